@@ -1,0 +1,134 @@
+/*
+ * xfmr.h — the one public header of xfmr, a C engine for Transformer models.
+ *
+ * Conventions (as in SQLite): every call that can fail returns an xf_status; on failure
+ * xf_errmsg() gives a message (thread-local, valid until the next failing call on the same
+ * thread) that names the file / field / value that was wrong. Every *_load/*_create has a
+ * matching *_free, and freeing NULL is a no-op. Handles are opaque. The library never calls
+ * exit() or abort() on bad input.
+ */
+#ifndef XFMR_H
+#define XFMR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XFMR_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum xf_status {
+    XF_OK = 0,
+    XF_ERR_INVALID_ARG = 1, /* a caller passed a bad argument */
+    XF_ERR_IO = 2,          /* a file could not be opened / read / mapped */
+    XF_ERR_FORMAT = 3,      /* a file's contents are malformed or inconsistent */
+    XF_ERR_UNSUPPORTED = 4, /* well-formed but not supported (architecture, dtype, ...) */
+    XF_ERR_NOMEM = 5,       /* an allocation failed */
+    XF_ERR_NOT_FOUND = 6,   /* a required file, tensor or field is missing */
+    XF_ERR_RANGE = 7        /* a value is outside the allowed range */
+} xf_status;
+
+/* Short name of a status ("ok", "format error", ...). Never NULL. */
+const char *xf_status_str(xf_status st);
+/* Message of the last failure on this thread ("" if none). Never NULL. */
+const char *xf_errmsg(void);
+/* Library version string, XFMR_VERSION. */
+const char *xf_version(void);
+
+/* ------------------------------------------------------------- tokenizer */
+
+typedef struct xf_tokenizer xf_tokenizer;
+
+/* One encoded text (or text pair), special tokens included. Arrays have n entries. */
+typedef struct xf_encoding {
+    int32_t *ids;      /* token ids */
+    int32_t *type_ids; /* segment ids (0 for the first sequence, 1 for the second) */
+    size_t n;          /* number of tokens */
+    int truncated;     /* 1 if tokens were dropped to respect max_length */
+} xf_encoding;
+
+/* Load a Hugging Face tokenizer.json (path to the file, or to a folder containing it). */
+xf_status xf_tokenizer_load(const char *path, xf_tokenizer **out);
+void xf_tokenizer_free(xf_tokenizer *tok);
+
+/* Encode UTF-8 text (len bytes; invalid UTF-8 is decoded with U+FFFD replacement, as Python's
+ * errors="replace"). pair may be NULL. max_length = 0 disables truncation; otherwise the
+ * result (special tokens included) has at most max_length tokens ("longest_first" strategy).
+ * On success *out owns its arrays: release with xf_encoding_free. */
+xf_status xf_tokenize(const xf_tokenizer *tok, const char *text, size_t len, const char *pair,
+                      size_t pair_len, size_t max_length, xf_encoding *out);
+void xf_encoding_free(xf_encoding *enc);
+
+size_t xf_tokenizer_vocab_size(const xf_tokenizer *tok);
+/* Id of a token string, or -1. */
+int32_t xf_tokenizer_token_to_id(const xf_tokenizer *tok, const char *token);
+/* Token string of an id (owned by the tokenizer), or NULL if out of range. */
+const char *xf_tokenizer_id_to_token(const xf_tokenizer *tok, int32_t id);
+
+/* ----------------------------------------------------------------- model */
+
+typedef struct xf_model xf_model;
+
+typedef struct xf_model_params {
+    int n_threads;     /* worker threads for compute; 0 = number of online cores */
+    size_t max_length; /* truncate inputs to this many tokens; 0 = the model's own limit */
+} xf_model_params;
+
+xf_model_params xf_model_default_params(void);
+
+/* Load a model from a Hugging Face folder (config.json, *.safetensors, tokenizer.json and, for
+ * sentence-transformers models, modules.json / 1_Pooling / sentence_bert_config.json). */
+xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out);
+void xf_model_free(xf_model *model);
+
+/* The model's tokenizer (owned by the model). */
+const xf_tokenizer *xf_model_tokenizer(const xf_model *model);
+/* Width of the vectors xf_embed writes. */
+size_t xf_model_embedding_dim(const xf_model *model);
+/* Effective maximum input length in tokens (special tokens included). */
+size_t xf_model_max_length(const xf_model *model);
+
+/* Facts about a loaded model, for `xfmr info`. Strings are owned by the model. */
+typedef struct xf_model_info {
+    const char *path;         /* folder it was loaded from */
+    const char *architecture; /* e.g. "bert" */
+    const char *pooling;      /* "mean", "cls", "max", "mean_sqrt_len" */
+    int normalize;            /* 1 if embeddings are L2-normalised */
+    size_t n_layers, hidden, n_heads, intermediate, vocab_size, max_position, max_length;
+    uint64_t n_params;        /* parameters actually used by the forward pass */
+    uint64_t weight_bytes;    /* bytes of all tensors as stored in the file(s) */
+    uint64_t file_bytes;      /* total size of the weight file(s) */
+    const char *dtypes;       /* e.g. "F32" or "F16,F32": dtypes found in the weight files */
+    size_t n_files;
+    const char *const *files; /* weight file paths, n_files entries */
+} xf_model_info;
+
+xf_status xf_model_get_info(const xf_model *model, xf_model_info *info);
+
+/* Counters of the last xf_embed call. */
+typedef struct xf_embed_stats {
+    size_t n_texts;
+    size_t n_tokens;    /* tokens processed (after truncation) */
+    size_t n_truncated; /* texts that were truncated */
+} xf_embed_stats;
+
+/* Embed n texts (NUL-terminated UTF-8) into out[n * dim]. batch_size texts are run through
+ * the encoder together (0 = a default). stats may be NULL. */
+xf_status xf_embed(xf_model *model, const char *const *texts, size_t n, size_t batch_size,
+                   float *out, xf_embed_stats *stats);
+
+/* Embed already-tokenized inputs (e.g. from xf_tokenize); encodings may differ in length. */
+xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, size_t n,
+                             size_t batch_size, float *out);
+
+/* Cosine similarity of two vectors of length dim. */
+float xf_cosine(const float *a, const float *b, size_t dim);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XFMR_H */

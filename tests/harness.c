@@ -1,0 +1,55 @@
+/* harness.c — counters, paths and temp files shared by the C tests. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int xf_t_passed, xf_t_failed;
+
+static char *slot(void) {
+    static char bufs[8][4096];
+    static int k;
+    return bufs[k++ & 7];
+}
+
+const char *xf_t_src(const char *rel) {
+    char *b = slot();
+    snprintf(b, 4096, "%s/%s", XF_SOURCE_DIR, rel);
+    return b;
+}
+
+const char *xf_t_model_dir(void) {
+    const char *env = getenv("XFMR_TEST_MODEL");
+    const char *p = env && *env ? env : xf_t_src("models/all-MiniLM-L6-v2");
+    char *b = slot();
+    snprintf(b, 4096, "%s/config.json", p);
+    struct stat sb;
+    if (stat(b, &sb) != 0) {
+        fprintf(stderr, "model not found at %s: run scripts/fetch_models.sh first\n", p);
+        return NULL;
+    }
+    snprintf(b, 4096, "%s", p);
+    return b;
+}
+
+const char *xf_t_tmpfile(const char *name, const void *data, size_t len) {
+    char *b = slot();
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b, 4096, "%s/xfmr_test_%d_%s", tmp && *tmp ? tmp : "/tmp", (int)getpid(), name);
+    FILE *f = fopen(b, "wb");
+    if (!f) return NULL;
+    if (len && fwrite(data, 1, len, f) != len) {
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+int xf_t_report(void) {
+    printf("%d passed, %d failed\n", xf_t_passed, xf_t_failed);
+    return xf_t_failed ? 1 : 0;
+}

@@ -1,0 +1,42 @@
+/* harness.h — a minimal test harness: CHECK macros, per-run counters, test data paths. */
+#ifndef XF_TEST_HARNESS_H
+#define XF_TEST_HARNESS_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+extern int xf_t_passed, xf_t_failed;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (cond) {                                                                   \
+            xf_t_passed++;                                                            \
+        } else {                                                                      \
+            xf_t_failed++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
+        }                                                                             \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                                          \
+    do {                                                                              \
+        if (cond) {                                                                   \
+            xf_t_passed++;                                                            \
+        } else {                                                                      \
+            xf_t_failed++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, __VA_ARGS__);                                             \
+            fputc('\n', stderr);                                                      \
+        }                                                                             \
+    } while (0)
+
+/* Absolute path of a file under the source tree (static buffer, rotates over 8 slots). */
+const char *xf_t_src(const char *rel);
+/* Path of the default model folder (models/all-MiniLM-L6-v2 under the source tree, or
+ * $XFMR_TEST_MODEL). Returns NULL, after printing why, when it is not there. */
+const char *xf_t_model_dir(void);
+/* Write a temporary file with the given bytes; returns its path (static buffer slot). */
+const char *xf_t_tmpfile(const char *name, const void *data, size_t len);
+/* Print "N passed, N failed" and return the process exit code. */
+int xf_t_report(void);
+
+#endif

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the example program on the default model and checks it prints a similarity.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+model=${XFMR_TEST_MODEL:-$here/models/all-MiniLM-L6-v2}
+out=$("$1" "$model")
+echo "$out"
+echo "$out" | grep -Eq 'cosine\(.*\) = 0\.[0-9]{4}'
+echo "1 passed, 0 failed"
