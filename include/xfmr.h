@@ -3,8 +3,8 @@
  *
  * Conventions (as in SQLite): every call that can fail returns an xf_status; on failure
  * xf_errmsg() gives a message (thread-local, valid until the next failing call on the same
- * thread) that names the file / field / value that was wrong. Every *_load/*_create has a
- * matching *_free, and freeing NULL is a no-op. Handles are opaque. The library never calls
+ * thread) that names the file / field / value that was wrong. Every _load / _create call has a
+ * matching _free, and freeing NULL is a no-op. Handles are opaque. The library never calls
  * exit() or abort() on bad input.
  */
 #ifndef XFMR_H

@@ -22,13 +22,21 @@ xf_status xf_error(xf_status st, const char *fmt, ...) {
 }
 
 xf_status xf_error_wrap(xf_status st, const char *fmt, ...) {
-    char prefix[XF_ERRMSG_MAX], old[XF_ERRMSG_MAX];
+    /* Shift the old message right and write "<prefix>: " in front, truncating at the end. */
+    char prefix[XF_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, g_msg, sizeof old);
-    snprintf(g_msg, sizeof g_msg, "%s: %s", prefix, old);
+    size_t plen = n < 0 ? 0 : (size_t)n;
+    if (plen > XF_ERRMSG_MAX - 3) plen = XF_ERRMSG_MAX - 3;
+    size_t olen = strlen(g_msg), room = XF_ERRMSG_MAX - 1 - plen - 2;
+    if (olen > room) olen = room;
+    memmove(g_msg + plen + 2, g_msg, olen);
+    memcpy(g_msg, prefix, plen);
+    g_msg[plen] = ':';
+    g_msg[plen + 1] = ' ';
+    g_msg[plen + 2 + olen] = '\0';
     return st;
 }
 
