@@ -1,0 +1,20 @@
+/* ops.h — element-wise and row-wise fp32 operations of the Transformer blocks. Rows are
+ * contiguous vectors of length n; functions with `rows` process that many rows of stride n. */
+#ifndef XF_KERNELS_OPS_H
+#define XF_KERNELS_OPS_H
+
+#include <stddef.h>
+
+/* y = LayerNorm(x) * gamma + beta, per row (biased variance, as PyTorch). x and y may alias. */
+void xf_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
+                  size_t n, float eps);
+/* x = x + r, per element (the residual add). */
+void xf_add_inplace(float *x, const float *r, size_t count);
+/* x = GELU(x) with the exact erf form 0.5 x (1 + erf(x / sqrt 2)). */
+void xf_gelu_erf(float *x, size_t count);
+/* x = softmax(x) over one row of length n, max-subtracted. */
+void xf_softmax_row(float *x, size_t n);
+/* x = x / max(||x||_2, eps), as torch.nn.functional.normalize. */
+void xf_l2_normalize(float *x, size_t n, float eps);
+
+#endif

@@ -1,0 +1,93 @@
+/* layers.c — the shared Transformer blocks declared in layers.h. */
+#include "model/layers.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+
+void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y) {
+    const xf_weight *w = &l->w;
+    switch (w->dtype) {
+    case XF_DT_F32:
+    default: /* weights are served as F32 until quantized dtypes get kernels */
+        xf_matmul_f32_nt(pool, X, w->cols, (const float *)w->data, w->cols, (const float *)l->b.data, Y,
+                         w->rows, T, w->rows, w->cols);
+        break;
+    }
+}
+
+void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight *pos,
+                      const xf_weight *type, float *X) {
+    const size_t H = word->cols;
+    const float *W = word->data, *P = pos->data, *Ty = type ? type->data : NULL;
+    for (size_t s = 0; s < b->n_seq; s++) {
+        for (size_t t = b->off[s]; t < b->off[s + 1]; t++) {
+            const float *we = W + (size_t)b->ids[t] * H, *pe = P + (t - b->off[s]) * H;
+            float *x = X + t * H;
+            for (size_t i = 0; i < H; i++) x[i] = we[i] + pe[i];
+            if (Ty) {
+                const float *te = Ty + (size_t)b->type_ids[t] * H;
+                for (size_t i = 0; i < H; i++) x[i] += te[i];
+            }
+        }
+    }
+}
+
+void xf_norm_apply(const xf_norm_w *n, const float *X, float *Y, size_t T) {
+    xf_layernorm(X, Y, n->g.data, n->b.data, T, n->g.cols, n->eps);
+}
+
+size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads) {
+    size_t inner = p->n_heads * p->head_dim;
+    return 4 * T * inner + (size_t)n_threads * max_len;
+}
+
+typedef struct {
+    const xf_batch *b;
+    const xf_layer_plan *p;
+    const float *Q, *K, *V;
+    float *O, *rows; /* rows: one L-float score row per thread */
+    size_t ld, max_len;
+} mha_job;
+
+/* Tasks are (sequence, head) pairs dealt to threads in contiguous runs. */
+static void mha_task(void *ctx, int ith, int nth) {
+    const mha_job *j = ctx;
+    const size_t H = j->p->n_heads, total = j->b->n_seq * H;
+    size_t a, e;
+    xf_split_range(total, 1, ith, nth, &a, &e);
+    float *row = j->rows + (size_t)ith * j->max_len;
+    const float scale = 1.0f / sqrtf((float)j->p->head_dim);
+    for (size_t task = a; task < e; task++) {
+        size_t s = task / H, h = task % H, o = j->b->off[s], L = j->b->off[s + 1] - o;
+        xf_attention_head(j->Q + o * j->ld, j->ld, j->K + o * j->ld, j->ld, j->V + o * j->ld, j->ld,
+                          j->O + o * j->ld, j->ld, L, h, j->p->head_dim, scale, 0, row);
+    }
+}
+
+void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_batch *b,
+            const float *X, float *Y, float *scratch) {
+    const size_t T = xf_batch_tokens(b), inner = p->n_heads * p->head_dim;
+    size_t max_len = 0;
+    for (size_t s = 0; s < b->n_seq; s++)
+        if (b->off[s + 1] - b->off[s] > max_len) max_len = b->off[s + 1] - b->off[s];
+    float *Q = scratch, *K = Q + T * inner, *V = K + T * inner, *O = V + T * inner, *rows = O + T * inner;
+    xf_linear(pool, &w->q, X, T, Q);
+    xf_linear(pool, &w->k, X, T, K);
+    xf_linear(pool, &w->v, X, T, V);
+    mha_job j = {b, p, Q, K, V, O, rows, inner, max_len};
+    xf_pool_run(pool, mha_task, &j);
+    xf_linear(pool, &w->o, O, T, Y);
+}
+
+size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T) { return T * p->ffn_width; }
+
+void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
+                 size_t T, float *Y, float *scratch) {
+    xf_linear(pool, &w->up, X, T, scratch);
+    xf_gelu_erf(scratch, T * p->ffn_width);
+    xf_linear(pool, &w->down, scratch, T, Y);
+}

@@ -1,0 +1,81 @@
+/* layers.h — Transformer building blocks shared by every architecture file: linear layers over
+ * typed weights, learned embeddings, norms, multi-head attention over packed sequences, FFNs,
+ * pooling. Architecture files (bert.c, ...) only compose these.
+ *
+ * Activations are "packed": the tokens of all sequences of a batch are consecutive rows of one
+ * [T, hidden] matrix, sequence s owning rows [off[s], off[s+1]); nothing is padded, and a token's
+ * result never depends on which other sequences share its batch. */
+#ifndef XF_MODEL_LAYERS_H
+#define XF_MODEL_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/threadpool.h"
+#include "model/weights.h"
+
+typedef struct xf_linear_w {
+    xf_weight w; /* [out, in] */
+    xf_weight b; /* [out]; data NULL when the layer has no bias */
+} xf_linear_w;
+
+typedef struct xf_norm_w {
+    xf_weight g; /* [n] gain */
+    xf_weight b; /* [n] bias; data NULL for RMSNorm-style norms */
+    float eps;
+} xf_norm_w;
+
+typedef struct xf_attn_w {
+    xf_linear_w q, k, v, o; /* q/k/v: [heads*dh, hidden]; o: [hidden, heads*dh] */
+} xf_attn_w;
+
+typedef struct xf_ffn_w {
+    xf_linear_w up;   /* [ffn, hidden] */
+    xf_linear_w down; /* [hidden, ffn] */
+} xf_ffn_w;
+
+/* What the forward pass does in one layer. Methods that prune heads, narrow the FFN or change the
+ * attention span edit the plan (and the weights), never the forward code. */
+typedef enum xf_attn_kind { XF_ATTN_DENSE = 0 } xf_attn_kind;
+
+typedef struct xf_layer_plan {
+    xf_attn_kind attn;
+    size_t n_heads;   /* heads computed in this layer */
+    size_t head_dim;
+    size_t ffn_width; /* hidden units of the FFN */
+} xf_layer_plan;
+
+/* A packed batch of token sequences. */
+typedef struct xf_batch {
+    size_t n_seq;
+    const size_t *off;       /* n_seq + 1 offsets into the token arrays */
+    const int32_t *ids;      /* [T] */
+    const int32_t *type_ids; /* [T] */
+} xf_batch;
+
+static inline size_t xf_batch_tokens(const xf_batch *b) { return b->off[b->n_seq]; }
+
+/* Y[T, out] = X[T, in] W^T + b, with the kernel chosen by the weight's dtype. */
+void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y);
+
+/* X[t] = word[ids[t]] + pos[t - off(seq)] + type[type_ids[t]] (type may be NULL). Ids must
+ * already be checked against the tables' sizes. */
+void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight *pos,
+                      const xf_weight *type, float *X);
+
+void xf_norm_apply(const xf_norm_w *n, const float *X, float *Y, size_t T);
+
+/* Scratch floats xf_mha needs for T tokens of width hidden, longest sequence max_len. */
+size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads);
+/* Bidirectional multi-head attention: Y[T, hidden] = O-projection of attention over each
+ * sequence of the batch. */
+void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_batch *b,
+            const float *X, float *Y, float *scratch);
+
+/* Scratch floats xf_ffn_gelu needs. */
+size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T);
+/* Y = down(GELU(up(X))). */
+void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
+                 size_t T, float *Y, float *scratch);
+
+#endif

@@ -1,0 +1,253 @@
+/* model.c — the public model API: loading a Hugging Face folder (config, sentence-transformers
+ * layout, tokenizer, weights), picking the architecture, and embedding texts in packed batches
+ * with the model's pooling and normalisation. */
+#include "model/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "kernels/ops.h"
+
+#define XF_DEFAULT_BATCH 32
+#define XF_BATCH_TOKEN_BUDGET 16384 /* a batch is cut early when it would hold more tokens */
+
+static const xf_arch *const k_archs[] = {&xf_arch_bert};
+
+xf_model_params xf_model_default_params(void) {
+    xf_model_params p = {0, 0};
+    return p;
+}
+
+xf_status xf_model_reserve(xf_model *m, size_t n) {
+    if (n <= m->work_cap) return XF_OK;
+    size_t bytes;
+    if (!xf_mul_ok(n, sizeof(float), &bytes)) return xf_error(XF_ERR_NOMEM, "workspace of %zu floats overflows", n);
+    float *w = xf_aligned_alloc(bytes);
+    if (!w) return xf_error(XF_ERR_NOMEM, "cannot allocate a %zu-byte activation workspace", bytes);
+    free(m->work);
+    m->work = w;
+    m->work_cap = n;
+    return XF_OK;
+}
+
+void xf_model_free(xf_model *m) {
+    if (!m) return;
+    if (m->arch && m->arch->free) m->arch->free(m);
+    xf_tokenizer_free(m->tok);
+    xf_weight_set_free(m->ws);
+    xf_pool_free(m->pool);
+    free(m->work);
+    free(m->hidden);
+    free(m->path);
+    free(m);
+}
+
+static xf_status load_parts(xf_model *m, const char *path, const xf_model_params *p) {
+    xf_status st;
+    if (!xf_is_dir(path)) {
+        if (xf_is_file(path))
+            return xf_error(XF_ERR_INVALID_ARG, "%s is a file; pass the model folder that contains config.json", path);
+        return xf_error(XF_ERR_NOT_FOUND, "model folder %s does not exist", path);
+    }
+    if (!(m->path = xf_strdup(path))) return xf_error(XF_ERR_NOMEM, "out of memory");
+    if ((st = xf_st_layout_load(path, &m->layout))) return st;
+    char *tdir = m->layout.transformer_dir[0] ? xf_path_join(path, m->layout.transformer_dir) : xf_strdup(path);
+    if (!tdir) return xf_error(XF_ERR_NOMEM, "out of memory");
+    char **files = NULL;
+    size_t n_files = 0;
+    if (!(st = xf_hf_config_load(tdir, &m->cfg)) && !(st = xf_tokenizer_load(tdir, &m->tok)))
+        st = xf_hf_weight_files(tdir, &files, &n_files);
+    free(tdir);
+    if (st) return st;
+    st = xf_weight_set_open(files, n_files, &m->ws);
+    for (size_t i = 0; i < n_files; i++) free(files[i]);
+    free(files);
+    if (st) return st;
+
+    for (size_t i = 0; i < sizeof k_archs / sizeof k_archs[0]; i++)
+        if (strcmp(k_archs[i]->name, m->cfg.model_type) == 0) m->arch = k_archs[i];
+    if (!m->arch)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: model_type \"%s\" is not supported (supported: bert)", path,
+                        m->cfg.model_type);
+
+    size_t limit = m->cfg.max_position_embeddings;
+    m->max_length = m->layout.max_seq_length && m->layout.max_seq_length < limit ? m->layout.max_seq_length : limit;
+    if (p->max_length) {
+        if (p->max_length > limit)
+            return xf_error(XF_ERR_RANGE, "max_length %zu is more than the model's max_position_embeddings %zu",
+                            p->max_length, limit);
+        m->max_length = p->max_length;
+    }
+    if (m->max_length < 2) return xf_error(XF_ERR_RANGE, "max_length %zu leaves no room for special tokens", m->max_length);
+    if ((st = xf_pool_create(p->n_threads, &m->pool))) return st;
+    return m->arch->load(m);
+}
+
+xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out) {
+    if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_model_load: out is NULL");
+    *out = NULL;
+    if (!path || !*path) return xf_error(XF_ERR_INVALID_ARG, "xf_model_load: empty model path");
+    xf_model_params p = params ? *params : xf_model_default_params();
+    if (p.n_threads < 0) return xf_error(XF_ERR_INVALID_ARG, "n_threads %d is negative", p.n_threads);
+    xf_model *m = xf_calloc(1, sizeof *m);
+    if (!m) return xf_error(XF_ERR_NOMEM, "cannot allocate the model");
+    xf_status st = load_parts(m, path, &p);
+    if (st) {
+        xf_model_free(m);
+        return st;
+    }
+    *out = m;
+    return XF_OK;
+}
+
+const xf_tokenizer *xf_model_tokenizer(const xf_model *m) { return m ? m->tok : NULL; }
+size_t xf_model_embedding_dim(const xf_model *m) { return m ? m->cfg.hidden_size : 0; }
+size_t xf_model_max_length(const xf_model *m) { return m ? m->max_length : 0; }
+
+xf_status xf_model_get_info(const xf_model *m, xf_model_info *info) {
+    if (!m || !info) return xf_error(XF_ERR_INVALID_ARG, "xf_model_get_info: NULL argument");
+    memset(info, 0, sizeof *info);
+    info->path = m->path;
+    info->architecture = m->arch->name;
+    info->pooling = xf_pooling_name(m->layout.pooling);
+    info->normalize = m->layout.normalize;
+    info->n_layers = m->cfg.num_hidden_layers;
+    info->hidden = m->cfg.hidden_size;
+    info->n_heads = m->cfg.num_attention_heads;
+    info->intermediate = m->cfg.intermediate_size;
+    info->vocab_size = m->cfg.vocab_size;
+    info->max_position = m->cfg.max_position_embeddings;
+    info->max_length = m->max_length;
+    info->n_params = m->n_params;
+    info->weight_bytes = xf_weight_set_tensor_bytes(m->ws);
+    info->file_bytes = xf_weight_set_file_bytes(m->ws);
+    info->dtypes = xf_weight_set_dtypes(m->ws);
+    info->n_files = xf_weight_set_n_files(m->ws);
+    info->files = xf_weight_set_paths(m->ws);
+    return XF_OK;
+}
+
+/* Pool the hidden states of one sequence (rows [0, n) of H) into out[dim]. */
+static void pool_tokens(xf_pooling mode, const float *H, size_t n, size_t dim, float *out) {
+    switch (mode) {
+    case XF_POOL_CLS: memcpy(out, H, dim * sizeof *out); return;
+    case XF_POOL_LAST: memcpy(out, H + (n - 1) * dim, dim * sizeof *out); return;
+    case XF_POOL_MAX:
+        memcpy(out, H, dim * sizeof *out);
+        for (size_t t = 1; t < n; t++)
+            for (size_t i = 0; i < dim; i++) out[i] = H[t * dim + i] > out[i] ? H[t * dim + i] : out[i];
+        return;
+    case XF_POOL_MEAN:
+    case XF_POOL_MEAN_SQRT_LEN: {
+        for (size_t i = 0; i < dim; i++) {
+            float s = 0.0f;
+            for (size_t t = 0; t < n; t++) s += H[t * dim + i];
+            out[i] = s / (mode == XF_POOL_MEAN ? (float)n : sqrtf((float)n));
+        }
+        return;
+    }
+    }
+}
+
+/* Run sequences [a, e) of encs as one packed batch; write their pooled vectors. */
+static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_t e, float *out) {
+    const size_t dim = m->cfg.hidden_size;
+    size_t T = 0;
+    for (size_t i = a; i < e; i++) T += encs[i].n;
+    size_t need = T * dim + 2 * T + (e - a + 1);
+    if (need > m->hidden_cap) {
+        float *h = xf_aligned_alloc(need * sizeof(float));
+        if (!h) return xf_error(XF_ERR_NOMEM, "cannot allocate hidden states for %zu tokens", T);
+        free(m->hidden);
+        m->hidden = h;
+        m->hidden_cap = need;
+    }
+    float *H = m->hidden;
+    int32_t *ids = (int32_t *)(H + T * dim), *types = ids + T;
+    size_t *off = m->offsets;
+    if (e - a + 1 > m->offsets_cap) {
+        size_t *o = xf_realloc(m->offsets, (e - a + 1) * sizeof *o);
+        if (!o) return xf_error(XF_ERR_NOMEM, "cannot allocate batch offsets");
+        m->offsets = off = o;
+        m->offsets_cap = e - a + 1;
+    }
+    off[0] = 0;
+    for (size_t i = a; i < e; i++) {
+        if (encs[i].n == 0) return xf_error(XF_ERR_INVALID_ARG, "encoding %zu is empty", i);
+        if (encs[i].n > m->cfg.max_position_embeddings)
+            return xf_error(XF_ERR_RANGE, "input %zu has %zu tokens, more than the model's %zu positions", i,
+                            encs[i].n, m->cfg.max_position_embeddings);
+        memcpy(ids + off[i - a], encs[i].ids, encs[i].n * sizeof *ids);
+        memcpy(types + off[i - a], encs[i].type_ids, encs[i].n * sizeof *types);
+        off[i - a + 1] = off[i - a] + encs[i].n;
+    }
+    xf_batch b = {e - a, off, ids, types};
+    xf_status st = m->arch->encode(m, &b, H);
+    if (st) return st;
+    for (size_t i = a; i < e; i++) {
+        float *v = out + i * dim;
+        pool_tokens(m->layout.pooling, H + off[i - a] * dim, encs[i].n, dim, v);
+        if (m->layout.normalize) xf_l2_normalize(v, dim, 1e-12f);
+    }
+    return XF_OK;
+}
+
+xf_status xf_embed_encodings(xf_model *m, const xf_encoding *encs, size_t n, size_t batch_size,
+                             float *out) {
+    if (!m || (n && (!encs || !out))) return xf_error(XF_ERR_INVALID_ARG, "xf_embed_encodings: NULL argument");
+    if (batch_size == 0) batch_size = XF_DEFAULT_BATCH;
+    size_t a = 0;
+    while (a < n) {
+        size_t e = a, tokens = 0;
+        while (e < n && e - a < batch_size && (e == a || tokens + encs[e].n <= XF_BATCH_TOKEN_BUDGET)) tokens += encs[e++].n;
+        xf_status st = run_batch(m, encs, a, e, out);
+        if (st) return st;
+        a = e;
+    }
+    return XF_OK;
+}
+
+xf_status xf_embed(xf_model *m, const char *const *texts, size_t n, size_t batch_size, float *out,
+                   xf_embed_stats *stats) {
+    if (!m || (n && (!texts || !out))) return xf_error(XF_ERR_INVALID_ARG, "xf_embed: NULL argument");
+    if (stats) memset(stats, 0, sizeof *stats);
+    if (batch_size == 0) batch_size = XF_DEFAULT_BATCH;
+    xf_encoding *encs = xf_calloc(batch_size, sizeof *encs);
+    if (!encs) return xf_error(XF_ERR_NOMEM, "cannot allocate %zu encodings", batch_size);
+    xf_status st = XF_OK;
+    for (size_t a = 0; a < n && !st; a += batch_size) {
+        size_t k = n - a < batch_size ? n - a : batch_size, done = 0;
+        for (; done < k; done++) {
+            if (!texts[a + done]) {
+                st = xf_error(XF_ERR_INVALID_ARG, "xf_embed: text %zu is NULL", a + done);
+                break;
+            }
+            st = xf_tokenize(m->tok, texts[a + done], strlen(texts[a + done]), NULL, 0, m->max_length, &encs[done]);
+            if (st) break;
+            if (stats) {
+                stats->n_tokens += encs[done].n;
+                stats->n_truncated += encs[done].truncated ? 1 : 0;
+            }
+        }
+        if (!st) st = xf_embed_encodings(m, encs, k, batch_size, out + a * m->cfg.hidden_size);
+        for (size_t i = 0; i < done; i++) xf_encoding_free(&encs[i]);
+    }
+    free(encs);
+    if (stats && !st) stats->n_texts = n;
+    return st;
+}
+
+float xf_cosine(const float *a, const float *b, size_t dim) {
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < dim; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    if (aa == 0 || bb == 0) return 0.0f;
+    return (float)(ab / (sqrt(aa) * sqrt(bb)));
+}

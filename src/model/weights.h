@@ -1,0 +1,43 @@
+/* weights.h — typed weight tensors and the set of weight files a model is loaded from.
+ *
+ * A model never touches file formats: it asks the weight set for a tensor by name and shape and
+ * gets an xf_weight. Today every weight is served as F32 (mmapped when the file already holds
+ * aligned F32, converted once at load otherwise); quantized and sparse dtypes will arrive as new
+ * xf_weight dtypes with their own kernels, looked up by dtype in xf_linear. */
+#ifndef XF_MODEL_WEIGHTS_H
+#define XF_MODEL_WEIGHTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+#include "xfmr.h"
+
+typedef struct xf_weight {
+    xf_dtype dtype;   /* dtype of `data` as the kernels see it */
+    size_t rows, cols; /* 2-D view: [rows, cols]; vectors are [1, n] */
+    const void *data;
+    const char *name; /* tensor name (owned by the weight set) */
+} xf_weight;
+
+typedef struct xf_weight_set xf_weight_set;
+
+/* Open every file (safetensors) of a model. */
+xf_status xf_weight_set_open(char *const *paths, size_t n, xf_weight_set **out);
+void xf_weight_set_free(xf_weight_set *ws);
+
+/* 1 if a tensor of that name exists in any file. */
+int xf_weight_set_has(const xf_weight_set *ws, const char *name);
+/* Fetch tensor `name` as F32 with exactly the given shape (ndim 1 or 2). */
+xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1,
+                        xf_weight *out);
+
+/* Facts for xf_model_info: total bytes of tensors as stored, total file bytes, the dtypes present
+ * ("F32" / "F16,F32" ...), file paths. */
+uint64_t xf_weight_set_tensor_bytes(const xf_weight_set *ws);
+uint64_t xf_weight_set_file_bytes(const xf_weight_set *ws);
+const char *xf_weight_set_dtypes(const xf_weight_set *ws);
+size_t xf_weight_set_n_files(const xf_weight_set *ws);
+const char *const *xf_weight_set_paths(const xf_weight_set *ws);
+
+#endif
