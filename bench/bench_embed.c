@@ -1,0 +1,80 @@
+/* bench_embed.c — times xf_embed over a text file (one text per line) and prints JSON:
+ * {"texts": N, "tokens": T, "seconds": [run1, ...], "median_s": s, "texts_per_s": r}.
+ * Model loading and tokenizer setup are excluded; tokenization is included (as in
+ * sentence-transformers' encode()).
+ *
+ * usage: bench_embed MODEL_DIR FILE THREADS BATCH RUNS */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xfmr.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s MODEL_DIR FILE THREADS BATCH RUNS\n", argv[0]);
+        return 2;
+    }
+    int threads = atoi(argv[3]), batch = atoi(argv[4]), runs = atoi(argv[5]);
+    if (runs < 1 || runs > 100 || batch < 1 || threads < 0) {
+        fprintf(stderr, "bad THREADS/BATCH/RUNS\n");
+        return 2;
+    }
+    FILE *f = fopen(argv[2], "rb");
+    if (!f) {
+        perror(argv[2]);
+        return 1;
+    }
+    size_t cap = 1024, n = 0;
+    char **lines = malloc(cap * sizeof *lines), *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, f)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+        if (n == cap) lines = realloc(lines, (cap *= 2) * sizeof *lines);
+        lines[n++] = strdup(line);
+    }
+    free(line);
+    fclose(f);
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = threads;
+    xf_model *m;
+    if (xf_model_load(argv[1], &p, &m) != XF_OK) {
+        fprintf(stderr, "error: %s\n", xf_errmsg());
+        return 1;
+    }
+    size_t dim = xf_model_embedding_dim(m);
+    float *out = malloc(n * dim * sizeof *out);
+    double *secs = malloc(runs * sizeof *secs);
+    xf_embed_stats stats = {0};
+    xf_embed(m, (const char *const *)lines, n < 64 ? n : 64, (size_t)batch, out, NULL); /* warm-up */
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        if (xf_embed(m, (const char *const *)lines, n, (size_t)batch, out, &stats) != XF_OK) {
+            fprintf(stderr, "error: %s\n", xf_errmsg());
+            return 1;
+        }
+        secs[r] = now() - t0;
+    }
+    printf("{\"texts\": %zu, \"tokens\": %zu, \"seconds\": [", n, stats.n_tokens);
+    for (int r = 0; r < runs; r++) printf("%s%.4f", r ? ", " : "", secs[r]);
+    qsort(secs, runs, sizeof *secs, cmp);
+    double med = runs % 2 ? secs[runs / 2] : 0.5 * (secs[runs / 2 - 1] + secs[runs / 2]);
+    printf("], \"median_s\": %.4f, \"texts_per_s\": %.2f}\n", med, n / med);
+    for (size_t i = 0; i < n; i++) free(lines[i]);
+    free(lines), free(out), free(secs);
+    xf_model_free(m);
+    return 0;
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# install_deps.sh — install the Debian packages xfmr builds with (skips what is already there).
+# Needs root (or sudo). Used by scripts/demo.sh, scripts/test.sh and .ci/run.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libcjson-dev libutf8proc-dev libpcre2-dev python3 python3-pip)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# python3 may come from elsewhere (pyenv); only the command matters.
+if command -v python3 >/dev/null; then
+  missing=("${missing[@]/python3}")
+  python3 -m pip --version >/dev/null 2>&1 && missing=("${missing[@]/python3-pip}")
+fi
+want=()
+for p in "${missing[@]}"; do [ -n "$p" ] && want+=("$p"); done
+if [ ${#want[@]} -gt 0 ]; then
+  echo "install_deps: installing ${want[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite from a fresh machine: install build dependencies, fetch the
+# default model, build and run every test, then build and run them again under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+#
+# usage: scripts/test.sh [--no-sanitize]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/install_deps.sh
+scripts/fetch_models.sh all-MiniLM-L6-v2
+
+run_suite() { # build-dir, extra cmake args...
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs")
+}
+
+echo "== tests (Release) =="
+run_suite build
+if [ "${1:-}" != "--no-sanitize" ]; then
+  echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite build-asan -DXF_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
