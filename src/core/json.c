@@ -12,6 +12,13 @@ xf_status xf_json_parse(const char *what, const char *buf, size_t len, cJSON **o
     *out = NULL;
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (j) { /* only whitespace may follow the value */
+        while (end && end < buf + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
+        if (end && end < buf + len && *end != '\0') {
+            cJSON_Delete(j);
+            j = NULL;
+        }
+    }
     if (!j) {
         if (!end || end < buf || end > buf + len) end = buf;
         size_t line = 1, col = 1;
@@ -62,7 +69,7 @@ static xf_status int_field(const char *file, const cJSON *obj, const char *field
     double d = v->valuedouble;
     if (d != floor(d)) return xf_error(XF_ERR_FORMAT, "%s: field \"%s\" must be an integer, got %g", file, field, d);
     if (d < (double)lo || d > (double)hi)
-        return xf_error(XF_ERR_RANGE, "%s: field \"%s\" = %.0f is outside [%lld, %lld]", file, field, d,
+        return xf_error(XF_ERR_RANGE, "%s: field \"%s\" = %g is outside [%lld, %lld]", file, field, d,
                         (long long)lo, (long long)hi);
     *out = (int64_t)d;
     return XF_OK;

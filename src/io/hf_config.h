@@ -40,6 +40,7 @@ typedef struct xf_st_layout {
     int normalize;               /* Normalize module present */
     size_t max_seq_length;       /* from sentence_bert_config.json, 0 if absent */
     int do_lower_case;           /* from sentence_bert_config.json (0 if absent) */
+    size_t word_embedding_dimension; /* added: from the Pooling config, 0 if absent */
 } xf_st_layout;
 
 /* Parse <dir>/config.json. Messages name the file and field. */
@@ -48,10 +49,15 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out);
  * file must be valid; unknown module types are XF_ERR_UNSUPPORTED). */
 xf_status xf_st_layout_load(const char *dir, xf_st_layout *out);
 const char *xf_pooling_name(xf_pooling p);
+/* Added: cross-check a layout against its config (Pooling word_embedding_dimension must equal
+ * hidden_size when given). dir names the folder in messages. */
+xf_status xf_st_layout_check(const xf_st_layout *layout, const xf_hf_config *cfg, const char *dir);
 
 /* The weight files of a folder: "model.safetensors", or the shards listed in
  * "model.safetensors.index.json". Returns heap strings (full paths) in *paths (free each and the
  * array); XF_ERR_NOT_FOUND naming the folder when there are none. */
 xf_status xf_hf_weight_files(const char *dir, char ***paths, size_t *n);
+/* Added: free what xf_hf_weight_files returned (NULL is a no-op). */
+void xf_hf_weight_files_free(char **paths, size_t n);
 
 #endif

@@ -33,10 +33,17 @@ xf_status xf_st_open(const char *path, xf_safetensors **out);
 void xf_st_close(xf_safetensors *st);
 
 size_t xf_st_count(const xf_safetensors *st);
+/* i-th tensor in file order (sorted by data offset), or NULL if i >= xf_st_count. */
 const xf_st_tensor *xf_st_at(const xf_safetensors *st, size_t i);
 /* Tensor by exact name, or NULL. */
 const xf_st_tensor *xf_st_find(const xf_safetensors *st, const char *name);
 const char *xf_st_path(const xf_safetensors *st);
 uint64_t xf_st_file_size(const xf_safetensors *st);
+
+/* Added: a "__metadata__" string (e.g. key "format" -> "pt"), owned by the handle, or NULL. */
+const char *xf_st_metadata(const xf_safetensors *st, const char *key);
+/* Added: file offset of the data region (8 + header length). Tensor data is aligned to its
+ * element size only if this is a multiple of 8 (as writers pad it) and data_offsets are. */
+uint64_t xf_st_data_offset(const xf_safetensors *st);
 
 #endif

@@ -59,13 +59,13 @@ static xf_status load_parts(xf_model *m, const char *path, const xf_model_params
     if (!tdir) return xf_error(XF_ERR_NOMEM, "out of memory");
     char **files = NULL;
     size_t n_files = 0;
-    if (!(st = xf_hf_config_load(tdir, &m->cfg)) && !(st = xf_tokenizer_load(tdir, &m->tok)))
+    if (!(st = xf_hf_config_load(tdir, &m->cfg)) && !(st = xf_st_layout_check(&m->layout, &m->cfg, path)) &&
+        !(st = xf_tokenizer_load(tdir, &m->tok)))
         st = xf_hf_weight_files(tdir, &files, &n_files);
     free(tdir);
     if (st) return st;
     st = xf_weight_set_open(files, n_files, &m->ws);
-    for (size_t i = 0; i < n_files; i++) free(files[i]);
-    free(files);
+    xf_hf_weight_files_free(files, n_files);
     if (st) return st;
 
     for (size_t i = 0; i < sizeof k_archs / sizeof k_archs[0]; i++)

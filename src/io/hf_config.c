@@ -1,0 +1,497 @@
+/* hf_config.c — Hugging Face model folders: config.json, the sentence-transformers layout
+ * (modules.json, Pooling config, sentence_bert_config.json, Normalize) and the weight files.
+ * Every message names the file (full path) and the field that was wrong. */
+#include "io/hf_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/json.h"
+
+#define ST_TRANSFORMER "sentence_transformers.models.Transformer"
+#define ST_POOLING "sentence_transformers.models.Pooling"
+#define ST_NORMALIZE "sentence_transformers.models.Normalize"
+
+/* Copy a string into a fixed buffer; XF_ERR_RANGE naming file/field if it does not fit. */
+static xf_status copy_str(const char *file, const char *field, const char *s, char *dst, size_t cap) {
+    size_t n = strlen(s);
+    if (n >= cap)
+        return xf_error(XF_ERR_RANGE, "%s: field \"%s\" is %zu characters, more than %zu", file, field, n,
+                        cap - 1);
+    memcpy(dst, s, n + 1);
+    return XF_OK;
+}
+
+/* Load <dir>/<name> as JSON; *path gets the joined path (free it). */
+static xf_status load_json_in(const char *dir, const char *name, char **path, cJSON **out) {
+    *out = NULL;
+    *path = xf_path_join(dir, name);
+    if (!*path) return xf_error(XF_ERR_NOMEM, "%s: out of memory", dir);
+    return xf_json_load(*path, out);
+}
+
+/* ------------------------------------------------------------ config.json */
+
+/* model_type when config.json lacks it: from "architectures"[0] ("BertModel", "BertForMaskedLM",
+ * ... -> "bert"). NULL if unknown. */
+static const char *arch_to_model_type(const cJSON *root) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+    const cJSON *first = cJSON_IsArray(a) ? cJSON_GetArrayItem(a, 0) : NULL;
+    if (!cJSON_IsString(first)) return NULL;
+    if (strncmp(first->valuestring, "Bert", 4) == 0) return "bert";
+    return NULL;
+}
+
+static xf_status size_field(const char *file, const cJSON *root, const char *field, int64_t lo,
+                            int64_t hi, int required, size_t *out) {
+    int64_t v = (int64_t)*out;
+    xf_status st = required ? xf_json_int(file, root, field, lo, hi, &v)
+                            : xf_json_int_opt(file, root, field, lo, hi, &v);
+    if (st) return st;
+    *out = (size_t)v;
+    return XF_OK;
+}
+
+xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
+    if (!dir || !out) return xf_error(XF_ERR_INVALID_ARG, "xf_hf_config_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    strcpy(out->hidden_act, "gelu");
+    strcpy(out->position_embedding_type, "absolute");
+    out->max_position_embeddings = 512;
+    out->type_vocab_size = 2;
+    out->layer_norm_eps = 1e-12;
+    out->pad_token_id = 0;
+
+    if (!xf_is_dir(dir)) return xf_error(XF_ERR_NOT_FOUND, "%s: not a directory", dir);
+    char *path;
+    cJSON *root;
+    xf_status st = load_json_in(dir, "config.json", &path, &root);
+    if (st) {
+        if (st == XF_ERR_NOT_FOUND)
+            st = xf_error(XF_ERR_NOT_FOUND, "%s: no config.json (not a Hugging Face model folder?)", dir);
+        free(path);
+        return st;
+    }
+    const char *file = path;
+    if (!cJSON_IsObject(root)) {
+        st = xf_error(XF_ERR_FORMAT, "%s: top level must be a JSON object", file);
+        goto done;
+    }
+
+    const char *mt = NULL;
+    if ((st = xf_json_str_opt(file, root, "model_type", &mt))) goto done;
+    if (!mt) mt = arch_to_model_type(root);
+    if (!mt) {
+        st = xf_error(XF_ERR_NOT_FOUND,
+                      "%s: required field \"model_type\" is missing (and \"architectures\" names no known "
+                      "model)", file);
+        goto done;
+    }
+    if (!*mt) {
+        st = xf_error(XF_ERR_FORMAT, "%s: field \"model_type\" is empty", file);
+        goto done;
+    }
+    if ((st = copy_str(file, "model_type", mt, out->model_type, sizeof out->model_type))) goto done;
+
+    const char *s = NULL;
+    if ((st = xf_json_str_opt(file, root, "hidden_act", &s))) goto done;
+    if (s && (st = copy_str(file, "hidden_act", s, out->hidden_act, sizeof out->hidden_act))) goto done;
+    s = NULL;
+    if ((st = xf_json_str_opt(file, root, "position_embedding_type", &s))) goto done;
+    if (s && (st = copy_str(file, "position_embedding_type", s, out->position_embedding_type,
+                            sizeof out->position_embedding_type)))
+        goto done;
+
+    if ((st = size_field(file, root, "vocab_size", 1, 10000000, 1, &out->vocab_size))) goto done;
+    if ((st = size_field(file, root, "hidden_size", 1, 65536, 1, &out->hidden_size))) goto done;
+    if ((st = size_field(file, root, "num_hidden_layers", 1, 1024, 1, &out->num_hidden_layers))) goto done;
+    if ((st = size_field(file, root, "num_attention_heads", 1, 65536, 1, &out->num_attention_heads)))
+        goto done;
+    if ((st = size_field(file, root, "intermediate_size", 1, 1048576, 1, &out->intermediate_size))) goto done;
+    if ((st = size_field(file, root, "max_position_embeddings", 1, 1048576, 0,
+                         &out->max_position_embeddings)))
+        goto done;
+    if ((st = size_field(file, root, "type_vocab_size", 1, 65536, 0, &out->type_vocab_size))) goto done;
+    if (out->hidden_size % out->num_attention_heads != 0) {
+        st = xf_error(XF_ERR_FORMAT,
+                      "%s: field \"num_attention_heads\" = %zu does not divide \"hidden_size\" = %zu", file,
+                      out->num_attention_heads, out->hidden_size);
+        goto done;
+    }
+    if ((st = xf_json_num_opt(file, root, "layer_norm_eps", 0.0, 1.0, &out->layer_norm_eps))) goto done;
+    if (!(out->layer_norm_eps > 0.0 && out->layer_norm_eps < 1.0)) {
+        st = xf_error(XF_ERR_RANGE, "%s: field \"layer_norm_eps\" = %g must be in (0, 1)", file,
+                      out->layer_norm_eps);
+        goto done;
+    }
+    int64_t pad = out->pad_token_id;
+    if ((st = xf_json_int_opt(file, root, "pad_token_id", 0, (int64_t)out->vocab_size - 1, &pad))) goto done;
+    out->pad_token_id = (long)pad;
+
+done:
+    cJSON_Delete(root);
+    free(path);
+    return st;
+}
+
+const char *xf_pooling_name(xf_pooling p) {
+    switch (p) {
+    case XF_POOL_MEAN: return "mean";
+    case XF_POOL_CLS: return "cls";
+    case XF_POOL_MAX: return "max";
+    case XF_POOL_MEAN_SQRT_LEN: return "mean_sqrt_len";
+    case XF_POOL_LAST: return "lasttoken";
+    }
+    return "?";
+}
+
+/* ---------------------------------------------------- sentence-transformers */
+
+/* A module path must stay inside the model folder: relative, no ".." component. */
+static int safe_relpath(const char *p) {
+    if (p[0] == '/' || strchr(p, '\\')) return 0;
+    const char *c = p;
+    while (*c) {
+        const char *e = strchr(c, '/');
+        size_t n = e ? (size_t)(e - c) : strlen(c);
+        if (n == 2 && c[0] == '.' && c[1] == '.') return 0;
+        if (!e) break;
+        c = e + 1;
+    }
+    return 1;
+}
+
+static xf_status load_pooling(const char *dir, const char *rel, xf_st_layout *out) {
+    char *sub = xf_path_join(dir, rel);
+    if (!sub) return xf_error(XF_ERR_NOMEM, "%s: out of memory", dir);
+    char *path;
+    cJSON *root;
+    xf_status st = load_json_in(sub, "config.json", &path, &root);
+    free(sub);
+    if (st) {
+        free(path);
+        return xf_error_wrap(st, "Pooling module \"%s\"", rel);
+    }
+    const char *file = path;
+    static const struct {
+        const char *field;
+        xf_pooling mode;
+    } modes[] = {
+        {"pooling_mode_cls_token", XF_POOL_CLS},
+        {"pooling_mode_mean_tokens", XF_POOL_MEAN},
+        {"pooling_mode_max_tokens", XF_POOL_MAX},
+        {"pooling_mode_mean_sqrt_len_tokens", XF_POOL_MEAN_SQRT_LEN},
+        {"pooling_mode_lasttoken", XF_POOL_LAST},
+    };
+    char set[256] = "";
+    int n_set = 0;
+    if (!cJSON_IsObject(root)) {
+        st = xf_error(XF_ERR_FORMAT, "%s: top level must be a JSON object", file);
+        goto done;
+    }
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        int on = 0;
+        if ((st = xf_json_bool_opt(file, root, modes[i].field, &on))) goto done;
+        if (on) {
+            if (n_set++ == 0) out->pooling = modes[i].mode;
+            size_t k = strlen(set);
+            snprintf(set + k, sizeof set - k, "%s%s", k ? ", " : "", modes[i].field);
+        }
+    }
+    /* Modes we know of but do not implement. */
+    static const char *const unsupported[] = {"pooling_mode_weightedmean_tokens"};
+    for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
+        int on = 0;
+        if ((st = xf_json_bool_opt(file, root, unsupported[i], &on))) goto done;
+        if (on) {
+            st = xf_error(XF_ERR_UNSUPPORTED, "%s: \"%s\" is not supported", file, unsupported[i]);
+            goto done;
+        }
+    }
+    if (n_set == 0) {
+        st = xf_error(XF_ERR_UNSUPPORTED, "%s: no pooling mode is set to true (need exactly one of cls_token, "
+                      "mean_tokens, max_tokens, mean_sqrt_len_tokens, lasttoken)", file);
+        goto done;
+    }
+    if (n_set > 1) {
+        st = xf_error(XF_ERR_UNSUPPORTED,
+                      "%s: %d pooling modes are set (%s); only a single mode is supported", file, n_set, set);
+        goto done;
+    }
+    if ((st = size_field(file, root, "word_embedding_dimension", 1, 65536, 0, &out->word_embedding_dimension)))
+        goto done;
+
+done:
+    cJSON_Delete(root);
+    free(path);
+    return st;
+}
+
+/* sentence_bert_config.json: in the Transformer module's folder, else in the root folder. */
+static xf_status load_sbert_config(const char *dir, xf_st_layout *out) {
+    char *tdir = out->transformer_dir[0] ? xf_path_join(dir, out->transformer_dir) : xf_strdup(dir);
+    if (!tdir) return xf_error(XF_ERR_NOMEM, "%s: out of memory", dir);
+    char *path = xf_path_join(tdir, "sentence_bert_config.json");
+    free(tdir);
+    if (path && !xf_is_file(path) && out->transformer_dir[0]) {
+        free(path);
+        path = xf_path_join(dir, "sentence_bert_config.json");
+    }
+    if (!path) return xf_error(XF_ERR_NOMEM, "%s: out of memory", dir);
+    xf_status st = XF_OK;
+    if (!xf_is_file(path)) {
+        free(path);
+        return XF_OK;
+    }
+    cJSON *root;
+    if ((st = xf_json_load(path, &root))) {
+        free(path);
+        return st;
+    }
+    int64_t msl = 0;
+    if (!cJSON_IsObject(root)) {
+        st = xf_error(XF_ERR_FORMAT, "%s: top level must be a JSON object", path);
+    } else if ((st = xf_json_int_opt(path, root, "max_seq_length", 1, 1048576, &msl)) == XF_OK) {
+        out->max_seq_length = (size_t)msl;
+        st = xf_json_bool_opt(path, root, "do_lower_case", &out->do_lower_case);
+    }
+    cJSON_Delete(root);
+    free(path);
+    return st;
+}
+
+xf_status xf_st_layout_load(const char *dir, xf_st_layout *out) {
+    if (!dir || !out) return xf_error(XF_ERR_INVALID_ARG, "xf_st_layout_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    out->pooling = XF_POOL_MEAN;
+    if (!xf_is_dir(dir)) return xf_error(XF_ERR_NOT_FOUND, "%s: not a directory", dir);
+
+    char *path = xf_path_join(dir, "modules.json");
+    if (!path) return xf_error(XF_ERR_NOMEM, "%s: out of memory", dir);
+    if (!xf_is_file(path)) { /* a plain Hugging Face model */
+        free(path);
+        return XF_OK;
+    }
+    cJSON *root;
+    xf_status st = xf_json_load(path, &root);
+    if (st) {
+        free(path);
+        return st;
+    }
+    const char *file = path;
+    out->is_sentence_transformer = 1;
+    int n_tr = 0, n_pool = 0, n_norm = 0, i = 0;
+    const cJSON *m;
+    if (!cJSON_IsArray(root)) {
+        st = xf_error(XF_ERR_FORMAT, "%s: top level must be a JSON array of modules", file);
+        goto done;
+    }
+    cJSON_ArrayForEach(m, root) {
+        char what[32], ctx[4200];
+        snprintf(what, sizeof what, "module %d", i);
+        snprintf(ctx, sizeof ctx, "%s: %s", file, what);
+        if (!cJSON_IsObject(m)) {
+            st = xf_error(XF_ERR_FORMAT, "%s: %s must be an object", file, what);
+            goto done;
+        }
+        const char *type = NULL, *rel = "";
+        int64_t idx = 0;
+        if ((st = xf_json_str(ctx, m, "type", &type)) || (st = xf_json_str_opt(ctx, m, "path", &rel)) ||
+            (st = xf_json_int_opt(ctx, m, "idx", 0, 1000000, &idx)))
+            goto done;
+        if (!safe_relpath(rel)) {
+            st = xf_error(XF_ERR_FORMAT, "%s: %s: path \"%s\" leaves the model folder", file, what, rel);
+            goto done;
+        }
+        if (strcmp(type, ST_TRANSFORMER) == 0) {
+            if (n_tr++) {
+                st = xf_error(XF_ERR_UNSUPPORTED, "%s: more than one Transformer module", file);
+                goto done;
+            }
+            if ((st = copy_str(ctx, "path", rel, out->transformer_dir, sizeof out->transformer_dir))) goto done;
+        } else if (strcmp(type, ST_POOLING) == 0) {
+            if (!n_tr || n_pool++) {
+                st = xf_error(XF_ERR_UNSUPPORTED, "%s: %s: a single Pooling module after the Transformer is "
+                              "supported", file, what);
+                goto done;
+            }
+            if ((st = load_pooling(dir, rel, out))) goto done;
+        } else if (strcmp(type, ST_NORMALIZE) == 0) {
+            if (!n_pool || n_norm++) {
+                st = xf_error(XF_ERR_UNSUPPORTED, "%s: %s: a single Normalize module after the Pooling is "
+                              "supported", file, what);
+                goto done;
+            }
+            out->normalize = 1; /* its folder (e.g. 2_Normalize) is usually absent: nothing to read */
+        } else {
+            st = xf_error(XF_ERR_UNSUPPORTED,
+                          "%s: %s has type \"%s\" (path \"%s\"), which is not supported (supported: "
+                          "Transformer, Pooling, Normalize)", file, what, type, rel);
+            goto done;
+        }
+        i++;
+    }
+    if (!n_tr) {
+        st = xf_error(XF_ERR_UNSUPPORTED, "%s: no " ST_TRANSFORMER " module", file);
+        goto done;
+    }
+    if (!n_pool) {
+        st = xf_error(XF_ERR_UNSUPPORTED, "%s: no " ST_POOLING " module (token embeddings only)", file);
+        goto done;
+    }
+    st = load_sbert_config(dir, out);
+
+done:
+    cJSON_Delete(root);
+    free(path);
+    return st;
+}
+
+xf_status xf_st_layout_check(const xf_st_layout *layout, const xf_hf_config *cfg, const char *dir) {
+    if (!layout || !cfg) return xf_error(XF_ERR_INVALID_ARG, "xf_st_layout_check: NULL argument");
+    if (layout->word_embedding_dimension && layout->word_embedding_dimension != cfg->hidden_size)
+        return xf_error(XF_ERR_FORMAT,
+                        "%s: Pooling config word_embedding_dimension = %zu but config.json hidden_size = %zu",
+                        dir ? dir : "model", layout->word_embedding_dimension, cfg->hidden_size);
+    return XF_OK;
+}
+
+/* ------------------------------------------------------------ weight files */
+
+void xf_hf_weight_files_free(char **paths, size_t n) {
+    if (!paths) return;
+    for (size_t i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A shard name from an index: a plain file name ending in .safetensors. */
+static int safe_shard_name(const char *s) {
+    size_t n = strlen(s);
+    static const char ext[] = ".safetensors";
+    return n > sizeof ext - 1 && !strchr(s, '/') && !strchr(s, '\\') && !strstr(s, "..") &&
+           strcmp(s + n - (sizeof ext - 1), ext) == 0;
+}
+
+static xf_status weight_files_from_index(const char *dir, const char *index, char ***paths, size_t *n) {
+    cJSON *root;
+    xf_status st = xf_json_load(index, &root);
+    if (st) return st;
+    const cJSON *wm = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "weight_map") : NULL;
+    const char **names = NULL;
+    char **out = NULL;
+    size_t cnt = 0, k = 0;
+    if (!cJSON_IsObject(wm)) {
+        st = xf_error(XF_ERR_FORMAT, "%s: field \"weight_map\" must be an object", index);
+        goto done;
+    }
+    size_t total = (size_t)cJSON_GetArraySize(wm);
+    if (total == 0) {
+        st = xf_error(XF_ERR_FORMAT, "%s: \"weight_map\" is empty", index);
+        goto done;
+    }
+    names = xf_calloc(total, sizeof *names);
+    if (!names) {
+        st = xf_error(XF_ERR_NOMEM, "%s: out of memory", index);
+        goto done;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, wm) {
+        if (!cJSON_IsString(e)) {
+            st = xf_error(XF_ERR_FORMAT, "%s: \"weight_map\" entry \"%s\" must be a file name string", index,
+                          e->string ? e->string : "");
+            goto done;
+        }
+        if (!safe_shard_name(e->valuestring)) {
+            st = xf_error(XF_ERR_FORMAT,
+                          "%s: \"weight_map\" entry \"%s\" names \"%s\", which is not a plain .safetensors "
+                          "file name in the folder", index, e->string ? e->string : "", e->valuestring);
+            goto done;
+        }
+        names[cnt++] = e->valuestring;
+    }
+    qsort(names, cnt, sizeof *names, cmp_str);
+    out = xf_calloc(cnt, sizeof *out);
+    if (!out) {
+        st = xf_error(XF_ERR_NOMEM, "%s: out of memory", index);
+        goto done;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        if (i && strcmp(names[i], names[i - 1]) == 0) continue;
+        out[k] = xf_path_join(dir, names[i]);
+        if (!out[k]) {
+            st = xf_error(XF_ERR_NOMEM, "%s: out of memory", index);
+            goto done;
+        }
+        if (!xf_is_file(out[k++])) {
+            st = xf_error(XF_ERR_NOT_FOUND, "%s: shard \"%s\" listed in \"weight_map\" is missing", index,
+                          names[i]);
+            goto done;
+        }
+    }
+    *paths = out;
+    *n = k;
+    out = NULL;
+
+done:
+    xf_hf_weight_files_free(out, k);
+    free(names);
+    cJSON_Delete(root);
+    return st;
+}
+
+xf_status xf_hf_weight_files(const char *dir, char ***paths, size_t *n) {
+    if (!paths || !n) return xf_error(XF_ERR_INVALID_ARG, "xf_hf_weight_files: NULL argument");
+    *paths = NULL;
+    *n = 0;
+    if (!dir) return xf_error(XF_ERR_INVALID_ARG, "xf_hf_weight_files: NULL argument");
+    if (!xf_is_dir(dir)) return xf_error(XF_ERR_NOT_FOUND, "%s: not a directory", dir);
+
+    char *single = xf_path_join(dir, "model.safetensors");
+    if (!single) return xf_error(XF_ERR_NOMEM, "%s: out of memory", dir);
+    if (xf_is_file(single)) {
+        char **out = xf_malloc(sizeof *out);
+        if (!out) {
+            free(single);
+            return xf_error(XF_ERR_NOMEM, "%s: out of memory", dir);
+        }
+        out[0] = single;
+        *paths = out;
+        *n = 1;
+        return XF_OK;
+    }
+    free(single);
+
+    char *index = xf_path_join(dir, "model.safetensors.index.json");
+    if (!index) return xf_error(XF_ERR_NOMEM, "%s: out of memory", dir);
+    if (xf_is_file(index)) {
+        xf_status st = weight_files_from_index(dir, index, paths, n);
+        free(index);
+        return st;
+    }
+    free(index);
+
+    static const char *const other[] = {"pytorch_model.bin", "pytorch_model.bin.index.json"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        char *p = xf_path_join(dir, other[i]);
+        int found = p && xf_is_file(p);
+        free(p);
+        if (found)
+            return xf_error(XF_ERR_NOT_FOUND,
+                            "%s: has %s but no model.safetensors; only .safetensors weights are supported: "
+                            "convert it with `python3 scripts/convert_bin_to_safetensors.py %s`", dir,
+                            other[i], dir);
+    }
+    return xf_error(XF_ERR_NOT_FOUND,
+                    "%s: no model.safetensors or model.safetensors.index.json (only .safetensors weights "
+                    "are supported)", dir);
+}
