@@ -80,7 +80,7 @@ static size_t compare(const char *label, const float *got, const float *want, si
 
 int main(void) {
     const char *dir = xf_t_model_dir();
-    corpus c;
+    corpus c = {0};
     CHECK(dir != NULL);
     CHECK(load_corpus(&c) == 0);
     if (!dir || xf_t_failed) return xf_t_report();

@@ -8,25 +8,30 @@
 
 #define dot1 xf_dot_f32
 
-/* 4 rows of X against 4 rows of W: 16 accumulators, same per-element order as dot1. */
-XF_INLINE void tile4x4(const float *X, size_t ldx, const float *W, size_t ldw, float *out[4],
-                           size_t K) {
-    xf_v8 a[4][4] = {{{0}}};
+/* 4 rows of X against 4 rows of W: 16 named accumulators (kept in registers), same per-element
+ * order as dot1. */
+XF_INLINE void tile4x4(const float *X, size_t ldx, const float *W, size_t ldw, float out[4][4],
+                       size_t K) {
+    xf_v8 a00 = {0}, a01 = {0}, a02 = {0}, a03 = {0}, a10 = {0}, a11 = {0}, a12 = {0}, a13 = {0};
+    xf_v8 a20 = {0}, a21 = {0}, a22 = {0}, a23 = {0}, a30 = {0}, a31 = {0}, a32 = {0}, a33 = {0};
+    const float *x0p = X, *x1p = X + ldx, *x2p = X + 2 * ldx, *x3p = X + 3 * ldx;
+    const float *w0p = W, *w1p = W + ldw, *w2p = W + 2 * ldw, *w3p = W + 3 * ldw;
     size_t k = 0;
     for (; k + 8 <= K; k += 8) {
-        xf_v8 x0 = xf_v8_load(X + k), x1 = xf_v8_load(X + ldx + k);
-        xf_v8 x2 = xf_v8_load(X + 2 * ldx + k), x3 = xf_v8_load(X + 3 * ldx + k);
-        for (int j = 0; j < 4; j++) {
-            xf_v8 w = xf_v8_load(W + j * ldw + k);
-            a[0][j] += x0 * w;
-            a[1][j] += x1 * w;
-            a[2][j] += x2 * w;
-            a[3][j] += x3 * w;
-        }
+        xf_v8 x0 = xf_v8_load(x0p + k), x1 = xf_v8_load(x1p + k), x2 = xf_v8_load(x2p + k), x3 = xf_v8_load(x3p + k);
+        xf_v8 w = xf_v8_load(w0p + k);
+        a00 += x0 * w, a10 += x1 * w, a20 += x2 * w, a30 += x3 * w;
+        w = xf_v8_load(w1p + k);
+        a01 += x0 * w, a11 += x1 * w, a21 += x2 * w, a31 += x3 * w;
+        w = xf_v8_load(w2p + k);
+        a02 += x0 * w, a12 += x1 * w, a22 += x2 * w, a32 += x3 * w;
+        w = xf_v8_load(w3p + k);
+        a03 += x0 * w, a13 += x1 * w, a23 += x2 * w, a33 += x3 * w;
     }
+    const xf_v8 acc[4][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
     for (int i = 0; i < 4; i++) {
         for (int j = 0; j < 4; j++) {
-            float s = xf_v8_hsum(a[i][j]);
+            float s = xf_v8_hsum(acc[i][j]);
             for (size_t kk = k; kk < K; kk++) s += X[i * ldx + kk] * W[j * ldw + kk];
             out[i][j] = s;
         }
@@ -43,8 +48,7 @@ void xf_gemm_f32_nt(const float *X, size_t ldx, const float *W, size_t ldw, cons
             size_t t = t0;
             for (; t + 4 <= t1; t += 4) {
                 float r[4][4];
-                float *rows[4] = {r[0], r[1], r[2], r[3]};
-                tile4x4(X + t * ldx, ldx, W + o * ldw, ldw, rows, K);
+                tile4x4(X + t * ldx, ldx, W + o * ldw, ldw, r, K);
                 for (int i = 0; i < 4; i++)
                     for (int j = 0; j < 4; j++)
                         Y[(t + i) * ldy + o + j] = r[i][j] + (bias ? bias[o + j] : 0.0f);

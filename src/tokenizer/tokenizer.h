@@ -1,0 +1,168 @@
+/* tokenizer.h — internal structures and API of the WordPiece (BERT-family) tokenizer that
+ * reproduces Hugging Face `tokenizers` (Rust) token-for-token for tokenizer.json files. */
+#ifndef XF_TOKENIZER_TOKENIZER_H
+#define XF_TOKENIZER_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xfmr.h"
+#include "tokenizer/strmap.h"
+#include "tokenizer/tok_buf.h"
+
+/* ---- normalizer: a flat list of steps (a "Sequence" is flattened at load time) ---- */
+typedef enum xf_norm_kind {
+    XF_NORM_BERT = 0,
+    XF_NORM_LOWERCASE,
+    XF_NORM_STRIP_ACCENTS, /* remove Mn only (no decomposition), as tokenizers' StripAccents */
+    XF_NORM_NFD,
+    XF_NORM_NFKD,
+    XF_NORM_NFC,
+    XF_NORM_NFKC,
+    XF_NORM_STRIP /* strip White_Space on the left and/or right */
+} xf_norm_kind;
+
+typedef struct xf_norm_step {
+    xf_norm_kind kind;
+    /* XF_NORM_BERT */
+    int clean_text, handle_chinese_chars, strip_accents, lowercase;
+    /* XF_NORM_STRIP */
+    int strip_left, strip_right;
+} xf_norm_step;
+
+/* ---- pre-tokenizer: a flat list of steps applied one after another ---- */
+typedef enum xf_pretok_kind {
+    XF_PRETOK_BERT = 0,         /* split on whitespace (removed) and punctuation (isolated) */
+    XF_PRETOK_WHITESPACE,       /* regex \w+|[^\w\s]+ */
+    XF_PRETOK_WHITESPACE_SPLIT  /* split on whitespace (removed) */
+} xf_pretok_kind;
+
+/* ---- post-processor ---- */
+typedef enum xf_post_kind { XF_POST_NONE = 0, XF_POST_TEMPLATE, XF_POST_BERT } xf_post_kind;
+
+/* One template piece: a sequence (seq = 0 for A, 1 for B) or a run of special-token ids. */
+typedef struct xf_tpl_piece {
+    int is_seq;
+    int seq;          /* 0 = A, 1 = B (is_seq) */
+    int32_t type_id;
+    const int32_t *ids; /* special token ids (!is_seq), points into xf_tokenizer.tpl_ids */
+    size_t n_ids;
+} xf_tpl_piece;
+
+/* ---- added tokens ---- */
+typedef struct xf_added_token {
+    char *content;
+    size_t len;
+    int32_t id;
+    int single_word, lstrip, rstrip, normalized, special;
+    char *pattern; /* what is matched: content, or its normalized form (normalized tokens) */
+    size_t pattern_len;
+} xf_added_token;
+
+/* Byte trie over added-token patterns, for leftmost-longest matching. */
+typedef struct xf_trie_node {
+    uint32_t first_child, next_sibling; /* 0 = none (node 0 is the root) */
+    int32_t token;                      /* index into xf_tokenizer.added, or -1 */
+    uint8_t byte;
+} xf_trie_node;
+
+typedef struct xf_trie {
+    xf_trie_node *nodes;
+    size_t n, cap;
+    uint32_t root[256]; /* children of the root by byte (0 = none) */
+} xf_trie;
+
+/* A split of a text: [start, end) bytes; token >= 0 is an index into xf_tokenizer.added. */
+typedef struct xf_split {
+    size_t start, end;
+    int32_t token;
+} xf_split;
+
+struct xf_tokenizer {
+    char *path; /* file it was loaded from (for messages) */
+
+    /* WordPiece model */
+    xf_strmap vocab;           /* model vocabulary: token -> id */
+    int32_t unk_id;            /* -1 when unk_token is not in the vocabulary */
+    char *unk_token;
+    char *prefix;              /* continuing_subword_prefix, e.g. "##" */
+    size_t prefix_len;
+    size_t max_input_chars_per_word;
+    size_t max_key_len;        /* longest vocabulary key in bytes */
+
+    xf_norm_step *norm;
+    size_t n_norm;
+    xf_pretok_kind *pretok;
+    size_t n_pretok;
+
+    xf_post_kind post;
+    xf_tpl_piece *tpl_single, *tpl_pair;
+    size_t n_tpl_single, n_tpl_pair;
+    int32_t *tpl_ids;          /* storage of all template special ids */
+    size_t added_single, added_pair; /* special tokens the post-processor adds */
+    int32_t bert_cls, bert_sep;      /* XF_POST_BERT */
+
+    xf_added_token *added;     /* one per distinct id, in tokenizers' order */
+    size_t n_added;
+    xf_strmap added_map;       /* added content -> id */
+    xf_trie trie_raw, trie_norm; /* non-normalized / normalized patterns */
+
+    /* reverse map, sorted by id (binary search) */
+    int32_t *rev_ids;
+    const char **rev_toks;
+    size_t n_rev;
+    size_t vocab_size;         /* max id + 1 over the model vocabulary and added tokens */
+};
+
+/* ---- unicode_props.c: character classes exactly as tokenizers defines them ---- */
+int xf_uc_is_whitespace(uint32_t c);      /* Rust char::is_whitespace (White_Space) */
+int xf_uc_is_bert_whitespace(uint32_t c); /* \t \n \r or White_Space */
+int xf_uc_is_bert_control(uint32_t c);    /* unicode_categories is_other, minus \t \n \r */
+int xf_uc_is_bert_punct(uint32_t c);      /* ASCII punctuation or general category P* */
+int xf_uc_is_chinese(uint32_t c);         /* CJK ideograph blocks of BertNormalizer */
+int xf_uc_is_mark_nonspacing(uint32_t c); /* general category Mn */
+int xf_uc_is_word(uint32_t c);            /* regex \w (utf8proc + Unicode 16 additions) */
+/* 1 for code points whose canonical decomposition is newer than tokenizers' NFD tables. */
+int xf_uc_no_decompose(uint32_t c);
+/* Rust char::to_lowercase: writes 1..3 code points into out, returns the count. */
+int xf_uc_lowercase(uint32_t c, uint32_t out[3]);
+
+/* ---- utf8.c ---- */
+/* Decode bytes as Python's bytes.decode("utf-8", errors="replace") and write valid UTF-8. */
+xf_status xf_utf8_sanitize(const char *s, size_t len, xf_tok_buf *out);
+/* Decode the code point at s[*i] of a VALID UTF-8 string, advancing *i. */
+uint32_t xf_utf8_next(const char *s, size_t len, size_t *i);
+/* Encode c (<= 0x10FFFF) into out (4 bytes room); returns its length. */
+size_t xf_utf8_encode(uint32_t c, char *out);
+/* Number of code points of a valid UTF-8 string. */
+size_t xf_utf8_count(const char *s, size_t len);
+
+/* ---- normalize.c ---- */
+/* Apply the tokenizer's normalizer to valid UTF-8; out is reset first. */
+xf_status xf_tok_normalize(const xf_tokenizer *tok, const char *s, size_t len, xf_tok_buf *out);
+
+/* ---- pretokenize.c ---- */
+/* Split s into words with the pre-tokenizer; ranges (pairs of size_t start, end) into out. */
+xf_status xf_tok_pretokenize(const xf_tokenizer *tok, const char *s, size_t len, xf_tok_buf *out);
+
+/* ---- wordpiece.c ---- */
+/* Append the WordPiece ids of one word. scratch must hold prefix_len + max_key_len bytes. */
+xf_status xf_wordpiece(const xf_tokenizer *tok, const char *word, size_t len, char *scratch,
+                       xf_tok_ids *out);
+
+/* ---- added_tokens.c ---- */
+xf_status xf_trie_add(xf_trie *t, const char *pat, size_t len, int32_t token);
+void xf_trie_free(xf_trie *t);
+/* Split s with the added tokens of trie (leftmost-longest, single_word/lstrip/rstrip handled
+ * as tokenizers does). The splits cover s; out receives xf_split records. */
+xf_status xf_added_split(const xf_tokenizer *tok, const xf_trie *trie, const char *s, size_t len,
+                         xf_tok_buf *out);
+
+/* ---- encode.c ---- */
+/* Token ids of one sequence, without special tokens or truncation (appended to out). */
+xf_status xf_tok_encode_ids(const xf_tokenizer *tok, const char *text, size_t len,
+                            xf_tok_ids *out);
+/* Number of special tokens the post-processor adds (pair = 0 / 1). */
+size_t xf_tok_num_special(const xf_tokenizer *tok, int pair);
+
+#endif

@@ -1,0 +1,571 @@
+/* tokenizer_json.c — loading a Hugging Face tokenizer.json (WordPiece model, BERT-style
+ * normalizer / pre-tokenizer / post-processor, added tokens) into an xf_tokenizer, with every
+ * field checked; xf_tokenizer_free. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "tokenizer/tokenizer.h"
+
+#define XF_TOK_MAX_VOCAB 10000000
+#define XF_TOK_MAX_ADDED 1000000
+#define XF_TOK_MAX_DEPTH 16
+#define XF_TOK_MAX_ID 2147483647.0
+
+/* "<file>: <field>: <message>" */
+static xf_status ferr(const xf_tokenizer *tok, xf_status st, const char *field, const char *fmt, ...)
+    XF_PRINTF(4, 5);
+static xf_status ferr(const xf_tokenizer *tok, xf_status st, const char *field, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return xf_error(st, "%s: %s: %s", tok->path, field, msg);
+}
+
+static const cJSON *get(const cJSON *obj, const char *name) {
+    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+static xf_status get_bool(const xf_tokenizer *tok, const cJSON *obj, const char *where,
+                          const char *name, int *out) {
+    const cJSON *v = get(obj, name);
+    if (!v) return XF_OK;
+    if (!cJSON_IsBool(v)) return ferr(tok, XF_ERR_FORMAT, where, "field \"%s\" must be true or false", name);
+    *out = cJSON_IsTrue(v);
+    return XF_OK;
+}
+
+static xf_status get_str(const xf_tokenizer *tok, const cJSON *obj, const char *where,
+                         const char *name, int required, const char **out) {
+    const cJSON *v = get(obj, name);
+    if (!v) return required ? ferr(tok, XF_ERR_NOT_FOUND, where, "required field \"%s\" is missing", name) : XF_OK;
+    if (!cJSON_IsString(v)) return ferr(tok, XF_ERR_FORMAT, where, "field \"%s\" must be a string", name);
+    *out = v->valuestring;
+    return XF_OK;
+}
+
+/* An integer JSON value in [0, hi]. */
+static xf_status get_uint(const xf_tokenizer *tok, const cJSON *v, const char *where, double hi,
+                          int64_t *out) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return ferr(tok, XF_ERR_FORMAT, where, "must be a non-negative integer");
+    double d = v->valuedouble;
+    if (d < 0 || d > hi) return ferr(tok, XF_ERR_RANGE, where, "value %.0f is outside [0, %.0f]", d, hi);
+    if (d != floor(d)) return ferr(tok, XF_ERR_FORMAT, where, "must be an integer, got %g", d);
+    *out = (int64_t)d;
+    return XF_OK;
+}
+
+static xf_status get_type(const xf_tokenizer *tok, const cJSON *obj, const char *where, const char **type) {
+    char f[160];
+    snprintf(f, sizeof f, "%s.type", where);
+    const cJSON *v = get(obj, "type");
+    if (!v) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
+    if (!cJSON_IsString(v)) return ferr(tok, XF_ERR_FORMAT, f, "must be a string");
+    *type = v->valuestring;
+    return XF_OK;
+}
+
+/* ------------------------------------------------------------------ model */
+
+static xf_status load_model(xf_tokenizer *tok, const cJSON *root) {
+    const cJSON *m = get(root, "model");
+    if (!m) return ferr(tok, XF_ERR_NOT_FOUND, "model", "required section is missing");
+    if (!cJSON_IsObject(m)) return ferr(tok, XF_ERR_FORMAT, "model", "must be an object");
+    const cJSON *t = get(m, "type");
+    if (t) {
+        if (!cJSON_IsString(t)) return ferr(tok, XF_ERR_FORMAT, "model.type", "must be a string");
+        if (strcmp(t->valuestring, "WordPiece") != 0)
+            return ferr(tok, XF_ERR_UNSUPPORTED, "model.type", "model type \"%s\" is not supported (only WordPiece)",
+                        t->valuestring);
+    } else if (!get(m, "continuing_subword_prefix") || !get(m, "max_input_chars_per_word")) {
+        return ferr(tok, XF_ERR_UNSUPPORTED, "model.type", "missing, and the model does not look like WordPiece");
+    }
+    const char *unk, *prefix;
+    xf_status st;
+    if ((st = get_str(tok, m, "model", "unk_token", 1, &unk))) return st;
+    if ((st = get_str(tok, m, "model", "continuing_subword_prefix", 1, &prefix))) return st;
+    const cJSON *mx = get(m, "max_input_chars_per_word");
+    if (!mx) return ferr(tok, XF_ERR_NOT_FOUND, "model", "required field \"max_input_chars_per_word\" is missing");
+    int64_t maxc;
+    if ((st = get_uint(tok, mx, "model.max_input_chars_per_word", 9007199254740992.0, &maxc))) return st;
+    tok->max_input_chars_per_word = (size_t)maxc;
+    if (!(tok->unk_token = xf_strdup(unk)) || !(tok->prefix = xf_strdup(prefix)))
+        return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+    tok->prefix_len = strlen(prefix);
+
+    const cJSON *vocab = get(m, "vocab");
+    if (!vocab) return ferr(tok, XF_ERR_NOT_FOUND, "model", "required field \"vocab\" is missing");
+    if (!cJSON_IsObject(vocab)) return ferr(tok, XF_ERR_FORMAT, "model.vocab", "must be an object (token -> id)");
+    size_t n = 0;
+    for (const cJSON *e = vocab->child; e; e = e->next) {
+        if (++n > XF_TOK_MAX_VOCAB)
+            return ferr(tok, XF_ERR_RANGE, "model.vocab", "more than %d entries", XF_TOK_MAX_VOCAB);
+        char where[128];
+        snprintf(where, sizeof where, "model.vocab[\"%.60s\"]", e->string ? e->string : "");
+        int64_t id;
+        if ((st = get_uint(tok, e, where, XF_TOK_MAX_ID, &id))) return st;
+        const char *key = e->string ? e->string : "";
+        size_t klen = strlen(key);
+        if ((st = xf_strmap_put(&tok->vocab, key, klen, (int32_t)id))) return xf_error_wrap(st, "%s", tok->path);
+        if (klen > tok->max_key_len) tok->max_key_len = klen;
+    }
+    int32_t uid;
+    tok->unk_id = xf_strmap_get(&tok->vocab, unk, strlen(unk), &uid) ? uid : -1;
+    return XF_OK;
+}
+
+/* ------------------------------------------------------------- normalizer */
+
+static xf_status add_norm(xf_tokenizer *tok, xf_norm_step s) {
+    xf_norm_step *n = xf_realloc(tok->norm, (tok->n_norm + 1) * sizeof *n);
+    if (!n) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+    tok->norm = n;
+    n[tok->n_norm++] = s;
+    return XF_OK;
+}
+
+static xf_status load_norm(xf_tokenizer *tok, const cJSON *j, const char *where, int depth) {
+    const char *type;
+    xf_status st;
+    if (!cJSON_IsObject(j)) return ferr(tok, XF_ERR_FORMAT, where, "must be an object");
+    if (depth > XF_TOK_MAX_DEPTH) return ferr(tok, XF_ERR_RANGE, where, "nested too deeply");
+    if ((st = get_type(tok, j, where, &type))) return st;
+    xf_norm_step s;
+    memset(&s, 0, sizeof s);
+    if (!strcmp(type, "BertNormalizer")) {
+        int strip = -1;
+        s.kind = XF_NORM_BERT;
+        s.clean_text = s.handle_chinese_chars = s.lowercase = 1;
+        if ((st = get_bool(tok, j, where, "clean_text", &s.clean_text)) ||
+            (st = get_bool(tok, j, where, "handle_chinese_chars", &s.handle_chinese_chars)) ||
+            (st = get_bool(tok, j, where, "strip_accents", &strip)) ||
+            (st = get_bool(tok, j, where, "lowercase", &s.lowercase)))
+            return st;
+        s.strip_accents = strip < 0 ? s.lowercase : strip; /* null: follow lowercase */
+        return add_norm(tok, s);
+    }
+    static const struct { const char *name; xf_norm_kind kind; } simple[] = {
+        {"Lowercase", XF_NORM_LOWERCASE}, {"StripAccents", XF_NORM_STRIP_ACCENTS},
+        {"NFD", XF_NORM_NFD}, {"NFKD", XF_NORM_NFKD}, {"NFC", XF_NORM_NFC}, {"NFKC", XF_NORM_NFKC}};
+    for (size_t k = 0; k < sizeof simple / sizeof simple[0]; k++) {
+        if (!strcmp(type, simple[k].name)) {
+            s.kind = simple[k].kind;
+            return add_norm(tok, s);
+        }
+    }
+    if (!strcmp(type, "Strip")) {
+        s.kind = XF_NORM_STRIP;
+        s.strip_left = s.strip_right = 1;
+        if ((st = get_bool(tok, j, where, "strip_left", &s.strip_left)) ||
+            (st = get_bool(tok, j, where, "strip_right", &s.strip_right)))
+            return st;
+        return add_norm(tok, s);
+    }
+    if (!strcmp(type, "Sequence")) {
+        const cJSON *arr = get(j, "normalizers");
+        char f[160];
+        snprintf(f, sizeof f, "%s.normalizers", where);
+        if (!arr) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
+        if (!cJSON_IsArray(arr)) return ferr(tok, XF_ERR_FORMAT, f, "must be an array");
+        size_t i = 0;
+        for (const cJSON *e = arr->child; e; e = e->next, i++) {
+            snprintf(f, sizeof f, "%s.normalizers[%zu]", where, i);
+            if ((st = load_norm(tok, e, f, depth + 1))) return st;
+        }
+        return XF_OK;
+    }
+    char f[160];
+    snprintf(f, sizeof f, "%s.type", where);
+    return ferr(tok, XF_ERR_UNSUPPORTED, f, "normalizer type \"%s\" is not supported", type);
+}
+
+/* ---------------------------------------------------------- pre-tokenizer */
+
+static xf_status add_pretok(xf_tokenizer *tok, xf_pretok_kind k) {
+    xf_pretok_kind *n = xf_realloc(tok->pretok, (tok->n_pretok + 1) * sizeof *n);
+    if (!n) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+    tok->pretok = n;
+    n[tok->n_pretok++] = k;
+    return XF_OK;
+}
+
+static xf_status load_pretok(xf_tokenizer *tok, const cJSON *j, const char *where, int depth) {
+    const char *type;
+    xf_status st;
+    if (!cJSON_IsObject(j)) return ferr(tok, XF_ERR_FORMAT, where, "must be an object");
+    if (depth > XF_TOK_MAX_DEPTH) return ferr(tok, XF_ERR_RANGE, where, "nested too deeply");
+    if ((st = get_type(tok, j, where, &type))) return st;
+    if (!strcmp(type, "BertPreTokenizer")) return add_pretok(tok, XF_PRETOK_BERT);
+    if (!strcmp(type, "Whitespace")) return add_pretok(tok, XF_PRETOK_WHITESPACE);
+    if (!strcmp(type, "WhitespaceSplit")) return add_pretok(tok, XF_PRETOK_WHITESPACE_SPLIT);
+    char f[160];
+    if (!strcmp(type, "Sequence")) {
+        const cJSON *arr = get(j, "pretokenizers");
+        snprintf(f, sizeof f, "%s.pretokenizers", where);
+        if (!arr) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
+        if (!cJSON_IsArray(arr)) return ferr(tok, XF_ERR_FORMAT, f, "must be an array");
+        size_t i = 0;
+        for (const cJSON *e = arr->child; e; e = e->next, i++) {
+            snprintf(f, sizeof f, "%s.pretokenizers[%zu]", where, i);
+            if ((st = load_pretok(tok, e, f, depth + 1))) return st;
+        }
+        return XF_OK;
+    }
+    snprintf(f, sizeof f, "%s.type", where);
+    return ferr(tok, XF_ERR_UNSUPPORTED, f, "pre-tokenizer type \"%s\" is not supported", type);
+}
+
+/* --------------------------------------------------------- post-processor */
+
+static xf_status load_bert_post(xf_tokenizer *tok, const cJSON *j, const char *name, int32_t *id) {
+    char f[64];
+    snprintf(f, sizeof f, "post_processor.%s", name);
+    const cJSON *v = get(j, name);
+    if (!v) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsString(v->child))
+        return ferr(tok, XF_ERR_FORMAT, f, "must be [\"token\", id]");
+    int64_t x;
+    xf_status st = get_uint(tok, v->child->next, f, XF_TOK_MAX_ID, &x);
+    *id = (int32_t)x;
+    return st;
+}
+
+/* Parse one template; with ids == NULL only count the special ids (into *n_ids). */
+static xf_status load_template(xf_tokenizer *tok, const cJSON *j, const char *name, int is_pair,
+                               xf_tpl_piece **out, size_t *n_out, int32_t *ids, size_t *n_ids) {
+    char f[160];
+    snprintf(f, sizeof f, "post_processor.%s", name);
+    const cJSON *arr = get(j, name);
+    if (!arr) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
+    if (!cJSON_IsArray(arr)) return ferr(tok, XF_ERR_FORMAT, f, "must be an array");
+    const cJSON *specials = get(j, "special_tokens");
+    if (specials && !cJSON_IsObject(specials))
+        return ferr(tok, XF_ERR_FORMAT, "post_processor.special_tokens", "must be an object");
+    size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+    xf_tpl_piece *p = NULL;
+    if (ids) {
+        p = xf_calloc(n ? n : 1, sizeof *p);
+        if (!p) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+        *out = p;
+        *n_out = n;
+    }
+    xf_status st;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        snprintf(f, sizeof f, "post_processor.%s[%zu]", name, i);
+        const cJSON *body = NULL;
+        int is_seq = 0;
+        if (cJSON_IsObject(e) && (body = get(e, "Sequence"))) is_seq = 1;
+        else if (cJSON_IsObject(e)) body = get(e, "SpecialToken");
+        if (!body || !cJSON_IsObject(body))
+            return ferr(tok, XF_ERR_FORMAT, f, "must be {\"Sequence\": {...}} or {\"SpecialToken\": {...}}");
+        const char *id;
+        int64_t type_id = 0;
+        if ((st = get_str(tok, body, f, "id", 1, &id))) return st;
+        const cJSON *tv = get(body, "type_id");
+        if (tv) {
+            char g[200];
+            snprintf(g, sizeof g, "%s.type_id", f);
+            if ((st = get_uint(tok, tv, g, XF_TOK_MAX_ID, &type_id))) return st;
+        }
+        if (is_seq) {
+            int seq = !strcmp(id, "A") ? 0 : !strcmp(id, "B") ? 1 : -1;
+            if (seq < 0) return ferr(tok, XF_ERR_FORMAT, f, "sequence id must be \"A\" or \"B\", got \"%s\"", id);
+            if (seq == 1 && !is_pair) return ferr(tok, XF_ERR_FORMAT, f, "the single template cannot use sequence B");
+            if (p) {
+                p[i].is_seq = 1;
+                p[i].seq = seq;
+                p[i].type_id = (int32_t)type_id;
+            }
+            continue;
+        }
+        const cJSON *sp = get(specials, id);
+        if (!sp || !cJSON_IsObject(sp))
+            return ferr(tok, XF_ERR_FORMAT, f, "special token \"%s\" is not in post_processor.special_tokens", id);
+        const cJSON *sids = get(sp, "ids");
+        char g[200];
+        snprintf(g, sizeof g, "post_processor.special_tokens[\"%.60s\"].ids", id);
+        if (!sids || !cJSON_IsArray(sids)) return ferr(tok, XF_ERR_FORMAT, g, "must be an array of ids");
+        size_t k = 0;
+        if (p) {
+            p[i].type_id = (int32_t)type_id;
+            p[i].ids = ids + *n_ids;
+        }
+        for (const cJSON *x = sids->child; x; x = x->next, k++) {
+            int64_t v;
+            if ((st = get_uint(tok, x, g, XF_TOK_MAX_ID, &v))) return st;
+            if (ids) ids[*n_ids] = (int32_t)v;
+            ++*n_ids;
+        }
+        if (p) p[i].n_ids = k;
+    }
+    return XF_OK;
+}
+
+static size_t count_special(const xf_tpl_piece *p, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += p[i].is_seq ? 0 : p[i].n_ids;
+    return c;
+}
+
+static xf_status load_post(xf_tokenizer *tok, const cJSON *j) {
+    const char *type;
+    xf_status st;
+    if (!cJSON_IsObject(j)) return ferr(tok, XF_ERR_FORMAT, "post_processor", "must be an object");
+    if ((st = get_type(tok, j, "post_processor", &type))) return st;
+    if (!strcmp(type, "BertProcessing")) {
+        tok->post = XF_POST_BERT;
+        tok->added_single = 2;
+        tok->added_pair = 3;
+        if ((st = load_bert_post(tok, j, "cls", &tok->bert_cls))) return st;
+        return load_bert_post(tok, j, "sep", &tok->bert_sep);
+    }
+    if (!strcmp(type, "TemplateProcessing")) {
+        size_t total = 0;
+        if ((st = load_template(tok, j, "single", 0, NULL, NULL, NULL, &total)) ||
+            (st = load_template(tok, j, "pair", 1, NULL, NULL, NULL, &total)))
+            return st;
+        tok->tpl_ids = xf_calloc(total ? total : 1, sizeof(int32_t));
+        if (!tok->tpl_ids) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+        size_t used = 0;
+        if ((st = load_template(tok, j, "single", 0, &tok->tpl_single, &tok->n_tpl_single, tok->tpl_ids, &used)) ||
+            (st = load_template(tok, j, "pair", 1, &tok->tpl_pair, &tok->n_tpl_pair, tok->tpl_ids, &used)))
+            return st;
+        tok->post = XF_POST_TEMPLATE;
+        tok->added_single = count_special(tok->tpl_single, tok->n_tpl_single);
+        tok->added_pair = count_special(tok->tpl_pair, tok->n_tpl_pair);
+        return XF_OK;
+    }
+    return ferr(tok, XF_ERR_UNSUPPORTED, "post_processor.type", "post-processor type \"%s\" is not supported", type);
+}
+
+/* ---------------------------------------------------------- added tokens */
+
+static int same_props(const xf_added_token *a, const xf_added_token *b) {
+    return a->single_word == b->single_word && a->lstrip == b->lstrip && a->rstrip == b->rstrip &&
+           a->normalized == b->normalized && a->special == b->special;
+}
+
+/* As tokenizers' AddedVocabulary::add_tokens during deserialization: an added token takes the
+ * id its content already has (added map, then model vocabulary), else the next free id counted
+ * from the model's vocabulary size; the "id" written in the file is not used. */
+static xf_status load_added(xf_tokenizer *tok, const cJSON *root) {
+    const cJSON *arr = get(root, "added_tokens");
+    if (!arr) return XF_OK;
+    if (!cJSON_IsArray(arr)) return ferr(tok, XF_ERR_FORMAT, "added_tokens", "must be an array");
+    int n = cJSON_GetArraySize(arr);
+    if (n > XF_TOK_MAX_ADDED) return ferr(tok, XF_ERR_RANGE, "added_tokens", "more than %d entries", XF_TOK_MAX_ADDED);
+    tok->added = xf_calloc((size_t)n + 1, sizeof *tok->added);
+    if (!tok->added) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+    xf_strmap by_id = {0}; /* 4-byte id -> index into tok->added */
+    int64_t next_id = (int64_t)tok->vocab.n;
+    xf_status st = XF_OK;
+    size_t i = 0;
+    xf_tok_buf norm = {0};
+    for (const cJSON *e = arr->child; e && !st; e = e->next, i++) {
+        char f[64];
+        snprintf(f, sizeof f, "added_tokens[%zu]", i);
+        if (!cJSON_IsObject(e)) {
+            st = ferr(tok, XF_ERR_FORMAT, f, "must be an object");
+            break;
+        }
+        xf_added_token t;
+        memset(&t, 0, sizeof t);
+        const char *content;
+        const cJSON *idv = get(e, "id");
+        int64_t file_id;
+        char g[80];
+        snprintf(g, sizeof g, "%s.id", f);
+        if (!idv) st = ferr(tok, XF_ERR_NOT_FOUND, g, "missing");
+        else st = get_uint(tok, idv, g, 4294967295.0, &file_id);
+        if (st || (st = get_str(tok, e, f, "content", 1, &content))) break;
+        t.normalized = 1;
+        if ((st = get_bool(tok, e, f, "single_word", &t.single_word)) ||
+            (st = get_bool(tok, e, f, "lstrip", &t.lstrip)) || (st = get_bool(tok, e, f, "rstrip", &t.rstrip)) ||
+            (st = get_bool(tok, e, f, "special", &t.special)) ||
+            (st = get_bool(tok, e, f, "normalized", &t.normalized)))
+            break;
+        size_t clen = strlen(content);
+        if (clen == 0) continue;
+        int32_t id, idx;
+        if (xf_strmap_get(&tok->added_map, content, clen, &id)) {
+            if (xf_strmap_get(&by_id, (const char *)&id, sizeof id, &idx) && same_props(&tok->added[idx], &t))
+                continue;
+        } else if (!xf_strmap_get(&tok->vocab, content, clen, &id)) {
+            if (next_id > (int64_t)XF_TOK_MAX_ID) {
+                st = ferr(tok, XF_ERR_RANGE, f, "too many tokens");
+                break;
+            }
+            id = (int32_t)next_id++;
+        }
+        t.id = id;
+        t.len = clen;
+        if (!(t.content = xf_strdup(content))) {
+            st = xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+            break;
+        }
+        if (t.normalized && tok->n_norm) {
+            if ((st = xf_tok_normalize(tok, content, clen, &norm))) {
+                free(t.content);
+                break;
+            }
+            t.pattern = xf_malloc(norm.len + 1);
+            if (t.pattern) memcpy(t.pattern, norm.data, norm.len + 1);
+            t.pattern_len = norm.len;
+        } else {
+            t.pattern = xf_strdup(content);
+            t.pattern_len = clen;
+        }
+        if (!t.pattern) {
+            free(t.content);
+            st = xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+            break;
+        }
+        if ((st = xf_strmap_put(&tok->added_map, content, clen, id))) break;
+        if (xf_strmap_get(&by_id, (const char *)&id, sizeof id, &idx)) {
+            free(tok->added[idx].content);
+            free(tok->added[idx].pattern);
+            tok->added[idx] = t; /* same id: the later token replaces the earlier one */
+        } else {
+            idx = (int32_t)tok->n_added;
+            tok->added[tok->n_added++] = t;
+            if ((st = xf_strmap_put(&by_id, (const char *)&id, sizeof id, idx))) break;
+        }
+    }
+    xf_strmap_free(&by_id);
+    xf_buf_free(&norm);
+    if (st) return st;
+    for (size_t k = 0; k < tok->n_added; k++) {
+        const xf_added_token *t = &tok->added[k];
+        xf_trie *trie = t->normalized ? &tok->trie_norm : &tok->trie_raw;
+        if ((st = xf_trie_add(trie, t->pattern, t->pattern_len, (int32_t)k))) return st;
+    }
+    return XF_OK;
+}
+
+/* ------------------------------------------------------------ reverse map */
+
+typedef struct rev_ent {
+    int32_t id;
+    int prio; /* 1 for added tokens: they win over the model's token of the same id */
+    const char *tok;
+} rev_ent;
+
+static int rev_cmp(const void *a, const void *b) {
+    const rev_ent *x = a, *y = b;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return y->prio - x->prio;
+}
+
+static xf_status build_reverse(xf_tokenizer *tok) {
+    size_t n = tok->vocab.n + tok->n_added, k = 0;
+    rev_ent *e = xf_calloc(n ? n : 1, sizeof *e);
+    if (!e) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+    for (size_t s = 0; s < tok->vocab.cap; s++) {
+        const xf_strmap_slot *sl = &tok->vocab.slots[s];
+        if (sl->hash) e[k++] = (rev_ent){sl->val, 0, xf_strmap_key(&tok->vocab, sl)};
+    }
+    for (size_t a = 0; a < tok->n_added; a++) e[k++] = (rev_ent){tok->added[a].id, 1, tok->added[a].content};
+    qsort(e, k, sizeof *e, rev_cmp);
+    tok->rev_ids = xf_calloc(k ? k : 1, sizeof *tok->rev_ids);
+    tok->rev_toks = xf_calloc(k ? k : 1, sizeof *tok->rev_toks);
+    if (!tok->rev_ids || !tok->rev_toks) {
+        free(e);
+        return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (m && tok->rev_ids[m - 1] == e[i].id) continue; /* first (highest priority) wins */
+        tok->rev_ids[m] = e[i].id;
+        tok->rev_toks[m++] = e[i].tok;
+    }
+    tok->n_rev = m;
+    tok->vocab_size = m ? (size_t)tok->rev_ids[m - 1] + 1 : 0;
+    free(e);
+    return XF_OK;
+}
+
+/* ------------------------------------------------------------------ load */
+
+static xf_status load_all(xf_tokenizer *tok, const cJSON *root) {
+    xf_status st;
+    if (!cJSON_IsObject(root)) return xf_error(XF_ERR_FORMAT, "%s: top level must be a JSON object", tok->path);
+    const cJSON *ver = get(root, "version");
+    if (ver && (!cJSON_IsString(ver) || strcmp(ver->valuestring, "1.0") != 0))
+        return ferr(tok, XF_ERR_UNSUPPORTED, "version", "unknown tokenizer.json version (expected \"1.0\")");
+    if ((st = load_model(tok, root))) return st;
+    const cJSON *j;
+    if ((j = get(root, "normalizer")) && (st = load_norm(tok, j, "normalizer", 0))) return st;
+    if ((j = get(root, "pre_tokenizer")) && (st = load_pretok(tok, j, "pre_tokenizer", 0))) return st;
+    if ((j = get(root, "post_processor")) && (st = load_post(tok, j))) return st;
+    if ((st = load_added(tok, root))) return st;
+    return build_reverse(tok);
+}
+
+xf_status xf_tokenizer_load(const char *path, xf_tokenizer **out) {
+    if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_tokenizer_load: out is NULL");
+    *out = NULL;
+    if (!path || !*path) return xf_error(XF_ERR_INVALID_ARG, "xf_tokenizer_load: path is NULL or empty");
+    char *file = xf_is_dir(path) ? xf_path_join(path, "tokenizer.json") : xf_strdup(path);
+    if (!file) return xf_error(XF_ERR_NOMEM, "xf_tokenizer_load: out of memory");
+    if (!xf_is_file(file)) {
+        xf_status st = xf_error(XF_ERR_NOT_FOUND, "%s: no such file", file);
+        free(file);
+        return st;
+    }
+    cJSON *root;
+    xf_status st = xf_json_load(file, &root);
+    if (st) {
+        free(file);
+        return st;
+    }
+    xf_tokenizer *tok = xf_calloc(1, sizeof *tok);
+    if (!tok) {
+        cJSON_Delete(root);
+        free(file);
+        return xf_error(XF_ERR_NOMEM, "%s: out of memory", path);
+    }
+    tok->path = file;
+    tok->unk_id = -1;
+    st = load_all(tok, root);
+    cJSON_Delete(root);
+    if (st) {
+        xf_tokenizer_free(tok);
+        return st;
+    }
+    *out = tok;
+    return XF_OK;
+}
+
+void xf_tokenizer_free(xf_tokenizer *tok) {
+    if (!tok) return;
+    xf_strmap_free(&tok->vocab);
+    xf_strmap_free(&tok->added_map);
+    for (size_t i = 0; i < tok->n_added; i++) {
+        free(tok->added[i].content);
+        free(tok->added[i].pattern);
+    }
+    free(tok->added);
+    xf_trie_free(&tok->trie_raw);
+    xf_trie_free(&tok->trie_norm);
+    free(tok->norm);
+    free(tok->pretok);
+    free(tok->tpl_single);
+    free(tok->tpl_pair);
+    free(tok->tpl_ids);
+    free(tok->rev_ids);
+    free(tok->rev_toks);
+    free(tok->unk_token);
+    free(tok->prefix);
+    free(tok->path);
+    free(tok);
+}
