@@ -42,6 +42,7 @@ void xf_model_free(xf_model *m) {
     xf_pool_free(m->pool);
     free(m->work);
     free(m->hidden);
+    free(m->offsets);
     free(m->path);
     free(m);
 }
