@@ -60,29 +60,24 @@ float xf_bf16_to_f32(uint16_t b) {
 
 int xf_convert_to_f32(xf_dtype t, const void *src, float *dst, size_t n) {
     const unsigned char *s = src;
-    switch (t) {
-    case XF_DT_F32: memcpy(dst, src, n * 4); return 0;
-    case XF_DT_F16:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, s + 2 * i, 2);
-            dst[i] = xf_f16_to_f32(h);
-        }
+    if (t == XF_DT_F32) {
+        memcpy(dst, src, n * 4);
         return 0;
-    case XF_DT_BF16:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, s + 2 * i, 2);
-            dst[i] = xf_bf16_to_f32(h);
-        }
-        return 0;
-    case XF_DT_F64:
+    }
+    if (t == XF_DT_F64) {
         for (size_t i = 0; i < n; i++) {
             double d;
             memcpy(&d, s + 8 * i, 8);
             dst[i] = (float)d;
         }
         return 0;
-    default: return -1;
     }
+    if (t != XF_DT_F16 && t != XF_DT_BF16) return -1;
+    float (*cvt)(uint16_t) = t == XF_DT_F16 ? xf_f16_to_f32 : xf_bf16_to_f32;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, s + 2 * i, 2);
+        dst[i] = cvt(h);
+    }
+    return 0;
 }

@@ -14,16 +14,25 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
+/* Open a regular file read-only; *fd and *sb on success. */
+static xf_status open_regular(const char *path, int *fd, struct stat *sb) {
+    *fd = open(path, O_RDONLY);
+    if (*fd < 0)
+        return xf_error(errno == ENOENT ? XF_ERR_NOT_FOUND : XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(*fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        close(*fd);
+        return xf_error(XF_ERR_IO, "%s: not a regular file", path);
+    }
+    return XF_OK;
+}
+
 xf_status xf_read_file(const char *path, size_t max_bytes, char **out, size_t *len) {
     *out = NULL;
     if (len) *len = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return xf_error(errno == ENOENT ? XF_ERR_NOT_FOUND : XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return xf_error(XF_ERR_IO, "%s: not a regular file", path);
-    }
+    xf_status st = open_regular(path, &fd, &sb);
+    if (st) return st;
     if ((uint64_t)sb.st_size > max_bytes) {
         close(fd);
         return xf_error(XF_ERR_RANGE, "%s: file is %lld bytes, more than the %zu-byte limit", path,
@@ -56,13 +65,10 @@ xf_status xf_read_file(const char *path, size_t max_bytes, char **out, size_t *l
 xf_status xf_mmap_open(const char *path, xf_mmap *out) {
     out->data = NULL;
     out->size = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return xf_error(errno == ENOENT ? XF_ERR_NOT_FOUND : XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return xf_error(XF_ERR_IO, "%s: not a regular file", path);
-    }
+    xf_status st = open_regular(path, &fd, &sb);
+    if (st) return st;
     if (sb.st_size == 0) { /* mmap of 0 bytes fails; an empty map is still a valid answer */
         close(fd);
         return XF_OK;

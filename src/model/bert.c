@@ -10,7 +10,6 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
-#include "kernels/ops.h"
 #include "model/model.h"
 
 typedef struct bert_layer {
@@ -136,15 +135,13 @@ static xf_status bert_encode(xf_model *m, const xf_batch *b, float *X) {
     float *Y = m->work, *scratch = Y + T * H;
 
     xf_embed_learned(b, &B->word, &B->pos, &B->type, X);
-    xf_norm_apply(&B->ln_emb, X, X, T);
+    xf_add_norm(m->pool, &B->ln_emb, X, NULL, T);
     for (size_t i = 0; i < B->n_layers; i++) {
         const bert_layer *L = &B->layers[i];
         xf_mha(m->pool, &L->attn, &L->plan, b, X, Y, scratch);
-        xf_add_inplace(X, Y, T * H);
-        xf_norm_apply(&L->ln1, X, X, T);
+        xf_add_norm(m->pool, &L->ln1, X, Y, T);
         xf_ffn_gelu(m->pool, &L->ffn, &L->plan, X, T, Y, scratch);
-        xf_add_inplace(X, Y, T * H);
-        xf_norm_apply(&L->ln2, X, X, T);
+        xf_add_norm(m->pool, &L->ln2, X, Y, T);
     }
     return XF_OK;
 }

@@ -36,8 +36,33 @@ void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight 
     }
 }
 
-void xf_norm_apply(const xf_norm_w *n, const float *X, float *Y, size_t T) {
-    xf_layernorm(X, Y, n->g.data, n->b.data, T, n->g.cols, n->eps);
+/* Row-wise work split over the pool: each thread takes a contiguous run of rows. */
+typedef struct {
+    const xf_norm_w *n;
+    float *X;
+    const float *R;
+    size_t T, width;
+} rows_job;
+
+static void add_norm_task(void *ctx, int ith, int nth) {
+    const rows_job *j = ctx;
+    size_t a, e, w = j->width;
+    xf_split_range(j->T, 1, ith, nth, &a, &e);
+    if (a == e) return;
+    if (j->R) xf_add_inplace(j->X + a * w, j->R + a * w, (e - a) * w);
+    xf_layernorm(j->X + a * w, j->X + a * w, j->n->g.data, j->n->b.data, e - a, w, j->n->eps);
+}
+
+void xf_add_norm(xf_pool *pool, const xf_norm_w *n, float *X, const float *R, size_t T) {
+    rows_job j = {n, X, R, T, n->g.cols};
+    xf_pool_run(pool, add_norm_task, &j);
+}
+
+static void gelu_task(void *ctx, int ith, int nth) {
+    const rows_job *j = ctx;
+    size_t a, e;
+    xf_split_range(j->T, 1, ith, nth, &a, &e);
+    xf_gelu_erf(j->X + a * j->width, (e - a) * j->width);
 }
 
 size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads) {
@@ -88,6 +113,7 @@ size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T) { return T * p->ffn_widt
 void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
                  size_t T, float *Y, float *scratch) {
     xf_linear(pool, &w->up, X, T, scratch);
-    xf_gelu_erf(scratch, T * p->ffn_width);
+    rows_job j = {NULL, scratch, NULL, T, p->ffn_width};
+    xf_pool_run(pool, gelu_task, &j);
     xf_linear(pool, &w->down, scratch, T, Y);
 }

@@ -63,7 +63,8 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
 void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight *pos,
                       const xf_weight *type, float *X);
 
-void xf_norm_apply(const xf_norm_w *n, const float *X, float *Y, size_t T);
+/* X = Norm(X + R) over T rows (R may be NULL: X = Norm(X)), rows split over the pool. */
+void xf_add_norm(xf_pool *pool, const xf_norm_w *n, float *X, const float *R, size_t T);
 
 /* Scratch floats xf_mha needs for T tokens of width hidden, longest sequence max_len. */
 size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads);
