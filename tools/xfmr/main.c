@@ -1,4 +1,96 @@
-/* main.c — xfmr command-line entry point (being written). */
-#include <stdio.h>
-#include "xfmr.h"
-int main(void) { printf("xfmr %s\n", xf_version()); return 0; }
+/* main.c — entry point of the xfmr command-line tool: dispatches to the subcommands and
+ * handles the global --help, --version and `help CMD`. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command COMMANDS[] = {
+    {"embed", "embed texts (one per line) into vectors: JSON lines or .npy", cmd_embed,
+     cmd_embed_help},
+    {"tokenize", "show the token ids / tokens of texts", cmd_tokenize, cmd_tokenize_help},
+    {"similarity", "cosine similarity of two texts, or of all lines of a file", cmd_similarity,
+     cmd_similarity_help},
+    {"info", "describe a model: architecture, sizes, pooling, parameters, files", cmd_info,
+     cmd_info_help},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static const cli_command *find_command(const char *name) {
+    for (size_t k = 0; k < N_COMMANDS; k++)
+        if (!strcmp(COMMANDS[k].name, name)) return &COMMANDS[k];
+    return NULL;
+}
+
+static void main_help(FILE *f) {
+    fputs("usage: xfmr COMMAND [OPTIONS] [ARGS]\n"
+          "       xfmr --help | --version | help COMMAND\n"
+          "\n"
+          "xfmr runs Transformer text-embedding models (sentence-transformers / BERT family)\n"
+          "on the CPU, from a Hugging Face model folder.\n"
+          "\n"
+          "Commands:\n",
+          f);
+    for (size_t k = 0; k < N_COMMANDS; k++)
+        fprintf(f, "  %-11s %s\n", COMMANDS[k].name, COMMANDS[k].summary);
+    fputs("\n"
+          "Options:\n"
+          "  -h, --help      show this help (or `xfmr COMMAND --help` for a command)\n"
+          "  -V, --version   show the version\n"
+          "\n"
+          "Examples:\n"
+          "  xfmr embed -m all-MiniLM-L6-v2 texts.txt > vectors.jsonl\n"
+          "  xfmr embed --format npy -o vectors.npy texts.txt\n"
+          "  xfmr similarity \"A man is eating food.\" \"A man eats bread.\"\n"
+          "  xfmr tokenize --text \"Hello world\" --tokens\n"
+          "  xfmr info all-MiniLM-L6-v2\n"
+          "\n",
+          f);
+    cli_help_models(f);
+    fputc('\n', f);
+    cli_help_exit_codes(f);
+}
+
+static int version(void) {
+    if (strcmp(xf_version(), XFMR_VERSION))
+        printf("xfmr %s (library %s)\n", XFMR_VERSION, xf_version());
+    else
+        printf("xfmr %s\n", XFMR_VERSION);
+    return CLI_EXIT_OK;
+}
+
+static int help_command(int argc, char **argv) {
+    if (argc < 3) {
+        main_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 3) return cli_usage_error("help", "expected one command name");
+    const cli_command *c = find_command(argv[2]);
+    if (!c) return cli_usage_error(NULL, "unknown command '%s'", argv[2]);
+    c->help(stdout);
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        main_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *a = argv[1];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        main_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(a, "-V") || !strcmp(a, "--version")) return version();
+    if (!strcmp(a, "help")) return help_command(argc, argv);
+    const cli_command *c = find_command(a);
+    if (!c) {
+        if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
+        return cli_usage_error(NULL, "unknown command '%s' (commands: embed, tokenize, "
+                                     "similarity, info)", a);
+    }
+    int rc = c->run(argc - 1, argv + 1);
+    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) rc = cli_error("cannot write the output");
+    return rc;
+}

@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# test_cli.sh — end-to-end tests of the xfmr command-line tool: help texts, exit codes, error
+# messages, awkward input (invalid UTF-8, NUL bytes, CRLF, empty and over-long lines), JSON
+# lines and .npy output, and that results do not depend on --threads / --batch-size.
+#
+# usage: tests/test_cli.sh path/to/xfmr      (model: $XFMR_TEST_MODEL or models/all-MiniLM-L6-v2)
+# Needs bash and python3; numpy is used when installed. Prints "N passed, M failed".
+set -u
+
+if [ $# -lt 1 ] || [ ! -x "$1" ]; then
+  echo "usage: $0 path/to/xfmr" >&2
+  exit 2
+fi
+X=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+here=$(cd "$(dirname "$0")/.." && pwd)
+model=${XFMR_TEST_MODEL:-$here/models/all-MiniLM-L6-v2}
+if [ ! -d "$model" ]; then
+  echo "test_cli: model folder $model is missing; run scripts/fetch_models.sh" >&2
+  exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() {
+  failed=$((failed + 1))
+  echo "FAIL: $*" >&2
+}
+check() { # check DESCRIPTION COMMAND... : the command must succeed
+  local what=$1
+  shift
+  if "$@"; then ok; else bad "$what"; fi
+}
+# run EXPECTED_RC CMD...: runs CMD with stdout in $tmp/out and stderr in $tmp/err
+run() {
+  local want=$1
+  shift
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -eq "$want" ]; then
+    ok
+  else
+    bad "exit $rc (expected $want): $* -- stderr: $(head -c 400 "$tmp/err")"
+  fi
+}
+err_has() { # err_has TEXT: stderr of the last run mentions TEXT
+  if grep -qF -- "$1" "$tmp/err"; then ok; else bad "stderr lacks '$1': $(head -c 400 "$tmp/err")"; fi
+}
+out_has() {
+  if grep -qF -- "$1" "$tmp/out"; then ok; else bad "stdout lacks '$1': $(head -c 400 "$tmp/out")"; fi
+}
+lines_of() { wc -l <"$1" | tr -d ' '; }
+have_numpy=0
+python3 -c 'import numpy' 2>/dev/null && have_numpy=1
+
+# Max abs difference of the embeddings in two jsonl files; fails on a count mismatch or > tol.
+jsonl_close() { # jsonl_close A B TOL
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+tol = float(sys.argv[3])
+if len(a) != len(b):
+    sys.exit("row counts differ: %d vs %d" % (len(a), len(b)))
+worst = 0.0
+for i, (x, y) in enumerate(zip(a, b)):
+    if x["index"] != i or y["index"] != i or len(x["embedding"]) != len(y["embedding"]):
+        sys.exit("row %d: index or width differs" % i)
+    for u, v in zip(x["embedding"], y["embedding"]):
+        worst = max(worst, abs(u - v))
+if worst > tol:
+    sys.exit("max abs difference %g > %g" % (worst, tol))
+PY
+}
+
+# ------------------------------------------------------------------------ help and usage
+run 0 "$X" --help
+out_has "embed"; out_has "tokenize"; out_has "similarity"; out_has "info"; out_has "Exit status"
+run 0 "$X" --version
+out_has "xfmr "
+run 2 "$X"
+err_has "usage"
+
+check_help() { # check_help CMD OPTION...
+  local cmd=$1
+  shift
+  run 0 "$X" "$cmd" --help
+  for o in "$@" --help fetch_models.sh Example; do out_has "$o"; done
+  cp "$tmp/out" "$tmp/help1"
+  run 0 "$X" help "$cmd"
+  check "help $cmd == $cmd --help" cmp -s "$tmp/out" "$tmp/help1"
+  run 0 "$X" "$cmd" -h
+}
+check_help embed --model --output --format --batch-size --threads --max-length jsonl npy
+check_help tokenize --model --text --pair --tokens --json --max-length
+check_help similarity --model --file --threads --max-length
+check_help info --model --json
+
+run 2 "$X" frobnicate
+err_has "unknown command 'frobnicate'"
+run 2 "$X" --frobnicate
+err_has "unknown option"
+run 2 "$X" help frobnicate
+for cmd in embed tokenize similarity info; do
+  run 2 "$X" "$cmd" --no-such-option
+  err_has "unknown option '--no-such-option'"
+  err_has "xfmr $cmd --help"
+done
+for v in 0 4097 abc 12x "" -3 99999999999999999999; do
+  run 2 "$X" embed -m "$model" --batch-size "$v" </dev/null
+  err_has "--batch-size"
+done
+for v in -1 1025 two; do
+  run 2 "$X" embed -m "$model" --threads "$v" </dev/null
+  err_has "--threads"
+done
+for v in 0 1000001 x; do
+  run 2 "$X" embed -m "$model" --max-length="$v" </dev/null
+  err_has "--max-length"
+done
+run 2 "$X" embed -m "$model" --format csv </dev/null
+err_has "--format"
+run 2 "$X" embed -m "$model" --output </dev/null
+err_has "requires a value"
+run 2 "$X" embed -m "$model" a.txt b.txt
+run 2 "$X" similarity -m "$model" "only one"
+run 2 "$X" similarity -m "$model" a b c
+run 2 "$X" similarity -m "$model" --file x.txt a
+run 2 "$X" tokenize -m "$model" --text a --tokens --json
+run 2 "$X" tokenize -m "$model" --text a file.txt
+run 2 "$X" info "$model" "$model"
+
+# ------------------------------------------------------------ missing model / missing file
+run 1 "$X" embed -m "$tmp/no/such/model" </dev/null
+err_has "$tmp/no/such/model"
+run 1 "$X" info -m no-such-model-name
+err_has "no-such-model-name"
+err_has "fetch_models.sh"
+mkdir -p "$tmp/emptymodel"
+run 1 "$X" info "$tmp/emptymodel"
+err_has "xfmr: error:"
+err_has "emptymodel"
+run 1 "$X" embed -m "$model" "$tmp/missing-input.txt"
+err_has "$tmp/missing-input.txt"
+run 1 "$X" similarity -m "$model" --file "$tmp/missing-input.txt"
+err_has "$tmp/missing-input.txt"
+run 1 "$X" tokenize -m "$model" "$tmp/missing-input.txt"
+err_has "$tmp/missing-input.txt"
+echo hi >"$tmp/hi.txt"
+run 1 "$X" embed -m "$model" -o "$tmp/no/such/dir/out.jsonl" "$tmp/hi.txt"
+err_has "$tmp/no/such/dir/out.jsonl"
+
+# ------------------------------------------------------------------ awkward input lines
+python3 - "$tmp/mixed.txt" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"A man is eating food.\n")               # 1
+    f.write(b"invalid utf-8 \xff\xfe\xc3 here\n")     # 2
+    f.write(b"before NUL\x00after NUL\n")             # 3
+    f.write(b"\n")                                    # 4 empty
+    f.write(b"a CRLF line\r\n")                       # 5
+    f.write(b" ".join([b"word"] * 2000) + b"\n")      # 6 over-long
+    f.write(b"another\x00NUL\n")                      # 7
+    f.write(b"\r\n")                                  # 8 empty CRLF
+    f.write(b"last line without newline")             # 9
+PY
+n_mixed=9
+run 0 "$X" embed -m "$model" "$tmp/mixed.txt"
+cp "$tmp/out" "$tmp/mixed.jsonl"
+check "one output line per input line" test "$(lines_of "$tmp/mixed.jsonl")" -eq "$n_mixed"
+check "exactly one truncation notice" test "$(grep -c 'truncated' "$tmp/err")" -eq 1
+err_has "1 of $n_mixed inputs"
+check "exactly one NUL warning" test "$(grep -c 'NUL' "$tmp/err")" -eq 1
+err_has "line 3"
+check "jsonl rows are JSON with indices 0..n-1" python3 - "$tmp/mixed.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["index"] for r in rows] == list(range(len(rows)))
+dims = {len(r["embedding"]) for r in rows}
+assert len(dims) == 1 and dims.pop() > 0
+PY
+# Text cut at the NUL embeds like the text before it; CRLF like LF; "\r\n" alone like "".
+printf 'before NUL\na CRLF line\n\n' >"$tmp/clean.txt"
+run 0 "$X" embed -m "$model" "$tmp/clean.txt"
+check "NUL/CRLF lines embed like their clean versions" python3 - "$tmp/mixed.jsonl" "$tmp/out" <<'PY'
+import json, sys
+m = [json.loads(l)["embedding"] for l in open(sys.argv[1])]
+c = [json.loads(l)["embedding"] for l in open(sys.argv[2])]
+close = lambda a, b: max(abs(x - y) for x, y in zip(a, b)) < 1e-5
+assert close(m[2], c[0]) and close(m[4], c[1]) and close(m[3], c[2]) and close(m[7], c[2])
+PY
+# stdin and "-" give the same as the file.
+run 0 "$X" embed -m "$model" - <"$tmp/mixed.txt"
+check "stdin ('-') == FILE" cmp -s "$tmp/out" "$tmp/mixed.jsonl"
+run 0 "$X" embed -m "$model" <"$tmp/mixed.txt"
+check "stdin == FILE" cmp -s "$tmp/out" "$tmp/mixed.jsonl"
+# shellcheck disable=SC2002  # a real pipe: stdin that cannot be seeked
+cat "$tmp/mixed.txt" | "$X" embed -m "$model" >"$tmp/out" 2>"$tmp/err"
+check "pipe == FILE" cmp -s "$tmp/out" "$tmp/mixed.jsonl"
+# -o FILE == stdout
+run 0 "$X" embed -m "$model" -o "$tmp/o.jsonl" "$tmp/mixed.txt"
+check "-o FILE == stdout" cmp -s "$tmp/o.jsonl" "$tmp/mixed.jsonl"
+# Empty input: no output, exit 0.
+: >"$tmp/empty.txt"
+run 0 "$X" embed -m "$model" "$tmp/empty.txt"
+check "empty input gives no output" test ! -s "$tmp/out"
+# Only an empty line: one output.
+printf '\n' >"$tmp/one-empty.txt"
+run 0 "$X" embed -m "$model" "$tmp/one-empty.txt"
+check "one empty line gives one row" test "$(lines_of "$tmp/out")" -eq 1
+# A line over 16 MiB is an error naming the line.
+python3 -c 'import sys; sys.stdout.write("short\n" + "a" * (17 << 20) + "\n")' >"$tmp/huge.txt"
+run 1 "$X" embed -m "$model" "$tmp/huge.txt"
+err_has "line 2"
+rm -f "$tmp/huge.txt"
+# --max-length makes more inputs truncated.
+run 0 "$X" embed -m "$model" --max-length 4 "$tmp/clean.txt"
+err_has "longer than 4 tokens"
+
+# -------------------------------------------------------------------------- .npy output
+run 0 "$X" embed -m "$model" --format npy -o "$tmp/mixed.npy" "$tmp/mixed.txt"
+check "npy header and size" python3 - "$tmp/mixed.npy" "$n_mixed" <<'PY'
+import ast, os, struct, sys
+path, n = sys.argv[1], int(sys.argv[2])
+data = open(path, "rb").read()
+assert data[:8] == b"\x93NUMPY\x01\x00", data[:8]
+hlen = struct.unpack("<H", data[8:10])[0]
+assert (10 + hlen) % 64 == 0 and data[10 + hlen - 1:10 + hlen] == b"\n"
+h = ast.literal_eval(data[10:10 + hlen].decode("latin1").strip())
+assert h["descr"] == "<f4" and h["fortran_order"] is False
+rows, dim = h["shape"]
+assert rows == n and dim > 0
+assert len(data) == 10 + hlen + rows * dim * 4, (len(data), rows, dim)
+PY
+if [ "$have_numpy" = 1 ]; then
+  check "npy loads with numpy and equals the jsonl" python3 - "$tmp/mixed.npy" "$tmp/mixed.jsonl" <<'PY'
+import json, sys, numpy as np
+a = np.load(sys.argv[1])
+b = np.array([json.loads(l)["embedding"] for l in open(sys.argv[2])], dtype=np.float32)
+assert a.dtype == np.float32 and a.shape == b.shape and a.flags.c_contiguous
+assert np.array_equal(a, b), np.abs(a - b).max()
+PY
+fi
+"$X" embed -m "$model" --format npy <"$tmp/mixed.txt" 2>/dev/null | cat >"$tmp/piped.npy"
+check "npy through a pipe == npy to a file" cmp -s "$tmp/piped.npy" "$tmp/mixed.npy"
+run 0 "$X" embed -m "$model" --format npy -o "$tmp/empty.npy" "$tmp/empty.txt"
+check "empty npy has shape (0, dim)" python3 -c '
+import ast, struct, sys
+d = open(sys.argv[1], "rb").read(); h = struct.unpack("<H", d[8:10])[0]
+assert ast.literal_eval(d[10:10 + h].decode().strip())["shape"][0] == 0 and len(d) == 10 + h
+' "$tmp/empty.npy"
+
+# ------------------------------------------ same results for any --threads / --batch-size
+python3 - "$tmp/vary.txt" <<'PY'
+import sys
+words = "the quick brown fox jumps over a lazy dog while seven wizards quietly hex".split()
+with open(sys.argv[1], "w") as f:
+    for i in range(70):   # varied lengths so that batches need padding
+        f.write(" ".join(words[j % len(words)] for j in range(i * 7 % 60 + 1)) + "\n")
+PY
+run 0 "$X" embed -m "$model" --threads 1 --batch-size 1 "$tmp/vary.txt"
+cp "$tmp/out" "$tmp/t1b1.jsonl"
+check "70 rows" test "$(lines_of "$tmp/t1b1.jsonl")" -eq 70
+for opts in "--threads 2 --batch-size 1" "--threads 1 --batch-size 32" "--threads 2 --batch-size 32" \
+            "--threads 0 --batch-size 7"; do
+  # shellcheck disable=SC2086
+  run 0 "$X" embed -m "$model" $opts "$tmp/vary.txt"
+  check "embed $opts == --threads 1 --batch-size 1" jsonl_close "$tmp/t1b1.jsonl" "$tmp/out" 1e-5
+done
+
+# ----------------------------------------------------------------------------------- info
+run 0 "$X" info "$model"
+for k in architecture layers hidden heads intermediate vocab "max position" "max length" \
+         pooling normalize parameters dtypes bytes files; do out_has "$k"; done
+run 0 "$X" info -m "$model" --json
+check "info --json parses" python3 -m json.tool "$tmp/out" /dev/null
+cp "$tmp/out" "$tmp/info.json"
+check "info --json has the fields" python3 - "$tmp/info.json" <<'PY'
+import json, sys
+i = json.load(open(sys.argv[1]))
+for k in ("architecture", "n_layers", "hidden", "n_heads", "intermediate", "vocab_size",
+          "max_position", "max_length", "embedding_dim", "pooling", "normalize", "n_params",
+          "dtypes", "weight_bytes", "file_bytes", "files"):
+    assert k in i, k
+assert i["n_params"] > 0 and i["embedding_dim"] > 0 and len(i["files"]) >= 1
+PY
+if python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["normalize"] else 1)' \
+     "$tmp/info.json" 2>/dev/null; then
+  check "normalized model gives unit vectors" python3 - "$tmp/mixed.jsonl" <<'PY'
+import json, math, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)["embedding"]
+    assert abs(math.sqrt(sum(x * x for x in e)) - 1) < 1e-3
+PY
+fi
+
+# ----------------------------------------------------------------------------- similarity
+run 0 "$X" similarity -m "$model" "A man is eating food." "A man is eating food."
+check "identical texts -> 1.0000" test "$(cat "$tmp/out")" = "1.0000"
+run 0 "$X" similarity -m "$model" "A man is eating food." "The stock market fell sharply."
+check "similarity prints 4 decimals" grep -Eq '^-?[01]\.[0-9]{4}$' "$tmp/out"
+printf 'A man is eating food.\nA man is eating a piece of bread.\nThe girl is carrying a baby.\n' \
+  >"$tmp/sents.txt"
+run 0 "$X" similarity -m "$model" --file "$tmp/sents.txt"
+check "matrix has a header and one row per line" test "$(lines_of "$tmp/out")" -eq 4
+check "matrix diagonal is 1.0000" test "$(grep -c '1\.0000' "$tmp/out")" -ge 3
+run 1 "$X" similarity -m "$model" --file "$tmp/empty.txt"
+err_has "$tmp/empty.txt"
+
+# ------------------------------------------------------------------------------- tokenize
+run 0 "$X" tokenize -m "$model" --text "Hello world"
+check "tokenize prints integer ids" grep -Eq '^[0-9]+( [0-9]+)+$' "$tmp/out"
+run 0 "$X" tokenize -m "$model" --tokens --text "Hello world"
+out_has "hello"
+run 0 "$X" tokenize -m "$model" --json --text "Hello world" --pair "second part"
+check "tokenize --json parses with matching lengths" python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert len(e["ids"]) == len(e["tokens"]) == len(e["type_ids"]) > 0
+assert e["type_ids"][0] == 0 and e["type_ids"][-1] == 1
+' "$tmp/out"
+run 0 "$X" tokenize -m "$model" --max-length 5 "$tmp/mixed.txt"
+check "tokenize: one line per input line" test "$(lines_of "$tmp/out")" -eq "$n_mixed"
+check "tokenize --max-length 5 caps lengths" awk 'NF > 5 { exit 1 }' "$tmp/out"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

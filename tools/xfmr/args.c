@@ -1,0 +1,171 @@
+/* args.c — command-line option parsing shared by all xfmr subcommands: a small table-driven
+ * parser (long and short options, "--opt=value", "--"), integer validation, usage errors,
+ * the shared model options (-m, --threads, --max-length) and the shared help paragraphs. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv, const cli_opt *opts,
+                     size_t n_opts) {
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->argc = argc;
+    p->argv = argv;
+    p->i = 1; /* argv[0] is the command name */
+    p->opts = opts;
+    p->n_opts = n_opts;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "xfmr%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'xfmr %s%s--help' for more information.\n", cmd ? cmd : "",
+            cmd ? " " : "");
+    return CLI_EXIT_USAGE;
+}
+
+static const cli_opt *find_long(const cli_parser *p, const char *name, size_t len) {
+    for (size_t k = 0; k < p->n_opts; k++)
+        if (strlen(p->opts[k].long_name) == len && !strncmp(p->opts[k].long_name, name, len))
+            return &p->opts[k];
+    return NULL;
+}
+
+static const cli_opt *find_short(const cli_parser *p, char c) {
+    for (size_t k = 0; k < p->n_opts; k++)
+        if (p->opts[k].short_name && p->opts[k].short_name == c) return &p->opts[k];
+    return NULL;
+}
+
+int cli_next(cli_parser *p, const char **arg) {
+    static char spelled[64];
+    *arg = NULL;
+    if (p->i >= p->argc) return CLI_DONE;
+    const char *a = p->argv[p->i++];
+    if (p->only_args || a[0] != '-' || a[1] == '\0') { /* positional, or "-" (stdin) */
+        *arg = a;
+        return CLI_ARG;
+    }
+    if (!strcmp(a, "--")) {
+        p->only_args = 1;
+        return cli_next(p, arg);
+    }
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) return CLI_HELP;
+    const cli_opt *o;
+    const char *inline_val = NULL;
+    if (a[1] == '-') {
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        o = find_long(p, name, len);
+        if (!o) {
+            cli_usage_error(p->cmd, "unknown option '%.*s'", (int)(len + 2), a);
+            return CLI_BAD;
+        }
+        snprintf(spelled, sizeof spelled, "--%s", o->long_name);
+        if (eq) {
+            if (!o->has_arg) {
+                cli_usage_error(p->cmd, "option '%s' takes no value", spelled);
+                return CLI_BAD;
+            }
+            inline_val = eq + 1;
+        }
+    } else {
+        o = find_short(p, a[1]);
+        if (!o || (!o->has_arg && a[2] != '\0')) {
+            cli_usage_error(p->cmd, "unknown option '%s'", a);
+            return CLI_BAD;
+        }
+        snprintf(spelled, sizeof spelled, "-%c", a[1]);
+        if (a[2] != '\0') inline_val = a + 2;
+    }
+    p->optname = spelled;
+    if (o->has_arg) {
+        if (inline_val) {
+            *arg = inline_val;
+        } else if (p->i < p->argc) {
+            *arg = p->argv[p->i++];
+        } else {
+            cli_usage_error(p->cmd, "option '%s' requires a value", spelled);
+            return CLI_BAD;
+        }
+    }
+    return o->id;
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (s[0] == '\0' || *end != '\0' || errno == ERANGE || v < lo || v > hi ||
+        s[0] == ' ' || s[0] == '\t') {
+        cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from %ld to %ld", s,
+                        opt, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void cli_model_opts_init(cli_model_opts *mo) {
+    mo->model = NULL;
+    mo->threads = 0;
+    mo->max_length = 0;
+}
+
+int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opts *mo) {
+    switch (id) {
+    case CLI_OPT_MODEL:
+        if (arg[0] == '\0') {
+            cli_usage_error(p->cmd, "option '%s' needs a model folder or name", p->optname);
+            return -1;
+        }
+        mo->model = arg;
+        return 1;
+    case CLI_OPT_THREADS:
+        return cli_parse_int(p->cmd, "--threads", arg, 0, 1024, &mo->threads) ? -1 : 1;
+    case CLI_OPT_MAX_LENGTH:
+        return cli_parse_int(p->cmd, "--max-length", arg, 1, 1000000, &mo->max_length) ? -1 : 1;
+    default:
+        return 0;
+    }
+}
+
+void cli_help_model_option(FILE *f) {
+    fputs("  -m, --model MODEL     model folder, or the name of a fetched model\n"
+          "                        (default: " CLI_DEFAULT_MODEL ")\n",
+          f);
+}
+
+void cli_help_model_options(FILE *f) {
+    cli_help_model_option(f);
+    fputs("      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n"
+          "      --max-length N    truncate inputs to N tokens, 1..1000000\n"
+          "                        (default: the model's own limit)\n",
+          f);
+}
+
+void cli_help_models(FILE *f) {
+    fputs("Models:\n"
+          "  MODEL is a folder in Hugging Face layout (config.json, model.safetensors,\n"
+          "  tokenizer.json, ...) or the short name of a fetched model, looked up in order in\n"
+          "    $XFMR_MODELS/NAME\n"
+          "    ./models/NAME\n"
+          "    models/NAME of the source tree the xfmr binary was built in\n"
+          "    ~/.cache/xfmr/models/NAME\n"
+          "  Fetch the default model with: scripts/fetch_models.sh\n",
+          f);
+}
+
+void cli_help_exit_codes(FILE *f) {
+    fputs("Exit status:\n"
+          "  0 success, 1 runtime or input error, 2 usage error\n",
+          f);
+}

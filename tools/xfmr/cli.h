@@ -1,0 +1,204 @@
+/* cli.h — shared declarations of the xfmr command-line tool: option parsing, model resolution,
+ * line input, output writers, progress/diagnostics, and the subcommand entry points.
+ * Internal to tools/xfmr/; the tool itself uses only the public <xfmr.h>. */
+#ifndef XFMR_CLI_H
+#define XFMR_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "xfmr.h"
+
+/* Exit codes. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+#define CLI_DEFAULT_MODEL "all-MiniLM-L6-v2"
+#define CLI_MAX_LINE_BYTES ((size_t)16 << 20) /* longest accepted input line */
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* ------------------------------------------------------------ subcommands (cmd_*.c) */
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    void (*help)(FILE *f);
+} cli_command;
+
+int cmd_embed(int argc, char **argv);
+void cmd_embed_help(FILE *f);
+int cmd_tokenize(int argc, char **argv);
+void cmd_tokenize_help(FILE *f);
+int cmd_similarity(int argc, char **argv);
+void cmd_similarity_help(FILE *f);
+int cmd_info(int argc, char **argv);
+void cmd_info_help(FILE *f);
+
+/* ------------------------------------------------------------------ options (args.c) */
+
+typedef struct cli_opt {
+    int id;           /* > 0, returned by cli_next */
+    char short_name;  /* 0 if none */
+    const char *long_name;
+    int has_arg;
+} cli_opt;
+
+enum { CLI_ARG = 0, CLI_DONE = -1, CLI_BAD = -2, CLI_HELP = -3 };
+
+typedef struct cli_parser {
+    const char *cmd; /* "embed", ... for messages */
+    int argc;
+    char **argv;
+    int i;           /* next argv index */
+    int only_args;   /* after "--" */
+    const cli_opt *opts;
+    size_t n_opts;
+    const char *optname; /* spelling of the last option returned, for messages */
+} cli_parser;
+
+void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv, const cli_opt *opts,
+                     size_t n_opts);
+/* Next option id (value in *arg when it takes one), CLI_ARG (positional in *arg), CLI_DONE,
+ * CLI_HELP (-h/--help), or CLI_BAD (message already printed: exit CLI_EXIT_USAGE). */
+int cli_next(cli_parser *p, const char **arg);
+
+/* Print "xfmr CMD: <message>" and a hint to run --help on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* Parse a whole-string decimal integer in [lo, hi]; on failure print a usage error naming
+ * the option and value and return -1. */
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+
+/* Options shared by commands that load a model. */
+typedef struct cli_model_opts {
+    const char *model; /* -m/--model, NULL = default */
+    long threads;      /* --threads, 0 = all cores */
+    long max_length;   /* --max-length, 0 = the model's limit */
+} cli_model_opts;
+
+enum { CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH };
+#define CLI_OPTS_MODEL {CLI_OPT_MODEL, 'm', "model", 1}
+#define CLI_OPTS_THREADS {CLI_OPT_THREADS, 0, "threads", 1}
+#define CLI_OPTS_MAX_LENGTH {CLI_OPT_MAX_LENGTH, 0, "max-length", 1}
+
+void cli_model_opts_init(cli_model_opts *mo);
+/* Handle one of the shared options: 1 handled, 0 not a shared option, -1 bad value (printed). */
+int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opts *mo);
+
+/* Help paragraphs shared by all commands. */
+void cli_help_model_option(FILE *f);    /* -m/--model line */
+void cli_help_model_options(FILE *f);   /* -m, --threads, --max-length lines */
+void cli_help_models(FILE *f);          /* where models come from */
+void cli_help_exit_codes(FILE *f);
+
+/* --------------------------------------------------------------------- models (model.c) */
+
+/* Resolve MODEL (path or short name; NULL = default) to a path. On failure print where it
+ * looked and return NULL. The result is malloc'ed. */
+char *cli_resolve_model(const char *model);
+/* Resolve and load a model with the shared options. Returns CLI_EXIT_OK, or an exit code after
+ * printing the error. */
+int cli_load_model(const cli_model_opts *mo, xf_model **out);
+/* Print "xfmr: error: <xf_errmsg()>" and return CLI_EXIT_FAIL. */
+int cli_lib_error(void);
+/* After embedding: print the single truncation notice if any input was truncated. */
+void cli_report_truncation(const xf_model *model, size_t n_truncated, size_t n_total);
+
+/* ----------------------------------------------------------------- line input (lines.c) */
+
+typedef struct cli_lines {
+    FILE *f;
+    const char *name; /* for messages */
+    int owned;        /* fclose on close */
+    char *line;       /* current line (NUL-terminated) */
+    size_t cap;
+    char *rbuf;       /* read buffer */
+    size_t rpos, rlen;
+    size_t lineno;    /* 1-based number of the line last returned */
+    size_t n_nul;     /* lines that contained a NUL byte */
+    int eof;
+} cli_lines;
+
+/* Open path (NULL or "-" = stdin). Returns 0, or prints an error and returns -1. */
+int cli_lines_open(cli_lines *r, const char *path);
+/* Next line: 1 with *line and *len set (valid until the next call), 0 at end, -1 on error
+ * (printed). The trailing "\n" and one "\r" before it are removed; a line is cut at its
+ * first NUL byte (warned about once). */
+int cli_lines_next(cli_lines *r, const char **line, size_t *len);
+/* Number of lines left in a regular, seekable input (without consuming it), or -1. Call
+ * before the first cli_lines_next. */
+long long cli_lines_count(cli_lines *r);
+void cli_lines_close(cli_lines *r);
+
+/* All lines of a file in memory (for commands that need every text at once). */
+typedef struct cli_texts {
+    char **texts;
+    size_t n;
+} cli_texts;
+int cli_read_all_lines(const char *path, cli_texts *out);
+void cli_texts_free(cli_texts *t);
+
+/* --------------------------------------------------------------------- output (output.c) */
+
+typedef struct cli_out {
+    FILE *f;
+    const char *path; /* NULL for stdout */
+} cli_out;
+
+/* Open path for writing (NULL or "-" = stdout). Returns 0, or prints an error and returns -1. */
+int cli_out_open(cli_out *o, const char *path);
+/* Flush and close; on ok == 0 (or a write error) a created file is removed. Returns 0 when
+ * everything was written, else prints an error and returns -1. */
+int cli_out_close(cli_out *o, int ok);
+
+void cli_json_string(FILE *f, const char *s);            /* quoted, escaped; NULL -> null */
+void cli_json_string_n(FILE *f, const char *s, size_t n);
+void cli_json_floats(FILE *f, const float *v, size_t n); /* [a, b, ...] with %.9g */
+void cli_json_ints(FILE *f, const int32_t *v, size_t n);
+/* One {"index": i, "embedding": [...]} line per row. */
+void cli_jsonl_rows(FILE *f, size_t first_index, const float *v, size_t rows, size_t dim);
+
+/* NumPy .npy v1.0 writer for a float32 (rows, dim) matrix whose row count is only known at
+ * the end: rewrites the header of a seekable file, or spools rows to a temporary file. */
+typedef struct cli_npy {
+    FILE *f;     /* final destination */
+    FILE *spool; /* non-NULL when rows go to a temporary file first */
+    long long start;
+    size_t dim, rows;
+} cli_npy;
+int cli_npy_begin(cli_npy *w, FILE *f, size_t dim);
+int cli_npy_rows(cli_npy *w, const float *v, size_t rows);
+int cli_npy_finish(cli_npy *w);
+
+/* "22.7 M" / "86.6 MiB" into buf. */
+const char *cli_human_count(uint64_t n, char *buf, size_t size);
+const char *cli_human_bytes(uint64_t n, char *buf, size_t size);
+
+/* ------------------------------------------------- progress and diagnostics (progress.c) */
+
+typedef struct cli_progress {
+    int enabled;
+    size_t total; /* 0 = unknown */
+    size_t min_items;
+    double t0, last_draw;
+    int drawn;
+    const char *what;
+} cli_progress;
+
+/* Enabled when stderr is a terminal and more than min_items items are (or turn out to be)
+ * processed. total = 0 when unknown. */
+void cli_progress_start(cli_progress *p, const char *what, size_t total, size_t min_items);
+void cli_progress_update(cli_progress *p, size_t done);
+void cli_progress_finish(cli_progress *p, size_t done);
+
+/* "xfmr: warning: ..." / "xfmr: error: ..." on stderr (clearing a progress bar first). */
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2); /* returns CLI_EXIT_FAIL */
+void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2); /* "xfmr: ..." */
+
+#endif /* XFMR_CLI_H */

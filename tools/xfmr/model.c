@@ -1,0 +1,134 @@
+/* model.c — finding and loading models for xfmr: resolves -m MODEL (a path, or a short name
+ * looked up in $XFMR_MODELS, ./models, the build tree's models/ and ~/.cache/xfmr/models),
+ * loads it with the shared options, and reports library errors and input truncation. */
+#define _XOPEN_SOURCE 700 /* realpath */
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define MAX_CANDIDATES 8
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *join(const char *dir, const char *sub, const char *name) {
+    size_t n = strlen(dir) + strlen(sub) + strlen(name) + 3;
+    char *s = malloc(n);
+    size_t dl = strlen(dir);
+    if (s)
+        snprintf(s, n, "%s%s%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", sub,
+                 sub[0] ? "/" : "", name);
+    return s;
+}
+
+/* Strip the last path component in place ("/a/b" -> "/a", "/a" -> "/"). 0 if nothing left. */
+static int to_parent(char *p) {
+    char *slash = strrchr(p, '/');
+    if (!slash) return 0;
+    if (slash == p) {
+        if (p[1] == '\0') return 0;
+        p[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    return 1;
+}
+
+static void add(char **list, size_t *n, char *s) {
+    if (!s) return;
+    for (size_t k = 0; k < *n; k++)
+        if (!strcmp(list[k], s)) {
+            free(s);
+            return;
+        }
+    if (*n < MAX_CANDIDATES) list[(*n)++] = s;
+    else free(s);
+}
+
+/* Where a short model name is looked for, in order. */
+static size_t candidates(const char *name, char **list) {
+    size_t n = 0;
+    const char *env = getenv("XFMR_MODELS");
+    if (env && env[0]) add(list, &n, join(env, "", name));
+    add(list, &n, join(".", "models", name));
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        /* <dir of exe>/../models and <dir of exe>/../../models, spelled without "..". */
+        if (to_parent(exe) && to_parent(exe)) {
+            add(list, &n, join(exe, "models", name));
+            if (to_parent(exe)) add(list, &n, join(exe, "models", name));
+        }
+    }
+    const char *home = getenv("HOME");
+    if (home && home[0]) add(list, &n, join(home, ".cache/xfmr/models", name));
+    return n;
+}
+
+char *cli_resolve_model(const char *model) {
+    if (!model) model = CLI_DEFAULT_MODEL;
+    struct stat st;
+    if (stat(model, &st) == 0) return strdup(model); /* an existing folder (or file) */
+    if (strchr(model, '/')) {
+        cli_error("model folder '%s' does not exist", model);
+        fputs("  (give a model folder, or the name of a model fetched with "
+              "scripts/fetch_models.sh)\n",
+              stderr);
+        return NULL;
+    }
+    char *list[MAX_CANDIDATES];
+    size_t n = candidates(model, list), found = n;
+    for (size_t k = 0; k < n && found == n; k++)
+        if (is_dir(list[k])) found = k;
+    char *result = NULL;
+    if (found < n) {
+        result = realpath(list[found], NULL); /* absolute, for messages and `xfmr info` */
+        if (!result) {
+            result = list[found];
+            list[found] = NULL;
+        }
+    } else {
+        cli_error("model '%s' not found; looked in:", model);
+        for (size_t k = 0; k < n; k++) fprintf(stderr, "  %s\n", list[k]);
+        fputs("Run scripts/fetch_models.sh to fetch it, set XFMR_MODELS to the folder that holds "
+              "it, or pass the model folder's path with -m.\n",
+              stderr);
+    }
+    for (size_t k = 0; k < n; k++) free(list[k]);
+    return result;
+}
+
+int cli_lib_error(void) {
+    const char *msg = xf_errmsg();
+    return cli_error("%s", msg[0] ? msg : "unknown library error");
+}
+
+int cli_load_model(const cli_model_opts *mo, xf_model **out) {
+    *out = NULL;
+    char *path = cli_resolve_model(mo->model);
+    if (!path) return CLI_EXIT_FAIL;
+    xf_model_params params = xf_model_default_params();
+    params.n_threads = (int)mo->threads;
+    params.max_length = (size_t)mo->max_length;
+    xf_status st = xf_model_load(path, &params, out);
+    free(path);
+    if (st != XF_OK) {
+        *out = NULL;
+        return cli_lib_error();
+    }
+    return CLI_EXIT_OK;
+}
+
+void cli_report_truncation(const xf_model *model, size_t n_truncated, size_t n_total) {
+    if (n_truncated == 0) return;
+    cli_note("%zu of %zu input%s %s longer than %zu tokens and %s truncated", n_truncated,
+             n_total, n_total == 1 ? "" : "s", n_truncated == 1 ? "was" : "were",
+             xf_model_max_length(model), n_truncated == 1 ? "was" : "were");
+}

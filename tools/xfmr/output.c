@@ -1,0 +1,207 @@
+/* output.c — writing xfmr results: opening/closing the output (stdout or -o FILE, removed again
+ * on failure), JSON helpers (escaped strings, int and round-tripping float arrays, the jsonl
+ * embedding rows), the NumPy .npy v1.0 writer, and human-readable counts and byte sizes. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_out_open(cli_out *o, const char *path) {
+    o->f = stdout;
+    o->path = NULL;
+    if (!path || !strcmp(path, "-")) return 0;
+    o->f = fopen(path, "wb");
+    if (!o->f) {
+        o->f = NULL;
+        cli_error("cannot open '%s' for writing: %s", path, strerror(errno));
+        return -1;
+    }
+    o->path = path;
+    return 0;
+}
+
+int cli_out_close(cli_out *o, int ok) {
+    if (!o->f) return ok ? 0 : -1;
+    int failed = fflush(o->f) != 0 || ferror(o->f);
+    int err = errno;
+    if (o->path) {
+        if (fclose(o->f) != 0 && !failed) {
+            failed = 1;
+            err = errno;
+        }
+    }
+    if (failed && ok)
+        cli_error("cannot write %s%s%s: %s", o->path ? "'" : "", o->path ? o->path : "the output",
+                  o->path ? "'" : "", strerror(err));
+    if ((failed || !ok) && o->path) {
+        struct stat st;
+        if (stat(o->path, &st) == 0 && S_ISREG(st.st_mode)) remove(o->path);
+    }
+    o->f = NULL;
+    return failed || !ok ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------ JSON */
+
+void cli_json_string_n(FILE *f, const char *s, size_t n) {
+    fputc('"', f);
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (c < 0x20 || c == 0x7f) fprintf(f, "\\u%04x", c);
+            else fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+void cli_json_string(FILE *f, const char *s) {
+    if (!s) fputs("null", f);
+    else cli_json_string_n(f, s, strlen(s));
+}
+
+void cli_json_floats(FILE *f, const float *v, size_t n) {
+    fputc('[', f);
+    for (size_t k = 0; k < n; k++) {
+        if (k) fputs(", ", f);
+        if (isfinite(v[k])) fprintf(f, "%.9g", (double)v[k]);
+        else fputs("null", f); /* JSON has no NaN / Infinity */
+    }
+    fputc(']', f);
+}
+
+void cli_json_ints(FILE *f, const int32_t *v, size_t n) {
+    fputc('[', f);
+    for (size_t k = 0; k < n; k++) fprintf(f, k ? ", %ld" : "%ld", (long)v[k]);
+    fputc(']', f);
+}
+
+void cli_jsonl_rows(FILE *f, size_t first_index, const float *v, size_t rows, size_t dim) {
+    for (size_t r = 0; r < rows; r++) {
+        fprintf(f, "{\"index\": %zu, \"embedding\": ", first_index + r);
+        cli_json_floats(f, v + r * dim, dim);
+        fputs("}\n", f);
+    }
+}
+
+/* ------------------------------------------------------------------------- npy */
+
+#define NPY_HEADER_TOTAL 128 /* magic + version + length + dict, a multiple of 64 */
+
+static int write_npy_header(FILE *f, size_t rows, size_t dim) {
+    char dict[NPY_HEADER_TOTAL];
+    size_t room = NPY_HEADER_TOTAL - 10;
+    int n = snprintf(dict, sizeof dict,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", rows, dim);
+    if (n < 0 || (size_t)n >= room) return -1;
+    memset(dict + n, ' ', room - (size_t)n);
+    dict[room - 1] = '\n';
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                             (unsigned char)(room & 0xff), (unsigned char)(room >> 8)};
+    return fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, room, f) == room ? 0 : -1;
+}
+
+static int is_big_endian(void) {
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 0;
+}
+
+static int write_le_floats(FILE *f, const float *v, size_t n) {
+    if (!is_big_endian()) return fwrite(v, sizeof *v, n, f) == n ? 0 : -1;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char b[4], s[4];
+        memcpy(b, &v[k], 4);
+        s[0] = b[3], s[1] = b[2], s[2] = b[1], s[3] = b[0];
+        if (fwrite(s, 1, 4, f) != 4) return -1;
+    }
+    return 0;
+}
+
+int cli_npy_begin(cli_npy *w, FILE *f, size_t dim) {
+    memset(w, 0, sizeof *w);
+    w->f = f;
+    w->dim = dim;
+    struct stat st;
+    if (fflush(f) == 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (w->start = ftello(f)) >= 0) {
+        /* Seekable: write a placeholder header now and the real shape at the end. */
+        if (write_npy_header(f, 0, dim)) {
+            cli_error("cannot write the .npy header: %s", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    w->spool = tmpfile();
+    if (!w->spool) {
+        cli_error("cannot create a temporary file to spool the .npy output: %s",
+                  strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int cli_npy_rows(cli_npy *w, const float *v, size_t rows) {
+    if (write_le_floats(w->spool ? w->spool : w->f, v, rows * w->dim)) {
+        cli_error("cannot write the .npy data: %s", strerror(errno));
+        return -1;
+    }
+    w->rows += rows;
+    return 0;
+}
+
+int cli_npy_finish(cli_npy *w) {
+    int rc = 0;
+    if (!w->spool) {
+        if (fflush(w->f) || fseeko(w->f, (off_t)w->start, SEEK_SET) ||
+            write_npy_header(w->f, w->rows, w->dim) || fseeko(w->f, 0, SEEK_END))
+            rc = -1;
+    } else {
+        rc = write_npy_header(w->f, w->rows, w->dim);
+        char buf[1 << 16];
+        size_t got;
+        rewind(w->spool);
+        while (!rc && (got = fread(buf, 1, sizeof buf, w->spool)) > 0)
+            if (fwrite(buf, 1, got, w->f) != got) rc = -1;
+        if (ferror(w->spool)) rc = -1;
+        fclose(w->spool);
+        w->spool = NULL;
+    }
+    if (rc) cli_error("cannot write the .npy output: %s", strerror(errno));
+    return rc;
+}
+
+/* ---------------------------------------------------------------- human units */
+
+const char *cli_human_count(uint64_t n, char *buf, size_t size) {
+    static const char *unit[] = {"", " K", " M", " B", " T"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1000.0 && u < 4) v /= 1000.0, u++;
+    if (u == 0) snprintf(buf, size, "%llu", (unsigned long long)n);
+    else snprintf(buf, size, "%.1f%s", v, unit[u]);
+    return buf;
+}
+
+const char *cli_human_bytes(uint64_t n, char *buf, size_t size) {
+    static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024.0 && u < 4) v /= 1024.0, u++;
+    if (u == 0) snprintf(buf, size, "%llu B", (unsigned long long)n);
+    else snprintf(buf, size, "%.1f %s", v, unit[u]);
+    return buf;
+}
