@@ -57,7 +57,8 @@ void xf_tokenizer_free(xf_tokenizer *tok);
 
 /* Encode UTF-8 text (len bytes; invalid UTF-8 is decoded with U+FFFD replacement, as Python's
  * errors="replace"). pair may be NULL. max_length = 0 disables truncation; otherwise the
- * result (special tokens included) has at most max_length tokens ("longest_first" strategy).
+ * result (special tokens included) has at most max_length tokens ("longest_first" strategy) —
+ * unless max_length is below the number of special tokens, when only those remain.
  * On success *out owns its arrays: release with xf_encoding_free. */
 xf_status xf_tokenize(const xf_tokenizer *tok, const char *text, size_t len, const char *pair,
                       size_t pair_len, size_t max_length, xf_encoding *out);
@@ -109,7 +110,7 @@ typedef struct xf_model_info {
 
 xf_status xf_model_get_info(const xf_model *model, xf_model_info *info);
 
-/* Counters of the last xf_embed call. */
+/* Counters of the last xf_embed / xf_embed_n call. */
 typedef struct xf_embed_stats {
     size_t n_texts;
     size_t n_tokens;    /* tokens processed (after truncation) */
@@ -117,9 +118,14 @@ typedef struct xf_embed_stats {
 } xf_embed_stats;
 
 /* Embed n texts (NUL-terminated UTF-8) into out[n * dim]. batch_size texts are run through
- * the encoder together (0 = a default). stats may be NULL. */
+ * the encoder together (0 = a default). stats may be NULL. Same as xf_embed_n with lens NULL. */
 xf_status xf_embed(xf_model *model, const char *const *texts, size_t n, size_t batch_size,
                    float *out, xf_embed_stats *stats);
+/* Like xf_embed, but lens[i] is the byte length of texts[i], which need not be NUL-terminated
+ * and may contain NUL bytes: a NUL is a control character, removed by the BERT normalizer like
+ * the others (as Hugging Face tokenizers do for "\x00"). lens == NULL means strlen(texts[i]). */
+xf_status xf_embed_n(xf_model *model, const char *const *texts, const size_t *lens, size_t n,
+                     size_t batch_size, float *out, xf_embed_stats *stats);
 
 /* Embed already-tokenized inputs (e.g. from xf_tokenize); encodings may differ in length. */
 xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, size_t n,

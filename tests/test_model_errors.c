@@ -154,6 +154,21 @@ int main(void) {
         CHECK_MSG(xf_embed(m, texts, 3, 0, out, &stats) == XF_OK, "%s", xf_errmsg());
         for (size_t i = 0; i < 3 * HID; i++) CHECK(out[i] == out[i]);
         CHECK(stats.n_texts == 3);
+        /* xf_embed_n: explicit lengths keep a NUL byte, which the normalizer drops like any
+         * control character, so "hello\0world" embeds exactly like "helloworld"; lens NULL
+         * is strlen, so the same bytes through xf_embed stop at the NUL ("hello"). */
+        {
+            const char *t2[] = {"hello\0world", "helloworld"};
+            const size_t l2[] = {11, 10};
+            float nul[2 * HID], cut[HID];
+            CHECK_MSG(xf_embed_n(m, t2, l2, 2, 1, nul, &stats) == XF_OK, "%s", xf_errmsg());
+            CHECK(stats.n_texts == 2 && stats.n_tokens == 8);
+            CHECK(memcmp(nul, nul + HID, sizeof cut) == 0);
+            CHECK(xf_embed_n(m, t2, NULL, 1, 0, cut, NULL) == XF_OK);
+            CHECK(memcmp(nul, cut, sizeof cut) != 0);
+            CHECK(xf_embed_n(m, t2, l2, 0, 0, NULL, NULL) == XF_OK);
+            CHECK(xf_embed_n(NULL, t2, l2, 1, 0, cut, NULL) == XF_ERR_INVALID_ARG);
+        }
         /* Over-long input: truncated to max_position_embeddings, counted in stats. */
         char *lng = malloc(20000);
         for (int i = 0; i < 4000; i++) memcpy(lng + 5 * i, "word ", 5);

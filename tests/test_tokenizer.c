@@ -185,6 +185,12 @@ static void unit_minilm(const xf_tokenizer *tok) {
     EXPECT(tok, "big\xf4\x90\x80\x80num", NULL, 0, 101, 2502, 19172, 102);
     EXPECT(tok, "ok\xe0\x80\xafz", NULL, 0, 101, 7929, 2480, 102);
     EXPECT(tok, "caf\xc3\xa9 na\xc3\xafve", NULL, 0, 101, 7668, 15743, 102);
+    /* NUL bytes inside the given length are U+0000, a control character that clean_text
+     * drops: t.encode("hello\x00world") == t.encode("helloworld"), "ab\x00cd" == "abcd". */
+    EXPECT(tok, "hello\0world", NULL, 0, 101, 7592, 11108, 102);
+    EXPECT(tok, "helloworld", NULL, 0, 101, 7592, 11108, 102);
+    EXPECT(tok, "ab\0cd", NULL, 0, 101, 5925, 2094, 102);
+    EXPECT(tok, "\0", NULL, 0, 101, 102);
     /* empty text, literal special tokens (added tokens with normalized=false match the raw
      * text; "[mask]" in lower case does not) */
     EXPECT(tok, "", NULL, 0, 101, 102);

@@ -214,6 +214,11 @@ xf_status xf_embed_encodings(xf_model *m, const xf_encoding *encs, size_t n, siz
 
 xf_status xf_embed(xf_model *m, const char *const *texts, size_t n, size_t batch_size, float *out,
                    xf_embed_stats *stats) {
+    return xf_embed_n(m, texts, NULL, n, batch_size, out, stats);
+}
+
+xf_status xf_embed_n(xf_model *m, const char *const *texts, const size_t *lens, size_t n,
+                     size_t batch_size, float *out, xf_embed_stats *stats) {
     if (!m || (n && (!texts || !out))) return xf_error(XF_ERR_INVALID_ARG, "xf_embed: NULL argument");
     if (stats) memset(stats, 0, sizeof *stats);
     if (batch_size == 0) batch_size = XF_DEFAULT_BATCH;
@@ -223,11 +228,13 @@ xf_status xf_embed(xf_model *m, const char *const *texts, size_t n, size_t batch
     for (size_t a = 0; a < n && !st; a += batch_size) {
         size_t k = n - a < batch_size ? n - a : batch_size, done = 0;
         for (; done < k; done++) {
-            if (!texts[a + done]) {
+            const char *t = texts[a + done];
+            if (!t) {
                 st = xf_error(XF_ERR_INVALID_ARG, "xf_embed: text %zu is NULL", a + done);
                 break;
             }
-            st = xf_tokenize(m->tok, texts[a + done], strlen(texts[a + done]), NULL, 0, m->max_length, &encs[done]);
+            size_t len = lens ? lens[a + done] : strlen(t);
+            st = xf_tokenize(m->tok, t, len, NULL, 0, m->max_length, &encs[done]);
             if (st) break;
             if (stats) {
                 stats->n_tokens += encs[done].n;

@@ -115,20 +115,19 @@ typedef struct cli_lines {
     FILE *f;
     const char *name; /* for messages */
     int owned;        /* fclose on close */
-    char *line;       /* current line (NUL-terminated) */
+    char *line;       /* current line (NUL-terminated; may also contain NUL bytes) */
     size_t cap;
     char *rbuf;       /* read buffer */
     size_t rpos, rlen;
     size_t lineno;    /* 1-based number of the line last returned */
-    size_t n_nul;     /* lines that contained a NUL byte */
     int eof;
 } cli_lines;
 
 /* Open path (NULL or "-" = stdin). Returns 0, or prints an error and returns -1. */
 int cli_lines_open(cli_lines *r, const char *path);
 /* Next line: 1 with *line and *len set (valid until the next call), 0 at end, -1 on error
- * (printed). The trailing "\n" and one "\r" before it are removed; a line is cut at its
- * first NUL byte (warned about once). */
+ * (printed). The trailing "\n" and one "\r" before it are removed; NUL bytes are kept, so
+ * use *len, not strlen. */
 int cli_lines_next(cli_lines *r, const char **line, size_t *len);
 /* Number of lines left in a regular, seekable input (without consuming it), or -1. Call
  * before the first cli_lines_next. */
@@ -137,7 +136,8 @@ void cli_lines_close(cli_lines *r);
 
 /* All lines of a file in memory (for commands that need every text at once). */
 typedef struct cli_texts {
-    char **texts;
+    char **texts;  /* NUL-terminated, but may contain NUL bytes: use lens */
+    size_t *lens;  /* byte lengths */
     size_t n;
 } cli_texts;
 int cli_read_all_lines(const char *path, cli_texts *out);
@@ -196,8 +196,7 @@ void cli_progress_start(cli_progress *p, const char *what, size_t total, size_t 
 void cli_progress_update(cli_progress *p, size_t done);
 void cli_progress_finish(cli_progress *p, size_t done);
 
-/* "xfmr: warning: ..." / "xfmr: error: ..." on stderr (clearing a progress bar first). */
-void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* "xfmr: error: ..." on stderr (clearing a progress bar first). */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2); /* returns CLI_EXIT_FAIL */
 void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2); /* "xfmr: ..." */
 

@@ -9,7 +9,7 @@
 
 #include "cli.h"
 
-#define CHUNK_TEXTS 256              /* texts per xf_embed call (rounded up to the batch size) */
+#define CHUNK_TEXTS 256              /* texts per xf_embed_n call (rounded up to the batch size) */
 #define CHUNK_BYTES ((size_t)64 << 20) /* ... or fewer when they hold this many bytes */
 #define PROGRESS_MIN 64
 
@@ -31,9 +31,9 @@ void cmd_embed_help(FILE *f) {
           "Embed texts, one per line of FILE (or stdin when FILE is missing or '-'), and write\n"
           "one vector per input line, in input order. Every line is one text: empty lines are\n"
           "embedded as the empty string, a trailing \"\\r\" is dropped, invalid UTF-8 is read with\n"
-          "U+FFFD replacement, and a line is cut at a NUL byte (with a warning). Lines longer\n"
-          "than the model's input limit are truncated (one notice at the end says how many);\n"
-          "lines over 16 MiB are an error.\n"
+          "U+FFFD replacement, and NUL bytes are kept: the tokenizer's normalizer removes them\n"
+          "like other control characters. Lines longer than the model's input limit are\n"
+          "truncated (one notice at the end says how many); lines over 16 MiB are an error.\n"
           "\n"
           "Options:\n",
           f);
@@ -63,9 +63,9 @@ void cmd_embed_help(FILE *f) {
 
 typedef struct chunk {
     size_t cap;       /* texts */
-    char *arena;      /* the texts, NUL-terminated, back to back */
+    char *arena;      /* the texts, NUL-terminated, back to back (lens: they may hold NULs) */
     size_t arena_len, arena_cap;
-    size_t *offs;
+    size_t *offs, *lens;
     const char **ptrs;
     float *vecs;
 } chunk;
@@ -76,14 +76,16 @@ static int chunk_init(chunk *c, size_t cap, size_t dim) {
     c->arena_cap = 1 << 16;
     c->arena = malloc(c->arena_cap);
     c->offs = malloc(cap * sizeof *c->offs);
+    c->lens = malloc(cap * sizeof *c->lens);
     c->ptrs = malloc(cap * sizeof *c->ptrs);
     c->vecs = malloc(cap * (dim ? dim : 1) * sizeof *c->vecs);
-    return c->arena && c->offs && c->ptrs && c->vecs ? 0 : -1;
+    return c->arena && c->offs && c->lens && c->ptrs && c->vecs ? 0 : -1;
 }
 
 static void chunk_free(chunk *c) {
     free(c->arena);
     free(c->offs);
+    free(c->lens);
     free(c->ptrs);
     free(c->vecs);
 }
@@ -98,6 +100,7 @@ static int chunk_add(chunk *c, size_t n, const char *text, size_t len) {
         c->arena_cap = cap;
     }
     c->offs[n] = c->arena_len;
+    c->lens[n] = len;
     memcpy(c->arena + c->arena_len, text, len);
     c->arena[c->arena_len + len] = '\0';
     c->arena_len += len + 1;
@@ -195,7 +198,7 @@ static int run(xf_model *model, cli_lines *in, FILE *out, const embed_opts *o, c
         }
         if (n == 0) break;
         xf_embed_stats st = {0, 0, 0};
-        if (xf_embed(model, c.ptrs, (size_t)n, batch, c.vecs, &st) != XF_OK) {
+        if (xf_embed_n(model, c.ptrs, c.lens, (size_t)n, batch, c.vecs, &st) != XF_OK) {
             rc = cli_lib_error();
             break;
         }

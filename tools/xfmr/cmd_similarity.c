@@ -44,21 +44,26 @@ void cmd_similarity_help(FILE *f) {
     cli_help_exit_codes(f);
 }
 
-/* Print text cut to at most width display columns (UTF-8 code points, control characters
- * shown as spaces), padded with spaces to width. */
-static void print_label(const char *s, size_t width) {
-    size_t cols = 0, total = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xC0) != 0x80) total++;
+/* Display columns of the len bytes at s: UTF-8 code points (NUL bytes included). */
+static size_t columns(const char *s, size_t len) {
+    size_t cols = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) cols++;
+    return cols;
+}
+
+/* Print text (len bytes) cut to at most width display columns (control characters, NUL
+ * included, shown as spaces), padded with spaces to width. */
+static void print_label(const char *s, size_t len, size_t width) {
+    size_t cols = 0, total = columns(s, len);
     size_t keep = total <= width ? total : width - 3;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        if ((*p & 0xC0) != 0x80) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) != 0x80) {
             if (cols == keep) break;
             cols++;
         }
-        putchar(*p < 0x20 || *p == 0x7f ? ' ' : *p);
-        p++;
+        putchar(c < 0x20 || c == 0x7f ? ' ' : c);
     }
     if (total > width) fputs("...", stdout), cols += 3;
     for (; cols < width; cols++) putchar(' ');
@@ -67,9 +72,7 @@ static void print_label(const char *s, size_t width) {
 static size_t label_width(const cli_texts *t) {
     size_t w = 1;
     for (size_t i = 0; i < t->n; i++) {
-        size_t cols = 0;
-        for (const unsigned char *p = (const unsigned char *)t->texts[i]; *p; p++)
-            if ((*p & 0xC0) != 0x80) cols++;
+        size_t cols = columns(t->texts[i], t->lens[i]);
         if (cols > w) w = cols;
     }
     return w < LABEL_MAX ? w : LABEL_MAX;
@@ -83,7 +86,7 @@ static void print_matrix(const cli_texts *t, const float *vecs, size_t dim) {
     putchar('\n');
     for (size_t i = 0; i < n; i++) {
         printf("%*zu  ", (int)idx_w, i);
-        print_label(t->texts[i], lw);
+        print_label(t->texts[i], t->lens[i], lw);
         for (size_t j = 0; j < n; j++)
             printf("  %7.4f", (double)xf_cosine(vecs + i * dim, vecs + j * dim, dim));
         putchar('\n');
@@ -113,7 +116,7 @@ int cmd_similarity(int argc, char **argv) {
     if (file && n_pos) return cli_usage_error("similarity", "give either two texts or --file");
     if (!file && n_pos != 2) return cli_usage_error("similarity", "expected two texts");
 
-    cli_texts t = {NULL, 0};
+    cli_texts t = {NULL, NULL, 0};
     if (file) {
         if (cli_read_all_lines(file, &t)) return CLI_EXIT_FAIL;
         if (t.n == 0) {
@@ -128,7 +131,8 @@ int cmd_similarity(int argc, char **argv) {
     if (rc == CLI_EXIT_OK && !vecs) rc = cli_error("out of memory");
     xf_embed_stats st = {0, 0, 0};
     const char *const *texts = file ? (const char *const *)t.texts : pos;
-    if (rc == CLI_EXIT_OK && xf_embed(model, texts, n, 0, vecs, &st) != XF_OK)
+    const size_t *lens = file ? t.lens : NULL; /* argv texts hold no NUL bytes: strlen */
+    if (rc == CLI_EXIT_OK && xf_embed_n(model, texts, lens, n, 0, vecs, &st) != XF_OK)
         rc = cli_lib_error();
     if (rc == CLI_EXIT_OK) {
         cli_report_truncation(model, st.n_truncated, n);

@@ -1,7 +1,7 @@
 /* lines.c — reading input texts for xfmr, one per line, from a file or stdin: streams with a
- * bounded line length (CLI_MAX_LINE_BYTES), strips "\n" / "\r\n", cuts lines at NUL bytes
- * (warning once), counts the lines of a regular file for the progress bar, and can slurp a
- * whole (small) file for commands that need every text at once. */
+ * bounded line length (CLI_MAX_LINE_BYTES), strips "\n" / "\r\n", keeps NUL bytes (texts
+ * travel with their lengths), counts the lines of a regular file for the progress bar, and can
+ * slurp a whole (small) file for commands that need every text at once. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -106,14 +106,6 @@ int cli_lines_next(cli_lines *r, const char **line, size_t *len_out) {
     r->lineno++;
     if (len > 0 && r->line[len - 1] == '\r') len--;
     r->line[len] = '\0';
-    size_t cut = strlen(r->line);
-    if (cut < len) {
-        if (r->n_nul++ == 0)
-            cli_warn("line %zu of %s contains a NUL byte; the text is cut at the first NUL "
-                     "(later lines with NUL bytes are cut the same way without a warning)",
-                     r->lineno, r->name);
-        len = cut;
-    }
     *line = r->line;
     *len_out = len;
     return 1;
@@ -140,8 +132,7 @@ long long cli_lines_count(cli_lines *r) {
 }
 
 int cli_read_all_lines(const char *path, cli_texts *out) {
-    out->texts = NULL;
-    out->n = 0;
+    memset(out, 0, sizeof *out);
     cli_lines r;
     if (cli_lines_open(&r, path)) return -1;
     size_t cap = 0;
@@ -152,12 +143,14 @@ int cli_read_all_lines(const char *path, cli_texts *out) {
         if (out->n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             char **p = realloc(out->texts, ncap * sizeof *p);
-            if (!p) {
+            if (p) out->texts = p;
+            size_t *l = p ? realloc(out->lens, ncap * sizeof *l) : NULL;
+            if (!l) {
                 rc = -1;
                 cli_error("out of memory");
                 break;
             }
-            out->texts = p;
+            out->lens = l;
             cap = ncap;
         }
         char *copy = malloc(len + 1);
@@ -167,6 +160,7 @@ int cli_read_all_lines(const char *path, cli_texts *out) {
             break;
         }
         memcpy(copy, line, len + 1);
+        out->lens[out->n] = len;
         out->texts[out->n++] = copy;
     }
     cli_lines_close(&r);
@@ -180,6 +174,6 @@ int cli_read_all_lines(const char *path, cli_texts *out) {
 void cli_texts_free(cli_texts *t) {
     for (size_t k = 0; k < t->n; k++) free(t->texts[k]);
     free(t->texts);
-    t->texts = NULL;
-    t->n = 0;
+    free(t->lens);
+    memset(t, 0, sizeof *t);
 }

@@ -35,13 +35,6 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap) {
     fputc('\n', stderr);
 }
 
-void cli_warn(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vmsg("warning: ", fmt, ap);
-    va_end(ap);
-}
-
 int cli_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
