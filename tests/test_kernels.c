@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
+#include "kernels/ops.h"
 
 static unsigned long long g_rng = 88172645463325252ULL;
 static float frand(void) {
@@ -58,7 +59,7 @@ static void test_attention(void) {
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t L = cases[c][0], H = cases[c][1], dh = cases[c][2], ld = H * dh;
         float *Q = randv(L * ld), *K = randv(L * ld), *V = randv(L * ld);
-        float *O = calloc(L * ld, 4), *R = calloc(L * ld, 4), *scr = calloc(L, 4);
+        float *O = calloc(L * ld, 4), *R = calloc(L * ld, 4), *scr = calloc(xf_attention_scratch(L, dh), 4);
         for (int causal = 0; causal < 2; causal++) {
             for (size_t h = 0; h < H; h++) {
                 xf_attention_head(Q, ld, K, ld, V, ld, O, ld, L, h, dh, 0.125f, causal, scr);
@@ -69,6 +70,29 @@ static void test_attention(void) {
         }
         free(Q), free(K), free(V), free(O), free(R), free(scr);
     }
+}
+
+static void test_ops(void) {
+    const size_t ns[] = {1, 7, 8, 9, 31, 256, 1000};
+    for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++) {
+        size_t n = ns[c];
+        float *a = randv(n), *b = malloc(n * 4);
+        for (size_t i = 0; i < n; i++) a[i] *= 6.0f; /* cover the tails of erf and exp */
+        memcpy(b, a, n * 4);
+        xf_gelu_erf(a, n);
+        xf_gelu_erf_ref(b, n);
+        double e = nerr(a, b, n);
+        CHECK_MSG(e < 1e-6, "gelu n=%zu normalized error %.3g", n, e);
+        for (size_t i = 0; i < n; i++) a[i] = b[i] = frand() * 20.0f;
+        xf_softmax_row(a, n, 0.3f);
+        xf_softmax_row_ref(b, n, 0.3f);
+        e = nerr(a, b, n);
+        CHECK_MSG(e < 1e-6, "softmax n=%zu normalized error %.3g", n, e);
+        free(a), free(b);
+    }
+    float big[3] = {-1e30f, 0.0f, 1e30f};
+    xf_gelu_erf(big, 3);
+    CHECK(big[0] == 0.0f && big[1] == 0.0f && big[2] == 1e30f);
 }
 
 static void test_split(void) {
@@ -92,6 +116,7 @@ int main(void) {
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
     test_gemm(pool2);
     test_attention();
+    test_ops();
     test_split();
     xf_pool_free(pool2);
     xf_pool_free(NULL);

@@ -1,30 +1,30 @@
-/* attention.c — one attention head over a whole sequence: scores row by row (never more than
- * one row of L scores at a time), softmax, weighted sum of V rows. */
+/* attention.c — one attention head over a whole (encoder-length) sequence: the L x L score matrix
+ * and P V both go through the tiled GEMM; softmax row by row. (Tiled online-softmax attention for
+ * long contexts comes with the speed work.) */
 #include "kernels/attention.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
-#include "kernels/simd.h"
 
-XF_DISPATCH
 void xf_attention_head(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
                        size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh, float scale,
                        int causal, float *scratch) {
     const size_t off = h * dh;
+    float *S = scratch, *Vt = scratch + L * L;
+    /* S = Q_h K_h^T with the GEMM kernel (each score one canonical dot product) */
+    xf_gemm_f32_nt(Q + off, ldq, K + off, ldk, NULL, S, L, L, 0, L, dh);
     for (size_t i = 0; i < L; i++) {
-        const float *q = Q + i * ldq + off;
         size_t n = causal ? i + 1 : L;
-        for (size_t j = 0; j < n; j++) scratch[j] = xf_dot_f32(q, K + j * ldk + off, dh) * scale;
-        xf_softmax_row(scratch, n);
-        float *o = O + i * ldo + off;
-        memset(o, 0, dh * sizeof *o);
-        for (size_t j = 0; j < n; j++) {
-            const float p = scratch[j], *v = V + j * ldv + off;
-            for (size_t d = 0; d < dh; d++) o[d] += p * v[d];
-        }
+        xf_softmax_row(S + i * L, n, scale);
+        memset(S + i * L + n, 0, (L - n) * sizeof *S);
     }
+    /* O_h = P V_h = P (V_h^T)^T: transpose V_h once so the GEMM reads both operands by rows */
+    for (size_t j = 0; j < L; j++)
+        for (size_t d = 0; d < dh; d++) Vt[d * L + j] = V[j * ldv + off + d];
+    xf_gemm_f32_nt(S, L, Vt, L, NULL, O + off, ldo, L, 0, dh, L);
 }
 
 void xf_attention_head_ref(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,

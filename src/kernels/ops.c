@@ -1,8 +1,12 @@
-/* ops.c — scalar fp32 row operations (LayerNorm, GELU, softmax, residual add, L2 norm).
- * Statistics accumulate in double: the reference (PyTorch) is close to exact here. */
+/* ops.c — fp32 row operations (LayerNorm, GELU, softmax, residual add, L2 norm). GELU and
+ * softmax are vectorized (polynomial exp/erf from simd.h) with scalar libm twins (*_ref);
+ * statistics accumulate in double: the reference (PyTorch) is close to exact here. */
 #include "kernels/ops.h"
 
 #include <math.h>
+#include <string.h>
+
+#include "kernels/simd.h"
 
 void xf_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
                   size_t n, float eps) {
@@ -26,16 +30,58 @@ void xf_add_inplace(float *x, const float *r, size_t count) {
     for (size_t i = 0; i < count; i++) x[i] += r[i];
 }
 
+XF_INLINE xf_v8 gelu8(xf_v8 v) {
+    return xf_v8_splat(0.5f) * v * (xf_v8_splat(1.0f) + xf_v8_erf(v * xf_v8_splat(0.70710678118654752f)));
+}
+
+XF_DISPATCH
 void xf_gelu_erf(float *x, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) xf_v8_store(x + i, gelu8(xf_v8_load(x + i)));
+    if (i < count) { /* the tail goes through the same 8-lane code */
+        float t[8] = {0};
+        memcpy(t, x + i, (count - i) * sizeof *t);
+        xf_v8_store(t, gelu8(xf_v8_load(t)));
+        memcpy(x + i, t, (count - i) * sizeof *t);
+    }
+}
+
+void xf_gelu_erf_ref(float *x, size_t count) {
     for (size_t i = 0; i < count; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
-void xf_softmax_row(float *x, size_t n) {
+XF_DISPATCH
+void xf_softmax_row(float *x, size_t n, float scale) {
+    float mx = -INFINITY;
+    for (size_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    const xf_v8 vs = xf_v8_splat(scale), vm = xf_v8_splat(scale * mx);
+    xf_v8 acc = xf_v8_splat(0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        xf_v8 e = xf_v8_exp(xf_v8_load(x + i) * vs - vm);
+        xf_v8_store(x + i, e);
+        acc += e;
+    }
+    if (i < n) {
+        float t[8];
+        for (int k = 0; k < 8; k++) t[k] = i + k < n ? x[i + k] : mx;
+        xf_v8 e = xf_v8_exp(xf_v8_load(t) * vs - vm);
+        xf_v8i live = {0, 1, 2, 3, 4, 5, 6, 7};
+        e = xf_v8_select(live < (int)(n - i), e, xf_v8_splat(0.0f));
+        xf_v8_store(t, e);
+        memcpy(x + i, t, (n - i) * sizeof *t);
+        acc += e;
+    }
+    const float inv = 1.0f / xf_v8_hsum(acc);
+    for (i = 0; i < n; i++) x[i] *= inv;
+}
+
+void xf_softmax_row_ref(float *x, size_t n, float scale) {
     float mx = -INFINITY;
     for (size_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
+        x[i] = expf(scale * x[i] - scale * mx);
         sum += x[i];
     }
     float inv = (float)(1.0 / sum);

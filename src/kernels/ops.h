@@ -10,10 +10,13 @@ void xf_layernorm(const float *x, float *y, const float *gamma, const float *bet
                   size_t n, float eps);
 /* x = x + r, per element (the residual add). */
 void xf_add_inplace(float *x, const float *r, size_t count);
-/* x = GELU(x) with the exact erf form 0.5 x (1 + erf(x / sqrt 2)). */
+/* x = GELU(x) in the erf form 0.5 x (1 + erf(x / sqrt 2)) (not the tanh approximation); erf from
+ * a polynomial with absolute error <= 1.5e-7. _ref: the same with libm erff. */
 void xf_gelu_erf(float *x, size_t count);
-/* x = softmax(x) over one row of length n, max-subtracted. */
-void xf_softmax_row(float *x, size_t n);
+void xf_gelu_erf_ref(float *x, size_t count);
+/* x = softmax(scale * x) over one row of length n (scale > 0), max-subtracted. _ref: libm expf. */
+void xf_softmax_row(float *x, size_t n, float scale);
+void xf_softmax_row_ref(float *x, size_t n, float scale);
 /* x = x / max(||x||_2, eps), as torch.nn.functional.normalize. */
 void xf_l2_normalize(float *x, size_t n, float eps);
 

@@ -67,14 +67,14 @@ static void gelu_task(void *ctx, int ith, int nth) {
 
 size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads) {
     size_t inner = p->n_heads * p->head_dim;
-    return 4 * T * inner + (size_t)n_threads * max_len;
+    return 4 * T * inner + (size_t)n_threads * xf_attention_scratch(max_len, p->head_dim);
 }
 
 typedef struct {
     const xf_batch *b;
     const xf_layer_plan *p;
     const float *Q, *K, *V;
-    float *O, *rows; /* rows: one L-float score row per thread */
+    float *O, *rows; /* rows: attention scratch per thread */
     size_t ld, max_len;
 } mha_job;
 
@@ -84,7 +84,7 @@ static void mha_task(void *ctx, int ith, int nth) {
     const size_t H = j->p->n_heads, total = j->b->n_seq * H;
     size_t a, e;
     xf_split_range(total, 1, ith, nth, &a, &e);
-    float *row = j->rows + (size_t)ith * j->max_len;
+    float *row = j->rows + (size_t)ith * xf_attention_scratch(j->max_len, j->p->head_dim);
     const float scale = 1.0f / sqrtf((float)j->p->head_dim);
     for (size_t task = a; task < e; task++) {
         size_t s = task / H, h = task % H, o = j->b->off[s], L = j->b->off[s + 1] - o;
