@@ -222,6 +222,7 @@ xf_status xf_embed_n(xf_model *m, const char *const *texts, const size_t *lens, 
     if (!m || (n && (!texts || !out))) return xf_error(XF_ERR_INVALID_ARG, "xf_embed: NULL argument");
     if (stats) memset(stats, 0, sizeof *stats);
     if (batch_size == 0) batch_size = XF_DEFAULT_BATCH;
+    if (batch_size > n) batch_size = n ? n : 1; /* never allocate for more texts than there are */
     xf_encoding *encs = xf_calloc(batch_size, sizeof *encs);
     if (!encs) return xf_error(XF_ERR_NOMEM, "cannot allocate %zu encodings", batch_size);
     xf_status st = XF_OK;
