@@ -186,22 +186,22 @@ int cli_npy_finish(cli_npy *w) {
 
 /* ---------------------------------------------------------------- human units */
 
-const char *cli_human_count(uint64_t n, char *buf, size_t size) {
-    static const char *unit[] = {"", " K", " M", " B", " T"};
+/* n scaled by powers of `base` with unit[u] appended; small values print exactly. */
+static const char *human(uint64_t n, double base, const char *const unit[5], char *buf, size_t size) {
     double v = (double)n;
     int u = 0;
-    while (v >= 1000.0 && u < 4) v /= 1000.0, u++;
-    if (u == 0) snprintf(buf, size, "%llu", (unsigned long long)n);
+    while (v >= base && u < 4) v /= base, u++;
+    if (u == 0) snprintf(buf, size, "%llu%s", (unsigned long long)n, unit[0]);
     else snprintf(buf, size, "%.1f%s", v, unit[u]);
     return buf;
 }
 
+const char *cli_human_count(uint64_t n, char *buf, size_t size) {
+    static const char *const unit[] = {"", " K", " M", " B", " T"};
+    return human(n, 1000.0, unit, buf, size);
+}
+
 const char *cli_human_bytes(uint64_t n, char *buf, size_t size) {
-    static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)n;
-    int u = 0;
-    while (v >= 1024.0 && u < 4) v /= 1024.0, u++;
-    if (u == 0) snprintf(buf, size, "%llu B", (unsigned long long)n);
-    else snprintf(buf, size, "%.1f %s", v, unit[u]);
-    return buf;
+    static const char *const unit[] = {" B", " KiB", " MiB", " GiB", " TiB"};
+    return human(n, 1024.0, unit, buf, size);
 }
