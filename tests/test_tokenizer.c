@@ -378,8 +378,8 @@ static void bad_files(void) {
         "normalizer.type");
     bad("t_norm_bool.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"BertNormalizer\",\"lowercase\":\"yes\"}}",
         XF_ERR_FORMAT, "lowercase");
-    bad("t_pretok.json", WP("{\"[UNK]\": 0}") ",\"pre_tokenizer\":{\"type\":\"ByteLevel\"}}", XF_ERR_UNSUPPORTED,
-        "ByteLevel");
+    bad("t_pretok.json", WP("{\"[UNK]\": 0}") ",\"pre_tokenizer\":{\"type\":\"Metaspace\"}}", XF_ERR_UNSUPPORTED,
+        "Metaspace");
     bad("t_post.json", WP("{\"[UNK]\": 0}") ",\"post_processor\":{\"type\":\"RobertaProcessing\"}}",
         XF_ERR_UNSUPPORTED, "RobertaProcessing");
     bad("t_tpl_missing.json", WP("{\"[UNK]\": 0}") ",\"post_processor\":{\"type\":\"TemplateProcessing\","

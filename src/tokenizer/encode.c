@@ -1,5 +1,5 @@
 /* encode.c — xf_tokenize: UTF-8 repair, added-token split, normalization, pre-tokenization,
- * WordPiece, "longest_first" truncation and the post-processor template; vocabulary lookups. */
+ * the model (WordPiece or BPE), "longest_first" truncation and the post-processor template; vocabulary lookups. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +8,8 @@
 #include "tokenizer/tokenizer.h"
 
 static xf_status encode_piece(const xf_tokenizer *tok, const char *s, size_t len, char *scratch,
-                              xf_tok_buf *norm, xf_tok_buf *splits, xf_tok_buf *words, xf_tok_ids *out) {
+                              xf_tok_buf *norm, xf_tok_buf *splits, xf_tok_buf *words, xf_tok_buf *wtext,
+                              xf_tok_ids *out) {
     xf_status st = xf_tok_normalize(tok, s, len, norm);
     if (st) return st;
     if ((st = xf_added_split(tok, &tok->trie_norm, norm->data, norm->len, splits))) return st;
@@ -21,19 +22,22 @@ static xf_status encode_piece(const xf_tokenizer *tok, const char *s, size_t len
             continue;
         }
         const char *p = norm->data + sp.start;
-        if ((st = xf_tok_pretokenize(tok, p, sp.end - sp.start, words))) return st;
+        if ((st = xf_tok_pretokenize(tok, p, sp.end - sp.start, wtext, words))) return st;
         size_t nw = words->len / (2 * sizeof(size_t));
         for (size_t w = 0; w < nw; w++) {
             size_t ab[2];
             memcpy(ab, words->data + w * sizeof ab, sizeof ab);
-            if ((st = xf_wordpiece(tok, p + ab[0], ab[1] - ab[0], scratch, out))) return st;
+            const char *word = wtext->data + ab[0];
+            if (tok->model == XF_MODEL_BPE) st = xf_bpe(tok, word, ab[1] - ab[0], out);
+            else st = xf_wordpiece(tok, word, ab[1] - ab[0], scratch, out);
+            if (st) return st;
         }
     }
     return XF_OK;
 }
 
 xf_status xf_tok_encode_ids(const xf_tokenizer *tok, const char *text, size_t len, xf_tok_ids *out) {
-    xf_tok_buf clean = {0}, raw_splits = {0}, norm = {0}, splits = {0}, words = {0};
+    xf_tok_buf clean = {0}, raw_splits = {0}, norm = {0}, splits = {0}, words = {0}, wtext = {0};
     char *scratch = xf_malloc(tok->prefix_len + tok->max_key_len + 1);
     if (!scratch) return xf_error(XF_ERR_NOMEM, "xf_tokenize: out of memory");
     xf_status st = xf_utf8_sanitize(text, len, &clean);
@@ -43,7 +47,8 @@ xf_status xf_tok_encode_ids(const xf_tokenizer *tok, const char *text, size_t le
         xf_split sp;
         memcpy(&sp, raw_splits.data + i * sizeof sp, sizeof sp);
         if (sp.token >= 0) st = xf_ids_push(out, tok->added[sp.token].id);
-        else st = encode_piece(tok, clean.data + sp.start, sp.end - sp.start, scratch, &norm, &splits, &words, out);
+        else st = encode_piece(tok, clean.data + sp.start, sp.end - sp.start, scratch, &norm, &splits, &words,
+                                    &wtext, out);
     }
     free(scratch);
     xf_buf_free(&clean);
@@ -51,6 +56,7 @@ xf_status xf_tok_encode_ids(const xf_tokenizer *tok, const char *text, size_t le
     xf_buf_free(&norm);
     xf_buf_free(&splits);
     xf_buf_free(&words);
+    xf_buf_free(&wtext);
     return st;
 }
 

@@ -1,5 +1,5 @@
-/* tokenizer.h — internal structures and API of the WordPiece (BERT-family) tokenizer that
- * reproduces Hugging Face `tokenizers` (Rust) token-for-token for tokenizer.json files. */
+/* tokenizer.h — internal structures and API of the tokenizer (WordPiece and byte-level BPE models)
+ * that reproduces Hugging Face `tokenizers` (Rust) token-for-token for tokenizer.json files. */
 #ifndef XF_TOKENIZER_TOKENIZER_H
 #define XF_TOKENIZER_TOKENIZER_H
 
@@ -34,8 +34,31 @@ typedef struct xf_norm_step {
 typedef enum xf_pretok_kind {
     XF_PRETOK_BERT = 0,         /* split on whitespace (removed) and punctuation (isolated) */
     XF_PRETOK_WHITESPACE,       /* regex \w+|[^\w\s]+ */
-    XF_PRETOK_WHITESPACE_SPLIT  /* split on whitespace (removed) */
+    XF_PRETOK_WHITESPACE_SPLIT, /* split on whitespace (removed) */
+    XF_PRETOK_BYTELEVEL,        /* optional prefix space, GPT-2 regex, bytes -> unicode chars */
+    XF_PRETOK_SPLIT,            /* "Split" with a regex or literal pattern (PCRE2) */
+    XF_PRETOK_DIGITS            /* "Digits": numeric chars isolated or contiguous */
 } xf_pretok_kind;
+
+/* SplitDelimiterBehavior of tokenizers */
+typedef enum xf_split_behavior {
+    XF_SPLIT_REMOVED = 0,
+    XF_SPLIT_ISOLATED,
+    XF_SPLIT_MERGED_PREV,
+    XF_SPLIT_MERGED_NEXT,
+    XF_SPLIT_CONTIGUOUS
+} xf_split_behavior;
+
+typedef struct xf_pretok_step {
+    xf_pretok_kind kind;
+    int add_prefix_space, use_regex; /* BYTELEVEL */
+    int individual_digits;           /* DIGITS */
+    xf_split_behavior behavior;      /* SPLIT */
+    int invert;                      /* SPLIT */
+    void *re;                        /* pcre2_code_8 * (SPLIT, BYTELEVEL with use_regex) */
+} xf_pretok_step;
+
+typedef enum xf_model_kind { XF_MODEL_WORDPIECE = 0, XF_MODEL_BPE } xf_model_kind;
 
 /* ---- post-processor ---- */
 typedef enum xf_post_kind { XF_POST_NONE = 0, XF_POST_TEMPLATE, XF_POST_BERT } xf_post_kind;
@@ -81,7 +104,8 @@ typedef struct xf_split {
 struct xf_tokenizer {
     char *path; /* file it was loaded from (for messages) */
 
-    /* WordPiece model */
+    xf_model_kind model;
+    /* WordPiece model (vocab, unk and prefix are shared with BPE) */
     xf_strmap vocab;           /* model vocabulary: token -> id */
     int32_t unk_id;            /* -1 when unk_token is not in the vocabulary */
     char *unk_token;
@@ -90,9 +114,17 @@ struct xf_tokenizer {
     size_t max_input_chars_per_word;
     size_t max_key_len;        /* longest vocabulary key in bytes */
 
+    /* BPE model */
+    xf_strmap merges;          /* 8-byte key (left id, right id) -> rank */
+    int32_t *merge_new;        /* rank -> id of the merged token */
+    size_t n_merges;
+    char *suffix;              /* end_of_word_suffix ("" if none) */
+    size_t suffix_len;
+    int byte_fallback, fuse_unk, ignore_merges;
+
     xf_norm_step *norm;
     size_t n_norm;
-    xf_pretok_kind *pretok;
+    xf_pretok_step *pretok;
     size_t n_pretok;
 
     xf_post_kind post;
@@ -122,6 +154,7 @@ int xf_uc_is_bert_punct(uint32_t c);      /* ASCII punctuation or general catego
 int xf_uc_is_chinese(uint32_t c);         /* CJK ideograph blocks of BertNormalizer */
 int xf_uc_is_mark_nonspacing(uint32_t c); /* general category Mn */
 int xf_uc_is_word(uint32_t c);            /* regex \w (utf8proc + Unicode 16 additions) */
+int xf_uc_is_numeric(uint32_t c);         /* Rust char::is_numeric (Nd, Nl, No) */
 /* 1 for code points whose canonical decomposition is newer than tokenizers' NFD tables. */
 int xf_uc_no_decompose(uint32_t c);
 /* Rust char::to_lowercase: writes 1..3 code points into out, returns the count. */
@@ -142,8 +175,36 @@ size_t xf_utf8_count(const char *s, size_t len);
 xf_status xf_tok_normalize(const xf_tokenizer *tok, const char *s, size_t len, xf_tok_buf *out);
 
 /* ---- pretokenize.c ---- */
-/* Split s into words with the pre-tokenizer; ranges (pairs of size_t start, end) into out. */
-xf_status xf_tok_pretokenize(const xf_tokenizer *tok, const char *s, size_t len, xf_tok_buf *out);
+/* Split s into words with the pre-tokenizer. The words' bytes (possibly transformed, e.g. by
+ * ByteLevel) are written to text; ranges (pairs of size_t start, end) into text to out. */
+xf_status xf_tok_pretokenize(const xf_tokenizer *tok, const char *s, size_t len, xf_tok_buf *text,
+                             xf_tok_buf *out);
+
+/* ---- pretok_regex.c: ByteLevel, Split, Digits ---- */
+/* Split the piece s[0, len) with one such step: pieces (possibly transformed) are appended to
+ * text and their ranges (pairs of size_t) to out. */
+xf_status xf_pretok_regex_step(const xf_pretok_step *step, const char *s, size_t len,
+                               xf_tok_buf *text, xf_tok_buf *out);
+/* Compile a pattern (regex, or literal when literal != 0) with PCRE2 UTF|UCP (+ JIT). NULL and
+ * a message naming the pattern and the error offset in *err (256 bytes) on failure. */
+void *xf_regex_compile(const char *pat, size_t len, int literal, char *err, size_t err_cap);
+void xf_regex_free(void *re);
+/* tokenizers' GPT-2 pattern used by ByteLevel with use_regex */
+extern const char xf_gpt2_pattern[];
+
+/* ---- bpe.c ---- */
+/* Append the BPE ids of one word (as tokenizers' BPE::tokenize, no dropout). */
+xf_status xf_bpe(const xf_tokenizer *tok, const char *word, size_t len, xf_tok_ids *out);
+
+/* ---- bpe_json.c ---- */
+struct cJSON;
+/* Load model "BPE" (vocab, merges, options) from the model object m. */
+xf_status xf_tj_load_bpe(xf_tokenizer *tok, const struct cJSON *m);
+/* Load a ByteLevel / Split / Digits pre-tokenizer step; 0 if type is not one of them. */
+int xf_tj_is_regex_pretok(const char *type);
+xf_status xf_tj_load_regex_pretok(xf_tokenizer *tok, const struct cJSON *j, const char *where,
+                                  const char *type, xf_pretok_step *out);
+void xf_bpe_free(xf_tokenizer *tok);
 
 /* ---- wordpiece.c ---- */
 /* Append the WordPiece ids of one word. scratch must hold prefix_len + max_key_len bytes. */

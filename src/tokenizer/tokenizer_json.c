@@ -12,113 +12,41 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tok_json.h"
 
-#define XF_TOK_MAX_VOCAB 10000000
 #define XF_TOK_MAX_ADDED 1000000
 #define XF_TOK_MAX_DEPTH 16
-#define XF_TOK_MAX_ID 2147483647.0
-
-/* "<file>: <field>: <message>" */
-static xf_status ferr(const xf_tokenizer *tok, xf_status st, const char *field, const char *fmt, ...)
-    XF_PRINTF(4, 5);
-static xf_status ferr(const xf_tokenizer *tok, xf_status st, const char *field, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return xf_error(st, "%s: %s: %s", tok->path, field, msg);
-}
-
-static const cJSON *get(const cJSON *obj, const char *name) {
-    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
-    return v && !cJSON_IsNull(v) ? v : NULL;
-}
-
-static xf_status get_bool(const xf_tokenizer *tok, const cJSON *obj, const char *where,
-                          const char *name, int *out) {
-    const cJSON *v = get(obj, name);
-    if (!v) return XF_OK;
-    if (!cJSON_IsBool(v)) return ferr(tok, XF_ERR_FORMAT, where, "field \"%s\" must be true or false", name);
-    *out = cJSON_IsTrue(v);
-    return XF_OK;
-}
-
-static xf_status get_str(const xf_tokenizer *tok, const cJSON *obj, const char *where,
-                         const char *name, int required, const char **out) {
-    const cJSON *v = get(obj, name);
-    if (!v) return required ? ferr(tok, XF_ERR_NOT_FOUND, where, "required field \"%s\" is missing", name) : XF_OK;
-    if (!cJSON_IsString(v)) return ferr(tok, XF_ERR_FORMAT, where, "field \"%s\" must be a string", name);
-    *out = v->valuestring;
-    return XF_OK;
-}
-
-/* An integer JSON value in [0, hi]. */
-static xf_status get_uint(const xf_tokenizer *tok, const cJSON *v, const char *where, double hi,
-                          int64_t *out) {
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return ferr(tok, XF_ERR_FORMAT, where, "must be a non-negative integer");
-    double d = v->valuedouble;
-    if (d < 0 || d > hi) return ferr(tok, XF_ERR_RANGE, where, "value %.0f is outside [0, %.0f]", d, hi);
-    if (d != floor(d)) return ferr(tok, XF_ERR_FORMAT, where, "must be an integer, got %g", d);
-    *out = (int64_t)d;
-    return XF_OK;
-}
-
-static xf_status get_type(const xf_tokenizer *tok, const cJSON *obj, const char *where, const char **type) {
-    char f[160];
-    snprintf(f, sizeof f, "%s.type", where);
-    const cJSON *v = get(obj, "type");
-    if (!v) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
-    if (!cJSON_IsString(v)) return ferr(tok, XF_ERR_FORMAT, f, "must be a string");
-    *type = v->valuestring;
-    return XF_OK;
-}
 
 /* ------------------------------------------------------------------ model */
 
 static xf_status load_model(xf_tokenizer *tok, const cJSON *root) {
-    const cJSON *m = get(root, "model");
-    if (!m) return ferr(tok, XF_ERR_NOT_FOUND, "model", "required section is missing");
-    if (!cJSON_IsObject(m)) return ferr(tok, XF_ERR_FORMAT, "model", "must be an object");
-    const cJSON *t = get(m, "type");
+    const cJSON *m = xf_tj_get(root, "model");
+    if (!m) return xf_tj_err(tok, XF_ERR_NOT_FOUND, "model", "required section is missing");
+    if (!cJSON_IsObject(m)) return xf_tj_err(tok, XF_ERR_FORMAT, "model", "must be an object");
+    const cJSON *t = xf_tj_get(m, "type");
     if (t) {
-        if (!cJSON_IsString(t)) return ferr(tok, XF_ERR_FORMAT, "model.type", "must be a string");
+        if (!cJSON_IsString(t)) return xf_tj_err(tok, XF_ERR_FORMAT, "model.type", "must be a string");
+        if (!strcmp(t->valuestring, "BPE")) return xf_tj_load_bpe(tok, m);
         if (strcmp(t->valuestring, "WordPiece") != 0)
-            return ferr(tok, XF_ERR_UNSUPPORTED, "model.type", "model type \"%s\" is not supported (only WordPiece)",
-                        t->valuestring);
-    } else if (!get(m, "continuing_subword_prefix") || !get(m, "max_input_chars_per_word")) {
-        return ferr(tok, XF_ERR_UNSUPPORTED, "model.type", "missing, and the model does not look like WordPiece");
+            return xf_tj_err(tok, XF_ERR_UNSUPPORTED, "model.type",
+                             "model type \"%s\" is not supported (only WordPiece and BPE)", t->valuestring);
+    } else if (!xf_tj_get(m, "continuing_subword_prefix") || !xf_tj_get(m, "max_input_chars_per_word")) {
+        return xf_tj_err(tok, XF_ERR_UNSUPPORTED, "model.type", "missing, and the model does not look like WordPiece");
     }
     const char *unk, *prefix;
     xf_status st;
-    if ((st = get_str(tok, m, "model", "unk_token", 1, &unk))) return st;
-    if ((st = get_str(tok, m, "model", "continuing_subword_prefix", 1, &prefix))) return st;
-    const cJSON *mx = get(m, "max_input_chars_per_word");
-    if (!mx) return ferr(tok, XF_ERR_NOT_FOUND, "model", "required field \"max_input_chars_per_word\" is missing");
+    if ((st = xf_tj_get_str(tok, m, "model", "unk_token", 1, &unk))) return st;
+    if ((st = xf_tj_get_str(tok, m, "model", "continuing_subword_prefix", 1, &prefix))) return st;
+    const cJSON *mx = xf_tj_get(m, "max_input_chars_per_word");
+    if (!mx) return xf_tj_err(tok, XF_ERR_NOT_FOUND, "model", "required field \"max_input_chars_per_word\" is missing");
     int64_t maxc;
-    if ((st = get_uint(tok, mx, "model.max_input_chars_per_word", 9007199254740992.0, &maxc))) return st;
+    if ((st = xf_tj_get_uint(tok, mx, "model.max_input_chars_per_word", 9007199254740992.0, &maxc))) return st;
     tok->max_input_chars_per_word = (size_t)maxc;
     if (!(tok->unk_token = xf_strdup(unk)) || !(tok->prefix = xf_strdup(prefix)))
         return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
     tok->prefix_len = strlen(prefix);
 
-    const cJSON *vocab = get(m, "vocab");
-    if (!vocab) return ferr(tok, XF_ERR_NOT_FOUND, "model", "required field \"vocab\" is missing");
-    if (!cJSON_IsObject(vocab)) return ferr(tok, XF_ERR_FORMAT, "model.vocab", "must be an object (token -> id)");
-    size_t n = 0;
-    for (const cJSON *e = vocab->child; e; e = e->next) {
-        if (++n > XF_TOK_MAX_VOCAB)
-            return ferr(tok, XF_ERR_RANGE, "model.vocab", "more than %d entries", XF_TOK_MAX_VOCAB);
-        char where[128];
-        snprintf(where, sizeof where, "model.vocab[\"%.60s\"]", e->string ? e->string : "");
-        int64_t id;
-        if ((st = get_uint(tok, e, where, XF_TOK_MAX_ID, &id))) return st;
-        const char *key = e->string ? e->string : "";
-        size_t klen = strlen(key);
-        if ((st = xf_strmap_put(&tok->vocab, key, klen, (int32_t)id))) return xf_error_wrap(st, "%s", tok->path);
-        if (klen > tok->max_key_len) tok->max_key_len = klen;
-    }
+    if ((st = xf_tj_load_vocab(tok, m))) return st;
     int32_t uid;
     tok->unk_id = xf_strmap_get(&tok->vocab, unk, strlen(unk), &uid) ? uid : -1;
     return XF_OK;
@@ -137,19 +65,19 @@ static xf_status add_norm(xf_tokenizer *tok, xf_norm_step s) {
 static xf_status load_norm(xf_tokenizer *tok, const cJSON *j, const char *where, int depth) {
     const char *type;
     xf_status st;
-    if (!cJSON_IsObject(j)) return ferr(tok, XF_ERR_FORMAT, where, "must be an object");
-    if (depth > XF_TOK_MAX_DEPTH) return ferr(tok, XF_ERR_RANGE, where, "nested too deeply");
-    if ((st = get_type(tok, j, where, &type))) return st;
+    if (!cJSON_IsObject(j)) return xf_tj_err(tok, XF_ERR_FORMAT, where, "must be an object");
+    if (depth > XF_TOK_MAX_DEPTH) return xf_tj_err(tok, XF_ERR_RANGE, where, "nested too deeply");
+    if ((st = xf_tj_get_type(tok, j, where, &type))) return st;
     xf_norm_step s;
     memset(&s, 0, sizeof s);
     if (!strcmp(type, "BertNormalizer")) {
         int strip = -1;
         s.kind = XF_NORM_BERT;
         s.clean_text = s.handle_chinese_chars = s.lowercase = 1;
-        if ((st = get_bool(tok, j, where, "clean_text", &s.clean_text)) ||
-            (st = get_bool(tok, j, where, "handle_chinese_chars", &s.handle_chinese_chars)) ||
-            (st = get_bool(tok, j, where, "strip_accents", &strip)) ||
-            (st = get_bool(tok, j, where, "lowercase", &s.lowercase)))
+        if ((st = xf_tj_get_bool(tok, j, where, "clean_text", &s.clean_text)) ||
+            (st = xf_tj_get_bool(tok, j, where, "handle_chinese_chars", &s.handle_chinese_chars)) ||
+            (st = xf_tj_get_bool(tok, j, where, "strip_accents", &strip)) ||
+            (st = xf_tj_get_bool(tok, j, where, "lowercase", &s.lowercase)))
             return st;
         s.strip_accents = strip < 0 ? s.lowercase : strip; /* null: follow lowercase */
         return add_norm(tok, s);
@@ -166,17 +94,17 @@ static xf_status load_norm(xf_tokenizer *tok, const cJSON *j, const char *where,
     if (!strcmp(type, "Strip")) {
         s.kind = XF_NORM_STRIP;
         s.strip_left = s.strip_right = 1;
-        if ((st = get_bool(tok, j, where, "strip_left", &s.strip_left)) ||
-            (st = get_bool(tok, j, where, "strip_right", &s.strip_right)))
+        if ((st = xf_tj_get_bool(tok, j, where, "strip_left", &s.strip_left)) ||
+            (st = xf_tj_get_bool(tok, j, where, "strip_right", &s.strip_right)))
             return st;
         return add_norm(tok, s);
     }
     if (!strcmp(type, "Sequence")) {
-        const cJSON *arr = get(j, "normalizers");
+        const cJSON *arr = xf_tj_get(j, "normalizers");
         char f[160];
         snprintf(f, sizeof f, "%s.normalizers", where);
-        if (!arr) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
-        if (!cJSON_IsArray(arr)) return ferr(tok, XF_ERR_FORMAT, f, "must be an array");
+        if (!arr) return xf_tj_err(tok, XF_ERR_NOT_FOUND, f, "missing");
+        if (!cJSON_IsArray(arr)) return xf_tj_err(tok, XF_ERR_FORMAT, f, "must be an array");
         size_t i = 0;
         for (const cJSON *e = arr->child; e; e = e->next, i++) {
             snprintf(f, sizeof f, "%s.normalizers[%zu]", where, i);
@@ -186,14 +114,17 @@ static xf_status load_norm(xf_tokenizer *tok, const cJSON *j, const char *where,
     }
     char f[160];
     snprintf(f, sizeof f, "%s.type", where);
-    return ferr(tok, XF_ERR_UNSUPPORTED, f, "normalizer type \"%s\" is not supported", type);
+    return xf_tj_err(tok, XF_ERR_UNSUPPORTED, f, "normalizer type \"%s\" is not supported", type);
 }
 
 /* ---------------------------------------------------------- pre-tokenizer */
 
-static xf_status add_pretok(xf_tokenizer *tok, xf_pretok_kind k) {
-    xf_pretok_kind *n = xf_realloc(tok->pretok, (tok->n_pretok + 1) * sizeof *n);
-    if (!n) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+static xf_status add_pretok(xf_tokenizer *tok, xf_pretok_step k) {
+    xf_pretok_step *n = xf_realloc(tok->pretok, (tok->n_pretok + 1) * sizeof *n);
+    if (!n) {
+        xf_regex_free(k.re);
+        return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+    }
     tok->pretok = n;
     n[tok->n_pretok++] = k;
     return XF_OK;
@@ -202,18 +133,23 @@ static xf_status add_pretok(xf_tokenizer *tok, xf_pretok_kind k) {
 static xf_status load_pretok(xf_tokenizer *tok, const cJSON *j, const char *where, int depth) {
     const char *type;
     xf_status st;
-    if (!cJSON_IsObject(j)) return ferr(tok, XF_ERR_FORMAT, where, "must be an object");
-    if (depth > XF_TOK_MAX_DEPTH) return ferr(tok, XF_ERR_RANGE, where, "nested too deeply");
-    if ((st = get_type(tok, j, where, &type))) return st;
-    if (!strcmp(type, "BertPreTokenizer")) return add_pretok(tok, XF_PRETOK_BERT);
-    if (!strcmp(type, "Whitespace")) return add_pretok(tok, XF_PRETOK_WHITESPACE);
-    if (!strcmp(type, "WhitespaceSplit")) return add_pretok(tok, XF_PRETOK_WHITESPACE_SPLIT);
+    if (!cJSON_IsObject(j)) return xf_tj_err(tok, XF_ERR_FORMAT, where, "must be an object");
+    if (depth > XF_TOK_MAX_DEPTH) return xf_tj_err(tok, XF_ERR_RANGE, where, "nested too deeply");
+    if ((st = xf_tj_get_type(tok, j, where, &type))) return st;
+    xf_pretok_step step = {0};
+    if (!strcmp(type, "BertPreTokenizer")) return step.kind = XF_PRETOK_BERT, add_pretok(tok, step);
+    if (!strcmp(type, "Whitespace")) return step.kind = XF_PRETOK_WHITESPACE, add_pretok(tok, step);
+    if (!strcmp(type, "WhitespaceSplit")) return step.kind = XF_PRETOK_WHITESPACE_SPLIT, add_pretok(tok, step);
+    if (xf_tj_is_regex_pretok(type)) {
+        if ((st = xf_tj_load_regex_pretok(tok, j, where, type, &step))) return st;
+        return add_pretok(tok, step);
+    }
     char f[160];
     if (!strcmp(type, "Sequence")) {
-        const cJSON *arr = get(j, "pretokenizers");
+        const cJSON *arr = xf_tj_get(j, "pretokenizers");
         snprintf(f, sizeof f, "%s.pretokenizers", where);
-        if (!arr) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
-        if (!cJSON_IsArray(arr)) return ferr(tok, XF_ERR_FORMAT, f, "must be an array");
+        if (!arr) return xf_tj_err(tok, XF_ERR_NOT_FOUND, f, "missing");
+        if (!cJSON_IsArray(arr)) return xf_tj_err(tok, XF_ERR_FORMAT, f, "must be an array");
         size_t i = 0;
         for (const cJSON *e = arr->child; e; e = e->next, i++) {
             snprintf(f, sizeof f, "%s.pretokenizers[%zu]", where, i);
@@ -222,7 +158,7 @@ static xf_status load_pretok(xf_tokenizer *tok, const cJSON *j, const char *wher
         return XF_OK;
     }
     snprintf(f, sizeof f, "%s.type", where);
-    return ferr(tok, XF_ERR_UNSUPPORTED, f, "pre-tokenizer type \"%s\" is not supported", type);
+    return xf_tj_err(tok, XF_ERR_UNSUPPORTED, f, "pre-tokenizer type \"%s\" is not supported", type);
 }
 
 /* --------------------------------------------------------- post-processor */
@@ -230,12 +166,12 @@ static xf_status load_pretok(xf_tokenizer *tok, const cJSON *j, const char *wher
 static xf_status load_bert_post(xf_tokenizer *tok, const cJSON *j, const char *name, int32_t *id) {
     char f[64];
     snprintf(f, sizeof f, "post_processor.%s", name);
-    const cJSON *v = get(j, name);
-    if (!v) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
+    const cJSON *v = xf_tj_get(j, name);
+    if (!v) return xf_tj_err(tok, XF_ERR_NOT_FOUND, f, "missing");
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsString(v->child))
-        return ferr(tok, XF_ERR_FORMAT, f, "must be [\"token\", id]");
+        return xf_tj_err(tok, XF_ERR_FORMAT, f, "must be [\"token\", id]");
     int64_t x;
-    xf_status st = get_uint(tok, v->child->next, f, XF_TOK_MAX_ID, &x);
+    xf_status st = xf_tj_get_uint(tok, v->child->next, f, XF_TOK_MAX_ID, &x);
     *id = (int32_t)x;
     return st;
 }
@@ -245,12 +181,12 @@ static xf_status load_template(xf_tokenizer *tok, const cJSON *j, const char *na
                                xf_tpl_piece **out, size_t *n_out, int32_t *ids, size_t *n_ids) {
     char f[160];
     snprintf(f, sizeof f, "post_processor.%s", name);
-    const cJSON *arr = get(j, name);
-    if (!arr) return ferr(tok, XF_ERR_NOT_FOUND, f, "missing");
-    if (!cJSON_IsArray(arr)) return ferr(tok, XF_ERR_FORMAT, f, "must be an array");
-    const cJSON *specials = get(j, "special_tokens");
+    const cJSON *arr = xf_tj_get(j, name);
+    if (!arr) return xf_tj_err(tok, XF_ERR_NOT_FOUND, f, "missing");
+    if (!cJSON_IsArray(arr)) return xf_tj_err(tok, XF_ERR_FORMAT, f, "must be an array");
+    const cJSON *specials = xf_tj_get(j, "special_tokens");
     if (specials && !cJSON_IsObject(specials))
-        return ferr(tok, XF_ERR_FORMAT, "post_processor.special_tokens", "must be an object");
+        return xf_tj_err(tok, XF_ERR_FORMAT, "post_processor.special_tokens", "must be an object");
     size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
     xf_tpl_piece *p = NULL;
     if (ids) {
@@ -264,23 +200,23 @@ static xf_status load_template(xf_tokenizer *tok, const cJSON *j, const char *na
         snprintf(f, sizeof f, "post_processor.%s[%zu]", name, i);
         const cJSON *body = NULL;
         int is_seq = 0;
-        if (cJSON_IsObject(e) && (body = get(e, "Sequence"))) is_seq = 1;
-        else if (cJSON_IsObject(e)) body = get(e, "SpecialToken");
+        if (cJSON_IsObject(e) && (body = xf_tj_get(e, "Sequence"))) is_seq = 1;
+        else if (cJSON_IsObject(e)) body = xf_tj_get(e, "SpecialToken");
         if (!body || !cJSON_IsObject(body))
-            return ferr(tok, XF_ERR_FORMAT, f, "must be {\"Sequence\": {...}} or {\"SpecialToken\": {...}}");
+            return xf_tj_err(tok, XF_ERR_FORMAT, f, "must be {\"Sequence\": {...}} or {\"SpecialToken\": {...}}");
         const char *id;
         int64_t type_id = 0;
-        if ((st = get_str(tok, body, f, "id", 1, &id))) return st;
-        const cJSON *tv = get(body, "type_id");
+        if ((st = xf_tj_get_str(tok, body, f, "id", 1, &id))) return st;
+        const cJSON *tv = xf_tj_get(body, "type_id");
         if (tv) {
             char g[200];
             snprintf(g, sizeof g, "%s.type_id", f);
-            if ((st = get_uint(tok, tv, g, XF_TOK_MAX_ID, &type_id))) return st;
+            if ((st = xf_tj_get_uint(tok, tv, g, XF_TOK_MAX_ID, &type_id))) return st;
         }
         if (is_seq) {
             int seq = !strcmp(id, "A") ? 0 : !strcmp(id, "B") ? 1 : -1;
-            if (seq < 0) return ferr(tok, XF_ERR_FORMAT, f, "sequence id must be \"A\" or \"B\", got \"%s\"", id);
-            if (seq == 1 && !is_pair) return ferr(tok, XF_ERR_FORMAT, f, "the single template cannot use sequence B");
+            if (seq < 0) return xf_tj_err(tok, XF_ERR_FORMAT, f, "sequence id must be \"A\" or \"B\", got \"%s\"", id);
+            if (seq == 1 && !is_pair) return xf_tj_err(tok, XF_ERR_FORMAT, f, "the single template cannot use sequence B");
             if (p) {
                 p[i].is_seq = 1;
                 p[i].seq = seq;
@@ -288,13 +224,13 @@ static xf_status load_template(xf_tokenizer *tok, const cJSON *j, const char *na
             }
             continue;
         }
-        const cJSON *sp = get(specials, id);
+        const cJSON *sp = xf_tj_get(specials, id);
         if (!sp || !cJSON_IsObject(sp))
-            return ferr(tok, XF_ERR_FORMAT, f, "special token \"%s\" is not in post_processor.special_tokens", id);
-        const cJSON *sids = get(sp, "ids");
+            return xf_tj_err(tok, XF_ERR_FORMAT, f, "special token \"%s\" is not in post_processor.special_tokens", id);
+        const cJSON *sids = xf_tj_get(sp, "ids");
         char g[200];
         snprintf(g, sizeof g, "post_processor.special_tokens[\"%.60s\"].ids", id);
-        if (!sids || !cJSON_IsArray(sids)) return ferr(tok, XF_ERR_FORMAT, g, "must be an array of ids");
+        if (!sids || !cJSON_IsArray(sids)) return xf_tj_err(tok, XF_ERR_FORMAT, g, "must be an array of ids");
         size_t k = 0;
         if (p) {
             p[i].type_id = (int32_t)type_id;
@@ -302,7 +238,7 @@ static xf_status load_template(xf_tokenizer *tok, const cJSON *j, const char *na
         }
         for (const cJSON *x = sids->child; x; x = x->next, k++) {
             int64_t v;
-            if ((st = get_uint(tok, x, g, XF_TOK_MAX_ID, &v))) return st;
+            if ((st = xf_tj_get_uint(tok, x, g, XF_TOK_MAX_ID, &v))) return st;
             if (ids) ids[*n_ids] = (int32_t)v;
             ++*n_ids;
         }
@@ -317,11 +253,27 @@ static size_t count_special(const xf_tpl_piece *p, size_t n) {
     return c;
 }
 
-static xf_status load_post(xf_tokenizer *tok, const cJSON *j) {
+static xf_status load_post(xf_tokenizer *tok, const cJSON *j, int depth) {
     const char *type;
     xf_status st;
-    if (!cJSON_IsObject(j)) return ferr(tok, XF_ERR_FORMAT, "post_processor", "must be an object");
-    if ((st = get_type(tok, j, "post_processor", &type))) return st;
+    if (!cJSON_IsObject(j)) return xf_tj_err(tok, XF_ERR_FORMAT, "post_processor", "must be an object");
+    if ((st = xf_tj_get_type(tok, j, "post_processor", &type))) return st;
+    if (!strcmp(type, "ByteLevel")) return XF_OK; /* only trims offsets: no-op for ids */
+    if (!strcmp(type, "Sequence") && depth == 0) {
+        /* Llama-3 style: [ByteLevel, TemplateProcessing]; one id-changing processor at most */
+        const cJSON *arr = xf_tj_get(j, "processors");
+        if (!arr || !cJSON_IsArray(arr))
+            return xf_tj_err(tok, XF_ERR_FORMAT, "post_processor.processors", "must be an array");
+        for (const cJSON *e = arr->child; e; e = e->next) {
+            if (tok->post != XF_POST_NONE && !(cJSON_IsObject(e) && xf_tj_get(e, "type") &&
+                                                cJSON_IsString(xf_tj_get(e, "type")) &&
+                                                !strcmp(xf_tj_get(e, "type")->valuestring, "ByteLevel")))
+                return xf_tj_err(tok, XF_ERR_UNSUPPORTED, "post_processor.processors",
+                                 "more than one id-changing processor");
+            if ((st = load_post(tok, e, depth + 1))) return st;
+        }
+        return XF_OK;
+    }
     if (!strcmp(type, "BertProcessing")) {
         tok->post = XF_POST_BERT;
         tok->added_single = 2;
@@ -345,7 +297,7 @@ static xf_status load_post(xf_tokenizer *tok, const cJSON *j) {
         tok->added_pair = count_special(tok->tpl_pair, tok->n_tpl_pair);
         return XF_OK;
     }
-    return ferr(tok, XF_ERR_UNSUPPORTED, "post_processor.type", "post-processor type \"%s\" is not supported", type);
+    return xf_tj_err(tok, XF_ERR_UNSUPPORTED, "post_processor.type", "post-processor type \"%s\" is not supported", type);
 }
 
 /* ---------------------------------------------------------- added tokens */
@@ -359,11 +311,11 @@ static int same_props(const xf_added_token *a, const xf_added_token *b) {
  * id its content already has (added map, then model vocabulary), else the next free id counted
  * from the model's vocabulary size; the "id" written in the file is not used. */
 static xf_status load_added(xf_tokenizer *tok, const cJSON *root) {
-    const cJSON *arr = get(root, "added_tokens");
+    const cJSON *arr = xf_tj_get(root, "added_tokens");
     if (!arr) return XF_OK;
-    if (!cJSON_IsArray(arr)) return ferr(tok, XF_ERR_FORMAT, "added_tokens", "must be an array");
+    if (!cJSON_IsArray(arr)) return xf_tj_err(tok, XF_ERR_FORMAT, "added_tokens", "must be an array");
     int n = cJSON_GetArraySize(arr);
-    if (n > XF_TOK_MAX_ADDED) return ferr(tok, XF_ERR_RANGE, "added_tokens", "more than %d entries", XF_TOK_MAX_ADDED);
+    if (n > XF_TOK_MAX_ADDED) return xf_tj_err(tok, XF_ERR_RANGE, "added_tokens", "more than %d entries", XF_TOK_MAX_ADDED);
     tok->added = xf_calloc((size_t)n + 1, sizeof *tok->added);
     if (!tok->added) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
     xf_strmap by_id = {0}; /* 4-byte id -> index into tok->added */
@@ -375,24 +327,24 @@ static xf_status load_added(xf_tokenizer *tok, const cJSON *root) {
         char f[64];
         snprintf(f, sizeof f, "added_tokens[%zu]", i);
         if (!cJSON_IsObject(e)) {
-            st = ferr(tok, XF_ERR_FORMAT, f, "must be an object");
+            st = xf_tj_err(tok, XF_ERR_FORMAT, f, "must be an object");
             break;
         }
         xf_added_token t;
         memset(&t, 0, sizeof t);
         const char *content;
-        const cJSON *idv = get(e, "id");
+        const cJSON *idv = xf_tj_get(e, "id");
         int64_t file_id;
         char g[80];
         snprintf(g, sizeof g, "%s.id", f);
-        if (!idv) st = ferr(tok, XF_ERR_NOT_FOUND, g, "missing");
-        else st = get_uint(tok, idv, g, 4294967295.0, &file_id);
-        if (st || (st = get_str(tok, e, f, "content", 1, &content))) break;
+        if (!idv) st = xf_tj_err(tok, XF_ERR_NOT_FOUND, g, "missing");
+        else st = xf_tj_get_uint(tok, idv, g, 4294967295.0, &file_id);
+        if (st || (st = xf_tj_get_str(tok, e, f, "content", 1, &content))) break;
         t.normalized = 1;
-        if ((st = get_bool(tok, e, f, "single_word", &t.single_word)) ||
-            (st = get_bool(tok, e, f, "lstrip", &t.lstrip)) || (st = get_bool(tok, e, f, "rstrip", &t.rstrip)) ||
-            (st = get_bool(tok, e, f, "special", &t.special)) ||
-            (st = get_bool(tok, e, f, "normalized", &t.normalized)))
+        if ((st = xf_tj_get_bool(tok, e, f, "single_word", &t.single_word)) ||
+            (st = xf_tj_get_bool(tok, e, f, "lstrip", &t.lstrip)) || (st = xf_tj_get_bool(tok, e, f, "rstrip", &t.rstrip)) ||
+            (st = xf_tj_get_bool(tok, e, f, "special", &t.special)) ||
+            (st = xf_tj_get_bool(tok, e, f, "normalized", &t.normalized)))
             break;
         size_t clen = strlen(content);
         if (clen == 0) continue;
@@ -402,7 +354,7 @@ static xf_status load_added(xf_tokenizer *tok, const cJSON *root) {
                 continue;
         } else if (!xf_strmap_get(&tok->vocab, content, clen, &id)) {
             if (next_id > (int64_t)XF_TOK_MAX_ID) {
-                st = ferr(tok, XF_ERR_RANGE, f, "too many tokens");
+                st = xf_tj_err(tok, XF_ERR_RANGE, f, "too many tokens");
                 break;
             }
             id = (int32_t)next_id++;
@@ -499,14 +451,14 @@ static xf_status build_reverse(xf_tokenizer *tok) {
 static xf_status load_all(xf_tokenizer *tok, const cJSON *root) {
     xf_status st;
     if (!cJSON_IsObject(root)) return xf_error(XF_ERR_FORMAT, "%s: top level must be a JSON object", tok->path);
-    const cJSON *ver = get(root, "version");
+    const cJSON *ver = xf_tj_get(root, "version");
     if (ver && (!cJSON_IsString(ver) || strcmp(ver->valuestring, "1.0") != 0))
-        return ferr(tok, XF_ERR_UNSUPPORTED, "version", "unknown tokenizer.json version (expected \"1.0\")");
+        return xf_tj_err(tok, XF_ERR_UNSUPPORTED, "version", "unknown tokenizer.json version (expected \"1.0\")");
     if ((st = load_model(tok, root))) return st;
     const cJSON *j;
-    if ((j = get(root, "normalizer")) && (st = load_norm(tok, j, "normalizer", 0))) return st;
-    if ((j = get(root, "pre_tokenizer")) && (st = load_pretok(tok, j, "pre_tokenizer", 0))) return st;
-    if ((j = get(root, "post_processor")) && (st = load_post(tok, j))) return st;
+    if ((j = xf_tj_get(root, "normalizer")) && (st = load_norm(tok, j, "normalizer", 0))) return st;
+    if ((j = xf_tj_get(root, "pre_tokenizer")) && (st = load_pretok(tok, j, "pre_tokenizer", 0))) return st;
+    if ((j = xf_tj_get(root, "post_processor")) && (st = load_post(tok, j, 0))) return st;
     if ((st = load_added(tok, root))) return st;
     return build_reverse(tok);
 }
@@ -558,7 +510,9 @@ void xf_tokenizer_free(xf_tokenizer *tok) {
     xf_trie_free(&tok->trie_raw);
     xf_trie_free(&tok->trie_norm);
     free(tok->norm);
+    for (size_t i = 0; i < tok->n_pretok; i++) xf_regex_free(tok->pretok[i].re);
     free(tok->pretok);
+    xf_bpe_free(tok);
     free(tok->tpl_single);
     free(tok->tpl_pair);
     free(tok->tpl_ids);
