@@ -131,6 +131,19 @@ xf_status xf_embed_n(xf_model *model, const char *const *texts, const size_t *le
 xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, size_t n,
                              size_t batch_size, float *out);
 
+/* ------------------------------------------------------ language models */
+
+/* Number of rows of the model's logits (its config's vocab_size); 0 for NULL. */
+size_t xf_model_vocab_size(const xf_model *model);
+
+/* Next-token logits of a decoder (llama, qwen2): a full causal forward pass over the one sequence
+ * ids[0..n) (no KV cache: every call recomputes all positions), writing logits[n * vocab_size]
+ * (row t = the scores for the token after ids[t]). XF_ERR_UNSUPPORTED for models without an LM
+ * head (encoders such as bert), XF_ERR_RANGE for an id outside [0, vocab_size) or n above
+ * max_position_embeddings, XF_ERR_INVALID_ARG for n == 0. xf_embed on a decoder is
+ * XF_ERR_UNSUPPORTED. */
+xf_status xf_model_logits(xf_model *model, const int32_t *ids, size_t n, float *logits);
+
 /* Cosine similarity of two vectors of length dim. */
 float xf_cosine(const float *a, const float *b, size_t dim);
 

@@ -127,11 +127,12 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* A 1 MB line (no spaces, and digits) must take under a second (10 s under ASan). */
+/* A 1 MB line (no spaces, and digits) must stay linear-ish: ~0.1-0.6 s here, so 20 s (120 s under
+ * ASan) only fails on quadratic behaviour, never on a loaded CI machine. */
 #ifdef __SANITIZE_ADDRESS__
-#define SPEED_LIMIT 10.0
+#define SPEED_LIMIT 120.0
 #else
-#define SPEED_LIMIT 1.0
+#define SPEED_LIMIT 20.0
 #endif
 static void speed(const xf_tokenizer *tok) {
     const size_t n = 1 << 20;

@@ -98,6 +98,90 @@ static void put_config_with(const char *dir, const char *field, const char *valu
     put(dir, "config.json", buf);
 }
 
+/* ---------------------------------------------------------- decoder fields */
+
+static void test_decoder_config(void) {
+    xf_hf_config cfg;
+    const char *d = mkcase("decoder");
+    xf_status s;
+    /* Defaults as LlamaConfig: kv heads = heads, head_dim = hidden / heads, rms eps 1e-6, theta 1e4. */
+    put(d, "config.json", k_good_config);
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(cfg.num_key_value_heads == 4 && cfg.head_dim == 16 && cfg.rms_norm_eps == 1e-6);
+    CHECK(cfg.rope_theta == 10000.0 && cfg.tie_word_embeddings == 0 && cfg.attention_bias == 0);
+    CHECK(cfg.mlp_bias == 0 && cfg.rope_scaling.type == XF_HF_ROPE_DEFAULT && cfg.use_sliding_window == 0);
+
+    /* transformers 4 style: rope_theta + rope_scaling {"type": "linear"}; explicit head_dim need
+     * not divide hidden_size */
+    put(d, "config.json",
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":60,\"intermediate_size\":96,"
+        "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"head_dim\":16,\"num_hidden_layers\":2,"
+        "\"vocab_size\":320,\"rms_norm_eps\":1e-5,\"rope_theta\":500000.0,\"tie_word_embeddings\":true,"
+        "\"attention_bias\":true,\"mlp_bias\":true,\"hidden_act\":\"silu\",\"pad_token_id\":null,"
+        "\"rope_scaling\":{\"type\":\"linear\",\"factor\":2.0}}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(strcmp(cfg.model_type, "llama") == 0 && strcmp(cfg.hidden_act, "silu") == 0);
+    CHECK(cfg.num_key_value_heads == 2 && cfg.head_dim == 16 && cfg.rms_norm_eps == 1e-5);
+    CHECK(cfg.rope_theta == 500000.0 && cfg.tie_word_embeddings == 1 && cfg.attention_bias == 1 && cfg.mlp_bias == 1);
+    CHECK(cfg.rope_scaling.type == XF_HF_ROPE_LINEAR && cfg.rope_scaling.factor == 2.0);
+
+    /* transformers 5 style: rope_parameters holds rope_theta and the llama3 scaling */
+    put(d, "config.json",
+        "{\"model_type\":\"llama\",\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,"
+        "\"num_hidden_layers\":2,\"vocab_size\":320,\"rope_parameters\":{\"rope_type\":\"llama3\","
+        "\"rope_theta\":500000.0,\"factor\":8.0,\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,"
+        "\"original_max_position_embeddings\":8192}}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(cfg.rope_theta == 500000.0 && cfg.rope_scaling.type == XF_HF_ROPE_LLAMA3);
+    CHECK(cfg.rope_scaling.factor == 8.0 && cfg.rope_scaling.low_freq_factor == 1.0);
+    CHECK(cfg.rope_scaling.high_freq_factor == 4.0 && cfg.rope_scaling.original_max_position == 8192);
+
+    /* rope_parameters {"rope_type": "default"} and rope_scaling null: no scaling; Qwen2 from
+     * architectures */
+    put(d, "config.json",
+        "{\"architectures\":[\"Qwen2ForCausalLM\"],\"hidden_size\":64,\"intermediate_size\":96,"
+        "\"num_attention_heads\":4,\"num_key_value_heads\":1,\"num_hidden_layers\":2,\"vocab_size\":320,"
+        "\"rope_scaling\":null,\"rope_parameters\":{\"rope_type\":\"default\",\"rope_theta\":1000000.0}}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(strcmp(cfg.model_type, "qwen2") == 0 && cfg.num_key_value_heads == 1);
+    CHECK(cfg.rope_theta == 1000000.0 && cfg.rope_scaling.type == XF_HF_ROPE_DEFAULT);
+
+    /* Errors name the field. */
+    put_config_with(d, "num_key_value_heads", "3");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"num_key_value_heads\"", "divide");
+    put_config_with(d, "num_key_value_heads", "0");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"num_key_value_heads\"", NULL);
+    put_config_with(d, "head_dim", "15");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"head_dim\"", "even");
+    put_config_with(d, "rms_norm_eps", "0");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"rms_norm_eps\"", NULL);
+    put_config_with(d, "rope_theta", "-1");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"rope_theta\"", NULL);
+    put_config_with(d, "tie_word_embeddings", "\"yes\"");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"tie_word_embeddings\"", NULL);
+    put_config_with(d, "rope_scaling", "{\"rope_type\":\"yarn\",\"factor\":4.0}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "config.json", "\"rope_scaling\"", "yarn");
+    put_config_with(d, "rope_parameters", "{\"rope_type\":\"dynamic\",\"factor\":4.0}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "\"rope_parameters\"", "dynamic", NULL);
+    put_config_with(d, "rope_scaling", "{\"type\":\"linear\"}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_NOT_FOUND, "\"rope_scaling\"", "factor", NULL);
+    put_config_with(d, "rope_scaling", "{\"type\":\"linear\",\"factor\":-2}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "\"rope_scaling\"", "factor", NULL);
+    put_config_with(d, "rope_scaling", "{\"rope_type\":\"llama3\",\"factor\":8,\"low_freq_factor\":4,"
+                    "\"high_freq_factor\":1,\"original_max_position_embeddings\":8192}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "\"rope_scaling\"", "high_freq_factor", NULL);
+    put_config_with(d, "rope_scaling", "{\"rope_type\":\"llama3\",\"factor\":8,\"low_freq_factor\":1,"
+                    "\"high_freq_factor\":4}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_NOT_FOUND, "\"rope_scaling\"", "original_max_position_embeddings",
+               NULL);
+    put_config_with(d, "rope_scaling", "[1]");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "\"rope_scaling\"", "object", NULL);
+}
+
 /* ------------------------------------------------------------- real model */
 
 static void test_real_model(void) {
@@ -497,6 +581,7 @@ int main(void) {
     }
     test_real_model();
     test_config();
+    test_decoder_config();
     test_layout();
     test_weight_files();
     nftw(g_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

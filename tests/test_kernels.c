@@ -9,6 +9,7 @@
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/rope.h"
 
 static unsigned long long g_rng = 88172645463325252ULL;
 static float frand(void) {
@@ -95,6 +96,75 @@ static void test_ops(void) {
     CHECK(big[0] == 0.0f && big[1] == 0.0f && big[2] == 1e30f);
 }
 
+static void test_decoder_ops(xf_pool *pool2) {
+    (void)pool2;
+    const size_t ns[] = {1, 7, 8, 9, 31, 64, 1000};
+    for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++) {
+        size_t n = ns[c], rows = 3;
+        float *x = randv(rows * n), *g = randv(n), *y = malloc(rows * n * 4), *r = malloc(rows * n * 4);
+        xf_rmsnorm(x, y, g, rows, n, 1e-6f);
+        xf_rmsnorm_ref(x, r, g, rows, n, 1e-6f);
+        double e = nerr(y, r, rows * n);
+        CHECK_MSG(e < 1e-6, "rmsnorm n=%zu normalized error %.3g", n, e);
+        /* RMSNorm by hand for one row: x / sqrt(mean(x^2) + eps) * g */
+        double ss = 0;
+        for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+        CHECK(fabs(r[0] - x[0] / sqrt(ss / n + 1e-6) * g[0]) < 1e-5);
+        float *u = randv(rows * n);
+        for (size_t i = 0; i < rows * n; i++) x[i] *= 12.0f, y[i] = r[i] = x[i];
+        xf_silu_mul(y, u, rows * n);
+        xf_silu_mul_ref(r, u, rows * n);
+        e = nerr(y, r, rows * n);
+        CHECK_MSG(e < 1e-6, "silu_mul n=%zu normalized error %.3g", n, e);
+        free(x), free(g), free(y), free(r), free(u);
+    }
+    /* RoPE: table-driven kernel vs the double reference, every variant, several positions */
+    const xf_rope_params ps[] = {
+        {16, 10000.0, XF_ROPE_PLAIN, 1.0, 0, 0, 0},
+        {64, 500000.0, XF_ROPE_LINEAR, 2.0, 0, 0, 0},
+        {16, 500000.0, XF_ROPE_LLAMA3, 8.0, 1.0, 4.0, 32.0},
+        {128, 500000.0, XF_ROPE_LLAMA3, 8.0, 1.0, 4.0, 8192.0},
+    };
+    for (size_t c = 0; c < sizeof ps / sizeof ps[0]; c++) {
+        const xf_rope_params *p = &ps[c];
+        size_t half = p->head_dim / 2, npos = 300, nh = 3;
+        float *ct = malloc(npos * half * 4), *st = malloc(npos * half * 4);
+        xf_rope_tables(p, npos, ct, st);
+        const size_t poss[] = {0, 1, 7, 99, 299};
+        for (size_t k = 0; k < 5; k++) {
+            float *x = randv(nh * p->head_dim), *r = malloc(nh * p->head_dim * 4);
+            memcpy(r, x, nh * p->head_dim * 4);
+            xf_rope_row(x, nh, p->head_dim, ct + poss[k] * half, st + poss[k] * half);
+            xf_rope_row_ref(r, nh, p, poss[k]);
+            double e = nerr(x, r, nh * p->head_dim);
+            CHECK_MSG(e < 1e-6, "rope variant %zu dh=%zu pos=%zu normalized error %.3g", c, p->head_dim, poss[k], e);
+            free(x), free(r);
+        }
+        free(ct), free(st);
+    }
+    /* inv_freq: plain theta^(-2i/d); linear = plain / factor; llama3 keeps high frequencies and
+     * divides low ones by factor (transformers' formula) */
+    double f0[8], f1[8], f2[8];
+    xf_rope_params a = {16, 10000.0, XF_ROPE_PLAIN, 1.0, 0, 0, 0}, b = a, l3 = {16, 10000.0, XF_ROPE_LLAMA3, 8.0, 1.0, 4.0, 32.0};
+    b.kind = XF_ROPE_LINEAR;
+    b.factor = 2.0;
+    xf_rope_inv_freq(&a, f0);
+    xf_rope_inv_freq(&b, f1);
+    xf_rope_inv_freq(&l3, f2);
+    for (int i = 0; i < 8; i++) {
+        CHECK(fabs(f0[i] - pow(10000.0, -2.0 * i / 16.0)) < 1e-15);
+        CHECK(fabs(f1[i] - f0[i] / 2.0) < 1e-15);
+        double wl = 2 * 3.14159265358979323846 / f0[i];
+        if (wl < 8.0) CHECK(f2[i] == f0[i]);
+        else if (wl > 32.0) CHECK(fabs(f2[i] - f0[i] / 8.0) < 1e-15);
+        else CHECK(f2[i] < f0[i] && f2[i] > f0[i] / 8.0);
+    }
+    /* rotate_half pairing: dimension 0 rotates with dimension dh/2 */
+    float v[4] = {1, 0, 0, 0}, cs[2] = {0, 1}, sn[2] = {1, 0};
+    xf_rope_row(v, 1, 4, cs, sn);
+    CHECK(v[0] == 0.0f && v[2] == 1.0f && v[1] == 0.0f && v[3] == 0.0f);
+}
+
 static void test_split(void) {
     for (size_t n = 0; n < 50; n++) {
         for (int nth = 1; nth <= 5; nth++) {
@@ -117,6 +187,7 @@ int main(void) {
     test_gemm(pool2);
     test_attention();
     test_ops();
+    test_decoder_ops(pool2);
     test_split();
     xf_pool_free(pool2);
     xf_pool_free(NULL);

@@ -256,7 +256,8 @@ static void unit_minilm(const xf_tokenizer *tok) {
     CHECK(xf_tokenizer_vocab_size(NULL) == 0);
 }
 
-/* A 1 MB line must tokenize fast (no quadratic behaviour), in several shapes. */
+/* A 1 MB line must tokenize without quadratic behaviour, in several shapes. The limits are loose
+ * (quadratic would take minutes): speed is measured in bench/, not asserted here. */
 static void speed(const xf_tokenizer *tok) {
     size_t n = 1 << 20;
     char *b = malloc(n);
@@ -269,9 +270,9 @@ static void speed(const xf_tokenizer *tok) {
         xf_status st = xf_tokenize(tok, b, n, NULL, 0, 0, &e);
         double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
 #if defined(__SANITIZE_ADDRESS__)
-        double lim = 10.0;
+        double lim = 120.0;
 #else
-        double lim = 1.0;
+        double lim = 20.0;
 #endif
         CHECK_MSG(st == XF_OK && s < lim, "1 MB line of pattern %zu: %.3f s", k, s);
         xf_encoding_free(&e);

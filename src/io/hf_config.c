@@ -45,6 +45,8 @@ static const char *arch_to_model_type(const cJSON *root) {
     const cJSON *first = cJSON_IsArray(a) ? cJSON_GetArrayItem(a, 0) : NULL;
     if (!cJSON_IsString(first)) return NULL;
     if (strncmp(first->valuestring, "Bert", 4) == 0) return "bert";
+    if (strncmp(first->valuestring, "Llama", 5) == 0) return "llama";
+    if (strncmp(first->valuestring, "Qwen2", 5) == 0 && strncmp(first->valuestring, "Qwen2_", 6) != 0) return "qwen2";
     return NULL;
 }
 
@@ -58,6 +60,83 @@ static xf_status size_field(const char *file, const cJSON *root, const char *fie
     return XF_OK;
 }
 
+/* rope_scaling (transformers 4) or rope_parameters (transformers 5; may also hold rope_theta).
+ * `field` names the object in messages. */
+static xf_status parse_rope(const char *file, const cJSON *obj, const char *field, xf_hf_config *out) {
+    char ctx[4200];
+    snprintf(ctx, sizeof ctx, "%s: field \"%s\"", file, field);
+    if (!cJSON_IsObject(obj))
+        return xf_error(XF_ERR_FORMAT, "%s must be an object or null", ctx);
+    xf_status st;
+    if ((st = xf_json_num_opt(ctx, obj, "rope_theta", 1e-3, 1e12, &out->rope_theta))) return st;
+    const char *type = NULL;
+    if ((st = xf_json_str_opt(ctx, obj, "rope_type", &type))) return st;
+    if (!type && (st = xf_json_str_opt(ctx, obj, "type", &type))) return st;
+    xf_hf_rope_scaling *r = &out->rope_scaling;
+    if (!type || strcmp(type, "default") == 0) {
+        r->type = XF_HF_ROPE_DEFAULT;
+        return XF_OK;
+    }
+    if (strcmp(type, "linear") == 0) {
+        r->type = XF_HF_ROPE_LINEAR;
+    } else if (strcmp(type, "llama3") == 0) {
+        r->type = XF_HF_ROPE_LLAMA3;
+    } else {
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: rope_type \"%s\" is not supported (supported: default, linear, llama3)",
+                        ctx, type);
+    }
+    r->factor = 0.0;
+    if ((st = xf_json_num_opt(ctx, obj, "factor", 1e-6, 1e6, &r->factor))) return st;
+    if (!(r->factor > 0.0)) return xf_error(XF_ERR_NOT_FOUND, "%s: rope_type \"%s\" needs \"factor\" > 0", ctx, type);
+    if (r->type == XF_HF_ROPE_LLAMA3) {
+        int64_t orig = 0;
+        r->low_freq_factor = 0.0;
+        r->high_freq_factor = 0.0;
+        if ((st = xf_json_num_opt(ctx, obj, "low_freq_factor", 1e-6, 1e6, &r->low_freq_factor)) ||
+            (st = xf_json_num_opt(ctx, obj, "high_freq_factor", 1e-6, 1e6, &r->high_freq_factor)) ||
+            (st = xf_json_int(ctx, obj, "original_max_position_embeddings", 1, 1 << 24, &orig)))
+            return st;
+        if (!(r->low_freq_factor > 0.0) || !(r->high_freq_factor > r->low_freq_factor))
+            return xf_error(XF_ERR_RANGE, "%s: llama3 needs 0 < low_freq_factor (%g) < high_freq_factor (%g)", ctx,
+                            r->low_freq_factor, r->high_freq_factor);
+        r->original_max_position = (size_t)orig;
+    }
+    return XF_OK;
+}
+
+static xf_status bool_field(const char *file, const cJSON *root, const char *field, int *out) {
+    return xf_json_bool_opt(file, root, field, out);
+}
+
+/* The decoder fields (num_key_value_heads, head_dim, rms_norm_eps, rope_*, ...). */
+static xf_status parse_decoder_fields(const char *file, const cJSON *root, int head_dim_given, xf_hf_config *out) {
+    xf_status st;
+    out->num_key_value_heads = out->num_attention_heads;
+    if ((st = size_field(file, root, "num_key_value_heads", 1, 65536, 0, &out->num_key_value_heads))) return st;
+    if (out->num_attention_heads % out->num_key_value_heads != 0)
+        return xf_error(XF_ERR_FORMAT, "%s: field \"num_key_value_heads\" = %zu does not divide \"num_attention_heads\" = %zu",
+                        file, out->num_key_value_heads, out->num_attention_heads);
+    if (head_dim_given && out->head_dim % 2 != 0)
+        return xf_error(XF_ERR_RANGE, "%s: field \"head_dim\" = %zu must be even", file, out->head_dim);
+    if ((st = xf_json_num_opt(file, root, "rms_norm_eps", 0.0, 1.0, &out->rms_norm_eps))) return st;
+    if (!(out->rms_norm_eps > 0.0 && out->rms_norm_eps < 1.0))
+        return xf_error(XF_ERR_RANGE, "%s: field \"rms_norm_eps\" = %g must be in (0, 1)", file, out->rms_norm_eps);
+    if ((st = xf_json_num_opt(file, root, "rope_theta", 1e-3, 1e12, &out->rope_theta))) return st;
+    if ((st = bool_field(file, root, "tie_word_embeddings", &out->tie_word_embeddings)) ||
+        (st = bool_field(file, root, "attention_bias", &out->attention_bias)) ||
+        (st = bool_field(file, root, "mlp_bias", &out->mlp_bias)) ||
+        (st = bool_field(file, root, "use_sliding_window", &out->use_sliding_window)))
+        return st;
+    static const char *const rope_fields[] = {"rope_scaling", "rope_parameters"};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, rope_fields[i]);
+        if (r && !cJSON_IsNull(r) && (st = parse_rope(file, r, rope_fields[i], out))) return st;
+    }
+    if (!(out->rope_theta > 0.0))
+        return xf_error(XF_ERR_RANGE, "%s: field \"rope_theta\" = %g must be > 0", file, out->rope_theta);
+    return XF_OK;
+}
+
 xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
     if (!dir || !out) return xf_error(XF_ERR_INVALID_ARG, "xf_hf_config_load: NULL argument");
     memset(out, 0, sizeof *out);
@@ -67,6 +146,8 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
     out->type_vocab_size = 2;
     out->layer_norm_eps = 1e-12;
     out->pad_token_id = 0;
+    out->rms_norm_eps = 1e-6;
+    out->rope_theta = 10000.0;
 
     if (!xf_is_dir(dir)) return xf_error(XF_ERR_NOT_FOUND, "%s: not a directory", dir);
     char *path;
@@ -118,7 +199,10 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
                          &out->max_position_embeddings)))
         goto done;
     if ((st = size_field(file, root, "type_vocab_size", 1, 65536, 0, &out->type_vocab_size))) goto done;
-    if (out->hidden_size % out->num_attention_heads != 0) {
+    int head_dim_given = cJSON_GetObjectItemCaseSensitive(root, "head_dim") &&
+                         !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "head_dim"));
+    if ((st = size_field(file, root, "head_dim", 1, 65536, 0, &out->head_dim))) goto done;
+    if (!head_dim_given && out->hidden_size % out->num_attention_heads != 0) {
         st = xf_error(XF_ERR_FORMAT,
                       "%s: field \"num_attention_heads\" = %zu does not divide \"hidden_size\" = %zu", file,
                       out->num_attention_heads, out->hidden_size);
@@ -133,6 +217,8 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
     int64_t pad = out->pad_token_id;
     if ((st = xf_json_int_opt(file, root, "pad_token_id", 0, (int64_t)out->vocab_size - 1, &pad))) goto done;
     out->pad_token_id = (long)pad;
+    if (!head_dim_given) out->head_dim = out->hidden_size / out->num_attention_heads;
+    if ((st = parse_decoder_fields(file, root, head_dim_given, out))) goto done;
 
 done:
     cJSON_Delete(root);

@@ -15,7 +15,24 @@ typedef enum xf_pooling {
     XF_POOL_LAST
 } xf_pooling;
 
-/* The subset of config.json an encoder needs. Fields not present get the documented defaults. */
+/* Rotary-embedding frequency scaling (config.json "rope_scaling", or "rope_parameters" as
+ * transformers >= 5 writes it). */
+typedef enum xf_hf_rope_type {
+    XF_HF_ROPE_DEFAULT = 0, /* absent, null, or rope_type "default" */
+    XF_HF_ROPE_LINEAR,      /* positions / factor */
+    XF_HF_ROPE_LLAMA3       /* per-frequency scaling of Llama 3.1 */
+} xf_hf_rope_type;
+
+typedef struct xf_hf_rope_scaling {
+    xf_hf_rope_type type;
+    double factor;                  /* linear, llama3; > 0 */
+    double low_freq_factor;         /* llama3 */
+    double high_freq_factor;        /* llama3; > low_freq_factor */
+    size_t original_max_position;   /* llama3: original_max_position_embeddings */
+} xf_hf_rope_scaling;
+
+/* The subset of config.json the supported architectures need. Fields not present get the
+ * documented defaults (those of transformers' BertConfig / LlamaConfig / Qwen2Config). */
 typedef struct xf_hf_config {
     char model_type[64];   /* "bert", ... (required) */
     char hidden_act[32];   /* default "gelu" */
@@ -29,6 +46,16 @@ typedef struct xf_hf_config {
     size_t type_vocab_size;     /* default 2 */
     double layer_norm_eps;      /* default 1e-12 */
     long pad_token_id;          /* default 0 */
+    /* Decoder (llama / qwen2) fields; parsed for every model_type, used by decoders only. */
+    size_t num_key_value_heads; /* default num_attention_heads; must divide it */
+    size_t head_dim;            /* default hidden_size / num_attention_heads; even */
+    double rms_norm_eps;        /* default 1e-6 */
+    double rope_theta;          /* default 10000 (top level, or inside rope_parameters) */
+    int tie_word_embeddings;    /* default 0: lm_head.weight is its own tensor */
+    int attention_bias;         /* default 0 (llama: q/k/v/o biases; qwen2 always has q/k/v ones) */
+    int mlp_bias;               /* default 0 */
+    int use_sliding_window;     /* default 0 (qwen2); 1 is refused by the architecture */
+    xf_hf_rope_scaling rope_scaling; /* default XF_HF_ROPE_DEFAULT */
 } xf_hf_config;
 
 /* sentence-transformers metadata; when the folder is a plain HF model, defaults apply

@@ -26,6 +26,46 @@ void xf_layernorm(const float *x, float *y, const float *gamma, const float *bet
     }
 }
 
+void xf_rmsnorm(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        double ss = 0.0;
+        for (size_t i = 0; i < n; i++) ss += (double)xr[i] * xr[i];
+        float inv = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
+        for (size_t i = 0; i < n; i++) yr[i] = gamma[i] * (xr[i] * inv);
+    }
+}
+
+void xf_rmsnorm_ref(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        double ss = 0.0;
+        for (size_t i = 0; i < n; i++) ss += (double)xr[i] * xr[i];
+        double inv = 1.0 / sqrt(ss / (double)n + (double)eps);
+        for (size_t i = 0; i < n; i++) y[r * n + i] = (float)((double)gamma[i] * xr[i] * inv);
+    }
+}
+
+XF_INLINE xf_v8 silu8(xf_v8 g) { return g / (xf_v8_splat(1.0f) + xf_v8_exp(-g)); }
+
+XF_DISPATCH
+void xf_silu_mul(float *g, const float *u, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) xf_v8_store(g + i, silu8(xf_v8_load(g + i)) * xf_v8_load(u + i));
+    if (i < count) {
+        float t[8] = {0}, v[8] = {0};
+        memcpy(t, g + i, (count - i) * sizeof *t);
+        memcpy(v, u + i, (count - i) * sizeof *v);
+        xf_v8_store(t, silu8(xf_v8_load(t)) * xf_v8_load(v));
+        memcpy(g + i, t, (count - i) * sizeof *t);
+    }
+}
+
+void xf_silu_mul_ref(float *g, const float *u, size_t count) {
+    for (size_t i = 0; i < count; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
 void xf_add_inplace(float *x, const float *r, size_t count) {
     for (size_t i = 0; i < count; i++) x[i] += r[i];
 }

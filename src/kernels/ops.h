@@ -8,6 +8,13 @@
 /* y = LayerNorm(x) * gamma + beta, per row (biased variance, as PyTorch). x and y may alias. */
 void xf_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
                   size_t n, float eps);
+/* y = x / sqrt(mean(x^2) + eps) * gamma, per row (RMSNorm as HF llama; statistics in double).
+ * x and y may alias. _ref: the same entirely in double. */
+void xf_rmsnorm(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps);
+void xf_rmsnorm_ref(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps);
+/* g = SiLU(g) * u = g / (1 + e^-g) * u, per element (the gated FFN). _ref: libm expf. */
+void xf_silu_mul(float *g, const float *u, size_t count);
+void xf_silu_mul_ref(float *g, const float *u, size_t count);
 /* x = x + r, per element (the residual add). */
 void xf_add_inplace(float *x, const float *r, size_t count);
 /* x = GELU(x) in the erf form 0.5 x (1 + erf(x / sqrt 2)) (not the tanh approximation); erf from

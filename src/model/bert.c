@@ -93,7 +93,9 @@ static xf_status bert_load(xf_model *m) {
         snprintf(p, sizeof p, "encoder.layer.%zu.", i);
         char lp[128];
         snprintf(lp, sizeof lp, "%s%s", pre, p);
-        L->plan = (xf_layer_plan){XF_ATTN_DENSE, c->num_attention_heads, H / c->num_attention_heads, F};
+        L->plan = (xf_layer_plan){.attn = XF_ATTN_DENSE, .n_heads = c->num_attention_heads,
+                                  .head_dim = H / c->num_attention_heads, .ffn_width = F,
+                                  .n_kv_heads = c->num_attention_heads, .causal = 0};
         if ((st = get_linear(m, lp, "attention.self.query", H, H, &L->attn.q)) ||
             (st = get_linear(m, lp, "attention.self.key", H, H, &L->attn.k)) ||
             (st = get_linear(m, lp, "attention.self.value", H, H, &L->attn.v)) ||

@@ -7,6 +7,7 @@
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/rope.h"
 
 void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y) {
     const xf_weight *w = &l->w;
@@ -36,6 +37,12 @@ void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight 
     }
 }
 
+void xf_embed_tokens(const xf_batch *b, const xf_weight *word, float *X) {
+    const size_t H = word->cols, T = xf_batch_tokens(b);
+    const float *W = word->data;
+    for (size_t t = 0; t < T; t++) memcpy(X + t * H, W + (size_t)b->ids[t] * H, H * sizeof *X);
+}
+
 /* Row-wise work split over the pool: each thread takes a contiguous run of rows. */
 typedef struct {
     const xf_norm_w *n;
@@ -50,6 +57,10 @@ static void add_norm_task(void *ctx, int ith, int nth) {
     xf_split_range(j->T, 1, ith, nth, &a, &e);
     if (a == e) return;
     if (j->R) xf_add_inplace(j->X + a * w, j->R + a * w, (e - a) * w);
+    if (!j->n->b.data) {
+        xf_rmsnorm(j->X + a * w, j->X + a * w, j->n->g.data, e - a, w, j->n->eps);
+        return;
+    }
     xf_layernorm(j->X + a * w, j->X + a * w, j->n->g.data, j->n->b.data, e - a, w, j->n->eps);
 }
 
@@ -65,9 +76,11 @@ static void gelu_task(void *ctx, int ith, int nth) {
     xf_gelu_erf(j->X + a * j->width, (e - a) * j->width);
 }
 
+static size_t kv_heads(const xf_layer_plan *p) { return p->n_kv_heads ? p->n_kv_heads : p->n_heads; }
+
 size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads) {
-    size_t inner = p->n_heads * p->head_dim;
-    return 4 * T * inner + (size_t)n_threads * xf_attention_scratch(max_len, p->head_dim);
+    size_t inner = p->n_heads * p->head_dim, kv = kv_heads(p) * p->head_dim;
+    return 2 * T * inner + 2 * T * kv + (size_t)n_threads * xf_attention_scratch(max_len, p->head_dim);
 }
 
 typedef struct {
@@ -75,40 +88,67 @@ typedef struct {
     const xf_layer_plan *p;
     const float *Q, *K, *V;
     float *O, *rows; /* rows: attention scratch per thread */
-    size_t ld, max_len;
+    size_t ld, ldkv, max_len;
 } mha_job;
+
+/* Rotary embedding of Q and K rows, rows split over threads; position = row - its sequence start. */
+typedef struct {
+    const xf_batch *b;
+    const xf_layer_plan *p;
+    float *Q, *K;
+    size_t ld, ldkv;
+} rope_job;
+
+static void rope_task(void *ctx, int ith, int nth) {
+    const rope_job *j = ctx;
+    const size_t half = j->p->head_dim / 2;
+    size_t a, e, s = 0;
+    xf_split_range(xf_batch_tokens(j->b), 1, ith, nth, &a, &e);
+    for (size_t t = a; t < e; t++) {
+        while (t >= j->b->off[s + 1]) s++;
+        size_t pos = t - j->b->off[s];
+        const float *c = j->p->rope_cos + pos * half, *sn = j->p->rope_sin + pos * half;
+        xf_rope_row(j->Q + t * j->ld, j->p->n_heads, j->p->head_dim, c, sn);
+        xf_rope_row(j->K + t * j->ldkv, kv_heads(j->p), j->p->head_dim, c, sn);
+    }
+}
 
 /* Tasks are (sequence, head) pairs dealt to threads in contiguous runs. */
 static void mha_task(void *ctx, int ith, int nth) {
     const mha_job *j = ctx;
-    const size_t H = j->p->n_heads, total = j->b->n_seq * H;
+    const size_t H = j->p->n_heads, total = j->b->n_seq * H, group = H / kv_heads(j->p);
     size_t a, e;
     xf_split_range(total, 1, ith, nth, &a, &e);
     float *row = j->rows + (size_t)ith * xf_attention_scratch(j->max_len, j->p->head_dim);
     const float scale = 1.0f / sqrtf((float)j->p->head_dim);
     for (size_t task = a; task < e; task++) {
         size_t s = task / H, h = task % H, o = j->b->off[s], L = j->b->off[s + 1] - o;
-        xf_attention_head(j->Q + o * j->ld, j->ld, j->K + o * j->ld, j->ld, j->V + o * j->ld, j->ld,
-                          j->O + o * j->ld, j->ld, L, h, j->p->head_dim, scale, 0, row);
+        size_t qo = h * j->p->head_dim, ko = (h / group) * j->p->head_dim;
+        xf_attention_head(j->Q + o * j->ld + qo, j->ld, j->K + o * j->ldkv + ko, j->ldkv, j->V + o * j->ldkv + ko,
+                          j->ldkv, j->O + o * j->ld + qo, j->ld, L, 0, j->p->head_dim, scale, j->p->causal, row);
     }
 }
 
 void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_batch *b,
             const float *X, float *Y, float *scratch) {
-    const size_t T = xf_batch_tokens(b), inner = p->n_heads * p->head_dim;
+    const size_t T = xf_batch_tokens(b), inner = p->n_heads * p->head_dim, kv = kv_heads(p) * p->head_dim;
     size_t max_len = 0;
     for (size_t s = 0; s < b->n_seq; s++)
         if (b->off[s + 1] - b->off[s] > max_len) max_len = b->off[s + 1] - b->off[s];
-    float *Q = scratch, *K = Q + T * inner, *V = K + T * inner, *O = V + T * inner, *rows = O + T * inner;
+    float *Q = scratch, *K = Q + T * inner, *V = K + T * kv, *O = V + T * kv, *rows = O + T * inner;
     xf_linear(pool, &w->q, X, T, Q);
     xf_linear(pool, &w->k, X, T, K);
     xf_linear(pool, &w->v, X, T, V);
-    mha_job j = {b, p, Q, K, V, O, rows, inner, max_len};
+    if (p->rope_cos) {
+        rope_job r = {b, p, Q, K, inner, kv};
+        xf_pool_run(pool, rope_task, &r);
+    }
+    mha_job j = {b, p, Q, K, V, O, rows, inner, kv, max_len};
     xf_pool_run(pool, mha_task, &j);
     xf_linear(pool, &w->o, O, T, Y);
 }
 
-size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T) { return T * p->ffn_width; }
+size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T) { return 2 * T * p->ffn_width; }
 
 void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
                  size_t T, float *Y, float *scratch) {
@@ -116,4 +156,27 @@ void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const
     rows_job j = {NULL, scratch, NULL, T, p->ffn_width};
     xf_pool_run(pool, gelu_task, &j);
     xf_linear(pool, &w->down, scratch, T, Y);
+}
+
+typedef struct {
+    float *G;
+    const float *U;
+    size_t count;
+} silu_job;
+
+static void silu_task(void *ctx, int ith, int nth) {
+    const silu_job *j = ctx;
+    size_t a, e;
+    xf_split_range(j->count, 64, ith, nth, &a, &e);
+    if (a < e) xf_silu_mul(j->G + a, j->U + a, e - a);
+}
+
+void xf_ffn_swiglu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
+                   size_t T, float *Y, float *scratch) {
+    float *G = scratch, *U = scratch + T * p->ffn_width;
+    xf_linear(pool, &w->gate, X, T, G);
+    xf_linear(pool, &w->up, X, T, U);
+    silu_job j = {G, U, T * p->ffn_width};
+    xf_pool_run(pool, silu_task, &j);
+    xf_linear(pool, &w->down, G, T, Y);
 }

@@ -21,17 +21,19 @@ typedef struct xf_linear_w {
 
 typedef struct xf_norm_w {
     xf_weight g; /* [n] gain */
-    xf_weight b; /* [n] bias; data NULL for RMSNorm-style norms */
+    xf_weight b; /* [n] bias: LayerNorm; data NULL: RMSNorm (x / rms(x) * g, no centring) */
     float eps;
 } xf_norm_w;
 
 typedef struct xf_attn_w {
-    xf_linear_w q, k, v, o; /* q/k/v: [heads*dh, hidden]; o: [hidden, heads*dh] */
+    xf_linear_w q, o; /* q: [heads*dh, hidden]; o: [hidden, heads*dh] */
+    xf_linear_w k, v; /* [kv_heads*dh, hidden] */
 } xf_attn_w;
 
 typedef struct xf_ffn_w {
     xf_linear_w up;   /* [ffn, hidden] */
     xf_linear_w down; /* [hidden, ffn] */
+    xf_linear_w gate; /* [ffn, hidden]: gated (SwiGLU) FFNs only */
 } xf_ffn_w;
 
 /* What the forward pass does in one layer. Methods that prune heads, narrow the FFN or change the
@@ -40,9 +42,15 @@ typedef enum xf_attn_kind { XF_ATTN_DENSE = 0 } xf_attn_kind;
 
 typedef struct xf_layer_plan {
     xf_attn_kind attn;
-    size_t n_heads;   /* heads computed in this layer */
+    size_t n_heads;   /* query heads computed in this layer */
     size_t head_dim;
     size_t ffn_width; /* hidden units of the FFN */
+    size_t n_kv_heads; /* key/value heads (grouped-query attention): query head h reads kv head
+                        * h / (n_heads / n_kv_heads); equal to n_heads for plain multi-head */
+    int causal;        /* 1: token i attends to tokens <= i of its sequence (decoders) */
+    const float *rope_cos, *rope_sin; /* [positions, head_dim/2] rotary tables applied to Q and K
+                                       * after projection (position = index in the sequence);
+                                       * NULL: no rotary embedding */
 } xf_layer_plan;
 
 /* A packed batch of token sequences. */
@@ -63,20 +71,26 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
 void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight *pos,
                       const xf_weight *type, float *X);
 
+/* X[t] = word[ids[t]] (token embeddings only, as decoders use). Ids must already be checked. */
+void xf_embed_tokens(const xf_batch *b, const xf_weight *word, float *X);
+
 /* X = Norm(X + R) over T rows (R may be NULL: X = Norm(X)), rows split over the pool. */
 void xf_add_norm(xf_pool *pool, const xf_norm_w *n, float *X, const float *R, size_t T);
 
 /* Scratch floats xf_mha needs for T tokens of width hidden, longest sequence max_len. */
 size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads);
-/* Bidirectional multi-head attention: Y[T, hidden] = O-projection of attention over each
- * sequence of the batch. */
+/* Multi-head attention as the plan says (bidirectional or causal, grouped-query, rotary):
+ * Y[T, hidden] = O-projection of attention over each sequence of the batch. */
 void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_batch *b,
             const float *X, float *Y, float *scratch);
 
-/* Scratch floats xf_ffn_gelu needs. */
+/* Scratch floats xf_ffn_gelu and xf_ffn_swiglu need. */
 size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T);
 /* Y = down(GELU(up(X))). */
 void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
                  size_t T, float *Y, float *scratch);
+/* Y = down(SiLU(gate(X)) * up(X)) (LLaMA's gated FFN). */
+void xf_ffn_swiglu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
+                   size_t T, float *Y, float *scratch);
 
 #endif

@@ -15,7 +15,7 @@
 #define XF_DEFAULT_BATCH 32
 #define XF_BATCH_TOKEN_BUDGET 16384 /* a batch is cut early when it would hold more tokens */
 
-static const xf_arch *const k_archs[] = {&xf_arch_bert};
+static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch_qwen2};
 
 xf_model_params xf_model_default_params(void) {
     xf_model_params p = {0, 0};
@@ -72,7 +72,7 @@ static xf_status load_parts(xf_model *m, const char *path, const xf_model_params
     for (size_t i = 0; i < sizeof k_archs / sizeof k_archs[0]; i++)
         if (strcmp(k_archs[i]->name, m->cfg.model_type) == 0) m->arch = k_archs[i];
     if (!m->arch)
-        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: model_type \"%s\" is not supported (supported: bert)", path,
+        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: model_type \"%s\" is not supported (supported: bert, llama, qwen2)", path,
                         m->cfg.model_type);
 
     size_t limit = m->cfg.max_position_embeddings;
@@ -154,12 +154,10 @@ static void pool_tokens(xf_pooling mode, const float *H, size_t n, size_t dim, f
     }
 }
 
-/* Run sequences [a, e) of encs as one packed batch; write their pooled vectors. */
-static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_t e, float *out) {
-    const size_t dim = m->cfg.hidden_size;
-    size_t T = 0;
-    for (size_t i = a; i < e; i++) T += encs[i].n;
-    size_t need = T * dim + 2 * T + (e - a + 1);
+/* Make sure m->hidden holds T tokens' hidden states plus their ids and type ids, and m->offsets
+ * n_seq + 1 offsets. */
+static xf_status reserve_batch(xf_model *m, size_t T, size_t n_seq) {
+    size_t need = T * m->cfg.hidden_size + 2 * T + 1;
     if (need > m->hidden_cap) {
         float *h = xf_aligned_alloc(need * sizeof(float));
         if (!h) return xf_error(XF_ERR_NOMEM, "cannot allocate hidden states for %zu tokens", T);
@@ -167,15 +165,25 @@ static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_
         m->hidden = h;
         m->hidden_cap = need;
     }
+    if (n_seq + 1 > m->offsets_cap) {
+        size_t *o = xf_realloc(m->offsets, (n_seq + 1) * sizeof *o);
+        if (!o) return xf_error(XF_ERR_NOMEM, "cannot allocate batch offsets");
+        m->offsets = o;
+        m->offsets_cap = n_seq + 1;
+    }
+    return XF_OK;
+}
+
+/* Run sequences [a, e) of encs as one packed batch; write their pooled vectors. */
+static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_t e, float *out) {
+    const size_t dim = m->cfg.hidden_size;
+    size_t T = 0;
+    for (size_t i = a; i < e; i++) T += encs[i].n;
+    xf_status rs = reserve_batch(m, T, e - a);
+    if (rs) return rs;
     float *H = m->hidden;
     int32_t *ids = (int32_t *)(H + T * dim), *types = ids + T;
     size_t *off = m->offsets;
-    if (e - a + 1 > m->offsets_cap) {
-        size_t *o = xf_realloc(m->offsets, (e - a + 1) * sizeof *o);
-        if (!o) return xf_error(XF_ERR_NOMEM, "cannot allocate batch offsets");
-        m->offsets = off = o;
-        m->offsets_cap = e - a + 1;
-    }
     off[0] = 0;
     for (size_t i = a; i < e; i++) {
         if (encs[i].n == 0) return xf_error(XF_ERR_INVALID_ARG, "encoding %zu is empty", i);
@@ -200,6 +208,9 @@ static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_
 xf_status xf_embed_encodings(xf_model *m, const xf_encoding *encs, size_t n, size_t batch_size,
                              float *out) {
     if (!m || (n && (!encs || !out))) return xf_error(XF_ERR_INVALID_ARG, "xf_embed_encodings: NULL argument");
+    if (m->lm_head.w.data)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" is a decoder (language model); embedding it is not "
+                        "supported (use xf_model_logits)", m->path, m->arch->name);
     if (batch_size == 0) batch_size = XF_DEFAULT_BATCH;
     size_t a = 0;
     while (a < n) {
@@ -248,6 +259,36 @@ xf_status xf_embed_n(xf_model *m, const char *const *texts, const size_t *lens, 
     free(encs);
     if (stats && !st) stats->n_texts = n;
     return st;
+}
+
+size_t xf_model_vocab_size(const xf_model *m) { return m ? m->cfg.vocab_size : 0; }
+
+xf_status xf_model_logits(xf_model *m, const int32_t *ids, size_t n, float *logits) {
+    if (!m || (n && (!ids || !logits))) return xf_error(XF_ERR_INVALID_ARG, "xf_model_logits: NULL argument");
+    if (!m->lm_head.w.data)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" has no language-model head (an encoder); use xf_embed",
+                        m->path, m->arch->name);
+    if (n == 0) return xf_error(XF_ERR_INVALID_ARG, "xf_model_logits: empty input");
+    if (n > m->cfg.max_position_embeddings)
+        return xf_error(XF_ERR_RANGE, "input has %zu tokens, more than the model's %zu positions", n,
+                        m->cfg.max_position_embeddings);
+    for (size_t t = 0; t < n; t++)
+        if (ids[t] < 0 || (size_t)ids[t] >= m->cfg.vocab_size)
+            return xf_error(XF_ERR_RANGE, "token %zu: id %d is outside the vocabulary of %zu", t, ids[t],
+                            m->cfg.vocab_size);
+    xf_status st = reserve_batch(m, n, 1);
+    if (st) return st;
+    const size_t dim = m->cfg.hidden_size;
+    float *H = m->hidden;
+    int32_t *bid = (int32_t *)(H + n * dim), *types = bid + n;
+    memcpy(bid, ids, n * sizeof *bid);
+    memset(types, 0, n * sizeof *types);
+    m->offsets[0] = 0;
+    m->offsets[1] = n;
+    xf_batch b = {1, m->offsets, bid, types};
+    if ((st = m->arch->encode(m, &b, H))) return st;
+    xf_linear(m->pool, &m->lm_head, H, n, logits);
+    return XF_OK;
 }
 
 float xf_cosine(const float *a, const float *b, size_t dim) {

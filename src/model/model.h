@@ -16,8 +16,10 @@
 
 typedef struct xf_arch {
     const char *name; /* config.json model_type */
+    /* Fills arch_state, n_params and, for decoders, lm_head. */
     xf_status (*load)(xf_model *m);
-    /* Final hidden states of every token of the batch into H [T, hidden]. */
+    /* Final hidden states of every token of the batch into H [T, hidden] (decoders: after the
+     * final norm, ready for lm_head). */
     xf_status (*encode)(xf_model *m, const xf_batch *b, float *H);
     void (*free)(xf_model *m);
 } xf_arch;
@@ -31,6 +33,8 @@ struct xf_model {
     xf_pool *pool;
     const xf_arch *arch;
     void *arch_state;
+    xf_linear_w lm_head; /* [vocab, hidden] for decoders (the embedding when tied); w.data NULL
+                          * for encoders */
     size_t max_length; /* effective input limit in tokens */
     uint64_t n_params;
     float *work;       /* activation workspace, grown on demand (never in the layer loop) */
@@ -45,5 +49,7 @@ struct xf_model {
 xf_status xf_model_reserve(xf_model *m, size_t n);
 
 extern const xf_arch xf_arch_bert;
+extern const xf_arch xf_arch_llama;
+extern const xf_arch xf_arch_qwen2;
 
 #endif

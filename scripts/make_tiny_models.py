@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""make_tiny_models.py — tiny random LLaMA-family decoders and their reference logits.
+
+Writes tests/data/tiny/<name>/ for name in llama, llama_rope_linear, llama3_rope, qwen2:
+  config.json, model.safetensors (F16 weights: halves the folder; the reference runs in float32 on
+  exactly those F16-representable values), tokenizer.json (a small WordPiece tokenizer whose vocab
+  size equals the config's, needed only because xf_model_load loads one), and ref_logits.bin:
+
+  ref_logits.bin (little-endian):
+    uint32 n_prompts
+    n_prompts times:
+      uint32  len
+      int32   ids[len]
+      float32 logits[len * vocab_size]   (row-major [len, vocab]; model(input_ids).logits, eval mode)
+
+Deterministic (fixed seeds), offline (HF_HUB_OFFLINE=1). Usage:
+  python3 scripts/make_tiny_models.py [out_root]   (default: tests/data/tiny)
+"""
+import os
+import struct
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors  # noqa: E402
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM  # noqa: E402
+
+VOCAB = 320
+PROMPT_LENS = (1, 7, 33, 100)
+
+COMMON = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96,
+              vocab_size=VOCAB, max_position_embeddings=128, rms_norm_eps=1e-6,
+              initializer_range=0.1, bos_token_id=2, eos_token_id=3, pad_token_id=0)
+
+MODELS = {
+    "llama": (LlamaConfig, LlamaForCausalLM, dict(num_key_value_heads=2)),
+    "llama_rope_linear": (LlamaConfig, LlamaForCausalLM,
+                          dict(num_key_value_heads=2, rope_theta=10000.0,
+                               rope_scaling={"rope_type": "linear", "factor": 2.0})),
+    "llama3_rope": (LlamaConfig, LlamaForCausalLM,
+                    dict(num_key_value_heads=2, rope_theta=500000.0,
+                         rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                       "high_freq_factor": 4.0, "original_max_position_embeddings": 32})),
+    "qwen2": (Qwen2Config, Qwen2ForCausalLM,
+              dict(num_key_value_heads=1, tie_word_embeddings=True, rope_theta=1000000.0)),
+}
+
+
+def make_tokenizer(path):
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = [chr(c) for c in range(33, 127)]
+    vocab = special + chars + ["##" + c for c in chars]
+    words = ["the", "and", "hello", "world", "model", "token", "llama", "qwen", "rope", "test"]
+    k = 0
+    while len(vocab) < VOCAB:
+        w = words[k] if k < len(words) else "w%d" % k
+        if w not in vocab:
+            vocab.append(w)
+        k += 1
+    ids = {t: i for i, t in enumerate(vocab[:VOCAB])}
+    tok = Tokenizer(models.WordPiece(ids, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])])
+    assert tok.get_vocab_size() == VOCAB
+    tok.save(path)
+
+
+def randomize(model, seed):
+    """Default init leaves norms at 1 and biases at 0; make every parameter matter."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith(".bias"):
+                p.copy_(0.2 * torch.randn(p.shape, generator=g))
+
+
+def build(root, name, seed):
+    cfg_cls, model_cls, extra = MODELS[name]
+    torch.manual_seed(seed)
+    cfg = cfg_cls(**COMMON, **extra)
+    model = model_cls(cfg)
+    randomize(model, seed + 1)
+    model = model.half().float().eval()  # weights exactly representable in F16
+    cfg._attn_implementation = "eager"
+    out = os.path.join(root, name)
+    os.makedirs(out, exist_ok=True)
+    model.half().save_pretrained(out, safe_serialization=True)
+    model = model_cls.from_pretrained(out, torch_dtype=torch.float32, attn_implementation="eager").eval()
+    make_tokenizer(os.path.join(out, "tokenizer.json"))
+    g = torch.Generator().manual_seed(seed + 2)
+    with open(os.path.join(out, "ref_logits.bin"), "wb") as f:
+        f.write(struct.pack("<I", len(PROMPT_LENS)))
+        for n in PROMPT_LENS:
+            ids = torch.randint(0, VOCAB, (1, n), generator=g)
+            with torch.no_grad():
+                logits = model(input_ids=ids).logits[0].float().contiguous()
+            assert logits.shape == (n, VOCAB)
+            f.write(struct.pack("<I", n))
+            f.write(ids[0].to(torch.int32).numpy().astype("<i4").tobytes())
+            f.write(logits.numpy().astype("<f4").tobytes())
+    for extra_file in ("generation_config.json",):
+        p = os.path.join(out, extra_file)
+        if os.path.exists(p):
+            os.remove(p)
+    print(name, "->", out)
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data", "tiny")
+    for i, name in enumerate(MODELS):
+        build(root, name, 1000 + 10 * i)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+/* llama.c — LLaMA-family decoders (LLaMA 1-3, Qwen2): token embeddings, pre-norm layers with
+ * RMSNorm, causal grouped-query attention with rotary positions, SiLU-gated FFN, a final norm and
+ * an LM head (tied to the embedding when tie_word_embeddings). Composes the blocks of layers.c.
+ *
+ *   X = embed[ids]
+ *   for each layer:  X = X + Attn(RMSNorm1(X));  X = X + FFN(RMSNorm2(X))
+ *   H = RMSNorm(X);  logits = H lm_head^T
+ *
+ * qwen2 is llama with q/k/v biases (always) and no o bias. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "kernels/ops.h"
+#include "kernels/rope.h"
+#include "model/model.h"
+
+typedef struct llama_layer {
+    xf_layer_plan plan;
+    xf_norm_w ln1;  /* model.layers.N.input_layernorm */
+    xf_attn_w attn; /* self_attn.{q,k,v,o}_proj */
+    xf_norm_w ln2;  /* post_attention_layernorm */
+    xf_ffn_w ffn;   /* mlp.{gate,up,down}_proj */
+} llama_layer;
+
+typedef struct llama {
+    xf_weight embed; /* [vocab, hidden] */
+    xf_norm_w norm;  /* model.norm */
+    size_t n_layers;
+    llama_layer *layers;
+    float *rope_cos, *rope_sin; /* [max_position, head_dim/2] */
+} llama;
+
+static xf_status get_linear(xf_model *m, const char *prefix, const char *name, size_t out, size_t in, int bias,
+                           xf_linear_w *l) {
+    char n[256];
+    snprintf(n, sizeof n, "%s%s.weight", prefix, name);
+    xf_status st = xf_weight_get(m->ws, n, 2, out, in, &l->w);
+    if (st || !bias) return st;
+    snprintf(n, sizeof n, "%s%s.bias", prefix, name);
+    return xf_weight_get(m->ws, n, 1, out, 0, &l->b);
+}
+
+static xf_status get_rmsnorm(xf_model *m, const char *name, size_t n, xf_norm_w *ln) {
+    memset(ln, 0, sizeof *ln); /* b.data NULL: RMSNorm */
+    ln->eps = (float)m->cfg.rms_norm_eps;
+    return xf_weight_get(m->ws, name, 1, n, 0, &ln->g);
+}
+
+static void llama_free(xf_model *m) {
+    llama *L = m->arch_state;
+    if (L) {
+        free(L->layers);
+        free(L->rope_cos);
+        free(L->rope_sin);
+    }
+    free(L);
+    m->arch_state = NULL;
+}
+
+static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias) {
+    const xf_hf_config *c = &m->cfg;
+    if (strcmp(c->hidden_act, "silu") != 0)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: hidden_act \"%s\" is not supported for %s (only \"silu\")",
+                        m->path, c->hidden_act, c->model_type);
+    if (c->use_sliding_window)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: use_sliding_window true is not supported", m->path);
+    if (c->head_dim % 2 != 0 || c->head_dim > 8192)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: head_dim %zu is not supported (even, at most 8192)", m->path,
+                        c->head_dim);
+    const size_t H = c->hidden_size, F = c->intermediate_size, V = c->vocab_size, dh = c->head_dim;
+    const size_t nh = c->num_attention_heads, nkv = c->num_key_value_heads, half = dh / 2;
+    llama *L = xf_calloc(1, sizeof *L);
+    if (!L) return xf_error(XF_ERR_NOMEM, "cannot allocate the model state");
+    m->arch_state = L;
+    L->n_layers = c->num_hidden_layers;
+    L->layers = xf_calloc(L->n_layers, sizeof *L->layers);
+    size_t tab = c->max_position_embeddings * half;
+    L->rope_cos = xf_malloc(tab * sizeof(float));
+    L->rope_sin = xf_malloc(tab * sizeof(float));
+    if (!L->layers || !L->rope_cos || !L->rope_sin)
+        return xf_error(XF_ERR_NOMEM, "cannot allocate %zu layers and rotary tables", L->n_layers);
+    xf_rope_params rp = {dh, c->rope_theta, XF_ROPE_PLAIN, 1.0, 0.0, 0.0, 0.0};
+    if (c->rope_scaling.type == XF_HF_ROPE_LINEAR) {
+        rp.kind = XF_ROPE_LINEAR;
+        rp.factor = c->rope_scaling.factor;
+    } else if (c->rope_scaling.type == XF_HF_ROPE_LLAMA3) {
+        rp.kind = XF_ROPE_LLAMA3;
+        rp.factor = c->rope_scaling.factor;
+        rp.low_freq_factor = c->rope_scaling.low_freq_factor;
+        rp.high_freq_factor = c->rope_scaling.high_freq_factor;
+        rp.original_max_position = (double)c->rope_scaling.original_max_position;
+    }
+    xf_rope_tables(&rp, c->max_position_embeddings, L->rope_cos, L->rope_sin);
+
+    xf_status st;
+    if ((st = xf_weight_get(m->ws, "model.embed_tokens.weight", 2, V, H, &L->embed)) ||
+        (st = get_rmsnorm(m, "model.norm.weight", H, &L->norm)))
+        return st;
+    memset(&m->lm_head, 0, sizeof m->lm_head);
+    if (c->tie_word_embeddings) m->lm_head.w = L->embed;
+    else if ((st = xf_weight_get(m->ws, "lm_head.weight", 2, V, H, &m->lm_head.w)))
+        return st;
+    m->n_params = (uint64_t)V * H * (c->tie_word_embeddings ? 1 : 2) + H;
+    for (size_t i = 0; i < L->n_layers; i++) {
+        llama_layer *ly = &L->layers[i];
+        char p[64], n1[96], n2[96];
+        snprintf(p, sizeof p, "model.layers.%zu.", i);
+        snprintf(n1, sizeof n1, "%sinput_layernorm.weight", p);
+        snprintf(n2, sizeof n2, "%spost_attention_layernorm.weight", p);
+        ly->plan = (xf_layer_plan){.attn = XF_ATTN_DENSE, .n_heads = nh, .head_dim = dh, .ffn_width = F,
+                                   .n_kv_heads = nkv, .causal = 1, .rope_cos = L->rope_cos,
+                                   .rope_sin = L->rope_sin};
+        if ((st = get_rmsnorm(m, n1, H, &ly->ln1)) ||
+            (st = get_linear(m, p, "self_attn.q_proj", nh * dh, H, qkv_bias, &ly->attn.q)) ||
+            (st = get_linear(m, p, "self_attn.k_proj", nkv * dh, H, qkv_bias, &ly->attn.k)) ||
+            (st = get_linear(m, p, "self_attn.v_proj", nkv * dh, H, qkv_bias, &ly->attn.v)) ||
+            (st = get_linear(m, p, "self_attn.o_proj", H, nh * dh, o_bias, &ly->attn.o)) ||
+            (st = get_rmsnorm(m, n2, H, &ly->ln2)) ||
+            (st = get_linear(m, p, "mlp.gate_proj", F, H, mlp_bias, &ly->ffn.gate)) ||
+            (st = get_linear(m, p, "mlp.up_proj", F, H, mlp_bias, &ly->ffn.up)) ||
+            (st = get_linear(m, p, "mlp.down_proj", H, F, mlp_bias, &ly->ffn.down)))
+            return st;
+        m->n_params += (uint64_t)2 * H + (uint64_t)2 * nh * dh * H + (uint64_t)2 * nkv * dh * H + 3 * (uint64_t)F * H +
+                       (qkv_bias ? (nh + 2 * nkv) * dh : 0) + (o_bias ? H : 0) + (mlp_bias ? 2 * F + H : 0);
+    }
+    return XF_OK;
+}
+
+static xf_status llama_load(xf_model *m) {
+    return load_common(m, m->cfg.attention_bias, m->cfg.attention_bias, m->cfg.mlp_bias);
+}
+
+static xf_status qwen2_load(xf_model *m) { return load_common(m, 1, 0, 0); }
+
+static xf_status llama_encode(xf_model *m, const xf_batch *b, float *X) {
+    llama *L = m->arch_state;
+    const size_t T = xf_batch_tokens(b), H = m->cfg.hidden_size;
+    for (size_t t = 0; t < T; t++)
+        if (b->ids[t] < 0 || (size_t)b->ids[t] >= m->cfg.vocab_size)
+            return xf_error(XF_ERR_RANGE, "token id %d is outside the vocabulary of %zu", b->ids[t], m->cfg.vocab_size);
+    size_t max_len = 0, need = 0;
+    for (size_t s = 0; s < b->n_seq; s++)
+        if (b->off[s + 1] - b->off[s] > max_len) max_len = b->off[s + 1] - b->off[s];
+    if (max_len > m->cfg.max_position_embeddings)
+        return xf_error(XF_ERR_RANGE, "sequence of %zu tokens is longer than max_position_embeddings %zu", max_len,
+                        m->cfg.max_position_embeddings);
+    for (size_t i = 0; i < L->n_layers; i++) {
+        const xf_layer_plan *p = &L->layers[i].plan;
+        size_t a = xf_mha_scratch(p, T, max_len, xf_pool_size(m->pool)), f = xf_ffn_scratch(p, T);
+        need = a > need ? a : need;
+        need = f > need ? f : need;
+    }
+    xf_status st = xf_model_reserve(m, 2 * T * H + need);
+    if (st) return st;
+    float *Xn = m->work, *Y = Xn + T * H, *scratch = Y + T * H;
+
+    xf_embed_tokens(b, &L->embed, X);
+    for (size_t i = 0; i < L->n_layers; i++) {
+        const llama_layer *ly = &L->layers[i];
+        memcpy(Xn, X, T * H * sizeof *X);
+        xf_add_norm(m->pool, &ly->ln1, Xn, NULL, T);
+        xf_mha(m->pool, &ly->attn, &ly->plan, b, Xn, Y, scratch);
+        xf_add_inplace(X, Y, T * H);
+        memcpy(Xn, X, T * H * sizeof *X);
+        xf_add_norm(m->pool, &ly->ln2, Xn, NULL, T);
+        xf_ffn_swiglu(m->pool, &ly->ffn, &ly->plan, Xn, T, Y, scratch);
+        xf_add_inplace(X, Y, T * H);
+    }
+    xf_add_norm(m->pool, &L->norm, X, NULL, T);
+    return XF_OK;
+}
+
+const xf_arch xf_arch_llama = {"llama", llama_load, llama_encode, llama_free};
+const xf_arch xf_arch_qwen2 = {"qwen2", qwen2_load, llama_encode, llama_free};
