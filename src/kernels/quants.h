@@ -1,0 +1,78 @@
+/* quants.h — scalar reference kernels for the GGUF / ggml block formats: dequantize a row, and the
+ * dot product of a quantized row with an fp32 vector. Bit-exact with ggml's definitions (and with
+ * the `gguf` Python package's gguf.quants.dequantize, which computes in float32 in the same order).
+ *
+ * n (elements) must be a multiple of the type's block size; blocks holds n / block_size blocks of
+ * type_size bytes each, packed, with no alignment requirement (everything is read bytewise, all
+ * multi-byte fields little-endian). Layouts (byte offsets within one block; "f16" = IEEE half,
+ * converted with xf_f16_to_f32; QK_K = 256):
+ *
+ *   F32   1 elem /  4 B, F16 1 / 2 B, BF16 1 / 2 B (upper half of an fp32).
+ *   Q8_0  32 / 34 B : d f16 | qs[32] int8                      w[j] = qs[j] * d
+ *   Q4_0  32 / 18 B : d f16 | qs[16]                           w[j] = d * (nib(j) - 8)
+ *   Q4_1  32 / 20 B : d f16 | m f16 | qs[16]                   w[j] = d * nib(j) + m
+ *   Q5_0  32 / 22 B : d f16 | qh u32 | qs[16]                  w[j] = d * ((nib(j) | hbit(j) << 4) - 16)
+ *   Q5_1  32 / 24 B : d f16 | m f16 | qh u32 | qs[16]          w[j] = d * (nib(j) | hbit(j) << 4) + m
+ *         nib(j) = qs[j] & 15 for j < 16, qs[j - 16] >> 4 for j >= 16; hbit(j) = bit j of qh.
+ *   Q2_K 256 / 84 B : scales[16] | qs[64] | d f16 | dmin f16
+ *         element e = 128 h + 32 s + l (h < 2, s < 4, l < 32): q = (qs[32 h + l] >> 2 s) & 3;
+ *         group g = e / 16: w = (d * (scales[g] & 15)) * q - dmin * (scales[g] >> 4).
+ *   Q3_K 256 / 110 B: hmask[32] | qs[64] | scales[12] | d f16
+ *         element e = 128 h + 32 s + l: lo = (qs[32 h + l] >> 2 s) & 3, hi = bit (e / 32) of
+ *         hmask[l]; q = lo - (hi ? 0 : 4). 16 six-bit scales, group g = e / 16:
+ *         sc = (low nibble of scales[g] for g < 8, high nibble of scales[g - 8] otherwise)
+ *              | ((scales[8 + g % 4] >> 2 (g / 4)) & 3) << 4;  w = (d * (sc - 32)) * q.
+ *   Q4_K 256 / 144 B: d f16 | dmin f16 | scales[12] | qs[128]
+ *         element e = 64 c + 32 s + l (c < 4, s < 2): q = (qs[32 c + l] >> 4 s) & 15;
+ *         sub-block j = e / 32 with 6-bit (sc, mn) unpacked from scales[12] as ggml's
+ *         get_scale_min_k4; w = (d * sc) * q - dmin * mn.
+ *   Q5_K 256 / 176 B: d f16 | dmin f16 | scales[12] | qh[32] | qs[128]
+ *         as Q4_K with q |= (bit (e / 32) of qh[e % 32]) << 4.
+ *   Q6_K 256 / 210 B: ql[128] | qh[64] | scales[16] int8 | d f16
+ *         element e = 128 h + r: q = ((ql[64 h + r % 64] >> 4 (r / 64)) & 15)
+ *                                    | ((qh[32 h + r % 32] >> 2 (r / 32)) & 3) << 4;
+ *         w = (d * scales[e / 16]) * (q - 32).
+ *
+ * Dot order (all types): for each block, a float accumulator sums w[j] * x[j] for j in element
+ * order, w[j] being exactly the dequantized float (no fused multiply-add); block sums are added,
+ * in block order, into a double that is rounded to float at the end. It therefore equals
+ * dequantize-then-dot within float rounding of the per-block partial sums. */
+#ifndef XF_KERNELS_QUANTS_H
+#define XF_KERNELS_QUANTS_H
+
+#include <stddef.h>
+
+typedef void (*xf_dequant_fn)(const void *blocks, float *out, size_t n);
+typedef float (*xf_dot_f32_fn)(const void *blocks, const float *x, size_t n);
+
+typedef struct xf_quant_traits {
+    const char *name;   /* ggml's spelling: "Q4_K", "F16", ... */
+    int ggml_type;      /* ggml type id */
+    size_t block_size;  /* elements per block */
+    size_t type_size;   /* bytes per block */
+    xf_dequant_fn dequant;
+    xf_dot_f32_fn dot;
+} xf_quant_traits;
+
+/* Traits of a ggml type id, or NULL if no kernels exist for it. */
+const xf_quant_traits *xf_quant_traits_of(int ggml_type);
+
+#define XF_QUANT_DECL(t)                                                    \
+    void xf_dequant_##t##_ref(const void *blocks, float *out, size_t n);   \
+    float xf_dot_##t##_f32_ref(const void *blocks, const float *x, size_t n);
+XF_QUANT_DECL(f32)
+XF_QUANT_DECL(f16)
+XF_QUANT_DECL(bf16)
+XF_QUANT_DECL(q8_0)
+XF_QUANT_DECL(q4_0)
+XF_QUANT_DECL(q4_1)
+XF_QUANT_DECL(q5_0)
+XF_QUANT_DECL(q5_1)
+XF_QUANT_DECL(q2_k)
+XF_QUANT_DECL(q3_k)
+XF_QUANT_DECL(q4_k)
+XF_QUANT_DECL(q5_k)
+XF_QUANT_DECL(q6_k)
+#undef XF_QUANT_DECL
+
+#endif
