@@ -199,6 +199,79 @@ xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *ms
 
 /* ===================================================== end of chat templates */
 
+/* ============================================ sessions / generation (KV cache, sampling) */
+
+/* A session is one growing token sequence of a decoder (llama, qwen2) with its key/value cache,
+ * so that each new token costs one token's forward pass instead of the whole prefix. It borrows
+ * its model: free sessions before the model, and do not run two calls on sessions (or
+ * xf_model_logits) of the same model at once (they share the model's thread pool). */
+typedef struct xf_session xf_session;
+
+/* Upper bound on the memory one session allocates (K and V caches plus scratch), in bytes. */
+#define XF_SESSION_MAX_BYTES ((uint64_t)1 << 36) /* 64 GiB */
+
+/* Create a session holding up to n_ctx tokens (0 = the model's max_position_embeddings). All
+ * memory is allocated here: 2 x n_layers x n_ctx x n_kv_heads x head_dim floats of cache plus
+ * scratch; eval never allocates. XF_ERR_UNSUPPORTED for encoders (bert), XF_ERR_RANGE when n_ctx
+ * exceeds max_position_embeddings or the memory would exceed XF_SESSION_MAX_BYTES (or overflow
+ * size_t), XF_ERR_NOMEM when allocation fails. */
+xf_status xf_session_create(xf_model *model, size_t n_ctx, xf_session **out);
+void xf_session_free(xf_session *s);
+/* Forget all tokens (n_past = 0); keeps the memory. */
+void xf_session_reset(xf_session *s);
+/* Tokens evaluated so far (0 for NULL). */
+size_t xf_session_n_past(const xf_session *s);
+/* Capacity n_ctx of the session (0 for NULL). */
+size_t xf_session_n_ctx(const xf_session *s);
+
+/* Append ids[0..n) (n >= 1) at positions n_past .. n_past + n - 1: a prefill when n > 1, one
+ * decode step when n == 1; a prompt may be fed in any number of calls with bitwise-identical
+ * results. logits_last (vocab_size floats, may be NULL) receives the next-token logits after the
+ * last appended token — the same values (up to float rounding, ~1e-6 relative) as the last row of
+ * xf_model_logits over the whole sequence. Results do not depend on the thread count.
+ * XF_ERR_RANGE (n_past unchanged) when n_past + n exceeds n_ctx or max_position_embeddings or an
+ * id is outside [0, vocab_size); XF_ERR_INVALID_ARG for n == 0 or NULL pointers. */
+xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *logits_last);
+
+/* Sampling of the next token from logits. Steps, in this order (as transformers' logits
+ * processors, then warpers):
+ *   1. repetition_penalty r (HF semantics): for every distinct token in the history, a positive
+ *      logit is divided by r, a negative one multiplied by r (r = 1 disables);
+ *   2. presence / frequency penalties (OpenAI semantics): logit[t] -= presence_penalty * (count>0)
+ *      + frequency_penalty * count, count = occurrences of t in the history;
+ *   3. temperature 0: greedy — the arg max (lowest id on ties); otherwise logits / temperature;
+ *   4. top_k (0 disables): keep the k highest logits (ties broken by lower id);
+ *   5. top_p (1 disables): of the remaining tokens by decreasing probability, keep the smallest
+ *      prefix whose probability mass reaches top_p (at least one token);
+ *   6. min_p (0 disables): drop tokens whose probability is below min_p x the top probability;
+ *   7. draw from the renormalised probabilities with the sampler's own PRNG (xoshiro256**
+ *      seeded from `seed` through splitmix64): the same seed and inputs give the same tokens. */
+typedef struct xf_sampler_params {
+    float temperature;        /* >= 0; default 1; 0 = greedy */
+    int32_t top_k;            /* >= 0; default 0 (disabled) */
+    float top_p;              /* in (0, 1]; default 1 (disabled) */
+    float min_p;              /* in [0, 1); default 0 (disabled) */
+    float repetition_penalty; /* > 0; default 1 (disabled) */
+    float presence_penalty;   /* finite; default 0 */
+    float frequency_penalty;  /* finite; default 0 */
+    uint64_t seed;            /* default 0 */
+} xf_sampler_params;
+
+typedef struct xf_sampler xf_sampler;
+
+xf_sampler_params xf_sampler_default_params(void);
+/* Validate params (XF_ERR_INVALID_ARG naming the parameter and its value) and allocate a sampler
+ * for vocab_size logits (params NULL = defaults). */
+xf_status xf_sampler_create(const xf_sampler_params *params, size_t vocab_size, xf_sampler **out);
+void xf_sampler_free(xf_sampler *s);
+/* Pick the next token into *out. logits (vocab_size floats) is modified in place (penalties and
+ * temperature applied). history[0..n_hist) are the tokens so far, for the penalties (may be NULL
+ * when n_hist == 0); an id outside the vocabulary is XF_ERR_RANGE. NaN logits count as -inf. */
+xf_status xf_sampler_sample(xf_sampler *s, float *logits, const int32_t *history, size_t n_hist,
+                            int32_t *out);
+
+/* ==================================== end of sessions / generation (KV cache, sampling) */
+
 #ifdef __cplusplus
 }
 #endif

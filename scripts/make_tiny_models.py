@@ -13,8 +13,14 @@ Writes tests/data/tiny/<name>/ for name in llama, llama_rope_linear, llama3_rope
       int32   ids[len]
       float32 logits[len * vocab_size]   (row-major [len, vocab]; model(input_ids).logits, eval mode)
 
+  ref_greedy.txt: greedy generation goldens, model.generate(do_sample=False, max_new_tokens=20,
+  no EOS stop) from 2 prompts: '#' comment lines, then one line per prompt:
+    <prompt ids, space-separated> | <20 generated ids, space-separated>
+
 Deterministic (fixed seeds), offline (HF_HUB_OFFLINE=1). Usage:
   python3 scripts/make_tiny_models.py [out_root]   (default: tests/data/tiny)
+  python3 scripts/make_tiny_models.py --greedy-only [out_root]
+      only (re)write ref_greedy.txt from the model folders already there
 """
 import os
 import struct
@@ -111,10 +117,46 @@ def build(root, name, seed):
     print(name, "->", out)
 
 
+GREEDY_PROMPT_LENS = (5, 12)
+GREEDY_NEW = 20
+
+
+def write_greedy(out, name, seed):
+    """ref_greedy.txt from the saved folder (F16 weights loaded as float32, eager attention)."""
+    _, model_cls, _ = MODELS[name]
+    model = model_cls.from_pretrained(out, torch_dtype=torch.float32, attn_implementation="eager").eval()
+    model.generation_config.eos_token_id = None  # always GREEDY_NEW tokens
+    model.generation_config.pad_token_id = 0
+    g = torch.Generator().manual_seed(seed + 3)
+    lines = ["# greedy goldens: model.generate(do_sample=False, max_new_tokens=%d), no EOS stop" % GREEDY_NEW,
+             "# <prompt ids> | <generated ids>"]
+    worst = float("inf")
+    for n in GREEDY_PROMPT_LENS:
+        ids = torch.randint(0, VOCAB, (1, n), generator=g)
+        with torch.no_grad():
+            res = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                 max_new_tokens=GREEDY_NEW, min_new_tokens=0, output_scores=True,
+                                 return_dict_in_generate=True)
+        new = res.sequences[0, n:].tolist()
+        assert len(new) == GREEDY_NEW, len(new)
+        for sc in res.scores:  # margin between the top two logits: the golden's robustness
+            top = torch.topk(sc[0].float(), 2).values
+            worst = min(worst, float((top[0] - top[1]) / sc[0].abs().max()))
+        lines.append(" ".join(map(str, ids[0].tolist())) + " | " + " ".join(map(str, new)))
+    with open(os.path.join(out, "ref_greedy.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(name, "greedy goldens: smallest top-2 logit margin %.3g x max |logit|" % worst)
+
+
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data", "tiny")
+    args = sys.argv[1:]
+    greedy_only = "--greedy-only" in args
+    args = [a for a in args if a != "--greedy-only"]
+    root = args[0] if args else os.path.join(os.path.dirname(__file__), "..", "tests", "data", "tiny")
     for i, name in enumerate(MODELS):
-        build(root, name, 1000 + 10 * i)
+        if not greedy_only:
+            build(root, name, 1000 + 10 * i)
+        write_greedy(os.path.join(root, name), name, 1000 + 10 * i)
 
 
 if __name__ == "__main__":

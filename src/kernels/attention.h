@@ -18,4 +18,17 @@ void xf_attention_head_ref(const float *Q, size_t ldq, const float *K, size_t ld
                            size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
                            float scale, int causal, float *scratch);
 
+/* Decoding with a KV cache: one query row q (dh floats) of one head against the n_keys rows of a
+ * cache, K[j*ldk .. +dh) and V[j*ldv .. +dh) for key j (the caller picks the head's columns and
+ * the causal span: n_keys = absolute position of the query + 1).
+ *   out[d] = sum_j softmax(scale * q . K_j)_j V_j[d]
+ * scores must hold n_keys floats. Each output depends only on its own inputs (same operations in
+ * the same order whatever thread or chunk computes it), so results are independent of how a
+ * prompt is split into eval calls and of the thread count. */
+void xf_attention_cached(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,
+                         size_t n_keys, size_t dh, float scale, float *out, float *scores);
+/* Scalar reference (double accumulation, libm exp), for tests. */
+void xf_attention_cached_ref(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,
+                             size_t n_keys, size_t dh, float scale, float *out, float *scores);
+
 #endif

@@ -148,4 +148,4 @@ static xf_status bert_encode(xf_model *m, const xf_batch *b, float *X) {
     return XF_OK;
 }
 
-const xf_arch xf_arch_bert = {"bert", bert_load, bert_encode, bert_free};
+const xf_arch xf_arch_bert = {"bert", bert_load, bert_encode, bert_free, NULL, NULL};

@@ -7,12 +7,14 @@
  *   H = RMSNorm(X);  logits = H lm_head^T
  *
  * qwen2 is llama with q/k/v biases (always) and no o bias. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "kernels/attention.h"
 #include "kernels/ops.h"
 #include "kernels/rope.h"
 #include "model/model.h"
@@ -173,5 +175,107 @@ static xf_status llama_encode(xf_model *m, const xf_batch *b, float *X) {
     return XF_OK;
 }
 
-const xf_arch xf_arch_llama = {"llama", llama_load, llama_encode, llama_free};
-const xf_arch xf_arch_qwen2 = {"qwen2", qwen2_load, llama_encode, llama_free};
+/* ---------------------------------------------------------------- cached (session) forward
+ *
+ * The same layer as llama_encode, for tokens at absolute positions p0 .. p0 + T - 1 of one
+ * sequence whose earlier keys / values sit in the cache: K and V projections are written straight
+ * into the cache rows, RoPE uses the absolute positions, and query t attends cache rows
+ * [0, p0 + t] with xf_attention_cached. Scratch per chunk of T tokens:
+ *   X, Xn, Y [T, hidden]; Q, O [T, heads*dh]; FFN [2 T ffn]; per-thread scores [n_ctx]. */
+
+static size_t add_ok(size_t a, size_t b) { return a + b < a ? 0 : a + b; }
+
+static size_t llama_cached_scratch(const xf_model *m, size_t chunk, size_t n_ctx) {
+    const xf_hf_config *c = &m->cfg;
+    size_t inner = c->num_attention_heads * c->head_dim, row = 3 * c->hidden_size + 2 * inner + 2 * c->intermediate_size;
+    size_t a, b;
+    if (!xf_mul_ok(chunk, row, &a) || !xf_mul_ok((size_t)xf_pool_size(m->pool), n_ctx, &b)) return 0;
+    return add_ok(a, b);
+}
+
+typedef struct {
+    const xf_layer_plan *p;
+    float *Q, *K; /* K: cache rows of positions p0.. */
+    size_t T, p0, ld, ldkv;
+} cached_rope_job;
+
+static void cached_rope_task(void *ctx, int ith, int nth) {
+    const cached_rope_job *j = ctx;
+    const size_t half = j->p->head_dim / 2, nkv = j->p->n_kv_heads ? j->p->n_kv_heads : j->p->n_heads;
+    size_t a, e;
+    xf_split_range(j->T, 1, ith, nth, &a, &e);
+    for (size_t t = a; t < e; t++) {
+        const float *cs = j->p->rope_cos + (j->p0 + t) * half, *sn = j->p->rope_sin + (j->p0 + t) * half;
+        xf_rope_row(j->Q + t * j->ld, j->p->n_heads, j->p->head_dim, cs, sn);
+        xf_rope_row(j->K + t * j->ldkv, nkv, j->p->head_dim, cs, sn);
+    }
+}
+
+typedef struct {
+    const xf_layer_plan *p;
+    const float *Q, *K, *V; /* K, V: the layer's cache from position 0 */
+    float *O, *scores;      /* scores: n_ctx floats per thread */
+    size_t T, p0, ld, ldkv, n_ctx;
+} cached_attn_job;
+
+/* Tasks are (token, head) pairs dealt to threads in contiguous runs. */
+static void cached_attn_task(void *ctx, int ith, int nth) {
+    const cached_attn_job *j = ctx;
+    const size_t nh = j->p->n_heads, dh = j->p->head_dim;
+    const size_t group = nh / (j->p->n_kv_heads ? j->p->n_kv_heads : nh);
+    const float scale = 1.0f / sqrtf((float)dh);
+    float *sc = j->scores + (size_t)ith * j->n_ctx;
+    size_t a, e;
+    xf_split_range(j->T * nh, 1, ith, nth, &a, &e);
+    for (size_t task = a; task < e; task++) {
+        size_t t = task / nh, h = task % nh, ko = (h / group) * dh;
+        xf_attention_cached(j->Q + t * j->ld + h * dh, j->K + ko, j->ldkv, j->V + ko, j->ldkv, j->p0 + t + 1, dh,
+                            scale, j->O + t * j->ld + h * dh, sc);
+    }
+}
+
+static void llama_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t T, float *h_last) {
+    llama *L = m->arch_state;
+    const size_t H = m->cfg.hidden_size, F = m->cfg.intermediate_size, kvd = c->kv_dim, p0 = c->n_past;
+    const size_t inner = m->cfg.num_attention_heads * m->cfg.head_dim;
+    float *X = c->scratch, *Xn = X + T * H, *Y = Xn + T * H, *Q = Y + T * H, *O = Q + T * inner;
+    float *ffn = O + T * inner, *scores = ffn + 2 * T * F;
+    const float *E = L->embed.data;
+    for (size_t t = 0; t < T; t++) memcpy(X + t * H, E + (size_t)ids[t] * H, H * sizeof *X);
+    for (size_t i = 0; i < L->n_layers; i++) {
+        const llama_layer *ly = &L->layers[i];
+        float *Kc = c->k + i * c->n_ctx * kvd, *Vc = c->v + i * c->n_ctx * kvd;
+        memcpy(Xn, X, T * H * sizeof *X);
+        xf_add_norm(m->pool, &ly->ln1, Xn, NULL, T);
+        xf_linear(m->pool, &ly->attn.q, Xn, T, Q);
+        xf_linear(m->pool, &ly->attn.k, Xn, T, Kc + p0 * kvd);
+        xf_linear(m->pool, &ly->attn.v, Xn, T, Vc + p0 * kvd);
+        cached_rope_job r = {&ly->plan, Q, Kc + p0 * kvd, T, p0, inner, kvd};
+        xf_pool_run(m->pool, cached_rope_task, &r);
+        cached_attn_job a = {&ly->plan, Q, Kc, Vc, O, scores, T, p0, inner, kvd, c->n_ctx};
+        xf_pool_run(m->pool, cached_attn_task, &a);
+        xf_linear(m->pool, &ly->attn.o, O, T, Y);
+        xf_add_inplace(X, Y, T * H);
+        memcpy(Xn, X, T * H * sizeof *X);
+        xf_add_norm(m->pool, &ly->ln2, Xn, NULL, T);
+        xf_ffn_swiglu(m->pool, &ly->ffn, &ly->plan, Xn, T, Y, ffn);
+        xf_add_inplace(X, Y, T * H);
+    }
+    c->n_past += T;
+    if (h_last) {
+        memcpy(h_last, X + (T - 1) * H, H * sizeof *X);
+        xf_add_norm(m->pool, &L->norm, h_last, NULL, 1);
+    }
+}
+
+static void llama_eval_cached(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t n, float *h_last) {
+    for (size_t a = 0; a < n; a += c->chunk) {
+        size_t T = n - a < c->chunk ? n - a : c->chunk;
+        llama_eval_chunk(m, c, ids + a, T, a + T == n ? h_last : NULL);
+    }
+}
+
+const xf_arch xf_arch_llama = {"llama", llama_load, llama_encode, llama_free, llama_cached_scratch,
+                               llama_eval_cached};
+const xf_arch xf_arch_qwen2 = {"qwen2", qwen2_load, llama_encode, llama_free, llama_cached_scratch,
+                               llama_eval_cached};

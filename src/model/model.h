@@ -14,6 +14,19 @@
 #include "model/weights.h"
 #include "xfmr.h"
 
+/* The KV cache of a session (session.c), written by an architecture's eval_cached. Layout: for
+ * layer l, K and V each hold [n_ctx, n_kv_heads * head_dim] row-major (position-major, the heads
+ * of one position contiguous), i.e. element (l, pos, kv_head, d) at
+ * ((l * n_ctx + pos) * n_kv_heads + kv_head) * head_dim + d. */
+typedef struct xf_kv_cache {
+    size_t n_layers, n_ctx, kv_dim; /* kv_dim = n_kv_heads * head_dim */
+    size_t n_past;                  /* positions [0, n_past) are filled */
+    float *k, *v;                   /* [n_layers * n_ctx * kv_dim] each */
+    size_t chunk;                   /* most tokens one forward step processes (scratch sizing) */
+    float *scratch;                 /* allocated once at session creation */
+    size_t scratch_cap;             /* floats */
+} xf_kv_cache;
+
 typedef struct xf_arch {
     const char *name; /* config.json model_type */
     /* Fills arch_state, n_params and, for decoders, lm_head. */
@@ -22,6 +35,14 @@ typedef struct xf_arch {
      * final norm, ready for lm_head). */
     xf_status (*encode)(xf_model *m, const xf_batch *b, float *H);
     void (*free)(xf_model *m);
+    /* Decoders only (NULL for encoders): floats of scratch eval_cached needs for chunks of
+     * `chunk` tokens with a cache of n_ctx positions (0 on size_t overflow) ... */
+    size_t (*cached_scratch)(const xf_model *m, size_t chunk, size_t n_ctx);
+    /* ... and the cached forward: append ids[0..n) at positions c->n_past.. (already checked:
+     * ids in range, n_past + n <= n_ctx <= max positions), processing at most c->chunk tokens at
+     * a time, and write the final (normed) hidden state of the last token to h_last[hidden].
+     * Advances c->n_past by n. */
+    void (*eval_cached)(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t n, float *h_last);
 } xf_arch;
 
 struct xf_model {
