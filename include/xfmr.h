@@ -54,6 +54,11 @@ typedef struct xf_encoding {
 /* Load a Hugging Face tokenizer.json (path to the file, or to a folder containing it). */
 xf_status xf_tokenizer_load(const char *path, xf_tokenizer **out);
 void xf_tokenizer_free(xf_tokenizer *tok);
+/* Load the tokenizer of a GGUF file from its tokenizer.ggml.* metadata: model "gpt2" (byte-level
+ * BPE; tokenizer.ggml.pre default / gpt-2 / smollm / llama-bpe / llama3 / qwen2) or "llama"
+ * (SentencePiece BPE with byte fallback, merges derived from the scores); bos / eos and
+ * add_bos_token / add_eos_token give the special tokens xf_tokenize adds. */
+xf_status xf_tokenizer_load_gguf(const char *gguf_path, xf_tokenizer **out);
 
 /* Encode UTF-8 text (len bytes; invalid UTF-8 is decoded with U+FFFD replacement, as Python's
  * errors="replace"). pair may be NULL. max_length = 0 disables truncation; otherwise the
@@ -69,6 +74,28 @@ size_t xf_tokenizer_vocab_size(const xf_tokenizer *tok);
 int32_t xf_tokenizer_token_to_id(const xf_tokenizer *tok, const char *token);
 /* Token string of an id (owned by the tokenizer), or NULL if out of range. */
 const char *xf_tokenizer_id_to_token(const xf_tokenizer *tok, int32_t id);
+
+/* Ids back to text, as Hugging Face tokenizers' decode(ids, skip_special_tokens) does with the
+ * file's decoder (ByteLevel, WordPiece, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence;
+ * no decoder: tokens joined with ' '). skip_special != 0 drops special added tokens. An id
+ * that is not in the vocabulary is XF_ERR_RANGE (tokenizers silently drops it); a decoder type
+ * that is not supported is XF_ERR_UNSUPPORTED. On success *out is valid UTF-8, NUL-terminated,
+ * *len bytes (len may be NULL): release it with free(). */
+xf_status xf_detokenize(const xf_tokenizer *tok, const int32_t *ids, size_t n, int skip_special,
+                        char **out, size_t *len);
+
+/* Streaming decoder (e.g. for generation): push ids one at a time, get the text they add. Only
+ * complete UTF-8 characters are returned; the bytes of a character split across tokens (byte
+ * fallback / byte-level) are held back until it is complete. */
+typedef struct xf_detok_stream xf_detok_stream;
+xf_status xf_detok_stream_create(const xf_tokenizer *tok, int skip_special, xf_detok_stream **out);
+/* *text (NUL-terminated, owned by the stream, valid until its next call) receives the new text,
+ * possibly "" ; len may be NULL. */
+xf_status xf_detok_stream_push(xf_detok_stream *s, int32_t id, const char **text, size_t *len);
+/* End of input: held-back bytes of an incomplete character come out as U+FFFD; the stream
+ * starts over (the next id is decoded as the first one). */
+xf_status xf_detok_stream_flush(xf_detok_stream *s, const char **text, size_t *len);
+void xf_detok_stream_free(xf_detok_stream *s);
 
 /* ----------------------------------------------------------------- model */
 
@@ -147,58 +174,6 @@ xf_status xf_model_logits(xf_model *model, const int32_t *ids, size_t n, float *
 /* Cosine similarity of two vectors of length dim. */
 float xf_cosine(const float *a, const float *b, size_t dim);
 
-/* ============================================================ chat templates */
-
-/* Chat prompts without a Jinja engine: a model's own template text (tokenizer_config.json
- * "chat_template", GGUF "tokenizer.chat_template") is recognised as one of the known formats by
- * its markers and rendered by C code that gives, byte for byte, what transformers'
- * apply_chat_template(tokenize=False) gives with that template. Known names:
- *   chatml   <|im_start|>role\n...<|im_end|>\n, no default system message
- *   smollm2  chatml + SmolLM2's default system message when the first message is not "system"
- *   qwen2    chatml + Qwen2's default system message ("You are a helpful assistant.")
- *   llama3   <|begin_of_text|><|start_header_id|>role<|end_header_id|>\n\n...<|eot_id|>
- *   llama2   <s>[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST] ... </s>
- *   mistral  <s>[INST] ... [/INST]...</s> (Mistral-7B-Instruct v0.1/v0.2; no system message)
- *   zephyr   <|system|>\n...</s>\n<|user|>\n...</s>\n<|assistant|>\n
- * A detected ChatML template with another default system message keeps name "chatml" and
- * inserts the template's own text. See docs/CHAT.md. */
-typedef struct xf_chat_template xf_chat_template;
-
-typedef struct xf_chat_message {
-    const char *role;    /* "system", "user" or "assistant" */
-    const char *content; /* NUL-terminated UTF-8 */
-} xf_chat_message;
-
-/* Recognise a template text. XF_ERR_UNSUPPORTED (the message lists the known names) when it
- * matches none of them, or uses features only a Jinja engine renders (tools, <think>, dates). */
-xf_status xf_chat_template_detect(const char *template_text, xf_chat_template **out);
-/* A known template by name (the --chat-template override); XF_ERR_UNSUPPORTED for another name. */
-xf_status xf_chat_template_from_name(const char *name, xf_chat_template **out);
-void xf_chat_template_free(xf_chat_template *tmpl);
-/* "chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr". Never NULL. */
-const char *xf_chat_template_names(void);
-/* Name of a template (one of the known names; "" for NULL). */
-const char *xf_chat_template_name(const xf_chat_template *tmpl);
-/* The system message a ChatML template inserts when the first message is not one, or NULL. */
-const char *xf_chat_template_default_system(const xf_chat_template *tmpl);
-/* Strings that end the assistant's turn, to stop generation on (e.g. "<|im_end|>", "<|eot_id|>",
- * "</s>"); *n gets their count. Owned by the template. */
-const char *const *xf_chat_template_stops(const xf_chat_template *tmpl, size_t *n);
-/* 1 when the rendered text already starts with the model's BOS token text (llama3, llama2,
- * mistral): tokenize it without adding another BOS. */
-int xf_chat_template_adds_bos(const xf_chat_template *tmpl);
-
-/* Render msgs[0..n) (n >= 1) into *out (NUL-terminated, free with free()); *len (may be NULL)
- * gets its byte length. add_generation_prompt appends the opening of an assistant turn (llama2
- * and mistral templates have none). XF_ERR_INVALID_ARG, with a message naming the message index,
- * for NULL fields, a role other than system/user/assistant, and where the model's template raises
- * an exception: llama2 requires an optional first system message, then user/assistant
- * alternation starting with user; mistral the same without any system message. */
-xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *msgs, size_t n,
-                         int add_generation_prompt, char **out, size_t *len);
-
-/* ===================================================== end of chat templates */
-
 /* ============================================ sessions / generation (KV cache, sampling) */
 
 /* A session is one growing token sequence of a decoder (llama, qwen2) with its key/value cache,
@@ -271,6 +246,58 @@ xf_status xf_sampler_sample(xf_sampler *s, float *logits, const int32_t *history
                             int32_t *out);
 
 /* ==================================== end of sessions / generation (KV cache, sampling) */
+
+/* ============================================================ chat templates */
+
+/* Chat prompts without a Jinja engine: a model's own template text (tokenizer_config.json
+ * "chat_template", GGUF "tokenizer.chat_template") is recognised as one of the known formats by
+ * its markers and rendered by C code that gives, byte for byte, what transformers'
+ * apply_chat_template(tokenize=False) gives with that template. Known names:
+ *   chatml   <|im_start|>role\n...<|im_end|>\n, no default system message
+ *   smollm2  chatml + SmolLM2's default system message when the first message is not "system"
+ *   qwen2    chatml + Qwen2's default system message ("You are a helpful assistant.")
+ *   llama3   <|begin_of_text|><|start_header_id|>role<|end_header_id|>\n\n...<|eot_id|>
+ *   llama2   <s>[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST] ... </s>
+ *   mistral  <s>[INST] ... [/INST]...</s> (Mistral-7B-Instruct v0.1/v0.2; no system message)
+ *   zephyr   <|system|>\n...</s>\n<|user|>\n...</s>\n<|assistant|>\n
+ * A detected ChatML template with another default system message keeps name "chatml" and
+ * inserts the template's own text. See docs/CHAT.md. */
+typedef struct xf_chat_template xf_chat_template;
+
+typedef struct xf_chat_message {
+    const char *role;    /* "system", "user" or "assistant" */
+    const char *content; /* NUL-terminated UTF-8 */
+} xf_chat_message;
+
+/* Recognise a template text. XF_ERR_UNSUPPORTED (the message lists the known names) when it
+ * matches none of them, or uses features only a Jinja engine renders (tools, <think>, dates). */
+xf_status xf_chat_template_detect(const char *template_text, xf_chat_template **out);
+/* A known template by name (the --chat-template override); XF_ERR_UNSUPPORTED for another name. */
+xf_status xf_chat_template_from_name(const char *name, xf_chat_template **out);
+void xf_chat_template_free(xf_chat_template *tmpl);
+/* "chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr". Never NULL. */
+const char *xf_chat_template_names(void);
+/* Name of a template (one of the known names; "" for NULL). */
+const char *xf_chat_template_name(const xf_chat_template *tmpl);
+/* The system message a ChatML template inserts when the first message is not one, or NULL. */
+const char *xf_chat_template_default_system(const xf_chat_template *tmpl);
+/* Strings that end the assistant's turn, to stop generation on (e.g. "<|im_end|>", "<|eot_id|>",
+ * "</s>"); *n gets their count. Owned by the template. */
+const char *const *xf_chat_template_stops(const xf_chat_template *tmpl, size_t *n);
+/* 1 when the rendered text already starts with the model's BOS token text (llama3, llama2,
+ * mistral): tokenize it without adding another BOS. */
+int xf_chat_template_adds_bos(const xf_chat_template *tmpl);
+
+/* Render msgs[0..n) (n >= 1) into *out (NUL-terminated, free with free()); *len (may be NULL)
+ * gets its byte length. add_generation_prompt appends the opening of an assistant turn (llama2
+ * and mistral templates have none). XF_ERR_INVALID_ARG, with a message naming the message index,
+ * for NULL fields, a role other than system/user/assistant, and where the model's template raises
+ * an exception: llama2 requires an optional first system message, then user/assistant
+ * alternation starting with user; mistral the same without any system message. */
+xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *msgs, size_t n,
+                         int add_generation_prompt, char **out, size_t *len);
+
+/* ===================================================== end of chat templates */
 
 #ifdef __cplusplus
 }

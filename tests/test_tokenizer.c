@@ -374,13 +374,13 @@ static void bad_files(void) {
     bad("t_norm.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"\"}}",
         XF_ERR_UNSUPPORTED, "Precompiled");
     bad("t_norm_seq.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":"
-        "[{\"type\":\"NFD\"},{\"type\":\"Replace\"}]}}", XF_ERR_UNSUPPORTED, "normalizer.normalizers[1].type");
+        "[{\"type\":\"NFD\"},{\"type\":\"Precompiled\"}]}}", XF_ERR_UNSUPPORTED, "normalizer.normalizers[1].type");
     bad("t_norm_notype.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"lowercase\":true}}", XF_ERR_NOT_FOUND,
         "normalizer.type");
     bad("t_norm_bool.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"BertNormalizer\",\"lowercase\":\"yes\"}}",
         XF_ERR_FORMAT, "lowercase");
-    bad("t_pretok.json", WP("{\"[UNK]\": 0}") ",\"pre_tokenizer\":{\"type\":\"Metaspace\"}}", XF_ERR_UNSUPPORTED,
-        "Metaspace");
+    bad("t_pretok.json", WP("{\"[UNK]\": 0}") ",\"pre_tokenizer\":{\"type\":\"UnicodeScripts\"}}", XF_ERR_UNSUPPORTED,
+        "UnicodeScripts");
     bad("t_post.json", WP("{\"[UNK]\": 0}") ",\"post_processor\":{\"type\":\"RobertaProcessing\"}}",
         XF_ERR_UNSUPPORTED, "RobertaProcessing");
     bad("t_tpl_missing.json", WP("{\"[UNK]\": 0}") ",\"post_processor\":{\"type\":\"TemplateProcessing\","

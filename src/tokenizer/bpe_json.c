@@ -108,7 +108,8 @@ void xf_bpe_free(xf_tokenizer *tok) {
 /* ------------------------------------------- ByteLevel / Split / Digits */
 
 int xf_tj_is_regex_pretok(const char *type) {
-    return !strcmp(type, "ByteLevel") || !strcmp(type, "Split") || !strcmp(type, "Digits");
+    return !strcmp(type, "ByteLevel") || !strcmp(type, "Split") || !strcmp(type, "Digits") ||
+           !strcmp(type, "Metaspace");
 }
 
 static xf_status compile(xf_tokenizer *tok, const char *where, const char *pat, size_t len, int literal,
@@ -132,6 +133,32 @@ xf_status xf_tj_load_regex_pretok(xf_tokenizer *tok, const cJSON *j, const char 
             return st;
         if (!out->use_regex) return XF_OK;
         return compile(tok, where, xf_gpt2_pattern, strlen(xf_gpt2_pattern), 0, &out->re);
+    }
+    if (!strcmp(type, "Metaspace")) {
+        const char *rep = "\xE2\x96\x81", *scheme = NULL;
+        int add_prefix = 1, split = 1;
+        out->kind = XF_PRETOK_METASPACE;
+        if ((st = xf_tj_get_str(tok, j, where, "replacement", 0, &rep)) ||
+            (st = xf_tj_get_str(tok, j, where, "prepend_scheme", 0, &scheme)) ||
+            (st = xf_tj_get_bool(tok, j, where, "add_prefix_space", &add_prefix)) ||
+            (st = xf_tj_get_bool(tok, j, where, "split", &split)))
+            return st;
+        size_t rl = strlen(rep), i = 0;
+        if (rl) (void)xf_utf8_next(rep, rl, &i);
+        snprintf(f, sizeof f, "%s.replacement", where);
+        if (!rl || i != rl || rl >= sizeof out->rep) return xf_tj_err(tok, XF_ERR_FORMAT, f, "must be one character");
+        memcpy(out->rep, rep, rl + 1);
+        if (scheme) {
+            snprintf(f, sizeof f, "%s.prepend_scheme", where);
+            if (!strcmp(scheme, "never")) out->prepend = 0;
+            else if (!strcmp(scheme, "first")) out->prepend = 1;
+            else if (!strcmp(scheme, "always")) out->prepend = 2;
+            else return xf_tj_err(tok, XF_ERR_FORMAT, f, "unknown value \"%.40s\" (first, always, never)", scheme);
+        } else {
+            out->prepend = add_prefix ? 2 : 0;
+        }
+        if (!split) return XF_OK;
+        return compile(tok, where, rep, rl, 1, &out->re);
     }
     if (!strcmp(type, "Digits")) {
         out->kind = XF_PRETOK_DIGITS;

@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
 
-static xf_status encode_piece(const xf_tokenizer *tok, const char *s, size_t len, char *scratch,
+static xf_status encode_piece(const xf_tokenizer *tok, const char *s, size_t len, int at_start, char *scratch,
                               xf_tok_buf *norm, xf_tok_buf *splits, xf_tok_buf *words, xf_tok_buf *wtext,
                               xf_tok_ids *out) {
     xf_status st = xf_tok_normalize(tok, s, len, norm);
@@ -22,7 +22,8 @@ static xf_status encode_piece(const xf_tokenizer *tok, const char *s, size_t len
             continue;
         }
         const char *p = norm->data + sp.start;
-        if ((st = xf_tok_pretokenize(tok, p, sp.end - sp.start, wtext, words))) return st;
+        if ((st = xf_tok_pretokenize_at(tok, p, sp.end - sp.start, at_start && sp.start == 0, wtext, words)))
+            return st;
         size_t nw = words->len / (2 * sizeof(size_t));
         for (size_t w = 0; w < nw; w++) {
             size_t ab[2];
@@ -47,7 +48,7 @@ xf_status xf_tok_encode_ids(const xf_tokenizer *tok, const char *text, size_t le
         xf_split sp;
         memcpy(&sp, raw_splits.data + i * sizeof sp, sizeof sp);
         if (sp.token >= 0) st = xf_ids_push(out, tok->added[sp.token].id);
-        else st = encode_piece(tok, clean.data + sp.start, sp.end - sp.start, scratch, &norm, &splits, &words,
+        else st = encode_piece(tok, clean.data + sp.start, sp.end - sp.start, sp.start == 0, scratch, &norm, &splits, &words,
                                     &wtext, out);
     }
     free(scratch);

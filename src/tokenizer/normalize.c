@@ -156,6 +156,23 @@ static xf_status step(const xf_norm_step *s, const cps *in, cps *out, cps *tmp) 
             while (b > a && xf_uc_is_whitespace((uint32_t)in->data[b - 1])) b--;
         return xf_ids_append(out, in->data + a, b - a);
     }
+    case XF_NORM_PREPEND: /* tokenizers' Prepend: only a non-empty text */
+        if (in->len && (st = xf_ids_append(out, s->str, s->str_len))) return st;
+        return xf_ids_append(out, in->data, in->len);
+    case XF_NORM_REPLACE: { /* literal pattern: every non-overlapping match, left to right */
+        size_t i = 0, start = 0;
+        while (s->pat_len && i + s->pat_len <= in->len && !st) {
+            if (!memcmp(in->data + i, s->pat, s->pat_len * sizeof(int32_t))) {
+                if (!(st = xf_ids_append(out, in->data + start, i - start)))
+                    st = xf_ids_append(out, s->str, s->str_len);
+                i += s->pat_len;
+                start = i;
+            } else {
+                i++;
+            }
+        }
+        return st ? st : xf_ids_append(out, in->data + start, in->len - start);
+    }
     }
     return xf_error(XF_ERR_UNSUPPORTED, "tokenizer: unknown normalizer step");
 }

@@ -191,3 +191,33 @@ done:
     xf_buf_free(&pre);
     return st;
 }
+
+/* tokenizers' Metaspace pre-tokenizer: ' ' -> replacement, the replacement prepended (always,
+ * or only at the start of the input for "first") unless already there, then (split) a split
+ * before every replacement (MergedWithNext). */
+xf_status xf_pretok_metaspace(const xf_pretok_step *step, const char *s, size_t len, int at_start,
+                              xf_tok_buf *text, xf_tok_buf *out) {
+    xf_tok_buf t = {0}, spans = {0};
+    size_t rl = strlen(step->rep);
+    xf_status st = XF_OK;
+    if (len == 0) return XF_OK;
+    int pre = step->prepend == 2 || (step->prepend == 1 && at_start);
+    if (pre && !(len >= rl && !memcmp(s, step->rep, rl)) && s[0] != ' ') st = xf_buf_append(&t, step->rep, rl);
+    for (size_t i = 0; i < len && !st; i++)
+        st = s[i] == ' ' ? xf_buf_append(&t, step->rep, rl) : xf_buf_append(&t, s + i, 1);
+    if (st) goto done;
+    if (!step->re) {
+        st = emit(t.data, 0, t.len, 0, text, out);
+        goto done;
+    }
+    if ((st = regex_spans((const pcre2_code *)step->re, t.data, t.len, &spans))) goto done;
+    size_t n = spans.len / sizeof(span);
+    span *v = (span *)(void *)spans.data;
+    apply_behavior(v, &n, XF_SPLIT_MERGED_NEXT, 0);
+    for (size_t i = 0; i < n && !st; i++)
+        if (!v[i].match) st = emit(t.data, v[i].a, v[i].b, 0, text, out);
+done:
+    xf_buf_free(&t);
+    xf_buf_free(&spans);
+    return st;
+}

@@ -56,8 +56,9 @@ static xf_status split(xf_pretok_kind kind, const char *s, size_t a, size_t b, x
     return emit(out, start, b);
 }
 
-static xf_status step(const xf_pretok_step *k, const char *s, size_t a, size_t b, xf_tok_buf *text,
-                      xf_tok_buf *out) {
+static xf_status step(const xf_pretok_step *k, const char *s, size_t a, size_t b, int at_start,
+                      xf_tok_buf *text, xf_tok_buf *out) {
+    if (k->kind == XF_PRETOK_METASPACE) return xf_pretok_metaspace(k, s + a, b - a, at_start, text, out);
     if (k->kind >= XF_PRETOK_BYTELEVEL) {
         if (a >= b) return XF_OK;
         return xf_pretok_regex_step(k, s + a, b - a, text, out);
@@ -67,9 +68,14 @@ static xf_status step(const xf_pretok_step *k, const char *s, size_t a, size_t b
 
 xf_status xf_tok_pretokenize(const xf_tokenizer *tok, const char *s, size_t len, xf_tok_buf *text,
                              xf_tok_buf *out) {
+    return xf_tok_pretokenize_at(tok, s, len, 1, text, out);
+}
+
+xf_status xf_tok_pretokenize_at(const xf_tokenizer *tok, const char *s, size_t len, int at_start,
+                                xf_tok_buf *text, xf_tok_buf *out) {
     out->len = text->len = 0;
     if (!tok->n_pretok) return emit(out, 0, len);
-    xf_status st = step(&tok->pretok[0], s, 0, len, text, out);
+    xf_status st = step(&tok->pretok[0], s, 0, len, at_start, text, out);
     xf_tok_buf t2 = {0}, r2 = {0};
     for (size_t k = 1; k < tok->n_pretok && !st; k++) {
         t2.len = r2.len = 0;
@@ -77,7 +83,7 @@ xf_status xf_tok_pretokenize(const xf_tokenizer *tok, const char *s, size_t len,
         for (size_t r = 0; r < n && !st; r++) {
             size_t ab[2];
             memcpy(ab, out->data + r * sizeof ab, sizeof ab);
-            st = step(&tok->pretok[k], text->data, ab[0], ab[1], &t2, &r2);
+            st = step(&tok->pretok[k], text->data, ab[0], ab[1], at_start && ab[0] == 0, &t2, &r2);
         }
         xf_tok_buf t = *out;
         *out = r2;

@@ -19,7 +19,9 @@ typedef enum xf_norm_kind {
     XF_NORM_NFKD,
     XF_NORM_NFC,
     XF_NORM_NFKC,
-    XF_NORM_STRIP /* strip White_Space on the left and/or right */
+    XF_NORM_STRIP, /* strip White_Space on the left and/or right */
+    XF_NORM_PREPEND, /* prepend str (when the text is not empty) */
+    XF_NORM_REPLACE  /* replace every occurrence of pat (a literal string) with str */
 } xf_norm_kind;
 
 typedef struct xf_norm_step {
@@ -28,6 +30,9 @@ typedef struct xf_norm_step {
     int clean_text, handle_chinese_chars, strip_accents, lowercase;
     /* XF_NORM_STRIP */
     int strip_left, strip_right;
+    /* XF_NORM_PREPEND (str) / XF_NORM_REPLACE (pat -> str): code points, owned */
+    int32_t *pat, *str;
+    size_t pat_len, str_len;
 } xf_norm_step;
 
 /* ---- pre-tokenizer: a flat list of steps applied one after another ---- */
@@ -37,7 +42,8 @@ typedef enum xf_pretok_kind {
     XF_PRETOK_WHITESPACE_SPLIT, /* split on whitespace (removed) */
     XF_PRETOK_BYTELEVEL,        /* optional prefix space, GPT-2 regex, bytes -> unicode chars */
     XF_PRETOK_SPLIT,            /* "Split" with a regex or literal pattern (PCRE2) */
-    XF_PRETOK_DIGITS            /* "Digits": numeric chars isolated or contiguous */
+    XF_PRETOK_DIGITS,           /* "Digits": numeric chars isolated or contiguous */
+    XF_PRETOK_METASPACE         /* ' ' -> replacement, prepend it, split before it (re) */
 } xf_pretok_kind;
 
 /* SplitDelimiterBehavior of tokenizers */
@@ -55,8 +61,31 @@ typedef struct xf_pretok_step {
     int individual_digits;           /* DIGITS */
     xf_split_behavior behavior;      /* SPLIT */
     int invert;                      /* SPLIT */
-    void *re;                        /* pcre2_code_8 * (SPLIT, BYTELEVEL with use_regex) */
+    void *re;                        /* pcre2_code_8 * (SPLIT, BYTELEVEL with use_regex,
+                                        METASPACE with split: the literal replacement) */
+    char rep[8];                     /* METASPACE: replacement char, UTF-8, NUL-terminated */
+    int prepend;                     /* METASPACE: 0 never, 1 first, 2 always */
 } xf_pretok_step;
+
+/* ---- decoder: a flat list of steps (a "Sequence" is flattened at load time) ---- */
+typedef enum xf_dec_kind {
+    XF_DEC_BYTELEVEL = 0, /* GPT-2 byte-to-unicode map reversed, then UTF-8 repaired */
+    XF_DEC_WORDPIECE,     /* "##" joining (+ cleanup) */
+    XF_DEC_METASPACE,     /* replacement -> ' ', all of them dropped in the first token */
+    XF_DEC_REPLACE,       /* literal a -> b in every token */
+    XF_DEC_BYTEFALLBACK,  /* runs of <0xNN> tokens -> bytes (invalid UTF-8: one U+FFFD a byte) */
+    XF_DEC_FUSE,          /* join all tokens into one */
+    XF_DEC_STRIP          /* strip up to start / stop chars a from each token's ends */
+} xf_dec_kind;
+
+typedef struct xf_dec_step {
+    xf_dec_kind kind;
+    char *a, *b; /* WORDPIECE: prefix; METASPACE: replacement; REPLACE: a -> b; STRIP: content */
+    size_t a_len, b_len;
+    int cleanup;       /* WORDPIECE */
+    int prepend_never; /* METASPACE */
+    size_t start, stop; /* STRIP */
+} xf_dec_step;
 
 typedef enum xf_model_kind { XF_MODEL_WORDPIECE = 0, XF_MODEL_BPE } xf_model_kind;
 
@@ -144,6 +173,14 @@ struct xf_tokenizer {
     const char **rev_toks;
     size_t n_rev;
     size_t vocab_size;         /* max id + 1 over the model vocabulary and added tokens */
+    uint8_t *rev_special;      /* per rev entry: 1 for a special added token */
+
+    /* decoder (xf_detokenize) */
+    int has_decoder;           /* 0: tokens joined with ' ' (tokenizers without a decoder) */
+    xf_dec_step *dec;
+    size_t n_dec;
+    char *dec_unsupported;     /* message when the file's decoder is not supported */
+    char *tok_strings;         /* GGUF: all token strings (NUL-terminated), rev_toks point here */
 };
 
 /* ---- unicode_props.c: character classes exactly as tokenizers defines them ---- */
@@ -179,6 +216,10 @@ xf_status xf_tok_normalize(const xf_tokenizer *tok, const char *s, size_t len, x
  * ByteLevel) are written to text; ranges (pairs of size_t start, end) into text to out. */
 xf_status xf_tok_pretokenize(const xf_tokenizer *tok, const char *s, size_t len, xf_tok_buf *text,
                              xf_tok_buf *out);
+/* As xf_tok_pretokenize; at_start = 1 when s begins at offset 0 of the original input
+ * (Metaspace with prepend_scheme "first" prepends only there). */
+xf_status xf_tok_pretokenize_at(const xf_tokenizer *tok, const char *s, size_t len, int at_start,
+                                xf_tok_buf *text, xf_tok_buf *out);
 
 /* ---- pretok_regex.c: ByteLevel, Split, Digits ---- */
 /* Split the piece s[0, len) with one such step: pieces (possibly transformed) are appended to
@@ -187,6 +228,9 @@ xf_status xf_pretok_regex_step(const xf_pretok_step *step, const char *s, size_t
                                xf_tok_buf *text, xf_tok_buf *out);
 /* Compile a pattern (regex, or literal when literal != 0) with PCRE2 UTF|UCP (+ JIT). NULL and
  * a message naming the pattern and the error offset in *err (256 bytes) on failure. */
+/* The Metaspace pre-tokenizer (at_start: s is at offset 0 of the original input). */
+xf_status xf_pretok_metaspace(const xf_pretok_step *step, const char *s, size_t len, int at_start,
+                              xf_tok_buf *text, xf_tok_buf *out);
 void *xf_regex_compile(const char *pat, size_t len, int literal, char *err, size_t err_cap);
 void xf_regex_free(void *re);
 /* tokenizers' GPT-2 pattern used by ByteLevel with use_regex */
@@ -218,6 +262,20 @@ void xf_trie_free(xf_trie *t);
  * as tokenizers does). The splits cover s; out receives xf_split records. */
 xf_status xf_added_split(const xf_tokenizer *tok, const xf_trie *trie, const char *s, size_t len,
                          xf_tok_buf *out);
+
+/* ---- tokenizer_json.c ---- */
+/* Build the sorted id -> token map (rev_*) and vocab_size from vocab and added tokens. */
+xf_status xf_tok_build_reverse(xf_tokenizer *tok);
+
+/* ---- decode.c ---- */
+/* Load the "decoder" section (unsupported decoder types are recorded, not an error). */
+xf_status xf_tj_load_decoder(xf_tokenizer *tok, const struct cJSON *j);
+void xf_decoder_free(xf_tokenizer *tok);
+
+/* ---- tok_gguf.c ---- */
+struct xf_gguf;
+/* The tokenizer described by an opened GGUF file's tokenizer.ggml.* metadata. */
+xf_status xf_tokenizer_from_gguf(const struct xf_gguf *g, xf_tokenizer **out);
 
 /* ---- encode.c ---- */
 /* Token ids of one sequence, without special tokens or truncation (appended to out). */

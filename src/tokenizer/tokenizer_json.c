@@ -99,6 +99,35 @@ static xf_status load_norm(xf_tokenizer *tok, const cJSON *j, const char *where,
             return st;
         return add_norm(tok, s);
     }
+    if (!strcmp(type, "Prepend") || !strcmp(type, "Replace")) {
+        const char *str, *pat = NULL;
+        char f[160];
+        int rep = !strcmp(type, "Replace");
+        s.kind = rep ? XF_NORM_REPLACE : XF_NORM_PREPEND;
+        if ((st = xf_tj_get_str(tok, j, where, rep ? "content" : "prepend", 1, &str))) return st;
+        if (rep) {
+            const cJSON *p = xf_tj_get(j, "pattern"), *lit = xf_tj_get(p, "String");
+            snprintf(f, sizeof f, "%s.pattern", where);
+            if (!p) return xf_tj_err(tok, XF_ERR_NOT_FOUND, f, "missing");
+            if (xf_tj_get(p, "Regex"))
+                return xf_tj_err(tok, XF_ERR_UNSUPPORTED, f, "Replace with a Regex pattern is not supported");
+            if (!lit || !cJSON_IsString(lit) || !*lit->valuestring)
+                return xf_tj_err(tok, XF_ERR_FORMAT, f, "must be {\"String\": \"<non-empty>\"}");
+            pat = lit->valuestring;
+        }
+        xf_tok_ids a = {0}, b = {0};
+        size_t n = strlen(str), i = 0;
+        while (i < n && !st) st = xf_ids_push(&a, (int32_t)xf_utf8_next(str, n, &i));
+        n = pat ? strlen(pat) : 0, i = 0;
+        while (i < n && !st) st = xf_ids_push(&b, (int32_t)xf_utf8_next(pat, n, &i));
+        s.str = a.data, s.str_len = a.len, s.pat = b.data, s.pat_len = b.len;
+        if (!st) st = add_norm(tok, s);
+        if (st) {
+            xf_ids_free(&a);
+            xf_ids_free(&b);
+        }
+        return st;
+    }
     if (!strcmp(type, "Sequence")) {
         const cJSON *arr = xf_tj_get(j, "normalizers");
         char f[160];
@@ -410,6 +439,7 @@ typedef struct rev_ent {
     int32_t id;
     int prio; /* 1 for added tokens: they win over the model's token of the same id */
     const char *tok;
+    int special;
 } rev_ent;
 
 static int rev_cmp(const void *a, const void *b) {
@@ -418,19 +448,21 @@ static int rev_cmp(const void *a, const void *b) {
     return y->prio - x->prio;
 }
 
-static xf_status build_reverse(xf_tokenizer *tok) {
+xf_status xf_tok_build_reverse(xf_tokenizer *tok) {
     size_t n = tok->vocab.n + tok->n_added, k = 0;
     rev_ent *e = xf_calloc(n ? n : 1, sizeof *e);
     if (!e) return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
     for (size_t s = 0; s < tok->vocab.cap; s++) {
         const xf_strmap_slot *sl = &tok->vocab.slots[s];
-        if (sl->hash) e[k++] = (rev_ent){sl->val, 0, xf_strmap_key(&tok->vocab, sl)};
+        if (sl->hash) e[k++] = (rev_ent){sl->val, 0, xf_strmap_key(&tok->vocab, sl), 0};
     }
-    for (size_t a = 0; a < tok->n_added; a++) e[k++] = (rev_ent){tok->added[a].id, 1, tok->added[a].content};
+    for (size_t a = 0; a < tok->n_added; a++)
+        e[k++] = (rev_ent){tok->added[a].id, 1, tok->added[a].content, tok->added[a].special};
     qsort(e, k, sizeof *e, rev_cmp);
     tok->rev_ids = xf_calloc(k ? k : 1, sizeof *tok->rev_ids);
     tok->rev_toks = xf_calloc(k ? k : 1, sizeof *tok->rev_toks);
-    if (!tok->rev_ids || !tok->rev_toks) {
+    tok->rev_special = xf_calloc(k ? k : 1, 1);
+    if (!tok->rev_ids || !tok->rev_toks || !tok->rev_special) {
         free(e);
         return xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
     }
@@ -438,6 +470,7 @@ static xf_status build_reverse(xf_tokenizer *tok) {
     for (size_t i = 0; i < k; i++) {
         if (m && tok->rev_ids[m - 1] == e[i].id) continue; /* first (highest priority) wins */
         tok->rev_ids[m] = e[i].id;
+        tok->rev_special[m] = (uint8_t)(e[i].special != 0);
         tok->rev_toks[m++] = e[i].tok;
     }
     tok->n_rev = m;
@@ -459,8 +492,9 @@ static xf_status load_all(xf_tokenizer *tok, const cJSON *root) {
     if ((j = xf_tj_get(root, "normalizer")) && (st = load_norm(tok, j, "normalizer", 0))) return st;
     if ((j = xf_tj_get(root, "pre_tokenizer")) && (st = load_pretok(tok, j, "pre_tokenizer", 0))) return st;
     if ((j = xf_tj_get(root, "post_processor")) && (st = load_post(tok, j, 0))) return st;
+    if ((j = xf_tj_get(root, "decoder")) && (st = xf_tj_load_decoder(tok, j))) return st;
     if ((st = load_added(tok, root))) return st;
-    return build_reverse(tok);
+    return xf_tok_build_reverse(tok);
 }
 
 xf_status xf_tokenizer_load(const char *path, xf_tokenizer **out) {
@@ -509,10 +543,16 @@ void xf_tokenizer_free(xf_tokenizer *tok) {
     free(tok->added);
     xf_trie_free(&tok->trie_raw);
     xf_trie_free(&tok->trie_norm);
+    for (size_t i = 0; i < tok->n_norm; i++) {
+        free(tok->norm[i].pat);
+        free(tok->norm[i].str);
+    }
     free(tok->norm);
     for (size_t i = 0; i < tok->n_pretok; i++) xf_regex_free(tok->pretok[i].re);
     free(tok->pretok);
     xf_bpe_free(tok);
+    xf_decoder_free(tok);
+    free(tok->tok_strings);
     free(tok->tpl_single);
     free(tok->tpl_pair);
     free(tok->tpl_ids);

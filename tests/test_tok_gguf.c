@@ -1,0 +1,425 @@
+/* test_tok_gguf.c — tokenizers from GGUF metadata (xf_tokenizer_load_gguf): SmolLM2-135M-Instruct
+ * (model "gpt2", pre "smollm") must give the ids of tests/data/smollm2_tokenizer.json on the whole
+ * golden corpus (skipped when the fetched model or $XFMR_SMOLLM2_GGUF is absent); the SentencePiece-style
+ * tests/data/spm_tokenizer.gguf (model "llama", merges derived from scores) against
+ * tests/data/spm_ids.txt; tiny GGUF files written here for gpt2 / llama vocabularies and for bad
+ * metadata (unknown model or pre-tokenizer, merges naming unknown tokens, count mismatches,
+ * out-of-range ids, wrong types, invalid UTF-8). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "xfmr.h"
+
+typedef struct buf {
+    uint8_t *p;
+    size_t n, cap;
+} buf;
+
+static void put(buf *b, const void *d, size_t n) {
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) abort();
+        b->p = q;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+static void u8_(buf *b, uint8_t v) { put(b, &v, 1); }
+static void u32_(buf *b, uint32_t v) {
+    uint8_t x[4];
+    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
+    put(b, x, 4);
+}
+static void u64_(buf *b, uint64_t v) {
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
+    put(b, x, 8);
+}
+static void str_(buf *b, const char *s) {
+    u64_(b, strlen(s));
+    put(b, s, strlen(s));
+}
+static void f32_(buf *b, float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u32_(b, u);
+}
+static void header(buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
+    put(b, "GGUF", 4);
+    u32_(b, version);
+    u64_(b, n_tensors);
+    u64_(b, n_kv);
+}
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (n == cap) b = realloc(b, cap *= 2);
+        size_t r = fread(b + n, 1, cap - n, f);
+        if (!r) break;
+        n += r;
+    }
+    fclose(f);
+    *len = n;
+    return b;
+}
+
+typedef struct {
+    const char *p;
+    size_t n;
+} span;
+
+static span *split_lines(const char *b, size_t len, size_t *count) {
+    size_t n = 0, cap = 1024;
+    span *s = malloc(cap * sizeof *s);
+    const char *p = b, *end = b + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) nl = end;
+        if (n == cap) s = realloc(s, (cap *= 2) * sizeof *s);
+        s[n].p = p;
+        s[n++].n = (size_t)(nl - p);
+        p = nl + 1;
+    }
+    *count = n;
+    return s;
+}
+
+#define MAXTOK 200000
+static int32_t want[MAXTOK];
+
+static size_t parse_ints(const char *p, size_t n, int32_t *out, size_t cap) {
+    size_t k = 0;
+    const char *end = p + n;
+    while (p < end && k < cap) {
+        while (p < end && *p == ' ') p++;
+        if (p >= end) break;
+        out[k++] = (int32_t)strtol(p, NULL, 10);
+        while (p < end && *p != ' ') p++;
+    }
+    return k;
+}
+
+/* Every corpus line through tok must give the ids of ids_file; ref (optional) must decode the
+ * ids to the same text. */
+static void golden(const xf_tokenizer *tok, const xf_tokenizer *ref, const char *name, const char *ids_file) {
+    size_t clen, glen, nc, ng, ok = 0, dok = 0, shown = 0;
+    char *corpus = slurp(xf_t_src("tests/data/corpus.txt"), &clen);
+    char *gold = slurp(xf_t_src(ids_file), &glen);
+    CHECK(corpus && gold);
+    if (!corpus || !gold) {
+        free(corpus);
+        free(gold);
+        return;
+    }
+    span *c = split_lines(corpus, clen, &nc), *g = split_lines(gold, glen, &ng);
+    CHECK(nc == ng);
+    for (size_t i = 0; i < nc && i < ng; i++) {
+        size_t n = parse_ints(g[i].p, g[i].n, want, MAXTOK);
+        xf_encoding e;
+        xf_status st = xf_tokenize(tok, c[i].p, c[i].n, NULL, 0, 0, &e);
+        if (st == XF_OK && e.n == n && (n == 0 || !memcmp(e.ids, want, n * sizeof *want))) {
+            ok++;
+        } else if (shown++ < 5) {
+            fprintf(stderr, "MISMATCH %s corpus line %zu: %s\n  want:", name, i + 1, st ? xf_errmsg() : "");
+            for (size_t k = 0; k < n && k < 40; k++) fprintf(stderr, " %d", want[k]);
+            fprintf(stderr, "\n  got: ");
+            for (size_t k = 0; !st && k < e.n && k < 40; k++) fprintf(stderr, " %d", e.ids[k]);
+            fprintf(stderr, "\n");
+        }
+        if (!st) xf_encoding_free(&e);
+        char *a = NULL, *b = NULL;
+        if (!xf_detokenize(tok, want, n, 1, &a, NULL) && (!ref || (!xf_detokenize(ref, want, n, 1, &b, NULL) && !strcmp(a, b))))
+            dok++;
+        free(a);
+        free(b);
+    }
+    printf("%s: %zu/%zu lines identical, decode %zu/%zu\n", name, ok, nc, dok, nc);
+    CHECK(ok == nc && nc > 0);
+    CHECK(dok == nc);
+    free(c);
+    free(g);
+    free(corpus);
+    free(gold);
+}
+
+/* ------------------------------------------------------------ GGUF builder */
+
+typedef struct kvs {
+    buf b;
+    uint64_t n;
+} kvs;
+
+static void kv_str(kvs *k, const char *key, const char *v) {
+    str_(&k->b, key);
+    u32_(&k->b, 8);
+    str_(&k->b, v);
+    k->n++;
+}
+static void kv_u32(kvs *k, const char *key, uint32_t v) {
+    str_(&k->b, key);
+    u32_(&k->b, 4);
+    u32_(&k->b, v);
+    k->n++;
+}
+static void kv_bool(kvs *k, const char *key, int v) {
+    str_(&k->b, key);
+    u32_(&k->b, 7);
+    u8_(&k->b, (uint8_t)v);
+    k->n++;
+}
+static void kv_strs(kvs *k, const char *key, const char *const *v, size_t n) {
+    str_(&k->b, key);
+    u32_(&k->b, 9);
+    u32_(&k->b, 8);
+    u64_(&k->b, n);
+    for (size_t i = 0; i < n; i++) str_(&k->b, v[i]);
+    k->n++;
+}
+static void kv_i32s(kvs *k, const char *key, const int32_t *v, size_t n) {
+    str_(&k->b, key);
+    u32_(&k->b, 9);
+    u32_(&k->b, 5);
+    u64_(&k->b, n);
+    for (size_t i = 0; i < n; i++) u32_(&k->b, (uint32_t)v[i]);
+    k->n++;
+}
+static void kv_f32s(kvs *k, const char *key, const float *v, size_t n) {
+    str_(&k->b, key);
+    u32_(&k->b, 9);
+    u32_(&k->b, 6);
+    u64_(&k->b, n);
+    for (size_t i = 0; i < n; i++) f32_(&k->b, v[i]);
+    k->n++;
+}
+
+static char *g_created[64];
+static size_t g_n_created;
+
+/* Write the file; returns its path. Frees the kv buffer. */
+static const char *finish(const char *name, kvs *k) {
+    buf f = {0};
+    header(&f, 3, 0, k->n);
+    put(&f, k->b.p, k->b.n);
+    while (f.n % 32) u8_(&f, 0);
+    const char *p = xf_t_tmpfile(name, f.p, f.n);
+    if (p && g_n_created < 64) g_created[g_n_created++] = strdup(p);
+    free(f.p);
+    free(k->b.p);
+    memset(k, 0, sizeof *k);
+    return p;
+}
+
+/* gpt2 vocabulary: "Ġ" is U+0120 (byte-level space) */
+static const char *const g_tokens[] = {"<|endoftext|>", "a", "b", "ab", "\xC4\xA0", "\xC4\xA0" "ab", "<tool>"};
+static const int32_t g_types[] = {3, 1, 1, 1, 1, 1, 4};
+static const char *const g_merges[] = {"a b", "\xC4\xA0 ab"};
+
+/* flags: which parts to write or break */
+enum { NO_MODEL = 1, BAD_MERGE = 2, SHORT_TYPES = 4, BAD_PRE = 8, BIG_BOS = 16, STR_TYPES = 32, BAD_UTF8 = 64,
+       MODEL_BERT = 128, EMPTY_VOCAB = 256, PRE_LLAMA3 = 512, PRE_QWEN2 = 1024, PRE_SMOLLM = 2048, NO_PRE = 4096 };
+
+static const char *gpt2_file(const char *name, int flags) {
+    kvs k = {0};
+    if (!(flags & NO_MODEL)) kv_str(&k, "tokenizer.ggml.model", flags & MODEL_BERT ? "bert" : "gpt2");
+    const char *pre = flags & BAD_PRE ? "mystery-pre" : flags & PRE_LLAMA3 ? "llama-bpe" : flags & PRE_QWEN2 ? "qwen2"
+                      : flags & PRE_SMOLLM ? "smollm" : "default";
+    if (!(flags & NO_PRE)) kv_str(&k, "tokenizer.ggml.pre", pre);
+    const char *toks[7];
+    memcpy(toks, g_tokens, sizeof toks);
+    if (flags & BAD_UTF8) toks[2] = "\xFF";
+    kv_strs(&k, "tokenizer.ggml.tokens", toks, flags & EMPTY_VOCAB ? 0 : 7);
+    if (flags & STR_TYPES) kv_strs(&k, "tokenizer.ggml.token_type", toks, 7);
+    else kv_i32s(&k, "tokenizer.ggml.token_type", g_types, flags & SHORT_TYPES ? 6 : 7);
+    const char *m[3] = {g_merges[0], g_merges[1], "a zz"};
+    kv_strs(&k, "tokenizer.ggml.merges", m, flags & BAD_MERGE ? 3 : 2);
+    kv_u32(&k, "tokenizer.ggml.bos_token_id", flags & BIG_BOS ? 7 : 0);
+    kv_bool(&k, "tokenizer.ggml.add_bos_token", 1);
+    return finish(name, &k);
+}
+
+static void expect_ids(const xf_tokenizer *tok, const char *text, const int32_t *ids, size_t n) {
+    xf_encoding e;
+    xf_status st = xf_tokenize(tok, text, strlen(text), NULL, 0, 0, &e);
+    int good = st == XF_OK && e.n == n && !memcmp(e.ids, ids, n * sizeof *ids);
+    CHECK_MSG(good, "\"%s\": %s", text, st ? xf_errmsg() : "ids differ");
+    if (!st) {
+        if (!good) {
+            for (size_t i = 0; i < e.n; i++) fprintf(stderr, " %d", e.ids[i]);
+            fprintf(stderr, "\n");
+        }
+        xf_encoding_free(&e);
+    }
+}
+#define EXPECT(tok, text, ...)                                                      \
+    do {                                                                            \
+        const int32_t w_[] = {__VA_ARGS__};                                         \
+        expect_ids(tok, text, w_, sizeof w_ / sizeof w_[0]);                       \
+    } while (0)
+
+static void expect_decode(const xf_tokenizer *tok, const int32_t *ids, size_t n, int skip, const char *text) {
+    char *out = NULL;
+    xf_status st = xf_detokenize(tok, ids, n, skip, &out, NULL);
+    CHECK_MSG(st == XF_OK && !strcmp(out, text), "decode: want \"%s\" got \"%s\" %s", text, out ? out : "",
+              st ? xf_errmsg() : "");
+    free(out);
+}
+
+static void bad(const char *name, int flags, xf_status want_st, const char *needle) {
+    const char *p = gpt2_file(name, flags);
+    xf_tokenizer *tok = (xf_tokenizer *)1;
+    xf_status st = xf_tokenizer_load_gguf(p, &tok);
+    const char *m = xf_errmsg();
+    CHECK_MSG(st == want_st && tok == NULL && strstr(m, p) && strstr(m, needle), "%s: got %s: %s", name,
+              xf_status_str(st), m);
+    if (!st) xf_tokenizer_free(tok);
+}
+
+static void small_gpt2(void) {
+    xf_tokenizer *tok = NULL;
+    const char *p = gpt2_file("tg_ok.gguf", 0);
+    xf_status st = xf_tokenizer_load_gguf(p, &tok);
+    CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+    if (!tok) return;
+    EXPECT(tok, "ab ab", 0, 3, 5);
+    EXPECT(tok, "ab<|endoftext|>b<tool>", 0, 3, 0, 2, 6);
+    EXPECT(tok, "", 0);
+    const int32_t ids[] = {0, 3, 5, 6, 0};
+    expect_decode(tok, ids, 5, 1, "ab ab<tool>");
+    expect_decode(tok, ids, 5, 0, "<|endoftext|>ab ab<tool><|endoftext|>");
+    CHECK(xf_tokenizer_vocab_size(tok) == 7);
+    CHECK(xf_tokenizer_token_to_id(tok, "<tool>") == 6);
+    CHECK(!strcmp(xf_tokenizer_id_to_token(tok, 5), "\xC4\xA0" "ab"));
+    xf_tokenizer_free(tok);
+
+    /* the other pre-tokenizers compile and split "ab ab" the same way */
+    const int pres[] = {PRE_LLAMA3, PRE_QWEN2, PRE_SMOLLM, NO_PRE};
+    for (int i = 0; i < 4; i++) {
+        xf_tokenizer *t2 = NULL;
+        st = xf_tokenizer_load_gguf(gpt2_file("tg_pre_ok.gguf", pres[i]), &t2);
+        CHECK_MSG(st == XF_OK, "pre %d: %s", i, xf_errmsg());
+        if (t2) EXPECT(t2, "ab ab", 0, 3, 5);
+        xf_tokenizer_free(t2);
+    }
+
+    bad("tg_nomodel.gguf", NO_MODEL, XF_ERR_NOT_FOUND, "tokenizer.ggml.model");
+    bad("tg_bert.gguf", MODEL_BERT, XF_ERR_UNSUPPORTED, "\"bert\"");
+    bad("tg_merge.gguf", BAD_MERGE, XF_ERR_FORMAT, "tokenizer.ggml.merges[2]: token \"zz\"");
+    bad("tg_types.gguf", SHORT_TYPES, XF_ERR_FORMAT, "tokenizer.ggml.token_type: 6 entries for 7 tokens");
+    bad("tg_strtypes.gguf", STR_TYPES, XF_ERR_FORMAT, "tokenizer.ggml.token_type");
+    bad("tg_pre.gguf", BAD_PRE, XF_ERR_UNSUPPORTED, "\"mystery-pre\"");
+    bad("tg_bos.gguf", BIG_BOS, XF_ERR_RANGE, "tokenizer.ggml.bos_token_id");
+    bad("tg_utf8.gguf", BAD_UTF8, XF_ERR_FORMAT, "tokenizer.ggml.tokens[2]");
+    bad("tg_empty.gguf", EMPTY_VOCAB, XF_ERR_RANGE, "tokenizer.ggml.tokens");
+    /* a vocabulary over the 10,000,000-token limit (10,000,001 empty strings: an 80 MB file) */
+    {
+        kvs k = {0};
+        kv_str(&k, "tokenizer.ggml.model", "gpt2");
+        str_(&k.b, "tokenizer.ggml.tokens");
+        u32_(&k.b, 9);
+        u32_(&k.b, 8);
+        u64_(&k.b, 10000001);
+        static const uint8_t zero[8 * 4096];
+        for (uint64_t i = 0; i < 10000001; i += 4096) put(&k.b, zero, 8 * (10000001 - i < 4096 ? 10000001 - i : 4096));
+        k.n++;
+        const char *big = finish("tg_big.gguf", &k);
+        tok = (xf_tokenizer *)1;
+        xf_status st2 = xf_tokenizer_load_gguf(big, &tok);
+        CHECK_MSG(st2 == XF_ERR_RANGE && tok == NULL && strstr(xf_errmsg(), "tokenizer.ggml.tokens") &&
+                      strstr(xf_errmsg(), "10000001"), "big vocab: %s: %s", xf_status_str(st2), xf_errmsg());
+        if (big) unlink(big);
+    }
+    CHECK(xf_tokenizer_load_gguf(NULL, &tok) == XF_ERR_INVALID_ARG);
+    CHECK(xf_tokenizer_load_gguf(p, NULL) == XF_ERR_INVALID_ARG);
+    CHECK(xf_tokenizer_load_gguf("/nonexistent/x.gguf", &tok) != XF_OK && tok == NULL);
+}
+
+/* a tiny SentencePiece ("llama") vocabulary */
+static void small_llama(void) {
+    static const char *const toks[] = {"<unk>", "<s>", "</s>", "<0xC3>", "<0xA9>", "\xE2\x96\x81", "a", "b",
+                                       "\xE2\x96\x81" "a", "ab", "\xE2\x96\x81" "ab"};
+    static const int32_t types[] = {2, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1};
+    static const float scores[] = {0, 0, 0, 0, 0, -1, -2, -3, -5, -4, -6};
+    for (int variant = 0; variant < 3; variant++) {
+        kvs k = {0};
+        kv_str(&k, "tokenizer.ggml.model", "llama");
+        kv_strs(&k, "tokenizer.ggml.tokens", toks, 11);
+        kv_i32s(&k, "tokenizer.ggml.token_type", types, 11);
+        if (variant != 2) kv_f32s(&k, "tokenizer.ggml.scores", scores, variant == 1 ? 10 : 11);
+        kv_u32(&k, "tokenizer.ggml.bos_token_id", 1);
+        kv_u32(&k, "tokenizer.ggml.eos_token_id", 2);
+        kv_u32(&k, "tokenizer.ggml.unknown_token_id", 0);
+        const char *p = finish("tl.gguf", &k);
+        xf_tokenizer *tok = NULL;
+        xf_status st = xf_tokenizer_load_gguf(p, &tok);
+        if (variant == 1) {
+            CHECK_MSG(st == XF_ERR_FORMAT && strstr(xf_errmsg(), "tokenizer.ggml.scores: 10 entries"), "%s", xf_errmsg());
+            continue;
+        }
+        if (variant == 2) {
+            CHECK_MSG(st == XF_ERR_NOT_FOUND && strstr(xf_errmsg(), "tokenizer.ggml.scores"), "%s", xf_errmsg());
+            continue;
+        }
+        CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+        if (!tok) continue;
+        /* "ab" (score -4) merges before "▁a" (-5): ▁ab ▁ab; é -> byte fallback; x -> <unk> */
+        EXPECT(tok, "ab ab", 1, 10, 10);
+        EXPECT(tok, "a\xC3\xA9", 1, 8, 3, 4);
+        EXPECT(tok, "xx b", 1, 5, 0, 5, 7);
+        EXPECT(tok, "", 1);
+        const int32_t ids[] = {1, 10, 10, 3, 4, 2};
+        expect_decode(tok, ids, 6, 1, "ab ab\xC3\xA9");
+        expect_decode(tok, ids, 6, 0, "<s> ab ab\xC3\xA9</s>");
+        xf_tokenizer_free(tok);
+    }
+}
+
+int main(void) {
+    small_gpt2();
+    small_llama();
+
+    xf_tokenizer *json = NULL, *tok = NULL;
+    const char *spm = xf_t_src("tests/data/spm_tokenizer.gguf");
+    if (xf_tokenizer_load_gguf(spm, &tok) == XF_OK) {
+        CHECK(xf_tokenizer_load(xf_t_src("tests/data/spm_tokenizer.json"), &json) == XF_OK);
+        golden(tok, json, "spm gguf golden", "tests/data/spm_ids.txt");
+    } else {
+        CHECK_MSG(0, "%s", xf_errmsg());
+    }
+    xf_tokenizer_free(tok);
+    xf_tokenizer_free(json);
+    tok = json = NULL;
+
+    /* $XFMR_SMOLLM2_GGUF, else the copy scripts/fetch_models.sh SmolLM2-135M-Instruct unpacks */
+    const char *gg = getenv("XFMR_SMOLLM2_GGUF");
+    if (!gg || !*gg) gg = xf_t_src("models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if (access(gg, R_OK) != 0) {
+        printf("skipped: SmolLM2 GGUF not found at %s (run scripts/fetch_models.sh SmolLM2-135M-Instruct "
+               "or set XFMR_SMOLLM2_GGUF)\n", gg);
+    } else {
+        xf_status st = xf_tokenizer_load_gguf(gg, &tok);
+        CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+        CHECK(xf_tokenizer_load(xf_t_src("tests/data/smollm2_tokenizer.json"), &json) == XF_OK);
+        if (tok && json) {
+            CHECK(xf_tokenizer_vocab_size(tok) == xf_tokenizer_vocab_size(json));
+            golden(tok, json, "smollm2 gguf golden", "tests/data/smollm2_ids.txt");
+        }
+        xf_tokenizer_free(tok);
+        xf_tokenizer_free(json);
+    }
+    for (size_t i = 0; i < g_n_created; i++) {
+        unlink(g_created[i]);
+        free(g_created[i]);
+    }
+    return xf_t_report();
+}
