@@ -10,7 +10,7 @@ cd "$root"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 scripts/install_deps.sh
-scripts/fetch_models.sh all-MiniLM-L6-v2
+scripts/fetch_models.sh all-MiniLM-L6-v2 SmolLM2-135M-Instruct
 
 run_suite() { # build-dir, extra cmake args...
   local dir=$1

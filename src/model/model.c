@@ -10,6 +10,8 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "io/gguf.h"
+#include "io/gguf_model.h"
 #include "kernels/ops.h"
 
 #define XF_DEFAULT_BATCH 32
@@ -47,8 +49,35 @@ void xf_model_free(xf_model *m) {
     free(m);
 }
 
+/* A GGUF file: config from its metadata, weights from its tensors, tokenizer from its
+ * tokenizer.ggml.* keys. m->path is the file. */
+static xf_status load_gguf(xf_model *m, char *file) {
+    m->path = file;
+    memset(&m->layout, 0, sizeof m->layout); /* decoders: no pooling / normalisation */
+    xf_gguf *g = NULL;
+    xf_status st = xf_gguf_open(file, &g);
+    if (st) return st;
+    if ((st = xf_gguf_model_config(g, &m->cfg))) {
+        xf_gguf_close(g);
+        return st;
+    }
+    int has_tok = xf_gguf_find(g, "tokenizer.ggml.model") >= 0; /* else: no tokenizer (ids only) */
+    if ((st = xf_weight_set_open_gguf(g, m->cfg.model_type, m->cfg.num_attention_heads, m->cfg.num_key_value_heads,
+                                      &m->ws)))
+        return st;
+    return has_tok ? xf_tokenizer_load_gguf(file, &m->tok) : XF_OK;
+}
+
+static xf_status finish_load(xf_model *m, const char *path, const xf_model_params *p);
+
 static xf_status load_parts(xf_model *m, const char *path, const xf_model_params *p) {
     xf_status st;
+    char *gguf_file = NULL;
+    if ((st = xf_gguf_model_resolve(path, &gguf_file))) return st;
+    if (gguf_file) {
+        if ((st = load_gguf(m, gguf_file))) return st;
+        return finish_load(m, path, p);
+    }
     if (!xf_is_dir(path)) {
         if (xf_is_file(path))
             return xf_error(XF_ERR_INVALID_ARG, "%s is a file; pass the model folder that contains config.json", path);
@@ -68,7 +97,12 @@ static xf_status load_parts(xf_model *m, const char *path, const xf_model_params
     st = xf_weight_set_open(files, n_files, &m->ws);
     xf_hf_weight_files_free(files, n_files);
     if (st) return st;
+    return finish_load(m, path, p);
+}
 
+/* Architecture, input limits, thread pool and the architecture's own load. */
+static xf_status finish_load(xf_model *m, const char *path, const xf_model_params *p) {
+    xf_status st;
     for (size_t i = 0; i < sizeof k_archs / sizeof k_archs[0]; i++)
         if (strcmp(k_archs[i]->name, m->cfg.model_type) == 0) m->arch = k_archs[i];
     if (!m->arch)

@@ -1,5 +1,6 @@
-/* weights.c — the weight set: tensors looked up by name across safetensors files, shape-checked,
- * served as F32 (zero-copy when possible). */
+/* weights.c — the weight set: tensors looked up by name across safetensors files, or in one GGUF
+ * file under their llama.cpp names, shape-checked, served as F32 (zero-copy when possible; GGUF
+ * quantized tensors are dequantized once here, and llama's Q/K rows un-permuted). */
 #include "model/weights.h"
 
 #include <stdio.h>
@@ -8,7 +9,10 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "io/gguf.h"
+#include "io/gguf_model.h"
 #include "io/safetensors.h"
+#include "kernels/quants.h"
 
 struct xf_weight_set {
     size_t n_files;
@@ -17,10 +21,16 @@ struct xf_weight_set {
     void **owned; /* converted copies, freed with the set */
     size_t n_owned, cap_owned;
     char dtypes[128];
+    /* GGUF backend (files / n_files unused; paths[0] is the file) */
+    xf_gguf *gguf;
+    char arch[64];
+    size_t n_head, n_kv_head;
 };
 
 void xf_weight_set_free(xf_weight_set *ws) {
     if (!ws) return;
+    xf_gguf_close(ws->gguf);
+    if (ws->gguf) free(ws->paths ? ws->paths[0] : NULL);
     for (size_t i = 0; i < ws->n_files; i++) {
         xf_st_close(ws->files[i]);
         free(ws->paths[i]);
@@ -63,6 +73,53 @@ xf_status xf_weight_set_open(char *const *paths, size_t n, xf_weight_set **out) 
     return XF_OK;
 }
 
+static xf_status keep_owned(xf_weight_set *ws, void *buf) {
+    if (ws->n_owned == ws->cap_owned) {
+        size_t cap = ws->cap_owned ? 2 * ws->cap_owned : 64;
+        void **p = xf_realloc(ws->owned, cap * sizeof *p);
+        if (!p) return xf_error(XF_ERR_NOMEM, "cannot grow the weight list");
+        ws->owned = p;
+        ws->cap_owned = cap;
+    }
+    ws->owned[ws->n_owned++] = buf;
+    return XF_OK;
+}
+
+xf_status xf_weight_set_open_gguf(xf_gguf *g, const char *arch, size_t n_head, size_t n_kv_head,
+                                  xf_weight_set **out) {
+    *out = NULL;
+    xf_weight_set *ws = xf_calloc(1, sizeof *ws);
+    if (!ws || !(ws->paths = xf_calloc(1, sizeof *ws->paths)) || !(ws->paths[0] = xf_strdup(xf_gguf_path(g)))) {
+        if (ws) free(ws->paths);
+        free(ws);
+        xf_gguf_close(g);
+        return xf_error(XF_ERR_NOMEM, "cannot allocate the weight set");
+    }
+    ws->gguf = g;
+    snprintf(ws->arch, sizeof ws->arch, "%s", arch);
+    ws->n_head = n_head;
+    ws->n_kv_head = n_kv_head;
+    static const uint32_t order[] = {XF_GGML_F32, XF_GGML_F16, XF_GGML_BF16, XF_GGML_F64, XF_GGML_Q4_0,
+                                     XF_GGML_Q4_1, XF_GGML_Q5_0, XF_GGML_Q5_1, XF_GGML_Q8_0, XF_GGML_Q2_K,
+                                     XF_GGML_Q3_K, XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K, XF_GGML_Q8_K,
+                                     XF_GGML_I8, XF_GGML_I16, XF_GGML_I32, XF_GGML_I64};
+    for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
+        int seen = 0;
+        for (size_t i = 0; i < xf_gguf_tensor_count(g) && !seen; i++) seen = xf_gguf_tensor_at(g, i)->type == order[o];
+        if (!seen) continue;
+        size_t l = strlen(ws->dtypes);
+        snprintf(ws->dtypes + l, sizeof ws->dtypes - l, "%s%s", l ? "," : "", xf_ggml_type_name(order[o]));
+    }
+    *out = ws;
+    return XF_OK;
+}
+
+static const xf_gguf_tensor *gguf_find(const xf_weight_set *ws, const char *name, char *gname, size_t cap,
+                                       xf_gguf_permute *perm) {
+    if (!xf_gguf_tensor_name(ws->arch, name, gname, cap, perm)) return NULL;
+    return xf_gguf_find_tensor(ws->gguf, gname);
+}
+
 static const xf_st_tensor *find(const xf_weight_set *ws, const char *name, size_t *file) {
     for (size_t i = 0; i < ws->n_files; i++) {
         const xf_st_tensor *t = xf_st_find(ws->files[i], name);
@@ -76,6 +133,10 @@ static const xf_st_tensor *find(const xf_weight_set *ws, const char *name, size_
 
 int xf_weight_set_has(const xf_weight_set *ws, const char *name) {
     size_t f;
+    if (ws->gguf) {
+        char gname[256];
+        return gguf_find(ws, name, gname, sizeof gname, NULL) != NULL;
+    }
     return find(ws, name, &f) != NULL;
 }
 
@@ -88,8 +149,65 @@ static void shape_str(const xf_st_tensor *t, char *buf, size_t cap) {
     if (l < cap) snprintf(buf + l, cap - l, "]");
 }
 
+/* GGUF: dims are innermost first, so an HF [d0, d1] matrix is stored with dims [d1, d0]. */
+static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1, xf_weight *out) {
+    const char *file = ws->paths[0];
+    char gname[256];
+    xf_gguf_permute perm;
+    if (!xf_gguf_tensor_name(ws->arch, name, gname, sizeof gname, &perm))
+        return xf_error(XF_ERR_NOT_FOUND, "%s: tensor \"%s\" has no GGUF name", file, name);
+    const xf_gguf_tensor *t = xf_gguf_find_tensor(ws->gguf, gname);
+    if (!t) return xf_error(XF_ERR_NOT_FOUND, "%s: required tensor \"%s\" (%s) is missing", file, gname, name);
+    int ok = ndim == 1 ? t->n_dims == 1 && t->dims[0] == d0 : t->n_dims == 2 && t->dims[0] == d1 && t->dims[1] == d0;
+    if (!ok) {
+        char got[160];
+        size_t l = (size_t)snprintf(got, sizeof got, "[");
+        for (uint32_t i = 0; i < t->n_dims && l < sizeof got; i++)
+            l += (size_t)snprintf(got + l, sizeof got - l, "%s%llu", i ? ", " : "", (unsigned long long)t->dims[i]);
+        if (l < sizeof got) snprintf(got + l, sizeof got - l, "]");
+        if (ndim == 1)
+            return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" (%s) has dims %s, expected [%zu]", file, gname, name, got, d0);
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" (%s) has dims %s (innermost first), expected [%zu, %zu]",
+                        file, gname, name, got, d1, d0);
+    }
+    const xf_quant_traits *q = xf_quant_traits_of((int)t->type);
+    if (!q || t->n_elements % q->block_size != 0)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: tensor \"%s\" (%s) has type %s, which cannot be used for weights",
+                        file, gname, name, xf_ggml_type_name(t->type));
+    out->dtype = XF_DT_F32;
+    out->rows = ndim == 1 ? 1 : d0;
+    out->cols = ndim == 1 ? d0 : d1;
+    out->name = t->name;
+    if (t->type == XF_GGML_F32 && perm == XF_GGUF_PERMUTE_NONE && ((uintptr_t)t->data % sizeof(float)) == 0) {
+        out->data = t->data;
+        return XF_OK;
+    }
+    size_t n = (size_t)t->n_elements, heads = perm == XF_GGUF_PERMUTE_Q ? ws->n_head : ws->n_kv_head;
+    if (perm != XF_GGUF_PERMUTE_NONE && (heads == 0 || d0 % heads != 0 || (d0 / heads) % 2 != 0))
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has %zu rows, not a multiple of %zu heads of even size", file,
+                        gname, d0, heads);
+    float *buf = xf_aligned_alloc(n * sizeof(float));
+    if (!buf) return xf_error(XF_ERR_NOMEM, "cannot allocate %zu floats for tensor \"%s\"", n, gname);
+    xf_status st = keep_owned(ws, buf);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    q->dequant(t->data, buf, n);
+    if (perm != XF_GGUF_PERMUTE_NONE) {
+        size_t dh = d0 / heads, cols = ndim == 1 ? 1 : d1;
+        float *tmp = xf_malloc(dh * cols * sizeof *tmp);
+        if (!tmp) return xf_error(XF_ERR_NOMEM, "cannot allocate scratch for tensor \"%s\"", gname);
+        xf_gguf_unpermute_rows(buf, heads, dh, cols, tmp);
+        free(tmp);
+    }
+    out->data = buf;
+    return XF_OK;
+}
+
 xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1,
                         xf_weight *out) {
+    if (ws->gguf) return gguf_get(ws, name, ndim, d0, d1, out);
     size_t fi = 0;
     const xf_st_tensor *t = find(ws, name, &fi);
     if (!t)
@@ -113,23 +231,22 @@ xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0
     if (t->dtype != XF_DT_F32 && t->dtype != XF_DT_F16 && t->dtype != XF_DT_BF16 && t->dtype != XF_DT_F64)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: tensor \"%s\" has dtype %s; weights must be F32, F16, BF16 or F64",
                         ws->paths[fi], name, xf_dtype_name(t->dtype));
-    if (ws->n_owned == ws->cap_owned) {
-        size_t cap = ws->cap_owned ? 2 * ws->cap_owned : 64;
-        void **p = xf_realloc(ws->owned, cap * sizeof *p);
-        if (!p) return xf_error(XF_ERR_NOMEM, "cannot grow the weight list");
-        ws->owned = p;
-        ws->cap_owned = cap;
-    }
     float *buf = xf_aligned_alloc((size_t)t->n_elements * sizeof(float));
     if (!buf) return xf_error(XF_ERR_NOMEM, "cannot allocate %llu floats for tensor \"%s\"", (unsigned long long)t->n_elements, name);
+    xf_status st = keep_owned(ws, buf);
+    if (st) {
+        free(buf);
+        return st;
+    }
     xf_convert_to_f32(t->dtype, t->data, buf, (size_t)t->n_elements);
-    ws->owned[ws->n_owned++] = buf;
     out->data = buf;
     return XF_OK;
 }
 
 uint64_t xf_weight_set_tensor_bytes(const xf_weight_set *ws) {
     uint64_t s = 0;
+    if (ws->gguf)
+        for (size_t i = 0; i < xf_gguf_tensor_count(ws->gguf); i++) s += xf_gguf_tensor_at(ws->gguf, i)->nbytes;
     for (size_t i = 0; i < ws->n_files; i++)
         for (size_t k = 0; k < xf_st_count(ws->files[i]); k++) s += xf_st_at(ws->files[i], k)->nbytes;
     return s;
@@ -137,10 +254,11 @@ uint64_t xf_weight_set_tensor_bytes(const xf_weight_set *ws) {
 
 uint64_t xf_weight_set_file_bytes(const xf_weight_set *ws) {
     uint64_t s = 0;
+    if (ws->gguf) return xf_gguf_file_size(ws->gguf);
     for (size_t i = 0; i < ws->n_files; i++) s += xf_st_file_size(ws->files[i]);
     return s;
 }
 
 const char *xf_weight_set_dtypes(const xf_weight_set *ws) { return ws->dtypes; }
-size_t xf_weight_set_n_files(const xf_weight_set *ws) { return ws->n_files; }
+size_t xf_weight_set_n_files(const xf_weight_set *ws) { return ws->gguf ? 1 : ws->n_files; }
 const char *const *xf_weight_set_paths(const xf_weight_set *ws) { return (const char *const *)ws->paths; }

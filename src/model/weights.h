@@ -24,6 +24,13 @@ typedef struct xf_weight_set xf_weight_set;
 
 /* Open every file (safetensors) of a model. */
 xf_status xf_weight_set_open(char *const *paths, size_t n, xf_weight_set **out);
+/* A GGUF file as a weight set (takes ownership of g, closed with the set, also on failure).
+ * Tensors are asked for by their Hugging Face names and found under llama.cpp's names
+ * (io/gguf_model.h); quantized ones are dequantized to F32 once, at the first xf_weight_get, and
+ * for arch "llama" the rows of Q / K are un-permuted with n_head / n_kv_head heads. */
+struct xf_gguf;
+xf_status xf_weight_set_open_gguf(struct xf_gguf *g, const char *arch, size_t n_head, size_t n_kv_head,
+                                  xf_weight_set **out);
 void xf_weight_set_free(xf_weight_set *ws);
 
 /* 1 if a tensor of that name exists in any file. */

@@ -1,0 +1,260 @@
+/* gguf_model.c — llama.cpp GGUF files as models: path resolution, config from metadata, tensor
+ * name mapping and the Q/K row un-permutation. */
+#define _POSIX_C_SOURCE 200809L
+#include "io/gguf_model.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/file.h"
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+xf_status xf_gguf_model_resolve(const char *path, char **gguf_path) {
+    *gguf_path = NULL;
+    if (xf_is_file(path)) {
+        if (!ends_with(path, ".gguf")) return XF_OK;
+        if (!(*gguf_path = xf_strdup(path))) return xf_error(XF_ERR_NOMEM, "out of memory");
+        return XF_OK;
+    }
+    if (!xf_is_dir(path)) return XF_OK;
+    char *cfg = xf_path_join(path, "config.json");
+    if (!cfg) return xf_error(XF_ERR_NOMEM, "out of memory");
+    int has_cfg = xf_is_file(cfg);
+    free(cfg);
+    if (has_cfg) return XF_OK;
+    DIR *d = opendir(path);
+    if (!d) return XF_OK; /* the HF loader reports the folder */
+    char *found = NULL, *second = NULL;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".gguf")) continue;
+        char *p = xf_path_join(path, e->d_name);
+        if (!p) break;
+        if (!xf_is_file(p)) {
+            free(p);
+            continue;
+        }
+        if (!found) found = p;
+        else {
+            if (!second) second = p;
+            else free(p);
+        }
+    }
+    closedir(d);
+    if (second) {
+        xf_status st = xf_error(XF_ERR_INVALID_ARG, "%s holds several .gguf files (%s, %s, ...) and no config.json; "
+                                "pass the path of the one to load", path, found, second);
+        free(found);
+        free(second);
+        return st;
+    }
+    *gguf_path = found;
+    return XF_OK;
+}
+
+/* ------------------------------------------------------------------ config */
+
+/* An integer key in [lo, hi]; absent: required -> NOT_FOUND, else *out untouched. */
+static xf_status get_size(const xf_gguf *g, const char *key, int required, uint64_t lo, uint64_t hi, size_t *out) {
+    const char *file = xf_gguf_path(g);
+    if (xf_gguf_find(g, key) < 0) {
+        if (required) return xf_error(XF_ERR_NOT_FOUND, "%s: required metadata key \"%s\" is missing", file, key);
+        return XF_OK;
+    }
+    uint64_t v;
+    xf_status st = xf_gguf_get_uint(g, key, &v);
+    if (st) return st;
+    if (v < lo || v > hi)
+        return xf_error(XF_ERR_RANGE, "%s: metadata key \"%s\" = %llu is out of range [%llu, %llu]", file, key,
+                        (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
+    *out = (size_t)v;
+    return XF_OK;
+}
+
+/* A float32 / float64 key in (lo, hi); absent: required -> NOT_FOUND, else *out untouched. */
+static xf_status get_real(const xf_gguf *g, const char *key, int required, double lo, double hi, double *out) {
+    const char *file = xf_gguf_path(g);
+    int64_t i = xf_gguf_find(g, key);
+    if (i < 0) {
+        if (required) return xf_error(XF_ERR_NOT_FOUND, "%s: required metadata key \"%s\" is missing", file, key);
+        return XF_OK;
+    }
+    double v;
+    if (xf_gguf_kv_type(g, (size_t)i) == XF_GGUF_FLOAT64) {
+        xf_status st = xf_gguf_get_f64(g, key, &v);
+        if (st) return st;
+    } else {
+        float f;
+        xf_status st = xf_gguf_get_f32(g, key, &f);
+        if (st) return st;
+        v = f;
+    }
+    if (!(v > lo && v < hi) || !isfinite(v))
+        return xf_error(XF_ERR_RANGE, "%s: metadata key \"%s\" = %g is out of range (%g, %g)", file, key, v, lo, hi);
+    *out = v;
+    return XF_OK;
+}
+
+xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
+    const char *file = xf_gguf_path(g);
+    memset(c, 0, sizeof *c);
+    const char *s;
+    size_t len;
+    xf_status st;
+    if (xf_gguf_find(g, "general.architecture") < 0)
+        return xf_error(XF_ERR_NOT_FOUND, "%s: required metadata key \"general.architecture\" is missing", file);
+    if ((st = xf_gguf_get_str(g, "general.architecture", &s, &len))) return st;
+    if (!((len == 5 && memcmp(s, "llama", 5) == 0) || (len == 5 && memcmp(s, "qwen2", 5) == 0))) {
+        int n = len > 60 ? 60 : (int)len;
+        return xf_error(XF_ERR_UNSUPPORTED,
+                        "%s: general.architecture \"%.*s\" is not supported for GGUF models (supported: llama, qwen2)",
+                        file, n, s);
+    }
+    memcpy(c->model_type, s, len);
+    c->model_type[len] = '\0';
+    const char *arch = c->model_type;
+    strcpy(c->hidden_act, "silu");
+    strcpy(c->position_embedding_type, "rope");
+    c->type_vocab_size = 1;
+    c->rope_theta = 10000.0;
+
+    char k[128];
+#define KEY(suffix) (snprintf(k, sizeof k, "%s." suffix, arch), k)
+    if ((st = get_size(g, KEY("embedding_length"), 1, 1, 65536, &c->hidden_size)) ||
+        (st = get_size(g, KEY("block_count"), 1, 1, 1024, &c->num_hidden_layers)) ||
+        (st = get_size(g, KEY("feed_forward_length"), 1, 1, 1048576, &c->intermediate_size)) ||
+        (st = get_size(g, KEY("attention.head_count"), 1, 1, 65536, &c->num_attention_heads)) ||
+        (st = get_size(g, KEY("context_length"), 1, 1, 1048576, &c->max_position_embeddings)))
+        return st;
+    c->num_key_value_heads = c->num_attention_heads;
+    if ((st = get_size(g, KEY("attention.head_count_kv"), 0, 1, 65536, &c->num_key_value_heads))) return st;
+    if (c->num_attention_heads % c->num_key_value_heads != 0)
+        return xf_error(XF_ERR_RANGE, "%s: metadata key \"%s\" = %zu does not divide %s.attention.head_count = %zu",
+                        file, KEY("attention.head_count_kv"), c->num_key_value_heads, arch, c->num_attention_heads);
+    size_t head_dim = 0;
+    if ((st = get_size(g, KEY("attention.key_length"), 0, 2, 65536, &head_dim))) return st;
+    if (!head_dim) {
+        if (c->hidden_size % c->num_attention_heads != 0)
+            return xf_error(XF_ERR_RANGE, "%s: metadata key \"%s\" = %zu does not divide %s.embedding_length = %zu",
+                            file, KEY("attention.head_count"), c->num_attention_heads, arch, c->hidden_size);
+        head_dim = c->hidden_size / c->num_attention_heads;
+    }
+    size_t v_len = head_dim;
+    if ((st = get_size(g, KEY("attention.value_length"), 0, 1, 65536, &v_len))) return st;
+    if (v_len != head_dim)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %zu differs from the key length %zu", file,
+                        KEY("attention.value_length"), v_len, head_dim);
+    c->head_dim = head_dim;
+    size_t n_rot = head_dim;
+    if ((st = get_size(g, KEY("rope.dimension_count"), 0, 1, 65536, &n_rot))) return st;
+    if (n_rot != head_dim)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %zu: partial rotary embeddings are not "
+                        "supported (head dim %zu)", file, KEY("rope.dimension_count"), n_rot, head_dim);
+    if (head_dim % 2)
+        return xf_error(XF_ERR_RANGE, "%s: head dimension %zu (%s) must be even", file, head_dim,
+                        KEY("attention.key_length"));
+    if ((st = get_real(g, KEY("attention.layer_norm_rms_epsilon"), 1, 0.0, 1.0, &c->rms_norm_eps))) return st;
+    c->layer_norm_eps = c->rms_norm_eps;
+    if ((st = get_real(g, KEY("rope.freq_base"), 0, 0.0, 1e12, &c->rope_theta))) return st;
+
+    /* Rotary scaling. */
+    if (xf_gguf_find(g, KEY("rope.scaling.type")) >= 0) {
+        if ((st = xf_gguf_get_str(g, k, &s, &len))) return st;
+        if (len == 6 && memcmp(s, "linear", 6) == 0) {
+            c->rope_scaling.type = XF_HF_ROPE_LINEAR;
+            if ((st = get_real(g, KEY("rope.scaling.factor"), 1, 0.0, 1e6, &c->rope_scaling.factor))) return st;
+            if ((st = get_size(g, KEY("rope.scaling.original_context_length"), 0, 1, 1 << 24,
+                               &c->rope_scaling.original_max_position)))
+                return st;
+        } else if (!(len == 4 && memcmp(s, "none", 4) == 0)) {
+            int n = len > 60 ? 60 : (int)len;
+            return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = \"%.*s\" is not supported (none, linear)",
+                            file, KEY("rope.scaling.type"), n, s);
+        }
+    } else if (xf_gguf_find(g, KEY("rope.scale_linear")) >= 0) { /* older llama.cpp spelling */
+        double f = 1.0;
+        if ((st = get_real(g, k, 1, 0.0, 1e6, &f))) return st;
+        if (f != 1.0) {
+            c->rope_scaling.type = XF_HF_ROPE_LINEAR;
+            c->rope_scaling.factor = f;
+        }
+    }
+    if (xf_gguf_find_tensor(g, "rope_freqs.weight"))
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: tensor \"rope_freqs.weight\" (per-frequency rotary factors, e.g. "
+                        "Llama 3.1) is not supported for GGUF models yet", file);
+#undef KEY
+
+    /* Vocabulary from the embedding matrix [hidden, vocab] (innermost first). */
+    const xf_gguf_tensor *emb = xf_gguf_find_tensor(g, "token_embd.weight");
+    if (!emb) return xf_error(XF_ERR_NOT_FOUND, "%s: required tensor \"token_embd.weight\" is missing", file);
+    if (emb->n_dims != 2 || emb->dims[0] != c->hidden_size || emb->dims[1] < 1 || emb->dims[1] > (1u << 24))
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"token_embd.weight\" has %u dims [%llu, %llu], expected "
+                        "[%zu (embedding_length), vocab <= 16777216]", file, emb->n_dims,
+                        (unsigned long long)emb->dims[0], (unsigned long long)emb->dims[1], c->hidden_size);
+    c->vocab_size = (size_t)emb->dims[1];
+    c->tie_word_embeddings = xf_gguf_find_tensor(g, "output.weight") == NULL;
+    c->attention_bias = 0;
+    c->mlp_bias = 0;
+    return XF_OK;
+}
+
+/* ------------------------------------------------------------------ names */
+
+static const struct {
+    const char *hf, *gg;
+    xf_gguf_permute perm;
+} k_layer_names[] = {
+    {"input_layernorm", "attn_norm", XF_GGUF_PERMUTE_NONE},
+    {"post_attention_layernorm", "ffn_norm", XF_GGUF_PERMUTE_NONE},
+    {"self_attn.q_proj", "attn_q", XF_GGUF_PERMUTE_Q},
+    {"self_attn.k_proj", "attn_k", XF_GGUF_PERMUTE_K},
+    {"self_attn.v_proj", "attn_v", XF_GGUF_PERMUTE_NONE},
+    {"self_attn.o_proj", "attn_output", XF_GGUF_PERMUTE_NONE},
+    {"mlp.gate_proj", "ffn_gate", XF_GGUF_PERMUTE_NONE},
+    {"mlp.up_proj", "ffn_up", XF_GGUF_PERMUTE_NONE},
+    {"mlp.down_proj", "ffn_down", XF_GGUF_PERMUTE_NONE},
+};
+
+int xf_gguf_tensor_name(const char *arch, const char *hf, char *out, size_t cap, xf_gguf_permute *permute) {
+    if (permute) *permute = XF_GGUF_PERMUTE_NONE;
+    const char *direct = NULL;
+    if (strcmp(hf, "model.embed_tokens.weight") == 0) direct = "token_embd.weight";
+    else if (strcmp(hf, "model.norm.weight") == 0) direct = "output_norm.weight";
+    else if (strcmp(hf, "lm_head.weight") == 0) direct = "output.weight";
+    if (direct) return snprintf(out, cap, "%s", direct) < (int)cap;
+    const char *pre = "model.layers.";
+    if (strncmp(hf, pre, strlen(pre)) != 0) return 0;
+    const char *p = hf + strlen(pre);
+    char *end;
+    unsigned long layer = strtoul(p, &end, 10);
+    if (end == p || *end != '.' || (p[0] == '0' && end - p > 1)) return 0;
+    const char *rest = end + 1, *suffix = strrchr(rest, '.');
+    if (!suffix || (strcmp(suffix, ".weight") != 0 && strcmp(suffix, ".bias") != 0)) return 0;
+    size_t mid = (size_t)(suffix - rest);
+    for (size_t i = 0; i < sizeof k_layer_names / sizeof k_layer_names[0]; i++) {
+        if (strlen(k_layer_names[i].hf) != mid || strncmp(rest, k_layer_names[i].hf, mid) != 0) continue;
+        if (permute && strcmp(arch, "llama") == 0) *permute = k_layer_names[i].perm;
+        return snprintf(out, cap, "blk.%lu.%s%s", layer, k_layer_names[i].gg, suffix) < (int)cap;
+    }
+    return 0;
+}
+
+void xf_gguf_unpermute_rows(float *W, size_t n_head, size_t dh, size_t cols, float *tmp) {
+    const size_t half = dh / 2;
+    for (size_t h = 0; h < n_head; h++) {
+        float *blk = W + h * dh * cols;
+        memcpy(tmp, blk, dh * cols * sizeof *tmp);
+        for (size_t i = 0; i < half; i++)
+            for (size_t j = 0; j < 2; j++)
+                memcpy(blk + (j * half + i) * cols, tmp + (2 * i + j) * cols, cols * sizeof *tmp);
+    }
+}

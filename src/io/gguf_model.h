@@ -1,0 +1,40 @@
+/* gguf_model.h — llama.cpp GGUF files as models: finding the file, the config from metadata, and
+ * the mapping between llama.cpp tensor names and the Hugging Face names the architectures ask
+ * for. See docs/GGUF.md ("Loading a model from GGUF"). */
+#ifndef XF_IO_GGUF_MODEL_H
+#define XF_IO_GGUF_MODEL_H
+
+#include <stddef.h>
+
+#include "io/gguf.h"
+#include "io/hf_config.h"
+#include "xfmr.h"
+
+/* Decide whether a model path is GGUF: a file whose name ends in ".gguf", or a folder without
+ * config.json that holds exactly one "*.gguf" file. *gguf_path gets a heap copy of the file path
+ * (free()), or NULL when the path is not a GGUF model (then the caller loads a HF folder). A folder
+ * without config.json holding several .gguf files is XF_ERR_INVALID_ARG naming them. */
+xf_status xf_gguf_model_resolve(const char *path, char **gguf_path);
+
+/* Fill cfg from the metadata of an open GGUF (general.architecture: llama or qwen2; others are
+ * XF_ERR_UNSUPPORTED). Missing required keys are XF_ERR_NOT_FOUND, values out of range
+ * XF_ERR_RANGE; messages name the file and the key. */
+xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *cfg);
+
+/* How a tensor must be rearranged after dequantization to match the HF layout. */
+typedef enum xf_gguf_permute {
+    XF_GGUF_PERMUTE_NONE = 0,
+    XF_GGUF_PERMUTE_Q, /* llama attn_q: undo llama.cpp's row permutation with head_count */
+    XF_GGUF_PERMUTE_K  /* llama attn_k: the same with head_count_kv */
+} xf_gguf_permute;
+
+/* The llama.cpp name of a Hugging Face tensor name (model.layers.N.self_attn.q_proj.weight ->
+ * blk.N.attn_q.weight, ...) into out[cap]; returns 0 when there is no mapping. *permute (may be
+ * NULL) tells which rows llama.cpp permuted for architecture arch ("llama" only). */
+int xf_gguf_tensor_name(const char *arch, const char *hf_name, char *out, size_t cap, xf_gguf_permute *permute);
+
+/* Undo llama.cpp's Q/K permutation in place: W is [n_head * dh, cols] row-major as llama.cpp wrote
+ * it (row h*dh + 2i + j holds HF row h*dh + j*dh/2 + i). tmp holds dh * cols floats. */
+void xf_gguf_unpermute_rows(float *W, size_t n_head, size_t dh, size_t cols, float *tmp);
+
+#endif

@@ -1,0 +1,433 @@
+/* test_gguf_model.c — xf_model_load on GGUF files.
+ *
+ * 1. tests/data/tiny/llama (safetensors) is converted here to an F32 GGUF the way llama.cpp's
+ *    converter writes it (llama.cpp tensor names, innermost-first dims, Q/K rows permuted for its
+ *    RoPE) and must give the same logits as the safetensors folder (checks the name mapping, the
+ *    dims and the un-permutation without any download).
+ * 2. Broken variants of that file (missing metadata key, unknown architecture, missing tensor,
+ *    wrong tensor shape, tensor type unusable for weights, bad head counts) must each fail with a
+ *    message naming the file and the key or tensor.
+ * 3. SmolLM2-135M-Instruct.Q4_1.gguf (scripts/fetch_models.sh SmolLM2-135M-Instruct; skipped when
+ *    absent): logits of the first and last position of 4 prompts against transformers loading the
+ *    same file (tests/data/smollm2_ref_logits.bin, scripts/make_smollm2_refs.py), through
+ *    xf_model_logits and through a session prefill. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/dtype.h"
+#include "harness.h"
+#include "io/gguf_model.h"
+#include "io/safetensors.h"
+#include "xfmr.h"
+
+/* ------------------------------------------------------------------ writer */
+
+typedef struct buf {
+    uint8_t *p;
+    size_t n, cap;
+} buf;
+
+static void put(buf *b, const void *d, size_t n) {
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) abort();
+        b->p = q;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+static void u32_(buf *b, uint32_t v) {
+    uint8_t x[4];
+    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
+    put(b, x, 4);
+}
+static void u64_(buf *b, uint64_t v) {
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
+    put(b, x, 8);
+}
+static void str_(buf *b, const char *s) {
+    u64_(b, strlen(s));
+    put(b, s, strlen(s));
+}
+
+/* A GGUF model description: its tensors (F32 data) and the broken-file knobs. */
+typedef struct gt {
+    char name[96];
+    uint32_t n_dims;
+    uint64_t dims[2];
+    float *data;
+} gt;
+
+typedef struct variant {
+    const char *arch;         /* general.architecture (NULL: omitted) */
+    const char *skip_key;     /* metadata key left out */
+    const char *skip_tensor;  /* tensor left out */
+    const char *bad_shape;    /* tensor whose dims[0] is written one larger */
+    const char *bad_type;     /* tensor written as I32 */
+    uint32_t head_count_kv;   /* 0: the real one */
+} variant;
+
+typedef struct tiny {
+    gt *t;
+    size_t n;
+} tiny;
+
+#define N_CTX 128
+#define HIDDEN 64
+#define N_LAYERS 2
+#define FFN 96
+#define N_HEAD 4
+#define N_KV 2
+#define VOCAB 320
+
+static void kv_u32(buf *b, const variant *v, const char *k, uint32_t x, uint32_t *n) {
+    if (v->skip_key && strcmp(v->skip_key, k) == 0) return;
+    str_(b, k);
+    u32_(b, 4);
+    u32_(b, x);
+    (*n)++;
+}
+static void kv_f32(buf *b, const variant *v, const char *k, float x, uint32_t *n) {
+    if (v->skip_key && strcmp(v->skip_key, k) == 0) return;
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    str_(b, k);
+    u32_(b, 6);
+    u32_(b, u);
+    (*n)++;
+}
+
+static void write_gguf(const tiny *m, const variant *v, buf *out) {
+    buf kv = {0}, ti = {0};
+    uint32_t n_kv = 0;
+    const char *a = v->arch ? v->arch : "llama";
+    if (v->arch) {
+        str_(&kv, "general.architecture");
+        u32_(&kv, 8);
+        str_(&kv, v->arch);
+        n_kv++;
+    }
+    char k[128];
+#define K(s) (snprintf(k, sizeof k, "%s." s, a), k)
+    kv_u32(&kv, v, K("context_length"), N_CTX, &n_kv);
+    kv_u32(&kv, v, K("embedding_length"), HIDDEN, &n_kv);
+    kv_u32(&kv, v, K("block_count"), N_LAYERS, &n_kv);
+    kv_u32(&kv, v, K("feed_forward_length"), FFN, &n_kv);
+    kv_u32(&kv, v, K("attention.head_count"), N_HEAD, &n_kv);
+    kv_u32(&kv, v, K("attention.head_count_kv"), v->head_count_kv ? v->head_count_kv : N_KV, &n_kv);
+    kv_u32(&kv, v, K("attention.key_length"), HIDDEN / N_HEAD, &n_kv);
+    kv_u32(&kv, v, K("rope.dimension_count"), HIDDEN / N_HEAD, &n_kv);
+    kv_f32(&kv, v, K("attention.layer_norm_rms_epsilon"), 1e-6f, &n_kv);
+    kv_f32(&kv, v, K("rope.freq_base"), 10000.0f, &n_kv);
+#undef K
+    uint64_t off = 0, n_t = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const gt *t = &m->t[i];
+        if (v->skip_tensor && strcmp(v->skip_tensor, t->name) == 0) continue;
+        str_(&ti, t->name);
+        u32_(&ti, t->n_dims);
+        int bad = v->bad_shape && strcmp(v->bad_shape, t->name) == 0;
+        for (uint32_t d = 0; d < t->n_dims; d++) u64_(&ti, t->dims[d] + (d == 0 && bad ? 32 : 0));
+        u32_(&ti, v->bad_type && strcmp(v->bad_type, t->name) == 0 ? 26u : 0u);
+        u64_(&ti, off);
+        uint64_t ne = t->dims[0] + (bad ? 32 : 0);
+        if (t->n_dims == 2) ne *= t->dims[1];
+        off += (ne * 4 + 31) / 32 * 32;
+        n_t++;
+    }
+    out->n = 0;
+    put(out, "GGUF", 4);
+    u32_(out, 3);
+    u64_(out, n_t);
+    u64_(out, n_kv);
+    put(out, kv.p, kv.n);
+    put(out, ti.p, ti.n);
+    static const uint8_t zero[32];
+    put(out, zero, (32 - out->n % 32) % 32);
+    for (size_t i = 0; i < m->n; i++) {
+        const gt *t = &m->t[i];
+        if (v->skip_tensor && strcmp(v->skip_tensor, t->name) == 0) continue;
+        int bad = v->bad_shape && strcmp(v->bad_shape, t->name) == 0;
+        uint64_t ne = t->dims[0] * (t->n_dims == 2 ? t->dims[1] : 1);
+        put(out, t->data, ne * 4);
+        if (bad)
+            for (uint64_t e = 0; e < 32 * (t->n_dims == 2 ? t->dims[1] : 1); e++) put(out, zero, 4);
+        put(out, zero, (32 - out->n % 32) % 32);
+    }
+    free(kv.p);
+    free(ti.p);
+}
+
+/* tests/data/tiny/llama as llama.cpp would convert it (F32). */
+static int make_tiny(tiny *m) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.safetensors", xf_t_src("tests/data/tiny/llama"));
+    xf_safetensors *st = NULL;
+    if (xf_st_open(path, &st) != XF_OK) {
+        fprintf(stderr, "cannot open %s: %s\n", path, xf_errmsg());
+        return 0;
+    }
+    m->n = xf_st_count(st);
+    m->t = calloc(m->n, sizeof *m->t);
+    for (size_t i = 0; i < m->n; i++) {
+        const xf_st_tensor *s = xf_st_at(st, i);
+        gt *t = &m->t[i];
+        xf_gguf_permute perm;
+        if (!xf_gguf_tensor_name("llama", s->name, t->name, sizeof t->name, &perm)) {
+            fprintf(stderr, "no GGUF name for %s\n", s->name);
+            xf_st_close(st);
+            return 0;
+        }
+        size_t rows = s->ndim == 2 ? (size_t)s->shape[0] : 1, cols = (size_t)s->shape[s->ndim - 1];
+        t->n_dims = (uint32_t)s->ndim;
+        t->dims[0] = cols;
+        t->dims[1] = rows;
+        t->data = malloc(rows * cols * sizeof(float));
+        xf_convert_to_f32(s->dtype, s->data, t->data, rows * cols);
+        if (perm != XF_GGUF_PERMUTE_NONE) { /* llama.cpp: reshape(n_head, 2, dh/2, cols).swapaxes(1, 2) */
+            size_t heads = perm == XF_GGUF_PERMUTE_Q ? N_HEAD : N_KV, dh = rows / heads, half = dh / 2;
+            float *w = malloc(rows * cols * sizeof(float));
+            for (size_t h = 0; h < heads; h++)
+                for (size_t i2 = 0; i2 < half; i2++)
+                    for (size_t j = 0; j < 2; j++)
+                        memcpy(w + (h * dh + 2 * i2 + j) * cols, t->data + (h * dh + j * half + i2) * cols,
+                               cols * sizeof(float));
+            free(t->data);
+            t->data = w;
+        }
+    }
+    xf_st_close(st);
+    return 1;
+}
+
+static void free_tiny(tiny *m) {
+    for (size_t i = 0; i < m->n; i++) free(m->t[i].data);
+    free(m->t);
+}
+
+static void test_tiny(const tiny *m) {
+    variant v = {.arch = "llama"};
+    buf b = {0};
+    write_gguf(m, &v, &b);
+    const char *path = xf_t_tmpfile("tiny_llama.gguf", b.p, b.n);
+    free(b.p);
+    CHECK(path != NULL);
+    if (!path) return;
+    char gpath[4200];
+    snprintf(gpath, sizeof gpath, "%s", path);
+    xf_model *ms = NULL, *mg = NULL;
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 2;
+    xf_status st = xf_model_load(xf_t_src("tests/data/tiny/llama"), &p, &ms);
+    CHECK_MSG(st == XF_OK, "safetensors: %s", xf_errmsg());
+    st = xf_model_load(gpath, &p, &mg);
+    CHECK_MSG(st == XF_OK, "gguf: %s", xf_errmsg());
+    if (ms && mg) {
+        xf_model_info info;
+        CHECK(xf_model_get_info(mg, &info) == XF_OK);
+        CHECK(strcmp(info.architecture, "llama") == 0);
+        CHECK(strcmp(info.dtypes, "F32") == 0);
+        CHECK(info.n_files == 1 && strcmp(info.files[0], gpath) == 0);
+        CHECK(info.n_layers == N_LAYERS && info.hidden == HIDDEN && info.vocab_size == VOCAB && info.max_position == N_CTX);
+        CHECK(xf_model_tokenizer(mg) == NULL); /* no tokenizer.ggml.* metadata */
+        int32_t ids[12] = {1, 5, 17, 300, 42, 9, 9, 100, 250, 3, 77, 2};
+        float *a = malloc(12 * VOCAB * sizeof(float)), *g = malloc(12 * VOCAB * sizeof(float));
+        CHECK(xf_model_logits(ms, ids, 12, a) == XF_OK);
+        CHECK(xf_model_logits(mg, ids, 12, g) == XF_OK);
+        double md = 0, mx = 0;
+        for (size_t i = 0; i < 12 * VOCAB; i++) {
+            md = fmax(md, fabs((double)a[i] - g[i]));
+            mx = fmax(mx, fabs((double)a[i]));
+        }
+        printf("tiny llama GGUF vs safetensors: max|diff| %.3g (max|logit| %.3g)\n", md, mx);
+        CHECK_MSG(md <= 1e-6 * mx, "max diff %g", md);
+        free(a);
+        free(g);
+    }
+    xf_model_free(ms);
+    xf_model_free(mg);
+    unlink(gpath);
+}
+
+static void expect_bad(const tiny *m, const char *label, variant v, xf_status want, const char *needle) {
+    buf b = {0};
+    write_gguf(m, &v, &b);
+    char name[128];
+    snprintf(name, sizeof name, "bad_%s.gguf", label);
+    const char *path = xf_t_tmpfile(name, b.p, b.n);
+    free(b.p);
+    CHECK(path != NULL);
+    if (!path) return;
+    char gpath[4200];
+    snprintf(gpath, sizeof gpath, "%s", path);
+    xf_model *mm = (xf_model *)1;
+    xf_status st = xf_model_load(gpath, NULL, &mm);
+    const char *msg = xf_errmsg();
+    CHECK_MSG(st == want, "%s: status %s, expected %s (%s)", label, xf_status_str(st), xf_status_str(want), msg);
+    CHECK_MSG(mm == NULL, "%s: model not NULL", label);
+    CHECK_MSG(strstr(msg, gpath) != NULL, "%s: message does not name the file: %s", label, msg);
+    CHECK_MSG(strstr(msg, needle) != NULL, "%s: message does not name %s: %s", label, needle, msg);
+    if (st != XF_OK) printf("  %-14s %s\n", label, msg);
+    if (st == XF_OK) xf_model_free(mm);
+    unlink(gpath);
+}
+
+static void test_bad(const tiny *m) {
+    expect_bad(m, "no_arch", (variant){0}, XF_ERR_NOT_FOUND, "general.architecture");
+    expect_bad(m, "unknown_arch", (variant){.arch = "mamba"}, XF_ERR_UNSUPPORTED, "mamba");
+    expect_bad(m, "no_key", (variant){.arch = "llama", .skip_key = "llama.embedding_length"}, XF_ERR_NOT_FOUND,
+               "llama.embedding_length");
+    expect_bad(m, "no_eps", (variant){.arch = "llama", .skip_key = "llama.attention.layer_norm_rms_epsilon"},
+               XF_ERR_NOT_FOUND, "llama.attention.layer_norm_rms_epsilon");
+    expect_bad(m, "kv_heads", (variant){.arch = "llama", .head_count_kv = 3}, XF_ERR_RANGE,
+               "llama.attention.head_count_kv");
+    expect_bad(m, "no_tensor", (variant){.arch = "llama", .skip_tensor = "blk.1.ffn_up.weight"}, XF_ERR_NOT_FOUND,
+               "blk.1.ffn_up.weight");
+    expect_bad(m, "no_embd", (variant){.arch = "llama", .skip_tensor = "token_embd.weight"}, XF_ERR_NOT_FOUND,
+               "token_embd.weight");
+    expect_bad(m, "bad_shape", (variant){.arch = "llama", .bad_shape = "blk.0.attn_k.weight"}, XF_ERR_FORMAT,
+               "blk.0.attn_k.weight");
+    expect_bad(m, "bad_type", (variant){.arch = "llama", .bad_type = "blk.0.attn_v.weight"}, XF_ERR_UNSUPPORTED,
+               "blk.0.attn_v.weight");
+}
+
+/* ------------------------------------------------------------------ SmolLM2 */
+
+static unsigned char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = n > 0 ? malloc((size_t)n) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static uint32_t rd32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void compare_row(const char *what, size_t len, const float *got, const float *ref, size_t V) {
+    double md = 0, mx = 0;
+    for (size_t i = 0; i < V; i++) {
+        md = fmax(md, fabs((double)got[i] - ref[i]));
+        mx = fmax(mx, fabs((double)ref[i]));
+    }
+    printf("  len %2zu %-8s max|diff| %.3g  max|diff|/max|logit| %.3g\n", len, what, md, md / mx);
+    CHECK_MSG(md <= 1e-3 * mx, "len %zu %s: max diff %g, max|logit| %g", len, what, md, mx);
+}
+
+static void test_smollm2(void) {
+    const char *env = getenv("XFMR_SMOLLM2_GGUF");
+    char path[4200];
+    snprintf(path, sizeof path, "%s", env && *env ? env : xf_t_src("models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    if (access(path, R_OK) != 0) {
+        printf("skip SmolLM2: %s is absent (scripts/fetch_models.sh SmolLM2-135M-Instruct)\n", path);
+        return;
+    }
+    size_t len = 0;
+    unsigned char *ref = read_all(xf_t_src("tests/data/smollm2_ref_logits.bin"), &len);
+    CHECK_MSG(ref && len >= 12 && memcmp(ref, "XSRL", 4) == 0, "cannot read tests/data/smollm2_ref_logits.bin");
+    if (!ref || len < 12) {
+        free(ref);
+        return;
+    }
+    xf_model *m = NULL;
+    xf_status st = xf_model_load(path, NULL, &m);
+    CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+    if (!m) {
+        free(ref);
+        return;
+    }
+    xf_model_info info;
+    CHECK(xf_model_get_info(m, &info) == XF_OK);
+    printf("SmolLM2: %s, %s, %zu layers, hidden %zu, vocab %zu, dtypes %s, tokenizer %s\n", info.files[0],
+           info.architecture, info.n_layers, info.hidden, info.vocab_size, info.dtypes,
+           xf_model_tokenizer(m) ? "loaded" : "none");
+    CHECK(strcmp(info.architecture, "llama") == 0);
+    CHECK(strstr(info.dtypes, "Q4_1") && strstr(info.dtypes, "Q8_0") && strstr(info.dtypes, "F32"));
+    CHECK(info.n_files == 1 && strcmp(info.files[0], path) == 0);
+    const size_t np = rd32(ref + 4), V = rd32(ref + 8);
+    CHECK(V == xf_model_vocab_size(m));
+    size_t pos = 12;
+    for (size_t k = 0; k < np && V == xf_model_vocab_size(m); k++) {
+        CHECK(pos + 4 <= len);
+        if (pos + 4 > len) break;
+        size_t n = rd32(ref + pos);
+        pos += 4;
+        if (pos + n * 4 + 2 * V * 4 > len) {
+            CHECK_MSG(0, "reference file truncated");
+            break;
+        }
+        int32_t *ids = malloc(n * sizeof *ids);
+        float *first = malloc(V * sizeof *first), *last = malloc(V * sizeof *last);
+        memcpy(ids, ref + pos, n * 4);
+        pos += n * 4;
+        memcpy(first, ref + pos, V * 4);
+        pos += V * 4;
+        memcpy(last, ref + pos, V * 4);
+        pos += V * 4;
+        float *lg = malloc(n * V * sizeof *lg), *sl = malloc(V * sizeof *sl);
+        st = xf_model_logits(m, ids, n, lg);
+        CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+        if (!st) {
+            compare_row("first", n, lg, first, V);
+            compare_row("last", n, lg + (n - 1) * V, last, V);
+        }
+        xf_session *s = NULL;
+        st = xf_session_create(m, n + 4, &s);
+        CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+        if (s) {
+            st = xf_session_eval(s, ids, n, sl);
+            CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+            if (!st) compare_row("session", n, sl, last, V);
+            xf_session_free(s);
+        }
+        free(ids);
+        free(first);
+        free(last);
+        free(lg);
+        free(sl);
+    }
+    xf_model_free(m);
+    /* The folder holding the file (no config.json, one .gguf) loads it too. */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && !env) {
+        *slash = '\0';
+        st = xf_model_load(dir, NULL, &m);
+        CHECK_MSG(st == XF_OK, "folder %s: %s", dir, xf_errmsg());
+        if (!st) {
+            CHECK(xf_model_get_info(m, &info) == XF_OK && strcmp(info.files[0], path) == 0);
+            xf_model_free(m);
+        }
+    }
+    free(ref);
+}
+
+int main(void) {
+    tiny m = {0};
+    CHECK(make_tiny(&m));
+    if (m.t) {
+        test_tiny(&m);
+        test_bad(&m);
+    }
+    free_tiny(&m);
+    test_smollm2();
+    return xf_t_report();
+}
