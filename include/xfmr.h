@@ -299,6 +299,38 @@ xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *ms
 
 /* ===================================================== end of chat templates */
 
+/* ================================================================ text generation helpers */
+
+/* Perplexity of ids[0..n) by the strided sliding-window method of the Hugging Face guide
+ * "Perplexity of fixed-length models": for begin = 0, stride, 2 stride, ... the window
+ * ids[begin .. end), end = min(begin + window, n), is run through the model (xf_model_logits)
+ * and its last trg_len = end - prev_end tokens are the targets (the tokens before them are
+ * context only); the window's loss is the mean negative log-likelihood (log-softmax in double) of
+ * its scored predictions — each target t predicted from the tokens of the window before it, so a
+ * window of L tokens scores min(trg_len, L - 1) predictions — weighted, as in the guide, by
+ * trg_len - 1; the loop ends with the window that reaches n. *nll_sum (may be NULL) gets the sum of
+ * mean x weight, *n_scored (may be NULL) the sum of the weights, *ppl = exp(nll_sum / n_scored).
+ * A window with no prediction (one token) adds nothing (the guide would give NaN).
+ * XF_ERR_INVALID_ARG (naming the value) for window < 2, stride outside [1, window], n < 2 or NULL
+ * pointers; XF_ERR_RANGE when min(window, n) exceeds max_position_embeddings or an id is outside
+ * the vocabulary; XF_ERR_UNSUPPORTED for models without an LM head. */
+xf_status xf_perplexity(xf_model *model, const int32_t *ids, size_t n, size_t window, size_t stride,
+                        double *ppl, double *nll_sum, size_t *n_scored);
+
+/* The model's chat template text: "chat_template" of <model folder>/tokenizer_config.json (a
+ * string, or a list of {"name", "template"} of which the one named "default"), or, for a model
+ * loaded from a .gguf file (the path, or a folder whose only weight file is a .gguf), the GGUF key
+ * tokenizer.chat_template. NULL when there is none (or it cannot be read). The text is owned by
+ * the library, valid until the next xf_model_chat_template call on the same thread. */
+const char *xf_model_chat_template(const xf_model *model);
+
+/* The model's end-of-sequence token id: eos_token_id of generation_config.json, else of
+ * config.json (the first one when it is a list), or, for a GGUF model, tokenizer.ggml.eos_token_id;
+ * -1 when none is known. */
+int32_t xf_model_eos_id(const xf_model *model);
+
+/* ========================================================= end of text generation helpers */
+
 #ifdef __cplusplus
 }
 #endif

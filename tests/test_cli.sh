@@ -341,5 +341,106 @@ run 0 "$X" tokenize -m "$model" --max-length 5 "$tmp/mixed.txt"
 check "tokenize: one line per input line" test "$(lines_of "$tmp/out")" -eq "$n_mixed"
 check "tokenize --max-length 5 caps lengths" awk 'NF > 5 { exit 1 }' "$tmp/out"
 
+# ---------------------------------------------- generate / chat / perplexity (tiny llama)
+# tests/data/tiny/llama is a random 2-layer llama with a small WordPiece tokenizer: its text is
+# odd but deterministic.
+tiny=$here/tests/data/tiny/llama
+check_help generate --model --prompt --max-tokens --temperature --top-k --top-p --min-p \
+  --repeat-penalty --presence-penalty --frequency-penalty --seed --stop --chat --system \
+  --chat-template --threads --ctx
+check_help chat --model --max-tokens --temperature --system --chat-template /reset /exit
+check_help perplexity --model --window --stride --json
+run 0 "$X" --help
+out_has "generate"; out_has "chat"; out_has "perplexity"
+for cmd in generate chat perplexity; do
+  run 2 "$X" "$cmd" --no-such-option
+  err_has "unknown option '--no-such-option'"
+  err_has "xfmr $cmd --help"
+done
+run 0 "$X" generate -m "$tiny" -p "hello world" --max-tokens 5 --temperature 0
+cp "$tmp/out" "$tmp/greedy1"
+check "generate greedy prints text" test -s "$tmp/greedy1"
+run 0 "$X" generate -m "$tiny" -p "hello world" --max-tokens 5 --temperature 0
+check "generate greedy twice: identical output" cmp -s "$tmp/out" "$tmp/greedy1"
+run 0 "$X" generate -m "$tiny" -p "hello world" --max-tokens 12 --temperature 0.9 --top-k 40 \
+  --top-p 0.95 --min-p 0.01 --repeat-penalty 1.1 --presence-penalty 0.2 --frequency-penalty 0.1 --seed 7
+cp "$tmp/out" "$tmp/sampled1"
+run 0 "$X" generate -m "$tiny" -p "hello world" --max-tokens 12 --temperature 0.9 --top-k 40 \
+  --top-p 0.95 --min-p 0.01 --repeat-penalty 1.1 --presence-penalty 0.2 --frequency-penalty 0.1 --seed 7 \
+  --threads 1
+check "generate with a seed is reproducible (any --threads)" cmp -s "$tmp/out" "$tmp/sampled1"
+# --stop: the text up to the stop string, without it
+first=$(head -c 3 "$tmp/greedy1" | cut -c2-3)
+if [ -n "$first" ]; then
+  run 0 "$X" generate -m "$tiny" -p "hello world" --max-tokens 5 --temperature 0 --stop "$first"
+  check "--stop text is not printed" sh -c '! grep -qF -- "$1" "$2"' _ "$first" "$tmp/out"
+fi
+run 2 "$X" generate -m "$tiny" -p "hello" --temperature -1
+err_has "temperature"
+for o in "--top-p 0" "--top-p 1.5" "--min-p 1" "--repeat-penalty 0" "--top-k -1" "--max-tokens 0" \
+         "--temperature nan" "--presence-penalty inf" "--seed -1" "--ctx 0" "--temperature abc"; do
+  # shellcheck disable=SC2086
+  run 2 "$X" generate -m "$tiny" -p "hello" $o
+  err_has "${o%% *}"
+done
+run 2 "$X" generate -m "$tiny"
+err_has "-p PROMPT"
+run 2 "$X" generate -m "$tiny" -p hi --chat --chat-template no-such-format
+err_has "chatml"
+run 1 "$X" generate -m "$tiny" -p "one two three four five six seven eight nine ten" --ctx 6
+err_has "does not fit the context of 6 tokens"
+run 1 "$X" generate -m "$tiny" -p hi --chat
+err_has "--chat-template"
+run 0 "$X" generate -m "$tiny" -p hi --chat --chat-template chatml --system "be brief" --max-tokens 4 \
+  --temperature 0
+run 1 "$X" generate -m "$model" -p hi --max-tokens 2
+err_has "decoder"
+# chat, non-interactive
+printf 'hi\n/exit\n' >"$tmp/chat.txt"
+run 0 "$X" chat -m "$tiny" --chat-template chatml --max-tokens 6 --temperature 0 <"$tmp/chat.txt"
+check "chat: one reply line" test "$(lines_of "$tmp/out")" -eq 1
+printf 'hi\n\n/reset\nhi\n' >"$tmp/chat2.txt"
+run 0 "$X" chat -m "$tiny" --chat-template chatml --max-tokens 6 --temperature 0 <"$tmp/chat2.txt"
+check "chat: two replies, /reset restarts" sh -c \
+  'test "$(wc -l <"$1" | tr -d " ")" -eq 2 && test "$(sed -n 1p "$1")" = "$(sed -n 2p "$1")"' _ "$tmp/out"
+# the tiny tokenizer spells <|im_start|> letter by letter: a second turn overflows 128 tokens
+printf 'hi\nhow are you\n' >"$tmp/chat3.txt"
+run 1 "$X" chat -m "$tiny" --chat-template chatml --max-tokens 6 --temperature 0 <"$tmp/chat3.txt"
+err_has "does not fit the context"
+run 1 "$X" chat -m "$tiny" </dev/null
+err_has "chat template"
+run 2 "$X" chat -m "$tiny" --chat-template nope </dev/null
+err_has "chatml"
+# perplexity
+python3 -c '
+import sys
+w = "the quick brown fox jumps over a lazy dog while seven wizards quietly hex".split()
+sys.stdout.write(" ".join(w[(i * 5) % len(w)] for i in range(150)) + "\n")' >"$tmp/ppl.txt"
+run 0 "$X" perplexity -m "$tiny" --window 32 --stride 16 "$tmp/ppl.txt"
+cp "$tmp/out" "$tmp/ppl.out"
+out_has "tokens"; out_has "windows"; out_has "perplexity"
+run 0 "$X" perplexity -m "$tiny" --window 32 --stride 16 --json "$tmp/ppl.txt"
+check "perplexity: text == library value (4 decimals), finite" python3 - "$tmp/ppl.out" "$tmp/out" <<'PY'
+import json, math, sys
+txt = dict(l.split(None, 1) for l in open(sys.argv[1]) if l.strip())
+j = json.load(open(sys.argv[2]))
+p = float(txt["perplexity"])
+assert math.isfinite(p) and p > 1, p
+assert "%.4f" % j["perplexity"] == txt["perplexity"].strip(), (j, txt)
+assert j["tokens"] == int(txt["tokens"]) and j["window"] == 32 and j["stride"] == 16
+assert abs(math.exp(j["nll"]) - j["perplexity"]) < 1e-6 * j["perplexity"]
+PY
+run 0 "$X" perplexity -m "$tiny" - <"$tmp/ppl.txt"
+out_has "window 128, stride 64"
+run 2 "$X" perplexity -m "$tiny" --window 1 "$tmp/ppl.txt"
+err_has "--window"
+run 2 "$X" perplexity -m "$tiny" --window 8 --stride 9 "$tmp/ppl.txt"
+err_has "--stride"
+run 2 "$X" perplexity -m "$tiny"
+run 1 "$X" perplexity -m "$tiny" --window 200 "$tmp/ppl.txt"
+err_has "max_position_embeddings"
+run 1 "$X" perplexity -m "$tiny" "$tmp/missing-input.txt"
+err_has "$tmp/missing-input.txt"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -114,6 +114,19 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long
     return 0;
 }
 
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (s[0] == '\0' || *end != '\0' || errno == ERANGE || s[0] == ' ' || s[0] == '\t' ||
+        v != v || v - v != 0) {
+        cli_usage_error(cmd, "invalid value '%s' for %s: expected a finite number", s, opt);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 void cli_model_opts_init(cli_model_opts *mo) {
     mo->model = NULL;
     mo->threads = 0;

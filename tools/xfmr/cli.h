@@ -39,6 +39,12 @@ int cmd_similarity(int argc, char **argv);
 void cmd_similarity_help(FILE *f);
 int cmd_info(int argc, char **argv);
 void cmd_info_help(FILE *f);
+int cmd_generate(int argc, char **argv);
+void cmd_generate_help(FILE *f);
+int cmd_chat(int argc, char **argv);
+void cmd_chat_help(FILE *f);
+int cmd_perplexity(int argc, char **argv);
+void cmd_perplexity_help(FILE *f);
 
 /* ------------------------------------------------------------------ options (args.c) */
 
@@ -73,6 +79,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* Parse a whole-string decimal integer in [lo, hi]; on failure print a usage error naming
  * the option and value and return -1. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* Parse a whole-string finite decimal number (range checks are left to the caller or the
+ * library); on failure print a usage error naming the option and value and return -1. */
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out);
 
 /* Options shared by commands that load a model. */
 typedef struct cli_model_opts {
@@ -121,6 +130,7 @@ typedef struct cli_lines {
     size_t rpos, rlen;
     size_t lineno;    /* 1-based number of the line last returned */
     int eof;
+    int interactive;  /* read up to each newline, not in blocks (cli_lines_open_interactive) */
 } cli_lines;
 
 /* Open path (NULL or "-" = stdin). Returns 0, or prints an error and returns -1. */
@@ -133,6 +143,9 @@ int cli_lines_next(cli_lines *r, const char **line, size_t *len);
  * before the first cli_lines_next. */
 long long cli_lines_count(cli_lines *r);
 void cli_lines_close(cli_lines *r);
+/* Open stdin for a conversation: no notice, and lines are returned as soon as they are typed
+ * (read byte by byte up to the newline instead of in blocks). */
+int cli_lines_open_interactive(cli_lines *r);
 
 /* All lines of a file in memory (for commands that need every text at once). */
 typedef struct cli_texts {
@@ -199,5 +212,81 @@ void cli_progress_finish(cli_progress *p, size_t done);
 /* "xfmr: error: ..." on stderr (clearing a progress bar first). */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2); /* returns CLI_EXIT_FAIL */
 void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2); /* "xfmr: ..." */
+
+/* ------------------------------------------- text generation (gen.c: generate, chat) */
+
+#define CLI_MAX_STOPS 16
+
+/* Sampling and generation options shared by `generate` and `chat`. */
+typedef struct cli_gen_opts {
+    xf_sampler_params sp;
+    long max_tokens;                   /* --max-tokens, default 128 */
+    long ctx;                          /* --ctx, 0 = the model's max_position_embeddings */
+    const char *stops[CLI_MAX_STOPS];  /* --stop, text-level */
+    size_t n_stops;
+    const char *system;                /* --system */
+    const char *chat_template;         /* --chat-template NAME, NULL = the model's */
+} cli_gen_opts;
+
+enum {
+    CLI_OPT_MAX_TOKENS = 1100, CLI_OPT_TEMPERATURE, CLI_OPT_TOP_K, CLI_OPT_TOP_P, CLI_OPT_MIN_P,
+    CLI_OPT_REPEAT_PENALTY, CLI_OPT_PRESENCE_PENALTY, CLI_OPT_FREQUENCY_PENALTY, CLI_OPT_SEED,
+    CLI_OPT_STOP, CLI_OPT_SYSTEM, CLI_OPT_CHAT_TEMPLATE, CLI_OPT_CTX
+};
+/* Option table entries of cli_gen_opts (plus CLI_OPTS_MODEL, CLI_OPTS_THREADS). */
+#define CLI_OPTS_GEN                                                                           \
+    {CLI_OPT_MAX_TOKENS, 0, "max-tokens", 1}, {CLI_OPT_TEMPERATURE, 0, "temperature", 1},      \
+    {CLI_OPT_TOP_K, 0, "top-k", 1}, {CLI_OPT_TOP_P, 0, "top-p", 1},                            \
+    {CLI_OPT_MIN_P, 0, "min-p", 1}, {CLI_OPT_REPEAT_PENALTY, 0, "repeat-penalty", 1},          \
+    {CLI_OPT_PRESENCE_PENALTY, 0, "presence-penalty", 1},                                     \
+    {CLI_OPT_FREQUENCY_PENALTY, 0, "frequency-penalty", 1}, {CLI_OPT_SEED, 0, "seed", 1},      \
+    {CLI_OPT_STOP, 0, "stop", 1}, {CLI_OPT_SYSTEM, 0, "system", 1},                            \
+    {CLI_OPT_CHAT_TEMPLATE, 0, "chat-template", 1}, {CLI_OPT_CTX, 0, "ctx", 1}
+
+void cli_gen_opts_init(cli_gen_opts *g);
+/* Handle one generation option: 1 handled, 0 not one, -1 bad value (printed). */
+int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g);
+/* Validate the sampler parameters with the library: 0, or a usage error printed and -1. */
+int cli_gen_check(const char *cmd, const cli_gen_opts *g);
+/* Help lines of the sampling / generation options (chat: without the --chat line). */
+void cli_help_gen_options(FILE *f, int with_chat);
+
+/* The chat template: the --chat-template NAME override, else the model's own template text
+ * recognised by xf_chat_template_detect. Returns CLI_EXIT_OK, or an exit code after printing
+ * an error that lists the known names. */
+int cli_chat_template(const xf_model *m, const char *override, xf_chat_template **out);
+
+/* Prompt ids of a text: the tokenizer's encoding without the special tokens its post-processor
+ * appends after the text (an end-of-sequence marker makes no sense in a prompt), and, when
+ * strip_bos, without the ones it puts before (the rendered chat text has its BOS already). */
+int cli_encode_prompt(const xf_tokenizer *tok, const char *text, size_t len, int strip_bos,
+                      int32_t **ids, size_t *n);
+
+/* A generation engine: a session of n_ctx tokens, a sampler, the stop ids and strings. */
+typedef struct cli_gen {
+    xf_model *m;
+    const xf_tokenizer *tok;
+    xf_session *s;
+    xf_sampler *smp;
+    xf_detok_stream *ds;
+    float *logits;
+    size_t vocab;
+    int32_t *hist;      /* tokens evaluated in the session so far */
+    size_t n_hist, cap;
+    int32_t stop_ids[CLI_MAX_STOPS + 1];
+    size_t n_stop_ids;
+    const char *stops[2 * CLI_MAX_STOPS]; /* text-level stops */
+    size_t n_stops;
+    long max_tokens;
+} cli_gen;
+
+/* Set up for model m (tmpl may be NULL: its stop strings are added). Returns an exit code. */
+int cli_gen_begin(cli_gen *g, xf_model *m, const cli_gen_opts *o, const xf_chat_template *tmpl);
+/* Evaluate prompt ids (reusing the session's tokens when they are a prefix of ids), then sample
+ * and stream the reply to out (flushed each token) until a stop id, a stop string (not printed),
+ * max_tokens or a full context. *reply (may be NULL) receives the printed text (malloc'ed).
+ * A prompt that does not fit the context is an error naming both sizes (CLI_EXIT_FAIL). */
+int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **reply);
+void cli_gen_end(cli_gen *g);
 
 #endif /* XFMR_CLI_H */

@@ -46,6 +46,22 @@ int cli_lines_open(cli_lines *r, const char *path) {
     return 0;
 }
 
+int cli_lines_open_interactive(cli_lines *r) {
+    memset(r, 0, sizeof *r);
+    r->f = stdin;
+    r->name = "<stdin>";
+    r->interactive = 1;
+    r->rbuf = malloc(READ_CHUNK);
+    r->cap = 256;
+    r->line = malloc(r->cap);
+    if (!r->rbuf || !r->line) {
+        cli_lines_close(r);
+        cli_error("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 void cli_lines_close(cli_lines *r) {
     if (r->owned && r->f) fclose(r->f);
     free(r->rbuf);
@@ -82,7 +98,16 @@ int cli_lines_next(cli_lines *r, const char **line, size_t *len_out) {
     while (!complete) {
         if (r->rpos == r->rlen) {
             if (r->eof) break;
-            r->rlen = fread(r->rbuf, 1, READ_CHUNK, r->f);
+            if (r->interactive) { /* return each line as soon as it is typed */
+                int c;
+                r->rlen = 0;
+                while (r->rlen < READ_CHUNK && (c = getc(r->f)) != EOF) {
+                    r->rbuf[r->rlen++] = (char)c;
+                    if (c == '\n') break;
+                }
+            } else {
+                r->rlen = fread(r->rbuf, 1, READ_CHUNK, r->f);
+            }
             r->rpos = 0;
             if (r->rlen == 0) {
                 if (ferror(r->f)) {

@@ -14,6 +14,11 @@ static const cli_command COMMANDS[] = {
      cmd_similarity_help},
     {"info", "describe a model: architecture, sizes, pooling, parameters, files", cmd_info,
      cmd_info_help},
+    {"generate", "generate text from a prompt with a decoder model (llama, qwen2)", cmd_generate,
+     cmd_generate_help},
+    {"chat", "chat with an instruction-tuned decoder model, multi-turn", cmd_chat, cmd_chat_help},
+    {"perplexity", "perplexity of a decoder model on a text file (sliding window)",
+     cmd_perplexity, cmd_perplexity_help},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -27,8 +32,9 @@ static void main_help(FILE *f) {
     fputs("usage: xfmr COMMAND [OPTIONS] [ARGS]\n"
           "       xfmr --help | --version | help COMMAND\n"
           "\n"
-          "xfmr runs Transformer text-embedding models (sentence-transformers / BERT family)\n"
-          "on the CPU, from a Hugging Face model folder.\n"
+          "xfmr runs Transformer models on the CPU from a Hugging Face model folder:\n"
+          "text-embedding models (sentence-transformers / BERT family) and decoder language\n"
+          "models (llama, qwen2) for generation, chat and perplexity.\n"
           "\n"
           "Commands:\n",
           f);
@@ -45,6 +51,8 @@ static void main_help(FILE *f) {
           "  xfmr similarity \"A man is eating food.\" \"A man eats bread.\"\n"
           "  xfmr tokenize --text \"Hello world\" --tokens\n"
           "  xfmr info all-MiniLM-L6-v2\n"
+          "  xfmr generate -m SmolLM2-135M -p \"Once upon a time\" --temperature 0\n"
+          "  xfmr perplexity -m SmolLM2-135M wiki.test.raw\n"
           "\n",
           f);
     cli_help_models(f);
@@ -88,7 +96,7 @@ int main(int argc, char **argv) {
     if (!c) {
         if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
         return cli_usage_error(NULL, "unknown command '%s' (commands: embed, tokenize, "
-                                     "similarity, info)", a);
+                                     "similarity, info, generate, chat, perplexity)", a);
     }
     int rc = c->run(argc - 1, argv + 1);
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) rc = cli_error("cannot write the output");

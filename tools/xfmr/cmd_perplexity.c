@@ -1,0 +1,173 @@
+/* cmd_perplexity.c — `xfmr perplexity`: the perplexity of a decoder model on a text file, by the
+ * strided sliding-window method of the Hugging Face guide (xf_perplexity). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum { OPT_WINDOW = 1, OPT_STRIDE, OPT_JSON };
+
+static const cli_opt OPTS[] = {
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, {OPT_WINDOW, 0, "window", 1}, {OPT_STRIDE, 0, "stride", 1},
+    {OPT_JSON, 0, "json", 0},
+};
+
+void cmd_perplexity_help(FILE *f) {
+    fputs("usage: xfmr perplexity -m MODEL [OPTIONS] FILE\n"
+          "\n"
+          "Perplexity of a decoder model (llama, qwen2) on the text of FILE ('-' = stdin), by\n"
+          "the strided sliding-window method of the Hugging Face guide \"Perplexity of\n"
+          "fixed-length models\": the whole file is tokenized as one text (with only the special\n"
+          "tokens the tokenizer itself adds), windows of --window tokens start every --stride\n"
+          "tokens, and each window scores the tokens the previous one did not reach, with the\n"
+          "rest of the window as context. Prints the number of tokens, of windows, of scored\n"
+          "tokens, the mean negative log-likelihood and the perplexity.\n"
+          "\n"
+          "Options:\n",
+          f);
+    cli_help_model_option(f);
+    fputs("      --window N        tokens per window, 2..(the model's max_position_embeddings)\n"
+          "                        (default: the model's max_position_embeddings)\n"
+          "      --stride N        tokens between window starts, 1..window (default: window / 2)\n"
+          "      --json            print {\"tokens\", \"windows\", \"scored\", \"nll\", \"perplexity\",\n"
+          "                        \"window\", \"stride\"} instead\n"
+          "      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "Examples:\n"
+          "  xfmr perplexity -m SmolLM2-135M wiki.test.raw\n"
+          "  xfmr perplexity -m SmolLM2-135M --window 1024 --stride 512 --json book.txt\n"
+          "\n",
+          f);
+    cli_help_models(f);
+    fputc('\n', f);
+    cli_help_exit_codes(f);
+}
+
+typedef struct ppl_args {
+    cli_model_opts mo;
+    const char *input;
+    long window, stride;
+    int json;
+} ppl_args;
+
+static int parse(int argc, char **argv, ppl_args *o) {
+    cli_parser p;
+    cli_parser_init(&p, "perplexity", argc, argv, OPTS, sizeof OPTS / sizeof OPTS[0]);
+    memset(o, 0, sizeof *o);
+    cli_model_opts_init(&o->mo);
+    const char *arg;
+    int id, n_inputs = 0;
+    while ((id = cli_next(&p, &arg)) != CLI_DONE) {
+        if (id == CLI_BAD) return CLI_EXIT_USAGE;
+        int shared = cli_model_option(&p, id, arg, &o->mo);
+        if (shared < 0) return CLI_EXIT_USAGE;
+        if (shared) continue;
+        switch (id) {
+        case CLI_HELP: cmd_perplexity_help(stdout); return -1;
+        case CLI_ARG:
+            if (n_inputs++) return cli_usage_error("perplexity", "expected one input FILE");
+            o->input = arg;
+            break;
+        case OPT_WINDOW:
+            if (cli_parse_int("perplexity", "--window", arg, 2, 10000000, &o->window)) return CLI_EXIT_USAGE;
+            break;
+        case OPT_STRIDE:
+            if (cli_parse_int("perplexity", "--stride", arg, 1, 10000000, &o->stride)) return CLI_EXIT_USAGE;
+            break;
+        case OPT_JSON: o->json = 1; break;
+        }
+    }
+    if (!o->input) return cli_usage_error("perplexity", "missing the input FILE");
+    if (o->window && o->stride > o->window)
+        return cli_usage_error("perplexity", "--stride %ld is larger than --window %ld", o->stride,
+                               o->window);
+    return CLI_EXIT_OK;
+}
+
+/* The whole file (or stdin) into memory. */
+static int slurp(const char *path, char **out, size_t *len) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return cli_error("cannot open '%s': %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *p = cap < ((size_t)1 << 31) ? realloc(buf, cap * 2) : NULL;
+            if (!p) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = p;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    if (f != stdin) fclose(f);
+    if (!buf) return cli_error("'%s' is too large to read into memory", path);
+    if (err) {
+        free(buf);
+        return cli_error("cannot read '%s'", path);
+    }
+    *out = buf;
+    *len = n;
+    return CLI_EXIT_OK;
+}
+
+int cmd_perplexity(int argc, char **argv) {
+    ppl_args o;
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+    char *text = NULL;
+    size_t len = 0;
+    if ((rc = slurp(o.input, &text, &len))) return rc;
+    xf_model *m = NULL;
+    if ((rc = cli_load_model(&o.mo, &m))) {
+        free(text);
+        return rc;
+    }
+    xf_model_info info;
+    size_t window = (size_t)o.window, stride;
+    if (!window) window = xf_model_get_info(m, &info) == XF_OK ? info.max_position : 0;
+    stride = o.stride ? (size_t)o.stride : (window / 2 ? window / 2 : 1);
+    if (stride > window) stride = window;
+    xf_encoding enc;
+    memset(&enc, 0, sizeof enc);
+    double ppl = 0, nll = 0;
+    size_t scored = 0, windows = 0;
+    if (xf_tokenize(xf_model_tokenizer(m), text, len, NULL, 0, 0, &enc) != XF_OK) {
+        rc = cli_lib_error();
+    } else if (enc.n < 2) {
+        rc = cli_error("'%s' has %zu token%s: perplexity needs at least 2", o.input, enc.n,
+                       enc.n == 1 ? "" : "s");
+    } else if (xf_perplexity(m, enc.ids, enc.n, window, stride, &ppl, &nll, &scored) != XF_OK) {
+        rc = cli_lib_error();
+    } else {
+        for (size_t b = 0; b < enc.n; b += stride) { /* the windows xf_perplexity ran */
+            windows++;
+            if (window >= enc.n - b) break;
+        }
+        if (o.json) {
+            printf("{\"tokens\": %zu, \"windows\": %zu, \"window\": %zu, \"stride\": %zu, "
+                   "\"scored\": %zu, \"nll\": %.9g, \"perplexity\": %.9g}\n",
+                   enc.n, windows, window, stride, scored, nll / (double)scored, ppl);
+        } else {
+            printf("tokens      %zu\n"
+                   "windows     %zu (window %zu, stride %zu)\n"
+                   "scored      %zu\n"
+                   "nll         %.6f\n"
+                   "perplexity  %.4f\n",
+                   enc.n, windows, window, stride, scored, nll / (double)scored, ppl);
+        }
+    }
+    xf_encoding_free(&enc);
+    xf_model_free(m);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,368 @@
+/* gen.c — text generation shared by `xfmr generate` and `xfmr chat`: the sampling options and
+ * their help, the chat template choice, prompt encoding, and the generation loop (session
+ * prefill, sampling, streaming detokenization, stop ids and stop strings). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_gen_opts_init(cli_gen_opts *g) {
+    memset(g, 0, sizeof *g);
+    g->sp = xf_sampler_default_params();
+    g->max_tokens = 128;
+}
+
+static int parse_float(const cli_parser *p, const char *arg, float *out) {
+    double v;
+    if (cli_parse_double(p->cmd, p->optname, arg, &v)) return -1;
+    *out = (float)v;
+    return 1;
+}
+
+int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g) {
+    long v;
+    switch (id) {
+    case CLI_OPT_MAX_TOKENS:
+        return cli_parse_int(p->cmd, "--max-tokens", arg, 1, 10000000, &g->max_tokens) ? -1 : 1;
+    case CLI_OPT_CTX: return cli_parse_int(p->cmd, "--ctx", arg, 1, 10000000, &g->ctx) ? -1 : 1;
+    case CLI_OPT_TOP_K:
+        if (cli_parse_int(p->cmd, "--top-k", arg, 0, 2147483647L, &v)) return -1;
+        g->sp.top_k = (int32_t)v;
+        return 1;
+    case CLI_OPT_SEED: {
+        char *end = NULL;
+        unsigned long long s = strtoull(arg, &end, 10);
+        if (!arg[0] || *end || arg[0] == '-' || arg[0] == ' ' || arg[0] == '+') {
+            cli_usage_error(p->cmd, "invalid value '%s' for --seed: expected an integer from 0 to "
+                                    "18446744073709551615", arg);
+            return -1;
+        }
+        g->sp.seed = (uint64_t)s;
+        return 1;
+    }
+    case CLI_OPT_TEMPERATURE: return parse_float(p, arg, &g->sp.temperature);
+    case CLI_OPT_TOP_P: return parse_float(p, arg, &g->sp.top_p);
+    case CLI_OPT_MIN_P: return parse_float(p, arg, &g->sp.min_p);
+    case CLI_OPT_REPEAT_PENALTY: return parse_float(p, arg, &g->sp.repetition_penalty);
+    case CLI_OPT_PRESENCE_PENALTY: return parse_float(p, arg, &g->sp.presence_penalty);
+    case CLI_OPT_FREQUENCY_PENALTY: return parse_float(p, arg, &g->sp.frequency_penalty);
+    case CLI_OPT_STOP:
+        if (!arg[0]) {
+            cli_usage_error(p->cmd, "--stop needs a non-empty string");
+            return -1;
+        }
+        if (g->n_stops == CLI_MAX_STOPS) {
+            cli_usage_error(p->cmd, "at most %d --stop strings", CLI_MAX_STOPS);
+            return -1;
+        }
+        g->stops[g->n_stops++] = arg;
+        return 1;
+    case CLI_OPT_SYSTEM: g->system = arg; return 1;
+    case CLI_OPT_CHAT_TEMPLATE: g->chat_template = arg; return 1;
+    default: return 0;
+    }
+}
+
+int cli_gen_check(const char *cmd, const cli_gen_opts *g) {
+    /* One parameter at a time, so that the message names the option. */
+    static const char *const names[] = {"--temperature", "--top-k", "--top-p", "--min-p",
+                                        "--repeat-penalty", "--presence-penalty",
+                                        "--frequency-penalty"};
+    for (int k = 0; k < 7; k++) {
+        xf_sampler_params p = xf_sampler_default_params();
+        switch (k) {
+        case 0: p.temperature = g->sp.temperature; break;
+        case 1: p.top_k = g->sp.top_k; break;
+        case 2: p.top_p = g->sp.top_p; break;
+        case 3: p.min_p = g->sp.min_p; break;
+        case 4: p.repetition_penalty = g->sp.repetition_penalty; break;
+        case 5: p.presence_penalty = g->sp.presence_penalty; break;
+        case 6: p.frequency_penalty = g->sp.frequency_penalty; break;
+        }
+        xf_sampler *s = NULL;
+        if (xf_sampler_create(&p, 2, &s) != XF_OK) {
+            const char *msg = xf_errmsg(), *colon = strstr(msg, ": ");
+            cli_usage_error(cmd, "invalid value for %s: %s", names[k], colon ? colon + 2 : msg);
+            return -1;
+        }
+        xf_sampler_free(s);
+    }
+    if (g->chat_template) {
+        xf_chat_template *t = NULL;
+        if (xf_chat_template_from_name(g->chat_template, &t) != XF_OK) {
+            cli_usage_error(cmd, "unknown --chat-template '%s' (known: %s)", g->chat_template,
+                            xf_chat_template_names());
+            return -1;
+        }
+        xf_chat_template_free(t);
+    }
+    return 0;
+}
+
+void cli_help_gen_options(FILE *f, int with_chat) {
+    fputs("      --max-tokens N    most tokens to generate, 1..10000000 (default: 128)\n"
+          "      --temperature T   >= 0; 0 = greedy (default: 1)\n"
+          "      --top-k K         keep the K most likely tokens, 0 = off (default: 0)\n"
+          "      --top-p P         nucleus sampling, in (0, 1]; 1 = off (default: 1)\n"
+          "      --min-p P         drop tokens below P x the top probability, in [0, 1)\n"
+          "                        (default: 0 = off)\n"
+          "      --repeat-penalty R  > 0; 1 = off (default: 1)\n"
+          "      --presence-penalty P, --frequency-penalty P\n"
+          "                        OpenAI-style penalties (default: 0)\n"
+          "      --seed S          seed of the sampler's random numbers (default: 0)\n"
+          "      --stop STR        stop when the text contains STR (not printed); repeatable\n",
+          f);
+    if (with_chat) fputs("      --chat            format the prompt as a chat user turn\n", f);
+    fputs("      --system TEXT     system message of the chat\n"
+          "      --chat-template NAME  use this chat format instead of the model's own\n"
+          "                        (chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr)\n"
+          "      --ctx N           context size in tokens, prompt included\n"
+          "                        (default: the model's max_position_embeddings)\n"
+          "      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n",
+          f);
+}
+
+int cli_chat_template(const xf_model *m, const char *override, xf_chat_template **out) {
+    *out = NULL;
+    if (override) {
+        if (xf_chat_template_from_name(override, out) != XF_OK)
+            return cli_error("unknown chat template '%s' (known: %s)", override,
+                             xf_chat_template_names());
+        return CLI_EXIT_OK;
+    }
+    const char *text = xf_model_chat_template(m);
+    if (!text)
+        return cli_error("the model has no chat template (tokenizer_config.json \"chat_template\" "
+                         "or GGUF tokenizer.chat_template); choose one with --chat-template NAME "
+                         "(%s)", xf_chat_template_names());
+    if (xf_chat_template_detect(text, out) != XF_OK) {
+        cli_lib_error();
+        return cli_error("choose a format with --chat-template NAME (%s)", xf_chat_template_names());
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Special ids the post-processor puts before (*pre) and after (*post) a text, found by encoding
+ * "" and "a": their common prefix is the part before. */
+static int added_specials(const xf_tokenizer *tok, size_t *pre, size_t *post) {
+    xf_encoding e0, e1;
+    memset(&e0, 0, sizeof e0);
+    memset(&e1, 0, sizeof e1);
+    if (xf_tokenize(tok, "", 0, NULL, 0, 0, &e0) != XF_OK ||
+        xf_tokenize(tok, "a", 1, NULL, 0, 0, &e1) != XF_OK) {
+        xf_encoding_free(&e0);
+        xf_encoding_free(&e1);
+        return cli_lib_error();
+    }
+    size_t k = 0;
+    while (k < e0.n && k < e1.n && e0.ids[k] == e1.ids[k]) k++;
+    *pre = k;
+    *post = e0.n - k;
+    xf_encoding_free(&e0);
+    xf_encoding_free(&e1);
+    return CLI_EXIT_OK;
+}
+
+int cli_encode_prompt(const xf_tokenizer *tok, const char *text, size_t len, int strip_bos,
+                      int32_t **ids, size_t *n) {
+    size_t pre = 0, post = 0;
+    int rc = added_specials(tok, &pre, &post);
+    if (rc) return rc;
+    xf_encoding e;
+    memset(&e, 0, sizeof e);
+    if (xf_tokenize(tok, text, len, NULL, 0, 0, &e) != XF_OK) return cli_lib_error();
+    size_t first = strip_bos ? pre : 0, count = e.n >= pre + post ? e.n - post - first : 0;
+    int32_t *out = malloc((count ? count : 1) * sizeof *out);
+    if (!out) {
+        xf_encoding_free(&e);
+        return cli_error("out of memory");
+    }
+    if (count) memcpy(out, e.ids + first, count * sizeof *out);
+    xf_encoding_free(&e);
+    *ids = out;
+    *n = count;
+    return CLI_EXIT_OK;
+}
+
+void cli_gen_end(cli_gen *g) {
+    xf_session_free(g->s);
+    xf_sampler_free(g->smp);
+    xf_detok_stream_free(g->ds);
+    free(g->logits);
+    free(g->hist);
+    memset(g, 0, sizeof *g);
+}
+
+int cli_gen_begin(cli_gen *g, xf_model *m, const cli_gen_opts *o, const xf_chat_template *tmpl) {
+    memset(g, 0, sizeof *g);
+    g->m = m;
+    g->tok = xf_model_tokenizer(m);
+    g->vocab = xf_model_vocab_size(m);
+    g->max_tokens = o->max_tokens;
+    if (xf_session_create(m, (size_t)o->ctx, &g->s) != XF_OK ||
+        xf_sampler_create(&o->sp, g->vocab, &g->smp) != XF_OK ||
+        xf_detok_stream_create(g->tok, 1, &g->ds) != XF_OK) {
+        int rc = cli_lib_error();
+        cli_gen_end(g);
+        return rc;
+    }
+    g->cap = xf_session_n_ctx(g->s);
+    g->logits = malloc(g->vocab * sizeof *g->logits);
+    g->hist = malloc((g->cap ? g->cap : 1) * sizeof *g->hist);
+    if (!g->logits || !g->hist) {
+        cli_gen_end(g);
+        return cli_error("out of memory");
+    }
+    int32_t eos = xf_model_eos_id(m);
+    if (eos >= 0) g->stop_ids[g->n_stop_ids++] = eos;
+    for (size_t k = 0; k < o->n_stops; k++) g->stops[g->n_stops++] = o->stops[k];
+    if (tmpl) {
+        size_t n;
+        const char *const *st = xf_chat_template_stops(tmpl, &n);
+        for (size_t k = 0; k < n; k++) {
+            int32_t id = xf_tokenizer_token_to_id(g->tok, st[k]);
+            if (id >= 0 && g->n_stop_ids < CLI_MAX_STOPS + 1) g->stop_ids[g->n_stop_ids++] = id;
+            if (g->n_stops < 2 * CLI_MAX_STOPS) g->stops[g->n_stops++] = st[k];
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Text buffer. */
+typedef struct tbuf {
+    char *s;
+    size_t n, cap;
+} tbuf;
+
+static int tbuf_add(tbuf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *p = realloc(b->s, cap);
+        if (!p) return -1;
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+    return 0;
+}
+
+/* Where the first stop string starts in s[0..n), or n. */
+static size_t find_stop(const cli_gen *g, const char *s, size_t n) {
+    size_t best = n;
+    for (size_t k = 0; k < g->n_stops; k++) {
+        size_t l = strlen(g->stops[k]);
+        for (size_t i = 0; i + l <= n && i < best; i++)
+            if (!memcmp(s + i, g->stops[k], l)) {
+                best = i;
+                break;
+            }
+    }
+    return best;
+}
+
+/* Length of the longest suffix of s[0..n) that is a proper prefix of a stop string. */
+static size_t stop_prefix(const cli_gen *g, const char *s, size_t n) {
+    size_t keep = 0;
+    for (size_t k = 0; k < g->n_stops; k++) {
+        size_t l = strlen(g->stops[k]);
+        for (size_t m = l - 1; m > keep; m--)
+            if (m <= n && !memcmp(s + n - m, g->stops[k], m)) {
+                keep = m;
+                break;
+            }
+    }
+    return keep;
+}
+
+static int is_stop_id(const cli_gen *g, int32_t id) {
+    for (size_t k = 0; k < g->n_stop_ids; k++)
+        if (g->stop_ids[k] == id) return 1;
+    return 0;
+}
+
+static int emit(FILE *out, tbuf *reply, const char *s, size_t n) {
+    if (n == 0) return 0;
+    if (fwrite(s, 1, n, out) != n || fflush(out) != 0) return cli_error("cannot write the output");
+    if (reply && tbuf_add(reply, s, n)) return cli_error("out of memory");
+    return 0;
+}
+
+static int eval(cli_gen *g, const int32_t *ids, size_t n) {
+    if (xf_session_eval(g->s, ids, n, g->logits) != XF_OK) return cli_lib_error();
+    memcpy(g->hist + g->n_hist, ids, n * sizeof *ids);
+    g->n_hist += n;
+    return CLI_EXIT_OK;
+}
+
+int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **reply_out) {
+    if (reply_out) *reply_out = NULL;
+    const size_t n_ctx = xf_session_n_ctx(g->s);
+    if (n == 0) return cli_error("the prompt is empty (no tokens)");
+    if (n >= n_ctx)
+        return cli_error("the prompt has %zu tokens: it does not fit the context of %zu tokens "
+                         "(leave room for at least one generated token; see --ctx)", n, n_ctx);
+    /* Reuse the session when what it holds is a prefix of the new prompt. */
+    size_t keep = g->n_hist <= n && !memcmp(g->hist, ids, g->n_hist * sizeof *ids) ? g->n_hist : 0;
+    if (keep == n) keep = 0; /* need the logits after the last prompt token */
+    if (keep == 0) {
+        xf_session_reset(g->s);
+        g->n_hist = 0;
+    }
+    int rc = eval(g, ids + keep, n - keep);
+    if (rc) return rc;
+    tbuf pending = {0}, reply = {0};
+    const char *text;
+    size_t len;
+    int stopped = 0;
+    for (long t = 0; t < g->max_tokens && !rc && !stopped; t++) {
+        int32_t id;
+        if (xf_sampler_sample(g->smp, g->logits, g->hist, g->n_hist, &id) != XF_OK) {
+            rc = cli_lib_error();
+            break;
+        }
+        if (is_stop_id(g, id)) break;
+        if (xf_detok_stream_push(g->ds, id, &text, &len) != XF_OK) {
+            rc = cli_lib_error();
+            break;
+        }
+        if (tbuf_add(&pending, text, len)) {
+            rc = cli_error("out of memory");
+            break;
+        }
+        size_t at = find_stop(g, pending.s ? pending.s : "", pending.n);
+        if (at < pending.n) {
+            rc = emit(out, reply_out ? &reply : NULL, pending.s, at);
+            pending.n = 0;
+            stopped = 1;
+            break;
+        }
+        size_t hold = stop_prefix(g, pending.s, pending.n);
+        rc = emit(out, reply_out ? &reply : NULL, pending.s, pending.n - hold);
+        memmove(pending.s, pending.s + pending.n - hold, hold);
+        pending.n = hold;
+        if (t + 1 == g->max_tokens) break;
+        if (g->n_hist >= n_ctx) {
+            cli_note("the context of %zu tokens is full", n_ctx);
+            break;
+        }
+        if (!rc) rc = eval(g, &id, 1);
+    }
+    if (xf_detok_stream_flush(g->ds, &text, &len) == XF_OK && !stopped && !rc &&
+        !tbuf_add(&pending, text, len)) {
+        size_t at = find_stop(g, pending.s ? pending.s : "", pending.n);
+        rc = emit(out, reply_out ? &reply : NULL, pending.s, at);
+    }
+    free(pending.s);
+    if (!rc && reply_out) {
+        *reply_out = reply.s ? reply.s : calloc(1, 1);
+        if (!*reply_out) rc = cli_error("out of memory");
+    } else {
+        free(reply.s);
+    }
+    return rc;
+}
