@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""make_tiny_models.py — tiny random LLaMA-family decoders and their reference logits.
+"""make_tiny_models.py — tiny random decoders (LLaMA family, Mistral, GPT-2) and their reference logits.
 
-Writes tests/data/tiny/<name>/ for name in llama, llama_rope_linear, llama3_rope, qwen2:
+Writes tests/data/tiny/<name>/ for name in llama, llama_rope_linear, llama3_rope, qwen2, mistral
+(sliding_window 16, shorter than most prompts), gpt2:
   config.json, model.safetensors (F16 weights: halves the folder; the reference runs in float32 on
   exactly those F16-representable values), tokenizer.json (a small WordPiece tokenizer whose vocab
   size equals the config's, needed only because xf_model_load loads one), and ref_logits.bin:
@@ -21,6 +22,8 @@ Deterministic (fixed seeds), offline (HF_HUB_OFFLINE=1). Usage:
   python3 scripts/make_tiny_models.py [out_root]   (default: tests/data/tiny)
   python3 scripts/make_tiny_models.py --greedy-only [out_root]
       only (re)write ref_greedy.txt from the model folders already there
+  python3 scripts/make_tiny_models.py --only mistral,gpt2 [out_root]
+      only those models (seeds do not depend on which models are built)
 """
 import os
 import struct
@@ -30,7 +33,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors  # noqa: E402
-from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM  # noqa: E402
+from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, MistralConfig,  # noqa: E402
+                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 
 VOCAB = 320
 PROMPT_LENS = (1, 7, 33, 100)
@@ -50,7 +54,14 @@ MODELS = {
                                        "high_freq_factor": 4.0, "original_max_position_embeddings": 32})),
     "qwen2": (Qwen2Config, Qwen2ForCausalLM,
               dict(num_key_value_heads=1, tie_word_embeddings=True, rope_theta=1000000.0)),
+    "mistral": (MistralConfig, MistralForCausalLM, dict(num_key_value_heads=2, sliding_window=16)),
+    # GPT-2 does not take COMMON (its own field names): n_inner None = 4 * n_embd, gelu_new, tied head
+    "gpt2": (GPT2Config, GPT2LMHeadModel, None),
 }
+
+GPT2_CONFIG = dict(n_embd=64, n_layer=2, n_head=4, vocab_size=VOCAB, n_positions=128, n_inner=None,
+                   activation_function="gelu_new", layer_norm_epsilon=1e-5, initializer_range=0.1,
+                   bos_token_id=2, eos_token_id=3, pad_token_id=0)
 
 
 def make_tokenizer(path):
@@ -80,7 +91,7 @@ def randomize(model, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "norm" in name:
+            if "norm" in name or ".ln_" in name or name.startswith("ln_"):
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
             elif name.endswith(".bias"):
                 p.copy_(0.2 * torch.randn(p.shape, generator=g))
@@ -89,7 +100,7 @@ def randomize(model, seed):
 def build(root, name, seed):
     cfg_cls, model_cls, extra = MODELS[name]
     torch.manual_seed(seed)
-    cfg = cfg_cls(**COMMON, **extra)
+    cfg = cfg_cls(**COMMON, **extra) if extra is not None else cfg_cls(**GPT2_CONFIG)
     model = model_cls(cfg)
     randomize(model, seed + 1)
     model = model.half().float().eval()  # weights exactly representable in F16
@@ -152,8 +163,15 @@ def main():
     args = sys.argv[1:]
     greedy_only = "--greedy-only" in args
     args = [a for a in args if a != "--greedy-only"]
+    only = None
+    if "--only" in args:
+        k = args.index("--only")
+        only = set(args[k + 1].split(","))
+        del args[k:k + 2]
     root = args[0] if args else os.path.join(os.path.dirname(__file__), "..", "tests", "data", "tiny")
     for i, name in enumerate(MODELS):
+        if only is not None and name not in only:
+            continue
         if not greedy_only:
             build(root, name, 1000 + 10 * i)
         write_greedy(os.path.join(root, name), name, 1000 + 10 * i)

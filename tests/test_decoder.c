@@ -15,7 +15,7 @@
 #include "harness.h"
 #include "xfmr.h"
 
-static const char *const k_models[] = {"llama", "llama_rope_linear", "llama3_rope", "qwen2"};
+static const char *const k_models[] = {"llama", "llama_rope_linear", "llama3_rope", "qwen2", "mistral", "gpt2"};
 
 static unsigned char *read_all(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");

@@ -182,6 +182,57 @@ static void test_decoder_config(void) {
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "\"rope_scaling\"", "object", NULL);
 }
 
+/* Mistral's sliding_window; GPT-2's own field names and defaults. */
+static void test_mistral_gpt2_config(void) {
+    xf_hf_config cfg;
+    const char *d = mkcase("mistral_gpt2");
+    xf_status s;
+    put(d, "config.json",
+        "{\"architectures\":[\"MistralForCausalLM\"],\"hidden_size\":64,\"intermediate_size\":96,"
+        "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"head_dim\":null,\"num_hidden_layers\":2,"
+        "\"vocab_size\":320,\"sliding_window\":16}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(strcmp(cfg.model_type, "mistral") == 0 && cfg.sliding_window == 16 && cfg.head_dim == 16);
+    put(d, "config.json",
+        "{\"model_type\":\"mistral\",\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,"
+        "\"num_hidden_layers\":2,\"vocab_size\":320,\"sliding_window\":null}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(cfg.sliding_window == 0);
+    put(d, "config.json",
+        "{\"model_type\":\"mistral\",\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,"
+        "\"num_hidden_layers\":2,\"vocab_size\":320,\"sliding_window\":-1}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"sliding_window\"", NULL);
+
+    /* GPT-2: names mapped, n_inner null = 4 n_embd, tied, gelu_new, eps 1e-5 by default */
+    put(d, "config.json",
+        "{\"architectures\":[\"GPT2LMHeadModel\"],\"n_embd\":64,\"n_layer\":2,\"n_head\":4,"
+        "\"n_inner\":null,\"n_positions\":128,\"vocab_size\":320,\"pad_token_id\":null}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(strcmp(cfg.model_type, "gpt2") == 0 && cfg.hidden_size == 64 && cfg.num_hidden_layers == 2);
+    CHECK(cfg.num_attention_heads == 4 && cfg.num_key_value_heads == 4 && cfg.head_dim == 16);
+    CHECK(cfg.intermediate_size == 256 && cfg.max_position_embeddings == 128 && cfg.layer_norm_eps == 1e-5);
+    CHECK(cfg.tie_word_embeddings == 1 && strcmp(cfg.hidden_act, "gelu_new") == 0);
+    put(d, "config.json",
+        "{\"model_type\":\"gpt2\",\"vocab_size\":320,\"n_inner\":100,\"layer_norm_epsilon\":1e-6,"
+        "\"activation_function\":\"gelu\",\"tie_word_embeddings\":false}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(cfg.hidden_size == 768 && cfg.num_hidden_layers == 12 && cfg.num_attention_heads == 12);
+    CHECK(cfg.intermediate_size == 100 && cfg.max_position_embeddings == 1024 && cfg.layer_norm_eps == 1e-6);
+    CHECK(cfg.tie_word_embeddings == 0 && strcmp(cfg.hidden_act, "gelu") == 0);
+    put(d, "config.json", "{\"model_type\":\"gpt2\",\"vocab_size\":320,\"n_embd\":64,\"n_head\":5}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"n_head\"", "divide");
+    put(d, "config.json", "{\"model_type\":\"gpt2\",\"n_embd\":64}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_NOT_FOUND, "config.json", "\"vocab_size\"", NULL);
+    put(d, "config.json", "{\"model_type\":\"gpt2\",\"vocab_size\":320,\"scale_attn_by_inverse_layer_idx\":true}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "config.json", "scale_attn_by_inverse_layer_idx", NULL);
+    put(d, "config.json", "{\"model_type\":\"gpt2\",\"vocab_size\":320,\"layer_norm_epsilon\":0}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"layer_norm_epsilon\"", NULL);
+}
+
 /* ------------------------------------------------------------- real model */
 
 static void test_real_model(void) {
@@ -327,7 +378,7 @@ static void test_config(void) {
     s = xf_hf_config_load(d, &cfg);
     CHECK_MSG(s == XF_OK && strcmp(cfg.model_type, "bert") == 0, "%s", xf_errmsg());
     put(d, "config.json",
-        "{\"architectures\":[\"GPT2LMHeadModel\"],\"hidden_size\":64,\"intermediate_size\":256,"
+        "{\"architectures\":[\"T5ForConditionalGeneration\"],\"hidden_size\":64,\"intermediate_size\":256,"
         "\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":1000}");
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_NOT_FOUND, "config.json", "\"model_type\"", NULL);
     put(d, "config.json",
@@ -582,6 +633,7 @@ int main(void) {
     test_real_model();
     test_config();
     test_decoder_config();
+    test_mistral_gpt2_config();
     test_layout();
     test_weight_files();
     nftw(g_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -9,9 +9,10 @@
 
 #include "harness.h"
 #include "kernels/attention.h"
+#include "kernels/ops.h"
 #include "xfmr.h"
 
-static const char *const k_models[] = {"llama", "llama_rope_linear", "llama3_rope", "qwen2"};
+static const char *const k_models[] = {"llama", "llama_rope_linear", "llama3_rope", "qwen2", "mistral", "gpt2"};
 
 static uint32_t rng = 12345u;
 static float frand(void) {
@@ -34,6 +35,41 @@ static void test_kernel(void) {
             CHECK_MSG(e < 1e-5, "cached attention dh=%zu n=%zu: max error %.3g", dh, n, e);
             free(K), free(V), free(sc);
         }
+}
+
+/* Sliding-window attention (the whole-sequence kernel) against its reference, and the window's
+ * span: with window W, query i's output equals full causal attention over keys (i - W, i] alone;
+ * the tanh GELU against libm. */
+static void test_window_kernels(void) {
+    const size_t L = 40, dh = 16, ld = 2 * dh, wins[] = {0, 1, 5, 16, 39, 40, 100};
+    float *Q = malloc(L * ld * 4), *K = malloc(L * ld * 4), *V = malloc(L * ld * 4), *O = malloc(L * ld * 4),
+          *R = malloc(L * ld * 4), *scr = malloc(xf_attention_scratch(L, dh) * 4), sub[dh], sc[64];
+    for (size_t i = 0; i < L * ld; i++) Q[i] = 2 * frand(), K[i] = 2 * frand(), V[i] = frand();
+    for (size_t w = 0; w < sizeof wins / sizeof wins[0]; w++) {
+        size_t W = wins[w];
+        xf_attention_head_window(Q, ld, K, ld, V, ld, O, ld, L, 1, dh, 0.25f, 1, W, scr);
+        xf_attention_head_window_ref(Q, ld, K, ld, V, ld, R, ld, L, 1, dh, 0.25f, 1, W, scr);
+        double e = 0, e2 = 0;
+        for (size_t i = 0; i < L; i++) {
+            size_t lo = W && i + 1 > W ? i + 1 - W : 0;
+            xf_attention_cached_ref(Q + i * ld + dh, K + lo * ld + dh, ld, V + lo * ld + dh, ld, i + 1 - lo, dh, 0.25f,
+                                    sub, sc);
+            for (size_t d = 0; d < dh; d++) {
+                e = fmax(e, fabs((double)O[i * ld + dh + d] - R[i * ld + dh + d]));
+                e2 = fmax(e2, fabs((double)R[i * ld + dh + d] - sub[d]));
+            }
+        }
+        CHECK_MSG(e < 1e-5 && e2 < 1e-6, "window %zu: kernel vs ref %.3g, ref vs span %.3g", W, e, e2);
+    }
+    free(Q), free(K), free(V), free(O), free(R), free(scr);
+    float x[203], y[203];
+    for (size_t i = 0; i < 203; i++) x[i] = y[i] = (float)i * 0.1f - 10.0f + frand();
+    x[0] = y[0] = -100.0f, x[1] = y[1] = 100.0f, x[2] = y[2] = 0.0f;
+    xf_gelu_tanh(x, 203);
+    xf_gelu_tanh_ref(y, 203);
+    double e = 0;
+    for (size_t i = 0; i < 203; i++) e = fmax(e, fabs((double)x[i] - y[i]) / fmax(1.0, fabs(y[i])));
+    CHECK_MSG(e < 1e-6 && x[0] == 0.0f && x[1] == 100.0f && x[2] == 0.0f, "gelu_tanh: error %.3g", e);
 }
 
 /* max |a - b| / max |b| over one row */
@@ -196,6 +232,7 @@ static void check_bert(void) {
 
 int main(void) {
     test_kernel();
+    test_window_kernels();
     for (size_t i = 0; i < sizeof k_models / sizeof k_models[0]; i++) {
         check_model(k_models[i]);
         check_greedy(k_models[i]);

@@ -46,6 +46,8 @@ static const char *arch_to_model_type(const cJSON *root) {
     if (!cJSON_IsString(first)) return NULL;
     if (strncmp(first->valuestring, "Bert", 4) == 0) return "bert";
     if (strncmp(first->valuestring, "Llama", 5) == 0) return "llama";
+    if (strncmp(first->valuestring, "Mistral", 7) == 0) return "mistral";
+    if (strncmp(first->valuestring, "GPT2", 4) == 0) return "gpt2";
     if (strncmp(first->valuestring, "Qwen2", 5) == 0 && strncmp(first->valuestring, "Qwen2_", 6) != 0) return "qwen2";
     return NULL;
 }
@@ -122,6 +124,7 @@ static xf_status parse_decoder_fields(const char *file, const cJSON *root, int h
     if (!(out->rms_norm_eps > 0.0 && out->rms_norm_eps < 1.0))
         return xf_error(XF_ERR_RANGE, "%s: field \"rms_norm_eps\" = %g must be in (0, 1)", file, out->rms_norm_eps);
     if ((st = xf_json_num_opt(file, root, "rope_theta", 1e-3, 1e12, &out->rope_theta))) return st;
+    if ((st = size_field(file, root, "sliding_window", 0, (int64_t)1 << 40, 0, &out->sliding_window))) return st;
     if ((st = bool_field(file, root, "tie_word_embeddings", &out->tie_word_embeddings)) ||
         (st = bool_field(file, root, "attention_bias", &out->attention_bias)) ||
         (st = bool_field(file, root, "mlp_bias", &out->mlp_bias)) ||
@@ -134,6 +137,57 @@ static xf_status parse_decoder_fields(const char *file, const cJSON *root, int h
     }
     if (!(out->rope_theta > 0.0))
         return xf_error(XF_ERR_RANGE, "%s: field \"rope_theta\" = %g must be > 0", file, out->rope_theta);
+    return XF_OK;
+}
+
+/* GPT-2 (GPT2Config names and defaults): n_embd, n_layer, n_head, n_inner (null: 4 n_embd),
+ * n_positions, layer_norm_epsilon, activation_function; the head is tied unless
+ * tie_word_embeddings is false. Variants of the attention the forward does not implement are
+ * refused here. */
+static xf_status parse_gpt2_fields(const char *file, const cJSON *root, xf_hf_config *out) {
+    xf_status st;
+    out->hidden_size = 768;
+    out->num_hidden_layers = 12;
+    out->num_attention_heads = 12;
+    out->max_position_embeddings = 1024;
+    out->layer_norm_eps = 1e-5;
+    out->tie_word_embeddings = 1;
+    strcpy(out->hidden_act, "gelu_new");
+    if ((st = size_field(file, root, "vocab_size", 1, 10000000, 1, &out->vocab_size)) ||
+        (st = size_field(file, root, "n_embd", 1, 65536, 0, &out->hidden_size)) ||
+        (st = size_field(file, root, "n_layer", 1, 1024, 0, &out->num_hidden_layers)) ||
+        (st = size_field(file, root, "n_head", 1, 65536, 0, &out->num_attention_heads)) ||
+        (st = size_field(file, root, "n_positions", 1, 1048576, 0, &out->max_position_embeddings)))
+        return st;
+    out->intermediate_size = 4 * out->hidden_size;
+    if ((st = size_field(file, root, "n_inner", 1, 1048576, 0, &out->intermediate_size))) return st;
+    if (out->hidden_size % out->num_attention_heads != 0)
+        return xf_error(XF_ERR_FORMAT, "%s: field \"n_head\" = %zu does not divide \"n_embd\" = %zu", file,
+                        out->num_attention_heads, out->hidden_size);
+    out->head_dim = out->hidden_size / out->num_attention_heads;
+    out->num_key_value_heads = out->num_attention_heads;
+    if ((st = xf_json_num_opt(file, root, "layer_norm_epsilon", 0.0, 1.0, &out->layer_norm_eps))) return st;
+    if (!(out->layer_norm_eps > 0.0 && out->layer_norm_eps < 1.0))
+        return xf_error(XF_ERR_RANGE, "%s: field \"layer_norm_epsilon\" = %g must be in (0, 1)", file,
+                        out->layer_norm_eps);
+    const char *act = NULL;
+    if ((st = xf_json_str_opt(file, root, "activation_function", &act))) return st;
+    if (act && (st = copy_str(file, "activation_function", act, out->hidden_act, sizeof out->hidden_act))) return st;
+    int64_t pad = out->pad_token_id;
+    if ((st = xf_json_int_opt(file, root, "pad_token_id", 0, (int64_t)out->vocab_size - 1, &pad))) return st;
+    out->pad_token_id = (long)pad;
+    if ((st = bool_field(file, root, "tie_word_embeddings", &out->tie_word_embeddings))) return st;
+    static const struct {
+        const char *field;
+        int want;
+    } flags[] = {{"scale_attn_weights", 1}, {"scale_attn_by_inverse_layer_idx", 0}, {"add_cross_attention", 0}};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        int v = flags[i].want;
+        if ((st = bool_field(file, root, flags[i].field, &v))) return st;
+        if (v != flags[i].want)
+            return xf_error(XF_ERR_UNSUPPORTED, "%s: field \"%s\" = %s is not supported", file, flags[i].field,
+                            v ? "true" : "false");
+    }
     return XF_OK;
 }
 
@@ -189,6 +243,10 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
                             sizeof out->position_embedding_type)))
         goto done;
 
+    if (strcmp(out->model_type, "gpt2") == 0) {
+        st = parse_gpt2_fields(file, root, out);
+        goto done;
+    }
     if ((st = size_field(file, root, "vocab_size", 1, 10000000, 1, &out->vocab_size))) goto done;
     if ((st = size_field(file, root, "hidden_size", 1, 65536, 1, &out->hidden_size))) goto done;
     if ((st = size_field(file, root, "num_hidden_layers", 1, 1024, 1, &out->num_hidden_layers))) goto done;

@@ -32,7 +32,13 @@ typedef struct xf_hf_rope_scaling {
 } xf_hf_rope_scaling;
 
 /* The subset of config.json the supported architectures need. Fields not present get the
- * documented defaults (those of transformers' BertConfig / LlamaConfig / Qwen2Config). */
+ * documented defaults (those of transformers' BertConfig / LlamaConfig / Qwen2Config).
+ * model_type "gpt2" reads GPT2Config's names and defaults into the same fields: n_embd ->
+ * hidden_size, n_layer -> num_hidden_layers, n_head -> num_attention_heads (= kv heads),
+ * n_inner (null: 4 n_embd) -> intermediate_size, n_positions -> max_position_embeddings,
+ * layer_norm_epsilon -> layer_norm_eps, activation_function -> hidden_act; tie_word_embeddings
+ * defaults to 1; scale_attn_weights false, scale_attn_by_inverse_layer_idx or add_cross_attention
+ * true are XF_ERR_UNSUPPORTED. */
 typedef struct xf_hf_config {
     char model_type[64];   /* "bert", ... (required) */
     char hidden_act[32];   /* default "gelu" */
@@ -55,6 +61,7 @@ typedef struct xf_hf_config {
     int attention_bias;         /* default 0 (llama: q/k/v/o biases; qwen2 always has q/k/v ones) */
     int mlp_bias;               /* default 0 */
     int use_sliding_window;     /* default 0 (qwen2); 1 is refused by the architecture */
+    size_t sliding_window;      /* default 0 = none (absent or null); mistral's attention span */
     xf_hf_rope_scaling rope_scaling; /* default XF_HF_ROPE_DEFAULT */
 } xf_hf_config;
 

@@ -17,10 +17,20 @@ void xf_attention_head(const float *Q, size_t ldq, const float *K, size_t ldk, c
 void xf_attention_head_ref(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
                            size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
                            float scale, int causal, float *scratch);
+/* The same with a sliding window (causal only; window 0 = unlimited): query i attends keys j with
+ * i - window < j <= i, the window keys ending at the query itself (transformers' sliding-window
+ * mask, kv_idx > q_idx - sliding_window). xf_attention_head is this with window 0. */
+void xf_attention_head_window(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
+                              size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
+                              float scale, int causal, size_t window, float *scratch);
+void xf_attention_head_window_ref(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
+                                  size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
+                                  float scale, int causal, size_t window, float *scratch);
 
 /* Decoding with a KV cache: one query row q (dh floats) of one head against the n_keys rows of a
  * cache, K[j*ldk .. +dh) and V[j*ldv .. +dh) for key j (the caller picks the head's columns and
- * the causal span: n_keys = absolute position of the query + 1).
+ * the causal span: n_keys = absolute position of the query + 1; with a sliding window of W the
+ * caller passes the keys from max(0, pos + 1 - W) instead).
  *   out[d] = sum_j softmax(scale * q . K_j)_j V_j[d]
  * scores must hold n_keys floats. Each output depends only on its own inputs (same operations in
  * the same order whatever thread or chunk computes it), so results are independent of how a

@@ -90,6 +90,31 @@ void xf_gelu_erf_ref(float *x, size_t count) {
     for (size_t i = 0; i < count; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
+/* 0.5 x (1 + tanh(u)) = x / (1 + e^(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3) */
+XF_INLINE xf_v8 gelu_tanh8(xf_v8 v) {
+    xf_v8 u2 = xf_v8_splat(1.5957691216057308f) * (v + xf_v8_splat(0.044715f) * v * v * v);
+    return v / (xf_v8_splat(1.0f) + xf_v8_exp(-u2));
+}
+
+XF_DISPATCH
+void xf_gelu_tanh(float *x, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) xf_v8_store(x + i, gelu_tanh8(xf_v8_load(x + i)));
+    if (i < count) {
+        float t[8] = {0};
+        memcpy(t, x + i, (count - i) * sizeof *t);
+        xf_v8_store(t, gelu_tanh8(xf_v8_load(t)));
+        memcpy(x + i, t, (count - i) * sizeof *t);
+    }
+}
+
+void xf_gelu_tanh_ref(float *x, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    }
+}
+
 XF_DISPATCH
 void xf_softmax_row(float *x, size_t n, float scale) {
     float mx = -INFINITY;

@@ -21,6 +21,10 @@ void xf_add_inplace(float *x, const float *r, size_t count);
  * a polynomial with absolute error <= 1.5e-7. _ref: the same with libm erff. */
 void xf_gelu_erf(float *x, size_t count);
 void xf_gelu_erf_ref(float *x, size_t count);
+/* x = GELU(x) in the tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (GPT-2's
+ * "gelu_new", PyTorch's approximate="tanh"), computed as x / (1 + e^(-2u)). _ref: libm tanhf. */
+void xf_gelu_tanh(float *x, size_t count);
+void xf_gelu_tanh_ref(float *x, size_t count);
 /* x = softmax(scale * x) over one row of length n (scale > 0), max-subtracted. _ref: libm expf. */
 void xf_softmax_row(float *x, size_t n, float scale);
 void xf_softmax_row_ref(float *x, size_t n, float scale);

@@ -76,6 +76,13 @@ static void gelu_task(void *ctx, int ith, int nth) {
     xf_gelu_erf(j->X + a * j->width, (e - a) * j->width);
 }
 
+static void gelu_tanh_task(void *ctx, int ith, int nth) {
+    const rows_job *j = ctx;
+    size_t a, e;
+    xf_split_range(j->T, 1, ith, nth, &a, &e);
+    xf_gelu_tanh(j->X + a * j->width, (e - a) * j->width);
+}
+
 static size_t kv_heads(const xf_layer_plan *p) { return p->n_kv_heads ? p->n_kv_heads : p->n_heads; }
 
 size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads) {
@@ -124,8 +131,9 @@ static void mha_task(void *ctx, int ith, int nth) {
     for (size_t task = a; task < e; task++) {
         size_t s = task / H, h = task % H, o = j->b->off[s], L = j->b->off[s + 1] - o;
         size_t qo = h * j->p->head_dim, ko = (h / group) * j->p->head_dim;
-        xf_attention_head(j->Q + o * j->ld + qo, j->ld, j->K + o * j->ldkv + ko, j->ldkv, j->V + o * j->ldkv + ko,
-                          j->ldkv, j->O + o * j->ld + qo, j->ld, L, 0, j->p->head_dim, scale, j->p->causal, row);
+        xf_attention_head_window(j->Q + o * j->ld + qo, j->ld, j->K + o * j->ldkv + ko, j->ldkv,
+                                 j->V + o * j->ldkv + ko, j->ldkv, j->O + o * j->ld + qo, j->ld, L, 0, j->p->head_dim,
+                                 scale, j->p->causal, j->p->window, row);
     }
 }
 
@@ -148,13 +156,71 @@ void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_
     xf_linear(pool, &w->o, O, T, Y);
 }
 
+/* ---------------------------------------------------------------- cached (session) attention */
+
+typedef struct {
+    const xf_layer_plan *p;
+    float *Q, *K; /* K: cache rows of positions p0.. */
+    size_t T, p0, ld, ldkv;
+} cached_rope_job;
+
+static void cached_rope_task(void *ctx, int ith, int nth) {
+    const cached_rope_job *j = ctx;
+    const size_t half = j->p->head_dim / 2;
+    size_t a, e;
+    xf_split_range(j->T, 1, ith, nth, &a, &e);
+    for (size_t t = a; t < e; t++) {
+        const float *cs = j->p->rope_cos + (j->p0 + t) * half, *sn = j->p->rope_sin + (j->p0 + t) * half;
+        xf_rope_row(j->Q + t * j->ld, j->p->n_heads, j->p->head_dim, cs, sn);
+        xf_rope_row(j->K + t * j->ldkv, kv_heads(j->p), j->p->head_dim, cs, sn);
+    }
+}
+
+typedef struct {
+    const xf_layer_plan *p;
+    const float *Q, *K, *V; /* K, V: the layer's cache from position 0 */
+    float *O, *scores;      /* scores: n_ctx floats per thread */
+    size_t T, p0, ld, ldkv, n_ctx;
+} cached_attn_job;
+
+/* Tasks are (token, head) pairs dealt to threads in contiguous runs. */
+static void cached_attn_task(void *ctx, int ith, int nth) {
+    const cached_attn_job *j = ctx;
+    const size_t nh = j->p->n_heads, dh = j->p->head_dim, group = nh / kv_heads(j->p), W = j->p->window;
+    const float scale = 1.0f / sqrtf((float)dh);
+    float *sc = j->scores + (size_t)ith * j->n_ctx;
+    size_t a, e;
+    xf_split_range(j->T * nh, 1, ith, nth, &a, &e);
+    for (size_t task = a; task < e; task++) {
+        size_t t = task / nh, h = task % nh, ko = (h / group) * dh, end = j->p0 + t + 1;
+        size_t lo = W && end > W ? end - W : 0;
+        xf_attention_cached(j->Q + t * j->ld + h * dh, j->K + lo * j->ldkv + ko, j->ldkv, j->V + lo * j->ldkv + ko,
+                            j->ldkv, end - lo, dh, scale, j->O + t * j->ld + h * dh, sc);
+    }
+}
+
+void xf_mha_cached(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const float *Xn, size_t T,
+                   size_t p0, float *Kc, float *Vc, size_t n_ctx, float *Q, float *O, float *scores, float *Y) {
+    const size_t inner = p->n_heads * p->head_dim, kvd = kv_heads(p) * p->head_dim;
+    xf_linear(pool, &w->q, Xn, T, Q);
+    xf_linear(pool, &w->k, Xn, T, Kc + p0 * kvd);
+    xf_linear(pool, &w->v, Xn, T, Vc + p0 * kvd);
+    if (p->rope_cos) {
+        cached_rope_job r = {p, Q, Kc + p0 * kvd, T, p0, inner, kvd};
+        xf_pool_run(pool, cached_rope_task, &r);
+    }
+    cached_attn_job a = {p, Q, Kc, Vc, O, scores, T, p0, inner, kvd, n_ctx};
+    xf_pool_run(pool, cached_attn_task, &a);
+    xf_linear(pool, &w->o, O, T, Y);
+}
+
 size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T) { return 2 * T * p->ffn_width; }
 
 void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
                  size_t T, float *Y, float *scratch) {
     xf_linear(pool, &w->up, X, T, scratch);
     rows_job j = {NULL, scratch, NULL, T, p->ffn_width};
-    xf_pool_run(pool, gelu_task, &j);
+    xf_pool_run(pool, p->act == XF_ACT_GELU_TANH ? gelu_tanh_task : gelu_task, &j);
     xf_linear(pool, &w->down, scratch, T, Y);
 }
 

@@ -39,6 +39,8 @@ typedef struct xf_ffn_w {
 /* What the forward pass does in one layer. Methods that prune heads, narrow the FFN or change the
  * attention span edit the plan (and the weights), never the forward code. */
 typedef enum xf_attn_kind { XF_ATTN_DENSE = 0 } xf_attn_kind;
+/* The FFN activation of xf_ffn_gelu (0 = the erf GELU of BERT). */
+typedef enum xf_ffn_act { XF_ACT_GELU_ERF = 0, XF_ACT_GELU_TANH } xf_ffn_act;
 
 typedef struct xf_layer_plan {
     xf_attn_kind attn;
@@ -51,6 +53,9 @@ typedef struct xf_layer_plan {
     const float *rope_cos, *rope_sin; /* [positions, head_dim/2] rotary tables applied to Q and K
                                        * after projection (position = index in the sequence);
                                        * NULL: no rotary embedding */
+    size_t window;     /* attention span (causal only): 0 = every earlier token; W > 0 = query i
+                        * attends keys j with i - W < j <= i (Mistral's sliding window) */
+    xf_ffn_act act;    /* activation of xf_ffn_gelu */
 } xf_layer_plan;
 
 /* A packed batch of token sequences. */
@@ -84,9 +89,18 @@ size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_th
 void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_batch *b,
             const float *X, float *Y, float *scratch);
 
+/* The attention of one layer for T tokens at absolute positions p0 .. p0 + T - 1 of one sequence
+ * whose earlier keys / values sit in a KV cache (a session): Q = q(Xn) into Q [T, heads*dh]; the
+ * K / V projections are written straight into the cache rows p0.. of Kc / Vc (row stride ldkv =
+ * kv_heads*dh); RoPE (if the plan has it) at the absolute positions; query t attends cache rows
+ * [max(0, p0 + t + 1 - window), p0 + t] with xf_attention_cached into O [T, heads*dh]; then
+ * Y[T, hidden] = o(O). scores: n_ctx floats per pool thread. */
+void xf_mha_cached(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const float *Xn, size_t T,
+                   size_t p0, float *Kc, float *Vc, size_t n_ctx, float *Q, float *O, float *scores, float *Y);
+
 /* Scratch floats xf_ffn_gelu and xf_ffn_swiglu need. */
 size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T);
-/* Y = down(GELU(up(X))). */
+/* Y = down(GELU(up(X))), the GELU variant the plan's act names. */
 void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
                  size_t T, float *Y, float *scratch);
 /* Y = down(SiLU(gate(X)) * up(X)) (LLaMA's gated FFN). */

@@ -1,4 +1,4 @@
-/* llama.c — LLaMA-family decoders (LLaMA 1-3, Qwen2): token embeddings, pre-norm layers with
+/* llama.c — LLaMA-family decoders (LLaMA 1-3, Qwen2, Mistral): token embeddings, pre-norm layers with
  * RMSNorm, causal grouped-query attention with rotary positions, SiLU-gated FFN, a final norm and
  * an LM head (tied to the embedding when tie_word_embeddings). Composes the blocks of layers.c.
  *
@@ -6,7 +6,8 @@
  *   for each layer:  X = X + Attn(RMSNorm1(X));  X = X + FFN(RMSNorm2(X))
  *   H = RMSNorm(X);  logits = H lm_head^T
  *
- * qwen2 is llama with q/k/v biases (always) and no o bias. */
+ * qwen2 is llama with q/k/v biases (always) and no o bias; mistral is llama whose attention span
+ * is config sliding_window (the layer plans' window: query i sees keys i - W < j <= i). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,12 +63,12 @@ static void llama_free(xf_model *m) {
     m->arch_state = NULL;
 }
 
-static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias) {
+static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias, size_t window) {
     const xf_hf_config *c = &m->cfg;
     if (strcmp(c->hidden_act, "silu") != 0)
         return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: hidden_act \"%s\" is not supported for %s (only \"silu\")",
                         m->path, c->hidden_act, c->model_type);
-    if (c->use_sliding_window)
+    if (c->use_sliding_window && strcmp(c->model_type, "mistral") != 0)
         return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: use_sliding_window true is not supported", m->path);
     if (c->head_dim % 2 != 0 || c->head_dim > 8192)
         return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: head_dim %zu is not supported (even, at most 8192)", m->path,
@@ -114,7 +115,7 @@ static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias
         snprintf(n2, sizeof n2, "%spost_attention_layernorm.weight", p);
         ly->plan = (xf_layer_plan){.attn = XF_ATTN_DENSE, .n_heads = nh, .head_dim = dh, .ffn_width = F,
                                    .n_kv_heads = nkv, .causal = 1, .rope_cos = L->rope_cos,
-                                   .rope_sin = L->rope_sin};
+                                   .rope_sin = L->rope_sin, .window = window};
         if ((st = get_rmsnorm(m, n1, H, &ly->ln1)) ||
             (st = get_linear(m, p, "self_attn.q_proj", nh * dh, H, qkv_bias, &ly->attn.q)) ||
             (st = get_linear(m, p, "self_attn.k_proj", nkv * dh, H, qkv_bias, &ly->attn.k)) ||
@@ -132,10 +133,13 @@ static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias
 }
 
 static xf_status llama_load(xf_model *m) {
-    return load_common(m, m->cfg.attention_bias, m->cfg.attention_bias, m->cfg.mlp_bias);
+    return load_common(m, m->cfg.attention_bias, m->cfg.attention_bias, m->cfg.mlp_bias, 0);
 }
 
-static xf_status qwen2_load(xf_model *m) { return load_common(m, 1, 0, 0); }
+static xf_status qwen2_load(xf_model *m) { return load_common(m, 1, 0, 0, 0); }
+
+/* MistralConfig: sliding_window null = full causal attention. */
+static xf_status mistral_load(xf_model *m) { return load_common(m, 0, 0, 0, m->cfg.sliding_window); }
 
 static xf_status llama_encode(xf_model *m, const xf_batch *b, float *X) {
     llama *L = m->arch_state;
@@ -193,47 +197,6 @@ static size_t llama_cached_scratch(const xf_model *m, size_t chunk, size_t n_ctx
     return add_ok(a, b);
 }
 
-typedef struct {
-    const xf_layer_plan *p;
-    float *Q, *K; /* K: cache rows of positions p0.. */
-    size_t T, p0, ld, ldkv;
-} cached_rope_job;
-
-static void cached_rope_task(void *ctx, int ith, int nth) {
-    const cached_rope_job *j = ctx;
-    const size_t half = j->p->head_dim / 2, nkv = j->p->n_kv_heads ? j->p->n_kv_heads : j->p->n_heads;
-    size_t a, e;
-    xf_split_range(j->T, 1, ith, nth, &a, &e);
-    for (size_t t = a; t < e; t++) {
-        const float *cs = j->p->rope_cos + (j->p0 + t) * half, *sn = j->p->rope_sin + (j->p0 + t) * half;
-        xf_rope_row(j->Q + t * j->ld, j->p->n_heads, j->p->head_dim, cs, sn);
-        xf_rope_row(j->K + t * j->ldkv, nkv, j->p->head_dim, cs, sn);
-    }
-}
-
-typedef struct {
-    const xf_layer_plan *p;
-    const float *Q, *K, *V; /* K, V: the layer's cache from position 0 */
-    float *O, *scores;      /* scores: n_ctx floats per thread */
-    size_t T, p0, ld, ldkv, n_ctx;
-} cached_attn_job;
-
-/* Tasks are (token, head) pairs dealt to threads in contiguous runs. */
-static void cached_attn_task(void *ctx, int ith, int nth) {
-    const cached_attn_job *j = ctx;
-    const size_t nh = j->p->n_heads, dh = j->p->head_dim;
-    const size_t group = nh / (j->p->n_kv_heads ? j->p->n_kv_heads : nh);
-    const float scale = 1.0f / sqrtf((float)dh);
-    float *sc = j->scores + (size_t)ith * j->n_ctx;
-    size_t a, e;
-    xf_split_range(j->T * nh, 1, ith, nth, &a, &e);
-    for (size_t task = a; task < e; task++) {
-        size_t t = task / nh, h = task % nh, ko = (h / group) * dh;
-        xf_attention_cached(j->Q + t * j->ld + h * dh, j->K + ko, j->ldkv, j->V + ko, j->ldkv, j->p0 + t + 1, dh,
-                            scale, j->O + t * j->ld + h * dh, sc);
-    }
-}
-
 static void llama_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t T, float *h_last) {
     llama *L = m->arch_state;
     const size_t H = m->cfg.hidden_size, F = m->cfg.intermediate_size, kvd = c->kv_dim, p0 = c->n_past;
@@ -247,14 +210,7 @@ static void llama_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, si
         float *Kc = c->k + i * c->n_ctx * kvd, *Vc = c->v + i * c->n_ctx * kvd;
         memcpy(Xn, X, T * H * sizeof *X);
         xf_add_norm(m->pool, &ly->ln1, Xn, NULL, T);
-        xf_linear(m->pool, &ly->attn.q, Xn, T, Q);
-        xf_linear(m->pool, &ly->attn.k, Xn, T, Kc + p0 * kvd);
-        xf_linear(m->pool, &ly->attn.v, Xn, T, Vc + p0 * kvd);
-        cached_rope_job r = {&ly->plan, Q, Kc + p0 * kvd, T, p0, inner, kvd};
-        xf_pool_run(m->pool, cached_rope_task, &r);
-        cached_attn_job a = {&ly->plan, Q, Kc, Vc, O, scores, T, p0, inner, kvd, c->n_ctx};
-        xf_pool_run(m->pool, cached_attn_task, &a);
-        xf_linear(m->pool, &ly->attn.o, O, T, Y);
+        xf_mha_cached(m->pool, &ly->attn, &ly->plan, Xn, T, p0, Kc, Vc, c->n_ctx, Q, O, scores, Y);
         xf_add_inplace(X, Y, T * H);
         memcpy(Xn, X, T * H * sizeof *X);
         xf_add_norm(m->pool, &ly->ln2, Xn, NULL, T);
@@ -279,3 +235,5 @@ const xf_arch xf_arch_llama = {"llama", llama_load, llama_encode, llama_free, ll
                                llama_eval_cached};
 const xf_arch xf_arch_qwen2 = {"qwen2", qwen2_load, llama_encode, llama_free, llama_cached_scratch,
                                llama_eval_cached};
+const xf_arch xf_arch_mistral = {"mistral", mistral_load, llama_encode, llama_free, llama_cached_scratch,
+                                 llama_eval_cached};

@@ -17,7 +17,8 @@
 #define XF_DEFAULT_BATCH 32
 #define XF_BATCH_TOKEN_BUDGET 16384 /* a batch is cut early when it would hold more tokens */
 
-static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch_qwen2};
+static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch_qwen2, &xf_arch_mistral,
+                                         &xf_arch_gpt2};
 
 xf_model_params xf_model_default_params(void) {
     xf_model_params p = {0, 0};
@@ -106,7 +107,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     for (size_t i = 0; i < sizeof k_archs / sizeof k_archs[0]; i++)
         if (strcmp(k_archs[i]->name, m->cfg.model_type) == 0) m->arch = k_archs[i];
     if (!m->arch)
-        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: model_type \"%s\" is not supported (supported: bert, llama, qwen2)", path,
+        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: model_type \"%s\" is not supported (supported: bert, llama, qwen2, mistral, gpt2)", path,
                         m->cfg.model_type);
 
     size_t limit = m->cfg.max_position_embeddings;

@@ -72,5 +72,7 @@ xf_status xf_model_reserve(xf_model *m, size_t n);
 extern const xf_arch xf_arch_bert;
 extern const xf_arch xf_arch_llama;
 extern const xf_arch xf_arch_qwen2;
+extern const xf_arch xf_arch_mistral;
+extern const xf_arch xf_arch_gpt2;
 
 #endif
