@@ -109,7 +109,9 @@ typedef struct xf_model_params {
 xf_model_params xf_model_default_params(void);
 
 /* Load a model from a Hugging Face folder (config.json, *.safetensors, tokenizer.json and, for
- * sentence-transformers models, modules.json / 1_Pooling / sentence_bert_config.json). */
+ * sentence-transformers models, modules.json / 1_Pooling / sentence_bert_config.json), or from a
+ * GGUF file (a path ending in .gguf, or a folder holding exactly one .gguf and no config.json).
+ * Architectures: bert (encoders); llama, qwen2, mistral, gpt2 (decoders). */
 xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out);
 void xf_model_free(xf_model *model);
 
@@ -163,7 +165,7 @@ xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, size_t n,
 /* Number of rows of the model's logits (its config's vocab_size); 0 for NULL. */
 size_t xf_model_vocab_size(const xf_model *model);
 
-/* Next-token logits of a decoder (llama, qwen2): a full causal forward pass over the one sequence
+/* Next-token logits of a decoder (llama, qwen2, mistral, gpt2): a full causal forward pass over the one sequence
  * ids[0..n) (no KV cache: every call recomputes all positions), writing logits[n * vocab_size]
  * (row t = the scores for the token after ids[t]). XF_ERR_UNSUPPORTED for models without an LM
  * head (encoders such as bert), XF_ERR_RANGE for an id outside [0, vocab_size) or n above
@@ -176,7 +178,7 @@ float xf_cosine(const float *a, const float *b, size_t dim);
 
 /* ============================================ sessions / generation (KV cache, sampling) */
 
-/* A session is one growing token sequence of a decoder (llama, qwen2) with its key/value cache,
+/* A session is one growing token sequence of a decoder (llama, qwen2, mistral, gpt2) with its key/value cache,
  * so that each new token costs one token's forward pass instead of the whole prefix. It borrows
  * its model: free sessions before the model, and do not run two calls on sessions (or
  * xf_model_logits) of the same model at once (they share the model's thread pool). */
