@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # demo.sh — the main job on a fresh machine: install build dependencies, build xfmr, fetch the
-# default model, embed sample sentences and show how similar they are.
+# default models, embed sample sentences and show how similar they are, then chat with SmolLM2.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/install_deps.sh
-scripts/fetch_models.sh all-MiniLM-L6-v2
+scripts/fetch_models.sh all-MiniLM-L6-v2 SmolLM2-135M-Instruct
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target xfmr >/dev/null
 x=build/xfmr
@@ -25,3 +25,10 @@ for line in sys.stdin:
 echo
 echo "== xfmr similarity --file docs/sample.txt =="
 "$x" similarity -m all-MiniLM-L6-v2 --file docs/sample.txt
+echo
+echo "== xfmr generate -m SmolLM2-135M-Instruct --chat (greedy, Q4_1 GGUF) =="
+for q in "What is the capital of France?" "Explain in two sentences what a tokenizer does."; do
+  echo "> $q"
+  "$x" generate -m SmolLM2-135M-Instruct --chat --temperature 0 --max-tokens 64 -p "$q"
+  echo
+done
