@@ -1,0 +1,196 @@
+/* bench_decode.c — prefill and decode speed of an xfmr decoder session (e.g. a GGUF file), the
+ * counterpart of llama.cpp's `llama-bench -p P -n G` (see bench/bench_decode.py). Prints JSON:
+ *   {"model": ..., "threads": N, "prompt": P, "gen": G, "n_params": ..., "weight_bytes_f32": ...,
+ *    "prefill_tok_s": median, "decode_tok_s": median, "runs": [{"prefill_s": .., "decode_s": ..,
+ *    "prefill_tok_s": .., "decode_tok_s": ..}, ...]}
+ * Model load and session creation are excluded. Each run, as llama-bench does it:
+ *   prefill: reset the session, then one xf_session_eval of the P prompt ids (logits of the last);
+ *   decode:  reset the session, then G calls of xf_session_eval with one token each, starting from
+ *            the first prompt id, the next id being the greedy arg max of the logits (computed
+ *            here, inside the timed loop) — so decode runs at context 0 .. G-1, like llama-bench's
+ *            tg test, which also starts from an empty KV cache.
+ * Prompt ids: the text of FILE (default tests/data/corpus.txt) tokenized with the model's own
+ * tokenizer, repeated if shorter than P. llama-bench uses random ids instead; the speed of a
+ * dense forward pass does not depend on which ids are fed.
+ * One untimed warm-up run (a short prefill + a few decode steps) precedes the R timed runs.
+ *
+ * usage: bench_decode MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE] */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xfmr.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int32_t argmax(const float *x, size_t n) {
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return (int32_t)best;
+}
+
+static int fail(const char *what) {
+    fprintf(stderr, "bench_decode: %s: %s\n", what, xf_errmsg());
+    return 1;
+}
+
+static long arg_long(const char *name, const char *v, long lo, long hi) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi) {
+        fprintf(stderr, "bench_decode: %s must be an integer in [%ld, %ld], got \"%s\"\n", name, lo, hi, v);
+        exit(2);
+    }
+    return x;
+}
+
+/* Read a whole file; NULL on failure (message printed). */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t k;
+    while (buf && (k = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += k;
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) free(buf);
+            buf = nb;
+        }
+    }
+    fclose(f);
+    if (!buf) fprintf(stderr, "bench_decode: out of memory reading %s\n", path);
+    *len = n;
+    return buf;
+}
+
+int main(int argc, char **argv) {
+    const char *model_path = NULL, *text_path = "tests/data/corpus.txt";
+    long threads = 0, n_prompt = 512, n_gen = 128, runs = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (i + 1 < argc && strcmp(a, "--threads") == 0)
+            threads = arg_long(a, argv[++i], 0, 1024);
+        else if (i + 1 < argc && strcmp(a, "--prompt") == 0)
+            n_prompt = arg_long(a, argv[++i], 1, 1 << 20);
+        else if (i + 1 < argc && strcmp(a, "--gen") == 0)
+            n_gen = arg_long(a, argv[++i], 1, 1 << 20);
+        else if (i + 1 < argc && strcmp(a, "--runs") == 0)
+            runs = arg_long(a, argv[++i], 1, 100);
+        else if (i + 1 < argc && strcmp(a, "--text") == 0)
+            text_path = argv[++i];
+        else if (a[0] != '-' && !model_path)
+            model_path = a;
+        else {
+            fprintf(stderr,
+                    "usage: %s MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (!model_path) {
+        fprintf(stderr, "usage: %s MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE]\n",
+                argv[0]);
+        return 2;
+    }
+
+    xf_model_params mp = xf_model_default_params();
+    mp.n_threads = (int)threads;
+    xf_model *m = NULL;
+    if (xf_model_load(model_path, &mp, &m) != XF_OK) return fail(model_path);
+    size_t vocab = xf_model_vocab_size(m);
+    xf_model_info info;
+    if (xf_model_get_info(m, &info) != XF_OK) return fail("xf_model_get_info");
+    const xf_tokenizer *tok = xf_model_tokenizer(m);
+    if (!tok) {
+        fprintf(stderr, "bench_decode: %s has no tokenizer\n", model_path);
+        return 1;
+    }
+
+    /* Prompt ids: the text, tokenized, repeated up to n_prompt. */
+    size_t text_len = 0;
+    char *text = read_file(text_path, &text_len);
+    if (!text) return 1;
+    xf_encoding enc;
+    if (xf_tokenize(tok, text, text_len, NULL, 0, 0, &enc) != XF_OK) return fail(text_path);
+    free(text);
+    if (enc.n == 0) {
+        fprintf(stderr, "bench_decode: %s gives no tokens\n", text_path);
+        return 1;
+    }
+    int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
+    float *logits = malloc(vocab * sizeof *logits);
+    double *pre = malloc((size_t)runs * sizeof *pre), *dec = malloc((size_t)runs * sizeof *dec);
+    if (!ids || !logits || !pre || !dec) {
+        fprintf(stderr, "bench_decode: out of memory\n");
+        return 1;
+    }
+    for (long i = 0; i < n_prompt; i++) ids[i] = enc.ids[(size_t)i % enc.n];
+    xf_encoding_free(&enc);
+
+    size_t n_warm = (size_t)(n_prompt < 32 ? n_prompt : 32), n_ctx = (size_t)(n_prompt > n_gen ? n_prompt : n_gen);
+    if (n_ctx < n_warm + 4) n_ctx = n_warm + 4;
+    xf_session *s = NULL;
+    if (xf_session_create(m, n_ctx, &s) != XF_OK) return fail("xf_session_create");
+
+    /* Warm-up (untimed): touches the weights, the caches and the thread pool. */
+    if (xf_session_eval(s, ids, n_warm, logits) != XF_OK)
+        return fail("xf_session_eval (warm-up)");
+    for (int i = 0; i < 4; i++) {
+        int32_t next = argmax(logits, vocab);
+        if (xf_session_eval(s, &next, 1, logits) != XF_OK) return fail("xf_session_eval (warm-up)");
+    }
+
+    for (long r = 0; r < runs; r++) {
+        xf_session_reset(s);
+        double t0 = now();
+        if (xf_session_eval(s, ids, (size_t)n_prompt, logits) != XF_OK) return fail("xf_session_eval (prefill)");
+        pre[r] = now() - t0;
+
+        xf_session_reset(s);
+        int32_t next = ids[0];
+        t0 = now();
+        for (long g = 0; g < n_gen; g++) {
+            if (xf_session_eval(s, &next, 1, logits) != XF_OK) return fail("xf_session_eval (decode)");
+            next = argmax(logits, vocab);
+        }
+        dec[r] = now() - t0;
+    }
+
+    printf("{\"model\": \"%s\", \"threads\": %ld, \"prompt\": %ld, \"gen\": %ld, \"n_params\": %llu, "
+           "\"weight_bytes_file\": %llu, \"weight_bytes_f32\": %llu, \"runs\": [",
+           model_path, threads, n_prompt, n_gen, (unsigned long long)info.n_params,
+           (unsigned long long)info.weight_bytes, (unsigned long long)info.n_params * 4ULL);
+    for (long r = 0; r < runs; r++)
+        printf("%s{\"prefill_s\": %.5f, \"decode_s\": %.5f, \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f}",
+               r ? ", " : "", pre[r], dec[r], (double)n_prompt / pre[r], (double)n_gen / dec[r]);
+    double pre_med = median(pre, (int)runs), dec_med = median(dec, (int)runs);
+    printf("], \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f}\n", (double)n_prompt / pre_med,
+           (double)n_gen / dec_med);
+
+    free(ids), free(logits), free(pre), free(dec);
+    xf_session_free(s);
+    xf_model_free(m);
+    return 0;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build llama.cpp's `llama-bench` from the llama.cpp vendored in the llama-cpp-python sdist, for
+# bench/bench_decode.py. Nothing from llama.cpp is committed: the source and the build live in
+# .cache/llamacpp (git-ignored).
+#
+#   bench/build_llamacpp.sh [SDIST.tar.gz]
+#
+# SDIST defaults to /tmp/lcp/llama_cpp_python-*.tar.gz; when none is there it is fetched with
+# `pip download --no-deps llama-cpp-python`. JOBS (default 2) sets the parallel build jobs.
+# Prints the path of the llama-bench binary on its last line.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="$ROOT/.cache/llamacpp"
+JOBS="${JOBS:-2}"
+mkdir -p "$CACHE"
+
+SDIST="${1:-}"
+if [ -z "$SDIST" ]; then
+    SDIST="$(ls /tmp/lcp/llama_cpp_python-*.tar.gz "$CACHE"/llama_cpp_python-*.tar.gz 2>/dev/null | head -n 1 || true)"
+fi
+if [ -z "$SDIST" ] || [ ! -f "$SDIST" ]; then
+    echo "build_llamacpp: downloading the llama-cpp-python sdist with pip" >&2
+    python3 -m pip download --no-deps --no-binary :all: -d "$CACHE" llama-cpp-python >&2
+    SDIST="$(ls "$CACHE"/llama_cpp_python-*.tar.gz | head -n 1)"
+fi
+
+NAME="$(basename "$SDIST" .tar.gz)"
+SRC="$CACHE/$NAME/vendor/llama.cpp"
+if [ ! -f "$SRC/CMakeLists.txt" ]; then
+    echo "build_llamacpp: unpacking $SDIST into $CACHE" >&2
+    tar xzf "$SDIST" -C "$CACHE"
+fi
+
+BUILD="$CACHE/build-$NAME"
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+    -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_SERVER=OFF >&2
+cmake --build "$BUILD" --target llama-bench -j "$JOBS" >&2
+
+BIN="$BUILD/bin/llama-bench"
+[ -x "$BIN" ] || { echo "build_llamacpp: $BIN was not built" >&2; exit 1; }
+echo "$BIN"
