@@ -73,6 +73,9 @@ typedef struct variant {
     const char *bad_shape;    /* tensor whose dims[0] is written one larger */
     const char *bad_type;     /* tensor written as I32 */
     uint32_t head_count_kv;   /* 0: the real one */
+    float rope_theta;         /* 0: 10000 */
+    uint32_t sliding_window;  /* 0: key omitted */
+    uint32_t ffn;             /* 0: FFN */
 } variant;
 
 typedef struct tiny {
@@ -117,6 +120,15 @@ static void write_gguf(const tiny *m, const variant *v, buf *out) {
     }
     char k[128];
 #define K(s) (snprintf(k, sizeof k, "%s." s, a), k)
+    if (strcmp(a, "gpt2") == 0) { /* llama.cpp GPT2Model.set_gguf_parameters */
+        kv_u32(&kv, v, K("block_count"), N_LAYERS, &n_kv);
+        kv_u32(&kv, v, K("context_length"), N_CTX, &n_kv);
+        kv_u32(&kv, v, K("embedding_length"), HIDDEN, &n_kv);
+        kv_u32(&kv, v, K("feed_forward_length"), v->ffn ? v->ffn : FFN, &n_kv);
+        kv_u32(&kv, v, K("attention.head_count"), N_HEAD, &n_kv);
+        kv_f32(&kv, v, K("attention.layer_norm_epsilon"), 1e-5f, &n_kv);
+        goto tensors;
+    }
     kv_u32(&kv, v, K("context_length"), N_CTX, &n_kv);
     kv_u32(&kv, v, K("embedding_length"), HIDDEN, &n_kv);
     kv_u32(&kv, v, K("block_count"), N_LAYERS, &n_kv);
@@ -126,8 +138,10 @@ static void write_gguf(const tiny *m, const variant *v, buf *out) {
     kv_u32(&kv, v, K("attention.key_length"), HIDDEN / N_HEAD, &n_kv);
     kv_u32(&kv, v, K("rope.dimension_count"), HIDDEN / N_HEAD, &n_kv);
     kv_f32(&kv, v, K("attention.layer_norm_rms_epsilon"), 1e-6f, &n_kv);
-    kv_f32(&kv, v, K("rope.freq_base"), 10000.0f, &n_kv);
+    kv_f32(&kv, v, K("rope.freq_base"), v->rope_theta ? v->rope_theta : 10000.0f, &n_kv);
+    if (v->sliding_window) kv_u32(&kv, v, K("attention.sliding_window"), v->sliding_window, &n_kv);
 #undef K
+tensors:;
     uint64_t off = 0, n_t = 0;
     for (size_t i = 0; i < m->n; i++) {
         const gt *t = &m->t[i];
@@ -166,10 +180,12 @@ static void write_gguf(const tiny *m, const variant *v, buf *out) {
     free(ti.p);
 }
 
-/* tests/data/tiny/llama as llama.cpp would convert it (F32). */
-static int make_tiny(tiny *m) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/model.safetensors", xf_t_src("tests/data/tiny/llama"));
+/* tests/data/tiny/<dir> as llama.cpp would convert it (F32) for GGUF architecture arch: llama.cpp
+ * names, Q/K rows permuted for llama (n_kv K heads), gpt2 Conv1D weights transposed to [out, in]. */
+static int make_tiny_as(tiny *m, const char *dir, const char *arch, size_t n_kv) {
+    char path[4200], d[256];
+    snprintf(d, sizeof d, "tests/data/tiny/%s", dir);
+    snprintf(path, sizeof path, "%s/model.safetensors", xf_t_src(d));
     xf_safetensors *st = NULL;
     if (xf_st_open(path, &st) != XF_OK) {
         fprintf(stderr, "cannot open %s: %s\n", path, xf_errmsg());
@@ -181,7 +197,7 @@ static int make_tiny(tiny *m) {
         const xf_st_tensor *s = xf_st_at(st, i);
         gt *t = &m->t[i];
         xf_gguf_permute perm;
-        if (!xf_gguf_tensor_name("llama", s->name, t->name, sizeof t->name, &perm)) {
+        if (!xf_gguf_tensor_name(arch, s->name, t->name, sizeof t->name, &perm)) {
             fprintf(stderr, "no GGUF name for %s\n", s->name);
             xf_st_close(st);
             return 0;
@@ -192,8 +208,16 @@ static int make_tiny(tiny *m) {
         t->dims[1] = rows;
         t->data = malloc(rows * cols * sizeof(float));
         xf_convert_to_f32(s->dtype, s->data, t->data, rows * cols);
-        if (perm != XF_GGUF_PERMUTE_NONE) { /* llama.cpp: reshape(n_head, 2, dh/2, cols).swapaxes(1, 2) */
-            size_t heads = perm == XF_GGUF_PERMUTE_Q ? N_HEAD : N_KV, dh = rows / heads, half = dh / 2;
+        if (perm == XF_GGUF_TRANSPOSE) { /* llama.cpp GPT2Model: data_torch.transpose(1, 0) */
+            float *w = malloc(rows * cols * sizeof(float));
+            for (size_t r = 0; r < rows; r++)
+                for (size_t c = 0; c < cols; c++) w[c * rows + r] = t->data[r * cols + c];
+            free(t->data);
+            t->data = w;
+            t->dims[0] = rows;
+            t->dims[1] = cols;
+        } else if (perm != XF_GGUF_PERMUTE_NONE) { /* llama.cpp: reshape(n_head, 2, dh/2, cols).swapaxes(1, 2) */
+            size_t heads = perm == XF_GGUF_PERMUTE_Q ? N_HEAD : n_kv, dh = rows / heads, half = dh / 2;
             float *w = malloc(rows * cols * sizeof(float));
             for (size_t h = 0; h < heads; h++)
                 for (size_t i2 = 0; i2 < half; i2++)
@@ -207,6 +231,8 @@ static int make_tiny(tiny *m) {
     xf_st_close(st);
     return 1;
 }
+
+static int make_tiny(tiny *m) { return make_tiny_as(m, "llama", "llama", N_KV); }
 
 static void free_tiny(tiny *m) {
     for (size_t i = 0; i < m->n; i++) free(m->t[i].data);
@@ -255,6 +281,75 @@ static void test_tiny(const tiny *m) {
     xf_model_free(ms);
     xf_model_free(mg);
     unlink(gpath);
+}
+
+/* tests/data/tiny/<dir> converted to GGUF (arch, metadata from v) against the safetensors folder:
+ * logits of ids[n] must be bitwise equal (same weights, same kernels, same op order). */
+static void check_arch(const char *dir, const char *arch, size_t n_kv, variant v, const char *want_arch,
+                       const int32_t *ids, size_t n) {
+    tiny m = {0};
+    CHECK_MSG(make_tiny_as(&m, dir, arch, n_kv), "%s: cannot convert", dir);
+    if (!m.t) return;
+    buf b = {0};
+    write_gguf(&m, &v, &b);
+    free_tiny(&m);
+    char name[128], src[256], gpath[4200];
+    snprintf(name, sizeof name, "tiny_%s%s.gguf", dir, v.sliding_window ? "_sw" : "");
+    snprintf(src, sizeof src, "tests/data/tiny/%s", dir);
+    const char *path = xf_t_tmpfile(name, b.p, b.n);
+    free(b.p);
+    CHECK(path != NULL);
+    if (!path) return;
+    snprintf(gpath, sizeof gpath, "%s", path);
+    xf_model *ms = NULL, *mg = NULL;
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 2;
+    xf_status st = xf_model_load(xf_t_src(src), &p, &ms);
+    CHECK_MSG(st == XF_OK, "%s safetensors: %s", dir, xf_errmsg());
+    st = xf_model_load(gpath, &p, &mg);
+    CHECK_MSG(st == XF_OK, "%s gguf: %s", dir, xf_errmsg());
+    if (ms && mg) {
+        xf_model_info info;
+        CHECK(xf_model_get_info(mg, &info) == XF_OK);
+        CHECK_MSG(strcmp(info.architecture, want_arch) == 0, "%s: architecture %s, expected %s", dir,
+                  info.architecture, want_arch);
+        CHECK(strcmp(info.dtypes, "F32") == 0);
+        CHECK(info.n_layers == N_LAYERS && info.hidden == HIDDEN && info.vocab_size == VOCAB &&
+              info.max_position == N_CTX);
+        float *a = malloc(n * VOCAB * sizeof(float)), *g = malloc(n * VOCAB * sizeof(float));
+        CHECK(xf_model_logits(ms, ids, n, a) == XF_OK);
+        CHECK(xf_model_logits(mg, ids, n, g) == XF_OK);
+        size_t ndiff = 0;
+        double md = 0;
+        for (size_t i = 0; i < n * VOCAB; i++) {
+            ndiff += memcmp(&a[i], &g[i], sizeof(float)) != 0;
+            md = fmax(md, fabs((double)a[i] - g[i]));
+        }
+        printf("tiny %s as GGUF %s%s (%zu tokens): %zu of %zu logits differ, max|diff| %.3g\n", dir, arch,
+               v.sliding_window ? " + sliding_window" : "", n, ndiff, n * (size_t)VOCAB, md);
+        CHECK_MSG(ndiff == 0, "%s: %zu logits differ (max %g)", dir, ndiff, md);
+        free(a);
+        free(g);
+    }
+    xf_model_free(ms);
+    xf_model_free(mg);
+    unlink(gpath);
+}
+
+static void test_archs(void) {
+    int32_t ids[12] = {1, 5, 17, 300, 42, 9, 9, 100, 250, 3, 77, 2}, lng[40];
+    for (int i = 0; i < 40; i++) lng[i] = (int32_t)((i * 37 + 11) % VOCAB);
+    /* qwen2: llama names + q/k/v biases, no Q/K permutation, 1 KV head, theta 1e6, tied. */
+    check_arch("qwen2", "qwen2", 1, (variant){.arch = "qwen2", .head_count_kv = 1, .rope_theta = 1e6f}, "qwen2",
+               ids, 12);
+    /* mistral: llama.cpp converts MistralForCausalLM as "llama" (permuted Q/K) and drops the window;
+     * within the window (12 tokens < 16) that is exact. With llama.attention.sliding_window it
+     * loads as mistral and matches beyond the window too. */
+    check_arch("mistral", "llama", 2, (variant){.arch = "llama"}, "llama", ids, 12);
+    check_arch("mistral", "llama", 2, (variant){.arch = "llama", .sliding_window = 16}, "mistral", lng, 40);
+    /* gpt2: token_embd, position_embd, fused attn_qkv, Conv1D weights transposed, tied output. */
+    check_arch("gpt2", "gpt2", 4, (variant){.arch = "gpt2", .ffn = 256}, "gpt2", ids, 12);
+    check_arch("gpt2", "gpt2", 4, (variant){.arch = "gpt2", .ffn = 256}, "gpt2", lng, 40);
 }
 
 static void expect_bad(const tiny *m, const char *label, variant v, xf_status want, const char *needle) {
@@ -428,6 +523,7 @@ int main(void) {
         test_bad(&m);
     }
     free_tiny(&m);
+    test_archs();
     test_smollm2();
     return xf_t_report();
 }

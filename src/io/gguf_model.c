@@ -104,6 +104,56 @@ static xf_status get_real(const xf_gguf *g, const char *key, int required, doubl
     return XF_OK;
 }
 
+/* Vocabulary size from token_embd.weight, dims [hidden, vocab]. */
+static xf_status vocab_of(const xf_gguf *g, xf_hf_config *c) {
+    const char *file = xf_gguf_path(g);
+    const xf_gguf_tensor *emb = xf_gguf_find_tensor(g, "token_embd.weight");
+    if (!emb) return xf_error(XF_ERR_NOT_FOUND, "%s: required tensor \"token_embd.weight\" is missing", file);
+    if (emb->n_dims != 2 || emb->dims[0] != c->hidden_size || emb->dims[1] < 1 || emb->dims[1] > (1u << 24))
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"token_embd.weight\" has %u dims [%llu, %llu], expected "
+                        "[%zu (embedding_length), vocab <= 16777216]", file, emb->n_dims,
+                        (unsigned long long)emb->dims[0], (unsigned long long)emb->dims[1], c->hidden_size);
+    c->vocab_size = (size_t)emb->dims[1];
+    return XF_OK;
+}
+
+/* gpt2 (llama.cpp's GPT2Model): learned positions, LayerNorm with bias, GELU (tanh), fused QKV. */
+static xf_status gpt2_config(const xf_gguf *g, xf_hf_config *c) {
+    const char *file = xf_gguf_path(g);
+    xf_status st;
+    strcpy(c->hidden_act, "gelu_new");
+    strcpy(c->position_embedding_type, "absolute");
+    c->type_vocab_size = 1;
+    if ((st = get_size(g, "gpt2.embedding_length", 1, 1, 65536, &c->hidden_size)) ||
+        (st = get_size(g, "gpt2.block_count", 1, 1, 1024, &c->num_hidden_layers)) ||
+        (st = get_size(g, "gpt2.feed_forward_length", 1, 1, 1048576, &c->intermediate_size)) ||
+        (st = get_size(g, "gpt2.attention.head_count", 1, 1, 65536, &c->num_attention_heads)) ||
+        (st = get_size(g, "gpt2.context_length", 1, 1, 1048576, &c->max_position_embeddings)))
+        return st;
+    if (c->hidden_size % c->num_attention_heads != 0)
+        return xf_error(XF_ERR_RANGE, "%s: metadata key \"gpt2.attention.head_count\" = %zu does not divide "
+                        "gpt2.embedding_length = %zu", file, c->num_attention_heads, c->hidden_size);
+    c->num_key_value_heads = c->num_attention_heads;
+    size_t kv = c->num_attention_heads;
+    if ((st = get_size(g, "gpt2.attention.head_count_kv", 0, 1, 65536, &kv))) return st;
+    if (kv != c->num_attention_heads)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"gpt2.attention.head_count_kv\" = %zu differs from "
+                        "gpt2.attention.head_count = %zu (gpt2 has no grouped-query attention)", file, kv,
+                        c->num_attention_heads);
+    c->head_dim = c->hidden_size / c->num_attention_heads;
+    if ((st = get_real(g, "gpt2.attention.layer_norm_epsilon", 1, 0.0, 1.0, &c->layer_norm_eps))) return st;
+    c->rms_norm_eps = c->layer_norm_eps;
+    if ((st = vocab_of(g, c))) return st;
+    const xf_gguf_tensor *pos = xf_gguf_find_tensor(g, "position_embd.weight");
+    if (pos && pos->n_dims == 2 && pos->dims[1] < c->max_position_embeddings)
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"position_embd.weight\" has %llu positions, fewer than "
+                        "gpt2.context_length = %zu", file, (unsigned long long)pos->dims[1], c->max_position_embeddings);
+    c->tie_word_embeddings = xf_gguf_find_tensor(g, "output.weight") == NULL;
+    c->attention_bias = 1;
+    c->mlp_bias = 1;
+    return XF_OK;
+}
+
 xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
     const char *file = xf_gguf_path(g);
     memset(c, 0, sizeof *c);
@@ -113,15 +163,17 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
     if (xf_gguf_find(g, "general.architecture") < 0)
         return xf_error(XF_ERR_NOT_FOUND, "%s: required metadata key \"general.architecture\" is missing", file);
     if ((st = xf_gguf_get_str(g, "general.architecture", &s, &len))) return st;
-    if (!((len == 5 && memcmp(s, "llama", 5) == 0) || (len == 5 && memcmp(s, "qwen2", 5) == 0))) {
+    if (!((len == 5 && memcmp(s, "llama", 5) == 0) || (len == 5 && memcmp(s, "qwen2", 5) == 0) ||
+          (len == 4 && memcmp(s, "gpt2", 4) == 0))) {
         int n = len > 60 ? 60 : (int)len;
         return xf_error(XF_ERR_UNSUPPORTED,
-                        "%s: general.architecture \"%.*s\" is not supported for GGUF models (supported: llama, qwen2)",
-                        file, n, s);
+                        "%s: general.architecture \"%.*s\" is not supported for GGUF models (supported: llama, "
+                        "qwen2, gpt2)", file, n, s);
     }
     memcpy(c->model_type, s, len);
     c->model_type[len] = '\0';
     const char *arch = c->model_type;
+    if (strcmp(arch, "gpt2") == 0) return gpt2_config(g, c);
     strcpy(c->hidden_act, "silu");
     strcpy(c->position_embedding_type, "rope");
     c->type_vocab_size = 1;
@@ -165,6 +217,10 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
     if ((st = get_real(g, KEY("attention.layer_norm_rms_epsilon"), 1, 0.0, 1.0, &c->rms_norm_eps))) return st;
     c->layer_norm_eps = c->rms_norm_eps;
     if ((st = get_real(g, KEY("rope.freq_base"), 0, 0.0, 1e12, &c->rope_theta))) return st;
+    if ((st = get_size(g, KEY("attention.sliding_window"), 0, 0, 1u << 30, &c->sliding_window))) return st;
+    if (c->sliding_window && strcmp(arch, "llama") != 0)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %zu: sliding-window attention is only "
+                        "supported for llama (Mistral) GGUF files", file, k, c->sliding_window);
 
     /* Rotary scaling. */
     if (xf_gguf_find(g, KEY("rope.scaling.type")) >= 0) {
@@ -193,17 +249,11 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
                         "Llama 3.1) is not supported for GGUF models yet", file);
 #undef KEY
 
-    /* Vocabulary from the embedding matrix [hidden, vocab] (innermost first). */
-    const xf_gguf_tensor *emb = xf_gguf_find_tensor(g, "token_embd.weight");
-    if (!emb) return xf_error(XF_ERR_NOT_FOUND, "%s: required tensor \"token_embd.weight\" is missing", file);
-    if (emb->n_dims != 2 || emb->dims[0] != c->hidden_size || emb->dims[1] < 1 || emb->dims[1] > (1u << 24))
-        return xf_error(XF_ERR_FORMAT, "%s: tensor \"token_embd.weight\" has %u dims [%llu, %llu], expected "
-                        "[%zu (embedding_length), vocab <= 16777216]", file, emb->n_dims,
-                        (unsigned long long)emb->dims[0], (unsigned long long)emb->dims[1], c->hidden_size);
-    c->vocab_size = (size_t)emb->dims[1];
+    if ((st = vocab_of(g, c))) return st;
     c->tie_word_embeddings = xf_gguf_find_tensor(g, "output.weight") == NULL;
     c->attention_bias = 0;
     c->mlp_bias = 0;
+    if (c->sliding_window) strcpy(c->model_type, "mistral"); /* the same tensors; mistral's loader windows */
     return XF_OK;
 }
 
@@ -224,8 +274,41 @@ static const struct {
     {"mlp.down_proj", "ffn_down", XF_GGUF_PERMUTE_NONE},
 };
 
+/* gpt2 (HF GPT2LMHeadModel, optional "transformer." prefix) -> llama.cpp GPT2 names. */
+static const struct {
+    const char *hf, *gg;
+    int transposed;
+} k_gpt2_names[] = {
+    {"ln_1", "attn_norm", 0},     {"attn.c_attn", "attn_qkv", 1}, {"attn.c_proj", "attn_output", 1},
+    {"ln_2", "ffn_norm", 0},      {"mlp.c_fc", "ffn_up", 1},      {"mlp.c_proj", "ffn_down", 1},
+};
+
+static int gpt2_name(const char *hf, char *out, size_t cap, xf_gguf_permute *permute) {
+    if (strcmp(hf, "lm_head.weight") == 0) return snprintf(out, cap, "output.weight") < (int)cap;
+    if (strncmp(hf, "transformer.", 12) == 0) hf += 12;
+    if (strcmp(hf, "wte.weight") == 0) return snprintf(out, cap, "token_embd.weight") < (int)cap;
+    if (strcmp(hf, "wpe.weight") == 0) return snprintf(out, cap, "position_embd.weight") < (int)cap;
+    if (strcmp(hf, "ln_f.weight") == 0) return snprintf(out, cap, "output_norm.weight") < (int)cap;
+    if (strcmp(hf, "ln_f.bias") == 0) return snprintf(out, cap, "output_norm.bias") < (int)cap;
+    if (strncmp(hf, "h.", 2) != 0) return 0;
+    const char *p = hf + 2;
+    char *end;
+    unsigned long layer = strtoul(p, &end, 10);
+    if (end == p || *end != '.' || (p[0] == '0' && end - p > 1)) return 0;
+    const char *rest = end + 1, *suffix = strrchr(rest, '.');
+    if (!suffix || (strcmp(suffix, ".weight") != 0 && strcmp(suffix, ".bias") != 0)) return 0;
+    size_t mid = (size_t)(suffix - rest);
+    for (size_t i = 0; i < sizeof k_gpt2_names / sizeof k_gpt2_names[0]; i++) {
+        if (strlen(k_gpt2_names[i].hf) != mid || strncmp(rest, k_gpt2_names[i].hf, mid) != 0) continue;
+        if (permute && k_gpt2_names[i].transposed && strcmp(suffix, ".weight") == 0) *permute = XF_GGUF_TRANSPOSE;
+        return snprintf(out, cap, "blk.%lu.%s%s", layer, k_gpt2_names[i].gg, suffix) < (int)cap;
+    }
+    return 0;
+}
+
 int xf_gguf_tensor_name(const char *arch, const char *hf, char *out, size_t cap, xf_gguf_permute *permute) {
     if (permute) *permute = XF_GGUF_PERMUTE_NONE;
+    if (strcmp(arch, "gpt2") == 0) return gpt2_name(hf, out, cap, permute);
     const char *direct = NULL;
     if (strcmp(hf, "model.embed_tokens.weight") == 0) direct = "token_embd.weight";
     else if (strcmp(hf, "model.norm.weight") == 0) direct = "output_norm.weight";
@@ -242,7 +325,7 @@ int xf_gguf_tensor_name(const char *arch, const char *hf, char *out, size_t cap,
     size_t mid = (size_t)(suffix - rest);
     for (size_t i = 0; i < sizeof k_layer_names / sizeof k_layer_names[0]; i++) {
         if (strlen(k_layer_names[i].hf) != mid || strncmp(rest, k_layer_names[i].hf, mid) != 0) continue;
-        if (permute && strcmp(arch, "llama") == 0) *permute = k_layer_names[i].perm;
+        if (permute && (strcmp(arch, "llama") == 0 || strcmp(arch, "mistral") == 0)) *permute = k_layer_names[i].perm;
         return snprintf(out, cap, "blk.%lu.%s%s", layer, k_layer_names[i].gg, suffix) < (int)cap;
     }
     return 0;

@@ -16,8 +16,9 @@
  * without config.json holding several .gguf files is XF_ERR_INVALID_ARG naming them. */
 xf_status xf_gguf_model_resolve(const char *path, char **gguf_path);
 
-/* Fill cfg from the metadata of an open GGUF (general.architecture: llama or qwen2; others are
- * XF_ERR_UNSUPPORTED). Missing required keys are XF_ERR_NOT_FOUND, values out of range
+/* Fill cfg from the metadata of an open GGUF (general.architecture: llama, qwen2 or gpt2; others
+ * are XF_ERR_UNSUPPORTED). A llama file with llama.attention.sliding_window > 0 becomes model_type
+ * "mistral" with that window (llama.cpp's converter writes Mistral as "llama" and drops the window). Missing required keys are XF_ERR_NOT_FOUND, values out of range
  * XF_ERR_RANGE; messages name the file and the key. */
 xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *cfg);
 
@@ -25,12 +26,14 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *cfg);
 typedef enum xf_gguf_permute {
     XF_GGUF_PERMUTE_NONE = 0,
     XF_GGUF_PERMUTE_Q, /* llama attn_q: undo llama.cpp's row permutation with head_count */
-    XF_GGUF_PERMUTE_K  /* llama attn_k: the same with head_count_kv */
+    XF_GGUF_PERMUTE_K, /* llama attn_k: the same with head_count_kv */
+    XF_GGUF_TRANSPOSE  /* gpt2 Conv1D: llama.cpp stores [out, in] row-major (dims [in, out]); HF asks [in, out] */
 } xf_gguf_permute;
 
 /* The llama.cpp name of a Hugging Face tensor name (model.layers.N.self_attn.q_proj.weight ->
  * blk.N.attn_q.weight, ...) into out[cap]; returns 0 when there is no mapping. *permute (may be
- * NULL) tells which rows llama.cpp permuted for architecture arch ("llama" only). */
+ * NULL) tells which rows llama.cpp permuted for architecture arch ("llama" and "mistral") or which
+ * gpt2 matrices it transposed. gpt2 names may carry the "transformer." prefix. */
 int xf_gguf_tensor_name(const char *arch, const char *hf_name, char *out, size_t cap, xf_gguf_permute *permute);
 
 /* Undo llama.cpp's Q/K permutation in place: W is [n_head * dh, cols] row-major as llama.cpp wrote

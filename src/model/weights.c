@@ -158,7 +158,9 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
         return xf_error(XF_ERR_NOT_FOUND, "%s: tensor \"%s\" has no GGUF name", file, name);
     const xf_gguf_tensor *t = xf_gguf_find_tensor(ws->gguf, gname);
     if (!t) return xf_error(XF_ERR_NOT_FOUND, "%s: required tensor \"%s\" (%s) is missing", file, gname, name);
-    int ok = ndim == 1 ? t->n_dims == 1 && t->dims[0] == d0 : t->n_dims == 2 && t->dims[0] == d1 && t->dims[1] == d0;
+    const int tr = perm == XF_GGUF_TRANSPOSE && ndim == 2; /* stored [d1, d0] row-major: dims [d0, d1] */
+    int ok = ndim == 1 ? t->n_dims == 1 && t->dims[0] == d0
+                       : t->n_dims == 2 && t->dims[0] == (tr ? d0 : d1) && t->dims[1] == (tr ? d1 : d0);
     if (!ok) {
         char got[160];
         size_t l = (size_t)snprintf(got, sizeof got, "[");
@@ -168,7 +170,7 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
         if (ndim == 1)
             return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" (%s) has dims %s, expected [%zu]", file, gname, name, got, d0);
         return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" (%s) has dims %s (innermost first), expected [%zu, %zu]",
-                        file, gname, name, got, d1, d0);
+                        file, gname, name, got, tr ? d0 : d1, tr ? d1 : d0);
     }
     const xf_quant_traits *q = xf_quant_traits_of((int)t->type);
     if (!q || t->n_elements % q->block_size != 0)
@@ -182,8 +184,9 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
         out->data = t->data;
         return XF_OK;
     }
+    if (perm == XF_GGUF_TRANSPOSE) perm = tr ? XF_GGUF_TRANSPOSE : XF_GGUF_PERMUTE_NONE;
     size_t n = (size_t)t->n_elements, heads = perm == XF_GGUF_PERMUTE_Q ? ws->n_head : ws->n_kv_head;
-    if (perm != XF_GGUF_PERMUTE_NONE && (heads == 0 || d0 % heads != 0 || (d0 / heads) % 2 != 0))
+    if ((perm == XF_GGUF_PERMUTE_Q || perm == XF_GGUF_PERMUTE_K) && (heads == 0 || d0 % heads != 0 || (d0 / heads) % 2 != 0))
         return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has %zu rows, not a multiple of %zu heads of even size", file,
                         gname, d0, heads);
     float *buf = xf_aligned_alloc(n * sizeof(float));
@@ -192,6 +195,16 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
     if (st) {
         free(buf);
         return st;
+    }
+    if (perm == XF_GGUF_TRANSPOSE) { /* dequantize [d1, d0], then transpose into buf [d0, d1] */
+        float *tmp = xf_malloc(n * sizeof *tmp);
+        if (!tmp) return xf_error(XF_ERR_NOMEM, "cannot allocate scratch for tensor \"%s\"", gname);
+        q->dequant(t->data, tmp, n);
+        for (size_t r = 0; r < d1; r++)
+            for (size_t c = 0; c < d0; c++) buf[c * d1 + r] = tmp[r * d0 + c];
+        free(tmp);
+        out->data = buf;
+        return XF_OK;
     }
     q->dequant(t->data, buf, n);
     if (perm != XF_GGUF_PERMUTE_NONE) {
