@@ -20,13 +20,9 @@
 #include "kernels/ops.h"
 #include "model/model.h"
 
-typedef struct gpt2_layer {
-    xf_layer_plan plan;
-    xf_norm_w ln1;  /* h.N.ln_1 */
-    xf_attn_w attn; /* h.N.attn.c_attn (split into q, k, v), attn.c_proj */
-    xf_norm_w ln2;  /* h.N.ln_2 */
-    xf_ffn_w ffn;   /* h.N.mlp.c_fc, mlp.c_proj */
-} gpt2_layer;
+/* ln1 = h.N.ln_1, attn = h.N.attn.c_attn (split into q, k, v) + attn.c_proj, ln2 = h.N.ln_2,
+ * ffn = h.N.mlp.c_fc, mlp.c_proj */
+typedef xf_block_w gpt2_layer;
 
 typedef struct gpt2 {
     xf_weight wte, wpe; /* [vocab, hidden], [n_positions, hidden] */
@@ -166,20 +162,8 @@ static xf_status gpt2_encode(xf_model *m, const xf_batch *b, float *X) {
     }
     xf_status st = xf_model_reserve(m, 2 * T * H + need);
     if (st) return st;
-    float *Xn = m->work, *Y = Xn + T * H, *scratch = Y + T * H;
-
     xf_embed_learned(b, &G->wte, &G->wpe, NULL, X);
-    for (size_t i = 0; i < G->n_layers; i++) {
-        const gpt2_layer *ly = &G->layers[i];
-        memcpy(Xn, X, T * H * sizeof *X);
-        xf_add_norm(m->pool, &ly->ln1, Xn, NULL, T);
-        xf_mha(m->pool, &ly->attn, &ly->plan, b, Xn, Y, scratch);
-        xf_add_inplace(X, Y, T * H);
-        memcpy(Xn, X, T * H * sizeof *X);
-        xf_add_norm(m->pool, &ly->ln2, Xn, NULL, T);
-        xf_ffn_gelu(m->pool, &ly->ffn, &ly->plan, Xn, T, Y, scratch);
-        xf_add_inplace(X, Y, T * H);
-    }
+    for (size_t i = 0; i < G->n_layers; i++) xf_block_prenorm(m->pool, &G->layers[i], b, X, m->work);
     xf_add_norm(m->pool, &G->ln_f, X, NULL, T);
     return XF_OK;
 }
@@ -198,26 +182,16 @@ static size_t gpt2_cached_scratch(const xf_model *m, size_t chunk, size_t n_ctx)
 
 static void gpt2_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t T, float *h_last) {
     gpt2 *G = m->arch_state;
-    const size_t H = m->cfg.hidden_size, F = m->cfg.intermediate_size, kvd = c->kv_dim, p0 = c->n_past;
-    float *X = c->scratch, *Xn = X + T * H, *Y = Xn + T * H, *Q = Y + T * H, *O = Q + T * H;
-    float *ffn = O + T * H, *scores = ffn + 2 * T * F;
+    const size_t H = m->cfg.hidden_size, kvd = c->kv_dim, p0 = c->n_past;
+    float *X = c->scratch;
     const float *E = G->wte.data, *P = G->wpe.data;
     for (size_t t = 0; t < T; t++) {
         const float *we = E + (size_t)ids[t] * H, *pe = P + (p0 + t) * H;
         for (size_t d = 0; d < H; d++) X[t * H + d] = we[d] + pe[d];
     }
-    for (size_t i = 0; i < G->n_layers; i++) {
-        const gpt2_layer *ly = &G->layers[i];
-        float *Kc = c->k + i * c->n_ctx * kvd, *Vc = c->v + i * c->n_ctx * kvd;
-        memcpy(Xn, X, T * H * sizeof *X);
-        xf_add_norm(m->pool, &ly->ln1, Xn, NULL, T);
-        xf_mha_cached(m->pool, &ly->attn, &ly->plan, Xn, T, p0, Kc, Vc, c->n_ctx, Q, O, scores, Y);
-        xf_add_inplace(X, Y, T * H);
-        memcpy(Xn, X, T * H * sizeof *X);
-        xf_add_norm(m->pool, &ly->ln2, Xn, NULL, T);
-        xf_ffn_gelu(m->pool, &ly->ffn, &ly->plan, Xn, T, Y, ffn);
-        xf_add_inplace(X, Y, T * H);
-    }
+    for (size_t i = 0; i < G->n_layers; i++)
+        xf_block_prenorm_cached(m->pool, &G->layers[i], X, T, p0, c->k + i * c->n_ctx * kvd, c->v + i * c->n_ctx * kvd,
+                                c->n_ctx, X + T * H);
     c->n_past += T;
     if (h_last) {
         memcpy(h_last, X + (T - 1) * H, H * sizeof *X);
@@ -225,11 +199,4 @@ static void gpt2_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, siz
     }
 }
 
-static void gpt2_eval_cached(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t n, float *h_last) {
-    for (size_t a = 0; a < n; a += c->chunk) {
-        size_t T = n - a < c->chunk ? n - a : c->chunk;
-        gpt2_eval_chunk(m, c, ids + a, T, a + T == n ? h_last : NULL);
-    }
-}
-
-const xf_arch xf_arch_gpt2 = {"gpt2", gpt2_load, gpt2_encode, gpt2_free, gpt2_cached_scratch, gpt2_eval_cached};
+const xf_arch xf_arch_gpt2 = {"gpt2", gpt2_load, gpt2_encode, gpt2_free, gpt2_cached_scratch, gpt2_eval_chunk};

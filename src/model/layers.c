@@ -246,3 +246,37 @@ void xf_ffn_swiglu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, con
     xf_pool_run(pool, silu_task, &j);
     xf_linear(pool, &w->down, G, T, Y);
 }
+
+void xf_ffn(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X, size_t T,
+            float *Y, float *scratch) {
+    if (p->act == XF_ACT_SWIGLU) xf_ffn_swiglu(pool, w, p, X, T, Y, scratch);
+    else xf_ffn_gelu(pool, w, p, X, T, Y, scratch);
+}
+
+void xf_block_prenorm(xf_pool *pool, const xf_block_w *w, const xf_batch *b, float *X, float *ws) {
+    const size_t T = xf_batch_tokens(b), H = w->ln1.g.cols;
+    float *Xn = ws, *Y = Xn + T * H, *scratch = Y + T * H;
+    memcpy(Xn, X, T * H * sizeof *X);
+    xf_add_norm(pool, &w->ln1, Xn, NULL, T);
+    xf_mha(pool, &w->attn, &w->plan, b, Xn, Y, scratch);
+    xf_add_inplace(X, Y, T * H);
+    memcpy(Xn, X, T * H * sizeof *X);
+    xf_add_norm(pool, &w->ln2, Xn, NULL, T);
+    xf_ffn(pool, &w->ffn, &w->plan, Xn, T, Y, scratch);
+    xf_add_inplace(X, Y, T * H);
+}
+
+void xf_block_prenorm_cached(xf_pool *pool, const xf_block_w *w, float *X, size_t T, size_t p0, float *Kc,
+                             float *Vc, size_t n_ctx, float *ws) {
+    const size_t H = w->ln1.g.cols, inner = w->plan.n_heads * w->plan.head_dim;
+    float *Xn = ws, *Y = Xn + T * H, *Q = Y + T * H, *O = Q + T * inner, *ffn = O + T * inner;
+    float *scores = ffn + xf_ffn_scratch(&w->plan, T);
+    memcpy(Xn, X, T * H * sizeof *X);
+    xf_add_norm(pool, &w->ln1, Xn, NULL, T);
+    xf_mha_cached(pool, &w->attn, &w->plan, Xn, T, p0, Kc, Vc, n_ctx, Q, O, scores, Y);
+    xf_add_inplace(X, Y, T * H);
+    memcpy(Xn, X, T * H * sizeof *X);
+    xf_add_norm(pool, &w->ln2, Xn, NULL, T);
+    xf_ffn(pool, &w->ffn, &w->plan, Xn, T, Y, ffn);
+    xf_add_inplace(X, Y, T * H);
+}

@@ -40,7 +40,7 @@ typedef struct xf_ffn_w {
  * attention span edit the plan (and the weights), never the forward code. */
 typedef enum xf_attn_kind { XF_ATTN_DENSE = 0 } xf_attn_kind;
 /* The FFN activation of xf_ffn_gelu (0 = the erf GELU of BERT). */
-typedef enum xf_ffn_act { XF_ACT_GELU_ERF = 0, XF_ACT_GELU_TANH } xf_ffn_act;
+typedef enum xf_ffn_act { XF_ACT_GELU_ERF = 0, XF_ACT_GELU_TANH, XF_ACT_SWIGLU } xf_ffn_act;
 
 typedef struct xf_layer_plan {
     xf_attn_kind attn;
@@ -106,5 +106,26 @@ void xf_ffn_gelu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const
 /* Y = down(SiLU(gate(X)) * up(X)) (LLaMA's gated FFN). */
 void xf_ffn_swiglu(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X,
                    size_t T, float *Y, float *scratch);
+/* The FFN the plan's act names (xf_ffn_swiglu for XF_ACT_SWIGLU, else xf_ffn_gelu). */
+void xf_ffn(xf_pool *pool, const xf_ffn_w *w, const xf_layer_plan *p, const float *X, size_t T,
+            float *Y, float *scratch);
+
+/* One pre-norm decoder block (llama, qwen2, mistral, gpt2): X += Attn(Norm1(X)); X += FFN(Norm2(X)). */
+typedef struct xf_block_w {
+    xf_layer_plan plan;
+    xf_norm_w ln1;  /* before attention */
+    xf_attn_w attn;
+    xf_norm_w ln2;  /* before the FFN */
+    xf_ffn_w ffn;
+} xf_block_w;
+
+/* The block over a packed batch X [T, hidden]. ws: Xn, Y [T, hidden] then the larger of
+ * xf_mha_scratch and xf_ffn_scratch. */
+void xf_block_prenorm(xf_pool *pool, const xf_block_w *w, const xf_batch *b, float *X, float *ws);
+/* The block over T new tokens at positions p0.. of a session (KV cache rows Kc / Vc of n_ctx
+ * positions). ws: Xn, Y [T, hidden]; Q, O [T, heads*dh]; FFN [xf_ffn_scratch]; scores [n_ctx] per
+ * pool thread. */
+void xf_block_prenorm_cached(xf_pool *pool, const xf_block_w *w, float *X, size_t T, size_t p0, float *Kc,
+                             float *Vc, size_t n_ctx, float *ws);
 
 #endif

@@ -20,13 +20,9 @@
 #include "kernels/rope.h"
 #include "model/model.h"
 
-typedef struct llama_layer {
-    xf_layer_plan plan;
-    xf_norm_w ln1;  /* model.layers.N.input_layernorm */
-    xf_attn_w attn; /* self_attn.{q,k,v,o}_proj */
-    xf_norm_w ln2;  /* post_attention_layernorm */
-    xf_ffn_w ffn;   /* mlp.{gate,up,down}_proj */
-} llama_layer;
+/* ln1 = model.layers.N.input_layernorm, attn = self_attn.{q,k,v,o}_proj,
+ * ln2 = post_attention_layernorm, ffn = mlp.{gate,up,down}_proj */
+typedef xf_block_w llama_layer;
 
 typedef struct llama {
     xf_weight embed; /* [vocab, hidden] */
@@ -114,7 +110,7 @@ static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias
         snprintf(n1, sizeof n1, "%sinput_layernorm.weight", p);
         snprintf(n2, sizeof n2, "%spost_attention_layernorm.weight", p);
         ly->plan = (xf_layer_plan){.attn = XF_ATTN_DENSE, .n_heads = nh, .head_dim = dh, .ffn_width = F,
-                                   .n_kv_heads = nkv, .causal = 1, .rope_cos = L->rope_cos,
+                                   .n_kv_heads = nkv, .causal = 1, .act = XF_ACT_SWIGLU, .rope_cos = L->rope_cos,
                                    .rope_sin = L->rope_sin, .window = window};
         if ((st = get_rmsnorm(m, n1, H, &ly->ln1)) ||
             (st = get_linear(m, p, "self_attn.q_proj", nh * dh, H, qkv_bias, &ly->attn.q)) ||
@@ -161,20 +157,8 @@ static xf_status llama_encode(xf_model *m, const xf_batch *b, float *X) {
     }
     xf_status st = xf_model_reserve(m, 2 * T * H + need);
     if (st) return st;
-    float *Xn = m->work, *Y = Xn + T * H, *scratch = Y + T * H;
-
     xf_embed_tokens(b, &L->embed, X);
-    for (size_t i = 0; i < L->n_layers; i++) {
-        const llama_layer *ly = &L->layers[i];
-        memcpy(Xn, X, T * H * sizeof *X);
-        xf_add_norm(m->pool, &ly->ln1, Xn, NULL, T);
-        xf_mha(m->pool, &ly->attn, &ly->plan, b, Xn, Y, scratch);
-        xf_add_inplace(X, Y, T * H);
-        memcpy(Xn, X, T * H * sizeof *X);
-        xf_add_norm(m->pool, &ly->ln2, Xn, NULL, T);
-        xf_ffn_swiglu(m->pool, &ly->ffn, &ly->plan, Xn, T, Y, scratch);
-        xf_add_inplace(X, Y, T * H);
-    }
+    for (size_t i = 0; i < L->n_layers; i++) xf_block_prenorm(m->pool, &L->layers[i], b, X, m->work);
     xf_add_norm(m->pool, &L->norm, X, NULL, T);
     return XF_OK;
 }
@@ -199,24 +183,13 @@ static size_t llama_cached_scratch(const xf_model *m, size_t chunk, size_t n_ctx
 
 static void llama_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t T, float *h_last) {
     llama *L = m->arch_state;
-    const size_t H = m->cfg.hidden_size, F = m->cfg.intermediate_size, kvd = c->kv_dim, p0 = c->n_past;
-    const size_t inner = m->cfg.num_attention_heads * m->cfg.head_dim;
-    float *X = c->scratch, *Xn = X + T * H, *Y = Xn + T * H, *Q = Y + T * H, *O = Q + T * inner;
-    float *ffn = O + T * inner, *scores = ffn + 2 * T * F;
+    const size_t H = m->cfg.hidden_size, kvd = c->kv_dim;
+    float *X = c->scratch;
     const float *E = L->embed.data;
     for (size_t t = 0; t < T; t++) memcpy(X + t * H, E + (size_t)ids[t] * H, H * sizeof *X);
-    for (size_t i = 0; i < L->n_layers; i++) {
-        const llama_layer *ly = &L->layers[i];
-        float *Kc = c->k + i * c->n_ctx * kvd, *Vc = c->v + i * c->n_ctx * kvd;
-        memcpy(Xn, X, T * H * sizeof *X);
-        xf_add_norm(m->pool, &ly->ln1, Xn, NULL, T);
-        xf_mha_cached(m->pool, &ly->attn, &ly->plan, Xn, T, p0, Kc, Vc, c->n_ctx, Q, O, scores, Y);
-        xf_add_inplace(X, Y, T * H);
-        memcpy(Xn, X, T * H * sizeof *X);
-        xf_add_norm(m->pool, &ly->ln2, Xn, NULL, T);
-        xf_ffn_swiglu(m->pool, &ly->ffn, &ly->plan, Xn, T, Y, ffn);
-        xf_add_inplace(X, Y, T * H);
-    }
+    for (size_t i = 0; i < L->n_layers; i++)
+        xf_block_prenorm_cached(m->pool, &L->layers[i], X, T, c->n_past, c->k + i * c->n_ctx * kvd,
+                                c->v + i * c->n_ctx * kvd, c->n_ctx, X + T * H);
     c->n_past += T;
     if (h_last) {
         memcpy(h_last, X + (T - 1) * H, H * sizeof *X);
@@ -224,16 +197,9 @@ static void llama_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, si
     }
 }
 
-static void llama_eval_cached(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t n, float *h_last) {
-    for (size_t a = 0; a < n; a += c->chunk) {
-        size_t T = n - a < c->chunk ? n - a : c->chunk;
-        llama_eval_chunk(m, c, ids + a, T, a + T == n ? h_last : NULL);
-    }
-}
-
 const xf_arch xf_arch_llama = {"llama", llama_load, llama_encode, llama_free, llama_cached_scratch,
-                               llama_eval_cached};
+                               llama_eval_chunk};
 const xf_arch xf_arch_qwen2 = {"qwen2", qwen2_load, llama_encode, llama_free, llama_cached_scratch,
-                               llama_eval_cached};
+                               llama_eval_chunk};
 const xf_arch xf_arch_mistral = {"mistral", mistral_load, llama_encode, llama_free, llama_cached_scratch,
-                                 llama_eval_cached};
+                                 llama_eval_chunk};

@@ -14,7 +14,7 @@
 #include "model/weights.h"
 #include "xfmr.h"
 
-/* The KV cache of a session (session.c), written by an architecture's eval_cached. Layout: for
+/* The KV cache of a session (session.c), written by an architecture's eval_chunk. Layout: for
  * layer l, K and V each hold [n_ctx, n_kv_heads * head_dim] row-major (position-major, the heads
  * of one position contiguous), i.e. element (l, pos, kv_head, d) at
  * ((l * n_ctx + pos) * n_kv_heads + kv_head) * head_dim + d. */
@@ -35,14 +35,14 @@ typedef struct xf_arch {
      * final norm, ready for lm_head). */
     xf_status (*encode)(xf_model *m, const xf_batch *b, float *H);
     void (*free)(xf_model *m);
-    /* Decoders only (NULL for encoders): floats of scratch eval_cached needs for chunks of
+    /* Decoders only (NULL for encoders): floats of scratch eval_chunk needs for chunks of
      * `chunk` tokens with a cache of n_ctx positions (0 on size_t overflow) ... */
     size_t (*cached_scratch)(const xf_model *m, size_t chunk, size_t n_ctx);
-    /* ... and the cached forward: append ids[0..n) at positions c->n_past.. (already checked:
-     * ids in range, n_past + n <= n_ctx <= max positions), processing at most c->chunk tokens at
-     * a time, and write the final (normed) hidden state of the last token to h_last[hidden].
-     * Advances c->n_past by n. */
-    void (*eval_cached)(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t n, float *h_last);
+    /* ... and the cached forward of one chunk: append ids[0..T) (T <= c->chunk; already checked:
+     * ids in range, n_past + T <= n_ctx <= max positions) at positions c->n_past.., advance
+     * c->n_past by T, and when h_last is not NULL write the final (normed) hidden state of the
+     * last token to h_last[hidden]. session.c splits longer inputs into chunks. */
+    void (*eval_chunk)(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t T, float *h_last);
 } xf_arch;
 
 struct xf_model {

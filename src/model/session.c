@@ -1,5 +1,5 @@
 /* session.c — the public session API (xfmr.h, "sessions / generation"): a decoder's KV cache and
- * scratch, allocated once at creation, fed token chunks through the architecture's eval_cached.
+ * scratch, allocated once at creation, fed token chunks through the architecture's eval_chunk.
  * Cache layout: see xf_kv_cache in model.h. */
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +37,7 @@ xf_status xf_session_create(xf_model *m, size_t n_ctx, xf_session **out) {
     if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_session_create: NULL out");
     *out = NULL;
     if (!m) return xf_error(XF_ERR_INVALID_ARG, "xf_session_create: NULL model");
-    if (!m->lm_head.w.data || !m->arch->eval_cached)
+    if (!m->lm_head.w.data || !m->arch->eval_chunk)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not a decoder; sessions need a language model",
                         m->path, m->arch->name);
     const xf_hf_config *c = &m->cfg;
@@ -93,7 +93,10 @@ xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *lo
     for (size_t t = 0; t < n; t++)
         if (ids[t] < 0 || (size_t)ids[t] >= V)
             return xf_error(XF_ERR_RANGE, "token %zu: id %d is outside the vocabulary of %zu", t, ids[t], V);
-    m->arch->eval_cached(m, &s->kv, ids, n, s->h_last);
+    for (size_t a = 0; a < n; a += s->kv.chunk) {
+        size_t T = n - a < s->kv.chunk ? n - a : s->kv.chunk;
+        m->arch->eval_chunk(m, &s->kv, ids + a, T, a + T == n ? s->h_last : NULL);
+    }
     if (logits_last) xf_linear(m->pool, &m->lm_head, s->h_last, 1, logits_last);
     return XF_OK;
 }
