@@ -53,3 +53,47 @@ int xf_t_report(void) {
     printf("%d passed, %d failed\n", xf_t_passed, xf_t_failed);
     return xf_t_failed ? 1 : 0;
 }
+
+char *xf_t_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (n == cap) b = realloc(b, cap *= 2);
+        size_t r = fread(b + n, 1, cap - n, f);
+        if (!r) break;
+        n += r;
+    }
+    fclose(f);
+    *len = n;
+    return b;
+}
+
+xf_t_span *xf_t_split_lines(char *b, size_t len, size_t *count) {
+    size_t n = 0, cap = 1024;
+    xf_t_span *s = malloc(cap * sizeof *s);
+    char *p = b, *end = b + len;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) nl = end;
+        if (n == cap) s = realloc(s, (cap *= 2) * sizeof *s);
+        s[n].p = p;
+        s[n++].n = (size_t)(nl - p);
+        p = nl + 1;
+    }
+    *count = n;
+    return s;
+}
+
+size_t xf_t_parse_ints(const char *p, size_t n, int32_t *out, size_t cap) {
+    size_t k = 0;
+    const char *end = p + n;
+    while (p < end && k < cap) {
+        while (p < end && *p == ' ') p++;
+        if (p >= end) break;
+        out[k++] = (int32_t)strtol(p, NULL, 10);
+        while (p < end && *p != ' ') p++;
+    }
+    return k;
+}

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 
 extern int xf_t_passed, xf_t_failed;
 
@@ -36,6 +37,18 @@ const char *xf_t_src(const char *rel);
 const char *xf_t_model_dir(void);
 /* Write a temporary file with the given bytes; returns its path (static buffer slot). */
 const char *xf_t_tmpfile(const char *name, const void *data, size_t len);
+/* A line of a file: p points into the buffer it was split from (not NUL-terminated). */
+typedef struct {
+    char *p;
+    size_t n;
+} xf_t_span;
+/* Whole file into a heap buffer (free()); NULL if it cannot be read. */
+char *xf_t_slurp(const char *path, size_t *len);
+/* Split on '\n' (heap array, free()); the empty piece after a final newline is dropped. */
+xf_t_span *xf_t_split_lines(char *b, size_t len, size_t *count);
+/* Space-separated decimal integers of p[0..n) into out (at most cap); returns how many. */
+size_t xf_t_parse_ints(const char *p, size_t n, int32_t *out, size_t cap);
+
 /* Print "N passed, N failed" and return the process exit code. */
 int xf_t_report(void);
 

@@ -11,45 +11,8 @@
 #include "harness.h"
 #include "xfmr.h"
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    for (;;) {
-        if (n == cap) b = realloc(b, cap *= 2);
-        size_t r = fread(b + n, 1, cap - n, f);
-        if (!r) break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
-typedef struct {
-    char *p;
-    size_t n;
-} span;
-
-static span *split_lines(char *b, size_t len, size_t *count) {
-    size_t n = 0, cap = 1024;
-    span *s = malloc(cap * sizeof *s);
-    char *p = b, *end = b + len;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) nl = end;
-        if (n == cap) s = realloc(s, (cap *= 2) * sizeof *s);
-        s[n].p = p;
-        s[n++].n = (size_t)(nl - p);
-        p = nl + 1;
-    }
-    *count = n;
-    return s;
-}
-
 /* In place: \\ -> \, \n -> newline, \r -> CR. */
-static void unescape(span *s) {
+static void unescape(xf_t_span *s) {
     size_t k = 0;
     for (size_t i = 0; i < s->n; i++) {
         char c = s->p[i];
@@ -64,18 +27,6 @@ static void unescape(span *s) {
 
 #define MAXTOK 200000
 static int32_t ids[MAXTOK];
-
-static size_t parse_ints(const char *p, size_t n, int32_t *out, size_t cap) {
-    size_t k = 0;
-    const char *end = p + n;
-    while (p < end && k < cap) {
-        while (p < end && *p == ' ') p++;
-        if (p >= end) break;
-        out[k++] = (int32_t)strtol(p, NULL, 10);
-        while (p < end && *p != ' ') p++;
-    }
-    return k;
-}
 
 static int valid_utf8(const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
@@ -94,20 +45,20 @@ static int valid_utf8(const char *s, size_t n) {
 static void golden(const xf_tokenizer *tok, const char *name, const char *ids_file, const char *want_file,
                    int skip_special) {
     size_t ilen, wlen, ni, nw, ok = 0, sok = 0, shown = 0;
-    char *ib = slurp(xf_t_src(ids_file), &ilen), *wb = slurp(xf_t_src(want_file), &wlen);
+    char *ib = xf_t_slurp(xf_t_src(ids_file), &ilen), *wb = xf_t_slurp(xf_t_src(want_file), &wlen);
     CHECK_MSG(ib && wb, "%s / %s missing", ids_file, want_file);
     if (!ib || !wb) {
         free(ib);
         free(wb);
         return;
     }
-    span *is = split_lines(ib, ilen, &ni), *ws = split_lines(wb, wlen, &nw);
+    xf_t_span *is = xf_t_split_lines(ib, ilen, &ni), *ws = xf_t_split_lines(wb, wlen, &nw);
     CHECK_MSG(ni == nw, "%s: %zu id lines, %zu decoded lines", name, ni, nw);
     xf_detok_stream *ds = NULL;
     CHECK(xf_detok_stream_create(tok, skip_special, &ds) == XF_OK);
     char *acc = malloc(1 << 20);
     for (size_t i = 0; i < ni && i < nw; i++) {
-        size_t n = parse_ints(is[i].p, is[i].n, ids, MAXTOK);
+        size_t n = xf_t_parse_ints(is[i].p, is[i].n, ids, MAXTOK);
         unescape(&ws[i]);
         char *out = NULL;
         size_t len = 0;

@@ -12,72 +12,23 @@
 #include "harness.h"
 #include "xfmr.h"
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    for (;;) {
-        if (n == cap) b = realloc(b, cap *= 2);
-        size_t r = fread(b + n, 1, cap - n, f);
-        if (!r) break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
-typedef struct {
-    char *p;
-    size_t n;
-} span;
-
-static span *split_lines(char *b, size_t len, size_t *count) {
-    size_t n = 0, cap = 1024;
-    span *s = malloc(cap * sizeof *s);
-    char *p = b, *end = b + len;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) nl = end;
-        if (n == cap) s = realloc(s, (cap *= 2) * sizeof *s);
-        s[n].p = p;
-        s[n++].n = (size_t)(nl - p);
-        p = nl + 1;
-    }
-    *count = n;
-    return s;
-}
-
 #define MAXTOK 200000
 static int32_t ids[MAXTOK];
 
-static size_t parse_ints(const char *p, size_t n, int32_t *out, size_t cap) {
-    size_t k = 0;
-    const char *end = p + n;
-    while (p < end && k < cap) {
-        while (p < end && *p == ' ') p++;
-        if (p >= end) break;
-        out[k++] = (int32_t)strtol(p, NULL, 10);
-        while (p < end && *p != ' ') p++;
-    }
-    return k;
-}
-
 static void golden(const xf_tokenizer *tok, const char *name, const char *ids_file) {
     size_t clen, glen, nc, ng, ok = 0, shown = 0;
-    char *corpus = slurp(xf_t_src("tests/data/corpus.txt"), &clen);
-    char *gold = slurp(xf_t_src(ids_file), &glen);
+    char *corpus = xf_t_slurp(xf_t_src("tests/data/corpus.txt"), &clen);
+    char *gold = xf_t_slurp(xf_t_src(ids_file), &glen);
     CHECK(corpus && gold);
     if (!corpus || !gold) {
         free(corpus);
         free(gold);
         return;
     }
-    span *c = split_lines(corpus, clen, &nc), *g = split_lines(gold, glen, &ng);
+    xf_t_span *c = xf_t_split_lines(corpus, clen, &nc), *g = xf_t_split_lines(gold, glen, &ng);
     CHECK_MSG(nc == ng, "corpus has %zu lines, goldens %zu", nc, ng);
     for (size_t i = 0; i < nc && i < ng; i++) {
-        size_t n = parse_ints(g[i].p, g[i].n, ids, MAXTOK);
+        size_t n = xf_t_parse_ints(g[i].p, g[i].n, ids, MAXTOK);
         xf_encoding e;
         xf_status st = xf_tokenize(tok, c[i].p, c[i].n, NULL, 0, 0, &e);
         if (st == XF_OK && e.n == n && (n == 0 || !memcmp(e.ids, ids, n * sizeof *ids))) {

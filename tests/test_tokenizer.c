@@ -12,63 +12,12 @@
 
 /* ------------------------------------------------------------ helpers */
 
-typedef struct {
-    const char *p;
-    size_t n;
-} span;
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    for (;;) {
-        if (n == cap) b = realloc(b, cap *= 2);
-        size_t r = fread(b + n, 1, cap - n, f);
-        if (!r) break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
-/* Split on '\n'; the empty piece after a final newline is dropped. */
-static span *split_lines(const char *b, size_t len, size_t *count) {
-    size_t n = 0, cap = 1024;
-    span *s = malloc(cap * sizeof *s);
-    const char *p = b, *end = b + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) nl = end;
-        if (n == cap) s = realloc(s, (cap *= 2) * sizeof *s);
-        s[n].p = p;
-        s[n++].n = (size_t)(nl - p);
-        p = nl + 1;
-    }
-    *count = n;
-    return s;
-}
-
-/* Parse space-separated integers from [p, p+n) into out (max cap); returns the count. */
-static size_t parse_ints(const char *p, size_t n, int32_t *out, size_t cap) {
-    size_t k = 0;
-    const char *end = p + n;
-    while (p < end && k < cap) {
-        while (p < end && *p == ' ') p++;
-        if (p >= end) break;
-        out[k++] = (int32_t)strtol(p, NULL, 10);
-        while (p < end && *p != ' ') p++;
-    }
-    return k;
-}
-
 /* Tab-separated fields of one line. */
-static size_t fields(span line, span *f, size_t max) {
+static size_t fields(xf_t_span line, xf_t_span *f, size_t max) {
     size_t k = 0;
-    const char *p = line.p, *end = line.p + line.n;
+    char *p = line.p, *end = line.p + line.n;
     while (k < max) {
-        const char *t = memchr(p, '\t', (size_t)(end - p));
+        char *t = memchr(p, '\t', (size_t)(end - p));
         if (!t) t = end;
         f[k].p = p;
         f[k++].n = (size_t)(t - p);
@@ -93,25 +42,25 @@ static int32_t want_ids[MAXTOK], want_types[MAXTOK];
 
 /* ------------------------------------------------------------ goldens */
 
-static span *g_corpus;
+static xf_t_span *g_corpus;
 static size_t g_ncorpus;
 
 /* kind 0: minilm_ids.txt  1: pair  2: trunc  3: pair_trunc */
 static void golden(const xf_tokenizer *tok, const char *file, int kind) {
     size_t len;
-    char *buf = slurp(xf_t_src(file), &len);
+    char *buf = xf_t_slurp(xf_t_src(file), &len);
     if (!buf) {
         fprintf(stderr, "SKIP %s: not found\n", file);
         return;
     }
     size_t n, ok = 0, shown = 0;
-    span *lines = split_lines(buf, len, &n);
+    xf_t_span *lines = xf_t_split_lines(buf, len, &n);
     for (size_t i = 0; i < n; i++) {
-        span f[5];
+        xf_t_span f[5];
         size_t nf = fields(lines[i], f, 5);
         size_t a = i, b = 0, max_len = 0, nw, nt = 0;
         int pair = kind == 1 || kind == 3, bad = 0;
-        const span *idf = &f[0], *tyf = NULL;
+        const xf_t_span *idf = &f[0], *tyf = NULL;
         if (kind == 1 && nf == 4) {
             a = strtoul(f[0].p, NULL, 10), b = strtoul(f[1].p, NULL, 10), idf = &f[2], tyf = &f[3];
         } else if (kind == 2 && nf == 3) {
@@ -126,8 +75,8 @@ static void golden(const xf_tokenizer *tok, const char *file, int kind) {
             CHECK_MSG(0, "%s line %zu: malformed golden line", file, i + 1);
             continue;
         }
-        nw = parse_ints(idf->p, idf->n, want_ids, MAXTOK);
-        if (tyf) nt = parse_ints(tyf->p, tyf->n, want_types, MAXTOK);
+        nw = xf_t_parse_ints(idf->p, idf->n, want_ids, MAXTOK);
+        if (tyf) nt = xf_t_parse_ints(tyf->p, tyf->n, want_types, MAXTOK);
         xf_encoding e;
         xf_status st = xf_tokenize(tok, g_corpus[a].p, g_corpus[a].n, pair ? g_corpus[b].p : NULL,
                                    pair ? g_corpus[b].n : 0, max_len, &e);
@@ -432,9 +381,9 @@ int main(void) {
     unit_minilm(tok);
     speed(tok);
     size_t clen;
-    char *corpus = slurp(xf_t_src("tests/data/corpus.txt"), &clen);
+    char *corpus = xf_t_slurp(xf_t_src("tests/data/corpus.txt"), &clen);
     if (corpus) {
-        g_corpus = split_lines(corpus, clen, &g_ncorpus);
+        g_corpus = xf_t_split_lines(corpus, clen, &g_ncorpus);
         golden(tok, "tests/data/minilm_ids.txt", 0);
         golden(tok, "tests/data/minilm_pair_ids.txt", 1);
         golden(tok, "tests/data/minilm_trunc_ids.txt", 2);
