@@ -139,27 +139,11 @@ static xf_status mistral_load(xf_model *m) { return load_common(m, 0, 0, 0, m->c
 
 static xf_status llama_encode(xf_model *m, const xf_batch *b, float *X) {
     llama *L = m->arch_state;
-    const size_t T = xf_batch_tokens(b), H = m->cfg.hidden_size;
-    for (size_t t = 0; t < T; t++)
-        if (b->ids[t] < 0 || (size_t)b->ids[t] >= m->cfg.vocab_size)
-            return xf_error(XF_ERR_RANGE, "token id %d is outside the vocabulary of %zu", b->ids[t], m->cfg.vocab_size);
-    size_t max_len = 0, need = 0;
-    for (size_t s = 0; s < b->n_seq; s++)
-        if (b->off[s + 1] - b->off[s] > max_len) max_len = b->off[s + 1] - b->off[s];
-    if (max_len > m->cfg.max_position_embeddings)
-        return xf_error(XF_ERR_RANGE, "sequence of %zu tokens is longer than max_position_embeddings %zu", max_len,
-                        m->cfg.max_position_embeddings);
-    for (size_t i = 0; i < L->n_layers; i++) {
-        const xf_layer_plan *p = &L->layers[i].plan;
-        size_t a = xf_mha_scratch(p, T, max_len, xf_pool_size(m->pool)), f = xf_ffn_scratch(p, T);
-        need = a > need ? a : need;
-        need = f > need ? f : need;
-    }
-    xf_status st = xf_model_reserve(m, 2 * T * H + need);
+    xf_status st = xf_decoder_prepare(m, b, L->layers, L->n_layers);
     if (st) return st;
     xf_embed_tokens(b, &L->embed, X);
     for (size_t i = 0; i < L->n_layers; i++) xf_block_prenorm(m->pool, &L->layers[i], b, X, m->work);
-    xf_add_norm(m->pool, &L->norm, X, NULL, T);
+    xf_add_norm(m->pool, &L->norm, X, NULL, xf_batch_tokens(b));
     return XF_OK;
 }
 

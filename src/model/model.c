@@ -37,6 +37,26 @@ xf_status xf_model_reserve(xf_model *m, size_t n) {
     return XF_OK;
 }
 
+xf_status xf_decoder_prepare(xf_model *m, const xf_batch *b, const xf_block_w *layers, size_t n_layers) {
+    const size_t T = xf_batch_tokens(b), H = m->cfg.hidden_size;
+    for (size_t t = 0; t < T; t++)
+        if (b->ids[t] < 0 || (size_t)b->ids[t] >= m->cfg.vocab_size)
+            return xf_error(XF_ERR_RANGE, "token id %d is outside the vocabulary of %zu", b->ids[t], m->cfg.vocab_size);
+    size_t max_len = 0, need = 0;
+    for (size_t s = 0; s < b->n_seq; s++)
+        if (b->off[s + 1] - b->off[s] > max_len) max_len = b->off[s + 1] - b->off[s];
+    if (max_len > m->cfg.max_position_embeddings)
+        return xf_error(XF_ERR_RANGE, "sequence of %zu tokens is longer than the model's %zu positions", max_len,
+                        m->cfg.max_position_embeddings);
+    for (size_t i = 0; i < n_layers; i++) {
+        size_t a = xf_mha_scratch(&layers[i].plan, T, max_len, xf_pool_size(m->pool));
+        size_t f = xf_ffn_scratch(&layers[i].plan, T);
+        need = a > need ? a : need;
+        need = f > need ? f : need;
+    }
+    return xf_model_reserve(m, 2 * T * H + need);
+}
+
 void xf_model_free(xf_model *m) {
     if (!m) return;
     if (m->arch && m->arch->free) m->arch->free(m);

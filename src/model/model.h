@@ -68,6 +68,10 @@ struct xf_model {
 
 /* Make sure m->work holds at least n floats. */
 xf_status xf_model_reserve(xf_model *m, size_t n);
+/* Shared start of a decoder's whole-batch forward: token ids within the vocabulary, sequences
+ * within max_position_embeddings, and m->work reserved as xf_block_prenorm's workspace for the
+ * largest of the layers' needs. */
+xf_status xf_decoder_prepare(xf_model *m, const xf_batch *b, const xf_block_w *layers, size_t n_layers);
 
 extern const xf_arch xf_arch_bert;
 extern const xf_arch xf_arch_llama;
