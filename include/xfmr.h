@@ -101,9 +101,18 @@ void xf_detok_stream_free(xf_detok_stream *s);
 
 typedef struct xf_model xf_model;
 
+/* How linear-layer weights are held in memory and multiplied. */
+typedef enum xf_weight_format {
+    XF_WEIGHTS_AS_STORED = 0, /* as the file stores them: F32 (F16/BF16/F64 converted to F32), GGUF
+                                 quantized blocks kept as they are */
+    XF_WEIGHTS_INT8 = 1       /* linear weights quantized at load to int8 with one scale per output
+                                 channel; activations quantized per token on the fly (VNNI) */
+} xf_weight_format;
+
 typedef struct xf_model_params {
-    int n_threads;     /* worker threads for compute; 0 = number of online cores */
-    size_t max_length; /* truncate inputs to this many tokens; 0 = the model's own limit */
+    int n_threads;            /* worker threads for compute; 0 = number of online cores */
+    size_t max_length;        /* truncate inputs to this many tokens; 0 = the model's own limit */
+    xf_weight_format weights; /* XF_WEIGHTS_AS_STORED by default */
 } xf_model_params;
 
 xf_model_params xf_model_default_params(void);

@@ -21,7 +21,7 @@ static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch
                                          &xf_arch_gpt2};
 
 xf_model_params xf_model_default_params(void) {
-    xf_model_params p = {0, 0};
+    xf_model_params p = {0, 0, XF_WEIGHTS_AS_STORED};
     return p;
 }
 
@@ -149,6 +149,9 @@ xf_status xf_model_load(const char *path, const xf_model_params *params, xf_mode
     if (!path || !*path) return xf_error(XF_ERR_INVALID_ARG, "xf_model_load: empty model path");
     xf_model_params p = params ? *params : xf_model_default_params();
     if (p.n_threads < 0) return xf_error(XF_ERR_INVALID_ARG, "n_threads %d is negative", p.n_threads);
+    if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8)
+        return xf_error(XF_ERR_INVALID_ARG, "weights format %d is not one of XF_WEIGHTS_AS_STORED (0), XF_WEIGHTS_INT8 (1)",
+                        (int)p.weights);
     xf_model *m = xf_calloc(1, sizeof *m);
     if (!m) return xf_error(XF_ERR_NOMEM, "cannot allocate the model");
     xf_status st = load_parts(m, path, &p);
