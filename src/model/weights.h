@@ -13,11 +13,23 @@
 #include "core/dtype.h"
 #include "xfmr.h"
 
+/* How a weight's `data` is laid out for the kernels (xf_linear dispatches on it). */
+typedef enum xf_wformat {
+    XF_WF_F32 = 0, /* row-major float32 [rows, cols] */
+    XF_WF_GGML,    /* rows of GGUF quantized blocks (ggml type `qtype`), row_bytes apart */
+    XF_WF_I8       /* int8 [rows, cols], one float scale per row (symmetric, per output channel) */
+} xf_wformat;
+
 typedef struct xf_weight {
-    xf_dtype dtype;   /* dtype of `data` as the kernels see it */
+    xf_dtype dtype;    /* dtype of `data` as the kernels see it (F32 unless fmt says otherwise) */
     size_t rows, cols; /* 2-D view: [rows, cols]; vectors are [1, n] */
     const void *data;
     const char *name; /* tensor name (owned by the weight set) */
+    xf_wformat fmt;
+    uint32_t qtype;        /* XF_WF_GGML: the ggml type id (io/gguf.h XF_GGML_*) */
+    size_t row_bytes;      /* XF_WF_GGML / XF_WF_I8: bytes from one row to the next */
+    const float *scale;    /* XF_WF_I8: [rows] dequantization scales */
+    const int32_t *rowsum; /* XF_WF_I8: [rows] sum of each row's int8 values */
 } xf_weight;
 
 typedef struct xf_weight_set xf_weight_set;
