@@ -52,7 +52,7 @@ static xf_status get_layernorm(xf_model *m, const char *prefix, const char *name
 }
 
 static xf_weight f32_view(const float *data, size_t rows, size_t cols, const char *name) {
-    xf_weight w = {XF_DT_F32, rows, cols, data, name};
+    xf_weight w = {.dtype = XF_DT_F32, .rows = rows, .cols = cols, .data = data, .name = name};
     return w;
 }
 
