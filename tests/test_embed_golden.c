@@ -126,6 +126,42 @@ int main(void) {
         CHECK_MSG(memcmp(first, got, c.n * DIM * sizeof *got) == 0, "batched and one-by-one are not bitwise identical");
         xf_model_free(m);
     }
+    /* int8 weights and activations: every line's cosine to sentence-transformers' fp32 >= 0.99;
+     * integer dots are exact, so batching and threads still give identical bits */
+    float *i8 = malloc(c.n * DIM * sizeof *i8);
+    for (int threads = 1; threads <= 2; threads++) {
+        xf_model_params p = xf_model_default_params();
+        p.n_threads = threads;
+        p.weights = XF_WEIGHTS_INT8;
+        xf_model *m = NULL;
+        xf_status st = xf_model_load(dir, &p, &m);
+        CHECK_MSG(st == XF_OK, "load int8: %s", xf_errmsg());
+        if (st) break;
+        st = xf_embed(m, texts, c.n, 32, got, NULL);
+        CHECK_MSG(st == XF_OK, "embed int8: %s", xf_errmsg());
+        double worst = 1.0;
+        size_t worst_line = 0, below = 0;
+        for (size_t i = 0; i < c.n; i++) {
+            double cos = xf_cosine(got + i * DIM, want + i * DIM, DIM);
+            if (cos < worst) worst = cos, worst_line = i + 1;
+            below += cos < 0.99;
+        }
+        printf("int8, batched (32), %d thread%s: min cosine to fp32 %.5f (line %zu), %zu lines below 0.99\n", threads,
+               threads > 1 ? "s" : "", worst, worst_line, below);
+        CHECK_MSG(below == 0, "int8: %zu lines with cosine < 0.99 (worst %.5f, line %zu)", below, worst, worst_line);
+        if (threads == 1) {
+            memcpy(i8, got, c.n * DIM * sizeof *got);
+            for (size_t i = 0; i < c.n && st == XF_OK; i += 7) {
+                st = xf_embed(m, texts + i, 1, 1, first, NULL);
+                CHECK_MSG(st == XF_OK && memcmp(first, i8 + i * DIM, DIM * 4) == 0,
+                          "int8 line %zu: one by one differs from batched", i + 1);
+            }
+        } else {
+            CHECK_MSG(memcmp(i8, got, c.n * DIM * sizeof *got) == 0, "int8: 1 and 2 threads are not bitwise identical");
+        }
+        xf_model_free(m);
+    }
+    free(i8);
     free(got), free(first), free(want), free(c.lines), free(c.buf);
     return xf_t_report();
 }

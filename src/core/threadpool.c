@@ -1,7 +1,9 @@
-/* threadpool.c — persistent pthread pool: one generation counter, workers wait on a condvar. */
+/* threadpool.c — persistent pthread pool: one generation counter; workers spin briefly, then wait
+ * on a condvar; each thread owns a fixed scratch buffer for packing kernels. */
 #include "core/threadpool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -9,15 +11,20 @@
 #include "core/error.h"
 
 #define XF_POOL_MAX 256
+#define XF_POOL_SCRATCH (256 * 1024) /* floats per thread: 1 MiB, a GEMM panel group */
+#define XF_POOL_SPIN 20000           /* pause-loop rounds before sleeping (~0.2-0.5 ms) */
 
 struct xf_pool {
     int n;
     pthread_t threads[XF_POOL_MAX];
+    float *scratch[XF_POOL_MAX];
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    unsigned long generation;
-    int pending; /* workers still running the current task */
-    int quit;
+    atomic_ulong generation;
+    atomic_int pending;  /* workers still running the current task */
+    atomic_int sleepers; /* workers asleep (or about to be) on `wake` */
+    atomic_int waiting;  /* the caller is asleep (or about to be) on `done` */
+    atomic_int quit;
     xf_pool_fn fn;
     void *ctx;
 };
@@ -27,25 +34,39 @@ typedef struct {
     int ith;
 } worker_arg;
 
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
+/* Every flag is read and written with sequentially consistent atomics: a sleeper announces itself
+ * (sleepers / waiting) under the mutex before checking the condition, and the other side checks
+ * the announcement after changing the condition, so no wake-up can be lost. */
 static void *worker_main(void *arg) {
     xf_pool *p = ((worker_arg *)arg)->pool;
     int ith = ((worker_arg *)arg)->ith;
     free(arg);
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
-        if (p->quit) break;
-        seen = p->generation;
-        xf_pool_fn fn = p->fn;
-        void *ctx = p->ctx;
-        pthread_mutex_unlock(&p->mu);
-        fn(ctx, ith, p->n);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        for (int s = 0; s < XF_POOL_SPIN && atomic_load(&p->generation) == seen && !atomic_load(&p->quit); s++)
+            cpu_relax();
+        if (atomic_load(&p->generation) == seen && !atomic_load(&p->quit)) {
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            while (atomic_load(&p->generation) == seen && !atomic_load(&p->quit)) pthread_cond_wait(&p->wake, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->quit)) break;
+        seen = atomic_load(&p->generation);
+        p->fn(p->ctx, ith, p->n);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->waiting)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -59,10 +80,17 @@ xf_status xf_pool_create(int n_threads, xf_pool **out) {
         return xf_error(XF_ERR_RANGE, "thread count %d is above the limit of %d", n_threads, XF_POOL_MAX);
     xf_pool *p = xf_calloc(1, sizeof *p);
     if (!p) return xf_error(XF_ERR_NOMEM, "cannot allocate the thread pool");
-    p->n = n_threads;
+    p->n = 1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
+    for (int i = 0; i < n_threads; i++) {
+        if (!(p->scratch[i] = xf_aligned_alloc(XF_POOL_SCRATCH * sizeof(float)))) {
+            xf_pool_free(p);
+            return xf_error(XF_ERR_NOMEM, "cannot allocate %d MiB of per-thread scratch for %d threads",
+                            (int)(XF_POOL_SCRATCH * sizeof(float) >> 20), n_threads);
+        }
+    }
     for (int i = 1; i < n_threads; i++) {
         worker_arg *a = xf_malloc(sizeof *a);
         if (a) {
@@ -71,10 +99,10 @@ xf_status xf_pool_create(int n_threads, xf_pool **out) {
         }
         if (!a || pthread_create(&p->threads[i], NULL, worker_main, a) != 0) {
             free(a);
-            p->n = i; /* the threads started so far are joined by xf_pool_free */
-            xf_pool_free(p);
+            xf_pool_free(p); /* joins the threads started so far */
             return xf_error(XF_ERR_NOMEM, "cannot start worker thread %d of %d", i, n_threads);
         }
+        p->n = i + 1;
     }
     *out = p;
     return XF_OK;
@@ -83,10 +111,11 @@ xf_status xf_pool_create(int n_threads, xf_pool **out) {
 void xf_pool_free(xf_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->quit = 1;
+    atomic_store(&p->quit, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < XF_POOL_MAX; i++) free(p->scratch[i]);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
@@ -95,22 +124,38 @@ void xf_pool_free(xf_pool *p) {
 
 int xf_pool_size(const xf_pool *p) { return p ? p->n : 1; }
 
+float *xf_pool_scratch(xf_pool *p, int ith, size_t *floats) {
+    if (!p || ith < 0 || ith >= p->n) {
+        *floats = 0;
+        return NULL;
+    }
+    *floats = XF_POOL_SCRATCH;
+    return p->scratch[ith];
+}
+
 void xf_pool_run(xf_pool *p, xf_pool_fn fn, void *ctx) {
     if (!p || p->n == 1) {
         fn(ctx, 0, 1);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
-    p->pending = p->n - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->pending, p->n - 1);
+    atomic_fetch_add(&p->generation, 1);
+    if (atomic_load(&p->sleepers)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
     fn(ctx, 0, p->n);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int s = 0; s < XF_POOL_SPIN && atomic_load(&p->pending) > 0; s++) cpu_relax();
+    if (atomic_load(&p->pending) > 0) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->waiting, 1);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        atomic_store(&p->waiting, 0);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 void xf_split_range(size_t n, size_t align, int ith, int nth, size_t *begin, size_t *end) {

@@ -1,7 +1,8 @@
 /* threadpool.h — a persistent pool of worker threads running one parallel task at a time.
  *
  * xf_pool_run(pool, fn, ctx) calls fn(ctx, ith, nth) for ith = 0..nth-1, the calling thread
- * taking ith = 0, and returns when all have finished. Workers sleep between tasks. Work
+ * taking ith = 0, and returns when all have finished. Workers spin briefly for the next task
+ * (tasks come in quick succession during a forward pass), then sleep. Work
  * splitting is the caller's: fn decides its share from (ith, nth), so that results are
  * independent of timing (deterministic for a given thread count).
  */
@@ -18,6 +19,9 @@ xf_status xf_pool_create(int n_threads, xf_pool **out);
 void xf_pool_free(xf_pool *pool);
 int xf_pool_size(const xf_pool *pool);
 void xf_pool_run(xf_pool *pool, xf_pool_fn fn, void *ctx);
+/* Thread ith's private scratch (64-byte aligned, allocated with the pool, *floats long) for
+ * kernels that pack operands; NULL (and *floats = 0) without a pool. */
+float *xf_pool_scratch(xf_pool *pool, int ith, size_t *floats);
 
 /* Split [0, n) into nth near-equal contiguous parts, rounded to multiples of `align`;
  * part ith is [*begin, *end). */

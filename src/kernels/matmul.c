@@ -1,66 +1,280 @@
-/* matmul.c — blocked fp32 GEMM (X . W^T + b) with a 4x4 register tile of 8-wide vectors,
- * runtime-dispatched per ISA, plus its scalar reference and a thread-parallel driver. */
+/* matmul.c — fp32 GEMM Y = X . W^T + b (nn.Linear layout).
+ *
+ * Blocked the BLIS way: a panel of NR output columns of W is packed k-major into a per-thread
+ * buffer, then a register-tiled micro-kernel broadcasts one X element per row and FMAs it into
+ * MR x NR accumulators (AVX-512: 8 x 32, AVX2+FMA: 6 x 16, portable: 4 x 8 with fmaf). Every
+ * output element is computed the same way whatever the ISA, tile, panel or thread: for each block
+ * of XF_KC values of k in order, a chain p = fma(x[k], w[k], p) from p = 0, and y = y + p (blocked
+ * summation keeps the error near that of pairwise sums); then + bias. Results are therefore bitwise
+ * identical across ISAs, thread counts and batch splits. Single rows (decode) take a GEMV whose
+ * dot products use the canonical xf_dot_f32 order instead (no packing: one pass over W). */
 #include "kernels/matmul.h"
+
+#include <math.h>
+#include <string.h>
 
 #include "kernels/simd.h"
 
-#define XF_TILE_T 64 /* rows of X kept hot in cache while a panel of W streams past */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define XF_X86 1
+#endif
 
-#define dot1 xf_dot_f32
+/* Packing scratch the pool gives each of its threads (set by xf_matmul_f32_nt); callers outside
+ * a pool fall back to a small stack buffer and smaller K blocks (same results). */
+static _Thread_local float *tls_pack;
+static _Thread_local size_t tls_pack_floats;
 
-/* 4 rows of X against 4 rows of W: 16 named accumulators (kept in registers), same per-element
- * order as dot1. */
-XF_INLINE void tile4x4(const float *X, size_t ldx, const float *W, size_t ldw, float out[4][4],
-                       size_t K) {
-    xf_v8 a00 = {0}, a01 = {0}, a02 = {0}, a03 = {0}, a10 = {0}, a11 = {0}, a12 = {0}, a13 = {0};
-    xf_v8 a20 = {0}, a21 = {0}, a22 = {0}, a23 = {0}, a30 = {0}, a31 = {0}, a32 = {0}, a33 = {0};
-    const float *x0p = X, *x1p = X + ldx, *x2p = X + 2 * ldx, *x3p = X + 3 * ldx;
-    const float *w0p = W, *w1p = W + ldw, *w2p = W + 2 * ldw, *w3p = W + 3 * ldw;
-    size_t k = 0;
-    for (; k + 8 <= K; k += 8) {
-        xf_v8 x0 = xf_v8_load(x0p + k), x1 = xf_v8_load(x1p + k), x2 = xf_v8_load(x2p + k), x3 = xf_v8_load(x3p + k);
-        xf_v8 w = xf_v8_load(w0p + k);
-        a00 += x0 * w, a10 += x1 * w, a20 += x2 * w, a30 += x3 * w;
-        w = xf_v8_load(w1p + k);
-        a01 += x0 * w, a11 += x1 * w, a21 += x2 * w, a31 += x3 * w;
-        w = xf_v8_load(w2p + k);
-        a02 += x0 * w, a12 += x1 * w, a22 += x2 * w, a32 += x3 * w;
-        w = xf_v8_load(w3p + k);
-        a03 += x0 * w, a13 += x1 * w, a23 += x2 * w, a33 += x3 * w;
+#define XF_KC 256 /* summation block: partial sums over k in [j*256, (j+1)*256) are added in order */
+#define XF_STACK_PACK (XF_KC * 32) /* floats: one full-width panel */
+#define XF_GROUP_FLOATS 131072 /* packed panels reused across a row block: 512 KiB, half an L2 */
+
+/* ---- micro-kernels: C[mr x nr] (+)= X[mr x kc] . B[kc x NR], B packed k-major ---- */
+
+typedef void (*micro_fn)(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
+                         size_t ldc, int accumulate);
+
+XF_INLINE void micro_generic_body(size_t mr, const float *X, size_t ldx, const float *B, size_t kc,
+                                  float *C, size_t ldc, int accumulate) {
+    enum { MR = 4, NR = 8 };
+    float c[MR][NR];
+    for (size_t i = 0; i < MR; i++)
+        for (size_t j = 0; j < NR; j++) c[i][j] = 0.0f;
+    for (size_t k = 0; k < kc; k++)
+        for (size_t i = 0; i < mr; i++) {
+            float x = X[i * ldx + k];
+            for (size_t j = 0; j < NR; j++) c[i][j] = fmaf(x, B[k * NR + j], c[i][j]);
+        }
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < NR; j++) C[i * ldc + j] = accumulate ? C[i * ldc + j] + c[i][j] : c[i][j];
+}
+
+static void micro_generic(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
+                          size_t ldc, int accumulate) {
+    micro_generic_body(mr, X, ldx, B, kc, C, ldc, accumulate);
+}
+
+#ifdef XF_X86
+#define XF_T512 __attribute__((target("avx512f")))
+#define XF_T256 __attribute__((target("avx2,fma")))
+
+/* MR rows fixed at compile time (the switch below instantiates 1..8) so the accumulators stay in
+ * registers. */
+#define MICRO512(MRC)                                                                              \
+    XF_T512 static void micro512_##MRC(const float *X, size_t ldx, const float *B, size_t kc, float *C, \
+                                       size_t ldc, int accumulate) {                                \
+        __m512 c0[MRC], c1[MRC];                                                                   \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                    \
+            c0[i] = _mm512_setzero_ps();                                                           \
+            c1[i] = _mm512_setzero_ps();                                                           \
+        }                                                                                          \
+        for (size_t k = 0; k < kc; k++) {                                                          \
+            __m512 b0 = _mm512_load_ps(B + k * 32), b1 = _mm512_load_ps(B + k * 32 + 16);         \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                \
+                __m512 a = _mm512_set1_ps(X[i * ldx + k]);                                         \
+                c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);                                             \
+                c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);                                             \
+            }                                                                                      \
+        }                                                                                          \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                    \
+            if (accumulate) {                                                                      \
+                c0[i] = _mm512_add_ps(_mm512_loadu_ps(C + i * ldc), c0[i]);                        \
+                c1[i] = _mm512_add_ps(_mm512_loadu_ps(C + i * ldc + 16), c1[i]);                   \
+            }                                                                                      \
+            _mm512_storeu_ps(C + i * ldc, c0[i]);                                                  \
+            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);                                             \
+        }                                                                                          \
     }
-    const xf_v8 acc[4][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
-    for (int i = 0; i < 4; i++) {
-        for (int j = 0; j < 4; j++) {
-            float s = xf_v8_hsum(acc[i][j]);
-            for (size_t kk = k; kk < K; kk++) s += X[i * ldx + kk] * W[j * ldw + kk];
-            out[i][j] = s;
+MICRO512(1) MICRO512(2) MICRO512(3) MICRO512(4) MICRO512(5) MICRO512(6) MICRO512(7) MICRO512(8)
+
+static void micro_avx512(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
+                         size_t ldc, int accumulate) {
+    switch (mr) {
+    case 1: micro512_1(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 2: micro512_2(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 3: micro512_3(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 4: micro512_4(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 5: micro512_5(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 6: micro512_6(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 7: micro512_7(X, ldx, B, kc, C, ldc, accumulate); break;
+    default: micro512_8(X, ldx, B, kc, C, ldc, accumulate); break;
+    }
+}
+
+#define MICRO256(MRC)                                                                              \
+    XF_T256 static void micro256_##MRC(const float *X, size_t ldx, const float *B, size_t kc, float *C, \
+                                       size_t ldc, int accumulate) {                                \
+        __m256 c0[MRC], c1[MRC];                                                                   \
+        _Pragma("GCC unroll 6") for (int i = 0; i < MRC; i++) {                                    \
+            c0[i] = _mm256_setzero_ps();                                                           \
+            c1[i] = _mm256_setzero_ps();                                                           \
+        }                                                                                          \
+        for (size_t k = 0; k < kc; k++) {                                                          \
+            __m256 b0 = _mm256_load_ps(B + k * 16), b1 = _mm256_load_ps(B + k * 16 + 8);           \
+            _Pragma("GCC unroll 6") for (int i = 0; i < MRC; i++) {                                \
+                __m256 a = _mm256_broadcast_ss(X + i * ldx + k);                                   \
+                c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);                                             \
+                c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);                                             \
+            }                                                                                      \
+        }                                                                                          \
+        _Pragma("GCC unroll 6") for (int i = 0; i < MRC; i++) {                                    \
+            if (accumulate) {                                                                      \
+                c0[i] = _mm256_add_ps(_mm256_loadu_ps(C + i * ldc), c0[i]);                        \
+                c1[i] = _mm256_add_ps(_mm256_loadu_ps(C + i * ldc + 8), c1[i]);                    \
+            }                                                                                      \
+            _mm256_storeu_ps(C + i * ldc, c0[i]);                                                  \
+            _mm256_storeu_ps(C + i * ldc + 8, c1[i]);                                              \
+        }                                                                                          \
+    }
+MICRO256(1) MICRO256(2) MICRO256(3) MICRO256(4) MICRO256(5) MICRO256(6)
+
+static void micro_avx2(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
+                       size_t ldc, int accumulate) {
+    switch (mr) {
+    case 1: micro256_1(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 2: micro256_2(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 3: micro256_3(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 4: micro256_4(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 5: micro256_5(X, ldx, B, kc, C, ldc, accumulate); break;
+    default: micro256_6(X, ldx, B, kc, C, ldc, accumulate); break;
+    }
+}
+#endif
+
+typedef struct {
+    micro_fn micro;
+    size_t mr, nr;
+    const char *name;
+} gemm_isa;
+
+static const gemm_isa isa_table[XF_GEMM_ISA_COUNT] = {
+    [XF_GEMM_GENERIC] = {micro_generic, 4, 8, "generic"},
+#ifdef XF_X86
+    [XF_GEMM_AVX2] = {micro_avx2, 6, 16, "avx2"},
+    [XF_GEMM_AVX512] = {micro_avx512, 8, 32, "avx512"},
+#endif
+};
+
+int xf_gemm_isa_supported(xf_gemm_isa isa) {
+    if (isa < 0 || isa >= XF_GEMM_ISA_COUNT || !isa_table[isa].micro) return 0;
+#ifdef XF_X86
+    if (isa == XF_GEMM_AVX512) return __builtin_cpu_supports("avx512f");
+    if (isa == XF_GEMM_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return 1;
+}
+
+xf_gemm_isa xf_gemm_isa_best(void) {
+    static int best = -1;
+    if (best < 0) {
+        int b = XF_GEMM_GENERIC;
+        for (int i = XF_GEMM_GENERIC; i < XF_GEMM_ISA_COUNT; i++)
+            if (xf_gemm_isa_supported((xf_gemm_isa)i)) b = i;
+        best = b;
+    }
+    return (xf_gemm_isa)best;
+}
+
+const char *xf_gemm_isa_name(xf_gemm_isa isa) {
+    return isa >= 0 && isa < XF_GEMM_ISA_COUNT && isa_table[isa].name ? isa_table[isa].name : "?";
+}
+
+/* Pack W rows [o, o+nr) x columns [k0, k0+kc) into B[kc][NR] (k-major), zero-filling
+ * columns nr..NR-1 so the micro-kernel may always compute full panels. */
+static void pack_panel(const float *W, size_t ldw, size_t o, size_t nr, size_t NR, size_t k0, size_t kc,
+                       float *B) {
+    if (nr < NR) memset(B, 0, kc * NR * sizeof *B);
+    for (size_t j = 0; j < nr; j++) {
+        const float *w = W + (o + j) * ldw + k0;
+        for (size_t k = 0; k < kc; k++) B[k * NR + j] = w[k];
+    }
+}
+
+/* Single rows: canonical-order dot products, four W rows per pass sharing each x load. */
+XF_DISPATCH
+static void gemv_f32(const float *x, const float *W, size_t ldw, const float *bias, float *y, size_t n0,
+                     size_t n1, size_t K) {
+    size_t o = n0;
+    for (; o + 4 <= n1; o += 4) {
+        const float *w0 = W + o * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+        xf_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        size_t k = 0;
+        for (; k + 8 <= K; k += 8) {
+            xf_v8 xv = xf_v8_load(x + k);
+            a0 += xv * xf_v8_load(w0 + k);
+            a1 += xv * xf_v8_load(w1 + k);
+            a2 += xv * xf_v8_load(w2 + k);
+            a3 += xv * xf_v8_load(w3 + k);
+        }
+        float s[4] = {xf_v8_hsum(a0), xf_v8_hsum(a1), xf_v8_hsum(a2), xf_v8_hsum(a3)};
+        for (; k < K; k++) {
+            s[0] += x[k] * w0[k];
+            s[1] += x[k] * w1[k];
+            s[2] += x[k] * w2[k];
+            s[3] += x[k] * w3[k];
+        }
+        for (int j = 0; j < 4; j++) y[o + j] = s[j] + (bias ? bias[o + j] : 0.0f);
+    }
+    for (; o < n1; o++) y[o] = xf_dot_f32(x, W + o * ldw, K) + (bias ? bias[o] : 0.0f);
+}
+
+void xf_gemm_f32_nt_isa(xf_gemm_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,
+                        const float *bias, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+    if (T == 0 || n0 >= n1) return;
+    const gemm_isa *g = &isa_table[isa];
+    const size_t MR = g->mr, NR = g->nr;
+    float stack_pack[XF_STACK_PACK] __attribute__((aligned(64)));
+    float *pack = tls_pack ? tls_pack : stack_pack;
+    size_t pack_floats = tls_pack ? tls_pack_floats : XF_STACK_PACK;
+    /* K blocks of kc so that one packed panel fits the buffer; a panel group of nc columns when
+     * several panels fit (they are then reused across a block of rows). */
+    if (pack_floats > XF_GROUP_FLOATS) pack_floats = XF_GROUP_FLOATS;
+    const size_t kc = K < XF_KC ? K : XF_KC;
+    size_t panels = pack_floats / (kc * NR);
+    if (panels == 0) panels = 1;
+    const size_t TB = 96 - 96 % MR; /* rows per block: X block stays in L2 while panels cycle */
+    float tile[8 * 32] __attribute__((aligned(64)));
+    for (size_t k0 = 0; k0 < K; k0 += kc) {
+        size_t kb = K - k0 < kc ? K - k0 : kc;
+        int acc = k0 > 0, last = k0 + kb == K;
+        for (size_t g0 = n0; g0 < n1; g0 += panels * NR) {
+            size_t g1 = g0 + panels * NR < n1 ? g0 + panels * NR : n1;
+            for (size_t o = g0, p = 0; o < g1; o += NR, p++)
+                pack_panel(W, ldw, o, g1 - o < NR ? g1 - o : NR, NR, k0, kb, pack + p * kb * NR);
+            for (size_t t0 = 0; t0 < T; t0 += TB) {
+                size_t t1 = t0 + TB < T ? t0 + TB : T;
+                for (size_t o = g0, p = 0; o < g1; o += NR, p++) {
+                    size_t nr = g1 - o < NR ? g1 - o : NR;
+                    const float *B = pack + p * kb * NR;
+                    for (size_t t = t0; t < t1; t += MR) {
+                        size_t mr = t1 - t < MR ? t1 - t : MR;
+                        const float *Xb = X + t * ldx + k0;
+                        float *Yb = Y + t * ldy + o;
+                        if (nr == NR) {
+                            g->micro(mr, Xb, ldx, B, kb, Yb, ldy, acc);
+                        } else { /* partial panel: through a full-width tile */
+                            if (acc)
+                                for (size_t i = 0; i < mr; i++) memcpy(tile + i * NR, Yb + i * ldy, nr * sizeof *Yb);
+                            g->micro(mr, Xb, ldx, B, kb, tile, NR, acc);
+                            for (size_t i = 0; i < mr; i++) memcpy(Yb + i * ldy, tile + i * NR, nr * sizeof *Yb);
+                        }
+                        if (last && bias)
+                            for (size_t i = 0; i < mr; i++)
+                                for (size_t j = 0; j < nr; j++) Yb[i * ldy + j] += bias[o + j];
+                    }
+                }
+            }
         }
     }
 }
 
-XF_DISPATCH
-void xf_gemm_f32_nt(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
-                    float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
-    for (size_t t0 = 0; t0 < T; t0 += XF_TILE_T) {
-        size_t t1 = t0 + XF_TILE_T < T ? t0 + XF_TILE_T : T;
-        size_t o = n0;
-        for (; o + 4 <= n1; o += 4) {
-            size_t t = t0;
-            for (; t + 4 <= t1; t += 4) {
-                float r[4][4];
-                tile4x4(X + t * ldx, ldx, W + o * ldw, ldw, r, K);
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++)
-                        Y[(t + i) * ldy + o + j] = r[i][j] + (bias ? bias[o + j] : 0.0f);
-            }
-            for (; t < t1; t++)
-                for (int j = 0; j < 4; j++)
-                    Y[t * ldy + o + j] = dot1(X + t * ldx, W + (o + j) * ldw, K) + (bias ? bias[o + j] : 0.0f);
-        }
-        for (; o < n1; o++)
-            for (size_t t = t0; t < t1; t++)
-                Y[t * ldy + o] = dot1(X + t * ldx, W + o * ldw, K) + (bias ? bias[o] : 0.0f);
+void xf_gemm_f32_nt(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias, float *Y,
+                    size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+    if (T == 1) {
+        gemv_f32(X, W, ldw, bias, Y, n0, n1, K);
+        return;
     }
+    xf_gemm_f32_nt_isa(xf_gemm_isa_best(), X, ldx, W, ldw, bias, Y, ldy, T, n0, n1, K);
 }
 
 void xf_gemm_f32_nt_ref(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
@@ -78,17 +292,32 @@ typedef struct {
     const float *X, *W, *bias;
     float *Y;
     size_t ldx, ldw, ldy, T, N, K;
+    xf_pool *pool;
 } matmul_job;
 
 static void matmul_task(void *ctx, int ith, int nth) {
     const matmul_job *j = ctx;
-    size_t n0, n1;
-    xf_split_range(j->N, 4, ith, nth, &n0, &n1);
-    if (n0 < n1) xf_gemm_f32_nt(j->X, j->ldx, j->W, j->ldw, j->bias, j->Y, j->ldy, j->T, n0, n1, j->K);
+    size_t nr = isa_table[xf_gemm_isa_best()].nr, mr = isa_table[xf_gemm_isa_best()].mr;
+    tls_pack = xf_pool_scratch(j->pool, ith, &tls_pack_floats);
+    /* Split the columns (whole panels) unless there are too few of them to keep every thread busy
+     * and enough rows to split instead; either way each element is computed the same way. */
+    if (j->T > 1 && j->N < (size_t)nth * nr * 2 && j->T >= (size_t)nth * mr * 2) {
+        size_t t0, t1;
+        xf_split_range(j->T, mr, ith, nth, &t0, &t1);
+        if (t0 < t1)
+            xf_gemm_f32_nt(j->X + t0 * j->ldx, j->ldx, j->W, j->ldw, j->bias, j->Y + t0 * j->ldy, j->ldy, t1 - t0, 0,
+                           j->N, j->K);
+    } else {
+        size_t n0, n1;
+        xf_split_range(j->N, j->T > 1 ? nr : 4, ith, nth, &n0, &n1);
+        if (n0 < n1) xf_gemm_f32_nt(j->X, j->ldx, j->W, j->ldw, j->bias, j->Y, j->ldy, j->T, n0, n1, j->K);
+    }
+    tls_pack = NULL;
+    tls_pack_floats = 0;
 }
 
 void xf_matmul_f32_nt(xf_pool *pool, const float *X, size_t ldx, const float *W, size_t ldw,
                       const float *bias, float *Y, size_t ldy, size_t T, size_t N, size_t K) {
-    matmul_job j = {X, W, bias, Y, ldx, ldw, ldy, T, N, K};
+    matmul_job j = {X, W, bias, Y, ldx, ldw, ldy, T, N, K, pool};
     xf_pool_run(pool, matmul_task, &j);
 }

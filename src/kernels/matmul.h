@@ -1,9 +1,9 @@
 /* matmul.h — fp32 matrix products in the nn.Linear layout: Y[t, o] = X[t, :] . W[o, :] + b[o].
  *
  * X is [T, K] (row stride ldx), W is [N, K] (row stride ldw, as PyTorch stores Linear weights),
- * Y is [T, N] (row stride ldy); bias may be NULL. Every output element is computed with the same
- * sequence of operations whatever its position in a block, so results do not depend on how T or
- * N are split between threads or batches (bitwise). */
+ * Y is [T, N] (row stride ldy); bias may be NULL. For T > 1 every output element is computed with
+ * the same sequence of operations (a sequential FMA chain over k) whatever its position in a block,
+ * its ISA or its thread, so results do not depend on how T > 1 rows or N are split (bitwise). */
 #ifndef XF_KERNELS_MATMUL_H
 #define XF_KERNELS_MATMUL_H
 
@@ -11,7 +11,18 @@
 
 #include "core/threadpool.h"
 
-/* Output columns [n0, n1) only: the single-thread kernel. */
+/* Instruction sets of the GEMM micro-kernels (chosen at run time; all give the same bits). */
+typedef enum xf_gemm_isa { XF_GEMM_GENERIC = 0, XF_GEMM_AVX2, XF_GEMM_AVX512, XF_GEMM_ISA_COUNT } xf_gemm_isa;
+int xf_gemm_isa_supported(xf_gemm_isa isa);
+xf_gemm_isa xf_gemm_isa_best(void);
+const char *xf_gemm_isa_name(xf_gemm_isa isa);
+
+/* The blocked product with a given ISA's micro-kernel (tests compare them). */
+void xf_gemm_f32_nt_isa(xf_gemm_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,
+                        const float *bias, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+/* Output columns [n0, n1) only: the single-thread kernel (best ISA; T == 1 takes the GEMV, whose
+ * dot products use the xf_dot_f32 order, so a single row may differ from the blocked product in
+ * the last bits). */
 void xf_gemm_f32_nt(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
                     float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
 /* Scalar reference of the same product (plain loops, for tests). */

@@ -41,7 +41,7 @@ static xf_status get_linear(xf_model *m, const char *prefix, const char *name, s
     char n[256];
     snprintf(n, sizeof n, "%s.weight", name);
     xf_status st = get(m, prefix, n, 2, out, in, &l->w);
-    if (st) return st;
+    if (st || (st = xf_model_prepare_linear(m, &l->w))) return st;
     snprintf(n, sizeof n, "%s.bias", name);
     return get(m, prefix, n, 1, out, 0, &l->b);
 }

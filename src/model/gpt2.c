@@ -69,6 +69,7 @@ static xf_status get_conv1d(xf_model *m, const char *prefix, const char *name, s
     for (size_t i = 0; i < in; i++)
         for (size_t o = 0; o < out; o++) dst[o * in + i] = src[i * out + o];
     *w = f32_view(dst, out, in, raw.name);
+    if ((st = xf_model_prepare_linear(m, w))) return st;
     snprintf(n, sizeof n, "%s%s.bias", prefix, name);
     return xf_weight_get(m->ws, n, 1, out, 0, b);
 }

@@ -5,15 +5,20 @@
 #include <string.h>
 
 #include "kernels/attention.h"
+#include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/rope.h"
 
 void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y) {
     const xf_weight *w = &l->w;
-    switch (w->dtype) {
-    case XF_DT_F32:
-    default: /* weights are served as F32 until quantized dtypes get kernels */
+    switch (w->fmt) {
+    case XF_WF_I8:
+        xf_matmul_i8(pool, X, w->cols, T, w->data, w->scale, (const float *)l->b.data, Y, w->rows, w->rows,
+                     w->cols);
+        break;
+    case XF_WF_F32:
+    default:
         xf_matmul_f32_nt(pool, X, w->cols, (const float *)w->data, w->cols, (const float *)l->b.data, Y,
                          w->rows, T, w->rows, w->cols);
         break;

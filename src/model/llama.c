@@ -37,7 +37,7 @@ static xf_status get_linear(xf_model *m, const char *prefix, const char *name, s
     char n[256];
     snprintf(n, sizeof n, "%s%s.weight", prefix, name);
     xf_status st = xf_weight_get(m->ws, n, 2, out, in, &l->w);
-    if (st || !bias) return st;
+    if (st || (st = xf_model_prepare_linear(m, &l->w)) || !bias) return st;
     snprintf(n, sizeof n, "%s%s.bias", prefix, name);
     return xf_weight_get(m->ws, n, 1, out, 0, &l->b);
 }

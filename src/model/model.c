@@ -140,7 +140,9 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     }
     if (m->max_length < 2) return xf_error(XF_ERR_RANGE, "max_length %zu leaves no room for special tokens", m->max_length);
     if ((st = xf_pool_create(p->n_threads, &m->pool))) return st;
-    return m->arch->load(m);
+    m->weight_format = p->weights;
+    if ((st = m->arch->load(m))) return st;
+    return xf_model_prepare_linear(m, &m->lm_head.w);
 }
 
 xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out) {

@@ -58,6 +58,7 @@ struct xf_model {
                           * for encoders */
     size_t max_length; /* effective input limit in tokens */
     uint64_t n_params;
+    xf_weight_format weight_format; /* as requested in xf_model_params */
     float *work;       /* activation workspace, grown on demand (never in the layer loop) */
     size_t work_cap;   /* floats */
     float *hidden;     /* final hidden states + packed ids of the current batch */
@@ -65,6 +66,10 @@ struct xf_model {
     size_t *offsets;   /* sequence offsets of the current batch */
     size_t offsets_cap;
 };
+
+/* Convert a linear layer's weight as xf_model_params.weights asks (int8 per channel); a no-op
+ * for the stored format. Architectures call it on every linear weight they load. */
+xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w);
 
 /* Make sure m->work holds at least n floats. */
 xf_status xf_model_reserve(xf_model *m, size_t n);

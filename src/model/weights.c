@@ -275,3 +275,5 @@ uint64_t xf_weight_set_file_bytes(const xf_weight_set *ws) {
 const char *xf_weight_set_dtypes(const xf_weight_set *ws) { return ws->dtypes; }
 size_t xf_weight_set_n_files(const xf_weight_set *ws) { return ws->gguf ? 1 : ws->n_files; }
 const char *const *xf_weight_set_paths(const xf_weight_set *ws) { return (const char *const *)ws->paths; }
+
+xf_status xf_weight_set_adopt(xf_weight_set *ws, void *buf) { return keep_owned(ws, buf); }

@@ -51,6 +51,10 @@ int xf_weight_set_has(const xf_weight_set *ws, const char *name);
 xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1,
                         xf_weight *out);
 
+/* Hand a buffer (converted weights) to the set, to be freed with it; on failure the caller
+ * still owns buf. */
+xf_status xf_weight_set_adopt(xf_weight_set *ws, void *buf);
+
 /* Facts for xf_model_info: total bytes of tensors as stored, total file bytes, the dtypes present
  * ("F32" / "F16,F32" ...), file paths. */
 uint64_t xf_weight_set_tensor_bytes(const xf_weight_set *ws);

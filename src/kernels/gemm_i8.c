@@ -1,0 +1,349 @@
+/* gemm_i8.c — int8 x int8 -> int32 GEMM for quantized linear layers (see gemm_i8.h): weight
+ * quantization and packing, per-row/per-group activation quantization, micro-kernels for
+ * AVX-512 VNNI (vpdpbusd on unsigned weights wq + 128 and signed activations, corrected by
+ * 128 * the group's activation sum), AVX2 (vpmaddubsw on |xq| and sign-adjusted weights: pairs
+ * stay below 2 * 127 * 127, no saturation) and portable C, the scalar reference, and the
+ * thread-parallel driver. */
+#include "kernels/gemm_i8.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels/simd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define XF_X86 1
+#endif
+
+#define NR 32 /* output channels per packed panel */
+
+static size_t ceil4(size_t k) { return (k + 3) & ~(size_t)3; }
+static size_t n_groups(size_t K) { return (K + XF_I8_GROUP - 1) / XF_I8_GROUP; }
+
+size_t xf_i8_packed_bytes(size_t N, size_t K) { return ((N + NR - 1) / NR) * NR * ceil4(K); }
+
+/* Round to nearest even and clamp to [-127, 127]: the single definition every path uses. */
+static inline int8_t q8(float v) {
+    v = nearbyintf(v);
+    return (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
+}
+
+static float absmax(const float *x, size_t n) {
+    float m = 0.0f;
+    for (size_t k = 0; k < n; k++) m = fmaxf(m, fabsf(x[k]));
+    return m;
+}
+
+void xf_i8_quantize_pack(const float *W, size_t ldw, size_t N, size_t K, uint8_t *packed, float *scale) {
+    const size_t Kq = ceil4(K) / 4;
+    memset(packed, 128, xf_i8_packed_bytes(N, K)); /* 128 = weight 0 */
+    for (size_t o = 0; o < N; o++) {
+        const float *w = W + o * ldw;
+        float s = absmax(w, K) / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        uint8_t *dst = packed + (o / NR) * Kq * NR * 4 + (o % NR) * 4;
+        for (size_t k = 0; k < K; k++) dst[(k / 4) * NR * 4 + k % 4] = (uint8_t)(q8(w[k] * inv) + 128);
+        scale[o] = s;
+    }
+}
+
+/* No FMA contraction here: x * inv is rounded to float before rounding to an integer, exactly as
+ * q8() does, so every ISA quantizes identically. */
+XF_DISPATCH __attribute__((optimize("fp-contract=off")))
+void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
+    const xf_v8 magic = xf_v8_splat(12582912.0f); /* 1.5 * 2^23: adding and subtracting rounds to even */
+    for (size_t g = 0, k0 = 0; k0 < K; g++, k0 += XF_I8_GROUP) {
+        size_t k1 = k0 + XF_I8_GROUP < K ? k0 + XF_I8_GROUP : K, k = k0;
+        xf_v8 mv = {0};
+        for (; k + 8 <= k1; k += 8) {
+            xf_v8 v = xf_v8_load(x + k);
+            mv = xf_v8_max(mv, xf_v8_max(v, -v));
+        }
+        float m = 0.0f;
+        for (int i = 0; i < 8; i++) m = fmaxf(m, mv[i]);
+        for (; k < k1; k++) m = fmaxf(m, fabsf(x[k]));
+        float s = m / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        const xf_v8 vinv = xf_v8_splat(inv);
+        xf_v8i sum = {0};
+        for (k = k0; k + 8 <= k1; k += 8) {
+            xf_v8 r = (xf_v8_load(x + k) * vinv + magic) - magic;
+            r = xf_v8_min(xf_v8_max(r, xf_v8_splat(-127.0f)), xf_v8_splat(127.0f));
+            xf_v8i qi = __builtin_convertvector(r, xf_v8i);
+            sum += qi;
+            for (int i = 0; i < 8; i++) xq[k + i] = (int8_t)qi[i];
+        }
+        int32_t t = 0;
+        for (int i = 0; i < 8; i++) t += sum[i];
+        for (; k < k1; k++) t += xq[k] = q8(x[k] * inv);
+        sx[g] = s;
+        xsum[g] = t;
+    }
+    for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
+}
+
+/* ---- micro-kernels: rows [0, mr) of quantized X (row stride ldq bytes; G group scales and sums
+ * per row) x one packed panel -> Y[mr, nr] ---- */
+
+typedef void (*micro_fn)(size_t mr, const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+                         const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
+                         size_t nr);
+
+static void micro_generic(size_t mr, const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+                          const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
+                          size_t nr) {
+    (void)xs;
+    const size_t Kq = ceil4(K) / 4;
+    for (size_t i = 0; i < mr; i++) {
+        const int8_t *x = Xq + i * ldq;
+        float f[NR] = {0};
+        for (size_t g = 0, k4 = 0; k4 < Kq; g++) {
+            size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
+            int32_t acc[NR] = {0};
+            for (; k4 < e4; k4++) {
+                const uint8_t *b = B + k4 * NR * 4;
+                for (size_t j = 0; j < NR; j++)
+                    for (size_t l = 0; l < 4; l++) acc[j] += ((int32_t)b[4 * j + l] - 128) * x[4 * k4 + l];
+            }
+            for (size_t j = 0; j < NR; j++) f[j] = fmaf((float)acc[j], sx[i * G + g], f[j]);
+        }
+        for (size_t j = 0; j < nr; j++) Y[i * ldy + j] = fmaf(f[j], sw[j], bias ? bias[j] : 0.0f);
+    }
+}
+
+#ifdef XF_X86
+#define XF_TVNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define XF_TAVX2 __attribute__((target("avx2,fma")))
+
+XF_TVNNI static inline __attribute__((always_inline)) void vnni_store(__m512 f, const float *sw, const float *bias,
+                                                                      float *y, size_t n) {
+    const __mmask16 m = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(y, m, _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(m, sw), b));
+}
+
+/* MRC rows x 32 channels: 2 MRC int32 accumulators for the current group and 2 MRC float sums. */
+#define MICROVNNI(MRC)                                                                             \
+    XF_TVNNI static void vnni_##MRC(const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs,   \
+                                    size_t G, const uint8_t *B, size_t K, const float *sw,         \
+                                    const float *bias, float *Y, size_t ldy, size_t nr) {          \
+        const size_t Kq = ceil4(K) / 4;                                                            \
+        __m512 f0[MRC], f1[MRC];                                                                   \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) f0[i] = f1[i] = _mm512_setzero_ps(); \
+        for (size_t g = 0, k4 = 0; k4 < Kq; g++) {                                                 \
+            size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;                     \
+            __m512i c0[MRC], c1[MRC];                                                              \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) c0[i] = c1[i] = _mm512_setzero_si512(); \
+            for (; k4 < e4; k4++) {                                                                \
+                __m512i b0 = _mm512_load_si512(B + k4 * 128), b1 = _mm512_load_si512(B + k4 * 128 + 64); \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                            \
+                    int32_t xv;                                                                    \
+                    memcpy(&xv, Xq + i * ldq + 4 * k4, 4);                                         \
+                    __m512i a = _mm512_set1_epi32(xv);                                             \
+                    c0[i] = _mm512_dpbusd_epi32(c0[i], b0, a);                                     \
+                    c1[i] = _mm512_dpbusd_epi32(c1[i], b1, a);                                     \
+                }                                                                                  \
+            }                                                                                      \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                \
+                __m512i corr = _mm512_set1_epi32(xs[i * G + g] * 128); /* weights carry +128 */    \
+                __m512 s = _mm512_set1_ps(sx[i * G + g]);                                          \
+                f0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c0[i], corr)), s, f0[i]); \
+                f1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c1[i], corr)), s, f1[i]); \
+            }                                                                                      \
+        }                                                                                          \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                    \
+            vnni_store(f0[i], sw, bias, Y + i * ldy, nr);                                          \
+            if (nr > 16) vnni_store(f1[i], sw + 16, bias ? bias + 16 : NULL, Y + i * ldy + 16, nr - 16); \
+        }                                                                                          \
+    }
+MICROVNNI(1) MICROVNNI(2) MICROVNNI(3) MICROVNNI(4) MICROVNNI(5) MICROVNNI(6)
+
+static void micro_vnni(size_t mr, const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+                       const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
+                       size_t nr) {
+    switch (mr) {
+    case 1: vnni_1(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    case 2: vnni_2(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    case 3: vnni_3(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    case 4: vnni_4(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    case 5: vnni_5(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    default: vnni_6(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    }
+}
+
+/* AVX2: one row x 32 channels; weights back to signed bytes, then |x| * sign-adjusted weights with
+ * vpmaddubsw (pairs stay below 2 * 127 * 127: no saturation). */
+XF_TAVX2 static void avx2_row(const int8_t *x, const float *sx, size_t K, const uint8_t *B, const float *sw,
+                              const float *bias, float *y, size_t nr) {
+    const size_t Kq = ceil4(K) / 4;
+    const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
+    __m256 f[4];
+    for (int c = 0; c < 4; c++) f[c] = _mm256_setzero_ps();
+    for (size_t g = 0, k4 = 0; k4 < Kq; g++) {
+        size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
+        __m256i acc[4];
+        for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_si256();
+        for (; k4 < e4; k4++) {
+            int32_t xv;
+            memcpy(&xv, x + 4 * k4, 4);
+            __m256i a = _mm256_set1_epi32(xv), u = _mm256_abs_epi8(a);
+            for (int c = 0; c < 4; c++) {
+                __m256i w = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(B + k4 * 128 + 32 * c)), flip);
+                acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(w, a)), ones));
+            }
+        }
+        __m256 s = _mm256_set1_ps(sx[g]);
+        for (int c = 0; c < 4; c++) f[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[c]), s, f[c]);
+    }
+    float out[NR];
+    for (int c = 0; c < 4; c++) _mm256_storeu_ps(out + 8 * c, f[c]);
+    for (size_t j = 0; j < nr; j++) y[j] = fmaf(out[j], sw[j], bias ? bias[j] : 0.0f);
+}
+
+static void micro_avx2(size_t mr, const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+                       const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
+                       size_t nr) {
+    (void)xs;
+    for (size_t i = 0; i < mr; i++) avx2_row(Xq + i * ldq, sx + i * G, K, B, sw, bias, Y + i * ldy, nr);
+}
+#endif
+
+typedef struct {
+    micro_fn micro;
+    size_t mr;
+    const char *name;
+} i8_isa;
+
+static const i8_isa isa_table[XF_I8_ISA_COUNT] = {
+    [XF_I8_GENERIC] = {micro_generic, 4, "generic"},
+#ifdef XF_X86
+    [XF_I8_AVX2] = {micro_avx2, 4, "avx2"},
+    [XF_I8_VNNI] = {micro_vnni, 6, "avx512-vnni"},
+#endif
+};
+
+int xf_i8_isa_supported(xf_i8_isa isa) {
+    if (isa < 0 || isa >= XF_I8_ISA_COUNT || !isa_table[isa].micro) return 0;
+#ifdef XF_X86
+    if (isa == XF_I8_VNNI)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    if (isa == XF_I8_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return 1;
+}
+
+xf_i8_isa xf_i8_isa_best(void) {
+    static int best = -1;
+    if (best < 0) {
+        int b = XF_I8_GENERIC;
+        for (int i = 0; i < XF_I8_ISA_COUNT; i++)
+            if (xf_i8_isa_supported((xf_i8_isa)i)) b = i;
+        best = b;
+    }
+    return (xf_i8_isa)best;
+}
+
+const char *xf_i8_isa_name(xf_i8_isa isa) {
+    return isa >= 0 && isa < XF_I8_ISA_COUNT && isa_table[isa].name ? isa_table[isa].name : "?";
+}
+
+#define XF_I8_STACK 16384 /* floats of scratch when the caller has no pool */
+
+void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const uint8_t *packed,
+                    const float *scale, const float *bias, float *Y, size_t ldy, size_t n0, size_t n1, size_t K,
+                    float *scratch, size_t scratch_floats) {
+    if (T == 0 || n0 >= n1) return;
+    const i8_isa *is = &isa_table[isa];
+    const size_t Kp = ceil4(K), Kq = Kp / 4, G = n_groups(K), MR = is->mr;
+    float stack[XF_I8_STACK] __attribute__((aligned(64)));
+    if (!scratch) {
+        scratch = stack;
+        scratch_floats = XF_I8_STACK;
+    }
+    /* rows quantized a block at a time into the scratch: RB x G scales, RB x G sums, RB rows of Kp bytes */
+    size_t RB = scratch_floats * sizeof(float) / (Kp + 8 * G);
+    if (RB > 240) RB = 240;
+    if (RB > MR) RB -= RB % MR;
+    if (RB == 0) RB = 1;
+    float *sx = scratch;
+    int32_t *xs = (int32_t *)(sx + RB * G);
+    int8_t *xq = (int8_t *)(xs + RB * G);
+    float tile[8 * NR];
+    for (size_t t0 = 0; t0 < T; t0 += RB) {
+        size_t rb = T - t0 < RB ? T - t0 : RB;
+        for (size_t i = 0; i < rb; i++) xf_i8_quantize_row(X + (t0 + i) * ldx, K, xq + i * Kp, sx + i * G, xs + i * G);
+        for (size_t o = n0 - n0 % NR; o < n1; o += NR) {
+            /* channels [c0, c1) of panel o that fall in [n0, n1) */
+            size_t c0 = o < n0 ? n0 : o, c1 = o + NR < n1 ? o + NR : n1;
+            const uint8_t *B = packed + (o / NR) * Kq * NR * 4;
+            for (size_t i = 0; i < rb; i += MR) {
+                size_t mr = rb - i < MR ? rb - i : MR;
+                float *Yt = Y + (t0 + i) * ldy;
+                const int8_t *xr = xq + i * Kp;
+                if (c0 == o) {
+                    is->micro(mr, xr, Kp, sx + i * G, xs + i * G, G, B, K, scale + o, bias ? bias + o : NULL, Yt + o,
+                              ldy, c1 - o);
+                } else { /* a panel cut by n0: compute the channels up to c1, keep [c0, c1) */
+                    is->micro(mr, xr, Kp, sx + i * G, xs + i * G, G, B, K, scale + o, bias ? bias + o : NULL, tile, NR,
+                              c1 - o);
+                    for (size_t r = 0; r < mr; r++)
+                        memcpy(Yt + r * ldy + c0, tile + r * NR + (c0 - o), (c1 - c0) * sizeof *Y);
+                }
+            }
+        }
+    }
+}
+
+void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t ldw, const float *bias, float *Y,
+                    size_t ldy, size_t N, size_t K) {
+    for (size_t o = 0; o < N; o++) {
+        const float *w = W + o * ldw;
+        float sw = absmax(w, K) / 127.0f, iw = sw > 0.0f ? 1.0f / sw : 0.0f;
+        for (size_t t = 0; t < T; t++) {
+            const float *x = X + t * ldx;
+            float f = 0.0f;
+            for (size_t k0 = 0; k0 < K; k0 += XF_I8_GROUP) {
+                size_t k1 = k0 + XF_I8_GROUP < K ? k0 + XF_I8_GROUP : K;
+                float sx = absmax(x + k0, k1 - k0) / 127.0f, ix = sx > 0.0f ? 1.0f / sx : 0.0f;
+                int32_t dot = 0;
+                for (size_t k = k0; k < k1; k++) dot += q8(x[k] * ix) * q8(w[k] * iw);
+                f = fmaf((float)dot, sx, f);
+            }
+            Y[t * ldy + o] = fmaf(f, sw, bias ? bias[o] : 0.0f);
+        }
+    }
+}
+
+typedef struct {
+    const float *X, *scale, *bias;
+    const uint8_t *packed;
+    float *Y;
+    size_t ldx, ldy, T, N, K;
+    xf_pool *pool;
+} i8_job;
+
+static void i8_task(void *ctx, int ith, int nth) {
+    const i8_job *j = ctx;
+    xf_i8_isa isa = xf_i8_isa_best();
+    size_t mr = isa_table[isa].mr, floats;
+    float *scratch = xf_pool_scratch(j->pool, ith, &floats);
+    if (j->T >= (size_t)nth * mr * 2) { /* enough rows: each thread quantizes only its own */
+        size_t t0, t1;
+        xf_split_range(j->T, mr, ith, nth, &t0, &t1);
+        if (t0 < t1)
+            xf_gemm_i8_isa(isa, j->X + t0 * j->ldx, j->ldx, t1 - t0, j->packed, j->scale, j->bias,
+                           j->Y + t0 * j->ldy, j->ldy, 0, j->N, j->K, scratch, floats);
+    } else {
+        size_t n0, n1;
+        xf_split_range(j->N, NR, ith, nth, &n0, &n1);
+        if (n0 < n1)
+            xf_gemm_i8_isa(isa, j->X, j->ldx, j->T, j->packed, j->scale, j->bias, j->Y, j->ldy, n0, n1,
+                           j->K, scratch, floats);
+    }
+}
+
+void xf_matmul_i8(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed, const float *scale,
+                  const float *bias, float *Y, size_t ldy, size_t N, size_t K) {
+    i8_job j = {X, scale, bias, packed, Y, ldx, ldy, T, N, K, pool};
+    xf_pool_run(pool, i8_task, &j);
+}

@@ -1,0 +1,49 @@
+/* gemm_i8.h — int8 matrix products for linear layers: weights quantized once per output channel
+ * (symmetric, scale sw = max|w| / 127), activations quantized on the fly per row and per group of
+ * XF_I8_GROUP inputs (symmetric, 8 bit: an outlier channel only coarsens its own group), integer
+ * dot products per group (AVX-512 VNNI, AVX2, portable), accumulated in float:
+ *
+ *   acc = 0;  for each group g in order:  acc = fma((float)dot_g(xq[t], wq[o]), sx[t][g], acc)
+ *   Y[t, o] = fma(acc, sw[o], b[o])
+ *
+ * |dot_g| < 2^24, so its conversion is exact and every ISA, tile split and thread count gives the
+ * same bits. Weights are stored packed for the micro-kernels as unsigned bytes wq + 128: panels of
+ * 32 output channels, k in groups of 4 (byte ((p * Kq + k4) * 32 + j) * 4 + b holds
+ * w[32 p + j][4 k4 + b] + 128, Kq = ceil(K / 4)), padded to whole panels and groups. */
+#ifndef XF_KERNELS_GEMM_I8_H
+#define XF_KERNELS_GEMM_I8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/threadpool.h"
+
+#define XF_I8_GROUP 64    /* inputs per activation scale */
+#define XF_I8_MAX_K 65532 /* widest input a row of int8 activations may have */
+
+typedef enum xf_i8_isa { XF_I8_GENERIC = 0, XF_I8_AVX2, XF_I8_VNNI, XF_I8_ISA_COUNT } xf_i8_isa;
+int xf_i8_isa_supported(xf_i8_isa isa);
+xf_i8_isa xf_i8_isa_best(void);
+const char *xf_i8_isa_name(xf_i8_isa isa);
+
+/* Bytes of the packed form of an [N, K] weight. */
+size_t xf_i8_packed_bytes(size_t N, size_t K);
+/* Quantize W [N, K] (row stride ldw) per row and pack it; scale[N] is written too. */
+void xf_i8_quantize_pack(const float *W, size_t ldw, size_t N, size_t K, uint8_t *packed, float *scale);
+/* Quantize one activation row: xq[0..ceil4(K)) (zero padded), sx[ceil(K / XF_I8_GROUP)] scales,
+ * xsum[same] the sums of each group's xq. */
+void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum);
+
+/* Rows [0, T) x output channels [n0, n1) with one ISA's micro-kernel (single thread; scratch for
+ * the quantized rows, or NULL for a stack buffer). */
+void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const uint8_t *packed,
+                    const float *scale, const float *bias, float *Y, size_t ldy, size_t n0, size_t n1,
+                    size_t K, float *scratch, size_t scratch_floats);
+/* Plain reference: quantizes W and X itself from floats, scalar integer dots, same rounding. */
+void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t ldw, const float *bias,
+                    float *Y, size_t ldy, size_t N, size_t K);
+/* The whole product over the pool (rows or channels split between threads). */
+void xf_matmul_i8(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed,
+                  const float *scale, const float *bias, float *Y, size_t ldy, size_t N, size_t K);
+
+#endif

@@ -1,0 +1,98 @@
+/* test_gemm_i8.c — the int8 GEMM: every ISA's micro-kernel bitwise equal to the scalar reference
+ * (integer sums are exact) over odd shapes, panel cuts and tails; thread-count independence; and
+ * the quantization error against the fp32 product. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/threadpool.h"
+#include "harness.h"
+#include "kernels/gemm_i8.h"
+#include "kernels/matmul.h"
+
+static unsigned long long g_rng = 0x9E3779B97F4A7C15ULL;
+static float frand(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (float)((g_rng >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
+}
+
+static double nerr(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static void test_shapes(xf_pool *pool2) {
+    const size_t shapes[][3] = {{1, 1, 1},   {1, 7, 3},     {3, 5, 9},    {4, 32, 8},    {9, 33, 65},
+                                {17, 64, 384}, {40, 100, 1536}, {70, 384, 384}, {2, 1000, 13}, {300, 40, 21}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t T = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *b = malloc(N * 4);
+        float *R = calloc(T * N, 4), *Y = calloc(T * N, 4), *F = calloc(T * N, 4);
+        for (size_t i = 0; i < T * K; i++) X[i] = frand() * (i % 17 == 0 ? 8.0f : 1.0f); /* a few outliers */
+        for (size_t i = 0; i < N * K; i++) W[i] = frand() * 0.1f;
+        for (size_t i = 0; i < N; i++) b[i] = frand();
+        if (s == 0) X[0] = 0.0f; /* an all-zero row: scale 0 */
+        uint8_t *P = xf_aligned_alloc(xf_i8_packed_bytes(N, K));
+        float *sw = malloc(N * 4);
+        xf_i8_quantize_pack(W, K, N, K, P, sw);
+        xf_gemm_i8_ref(X, K, T, W, K, b, R, N, N, K);
+        for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
+            if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;
+            memset(Y, 0, T * N * 4);
+            xf_gemm_i8_isa((xf_i8_isa)isa, X, K, T, P, sw, b, Y, N, 0, N, K, NULL, 0);
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 %s T=%zu N=%zu K=%zu differs from the reference",
+                      xf_i8_isa_name((xf_i8_isa)isa), T, N, K);
+            /* channel ranges that cut panels */
+            if (N > 3) {
+                memset(Y, 0, T * N * 4);
+                size_t cut = N / 3 + 1;
+                xf_gemm_i8_isa((xf_i8_isa)isa, X, K, T, P, sw, b, Y, N, 0, cut, K, NULL, 0);
+                xf_gemm_i8_isa((xf_i8_isa)isa, X, K, T, P, sw, b, Y, N, cut, N, K, NULL, 0);
+                CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 %s T=%zu N=%zu K=%zu: split at channel %zu differs",
+                          xf_i8_isa_name((xf_i8_isa)isa), T, N, K, cut);
+            }
+        }
+        memset(Y, 0, T * N * 4);
+        xf_matmul_i8(pool2, X, K, T, P, sw, b, Y, N, N, K);
+        CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 T=%zu N=%zu K=%zu: 2 threads differ", T, N, K);
+        /* against fp32: 8-bit weights and activations keep the relative error near 1 % */
+        xf_gemm_f32_nt_ref(X, K, W, K, b, F, N, T, 0, N, K);
+        double e = nerr(R, F, T * N);
+        CHECK_MSG(e < 0.02, "i8 T=%zu N=%zu K=%zu: error vs fp32 %.3g", T, N, K, e);
+        free(X), free(W), free(b), free(R), free(Y), free(F), free(P), free(sw);
+    }
+}
+
+static void test_quantize_row(void) {
+    float x[70] = {0.5f, -1.0f, 2.0f, -2.0f, 0.0f, 1e-3f, -0.99f, 1.5f, 0.25f, -0.75f, 1.0f};
+    x[64] = 0.5f, x[65] = -0.25f; /* second group: its own scale */
+    int8_t q[72];
+    float s[2];
+    int32_t sum[2];
+    xf_i8_quantize_row(x, 70, q, s, sum);
+    CHECK(fabsf(s[0] - 2.0f / 127.0f) < 1e-9f && fabsf(s[1] - 0.5f / 127.0f) < 1e-9f);
+    CHECK(q[2] == 127 && q[3] == -127 && q[4] == 0 && q[0] == 32 && q[1] == -64 && q[64] == 127 && q[65] == -64);
+    CHECK(q[70] == 0 && q[71] == 0 && sum[1] == 63);
+    int32_t t = 0;
+    for (int k = 0; k < 64; k++) t += q[k];
+    CHECK(sum[0] == t);
+    float z[5] = {0};
+    xf_i8_quantize_row(z, 5, q, s, sum);
+    CHECK(s[0] == 0.0f && q[0] == 0 && q[4] == 0 && sum[0] == 0);
+}
+
+int main(void) {
+    xf_pool *pool2 = NULL;
+    CHECK(xf_pool_create(2, &pool2) == XF_OK);
+    test_quantize_row();
+    test_shapes(pool2);
+    xf_pool_free(pool2);
+    return xf_t_report();
+}
