@@ -49,9 +49,8 @@ def machine():
             "kernel": platform.release(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "loadavg": loadavg()}
 
 
-def run_json(cmd, env=None):
-    """Runs cmd and parses the JSON value on the last line of its stdout. A dict result gets
-    "peak_rss_bytes_wait4" (the child's own peak RSS, from wait4) and "command". Raises
+def run_child(cmd, env=None):
+    """Runs cmd; returns (stdout, the child's own peak RSS in bytes, from wait4). Raises
     RuntimeError with the end of its stderr if it fails."""
     with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
         p = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, env=env)
@@ -60,14 +59,20 @@ def run_json(cmd, env=None):
         fo.seek(0), fe.seek(0)
         out, err = fo.read(), fe.read()
     if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {err.strip()[-2000:]}")
+        raise RuntimeError(f"{' '.join(rel(c) for c in cmd)} exited {p.returncode}: {err.strip()[-2000:]}")
+    return out, ru.ru_maxrss * 1024
+
+
+def run_json(cmd, env=None):
+    """Runs cmd and parses the JSON object on the last line of its stdout, adding
+    "peak_rss_bytes_wait4" (the child's peak RSS) and "command"."""
+    out, rss = run_child(cmd, env)
     lines = [l for l in out.strip().splitlines() if l.strip()]
     if not lines:
-        raise RuntimeError(f"{' '.join(cmd)} printed nothing")
+        raise RuntimeError(f"{' '.join(rel(c) for c in cmd)} printed nothing")
     res = json.loads(lines[-1])
-    if isinstance(res, dict):
-        res["peak_rss_bytes_wait4"] = ru.ru_maxrss * 1024
-        res.setdefault("command", " ".join(rel(c) for c in cmd))
+    res["peak_rss_bytes_wait4"] = rss
+    res.setdefault("command", " ".join(rel(c) for c in cmd))
     return res
 
 
