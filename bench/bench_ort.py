@@ -142,9 +142,16 @@ def prepare(model_dir, lines, threads, log=print):
     if not os.path.exists(p["opt"]):
         log("bench_ort: onnxruntime.transformers.optimizer.optimize_model(model_type='bert')")
         try:
-            notes["fused_ops"] = {k: v for k, v in optimize(p["export"], p["opt"], model_dir).items() if v}
+            fused = {k: v for k, v in optimize(p["export"], p["opt"], model_dir).items() if v}
+            with open(p["opt"] + ".json", "w") as f:
+                json.dump(fused, f)
         except Exception as e:  # keep the plain export as the only candidate
             notes["optimizer_error"] = repr(e)
+    if os.path.exists(p["opt"] + ".json"):
+        # Attention is not fused for this export: transformers 5's eager attention scales the
+        # scores with a Mul before adding the mask, and the fusion's pattern (Add <- Mul <- Sub
+        # <- Cast <- Unsqueeze) stops at that first Mul; BiasGelu and SkipLayerNormalization fuse.
+        notes["optimizer_fused_ops"] = json.load(open(p["opt"] + ".json"))
     for v in ("export", "opt"):
         if os.path.exists(p[v]) and not os.path.exists(p[v + "_int8"]):
             log(f"bench_ort: quantize_dynamic({rel(p[v])}, per_channel=True, QInt8)")

@@ -233,7 +233,8 @@ def summary(a, probe, gemm, embed, decode, limits, notes):
         if o:
             L += [f"ONNX Runtime {o['onnxruntime']}: fp32 = `{o['fp32']}` ({o['fp32_variant']}: the faster of the "
                   f"plain export with ORT_ENABLE_ALL and optimize_model(model_type='bert'), "
-                  f"{', '.join(f'{k} {v:.2f} s' for k, v in o['fp32_candidates_s'].items())}); int8 = `{o['int8']}` "
+                  f"{', '.join(f'{k} {v:.2f} s' for k, v in o['fp32_candidates_s'].items())}; the optimizer fused "
+                  f"{o.get('optimizer_fused_ops') or o.get('optimizer_error')}); int8 = `{o['int8']}` "
                   f"(quantize_dynamic, per channel, QInt8). Min cosine on {o['check_texts']} texts: ORT fp32 vs "
                   f"sentence-transformers {o['min_cos_fp32_vs_st']:.6f}, ORT int8 vs ORT fp32 "
                   f"{o['min_cos_int8_vs_fp32']:.4f}.", ""]
@@ -265,7 +266,7 @@ def summary(a, probe, gemm, embed, decode, limits, notes):
               f"| model | threads | engine | prefill tok/s | decode tok/s | weight MB/token | decode GB/s (% of bw) "
               f"| bw-bound tok/s | peak RSS MB (file + KV MB) |", "|---|---|---|---|---|---|---|---|---|"]
         for r in decode["results"]:
-            name, t = os.path.basename(r["model"]).replace("SmolLM2-135M-Instruct.", ""), r["threads"]
+            name, t = os.path.basename(r["model"]).replace("SmolLM2-135M-Instruct.", "").removesuffix(".gguf"), r["threads"]
             bw, mem = r["bandwidth_gb_s"], r["memory"]
             for key, label in (("llama_cpp", f"llama.cpp {r['llama_cpp'].get('build_commit')}"), ("xfmr", "xfmr")):
                 e = r[key]
