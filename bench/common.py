@@ -44,8 +44,16 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def xfmr_commit():
+    try:
+        out = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True)
+        return out.stdout.strip() or None
+    except OSError:
+        return None
+
+
 def machine():
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "xfmr": xfmr_commit(), "python": platform.python_version(),
             "kernel": platform.release(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "loadavg": loadavg()}
 
 

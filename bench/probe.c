@@ -9,7 +9,8 @@
  * (16 zmm accumulators with AVX-512F, 12 ymm with AVX2+FMA: enough to cover the FMA latency on
  * two pipes), the ISA chosen at run time with __builtin_cpu_supports. 2 flops per lane per FMA.
  * Bandwidth: the threads sum a 1 GiB float array (each its contiguous share, first-touched by
- * the same thread), best of several passes; bytes read / wall time.
+ * the same thread, transparent huge pages asked for), best of several passes; bytes read / wall
+ * time.
  *
  * usage: bench_probe [--threads N] [--mib M] [--passes P]   (N default: online cores) */
 #define _GNU_SOURCE
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,11 +256,13 @@ int main(int argc, char **argv) {
         for (int p = 0; p < passes; p++) fma[c][p] = fma_sample(counts[c], iters);
 
     size_t n = (size_t)mib * (1u << 20) / sizeof(float);
-    float *a = aligned_alloc(64, n * sizeof(float));
+    size_t bytes = (n * sizeof(float) + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
+    float *a = aligned_alloc(2u << 20, bytes);
     if (!a) {
         fprintf(stderr, "bench_probe: cannot allocate %ld MiB\n", mib);
         return 1;
     }
+    madvise(a, bytes, MADV_HUGEPAGE); /* fewer TLB misses: the limit, not the page walker (may fail: fine) */
     bw_run(bw_fill, a, n, (int)nth); /* first touch, split like the widest read */
     for (int c = 0; c < n_counts; c++) {
         bw_run(bw_sum, a, n, counts[c]); /* warm-up pass */

@@ -207,7 +207,7 @@ def part_decode(a, threads, limits):
 def summary(a, probe, gemm, embed, decode, limits, notes):
     L = [f"# Benchmark summary ({time.strftime('%Y-%m-%d %H:%M %Z')})", ""]
     m = machine()
-    L += [f"Machine: {m['cpu']}, {m['cores']} cores; load average at the end {m['loadavg']}. "
+    L += [f"Machine: {m['cpu']}, {m['cores']} cores; xfmr {m['xfmr']}; load average at the end {m['loadavg']}. "
           f"Command: `python3 bench/run.py {' '.join(sys.argv[1:])}`. Medians of {a.runs} run(s).", ""]
     L += [f"- {n}" for n in notes] + ([""] if notes else [])
     if probe:
@@ -256,7 +256,9 @@ def summary(a, probe, gemm, embed, decode, limits, notes):
                              if ug is not None else
                              f"| {b} | {t} | {eng} | {r['texts_per_s']:.1f} | {r['mean_latency_ms']:.2f} | n/a | "
                              f"{rss / 1e6:.0f} | {rat(xf32)} | {rat(xf8)} |")
-        L += ["", "Peak RSS: the whole process (Python peers include the interpreter and torch / onnxruntime).", ""]
+        wbytes = sum(os.path.getsize(os.path.join(MINILM, f)) for f in os.listdir(MINILM) if f.endswith(".safetensors"))
+        L += ["", f"Peak RSS: the whole process (Python peers include the interpreter and torch / onnxruntime); "
+              f"the model's weight file is {wbytes / 1e6:.0f} MB.", ""]
     if decode and decode["results"]:
         P, G = decode["prompt"], decode["gen"]
         L += [f"## SmolLM2-135M GGUF prefill (pp{P}) and decode (tg{G}) vs llama.cpp", "",
@@ -392,6 +394,10 @@ def main():
     probe = part_probe(a, max(a.threads)) if "probe" in need else None
     limits = Limits(probe)
     gemm = part_gemm(a, a.threads) if "gemm" in parts else None
+    if "embed" in parts and not os.path.exists(os.path.join(MINILM, "config.json")):
+        log(f"embed: {rel(MINILM)} not found (scripts/fetch_models.sh), skipped")
+        notes.append(f"embed skipped: {rel(MINILM)} not found.")
+        parts.remove("embed")
     embed = part_embed(a, a.threads, corpus, not miss["embed"]) if "embed" in parts else None
     decode = part_decode(a, a.threads, limits) if "decode" in parts else None
     text = summary(a, probe, gemm, embed, decode, limits, notes)
