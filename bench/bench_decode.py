@@ -13,9 +13,12 @@ tests/data/corpus.txt; a dense forward pass costs the same whatever the ids.
 
 The decode table columns "weight bytes/token" and "GB/s" count the weight bytes a decode step
 streams from memory (every layer matrix + the output head; the embedding lookup reads one row):
-the GGUF's tensor bytes for llama.cpp, which runs on the quantized blocks, and 4 x n_params for
-xfmr, which dequantizes the GGUF to F32 at load. --bw (default 47 GB/s, this machine's measured
-memory bandwidth) gives the fraction of bandwidth each engine's decode reaches.
+the GGUF's tensor bytes for llama.cpp, which runs on the quantized blocks; for xfmr 4 x n_params
+while it dequantizes the GGUF to F32 at load (its peak RSS holds that copy), the GGUF's tensor
+bytes once it keeps the blocks as stored (xfmr_bytes_per_token). --bw (default 47 GB/s; bench/run.py
+passes the bandwidth bench_probe measured) gives the fraction of bandwidth each engine's decode
+reaches. compare() is the whole comparison for one file, used by bench/run.py, which also
+reports peak RSS against the file size + KV cache (gguf_metadata / kv_cache_bytes).
 
 usage: python3 bench/bench_decode.py [--threads 2] [--runs 5] [--prompt 512] [--gen 128]
 Needs: build/bench_decode (cmake --build build --target bench_decode) and llama-bench

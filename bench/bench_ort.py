@@ -21,7 +21,7 @@ Needs: onnxruntime, onnx, torch, transformers, tokenizers, sentence-transformers
 import argparse, json, os, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CORPUS, MINILM, ROOT, median, read_lines, rel, self_peak_rss  # noqa: E402
+from common import CORPUS, MINILM, ROOT, read_lines, rel, self_peak_rss  # noqa: E402
 from bench_embed import timed_runs  # noqa: E402
 
 MAX_SEQ = 256
