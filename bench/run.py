@@ -209,6 +209,9 @@ def summary(a, probe, gemm, embed, decode, limits, notes):
     m = machine()
     L += [f"Machine: {m['cpu']}, {m['cores']} cores; xfmr {m['xfmr']}; load average at the end {m['loadavg']}. "
           f"Command: `python3 bench/run.py {' '.join(sys.argv[1:])}`. Medians of {a.runs} run(s).", ""]
+    if m["loadavg"][0] > (m["cores"] or 1):
+        notes = notes + [f"Load average {m['loadavg'][0]} above the {m['cores']} cores: other processes competed for "
+                         "the CPU during this run; rerun on an idle machine before quoting figures."]
     L += [f"- {n}" for n in notes] + ([""] if notes else [])
     if probe:
         L += ["## Machine limits (bench_probe)", "", f"ISA {probe['isa']}; best of {probe['passes']} passes.", "",
