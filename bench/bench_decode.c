@@ -2,7 +2,7 @@
  * counterpart of llama.cpp's `llama-bench -p P -n G` (see bench/bench_decode.py). Prints JSON:
  *   {"model": ..., "threads": N, "prompt": P, "gen": G, "n_params": ..., "weight_bytes_f32": ...,
  *    "prefill_tok_s": median, "decode_tok_s": median, "runs": [{"prefill_s": .., "decode_s": ..,
- *    "prefill_tok_s": .., "decode_tok_s": ..}, ...]}
+ *    "prefill_tok_s": .., "decode_tok_s": ..}, ...], "peak_rss_bytes": ru_maxrss of the process}
  * Model load and session creation are excluded. Each run, as llama-bench does it:
  *   prefill: reset the session, then one xf_session_eval of the P prompt ids (logits of the last);
  *   decode:  reset the session, then G calls of xf_session_eval with one token each, starting from
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "xfmr.h"
@@ -186,8 +187,10 @@ int main(int argc, char **argv) {
         printf("%s{\"prefill_s\": %.5f, \"decode_s\": %.5f, \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f}",
                r ? ", " : "", pre[r], dec[r], (double)n_prompt / pre[r], (double)n_gen / dec[r]);
     double pre_med = median(pre, (int)runs), dec_med = median(dec, (int)runs);
-    printf("], \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f}\n", (double)n_prompt / pre_med,
-           (double)n_gen / dec_med);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("], \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f, \"n_ctx\": %zu, \"peak_rss_bytes\": %lld}\n",
+           (double)n_prompt / pre_med, (double)n_gen / dec_med, n_ctx, (long long)ru.ru_maxrss * 1024LL);
 
     free(ids), free(logits), free(pre), free(dec);
     xf_session_free(s);

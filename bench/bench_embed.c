@@ -1,12 +1,16 @@
 /* bench_embed.c — times xf_embed over a text file (one text per line) and prints JSON:
- * {"texts": N, "tokens": T, "seconds": [run1, ...], "median_s": s, "texts_per_s": r}.
+ * {"texts": N, "tokens": T, "weights": "fp32"|"int8", "batch": B, "seconds": [run1, ...],
+ *  "median_s": s, "texts_per_s": r, "mean_latency_ms": per text, "peak_rss_bytes": ru_maxrss}.
  * Model loading and tokenizer setup are excluded; tokenization is included (as in
- * sentence-transformers' encode()).
+ * sentence-transformers' encode()). BATCH 1 means one xf_embed call per text (the latency case);
+ * otherwise one call over all texts with that batch size. WEIGHTS (default fp32) sets
+ * xf_model_params.weights: fp32 = XF_WEIGHTS_AS_STORED, int8 = XF_WEIGHTS_INT8.
  *
- * usage: bench_embed MODEL_DIR FILE THREADS BATCH RUNS */
+ * usage: bench_embed MODEL_DIR FILE THREADS BATCH RUNS [fp32|int8] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "xfmr.h"
@@ -23,8 +27,13 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s MODEL_DIR FILE THREADS BATCH RUNS\n", argv[0]);
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: %s MODEL_DIR FILE THREADS BATCH RUNS [fp32|int8]\n", argv[0]);
+        return 2;
+    }
+    const char *wname = argc == 7 ? argv[6] : "fp32";
+    if (strcmp(wname, "fp32") != 0 && strcmp(wname, "int8") != 0) {
+        fprintf(stderr, "WEIGHTS must be fp32 or int8, got \"%s\"\n", wname);
         return 2;
     }
     int threads = atoi(argv[3]), batch = atoi(argv[4]), runs = atoi(argv[5]);
@@ -50,6 +59,7 @@ int main(int argc, char **argv) {
     fclose(f);
     xf_model_params p = xf_model_default_params();
     p.n_threads = threads;
+    p.weights = strcmp(wname, "int8") == 0 ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED;
     xf_model *m;
     if (xf_model_load(argv[1], &p, &m) != XF_OK) {
         fprintf(stderr, "error: %s\n", xf_errmsg());
@@ -62,17 +72,34 @@ int main(int argc, char **argv) {
     xf_embed(m, (const char *const *)lines, n < 64 ? n : 64, (size_t)batch, out, NULL); /* warm-up */
     for (int r = 0; r < runs; r++) {
         double t0 = now();
-        if (xf_embed(m, (const char *const *)lines, n, (size_t)batch, out, &stats) != XF_OK) {
-            fprintf(stderr, "error: %s\n", xf_errmsg());
-            return 1;
+        size_t n_tokens = 0;
+        if (batch == 1) { /* one call per text */
+            for (size_t i = 0; i < n; i++) {
+                if (xf_embed(m, (const char *const *)&lines[i], 1, 1, out + i * dim, &stats) != XF_OK) {
+                    fprintf(stderr, "error: %s\n", xf_errmsg());
+                    return 1;
+                }
+                n_tokens += stats.n_tokens;
+            }
+        } else {
+            if (xf_embed(m, (const char *const *)lines, n, (size_t)batch, out, &stats) != XF_OK) {
+                fprintf(stderr, "error: %s\n", xf_errmsg());
+                return 1;
+            }
+            n_tokens = stats.n_tokens;
         }
         secs[r] = now() - t0;
+        stats.n_tokens = n_tokens;
     }
-    printf("{\"texts\": %zu, \"tokens\": %zu, \"seconds\": [", n, stats.n_tokens);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"texts\": %zu, \"tokens\": %zu, \"weights\": \"%s\", \"threads\": %d, \"batch\": %d, \"seconds\": [",
+           n, stats.n_tokens, wname, threads, batch);
     for (int r = 0; r < runs; r++) printf("%s%.4f", r ? ", " : "", secs[r]);
     qsort(secs, runs, sizeof *secs, cmp);
     double med = runs % 2 ? secs[runs / 2] : 0.5 * (secs[runs / 2 - 1] + secs[runs / 2]);
-    printf("], \"median_s\": %.4f, \"texts_per_s\": %.2f}\n", med, n / med);
+    printf("], \"median_s\": %.4f, \"texts_per_s\": %.2f, \"mean_latency_ms\": %.4f, \"peak_rss_bytes\": %lld}\n",
+           med, n / med, 1e3 * med / n, (long long)ru.ru_maxrss * 1024LL);
     for (size_t i = 0; i < n; i++) free(lines[i]);
     free(lines), free(out), free(secs);
     xf_model_free(m);

@@ -1,62 +1,104 @@
 #!/usr/bin/env python3
 """bench_embed.py — sentences per second of xfmr vs sentence-transformers (PyTorch) on the golden
 corpus, same model, same thread count, measured in the same run; prints a Markdown table and
-writes bench/results/embed.json.
+writes bench/results/embed_t<threads>_b<batch>.json. bench/run.py uses its functions (and ONNX
+Runtime from bench_ort.py) for the full comparison.
 
-usage: python3 bench/bench_embed.py [--threads 2] [--batch 32] [--runs 5]
-Needs: sentence-transformers + torch (pip), the model fetched (scripts/fetch_models.sh) and
-build/bench_embed (cmake --build build --target bench_embed).
+usage: python3 bench/bench_embed.py [--threads 2] [--batch 32] [--runs 5] [--weights fp32|int8]
+       python3 bench/bench_embed.py --engine st ...   (sentence-transformers only, one JSON line:
+                                                        how run.py runs it in its own process)
+Batch 1 means one call per text (the latency case), for both engines.
+Needs: sentence-transformers + torch (pip install -r bench/requirements.txt), the model fetched
+(scripts/fetch_models.sh) and build/bench_embed (cmake --build build --target bench_embed).
 """
-import argparse, json, os, platform, statistics, subprocess, sys, time
+import argparse, json, os, sys, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BUILD, CORPUS, MINILM, RESULTS, machine, median, read_lines, run_json, self_peak_rss  # noqa: E402
 
 
-def bench_st(model_dir, lines, threads, batch, runs):
-    import torch
-    from sentence_transformers import SentenceTransformer
-    torch.set_num_threads(threads)
-    m = SentenceTransformer(model_dir, device="cpu")
-    m.encode(lines[:64], batch_size=batch)  # warm-up
+def timed_runs(fn, lines, batch, runs):
+    """Times fn over all lines `runs` times: fn(list_of_texts) per call; batch 1 = one call per
+    text, otherwise one call over all lines (fn batches internally). Returns the result dict."""
     secs = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        m.encode(lines, batch_size=batch, convert_to_numpy=True)
+        if batch == 1:
+            for line in lines:
+                fn([line])
+        else:
+            fn(lines)
         secs.append(time.perf_counter() - t0)
-    return {"seconds": secs, "median_s": statistics.median(secs), "texts_per_s": len(lines) / statistics.median(secs),
-            "torch": torch.__version__}
+    med = median(secs)
+    return {"texts": len(lines), "batch": batch, "seconds": [round(s, 4) for s in secs], "median_s": med,
+            "texts_per_s": len(lines) / med, "mean_latency_ms": 1e3 * med / len(lines)}
+
+
+def st_model(model_dir, threads):
+    import torch
+    from sentence_transformers import SentenceTransformer
+    torch.set_num_threads(threads)
+    return SentenceTransformer(model_dir, device="cpu")
+
+
+def bench_st(model_dir, lines, threads, batch, runs):
+    """sentence-transformers' encode() over lines (in this process)."""
+    import sentence_transformers, torch
+    m = st_model(model_dir, threads)
+    enc = lambda texts: m.encode(texts, batch_size=batch, convert_to_numpy=True, show_progress_bar=False)
+    enc(lines[:64])  # warm-up
+    res = timed_runs(enc, lines, batch, runs)
+    res.update({"engine": "sentence-transformers", "threads": threads, "torch": torch.__version__,
+                "sentence_transformers": sentence_transformers.__version__, "peak_rss_bytes": self_peak_rss()})
+    return res
+
+
+def run_xfmr(corpus, threads, batch, runs, weights="fp32", model=MINILM, binary=None):
+    """build/bench_embed in a child process; its JSON plus the child's peak RSS."""
+    binary = binary or os.path.join(BUILD, "bench_embed")
+    res = run_json([binary, model, corpus, str(threads), str(batch), str(runs), weights])
+    res["engine"] = f"xfmr {weights}"
+    res["mean_latency_ms"] = 1e3 * res["median_s"] / res["texts"]
+    return res
+
+
+def run_st_child(corpus, threads, batch, runs, model=MINILM):
+    """bench_st in its own Python process (own thread settings, own peak RSS)."""
+    return run_json([sys.executable, os.path.abspath(__file__), "--engine", "st", "--model", model, "--corpus", corpus,
+                     "--threads", str(threads), "--batch", str(batch), "--runs", str(runs)])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"))
-    ap.add_argument("--corpus", default=os.path.join(ROOT, "tests", "data", "corpus.txt"))
+    ap.add_argument("--model", default=MINILM)
+    ap.add_argument("--corpus", default=CORPUS)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bench_embed"))
+    ap.add_argument("--weights", choices=["fp32", "int8"], default="fp32")
+    ap.add_argument("--engine", choices=["both", "st"], default="both")
+    ap.add_argument("--bin", default=os.path.join(BUILD, "bench_embed"))
     a = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    with open(a.corpus, "rb") as f:
-        raw = f.read().split(b"\n")
-    if raw and raw[-1] == b"":
-        raw.pop()
-    lines = [l.decode("utf-8", "replace") for l in raw]
-    out = subprocess.run([a.bin, a.model, a.corpus, str(a.threads), str(a.batch), str(a.runs)],
-                         check=True, capture_output=True, text=True).stdout
-    xf = json.loads(out)
-    st = bench_st(a.model, lines, a.threads, a.batch, a.runs)
+    lines = read_lines(a.corpus)
+    if a.engine == "st":
+        print(json.dumps(bench_st(a.model, lines, a.threads, a.batch, a.runs)))
+        return 0
+    if not os.path.exists(a.bin):
+        sys.exit(f"bench_embed.py: {a.bin} not found; cmake --build build --target bench_embed")
+    xf = run_xfmr(a.corpus, a.threads, a.batch, a.runs, a.weights, a.model, a.bin)
+    st = run_st_child(a.corpus, a.threads, a.batch, a.runs, a.model)
     ratio = xf["texts_per_s"] / st["texts_per_s"]
     res = {"model": os.path.basename(a.model), "texts": len(lines), "threads": a.threads, "batch": a.batch,
-           "runs": a.runs, "xfmr": xf, "sentence_transformers": st, "ratio_xfmr_over_st": ratio,
-           "machine": platform.processor() or platform.machine(), "date": time.strftime("%Y-%m-%d")}
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", f"embed_t{a.threads}_b{a.batch}.json"), "w") as f:
+           "runs": a.runs, "xfmr": xf, "sentence_transformers": st, "ratio_xfmr_over_st": ratio, "machine": machine()}
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, f"embed_t{a.threads}_b{a.batch}.json"), "w") as f:
         json.dump(res, f, indent=2)
     print(f"| engine | threads | batch | texts/s (median of {a.runs}) | ratio |")
     print("|---|---|---|---|---|")
     print(f"| sentence-transformers {st['torch']} | {a.threads} | {a.batch} | {st['texts_per_s']:.1f} | 1.00 |")
-    print(f"| xfmr | {a.threads} | {a.batch} | {xf['texts_per_s']:.1f} | {ratio:.2f} |")
+    print(f"| xfmr {a.weights} | {a.threads} | {a.batch} | {xf['texts_per_s']:.1f} | {ratio:.2f} |")
+    return 0
 
 
 if __name__ == "__main__":
