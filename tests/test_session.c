@@ -123,7 +123,9 @@ static void check_model(const char *name) {
         worst = r > worst || r != r ? r : worst;
     }
     CHECK_MSG(worst <= 1e-5, "%s decode: worst relative error %.3g", name, worst);
-    CHECK(memcmp(steps + (N - 1) * V, a, V * 4) == 0); /* decode == prefill bitwise */
+    /* a decode step (one row: the GEMV's dot order) equals the prefill's last row within rounding */
+    e = rel_err(steps + (N - 1) * V, a, V);
+    CHECK_MSG(e <= 1e-5, "%s decode vs prefill: relative error %.3g", name, e);
 
     /* two chunks (and 2 threads) == one chunk, bitwise */
     CHECK(xf_session_eval(s2, ids, 29, NULL) == XF_OK);
@@ -131,7 +133,9 @@ static void check_model(const char *name) {
     CHECK_MSG(memcmp(a, b, V * 4) == 0, "%s: 2 chunks / 2 threads differ from 1 chunk / 1 thread", name);
     xf_session_reset(s2);
     CHECK(xf_session_eval(s2, ids, 17, steps) == XF_OK);
-    CHECK(memcmp(steps, steps + 16 * V, V * 4) == 0); /* 17-token prefill, 2 threads == step 17, 1 thread */
+    /* 17-token prefill on 2 threads == step 17 on 1 thread, within rounding */
+    e = rel_err(steps, steps + 16 * V, V);
+    CHECK_MSG(e <= 1e-5, "%s 17-token prefill vs step 17: relative error %.3g", name, e);
 
     /* overflow of n_ctx: s2 holds 17 of 100 */
     CHECK(xf_session_eval(s2, ids, 84, b) == XF_ERR_RANGE && strstr(xf_errmsg(), "17") &&
