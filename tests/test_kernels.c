@@ -59,6 +59,21 @@ static void test_gemm(xf_pool *pool2) {
                 CHECK_MSG(memcmp(Y, Y2, T * N * 4) == 0, "gemm T=%zu N=%zu K=%zu: %s micro-kernel differs", T, N, K,
                           xf_gemm_isa_name((xf_gemm_isa)isa));
             }
+            /* weights packed once per ISA: same bits, for every row count including a single row */
+            for (int isa = 0; isa < XF_GEMM_ISA_COUNT; isa++) {
+                if (!xf_gemm_isa_supported((xf_gemm_isa)isa)) continue;
+                float *P = malloc(xf_gemm_packed_floats((xf_gemm_isa)isa, N, K) * sizeof *P);
+                xf_gemm_pack((xf_gemm_isa)isa, W, K, N, K, P);
+                memset(Y2, 0, T * N * 4);
+                xf_matmul_f32_packed(pool2, (xf_gemm_isa)isa, X, K, P, b, Y2, N, T, N, K);
+                CHECK_MSG(memcmp(Y, Y2, T * N * 4) == 0, "packed gemm T=%zu N=%zu K=%zu (%s) differs", T, N, K,
+                          xf_gemm_isa_name((xf_gemm_isa)isa));
+                memset(Y2, 0, T * N * 4);
+                for (size_t t = 0; t < T; t++) xf_matmul_f32_packed(NULL, (xf_gemm_isa)isa, X + t * K, K, P, b, Y2 + t * N, N, 1, N, K);
+                CHECK_MSG(memcmp(Y, Y2, T * N * 4) == 0, "packed gemm T=%zu N=%zu K=%zu (%s): single rows differ", T, N,
+                          K, xf_gemm_isa_name((xf_gemm_isa)isa));
+                free(P);
+            }
             size_t split = T / 2 < 2 ? 2 : T / 2;
             memset(Y2, 0, T * N * 4);
             xf_gemm_f32_nt(X, K, W, K, b, Y2, N, split, 0, N, K);

@@ -134,7 +134,7 @@ XF_TVNNI static inline __attribute__((always_inline)) void vnni_store(__m512 f, 
             __m512i c0[MRC], c1[MRC];                                                              \
             _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) c0[i] = c1[i] = _mm512_setzero_si512(); \
             for (; k4 < e4; k4++) {                                                                \
-                __m512i b0 = _mm512_load_si512(B + k4 * 128), b1 = _mm512_load_si512(B + k4 * 128 + 64); \
+                __m512i b0 = _mm512_loadu_si512(B + k4 * 128), b1 = _mm512_loadu_si512(B + k4 * 128 + 64); \
                 _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                            \
                     int32_t xv;                                                                    \
                     memcpy(&xv, Xq + i * ldq + 4 * k4, 4);                                         \
@@ -187,7 +187,7 @@ XF_TAVX2 static void avx2_row(const int8_t *x, const float *sx, size_t K, const 
             memcpy(&xv, x + 4 * k4, 4);
             __m256i a = _mm256_set1_epi32(xv), u = _mm256_abs_epi8(a);
             for (int c = 0; c < 4; c++) {
-                __m256i w = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(B + k4 * 128 + 32 * c)), flip);
+                __m256i w = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(B + k4 * 128 + 32 * c)), flip);
                 acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(w, a)), ones));
             }
         }

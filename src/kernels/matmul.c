@@ -6,8 +6,10 @@
  * output element is computed the same way whatever the ISA, tile, panel or thread: for each block
  * of XF_KC values of k in order, a chain p = fma(x[k], w[k], p) from p = 0, and y = y + p (blocked
  * summation keeps the error near that of pairwise sums); then + bias. Results are therefore bitwise
- * identical across ISAs, thread counts and batch splits. Single rows (decode) take a GEMV whose
- * dot products use the canonical xf_dot_f32 order instead (no packing: one pass over W). */
+ * identical across ISAs, thread counts and batch splits. Weights may be packed once at load
+ * (xf_gemm_pack: then every T, decode included, runs the micro-kernels straight from the packed
+ * panels); row-major weights are packed per call, except single rows, which take a GEMV whose dot
+ * products use the canonical xf_dot_f32 order instead (one pass over W). */
 #include "kernels/matmul.h"
 
 #include <math.h>
@@ -69,7 +71,7 @@ static void micro_generic(size_t mr, const float *X, size_t ldx, const float *B,
             c1[i] = _mm512_setzero_ps();                                                           \
         }                                                                                          \
         for (size_t k = 0; k < kc; k++) {                                                          \
-            __m512 b0 = _mm512_load_ps(B + k * 32), b1 = _mm512_load_ps(B + k * 32 + 16);         \
+            __m512 b0 = _mm512_loadu_ps(B + k * 32), b1 = _mm512_loadu_ps(B + k * 32 + 16);         \
             _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                \
                 __m512 a = _mm512_set1_ps(X[i * ldx + k]);                                         \
                 c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);                                             \
@@ -110,7 +112,7 @@ static void micro_avx512(size_t mr, const float *X, size_t ldx, const float *B, 
             c1[i] = _mm256_setzero_ps();                                                           \
         }                                                                                          \
         for (size_t k = 0; k < kc; k++) {                                                          \
-            __m256 b0 = _mm256_load_ps(B + k * 16), b1 = _mm256_load_ps(B + k * 16 + 8);           \
+            __m256 b0 = _mm256_loadu_ps(B + k * 16), b1 = _mm256_loadu_ps(B + k * 16 + 8);           \
             _Pragma("GCC unroll 6") for (int i = 0; i < MRC; i++) {                                \
                 __m256 a = _mm256_broadcast_ss(X + i * ldx + k);                                   \
                 c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);                                             \
@@ -218,16 +220,20 @@ static void gemv_f32(const float *x, const float *W, size_t ldw, const float *bi
     for (; o < n1; o++) y[o] = xf_dot_f32(x, W + o * ldw, K) + (bias ? bias[o] : 0.0f);
 }
 
-void xf_gemm_f32_nt_isa(xf_gemm_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,
-                        const float *bias, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+/* The blocked product over output columns [n0, n1). W is either row-major (W, ldw: panels are
+ * packed into the scratch per K block) or already packed (Wp: panel p of NR columns holds
+ * Wp[p * K * NR + k * NR + j] = W[p * NR + j][k], so K block k0 starts at offset k0 * NR; n0 is
+ * then a multiple of NR). */
+static void gemm_blocked(const gemm_isa *g, const float *X, size_t ldx, const float *W, size_t ldw,
+                         const float *Wp, const float *bias, float *Y, size_t ldy, size_t T, size_t n0,
+                         size_t n1, size_t K) {
     if (T == 0 || n0 >= n1) return;
-    const gemm_isa *g = &isa_table[isa];
     const size_t MR = g->mr, NR = g->nr;
     float stack_pack[XF_STACK_PACK] __attribute__((aligned(64)));
     float *pack = tls_pack ? tls_pack : stack_pack;
     size_t pack_floats = tls_pack ? tls_pack_floats : XF_STACK_PACK;
-    /* K blocks of kc so that one packed panel fits the buffer; a panel group of nc columns when
-     * several panels fit (they are then reused across a block of rows). */
+    /* K blocks of kc (the summation blocks); a group of panels packed together is reused across
+     * a block of rows */
     if (pack_floats > XF_GROUP_FLOATS) pack_floats = XF_GROUP_FLOATS;
     const size_t kc = K < XF_KC ? K : XF_KC;
     size_t panels = pack_floats / (kc * NR);
@@ -239,13 +245,14 @@ void xf_gemm_f32_nt_isa(xf_gemm_isa isa, const float *X, size_t ldx, const float
         int acc = k0 > 0, last = k0 + kb == K;
         for (size_t g0 = n0; g0 < n1; g0 += panels * NR) {
             size_t g1 = g0 + panels * NR < n1 ? g0 + panels * NR : n1;
-            for (size_t o = g0, p = 0; o < g1; o += NR, p++)
-                pack_panel(W, ldw, o, g1 - o < NR ? g1 - o : NR, NR, k0, kb, pack + p * kb * NR);
+            if (!Wp)
+                for (size_t o = g0, p = 0; o < g1; o += NR, p++)
+                    pack_panel(W, ldw, o, g1 - o < NR ? g1 - o : NR, NR, k0, kb, pack + p * kb * NR);
             for (size_t t0 = 0; t0 < T; t0 += TB) {
                 size_t t1 = t0 + TB < T ? t0 + TB : T;
                 for (size_t o = g0, p = 0; o < g1; o += NR, p++) {
                     size_t nr = g1 - o < NR ? g1 - o : NR;
-                    const float *B = pack + p * kb * NR;
+                    const float *B = Wp ? Wp + (o / NR) * K * NR + k0 * NR : pack + p * kb * NR;
                     for (size_t t = t0; t < t1; t += MR) {
                         size_t mr = t1 - t < MR ? t1 - t : MR;
                         const float *Xb = X + t * ldx + k0;
@@ -266,6 +273,28 @@ void xf_gemm_f32_nt_isa(xf_gemm_isa isa, const float *X, size_t ldx, const float
             }
         }
     }
+}
+
+void xf_gemm_f32_nt_isa(xf_gemm_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,
+                        const float *bias, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+    gemm_blocked(&isa_table[isa], X, ldx, W, ldw, NULL, bias, Y, ldy, T, n0, n1, K);
+}
+
+size_t xf_gemm_panel(xf_gemm_isa isa) { return isa_table[isa].nr; }
+
+size_t xf_gemm_packed_floats(xf_gemm_isa isa, size_t N, size_t K) {
+    size_t NR = isa_table[isa].nr;
+    return (N + NR - 1) / NR * NR * K;
+}
+
+void xf_gemm_pack(xf_gemm_isa isa, const float *W, size_t ldw, size_t N, size_t K, float *Wp) {
+    size_t NR = isa_table[isa].nr;
+    for (size_t o = 0; o < N; o += NR) pack_panel(W, ldw, o, N - o < NR ? N - o : NR, NR, 0, K, Wp + (o / NR) * K * NR);
+}
+
+void xf_gemm_f32_packed(xf_gemm_isa isa, const float *X, size_t ldx, const float *Wp, const float *bias, float *Y,
+                        size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+    gemm_blocked(&isa_table[isa], X, ldx, NULL, 0, Wp, bias, Y, ldy, T, n0, n1, K);
 }
 
 void xf_gemm_f32_nt(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias, float *Y,
@@ -293,24 +322,33 @@ typedef struct {
     float *Y;
     size_t ldx, ldw, ldy, T, N, K;
     xf_pool *pool;
+    int packed; /* W is packed for `isa` */
+    xf_gemm_isa isa;
 } matmul_job;
+
+static void matmul_part(const matmul_job *j, size_t t0, size_t t1, size_t n0, size_t n1) {
+    const float *X = j->X + t0 * j->ldx;
+    float *Y = j->Y + t0 * j->ldy;
+    if (j->packed)
+        xf_gemm_f32_packed(j->isa, X, j->ldx, j->W, j->bias, Y, j->ldy, t1 - t0, n0, n1, j->K);
+    else
+        xf_gemm_f32_nt(X, j->ldx, j->W, j->ldw, j->bias, Y, j->ldy, t1 - t0, n0, n1, j->K);
+}
 
 static void matmul_task(void *ctx, int ith, int nth) {
     const matmul_job *j = ctx;
-    size_t nr = isa_table[xf_gemm_isa_best()].nr, mr = isa_table[xf_gemm_isa_best()].mr;
+    const gemm_isa *g = &isa_table[j->packed ? j->isa : xf_gemm_isa_best()];
     tls_pack = xf_pool_scratch(j->pool, ith, &tls_pack_floats);
     /* Split the columns (whole panels) unless there are too few of them to keep every thread busy
      * and enough rows to split instead; either way each element is computed the same way. */
-    if (j->T > 1 && j->N < (size_t)nth * nr * 2 && j->T >= (size_t)nth * mr * 2) {
+    if (j->T > 1 && j->N < (size_t)nth * g->nr * 2 && j->T >= (size_t)nth * g->mr * 2) {
         size_t t0, t1;
-        xf_split_range(j->T, mr, ith, nth, &t0, &t1);
-        if (t0 < t1)
-            xf_gemm_f32_nt(j->X + t0 * j->ldx, j->ldx, j->W, j->ldw, j->bias, j->Y + t0 * j->ldy, j->ldy, t1 - t0, 0,
-                           j->N, j->K);
+        xf_split_range(j->T, g->mr, ith, nth, &t0, &t1);
+        if (t0 < t1) matmul_part(j, t0, t1, 0, j->N);
     } else {
         size_t n0, n1;
-        xf_split_range(j->N, j->T > 1 ? nr : 4, ith, nth, &n0, &n1);
-        if (n0 < n1) xf_gemm_f32_nt(j->X, j->ldx, j->W, j->ldw, j->bias, j->Y, j->ldy, j->T, n0, n1, j->K);
+        xf_split_range(j->N, j->T > 1 || j->packed ? g->nr : 4, ith, nth, &n0, &n1);
+        if (n0 < n1) matmul_part(j, 0, j->T, n0, n1);
     }
     tls_pack = NULL;
     tls_pack_floats = 0;
@@ -318,6 +356,12 @@ static void matmul_task(void *ctx, int ith, int nth) {
 
 void xf_matmul_f32_nt(xf_pool *pool, const float *X, size_t ldx, const float *W, size_t ldw,
                       const float *bias, float *Y, size_t ldy, size_t T, size_t N, size_t K) {
-    matmul_job j = {X, W, bias, Y, ldx, ldw, ldy, T, N, K, pool};
+    matmul_job j = {X, W, bias, Y, ldx, ldw, ldy, T, N, K, pool, 0, XF_GEMM_GENERIC};
+    xf_pool_run(pool, matmul_task, &j);
+}
+
+void xf_matmul_f32_packed(xf_pool *pool, xf_gemm_isa isa, const float *X, size_t ldx, const float *Wp,
+                          const float *bias, float *Y, size_t ldy, size_t T, size_t N, size_t K) {
+    matmul_job j = {X, Wp, bias, Y, ldx, 0, ldy, T, N, K, pool, 1, isa};
     xf_pool_run(pool, matmul_task, &j);
 }

@@ -25,6 +25,17 @@ void xf_gemm_f32_nt_isa(xf_gemm_isa isa, const float *X, size_t ldx, const float
  * the last bits). */
 void xf_gemm_f32_nt(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
                     float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+/* Weights packed once for one ISA's micro-kernels (panels of xf_gemm_panel(isa) rows of W, k-major,
+ * zero padded): size in floats, packing, the single-thread product on columns [n0, n1) (n0 a
+ * multiple of the panel width) and the threaded product. Same bits as the row-major product for
+ * T > 1 rows, and single rows get those bits too. */
+size_t xf_gemm_panel(xf_gemm_isa isa);
+size_t xf_gemm_packed_floats(xf_gemm_isa isa, size_t N, size_t K);
+void xf_gemm_pack(xf_gemm_isa isa, const float *W, size_t ldw, size_t N, size_t K, float *Wp);
+void xf_gemm_f32_packed(xf_gemm_isa isa, const float *X, size_t ldx, const float *Wp, const float *bias, float *Y,
+                        size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+void xf_matmul_f32_packed(xf_pool *pool, xf_gemm_isa isa, const float *X, size_t ldx, const float *Wp,
+                          const float *bias, float *Y, size_t ldy, size_t T, size_t N, size_t K);
 /* Scalar reference of the same product (plain loops, for tests). */
 void xf_gemm_f32_nt_ref(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
                         float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);

@@ -69,7 +69,6 @@ static xf_status get_conv1d(xf_model *m, const char *prefix, const char *name, s
     for (size_t i = 0; i < in; i++)
         for (size_t o = 0; o < out; o++) dst[o * in + i] = src[i * out + o];
     *w = f32_view(dst, out, in, raw.name);
-    if ((st = xf_model_prepare_linear(m, w))) return st;
     snprintf(n, sizeof n, "%s%s.bias", prefix, name);
     return xf_weight_get(m->ws, n, 1, out, 0, b);
 }
@@ -137,6 +136,9 @@ static xf_status gpt2_load(xf_model *m) {
         ly->attn.q.b = f32_view(bq, 1, H, qkv_b.name);
         ly->attn.k.b = f32_view(bq + H, 1, H, qkv_b.name);
         ly->attn.v.b = f32_view(bq + 2 * H, 1, H, qkv_b.name);
+        xf_linear_w *lin[] = {&ly->attn.q, &ly->attn.k, &ly->attn.v, &ly->attn.o, &ly->ffn.up, &ly->ffn.down};
+        for (size_t k = 0; k < sizeof lin / sizeof lin[0]; k++)
+            if ((st = xf_model_prepare_linear(m, &lin[k]->w))) return st;
         tw += per;
         m->n_params += (uint64_t)per + 4 * H + 3 * H + H + F + H;
     }

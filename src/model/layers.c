@@ -17,6 +17,10 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
         xf_matmul_i8(pool, X, w->cols, T, w->data, w->scale, (const float *)l->b.data, Y, w->rows, w->rows,
                      w->cols);
         break;
+    case XF_WF_F32P:
+        xf_matmul_f32_packed(pool, (xf_gemm_isa)w->isa, X, w->cols, w->data, (const float *)l->b.data, Y, w->rows, T,
+                             w->rows, w->cols);
+        break;
     case XF_WF_F32:
     default:
         xf_matmul_f32_nt(pool, X, w->cols, (const float *)w->data, w->cols, (const float *)l->b.data, Y,

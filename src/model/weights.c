@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -277,3 +279,19 @@ size_t xf_weight_set_n_files(const xf_weight_set *ws) { return ws->gguf ? 1 : ws
 const char *const *xf_weight_set_paths(const xf_weight_set *ws) { return (const char *const *)ws->paths; }
 
 xf_status xf_weight_set_adopt(xf_weight_set *ws, void *buf) { return keep_owned(ws, buf); }
+
+void xf_weight_release(xf_weight_set *ws, const xf_weight *w) {
+    if (!w->data) return;
+    int mapped = 0; /* only a tensor served straight from a file mapping */
+    for (size_t i = 0; i < ws->n_files && !mapped; i++)
+        for (size_t k = 0; k < xf_st_count(ws->files[i]) && !mapped; k++) mapped = xf_st_at(ws->files[i], k)->data == w->data;
+    for (size_t i = 0; ws->gguf && i < xf_gguf_tensor_count(ws->gguf) && !mapped; i++)
+        mapped = xf_gguf_tensor_at(ws->gguf, i)->data == w->data;
+    if (!mapped) return;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    uintptr_t a = (uintptr_t)w->data, e = a + w->rows * w->cols * sizeof(float);
+    a = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    e &= ~((uintptr_t)page - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED); /* advisory: failure only keeps the pages */
+}

@@ -17,7 +17,8 @@
 typedef enum xf_wformat {
     XF_WF_F32 = 0, /* row-major float32 [rows, cols] */
     XF_WF_GGML,    /* rows of GGUF quantized blocks (ggml type `qtype`), row_bytes apart */
-    XF_WF_I8       /* int8 [rows, cols], one float scale per row (symmetric, per output channel) */
+    XF_WF_I8,      /* int8 per output channel, packed for kernels/gemm_i8.h, one float scale per row */
+    XF_WF_F32P     /* float32 packed in panels for the GEMM micro-kernels of ISA `isa` (kernels/matmul.h) */
 } xf_wformat;
 
 typedef struct xf_weight {
@@ -29,7 +30,7 @@ typedef struct xf_weight {
     uint32_t qtype;        /* XF_WF_GGML: the ggml type id (io/gguf.h XF_GGML_*) */
     size_t row_bytes;      /* XF_WF_GGML / XF_WF_I8: bytes from one row to the next */
     const float *scale;    /* XF_WF_I8: [rows] dequantization scales */
-    const int32_t *rowsum; /* XF_WF_I8: [rows] sum of each row's int8 values */
+    int isa;               /* XF_WF_F32P: the xf_gemm_isa the panels are laid out for */
 } xf_weight;
 
 typedef struct xf_weight_set xf_weight_set;
@@ -54,6 +55,11 @@ xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0
 /* Hand a buffer (converted weights) to the set, to be freed with it; on failure the caller
  * still owns buf. */
 xf_status xf_weight_set_adopt(xf_weight_set *ws, void *buf);
+
+/* Drop the pages behind a weight served straight from a file mapping (after it was converted to
+ * another layout and will not be read as it is), so that they stop counting in the resident set;
+ * a no-op for converted copies. */
+void xf_weight_release(xf_weight_set *ws, const xf_weight *w);
 
 /* Facts for xf_model_info: total bytes of tensors as stored, total file bytes, the dtypes present
  * ("F32" / "F16,F32" ...), file paths. */
