@@ -53,9 +53,9 @@ XF_INLINE void score_tile(const float *q, size_t dp, const float *kt, float *s, 
         const xf_v8 k0 = xf_v8_load(kt + d * BK), k1 = nc > 1 ? xf_v8_load(kt + d * BK + 8) : k0;
 #pragma GCC unroll 4
         for (int i = 0; i < nr; i++) {
-            const xf_v8 qb = xf_v8_splat(q[i * dp + d]);
-            acc[i][0] += qb * k0;
-            if (nc > 1) acc[i][1] += qb * k1;
+            const float qi = q[i * dp + d]; /* scalar x vector: GCC 12 broadcasts these well, */
+            acc[i][0] += qi * k0;             /* a splat constructor in a target clone it does not */
+            if (nc > 1) acc[i][1] += qi * k1;
         }
     }
 #pragma GCC unroll 4
@@ -77,9 +77,9 @@ XF_INLINE void pv_tile(const float *pr, const float *v, size_t ldv, float *a, si
         const xf_v8 v0 = xf_v8_load(v + j * ldv), v1 = nc > 1 ? xf_v8_load(v + j * ldv + 8) : v0;
 #pragma GCC unroll 4
         for (int i = 0; i < nr; i++) {
-            const xf_v8 pb = xf_v8_splat(pr[i * BK + j]);
-            acc[i][0] += pb * v0;
-            if (nc > 1) acc[i][1] += pb * v1;
+            const float pij = pr[i * BK + j];
+            acc[i][0] += pij * v0;
+            if (nc > 1) acc[i][1] += pij * v1;
         }
     }
 #pragma GCC unroll 4
@@ -121,6 +121,31 @@ XF_INLINE void accumulate(const float *S, const float *V, size_t ldv, float *A, 
     }
 }
 
+#if defined(__clang__)
+#define SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF(a, b, ...) __builtin_shuffle(a, b, (xf_v8i){__VA_ARGS__})
+#endif
+
+/* dst[c * ldd + i] = src[i * lds + c] for an 8 x 8 block (unpack, shuffle, swap 128-bit halves). */
+XF_INLINE void transpose8(const float *src, size_t lds, float *dst, size_t ldd) {
+    xf_v8 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = xf_v8_load(src + i * lds);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = SHUF(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = SHUF(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int k = 0; k < 2; k++) {
+            u[i + 2 * k] = SHUF(t[i + k], t[i + k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[i + 2 * k + 1] = SHUF(t[i + k], t[i + k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int c = 0; c < 4; c++) {
+        xf_v8_store(dst + c * ldd, SHUF(u[c], u[c + 4], 0, 1, 2, 3, 8, 9, 10, 11));
+        xf_v8_store(dst + (c + 4) * ldd, SHUF(u[c], u[c + 4], 4, 5, 6, 7, 12, 13, 14, 15));
+    }
+}
+
 XF_INLINE float hmax8(xf_v8 v) {
     float m = v[0];
     for (int i = 1; i < 8; i++) m = v[i] > m ? v[i] : m;
@@ -136,12 +161,14 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
     float *Qs = scratch, *A = Qs + Rc * dp, *S = A + Rc * dp, *m = S + Rc * BK, *l = m + pad8(Rc);
     float *al = l + pad8(Rc), *Kt = al + pad8(Rc), *Vt = Kt + dp * BK;
     const xf_v8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    const float scale = p->scale;
 
     for (size_t r = 0; r < R; r++) {
         const float *q = p->Q + (q0 + r / nh) * p->ldq + (hbase + r % nh) * dh;
         float *qs = Qs + r * dp;
         size_t d = 0;
-        for (; d < dh; d++) qs[d] = q[d] * p->scale;
+        for (; d + 8 <= dh; d += 8) xf_v8_store(qs + d, xf_v8_load(q + d) * scale);
+        for (; d < dh; d++) qs[d] = q[d] * scale;
         for (; d < dp; d++) qs[d] = 0.0f;
         memset(A + r * dp, 0, dp * sizeof *A);
         m[r] = -INFINITY, l[r] = 0.0f;
@@ -158,10 +185,12 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
         const size_t ra = (ta - q0) * nh, rb = (tb - q0) * nh;
 
         /* K^T tile (zero-padded to dp rows and nv*8 keys); V as is, or padded to dp columns */
-        for (size_t j = 0; j < nk; j++) {
-            const float *k = p->K + (j0 + j) * p->ldk + koff;
-            for (size_t d = 0; d < dh; d++) Kt[d * BK + j] = k[d];
-        }
+        const float *Kb = p->K + j0 * p->ldk + koff;
+        const size_t nk8 = nk & ~(size_t)7, dh8 = dh & ~(size_t)7;
+        for (size_t j = 0; j < nk8; j += 8)
+            for (size_t d = 0; d < dh8; d += 8) transpose8(Kb + j * p->ldk + d, p->ldk, Kt + d * BK + j, BK);
+        for (size_t j = 0; j < nk; j++)
+            for (size_t d = j < nk8 ? dh8 : 0; d < dh; d++) Kt[d * BK + j] = Kb[j * p->ldk + d];
         for (size_t d = 0; d < dp; d++)
             for (size_t j = d < dh ? nk : 0; j < nv * 8; j++) Kt[d * BK + j] = 0.0f;
         const float *Vb = p->V + j0 * p->ldv + koff;
@@ -206,11 +235,12 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
         /* probabilities P = e^(s - m), running sums, rescaled accumulators */
         for (size_t r = ra; r < rb; r++) {
             float *s = S + r * BK;
-            const xf_v8 mv = xf_v8_splat(m[r]), ninf = xf_v8_splat(-INFINITY);
+            const float mr = m[r];
+            const xf_v8 ninf = xf_v8_splat(-INFINITY);
             xf_v8 sum = xf_v8_splat(0.0f);
             for (size_t v = 0; v < nv; v++) {
                 const xf_v8 x = xf_v8_load(s + v * 8);
-                const xf_v8 e = xf_v8_select(x > ninf, xf_v8_exp(x - mv), xf_v8_splat(0.0f));
+                const xf_v8 e = xf_v8_select(x > ninf, xf_v8_exp(x - mr), xf_v8_splat(0.0f));
                 xf_v8_store(s + v * 8, e);
                 sum += e;
             }
@@ -218,8 +248,7 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
             l[r] = l[r] * a + xf_v8_hsum(sum);
             if (a != 1.0f) {
                 float *ar = A + r * dp;
-                const xf_v8 av = xf_v8_splat(a);
-                for (size_t d = 0; d < dp; d += 8) xf_v8_store(ar + d, xf_v8_load(ar + d) * av);
+                for (size_t d = 0; d < dp; d += 8) xf_v8_store(ar + d, xf_v8_load(ar + d) * a);
             }
         }
         accumulate(S, Vb, ldvb, A, dp, ra, rb, nk);
@@ -227,7 +256,9 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
     for (size_t r = 0; r < R; r++) {
         float *o = p->O + (q0 + r / nh) * p->ldo + (hbase + r % nh) * dh;
         const float inv = 1.0f / l[r], *ar = A + r * dp;
-        for (size_t d = 0; d < dh; d++) o[d] = ar[d] * inv;
+        size_t d = 0;
+        for (; d + 8 <= dh; d += 8) xf_v8_store(o + d, xf_v8_load(ar + d) * inv);
+        for (; d < dh; d++) o[d] = ar[d] * inv;
     }
 }
 
