@@ -98,7 +98,8 @@ size_t xf_mha_attention_scratch(const xf_layer_plan *p, int n_threads) {
  * with its rows offset and n_q = n_k = its length) or over the one problem `base` (b == NULL).
  * Tasks are (sequence, query block, kv head, head chunk) tuples dealt round-robin to threads (so
  * causal blocks, whose cost grows along the sequence, spread evenly); heads are split into chunks
- * of one when there are too few tasks for the threads. Each output row is computed the same way in
+ * of one only when there are fewer tasks than threads (a group's rows share each K block's
+ * transposition, which dominates when a block has few rows, as in decoding). Each output row is computed the same way in
  * any task, so the split does not change results. */
 typedef struct {
     const xf_batch *b;
@@ -134,7 +135,7 @@ static void run_attention(xf_pool *pool, const xf_layer_plan *p, const xf_batch 
     if (b)
         for (size_t s = 0; s < b->n_seq; s++) blocks += (b->off[s + 1] - b->off[s] + qb - 1) / qb;
     else blocks = (base.n_q + qb - 1) / qb;
-    const size_t hc = blocks * n_kv < 2 * (size_t)xf_pool_size(pool) ? 1 : group;
+    const size_t hc = blocks * n_kv < (size_t)xf_pool_size(pool) ? 1 : group;
     attn_job j = {b, base, n_kv, qb, hc, scratch};
     xf_pool_run(pool, attn_task, &j);
 }
