@@ -1,5 +1,6 @@
 /* test_kernels.c — every SIMD/dispatched kernel against its scalar reference by normalized error,
- * over random shapes including odd sizes and tails; thread-count independence of the GEMM. */
+ * over random shapes including odd sizes and tails; thread-count independence of the GEMM. (The
+ * attention kernel: test_attention.c.) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
