@@ -1,12 +1,12 @@
 /* test_kernels.c — every SIMD/dispatched kernel against its scalar reference by normalized error,
- * over random shapes including odd sizes and tails; thread-count independence of the GEMM. */
+ * over random shapes including odd sizes and tails; thread-count independence of the GEMM. (The
+ * attention kernel: test_attention.c.) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/threadpool.h"
 #include "harness.h"
-#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/rope.h"
@@ -86,24 +86,6 @@ static void test_gemm(xf_pool *pool2) {
         e = nerr(Y2, R, T * N);
         CHECK_MSG(e < 1e-6, "gemv T=%zu N=%zu K=%zu normalized error %.3g", T, N, K, e);
         free(X), free(W), free(b), free(Y), free(R), free(Y2);
-    }
-}
-
-static void test_attention(void) {
-    const size_t cases[][3] = {{1, 1, 8}, {3, 2, 5}, {7, 4, 16}, {33, 3, 32}, {128, 2, 64}};
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        size_t L = cases[c][0], H = cases[c][1], dh = cases[c][2], ld = H * dh;
-        float *Q = randv(L * ld), *K = randv(L * ld), *V = randv(L * ld);
-        float *O = calloc(L * ld, 4), *R = calloc(L * ld, 4), *scr = calloc(xf_attention_scratch(L, dh), 4);
-        for (int causal = 0; causal < 2; causal++) {
-            for (size_t h = 0; h < H; h++) {
-                xf_attention_head(Q, ld, K, ld, V, ld, O, ld, L, h, dh, 0.125f, causal, scr);
-                xf_attention_head_ref(Q, ld, K, ld, V, ld, R, ld, L, h, dh, 0.125f, causal, scr);
-            }
-            double e = nerr(O, R, L * ld);
-            CHECK_MSG(e < 1e-5, "attention L=%zu H=%zu dh=%zu causal=%d normalized error %.3g", L, H, dh, causal, e);
-        }
-        free(Q), free(K), free(V), free(O), free(R), free(scr);
     }
 }
 
@@ -219,7 +201,6 @@ int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
     test_gemm(pool2);
-    test_attention();
     test_ops();
     test_decoder_ops(pool2);
     test_split();

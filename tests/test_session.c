@@ -1,6 +1,6 @@
-/* test_session.c — KV-cache sessions of the tiny decoders (tests/data/tiny): the cached decode
- * kernel against its reference; a whole-prompt prefill and token-by-token decoding against the
- * full causal forward of xf_model_logits (<= 1e-5 x max |logit| of the row); prompts split into
+/* test_session.c — KV-cache sessions of the tiny decoders (tests/data/tiny): the attention kernel
+ * with a sliding window against its reference; a whole-prompt prefill and token-by-token decoding
+ * against the full causal forward of xf_model_logits (<= 1e-5 x max |logit| of the row); prompts split into
  * chunks, and 1 vs 2 threads, bitwise identical; reset; the error paths. */
 #include <math.h>
 #include <stdint.h>
@@ -20,40 +20,27 @@ static float frand(void) {
     return (float)((rng >> 8) & 0xffffff) / 16777216.0f * 2.0f - 1.0f;
 }
 
-static void test_kernel(void) {
-    const size_t dims[] = {8, 16, 64, 100}, lens[] = {1, 2, 7, 33, 130};
-    for (size_t a = 0; a < 4; a++)
-        for (size_t b = 0; b < 5; b++) {
-            size_t dh = dims[a], n = lens[b], ld = dh * 3;
-            float *K = malloc(n * ld * 4), *V = malloc(n * ld * 4), q[100], o[100], r[100], *sc = malloc(n * 4);
-            for (size_t i = 0; i < n * ld; i++) K[i] = 3 * frand(), V[i] = frand();
-            for (size_t d = 0; d < dh; d++) q[d] = 3 * frand();
-            xf_attention_cached(q, K + dh, ld, V + dh, ld, n, dh, 1.0f / sqrtf((float)dh), o, sc);
-            xf_attention_cached_ref(q, K + dh, ld, V + dh, ld, n, dh, 1.0f / sqrtf((float)dh), r, sc);
-            double e = 0;
-            for (size_t d = 0; d < dh; d++) e = fmax(e, fabs((double)o[d] - r[d]));
-            CHECK_MSG(e < 1e-5, "cached attention dh=%zu n=%zu: max error %.3g", dh, n, e);
-            free(K), free(V), free(sc);
-        }
-}
-
-/* Sliding-window attention (the whole-sequence kernel) against its reference, and the window's
- * span: with window W, query i's output equals full causal attention over keys (i - W, i] alone;
- * the tanh GELU against libm. */
+/* Sliding-window attention (the kernel over a whole sequence) against its reference, and the
+ * window's span: with window W, query i's output equals full attention over keys (i - W, i] alone;
+ * the tanh GELU against libm. (The kernel itself: test_attention.c.) */
 static void test_window_kernels(void) {
     const size_t L = 40, dh = 16, ld = 2 * dh, wins[] = {0, 1, 5, 16, 39, 40, 100};
     float *Q = malloc(L * ld * 4), *K = malloc(L * ld * 4), *V = malloc(L * ld * 4), *O = malloc(L * ld * 4),
-          *R = malloc(L * ld * 4), *scr = malloc(xf_attention_scratch(L, dh) * 4), sub[dh], sc[64];
+          *R = malloc(L * ld * 4), *scr = malloc(xf_attention_scratch(1, dh) * 4), sub[dh];
     for (size_t i = 0; i < L * ld; i++) Q[i] = 2 * frand(), K[i] = 2 * frand(), V[i] = frand();
     for (size_t w = 0; w < sizeof wins / sizeof wins[0]; w++) {
         size_t W = wins[w];
-        xf_attention_head_window(Q, ld, K, ld, V, ld, O, ld, L, 1, dh, 0.25f, 1, W, scr);
-        xf_attention_head_window_ref(Q, ld, K, ld, V, ld, R, ld, L, 1, dh, 0.25f, 1, W, scr);
+        xf_attn_problem p = {.Q = Q, .K = K, .V = V, .O = O, .ldq = ld, .ldk = ld, .ldv = ld, .ldo = ld, .n_q = L,
+                             .n_k = L, .dh = dh, .group = 1, .scale = 0.25f, .causal = 1, .window = W};
+        for (size_t q0 = 0; q0 < L; q0 += xf_attention_qblock(1))
+            xf_attention(&p, 1, 0, 1, q0, q0 + xf_attention_qblock(1) < L ? q0 + xf_attention_qblock(1) : L, scr);
+        p.O = R;
+        xf_attention_ref(&p, 1, 0, 1, 0, L);
         double e = 0, e2 = 0;
         for (size_t i = 0; i < L; i++) {
             size_t lo = W && i + 1 > W ? i + 1 - W : 0;
             xf_attention_cached_ref(Q + i * ld + dh, K + lo * ld + dh, ld, V + lo * ld + dh, ld, i + 1 - lo, dh, 0.25f,
-                                    sub, sc);
+                                    sub);
             for (size_t d = 0; d < dh; d++) {
                 e = fmax(e, fabs((double)O[i * ld + dh + d] - R[i * ld + dh + d]));
                 e2 = fmax(e2, fabs((double)R[i * ld + dh + d] - sub[d]));
@@ -235,7 +222,6 @@ static void check_bert(void) {
 }
 
 int main(void) {
-    test_kernel();
     test_window_kernels();
     for (size_t i = 0; i < sizeof k_models / sizeof k_models[0]; i++) {
         check_model(k_models[i]);

@@ -1,101 +1,310 @@
-/* attention.c — one attention head over a whole (encoder-length) sequence: the L x L score matrix
- * and P V both go through the tiled GEMM; softmax row by row. (Tiled online-softmax attention for
- * long contexts comes with the speed work.) */
+/* attention.c — the tiled online-softmax attention kernel of attention.h and its scalar reference.
+ *
+ * One call owns a block of query rows (positions x heads of one key/value group). Their queries are
+ * copied once, pre-scaled, into a row tile; then for each key block that some row sees, K is
+ * transposed into a [dh][XF_ATTN_KEYS] tile (and V copied into a padded tile when dh is not a
+ * multiple of 8), the score tile S = Q K^T is computed with register-blocked vector FMAs, and each
+ * row updates its running max m, running sum l and output accumulator A (rescaled by e^(m_old -
+ * m_new) when the max grows) before A += P V. Key blocks sit at multiples of XF_ATTN_KEYS from key 0
+ * and a row skips every block it does not see, so a row's operations never depend on which other
+ * rows share its block. */
 #include "kernels/attention.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "kernels/matmul.h"
-#include "kernels/ops.h"
+#include "kernels/simd.h"
 
-void xf_attention_head(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
-                       size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh, float scale,
-                       int causal, float *scratch) {
-    xf_attention_head_window(Q, ldq, K, ldk, V, ldv, O, ldo, L, h, dh, scale, causal, 0, scratch);
+#define BK XF_ATTN_KEYS
+
+static inline size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+static inline size_t max_rows(size_t group) { return xf_attention_qblock(group) * group; }
+
+size_t xf_attention_scratch(size_t group, size_t dh) {
+    const size_t R = max_rows(group), dp = pad8(dh);
+    return R * (2 * dp + BK) + 3 * pad8(R) + 2 * BK * dp;
 }
 
-void xf_attention_head_window(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
-                              size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
-                              float scale, int causal, size_t window, float *scratch) {
-    const size_t off = h * dh;
-    float *S = scratch, *Vt = scratch + L * L;
-    /* S = Q_h K_h^T with the GEMM kernel (each score one canonical dot product) */
-    xf_gemm_f32_nt(Q + off, ldq, K + off, ldk, NULL, S, L, L, 0, L, dh);
-    for (size_t i = 0; i < L; i++) {
-        size_t n = causal ? i + 1 : L, lo = causal && window && i + 1 > window ? i + 1 - window : 0;
-        memset(S + i * L, 0, lo * sizeof *S); /* keys before the window get probability 0 */
-        xf_softmax_row(S + i * L + lo, n - lo, scale);
-        memset(S + i * L + n, 0, (L - n) * sizeof *S);
+/* Keys [*lo, *hi) that query position t sees. */
+static inline void key_range(const xf_attn_problem *p, size_t t, size_t *lo, size_t *hi) {
+    if (!p->causal) {
+        *lo = 0, *hi = p->n_k;
+        return;
     }
-    /* O_h = P V_h = P (V_h^T)^T: transpose V_h once so the GEMM reads both operands by rows */
-    for (size_t j = 0; j < L; j++)
-        for (size_t d = 0; d < dh; d++) Vt[d * L + j] = V[j * ldv + off + d];
-    xf_gemm_f32_nt(S, L, Vt, L, NULL, O + off, ldo, L, 0, dh, L);
+    const size_t qp = p->q_pos0 + t;
+    *hi = qp + 1;
+    *lo = p->window && qp + 1 > p->window ? qp + 1 - p->window : 0;
 }
 
-void xf_attention_head_ref(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
-                           size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
-                           float scale, int causal, float *scratch) {
-    xf_attention_head_window_ref(Q, ldq, K, ldk, V, ldv, O, ldo, L, h, dh, scale, causal, 0, scratch);
+static inline int sees_block(const xf_attn_problem *p, size_t t, size_t j0, size_t j1) {
+    size_t lo, hi;
+    key_range(p, t, &lo, &hi);
+    return lo < j1 && hi > j0;
 }
 
-void xf_attention_head_window_ref(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
-                                  size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
-                                  float scale, int causal, size_t window, float *scratch) {
-    const size_t off = h * dh;
-    for (size_t i = 0; i < L; i++) {
-        size_t n = causal ? i + 1 : L, lo = causal && window && i + 1 > window ? i + 1 - window : 0;
-        double mx = -INFINITY, sum = 0.0;
-        for (size_t j = lo; j < n; j++) {
-            double s = 0.0;
-            for (size_t d = 0; d < dh; d++) s += (double)Q[i * ldq + off + d] * K[j * ldk + off + d];
-            scratch[j] = (float)(s * scale);
-            if (scratch[j] > mx) mx = scratch[j];
+/* S[nr rows][nc vectors of 8 keys] = Qs Kt: each score a sequential sum over d (the same order in
+ * every tile shape). */
+XF_INLINE void score_tile(const float *q, size_t dp, const float *kt, float *s, int nr, int nc) {
+    xf_v8 acc[4][2];
+#pragma GCC unroll 4
+    for (int i = 0; i < nr; i++) acc[i][0] = acc[i][1] = xf_v8_splat(0.0f);
+    for (size_t d = 0; d < dp; d++) {
+        const xf_v8 k0 = xf_v8_load(kt + d * BK), k1 = nc > 1 ? xf_v8_load(kt + d * BK + 8) : k0;
+#pragma GCC unroll 4
+        for (int i = 0; i < nr; i++) {
+            const float qi = q[i * dp + d]; /* scalar x vector: GCC 12 broadcasts these well, */
+            acc[i][0] += qi * k0;             /* a splat constructor in a target clone it does not */
+            if (nc > 1) acc[i][1] += qi * k1;
         }
-        for (size_t j = lo; j < n; j++) sum += exp(scratch[j] - mx);
-        for (size_t d = 0; d < dh; d++) {
-            double acc = 0.0;
-            for (size_t j = lo; j < n; j++) acc += exp(scratch[j] - mx) / sum * V[j * ldv + off + d];
-            O[i * ldo + off + d] = (float)acc;
-        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < nr; i++) {
+        xf_v8_store(s + i * BK, acc[i][0]);
+        if (nc > 1) xf_v8_store(s + i * BK + 8, acc[i][1]);
     }
 }
 
-/* Dot product in 8 independent float lanes (vectorisable; a fixed reduction order). */
-static inline float dot_lanes(const float *a, const float *b, size_t n) {
-    float acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
-    for (int l = 0; i < n; i++, l++) acc[l] += a[i] * b[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+/* A[nr rows][nc vectors of 8 dims] += P V over keys [0, nk): each output a sequential sum over keys. */
+XF_INLINE void pv_tile(const float *pr, const float *v, size_t ldv, float *a, size_t dp, size_t nk, int nr, int nc) {
+    xf_v8 acc[4][2];
+#pragma GCC unroll 4
+    for (int i = 0; i < nr; i++) {
+        acc[i][0] = xf_v8_load(a + i * dp);
+        acc[i][1] = nc > 1 ? xf_v8_load(a + i * dp + 8) : acc[i][0];
+    }
+    for (size_t j = 0; j < nk; j++) {
+        const xf_v8 v0 = xf_v8_load(v + j * ldv), v1 = nc > 1 ? xf_v8_load(v + j * ldv + 8) : v0;
+#pragma GCC unroll 4
+        for (int i = 0; i < nr; i++) {
+            const float pij = pr[i * BK + j];
+            acc[i][0] += pij * v0;
+            if (nc > 1) acc[i][1] += pij * v1;
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < nr; i++) {
+        xf_v8_store(a + i * dp, acc[i][0]);
+        if (nc > 1) xf_v8_store(a + i * dp + 8, acc[i][1]);
+    }
+}
+
+/* Rows [ra, rb) x nv key vectors of the score tile, 4 rows x 2 vectors at a time. */
+XF_INLINE void scores(const float *Qs, size_t dp, const float *Kt, float *S, size_t ra, size_t rb, size_t nv) {
+    size_t r = ra;
+    for (; r + 4 <= rb; r += 4) {
+        size_t c = 0;
+        for (; c + 2 <= nv; c += 2) score_tile(Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8, 4, 2);
+        if (c < nv) score_tile(Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8, 4, 1);
+    }
+    for (; r < rb; r++) {
+        size_t c = 0;
+        for (; c + 2 <= nv; c += 2) score_tile(Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8, 1, 2);
+        if (c < nv) score_tile(Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8, 1, 1);
+    }
+}
+
+/* A rows [ra, rb) += P V (V rows of stride ldv, dp columns), 4 rows x 16 dims at a time. */
+XF_INLINE void accumulate(const float *S, const float *V, size_t ldv, float *A, size_t dp, size_t ra, size_t rb,
+                          size_t nk) {
+    const size_t nd = dp / 8;
+    size_t r = ra;
+    for (; r + 4 <= rb; r += 4) {
+        size_t c = 0;
+        for (; c + 2 <= nd; c += 2) pv_tile(S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk, 4, 2);
+        if (c < nd) pv_tile(S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk, 4, 1);
+    }
+    for (; r < rb; r++) {
+        size_t c = 0;
+        for (; c + 2 <= nd; c += 2) pv_tile(S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk, 1, 2);
+        if (c < nd) pv_tile(S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk, 1, 1);
+    }
+}
+
+#if defined(__clang__)
+#define SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF(a, b, ...) __builtin_shuffle(a, b, (xf_v8i){__VA_ARGS__})
+#endif
+
+/* dst[c * ldd + i] = src[i * lds + c] for an 8 x 8 block (unpack, shuffle, swap 128-bit halves). */
+XF_INLINE void transpose8(const float *src, size_t lds, float *dst, size_t ldd) {
+    xf_v8 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = xf_v8_load(src + i * lds);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = SHUF(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = SHUF(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int k = 0; k < 2; k++) {
+            u[i + 2 * k] = SHUF(t[i + k], t[i + k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[i + 2 * k + 1] = SHUF(t[i + k], t[i + k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int c = 0; c < 4; c++) {
+        xf_v8_store(dst + c * ldd, SHUF(u[c], u[c + 4], 0, 1, 2, 3, 8, 9, 10, 11));
+        xf_v8_store(dst + (c + 4) * ldd, SHUF(u[c], u[c + 4], 4, 5, 6, 7, 12, 13, 14, 15));
+    }
+}
+
+XF_INLINE float hmax8(xf_v8 v) {
+    float m = v[0];
+    for (int i = 1; i < 8; i++) m = v[i] > m ? v[i] : m;
+    return m;
+}
+
+XF_DISPATCH
+void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
+                  float *scratch) {
+    if (q0 >= q1 || h0 >= h1) return;
+    const size_t dh = p->dh, dp = pad8(dh), nh = h1 - h0, R = (q1 - q0) * nh, Rc = max_rows(p->group);
+    const size_t koff = kv_head * dh, hbase = kv_head * p->group + h0;
+    float *Qs = scratch, *A = Qs + Rc * dp, *S = A + Rc * dp, *m = S + Rc * BK, *l = m + pad8(Rc);
+    float *al = l + pad8(Rc), *Kt = al + pad8(Rc), *Vt = Kt + dp * BK;
+    const xf_v8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    const float scale = p->scale;
+
+    for (size_t r = 0; r < R; r++) {
+        const float *q = p->Q + (q0 + r / nh) * p->ldq + (hbase + r % nh) * dh;
+        float *qs = Qs + r * dp;
+        size_t d = 0;
+        for (; d + 8 <= dh; d += 8) xf_v8_store(qs + d, xf_v8_load(q + d) * scale);
+        for (; d < dh; d++) qs[d] = q[d] * scale;
+        for (; d < dp; d++) qs[d] = 0.0f;
+        memset(A + r * dp, 0, dp * sizeof *A);
+        m[r] = -INFINITY, l[r] = 0.0f;
+    }
+    size_t lo_all, hi_all, lo, hi;
+    key_range(p, q0, &lo_all, &hi); /* ranges only move right with t */
+    key_range(p, q1 - 1, &lo, &hi_all);
+    for (size_t j0 = lo_all / BK * BK; j0 < hi_all; j0 += BK) {
+        const size_t j1 = j0 + BK < hi_all ? j0 + BK : hi_all, nk = j1 - j0, nv = (nk + 7) / 8;
+        size_t ta = q0, tb = q1; /* the positions that see this block: a contiguous run */
+        while (ta < tb && !sees_block(p, ta, j0, j1)) ta++;
+        while (tb > ta && !sees_block(p, tb - 1, j0, j1)) tb--;
+        if (ta == tb) continue;
+        const size_t ra = (ta - q0) * nh, rb = (tb - q0) * nh;
+
+        /* K^T tile (zero-padded to dp rows and nv*8 keys); V as is, or padded to dp columns */
+        const float *Kb = p->K + j0 * p->ldk + koff;
+        const size_t nk8 = nk & ~(size_t)7, dh8 = dh & ~(size_t)7;
+        for (size_t j = 0; j < nk8; j += 8)
+            for (size_t d = 0; d < dh8; d += 8) transpose8(Kb + j * p->ldk + d, p->ldk, Kt + d * BK + j, BK);
+        for (size_t j = 0; j < nk; j++)
+            for (size_t d = j < nk8 ? dh8 : 0; d < dh; d++) Kt[d * BK + j] = Kb[j * p->ldk + d];
+        for (size_t d = 0; d < dp; d++)
+            for (size_t j = d < dh ? nk : 0; j < nv * 8; j++) Kt[d * BK + j] = 0.0f;
+        const float *Vb = p->V + j0 * p->ldv + koff;
+        size_t ldvb = p->ldv;
+        if (dh != dp) {
+            for (size_t j = 0; j < nk; j++) {
+                memcpy(Vt + j * dp, Vb + j * ldvb, dh * sizeof *Vt);
+                memset(Vt + j * dp + dh, 0, (dp - dh) * sizeof *Vt);
+            }
+            Vb = Vt, ldvb = dp;
+        }
+
+        scores(Qs, dp, Kt, S, ra, rb, nv);
+
+        /* per row: mask the keys it does not see, new running max */
+        for (size_t r = ra; r < rb; r++) {
+            key_range(p, q0 + r / nh, &lo, &hi);
+            const int klo = (int)((lo > j0 ? lo : j0) - j0), khi = (int)((hi < j1 ? hi : j1) - j0);
+            float *s = S + r * BK;
+            xf_v8 mx = xf_v8_splat(-INFINITY);
+            for (size_t v = 0; v < nv; v++) {
+                xf_v8 x = xf_v8_load(s + v * 8);
+                if ((int)v * 8 < klo || (int)v * 8 + 8 > khi) {
+                    const xf_v8i idx = lane + (int)v * 8;
+                    x = xf_v8_select((idx >= klo) & (idx < khi), x, xf_v8_splat(-INFINITY));
+                    xf_v8_store(s + v * 8, x);
+                }
+                mx = xf_v8_max(mx, x);
+            }
+            const float bm = hmax8(mx), mn = bm > m[r] ? bm : m[r];
+            al[r] = m[r] - mn; /* -inf on a row's first block: its A and l are still 0 */
+            m[r] = mn;
+        }
+        /* rescale factors e^(m_old - m_new), 8 rows at a time */
+        for (size_t r = ra; r < rb; r += 8) {
+            float t[8] = {0};
+            const size_t n = rb - r < 8 ? rb - r : 8;
+            memcpy(t, al + r, n * sizeof *t);
+            xf_v8_store(t, xf_v8_exp(xf_v8_load(t)));
+            memcpy(al + r, t, n * sizeof *t);
+        }
+        /* probabilities P = e^(s - m), running sums, rescaled accumulators */
+        for (size_t r = ra; r < rb; r++) {
+            float *s = S + r * BK;
+            const float mr = m[r];
+            const xf_v8 ninf = xf_v8_splat(-INFINITY);
+            xf_v8 sum = xf_v8_splat(0.0f);
+            for (size_t v = 0; v < nv; v++) {
+                const xf_v8 x = xf_v8_load(s + v * 8);
+                const xf_v8 e = xf_v8_select(x > ninf, xf_v8_exp(x - mr), xf_v8_splat(0.0f));
+                xf_v8_store(s + v * 8, e);
+                sum += e;
+            }
+            const float a = al[r];
+            l[r] = l[r] * a + xf_v8_hsum(sum);
+            if (a != 1.0f) {
+                float *ar = A + r * dp;
+                for (size_t d = 0; d < dp; d += 8) xf_v8_store(ar + d, xf_v8_load(ar + d) * a);
+            }
+        }
+        accumulate(S, Vb, ldvb, A, dp, ra, rb, nk);
+    }
+    for (size_t r = 0; r < R; r++) {
+        float *o = p->O + (q0 + r / nh) * p->ldo + (hbase + r % nh) * dh;
+        const float inv = 1.0f / l[r], *ar = A + r * dp;
+        size_t d = 0;
+        for (; d + 8 <= dh; d += 8) xf_v8_store(o + d, xf_v8_load(ar + d) * inv);
+        for (; d < dh; d++) o[d] = ar[d] * inv;
+    }
+}
+
+void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1) {
+    const size_t dh = p->dh, koff = kv_head * dh;
+    double *s = malloc((p->n_k ? p->n_k : 1) * sizeof *s), *acc = malloc((dh ? dh : 1) * sizeof *acc);
+    if (!s || !acc) abort(); /* test-only code */
+    for (size_t t = q0; t < q1; t++)
+        for (size_t h = kv_head * p->group + h0; h < kv_head * p->group + h1; h++) {
+            const float *q = p->Q + t * p->ldq + h * dh;
+            size_t lo, hi;
+            key_range(p, t, &lo, &hi);
+            double mx = -INFINITY, sum = 0.0;
+            for (size_t j = lo; j < hi; j++) {
+                double d2 = 0.0;
+                for (size_t d = 0; d < dh; d++) d2 += (double)q[d] * p->K[j * p->ldk + koff + d];
+                s[j] = d2 * p->scale;
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            memset(acc, 0, dh * sizeof *acc);
+            for (size_t j = lo; j < hi; j++) {
+                const double e = exp(s[j] - mx);
+                sum += e;
+                for (size_t d = 0; d < dh; d++) acc[d] += e * p->V[j * p->ldv + koff + d];
+            }
+            for (size_t d = 0; d < dh; d++) p->O[t * p->ldo + h * dh + d] = (float)(acc[d] / sum);
+        }
+    free(s);
+    free(acc);
+}
+
+static xf_attn_problem single_row(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,
+                                  size_t n_keys, size_t dh, float scale, float *out) {
+    xf_attn_problem p = {.Q = q, .K = K, .V = V, .O = out, .ldq = dh, .ldk = ldk, .ldv = ldv, .ldo = dh,
+                         .n_q = 1, .n_k = n_keys, .dh = dh, .group = 1, .scale = scale};
+    return p;
 }
 
 void xf_attention_cached(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,
-                         size_t n_keys, size_t dh, float scale, float *out, float *scores) {
-    for (size_t j = 0; j < n_keys; j++) scores[j] = dot_lanes(q, K + j * ldk, dh);
-    xf_softmax_row(scores, n_keys, scale);
-    memset(out, 0, dh * sizeof *out);
-    for (size_t j = 0; j < n_keys; j++) {
-        const float p = scores[j], *v = V + j * ldv;
-        for (size_t d = 0; d < dh; d++) out[d] += p * v[d];
-    }
+                         size_t n_keys, size_t dh, float scale, float *out, float *scratch) {
+    xf_attn_problem p = single_row(q, K, ldk, V, ldv, n_keys, dh, scale, out);
+    xf_attention(&p, 0, 0, 1, 0, 1, scratch);
 }
 
 void xf_attention_cached_ref(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,
-                             size_t n_keys, size_t dh, float scale, float *out, float *scores) {
-    double mx = -INFINITY, sum = 0.0;
-    for (size_t j = 0; j < n_keys; j++) {
-        double s = 0.0;
-        for (size_t d = 0; d < dh; d++) s += (double)q[d] * K[j * ldk + d];
-        scores[j] = (float)(s * scale);
-        if (scores[j] > mx) mx = scores[j];
-    }
-    for (size_t j = 0; j < n_keys; j++) sum += exp(scores[j] - mx);
-    for (size_t d = 0; d < dh; d++) {
-        double acc = 0.0;
-        for (size_t j = 0; j < n_keys; j++) acc += exp(scores[j] - mx) / sum * V[j * ldv + d];
-        out[d] = (float)acc;
-    }
+                             size_t n_keys, size_t dh, float scale, float *out) {
+    xf_attn_problem p = single_row(q, K, ldk, V, ldv, n_keys, dh, scale, out);
+    xf_attention_ref(&p, 0, 0, 1, 0, 1);
 }

@@ -1,44 +1,64 @@
-/* attention.h — multi-head scaled dot-product attention over one packed sequence.
+/* attention.h — scaled dot-product attention as a tiled online-softmax ("flash") kernel: one call
+ * computes a block of query rows (query positions x the query heads of one key/value head) by
+ * streaming key/value blocks, never holding more than a score tile; the same kernel serves
+ * encoders, decoder prefill and KV-cache decoding.
  *
- * Q, K, V rows are tokens (row strides ldq, ldk, ldv floats); head h uses columns
- * [h*dh, (h+1)*dh). O[i, h*dh:(h+1)*dh] = softmax(scale * q_i . K^T [+ causal mask]) V.
- * scratch must hold xf_attention_scratch(L, dh) floats. Bidirectional (encoder) unless causal. */
+ * Layout: rows are tokens. Query position t reads Q + t*ldq, its query head h the columns
+ * [h*dh, (h+1)*dh); key index j reads K + j*ldk and V + j*ldv, key/value head g the columns
+ * [g*dh, (g+1)*dh); query head h uses key/value head h / group (grouped-query attention).
+ *   O[t, head h] = sum_j softmax_j(scale * q_{t,h} . k_j) v_j
+ * over the keys j query t sees: all n_k keys (bidirectional), or, causal, the keys
+ * lo(t) <= j <= q_pos0 + t with lo(t) = 0, or with a sliding window W > 0 lo(t) = q_pos0 + t + 1 - W
+ * (transformers' kv_idx > q_idx - sliding_window) when that is positive.
+ *
+ * Every output row is computed by the same operations in the same order whatever block, task or
+ * thread computes it (key blocks sit at fixed multiples of XF_ATTN_KEYS, blocks a row does not see
+ * are skipped), so results do not depend on the thread count, on packing sequences into a batch or
+ * on how a prompt is split into chunks. */
 #ifndef XF_KERNELS_ATTENTION_H
 #define XF_KERNELS_ATTENTION_H
 
 #include <stddef.h>
 
-static inline size_t xf_attention_scratch(size_t L, size_t dh) { return L * L + L * dh; }
+#define XF_ATTN_KEYS 64 /* keys per streamed block */
+#define XF_ATTN_ROWS 64 /* query rows (positions x heads) a block aims at */
 
-void xf_attention_head(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
-                       size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh, float scale,
-                       int causal, float *scratch);
-/* Scalar reference of the same computation, for tests. */
-void xf_attention_head_ref(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
-                           size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
-                           float scale, int causal, float *scratch);
-/* The same with a sliding window (causal only; window 0 = unlimited): query i attends keys j with
- * i - window < j <= i, the window keys ending at the query itself (transformers' sliding-window
- * mask, kv_idx > q_idx - sliding_window). xf_attention_head is this with window 0. */
-void xf_attention_head_window(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
-                              size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
-                              float scale, int causal, size_t window, float *scratch);
-void xf_attention_head_window_ref(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V,
-                                  size_t ldv, float *O, size_t ldo, size_t L, size_t h, size_t dh,
-                                  float scale, int causal, size_t window, float *scratch);
+typedef struct {
+    const float *Q, *K, *V;
+    float *O; /* laid out as Q */
+    size_t ldq, ldk, ldv, ldo;
+    size_t n_q;    /* query positions */
+    size_t q_pos0; /* causal: the key index of query position 0 (its own key) */
+    size_t n_k;    /* keys; causal needs n_k >= q_pos0 + n_q */
+    size_t dh;     /* head dimension (any; vectors are padded to 8 inside) */
+    size_t group;  /* query heads per key/value head */
+    float scale;
+    int causal;
+    size_t window; /* causal only: 0 = every earlier key */
+} xf_attn_problem;
 
-/* Decoding with a KV cache: one query row q (dh floats) of one head against the n_keys rows of a
- * cache, K[j*ldk .. +dh) and V[j*ldv .. +dh) for key j (the caller picks the head's columns and
- * the causal span: n_keys = absolute position of the query + 1; with a sliding window of W the
- * caller passes the keys from max(0, pos + 1 - W) instead).
- *   out[d] = sum_j softmax(scale * q . K_j)_j V_j[d]
- * scores must hold n_keys floats. Each output depends only on its own inputs (same operations in
- * the same order whatever thread or chunk computes it), so results are independent of how a
- * prompt is split into eval calls and of the thread count. */
+/* Query positions per block for a given group size: XF_ATTN_ROWS / group, at least 1. */
+static inline size_t xf_attention_qblock(size_t group) {
+    return group >= XF_ATTN_ROWS ? 1 : XF_ATTN_ROWS / group;
+}
+
+/* Scratch floats xf_attention needs (per calling thread), for any block of at most
+ * xf_attention_qblock(group) positions. */
+size_t xf_attention_scratch(size_t group, size_t dh);
+
+/* Outputs of query positions [q0, q1) (at most xf_attention_qblock(group) of them) for query heads
+ * kv_head*group + [h0, h1) (h0 < h1 <= group). */
+void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
+                  float *scratch);
+/* Scalar reference of the same (two passes, double accumulation, libm exp), for tests; any q0..q1,
+ * allocates its own scratch. */
+void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1);
+
+/* One query row q (dh floats) against n_keys cache rows K[j*ldk..], V[j*ldv..] (bidirectional):
+ * xf_attention for a single row. scratch: xf_attention_scratch(1, dh) floats. */
 void xf_attention_cached(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,
-                         size_t n_keys, size_t dh, float scale, float *out, float *scores);
-/* Scalar reference (double accumulation, libm exp), for tests. */
+                         size_t n_keys, size_t dh, float scale, float *out, float *scratch);
 void xf_attention_cached_ref(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,
-                             size_t n_keys, size_t dh, float scale, float *out, float *scores);
+                             size_t n_keys, size_t dh, float scale, float *out);
 
 #endif

@@ -123,12 +123,10 @@ static xf_status bert_encode(xf_model *m, const xf_batch *b, float *X) {
         if (b->off[s + 1] - b->off[s] > m->cfg.max_position_embeddings)
             return xf_error(XF_ERR_RANGE, "sequence of %zu tokens is longer than max_position_embeddings %zu",
                             b->off[s + 1] - b->off[s], m->cfg.max_position_embeddings);
-    size_t max_len = 0, need = 0;
-    for (size_t s = 0; s < b->n_seq; s++)
-        if (b->off[s + 1] - b->off[s] > max_len) max_len = b->off[s + 1] - b->off[s];
+    size_t need = 0;
     for (size_t i = 0; i < B->n_layers; i++) {
         const xf_layer_plan *p = &B->layers[i].plan;
-        size_t a = xf_mha_scratch(p, T, max_len, xf_pool_size(m->pool)), f = xf_ffn_scratch(p, T);
+        size_t a = xf_mha_scratch(p, T, xf_pool_size(m->pool)), f = xf_ffn_scratch(p, T);
         need = a > need ? a : need;
         need = f > need ? f : need;
     }

@@ -157,14 +157,16 @@ static xf_status gpt2_encode(xf_model *m, const xf_batch *b, float *X) {
 
 /* ---------------------------------------------------------------- cached (session) forward
  * As gpt2_encode for tokens at absolute positions p0 .. p0 + T - 1 (xf_mha_cached). Scratch per
- * chunk of T tokens: X, Xn, Y [T, hidden]; Q, O [T, hidden]; FFN [2 T ffn]; scores [n_ctx] per
- * thread. */
+ * chunk of T tokens: X, Xn, Y [T, hidden]; Q, O [T, hidden]; FFN [2 T ffn]; the attention kernel's
+ * per-thread blocks (xf_mha_attention_scratch). */
 
 static size_t gpt2_cached_scratch(const xf_model *m, size_t chunk, size_t n_ctx) {
     const xf_hf_config *c = &m->cfg;
+    const gpt2 *G = m->arch_state;
     size_t row = 5 * c->hidden_size + 2 * c->intermediate_size, a, b;
-    if (!xf_mul_ok(chunk, row, &a) || !xf_mul_ok((size_t)xf_pool_size(m->pool), n_ctx, &b) || a + b < a) return 0;
-    return a + b;
+    if (!G->n_layers || !xf_mul_ok(chunk, row, &a)) return 0;
+    b = xf_mha_attention_scratch(&G->layers[0].plan, xf_pool_size(m->pool));
+    return a + b < a ? 0 : a + b;
 }
 
 static void gpt2_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t T, float *h_last) {
@@ -178,7 +180,7 @@ static void gpt2_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, siz
     }
     for (size_t i = 0; i < G->n_layers; i++)
         xf_block_prenorm_cached(m->pool, &G->layers[i], X, T, p0, c->k + i * c->n_ctx * kvd, c->v + i * c->n_ctx * kvd,
-                                c->n_ctx, X + T * H);
+                                X + T * H);
     c->n_past += T;
     if (h_last) {
         memcpy(h_last, X + (T - 1) * H, H * sizeof *X);

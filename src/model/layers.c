@@ -94,18 +94,60 @@ static void gelu_tanh_task(void *ctx, int ith, int nth) {
 
 static size_t kv_heads(const xf_layer_plan *p) { return p->n_kv_heads ? p->n_kv_heads : p->n_heads; }
 
-size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads) {
+size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, int n_threads) {
     size_t inner = p->n_heads * p->head_dim, kv = kv_heads(p) * p->head_dim;
-    return 2 * T * inner + 2 * T * kv + (size_t)n_threads * xf_attention_scratch(max_len, p->head_dim);
+    return 2 * T * inner + 2 * T * kv + xf_mha_attention_scratch(p, n_threads);
 }
 
+size_t xf_mha_attention_scratch(const xf_layer_plan *p, int n_threads) {
+    return (size_t)n_threads * xf_attention_scratch(p->n_heads / kv_heads(p), p->head_dim);
+}
+
+/* The attention kernel over a batch's sequences (b != NULL: each sequence is the problem `base`
+ * with its rows offset and n_q = n_k = its length) or over the one problem `base` (b == NULL).
+ * Tasks are (sequence, query block, kv head, head chunk) tuples dealt round-robin to threads (so
+ * causal blocks, whose cost grows along the sequence, spread evenly); heads are split into chunks
+ * of one only when there are fewer tasks than threads (a group's rows share each K block's
+ * transposition, which dominates when a block has few rows, as in decoding). Each output row is computed the same way in
+ * any task, so the split does not change results. */
 typedef struct {
     const xf_batch *b;
-    const xf_layer_plan *p;
-    const float *Q, *K, *V;
-    float *O, *rows; /* rows: attention scratch per thread */
-    size_t ld, ldkv, max_len;
-} mha_job;
+    xf_attn_problem base;
+    size_t n_kv, qb, hc; /* hc: heads per task */
+    float *scratch;      /* xf_attention_scratch floats per thread */
+} attn_job;
+
+static void attn_task(void *ctx, int ith, int nth) {
+    const attn_job *j = ctx;
+    const size_t n_seq = j->b ? j->b->n_seq : 1, group = j->base.group;
+    float *scratch = j->scratch + (size_t)ith * xf_attention_scratch(group, j->base.dh);
+    size_t task = 0;
+    for (size_t s = 0; s < n_seq; s++) {
+        xf_attn_problem p = j->base;
+        if (j->b) {
+            size_t o = j->b->off[s], L = j->b->off[s + 1] - o;
+            p.Q += o * p.ldq, p.K += o * p.ldk, p.V += o * p.ldv, p.O += o * p.ldo;
+            p.n_q = p.n_k = L;
+        }
+        for (size_t q0 = 0; q0 < p.n_q; q0 += j->qb)
+            for (size_t g = 0; g < j->n_kv; g++)
+                for (size_t h0 = 0; h0 < group; h0 += j->hc)
+                    if (task++ % (size_t)nth == (size_t)ith)
+                        xf_attention(&p, g, h0, h0 + j->hc, q0, q0 + j->qb < p.n_q ? q0 + j->qb : p.n_q, scratch);
+    }
+}
+
+static void run_attention(xf_pool *pool, const xf_layer_plan *p, const xf_batch *b, xf_attn_problem base,
+                          float *scratch) {
+    const size_t n_kv = kv_heads(p), group = p->n_heads / n_kv, qb = xf_attention_qblock(group);
+    size_t blocks = 0;
+    if (b)
+        for (size_t s = 0; s < b->n_seq; s++) blocks += (b->off[s + 1] - b->off[s] + qb - 1) / qb;
+    else blocks = (base.n_q + qb - 1) / qb;
+    const size_t hc = blocks * n_kv < (size_t)xf_pool_size(pool) ? 1 : group;
+    attn_job j = {b, base, n_kv, qb, hc, scratch};
+    xf_pool_run(pool, attn_task, &j);
+}
 
 /* Rotary embedding of Q and K rows, rows split over threads; position = row - its sequence start. */
 typedef struct {
@@ -129,29 +171,9 @@ static void rope_task(void *ctx, int ith, int nth) {
     }
 }
 
-/* Tasks are (sequence, head) pairs dealt to threads in contiguous runs. */
-static void mha_task(void *ctx, int ith, int nth) {
-    const mha_job *j = ctx;
-    const size_t H = j->p->n_heads, total = j->b->n_seq * H, group = H / kv_heads(j->p);
-    size_t a, e;
-    xf_split_range(total, 1, ith, nth, &a, &e);
-    float *row = j->rows + (size_t)ith * xf_attention_scratch(j->max_len, j->p->head_dim);
-    const float scale = 1.0f / sqrtf((float)j->p->head_dim);
-    for (size_t task = a; task < e; task++) {
-        size_t s = task / H, h = task % H, o = j->b->off[s], L = j->b->off[s + 1] - o;
-        size_t qo = h * j->p->head_dim, ko = (h / group) * j->p->head_dim;
-        xf_attention_head_window(j->Q + o * j->ld + qo, j->ld, j->K + o * j->ldkv + ko, j->ldkv,
-                                 j->V + o * j->ldkv + ko, j->ldkv, j->O + o * j->ld + qo, j->ld, L, 0, j->p->head_dim,
-                                 scale, j->p->causal, j->p->window, row);
-    }
-}
-
 void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_batch *b,
             const float *X, float *Y, float *scratch) {
     const size_t T = xf_batch_tokens(b), inner = p->n_heads * p->head_dim, kv = kv_heads(p) * p->head_dim;
-    size_t max_len = 0;
-    for (size_t s = 0; s < b->n_seq; s++)
-        if (b->off[s + 1] - b->off[s] > max_len) max_len = b->off[s + 1] - b->off[s];
     float *Q = scratch, *K = Q + T * inner, *V = K + T * kv, *O = V + T * kv, *rows = O + T * inner;
     xf_linear(pool, &w->q, X, T, Q);
     xf_linear(pool, &w->k, X, T, K);
@@ -160,8 +182,10 @@ void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_
         rope_job r = {b, p, Q, K, inner, kv};
         xf_pool_run(pool, rope_task, &r);
     }
-    mha_job j = {b, p, Q, K, V, O, rows, inner, kv, max_len};
-    xf_pool_run(pool, mha_task, &j);
+    xf_attn_problem base = {.Q = Q, .K = K, .V = V, .O = O, .ldq = inner, .ldk = kv, .ldv = kv, .ldo = inner,
+                            .dh = p->head_dim, .group = p->n_heads / kv_heads(p),
+                            .scale = 1.0f / sqrtf((float)p->head_dim), .causal = p->causal, .window = p->window};
+    run_attention(pool, p, b, base, rows);
     xf_linear(pool, &w->o, O, T, Y);
 }
 
@@ -185,31 +209,8 @@ static void cached_rope_task(void *ctx, int ith, int nth) {
     }
 }
 
-typedef struct {
-    const xf_layer_plan *p;
-    const float *Q, *K, *V; /* K, V: the layer's cache from position 0 */
-    float *O, *scores;      /* scores: n_ctx floats per thread */
-    size_t T, p0, ld, ldkv, n_ctx;
-} cached_attn_job;
-
-/* Tasks are (token, head) pairs dealt to threads in contiguous runs. */
-static void cached_attn_task(void *ctx, int ith, int nth) {
-    const cached_attn_job *j = ctx;
-    const size_t nh = j->p->n_heads, dh = j->p->head_dim, group = nh / kv_heads(j->p), W = j->p->window;
-    const float scale = 1.0f / sqrtf((float)dh);
-    float *sc = j->scores + (size_t)ith * j->n_ctx;
-    size_t a, e;
-    xf_split_range(j->T * nh, 1, ith, nth, &a, &e);
-    for (size_t task = a; task < e; task++) {
-        size_t t = task / nh, h = task % nh, ko = (h / group) * dh, end = j->p0 + t + 1;
-        size_t lo = W && end > W ? end - W : 0;
-        xf_attention_cached(j->Q + t * j->ld + h * dh, j->K + lo * j->ldkv + ko, j->ldkv, j->V + lo * j->ldkv + ko,
-                            j->ldkv, end - lo, dh, scale, j->O + t * j->ld + h * dh, sc);
-    }
-}
-
 void xf_mha_cached(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const float *Xn, size_t T,
-                   size_t p0, float *Kc, float *Vc, size_t n_ctx, float *Q, float *O, float *scores, float *Y) {
+                   size_t p0, float *Kc, float *Vc, float *Q, float *O, float *scratch, float *Y) {
     const size_t inner = p->n_heads * p->head_dim, kvd = kv_heads(p) * p->head_dim;
     xf_linear(pool, &w->q, Xn, T, Q);
     xf_linear(pool, &w->k, Xn, T, Kc + p0 * kvd);
@@ -218,8 +219,11 @@ void xf_mha_cached(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, co
         cached_rope_job r = {p, Q, Kc + p0 * kvd, T, p0, inner, kvd};
         xf_pool_run(pool, cached_rope_task, &r);
     }
-    cached_attn_job a = {p, Q, Kc, Vc, O, scores, T, p0, inner, kvd, n_ctx};
-    xf_pool_run(pool, cached_attn_task, &a);
+    xf_attn_problem base = {.Q = Q, .K = Kc, .V = Vc, .O = O, .ldq = inner, .ldk = kvd, .ldv = kvd, .ldo = inner,
+                            .n_q = T, .q_pos0 = p0, .n_k = p0 + T, .dh = p->head_dim,
+                            .group = p->n_heads / kv_heads(p), .scale = 1.0f / sqrtf((float)p->head_dim),
+                            .causal = 1, .window = p->window};
+    run_attention(pool, p, NULL, base, scratch);
     xf_linear(pool, &w->o, O, T, Y);
 }
 
@@ -276,13 +280,13 @@ void xf_block_prenorm(xf_pool *pool, const xf_block_w *w, const xf_batch *b, flo
 }
 
 void xf_block_prenorm_cached(xf_pool *pool, const xf_block_w *w, float *X, size_t T, size_t p0, float *Kc,
-                             float *Vc, size_t n_ctx, float *ws) {
+                             float *Vc, float *ws) {
     const size_t H = w->ln1.g.cols, inner = w->plan.n_heads * w->plan.head_dim;
     float *Xn = ws, *Y = Xn + T * H, *Q = Y + T * H, *O = Q + T * inner, *ffn = O + T * inner;
-    float *scores = ffn + xf_ffn_scratch(&w->plan, T);
+    float *attn = ffn + xf_ffn_scratch(&w->plan, T);
     memcpy(Xn, X, T * H * sizeof *X);
     xf_add_norm(pool, &w->ln1, Xn, NULL, T);
-    xf_mha_cached(pool, &w->attn, &w->plan, Xn, T, p0, Kc, Vc, n_ctx, Q, O, scores, Y);
+    xf_mha_cached(pool, &w->attn, &w->plan, Xn, T, p0, Kc, Vc, Q, O, attn, Y);
     xf_add_inplace(X, Y, T * H);
     memcpy(Xn, X, T * H * sizeof *X);
     xf_add_norm(pool, &w->ln2, Xn, NULL, T);

@@ -82,8 +82,10 @@ void xf_embed_tokens(const xf_batch *b, const xf_weight *word, float *X);
 /* X = Norm(X + R) over T rows (R may be NULL: X = Norm(X)), rows split over the pool. */
 void xf_add_norm(xf_pool *pool, const xf_norm_w *n, float *X, const float *R, size_t T);
 
-/* Scratch floats xf_mha needs for T tokens of width hidden, longest sequence max_len. */
-size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, size_t max_len, int n_threads);
+/* Scratch floats xf_mha needs for T tokens (linear in T: the attention kernel's own scratch is a
+ * fixed per-thread block, xf_mha_attention_scratch). */
+size_t xf_mha_scratch(const xf_layer_plan *p, size_t T, int n_threads);
+size_t xf_mha_attention_scratch(const xf_layer_plan *p, int n_threads);
 /* Multi-head attention as the plan says (bidirectional or causal, grouped-query, rotary):
  * Y[T, hidden] = O-projection of attention over each sequence of the batch. */
 void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_batch *b,
@@ -93,10 +95,10 @@ void xf_mha(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const xf_
  * whose earlier keys / values sit in a KV cache (a session): Q = q(Xn) into Q [T, heads*dh]; the
  * K / V projections are written straight into the cache rows p0.. of Kc / Vc (row stride ldkv =
  * kv_heads*dh); RoPE (if the plan has it) at the absolute positions; query t attends cache rows
- * [max(0, p0 + t + 1 - window), p0 + t] with xf_attention_cached into O [T, heads*dh]; then
- * Y[T, hidden] = o(O). scores: n_ctx floats per pool thread. */
+ * [max(0, p0 + t + 1 - window), p0 + t] with xf_attention into O [T, heads*dh]; then
+ * Y[T, hidden] = o(O). scratch: xf_mha_attention_scratch floats. */
 void xf_mha_cached(xf_pool *pool, const xf_attn_w *w, const xf_layer_plan *p, const float *Xn, size_t T,
-                   size_t p0, float *Kc, float *Vc, size_t n_ctx, float *Q, float *O, float *scores, float *Y);
+                   size_t p0, float *Kc, float *Vc, float *Q, float *O, float *scratch, float *Y);
 
 /* Scratch floats xf_ffn_gelu and xf_ffn_swiglu need. */
 size_t xf_ffn_scratch(const xf_layer_plan *p, size_t T);
@@ -123,9 +125,9 @@ typedef struct xf_block_w {
  * xf_mha_scratch and xf_ffn_scratch. */
 void xf_block_prenorm(xf_pool *pool, const xf_block_w *w, const xf_batch *b, float *X, float *ws);
 /* The block over T new tokens at positions p0.. of a session (KV cache rows Kc / Vc of n_ctx
- * positions). ws: Xn, Y [T, hidden]; Q, O [T, heads*dh]; FFN [xf_ffn_scratch]; scores [n_ctx] per
- * pool thread. */
+ * positions). ws: Xn, Y [T, hidden]; Q, O [T, heads*dh]; FFN [xf_ffn_scratch]; attention
+ * [xf_mha_attention_scratch]. */
 void xf_block_prenorm_cached(xf_pool *pool, const xf_block_w *w, float *X, size_t T, size_t p0, float *Kc,
-                             float *Vc, size_t n_ctx, float *ws);
+                             float *Vc, float *ws);
 
 #endif

@@ -152,17 +152,19 @@ static xf_status llama_encode(xf_model *m, const xf_batch *b, float *X) {
  * The same layer as llama_encode, for tokens at absolute positions p0 .. p0 + T - 1 of one
  * sequence whose earlier keys / values sit in the cache: K and V projections are written straight
  * into the cache rows, RoPE uses the absolute positions, and query t attends cache rows
- * [0, p0 + t] with xf_attention_cached. Scratch per chunk of T tokens:
- *   X, Xn, Y [T, hidden]; Q, O [T, heads*dh]; FFN [2 T ffn]; per-thread scores [n_ctx]. */
+ * [0, p0 + t] with xf_attention. Scratch per chunk of T tokens:
+ *   X, Xn, Y [T, hidden]; Q, O [T, heads*dh]; FFN [2 T ffn]; the attention kernel's per-thread
+ *   blocks (xf_mha_attention_scratch, independent of n_ctx). */
 
 static size_t add_ok(size_t a, size_t b) { return a + b < a ? 0 : a + b; }
 
 static size_t llama_cached_scratch(const xf_model *m, size_t chunk, size_t n_ctx) {
     const xf_hf_config *c = &m->cfg;
+    const llama *L = m->arch_state;
     size_t inner = c->num_attention_heads * c->head_dim, row = 3 * c->hidden_size + 2 * inner + 2 * c->intermediate_size;
-    size_t a, b;
-    if (!xf_mul_ok(chunk, row, &a) || !xf_mul_ok((size_t)xf_pool_size(m->pool), n_ctx, &b)) return 0;
-    return add_ok(a, b);
+    size_t a;
+    if (!L->n_layers || !xf_mul_ok(chunk, row, &a)) return 0;
+    return add_ok(a, xf_mha_attention_scratch(&L->layers[0].plan, xf_pool_size(m->pool)));
 }
 
 static void llama_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t T, float *h_last) {
@@ -173,7 +175,7 @@ static void llama_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, si
     for (size_t t = 0; t < T; t++) memcpy(X + t * H, E + (size_t)ids[t] * H, H * sizeof *X);
     for (size_t i = 0; i < L->n_layers; i++)
         xf_block_prenorm_cached(m->pool, &L->layers[i], X, T, c->n_past, c->k + i * c->n_ctx * kvd,
-                                c->v + i * c->n_ctx * kvd, c->n_ctx, X + T * H);
+                                c->v + i * c->n_ctx * kvd, X + T * H);
     c->n_past += T;
     if (h_last) {
         memcpy(h_last, X + (T - 1) * H, H * sizeof *X);

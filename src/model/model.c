@@ -49,7 +49,7 @@ xf_status xf_decoder_prepare(xf_model *m, const xf_batch *b, const xf_block_w *l
         return xf_error(XF_ERR_RANGE, "sequence of %zu tokens is longer than the model's %zu positions", max_len,
                         m->cfg.max_position_embeddings);
     for (size_t i = 0; i < n_layers; i++) {
-        size_t a = xf_mha_scratch(&layers[i].plan, T, max_len, xf_pool_size(m->pool));
+        size_t a = xf_mha_scratch(&layers[i].plan, T, xf_pool_size(m->pool));
         size_t f = xf_ffn_scratch(&layers[i].plan, T);
         need = a > need ? a : need;
         need = f > need ? f : need;

@@ -1,0 +1,188 @@
+/* test_attention.c — the tiled online-softmax attention kernel (kernels/attention.h): against its
+ * scalar reference by normalized error over odd lengths, head dims (odd ones too), bidirectional /
+ * causal / sliding-window masks, grouped-query ratios and query offsets (sessions); bitwise
+ * independence of a row's result from the block, head chunk and task that compute it; and
+ * xf_mha (layers.c) bitwise identical for 1 vs 2 threads and for a sequence alone vs packed in a
+ * batch. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "harness.h"
+#include "kernels/attention.h"
+#include "model/layers.h"
+
+static unsigned long long g_rng = 0x9E3779B97F4A7C15ULL;
+static float frand(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (float)((g_rng >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
+}
+
+static float *randv(size_t n, float amp) {
+    float *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = amp * frand();
+    return v;
+}
+
+/* ||a - b|| / ||b|| */
+static double nerr(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* The whole problem with the kernel: every kv head, query blocks of qb positions (<= the kernel's
+ * limit), heads in chunks of hc. */
+static void run_all(const xf_attn_problem *p, size_t n_kv, size_t qb, size_t hc, float *scratch) {
+    for (size_t q0 = 0; q0 < p->n_q; q0 += qb)
+        for (size_t g = 0; g < n_kv; g++)
+            for (size_t h0 = 0; h0 < p->group; h0 += hc)
+                xf_attention(p, g, h0, h0 + hc < p->group ? h0 + hc : p->group, q0, q0 + qb < p->n_q ? q0 + qb : p->n_q,
+                             scratch);
+}
+
+typedef struct {
+    xf_attn_problem p;
+    size_t n_kv;
+    float *Q, *K, *V, *O, *R;
+} problem;
+
+static problem make(size_t n_q, size_t p0, size_t dh, size_t group, size_t n_kv, int causal, size_t window) {
+    problem P = {.n_kv = n_kv};
+    const size_t n_k = causal ? p0 + n_q : n_q + p0, ldq = group * n_kv * dh, ldk = n_kv * dh + 3;
+    P.Q = randv(n_q * ldq, 2.0f), P.K = randv(n_k * ldk, 2.0f), P.V = randv(n_k * ldk, 1.0f);
+    P.O = calloc(n_q * ldq, sizeof(float)), P.R = calloc(n_q * ldq, sizeof(float));
+    P.p = (xf_attn_problem){.Q = P.Q, .K = P.K, .V = P.V, .O = P.O, .ldq = ldq, .ldk = ldk, .ldv = ldk, .ldo = ldq,
+                            .n_q = n_q, .q_pos0 = p0, .n_k = n_k, .dh = dh, .group = group,
+                            .scale = 1.0f / sqrtf((float)dh), .causal = causal, .window = window};
+    return P;
+}
+
+static void drop(problem *P) { free(P->Q), free(P->K), free(P->V), free(P->O), free(P->R); }
+
+static void test_vs_ref(void) {
+    const size_t lens[] = {1, 3, 17, 100, 257}, dims[] = {32, 64, 80, 128, 7, 33}, groups[] = {1, 3, 4};
+    const struct { int causal; size_t window, p0; } masks[] = {{0, 0, 0}, {1, 0, 0}, {1, 5, 0}, {1, 64, 0}, {1, 0, 70}, {1, 33, 130}};
+    for (size_t a = 0; a < sizeof lens / sizeof *lens; a++)
+        for (size_t b = 0; b < sizeof dims / sizeof *dims; b++)
+            for (size_t c = 0; c < sizeof groups / sizeof *groups; c++)
+                for (size_t m = 0; m < sizeof masks / sizeof *masks; m++) {
+                    const size_t L = lens[a], dh = dims[b], group = groups[c], n_kv = c == 1 ? 1 : 2;
+                    problem P = make(L, masks[m].p0, dh, group, n_kv, masks[m].causal, masks[m].window);
+                    float *scr = malloc(xf_attention_scratch(group, dh) * sizeof(float));
+                    run_all(&P.p, n_kv, xf_attention_qblock(group), group, scr);
+                    P.p.O = P.R;
+                    for (size_t g = 0; g < n_kv; g++) xf_attention_ref(&P.p, g, 0, group, 0, L);
+                    double e = nerr(P.O, P.R, L * P.p.ldq);
+                    CHECK_MSG(e < 1e-5, "L=%zu dh=%zu group=%zu causal=%d window=%zu p0=%zu: normalized error %.3g", L,
+                              dh, group, masks[m].causal, masks[m].window, masks[m].p0, e);
+                    free(scr);
+                    drop(&P);
+                }
+}
+
+/* A row's result must not depend on its block: whole blocks, one position at a time, one head at a
+ * time, and odd block sizes all give the same bits. */
+static void test_blocking_bitwise(void) {
+    const struct { size_t L, dh, group, p0, window; int causal; } cases[] = {
+        {150, 64, 3, 0, 0, 1}, {130, 32, 1, 0, 0, 0}, {77, 80, 4, 200, 50, 1}, {200, 33, 2, 0, 70, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const size_t group = cases[c].group, dh = cases[c].dh, L = cases[c].L;
+        problem P = make(L, cases[c].p0, dh, group, 2, cases[c].causal, cases[c].window);
+        float *scr = malloc(xf_attention_scratch(group, dh) * sizeof(float));
+        const size_t qb = xf_attention_qblock(group), n = L * P.p.ldq;
+        run_all(&P.p, 2, qb, group, scr);
+        const size_t splits[][2] = {{1, group}, {qb, 1}, {1, 1}, {qb > 7 ? 7 : 1, group > 1 ? group - 1 : 1}};
+        for (size_t s = 0; s < sizeof splits / sizeof *splits; s++) {
+            P.p.O = P.R;
+            memset(P.R, 0, n * sizeof(float));
+            run_all(&P.p, 2, splits[s][0], splits[s][1], scr);
+            CHECK_MSG(memcmp(P.O, P.R, n * sizeof(float)) == 0, "case %zu: blocks of %zu positions x %zu heads differ", c,
+                      splits[s][0], splits[s][1]);
+            P.p.O = P.O;
+        }
+        /* a session's chunk: the last rows as queries at offset, against the same keys */
+        if (cases[c].causal) {
+            const size_t cut = L / 3;
+            xf_attn_problem q = P.p;
+            q.Q += cut * q.ldq, q.O = P.R + cut * q.ldo, q.n_q = L - cut, q.q_pos0 += cut;
+            run_all(&q, 2, qb, group, scr);
+            CHECK_MSG(memcmp(P.O + cut * q.ldo, P.R + cut * q.ldo, (L - cut) * q.ldo * sizeof(float)) == 0,
+                      "case %zu: a chunk at offset %zu differs from the whole", c, cut);
+        }
+        free(scr);
+        drop(&P);
+    }
+}
+
+static void test_cached(void) {
+    const size_t dims[] = {8, 16, 64, 100}, lens[] = {1, 2, 7, 33, 130, 300};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 6; b++) {
+            const size_t dh = dims[a], n = lens[b], ld = dh * 3;
+            float *K = randv(n * ld, 3.0f), *V = randv(n * ld, 1.0f), *q = randv(dh, 3.0f), o[100], r[100];
+            float *scr = malloc(xf_attention_scratch(1, dh) * sizeof(float));
+            xf_attention_cached(q, K + dh, ld, V + dh, ld, n, dh, 1.0f / sqrtf((float)dh), o, scr);
+            xf_attention_cached_ref(q, K + dh, ld, V + dh, ld, n, dh, 1.0f / sqrtf((float)dh), r);
+            double e = nerr(o, r, dh);
+            CHECK_MSG(e < 1e-5, "cached dh=%zu n=%zu: normalized error %.3g", dh, n, e);
+            free(K), free(V), free(q), free(scr);
+        }
+}
+
+/* xf_mha over a packed batch with random projections: 1 vs 2 threads and each sequence alone vs
+ * in the batch give identical bits. */
+static void test_mha_bitwise(xf_pool *p1, xf_pool *p2) {
+    const size_t H = 48, lens[] = {5, 1, 70, 17, 130};
+    const size_t n_seq = sizeof lens / sizeof *lens;
+    size_t off[6] = {0};
+    for (size_t s = 0; s < n_seq; s++) off[s + 1] = off[s] + lens[s];
+    const size_t T = off[n_seq];
+    const struct { size_t heads, kv, dh; int causal; size_t window; } cfgs[] = {
+        {4, 4, 12, 0, 0}, {6, 2, 8, 1, 0}, {3, 1, 16, 1, 9}, {2, 2, 24, 1, 0}};
+    for (size_t c = 0; c < sizeof cfgs / sizeof *cfgs; c++) {
+        xf_layer_plan plan = {.n_heads = cfgs[c].heads, .head_dim = cfgs[c].dh, .n_kv_heads = cfgs[c].kv,
+                              .causal = cfgs[c].causal, .window = cfgs[c].window};
+        const size_t inner = plan.n_heads * plan.head_dim, kvd = plan.n_kv_heads * plan.head_dim;
+        float *Wq = randv(inner * H, 0.5f), *Wk = randv(kvd * H, 0.5f), *Wv = randv(kvd * H, 0.5f),
+              *Wo = randv(H * inner, 0.5f), *X = randv(T * H, 1.0f);
+        xf_attn_w w = {0};
+        w.q.w = (xf_weight){.rows = inner, .cols = H, .data = Wq};
+        w.k.w = (xf_weight){.rows = kvd, .cols = H, .data = Wk};
+        w.v.w = (xf_weight){.rows = kvd, .cols = H, .data = Wv};
+        w.o.w = (xf_weight){.rows = H, .cols = inner, .data = Wo};
+        float *Y1 = malloc(T * H * 4), *Y2 = malloc(T * H * 4), *Ys = malloc(T * H * 4);
+        float *scr = malloc(xf_mha_scratch(&plan, T, 2) * sizeof(float));
+        int32_t ids[512] = {0};
+        xf_batch b = {n_seq, off, ids, ids};
+        xf_mha(p1, &w, &plan, &b, X, Y1, scr);
+        xf_mha(p2, &w, &plan, &b, X, Y2, scr);
+        CHECK_MSG(memcmp(Y1, Y2, T * H * 4) == 0, "mha config %zu: 1 vs 2 threads differ", c);
+        for (size_t s = 0; s < n_seq; s++) {
+            size_t o1[2] = {0, lens[s]};
+            xf_batch one = {1, o1, ids, ids};
+            xf_mha(p2, &w, &plan, &one, X + off[s] * H, Ys + off[s] * H, scr);
+        }
+        CHECK_MSG(memcmp(Y1, Ys, T * H * 4) == 0, "mha config %zu: sequences alone differ from the batch", c);
+        free(Wq), free(Wk), free(Wv), free(Wo), free(X), free(Y1), free(Y2), free(Ys), free(scr);
+    }
+}
+
+int main(void) {
+    xf_pool *p1 = NULL, *p2 = NULL;
+    CHECK(xf_pool_create(1, &p1) == XF_OK);
+    CHECK(xf_pool_create(2, &p2) == XF_OK);
+    test_vs_ref();
+    test_blocking_bitwise();
+    test_cached();
+    test_mha_bitwise(p1, p2);
+    xf_pool_free(p1);
+    xf_pool_free(p2);
+    return xf_t_report();
+}
