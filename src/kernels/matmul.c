@@ -6,10 +6,9 @@
  * output element is computed the same way whatever the ISA, tile, panel or thread: for each block
  * of XF_KC values of k in order, a chain p = fma(x[k], w[k], p) from p = 0, and y = y + p (blocked
  * summation keeps the error near that of pairwise sums); then + bias. Results are therefore bitwise
- * identical across ISAs, thread counts and batch splits. Weights may be packed once at load
- * (xf_gemm_pack: then every T, decode included, runs the micro-kernels straight from the packed
- * panels); row-major weights are packed per call, except single rows, which take a GEMV whose dot
- * products use the canonical xf_dot_f32 order instead (one pass over W). */
+ * identical across ISAs, thread counts and batch splits (a single row included). Weights may be
+ * packed once at load (xf_gemm_pack: the micro-kernels then read the panels straight away, which
+ * is what decoding needs); row-major weights are packed per call into the thread's scratch. */
 #include "kernels/matmul.h"
 
 #include <math.h>
@@ -192,34 +191,6 @@ static void pack_panel(const float *W, size_t ldw, size_t o, size_t nr, size_t N
     }
 }
 
-/* Single rows: canonical-order dot products, four W rows per pass sharing each x load. */
-XF_DISPATCH
-static void gemv_f32(const float *x, const float *W, size_t ldw, const float *bias, float *y, size_t n0,
-                     size_t n1, size_t K) {
-    size_t o = n0;
-    for (; o + 4 <= n1; o += 4) {
-        const float *w0 = W + o * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
-        xf_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        size_t k = 0;
-        for (; k + 8 <= K; k += 8) {
-            xf_v8 xv = xf_v8_load(x + k);
-            a0 += xv * xf_v8_load(w0 + k);
-            a1 += xv * xf_v8_load(w1 + k);
-            a2 += xv * xf_v8_load(w2 + k);
-            a3 += xv * xf_v8_load(w3 + k);
-        }
-        float s[4] = {xf_v8_hsum(a0), xf_v8_hsum(a1), xf_v8_hsum(a2), xf_v8_hsum(a3)};
-        for (; k < K; k++) {
-            s[0] += x[k] * w0[k];
-            s[1] += x[k] * w1[k];
-            s[2] += x[k] * w2[k];
-            s[3] += x[k] * w3[k];
-        }
-        for (int j = 0; j < 4; j++) y[o + j] = s[j] + (bias ? bias[o + j] : 0.0f);
-    }
-    for (; o < n1; o++) y[o] = xf_dot_f32(x, W + o * ldw, K) + (bias ? bias[o] : 0.0f);
-}
-
 /* The blocked product over output columns [n0, n1). W is either row-major (W, ldw: panels are
  * packed into the scratch per K block) or already packed (Wp: panel p of NR columns holds
  * Wp[p * K * NR + k * NR + j] = W[p * NR + j][k], so K block k0 starts at offset k0 * NR; n0 is
@@ -299,10 +270,6 @@ void xf_gemm_f32_packed(xf_gemm_isa isa, const float *X, size_t ldx, const float
 
 void xf_gemm_f32_nt(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias, float *Y,
                     size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
-    if (T == 1) {
-        gemv_f32(X, W, ldw, bias, Y, n0, n1, K);
-        return;
-    }
     xf_gemm_f32_nt_isa(xf_gemm_isa_best(), X, ldx, W, ldw, bias, Y, ldy, T, n0, n1, K);
 }
 
@@ -347,7 +314,7 @@ static void matmul_task(void *ctx, int ith, int nth) {
         if (t0 < t1) matmul_part(j, t0, t1, 0, j->N);
     } else {
         size_t n0, n1;
-        xf_split_range(j->N, j->T > 1 || j->packed ? g->nr : 4, ith, nth, &n0, &n1);
+        xf_split_range(j->N, g->nr, ith, nth, &n0, &n1);
         if (n0 < n1) matmul_part(j, 0, j->T, n0, n1);
     }
     tls_pack = NULL;

@@ -1,9 +1,9 @@
 /* matmul.h — fp32 matrix products in the nn.Linear layout: Y[t, o] = X[t, :] . W[o, :] + b[o].
  *
  * X is [T, K] (row stride ldx), W is [N, K] (row stride ldw, as PyTorch stores Linear weights),
- * Y is [T, N] (row stride ldy); bias may be NULL. For T > 1 every output element is computed with
- * the same sequence of operations (a sequential FMA chain over k) whatever its position in a block,
- * its ISA or its thread, so results do not depend on how T > 1 rows or N are split (bitwise). */
+ * Y is [T, N] (row stride ldy); bias may be NULL. Every output element is computed with the same
+ * sequence of operations (FMA chains over blocks of k) whatever its position in a block, its ISA or
+ * its thread, so results do not depend on how T or N are split (bitwise). */
 #ifndef XF_KERNELS_MATMUL_H
 #define XF_KERNELS_MATMUL_H
 
@@ -20,9 +20,7 @@ const char *xf_gemm_isa_name(xf_gemm_isa isa);
 /* The blocked product with a given ISA's micro-kernel (tests compare them). */
 void xf_gemm_f32_nt_isa(xf_gemm_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,
                         const float *bias, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
-/* Output columns [n0, n1) only: the single-thread kernel (best ISA; T == 1 takes the GEMV, whose
- * dot products use the xf_dot_f32 order, so a single row may differ from the blocked product in
- * the last bits). */
+/* Output columns [n0, n1) only: the single-thread kernel (best ISA). */
 void xf_gemm_f32_nt(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
                     float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
 /* Weights packed once for one ISA's micro-kernels (panels of xf_gemm_panel(isa) rows of W, k-major,
