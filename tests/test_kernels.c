@@ -121,6 +121,12 @@ static void test_decoder_ops(xf_pool *pool2) {
         xf_rmsnorm_ref(x, r, g, rows, n, 1e-6f);
         double e = nerr(y, r, rows * n);
         CHECK_MSG(e < 1e-6, "rmsnorm n=%zu normalized error %.3g", n, e);
+        float *bt = randv(n), *y2 = malloc(rows * n * 4), *r2 = malloc(rows * n * 4);
+        xf_layernorm(x, y2, g, bt, rows, n, 1e-12f);
+        xf_layernorm_ref(x, r2, g, bt, rows, n, 1e-12f);
+        e = nerr(y2, r2, rows * n);
+        CHECK_MSG(e < 1e-6, "layernorm n=%zu normalized error %.3g", n, e);
+        free(bt), free(y2), free(r2);
         /* RMSNorm by hand for one row: x / sqrt(mean(x^2) + eps) * g */
         double ss = 0;
         for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];

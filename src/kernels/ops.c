@@ -8,32 +8,67 @@
 
 #include "kernels/simd.h"
 
-void xf_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
-                  size_t n, float eps) {
+/* Sum of v[0..n) and of (v - c)^2 with 8 lanes (fixed order: every caller gets the same bits). */
+XF_INLINE float sum8(const float *v, size_t n) {
+    xf_v8 acc = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) acc += xf_v8_load(v + i);
+    float s = xf_v8_hsum(acc);
+    for (; i < n; i++) s += v[i];
+    return s;
+}
+
+XF_INLINE float sqdev8(const float *v, size_t n, float c) {
+    xf_v8 acc = {0}, cv = c - (xf_v8){0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        xf_v8 d = xf_v8_load(v + i) - cv;
+        acc += d * d;
+    }
+    float s = xf_v8_hsum(acc);
+    for (; i < n; i++) s += (v[i] - c) * (v[i] - c);
+    return s;
+}
+
+XF_DISPATCH
+void xf_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows, size_t n,
+                  float eps) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
-        double mean = 0.0, var = 0.0;
-        for (size_t i = 0; i < n; i++) mean += xr[i];
-        mean /= (double)n;
-        for (size_t i = 0; i < n; i++) {
-            double d = xr[i] - mean;
-            var += d * d;
-        }
-        var /= (double)n;
-        float inv = (float)(1.0 / sqrt(var + (double)eps)), m = (float)mean;
-        for (size_t i = 0; i < n; i++) yr[i] = (xr[i] - m) * inv * gamma[i] + beta[i];
+        float m = sum8(xr, n) / (float)n;
+        float inv = 1.0f / sqrtf(sqdev8(xr, n, m) / (float)n + eps);
+        xf_v8 mv = m - (xf_v8){0}, iv = inv - (xf_v8){0};
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            xf_v8_store(yr + i, (xf_v8_load(xr + i) - mv) * iv * xf_v8_load(gamma + i) + xf_v8_load(beta + i));
+        for (; i < n; i++) yr[i] = (xr[i] - m) * inv * gamma[i] + beta[i];
     }
 }
 
+void xf_layernorm_ref(const float *x, float *y, const float *gamma, const float *beta, size_t rows, size_t n,
+                      float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        double mean = 0.0, var = 0.0;
+        for (size_t i = 0; i < n; i++) mean += xr[i];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++) var += (xr[i] - mean) * (xr[i] - mean);
+        double inv = 1.0 / sqrt(var / (double)n + (double)eps);
+        for (size_t i = 0; i < n; i++) y[r * n + i] = (float)((xr[i] - mean) * inv * gamma[i] + beta[i]);
+    }
+}
+
+XF_DISPATCH
 void xf_rmsnorm(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
-        double ss = 0.0;
-        for (size_t i = 0; i < n; i++) ss += (double)xr[i] * xr[i];
-        float inv = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
-        for (size_t i = 0; i < n; i++) yr[i] = gamma[i] * (xr[i] * inv);
+        float inv = 1.0f / sqrtf(sqdev8(xr, n, 0.0f) / (float)n + eps);
+        xf_v8 iv = inv - (xf_v8){0};
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) xf_v8_store(yr + i, xf_v8_load(gamma + i) * (xf_v8_load(xr + i) * iv));
+        for (; i < n; i++) yr[i] = gamma[i] * (xr[i] * inv);
     }
 }
 

@@ -10,6 +10,8 @@ void xf_layernorm(const float *x, float *y, const float *gamma, const float *bet
                   size_t n, float eps);
 /* y = x / sqrt(mean(x^2) + eps) * gamma, per row (RMSNorm as HF llama; statistics in double).
  * x and y may alias. _ref: the same entirely in double. */
+void xf_layernorm_ref(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
+                      size_t n, float eps);
 void xf_rmsnorm(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps);
 void xf_rmsnorm_ref(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps);
 /* g = SiLU(g) * u = g / (1 + e^-g) * u, per element (the gated FFN). _ref: libm expf. */

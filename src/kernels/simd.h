@@ -24,7 +24,9 @@ XF_INLINE void xf_v8_store(float *p, xf_v8 v) { memcpy(p, &v, sizeof v); }
 
 typedef int xf_v8i __attribute__((vector_size(32)));
 
-XF_INLINE xf_v8 xf_v8_splat(float f) { return (xf_v8){f, f, f, f, f, f, f, f}; }
+/* Written as a scalar-vector operation (exact: f - 0 is f, signed zeros included) because GCC 12
+ * builds an {f, f, ...} initializer of a run-time f from 8 insertps in the target clones. */
+XF_INLINE xf_v8 xf_v8_splat(float f) { return f - (xf_v8){0}; }
 
 /* Lane-wise select: mask lanes are all-ones (take a) or zero (take b). */
 XF_INLINE xf_v8 xf_v8_select(xf_v8i mask, xf_v8 a, xf_v8 b) {
