@@ -94,7 +94,7 @@ check_help() { # check_help CMD OPTION...
   check "help $cmd == $cmd --help" cmp -s "$tmp/out" "$tmp/help1"
   run 0 "$X" "$cmd" -h
 }
-check_help embed --model --output --format --batch-size --threads --max-length jsonl npy
+check_help embed --model --output --format --batch-size --threads --max-length --weights jsonl npy
 run 0 "$X" embed --help
 out_has "NUL bytes are kept"
 check_help tokenize --model --text --pair --tokens --json --max-length
@@ -125,6 +125,8 @@ for v in 0 1000001 x; do
 done
 run 2 "$X" embed -m "$model" --format csv </dev/null
 err_has "--format"
+run 2 "$X" embed -m "$model" --weights fp16 </dev/null
+err_has "'stored' or 'int8'"
 run 2 "$X" embed -m "$model" --output </dev/null
 err_has "requires a value"
 run 2 "$X" embed -m "$model" a.txt b.txt
@@ -174,6 +176,16 @@ run 0 "$X" embed -m "$model" "$tmp/mixed.txt"
 cp "$tmp/out" "$tmp/mixed.jsonl"
 check "one output line per input line" test "$(lines_of "$tmp/mixed.jsonl")" -eq "$n_mixed"
 check "exactly one truncation notice" test "$(grep -c 'truncated' "$tmp/err")" -eq 1
+run 0 "$X" embed -m "$model" --weights int8 "$tmp/mixed.txt"
+check "int8 weights: embeddings close to fp32 (cosine >= 0.99)" python3 - "$tmp/mixed.jsonl" "$tmp/out" <<'PY'
+import json, math, sys
+a = [json.loads(l)["embedding"] for l in open(sys.argv[1])]
+b = [json.loads(l)["embedding"] for l in open(sys.argv[2])]
+assert len(a) == len(b)
+for x, y in zip(a, b):
+    cos = sum(u * v for u, v in zip(x, y)) / math.sqrt(sum(u * u for u in x) * sum(v * v for v in y))
+    assert cos >= 0.99, cos
+PY
 err_has "1 of $n_mixed inputs"
 check "no NUL warning" test "$(grep -c 'NUL' "$tmp/err")" -eq 0
 check "jsonl rows are JSON with indices 0..n-1" python3 - "$tmp/mixed.jsonl" <<'PY'

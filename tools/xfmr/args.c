@@ -131,6 +131,7 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->model = NULL;
     mo->threads = 0;
     mo->max_length = 0;
+    mo->weights = XF_WEIGHTS_AS_STORED;
 }
 
 int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opts *mo) {
@@ -144,6 +145,13 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         return 1;
     case CLI_OPT_THREADS:
         return cli_parse_int(p->cmd, "--threads", arg, 0, 1024, &mo->threads) ? -1 : 1;
+    case CLI_OPT_WEIGHTS:
+        if (!strcmp(arg, "stored") || !strcmp(arg, "int8")) {
+            mo->weights = arg[0] == 'i' ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED;
+            return 1;
+        }
+        cli_usage_error(p->cmd, "option '--weights' takes 'stored' or 'int8', not '%s'", arg);
+        return -1;
     case CLI_OPT_MAX_LENGTH:
         return cli_parse_int(p->cmd, "--max-length", arg, 1, 1000000, &mo->max_length) ? -1 : 1;
     default:
@@ -161,7 +169,7 @@ void cli_help_model_options(FILE *f) {
     cli_help_model_option(f);
     fputs("      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n"
           "      --max-length N    truncate inputs to N tokens, 1..1000000\n"
-          "                        (default: the model's own limit)\n",
+          "                        (default: the model's own limit)\n" CLI_HELP_WEIGHTS,
           f);
 }
 

@@ -88,9 +88,15 @@ typedef struct cli_model_opts {
     const char *model; /* -m/--model, NULL = default */
     long threads;      /* --threads, 0 = all cores */
     long max_length;   /* --max-length, 0 = the model's limit */
+    xf_weight_format weights; /* --weights */
 } cli_model_opts;
 
-enum { CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH };
+enum { CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHTS };
+#define CLI_OPTS_WEIGHTS {CLI_OPT_WEIGHTS, 0, "weights", 1}
+#define CLI_HELP_WEIGHTS                                                                       \
+    "      --weights FORMAT  stored (default: as the file holds them; F16/BF16 become F32)\n"   \
+    "                        or int8 (linear layers quantized at load, one scale per output\n" \
+    "                        channel, activations per token and 64 inputs; ~2x faster)\n"
 #define CLI_OPTS_MODEL {CLI_OPT_MODEL, 'm', "model", 1}
 #define CLI_OPTS_THREADS {CLI_OPT_THREADS, 0, "threads", 1}
 #define CLI_OPTS_MAX_LENGTH {CLI_OPT_MAX_LENGTH, 0, "max-length", 1}

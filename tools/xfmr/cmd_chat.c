@@ -10,7 +10,7 @@
 
 #include "cli.h"
 
-static const cli_opt OPTS[] = {CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_GEN};
+static const cli_opt OPTS[] = {CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_GEN};
 
 void cmd_chat_help(FILE *f) {
     fputs("usage: xfmr chat -m MODEL [OPTIONS]\n"

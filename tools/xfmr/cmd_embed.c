@@ -18,7 +18,7 @@ enum { FORMAT_JSONL, FORMAT_NPY };
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL,
-    CLI_OPTS_THREADS,
+    CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS,
     CLI_OPTS_MAX_LENGTH,
     {OPT_OUTPUT, 'o', "output", 1},
     {OPT_FORMAT, 0, "format", 1},

@@ -12,7 +12,7 @@
 enum { OPT_WINDOW = 1, OPT_STRIDE, OPT_JSON };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, {OPT_WINDOW, 0, "window", 1}, {OPT_STRIDE, 0, "stride", 1},
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, {OPT_WINDOW, 0, "window", 1}, {OPT_STRIDE, 0, "stride", 1},
     {OPT_JSON, 0, "json", 0},
 };
 
@@ -35,7 +35,7 @@ void cmd_perplexity_help(FILE *f) {
           "      --stride N        tokens between window starts, 1..window (default: window / 2)\n"
           "      --json            print {\"tokens\", \"windows\", \"scored\", \"nll\", \"perplexity\",\n"
           "                        \"window\", \"stride\"} instead\n"
-          "      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n"
+          "      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n" CLI_HELP_WEIGHTS
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"

@@ -13,7 +13,7 @@ enum { OPT_FILE = 1 };
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL,
-    CLI_OPTS_THREADS,
+    CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS,
     CLI_OPTS_MAX_LENGTH,
     {OPT_FILE, 'f', "file", 1},
 };

@@ -117,6 +117,7 @@ int cli_load_model(const cli_model_opts *mo, xf_model **out) {
     xf_model_params params = xf_model_default_params();
     params.n_threads = (int)mo->threads;
     params.max_length = (size_t)mo->max_length;
+    params.weights = mo->weights;
     xf_status st = xf_model_load(path, &params, out);
     free(path);
     if (st != XF_OK) {
