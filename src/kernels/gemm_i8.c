@@ -31,7 +31,7 @@ static inline int8_t q8(float v) {
 
 static float absmax(const float *x, size_t n) {
     float m = 0.0f;
-    for (size_t k = 0; k < n; k++) m = fmaxf(m, fabsf(x[k]));
+    for (size_t k = 0; k < n; k++) m = fabsf(x[k]) > m ? fabsf(x[k]) : m;
     return m;
 }
 
@@ -47,6 +47,10 @@ void xf_i8_quantize_pack(const float *W, size_t ldw, size_t N, size_t K, uint8_t
     }
 }
 
+typedef signed char xf_v8c __attribute__((vector_size(8)));
+
+static inline float max2(float a, float b) { return a > b ? a : b; }
+
 /* No FMA contraction here: x * inv is rounded to float before rounding to an integer, exactly as
  * q8() does, so every ISA quantizes identically. */
 XF_DISPATCH __attribute__((optimize("fp-contract=off")))
@@ -59,9 +63,8 @@ void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t
             xf_v8 v = xf_v8_load(x + k);
             mv = xf_v8_max(mv, xf_v8_max(v, -v));
         }
-        float m = 0.0f;
-        for (int i = 0; i < 8; i++) m = fmaxf(m, mv[i]);
-        for (; k < k1; k++) m = fmaxf(m, fabsf(x[k]));
+        float m = max2(max2(max2(mv[0], mv[4]), max2(mv[1], mv[5])), max2(max2(mv[2], mv[6]), max2(mv[3], mv[7])));
+        for (; k < k1; k++) m = max2(m, fabsf(x[k]));
         float s = m / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
         const xf_v8 vinv = xf_v8_splat(inv);
         xf_v8i sum = {0};
@@ -70,10 +73,10 @@ void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t
             r = xf_v8_min(xf_v8_max(r, xf_v8_splat(-127.0f)), xf_v8_splat(127.0f));
             xf_v8i qi = __builtin_convertvector(r, xf_v8i);
             sum += qi;
-            for (int i = 0; i < 8; i++) xq[k + i] = (int8_t)qi[i];
+            xf_v8c qc = __builtin_convertvector(qi, xf_v8c);
+            memcpy(xq + k, &qc, sizeof qc);
         }
-        int32_t t = 0;
-        for (int i = 0; i < 8; i++) t += sum[i];
+        int32_t t = (sum[0] + sum[4]) + (sum[1] + sum[5]) + (sum[2] + sum[6]) + (sum[3] + sum[7]);
         for (; k < k1; k++) t += xq[k] = q8(x[k] * inv);
         sx[g] = s;
         xsum[g] = t;
