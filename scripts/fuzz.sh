@@ -60,6 +60,7 @@ for h in "${harnesses[@]}"; do
   out="$build/fuzz-out/$h"
   corpus="$build/fuzz-corpus/$h"
   mkdir -p "$out" "$corpus"
+  rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* "$out"/slow-unit-* # earlier runs' findings
   seeds=$(extra_seeds "$h")
   dict=()
   [ -f "$root/fuzz/dict/$h.dict" ] && dict=(-dict="$root/fuzz/dict/$h.dict")
