@@ -240,6 +240,31 @@ static void test_tokenizer_json(void) {
     }
 }
 
+/* A catastrophic-backtracking Split regex: PCRE2's match limit ends it with an error. */
+static void test_regex(void) {
+    static const char js[] =
+        "{\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"continuing_subword_prefix\":\"##\","
+        "\"max_input_chars_per_word\":100,\"vocab\":{\"[UNK]\":0,\"a\":1}},\"pre_tokenizer\":{\"type\":\"Split\","
+        "\"pattern\":{\"Regex\":\"(a|aa)+$\"},\"behavior\":\"Isolated\",\"invert\":false}}";
+    const char *p = xf_t_tmpfile("tok_redos.json", js, strlen(js));
+    xf_tokenizer *tok = NULL;
+    xf_status st = xf_tokenizer_load(p, &tok);
+    CHECK_MSG(st == XF_OK, "redos tokenizer: %s", xf_errmsg());
+    if (st == XF_OK) {
+        char text[4096];
+        memset(text, 'a', sizeof text - 2);
+        text[sizeof text - 2] = 'b';
+        text[sizeof text - 1] = '\0';
+        xf_encoding enc;
+        st = xf_tokenize(tok, text, strlen(text), NULL, 0, 0, &enc);
+        if (st == XF_OK) xf_encoding_free(&enc);
+        else CHECK_MSG(strstr(xf_errmsg(), "regex") != NULL, "redos: message \"%s\"", xf_errmsg());
+        CHECK(1); /* reaching here (in bounded time: ctest's timeout) is the check */
+    }
+    xf_tokenizer_free(tok);
+    unlink(p);
+}
+
 /* GGUF counts and lengths (the reader itself is tested in depth in test_gguf). */
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
@@ -300,6 +325,7 @@ int main(void) {
     test_api_sizes();
     test_tokenizer_json();
     test_gguf();
+    test_regex();
     if (g_dir[0]) {
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
