@@ -8,7 +8,9 @@
  *     and array lengths above the remaining bytes, strings above XF_GGUF_MAX_STRING (sparse);
  *   - config.json dimensions above their caps (vocab, hidden, layers, heads, positions, ...);
  *   - tokenizer.json ids above 2^31 - 1, negative ids, nesting deeper than 16;
- *   - contexts (session n_ctx), batch sizes, max_length and sampler vocabularies. */
+ *   - contexts (session n_ctx), batch sizes, max_length and sampler vocabularies;
+ *   - hostile regexes (invalid, catastrophic backtracking) and hostile text (invalid UTF-8 of
+ *     every kind, NUL bytes, special-token look-alikes, a 1 MB word). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -265,6 +267,88 @@ static void test_regex(void) {
     unlink(p);
 }
 
+/* An invalid regex is refused naming the pattern. */
+static void test_bad_regex(void) {
+    static const char js[] =
+        "{\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"continuing_subword_prefix\":\"##\","
+        "\"max_input_chars_per_word\":100,\"vocab\":{\"[UNK]\":0}},\"pre_tokenizer\":{\"type\":\"Split\","
+        "\"pattern\":{\"Regex\":\"(unclosed[\"},\"behavior\":\"Isolated\",\"invert\":false}}";
+    const char *p = xf_t_tmpfile("tok_badre.json", js, strlen(js));
+    xf_tokenizer *tok = NULL;
+    xf_status st = xf_tokenizer_load(p, &tok);
+    CHECK_MSG(st != XF_OK && strstr(xf_errmsg(), "(unclosed[") && strstr(xf_errmsg(), "tok_badre.json"),
+              "invalid regex: %s (%s)", xf_status_str(st), xf_errmsg());
+    xf_tokenizer_free(tok);
+    unlink(p);
+}
+
+/* Hostile text: invalid UTF-8 of every kind, NUL bytes, special-token look-alikes, a 1 MB word,
+ * through a WordPiece, a SentencePiece and a byte-level BPE tokenizer: encoded without error and
+ * decoded back to valid UTF-8. */
+static int valid_utf8(const unsigned char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (!k || i + k > n || (k == 2 && c < 0xC2)) return 0;
+        uint32_t cp = k == 1 ? c : k == 2 ? c & 0x1F : k == 3 ? c & 0x0F : c & 0x07;
+        for (size_t j = 1; j < k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + j] & 0x3F);
+        }
+        if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+#define T(lit) {lit, sizeof lit - 1}
+static void test_hostile_text(void) {
+    static const struct {
+        const char *s;
+        size_t n;
+    } texts[] = {
+        T("overlong \xc0\x80 \xe0\x80\x80 \xf0\x80\x80\x80"),
+        T("surrogates \xed\xa0\x80\xed\xbf\xbf"),
+        T("truncated \xf0\x9f\x98"),
+        T("\xff\xfe\xfd bytes"),
+        T("nul\0in\0the middle"),
+        T("[CLS] [SEP] <s> </s> <|im_start|> <unk> [UNK]"),
+        T(""),
+        T("above U+10FFFF \xf4\x90\x80\x80"),
+    };
+    const char *toks[] = {"tests/data/tiny/llama/tokenizer.json", "tests/data/spm_tokenizer.json",
+                          "tests/data/smollm2_tokenizer.json"};
+    size_t big_n = 1 << 20;
+    char *big = malloc(big_n);
+    if (!big) abort();
+    memset(big, 'x', big_n);
+    for (size_t t = 0; t < 3; t++) {
+        xf_tokenizer *tok = NULL;
+        if (xf_tokenizer_load(xf_t_src(toks[t]), &tok) != XF_OK) {
+            CHECK_MSG(0, "%s: %s", toks[t], xf_errmsg());
+            continue;
+        }
+        for (size_t i = 0; i <= sizeof texts / sizeof texts[0]; i++) {
+            const char *s = i < sizeof texts / sizeof texts[0] ? texts[i].s : big;
+            size_t n = i < sizeof texts / sizeof texts[0] ? texts[i].n : big_n;
+            xf_encoding enc;
+            xf_status st = xf_tokenize(tok, s, n, NULL, 0, 0, &enc);
+            CHECK_MSG(st == XF_OK, "%s, text %zu: %s", toks[t], i, xf_errmsg());
+            if (st != XF_OK) continue;
+            char *out = NULL;
+            size_t len = 0;
+            st = xf_detokenize(tok, enc.ids, enc.n, 0, &out, &len);
+            CHECK_MSG(st == XF_OK && valid_utf8((const unsigned char *)out, len), "%s, text %zu: decode %s", toks[t], i,
+                      xf_status_str(st));
+            free(out);
+            xf_encoding_free(&enc);
+        }
+        xf_tokenizer_free(tok);
+    }
+    free(big);
+}
+
 /* GGUF counts and lengths (the reader itself is tested in depth in test_gguf). */
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
@@ -326,6 +410,8 @@ int main(void) {
     test_tokenizer_json();
     test_gguf();
     test_regex();
+    test_bad_regex();
+    test_hostile_text();
     if (g_dir[0]) {
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
