@@ -39,6 +39,8 @@ run "embed (tiny bert)" "$X" embed -m "$root/tests/data/tiny/bert" --threads 2 "
 run "tokenize (tiny bert)" "$X" tokenize -m "$root/tests/data/tiny/bert" "$tmp/in.txt"
 run "generate (tiny llama)" "$X" generate -m "$root/tests/data/tiny/llama" --threads 2 --max-tokens 6 \
   --temperature 0.8 --top-k 20 --seed 3 -p "hello world"
+run "generate (tiny quantized llama, GGUF)" "$X" generate -m "$root/tests/data/tiny/llama_q.gguf" --max-tokens 6 \
+  --seed 1 -p "hello world"
 run "generate (tiny gpt2)" "$X" generate -m "$root/tests/data/tiny/gpt2" --threads 2 --max-tokens 6 -p "hello"
 if [ $full = 1 ] && [ -f "$root/models/all-MiniLM-L6-v2/config.json" ]; then
   run "embed (all-MiniLM-L6-v2)" "$X" embed -m "$root/models/all-MiniLM-L6-v2" --threads 2 "$tmp/in.txt"

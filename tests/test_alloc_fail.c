@@ -3,7 +3,8 @@
  *   tokenizers: load tokenizer.json (WordPiece, SentencePiece BPE, byte-level BPE) and a GGUF
  *     tokenizer, encode a text pair, decode, stream-decode;
  *   embed: load the tiny BERT sentence-transformers folder (tests/data/tiny/bert), embed texts;
- *   generate: load a tiny decoder, full forward (xf_model_logits), session + sampler, prefill and
+ *   generate: load a tiny decoder (safetensors llama and gpt2; a quantized GGUF llama with its
+ *     GGUF tokenizer, tests/data/tiny/llama_q.gguf), full forward (xf_model_logits), session + sampler, prefill and
  *     decode a few tokens, perplexity;
  *   chat: detect and render a chat template.
  * Every run must either succeed (a failure the library could absorb) or return an error status
@@ -168,5 +169,6 @@ int main(void) {
     scan("embed", embed_scenario, xf_t_src("tests/data/tiny/bert"));
     scan("generate", generate_scenario, xf_t_src("tests/data/tiny/llama"));
     scan("generate", generate_scenario, xf_t_src("tests/data/tiny/gpt2"));
+    scan("generate", generate_scenario, xf_t_src("tests/data/tiny/llama_q.gguf"));
     return xf_t_report();
 }

@@ -185,6 +185,7 @@ int main(void) {
     test_decoder("llama", XF_WEIGHTS_AS_STORED);
     test_decoder("gpt2", XF_WEIGHTS_AS_STORED);
     test_decoder("qwen2", XF_WEIGHTS_AS_STORED);
+    test_decoder("llama_q.gguf", XF_WEIGHTS_AS_STORED);
     test_decoder("llama", XF_WEIGHTS_INT8);
     return xf_t_report();
 }
