@@ -41,7 +41,7 @@ extra_seeds() { # harness -> folder of extra seeds (printed), built from tests/d
   case "$h" in
     fuzz_safetensors) for m in "$root"/tests/data/tiny/*/; do
         head -c 65536 "$m/model.safetensors" >"$d/$(basename "$m").safetensors"; done ;;
-    fuzz_gguf) cp "$root/tests/data/spm_tokenizer.gguf" "$d/" ;;
+    fuzz_gguf) cp "$root/tests/data/spm_tokenizer.gguf" "$root/tests/data/tiny/llama_q.gguf" "$d/" ;;
     fuzz_tokenizer_json) cp "$root/tests/data/spm_tokenizer.json" "$root/tests/data/spm_meta_tokenizer.json" "$d/" ;;
     fuzz_tokenize) i=0; while IFS= read -r line && [ $i -lt 200 ]; do
         printf '\\%03o%s' $((i % 5)) "$line" >"$d/line$i"; i=$((i + 1)); done <"$root/tests/data/corpus.txt" ;;
@@ -63,7 +63,11 @@ for h in "${harnesses[@]}"; do
   rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* "$out"/slow-unit-* # earlier runs' findings
   seeds=$(extra_seeds "$h")
   dict=()
-  [ -f "$root/fuzz/dict/$h.dict" ] && dict=(-dict="$root/fuzz/dict/$h.dict")
+  case "$h" in
+    fuzz_safetensors | fuzz_hf_config | fuzz_tokenizer_json) dict=(-dict="$root/fuzz/dict/json.dict") ;;
+    fuzz_gguf) dict=(-dict="$root/fuzz/dict/gguf.dict") ;;
+    fuzz_chat_template) dict=(-dict="$root/fuzz/dict/chat.dict") ;;
+  esac
   log="$out/log.txt"
   echo "== $h: ${secs}s"
   set +e
