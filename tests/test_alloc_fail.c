@@ -6,7 +6,8 @@
  *   generate: load a tiny decoder (safetensors llama and gpt2; a quantized GGUF llama with its
  *     GGUF tokenizer, tests/data/tiny/llama_q.gguf), full forward (xf_model_logits), session + sampler, prefill and
  *     decode a few tokens, perplexity;
- *   chat: detect and render a chat template.
+ *   chat: detect and render a chat template;
+ *   embed and generate again with linear weights quantized to int8 at load.
  * Every run must either succeed (a failure the library could absorb) or return an error status
  * with a non-empty xf_errmsg(); nothing may crash, and under LeakSanitizer (the sanitizer pass of
  * scripts/test.sh) nothing may leak. cJSON's allocations are routed through the injector too
@@ -24,6 +25,8 @@
 #include "xfmr.h"
 
 typedef xf_status (*scenario_fn)(const char *arg);
+
+static xf_weight_format g_weights = XF_WEIGHTS_AS_STORED; /* for the model scenarios */
 
 static xf_status tokenizer_scenario(const char *path) {
     xf_tokenizer *tok = NULL;
@@ -52,6 +55,7 @@ static xf_status tokenizer_scenario(const char *path) {
 static xf_status embed_scenario(const char *dir) {
     xf_model_params p = xf_model_default_params();
     p.n_threads = 2;
+    p.weights = g_weights;
     xf_model *m = NULL;
     xf_status st = xf_model_load(dir, &p, &m);
     if (st != XF_OK) return st;
@@ -68,6 +72,7 @@ static xf_status embed_scenario(const char *dir) {
 static xf_status generate_scenario(const char *dir) {
     xf_model_params p = xf_model_default_params();
     p.n_threads = 2;
+    p.weights = g_weights;
     xf_model *m = NULL;
     xf_status st = xf_model_load(dir, &p, &m);
     if (st != XF_OK) return st;
@@ -170,5 +175,9 @@ int main(void) {
     scan("generate", generate_scenario, xf_t_src("tests/data/tiny/llama"));
     scan("generate", generate_scenario, xf_t_src("tests/data/tiny/gpt2"));
     scan("generate", generate_scenario, xf_t_src("tests/data/tiny/llama_q.gguf"));
+    /* Linear weights quantized to int8 at load. */
+    g_weights = XF_WEIGHTS_INT8;
+    scan("embed-int8", embed_scenario, xf_t_src("tests/data/tiny/bert"));
+    scan("generate-int8", generate_scenario, xf_t_src("tests/data/tiny/llama"));
     return xf_t_report();
 }
