@@ -218,6 +218,8 @@ def config_seeds():
              "model.safetensors.index.json", "tokenizer_config.json"]
     n = 0
     for sub in sorted(os.listdir(os.path.join(ROOT, "tests/data/tiny"))):
+        if not os.path.isfile(os.path.join(ROOT, "tests/data/tiny", sub, "config.json")):
+            continue
         put("fuzz_hf_config", "%02d_config_%s" % (n, sub), bytes([0 + 6]) + open(os.path.join(ROOT, "tests/data/tiny", sub, "config.json"), "rb").read())
         n += 1
     mini = os.path.join(ROOT, "models/all-MiniLM-L6-v2")
@@ -247,7 +249,15 @@ def cli_seeds():
     put("fuzz_cli", "args_bundled", b"\1-qn3\0--count=\0--json=1\0-t\0nan\0--unknown")
 
 
+def model_seeds():
+    # Byte 0 even: a GGUF model (the tiny quantized llama, scripts/make_tiny_gguf.py).
+    p = os.path.join(ROOT, "tests/data/tiny/llama_q.gguf")
+    if os.path.exists(p):
+        put("fuzz_model", "llama_q.gguf", b"\0" + open(p, "rb").read())
+
+
 if __name__ == "__main__":
+    model_seeds()
     st_seeds()
     gguf_seeds()
     tokenizer_seeds()
