@@ -215,21 +215,28 @@ def tokenizer_seeds():
 # ----------------------------------------------------------- config.json etc.
 def config_seeds():
     files = ["config.json", "modules.json", "sentence_bert_config.json", "1_Pooling/config.json",
-             "model.safetensors.index.json", "tokenizer_config.json"]
+             "model.safetensors.index.json", "tokenizer_config.json", "generation_config.json"]
+    NF = len(files)  # byte 0 = index + NF: that file, the others with valid defaults
     n = 0
     for sub in sorted(os.listdir(os.path.join(ROOT, "tests/data/tiny"))):
         if not os.path.isfile(os.path.join(ROOT, "tests/data/tiny", sub, "config.json")):
             continue
-        put("fuzz_hf_config", "%02d_config_%s" % (n, sub), bytes([0 + 6]) + open(os.path.join(ROOT, "tests/data/tiny", sub, "config.json"), "rb").read())
+        put("fuzz_hf_config", "%02d_config_%s" % (n, sub), bytes([0 + NF]) + open(os.path.join(ROOT, "tests/data/tiny", sub, "config.json"), "rb").read())
         n += 1
     mini = os.path.join(ROOT, "models/all-MiniLM-L6-v2")
     for i, f in enumerate(files):
         p = os.path.join(mini, f)
         if os.path.exists(p) and os.path.getsize(p) < 4096:
-            put("fuzz_hf_config", "%02d_minilm_%s" % (n, f.replace("/", "_")), bytes([i + 6]) + open(p, "rb").read())
+            put("fuzz_hf_config", "%02d_minilm_%s" % (n, f.replace("/", "_")), bytes([i + NF]) + open(p, "rb").read())
             n += 1
     index = {"metadata": {"total_size": 16}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
-    put("fuzz_hf_config", "%02d_index" % n, bytes([4 + 6]) + json.dumps(index).encode())
+    put("fuzz_hf_config", "%02d_index" % n, bytes([4 + NF]) + json.dumps(index).encode())
+    n += 1
+    put("fuzz_hf_config", "%02d_generation_config" % n, bytes([6 + NF]) + b'{"bos_token_id": 1, "eos_token_id": [2, 3]}')
+    n += 1
+    j = json.load(open(os.path.join(ROOT, "tests/data/chat/llama3.json"), encoding="utf-8"))
+    put("fuzz_hf_config", "%02d_tokenizer_config_llama3" % n,
+        bytes([5 + NF]) + json.dumps({"chat_template": j["chat_template"], "eos_token": "<|eot_id|>"}).encode())
 
 
 def chat_seeds():
