@@ -194,7 +194,9 @@ float xf_cosine(const float *a, const float *b, size_t dim);
 typedef struct xf_session xf_session;
 
 /* Upper bound on the memory one session allocates (K and V caches plus scratch), in bytes. */
+#ifndef XF_SESSION_MAX_BYTES /* raise it at build time with -DXF_SESSION_MAX_BYTES=... */
 #define XF_SESSION_MAX_BYTES ((uint64_t)1 << 36) /* 64 GiB */
+#endif
 
 /* Create a session holding up to n_ctx tokens (0 = the model's max_position_embeddings). All
  * memory is allocated here: 2 x n_layers x n_ctx x n_kv_heads x head_dim floats of cache plus

@@ -3,6 +3,8 @@
 # Needs root (or sudo). Used by scripts/demo.sh, scripts/test.sh and .ci/run.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcjson-dev libutf8proc-dev libpcre2-dev python3 python3-pip)
+# The fuzz harnesses (clang + libFuzzer runtime) and the memcheck runs (docs/SECURITY.md).
+pkgs+=(clang libclang-rt-dev valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

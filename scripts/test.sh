@@ -3,7 +3,9 @@
 # default model, build and run every test, then build and run them again under
 # AddressSanitizer + UndefinedBehaviorSanitizer.
 #
-# usage: scripts/test.sh [--no-sanitize]
+# Then a fuzz smoke: every libFuzzer harness of fuzz/ for FUZZ_SMOKE_SECONDS (default 20) each.
+#
+# usage: scripts/test.sh [--no-sanitize] [--no-fuzz]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,11 +24,23 @@ run_suite() { # build-dir, extra cmake args...
 
 echo "== tests (Release) =="
 run_suite build
-if [ "${1:-}" != "--no-sanitize" ]; then
+sanitize=1 fuzz=1
+for a in "$@"; do
+  case "$a" in
+    --no-sanitize) sanitize=0 ;;
+    --no-fuzz) fuzz=0 ;;
+  esac
+done
+if [ $sanitize = 1 ]; then
   echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="
   # (XF_T_GOLDEN_STRIDE=k would check every k-th golden line only; the full corpus takes ~12 min here.)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # SmolLM2 greedy parity: all 25 prompts in the Release pass, the first 5 here (~15 s each).
   export XF_T_GREEDY_PROMPTS=5
   run_suite build-asan -DXF_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+if [ $fuzz = 1 ]; then
+  echo "== fuzz smoke (libFuzzer + ASan + UBSan, ${FUZZ_SMOKE_SECONDS:-20} s per harness) =="
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+  FUZZ_NICE=0 scripts/fuzz.sh --jobs "$jobs" "${FUZZ_SMOKE_SECONDS:-20}"
 fi

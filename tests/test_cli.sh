@@ -243,6 +243,12 @@ python3 -c 'import sys; sys.stdout.write("short\n" + "a" * (17 << 20) + "\n")' >
 run 1 "$X" embed -m "$model" "$tmp/huge.txt"
 err_has "line 2"
 rm -f "$tmp/huge.txt"
+# A folder, or a file that does not exist, as the input file: an error naming it.
+mkdir -p "$tmp/adir"
+run 1 "$X" embed -m "$model" "$tmp/adir"
+err_has "is a directory"
+run 1 "$X" embed -m "$model" "$tmp/no-such-file.txt"
+err_has "no-such-file.txt"
 # --max-length makes more inputs truncated.
 run 0 "$X" embed -m "$model" --max-length 4 "$tmp/clean.txt"
 err_has "longer than 4 tokens"

@@ -15,4 +15,14 @@ char *xf_strdup(const char *s);
 /* 64-byte aligned allocation (free with free()); NULL on failure. */
 void *xf_aligned_alloc(size_t n);
 
+/* Test-only allocation-failure injection (not part of the public API).
+ * xf_alloc_fail_after(n), n >= 1: the n-th call to any of the allocators above from now on
+ * (counted process-wide) returns NULL, and every later one succeeds again; n = 0 disarms it.
+ * xf_alloc_count() returns how many allocator calls were made since the last
+ * xf_alloc_fail_after() call, and xf_alloc_failed() whether the injected failure has happened.
+ * The counters are atomics, so worker threads may allocate concurrently. */
+void xf_alloc_fail_after(unsigned long n);
+unsigned long xf_alloc_count(void);
+int xf_alloc_failed(void);
+
 #endif

@@ -8,7 +8,9 @@
 #include "xfmr.h"
 
 /* Largest file xf_read_file accepts by default (JSON configs, tokenizer.json). */
+#ifndef XF_READ_FILE_MAX /* raise it at build time with -DXF_READ_FILE_MAX=... */
 #define XF_READ_FILE_MAX ((size_t)256 << 20)
+#endif
 
 /* Read a whole file into a NUL-terminated heap buffer (free with free()). Files larger than
  * max_bytes are refused with XF_ERR_RANGE. *len (may be NULL) gets the byte count. */

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/file.h"
 
 static int ends_with(const char *s, const char *suf) {
@@ -124,18 +125,18 @@ static xf_status gpt2_config(const xf_gguf *g, xf_hf_config *c) {
     strcpy(c->hidden_act, "gelu_new");
     strcpy(c->position_embedding_type, "absolute");
     c->type_vocab_size = 1;
-    if ((st = get_size(g, "gpt2.embedding_length", 1, 1, 65536, &c->hidden_size)) ||
-        (st = get_size(g, "gpt2.block_count", 1, 1, 1024, &c->num_hidden_layers)) ||
-        (st = get_size(g, "gpt2.feed_forward_length", 1, 1, 1048576, &c->intermediate_size)) ||
-        (st = get_size(g, "gpt2.attention.head_count", 1, 1, 65536, &c->num_attention_heads)) ||
-        (st = get_size(g, "gpt2.context_length", 1, 1, 1048576, &c->max_position_embeddings)))
+    if ((st = get_size(g, "gpt2.embedding_length", 1, 1, XF_MAX_HIDDEN, &c->hidden_size)) ||
+        (st = get_size(g, "gpt2.block_count", 1, 1, XF_MAX_LAYERS, &c->num_hidden_layers)) ||
+        (st = get_size(g, "gpt2.feed_forward_length", 1, 1, XF_MAX_FFN, &c->intermediate_size)) ||
+        (st = get_size(g, "gpt2.attention.head_count", 1, 1, XF_MAX_HIDDEN, &c->num_attention_heads)) ||
+        (st = get_size(g, "gpt2.context_length", 1, 1, XF_MAX_POSITIONS, &c->max_position_embeddings)))
         return st;
     if (c->hidden_size % c->num_attention_heads != 0)
         return xf_error(XF_ERR_RANGE, "%s: metadata key \"gpt2.attention.head_count\" = %zu does not divide "
                         "gpt2.embedding_length = %zu", file, c->num_attention_heads, c->hidden_size);
     c->num_key_value_heads = c->num_attention_heads;
     size_t kv = c->num_attention_heads;
-    if ((st = get_size(g, "gpt2.attention.head_count_kv", 0, 1, 65536, &kv))) return st;
+    if ((st = get_size(g, "gpt2.attention.head_count_kv", 0, 1, XF_MAX_HIDDEN, &kv))) return st;
     if (kv != c->num_attention_heads)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"gpt2.attention.head_count_kv\" = %zu differs from "
                         "gpt2.attention.head_count = %zu (gpt2 has no grouped-query attention)", file, kv,
@@ -181,19 +182,19 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
 
     char k[128];
 #define KEY(suffix) (snprintf(k, sizeof k, "%s." suffix, arch), k)
-    if ((st = get_size(g, KEY("embedding_length"), 1, 1, 65536, &c->hidden_size)) ||
-        (st = get_size(g, KEY("block_count"), 1, 1, 1024, &c->num_hidden_layers)) ||
-        (st = get_size(g, KEY("feed_forward_length"), 1, 1, 1048576, &c->intermediate_size)) ||
-        (st = get_size(g, KEY("attention.head_count"), 1, 1, 65536, &c->num_attention_heads)) ||
-        (st = get_size(g, KEY("context_length"), 1, 1, 1048576, &c->max_position_embeddings)))
+    if ((st = get_size(g, KEY("embedding_length"), 1, 1, XF_MAX_HIDDEN, &c->hidden_size)) ||
+        (st = get_size(g, KEY("block_count"), 1, 1, XF_MAX_LAYERS, &c->num_hidden_layers)) ||
+        (st = get_size(g, KEY("feed_forward_length"), 1, 1, XF_MAX_FFN, &c->intermediate_size)) ||
+        (st = get_size(g, KEY("attention.head_count"), 1, 1, XF_MAX_HIDDEN, &c->num_attention_heads)) ||
+        (st = get_size(g, KEY("context_length"), 1, 1, XF_MAX_POSITIONS, &c->max_position_embeddings)))
         return st;
     c->num_key_value_heads = c->num_attention_heads;
-    if ((st = get_size(g, KEY("attention.head_count_kv"), 0, 1, 65536, &c->num_key_value_heads))) return st;
+    if ((st = get_size(g, KEY("attention.head_count_kv"), 0, 1, XF_MAX_HIDDEN, &c->num_key_value_heads))) return st;
     if (c->num_attention_heads % c->num_key_value_heads != 0)
         return xf_error(XF_ERR_RANGE, "%s: metadata key \"%s\" = %zu does not divide %s.attention.head_count = %zu",
                         file, KEY("attention.head_count_kv"), c->num_key_value_heads, arch, c->num_attention_heads);
     size_t head_dim = 0;
-    if ((st = get_size(g, KEY("attention.key_length"), 0, 2, 65536, &head_dim))) return st;
+    if ((st = get_size(g, KEY("attention.key_length"), 0, 2, XF_MAX_HIDDEN, &head_dim))) return st;
     if (!head_dim) {
         if (c->hidden_size % c->num_attention_heads != 0)
             return xf_error(XF_ERR_RANGE, "%s: metadata key \"%s\" = %zu does not divide %s.embedding_length = %zu",
@@ -201,13 +202,13 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
         head_dim = c->hidden_size / c->num_attention_heads;
     }
     size_t v_len = head_dim;
-    if ((st = get_size(g, KEY("attention.value_length"), 0, 1, 65536, &v_len))) return st;
+    if ((st = get_size(g, KEY("attention.value_length"), 0, 1, XF_MAX_HIDDEN, &v_len))) return st;
     if (v_len != head_dim)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %zu differs from the key length %zu", file,
                         KEY("attention.value_length"), v_len, head_dim);
     c->head_dim = head_dim;
     size_t n_rot = head_dim;
-    if ((st = get_size(g, KEY("rope.dimension_count"), 0, 1, 65536, &n_rot))) return st;
+    if ((st = get_size(g, KEY("rope.dimension_count"), 0, 1, XF_MAX_HIDDEN, &n_rot))) return st;
     if (n_rot != head_dim)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %zu: partial rotary embeddings are not "
                         "supported (head dim %zu)", file, KEY("rope.dimension_count"), n_rot, head_dim);

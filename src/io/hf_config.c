@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/limits.h"
 
 #define ST_TRANSFORMER "sentence_transformers.models.Transformer"
 #define ST_POOLING "sentence_transformers.models.Pooling"
@@ -114,7 +115,7 @@ static xf_status bool_field(const char *file, const cJSON *root, const char *fie
 static xf_status parse_decoder_fields(const char *file, const cJSON *root, int head_dim_given, xf_hf_config *out) {
     xf_status st;
     out->num_key_value_heads = out->num_attention_heads;
-    if ((st = size_field(file, root, "num_key_value_heads", 1, 65536, 0, &out->num_key_value_heads))) return st;
+    if ((st = size_field(file, root, "num_key_value_heads", 1, XF_MAX_HIDDEN, 0, &out->num_key_value_heads))) return st;
     if (out->num_attention_heads % out->num_key_value_heads != 0)
         return xf_error(XF_ERR_FORMAT, "%s: field \"num_key_value_heads\" = %zu does not divide \"num_attention_heads\" = %zu",
                         file, out->num_key_value_heads, out->num_attention_heads);
@@ -153,14 +154,14 @@ static xf_status parse_gpt2_fields(const char *file, const cJSON *root, xf_hf_co
     out->layer_norm_eps = 1e-5;
     out->tie_word_embeddings = 1;
     strcpy(out->hidden_act, "gelu_new");
-    if ((st = size_field(file, root, "vocab_size", 1, 10000000, 1, &out->vocab_size)) ||
-        (st = size_field(file, root, "n_embd", 1, 65536, 0, &out->hidden_size)) ||
-        (st = size_field(file, root, "n_layer", 1, 1024, 0, &out->num_hidden_layers)) ||
-        (st = size_field(file, root, "n_head", 1, 65536, 0, &out->num_attention_heads)) ||
-        (st = size_field(file, root, "n_positions", 1, 1048576, 0, &out->max_position_embeddings)))
+    if ((st = size_field(file, root, "vocab_size", 1, XF_MAX_VOCAB, 1, &out->vocab_size)) ||
+        (st = size_field(file, root, "n_embd", 1, XF_MAX_HIDDEN, 0, &out->hidden_size)) ||
+        (st = size_field(file, root, "n_layer", 1, XF_MAX_LAYERS, 0, &out->num_hidden_layers)) ||
+        (st = size_field(file, root, "n_head", 1, XF_MAX_HIDDEN, 0, &out->num_attention_heads)) ||
+        (st = size_field(file, root, "n_positions", 1, XF_MAX_POSITIONS, 0, &out->max_position_embeddings)))
         return st;
     out->intermediate_size = 4 * out->hidden_size;
-    if ((st = size_field(file, root, "n_inner", 1, 1048576, 0, &out->intermediate_size))) return st;
+    if ((st = size_field(file, root, "n_inner", 1, XF_MAX_FFN, 0, &out->intermediate_size))) return st;
     if (out->hidden_size % out->num_attention_heads != 0)
         return xf_error(XF_ERR_FORMAT, "%s: field \"n_head\" = %zu does not divide \"n_embd\" = %zu", file,
                         out->num_attention_heads, out->hidden_size);
@@ -247,19 +248,19 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
         st = parse_gpt2_fields(file, root, out);
         goto done;
     }
-    if ((st = size_field(file, root, "vocab_size", 1, 10000000, 1, &out->vocab_size))) goto done;
-    if ((st = size_field(file, root, "hidden_size", 1, 65536, 1, &out->hidden_size))) goto done;
-    if ((st = size_field(file, root, "num_hidden_layers", 1, 1024, 1, &out->num_hidden_layers))) goto done;
-    if ((st = size_field(file, root, "num_attention_heads", 1, 65536, 1, &out->num_attention_heads)))
+    if ((st = size_field(file, root, "vocab_size", 1, XF_MAX_VOCAB, 1, &out->vocab_size))) goto done;
+    if ((st = size_field(file, root, "hidden_size", 1, XF_MAX_HIDDEN, 1, &out->hidden_size))) goto done;
+    if ((st = size_field(file, root, "num_hidden_layers", 1, XF_MAX_LAYERS, 1, &out->num_hidden_layers))) goto done;
+    if ((st = size_field(file, root, "num_attention_heads", 1, XF_MAX_HIDDEN, 1, &out->num_attention_heads)))
         goto done;
-    if ((st = size_field(file, root, "intermediate_size", 1, 1048576, 1, &out->intermediate_size))) goto done;
-    if ((st = size_field(file, root, "max_position_embeddings", 1, 1048576, 0,
+    if ((st = size_field(file, root, "intermediate_size", 1, XF_MAX_FFN, 1, &out->intermediate_size))) goto done;
+    if ((st = size_field(file, root, "max_position_embeddings", 1, XF_MAX_POSITIONS, 0,
                          &out->max_position_embeddings)))
         goto done;
-    if ((st = size_field(file, root, "type_vocab_size", 1, 65536, 0, &out->type_vocab_size))) goto done;
+    if ((st = size_field(file, root, "type_vocab_size", 1, XF_MAX_HIDDEN, 0, &out->type_vocab_size))) goto done;
     int head_dim_given = cJSON_GetObjectItemCaseSensitive(root, "head_dim") &&
                          !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "head_dim"));
-    if ((st = size_field(file, root, "head_dim", 1, 65536, 0, &out->head_dim))) goto done;
+    if ((st = size_field(file, root, "head_dim", 1, XF_MAX_HIDDEN, 0, &out->head_dim))) goto done;
     if (!head_dim_given && out->hidden_size % out->num_attention_heads != 0) {
         st = xf_error(XF_ERR_FORMAT,
                       "%s: field \"num_attention_heads\" = %zu does not divide \"hidden_size\" = %zu", file,
@@ -368,7 +369,7 @@ static xf_status load_pooling(const char *dir, const char *rel, xf_st_layout *ou
                       "%s: %d pooling modes are set (%s); only a single mode is supported", file, n_set, set);
         goto done;
     }
-    if ((st = size_field(file, root, "word_embedding_dimension", 1, 65536, 0, &out->word_embedding_dimension)))
+    if ((st = size_field(file, root, "word_embedding_dimension", 1, XF_MAX_HIDDEN, 0, &out->word_embedding_dimension)))
         goto done;
 
 done:
@@ -401,7 +402,7 @@ static xf_status load_sbert_config(const char *dir, xf_st_layout *out) {
     int64_t msl = 0;
     if (!cJSON_IsObject(root)) {
         st = xf_error(XF_ERR_FORMAT, "%s: top level must be a JSON object", path);
-    } else if ((st = xf_json_int_opt(path, root, "max_seq_length", 1, 1048576, &msl)) == XF_OK) {
+    } else if ((st = xf_json_int_opt(path, root, "max_seq_length", 1, XF_MAX_POSITIONS, &msl)) == XF_OK) {
         out->max_seq_length = (size_t)msl;
         st = xf_json_bool_opt(path, root, "do_lower_case", &out->do_lower_case);
     }

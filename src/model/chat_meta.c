@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json.h"
@@ -45,7 +46,7 @@ static int ends_with(const char *s, const char *suffix) {
  * .gguf, else the folder's only .gguf when it has no .safetensors. */
 static char *gguf_file_of(const char *path) {
     if (!path) return NULL;
-    if (ends_with(path, ".gguf") && xf_is_file(path)) return strdup(path);
+    if (ends_with(path, ".gguf") && xf_is_file(path)) return xf_strdup(path);
     if (!xf_is_dir(path)) return NULL;
     DIR *d = opendir(path);
     if (!d) return NULL;
@@ -71,14 +72,14 @@ static char *template_from_json(const char *dir) {
     if (file && xf_is_file(file) && xf_json_load(file, &root) == XF_OK) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "chat_template");
         if (cJSON_IsString(t)) {
-            out = strdup(t->valuestring);
+            out = xf_strdup(t->valuestring);
         } else if (cJSON_IsArray(t)) {
             const cJSON *it;
             cJSON_ArrayForEach(it, t) {
                 const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
                 const cJSON *text = cJSON_GetObjectItemCaseSensitive(it, "template");
                 if (cJSON_IsString(name) && !strcmp(name->valuestring, "default") && cJSON_IsString(text)) {
-                    out = strdup(text->valuestring);
+                    out = xf_strdup(text->valuestring);
                     break;
                 }
             }
@@ -95,7 +96,7 @@ static char *template_from_gguf(const char *file) {
     const char *s;
     size_t len;
     if (xf_gguf_open(file, &g) == XF_OK && xf_gguf_get_str(g, "tokenizer.chat_template", &s, &len) == XF_OK &&
-        (out = malloc(len + 1)) != NULL) {
+        (out = xf_malloc(len + 1)) != NULL) {
         memcpy(out, s, len);
         out[len] = '\0';
     }

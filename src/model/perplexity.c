@@ -35,7 +35,7 @@ xf_status xf_perplexity(xf_model *m, const int32_t *ids, size_t n, size_t window
     size_t floats;
     if (!xf_mul_ok(L_max, V, &floats) || floats > SIZE_MAX / sizeof(float))
         return xf_error(XF_ERR_RANGE, "xf_perplexity: window of %zu tokens x %zu logits overflows", L_max, V);
-    float *logits = malloc(floats * sizeof(float));
+    float *logits = xf_malloc(floats * sizeof(float));
     if (!logits) return xf_error(XF_ERR_NOMEM, "xf_perplexity: cannot allocate %zu logits", floats);
     double sum = 0;
     size_t total = 0, prev_end = 0;

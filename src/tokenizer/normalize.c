@@ -183,7 +183,9 @@ xf_status xf_tok_normalize(const xf_tokenizer *tok, const char *s, size_t len, x
     cps a = {0}, b = {0}, tmp = {0};
     xf_status st = XF_OK;
     for (size_t i = 0; i < len && !st;) st = push(&a, xf_utf8_next(s, len, &i));
-    for (size_t k = 0; k < tok->n_norm && !st; k++) {
+    /* Every step maps an empty text to an empty one; stopping there also keeps the steps from
+     * doing arithmetic on a NULL buffer. */
+    for (size_t k = 0; k < tok->n_norm && !st && a.len; k++) {
         st = step(&tok->norm[k], &a, &b, &tmp);
         cps t = a;
         a = b;

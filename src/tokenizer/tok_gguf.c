@@ -65,7 +65,8 @@ static xf_status load_tokens(gctx *c) {
                     xf_gguf_type_name(xf_gguf_arr_type(a)), 0);
     uint64_t n = xf_gguf_arr_count(a);
     if (n == 0 || n > XF_TOK_MAX_VOCAB)
-        return gerr(c, XF_ERR_RANGE, "tokenizer.ggml.tokens", "%s%lld tokens (must be 1 to 10000000)", "", (long long)n);
+        return xf_error(XF_ERR_RANGE, "%s: tokenizer.ggml.tokens: %llu tokens (must be 1 to %d)", c->file,
+                        (unsigned long long)n, XF_TOK_MAX_VOCAB);
     c->n = (size_t)n;
     if (!(c->off = xf_calloc(c->n, sizeof *c->off)) || !(c->len = xf_calloc(c->n, sizeof *c->len)))
         return nomem(c);

@@ -7,9 +7,10 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/limits.h"
 #include "tokenizer/tokenizer.h"
 
-#define XF_TOK_MAX_VOCAB 10000000
+#define XF_TOK_MAX_VOCAB XF_MAX_VOCAB /* core/limits.h */
 #define XF_TOK_MAX_ID 2147483647.0
 
 xf_status xf_tj_err(const xf_tokenizer *tok, xf_status st, const char *field, const char *fmt, ...)

@@ -411,7 +411,11 @@ static xf_status load_added(xf_tokenizer *tok, const cJSON *root) {
             st = xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
             break;
         }
-        if ((st = xf_strmap_put(&tok->added_map, content, clen, id))) break;
+        if ((st = xf_strmap_put(&tok->added_map, content, clen, id))) {
+            free(t.content);
+            free(t.pattern);
+            break;
+        }
         if (xf_strmap_get(&by_id, (const char *)&id, sizeof id, &idx)) {
             free(tok->added[idx].content);
             free(tok->added[idx].pattern);

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""make_seeds.py — (re)generate the committed seed corpora of fuzz/corpus/ from real files.
+
+Seeds are kept small (the whole fuzz/corpus/ under 1 MB): real headers with shrunken tensors,
+real tokenizers with trimmed vocabularies, the tiny models' config.json files, the repository's
+chat templates. scripts/fuzz.sh adds the full-size files of tests/data at run time.
+Usage: fuzz/make_seeds.py   (from anywhere; needs models/SmolLM2-135M-Instruct for the GGUF seed)
+"""
+import json
+import os
+import shutil
+import struct
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "fuzz", "corpus")
+
+
+def put(harness, name, data):
+    d = os.path.join(OUT, harness)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---------------------------------------------------------------- safetensors
+def safetensors(tensors, meta=None, pad=8):
+    """tensors: list of (name, dtype, shape, bytes)."""
+    hdr, blob = {}, b""
+    if meta is not None:
+        hdr["__metadata__"] = meta
+    for name, dt, shape, data in tensors:
+        hdr[name] = {"dtype": dt, "shape": shape, "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    h = json.dumps(hdr, separators=(",", ":")).encode()
+    while (8 + len(h)) % pad:
+        h += b" "
+    return struct.pack("<Q", len(h)) + h + blob
+
+
+def st_seeds():
+    sizes = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+    # The tiny llama's real tensor names, shapes shrunk to at most 4 per dimension.
+    with open(os.path.join(ROOT, "tests/data/tiny/llama/model.safetensors"), "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        real = json.loads(f.read(n))
+    ts = []
+    for name, v in real.items():
+        if name == "__metadata__":
+            continue
+        shape = [min(s, 4) for s in v["shape"]]
+        cnt = 1
+        for s in shape:
+            cnt *= s
+        ts.append((name, v["dtype"], shape, bytes(range(256))[: cnt * sizes[v["dtype"]]] * 1))
+    ts = [(a, b, c, (d * 64)[: _n(c) * sizes[b]]) for a, b, c, d in ts]
+    put("fuzz_safetensors", "tiny_llama_shrunk.safetensors", safetensors(ts, {"format": "pt"}))
+    mixed = [(dt.lower() + ".w", dt, [2, 3], bytes(6 * sizes[dt])) for dt in sizes]
+    mixed.append(("scalar", "F32", [], b"\0\0\x80\x3f"))
+    mixed.append(("empty", "F32", [0, 5], b""))
+    put("fuzz_safetensors", "all_dtypes.safetensors", safetensors(mixed, {"format": "pt", "note": "x"}))
+    put("fuzz_safetensors", "empty.safetensors", safetensors([], None))
+
+
+def _n(shape):
+    c = 1
+    for s in shape:
+        c *= s
+    return c
+
+
+# ---------------------------------------------------------------------- GGUF
+class GGUFReader:
+    SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+    def __init__(self, path, limit=8 << 20):
+        with open(path, "rb") as f:
+            self.d = f.read(limit)
+        self.o = 0
+
+    def u32(self):
+        v = struct.unpack_from("<I", self.d, self.o)[0]
+        self.o += 4
+        return v
+
+    def u64(self):
+        v = struct.unpack_from("<Q", self.d, self.o)[0]
+        self.o += 8
+        return v
+
+    def s(self):
+        n = self.u64()
+        v = self.d[self.o : self.o + n]
+        self.o += n
+        return v
+
+    def val(self, t):
+        if t == 8:
+            return self.s()
+        if t == 9:
+            et, n = self.u32(), self.u64()
+            return (et, [self.val(et) for _ in range(n)])
+        n = self.SIZES[t]
+        self.o += n
+        return self.d[self.o - n : self.o]
+
+    def kvs(self):
+        self.o = 8
+        self.nt, nkv = self.u64(), self.u64()
+        return [(self.s(), *self._tv()) for _ in range(nkv)]
+
+    def _tv(self):
+        t = self.u32()
+        return t, self.val(t)
+
+
+def gguf_str(b):
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_val(t, v):
+    if t == 8:
+        return gguf_str(v)
+    if t == 9:
+        et, items = v
+        return struct.pack("<IQ", et, len(items)) + b"".join(gguf_val(et, x) for x in items)
+    return v
+
+
+def gguf(kvs, tensors, align=32):
+    """kvs: (key bytes, type, value); tensors: (name, dims, ggml type, data bytes)."""
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for k, t, v in kvs:
+        out += gguf_str(k) + struct.pack("<I", t) + gguf_val(t, v)
+    off, blobs = 0, b""
+    for name, dims, gt, data in tensors:
+        out += gguf_str(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", x) for x in dims)
+        out += struct.pack("<IQ", gt, off)
+        blob = data + b"\0" * ((-len(data)) % align)
+        blobs += blob
+        off += len(blob)
+    out += b"\0" * ((-len(out)) % align)
+    return out + blobs
+
+
+def gguf_seeds():
+    src = os.path.join(ROOT, "models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf")
+    if not os.path.exists(src):
+        print("make_seeds: no SmolLM2 GGUF, skipping its seed", file=sys.stderr)
+    else:
+        r = GGUFReader(src)
+        keep = 320
+        kvs = []
+        tokens = None
+        for k, t, v in r.kvs():
+            if k == b"tokenizer.ggml.tokens":
+                tokens = set(v[1][:keep])
+                v = (v[0], v[1][:keep])
+            elif k == b"tokenizer.ggml.token_type":
+                v = (v[0], v[1][:keep])
+            elif k == b"tokenizer.ggml.merges":
+                ok = []
+                for m in v[1]:
+                    a, _, b = m.partition(b" ")
+                    if a in tokens and b in tokens and a + b in tokens:
+                        ok.append(m)
+                v = (v[0], ok)
+            elif k == b"llama.vocab_size":
+                v = struct.pack("<I", keep)
+            kvs.append((k, t, v))
+        q41 = struct.pack("<ee", 0.5, 0.0) + bytes(range(16))  # one Q4_1 block: 32 weights
+        tensors = [(b"token_embd.weight", [32, 2], 3, q41 * 2), (b"output_norm.weight", [8], 0, bytes(32))]
+        put("fuzz_gguf", "smollm2_trimmed.gguf", gguf(kvs, tensors))
+    shutil.copy(os.path.join(ROOT, "tests/data/spm_tokenizer.gguf"), os.path.join(OUT, "fuzz_gguf", "spm_tokenizer.gguf"))
+    nested = [(b"general.architecture", 8, b"gpt2"), (b"general.alignment", 4, struct.pack("<I", 64)),
+              (b"a.nested", 9, (9, [(4, [struct.pack("<I", 1)]), (8, [b"x", b"yz"])])),
+              (b"a.f64", 12, struct.pack("<d", 1.5)), (b"a.bool", 7, b"\1"), (b"a.i64", 11, struct.pack("<q", -3))]
+    put("fuzz_gguf", "nested_arrays.gguf", gguf(nested, [(b"t", [4, 1, 1], 1, bytes(8))], 64))
+
+
+# --------------------------------------------------------------- tokenizers
+def trim_tokenizer(path, keep):
+    j = json.load(open(path, encoding="utf-8"))
+    m = j["model"]
+    vocab = {k: v for k, v in m["vocab"].items() if v < keep}
+    m["vocab"] = vocab
+    if "merges" in m:
+        out = []
+        for x in m["merges"]:
+            a, b = x.split(" ", 1) if isinstance(x, str) else x
+            if a in vocab and b in vocab and a + b in vocab:
+                out.append(x)
+        m["merges"] = out
+    j["added_tokens"] = [t for t in j.get("added_tokens", []) if t["id"] < keep]
+    return json.dumps(j, ensure_ascii=False, separators=(",", ":"))
+
+
+def tokenizer_seeds():
+    put("fuzz_tokenizer_json", "wordpiece_tiny.json", open(os.path.join(ROOT, "tests/data/tiny/llama/tokenizer.json"), "rb").read())
+    for name, keep in (("spm_tokenizer", 300), ("spm_meta_tokenizer", 300), ("smollm2_tokenizer", 400)):
+        put("fuzz_tokenizer_json", name + "_trimmed.json", trim_tokenizer(os.path.join(ROOT, "tests/data", name + ".json"), keep))
+    # Text for the encode/decode harness: byte 0 picks the tokenizer (0..4) and options.
+    texts = [b"Hello, world! The quick brown fox.", "caf\u00e9 na\u00efve \u4f60\u597d \U0001F600".encode(),
+             b"  leading spaces\tand\ttabs\r\n", b"<|im_start|>user\nhi<|im_end|>", b"[CLS] [SEP] [MASK] [UNK]",
+             b"first text\n--\nsecond text", b"\xff\xfe\x80 invalid \xc3", b"12345678901234567890 don't it's"]
+    i = 0
+    for sel in range(5):
+        for t in texts[:4] if sel else texts:
+            put("fuzz_tokenize", "t%02d" % i, bytes([sel | (i & 8)]) + t)
+            i += 1
+
+
+# ----------------------------------------------------------- config.json etc.
+def config_seeds():
+    files = ["config.json", "modules.json", "sentence_bert_config.json", "1_Pooling/config.json",
+             "model.safetensors.index.json", "tokenizer_config.json", "generation_config.json"]
+    NF = len(files)  # byte 0 = index + NF: that file, the others with valid defaults
+    n = 0
+    for sub in sorted(os.listdir(os.path.join(ROOT, "tests/data/tiny"))):
+        if not os.path.isfile(os.path.join(ROOT, "tests/data/tiny", sub, "config.json")):
+            continue
+        put("fuzz_hf_config", "%02d_config_%s" % (n, sub), bytes([0 + NF]) + open(os.path.join(ROOT, "tests/data/tiny", sub, "config.json"), "rb").read())
+        n += 1
+    mini = os.path.join(ROOT, "models/all-MiniLM-L6-v2")
+    for i, f in enumerate(files):
+        p = os.path.join(mini, f)
+        if os.path.exists(p) and os.path.getsize(p) < 4096:
+            put("fuzz_hf_config", "%02d_minilm_%s" % (n, f.replace("/", "_")), bytes([i + NF]) + open(p, "rb").read())
+            n += 1
+    index = {"metadata": {"total_size": 16}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+    put("fuzz_hf_config", "%02d_index" % n, bytes([4 + NF]) + json.dumps(index).encode())
+    n += 1
+    put("fuzz_hf_config", "%02d_generation_config" % n, bytes([6 + NF]) + b'{"bos_token_id": 1, "eos_token_id": [2, 3]}')
+    n += 1
+    j = json.load(open(os.path.join(ROOT, "tests/data/chat/llama3.json"), encoding="utf-8"))
+    put("fuzz_hf_config", "%02d_tokenizer_config_llama3" % n,
+        bytes([5 + NF]) + json.dumps({"chat_template": j["chat_template"], "eos_token": "<|eot_id|>"}).encode())
+
+
+def chat_seeds():
+    d = os.path.join(ROOT, "tests/data/chat")
+    conv = b"\0You are helpful.\0\1Hi there\0\2Hello! How can I help?\0\1Tell me a joke"
+    for f in sorted(os.listdir(d)):
+        j = json.load(open(os.path.join(d, f), encoding="utf-8"))
+        tmpl = j.get("template") or j.get("chat_template") or ""
+        if isinstance(tmpl, str) and tmpl:
+            put("fuzz_chat_template", f.replace(".json", ""), tmpl.encode() + b"\n--\n" + conv)
+    put("fuzz_chat_template", "no_template", b"\n--\n\1just a user message")
+
+
+def cli_seeds():
+    put("fuzz_cli", "lines", b"\0first line\nsecond line\r\n\nfourth with \0 nul\nno newline at end")
+    put("fuzz_cli", "args", b"\1-m\0model\0--threads=2\0--max-length\x00128\0-n\0-5\0--temperature=0.7\0-q\0--\0--json")
+    put("fuzz_cli", "args_bundled", b"\1-qn3\0--count=\0--json=1\0-t\0nan\0--unknown")
+
+
+def model_seeds():
+    # Byte 0 even: a GGUF model (the tiny quantized llama, scripts/make_tiny_gguf.py).
+    p = os.path.join(ROOT, "tests/data/tiny/llama_q.gguf")
+    if os.path.exists(p):
+        put("fuzz_model", "llama_q.gguf", b"\0" + open(p, "rb").read())
+
+
+if __name__ == "__main__":
+    model_seeds()
+    st_seeds()
+    gguf_seeds()
+    tokenizer_seeds()
+    config_seeds()
+    chat_seeds()
+    cli_seeds()
