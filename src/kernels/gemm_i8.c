@@ -53,8 +53,16 @@ static inline float max2(float a, float b) { return a > b ? a : b; }
 
 /* No FMA contraction here: x * inv is rounded to float before rounding to an integer, exactly as
  * q8() does, so every ISA quantizes identically. */
-XF_DISPATCH __attribute__((optimize("fp-contract=off")))
+#ifdef __clang__
+#define XF_NO_CONTRACT /* the pragma below */
+#else
+#define XF_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#endif
+XF_DISPATCH XF_NO_CONTRACT
 void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
     const xf_v8 magic = xf_v8_splat(12582912.0f); /* 1.5 * 2^23: adding and subtracting rounds to even */
     for (size_t g = 0, k0 = 0; k0 < K; g++, k0 += XF_I8_GROUP) {
         size_t k1 = k0 + XF_I8_GROUP < K ? k0 + XF_I8_GROUP : K, k = k0;
