@@ -20,6 +20,8 @@ struct xf_pool {
     int quit;
     xf_pool_fn fn;
     void *ctx;
+    unsigned char *scratch; /* n slices of scratch_bytes (xf_pool_reserve) */
+    size_t scratch_bytes;
 };
 
 typedef struct {
@@ -90,6 +92,7 @@ void xf_pool_free(xf_pool *p) {
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
+    free(p->scratch);
     free(p);
 }
 
@@ -111,6 +114,25 @@ void xf_pool_run(xf_pool *p, xf_pool_fn fn, void *ctx) {
     pthread_mutex_lock(&p->mu);
     while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
+}
+
+xf_status xf_pool_reserve(xf_pool *p, size_t bytes) {
+    if (!p) return xf_error(XF_ERR_INVALID_ARG, "xf_pool_reserve: no thread pool");
+    if (bytes <= p->scratch_bytes) return XF_OK;
+    size_t slice = (bytes + 63) / 64 * 64, total;
+    if (slice < bytes || !xf_mul_ok(slice, (size_t)p->n, &total))
+        return xf_error(XF_ERR_NOMEM, "cannot reserve %zu bytes of scratch for each of %d threads", bytes, p->n);
+    unsigned char *s = xf_aligned_alloc(total);
+    if (!s) return xf_error(XF_ERR_NOMEM, "cannot reserve %zu bytes of scratch for each of %d threads", bytes, p->n);
+    free(p->scratch);
+    p->scratch = s;
+    p->scratch_bytes = slice;
+    return XF_OK;
+}
+
+void *xf_pool_scratch(xf_pool *p, int ith, size_t *have) {
+    if (have) *have = p ? p->scratch_bytes : 0;
+    return p && p->scratch ? p->scratch + (size_t)ith * p->scratch_bytes : NULL;
 }
 
 void xf_split_range(size_t n, size_t align, int ith, int nth, size_t *begin, size_t *end) {

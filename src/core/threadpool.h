@@ -19,6 +19,13 @@ void xf_pool_free(xf_pool *pool);
 int xf_pool_size(const xf_pool *pool);
 void xf_pool_run(xf_pool *pool, xf_pool_fn fn, void *ctx);
 
+/* Per-thread scratch memory for tasks: after xf_pool_reserve(pool, bytes) succeeds, each thread
+ * ith owns at least `bytes` bytes (64-byte aligned) at xf_pool_scratch(pool, ith, &have), kept
+ * until the pool is freed; reserving happens outside tasks (at model load), never on the hot path.
+ * A NULL pool has none (have = 0, NULL returned). */
+xf_status xf_pool_reserve(xf_pool *pool, size_t bytes);
+void *xf_pool_scratch(xf_pool *pool, int ith, size_t *have);
+
 /* Split [0, n) into nth near-equal contiguous parts, rounded to multiples of `align`;
  * part ith is [*begin, *end). */
 void xf_split_range(size_t n, size_t align, int ith, int nth, size_t *begin, size_t *end);
