@@ -13,8 +13,8 @@ tests/data/corpus.txt; a dense forward pass costs the same whatever the ids.
 
 The decode table columns "weight bytes/token" and "GB/s" count the weight bytes a decode step
 streams from memory (every layer matrix + the output head; the embedding lookup reads one row):
-the GGUF's tensor bytes for llama.cpp, which runs on the quantized blocks, and 4 x n_params for
-xfmr, which dequantizes the GGUF to F32 at load. --bw (default 47 GB/s, this machine's measured
+the GGUF's tensor bytes for both engines, which both run on the quantized blocks (xfmr keeps
+llama-family GGUF weights quantized in the mapping since its qmatmul kernels). --bw (default 47 GB/s, this machine's measured
 memory bandwidth) gives the fraction of bandwidth each engine's decode reaches.
 
 usage: python3 bench/bench_decode.py [--threads 2] [--runs 5] [--prompt 512] [--gen 128]
@@ -89,7 +89,7 @@ def main():
 
     # Weight bytes streamed per decode step (see the docstring).
     lc_bytes = lc["model_size"]
-    xf_bytes = xf["weight_bytes_f32"]
+    xf_bytes = xf["weight_bytes_file"]
     gbs = lambda b, tps: b * tps / 1e9
     lc_gbs, xf_gbs = gbs(lc_bytes, lc["decode_tok_s"]), gbs(xf_bytes, xf["decode_tok_s"])
     r_pre = xf["prefill_tok_s"] / lc["prefill_tok_s"]

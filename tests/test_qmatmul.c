@@ -2,7 +2,8 @@
  * references of quants.c, for every type: random blocks (every bit pattern of the quant fields,
  * random finite half scales), odd T, N not a multiple of 4, K several blocks long. Checks the
  * half conversion exhaustively, the vectorized dequantizer bitwise, GEMV vs reference by
- * normalized error, GEMV vs GEMM path, and 1 vs 2 threads bitwise. */
+ * normalized error, its two decodes of 4-bit formats bitwise, GEMV vs GEMM path, and 1 vs 2
+ * threads bitwise. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,6 +99,12 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
                 const float *b = ti % 2 ? bias : NULL;
                 xf_qgemv(c->type, W, rb, b, X, K, Y, N, T, 0, N, K);
                 xf_qgemv_ref(c->type, W, rb, b, X, K, R, N, T, 0, N, K);
+                /* both decodes of the 4-bit formats (table / arithmetic) give the same floats */
+                for (int table = 0; table < 2; table++) {
+                    xf_qgemv_decode(c->type, table, W, rb, b, X, K, G, N, T, 0, N, K);
+                    CHECK_MSG(memcmp(G, Y, T * N * sizeof *G) == 0, "%s T=%zu N=%zu K=%zu: table=%d decode differs",
+                              q->name, T, N, K, table);
+                }
                 double e = norm_err(Y, R, Wf, X, T, N, K);
                 CHECK_MSG(e < 1e-6, "%s T=%zu N=%zu K=%zu: GEMV vs reference normalized error %g", q->name, T, N, K, e);
                 /* GEMM path = dequantize + xf_gemm_f32_nt, bitwise; and close to (today: equal to) GEMV */

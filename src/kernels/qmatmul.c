@@ -17,6 +17,9 @@
     X(Q8_0, 32, 34) X(Q4_0, 32, 18) X(Q4_1, 32, 20) X(Q5_0, 32, 22) X(Q5_1, 32, 24) X(Q2_K, 256, 84)   \
     X(Q3_K, 256, 110) X(Q4_K, 256, 144) X(Q5_K, 256, 176) X(Q6_K, 256, 210)
 
+/* Flag on a type id inside this file: decode the 4-bit formats through a 16-entry table. */
+#define XF_QMM_TABLE 0x100
+
 typedef int xf_v4i __attribute__((vector_size(16)));
 typedef unsigned xf_v8u __attribute__((vector_size(32)));
 
@@ -102,6 +105,17 @@ XF_INLINE void dec32(const int qt, const uint8_t *b, const int s, xf_v8 w[4]) {
         const xf_v4i q0 = ld16(b + 2), q1 = ld16(b + 18);
         w[0] = fv(sbytes8(q0, 0)) * d, w[1] = fv(sbytes8(q0, 1)) * d;
         w[2] = fv(sbytes8(q1, 0)) * d, w[3] = fv(sbytes8(q1, 1)) * d;
+        return;
+    }
+    case XF_GGML_Q4_0 | XF_QMM_TABLE:
+    case XF_GGML_Q4_1 | XF_QMM_TABLE: { /* w = table[nibble]: the permute takes lane indices mod 16 */
+        const int t1 = qt == (XF_GGML_Q4_1 | XF_QMM_TABLE);
+        const xf_v8 d = bcast(half(b)), m = bcast(t1 ? half(b + 2) : 0.0f);
+        const xf_v4i q = ld16(b + (t1 ? 4 : 2));
+        const xf_v8 i0 = {0, 1, 2, 3, 4, 5, 6, 7}, i1 = {8, 9, 10, 11, 12, 13, 14, 15}, eight = bcast(8.0f);
+        const xf_v8 lo = t1 ? d * i0 + m : d * (i0 - eight), hi = t1 ? d * i1 + m : d * (i1 - eight);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) w[c] = __builtin_shuffle(lo, hi, bytes8(q, c % 2, 4 * (c / 2)));
         return;
     }
     case XF_GGML_Q4_0: {
@@ -194,7 +208,7 @@ XF_INLINE void dec32(const int qt, const uint8_t *b, const int s, xf_v8 w[4]) {
 }
 
 XF_INLINE size_t blk_elems(int qt) {
-    switch (qt) {
+    switch (qt & ~XF_QMM_TABLE) {
 #define X(t, BS, TS) \
     case XF_GGML_##t: return BS;
         XF_QMM_TYPES(X)
@@ -203,7 +217,7 @@ XF_INLINE size_t blk_elems(int qt) {
     }
 }
 XF_INLINE size_t blk_bytes(int qt) {
-    switch (qt) {
+    switch (qt & ~XF_QMM_TABLE) {
 #define X(t, BS, TS) \
     case XF_GGML_##t: return TS;
         XF_QMM_TYPES(X)
@@ -284,8 +298,15 @@ XF_INLINE void gemv_rows(const int qt, const uint8_t *W, size_t rb, const float 
 }
 
 XF_DISPATCH
-void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
-              float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+void xf_qgemv_decode(int qtype, int table, const void *W, size_t row_bytes, const float *bias, const float *X,
+                     size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+    if (table && (qtype == XF_GGML_Q4_0 || qtype == XF_GGML_Q4_1)) {
+        if (qtype == XF_GGML_Q4_0)
+            gemv_rows(XF_GGML_Q4_0 | XF_QMM_TABLE, W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K);
+        else
+            gemv_rows(XF_GGML_Q4_1 | XF_QMM_TABLE, W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K);
+        return;
+    }
     switch (qtype) {
 #define X(t, BS, TS)                                                                         \
     case XF_GGML_##t: gemv_rows(XF_GGML_##t, W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K); \
@@ -294,6 +315,21 @@ void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, con
 #undef X
     default: break;
     }
+}
+
+/* The table decode wins where a two-source permute is one instruction (AVX-512VL vpermt2ps); it is
+ * emulated with several elsewhere. */
+static int table_pays(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    return __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
+void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
+              float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+    xf_qgemv_decode(qtype, table_pays(), W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K);
 }
 
 void xf_qgemv_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
