@@ -13,9 +13,8 @@ tests/data/corpus.txt; a dense forward pass costs the same whatever the ids.
 
 The decode table columns "weight bytes/token" and "GB/s" count the weight bytes a decode step
 streams from memory (every layer matrix + the output head; the embedding lookup reads one row):
-the GGUF's tensor bytes for llama.cpp, which runs on the quantized blocks; for xfmr 4 x n_params
-while it dequantizes the GGUF to F32 at load (its peak RSS holds that copy), the GGUF's tensor
-bytes once it keeps the blocks as stored (xfmr_bytes_per_token). --bw (default 47 GB/s; bench/run.py
+the GGUF's tensor bytes for both engines, which both run on the quantized blocks (xfmr keeps
+llama-family GGUF weights quantized in the mapping; xfmr_bytes_per_token). --bw (default 47 GB/s; bench/run.py
 passes the bandwidth bench_probe measured) gives the fraction of bandwidth each engine's decode
 reaches. compare() is the whole comparison for one file, used by bench/run.py, which also
 reports peak RSS against the file size + KV cache (gguf_metadata / kv_cache_bytes).

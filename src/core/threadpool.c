@@ -17,7 +17,6 @@
 struct xf_pool {
     int n;
     pthread_t threads[XF_POOL_MAX];
-    float *scratch[XF_POOL_MAX];
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     atomic_ulong generation;
@@ -27,6 +26,8 @@ struct xf_pool {
     atomic_int quit;
     xf_pool_fn fn;
     void *ctx;
+    unsigned char *scratch; /* n slices of scratch_bytes (XF_POOL_SCRATCH at creation, xf_pool_reserve) */
+    size_t scratch_bytes;
 };
 
 typedef struct {
@@ -84,12 +85,12 @@ xf_status xf_pool_create(int n_threads, xf_pool **out) {
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
-    for (int i = 0; i < n_threads; i++) {
-        if (!(p->scratch[i] = xf_aligned_alloc(XF_POOL_SCRATCH * sizeof(float)))) {
-            xf_pool_free(p);
-            return xf_error(XF_ERR_NOMEM, "cannot allocate %d MiB of per-thread scratch for %d threads",
-                            (int)(XF_POOL_SCRATCH * sizeof(float) >> 20), n_threads);
-        }
+    p->n = n_threads; /* for the scratch slices; set back while threads start */
+    xf_status st = xf_pool_reserve(p, XF_POOL_SCRATCH * sizeof(float));
+    p->n = 1;
+    if (st) {
+        xf_pool_free(p);
+        return st;
     }
     for (int i = 1; i < n_threads; i++) {
         worker_arg *a = xf_malloc(sizeof *a);
@@ -115,23 +116,14 @@ void xf_pool_free(xf_pool *p) {
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
-    for (int i = 0; i < XF_POOL_MAX; i++) free(p->scratch[i]);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
+    free(p->scratch);
     free(p);
 }
 
 int xf_pool_size(const xf_pool *p) { return p ? p->n : 1; }
-
-float *xf_pool_scratch(xf_pool *p, int ith, size_t *floats) {
-    if (!p || ith < 0 || ith >= p->n) {
-        *floats = 0;
-        return NULL;
-    }
-    *floats = XF_POOL_SCRATCH;
-    return p->scratch[ith];
-}
 
 void xf_pool_run(xf_pool *p, xf_pool_fn fn, void *ctx) {
     if (!p || p->n == 1) {
@@ -156,6 +148,26 @@ void xf_pool_run(xf_pool *p, xf_pool_fn fn, void *ctx) {
         atomic_store(&p->waiting, 0);
         pthread_mutex_unlock(&p->mu);
     }
+}
+
+xf_status xf_pool_reserve(xf_pool *p, size_t bytes) {
+    if (!p) return xf_error(XF_ERR_INVALID_ARG, "xf_pool_reserve: no thread pool");
+    if (bytes <= p->scratch_bytes) return XF_OK;
+    size_t slice = (bytes + 63) / 64 * 64, total;
+    if (slice < bytes || !xf_mul_ok(slice, (size_t)p->n, &total))
+        return xf_error(XF_ERR_NOMEM, "cannot reserve %zu bytes of scratch for each of %d threads", bytes, p->n);
+    unsigned char *s = xf_aligned_alloc(total);
+    if (!s) return xf_error(XF_ERR_NOMEM, "cannot reserve %zu bytes of scratch for each of %d threads", bytes, p->n);
+    free(p->scratch);
+    p->scratch = s;
+    p->scratch_bytes = slice;
+    return XF_OK;
+}
+
+void *xf_pool_scratch(xf_pool *p, int ith, size_t *have) {
+    int ok = p && p->scratch && ith >= 0 && ith < p->n;
+    if (have) *have = ok ? p->scratch_bytes : 0;
+    return ok ? p->scratch + (size_t)ith * p->scratch_bytes : NULL;
 }
 
 void xf_split_range(size_t n, size_t align, int ith, int nth, size_t *begin, size_t *end) {

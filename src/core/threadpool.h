@@ -19,9 +19,13 @@ xf_status xf_pool_create(int n_threads, xf_pool **out);
 void xf_pool_free(xf_pool *pool);
 int xf_pool_size(const xf_pool *pool);
 void xf_pool_run(xf_pool *pool, xf_pool_fn fn, void *ctx);
-/* Thread ith's private scratch (64-byte aligned, allocated with the pool, *floats long) for
- * kernels that pack operands; NULL (and *floats = 0) without a pool. */
-float *xf_pool_scratch(xf_pool *pool, int ith, size_t *floats);
+/* Per-thread scratch memory for tasks (kernels that pack or dequantize operands): each thread ith
+ * owns 1 MiB from the pool's creation, and after xf_pool_reserve(pool, bytes) succeeds at least
+ * `bytes` bytes (64-byte aligned) at xf_pool_scratch(pool, ith, &have), kept
+ * until the pool is freed; reserving happens outside tasks (at model load), never on the hot path.
+ * A NULL pool has none (have = 0, NULL returned). */
+xf_status xf_pool_reserve(xf_pool *pool, size_t bytes);
+void *xf_pool_scratch(xf_pool *pool, int ith, size_t *have);
 
 /* Split [0, n) into nth near-equal contiguous parts, rounded to multiples of `align`;
  * part ith is [*begin, *end). */

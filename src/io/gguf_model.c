@@ -332,13 +332,13 @@ int xf_gguf_tensor_name(const char *arch, const char *hf, char *out, size_t cap,
     return 0;
 }
 
-void xf_gguf_unpermute_rows(float *W, size_t n_head, size_t dh, size_t cols, float *tmp) {
+void xf_gguf_unpermute_rows(void *W, size_t n_head, size_t dh, size_t row_bytes, void *tmp) {
     const size_t half = dh / 2;
+    unsigned char *t = tmp;
     for (size_t h = 0; h < n_head; h++) {
-        float *blk = W + h * dh * cols;
-        memcpy(tmp, blk, dh * cols * sizeof *tmp);
+        unsigned char *blk = (unsigned char *)W + h * dh * row_bytes;
+        memcpy(t, blk, dh * row_bytes);
         for (size_t i = 0; i < half; i++)
-            for (size_t j = 0; j < 2; j++)
-                memcpy(blk + (j * half + i) * cols, tmp + (2 * i + j) * cols, cols * sizeof *tmp);
+            for (size_t j = 0; j < 2; j++) memcpy(blk + (j * half + i) * row_bytes, t + (2 * i + j) * row_bytes, row_bytes);
     }
 }

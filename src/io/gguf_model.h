@@ -36,8 +36,9 @@ typedef enum xf_gguf_permute {
  * gpt2 matrices it transposed. gpt2 names may carry the "transformer." prefix. */
 int xf_gguf_tensor_name(const char *arch, const char *hf_name, char *out, size_t cap, xf_gguf_permute *permute);
 
-/* Undo llama.cpp's Q/K permutation in place: W is [n_head * dh, cols] row-major as llama.cpp wrote
- * it (row h*dh + 2i + j holds HF row h*dh + j*dh/2 + i). tmp holds dh * cols floats. */
-void xf_gguf_unpermute_rows(float *W, size_t n_head, size_t dh, size_t cols, float *tmp);
+/* Undo llama.cpp's Q/K permutation in place: W is n_head * dh rows of row_bytes bytes each (floats
+ * or whole rows of quantized blocks) as llama.cpp wrote them (row h*dh + 2i + j holds HF row
+ * h*dh + j*dh/2 + i). tmp holds dh * row_bytes bytes. */
+void xf_gguf_unpermute_rows(void *W, size_t n_head, size_t dh, size_t row_bytes, void *tmp);
 
 #endif

@@ -338,6 +338,7 @@ static void i8_task(void *ctx, int ith, int nth) {
     xf_i8_isa isa = xf_i8_isa_best();
     size_t mr = isa_table[isa].mr, floats;
     float *scratch = xf_pool_scratch(j->pool, ith, &floats);
+    floats /= sizeof(float);
     if (j->T >= (size_t)nth * mr * 2) { /* enough rows: each thread quantizes only its own */
         size_t t0, t1;
         xf_split_range(j->T, mr, ith, nth, &t0, &t1);

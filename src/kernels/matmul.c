@@ -305,7 +305,9 @@ static void matmul_part(const matmul_job *j, size_t t0, size_t t1, size_t n0, si
 static void matmul_task(void *ctx, int ith, int nth) {
     const matmul_job *j = ctx;
     const gemm_isa *g = &isa_table[j->packed ? j->isa : xf_gemm_isa_best()];
-    tls_pack = xf_pool_scratch(j->pool, ith, &tls_pack_floats);
+    size_t have;
+    tls_pack = xf_pool_scratch(j->pool, ith, &have);
+    tls_pack_floats = have / sizeof(float);
     /* Split the columns (whole panels) unless there are too few of them to keep every thread busy
      * and enough rows to split instead; either way each element is computed the same way. */
     if (j->T > 1 && j->N < (size_t)nth * g->nr * 2 && j->T >= (size_t)nth * g->mr * 2) {

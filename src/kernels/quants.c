@@ -98,27 +98,12 @@ static void blk_q3_k(const uint8_t *b, float *w) {
     const uint8_t *hmask = b, *qs = b + 32, *sc = b + 96;
     const float d = f16_at(b + 108);
     float dl[16];
-    for (int g = 0; g < 16; g++) {
-        int lo = g < 8 ? (sc[g] & 15) : (sc[g - 8] >> 4);
-        int hi = (sc[8 + g % 4] >> (2 * (g / 4))) & 3;
-        dl[g] = d * (float)((lo | hi << 4) - 32);
-    }
+    for (int g = 0; g < 16; g++) dl[g] = d * (float)xf_q3k_scale(sc, g);
     for (int e = 0; e < QK_K; e++) {
         int h = e / 128, s = (e / 32) % 4, l = e % 32;
         int lo = (qs[32 * h + l] >> (2 * s)) & 3;
         int hb = (hmask[l] >> (e / 32)) & 1;
         w[e] = dl[e / 16] * (float)(lo - (hb ? 0 : 4));
-    }
-}
-
-/* The 12-byte packing of eight 6-bit scales and mins (ggml's get_scale_min_k4). */
-static void scale_min_k4(int j, const uint8_t *q, int *sc, int *mn) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *mn = q[j + 4] & 63;
-    } else {
-        *sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
-        *mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
     }
 }
 
@@ -128,7 +113,7 @@ static void blk_k4(const uint8_t *b, const uint8_t *qh, const uint8_t *qs, float
     const uint8_t *scales = b + 4;
     for (int j = 0; j < 8; j++) {
         int sc, mn;
-        scale_min_k4(j, scales, &sc, &mn);
+        xf_qk4_scale_min(j, scales, &sc, &mn);
         const float d1 = d * (float)sc, m1 = dmin * (float)mn;
         for (int l = 0; l < 32; l++) {
             int e = 32 * j + l;

@@ -41,6 +41,8 @@
 #define XF_KERNELS_QUANTS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 typedef void (*xf_dequant_fn)(const void *blocks, float *out, size_t n);
 typedef float (*xf_dot_f32_fn)(const void *blocks, const float *x, size_t n);
@@ -74,5 +76,41 @@ XF_QUANT_DECL(q4_k)
 XF_QUANT_DECL(q5_k)
 XF_QUANT_DECL(q6_k)
 #undef XF_QUANT_DECL
+
+/* Block-field helpers shared by the reference decoders and the vectorized ones (qmatmul.c). */
+
+/* The little-endian IEEE half at p as a float, branch-free for finite values: the exponent is
+ * rebiased by one exact multiplication by 2^112 (subnormal halves land on fp32 subnormals first,
+ * scaled exactly too); Inf / NaN get the fp32 all-ones exponent. Equal to xf_f16_to_f32. */
+static inline float xf_half_at(const uint8_t *p) {
+    uint32_t h = (uint32_t)p[0] | (uint32_t)p[1] << 8, em = h & 0x7fffu, bits = em << 13;
+    float f;
+    memcpy(&f, &bits, 4);
+    f *= 0x1p112f;
+    memcpy(&bits, &f, 4);
+    if (em >= 0x7c00u) bits = em << 13 | 0x70000000u;
+    bits |= (h & 0x8000u) << 16;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* Q3_K: the 6-bit scale of 16-element group g (0..15) from the 12 packed bytes sc, minus 32. */
+static inline int xf_q3k_scale(const uint8_t *sc, int g) {
+    int lo = g < 8 ? (sc[g] & 15) : (sc[g - 8] >> 4);
+    int hi = (sc[8 + g % 4] >> (2 * (g / 4))) & 3;
+    return (lo | hi << 4) - 32;
+}
+
+/* Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes q (ggml's
+ * get_scale_min_k4). */
+static inline void xf_qk4_scale_min(int j, const uint8_t *q, int *sc, int *mn) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *mn = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
+        *mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
 
 #endif

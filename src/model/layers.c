@@ -8,6 +8,7 @@
 #include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/qmatmul.h"
 #include "kernels/rope.h"
 
 void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y) {
@@ -21,12 +22,20 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
         xf_matmul_f32_packed(pool, (xf_gemm_isa)w->isa, X, w->cols, w->data, (const float *)l->b.data, Y, w->rows, T,
                              w->rows, w->cols);
         break;
+    case XF_WF_GGML:
+        xf_qmatmul(pool, (int)w->qtype, w->data, w->row_bytes, (const float *)l->b.data, X, w->cols, Y, w->rows, T,
+                   w->rows, w->cols);
+        break;
     case XF_WF_F32:
     default:
         xf_matmul_f32_nt(pool, X, w->cols, (const float *)w->data, w->cols, (const float *)l->b.data, Y,
                          w->rows, T, w->rows, w->cols);
         break;
     }
+}
+
+xf_status xf_linear_reserve(xf_pool *pool, const xf_weight *w) {
+    return w->fmt == XF_WF_GGML ? xf_pool_reserve(pool, xf_qmatmul_scratch(w->cols)) : XF_OK;
 }
 
 void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight *pos,
@@ -46,10 +55,18 @@ void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight 
     }
 }
 
+void xf_embed_rows(const xf_weight *word, const int32_t *ids, size_t T, float *X) {
+    const size_t H = word->cols;
+    for (size_t t = 0; t < T; t++) {
+        if (word->fmt == XF_WF_GGML)
+            xf_qdequant_rows((int)word->qtype, word->data, word->row_bytes, (size_t)ids[t], (size_t)ids[t] + 1, H, X + t * H);
+        else
+            memcpy(X + t * H, (const float *)word->data + (size_t)ids[t] * H, H * sizeof *X);
+    }
+}
+
 void xf_embed_tokens(const xf_batch *b, const xf_weight *word, float *X) {
-    const size_t H = word->cols, T = xf_batch_tokens(b);
-    const float *W = word->data;
-    for (size_t t = 0; t < T; t++) memcpy(X + t * H, W + (size_t)b->ids[t] * H, H * sizeof *X);
+    xf_embed_rows(word, b->ids, xf_batch_tokens(b), X);
 }
 
 /* Row-wise work split over the pool: each thread takes a contiguous run of rows. */

@@ -68,8 +68,11 @@ typedef struct xf_batch {
 
 static inline size_t xf_batch_tokens(const xf_batch *b) { return b->off[b->n_seq]; }
 
-/* Y[T, out] = X[T, in] W^T + b, with the kernel chosen by the weight's dtype. */
+/* Y[T, out] = X[T, in] W^T + b, with the kernel chosen by the weight's format (F32 GEMM, or
+ * kernels/qmatmul.h for GGUF blocks). */
 void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y);
+/* Reserve, once at load, the per-thread pool scratch xf_linear needs for this weight. */
+xf_status xf_linear_reserve(xf_pool *pool, const xf_weight *w);
 
 /* X[t] = word[ids[t]] + pos[t - off(seq)] + type[type_ids[t]] (type may be NULL). Ids must
  * already be checked against the tables' sizes. */
@@ -78,6 +81,8 @@ void xf_embed_learned(const xf_batch *b, const xf_weight *word, const xf_weight 
 
 /* X[t] = word[ids[t]] (token embeddings only, as decoders use). Ids must already be checked. */
 void xf_embed_tokens(const xf_batch *b, const xf_weight *word, float *X);
+/* X[t] = word[ids[t]] for t < T, word F32 or GGUF blocks (only the rows needed are dequantized). */
+void xf_embed_rows(const xf_weight *word, const int32_t *ids, size_t T, float *X);
 
 /* X = Norm(X + R) over T rows (R may be NULL: X = Norm(X)), rows split over the pool. */
 void xf_add_norm(xf_pool *pool, const xf_norm_w *n, float *X, const float *R, size_t T);

@@ -36,8 +36,10 @@ static xf_status get_linear(xf_model *m, const char *prefix, const char *name, s
                            xf_linear_w *l) {
     char n[256];
     snprintf(n, sizeof n, "%s%s.weight", prefix, name);
-    xf_status st = xf_weight_get(m->ws, n, 2, out, in, &l->w);
-    if (st || (st = xf_model_prepare_linear(m, &l->w)) || !bias) return st;
+    xf_status st = xf_weight_get_stored(m->ws, n, out, in, &l->w);
+    if (!st) st = xf_model_prepare_linear(m, &l->w);
+    if (!st) st = xf_linear_reserve(m->pool, &l->w);
+    if (st || !bias) return st;
     snprintf(n, sizeof n, "%s%s.bias", prefix, name);
     return xf_weight_get(m->ws, n, 1, out, 0, &l->b);
 }
@@ -95,13 +97,14 @@ static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias
     xf_rope_tables(&rp, c->max_position_embeddings, L->rope_cos, L->rope_sin);
 
     xf_status st;
-    if ((st = xf_weight_get(m->ws, "model.embed_tokens.weight", 2, V, H, &L->embed)) ||
+    if ((st = xf_weight_get_stored(m->ws, "model.embed_tokens.weight", V, H, &L->embed)) ||
         (st = get_rmsnorm(m, "model.norm.weight", H, &L->norm)))
         return st;
     memset(&m->lm_head, 0, sizeof m->lm_head);
     if (c->tie_word_embeddings) m->lm_head.w = L->embed;
-    else if ((st = xf_weight_get(m->ws, "lm_head.weight", 2, V, H, &m->lm_head.w)))
+    else if ((st = xf_weight_get_stored(m->ws, "lm_head.weight", V, H, &m->lm_head.w)))
         return st;
+    if ((st = xf_linear_reserve(m->pool, &m->lm_head.w))) return st;
     m->n_params = (uint64_t)V * H * (c->tie_word_embeddings ? 1 : 2) + H;
     for (size_t i = 0; i < L->n_layers; i++) {
         llama_layer *ly = &L->layers[i];
@@ -171,8 +174,7 @@ static void llama_eval_chunk(xf_model *m, xf_kv_cache *c, const int32_t *ids, si
     llama *L = m->arch_state;
     const size_t H = m->cfg.hidden_size, kvd = c->kv_dim;
     float *X = c->scratch;
-    const float *E = L->embed.data;
-    for (size_t t = 0; t < T; t++) memcpy(X + t * H, E + (size_t)ids[t] * H, H * sizeof *X);
+    xf_embed_rows(&L->embed, ids, T, X);
     for (size_t i = 0; i < L->n_layers; i++)
         xf_block_prenorm_cached(m->pool, &L->layers[i], X, T, c->n_past, c->k + i * c->n_ctx * kvd,
                                 c->v + i * c->n_ctx * kvd, X + T * H);

@@ -1,6 +1,7 @@
 /* weights.c — the weight set: tensors looked up by name across safetensors files, or in one GGUF
  * file under their llama.cpp names, shape-checked, served as F32 (zero-copy when possible; GGUF
- * quantized tensors are dequantized once here, and llama's Q/K rows un-permuted). */
+ * quantized tensors are dequantized once here, and llama's Q/K rows un-permuted) or, for
+ * xf_weight_get_stored, as the GGUF's own quantized blocks (zero-copy but for llama's Q/K). */
 #include "model/weights.h"
 
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "io/gguf.h"
 #include "io/gguf_model.h"
 #include "io/safetensors.h"
+#include "kernels/qmatmul.h"
 #include "kernels/quants.h"
 
 struct xf_weight_set {
@@ -151,8 +153,33 @@ static void shape_str(const xf_st_tensor *t, char *buf, size_t cap) {
     if (l < cap) snprintf(buf + l, cap - l, "]");
 }
 
+/* A 2-D GGUF tensor of a type with quantized kernels, served as its rows of blocks: in place in the
+ * mapping, or (llama's Q / K) as an owned copy with whole rows un-permuted. */
+static xf_status gguf_blocks(xf_weight_set *ws, const xf_gguf_tensor *t, xf_gguf_permute perm, size_t heads,
+                             xf_weight *out) {
+    out->fmt = XF_WF_GGML;
+    out->qtype = t->type;
+    out->row_bytes = (size_t)t->nbytes / out->rows;
+    out->data = t->data;
+    if (perm == XF_GGUF_PERMUTE_NONE) return XF_OK;
+    const size_t dh = out->rows / heads;
+    unsigned char *buf = xf_malloc((size_t)t->nbytes), *tmp = xf_malloc(dh * out->row_bytes);
+    xf_status st = buf && tmp ? keep_owned(ws, buf) : xf_error(XF_ERR_NOMEM, "cannot allocate a copy of tensor \"%s\"", t->name);
+    if (st) {
+        free(buf);
+        free(tmp);
+        return st;
+    }
+    memcpy(buf, t->data, (size_t)t->nbytes);
+    xf_gguf_unpermute_rows(buf, heads, dh, out->row_bytes, tmp);
+    free(tmp);
+    out->data = buf;
+    return XF_OK;
+}
+
 /* GGUF: dims are innermost first, so an HF [d0, d1] matrix is stored with dims [d1, d0]. */
-static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1, xf_weight *out) {
+static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1, int stored,
+                          xf_weight *out) {
     const char *file = ws->paths[0];
     char gname[256];
     xf_gguf_permute perm;
@@ -178,10 +205,8 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
     if (!q || t->n_elements % q->block_size != 0)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: tensor \"%s\" (%s) has type %s, which cannot be used for weights",
                         file, gname, name, xf_ggml_type_name(t->type));
-    out->dtype = XF_DT_F32;
-    out->rows = ndim == 1 ? 1 : d0;
-    out->cols = ndim == 1 ? d0 : d1;
-    out->name = t->name;
+    *out = (xf_weight){.dtype = XF_DT_F32, .rows = ndim == 1 ? 1 : d0, .cols = ndim == 1 ? d0 : d1, .name = t->name,
+                       .fmt = XF_WF_F32};
     if (t->type == XF_GGML_F32 && perm == XF_GGUF_PERMUTE_NONE && ((uintptr_t)t->data % sizeof(float)) == 0) {
         out->data = t->data;
         return XF_OK;
@@ -191,6 +216,8 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
     if ((perm == XF_GGUF_PERMUTE_Q || perm == XF_GGUF_PERMUTE_K) && (heads == 0 || d0 % heads != 0 || (d0 / heads) % 2 != 0))
         return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has %zu rows, not a multiple of %zu heads of even size", file,
                         gname, d0, heads);
+    if (stored && ndim == 2 && perm != XF_GGUF_TRANSPOSE && xf_qmatmul_has((int)t->type))
+        return gguf_blocks(ws, t, perm, heads, out);
     float *buf = xf_aligned_alloc(n * sizeof(float));
     if (!buf) return xf_error(XF_ERR_NOMEM, "cannot allocate %zu floats for tensor \"%s\"", n, gname);
     xf_status st = keep_owned(ws, buf);
@@ -213,16 +240,21 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
         size_t dh = d0 / heads, cols = ndim == 1 ? 1 : d1;
         float *tmp = xf_malloc(dh * cols * sizeof *tmp);
         if (!tmp) return xf_error(XF_ERR_NOMEM, "cannot allocate scratch for tensor \"%s\"", gname);
-        xf_gguf_unpermute_rows(buf, heads, dh, cols, tmp);
+        xf_gguf_unpermute_rows(buf, heads, dh, cols * sizeof *tmp, tmp);
         free(tmp);
     }
     out->data = buf;
     return XF_OK;
 }
 
+xf_status xf_weight_get_stored(xf_weight_set *ws, const char *name, size_t d0, size_t d1, xf_weight *out) {
+    if (ws->gguf) return gguf_get(ws, name, 2, d0, d1, 1, out);
+    return xf_weight_get(ws, name, 2, d0, d1, out);
+}
+
 xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1,
                         xf_weight *out) {
-    if (ws->gguf) return gguf_get(ws, name, ndim, d0, d1, out);
+    if (ws->gguf) return gguf_get(ws, name, ndim, d0, d1, 0, out);
     size_t fi = 0;
     const xf_st_tensor *t = find(ws, name, &fi);
     if (!t)
@@ -235,10 +267,8 @@ xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0
             return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has shape %s, expected [%zu]", ws->paths[fi], name, got, d0);
         return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has shape %s, expected [%zu, %zu]", ws->paths[fi], name, got, d0, d1);
     }
-    out->dtype = XF_DT_F32;
-    out->rows = ndim == 1 ? 1 : d0;
-    out->cols = ndim == 1 ? d0 : d1;
-    out->name = t->name;
+    *out = (xf_weight){.dtype = XF_DT_F32, .rows = ndim == 1 ? 1 : d0, .cols = ndim == 1 ? d0 : d1, .name = t->name,
+                       .fmt = XF_WF_F32};
     if (t->dtype == XF_DT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
         out->data = t->data;
         return XF_OK;

@@ -1,9 +1,9 @@
 /* weights.h — typed weight tensors and the set of weight files a model is loaded from.
  *
  * A model never touches file formats: it asks the weight set for a tensor by name and shape and
- * gets an xf_weight. Today every weight is served as F32 (mmapped when the file already holds
- * aligned F32, converted once at load otherwise); quantized and sparse dtypes will arrive as new
- * xf_weight dtypes with their own kernels, looked up by dtype in xf_linear. */
+ * gets an xf_weight. xf_weight_get serves F32 (mmapped when the file already holds aligned F32,
+ * converted once at load otherwise); xf_weight_get_stored also serves GGUF quantized blocks as they
+ * are in the file (fmt XF_WF_GGML), which xf_linear and xf_embed_rows dispatch on. */
 #ifndef XF_MODEL_WEIGHTS_H
 #define XF_MODEL_WEIGHTS_H
 
@@ -48,9 +48,14 @@ void xf_weight_set_free(xf_weight_set *ws);
 
 /* 1 if a tensor of that name exists in any file. */
 int xf_weight_set_has(const xf_weight_set *ws, const char *name);
-/* Fetch tensor `name` as F32 with exactly the given shape (ndim 1 or 2). */
+/* Fetch tensor `name` as F32 (fmt XF_WF_F32) with exactly the given shape (ndim 1 or 2). */
 xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1,
                         xf_weight *out);
+/* A 2-D weight [d0, d1] for xf_linear / xf_embed_rows: as xf_weight_get, except that a GGUF tensor
+ * of a type with quantized kernels (kernels/qmatmul.h) keeps its blocks (fmt XF_WF_GGML, data into
+ * the mapping; an owned copy with rows un-permuted for llama's Q / K). Check fmt before reading
+ * data as floats. */
+xf_status xf_weight_get_stored(xf_weight_set *ws, const char *name, size_t d0, size_t d1, xf_weight *out);
 
 /* Hand a buffer (converted weights) to the set, to be freed with it; on failure the caller
  * still owns buf. */

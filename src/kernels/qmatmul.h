@@ -1,0 +1,54 @@
+/* qmatmul.h — Y[T, N] = X[T, K] . W^T (+ bias) with W [N, K] stored as rows of GGUF / ggml
+ * quantized blocks (layouts in quants.h), row r starting r * row_bytes into W; X and Y float32
+ * (row strides ldx, ldy), bias [N] or NULL. Activations are NOT quantized.
+ *
+ * Every weight is decoded to exactly the float quants.c's reference dequantization gives (the
+ * scale products of these formats are exact in fp32, so fusing them into FMAs changes nothing),
+ * and each output element is summed in the canonical order of xf_dot_f32 (one 8-lane accumulator
+ * over k, fixed horizontal sum, then + bias). So the GEMV path equals "dequantize, then
+ * xf_gemm_f32_nt" (the GEMM path) as long as that kernel keeps that order, and results never
+ * depend on how rows are split between threads.
+ *
+ * Types: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K. K must be a multiple of the
+ * type's block size. */
+#ifndef XF_KERNELS_QMATMUL_H
+#define XF_KERNELS_QMATMUL_H
+
+#include <stddef.h>
+
+#include "core/threadpool.h"
+
+/* Above this many activation rows xf_qmatmul takes the GEMM path (dequantized panels of W). */
+#define XF_QMM_GEMV_MAX_T 4
+/* Weight rows per dequantized panel of the GEMM path. */
+#define XF_QMM_PANEL 32
+
+/* 1 if ggml type id qtype has kernels here. */
+int xf_qmatmul_has(int qtype);
+/* Bytes of per-thread pool scratch (xf_pool_reserve) the GEMM path needs for rows of K elements. */
+size_t xf_qmatmul_scratch(size_t K);
+
+/* GEMV path, single thread, output columns [n0, n1) (any T; W is streamed once per 4 rows of X). */
+void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
+              float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+/* xf_qgemv with Q4_0 / Q4_1 weights decoded through a 16-entry table of the block's values (table
+ * 1: one two-source permute per 8 weights; xf_qgemv does so where AVX-512VL makes that one
+ * instruction) or arithmetically (table 0). Both give the same floats, so the same results. */
+void xf_qgemv_decode(int qtype, int table, const void *W, size_t row_bytes, const float *bias, const float *X,
+                     size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+/* Scalar reference of the same product: quants.c's xf_dot_*_f32_ref per element, + bias. */
+void xf_qgemv_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
+                  float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+/* Rows [r0, r1) of W dequantized into out [(r1 - r0), K] (vectorized; bitwise equal to the
+ * quants.c reference dequantization). */
+void xf_qdequant_rows(int qtype, const void *W, size_t row_bytes, size_t r0, size_t r1, size_t K, float *out);
+/* GEMM path, single thread, output columns [n0, n1): panels of XF_QMM_PANEL rows dequantized into
+ * scratch (XF_QMM_PANEL * K floats), each multiplied by xf_gemm_f32_nt. */
+void xf_qgemm(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
+              float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K, float *scratch);
+/* The whole product, output columns in contiguous runs over the pool's threads: GEMV for
+ * T <= XF_QMM_GEMV_MAX_T (or when the pool holds too little scratch), GEMM otherwise. */
+void xf_qmatmul(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
+                size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K);
+
+#endif

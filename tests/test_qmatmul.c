@@ -1,0 +1,148 @@
+/* test_qmatmul.c — products with GGUF quantized weights (kernels/qmatmul.h) against the scalar
+ * references of quants.c, for every type: random blocks (every bit pattern of the quant fields,
+ * random finite half scales), odd T, N not a multiple of 4, K several blocks long. Checks the
+ * half conversion exhaustively, the vectorized dequantizer bitwise, GEMV vs reference by
+ * normalized error, its two decodes of 4-bit formats bitwise, GEMV vs GEMM path, and 1 vs 2
+ * threads bitwise. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dtype.h"
+#include "core/threadpool.h"
+#include "harness.h"
+#include "io/gguf.h"
+#include "kernels/matmul.h"
+#include "kernels/qmatmul.h"
+#include "kernels/quants.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+static float frand(void) { return (float)(rnd() % 2000001) / 1000000.0f - 1.0f; }
+
+/* A random finite half (magnitude 2^-10 .. 2^5, either sign), little-endian at p. */
+static void put_half(uint8_t *p) {
+    uint16_t h = (uint16_t)((rnd() & 0x8000) | (uint32_t)(5 + rnd() % 16) << 10 | (rnd() & 0x3ff));
+    p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
+}
+
+typedef struct {
+    int type;
+    int halves[2]; /* byte offsets of the block's half fields (-1: none) */
+} qcase;
+
+static const qcase k_cases[] = {
+    {XF_GGML_Q8_0, {0, -1}}, {XF_GGML_Q4_0, {0, -1}},   {XF_GGML_Q4_1, {0, 2}},  {XF_GGML_Q5_0, {0, -1}},
+    {XF_GGML_Q5_1, {0, 2}},  {XF_GGML_Q2_K, {80, 82}},  {XF_GGML_Q3_K, {108, -1}}, {XF_GGML_Q4_K, {0, 2}},
+    {XF_GGML_Q5_K, {0, 2}},  {XF_GGML_Q6_K, {208, -1}},
+};
+
+static uint8_t *random_rows(const qcase *c, const xf_quant_traits *q, size_t N, size_t K, size_t *rb) {
+    *rb = K / q->block_size * q->type_size;
+    uint8_t *W = malloc(N * *rb);
+    for (size_t i = 0; i < N * *rb; i++) W[i] = (uint8_t)rnd();
+    for (size_t b = 0; b < N * K / q->block_size; b++)
+        for (int h = 0; h < 2; h++)
+            if (c->halves[h] >= 0) put_half(W + b * q->type_size + c->halves[h]);
+    return W;
+}
+
+static void check_half(void) {
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        uint8_t p[2] = {(uint8_t)h, (uint8_t)(h >> 8)};
+        float a = xf_half_at(p), b = xf_f16_to_f32((uint16_t)h);
+        bad += memcmp(&a, &b, 4) != 0;
+    }
+    CHECK_MSG(bad == 0, "%d halves differ from xf_f16_to_f32", bad);
+}
+
+/* max over outputs of |a - b| / sum_k |w_k x_k| (sum from the dequantized weights). */
+static double norm_err(const float *a, const float *b, const float *Wf, const float *X, size_t T, size_t N, size_t K) {
+    double worst = 0;
+    for (size_t t = 0; t < T; t++)
+        for (size_t o = 0; o < N; o++) {
+            double mag = 1e-30;
+            for (size_t k = 0; k < K; k++) mag += fabs((double)Wf[o * K + k] * X[t * K + k]);
+            double e = fabs((double)a[t * N + o] - b[t * N + o]) / mag;
+            if (e > worst) worst = e;
+        }
+    return worst;
+}
+
+static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_bitwise) {
+    const xf_quant_traits *q = xf_quant_traits_of(c->type);
+    CHECK(q && xf_qmatmul_has(c->type));
+    if (!q) return;
+    const size_t Ns[] = {1, 5, 13, 37}, Ts[] = {1, 2, 3, 4, 5, 7, 9, 17};
+    for (size_t kb = 1; kb <= 3; kb++) {
+        const size_t K = q->block_size * (q->block_size == 32 ? 3 * kb - 1 : kb); /* 64, 160, 256 | 256, 512, 768 */
+        for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++) {
+            const size_t N = Ns[ni];
+            size_t rb;
+            uint8_t *W = random_rows(c, q, N, K, &rb);
+            float *Wf = malloc(N * K * sizeof *Wf), *Wr = malloc(N * K * sizeof *Wr), *bias = malloc(N * sizeof *bias);
+            for (size_t o = 0; o < N; o++) q->dequant(W + o * rb, Wr + o * K, K);
+            xf_qdequant_rows(c->type, W, rb, 0, N, K, Wf);
+            CHECK_MSG(memcmp(Wf, Wr, N * K * sizeof *Wf) == 0, "%s K=%zu N=%zu: vector dequant != reference", q->name, K, N);
+            for (size_t o = 0; o < N; o++) bias[o] = frand();
+            for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+                const size_t T = Ts[ti];
+                float *X = malloc(T * K * sizeof *X), *Y = malloc(T * N * sizeof *Y), *R = malloc(T * N * sizeof *R);
+                float *G = malloc(T * N * sizeof *G), *F = malloc(T * N * sizeof *F), *Y1 = malloc(T * N * sizeof *Y1);
+                float *Y2 = malloc(T * N * sizeof *Y2), *scratch = malloc(xf_qmatmul_scratch(K));
+                for (size_t i = 0; i < T * K; i++) X[i] = frand();
+                const float *b = ti % 2 ? bias : NULL;
+                xf_qgemv(c->type, W, rb, b, X, K, Y, N, T, 0, N, K);
+                xf_qgemv_ref(c->type, W, rb, b, X, K, R, N, T, 0, N, K);
+                /* both decodes of the 4-bit formats (table / arithmetic) give the same floats */
+                for (int table = 0; table < 2; table++) {
+                    xf_qgemv_decode(c->type, table, W, rb, b, X, K, G, N, T, 0, N, K);
+                    CHECK_MSG(memcmp(G, Y, T * N * sizeof *G) == 0, "%s T=%zu N=%zu K=%zu: table=%d decode differs",
+                              q->name, T, N, K, table);
+                }
+                double e = norm_err(Y, R, Wf, X, T, N, K);
+                CHECK_MSG(e < 1e-6, "%s T=%zu N=%zu K=%zu: GEMV vs reference normalized error %g", q->name, T, N, K, e);
+                /* GEMM path = dequantize + xf_gemm_f32_nt, bitwise; and close to (today: equal to) GEMV */
+                xf_qgemm(c->type, W, rb, b, X, K, G, N, T, 0, N, K, scratch);
+                xf_gemm_f32_nt(X, K, Wr, K, b, F, N, T, 0, N, K);
+                CHECK_MSG(memcmp(G, F, T * N * sizeof *G) == 0, "%s T=%zu N=%zu K=%zu: GEMM path != dequant + GEMM",
+                          q->name, T, N, K);
+                e = norm_err(Y, G, Wf, X, T, N, K);
+                CHECK_MSG(e < 1e-6, "%s T=%zu N=%zu K=%zu: GEMV vs GEMM normalized error %g", q->name, T, N, K, e);
+                if (memcmp(Y, G, T * N * sizeof *Y) != 0) *gemv_gemm_bitwise = 0;
+                /* split of output rows over threads: 1 vs 2 threads bitwise (both paths) */
+                xf_qmatmul(p1, c->type, W, rb, b, X, K, Y1, N, T, N, K);
+                xf_qmatmul(p2, c->type, W, rb, b, X, K, Y2, N, T, N, K);
+                CHECK_MSG(memcmp(Y1, Y2, T * N * sizeof *Y1) == 0, "%s T=%zu N=%zu K=%zu: 1 vs 2 threads differ",
+                          q->name, T, N, K);
+                CHECK_MSG(memcmp(Y1, T <= XF_QMM_GEMV_MAX_T ? Y : G, T * N * sizeof *Y1) == 0,
+                          "%s T=%zu N=%zu K=%zu: xf_qmatmul != its path", q->name, T, N, K);
+                free(X), free(Y), free(R), free(G), free(F), free(Y1), free(Y2), free(scratch);
+            }
+            free(W), free(Wf), free(Wr), free(bias);
+        }
+    }
+}
+
+int main(void) {
+    check_half();
+    xf_pool *p1 = NULL, *p2 = NULL;
+    CHECK(xf_pool_create(1, &p1) == XF_OK && xf_pool_create(2, &p2) == XF_OK);
+    if (!p1 || !p2) return xf_t_report();
+    CHECK(xf_pool_reserve(p1, xf_qmatmul_scratch(768)) == XF_OK && xf_pool_reserve(p2, xf_qmatmul_scratch(768)) == XF_OK);
+    size_t have = 0;
+    CHECK(xf_pool_scratch(p2, 1, &have) != NULL && have >= xf_qmatmul_scratch(768));
+    CHECK(xf_pool_scratch(NULL, 0, &have) == NULL && have == 0);
+    CHECK(!xf_qmatmul_has(XF_GGML_F32) && !xf_qmatmul_has(XF_GGML_Q8_K));
+    int bitwise = 1;
+    for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) check_type(&k_cases[i], p1, p2, &bitwise);
+    printf("GEMV %s the GEMM path bitwise\n", bitwise ? "equals" : "does not equal");
+    xf_pool_free(p1);
+    xf_pool_free(p2);
+    return xf_t_report();
+}
