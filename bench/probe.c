@@ -36,8 +36,11 @@ static double now(void) {
 /* Returns a value derived from the accumulators so the loop cannot be dropped. */
 __attribute__((target("avx512f"))) static float fma_loop_avx512(long iters) {
     __m512 a = _mm512_set1_ps(0.9999999f), b = _mm512_set1_ps(1e-7f);
-    __m512 c0 = _mm512_set1_ps(1.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-    __m512 c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+    /* distinct starting values: identical chains would be merged into one by the compiler */
+    __m512 c0 = _mm512_set1_ps(1.0f), c1 = _mm512_set1_ps(2.0f), c2 = _mm512_set1_ps(3.0f), c3 = _mm512_set1_ps(4.0f);
+    __m512 c4 = _mm512_set1_ps(5.0f), c5 = _mm512_set1_ps(6.0f), c6 = _mm512_set1_ps(7.0f), c7 = _mm512_set1_ps(8.0f);
+    __m512 c8 = _mm512_set1_ps(9.0f), c9 = _mm512_set1_ps(10.0f), c10 = _mm512_set1_ps(11.0f), c11 = _mm512_set1_ps(12.0f);
+    __m512 c12 = _mm512_set1_ps(13.0f), c13 = _mm512_set1_ps(14.0f), c14 = _mm512_set1_ps(15.0f), c15 = _mm512_set1_ps(16.0f);
     for (long i = 0; i < iters; i++) {
         c0 = _mm512_fmadd_ps(c0, a, b), c1 = _mm512_fmadd_ps(c1, a, b);
         c2 = _mm512_fmadd_ps(c2, a, b), c3 = _mm512_fmadd_ps(c3, a, b);
@@ -57,8 +60,9 @@ __attribute__((target("avx512f"))) static float fma_loop_avx512(long iters) {
 
 __attribute__((target("avx2,fma"))) static float fma_loop_avx2(long iters) {
     __m256 a = _mm256_set1_ps(0.9999999f), b = _mm256_set1_ps(1e-7f);
-    __m256 c0 = _mm256_set1_ps(1.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-    __m256 c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    __m256 c0 = _mm256_set1_ps(1.0f), c1 = _mm256_set1_ps(2.0f), c2 = _mm256_set1_ps(3.0f), c3 = _mm256_set1_ps(4.0f);
+    __m256 c4 = _mm256_set1_ps(5.0f), c5 = _mm256_set1_ps(6.0f), c6 = _mm256_set1_ps(7.0f), c7 = _mm256_set1_ps(8.0f);
+    __m256 c8 = _mm256_set1_ps(9.0f), c9 = _mm256_set1_ps(10.0f), c10 = _mm256_set1_ps(11.0f), c11 = _mm256_set1_ps(12.0f);
     for (long i = 0; i < iters; i++) {
         c0 = _mm256_fmadd_ps(c0, a, b), c1 = _mm256_fmadd_ps(c1, a, b);
         c2 = _mm256_fmadd_ps(c2, a, b), c3 = _mm256_fmadd_ps(c3, a, b);
@@ -77,7 +81,7 @@ __attribute__((target("avx2,fma"))) static float fma_loop_avx2(long iters) {
 
 /* Scalar fallback: 8 independent chains (the compiler may contract them into FMAs). */
 static float fma_loop_scalar(long iters) {
-    float c[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    float c[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     for (long i = 0; i < iters; i++)
         for (int j = 0; j < 8; j++) c[j] = c[j] * 0.9999999f + 1e-7f;
     return c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7];

@@ -33,10 +33,10 @@ static _Thread_local size_t tls_pack_floats;
 /* ---- micro-kernels: C[mr x nr] (+)= X[mr x kc] . B[kc x NR], B packed k-major ---- */
 
 typedef void (*micro_fn)(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
-                         size_t ldc, int accumulate);
+                         size_t ldc, int accumulate, const float *bias);
 
 XF_INLINE void micro_generic_body(size_t mr, const float *X, size_t ldx, const float *B, size_t kc,
-                                  float *C, size_t ldc, int accumulate) {
+                                  float *C, size_t ldc, int accumulate, const float *bias) {
     enum { MR = 4, NR = 8 };
     float c[MR][NR];
     for (size_t i = 0; i < MR; i++)
@@ -47,12 +47,15 @@ XF_INLINE void micro_generic_body(size_t mr, const float *X, size_t ldx, const f
             for (size_t j = 0; j < NR; j++) c[i][j] = fmaf(x, B[k * NR + j], c[i][j]);
         }
     for (size_t i = 0; i < mr; i++)
-        for (size_t j = 0; j < NR; j++) C[i * ldc + j] = accumulate ? C[i * ldc + j] + c[i][j] : c[i][j];
+        for (size_t j = 0; j < NR; j++) {
+            float v = accumulate ? C[i * ldc + j] + c[i][j] : c[i][j];
+            C[i * ldc + j] = bias ? v + bias[j] : v;
+        }
 }
 
 static void micro_generic(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
-                          size_t ldc, int accumulate) {
-    micro_generic_body(mr, X, ldx, B, kc, C, ldc, accumulate);
+                          size_t ldc, int accumulate, const float *bias) {
+    micro_generic_body(mr, X, ldx, B, kc, C, ldc, accumulate, bias);
 }
 
 #ifdef XF_X86
@@ -63,7 +66,7 @@ static void micro_generic(size_t mr, const float *X, size_t ldx, const float *B,
  * registers. */
 #define MICRO512(MRC)                                                                              \
     XF_T512 static void micro512_##MRC(const float *X, size_t ldx, const float *B, size_t kc, float *C, \
-                                       size_t ldc, int accumulate) {                                \
+                                       size_t ldc, int accumulate, const float *bias) {             \
         __m512 c0[MRC], c1[MRC];                                                                   \
         _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                    \
             c0[i] = _mm512_setzero_ps();                                                           \
@@ -82,6 +85,10 @@ static void micro_generic(size_t mr, const float *X, size_t ldx, const float *B,
                 c0[i] = _mm512_add_ps(_mm512_loadu_ps(C + i * ldc), c0[i]);                        \
                 c1[i] = _mm512_add_ps(_mm512_loadu_ps(C + i * ldc + 16), c1[i]);                   \
             }                                                                                      \
+            if (bias) {                                                                            \
+                c0[i] = _mm512_add_ps(c0[i], _mm512_loadu_ps(bias));                               \
+                c1[i] = _mm512_add_ps(c1[i], _mm512_loadu_ps(bias + 16));                          \
+            }                                                                                      \
             _mm512_storeu_ps(C + i * ldc, c0[i]);                                                  \
             _mm512_storeu_ps(C + i * ldc + 16, c1[i]);                                             \
         }                                                                                          \
@@ -89,22 +96,22 @@ static void micro_generic(size_t mr, const float *X, size_t ldx, const float *B,
 MICRO512(1) MICRO512(2) MICRO512(3) MICRO512(4) MICRO512(5) MICRO512(6) MICRO512(7) MICRO512(8)
 
 static void micro_avx512(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
-                         size_t ldc, int accumulate) {
+                         size_t ldc, int accumulate, const float *bias) {
     switch (mr) {
-    case 1: micro512_1(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 2: micro512_2(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 3: micro512_3(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 4: micro512_4(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 5: micro512_5(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 6: micro512_6(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 7: micro512_7(X, ldx, B, kc, C, ldc, accumulate); break;
-    default: micro512_8(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 1: micro512_1(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 2: micro512_2(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 3: micro512_3(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 4: micro512_4(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 5: micro512_5(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 6: micro512_6(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 7: micro512_7(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    default: micro512_8(X, ldx, B, kc, C, ldc, accumulate, bias); break;
     }
 }
 
 #define MICRO256(MRC)                                                                              \
     XF_T256 static void micro256_##MRC(const float *X, size_t ldx, const float *B, size_t kc, float *C, \
-                                       size_t ldc, int accumulate) {                                \
+                                       size_t ldc, int accumulate, const float *bias) {             \
         __m256 c0[MRC], c1[MRC];                                                                   \
         _Pragma("GCC unroll 6") for (int i = 0; i < MRC; i++) {                                    \
             c0[i] = _mm256_setzero_ps();                                                           \
@@ -123,6 +130,10 @@ static void micro_avx512(size_t mr, const float *X, size_t ldx, const float *B, 
                 c0[i] = _mm256_add_ps(_mm256_loadu_ps(C + i * ldc), c0[i]);                        \
                 c1[i] = _mm256_add_ps(_mm256_loadu_ps(C + i * ldc + 8), c1[i]);                    \
             }                                                                                      \
+            if (bias) {                                                                            \
+                c0[i] = _mm256_add_ps(c0[i], _mm256_loadu_ps(bias));                               \
+                c1[i] = _mm256_add_ps(c1[i], _mm256_loadu_ps(bias + 8));                           \
+            }                                                                                      \
             _mm256_storeu_ps(C + i * ldc, c0[i]);                                                  \
             _mm256_storeu_ps(C + i * ldc + 8, c1[i]);                                              \
         }                                                                                          \
@@ -130,14 +141,14 @@ static void micro_avx512(size_t mr, const float *X, size_t ldx, const float *B, 
 MICRO256(1) MICRO256(2) MICRO256(3) MICRO256(4) MICRO256(5) MICRO256(6)
 
 static void micro_avx2(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
-                       size_t ldc, int accumulate) {
+                       size_t ldc, int accumulate, const float *bias) {
     switch (mr) {
-    case 1: micro256_1(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 2: micro256_2(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 3: micro256_3(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 4: micro256_4(X, ldx, B, kc, C, ldc, accumulate); break;
-    case 5: micro256_5(X, ldx, B, kc, C, ldc, accumulate); break;
-    default: micro256_6(X, ldx, B, kc, C, ldc, accumulate); break;
+    case 1: micro256_1(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 2: micro256_2(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 3: micro256_3(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 4: micro256_4(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    case 5: micro256_5(X, ldx, B, kc, C, ldc, accumulate, bias); break;
+    default: micro256_6(X, ldx, B, kc, C, ldc, accumulate, bias); break;
     }
 }
 #endif
@@ -229,16 +240,15 @@ static void gemm_blocked(const gemm_isa *g, const float *X, size_t ldx, const fl
                         const float *Xb = X + t * ldx + k0;
                         float *Yb = Y + t * ldy + o;
                         if (nr == NR) {
-                            g->micro(mr, Xb, ldx, B, kb, Yb, ldy, acc);
-                        } else { /* partial panel: through a full-width tile */
+                            g->micro(mr, Xb, ldx, B, kb, Yb, ldy, acc, last && bias ? bias + o : NULL);
+                        } else { /* partial panel: through a full-width tile (and a padded bias) */
+                            float bpad[32] = {0};
+                            if (last && bias) memcpy(bpad, bias + o, nr * sizeof *bias);
                             if (acc)
                                 for (size_t i = 0; i < mr; i++) memcpy(tile + i * NR, Yb + i * ldy, nr * sizeof *Yb);
-                            g->micro(mr, Xb, ldx, B, kb, tile, NR, acc);
+                            g->micro(mr, Xb, ldx, B, kb, tile, NR, acc, last && bias ? bpad : NULL);
                             for (size_t i = 0; i < mr; i++) memcpy(Yb + i * ldy, tile + i * NR, nr * sizeof *Yb);
                         }
-                        if (last && bias)
-                            for (size_t i = 0; i < mr; i++)
-                                for (size_t j = 0; j < nr; j++) Yb[i * ldy + j] += bias[o + j];
                     }
                 }
             }
