@@ -15,16 +15,7 @@
 
 #include "xfmr.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv) {
     if (argc != 6 && argc != 7) {
@@ -71,7 +62,7 @@ int main(int argc, char **argv) {
     xf_embed_stats stats = {0};
     xf_embed(m, (const char *const *)lines, n < 64 ? n : 64, (size_t)batch, out, NULL); /* warm-up */
     for (int r = 0; r < runs; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         size_t n_tokens = 0;
         if (batch == 1) { /* one call per text */
             for (size_t i = 0; i < n; i++) {
@@ -88,7 +79,7 @@ int main(int argc, char **argv) {
             }
             n_tokens = stats.n_tokens;
         }
-        secs[r] = now() - t0;
+        secs[r] = bench_now() - t0;
         stats.n_tokens = n_tokens;
     }
     struct rusage ru;
@@ -96,8 +87,7 @@ int main(int argc, char **argv) {
     printf("{\"texts\": %zu, \"tokens\": %zu, \"weights\": \"%s\", \"threads\": %d, \"batch\": %d, \"seconds\": [",
            n, stats.n_tokens, wname, threads, batch);
     for (int r = 0; r < runs; r++) printf("%s%.4f", r ? ", " : "", secs[r]);
-    qsort(secs, runs, sizeof *secs, cmp);
-    double med = runs % 2 ? secs[runs / 2] : 0.5 * (secs[runs / 2 - 1] + secs[runs / 2]);
+    double med = bench_median(secs, runs);
     printf("], \"median_s\": %.4f, \"texts_per_s\": %.2f, \"mean_latency_ms\": %.4f, \"peak_rss_bytes\": %lld}\n",
            med, n / med, 1e3 * med / n, (long long)ru.ru_maxrss * 1024LL);
     for (size_t i = 0; i < n; i++) free(lines[i]);

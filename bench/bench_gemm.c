@@ -16,16 +16,7 @@
 #include "core/threadpool.h"
 #include "kernels/matmul.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 /* Default shapes (T x N x K): a square one, a tall one, and all-MiniLM-L6-v2's linear layers on a
  * 2048-token batch (Q/K/V/output projections, FFN up, FFN down). */
@@ -112,23 +103,22 @@ int main(int argc, char **argv) {
                 return 1;
             }
             fill(X, T * K, &seed), fill(W, N * K, &seed), fill(b, N, &seed);
-            double t0 = now();
+            double t0 = bench_now();
             xf_matmul_f32_nt(pool, X, K, W, K, b, Y, N, T, N, K); /* warm-up, and a first timing */
-            double one = now() - t0;
+            double one = bench_now() - t0;
             long reps = one > 0 ? (long)(0.1 / one) + 1 : 1;
             if (reps > 1000) reps = 1000;
             for (long r = 0; r < runs; r++) {
-                t0 = now();
+                t0 = bench_now();
                 for (long k = 0; k < reps; k++) xf_matmul_f32_nt(pool, X, K, W, K, b, Y, N, T, N, K);
-                secs[r] = (now() - t0) / (double)reps;
+                secs[r] = (bench_now() - t0) / (double)reps;
             }
             double flop = 2.0 * (double)T * (double)N * (double)K;
             printf("%s{\"T\": %zu, \"N\": %zu, \"K\": %zu, \"threads\": %ld, \"reps\": %ld, \"seconds\": [",
                    first ? "" : ", ", T, N, K, threads[t], reps);
             first = 0;
             for (long r = 0; r < runs; r++) printf("%s%.6f", r ? ", " : "", secs[r]);
-            qsort(secs, (size_t)runs, sizeof *secs, cmp);
-            double med = runs % 2 ? secs[runs / 2] : 0.5 * (secs[runs / 2 - 1] + secs[runs / 2]);
+            double med = bench_median(secs, runs);
             printf("], \"median_s\": %.6f, \"gflops\": %.2f, \"check\": %.4f}", med, flop / med / 1e9,
                    (double)Y[(T / 2) * N + N / 2]);
             fflush(stdout);

@@ -13,21 +13,7 @@
 #include "core/threadpool.h"
 #include "kernels/matmul.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, n, sizeof *v, cmp);
-    return v[n / 2];
-}
+#include "bench_util.h"
 
 static void empty_task(void *ctx, int ith, int nth) {
     (void)ith, (void)nth;
@@ -59,18 +45,18 @@ int main(int argc, char **argv) {
     double t_pool[REPS], t_omp[REPS];
     int counter = 0;
     for (int r = 0; r < REPS; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int i = 0; i < FORKS; i++) xf_pool_run(pool, empty_task, &counter);
-        t_pool[r] = (now() - t0) / FORKS * 1e9;
-        t0 = now();
+        t_pool[r] = (bench_now() - t0) / FORKS * 1e9;
+        t0 = bench_now();
         for (int i = 0; i < FORKS; i++) {
 #pragma omp parallel
             empty_task(&counter, omp_get_thread_num(), omp_get_num_threads());
         }
-        t_omp[r] = (now() - t0) / FORKS * 1e9;
+        t_omp[r] = (bench_now() - t0) / FORKS * 1e9;
     }
     printf("{\"threads\": %d, \"fork_join_ns\": {\"xfmr_pool\": %.0f, \"openmp\": %.0f}, \"products_us\": [", threads,
-           median(t_pool, REPS), median(t_omp, REPS));
+           bench_median(t_pool, REPS), bench_median(t_omp, REPS));
     /* MiniLM layer at batch 1 (T = 46): QKV/O 384x384, FFN 1536x384 and 384x1536; SmolLM2 lm_head row */
     const size_t shapes[][3] = {{46, 384, 384}, {46, 1536, 384}, {46, 384, 1536}, {1, 49152, 576}, {1, 1536, 576}};
     xf_gemm_isa isa = xf_gemm_isa_best();
@@ -85,18 +71,18 @@ int main(int argc, char **argv) {
         j.X = X, j.Wp = Wp, j.Y = Y;
         int iters = j.T > 1 ? 200 : 50;
         for (int r = 0; r < REPS; r++) {
-            double t0 = now();
+            double t0 = bench_now();
             for (int i = 0; i < iters; i++) xf_pool_run(pool, pool_task, &j);
-            t_pool[r] = (now() - t0) / iters * 1e6;
-            t0 = now();
+            t_pool[r] = (bench_now() - t0) / iters * 1e6;
+            t0 = bench_now();
             for (int i = 0; i < iters; i++) {
 #pragma omp parallel
                 part(&j, omp_get_thread_num(), omp_get_num_threads());
             }
-            t_omp[r] = (now() - t0) / iters * 1e6;
+            t_omp[r] = (bench_now() - t0) / iters * 1e6;
         }
         printf("%s{\"T\": %zu, \"N\": %zu, \"K\": %zu, \"xfmr_pool\": %.1f, \"openmp\": %.1f}", s ? ", " : "", j.T, j.N,
-               j.K, median(t_pool, REPS), median(t_omp, REPS));
+               j.K, bench_median(t_pool, REPS), bench_median(t_omp, REPS));
         free(X), free(W), free(Wp), free(Y);
     }
     printf("]}\n");

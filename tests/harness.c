@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,4 +97,28 @@ size_t xf_t_parse_ints(const char *p, size_t n, int32_t *out, size_t cap) {
         while (p < end && *p != ' ') p++;
     }
     return k;
+}
+
+static unsigned long long g_rng = 0x9E3779B97F4A7C15ULL;
+
+float xf_t_frand(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (float)((g_rng >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
+}
+
+float *xf_t_randv(size_t n, float amp) {
+    float *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++) v[i] = amp * xf_t_frand();
+    return v;
+}
+
+double xf_t_nerr(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
 }

@@ -49,6 +49,13 @@ xf_t_span *xf_t_split_lines(char *b, size_t len, size_t *count);
 /* Space-separated decimal integers of p[0..n) into out (at most cap); returns how many. */
 size_t xf_t_parse_ints(const char *p, size_t n, int32_t *out, size_t cap);
 
+/* Random numbers for kernel tests: uniform in [-1, 1) from a xorshift generator with a fixed seed
+ * (the same sequence on every run), and a heap vector of n of them times amp (free()). */
+float xf_t_frand(void);
+float *xf_t_randv(size_t n, float amp);
+/* Normalized error ||a - b|| / ||b|| (||a - b|| when b is zero). */
+double xf_t_nerr(const float *a, const float *b, size_t n);
+
 /* Print "N passed, N failed" and return the process exit code. */
 int xf_t_report(void);
 

@@ -13,30 +13,6 @@
 #include "kernels/attention.h"
 #include "model/layers.h"
 
-static unsigned long long g_rng = 0x9E3779B97F4A7C15ULL;
-static float frand(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((g_rng >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
-}
-
-static float *randv(size_t n, float amp) {
-    float *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = amp * frand();
-    return v;
-}
-
-/* ||a - b|| / ||b|| */
-static double nerr(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        den += (double)b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 /* The whole problem with the kernel: every kv head, query blocks of qb positions (<= the kernel's
  * limit), heads in chunks of hc. */
 static void run_all(const xf_attn_problem *p, size_t n_kv, size_t qb, size_t hc, float *scratch) {
@@ -56,7 +32,7 @@ typedef struct {
 static problem make(size_t n_q, size_t p0, size_t dh, size_t group, size_t n_kv, int causal, size_t window) {
     problem P = {.n_kv = n_kv};
     const size_t n_k = causal ? p0 + n_q : n_q + p0, ldq = group * n_kv * dh, ldk = n_kv * dh + 3;
-    P.Q = randv(n_q * ldq, 2.0f), P.K = randv(n_k * ldk, 2.0f), P.V = randv(n_k * ldk, 1.0f);
+    P.Q = xf_t_randv(n_q * ldq, 2.0f), P.K = xf_t_randv(n_k * ldk, 2.0f), P.V = xf_t_randv(n_k * ldk, 1.0f);
     P.O = calloc(n_q * ldq, sizeof(float)), P.R = calloc(n_q * ldq, sizeof(float));
     P.p = (xf_attn_problem){.Q = P.Q, .K = P.K, .V = P.V, .O = P.O, .ldq = ldq, .ldk = ldk, .ldv = ldk, .ldo = ldq,
                             .n_q = n_q, .q_pos0 = p0, .n_k = n_k, .dh = dh, .group = group,
@@ -79,7 +55,7 @@ static void test_vs_ref(void) {
                     run_all(&P.p, n_kv, xf_attention_qblock(group), group, scr);
                     P.p.O = P.R;
                     for (size_t g = 0; g < n_kv; g++) xf_attention_ref(&P.p, g, 0, group, 0, L);
-                    double e = nerr(P.O, P.R, L * P.p.ldq);
+                    double e = xf_t_nerr(P.O, P.R, L * P.p.ldq);
                     CHECK_MSG(e < 1e-5, "L=%zu dh=%zu group=%zu causal=%d window=%zu p0=%zu: normalized error %.3g", L,
                               dh, group, masks[m].causal, masks[m].window, masks[m].p0, e);
                     free(scr);
@@ -126,11 +102,11 @@ static void test_cached(void) {
     for (size_t a = 0; a < 4; a++)
         for (size_t b = 0; b < 6; b++) {
             const size_t dh = dims[a], n = lens[b], ld = dh * 3;
-            float *K = randv(n * ld, 3.0f), *V = randv(n * ld, 1.0f), *q = randv(dh, 3.0f), o[100], r[100];
+            float *K = xf_t_randv(n * ld, 3.0f), *V = xf_t_randv(n * ld, 1.0f), *q = xf_t_randv(dh, 3.0f), o[100], r[100];
             float *scr = malloc(xf_attention_scratch(1, dh) * sizeof(float));
             xf_attention_cached(q, K + dh, ld, V + dh, ld, n, dh, 1.0f / sqrtf((float)dh), o, scr);
             xf_attention_cached_ref(q, K + dh, ld, V + dh, ld, n, dh, 1.0f / sqrtf((float)dh), r);
-            double e = nerr(o, r, dh);
+            double e = xf_t_nerr(o, r, dh);
             CHECK_MSG(e < 1e-5, "cached dh=%zu n=%zu: normalized error %.3g", dh, n, e);
             free(K), free(V), free(q), free(scr);
         }
@@ -150,8 +126,8 @@ static void test_mha_bitwise(xf_pool *p1, xf_pool *p2) {
         xf_layer_plan plan = {.n_heads = cfgs[c].heads, .head_dim = cfgs[c].dh, .n_kv_heads = cfgs[c].kv,
                               .causal = cfgs[c].causal, .window = cfgs[c].window};
         const size_t inner = plan.n_heads * plan.head_dim, kvd = plan.n_kv_heads * plan.head_dim;
-        float *Wq = randv(inner * H, 0.5f), *Wk = randv(kvd * H, 0.5f), *Wv = randv(kvd * H, 0.5f),
-              *Wo = randv(H * inner, 0.5f), *X = randv(T * H, 1.0f);
+        float *Wq = xf_t_randv(inner * H, 0.5f), *Wk = xf_t_randv(kvd * H, 0.5f), *Wv = xf_t_randv(kvd * H, 0.5f),
+              *Wo = xf_t_randv(H * inner, 0.5f), *X = xf_t_randv(T * H, 1.0f);
         xf_attn_w w = {0};
         w.q.w = (xf_weight){.rows = inner, .cols = H, .data = Wq};
         w.k.w = (xf_weight){.rows = kvd, .cols = H, .data = Wk};

@@ -11,23 +11,6 @@
 #include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
 
-static unsigned long long g_rng = 0x9E3779B97F4A7C15ULL;
-static float frand(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((g_rng >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
-}
-
-static double nerr(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        den += (double)b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 static void test_shapes(xf_pool *pool2) {
     const size_t shapes[][3] = {{1, 1, 1},   {1, 7, 3},     {3, 5, 9},    {4, 32, 8},    {9, 33, 65},
                                 {17, 64, 384}, {40, 100, 1536}, {70, 384, 384}, {2, 1000, 13}, {300, 40, 21}};
@@ -35,9 +18,9 @@ static void test_shapes(xf_pool *pool2) {
         size_t T = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *b = malloc(N * 4);
         float *R = calloc(T * N, 4), *Y = calloc(T * N, 4), *F = calloc(T * N, 4);
-        for (size_t i = 0; i < T * K; i++) X[i] = frand() * (i % 17 == 0 ? 8.0f : 1.0f); /* a few outliers */
-        for (size_t i = 0; i < N * K; i++) W[i] = frand() * 0.1f;
-        for (size_t i = 0; i < N; i++) b[i] = frand();
+        for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand() * (i % 17 == 0 ? 8.0f : 1.0f); /* a few outliers */
+        for (size_t i = 0; i < N * K; i++) W[i] = xf_t_frand() * 0.1f;
+        for (size_t i = 0; i < N; i++) b[i] = xf_t_frand();
         if (s == 0) X[0] = 0.0f; /* an all-zero row: scale 0 */
         uint8_t *P = xf_aligned_alloc(xf_i8_packed_bytes(N, K));
         float *sw = malloc(N * 4);
@@ -64,7 +47,7 @@ static void test_shapes(xf_pool *pool2) {
         CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 T=%zu N=%zu K=%zu: 2 threads differ", T, N, K);
         /* against fp32: 8-bit weights and activations keep the relative error near 1 % */
         xf_gemm_f32_nt_ref(X, K, W, K, b, F, N, T, 0, N, K);
-        double e = nerr(R, F, T * N);
+        double e = xf_t_nerr(R, F, T * N);
         CHECK_MSG(e < 0.02, "i8 T=%zu N=%zu K=%zu: error vs fp32 %.3g", T, N, K, e);
         free(X), free(W), free(b), free(R), free(Y), free(F), free(P), free(sw);
     }

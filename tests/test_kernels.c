@@ -11,41 +11,17 @@
 #include "kernels/ops.h"
 #include "kernels/rope.h"
 
-static unsigned long long g_rng = 88172645463325252ULL;
-static float frand(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((g_rng >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
-}
-
-static float *randv(size_t n) {
-    float *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = frand();
-    return v;
-}
-
-/* ||a - b|| / ||b|| */
-static double nerr(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        den += (double)b[i] * b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 static void test_gemm(xf_pool *pool2) {
     const size_t shapes[][3] = {{1, 1, 1},     {1, 7, 3},    {3, 5, 9},     {4, 4, 8},      {5, 13, 17},
                                 {17, 33, 65},  {64, 64, 64}, {65, 31, 129}, {7, 384, 384},  {130, 100, 1536},
                                 {9, 70, 1100}, {2, 33, 600}, {200, 65, 40}, {13, 1, 2049}, {100, 16, 7}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         size_t T = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-        float *X = randv(T * K), *W = randv(N * K), *b = randv(N);
+        float *X = xf_t_randv(T * K, 1.0f), *W = xf_t_randv(N * K, 1.0f), *b = xf_t_randv(N, 1.0f);
         float *Y = calloc(T * N, 4), *R = calloc(T * N, 4), *Y2 = calloc(T * N, 4);
         xf_gemm_f32_nt_ref(X, K, W, K, b, R, N, T, 0, N, K);
         xf_matmul_f32_nt(NULL, X, K, W, K, b, Y, N, T, N, K);
-        double e = nerr(Y, R, T * N);
+        double e = xf_t_nerr(Y, R, T * N);
         CHECK_MSG(e < 1e-6, "gemm T=%zu N=%zu K=%zu normalized error %.3g", T, N, K, e);
         xf_matmul_f32_nt(pool2, X, K, W, K, b, Y2, N, T, N, K);
         CHECK_MSG(memcmp(Y, Y2, T * N * 4) == 0, "gemm T=%zu N=%zu K=%zu differs between 1 and 2 threads", T, N, K);
@@ -92,17 +68,17 @@ static void test_ops(void) {
     const size_t ns[] = {1, 7, 8, 9, 31, 256, 1000};
     for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++) {
         size_t n = ns[c];
-        float *a = randv(n), *b = malloc(n * 4);
+        float *a = xf_t_randv(n, 1.0f), *b = malloc(n * 4);
         for (size_t i = 0; i < n; i++) a[i] *= 6.0f; /* cover the tails of erf and exp */
         memcpy(b, a, n * 4);
         xf_gelu_erf(a, n);
         xf_gelu_erf_ref(b, n);
-        double e = nerr(a, b, n);
+        double e = xf_t_nerr(a, b, n);
         CHECK_MSG(e < 1e-6, "gelu n=%zu normalized error %.3g", n, e);
-        for (size_t i = 0; i < n; i++) a[i] = b[i] = frand() * 20.0f;
+        for (size_t i = 0; i < n; i++) a[i] = b[i] = xf_t_frand() * 20.0f;
         xf_softmax_row(a, n, 0.3f);
         xf_softmax_row_ref(b, n, 0.3f);
-        e = nerr(a, b, n);
+        e = xf_t_nerr(a, b, n);
         CHECK_MSG(e < 1e-6, "softmax n=%zu normalized error %.3g", n, e);
         free(a), free(b);
     }
@@ -116,26 +92,26 @@ static void test_decoder_ops(xf_pool *pool2) {
     const size_t ns[] = {1, 7, 8, 9, 31, 64, 1000};
     for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++) {
         size_t n = ns[c], rows = 3;
-        float *x = randv(rows * n), *g = randv(n), *y = malloc(rows * n * 4), *r = malloc(rows * n * 4);
+        float *x = xf_t_randv(rows * n, 1.0f), *g = xf_t_randv(n, 1.0f), *y = malloc(rows * n * 4), *r = malloc(rows * n * 4);
         xf_rmsnorm(x, y, g, rows, n, 1e-6f);
         xf_rmsnorm_ref(x, r, g, rows, n, 1e-6f);
-        double e = nerr(y, r, rows * n);
+        double e = xf_t_nerr(y, r, rows * n);
         CHECK_MSG(e < 1e-6, "rmsnorm n=%zu normalized error %.3g", n, e);
-        float *bt = randv(n), *y2 = malloc(rows * n * 4), *r2 = malloc(rows * n * 4);
+        float *bt = xf_t_randv(n, 1.0f), *y2 = malloc(rows * n * 4), *r2 = malloc(rows * n * 4);
         xf_layernorm(x, y2, g, bt, rows, n, 1e-12f);
         xf_layernorm_ref(x, r2, g, bt, rows, n, 1e-12f);
-        e = nerr(y2, r2, rows * n);
+        e = xf_t_nerr(y2, r2, rows * n);
         CHECK_MSG(e < 1e-6, "layernorm n=%zu normalized error %.3g", n, e);
         free(bt), free(y2), free(r2);
         /* RMSNorm by hand for one row: x / sqrt(mean(x^2) + eps) * g */
         double ss = 0;
         for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
         CHECK(fabs(r[0] - x[0] / sqrt(ss / n + 1e-6) * g[0]) < 1e-5);
-        float *u = randv(rows * n);
+        float *u = xf_t_randv(rows * n, 1.0f);
         for (size_t i = 0; i < rows * n; i++) x[i] *= 12.0f, y[i] = r[i] = x[i];
         xf_silu_mul(y, u, rows * n);
         xf_silu_mul_ref(r, u, rows * n);
-        e = nerr(y, r, rows * n);
+        e = xf_t_nerr(y, r, rows * n);
         CHECK_MSG(e < 1e-6, "silu_mul n=%zu normalized error %.3g", n, e);
         free(x), free(g), free(y), free(r), free(u);
     }
@@ -153,11 +129,11 @@ static void test_decoder_ops(xf_pool *pool2) {
         xf_rope_tables(p, npos, ct, st);
         const size_t poss[] = {0, 1, 7, 99, 299};
         for (size_t k = 0; k < 5; k++) {
-            float *x = randv(nh * p->head_dim), *r = malloc(nh * p->head_dim * 4);
+            float *x = xf_t_randv(nh * p->head_dim, 1.0f), *r = malloc(nh * p->head_dim * 4);
             memcpy(r, x, nh * p->head_dim * 4);
             xf_rope_row(x, nh, p->head_dim, ct + poss[k] * half, st + poss[k] * half);
             xf_rope_row_ref(r, nh, p, poss[k]);
-            double e = nerr(x, r, nh * p->head_dim);
+            double e = xf_t_nerr(x, r, nh * p->head_dim);
             CHECK_MSG(e < 1e-6, "rope variant %zu dh=%zu pos=%zu normalized error %.3g", c, p->head_dim, poss[k], e);
             free(x), free(r);
         }

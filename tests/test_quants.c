@@ -13,14 +13,6 @@
 #include "io/gguf.h"
 #include "kernels/quants.h"
 
-static unsigned long long g_rng = 0x9E3779B97F4A7C15ULL;
-static float frand(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((g_rng >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
-}
-
 static uint32_t rd32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -49,7 +41,7 @@ static void check_dot(const xf_quant_traits *t, const unsigned char *blocks, con
     float *x = malloc((n ? n : 1) * sizeof *x);
     double exact = 0, mag = 0;
     for (size_t i = 0; i < n; i++) {
-        x[i] = frand();
+        x[i] = xf_t_frand();
         exact += (double)ref[e0 + i] * x[i];
         mag += fabs((double)ref[e0 + i] * x[i]);
     }

@@ -15,7 +15,9 @@
 #include "kernels/ops.h"
 
 #define XF_DEFAULT_BATCH 32
-#define XF_BATCH_TOKEN_BUDGET 16384 /* a batch is cut early when it would hold more tokens */
+#define XF_BATCH_TOKEN_BUDGET 2048 /* a batch is cut early when it would hold more tokens: keeps the
+                                   * activations near 40 MB for BERT-base-sized widths, while 2048
+                                   * rows already amortize every packed weight panel */
 
 static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch_qwen2, &xf_arch_mistral,
                                          &xf_arch_gpt2};
