@@ -2,11 +2,14 @@
  * (kernels/qgemv_q8.h): random Q8_0 / Q4_0 / Q4_1 blocks (every quant bit pattern, random finite
  * half scales), odd N, K = 32 * {1, 3, 18}, T = 1..4 (and 5, 7 through the driver): every ISA the
  * machine runs equals the scalar reference bitwise, the result is close to the float-activation
- * path (xf_qgemv) by normalized error, and 1 vs 2 threads are bitwise equal. */
+ * path (xf_qgemv) by normalized error, and 1 vs 2 threads are bitwise equal. With SmolLM2's Q4_1
+ * GGUF present: the model loaded with XF_WEIGHTS_INT8 decodes close to the default one (same arg
+ * max of the last logits). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/threadpool.h"
 #include "harness.h"
@@ -14,6 +17,7 @@
 #include "kernels/qgemv_q8.h"
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
+#include "xfmr.h"
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint32_t rnd(void) {
@@ -90,6 +94,50 @@ static void check_type(int type, xf_pool *p1, xf_pool *p2) {
         }
 }
 
+/* Logits after prefilling 5 tokens, then 3 at once, then 1 (the last two steps take the GEMV path). */
+static int run_prompt(xf_model *m, float *logits) {
+    static const int32_t ids[] = {1, 9690, 198, 2683, 359, 253, 5356, 5646, 28};
+    xf_session *s = NULL;
+    if (xf_session_create(m, 32, &s) != XF_OK) return 0;
+    int ok = xf_session_eval(s, ids, 5, logits) == XF_OK && xf_session_eval(s, ids + 5, 3, logits) == XF_OK &&
+             xf_session_eval(s, ids + 8, 1, logits) == XF_OK;
+    xf_session_free(s);
+    return ok;
+}
+
+static void check_model(void) {
+    const char *path = xf_t_src("models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if (access(path, R_OK) != 0) {
+        printf("skip SmolLM2: %s is absent\n", path);
+        return;
+    }
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 2;
+    xf_model *m0 = NULL, *m8 = NULL;
+    CHECK_MSG(xf_model_load(path, &p, &m0) == XF_OK, "%s", xf_errmsg());
+    p.weights = XF_WEIGHTS_INT8;
+    CHECK_MSG(xf_model_load(path, &p, &m8) == XF_OK, "%s", xf_errmsg());
+    if (m0 && m8) {
+        const size_t V = xf_model_vocab_size(m0);
+        float *a = malloc(V * sizeof *a), *b = malloc(V * sizeof *b);
+        CHECK_MSG(run_prompt(m0, a) && run_prompt(m8, b), "%s", xf_errmsg());
+        double md = 0, mx = 0;
+        size_t ia = 0, ib = 0;
+        for (size_t v = 0; v < V; v++) {
+            md = fmax(md, fabs((double)a[v] - b[v]));
+            mx = fmax(mx, fabs((double)a[v]));
+            if (a[v] > a[ia]) ia = v;
+            if (b[v] > b[ib]) ib = v;
+        }
+        printf("SmolLM2 Q4_1, int8 activations: max|diff| / max|logit| %.3g, arg max %zu vs %zu\n", md / mx, ib, ia);
+        CHECK_MSG(md < 5e-2 * mx, "int8 logits differ: %g of max %g", md, mx);
+        CHECK(ia == ib);
+        free(a), free(b);
+    }
+    xf_model_free(m0);
+    xf_model_free(m8);
+}
+
 int main(void) {
     xf_pool *p1 = NULL, *p2 = NULL;
     CHECK(xf_pool_create(1, &p1) == XF_OK && xf_pool_create(2, &p2) == XF_OK);
@@ -114,6 +162,7 @@ int main(void) {
     printf("best int8 ISA: %s\n", xf_i8_isa_name(xf_i8_isa_best()));
     const int types[] = {XF_GGML_Q8_0, XF_GGML_Q4_0, XF_GGML_Q4_1};
     for (int i = 0; i < 3; i++) check_type(types[i], p1, p2);
+    check_model();
     xf_pool_free(p1);
     xf_pool_free(p2);
     return xf_t_report();
