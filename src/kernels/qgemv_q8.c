@@ -91,7 +91,9 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 }
 
 #ifdef XF_X86
-#define Q8T __attribute__((target("avx2,fma")))
+/* The half at p as a float with the F16C conversion (exact, as xf_half_at). */
+#define Q8HALF(p) _cvtsh_ss((unsigned short)((p)[0] | (p)[1] << 8))
+#define Q8T __attribute__((target("avx2,fma,f16c")))
 #define Q8N(n) n##_avx2
 #define Q8DOT(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
 #include "kernels/qgemv_q8_isa.inc"
@@ -99,7 +101,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #undef Q8N
 #undef Q8DOT
 
-#define Q8T __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define Q8T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define Q8N(n) n##_vnni
 #define Q8DOT(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
 #include "kernels/qgemv_q8_isa.inc"
@@ -112,6 +114,7 @@ void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, 
                      size_t T, float *Y, size_t ldy, size_t n0, size_t n1, size_t K) {
 #ifdef XF_X86
     const q8rows a = q8rows_at(act, T, K);
+    if (!__builtin_cpu_supports("f16c")) isa = XF_I8_GENERIC; /* both kernels convert halves with F16C */
     if (isa == XF_I8_VNNI) {
         gemv_vnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K / XF_Q8A_BLOCK);
         return;
