@@ -58,12 +58,9 @@ void xf_q8act_quantize(const float *X, size_t ldx, size_t T, size_t K, void *act
     for (size_t t = 0; t < T; t++) xf_i8_quantize_groups(X + t * ldx, K, XF_Q8A_BLOCK, q + t * K, d + t * nb, s + t * nb);
 }
 
-/* One block's contribution (the single definition of the accumulation order, qgemv_q8.h). */
-XF_INLINE float q8_step(int qt, float acc, int32_t idot, int32_t sx, float dw, float mw, float dx) {
-    if (qt == XF_GGML_Q4_0) idot -= 8 * sx;
-    acc = fmaf((float)idot, dw * dx, acc);
-    if (qt == XF_GGML_Q4_1) acc = fmaf(mw * dx, (float)sx, acc);
-    return acc;
+/* The end of the accumulation (qgemv_q8.h): the eight lanes in a fixed order, then the min term. */
+XF_INLINE float q8_finish(const float l[8], float c) {
+    return (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))) + c;
 }
 
 void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const void *act, size_t T,
@@ -73,20 +70,24 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
     const q8rows a = q8rows_at(act, T, K);
     for (size_t t = 0; t < T; t++)
         for (size_t o = n0; o < n1; o++) {
-            float acc = 0.0f;
+            float l[8] = {0}, c = 0.0f;
             for (size_t bi = 0; bi < nb; bi++) {
                 const uint8_t *b = (const uint8_t *)W + o * row_bytes + bi * TS;
                 const int8_t *x = a.q + t * K + bi * XF_Q8A_BLOCK;
-                const float dw = xf_half_at(b), mw = qtype == XF_GGML_Q4_1 ? xf_half_at(b + 2) : 0.0f;
+                const float dw = xf_half_at(b), dx = a.d[t * nb + bi];
                 const uint8_t *qs = b + (qtype == XF_GGML_Q4_1 ? 4 : 2);
-                int32_t idot = 0;
-                for (int j = 0; j < XF_Q8A_BLOCK; j++) {
-                    const int w = qtype == XF_GGML_Q8_0 ? (int8_t)qs[j] : j < 16 ? qs[j] & 15 : qs[j - 16] >> 4;
-                    idot += w * x[j];
+                for (int lane = 0; lane < 8; lane++) {
+                    int32_t p = 0;
+                    for (int j = 4 * lane; j < 4 * lane + 4; j++) {
+                        int w = qtype == XF_GGML_Q8_0 ? (int8_t)qs[j] : j < 16 ? qs[j] & 15 : qs[j - 16] >> 4;
+                        if (qtype == XF_GGML_Q4_0) w -= 8;
+                        p += w * x[j];
+                    }
+                    l[lane] = fmaf((float)p, dw * dx, l[lane]);
                 }
-                acc = q8_step(qtype, acc, idot, a.s[t * nb + bi], dw, mw, a.d[t * nb + bi]);
+                if (qtype == XF_GGML_Q4_1) c = fmaf(xf_half_at(b + 2) * dx, (float)a.s[t * nb + bi], c);
             }
-            Y[t * ldy + o] = acc + (bias ? bias[o] : 0.0f);
+            Y[t * ldy + o] = q8_finish(l, c) + (bias ? bias[o] : 0.0f);
         }
 }
 

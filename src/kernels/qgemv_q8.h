@@ -4,14 +4,16 @@
  *
  * Activations: each row x[K] (K a multiple of 32) becomes, per block b of 32, int8 q (round to
  * nearest even of x / dx, |q| <= 127), dx = max|x| / 127 and s = sum of q (gemm_i8.h's quantizer
- * with groups of 32). For weight row o and activation row t, block by block in order:
+ * with groups of 32). For weight row o and activation row t, eight float lanes l[0..7] and one c,
+ * all 0, then block by block in order (dw, mw: the block's half scale and min; w[j]: the Q8_0
+ * quant, the Q4_0 nibble - 8, the Q4_1 nibble):
  *
- *   Q8_0:  acc = fma((float)dot(qw, q),          dw * dx, acc)
- *   Q4_0:  acc = fma((float)(dot(nib, q) - 8 s), dw * dx, acc)
- *   Q4_1:  acc = fma((float)dot(nib, q),         dw * dx, acc);  acc = fma(mw * dx, (float)s, acc)
- *   Y[t, o] = acc + bias[o]
+ *   p[i] = sum of w[j] q[j] over j = 4i .. 4i+3        (one int32 lane of vpdpbusd / vpmaddubsw)
+ *   l[i] = fma((float)p[i], dw * dx, l[i])              for i = 0..7
+ *   Q4_1:  c = fma(mw * dx, (float)s, c)
+ *   Y[t, o] = (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + c + bias[o]
  *
- * The integer dots are exact (|dot| < 2^24), so every ISA (scalar reference, AVX2, AVX-512 VNNI)
+ * The integer lanes are exact, so every ISA (scalar reference, AVX2, AVX-512 VNNI)
  * and every split over threads gives the same bits. */
 #ifndef XF_KERNELS_QGEMV_Q8_H
 #define XF_KERNELS_QGEMV_Q8_H
