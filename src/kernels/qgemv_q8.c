@@ -1,8 +1,9 @@
 /* qgemv_q8.c — GEMV of GGUF quantized weights with 8-bit block-quantized activations (see
  * qgemv_q8.h): activation quantization, the scalar reference, AVX2 (vpmaddubsw) and AVX-512 VNNI
  * (vpdpbusd, 256-bit) kernels built from one source (qgemv_q8_isa.inc), and the threaded driver.
- * Unsigned operand of the byte products: the Q4 nibbles (0..15) as they are, |w| for Q8_0 with the
- * activation given w's sign (|w| <= 128, so vpmaddubsw pairs stay below 2^15: no saturation). */
+ * Unsigned operand of the byte products: the Q4_1 nibbles (0..15) as they are, |w| for Q8_0 and
+ * Q4_0 (nibble - 8) with the activation given w's sign (|w| <= 128, so vpmaddubsw pairs stay below
+ * 2^15: no saturation). */
 #include "kernels/qgemv_q8.h"
 
 #include <math.h>
