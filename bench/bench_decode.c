@@ -1,6 +1,6 @@
 /* bench_decode.c — prefill and decode speed of an xfmr decoder session (e.g. a GGUF file), the
  * counterpart of llama.cpp's `llama-bench -p P -n G` (see bench/bench_decode.py). Prints JSON:
- *   {"model": ..., "threads": N, "prompt": P, "gen": G, "n_params": ..., "weight_bytes_f32": ...,
+ *   {"model": ..., "weights": "stored" | "int8", "threads": N, "prompt": P, "gen": G, "n_params": ..., "weight_bytes_f32": ...,
  *    "prefill_tok_s": median, "decode_tok_s": median, "runs": [{"prefill_s": .., "decode_s": ..,
  *    "prefill_tok_s": .., "decode_tok_s": ..}, ...], "peak_rss_bytes": ru_maxrss of the process}
  * Model load and session creation are excluded. Each run, as llama-bench does it:
@@ -14,7 +14,10 @@
  * dense forward pass does not depend on which ids are fed.
  * One untimed warm-up run (a short prefill + a few decode steps) precedes the R timed runs.
  *
- * usage: bench_decode MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE] */
+ * --weights int8 loads the model with XF_WEIGHTS_INT8 (GGUF files: activations quantized per 32
+ * for the decode GEMV, kernels/qgemv_q8.h); default stored.
+ *
+ * usage: bench_decode MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE] [--weights stored|int8] */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +92,7 @@ static char *read_file(const char *path, size_t *len) {
 int main(int argc, char **argv) {
     const char *model_path = NULL, *text_path = "tests/data/corpus.txt";
     long threads = 0, n_prompt = 512, n_gen = 128, runs = 5;
+    int int8 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (i + 1 < argc && strcmp(a, "--threads") == 0)
@@ -99,25 +103,29 @@ int main(int argc, char **argv) {
             n_gen = arg_long(a, argv[++i], 1, 1 << 20);
         else if (i + 1 < argc && strcmp(a, "--runs") == 0)
             runs = arg_long(a, argv[++i], 1, 100);
+        else if (i + 1 < argc && strcmp(a, "--weights") == 0 &&
+                 (strcmp(argv[i + 1], "stored") == 0 || strcmp(argv[i + 1], "int8") == 0))
+            int8 = strcmp(argv[++i], "int8") == 0;
         else if (i + 1 < argc && strcmp(a, "--text") == 0)
             text_path = argv[++i];
         else if (a[0] != '-' && !model_path)
             model_path = a;
         else {
             fprintf(stderr,
-                    "usage: %s MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE]\n",
+                    "usage: %s MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE] [--weights stored|int8]\n",
                     argv[0]);
             return 2;
         }
     }
     if (!model_path) {
-        fprintf(stderr, "usage: %s MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE]\n",
+        fprintf(stderr, "usage: %s MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE] [--weights stored|int8]\n",
                 argv[0]);
         return 2;
     }
 
     xf_model_params mp = xf_model_default_params();
     mp.n_threads = (int)threads;
+    mp.weights = int8 ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED;
     xf_model *m = NULL;
     if (xf_model_load(model_path, &mp, &m) != XF_OK) return fail(model_path);
     size_t vocab = xf_model_vocab_size(m);
@@ -179,9 +187,9 @@ int main(int argc, char **argv) {
         dec[r] = now() - t0;
     }
 
-    printf("{\"model\": \"%s\", \"threads\": %ld, \"prompt\": %ld, \"gen\": %ld, \"n_params\": %llu, "
+    printf("{\"model\": \"%s\", \"weights\": \"%s\", \"threads\": %ld, \"prompt\": %ld, \"gen\": %ld, \"n_params\": %llu, "
            "\"weight_bytes_file\": %llu, \"weight_bytes_f32\": %llu, \"runs\": [",
-           model_path, threads, n_prompt, n_gen, (unsigned long long)info.n_params,
+           model_path, int8 ? "int8" : "stored", threads, n_prompt, n_gen, (unsigned long long)info.n_params,
            (unsigned long long)info.weight_bytes, (unsigned long long)info.n_params * 4ULL);
     for (long r = 0; r < runs; r++)
         printf("%s{\"prefill_s\": %.5f, \"decode_s\": %.5f, \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f}",

@@ -59,13 +59,13 @@ static inline float max2(float a, float b) { return a > b ? a : b; }
 #define XF_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
 #endif
 XF_DISPATCH XF_NO_CONTRACT
-void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
+void xf_i8_quantize_groups(const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum) {
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
     const xf_v8 magic = xf_v8_splat(12582912.0f); /* 1.5 * 2^23: adding and subtracting rounds to even */
-    for (size_t g = 0, k0 = 0; k0 < K; g++, k0 += XF_I8_GROUP) {
-        size_t k1 = k0 + XF_I8_GROUP < K ? k0 + XF_I8_GROUP : K, k = k0;
+    for (size_t g = 0, k0 = 0; k0 < K; g++, k0 += group) {
+        size_t k1 = k0 + group < K ? k0 + group : K, k = k0;
         xf_v8 mv = {0};
         for (; k + 8 <= k1; k += 8) {
             xf_v8 v = xf_v8_load(x + k);
@@ -90,6 +90,10 @@ void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t
         xsum[g] = t;
     }
     for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
+}
+
+void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
+    xf_i8_quantize_groups(x, K, XF_I8_GROUP, xq, sx, xsum);
 }
 
 /* ---- micro-kernels: rows [0, mr) of quantized X (row stride ldq bytes; G group scales and sums

@@ -33,6 +33,8 @@ void xf_i8_quantize_pack(const float *W, size_t ldw, size_t N, size_t K, uint8_t
 /* Quantize one activation row: xq[0..ceil4(K)) (zero padded), sx[ceil(K / XF_I8_GROUP)] scales,
  * xsum[same] the sums of each group's xq. */
 void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum);
+/* The same with groups of `group` inputs (> 0) instead of XF_I8_GROUP (kernels/qgemv_q8.h uses 32). */
+void xf_i8_quantize_groups(const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum);
 
 /* Rows [0, T) x output channels [n0, n1) with one ISA's micro-kernel (single thread; scratch for
  * the quantized rows, or NULL for a stack buffer). */

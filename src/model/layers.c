@@ -8,6 +8,7 @@
 #include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/qgemv_q8.h"
 #include "kernels/qmatmul.h"
 #include "kernels/rope.h"
 
@@ -23,6 +24,11 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
                              w->rows, w->cols);
         break;
     case XF_WF_GGML:
+        if (w->act_q8 && T <= XF_QMM_GEMV_MAX_T) {
+            xf_qmatmul_q8(pool, (int)w->qtype, w->data, w->row_bytes, (const float *)l->b.data, X, w->cols, Y, w->rows,
+                          T, w->rows, w->cols);
+            break;
+        }
         xf_qmatmul(pool, (int)w->qtype, w->data, w->row_bytes, (const float *)l->b.data, X, w->cols, Y, w->rows, T,
                    w->rows, w->cols);
         break;

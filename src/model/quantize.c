@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
+#include "kernels/qgemv_q8.h"
 #include "model/model.h"
 
 /* F32 weights packed once into the GEMM's panels (decode and prefill then share one kernel and
@@ -33,6 +34,9 @@ static xf_status pack_f32(xf_model *m, xf_weight *w) {
 }
 
 xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w) {
+    if (w->fmt == XF_WF_GGML && m->weight_format == XF_WEIGHTS_INT8 && xf_qgemv_q8_has((int)w->qtype) &&
+        w->cols % XF_Q8A_BLOCK == 0)
+        w->act_q8 = 1; /* GGUF blocks stay as they are; int8 compute quantizes the activations */
     if (w->fmt != XF_WF_F32 || !w->data) return XF_OK;
     if (m->weight_format == XF_WEIGHTS_AS_STORED) return pack_f32(m, w);
     if (w->cols > XF_I8_MAX_K)

@@ -31,6 +31,7 @@ typedef struct xf_weight {
     size_t row_bytes;      /* XF_WF_GGML / XF_WF_I8: bytes from one row to the next */
     const float *scale;    /* XF_WF_I8: [rows] dequantization scales */
     int isa;               /* XF_WF_F32P: the xf_gemm_isa the panels are laid out for */
+    int act_q8;            /* XF_WF_GGML: 1 to multiply with activations quantized per 32 (kernels/qgemv_q8.h) */
 } xf_weight;
 
 typedef struct xf_weight_set xf_weight_set;

@@ -1,0 +1,50 @@
+/* qgemv_q8.h — GEMV with GGUF quantized weights (Q8_0, Q4_0, Q4_1) and activations quantized to
+ * 8 bits per block of 32 (llama.cpp's numerics): the fast decode path of `--weights int8` on GGUF
+ * files. Not equal to the float path of qmatmul.h (activation rounding), so never the default.
+ *
+ * Activations: each row x[K] (K a multiple of 32) becomes, per block b of 32, int8 q (round to
+ * nearest even of x / dx, |q| <= 127), dx = max|x| / 127 and s = sum of q (gemm_i8.h's quantizer
+ * with groups of 32). For weight row o and activation row t, eight float lanes l[0..7] and one c,
+ * all 0, then block by block in order (dw, mw: the block's half scale and min; w[j]: the Q8_0
+ * quant, the Q4_0 nibble - 8, the Q4_1 nibble):
+ *
+ *   p[i] = sum of w[j] q[j] over j = 4i .. 4i+3        (one int32 lane of vpdpbusd / vpmaddubsw)
+ *   l[i] = fma((float)p[i], dw * dx, l[i])              for i = 0..7
+ *   Q4_1:  c = fma(mw * dx, (float)s, c)
+ *   Y[t, o] = (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + c + bias[o]
+ *
+ * The integer lanes are exact, so every ISA (scalar reference, AVX2, AVX-512 VNNI)
+ * and every split over threads gives the same bits. */
+#ifndef XF_KERNELS_QGEMV_Q8_H
+#define XF_KERNELS_QGEMV_Q8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/threadpool.h"
+#include "kernels/gemm_i8.h"
+
+#define XF_Q8A_BLOCK 32 /* activation elements per scale */
+
+/* 1 if weights of ggml type qtype have kernels here. */
+int xf_qgemv_q8_has(int qtype);
+/* Bytes of a quantized block of T activation rows of K elements. */
+size_t xf_q8act_bytes(size_t T, size_t K);
+/* Quantize X [T, K] (row stride ldx) into act (xf_q8act_bytes(T, K) bytes, 4-byte aligned). */
+void xf_q8act_quantize(const float *X, size_t ldx, size_t T, size_t K, void *act);
+
+/* Y[t, o] for t < T, o in [n0, n1) from quantized activations act (xf_q8act_quantize of T rows),
+ * single thread, with one ISA's kernel (XF_I8_GENERIC: the scalar reference). isa must be
+ * supported (xf_i8_isa_supported). */
+void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, const float *bias, const void *act,
+                     size_t T, float *Y, size_t ldy, size_t n0, size_t n1, size_t K);
+/* Plain scalar reference of the same product. */
+void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const void *act, size_t T,
+                     float *Y, size_t ldy, size_t n0, size_t n1, size_t K);
+/* The whole product Y[T, N] over the pool's threads, activations quantized once (into thread 0's
+ * pool scratch) with the best ISA. Falls back to xf_qmatmul (float activations) for a type without
+ * kernels here, K not a multiple of 32 or too little scratch. */
+void xf_qmatmul_q8(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
+                   size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K);
+
+#endif
