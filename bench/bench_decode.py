@@ -103,9 +103,9 @@ def run_llama_bench(binary, model, threads, runs, n_prompt, n_gen):
     return res
 
 
-def run_xfmr(binary, model, threads, runs, n_prompt, n_gen):
+def run_xfmr(binary, model, threads, runs, n_prompt, n_gen, weights="stored"):
     cmd = [binary, model, "--threads", str(threads), "--runs", str(runs), "--prompt", str(n_prompt), "--gen",
-           str(n_gen), "--text", os.path.join(ROOT, "tests", "data", "corpus.txt")]
+           str(n_gen), "--text", os.path.join(ROOT, "tests", "data", "corpus.txt"), "--weights", weights]
     return run_json(cmd)
 
 
@@ -125,6 +125,7 @@ def compare(model, threads, runs, n_prompt, n_gen, bw_gb_s, xfmr_bin, llama_benc
     lc = run_llama_bench(llama_bench, model, threads, runs, n_prompt, n_gen)
     load_mid = load()
     xf = run_xfmr(xfmr_bin, model, threads, runs, n_prompt, n_gen)
+    xi = run_xfmr(xfmr_bin, model, threads, runs, n_prompt, n_gen, "int8")  # int8 activations (--weights int8)
     load_after = load()
 
     # Weight bytes streamed per decode step (see the docstring).
@@ -132,19 +133,26 @@ def compare(model, threads, runs, n_prompt, n_gen, bw_gb_s, xfmr_bin, llama_benc
     xf_bytes, xf_basis = xfmr_bytes_per_token(xf)
     gbs = lambda b, tps: b * tps / 1e9
     lc_gbs, xf_gbs = gbs(lc_bytes, lc["decode_tok_s"]), gbs(xf_bytes, xf["decode_tok_s"])
+    xi_gbs = gbs(xf_bytes, xi["decode_tok_s"])
     meta = gguf_metadata(model)
     file_bytes = os.path.getsize(model)
     # Memory: model file + KV cache (llama-bench: F16 cache of P + G positions; xfmr: F32, n_ctx).
     kv = {"llama_cpp": kv_cache_bytes(meta, n_prompt + n_gen, 2), "xfmr": kv_cache_bytes(meta, xf["n_ctx"], 4)}
+    kv["xfmr_int8"] = kv["xfmr"]
     return {"model": rel(model), "threads": threads, "runs": runs, "prompt": n_prompt, "gen": n_gen,
-            "llama_cpp": lc, "xfmr": xf,
+            "llama_cpp": lc, "xfmr": xf, "xfmr_int8": xi,
             "ratio_prefill_xfmr_over_llama_cpp": xf["prefill_tok_s"] / lc["prefill_tok_s"],
             "ratio_decode_xfmr_over_llama_cpp": xf["decode_tok_s"] / lc["decode_tok_s"],
-            "decode_weight_bytes_per_token": {"llama_cpp": lc_bytes, "xfmr": xf_bytes, "xfmr_basis": xf_basis},
-            "decode_gb_s": {"llama_cpp": lc_gbs, "xfmr": xf_gbs}, "bandwidth_gb_s": bw_gb_s,
-            "bandwidth_bound_tok_s": {"llama_cpp": bw_gb_s * 1e9 / lc_bytes, "xfmr": bw_gb_s * 1e9 / xf_bytes},
+            "ratio_prefill_xfmr_int8_over_llama_cpp": xi["prefill_tok_s"] / lc["prefill_tok_s"],
+            "ratio_decode_xfmr_int8_over_llama_cpp": xi["decode_tok_s"] / lc["decode_tok_s"],
+            "decode_weight_bytes_per_token": {"llama_cpp": lc_bytes, "xfmr": xf_bytes, "xfmr_int8": xf_bytes,
+                                              "xfmr_basis": xf_basis},
+            "decode_gb_s": {"llama_cpp": lc_gbs, "xfmr": xf_gbs, "xfmr_int8": xi_gbs}, "bandwidth_gb_s": bw_gb_s,
+            "bandwidth_bound_tok_s": {"llama_cpp": bw_gb_s * 1e9 / lc_bytes, "xfmr": bw_gb_s * 1e9 / xf_bytes,
+                                      "xfmr_int8": bw_gb_s * 1e9 / xf_bytes},
             "memory": {"file_bytes": file_bytes, "kv_cache_bytes": kv,
-                       "peak_rss_bytes": {"llama_cpp": lc["peak_rss_bytes_wait4"], "xfmr": xf["peak_rss_bytes_wait4"]}},
+                       "peak_rss_bytes": {"llama_cpp": lc["peak_rss_bytes_wait4"], "xfmr": xf["peak_rss_bytes_wait4"],
+                                          "xfmr_int8": xi["peak_rss_bytes_wait4"]}},
             "loadavg": {"before": load_before, "between": load_mid, "after": load_after}, "machine": machine()}
 
 

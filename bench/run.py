@@ -30,7 +30,10 @@ from common import BUILD, CORPUS, MINILM, RESULTS, ROOT, loadavg, machine, rel, 
 import bench_decode, bench_embed  # noqa: E402
 
 GGUF_DIR = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct")
-DEFAULT_GGUF = [os.path.join(GGUF_DIR, f"SmolLM2-135M-Instruct.{q}.gguf") for q in ("Q4_1", "Q8_0")]
+# Q4_1 as fetched; Q8_0 re-quantized from it into .cache (a second .gguf in the model folder would make
+# loading the folder ambiguous): python3 scripts/requant_gguf.py <Q4_1> .cache/q8/SmolLM2-135M-Instruct.Q8_0.gguf
+DEFAULT_GGUF = [os.path.join(GGUF_DIR, "SmolLM2-135M-Instruct.Q4_1.gguf"),
+                os.path.join(ROOT, ".cache", "q8", "SmolLM2-135M-Instruct.Q8_0.gguf")]
 PEER_MODULES = {"embed": ["torch", "sentence_transformers", "onnxruntime", "onnx", "tokenizers", "transformers"],
                 "plots": ["matplotlib"]}
 TARGETS = {"probe": ["bench_probe"], "gemm": ["bench_gemm"], "embed": ["bench_embed"], "decode": ["bench_decode"]}
@@ -181,7 +184,7 @@ def part_decode(a, threads, limits):
         if not os.path.exists(g):
             msg = f"{rel(g)} not found, skipped"
             if ".Q8_0." in g:
-                msg += " (make it with scripts/requant_gguf.py)"
+                msg += f" (make it with: python3 scripts/requant_gguf.py {rel(DEFAULT_GGUF[0])} {rel(g)} --type Q8_0)"
             log(f"decode: {msg}")
             res["skipped"].append(msg)
             continue
@@ -196,7 +199,7 @@ def part_decode(a, threads, limits):
                 continue
             log(f"decode: pp{a.prompt} llama.cpp {r['llama_cpp']['prefill_tok_s']:.1f} / xfmr "
                 f"{r['xfmr']['prefill_tok_s']:.1f} tok/s; tg{a.gen} llama.cpp {r['llama_cpp']['decode_tok_s']:.1f} / "
-                f"xfmr {r['xfmr']['decode_tok_s']:.1f} tok/s")
+                f"xfmr {r['xfmr']['decode_tok_s']:.1f} / xfmr int8 {r['xfmr_int8']['decode_tok_s']:.1f} tok/s")
             res["results"].append(r)
     save("decode.json", res)
     return res
@@ -273,7 +276,8 @@ def summary(a, probe, gemm, embed, decode, limits, notes):
         for r in decode["results"]:
             name, t = os.path.basename(r["model"]).replace("SmolLM2-135M-Instruct.", "").removesuffix(".gguf"), r["threads"]
             bw, mem = r["bandwidth_gb_s"], r["memory"]
-            for key, label in (("llama_cpp", f"llama.cpp {r['llama_cpp'].get('build_commit')}"), ("xfmr", "xfmr")):
+            for key, label in (("llama_cpp", f"llama.cpp {r['llama_cpp'].get('build_commit')}"), ("xfmr", "xfmr"),
+                               ("xfmr_int8", "xfmr --weights int8")):
                 e = r[key]
                 L.append(f"| {name} | {t} | {label} | {e['prefill_tok_s']:.1f} | {e['decode_tok_s']:.1f} | "
                          f"{r['decode_weight_bytes_per_token'][key] / 1e6:.1f} | {r['decode_gb_s'][key]:.1f} "
@@ -281,6 +285,8 @@ def summary(a, probe, gemm, embed, decode, limits, notes):
                          f"{mem['peak_rss_bytes'][key] / 1e6:.0f} ({(mem['file_bytes'] + mem['kv_cache_bytes'][key]) / 1e6:.0f}) |")
             L.append(f"| {name} | {t} | **xfmr / llama.cpp** | **{r['ratio_prefill_xfmr_over_llama_cpp']:.2f}×** | "
                      f"**{r['ratio_decode_xfmr_over_llama_cpp']:.2f}×** | | | | |")
+            L.append(f"| {name} | {t} | **xfmr int8 / llama.cpp** | **{r['ratio_prefill_xfmr_int8_over_llama_cpp']:.2f}×** | "
+                     f"**{r['ratio_decode_xfmr_int8_over_llama_cpp']:.2f}×** | | | | |")
         L += ["", "xfmr weight bytes/token basis: " + ", ".join(sorted({r['decode_weight_bytes_per_token']['xfmr_basis']
                                                                         for r in decode["results"]})) + ".", ""]
     if decode and decode.get("skipped"):
