@@ -15,6 +15,7 @@
 #include "kernels/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define XF_X86 1
 #endif
@@ -112,11 +113,19 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #undef Q8DOT
 #endif
 
+#ifdef XF_X86
+/* F16C from CPUID (clang's __builtin_cpu_supports does not know "f16c"). */
+static int has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+#endif
+
 void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, const float *bias, const void *act,
                      size_t T, float *Y, size_t ldy, size_t n0, size_t n1, size_t K) {
 #ifdef XF_X86
     const q8rows a = q8rows_at(act, T, K);
-    if (!__builtin_cpu_supports("f16c")) isa = XF_I8_GENERIC; /* both kernels convert halves with F16C */
+    if (!has_f16c()) isa = XF_I8_GENERIC; /* both kernels convert halves with F16C */
     if (isa == XF_I8_VNNI) {
         gemv_vnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K / XF_Q8A_BLOCK);
         return;
