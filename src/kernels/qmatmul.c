@@ -114,8 +114,16 @@ XF_INLINE void dec32(const int qt, const uint8_t *b, const int s, xf_v8 w[4]) {
         const xf_v4i q = ld16(b + (t1 ? 4 : 2));
         const xf_v8 i0 = {0, 1, 2, 3, 4, 5, 6, 7}, i1 = {8, 9, 10, 11, 12, 13, 14, 15}, eight = bcast(8.0f);
         const xf_v8 lo = t1 ? d * i0 + m : d * (i0 - eight), hi = t1 ? d * i1 + m : d * (i1 - eight);
+#if defined(__clang__) /* no two-source variable shuffle: the same floats, computed per lane */
+        for (int c = 0; c < 4; c++) {
+            const xf_v8i n = bytes8(q, c % 2, 4 * (c / 2)) & 15;
+            w[c] = lo;
+            for (int l = 0; l < 8; l++) w[c][l] = n[l] < 8 ? lo[n[l]] : hi[n[l] - 8];
+        }
+#else
 #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) w[c] = __builtin_shuffle(lo, hi, bytes8(q, c % 2, 4 * (c / 2)));
+#endif
         return;
     }
     case XF_GGML_Q4_0: {
