@@ -265,7 +265,13 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
 void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1) {
     const size_t dh = p->dh, koff = kv_head * dh;
     double *s = malloc((p->n_k ? p->n_k : 1) * sizeof *s), *acc = malloc((dh ? dh : 1) * sizeof *acc);
-    if (!s || !acc) abort(); /* test-only code */
+    if (!s || !acc) { /* no exit from the library: the caller's comparison fails on NaN outputs instead */
+        for (size_t t = q0; t < q1; t++)
+            for (size_t h = kv_head * p->group + h0; h < kv_head * p->group + h1; h++)
+                for (size_t d = 0; d < dh; d++) p->O[t * p->ldo + h * dh + d] = NAN;
+        free(s), free(acc);
+        return;
+    }
     for (size_t t = q0; t < q1; t++)
         for (size_t h = kv_head * p->group + h0; h < kv_head * p->group + h1; h++) {
             const float *q = p->Q + t * p->ldq + h * dh;
