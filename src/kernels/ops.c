@@ -1,5 +1,5 @@
-/* ops.c — fp32 row operations (LayerNorm, GELU, softmax, residual add, L2 norm). GELU and
- * softmax are vectorized (polynomial exp/erf from simd.h) with scalar libm twins (*_ref);
+/* ops.c — fp32 row operations (LayerNorm, RMSNorm, GELU, SiLU, residual add, L2 norm). GELU and
+ * the norms are vectorized (polynomial exp/erf from simd.h) with scalar libm twins (*_ref);
  * statistics accumulate in double: the reference (PyTorch) is close to exact here. */
 #include "kernels/ops.h"
 
@@ -148,44 +148,6 @@ void xf_gelu_tanh_ref(float *x, size_t count) {
         float v = x[i];
         x[i] = 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
     }
-}
-
-XF_DISPATCH
-void xf_softmax_row(float *x, size_t n, float scale) {
-    float mx = -INFINITY;
-    for (size_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    const xf_v8 vs = xf_v8_splat(scale), vm = xf_v8_splat(scale * mx);
-    xf_v8 acc = xf_v8_splat(0.0f);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        xf_v8 e = xf_v8_exp(xf_v8_load(x + i) * vs - vm);
-        xf_v8_store(x + i, e);
-        acc += e;
-    }
-    if (i < n) {
-        float t[8];
-        for (int k = 0; k < 8; k++) t[k] = i + k < n ? x[i + k] : mx;
-        xf_v8 e = xf_v8_exp(xf_v8_load(t) * vs - vm);
-        xf_v8i live = {0, 1, 2, 3, 4, 5, 6, 7};
-        e = xf_v8_select(live < (int)(n - i), e, xf_v8_splat(0.0f));
-        xf_v8_store(t, e);
-        memcpy(x + i, t, (n - i) * sizeof *t);
-        acc += e;
-    }
-    const float inv = 1.0f / xf_v8_hsum(acc);
-    for (i = 0; i < n; i++) x[i] *= inv;
-}
-
-void xf_softmax_row_ref(float *x, size_t n, float scale) {
-    float mx = -INFINITY;
-    for (size_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        x[i] = expf(scale * x[i] - scale * mx);
-        sum += x[i];
-    }
-    float inv = (float)(1.0 / sum);
-    for (size_t i = 0; i < n; i++) x[i] *= inv;
 }
 
 void xf_l2_normalize(float *x, size_t n, float eps) {

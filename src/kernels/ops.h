@@ -27,9 +27,6 @@ void xf_gelu_erf_ref(float *x, size_t count);
  * "gelu_new", PyTorch's approximate="tanh"), computed as x / (1 + e^(-2u)). _ref: libm tanhf. */
 void xf_gelu_tanh(float *x, size_t count);
 void xf_gelu_tanh_ref(float *x, size_t count);
-/* x = softmax(scale * x) over one row of length n (scale > 0), max-subtracted. _ref: libm expf. */
-void xf_softmax_row(float *x, size_t n, float scale);
-void xf_softmax_row_ref(float *x, size_t n, float scale);
 /* x = x / max(||x||_2, eps), as torch.nn.functional.normalize. */
 void xf_l2_normalize(float *x, size_t n, float eps);
 

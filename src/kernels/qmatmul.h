@@ -4,10 +4,10 @@
  *
  * Every weight is decoded to exactly the float quants.c's reference dequantization gives (the
  * scale products of these formats are exact in fp32, so fusing them into FMAs changes nothing),
- * and each output element is summed in the canonical order of xf_dot_f32 (one 8-lane accumulator
- * over k, fixed horizontal sum, then + bias). So the GEMV path equals "dequantize, then
- * xf_gemm_f32_nt" (the GEMM path) as long as that kernel keeps that order, and results never
- * depend on how rows are split between threads.
+ * and each output element is summed in one fixed order (one 8-lane accumulator over k, fixed
+ * horizontal sum, then + bias), so results never depend on how rows are split between threads.
+ * The GEMM path (dequantized panels through xf_gemm_f32_nt) sums in the GEMM's own order, so the
+ * two paths agree within rounding, not bitwise.
  *
  * Types: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K. K must be a multiple of the
  * type's block size. */

@@ -75,16 +75,6 @@ XF_INLINE float xf_v8_hsum(xf_v8 v) {
     return a + b;
 }
 
-/* Dot product in the canonical order shared by every fp32 kernel (GEMM tiles use it too). */
-XF_INLINE float xf_dot_f32(const float *x, const float *w, size_t K) {
-    xf_v8 acc = {0};
-    size_t k = 0;
-    for (; k + 8 <= K; k += 8) acc += xf_v8_load(x + k) * xf_v8_load(w + k);
-    float s = xf_v8_hsum(acc);
-    for (; k < K; k++) s += x[k] * w[k];
-    return s;
-}
-
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(XF_NO_DISPATCH)
 #define XF_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
