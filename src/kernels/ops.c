@@ -1,6 +1,6 @@
 /* ops.c — fp32 row operations (LayerNorm, RMSNorm, GELU, SiLU, residual add, L2 norm). GELU and
  * the norms are vectorized (polynomial exp/erf from simd.h) with scalar libm twins (*_ref);
- * statistics accumulate in double: the reference (PyTorch) is close to exact here. */
+ * the norms sum in 8 float lanes in a fixed order; their references accumulate in double. */
 #include "kernels/ops.h"
 
 #include <math.h>
