@@ -50,6 +50,57 @@ const char *xf_t_tmpfile(const char *name, const void *data, size_t len) {
     return b;
 }
 
+void xf_t_put(xf_t_buf *b, const void *d, size_t n) {
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            fprintf(stderr, "test harness: out of memory (%zu bytes)\n", cap);
+            exit(2);
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+void xf_t_u8(xf_t_buf *b, uint8_t v) { xf_t_put(b, &v, 1); }
+void xf_t_u16(xf_t_buf *b, uint16_t v) {
+    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    xf_t_put(b, x, 2);
+}
+void xf_t_u32(xf_t_buf *b, uint32_t v) {
+    uint8_t x[4];
+    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
+    xf_t_put(b, x, 4);
+}
+void xf_t_u64(xf_t_buf *b, uint64_t v) {
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
+    xf_t_put(b, x, 8);
+}
+void xf_t_f32(xf_t_buf *b, float v) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    xf_t_u32(b, u);
+}
+void xf_t_f64(xf_t_buf *b, double v) {
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    xf_t_u64(b, u);
+}
+void xf_t_str(xf_t_buf *b, const char *s) {
+    xf_t_u64(b, strlen(s));
+    xf_t_put(b, s, strlen(s));
+}
+void xf_t_gguf_header(xf_t_buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
+    xf_t_put(b, "GGUF", 4);
+    xf_t_u32(b, version);
+    xf_t_u64(b, n_tensors);
+    xf_t_u64(b, n_kv);
+}
+
 int xf_t_report(void) {
     printf("%d passed, %d failed\n", xf_t_passed, xf_t_failed);
     return xf_t_failed ? 1 : 0;
@@ -106,6 +157,21 @@ float xf_t_frand(void) {
     g_rng ^= g_rng >> 7;
     g_rng ^= g_rng << 17;
     return (float)((g_rng >> 40) / (double)(1ULL << 24)) * 2.0f - 1.0f;
+}
+
+void xf_t_seed(uint64_t seed) { g_rng = seed; }
+
+uint32_t xf_t_rand32(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng >> 16);
+}
+
+void xf_t_put_half(uint8_t *p) {
+    uint16_t h = (uint16_t)((xf_t_rand32() & 0x8000) | (uint32_t)(5 + xf_t_rand32() % 16) << 10 |
+                            (xf_t_rand32() & 0x3ff));
+    p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
 }
 
 float *xf_t_randv(size_t n, float amp) {

@@ -53,8 +53,31 @@ size_t xf_t_parse_ints(const char *p, size_t n, int32_t *out, size_t cap);
  * (the same sequence on every run), and a heap vector of n of them times amp (free()). */
 float xf_t_frand(void);
 float *xf_t_randv(size_t n, float amp);
+/* The same generator's state: reseed it, or draw 32 bits ((state >> 16) after a step). */
+void xf_t_seed(uint64_t seed);
+uint32_t xf_t_rand32(void);
+/* A random finite IEEE half (magnitude 2^-10 .. 2^5, either sign), little-endian at p. */
+void xf_t_put_half(uint8_t *p);
 /* Normalized error ||a - b|| / ||b|| (||a - b|| when b is zero). */
 double xf_t_nerr(const float *a, const float *b, size_t n);
+
+/* A growing little-endian byte buffer for tests that write binary files in memory (GGUF).
+ * Zero-initialize; free(b.p) when done. Exits the test (status 2) if memory runs out. */
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+} xf_t_buf;
+void xf_t_put(xf_t_buf *b, const void *d, size_t n);
+void xf_t_u8(xf_t_buf *b, uint8_t v);
+void xf_t_u16(xf_t_buf *b, uint16_t v);
+void xf_t_u32(xf_t_buf *b, uint32_t v);
+void xf_t_u64(xf_t_buf *b, uint64_t v);
+void xf_t_f32(xf_t_buf *b, float v);
+void xf_t_f64(xf_t_buf *b, double v);
+/* A GGUF string: u64 length, then the bytes (no NUL). */
+void xf_t_str(xf_t_buf *b, const char *s);
+/* GGUF file header: magic, version, tensor count, metadata count. */
+void xf_t_gguf_header(xf_t_buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv);
 
 /* Print "N passed, N failed" and return the process exit code. */
 int xf_t_report(void);

@@ -14,74 +14,22 @@
 
 /* ------------------------------------------------------------------ writer */
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) abort();
-        b->p = q;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
+static void key(xf_t_buf *b, const char *k, uint32_t type) {
+    xf_t_str(b, k);
+    xf_t_u32(b, type);
 }
-static void u8_(buf *b, uint8_t v) { put(b, &v, 1); }
-static void u16_(buf *b, uint16_t v) {
-    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    put(b, x, 2);
-}
-static void u32_(buf *b, uint32_t v) {
-    uint8_t x[4];
-    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
-    put(b, x, 4);
-}
-static void u64_(buf *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
-    put(b, x, 8);
-}
-static void str_(buf *b, const char *s) {
-    u64_(b, strlen(s));
-    put(b, s, strlen(s));
-}
-static void f32_(buf *b, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u32_(b, u);
-}
-static void f64_(buf *b, double f) {
-    uint64_t u;
-    memcpy(&u, &f, 8);
-    u64_(b, u);
-}
-static void header(buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
-    put(b, "GGUF", 4);
-    u32_(b, version);
-    u64_(b, n_tensors);
-    u64_(b, n_kv);
-}
-static void key(buf *b, const char *k, uint32_t type) {
-    str_(b, k);
-    u32_(b, type);
-}
-static void tinfo(buf *b, const char *name, uint32_t nd, const uint64_t *dims, uint32_t type, uint64_t off) {
-    str_(b, name);
-    u32_(b, nd);
-    for (uint32_t i = 0; i < nd; i++) u64_(b, dims[i]);
-    u32_(b, type);
-    u64_(b, off);
+static void tinfo(xf_t_buf *b, const char *name, uint32_t nd, const uint64_t *dims, uint32_t type, uint64_t off) {
+    xf_t_str(b, name);
+    xf_t_u32(b, nd);
+    for (uint32_t i = 0; i < nd; i++) xf_t_u64(b, dims[i]);
+    xf_t_u32(b, type);
+    xf_t_u64(b, off);
 }
 static uint8_t pattern(uint64_t i) { return (uint8_t)(i * 7 + 1); }
 /* Zero padding to align, then len bytes of the data pattern. */
-static void data(buf *b, uint32_t align, uint64_t len) {
-    while (b->n % align) u8_(b, 0);
-    for (uint64_t i = 0; i < len; i++) u8_(b, pattern(i));
+static void data(xf_t_buf *b, uint32_t align, uint64_t len) {
+    while (b->n % align) xf_t_u8(b, 0);
+    for (uint64_t i = 0; i < len; i++) xf_t_u8(b, pattern(i));
 }
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
@@ -108,7 +56,7 @@ static void remove_created(void) {
 }
 
 /* Open bytes as a file; expect status st and a message holding the path and both needles. */
-static void expect_fail(const char *name, const buf *b, xf_status st, const char *n1, const char *n2) {
+static void expect_fail(const char *name, const xf_t_buf *b, xf_status st, const char *n1, const char *n2) {
     const char *path = tmp(name, b->p, b->n);
     CHECK(path != NULL);
     if (!path) return;
@@ -143,41 +91,41 @@ static const tspec k_tensors[] = {
 #define N_KV_VALID 21
 
 /* A valid file; align != 32 writes general.alignment. offs[] gets the tensor offsets. */
-static void build_valid(buf *b, uint32_t version, uint32_t align, uint64_t offs[N_T]) {
+static void build_valid(xf_t_buf *b, uint32_t version, uint32_t align, uint64_t offs[N_T]) {
     int with_align = align != 32;
-    header(b, version, N_T, N_KV_VALID + with_align);
-    key(b, "general.architecture", 8), str_(b, "llama");
-    if (with_align) key(b, "general.alignment", 4), u32_(b, align);
-    key(b, "t.u8", 0), u8_(b, 200);
-    key(b, "t.i8", 1), u8_(b, (uint8_t)-5);
-    key(b, "t.u16", 2), u16_(b, 60000);
-    key(b, "t.i16", 3), u16_(b, (uint16_t)-30000);
-    key(b, "t.u32", 4), u32_(b, 4000000000u);
-    key(b, "t.i32", 5), u32_(b, (uint32_t)-2000000000);
-    key(b, "t.f32", 6), f32_(b, 1.5f);
-    key(b, "t.bool", 7), u8_(b, 1);
-    key(b, "t.u64", 10), u64_(b, ((uint64_t)1 << 40) + 3);
-    key(b, "t.i64", 11), u64_(b, (uint64_t)-((int64_t)1 << 40));
-    key(b, "t.f64", 12), f64_(b, -2.25);
-    key(b, "t.big_u64", 10), u64_(b, UINT64_MAX);
-    key(b, "t.empty_str", 8), str_(b, "");
+    xf_t_gguf_header(b, version, N_T, N_KV_VALID + with_align);
+    key(b, "general.architecture", 8), xf_t_str(b, "llama");
+    if (with_align) key(b, "general.alignment", 4), xf_t_u32(b, align);
+    key(b, "t.u8", 0), xf_t_u8(b, 200);
+    key(b, "t.i8", 1), xf_t_u8(b, (uint8_t)-5);
+    key(b, "t.u16", 2), xf_t_u16(b, 60000);
+    key(b, "t.i16", 3), xf_t_u16(b, (uint16_t)-30000);
+    key(b, "t.u32", 4), xf_t_u32(b, 4000000000u);
+    key(b, "t.i32", 5), xf_t_u32(b, (uint32_t)-2000000000);
+    key(b, "t.f32", 6), xf_t_f32(b, 1.5f);
+    key(b, "t.bool", 7), xf_t_u8(b, 1);
+    key(b, "t.u64", 10), xf_t_u64(b, ((uint64_t)1 << 40) + 3);
+    key(b, "t.i64", 11), xf_t_u64(b, (uint64_t)-((int64_t)1 << 40));
+    key(b, "t.f64", 12), xf_t_f64(b, -2.25);
+    key(b, "t.big_u64", 10), xf_t_u64(b, UINT64_MAX);
+    key(b, "t.empty_str", 8), xf_t_str(b, "");
     /* Array of strings, one empty, one with a NUL inside (allowed in values). */
-    key(b, "tokenizer.ggml.tokens", 9), u32_(b, 8), u64_(b, 3);
-    str_(b, "a"), str_(b, ""), u64_(b, 3), put(b, "x\0y", 3);
-    key(b, "t.i32_arr", 9), u32_(b, 5), u64_(b, 3), u32_(b, 1), u32_(b, (uint32_t)-2), u32_(b, 3);
-    key(b, "t.empty_arr", 9), u32_(b, 0), u64_(b, 0);
+    key(b, "tokenizer.ggml.tokens", 9), xf_t_u32(b, 8), xf_t_u64(b, 3);
+    xf_t_str(b, "a"), xf_t_str(b, ""), xf_t_u64(b, 3), xf_t_put(b, "x\0y", 3);
+    key(b, "t.i32_arr", 9), xf_t_u32(b, 5), xf_t_u64(b, 3), xf_t_u32(b, 1), xf_t_u32(b, (uint32_t)-2), xf_t_u32(b, 3);
+    key(b, "t.empty_arr", 9), xf_t_u32(b, 0), xf_t_u64(b, 0);
     /* [[1, 2], [3]] of u16, and [["p"], []] of strings: arrays of arrays. */
-    key(b, "t.nested", 9), u32_(b, 9), u64_(b, 2);
-    u32_(b, 2), u64_(b, 2), u16_(b, 1), u16_(b, 2);
-    u32_(b, 2), u64_(b, 1), u16_(b, 3);
-    key(b, "t.nested_str", 9), u32_(b, 9), u64_(b, 2);
-    u32_(b, 8), u64_(b, 1), str_(b, "p");
-    u32_(b, 8), u64_(b, 0);
+    key(b, "t.nested", 9), xf_t_u32(b, 9), xf_t_u64(b, 2);
+    xf_t_u32(b, 2), xf_t_u64(b, 2), xf_t_u16(b, 1), xf_t_u16(b, 2);
+    xf_t_u32(b, 2), xf_t_u64(b, 1), xf_t_u16(b, 3);
+    key(b, "t.nested_str", 9), xf_t_u32(b, 9), xf_t_u64(b, 2);
+    xf_t_u32(b, 8), xf_t_u64(b, 1), xf_t_str(b, "p");
+    xf_t_u32(b, 8), xf_t_u64(b, 0);
     /* Depth XF_GGUF_MAX_DEPTH exactly: allowed. */
     key(b, "t.deep", 9);
-    for (int d = 1; d < XF_GGUF_MAX_DEPTH; d++) u32_(b, 9), u64_(b, 1);
-    u32_(b, 0), u64_(b, 1), u8_(b, 42);
-    key(b, "t.f32_arr", 9), u32_(b, 6), u64_(b, 2), f32_(b, 0.5f), f32_(b, -1.0f);
+    for (int d = 1; d < XF_GGUF_MAX_DEPTH; d++) xf_t_u32(b, 9), xf_t_u64(b, 1);
+    xf_t_u32(b, 0), xf_t_u64(b, 1), xf_t_u8(b, 42);
+    key(b, "t.f32_arr", 9), xf_t_u32(b, 6), xf_t_u64(b, 2), xf_t_f32(b, 0.5f), xf_t_f32(b, -1.0f);
     uint64_t off = 0;
     for (size_t i = 0; i < N_T; i++) {
         off = align_up(off, align);
@@ -189,7 +137,7 @@ static void build_valid(buf *b, uint32_t version, uint32_t align, uint64_t offs[
 }
 
 static void check_valid(uint32_t version, uint32_t align) {
-    buf b = {0};
+    xf_t_buf b = {0};
     uint64_t offs[N_T];
     build_valid(&b, version, align, offs);
     char name[64];
@@ -354,9 +302,9 @@ static void check_valid(uint32_t version, uint32_t align) {
 /* ------------------------------------------------------------------ bad files */
 
 /* One kv then one F32 tensor [8] at offset 0: the frame for the tensor-info cases. */
-static void one_tensor(buf *b, const char *name, uint32_t nd, const uint64_t *dims, uint32_t type,
+static void one_tensor(xf_t_buf *b, const char *name, uint32_t nd, const uint64_t *dims, uint32_t type,
                        uint64_t off, uint64_t data_len) {
-    header(b, 3, 1, 0);
+    xf_t_gguf_header(b, 3, 1, 0);
     tinfo(b, name, nd, dims, type, off);
     data(b, 32, data_len);
 }
@@ -364,7 +312,7 @@ static void one_tensor(buf *b, const char *name, uint32_t nd, const uint64_t *di
 static void test_bad(void) {
     uint64_t offs[N_T];
     {
-        buf b = {0};
+        xf_t_buf b = {0};
         build_valid(&b, 3, 32, offs);
         b.p[0] = 'X';
         expect_fail("bad_magic.gguf", &b, XF_ERR_FORMAT, "GGUF", NULL);
@@ -373,7 +321,7 @@ static void test_bad(void) {
         free(b.p);
     }
     {
-        buf b = {0};
+        xf_t_buf b = {0};
         build_valid(&b, 1, 32, offs);
         expect_fail("v1.gguf", &b, XF_ERR_UNSUPPORTED, "version 1", NULL);
         b.p[4] = 4;
@@ -383,68 +331,68 @@ static void test_bad(void) {
         free(b.p);
     }
     {
-        buf b = {0};
-        header(&b, 3, 0, (uint64_t)1 << 62);
+        xf_t_buf b = {0};
+        xf_t_gguf_header(&b, 3, 0, (uint64_t)1 << 62);
         expect_fail("huge_kv_count.gguf", &b, XF_ERR_RANGE, "metadata count", NULL);
         b.n = 0;
-        header(&b, 3, 0, 1000);
-        key(&b, "a", 0), u8_(&b, 1);
+        xf_t_gguf_header(&b, 3, 0, 1000);
+        key(&b, "a", 0), xf_t_u8(&b, 1);
         expect_fail("kv_count_vs_size.gguf", &b, XF_ERR_FORMAT, "metadata count 1000", NULL);
         b.n = 0;
-        header(&b, 3, 1000001, 0);
+        xf_t_gguf_header(&b, 3, 1000001, 0);
         expect_fail("huge_tensor_count.gguf", &b, XF_ERR_RANGE, "tensor count", NULL);
         b.n = 0;
-        header(&b, 3, 10, 0);
+        xf_t_gguf_header(&b, 3, 10, 0);
         expect_fail("tensor_count_vs_size.gguf", &b, XF_ERR_FORMAT, "tensor count 10", NULL);
         free(b.p);
     }
     {
-        buf b = {0};
-        header(&b, 3, 0, 1);
-        key(&b, "general.name", 8), u64_(&b, (uint64_t)1 << 62), put(&b, "abc", 3);
+        xf_t_buf b = {0};
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "general.name", 8), xf_t_u64(&b, (uint64_t)1 << 62), xf_t_put(&b, "abc", 3);
         expect_fail("huge_string.gguf", &b, XF_ERR_FORMAT, "general.name", "length 4611686018427387904");
         b.n = 0;
-        header(&b, 3, 0, 1);
-        u64_(&b, UINT64_MAX), put(&b, "key and more bytes", 18);
+        xf_t_gguf_header(&b, 3, 0, 1);
+        xf_t_u64(&b, UINT64_MAX), xf_t_put(&b, "key and more bytes", 18);
         expect_fail("huge_key_len.gguf", &b, XF_ERR_FORMAT, "metadata pair #0", "key");
         b.n = 0;
-        header(&b, 3, 0, 1);
-        key(&b, "t.arr", 9), u32_(&b, 0), u64_(&b, (uint64_t)1 << 40), u8_(&b, 1);
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "t.arr", 9), xf_t_u32(&b, 0), xf_t_u64(&b, (uint64_t)1 << 40), xf_t_u8(&b, 1);
         expect_fail("huge_array.gguf", &b, XF_ERR_FORMAT, "t.arr", "1099511627776");
         b.n = 0;
-        header(&b, 3, 0, 1);
-        key(&b, "t.arr", 9), u32_(&b, 10), u64_(&b, (uint64_t)1 << 62), u64_(&b, 1);
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "t.arr", 9), xf_t_u32(&b, 10), xf_t_u64(&b, (uint64_t)1 << 62), xf_t_u64(&b, 1);
         expect_fail("array_overflow.gguf", &b, XF_ERR_FORMAT, "t.arr", "overflows");
         b.n = 0;
-        header(&b, 3, 0, 1);
-        key(&b, "t.strs", 9), u32_(&b, 8), u64_(&b, (uint64_t)1 << 61), u64_(&b, 1);
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "t.strs", 9), xf_t_u32(&b, 8), xf_t_u64(&b, (uint64_t)1 << 61), xf_t_u64(&b, 1);
         expect_fail("huge_string_array.gguf", &b, XF_ERR_FORMAT, "t.strs", NULL);
         b.n = 0;
-        header(&b, 3, 0, 1);
-        key(&b, "t.strs", 9), u32_(&b, 8), u64_(&b, 2), str_(&b, "ok"), u64_(&b, 1000), put(&b, "ab", 2);
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "t.strs", 9), xf_t_u32(&b, 8), xf_t_u64(&b, 2), xf_t_str(&b, "ok"), xf_t_u64(&b, 1000), xf_t_put(&b, "ab", 2);
         expect_fail("string_in_array_past_end.gguf", &b, XF_ERR_FORMAT, "t.strs", "length 1000");
         b.n = 0;
-        header(&b, 3, 0, 1);
-        key(&b, "t.weird", 13), u64_(&b, 0);
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "t.weird", 13), xf_t_u64(&b, 0);
         expect_fail("unknown_value_type.gguf", &b, XF_ERR_FORMAT, "t.weird", "type 13");
         b.n = 0;
-        header(&b, 3, 0, 1);
-        key(&b, "t.arr", 9), u32_(&b, 77), u64_(&b, 0);
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "t.arr", 9), xf_t_u32(&b, 77), xf_t_u64(&b, 0);
         expect_fail("unknown_elem_type.gguf", &b, XF_ERR_FORMAT, "t.arr", "type 77");
         b.n = 0;
-        header(&b, 3, 0, 2);
-        key(&b, "dup.key", 4), u32_(&b, 1);
-        key(&b, "dup.key", 8), str_(&b, "x");
+        xf_t_gguf_header(&b, 3, 0, 2);
+        key(&b, "dup.key", 4), xf_t_u32(&b, 1);
+        key(&b, "dup.key", 8), xf_t_str(&b, "x");
         expect_fail("dup_key.gguf", &b, XF_ERR_FORMAT, "dup.key", "more than once");
         b.n = 0;
-        header(&b, 3, 0, 1);
-        u64_(&b, 3), put(&b, "a\0b", 3), u32_(&b, 0), u8_(&b, 0);
+        xf_t_gguf_header(&b, 3, 0, 1);
+        xf_t_u64(&b, 3), xf_t_put(&b, "a\0b", 3), xf_t_u32(&b, 0), xf_t_u8(&b, 0);
         expect_fail("nul_in_key.gguf", &b, XF_ERR_FORMAT, "NUL", NULL);
         b.n = 0;
-        header(&b, 3, 0, 1);
+        xf_t_gguf_header(&b, 3, 0, 1);
         key(&b, "t.deep", 9);
-        for (int d = 0; d < XF_GGUF_MAX_DEPTH; d++) u32_(&b, 9), u64_(&b, 1);
-        u32_(&b, 0), u64_(&b, 1), u8_(&b, 42);
+        for (int d = 0; d < XF_GGUF_MAX_DEPTH; d++) xf_t_u32(&b, 9), xf_t_u64(&b, 1);
+        xf_t_u32(&b, 0), xf_t_u64(&b, 1), xf_t_u8(&b, 42);
         expect_fail("too_deep.gguf", &b, XF_ERR_RANGE, "t.deep", "nested");
         free(b.p);
     }
@@ -452,23 +400,23 @@ static void test_bad(void) {
         /* general.alignment: 0, 3, 2 MiB, wrong type. */
         const uint32_t bad_al[] = {0, 3, 2u << 20};
         for (size_t i = 0; i < 3; i++) {
-            buf b = {0};
-            header(&b, 3, 0, 1);
-            key(&b, "general.alignment", 4), u32_(&b, bad_al[i]);
+            xf_t_buf b = {0};
+            xf_t_gguf_header(&b, 3, 0, 1);
+            key(&b, "general.alignment", 4), xf_t_u32(&b, bad_al[i]);
             char nm[32], val[32];
             snprintf(nm, sizeof nm, "align_%u.gguf", bad_al[i]);
             snprintf(val, sizeof val, "is %u", bad_al[i]);
             expect_fail(nm, &b, XF_ERR_FORMAT, "general.alignment", val);
             free(b.p);
         }
-        buf b = {0};
-        header(&b, 3, 0, 1);
-        key(&b, "general.alignment", 10), u64_(&b, 32);
+        xf_t_buf b = {0};
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "general.alignment", 10), xf_t_u64(&b, 32);
         expect_fail("align_u64.gguf", &b, XF_ERR_FORMAT, "general.alignment", "uint64");
         free(b.p);
     }
     {
-        buf b = {0};
+        xf_t_buf b = {0};
         const uint64_t d8[] = {8}, d5[] = {2, 2, 2, 2, 2}, dz[] = {8, 0}, dbig[] = {(uint64_t)1 << 32, (uint64_t)1 << 32};
         const uint64_t d33[] = {33};
         one_tensor(&b, "w.ok", 1, d8, XF_GGML_F32, 0, 32);
@@ -511,20 +459,20 @@ static void test_bad(void) {
         /* Two tensors. */
         const uint64_t d16[] = {16};
         b.n = 0;
-        header(&b, 3, 2, 0);
+        xf_t_gguf_header(&b, 3, 2, 0);
         tinfo(&b, "w.a", 1, d16, XF_GGML_F32, 0);
         tinfo(&b, "w.b", 1, d8, XF_GGML_F32, 32);
         data(&b, 32, 96);
         expect_fail("overlap.gguf", &b, XF_ERR_FORMAT, "w.b", "overlaps tensor \"w.a\"");
         b.n = 0;
-        header(&b, 3, 2, 0);
+        xf_t_gguf_header(&b, 3, 2, 0);
         tinfo(&b, "w.same", 1, d8, XF_GGML_F32, 0);
         tinfo(&b, "w.same", 1, d8, XF_GGML_F32, 32);
         data(&b, 32, 64);
         expect_fail("dup_tensor.gguf", &b, XF_ERR_FORMAT, "w.same", "more than once");
         b.n = 0;
-        header(&b, 3, 1, 1);
-        key(&b, "general.alignment", 4), u32_(&b, 64);
+        xf_t_gguf_header(&b, 3, 1, 1);
+        key(&b, "general.alignment", 4), xf_t_u32(&b, 64);
         tinfo(&b, "w.a64", 1, d8, XF_GGML_F32, 32);
         data(&b, 64, 128);
         expect_fail("misaligned64.gguf", &b, XF_ERR_FORMAT, "w.a64", "alignment 64");
@@ -532,9 +480,9 @@ static void test_bad(void) {
     }
     {
         /* A string longer than 64 MiB that is inside the (sparse) file: our limit, XF_ERR_RANGE. */
-        buf b = {0};
-        header(&b, 3, 0, 1);
-        key(&b, "t.long", 8), u64_(&b, XF_GGUF_MAX_STRING + 1);
+        xf_t_buf b = {0};
+        xf_t_gguf_header(&b, 3, 0, 1);
+        key(&b, "t.long", 8), xf_t_u64(&b, XF_GGUF_MAX_STRING + 1);
         const char *path = tmp("long_string.gguf", b.p, b.n);
         FILE *f = path ? fopen(path, "r+b") : NULL;
         CHECK(f != NULL);

@@ -26,37 +26,6 @@
 
 /* ------------------------------------------------------------------ writer */
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) abort();
-        b->p = q;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void u32_(buf *b, uint32_t v) {
-    uint8_t x[4];
-    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
-    put(b, x, 4);
-}
-static void u64_(buf *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
-    put(b, x, 8);
-}
-static void str_(buf *b, const char *s) {
-    u64_(b, strlen(s));
-    put(b, s, strlen(s));
-}
 
 /* A GGUF model description: its tensors (F32 data) and the broken-file knobs. */
 typedef struct gt {
@@ -91,31 +60,31 @@ typedef struct tiny {
 #define N_KV 2
 #define VOCAB 320
 
-static void kv_u32(buf *b, const variant *v, const char *k, uint32_t x, uint32_t *n) {
+static void kv_u32(xf_t_buf *b, const variant *v, const char *k, uint32_t x, uint32_t *n) {
     if (v->skip_key && strcmp(v->skip_key, k) == 0) return;
-    str_(b, k);
-    u32_(b, 4);
-    u32_(b, x);
+    xf_t_str(b, k);
+    xf_t_u32(b, 4);
+    xf_t_u32(b, x);
     (*n)++;
 }
-static void kv_f32(buf *b, const variant *v, const char *k, float x, uint32_t *n) {
+static void kv_f32(xf_t_buf *b, const variant *v, const char *k, float x, uint32_t *n) {
     if (v->skip_key && strcmp(v->skip_key, k) == 0) return;
     uint32_t u;
     memcpy(&u, &x, 4);
-    str_(b, k);
-    u32_(b, 6);
-    u32_(b, u);
+    xf_t_str(b, k);
+    xf_t_u32(b, 6);
+    xf_t_u32(b, u);
     (*n)++;
 }
 
-static void write_gguf(const tiny *m, const variant *v, buf *out) {
-    buf kv = {0}, ti = {0};
+static void write_gguf(const tiny *m, const variant *v, xf_t_buf *out) {
+    xf_t_buf kv = {0}, ti = {0};
     uint32_t n_kv = 0;
     const char *a = v->arch ? v->arch : "llama";
     if (v->arch) {
-        str_(&kv, "general.architecture");
-        u32_(&kv, 8);
-        str_(&kv, v->arch);
+        xf_t_str(&kv, "general.architecture");
+        xf_t_u32(&kv, 8);
+        xf_t_str(&kv, v->arch);
         n_kv++;
     }
     char k[128];
@@ -146,35 +115,35 @@ tensors:;
     for (size_t i = 0; i < m->n; i++) {
         const gt *t = &m->t[i];
         if (v->skip_tensor && strcmp(v->skip_tensor, t->name) == 0) continue;
-        str_(&ti, t->name);
-        u32_(&ti, t->n_dims);
+        xf_t_str(&ti, t->name);
+        xf_t_u32(&ti, t->n_dims);
         int bad = v->bad_shape && strcmp(v->bad_shape, t->name) == 0;
-        for (uint32_t d = 0; d < t->n_dims; d++) u64_(&ti, t->dims[d] + (d == 0 && bad ? 32 : 0));
-        u32_(&ti, v->bad_type && strcmp(v->bad_type, t->name) == 0 ? 26u : 0u);
-        u64_(&ti, off);
+        for (uint32_t d = 0; d < t->n_dims; d++) xf_t_u64(&ti, t->dims[d] + (d == 0 && bad ? 32 : 0));
+        xf_t_u32(&ti, v->bad_type && strcmp(v->bad_type, t->name) == 0 ? 26u : 0u);
+        xf_t_u64(&ti, off);
         uint64_t ne = t->dims[0] + (bad ? 32 : 0);
         if (t->n_dims == 2) ne *= t->dims[1];
         off += (ne * 4 + 31) / 32 * 32;
         n_t++;
     }
     out->n = 0;
-    put(out, "GGUF", 4);
-    u32_(out, 3);
-    u64_(out, n_t);
-    u64_(out, n_kv);
-    put(out, kv.p, kv.n);
-    put(out, ti.p, ti.n);
+    xf_t_put(out, "GGUF", 4);
+    xf_t_u32(out, 3);
+    xf_t_u64(out, n_t);
+    xf_t_u64(out, n_kv);
+    xf_t_put(out, kv.p, kv.n);
+    xf_t_put(out, ti.p, ti.n);
     static const uint8_t zero[32];
-    put(out, zero, (32 - out->n % 32) % 32);
+    xf_t_put(out, zero, (32 - out->n % 32) % 32);
     for (size_t i = 0; i < m->n; i++) {
         const gt *t = &m->t[i];
         if (v->skip_tensor && strcmp(v->skip_tensor, t->name) == 0) continue;
         int bad = v->bad_shape && strcmp(v->bad_shape, t->name) == 0;
         uint64_t ne = t->dims[0] * (t->n_dims == 2 ? t->dims[1] : 1);
-        put(out, t->data, ne * 4);
+        xf_t_put(out, t->data, ne * 4);
         if (bad)
-            for (uint64_t e = 0; e < 32 * (t->n_dims == 2 ? t->dims[1] : 1); e++) put(out, zero, 4);
-        put(out, zero, (32 - out->n % 32) % 32);
+            for (uint64_t e = 0; e < 32 * (t->n_dims == 2 ? t->dims[1] : 1); e++) xf_t_put(out, zero, 4);
+        xf_t_put(out, zero, (32 - out->n % 32) % 32);
     }
     free(kv.p);
     free(ti.p);
@@ -241,7 +210,7 @@ static void free_tiny(tiny *m) {
 
 static void test_tiny(const tiny *m) {
     variant v = {.arch = "llama"};
-    buf b = {0};
+    xf_t_buf b = {0};
     write_gguf(m, &v, &b);
     const char *path = xf_t_tmpfile("tiny_llama.gguf", b.p, b.n);
     free(b.p);
@@ -290,7 +259,7 @@ static void check_arch(const char *dir, const char *arch, size_t n_kv, variant v
     tiny m = {0};
     CHECK_MSG(make_tiny_as(&m, dir, arch, n_kv), "%s: cannot convert", dir);
     if (!m.t) return;
-    buf b = {0};
+    xf_t_buf b = {0};
     write_gguf(&m, &v, &b);
     free_tiny(&m);
     char name[128], src[256], gpath[4200];
@@ -353,7 +322,7 @@ static void test_archs(void) {
 }
 
 static void expect_bad(const tiny *m, const char *label, variant v, xf_status want, const char *needle) {
-    buf b = {0};
+    xf_t_buf b = {0};
     write_gguf(m, &v, &b);
     char name[128];
     snprintf(name, sizeof name, "bad_%s.gguf", label);

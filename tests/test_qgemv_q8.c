@@ -19,18 +19,7 @@
 #include "kernels/quants.h"
 #include "xfmr.h"
 
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-static uint32_t rnd(void) {
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-static float frand(void) { return (float)(rnd() % 2000001) / 1000000.0f - 1.0f; }
-
-/* A random finite half (magnitude 2^-10 .. 2^5, either sign), little-endian at p. */
-static void put_half(uint8_t *p) {
-    uint16_t h = (uint16_t)((rnd() & 0x8000) | (uint32_t)(5 + rnd() % 16) << 10 | (rnd() & 0x3ff));
-    p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
-}
+static float frand(void) { return (float)(xf_t_rand32() % 2000001) / 1000000.0f - 1.0f; }
 
 /* max over outputs of |a - b| / sum_k |w_k x_k| (dequantized weights). */
 static double norm_err(const float *a, const float *b, const float *Wf, const float *X, size_t T, size_t N, size_t K) {
@@ -57,10 +46,10 @@ static void check_type(int type, xf_pool *p1, xf_pool *p2) {
             const size_t K = Ks[ki], N = Ns[ni], rb = K / 32 * q->type_size;
             uint8_t *W = malloc(N * rb);
             float *Wf = malloc(N * K * sizeof *Wf), *bias = malloc(N * sizeof *bias);
-            for (size_t i = 0; i < N * rb; i++) W[i] = (uint8_t)rnd();
+            for (size_t i = 0; i < N * rb; i++) W[i] = (uint8_t)xf_t_rand32();
             for (size_t b = 0; b < N * K / 32; b++) {
-                put_half(W + b * q->type_size);
-                if (type == XF_GGML_Q4_1) put_half(W + b * q->type_size + 2);
+                xf_t_put_half(W + b * q->type_size);
+                if (type == XF_GGML_Q4_1) xf_t_put_half(W + b * q->type_size + 2);
             }
             for (size_t o = 0; o < N; o++) q->dequant(W + o * rb, Wf + o * K, K), bias[o] = frand();
             for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
@@ -144,6 +133,7 @@ static void check_model(void) {
 }
 
 int main(void) {
+    xf_t_seed(0x2545f4914f6cdd1dull);
     xf_pool *p1 = NULL, *p2 = NULL;
     CHECK(xf_pool_create(1, &p1) == XF_OK && xf_pool_create(2, &p2) == XF_OK);
     if (!p1 || !p2) return xf_t_report();

@@ -17,18 +17,7 @@
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint32_t rnd(void) {
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-static float frand(void) { return (float)(rnd() % 2000001) / 1000000.0f - 1.0f; }
-
-/* A random finite half (magnitude 2^-10 .. 2^5, either sign), little-endian at p. */
-static void put_half(uint8_t *p) {
-    uint16_t h = (uint16_t)((rnd() & 0x8000) | (uint32_t)(5 + rnd() % 16) << 10 | (rnd() & 0x3ff));
-    p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
-}
+static float frand(void) { return (float)(xf_t_rand32() % 2000001) / 1000000.0f - 1.0f; }
 
 typedef struct {
     int type;
@@ -44,10 +33,10 @@ static const qcase k_cases[] = {
 static uint8_t *random_rows(const qcase *c, const xf_quant_traits *q, size_t N, size_t K, size_t *rb) {
     *rb = K / q->block_size * q->type_size;
     uint8_t *W = malloc(N * *rb);
-    for (size_t i = 0; i < N * *rb; i++) W[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < N * *rb; i++) W[i] = (uint8_t)xf_t_rand32();
     for (size_t b = 0; b < N * K / q->block_size; b++)
         for (int h = 0; h < 2; h++)
-            if (c->halves[h] >= 0) put_half(W + b * q->type_size + c->halves[h]);
+            if (c->halves[h] >= 0) xf_t_put_half(W + b * q->type_size + c->halves[h]);
     return W;
 }
 
@@ -130,6 +119,7 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
 }
 
 int main(void) {
+    xf_t_seed(0x9e3779b97f4a7c15ull);
     check_half();
     xf_pool *p1 = NULL, *p2 = NULL;
     CHECK(xf_pool_create(1, &p1) == XF_OK && xf_pool_create(2, &p2) == XF_OK);

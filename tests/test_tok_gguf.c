@@ -14,49 +14,6 @@
 #include "harness.h"
 #include "xfmr.h"
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) abort();
-        b->p = q;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void u8_(buf *b, uint8_t v) { put(b, &v, 1); }
-static void u32_(buf *b, uint32_t v) {
-    uint8_t x[4];
-    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
-    put(b, x, 4);
-}
-static void u64_(buf *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
-    put(b, x, 8);
-}
-static void str_(buf *b, const char *s) {
-    u64_(b, strlen(s));
-    put(b, s, strlen(s));
-}
-static void f32_(buf *b, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u32_(b, u);
-}
-static void header(buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
-    put(b, "GGUF", 4);
-    u32_(b, version);
-    u64_(b, n_tensors);
-    u64_(b, n_kv);
-}
 
 #define MAXTOK 200000
 static int32_t want[MAXTOK];
@@ -107,50 +64,50 @@ static void golden(const xf_tokenizer *tok, const xf_tokenizer *ref, const char 
 /* ------------------------------------------------------------ GGUF builder */
 
 typedef struct kvs {
-    buf b;
+    xf_t_buf b;
     uint64_t n;
 } kvs;
 
 static void kv_str(kvs *k, const char *key, const char *v) {
-    str_(&k->b, key);
-    u32_(&k->b, 8);
-    str_(&k->b, v);
+    xf_t_str(&k->b, key);
+    xf_t_u32(&k->b, 8);
+    xf_t_str(&k->b, v);
     k->n++;
 }
 static void kv_u32(kvs *k, const char *key, uint32_t v) {
-    str_(&k->b, key);
-    u32_(&k->b, 4);
-    u32_(&k->b, v);
+    xf_t_str(&k->b, key);
+    xf_t_u32(&k->b, 4);
+    xf_t_u32(&k->b, v);
     k->n++;
 }
 static void kv_bool(kvs *k, const char *key, int v) {
-    str_(&k->b, key);
-    u32_(&k->b, 7);
-    u8_(&k->b, (uint8_t)v);
+    xf_t_str(&k->b, key);
+    xf_t_u32(&k->b, 7);
+    xf_t_u8(&k->b, (uint8_t)v);
     k->n++;
 }
 static void kv_strs(kvs *k, const char *key, const char *const *v, size_t n) {
-    str_(&k->b, key);
-    u32_(&k->b, 9);
-    u32_(&k->b, 8);
-    u64_(&k->b, n);
-    for (size_t i = 0; i < n; i++) str_(&k->b, v[i]);
+    xf_t_str(&k->b, key);
+    xf_t_u32(&k->b, 9);
+    xf_t_u32(&k->b, 8);
+    xf_t_u64(&k->b, n);
+    for (size_t i = 0; i < n; i++) xf_t_str(&k->b, v[i]);
     k->n++;
 }
 static void kv_i32s(kvs *k, const char *key, const int32_t *v, size_t n) {
-    str_(&k->b, key);
-    u32_(&k->b, 9);
-    u32_(&k->b, 5);
-    u64_(&k->b, n);
-    for (size_t i = 0; i < n; i++) u32_(&k->b, (uint32_t)v[i]);
+    xf_t_str(&k->b, key);
+    xf_t_u32(&k->b, 9);
+    xf_t_u32(&k->b, 5);
+    xf_t_u64(&k->b, n);
+    for (size_t i = 0; i < n; i++) xf_t_u32(&k->b, (uint32_t)v[i]);
     k->n++;
 }
 static void kv_f32s(kvs *k, const char *key, const float *v, size_t n) {
-    str_(&k->b, key);
-    u32_(&k->b, 9);
-    u32_(&k->b, 6);
-    u64_(&k->b, n);
-    for (size_t i = 0; i < n; i++) f32_(&k->b, v[i]);
+    xf_t_str(&k->b, key);
+    xf_t_u32(&k->b, 9);
+    xf_t_u32(&k->b, 6);
+    xf_t_u64(&k->b, n);
+    for (size_t i = 0; i < n; i++) xf_t_f32(&k->b, v[i]);
     k->n++;
 }
 
@@ -159,10 +116,10 @@ static size_t g_n_created;
 
 /* Write the file; returns its path. Frees the kv buffer. */
 static const char *finish(const char *name, kvs *k) {
-    buf f = {0};
-    header(&f, 3, 0, k->n);
-    put(&f, k->b.p, k->b.n);
-    while (f.n % 32) u8_(&f, 0);
+    xf_t_buf f = {0};
+    xf_t_gguf_header(&f, 3, 0, k->n);
+    xf_t_put(&f, k->b.p, k->b.n);
+    while (f.n % 32) xf_t_u8(&f, 0);
     const char *p = xf_t_tmpfile(name, f.p, f.n);
     if (p && g_n_created < 64) g_created[g_n_created++] = strdup(p);
     free(f.p);
@@ -276,12 +233,12 @@ static void small_gpt2(void) {
     {
         kvs k = {0};
         kv_str(&k, "tokenizer.ggml.model", "gpt2");
-        str_(&k.b, "tokenizer.ggml.tokens");
-        u32_(&k.b, 9);
-        u32_(&k.b, 8);
-        u64_(&k.b, 10000001);
+        xf_t_str(&k.b, "tokenizer.ggml.tokens");
+        xf_t_u32(&k.b, 9);
+        xf_t_u32(&k.b, 8);
+        xf_t_u64(&k.b, 10000001);
         static const uint8_t zero[8 * 4096];
-        for (uint64_t i = 0; i < 10000001; i += 4096) put(&k.b, zero, 8 * (10000001 - i < 4096 ? 10000001 - i : 4096));
+        for (uint64_t i = 0; i < 10000001; i += 4096) xf_t_put(&k.b, zero, 8 * (10000001 - i < 4096 ? 10000001 - i : 4096));
         k.n++;
         const char *big = finish("tg_big.gguf", &k);
         tok = (xf_tokenizer *)1;
