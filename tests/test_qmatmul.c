@@ -2,8 +2,8 @@
  * references of quants.c, for every type: random blocks (every bit pattern of the quant fields,
  * random finite half scales), odd T, N not a multiple of 4, K several blocks long. Checks the
  * half conversion exhaustively, the vectorized dequantizer bitwise, GEMV vs reference by
- * normalized error, its two decodes of 4-bit formats bitwise, GEMV vs GEMM path, and 1 vs 2
- * threads bitwise. */
+ * normalized error, its two decodes of 4-bit formats bitwise, the hand-written decode GEMV
+ * (qgemv_avx2.c, each ISA the CPU has) bitwise, GEMV vs GEMM path, and 1 vs 2 threads bitwise. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,6 +63,9 @@ static double norm_err(const float *a, const float *b, const float *Wf, const fl
     return worst;
 }
 
+/* How many shapes the hand-written decode GEMV was compared on, per ISA (XF_QAVX_*). */
+static int g_avx_checked[3];
+
 static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_bitwise) {
     const xf_quant_traits *q = xf_quant_traits_of(c->type);
     CHECK(q && xf_qmatmul_has(c->type));
@@ -93,6 +96,13 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
                     xf_qgemv_decode(c->type, table, W, rb, b, X, K, G, N, T, 0, N, K);
                     CHECK_MSG(memcmp(G, Y, T * N * sizeof *G) == 0, "%s T=%zu N=%zu K=%zu: table=%d decode differs",
                               q->name, T, N, K, table);
+                }
+                /* the hand-written decode GEMV (T = 1), each ISA this CPU has: bitwise the generic one */
+                for (int isa = XF_QAVX_2; T == 1 && isa <= XF_QAVX_512; isa++) {
+                    if (!xf_qgemv_avx2(c->type, isa, W, rb, b, X, G, 0, N, K)) continue;
+                    CHECK_MSG(memcmp(G, Y, N * sizeof *G) == 0, "%s N=%zu K=%zu: xf_qgemv_avx2 isa %d differs",
+                              q->name, N, K, isa);
+                    g_avx_checked[isa]++;
                 }
                 double e = norm_err(Y, R, Wf, X, T, N, K);
                 CHECK_MSG(e < 1e-6, "%s T=%zu N=%zu K=%zu: GEMV vs reference normalized error %g", q->name, T, N, K, e);
@@ -132,6 +142,8 @@ int main(void) {
     int bitwise = 1;
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) check_type(&k_cases[i], p1, p2, &bitwise);
     printf("GEMV %s the GEMM path bitwise\n", bitwise ? "equals" : "does not equal");
+    printf("hand-written decode GEMV (Q8_0, Q4_0, Q4_1) compared on %d shapes with AVX2, %d with AVX-512VL\n",
+           g_avx_checked[XF_QAVX_2], g_avx_checked[XF_QAVX_512]);
     xf_pool_free(p1);
     xf_pool_free(p2);
     return xf_t_report();

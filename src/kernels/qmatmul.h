@@ -31,11 +31,19 @@ size_t xf_qmatmul_scratch(size_t K);
 /* GEMV path, single thread, output columns [n0, n1) (any T; W is streamed once per 4 rows of X). */
 void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
               float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
-/* xf_qgemv with Q4_0 / Q4_1 weights decoded through a 16-entry table of the block's values (table
- * 1: one two-source permute per 8 weights; xf_qgemv does so where AVX-512VL makes that one
- * instruction) or arithmetically (table 0). Both give the same floats, so the same results. */
+/* xf_qgemv through qmatmul.c's generic decoders (for Q8_0 too), with Q4_0 / Q4_1 weights decoded
+ * through a 16-entry table of the block's values (table 1: one two-source permute per 8 weights;
+ * xf_qgemv does so where AVX-512VL makes that one instruction) or arithmetically (table 0). Both
+ * give the same floats, so the same results. */
 void xf_qgemv_decode(int qtype, int table, const void *W, size_t row_bytes, const float *bias, const float *X,
                      size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+/* xf_qgemv's path for one activation row (T = 1, the decode step) of Q8_0, Q4_0 or Q4_1 weights on
+ * AVX2 + FMA machines (qgemv_avx2.c), bitwise the generic result. isa: XF_QAVX_BEST (AVX-512VL
+ * where the CPU has it, else AVX2), XF_QAVX_2 or XF_QAVX_512 (for tests). Returns 0, doing
+ * nothing, for other types or where the CPU lacks the instructions. */
+enum { XF_QAVX_BEST, XF_QAVX_2, XF_QAVX_512 };
+int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X, float *Y,
+                  size_t n0, size_t n1, size_t K);
 /* Scalar reference of the same product: quants.c's xf_dot_*_f32_ref per element, + bias. */
 void xf_qgemv_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
                   float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
