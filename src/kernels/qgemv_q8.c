@@ -7,6 +7,7 @@
 #include "kernels/qgemv_q8.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "io/gguf.h"
@@ -114,10 +115,17 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #endif
 
 #ifdef XF_X86
-/* F16C from CPUID (clang's __builtin_cpu_supports does not know "f16c"). */
+/* F16C from CPUID (clang's __builtin_cpu_supports does not know "f16c"), asked once: CPUID traps
+ * to the hypervisor in a virtual machine (~17 us measured here), and this runs per GEMV call. */
 static int has_f16c(void) {
-    unsigned a, b, c, d;
-    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
 }
 #endif
 
