@@ -174,6 +174,20 @@ void xf_t_put_half(uint8_t *p) {
     p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
 }
 
+float xf_t_frand32(void) { return (float)(xf_t_rand32() % 2000001) / 1000000.0f - 1.0f; }
+
+double xf_t_dot_err(const float *a, const float *b, const float *W, const float *X, size_t T, size_t N, size_t K) {
+    double worst = 0;
+    for (size_t t = 0; t < T; t++)
+        for (size_t o = 0; o < N; o++) {
+            double mag = 1e-30;
+            for (size_t k = 0; k < K; k++) mag += fabs((double)W[o * K + k] * X[t * K + k]);
+            double e = fabs((double)a[t * N + o] - b[t * N + o]) / mag;
+            if (e > worst) worst = e;
+        }
+    return worst;
+}
+
 float *xf_t_randv(size_t n, float amp) {
     float *v = malloc((n ? n : 1) * sizeof *v);
     for (size_t i = 0; v && i < n; i++) v[i] = amp * xf_t_frand();

@@ -58,6 +58,12 @@ void xf_t_seed(uint64_t seed);
 uint32_t xf_t_rand32(void);
 /* A random finite IEEE half (magnitude 2^-10 .. 2^5, either sign), little-endian at p. */
 void xf_t_put_half(uint8_t *p);
+/* Uniform in [-1, 1] from xf_t_rand32 (6 decimal places). */
+float xf_t_frand32(void);
+/* For Y = X W^T (X [T, K], W [N, K] as floats, a and b [T, N]): the largest |a - b| relative to
+ * sum_k |w_k x_k| of its output — the error scale of a dot product, so that cancellation in the
+ * sum does not inflate it. */
+double xf_t_dot_err(const float *a, const float *b, const float *W, const float *X, size_t T, size_t N, size_t K);
 /* Normalized error ||a - b|| / ||b|| (||a - b|| when b is zero). */
 double xf_t_nerr(const float *a, const float *b, size_t n);
 

@@ -19,21 +19,6 @@
 #include "kernels/quants.h"
 #include "xfmr.h"
 
-static float frand(void) { return (float)(xf_t_rand32() % 2000001) / 1000000.0f - 1.0f; }
-
-/* max over outputs of |a - b| / sum_k |w_k x_k| (dequantized weights). */
-static double norm_err(const float *a, const float *b, const float *Wf, const float *X, size_t T, size_t N, size_t K) {
-    double worst = 0;
-    for (size_t t = 0; t < T; t++)
-        for (size_t o = 0; o < N; o++) {
-            double mag = 1e-30;
-            for (size_t k = 0; k < K; k++) mag += fabs((double)Wf[o * K + k] * X[t * K + k]);
-            double e = fabs((double)a[t * N + o] - b[t * N + o]) / mag;
-            if (e > worst) worst = e;
-        }
-    return worst;
-}
-
 static double worst_float; /* largest normalized error vs float activations seen */
 
 static void check_type(int type, xf_pool *p1, xf_pool *p2) {
@@ -51,14 +36,14 @@ static void check_type(int type, xf_pool *p1, xf_pool *p2) {
                 xf_t_put_half(W + b * q->type_size);
                 if (type == XF_GGML_Q4_1) xf_t_put_half(W + b * q->type_size + 2);
             }
-            for (size_t o = 0; o < N; o++) q->dequant(W + o * rb, Wf + o * K, K), bias[o] = frand();
+            for (size_t o = 0; o < N; o++) q->dequant(W + o * rb, Wf + o * K, K), bias[o] = xf_t_frand32();
             for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
                 const size_t T = Ts[ti];
                 const float *b = ti % 2 ? bias : NULL;
                 float *X = malloc(T * K * sizeof *X), *R = malloc(T * N * sizeof *R), *Y = malloc(T * N * sizeof *Y);
                 float *F = malloc(T * N * sizeof *F), *Y1 = malloc(T * N * sizeof *Y1), *Y2 = malloc(T * N * sizeof *Y2);
                 void *act = malloc(xf_q8act_bytes(T, K));
-                for (size_t i = 0; i < T * K; i++) X[i] = frand() * (i % 17 == 0 ? 8.0f : 1.0f);
+                for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand32() * (i % 17 == 0 ? 8.0f : 1.0f);
                 xf_q8act_quantize(X, K, T, K, act);
                 xf_qgemv_q8_ref(type, W, rb, b, act, T, R, N, 0, N, K);
                 for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
@@ -71,7 +56,7 @@ static void check_type(int type, xf_pool *p1, xf_pool *p2) {
                               q->name, xf_i8_isa_name((xf_i8_isa)isa), T, N, K);
                 }
                 xf_qgemv(type, W, rb, b, X, K, F, N, T, 0, N, K);
-                const double e = norm_err(R, F, Wf, X, T, N, K);
+                const double e = xf_t_dot_err(R, F, Wf, X, T, N, K);
                 if (e > worst_float) worst_float = e;
                 /* every 17th input is up to 8x the others, so its block's dx is coarse: 0.0192 seen */
                 CHECK_MSG(e < 3e-2, "%s T=%zu N=%zu K=%zu: vs float activations normalized error %g", q->name, T, N, K, e);
@@ -140,7 +125,7 @@ int main(void) {
     CHECK(!xf_qgemv_q8_has(XF_GGML_Q4_K) && !xf_qgemv_q8_has(XF_GGML_F32));
     /* the activation quantizer: d = max|x| / 127, q = round-to-even(x / d), s = sum q */
     float x[64];
-    for (int i = 0; i < 64; i++) x[i] = frand();
+    for (int i = 0; i < 64; i++) x[i] = xf_t_frand32();
     x[5] = -3.0f, x[40] = 1.5f;
     uint8_t act[64 + 2 * 8];
     xf_q8act_quantize(x, 64, 1, 64, act);

@@ -17,8 +17,6 @@
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
 
-static float frand(void) { return (float)(xf_t_rand32() % 2000001) / 1000000.0f - 1.0f; }
-
 typedef struct {
     int type;
     int halves[2]; /* byte offsets of the block's half fields (-1: none) */
@@ -50,19 +48,6 @@ static void check_half(void) {
     CHECK_MSG(bad == 0, "%d halves differ from xf_f16_to_f32", bad);
 }
 
-/* max over outputs of |a - b| / sum_k |w_k x_k| (sum from the dequantized weights). */
-static double norm_err(const float *a, const float *b, const float *Wf, const float *X, size_t T, size_t N, size_t K) {
-    double worst = 0;
-    for (size_t t = 0; t < T; t++)
-        for (size_t o = 0; o < N; o++) {
-            double mag = 1e-30;
-            for (size_t k = 0; k < K; k++) mag += fabs((double)Wf[o * K + k] * X[t * K + k]);
-            double e = fabs((double)a[t * N + o] - b[t * N + o]) / mag;
-            if (e > worst) worst = e;
-        }
-    return worst;
-}
-
 /* How many shapes the hand-written decode GEMV was compared on, per ISA (XF_QAVX_*). */
 static int g_avx_checked[3];
 
@@ -81,13 +66,13 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
             for (size_t o = 0; o < N; o++) q->dequant(W + o * rb, Wr + o * K, K);
             xf_qdequant_rows(c->type, W, rb, 0, N, K, Wf);
             CHECK_MSG(memcmp(Wf, Wr, N * K * sizeof *Wf) == 0, "%s K=%zu N=%zu: vector dequant != reference", q->name, K, N);
-            for (size_t o = 0; o < N; o++) bias[o] = frand();
+            for (size_t o = 0; o < N; o++) bias[o] = xf_t_frand32();
             for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
                 const size_t T = Ts[ti];
                 float *X = malloc(T * K * sizeof *X), *Y = malloc(T * N * sizeof *Y), *R = malloc(T * N * sizeof *R);
                 float *G = malloc(T * N * sizeof *G), *F = malloc(T * N * sizeof *F), *Y1 = malloc(T * N * sizeof *Y1);
                 float *Y2 = malloc(T * N * sizeof *Y2), *scratch = malloc(xf_qmatmul_scratch(K));
-                for (size_t i = 0; i < T * K; i++) X[i] = frand();
+                for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand32();
                 const float *b = ti % 2 ? bias : NULL;
                 xf_qgemv(c->type, W, rb, b, X, K, Y, N, T, 0, N, K);
                 xf_qgemv_ref(c->type, W, rb, b, X, K, R, N, T, 0, N, K);
@@ -104,14 +89,14 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
                               q->name, N, K, isa);
                     g_avx_checked[isa]++;
                 }
-                double e = norm_err(Y, R, Wf, X, T, N, K);
+                double e = xf_t_dot_err(Y, R, Wf, X, T, N, K);
                 CHECK_MSG(e < 1e-6, "%s T=%zu N=%zu K=%zu: GEMV vs reference normalized error %g", q->name, T, N, K, e);
                 /* GEMM path = dequantize + xf_gemm_f32_nt, bitwise; and close to (today: equal to) GEMV */
                 xf_qgemm(c->type, W, rb, b, X, K, G, N, T, 0, N, K, scratch);
                 xf_gemm_f32_nt(X, K, Wr, K, b, F, N, T, 0, N, K);
                 CHECK_MSG(memcmp(G, F, T * N * sizeof *G) == 0, "%s T=%zu N=%zu K=%zu: GEMM path != dequant + GEMM",
                           q->name, T, N, K);
-                e = norm_err(Y, G, Wf, X, T, N, K);
+                e = xf_t_dot_err(Y, G, Wf, X, T, N, K);
                 CHECK_MSG(e < 1e-6, "%s T=%zu N=%zu K=%zu: GEMV vs GEMM normalized error %g", q->name, T, N, K, e);
                 if (memcmp(Y, G, T * N * sizeof *Y) != 0) *gemv_gemm_bitwise = 0;
                 /* split of output rows over threads: 1 vs 2 threads bitwise (both paths) */
