@@ -95,18 +95,17 @@ static void micro_generic(size_t mr, const float *X, size_t ldx, const float *B,
     }
 MICRO512(1) MICRO512(2) MICRO512(3) MICRO512(4) MICRO512(5) MICRO512(6) MICRO512(7) MICRO512(8)
 
+/* One row count's micro-kernel; the ISA's micro_fn picks it by mr (larger or 0: the full tile). */
+typedef void (*micro_rows_fn)(const float *X, size_t ldx, const float *B, size_t kc, float *C, size_t ldc,
+                              int accumulate, const float *bias);
+#define MICRO_N(table) (sizeof(table) / sizeof((table)[0]))
+#define MICRO_PICK(table, mr) (table)[(mr) - 1 < MICRO_N(table) ? (mr) - 1 : MICRO_N(table) - 1]
+
+static const micro_rows_fn k_micro512[] = {micro512_1, micro512_2, micro512_3, micro512_4,
+                                           micro512_5, micro512_6, micro512_7, micro512_8};
 static void micro_avx512(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
                          size_t ldc, int accumulate, const float *bias) {
-    switch (mr) {
-    case 1: micro512_1(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 2: micro512_2(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 3: micro512_3(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 4: micro512_4(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 5: micro512_5(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 6: micro512_6(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 7: micro512_7(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    default: micro512_8(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    }
+    MICRO_PICK(k_micro512, mr)(X, ldx, B, kc, C, ldc, accumulate, bias);
 }
 
 #define MICRO256(MRC)                                                                              \
@@ -140,16 +139,11 @@ static void micro_avx512(size_t mr, const float *X, size_t ldx, const float *B, 
     }
 MICRO256(1) MICRO256(2) MICRO256(3) MICRO256(4) MICRO256(5) MICRO256(6)
 
+static const micro_rows_fn k_micro256[] = {micro256_1, micro256_2, micro256_3,
+                                           micro256_4, micro256_5, micro256_6};
 static void micro_avx2(size_t mr, const float *X, size_t ldx, const float *B, size_t kc, float *C,
                        size_t ldc, int accumulate, const float *bias) {
-    switch (mr) {
-    case 1: micro256_1(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 2: micro256_2(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 3: micro256_3(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 4: micro256_4(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    case 5: micro256_5(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    default: micro256_6(X, ldx, B, kc, C, ldc, accumulate, bias); break;
-    }
+    MICRO_PICK(k_micro256, mr)(X, ldx, B, kc, C, ldc, accumulate, bias);
 }
 #endif
 
