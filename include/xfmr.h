@@ -198,11 +198,29 @@ typedef struct xf_session xf_session;
 #define XF_SESSION_MAX_BYTES ((uint64_t)1 << 36) /* 64 GiB */
 #endif
 
-/* Create a session holding up to n_ctx tokens (0 = the model's max_position_embeddings). All
- * memory is allocated here: 2 x n_layers x n_ctx x n_kv_heads x head_dim floats of cache plus
- * scratch; eval never allocates. XF_ERR_UNSUPPORTED for encoders (bert), XF_ERR_RANGE when n_ctx
- * exceeds max_position_embeddings or the memory would exceed XF_SESSION_MAX_BYTES (or overflow
- * size_t), XF_ERR_NOMEM when allocation fails. */
+/* Element type of a session's KV cache. */
+typedef enum xf_kv_type {
+    XF_KV_F32 = 0, /* float32: results bitwise those of the model's whole-sequence forward path */
+    XF_KV_F16 = 1  /* IEEE half: half the memory, keys and values rounded to 11 significant bits */
+} xf_kv_type;
+
+typedef struct xf_session_params {
+    size_t struct_size;   /* sizeof(xf_session_params), set by xf_session_default_params() */
+    size_t n_ctx;         /* most tokens the session holds; 0 = the model's max_position_embeddings */
+    size_t n_ctx_reserve; /* cache slots allocated up front (0 = a small start); grows as needed */
+    xf_kv_type kv_type;   /* default XF_KV_F32 */
+} xf_session_params;
+
+xf_session_params xf_session_default_params(void);
+
+/* Create a session holding up to params->n_ctx tokens (params NULL = defaults). The KV cache is
+ * allocated for the tokens the session holds and grows (doubling) as they arrive, up to n_ctx:
+ * a session of a 32K-context model that holds 100 tokens uses memory for ~256 of them, not 32K.
+ * XF_ERR_UNSUPPORTED for encoders (bert), XF_ERR_RANGE when n_ctx exceeds max_position_embeddings
+ * or a full cache would exceed XF_SESSION_MAX_BYTES (or overflow size_t), XF_ERR_INVALID_ARG for
+ * an unknown struct_size or kv_type, XF_ERR_NOMEM when allocation fails. */
+xf_status xf_session_create_ex(xf_model *model, const xf_session_params *params, xf_session **out);
+/* xf_session_create_ex with default parameters but n_ctx. */
 xf_status xf_session_create(xf_model *model, size_t n_ctx, xf_session **out);
 void xf_session_free(xf_session *s);
 /* Forget all tokens (n_past = 0); keeps the memory. */
@@ -211,6 +229,8 @@ void xf_session_reset(xf_session *s);
 size_t xf_session_n_past(const xf_session *s);
 /* Capacity n_ctx of the session (0 for NULL). */
 size_t xf_session_n_ctx(const xf_session *s);
+/* Bytes of KV cache the session has allocated now (0 for NULL). */
+size_t xf_session_kv_bytes(const xf_session *s);
 
 /* Append ids[0..n) (n >= 1) at positions n_past .. n_past + n - 1: a prefill when n > 1, one
  * decode step when n == 1; a prompt may be fed in any number of calls with bitwise-identical
@@ -218,7 +238,8 @@ size_t xf_session_n_ctx(const xf_session *s);
  * last appended token — the same values (up to float rounding, ~1e-6 relative) as the last row of
  * xf_model_logits over the whole sequence. Results do not depend on the thread count.
  * XF_ERR_RANGE (n_past unchanged) when n_past + n exceeds n_ctx or max_position_embeddings or an
- * id is outside [0, vocab_size); XF_ERR_INVALID_ARG for n == 0 or NULL pointers. */
+ * id is outside [0, vocab_size); XF_ERR_INVALID_ARG for n == 0 or NULL pointers; XF_ERR_NOMEM
+ * when the cache cannot grow (the tokens of earlier chunks of this call stay evaluated). */
 xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *logits_last);
 
 /* Sampling of the next token from logits. Steps, in this order (as transformers' logits

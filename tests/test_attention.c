@@ -11,7 +11,8 @@
 #include "core/threadpool.h"
 #include "harness.h"
 #include "kernels/attention.h"
-#include "model/layers.h"
+#include "model/formats.h"
+#include "model/forward.h"
 
 /* The whole problem with the kernel: every kv head, query blocks of qb positions (<= the kernel's
  * limit), heads in chunks of hc. */
@@ -112,38 +113,44 @@ static void test_cached(void) {
         }
 }
 
-/* xf_mha over a packed batch with random projections: 1 vs 2 threads and each sequence alone vs
- * in the batch give identical bits. */
+/* The attention sublayer (forward.c: projections, attention per sequence, output projection) over
+ * a packed batch with random projections: 1 vs 2 threads and each sequence alone vs in the batch
+ * give identical bits; also with query-head groups of different sizes. */
 static void test_mha_bitwise(xf_pool *p1, xf_pool *p2) {
     const size_t H = 48, lens[] = {5, 1, 70, 17, 130};
     const size_t n_seq = sizeof lens / sizeof *lens;
     size_t off[6] = {0};
     for (size_t s = 0; s < n_seq; s++) off[s + 1] = off[s] + lens[s];
     const size_t T = off[n_seq];
-    const struct { size_t heads, kv, dh; int causal; size_t window; } cfgs[] = {
-        {4, 4, 12, 0, 0}, {6, 2, 8, 1, 0}, {3, 1, 16, 1, 9}, {2, 2, 24, 1, 0}};
+    static size_t uneven[] = {0, 1, 3, 6}; /* 6 query heads over 3 kv heads as 1 + 2 + 3 */
+    const struct { size_t heads, kv, dh; int causal; size_t window; size_t *q_off; } cfgs[] = {
+        {4, 4, 12, 0, 0, NULL}, {6, 2, 8, 1, 0, NULL}, {3, 1, 16, 1, 9, NULL}, {2, 2, 24, 1, 0, NULL},
+        {6, 3, 8, 1, 0, uneven}};
+    int32_t pos[512];
+    for (size_t s = 0; s < n_seq; s++)
+        for (size_t t = off[s]; t < off[s + 1]; t++) pos[t] = (int32_t)(t - off[s]);
     for (size_t c = 0; c < sizeof cfgs / sizeof *cfgs; c++) {
-        xf_layer_plan plan = {.n_heads = cfgs[c].heads, .head_dim = cfgs[c].dh, .n_kv_heads = cfgs[c].kv,
-                              .causal = cfgs[c].causal, .window = cfgs[c].window};
-        const size_t inner = plan.n_heads * plan.head_dim, kvd = plan.n_kv_heads * plan.head_dim;
+        xf_attn_plan a = {.n_heads = cfgs[c].heads, .head_dim = cfgs[c].dh, .n_kv_heads = cfgs[c].kv,
+                          .causal = cfgs[c].causal, .window = cfgs[c].window, .q_off = cfgs[c].q_off,
+                          .scale = 1.0f / sqrtf((float)cfgs[c].dh)};
+        const size_t inner = a.n_heads * a.head_dim, kvd = a.n_kv_heads * a.head_dim;
         float *Wq = xf_t_randv(inner * H, 0.5f), *Wk = xf_t_randv(kvd * H, 0.5f), *Wv = xf_t_randv(kvd * H, 0.5f),
               *Wo = xf_t_randv(H * inner, 0.5f), *X = xf_t_randv(T * H, 1.0f);
-        xf_attn_w w = {0};
-        w.q.w = (xf_weight){.rows = inner, .cols = H, .data = Wq};
-        w.k.w = (xf_weight){.rows = kvd, .cols = H, .data = Wk};
-        w.v.w = (xf_weight){.rows = kvd, .cols = H, .data = Wv};
-        w.o.w = (xf_weight){.rows = H, .cols = inner, .data = Wo};
+        a.q.w = (xf_weight){.fmt = &xf_fmt_f32, .rows = inner, .cols = H, .data = Wq};
+        a.k.w = (xf_weight){.fmt = &xf_fmt_f32, .rows = kvd, .cols = H, .data = Wk};
+        a.v.w = (xf_weight){.fmt = &xf_fmt_f32, .rows = kvd, .cols = H, .data = Wv};
+        a.o.w = (xf_weight){.fmt = &xf_fmt_f32, .rows = H, .cols = inner, .data = Wo};
         float *Y1 = malloc(T * H * 4), *Y2 = malloc(T * H * 4), *Ys = malloc(T * H * 4);
-        float *scr = malloc(xf_mha_scratch(&plan, T, 2) * sizeof(float));
-        int32_t ids[512] = {0};
-        xf_batch b = {n_seq, off, ids, ids};
-        xf_mha(p1, &w, &plan, &b, X, Y1, scr);
-        xf_mha(p2, &w, &plan, &b, X, Y2, scr);
+        float *scr = malloc(xf_attention_layer_scratch(&a, T, 2) * sizeof(float));
+        xf_attn_problem probs[8];
+        xf_fwd f = {.n_seq = n_seq, .off = off, .pos = pos};
+        xf_attention_layer(p1, &a, &f, 0, X, Y1, probs, scr);
+        xf_attention_layer(p2, &a, &f, 0, X, Y2, probs, scr);
         CHECK_MSG(memcmp(Y1, Y2, T * H * 4) == 0, "mha config %zu: 1 vs 2 threads differ", c);
         for (size_t s = 0; s < n_seq; s++) {
             size_t o1[2] = {0, lens[s]};
-            xf_batch one = {1, o1, ids, ids};
-            xf_mha(p2, &w, &plan, &one, X + off[s] * H, Ys + off[s] * H, scr);
+            xf_fwd one = {.n_seq = 1, .off = o1, .pos = pos + off[s]};
+            xf_attention_layer(p2, &a, &one, 0, X + off[s] * H, Ys + off[s] * H, probs, scr);
         }
         CHECK_MSG(memcmp(Y1, Ys, T * H * 4) == 0, "mha config %zu: sequences alone differ from the batch", c);
         free(Wq), free(Wk), free(Wv), free(Wo), free(X), free(Y1), free(Y2), free(Ys), free(scr);

@@ -1,4 +1,4 @@
-/* dtype.c — dtype names, sizes and scalar float conversions (F16/BF16 -> F32). */
+/* dtype.c — dtype names, sizes and scalar float conversions (F16/BF16 <-> F32). */
 #include "core/dtype.h"
 
 #include <string.h>
@@ -49,6 +49,24 @@ float xf_f16_to_f32(uint16_t h) {
     float f;
     memcpy(&f, &bits, 4);
     return f;
+}
+
+uint16_t xf_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0)); /* inf, NaN */
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds to >= 65520: inf */
+    if (ax < 0x38800000u) { /* below the smallest normal half: subnormal or zero */
+        if (ax < 0x33000000u) return (uint16_t)sign; /* < 2^-25: rounds to zero */
+        const uint32_t e = ax >> 23, man = (ax & 0x7fffffu) | 0x800000u, shift = 126 - e; /* 14..24 */
+        uint32_t h = man >> shift, rem = man & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (h & 1))) h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((ax >> 13) - (112u << 10)), rem = ax & 0x1fffu; /* rebias 127 -> 15 */
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++;           /* carries into the exponent */
+    return (uint16_t)(sign | h);
 }
 
 float xf_bf16_to_f32(uint16_t b) {

@@ -141,6 +141,82 @@ static xf_status parse_decoder_fields(const char *file, const cJSON *root, int h
     return XF_OK;
 }
 
+void xf_hf_config_free(xf_hf_config *cfg) {
+    if (!cfg) return;
+    free(cfg->pruned_heads);
+    free(cfg->q_groups);
+    cfg->pruned_heads = cfg->q_groups = NULL;
+    cfg->q_groups_layers = cfg->q_groups_stride = 0;
+}
+
+/* "pruned_heads": {"<layer>": [head, ...], ...} -> out->pruned_heads[layer] = count (distinct heads
+ * below num_attention_heads, layers below num_hidden_layers, fewer than all heads). */
+static xf_status parse_pruned_heads(const char *file, const cJSON *root, xf_hf_config *out) {
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(root, "pruned_heads");
+    if (!ph || cJSON_IsNull(ph)) return XF_OK;
+    if (!cJSON_IsObject(ph)) return xf_error(XF_ERR_FORMAT, "%s: field \"pruned_heads\" must be an object", file);
+    if (!cJSON_GetArraySize(ph)) return XF_OK;
+    if (!(out->pruned_heads = xf_calloc(out->num_hidden_layers, sizeof *out->pruned_heads)))
+        return xf_error(XF_ERR_NOMEM, "out of memory");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, ph) {
+        char *end;
+        unsigned long l = strtoul(e->string, &end, 10);
+        if (!*e->string || *end || l >= out->num_hidden_layers || !cJSON_IsArray(e))
+            return xf_error(XF_ERR_FORMAT, "%s: \"pruned_heads\": \"%s\" must name a layer below %zu with a list of heads",
+                            file, e->string, out->num_hidden_layers);
+        const int n = cJSON_GetArraySize(e);
+        if ((size_t)n >= out->num_attention_heads)
+            return xf_error(XF_ERR_FORMAT, "%s: \"pruned_heads\": layer %lu lists %d heads of %zu (at least one must stay)",
+                            file, l, n, out->num_attention_heads);
+        for (int i = 0; i < n; i++) {
+            const cJSON *h = cJSON_GetArrayItem(e, i);
+            if (!cJSON_IsNumber(h) || h->valuedouble < 0 || h->valuedouble >= (double)out->num_attention_heads ||
+                h->valuedouble != (double)(int)h->valuedouble)
+                return xf_error(XF_ERR_FORMAT, "%s: \"pruned_heads\": layer %lu: entry %d is not a head below %zu", file,
+                                l, i, out->num_attention_heads);
+            for (int k = 0; k < i; k++)
+                if (cJSON_GetArrayItem(e, k)->valuedouble == h->valuedouble)
+                    return xf_error(XF_ERR_FORMAT, "%s: \"pruned_heads\": layer %lu lists head %d twice", file, l,
+                                    (int)h->valuedouble);
+        }
+        out->pruned_heads[l] = (uint32_t)n;
+    }
+    return XF_OK;
+}
+
+/* "xfmr_q_groups": [[n_0, n_1, ...] or [] per layer] -> out->q_groups (rows padded with 0). */
+static xf_status parse_q_groups(const char *file, const cJSON *root, xf_hf_config *out) {
+    const cJSON *qg = cJSON_GetObjectItemCaseSensitive(root, "xfmr_q_groups");
+    if (!qg || cJSON_IsNull(qg)) return XF_OK;
+    const int L = cJSON_GetArraySize(qg);
+    if (!cJSON_IsArray(qg) || (size_t)L > out->num_hidden_layers)
+        return xf_error(XF_ERR_FORMAT, "%s: field \"xfmr_q_groups\" must be a list of at most %zu per-layer lists", file,
+                        out->num_hidden_layers);
+    size_t stride = 0;
+    for (int l = 0; l < L; l++) {
+        const cJSON *row = cJSON_GetArrayItem(qg, l);
+        if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) > XF_MAX_HIDDEN)
+            return xf_error(XF_ERR_FORMAT, "%s: \"xfmr_q_groups\"[%d] must be a list", file, l);
+        stride = (size_t)cJSON_GetArraySize(row) > stride ? (size_t)cJSON_GetArraySize(row) : stride;
+    }
+    if (!stride) return XF_OK;
+    if (!(out->q_groups = xf_calloc((size_t)L * stride, sizeof *out->q_groups)))
+        return xf_error(XF_ERR_NOMEM, "out of memory");
+    out->q_groups_layers = (size_t)L, out->q_groups_stride = stride;
+    for (int l = 0; l < L; l++) {
+        const cJSON *row = cJSON_GetArrayItem(qg, l);
+        for (int g = 0; g < cJSON_GetArraySize(row); g++) {
+            const cJSON *v = cJSON_GetArrayItem(row, g);
+            if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > (double)XF_MAX_HIDDEN ||
+                v->valuedouble != (double)(int)v->valuedouble)
+                return xf_error(XF_ERR_FORMAT, "%s: \"xfmr_q_groups\"[%d][%d] must be a head count >= 1", file, l, g);
+            out->q_groups[(size_t)l * stride + (size_t)g] = (uint32_t)v->valuedouble;
+        }
+    }
+    return XF_OK;
+}
+
 /* GPT-2 (GPT2Config names and defaults): n_embd, n_layer, n_head, n_inner (null: 4 n_embd),
  * n_positions, layer_norm_epsilon, activation_function; the head is tied unless
  * tie_word_embeddings is false. Variants of the attention the forward does not implement are
@@ -278,8 +354,10 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
     out->pad_token_id = (long)pad;
     if (!head_dim_given) out->head_dim = out->hidden_size / out->num_attention_heads;
     if ((st = parse_decoder_fields(file, root, head_dim_given, out))) goto done;
+    if ((st = parse_pruned_heads(file, root, out)) || (st = parse_q_groups(file, root, out))) goto done;
 
 done:
+    if (st) xf_hf_config_free(out);
     cJSON_Delete(root);
     free(path);
     return st;

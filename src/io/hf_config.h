@@ -4,6 +4,7 @@
 #define XF_IO_HF_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "xfmr.h"
 
@@ -63,7 +64,18 @@ typedef struct xf_hf_config {
     int use_sliding_window;     /* default 0 (qwen2); 1 is refused by the architecture */
     size_t sliding_window;      /* default 0 = none (absent or null); mistral's attention span */
     xf_hf_rope_scaling rope_scaling; /* default XF_HF_ROPE_DEFAULT */
+    /* Layers with heads removed (heap arrays, NULL when absent; xf_hf_config_free):
+     * pruned_heads[l] = heads transformers' prune_heads removed from layer l ("pruned_heads":
+     * {"l": [heads]}), for num_hidden_layers layers; q_groups[l * q_groups_stride + g] = query
+     * heads of key/value head g in layer l for layers whose groups differ in size (xfmr's own
+     * "xfmr_q_groups": one list per layer, [] for equal groups), for q_groups_layers layers. */
+    uint32_t *pruned_heads;
+    uint32_t *q_groups;
+    size_t q_groups_layers, q_groups_stride;
 } xf_hf_config;
+
+/* Free the heap arrays of a config (pruned_heads, q_groups); the struct may be reused. */
+void xf_hf_config_free(xf_hf_config *cfg);
 
 /* sentence-transformers metadata; when the folder is a plain HF model, defaults apply
  * (mean pooling, no normalisation, max_seq_length 0 = use max_position_embeddings). */

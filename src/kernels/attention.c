@@ -23,12 +23,24 @@ static inline size_t max_rows(size_t group) { return xf_attention_qblock(group) 
 
 size_t xf_attention_scratch(size_t group, size_t dh) {
     const size_t R = max_rows(group), dp = pad8(dh);
-    return R * (2 * dp + BK) + 3 * pad8(R) + 2 * BK * dp;
+    return R * (2 * dp + BK) + 3 * pad8(R) + 3 * BK * dp;
 }
 
-/* Keys [*lo, *hi) that query position t sees. */
+/* Masking by key positions (a cache with evicted or reordered slots) rather than by indices. */
+static inline int by_pos(const xf_attn_problem *p) { return p->causal && p->k_pos; }
+
+static inline int64_t q_position(const xf_attn_problem *p, size_t t) {
+    return p->q_pos ? (int64_t)p->q_pos[t] : (int64_t)(p->q_pos0 + t);
+}
+
+static inline int pos_visible(const xf_attn_problem *p, int64_t qp, int64_t kp) {
+    return kp <= qp && (!p->window || kp > qp - (int64_t)p->window);
+}
+
+/* Keys [*lo, *hi) that query position t sees (by index; with positions: the whole cache, masked
+ * per key). */
 static inline void key_range(const xf_attn_problem *p, size_t t, size_t *lo, size_t *hi) {
-    if (!p->causal) {
+    if (!p->causal || p->k_pos) {
         *lo = 0, *hi = p->n_k;
         return;
     }
@@ -37,10 +49,37 @@ static inline void key_range(const xf_attn_problem *p, size_t t, size_t *lo, siz
     *lo = p->window && qp + 1 > p->window ? qp + 1 - p->window : 0;
 }
 
-static inline int sees_block(const xf_attn_problem *p, size_t t, size_t j0, size_t j1) {
+/* Whether query t may see a key of block [j0, j1); with positions, kmin / kmax are the block's
+ * smallest and largest key positions (a row that passes may still see none: it is masked). */
+static inline int sees_block(const xf_attn_problem *p, size_t t, size_t j0, size_t j1, int64_t kmin, int64_t kmax) {
+    if (by_pos(p)) {
+        const int64_t qp = q_position(p, t);
+        return kmin <= qp && (!p->window || kmax > qp - (int64_t)p->window);
+    }
     size_t lo, hi;
     key_range(p, t, &lo, &hi);
     return lo < j1 && hi > j0;
+}
+
+static inline float h2f(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    if (e == 0) {
+        float f = (float)m * 0x1p-24f; /* zero or subnormal: exact */
+        return sign ? -f : f;
+    }
+    bits = sign | (e == 31 ? 0x7f800000u | (m << 13) : ((e + 112u) << 23) | (m << 13));
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* Rows [j0, j0 + nk) of a half-precision K or V block (columns koff.., stride ld) into floats
+ * dst [nk][dp], zero padded. */
+static void halves_to_tile(const uint16_t *src, size_t ld, size_t nk, size_t dh, size_t dp, float *dst) {
+    for (size_t j = 0; j < nk; j++) {
+        for (size_t d = 0; d < dh; d++) dst[j * dp + d] = h2f(src[j * ld + d]);
+        for (size_t d = dh; d < dp; d++) dst[j * dp + d] = 0.0f;
+    }
 }
 
 /* S[nr rows][nc vectors of 8 keys] = Qs Kt: each score a sequential sum over d (the same order in
@@ -157,9 +196,10 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
                   float *scratch) {
     if (q0 >= q1 || h0 >= h1) return;
     const size_t dh = p->dh, dp = pad8(dh), nh = h1 - h0, R = (q1 - q0) * nh, Rc = max_rows(p->group);
-    const size_t koff = kv_head * dh, hbase = kv_head * p->group + h0;
+    const size_t koff = kv_head * dh, hbase = (p->h_off ? p->h_off[kv_head] : kv_head * p->group) + h0;
     float *Qs = scratch, *A = Qs + Rc * dp, *S = A + Rc * dp, *m = S + Rc * BK, *l = m + pad8(Rc);
-    float *al = l + pad8(Rc), *Kt = al + pad8(Rc), *Vt = Kt + dp * BK;
+    float *al = l + pad8(Rc), *Kt = al + pad8(Rc), *Vt = Kt + dp * BK, *Kf = Vt + dp * BK;
+    const int bp = by_pos(p);
     const xf_v8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
     const float scale = p->scale;
 
@@ -178,24 +218,38 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
     key_range(p, q1 - 1, &lo, &hi_all);
     for (size_t j0 = lo_all / BK * BK; j0 < hi_all; j0 += BK) {
         const size_t j1 = j0 + BK < hi_all ? j0 + BK : hi_all, nk = j1 - j0, nv = (nk + 7) / 8;
+        int64_t kmin = INT64_MAX, kmax = INT64_MIN;
+        for (size_t j = j0; bp && j < j1; j++) {
+            kmin = p->k_pos[j] < kmin ? p->k_pos[j] : kmin;
+            kmax = p->k_pos[j] > kmax ? p->k_pos[j] : kmax;
+        }
         size_t ta = q0, tb = q1; /* the positions that see this block: a contiguous run */
-        while (ta < tb && !sees_block(p, ta, j0, j1)) ta++;
-        while (tb > ta && !sees_block(p, tb - 1, j0, j1)) tb--;
+        while (ta < tb && !sees_block(p, ta, j0, j1, kmin, kmax)) ta++;
+        while (tb > ta && !sees_block(p, tb - 1, j0, j1, kmin, kmax)) tb--;
         if (ta == tb) continue;
         const size_t ra = (ta - q0) * nh, rb = (tb - q0) * nh;
 
         /* K^T tile (zero-padded to dp rows and nv*8 keys); V as is, or padded to dp columns */
-        const float *Kb = p->K + j0 * p->ldk + koff;
+        const float *Kb;
+        size_t ldk = p->ldk;
+        if (p->kv_f16) {
+            halves_to_tile((const uint16_t *)p->K + j0 * p->ldk + koff, p->ldk, nk, dh, dp, Kf);
+            Kb = Kf, ldk = dp;
+        } else {
+            Kb = (const float *)p->K + j0 * p->ldk + koff;
+        }
         const size_t nk8 = nk & ~(size_t)7, dh8 = dh & ~(size_t)7;
         for (size_t j = 0; j < nk8; j += 8)
-            for (size_t d = 0; d < dh8; d += 8) transpose8(Kb + j * p->ldk + d, p->ldk, Kt + d * BK + j, BK);
+            for (size_t d = 0; d < dh8; d += 8) transpose8(Kb + j * ldk + d, ldk, Kt + d * BK + j, BK);
         for (size_t j = 0; j < nk; j++)
-            for (size_t d = j < nk8 ? dh8 : 0; d < dh; d++) Kt[d * BK + j] = Kb[j * p->ldk + d];
+            for (size_t d = j < nk8 ? dh8 : 0; d < dh; d++) Kt[d * BK + j] = Kb[j * ldk + d];
         for (size_t d = 0; d < dp; d++)
             for (size_t j = d < dh ? nk : 0; j < nv * 8; j++) Kt[d * BK + j] = 0.0f;
-        const float *Vb = p->V + j0 * p->ldv + koff;
-        size_t ldvb = p->ldv;
-        if (dh != dp) {
+        const float *Vb = p->kv_f16 ? Vt : (const float *)p->V + j0 * p->ldv + koff;
+        size_t ldvb = p->kv_f16 ? dp : p->ldv;
+        if (p->kv_f16) {
+            halves_to_tile((const uint16_t *)p->V + j0 * p->ldv + koff, p->ldv, nk, dh, dp, Vt);
+        } else if (dh != dp) {
             for (size_t j = 0; j < nk; j++) {
                 memcpy(Vt + j * dp, Vb + j * ldvb, dh * sizeof *Vt);
                 memset(Vt + j * dp + dh, 0, (dp - dh) * sizeof *Vt);
@@ -211,6 +265,11 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
             const int klo = (int)((lo > j0 ? lo : j0) - j0), khi = (int)((hi < j1 ? hi : j1) - j0);
             float *s = S + r * BK;
             xf_v8 mx = xf_v8_splat(-INFINITY);
+            if (bp) { /* by key position, per key */
+                const int64_t qp = q_position(p, q0 + r / nh);
+                for (size_t j = 0; j < nv * 8; j++)
+                    if (j >= nk || !pos_visible(p, qp, p->k_pos[j0 + j])) s[j] = -INFINITY;
+            }
             for (size_t v = 0; v < nv; v++) {
                 xf_v8 x = xf_v8_load(s + v * 8);
                 if ((int)v * 8 < klo || (int)v * 8 + 8 > khi) {
@@ -221,7 +280,8 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
                 mx = xf_v8_max(mx, x);
             }
             const float bm = hmax8(mx), mn = bm > m[r] ? bm : m[r];
-            al[r] = m[r] - mn; /* -inf on a row's first block: its A and l are still 0 */
+            /* -inf on a row's first block seen: its A and l are still 0; 0 while it has seen no key */
+            al[r] = mn == -INFINITY ? 0.0f : m[r] - mn;
             m[r] = mn;
         }
         /* rescale factors e^(m_old - m_new), 8 rows at a time */
@@ -262,38 +322,82 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
     }
 }
 
+/* Element d of key/value row j (columns from koff) as a float. */
+static inline float kv_at(const xf_attn_problem *p, const void *base, size_t ld, size_t j, size_t col) {
+    return p->kv_f16 ? h2f(((const uint16_t *)base)[j * ld + col]) : ((const float *)base)[j * ld + col];
+}
+
+/* Whether query t sees key j (the reference's plain mask). */
+static inline int ref_visible(const xf_attn_problem *p, size_t t, size_t j) {
+    if (by_pos(p)) return pos_visible(p, q_position(p, t), p->k_pos[j]);
+    size_t lo, hi;
+    key_range(p, t, &lo, &hi);
+    return j >= lo && j < hi;
+}
+
+static inline size_t head_base(const xf_attn_problem *p, size_t kv_head) {
+    return p->h_off ? p->h_off[kv_head] : kv_head * p->group;
+}
+
+/* Scores of query t, head h against every key (double), -inf where masked; returns the max. */
+static double ref_scores(const xf_attn_problem *p, size_t t, size_t h, size_t koff, double *s) {
+    const float *q = p->Q + t * p->ldq + h * p->dh;
+    double mx = -INFINITY;
+    for (size_t j = 0; j < p->n_k; j++) {
+        if (!ref_visible(p, t, j)) {
+            s[j] = -INFINITY;
+            continue;
+        }
+        double d2 = 0.0;
+        for (size_t d = 0; d < p->dh; d++) d2 += (double)q[d] * kv_at(p, p->K, p->ldk, j, koff + d);
+        s[j] = d2 * p->scale;
+        mx = s[j] > mx ? s[j] : mx;
+    }
+    return mx;
+}
+
 void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1) {
-    const size_t dh = p->dh, koff = kv_head * dh;
+    const size_t dh = p->dh, koff = kv_head * dh, hb = head_base(p, kv_head);
     double *s = malloc((p->n_k ? p->n_k : 1) * sizeof *s), *acc = malloc((dh ? dh : 1) * sizeof *acc);
     if (!s || !acc) { /* no exit from the library: the caller's comparison fails on NaN outputs instead */
         for (size_t t = q0; t < q1; t++)
-            for (size_t h = kv_head * p->group + h0; h < kv_head * p->group + h1; h++)
+            for (size_t h = hb + h0; h < hb + h1; h++)
                 for (size_t d = 0; d < dh; d++) p->O[t * p->ldo + h * dh + d] = NAN;
         free(s), free(acc);
         return;
     }
     for (size_t t = q0; t < q1; t++)
-        for (size_t h = kv_head * p->group + h0; h < kv_head * p->group + h1; h++) {
-            const float *q = p->Q + t * p->ldq + h * dh;
-            size_t lo, hi;
-            key_range(p, t, &lo, &hi);
-            double mx = -INFINITY, sum = 0.0;
-            for (size_t j = lo; j < hi; j++) {
-                double d2 = 0.0;
-                for (size_t d = 0; d < dh; d++) d2 += (double)q[d] * p->K[j * p->ldk + koff + d];
-                s[j] = d2 * p->scale;
-                mx = s[j] > mx ? s[j] : mx;
-            }
+        for (size_t h = hb + h0; h < hb + h1; h++) {
+            const double mx = ref_scores(p, t, h, koff, s);
+            double sum = 0.0;
             memset(acc, 0, dh * sizeof *acc);
-            for (size_t j = lo; j < hi; j++) {
+            for (size_t j = 0; j < p->n_k; j++) {
+                if (s[j] == -INFINITY) continue;
                 const double e = exp(s[j] - mx);
                 sum += e;
-                for (size_t d = 0; d < dh; d++) acc[d] += e * p->V[j * p->ldv + koff + d];
+                for (size_t d = 0; d < dh; d++) acc[d] += e * kv_at(p, p->V, p->ldv, j, koff + d);
             }
             for (size_t d = 0; d < dh; d++) p->O[t * p->ldo + h * dh + d] = (float)(acc[d] / sum);
         }
     free(s);
     free(acc);
+}
+
+void xf_attention_weights(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
+                          float *acc, size_t ldacc) {
+    const size_t koff = kv_head * p->dh, hb = head_base(p, kv_head);
+    double *s = malloc((p->n_k ? p->n_k : 1) * sizeof *s);
+    if (!s) return; /* the policy then sees no new weight: it keeps its previous scores */
+    for (size_t t = q0; t < q1; t++)
+        for (size_t h = hb + h0; h < hb + h1; h++) {
+            const double mx = ref_scores(p, t, h, koff, s);
+            double sum = 0.0;
+            for (size_t j = 0; j < p->n_k; j++) sum += s[j] == -INFINITY ? 0.0 : (s[j] = exp(s[j] - mx));
+            float *a = acc + (h - hb - h0) * ldacc;
+            for (size_t j = 0; j < p->n_k; j++)
+                if (s[j] != -INFINITY) a[j] += (float)(s[j] / sum);
+        }
+    free(s);
 }
 
 static xf_attn_problem single_row(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,

@@ -4,12 +4,17 @@
  * encoders, decoder prefill and KV-cache decoding.
  *
  * Layout: rows are tokens. Query position t reads Q + t*ldq, its query head h the columns
- * [h*dh, (h+1)*dh); key index j reads K + j*ldk and V + j*ldv, key/value head g the columns
- * [g*dh, (g+1)*dh); query head h uses key/value head h / group (grouped-query attention).
+ * [h*dh, (h+1)*dh); key index j reads K + j*ldk and V + j*ldv (float32, or IEEE halves when kv_f16;
+ * strides in elements), key/value head g the columns [g*dh, (g+1)*dh); the query heads of key/value
+ * head g are g*group + [0, group) (grouped-query attention), or [h_off[g], h_off[g+1]) when groups
+ * differ in size (group is then the largest).
  *   O[t, head h] = sum_j softmax_j(scale * q_{t,h} . k_j) v_j
  * over the keys j query t sees: all n_k keys (bidirectional), or, causal, the keys
  * lo(t) <= j <= q_pos0 + t with lo(t) = 0, or with a sliding window W > 0 lo(t) = q_pos0 + t + 1 - W
- * (transformers' kv_idx > q_idx - sliding_window) when that is positive.
+ * (transformers' kv_idx > q_idx - sliding_window) when that is positive. With key positions k_pos
+ * (a KV cache whose slots were evicted or reordered), causal masking compares positions instead of
+ * indices: query t at position qp(t) = q_pos ? q_pos[t] : q_pos0 + t sees key j iff
+ * k_pos[j] <= qp(t) and, with a window, k_pos[j] > qp(t) - W.
  *
  * Every output row is computed by the same operations in the same order whatever block, task or
  * thread computes it (key blocks sit at fixed multiples of XF_ATTN_KEYS, blocks a row does not see
@@ -19,13 +24,15 @@
 #define XF_KERNELS_ATTENTION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define XF_ATTN_KEYS 64 /* keys per streamed block */
 #define XF_ATTN_ROWS 64 /* query rows (positions x heads) a block aims at */
 
 typedef struct {
-    const float *Q, *K, *V;
-    float *O; /* laid out as Q */
+    const float *Q;
+    const void *K, *V; /* float, or uint16 halves when kv_f16 */
+    float *O;          /* laid out as Q */
     size_t ldq, ldk, ldv, ldo;
     size_t n_q;    /* query positions */
     size_t q_pos0; /* causal: the key index of query position 0 (its own key) */
@@ -35,6 +42,10 @@ typedef struct {
     float scale;
     int causal;
     size_t window; /* causal only: 0 = every earlier key */
+    const size_t *h_off;  /* NULL: equal groups; else query heads of kv head g are [h_off[g], h_off[g+1]) */
+    const int32_t *k_pos; /* causal only: positions of the keys; NULL: key j is at position j */
+    const int32_t *q_pos; /* with k_pos: positions of the queries (increasing); NULL: q_pos0 + t */
+    int kv_f16;           /* 1: K and V hold IEEE halves (uint16) */
 } xf_attn_problem;
 
 /* Query positions per block for a given group size: XF_ATTN_ROWS / group, at least 1. */
@@ -53,6 +64,13 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
 /* Scalar reference of the same (two passes, double accumulation, libm exp), for tests; any q0..q1,
  * allocates its own scratch. */
 void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1);
+
+/* The attention weights themselves, for KV-cache policies that score keys (heavy hitters,
+ * SnapKV): acc[(h - h0) * ldacc + j] += softmax weight of key j for query head h0.. of kv_head, summed
+ * over query positions [q0, q1). Computed as xf_attention_ref computes them (scores and softmax in
+ * double, the same mask), then added in float: a scalar path, only run when a policy asks. */
+void xf_attention_weights(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
+                          float *acc, size_t ldacc);
 
 /* One query row q (dh floats) against n_keys cache rows K[j*ldk..], V[j*ldv..] (bidirectional):
  * xf_attention for a single row. scratch: xf_attention_scratch(1, dh) floats. */

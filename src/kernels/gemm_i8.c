@@ -47,6 +47,14 @@ void xf_i8_quantize_pack(const float *W, size_t ldw, size_t N, size_t K, uint8_t
     }
 }
 
+void xf_i8_unpack_rows(const uint8_t *packed, const float *scale, size_t K, size_t r0, size_t r1, float *out) {
+    const size_t Kq = ceil4(K) / 4;
+    for (size_t o = r0; o < r1; o++) {
+        const uint8_t *src = packed + (o / NR) * Kq * NR * 4 + (o % NR) * 4;
+        for (size_t k = 0; k < K; k++) out[(o - r0) * K + k] = (float)((int)src[(k / 4) * NR * 4 + k % 4] - 128) * scale[o];
+    }
+}
+
 typedef signed char xf_v8c __attribute__((vector_size(8)));
 
 static inline float max2(float a, float b) { return a > b ? a : b; }

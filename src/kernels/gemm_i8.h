@@ -45,6 +45,8 @@ void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const u
 void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t ldw, const float *bias,
                     float *Y, size_t ldy, size_t N, size_t K);
 /* The whole product over the pool (rows or channels split between threads). */
+/* Rows [r0, r1) of a packed [N, K] weight dequantized (q * scale[row]) into out [(r1 - r0), K]. */
+void xf_i8_unpack_rows(const uint8_t *packed, const float *scale, size_t K, size_t r0, size_t r1, float *out);
 void xf_matmul_i8(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed,
                   const float *scale, const float *bias, float *Y, size_t ldy, size_t N, size_t K);
 

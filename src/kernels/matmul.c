@@ -267,6 +267,14 @@ void xf_gemm_pack(xf_gemm_isa isa, const float *W, size_t ldw, size_t N, size_t 
     for (size_t o = 0; o < N; o += NR) pack_panel(W, ldw, o, N - o < NR ? N - o : NR, NR, 0, K, Wp + (o / NR) * K * NR);
 }
 
+void xf_gemm_unpack_rows(xf_gemm_isa isa, const float *Wp, size_t K, size_t r0, size_t r1, float *out) {
+    const size_t NR = isa_table[isa].nr;
+    for (size_t r = r0; r < r1; r++) {
+        const float *panel = Wp + (r / NR) * K * NR + r % NR;
+        for (size_t k = 0; k < K; k++) out[(r - r0) * K + k] = panel[k * NR];
+    }
+}
+
 void xf_gemm_f32_packed(xf_gemm_isa isa, const float *X, size_t ldx, const float *Wp, const float *bias, float *Y,
                         size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
     gemm_blocked(&isa_table[isa], X, ldx, NULL, 0, Wp, bias, Y, ldy, T, n0, n1, K);

@@ -34,6 +34,8 @@ void xf_gemm_f32_packed(xf_gemm_isa isa, const float *X, size_t ldx, const float
                         size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
 void xf_matmul_f32_packed(xf_pool *pool, xf_gemm_isa isa, const float *X, size_t ldx, const float *Wp,
                           const float *bias, float *Y, size_t ldy, size_t T, size_t N, size_t K);
+/* Rows [r0, r1) of the [N, K] weight packed by xf_gemm_pack, back into out [(r1 - r0), K]. */
+void xf_gemm_unpack_rows(xf_gemm_isa isa, const float *Wp, size_t K, size_t r0, size_t r1, float *out);
 /* Scalar reference of the same product (plain loops, for tests). */
 void xf_gemm_f32_nt_ref(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
                         float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);

@@ -13,6 +13,8 @@
 #include "io/gguf.h"
 #include "io/gguf_model.h"
 #include "kernels/ops.h"
+#include "model/forward.h"
+#include "model/layers.h"
 
 #define XF_DEFAULT_BATCH 32
 #define XF_BATCH_TOKEN_BUDGET 2048 /* a batch is cut early when it would hold more tokens: keeps the
@@ -27,45 +29,15 @@ xf_model_params xf_model_default_params(void) {
     return p;
 }
 
-xf_status xf_model_reserve(xf_model *m, size_t n) {
-    if (n <= m->work_cap) return XF_OK;
-    size_t bytes;
-    if (!xf_mul_ok(n, sizeof(float), &bytes)) return xf_error(XF_ERR_NOMEM, "workspace of %zu floats overflows", n);
-    float *w = xf_aligned_alloc(bytes);
-    if (!w) return xf_error(XF_ERR_NOMEM, "cannot allocate a %zu-byte activation workspace", bytes);
-    free(m->work);
-    m->work = w;
-    m->work_cap = n;
-    return XF_OK;
-}
-
-xf_status xf_decoder_prepare(xf_model *m, const xf_batch *b, const xf_block_w *layers, size_t n_layers) {
-    const size_t T = xf_batch_tokens(b), H = m->cfg.hidden_size;
-    for (size_t t = 0; t < T; t++)
-        if (b->ids[t] < 0 || (size_t)b->ids[t] >= m->cfg.vocab_size)
-            return xf_error(XF_ERR_RANGE, "token id %d is outside the vocabulary of %zu", b->ids[t], m->cfg.vocab_size);
-    size_t max_len = 0, need = 0;
-    for (size_t s = 0; s < b->n_seq; s++)
-        if (b->off[s + 1] - b->off[s] > max_len) max_len = b->off[s + 1] - b->off[s];
-    if (max_len > m->cfg.max_position_embeddings)
-        return xf_error(XF_ERR_RANGE, "sequence of %zu tokens is longer than the model's %zu positions", max_len,
-                        m->cfg.max_position_embeddings);
-    for (size_t i = 0; i < n_layers; i++) {
-        size_t a = xf_mha_scratch(&layers[i].plan, T, xf_pool_size(m->pool));
-        size_t f = xf_ffn_scratch(&layers[i].plan, T);
-        need = a > need ? a : need;
-        need = f > need ? f : need;
-    }
-    return xf_model_reserve(m, 2 * T * H + need);
-}
-
 void xf_model_free(xf_model *m) {
     if (!m) return;
-    if (m->arch && m->arch->free) m->arch->free(m);
+    xf_plan_free(&m->plan);
     xf_tokenizer_free(m->tok);
     xf_weight_set_free(m->ws);
     xf_pool_free(m->pool);
-    free(m->work);
+    xf_fwd_ws_free(m->fws);
+    free(m->fws);
+    xf_hf_config_free(&m->cfg);
     free(m->hidden);
     free(m->offsets);
     free(m->path);
@@ -85,8 +57,7 @@ static xf_status load_gguf(xf_model *m, char *file) {
         return st;
     }
     int has_tok = xf_gguf_find(g, "tokenizer.ggml.model") >= 0; /* else: no tokenizer (ids only) */
-    if ((st = xf_weight_set_open_gguf(g, m->cfg.model_type, m->cfg.num_attention_heads, m->cfg.num_key_value_heads,
-                                      &m->ws)))
+    if ((st = xf_weight_set_open_gguf(g, m->cfg.model_type, m->cfg.head_dim, &m->ws)))
         return st;
     return has_tok ? xf_tokenizer_load_gguf(file, &m->tok) : XF_OK;
 }
@@ -142,9 +113,10 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     }
     if (m->max_length < 2) return xf_error(XF_ERR_RANGE, "max_length %zu leaves no room for special tokens", m->max_length);
     if ((st = xf_pool_create(p->n_threads, &m->pool))) return st;
+    if (!(m->fws = xf_calloc(1, sizeof *m->fws))) return xf_error(XF_ERR_NOMEM, "out of memory");
     m->weight_format = p->weights;
     if ((st = m->arch->load(m))) return st;
-    return xf_model_prepare_linear(m, &m->lm_head.w);
+    return xf_model_finish_plan(m);
 }
 
 xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out) {
@@ -216,10 +188,10 @@ static void pool_tokens(xf_pooling mode, const float *H, size_t n, size_t dim, f
     }
 }
 
-/* Make sure m->hidden holds T tokens' hidden states plus their ids and type ids, and m->offsets
- * n_seq + 1 offsets. */
+/* Make sure m->hidden holds T tokens' hidden states plus their ids, type ids and positions, and
+ * m->offsets n_seq + 1 offsets. */
 static xf_status reserve_batch(xf_model *m, size_t T, size_t n_seq) {
-    size_t need = T * m->cfg.hidden_size + 2 * T + 1;
+    size_t need = T * m->cfg.hidden_size + 3 * T + 1;
     if (need > m->hidden_cap) {
         float *h = xf_aligned_alloc(need * sizeof(float));
         if (!h) return xf_error(XF_ERR_NOMEM, "cannot allocate hidden states for %zu tokens", T);
@@ -236,32 +208,49 @@ static xf_status reserve_batch(xf_model *m, size_t T, size_t n_seq) {
     return XF_OK;
 }
 
-/* Run sequences [a, e) of encs as one packed batch; write their pooled vectors. */
+/* The batch of reserve_batch as a forward pass over m->hidden: ids / types / positions after the
+ * hidden states, positions 0.. in each sequence. */
+static xf_fwd batch_fwd(xf_model *m, size_t T, size_t n_seq) {
+    float *H = m->hidden;
+    int32_t *ids = (int32_t *)(H + T * m->cfg.hidden_size), *types = ids + T, *pos = types + T;
+    xf_fwd f = {.n_seq = n_seq, .off = m->offsets, .pos = pos, .ids = ids, .type_ids = types, .X = H};
+    return f;
+}
+
+static xf_status run_forward(xf_model *m, xf_fwd *f) {
+    const size_t T = f->off[f->n_seq];
+    for (size_t s = 0; s < f->n_seq; s++)
+        for (size_t t = f->off[s]; t < f->off[s + 1]; t++) f->pos[t] = (int32_t)(t - f->off[s]);
+    xf_status st = xf_fwd_check(m, f);
+    if (!st) st = xf_fwd_reserve(m, m->fws, T, f->n_seq);
+    return st ? st : xf_forward(m, f, m->fws);
+}
+
+/* Run sequences [a, e) of encs as one packed batch; write their pooled vectors (pooling over the
+ * tokens the forward pass kept). */
 static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_t e, float *out) {
     const size_t dim = m->cfg.hidden_size;
     size_t T = 0;
     for (size_t i = a; i < e; i++) T += encs[i].n;
     xf_status rs = reserve_batch(m, T, e - a);
     if (rs) return rs;
-    float *H = m->hidden;
-    int32_t *ids = (int32_t *)(H + T * dim), *types = ids + T;
-    size_t *off = m->offsets;
+    xf_fwd f = batch_fwd(m, T, e - a);
+    size_t *off = f.off;
     off[0] = 0;
     for (size_t i = a; i < e; i++) {
         if (encs[i].n == 0) return xf_error(XF_ERR_INVALID_ARG, "encoding %zu is empty", i);
         if (encs[i].n > m->cfg.max_position_embeddings)
             return xf_error(XF_ERR_RANGE, "input %zu has %zu tokens, more than the model's %zu positions", i,
                             encs[i].n, m->cfg.max_position_embeddings);
-        memcpy(ids + off[i - a], encs[i].ids, encs[i].n * sizeof *ids);
-        memcpy(types + off[i - a], encs[i].type_ids, encs[i].n * sizeof *types);
+        memcpy((int32_t *)f.ids + off[i - a], encs[i].ids, encs[i].n * sizeof *f.ids);
+        memcpy((int32_t *)f.type_ids + off[i - a], encs[i].type_ids, encs[i].n * sizeof *f.type_ids);
         off[i - a + 1] = off[i - a] + encs[i].n;
     }
-    xf_batch b = {e - a, off, ids, types};
-    xf_status st = m->arch->encode(m, &b, H);
+    xf_status st = run_forward(m, &f);
     if (st) return st;
     for (size_t i = a; i < e; i++) {
         float *v = out + i * dim;
-        pool_tokens(m->layout.pooling, H + off[i - a] * dim, encs[i].n, dim, v);
+        pool_tokens(m->layout.pooling, f.X + off[i - a] * dim, off[i - a + 1] - off[i - a], dim, v);
         if (m->layout.normalize) xf_l2_normalize(v, dim, 1e-12f);
     }
     return XF_OK;
@@ -270,7 +259,7 @@ static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_
 xf_status xf_embed_encodings(xf_model *m, const xf_encoding *encs, size_t n, size_t batch_size,
                              float *out) {
     if (!m || (n && (!encs || !out))) return xf_error(XF_ERR_INVALID_ARG, "xf_embed_encodings: NULL argument");
-    if (m->lm_head.w.data)
+    if (m->plan.lm_head.w.data)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" is a decoder (language model); embedding it is not "
                         "supported (use xf_model_logits)", m->path, m->arch->name);
     if (batch_size == 0) batch_size = XF_DEFAULT_BATCH;
@@ -327,7 +316,7 @@ size_t xf_model_vocab_size(const xf_model *m) { return m ? m->cfg.vocab_size : 0
 
 xf_status xf_model_logits(xf_model *m, const int32_t *ids, size_t n, float *logits) {
     if (!m || (n && (!ids || !logits))) return xf_error(XF_ERR_INVALID_ARG, "xf_model_logits: NULL argument");
-    if (!m->lm_head.w.data)
+    if (!m->plan.lm_head.w.data)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" has no language-model head (an encoder); use xf_embed",
                         m->path, m->arch->name);
     if (n == 0) return xf_error(XF_ERR_INVALID_ARG, "xf_model_logits: empty input");
@@ -340,16 +329,13 @@ xf_status xf_model_logits(xf_model *m, const int32_t *ids, size_t n, float *logi
                             m->cfg.vocab_size);
     xf_status st = reserve_batch(m, n, 1);
     if (st) return st;
-    const size_t dim = m->cfg.hidden_size;
-    float *H = m->hidden;
-    int32_t *bid = (int32_t *)(H + n * dim), *types = bid + n;
-    memcpy(bid, ids, n * sizeof *bid);
-    memset(types, 0, n * sizeof *types);
-    m->offsets[0] = 0;
-    m->offsets[1] = n;
-    xf_batch b = {1, m->offsets, bid, types};
-    if ((st = m->arch->encode(m, &b, H))) return st;
-    xf_linear(m->pool, &m->lm_head, H, n, logits);
+    xf_fwd f = batch_fwd(m, n, 1);
+    memcpy((int32_t *)f.ids, ids, n * sizeof *ids);
+    memset((int32_t *)f.type_ids, 0, n * sizeof *ids);
+    f.off[0] = 0;
+    f.off[1] = n;
+    if ((st = run_forward(m, &f))) return st;
+    xf_linear(m->pool, &m->plan.lm_head, f.X, n, logits);
     return XF_OK;
 }
 

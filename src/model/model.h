@@ -1,8 +1,7 @@
-/* model.h — the xf_model object shared by the public API (model.c) and the architecture files.
- *
- * An architecture is a table of three functions: load its weights and per-layer plans from the
- * weight set, run a packed batch to final hidden states [T, hidden], free its state. Pooling,
- * normalisation, batching and tokenization are the same for every encoder and live in model.c. */
+/* model.h — the xf_model object shared by the public API (model.c), sessions and the
+ * architecture files. A model is its plan (model/plan.h): architectures fill it at load, the one
+ * forward pass (forward.c) walks it. Pooling, normalisation, batching and tokenization are the
+ * same for every encoder and live in model.c. */
 #ifndef XF_MODEL_MODEL_H
 #define XF_MODEL_MODEL_H
 
@@ -10,39 +9,17 @@
 
 #include "core/threadpool.h"
 #include "io/hf_config.h"
-#include "model/layers.h"
+#include "model/plan.h"
 #include "model/weights.h"
 #include "xfmr.h"
 
-/* The KV cache of a session (session.c), written by an architecture's eval_chunk. Layout: for
- * layer l, K and V each hold [n_ctx, n_kv_heads * head_dim] row-major (position-major, the heads
- * of one position contiguous), i.e. element (l, pos, kv_head, d) at
- * ((l * n_ctx + pos) * n_kv_heads + kv_head) * head_dim + d. */
-typedef struct xf_kv_cache {
-    size_t n_layers, n_ctx, kv_dim; /* kv_dim = n_kv_heads * head_dim */
-    size_t n_past;                  /* positions [0, n_past) are filled */
-    float *k, *v;                   /* [n_layers * n_ctx * kv_dim] each */
-    size_t chunk;                   /* most tokens one forward step processes (scratch sizing) */
-    float *scratch;                 /* allocated once at session creation */
-    size_t scratch_cap;             /* floats */
-} xf_kv_cache;
+typedef struct xf_fwd_ws xf_fwd_ws;
 
+/* An architecture fills the model's plan (model/plan.h) from its weight set and config: shapes
+ * from the tensors, config.json only for what tensors cannot say (head size, norm eps, rope). */
 typedef struct xf_arch {
     const char *name; /* config.json model_type */
-    /* Fills arch_state, n_params and, for decoders, lm_head. */
     xf_status (*load)(xf_model *m);
-    /* Final hidden states of every token of the batch into H [T, hidden] (decoders: after the
-     * final norm, ready for lm_head). */
-    xf_status (*encode)(xf_model *m, const xf_batch *b, float *H);
-    void (*free)(xf_model *m);
-    /* Decoders only (NULL for encoders): floats of scratch eval_chunk needs for chunks of
-     * `chunk` tokens with a cache of n_ctx positions (0 on size_t overflow) ... */
-    size_t (*cached_scratch)(const xf_model *m, size_t chunk, size_t n_ctx);
-    /* ... and the cached forward of one chunk: append ids[0..T) (T <= c->chunk; already checked:
-     * ids in range, n_past + T <= n_ctx <= max positions) at positions c->n_past.., advance
-     * c->n_past by T, and when h_last is not NULL write the final (normed) hidden state of the
-     * last token to h_last[hidden]. session.c splits longer inputs into chunks. */
-    void (*eval_chunk)(xf_model *m, xf_kv_cache *c, const int32_t *ids, size_t T, float *h_last);
 } xf_arch;
 
 struct xf_model {
@@ -53,15 +30,12 @@ struct xf_model {
     xf_weight_set *ws;
     xf_pool *pool;
     const xf_arch *arch;
-    void *arch_state;
-    xf_linear_w lm_head; /* [vocab, hidden] for decoders (the embedding when tied); w.data NULL
-                          * for encoders */
+    xf_plan plan;
     size_t max_length; /* effective input limit in tokens */
     uint64_t n_params;
     xf_weight_format weight_format; /* as requested in xf_model_params */
-    float *work;       /* activation workspace, grown on demand (never in the layer loop) */
-    size_t work_cap;   /* floats */
-    float *hidden;     /* final hidden states + packed ids of the current batch */
+    xf_fwd_ws *fws;    /* workspace of xf_embed / xf_model_logits calls */
+    float *hidden;     /* final hidden states + packed ids / positions of the current batch */
     size_t hidden_cap; /* floats */
     size_t *offsets;   /* sequence offsets of the current batch */
     size_t offsets_cap;
@@ -71,12 +45,17 @@ struct xf_model {
  * for the stored format. Architectures call it on every linear weight they load. */
 xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w);
 
-/* Make sure m->work holds at least n floats. */
-xf_status xf_model_reserve(xf_model *m, size_t n);
-/* Shared start of a decoder's whole-batch forward: token ids within the vocabulary, sequences
- * within max_position_embeddings, and m->work reserved as xf_block_prenorm's workspace for the
- * largest of the layers' needs. */
-xf_status xf_decoder_prepare(xf_model *m, const xf_batch *b, const xf_block_w *layers, size_t n_layers);
+/* A linear layer (weight + optional bias) by its Hugging Face name prefix "<name>.weight": shape from
+ * the tensor ([XF_ANY, XF_ANY] allowed), stored format kept where it has kernels, then converted
+ * as xf_model_params.weights asks, scratch reserved. bias: 0 none, 1 required, 2 if present. */
+xf_status xf_model_get_linear(xf_model *m, const char *name, size_t out, size_t in, int bias, xf_linear_w *l);
+/* A norm "<name>.weight" (+ "<name>.bias" for LayerNorm when bias) of n values. */
+xf_status xf_model_get_norm(xf_model *m, const char *name, xf_norm_kind kind, int bias, size_t n, float eps,
+                            xf_norm_w *out);
+/* Rotary tables for the model's head size, theta and rope_scaling over max_position_embeddings. */
+xf_status xf_model_rope_tables(xf_model *m, size_t head_dim);
+/* Check every layer and count parameters (n_params). */
+xf_status xf_model_finish_plan(xf_model *m);
 
 extern const xf_arch xf_arch_bert;
 extern const xf_arch xf_arch_llama;

@@ -25,7 +25,7 @@ xf_status xf_perplexity(xf_model *m, const int32_t *ids, size_t n, size_t window
     if (stride < 1 || stride > window)
         return xf_error(XF_ERR_INVALID_ARG, "xf_perplexity: stride %zu: must be from 1 to the window (%zu)", stride, window);
     if (n < 2) return xf_error(XF_ERR_INVALID_ARG, "xf_perplexity: %zu tokens: need at least 2", n);
-    if (!m->lm_head.w.data)
+    if (!m->plan.lm_head.w.data)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" has no language-model head; perplexity needs a decoder",
                         m->path, m->arch->name);
     const size_t V = m->cfg.vocab_size, L_max = window < n ? window : n;

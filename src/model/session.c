@@ -1,11 +1,13 @@
-/* session.c — the public session API (xfmr.h, "sessions / generation"): a decoder's KV cache and
- * scratch, allocated once at creation, fed token chunks through the architecture's eval_chunk.
- * Cache layout: see xf_kv_cache in model.h. */
+/* session.c — the public session API (xfmr.h, "sessions / generation"): a decoder's KV cache
+ * (kv_cache.h: per layer, slots with positions, grown as tokens arrive) fed token chunks through
+ * the one forward pass, each chunk appending to the cache. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "model/forward.h"
+#include "model/layers.h"
 #include "model/model.h"
 
 #define XF_SESSION_CHUNK 256 /* most tokens one forward step processes (bounds the scratch) */
@@ -13,90 +15,124 @@
 struct xf_session {
     xf_model *m;
     xf_kv_cache kv;
-    float *h_last; /* [hidden] */
+    xf_fwd_ws ws;
+    size_t n_ctx; /* most positions */
+    float *X;     /* [chunk, hidden] */
+    int32_t *pos; /* [chunk] */
+    size_t chunk;
 };
 
 void xf_session_free(xf_session *s) {
     if (!s) return;
-    free(s->kv.k);
-    free(s->kv.v);
-    free(s->kv.scratch);
-    free(s->h_last);
+    xf_kv_free(&s->kv);
+    xf_fwd_ws_free(&s->ws);
+    free(s->X);
+    free(s->pos);
     free(s);
 }
 
-/* a * b + c in *out (all in floats), 0 on overflow. */
-static int mul_add_ok(size_t a, size_t b, size_t c, size_t *out) {
-    size_t p;
-    if (!xf_mul_ok(a, b, &p) || p + c < p) return 0;
-    *out = p + c;
-    return 1;
+xf_session_params xf_session_default_params(void) {
+    xf_session_params p = {0};
+    p.struct_size = sizeof p;
+    return p;
 }
 
-xf_status xf_session_create(xf_model *m, size_t n_ctx, xf_session **out) {
+xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_session **out) {
     if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_session_create: NULL out");
     *out = NULL;
     if (!m) return xf_error(XF_ERR_INVALID_ARG, "xf_session_create: NULL model");
-    if (!m->lm_head.w.data || !m->arch->eval_chunk)
+    xf_session_params p = xf_session_default_params();
+    if (params) {
+        if (params->struct_size < offsetof(xf_session_params, kv_type) + sizeof p.kv_type ||
+            params->struct_size > sizeof p)
+            return xf_error(XF_ERR_INVALID_ARG, "xf_session_params.struct_size %zu: not a size this library knows (%zu)",
+                            params->struct_size, sizeof p);
+        memcpy(&p, params, params->struct_size);
+    }
+    if (!m->plan.lm_head.w.data)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not a decoder; sessions need a language model",
                         m->path, m->arch->name);
+    if (p.kv_type != XF_KV_F32 && p.kv_type != XF_KV_F16)
+        return xf_error(XF_ERR_INVALID_ARG, "kv_type %d is not XF_KV_F32 (0) or XF_KV_F16 (1)", (int)p.kv_type);
     const xf_hf_config *c = &m->cfg;
-    if (n_ctx == 0) n_ctx = c->max_position_embeddings;
+    size_t n_ctx = p.n_ctx ? p.n_ctx : c->max_position_embeddings;
     if (n_ctx > c->max_position_embeddings)
         return xf_error(XF_ERR_RANGE, "session of %zu tokens: more than the model's max_position_embeddings %zu",
                         n_ctx, c->max_position_embeddings);
-    const size_t kv_dim = c->num_key_value_heads * c->head_dim, chunk = n_ctx < XF_SESSION_CHUNK ? n_ctx : XF_SESSION_CHUNK;
-    size_t per_layer, cache, scratch = m->arch->cached_scratch(m, chunk, n_ctx), total, bytes;
-    if (!xf_mul_ok(n_ctx, kv_dim, &per_layer) || !xf_mul_ok(per_layer, c->num_hidden_layers, &cache) || !scratch ||
-        !mul_add_ok(cache, 2, scratch, &total) || total + c->hidden_size < total ||
-        !xf_mul_ok(total + c->hidden_size, sizeof(float), &bytes) || (uint64_t)bytes > XF_SESSION_MAX_BYTES)
+    /* The whole cache at n_ctx, to refuse up front a session that could never be held. */
+    uint64_t full = 0;
+    for (size_t l = 0; l < m->plan.n_layers; l++) {
+        const xf_attn_plan *a = &m->plan.layers[l].attn;
+        full += (uint64_t)2 * n_ctx * a->n_kv_heads * a->head_dim * (p.kv_type == XF_KV_F16 ? 2 : 4);
+    }
+    if (full > XF_SESSION_MAX_BYTES)
         return xf_error(XF_ERR_RANGE,
-                        "session of %zu tokens: %zu layers x %zu positions x %zu kv floats (K and V) plus scratch "
-                        "exceed the session memory cap of %llu bytes",
-                        n_ctx, c->num_hidden_layers, n_ctx, kv_dim, (unsigned long long)XF_SESSION_MAX_BYTES);
+                        "session of %zu tokens: a full KV cache of %llu bytes would exceed the session memory cap of "
+                        "%llu bytes", n_ctx, (unsigned long long)full, (unsigned long long)XF_SESSION_MAX_BYTES);
     xf_session *s = xf_calloc(1, sizeof *s);
     if (!s) return xf_error(XF_ERR_NOMEM, "cannot allocate a session");
     s->m = m;
-    s->kv = (xf_kv_cache){.n_layers = c->num_hidden_layers, .n_ctx = n_ctx, .kv_dim = kv_dim, .chunk = chunk,
-                          .scratch_cap = scratch};
-    s->kv.k = xf_aligned_alloc(cache * sizeof(float));
-    s->kv.v = xf_aligned_alloc(cache * sizeof(float));
-    s->kv.scratch = xf_aligned_alloc(scratch * sizeof(float));
-    s->h_last = xf_aligned_alloc(c->hidden_size * sizeof(float));
-    if (!s->kv.k || !s->kv.v || !s->kv.scratch || !s->h_last) {
+    s->n_ctx = n_ctx;
+    s->chunk = n_ctx < XF_SESSION_CHUNK ? n_ctx : XF_SESSION_CHUNK;
+    xf_status st = xf_kv_init(&s->kv, &m->plan, n_ctx, p.n_ctx_reserve, p.kv_type == XF_KV_F16, NULL);
+    if (!st) st = xf_fwd_reserve(m, &s->ws, s->chunk, 1);
+    if (!st) {
+        s->X = xf_aligned_alloc(s->chunk * m->plan.hidden * sizeof *s->X);
+        s->pos = xf_malloc(s->chunk * sizeof *s->pos);
+        if (!s->X || !s->pos) st = xf_error(XF_ERR_NOMEM, "cannot allocate a session's activations");
+    }
+    if (st) {
         xf_session_free(s);
-        return xf_error(XF_ERR_NOMEM, "cannot allocate a %zu-byte session (KV cache of %zu tokens)", bytes, n_ctx);
+        return st;
     }
     *out = s;
     return XF_OK;
 }
 
+xf_status xf_session_create(xf_model *m, size_t n_ctx, xf_session **out) {
+    xf_session_params p = xf_session_default_params();
+    p.n_ctx = n_ctx;
+    return xf_session_create_ex(m, &p, out);
+}
+
 void xf_session_reset(xf_session *s) {
-    if (s) s->kv.n_past = 0;
+    if (s) xf_kv_clear(&s->kv);
 }
 
 size_t xf_session_n_past(const xf_session *s) { return s ? s->kv.n_past : 0; }
 
-size_t xf_session_n_ctx(const xf_session *s) { return s ? s->kv.n_ctx : 0; }
+size_t xf_session_n_ctx(const xf_session *s) { return s ? s->n_ctx : 0; }
+
+size_t xf_session_kv_bytes(const xf_session *s) { return s ? xf_kv_bytes(&s->kv) : 0; }
 
 xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *logits_last) {
     if (!s || !ids) return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval: NULL argument");
     if (n == 0) return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval: no tokens to evaluate");
     xf_model *m = s->m;
-    const size_t past = s->kv.n_past, V = m->cfg.vocab_size;
-    if (n > s->kv.n_ctx - past)
-        return xf_error(XF_ERR_RANGE, "session: %zu past + %zu new tokens exceed its n_ctx of %zu", past, n,
-                        s->kv.n_ctx);
+    const size_t past = s->kv.n_past, V = m->cfg.vocab_size, H = m->plan.hidden;
     if (n > m->cfg.max_position_embeddings - past)
         return xf_error(XF_ERR_RANGE, "session: %zu past + %zu new tokens exceed max_position_embeddings %zu", past, n,
                         m->cfg.max_position_embeddings);
     for (size_t t = 0; t < n; t++)
         if (ids[t] < 0 || (size_t)ids[t] >= V)
             return xf_error(XF_ERR_RANGE, "token %zu: id %d is outside the vocabulary of %zu", t, ids[t], V);
-    for (size_t a = 0; a < n; a += s->kv.chunk) {
-        size_t T = n - a < s->kv.chunk ? n - a : s->kv.chunk;
-        m->arch->eval_chunk(m, &s->kv, ids + a, T, a + T == n ? s->h_last : NULL);
+    xf_kv_cache *kv = &s->kv;
+    if (!kv->policy->removes && n > kv->max_slots - kv->layers[0].n)
+        return xf_error(XF_ERR_RANGE, "session: %zu past + %zu new tokens exceed its n_ctx of %zu", past, n, s->n_ctx);
+    for (size_t a = 0; a < n; a += s->chunk) {
+        const size_t T = n - a < s->chunk ? n - a : s->chunk;
+        xf_status st = xf_kv_reserve(kv, T);
+        if (st) return st;
+        size_t off[2] = {0, T};
+        for (size_t t = 0; t < T; t++) s->pos[t] = (int32_t)(kv->n_past + t);
+        xf_fwd f = {.n_seq = 1, .off = off, .pos = s->pos, .ids = ids + a, .kv = &kv, .X = s->X};
+        if ((st = xf_forward(m, &f, &s->ws))) return st;
+        kv->n_past += T;
+        if ((st = xf_kv_after_forward(kv, T))) return st;
     }
-    if (logits_last) xf_linear(m->pool, &m->lm_head, s->h_last, 1, logits_last);
+    if (logits_last) {
+        const size_t last = ((n - 1) % s->chunk) * H;
+        xf_linear(m->pool, &m->plan.lm_head, s->X + last, 1, logits_last);
+    }
     return XF_OK;
 }

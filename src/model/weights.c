@@ -17,6 +17,7 @@
 #include "io/safetensors.h"
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
+#include "model/formats.h"
 
 struct xf_weight_set {
     size_t n_files;
@@ -28,7 +29,7 @@ struct xf_weight_set {
     /* GGUF backend (files / n_files unused; paths[0] is the file) */
     xf_gguf *gguf;
     char arch[64];
-    size_t n_head, n_kv_head;
+    size_t head_dim; /* rows per head of llama's permuted Q / K */
 };
 
 void xf_weight_set_free(xf_weight_set *ws) {
@@ -89,8 +90,7 @@ static xf_status keep_owned(xf_weight_set *ws, void *buf) {
     return XF_OK;
 }
 
-xf_status xf_weight_set_open_gguf(xf_gguf *g, const char *arch, size_t n_head, size_t n_kv_head,
-                                  xf_weight_set **out) {
+xf_status xf_weight_set_open_gguf(xf_gguf *g, const char *arch, size_t head_dim, xf_weight_set **out) {
     *out = NULL;
     xf_weight_set *ws = xf_calloc(1, sizeof *ws);
     if (!ws || !(ws->paths = xf_calloc(1, sizeof *ws->paths)) || !(ws->paths[0] = xf_strdup(xf_gguf_path(g)))) {
@@ -101,8 +101,7 @@ xf_status xf_weight_set_open_gguf(xf_gguf *g, const char *arch, size_t n_head, s
     }
     ws->gguf = g;
     snprintf(ws->arch, sizeof ws->arch, "%s", arch);
-    ws->n_head = n_head;
-    ws->n_kv_head = n_kv_head;
+    ws->head_dim = head_dim;
     static const uint32_t order[] = {XF_GGML_F32, XF_GGML_F16, XF_GGML_BF16, XF_GGML_F64, XF_GGML_Q4_0,
                                      XF_GGML_Q4_1, XF_GGML_Q5_0, XF_GGML_Q5_1, XF_GGML_Q8_0, XF_GGML_Q2_K,
                                      XF_GGML_Q3_K, XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K, XF_GGML_Q8_K,
@@ -157,8 +156,7 @@ static void shape_str(const xf_st_tensor *t, char *buf, size_t cap) {
  * mapping, or (llama's Q / K) as an owned copy with whole rows un-permuted. */
 static xf_status gguf_blocks(xf_weight_set *ws, const xf_gguf_tensor *t, xf_gguf_permute perm, size_t heads,
                              xf_weight *out) {
-    out->fmt = XF_WF_GGML;
-    out->qtype = t->type;
+    out->fmt = xf_format_ggml((int)t->type);
     out->row_bytes = (size_t)t->nbytes / out->rows;
     out->data = t->data;
     if (perm == XF_GGUF_PERMUTE_NONE) return XF_OK;
@@ -188,6 +186,11 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
     const xf_gguf_tensor *t = xf_gguf_find_tensor(ws->gguf, gname);
     if (!t) return xf_error(XF_ERR_NOT_FOUND, "%s: required tensor \"%s\" (%s) is missing", file, gname, name);
     const int tr = perm == XF_GGUF_TRANSPOSE && ndim == 2; /* stored [d1, d0] row-major: dims [d0, d1] */
+    if (ndim == 1 && t->n_dims == 1 && d0 == XF_ANY) d0 = (size_t)t->dims[0];
+    if (ndim == 2 && t->n_dims == 2) {
+        if (d0 == XF_ANY) d0 = (size_t)t->dims[tr ? 0 : 1];
+        if (d1 == XF_ANY) d1 = (size_t)t->dims[tr ? 1 : 0];
+    }
     int ok = ndim == 1 ? t->n_dims == 1 && t->dims[0] == d0
                        : t->n_dims == 2 && t->dims[0] == (tr ? d0 : d1) && t->dims[1] == (tr ? d1 : d0);
     if (!ok) {
@@ -205,17 +208,17 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
     if (!q || t->n_elements % q->block_size != 0)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: tensor \"%s\" (%s) has type %s, which cannot be used for weights",
                         file, gname, name, xf_ggml_type_name(t->type));
-    *out = (xf_weight){.dtype = XF_DT_F32, .rows = ndim == 1 ? 1 : d0, .cols = ndim == 1 ? d0 : d1, .name = t->name,
-                       .fmt = XF_WF_F32};
+    *out = (xf_weight){.fmt = &xf_fmt_f32, .rows = ndim == 1 ? 1 : d0, .cols = ndim == 1 ? d0 : d1, .name = t->name};
     if (t->type == XF_GGML_F32 && perm == XF_GGUF_PERMUTE_NONE && ((uintptr_t)t->data % sizeof(float)) == 0) {
         out->data = t->data;
         return XF_OK;
     }
     if (perm == XF_GGUF_TRANSPOSE) perm = tr ? XF_GGUF_TRANSPOSE : XF_GGUF_PERMUTE_NONE;
-    size_t n = (size_t)t->n_elements, heads = perm == XF_GGUF_PERMUTE_Q ? ws->n_head : ws->n_kv_head;
-    if ((perm == XF_GGUF_PERMUTE_Q || perm == XF_GGUF_PERMUTE_K) && (heads == 0 || d0 % heads != 0 || (d0 / heads) % 2 != 0))
-        return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has %zu rows, not a multiple of %zu heads of even size", file,
-                        gname, d0, heads);
+    size_t n = (size_t)t->n_elements, heads = ws->head_dim ? d0 / ws->head_dim : 0;
+    if ((perm == XF_GGUF_PERMUTE_Q || perm == XF_GGUF_PERMUTE_K) &&
+        (heads == 0 || d0 % ws->head_dim != 0 || ws->head_dim % 2 != 0))
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has %zu rows, not a whole number of heads of %zu rows (even)",
+                        file, gname, d0, ws->head_dim);
     if (stored && ndim == 2 && perm != XF_GGUF_TRANSPOSE && xf_qmatmul_has((int)t->type))
         return gguf_blocks(ws, t, perm, heads, out);
     float *buf = xf_aligned_alloc(n * sizeof(float));
@@ -259,6 +262,8 @@ xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0
     const xf_st_tensor *t = find(ws, name, &fi);
     if (!t)
         return xf_error(XF_ERR_NOT_FOUND, "%s: required tensor \"%s\" is missing", ws->paths[0], name);
+    if (t->ndim == ndim && d0 == XF_ANY) d0 = (size_t)t->shape[0];
+    if (t->ndim == ndim && ndim == 2 && d1 == XF_ANY) d1 = (size_t)t->shape[1];
     int ok = t->ndim == ndim && (uint64_t)t->shape[0] == d0 && (ndim == 1 || (uint64_t)t->shape[1] == d1);
     if (!ok) {
         char got[160];
@@ -267,8 +272,7 @@ xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0
             return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has shape %s, expected [%zu]", ws->paths[fi], name, got, d0);
         return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has shape %s, expected [%zu, %zu]", ws->paths[fi], name, got, d0, d1);
     }
-    *out = (xf_weight){.dtype = XF_DT_F32, .rows = ndim == 1 ? 1 : d0, .cols = ndim == 1 ? d0 : d1, .name = t->name,
-                       .fmt = XF_WF_F32};
+    *out = (xf_weight){.fmt = &xf_fmt_f32, .rows = ndim == 1 ? 1 : d0, .cols = ndim == 1 ? d0 : d1, .name = t->name};
     if (t->dtype == XF_DT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
         out->data = t->data;
         return XF_OK;

@@ -3,7 +3,7 @@
  * A model never touches file formats: it asks the weight set for a tensor by name and shape and
  * gets an xf_weight. xf_weight_get serves F32 (mmapped when the file already holds aligned F32,
  * converted once at load otherwise); xf_weight_get_stored also serves GGUF quantized blocks as they
- * are in the file (fmt XF_WF_GGML), which xf_linear and xf_embed_rows dispatch on. */
+ * are in the file (their block format, formats.h), which xf_linear and xf_embed_rows dispatch on. */
 #ifndef XF_MODEL_WEIGHTS_H
 #define XF_MODEL_WEIGHTS_H
 
@@ -13,26 +13,22 @@
 #include "core/dtype.h"
 #include "xfmr.h"
 
-/* How a weight's `data` is laid out for the kernels (xf_linear dispatches on it). */
-typedef enum xf_wformat {
-    XF_WF_F32 = 0, /* row-major float32 [rows, cols] */
-    XF_WF_GGML,    /* rows of GGUF quantized blocks (ggml type `qtype`), row_bytes apart */
-    XF_WF_I8,      /* int8 per output channel, packed for kernels/gemm_i8.h, one float scale per row */
-    XF_WF_F32P     /* float32 packed in panels for the GEMM micro-kernels of ISA `isa` (kernels/matmul.h) */
-} xf_wformat;
+struct xf_format; /* formats.h: how `data` is laid out and multiplied */
 
 typedef struct xf_weight {
-    xf_dtype dtype;    /* dtype of `data` as the kernels see it (F32 unless fmt says otherwise) */
-    size_t rows, cols; /* 2-D view: [rows, cols]; vectors are [1, n] */
-    const void *data;
-    const char *name; /* tensor name (owned by the weight set) */
-    xf_wformat fmt;
-    uint32_t qtype;        /* XF_WF_GGML: the ggml type id (io/gguf.h XF_GGML_*) */
-    size_t row_bytes;      /* XF_WF_GGML / XF_WF_I8: bytes from one row to the next */
-    const float *scale;    /* XF_WF_I8: [rows] dequantization scales */
-    int isa;               /* XF_WF_F32P: the xf_gemm_isa the panels are laid out for */
-    int act_q8;            /* XF_WF_GGML: 1 to multiply with activations quantized per 32 (kernels/qgemv_q8.h) */
+    const struct xf_format *fmt; /* layout of `data` (formats.h); &xf_fmt_f32 for plain floats */
+    size_t rows, cols;           /* 2-D view: [rows, cols]; vectors are [1, n] */
+    const void *data;            /* NULL: the weight is absent (e.g. a layer without bias) */
+    const char *name;            /* tensor name (owned by the weight set) */
+    size_t row_bytes;            /* formats with addressable rows: bytes from one row to the next */
+    const float *scale;          /* i8: [rows] dequantization scales */
+    int isa;                     /* f32p: the xf_gemm_isa the panels are laid out for */
+    int act_q8;                  /* GGUF block formats: 1 to multiply with activations quantized per 32 */
 } xf_weight;
+
+/* A dimension to take from the tensor itself (xf_weight_get*): shapes come from the file; the
+ * caller checks what it needs (e.g. cols == hidden). */
+#define XF_ANY ((size_t)-1)
 
 typedef struct xf_weight_set xf_weight_set;
 
@@ -41,21 +37,22 @@ xf_status xf_weight_set_open(char *const *paths, size_t n, xf_weight_set **out);
 /* A GGUF file as a weight set (takes ownership of g, closed with the set, also on failure).
  * Tensors are asked for by their Hugging Face names and found under llama.cpp's names
  * (io/gguf_model.h); quantized ones are dequantized to F32 once, at the first xf_weight_get, and
- * for arch "llama" the rows of Q / K are un-permuted with n_head / n_kv_head heads. */
+ * for arch "llama" the rows of Q / K are un-permuted per head of head_dim rows (rows / head_dim
+ * heads, so layers with pruned heads un-permute too). */
 struct xf_gguf;
-xf_status xf_weight_set_open_gguf(struct xf_gguf *g, const char *arch, size_t n_head, size_t n_kv_head,
-                                  xf_weight_set **out);
+xf_status xf_weight_set_open_gguf(struct xf_gguf *g, const char *arch, size_t head_dim, xf_weight_set **out);
 void xf_weight_set_free(xf_weight_set *ws);
 
 /* 1 if a tensor of that name exists in any file. */
 int xf_weight_set_has(const xf_weight_set *ws, const char *name);
-/* Fetch tensor `name` as F32 (fmt XF_WF_F32) with exactly the given shape (ndim 1 or 2). */
+/* Fetch tensor `name` as F32 (fmt &xf_fmt_f32) with exactly the given shape (ndim 1 or 2); a
+ * dimension given as XF_ANY is taken from the tensor. */
 xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1,
                         xf_weight *out);
 /* A 2-D weight [d0, d1] for xf_linear / xf_embed_rows: as xf_weight_get, except that a GGUF tensor
- * of a type with quantized kernels (kernels/qmatmul.h) keeps its blocks (fmt XF_WF_GGML, data into
- * the mapping; an owned copy with rows un-permuted for llama's Q / K). Check fmt before reading
- * data as floats. */
+ * of a type with quantized kernels (kernels/qmatmul.h) keeps its blocks (its GGUF block format,
+ * data into the mapping; an owned copy with rows un-permuted for llama's Q / K). Check fmt before
+ * reading data as floats. */
 xf_status xf_weight_get_stored(xf_weight_set *ws, const char *name, size_t d0, size_t d1, xf_weight *out);
 
 /* Hand a buffer (converted weights) to the set, to be freed with it; on failure the caller

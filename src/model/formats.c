@@ -1,0 +1,166 @@
+/* formats.c — the weight-format table of formats.h: one entry per format, its products, its rows
+ * read back as floats and, for the formats made at load, its packing. */
+#include "model/formats.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "io/gguf.h"
+#include "kernels/gemm_i8.h"
+#include "kernels/matmul.h"
+#include "kernels/qgemv_q8.h"
+#include "kernels/qmatmul.h"
+
+/* Room for a new buffer of n bytes, adopted by the weight set. */
+static xf_status new_buffer(xf_weight_set *ws, const xf_weight *w, size_t bytes, void **out) {
+    void *buf = xf_aligned_alloc(bytes);
+    if (!buf) return xf_error(XF_ERR_NOMEM, "cannot allocate %zu bytes to convert tensor \"%s\"", bytes, w->name);
+    xf_status st = xf_weight_set_adopt(ws, buf);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    *out = buf;
+    return XF_OK;
+}
+
+static size_t no_scratch(const xf_weight *w) {
+    (void)w;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- f32: row-major floats */
+
+static void f32_mm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    xf_matmul_f32_nt(pool, X, w->cols, (const float *)w->data, w->cols, bias, Y, w->rows, T, w->rows, w->cols);
+}
+
+static void f32_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
+    const float *src = (const float *)w->data + r0 * w->cols;
+    for (size_t i = 0; i < (r1 - r0) * w->cols; i++) out[i] = src[i];
+}
+
+const xf_format xf_fmt_f32 = {"f32", XF_GGML_F32, XF_GGML_F32, SIZE_MAX, f32_mm, f32_mm, f32_rows, no_scratch, NULL};
+
+/* ---------------------------------------------------------------- f32p: GEMM panels */
+
+static void f32p_mm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    xf_matmul_f32_packed(pool, (xf_gemm_isa)w->isa, X, w->cols, w->data, bias, Y, w->rows, T, w->rows, w->cols);
+}
+
+static void f32p_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
+    xf_gemm_unpack_rows((xf_gemm_isa)w->isa, w->data, w->cols, r0, r1, out);
+}
+
+/* F32 weights packed once into the GEMM's panels (decode and prefill then share one kernel and
+ * skip the per-call packing). */
+static xf_status f32p_pack(xf_weight_set *ws, xf_weight *w) {
+    xf_gemm_isa isa = xf_gemm_isa_best();
+    size_t n = xf_gemm_packed_floats(isa, w->rows, w->cols), bytes;
+    void *buf = NULL;
+    if (!xf_mul_ok(n, sizeof(float), &bytes)) return xf_error(XF_ERR_NOMEM, "packed copy of tensor \"%s\" overflows", w->name);
+    xf_status st = new_buffer(ws, w, bytes, &buf);
+    if (st) return st;
+    xf_gemm_pack(isa, w->data, w->cols, w->rows, w->cols, buf);
+    xf_weight_release(ws, w);
+    w->fmt = &xf_fmt_f32p;
+    w->data = buf;
+    w->isa = (int)isa;
+    return XF_OK;
+}
+
+const xf_format xf_fmt_f32p = {"f32p", -1, XF_GGML_F32, SIZE_MAX, f32p_mm, f32p_mm, f32p_rows, no_scratch, f32p_pack};
+
+/* ---------------------------------------------------------------- i8: int8 per channel */
+
+static void i8_mm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    xf_matmul_i8(pool, X, w->cols, T, w->data, w->scale, bias, Y, w->rows, w->rows, w->cols);
+}
+
+static void i8_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
+    xf_i8_unpack_rows(w->data, w->scale, w->cols, r0, r1, out);
+}
+
+static xf_status i8_pack(xf_weight_set *ws, xf_weight *w) {
+    if (w->cols > XF_I8_MAX_K)
+        return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs; int8 weights support at most %d", w->name,
+                        w->cols, XF_I8_MAX_K);
+    size_t packed = xf_i8_packed_bytes(w->rows, w->cols), extra, bytes;
+    if (!xf_mul_ok(w->rows, sizeof(float), &extra) || packed + extra < packed)
+        return xf_error(XF_ERR_NOMEM, "int8 copy of tensor \"%s\" overflows", w->name);
+    bytes = packed + extra;
+    void *buf = NULL;
+    xf_status st = new_buffer(ws, w, bytes, &buf);
+    if (st) return st;
+    float *scale = (float *)((uint8_t *)buf + packed);
+    xf_i8_quantize_pack(w->data, w->cols, w->rows, w->cols, buf, scale);
+    xf_weight_release(ws, w);
+    w->fmt = &xf_fmt_i8;
+    w->data = buf;
+    w->scale = scale;
+    w->row_bytes = (w->cols + 3) & ~(size_t)3;
+    return XF_OK;
+}
+
+const xf_format xf_fmt_i8 = {"i8", -1, XF_GGML_F32, SIZE_MAX, i8_mm, i8_mm, i8_rows, no_scratch, i8_pack};
+
+/* ---------------------------------------------------------------- GGUF blocks */
+
+static void ggml_gemm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    xf_qmatmul(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows, w->cols);
+}
+
+static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    if (w->act_q8)
+        xf_qmatmul_q8(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows,
+                      w->cols);
+    else
+        ggml_gemm(pool, w, bias, X, T, Y);
+}
+
+static void ggml_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
+    xf_qdequant_rows(w->fmt->ggml_type, w->data, w->row_bytes, r0, r1, w->cols, out);
+}
+
+static size_t ggml_scratch(const xf_weight *w) { return xf_qmatmul_scratch(w->cols); }
+
+#define GGML_ENTRY(T) {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL}
+static const xf_format k_ggml[] = {GGML_ENTRY(Q8_0), GGML_ENTRY(Q4_0), GGML_ENTRY(Q4_1), GGML_ENTRY(Q5_0),
+                                   GGML_ENTRY(Q5_1), GGML_ENTRY(Q2_K), GGML_ENTRY(Q3_K), GGML_ENTRY(Q4_K),
+                                   GGML_ENTRY(Q5_K), GGML_ENTRY(Q6_K)};
+#define N_GGML (sizeof k_ggml / sizeof k_ggml[0])
+
+const xf_format *xf_format_ggml(int ggml_type) {
+    for (size_t i = 0; i < N_GGML; i++)
+        if (k_ggml[i].ggml_type == ggml_type && xf_qmatmul_has(ggml_type)) return &k_ggml[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+const xf_format *xf_format_by_name(const char *name) {
+    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (!strcasecmp(own[i]->name, name)) return own[i];
+    for (size_t i = 0; i < N_GGML; i++)
+        if (!strcasecmp(k_ggml[i].name, name)) return &k_ggml[i];
+    return NULL;
+}
+
+xf_status xf_format_convert(xf_weight_set *ws, xf_weight *w, const xf_format *fmt) {
+    if (w->fmt == fmt || !w->data) return XF_OK;
+    if (w->fmt != &xf_fmt_f32 || !fmt->pack)
+        return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\": cannot convert format %s to %s", w->name, w->fmt->name,
+                        fmt->name);
+    return fmt->pack(ws, w);
+}
+
+size_t xf_weight_bytes(const xf_weight *w) {
+    if (w->fmt == &xf_fmt_f32p) return xf_gemm_packed_floats((xf_gemm_isa)w->isa, w->rows, w->cols) * sizeof(float);
+    if (w->fmt == &xf_fmt_i8) return xf_i8_packed_bytes(w->rows, w->cols) + w->rows * sizeof(float);
+    if (w->fmt == &xf_fmt_f32) return w->rows * w->cols * sizeof(float);
+    return w->rows * w->row_bytes;
+}

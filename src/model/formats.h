@@ -1,0 +1,53 @@
+/* formats.h — the weight formats of linear layers, as a table (one entry per format, as ggml's type
+ * traits): how a weight's bytes are laid out, how it is made from float rows at load, how it is
+ * multiplied (GEMV for a few activation rows, GEMM for many), how its rows read back as floats
+ * and what GGUF type it saves as. Every xf_weight points at its entry, chosen per tensor, so one
+ * layer may be int8 while the next stays float; a new format is one kernel file plus one entry.
+ *
+ *   f32    row-major float32 [rows, cols] (vectors, embeddings, weights used unpacked)
+ *   f32p   float32 packed in panels for the GEMM micro-kernels (kernels/matmul.h): the default
+ *          for float linear weights
+ *   i8     int8 per output channel, packed for kernels/gemm_i8.h, activations quantized per 64
+ *   Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K
+ *          GGUF blocks as in the file (kernels/qmatmul.h), float activations or, with the
+ *          weight's act_q8 flag, activations quantized per 32 (kernels/qgemv_q8.h) */
+#ifndef XF_MODEL_FORMATS_H
+#define XF_MODEL_FORMATS_H
+
+#include <stddef.h>
+
+#include "core/threadpool.h"
+#include "model/weights.h"
+
+typedef void (*xf_matmul_fn)(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T,
+                             float *Y);
+
+typedef struct xf_format {
+    const char *name;
+    int ggml_type;     /* the GGUF type its rows are stored as (XF_GGML_*), -1 for xfmr layouts */
+    int save_type;     /* the GGUF type it is saved as (its own, or F32 after unpacking rows) */
+    size_t gemv_max_t; /* products of at most this many activation rows use gemv */
+    xf_matmul_fn gemv; /* Y[T, rows] = X[T, cols] W^T + bias */
+    xf_matmul_fn gemm;
+    /* rows [r0, r1) as floats into out [(r1 - r0), cols] */
+    void (*dequant_rows)(const xf_weight *w, size_t r0, size_t r1, float *out);
+    /* per-thread pool scratch bytes the products need (xf_pool_reserve at load) */
+    size_t (*scratch)(const xf_weight *w);
+    /* make the format from a row-major f32 weight (the new buffer owned by ws, the file pages
+     * behind the old one released); NULL: the format is not made from floats here */
+    xf_status (*pack)(xf_weight_set *ws, xf_weight *w);
+} xf_format;
+
+extern const xf_format xf_fmt_f32, xf_fmt_f32p, xf_fmt_i8;
+
+/* The entry of the GGUF block type ggml_type, NULL if xfmr has no kernels for it. */
+const xf_format *xf_format_ggml(int ggml_type);
+/* The entry named name ("f32", "i8", "Q4_K", ...; case-insensitive), NULL if none. */
+const xf_format *xf_format_by_name(const char *name);
+/* Convert w (an f32 weight) to fmt with fmt->pack; a no-op when w already has that format. */
+xf_status xf_format_convert(xf_weight_set *ws, xf_weight *w, const xf_format *fmt);
+
+/* Bytes the weight's data occupies. */
+size_t xf_weight_bytes(const xf_weight *w);
+
+#endif

@@ -1,0 +1,190 @@
+/* forward.c — the one forward pass (forward.h): embeddings, the layer loop over the plan, the
+ * final norm; attention within a batch or against per-sequence KV caches. */
+#include "model/forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "kernels/ops.h"
+#include "model/layers.h"
+
+static size_t max_group(const xf_attn_plan *a) {
+    if (!a->q_off) return a->n_heads / a->n_kv_heads;
+    size_t g = 0;
+    for (size_t i = 0; i < a->n_kv_heads; i++) g = a->q_off[i + 1] - a->q_off[i] > g ? a->q_off[i + 1] - a->q_off[i] : g;
+    return g;
+}
+
+size_t xf_attention_layer_scratch(const xf_attn_plan *a, size_t T, int n_threads) {
+    const size_t qd = a->n_heads * a->head_dim, kvd = a->n_kv_heads * a->head_dim;
+    return 2 * T * qd + 2 * T * kvd + xf_attend_scratch(max_group(a), a->head_dim, n_threads);
+}
+
+void xf_fwd_ws_free(xf_fwd_ws *ws) {
+    if (!ws) return;
+    free(ws->buf);
+    free(ws->probs);
+    memset(ws, 0, sizeof *ws);
+}
+
+xf_status xf_fwd_reserve(const xf_model *m, xf_fwd_ws *ws, size_t T, size_t n_seq) {
+    const xf_plan *P = &m->plan;
+    const int nth = xf_pool_size(m->pool);
+    size_t need = 0, base;
+    for (size_t l = 0; l < P->n_layers; l++) {
+        size_t a = xf_attention_layer_scratch(&P->layers[l].attn, T, nth), f = xf_ffn_scratch(&P->layers[l].ffn, T);
+        need = a > need ? a : need;
+        need = f > need ? f : need;
+    }
+    if (!xf_mul_ok(2 * T, P->hidden, &base) || need + base < need)
+        return xf_error(XF_ERR_NOMEM, "workspace for %zu tokens overflows", T);
+    need += base;
+    if (need > ws->cap) {
+        size_t bytes;
+        if (!xf_mul_ok(need, sizeof(float), &bytes)) return xf_error(XF_ERR_NOMEM, "workspace of %zu floats overflows", need);
+        float *b = xf_aligned_alloc(bytes);
+        if (!b) return xf_error(XF_ERR_NOMEM, "cannot allocate a %zu-byte activation workspace", bytes);
+        free(ws->buf);
+        ws->buf = b;
+        ws->cap = need;
+    }
+    if (n_seq > ws->probs_cap) {
+        xf_attn_problem *p = xf_realloc(ws->probs, n_seq * sizeof *p);
+        if (!p) return xf_error(XF_ERR_NOMEM, "cannot allocate %zu attention problems", n_seq);
+        ws->probs = p;
+        ws->probs_cap = n_seq;
+    }
+    return XF_OK;
+}
+
+xf_status xf_fwd_check(const xf_model *m, const xf_fwd *f) {
+    const xf_plan *P = &m->plan;
+    const size_t T = f->off[f->n_seq], V = P->tok_emb.rows;
+    size_t max_pos = SIZE_MAX;
+    if (P->pos_emb.data) max_pos = P->pos_emb.rows;
+    if (P->rope.cos && P->rope.n_pos < max_pos) max_pos = P->rope.n_pos;
+    for (size_t t = 0; t < T; t++) {
+        if (f->ids[t] < 0 || (size_t)f->ids[t] >= V)
+            return xf_error(XF_ERR_RANGE, "token id %d is outside the vocabulary of %zu", f->ids[t], V);
+        if (f->type_ids && P->type_emb.data && (f->type_ids[t] < 0 || (size_t)f->type_ids[t] >= P->type_emb.rows))
+            return xf_error(XF_ERR_RANGE, "token type id %d is outside [0, %zu)", f->type_ids[t], P->type_emb.rows);
+        if (f->pos[t] < 0 || (size_t)f->pos[t] >= max_pos)
+            return xf_error(XF_ERR_RANGE, "token position %d is beyond the model's %zu positions", f->pos[t], max_pos);
+    }
+    return XF_OK;
+}
+
+/* ---------------------------------------------------------------- attention sublayer */
+
+/* Positions pos[0..L) are 0, 1, ..., L - 1. */
+static int positions_in_order(const int32_t *pos, size_t L) {
+    for (size_t i = 0; i < L; i++)
+        if ((size_t)pos[i] != i) return 0;
+    return 1;
+}
+
+void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, size_t layer, const float *Xn,
+                        float *Y, xf_attn_problem *probs, float *scratch) {
+    const size_t T = f->off[f->n_seq], dh = a->head_dim, qd = a->n_heads * dh, kvd = a->n_kv_heads * dh;
+    float *Q = scratch, *K = Q + T * qd, *V = K + T * kvd, *O = V + T * kvd, *att = O + T * qd;
+    xf_linear(pool, &a->q, Xn, T, Q);
+    xf_linear(pool, &a->k, Xn, T, K);
+    xf_linear(pool, &a->v, Xn, T, V);
+    if (a->rope) xf_rope_rows(pool, a, Q, qd, K, kvd, f->pos, T);
+    const size_t group = max_group(a);
+    for (size_t s = 0; s < f->n_seq; s++) {
+        const size_t o = f->off[s], L = f->off[s + 1] - o;
+        xf_attn_problem p = {.Q = Q + o * qd, .O = O + o * qd, .ldq = qd, .ldo = qd, .n_q = L, .dh = dh,
+                             .group = group, .h_off = a->q_off, .scale = a->scale, .causal = a->causal,
+                             .window = a->window, .ldk = kvd, .ldv = kvd};
+        if (f->kv) {
+            xf_kv_layer *C = &f->kv[s]->layers[layer];
+            const size_t first = C->n;
+            xf_kv_append(C, K + o * kvd, V + o * kvd, kvd, f->pos + o, L);
+            p.K = C->k, p.V = C->v, p.n_k = C->n, p.kv_f16 = C->f16;
+            if (C->in_order) p.q_pos0 = first;
+            else p.k_pos = C->pos, p.q_pos = f->pos + o;
+        } else {
+            p.K = K + o * kvd, p.V = V + o * kvd, p.n_k = L;
+            if (a->causal && !positions_in_order(f->pos + o, L)) p.k_pos = p.q_pos = f->pos + o;
+        }
+        probs[s] = p;
+    }
+    xf_attend(pool, probs, f->n_seq, a->n_kv_heads, att);
+    for (size_t s = 0; f->kv && s < f->n_seq; s++) { /* attention weights for the cache policy */
+        xf_kv_layer *C = &f->kv[s]->layers[layer];
+        if (!C->want_w) continue;
+        memset(C->w, 0, C->n_heads * C->cap * sizeof *C->w);
+        for (size_t g = 0; g < a->n_kv_heads; g++) {
+            size_t h0, h1;
+            xf_attn_group(a, g, &h0, &h1);
+            xf_attention_weights(&probs[s], g, 0, h1 - h0, 0, probs[s].n_q, C->w + h0 * C->cap, C->cap);
+        }
+    }
+    xf_linear(pool, &a->o, O, T, Y);
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+xf_status xf_fwd_keep_tokens(xf_fwd *f, size_t hidden, const unsigned char *keep) {
+    size_t o = 0;
+    for (size_t s = 0; s < f->n_seq; s++) {
+        const size_t a = f->off[s], e = f->off[s + 1], start = o;
+        for (size_t t = a; t < e; t++) {
+            if (!keep[t]) continue;
+            if (o != t) {
+                memmove(f->X + o * hidden, f->X + t * hidden, hidden * sizeof *f->X);
+                f->pos[o] = f->pos[t];
+            }
+            o++;
+        }
+        if (o == start) return xf_error(XF_ERR_INVALID_ARG, "dropping tokens would leave sequence %zu empty", s);
+        f->off[s] = start;
+    }
+    f->off[f->n_seq] = o;
+    return XF_OK;
+}
+
+xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
+    const xf_plan *P = &m->plan;
+    const size_t H = P->hidden;
+    size_t T = f->off[f->n_seq];
+    float *X = f->X, *Xn = ws->buf, *Y = Xn + T * H, *scratch = Y + T * H;
+
+    xf_embed_rows(&P->tok_emb, f->ids, T, X);
+    if (P->pos_emb.data) xf_embed_add(&P->pos_emb, f->pos, T, X);
+    if (P->type_emb.data) xf_embed_add(&P->type_emb, f->type_ids, T, X);
+    xf_add_norm(m->pool, &P->emb_norm, X, NULL, T);
+
+    f->layers_run = 0;
+    for (size_t l = 0; l < P->n_layers; l++) {
+        const xf_layer *L = &P->layers[l];
+        T = f->off[f->n_seq];
+        if (L->post_norm) {
+            xf_attention_layer(m->pool, &L->attn, f, l, X, Y, ws->probs, scratch);
+            xf_add_norm(m->pool, &L->norm_attn, X, Y, T);
+            xf_ffn(m->pool, &L->ffn, X, T, Y, scratch);
+            xf_add_norm(m->pool, &L->norm_ffn, X, Y, T);
+        } else {
+            memcpy(Xn, X, T * H * sizeof *X);
+            xf_add_norm(m->pool, &L->norm_attn, Xn, NULL, T);
+            xf_attention_layer(m->pool, &L->attn, f, l, Xn, Y, ws->probs, scratch);
+            xf_add_inplace(X, Y, T * H);
+            memcpy(Xn, X, T * H * sizeof *X);
+            xf_add_norm(m->pool, &L->norm_ffn, Xn, NULL, T);
+            xf_ffn(m->pool, &L->ffn, Xn, T, Y, scratch);
+            xf_add_inplace(X, Y, T * H);
+        }
+        f->layers_run = l + 1;
+        if (f->hook) {
+            int stop = 0;
+            xf_status st = f->hook(f->hook_ctx, f, l, &stop);
+            if (st) return st;
+            if (stop) break;
+        }
+    }
+    xf_add_norm(m->pool, &P->final_norm, X, NULL, f->off[f->n_seq]);
+    return XF_OK;
+}
