@@ -57,6 +57,9 @@ xf_status xf_model_rope_tables(xf_model *m, size_t head_dim);
 /* Check every layer and count parameters (n_params). */
 xf_status xf_model_finish_plan(xf_model *m);
 
+/* The KV cache of a session (kv_cache.h), for policies' tests and tools. */
+struct xf_kv_cache *xf_session_cache(xf_session *s);
+
 extern const xf_arch xf_arch_bert;
 extern const xf_arch xf_arch_llama;
 extern const xf_arch xf_arch_qwen2;

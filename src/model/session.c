@@ -103,6 +103,8 @@ size_t xf_session_n_past(const xf_session *s) { return s ? s->kv.n_past : 0; }
 
 size_t xf_session_n_ctx(const xf_session *s) { return s ? s->n_ctx : 0; }
 
+xf_kv_cache *xf_session_cache(xf_session *s) { return s ? &s->kv : NULL; }
+
 size_t xf_session_kv_bytes(const xf_session *s) { return s ? xf_kv_bytes(&s->kv) : 0; }
 
 xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *logits_last) {

@@ -1,0 +1,274 @@
+/* test_kv_cache.c — KV caches that methods edit (model/kv_cache.h, kernels/attention.h):
+ *   - kernel: attention over a cache whose slots were evicted (compacted, masked by position)
+ *     equals full attention over the original keys with exactly those keys masked out (a plain
+ *     double-precision reference in this file), also with F16 slots, a sliding window and query
+ *     groups of different sizes; the attention weights a policy asks for sum to 1 per query and
+ *     match the reference's;
+ *   - model (tiny llama): after slots are evicted, later tokens keep their positions (their keys,
+ *     after RoPE, are bitwise those of a session that evicted nothing) and their logits equal a
+ *     session where the same keys are masked out instead of removed; the cache grows with the
+ *     tokens held (not n_ctx up front); F16 caches stay close to F32; a policy that evicts when full
+ *     keeps a session generating past its n_ctx. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dtype.h"
+#include "harness.h"
+#include "kernels/attention.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+#include "xfmr.h"
+
+/* ---------------------------------------------------------------- kernel */
+
+/* Full attention in double over n keys for query position qp (keys at positions 0..n-1), keys
+ * with keep[j] == 0 masked out, causal (and window W if > 0). */
+static void masked_ref(const float *q, const float *K, const float *V, size_t ld, size_t n, size_t dh, float scale,
+                       const unsigned char *keep, size_t qp, size_t W, double *out) {
+    double mx = -INFINITY, sum = 0, *s = malloc(n * sizeof *s);
+    for (size_t j = 0; j < n; j++) {
+        s[j] = -INFINITY;
+        if (!keep[j] || j > qp || (W && j + W <= qp)) continue;
+        double d = 0;
+        for (size_t k = 0; k < dh; k++) d += (double)q[k] * K[j * ld + k];
+        s[j] = d * scale;
+        mx = s[j] > mx ? s[j] : mx;
+    }
+    for (size_t k = 0; k < dh; k++) out[k] = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (s[j] == -INFINITY) continue;
+        double e = exp(s[j] - mx);
+        sum += e;
+        for (size_t k = 0; k < dh; k++) out[k] += e * V[j * ld + k];
+    }
+    for (size_t k = 0; k < dh; k++) out[k] /= sum;
+    free(s);
+}
+
+static void test_evicted_kernel(void) {
+    const size_t n = 300, dh = 16, n_kv = 2, ld = n_kv * dh, nq = 5;
+    static const size_t h_off[] = {0, 1, 4}; /* kv head 0 serves 1 query head, kv head 1 serves 3 */
+    const size_t n_heads = 4, ldq = n_heads * dh;
+    for (int f16 = 0; f16 < 2; f16++)
+        for (size_t W = 0; W <= 100; W += 100) {
+            float *K = xf_t_randv(n * ld, 2.0f), *V = xf_t_randv(n * ld, 1.0f), *Q = xf_t_randv(nq * ldq, 2.0f);
+            unsigned char keep[300];
+            for (size_t j = 0; j < n; j++) keep[j] = (j % 7 != 3 && j % 11 != 5) || j >= n - nq;
+            if (f16) /* the reference sees the rounded values the F16 cache holds */
+                for (size_t i = 0; i < n * ld; i++) {
+                    K[i] = xf_f16_to_f32(xf_f32_to_f16(K[i]));
+                    V[i] = xf_f16_to_f32(xf_f32_to_f16(V[i]));
+                }
+            /* the compacted cache: kept slots, in order, with their positions */
+            void *Kc = malloc(n * ld * 4), *Vc = malloc(n * ld * 4);
+            int32_t pos[300], qpos[5];
+            size_t m = 0;
+            for (size_t j = 0; j < n; j++) {
+                if (!keep[j]) continue;
+                for (size_t k = 0; k < ld; k++) {
+                    if (f16) {
+                        ((uint16_t *)Kc)[m * ld + k] = xf_f32_to_f16(K[j * ld + k]);
+                        ((uint16_t *)Vc)[m * ld + k] = xf_f32_to_f16(V[j * ld + k]);
+                    } else {
+                        ((float *)Kc)[m * ld + k] = K[j * ld + k];
+                        ((float *)Vc)[m * ld + k] = V[j * ld + k];
+                    }
+                }
+                pos[m++] = (int32_t)j;
+            }
+            for (size_t t = 0; t < nq; t++) qpos[t] = (int32_t)(n - nq + t);
+            float *O = calloc(nq * ldq, 4), *scr = malloc(xf_attention_scratch(3, dh) * 4);
+            xf_attn_problem p = {.Q = Q, .K = Kc, .V = Vc, .O = O, .ldq = ldq, .ldk = ld, .ldv = ld, .ldo = ldq,
+                                 .n_q = nq, .n_k = m, .dh = dh, .group = 3, .scale = 0.25f, .causal = 1, .window = W,
+                                 .h_off = h_off, .k_pos = pos, .q_pos = qpos, .kv_f16 = f16};
+            for (size_t g = 0; g < n_kv; g++) xf_attention(&p, g, 0, h_off[g + 1] - h_off[g], 0, nq, scr);
+            double worst = 0;
+            for (size_t t = 0; t < nq; t++)
+                for (size_t g = 0; g < n_kv; g++)
+                    for (size_t h = h_off[g]; h < h_off[g + 1]; h++) {
+                        double r[16], num = 0, den = 0;
+                        masked_ref(Q + t * ldq + h * dh, K + g * dh, V + g * dh, ld, n, dh, 0.25f, keep, n - nq + t, W, r);
+                        for (size_t k = 0; k < dh; k++) {
+                            num += (O[t * ldq + h * dh + k] - r[k]) * (O[t * ldq + h * dh + k] - r[k]);
+                            den += r[k] * r[k];
+                        }
+                        worst = fmax(worst, sqrt(num / den));
+                    }
+            CHECK_MSG(worst < 1e-5, "evicted cache (f16 %d, window %zu): normalized error %.3g vs masked full attention",
+                      f16, W, worst);
+            /* the weights a policy reads: each query's row sums to 1, and match the reference's */
+            float *acc = calloc(n_heads * m, 4);
+            for (size_t g = 0; g < n_kv; g++)
+                xf_attention_weights(&p, g, 0, h_off[g + 1] - h_off[g], nq - 1, nq, acc + h_off[g] * m, m);
+            for (size_t h = 0; h < n_heads; h++) {
+                double sum = 0;
+                for (size_t j = 0; j < m; j++) sum += acc[h * m + j];
+                CHECK_MSG(fabs(sum - 1.0) < 1e-5, "attention weights of head %zu sum to %.8f", h, sum);
+            }
+            free(K), free(V), free(Q), free(Kc), free(Vc), free(O), free(scr), free(acc);
+        }
+}
+
+/* ---------------------------------------------------------------- model */
+
+static xf_model *tiny(const char *name, int threads) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", xf_t_src("tests/data/tiny"), name);
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = threads;
+    xf_model *m = NULL;
+    CHECK_MSG(xf_model_load(dir, &p, &m) == XF_OK, "%s: %s", name, xf_errmsg());
+    return m;
+}
+
+static double max_rel(const float *a, const float *b, size_t n) {
+    double mx = 0, d = 0;
+    for (size_t i = 0; i < n; i++) {
+        mx = fmax(mx, fabs(b[i]));
+        d = fmax(d, fabs(a[i] - b[i]));
+    }
+    return d / (mx > 0 ? mx : 1);
+}
+
+/* Evict every third slot of the prompt (not the first) in every layer; in `masked`, mark the same
+ * slots invisible instead (a position after every query), keeping them in place. */
+static void evict(xf_kv_cache *c, size_t n_prompt, int masked) {
+    for (size_t l = 0; l < c->n_layers; l++) {
+        xf_kv_layer *L = &c->layers[l];
+        unsigned char keep[256];
+        for (size_t i = 0; i < L->n; i++) keep[i] = !(i < n_prompt && i % 3 == 1);
+        if (!masked) {
+            xf_kv_keep(L, keep);
+            continue;
+        }
+        for (size_t i = 0; i < L->n; i++)
+            if (!keep[i]) L->pos[i] = INT32_MAX;
+        L->in_order = 0;
+    }
+}
+
+static void test_session_eviction(const char *name) {
+    xf_model *m = tiny(name, 2);
+    if (!m) return;
+    const size_t V = xf_model_vocab_size(m), P = 40, S = 12;
+    int32_t ids[64];
+    for (size_t i = 0; i < P + S; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
+    xf_session *a = NULL, *b = NULL, *full = NULL;
+    CHECK(xf_session_create(m, 0, &a) == XF_OK && xf_session_create(m, 0, &b) == XF_OK &&
+          xf_session_create(m, 0, &full) == XF_OK);
+    if (!a || !b || !full) goto done;
+    float *la = malloc(V * 4), *lb = malloc(V * 4), *lf = malloc(V * 4);
+    CHECK(xf_session_eval(a, ids, P, la) == XF_OK && xf_session_eval(b, ids, P, lb) == XF_OK &&
+          xf_session_eval(full, ids, P, lf) == XF_OK);
+    xf_kv_cache *ca = xf_session_cache(a), *cb = xf_session_cache(b), *cf = xf_session_cache(full);
+    evict(ca, P, 0);
+    evict(cb, P, 1);
+    CHECK_MSG(ca->layers[0].n < P && !ca->layers[0].in_order, "eviction left %zu of %zu slots", ca->layers[0].n, P);
+    double worst = 0;
+    int keys_same = 1, pos_ok = 1;
+    for (size_t k = 0; k < S; k++) {
+        CHECK(xf_session_eval(a, ids + P + k, 1, la) == XF_OK && xf_session_eval(b, ids + P + k, 1, lb) == XF_OK &&
+              xf_session_eval(full, ids + P + k, 1, lf) == XF_OK);
+        worst = fmax(worst, max_rel(la, lb, V));
+        /* the new token's first-layer key (its embedding projected, then rotated at its position)
+         * and every layer's recorded position */
+        const xf_kv_layer *A0 = &ca->layers[0], *F0 = &cf->layers[0];
+        keys_same &= !memcmp((float *)A0->k + (A0->n - 1) * A0->kv_dim, (float *)F0->k + (F0->n - 1) * F0->kv_dim,
+                             A0->kv_dim * 4);
+        for (size_t l = 0; l < ca->n_layers; l++) pos_ok &= ca->layers[l].pos[ca->layers[l].n - 1] == (int32_t)(P + k);
+    }
+    CHECK_MSG(worst < 1e-5, "%s: logits after eviction differ from the masked session by %.3g (relative)", name, worst);
+    CHECK_MSG(keys_same, "%s: keys of tokens after eviction differ from a full session's (positions shifted?)", name);
+    CHECK_MSG(pos_ok, "%s: slots after eviction do not record the tokens' positions", name);
+    CHECK(xf_session_n_past(a) == P + S);
+    free(la), free(lb), free(lf);
+done:
+    xf_session_free(a), xf_session_free(b), xf_session_free(full);
+    xf_model_free(m);
+}
+
+/* Memory follows the tokens held; F16 slots halve it and stay close to F32. */
+static void test_growth_f16(void) {
+    xf_model *m = tiny("llama", 1);
+    if (!m) return;
+    const size_t V = xf_model_vocab_size(m);
+    xf_session_params p = xf_session_default_params();
+    p.n_ctx = 128;
+    p.n_ctx_reserve = 8;
+    xf_session *s32 = NULL, *s16 = NULL;
+    CHECK(xf_session_create_ex(m, &p, &s32) == XF_OK);
+    p.kv_type = XF_KV_F16;
+    CHECK(xf_session_create_ex(m, &p, &s16) == XF_OK);
+    if (!s32 || !s16) goto done;
+    /* per slot and layer: 2 kv heads x 16 dims x (K + V) x 4 bytes + a 4-byte position = 260 in
+     * F32, 132 in F16; 2 layers */
+    const size_t start = xf_session_kv_bytes(s32);
+    CHECK_MSG(start == 8 * 260 * 2, "8 reserved slots take %zu bytes", start);
+    int32_t ids[100];
+    for (size_t i = 0; i < 100; i++) ids[i] = (int32_t)((i * 13 + 5) % V);
+    float *a = malloc(V * 4), *b = malloc(V * 4);
+    CHECK(xf_session_eval(s32, ids, 20, a) == XF_OK && xf_session_eval(s16, ids, 20, b) == XF_OK);
+    CHECK_MSG(xf_session_kv_bytes(s32) == 32 * 260 * 2 && xf_session_kv_bytes(s16) == 32 * 132 * 2,
+              "20 tokens: %zu / %zu bytes (32 slots expected)", xf_session_kv_bytes(s32), xf_session_kv_bytes(s16));
+    CHECK_MSG(max_rel(a, b, V) < 1e-2, "F16 cache logits differ from F32 by %.3g (relative)", max_rel(a, b, V));
+    CHECK(xf_session_eval(s32, ids + 20, 80, a) == XF_OK);
+    CHECK_MSG(xf_session_kv_bytes(s32) == 128 * 260 * 2, "100 tokens of 128: %zu bytes", xf_session_kv_bytes(s32));
+    CHECK(xf_session_eval(s32, ids, 29, a) == XF_ERR_RANGE && xf_session_n_past(s32) == 100);
+    free(a), free(b);
+done:
+    xf_session_free(s32), xf_session_free(s16);
+    xf_model_free(m);
+}
+
+/* A policy that keeps the first 4 slots and drops the oldest others when full: a session of 32
+ * slots generates 100 tokens. */
+static xf_status sink_full(void *st, xf_kv_cache *c, size_t need) {
+    (void)st;
+    for (size_t l = 0; l < c->n_layers; l++) {
+        xf_kv_layer *L = &c->layers[l];
+        unsigned char keep[64];
+        size_t drop = L->n + need - c->max_slots;
+        for (size_t i = 0; i < L->n; i++) keep[i] = i < 4 || i >= 4 + drop;
+        xf_kv_keep(L, keep);
+    }
+    return XF_OK;
+}
+static const xf_kv_policy sink_policy = {"test-sink", 1, NULL, NULL, NULL, sink_full, NULL};
+
+static void test_policy_full(void) {
+    xf_model *m = tiny("qwen2", 1);
+    if (!m) return;
+    xf_session *s = NULL;
+    CHECK(xf_session_create(m, 32, &s) == XF_OK);
+    if (!s) {
+        xf_model_free(m);
+        return;
+    }
+    xf_kv_cache *c = xf_session_cache(s);
+    c->policy = &sink_policy;
+    const size_t V = xf_model_vocab_size(m);
+    float *lg = malloc(V * 4);
+    int32_t id = 7;
+    int ok = 1;
+    for (size_t k = 0; k < 100 && ok; k++) {
+        ok = xf_session_eval(s, &id, 1, lg) == XF_OK;
+        id = (int32_t)((id * 31 + 3) % V);
+    }
+    CHECK_MSG(ok, "generation with an evicting policy stopped: %s", xf_errmsg());
+    CHECK(xf_session_n_past(s) == 100 && c->layers[0].n == 32 && c->layers[0].pos[3] == 3 &&
+          c->layers[0].pos[31] == 99);
+    free(lg);
+    xf_session_free(s);
+    xf_model_free(m);
+}
+
+int main(void) {
+    test_evicted_kernel();
+    test_session_eviction("llama");
+    test_session_eviction("qwen2");
+    test_session_eviction("mistral");
+    test_growth_f16();
+    test_policy_full();
+    return xf_t_report();
+}
