@@ -202,3 +202,40 @@ double xf_t_nerr(const float *a, const float *b, size_t n) {
     }
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
+
+int xf_t_write_safetensors(const char *path, size_t n, const char *const *names, const int *ndim,
+                           const size_t (*shape)[2], const float *const *data) {
+    size_t cap = 256 + n * 512, len = 0, off = 0;
+    char *h = malloc(cap);
+    FILE *f = h ? fopen(path, "wb") : NULL;
+    if (!f) {
+        fprintf(stderr, "cannot write %s\n", path);
+        free(h);
+        return -1;
+    }
+    len += (size_t)snprintf(h + len, cap - len, "{");
+    for (size_t i = 0; i < n; i++) {
+        size_t cnt = shape[i][0] * (ndim[i] == 2 ? shape[i][1] : 1);
+        if (ndim[i] == 2)
+            len += (size_t)snprintf(h + len, cap - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%zu,%zu],\"data_offsets\":[%zu,%zu]}",
+                                    i ? "," : "", names[i], shape[i][0], shape[i][1], off, off + 4 * cnt);
+        else
+            len += (size_t)snprintf(h + len, cap - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%zu],\"data_offsets\":[%zu,%zu]}",
+                                    i ? "," : "", names[i], shape[i][0], off, off + 4 * cnt);
+        off += 4 * cnt;
+    }
+    len += (size_t)snprintf(h + len, cap - len, "}");
+    while (len % 8) h[len++] = ' ';
+    uint64_t hl = len;
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)(hl >> (8 * i));
+    int ok = fwrite(le, 1, 8, f) == 8 && fwrite(h, 1, len, f) == len;
+    for (size_t i = 0; i < n && ok; i++) {
+        size_t cnt = shape[i][0] * (ndim[i] == 2 ? shape[i][1] : 1);
+        ok = fwrite(data[i], 4, cnt, f) == cnt;
+    }
+    ok = fclose(f) == 0 && ok;
+    free(h);
+    if (!ok) fprintf(stderr, "cannot write %s\n", path);
+    return ok ? 0 : -1;
+}

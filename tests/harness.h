@@ -49,6 +49,11 @@ xf_t_span *xf_t_split_lines(char *b, size_t len, size_t *count);
 /* Space-separated decimal integers of p[0..n) into out (at most cap); returns how many. */
 size_t xf_t_parse_ints(const char *p, size_t n, int32_t *out, size_t cap);
 
+/* Write a safetensors file of n float32 tensors: names[i], ndim[i] (1 or 2) dims shape[i][0..),
+ * data[i]. Returns 0, or -1 (after printing why). */
+int xf_t_write_safetensors(const char *path, size_t n, const char *const *names, const int *ndim,
+                           const size_t (*shape)[2], const float *const *data);
+
 /* Random numbers for kernel tests: uniform in [-1, 1) from a xorshift generator with a fixed seed
  * (the same sequence on every run), and a heap vector of n of them times amp (free()). */
 float xf_t_frand(void);
