@@ -45,6 +45,8 @@ int cmd_chat(int argc, char **argv);
 void cmd_chat_help(FILE *f);
 int cmd_perplexity(int argc, char **argv);
 void cmd_perplexity_help(FILE *f);
+int cmd_eval(int argc, char **argv);
+void cmd_eval_help(FILE *f);
 
 /* ------------------------------------------------------------------ options (args.c) */
 
@@ -161,6 +163,9 @@ typedef struct cli_texts {
 } cli_texts;
 int cli_read_all_lines(const char *path, cli_texts *out);
 void cli_texts_free(cli_texts *t);
+/* A whole file ('-' = stdin) into memory: *out is NUL-terminated (the text may hold NUL bytes;
+ * use *len) and malloc'ed. Returns CLI_EXIT_OK, or an exit code after printing the error. */
+int cli_read_file(const char *path, char **out, size_t *len);
 
 /* --------------------------------------------------------------------- output (output.c) */
 
@@ -207,6 +212,7 @@ typedef struct cli_progress {
     double t0, last_draw;
     int drawn;
     const char *what;
+    const char *unit; /* "texts" unless changed after cli_progress_start */
 } cli_progress;
 
 /* Enabled when stderr is a terminal and more than min_items items are (or turn out to be)
@@ -218,6 +224,25 @@ void cli_progress_finish(cli_progress *p, size_t done);
 /* "xfmr: error: ..." on stderr (clearing a progress bar first). */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2); /* returns CLI_EXIT_FAIL */
 void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2); /* "xfmr: ..." */
+
+/* --------------------------------------- perplexity of a text (ppl.c: perplexity, eval) */
+
+typedef struct cli_ppl {
+    size_t window, stride; /* as run */
+    size_t tokens;  /* tokens of the text */
+    size_t windows; /* windows run through the model */
+    size_t scored;  /* predictions scored (the weights of xf_perplexity) */
+    double nll_sum; /* sum of the windows' mean NLL x weight */
+    double ppl;     /* exp(nll_sum / scored) */
+} cli_ppl;
+
+/* The window --window 0 means: the model's max_position_embeddings, capped at cap (0 = no cap). */
+size_t cli_ppl_window(xf_model *m, long window, size_t cap);
+/* Tokenize text (with only the special tokens the tokenizer adds) and run xf_perplexity with
+ * window / stride (stride 0 = window / 2). name is the file for messages. Returns CLI_EXIT_OK, or
+ * an exit code after printing the error (fewer than 2 tokens, a library error). */
+int cli_text_perplexity(xf_model *m, const char *name, const char *text, size_t len, size_t window,
+                        size_t stride, cli_ppl *out);
 
 /* ------------------------------------------- text generation (gen.c: generate, chat) */
 

@@ -2,8 +2,6 @@
  * strided sliding-window method of the Hugging Face guide (xf_perplexity). */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,84 +87,34 @@ static int parse(int argc, char **argv, ppl_args *o) {
     return CLI_EXIT_OK;
 }
 
-/* The whole file (or stdin) into memory. */
-static int slurp(const char *path, char **out, size_t *len) {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return cli_error("cannot open '%s': %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *p = cap < ((size_t)1 << 31) ? realloc(buf, cap * 2) : NULL;
-            if (!p) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = p;
-            cap *= 2;
-        }
-    }
-    int err = ferror(f);
-    if (f != stdin) fclose(f);
-    if (!buf) return cli_error("'%s' is too large to read into memory", path);
-    if (err) {
-        free(buf);
-        return cli_error("cannot read '%s'", path);
-    }
-    *out = buf;
-    *len = n;
-    return CLI_EXIT_OK;
-}
-
 int cmd_perplexity(int argc, char **argv) {
     ppl_args o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
     char *text = NULL;
     size_t len = 0;
-    if ((rc = slurp(o.input, &text, &len))) return rc;
+    if ((rc = cli_read_file(o.input, &text, &len))) return rc;
     xf_model *m = NULL;
     if ((rc = cli_load_model(&o.mo, &m))) {
         free(text);
         return rc;
     }
-    xf_model_info info;
-    size_t window = (size_t)o.window, stride;
-    if (!window) window = xf_model_get_info(m, &info) == XF_OK ? info.max_position : 0;
-    stride = o.stride ? (size_t)o.stride : (window / 2 ? window / 2 : 1);
-    if (stride > window) stride = window;
-    xf_encoding enc;
-    memset(&enc, 0, sizeof enc);
-    double ppl = 0, nll = 0;
-    size_t scored = 0, windows = 0;
-    if (xf_tokenize(xf_model_tokenizer(m), text, len, NULL, 0, 0, &enc) != XF_OK) {
-        rc = cli_lib_error();
-    } else if (enc.n < 2) {
-        rc = cli_error("'%s' has %zu token%s: perplexity needs at least 2", o.input, enc.n,
-                       enc.n == 1 ? "" : "s");
-    } else if (xf_perplexity(m, enc.ids, enc.n, window, stride, &ppl, &nll, &scored) != XF_OK) {
-        rc = cli_lib_error();
-    } else {
-        for (size_t b = 0; b < enc.n; b += stride) { /* the windows xf_perplexity ran */
-            windows++;
-            if (window >= enc.n - b) break;
-        }
+    cli_ppl r;
+    if (!(rc = cli_text_perplexity(m, o.input, text, len, cli_ppl_window(m, o.window, 0),
+                                   (size_t)o.stride, &r))) {
         if (o.json) {
             printf("{\"tokens\": %zu, \"windows\": %zu, \"window\": %zu, \"stride\": %zu, "
                    "\"scored\": %zu, \"nll\": %.9g, \"perplexity\": %.9g}\n",
-                   enc.n, windows, window, stride, scored, nll / (double)scored, ppl);
+                   r.tokens, r.windows, r.window, r.stride, r.scored, r.nll_sum / (double)r.scored, r.ppl);
         } else {
             printf("tokens      %zu\n"
                    "windows     %zu (window %zu, stride %zu)\n"
                    "scored      %zu\n"
                    "nll         %.6f\n"
                    "perplexity  %.4f\n",
-                   enc.n, windows, window, stride, scored, nll / (double)scored, ppl);
+                   r.tokens, r.windows, r.window, r.stride, r.scored, r.nll_sum / (double)r.scored, r.ppl);
         }
     }
-    xf_encoding_free(&enc);
     xf_model_free(m);
     free(text);
     return rc;

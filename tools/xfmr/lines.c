@@ -202,3 +202,40 @@ void cli_texts_free(cli_texts *t) {
     free(t->lens);
     memset(t, 0, sizeof *t);
 }
+
+int cli_read_file(const char *path, char **out, size_t *len) {
+    *out = NULL;
+    *len = 0;
+    int is_stdin = !strcmp(path, "-");
+    struct stat st;
+    if (!is_stdin && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cli_error("cannot read '%s': it is a directory", path);
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) return cli_error("cannot open '%s': %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap + 1);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *p = cap < ((size_t)1 << 31) ? realloc(buf, cap * 2 + 1) : NULL;
+            if (!p) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = p;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    if (!is_stdin) fclose(f);
+    if (!buf) return cli_error("'%s' is too large to read into memory", path);
+    if (err) {
+        free(buf);
+        return cli_error("cannot read '%s'", path);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return CLI_EXIT_OK;
+}

@@ -56,6 +56,7 @@ void cli_progress_start(cli_progress *p, const char *what, size_t total, size_t 
     p->total = total;
     p->min_items = min_items;
     p->what = what;
+    p->unit = "texts";
     p->t0 = now();
     if (total > 0 && total <= min_items) p->enabled = 0;
 }
@@ -82,11 +83,11 @@ static void draw(cli_progress *p, size_t done, double t) {
         } else {
             fmt_duration(elapsed, eta, sizeof eta);
         }
-        fprintf(stderr, "%s [%s] %zu/%zu %3d%%  %.1f texts/s  %s %s", p->what, bar, done,
-                p->total, (int)(frac * 100), rate, done < p->total ? "ETA" : "in", eta);
+        fprintf(stderr, "%s [%s] %zu/%zu %3d%%  %.1f %s/s  %s %s", p->what, bar, done, p->total,
+                (int)(frac * 100), rate, p->unit, done < p->total ? "ETA" : "in", eta);
     } else {
         fmt_duration(elapsed, eta, sizeof eta);
-        fprintf(stderr, "%s %zu texts  %.1f texts/s  %s", p->what, done, rate, eta);
+        fprintf(stderr, "%s %zu %s  %.1f %s/s  %s", p->what, done, p->unit, rate, p->unit, eta);
     }
     fflush(stderr);
     g_bar_on_screen = 1;
