@@ -19,6 +19,8 @@ static const cli_command COMMANDS[] = {
     {"chat", "chat with an instruction-tuned decoder model, multi-turn", cmd_chat, cmd_chat_help},
     {"perplexity", "perplexity of a decoder model on a text file (sliding window)",
      cmd_perplexity, cmd_perplexity_help},
+    {"eval", "measure a model: retrieval, perplexity, agreement, passkey/needle; with its cost",
+     cmd_eval, cmd_eval_help},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -53,6 +55,7 @@ static void main_help(FILE *f) {
           "  xfmr info all-MiniLM-L6-v2\n"
           "  xfmr generate -m SmolLM2-135M -p \"Once upon a time\" --temperature 0\n"
           "  xfmr perplexity -m SmolLM2-135M wiki.test.raw\n"
+          "  xfmr eval -m all-MiniLM-L6-v2 --task retrieval\n"
           "\n",
           f);
     cli_help_models(f);
@@ -96,7 +99,7 @@ int main(int argc, char **argv) {
     if (!c) {
         if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
         return cli_usage_error(NULL, "unknown command '%s' (commands: embed, tokenize, "
-                                     "similarity, info, generate, chat, perplexity)", a);
+                                     "similarity, info, generate, chat, perplexity, eval)", a);
     }
     int rc = c->run(argc - 1, argv + 1);
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) rc = cli_error("cannot write the output");

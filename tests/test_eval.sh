@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# test_eval.sh — `xfmr eval`: retrieval scores equal to sentence-transformers' on the frozen
+# Debian pairs (tests/data/eval/retrieval_golden.json, scripts/eval_st_retrieval.py) to 3
+# decimals; every task run on the tiny models of tests/data/tiny with checks of what must hold
+# (a model agrees with itself, ppl equals `xfmr perplexity`); bad input gives a clear error and a
+# non-zero exit, and never a half-written --json file.
+#
+# usage: tests/test_eval.sh path/to/xfmr      (MiniLM: $XFMR_TEST_MODEL or models/all-MiniLM-L6-v2)
+# Prints "N passed, M failed"; exits 77 (skipped) when MiniLM is missing and all else passed.
+set -u
+
+if [ $# -lt 1 ] || [ ! -x "$1" ]; then
+  echo "usage: $0 path/to/xfmr" >&2
+  exit 2
+fi
+X=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+here=$(cd "$(dirname "$0")/.." && pwd)
+minilm=${XFMR_TEST_MODEL:-$here/models/all-MiniLM-L6-v2}
+tiny=$here/tests/data/tiny
+data=$here/tests/data/eval
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+. "$here/tests/cli_checks.sh"
+# py EXPR-SCRIPT ARGS...: a python check that exits non-zero (with a message) when it fails
+py() {
+  local what=$1
+  shift
+  if python3 - "$@" 2>"$tmp/pyerr"; then ok; else bad "$what: $(head -c 600 "$tmp/pyerr")"; fi
+}
+
+# ------------------------------------------------------------------ usage errors (exit 2)
+run 0 "$X" eval --help
+out_has "retrieval"
+run 0 "$X" help eval
+run 2 "$X" eval --task retrieval
+err_has "missing the model"
+run 2 "$X" eval -m "$tiny/bert"
+err_has "missing the tasks"
+run 2 "$X" eval -m "$tiny/bert" --task retrieval,nonsense
+err_has "unknown task 'nonsense'"
+run 2 "$X" eval -m "$tiny/bert" --task retrieval,retrieval
+err_has "given twice"
+run 2 "$X" eval -m "$tiny/llama" --task ppl --window 64 --stride 65
+err_has "larger than --window"
+run 2 "$X" eval -m "$tiny/bert" --task agree
+err_has "give --ref"
+run 2 "$X" eval -m "$tiny/bert" --task retrieval extra
+err_has "unexpected argument"
+
+# ------------------------------------------------------------- wrong model kind (exit 1)
+head -n 20 "$data/debian_pairs_200.jsonl" >"$tmp/p20.jsonl"
+run 1 "$X" eval -m "$tiny/llama" --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "measures an encoder"
+err_has "is a decoder"
+run 1 "$X" eval -m "$tiny/bert" --task ppl --text "$here/tests/data/ppl_text.txt"
+err_has "measures a decoder"
+run 1 "$X" eval -m "$tiny/bert" --ref "$tiny/llama" --task agree --pairs "$tmp/p20.jsonl"
+err_has "cannot be compared"
+run 1 "$X" eval -m "$tmp/no-such-model" --task retrieval
+err_has "no-such-model"
+
+# ------------------------------------------------------------------- bad pairs (exit 1)
+: >"$tmp/empty.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/empty.jsonl"
+err_has "no {\"query\", \"doc\"} pairs"
+printf '\n  \n' >"$tmp/blank.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/blank.jsonl"
+err_has "no {\"query\", \"doc\"} pairs"
+printf '{"query": "a", "doc": "b"}\n{"query": "c", "doc": \n' >"$tmp/trunc.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/trunc.jsonl"
+err_has "trunc.jsonl:2: not a JSON object: malformed JSON"
+printf '{"query": "a", "doc": "b"}\n\n{"query": "c"}\n' >"$tmp/nodoc.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/nodoc.jsonl"
+err_has "nodoc.jsonl:3: field \"doc\" is missing"
+printf '{"query": 7, "doc": "b"}\n' >"$tmp/num.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/num.jsonl"
+err_has "num.jsonl:1: field \"query\" is not a string"
+printf '["a", "b"]\n' >"$tmp/arr.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/arr.jsonl"
+err_has "arr.jsonl:1: not a JSON object"
+printf '{"query": "a", "doc": "b"} x\n' >"$tmp/tail.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/tail.jsonl"
+err_has "tail.jsonl:1: text after the JSON object"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/missing.jsonl"
+err_has "missing.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --data-dir "$tmp/nodata"
+err_has "scripts/fetch_eval_data.sh"
+# a failing run leaves no --json file behind
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/nodoc.jsonl" --json "$tmp/fail.json"
+if [ -e "$tmp/fail.json" ]; then bad "a failed run left fail.json"; else ok; fi
+run 1 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/p20.jsonl" --json "$tmp/nodir/x.json"
+err_has "nodir/x.json"
+
+# ----------------------------------------------------------------- tiny-model runs
+# retrieval on the tiny BERT: valid JSON, metrics in [0, 1], the cost reported; --json - puts the
+# JSON on stdout and the table on stderr.
+run 0 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$tmp/p20.jsonl" --json - --threads 1
+err_has "mrr@10"
+py "tiny retrieval JSON" "$tmp/out" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = r["tasks"]["retrieval"]
+assert r["model"]["kind"] == "encoder" and t["queries"] == 20, r
+m = t["metrics"]
+assert set(m) == {"mrr@10", "ndcg@10", "recall@1", "recall@10"}, m
+assert all(0 <= v <= 1 for v in m.values()), m
+assert m["recall@1"] <= m["mrr@10"] <= m["recall@10"], m
+assert t["cost"]["wall_s"] > 0 and t["cost"]["peak_rss_mib"] > 0 and t["cost"]["texts_per_s"] > 0, t
+PY
+# --limit keeps the first N pairs
+run 0 "$X" eval -m "$tiny/bert" --task retrieval --pairs "$data/debian_pairs_200.jsonl" --limit 7 --json "$tmp/l7.json"
+py "--limit 7" "$tmp/l7.json" <<'PY'
+import json, sys
+assert json.load(open(sys.argv[1]))["tasks"]["retrieval"]["queries"] == 7
+PY
+
+# ppl on the tiny llama: the same numbers as `xfmr perplexity` (one shared function), and a
+# folder is one set of files.
+ppl_text=$here/tests/data/ppl_text.txt
+run 0 "$X" perplexity -m "$tiny/llama" --window 64 --stride 32 --json "$ppl_text"
+cp "$tmp/out" "$tmp/ppl_cmd.json"
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --stride 32 --text "$ppl_text" --json "$tmp/ppl_eval.json"
+out_has "ppl_text.txt   ppl "
+py "ppl equals xfmr perplexity" "$tmp/ppl_cmd.json" "$tmp/ppl_eval.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2]))["tasks"]["ppl"]["sets"]
+assert len(s) == 1 and s[0]["files"] == 1, s
+s = s[0]
+assert s["tokens"] == a["tokens"] and s["scored"] == a["scored"] and s["windows"] == a["windows"], (a, s)
+assert abs(s["perplexity"] - a["perplexity"]) <= 1e-6 * a["perplexity"], (a, s)
+PY
+mkdir -p "$tmp/set"
+head -c 3000 "$ppl_text" >"$tmp/set/a.txt"
+tail -c 3000 "$ppl_text" >"$tmp/set/b.txt"
+echo "not a text set member" >"$tmp/set/skip.md"
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --text "$tmp/set" --text "$tmp/set/a.txt" --json "$tmp/set.json"
+py "ppl over a folder" "$tmp/set.json" <<'PY'
+import json, math, sys
+s = json.load(open(sys.argv[1]))["tasks"]["ppl"]["sets"]
+assert [x["files"] for x in s] == [2, 1], s
+assert s[0]["stride"] == 32 and s[0]["window"] == 64, s
+assert s[0]["tokens"] > s[1]["tokens"] > 0, s
+assert abs(math.exp(s[0]["nll"]) - s[0]["perplexity"]) < 1e-6 * s[0]["perplexity"], s
+PY
+run 1 "$X" eval -m "$tiny/llama" --task ppl --text "$tmp/nodoc.jsonl.d"
+err_has "does not exist"
+mkdir -p "$tmp/emptydir"
+run 1 "$X" eval -m "$tiny/llama" --task ppl --text "$tmp/emptydir"
+err_has "no *.txt files"
+run 1 "$X" eval -m "$tiny/llama" --task ppl --window 4096 --text "$ppl_text"
+err_has "max_position_embeddings"
+
+# agree: a model agrees exactly with itself; two different models do not
+printf 'The quick brown fox\nOnce upon a time\nHello world, this is\n' >"$tmp/prompts.txt"
+run 0 "$X" eval -m "$tiny/llama" --ref "$tiny/llama" --task agree --text "$ppl_text" --prompts "$tmp/prompts.txt" --kl-tokens 300 --max-tokens 8 --json "$tmp/self.json"
+out_has "greedy equal   3 of 3"
+py "a decoder agrees with itself" "$tmp/self.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))["tasks"]["agree"]
+assert a["kl_positions"] == 300 and a["kl_window"] == 128, a
+assert a["kl_mean"] == 0 and a["kl_max"] == 0 and a["top1_agree"] == 1 and a["greedy_equal"] == 1, a
+assert a["time"]["model_s"] > 0 and a["time"]["ref_s"] > 0, a
+PY
+run 0 "$X" eval -m "$tiny/mistral" --ref "$tiny/llama" --task agree --text "$ppl_text" --prompts "$tmp/prompts.txt" --kl-tokens 200 --window 50 --max-tokens 8 --json "$tmp/diff.json"
+py "two decoders differ" "$tmp/diff.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))["tasks"]["agree"]
+assert a["kl_positions"] == 200 and a["kl_window"] == 50, a
+assert a["kl_mean"] > 0.01 and a["kl_max"] >= a["kl_mean"] and a["top1_agree"] < 1, a
+PY
+run 0 "$X" eval -m "$tiny/bert" --ref "$tiny/bert" --task agree --pairs "$tmp/p20.jsonl" --json "$tmp/bself.json"
+py "an encoder agrees with itself" "$tmp/bself.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))["tasks"]["agree"]
+assert a["texts"] == 40 and abs(a["cosine_min"] - 1) < 1e-6 and abs(a["cosine_mean"] - 1) < 1e-6, a
+PY
+run 1 "$X" eval -m "$tiny/llama" --ref "$tiny/llama_q.gguf" --task agree --text "$ppl_text" --prompts "$tmp/prompts.txt"
+err_has "cannot be compared"
+run 1 "$X" eval -m "$tiny/llama" --ref "$tiny/llama" --task agree --text "$ppl_text" --prompts "$tmp/prompts.txt" --max-tokens 200
+err_has "exceeds the context of 128"
+run 1 "$X" eval -m "$tiny/llama" --ref "$tiny/llama" --task agree --text "$ppl_text" --prompts "$tmp/empty.jsonl"
+err_has "no prompts"
+
+# ------------------------------------------- agreement with sentence-transformers (MiniLM)
+skipped=0
+if [ -d "$minilm" ]; then
+  run 0 "$X" eval -m "$minilm" --task retrieval --pairs "$data/debian_pairs_200.jsonl" --json "$tmp/minilm.json"
+  py "MiniLM retrieval = sentence-transformers to 3 decimals" "$tmp/minilm.json" "$data/retrieval_golden.json" "$data/debian_pairs_200.jsonl" <<'PY'
+import hashlib, json, sys
+got = json.load(open(sys.argv[1]))["tasks"]["retrieval"]
+gold = json.load(open(sys.argv[2]))
+assert hashlib.sha256(open(sys.argv[3], "rb").read()).hexdigest() == gold["pairs_sha256"], "pairs changed"
+assert got["queries"] == gold["n_queries"], (got["queries"], gold["n_queries"])
+for k, v in gold["metrics"].items():
+    assert abs(got["metrics"][k] - v) < 5e-4, (k, got["metrics"][k], v)
+PY
+else
+  echo "test_eval: SKIP the sentence-transformers comparison: $minilm is missing (scripts/fetch_models.sh)" >&2
+  skipped=1
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] || exit 1
+[ "$skipped" -eq 0 ] || exit 77
+exit 0
