@@ -5,8 +5,9 @@
 # (a model agrees with itself, ppl equals `xfmr perplexity`); bad input gives a clear error and a
 # non-zero exit, and never a half-written --json file.
 #
-# usage: tests/test_eval.sh path/to/xfmr      (MiniLM: $XFMR_TEST_MODEL or models/all-MiniLM-L6-v2)
-# Prints "N passed, M failed"; exits 77 (skipped) when MiniLM is missing and all else passed.
+# usage: tests/test_eval.sh path/to/xfmr      (MiniLM: $XFMR_TEST_MODEL or models/all-MiniLM-L6-v2;
+#                                             SmolLM2: models/SmolLM2-135M-Instruct)
+# Prints "N passed, M failed"; exits 77 (skipped) when a model is missing and all else passed.
 set -u
 
 if [ $# -lt 1 ] || [ ! -x "$1" ]; then
@@ -16,6 +17,7 @@ fi
 X=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")/.." && pwd)
 minilm=${XFMR_TEST_MODEL:-$here/models/all-MiniLM-L6-v2}
+smollm=$here/models/SmolLM2-135M-Instruct
 tiny=$here/tests/data/tiny
 data=$here/tests/data/eval
 tmp=$(mktemp -d)
@@ -33,6 +35,7 @@ py() {
 # ------------------------------------------------------------------ usage errors (exit 2)
 run 0 "$X" eval --help
 out_has "retrieval"
+out_has "passkey"
 run 0 "$X" help eval
 run 2 "$X" eval --task retrieval
 err_has "missing the model"
@@ -42,6 +45,14 @@ run 2 "$X" eval -m "$tiny/bert" --task retrieval,nonsense
 err_has "unknown task 'nonsense'"
 run 2 "$X" eval -m "$tiny/bert" --task retrieval,retrieval
 err_has "given twice"
+run 2 "$X" eval -m "$tiny/llama" --task passkey --depths 0,1.5
+err_has "1.5 is not a fraction"
+run 2 "$X" eval -m "$tiny/llama" --task passkey --lengths 1024,abc
+err_has "--lengths"
+run 2 "$X" eval -m "$tiny/llama" --task needle --chat-template nonsense
+err_has "unknown --chat-template 'nonsense'"
+run 2 "$X" eval -m "$tiny/llama" --task needle --chat-template chatml --no-chat
+err_has "exclude each other"
 run 2 "$X" eval -m "$tiny/llama" --task ppl --window 64 --stride 65
 err_has "larger than --window"
 run 2 "$X" eval -m "$tiny/bert" --task agree
@@ -184,8 +195,59 @@ err_has "exceeds the context of 128"
 run 1 "$X" eval -m "$tiny/llama" --ref "$tiny/llama" --task agree --text "$ppl_text" --prompts "$tmp/empty.jsonl"
 err_has "no prompts"
 
-# ------------------------------------------- agreement with sentence-transformers (MiniLM)
+# passkey / needle: lengths beyond the context, a prompt whose fixed text does not fit
+run 1 "$X" eval -m "$tiny/llama" --task passkey --lengths 64,200 --no-chat
+err_has "--lengths 200 plus 12 answer tokens exceeds the context"
+err_has "use lengths up to 116"
+run 1 "$X" eval -m "$tiny/llama" --task passkey --lengths 64 --no-chat
+err_has "the prompt without text already has"
+run 1 "$X" eval -m "$tiny/bert" --task needle --lengths 64
+err_has "measures a decoder"
+run 1 "$X" eval -m "$tiny/llama" --task passkey --lengths 64 --save-prompts "$tmp/nodir/sp.jsonl"
+err_has "nodir/sp.jsonl"
+
 skipped=0
+if [ -d "$smollm" ]; then
+  # SmolLM2 with short prompts: each prompt holds its key once, at its depth, within the length;
+  # the answers are checked as documented; its context limit is enforced.
+  printf 'Too short a haystack for 200 tokens.\n' >"$tmp/hay.txt"
+  run 1 "$X" eval -m "$smollm" --task needle --lengths 200 --haystack "$tmp/hay.txt"
+  err_has "fewer than --lengths 200"
+  run 1 "$X" eval -m "$smollm" --task passkey --lengths 1024,8192
+  err_has "use lengths up to 8180"
+  run 0 "$X" eval -m "$smollm" --task passkey,needle --lengths 200 --depths 0,0.5,1 --cases 1 \
+    --haystack "$here/tests/data/ppl_text.txt" --save-prompts "$tmp/sp.jsonl" --json "$tmp/lc.json"
+  out_has "length\\depth"
+  py "passkey/needle prompts and scores" "$tmp/sp.jsonl" "$tmp/lc.json" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+res = json.load(open(sys.argv[2]))["tasks"]
+assert len(rows) == 6, len(rows)
+for r in rows:
+    p, key = r["prompt"], r["key"]
+    assert 200 - 16 <= r["prompt_tokens"] <= 200, r["prompt_tokens"]
+    assert p.count(key) == 1 and r["expected"] in key, r
+    assert p.startswith("<|im_start|>system") and p.endswith("<|im_start|>assistant\n" + ("The pass key is" if r["task"] == "passkey" else key.split(" is to ")[0] + " is")), p[-80:]
+    # the key sits at its depth of the text between the intro and the question
+    start = p.index("\n\n", p.index("<|im_start|>user")) + 2
+    end = p.rindex("\n\n", 0, p.rindex("<|im_end|>"))
+    frac = (p.index(key) - start) / max(1, end - start - len(key))
+    assert abs(frac - r["depth"]) <= 0.12, (r["task"], r["depth"], frac)
+    assert r["correct"] == (r["expected"].lower() in r["reply"].lower()), r
+for task in ("passkey", "needle"):
+    t = res[task]
+    assert t["chat_template"] is True and t["cases"] == 1 and len(t["cells"]) == 3, t
+    mine = [r for r in rows if r["task"] == task]
+    assert [c["accuracy"] for c in t["cells"]] == [float(r["correct"]) for r in mine], (t, mine)
+    assert t["cost"]["tokens_per_s"] > 0 and t["cost"]["peak_rss_mib"] > 0, t
+assert sum(r["correct"] for r in rows) >= 1, "SmolLM2 found no key at 200 tokens"
+PY
+else
+  echo "test_eval: SKIP the passkey/needle runs: $smollm is missing (scripts/fetch_models.sh)" >&2
+  skipped=1
+fi
+
+# ------------------------------------------- agreement with sentence-transformers (MiniLM)
 if [ -d "$minilm" ]; then
   run 0 "$X" eval -m "$minilm" --task retrieval --pairs "$data/debian_pairs_200.jsonl" --json "$tmp/minilm.json"
   py "MiniLM retrieval = sentence-transformers to 3 decimals" "$tmp/minilm.json" "$data/retrieval_golden.json" "$data/debian_pairs_200.jsonl" <<'PY'

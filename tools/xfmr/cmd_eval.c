@@ -1,6 +1,6 @@
 /* cmd_eval.c — `xfmr eval`, the project's yardstick: measures a model (any model xfmr loads, with
- * the options that change it) on one or more tasks — retrieval, ppl, agree (with --ref) — and
- * prints a table and, with --json, a JSON report; every task reports its
+ * the options that change it) on one or more tasks — retrieval, ppl, agree (with --ref),
+ * passkey, needle — and prints a table and, with --json, a JSON report; every task reports its
  * cost (wall time, throughput, peak RSS). The tasks live in eval_*.c (see eval.h). */
 #define _POSIX_C_SOURCE 200809L
 
@@ -16,12 +16,17 @@ static const eval_task TASKS[] = {
      eval_run_ppl},
     {"agree", "agreement with --ref: embedding cosine; decoder KL, top-1, greedy text",
      EVAL_ENCODER | EVAL_DECODER, 1, eval_run_agree},
+    {"passkey", "find a number hidden in filler text, per (length, depth)", EVAL_DECODER, 0,
+     eval_run_passkey},
+    {"needle", "find a sentence hidden in essays, per (length, depth)", EVAL_DECODER, 0,
+     eval_run_needle},
 };
 #define N_TASKS (sizeof TASKS / sizeof TASKS[0])
 
 enum {
     OPT_REF = 1, OPT_TASK, OPT_JSON, OPT_DATA_DIR, OPT_PAIRS, OPT_TEXT, OPT_PROMPTS, OPT_HAYSTACK,
-    OPT_LIMIT, OPT_BATCH, OPT_WINDOW, OPT_STRIDE, OPT_KL_TOKENS, OPT_MAX_TOKENS
+    OPT_LIMIT, OPT_BATCH, OPT_WINDOW, OPT_STRIDE, OPT_KL_TOKENS, OPT_MAX_TOKENS, OPT_LENGTHS,
+    OPT_DEPTHS, OPT_CASES, OPT_SEED, OPT_CHAT_TEMPLATE, OPT_NO_CHAT, OPT_SAVE_PROMPTS
 };
 
 static const cli_opt OPTS[] = {
@@ -31,6 +36,9 @@ static const cli_opt OPTS[] = {
     {OPT_PROMPTS, 0, "prompts", 1}, {OPT_HAYSTACK, 0, "haystack", 1}, {OPT_LIMIT, 0, "limit", 1},
     {OPT_BATCH, 0, "batch-size", 1}, {OPT_WINDOW, 0, "window", 1}, {OPT_STRIDE, 0, "stride", 1},
     {OPT_KL_TOKENS, 0, "kl-tokens", 1}, {OPT_MAX_TOKENS, 0, "max-tokens", 1},
+    {OPT_LENGTHS, 0, "lengths", 1}, {OPT_DEPTHS, 0, "depths", 1}, {OPT_CASES, 0, "cases", 1},
+    {OPT_SEED, 0, "seed", 1}, {OPT_CHAT_TEMPLATE, 0, "chat-template", 1},
+    {OPT_NO_CHAT, 0, "no-chat", 0}, {OPT_SAVE_PROMPTS, 0, "save-prompts", 1},
 };
 
 void cmd_eval_help(FILE *f) {
@@ -67,6 +75,7 @@ void cmd_eval_help(FILE *f) {
           "                        DIR/docs)\n"
           "      --prompts FILE    one prompt per line (decoder agree; default DIR/prompts.txt),\n"
           "                        or texts to embed (encoder agree; default: the pairs' texts)\n"
+          "      --haystack PATH   text file or folder of *.txt (needle; default DIR/pg_essays)\n"
           "      --limit N         use only the first N pairs / prompts / texts (default: all)\n"
           "\n"
           "Task options:\n"
@@ -77,13 +86,24 @@ void cmd_eval_help(FILE *f) {
           "      --kl-tokens N     tokens of the --text sets scored by the decoder agree KL\n"
           "                        (default 4096)\n"
           "      --max-tokens N    greedy tokens per prompt for decoder agree (default 32)\n"
+          "      --lengths LIST    prompt lengths in tokens (passkey, needle; default\n"
+          "                        1024,2048,4096); each plus the answer must fit the context\n"
+          "      --depths LIST     where the key sits, fractions of the text from 0 (start) to\n"
+          "                        1 (end) (default 0,0.25,0.5,0.75,1)\n"
+          "      --cases N         cases per (length, depth), 1..100000 (default 5)\n"
+          "      --seed S          seed of the passkeys, needles and haystack offsets (default 0)\n"
+          "      --chat-template NAME  chat format of passkey/needle prompts (default: the\n"
+          "                        model's own, when it has one)\n"
+          "      --no-chat         plain prompts even when the model has a chat template\n"
+          "      --save-prompts FILE  write each passkey/needle case as a JSON line: the prompt\n"
+          "                        as the model saw it, the key, the expected answer, the reply\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
           "  scripts/fetch_eval_data.sh\n"
           "  xfmr eval -m all-MiniLM-L6-v2 --task retrieval --json minilm.json\n"
           "  xfmr eval -m all-MiniLM-L6-v2 --weights int8 --ref all-MiniLM-L6-v2 --task agree\n"
-          "  xfmr eval -m SmolLM2-135M-Instruct --task ppl\n"
+          "  xfmr eval -m SmolLM2-135M-Instruct --task ppl,passkey --lengths 1024,2048 --cases 3\n"
           "\n",
           f);
     cli_help_exit_codes(f);
@@ -102,6 +122,28 @@ static int split_list(const char *opt, const char *s, item_fn fn, void *ctx) {
         int rc = fn(tok, ctx);
         if (rc) return rc;
     }
+    return 0;
+}
+
+static int add_length(const char *item, void *ctx) {
+    eval_opts *o = ctx;
+    long v;
+    if (cli_parse_int("eval", "--lengths", item, 16, 10000000, &v)) return CLI_EXIT_USAGE;
+    if (o->n_lengths == EVAL_MAX_LIST)
+        return cli_usage_error("eval", "at most %d --lengths", EVAL_MAX_LIST);
+    o->lengths[o->n_lengths++] = (size_t)v;
+    return 0;
+}
+
+static int add_depth(const char *item, void *ctx) {
+    eval_opts *o = ctx;
+    double v;
+    if (cli_parse_double("eval", "--depths", item, &v)) return CLI_EXIT_USAGE;
+    if (v < 0 || v > 1)
+        return cli_usage_error("eval", "--depths: %s is not a fraction from 0 to 1", item);
+    if (o->n_depths == EVAL_MAX_LIST)
+        return cli_usage_error("eval", "at most %d --depths", EVAL_MAX_LIST);
+    o->depths[o->n_depths++] = v;
     return 0;
 }
 
@@ -136,6 +178,7 @@ static int parse(int argc, char **argv, eval_opts *o, task_list *tl) {
     cli_model_opts_init(&o->mo);
     o->kl_tokens = 4096;
     o->max_tokens = 32;
+    o->cases = 5;
     const char *arg;
     int id, rc = 0;
     while (!rc && (id = cli_next(&p, &arg)) != CLI_DONE) {
@@ -172,6 +215,18 @@ static int parse(int argc, char **argv, eval_opts *o, task_list *tl) {
         case OPT_MAX_TOKENS:
             rc = cli_parse_int("eval", "--max-tokens", arg, 1, 100000, &o->max_tokens);
             break;
+        case OPT_LENGTHS: o->n_lengths = 0; rc = split_list("--lengths", arg, add_length, o); break;
+        case OPT_DEPTHS: o->n_depths = 0; rc = split_list("--depths", arg, add_depth, o); break;
+        case OPT_CASES: rc = cli_parse_int("eval", "--cases", arg, 1, 100000, &o->cases); break;
+        case OPT_SEED: {
+            long v;
+            rc = cli_parse_int("eval", "--seed", arg, 0, 2147483647L, &v);
+            o->seed = (uint64_t)v;
+            break;
+        }
+        case OPT_CHAT_TEMPLATE: o->chat_template = arg; break;
+        case OPT_NO_CHAT: o->no_chat = 1; break;
+        case OPT_SAVE_PROMPTS: o->save_prompts = arg; break;
         }
         if (rc) return rc < 0 ? CLI_EXIT_USAGE : rc;
     }
@@ -180,10 +235,29 @@ static int parse(int argc, char **argv, eval_opts *o, task_list *tl) {
     if (o->window && o->stride > o->window)
         return cli_usage_error("eval", "--stride %ld is larger than --window %ld", o->stride,
                                o->window);
+    if (o->chat_template && o->no_chat)
+        return cli_usage_error("eval", "--chat-template and --no-chat exclude each other");
+    if (o->chat_template) {
+        xf_chat_template *t = NULL;
+        if (xf_chat_template_from_name(o->chat_template, &t) != XF_OK)
+            return cli_usage_error("eval", "unknown --chat-template '%s' (known: %s)",
+                                   o->chat_template, xf_chat_template_names());
+        xf_chat_template_free(t);
+    }
     for (size_t k = 0; k < tl->n; k++)
         if (tl->t[k]->needs_ref && !o->ref)
             return cli_usage_error("eval", "task '%s' compares with a reference: give --ref MODEL",
                                    tl->t[k]->name);
+    if (!o->n_lengths) {
+        static const size_t def[] = {1024, 2048, 4096};
+        memcpy(o->lengths, def, sizeof def);
+        o->n_lengths = 3;
+    }
+    if (!o->n_depths) {
+        static const double def[] = {0, 0.25, 0.5, 0.75, 1};
+        memcpy(o->depths, def, sizeof def);
+        o->n_depths = 5;
+    }
     return CLI_EXIT_OK;
 }
 
@@ -267,6 +341,12 @@ int cmd_eval(int argc, char **argv) {
     }
     cJSON *root = cJSON_CreateObject(), *tasks = NULL;
     if (!rc && !root) rc = cli_error("out of memory");
+    cli_out saved = {NULL, NULL};
+    if (!rc && o.save_prompts) {
+        if (!strcmp(o.save_prompts, "-")) rc = cli_error("--save-prompts needs a file, not stdout");
+        else if (cli_out_open(&saved, o.save_prompts)) rc = CLI_EXIT_FAIL;
+        c.prompts_out = saved.f;
+    }
     if (!rc) {
         cJSON_AddStringToObject(root, "xfmr", xf_version());
         add_model_json(root, "model", o.mo.model, c.m, c.kind);
@@ -283,6 +363,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON *obj = cJSON_AddObjectToObject(tasks, tl.t[k]->name);
         rc = obj ? tl.t[k]->run(&c, obj) : cli_error("out of memory");
     }
+    if (saved.f && cli_out_close(&saved, !rc) && !rc) rc = CLI_EXIT_FAIL;
     if (!rc && o.json) rc = write_json(o.json, root);
     cJSON_Delete(root);
     xf_model_free(c.ref);

@@ -70,6 +70,7 @@ typedef struct eval_opts {
     uint64_t seed;          /* --seed */
     const char *chat_template; /* --chat-template NAME */
     int no_chat;            /* --no-chat: plain prompts even when the model has a template */
+    const char *save_prompts; /* --save-prompts FILE: passkey/needle cases as JSON lines */
 } eval_opts;
 
 /* --------------------------------------------------------------------------- run context */
@@ -82,6 +83,7 @@ typedef struct eval_ctx {
     int kind, ref_kind;       /* EVAL_ENCODER or EVAL_DECODER */
     const char *name, *ref_name; /* as given on the command line, for messages */
     FILE *table;              /* where the readable table goes */
+    FILE *prompts_out;        /* --save-prompts, or NULL */
 } eval_ctx;
 
 typedef struct eval_task {
@@ -96,6 +98,8 @@ typedef struct eval_task {
 int eval_run_retrieval(eval_ctx *c, cJSON *obj);
 int eval_run_ppl(eval_ctx *c, cJSON *obj);
 int eval_run_agree(eval_ctx *c, cJSON *obj);
+int eval_run_passkey(eval_ctx *c, cJSON *obj);
+int eval_run_needle(eval_ctx *c, cJSON *obj);
 
 /* ------------------------------------------------------------ shared helpers (eval_common.c) */
 
