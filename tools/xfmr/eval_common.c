@@ -76,7 +76,7 @@ void eval_cost_finish(const eval_cost *k, eval_ctx *c, cJSON *obj, const char *c
         double rate = wall > 0 ? counts[i] / wall : NAN;
         eval_json_num(cost, key, rate);
         if (at > 0 && (size_t)at < sizeof line)
-            at += snprintf(line + at, sizeof line - (size_t)at, ", %.1f %s/s", rate, units[i]);
+            at += snprintf(line + at, sizeof line - (size_t)at, ", %.3g %s/s", rate, units[i]);
     }
     eval_json_num(cost, "peak_rss_mib", rss);
     if (at > 0 && (size_t)at < sizeof line)

@@ -339,8 +339,8 @@ static int run_longctx(eval_ctx *c, cJSON *obj, int needle) {
     }
     const size_t n_cells = o->n_lengths * o->n_depths, n_cases = (size_t)o->cases;
     if (!rc)
-        eval_heading(c, "%s: accuracy by prompt length (tokens) and depth, %zu cases each, greedy",
-                     t.name, n_cases);
+        eval_heading(c, "%s: accuracy by prompt length (tokens) and depth, %zu case%s each, greedy",
+                     t.name, n_cases, n_cases == 1 ? "" : "s");
     cJSON *cells = cJSON_AddArrayToObject(obj, "cells");
     cJSON_AddNumberToObject(obj, "cases", (double)n_cases);
     cJSON_AddNumberToObject(obj, "seed", (double)o->seed);
