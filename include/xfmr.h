@@ -283,10 +283,11 @@ xf_status xf_sampler_sample(xf_sampler *s, float *logits, const int32_t *history
 
 /* ============================================================ chat templates */
 
-/* Chat prompts without a Jinja engine: a model's own template text (tokenizer_config.json
- * "chat_template", GGUF "tokenizer.chat_template") is recognised as one of the known formats by
- * its markers and rendered by C code that gives, byte for byte, what transformers'
- * apply_chat_template(tokenize=False) gives with that template. Known names:
+/* Chat prompts. A model's own template text (tokenizer_config.json "chat_template", GGUF
+ * "tokenizer.chat_template") is compiled by xfmr's Jinja engine and rendered as transformers'
+ * apply_chat_template(tokenize=False) renders it (name "jinja"); Jinja beyond the subset chat
+ * templates use is refused with a message naming the construct and its line and column.
+ * Built-in formats, chosen by name (the --chat-template override), are rendered by C code:
  *   chatml   <|im_start|>role\n...<|im_end|>\n, no default system message
  *   smollm2  chatml + SmolLM2's default system message when the first message is not "system"
  *   qwen2    chatml + Qwen2's default system message ("You are a helpful assistant.")
@@ -294,42 +295,62 @@ xf_status xf_sampler_sample(xf_sampler *s, float *logits, const int32_t *history
  *   llama2   <s>[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST] ... </s>
  *   mistral  <s>[INST] ... [/INST]...</s> (Mistral-7B-Instruct v0.1/v0.2; no system message)
  *   zephyr   <|system|>\n...</s>\n<|user|>\n...</s>\n<|assistant|>\n
- * A detected ChatML template with another default system message keeps name "chatml" and
- * inserts the template's own text. See docs/CHAT.md. */
+ * See docs/CHAT.md. */
 typedef struct xf_chat_template xf_chat_template;
 
 typedef struct xf_chat_message {
-    const char *role;    /* "system", "user" or "assistant" */
+    const char *role;    /* "system", "user", "assistant" (a Jinja template may take others: "tool") */
     const char *content; /* NUL-terminated UTF-8 */
 } xf_chat_message;
 
-/* Recognise a template text. XF_ERR_UNSUPPORTED (the message lists the known names) when it
- * matches none of them, or uses features only a Jinja engine renders (tools, <think>, dates). */
+/* Compile a model's Jinja template. bos_token / eos_token: the texts the template sees as
+ * bos_token / eos_token (NULL: undefined, as transformers leaves a token the model has none of).
+ * XF_ERR_UNSUPPORTED (Jinja outside the subset) or XF_ERR_INVALID_ARG (malformed Jinja), with a
+ * message naming the construct, line and column. Stop strings: eos_token and the end-of-turn
+ * markers the template writes (<|im_end|>, <|eot_id|>, <|end|>, <end_of_turn>, ...).
+ * strftime_now() in a template reads the clock, or SOURCE_DATE_EPOCH (UTC) when it is set. */
+xf_status xf_chat_template_from_text(const char *template_text, const char *bos_token,
+                                     const char *eos_token, xf_chat_template **out);
+/* xf_chat_template_from_text(template_text, NULL, NULL, out). */
 xf_status xf_chat_template_detect(const char *template_text, xf_chat_template **out);
-/* A known template by name (the --chat-template override); XF_ERR_UNSUPPORTED for another name. */
+/* A built-in format by name (the --chat-template override); XF_ERR_UNSUPPORTED for another name. */
 xf_status xf_chat_template_from_name(const char *name, xf_chat_template **out);
 void xf_chat_template_free(xf_chat_template *tmpl);
-/* "chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr". Never NULL. */
+/* The built-in names: "chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr". Never NULL. */
 const char *xf_chat_template_names(void);
-/* Name of a template (one of the known names; "" for NULL). */
+/* Name of a template ("jinja" for a model's own, else a built-in name; "" for NULL). */
 const char *xf_chat_template_name(const xf_chat_template *tmpl);
 /* The system message a ChatML template inserts when the first message is not one, or NULL. */
 const char *xf_chat_template_default_system(const xf_chat_template *tmpl);
 /* Strings that end the assistant's turn, to stop generation on (e.g. "<|im_end|>", "<|eot_id|>",
  * "</s>"); *n gets their count. Owned by the template. */
 const char *const *xf_chat_template_stops(const xf_chat_template *tmpl, size_t *n);
-/* 1 when the rendered text already starts with the model's BOS token text (llama3, llama2,
- * mistral): tokenize it without adding another BOS. */
+/* 1 when the rendered text is to be tokenized without the special tokens the tokenizer adds
+ * (the template writes its own BOS: llama3, llama2, mistral; and every Jinja template, as
+ * transformers tokenizes a rendered chat with add_special_tokens=False). */
 int xf_chat_template_adds_bos(const xf_chat_template *tmpl);
 
 /* Render msgs[0..n) (n >= 1) into *out (NUL-terminated, free with free()); *len (may be NULL)
  * gets its byte length. add_generation_prompt appends the opening of an assistant turn (llama2
  * and mistral templates have none). XF_ERR_INVALID_ARG, with a message naming the message index,
- * for NULL fields, a role other than system/user/assistant, and where the model's template raises
- * an exception: llama2 requires an optional first system message, then user/assistant
- * alternation starting with user; mistral the same without any system message. */
+ * for NULL fields, an empty role (a built-in format: a role other than system/user/assistant),
+ * and where the template raises an exception (Jinja: "chat template error: MSG"; llama2: an
+ * optional first system message, then user/assistant alternation starting with user; mistral
+ * the same without any system message). XF_ERR_RANGE when a Jinja template exceeds the limits
+ * on steps (10 million), memory (256 MiB) or output (16 MiB). */
 xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *msgs, size_t n,
                          int add_generation_prompt, char **out, size_t *len);
+/* The same for messages given as a JSON array in transformers' / OpenAI's format (objects with
+ * "role", "content", "tool_calls", "reasoning_content", ...), and vars_json (may be NULL) a JSON
+ * object of more template variables: "tools" (function schemas), "documents", and keywords such
+ * as "enable_thinking". A built-in format takes string role/content only and ignores vars_json. */
+xf_status xf_chat_render_json(const xf_chat_template *tmpl, const char *messages_json,
+                              const char *vars_json, int add_generation_prompt, char **out,
+                              size_t *len);
+/* The chat template of a loaded model: its own (xf_model_chat_template) compiled with
+ * xf_chat_template_from_text, bos_token the special token its tokenizer puts before a text (if
+ * one) and eos_token the token of xf_model_eos_id. XF_ERR_NOT_FOUND when the model has none. */
+xf_status xf_chat_template_from_model(const xf_model *model, xf_chat_template **out);
 
 /* ===================================================== end of chat templates */
 

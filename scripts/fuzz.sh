@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
 done
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all=(fuzz_safetensors fuzz_gguf fuzz_hf_config fuzz_tokenizer_json fuzz_tokenize fuzz_chat_template fuzz_cli fuzz_model)
+all=(fuzz_safetensors fuzz_gguf fuzz_hf_config fuzz_tokenizer_json fuzz_tokenize fuzz_chat_template fuzz_jinja fuzz_cli fuzz_model)
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all[@]}")
 
@@ -34,7 +34,7 @@ cmake --build "$build" -j "$jobs" --target "${harnesses[@]}" >/dev/null
 
 # Per-harness input size caps and extra seed folders (full-size real files, not committed).
 declare -A maxlen=([fuzz_safetensors]=65536 [fuzz_gguf]=262144 [fuzz_hf_config]=16384
-  [fuzz_tokenizer_json]=262144 [fuzz_tokenize]=4096 [fuzz_chat_template]=16384 [fuzz_cli]=8192 [fuzz_model]=262144)
+  [fuzz_tokenizer_json]=262144 [fuzz_tokenize]=4096 [fuzz_chat_template]=16384 [fuzz_jinja]=32768 [fuzz_cli]=8192 [fuzz_model]=262144)
 extra_seeds() { # harness -> folder of extra seeds (printed), built from tests/data
   local h=$1 d="$build/fuzz-seeds/$1"
   rm -rf "$d" && mkdir -p "$d"
@@ -45,6 +45,8 @@ extra_seeds() { # harness -> folder of extra seeds (printed), built from tests/d
     fuzz_model) for m in llama qwen2 mistral; do
         { printf '\001'; cat "$root/tests/data/tiny/$m/model.safetensors"; } >"$d/$m.st"; done ;;
     fuzz_tokenizer_json) cp "$root/tests/data/spm_tokenizer.json" "$root/tests/data/spm_meta_tokenizer.json" "$d/" ;;
+    fuzz_jinja) for f in "$root"/.cache/chat_templates/*.jinja; do # fetched templates, when present
+        [ -f "$f" ] && cp "$f" "$d/"; done ;;
     fuzz_tokenize) i=0; while IFS= read -r line && [ $i -lt 200 ]; do
         printf '\\%03o%s' $((i % 5)) "$line" >"$d/line$i"; i=$((i + 1)); done <"$root/tests/data/corpus.txt" ;;
   esac
@@ -69,6 +71,7 @@ for h in "${harnesses[@]}"; do
     fuzz_safetensors | fuzz_hf_config | fuzz_tokenizer_json) dict=(-dict="$root/fuzz/dict/json.dict") ;;
     fuzz_gguf) dict=(-dict="$root/fuzz/dict/gguf.dict") ;;
     fuzz_chat_template) dict=(-dict="$root/fuzz/dict/chat.dict") ;;
+    fuzz_jinja) dict=(-dict="$root/fuzz/dict/jinja.dict") ;;
   esac
   log="$out/log.txt"
   echo "== $h: ${secs}s"

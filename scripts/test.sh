@@ -13,6 +13,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 scripts/install_deps.sh
 scripts/fetch_models.sh all-MiniLM-L6-v2 SmolLM2-135M-Instruct
+# Llama 3.x / Gemma chat templates for test_jinja_goldens_fetched (skipped without them).
+scripts/fetch_chat_templates.sh || echo "test.sh: chat templates not fetched; test_jinja_goldens_fetched will skip"
 
 run_suite() { # build-dir, extra cmake args...
   local dir=$1

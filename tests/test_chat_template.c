@@ -1,6 +1,8 @@
-/* test_chat_template.c — chat templates: detection of real template texts, byte-exact rendering
- * against transformers' apply_chat_template goldens (tests/data/chat/, made by
- * scripts/make_chat_goldens.py), name overrides, role / alternation errors. */
+/* test_chat_template.c — chat templates: real template texts rendered by the Jinja engine and the
+ * built-in formats by name, both byte-exact against transformers' apply_chat_template goldens
+ * (tests/data/chat/, made by scripts/make_chat_goldens.py); role / alternation errors; templates
+ * outside the Jinja subset refused with the construct named. (tests/test_jinja_goldens.c checks
+ * the templates of many more model families.) */
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,34 +64,20 @@ static void test_goldens(void) {
         const cJSON *cases = cJSON_GetObjectItem(doc, "cases");
 
         xf_chat_template *det = NULL, *byname = NULL;
-        st = xf_chat_template_detect(text, &det);
-        CHECK_MSG(st == XF_OK, "%s: detect: %s", NAMES[k], xf_errmsg());
-        if (det)
-            CHECK_MSG(!strcmp(xf_chat_template_name(det), NAMES[k]), "detected %s as %s", NAMES[k],
+        const cJSON *bos = cJSON_GetObjectItem(doc, "bos_token"), *eos = cJSON_GetObjectItem(doc, "eos_token");
+        st = xf_chat_template_from_text(text, cJSON_IsString(bos) ? bos->valuestring : NULL,
+                                        cJSON_IsString(eos) ? eos->valuestring : NULL, &det);
+        CHECK_MSG(st == XF_OK, "%s: compile: %s", NAMES[k], xf_errmsg());
+        if (det) {
+            CHECK_MSG(!strcmp(xf_chat_template_name(det), "jinja"), "%s compiled as %s", NAMES[k],
                       xf_chat_template_name(det));
+            CHECK(xf_chat_template_adds_bos(det) && xf_chat_template_default_system(det) == NULL);
+        }
         st = xf_chat_template_from_name(NAMES[k], &byname);
         CHECK(st == XF_OK && byname && !strcmp(xf_chat_template_name(byname), NAMES[k]));
 
-        /* The same template with its newlines written as Jinja "\n" escapes is the same format. */
-        size_t tl = strlen(text), j = 0;
-        char *esc = malloc(2 * tl + 1);
-        for (size_t i = 0; i < tl; i++) {
-            if (text[i] == '\n') { esc[j++] = '\\'; esc[j++] = 'n'; }
-            else esc[j++] = text[i];
-        }
-        esc[j] = '\0';
-        xf_chat_template *det2 = NULL;
-        CHECK(xf_chat_template_detect(esc, &det2) == XF_OK && det2 &&
-              !strcmp(xf_chat_template_name(det2), NAMES[k]));
-        if (det && det2) {
-            const char *a = xf_chat_template_default_system(det), *b = xf_chat_template_default_system(det2);
-            CHECK((a == NULL && b == NULL) || (a && b && !strcmp(a, b)));
-        }
-        free(esc);
-        xf_chat_template_free(det2);
-
         for (const cJSON *c = cases ? cases->child : NULL; c; c = c->next) {
-            if (det) check_case(NAMES[k], "detected", det, convs, c);
+            if (det) check_case(NAMES[k], "jinja", det, convs, c);
             if (byname) check_case(NAMES[k], "by name", byname, convs, c);
         }
         xf_chat_template_free(det);
@@ -152,45 +140,63 @@ static void test_names_and_stops(void) {
     CHECK(!strcmp(xf_chat_template_name(NULL), ""));
 }
 
-static void test_unknown_text(void) {
-    const char *bad[] = {
-        "",
+/* Templates the marker-based detection of earlier versions refused now compile; Jinja outside
+ * the subset is refused with the construct, line and column named. */
+static void test_template_texts(void) {
+    const char *ok[] = {
         "{% for message in messages %}{{ message['content'] }}{% endfor %}",
-        /* Vicuna-style */
-        "{% for message in messages %}{% if message['role'] == 'user' %}USER: {{ message['content'] }}"
-        "{% else %}ASSISTANT: {{ message['content'] }}{% endif %}{% endfor %}",
-        /* Qwen3-style ChatML with <think> and tools */
         "{%- if tools %}<|im_start|>system\n{%- endif %}{{ '<think>' }}<|im_end|>",
-        /* Llama 3.1 with its date header */
         "<|start_header_id|>system<|end_header_id|>Cutting Knowledge Date: December 2023<|eot_id|>",
-        /* Phi-3 */
-        "{{ '<|user|>\n' + message['content'] + '<|end|>\n<|assistant|>\n' }}<|system|>",
+        "{% for message in messages %}{{ '<|user|>\n' + message['content'] + '<|end|>\n<|assistant|>\n' }}{% endfor %}",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        xf_chat_template *t = NULL;
+        CHECK_MSG(xf_chat_template_detect(ok[i], &t) == XF_OK && t, "text %zu: %s", i, xf_errmsg());
+        xf_chat_template_free(t);
+    }
+    struct { const char *text, *needle; xf_status st; } bad[] = {
+        {"", "empty", XF_ERR_INVALID_ARG},
+        {"{% include 'x.jinja' %}", "line 1, column 4: unsupported Jinja tag 'include'", XF_ERR_UNSUPPORTED},
+        {"a\n{% call m() %}{% endcall %}", "line 2, column 4: unsupported Jinja tag 'call'", XF_ERR_UNSUPPORTED},
+        {"{{ x | groupby('a') }}", "line 1, column 8: unknown filter 'groupby'", XF_ERR_UNSUPPORTED},
+        {"{% if x is prime %}{% endif %}", "unknown test 'prime'", XF_ERR_UNSUPPORTED},
+        {"{% for x in y recursive %}{% endfor %}", "recursive for loops", XF_ERR_UNSUPPORTED},
+        {"{{ f(*args) }}", "*args", XF_ERR_UNSUPPORTED},
+        {"{% if x %}", "missing '{% endif %}'", XF_ERR_INVALID_ARG},
+        {"{% endfor %}", "unexpected '{% endfor %}'", XF_ERR_INVALID_ARG},
+        {"{{ 'abc }}", "unterminated string", XF_ERR_INVALID_ARG},
+        {"{{ 1 + }}", "line 1, column 8: unexpected '}}'", XF_ERR_INVALID_ARG},
+        {"{% break %}", "'break' outside of a for loop", XF_ERR_INVALID_ARG},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         xf_chat_template *t = (xf_chat_template *)1;
-        xf_status st = xf_chat_template_detect(bad[i], &t);
-        CHECK_MSG(st == XF_ERR_UNSUPPORTED && t == NULL, "text %zu: status %d", i, (int)st);
-        CHECK(strstr(xf_errmsg(), "chatml") && strstr(xf_errmsg(), "mistral"));
+        xf_status st = xf_chat_template_detect(bad[i].text, &t);
+        CHECK_MSG(st == bad[i].st && t == NULL && strstr(xf_errmsg(), bad[i].needle) &&
+                      strstr(xf_errmsg(), "--chat-template"),
+                  "text %zu: status %d, message: %s", i, (int)st, xf_errmsg());
     }
     xf_chat_template *t = NULL;
     CHECK(xf_chat_template_detect(NULL, &t) == XF_ERR_INVALID_ARG);
-    /* A ChatML template with its own default system message keeps the text. */
+    /* A ChatML template with its own default system message renders it. */
     const char *custom = "{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are "
                          "Bob, it\\'s fine.<|im_end|>\\n' }}{% endif %}{% for message in messages %}"
                          "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
                          "'<|im_end|>' + '\\n'}}{% endfor %}";
-    CHECK(xf_chat_template_detect(custom, &t) == XF_OK && t && !strcmp(xf_chat_template_name(t), "chatml"));
+    CHECK(xf_chat_template_detect(custom, &t) == XF_OK && t);
     if (t) {
-        const char *d = xf_chat_template_default_system(t);
-        CHECK(d && !strcmp(d, "You are Bob, it's fine."));
+        xf_chat_message m = {"user", "Hi"};
+        char *out = NULL;
+        CHECK(xf_chat_render(t, &m, 1, 0, &out, NULL) == XF_OK && out &&
+              !strcmp(out, "<|im_start|>system\nYou are Bob, it's fine.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"));
+        size_t n = 0;
+        const char *const *stops = xf_chat_template_stops(t, &n);
+        CHECK(n == 1 && !strcmp(stops[0], "<|im_end|>"));
+        free(out);
+        /* a role the built-in formats refuse is the template's business */
+        xf_chat_message tool[] = {{"user", "Hi"}, {"tool", "42"}};
+        CHECK(xf_chat_render(t, tool, 2, 0, &out, NULL) == XF_OK && out && strstr(out, "<|im_start|>tool\n42"));
+        free(out);
     }
-    xf_chat_template_free(t);
-    /* Plain ChatML (no default system message). */
-    t = NULL;
-    CHECK(xf_chat_template_detect("{% for message in messages %}{{'<|im_start|>' + message['role'] + "
-                                  "'\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}",
-                                  &t) == XF_OK && t && !strcmp(xf_chat_template_name(t), "chatml") &&
-          xf_chat_template_default_system(t) == NULL);
     xf_chat_template_free(t);
 }
 
@@ -270,7 +276,7 @@ static void test_strip(void) {
 int main(void) {
     test_goldens();
     test_names_and_stops();
-    test_unknown_text();
+    test_template_texts();
     test_roles();
     test_strip();
     printf("chat goldens: %d/%d renderings matched byte for byte, %d expected errors matched\n",

@@ -400,6 +400,22 @@ run 1 "$X" chat -m "$tiny" </dev/null
 err_has "chat template"
 run 2 "$X" chat -m "$tiny" --chat-template nope </dev/null
 err_has "chatml"
+# the model's own Jinja template: Qwen2.5's (it mentions tools) is rendered, not refused
+mkdir -p "$tmp/qwen_tiny"
+cp "$tiny"/config.json "$tiny"/model.safetensors "$tiny"/tokenizer.json "$tmp/qwen_tiny/"
+python3 -c 'import json, sys; json.dump({"chat_template": open(sys.argv[1]).read()}, open(sys.argv[2], "w"))' \
+  "$here/tests/data/jinja/templates/qwen2.5.jinja" "$tmp/qwen_tiny/tokenizer_config.json"
+run 0 "$X" generate -m "$tmp/qwen_tiny" -p hi --chat --system s --max-tokens 3 --temperature 0
+check "generate --chat with Qwen2.5's template prints text" test -s "$tmp/out"
+printf 'hi\n' >"$tmp/chat4.txt"
+run 0 "$X" chat -m "$tmp/qwen_tiny" --system s --max-tokens 3 --temperature 0 <"$tmp/chat4.txt"
+check "chat with Qwen2.5's template: one reply line" test "$(lines_of "$tmp/out")" -eq 1
+printf '{"chat_template": "{%% for m in messages %%}{{ m.content | no_such_filter }}{%% endfor %%}"}' \
+  >"$tmp/qwen_tiny/tokenizer_config.json"
+run 1 "$X" generate -m "$tmp/qwen_tiny" -p hi --chat
+err_has "unknown filter 'no_such_filter'"
+err_has "line 1, column"
+err_has "--chat-template"
 # perplexity
 python3 -c '
 import sys

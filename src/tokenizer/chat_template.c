@@ -1,24 +1,32 @@
-/* chat_template.c — chat templates without a Jinja engine (see chat_template.h, docs/CHAT.md). */
+/* chat_template.c — chat templates: a model's own Jinja template (compiled by jinja.h) or one of
+ * the built-in named formats (see chat_template.h, docs/CHAT.md). */
 #include "tokenizer/chat_template.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/json.h"
+#include "tokenizer/jinja_impl.h" /* jj_strip */
 
 #define XF_CHAT_NAMES "chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr"
 
 static const char SMOLLM2_SYSTEM[] = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
 static const char QWEN2_SYSTEM[] = "You are a helpful assistant.";
 
+#define XF_CHAT_MAX_STOPS 8
+
 struct xf_chat_template {
     xf_chat_kind kind;
     const char *name;     /* static */
     char *default_system; /* ChatML: system message inserted when the first one is not; or NULL */
-    const char *stops[3];
+    const char *stops[XF_CHAT_MAX_STOPS];
     size_t n_stops;
     int adds_bos;
+    xf_jinja *jinja; /* XF_CHAT_JINJA */
+    char *bos, *eos; /* XF_CHAT_JINJA: bos_token / eos_token as the template sees them, or NULL */
 };
 
 /* ------------------------------------------------------------ handles */
@@ -58,6 +66,7 @@ static xf_status make(xf_chat_kind kind, const char *name, const char *default_s
         t->stops[0] = "</s>";
         t->n_stops = 1;
         break;
+    case XF_CHAT_JINJA: break;
     }
     *out = t;
     return XF_OK;
@@ -66,6 +75,9 @@ static xf_status make(xf_chat_kind kind, const char *name, const char *default_s
 void xf_chat_template_free(xf_chat_template *tmpl) {
     if (!tmpl) return;
     free(tmpl->default_system);
+    xf_jinja_free(tmpl->jinja);
+    free(tmpl->bos);
+    free(tmpl->eos);
     free(tmpl);
 }
 
@@ -105,93 +117,52 @@ xf_status xf_chat_template_from_name(const char *name, xf_chat_template **out) {
 
 static int has(const char *s, const char *needle) { return strstr(s, needle) != NULL; }
 
-/* ChatML: the default system message a template inserts when messages[0] is not a system
- * message, i.e. the rest of a '<|im_start|>system\n...<|im_end|>' string literal (the \n either a
- * real newline or a Jinja escape). *found = 0 when the template has none. */
-static xf_status chatml_default_system(const char *text, char **out, int *found) {
-    *out = NULL;
-    *found = 0;
-    if (!has(text, "!= 'system'") && !has(text, "!= \"system\"")) return XF_OK;
-    const char *key = "<|im_start|>system";
-    for (const char *p = strstr(text, key); p; p = strstr(p + 1, key)) {
-        const char *q = p + strlen(key);
-        if (*q == '\n') q++;
-        else if (q[0] == '\\' && q[1] == 'n') q += 2;
-        else continue;
-        const char *e = strstr(q, "<|im_end|>");
-        if (!e) continue;
-        /* A literal: no quote or Jinja syntax between the header and <|im_end|>. */
-        size_t n = (size_t)(e - q);
-        int literal = 1;
-        for (size_t i = 0; i < n; i++)
-            if (q[i] == '\'' || q[i] == '"' || q[i] == '{' || q[i] == '}') {
-                if (i > 0 && q[i - 1] == '\\') continue;
-                literal = 0;
-                break;
-            }
-        if (!literal || n == 0) continue;
-        char *s = xf_malloc(n + 1);
-        if (!s) return xf_error(XF_ERR_NOMEM, "chat template: out of memory");
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (q[i] == '\\' && i + 1 < n) {
-                char c = q[++i];
-                s[k++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
-            } else {
-                s[k++] = q[i];
-            }
-        }
-        s[k] = '\0';
-        *out = s;
-        *found = 1;
-        return XF_OK;
-    }
-    return XF_OK;
+/* End-of-turn markers a template may write; those it contains become stop strings. */
+static const char *const TURN_ENDS[] = {"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "<end_of_turn>",
+                                        "<|end_of_text|>", "<|endoftext|>", "</s>",
+                                        "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>", NULL};
+
+static void add_stop(xf_chat_template *t, const char *s) {
+    if (!s || !*s || t->n_stops == XF_CHAT_MAX_STOPS) return;
+    for (size_t k = 0; k < t->n_stops; k++)
+        if (!strcmp(t->stops[k], s)) return;
+    t->stops[t->n_stops++] = s;
 }
 
-static xf_status unknown_text(const char *why) {
-    return xf_error(XF_ERR_UNSUPPORTED,
-                    "chat template not recognised%s%s (known: " XF_CHAT_NAMES
-                    "; choose one with --chat-template NAME / xf_chat_template_from_name)",
-                    why ? ": " : "", why ? why : "");
+xf_status xf_chat_template_from_text(const char *text, const char *bos_token, const char *eos_token,
+                                     xf_chat_template **out) {
+    if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_chat_template_from_text: out is NULL");
+    *out = NULL;
+    if (!text) return xf_error(XF_ERR_INVALID_ARG, "xf_chat_template_from_text: template text is NULL");
+    if (!*text)
+        return xf_error(XF_ERR_INVALID_ARG, "the model's chat template is empty (choose a format with "
+                                            "--chat-template NAME / xf_chat_template_from_name: " XF_CHAT_NAMES ")");
+    xf_jinja *j = NULL;
+    xf_status st = xf_jinja_compile(text, strlen(text), &j);
+    if (st != XF_OK)
+        return xf_error_wrap(st, "the model's chat template cannot be rendered (choose a format with "
+                                 "--chat-template NAME / xf_chat_template_from_name: " XF_CHAT_NAMES ")");
+    xf_chat_template *t = NULL;
+    if ((st = make(XF_CHAT_JINJA, "jinja", NULL, &t)) != XF_OK) {
+        xf_jinja_free(j);
+        return st;
+    }
+    t->jinja = j;
+    if ((bos_token && !(t->bos = xf_strdup(bos_token))) || (eos_token && !(t->eos = xf_strdup(eos_token)))) {
+        xf_chat_template_free(t);
+        return xf_error(XF_ERR_NOMEM, "chat template: out of memory");
+    }
+    add_stop(t, t->eos);
+    for (size_t k = 0; TURN_ENDS[k]; k++)
+        if (has(text, TURN_ENDS[k])) add_stop(t, TURN_ENDS[k]);
+    t->adds_bos = 1; /* rendered text is tokenized as is (transformers: add_special_tokens=False) */
+    *out = t;
+    return XF_OK;
 }
 
 xf_status xf_chat_template_detect(const char *text, xf_chat_template **out) {
     if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_chat_template_detect: out is NULL");
-    *out = NULL;
-    if (!text) return xf_error(XF_ERR_INVALID_ARG, "xf_chat_template_detect: template text is NULL");
-    if (!*text) return unknown_text("the template text is empty");
-    /* Features the fixed renderers do not reproduce (tool calls, reasoning blocks, dates). */
-    if (has(text, "tools") || has(text, "tool_calls") || has(text, "<think>") ||
-        has(text, "strftime_now") || has(text, "Cutting Knowledge"))
-        return unknown_text("it uses tools, reasoning or date features that only a Jinja engine "
-                            "renders");
-    if (has(text, "<|im_start|>") && has(text, "<|im_end|>")) {
-        char *sys = NULL;
-        int found = 0;
-        xf_status st = chatml_default_system(text, &sys, &found);
-        if (st != XF_OK) return st;
-        const char *name = "chatml";
-        if (found && !strcmp(sys, SMOLLM2_SYSTEM)) name = "smollm2";
-        else if (found && !strcmp(sys, QWEN2_SYSTEM)) name = "qwen2";
-        st = make(XF_CHAT_CHATML, name, sys, out);
-        free(sys);
-        return st;
-    }
-    if (has(text, "<|start_header_id|>") && has(text, "<|end_header_id|>") && has(text, "<|eot_id|>"))
-        return make(XF_CHAT_LLAMA3, "llama3", NULL, out);
-    if (has(text, "[INST]") && has(text, "[/INST]")) {
-        if (has(text, "DEFAULT_SYSTEM") || has(text, "default_system"))
-            return unknown_text("a Llama-2 variant with a default system prompt");
-        if (has(text, "<<SYS>>")) return make(XF_CHAT_LLAMA2, "llama2", NULL, out);
-        if (has(text, "system_message") || has(text, "[AVAILABLE_TOOLS]"))
-            return unknown_text("a Mistral variant with system-message handling");
-        return make(XF_CHAT_MISTRAL, "mistral", NULL, out);
-    }
-    if (has(text, "<|user|>") && has(text, "<|assistant|>") && has(text, "<|system|>") &&
-        !has(text, "<|end|>"))
-        return make(XF_CHAT_ZEPHYR, "zephyr", NULL, out);
-    return unknown_text(NULL);
+    return xf_chat_template_from_text(text, NULL, NULL, out);
 }
 
 /* ----------------------------------------------------------- rendering */
@@ -226,53 +197,8 @@ static void put(sbuf *b, const char *s, size_t n) {
 
 static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
 
-/* Python str.isspace() for one code point. */
-static int py_isspace(unsigned cp) {
-    return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
-           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-           cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-/* Decode one well-formed UTF-8 sequence at s[0..n); returns its length or 0 (invalid). */
-static size_t utf8_dec(const unsigned char *s, size_t n, unsigned *cp) {
-    if (n == 0) return 0;
-    unsigned c = s[0];
-    size_t len;
-    unsigned v;
-    if (c < 0x80) { *cp = c; return 1; }
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; v = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; v = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; v = c & 0x07; }
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10FFFF))) return 0;
-    *cp = v;
-    return len;
-}
-
-void xf_chat_py_strip(const char *str, size_t len, size_t *start, size_t *end) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t a = 0, b = len;
-    while (a < b) {
-        unsigned cp;
-        size_t k = utf8_dec(s + a, b - a, &cp);
-        if (!k || !py_isspace(cp)) break;
-        a += k;
-    }
-    while (b > a) {
-        size_t k = b - 1;
-        while (k > a && (s[k] & 0xC0) == 0x80 && b - k < 4) k--;
-        unsigned cp;
-        size_t n = utf8_dec(s + k, b - k, &cp);
-        if (n != b - k || !py_isspace(cp)) break;
-        b = k;
-    }
-    *start = a;
-    *end = b;
+void xf_chat_py_strip(const char *s, size_t len, size_t *start, size_t *end) {
+    jj_strip(s, len, NULL, 0, 3, start, end);
 }
 
 static void put_stripped(sbuf *b, const char *s, size_t n) {
@@ -394,6 +320,53 @@ static xf_status render(const xf_chat_template *t, const xf_chat_message *m, siz
         }
         if (agp) puts_(b, "<|assistant|>\n");
         break;
+    case XF_CHAT_JINJA: break; /* rendered by the Jinja engine */
+    }
+    return XF_OK;
+}
+
+/* SOURCE_DATE_EPOCH (seconds since 1970, UTC) fixes the clock strftime_now() reads. */
+static int64_t fixed_now(void) {
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    if (!e || !*e) return -1;
+    char *end = NULL;
+    long long v = strtoll(e, &end, 10);
+    return *end || v < 0 ? -1 : (int64_t)v;
+}
+
+static xf_status render_jinja(const xf_chat_template *t, const char *messages_json, const char *vars_json,
+                              int agp, char **out, size_t *len) {
+    const char *strvars[4] = {"bos_token", t->bos, "eos_token", t->eos};
+    xf_jinja_input in = {messages_json, vars_json, strvars, 2, agp ? 1 : 0, fixed_now()};
+    return xf_jinja_render(t->jinja, &in, NULL, out, len);
+}
+
+static void json_string(sbuf *b, const char *s) {
+    put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            put(b, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            puts_(b, esc);
+        } else {
+            put(b, (const char *)p, 1);
+        }
+    }
+    put(b, "\"", 1);
+}
+
+static xf_status check_msgs(const xf_chat_message *msgs, size_t n, int any_role) {
+    if (n == 0 || !msgs) return xf_error(XF_ERR_INVALID_ARG, "xf_chat_render: no messages");
+    for (size_t i = 0; i < n; i++) {
+        if (!msgs[i].role || !msgs[i].content)
+            return xf_error(XF_ERR_INVALID_ARG, "chat message %zu: NULL %s", i, msgs[i].role ? "content" : "role");
+        if (any_role ? !*msgs[i].role
+                     : strcmp(msgs[i].role, "system") && strcmp(msgs[i].role, "user") && strcmp(msgs[i].role, "assistant"))
+            return bad_role(i, msgs[i].role, any_role ? "is empty" : "is not one of system, user, assistant");
     }
     return XF_OK;
 }
@@ -403,17 +376,25 @@ xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *ms
     if (out) *out = NULL;
     if (len) *len = 0;
     if (!tmpl || !out) return xf_error(XF_ERR_INVALID_ARG, "xf_chat_render: NULL template or out");
-    if (n == 0 || !msgs) return xf_error(XF_ERR_INVALID_ARG, "xf_chat_render: no messages");
-    for (size_t i = 0; i < n; i++) {
-        if (!msgs[i].role || !msgs[i].content)
-            return xf_error(XF_ERR_INVALID_ARG, "chat message %zu: NULL %s", i,
-                            msgs[i].role ? "content" : "role");
-        if (strcmp(msgs[i].role, "system") && strcmp(msgs[i].role, "user") &&
-            strcmp(msgs[i].role, "assistant"))
-            return bad_role(i, msgs[i].role, "is not one of system, user, assistant");
-    }
+    xf_status st = check_msgs(msgs, n, tmpl->kind == XF_CHAT_JINJA);
+    if (st != XF_OK) return st;
     sbuf b = {0};
-    xf_status st = render(tmpl, msgs, n, add_generation_prompt, &b);
+    if (tmpl->kind == XF_CHAT_JINJA) { /* messages as JSON for the engine */
+        puts_(&b, "[");
+        for (size_t i = 0; i < n; i++) {
+            puts_(&b, i ? ",{\"role\":" : "{\"role\":");
+            json_string(&b, msgs[i].role);
+            puts_(&b, ",\"content\":");
+            json_string(&b, msgs[i].content);
+            puts_(&b, "}");
+        }
+        puts_(&b, "]");
+        st = b.oom ? xf_error(XF_ERR_NOMEM, "xf_chat_render: out of memory")
+                   : render_jinja(tmpl, b.p, NULL, add_generation_prompt, out, len);
+        free(b.p);
+        return st;
+    }
+    st = render(tmpl, msgs, n, add_generation_prompt, &b);
     if (st == XF_OK && !b.oom && !b.p) put(&b, "", 0); /* an empty rendering is "" */
     if (st != XF_OK || b.oom) {
         free(b.p);
@@ -422,4 +403,36 @@ xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *ms
     *out = b.p;
     if (len) *len = b.len;
     return XF_OK;
+}
+
+xf_status xf_chat_render_json(const xf_chat_template *tmpl, const char *messages_json, const char *vars_json,
+                              int add_generation_prompt, char **out, size_t *len) {
+    if (out) *out = NULL;
+    if (len) *len = 0;
+    if (!tmpl || !out || !messages_json)
+        return xf_error(XF_ERR_INVALID_ARG, "xf_chat_render_json: NULL template, messages or out");
+    if (tmpl->kind == XF_CHAT_JINJA) return render_jinja(tmpl, messages_json, vars_json, add_generation_prompt, out, len);
+    /* A built-in format: role/content strings only. */
+    cJSON *doc = cJSON_Parse(messages_json);
+    if (!cJSON_IsArray(doc)) {
+        cJSON_Delete(doc);
+        return xf_error(XF_ERR_INVALID_ARG, "xf_chat_render_json: messages are not a JSON array");
+    }
+    size_t n = (size_t)cJSON_GetArraySize(doc), i = 0;
+    xf_chat_message *m = xf_calloc(n ? n : 1, sizeof *m);
+    xf_status st = m ? XF_OK : xf_error(XF_ERR_NOMEM, "xf_chat_render_json: out of memory");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, doc) {
+        if (st != XF_OK) break;
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(it, "role");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "content");
+        if (!cJSON_IsString(r) || !cJSON_IsString(c))
+            st = xf_error(XF_ERR_UNSUPPORTED, "chat message %zu: the %s template takes string \"role\" and "
+                                              "\"content\" only", i, tmpl->name);
+        else m[i++] = (xf_chat_message){r->valuestring, c->valuestring};
+    }
+    if (st == XF_OK) st = xf_chat_render(tmpl, m, n, add_generation_prompt, out, len);
+    free(m);
+    cJSON_Delete(doc);
+    return st;
 }

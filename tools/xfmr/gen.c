@@ -132,15 +132,12 @@ int cli_chat_template(const xf_model *m, const char *override, xf_chat_template 
                              xf_chat_template_names());
         return CLI_EXIT_OK;
     }
-    const char *text = xf_model_chat_template(m);
-    if (!text)
+    xf_status st = xf_chat_template_from_model(m, out); /* the model's own, rendered as Jinja */
+    if (st == XF_ERR_NOT_FOUND)
         return cli_error("the model has no chat template (tokenizer_config.json \"chat_template\" "
                          "or GGUF tokenizer.chat_template); choose one with --chat-template NAME "
                          "(%s)", xf_chat_template_names());
-    if (xf_chat_template_detect(text, out) != XF_OK) {
-        cli_lib_error();
-        return cli_error("choose a format with --chat-template NAME (%s)", xf_chat_template_names());
-    }
+    if (st != XF_OK) return cli_lib_error();
     return CLI_EXIT_OK;
 }
 
