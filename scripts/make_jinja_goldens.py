@@ -279,7 +279,7 @@ UNIT = [
     "{{ dict(a=1, b='x') }}|{{ dict({'z': 1}, y=2) }}|{{ namespace(k=1).k }}|{{ d|length }}|{{ 'abc'|list }}|{{ d|list }}|{{ msgs[0]|dictsort }}",
     "{{ messages is defined }}|{{ add_generation_prompt }}|{% for m in msgs %}{{ m['role'][0]|upper }}{% if not loop.last %},{% endif %}{% endfor %}",
     "{%- for m in msgs -%}\n    {%- if m.role == 'user' -%}\n        {{- 'U:' + m.content + '\\n' -}}\n    {%- else -%}\n        {{- m.role ~ ':' ~ m.content ~ '\\n' -}}\n    {%- endif -%}\n{%- endfor -%}",
-    "{{ 'a\\tb' }}|{{ '\\101' }}|{{ 'x\\qy' }}|{{ \"\\N{BULLET}\" if false else 'n' }}|{{ 'é'|length }}|{{ '🙂x'[0] }}|{{ '🙂x'|reverse }}",
+    "{{ 'a\\tb' }}|{{ '\\101' }}|{{ 'x\\qy' }}|{{ 'é'|length }}|{{ '🙂x'[0] }}|{{ '🙂x'|reverse }}",
     "{{ 'a b  c'|wordcount }}|{{ '<a href=\"x\">&</a>'|e }}|{{ 'x'|safe }}|{{ [1, 2]|sum(start=10) }}|{{ [{'v': 1}, {'v': 2}]|sum(attribute='v') }}",
     "{{ raise_exception('boom') }}",
     "{{ x.y }}",

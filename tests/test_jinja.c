@@ -108,6 +108,7 @@ static void test_errors(void) {
         {"{{ '\\u12' }}", XF_ERR_INVALID_ARG, "escape"},
         {"{{ 99999999999999999999 }}", XF_ERR_UNSUPPORTED, "integer literal too large"},
         {"{{ a ? b }}", XF_ERR_INVALID_ARG, "unexpected character '?'"},
+        {"{{ '\\N{BULLET}' }}", XF_ERR_UNSUPPORTED, "\\N{...} escapes"},
     };
     for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
         xf_jinja *j = (xf_jinja *)1;

@@ -434,7 +434,8 @@ static int exec_body(jj_ctx *c, jj_frame *f, const jj_node *n);
 /* Render body into a new string (output captured). */
 static int capture(jj_ctx *c, jj_frame *f, const jj_node *body, jv *out) {
     jj_buf b = {0}, *saved = c->out;
-    b.limit = c->lim->max_output;
+    b.limit = c->lim->max_output; /* and no more than the memory still allowed */
+    if (c->ar.limit && c->ar.limit - c->ar.used < b.limit) b.limit = c->ar.limit - c->ar.used + 1;
     c->out = &b;
     int rc = exec_body(c, f, body);
     c->out = saved;

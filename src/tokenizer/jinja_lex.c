@@ -127,6 +127,9 @@ static int string_lit(lx *L, size_t start, char q, size_t *end) {
         case 'x': hex = 2; break;
         case 'u': hex = 4; break;
         case 'U': hex = 8; break;
+        case 'N':
+            fail(L, j, XF_ERR_UNSUPPORTED, "\\N{...} escapes in string literals are not supported");
+            return -1;
         default:
             if (e >= '0' && e <= '7') {
                 int v = 0, d = 0;

@@ -736,6 +736,7 @@ static int jr_value(jr *r, jv *out) {
                 }
                 if (jr_value(r, &v)) return -1;
                 if (obj) {
+                    if (d.u.d->n >= 4096) return jr_fail(r, "an object with more than 4096 keys");
                     if (jd_set(r->c, d.u.d, k, v)) return -1;
                 } else {
                     if (n == cap) {
