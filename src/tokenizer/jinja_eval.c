@@ -677,44 +677,58 @@ static int filter_chain(jj_ctx *c, jj_frame *f, const jj_node *n, jv text, jv *o
     return eval_filter(c, f, n, in, out);
 }
 
-static jv loop_object(jj_ctx *c, const jv *items, size_t k, size_t len) {
+/* Jinja's loop object: one per for loop, advanced in place at each iteration (as Jinja's
+ * LoopContext is), so that a loop costs no memory per iteration. */
+static const char *const LOOP_KEYS[] = {"index", "index0", "revindex", "revindex0", "first", "last", "length",
+                                        "depth", "depth0", "previtem", "nextitem", "cycle"};
+enum { LOOP_NKEYS = 12 };
+
+static jv loop_new(jj_ctx *c) {
     jv L = jv_mkdict(c, 1);
-    if (c->failed) return L;
-    static const char *const names[] = {"index", "index0", "revindex", "revindex0", "first", "last",
-                                        "length", "depth", "depth0"};
-    jv vals[9] = {jv_int((int64_t)k + 1), jv_int((int64_t)k), jv_int((int64_t)(len - k)),
-                  jv_int((int64_t)(len - k - 1)), jv_bool(k == 0), jv_bool(k + 1 == len),
-                  jv_int((int64_t)len), jv_int(1), jv_int(0)};
-    for (size_t j = 0; j < 9; j++)
-        if (jd_set(c, L.u.d, jv_str(names[j], strlen(names[j])), vals[j])) return L;
-    jd_set(c, L.u.d, jv_str("previtem", 8), k > 0 ? items[k - 1] : jv_undef(NULL));
-    jd_set(c, L.u.d, jv_str("nextitem", 8), k + 1 < len ? items[k + 1] : jv_undef(NULL));
     jj_func *fn = jj_alloc(&c->ar, sizeof *fn);
-    if (!fn) {
+    if (c->failed || !fn) {
         jj_oom(c);
         return L;
     }
     fn->kind = JF_LOOP_CYCLE;
-    fn->self = jv_int((int64_t)k);
     fn->name = "cycle";
     jv cyc = {0};
     cyc.t = JV_FUNC;
     cyc.u.fn = fn;
-    jd_set(c, L.u.d, jv_str("cycle", 5), cyc);
+    for (size_t j = 0; j < LOOP_NKEYS; j++)
+        if (jd_set(c, L.u.d, jv_str(LOOP_KEYS[j], strlen(LOOP_KEYS[j])), j + 1 == LOOP_NKEYS ? cyc : jv_none()))
+            break;
     return L;
+}
+
+static void loop_advance(jv L, const jv *items, size_t k, size_t len) {
+    jv *v = L.u.d->v; /* in LOOP_KEYS order */
+    v[0] = jv_int((int64_t)k + 1);
+    v[1] = jv_int((int64_t)k);
+    v[2] = jv_int((int64_t)(len - k));
+    v[3] = jv_int((int64_t)(len - k - 1));
+    v[4] = jv_bool(k == 0);
+    v[5] = jv_bool(k + 1 == len);
+    v[6] = jv_int((int64_t)len);
+    v[7] = jv_int(1);
+    v[8] = jv_int(0);
+    v[9] = k > 0 ? items[k - 1] : jv_undef(NULL);
+    v[10] = k + 1 < len ? items[k + 1] : jv_undef(NULL);
+    v[11].u.fn->self = jv_int((int64_t)k);
 }
 
 static int exec_for(jj_ctx *c, jj_frame *f, const jj_node *n) {
     jv seq, items;
     if (jj_eval(c, f, n->b, &seq) || jv_iterate(c, seq, &items)) return -1;
+    jj_frame *it = NULL;
     if (n->c) { /* `for x in xs if cond`: filter first, so loop.length counts what is kept */
         jv kept = jv_mklist(c, items.u.l->n, 0);
-        if (c->failed) return -1;
+        if (c->failed || !(it = frame_new(c, f))) return -1;
         size_t m = 0;
         for (size_t k = 0; k < items.u.l->n; k++) {
-            jj_frame *tf = frame_new(c, f);
             jv cond;
-            if (!tf || assign(c, tf, n->a, items.u.l->v[k]) || jj_eval(c, tf, n->c, &cond)) return -1;
+            it->n = 0;
+            if (assign(c, it, n->a, items.u.l->v[k]) || jj_eval(c, it, n->c, &cond)) return -1;
             if (jv_truthy(cond)) kept.u.l->v[m++] = items.u.l->v[k];
         }
         kept.u.l->n = m;
@@ -722,14 +736,19 @@ static int exec_for(jj_ctx *c, jj_frame *f, const jj_node *n) {
     }
     size_t len = items.u.l->n;
     const jv *v = items.u.l->v;
+    jv L = len ? loop_new(c) : jv_none();
+    if (c->failed) return -1;
     for (size_t k = 0; k < len; k++) {
         if (++c->steps > c->lim->max_steps)
             return jj_fail(c, n, XF_ERR_RANGE, "the template takes more than %llu steps",
                            (unsigned long long)c->lim->max_steps);
-        jj_frame *it = frame_new(c, f);
-        if (!it || assign(c, it, n->a, v[k])) return -1;
-        jv L = loop_object(c, v, k, len);
-        if (c->failed || frame_set(c, it, "loop", 4, L)) return -1;
+        /* A fresh scope per iteration; its storage is reused unless the body defines a macro,
+         * which keeps the iteration's scope alive. */
+        if (!it || (n->op & 2)) it = frame_new(c, f);
+        if (!it) return -1;
+        it->n = 0;
+        loop_advance(L, v, k, len);
+        if (assign(c, it, n->a, v[k]) || frame_set(c, it, "loop", 4, L)) return -1;
         if (exec_body(c, it, n->d)) return -1;
         if (c->ctl == 1) {
             c->ctl = 0;

@@ -183,7 +183,7 @@ typedef enum jj_nkind {
 typedef struct jj_node jj_node;
 struct jj_node {
     jj_nkind kind;
-    int op; /* BINOP: the operator; COMPARE: per item in ops; TEST: negated; FOR: recursive */
+    int op; /* BINOP: the operator; TEST: negated; FOR: 2 = its body defines a macro */
     int line, col;
     jv val;           /* CONST */
     const char *name; /* NAME, GETATTR attr, FILTER/TEST name, MACRO name, NSREF attr */

@@ -14,7 +14,8 @@ typedef struct ps {
     size_t n, i;
     jj_arena *a;
     int depth;
-    int loops; /* enclosing for loops (break/continue allowed) */
+    int loops;  /* enclosing for loops (break/continue allowed) */
+    int macros; /* macro definitions seen so far */
     xf_status st;
 } ps;
 
@@ -681,7 +682,9 @@ static jj_node *stmt_for(ps *p, const jj_tok *at) {
     static const char *const ends[] = {"else", "endfor", NULL};
     const char *which = NULL;
     p->loops++;
+    int macros = p->macros;
     n->d = body(p, ends, &which);
+    if (p->macros != macros) n->op |= 2; /* the body defines a macro: keep each iteration's scope */
     p->loops--;
     if (!n->d) return NULL;
     p->i++;
@@ -728,6 +731,7 @@ static jj_node *stmt_macro(ps *p, const jj_tok *at) {
     p->i++;
     jj_node *n = node(p, JN_MACRO, at);
     if (!n || expect_op(p, '(')) return NULL;
+    p->macros++;
     n->name = name->s;
     n->name_n = name->n;
     nl l = {0};
@@ -885,7 +889,7 @@ static jj_node *body(ps *p, const char *const *ends, const char **which) {
 }
 
 xf_status jj_parse(const jj_tok *toks, size_t n, jj_arena *a, jj_node **root) {
-    ps p = {toks, n, 0, a, 0, 0, XF_OK};
+    ps p = {toks, n, 0, a, 0, 0, 0, XF_OK};
     const char *which = NULL;
     *root = body(&p, NULL, &which);
     if (!*root && p.st == XF_OK) p.st = xf_error(XF_ERR_NOMEM, "chat template: out of memory");
