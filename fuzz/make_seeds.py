@@ -250,6 +250,29 @@ def chat_seeds():
     put("fuzz_chat_template", "no_template", b"\n--\n\1just a user message")
 
 
+JINJA_SEEDS = {
+    "loops": '{% set ns = namespace(a=1) %}{% for m in messages if m.role != "system" %}{{ loop.index }}'
+             '{{ m.content|trim|tojson }}{% set ns.a = ns.a * 2 %}{% endfor %}{{ ns.a }}',
+    "macro": '{% macro f(x, y=2) %}{{ x ~ y }}{{ f(x) if x is not defined }}{% endmacro %}{{ f(1) }}'
+             '{{ f("a", y=[1, 2.5, none, true]) }}{{ raise_exception("x") if false }}',
+    "expr": '{{ messages[0]["content"][1:3] }}{{ "a,b".split(",")|join("|") }}{{ {"k": [1, {"z": none}]}|tojson(indent=2) }}'
+            '{{ strftime_now("%d %b %Y") }}{{ (1, 2) }}{{ 7 // 2 }}{{ 2 ** 10 }}{{ "x" * 3 }}\n--\n'
+            '{"x": 1.5e300, "y": [1, -2, "\\u00e9"]}',
+    "whitespace": '  {%- if true -%}\n  a\n  {% endif %}\n{#- comment -#}\n{% raw %}{{ raw }}{% endraw %}\n'
+                  '{%+ if x %}y{% else %}z{% endif +%}\n',
+}
+
+
+def jinja_seeds():
+    """The real templates of tests/data/jinja/templates, and a few small ones."""
+    d = os.path.join(ROOT, "tests/data/jinja/templates")
+    for f in sorted(os.listdir(d)):
+        with open(os.path.join(d, f), "rb") as fh:
+            put("fuzz_jinja", f.replace(".jinja", ""), fh.read() + b'\n--\n{"enable_thinking": true}')
+    for name, text in JINJA_SEEDS.items():
+        put("fuzz_jinja", name, text)
+
+
 def cli_seeds():
     put("fuzz_cli", "lines", b"\0first line\nsecond line\r\n\nfourth with \0 nul\nno newline at end")
     put("fuzz_cli", "args", b"\1-m\0model\0--threads=2\0--max-length\x00128\0-n\0-5\0--temperature=0.7\0-q\0--\0--json")
@@ -270,4 +293,5 @@ if __name__ == "__main__":
     tokenizer_seeds()
     config_seeds()
     chat_seeds()
+    jinja_seeds()
     cli_seeds()
