@@ -386,6 +386,104 @@ int32_t xf_model_eos_id(const xf_model *model);
 
 /* ========================================================= end of text generation helpers */
 
+/* ================================================================== search */
+
+/* Semantic search over files: documents are cut into chunks (by their structure, or in
+ * fixed-size token windows), each chunk embedded with the model (its heading path prepended) and
+ * stored with its vector; a query is embedded the same way and the chunks with the highest
+ * cosine similarity are returned. Stores: a SQLite file (exact search), or PostgreSQL with the
+ * pgvector extension (db = "postgresql://..."; HNSW index, or an exact scan on request).
+ * See docs/SEARCH.md. An index handle is not thread-safe; it borrows its model. */
+typedef struct xf_index xf_index;
+
+typedef enum xf_chunker {
+    XF_CHUNKER_DOM = 0,  /* by structure: sections under their headings, paragraphs, lists,
+                            tables, code blocks (HTML, Markdown); paragraphs in plain text */
+    XF_CHUNKER_FIXED = 1 /* the document's text in windows of chunk_tokens tokens (baseline) */
+} xf_chunker;
+
+typedef struct xf_index_params {
+    xf_chunker chunker;    /* default XF_CHUNKER_DOM */
+    size_t chunk_tokens;   /* tokens per chunk, heading path and special tokens included;
+                              0 = the model's max length */
+    size_t overlap_tokens; /* XF_CHUNKER_FIXED: tokens shared by consecutive windows; default 0 */
+    size_t batch_size;     /* chunks embedded together; 0 = a default */
+    int read_only;         /* 1: open an existing index for searching only */
+} xf_index_params;
+
+xf_index_params xf_index_default_params(void);
+
+/* Open the index at db (a SQLite file path, or a postgresql:// URI), creating it unless
+ * read_only. The index records the model's name (its folder's or file's base name) and vector
+ * width: opening it with another model is XF_ERR_FORMAT, naming both. A store that is locked
+ * by another writer, read-only when writing, or not an index is an error naming it. */
+xf_status xf_index_open(const char *db, xf_model *model, const xf_index_params *params,
+                        xf_index **out);
+/* Commits pending work (see xf_index_commit) and closes. */
+void xf_index_free(xf_index *ix);
+/* The model name and dimension an existing index was built with (*model_name: free()). */
+xf_status xf_index_model(const char *db, char **model_name, size_t *dim);
+
+typedef enum xf_index_change {
+    XF_INDEX_UNCHANGED = 0, /* same content (SHA-256) and chunking as indexed: nothing done */
+    XF_INDEX_ADDED = 1,
+    XF_INDEX_UPDATED = 2,   /* the old chunks were replaced */
+    XF_INDEX_SKIPPED = 3    /* binary (NUL bytes in its first 8 KiB): not indexed */
+} xf_index_change;
+
+typedef struct xf_index_result {
+    xf_index_change change;
+    size_t n_chunks; /* chunks written */
+    size_t n_tokens; /* tokens embedded */
+} xf_index_result;
+
+/* Index one file (its format from the name: .md/.markdown, .html/.htm/.xhtml, else text) under
+ * its absolute path. Writes are grouped in transactions committed every few documents and by
+ * xf_index_commit / xf_index_free: a crash loses at most the uncommitted ones, which a rerun
+ * indexes again (a document and its chunks are always replaced together). res may be NULL. */
+xf_status xf_index_add_file(xf_index *ix, const char *path, xf_index_result *res);
+/* The same for a document held in memory, stored under `name` (its format from the name). */
+xf_status xf_index_add_text(xf_index *ix, const char *name, const char *data, size_t len,
+                            xf_index_result *res);
+/* Commit the pending transaction. */
+xf_status xf_index_commit(xf_index *ix);
+/* Remove documents whose path starts with prefix (NULL = all) and whose file no longer exists.
+ * n_removed may be NULL. */
+xf_status xf_index_remove_missing(xf_index *ix, const char *prefix, size_t *n_removed);
+xf_status xf_index_stats(xf_index *ix, size_t *n_docs, size_t *n_chunks);
+
+typedef struct xf_search_params {
+    size_t k;          /* results; default 10 */
+    int exact;         /* PostgreSQL: 1 = exact scan instead of the HNSW index (SQLite: always) */
+    size_t ef_search;  /* PostgreSQL HNSW search breadth; 0 = max(40, 2k) */
+    xf_model *rerank;  /* cross-encoder to re-rank the candidates; NULL = none. Not available
+                          yet: a non-NULL value is XF_ERR_UNSUPPORTED */
+} xf_search_params;
+
+xf_search_params xf_search_default_params(void);
+
+/* One result. Strings are owned by the hit list. */
+typedef struct xf_search_hit {
+    float score;          /* cosine similarity of query and chunk */
+    const char *path;     /* the document */
+    const char *heading;  /* heading path, "Title > Section" ("" if none) */
+    const char *anchor;   /* id of the enclosing section / definition in HTML ("" if none) */
+    uint32_t line_start, line_end; /* source lines of the chunk, 1-based */
+    const char *text;     /* the chunk's text */
+    int64_t chunk_id;
+} xf_search_hit;
+
+/* The best chunks for a query text, best first (*n may be below k). Free with
+ * xf_search_hits_free. */
+xf_status xf_search(xf_index *ix, const char *query, const xf_search_params *params,
+                    xf_search_hit **hits, size_t *n);
+/* The same for a query vector of xf_model_embedding_dim floats (it is L2-normalised first). */
+xf_status xf_search_vector(xf_index *ix, const float *query, const xf_search_params *params,
+                           xf_search_hit **hits, size_t *n);
+void xf_search_hits_free(xf_search_hit *hits, size_t n);
+
+/* ============================================================== end of search */
+
 #ifdef __cplusplus
 }
 #endif

@@ -47,6 +47,10 @@ int cmd_perplexity(int argc, char **argv);
 void cmd_perplexity_help(FILE *f);
 int cmd_eval(int argc, char **argv);
 void cmd_eval_help(FILE *f);
+int cmd_index(int argc, char **argv);
+void cmd_index_help(FILE *f);
+int cmd_search(int argc, char **argv);
+void cmd_search_help(FILE *f);
 
 /* ------------------------------------------------------------------ options (args.c) */
 

@@ -21,6 +21,10 @@ static const cli_command COMMANDS[] = {
      cmd_perplexity, cmd_perplexity_help},
     {"eval", "measure a model: retrieval, perplexity, agreement, passkey/needle; with its cost",
      cmd_eval, cmd_eval_help},
+    {"index", "index text, Markdown and HTML files for semantic search (SQLite, PostgreSQL)",
+     cmd_index, cmd_index_help},
+    {"search", "search an index made by `xfmr index` for the chunks closest to a query",
+     cmd_search, cmd_search_help},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -56,6 +60,8 @@ static void main_help(FILE *f) {
           "  xfmr generate -m SmolLM2-135M -p \"Once upon a time\" --temperature 0\n"
           "  xfmr perplexity -m SmolLM2-135M wiki.test.raw\n"
           "  xfmr eval -m all-MiniLM-L6-v2 --task retrieval\n"
+          "  xfmr index --db docs.db /usr/share/doc/python3.11/html/library\n"
+          "  xfmr search --db docs.db \"how do I join two paths\"\n"
           "\n",
           f);
     cli_help_models(f);
@@ -99,7 +105,8 @@ int main(int argc, char **argv) {
     if (!c) {
         if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
         return cli_usage_error(NULL, "unknown command '%s' (commands: embed, tokenize, "
-                                     "similarity, info, generate, chat, perplexity, eval)", a);
+                                     "similarity, info, generate, chat, perplexity, eval, index, "
+                                     "search)", a);
     }
     int rc = c->run(argc - 1, argv + 1);
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) rc = cli_error("cannot write the output");
