@@ -286,7 +286,24 @@ def model_seeds():
         put("fuzz_model", "llama_q.gguf", b"\0" + open(p, "rb").read())
 
 
+def html_chunk_seeds():
+    # Byte 0: bits 0-1 format (0, 1 HTML; 2 Markdown; 3 text), 2-3 token limit, 4 fixed, 5 overlap.
+    html = (b"<!DOCTYPE html><html><head><title>T</title><style>p{}</style><script>x=1</script></head>"
+            b"<body><nav>menu</nav><main><section id=s><h1>Guide<a class=headerlink href=#s>\xc2\xb6</a></h1>"
+            b"<p>First <b>bold</b> paragraph.</p><p hidden>h</p><div style='display:none'>n</div>"
+            b"<h2 id=i>Install</h2><ul><li>one<li>two</ul><pre>  code\n  kept</pre>"
+            b"<table><tr><th>a<th>b<tr><td>1<td>2</table><dl><dt id=f>f(x)<dd><p>Computes f.</dl>"
+            b"</section></main><footer>c</footer></body></html>")
+    put("fuzz_html_chunk", "page.html", b"\x08" + html)
+    put("fuzz_html_chunk", "page_fixed.html", b"\x31" + html)
+    put("fuzz_html_chunk", "unclosed.html", b"\x04<h1>Broken<p>one <b>two <i>three</p></div><td>five<dl><dt>x")
+    put("fuzz_html_chunk", "latin1.html", b"\x00<p>caf\xe9 na\xefve \xff\xfe</p>")
+    put("fuzz_html_chunk", "page.md", b"\x0a# Title\nIntro [link](u).\n\nSetext\n---\n- a\n  b\n```c\nx\n```\n| a | b |\n|---|---|\n> q\n")
+    put("fuzz_html_chunk", "page.txt", b"\x3b" + b"word " * 300 + b"\n\nsecond paragraph\n")
+
+
 if __name__ == "__main__":
+    html_chunk_seeds()
     model_seeds()
     st_seeds()
     gguf_seeds()

@@ -421,8 +421,10 @@ xf_status xf_index_open(const char *db, xf_model *model, const xf_index_params *
                         xf_index **out);
 /* Commits pending work (see xf_index_commit) and closes. */
 void xf_index_free(xf_index *ix);
-/* The model name and dimension an existing index was built with (*model_name: free()). */
-xf_status xf_index_model(const char *db, char **model_name, size_t *dim);
+/* The model an existing index was built with: its name, the absolute path it was loaded from
+ * (model_path may be NULL; *model_path is NULL when not recorded) and the vector width. The
+ * strings are malloc'ed: free() them. */
+xf_status xf_index_model(const char *db, char **model_name, char **model_path, size_t *dim);
 
 typedef enum xf_index_change {
     XF_INDEX_UNCHANGED = 0, /* same content (SHA-256) and chunking as indexed: nothing done */
@@ -455,7 +457,8 @@ xf_status xf_index_stats(xf_index *ix, size_t *n_docs, size_t *n_chunks);
 typedef struct xf_search_params {
     size_t k;          /* results; default 10 */
     int exact;         /* PostgreSQL: 1 = exact scan instead of the HNSW index (SQLite: always) */
-    size_t ef_search;  /* PostgreSQL HNSW search breadth; 0 = max(40, 2k) */
+    size_t ef_search;  /* PostgreSQL HNSW search breadth (hnsw.ef_search, at most 1000); 0 =
+                          max(200, 4k): recall@10 >= 0.98 of exact in docs/SEARCH.md */
     xf_model *rerank;  /* cross-encoder to re-rank the candidates; NULL = none. Not available
                           yet: a non-NULL value is XF_ERR_UNSUPPORTED */
 } xf_search_params;

@@ -22,7 +22,8 @@ while [ $# -gt 0 ]; do
 done
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all=(fuzz_safetensors fuzz_gguf fuzz_hf_config fuzz_tokenizer_json fuzz_tokenize fuzz_chat_template fuzz_jinja fuzz_cli fuzz_model)
+all=(fuzz_safetensors fuzz_gguf fuzz_hf_config fuzz_tokenizer_json fuzz_tokenize fuzz_chat_template fuzz_jinja fuzz_cli fuzz_model
+  fuzz_html_chunk)
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all[@]}")
 
@@ -34,7 +35,8 @@ cmake --build "$build" -j "$jobs" --target "${harnesses[@]}" >/dev/null
 
 # Per-harness input size caps and extra seed folders (full-size real files, not committed).
 declare -A maxlen=([fuzz_safetensors]=65536 [fuzz_gguf]=262144 [fuzz_hf_config]=16384
-  [fuzz_tokenizer_json]=262144 [fuzz_tokenize]=4096 [fuzz_chat_template]=16384 [fuzz_jinja]=32768 [fuzz_cli]=8192 [fuzz_model]=262144)
+  [fuzz_tokenizer_json]=262144 [fuzz_tokenize]=4096 [fuzz_chat_template]=16384 [fuzz_jinja]=32768 [fuzz_cli]=8192 [fuzz_model]=262144
+  [fuzz_html_chunk]=65536)
 extra_seeds() { # harness -> folder of extra seeds (printed), built from tests/data
   local h=$1 d="$build/fuzz-seeds/$1"
   rm -rf "$d" && mkdir -p "$d"
@@ -72,6 +74,7 @@ for h in "${harnesses[@]}"; do
     fuzz_gguf) dict=(-dict="$root/fuzz/dict/gguf.dict") ;;
     fuzz_chat_template) dict=(-dict="$root/fuzz/dict/chat.dict") ;;
     fuzz_jinja) dict=(-dict="$root/fuzz/dict/jinja.dict") ;;
+    fuzz_html_chunk) dict=(-dict="$root/fuzz/dict/html.dict") ;;
   esac
   log="$out/log.txt"
   echo "== $h: ${secs}s"

@@ -3,6 +3,9 @@
 # Needs root (or sudo). Used by scripts/demo.sh, scripts/test.sh and .ci/run.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcjson-dev libutf8proc-dev libpcre2-dev python3 python3-pip)
+# Search: HTML parser, embedded store, PostgreSQL client (docs/SEARCH.md); runuser starts the
+# test PostgreSQL as an unprivileged user when run as root (util-linux).
+pkgs+=(libxml2-dev libsqlite3-dev libpq-dev util-linux)
 # The fuzz harnesses (clang + libFuzzer runtime) and the memcheck runs (docs/SECURITY.md).
 pkgs+=(clang libclang-rt-dev valgrind)
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite from a fresh machine: install build dependencies, fetch the
-# default model, build and run every test, then build and run them again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# default models and a PostgreSQL with pgvector, build and run every test, then build and run
+# them again under AddressSanitizer + UndefinedBehaviorSanitizer.
 #
 # Then a fuzz smoke: every libFuzzer harness of fuzz/ for FUZZ_SMOKE_SECONDS (default 20) each.
 #
@@ -15,6 +15,8 @@ scripts/install_deps.sh
 scripts/fetch_models.sh all-MiniLM-L6-v2 SmolLM2-135M-Instruct
 # Llama 3.x / Gemma chat templates for test_jinja_goldens_fetched (skipped without them).
 scripts/fetch_chat_templates.sh || echo "test.sh: chat templates not fetched; test_jinja_goldens_fetched will skip"
+# PostgreSQL + pgvector for the search_pg test (tests start and stop their own server).
+scripts/fetch_pgvector.sh >/dev/null
 
 run_suite() { # build-dir, extra cmake args...
   local dir=$1

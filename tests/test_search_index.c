@@ -131,10 +131,12 @@ static void test_basic(xf_model *m) {
     CHECK(xf_index_open(db, m, &ip, &ix) == XF_OK);
     CHECK(xf_index_add_text(ix, tmp("x.txt"), "x", 1, &r) == XF_ERR_INVALID_ARG);
     xf_index_free(ix);
-    char *name = NULL;
+    char *name = NULL, *path = NULL;
     size_t d = 0;
-    CHECK(xf_index_model(db, &name, &d) == XF_OK && name && !strcmp(name, "bert") && d == dim);
+    CHECK(xf_index_model(db, &name, &path, &d) == XF_OK && name && !strcmp(name, "bert") && d == dim);
+    CHECK(path && path[0] == '/' && strstr(path, "tests/data/tiny/bert"));
     free(name);
+    free(path);
 }
 
 static void test_remove_missing(xf_model *m) {

@@ -244,6 +244,18 @@ static void test_html_huge(void) {
     for (size_t i = 0; i < d.n; i++) text += d.v[i].text.len;
     CHECK_MSG(text > (size_t)5 << 20, "only %zu bytes of text kept from a 10 MB line", text);
     CHECK_MSG(secs < 30, "10 MB line took %.1f s", secs);
+    /* ... and its chunks, with a real tokenizer, in bounded time */
+    xf_tokenizer *tok = NULL;
+    CHECK(xf_tokenizer_load(xf_t_src("tests/data/tiny/bert/tokenizer.json"), &tok) == XF_OK);
+    xf_chunks c = {0};
+    xf_chunk_cfg cfg = {tok, 64, 0, XF_CHUNK_DOM};
+    t0 = clock();
+    CHECK(tok && xf_chunk_doc(&d, &cfg, &c) == XF_OK && c.n > 10000);
+    secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    fprintf(stderr, "10 MB line: parsed, %zu chunks in %.1f s\n", c.n, secs);
+    CHECK_MSG(secs < 60, "chunking the 10 MB line took %.1f s", secs);
+    xf_chunks_free(&c);
+    xf_tokenizer_free(tok);
     /* 100000 nested elements */
     size_t depth = 100000;
     char *deep = malloc(depth * 5 + 16);

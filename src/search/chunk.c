@@ -54,8 +54,18 @@ typedef struct word {
     xf_span anchor;   /* of the block it came from (doc arena) */
 } word;
 
+/* Token counts of words seen before in this document (natural text repeats its words: one
+ * tokenizer call per distinct word instead of per word). Open addressing, cleared when full. */
+#define CACHE_SLOTS 65536
+typedef struct wcache {
+    uint64_t *hash;  /* 0 = empty */
+    uint32_t *count;
+    size_t used;
+} wcache;
+
 typedef struct ck {
     const xf_doc *d;
+    wcache cache;
     const xf_chunk_cfg *cfg;
     xf_chunks *out;
     size_t n_special;
@@ -75,6 +85,44 @@ static xf_status count(ck *c, const char *s, size_t len, size_t *n) {
 
 static int is_space(char ch) { return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v'; }
 
+static uint64_t fnv1a(const char *s, size_t n, int space) {
+    uint64_t h = 1469598103934665603ull;
+    if (space) h = (h ^ ' ') * 1099511628211ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h | 1; /* never 0 */
+}
+
+/* Tokens of word s[0..n), preceded by a space when `space` (as in running text). */
+static xf_status word_tokens(ck *c, const char *s, size_t n, int space, size_t *nt) {
+    wcache *w = &c->cache;
+    if (!w->hash) {
+        w->hash = calloc(CACHE_SLOTS, sizeof *w->hash);
+        w->count = malloc(CACHE_SLOTS * sizeof *w->count);
+        if (!w->hash || !w->count) return xf_error(XF_ERR_NOMEM, "out of memory");
+    }
+    uint64_t h = fnv1a(s, n, space);
+    size_t slot = (size_t)(h % CACHE_SLOTS);
+    while (w->hash[slot] && w->hash[slot] != h) slot = (slot + 1) % CACHE_SLOTS;
+    if (w->hash[slot] == h) { /* a 64-bit hash collision would only shift a window's estimate */
+        *nt = w->count[slot];
+        return XF_OK;
+    }
+    c->tmp.len = 0;
+    xf_status st = space ? xf_buf_append(&c->tmp, " ", 1) : XF_OK;
+    if (!st) st = xf_buf_append(&c->tmp, s, n);
+    if (!st) st = count(c, c->tmp.data, c->tmp.len, nt);
+    if (st) return st;
+    if (w->used >= CACHE_SLOTS / 2) { /* keep probes short */
+        memset(w->hash, 0, CACHE_SLOTS * sizeof *w->hash);
+        w->used = 0;
+        slot = (size_t)(h % CACHE_SLOTS);
+    }
+    w->hash[slot] = h;
+    w->count[slot] = (uint32_t)*nt;
+    w->used++;
+    return XF_OK;
+}
+
 /* Words of c->text[from..len) appended to c->w, with token counts. */
 static xf_status add_words(ck *c, size_t from, uint32_t line0, uint32_t line1, xf_span anchor) {
     const char *s = c->text.data;
@@ -93,8 +141,8 @@ static xf_status add_words(ck *c, size_t from, uint32_t line0, uint32_t line1, x
             c->w = v;
             c->capw = cap;
         }
-        size_t nt;
-        xf_status st = count(c, s + prev_end, j - prev_end, &nt);
+        size_t nt = 0;
+        xf_status st = word_tokens(c, s + i, j - i, i > prev_end, &nt);
         if (st) return st;
         c->w[c->nw++] = (word){i, j - i, nt, line0, line1, anchor};
         prev_end = i = j;
@@ -286,5 +334,7 @@ xf_status xf_chunk_doc(const xf_doc *d, const xf_chunk_cfg *cfg, xf_chunks *out)
     xf_buf_free(&c.text);
     xf_buf_free(&c.tmp);
     free(c.w);
+    free(c.cache.hash);
+    free(c.cache.count);
     return st;
 }

@@ -109,8 +109,11 @@ static xf_status read_meta(const xf_store_ops *ops, xf_store *s, const char *db,
     return st;
 }
 
-xf_status xf_index_model(const char *db, char **model_name, size_t *dim) {
+xf_status xf_index_model(const char *db, char **model_name, char **model_path, size_t *dim) {
     if (!db || !model_name || !dim) return xf_error(XF_ERR_INVALID_ARG, "xf_index_model: NULL argument");
+    if (!db[0]) return xf_error(XF_ERR_INVALID_ARG, "the index location (db) is empty");
+    *model_name = NULL;
+    if (model_path) *model_path = NULL;
     const xf_store_ops *ops = xf_store_ops_for(db);
     xf_store *s;
     xf_status st = ops->open(db, 1, &s);
@@ -118,6 +121,11 @@ xf_status xf_index_model(const char *db, char **model_name, size_t *dim) {
     int absent = 0;
     st = read_meta(ops, s, db, model_name, dim, &absent);
     if (!st && absent) st = xf_error(XF_ERR_FORMAT, "%s is not an xfmr index (no xf_meta table)", db);
+    if (!st && model_path) st = ops->meta_get(s, "model_path", model_path);
+    if (st) {
+        free(*model_name);
+        *model_name = NULL;
+    }
     ops->close(s);
     return st;
 }
@@ -139,6 +147,7 @@ void xf_index_free(xf_index *ix) {
 xf_status xf_index_open(const char *db, xf_model *model, const xf_index_params *params, xf_index **out) {
     if (!db || !model || !out) return xf_error(XF_ERR_INVALID_ARG, "xf_index_open: NULL argument");
     *out = NULL;
+    if (!db[0]) return xf_error(XF_ERR_INVALID_ARG, "the index location (db) is empty");
     xf_index_params p = params ? *params : xf_index_default_params();
     if (p.chunker != XF_CHUNKER_DOM && p.chunker != XF_CHUNKER_FIXED)
         return xf_error(XF_ERR_INVALID_ARG, "unknown chunker %d", (int)p.chunker);
@@ -184,6 +193,10 @@ xf_status xf_index_open(const char *db, xf_model *model, const xf_index_params *
             if (!st) st = ix->ops->meta_set(ix->store, "schema_version", SCHEMA_VERSION);
             if (!st) st = ix->ops->meta_set(ix->store, "model", ix->model_name);
             if (!st) st = ix->ops->meta_set(ix->store, "dim", d);
+            xf_model_info info;
+            char *abs = xf_model_get_info(model, &info) == XF_OK && info.path ? realpath(info.path, NULL) : NULL;
+            if (!st && abs) st = ix->ops->meta_set(ix->store, "model_path", abs);
+            free(abs);
             if (!st) st = ix->ops->commit(ix->store);
             else ix->ops->rollback(ix->store);
         }
@@ -410,7 +423,7 @@ xf_status xf_search_vector(xf_index *ix, const float *query, const xf_search_par
     if (!q) return xf_error(XF_ERR_NOMEM, "out of memory");
     memcpy(q, query, ix->dim * sizeof *q);
     l2_normalize(q, ix->dim);
-    size_t ef = p.ef_search ? p.ef_search : (2 * p.k > 40 ? 2 * p.k : 40);
+    size_t ef = p.ef_search ? p.ef_search : (4 * p.k > 200 ? 4 * p.k : 200);
     xf_store_hit *sh = NULL;
     size_t ns = 0;
     xf_status st = ix->ops->search(ix->store, q, ix->dim, p.k, p.exact, ef, &sh, &ns);

@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "search/store.h"
+#include "tokenizer/tok_buf.h"
 
 #define HNSW_MAX_DIM 2000 /* pgvector's limit for indexed vector columns */
 
@@ -214,19 +215,45 @@ static xf_status vec_text(pg *s, const float *v, size_t dim) {
     return XF_OK;
 }
 
+/* COPY text format: backslash, tab, newline and carriage return escaped. */
+static xf_status copy_field(xf_tok_buf *b, const char *s, int last) {
+    xf_status st = XF_OK;
+    for (const char *p = s; *p && !st; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
+        st = esc ? xf_buf_append(b, esc, 2) : xf_buf_append(b, p, 1);
+    }
+    return st ? st : xf_buf_append(b, last ? "\n" : "\t", 1);
+}
+
+/* All rows of a document in one COPY (one round trip instead of one per chunk). */
 static xf_status pg_chunks_insert(xf_store *b, int64_t doc_id, const xf_store_chunk *c, size_t n, size_t dim) {
     pg *s = (pg *)b;
-    xf_status st = XF_OK;
-    char id[32], seq[32], l0[16], l1[16];
-    snprintf(id, sizeof id, "%lld", (long long)doc_id);
+    if (n == 0) return XF_OK;
+    PGresult *r = PQexec(s->c, "COPY xf_chunks(doc_id, seq, heading, anchor, line_start, line_end, text, embedding)"
+                               " FROM STDIN");
+    xf_status st = PQresultStatus(r) == PGRES_COPY_IN ? XF_OK : fail(s, "adding chunks", r);
+    PQclear(r);
+    if (st) return st;
+    xf_tok_buf line = {0};
     for (size_t i = 0; i < n && !st; i++) {
-        snprintf(seq, sizeof seq, "%lld", (long long)c[i].seq);
-        snprintf(l0, sizeof l0, "%u", c[i].line0);
-        snprintf(l1, sizeof l1, "%u", c[i].line1);
-        if ((st = vec_text(s, c[i].vec, dim))) break;
-        const char *v[8] = {id, seq, c[i].heading, c[i].anchor, l0, l1, c[i].text, s->vbuf};
-        st = run(s, "INSERT INTO xf_chunks(doc_id, seq, heading, anchor, line_start, line_end, text, embedding)"
-                    " VALUES($1, $2, $3, $4, $5, $6, $7, $8)", 8, v, "adding a chunk", NULL);
+        char num[96];
+        line.len = 0;
+        snprintf(num, sizeof num, "%lld\t%lld\t", (long long)doc_id, (long long)c[i].seq);
+        st = xf_buf_append(&line, num, strlen(num));
+        if (!st) st = copy_field(&line, c[i].heading, 0);
+        if (!st) st = copy_field(&line, c[i].anchor, 0);
+        snprintf(num, sizeof num, "%u\t%u\t", c[i].line0, c[i].line1);
+        if (!st) st = xf_buf_append(&line, num, strlen(num));
+        if (!st) st = copy_field(&line, c[i].text, 0);
+        if (!st) st = vec_text(s, c[i].vec, dim);
+        if (!st) st = copy_field(&line, s->vbuf, 1);
+        if (!st && PQputCopyData(s->c, line.data, (int)line.len) != 1) st = fail(s, "adding chunks", NULL);
+    }
+    xf_buf_free(&line);
+    if (PQputCopyEnd(s->c, st ? "client error" : NULL) != 1 && !st) st = fail(s, "adding chunks", NULL);
+    while ((r = PQgetResult(s->c))) { /* the COPY's outcome */
+        if (!st && PQresultStatus(r) != PGRES_COMMAND_OK) st = fail(s, "adding chunks", r);
+        PQclear(r);
     }
     return st;
 }

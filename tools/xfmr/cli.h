@@ -51,6 +51,9 @@ int cmd_index(int argc, char **argv);
 void cmd_index_help(FILE *f);
 int cmd_search(int argc, char **argv);
 void cmd_search_help(FILE *f);
+/* The model an index was built with, for -m: its recorded path when it still exists, else its
+ * name (*model malloc'ed). 0, or -1 with the library's error (not printed). */
+int cli_index_model(const char *db, char **model);
 
 /* ------------------------------------------------------------------ options (args.c) */
 

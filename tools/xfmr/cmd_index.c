@@ -191,12 +191,27 @@ static double seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+int cli_index_model(const char *db, char **model) {
+    char *name = NULL, *path = NULL;
+    size_t dim;
+    *model = NULL;
+    if (xf_index_model(db, &name, &path, &dim) != XF_OK) return -1;
+    struct stat st;
+    if (path && stat(path, &st) == 0) {
+        *model = path;
+        free(name);
+    } else {
+        *model = name;
+        free(path);
+    }
+    return 0;
+}
+
 /* The model to index with: -m, else the one recorded in an existing index, else the default. */
 static int open_index(cli_model_opts *mo, const char *db, const xf_index_params *ip, xf_model **model,
                       xf_index **ix) {
     char *recorded = NULL;
-    size_t dim;
-    if (!mo->model && xf_index_model(db, &recorded, &dim) == XF_OK) mo->model = recorded;
+    if (!mo->model && cli_index_model(db, &recorded) == 0) mo->model = recorded;
     int rc = cli_load_model(mo, model);
     if (rc == CLI_EXIT_OK && xf_index_open(db, *model, ip, ix) != XF_OK) rc = cli_lib_error();
     if (recorded) mo->model = NULL;

@@ -42,7 +42,7 @@ void cmd_search_help(FILE *f) {
           "                        per query and line (JSON lines)\n"
           "      --exact           PostgreSQL: exact scan instead of the HNSW index (SQLite\n"
           "                        always searches exactly)\n"
-          "      --ef-search N     PostgreSQL HNSW search breadth, 1..1000 (default max(40, 2k))\n"
+          "      --ef-search N     PostgreSQL HNSW search breadth, 1..1000 (default max(200, 4k))\n"
           "      --rerank MODEL    re-rank with a cross-encoder: not available yet\n"
           "  -m, --model MODEL     the model to embed queries with (default: the one the index\n"
           "                        was built with; another one is refused)\n"
@@ -174,10 +174,9 @@ int cmd_search(int argc, char **argv) {
         rc = cli_error("--rerank %s: reranking with a cross-encoder is not available yet (it comes with "
                        "cross-encoder support); search without --rerank", rerank);
     char *recorded = NULL;
-    size_t dim = 0;
     xf_model *model = NULL;
     xf_index *ix = NULL;
-    if (!rc && xf_index_model(db, &recorded, &dim) != XF_OK) rc = cli_lib_error();
+    if (!rc && cli_index_model(db, &recorded) != 0) rc = cli_lib_error();
     if (!rc && !mo.model) mo.model = recorded;
     if (!rc) rc = cli_load_model(&mo, &model);
     xf_index_params ip = xf_index_default_params();

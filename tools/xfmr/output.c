@@ -49,10 +49,29 @@ int cli_out_close(cli_out *o, int ok) {
 
 /* ------------------------------------------------------------------------ JSON */
 
+/* Length of the valid UTF-8 character starting at s[0] (n bytes left), or 0. */
+static size_t utf8_char_len(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (len == 0 || len > n) return 0;
+    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t k = 2; k < len; k++)
+        if ((s[k] & 0xC0) != 0x80) return 0;
+    return len;
+}
+
+/* Invalid UTF-8 bytes are written as \ufffd, so the output is always valid JSON. */
 void cli_json_string_n(FILE *f, const char *s, size_t n) {
     fputc('"', f);
     for (size_t k = 0; k < n; k++) {
         unsigned char c = (unsigned char)s[k];
+        if (c >= 0x80) {
+            size_t len = utf8_char_len((const unsigned char *)s + k, n - k);
+            if (len) fwrite(s + k, 1, len, f), k += len - 1;
+            else fputs("\\ufffd", f);
+            continue;
+        }
         switch (c) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
