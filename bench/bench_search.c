@@ -7,8 +7,9 @@
  * row numbers written there by an exact run (same seed -> same vectors, same order).
  *
  * usage: bench_search --db STORE --n N [--dim 384] [--queries 200] [--k 10] [--exact]
- *                     [--ef N] [--truth-out FILE | --truth FILE]
- * The store must be new (SQLite: a file that does not exist); PostgreSQL tables are dropped.
+ *                     [--ef N] [--truth-out FILE | --truth FILE] [--no-load]
+ * --no-load queries the store of an earlier run with the same --n (no insert, no index build).
+ * Otherwise the store must be new (SQLite: a file that does not exist); PostgreSQL tables are dropped.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <libpq-fe.h>
@@ -68,7 +69,7 @@ static double pg_sql(const char *db, const char *sql) {
 int main(int argc, char **argv) {
     const char *db = NULL, *truth_out = NULL, *truth_in = NULL;
     size_t n = 10000, dim = 384, nq = 200, k = 10, ef = 0;
-    int exact = 0;
+    int exact = 0, load = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--db")) db = v, i++;
@@ -78,6 +79,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--k")) k = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--ef")) ef = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--exact")) exact = 1;
+        else if (!strcmp(a, "--no-load")) load = 0;
         else if (!strcmp(a, "--truth-out")) truth_out = v, i++;
         else if (!strcmp(a, "--truth")) truth_in = v, i++;
         else {
@@ -93,9 +95,9 @@ int main(int argc, char **argv) {
     int pg = ops == &xf_store_pg_ops;
     xf_store *s;
     if (ops->open(db, 0, &s)) die("open");
-    if (pg) pg_sql(db, "DROP TABLE IF EXISTS xf_chunks, xf_documents, xf_meta"); /* a fresh index */
-    if (ops->init_schema(s, dim)) die("creating the tables");
-    if (pg) pg_sql(db, "DROP INDEX IF EXISTS xf_chunks_hnsw");
+    if (pg && load) pg_sql(db, "DROP TABLE IF EXISTS xf_chunks, xf_documents, xf_meta"); /* a fresh index */
+    if (load && ops->init_schema(s, dim)) die("creating the tables");
+    if (pg && load) pg_sql(db, "DROP INDEX IF EXISTS xf_chunks_hnsw");
     g_centres = malloc(N_CENTRES * dim * sizeof(float));
     for (size_t i = 0; i < N_CENTRES * dim; i++) g_centres[i] = (float)gauss();
     for (size_t c = 0; c < N_CENTRES; c++) normalize(g_centres + c * dim, dim);
@@ -110,6 +112,7 @@ int main(int argc, char **argv) {
             draw(vec + i * dim, dim);
             rows[i] = (xf_store_chunk){(int64_t)i, "Synthetic", "", "synthetic chunk text", 1, 1, vec + i * dim};
         }
+        if (!load) continue; /* the same draws, so the queries are the same */
         char path[64];
         snprintf(path, sizeof path, "/synthetic/doc%07zu", doc);
         int64_t id;
@@ -118,7 +121,7 @@ int main(int argc, char **argv) {
         if ((doc % 10 == 9 || d0 + m >= n) && ops->commit(s)) die("commit");
     }
     double t_insert = bench_now() - t0, t_index = 0;
-    if (pg) t_index = pg_sql(db, "SET maintenance_work_mem = '2GB'; CREATE INDEX xf_chunks_hnsw ON xf_chunks USING hnsw (embedding vector_ip_ops)");
+    if (pg && load) t_index = pg_sql(db, "SET maintenance_work_mem = '2GB'; CREATE INDEX xf_chunks_hnsw ON xf_chunks USING hnsw (embedding vector_ip_ops)");
     /* queries */
     double *lat = malloc(nq * sizeof *lat), cold = 0;
     float *q = malloc(dim * sizeof *q);
@@ -155,9 +158,10 @@ int main(int argc, char **argv) {
     qsort(lat + 1, nq - 1, sizeof *lat, cmp_d); /* warm queries: all but the first */
     size_t w = nq - 1;
     double p50 = w ? lat[1 + w / 2] : cold, p99 = w ? lat[1 + (size_t)(0.99 * (double)(w - 1))] : cold;
+    if (!load) t_insert = 0;
     printf("{\"store\": \"%s\", \"n\": %zu, \"dim\": %zu, \"k\": %zu, \"exact\": %d, \"insert_chunks_per_s\": %.0f, "
            "\"index_build_s\": %.1f, \"cold_query_ms\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"recall\": %.4f}\n",
-           ops->name, n, dim, k, exact || !pg, (double)n / t_insert, t_index, cold, p50, p99, recall);
+           ops->name, n, dim, k, exact || !pg, t_insert > 0 ? (double)n / t_insert : 0.0, t_index, cold, p50, p99, recall);
     ops->close(s);
     free(vec), free(rows), free(lat), free(q), free(got), free(g_centres);
     return 0;

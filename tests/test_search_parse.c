@@ -294,13 +294,32 @@ static void test_chunking(void) {
     xf_chunks c = {0};
     xf_chunk_cfg cfg = {tok, 64, 0, XF_CHUNK_DOM};
     check_chunks(&d, &cfg, &c, "dom/64");
-    /* DOM chunks never mix heading paths; the definition of f stays under its term */
+    /* DOM chunks never mix sections; definitions are packed with their terms in front */
     int found = 0;
     for (size_t i = 0; i < c.n; i++) {
         const char *t = xf_doc_str(&c.store, c.v[i].text), *p = xf_doc_str(&c.store, c.v[i].path);
-        if (strstr(t, "Computes f.")) found = !strcmp(p, "Guide > Install > f(x)") && !strstr(t, "Computes g.");
+        if (strstr(t, "Computes f.")) found = !strcmp(p, "Guide > Install") && strstr(t, "f(x)\nComputes f.\ng(y)\nComputes g.");
+        CHECK(!strstr(t, "First bold") || !strcmp(p, "Guide"));
     }
     CHECK(found);
+    /* a full chunk does not end with a term whose definition went to the next one */
+    char dl[6000] = "<h1>API</h1><dl>";
+    for (int i = 0; i < 40; i++) {
+        char e[128];
+        snprintf(e, sizeof e, "<dt>func%d(x)</dt><dd><p>Does thing number %d with x and returns it.</p></dd>", i, i);
+        strcat(dl, e);
+    }
+    strcat(dl, "</dl>");
+    CHECK(xf_parse_html(dl, strlen(dl), &d) == XF_OK);
+    check_chunks(&d, &cfg, &c, "definitions/64");
+    int orphan = 0, defs = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        const char *t = xf_doc_str(&c.store, c.v[i].text);
+        const char *last = strrchr(t, '\n');
+        if (last && !strncmp(last + 1, "func", 4)) orphan = 1;
+        for (const char *p = t; (p = strstr(p, "Does thing")); p++) defs++;
+    }
+    CHECK_MSG(!orphan && defs == 40 && c.n > 2, "orphan term %d, %d definitions in %zu chunks", orphan, defs, c.n);
     /* a long paragraph is cut into several chunks within the limit; tiny limits too */
     char para[8000] = "<h1>Long</h1><p>";
     for (int i = 0; i < 600; i++) strcat(para, i % 10 ? "word " : "sentence. ");

@@ -9,7 +9,8 @@ section headings, each with its answering section), indexes the pages once per c
 answer's first words (html_questions.py). Prints recall@1, recall@10 and MRR@10 per chunker
 and writes them, with the settings, to OUT (JSON).
 
-usage: scripts/eval/html_chunking.py [--xfmr build/xfmr] [-m MODEL] [--out FILE] [--fixed-overlap N]
+usage: scripts/eval/html_chunking.py [--xfmr build/xfmr] [-m MODEL] [--out FILE] [--chunk-tokens N]
+                                    [--fixed-overlap N] [--work DIR]
 """
 import argparse
 import json
@@ -40,9 +41,12 @@ def main():
     ap.add_argument("-m", "--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--work", default=os.path.join(ROOT, ".cache/eval_html"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results/search_html_chunking.json"))
-    ap.add_argument("--fixed-overlap", type=int, default=32)
+    ap.add_argument("--chunk-tokens", type=int, default=256, help="both chunkers (256: MiniLM's limit)")
+    ap.add_argument("--fixed-overlap", type=int, default=-1, help="default: chunk-tokens / 8")
     ap.add_argument("--max-questions", type=int, default=400)
     a = ap.parse_args()
+    if a.fixed_overlap < 0:
+        a.fixed_overlap = a.chunk_tokens // 8
     html = subprocess.run([os.path.join(ROOT, "scripts/fetch_html_docs.sh")], check=True, capture_output=True,
                           text=True).stdout.strip()
     pages = os.path.join(a.work, "pages")
@@ -59,7 +63,9 @@ def main():
     results = {"pages": PAGES, "source": open(os.path.join(ROOT, ".cache/htmldocs/.fetched")).read().strip(),
                "model": a.model, "questions": len(qs),
                "kinds": {k: sum(q["kind"] == k for q in qs) for k in ("definition", "section")}, "chunkers": {}}
-    configs = [("dom", []), ("fixed", ["--chunker", "fixed", "--overlap", str(a.fixed_overlap)])]
+    size = ["--chunk-tokens", str(a.chunk_tokens)]
+    configs = [("dom", size), ("fixed", size + ["--chunker", "fixed", "--overlap", str(a.fixed_overlap)])]
+    results["chunk_tokens"] = a.chunk_tokens
     for name, opts in configs:
         db = os.path.join(a.work, name + ".db")
         t0 = time.time()

@@ -243,44 +243,59 @@ static xf_status windows(ck *c, size_t budget, size_t overlap, xf_span path) {
     return XF_OK;
 }
 
-/* DOM-aware: blocks under one heading path packed up to the budget. */
+/* Close the group of blocks [first, end): their texts joined by newlines, under path. */
+static xf_status close_group(ck *c, size_t first, size_t end, xf_span path, size_t budget) {
+    const xf_doc *d = c->d;
+    xf_status st = XF_OK;
+    c->text.len = 0;
+    uint32_t l0 = d->v[first].line0, l1 = 0;
+    for (size_t k = first; k < end && !st; k++) {
+        const xf_block *g = &d->v[k];
+        if (g->kind == XF_BLOCK_HEADING) continue;
+        if (c->text.len) st = xf_buf_append(&c->text, "\n", 1);
+        if (!st) st = xf_buf_append(&c->text, xf_doc_str(d, g->text), g->text.len);
+        if (g->line1 > l1) l1 = g->line1;
+    }
+    int ok = 1;
+    if (!st && c->cfg->tok) st = fits(c, path, c->text.data, c->text.len, &ok);
+    if (!st && ok) return push_chunk(c, c->text.data, c->text.len, path, d->v[first].anchor, l0, l1);
+    if (!st) { /* the per-block estimate fell short: cut the group at words */
+        c->nw = 0;
+        st = add_words(c, 0, l0, l1, d->v[first].anchor);
+        if (!st) st = windows(c, budget, 0, path);
+    }
+    return st;
+}
+
+/* DOM-aware: the blocks of one section (same heading path, definition terms aside) packed up to
+ * the budget, definitions kept with their terms. */
 static xf_status pack_dom(ck *c) {
     const xf_doc *d = c->d;
     size_t max = c->cfg->max_tokens > c->n_special ? c->cfg->max_tokens - c->n_special : 1;
     xf_status st = XF_OK;
-    size_t first = 0, nb = 0, sum = 0, budget = 0; /* open group: blocks first..first+nb */
+    size_t first = 0, nb = 0, sum = 0, budget = 0; /* the open group: nb blocks from first */
     xf_span path = {0, 0};
     for (size_t i = 0; i <= d->n && !st; i++) {
         const xf_block *b = i < d->n ? &d->v[i] : NULL;
         if (b && b->kind == XF_BLOCK_HEADING) continue;
         size_t bt = 0;
-        if (b) st = count(c, xf_doc_str(d, b->text), b->text.len, &bt);
-        if (st) break;
-        int same = b && nb && b->path.len == path.len &&
-                   !memcmp(xf_doc_str(d, b->path), xf_doc_str(d, path), path.len);
-        if (nb && (!same || sum + bt + 1 > budget)) { /* close the open group */
-            c->text.len = 0;
-            uint32_t l0 = d->v[first].line0, l1 = 0;
-            for (size_t k = first; k < i && !st; k++) {
-                const xf_block *g = &d->v[k];
-                if (g->kind == XF_BLOCK_HEADING) continue;
-                if (c->text.len) st = xf_buf_append(&c->text, "\n", 1);
-                if (!st) st = xf_buf_append(&c->text, xf_doc_str(d, g->text), g->text.len);
-                if (g->line1 > l1) l1 = g->line1;
-            }
-            int ok = 1;
-            if (!st && c->cfg->tok) st = fits(c, path, c->text.data, c->text.len, &ok);
-            if (!st && ok) st = push_chunk(c, c->text.data, c->text.len, path, d->v[first].anchor, l0, l1);
-            if (!st && !ok) { /* per-block estimate fell short: cut the group at words */
-                c->nw = 0;
-                st = add_words(c, 0, l0, l1, d->v[first].anchor);
-                if (!st) st = windows(c, budget, 0, path);
-            }
+        if (b && (st = count(c, xf_doc_str(d, b->text), b->text.len, &bt))) break;
+        int same = b && nb && b->section.len == path.len &&
+                   !memcmp(xf_doc_str(d, b->section), xf_doc_str(d, path), path.len);
+        if (nb && (!same || sum + bt + 1 > budget)) {
+            size_t end = i;
+            if (same) /* full: terms at its end move on with their definitions */
+                while (end - 1 > first && d->v[end - 1].kind == XF_BLOCK_TERM) end--;
+            st = close_group(c, first, end, path, budget);
             nb = 0;
+            if (end < i) {
+                i = end - 1; /* the loop goes on from the moved terms */
+                continue;
+            }
         }
         if (!b || st) continue;
         if (!nb) {
-            path = b->path;
+            path = b->section;
             size_t pt;
             if ((st = path_tokens(c, path, &pt))) break;
             if (pt > max / 2) path.len = 0; /* a path longer than half the limit is left out */
@@ -298,7 +313,6 @@ static xf_status pack_dom(ck *c) {
         }
         sum += bt + (nb ? 1 : 0);
         nb++;
-        (void)first;
     }
     return st;
 }

@@ -79,7 +79,7 @@ xf_status xf_doc_put(xf_doc *d, const char *s, size_t len, int collapse, xf_span
     return XF_OK;
 }
 
-xf_status xf_doc_add(xf_doc *d, xf_block_kind kind, xf_span text, xf_span path, xf_span anchor,
+xf_status xf_doc_add(xf_doc *d, xf_block_kind kind, xf_span text, const xf_heads *h, xf_span anchor,
                      uint32_t line0, uint32_t line1) {
     if (text.len == 0) return XF_OK;
     if (d->n == d->cap) {
@@ -89,24 +89,33 @@ xf_status xf_doc_add(xf_doc *d, xf_block_kind kind, xf_span text, xf_span path, 
         d->v = v;
         d->cap = cap;
     }
-    d->v[d->n++] = (xf_block){kind, text, path, anchor, line0, line1 < line0 ? line0 : line1};
+    xf_span none = {0, 0};
+    d->v[d->n++] = (xf_block){kind, text, h ? h->path : none, h ? h->section : none, anchor, line0,
+                              line1 < line0 ? line0 : line1};
+    return XF_OK;
+}
+
+/* "A > B > C" of the entries [0, n) (terms skipped unless with_terms) into the arena. */
+static xf_status join_heads(const xf_heads *h, xf_doc *d, int with_terms, xf_span *out) {
+    static const char sep[] = " > ";
+    size_t total = 0;
+    for (size_t k = 0; k < h->n; k++) total += h->text[k].len + 3;
+    xf_status st = xf_buf_reserve(&d->arena, total + 1);
+    if (st) return st;
+    out->off = d->arena.len;
+    for (size_t k = 0; k < h->n; k++) {
+        if (!with_terms && h->level[k] >= XF_TERM_LEVEL) continue;
+        if (d->arena.len > out->off) xf_buf_append(&d->arena, sep, 3);
+        xf_buf_append(&d->arena, d->arena.data + h->text[k].off, h->text[k].len);
+    }
+    out->len = d->arena.len - out->off;
+    d->arena.data[d->arena.len++] = '\0';
     return XF_OK;
 }
 
 static xf_status heads_rebuild(xf_heads *h, xf_doc *d) {
-    static const char sep[] = " > ";
-    size_t total = 0;
-    for (size_t k = 0; k < h->n; k++) total += h->text[k].len + (k ? 3 : 0);
-    xf_status st = xf_buf_reserve(&d->arena, total + 1);
-    if (st) return st;
-    h->path.off = d->arena.len;
-    for (size_t k = 0; k < h->n; k++) {
-        if (k) xf_buf_append(&d->arena, sep, 3);
-        xf_buf_append(&d->arena, d->arena.data + h->text[k].off, h->text[k].len);
-    }
-    h->path.len = d->arena.len - h->path.off;
-    d->arena.data[d->arena.len++] = '\0';
-    return XF_OK;
+    xf_status st = join_heads(h, d, 1, &h->path);
+    return st ? st : join_heads(h, d, 0, &h->section);
 }
 
 xf_status xf_heads_set(xf_heads *h, xf_doc *d, int level, xf_span text, xf_span anchor) {
@@ -148,7 +157,7 @@ xf_status xf_parse_text(const char *s, size_t len, xf_doc *d) {
         } else if (open) {
             xf_span t;
             xf_status st = xf_doc_put(d, s + para, para_end - para, 1, &t);
-            if (!st) st = xf_doc_add(d, XF_BLOCK_TEXT, t, none, none, line0, line1);
+            if (!st) st = xf_doc_add(d, XF_BLOCK_TEXT, t, NULL, none, line0, line1);
             if (st) return st;
             open = 0;
         }

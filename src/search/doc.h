@@ -11,7 +11,10 @@
 #include "tokenizer/tok_buf.h"
 #include "xfmr.h"
 
-typedef enum xf_block_kind { XF_BLOCK_TEXT = 0, XF_BLOCK_HEADING, XF_BLOCK_CODE } xf_block_kind;
+/* HEADING: a section heading (in the path of the blocks after it, not in their text); TERM: a
+ * definition term (<dt>), in the path of its definition and also written into DOM chunks, since
+ * the definitions of one section are packed together under the section's path. */
+typedef enum xf_block_kind { XF_BLOCK_TEXT = 0, XF_BLOCK_HEADING, XF_BLOCK_CODE, XF_BLOCK_TERM } xf_block_kind;
 
 /* A span of the arena. */
 typedef struct xf_span {
@@ -22,6 +25,7 @@ typedef struct xf_block {
     xf_block_kind kind;
     xf_span text;   /* valid UTF-8 without NUL bytes */
     xf_span path;   /* heading path, "Title > Section > Term" ("" at the top) */
+    xf_span section; /* the path without definition terms: "Title > Section" */
     xf_span anchor; /* id of the enclosing section / definition ("" if none) */
     uint32_t line0, line1; /* 1-based source lines it spans */
 } xf_block;
@@ -48,8 +52,10 @@ static inline const char *xf_doc_str(const xf_doc *d, xf_span s) { return s.len 
  * collapse != 0 also turns every run of whitespace into one space and trims both ends. A NUL
  * follows every span in the arena, so xf_doc_str() of a span is a C string. */
 xf_status xf_doc_put(xf_doc *d, const char *s, size_t len, int collapse, xf_span *out);
-/* Append a block (text already in the arena). Empty texts are skipped. */
-xf_status xf_doc_add(xf_doc *d, xf_block_kind kind, xf_span text, xf_span path, xf_span anchor,
+struct xf_heads;
+/* Append a block (text already in the arena) under the headings h (NULL: none). Empty texts are
+ * skipped. */
+xf_status xf_doc_add(xf_doc *d, xf_block_kind kind, xf_span text, const struct xf_heads *h, xf_span anchor,
                      uint32_t line0, uint32_t line1);
 
 /* Parsers: bytes of a file into blocks (d is reset first). They never fail on bad input (binary,
@@ -61,14 +67,17 @@ xf_status xf_parse(xf_doc_format f, const char *s, size_t len, xf_doc *d);
 
 /* ------------------------------------------------------------------ heading paths */
 
-/* A stack of headings (level 1..) from which block paths are built. */
+/* A stack of headings (level 1..) from which block paths are built; levels from XF_TERM_LEVEL
+ * on are definition terms. */
 #define XF_PATH_MAX_DEPTH 16
+#define XF_TERM_LEVEL 100
 typedef struct xf_heads {
     int level[XF_PATH_MAX_DEPTH];
     xf_span text[XF_PATH_MAX_DEPTH];
     xf_span anchor[XF_PATH_MAX_DEPTH];
     size_t n;
-    xf_span path; /* the joined path, rebuilt on each change */
+    xf_span path;    /* the joined path, rebuilt on each change */
+    xf_span section; /* the same without the terms */
 } xf_heads;
 
 /* A heading of `level`: entries of that level or deeper are dropped, then it is pushed, and the

@@ -3,9 +3,9 @@
  * path, a definition term (<dt>) extends it for its <dd> (as API docs nest entries), and
  * paragraphs, list items, table rows (cells joined by " | "), code blocks (<pre>, verbatim) and
  * other block elements become blocks. Boilerplate is dropped: script, style, nav, header, footer,
- * aside, forms, <head>, navigation / banner / contentinfo / complementary / search roles, hidden
- * elements (hidden, aria-hidden="true", display:none, visibility:hidden) and permalink anchors
- * ("¶", "#"). Each block records the id of the nearest enclosing or preceding section / heading /
+ * aside, forms, <head>, navigation / banner / contentinfo / complementary / search roles, page
+ * furniture by class or id (footer, sidebar, related, navbar, breadcrumb), hidden elements
+ * (hidden, aria-hidden="true", display:none, visibility:hidden) and permalink anchors ("¶", "#"). Each block records the id of the nearest enclosing or preceding section / heading /
  * term (its anchor, for links like page.html#anchor) and its source lines. */
 #include <limits.h>
 #include <string.h>
@@ -19,7 +19,6 @@
 
 #define MAX_DEPTH 256      /* deeper elements are read as text only (iteratively) */
 #define MAX_IDS 64         /* nesting of elements with an id that is tracked */
-#define DT_LEVEL 100       /* heading-path level of definition terms (below h6) */
 
 typedef struct hw {
     xf_doc *d;
@@ -52,6 +51,9 @@ static const char *const DROP[] = {"script", "style", "nav", "header", "footer",
                                    "iframe", "svg", "canvas", "object", "embed", "dialog", NULL};
 static const char *const DROP_ROLES[] = {"navigation", "banner", "contentinfo", "complementary",
                                          "search", NULL};
+/* class or id words of page furniture in generated sites (Sphinx, MkDocs, Doxygen, CMS themes) */
+static const char *const DROP_CLASSES[] = {"footer", "sidebar", "sphinxsidebar", "related", "navbar", "breadcrumb",
+                                           "breadcrumbs", "skip-link", "skiplink", "cookie-banner", NULL};
 static const char *const BLOCKS[] = {
     "address", "article", "blockquote", "body", "caption", "center", "dd", "details", "div", "dt",
     "fieldset", "figcaption", "figure", "hr", "html", "li", "main", "ol", "p", "section", "summary",
@@ -75,6 +77,21 @@ static int attr_has(const xmlNode *n, const char *attr, const char *needle) {
     return strcasestr(packed, needle) != NULL;
 }
 
+/* Is one of the space-separated words of attribute attr in words (case-insensitive)? */
+static int word_in(const xmlNode *n, const char *attr, const char *const *list) {
+    xmlChar *v = xmlGetProp((xmlNode *)n, (const xmlChar *)attr);
+    if (!v) return 0;
+    int found = 0;
+    for (const char *p = (const char *)v; *p && !found;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+        size_t len = strcspn(p, " \t\n");
+        for (const char *const *w = list; *w && !found; w++) found = len && strlen(*w) == len && !strncasecmp(p, *w, len);
+        p += len;
+    }
+    xmlFree(v);
+    return found;
+}
+
 /* A permalink: <a> whose only text is a pilcrow, section sign or "#". */
 static int permalink(const xmlNode *n) {
     if (!is(n, "a") || !n->children || n->children->next || n->children->type != XML_TEXT_NODE)
@@ -94,6 +111,7 @@ static int dropped(const xmlNode *n) {
     if (xmlHasProp((xmlNode *)n, (const xmlChar *)"hidden")) return 1;
     if (attr_has(n, "aria-hidden", "true")) return 1;
     if (attr_has(n, "style", "display:none") || attr_has(n, "style", "visibility:hidden")) return 1;
+    if (word_in(n, "class", DROP_CLASSES) || word_in(n, "id", DROP_CLASSES)) return 1;
     xmlChar *role = xmlGetProp((xmlNode *)n, (const xmlChar *)"role");
     if (role) {
         int drop = 0;
@@ -152,7 +170,7 @@ static void emit(hw *w, xf_block_kind kind, const char *s, size_t n, uint32_t l0
     if (w->st) return;
     xf_span t;
     w->st = xf_doc_put(w->d, s, n, kind != XF_BLOCK_CODE, &t);
-    if (!w->st) w->st = xf_doc_add(w->d, kind, t, w->heads.path, current_anchor(w), l0, l1);
+    if (!w->st) w->st = xf_doc_add(w->d, kind, t, &w->heads, current_anchor(w), l0, l1);
 }
 
 static void flush(hw *w) {
@@ -187,7 +205,8 @@ static void set_heading(hw *w, int level, xf_span anchor, uint32_t line) {
     if (w->st || !t.len) return;
     if ((w->st = xf_heads_set(&w->heads, w->d, level, t, anchor))) return;
     w->head_seq[w->heads.n - 1] = ++w->seq;
-    w->st = xf_doc_add(w->d, XF_BLOCK_HEADING, t, w->heads.path, current_anchor(w), line, line);
+    w->st = xf_doc_add(w->d, level >= XF_TERM_LEVEL ? XF_BLOCK_TERM : XF_BLOCK_HEADING, t, &w->heads,
+                       current_anchor(w), line, line);
 }
 
 static void walk(hw *w, const xmlNode *n, int depth);
@@ -214,7 +233,7 @@ static void walk_dl(hw *w, const xmlNode *dl, int depth) {
             if (w->st) break;
             /* several terms in a row share one entry (the last one's id wins) */
             if (have_term) xf_heads_truncate(&w->heads, w->d, n0);
-            set_heading(w, DT_LEVEL + w->dl_depth, id, line_of(c));
+            set_heading(w, XF_TERM_LEVEL + w->dl_depth, id, line_of(c));
             have_term = 1;
         } else if (is(c, "dd")) {
             walk(w, c, depth + 1);

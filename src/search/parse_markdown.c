@@ -70,7 +70,7 @@ static xf_status flush(md *m) {
         xf_buf_free(&clean);
         size_t top = m->heads.n;
         if (!st)
-            st = xf_doc_add(m->d, code ? XF_BLOCK_CODE : XF_BLOCK_TEXT, t, m->heads.path,
+            st = xf_doc_add(m->d, code ? XF_BLOCK_CODE : XF_BLOCK_TEXT, t, &m->heads,
                             top ? m->heads.anchor[top - 1] : none, m->line0, m->line1);
     }
     m->st = ST_NONE;
@@ -101,7 +101,7 @@ static xf_status heading(md *m, int level, const char *s, size_t n, uint32_t lin
     if (st) return st;
     if (t.len == 0) return XF_OK;
     if ((st = xf_heads_set(&m->heads, m->d, level, t, none))) return st;
-    return xf_doc_add(m->d, XF_BLOCK_HEADING, t, m->heads.path, none, line, line);
+    return xf_doc_add(m->d, XF_BLOCK_HEADING, t, &m->heads, none, line, line);
 }
 
 /* "#..# text #" with 0-3 leading spaces: the level (1-6) and the text, or 0. */
