@@ -13,12 +13,12 @@ the index, so the script also reports both numbers on the pairs whose document i
 where they must agree (to float rounding of ties).
 
 usage: scripts/eval/search_mrr.py [--pairs FILE] [--xfmr build/xfmr] [-m MODEL] [--limit N]
+       (default pairs: .cache/eval/debian/pairs.jsonl; a frozen 200-pair subset is
+       tests/data/eval/debian_pairs_200.jsonl)
 """
 import argparse
-import glob
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -54,13 +54,10 @@ def main():
     ap.add_argument("--work", default=os.path.join(ROOT, ".cache/eval_mrr"))
     ap.add_argument("--limit", type=int, default=0, help="use the first N pairs (0 = all)")
     a = ap.parse_args()
-    pairs_file = a.pairs
-    if not pairs_file:
-        found = sorted(glob.glob(os.path.join(ROOT, ".cache/eval/*.jsonl")))
-        if len(found) != 1:
-            sys.exit("search_mrr: give --pairs FILE (found %d .jsonl files in .cache/eval; run "
-                     "scripts/fetch_eval_data.sh)" % len(found))
-        pairs_file = found[0]
+    pairs_file = a.pairs or os.path.join(ROOT, ".cache/eval/debian/pairs.jsonl")
+    if not os.path.exists(pairs_file):
+        sys.exit("search_mrr: no pairs at %s (run scripts/fetch_eval_data.sh, or give --pairs FILE; "
+                 "tests/data/eval/debian_pairs_200.jsonl is a frozen subset)" % pairs_file)
     pairs = [json.loads(l) for l in open(pairs_file) if l.strip()]
     if a.limit:
         pairs = pairs[:a.limit]
@@ -97,11 +94,17 @@ def main():
            "index_search_mrr@10_one_chunk": round(mrr_at_10([ranks[k] for k in one]), 4)}
     has_eval = subprocess.run([a.xfmr, "eval", "--help"], capture_output=True).returncode == 0
     if has_eval:
-        e = subprocess.run([a.xfmr, "eval", "--task", "retrieval", "-m", a.model, pairs_file], capture_output=True,
-                           text=True)
-        m = re.search(r"MRR@10\D*([0-9.]+)", e.stdout + e.stderr)
+        out_json = os.path.join(a.work, "eval.json")
+        src = pairs_file
+        if a.limit:
+            src = os.path.join(a.work, "pairs.jsonl")
+            with open(src, "w") as f:
+                for p in pairs:
+                    f.write(json.dumps(p) + "\n")
+        subprocess.run([a.xfmr, "eval", "-m", a.model, "--task", "retrieval", "--pairs", src, "--json", out_json],
+                       check=True, stdout=subprocess.DEVNULL)
         res["reference"] = "xfmr eval --task retrieval"
-        res["reference_mrr@10"] = float(m.group(1)) if m else None
+        res["reference_mrr@10"] = json.load(open(out_json))["tasks"]["retrieval"]["metrics"]["mrr@10"]
     else:
         import numpy as np
         s = reference_embed(a.xfmr, a.model, a.work, [p["query"] for p in pairs], docs)
