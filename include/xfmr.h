@@ -55,9 +55,9 @@ typedef struct xf_encoding {
 xf_status xf_tokenizer_load(const char *path, xf_tokenizer **out);
 void xf_tokenizer_free(xf_tokenizer *tok);
 /* Load the tokenizer of a GGUF file from its tokenizer.ggml.* metadata: model "gpt2" (byte-level
- * BPE; tokenizer.ggml.pre default / gpt-2 / smollm / llama-bpe / llama3 / qwen2) or "llama"
- * (SentencePiece BPE with byte fallback, merges derived from the scores); bos / eos and
- * add_bos_token / add_eos_token give the special tokens xf_tokenize adds. */
+ * BPE with any tokenizer.ggml.pre llama.cpp knows), "llama" (SentencePiece BPE with byte fallback,
+ * merges derived from the scores), "bert" (WordPiece) or "gemma4"; bos / eos and add_bos_token /
+ * add_eos_token give the special tokens xf_tokenize adds (docs/TOKENIZER.md). */
 xf_status xf_tokenizer_load_gguf(const char *gguf_path, xf_tokenizer **out);
 
 /* Encode UTF-8 text (len bytes; invalid UTF-8 is decoded with U+FFFD replacement, as Python's

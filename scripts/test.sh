@@ -17,6 +17,8 @@ scripts/fetch_models.sh all-MiniLM-L6-v2 SmolLM2-135M-Instruct
 scripts/fetch_chat_templates.sh || echo "test.sh: chat templates not fetched; test_jinja_goldens_fetched will skip"
 # PostgreSQL + pgvector for the search_pg test (tests start and stop their own server).
 scripts/fetch_pgvector.sh >/dev/null
+# llama.cpp's tokenizer vocabularies and vectors for test_llama_vocab / llama_vocab_cli (skipped without them).
+scripts/fetch_llama_vocabs.sh || echo "test.sh: llama.cpp vocabularies not fetched; test_llama_vocab and llama_vocab_cli will skip"
 
 run_suite() { # build-dir, extra cmake args...
   local dir=$1

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tokenizer/gguf_pre.h"
 #include "xfmr.h"
 
 
@@ -135,14 +136,16 @@ static const char *const g_merges[] = {"a b", "\xC4\xA0 ab"};
 
 /* flags: which parts to write or break */
 enum { NO_MODEL = 1, BAD_MERGE = 2, SHORT_TYPES = 4, BAD_PRE = 8, BIG_BOS = 16, STR_TYPES = 32, BAD_UTF8 = 64,
-       MODEL_BERT = 128, EMPTY_VOCAB = 256, PRE_LLAMA3 = 512, PRE_QWEN2 = 1024, PRE_SMOLLM = 2048, NO_PRE = 4096 };
+       MODEL_RWKV = 128, EMPTY_VOCAB = 256, PRE_LLAMA3 = 512, PRE_QWEN2 = 1024, PRE_SMOLLM = 2048, NO_PRE = 4096 };
+
+static const char *g_pre; /* when set: the tokenizer.ggml.pre written by gpt2_file */
 
 static const char *gpt2_file(const char *name, int flags) {
     kvs k = {0};
-    if (!(flags & NO_MODEL)) kv_str(&k, "tokenizer.ggml.model", flags & MODEL_BERT ? "bert" : "gpt2");
+    if (!(flags & NO_MODEL)) kv_str(&k, "tokenizer.ggml.model", flags & MODEL_RWKV ? "rwkv" : "gpt2");
     const char *pre = flags & BAD_PRE ? "mystery-pre" : flags & PRE_LLAMA3 ? "llama-bpe" : flags & PRE_QWEN2 ? "qwen2"
                       : flags & PRE_SMOLLM ? "smollm" : "default";
-    if (!(flags & NO_PRE)) kv_str(&k, "tokenizer.ggml.pre", pre);
+    if (!(flags & NO_PRE)) kv_str(&k, "tokenizer.ggml.pre", g_pre ? g_pre : pre);
     const char *toks[7];
     memcpy(toks, g_tokens, sizeof toks);
     if (flags & BAD_UTF8) toks[2] = "\xFF";
@@ -193,6 +196,30 @@ static void bad(const char *name, int flags, xf_status want_st, const char *need
     if (!st) xf_tokenizer_free(tok);
 }
 
+/* Every tokenizer.ggml.pre name llama.cpp knows loads (each regex of gguf_pre.c compiles). */
+static void every_pre_name(void) {
+    size_t names = 0;
+    for (size_t i = 0; xf_gguf_pre_at(i); i++) {
+        const char *p = xf_gguf_pre_at(i)->names;
+        while (*p) {
+            char name[64];
+            size_t n = strcspn(p, " ");
+            snprintf(name, sizeof name, "%.*s", (int)n, p);
+            g_pre = name;
+            xf_tokenizer *tok = NULL;
+            xf_status st = xf_tokenizer_load_gguf(gpt2_file("tg_pre_each.gguf", 0), &tok);
+            CHECK_MSG(st == XF_OK && tok, "pre \"%s\": %s", name, xf_errmsg());
+            xf_tokenizer_free(tok);
+            names++;
+            p += n;
+            p += *p == ' ';
+        }
+    }
+    g_pre = NULL;
+    printf("%zu tokenizer.ggml.pre names load\n", names);
+    CHECK(names >= 90);
+}
+
 static void small_gpt2(void) {
     xf_tokenizer *tok = NULL;
     const char *p = gpt2_file("tg_ok.gguf", 0);
@@ -221,7 +248,7 @@ static void small_gpt2(void) {
     }
 
     bad("tg_nomodel.gguf", NO_MODEL, XF_ERR_NOT_FOUND, "tokenizer.ggml.model");
-    bad("tg_bert.gguf", MODEL_BERT, XF_ERR_UNSUPPORTED, "\"bert\"");
+    bad("tg_rwkv.gguf", MODEL_RWKV, XF_ERR_UNSUPPORTED, "\"rwkv\"");
     bad("tg_merge.gguf", BAD_MERGE, XF_ERR_FORMAT, "tokenizer.ggml.merges[2]: token \"zz\"");
     bad("tg_types.gguf", SHORT_TYPES, XF_ERR_FORMAT, "tokenizer.ggml.token_type: 6 entries for 7 tokens");
     bad("tg_strtypes.gguf", STR_TYPES, XF_ERR_FORMAT, "tokenizer.ggml.token_type");
@@ -294,6 +321,7 @@ static void small_llama(void) {
 
 int main(void) {
     small_gpt2();
+    every_pre_name();
     small_llama();
 
     xf_tokenizer *json = NULL, *tok = NULL;

@@ -1,11 +1,13 @@
 /* tok_gguf.c — a tokenizer from GGUF metadata (tokenizer.ggml.*), built as the equivalent
- * Hugging Face tokenizer.json would be (transformers' GGUF converter, llama.cpp's pre-tokenizer
- * names):
- *   model "gpt2":  byte-level BPE from tokens + merges; tokenizer.ggml.pre selects the
- *                  pre-tokenizer; control / user-defined tokens are added tokens.
- *   model "llama": SentencePiece BPE: merges derived from tokens + scores (every split of a token
- *                  into two tokens, ranked by the token's score), byte fallback, Prepend("▁") +
- *                  Replace(" ", "▁") normalizer, Replace/ByteFallback/Fuse/Strip decoder.
+ * Hugging Face tokenizer.json would be (transformers' GGUF converter, llama.cpp's names):
+ *   model "gpt2":   byte-level BPE from tokens + merges; tokenizer.ggml.pre selects the
+ *                   pre-tokenizer chain (gguf_pre.c); control / user-defined tokens are added tokens.
+ *   model "gemma4": SentencePiece-style BPE from tokens + merges over raw UTF-8 (▁ for spaces).
+ *   model "llama":  SentencePiece BPE: merges derived from tokens + scores (every split of a token
+ *                   into two tokens, ranked by the token's score), byte fallback, Prepend("▁") +
+ *                   Replace(" ", "▁") normalizer, Replace/ByteFallback/Fuse/Strip decoder.
+ *   model "bert":   WordPiece; llama.cpp's "▁word" / "piece" spelling turned back into "word" /
+ *                   "##piece"; BertNormalizer, BertPreTokenizer, [CLS] A [SEP].
  * bos / eos ids and add_bos_token / add_eos_token become the post-processor template.
  * Every count, id and string is checked; messages name the file and the key. */
 #include <math.h>
@@ -16,17 +18,11 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/gguf.h"
+#include "tokenizer/gguf_pre.h"
 #include "tokenizer/tok_json.h"
 #include "tokenizer/tokenizer.h"
 
 enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5, TT_BYTE = 6 };
-
-static const char k_llama3_re[] =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-static const char k_qwen2_re[] =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 typedef struct gctx {
     xf_tokenizer *tok;
@@ -311,48 +307,77 @@ static xf_status regex_step(gctx *c, const char *pat, int bytelevel, xf_pretok_s
     return XF_OK;
 }
 
-/* tokenizer.ggml.pre -> pre-tokenizer (llama.cpp's names). */
-static xf_status gpt2_pretok(gctx *c) {
+static xf_status simple_step(gctx *c, xf_pretok_kind kind, int arg) {
+    xf_pretok_step s;
+    memset(&s, 0, sizeof s);
+    s.kind = kind;
+    s.individual_digits = s.use_regex = arg;
+    if (kind == XF_PRETOK_BYTELEVEL && arg) {
+        xf_status st = regex_step(c, xf_gpt2_pattern, 1, &s);
+        if (st) return st;
+    }
+    return add_pretok(c, s);
+}
+
+static xf_status add_norm_nfc(gctx *c) {
+    xf_norm_step *p = xf_realloc(c->tok->norm, (c->tok->n_norm + 1) * sizeof *p);
+    if (!p) return nomem(c);
+    c->tok->norm = p;
+    memset(&p[c->tok->n_norm], 0, sizeof *p);
+    p[c->tok->n_norm++].kind = XF_NORM_NFC;
+    return XF_OK;
+}
+
+static xf_status pretok_chain(gctx *c, const xf_gguf_pre *e);
+
+/* tokenizer.ggml.pre -> the pre-tokenizer chain of gguf_pre.c's table (absent = "default");
+ * *flags receives the entry's XF_PRE_* flags. */
+static xf_status gpt2_pretok(gctx *c, unsigned *flags) {
     const char *pre = "default";
     size_t plen = 7;
     xf_status st;
     if (xf_gguf_find(c->g, "tokenizer.ggml.pre") >= 0 &&
         (st = xf_gguf_get_str(c->g, "tokenizer.ggml.pre", &pre, &plen)))
         return st;
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", (int)(plen < 63 ? plen : 63), pre);
-    xf_pretok_step s;
-    if (plen < 63 && (!strcmp(name, "default") || !strcmp(name, "gpt-2") || !strcmp(name, "gpt2"))) {
-        if ((st = regex_step(c, xf_gpt2_pattern, 1, &s))) return st;
-        return add_pretok(c, s);
-    }
-    if (plen < 63 && !strcmp(name, "smollm")) {
-        memset(&s, 0, sizeof s);
-        s.kind = XF_PRETOK_DIGITS;
-        s.individual_digits = 1;
-        if ((st = add_pretok(c, s)) || (st = regex_step(c, xf_gpt2_pattern, 1, &s))) return st;
-        return add_pretok(c, s);
-    }
-    const char *re = NULL;
-    if (plen < 63 && (!strcmp(name, "llama-bpe") || !strcmp(name, "llama3") || !strcmp(name, "llama-v3")))
-        re = k_llama3_re;
-    if (plen < 63 && !strcmp(name, "qwen2")) {
-        re = k_qwen2_re; /* Qwen2's tokenizer.json also normalizes to NFC */
-        xf_norm_step *p = xf_realloc(c->tok->norm, sizeof *p);
-        if (!p) return nomem(c);
-        memset(p, 0, sizeof *p);
-        p->kind = XF_NORM_NFC;
-        c->tok->norm = p;
-        c->tok->n_norm = 1;
-    }
-    if (!re)
+    const xf_gguf_pre *e = xf_gguf_pre_find(pre, plen);
+    if (!e)
         return xf_error(XF_ERR_UNSUPPORTED,
-                        "%s: tokenizer.ggml.pre: pre-tokenizer \"%.*s\" is not supported (default, gpt-2, smollm, "
-                        "llama-bpe, llama3, qwen2)", c->file, (int)(plen > 60 ? 60 : plen), pre);
-    if ((st = regex_step(c, re, 0, &s)) || (st = add_pretok(c, s))) return st;
-    memset(&s, 0, sizeof s);
-    s.kind = XF_PRETOK_BYTELEVEL; /* use_regex false: bytes -> chars only */
-    return add_pretok(c, s);
+                        "%s: tokenizer.ggml.pre: pre-tokenizer \"%.*s\" is not one llama.cpp knows "
+                        "(docs/TOKENIZER.md lists the supported names)", c->file, (int)(plen > 60 ? 60 : plen), pre);
+    *flags = e->flags;
+    return pretok_chain(c, e);
+}
+
+/* The pre-tokenizer steps (and NFC normalizer) of a table entry. */
+static xf_status pretok_chain(gctx *c, const xf_gguf_pre *e) {
+    xf_status st;
+    if ((e->flags & XF_PRE_NFC) && (st = add_norm_nfc(c))) return st;
+    int bytelevel = 0;
+    for (const char *const *p = e->steps; *p; p++) {
+        xf_pretok_step s;
+        switch (**p) {
+        case 'S':
+            if ((st = regex_step(c, *p + 1, 0, &s)) || (st = add_pretok(c, s))) return st;
+            break;
+        case 'P': /* tokenizers' Punctuation (contiguous): \p{P} or ASCII punctuation, one char a match */
+            if ((st = regex_step(c, "[\\p{P}$+<=>^`|~]", 0, &s))) return st;
+            s.behavior = XF_SPLIT_CONTIGUOUS;
+            if ((st = add_pretok(c, s))) return st;
+            break;
+        case 'D': case 'd':
+            if ((st = simple_step(c, XF_PRETOK_DIGITS, **p == 'D'))) return st;
+            break;
+        case 'B':
+            bytelevel = 1;
+            if ((st = simple_step(c, XF_PRETOK_BYTELEVEL, 1))) return st;
+            break;
+        default: /* 'W' */
+            if ((st = simple_step(c, XF_PRETOK_WHITESPACE_SPLIT, 0))) return st;
+            break;
+        }
+    }
+    if (bytelevel || (e->flags & XF_PRE_RAW)) return XF_OK;
+    return simple_step(c, XF_PRETOK_BYTELEVEL, 0); /* bytes -> chars only */
 }
 
 static xf_status add_dec(gctx *c, xf_dec_kind k, const char *a, const char *b, size_t start) {
@@ -437,15 +462,131 @@ static xf_status build_rev(gctx *c) {
     return XF_OK;
 }
 
+/* BERT vocabularies are stored by llama.cpp with a phantom space: "▁word" for a word start,
+ * "piece" for a "##piece" continuation, control tokens as they are. Spell them back. */
+static xf_status respell_wordpiece(gctx *c) {
+    xf_tokenizer *tok = c->tok;
+    size_t total = 0;
+    for (size_t i = 0; i < c->n; i++) total += c->len[i] + 3;
+    char *s = xf_malloc(total ? total : 1);
+    if (!s) return nomem(c);
+    xf_strmap_free(&tok->vocab);
+    memset(&tok->vocab, 0, sizeof tok->vocab);
+    tok->max_key_len = 0;
+    size_t at = 0;
+    xf_status st = XF_OK;
+    for (size_t i = 0; i < c->n && !st; i++) {
+        const char *t = tstr(c, i);
+        size_t l = c->len[i], off = at;
+        if (c->type[i] != TT_CONTROL && l >= 3 && !memcmp(t, "\xE2\x96\x81", 3)) {
+            memcpy(s + at, t + 3, l - 3), at += l - 3;
+        } else {
+            if (c->type[i] != TT_CONTROL) memcpy(s + at, "##", 2), at += 2;
+            memcpy(s + at, t, l), at += l;
+        }
+        s[at++] = '\0';
+        c->off[i] = off;
+        c->len[i] = (uint32_t)(at - 1 - off);
+        int32_t old;
+        if (!xf_strmap_get(&tok->vocab, s + off, c->len[i], &old)) st = xf_strmap_put(&tok->vocab, s + off, c->len[i], (int32_t)i);
+        if (c->len[i] > tok->max_key_len) tok->max_key_len = c->len[i];
+    }
+    free(tok->tok_strings);
+    tok->tok_strings = s;
+    return st ? xf_error_wrap(st, "%s", c->file) : XF_OK;
+}
+
+/* model "bert": WordPiece as the BERT tokenizer.json it came from (BertNormalizer, lowercase
+ * unless tokenizer.ggml.normalizer.lowercase says otherwise; BertPreTokenizer; [CLS] A [SEP]). */
+static xf_status load_bert(gctx *c, int32_t unk) {
+    xf_tokenizer *tok = c->tok;
+    xf_status st;
+    int lower = 1, strip = -1;
+    if ((st = respell_wordpiece(c)) || (st = opt_bool(c, "tokenizer.ggml.normalizer.lowercase", &lower)) ||
+        (st = opt_bool(c, "tokenizer.ggml.normalizer.strip_accents", &strip)))
+        return st;
+    tok->model = XF_MODEL_WORDPIECE;
+    tok->max_input_chars_per_word = 100;
+    free(tok->prefix);
+    if (!(tok->prefix = xf_strdup("##"))) return nomem(c);
+    tok->prefix_len = 2;
+    if (unk < 0 && !xf_strmap_get(&tok->vocab, "[UNK]", 5, &unk)) unk = -1;
+    tok->unk_id = unk;
+    if (!(tok->unk_token = xf_strdup(unk >= 0 ? tstr(c, (size_t)unk) : "[UNK]"))) return nomem(c);
+    xf_norm_step *n = xf_calloc(1, sizeof *n);
+    if (!n) return nomem(c);
+    n->kind = XF_NORM_BERT;
+    n->clean_text = n->handle_chinese_chars = 1;
+    n->lowercase = lower;
+    n->strip_accents = strip < 0 ? lower : strip;
+    tok->norm = n;
+    tok->n_norm = 1;
+    xf_pretok_step p;
+    memset(&p, 0, sizeof p);
+    p.kind = XF_PRETOK_BERT;
+    if ((st = add_pretok(c, p)) || (st = add_dec(c, XF_DEC_WORDPIECE, "##", NULL, 0))) return st;
+    tok->dec[tok->n_dec - 1].cleanup = 1;
+    int32_t cls, sep;
+    if ((st = opt_id(c, "tokenizer.ggml.cls_token_id", &cls)) || (st = opt_id(c, "tokenizer.ggml.seperator_token_id", &sep)))
+        return st;
+    if (cls < 0 && (st = opt_id(c, "tokenizer.ggml.bos_token_id", &cls))) return st;
+    if (cls >= 0 && sep >= 0) {
+        tok->post = XF_POST_BERT;
+        tok->bert_cls = cls;
+        tok->bert_sep = sep;
+        tok->added_single = 2;
+        tok->added_pair = 3;
+    }
+    return XF_OK;
+}
+
+/* model "llama": SentencePiece BPE, merges derived from the scores. */
+static xf_status load_spm_bpe(gctx *c, int32_t unk, int add_space) {
+    xf_tokenizer *tok = c->tok;
+    xf_status st;
+    int have;
+    if (!(c->score = xf_calloc(c->n, sizeof *c->score))) return nomem(c);
+    if ((st = per_token(c, "tokenizer.ggml.scores", 1, c->score, &have))) return st;
+    if (!have) return xf_error(XF_ERR_NOT_FOUND, "%s: tokenizer.ggml.scores: required for model \"llama\"", c->file);
+    for (size_t i = 0; i < c->n; i++)
+        if (!isfinite(c->score[i]))
+            return xf_error(XF_ERR_FORMAT, "%s: tokenizer.ggml.scores[%zu]: not a finite number", c->file, i);
+    if ((st = derive_merges(c))) return st;
+    tok->fuse_unk = 1;
+    if (unk < 0) unk = xf_strmap_get(&tok->vocab, "<unk>", 5, &unk) ? unk : -1;
+    if (unk >= 0) {
+        if (!(tok->unk_token = xf_strdup(tstr(c, (size_t)unk)))) return nomem(c);
+        tok->unk_id = unk;
+    }
+    if ((add_space && (st = add_norm_cp(c, XF_NORM_PREPEND, 0, 0x2581))) || (st = add_norm_cp(c, XF_NORM_REPLACE, ' ', 0x2581)))
+        return st;
+    return XF_OK;
+}
+
+/* The decoder of SentencePiece-style vocabularies: ▁ -> ' ', <0xNN> bytes, joined, and (when a
+ * space was prepended) the first space stripped. */
+static xf_status spm_decoder(gctx *c, int strip_first) {
+    xf_status st;
+    if ((st = add_dec(c, XF_DEC_REPLACE, "\xE2\x96\x81", " ", 0)) || (st = add_dec(c, XF_DEC_BYTEFALLBACK, NULL, NULL, 0)) ||
+        (st = add_dec(c, XF_DEC_FUSE, NULL, NULL, 0)))
+        return st;
+    return strip_first ? add_dec(c, XF_DEC_STRIP, " ", NULL, 1) : XF_OK;
+}
+
+enum { M_GPT2, M_LLAMA, M_BERT, M_GEMMA4 };
+
 static xf_status from_gguf(gctx *c) {
     xf_tokenizer *tok = c->tok;
     const char *model;
     size_t mlen;
     xf_status st = xf_gguf_get_str(c->g, "tokenizer.ggml.model", &model, &mlen);
     if (st) return st;
-    int is_gpt2 = mlen == 4 && !memcmp(model, "gpt2", 4), is_llama = mlen == 5 && !memcmp(model, "llama", 5);
-    if (!is_gpt2 && !is_llama)
-        return xf_error(XF_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model: tokenizer model \"%.*s\" is not supported (gpt2, llama)",
+    static const char *const names[] = {"gpt2", "llama", "bert", "gemma4"};
+    int m = 0;
+    while (m < 4 && !(strlen(names[m]) == mlen && !memcmp(model, names[m], mlen))) m++;
+    if (m == 4)
+        return xf_error(XF_ERR_UNSUPPORTED,
+                        "%s: tokenizer.ggml.model: tokenizer model \"%.*s\" is not supported (gpt2, llama, bert, gemma4)",
                         c->file, (int)(mlen > 60 ? 60 : mlen), model);
     tok->model = XF_MODEL_BPE;
     if ((st = load_tokens(c))) return st;
@@ -456,39 +597,45 @@ static xf_status from_gguf(gctx *c) {
         for (size_t i = 0; i < c->n; i++) c->type[i] = TT_NORMAL;
     if (!(tok->prefix = xf_strdup("")) || !(tok->suffix = xf_strdup(""))) return nomem(c);
     int32_t bos, eos, unk;
-    int add_bos = is_llama, add_eos = 0, add_space = 1;
+    int add_bos = m == M_LLAMA, add_eos = 0, add_space = m == M_LLAMA;
+    unsigned pre = 0;
     if ((st = opt_id(c, "tokenizer.ggml.bos_token_id", &bos)) || (st = opt_id(c, "tokenizer.ggml.eos_token_id", &eos)) ||
-        (st = opt_id(c, "tokenizer.ggml.unknown_token_id", &unk)) ||
-        (st = opt_bool(c, "tokenizer.ggml.add_bos_token", &add_bos)) ||
+        (st = opt_id(c, "tokenizer.ggml.unknown_token_id", &unk)))
+        return st;
+    if (m == M_GPT2 && (st = gpt2_pretok(c, &pre))) return st;
+    const xf_gguf_pre *gemma4 = xf_gguf_pre_find("gemma4", 6);
+    if (m == M_GEMMA4 && (st = pretok_chain(c, gemma4))) return st;
+    if (m == M_GEMMA4) pre = gemma4->flags;
+    if (pre & XF_PRE_ADD_BOS) add_bos = 1;
+    if ((st = opt_bool(c, "tokenizer.ggml.add_bos_token", &add_bos)) ||
         (st = opt_bool(c, "tokenizer.ggml.add_eos_token", &add_eos)) ||
         (st = opt_bool(c, "tokenizer.ggml.add_space_prefix", &add_space)))
         return st;
-    if (is_gpt2) {
-        if ((st = load_merges(c)) || (st = gpt2_pretok(c))) return st;
-        if ((st = add_dec(c, XF_DEC_BYTELEVEL, NULL, NULL, 0))) return st;
-    } else {
-        if (!(c->score = xf_calloc(c->n, sizeof *c->score))) return nomem(c);
-        if ((st = per_token(c, "tokenizer.ggml.scores", 1, c->score, &have))) return st;
-        if (!have) return xf_error(XF_ERR_NOT_FOUND, "%s: tokenizer.ggml.scores: required for model \"llama\"", c->file);
-        for (size_t i = 0; i < c->n; i++)
-            if (!isfinite(c->score[i]))
-                return xf_error(XF_ERR_FORMAT, "%s: tokenizer.ggml.scores[%zu]: not a finite number", c->file, i);
-        if ((st = derive_merges(c))) return st;
-        tok->byte_fallback = tok->fuse_unk = 1;
-        if (unk < 0) unk = xf_strmap_get(&tok->vocab, "<unk>", 5, &unk) ? unk : -1;
-        if (unk >= 0) {
-            if (!(tok->unk_token = xf_strdup(tstr(c, (size_t)unk)))) return nomem(c);
-            tok->unk_id = unk;
+    if (m == M_GEMMA4) add_bos = 0; /* as transformers reads a Gemma 4 GGUF: its chat template writes <bos> */
+    tok->ignore_merges = (pre & XF_PRE_IGNORE_MERGES) != 0;
+    if (m == M_GPT2 || m == M_GEMMA4) {
+        if ((st = load_merges(c))) return st;
+        if (pre & XF_PRE_ESCAPE_SPACES) {
+            if ((add_space && (st = add_norm_cp(c, XF_NORM_PREPEND, 0, 0x2581))) ||
+                (st = add_norm_cp(c, XF_NORM_REPLACE, ' ', 0x2581)))
+                return st;
         }
-        if ((add_space && (st = add_norm_cp(c, XF_NORM_PREPEND, 0, 0x2581))) ||
-            (st = add_norm_cp(c, XF_NORM_REPLACE, ' ', 0x2581)))
-            return st;
-        if ((st = add_dec(c, XF_DEC_REPLACE, "\xE2\x96\x81", " ", 0)) || (st = add_dec(c, XF_DEC_BYTEFALLBACK, NULL, NULL, 0)) ||
-            (st = add_dec(c, XF_DEC_FUSE, NULL, NULL, 0)) || (st = add_dec(c, XF_DEC_STRIP, " ", NULL, 1)))
-            return st;
+        if (pre & XF_PRE_RAW) {
+            tok->byte_fallback = 1;
+            st = spm_decoder(c, add_space && (pre & XF_PRE_ESCAPE_SPACES));
+        } else {
+            st = add_dec(c, XF_DEC_BYTELEVEL, NULL, NULL, 0);
+        }
+    } else if (m == M_LLAMA) {
+        tok->byte_fallback = 1;
+        if (!(st = load_spm_bpe(c, unk, add_space))) st = spm_decoder(c, 1);
+    } else {
+        st = load_bert(c, unk);
     }
+    if (st) return st;
     tok->has_decoder = 1;
-    if ((st = add_added(c)) || (st = build_template(c, bos, eos, add_bos, add_eos))) return st;
+    if ((st = add_added(c))) return st;
+    if (m != M_BERT && (st = build_template(c, bos, eos, add_bos, add_eos))) return st;
     return build_rev(c);
 }
 
