@@ -1,8 +1,9 @@
 /* fuzz_tokenize.c — libFuzzer harness: tokenizer encode/decode on arbitrary bytes with real
  * tokenizers (loaded once): WordPiece + BertNormalizer (tests/data/tiny/llama), SentencePiece
  * BPE with byte fallback (spm_tokenizer.json, and its Metaspace variant), byte-level BPE
- * (smollm2_tokenizer.json) and a GGUF SentencePiece tokenizer (spm_tokenizer.gguf).
- * Byte 0 picks the tokenizer and options; the rest is split at "\n--\n" into text and pair.
+ * (smollm2_tokenizer.json), a GGUF SentencePiece tokenizer (spm_tokenizer.gguf), Unigram with a
+ * precompiled charsmap (unigram_small_tokenizer.json) and a GGUF "t5" Unigram vocabulary
+ * (unigram_tokenizer.gguf). Byte 0 picks the tokenizer and options; the rest is split at "\n--\n" into text and pair.
  * The same bytes, read as little-endian 32-bit ids (any value), are decoded in one go and
  * through the streaming decoder. */
 #include <stdint.h>
@@ -12,15 +13,17 @@
 #include "fuzz_common.h"
 #include "xfmr.h"
 
-#define N_TOK 5
+#define N_TOK 7
 static xf_tokenizer *g_tok[N_TOK];
 
 static void load_all(void) {
     static const char *const json[] = {"tests/data/tiny/llama/tokenizer.json", "tests/data/spm_tokenizer.json",
-                                       "tests/data/spm_meta_tokenizer.json", "tests/data/smollm2_tokenizer.json"};
-    for (int i = 0; i < 4; i++)
-        if (xf_tokenizer_load(fz_src(json[i]), &g_tok[i]) != XF_OK) abort();
+                                       "tests/data/spm_meta_tokenizer.json", "tests/data/smollm2_tokenizer.json",
+                                       NULL, "tests/data/unigram_small_tokenizer.json"};
+    for (int i = 0; i < 6; i++)
+        if (json[i] && xf_tokenizer_load(fz_src(json[i]), &g_tok[i]) != XF_OK) abort();
     if (xf_tokenizer_load_gguf(fz_src("tests/data/spm_tokenizer.gguf"), &g_tok[4]) != XF_OK) abort();
+    if (xf_tokenizer_load_gguf(fz_src("tests/data/unigram_tokenizer.gguf"), &g_tok[6]) != XF_OK) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

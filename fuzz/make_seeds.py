@@ -178,6 +178,58 @@ def gguf_seeds():
               (b"a.nested", 9, (9, [(4, [struct.pack("<I", 1)]), (8, [b"x", b"yz"])])),
               (b"a.f64", 12, struct.pack("<d", 1.5)), (b"a.bool", 7, b"\1"), (b"a.i64", 11, struct.pack("<q", -3))]
     put("fuzz_gguf", "nested_arrays.gguf", gguf(nested, [(b"t", [4, 1, 1], 1, bytes(8))], 64))
+    tokenizer_gguf_seeds()
+
+
+def u32s(xs):
+    return [struct.pack("<I", x) for x in xs]
+
+
+def f32s(xs):
+    return [struct.pack("<f", x) for x in xs]
+
+
+def tokenizer_gguf_seeds():
+    """Small GGUF vocabularies of each tokenizer.ggml.model kind (gpt2 with a multi-step
+    pre-tokenizer, bert, gemma4, t5 with a precompiled charsmap): fuzz_gguf loads and runs them."""
+    # byte-level BPE ("Ġ" = U+0120 is the byte-level space)
+    toks = [b"<|endoftext|>", b"a", b"b", b"ab", b"\xc4\xa0", b"\xc4\xa0ab", b"1", b"2", b"12", b"    "]
+    for pre in (b"deepseek-llm", b"falcon", b"llama-bpe", b"kimi-k2"):
+        kvs = [(b"general.architecture", 8, b"llama"), (b"tokenizer.ggml.model", 8, b"gpt2"),
+               (b"tokenizer.ggml.pre", 8, pre), (b"tokenizer.ggml.tokens", 9, (8, toks)),
+               (b"tokenizer.ggml.token_type", 9, (5, u32s([3, 1, 1, 1, 1, 1, 1, 1, 1, 4]))),
+               (b"tokenizer.ggml.merges", 9, (8, [b"a b", b"\xc4\xa0 ab", b"1 2"]))]
+        put("fuzz_gguf", "vocab_gpt2_%s.gguf" % pre.decode(), gguf(kvs, []))
+    # WordPiece as llama.cpp stores it: "▁word", "piece" for "##piece", control tokens as they are
+    sp = "\u2581".encode()
+    toks = [b"[PAD]", b"[UNK]", b"[CLS]", b"[SEP]", sp + b"un", b"aff", b"able", sp + b"!", sp + b"hello"]
+    kvs = [(b"tokenizer.ggml.model", 8, b"bert"), (b"tokenizer.ggml.tokens", 9, (8, toks)),
+           (b"tokenizer.ggml.token_type", 9, (5, u32s([3, 3, 3, 3, 1, 1, 1, 1, 1]))),
+           (b"tokenizer.ggml.unknown_token_id", 4, struct.pack("<I", 1)),
+           (b"tokenizer.ggml.cls_token_id", 4, struct.pack("<I", 2)),
+           (b"tokenizer.ggml.seperator_token_id", 4, struct.pack("<I", 3))]
+    put("fuzz_gguf", "vocab_bert.gguf", gguf(kvs, []))
+    # Gemma 4: SentencePiece-style BPE with merges over raw UTF-8 and <0xNN> byte tokens
+    toks = [b"<pad>", b"<eos>", b"<bos>", b"<unk>", b"<0x41>", b"<0x0A>", sp, b"h", b"i", b"hi", sp + b"hi", b"\n", b"\n\n"]
+    kvs = [(b"tokenizer.ggml.model", 8, b"gemma4"), (b"tokenizer.ggml.tokens", 9, (8, toks)),
+           (b"tokenizer.ggml.token_type", 9, (5, u32s([3, 3, 3, 2, 6, 6, 1, 1, 1, 1, 1, 1, 1]))),
+           (b"tokenizer.ggml.merges", 9, (8, [b"h i", sp + b" hi", b"\n \n"])),
+           (b"tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 2))]
+    put("fuzz_gguf", "vocab_gemma4.gguf", gguf(kvs, []))
+    # T5 / XLM-R: Unigram with a precompiled charsmap (the small hand-written one of tests/data)
+    j = json.load(open(os.path.join(ROOT, "tests/data/unigram_small_tokenizer.json"), encoding="utf-8"))
+    cmap = next(n for n in j["normalizer"]["normalizers"] if n["type"] == "Precompiled")["precompiled_charsmap"]
+    import base64
+    cmap = base64.b64decode(cmap)
+    vocab = j["model"]["vocab"][:300]
+    kvs = [(b"tokenizer.ggml.model", 8, b"t5"), (b"tokenizer.ggml.tokens", 9, (8, [p.encode() for p, _ in vocab])),
+           (b"tokenizer.ggml.scores", 9, (6, f32s([sc for _, sc in vocab]))),
+           (b"tokenizer.ggml.token_type", 9, (5, u32s([3 if p in ("<s>", "</s>") else 2 if p == "<unk>" else
+                                                       6 if p.startswith("<0x") else 1 for p, _ in vocab]))),
+           (b"tokenizer.ggml.add_space_prefix", 7, b"\1"), (b"tokenizer.ggml.remove_extra_whitespaces", 7, b"\1"),
+           (b"tokenizer.ggml.precompiled_charsmap", 9, (0, [bytes([x]) for x in cmap])),
+           (b"tokenizer.ggml.unknown_token_id", 4, struct.pack("<I", j["model"]["unk_id"]))]
+    put("fuzz_gguf", "vocab_t5.gguf", gguf(kvs, []))
 
 
 # --------------------------------------------------------------- tokenizers
@@ -201,12 +253,14 @@ def tokenizer_seeds():
     put("fuzz_tokenizer_json", "wordpiece_tiny.json", open(os.path.join(ROOT, "tests/data/tiny/llama/tokenizer.json"), "rb").read())
     for name, keep in (("spm_tokenizer", 300), ("spm_meta_tokenizer", 300), ("smollm2_tokenizer", 400)):
         put("fuzz_tokenizer_json", name + "_trimmed.json", trim_tokenizer(os.path.join(ROOT, "tests/data", name + ".json"), keep))
-    # Text for the encode/decode harness: byte 0 picks the tokenizer (0..4) and options.
+    # Unigram with a Precompiled charsmap, Strip and a regex Replace (34 KB as it is)
+    put("fuzz_tokenizer_json", "unigram_small.json", open(os.path.join(ROOT, "tests/data/unigram_small_tokenizer.json"), "rb").read())
+    # Text for the encode/decode harness: byte 0 picks the tokenizer (0..6) and options.
     texts = [b"Hello, world! The quick brown fox.", "caf\u00e9 na\u00efve \u4f60\u597d \U0001F600".encode(),
              b"  leading spaces\tand\ttabs\r\n", b"<|im_start|>user\nhi<|im_end|>", b"[CLS] [SEP] [MASK] [UNK]",
              b"first text\n--\nsecond text", b"\xff\xfe\x80 invalid \xc3", b"12345678901234567890 don't it's"]
     i = 0
-    for sel in range(5):
+    for sel in range(7):
         for t in texts[:4] if sel else texts:
             put("fuzz_tokenize", "t%02d" % i, bytes([sel | (i & 8)]) + t)
             i += 1

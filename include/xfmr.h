@@ -56,7 +56,7 @@ xf_status xf_tokenizer_load(const char *path, xf_tokenizer **out);
 void xf_tokenizer_free(xf_tokenizer *tok);
 /* Load the tokenizer of a GGUF file from its tokenizer.ggml.* metadata: model "gpt2" (byte-level
  * BPE with any tokenizer.ggml.pre llama.cpp knows), "llama" (SentencePiece BPE with byte fallback,
- * merges derived from the scores), "bert" (WordPiece) or "gemma4"; bos / eos and add_bos_token /
+ * merges derived from the scores), "bert" (WordPiece), "gemma4" or "t5" (Unigram); bos / eos and add_bos_token /
  * add_eos_token give the special tokens xf_tokenize adds (docs/TOKENIZER.md). */
 xf_status xf_tokenizer_load_gguf(const char *gguf_path, xf_tokenizer **out);
 

@@ -239,3 +239,43 @@ int xf_t_write_safetensors(const char *path, size_t n, const char *const *names,
     if (!ok) fprintf(stderr, "cannot write %s\n", path);
     return ok ? 0 : -1;
 }
+
+int xf_t_corpus_load(xf_t_corpus *c, const char *golden_rel) {
+    size_t clen = 0, glen = 0;
+    memset(c, 0, sizeof *c);
+    c->text = xf_t_slurp(xf_t_src("tests/data/corpus.txt"), &clen);
+    c->gold = xf_t_slurp(xf_t_src(golden_rel), &glen);
+    CHECK_MSG(c->text && c->gold, "cannot read tests/data/corpus.txt or %s", golden_rel);
+    if (!c->text || !c->gold) {
+        xf_t_corpus_free(c);
+        return 0;
+    }
+    c->lines = xf_t_split_lines(c->text, clen, &c->n_lines);
+    c->golds = xf_t_split_lines(c->gold, glen, &c->n_golds);
+    return 1;
+}
+
+void xf_t_corpus_free(xf_t_corpus *c) {
+    free(c->lines);
+    free(c->golds);
+    free(c->text);
+    free(c->gold);
+    memset(c, 0, sizeof *c);
+}
+
+uint64_t xf_t_ids_hash(const int32_t *ids, size_t n) {
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 4; k++) h = (h ^ (((uint32_t)ids[i] >> (8 * k)) & 0xFF)) * 0x100000001B3ull;
+    return h;
+}
+
+int xf_t_parse_hash(const xf_t_span *line, size_t *count, uint64_t *hash) {
+    char b[64];
+    unsigned long long n, h;
+    snprintf(b, sizeof b, "%.*s", (int)(line->n < 63 ? line->n : 63), line->p);
+    if (sscanf(b, "%llu %llx", &n, &h) != 2) return 0;
+    *count = (size_t)n;
+    *hash = (uint64_t)h;
+    return 1;
+}

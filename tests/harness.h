@@ -53,6 +53,19 @@ size_t xf_t_parse_ints(const char *p, size_t n, int32_t *out, size_t cap);
  * data[i]. Returns 0, or -1 (after printing why). */
 int xf_t_write_safetensors(const char *path, size_t n, const char *const *names, const int *ndim,
                            const size_t (*shape)[2], const float *const *data);
+/* The golden corpus (tests/data/corpus.txt) and a golden file of one line per corpus line, read
+ * and split; xf_t_corpus_load returns 0 (after a failed CHECK) when either cannot be read. */
+typedef struct {
+    char *text, *gold;
+    xf_t_span *lines, *golds;
+    size_t n_lines, n_golds;
+} xf_t_corpus;
+int xf_t_corpus_load(xf_t_corpus *c, const char *golden_rel);
+void xf_t_corpus_free(xf_t_corpus *c);
+/* FNV-1a 64 of ids as little-endian int32 (the "COUNT HASH" goldens of the Python scripts). */
+uint64_t xf_t_ids_hash(const int32_t *ids, size_t n);
+/* A "COUNT HASH" golden line; 0 if malformed. */
+int xf_t_parse_hash(const xf_t_span *line, size_t *count, uint64_t *hash);
 
 /* Random numbers for kernel tests: uniform in [-1, 1) from a xorshift generator with a fixed seed
  * (the same sequence on every run), and a heap vector of n of them times amp (free()). */

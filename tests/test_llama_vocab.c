@@ -7,6 +7,10 @@
  * special tokens, as llama.cpp's test-tokenizer-0 checks them). Every vocabulary must load and
  * give exactly those ids for every text; a vocabulary without vectors of its own is checked
  * with those of one that has the same tokens (gpt-neox = mpt's tokenizer), or only loaded.
+ * Then the golden corpus: every line of tests/data/corpus.txt must give, for every vocabulary,
+ * the ids of the Hugging Face tokenizer built from that GGUF (tests/data/llama_vocab_corpus.txt,
+ * "COUNT HASH" per line, written by scripts/make_llama_vocab_goldens.py; XF_T_VOCAB_STRIDE=k
+ * checks every k-th line only, for the sanitizer builds).
  * A table of the results is printed. Exit 77 (ctest SKIP) when the files are not fetched. */
 #include <dirent.h>
 #include <stdio.h>
@@ -23,6 +27,32 @@ static int32_t want[MAXTOK];
 
 /* Vocabularies without .inp/.out checked with another's vectors (same tokens and merges). */
 static const char *const k_alias[][2] = {{"gpt-neox", "mpt"}};
+
+/* The corpus lines through tok against the section "# name" of the goldens; returns the lines
+ * checked (0 when the goldens have no such section), *ok those equal. */
+static size_t run_corpus(const xf_tokenizer *tok, const xf_t_corpus *c, const char *name, size_t stride, size_t *ok) {
+    size_t at = 0, checked = 0, shown = 0;
+    char head[128];
+    snprintf(head, sizeof head, "# %s", name);
+    *ok = 0;
+    while (at < c->n_golds && !(c->golds[at].n == strlen(head) && !memcmp(c->golds[at].p, head, strlen(head)))) at++;
+    if (at == c->n_golds) return 0;
+    at++;
+    for (size_t i = 0; i < c->n_lines && at + i < c->n_golds; i += stride) {
+        size_t want_n = 0;
+        uint64_t want_h = 0;
+        if (!xf_t_parse_hash(&c->golds[at + i], &want_n, &want_h)) break;
+        xf_tok_ids got = {0};
+        xf_status st = xf_tok_encode_ids(tok, c->lines[i].p, c->lines[i].n, &got);
+        checked++;
+        if (!st && got.len == want_n && xf_t_ids_hash(got.data, got.len) == want_h) ++*ok;
+        else if (shown++ < 3)
+            fprintf(stderr, "MISMATCH %s corpus line %zu: want %zu ids, got %zu %s\n", name, i + 1, want_n, got.len,
+                    st ? xf_errmsg() : "");
+        xf_ids_free(&got);
+    }
+    return checked;
+}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -94,7 +124,12 @@ int main(void) {
     closedir(d);
     qsort(names, nn, sizeof *names, cmp_str);
     CHECK(nn > 0);
-    printf("%-16s %-10s %s\n", "vocabulary", "vectors", "result");
+    xf_t_corpus cp;
+    size_t stride = 1;
+    const char *se = getenv("XF_T_VOCAB_STRIDE");
+    if (se && atoi(se) > 0) stride = (size_t)atoi(se);
+    xf_t_corpus_load(&cp, "tests/data/llama_vocab_corpus.txt");
+    printf("%-16s %-10s %-16s %s\n", "vocabulary", "vectors", "result", "corpus (Hugging Face)");
     size_t all = 0, all_ok = 0;
     for (size_t i = 0; i < nn; i++) {
         char path[1024], pin[1024];
@@ -110,18 +145,25 @@ int main(void) {
         if (has) fclose(has);
         if (st) {
             printf("%-16s %-10s FAIL to load: %s\n", names[i], has ? vec : "-", xf_errmsg());
-        } else if (!has) {
-            printf("%-16s %-10s loads (no vectors)\n", names[i], "-");
         } else {
-            size_t ok, n = run_vectors(tok, dir, vec, &ok);
-            printf("%-16s %-10s %zu/%zu %s\n", names[i], vec, ok, n, ok == n && n ? "pass" : "FAIL");
-            CHECK_MSG(ok == n && n > 0, "%s: %zu of %zu vectors", names[i], ok, n);
-            all += n;
-            all_ok += ok;
+            char res[64] = "loads";
+            if (has) {
+                size_t ok, n = run_vectors(tok, dir, vec, &ok);
+                snprintf(res, sizeof res, "%zu/%zu %s", ok, n, ok == n && n ? "pass" : "FAIL");
+                CHECK_MSG(ok == n && n > 0, "%s: %zu of %zu vectors", names[i], ok, n);
+                all += n;
+                all_ok += ok;
+            }
+            size_t cok = 0, cn = cp.golds ? run_corpus(tok, &cp, names[i], stride, &cok) : 0;
+            char cres[64] = "-";
+            if (cn) snprintf(cres, sizeof cres, "%zu/%zu %s", cok, cn, cok == cn ? "pass" : "FAIL");
+            CHECK_MSG(cok == cn, "%s: corpus %zu of %zu lines", names[i], cok, cn);
+            printf("%-16s %-10s %-16s %s\n", names[i], has ? vec : "-", res, cres);
         }
         xf_tokenizer_free(tok);
         free(names[i]);
     }
     printf("all vectors: %zu/%zu\n", all_ok, all);
+    xf_t_corpus_free(&cp);
     return xf_t_report();
 }

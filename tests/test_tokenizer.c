@@ -317,13 +317,20 @@ static void bad_files(void) {
         "\"max_input_chars_per_word\":100,\"vocab\":{}}}", XF_ERR_NOT_FOUND, "unk_token");
     bad("t_maxchars.json", "{\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"continuing_subword_prefix\":\"##\","
         "\"max_input_chars_per_word\":-3,\"vocab\":{}}}", XF_ERR_RANGE, "model.max_input_chars_per_word");
-    bad("t_unigram.json", "{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[[\"a\",0.0]]}}", XF_ERR_UNSUPPORTED,
-        "Unigram");
+    bad("t_wordlevel.json", "{\"model\":{\"type\":\"WordLevel\",\"unk_token\":\"a\",\"vocab\":{\"a\":0}}}",
+        XF_ERR_UNSUPPORTED, "WordLevel");
+    bad("t_unigram.json", "{\"model\":{\"type\":\"Unigram\",\"unk_id\":1,\"vocab\":[[\"a\",0.0]]}}", XF_ERR_RANGE,
+        "model.unk_id");
+    bad("t_unigram2.json", "{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\",\"x\"]]}}", XF_ERR_FORMAT,
+        "model.vocab[0]");
+    bad("t_precompiled.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"AA=!\"}}",
+        XF_ERR_FORMAT, "precompiled_charsmap");
+    bad("t_precompiled2.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"/////w==\"}}",
+        XF_ERR_FORMAT, "trie size");
     bad("t_model_type.json", "{\"model\":{\"type\":7}}", XF_ERR_FORMAT, "model.type");
-    bad("t_norm.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"\"}}",
-        XF_ERR_UNSUPPORTED, "Precompiled");
+    bad("t_norm.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"Nmt\"}}", XF_ERR_UNSUPPORTED, "Nmt");
     bad("t_norm_seq.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":"
-        "[{\"type\":\"NFD\"},{\"type\":\"Precompiled\"}]}}", XF_ERR_UNSUPPORTED, "normalizer.normalizers[1].type");
+        "[{\"type\":\"NFD\"},{\"type\":\"Nmt\"}]}}", XF_ERR_UNSUPPORTED, "normalizer.normalizers[1].type");
     bad("t_norm_notype.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"lowercase\":true}}", XF_ERR_NOT_FOUND,
         "normalizer.type");
     bad("t_norm_bool.json", WP("{\"[UNK]\": 0}") ",\"normalizer\":{\"type\":\"BertNormalizer\",\"lowercase\":\"yes\"}}",

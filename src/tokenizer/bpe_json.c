@@ -109,7 +109,7 @@ void xf_bpe_free(xf_tokenizer *tok) {
 
 int xf_tj_is_regex_pretok(const char *type) {
     return !strcmp(type, "ByteLevel") || !strcmp(type, "Split") || !strcmp(type, "Digits") ||
-           !strcmp(type, "Metaspace");
+           !strcmp(type, "Metaspace") || !strcmp(type, "Punctuation");
 }
 
 static xf_status compile(xf_tokenizer *tok, const char *where, const char *pat, size_t len, int literal,
@@ -165,15 +165,17 @@ xf_status xf_tj_load_regex_pretok(xf_tokenizer *tok, const cJSON *j, const char 
         return xf_tj_get_bool(tok, j, where, "individual_digits", &out->individual_digits);
     }
     out->kind = XF_PRETOK_SPLIT;
-    if ((st = xf_tj_get_bool(tok, j, where, "invert", &out->invert))) return st;
-    const char *beh;
-    if ((st = xf_tj_get_str(tok, j, where, "behavior", 1, &beh))) return st;
+    int punct = !strcmp(type, "Punctuation");
+    if (!punct && (st = xf_tj_get_bool(tok, j, where, "invert", &out->invert))) return st;
+    const char *beh = "Isolated"; /* Punctuation's default */
+    if ((st = xf_tj_get_str(tok, j, where, "behavior", !punct, &beh))) return st;
     static const char *names[] = {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"};
     size_t k = 0;
     while (k < 5 && strcmp(beh, names[k])) k++;
     snprintf(f, sizeof f, "%s.behavior", where);
     if (k == 5) return xf_tj_err(tok, XF_ERR_FORMAT, f, "unknown behavior \"%.60s\"", beh);
     out->behavior = (xf_split_behavior)k;
+    if (punct) return compile(tok, where, xf_punct_pattern, strlen(xf_punct_pattern), 0, &out->re);
     const cJSON *p = xf_tj_get(j, "pattern"), *re = xf_tj_get(p, "Regex"), *lit = xf_tj_get(p, "String");
     snprintf(f, sizeof f, "%s.pattern", where);
     if (!p) return xf_tj_err(tok, XF_ERR_NOT_FOUND, f, "missing");

@@ -1,5 +1,5 @@
 /* encode.c — xf_tokenize: UTF-8 repair, added-token split, normalization, pre-tokenization,
- * the model (WordPiece or BPE), "longest_first" truncation and the post-processor template; vocabulary lookups. */
+ * the model (WordPiece, BPE or Unigram), "longest_first" truncation and the post-processor template; vocabulary lookups. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +30,7 @@ static xf_status encode_piece(const xf_tokenizer *tok, const char *s, size_t len
             memcpy(ab, words->data + w * sizeof ab, sizeof ab);
             const char *word = wtext->data + ab[0];
             if (tok->model == XF_MODEL_BPE) st = xf_bpe(tok, word, ab[1] - ab[0], out);
+            else if (tok->model == XF_MODEL_UNIGRAM) st = xf_unigram(tok, word, ab[1] - ab[0], out);
             else st = xf_wordpiece(tok, word, ab[1] - ab[0], scratch, out);
             if (st) return st;
         }

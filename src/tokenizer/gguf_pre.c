@@ -140,9 +140,10 @@ static const char *const p_whitespace[] = {"W", NULL};
 
 /* Names as llama.cpp spells them (space-separated aliases). */
 static const xf_gguf_pre k_pre[] = {
-    {"default gpt-2 gpt2 phi-2 jina-es jina-de gigachat jina-v2-es jina-v2-de a.x-4.0 mellum modern-bert mpt olmo "
+    {"default gpt-2 gpt2 phi-2 jina-es jina-de gigachat jina-v2-es jina-v2-de a.x-4.0 mellum modern-bert olmo "
      "jais trillion granite-docling exaone4 jina-v1-en jina-v2-code roberta-bpe",
      p_gpt2, 0},
+    {"mpt", p_gpt2, XF_PRE_NFC}, /* GPT-NeoX's tokenizer.json: NFC first */
     {"llama3 llama-v3 llama-bpe falcon3 falcon-h1 pixtral midm-2.0 lfm2 jina-v5-nano", p_llama3,
      XF_PRE_IGNORE_MERGES | XF_PRE_ADD_BOS},
     {"dbrx smaug-bpe chatglm-bpe", p_llama3, 0},

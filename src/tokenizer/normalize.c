@@ -1,5 +1,6 @@
 /* normalize.c — the normalizers of tokenizer.json (BertNormalizer, Lowercase, StripAccents,
- * NFD/NFKD/NFC/NFKC, Strip) over code point arrays, in tokenizers' order of operations. */
+ * NFD/NFKD/NFC/NFKC, Strip, Prepend, Replace) over code point arrays, in tokenizers' order of
+ * operations; Precompiled and regex Replace run on UTF-8 in precompiled.c. */
 #include <string.h>
 #include <utf8proc.h>
 
@@ -121,10 +122,25 @@ static xf_status bert(const xf_norm_step *s, const cps *in, cps *out, cps *tmp) 
     return XF_OK;
 }
 
+/* A step that works on UTF-8 (precompiled.c): code points -> UTF-8 -> step -> code points. */
+static xf_status utf8_step(const xf_norm_step *s, const cps *in, cps *out) {
+    xf_tok_buf a = {0}, b = {0};
+    xf_status st = xf_buf_reserve(&a, in->len * 4 + 1);
+    for (size_t i = 0; i < in->len && !st; i++) a.len += xf_utf8_encode((uint32_t)in->data[i], a.data + a.len);
+    if (!st) st = xf_norm_utf8_step(s, a.data, a.len, &b);
+    for (size_t i = 0; i < b.len && !st;) st = push(out, xf_utf8_next(b.data, b.len, &i));
+    xf_buf_free(&a);
+    xf_buf_free(&b);
+    return st;
+}
+
 static xf_status step(const xf_norm_step *s, const cps *in, cps *out, cps *tmp) {
     xf_status st = XF_OK;
     out->len = 0;
     switch (s->kind) {
+    case XF_NORM_PRECOMPILED:
+    case XF_NORM_REPLACE_RE:
+        return utf8_step(s, in, out);
     case XF_NORM_BERT:
         return bert(s, in, out, tmp);
     case XF_NORM_LOWERCASE:

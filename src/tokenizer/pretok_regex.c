@@ -14,6 +14,9 @@
 const char xf_gpt2_pattern[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
+/* tokenizers' is_punctuation: a Unicode punctuation char or an ASCII one (some are symbols). */
+const char xf_punct_pattern[] = "[\\p{P}$+<=>^`|~]";
+
 void *xf_regex_compile(const char *pat, size_t len, int literal, char *err, size_t err_cap) {
     int code;
     PCRE2_SIZE off;
@@ -32,11 +35,7 @@ void *xf_regex_compile(const char *pat, size_t len, int literal, char *err, size
 
 void xf_regex_free(void *re) { pcre2_code_free((pcre2_code *)re); }
 
-/* One span of the input: [a, b), a match of the pattern or not. */
-typedef struct span {
-    size_t a, b;
-    int match;
-} span;
+typedef xf_span span;
 
 static xf_status push_span(xf_tok_buf *v, size_t a, size_t b, int match) {
     span s = {a, b, match};
@@ -47,7 +46,8 @@ static size_t char_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c
 
 /* tokenizers' Pattern::find_matches for a regex (onig find_iter: an empty match right after
  * the previous match is skipped by one char). */
-static xf_status regex_spans(const pcre2_code *re, const char *s, size_t len, xf_tok_buf *out) {
+xf_status xf_regex_spans(const void *rex, const char *s, size_t len, xf_tok_buf *out) {
+    const pcre2_code *re = rex;
     if (len == 0) return push_span(out, 0, 0, 0);
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     if (!md) return xf_error(XF_ERR_NOMEM, "pre-tokenizer: out of memory");
@@ -176,7 +176,7 @@ xf_status xf_pretok_regex_step(const xf_pretok_step *step, const char *s, size_t
         goto done;
     }
     if (step->kind == XF_PRETOK_DIGITS) st = digit_spans(s, len, &spans);
-    else st = regex_spans((const pcre2_code *)step->re, s, len, &spans);
+    else st = xf_regex_spans(step->re, s, len, &spans);
     if (st) goto done;
     size_t n = spans.len / sizeof(span);
     span *v = (span *)(void *)spans.data;
@@ -210,7 +210,7 @@ xf_status xf_pretok_metaspace(const xf_pretok_step *step, const char *s, size_t 
         st = emit(t.data, 0, t.len, 0, text, out);
         goto done;
     }
-    if ((st = regex_spans((const pcre2_code *)step->re, t.data, t.len, &spans))) goto done;
+    if ((st = xf_regex_spans(step->re, t.data, t.len, &spans))) goto done;
     size_t n = spans.len / sizeof(span);
     span *v = (span *)(void *)spans.data;
     apply_behavior(v, &n, XF_SPLIT_MERGED_NEXT, 0);

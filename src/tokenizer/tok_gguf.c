@@ -319,13 +319,20 @@ static xf_status simple_step(gctx *c, xf_pretok_kind kind, int arg) {
     return add_pretok(c, s);
 }
 
-static xf_status add_norm_nfc(gctx *c) {
+/* Append a normalizer step (on failure the step's own memory is the caller's). */
+static xf_status add_norm_step(gctx *c, xf_norm_step s) {
     xf_norm_step *p = xf_realloc(c->tok->norm, (c->tok->n_norm + 1) * sizeof *p);
     if (!p) return nomem(c);
     c->tok->norm = p;
-    memset(&p[c->tok->n_norm], 0, sizeof *p);
-    p[c->tok->n_norm++].kind = XF_NORM_NFC;
+    p[c->tok->n_norm++] = s;
     return XF_OK;
+}
+
+static xf_status add_norm_nfc(gctx *c) {
+    xf_norm_step s;
+    memset(&s, 0, sizeof s);
+    s.kind = XF_NORM_NFC;
+    return add_norm_step(c, s);
 }
 
 static xf_status pretok_chain(gctx *c, const xf_gguf_pre *e);
@@ -360,7 +367,7 @@ static xf_status pretok_chain(gctx *c, const xf_gguf_pre *e) {
             if ((st = regex_step(c, *p + 1, 0, &s)) || (st = add_pretok(c, s))) return st;
             break;
         case 'P': /* tokenizers' Punctuation (contiguous): \p{P} or ASCII punctuation, one char a match */
-            if ((st = regex_step(c, "[\\p{P}$+<=>^`|~]", 0, &s))) return st;
+            if ((st = regex_step(c, xf_punct_pattern, 0, &s))) return st;
             s.behavior = XF_SPLIT_CONTIGUOUS;
             if ((st = add_pretok(c, s))) return st;
             break;
@@ -573,7 +580,76 @@ static xf_status spm_decoder(gctx *c, int strip_first) {
     return strip_first ? add_dec(c, XF_DEC_STRIP, " ", NULL, 1) : XF_OK;
 }
 
-enum { M_GPT2, M_LLAMA, M_BERT, M_GEMMA4 };
+/* model "t5": Unigram as transformers' SentencePiece converter builds it: normalizer
+ * [Precompiled(tokenizer.ggml.precompiled_charsmap)] + (remove_extra_whitespaces:) Strip(right) +
+ * Replace(/ {2,}/, "▁"); Metaspace pre-tokenizer (prepend "▁" when add_space_prefix); scores
+ * as the pieces' log probabilities; unk = unknown_token_id (default 2); <0xNN> byte fallback
+ * when the vocabulary has byte tokens; the Metaspace decoder. */
+static xf_status load_t5(gctx *c, int32_t unk, int add_space) {
+    xf_tokenizer *tok = c->tok;
+    xf_status st;
+    int have, extra_ws = 0;
+    if (!(c->score = xf_calloc(c->n, sizeof *c->score))) return nomem(c);
+    if ((st = per_token(c, "tokenizer.ggml.scores", 1, c->score, &have))) return st;
+    if (!have) return xf_error(XF_ERR_NOT_FOUND, "%s: tokenizer.ggml.scores: required for model \"t5\"", c->file);
+    double *sc = xf_malloc(c->n * sizeof *sc);
+    if (!sc) return nomem(c);
+    for (size_t i = 0; i < c->n && !st; i++) {
+        if (!isfinite(c->score[i]))
+            st = xf_error(XF_ERR_FORMAT, "%s: tokenizer.ggml.scores[%zu]: not a finite number", c->file, i);
+        sc[i] = c->score[i];
+        if (c->type[i] == TT_BYTE) tok->byte_fallback = 1;
+    }
+    if (unk < 0 && c->n > 2) unk = 2;
+    tok->unk_id = unk;
+    if (!st && unk >= 0 && !(tok->unk_token = xf_strdup(tstr(c, (size_t)unk)))) st = nomem(c);
+    if (!st) st = xf_unigram_init(tok, sc, c->n);
+    free(sc);
+    if (st || (st = opt_bool(c, "tokenizer.ggml.remove_extra_whitespaces", &extra_ws))) return st;
+    xf_norm_step n;
+    char where[300];
+    snprintf(where, sizeof where, "%s: tokenizer.ggml.precompiled_charsmap", c->file);
+    if (xf_gguf_find(c->g, "tokenizer.ggml.precompiled_charsmap") >= 0) {
+        const xf_gguf_arr *a;
+        if ((st = xf_gguf_get_arr(c->g, "tokenizer.ggml.precompiled_charsmap", &a))) return st;
+        if (xf_gguf_arr_type(a) != XF_GGUF_UINT8 && xf_gguf_arr_type(a) != XF_GGUF_INT8)
+            return xf_error(XF_ERR_FORMAT, "%s: must be an array of uint8 or int8", where);
+        memset(&n, 0, sizeof n);
+        n.kind = XF_NORM_PRECOMPILED;
+        if ((st = xf_precompiled_init(&n, xf_gguf_arr_data(a), (size_t)xf_gguf_arr_count(a), where))) return st;
+        if ((st = add_norm_step(c, n))) {
+            xf_norm_step_free(&n);
+            return st;
+        }
+    }
+    if (extra_ws) {
+        char err[256];
+        memset(&n, 0, sizeof n);
+        n.kind = XF_NORM_STRIP;
+        n.strip_right = 1;
+        if ((st = add_norm_step(c, n))) return st;
+        memset(&n, 0, sizeof n);
+        n.kind = XF_NORM_REPLACE_RE;
+        if (!(n.re = xf_regex_compile(" {2,}", 5, 0, err, sizeof err))) return xf_error(XF_ERR_FORMAT, "%s", err);
+        n.content_len = 3;
+        if (!(n.content = xf_strdup("\xE2\x96\x81")) || (st = add_norm_step(c, n))) {
+            xf_norm_step_free(&n);
+            return st ? st : nomem(c);
+        }
+    }
+    xf_pretok_step p;
+    char err[256];
+    memset(&p, 0, sizeof p);
+    p.kind = XF_PRETOK_METASPACE;
+    memcpy(p.rep, "\xE2\x96\x81", 4);
+    p.prepend = add_space ? 2 : 0;
+    if (!(p.re = xf_regex_compile(p.rep, 3, 1, err, sizeof err))) return xf_error(XF_ERR_FORMAT, "%s", err);
+    if ((st = add_pretok(c, p)) || (st = add_dec(c, XF_DEC_METASPACE, "\xE2\x96\x81", NULL, 0))) return st;
+    tok->dec[tok->n_dec - 1].prepend_never = !add_space;
+    return XF_OK;
+}
+
+enum { M_GPT2, M_LLAMA, M_BERT, M_GEMMA4, M_T5 };
 
 static xf_status from_gguf(gctx *c) {
     xf_tokenizer *tok = c->tok;
@@ -581,12 +657,12 @@ static xf_status from_gguf(gctx *c) {
     size_t mlen;
     xf_status st = xf_gguf_get_str(c->g, "tokenizer.ggml.model", &model, &mlen);
     if (st) return st;
-    static const char *const names[] = {"gpt2", "llama", "bert", "gemma4"};
+    static const char *const names[] = {"gpt2", "llama", "bert", "gemma4", "t5"};
     int m = 0;
-    while (m < 4 && !(strlen(names[m]) == mlen && !memcmp(model, names[m], mlen))) m++;
-    if (m == 4)
+    while (m < 5 && !(strlen(names[m]) == mlen && !memcmp(model, names[m], mlen))) m++;
+    if (m == 5)
         return xf_error(XF_ERR_UNSUPPORTED,
-                        "%s: tokenizer.ggml.model: tokenizer model \"%.*s\" is not supported (gpt2, llama, bert, gemma4)",
+                        "%s: tokenizer.ggml.model: tokenizer model \"%.*s\" is not supported (gpt2, llama, bert, gemma4, t5)",
                         c->file, (int)(mlen > 60 ? 60 : mlen), model);
     tok->model = XF_MODEL_BPE;
     if ((st = load_tokens(c))) return st;
@@ -606,7 +682,9 @@ static xf_status from_gguf(gctx *c) {
     const xf_gguf_pre *gemma4 = xf_gguf_pre_find("gemma4", 6);
     if (m == M_GEMMA4 && (st = pretok_chain(c, gemma4))) return st;
     if (m == M_GEMMA4) pre = gemma4->flags;
-    if (pre & XF_PRE_ADD_BOS) add_bos = 1;
+    /* llama.cpp's defaults, where the file has the token: BOS for some pre-tokenizers, EOS for t5 */
+    if ((pre & XF_PRE_ADD_BOS) && bos >= 0) add_bos = 1;
+    if (m == M_T5 && eos >= 0) add_eos = 1;
     if ((st = opt_bool(c, "tokenizer.ggml.add_bos_token", &add_bos)) ||
         (st = opt_bool(c, "tokenizer.ggml.add_eos_token", &add_eos)) ||
         (st = opt_bool(c, "tokenizer.ggml.add_space_prefix", &add_space)))
@@ -620,8 +698,11 @@ static xf_status from_gguf(gctx *c) {
                 (st = add_norm_cp(c, XF_NORM_REPLACE, ' ', 0x2581)))
                 return st;
         }
-        if (pre & XF_PRE_RAW) {
-            tok->byte_fallback = 1;
+        if (pre & XF_PRE_RAW) { /* as transformers' GemmaTokenizer: byte fallback, <unk> fused */
+            tok->byte_fallback = tok->fuse_unk = 1;
+            if (unk < 0 && !xf_strmap_get(&tok->vocab, "<unk>", 5, &unk)) unk = -1;
+            if (unk >= 0 && !(tok->unk_token = xf_strdup(tstr(c, (size_t)unk)))) return nomem(c);
+            tok->unk_id = unk;
             st = spm_decoder(c, add_space && (pre & XF_PRE_ESCAPE_SPACES));
         } else {
             st = add_dec(c, XF_DEC_BYTELEVEL, NULL, NULL, 0);
@@ -629,6 +710,8 @@ static xf_status from_gguf(gctx *c) {
     } else if (m == M_LLAMA) {
         tok->byte_fallback = 1;
         if (!(st = load_spm_bpe(c, unk, add_space))) st = spm_decoder(c, 1);
+    } else if (m == M_T5) {
+        st = load_t5(c, unk, add_space);
     } else {
         st = load_bert(c, unk);
     }

@@ -21,7 +21,9 @@ typedef enum xf_norm_kind {
     XF_NORM_NFKC,
     XF_NORM_STRIP, /* strip White_Space on the left and/or right */
     XF_NORM_PREPEND, /* prepend str (when the text is not empty) */
-    XF_NORM_REPLACE  /* replace every occurrence of pat (a literal string) with str */
+    XF_NORM_REPLACE, /* replace every occurrence of pat (a literal string) with str */
+    XF_NORM_REPLACE_RE, /* replace every match of re (PCRE2) with content (precompiled.c) */
+    XF_NORM_PRECOMPILED /* SentencePiece precompiled_charsmap (precompiled.c) */
 } xf_norm_kind;
 
 typedef struct xf_norm_step {
@@ -33,6 +35,15 @@ typedef struct xf_norm_step {
     /* XF_NORM_PREPEND (str) / XF_NORM_REPLACE (pat -> str): code points, owned */
     int32_t *pat, *str;
     size_t pat_len, str_len;
+    /* XF_NORM_REPLACE_RE: compiled regex (pcre2_code *) and the replacement, UTF-8, owned */
+    void *re;
+    char *content;
+    size_t content_len;
+    /* XF_NORM_PRECOMPILED: the charsmap blob (owned), its trie units and replacement strings */
+    uint8_t *pc_blob;
+    uint32_t pc_units;
+    const char *pc_norm;
+    size_t pc_norm_len;
 } xf_norm_step;
 
 /* ---- pre-tokenizer: a flat list of steps applied one after another ---- */
@@ -87,7 +98,7 @@ typedef struct xf_dec_step {
     size_t start, stop; /* STRIP */
 } xf_dec_step;
 
-typedef enum xf_model_kind { XF_MODEL_WORDPIECE = 0, XF_MODEL_BPE } xf_model_kind;
+typedef enum xf_model_kind { XF_MODEL_WORDPIECE = 0, XF_MODEL_BPE, XF_MODEL_UNIGRAM } xf_model_kind;
 
 /* ---- post-processor ---- */
 typedef enum xf_post_kind { XF_POST_NONE = 0, XF_POST_TEMPLATE, XF_POST_BERT } xf_post_kind;
@@ -151,6 +162,12 @@ struct xf_tokenizer {
     size_t suffix_len;
     int byte_fallback, fuse_unk, ignore_merges;
 
+    /* Unigram model (vocab, unk_id and byte_fallback are shared) */
+    double *uni_score;         /* score of each id below n_uni */
+    size_t n_uni;
+    double uni_unk_score;      /* score of an unknown character: lowest score - 10 */
+    xf_trie uni_trie;          /* pieces, token = id */
+
     xf_norm_step *norm;
     size_t n_norm;
     xf_pretok_step *pretok;
@@ -211,6 +228,16 @@ size_t xf_utf8_count(const char *s, size_t len);
 /* Apply the tokenizer's normalizer to valid UTF-8; out is reset first. */
 xf_status xf_tok_normalize(const xf_tokenizer *tok, const char *s, size_t len, xf_tok_buf *out);
 
+/* ---- precompiled.c: the normalizers that work on UTF-8 ---- */
+/* Check and copy a precompiled_charsmap blob into s (kind XF_NORM_PRECOMPILED); where names it. */
+xf_status xf_precompiled_init(xf_norm_step *s, const uint8_t *blob, size_t len, const char *where);
+/* Apply an XF_NORM_PRECOMPILED or XF_NORM_REPLACE_RE step to valid UTF-8; out is reset first. */
+xf_status xf_norm_utf8_step(const xf_norm_step *s, const char *t, size_t len, xf_tok_buf *out);
+/* Standard base64 (padding optional) into a heap buffer (free()). */
+xf_status xf_base64_decode(const char *s, uint8_t **out, size_t *len);
+/* Free what a normalizer step owns. */
+void xf_norm_step_free(xf_norm_step *s);
+
 /* ---- pretokenize.c ---- */
 /* Split s into words with the pre-tokenizer. The words' bytes (possibly transformed, e.g. by
  * ByteLevel) are written to text; ranges (pairs of size_t start, end) into text to out. */
@@ -232,9 +259,20 @@ xf_status xf_pretok_regex_step(const xf_pretok_step *step, const char *s, size_t
 xf_status xf_pretok_metaspace(const xf_pretok_step *step, const char *s, size_t len, int at_start,
                               xf_tok_buf *text, xf_tok_buf *out);
 void *xf_regex_compile(const char *pat, size_t len, int literal, char *err, size_t err_cap);
+/* One span of a text: [a, b), a match of the pattern or the text between matches. */
+typedef struct xf_span {
+    size_t a, b;
+    int match;
+} xf_span;
+/* Cut s into spans (xf_span records appended to out) with a compiled regex, finding matches as
+ * tokenizers' find_matches does (onig find_iter: an empty match right after the previous match
+ * is skipped by one char). */
+xf_status xf_regex_spans(const void *re, const char *s, size_t len, xf_tok_buf *out);
 void xf_regex_free(void *re);
 /* tokenizers' GPT-2 pattern used by ByteLevel with use_regex */
 extern const char xf_gpt2_pattern[];
+/* one character of tokenizers' Punctuation pre-tokenizer */
+extern const char xf_punct_pattern[];
 
 /* ---- bpe.c ---- */
 /* Append the BPE ids of one word (as tokenizers' BPE::tokenize, no dropout). */
@@ -249,6 +287,17 @@ int xf_tj_is_regex_pretok(const char *type);
 xf_status xf_tj_load_regex_pretok(xf_tokenizer *tok, const struct cJSON *j, const char *where,
                                   const char *type, xf_pretok_step *out);
 void xf_bpe_free(xf_tokenizer *tok);
+
+/* ---- unigram.c ---- */
+/* Append the Unigram ids of one word (as tokenizers' Unigram::tokenize: Viterbi, unknown runs
+ * fused, byte fallback). */
+xf_status xf_unigram(const xf_tokenizer *tok, const char *word, size_t len, xf_tok_ids *out);
+/* Load model "Unigram" (vocab as [piece, score] pairs, unk_id, byte_fallback) from m. */
+xf_status xf_tj_load_unigram(xf_tokenizer *tok, const struct cJSON *m);
+/* Set up the Unigram model from tok->vocab (filled) and one score per id (n ids); unk_id < 0:
+ * none. Builds the piece trie. */
+xf_status xf_unigram_init(xf_tokenizer *tok, const double *scores, size_t n);
+void xf_unigram_free(xf_tokenizer *tok);
 
 /* ---- wordpiece.c ---- */
 /* Append the WordPiece ids of one word. scratch must hold prefix_len + max_key_len bytes. */

@@ -27,9 +27,10 @@ static xf_status load_model(xf_tokenizer *tok, const cJSON *root) {
     if (t) {
         if (!cJSON_IsString(t)) return xf_tj_err(tok, XF_ERR_FORMAT, "model.type", "must be a string");
         if (!strcmp(t->valuestring, "BPE")) return xf_tj_load_bpe(tok, m);
+        if (!strcmp(t->valuestring, "Unigram")) return xf_tj_load_unigram(tok, m);
         if (strcmp(t->valuestring, "WordPiece") != 0)
             return xf_tj_err(tok, XF_ERR_UNSUPPORTED, "model.type",
-                             "model type \"%s\" is not supported (only WordPiece and BPE)", t->valuestring);
+                             "model type \"%s\" is not supported (WordPiece, BPE, Unigram)", t->valuestring);
     } else if (!xf_tj_get(m, "continuing_subword_prefix") || !xf_tj_get(m, "max_input_chars_per_word")) {
         return xf_tj_err(tok, XF_ERR_UNSUPPORTED, "model.type", "missing, and the model does not look like WordPiece");
     }
@@ -62,6 +63,41 @@ static xf_status add_norm(xf_tokenizer *tok, xf_norm_step s) {
     return XF_OK;
 }
 
+/* Replace with {"Regex": pattern}: compiled with PCRE2, content kept as UTF-8. */
+static xf_status load_replace_re(xf_tokenizer *tok, const cJSON *re, const char *content, const char *where) {
+    xf_norm_step s;
+    char err[256];
+    memset(&s, 0, sizeof s);
+    s.kind = XF_NORM_REPLACE_RE;
+    if (!cJSON_IsString(re)) return xf_tj_err(tok, XF_ERR_FORMAT, where, "Regex must be a string");
+    if (!(s.re = xf_regex_compile(re->valuestring, strlen(re->valuestring), 0, err, sizeof err)))
+        return xf_tj_err(tok, XF_ERR_FORMAT, where, "%s", err);
+    s.content_len = strlen(content);
+    xf_status st = (s.content = xf_strdup(content)) ? add_norm(tok, s) : xf_error(XF_ERR_NOMEM, "%s: out of memory", tok->path);
+    if (st) xf_norm_step_free(&s);
+    return st;
+}
+
+/* Precompiled: a base64 SentencePiece precompiled_charsmap (empty or null: no-op). */
+static xf_status load_precompiled(xf_tokenizer *tok, const cJSON *j, const char *where) {
+    const char *b64 = NULL;
+    char f[200];
+    xf_status st = xf_tj_get_str(tok, j, where, "precompiled_charsmap", 0, &b64);
+    if (st || !b64 || !*b64) return st;
+    snprintf(f, sizeof f, "%s: %s.precompiled_charsmap", tok->path, where);
+    uint8_t *blob;
+    size_t len;
+    if ((st = xf_base64_decode(b64, &blob, &len))) return xf_error_wrap(st, "%s", f);
+    xf_norm_step s;
+    memset(&s, 0, sizeof s);
+    s.kind = XF_NORM_PRECOMPILED;
+    st = xf_precompiled_init(&s, blob, len, f);
+    free(blob);
+    if (!st) st = add_norm(tok, s);
+    if (st) xf_norm_step_free(&s);
+    return st;
+}
+
 static xf_status load_norm(xf_tokenizer *tok, const cJSON *j, const char *where, int depth) {
     const char *type;
     xf_status st;
@@ -91,6 +127,7 @@ static xf_status load_norm(xf_tokenizer *tok, const cJSON *j, const char *where,
             return add_norm(tok, s);
         }
     }
+    if (!strcmp(type, "Precompiled")) return load_precompiled(tok, j, where);
     if (!strcmp(type, "Strip")) {
         s.kind = XF_NORM_STRIP;
         s.strip_left = s.strip_right = 1;
@@ -109,8 +146,8 @@ static xf_status load_norm(xf_tokenizer *tok, const cJSON *j, const char *where,
             const cJSON *p = xf_tj_get(j, "pattern"), *lit = xf_tj_get(p, "String");
             snprintf(f, sizeof f, "%s.pattern", where);
             if (!p) return xf_tj_err(tok, XF_ERR_NOT_FOUND, f, "missing");
-            if (xf_tj_get(p, "Regex"))
-                return xf_tj_err(tok, XF_ERR_UNSUPPORTED, f, "Replace with a Regex pattern is not supported");
+            const cJSON *re = xf_tj_get(p, "Regex");
+            if (re) return load_replace_re(tok, re, str, f);
             if (!lit || !cJSON_IsString(lit) || !*lit->valuestring)
                 return xf_tj_err(tok, XF_ERR_FORMAT, f, "must be {\"String\": \"<non-empty>\"}");
             pat = lit->valuestring;
@@ -547,14 +584,12 @@ void xf_tokenizer_free(xf_tokenizer *tok) {
     free(tok->added);
     xf_trie_free(&tok->trie_raw);
     xf_trie_free(&tok->trie_norm);
-    for (size_t i = 0; i < tok->n_norm; i++) {
-        free(tok->norm[i].pat);
-        free(tok->norm[i].str);
-    }
+    for (size_t i = 0; i < tok->n_norm; i++) xf_norm_step_free(&tok->norm[i]);
     free(tok->norm);
     for (size_t i = 0; i < tok->n_pretok; i++) xf_regex_free(tok->pretok[i].re);
     free(tok->pretok);
     xf_bpe_free(tok);
+    xf_unigram_free(tok);
     xf_decoder_free(tok);
     free(tok->tok_strings);
     free(tok->tpl_single);
