@@ -43,6 +43,8 @@ if [ $sanitize = 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # SmolLM2 greedy parity: all 25 prompts in the Release pass, the first 5 here (~15 s each).
   export XF_T_GREEDY_PROMPTS=5
+  # llama.cpp's vocabularies: all vectors, every 8th corpus line (all 1,552 in the Release pass).
+  export XF_T_VOCAB_STRIDE=8
   run_suite build-asan -DXF_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
 if [ $fuzz = 1 ]; then

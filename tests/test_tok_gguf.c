@@ -319,9 +319,47 @@ static void small_llama(void) {
     }
 }
 
+/* Llama 3's ignore_merges: a pre-tokenized word that is a token is that token, the merges are not
+ * run (HF: "abc ab abcab" is 0 3 5 0 3 5 without, 4 5 0 3 5 with it) — from a tokenizer.json
+ * flag and for llama-bpe GGUFs. */
+static void ignore_merges(void) {
+    static const char *const js[2] = {
+        "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"c\":2,\"bc\":3,\"abc\":4,\"ab\":5},"
+        "\"merges\":[\"b c\",\"a b\"],\"ignore_merges\":false},\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"}}",
+        "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"c\":2,\"bc\":3,\"abc\":4,\"ab\":5},"
+        "\"merges\":[\"b c\",\"a b\"],\"ignore_merges\":true},\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"}}"};
+    for (int im = 0; im < 2; im++) {
+        xf_tokenizer *tok = NULL;
+        xf_status st = xf_tokenizer_load(xf_t_tmpfile("tg_im.json", js[im], strlen(js[im])), &tok);
+        CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+        if (!tok) continue;
+        if (im) EXPECT(tok, "abc ab abcab", 4, 5, 0, 3, 5);
+        else EXPECT(tok, "abc ab abcab", 0, 3, 5, 0, 3, 5);
+        xf_tokenizer_free(tok);
+    }
+    static const char *const toks[] = {"a", "b", "c", "bc", "abc", "ab", "\xC4\xA0"};
+    static const char *const merges[] = {"b c", "a b"};
+    for (int im = 0; im < 2; im++) {
+        kvs k = {0};
+        kv_str(&k, "tokenizer.ggml.model", "gpt2");
+        kv_str(&k, "tokenizer.ggml.pre", im ? "llama-bpe" : "gpt-2");
+        kv_strs(&k, "tokenizer.ggml.tokens", toks, 7);
+        kv_strs(&k, "tokenizer.ggml.merges", merges, 2);
+        xf_tokenizer *tok = NULL;
+        xf_status st = xf_tokenizer_load_gguf(finish("tg_im.gguf", &k), &tok);
+        CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
+        if (!tok) continue;
+        if (im) EXPECT(tok, "abcab", 0, 3, 5); /* "abcab" is not a token: merges as usual */
+        if (im) EXPECT(tok, "abc", 4);
+        else EXPECT(tok, "abc", 0, 3);
+        xf_tokenizer_free(tok);
+    }
+}
+
 int main(void) {
     small_gpt2();
     every_pre_name();
+    ignore_merges();
     small_llama();
 
     xf_tokenizer *json = NULL, *tok = NULL;
