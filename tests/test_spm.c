@@ -114,8 +114,8 @@ static void small_cases(void) {
         xf_tokenizer_free(tok);
     }
     bad("spm_b1.json", "{\"type\":\"Prepend\"}", "null", XF_ERR_NOT_FOUND, "prepend");
-    bad("spm_b2.json", "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" +\"},\"content\":\"x\"}", "null",
-        XF_ERR_UNSUPPORTED, "normalizer.pattern");
+    bad("spm_b2.json", "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" +(\"},\"content\":\"x\"}", "null",
+        XF_ERR_FORMAT, "normalizer.pattern");
     bad("spm_b3.json", "{\"type\":\"Replace\",\"pattern\":{\"String\":\"\"},\"content\":\"x\"}", "null",
         XF_ERR_FORMAT, "normalizer.pattern");
     bad("spm_b4.json", "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"}}", "null", XF_ERR_NOT_FOUND, "content");
