@@ -146,6 +146,7 @@ typedef struct cli_lines {
     size_t lineno;    /* 1-based number of the line last returned */
     int eof;
     int interactive;  /* read up to each newline, not in blocks (cli_lines_open_interactive) */
+    int null_sep;     /* texts end at NUL bytes, not newlines, and keep their "\r" (set after open) */
 } cli_lines;
 
 /* Open path (NULL or "-" = stdin). Returns 0, or prints an error and returns -1. */
@@ -293,6 +294,9 @@ void cli_help_gen_options(FILE *f, int with_chat);
  * recognised by xf_chat_template_detect. Returns CLI_EXIT_OK, or an exit code after printing
  * an error that lists the known names. */
 int cli_chat_template(const xf_model *m, const char *override, xf_chat_template **out);
+/* Special ids the tokenizer's template puts before (*pre) and after (*post) a single text
+ * (found by encoding "" and "a"). CLI_EXIT_OK, or the library error printed. */
+int cli_added_specials(const xf_tokenizer *tok, size_t *pre, size_t *post);
 
 /* Prompt ids of a text: the tokenizer's encoding without the special tokens its post-processor
  * appends after the text (an end-of-sequence marker makes no sense in a prompt), and, when

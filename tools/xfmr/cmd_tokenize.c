@@ -7,7 +7,7 @@
 
 #include "cli.h"
 
-enum { OPT_TEXT = 1, OPT_PAIR, OPT_TOKENS, OPT_JSON };
+enum { OPT_TEXT = 1, OPT_PAIR, OPT_TOKENS, OPT_JSON, OPT_NO_SPECIAL, OPT_NULL };
 enum { SHOW_IDS, SHOW_TOKENS, SHOW_JSON };
 
 static const cli_opt OPTS[] = {
@@ -17,6 +17,8 @@ static const cli_opt OPTS[] = {
     {OPT_PAIR, 0, "pair", 1},
     {OPT_TOKENS, 0, "tokens", 0},
     {OPT_JSON, 0, "json", 0},
+    {OPT_NO_SPECIAL, 0, "no-special", 0},
+    {OPT_NULL, '0', "null", 0},
 };
 
 void cmd_tokenize_help(FILE *f) {
@@ -35,6 +37,11 @@ void cmd_tokenize_help(FILE *f) {
           "      --pair TEXT       a second sequence, encoded after each text (type id 1)\n"
           "      --max-length N    truncate to N tokens (special tokens included),\n"
           "                        1..1000000 (default: no truncation)\n"
+          "      --no-special      leave out the special tokens the tokenizer adds around a\n"
+          "                        text (BOS/EOS, [CLS]/[SEP]): Hugging Face's\n"
+          "                        add_special_tokens=False\n"
+          "  -0, --null            texts in FILE end with NUL bytes instead of newlines, so\n"
+          "                        they may contain newlines (as xargs -0)\n"
           "      --tokens          print token strings instead of ids\n"
           "      --json            print {\"ids\": [...], \"tokens\": [...], \"type_ids\": [...]}\n"
           "  -h, --help            show this help\n"
@@ -54,7 +61,8 @@ void cmd_tokenize_help(FILE *f) {
 typedef struct tok_opts {
     cli_model_opts mo;
     const char *input, *text, *pair;
-    int show;
+    int show, no_special, null_sep;
+    size_t pre, post; /* --no-special: special ids the template puts before / after a text */
 } tok_opts;
 
 static void print_tokens(FILE *f, const xf_tokenizer *tok, const xf_encoding *e, int json) {
@@ -99,9 +107,21 @@ static int encode_print(const xf_tokenizer *tok, const tok_opts *o, const char *
     if (xf_tokenize(tok, text, len, o->pair, o->pair ? strlen(o->pair) : 0,
                     (size_t)o->mo.max_length, &enc) != XF_OK)
         return cli_lib_error();
+    if (o->no_special) { /* drop the template's special ids around the text */
+        size_t keep = enc.n >= o->pre + o->post ? enc.n - o->pre - o->post : 0;
+        memmove(enc.ids, enc.ids + o->pre, keep * sizeof *enc.ids);
+        memmove(enc.type_ids, enc.type_ids + o->pre, keep * sizeof *enc.type_ids);
+        enc.n = keep;
+    }
     print_encoding(stdout, tok, &enc, o->show);
     xf_encoding_free(&enc);
     return ferror(stdout) ? cli_error("cannot write the output") : CLI_EXIT_OK;
+}
+
+/* A path to a .gguf file: its tokenizer.ggml.* metadata is the tokenizer. */
+static int cli_is_gguf(const char *path) {
+    size_t n = strlen(path);
+    return n > 5 && !strcmp(path + n - 5, ".gguf");
 }
 
 static int parse(int argc, char **argv, tok_opts *o) {
@@ -125,11 +145,17 @@ static int parse(int argc, char **argv, tok_opts *o) {
         case OPT_PAIR: o->pair = arg; break;
         case OPT_TOKENS: o->show = SHOW_TOKENS, n_shows++; break;
         case OPT_JSON: o->show = SHOW_JSON, n_shows++; break;
+        case OPT_NO_SPECIAL: o->no_special = 1; break;
+        case OPT_NULL: o->null_sep = 1; break;
         }
     }
     if (o->text && o->input)
         return cli_usage_error("tokenize", "give either FILE or --text, not both");
     if (n_shows > 1) return cli_usage_error("tokenize", "give at most one of --tokens, --json");
+    if (o->no_special && o->pair) return cli_usage_error("tokenize", "--no-special works on single texts, not with --pair");
+    if (o->no_special && o->mo.max_length)
+        return cli_usage_error("tokenize", "--no-special cannot be combined with --max-length");
+    if (o->null_sep && o->text) return cli_usage_error("tokenize", "--null is for FILE input, not --text");
     return CLI_EXIT_OK;
 }
 
@@ -140,11 +166,14 @@ int cmd_tokenize(int argc, char **argv) {
     cli_lines in;
     memset(&in, 0, sizeof in);
     if (!o.text && cli_lines_open(&in, o.input)) return CLI_EXIT_FAIL;
+    in.null_sep = o.null_sep;
     char *path = cli_resolve_model(o.mo.model);
     xf_tokenizer *tok = NULL;
     if (!path) rc = CLI_EXIT_FAIL;
-    else if (xf_tokenizer_load(path, &tok) != XF_OK) rc = cli_lib_error();
+    else if ((cli_is_gguf(path) ? xf_tokenizer_load_gguf(path, &tok) : xf_tokenizer_load(path, &tok)) != XF_OK)
+        rc = cli_lib_error();
     free(path);
+    if (rc == CLI_EXIT_OK && o.no_special) rc = cli_added_specials(tok, &o.pre, &o.post);
     if (rc == CLI_EXIT_OK && o.text) {
         rc = encode_print(tok, &o, o.text, strlen(o.text));
     } else if (rc == CLI_EXIT_OK) {

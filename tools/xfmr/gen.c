@@ -143,7 +143,7 @@ int cli_chat_template(const xf_model *m, const char *override, xf_chat_template 
 
 /* Special ids the post-processor puts before (*pre) and after (*post) a text, found by encoding
  * "" and "a": their common prefix is the part before. */
-static int added_specials(const xf_tokenizer *tok, size_t *pre, size_t *post) {
+int cli_added_specials(const xf_tokenizer *tok, size_t *pre, size_t *post) {
     xf_encoding e0, e1;
     memset(&e0, 0, sizeof e0);
     memset(&e1, 0, sizeof e1);
@@ -165,7 +165,7 @@ static int added_specials(const xf_tokenizer *tok, size_t *pre, size_t *post) {
 int cli_encode_prompt(const xf_tokenizer *tok, const char *text, size_t len, int strip_bos,
                       int32_t **ids, size_t *n) {
     size_t pre = 0, post = 0;
-    int rc = added_specials(tok, &pre, &post);
+    int rc = cli_added_specials(tok, &pre, &post);
     if (rc) return rc;
     xf_encoding e;
     memset(&e, 0, sizeof e);

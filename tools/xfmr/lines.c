@@ -1,6 +1,6 @@
 /* lines.c — reading input texts for xfmr, one per line, from a file or stdin: streams with a
  * bounded line length (CLI_MAX_LINE_BYTES), strips "\n" / "\r\n", keeps NUL bytes (texts
- * travel with their lengths), counts the lines of a regular file for the progress bar, and can
+ * travel with their lengths) — or NUL-separated texts, which keep their newlines — counts the lines of a regular file for the progress bar, and can
  * slurp a whole (small) file for commands that need every text at once. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -120,7 +120,7 @@ int cli_lines_next(cli_lines *r, const char **line, size_t *len_out) {
         }
         const char *start = r->rbuf + r->rpos;
         size_t avail = r->rlen - r->rpos;
-        const char *nl = memchr(start, '\n', avail);
+        const char *nl = memchr(start, r->null_sep ? '\0' : '\n', avail);
         size_t take = nl ? (size_t)(nl - start) : avail;
         if (append(r, &len, start, take)) return -1;
         r->rpos += take + (nl ? 1 : 0);
@@ -129,7 +129,7 @@ int cli_lines_next(cli_lines *r, const char **line, size_t *len_out) {
     }
     if (!got_any) return 0;
     r->lineno++;
-    if (len > 0 && r->line[len - 1] == '\r') len--;
+    if (len > 0 && r->line[len - 1] == '\r' && !r->null_sep) len--;
     r->line[len] = '\0';
     *line = r->line;
     *len_out = len;
