@@ -99,7 +99,7 @@ static xf_status precompiled(const xf_norm_step *s, const char *t, size_t len, x
 static xf_status replace_re(const xf_norm_step *s, const char *t, size_t len, xf_tok_buf *out) {
     xf_tok_buf spans = {0};
     xf_status st = xf_regex_spans(s->re, t, len, &spans);
-    const xf_span *v = (const xf_span *)(const void *)spans.data;
+    const xf_re_span *v = (const xf_re_span *)(const void *)spans.data;
     for (size_t i = 0, n = spans.len / sizeof *v; i < n && !st; i++)
         st = v[i].match ? xf_buf_append(out, s->content, s->content_len) : xf_buf_append(out, t + v[i].a, v[i].b - v[i].a);
     xf_buf_free(&spans);

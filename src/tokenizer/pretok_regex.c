@@ -35,7 +35,7 @@ void *xf_regex_compile(const char *pat, size_t len, int literal, char *err, size
 
 void xf_regex_free(void *re) { pcre2_code_free((pcre2_code *)re); }
 
-typedef xf_span span;
+typedef xf_re_span span;
 
 static xf_status push_span(xf_tok_buf *v, size_t a, size_t b, int match) {
     span s = {a, b, match};

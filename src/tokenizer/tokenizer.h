@@ -260,11 +260,11 @@ xf_status xf_pretok_metaspace(const xf_pretok_step *step, const char *s, size_t 
                               xf_tok_buf *text, xf_tok_buf *out);
 void *xf_regex_compile(const char *pat, size_t len, int literal, char *err, size_t err_cap);
 /* One span of a text: [a, b), a match of the pattern or the text between matches. */
-typedef struct xf_span {
+typedef struct xf_re_span {
     size_t a, b;
     int match;
-} xf_span;
-/* Cut s into spans (xf_span records appended to out) with a compiled regex, finding matches as
+} xf_re_span;
+/* Cut s into spans (xf_re_span records appended to out) with a compiled regex, finding matches as
  * tokenizers' find_matches does (onig find_iter: an empty match right after the previous match
  * is skipped by one char). */
 xf_status xf_regex_spans(const void *re, const char *s, size_t len, xf_tok_buf *out);
