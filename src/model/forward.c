@@ -61,6 +61,8 @@ xf_status xf_fwd_reserve(const xf_model *m, xf_fwd_ws *ws, size_t T, size_t n_se
 
 xf_status xf_fwd_check(const xf_model *m, const xf_fwd *f) {
     const xf_plan *P = &m->plan;
+    if (f->first_layer > P->n_layers)
+        return xf_error(XF_ERR_RANGE, "forward from layer %zu of a %zu-layer model", f->first_layer, P->n_layers);
     const size_t T = f->off[f->n_seq], V = P->tok_emb.rows;
     size_t max_pos = SIZE_MAX;
     if (P->pos_emb.data) max_pos = P->pos_emb.rows;
@@ -153,13 +155,14 @@ xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
     size_t T = f->off[f->n_seq];
     float *X = f->X, *Xn = ws->buf, *Y = Xn + T * H, *scratch = Y + T * H;
 
-    xf_embed_rows(&P->tok_emb, f->ids, T, X);
-    if (P->pos_emb.data) xf_embed_add(&P->pos_emb, f->pos, T, X);
-    if (P->type_emb.data) xf_embed_add(&P->type_emb, f->type_ids, T, X);
-    xf_add_norm(m->pool, &P->emb_norm, X, NULL, T);
-
-    f->layers_run = 0;
-    for (size_t l = 0; l < P->n_layers; l++) {
+    if (f->first_layer == 0) {
+        xf_embed_rows(&P->tok_emb, f->ids, T, X);
+        if (P->pos_emb.data) xf_embed_add(&P->pos_emb, f->pos, T, X);
+        if (P->type_emb.data) xf_embed_add(&P->type_emb, f->type_ids, T, X);
+        xf_add_norm(m->pool, &P->emb_norm, X, NULL, T);
+    }
+    f->layers_run = f->first_layer;
+    for (size_t l = f->first_layer; l < P->n_layers; l++) {
         const xf_layer *L = &P->layers[l];
         T = f->off[f->n_seq];
         if (L->post_norm) {

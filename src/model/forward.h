@@ -34,7 +34,8 @@ struct xf_fwd {
     float *X;                /* [T, hidden] out: final hidden states of the remaining tokens */
     xf_layer_hook hook;
     void *hook_ctx;
-    size_t layers_run; /* out */
+    size_t first_layer; /* 0: from the embeddings; k > 0: X already holds the input of layer k */
+    size_t layers_run;  /* out: index of the last layer run + 1 */
 };
 
 /* Workspace of forward passes, grown on demand (outside the layer loop). One per caller that may

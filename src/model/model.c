@@ -246,6 +246,8 @@ static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_
         memcpy((int32_t *)f.type_ids + off[i - a], encs[i].type_ids, encs[i].n * sizeof *f.type_ids);
         off[i - a + 1] = off[i - a] + encs[i].n;
     }
+    f.hook = m->hook;
+    f.hook_ctx = m->hook_ctx;
     xf_status st = run_forward(m, &f);
     if (st) return st;
     for (size_t i = a; i < e; i++) {

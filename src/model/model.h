@@ -14,6 +14,7 @@
 #include "xfmr.h"
 
 typedef struct xf_fwd_ws xf_fwd_ws;
+struct xf_fwd;
 
 /* An architecture fills the model's plan (model/plan.h) from its weight set and config: shapes
  * from the tensors, config.json only for what tensors cannot say (head size, norm eps, rope). */
@@ -35,6 +36,10 @@ struct xf_model {
     uint64_t n_params;
     xf_weight_format weight_format; /* as requested in xf_model_params */
     xf_fwd_ws *fws;    /* workspace of xf_embed / xf_model_logits calls */
+    /* Between-layer hook of encoder batches (forward.h; adaptive methods set it: early exit,
+     * token pruning); pooling reads the tokens it leaves. NULL: every layer, every token. */
+    xf_status (*hook)(void *ctx, struct xf_fwd *f, size_t layer, int *stop);
+    void *hook_ctx;
     float *hidden;     /* final hidden states + packed ids / positions of the current batch */
     size_t hidden_cap; /* floats */
     size_t *offsets;   /* sequence offsets of the current batch */
