@@ -242,6 +242,14 @@ size_t xf_session_kv_bytes(const xf_session *s);
  * when the cache cannot grow (the tokens of earlier chunks of this call stay evaluated). */
 xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *logits_last);
 
+/* One decode step of n sessions of the same model at once (continuous batching): session i
+ * appends ids[i]; logits (n x vocab_size floats, may be NULL) receives each session's next-token
+ * logits, row i for session i. One batched product per layer instead of n. With float weights
+ * each row is bitwise what xf_session_eval(ss[i], &ids[i], 1, ...) gives; with GGUF block weights
+ * more than 4 rows take the GEMM path, equal within float rounding. Sessions must be distinct.
+ * Checks every session before changing any; XF_ERR_RANGE when one is full. */
+xf_status xf_session_step_batch(xf_session *const *sessions, size_t n, const int32_t *ids, float *logits);
+
 /* Sampling of the next token from logits. Steps, in this order (as transformers' logits
  * processors, then warpers):
  *   1. repetition_penalty r (HF semantics): for every distinct token in the history, a positive

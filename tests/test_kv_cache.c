@@ -263,6 +263,47 @@ static void test_policy_full(void) {
     xf_model_free(m);
 }
 
+/* Batched steps of several sessions = each session stepped alone: bitwise with float weights,
+ * within rounding with GGUF blocks past the 4-row GEMV. */
+static void test_step_batch(const char *name, int exact) {
+    xf_model *m = tiny(name, 2);
+    if (!m) return;
+    enum { N = 6, STEPS = 5 };
+    const size_t V = xf_model_vocab_size(m);
+    xf_session *a[N] = {0}, *b[N] = {0};
+    int32_t prompt[20];
+    float *la = malloc(N * V * 4), *lb = malloc(N * V * 4);
+    int ok = 1;
+    for (size_t i = 0; i < N && ok; i++) {
+        ok = xf_session_create(m, 0, &a[i]) == XF_OK && xf_session_create(m, 0, &b[i]) == XF_OK;
+        const size_t P = 3 + 2 * i;
+        for (size_t k = 0; k < P; k++) prompt[k] = (int32_t)((k * 17 + i * 5 + 1) % V);
+        ok = ok && xf_session_eval(a[i], prompt, P, NULL) == XF_OK && xf_session_eval(b[i], prompt, P, NULL) == XF_OK;
+    }
+    CHECK_MSG(ok, "%s: sessions: %s", name, xf_errmsg());
+    double worst = 0;
+    int same = 1;
+    for (size_t s = 0; ok && s < STEPS; s++) {
+        int32_t ids[N];
+        for (size_t i = 0; i < N; i++) ids[i] = (int32_t)((s * 31 + i * 7 + 2) % V);
+        CHECK(xf_session_step_batch(a, N, ids, la) == XF_OK);
+        for (size_t i = 0; i < N; i++) {
+            CHECK(xf_session_eval(b[i], &ids[i], 1, lb + i * V) == XF_OK);
+            worst = fmax(worst, max_rel(la + i * V, lb + i * V, V));
+        }
+        same &= !memcmp(la, lb, N * V * 4);
+    }
+    if (exact) CHECK_MSG(same, "%s: batched steps differ from single steps", name);
+    CHECK_MSG(worst < 1e-4, "%s: batched steps differ from single steps by %.3g (relative)", name, worst);
+    for (size_t i = 0; ok && i < N; i++) CHECK(xf_session_n_past(a[i]) == xf_session_n_past(b[i]));
+    xf_session *dup[2] = {a[0], a[0]};
+    int32_t two[2] = {1, 2};
+    CHECK(xf_session_step_batch(dup, 2, two, NULL) == XF_ERR_INVALID_ARG);
+    for (size_t i = 0; i < N; i++) xf_session_free(a[i]), xf_session_free(b[i]);
+    free(la), free(lb);
+    xf_model_free(m);
+}
+
 int main(void) {
     test_evicted_kernel();
     test_session_eviction("llama");
@@ -270,5 +311,8 @@ int main(void) {
     test_session_eviction("mistral");
     test_growth_f16();
     test_policy_full();
+    test_step_batch("llama", 1);
+    test_step_batch("gpt2", 1);
+    test_step_batch("llama_q.gguf", 0);
     return xf_t_report();
 }

@@ -138,3 +138,57 @@ xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *lo
     }
     return XF_OK;
 }
+
+xf_status xf_session_step_batch(xf_session *const *ss, size_t n, const int32_t *ids, float *logits) {
+    if (!ss || !ids || !n) return xf_error(XF_ERR_INVALID_ARG, "xf_session_step_batch: no sessions");
+    xf_model *m = ss[0] ? ss[0]->m : NULL;
+    if (!m) return xf_error(XF_ERR_INVALID_ARG, "xf_session_step_batch: session 0 is NULL");
+    const size_t V = m->cfg.vocab_size, H = m->plan.hidden;
+    for (size_t i = 0; i < n; i++) {
+        if (!ss[i] || ss[i]->m != m)
+            return xf_error(XF_ERR_INVALID_ARG, "xf_session_step_batch: session %zu is NULL or of another model", i);
+        for (size_t k = 0; k < i; k++)
+            if (ss[k] == ss[i]) return xf_error(XF_ERR_INVALID_ARG, "xf_session_step_batch: session %zu is listed twice", i);
+        if (ids[i] < 0 || (size_t)ids[i] >= V)
+            return xf_error(XF_ERR_RANGE, "session %zu: id %d is outside the vocabulary of %zu", i, ids[i], V);
+        const xf_kv_cache *c = &ss[i]->kv;
+        if (c->n_past + 1 > m->cfg.max_position_embeddings || (!c->policy->removes && c->layers[0].n + 1 > c->max_slots))
+            return xf_error(XF_ERR_RANGE, "session %zu: %zu past + 1 new token exceed its n_ctx of %zu", i, c->n_past,
+                            ss[i]->n_ctx);
+    }
+    for (size_t i = 0; i < n; i++) {
+        xf_status st = xf_kv_reserve(&ss[i]->kv, 1);
+        if (st) return st;
+    }
+    /* the batch lives in the model's own buffers (one call on a model at a time, as for logits) */
+    size_t need = n * (H + 1) + 1;
+    if (need > m->hidden_cap) {
+        float *h = xf_aligned_alloc(need * sizeof(float));
+        if (!h) return xf_error(XF_ERR_NOMEM, "cannot allocate a batch of %zu steps", n);
+        free(m->hidden);
+        m->hidden = h;
+        m->hidden_cap = need;
+    }
+    if (n + 1 > m->offsets_cap) {
+        size_t *o = xf_realloc(m->offsets, (n + 1) * sizeof *o);
+        if (!o) return xf_error(XF_ERR_NOMEM, "cannot allocate batch offsets");
+        m->offsets = o;
+        m->offsets_cap = n + 1;
+    }
+    xf_kv_cache **kv = xf_malloc(n * sizeof *kv);
+    if (!kv) return xf_error(XF_ERR_NOMEM, "cannot allocate a batch of %zu steps", n);
+    float *X = m->hidden;
+    int32_t *pos = (int32_t *)(X + n * H);
+    for (size_t i = 0; i <= n; i++) m->offsets[i] = i;
+    for (size_t i = 0; i < n; i++) kv[i] = &ss[i]->kv, pos[i] = (int32_t)ss[i]->kv.n_past;
+    xf_fwd f = {.n_seq = n, .off = m->offsets, .pos = pos, .ids = ids, .kv = kv, .X = X};
+    xf_status st = xf_fwd_reserve(m, m->fws, n, n);
+    if (!st) st = xf_forward(m, &f, m->fws);
+    for (size_t i = 0; !st && i < n; i++) {
+        ss[i]->kv.n_past++;
+        st = xf_kv_after_forward(&ss[i]->kv, 1);
+    }
+    free(kv);
+    if (!st && logits) xf_linear(m->pool, &m->plan.lm_head, X, n, logits);
+    return st;
+}
