@@ -110,7 +110,8 @@ typedef enum xf_weight_format {
 } xf_weight_format;
 
 typedef struct xf_model_params {
-    int n_threads;            /* worker threads for compute; 0 = number of online cores */
+    int n_threads;            /* compute threads; 0 = the CPUs this process may use
+                                 (affinity mask, cgroup CPU quota) */
     size_t max_length;        /* truncate inputs to this many tokens; 0 = the model's own limit */
     xf_weight_format weights; /* XF_WEIGHTS_AS_STORED by default */
 } xf_model_params;

@@ -1,12 +1,14 @@
 /* test_kernels.c — every SIMD/dispatched kernel against its scalar reference by normalized error,
- * over random shapes including odd sizes and tails; thread-count independence of the GEMM. (The
- * attention kernel: test_attention.c.) */
+ * over random shapes including odd sizes and tails, with each ISA level the CPU has (kernels/cpu.h:
+ * the dispatched copies for AVX-512, AVX2 and the baseline); thread-count independence of the
+ * GEMM. (The attention kernel: test_attention.c.) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/threadpool.h"
 #include "harness.h"
+#include "kernels/cpu.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/rope.h"
@@ -177,8 +179,14 @@ int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
     test_gemm(pool2);
-    test_ops();
-    test_decoder_ops(pool2);
+    for (int l = xf_isa_cpu_level(); l >= XF_ISA_SCALAR; l--) {
+        xf_isa_cap((xf_isa_level_t)l);
+        CHECK(xf_isa_level() == (xf_isa_level_t)l);
+        test_ops();
+        test_decoder_ops(pool2);
+    }
+    xf_isa_cap(XF_ISA_AVX512);
+    printf("row kernels checked at ISA levels %s and below\n", xf_isa_level_name(xf_isa_cpu_level()));
     test_split();
     xf_pool_free(pool2);
     xf_pool_free(NULL);

@@ -13,6 +13,7 @@
 #include "core/threadpool.h"
 #include "harness.h"
 #include "io/gguf.h"
+#include "kernels/cpu.h"
 #include "kernels/matmul.h"
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
@@ -125,7 +126,12 @@ int main(void) {
     CHECK(xf_pool_scratch(NULL, 0, &have) == NULL && have == 0);
     CHECK(!xf_qmatmul_has(XF_GGML_F32) && !xf_qmatmul_has(XF_GGML_Q8_K));
     int bitwise = 1;
-    for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) check_type(&k_cases[i], p1, p2, &bitwise);
+    /* each ISA level the CPU has (kernels/cpu.h): the dispatched decoders' AVX-512, AVX2 and baseline copies */
+    for (int l = xf_isa_cpu_level(); l >= XF_ISA_SCALAR; l--) {
+        xf_isa_cap((xf_isa_level_t)l);
+        for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) check_type(&k_cases[i], p1, p2, &bitwise);
+    }
+    xf_isa_cap(XF_ISA_AVX512);
     printf("GEMV %s the GEMM path bitwise\n", bitwise ? "equals" : "does not equal");
     printf("hand-written decode GEMV (Q8_0, Q4_0, Q4_1) compared on %d shapes with AVX2, %d with AVX-512VL\n",
            g_avx_checked[XF_QAVX_2], g_avx_checked[XF_QAVX_512]);

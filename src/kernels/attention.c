@@ -191,8 +191,7 @@ XF_INLINE float hmax8(xf_v8 v) {
     return m;
 }
 
-XF_DISPATCH
-void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
+XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
                   float *scratch) {
     if (q0 >= q1 || h0 >= h1) return;
     const size_t dh = p->dh, dp = pad8(dh), nh = h1 - h0, R = (q1 - q0) * nh, Rc = max_rows(p->group);
@@ -321,6 +320,10 @@ void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1
         for (; d < dh; d++) o[d] = ar[d] * inv;
     }
 }
+XF_DISPATCH_VOID(xf_attention,
+                 (const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
+                  float *scratch),
+                 (p, kv_head, h0, h1, q0, q1, scratch), )
 
 /* Element d of key/value row j (columns from koff) as a float. */
 static inline float kv_at(const xf_attn_problem *p, const void *base, size_t ld, size_t j, size_t col) {

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "kernels/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -66,8 +67,7 @@ static inline float max2(float a, float b) { return a > b ? a : b; }
 #else
 #define XF_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
 #endif
-XF_DISPATCH XF_NO_CONTRACT
-void xf_i8_quantize_groups(const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum) {
+XF_NO_CONTRACT XF_INLINE void xf_i8_quantize_groups_body(const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum) {
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -99,6 +99,9 @@ void xf_i8_quantize_groups(const float *x, size_t K, size_t group, int8_t *xq, f
     }
     for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
 }
+XF_DISPATCH_VOID(xf_i8_quantize_groups,
+                 (const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum),
+                 (x, K, group, xq, sx, xsum), XF_NO_CONTRACT)
 
 void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
     xf_i8_quantize_groups(x, K, XF_I8_GROUP, xq, sx, xsum);
@@ -246,24 +249,16 @@ static const i8_isa isa_table[XF_I8_ISA_COUNT] = {
 
 int xf_i8_isa_supported(xf_i8_isa isa) {
     if (isa < 0 || isa >= XF_I8_ISA_COUNT || !isa_table[isa].micro) return 0;
-#ifdef XF_X86
-    if (isa == XF_I8_VNNI)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-    if (isa == XF_I8_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
+    if (isa == XF_I8_VNNI) return xf_cpu_has(XF_CPU_AVX512_VNNI);
+    if (isa == XF_I8_AVX2) return xf_isa_level() >= XF_ISA_AVX2;
     return 1;
 }
 
 xf_i8_isa xf_i8_isa_best(void) {
-    static int best = -1;
-    if (best < 0) {
-        int b = XF_I8_GENERIC;
-        for (int i = 0; i < XF_I8_ISA_COUNT; i++)
-            if (xf_i8_isa_supported((xf_i8_isa)i)) b = i;
-        best = b;
-    }
-    return (xf_i8_isa)best;
+    int b = XF_I8_GENERIC;
+    for (int i = 0; i < XF_I8_ISA_COUNT; i++)
+        if (xf_i8_isa_supported((xf_i8_isa)i)) b = i;
+    return (xf_i8_isa)b;
 }
 
 const char *xf_i8_isa_name(xf_i8_isa isa) {

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "kernels/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -163,22 +164,16 @@ static const gemm_isa isa_table[XF_GEMM_ISA_COUNT] = {
 
 int xf_gemm_isa_supported(xf_gemm_isa isa) {
     if (isa < 0 || isa >= XF_GEMM_ISA_COUNT || !isa_table[isa].micro) return 0;
-#ifdef XF_X86
-    if (isa == XF_GEMM_AVX512) return __builtin_cpu_supports("avx512f");
-    if (isa == XF_GEMM_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
+    if (isa == XF_GEMM_AVX512) return xf_isa_level() >= XF_ISA_AVX512;
+    if (isa == XF_GEMM_AVX2) return xf_isa_level() >= XF_ISA_AVX2;
     return 1;
 }
 
 xf_gemm_isa xf_gemm_isa_best(void) {
-    static int best = -1;
-    if (best < 0) {
-        int b = XF_GEMM_GENERIC;
-        for (int i = XF_GEMM_GENERIC; i < XF_GEMM_ISA_COUNT; i++)
-            if (xf_gemm_isa_supported((xf_gemm_isa)i)) b = i;
-        best = b;
-    }
-    return (xf_gemm_isa)best;
+    int b = XF_GEMM_GENERIC;
+    for (int i = XF_GEMM_GENERIC; i < XF_GEMM_ISA_COUNT; i++)
+        if (xf_gemm_isa_supported((xf_gemm_isa)i)) b = i;
+    return (xf_gemm_isa)b;
 }
 
 const char *xf_gemm_isa_name(xf_gemm_isa isa) {

@@ -30,8 +30,7 @@ XF_INLINE float sqdev8(const float *v, size_t n, float c) {
     return s;
 }
 
-XF_DISPATCH
-void xf_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows, size_t n,
+XF_INLINE void xf_layernorm_body(const float *x, float *y, const float *gamma, const float *beta, size_t rows, size_t n,
                   float eps) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
@@ -45,6 +44,10 @@ void xf_layernorm(const float *x, float *y, const float *gamma, const float *bet
         for (; i < n; i++) yr[i] = (xr[i] - m) * inv * gamma[i] + beta[i];
     }
 }
+XF_DISPATCH_VOID(xf_layernorm,
+                 (const float *x, float *y, const float *gamma, const float *beta, size_t rows, size_t n,
+                  float eps),
+                 (x, y, gamma, beta, rows, n, eps), )
 
 void xf_layernorm_ref(const float *x, float *y, const float *gamma, const float *beta, size_t rows, size_t n,
                       float eps) {
@@ -59,8 +62,7 @@ void xf_layernorm_ref(const float *x, float *y, const float *gamma, const float 
     }
 }
 
-XF_DISPATCH
-void xf_rmsnorm(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps) {
+XF_INLINE void xf_rmsnorm_body(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
@@ -71,6 +73,9 @@ void xf_rmsnorm(const float *x, float *y, const float *gamma, size_t rows, size_
         for (; i < n; i++) yr[i] = gamma[i] * (xr[i] * inv);
     }
 }
+XF_DISPATCH_VOID(xf_rmsnorm,
+                 (const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps),
+                 (x, y, gamma, rows, n, eps), )
 
 void xf_rmsnorm_ref(const float *x, float *y, const float *gamma, size_t rows, size_t n, float eps) {
     for (size_t r = 0; r < rows; r++) {
@@ -84,8 +89,7 @@ void xf_rmsnorm_ref(const float *x, float *y, const float *gamma, size_t rows, s
 
 XF_INLINE xf_v8 silu8(xf_v8 g) { return g / (xf_v8_splat(1.0f) + xf_v8_exp(-g)); }
 
-XF_DISPATCH
-void xf_silu_mul(float *g, const float *u, size_t count) {
+XF_INLINE void xf_silu_mul_body(float *g, const float *u, size_t count) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) xf_v8_store(g + i, silu8(xf_v8_load(g + i)) * xf_v8_load(u + i));
     if (i < count) {
@@ -96,6 +100,7 @@ void xf_silu_mul(float *g, const float *u, size_t count) {
         memcpy(g + i, t, (count - i) * sizeof *t);
     }
 }
+XF_DISPATCH_VOID(xf_silu_mul, (float *g, const float *u, size_t count), (g, u, count), )
 
 void xf_silu_mul_ref(float *g, const float *u, size_t count) {
     for (size_t i = 0; i < count; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
@@ -109,8 +114,7 @@ XF_INLINE xf_v8 gelu8(xf_v8 v) {
     return xf_v8_splat(0.5f) * v * (xf_v8_splat(1.0f) + xf_v8_erf(v * xf_v8_splat(0.70710678118654752f)));
 }
 
-XF_DISPATCH
-void xf_gelu_erf(float *x, size_t count) {
+XF_INLINE void xf_gelu_erf_body(float *x, size_t count) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) xf_v8_store(x + i, gelu8(xf_v8_load(x + i)));
     if (i < count) { /* the tail goes through the same 8-lane code */
@@ -120,6 +124,7 @@ void xf_gelu_erf(float *x, size_t count) {
         memcpy(x + i, t, (count - i) * sizeof *t);
     }
 }
+XF_DISPATCH_VOID(xf_gelu_erf, (float *x, size_t count), (x, count), )
 
 void xf_gelu_erf_ref(float *x, size_t count) {
     for (size_t i = 0; i < count; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
@@ -131,8 +136,7 @@ XF_INLINE xf_v8 gelu_tanh8(xf_v8 v) {
     return v / (xf_v8_splat(1.0f) + xf_v8_exp(-u2));
 }
 
-XF_DISPATCH
-void xf_gelu_tanh(float *x, size_t count) {
+XF_INLINE void xf_gelu_tanh_body(float *x, size_t count) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) xf_v8_store(x + i, gelu_tanh8(xf_v8_load(x + i)));
     if (i < count) {
@@ -142,6 +146,7 @@ void xf_gelu_tanh(float *x, size_t count) {
         memcpy(x + i, t, (count - i) * sizeof *t);
     }
 }
+XF_DISPATCH_VOID(xf_gelu_tanh, (float *x, size_t count), (x, count), )
 
 void xf_gelu_tanh_ref(float *x, size_t count) {
     for (size_t i = 0; i < count; i++) {

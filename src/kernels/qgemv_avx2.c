@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "io/gguf.h"
+#include "kernels/cpu.h"
 #include "kernels/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -61,13 +62,7 @@ XF_INLINE size_t blk_bytes(const int qt) { return qt == XF_GGML_Q8_0 ? 34 : qt =
 
 int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X, float *Y,
                   size_t n0, size_t n1, size_t K) {
-    /* x86-64-v3 (AVX2 + FMA) machines all have F16C; clang's __builtin_cpu_supports cannot ask. */
-#if defined(__clang__)
-    const int have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    const int have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#endif
-    const int have512 = have && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    const int have = xf_isa_level() >= XF_ISA_AVX2, have512 = xf_isa_level() >= XF_ISA_AVX512;
     if (!have || K % 32 || (isa == XF_QAVX_512 && !have512)) return 0;
     const int v512 = isa == XF_QAVX_512 || (isa == XF_QAVX_BEST && have512);
     const uint8_t *w = W;

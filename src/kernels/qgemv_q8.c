@@ -7,16 +7,15 @@
 #include "kernels/qgemv_q8.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "io/gguf.h"
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
+#include "kernels/cpu.h"
 #include "kernels/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define XF_X86 1
 #endif
@@ -114,26 +113,11 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #undef Q8DOT
 #endif
 
-#ifdef XF_X86
-/* F16C from CPUID (clang's __builtin_cpu_supports does not know "f16c"), asked once: CPUID traps
- * to the hypervisor in a virtual machine (~17 us measured here), and this runs per GEMV call. */
-static int has_f16c(void) {
-    static atomic_int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        unsigned a, b, c, d;
-        v = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-}
-#endif
 
 void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, const float *bias, const void *act,
                      size_t T, float *Y, size_t ldy, size_t n0, size_t n1, size_t K) {
 #ifdef XF_X86
     const q8rows a = q8rows_at(act, T, K);
-    if (!has_f16c()) isa = XF_I8_GENERIC; /* both kernels convert halves with F16C */
     if (isa == XF_I8_VNNI) {
         gemv_vnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K / XF_Q8A_BLOCK);
         return;

@@ -10,6 +10,7 @@
 #include "io/gguf.h"
 #include "kernels/matmul.h"
 #include "kernels/quants.h"
+#include "kernels/cpu.h"
 #include "kernels/simd.h"
 
 /* Every type with kernels here: X(name, elements per block, bytes per block). */
@@ -315,8 +316,7 @@ XF_INLINE void gemv_rows(const int qt, const uint8_t *W, size_t rb, const float 
     }
 }
 
-XF_DISPATCH
-void xf_qgemv_decode(int qtype, int table, const void *W, size_t row_bytes, const float *bias, const float *X,
+XF_INLINE void xf_qgemv_decode_body(int qtype, int table, const void *W, size_t row_bytes, const float *bias, const float *X,
                      size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
     if (table && (qtype == XF_GGML_Q4_0 || qtype == XF_GGML_Q4_1)) {
         if (qtype == XF_GGML_Q4_0)
@@ -334,16 +334,14 @@ void xf_qgemv_decode(int qtype, int table, const void *W, size_t row_bytes, cons
     default: break;
     }
 }
+XF_DISPATCH_VOID(xf_qgemv_decode,
+                 (int qtype, int table, const void *W, size_t row_bytes, const float *bias, const float *X,
+                  size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K),
+                 (qtype, table, W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K), )
 
 /* The table decode wins where a two-source permute is one instruction (AVX-512VL vpermt2ps); it is
  * emulated with several elsewhere. */
-static int table_pays(void) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    return __builtin_cpu_supports("avx512vl");
-#else
-    return 0;
-#endif
-}
+static int table_pays(void) { return xf_isa_level() >= XF_ISA_AVX512; }
 
 void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
               float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
@@ -376,8 +374,7 @@ XF_INLINE void dequant_rows(const int qt, const uint8_t *W, size_t rb, size_t r0
     }
 }
 
-XF_DISPATCH
-void xf_qdequant_rows(int qtype, const void *W, size_t row_bytes, size_t r0, size_t r1, size_t K, float *out) {
+XF_INLINE void xf_qdequant_rows_body(int qtype, const void *W, size_t row_bytes, size_t r0, size_t r1, size_t K, float *out) {
     switch (qtype) {
 #define X(t, BS, TS)                                                              \
     case XF_GGML_##t: dequant_rows(XF_GGML_##t, W, row_bytes, r0, r1, K, out); \
@@ -387,6 +384,9 @@ void xf_qdequant_rows(int qtype, const void *W, size_t row_bytes, size_t r0, siz
     default: break;
     }
 }
+XF_DISPATCH_VOID(xf_qdequant_rows,
+                 (int qtype, const void *W, size_t row_bytes, size_t r0, size_t r1, size_t K, float *out),
+                 (qtype, W, row_bytes, r0, r1, K, out), )
 
 void xf_qgemm(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
               float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K, float *scratch) {

@@ -45,8 +45,7 @@ void xf_rope_tables(const xf_rope_params *p, size_t n_pos, float *cos_t, float *
     if (f != inv) free(f);
 }
 
-XF_DISPATCH
-void xf_rope_row(float *x, size_t n_heads, size_t head_dim, const float *cos_r, const float *sin_r) {
+XF_INLINE void xf_rope_row_body(float *x, size_t n_heads, size_t head_dim, const float *cos_r, const float *sin_r) {
     const size_t half = head_dim / 2;
     for (size_t h = 0; h < n_heads; h++) {
         float *a = x + h * head_dim, *b = a + half;
@@ -57,6 +56,9 @@ void xf_rope_row(float *x, size_t n_heads, size_t head_dim, const float *cos_r, 
         }
     }
 }
+XF_DISPATCH_VOID(xf_rope_row,
+                 (float *x, size_t n_heads, size_t head_dim, const float *cos_r, const float *sin_r),
+                 (x, n_heads, head_dim, cos_r, sin_r), )
 
 void xf_rope_row_ref(float *x, size_t n_heads, const xf_rope_params *p, size_t pos) {
     const size_t half = p->head_dim / 2;

@@ -1,7 +1,7 @@
 /* simd.h — portable SIMD building blocks (GCC/Clang vector extensions) and the runtime dispatch
- * attribute. XF_DISPATCH compiles a function once per ISA level (AVX-512, AVX2+FMA, baseline)
- * and picks the best at load time via ifunc; kernels written with these types therefore keep a
- * single source, and each has a plain scalar *_ref twin for tests. */
+ * macro. XF_DISPATCH_VOID compiles a function once per ISA level (AVX-512, AVX2+FMA, baseline) and
+ * runs the one kernels/cpu.h allows; kernels written with these types therefore keep a single
+ * source, and each has a plain scalar *_ref twin for tests. */
 #ifndef XF_KERNELS_SIMD_H
 #define XF_KERNELS_SIMD_H
 
@@ -75,10 +75,27 @@ XF_INLINE float xf_v8_hsum(xf_v8 v) {
     return a + b;
 }
 
+/* Runtime dispatch of a void kernel written once: after `XF_INLINE void NAME_body PARAMS {...}`,
+ * XF_DISPATCH_VOID(NAME, PARAMS, ARGS, ATTRS) defines `void NAME PARAMS` and compiles the body three
+ * times, for AVX-512 (x86-64-v4), AVX2 + FMA (x86-64-v3) and the baseline, ATTRS added to each
+ * copy; each call runs the copy of kernels/cpu.h's level (the CPU's, or lower under XF_ISA / a
+ * test's xf_isa_cap). Helpers are XF_INLINE, so each copy compiles them for its own ISA. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(XF_NO_DISPATCH)
-#define XF_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#include "kernels/cpu.h"
+#define XF_DISPATCH_VOID(name, params, args, attrs)                                          \
+    __attribute__((target("arch=x86-64-v4"))) attrs static void name##_v4 params { name##_body args; } \
+    __attribute__((target("arch=x86-64-v3"))) attrs static void name##_v3 params { name##_body args; } \
+    attrs static void name##_v1 params { name##_body args; }                                   \
+    void name params {                                                                         \
+        switch (xf_isa_level()) {                                                              \
+        case XF_ISA_AVX512: name##_v4 args; break;                                             \
+        case XF_ISA_AVX2: name##_v3 args; break;                                               \
+        default: name##_v1 args; break;                                                        \
+        }                                                                                      \
+    }
 #else
-#define XF_DISPATCH
+#define XF_DISPATCH_VOID(name, params, args, attrs) \
+    void name params { name##_body args; }
 #endif
 
 #endif

@@ -167,7 +167,7 @@ void cli_help_model_option(FILE *f) {
 
 void cli_help_model_options(FILE *f) {
     cli_help_model_option(f);
-    fputs("      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n"
+    fputs("      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n"
           "      --max-length N    truncate inputs to N tokens, 1..1000000\n"
           "                        (default: the model's own limit)\n" CLI_HELP_WEIGHTS,
           f);

@@ -95,7 +95,7 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 /* Options shared by commands that load a model. */
 typedef struct cli_model_opts {
     const char *model; /* -m/--model, NULL = default */
-    long threads;      /* --threads, 0 = all cores */
+    long threads;      /* --threads, 0 = the CPUs the process may use */
     long max_length;   /* --max-length, 0 = the model's limit */
     xf_weight_format weights; /* --weights */
 } cli_model_opts;

@@ -33,7 +33,7 @@ void cmd_perplexity_help(FILE *f) {
           "      --stride N        tokens between window starts, 1..window (default: window / 2)\n"
           "      --json            print {\"tokens\", \"windows\", \"scored\", \"nll\", \"perplexity\",\n"
           "                        \"window\", \"stride\"} instead\n"
-          "      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n" CLI_HELP_WEIGHTS
+          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"

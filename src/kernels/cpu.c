@@ -1,0 +1,92 @@
+/* cpu.c — the kernels' instruction-set level (see cpu.h): CPUID and XGETBV asked once (CPUID traps
+ * to the hypervisor in virtual machines, ~17 us here, so never per call), the XF_ISA override
+ * parsed once, and the test cap. */
+#include "kernels/cpu.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
+#define XF_X86 1
+#endif
+
+#define F_DETECTED (1 << 30)
+
+static atomic_int g_cpu = 0;                  /* F_DETECTED | level << 8 | features */
+static atomic_int g_cap = XF_ISA_AVX512;      /* test cap (the top level: none) */
+static atomic_int g_env = -1;                 /* XF_ISA, parsed: level or XF_ISA_AVX512 */
+
+#ifdef XF_X86
+static unsigned long long xgetbv0(void) {
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (unsigned long long)hi << 32 | lo;
+}
+#endif
+
+static int detect(void) {
+    int level = XF_ISA_SCALAR, feat = 0;
+#ifdef XF_X86
+    unsigned a, b, c, d, max = __get_cpuid_max(0, NULL);
+    if (max >= 7 && __get_cpuid(1, &a, &b, &c, &d)) {
+        const unsigned c1 = c;
+        unsigned b7 = 0, c7 = 0, a71 = 0, ext = 0;
+        __cpuid_count(7, 0, a, b7, c7, d);
+        __cpuid_count(7, 1, a71, b, c, d);
+        if (__get_cpuid(0x80000001, &a, &b, &c, &d)) ext = c;
+        const int osxsave = c1 >> 27 & 1;
+        const unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
+        const int ymm = (xcr0 & 6) == 6, zmm = (xcr0 & 0xe6) == 0xe6;
+        const int v3 = ymm && (c1 >> 12 & 1) /* FMA */ && (c1 >> 28 & 1) /* AVX */ && (c1 >> 29 & 1) /* F16C */ &&
+                       (c1 >> 22 & 1) /* MOVBE */ && (b7 >> 5 & 1) /* AVX2 */ && (b7 >> 3 & 1) /* BMI1 */ &&
+                       (b7 >> 8 & 1) /* BMI2 */ && (ext >> 5 & 1) /* LZCNT */;
+        const int v4 = v3 && zmm && (b7 >> 16 & 1) /* F */ && (b7 >> 17 & 1) /* DQ */ && (b7 >> 28 & 1) /* CD */ &&
+                       (b7 >> 30 & 1) /* BW */ && (b7 >> 31 & 1) /* VL */;
+        level = v4 ? XF_ISA_AVX512 : v3 ? XF_ISA_AVX2 : XF_ISA_SCALAR;
+        if (v4 && (c7 >> 11 & 1)) feat |= XF_CPU_AVX512_VNNI;
+        if (v4 && (a71 >> 5 & 1)) feat |= XF_CPU_AVX512_BF16;
+    }
+#endif
+    return F_DETECTED | level << 8 | feat;
+}
+
+static int cpu_word(void) {
+    int w = atomic_load_explicit(&g_cpu, memory_order_relaxed);
+    if (!w) {
+        w = detect();
+        atomic_store_explicit(&g_cpu, w, memory_order_relaxed);
+    }
+    return w;
+}
+
+static int env_level(void) {
+    int e = atomic_load_explicit(&g_env, memory_order_relaxed);
+    if (e < 0) {
+        const char *s = getenv("XF_ISA");
+        e = XF_ISA_AVX512;
+        if (s && strcmp(s, "scalar") == 0) e = XF_ISA_SCALAR;
+        if (s && strcmp(s, "avx2") == 0) e = XF_ISA_AVX2;
+        atomic_store_explicit(&g_env, e, memory_order_relaxed);
+    }
+    return e;
+}
+
+xf_isa_level_t xf_isa_cpu_level(void) { return (xf_isa_level_t)(cpu_word() >> 8 & 0xff); }
+
+xf_isa_level_t xf_isa_level(void) {
+    int l = xf_isa_cpu_level(), e = env_level(), c = atomic_load_explicit(&g_cap, memory_order_relaxed);
+    l = l < e ? l : e;
+    return (xf_isa_level_t)(l < c ? l : c);
+}
+
+int xf_cpu_has(int f) { return xf_isa_level() == XF_ISA_AVX512 && (cpu_word() & f) == f; }
+
+xf_isa_level_t xf_isa_cap(xf_isa_level_t level) {
+    return (xf_isa_level_t)atomic_exchange(&g_cap, (int)level);
+}
+
+const char *xf_isa_level_name(xf_isa_level_t level) {
+    return level == XF_ISA_AVX512 ? "avx512" : level == XF_ISA_AVX2 ? "avx2" : "scalar";
+}
