@@ -1,6 +1,8 @@
 /* bench_embed.c — times xf_embed over a text file (one text per line) and prints JSON:
  * {"texts": N, "tokens": T, "weights": "fp32"|"int8", "batch": B, "seconds": [run1, ...],
- *  "median_s": s, "texts_per_s": r, "mean_latency_ms": per text, "peak_rss_bytes": ru_maxrss}.
+ *  "median_s": s, "texts_per_s": r, "mean_latency_ms": per text, "peak_rss_bytes": ru_maxrss,
+ *  "cpu_seconds": [...], "median_cpu_s": s}: the process's CPU time per run too, which at 1 thread is
+ * what the run would take alone on a shared, oversubscribed machine.
  * Model loading and tokenizer setup are excluded; tokenization is included (as in
  * sentence-transformers' encode()). BATCH 1 means one xf_embed call per text (the latency case);
  * otherwise one call over all texts with that batch size. WEIGHTS (default fp32) sets
@@ -58,11 +60,11 @@ int main(int argc, char **argv) {
     }
     size_t dim = xf_model_embedding_dim(m);
     float *out = malloc(n * dim * sizeof *out);
-    double *secs = malloc(runs * sizeof *secs);
+    double *secs = malloc(runs * sizeof *secs), *cpus = malloc(runs * sizeof *cpus);
     xf_embed_stats stats = {0};
     xf_embed(m, (const char *const *)lines, n < 64 ? n : 64, (size_t)batch, out, NULL); /* warm-up */
     for (int r = 0; r < runs; r++) {
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = bench_cpu();
         size_t n_tokens = 0;
         if (batch == 1) { /* one call per text */
             for (size_t i = 0; i < n; i++) {
@@ -80,6 +82,7 @@ int main(int argc, char **argv) {
             n_tokens = stats.n_tokens;
         }
         secs[r] = bench_now() - t0;
+        cpus[r] = bench_cpu() - c0;
         stats.n_tokens = n_tokens;
     }
     struct rusage ru;
@@ -88,10 +91,13 @@ int main(int argc, char **argv) {
            n, stats.n_tokens, wname, threads, batch);
     for (int r = 0; r < runs; r++) printf("%s%.4f", r ? ", " : "", secs[r]);
     double med = bench_median(secs, runs);
-    printf("], \"median_s\": %.4f, \"texts_per_s\": %.2f, \"mean_latency_ms\": %.4f, \"peak_rss_bytes\": %lld}\n",
+    printf("], \"median_s\": %.4f, \"texts_per_s\": %.2f, \"mean_latency_ms\": %.4f, \"peak_rss_bytes\": %lld, "
+           "\"cpu_seconds\": [",
            med, n / med, 1e3 * med / n, (long long)ru.ru_maxrss * 1024LL);
+    for (int r = 0; r < runs; r++) printf("%s%.4f", r ? ", " : "", cpus[r]);
+    printf("], \"median_cpu_s\": %.4f}\n", bench_median(cpus, runs));
     for (size_t i = 0; i < n; i++) free(lines[i]);
-    free(lines), free(out), free(secs);
+    free(lines), free(out), free(secs), free(cpus);
     xf_model_free(m);
     return 0;
 }

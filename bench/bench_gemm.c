@@ -1,12 +1,17 @@
 /* bench_gemm.c — GFLOP/s of the library's fp32 GEMM (xf_matmul_f32_nt, the product behind every
  * linear layer: Y[T,N] = X[T,K] . W[N,K]^T + b) on large shapes, for bench/run.py, which divides
- * them by the FMA peak bench_probe measures. Prints one JSON object:
- *   {"threads": [1, 2], "results": [{"T":..,"N":..,"K":..,"threads":..,"reps":..,
+ * them by the FMA peak bench_probe measures. --kind f32p times the same product with W packed
+ * once (xf_matmul_f32_packed, as the model runs its linear layers), --kind i8 the int8 GEMM
+ * (xf_matmul_i8, --weights int8) on the same shapes; XF_ISA=avx2 picks the AVX2 kernels.
+ * Prints one JSON object:
+ *   {"kind": "f32", "isa": "avx512", "threads": [1, 2], "results": [{"T":..,"N":..,"K":..,"threads":..,"reps":..,
  *     "seconds": [per-call s of each run], "median_s":.., "gflops":..}, ...]}
  * Each run times `reps` back-to-back calls (reps chosen so that a run takes >= ~0.1 s) after one
- * untimed warm-up call; GFLOP/s = 2 T N K / median per-call seconds.
+ * untimed warm-up call; GFLOP/s = 2 T N K / median per-call seconds. "cpu_seconds" / "gflops_cpu":
+ * the same from the process's CPU time (with 1 thread, the speed it would have alone on a shared,
+ * oversubscribed machine).
  *
- * usage: bench_gemm [--threads 1,2] [--runs R] [--shapes TxNxK,...] */
+ * usage: bench_gemm [--threads 1,2] [--runs R] [--shapes TxNxK,...] [--kind f32|f32p|i8] */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +19,9 @@
 #include <time.h>
 
 #include "core/threadpool.h"
+#include "core/alloc.h"
+#include "kernels/cpu.h"
+#include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
 
 #include "bench_util.h"
@@ -45,7 +53,7 @@ static void fill(float *p, size_t n, unsigned *seed) {
 }
 
 static void usage(const char *argv0) {
-    fprintf(stderr, "usage: %s [--threads 1,2] [--runs R] [--shapes TxNxK,...]\n", argv0);
+    fprintf(stderr, "usage: %s [--threads 1,2] [--runs R] [--shapes TxNxK,...] [--kind f32|f32p|i8]\n", argv0);
     exit(2);
 }
 
@@ -53,7 +61,7 @@ int main(int argc, char **argv) {
     long threads[MAX_LIST] = {1, 2};
     int n_threads = 2;
     long runs = 5;
-    const char *shapes = DEFAULT_SHAPES;
+    const char *shapes = DEFAULT_SHAPES, *kind = "f32";
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) {
             n_threads = parse_list(argv[++i], threads, MAX_LIST);
@@ -61,8 +69,12 @@ int main(int argc, char **argv) {
         } else if (i + 1 < argc && strcmp(argv[i], "--runs") == 0) {
             runs = strtol(argv[++i], NULL, 10);
             if (runs < 1 || runs > 100) usage(argv[0]);
-        } else if (i + 1 < argc && strcmp(argv[i], "--shapes") == 0)
+        } else if (i + 1 < argc && strcmp(argv[i], "--shapes") == 0) {
             shapes = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--kind") == 0) {
+            kind = argv[++i];
+            if (strcmp(kind, "f32") && strcmp(kind, "f32p") && strcmp(kind, "i8")) usage(argv[0]);
+        }
         else
             usage(argv[0]);
     }
@@ -82,9 +94,11 @@ int main(int argc, char **argv) {
         else if (*s) usage(argv[0]);
     }
 
-    double *secs = malloc((size_t)runs * sizeof *secs);
+    double *secs = malloc((size_t)runs * sizeof *secs), *cpus = malloc((size_t)runs * sizeof *cpus);
     unsigned seed = 12345;
-    printf("{\"threads\": [");
+    const int kf = strcmp(kind, "f32p") == 0 ? 1 : strcmp(kind, "i8") == 0 ? 2 : 0;
+    const xf_gemm_isa gi = xf_gemm_isa_best();
+    printf("{\"kind\": \"%s\", \"isa\": \"%s\", \"threads\": [", kind, xf_isa_level_name(xf_isa_level()));
     for (int t = 0; t < n_threads; t++) printf("%s%ld", t ? ", " : "", threads[t]);
     printf("], \"runs\": %ld, \"results\": [", runs);
     int first = 1;
@@ -103,30 +117,49 @@ int main(int argc, char **argv) {
                 return 1;
             }
             fill(X, T * K, &seed), fill(W, N * K, &seed), fill(b, N, &seed);
+            /* the weights in the form the kind multiplies */
+            void *Wk = kf == 1 ? xf_aligned_alloc(xf_gemm_packed_floats(gi, N, K) * sizeof(float))
+                     : kf == 2 ? xf_aligned_alloc(xf_i8_packed_bytes(N, K)) : NULL;
+            float *sw = malloc(N * sizeof *sw);
+            if ((kf && !Wk) || !sw) {
+                fprintf(stderr, "bench_gemm: out of memory for %zux%zux%zu\n", T, N, K);
+                return 1;
+            }
+            if (kf == 1) xf_gemm_pack(gi, W, K, N, K, Wk);
+            if (kf == 2) xf_i8_quantize_pack(W, K, N, K, Wk, sw);
+#define PRODUCT()                                                                                  \
+    (kf == 1   ? xf_matmul_f32_packed(pool, gi, X, K, Wk, b, Y, N, T, N, K)                     \
+     : kf == 2 ? xf_matmul_i8(pool, X, K, T, Wk, sw, b, Y, N, N, K)                             \
+               : xf_matmul_f32_nt(pool, X, K, W, K, b, Y, N, T, N, K))
             double t0 = bench_now();
-            xf_matmul_f32_nt(pool, X, K, W, K, b, Y, N, T, N, K); /* warm-up, and a first timing */
+            PRODUCT(); /* warm-up, and a first timing */
             double one = bench_now() - t0;
             long reps = one > 0 ? (long)(0.1 / one) + 1 : 1;
             if (reps > 1000) reps = 1000;
             for (long r = 0; r < runs; r++) {
                 t0 = bench_now();
-                for (long k = 0; k < reps; k++) xf_matmul_f32_nt(pool, X, K, W, K, b, Y, N, T, N, K);
+                const double c0 = bench_cpu();
+                for (long k = 0; k < reps; k++) PRODUCT();
                 secs[r] = (bench_now() - t0) / (double)reps;
+                cpus[r] = (bench_cpu() - c0) / (double)reps;
             }
             double flop = 2.0 * (double)T * (double)N * (double)K;
             printf("%s{\"T\": %zu, \"N\": %zu, \"K\": %zu, \"threads\": %ld, \"reps\": %ld, \"seconds\": [",
                    first ? "" : ", ", T, N, K, threads[t], reps);
             first = 0;
             for (long r = 0; r < runs; r++) printf("%s%.6f", r ? ", " : "", secs[r]);
-            double med = bench_median(secs, runs);
-            printf("], \"median_s\": %.6f, \"gflops\": %.2f, \"check\": %.4f}", med, flop / med / 1e9,
-                   (double)Y[(T / 2) * N + N / 2]);
+            printf("], \"cpu_seconds\": [");
+            for (long r = 0; r < runs; r++) printf("%s%.6f", r ? ", " : "", cpus[r]);
+            double med = bench_median(secs, runs), cmed = bench_median(cpus, runs);
+            printf("], \"median_s\": %.6f, \"gflops\": %.2f, \"median_cpu_s\": %.6f, \"gflops_cpu\": %.2f, "
+                   "\"check\": %.4f}",
+                   med, flop / med / 1e9, cmed, flop / cmed / 1e9, (double)Y[(T / 2) * N + N / 2]);
             fflush(stdout);
-            free(X), free(W), free(b), free(Y);
+            free(X), free(W), free(b), free(Y), free(Wk), free(sw);
         }
         xf_pool_free(pool);
     }
     printf("]}\n");
-    free(secs);
+    free(secs), free(cpus);
     return 0;
 }

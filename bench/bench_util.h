@@ -1,5 +1,5 @@
 /* bench_util.h — timing helpers shared by the C benchmark drivers (header-only): a monotonic
- * clock in seconds and the median of a sample (sorted in place). */
+ * clock and the process CPU time in seconds, and the median of a sample (sorted in place). */
 #ifndef XF_BENCH_UTIL_H
 #define XF_BENCH_UTIL_H
 
@@ -15,6 +15,14 @@ static inline double bench_now(void) {
 static inline int bench_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* CPU seconds used by the whole process (all its threads): on a shared machine, where a run may
+ * wait for a CPU, a 1-thread run's CPU time is what it would take alone. */
+static inline double bench_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* Median of v[0..n) (n >= 1); v is left sorted. */

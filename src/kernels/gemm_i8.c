@@ -1,8 +1,8 @@
 /* gemm_i8.c — int8 x int8 -> int32 GEMM for quantized linear layers (see gemm_i8.h): weight
  * quantization and packing, per-row/per-group activation quantization, micro-kernels for
  * AVX-512 VNNI (vpdpbusd on unsigned weights wq + 128 and signed activations, corrected by
- * 128 * the group's activation sum), AVX2 (vpmaddubsw on |xq| and sign-adjusted weights: pairs
- * stay below 2 * 127 * 127, no saturation) and portable C, the scalar reference, and the
+ * 128 * the group's activation sum), AVX2 without VNNI (vpmaddwd on activations quantized to int16
+ * and zero-extended weights, the same correction) and portable C, the scalar reference, and the
  * thread-parallel driver. */
 #include "kernels/gemm_i8.h"
 
@@ -57,17 +57,44 @@ void xf_i8_unpack_rows(const uint8_t *packed, const float *scale, size_t K, size
 }
 
 typedef signed char xf_v8c __attribute__((vector_size(8)));
+typedef short xf_v8s __attribute__((vector_size(16)));
+typedef signed char xf_v32c __attribute__((vector_size(32)));
+typedef short xf_v16s __attribute__((vector_size(32)));
 
 static inline float max2(float a, float b) { return a > b ? a : b; }
 
+/* The low byte / low half of each int lane (values in [-127, 127]): one shuffle where the compiler
+ * has __builtin_shufflevector (a conversion would be compiled lane by lane through scalar
+ * registers by GCC 12). NARROW(v, VT, OT, n): the lanes of v as type OT, through v seen as VT with n
+ * parts a lane (PART picks the low one). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define XF_LOW(n) ((n) - 1)
+#else
+#define XF_LOW(n) 0
+#endif
+#define PART(VT, v, n)                                                                                      \
+    __builtin_shufflevector((VT)(v), (VT)(v), XF_LOW(n), (n) + XF_LOW(n), 2 * (n) + XF_LOW(n), 3 * (n) + XF_LOW(n), \
+                            4 * (n) + XF_LOW(n), 5 * (n) + XF_LOW(n), 6 * (n) + XF_LOW(n), 7 * (n) + XF_LOW(n))
+#endif
+#endif
+#ifdef PART
+#define NARROW(v, VT, OT, n) PART(VT, v, n)
+#else
+#define NARROW(v, VT, OT, n) __builtin_convertvector(v, OT)
+#endif
+
 /* No FMA contraction here: x * inv is rounded to float before rounding to an integer, exactly as
- * q8() does, so every ISA quantizes identically. */
+ * q8() does, so every ISA quantizes identically. The quantized values go to xq as int8, or, with
+ * xq16 set, to xq16 as int16 instead (the AVX2 GEMM multiplies 16-bit integers). */
 #ifdef __clang__
 #define XF_NO_CONTRACT /* the pragma below */
 #else
 #define XF_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
 #endif
-XF_NO_CONTRACT XF_INLINE void xf_i8_quantize_groups_body(const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum) {
+XF_NO_CONTRACT XF_INLINE void quantize_body(const float *x, size_t K, size_t group, int8_t *xq, int16_t *xq16,
+                                            float *sx, int32_t *xsum) {
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -89,19 +116,42 @@ XF_NO_CONTRACT XF_INLINE void xf_i8_quantize_groups_body(const float *x, size_t 
             r = xf_v8_min(xf_v8_max(r, xf_v8_splat(-127.0f)), xf_v8_splat(127.0f));
             xf_v8i qi = __builtin_convertvector(r, xf_v8i);
             sum += qi;
-            xf_v8c qc = __builtin_convertvector(qi, xf_v8c);
-            memcpy(xq + k, &qc, sizeof qc);
+            if (xq16) {
+                xf_v8s qs = NARROW(qi, xf_v16s, xf_v8s, 2);
+                memcpy(xq16 + k, &qs, sizeof qs);
+            } else {
+                xf_v8c qc = NARROW(qi, xf_v32c, xf_v8c, 4);
+                memcpy(xq + k, &qc, sizeof qc);
+            }
         }
         int32_t t = (sum[0] + sum[4]) + (sum[1] + sum[5]) + (sum[2] + sum[6]) + (sum[3] + sum[7]);
-        for (; k < k1; k++) t += xq[k] = q8(x[k] * inv);
+        for (; k < k1; k++) {
+            const int8_t q = q8(x[k] * inv);
+            t += q;
+            if (xq16) xq16[k] = q;
+            else xq[k] = q;
+        }
         sx[g] = s;
         xsum[g] = t;
     }
-    for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
+    for (size_t k = K; k < ceil4(K); k++) {
+        if (xq16) xq16[k] = 0;
+        else xq[k] = 0;
+    }
+}
+XF_NO_CONTRACT XF_INLINE void xf_i8_quantize_groups_body(const float *x, size_t K, size_t group, int8_t *xq,
+                                                         float *sx, int32_t *xsum) {
+    quantize_body(x, K, group, xq, NULL, sx, xsum);
+}
+XF_NO_CONTRACT XF_INLINE void xf_i8_quantize_row16_body(const float *x, size_t K, int16_t *xq, float *sx,
+                                                        int32_t *xsum) {
+    quantize_body(x, K, XF_I8_GROUP, NULL, xq, sx, xsum);
 }
 XF_DISPATCH_VOID(xf_i8_quantize_groups,
                  (const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum),
                  (x, K, group, xq, sx, xsum), XF_NO_CONTRACT)
+XF_DISPATCH_VOID(xf_i8_quantize_row16, (const float *x, size_t K, int16_t *xq, float *sx, int32_t *xsum),
+                 (x, K, xq, sx, xsum), XF_NO_CONTRACT)
 
 void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
     xf_i8_quantize_groups(x, K, XF_I8_GROUP, xq, sx, xsum);
@@ -110,17 +160,17 @@ void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t
 /* ---- micro-kernels: rows [0, mr) of quantized X (row stride ldq bytes; G group scales and sums
  * per row) x one packed panel -> Y[mr, nr] ---- */
 
-typedef void (*micro_fn)(size_t mr, const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+typedef void (*micro_fn)(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
                          const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
                          size_t nr);
 
-static void micro_generic(size_t mr, const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+static void micro_generic(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
                           const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
                           size_t nr) {
     (void)xs;
     const size_t Kq = ceil4(K) / 4;
     for (size_t i = 0; i < mr; i++) {
-        const int8_t *x = Xq + i * ldq;
+        const int8_t *x = (const int8_t *)Xq + i * ldq;
         float f[NR] = {0};
         for (size_t g = 0, k4 = 0; k4 < Kq; g++) {
             size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
@@ -149,7 +199,7 @@ XF_TVNNI static inline __attribute__((always_inline)) void vnni_store(__m512 f, 
 
 /* MRC rows x 32 channels: 2 MRC int32 accumulators for the current group and 2 MRC float sums. */
 #define MICROVNNI(MRC)                                                                             \
-    XF_TVNNI static void vnni_##MRC(const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs,   \
+    XF_TVNNI static void vnni_##MRC(const void *Xq, size_t ldq, const float *sx, const int32_t *xs,   \
                                     size_t G, const uint8_t *B, size_t K, const float *sw,         \
                                     const float *bias, float *Y, size_t ldy, size_t nr) {          \
         const size_t Kq = ceil4(K) / 4;                                                            \
@@ -163,7 +213,7 @@ XF_TVNNI static inline __attribute__((always_inline)) void vnni_store(__m512 f, 
                 __m512i b0 = _mm512_loadu_si512(B + k4 * 128), b1 = _mm512_loadu_si512(B + k4 * 128 + 64); \
                 _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                            \
                     int32_t xv;                                                                    \
-                    memcpy(&xv, Xq + i * ldq + 4 * k4, 4);                                         \
+                    memcpy(&xv, (const int8_t *)Xq + i * ldq + 4 * k4, 4);                         \
                     __m512i a = _mm512_set1_epi32(xv);                                             \
                     c0[i] = _mm512_dpbusd_epi32(c0[i], b0, a);                                     \
                     c1[i] = _mm512_dpbusd_epi32(c1[i], b1, a);                                     \
@@ -183,7 +233,7 @@ XF_TVNNI static inline __attribute__((always_inline)) void vnni_store(__m512 f, 
     }
 MICROVNNI(1) MICROVNNI(2) MICROVNNI(3) MICROVNNI(4) MICROVNNI(5) MICROVNNI(6)
 
-static void micro_vnni(size_t mr, const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+static void micro_vnni(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
                        const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
                        size_t nr) {
     switch (mr) {
@@ -196,54 +246,102 @@ static void micro_vnni(size_t mr, const int8_t *Xq, size_t ldq, const float *sx,
     }
 }
 
-/* AVX2: one row x 32 channels; weights back to signed bytes, then |x| * sign-adjusted weights with
- * vpmaddubsw (pairs stay below 2 * 127 * 127: no saturation). */
-XF_TAVX2 static void avx2_row(const int8_t *x, const float *sx, size_t K, const uint8_t *B, const float *sw,
-                              const float *bias, float *y, size_t nr) {
-    const size_t Kq = ceil4(K) / 4;
-    const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
-    __m256 f[4];
-    for (int c = 0; c < 4; c++) f[c] = _mm256_setzero_ps();
-    for (size_t g = 0, k4 = 0; k4 < Kq; g++) {
-        size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
-        __m256i acc[4];
-        for (int c = 0; c < 4; c++) acc[c] = _mm256_setzero_si256();
-        for (; k4 < e4; k4++) {
-            int32_t xv;
-            memcpy(&xv, x + 4 * k4, 4);
-            __m256i a = _mm256_set1_epi32(xv), u = _mm256_abs_epi8(a);
-            for (int c = 0; c < 4; c++) {
-                __m256i w = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(B + k4 * 128 + 32 * c)), flip);
-                acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(w, a)), ones));
-            }
-        }
-        __m256 s = _mm256_set1_ps(sx[g]);
-        for (int c = 0; c < 4; c++) f[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[c]), s, f[c]);
+/* AVX2 without VNNI: MRC rows x 8 channels (a quarter of a panel) per pass, on 16-bit integers.
+ * The activations are quantized straight to int16 (xf_i8_quantize_row16), the
+ * stored weights wq + 128 (0..255) are zero-extended to int16 per 16 (vpmovzxbw: 4 channels x
+ * 4 inputs), and vpmaddwd multiplies and adds pairs into int32 lanes: (wq + 128) x, |.| <= 255 *
+ * 127, pairs and group sums far below 2^31, all exact; 128 x the group's activation sum is taken
+ * off at its end, as on the VNNI path. Each channel's two lanes (inputs 0-1 and 2-3 of each 4)
+ * are added at the end of a group (vphaddd + vpermq).
+ * Why not the classic vpmaddubsw (u8 x s8 -> pairs in int16 with saturation): it is exact only
+ * with care — |x| times the weight given x's sign (vpsignb), or x + 128 times 7-bit weights — and
+ * vpsignb + vpmaddubsw + vpmaddwd then take three slots of the two vector-multiply pipes per 32
+ * products (measured on this Zen 4: the three share two pipes, 2 per cycle together; Intel's
+ * tables put all three on ports 0 and 1 of Skylake too), against two vpmaddwd here; the 7-bit
+ * variant would also change the numerics (other bits than VNNI) and double the weight rounding
+ * error. Per 128 products: 2 vpmovzxbw, 4 broadcasts (loads), 8 vpmaddwd, 8 vpaddd. Measured on
+ * this machine with XF_ISA=avx2 (bench_gemm --kind i8, CPU time, 1 thread): 100-125 GOP/s against
+ * 75-100 GFLOP/s for the fp32 AVX2 GEMM on the MiniLM shapes; a loop of just these instructions
+ * reaches ~150. */
+/* Keeps an accumulator in the register it lives in across the loop: without it GCC 12 computes each
+ * new value into another register and copies it back (one vmovdqa per accumulator per step). */
+#define XF_PIN(v) __asm__("" : "+x"(v))
+#define MICROAVX2(MRC)                                                                             \
+    XF_TAVX2 static void avx2_##MRC(const void *Xq, size_t ldq, const float *sx, const int32_t *xs, \
+                                    size_t G, const uint8_t *B, size_t K, const float *sw,          \
+                                    const float *bias, float *Y, size_t ldy, size_t nr) {           \
+        const size_t Kq = ceil4(K) / 4;                                                            \
+        for (size_t qc = 0; qc < 4 && 8 * qc < nr; qc++) {                                         \
+            const uint8_t *Bq = B + 32 * qc;                                                       \
+            __m256 f[MRC];                                                                         \
+            _Pragma("GCC unroll 4") for (int i = 0; i < MRC; i++) f[i] = _mm256_setzero_ps();       \
+            for (size_t g = 0, k4 = 0; k4 < Kq; g++) {                                             \
+                const size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;           \
+                __m256i c0[MRC], c1[MRC];                                                          \
+                _Pragma("GCC unroll 4") for (int i = 0; i < MRC; i++) c0[i] = c1[i] = _mm256_setzero_si256(); \
+                for (; k4 < e4; k4++) {                                                            \
+                    const __m128i *wp = (const __m128i *)(const void *)(Bq + k4 * 128);            \
+                    const __m256i w0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(wp));                  \
+                    const __m256i w1 = _mm256_cvtepu8_epi16(_mm_loadu_si128(wp + 1));              \
+                    _Pragma("GCC unroll 4") for (int i = 0; i < MRC; i++) {                        \
+                        int64_t xv;                                                                \
+                        memcpy(&xv, (const uint8_t *)Xq + i * ldq + 8 * k4, 8);                    \
+                        const __m256i a = _mm256_set1_epi64x(xv);                                  \
+                        c0[i] = _mm256_add_epi32(_mm256_madd_epi16(w0, a), c0[i]);                 \
+                        c1[i] = _mm256_add_epi32(_mm256_madd_epi16(w1, a), c1[i]);                 \
+                        XF_PIN(c0[i]);                                                             \
+                        XF_PIN(c1[i]);                                                             \
+                    }                                                                              \
+                }                                                                                  \
+                _Pragma("GCC unroll 4") for (int i = 0; i < MRC; i++) {                            \
+                    /* lanes (c0: channels 0-3, c1: 4-7, two per channel) -> channels 0..7 */      \
+                    __m256i d = _mm256_permute4x64_epi64(_mm256_hadd_epi32(c0[i], c1[i]), 0xd8);   \
+                    d = _mm256_sub_epi32(d, _mm256_set1_epi32(xs[i * G + g] * 128));               \
+                    f[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(sx[i * G + g]), f[i]); \
+                }                                                                                  \
+            }                                                                                      \
+            _Pragma("GCC unroll 4") for (int i = 0; i < MRC; i++)                                  \
+                avx2_store(f[i], sw + 8 * qc, bias ? bias + 8 * qc : NULL, Y + i * ldy + 8 * qc, nr - 8 * qc); \
+        }                                                                                          \
     }
-    float out[NR];
-    for (int c = 0; c < 4; c++) _mm256_storeu_ps(out + 8 * c, f[c]);
-    for (size_t j = 0; j < nr; j++) y[j] = fmaf(out[j], sw[j], bias ? bias[j] : 0.0f);
-}
 
-static void micro_avx2(size_t mr, const int8_t *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+/* y[j] = fma(f[j], sw[j], bias[j]) for the n < 8 (or all 8) channels of a quarter panel. */
+XF_TAVX2 static inline __attribute__((always_inline)) void avx2_store(__m256 f, const float *sw, const float *bias,
+                                                                      float *y, size_t n) {
+    if (n >= 8) {
+        const __m256 b = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+        _mm256_storeu_ps(y, _mm256_fmadd_ps(f, _mm256_loadu_ps(sw), b));
+        return;
+    }
+    float t[8];
+    _mm256_storeu_ps(t, f);
+    for (size_t j = 0; j < n; j++) y[j] = fmaf(t[j], sw[j], bias ? bias[j] : 0.0f);
+}
+MICROAVX2(1) MICROAVX2(2) MICROAVX2(3) MICROAVX2(4)
+
+static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
                        const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
                        size_t nr) {
-    (void)xs;
-    for (size_t i = 0; i < mr; i++) avx2_row(Xq + i * ldq, sx + i * G, K, B, sw, bias, Y + i * ldy, nr);
+    switch (mr) {
+    case 1: avx2_1(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    case 2: avx2_2(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    case 3: avx2_3(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    default: avx2_4(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+    }
 }
 #endif
 
 typedef struct {
     micro_fn micro;
-    size_t mr;
+    size_t mr, xbytes; /* rows per micro-kernel call; bytes per activation (1: int8, 2: widened to int16) */
     const char *name;
 } i8_isa;
 
 static const i8_isa isa_table[XF_I8_ISA_COUNT] = {
-    [XF_I8_GENERIC] = {micro_generic, 4, "generic"},
+    [XF_I8_GENERIC] = {micro_generic, 4, 1, "generic"},
 #ifdef XF_X86
-    [XF_I8_AVX2] = {micro_avx2, 4, "avx2"},
-    [XF_I8_VNNI] = {micro_vnni, 6, "avx512-vnni"},
+    [XF_I8_AVX2] = {micro_avx2, 4, 2, "avx2"},
+    [XF_I8_VNNI] = {micro_vnni, 6, 1, "avx512-vnni"},
 #endif
 };
 
@@ -265,21 +363,22 @@ const char *xf_i8_isa_name(xf_i8_isa isa) {
     return isa >= 0 && isa < XF_I8_ISA_COUNT && isa_table[isa].name ? isa_table[isa].name : "?";
 }
 
-#define XF_I8_STACK 16384 /* floats of scratch when the caller has no pool */
+#define XF_I8_STACK 16384 /* floats of scratch when the caller has no pool (rows of K <= 10900 fit) */
 
 void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const uint8_t *packed,
                     const float *scale, const float *bias, float *Y, size_t ldy, size_t n0, size_t n1, size_t K,
                     float *scratch, size_t scratch_floats) {
     if (T == 0 || n0 >= n1) return;
     const i8_isa *is = &isa_table[isa];
-    const size_t Kp = ceil4(K), Kq = Kp / 4, G = n_groups(K), MR = is->mr;
+    const size_t Kp = ceil4(K), Kq = Kp / 4, G = n_groups(K), MR = is->mr, XB = is->xbytes;
     float stack[XF_I8_STACK] __attribute__((aligned(64)));
     if (!scratch) {
         scratch = stack;
         scratch_floats = XF_I8_STACK;
     }
-    /* rows quantized a block at a time into the scratch: RB x G scales, RB x G sums, RB rows of Kp bytes */
-    size_t RB = scratch_floats * sizeof(float) / (Kp + 8 * G);
+    /* rows quantized a block at a time into the scratch: RB x G scales, RB x G sums, RB rows of Kp
+     * activations of XB bytes */
+    size_t RB = scratch_floats * sizeof(float) / (XB * Kp + 8 * G);
     if (RB > 240) RB = 240;
     if (RB > MR) RB -= RB % MR;
     if (RB == 0) RB = 1;
@@ -289,7 +388,13 @@ void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const u
     float tile[8 * NR];
     for (size_t t0 = 0; t0 < T; t0 += RB) {
         size_t rb = T - t0 < RB ? T - t0 : RB;
-        for (size_t i = 0; i < rb; i++) xf_i8_quantize_row(X + (t0 + i) * ldx, K, xq + i * Kp, sx + i * G, xs + i * G);
+        for (size_t i = 0; i < rb; i++) {
+            if (XB == 1) {
+                xf_i8_quantize_row(X + (t0 + i) * ldx, K, xq + i * Kp, sx + i * G, xs + i * G);
+                continue;
+            }
+            xf_i8_quantize_row16(X + (t0 + i) * ldx, K, (int16_t *)(void *)(xq + i * XB * Kp), sx + i * G, xs + i * G);
+        }
         for (size_t o = n0 - n0 % NR; o < n1; o += NR) {
             /* channels [c0, c1) of panel o that fall in [n0, n1) */
             size_t c0 = o < n0 ? n0 : o, c1 = o + NR < n1 ? o + NR : n1;
@@ -297,12 +402,12 @@ void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const u
             for (size_t i = 0; i < rb; i += MR) {
                 size_t mr = rb - i < MR ? rb - i : MR;
                 float *Yt = Y + (t0 + i) * ldy;
-                const int8_t *xr = xq + i * Kp;
+                const int8_t *xr = xq + i * XB * Kp;
                 if (c0 == o) {
-                    is->micro(mr, xr, Kp, sx + i * G, xs + i * G, G, B, K, scale + o, bias ? bias + o : NULL, Yt + o,
+                    is->micro(mr, xr, XB * Kp, sx + i * G, xs + i * G, G, B, K, scale + o, bias ? bias + o : NULL, Yt + o,
                               ldy, c1 - o);
                 } else { /* a panel cut by n0: compute the channels up to c1, keep [c0, c1) */
-                    is->micro(mr, xr, Kp, sx + i * G, xs + i * G, G, B, K, scale + o, bias ? bias + o : NULL, tile, NR,
+                    is->micro(mr, xr, XB * Kp, sx + i * G, xs + i * G, G, B, K, scale + o, bias ? bias + o : NULL, tile, NR,
                               c1 - o);
                     for (size_t r = 0; r < mr; r++)
                         memcpy(Yt + r * ldy + c0, tile + r * NR + (c0 - o), (c1 - c0) * sizeof *Y);
