@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build llama.cpp's `llama-bench` from the llama.cpp vendored in the llama-cpp-python sdist, for
+# Build llama.cpp's `llama-bench` (and `llama-quantize`, which makes the Q4_K_M benchmark files:
+# bench/README in BENCHMARKS.md) from the llama.cpp vendored in the llama-cpp-python sdist, for
 # bench/bench_decode.py. Nothing from llama.cpp is committed: the source and the build live in
 # .cache/llamacpp (git-ignored).
 #
@@ -36,7 +37,7 @@ BUILD="$CACHE/build-$NAME"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
     -DLLAMA_BUILD_SERVER=OFF >&2
-cmake --build "$BUILD" --target llama-bench -j "$JOBS" >&2
+cmake --build "$BUILD" --target llama-bench llama-quantize -j "$JOBS" >&2
 
 BIN="$BUILD/bin/llama-bench"
 [ -x "$BIN" ] || { echo "build_llamacpp: $BIN was not built" >&2; exit 1; }

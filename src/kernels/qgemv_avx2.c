@@ -1,15 +1,17 @@
-/* qgemv_avx2.c — the decode GEMV (one activation row) of Q8_0, Q4_0 and Q4_1 weight rows against
- * float activations, hand-written with AVX2 + FMA + F16C intrinsics (qgemv_avx2_isa.inc), compiled
- * for AVX2 and again with AVX-512VL. It is qmatmul.c's generic GEMV made fast for the case that
- * dominates token generation:
+/* qgemv_avx2.c — the decode GEMV (one activation row) of every GGUF type xfmr multiplies (Q8_0,
+ * Q4_0, Q4_1, Q5_0, Q5_1 and the K-quants Q2_K..Q6_K) against float activations, hand-written with
+ * AVX2 + FMA + F16C intrinsics (qgemv_avx2_isa.inc for the 32-weight blocks, qgemv_k_isa.inc for
+ * the 256-weight superblocks), compiled for AVX2 and again with AVX-512VL. It is qmatmul.c's
+ * generic GEMV made fast for the case that dominates token generation:
  *   - weights come in with one zero/sign-extending load per 8 (vpmovsxbd / vpmovzxbd) instead of
  *     the generic decoder's permute-and-shift of a 16-byte load; with AVX-512VL the 4-bit weights
- *     are looked up in a 16-entry table of the block's values (vpermt2ps);
+ *     (Q4_0, Q4_1, Q4_K) are looked up in a 16-entry table of the (sub-)block's values (vpermt2ps);
+ *   - a K-quant superblock's 6-bit scales and mins are unpacked once per row with vector code;
  *   - 8 weight rows per pass: each output is one FMA chain (its order is fixed, see below), and
  *     eight independent chains are what it takes to keep both FMA pipes busy through the FMA
  *     latency (the generic tile has 4);
  *   - the 8 accumulators, the block's 4 activation vectors and the temporaries stay in registers
- *     (AVX2's 16 hold them for Q8_0; the 4-bit types spill a few there, none with AVX-512VL's 32).
+ *     (AVX2's 16 hold them for Q8_0; the other types spill a few there, none with AVX-512VL's 32).
  *
  * Same floats, same order: every weight is decoded to the float the generic decoder gives (scale
  * products are exact in fp32), lane l of chunk c holds element 8c + l of its block, acc = fma(x,
@@ -33,12 +35,27 @@
 #define XF_QAVX_PREFETCH 2
 #endif
 
-XF_INLINE size_t blk_bytes(const int qt) { return qt == XF_GGML_Q8_0 ? 34 : qt == XF_GGML_Q4_1 ? 20 : 18; }
+/* Bytes per block (32 weights, or 256 for the K types) and whether qt is a K type. */
+XF_INLINE size_t blk_bytes(const int qt) {
+    switch (qt) {
+    case XF_GGML_Q8_0: return 34;
+    case XF_GGML_Q4_0: return 18;
+    case XF_GGML_Q4_1: return 20;
+    case XF_GGML_Q5_0: return 22;
+    case XF_GGML_Q5_1: return 24;
+    case XF_GGML_Q2_K: return 84;
+    case XF_GGML_Q3_K: return 110;
+    case XF_GGML_Q4_K: return 144;
+    case XF_GGML_Q5_K: return 176;
+    default: return 210; /* Q6_K */
+    }
+}
+XF_INLINE int is_k(const int qt) { return qt >= XF_GGML_Q2_K && qt <= XF_GGML_Q6_K; }
 
 #define XF_QAVX_GEMV(name, qt)                                                                            \
     QAT static void name(const uint8_t *W, size_t rb, const float *bias, const float *X, float *Y, size_t n0, \
-                         size_t n1, size_t nb) {                                                              \
-        QAN(gemv1)(qt, W, rb, bias, X, Y, n0, n1, nb);                                                        \
+                         size_t n1, size_t K) {                                                               \
+        QAN(gemv1)(qt, W, rb, bias, X, Y, n0, n1, K);                                                         \
     }
 
 /* For AVX2 machines: 16 vector registers (the 4-bit types spill a few accumulators). */
@@ -60,19 +77,24 @@ XF_INLINE size_t blk_bytes(const int qt) { return qt == XF_GGML_Q8_0 ? 34 : qt =
 #undef QAN
 #undef QA_TABLE
 
+typedef void (*gemv_fn)(const uint8_t *W, size_t rb, const float *bias, const float *X, float *Y, size_t n0,
+                        size_t n1, size_t K);
+#define XF_QAVX_ROW(t, T) [XF_GGML_##T] = {gemv1_##t##_avx2, gemv1_##t##_avx512}
+static const gemv_fn k_gemv[XF_GGML_Q6_K + 1][2] = {XF_QAVX_ROW(q8_0, Q8_0), XF_QAVX_ROW(q4_0, Q4_0),
+                                                     XF_QAVX_ROW(q4_1, Q4_1), XF_QAVX_ROW(q5_0, Q5_0),
+                                                     XF_QAVX_ROW(q5_1, Q5_1), XF_QAVX_ROW(q2_k, Q2_K),
+                                                     XF_QAVX_ROW(q3_k, Q3_K), XF_QAVX_ROW(q4_k, Q4_K),
+                                                     XF_QAVX_ROW(q5_k, Q5_K), XF_QAVX_ROW(q6_k, Q6_K)};
+
 int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X, float *Y,
                   size_t n0, size_t n1, size_t K) {
     const int have = xf_isa_level() >= XF_ISA_AVX2, have512 = xf_isa_level() >= XF_ISA_AVX512;
-    if (!have || K % 32 || (isa == XF_QAVX_512 && !have512)) return 0;
+    if (!have || qtype < 0 || qtype > XF_GGML_Q6_K || !k_gemv[qtype][0] || K % (is_k(qtype) ? 256 : 32) ||
+        (isa == XF_QAVX_512 && !have512))
+        return 0;
     const int v512 = isa == XF_QAVX_512 || (isa == XF_QAVX_BEST && have512);
-    const uint8_t *w = W;
-    const size_t nb = K / 32;
-    switch (qtype) {
-    case XF_GGML_Q8_0: (v512 ? gemv1_q8_0_avx512 : gemv1_q8_0_avx2)(w, row_bytes, bias, X, Y, n0, n1, nb); return 1;
-    case XF_GGML_Q4_0: (v512 ? gemv1_q4_0_avx512 : gemv1_q4_0_avx2)(w, row_bytes, bias, X, Y, n0, n1, nb); return 1;
-    case XF_GGML_Q4_1: (v512 ? gemv1_q4_1_avx512 : gemv1_q4_1_avx2)(w, row_bytes, bias, X, Y, n0, n1, nb); return 1;
-    default: return 0;
-    }
+    k_gemv[qtype][v512](W, row_bytes, bias, X, Y, n0, n1, K);
+    return 1;
 }
 
 #else

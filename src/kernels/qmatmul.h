@@ -37,7 +37,7 @@ void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, con
  * give the same floats, so the same results. */
 void xf_qgemv_decode(int qtype, int table, const void *W, size_t row_bytes, const float *bias, const float *X,
                      size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
-/* xf_qgemv's path for one activation row (T = 1, the decode step) of Q8_0, Q4_0 or Q4_1 weights on
+/* xf_qgemv's path for one activation row (T = 1, the decode step) of weights of any type above on
  * AVX2 + FMA machines (qgemv_avx2.c), bitwise the generic result. isa: XF_QAVX_BEST (AVX-512VL
  * where the CPU has it, else AVX2), XF_QAVX_2 or XF_QAVX_512 (for tests). Returns 0, doing
  * nothing, for other types or where the CPU lacks the instructions. */
