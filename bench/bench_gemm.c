@@ -2,7 +2,8 @@
  * linear layer: Y[T,N] = X[T,K] . W[N,K]^T + b) on large shapes, for bench/run.py, which divides
  * them by the FMA peak bench_probe measures. --kind f32p times the same product with W packed
  * once (xf_matmul_f32_packed, as the model runs its linear layers), --kind i8 the int8 GEMM
- * (xf_matmul_i8, --weights int8) on the same shapes; XF_ISA=avx2 picks the AVX2 kernels.
+ * (xf_matmul_i8, --weights int8), --kind bf16 the bf16 one (xf_matmul_bf16, --weights bf16) on the
+ * same shapes; XF_ISA=avx2 picks the AVX2 kernels.
  * Prints one JSON object:
  *   {"kind": "f32", "isa": "avx512", "threads": [1, 2], "results": [{"T":..,"N":..,"K":..,"threads":..,"reps":..,
  *     "seconds": [per-call s of each run], "median_s":.., "gflops":..}, ...]}
@@ -11,7 +12,7 @@
  * the same from the process's CPU time (with 1 thread, the speed it would have alone on a shared,
  * oversubscribed machine).
  *
- * usage: bench_gemm [--threads 1,2] [--runs R] [--shapes TxNxK,...] [--kind f32|f32p|i8] */
+ * usage: bench_gemm [--threads 1,2] [--runs R] [--shapes TxNxK,...] [--kind f32|f32p|i8|bf16] */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "core/threadpool.h"
 #include "core/alloc.h"
 #include "kernels/cpu.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
 
@@ -53,7 +55,7 @@ static void fill(float *p, size_t n, unsigned *seed) {
 }
 
 static void usage(const char *argv0) {
-    fprintf(stderr, "usage: %s [--threads 1,2] [--runs R] [--shapes TxNxK,...] [--kind f32|f32p|i8]\n", argv0);
+    fprintf(stderr, "usage: %s [--threads 1,2] [--runs R] [--shapes TxNxK,...] [--kind f32|f32p|i8|bf16]\n", argv0);
     exit(2);
 }
 
@@ -73,7 +75,7 @@ int main(int argc, char **argv) {
             shapes = argv[++i];
         } else if (i + 1 < argc && strcmp(argv[i], "--kind") == 0) {
             kind = argv[++i];
-            if (strcmp(kind, "f32") && strcmp(kind, "f32p") && strcmp(kind, "i8")) usage(argv[0]);
+            if (strcmp(kind, "f32") && strcmp(kind, "f32p") && strcmp(kind, "i8") && strcmp(kind, "bf16")) usage(argv[0]);
         }
         else
             usage(argv[0]);
@@ -96,7 +98,7 @@ int main(int argc, char **argv) {
 
     double *secs = malloc((size_t)runs * sizeof *secs), *cpus = malloc((size_t)runs * sizeof *cpus);
     unsigned seed = 12345;
-    const int kf = strcmp(kind, "f32p") == 0 ? 1 : strcmp(kind, "i8") == 0 ? 2 : 0;
+    const int kf = strcmp(kind, "f32p") == 0 ? 1 : strcmp(kind, "i8") == 0 ? 2 : strcmp(kind, "bf16") == 0 ? 3 : 0;
     const xf_gemm_isa gi = xf_gemm_isa_best();
     printf("{\"kind\": \"%s\", \"isa\": \"%s\", \"threads\": [", kind, xf_isa_level_name(xf_isa_level()));
     for (int t = 0; t < n_threads; t++) printf("%s%ld", t ? ", " : "", threads[t]);
@@ -119,7 +121,8 @@ int main(int argc, char **argv) {
             fill(X, T * K, &seed), fill(W, N * K, &seed), fill(b, N, &seed);
             /* the weights in the form the kind multiplies */
             void *Wk = kf == 1 ? xf_aligned_alloc(xf_gemm_packed_floats(gi, N, K) * sizeof(float))
-                     : kf == 2 ? xf_aligned_alloc(xf_i8_packed_bytes(N, K)) : NULL;
+                     : kf == 2 ? xf_aligned_alloc(xf_i8_packed_bytes(N, K))
+                     : kf == 3 ? xf_aligned_alloc(xf_bf16_packed_bytes(N, K)) : NULL;
             float *sw = malloc(N * sizeof *sw);
             if ((kf && !Wk) || !sw) {
                 fprintf(stderr, "bench_gemm: out of memory for %zux%zux%zu\n", T, N, K);
@@ -127,9 +130,11 @@ int main(int argc, char **argv) {
             }
             if (kf == 1) xf_gemm_pack(gi, W, K, N, K, Wk);
             if (kf == 2) xf_i8_quantize_pack(W, K, N, K, Wk, sw);
+            if (kf == 3) xf_bf16_pack(W, K, N, K, Wk);
 #define PRODUCT()                                                                                  \
     (kf == 1   ? xf_matmul_f32_packed(pool, gi, X, K, Wk, b, Y, N, T, N, K)                     \
      : kf == 2 ? xf_matmul_i8(pool, X, K, T, Wk, sw, b, Y, N, N, K)                             \
+     : kf == 3 ? xf_matmul_bf16(pool, X, K, T, Wk, b, Y, N, N, K)                               \
                : xf_matmul_f32_nt(pool, X, K, W, K, b, Y, N, T, N, K))
             double t0 = bench_now();
             PRODUCT(); /* warm-up, and a first timing */

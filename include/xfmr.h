@@ -105,8 +105,10 @@ typedef struct xf_model xf_model;
 typedef enum xf_weight_format {
     XF_WEIGHTS_AS_STORED = 0, /* as the file stores them: F32 (F16/BF16/F64 converted to F32), GGUF
                                  quantized blocks kept as they are */
-    XF_WEIGHTS_INT8 = 1       /* linear weights quantized at load to int8 with one scale per output
+    XF_WEIGHTS_INT8 = 1,      /* linear weights quantized at load to int8 with one scale per output
                                  channel; activations quantized per token on the fly (VNNI) */
+    XF_WEIGHTS_BF16 = 2       /* linear weights rounded at load to bfloat16, activations rounded to
+                                 bf16 on the fly, fp32 sums (AVX512_BF16 vdpbf16ps; slow elsewhere) */
 } xf_weight_format;
 
 typedef struct xf_model_params {

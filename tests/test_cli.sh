@@ -97,7 +97,7 @@ done
 run 2 "$X" embed -m "$model" --format csv </dev/null
 err_has "--format"
 run 2 "$X" embed -m "$model" --weights fp16 </dev/null
-err_has "'stored' or 'int8'"
+err_has "'stored', 'int8' or 'bf16'"
 run 2 "$X" embed -m "$model" --output </dev/null
 err_has "requires a value"
 run 2 "$X" embed -m "$model" a.txt b.txt

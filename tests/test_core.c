@@ -21,6 +21,15 @@ static void test_dtype(void) {
     CHECK(isnan(xf_f16_to_f32(0x7e00)));
     CHECK(xf_bf16_to_f32(0x3f80) == 1.0f);
     CHECK(xf_bf16_to_f32(0xc040) == -3.0f);
+    /* float -> bf16, round to nearest even: 1 + 2^-8 is a tie (to 1.0), 1 + 3 * 2^-9 rounds up, the
+     * largest float rounds to inf, NaN stays NaN; every bf16 survives the round trip */
+    CHECK(xf_f32_to_bf16(1.0f + ldexpf(1.0f, -8)) == 0x3f80 && xf_f32_to_bf16(1.0f + 3 * ldexpf(1.0f, -9)) == 0x3f81);
+    CHECK(xf_f32_to_bf16(1.0f + ldexpf(3.0f, -8)) == 0x3f82 && xf_f32_to_bf16(-3.0f) == 0xc040);
+    CHECK(xf_f32_to_bf16(3.4028235e38f) == 0x7f80 && isnan(xf_bf16_to_f32(xf_f32_to_bf16(NAN))));
+    int rt = 1;
+    for (uint32_t b = 0; b < 65536; b++)
+        if ((b & 0x7f80) != 0x7f80 && xf_f32_to_bf16(xf_bf16_to_f32((uint16_t)b)) != b) rt = 0;
+    CHECK(rt);
     uint16_t h[3] = {0x3c00, 0x4000, 0xbc00};
     float f[3];
     CHECK(xf_convert_to_f32(XF_DT_F16, h, f, 3) == 0 && f[0] == 1 && f[1] == 2 && f[2] == -1);

@@ -69,6 +69,14 @@ uint16_t xf_f32_to_f16(float f) {
     return (uint16_t)(sign | h);
 }
 
+uint16_t xf_f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)(u >> 16 | 0x40); /* NaN: stays a (quiet) NaN */
+    u += 0x7fffu + (u >> 16 & 1);                                             /* ties to even; carries are right */
+    return (uint16_t)(u >> 16);
+}
+
 float xf_bf16_to_f32(uint16_t b) {
     uint32_t bits = (uint32_t)b << 16;
     float f;

@@ -29,6 +29,8 @@ int xf_dtype_parse(const char *name, xf_dtype *out);
 /* Scalar conversions used by loaders and the reference kernels. */
 float xf_f16_to_f32(uint16_t h);
 float xf_bf16_to_f32(uint16_t b);
+/* float32 -> bfloat16 (the upper half), rounded to nearest even (NaN kept a quiet NaN). */
+uint16_t xf_f32_to_bf16(float f);
 /* float32 -> IEEE half, rounded to nearest even (overflow to inf, NaN kept a quiet NaN). */
 uint16_t xf_f32_to_f16(float f);
 /* Convert n elements of a float dtype (F32/F16/BF16/F64) to float32; returns -1 for others. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels/cpu.h"
+#include "kernels/gemm_panel.h"
 #include "kernels/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -17,7 +18,7 @@
 #define XF_X86 1
 #endif
 
-#define NR 32 /* output channels per packed panel */
+#define NR XF_PANEL_NR /* output channels per packed panel */
 
 static size_t ceil4(size_t k) { return (k + 3) & ~(size_t)3; }
 static size_t n_groups(size_t K) { return (K + XF_I8_GROUP - 1) / XF_I8_GROUP; }
@@ -159,10 +160,6 @@ void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t
 
 /* ---- micro-kernels: rows [0, mr) of quantized X (row stride ldq bytes; G group scales and sums
  * per row) x one packed panel -> Y[mr, nr] ---- */
-
-typedef void (*micro_fn)(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
-                         const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
-                         size_t nr);
 
 static void micro_generic(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
                           const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
@@ -331,22 +328,23 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
 }
 #endif
 
-typedef struct {
-    micro_fn micro;
-    size_t mr, xbytes; /* rows per micro-kernel call; bytes per activation (1: int8, 2: widened to int16) */
-    const char *name;
-} i8_isa;
+/* Prepared rows: int8 (generic, VNNI) or int16 (AVX2) quantized activations, groups of 64. */
+static size_t rows8(size_t K) { return ceil4(K); }
+static size_t rows16(size_t K) { return 2 * ceil4(K); }
+static size_t panel_bytes(size_t K) { return ceil4(K) * NR; }
+static void prep8(const float *x, size_t K, void *row, float *sx, int32_t *xs) { xf_i8_quantize_row(x, K, row, sx, xs); }
+static void prep16(const float *x, size_t K, void *row, float *sx, int32_t *xs) { xf_i8_quantize_row16(x, K, row, sx, xs); }
 
-static const i8_isa isa_table[XF_I8_ISA_COUNT] = {
-    [XF_I8_GENERIC] = {micro_generic, 4, 1, "generic"},
+static const xf_panel_kernel k_i8[XF_I8_ISA_COUNT] = {
+    [XF_I8_GENERIC] = {"generic", micro_generic, 4, rows8, n_groups, panel_bytes, prep8},
 #ifdef XF_X86
-    [XF_I8_AVX2] = {micro_avx2, 4, 2, "avx2"},
-    [XF_I8_VNNI] = {micro_vnni, 6, 1, "avx512-vnni"},
+    [XF_I8_AVX2] = {"avx2", micro_avx2, 4, rows16, n_groups, panel_bytes, prep16},
+    [XF_I8_VNNI] = {"avx512-vnni", micro_vnni, 6, rows8, n_groups, panel_bytes, prep8},
 #endif
 };
 
 int xf_i8_isa_supported(xf_i8_isa isa) {
-    if (isa < 0 || isa >= XF_I8_ISA_COUNT || !isa_table[isa].micro) return 0;
+    if (isa < 0 || isa >= XF_I8_ISA_COUNT || !k_i8[isa].micro) return 0;
     if (isa == XF_I8_VNNI) return xf_cpu_has(XF_CPU_AVX512_VNNI);
     if (isa == XF_I8_AVX2) return xf_isa_level() >= XF_ISA_AVX2;
     return 1;
@@ -360,66 +358,18 @@ xf_i8_isa xf_i8_isa_best(void) {
 }
 
 const char *xf_i8_isa_name(xf_i8_isa isa) {
-    return isa >= 0 && isa < XF_I8_ISA_COUNT && isa_table[isa].name ? isa_table[isa].name : "?";
+    return isa >= 0 && isa < XF_I8_ISA_COUNT && k_i8[isa].name ? k_i8[isa].name : "?";
 }
-
-#define XF_I8_STACK 16384 /* floats of scratch when the caller has no pool (rows of K <= 10900 fit) */
 
 void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const uint8_t *packed,
                     const float *scale, const float *bias, float *Y, size_t ldy, size_t n0, size_t n1, size_t K,
                     float *scratch, size_t scratch_floats) {
-    if (T == 0 || n0 >= n1) return;
-    const i8_isa *is = &isa_table[isa];
-    const size_t Kp = ceil4(K), Kq = Kp / 4, G = n_groups(K), MR = is->mr, XB = is->xbytes;
-    float stack[XF_I8_STACK] __attribute__((aligned(64)));
-    if (!scratch) {
-        scratch = stack;
-        scratch_floats = XF_I8_STACK;
-    }
-    /* rows quantized a block at a time into the scratch: RB x G scales, RB x G sums, RB rows of Kp
-     * activations of XB bytes */
-    size_t RB = scratch_floats * sizeof(float) / (XB * Kp + 8 * G);
-    if (RB > 240) RB = 240;
-    if (RB > MR) RB -= RB % MR;
-    if (RB == 0) RB = 1;
-    float *sx = scratch;
-    int32_t *xs = (int32_t *)(sx + RB * G);
-    int8_t *xq = (int8_t *)(xs + RB * G);
-    float tile[8 * NR];
-    for (size_t t0 = 0; t0 < T; t0 += RB) {
-        size_t rb = T - t0 < RB ? T - t0 : RB;
-        for (size_t i = 0; i < rb; i++) {
-            if (XB == 1) {
-                xf_i8_quantize_row(X + (t0 + i) * ldx, K, xq + i * Kp, sx + i * G, xs + i * G);
-                continue;
-            }
-            xf_i8_quantize_row16(X + (t0 + i) * ldx, K, (int16_t *)(void *)(xq + i * XB * Kp), sx + i * G, xs + i * G);
-        }
-        for (size_t o = n0 - n0 % NR; o < n1; o += NR) {
-            /* channels [c0, c1) of panel o that fall in [n0, n1) */
-            size_t c0 = o < n0 ? n0 : o, c1 = o + NR < n1 ? o + NR : n1;
-            const uint8_t *B = packed + (o / NR) * Kq * NR * 4;
-            for (size_t i = 0; i < rb; i += MR) {
-                size_t mr = rb - i < MR ? rb - i : MR;
-                float *Yt = Y + (t0 + i) * ldy;
-                const int8_t *xr = xq + i * XB * Kp;
-                if (c0 == o) {
-                    is->micro(mr, xr, XB * Kp, sx + i * G, xs + i * G, G, B, K, scale + o, bias ? bias + o : NULL, Yt + o,
-                              ldy, c1 - o);
-                } else { /* a panel cut by n0: compute the channels up to c1, keep [c0, c1) */
-                    is->micro(mr, xr, XB * Kp, sx + i * G, xs + i * G, G, B, K, scale + o, bias ? bias + o : NULL, tile, NR,
-                              c1 - o);
-                    for (size_t r = 0; r < mr; r++)
-                        memcpy(Yt + r * ldy + c0, tile + r * NR + (c0 - o), (c1 - c0) * sizeof *Y);
-                }
-            }
-        }
-    }
+    xf_panel_gemm(&k_i8[isa], X, ldx, T, packed, scale, bias, Y, ldy, n0, n1, K, scratch,
+                  scratch_floats * sizeof(float));
 }
 
 void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t ldw, const float *bias, float *Y,
-                    size_t ldy, size_t N, size_t K) {
-    for (size_t o = 0; o < N; o++) {
+                    size_t ldy, size_t N, size_t K) {    for (size_t o = 0; o < N; o++) {
         const float *w = W + o * ldw;
         float sw = absmax(w, K) / 127.0f, iw = sw > 0.0f ? 1.0f / sw : 0.0f;
         for (size_t t = 0; t < T; t++) {
@@ -437,37 +387,7 @@ void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t
     }
 }
 
-typedef struct {
-    const float *X, *scale, *bias;
-    const uint8_t *packed;
-    float *Y;
-    size_t ldx, ldy, T, N, K;
-    xf_pool *pool;
-} i8_job;
-
-static void i8_task(void *ctx, int ith, int nth) {
-    const i8_job *j = ctx;
-    xf_i8_isa isa = xf_i8_isa_best();
-    size_t mr = isa_table[isa].mr, floats;
-    float *scratch = xf_pool_scratch(j->pool, ith, &floats);
-    floats /= sizeof(float);
-    if (j->T >= (size_t)nth * mr * 2) { /* enough rows: each thread quantizes only its own */
-        size_t t0, t1;
-        xf_split_range(j->T, mr, ith, nth, &t0, &t1);
-        if (t0 < t1)
-            xf_gemm_i8_isa(isa, j->X + t0 * j->ldx, j->ldx, t1 - t0, j->packed, j->scale, j->bias,
-                           j->Y + t0 * j->ldy, j->ldy, 0, j->N, j->K, scratch, floats);
-    } else {
-        size_t n0, n1;
-        xf_split_range(j->N, NR, ith, nth, &n0, &n1);
-        if (n0 < n1)
-            xf_gemm_i8_isa(isa, j->X, j->ldx, j->T, j->packed, j->scale, j->bias, j->Y, j->ldy, n0, n1,
-                           j->K, scratch, floats);
-    }
-}
-
 void xf_matmul_i8(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed, const float *scale,
                   const float *bias, float *Y, size_t ldy, size_t N, size_t K) {
-    i8_job j = {X, scale, bias, packed, Y, ldx, ldy, T, N, K, pool};
-    xf_pool_run(pool, i8_task, &j);
+    xf_panel_matmul(pool, &k_i8[xf_i8_isa_best()], X, ldx, T, packed, scale, bias, Y, ldy, N, K);
 }

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/gguf.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
 #include "kernels/qgemv_q8.h"
@@ -107,6 +108,29 @@ static xf_status i8_pack(xf_weight_set *ws, xf_weight *w) {
 
 const xf_format xf_fmt_i8 = {"i8", -1, XF_GGML_F32, SIZE_MAX, i8_mm, i8_mm, i8_rows, no_scratch, i8_pack};
 
+/* ---------------------------------------------------------------- bf16: bfloat16 panels */
+
+static void bf16_mm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    xf_matmul_bf16(pool, X, w->cols, T, w->data, bias, Y, w->rows, w->rows, w->cols);
+}
+
+static void bf16_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
+    xf_bf16_unpack_rows(w->data, w->cols, r0, r1, out);
+}
+
+static xf_status bf16_pack(xf_weight_set *ws, xf_weight *w) {
+    void *buf = NULL;
+    xf_status st = new_buffer(ws, w, xf_bf16_packed_bytes(w->rows, w->cols), &buf);
+    if (st) return st;
+    xf_bf16_pack(w->data, w->cols, w->rows, w->cols, buf);
+    xf_weight_release(ws, w);
+    w->fmt = &xf_fmt_bf16;
+    w->data = buf;
+    return XF_OK;
+}
+
+const xf_format xf_fmt_bf16 = {"bf16", -1, XF_GGML_F32, SIZE_MAX, bf16_mm, bf16_mm, bf16_rows, no_scratch, bf16_pack};
+
 /* ---------------------------------------------------------------- GGUF blocks */
 
 static void ggml_gemm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
@@ -142,7 +166,7 @@ const xf_format *xf_format_ggml(int ggml_type) {
 /* ---------------------------------------------------------------- lookups */
 
 const xf_format *xf_format_by_name(const char *name) {
-    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8};
+    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8, &xf_fmt_bf16};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!strcasecmp(own[i]->name, name)) return own[i];
     for (size_t i = 0; i < N_GGML; i++)
@@ -161,6 +185,7 @@ xf_status xf_format_convert(xf_weight_set *ws, xf_weight *w, const xf_format *fm
 size_t xf_weight_bytes(const xf_weight *w) {
     if (w->fmt == &xf_fmt_f32p) return xf_gemm_packed_floats((xf_gemm_isa)w->isa, w->rows, w->cols) * sizeof(float);
     if (w->fmt == &xf_fmt_i8) return xf_i8_packed_bytes(w->rows, w->cols) + w->rows * sizeof(float);
+    if (w->fmt == &xf_fmt_bf16) return xf_bf16_packed_bytes(w->rows, w->cols);
     if (w->fmt == &xf_fmt_f32) return w->rows * w->cols * sizeof(float);
     return w->rows * w->row_bytes;
 }

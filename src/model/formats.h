@@ -8,6 +8,7 @@
  *   f32p   float32 packed in panels for the GEMM micro-kernels (kernels/matmul.h): the default
  *          for float linear weights
  *   i8     int8 per output channel, packed for kernels/gemm_i8.h, activations quantized per 64
+ *   bf16   bfloat16 packed for kernels/gemm_bf16.h, activations rounded to bf16, fp32 sums
  *   Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K
  *          GGUF blocks as in the file (kernels/qmatmul.h), float activations or, with the
  *          weight's act_q8 flag, activations quantized per 32 (kernels/qgemv_q8.h) */
@@ -38,7 +39,7 @@ typedef struct xf_format {
     xf_status (*pack)(xf_weight_set *ws, xf_weight *w);
 } xf_format;
 
-extern const xf_format xf_fmt_f32, xf_fmt_f32p, xf_fmt_i8;
+extern const xf_format xf_fmt_f32, xf_fmt_f32p, xf_fmt_i8, xf_fmt_bf16;
 
 /* The entry of the GGUF block type ggml_type, NULL if xfmr has no kernels for it. */
 const xf_format *xf_format_ggml(int ggml_type);

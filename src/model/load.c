@@ -18,7 +18,10 @@ xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w) {
         xf_qgemv_q8_has(w->fmt->ggml_type) && w->cols % XF_Q8A_BLOCK == 0)
         w->act_q8 = 1; /* GGUF blocks stay as they are; int8 compute quantizes the activations */
     if (w->fmt != &xf_fmt_f32 || !w->data) return XF_OK;
-    return xf_format_convert(m->ws, w, m->weight_format == XF_WEIGHTS_INT8 ? &xf_fmt_i8 : &xf_fmt_f32p);
+    return xf_format_convert(m->ws, w,
+                             m->weight_format == XF_WEIGHTS_INT8   ? &xf_fmt_i8
+                             : m->weight_format == XF_WEIGHTS_BF16 ? &xf_fmt_bf16
+                                                                   : &xf_fmt_f32p);
 }
 
 xf_status xf_model_get_linear(xf_model *m, const char *name, size_t out, size_t in, int bias, xf_linear_w *l) {

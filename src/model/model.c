@@ -125,8 +125,9 @@ xf_status xf_model_load(const char *path, const xf_model_params *params, xf_mode
     if (!path || !*path) return xf_error(XF_ERR_INVALID_ARG, "xf_model_load: empty model path");
     xf_model_params p = params ? *params : xf_model_default_params();
     if (p.n_threads < 0) return xf_error(XF_ERR_INVALID_ARG, "n_threads %d is negative", p.n_threads);
-    if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8)
-        return xf_error(XF_ERR_INVALID_ARG, "weights format %d is not one of XF_WEIGHTS_AS_STORED (0), XF_WEIGHTS_INT8 (1)",
+    if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8 && p.weights != XF_WEIGHTS_BF16)
+        return xf_error(XF_ERR_INVALID_ARG,
+                        "weights format %d is not one of XF_WEIGHTS_AS_STORED (0), XF_WEIGHTS_INT8 (1), XF_WEIGHTS_BF16 (2)",
                         (int)p.weights);
     xf_model *m = xf_calloc(1, sizeof *m);
     if (!m) return xf_error(XF_ERR_NOMEM, "cannot allocate the model");

@@ -146,11 +146,11 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
     case CLI_OPT_THREADS:
         return cli_parse_int(p->cmd, "--threads", arg, 0, 1024, &mo->threads) ? -1 : 1;
     case CLI_OPT_WEIGHTS:
-        if (!strcmp(arg, "stored") || !strcmp(arg, "int8")) {
-            mo->weights = arg[0] == 'i' ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED;
+        if (!strcmp(arg, "stored") || !strcmp(arg, "int8") || !strcmp(arg, "bf16")) {
+            mo->weights = arg[0] == 'i' ? XF_WEIGHTS_INT8 : arg[0] == 'b' ? XF_WEIGHTS_BF16 : XF_WEIGHTS_AS_STORED;
             return 1;
         }
-        cli_usage_error(p->cmd, "option '--weights' takes 'stored' or 'int8', not '%s'", arg);
+        cli_usage_error(p->cmd, "option '--weights' takes 'stored', 'int8' or 'bf16', not '%s'", arg);
         return -1;
     case CLI_OPT_MAX_LENGTH:
         return cli_parse_int(p->cmd, "--max-length", arg, 1, 1000000, &mo->max_length) ? -1 : 1;
