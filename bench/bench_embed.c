@@ -6,9 +6,10 @@
  * Model loading and tokenizer setup are excluded; tokenization is included (as in
  * sentence-transformers' encode()). BATCH 1 means one xf_embed call per text (the latency case);
  * otherwise one call over all texts with that batch size. WEIGHTS (default fp32) sets
- * xf_model_params.weights: fp32 = XF_WEIGHTS_AS_STORED, int8 = XF_WEIGHTS_INT8.
+ * xf_model_params.weights: fp32 = XF_WEIGHTS_AS_STORED, int8 = XF_WEIGHTS_INT8, bf16 =
+ * XF_WEIGHTS_BF16.
  *
- * usage: bench_embed MODEL_DIR FILE THREADS BATCH RUNS [fp32|int8] */
+ * usage: bench_embed MODEL_DIR FILE THREADS BATCH RUNS [fp32|int8|bf16] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,12 @@
 
 int main(int argc, char **argv) {
     if (argc != 6 && argc != 7) {
-        fprintf(stderr, "usage: %s MODEL_DIR FILE THREADS BATCH RUNS [fp32|int8]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL_DIR FILE THREADS BATCH RUNS [fp32|int8|bf16]\n", argv[0]);
         return 2;
     }
     const char *wname = argc == 7 ? argv[6] : "fp32";
-    if (strcmp(wname, "fp32") != 0 && strcmp(wname, "int8") != 0) {
-        fprintf(stderr, "WEIGHTS must be fp32 or int8, got \"%s\"\n", wname);
+    if (strcmp(wname, "fp32") != 0 && strcmp(wname, "int8") != 0 && strcmp(wname, "bf16") != 0) {
+        fprintf(stderr, "WEIGHTS must be fp32, int8 or bf16, got \"%s\"\n", wname);
         return 2;
     }
     int threads = atoi(argv[3]), batch = atoi(argv[4]), runs = atoi(argv[5]);
@@ -52,7 +53,9 @@ int main(int argc, char **argv) {
     fclose(f);
     xf_model_params p = xf_model_default_params();
     p.n_threads = threads;
-    p.weights = strcmp(wname, "int8") == 0 ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED;
+    p.weights = strcmp(wname, "int8") == 0   ? XF_WEIGHTS_INT8
+                : strcmp(wname, "bf16") == 0 ? XF_WEIGHTS_BF16
+                                             : XF_WEIGHTS_AS_STORED;
     xf_model *m;
     if (xf_model_load(argv[1], &p, &m) != XF_OK) {
         fprintf(stderr, "error: %s\n", xf_errmsg());

@@ -3,18 +3,26 @@
 decoder prefill/decode, xfmr against its peers, every engine on the same inputs and thread count
 in the same run, medians of --runs runs; each figure also as a share of this machine's limits.
 
-  python3 bench/run.py [--runs 5] [--threads 1,2] [--only probe,gemm,embed,decode] [--quick]
-                       [--gguf A.gguf,B.gguf] [--batches 1,32]
+  python3 bench/run.py [--runs 5] [--threads 1,2] [--only probe,gemm,embed,decode,load] [--quick]
+                       [--gguf A.gguf,B.gguf] [--batches 1,32] [--xfmr-isa avx2]
 
 Parts (--only picks some; the percentages need probe, which runs whenever gemm/decode/embed do):
   probe   build/bench_probe: fp32 FMA peak GFLOP/s and read bandwidth GB/s, 1 and N threads
   gemm    build/bench_gemm: the library's fp32 GEMM GFLOP/s on large shapes, % of FMA peak
   embed   all-MiniLM-L6-v2 on tests/data/corpus.txt (1,552 texts) at batch 1 (one call per text)
-          and 32: xfmr fp32, xfmr int8 (build/bench_embed), sentence-transformers (PyTorch),
-          ONNX Runtime fp32 and int8 (bench/bench_ort.py); texts/s, ms per text, peak RSS
-  decode  SmolLM2-135M GGUF files (Q4_1, Q8_0; missing ones are skipped with a message):
-          llama.cpp llama-bench pp512/tg128 vs build/bench_decode (bench/bench_decode.py);
-          tok/s, decode GB/s as % of the probe's bandwidth, the bandwidth-bound tok/s, peak RSS
+          and 32: xfmr fp32, int8 and bf16 (build/bench_embed; bf16 where the CPU has
+          AVX512_BF16), sentence-transformers (PyTorch) in fp32 and bf16 (its fastest CPU setting on
+          BF16/AMX machines), ONNX Runtime fp32 and dynamic int8 (bench/bench_ort.py); texts/s,
+          ms per text, peak RSS
+  decode  GGUF files (default: SmolLM2-135M Q4_1, Q8_0 and Q4_K_M, Qwen2.5-Coder-1.5B Q4_K_M;
+          missing ones are skipped with the command that makes them): llama.cpp llama-bench
+          pp512/tg128 (its defaults, which repack Q4_0 / Q4_K / IQ4_NL weights for the CPU at load)
+          vs build/bench_decode (bench/bench_decode.py); tok/s, decode GB/s as % of the probe's
+          bandwidth, the bandwidth-bound tok/s, peak RSS
+  load    bench/bench_load.py: `xfmr generate` / `xfmr embed` with the default thread count vs
+          --threads 1 while a busy loop keeps one core busy
+--xfmr-isa avx2: xfmr's engines run with XF_ISA=avx2 (the AVX2 kernels on an AVX-512 machine: a
+proxy for AVX2-only servers; the peers run as they are).
 --quick: 1 run, the first 200 texts, pp64/tg16, smaller probe array: checks that all works.
 
 Writes bench/results/{probe,gemm,embed,decode}.json (raw samples, versions, load averages, date,
@@ -32,11 +40,30 @@ import bench_decode, bench_embed  # noqa: E402
 GGUF_DIR = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct")
 # Q4_1 as fetched; Q8_0 re-quantized from it into .cache (a second .gguf in the model folder would make
 # loading the folder ambiguous): python3 scripts/requant_gguf.py <Q4_1> .cache/q8/SmolLM2-135M-Instruct.Q8_0.gguf
+# Q4_K_M: llama.cpp's own re-quantization of the Q4_1 (mostly Q5_0 / Q8_0 tensors, whose rows of 576
+# are no multiple of 256, and Q4_K / Q6_K for ffn_down): see GGUF_MAKE. Qwen2.5-Coder-1.5B: a real
+# Q4_K_M (Q4_K / Q6_K), scripts/fetch_models.sh Qwen2.5-Coder-1.5B-Instruct (optional, 1.1 GB).
 DEFAULT_GGUF = [os.path.join(GGUF_DIR, "SmolLM2-135M-Instruct.Q4_1.gguf"),
-                os.path.join(ROOT, ".cache", "q8", "SmolLM2-135M-Instruct.Q8_0.gguf")]
+                os.path.join(ROOT, ".cache", "q8", "SmolLM2-135M-Instruct.Q8_0.gguf"),
+                os.path.join(ROOT, ".cache", "q4km", "SmolLM2-135M-Instruct.Q4_K_M.gguf"),
+                os.path.join(ROOT, "models", "Qwen2.5-Coder-1.5B-Instruct", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")]
+GGUF_MAKE = {
+    ".Q8_0.": "python3 scripts/requant_gguf.py {q41} {out} --type Q8_0",
+    ".Q4_K_M.": "$(bench/build_llamacpp.sh | tail -1 | sed 's/llama-bench$/llama-quantize/') --allow-requantize {q41} {out} Q4_K_M",
+    "qwen2.5-coder": "scripts/fetch_models.sh Qwen2.5-Coder-1.5B-Instruct",
+}
 PEER_MODULES = {"embed": ["torch", "sentence_transformers", "onnxruntime", "onnx", "tokenizers", "transformers"],
                 "plots": ["matplotlib"]}
-TARGETS = {"probe": ["bench_probe"], "gemm": ["bench_gemm"], "embed": ["bench_embed"], "decode": ["bench_decode"]}
+TARGETS = {"probe": ["bench_probe"], "gemm": ["bench_gemm"], "embed": ["bench_embed"], "decode": ["bench_decode"],
+           "load": ["xfmr"]}
+
+
+def cpu_has(flag):
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and flag in line.split() for line in f)
+    except OSError:
+        return False
 
 
 def log(msg):
@@ -121,8 +148,9 @@ def linear_flops_per_token(model_dir):
 
 
 def part_embed(a, threads, corpus, have_peers):
-    engines = ["xfmr fp32", "xfmr int8"] + (["sentence-transformers", "onnxruntime fp32", "onnxruntime int8"]
-                                           if have_peers else [])
+    xf = ["xfmr fp32", "xfmr int8"] + (["xfmr bf16"] if cpu_has("avx512_bf16") else [])
+    engines = xf + (["sentence-transformers", "sentence-transformers bf16", "onnxruntime fp32", "onnxruntime int8"]
+                    if have_peers else [])
     res = {"model": rel(MINILM), "corpus": rel(corpus), "threads": threads, "batches": a.batches, "runs": a.runs,
            "engines": engines, "machine": machine(), "results": [], "errors": []}
     if have_peers:
@@ -148,9 +176,9 @@ def part_embed(a, threads, corpus, have_peers):
                 log(f"embed: {eng}, threads {t}, batch {b}")
                 try:
                     if eng.startswith("xfmr"):
-                        r = bench_embed.run_xfmr(corpus, t, b, a.runs, eng.split()[1])
-                    elif eng == "sentence-transformers":
-                        r = bench_embed.run_st_child(corpus, t, b, a.runs)
+                        r = bench_embed.run_xfmr(corpus, t, b, a.runs, eng.split()[1], isa=a.xfmr_isa)
+                    elif eng.startswith("sentence-transformers"):
+                        r = bench_embed.run_st_child(corpus, t, b, a.runs, dtype="bf16" if eng.endswith("bf16") else "fp32")
                     else:
                         r = run_json([sys.executable, os.path.join(ROOT, "bench", "bench_ort.py"), "bench", "--variant",
                                       eng.split()[1], "--threads", str(t), "--batch", str(b), "--runs", str(a.runs),
@@ -159,7 +187,7 @@ def part_embed(a, threads, corpus, have_peers):
                     res["errors"].append({"engine": eng, "threads": t, "batch": b, "error": str(e)})
                     log(f"embed: {eng} failed: {e}")
                     continue
-                r.update({"engine": eng, "threads": t, "batch": b, "loadavg_after": loadavg()})
+                r.update({"engine": eng, "threads": t, "batch": b, "loadavg_after": loadavg(), "xfmr_isa": a.xfmr_isa})
                 log(f"embed: {eng} t{t} b{b}: {r['texts_per_s']:.1f} texts/s, {r['mean_latency_ms']:.2f} ms/text")
                 res["results"].append(r)
     # Useful work: the linear layers' flops on the real (unpadded) tokens, from xfmr's count.
@@ -183,8 +211,9 @@ def part_decode(a, threads, limits):
     for g in a.gguf:
         if not os.path.exists(g):
             msg = f"{rel(g)} not found, skipped"
-            if ".Q8_0." in g:
-                msg += f" (make it with: python3 scripts/requant_gguf.py {rel(DEFAULT_GGUF[0])} {rel(g)} --type Q8_0)"
+            for key, how in GGUF_MAKE.items():
+                if key in g:
+                    msg += f" (make it with: {how.format(q41=rel(DEFAULT_GGUF[0]), out=rel(g))})"
             log(f"decode: {msg}")
             res["skipped"].append(msg)
             continue
@@ -207,7 +236,7 @@ def part_decode(a, threads, limits):
 
 # ---------------------------------------------------------------- summary
 
-def summary(a, probe, gemm, embed, decode, limits, notes):
+def summary(a, probe, gemm, embed, decode, load, limits, notes):
     L = [f"# Benchmark summary ({time.strftime('%Y-%m-%d %H:%M %Z')})", ""]
     m = machine()
     L += [f"Machine: {m['cpu']}, {m['cores']} cores; xfmr {m['xfmr']}; load average at the end {m['loadavg']}. "
@@ -245,23 +274,26 @@ def summary(a, probe, gemm, embed, decode, limits, notes):
                   f"sentence-transformers {o['min_cos_fp32_vs_st']:.6f}, ORT int8 vs ORT fp32 "
                   f"{o['min_cos_int8_vs_fp32']:.4f}.", ""]
         by = {(r["threads"], r["batch"], r["engine"]): r for r in embed["results"]}
-        L += ["| batch | threads | engine | texts/s | ms/text | useful GFLOP/s (% of peak) | peak RSS MB "
-              "| xfmr fp32 / this | xfmr int8 / this |", "|---|---|---|---|---|---|---|---|---|"]
+        xf = [e for e in embed["engines"] if e.startswith("xfmr")]
+        isa = embed["results"][0].get("xfmr_isa")
+        if isa:
+            L += [f"xfmr ran with XF_ISA={isa}: its {isa} kernels on this machine (a proxy for {isa}-only servers); "
+                  "the peers ran with everything this CPU has.", ""]
+        L += ["| batch | threads | engine | texts/s | ms/text | useful GFLOP/s (% of peak) | peak RSS MB | "
+              + " | ".join(f"{e} / this" for e in xf) + " |", "|---|---|---|---|---|---|---|" + "---|" * len(xf)]
         for b in embed["batches"]:
             for t in embed["threads"]:
-                xf32, xf8 = by.get((t, b, "xfmr fp32")), by.get((t, b, "xfmr int8"))
+                mine = [by.get((t, b, e)) for e in xf]
                 for eng in embed["engines"]:
                     r = by.get((t, b, eng))
                     if not r:
                         continue
                     ug = r.get("useful_gflops")
                     rss = r.get("peak_rss_bytes_wait4") or r.get("peak_rss_bytes")
-                    rat = lambda x: f"{x['texts_per_s'] / r['texts_per_s']:.2f}×" if x else "n/a"
-                    L.append(f"| {b} | {t} | {eng} | {r['texts_per_s']:.1f} | {r['mean_latency_ms']:.2f} | "
-                             f"{ug:.1f} ({pct(ug, limits.fma(t))}) | {rss / 1e6:.0f} | {rat(xf32)} | {rat(xf8)} |"
-                             if ug is not None else
-                             f"| {b} | {t} | {eng} | {r['texts_per_s']:.1f} | {r['mean_latency_ms']:.2f} | n/a | "
-                             f"{rss / 1e6:.0f} | {rat(xf32)} | {rat(xf8)} |")
+                    rats = " | ".join(f"{x['texts_per_s'] / r['texts_per_s']:.2f}×" if x else "n/a" for x in mine)
+                    useful = f"{ug:.1f} ({pct(ug, limits.fma(t))})" if ug is not None else "n/a"
+                    L.append(f"| {b} | {t} | {eng} | {r['texts_per_s']:.1f} | {r['mean_latency_ms']:.2f} | {useful} | "
+                             f"{rss / 1e6:.0f} | {rats} |")
         wbytes = sum(os.path.getsize(os.path.join(MINILM, f)) for f in os.listdir(MINILM) if f.endswith(".safetensors"))
         L += ["", f"Peak RSS: the whole process (Python peers include the interpreter and torch / onnxruntime); "
               f"the model's weight file is {wbytes / 1e6:.0f} MB.", ""]
@@ -291,6 +323,14 @@ def summary(a, probe, gemm, embed, decode, limits, notes):
                                                                         for r in decode["results"]})) + ".", ""]
     if decode and decode.get("skipped"):
         L += ["Skipped: " + "; ".join(decode["skipped"]) + ".", ""]
+    if load and load.get("results"):
+        L += [f"## Under load ({load['busy_processes']} busy loop(s) beside xfmr; bench/bench_load.py)", "",
+              "Whole commands (model load included), medians of alternating runs.", "",
+              "| command | --threads 1 s | default threads s | default speed / 1 thread |", "|---|---|---|---|"]
+        for r in load["results"]:
+            L.append(f"| `{r['command']}` | {r['median_s']['1']:.2f} | {r['median_s']['default']:.2f} | "
+                     f"{r['default_over_1']:.2f}× |")
+        L.append("")
     with open(os.path.join(RESULTS, "summary.md"), "w") as f:
         f.write("\n".join(L))
     return "\n".join(L)
@@ -361,11 +401,13 @@ def main():
     ap.add_argument("--runs", type=int, default=None, help="timed runs per figure, median reported (default 5; "
                     "--quick: 1)")
     ap.add_argument("--threads", type=int_list, default=[1, 2], help="thread counts, e.g. 1,2")
-    ap.add_argument("--only", default="probe,gemm,embed,decode", help="parts to run, comma-separated")
+    ap.add_argument("--only", default="probe,gemm,embed,decode,load", help="parts to run, comma-separated")
     ap.add_argument("--quick", action="store_true", help="1 run, 200 texts, pp64/tg16: a smoke test")
     ap.add_argument("--gguf", default=",".join(DEFAULT_GGUF), help="GGUF files for decode, comma-separated")
     ap.add_argument("--batches", type=int_list, default=[1, 32])
     ap.add_argument("--corpus", default=CORPUS)
+    ap.add_argument("--xfmr-isa", choices=["avx2", "scalar"], default=None,
+                    help="run xfmr's engines with XF_ISA set (its lower-ISA kernels, as on machines without AVX-512)")
     a = ap.parse_args()
     a.runs = a.runs or (1 if a.quick else 5)
     a.gguf = [os.path.abspath(g) for g in a.gguf.split(",") if g]
@@ -376,6 +418,9 @@ def main():
         sys.exit(f"run.py: unknown part(s) {bad}; choose from {list(TARGETS)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     notes = []
+    if a.xfmr_isa:  # every child inherits it; only xfmr reads it
+        os.environ["XF_ISA"] = a.xfmr_isa
+        notes.append(f"XF_ISA={a.xfmr_isa}: xfmr used its {a.xfmr_isa} kernels (embed, decode, load); peers unchanged.")
     if a.quick:
         notes.append("--quick: smoke-test settings (1 run, first 200 texts, pp64/tg16); not figures to quote.")
 
@@ -409,7 +454,13 @@ def main():
         parts.remove("embed")
     embed = part_embed(a, a.threads, corpus, not miss["embed"]) if "embed" in parts else None
     decode = part_decode(a, a.threads, limits) if "decode" in parts else None
-    text = summary(a, probe, gemm, embed, decode, limits, notes)
+    load = None
+    if "load" in parts:
+        log("load: bench/bench_load.py (xfmr generate / embed, default threads vs 1, beside a busy loop)")
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_load.py"), "--runs", str(a.runs),
+                        "--json", os.path.join(RESULTS, "load.json")], check=True)
+        load = json.load(open(os.path.join(RESULTS, "load.json")))
+    text = summary(a, probe, gemm, embed, decode, load, limits, notes)
     written = [] if miss["plots"] else plots(gemm, embed, decode, limits)
     print(text)
     log(f"done in {time.time() - t0:.0f} s: bench/results/summary.md, "

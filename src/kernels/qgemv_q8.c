@@ -143,7 +143,7 @@ typedef struct {
 static void q8_task(void *ctx, int ith, int nth) {
     const q8_job *j = ctx;
     size_t n0, n1;
-    xf_split_range(j->N, 4, ith, nth, &n0, &n1);
+    xf_split_range(j->N, XF_QMM_SPLIT, ith, nth, &n0, &n1);
     if (n0 < n1) xf_qgemv_q8_isa(j->isa, j->qtype, j->W, j->row_bytes, j->bias, j->act, j->T, j->Y, j->ldy, n0, n1, j->K);
 }
 

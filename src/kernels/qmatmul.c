@@ -411,7 +411,7 @@ typedef struct {
 static void qmm_task(void *ctx, int ith, int nth) {
     const qmm_job *j = ctx;
     size_t n0, n1;
-    xf_split_range(j->N, 4, ith, nth, &n0, &n1);
+    xf_split_range(j->N, XF_QMM_SPLIT, ith, nth, &n0, &n1);
     if (n0 >= n1) return;
     if (j->gemm)
         xf_qgemm(j->qtype, j->W, j->row_bytes, j->bias, j->X, j->ldx, j->Y, j->ldy, j->T, n0, n1, j->K,

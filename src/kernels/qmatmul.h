@@ -20,6 +20,10 @@
 
 /* Above this many activation rows xf_qmatmul takes the GEMM path (dequantized panels of W). */
 #define XF_QMM_GEMV_MAX_T 4
+/* Threads split the output rows in multiples of this many: whole 8-row passes of the decode GEMV
+ * (a range cut elsewhere would leave rows to its one-row, latency-bound tail) and a 32-byte run of
+ * outputs. */
+#define XF_QMM_SPLIT 8
 /* Weight rows per dequantized panel of the GEMM path. */
 #define XF_QMM_PANEL 32
 
