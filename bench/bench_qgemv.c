@@ -1,6 +1,7 @@
 /* bench_qgemv.c — the one-row (decode) GEMV of GGUF quantized weights, per type: the hand-written
  * kernel of qgemv_avx2.c (AVX2 or AVX-512VL, as xf_qgemv picks) against qmatmul.c's generic GEMV
- * (xf_qgemv_decode), on weights that stay in cache (N x K small) and on weights streamed from memory
+ * (xf_qgemv_decode), and the int8-activation GEMV of --weights int8 (qgemv_q8.c, best ISA, the
+ * activations quantized once outside the timing), on weights that stay in cache (N x K small) and on weights streamed from memory
  * (a set of matrices larger than the last-level cache, visited in turn). Single thread; prints one
  * JSON object with, per type and case, ns per call (median of R runs, CPU time of the process) and
  * the weight bytes per ns (GB/s).
@@ -13,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "io/gguf.h"
+#include "kernels/qgemv_q8.h"
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
 
@@ -61,6 +63,9 @@ int main(int argc, char **argv) {
     const size_t N_c = 576, K = 1536, N_s = 1536, n_mats = 24;
     float *X = malloc(K * sizeof *X), *Y = malloc(N_s * sizeof *Y);
     for (size_t k = 0; k < K; k++) X[k] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
+    void *act = malloc(xf_q8act_bytes(1, K));
+    xf_q8act_quantize(X, K, 1, K, act);
+    const xf_i8_isa i8 = xf_i8_isa_best();
     double *t = malloc((size_t)runs * sizeof *t);
     printf("{\"K\": %zu, \"cached_N\": %zu, \"streamed_N\": %zu, \"streamed_matrices\": %zu, \"results\": [", K, N_c, N_s,
            n_mats);
@@ -80,7 +85,7 @@ int main(int argc, char **argv) {
         const size_t rb = K / q->block_size * q->type_size;
         uint8_t *W = xf_aligned_alloc(n_mats * N_s * rb);
         fill(q, W, n_mats * N_s * K / q->block_size);
-        for (int kind = 0; kind < 2; kind++) {     /* 0: hand-written (xf_qgemv), 1: generic */
+        for (int kind = 0; kind < 3; kind++) {     /* 0: hand-written (xf_qgemv), 1: generic, 2: int8 */
             for (int stream = 0; stream < 2; stream++) {
                 const size_t N = stream ? N_s : N_c;
                 const int calls = stream ? 4 * (int)n_mats : 400;
@@ -89,13 +94,15 @@ int main(int argc, char **argv) {
                     for (int i = 0; i < calls; i++) {
                         const uint8_t *Wi = W + (stream ? (size_t)(i % (int)n_mats) * N_s * rb : 0);
                         if (kind == 0) xf_qgemv(q->ggml_type, Wi, rb, NULL, X, K, Y, N, 1, 0, N, K);
-                        else xf_qgemv_decode(q->ggml_type, 0, Wi, rb, NULL, X, K, Y, N, 1, 0, N, K);
+                        else if (kind == 1) xf_qgemv_decode(q->ggml_type, 0, Wi, rb, NULL, X, K, Y, N, 1, 0, N, K);
+                        else xf_qgemv_q8_isa(i8, q->ggml_type, Wi, rb, NULL, act, 1, Y, N, 0, N, K);
                     }
                     t[r] = (bench_cpu() - c0) / calls;
                 }
                 const double med = bench_median(t, runs);
                 printf("%s{\"type\": \"%s\", \"kernel\": \"%s\", \"weights\": \"%s\", \"ns_per_call\": %.0f, \"GB_per_s\": %.2f}",
-                       first ? "" : ", ", q->name, kind ? "generic" : "xf_qgemv", stream ? "streamed" : "cached", med * 1e9,
+                       first ? "" : ", ", q->name, kind == 2 ? "int8" : kind ? "generic" : "xf_qgemv",
+                       stream ? "streamed" : "cached", med * 1e9,
                        (double)(N * rb) / med / 1e9);
                 first = 0;
                 fflush(stdout);
@@ -104,6 +111,6 @@ int main(int argc, char **argv) {
         free(W);
     }
     printf("]}\n");
-    free(X), free(Y), free(t);
+    free(X), free(Y), free(t), free(act);
     return 0;
 }

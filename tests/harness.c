@@ -1,6 +1,9 @@
 /* harness.c — counters, paths and temp files shared by the C tests. */
 #include "harness.h"
 
+#include "io/gguf.h"
+#include "kernels/quants.h"
+
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -172,6 +175,26 @@ void xf_t_put_half(uint8_t *p) {
     uint16_t h = (uint16_t)((xf_t_rand32() & 0x8000) | (uint32_t)(5 + xf_t_rand32() % 16) << 10 |
                             (xf_t_rand32() & 0x3ff));
     p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
+}
+
+uint8_t *xf_t_random_qrows(int type, size_t N, size_t K, size_t *rb) {
+    static const struct {
+        int type, halves[2]; /* byte offsets of the block's half fields (-1: none) */
+    } k[] = {{XF_GGML_Q8_0, {0, -1}}, {XF_GGML_Q4_0, {0, -1}},  {XF_GGML_Q4_1, {0, 2}},    {XF_GGML_Q5_0, {0, -1}},
+             {XF_GGML_Q5_1, {0, 2}},  {XF_GGML_Q2_K, {80, 82}}, {XF_GGML_Q3_K, {108, -1}}, {XF_GGML_Q4_K, {0, 2}},
+             {XF_GGML_Q5_K, {0, 2}},  {XF_GGML_Q6_K, {208, -1}}};
+    const xf_quant_traits *q = xf_quant_traits_of(type);
+    size_t i = 0;
+    while (i < sizeof k / sizeof k[0] && k[i].type != type) i++;
+    if (!q || i == sizeof k / sizeof k[0]) return NULL;
+    *rb = K / q->block_size * q->type_size;
+    uint8_t *W = malloc(N * *rb);
+    if (!W) return NULL;
+    for (size_t b = 0; b < N * *rb; b++) W[b] = (uint8_t)xf_t_rand32();
+    for (size_t b = 0; b < N * K / q->block_size; b++)
+        for (int h = 0; h < 2; h++)
+            if (k[i].halves[h] >= 0) xf_t_put_half(W + b * q->type_size + k[i].halves[h]);
+    return W;
 }
 
 float xf_t_frand32(void) { return (float)(xf_t_rand32() % 2000001) / 1000000.0f - 1.0f; }

@@ -76,6 +76,10 @@ void xf_t_seed(uint64_t seed);
 uint32_t xf_t_rand32(void);
 /* A random finite IEEE half (magnitude 2^-10 .. 2^5, either sign), little-endian at p. */
 void xf_t_put_half(uint8_t *p);
+/* N rows of K weights of GGUF block type `type` (XF_GGML_Q*): random bytes, random finite halves in
+ * the block's scale fields (every quant bit pattern, no NaN / inf scales); *rb = bytes per row.
+ * Heap (free()); NULL for a type without kernels. */
+uint8_t *xf_t_random_qrows(int type, size_t N, size_t K, size_t *rb);
 /* Uniform in [-1, 1] from xf_t_rand32 (6 decimal places). */
 float xf_t_frand32(void);
 /* For Y = X W^T (X [T, K], W [N, K] as floats, a and b [T, N]): the largest |a - b| relative to

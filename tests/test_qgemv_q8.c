@@ -1,6 +1,7 @@
 /* test_qgemv_q8.c — GEMV of GGUF quantized weights with 8-bit block-quantized activations
- * (kernels/qgemv_q8.h): random Q8_0 / Q4_0 / Q4_1 blocks (every quant bit pattern, random finite
- * half scales), odd N, K = 32 * {1, 3, 18}, T = 1..4 (and 5, 7 through the driver): every ISA the
+ * (kernels/qgemv_q8.h): random blocks of every GGUF type (every quant bit pattern, random finite
+ * half scales), odd N, K = 32 * {1, 3, 18} (256 * {1, 2, 3} for the K types), T = 1..4 (and 5, 7
+ * through the driver): every ISA the
  * machine runs equals the scalar reference bitwise, the result is close to the float-activation
  * path (xf_qgemv) by normalized error, and 1 vs 2 threads are bitwise equal. With SmolLM2's Q4_1
  * GGUF present: the model loaded with XF_WEIGHTS_INT8 decodes close to the default one (same arg
@@ -28,14 +29,11 @@ static void check_type(int type, xf_pool *p1, xf_pool *p2) {
     const size_t Ks[] = {32, 96, 576}, Ns[] = {1, 7, 13, 37}, Ts[] = {1, 2, 3, 4, 5, 7};
     for (size_t ki = 0; ki < 3; ki++)
         for (size_t ni = 0; ni < 4; ni++) {
-            const size_t K = Ks[ki], N = Ns[ni], rb = K / 32 * q->type_size;
-            uint8_t *W = malloc(N * rb);
+            /* K: 32 x {1, 3, 18} for the 32-weight blocks, 256 x {1, 2, 3} for the K types */
+            const size_t K = q->block_size == 256 ? 256 * (ki + 1) : Ks[ki], N = Ns[ni];
+            size_t rb;
+            uint8_t *W = xf_t_random_qrows(type, N, K, &rb);
             float *Wf = malloc(N * K * sizeof *Wf), *bias = malloc(N * sizeof *bias);
-            for (size_t i = 0; i < N * rb; i++) W[i] = (uint8_t)xf_t_rand32();
-            for (size_t b = 0; b < N * K / 32; b++) {
-                xf_t_put_half(W + b * q->type_size);
-                if (type == XF_GGML_Q4_1) xf_t_put_half(W + b * q->type_size + 2);
-            }
             for (size_t o = 0; o < N; o++) q->dequant(W + o * rb, Wf + o * K, K), bias[o] = xf_t_frand32();
             for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
                 const size_t T = Ts[ti];
@@ -122,7 +120,7 @@ int main(void) {
     xf_pool *p1 = NULL, *p2 = NULL;
     CHECK(xf_pool_create(1, &p1) == XF_OK && xf_pool_create(2, &p2) == XF_OK);
     if (!p1 || !p2) return xf_t_report();
-    CHECK(!xf_qgemv_q8_has(XF_GGML_Q4_K) && !xf_qgemv_q8_has(XF_GGML_F32));
+    CHECK(xf_qgemv_q8_has(XF_GGML_Q4_K) && !xf_qgemv_q8_has(XF_GGML_F32) && !xf_qgemv_q8_has(XF_GGML_Q8_K));
     /* the activation quantizer: d = max|x| / 127, q = round-to-even(x / d), s = sum q */
     float x[64];
     for (int i = 0; i < 64; i++) x[i] = xf_t_frand32();
@@ -140,8 +138,9 @@ int main(void) {
         CHECK(t == s[blk]);
     }
     printf("best int8 ISA: %s\n", xf_i8_isa_name(xf_i8_isa_best()));
-    const int types[] = {XF_GGML_Q8_0, XF_GGML_Q4_0, XF_GGML_Q4_1};
-    for (int i = 0; i < 3; i++) check_type(types[i], p1, p2);
+    const int types[] = {XF_GGML_Q8_0, XF_GGML_Q4_0, XF_GGML_Q4_1, XF_GGML_Q5_0, XF_GGML_Q5_1,
+                         XF_GGML_Q2_K, XF_GGML_Q3_K, XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) check_type(types[i], p1, p2);
     printf("worst normalized error vs float activations: %.3g\n", worst_float);
     check_model();
     xf_pool_free(p1);

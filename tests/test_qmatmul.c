@@ -20,24 +20,10 @@
 
 typedef struct {
     int type;
-    int halves[2]; /* byte offsets of the block's half fields (-1: none) */
 } qcase;
 
-static const qcase k_cases[] = {
-    {XF_GGML_Q8_0, {0, -1}}, {XF_GGML_Q4_0, {0, -1}},   {XF_GGML_Q4_1, {0, 2}},  {XF_GGML_Q5_0, {0, -1}},
-    {XF_GGML_Q5_1, {0, 2}},  {XF_GGML_Q2_K, {80, 82}},  {XF_GGML_Q3_K, {108, -1}}, {XF_GGML_Q4_K, {0, 2}},
-    {XF_GGML_Q5_K, {0, 2}},  {XF_GGML_Q6_K, {208, -1}},
-};
-
-static uint8_t *random_rows(const qcase *c, const xf_quant_traits *q, size_t N, size_t K, size_t *rb) {
-    *rb = K / q->block_size * q->type_size;
-    uint8_t *W = malloc(N * *rb);
-    for (size_t i = 0; i < N * *rb; i++) W[i] = (uint8_t)xf_t_rand32();
-    for (size_t b = 0; b < N * K / q->block_size; b++)
-        for (int h = 0; h < 2; h++)
-            if (c->halves[h] >= 0) xf_t_put_half(W + b * q->type_size + c->halves[h]);
-    return W;
-}
+static const qcase k_cases[] = {{XF_GGML_Q8_0}, {XF_GGML_Q4_0}, {XF_GGML_Q4_1}, {XF_GGML_Q5_0}, {XF_GGML_Q5_1},
+                                {XF_GGML_Q2_K}, {XF_GGML_Q3_K}, {XF_GGML_Q4_K}, {XF_GGML_Q5_K}, {XF_GGML_Q6_K}};
 
 static void check_half(void) {
     int bad = 0;
@@ -63,7 +49,7 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
         for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++) {
             const size_t N = Ns[ni];
             size_t rb;
-            uint8_t *W = random_rows(c, q, N, K, &rb);
+            uint8_t *W = xf_t_random_qrows(c->type, N, K, &rb);
             float *Wf = malloc(N * K * sizeof *Wf), *Wr = malloc(N * K * sizeof *Wr), *bias = malloc(N * sizeof *bias);
             for (size_t o = 0; o < N; o++) q->dequant(W + o * rb, Wr + o * K, K);
             xf_qdequant_rows(c->type, W, rb, 0, N, K, Wf);

@@ -25,6 +25,7 @@
 
 #include "io/gguf.h"
 #include "kernels/cpu.h"
+#include "kernels/quants.h"
 #include "kernels/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -36,20 +37,7 @@
 #endif
 
 /* Bytes per block (32 weights, or 256 for the K types) and whether qt is a K type. */
-XF_INLINE size_t blk_bytes(const int qt) {
-    switch (qt) {
-    case XF_GGML_Q8_0: return 34;
-    case XF_GGML_Q4_0: return 18;
-    case XF_GGML_Q4_1: return 20;
-    case XF_GGML_Q5_0: return 22;
-    case XF_GGML_Q5_1: return 24;
-    case XF_GGML_Q2_K: return 84;
-    case XF_GGML_Q3_K: return 110;
-    case XF_GGML_Q4_K: return 144;
-    case XF_GGML_Q5_K: return 176;
-    default: return 210; /* Q6_K */
-    }
-}
+XF_INLINE size_t blk_bytes(const int qt) { return xf_qblock_bytes(qt); }
 XF_INLINE int is_k(const int qt) { return qt >= XF_GGML_Q2_K && qt <= XF_GGML_Q6_K; }
 
 #define XF_QAVX_GEMV(name, qt)                                                                            \

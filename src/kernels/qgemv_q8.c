@@ -25,11 +25,18 @@
 #define XF_Q8_PREFETCH 2
 #endif
 
-int xf_qgemv_q8_has(int qtype) {
-    return qtype == XF_GGML_Q8_0 || qtype == XF_GGML_Q4_0 || qtype == XF_GGML_Q4_1;
-}
+int xf_qgemv_q8_has(int qtype) { return xf_qmatmul_has(qtype); }
 
-XF_INLINE size_t q8_type_size(int qt) { return qt == XF_GGML_Q8_0 ? 34 : qt == XF_GGML_Q4_1 ? 20 : 18; }
+XF_INLINE size_t q8_type_size(int qt) { return xf_qblock_bytes(qt); }
+XF_INLINE int q8_is_k(int qt) { return qt >= XF_GGML_Q2_K && qt <= XF_GGML_Q6_K; }
+/* Signed integer weights (multiplied with the sign trick); the others are unsigned. */
+XF_INLINE int q8_signed(int qt) {
+    return qt == XF_GGML_Q8_0 || qt == XF_GGML_Q4_0 || qt == XF_GGML_Q5_0 || qt == XF_GGML_Q6_K || qt == XF_GGML_Q3_K;
+}
+/* How a type's mins enter (qgemv_q8.h): 0 none, 1 one per 32 weights, 2 one per 16 (Q2_K). */
+XF_INLINE int q8_mins(int qt) {
+    return qt == XF_GGML_Q2_K ? 2 : qt == XF_GGML_Q4_1 || qt == XF_GGML_Q5_1 || qt == XF_GGML_Q4_K || qt == XF_GGML_Q5_K;
+}
 
 size_t xf_q8act_bytes(size_t T, size_t K) {
     const size_t nb = K / XF_Q8A_BLOCK;
@@ -65,29 +72,92 @@ XF_INLINE float q8_finish(const float l[8], float c) {
     return (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))) + c;
 }
 
+static uint32_t u32le(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Sub-block j (0 for the 32-weight types) of the block at b as integers q[32] and factors, with
+ * w[e] = f[e / 16] q[e] + m[e / 16] (the layouts of quants.h; m = 0 without mins). */
+static void ref_decode(int qt, const uint8_t *b, int j, int q[32], float f[2], float m[2]) {
+    f[0] = f[1] = m[0] = m[1] = 0.0f;
+    switch (qt) {
+    case XF_GGML_Q8_0:
+        for (int e = 0; e < 32; e++) q[e] = (int8_t)b[2 + e];
+        f[0] = f[1] = xf_half_at(b);
+        return;
+    case XF_GGML_Q4_0:
+    case XF_GGML_Q4_1:
+    case XF_GGML_Q5_0:
+    case XF_GGML_Q5_1: {
+        const int one = qt == XF_GGML_Q4_1 || qt == XF_GGML_Q5_1, five = qt == XF_GGML_Q5_0 || qt == XF_GGML_Q5_1;
+        const uint8_t *qs = b + 2 + 2 * one + 4 * five;
+        const uint32_t qh = five ? u32le(b + 2 + 2 * one) : 0;
+        for (int e = 0; e < 32; e++)
+            q[e] = (e < 16 ? qs[e] & 15 : qs[e - 16] >> 4) + (int)((qh >> e) & 1) * 16 - (one ? 0 : five ? 16 : 8);
+        f[0] = f[1] = xf_half_at(b);
+        m[0] = m[1] = one ? xf_half_at(b + 2) : 0.0f;
+        return;
+    }
+    case XF_GGML_Q4_K:
+    case XF_GGML_Q5_K: {
+        int sc, mn;
+        xf_qk4_scale_min(j, b + 4, &sc, &mn);
+        const uint8_t *qs = b + (qt == XF_GGML_Q4_K ? 16 : 48) + 32 * (j / 2);
+        for (int e = 0; e < 32; e++)
+            q[e] = (qs[e] >> 4 * (j % 2) & 15) + (qt == XF_GGML_Q5_K ? (b[16 + e] >> j & 1) * 16 : 0);
+        f[0] = f[1] = xf_half_at(b) * (float)sc;
+        m[0] = m[1] = -(xf_half_at(b + 2) * (float)mn);
+        return;
+    }
+    case XF_GGML_Q6_K: {
+        const int h = j / 4, sq = j % 4;
+        for (int e = 0; e < 32; e++)
+            q[e] = ((b[64 * h + 32 * (sq % 2) + e] >> 4 * (sq / 2) & 15) | (b[128 + 32 * h + e] >> 2 * sq & 3) << 4) - 32;
+        for (int g = 0; g < 2; g++) f[g] = xf_half_at(b + 208) * (float)(int8_t)b[192 + 2 * j + g];
+        return;
+    }
+    case XF_GGML_Q2_K:
+        for (int e = 0; e < 32; e++) q[e] = b[16 + 32 * (j / 4) + e] >> 2 * (j % 4) & 3;
+        for (int g = 0; g < 2; g++) {
+            const int sc = b[2 * j + g];
+            f[g] = xf_half_at(b + 80) * (float)(sc & 15);
+            m[g] = -(xf_half_at(b + 82) * (float)(sc >> 4));
+        }
+        return;
+    default: /* Q3_K */
+        for (int e = 0; e < 32; e++) q[e] = (b[32 + 32 * (j / 4) + e] >> 2 * (j % 4) & 3) - 4 + (b[e] >> j & 1) * 4;
+        for (int g = 0; g < 2; g++) f[g] = xf_half_at(b + 108) * (float)xf_q3k_scale(b + 96, 2 * j + g);
+        return;
+    }
+}
+
 void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const void *act, size_t T,
                      float *Y, size_t ldy, size_t n0, size_t n1, size_t K) {
     if (!xf_qgemv_q8_has(qtype)) return;
-    const size_t nb = K / XF_Q8A_BLOCK, TS = q8_type_size(qtype);
+    const size_t ng = K / XF_Q8A_BLOCK, TS = q8_type_size(qtype), nsub = q8_is_k(qtype) ? 8 : 1;
+    const int mins = q8_mins(qtype);
     const q8rows a = q8rows_at(act, T, K);
     for (size_t t = 0; t < T; t++)
         for (size_t o = n0; o < n1; o++) {
             float l[8] = {0}, c = 0.0f;
-            for (size_t bi = 0; bi < nb; bi++) {
-                const uint8_t *b = (const uint8_t *)W + o * row_bytes + bi * TS;
-                const int8_t *x = a.q + t * K + bi * XF_Q8A_BLOCK;
-                const float dw = xf_half_at(b), dx = a.d[t * nb + bi];
-                const uint8_t *qs = b + (qtype == XF_GGML_Q4_1 ? 4 : 2);
+            for (size_t kk = 0; kk < ng; kk++) { /* 32-weight group kk: sub-block kk % nsub of block kk / nsub */
+                const uint8_t *b = (const uint8_t *)W + o * row_bytes + kk / nsub * TS;
+                const int8_t *x = a.q + t * K + kk * XF_Q8A_BLOCK;
+                const float dx = a.d[t * ng + kk];
+                int q[32];
+                float f[2], m[2];
+                ref_decode(qtype, b, (int)(kk % nsub), q, f, m);
                 for (int lane = 0; lane < 8; lane++) {
                     int32_t p = 0;
-                    for (int j = 4 * lane; j < 4 * lane + 4; j++) {
-                        int w = qtype == XF_GGML_Q8_0 ? (int8_t)qs[j] : j < 16 ? qs[j] & 15 : qs[j - 16] >> 4;
-                        if (qtype == XF_GGML_Q4_0) w -= 8;
-                        p += w * x[j];
-                    }
-                    l[lane] = fmaf((float)p, dw * dx, l[lane]);
+                    for (int e = 4 * lane; e < 4 * lane + 4; e++) p += q[e] * x[e];
+                    l[lane] = fmaf((float)p, f[lane / 4] * dx, l[lane]);
                 }
-                if (qtype == XF_GGML_Q4_1) c = fmaf(xf_half_at(b + 2) * dx, (float)a.s[t * nb + bi], c);
+                if (mins == 1) c = fmaf(m[0] * dx, (float)a.s[t * ng + kk], c);
+                for (int g = 0; mins == 2 && g < 2; g++) {
+                    int32_t sg = 0;
+                    for (int e = 16 * g; e < 16 * g + 16; e++) sg += x[e];
+                    c = fmaf(m[g] * dx, (float)sg, c);
+                }
             }
             Y[t * ldy + o] = q8_finish(l, c) + (bias ? bias[o] : 0.0f);
         }
@@ -99,18 +169,22 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #define Q8T __attribute__((target("avx2,fma,f16c")))
 #define Q8N(n) n##_avx2
 #define Q8DOT(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
+#define Q8ROWS1 4
 #include "kernels/qgemv_q8_isa.inc"
 #undef Q8T
 #undef Q8N
 #undef Q8DOT
+#undef Q8ROWS1
 
 #define Q8T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define Q8N(n) n##_vnni
 #define Q8DOT(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
+#define Q8ROWS1 4
 #include "kernels/qgemv_q8_isa.inc"
 #undef Q8T
 #undef Q8N
 #undef Q8DOT
+#undef Q8ROWS1
 #endif
 
 

@@ -1,16 +1,22 @@
-/* qgemv_q8.h — GEMV with GGUF quantized weights (Q8_0, Q4_0, Q4_1) and activations quantized to
- * 8 bits per block of 32 (llama.cpp's numerics): the fast decode path of `--weights int8` on GGUF
- * files. Not equal to the float path of qmatmul.h (activation rounding), so never the default.
+/* qgemv_q8.h — GEMV with GGUF quantized weights (every type of qmatmul.h) and activations
+ * quantized to 8 bits per block of 32 (llama.cpp's numerics, with finer activation scales for the
+ * K types): the fast decode path of `--weights int8` on GGUF files. Not equal to the float path of
+ * qmatmul.h (activation rounding), so never the default.
  *
- * Activations: each row x[K] (K a multiple of 32) becomes, per block b of 32, int8 q (round to
+ * Activations: each row x[K] (K a multiple of 32) becomes, per group g of 32, int8 q (round to
  * nearest even of x / dx, |q| <= 127), dx = max|x| / 127 and s = sum of q (gemm_i8.h's quantizer
- * with groups of 32). For weight row o and activation row t, eight float lanes l[0..7] and one c,
- * all 0, then block by block in order (dw, mw: the block's half scale and min; w[j]: the Q8_0
- * quant, the Q4_0 nibble - 8, the Q4_1 nibble):
+ * with groups of 32). Weights: each group of 32 (a block, or sub-block j of a K superblock) as
+ * integers w[0..31] with a factor per 16 and, for some types, a min, so that the weight is
+ * f[e / 16] w[e] + m[e / 16] (qgemv_q8.c's ref_decode: Q8_0 the quant; Q4_0 nibble - 8, Q5_0
+ * 5 bits - 16, Q4_1 / Q5_1 the bits with the block's min; Q4_K / Q5_K the bits with d sc and
+ * -dmin mn; Q6_K 6 bits - 32, Q3_K its 3 bits - 4, both with d scale per 16; Q2_K 2 bits with
+ * d (sc & 15) and -dmin (sc >> 4) per 16). For weight row o and activation row t, eight float lanes
+ * l[0..7] and one c, all 0, then group by group in k order:
  *
- *   p[i] = sum of w[j] q[j] over j = 4i .. 4i+3        (one int32 lane of vpdpbusd / vpmaddubsw)
- *   l[i] = fma((float)p[i], dw * dx, l[i])              for i = 0..7
- *   Q4_1:  c = fma(mw * dx, (float)s, c)
+ *   p[i] = sum of w[e] q[e] over e = 4i .. 4i+3        (one int32 lane of vpdpbusd / vpmaddubsw)
+ *   l[i] = fma((float)p[i], f[i / 4] * dx, l[i])        for i = 0..7
+ *   one min per 32 (Q4_1, Q5_1, Q4_K, Q5_K):  c = fma(m * dx, (float)s, c)
+ *   Q2_K:  c = fma(m[0] * dx, (float)s0, c), c = fma(m[1] * dx, (float)s1, c)   (s0, s1: sums of 16)
  *   Y[t, o] = (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + c + bias[o]
  *
  * The integer lanes are exact, so every ISA (scalar reference, AVX2, AVX-512 VNNI)

@@ -44,6 +44,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "io/gguf.h"
+
 typedef void (*xf_dequant_fn)(const void *blocks, float *out, size_t n);
 typedef float (*xf_dot_f32_fn)(const void *blocks, const float *x, size_t n);
 
@@ -76,6 +78,24 @@ XF_QUANT_DECL(q4_k)
 XF_QUANT_DECL(q5_k)
 XF_QUANT_DECL(q6_k)
 #undef XF_QUANT_DECL
+
+/* Bytes per block of quantized type t (32 weights, 256 for the K types; 0 for others): a switch
+ * that folds to a constant in kernels specialised per type. */
+static inline size_t xf_qblock_bytes(int t) {
+    switch (t) {
+    case XF_GGML_Q8_0: return 34;
+    case XF_GGML_Q4_0: return 18;
+    case XF_GGML_Q4_1: return 20;
+    case XF_GGML_Q5_0: return 22;
+    case XF_GGML_Q5_1: return 24;
+    case XF_GGML_Q2_K: return 84;
+    case XF_GGML_Q3_K: return 110;
+    case XF_GGML_Q4_K: return 144;
+    case XF_GGML_Q5_K: return 176;
+    case XF_GGML_Q6_K: return 210;
+    default: return 0;
+    }
+}
 
 /* Block-field helpers shared by the reference decoders and the vectorized ones (qmatmul.c). */
 
