@@ -20,19 +20,23 @@ from common import BUILD, CORPUS, MINILM, RESULTS, machine, median, read_lines, 
 
 def timed_runs(fn, lines, batch, runs):
     """Times fn over all lines `runs` times: fn(list_of_texts) per call; batch 1 = one call per
-    text, otherwise one call over all lines (fn batches internally). Returns the result dict."""
-    secs = []
+    text, otherwise one call over all lines (fn batches internally). Returns the result dict, with
+    the process's CPU seconds per run too (all its threads: at 1 thread, what the run would take alone
+    on a shared machine)."""
+    secs, cpus = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if batch == 1:
             for line in lines:
                 fn([line])
         else:
             fn(lines)
         secs.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     med = median(secs)
     return {"texts": len(lines), "batch": batch, "seconds": [round(s, 4) for s in secs], "median_s": med,
-            "texts_per_s": len(lines) / med, "mean_latency_ms": 1e3 * med / len(lines)}
+            "texts_per_s": len(lines) / med, "mean_latency_ms": 1e3 * med / len(lines),
+            "cpu_seconds": [round(c, 4) for c in cpus], "median_cpu_s": median(cpus)}
 
 
 def st_model(model_dir, threads, dtype="fp32"):

@@ -279,8 +279,10 @@ def summary(a, probe, gemm, embed, decode, load, limits, notes):
         if isa:
             L += [f"xfmr ran with XF_ISA={isa}: its {isa} kernels on this machine (a proxy for {isa}-only servers); "
                   "the peers ran with everything this CPU has.", ""]
-        L += ["| batch | threads | engine | texts/s | ms/text | useful GFLOP/s (% of peak) | peak RSS MB | "
-              + " | ".join(f"{e} / this" for e in xf) + " |", "|---|---|---|---|---|---|---|" + "---|" * len(xf)]
+        L += ["texts/s (CPU): texts ÷ the process's CPU seconds (all threads) — at 1 thread the speed the run would "
+              "have alone on this shared machine; the ratios use it at 1 thread, wall time otherwise.", "",
+              "| batch | threads | engine | texts/s | texts/s (CPU) | ms/text | useful GFLOP/s (% of peak) | peak RSS MB | "
+              + " | ".join(f"{e} / this" for e in xf) + " |", "|---|---|---|---|---|---|---|---|" + "---|" * len(xf)]
         for b in embed["batches"]:
             for t in embed["threads"]:
                 mine = [by.get((t, b, e)) for e in xf]
@@ -290,9 +292,11 @@ def summary(a, probe, gemm, embed, decode, load, limits, notes):
                         continue
                     ug = r.get("useful_gflops")
                     rss = r.get("peak_rss_bytes_wait4") or r.get("peak_rss_bytes")
-                    rats = " | ".join(f"{x['texts_per_s'] / r['texts_per_s']:.2f}×" if x else "n/a" for x in mine)
+                    speed = lambda x: x["texts"] / x["median_cpu_s"] if t == 1 and x.get("median_cpu_s") else x["texts_per_s"]
+                    rats = " | ".join(f"{speed(x) / speed(r):.2f}×" if x else "n/a" for x in mine)
                     useful = f"{ug:.1f} ({pct(ug, limits.fma(t))})" if ug is not None else "n/a"
-                    L.append(f"| {b} | {t} | {eng} | {r['texts_per_s']:.1f} | {r['mean_latency_ms']:.2f} | {useful} | "
+                    cpu = f"{r['texts'] / r['median_cpu_s']:.1f}" if r.get("median_cpu_s") else "n/a"
+                    L.append(f"| {b} | {t} | {eng} | {r['texts_per_s']:.1f} | {cpu} | {r['mean_latency_ms']:.2f} | {useful} | "
                              f"{rss / 1e6:.0f} | {rats} |")
         wbytes = sum(os.path.getsize(os.path.join(MINILM, f)) for f in os.listdir(MINILM) if f.endswith(".safetensors"))
         L += ["", f"Peak RSS: the whole process (Python peers include the interpreter and torch / onnxruntime); "
