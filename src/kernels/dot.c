@@ -1,6 +1,6 @@
 /* dot.c — xf_dot_rows: the scores of an exact vector search, one query against a matrix of stored
  * rows, with its scalar reference. Memory-bound for large matrices: 4 independent accumulators
- * keep the loads streaming; the same source is compiled per ISA by XF_DISPATCH. */
+ * keep the loads streaming; the same source is compiled per ISA level by XF_DISPATCH_VOID. */
 #include "kernels/dot.h"
 
 #include "kernels/simd.h"
@@ -20,10 +20,11 @@ XF_INLINE float dot_one(const float *a, const float *q, size_t dim) {
     return s;
 }
 
-XF_DISPATCH
-void xf_dot_rows(const float *M, size_t rows, size_t dim, const float *q, float *out) {
+XF_INLINE void xf_dot_rows_body(const float *M, size_t rows, size_t dim, const float *q, float *out) {
     for (size_t r = 0; r < rows; r++) out[r] = dot_one(M + r * dim, q, dim);
 }
+XF_DISPATCH_VOID(xf_dot_rows, (const float *M, size_t rows, size_t dim, const float *q, float *out),
+                 (M, rows, dim, q, out), )
 
 void xf_dot_rows_ref(const float *M, size_t rows, size_t dim, const float *q, float *out) {
     for (size_t r = 0; r < rows; r++) {
