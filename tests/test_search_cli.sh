@@ -164,9 +164,13 @@ rm docs/new.txt
 
 # ------------------------------------------------------------- kill -9 in the middle
 mkdir many
+# Enough documents that the run is still going when the first commit is seen (the tiny model
+# indexes hundreds per 100 ms poll on a fast machine).
+N=4000
 python3 -c '
-for i in range(400):
-    open("many/doc%03d.txt" % i, "w").write("Document %d about topic %d.\n\nMore text on item %d and its parts.\n" % (i, i % 13, i * 7))'
+import sys
+for i in range(int(sys.argv[1])):
+    open("many/doc%04d.txt" % i, "w").write("Document %d about topic %d.\n\nMore text on item %d and its parts.\n" % (i, i % 13, i * 7))' "$N"
 "$X" index -m "$tiny" --db k.db --batch-size 4 many 2>/dev/null &
 pid=$!
 for _ in $(seq 300); do # until something is committed
@@ -177,11 +181,11 @@ done
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 before=$(q k.db 'SELECT count(*) FROM xf_documents')
-check "killed mid-run ($before of 400 committed)" test "$before" -gt 0 -a "$before" -lt 400
+check "killed mid-run ($before of $N committed)" test "$before" -gt 0 -a "$before" -lt $N
 consistent k.db
 run 0 "$X" index --db k.db many
-err_has "400 files: $((400 - before)) added, 0 updated, $before unchanged"
-check "all 400 documents" test "$(q k.db 'SELECT count(*) FROM xf_documents')" = 400
+err_has "$N files: $((N - before)) added, 0 updated, $before unchanged"
+check "all $N documents" test "$(q k.db 'SELECT count(*) FROM xf_documents')" = "$N"
 consistent k.db
 
 echo "$passed passed, $failed failed"
