@@ -59,6 +59,12 @@ void xf_tokenizer_free(xf_tokenizer *tok);
  * merges derived from the scores), "bert" (WordPiece), "gemma4" or "t5" (Unigram); bos / eos and add_bos_token /
  * add_eos_token give the special tokens xf_tokenize adds (docs/TOKENIZER.md). */
 xf_status xf_tokenizer_load_gguf(const char *gguf_path, xf_tokenizer **out);
+/* The tokenizer xf_model_load(path) would give, without loading the weights: a GGUF model (a .gguf
+ * file, or a folder without config.json holding one) through xf_tokenizer_load_gguf; a Hugging
+ * Face folder through the tokenizer.json of the folder (of its Transformer module for
+ * sentence-transformers layouts); a tokenizer.json file itself. XF_ERR_NOT_FOUND naming the file
+ * when the model has no tokenizer. */
+xf_status xf_tokenizer_load_model(const char *path, xf_tokenizer **out);
 
 /* Encode UTF-8 text (len bytes; invalid UTF-8 is decoded with U+FFFD replacement, as Python's
  * errors="replace"). pair may be NULL. max_length = 0 disables truncation; otherwise the
@@ -123,11 +129,14 @@ xf_model_params xf_model_default_params(void);
 /* Load a model from a Hugging Face folder (config.json, *.safetensors, tokenizer.json and, for
  * sentence-transformers models, modules.json / 1_Pooling / sentence_bert_config.json), or from a
  * GGUF file (a path ending in .gguf, or a folder holding exactly one .gguf and no config.json).
- * Architectures: bert (encoders); llama, qwen2, mistral, gpt2 (decoders). */
+ * Architectures: bert (encoders); llama, qwen2, mistral, gpt2 (decoders). A folder without
+ * tokenizer.json (or a GGUF file without tokenizer.ggml.* keys) loads without a tokenizer: the
+ * model works on token ids (xf_embed_encodings, sessions, xf_model_logits), xf_model_tokenizer
+ * returns NULL and xf_embed / xf_embed_n fail with XF_ERR_NOT_FOUND. */
 xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out);
 void xf_model_free(xf_model *model);
 
-/* The model's tokenizer (owned by the model). */
+/* The model's tokenizer (owned by the model), or NULL when it has none (see xf_model_load). */
 const xf_tokenizer *xf_model_tokenizer(const xf_model *model);
 /* Width of the vectors xf_embed writes. */
 size_t xf_model_embedding_dim(const xf_model *model);
@@ -147,6 +156,14 @@ typedef struct xf_model_info {
     const char *dtypes;       /* e.g. "F32" or "F16,F32": dtypes found in the weight files */
     size_t n_files;
     const char *const *files; /* weight file paths, n_files entries */
+    int has_tokenizer;        /* 0 when the model loaded without one (see xf_model_load) */
+    /* Decoders: */
+    int is_decoder;           /* 1 for models with a language-model head (llama, qwen2, mistral, gpt2) */
+    size_t n_kv_heads;        /* key/value heads (< n_heads: grouped-query attention) */
+    size_t head_dim;
+    double rope_theta;        /* RoPE base frequency; 0 for models without RoPE (bert, gpt2) */
+    size_t sliding_window;    /* attention span of sliding-window models (mistral); 0 = none */
+    int tied_embeddings;      /* 1 when the LM head is the token embedding matrix */
 } xf_model_info;
 
 xf_status xf_model_get_info(const xf_model *model, xf_model_info *info);
@@ -383,12 +400,34 @@ xf_status xf_chat_template_from_model(const xf_model *model, xf_chat_template **
 xf_status xf_perplexity(xf_model *model, const int32_t *ids, size_t n, size_t window, size_t stride,
                         double *ppl, double *nll_sum, size_t *n_scored);
 
+/* Progress of a long computation: done of total units so far. */
+typedef void (*xf_progress_fn)(void *user, size_t done, size_t total);
+/* xf_perplexity, calling progress(user, windows done, windows in all) after each window when
+ * progress is not NULL (for a progress bar); the results are the same. */
+xf_status xf_perplexity_progress(xf_model *model, const int32_t *ids, size_t n, size_t window,
+                                 size_t stride, double *ppl, double *nll_sum, size_t *n_scored,
+                                 xf_progress_fn progress, void *user);
+
 /* The model's chat template text: "chat_template" of <model folder>/tokenizer_config.json (a
  * string, or a list of {"name", "template"} of which the one named "default"), or, for a model
  * loaded from a .gguf file (the path, or a folder whose only weight file is a .gguf), the GGUF key
  * tokenizer.chat_template. NULL when there is none (or it cannot be read). The text is owned by
  * the library, valid until the next xf_model_chat_template call on the same thread. */
 const char *xf_model_chat_template(const xf_model *model);
+
+/* The sampling settings the model ships with, written over *params (fields the model does not
+ * set keep their values; start from xf_sampler_default_params() or your own defaults):
+ *   - a model folder's generation_config.json, read as transformers does: do_sample false or
+ *     absent means greedy (temperature 0, no top-k/top-p/min-p); do_sample true takes temperature,
+ *     top_k, top_p, min_p with GenerationConfig's defaults (1.0, 50, 1.0, none) for those absent;
+ *     repetition_penalty either way. A file without any of these keys says nothing;
+ *   - a GGUF file's general.sampling.temp / top_k / top_p / min_p / penalty_repeat (the keys
+ *     llama.cpp's converter writes from generation_config.json); each present key is set.
+ * The seed and the presence / frequency penalties are never touched. *source (may be NULL) gets
+ * "generation_config.json" or "GGUF general.sampling.*" when the model gave settings, else NULL
+ * (*params unchanged). XF_ERR_FORMAT / XF_ERR_RANGE, naming the file and field, for a malformed
+ * file or a value outside the sampler's ranges (then *params is unchanged). */
+xf_status xf_model_sampler_defaults(const xf_model *model, xf_sampler_params *params, const char **source);
 
 /* The model's end-of-sequence token id: eos_token_id of generation_config.json, else of
  * config.json (the first one when it is a list), or, for a GGUF model, tokenizer.ggml.eos_token_id;

@@ -45,6 +45,7 @@ typedef struct variant {
     float rope_theta;         /* 0: 10000 */
     uint32_t sliding_window;  /* 0: key omitted */
     uint32_t ffn;             /* 0: FFN */
+    float samp_temp;          /* != 0: general.sampling.temp = this, top_k = 20, top_p = 0.9 */
 } variant;
 
 typedef struct tiny {
@@ -109,6 +110,14 @@ static void write_gguf(const tiny *m, const variant *v, xf_t_buf *out) {
     kv_f32(&kv, v, K("attention.layer_norm_rms_epsilon"), 1e-6f, &n_kv);
     kv_f32(&kv, v, K("rope.freq_base"), v->rope_theta ? v->rope_theta : 10000.0f, &n_kv);
     if (v->sliding_window) kv_u32(&kv, v, K("attention.sliding_window"), v->sliding_window, &n_kv);
+    if (v->samp_temp != 0.0f) { /* top_k as llama.cpp's converter writes it: int32 (type 5) */
+        kv_f32(&kv, v, "general.sampling.temp", v->samp_temp, &n_kv);
+        kv_f32(&kv, v, "general.sampling.top_p", 0.9f, &n_kv);
+        xf_t_str(&kv, "general.sampling.top_k");
+        xf_t_u32(&kv, 5);
+        xf_t_u32(&kv, 20);
+        n_kv++;
+    }
 #undef K
 tensors:;
     uint64_t off = 0, n_t = 0;
@@ -250,6 +259,45 @@ static void test_tiny(const tiny *m) {
     xf_model_free(ms);
     xf_model_free(mg);
     unlink(gpath);
+}
+
+/* xf_model_sampler_defaults on GGUF files: general.sampling.* keys set what they name and leave the
+ * other fields; none at all leaves everything; a value outside the sampler's range is an error
+ * naming the key's file, with the parameters unchanged. */
+static int same_params(const xf_sampler_params *a, const xf_sampler_params *b) {
+    return a->temperature == b->temperature && a->top_k == b->top_k && a->top_p == b->top_p && a->min_p == b->min_p &&
+           a->repetition_penalty == b->repetition_penalty && a->seed == b->seed;
+}
+
+static void test_sampling_keys(const tiny *m) {
+    const float temps[] = {0.0f, 0.6f, -1.0f};
+    for (int k = 0; k < 3; k++) {
+        variant v = {.arch = "llama", .samp_temp = temps[k]};
+        xf_t_buf b = {0};
+        write_gguf(m, &v, &b);
+        const char *path = xf_t_tmpfile("sampling.gguf", b.p, b.n);
+        free(b.p);
+        xf_model *mg = NULL;
+        CHECK_MSG(path && xf_model_load(path, NULL, &mg) == XF_OK, "%s", xf_errmsg());
+        if (!mg) continue;
+        xf_sampler_params p = xf_sampler_default_params(), before;
+        p.min_p = 0.05f, p.top_k = 40, p.seed = 7;
+        before = p;
+        const char *src = "x";
+        xf_status st = xf_model_sampler_defaults(mg, &p, &src);
+        if (k == 0) {
+            CHECK(st == XF_OK && src == NULL && same_params(&p, &before));
+        } else if (k == 1) {
+            CHECK_MSG(st == XF_OK && src && !strcmp(src, "GGUF general.sampling.*"), "%s", xf_errmsg());
+            CHECK(p.temperature == 0.6f && p.top_k == 20 && p.top_p == 0.9f);
+            CHECK(p.min_p == 0.05f && p.repetition_penalty == 1.0f && p.seed == 7); /* untouched */
+        } else {
+            CHECK(st == XF_ERR_RANGE && src == NULL && same_params(&p, &before));
+            CHECK_MSG(strstr(xf_errmsg(), "sampling.gguf") && strstr(xf_errmsg(), "temperature"), "%s", xf_errmsg());
+        }
+        xf_model_free(mg);
+        unlink(path);
+    }
 }
 
 /* tests/data/tiny/<dir> converted to GGUF (arch, metadata from v) against the safetensors folder:
@@ -489,6 +537,7 @@ int main(void) {
     CHECK(make_tiny(&m));
     if (m.t) {
         test_tiny(&m);
+        test_sampling_keys(&m);
         test_bad(&m);
     }
     free_tiny(&m);

@@ -84,7 +84,7 @@ static xf_status load_parts(xf_model *m, const char *path, const xf_model_params
     char **files = NULL;
     size_t n_files = 0;
     if (!(st = xf_hf_config_load(tdir, &m->cfg)) && !(st = xf_st_layout_check(&m->layout, &m->cfg, path)) &&
-        !(st = xf_tokenizer_load(tdir, &m->tok)))
+        !(st = xf_model_load_tokenizer_opt(tdir, &m->tok)))
         st = xf_hf_weight_files(tdir, &files, &n_files);
     free(tdir);
     if (st) return st;
@@ -164,6 +164,15 @@ xf_status xf_model_get_info(const xf_model *m, xf_model_info *info) {
     info->dtypes = xf_weight_set_dtypes(m->ws);
     info->n_files = xf_weight_set_n_files(m->ws);
     info->files = xf_weight_set_paths(m->ws);
+    info->has_tokenizer = m->tok != NULL;
+    info->is_decoder = m->plan.lm_head.w.data != NULL;
+    if (info->is_decoder) {
+        info->n_kv_heads = m->cfg.num_key_value_heads;
+        info->head_dim = m->cfg.head_dim;
+        info->rope_theta = m->plan.n_layers && m->plan.layers[0].attn.rope ? m->cfg.rope_theta : 0.0;
+        info->sliding_window = m->cfg.sliding_window;
+        info->tied_embeddings = m->cfg.tie_word_embeddings;
+    }
     return XF_OK;
 }
 
@@ -286,6 +295,9 @@ xf_status xf_embed_n(xf_model *m, const char *const *texts, const size_t *lens, 
                      size_t batch_size, float *out, xf_embed_stats *stats) {
     if (!m || (n && (!texts || !out))) return xf_error(XF_ERR_INVALID_ARG, "xf_embed: NULL argument");
     if (stats) memset(stats, 0, sizeof *stats);
+    if (!m->tok)
+        return xf_error(XF_ERR_NOT_FOUND, "%s: the model has no tokenizer (no tokenizer.json / tokenizer.ggml.* metadata); "
+                        "embed token ids with xf_embed_encodings", m->path);
     if (batch_size == 0) batch_size = XF_DEFAULT_BATCH;
     if (batch_size > n) batch_size = n ? n : 1; /* never allocate for more texts than there are */
     xf_encoding *encs = xf_calloc(batch_size, sizeof *encs);

@@ -71,4 +71,9 @@ extern const xf_arch xf_arch_qwen2;
 extern const xf_arch xf_arch_mistral;
 extern const xf_arch xf_arch_gpt2;
 
+/* The tokenizer.json of a model folder dir into *out, or NULL (XF_OK) when the folder has none: a
+ * model loads without a tokenizer then, as a GGUF file without tokenizer.ggml.* keys does
+ * (model_tokenizer.c). */
+xf_status xf_model_load_tokenizer_opt(const char *dir, xf_tokenizer **out);
+
 #endif

@@ -18,8 +18,24 @@ static double token_nll(const float *row, size_t V, int32_t target) {
     return mx + log(sum) - (double)row[target];
 }
 
+/* Windows the loop below runs over n tokens. */
+static size_t n_windows(size_t n, size_t window, size_t stride) {
+    size_t k = 0;
+    for (size_t begin = 0; begin < n; begin += stride) {
+        k++;
+        if (window >= n - begin) break;
+    }
+    return k;
+}
+
 xf_status xf_perplexity(xf_model *m, const int32_t *ids, size_t n, size_t window, size_t stride, double *ppl,
                         double *nll_sum, size_t *n_scored) {
+    return xf_perplexity_progress(m, ids, n, window, stride, ppl, nll_sum, n_scored, NULL, NULL);
+}
+
+xf_status xf_perplexity_progress(xf_model *m, const int32_t *ids, size_t n, size_t window, size_t stride,
+                                 double *ppl, double *nll_sum, size_t *n_scored, xf_progress_fn progress,
+                                 void *user) {
     if (!m || !ids || !ppl) return xf_error(XF_ERR_INVALID_ARG, "xf_perplexity: NULL %s", !m ? "model" : !ids ? "ids" : "ppl");
     if (window < 2) return xf_error(XF_ERR_INVALID_ARG, "xf_perplexity: window %zu: must be at least 2", window);
     if (stride < 1 || stride > window)
@@ -38,7 +54,7 @@ xf_status xf_perplexity(xf_model *m, const int32_t *ids, size_t n, size_t window
     float *logits = xf_malloc(floats * sizeof(float));
     if (!logits) return xf_error(XF_ERR_NOMEM, "xf_perplexity: cannot allocate %zu logits", floats);
     double sum = 0;
-    size_t total = 0, prev_end = 0;
+    size_t total = 0, prev_end = 0, done = 0, todo = progress ? n_windows(n, window, stride) : 0;
     xf_status st = XF_OK;
     for (size_t begin = 0; begin < n; begin += stride) {
         size_t end = window < n - begin ? begin + window : n, L = end - begin, trg_len = end - prev_end;
@@ -55,6 +71,7 @@ xf_status xf_perplexity(xf_model *m, const int32_t *ids, size_t n, size_t window
             total += weight;
         }
         prev_end = end;
+        if (progress) progress(user, ++done, todo);
         if (end == n) break;
     }
     free(logits);
