@@ -8,6 +8,8 @@ pkgs=(build-essential cmake pkg-config libcjson-dev libutf8proc-dev libpcre2-dev
 pkgs+=(libxml2-dev libsqlite3-dev libpq-dev util-linux)
 # The fuzz harnesses (clang + libFuzzer runtime) and the memcheck runs (docs/SECURITY.md).
 pkgs+=(clang libclang-rt-dev valgrind)
+# tests/test_chat_tty.sh drives `xfmr chat` at a terminal (docs/DECISIONS.md).
+pkgs+=(tmux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

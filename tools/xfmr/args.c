@@ -129,6 +129,7 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 
 void cli_model_opts_init(cli_model_opts *mo) {
     mo->model = NULL;
+    mo->default_model = CLI_DEFAULT_ENCODER;
     mo->threads = 0;
     mo->max_length = 0;
     mo->weights = XF_WEIGHTS_AS_STORED;
@@ -159,14 +160,15 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
     }
 }
 
-void cli_help_model_option(FILE *f) {
-    fputs("  -m, --model MODEL     model folder, or the name of a fetched model\n"
-          "                        (default: " CLI_DEFAULT_MODEL ")\n",
-          f);
+void cli_help_model_option(FILE *f, const char *default_model) {
+    fprintf(f,
+            "  -m, --model MODEL     model folder, .gguf file, or the name of a fetched model\n"
+            "                        (default: %s)\n",
+            default_model);
 }
 
 void cli_help_model_options(FILE *f) {
-    cli_help_model_option(f);
+    cli_help_model_option(f, CLI_DEFAULT_ENCODER);
     fputs("      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n"
           "      --max-length N    truncate inputs to N tokens, 1..1000000\n"
           "                        (default: the model's own limit)\n" CLI_HELP_WEIGHTS,
@@ -176,12 +178,13 @@ void cli_help_model_options(FILE *f) {
 void cli_help_models(FILE *f) {
     fputs("Models:\n"
           "  MODEL is a folder in Hugging Face layout (config.json, model.safetensors,\n"
-          "  tokenizer.json, ...) or the short name of a fetched model, looked up in order in\n"
+          "  tokenizer.json, ...), a GGUF file, or the short name of a fetched model, looked up\n"
+          "  in order in\n"
           "    $XFMR_MODELS/NAME\n"
           "    ./models/NAME\n"
           "    models/NAME of the source tree the xfmr binary was built in\n"
           "    ~/.cache/xfmr/models/NAME\n"
-          "  Fetch the default model with: scripts/fetch_models.sh\n",
+          "  scripts/fetch_models.sh fetches " CLI_FETCHABLE ".\n",
           f);
 }
 

@@ -4,6 +4,7 @@
 #ifndef XFMR_CLI_H
 #define XFMR_CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +14,14 @@
 /* Exit codes. */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
-#define CLI_DEFAULT_MODEL "all-MiniLM-L6-v2"
+/* Default models: embed, similarity, tokenize and info take the encoder; generate, chat and
+ * perplexity the decoder. CLI_FETCHABLE lists the names scripts/fetch_models.sh knows (the `cli`
+ * test checks the two agree, and that help texts name no other model). */
+#define CLI_DEFAULT_ENCODER "all-MiniLM-L6-v2"
+#define CLI_DEFAULT_DECODER "SmolLM2-135M-Instruct"
+#define CLI_FETCHABLE CLI_DEFAULT_ENCODER ", " CLI_DEFAULT_DECODER
+/* The decoder architectures the library runs (its model_type list less bert). */
+#define CLI_DECODER_ARCHS "llama, qwen2, mistral, gpt2"
 #define CLI_MAX_LINE_BYTES ((size_t)16 << 20) /* longest accepted input line */
 
 #if defined(__GNUC__)
@@ -94,8 +102,9 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 
 /* Options shared by commands that load a model. */
 typedef struct cli_model_opts {
-    const char *model; /* -m/--model, NULL = default */
-    long threads;      /* --threads, 0 = the CPUs the process may use */
+    const char *model; /* -m/--model, NULL = default_model */
+    const char *default_model; /* CLI_DEFAULT_ENCODER unless the command sets another */
+    long threads;      /* --threads, 0 = the CPUs usable */
     long max_length;   /* --max-length, 0 = the model's limit */
     xf_weight_format weights; /* --weights */
 } cli_model_opts;
@@ -117,19 +126,19 @@ void cli_model_opts_init(cli_model_opts *mo);
 int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opts *mo);
 
 /* Help paragraphs shared by all commands. */
-void cli_help_model_option(FILE *f);    /* -m/--model line */
-void cli_help_model_options(FILE *f);   /* -m, --threads, --max-length lines */
+void cli_help_model_option(FILE *f, const char *default_model); /* -m/--model line */
+void cli_help_model_options(FILE *f);   /* -m (default encoder), --threads, --max-length lines */
 void cli_help_models(FILE *f);          /* where models come from */
 void cli_help_exit_codes(FILE *f);
 
 /* --------------------------------------------------------------------- models (model.c) */
 
-/* Resolve MODEL (path or short name; NULL = default) to a path. On failure print where it
+/* Resolve MODEL (path or short name; NULL = fallback) to a path. On failure print where it
  * looked and return NULL. The result is malloc'ed. */
-char *cli_resolve_model(const char *model);
+char *cli_resolve_model(const char *model, const char *fallback);
 /* Resolve and load a model with the shared options. Returns CLI_EXIT_OK, or an exit code after
- * printing the error. */
-int cli_load_model(const cli_model_opts *mo, xf_model **out);
+ * printing the error. need_tokenizer: a model without one is an error naming the command. */
+int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out);
 /* Print "xfmr: error: <xf_errmsg()>" and return CLI_EXIT_FAIL. */
 int cli_lib_error(void);
 /* After embedding: print the single truncation notice if any input was truncated. */
@@ -162,8 +171,10 @@ int cli_lines_next(cli_lines *r, const char **line, size_t *len);
 long long cli_lines_count(cli_lines *r);
 void cli_lines_close(cli_lines *r);
 /* Open stdin for a conversation: no notice, and lines are returned as soon as they are typed
- * (read byte by byte up to the newline instead of in blocks). */
+ * (read byte by byte up to the newline instead of in blocks). A read interrupted by a signal
+ * (Ctrl-C) makes cli_lines_next return CLI_LINES_INTERRUPTED, with nothing printed. */
 int cli_lines_open_interactive(cli_lines *r);
+enum { CLI_LINES_INTERRUPTED = -2 };
 
 /* All lines of a file in memory (for commands that need every text at once). */
 typedef struct cli_texts {
@@ -182,13 +193,22 @@ int cli_read_file(const char *path, char **out, size_t *len);
 typedef struct cli_out {
     FILE *f;
     const char *path; /* NULL for stdout */
+    char *tmp;        /* the temporary file written until cli_out_close renames it to path */
+    char *target;     /* path with symbolic links resolved, when it exists */
 } cli_out;
 
-/* Open path for writing (NULL or "-" = stdout). Returns 0, or prints an error and returns -1. */
+/* Open path for writing (NULL or "-" = stdout). A regular file (or a new one) is written as a
+ * temporary file beside it, renamed over path by a successful cli_out_close: path never holds a
+ * half-written output, and an existing file is untouched on failure. Other files (/dev/null, a
+ * FIFO) are written directly. Returns 0, or prints an error and returns -1. */
 int cli_out_open(cli_out *o, const char *path);
-/* Flush and close; on ok == 0 (or a write error) a created file is removed. Returns 0 when
- * everything was written, else prints an error and returns -1. */
+/* Flush and close; on success (ok != 0 and every write done) the output takes its place, else
+ * the temporary file is removed. Returns 0 when everything was written, else prints an error and
+ * returns -1. */
 int cli_out_close(cli_out *o, int ok);
+/* 1 when path is an existing file that is the same file (device and inode) as in_path, or as
+ * stdin when in_path is NULL or "-". */
+int cli_same_file(const char *in_path, const char *path);
 
 void cli_json_string(FILE *f, const char *s);            /* quoted, escaped; NULL -> null */
 void cli_json_string_n(FILE *f, const char *s, size_t n);
@@ -196,6 +216,8 @@ void cli_json_floats(FILE *f, const float *v, size_t n); /* [a, b, ...] with %.9
 void cli_json_ints(FILE *f, const int32_t *v, size_t n);
 /* One {"index": i, "embedding": [...]} line per row. */
 void cli_jsonl_rows(FILE *f, size_t first_index, const float *v, size_t rows, size_t dim);
+/* One line per row: the floats (%.9g) separated by sep (',' for CSV, '\t' for TSV). */
+void cli_delim_rows(FILE *f, char sep, const float *v, size_t rows, size_t dim);
 
 /* NumPy .npy v1.0 writer for a float32 (rows, dim) matrix whose row count is only known at
  * the end: rewrites the header of a seekable file, or spools rows to a temporary file. */
@@ -228,6 +250,8 @@ typedef struct cli_progress {
 /* Enabled when stderr is a terminal and more than min_items items are (or turn out to be)
  * processed. total = 0 when unknown. */
 void cli_progress_start(cli_progress *p, const char *what, size_t total, size_t min_items);
+/* Seconds of a monotonic clock (for rates). */
+double cli_now(void);
 void cli_progress_update(cli_progress *p, size_t done);
 void cli_progress_finish(cli_progress *p, size_t done);
 
@@ -248,9 +272,10 @@ typedef struct cli_ppl {
 
 /* The window --window 0 means: the model's max_position_embeddings, capped at cap (0 = no cap). */
 size_t cli_ppl_window(xf_model *m, long window, size_t cap);
-/* Tokenize text (with only the special tokens the tokenizer adds) and run xf_perplexity with
- * window / stride (stride 0 = window / 2). name is the file for messages. Returns CLI_EXIT_OK, or
- * an exit code after printing the error (fewer than 2 tokens, a library error). */
+/* Tokenize text (with only the special tokens the tokenizer adds) and run xf_perplexity_progress
+ * with window / stride (stride 0 = window / 2), a progress bar over the windows on a terminal.
+ * name is the file for messages. Returns CLI_EXIT_OK, or an exit code after printing the error
+ * (a window above max_position_embeddings, fewer than 2 tokens, a library error). */
 int cli_text_perplexity(xf_model *m, const char *name, const char *text, size_t len, size_t window,
                         size_t stride, cli_ppl *out);
 
@@ -260,8 +285,12 @@ int cli_text_perplexity(xf_model *m, const char *name, const char *text, size_t 
 
 /* Sampling and generation options shared by `generate` and `chat`. */
 typedef struct cli_gen_opts {
-    xf_sampler_params sp;
+    xf_sampler_params sp;              /* the options given; the rest filled by cli_gen_sampling */
+    unsigned given;                    /* CLI_GIVEN_* bits: sampling options on the command line */
+    const char *sampling_source;       /* after cli_gen_sampling: where the defaults came from */
     long max_tokens;                   /* --max-tokens, default 128 */
+    int verbose;                       /* -v/--verbose: settings, seed and speed on stderr */
+    int ignore_eos;                    /* --ignore-eos: never sample the stop tokens */
     long ctx;                          /* --ctx, 0 = the model's max_position_embeddings */
     const char *stops[CLI_MAX_STOPS];  /* --stop, text-level */
     size_t n_stops;
@@ -272,8 +301,18 @@ typedef struct cli_gen_opts {
 enum {
     CLI_OPT_MAX_TOKENS = 1100, CLI_OPT_TEMPERATURE, CLI_OPT_TOP_K, CLI_OPT_TOP_P, CLI_OPT_MIN_P,
     CLI_OPT_REPEAT_PENALTY, CLI_OPT_PRESENCE_PENALTY, CLI_OPT_FREQUENCY_PENALTY, CLI_OPT_SEED,
-    CLI_OPT_STOP, CLI_OPT_SYSTEM, CLI_OPT_CHAT_TEMPLATE, CLI_OPT_CTX
+    CLI_OPT_STOP, CLI_OPT_SYSTEM, CLI_OPT_CHAT_TEMPLATE, CLI_OPT_CTX, CLI_OPT_VERBOSE,
+    CLI_OPT_IGNORE_EOS
 };
+enum {
+    CLI_GIVEN_TEMPERATURE = 1, CLI_GIVEN_TOP_K = 2, CLI_GIVEN_TOP_P = 4, CLI_GIVEN_MIN_P = 8,
+    CLI_GIVEN_REPEAT_PENALTY = 16, CLI_GIVEN_SEED = 32
+};
+/* Sampling defaults when the model ships none (llama.cpp's; docs/CLI.md says why). */
+#define CLI_DEFAULT_TEMPERATURE 0.8f
+#define CLI_DEFAULT_TOP_K 40
+#define CLI_DEFAULT_TOP_P 0.95f
+#define CLI_DEFAULT_MIN_P 0.05f
 /* Option table entries of cli_gen_opts (plus CLI_OPTS_MODEL, CLI_OPTS_THREADS). */
 #define CLI_OPTS_GEN                                                                           \
     {CLI_OPT_MAX_TOKENS, 0, "max-tokens", 1}, {CLI_OPT_TEMPERATURE, 0, "temperature", 1},      \
@@ -282,13 +321,19 @@ enum {
     {CLI_OPT_PRESENCE_PENALTY, 0, "presence-penalty", 1},                                     \
     {CLI_OPT_FREQUENCY_PENALTY, 0, "frequency-penalty", 1}, {CLI_OPT_SEED, 0, "seed", 1},      \
     {CLI_OPT_STOP, 0, "stop", 1}, {CLI_OPT_SYSTEM, 0, "system", 1},                            \
-    {CLI_OPT_CHAT_TEMPLATE, 0, "chat-template", 1}, {CLI_OPT_CTX, 0, "ctx", 1}
+    {CLI_OPT_CHAT_TEMPLATE, 0, "chat-template", 1}, {CLI_OPT_CTX, 0, "ctx", 1},                \
+    {CLI_OPT_VERBOSE, 'v', "verbose", 0}, {CLI_OPT_IGNORE_EOS, 0, "ignore-eos", 0}
 
 void cli_gen_opts_init(cli_gen_opts *g);
 /* Handle one generation option: 1 handled, 0 not one, -1 bad value (printed). */
 int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g);
 /* Validate the sampler parameters with the library: 0, or a usage error printed and -1. */
 int cli_gen_check(const char *cmd, const cli_gen_opts *g);
+/* The sampling settings of a run: the options given, else the model's own defaults
+ * (xf_model_sampler_defaults), else CLI_DEFAULT_*; a random seed unless --seed was given. */
+void cli_gen_sampling(cli_gen_opts *g, const xf_model *m);
+/* One line describing the settings ("temperature 0.8, top-k 40, ..., seed 123 (source)"). */
+void cli_gen_describe(const cli_gen_opts *g, FILE *f);
 /* Help lines of the sampling / generation options (chat: without the --chat line). */
 void cli_help_gen_options(FILE *f, int with_chat);
 
@@ -322,6 +367,13 @@ typedef struct cli_gen {
     const char *stops[2 * CLI_MAX_STOPS]; /* text-level stops */
     size_t n_stops;
     long max_tokens;
+    int ignore_eos;
+    volatile sig_atomic_t *interrupt; /* when set (by a signal handler) the reply stops; may be NULL */
+    /* Figures of the last cli_gen_run: */
+    size_t n_prompt_eval;    /* prompt tokens evaluated (the reused prefix not counted) */
+    size_t n_generated;      /* tokens sampled (a stop token included) */
+    double t_prompt, t_gen;  /* seconds of the prefill, and of sampling + decoding */
+    int interrupted;         /* the reply was cut short by *interrupt */
 } cli_gen;
 
 /* Set up for model m (tmpl may be NULL: its stop strings are added). Returns an exit code. */
@@ -331,6 +383,8 @@ int cli_gen_begin(cli_gen *g, xf_model *m, const cli_gen_opts *o, const xf_chat_
  * max_tokens or a full context. *reply (may be NULL) receives the printed text (malloc'ed).
  * A prompt that does not fit the context is an error naming both sizes (CLI_EXIT_FAIL). */
 int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **reply);
+/* "xfmr: prompt N tokens in S s (R tokens/s), generated ..." on stderr. */
+void cli_gen_report(const cli_gen *g, const cli_gen_opts *o);
 void cli_gen_end(cli_gen *g);
 
 #endif /* XFMR_CLI_H */

@@ -1,10 +1,12 @@
 /* cmd_embed.c — `xfmr embed`: embeds texts, one per input line, and writes one vector per line
- * as JSON lines or as a NumPy .npy matrix. Streams: reads, embeds and writes chunk by chunk so
+ * as JSON lines, a JSON array, CSV/TSV rows or a NumPy .npy matrix (chosen by --format or by the
+ * extension of -o FILE). Streams: reads, embeds and writes chunk by chunk so
  * inputs of any size run in bounded memory, with a progress bar on a terminal. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -14,7 +16,9 @@
 #define PROGRESS_MIN 64
 
 enum { OPT_OUTPUT = 1, OPT_FORMAT, OPT_BATCH };
-enum { FORMAT_JSONL, FORMAT_NPY };
+enum { FORMAT_JSONL, FORMAT_JSON, FORMAT_NPY, FORMAT_CSV, FORMAT_TSV, FORMAT_GUESS };
+static const char *const FORMAT_NAMES[] = {"jsonl", "json", "npy", "csv", "tsv"};
+#define N_FORMATS 5
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL,
@@ -38,11 +42,17 @@ void cmd_embed_help(FILE *f) {
           "Options:\n",
           f);
     cli_help_model_options(f);
-    fputs("  -o, --output FILE     write to FILE instead of stdout\n"
-          "      --format FORMAT   jsonl (default): one {\"index\": i, \"embedding\": [...]} per line,\n"
-          "                        floats printed with 9 significant digits (exact round trip);\n"
+    fputs("  -o, --output FILE     write to FILE instead of stdout (not the input file itself);\n"
+          "                        FILE appears only when complete (written under a temporary\n"
+          "                        name, then renamed)\n"
+          "      --format FORMAT   jsonl: one {\"index\": i, \"embedding\": [...]} per line, floats\n"
+          "                        printed with 9 significant digits (exact round trip);\n"
+          "                        json: one JSON array of those objects;\n"
           "                        npy: a NumPy .npy file, float32 '<f4', shape (lines, dim);\n"
-          "                        needs -o FILE unless stdout is redirected\n"
+          "                        csv / tsv: one line of dim numbers per text, no header.\n"
+          "                        Default: from the extension of -o FILE (.jsonl .json .npy\n"
+          "                        .csv .tsv), else jsonl. npy needs -o FILE or a redirected\n"
+          "                        stdout\n"
           "      --batch-size N    texts run through the model together, 1..4096 (default 32)\n"
           "  -h, --help            show this help\n"
           "\n"
@@ -52,7 +62,7 @@ void cmd_embed_help(FILE *f) {
           "Examples:\n"
           "  xfmr embed -m all-MiniLM-L6-v2 texts.txt > vectors.jsonl\n"
           "  printf 'first text\\nsecond text\\n' | xfmr embed\n"
-          "  xfmr embed --format npy -o vectors.npy --threads 4 texts.txt\n"
+          "  xfmr embed -o vectors.npy --threads 4 texts.txt\n"
           "  python3 -c 'import numpy; print(numpy.load(\"vectors.npy\").shape)'\n"
           "\n",
           f);
@@ -137,12 +147,21 @@ typedef struct embed_opts {
     long batch;
 } embed_opts;
 
+/* The format an output file name asks for by its extension (jsonl when unknown). */
+static int format_of(const char *path) {
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash)) return FORMAT_JSONL;
+    for (int k = 0; k < N_FORMATS; k++)
+        if (!strcasecmp(dot + 1, FORMAT_NAMES[k])) return k;
+    return FORMAT_JSONL;
+}
+
 static int parse(int argc, char **argv, embed_opts *o) {
     cli_parser p;
     cli_parser_init(&p, "embed", argc, argv, OPTS, sizeof OPTS / sizeof OPTS[0]);
     cli_model_opts_init(&o->mo);
     o->input = o->output = NULL;
-    o->format = FORMAT_JSONL;
+    o->format = FORMAT_GUESS;
     o->batch = 32;
     const char *arg;
     int id, n_inputs = 0;
@@ -158,10 +177,12 @@ static int parse(int argc, char **argv, embed_opts *o) {
             break;
         case OPT_OUTPUT: o->output = arg; break;
         case OPT_FORMAT:
-            if (!strcmp(arg, "jsonl")) o->format = FORMAT_JSONL;
-            else if (!strcmp(arg, "npy")) o->format = FORMAT_NPY;
-            else return cli_usage_error("embed", "invalid value '%s' for --format: expected "
-                                                 "jsonl or npy", arg);
+            o->format = -1;
+            for (int k = 0; k < N_FORMATS; k++)
+                if (!strcmp(arg, FORMAT_NAMES[k])) o->format = k;
+            if (o->format < 0)
+                return cli_usage_error("embed", "invalid value '%s' for --format: expected "
+                                                "jsonl, json, npy, csv or tsv", arg);
             break;
         case OPT_BATCH:
             if (cli_parse_int("embed", "--batch-size", arg, 1, 4096, &o->batch))
@@ -170,10 +191,30 @@ static int parse(int argc, char **argv, embed_opts *o) {
         }
     }
     int to_stdout = !o->output || !strcmp(o->output, "-");
+    if (o->format == FORMAT_GUESS) o->format = to_stdout ? FORMAT_JSONL : format_of(o->output);
+    if (cli_same_file(o->input, o->output))
+        return cli_usage_error("embed", "the output '%s' is the input file: refusing to overwrite "
+                                        "it (give another -o FILE)", o->output);
     if (o->format == FORMAT_NPY && to_stdout && isatty(fileno(stdout)))
         return cli_usage_error("embed", "--format npy writes binary data: give -o FILE or "
                                         "redirect stdout");
     return CLI_EXIT_OK;
+}
+
+/* Text rows of one chunk; a JSON array opens before the first row and closes in run(). */
+static void write_rows(FILE *out, int format, size_t first, const float *v, size_t n, size_t dim) {
+    switch (format) {
+    case FORMAT_CSV: cli_delim_rows(out, ',', v, n, dim); break;
+    case FORMAT_TSV: cli_delim_rows(out, '\t', v, n, dim); break;
+    case FORMAT_JSON:
+        for (size_t r = 0; r < n; r++) {
+            fprintf(out, "%s{\"index\": %zu, \"embedding\": ", first + r ? ",\n" : "[\n", first + r);
+            cli_json_floats(out, v + r * dim, dim);
+            fputc('}', out);
+        }
+        break;
+    default: cli_jsonl_rows(out, first, v, n, dim);
+    }
 }
 
 /* Read, embed and write every chunk. Returns an exit code. */
@@ -206,7 +247,7 @@ static int run(xf_model *model, cli_lines *in, FILE *out, const embed_opts *o, c
         if (o->format == FORMAT_NPY) {
             if (cli_npy_rows(npy, c.vecs, (size_t)n)) rc = CLI_EXIT_FAIL;
         } else {
-            cli_jsonl_rows(out, done, c.vecs, (size_t)n, dim);
+            write_rows(out, o->format, done, c.vecs, (size_t)n, dim);
             if (ferror(out)) rc = cli_error("cannot write the output");
         }
         done += (size_t)n;
@@ -215,6 +256,7 @@ static int run(xf_model *model, cli_lines *in, FILE *out, const embed_opts *o, c
     cli_progress_finish(&prog, done);
     if (rc == CLI_EXIT_OK && o->format == FORMAT_NPY && cli_npy_finish(npy))
         rc = CLI_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK && o->format == FORMAT_JSON) fputs(done ? "\n]\n" : "[]\n", out);
     if (rc == CLI_EXIT_OK) cli_report_truncation(model, n_truncated, done);
     chunk_free(&c);
     return rc;
@@ -227,8 +269,8 @@ int cmd_embed(int argc, char **argv) {
     cli_lines in;
     if (cli_lines_open(&in, o.input)) return CLI_EXIT_FAIL;
     xf_model *model = NULL;
-    rc = cli_load_model(&o.mo, &model);
-    cli_out out = {NULL, NULL};
+    rc = cli_load_model(&o.mo, 1, &model);
+    cli_out out = {NULL, NULL, NULL, NULL};
     cli_npy npy;
     memset(&npy, 0, sizeof npy);
     if (rc == CLI_EXIT_OK && cli_out_open(&out, o.output)) rc = CLI_EXIT_FAIL;

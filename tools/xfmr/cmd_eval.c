@@ -283,7 +283,7 @@ static int eval_load_model(const eval_opts *o, int is_ref, xf_model **m, int *ki
         mo.model = o->ref;
         mo.weights = XF_WEIGHTS_AS_STORED;
     }
-    int rc = cli_load_model(&mo, m);
+    int rc = cli_load_model(&mo, 1, m);
     if (!rc) rc = model_kind(*m, mo.model, kind);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* cmd_perplexity.c — `xfmr perplexity`: the perplexity of a decoder model on a text file, by the
- * strided sliding-window method of the Hugging Face guide (xf_perplexity). */
+ * strided sliding-window method of the Hugging Face guide (xf_perplexity_progress), with a
+ * progress bar over the windows on a terminal. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdlib.h>
@@ -15,19 +16,21 @@ static const cli_opt OPTS[] = {
 };
 
 void cmd_perplexity_help(FILE *f) {
-    fputs("usage: xfmr perplexity -m MODEL [OPTIONS] FILE\n"
+    fputs("usage: xfmr perplexity [-m MODEL] [OPTIONS] FILE\n"
           "\n"
-          "Perplexity of a decoder model (llama, qwen2) on the text of FILE ('-' = stdin), by\n"
+          "Perplexity of a decoder model (" CLI_DECODER_ARCHS ") on the text of FILE ('-' =\n"
+          "stdin), by\n"
           "the strided sliding-window method of the Hugging Face guide \"Perplexity of\n"
           "fixed-length models\": the whole file is tokenized as one text (with only the special\n"
           "tokens the tokenizer itself adds), windows of --window tokens start every --stride\n"
           "tokens, and each window scores the tokens the previous one did not reach, with the\n"
           "rest of the window as context. Prints the number of tokens, of windows, of scored\n"
-          "tokens, the mean negative log-likelihood and the perplexity.\n"
+          "tokens, the mean negative log-likelihood and the perplexity. A progress bar over the\n"
+          "windows is shown on stderr when it is a terminal.\n"
           "\n"
           "Options:\n",
           f);
-    cli_help_model_option(f);
+    cli_help_model_option(f, CLI_DEFAULT_DECODER);
     fputs("      --window N        tokens per window, 2..(the model's max_position_embeddings)\n"
           "                        (default: the model's max_position_embeddings)\n"
           "      --stride N        tokens between window starts, 1..window (default: window / 2)\n"
@@ -37,8 +40,8 @@ void cmd_perplexity_help(FILE *f) {
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
-          "  xfmr perplexity -m SmolLM2-135M wiki.test.raw\n"
-          "  xfmr perplexity -m SmolLM2-135M --window 1024 --stride 512 --json book.txt\n"
+          "  xfmr perplexity wiki.test.raw\n"
+          "  xfmr perplexity -m " CLI_DEFAULT_DECODER " --window 1024 --stride 512 --json book.txt\n"
           "\n",
           f);
     cli_help_models(f);
@@ -58,6 +61,7 @@ static int parse(int argc, char **argv, ppl_args *o) {
     cli_parser_init(&p, "perplexity", argc, argv, OPTS, sizeof OPTS / sizeof OPTS[0]);
     memset(o, 0, sizeof *o);
     cli_model_opts_init(&o->mo);
+    o->mo.default_model = CLI_DEFAULT_DECODER;
     const char *arg;
     int id, n_inputs = 0;
     while ((id = cli_next(&p, &arg)) != CLI_DONE) {
@@ -95,7 +99,7 @@ int cmd_perplexity(int argc, char **argv) {
     size_t len = 0;
     if ((rc = cli_read_file(o.input, &text, &len))) return rc;
     xf_model *m = NULL;
-    if ((rc = cli_load_model(&o.mo, &m))) {
+    if ((rc = cli_load_model(&o.mo, 1, &m))) {
         free(text);
         return rc;
     }

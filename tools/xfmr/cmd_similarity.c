@@ -125,7 +125,7 @@ int cmd_similarity(int argc, char **argv) {
         }
     }
     xf_model *model = NULL;
-    int rc = cli_load_model(&mo, &model);
+    int rc = cli_load_model(&mo, 1, &model);
     size_t n = file ? t.n : 2, dim = model ? xf_model_embedding_dim(model) : 0;
     float *vecs = rc == CLI_EXIT_OK ? malloc(n * (dim ? dim : 1) * sizeof *vecs) : NULL;
     if (rc == CLI_EXIT_OK && !vecs) rc = cli_error("out of memory");

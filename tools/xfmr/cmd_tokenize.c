@@ -28,11 +28,12 @@ void cmd_tokenize_help(FILE *f) {
           "line per text: the token ids separated by spaces (default), the token strings\n"
           "(--tokens), or a JSON object (--json). Texts are the lines of FILE (stdin when FILE\n"
           "is missing or '-'; same line rules as `xfmr embed`), or the single --text TEXT.\n"
-          "Only the tokenizer is loaded, not the weights.\n"
+          "Only the tokenizer is loaded, not the weights: the tokenizer.json of a model folder,\n"
+          "or the tokenizer.ggml.* metadata of a GGUF file, as the other commands load it.\n"
           "\n"
           "Options:\n",
           f);
-    cli_help_model_option(f);
+    cli_help_model_option(f, CLI_DEFAULT_ENCODER);
     fputs("      --text TEXT       tokenize TEXT instead of reading lines\n"
           "      --pair TEXT       a second sequence, encoded after each text (type id 1)\n"
           "      --max-length N    truncate to N tokens (special tokens included),\n"
@@ -51,6 +52,7 @@ void cmd_tokenize_help(FILE *f) {
           "  xfmr tokenize --tokens --text \"unaffable\"\n"
           "  xfmr tokenize --json --text \"a question\" --pair \"a passage\"\n"
           "  xfmr tokenize -m all-MiniLM-L6-v2 texts.txt > ids.txt\n"
+          "  xfmr tokenize -m " CLI_DEFAULT_DECODER " --tokens --text \"Hello, world!\"\n"
           "\n",
           f);
     cli_help_models(f);
@@ -167,11 +169,10 @@ int cmd_tokenize(int argc, char **argv) {
     memset(&in, 0, sizeof in);
     if (!o.text && cli_lines_open(&in, o.input)) return CLI_EXIT_FAIL;
     in.null_sep = o.null_sep;
-    char *path = cli_resolve_model(o.mo.model);
+    char *path = cli_resolve_model(o.mo.model, o.mo.default_model);
     xf_tokenizer *tok = NULL;
     if (!path) rc = CLI_EXIT_FAIL;
-    else if ((cli_is_gguf(path) ? xf_tokenizer_load_gguf(path, &tok) : xf_tokenizer_load(path, &tok)) != XF_OK)
-        rc = cli_lib_error();
+    else if (xf_tokenizer_load_model(path, &tok) != XF_OK) rc = cli_lib_error();
     free(path);
     if (rc == CLI_EXIT_OK && o.no_special) rc = cli_added_specials(tok, &o.pre, &o.post);
     if (rc == CLI_EXIT_OK && o.text) {

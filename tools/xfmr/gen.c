@@ -3,8 +3,12 @@
  * prefill, sampling, streaming detokenization, stop ids and stop strings). */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -12,6 +16,59 @@ void cli_gen_opts_init(cli_gen_opts *g) {
     memset(g, 0, sizeof *g);
     g->sp = xf_sampler_default_params();
     g->max_tokens = 128;
+}
+
+/* A seed from the system's random source, else from the clock and the process id. Kept to 32
+ * bits so that it is easy to retype with --seed. */
+static uint64_t random_seed(void) {
+    uint32_t s = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    int ok = f && fread(&s, sizeof s, 1, f) == 1;
+    if (f) fclose(f);
+    if (!ok) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec ^ ((uint32_t)getpid() << 16);
+    }
+    return s;
+}
+
+void cli_gen_sampling(cli_gen_opts *g, const xf_model *m) {
+    xf_sampler_params p = xf_sampler_default_params();
+    p.temperature = CLI_DEFAULT_TEMPERATURE;
+    p.top_k = CLI_DEFAULT_TOP_K;
+    p.top_p = CLI_DEFAULT_TOP_P;
+    p.min_p = CLI_DEFAULT_MIN_P;
+    g->sampling_source = "xfmr's defaults";
+    const char *src = NULL;
+    if (xf_model_sampler_defaults(m, &p, &src) != XF_OK)
+        cli_note("warning: ignoring the model's sampling settings: %s", xf_errmsg());
+    else if (src)
+        g->sampling_source = src;
+    const xf_sampler_params *u = &g->sp;
+    if (g->given & CLI_GIVEN_TEMPERATURE) p.temperature = u->temperature;
+    if (g->given & CLI_GIVEN_TOP_K) p.top_k = u->top_k;
+    if (g->given & CLI_GIVEN_TOP_P) p.top_p = u->top_p;
+    if (g->given & CLI_GIVEN_MIN_P) p.min_p = u->min_p;
+    if (g->given & CLI_GIVEN_REPEAT_PENALTY) p.repetition_penalty = u->repetition_penalty;
+    p.presence_penalty = u->presence_penalty;
+    p.frequency_penalty = u->frequency_penalty;
+    p.seed = g->given & CLI_GIVEN_SEED ? u->seed : random_seed();
+    g->sp = p;
+}
+
+void cli_gen_describe(const cli_gen_opts *g, FILE *f) {
+    const xf_sampler_params *p = &g->sp;
+    if (p->temperature == 0.0f)
+        fputs("greedy (temperature 0)", f);
+    else
+        fprintf(f, "temperature %g, top-k %d, top-p %g, min-p %g", (double)p->temperature, (int)p->top_k,
+                (double)p->top_p, (double)p->min_p);
+    fprintf(f, ", repeat-penalty %g", (double)p->repetition_penalty);
+    if (p->presence_penalty != 0.0f || p->frequency_penalty != 0.0f)
+        fprintf(f, ", presence-penalty %g, frequency-penalty %g", (double)p->presence_penalty,
+                (double)p->frequency_penalty);
+    fprintf(f, ", seed %llu (defaults: %s)", (unsigned long long)p->seed, g->sampling_source);
 }
 
 static int parse_float(const cli_parser *p, const char *arg, float *out) {
@@ -30,22 +87,28 @@ int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g
     case CLI_OPT_TOP_K:
         if (cli_parse_int(p->cmd, "--top-k", arg, 0, 2147483647L, &v)) return -1;
         g->sp.top_k = (int32_t)v;
+        g->given |= CLI_GIVEN_TOP_K;
         return 1;
     case CLI_OPT_SEED: {
         char *end = NULL;
+        errno = 0;
         unsigned long long s = strtoull(arg, &end, 10);
-        if (!arg[0] || *end || arg[0] == '-' || arg[0] == ' ' || arg[0] == '+') {
+        if (!arg[0] || *end || errno == ERANGE || arg[0] == '-' || arg[0] == ' ' || arg[0] == '+' ||
+            arg[0] == '\t') {
             cli_usage_error(p->cmd, "invalid value '%s' for --seed: expected an integer from 0 to "
                                     "18446744073709551615", arg);
             return -1;
         }
         g->sp.seed = (uint64_t)s;
+        g->given |= CLI_GIVEN_SEED;
         return 1;
     }
-    case CLI_OPT_TEMPERATURE: return parse_float(p, arg, &g->sp.temperature);
-    case CLI_OPT_TOP_P: return parse_float(p, arg, &g->sp.top_p);
-    case CLI_OPT_MIN_P: return parse_float(p, arg, &g->sp.min_p);
-    case CLI_OPT_REPEAT_PENALTY: return parse_float(p, arg, &g->sp.repetition_penalty);
+    case CLI_OPT_TEMPERATURE: g->given |= CLI_GIVEN_TEMPERATURE; return parse_float(p, arg, &g->sp.temperature);
+    case CLI_OPT_TOP_P: g->given |= CLI_GIVEN_TOP_P; return parse_float(p, arg, &g->sp.top_p);
+    case CLI_OPT_MIN_P: g->given |= CLI_GIVEN_MIN_P; return parse_float(p, arg, &g->sp.min_p);
+    case CLI_OPT_REPEAT_PENALTY:
+        g->given |= CLI_GIVEN_REPEAT_PENALTY;
+        return parse_float(p, arg, &g->sp.repetition_penalty);
     case CLI_OPT_PRESENCE_PENALTY: return parse_float(p, arg, &g->sp.presence_penalty);
     case CLI_OPT_FREQUENCY_PENALTY: return parse_float(p, arg, &g->sp.frequency_penalty);
     case CLI_OPT_STOP:
@@ -60,6 +123,8 @@ int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g
         g->stops[g->n_stops++] = arg;
         return 1;
     case CLI_OPT_SYSTEM: g->system = arg; return 1;
+    case CLI_OPT_VERBOSE: g->verbose = 1; return 1;
+    case CLI_OPT_IGNORE_EOS: g->ignore_eos = 1; return 1;
     case CLI_OPT_CHAT_TEMPLATE: g->chat_template = arg; return 1;
     default: return 0;
     }
@@ -102,17 +167,24 @@ int cli_gen_check(const char *cmd, const cli_gen_opts *g) {
 }
 
 void cli_help_gen_options(FILE *f, int with_chat) {
-    fputs("      --max-tokens N    most tokens to generate, 1..10000000 (default: 128)\n"
-          "      --temperature T   >= 0; 0 = greedy (default: 1)\n"
-          "      --top-k K         keep the K most likely tokens, 0 = off (default: 0)\n"
-          "      --top-p P         nucleus sampling, in (0, 1]; 1 = off (default: 1)\n"
+    fputs("Sampling: each option not given takes the model's own setting (generation_config.json\n"
+          "of a model folder, read as transformers does: greedy unless it sets do_sample; or a\n"
+          "GGUF file's general.sampling.* keys), else xfmr's default (llama.cpp's) shown here.\n"
+          "      --max-tokens N    most tokens to generate, 1..10000000 (default: 128)\n"
+          "      --temperature T   >= 0; 0 = greedy (default: 0.8)\n"
+          "      --top-k K         keep the K most likely tokens, 0 = off (default: 40)\n"
+          "      --top-p P         nucleus sampling, in (0, 1]; 1 = off (default: 0.95)\n"
           "      --min-p P         drop tokens below P x the top probability, in [0, 1)\n"
-          "                        (default: 0 = off)\n"
+          "                        (default: 0.05; 0 = off)\n"
           "      --repeat-penalty R  > 0; 1 = off (default: 1)\n"
           "      --presence-penalty P, --frequency-penalty P\n"
           "                        OpenAI-style penalties (default: 0)\n"
-          "      --seed S          seed of the sampler's random numbers (default: 0)\n"
-          "      --stop STR        stop when the text contains STR (not printed); repeatable\n",
+          "      --seed S          seed of the sampler's random numbers, 0..2^64-1 (default: a\n"
+          "                        random one, shown by --verbose; the same seed and options\n"
+          "                        give the same text)\n"
+          "      --stop STR        stop when the text contains STR (not printed); repeatable\n"
+          "      --ignore-eos      do not stop at the end-of-sequence / end-of-turn tokens\n"
+          "                        (they are never sampled)\n",
           f);
     if (with_chat) fputs("      --chat            format the prompt as a chat user turn\n", f);
     fputs("      --system TEXT     system message of the chat\n"
@@ -120,7 +192,8 @@ void cli_help_gen_options(FILE *f, int with_chat) {
           "                        (chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr)\n"
           "      --ctx N           context size in tokens, prompt included\n"
           "                        (default: the model's max_position_embeddings)\n"
-          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS,
+          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS
+          "  -v, --verbose         print the sampling settings, their source and the seed\n",
           f);
 }
 
@@ -198,6 +271,7 @@ int cli_gen_begin(cli_gen *g, xf_model *m, const cli_gen_opts *o, const xf_chat_
     g->tok = xf_model_tokenizer(m);
     g->vocab = xf_model_vocab_size(m);
     g->max_tokens = o->max_tokens;
+    g->ignore_eos = o->ignore_eos;
     if (xf_session_create(m, (size_t)o->ctx, &g->s) != XF_OK ||
         xf_sampler_create(&o->sp, g->vocab, &g->smp) != XF_OK ||
         xf_detok_stream_create(g->tok, 1, &g->ds) != XF_OK) {
@@ -298,6 +372,9 @@ static int eval(cli_gen *g, const int32_t *ids, size_t n) {
 
 int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **reply_out) {
     if (reply_out) *reply_out = NULL;
+    g->n_prompt_eval = g->n_generated = 0;
+    g->t_prompt = g->t_gen = 0;
+    g->interrupted = 0;
     const size_t n_ctx = xf_session_n_ctx(g->s);
     if (n == 0) return cli_error("the prompt is empty (no tokens)");
     if (n >= n_ctx)
@@ -310,7 +387,11 @@ int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **repl
         xf_session_reset(g->s);
         g->n_hist = 0;
     }
+    double t0 = cli_now();
     int rc = eval(g, ids + keep, n - keep);
+    g->n_prompt_eval = n - keep;
+    g->t_prompt = cli_now() - t0;
+    t0 = cli_now();
     if (rc) return rc;
     tbuf pending = {0}, reply = {0};
     const char *text;
@@ -318,10 +399,17 @@ int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **repl
     int stopped = 0;
     for (long t = 0; t < g->max_tokens && !rc && !stopped; t++) {
         int32_t id;
+        if (g->interrupt && *g->interrupt) {
+            g->interrupted = 1;
+            break;
+        }
+        if (g->ignore_eos)
+            for (size_t k = 0; k < g->n_stop_ids; k++) g->logits[g->stop_ids[k]] = -INFINITY;
         if (xf_sampler_sample(g->smp, g->logits, g->hist, g->n_hist, &id) != XF_OK) {
             rc = cli_lib_error();
             break;
         }
+        g->n_generated++;
         if (is_stop_id(g, id)) break;
         if (xf_detok_stream_push(g->ds, id, &text, &len) != XF_OK) {
             rc = cli_lib_error();
@@ -355,6 +443,7 @@ int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **repl
         rc = emit(out, reply_out ? &reply : NULL, pending.s, at);
     }
     free(pending.s);
+    g->t_gen = cli_now() - t0;
     if (!rc && reply_out) {
         *reply_out = reply.s ? reply.s : calloc(1, 1);
         if (!*reply_out) rc = cli_error("out of memory");
@@ -362,4 +451,14 @@ int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **repl
         free(reply.s);
     }
     return rc;
+}
+
+void cli_gen_report(const cli_gen *g, const cli_gen_opts *o) {
+    const double tp = g->t_prompt > 0 ? g->t_prompt : 1e-9, tg = g->t_gen > 0 ? g->t_gen : 1e-9;
+    fflush(stdout);
+    fprintf(stderr, "xfmr: prompt %zu tokens in %.2f s (%.1f tokens/s), generated %zu tokens in %.2f s "
+                    "(%.1f tokens/s)%s; seed %llu\n",
+            g->n_prompt_eval, g->t_prompt, (double)g->n_prompt_eval / tp, g->n_generated, g->t_gen,
+            (double)g->n_generated / tg, g->interrupted ? ", interrupted" : "",
+            (unsigned long long)o->sp.seed);
 }

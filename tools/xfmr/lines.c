@@ -101,9 +101,14 @@ int cli_lines_next(cli_lines *r, const char **line, size_t *len_out) {
             if (r->interactive) { /* return each line as soon as it is typed */
                 int c;
                 r->rlen = 0;
+                errno = 0;
                 while (r->rlen < READ_CHUNK && (c = getc(r->f)) != EOF) {
                     r->rbuf[r->rlen++] = (char)c;
                     if (c == '\n') break;
+                }
+                if (r->rlen == 0 && ferror(r->f) && errno == EINTR) { /* Ctrl-C at the prompt */
+                    clearerr(r->f);
+                    return CLI_LINES_INTERRUPTED;
                 }
             } else {
                 r->rlen = fread(r->rbuf, 1, READ_CHUNK, r->f);

@@ -14,8 +14,8 @@ static const cli_command COMMANDS[] = {
      cmd_similarity_help},
     {"info", "describe a model: architecture, sizes, pooling, parameters, files", cmd_info,
      cmd_info_help},
-    {"generate", "generate text from a prompt with a decoder model (llama, qwen2)", cmd_generate,
-     cmd_generate_help},
+    {"generate", "generate text from a prompt with a decoder model (" CLI_DECODER_ARCHS ")",
+     cmd_generate, cmd_generate_help},
     {"chat", "chat with an instruction-tuned decoder model, multi-turn", cmd_chat, cmd_chat_help},
     {"perplexity", "perplexity of a decoder model on a text file (sliding window)",
      cmd_perplexity, cmd_perplexity_help},
@@ -38,9 +38,10 @@ static void main_help(FILE *f) {
     fputs("usage: xfmr COMMAND [OPTIONS] [ARGS]\n"
           "       xfmr --help | --version | help COMMAND\n"
           "\n"
-          "xfmr runs Transformer models on the CPU from a Hugging Face model folder:\n"
-          "text-embedding models (sentence-transformers / BERT family) and decoder language\n"
-          "models (llama, qwen2) for generation, chat and perplexity.\n"
+          "xfmr runs Transformer models on the CPU from a Hugging Face model folder or a GGUF\n"
+          "file: text-embedding models (sentence-transformers / BERT family; default\n"
+          CLI_DEFAULT_ENCODER ") and decoder language models (" CLI_DECODER_ARCHS ";\n"
+          "default " CLI_DEFAULT_DECODER ") for generation, chat and perplexity.\n"
           "\n"
           "Commands:\n",
           f);
@@ -53,12 +54,14 @@ static void main_help(FILE *f) {
           "\n"
           "Examples:\n"
           "  xfmr embed -m all-MiniLM-L6-v2 texts.txt > vectors.jsonl\n"
-          "  xfmr embed --format npy -o vectors.npy texts.txt\n"
+          "  xfmr embed -o vectors.npy texts.txt\n"
           "  xfmr similarity \"A man is eating food.\" \"A man eats bread.\"\n"
           "  xfmr tokenize --text \"Hello world\" --tokens\n"
           "  xfmr info all-MiniLM-L6-v2\n"
-          "  xfmr generate -m SmolLM2-135M -p \"Once upon a time\" --temperature 0\n"
-          "  xfmr perplexity -m SmolLM2-135M wiki.test.raw\n"
+          "  xfmr generate --chat -p \"What is the capital of France?\"\n"
+          "  xfmr generate -m " CLI_DEFAULT_DECODER " -p \"Once upon a time\" --temperature 0\n"
+          "  xfmr chat\n"
+          "  xfmr perplexity -m " CLI_DEFAULT_DECODER " wiki.test.raw\n"
           "  xfmr eval -m all-MiniLM-L6-v2 --task retrieval\n"
           "  xfmr index --db docs.db /usr/share/doc/python3.11/html/library\n"
           "  xfmr search --db docs.db \"how do I join two paths\"\n"

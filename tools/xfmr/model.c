@@ -72,14 +72,22 @@ static size_t candidates(const char *name, char **list) {
     return n;
 }
 
-char *cli_resolve_model(const char *model) {
-    if (!model) model = CLI_DEFAULT_MODEL;
+/* 1 when name is one scripts/fetch_models.sh knows. */
+static int fetchable(const char *name) {
+    static const char *const known[] = {CLI_DEFAULT_ENCODER, CLI_DEFAULT_DECODER};
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+        if (!strcmp(name, known[k])) return 1;
+    return 0;
+}
+
+char *cli_resolve_model(const char *model, const char *fallback) {
+    if (!model) model = fallback;
     struct stat st;
     if (stat(model, &st) == 0) return strdup(model); /* an existing folder (or file) */
     if (strchr(model, '/')) {
-        cli_error("model folder '%s' does not exist", model);
-        fputs("  (give a model folder, or the name of a model fetched with "
-              "scripts/fetch_models.sh)\n",
+        cli_error("model '%s' does not exist", model);
+        fputs("  (give a model folder or .gguf file, or the name of a model fetched with "
+              "scripts/fetch_models.sh: " CLI_FETCHABLE ")\n",
               stderr);
         return NULL;
     }
@@ -97,9 +105,13 @@ char *cli_resolve_model(const char *model) {
     } else {
         cli_error("model '%s' not found; looked in:", model);
         for (size_t k = 0; k < n; k++) fprintf(stderr, "  %s\n", list[k]);
-        fputs("Run scripts/fetch_models.sh to fetch it, set XFMR_MODELS to the folder that holds "
-              "it, or pass the model folder's path with -m.\n",
-              stderr);
+        if (fetchable(model))
+            fprintf(stderr, "Fetch it with: scripts/fetch_models.sh %s\n(or set XFMR_MODELS to the "
+                            "folder that holds it).\n", model);
+        else
+            fputs("scripts/fetch_models.sh fetches only " CLI_FETCHABLE "; for another model pass "
+                  "its folder or .gguf file with -m, or put it in one of the places above.\n",
+                  stderr);
     }
     for (size_t k = 0; k < n; k++) free(list[k]);
     return result;
@@ -110,20 +122,29 @@ int cli_lib_error(void) {
     return cli_error("%s", msg[0] ? msg : "unknown library error");
 }
 
-int cli_load_model(const cli_model_opts *mo, xf_model **out) {
+int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out) {
     *out = NULL;
-    char *path = cli_resolve_model(mo->model);
+    char *path = cli_resolve_model(mo->model, mo->default_model);
     if (!path) return CLI_EXIT_FAIL;
     xf_model_params params = xf_model_default_params();
     params.n_threads = (int)mo->threads;
     params.max_length = (size_t)mo->max_length;
     params.weights = mo->weights;
     xf_status st = xf_model_load(path, &params, out);
-    free(path);
     if (st != XF_OK) {
+        free(path);
         *out = NULL;
         return cli_lib_error();
     }
+    if (need_tokenizer && !xf_model_tokenizer(*out)) {
+        cli_error("%s has no tokenizer (no tokenizer.json, or a GGUF file without tokenizer.ggml.* "
+                  "metadata): this command needs one", path);
+        xf_model_free(*out);
+        *out = NULL;
+        free(path);
+        return CLI_EXIT_FAIL;
+    }
+    free(path);
     return CLI_EXIT_OK;
 }
 

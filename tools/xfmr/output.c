@@ -1,7 +1,8 @@
-/* output.c — writing xfmr results: opening/closing the output (stdout or -o FILE, removed again
- * on failure), JSON helpers (escaped strings, int and round-tripping float arrays, the jsonl
- * embedding rows), the NumPy .npy v1.0 writer, and human-readable counts and byte sizes. */
-#define _POSIX_C_SOURCE 200809L
+/* output.c — writing xfmr results: opening/closing the output (stdout, or -o FILE written as a
+ * temporary file renamed into place on success), the same-file check, JSON helpers (escaped
+ * strings, int and round-tripping float arrays, the jsonl embedding rows), CSV/TSV rows, the
+ * NumPy .npy v1.0 writer, and human-readable counts and byte sizes. */
+#define _XOPEN_SOURCE 700 /* realpath */
 
 #include <errno.h>
 #include <math.h>
@@ -12,14 +13,61 @@
 
 #include "cli.h"
 
+/* A temporary file beside path ("<dir>/.<name>.XXXXXX"), opened for writing, with the mode a
+ * new file would get (or path's own mode when it exists). */
+static FILE *open_temp(const char *path, char **tmp_out) {
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp) return NULL;
+    snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)dir_len, path, path + dir_len);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(tmp);
+        return NULL;
+    }
+    struct stat st;
+    mode_t mode;
+    if (stat(path, &st) == 0) {
+        mode = st.st_mode & 07777;
+    } else {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    FILE *f = fchmod(fd, mode) == 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        int err = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        errno = err;
+        return NULL;
+    }
+    *tmp_out = tmp;
+    return f;
+}
+
 int cli_out_open(cli_out *o, const char *path) {
     o->f = stdout;
     o->path = NULL;
+    o->tmp = o->target = NULL;
     if (!path || !strcmp(path, "-")) return 0;
-    o->f = fopen(path, "wb");
-    if (!o->f) {
+    struct stat st;
+    int special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    if (special && S_ISDIR(st.st_mode)) {
         o->f = NULL;
+        cli_error("cannot write '%s': it is a directory", path);
+        return -1;
+    }
+    /* Through a symbolic link: the temporary file goes beside the file it points to. */
+    o->target = special ? NULL : realpath(path, NULL);
+    o->f = special ? fopen(path, "wb") : open_temp(o->target ? o->target : path, &o->tmp);
+    if (!o->f) {
         cli_error("cannot open '%s' for writing: %s", path, strerror(errno));
+        free(o->target);
+        o->target = NULL;
         return -1;
     }
     o->path = path;
@@ -30,21 +78,30 @@ int cli_out_close(cli_out *o, int ok) {
     if (!o->f) return ok ? 0 : -1;
     int failed = fflush(o->f) != 0 || ferror(o->f);
     int err = errno;
-    if (o->path) {
-        if (fclose(o->f) != 0 && !failed) {
-            failed = 1;
-            err = errno;
-        }
+    if (o->path && fclose(o->f) != 0 && !failed) {
+        failed = 1;
+        err = errno;
+    }
+    if (!failed && ok && o->tmp && rename(o->tmp, o->target ? o->target : o->path) != 0) {
+        failed = 1;
+        err = errno;
     }
     if (failed && ok)
         cli_error("cannot write %s%s%s: %s", o->path ? "'" : "", o->path ? o->path : "the output",
                   o->path ? "'" : "", strerror(err));
-    if ((failed || !ok) && o->path) {
-        struct stat st;
-        if (stat(o->path, &st) == 0 && S_ISREG(st.st_mode)) remove(o->path);
-    }
+    if ((failed || !ok) && o->tmp) unlink(o->tmp);
+    free(o->tmp);
+    free(o->target);
+    o->tmp = o->target = NULL;
     o->f = NULL;
     return failed || !ok ? -1 : 0;
+}
+
+int cli_same_file(const char *in_path, const char *path) {
+    struct stat a, b;
+    if (!path || !strcmp(path, "-") || stat(path, &b) != 0) return 0;
+    int got = !in_path || !strcmp(in_path, "-") ? fstat(fileno(stdin), &a) : stat(in_path, &a);
+    return got == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* ------------------------------------------------------------------------ JSON */
@@ -105,6 +162,18 @@ void cli_json_ints(FILE *f, const int32_t *v, size_t n) {
     fputc('[', f);
     for (size_t k = 0; k < n; k++) fprintf(f, k ? ", %ld" : "%ld", (long)v[k]);
     fputc(']', f);
+}
+
+void cli_delim_rows(FILE *f, char sep, const float *v, size_t rows, size_t dim) {
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t k = 0; k < dim; k++) {
+            if (k) fputc(sep, f);
+            const float x = v[r * dim + k];
+            if (isfinite(x)) fprintf(f, "%.9g", (double)x);
+            else fputs(x != x ? "nan" : x > 0 ? "inf" : "-inf", f);
+        }
+        fputc('\n', f);
+    }
 }
 
 void cli_jsonl_rows(FILE *f, size_t first_index, const float *v, size_t rows, size_t dim) {

@@ -15,7 +15,7 @@
 
 static int g_bar_on_screen; /* a bar line is drawn and not yet ended with "\n" */
 
-static double now(void) {
+double cli_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
@@ -57,7 +57,7 @@ void cli_progress_start(cli_progress *p, const char *what, size_t total, size_t 
     p->min_items = min_items;
     p->what = what;
     p->unit = "texts";
-    p->t0 = now();
+    p->t0 = cli_now();
     if (total > 0 && total <= min_items) p->enabled = 0;
 }
 
@@ -97,14 +97,14 @@ static void draw(cli_progress *p, size_t done, double t) {
 
 void cli_progress_update(cli_progress *p, size_t done) {
     if (!p->enabled || done <= p->min_items) return;
-    double t = now();
+    double t = cli_now();
     if (p->drawn && g_bar_on_screen && t - p->last_draw < REDRAW_SECONDS) return;
     draw(p, done, t);
 }
 
 void cli_progress_finish(cli_progress *p, size_t done) {
     if (!p->enabled || !p->drawn) return;
-    draw(p, done, now());
+    draw(p, done, cli_now());
     fputc('\n', stderr);
     g_bar_on_screen = 0;
 }
