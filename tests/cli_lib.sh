@@ -1,7 +1,7 @@
-# cli_lib.sh — shared helpers of the shell tests (tests/test_cli*.sh, test_chat_tty.sh), sourced:
-# the path of the xfmr binary, a temporary folder, pass/fail counters and checks, and the
-# harness-wide skip convention (exit 77 = ctest SKIP_RETURN_CODE; XF_REQUIRE_ALL=1 turns a skip
-# into a failure, as CI runs it). Like tests/harness.c for the C tests.
+# cli_lib.sh — shared helpers of the shell tests of the CLI (tests/test_cli*.sh,
+# test_chat_tty.sh), sourced: the path of the xfmr binary, a temporary folder, pass/fail counters
+# and checks, and skips (tests/skip.sh: exit 77 = ctest SKIP_RETURN_CODE; XF_REQUIRE_ALL=1 turns
+# a skip into a failure, as CI runs it). Like tests/harness.c for the C tests.
 #
 # After sourcing: $X (absolute path of xfmr, from $1), $here (source tree), $tmp (cwd, removed
 # at exit). End the script with `cli_finish`.
@@ -10,6 +10,8 @@ if [ $# -lt 1 ] || [ ! -x "$1" ]; then
   echo "usage: $0 path/to/xfmr" >&2
   exit 2
 fi
+# shellcheck source=tests/skip.sh
+. "$(dirname "${BASH_SOURCE[0]}")/skip.sh"
 X=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d)
@@ -20,15 +22,6 @@ cd "$tmp" || exit 1
 . "$here/tests/cli_checks.sh" # passed/failed, ok, bad, check, run, err_has, out_has
 skipped=()
 
-# skip_test REASON: the whole test cannot run (a model, tool or data file is missing).
-skip_test() {
-  if [ "${XF_REQUIRE_ALL:-0}" = 1 ]; then
-    echo "FAIL (XF_REQUIRE_ALL=1): $*" >&2
-    exit 1
-  fi
-  echo "SKIP: $*"
-  exit 77
-}
 # skip_part REASON: part of the test cannot run; the rest goes on and the test reports a skip.
 skip_part() {
   skipped+=("$*")

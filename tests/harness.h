@@ -6,7 +6,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-extern int xf_t_passed, xf_t_failed;
+extern int xf_t_passed, xf_t_failed, xf_t_skipped;
+
+/* Exit status of a test that could not run all its checks (ctest SKIP_RETURN_CODE). */
+#define XF_T_SKIP_CODE 77
+/* Record that part of the test could not run (a model, tool or data file is missing) and print
+ * "SKIP: why". xf_t_report then returns XF_T_SKIP_CODE (when nothing failed), or 1 when
+ * XF_REQUIRE_ALL=1 is set, as CI sets it: a skip there is a failure. */
+void xf_t_skip(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
 #define CHECK(cond)                                                                   \
     do {                                                                              \
@@ -33,8 +44,15 @@ extern int xf_t_passed, xf_t_failed;
 /* Absolute path of a file under the source tree (static buffer, rotates over 8 slots). */
 const char *xf_t_src(const char *rel);
 /* Path of the default model folder (models/all-MiniLM-L6-v2 under the source tree, or
- * $XFMR_TEST_MODEL). Returns NULL, after printing why, when it is not there. */
+ * $XFMR_TEST_MODEL). Returns NULL, after recording a skip (xf_t_skip), when it is not there. */
 const char *xf_t_model_dir(void);
+/* Path of the fetched SmolLM2-135M-Instruct Q4_1 GGUF (or $XFMR_SMOLLM2_GGUF), or NULL after
+ * recording a skip. */
+const char *xf_t_smollm2(void);
+/* How much of a heavy test to run: the positive integer in environment variable env when it is
+ * set, else `sanitized` in a sanitizer build (XF_T_SANITIZED, defined by tests/CMakeLists.txt
+ * when XF_SANITIZE=ON), else `release`. */
+size_t xf_t_knob(const char *env, size_t release, size_t sanitized);
 /* Write a temporary file with the given bytes; returns its path (static buffer slot). */
 const char *xf_t_tmpfile(const char *name, const void *data, size_t len);
 /* A line of a file: p points into the buffer it was split from (not NUL-terminated). */
@@ -107,7 +125,8 @@ void xf_t_str(xf_t_buf *b, const char *s);
 /* GGUF file header: magic, version, tensor count, metadata count. */
 void xf_t_gguf_header(xf_t_buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv);
 
-/* Print "N passed, N failed" and return the process exit code. */
+/* Print "N passed, N failed, N skipped" and return the process exit code: 1 on a failure, else
+ * XF_T_SKIP_CODE after a skip (1 under XF_REQUIRE_ALL=1), else 0. */
 int xf_t_report(void);
 
 #endif

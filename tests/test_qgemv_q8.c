@@ -82,11 +82,8 @@ static int run_prompt(xf_model *m, float *logits) {
 }
 
 static void check_model(void) {
-    const char *path = xf_t_src("models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if (access(path, R_OK) != 0) {
-        printf("skip SmolLM2: %s is absent\n", path);
-        return;
-    }
+    const char *path = xf_t_smollm2();
+    if (!path) return;
     xf_model_params p = xf_model_default_params();
     p.n_threads = 2;
     xf_model *m0 = NULL, *m8 = NULL;

@@ -14,11 +14,8 @@
 #include "xfmr.h"
 
 int main(void) {
-    const char *gguf = xf_t_src("models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if (access(gguf, R_OK) != 0) {
-        printf("skipped: %s not found (scripts/fetch_models.sh SmolLM2-135M-Instruct)\n", gguf);
-        return xf_t_report();
-    }
+    const char *gguf = xf_t_smollm2();
+    if (!gguf) return xf_t_report();
     cJSON *ref = NULL;
     CHECK(xf_json_load(xf_t_src("tests/data/smollm2_ppl_ref.json"), &ref) == XF_OK);
     char *text = NULL;

@@ -375,12 +375,8 @@ int main(void) {
     tok = json = NULL;
 
     /* $XFMR_SMOLLM2_GGUF, else the copy scripts/fetch_models.sh SmolLM2-135M-Instruct unpacks */
-    const char *gg = getenv("XFMR_SMOLLM2_GGUF");
-    if (!gg || !*gg) gg = xf_t_src("models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if (access(gg, R_OK) != 0) {
-        printf("skipped: SmolLM2 GGUF not found at %s (run scripts/fetch_models.sh SmolLM2-135M-Instruct "
-               "or set XFMR_SMOLLM2_GGUF)\n", gg);
-    } else {
+    const char *gg = xf_t_smollm2();
+    if (gg) {
         xf_status st = xf_tokenizer_load_gguf(gg, &tok);
         CHECK_MSG(st == XF_OK, "%s", xf_errmsg());
         CHECK(xf_tokenizer_load(xf_t_src("tests/data/smollm2_tokenizer.json"), &json) == XF_OK);
