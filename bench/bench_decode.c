@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
     xf_model *m = NULL;
     if (xf_model_load(model_path, &mp, &m) != XF_OK) return fail(model_path);
     size_t vocab = xf_model_vocab_size(m);
-    xf_model_info info;
+    xf_model_info info = xf_model_info_init();
     if (xf_model_get_info(m, &info) != XF_OK) return fail("xf_model_get_info");
     const xf_tokenizer *tok = xf_model_tokenizer(m);
     if (!tok) {

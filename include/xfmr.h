@@ -6,6 +6,14 @@
  * thread) that names the file / field / value that was wrong. Every _load / _create call has a
  * matching _free, and freeing NULL is a no-op. Handles are opaque. The library never calls
  * exit() or abort() on bad input.
+ *
+ * ABI: libxfmr.so exports exactly the XF_API functions declared here (built with
+ * -fvisibility=hidden). Structs that may grow start with `size_t struct_size`: parameter structs
+ * are filled by their *_default_params() functions, which are inline so that struct_size is the
+ * size your program was compiled with, and xf_model_info is initialised with xf_model_info_init();
+ * the library reads and writes only that many bytes, so a newer library works with programs
+ * built against an older xfmr.h of the same major version. xf_encoding, xf_embed_stats and
+ * xf_chat_message never change layout (a larger one would come with new functions).
  */
 #ifndef XFMR_H
 #define XFMR_H
@@ -17,7 +25,21 @@
 extern "C" {
 #endif
 
-#define XFMR_VERSION "0.1.0"
+#define XFMR_VERSION_MAJOR 0
+#define XFMR_VERSION_MINOR 2
+#define XFMR_VERSION_PATCH 0
+#define XFMR_VERSION "0.2.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for #if XFMR_VERSION_NUMBER >= 200 */
+#define XFMR_VERSION_NUMBER (XFMR_VERSION_MAJOR * 10000 + XFMR_VERSION_MINOR * 100 + XFMR_VERSION_PATCH)
+
+/* Marks the functions libxfmr exports (everything else is hidden). */
+#ifndef XF_API
+#if defined(__GNUC__) || defined(__clang__)
+#define XF_API __attribute__((visibility("default")))
+#else
+#define XF_API
+#endif
+#endif
 
 /* ---------------------------------------------------------------- status */
 
@@ -33,11 +55,13 @@ typedef enum xf_status {
 } xf_status;
 
 /* Short name of a status ("ok", "format error", ...). Never NULL. */
-const char *xf_status_str(xf_status st);
+XF_API const char *xf_status_str(xf_status st);
 /* Message of the last failure on this thread ("" if none). Never NULL. */
-const char *xf_errmsg(void);
-/* Library version string, XFMR_VERSION. */
-const char *xf_version(void);
+XF_API const char *xf_errmsg(void);
+/* Library version string, XFMR_VERSION of the library's build. */
+XF_API const char *xf_version(void);
+/* XFMR_VERSION_NUMBER of the library's build (compare with the header's to detect a mismatch). */
+XF_API int xf_version_number(void);
 
 /* ------------------------------------------------------------- tokenizer */
 
@@ -52,34 +76,34 @@ typedef struct xf_encoding {
 } xf_encoding;
 
 /* Load a Hugging Face tokenizer.json (path to the file, or to a folder containing it). */
-xf_status xf_tokenizer_load(const char *path, xf_tokenizer **out);
-void xf_tokenizer_free(xf_tokenizer *tok);
+XF_API xf_status xf_tokenizer_load(const char *path, xf_tokenizer **out);
+XF_API void xf_tokenizer_free(xf_tokenizer *tok);
 /* Load the tokenizer of a GGUF file from its tokenizer.ggml.* metadata: model "gpt2" (byte-level
  * BPE with any tokenizer.ggml.pre llama.cpp knows), "llama" (SentencePiece BPE with byte fallback,
  * merges derived from the scores), "bert" (WordPiece), "gemma4" or "t5" (Unigram); bos / eos and add_bos_token /
  * add_eos_token give the special tokens xf_tokenize adds (docs/TOKENIZER.md). */
-xf_status xf_tokenizer_load_gguf(const char *gguf_path, xf_tokenizer **out);
+XF_API xf_status xf_tokenizer_load_gguf(const char *gguf_path, xf_tokenizer **out);
 /* The tokenizer xf_model_load(path) would give, without loading the weights: a GGUF model (a .gguf
  * file, or a folder without config.json holding one) through xf_tokenizer_load_gguf; a Hugging
  * Face folder through the tokenizer.json of the folder (of its Transformer module for
  * sentence-transformers layouts); a tokenizer.json file itself. XF_ERR_NOT_FOUND naming the file
  * when the model has no tokenizer. */
-xf_status xf_tokenizer_load_model(const char *path, xf_tokenizer **out);
+XF_API xf_status xf_tokenizer_load_model(const char *path, xf_tokenizer **out);
 
 /* Encode UTF-8 text (len bytes; invalid UTF-8 is decoded with U+FFFD replacement, as Python's
  * errors="replace"). pair may be NULL. max_length = 0 disables truncation; otherwise the
  * result (special tokens included) has at most max_length tokens ("longest_first" strategy) —
  * unless max_length is below the number of special tokens, when only those remain.
  * On success *out owns its arrays: release with xf_encoding_free. */
-xf_status xf_tokenize(const xf_tokenizer *tok, const char *text, size_t len, const char *pair,
+XF_API xf_status xf_tokenize(const xf_tokenizer *tok, const char *text, size_t len, const char *pair,
                       size_t pair_len, size_t max_length, xf_encoding *out);
-void xf_encoding_free(xf_encoding *enc);
+XF_API void xf_encoding_free(xf_encoding *enc);
 
-size_t xf_tokenizer_vocab_size(const xf_tokenizer *tok);
+XF_API size_t xf_tokenizer_vocab_size(const xf_tokenizer *tok);
 /* Id of a token string, or -1. */
-int32_t xf_tokenizer_token_to_id(const xf_tokenizer *tok, const char *token);
+XF_API int32_t xf_tokenizer_token_to_id(const xf_tokenizer *tok, const char *token);
 /* Token string of an id (owned by the tokenizer), or NULL if out of range. */
-const char *xf_tokenizer_id_to_token(const xf_tokenizer *tok, int32_t id);
+XF_API const char *xf_tokenizer_id_to_token(const xf_tokenizer *tok, int32_t id);
 
 /* Ids back to text, as Hugging Face tokenizers' decode(ids, skip_special_tokens) does with the
  * file's decoder (ByteLevel, WordPiece, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence;
@@ -87,21 +111,21 @@ const char *xf_tokenizer_id_to_token(const xf_tokenizer *tok, int32_t id);
  * that is not in the vocabulary is XF_ERR_RANGE (tokenizers silently drops it); a decoder type
  * that is not supported is XF_ERR_UNSUPPORTED. On success *out is valid UTF-8, NUL-terminated,
  * *len bytes (len may be NULL): release it with free(). */
-xf_status xf_detokenize(const xf_tokenizer *tok, const int32_t *ids, size_t n, int skip_special,
+XF_API xf_status xf_detokenize(const xf_tokenizer *tok, const int32_t *ids, size_t n, int skip_special,
                         char **out, size_t *len);
 
 /* Streaming decoder (e.g. for generation): push ids one at a time, get the text they add. Only
  * complete UTF-8 characters are returned; the bytes of a character split across tokens (byte
  * fallback / byte-level) are held back until it is complete. */
 typedef struct xf_detok_stream xf_detok_stream;
-xf_status xf_detok_stream_create(const xf_tokenizer *tok, int skip_special, xf_detok_stream **out);
+XF_API xf_status xf_detok_stream_create(const xf_tokenizer *tok, int skip_special, xf_detok_stream **out);
 /* *text (NUL-terminated, owned by the stream, valid until its next call) receives the new text,
  * possibly "" ; len may be NULL. */
-xf_status xf_detok_stream_push(xf_detok_stream *s, int32_t id, const char **text, size_t *len);
+XF_API xf_status xf_detok_stream_push(xf_detok_stream *s, int32_t id, const char **text, size_t *len);
 /* End of input: held-back bytes of an incomplete character come out as U+FFFD; the stream
  * starts over (the next id is decoded as the first one). */
-xf_status xf_detok_stream_flush(xf_detok_stream *s, const char **text, size_t *len);
-void xf_detok_stream_free(xf_detok_stream *s);
+XF_API xf_status xf_detok_stream_flush(xf_detok_stream *s, const char **text, size_t *len);
+XF_API void xf_detok_stream_free(xf_detok_stream *s);
 
 /* ----------------------------------------------------------------- model */
 
@@ -118,13 +142,17 @@ typedef enum xf_weight_format {
 } xf_weight_format;
 
 typedef struct xf_model_params {
+    size_t struct_size;       /* sizeof(xf_model_params), set by xf_model_default_params() */
     int n_threads;            /* compute threads; 0 = the CPUs this process may use
                                  (affinity mask, cgroup CPU quota) */
     size_t max_length;        /* truncate inputs to this many tokens; 0 = the model's own limit */
     xf_weight_format weights; /* XF_WEIGHTS_AS_STORED by default */
 } xf_model_params;
 
-xf_model_params xf_model_default_params(void);
+static inline xf_model_params xf_model_default_params(void) {
+    xf_model_params p = {sizeof(xf_model_params), 0, 0, XF_WEIGHTS_AS_STORED};
+    return p;
+}
 
 /* Load a model from a Hugging Face folder (config.json, *.safetensors, tokenizer.json and, for
  * sentence-transformers models, modules.json / 1_Pooling / sentence_bert_config.json), or from a
@@ -133,18 +161,19 @@ xf_model_params xf_model_default_params(void);
  * tokenizer.json (or a GGUF file without tokenizer.ggml.* keys) loads without a tokenizer: the
  * model works on token ids (xf_embed_encodings, sessions, xf_model_logits), xf_model_tokenizer
  * returns NULL and xf_embed / xf_embed_n fail with XF_ERR_NOT_FOUND. */
-xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out);
-void xf_model_free(xf_model *model);
+XF_API xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out);
+XF_API void xf_model_free(xf_model *model);
 
 /* The model's tokenizer (owned by the model), or NULL when it has none (see xf_model_load). */
-const xf_tokenizer *xf_model_tokenizer(const xf_model *model);
+XF_API const xf_tokenizer *xf_model_tokenizer(const xf_model *model);
 /* Width of the vectors xf_embed writes. */
-size_t xf_model_embedding_dim(const xf_model *model);
+XF_API size_t xf_model_embedding_dim(const xf_model *model);
 /* Effective maximum input length in tokens (special tokens included). */
-size_t xf_model_max_length(const xf_model *model);
+XF_API size_t xf_model_max_length(const xf_model *model);
 
 /* Facts about a loaded model, for `xfmr info`. Strings are owned by the model. */
 typedef struct xf_model_info {
+    size_t struct_size;       /* sizeof(xf_model_info), set by xf_model_info_init() */
     const char *path;         /* folder it was loaded from */
     const char *architecture; /* e.g. "bert" */
     const char *pooling;      /* "mean", "cls", "max", "mean_sqrt_len" */
@@ -166,7 +195,14 @@ typedef struct xf_model_info {
     int tied_embeddings;      /* 1 when the LM head is the token embedding matrix */
 } xf_model_info;
 
-xf_status xf_model_get_info(const xf_model *model, xf_model_info *info);
+static inline xf_model_info xf_model_info_init(void) {
+    xf_model_info info = {0};
+    info.struct_size = sizeof(xf_model_info);
+    return info;
+}
+/* Fill *info (initialised with xf_model_info_init(): XF_ERR_INVALID_ARG when its struct_size is
+ * not set). */
+XF_API xf_status xf_model_get_info(const xf_model *model, xf_model_info *info);
 
 /* Counters of the last xf_embed / xf_embed_n call. */
 typedef struct xf_embed_stats {
@@ -177,22 +213,22 @@ typedef struct xf_embed_stats {
 
 /* Embed n texts (NUL-terminated UTF-8) into out[n * dim]. batch_size texts are run through
  * the encoder together (0 = a default). stats may be NULL. Same as xf_embed_n with lens NULL. */
-xf_status xf_embed(xf_model *model, const char *const *texts, size_t n, size_t batch_size,
+XF_API xf_status xf_embed(xf_model *model, const char *const *texts, size_t n, size_t batch_size,
                    float *out, xf_embed_stats *stats);
 /* Like xf_embed, but lens[i] is the byte length of texts[i], which need not be NUL-terminated
  * and may contain NUL bytes: a NUL is a control character, removed by the BERT normalizer like
  * the others (as Hugging Face tokenizers do for "\x00"). lens == NULL means strlen(texts[i]). */
-xf_status xf_embed_n(xf_model *model, const char *const *texts, const size_t *lens, size_t n,
+XF_API xf_status xf_embed_n(xf_model *model, const char *const *texts, const size_t *lens, size_t n,
                      size_t batch_size, float *out, xf_embed_stats *stats);
 
 /* Embed already-tokenized inputs (e.g. from xf_tokenize); encodings may differ in length. */
-xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, size_t n,
+XF_API xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, size_t n,
                              size_t batch_size, float *out);
 
 /* ------------------------------------------------------ language models */
 
 /* Number of rows of the model's logits (its config's vocab_size); 0 for NULL. */
-size_t xf_model_vocab_size(const xf_model *model);
+XF_API size_t xf_model_vocab_size(const xf_model *model);
 
 /* Next-token logits of a decoder (llama, qwen2, mistral, gpt2): a full causal forward pass over the one sequence
  * ids[0..n) (no KV cache: every call recomputes all positions), writing logits[n * vocab_size]
@@ -200,10 +236,10 @@ size_t xf_model_vocab_size(const xf_model *model);
  * head (encoders such as bert), XF_ERR_RANGE for an id outside [0, vocab_size) or n above
  * max_position_embeddings, XF_ERR_INVALID_ARG for n == 0. xf_embed on a decoder is
  * XF_ERR_UNSUPPORTED. */
-xf_status xf_model_logits(xf_model *model, const int32_t *ids, size_t n, float *logits);
+XF_API xf_status xf_model_logits(xf_model *model, const int32_t *ids, size_t n, float *logits);
 
 /* Cosine similarity of two vectors of length dim. */
-float xf_cosine(const float *a, const float *b, size_t dim);
+XF_API float xf_cosine(const float *a, const float *b, size_t dim);
 
 /* ============================================ sessions / generation (KV cache, sampling) */
 
@@ -231,7 +267,10 @@ typedef struct xf_session_params {
     xf_kv_type kv_type;   /* default XF_KV_F32 */
 } xf_session_params;
 
-xf_session_params xf_session_default_params(void);
+static inline xf_session_params xf_session_default_params(void) {
+    xf_session_params p = {sizeof(xf_session_params), 0, 0, XF_KV_F32};
+    return p;
+}
 
 /* Create a session holding up to params->n_ctx tokens (params NULL = defaults). The KV cache is
  * allocated for the tokens the session holds and grows (doubling) as they arrive, up to n_ctx:
@@ -239,18 +278,18 @@ xf_session_params xf_session_default_params(void);
  * XF_ERR_UNSUPPORTED for encoders (bert), XF_ERR_RANGE when n_ctx exceeds max_position_embeddings
  * or a full cache would exceed XF_SESSION_MAX_BYTES (or overflow size_t), XF_ERR_INVALID_ARG for
  * an unknown struct_size or kv_type, XF_ERR_NOMEM when allocation fails. */
-xf_status xf_session_create_ex(xf_model *model, const xf_session_params *params, xf_session **out);
+XF_API xf_status xf_session_create_ex(xf_model *model, const xf_session_params *params, xf_session **out);
 /* xf_session_create_ex with default parameters but n_ctx. */
-xf_status xf_session_create(xf_model *model, size_t n_ctx, xf_session **out);
-void xf_session_free(xf_session *s);
+XF_API xf_status xf_session_create(xf_model *model, size_t n_ctx, xf_session **out);
+XF_API void xf_session_free(xf_session *s);
 /* Forget all tokens (n_past = 0); keeps the memory. */
-void xf_session_reset(xf_session *s);
+XF_API void xf_session_reset(xf_session *s);
 /* Tokens evaluated so far (0 for NULL). */
-size_t xf_session_n_past(const xf_session *s);
+XF_API size_t xf_session_n_past(const xf_session *s);
 /* Capacity n_ctx of the session (0 for NULL). */
-size_t xf_session_n_ctx(const xf_session *s);
+XF_API size_t xf_session_n_ctx(const xf_session *s);
 /* Bytes of KV cache the session has allocated now (0 for NULL). */
-size_t xf_session_kv_bytes(const xf_session *s);
+XF_API size_t xf_session_kv_bytes(const xf_session *s);
 
 /* Append ids[0..n) (n >= 1) at positions n_past .. n_past + n - 1: a prefill when n > 1, one
  * decode step when n == 1; a prompt may be fed in any number of calls with bitwise-identical
@@ -260,7 +299,7 @@ size_t xf_session_kv_bytes(const xf_session *s);
  * XF_ERR_RANGE (n_past unchanged) when n_past + n exceeds n_ctx or max_position_embeddings or an
  * id is outside [0, vocab_size); XF_ERR_INVALID_ARG for n == 0 or NULL pointers; XF_ERR_NOMEM
  * when the cache cannot grow (the tokens of earlier chunks of this call stay evaluated). */
-xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *logits_last);
+XF_API xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *logits_last);
 
 /* One decode step of n sessions of the same model at once (continuous batching): session i
  * appends ids[i]; logits (n x vocab_size floats, may be NULL) receives each session's next-token
@@ -268,7 +307,7 @@ xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *lo
  * each row is bitwise what xf_session_eval(ss[i], &ids[i], 1, ...) gives; with GGUF block weights
  * more than 4 rows take the GEMM path, equal within float rounding. Sessions must be distinct.
  * Checks every session before changing any; XF_ERR_RANGE when one is full. */
-xf_status xf_session_step_batch(xf_session *const *sessions, size_t n, const int32_t *ids, float *logits);
+XF_API xf_status xf_session_step_batch(xf_session *const *sessions, size_t n, const int32_t *ids, float *logits);
 
 /* Sampling of the next token from logits. Steps, in this order (as transformers' logits
  * processors, then warpers):
@@ -284,6 +323,7 @@ xf_status xf_session_step_batch(xf_session *const *sessions, size_t n, const int
  *   7. draw from the renormalised probabilities with the sampler's own PRNG (xoshiro256**
  *      seeded from `seed` through splitmix64): the same seed and inputs give the same tokens. */
 typedef struct xf_sampler_params {
+    size_t struct_size;       /* sizeof(xf_sampler_params), set by xf_sampler_default_params() */
     float temperature;        /* >= 0; default 1; 0 = greedy */
     int32_t top_k;            /* >= 0; default 0 (disabled) */
     float top_p;              /* in (0, 1]; default 1 (disabled) */
@@ -296,15 +336,18 @@ typedef struct xf_sampler_params {
 
 typedef struct xf_sampler xf_sampler;
 
-xf_sampler_params xf_sampler_default_params(void);
+static inline xf_sampler_params xf_sampler_default_params(void) {
+    xf_sampler_params p = {sizeof(xf_sampler_params), 1.0f, 0, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0};
+    return p;
+}
 /* Validate params (XF_ERR_INVALID_ARG naming the parameter and its value) and allocate a sampler
  * for vocab_size logits (params NULL = defaults). */
-xf_status xf_sampler_create(const xf_sampler_params *params, size_t vocab_size, xf_sampler **out);
-void xf_sampler_free(xf_sampler *s);
+XF_API xf_status xf_sampler_create(const xf_sampler_params *params, size_t vocab_size, xf_sampler **out);
+XF_API void xf_sampler_free(xf_sampler *s);
 /* Pick the next token into *out. logits (vocab_size floats) is modified in place (penalties and
  * temperature applied). history[0..n_hist) are the tokens so far, for the penalties (may be NULL
  * when n_hist == 0); an id outside the vocabulary is XF_ERR_RANGE. NaN logits count as -inf. */
-xf_status xf_sampler_sample(xf_sampler *s, float *logits, const int32_t *history, size_t n_hist,
+XF_API xf_status xf_sampler_sample(xf_sampler *s, float *logits, const int32_t *history, size_t n_hist,
                             int32_t *out);
 
 /* ==================================== end of sessions / generation (KV cache, sampling) */
@@ -337,26 +380,26 @@ typedef struct xf_chat_message {
  * message naming the construct, line and column. Stop strings: eos_token and the end-of-turn
  * markers the template writes (<|im_end|>, <|eot_id|>, <|end|>, <end_of_turn>, ...).
  * strftime_now() in a template reads the clock, or SOURCE_DATE_EPOCH (UTC) when it is set. */
-xf_status xf_chat_template_from_text(const char *template_text, const char *bos_token,
+XF_API xf_status xf_chat_template_from_text(const char *template_text, const char *bos_token,
                                      const char *eos_token, xf_chat_template **out);
 /* xf_chat_template_from_text(template_text, NULL, NULL, out). */
-xf_status xf_chat_template_detect(const char *template_text, xf_chat_template **out);
+XF_API xf_status xf_chat_template_detect(const char *template_text, xf_chat_template **out);
 /* A built-in format by name (the --chat-template override); XF_ERR_UNSUPPORTED for another name. */
-xf_status xf_chat_template_from_name(const char *name, xf_chat_template **out);
-void xf_chat_template_free(xf_chat_template *tmpl);
+XF_API xf_status xf_chat_template_from_name(const char *name, xf_chat_template **out);
+XF_API void xf_chat_template_free(xf_chat_template *tmpl);
 /* The built-in names: "chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr". Never NULL. */
-const char *xf_chat_template_names(void);
+XF_API const char *xf_chat_template_names(void);
 /* Name of a template ("jinja" for a model's own, else a built-in name; "" for NULL). */
-const char *xf_chat_template_name(const xf_chat_template *tmpl);
+XF_API const char *xf_chat_template_name(const xf_chat_template *tmpl);
 /* The system message a ChatML template inserts when the first message is not one, or NULL. */
-const char *xf_chat_template_default_system(const xf_chat_template *tmpl);
+XF_API const char *xf_chat_template_default_system(const xf_chat_template *tmpl);
 /* Strings that end the assistant's turn, to stop generation on (e.g. "<|im_end|>", "<|eot_id|>",
  * "</s>"); *n gets their count. Owned by the template. */
-const char *const *xf_chat_template_stops(const xf_chat_template *tmpl, size_t *n);
+XF_API const char *const *xf_chat_template_stops(const xf_chat_template *tmpl, size_t *n);
 /* 1 when the rendered text is to be tokenized without the special tokens the tokenizer adds
  * (the template writes its own BOS: llama3, llama2, mistral; and every Jinja template, as
  * transformers tokenizes a rendered chat with add_special_tokens=False). */
-int xf_chat_template_adds_bos(const xf_chat_template *tmpl);
+XF_API int xf_chat_template_adds_bos(const xf_chat_template *tmpl);
 
 /* Render msgs[0..n) (n >= 1) into *out (NUL-terminated, free with free()); *len (may be NULL)
  * gets its byte length. add_generation_prompt appends the opening of an assistant turn (llama2
@@ -366,19 +409,19 @@ int xf_chat_template_adds_bos(const xf_chat_template *tmpl);
  * optional first system message, then user/assistant alternation starting with user; mistral
  * the same without any system message). XF_ERR_RANGE when a Jinja template exceeds the limits
  * on steps (10 million), memory (256 MiB) or output (16 MiB). */
-xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *msgs, size_t n,
+XF_API xf_status xf_chat_render(const xf_chat_template *tmpl, const xf_chat_message *msgs, size_t n,
                          int add_generation_prompt, char **out, size_t *len);
 /* The same for messages given as a JSON array in transformers' / OpenAI's format (objects with
  * "role", "content", "tool_calls", "reasoning_content", ...), and vars_json (may be NULL) a JSON
  * object of more template variables: "tools" (function schemas), "documents", and keywords such
  * as "enable_thinking". A built-in format takes string role/content only and ignores vars_json. */
-xf_status xf_chat_render_json(const xf_chat_template *tmpl, const char *messages_json,
+XF_API xf_status xf_chat_render_json(const xf_chat_template *tmpl, const char *messages_json,
                               const char *vars_json, int add_generation_prompt, char **out,
                               size_t *len);
 /* The chat template of a loaded model: its own (xf_model_chat_template) compiled with
  * xf_chat_template_from_text, bos_token the special token its tokenizer puts before a text (if
  * one) and eos_token the token of xf_model_eos_id. XF_ERR_NOT_FOUND when the model has none. */
-xf_status xf_chat_template_from_model(const xf_model *model, xf_chat_template **out);
+XF_API xf_status xf_chat_template_from_model(const xf_model *model, xf_chat_template **out);
 
 /* ===================================================== end of chat templates */
 
@@ -397,14 +440,14 @@ xf_status xf_chat_template_from_model(const xf_model *model, xf_chat_template **
  * XF_ERR_INVALID_ARG (naming the value) for window < 2, stride outside [1, window], n < 2 or NULL
  * pointers; XF_ERR_RANGE when min(window, n) exceeds max_position_embeddings or an id is outside
  * the vocabulary; XF_ERR_UNSUPPORTED for models without an LM head. */
-xf_status xf_perplexity(xf_model *model, const int32_t *ids, size_t n, size_t window, size_t stride,
+XF_API xf_status xf_perplexity(xf_model *model, const int32_t *ids, size_t n, size_t window, size_t stride,
                         double *ppl, double *nll_sum, size_t *n_scored);
 
 /* Progress of a long computation: done of total units so far. */
 typedef void (*xf_progress_fn)(void *user, size_t done, size_t total);
 /* xf_perplexity, calling progress(user, windows done, windows in all) after each window when
  * progress is not NULL (for a progress bar); the results are the same. */
-xf_status xf_perplexity_progress(xf_model *model, const int32_t *ids, size_t n, size_t window,
+XF_API xf_status xf_perplexity_progress(xf_model *model, const int32_t *ids, size_t n, size_t window,
                                  size_t stride, double *ppl, double *nll_sum, size_t *n_scored,
                                  xf_progress_fn progress, void *user);
 
@@ -413,7 +456,7 @@ xf_status xf_perplexity_progress(xf_model *model, const int32_t *ids, size_t n, 
  * loaded from a .gguf file (the path, or a folder whose only weight file is a .gguf), the GGUF key
  * tokenizer.chat_template. NULL when there is none (or it cannot be read). The text is owned by
  * the library, valid until the next xf_model_chat_template call on the same thread. */
-const char *xf_model_chat_template(const xf_model *model);
+XF_API const char *xf_model_chat_template(const xf_model *model);
 
 /* The sampling settings the model ships with, written over *params (fields the model does not
  * set keep their values; start from xf_sampler_default_params() or your own defaults):
@@ -427,12 +470,12 @@ const char *xf_model_chat_template(const xf_model *model);
  * "generation_config.json" or "GGUF general.sampling.*" when the model gave settings, else NULL
  * (*params unchanged). XF_ERR_FORMAT / XF_ERR_RANGE, naming the file and field, for a malformed
  * file or a value outside the sampler's ranges (then *params is unchanged). */
-xf_status xf_model_sampler_defaults(const xf_model *model, xf_sampler_params *params, const char **source);
+XF_API xf_status xf_model_sampler_defaults(const xf_model *model, xf_sampler_params *params, const char **source);
 
 /* The model's end-of-sequence token id: eos_token_id of generation_config.json, else of
  * config.json (the first one when it is a list), or, for a GGUF model, tokenizer.ggml.eos_token_id;
  * -1 when none is known. */
-int32_t xf_model_eos_id(const xf_model *model);
+XF_API int32_t xf_model_eos_id(const xf_model *model);
 
 /* ========================================================= end of text generation helpers */
 
@@ -461,20 +504,20 @@ typedef struct xf_index_params {
     int read_only;         /* 1: open an existing index for searching only */
 } xf_index_params;
 
-xf_index_params xf_index_default_params(void);
+XF_API xf_index_params xf_index_default_params(void);
 
 /* Open the index at db (a SQLite file path, or a postgresql:// URI), creating it unless
  * read_only. The index records the model's name (its folder's or file's base name) and vector
  * width: opening it with another model is XF_ERR_FORMAT, naming both. A store that is locked
  * by another writer, read-only when writing, or not an index is an error naming it. */
-xf_status xf_index_open(const char *db, xf_model *model, const xf_index_params *params,
+XF_API xf_status xf_index_open(const char *db, xf_model *model, const xf_index_params *params,
                         xf_index **out);
 /* Commits pending work (see xf_index_commit) and closes. */
-void xf_index_free(xf_index *ix);
+XF_API void xf_index_free(xf_index *ix);
 /* The model an existing index was built with: its name, the absolute path it was loaded from
  * (model_path may be NULL; *model_path is NULL when not recorded) and the vector width. The
  * strings are malloc'ed: free() them. */
-xf_status xf_index_model(const char *db, char **model_name, char **model_path, size_t *dim);
+XF_API xf_status xf_index_model(const char *db, char **model_name, char **model_path, size_t *dim);
 
 typedef enum xf_index_change {
     XF_INDEX_UNCHANGED = 0, /* same content (SHA-256) and chunking as indexed: nothing done */
@@ -493,16 +536,16 @@ typedef struct xf_index_result {
  * its absolute path. Writes are grouped in transactions committed every few documents and by
  * xf_index_commit / xf_index_free: a crash loses at most the uncommitted ones, which a rerun
  * indexes again (a document and its chunks are always replaced together). res may be NULL. */
-xf_status xf_index_add_file(xf_index *ix, const char *path, xf_index_result *res);
+XF_API xf_status xf_index_add_file(xf_index *ix, const char *path, xf_index_result *res);
 /* The same for a document held in memory, stored under `name` (its format from the name). */
-xf_status xf_index_add_text(xf_index *ix, const char *name, const char *data, size_t len,
+XF_API xf_status xf_index_add_text(xf_index *ix, const char *name, const char *data, size_t len,
                             xf_index_result *res);
 /* Commit the pending transaction. */
-xf_status xf_index_commit(xf_index *ix);
+XF_API xf_status xf_index_commit(xf_index *ix);
 /* Remove documents whose path starts with prefix (NULL = all) and whose file no longer exists.
  * n_removed may be NULL. */
-xf_status xf_index_remove_missing(xf_index *ix, const char *prefix, size_t *n_removed);
-xf_status xf_index_stats(xf_index *ix, size_t *n_docs, size_t *n_chunks);
+XF_API xf_status xf_index_remove_missing(xf_index *ix, const char *prefix, size_t *n_removed);
+XF_API xf_status xf_index_stats(xf_index *ix, size_t *n_docs, size_t *n_chunks);
 
 typedef struct xf_search_params {
     size_t k;          /* results; default 10 */
@@ -513,7 +556,7 @@ typedef struct xf_search_params {
                           yet: a non-NULL value is XF_ERR_UNSUPPORTED */
 } xf_search_params;
 
-xf_search_params xf_search_default_params(void);
+XF_API xf_search_params xf_search_default_params(void);
 
 /* One result. Strings are owned by the hit list. */
 typedef struct xf_search_hit {
@@ -528,12 +571,12 @@ typedef struct xf_search_hit {
 
 /* The best chunks for a query text, best first (*n may be below k). Free with
  * xf_search_hits_free. */
-xf_status xf_search(xf_index *ix, const char *query, const xf_search_params *params,
+XF_API xf_status xf_search(xf_index *ix, const char *query, const xf_search_params *params,
                     xf_search_hit **hits, size_t *n);
 /* The same for a query vector of xf_model_embedding_dim floats (it is L2-normalised first). */
-xf_status xf_search_vector(xf_index *ix, const float *query, const xf_search_params *params,
+XF_API xf_status xf_search_vector(xf_index *ix, const float *query, const xf_search_params *params,
                            xf_search_hit **hits, size_t *n);
-void xf_search_hits_free(xf_search_hit *hits, size_t n);
+XF_API void xf_search_hits_free(xf_search_hit *hits, size_t n);
 
 /* ============================================================== end of search */
 

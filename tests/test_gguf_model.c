@@ -235,7 +235,7 @@ static void test_tiny(const tiny *m) {
     st = xf_model_load(gpath, &p, &mg);
     CHECK_MSG(st == XF_OK, "gguf: %s", xf_errmsg());
     if (ms && mg) {
-        xf_model_info info;
+        xf_model_info info = xf_model_info_init();
         CHECK(xf_model_get_info(mg, &info) == XF_OK);
         CHECK(strcmp(info.architecture, "llama") == 0);
         CHECK(strcmp(info.dtypes, "F32") == 0);
@@ -326,7 +326,7 @@ static void check_arch(const char *dir, const char *arch, size_t n_kv, variant v
     st = xf_model_load(gpath, &p, &mg);
     CHECK_MSG(st == XF_OK, "%s gguf: %s", dir, xf_errmsg());
     if (ms && mg) {
-        xf_model_info info;
+        xf_model_info info = xf_model_info_init();
         CHECK(xf_model_get_info(mg, &info) == XF_OK);
         CHECK_MSG(strcmp(info.architecture, want_arch) == 0, "%s: architecture %s, expected %s", dir,
                   info.architecture, want_arch);
@@ -462,7 +462,7 @@ static void test_smollm2(void) {
         free(ref);
         return;
     }
-    xf_model_info info;
+    xf_model_info info = xf_model_info_init();
     CHECK(xf_model_get_info(m, &info) == XF_OK);
     printf("SmolLM2: %s, %s, %zu layers, hidden %zu, vocab %zu, dtypes %s, tokenizer %s\n", info.files[0],
            info.architecture, info.n_layers, info.hidden, info.vocab_size, info.dtypes,

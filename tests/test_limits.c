@@ -148,7 +148,7 @@ static void test_api_sizes(void) {
     CHECK(s == NULL);
     /* Logits over more positions than the model has. */
     size_t P = 0;
-    xf_model_info info;
+    xf_model_info info = xf_model_info_init();
     if (xf_model_get_info(m, &info) == XF_OK) P = info.max_position;
     int32_t *ids = calloc(P + 1, sizeof *ids);
     float *logits = malloc((P + 1) * xf_model_vocab_size(m) * sizeof *logits);

@@ -215,7 +215,7 @@ int main(void) {
     xf_model *nt = NULL;
     CHECK_MSG(xf_model_load(dir, NULL, &nt) == XF_OK, "without tokenizer.json: %s", xf_errmsg());
     if (nt) {
-        xf_model_info info;
+        xf_model_info info = xf_model_info_init();
         float v[8];
         const char *texts[] = {"a"};
         CHECK(xf_model_tokenizer(nt) == NULL && xf_model_get_info(nt, &info) == XF_OK && !info.has_tokenizer);

@@ -55,3 +55,5 @@ const char *xf_status_str(xf_status st) {
 }
 
 const char *xf_version(void) { return XFMR_VERSION; }
+
+int xf_version_number(void) { return XFMR_VERSION_NUMBER; }

@@ -3,7 +3,6 @@
  * transformers' semantics (do_sample false or absent = greedy; do_sample true = temperature, top_k,
  * top_p with GenerationConfig's defaults 1.0 / 50 / 1.0), or from the GGUF keys
  * general.sampling.{temp,top_k,top_p,min_p,penalty_repeat} that llama.cpp's converter writes. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,19 +12,11 @@
 #include "core/json.h"
 #include "io/gguf.h"
 #include "model/model.h"
+#include "model/sampling.h"
 
-/* The sampler's own ranges (sampling.c validates the same in xf_sampler_create). */
+/* The sampler's own ranges, the message prefixed with the file. */
 static xf_status check(const char *where, const xf_sampler_params *p) {
-    if (!(p->temperature >= 0.0f) || isinf(p->temperature))
-        return xf_error(XF_ERR_RANGE, "%s: temperature %g must be >= 0", where, (double)p->temperature);
-    if (p->top_k < 0) return xf_error(XF_ERR_RANGE, "%s: top_k %d must be >= 0", where, (int)p->top_k);
-    if (!(p->top_p > 0.0f && p->top_p <= 1.0f))
-        return xf_error(XF_ERR_RANGE, "%s: top_p %g must be in (0, 1]", where, (double)p->top_p);
-    if (!(p->min_p >= 0.0f && p->min_p < 1.0f))
-        return xf_error(XF_ERR_RANGE, "%s: min_p %g must be in [0, 1)", where, (double)p->min_p);
-    if (!(p->repetition_penalty > 0.0f) || isinf(p->repetition_penalty))
-        return xf_error(XF_ERR_RANGE, "%s: repetition_penalty %g must be > 0", where, (double)p->repetition_penalty);
-    return XF_OK;
+    return xf_sampler_check(p) ? xf_error_wrap(XF_ERR_RANGE, "%s", where) : XF_OK;
 }
 
 static const char *const k_json_keys[] = {"do_sample", "temperature", "top_k", "top_p", "min_p", "repetition_penalty"};

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/abi.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -23,11 +24,6 @@
 
 static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch_qwen2, &xf_arch_mistral,
                                          &xf_arch_gpt2};
-
-xf_model_params xf_model_default_params(void) {
-    xf_model_params p = {0, 0, XF_WEIGHTS_AS_STORED};
-    return p;
-}
 
 void xf_model_free(xf_model *m) {
     if (!m) return;
@@ -123,7 +119,10 @@ xf_status xf_model_load(const char *path, const xf_model_params *params, xf_mode
     if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_model_load: out is NULL");
     *out = NULL;
     if (!path || !*path) return xf_error(XF_ERR_INVALID_ARG, "xf_model_load: empty model path");
-    xf_model_params p = params ? *params : xf_model_default_params();
+    xf_model_params p = xf_model_default_params();
+    /* The first layout with struct_size is today's: older callers cannot exist yet. */
+    xf_status st0 = params ? xf_struct_in(&p, sizeof p, params, sizeof p, "xf_model_params") : XF_OK;
+    if (st0) return st0;
     if (p.n_threads < 0) return xf_error(XF_ERR_INVALID_ARG, "n_threads %d is negative", p.n_threads);
     if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8 && p.weights != XF_WEIGHTS_BF16)
         return xf_error(XF_ERR_INVALID_ARG,
@@ -144,9 +143,9 @@ const xf_tokenizer *xf_model_tokenizer(const xf_model *m) { return m ? m->tok : 
 size_t xf_model_embedding_dim(const xf_model *m) { return m ? m->cfg.hidden_size : 0; }
 size_t xf_model_max_length(const xf_model *m) { return m ? m->max_length : 0; }
 
-xf_status xf_model_get_info(const xf_model *m, xf_model_info *info) {
-    if (!m || !info) return xf_error(XF_ERR_INVALID_ARG, "xf_model_get_info: NULL argument");
-    memset(info, 0, sizeof *info);
+xf_status xf_model_get_info(const xf_model *m, xf_model_info *out) {
+    if (!m || !out) return xf_error(XF_ERR_INVALID_ARG, "xf_model_get_info: NULL argument");
+    xf_model_info all = xf_model_info_init(), *info = &all;
     info->path = m->path;
     info->architecture = m->arch->name;
     info->pooling = xf_pooling_name(m->layout.pooling);
@@ -173,7 +172,7 @@ xf_status xf_model_get_info(const xf_model *m, xf_model_info *info) {
         info->sliding_window = m->cfg.sliding_window;
         info->tied_embeddings = m->cfg.tie_word_embeddings;
     }
-    return XF_OK;
+    return xf_struct_out(out, &all, sizeof all, sizeof all, "xf_model_info");
 }
 
 /* Pool the hidden states of one sequence (rows [0, n) of H) into out[dim]. */

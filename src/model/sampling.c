@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/abi.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "model/sampling.h"
 #include "xfmr.h"
 
 typedef struct cand {
@@ -22,11 +24,6 @@ struct xf_sampler {
     double *prob;    /* [V] unnormalised probabilities of the candidates */
     uint32_t *count; /* [V] occurrences in the history (zero between calls) */
 };
-
-xf_sampler_params xf_sampler_default_params(void) {
-    xf_sampler_params p = {1.0f, 0, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0};
-    return p;
-}
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -55,10 +52,8 @@ static xf_status bad(const char *name, double v, const char *want) {
     return xf_error(XF_ERR_INVALID_ARG, "sampler: %s %g is invalid (%s)", name, v, want);
 }
 
-xf_status xf_sampler_create(const xf_sampler_params *params, size_t vocab_size, xf_sampler **out) {
-    if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_sampler_create: NULL out");
-    *out = NULL;
-    xf_sampler_params p = params ? *params : xf_sampler_default_params();
+xf_status xf_sampler_check(const xf_sampler_params *params) {
+    const xf_sampler_params p = *params;
     if (!(p.temperature >= 0.0f) || isinf(p.temperature)) return bad("temperature", p.temperature, "must be finite and >= 0");
     if (p.top_k < 0) return bad("top_k", p.top_k, "must be >= 0; 0 disables it");
     if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) return bad("top_p", p.top_p, "must be in (0, 1]; 1 disables it");
@@ -67,6 +62,17 @@ xf_status xf_sampler_create(const xf_sampler_params *params, size_t vocab_size, 
         return bad("repetition_penalty", p.repetition_penalty, "must be finite and > 0; 1 disables it");
     if (!isfinite(p.presence_penalty)) return bad("presence_penalty", p.presence_penalty, "must be finite");
     if (!isfinite(p.frequency_penalty)) return bad("frequency_penalty", p.frequency_penalty, "must be finite");
+    return XF_OK;
+}
+
+xf_status xf_sampler_create(const xf_sampler_params *params, size_t vocab_size, xf_sampler **out) {
+    if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_sampler_create: NULL out");
+    *out = NULL;
+    xf_sampler_params p = xf_sampler_default_params();
+    /* The first layout with struct_size is today's: older callers cannot exist yet. */
+    xf_status st = params ? xf_struct_in(&p, sizeof p, params, sizeof p, "xf_sampler_params") : XF_OK;
+    if (!st) st = xf_sampler_check(&p);
+    if (st) return st;
     if (vocab_size == 0 || vocab_size > INT32_MAX)
         return xf_error(XF_ERR_INVALID_ARG, "sampler: vocab_size %zu is invalid (1 .. %d)", vocab_size, INT32_MAX);
     xf_sampler *s = xf_calloc(1, sizeof *s);

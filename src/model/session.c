@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/abi.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "model/forward.h"
@@ -31,24 +32,15 @@ void xf_session_free(xf_session *s) {
     free(s);
 }
 
-xf_session_params xf_session_default_params(void) {
-    xf_session_params p = {0};
-    p.struct_size = sizeof p;
-    return p;
-}
-
 xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_session **out) {
     if (!out) return xf_error(XF_ERR_INVALID_ARG, "xf_session_create: NULL out");
     *out = NULL;
     if (!m) return xf_error(XF_ERR_INVALID_ARG, "xf_session_create: NULL model");
     xf_session_params p = xf_session_default_params();
-    if (params) {
-        if (params->struct_size < offsetof(xf_session_params, kv_type) + sizeof p.kv_type ||
-            params->struct_size > sizeof p)
-            return xf_error(XF_ERR_INVALID_ARG, "xf_session_params.struct_size %zu: not a size this library knows (%zu)",
-                            params->struct_size, sizeof p);
-        memcpy(&p, params, params->struct_size);
-    }
+    xf_status st0 = params ? xf_struct_in(&p, sizeof p, params, offsetof(xf_session_params, kv_type) + sizeof p.kv_type,
+                                          "xf_session_params")
+                           : XF_OK;
+    if (st0) return st0;
     if (!m->plan.lm_head.w.data)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not a decoder; sessions need a language model",
                         m->path, m->arch->name);

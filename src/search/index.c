@@ -63,7 +63,7 @@ xf_search_params xf_search_default_params(void) {
 
 /* Base name of the model's folder or file: "all-MiniLM-L6-v2". */
 static char *model_name_of(xf_model *m) {
-    xf_model_info info;
+    xf_model_info info = xf_model_info_init();
     if (xf_model_get_info(m, &info) != XF_OK || !info.path) return xf_strdup("unknown");
     char *p = xf_strdup(info.path);
     if (!p) return NULL;
@@ -193,7 +193,7 @@ xf_status xf_index_open(const char *db, xf_model *model, const xf_index_params *
             if (!st) st = ix->ops->meta_set(ix->store, "schema_version", SCHEMA_VERSION);
             if (!st) st = ix->ops->meta_set(ix->store, "model", ix->model_name);
             if (!st) st = ix->ops->meta_set(ix->store, "dim", d);
-            xf_model_info info;
+            xf_model_info info = xf_model_info_init();
             char *abs = xf_model_get_info(model, &info) == XF_OK && info.path ? realpath(info.path, NULL) : NULL;
             if (!st && abs) st = ix->ops->meta_set(ix->store, "model_path", abs);
             free(abs);

@@ -150,8 +150,7 @@ static void catch_sigint(void) {
 }
 
 static void banner(const cli_gen_opts *o, const xf_model *m, const xf_chat_template *tmpl) {
-    xf_model_info info;
-    memset(&info, 0, sizeof info);
+    xf_model_info info = xf_model_info_init();
     xf_model_get_info(m, &info);
     fprintf(stderr, "xfmr chat: %s (%s, chat template %s)\nsampling: ", info.path ? info.path : "?",
             info.architecture ? info.architecture : "?", xf_chat_template_name(tmpl));

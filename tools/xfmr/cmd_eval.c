@@ -292,7 +292,7 @@ static void add_model_json(cJSON *obj, const char *key, const char *name, xf_mod
     cJSON *j = cJSON_AddObjectToObject(obj, key);
     cJSON_AddStringToObject(j, "name", name);
     cJSON_AddStringToObject(j, "kind", kind == EVAL_DECODER ? "decoder" : "encoder");
-    xf_model_info info;
+    xf_model_info info = xf_model_info_init();
     if (xf_model_get_info(m, &info) == XF_OK) {
         cJSON_AddStringToObject(j, "path", info.path ? info.path : "");
         cJSON_AddStringToObject(j, "architecture", info.architecture ? info.architecture : "");
@@ -341,7 +341,7 @@ int cmd_eval(int argc, char **argv) {
     }
     cJSON *root = cJSON_CreateObject(), *tasks = NULL;
     if (!rc && !root) rc = cli_error("out of memory");
-    cli_out saved = {NULL, NULL};
+    cli_out saved = {0};
     if (!rc && o.save_prompts) {
         if (!strcmp(o.save_prompts, "-")) rc = cli_error("--save-prompts needs a file, not stdout");
         else if (cli_out_open(&saved, o.save_prompts)) rc = CLI_EXIT_FAIL;

@@ -62,7 +62,7 @@ void cmd_index_help(FILE *f) {
           f);
     cli_help_model_options(f);
     fputs("                        (default model: the one the index was built with, else\n"
-          "                        " CLI_DEFAULT_MODEL ")\n"
+          "                        " CLI_DEFAULT_ENCODER ")\n"
           "      --chunker KIND    dom (default): by document structure; fixed: windows of\n"
           "                        --chunk-tokens tokens over the text, ignoring structure\n"
           "      --chunk-tokens N  tokens per chunk, heading path and special tokens included\n"
@@ -212,7 +212,7 @@ static int open_index(cli_model_opts *mo, const char *db, const xf_index_params 
                       xf_index **ix) {
     char *recorded = NULL;
     if (!mo->model && cli_index_model(db, &recorded) == 0) mo->model = recorded;
-    int rc = cli_load_model(mo, model);
+    int rc = cli_load_model(mo, 1, model);
     if (rc == CLI_EXIT_OK && xf_index_open(db, *model, ip, ix) != XF_OK) rc = cli_lib_error();
     if (recorded) mo->model = NULL;
     free(recorded);

@@ -175,6 +175,7 @@ int cmd_info(int argc, char **argv) {
     facts x;
     char name[64];
     memset(&x, 0, sizeof x);
+    x.in = xf_model_info_init();
     if (xf_model_get_info(model, &x.in) != XF_OK) {
         rc = cli_lib_error();
     } else {

@@ -178,7 +178,7 @@ int cmd_search(int argc, char **argv) {
     xf_index *ix = NULL;
     if (!rc && cli_index_model(db, &recorded) != 0) rc = cli_lib_error();
     if (!rc && !mo.model) mo.model = recorded;
-    if (!rc) rc = cli_load_model(&mo, &model);
+    if (!rc) rc = cli_load_model(&mo, 1, &model);
     xf_index_params ip = xf_index_default_params();
     ip.read_only = 1;
     if (!rc && xf_index_open(db, model, &ip, &ix) != XF_OK) rc = cli_lib_error();

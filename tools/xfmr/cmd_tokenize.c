@@ -120,12 +120,6 @@ static int encode_print(const xf_tokenizer *tok, const tok_opts *o, const char *
     return ferror(stdout) ? cli_error("cannot write the output") : CLI_EXIT_OK;
 }
 
-/* A path to a .gguf file: its tokenizer.ggml.* metadata is the tokenizer. */
-static int cli_is_gguf(const char *path) {
-    size_t n = strlen(path);
-    return n > 5 && !strcmp(path + n - 5, ".gguf");
-}
-
 static int parse(int argc, char **argv, tok_opts *o) {
     cli_parser p;
     cli_parser_init(&p, "tokenize", argc, argv, OPTS, sizeof OPTS / sizeof OPTS[0]);

@@ -213,7 +213,7 @@ static int agree_greedy(eval_ctx *c, cJSON *obj, timers *tm, double *prompts_don
         if (!rc && lens[i] == 0) rc = cli_error("%s:%zu: the prompt has no tokens", path, i + 1);
         if (lens[i] > longest) longest = lens[i];
     }
-    xf_model_info info;
+    xf_model_info info = xf_model_info_init();
     size_t ctx = longest + (size_t)c->o->max_tokens;
     if (!rc && xf_model_get_info(c->m, &info) == XF_OK && ctx > info.max_position)
         rc = cli_error("a prompt of %zu tokens plus --max-tokens %ld exceeds the context of %zu",

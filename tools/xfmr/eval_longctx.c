@@ -310,7 +310,7 @@ static int save_prompt(eval_ctx *c, const lc_task *t, const lc_case *k, size_t l
 static int run_longctx(eval_ctx *c, cJSON *obj, int needle) {
     const eval_opts *o = c->o;
     lc_task t = {needle, needle ? "needle" : "passkey", needle ? 32 : 12, NULL, 0, 0};
-    xf_model_info info;
+    xf_model_info info = xf_model_info_init();
     size_t ctx = xf_model_get_info(c->m, &info) == XF_OK ? info.max_position : 0, max_len = 0;
     for (size_t i = 0; i < o->n_lengths; i++) {
         if (o->lengths[i] + t.answer_tokens > ctx)

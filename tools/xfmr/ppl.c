@@ -9,7 +9,7 @@
 
 size_t cli_ppl_window(xf_model *m, long window, size_t cap) {
     if (window > 0) return (size_t)window;
-    xf_model_info info;
+    xf_model_info info = xf_model_info_init();
     size_t w = xf_model_get_info(m, &info) == XF_OK ? info.max_position : 0;
     return cap && w > cap ? cap : w;
 }
