@@ -262,7 +262,7 @@ static void test_llama(void) {
     CHECK_MSG(xf_model_load(dense, NULL, &md) == XF_OK, "dense: %s", xf_errmsg());
     CHECK_MSG(xf_model_load(pruned, NULL, &mp) == XF_OK, "pruned: %s", xf_errmsg());
     if (md && mp) {
-        xf_model_info id, ip;
+        xf_model_info id = xf_model_info_init(), ip = xf_model_info_init();
         xf_model_get_info(md, &id), xf_model_get_info(mp, &ip);
         CHECK_MSG(ip.n_params + 2 * (2 * L_DH * 64) + 8 * 3 * 64 == id.n_params,
                   "pruned model has %llu parameters, dense %llu", (unsigned long long)ip.n_params,
