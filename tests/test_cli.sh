@@ -313,7 +313,7 @@ if [ -d "$here/models/SmolLM2-135M-Instruct" ]; then
   run 0 "$X" tokenize -m SmolLM2-135M-Instruct --text "Hello, world!"
   check "tokenize -m SmolLM2-135M-Instruct == Hugging Face" test "$(cat "$tmp/out")" = "19556 28 905 17"
   run 0 "$X" info SmolLM2-135M-Instruct
-  out_has "decoder"; out_has "smollm2"; out_has "Q4_1"
+  out_has "decoder"; out_has "jinja"; out_has "Q4_1"
 else
   skip_part "models/SmolLM2-135M-Instruct is missing (scripts/fetch_models.sh SmolLM2-135M-Instruct)"
 fi

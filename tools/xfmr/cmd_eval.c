@@ -62,7 +62,7 @@ void cmd_eval_help(FILE *f) {
           "  -t, --task LIST       tasks to run, comma-separated, in this order\n"
           "      --json FILE       also write the results as JSON to FILE ('-' = stdout; the\n"
           "                        table then goes to stderr)\n"
-          "      --threads N       compute threads, 0..1024 (default: 0 = all cores)\n"
+          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n"
           "      --max-length N    truncate encoder inputs to N tokens (default: the model's)\n"
           CLI_HELP_WEIGHTS
           "\n"

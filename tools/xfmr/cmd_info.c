@@ -53,7 +53,7 @@ typedef struct facts {
     xf_model_info in;
     size_t dim;
     int32_t eos;
-    const char *chat; /* template name, "none" or "not recognised" */
+    const char *chat; /* "jinja", "none" or "not recognised" */
 } facts;
 
 static void print_table(const facts *x) {
@@ -137,7 +137,8 @@ static void print_json(const facts *x) {
     fputs(in->n_files ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
-/* The chat template's name for a decoder: a recognised format, "none" or "not recognised". */
+/* The chat template for a decoder: "jinja" (its own template, which the Jinja engine parses), "none", or
+ * "not recognised" (a construct outside the engine's subset). */
 static const char *chat_name(const xf_model *m, char *buf, size_t size) {
     const char *text = xf_model_chat_template(m);
     if (!text) return "none";

@@ -46,7 +46,7 @@ void cmd_search_help(FILE *f) {
           "      --rerank MODEL    re-rank with a cross-encoder: not available yet\n"
           "  -m, --model MODEL     the model to embed queries with (default: the one the index\n"
           "                        was built with; another one is refused)\n"
-          "      --threads N       compute threads (default: all cores)\n"
+          "      --threads N       compute threads (default: the CPUs usable)\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
