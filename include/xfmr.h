@@ -147,6 +147,14 @@ typedef struct xf_model_params {
                                  (affinity mask, cgroup CPU quota) */
     size_t max_length;        /* truncate inputs to this many tokens; 0 = the model's own limit */
     xf_weight_format weights; /* XF_WEIGHTS_AS_STORED by default */
+    /* Rotary scaling, to stretch a model past the context it was trained for (docs/LONG_CONTEXT.md):
+     * NULL = as the model's config.json rope_scaling / GGUF rope.scaling.* say; "none"; "linear"
+     * (positions / factor); "ntk" (NTK-aware base change); "dynamic" (dynamic NTK: the base
+     * grows with the sequence past the trained length); "yarn" (YaRN, with its attention
+     * temperature). With one of them the model's positions reach rope_factor x rope_orig_ctx. */
+    const char *rope_scaling;
+    double rope_factor;       /* > 0 (> 1 to stretch); required with rope_scaling other than "none" */
+    size_t rope_orig_ctx;     /* the trained context; 0 = the model's max_position_embeddings */
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {

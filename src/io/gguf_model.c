@@ -223,31 +223,53 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
         return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %zu: sliding-window attention is only "
                         "supported for llama (Mistral) GGUF files", file, k, c->sliding_window);
 
-    /* Rotary scaling. */
+    /* Rotary scaling (llama.cpp's keys; its YaRN attention factor is transformers' one times
+     * rope.scaling.attn_factor). */
+    xf_hf_rope_scaling *rs = &c->rope_scaling;
     if (xf_gguf_find(g, KEY("rope.scaling.type")) >= 0) {
         if ((st = xf_gguf_get_str(g, k, &s, &len))) return st;
-        if (len == 6 && memcmp(s, "linear", 6) == 0) {
-            c->rope_scaling.type = XF_HF_ROPE_LINEAR;
-            if ((st = get_real(g, KEY("rope.scaling.factor"), 1, 0.0, 1e6, &c->rope_scaling.factor))) return st;
+        const int yarn = len == 4 && memcmp(s, "yarn", 4) == 0;
+        if ((len == 6 && memcmp(s, "linear", 6) == 0) || yarn) {
+            rs->type = yarn ? XF_HF_ROPE_YARN : XF_HF_ROPE_LINEAR;
+            if ((st = get_real(g, KEY("rope.scaling.factor"), 1, 0.0, 1e6, &rs->factor))) return st;
+            if (!(rs->factor > 0.0))
+                return xf_error(XF_ERR_RANGE, "%s: metadata key \"%s\" = %g must be > 0", file, k, rs->factor);
             if ((st = get_size(g, KEY("rope.scaling.original_context_length"), 0, 1, 1 << 24,
-                               &c->rope_scaling.original_max_position)))
+                               &rs->original_max_position)))
                 return st;
         } else if (!(len == 4 && memcmp(s, "none", 4) == 0)) {
             int n = len > 60 ? 60 : (int)len;
-            return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = \"%.*s\" is not supported (none, linear)",
-                            file, KEY("rope.scaling.type"), n, s);
+            return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = \"%.*s\" is not supported (none, linear, "
+                            "yarn)", file, KEY("rope.scaling.type"), n, s);
+        }
+        if (yarn) {
+            double log_mul = 0.0, attn = 1.0, ext = 1.0;
+            if (!rs->original_max_position) rs->original_max_position = c->max_position_embeddings;
+            if ((st = get_real(g, KEY("rope.scaling.yarn_beta_fast"), 0, 1e-6, 1e6, &rs->beta_fast)) ||
+                (st = get_real(g, KEY("rope.scaling.yarn_beta_slow"), 0, 1e-6, 1e6, &rs->beta_slow)) ||
+                (st = get_real(g, KEY("rope.scaling.yarn_log_multiplier"), 0, 0.0, 1e6, &log_mul)) ||
+                (st = get_real(g, KEY("rope.scaling.attn_factor"), 0, 1e-6, 1e6, &attn)) ||
+                (st = get_real(g, KEY("rope.scaling.yarn_ext_factor"), 0, -1.0, 1e6, &ext)))
+                return st;
+            if (ext >= 0.0 && ext != 1.0)
+                return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %g: only YaRN's full ramp (1) is "
+                                "supported", file, KEY("rope.scaling.yarn_ext_factor"), ext);
+            if (log_mul > 0.0) rs->mscale = 1.0, rs->mscale_all_dim = log_mul;
+            if (attn != 1.0) { /* the variant's own factor, times attn_factor */
+                const double f = rs->factor, m = f <= 1.0 ? 1.0 : 0.1 * log(f) + 1.0;
+                const double ma = f <= 1.0 || log_mul <= 0.0 ? 1.0 : 0.1 * log_mul * log(f) + 1.0;
+                rs->attention_factor = (log_mul > 0.0 ? m / ma : m) * attn;
+            }
         }
     } else if (xf_gguf_find(g, KEY("rope.scale_linear")) >= 0) { /* older llama.cpp spelling */
         double f = 1.0;
         if ((st = get_real(g, k, 1, 0.0, 1e6, &f))) return st;
         if (f != 1.0) {
-            c->rope_scaling.type = XF_HF_ROPE_LINEAR;
-            c->rope_scaling.factor = f;
+            rs->type = XF_HF_ROPE_LINEAR;
+            rs->factor = f;
         }
     }
-    if (xf_gguf_find_tensor(g, "rope_freqs.weight"))
-        return xf_error(XF_ERR_UNSUPPORTED, "%s: tensor \"rope_freqs.weight\" (per-frequency rotary factors, e.g. "
-                        "Llama 3.1) is not supported for GGUF models yet", file);
+    /* rope_freqs.weight (per-frequency divisors, e.g. Llama 3.1) is read with the weights */
 #undef KEY
 
     if ((st = vocab_of(g, c))) return st;
@@ -312,6 +334,7 @@ int xf_gguf_tensor_name(const char *arch, const char *hf, char *out, size_t cap,
     if (strcmp(arch, "gpt2") == 0) return gpt2_name(hf, out, cap, permute);
     const char *direct = NULL;
     if (strcmp(hf, "model.embed_tokens.weight") == 0) direct = "token_embd.weight";
+    else if (strcmp(hf, "rope_freqs.weight") == 0) direct = "rope_freqs.weight";
     else if (strcmp(hf, "model.norm.weight") == 0) direct = "output_norm.weight";
     else if (strcmp(hf, "lm_head.weight") == 0) direct = "output.weight";
     if (direct) return snprintf(out, cap, "%s", direct) < (int)cap;

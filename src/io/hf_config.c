@@ -76,25 +76,24 @@ static xf_status parse_rope(const char *file, const cJSON *obj, const char *fiel
     if ((st = xf_json_str_opt(ctx, obj, "rope_type", &type))) return st;
     if (!type && (st = xf_json_str_opt(ctx, obj, "type", &type))) return st;
     xf_hf_rope_scaling *r = &out->rope_scaling;
-    if (!type || strcmp(type, "default") == 0) {
-        r->type = XF_HF_ROPE_DEFAULT;
-        return XF_OK;
-    }
-    if (strcmp(type, "linear") == 0) {
-        r->type = XF_HF_ROPE_LINEAR;
-    } else if (strcmp(type, "llama3") == 0) {
-        r->type = XF_HF_ROPE_LLAMA3;
-    } else {
-        return xf_error(XF_ERR_UNSUPPORTED, "%s: rope_type \"%s\" is not supported (supported: default, linear, llama3)",
+    memset(r, 0, sizeof *r);
+    if (!type || strcmp(type, "default") == 0) return XF_OK;
+    static const struct {
+        const char *name;
+        xf_hf_rope_type type;
+    } types[] = {{"linear", XF_HF_ROPE_LINEAR}, {"llama3", XF_HF_ROPE_LLAMA3}, {"dynamic", XF_HF_ROPE_DYNAMIC},
+                 {"yarn", XF_HF_ROPE_YARN}};
+    size_t k = 0;
+    while (k < sizeof types / sizeof types[0] && strcmp(types[k].name, type) != 0) k++;
+    if (k == sizeof types / sizeof types[0])
+        return xf_error(XF_ERR_UNSUPPORTED,
+                        "%s: rope_type \"%s\" is not supported (supported: default, linear, llama3, dynamic, yarn)",
                         ctx, type);
-    }
-    r->factor = 0.0;
+    r->type = types[k].type;
     if ((st = xf_json_num_opt(ctx, obj, "factor", 1e-6, 1e6, &r->factor))) return st;
     if (!(r->factor > 0.0)) return xf_error(XF_ERR_NOT_FOUND, "%s: rope_type \"%s\" needs \"factor\" > 0", ctx, type);
     if (r->type == XF_HF_ROPE_LLAMA3) {
         int64_t orig = 0;
-        r->low_freq_factor = 0.0;
-        r->high_freq_factor = 0.0;
         if ((st = xf_json_num_opt(ctx, obj, "low_freq_factor", 1e-6, 1e6, &r->low_freq_factor)) ||
             (st = xf_json_num_opt(ctx, obj, "high_freq_factor", 1e-6, 1e6, &r->high_freq_factor)) ||
             (st = xf_json_int(ctx, obj, "original_max_position_embeddings", 1, 1 << 24, &orig)))
@@ -103,6 +102,19 @@ static xf_status parse_rope(const char *file, const cJSON *obj, const char *fiel
             return xf_error(XF_ERR_RANGE, "%s: llama3 needs 0 < low_freq_factor (%g) < high_freq_factor (%g)", ctx,
                             r->low_freq_factor, r->high_freq_factor);
         r->original_max_position = (size_t)orig;
+    } else if (r->type == XF_HF_ROPE_YARN) {
+        int64_t orig = 0; /* 0: max_position_embeddings (filled in by the caller) */
+        int truncate = 1;
+        if ((st = xf_json_int_opt(ctx, obj, "original_max_position_embeddings", 1, 1 << 24, &orig)) ||
+            (st = xf_json_num_opt(ctx, obj, "beta_fast", 1e-6, 1e6, &r->beta_fast)) ||
+            (st = xf_json_num_opt(ctx, obj, "beta_slow", 1e-6, 1e6, &r->beta_slow)) ||
+            (st = xf_json_num_opt(ctx, obj, "attention_factor", 1e-6, 1e6, &r->attention_factor)) ||
+            (st = xf_json_num_opt(ctx, obj, "mscale", 0.0, 1e6, &r->mscale)) ||
+            (st = xf_json_num_opt(ctx, obj, "mscale_all_dim", 0.0, 1e6, &r->mscale_all_dim)) ||
+            (st = xf_json_bool_opt(ctx, obj, "truncate", &truncate)))
+            return st;
+        r->original_max_position = (size_t)orig;
+        r->no_truncate = !truncate;
     }
     return XF_OK;
 }
@@ -138,6 +150,8 @@ static xf_status parse_decoder_fields(const char *file, const cJSON *root, int h
     }
     if (!(out->rope_theta > 0.0))
         return xf_error(XF_ERR_RANGE, "%s: field \"rope_theta\" = %g must be > 0", file, out->rope_theta);
+    if (out->rope_scaling.type == XF_HF_ROPE_YARN && !out->rope_scaling.original_max_position)
+        out->rope_scaling.original_max_position = out->max_position_embeddings; /* as transformers */
     return XF_OK;
 }
 

@@ -17,19 +17,28 @@ typedef enum xf_pooling {
 } xf_pooling;
 
 /* Rotary-embedding frequency scaling (config.json "rope_scaling", or "rope_parameters" as
- * transformers >= 5 writes it). */
+ * transformers >= 5 writes it; GGUF rope.scaling.*; xf_model_params overrides). The variants are
+ * those of kernels/rope.h. */
 typedef enum xf_hf_rope_type {
     XF_HF_ROPE_DEFAULT = 0, /* absent, null, or rope_type "default" */
     XF_HF_ROPE_LINEAR,      /* positions / factor */
-    XF_HF_ROPE_LLAMA3       /* per-frequency scaling of Llama 3.1 */
+    XF_HF_ROPE_LLAMA3,      /* per-frequency scaling of Llama 3.1 */
+    XF_HF_ROPE_NTK,         /* NTK-aware base change (xf_model_params / --rope-scaling only) */
+    XF_HF_ROPE_DYNAMIC,     /* dynamic NTK: the base stretched for the current length */
+    XF_HF_ROPE_YARN         /* YaRN ramp + attention factor */
 } xf_hf_rope_type;
 
 typedef struct xf_hf_rope_scaling {
     xf_hf_rope_type type;
-    double factor;                  /* linear, llama3; > 0 */
+    double factor;                  /* every type but default; > 0 */
     double low_freq_factor;         /* llama3 */
     double high_freq_factor;        /* llama3; > low_freq_factor */
-    size_t original_max_position;   /* llama3: original_max_position_embeddings */
+    size_t original_max_position;   /* llama3, yarn: original_max_position_embeddings (yarn:
+                                       default max_position_embeddings) */
+    double beta_fast, beta_slow;    /* yarn; 0 = the defaults 32 and 1 */
+    double attention_factor;        /* yarn; 0 = from factor (and mscale / mscale_all_dim) */
+    double mscale, mscale_all_dim;  /* yarn; 0 = absent */
+    int no_truncate;                /* yarn: "truncate": false */
 } xf_hf_rope_scaling;
 
 /* The subset of config.json the supported architectures need. Fields not present get the

@@ -25,6 +25,7 @@ size_t xf_attention_layer_scratch(const xf_attn_plan *a, size_t T, int n_threads
 void xf_fwd_ws_free(xf_fwd_ws *ws) {
     if (!ws) return;
     free(ws->buf);
+    free(ws->rope);
     free(ws->probs);
     memset(ws, 0, sizeof *ws);
 }
@@ -94,7 +95,7 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
     xf_linear(pool, &a->q, Xn, T, Q);
     xf_linear(pool, &a->k, Xn, T, K);
     xf_linear(pool, &a->v, Xn, T, V);
-    if (a->rope) xf_rope_rows(pool, a, Q, qd, K, kvd, f->pos, T);
+    if (a->rope) xf_rope_rows(pool, a, Q, qd, K, kvd, f->pos, T, f->rope_cos, f->rope_sin);
     const size_t group = max_group(a);
     for (size_t s = 0; s < f->n_seq; s++) {
         const size_t o = f->off[s], L = f->off[s + 1] - o;
@@ -139,6 +140,10 @@ xf_status xf_fwd_keep_tokens(xf_fwd *f, size_t hidden, const unsigned char *keep
             if (o != t) {
                 memmove(f->X + o * hidden, f->X + t * hidden, hidden * sizeof *f->X);
                 f->pos[o] = f->pos[t];
+                if (f->rope_cos) {
+                    memmove(f->rope_cos + o * f->rope_half, f->rope_cos + t * f->rope_half, f->rope_half * sizeof(float));
+                    memmove(f->rope_sin + o * f->rope_half, f->rope_sin + t * f->rope_half, f->rope_half * sizeof(float));
+                }
             }
             o++;
         }
@@ -149,11 +154,44 @@ xf_status xf_fwd_keep_tokens(xf_fwd *f, size_t hidden, const unsigned char *keep
     return XF_OK;
 }
 
+/* Dynamic NTK: rotary rows for this forward when a sequence reaches past the trained length
+ * (each sequence's rows with the base of its length, as transformers recomputes inv_freq from the
+ * largest position it is given); none otherwise. */
+static xf_status dynamic_rope(const xf_plan *P, xf_fwd *f, xf_fwd_ws *ws) {
+    const xf_rope_tab *r = &P->rope;
+    const size_t T = f->off[f->n_seq];
+    f->rope_cos = f->rope_sin = NULL;
+    f->rope_half = r->half;
+    if (!r->dyn_from || !r->cos) return XF_OK;
+    int past = 0;
+    for (size_t t = 0; t < T; t++) past |= (size_t)f->pos[t] + 1 > r->dyn_from;
+    if (!past && f->rope_len <= r->dyn_from) return XF_OK;
+    const size_t need = 2 * T * r->half;
+    if (need > ws->rope_cap) {
+        float *b = xf_malloc(need * sizeof *b);
+        if (!b) return xf_error(XF_ERR_NOMEM, "cannot allocate rotary rows for %zu tokens", T);
+        free(ws->rope);
+        ws->rope = b, ws->rope_cap = need;
+    }
+    f->rope_cos = ws->rope, f->rope_sin = ws->rope + T * r->half;
+    for (size_t s = 0; s < f->n_seq; s++) {
+        const size_t a = f->off[s], e = f->off[s + 1];
+        size_t len = f->rope_len;
+        for (size_t t = a; t < e; t++) len = (size_t)f->pos[t] + 1 > len ? (size_t)f->pos[t] + 1 : len;
+        xf_rope_params p = r->params;
+        p.seq_len = (double)len;
+        xf_rope_rows_at(&p, f->pos + a, e - a, f->rope_cos + a * r->half, f->rope_sin + a * r->half);
+    }
+    return XF_OK;
+}
+
 xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
     const xf_plan *P = &m->plan;
     const size_t H = P->hidden;
     size_t T = f->off[f->n_seq];
     float *X = f->X, *Xn = ws->buf, *Y = Xn + T * H, *scratch = Y + T * H;
+    xf_status st = dynamic_rope(P, f, ws);
+    if (st) return st;
 
     if (f->first_layer == 0) {
         xf_embed_rows(&P->tok_emb, f->ids, T, X);
@@ -183,7 +221,7 @@ xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
         f->layers_run = l + 1;
         if (f->hook) {
             int stop = 0;
-            xf_status st = f->hook(f->hook_ctx, f, l, &stop);
+            st = f->hook(f->hook_ctx, f, l, &stop);
             if (st) return st;
             if (stop) break;
         }

@@ -36,6 +36,13 @@ struct xf_fwd {
     void *hook_ctx;
     size_t first_layer; /* 0: from the embeddings; k > 0: X already holds the input of layer k */
     size_t layers_run;  /* out: index of the last layer run + 1 */
+    /* Dynamic NTK rotary scaling: the sequence length its base is stretched for (sessions: the
+     * end of the whole call, as transformers sees one prompt); 0 = each sequence's last position
+     * + 1. Set by xf_forward: per-token rotary rows [T, half] when a sequence reaches past the
+     * trained length, else NULL (the plan's tables). */
+    size_t rope_len;
+    float *rope_cos, *rope_sin;
+    size_t rope_half;
 };
 
 /* Workspace of forward passes, grown on demand (outside the layer loop). One per caller that may
@@ -43,6 +50,8 @@ struct xf_fwd {
 typedef struct xf_fwd_ws {
     float *buf;
     size_t cap; /* floats */
+    float *rope;      /* per-token rotary rows (dynamic NTK) */
+    size_t rope_cap;  /* floats */
     xf_attn_problem *probs;
     size_t probs_cap;
 } xf_fwd_ws;

@@ -65,6 +65,7 @@ typedef struct {
     float *Q, *K;
     size_t ldq, ldk, T;
     const int32_t *pos;
+    const float *cos_t, *sin_t;
 } rope_job;
 
 static void rope_task(void *ctx, int ith, int nth) {
@@ -73,15 +74,17 @@ static void rope_task(void *ctx, int ith, int nth) {
     size_t a, e;
     xf_split_range(j->T, 1, ith, nth, &a, &e);
     for (size_t t = a; t < e; t++) {
-        const float *c = r->cos + (size_t)j->pos[t] * r->half, *s = r->sin + (size_t)j->pos[t] * r->half;
+        const size_t row = j->cos_t ? t : (size_t)j->pos[t];
+        const float *c = (j->cos_t ? j->cos_t : r->cos) + row * r->half;
+        const float *s = (j->sin_t ? j->sin_t : r->sin) + row * r->half;
         xf_rope_row(j->Q + t * j->ldq, j->a->n_heads, j->a->head_dim, c, s);
         xf_rope_row(j->K + t * j->ldk, j->a->n_kv_heads, j->a->head_dim, c, s);
     }
 }
 
 void xf_rope_rows(xf_pool *pool, const xf_attn_plan *a, float *Q, size_t ldq, float *K, size_t ldk,
-                  const int32_t *pos, size_t T) {
-    rope_job j = {a, Q, K, ldq, ldk, T, pos};
+                  const int32_t *pos, size_t T, const float *cos_t, const float *sin_t) {
+    rope_job j = {a, Q, K, ldq, ldk, T, pos, cos_t, sin_t};
     xf_pool_run(pool, rope_task, &j);
 }
 

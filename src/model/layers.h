@@ -30,10 +30,11 @@ void xf_embed_add(const xf_weight *table, const int32_t *idx, size_t T, float *X
  * the pool. */
 void xf_add_norm(xf_pool *pool, const xf_norm_w *n, float *X, const float *R, size_t T);
 
-/* Rotary embedding (the plan's tables) of T rows of Q (n_heads heads) and K (n_kv_heads heads),
- * row t at position pos[t]. */
+/* Rotary embedding of T rows of Q (n_heads heads) and K (n_kv_heads heads): row t at position
+ * pos[t] of the plan's tables, or, when cos_t is not NULL, with the rows cos_t / sin_t + t * half
+ * made for this forward (dynamic NTK past the trained length). */
 void xf_rope_rows(xf_pool *pool, const xf_attn_plan *a, float *Q, size_t ldq, float *K, size_t ldk,
-                  const int32_t *pos, size_t T);
+                  const int32_t *pos, size_t T, const float *cos_t, const float *sin_t);
 
 /* Per-thread attention scratch floats for heads of dh with groups of at most `group` query heads. */
 size_t xf_attend_scratch(size_t group, size_t dh, int n_threads);

@@ -1,12 +1,14 @@
 /* load.c — what every architecture's loader shares: typed linear weights (shapes from the
  * tensors, converted to the format xf_model_params.weights asks), norms, rotary tables, and the
  * final check of the filled plan (shapes of every layer, parameter count). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "kernels/qgemv_q8.h"
 #include "kernels/rope.h"
 #include "model/formats.h"
@@ -50,10 +52,77 @@ xf_status xf_model_get_norm(xf_model *m, const char *name, xf_norm_kind kind, in
     return xf_weight_get(m->ws, w, 1, n, 0, &out->b);
 }
 
+xf_status xf_model_rope_config(xf_hf_config *c, const xf_model_params *p, const char *path) {
+    xf_hf_rope_scaling *r = &c->rope_scaling;
+    if (p->rope_scaling) {
+        static const struct {
+            const char *name;
+            xf_hf_rope_type type;
+        } k[] = {{"none", XF_HF_ROPE_DEFAULT}, {"linear", XF_HF_ROPE_LINEAR}, {"ntk", XF_HF_ROPE_NTK},
+                 {"dynamic", XF_HF_ROPE_DYNAMIC}, {"yarn", XF_HF_ROPE_YARN}};
+        size_t i = 0;
+        while (i < sizeof k / sizeof k[0] && strcmp(k[i].name, p->rope_scaling) != 0) i++;
+        if (i == sizeof k / sizeof k[0])
+            return xf_error(XF_ERR_INVALID_ARG, "rope_scaling \"%.40s\" is not one of none, linear, ntk, dynamic, yarn",
+                            p->rope_scaling);
+        if ((strcmp(c->model_type, "llama") != 0 && strcmp(c->model_type, "qwen2") != 0 &&
+             strcmp(c->model_type, "mistral") != 0))
+            return xf_error(XF_ERR_UNSUPPORTED, "%s: rope_scaling \"%s\": model_type \"%s\" has no rotary positions",
+                            path, p->rope_scaling, c->model_type);
+        memset(r, 0, sizeof *r);
+        r->type = k[i].type;
+        if (r->type != XF_HF_ROPE_DEFAULT) {
+            if (!(p->rope_factor > 0.0 && p->rope_factor <= 1e6))
+                return xf_error(XF_ERR_INVALID_ARG, "rope_scaling \"%s\" needs rope_factor in (0, 1e6], not %g",
+                                p->rope_scaling, p->rope_factor);
+            if (p->rope_orig_ctx > XF_MAX_POSITIONS)
+                return xf_error(XF_ERR_RANGE, "rope_orig_ctx %zu is more than %d", p->rope_orig_ctx, XF_MAX_POSITIONS);
+            r->factor = p->rope_factor;
+            r->original_max_position = p->rope_orig_ctx ? p->rope_orig_ctx : c->max_position_embeddings;
+        }
+    } else if (p->rope_factor != 0.0 || p->rope_orig_ctx) {
+        return xf_error(XF_ERR_INVALID_ARG, "rope_factor / rope_orig_ctx need rope_scaling");
+    }
+    if (r->type == XF_HF_ROPE_DYNAMIC && !r->original_max_position) /* transformers: L0 = max_position_embeddings */
+        r->original_max_position = c->max_position_embeddings;
+    /* the variants made to stretch reach factor x the trained length */
+    if (r->original_max_position && (r->type == XF_HF_ROPE_LINEAR || r->type == XF_HF_ROPE_NTK ||
+                                     r->type == XF_HF_ROPE_DYNAMIC || r->type == XF_HF_ROPE_YARN)) {
+        const double reach = floor(r->factor * (double)r->original_max_position);
+        if (reach > (double)XF_MAX_POSITIONS)
+            return xf_error(XF_ERR_RANGE, "%s: rope factor %g x %zu trained positions = %.0f is more than %d positions",
+                            path, r->factor, r->original_max_position, reach, XF_MAX_POSITIONS);
+        if (reach > (double)c->max_position_embeddings) c->max_position_embeddings = (size_t)reach;
+    }
+    return XF_OK;
+}
+
+void xf_model_rope_params(const xf_hf_config *c, size_t head_dim, xf_rope_params *rp) {
+    static const xf_rope_kind kinds[] = {[XF_HF_ROPE_DEFAULT] = XF_ROPE_PLAIN, [XF_HF_ROPE_LINEAR] = XF_ROPE_LINEAR,
+                                         [XF_HF_ROPE_LLAMA3] = XF_ROPE_LLAMA3, [XF_HF_ROPE_NTK] = XF_ROPE_NTK,
+                                         [XF_HF_ROPE_DYNAMIC] = XF_ROPE_DYNAMIC, [XF_HF_ROPE_YARN] = XF_ROPE_YARN};
+    const xf_hf_rope_scaling *s = &c->rope_scaling;
+    memset(rp, 0, sizeof *rp);
+    rp->head_dim = head_dim;
+    rp->theta = c->rope_theta;
+    rp->kind = kinds[s->type];
+    rp->factor = s->type == XF_HF_ROPE_DEFAULT ? 1.0 : s->factor;
+    rp->low_freq_factor = s->low_freq_factor;
+    rp->high_freq_factor = s->high_freq_factor;
+    rp->original_max_position = (double)s->original_max_position;
+    rp->beta_fast = s->beta_fast;
+    rp->beta_slow = s->beta_slow;
+    rp->attention_factor = s->attention_factor;
+    rp->mscale = s->mscale;
+    rp->mscale_all_dim = s->mscale_all_dim;
+    rp->no_truncate = s->no_truncate;
+}
+
 xf_status xf_model_rope_tables(xf_model *m, size_t head_dim) {
     const xf_hf_config *c = &m->cfg;
     xf_rope_tab *r = &m->plan.rope;
     size_t n;
+    xf_status st;
     if (head_dim % 2 != 0 || head_dim > 8192)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: head_dim %zu is not supported for rotary positions (even, at most 8192)",
                         m->path, head_dim);
@@ -64,18 +133,21 @@ xf_status xf_model_rope_tables(xf_model *m, size_t head_dim) {
     r->cos = xf_malloc(n ? n : 1);
     r->sin = xf_malloc(n ? n : 1);
     if (!r->cos || !r->sin) return xf_error(XF_ERR_NOMEM, "cannot allocate rotary tables of %zu positions", r->n_pos);
-    xf_rope_params rp = {head_dim, c->rope_theta, XF_ROPE_PLAIN, 1.0, 0.0, 0.0, 0.0};
-    if (c->rope_scaling.type == XF_HF_ROPE_LINEAR) {
-        rp.kind = XF_ROPE_LINEAR;
-        rp.factor = c->rope_scaling.factor;
-    } else if (c->rope_scaling.type == XF_HF_ROPE_LLAMA3) {
-        rp.kind = XF_ROPE_LLAMA3;
-        rp.factor = c->rope_scaling.factor;
-        rp.low_freq_factor = c->rope_scaling.low_freq_factor;
-        rp.high_freq_factor = c->rope_scaling.high_freq_factor;
-        rp.original_max_position = (double)c->rope_scaling.original_max_position;
+    xf_model_rope_params(c, head_dim, &r->params);
+    if (xf_weight_set_has(m->ws, "rope_freqs.weight")) { /* GGUF: per-frequency divisors (Llama 3.1) */
+        xf_weight w;
+        if ((st = xf_weight_get(m->ws, "rope_freqs.weight", 1, r->half, 0, &w))) return st;
+        if (!(r->freq_factors = xf_malloc(r->half * sizeof(float))))
+            return xf_error(XF_ERR_NOMEM, "out of memory");
+        memcpy(r->freq_factors, w.data, r->half * sizeof(float));
+        for (size_t i = 0; i < r->half; i++)
+            if (!(r->freq_factors[i] > 0.0f) || r->freq_factors[i] > 1e6f)
+                return xf_error(XF_ERR_RANGE, "%s: rope_freqs.weight[%zu] = %g is not a positive frequency divisor",
+                                m->path, i, (double)r->freq_factors[i]);
+        r->params.freq_factors = r->freq_factors;
     }
-    xf_rope_tables(&rp, r->n_pos, r->cos, r->sin);
+    if (r->params.kind == XF_ROPE_DYNAMIC) r->dyn_from = (size_t)r->params.original_max_position;
+    xf_rope_tables(&r->params, r->n_pos, r->cos, r->sin); /* dynamic: the plain base, for lengths <= L0 */
     return XF_OK;
 }
 

@@ -99,6 +99,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
         return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: model_type \"%s\" is not supported (supported: bert, llama, qwen2, mistral, gpt2)", path,
                         m->cfg.model_type);
 
+    if ((st = xf_model_rope_config(&m->cfg, p, path))) return st;
     size_t limit = m->cfg.max_position_embeddings;
     m->max_length = m->layout.max_seq_length && m->layout.max_seq_length < limit ? m->layout.max_seq_length : limit;
     if (p->max_length) {

@@ -57,7 +57,14 @@ xf_status xf_model_get_linear(xf_model *m, const char *name, size_t out, size_t 
 /* A norm "<name>.weight" (+ "<name>.bias" for LayerNorm when bias) of n values. */
 xf_status xf_model_get_norm(xf_model *m, const char *name, xf_norm_kind kind, int bias, size_t n, float eps,
                             xf_norm_w *out);
-/* Rotary tables for the model's head size, theta and rope_scaling over max_position_embeddings. */
+/* Apply the rotary override of the load parameters (rope_scaling / rope_factor / rope_orig_ctx)
+ * to a config, and stretch max_position_embeddings to what the variant reaches (linear, ntk,
+ * dynamic, yarn with a trained length: factor x that length). path names the model in messages. */
+xf_status xf_model_rope_config(xf_hf_config *c, const xf_model_params *p, const char *path);
+/* The rotary variant of a config (rope_theta, rope_scaling) as kernel parameters. */
+void xf_model_rope_params(const xf_hf_config *c, size_t head_dim, xf_rope_params *rp);
+/* Rotary tables for the model's head size, theta and rope_scaling over max_position_embeddings
+ * (and GGUF rope_freqs.weight when the file has it). */
 xf_status xf_model_rope_tables(xf_model *m, size_t head_dim);
 /* Check every layer and count parameters (n_params). */
 xf_status xf_model_finish_plan(xf_model *m);

@@ -12,6 +12,8 @@ void xf_plan_free(xf_plan *p) {
     free(p->layers);
     free(p->rope.cos);
     free(p->rope.sin);
+    free(p->rope.freq_factors);
+    p->rope.freq_factors = NULL;
     p->layers = NULL;
     p->rope.cos = p->rope.sin = NULL;
     p->n_layers = 0;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/rope.h"
 #include "model/weights.h"
 
 typedef struct xf_linear_w {
@@ -33,10 +34,15 @@ typedef struct xf_norm_w {
     float eps;
 } xf_norm_w;
 
-/* Rotary tables shared by the layers that use them: cos / sin [n_pos, head_dim / 2]. */
+/* Rotary tables shared by the layers that use them: cos / sin [n_pos, head_dim / 2], made from
+ * params (kernels/rope.h). Dynamic NTK changes the base with the sequence length: a forward whose
+ * sequence reaches past dyn_from positions gets its own rows (xf_fwd.rope_cos / rope_sin). */
 typedef struct xf_rope_tab {
     size_t n_pos, half;
     float *cos, *sin;
+    xf_rope_params params;
+    size_t dyn_from;     /* dynamic NTK: the trained length L0; 0 = the tables serve every length */
+    float *freq_factors; /* owned copy of params.freq_factors (GGUF rope_freqs.weight), or NULL */
 } xf_rope_tab;
 
 /* How attention scores are computed. Later methods (sparse patterns, ...) add kinds. */

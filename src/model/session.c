@@ -119,7 +119,7 @@ xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *lo
         if (st) return st;
         size_t off[2] = {0, T};
         for (size_t t = 0; t < T; t++) s->pos[t] = (int32_t)(kv->n_past + t);
-        xf_fwd f = {.n_seq = 1, .off = off, .pos = s->pos, .ids = ids + a, .kv = &kv, .X = s->X};
+        xf_fwd f = {.n_seq = 1, .off = off, .pos = s->pos, .ids = ids + a, .kv = &kv, .X = s->X, .rope_len = past + n};
         if ((st = xf_forward(m, &f, &s->ws))) return st;
         kv->n_past += T;
         if ((st = xf_kv_after_forward(kv, T))) return st;
