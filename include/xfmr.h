@@ -158,7 +158,7 @@ typedef struct xf_model_params {
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {
-    xf_model_params p = {sizeof(xf_model_params), 0, 0, XF_WEIGHTS_AS_STORED};
+    xf_model_params p = {.struct_size = sizeof(xf_model_params), .weights = XF_WEIGHTS_AS_STORED};
     return p;
 }
 
@@ -201,6 +201,12 @@ typedef struct xf_model_info {
     double rope_theta;        /* RoPE base frequency; 0 for models without RoPE (bert, gpt2) */
     size_t sliding_window;    /* attention span of sliding-window models (mistral); 0 = none */
     int tied_embeddings;      /* 1 when the LM head is the token embedding matrix */
+    /* Rotary positions (decoders that use them; rope_scaling NULL otherwise): the variant in effect
+     * ("default", "linear", "llama3", "ntk", "dynamic", "yarn"), its factor, the trained context
+     * it stretches (0 when the variant has none) (the base is rope_theta). */
+    const char *rope_scaling;
+    double rope_factor;
+    size_t rope_orig_ctx;
 } xf_model_info;
 
 static inline xf_model_info xf_model_info_init(void) {

@@ -46,6 +46,12 @@ typedef struct variant {
     uint32_t sliding_window;  /* 0: key omitted */
     uint32_t ffn;             /* 0: FFN */
     float samp_temp;          /* != 0: general.sampling.temp = this, top_k = 20, top_p = 0.9 */
+    const char *rope_type;    /* rope.scaling.type written (with .factor, .original_context_length),
+                                 and the same override given to the safetensors model */
+    float rope_factor;
+    uint32_t rope_orig;
+    float rope_freqs;         /* > 0: a rope_freqs.weight tensor of this divisor (the safetensors
+                                 model then gets linear x rope_freqs) */
 } variant;
 
 typedef struct tiny {
@@ -118,6 +124,14 @@ static void write_gguf(const tiny *m, const variant *v, xf_t_buf *out) {
         xf_t_u32(&kv, 20);
         n_kv++;
     }
+    if (v->rope_type) {
+        xf_t_str(&kv, K("rope.scaling.type"));
+        xf_t_u32(&kv, 8);
+        xf_t_str(&kv, v->rope_type);
+        kv_f32(&kv, v, K("rope.scaling.factor"), v->rope_factor, &n_kv);
+        kv_u32(&kv, v, K("rope.scaling.original_context_length"), v->rope_orig, &n_kv);
+        n_kv++;
+    }
 #undef K
 tensors:;
     uint64_t off = 0, n_t = 0;
@@ -133,6 +147,16 @@ tensors:;
         uint64_t ne = t->dims[0] + (bad ? 32 : 0);
         if (t->n_dims == 2) ne *= t->dims[1];
         off += (ne * 4 + 31) / 32 * 32;
+        n_t++;
+    }
+    float freqs[HIDDEN / N_HEAD / 2];
+    if (v->rope_freqs > 0) { /* llama.cpp: F32 [head_dim / 2] */
+        for (size_t i = 0; i < HIDDEN / N_HEAD / 2; i++) freqs[i] = v->rope_freqs;
+        xf_t_str(&ti, "rope_freqs.weight");
+        xf_t_u32(&ti, 1);
+        xf_t_u64(&ti, HIDDEN / N_HEAD / 2);
+        xf_t_u32(&ti, 0);
+        xf_t_u64(&ti, off);
         n_t++;
     }
     out->n = 0;
@@ -154,6 +178,7 @@ tensors:;
             for (uint64_t e = 0; e < 32 * (t->n_dims == 2 ? t->dims[1] : 1); e++) xf_t_put(out, zero, 4);
         xf_t_put(out, zero, (32 - out->n % 32) % 32);
     }
+    if (v->rope_freqs > 0) xf_t_put(out, freqs, sizeof freqs);
     free(kv.p);
     free(ti.p);
 }
@@ -319,9 +344,13 @@ static void check_arch(const char *dir, const char *arch, size_t n_kv, variant v
     if (!path) return;
     snprintf(gpath, sizeof gpath, "%s", path);
     xf_model *ms = NULL, *mg = NULL;
-    xf_model_params p = xf_model_default_params();
+    xf_model_params p = xf_model_default_params(), ps;
     p.n_threads = 2;
-    xf_status st = xf_model_load(xf_t_src(src), &p, &ms);
+    ps = p;
+    ps.rope_scaling = v.rope_freqs > 0 ? "linear" : v.rope_type;
+    ps.rope_factor = v.rope_freqs > 0 ? v.rope_freqs : v.rope_factor;
+    ps.rope_orig_ctx = v.rope_orig;
+    xf_status st = xf_model_load(xf_t_src(src), &ps, &ms);
     CHECK_MSG(st == XF_OK, "%s safetensors: %s", dir, xf_errmsg());
     st = xf_model_load(gpath, &p, &mg);
     CHECK_MSG(st == XF_OK, "%s gguf: %s", dir, xf_errmsg());
@@ -331,8 +360,9 @@ static void check_arch(const char *dir, const char *arch, size_t n_kv, variant v
         CHECK_MSG(strcmp(info.architecture, want_arch) == 0, "%s: architecture %s, expected %s", dir,
                   info.architecture, want_arch);
         CHECK(strcmp(info.dtypes, "F32") == 0);
-        CHECK(info.n_layers == N_LAYERS && info.hidden == HIDDEN && info.vocab_size == VOCAB &&
-              info.max_position == N_CTX);
+        CHECK(info.n_layers == N_LAYERS && info.hidden == HIDDEN && info.vocab_size == VOCAB);
+        CHECK(info.max_position == (v.rope_type ? (size_t)(v.rope_factor * v.rope_orig) : N_CTX) ||
+              v.rope_freqs > 0);
         float *a = malloc(n * VOCAB * sizeof(float)), *g = malloc(n * VOCAB * sizeof(float));
         CHECK(xf_model_logits(ms, ids, n, a) == XF_OK);
         CHECK(xf_model_logits(mg, ids, n, g) == XF_OK);
@@ -342,8 +372,10 @@ static void check_arch(const char *dir, const char *arch, size_t n_kv, variant v
             ndiff += memcmp(&a[i], &g[i], sizeof(float)) != 0;
             md = fmax(md, fabs((double)a[i] - g[i]));
         }
-        printf("tiny %s as GGUF %s%s (%zu tokens): %zu of %zu logits differ, max|diff| %.3g\n", dir, arch,
-               v.sliding_window ? " + sliding_window" : "", n, ndiff, n * (size_t)VOCAB, md);
+        printf("tiny %s as GGUF %s%s%s%s (%zu tokens): %zu of %zu logits differ, max|diff| %.3g\n", dir, arch,
+               v.sliding_window ? " + sliding_window" : "", v.rope_type ? " + rope " : "",
+               v.rope_type ? v.rope_type : v.rope_freqs > 0 ? " + rope_freqs.weight" : "", n, ndiff,
+               n * (size_t)VOCAB, md);
         CHECK_MSG(ndiff == 0, "%s: %zu logits differ (max %g)", dir, ndiff, md);
         free(a);
         free(g);
@@ -364,6 +396,12 @@ static void test_archs(void) {
      * loads as mistral and matches beyond the window too. */
     check_arch("mistral", "llama", 2, (variant){.arch = "llama"}, "llama", ids, 12);
     check_arch("mistral", "llama", 2, (variant){.arch = "llama", .sliding_window = 16}, "mistral", lng, 40);
+    /* rotary scaling from GGUF keys = the same override on the safetensors folder */
+    check_arch("llama", "llama", 2, (variant){.arch = "llama", .rope_type = "yarn", .rope_factor = 4, .rope_orig = 32},
+               "llama", lng, 40);
+    check_arch("llama", "llama", 2, (variant){.arch = "llama", .rope_type = "linear", .rope_factor = 2, .rope_orig = 128},
+               "llama", lng, 40);
+    check_arch("llama", "llama", 2, (variant){.arch = "llama", .rope_freqs = 2}, "llama", lng, 40);
     /* gpt2: token_embd, position_embd, fused attn_qkv, Conv1D weights transposed, tied output. */
     check_arch("gpt2", "gpt2", 4, (variant){.arch = "gpt2", .ffn = 256}, "gpt2", ids, 12);
     check_arch("gpt2", "gpt2", 4, (variant){.arch = "gpt2", .ffn = 256}, "gpt2", lng, 40);

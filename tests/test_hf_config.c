@@ -139,6 +139,43 @@ static void test_decoder_config(void) {
     CHECK(cfg.rope_scaling.factor == 8.0 && cfg.rope_scaling.low_freq_factor == 1.0);
     CHECK(cfg.rope_scaling.high_freq_factor == 4.0 && cfg.rope_scaling.original_max_position == 8192);
 
+    /* yarn with every field (Qwen2.5 / DeepSeek style), and with none: the trained context is
+     * max_position_embeddings; dynamic */
+    put(d, "config.json",
+        "{\"model_type\":\"qwen2\",\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,"
+        "\"num_hidden_layers\":2,\"vocab_size\":320,\"max_position_embeddings\":4096,\"rope_scaling\":{\"type\":"
+        "\"yarn\",\"factor\":4.0,\"original_max_position_embeddings\":1024,\"beta_fast\":16,\"beta_slow\":2,"
+        "\"mscale\":1.0,\"mscale_all_dim\":0.5,\"attention_factor\":0.9,\"truncate\":false}}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    const xf_hf_rope_scaling *y = &cfg.rope_scaling;
+    CHECK(y->type == XF_HF_ROPE_YARN && y->factor == 4.0 && y->original_max_position == 1024);
+    CHECK(y->beta_fast == 16 && y->beta_slow == 2 && y->mscale == 1.0 && y->mscale_all_dim == 0.5);
+    CHECK(y->attention_factor == 0.9 && y->no_truncate == 1);
+    put(d, "config.json",
+        "{\"model_type\":\"llama\",\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,"
+        "\"num_hidden_layers\":2,\"vocab_size\":320,\"max_position_embeddings\":2048,\"rope_scaling\":{\"rope_type\":"
+        "\"yarn\",\"factor\":2.0}}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(y->type == XF_HF_ROPE_YARN && y->factor == 2.0 && y->original_max_position == 2048 && y->beta_fast == 0);
+    CHECK(y->attention_factor == 0 && y->no_truncate == 0);
+    put(d, "config.json",
+        "{\"model_type\":\"llama\",\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,"
+        "\"num_hidden_layers\":2,\"vocab_size\":320,\"rope_scaling\":{\"rope_type\":\"dynamic\",\"factor\":2.0}}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    CHECK(y->type == XF_HF_ROPE_DYNAMIC && y->factor == 2.0);
+    put(d, "config.json",
+        "{\"model_type\":\"llama\",\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,"
+        "\"num_hidden_layers\":2,\"vocab_size\":320,\"rope_scaling\":{\"rope_type\":\"longrope\",\"factor\":2.0}}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "longrope", "yarn", "dynamic");
+    put(d, "config.json",
+        "{\"model_type\":\"llama\",\"hidden_size\":64,\"intermediate_size\":96,\"num_attention_heads\":4,"
+        "\"num_hidden_layers\":2,\"vocab_size\":320,\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":2.0,"
+        "\"beta_fast\":-3}}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "beta_fast", "-3", NULL);
+
     /* rope_parameters {"rope_type": "default"} and rope_scaling null: no scaling; Qwen2 from
      * architectures */
     put(d, "config.json",
@@ -163,9 +200,9 @@ static void test_decoder_config(void) {
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"rope_theta\"", NULL);
     put_config_with(d, "tie_word_embeddings", "\"yes\"");
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"tie_word_embeddings\"", NULL);
-    put_config_with(d, "rope_scaling", "{\"rope_type\":\"yarn\",\"factor\":4.0}");
-    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "config.json", "\"rope_scaling\"", "yarn");
-    put_config_with(d, "rope_parameters", "{\"rope_type\":\"dynamic\",\"factor\":4.0}");
+    put_config_with(d, "rope_scaling", "{\"rope_type\":\"longrope\",\"factor\":4.0}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "config.json", "\"rope_scaling\"", "longrope");
+    put_config_with(d, "rope_parameters", "{\"rope_type\":\"su\",\"factor\":4.0}");
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "\"rope_parameters\"", "dynamic", NULL);
     put_config_with(d, "rope_scaling", "{\"type\":\"linear\"}");
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_NOT_FOUND, "\"rope_scaling\"", "factor", NULL);

@@ -114,10 +114,16 @@ static void test_decoder_ops(xf_pool *pool2) {
     }
     /* RoPE: table-driven kernel vs the double reference, every variant, several positions */
     const xf_rope_params ps[] = {
-        {16, 10000.0, XF_ROPE_PLAIN, 1.0, 0, 0, 0},
-        {64, 500000.0, XF_ROPE_LINEAR, 2.0, 0, 0, 0},
-        {16, 500000.0, XF_ROPE_LLAMA3, 8.0, 1.0, 4.0, 32.0},
-        {128, 500000.0, XF_ROPE_LLAMA3, 8.0, 1.0, 4.0, 8192.0},
+        {.head_dim = 16, .theta = 10000.0, .kind = XF_ROPE_PLAIN, .factor = 1.0},
+        {.head_dim = 64, .theta = 500000.0, .kind = XF_ROPE_LINEAR, .factor = 2.0},
+        {.head_dim = 16, .theta = 500000.0, .kind = XF_ROPE_LLAMA3, .factor = 8.0, .low_freq_factor = 1.0,
+         .high_freq_factor = 4.0, .original_max_position = 32.0},
+        {.head_dim = 128, .theta = 500000.0, .kind = XF_ROPE_LLAMA3, .factor = 8.0, .low_freq_factor = 1.0,
+         .high_freq_factor = 4.0, .original_max_position = 8192.0},
+        {.head_dim = 64, .theta = 10000.0, .kind = XF_ROPE_NTK, .factor = 4.0},
+        {.head_dim = 64, .theta = 10000.0, .kind = XF_ROPE_DYNAMIC, .factor = 2.0, .original_max_position = 64.0,
+         .seq_len = 200.0},
+        {.head_dim = 64, .theta = 10000.0, .kind = XF_ROPE_YARN, .factor = 4.0, .original_max_position = 64.0},
     };
     for (size_t c = 0; c < sizeof ps / sizeof ps[0]; c++) {
         const xf_rope_params *p = &ps[c];
@@ -139,7 +145,9 @@ static void test_decoder_ops(xf_pool *pool2) {
     /* inv_freq: plain theta^(-2i/d); linear = plain / factor; llama3 keeps high frequencies and
      * divides low ones by factor (transformers' formula) */
     double f0[8], f1[8], f2[8];
-    xf_rope_params a = {16, 10000.0, XF_ROPE_PLAIN, 1.0, 0, 0, 0}, b = a, l3 = {16, 10000.0, XF_ROPE_LLAMA3, 8.0, 1.0, 4.0, 32.0};
+    xf_rope_params a = {.head_dim = 16, .theta = 10000.0, .kind = XF_ROPE_PLAIN, .factor = 1.0}, b = a,
+                   l3 = {.head_dim = 16, .theta = 10000.0, .kind = XF_ROPE_LLAMA3, .factor = 8.0,
+                         .low_freq_factor = 1.0, .high_freq_factor = 4.0, .original_max_position = 32.0};
     b.kind = XF_ROPE_LINEAR;
     b.factor = 2.0;
     xf_rope_inv_freq(&a, f0);

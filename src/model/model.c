@@ -14,6 +14,7 @@
 #include "io/gguf.h"
 #include "io/gguf_model.h"
 #include "kernels/ops.h"
+#include "kernels/rope.h"
 #include "model/forward.h"
 #include "model/layers.h"
 
@@ -172,6 +173,13 @@ xf_status xf_model_get_info(const xf_model *m, xf_model_info *out) {
         info->rope_theta = m->plan.n_layers && m->plan.layers[0].attn.rope ? m->cfg.rope_theta : 0.0;
         info->sliding_window = m->cfg.sliding_window;
         info->tied_embeddings = m->cfg.tie_word_embeddings;
+    }
+    if (m->plan.rope.cos) {
+        const xf_rope_params *rp = &m->plan.rope.params;
+        const xf_rope_variant *v = xf_rope_variant_of(rp->kind);
+        info->rope_scaling = v ? v->name : "?";
+        info->rope_factor = rp->factor;
+        info->rope_orig_ctx = (size_t)rp->original_max_position;
     }
     return xf_struct_out(out, &all, sizeof all, sizeof all, "xf_model_info");
 }

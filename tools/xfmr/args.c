@@ -133,6 +133,9 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->threads = 0;
     mo->max_length = 0;
     mo->weights = XF_WEIGHTS_AS_STORED;
+    mo->rope_scaling = NULL;
+    mo->rope_factor = 0.0;
+    mo->rope_orig_ctx = 0;
 }
 
 int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opts *mo) {
@@ -155,6 +158,16 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         return -1;
     case CLI_OPT_MAX_LENGTH:
         return cli_parse_int(p->cmd, "--max-length", arg, 1, 1000000, &mo->max_length) ? -1 : 1;
+    case CLI_OPT_ROPE_SCALING: /* the names are checked by the library, which lists them */
+        mo->rope_scaling = arg;
+        return 1;
+    case CLI_OPT_ROPE_FACTOR:
+        if (cli_parse_double(p->cmd, "--rope-factor", arg, &mo->rope_factor)) return -1;
+        if (mo->rope_factor > 0.0) return 1;
+        cli_usage_error(p->cmd, "option '--rope-factor' must be > 0, not '%s'", arg);
+        return -1;
+    case CLI_OPT_ROPE_ORIG_CTX:
+        return cli_parse_int(p->cmd, "--rope-orig-ctx", arg, 1, 1 << 24, &mo->rope_orig_ctx) ? -1 : 1;
     default:
         return 0;
     }

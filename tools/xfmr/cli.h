@@ -107,9 +107,24 @@ typedef struct cli_model_opts {
     long threads;      /* --threads, 0 = the CPUs usable */
     long max_length;   /* --max-length, 0 = the model's limit */
     xf_weight_format weights; /* --weights */
+    const char *rope_scaling; /* --rope-scaling, NULL = as the model says */
+    double rope_factor;       /* --rope-factor, 0 = none given */
+    long rope_orig_ctx;       /* --rope-orig-ctx, 0 = the model's max_position_embeddings */
 } cli_model_opts;
 
-enum { CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHTS };
+enum { CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHTS, CLI_OPT_ROPE_SCALING,
+       CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX };
+/* Rotary scaling of decoders (docs/LONG_CONTEXT.md): three table entries. */
+#define CLI_OPTS_ROPE                                                                          \
+    {CLI_OPT_ROPE_SCALING, 0, "rope-scaling", 1}, {CLI_OPT_ROPE_FACTOR, 0, "rope-factor", 1},  \
+        {CLI_OPT_ROPE_ORIG_CTX, 0, "rope-orig-ctx", 1}
+#define CLI_HELP_ROPE                                                                          \
+    "      --rope-scaling KIND  stretch the rotary positions past the trained context: none,\n" \
+    "                        linear, ntk, dynamic (dynamic NTK) or yarn (default: as the\n"     \
+    "                        model's config.json rope_scaling / GGUF rope.scaling.* say)\n"     \
+    "      --rope-factor F   the stretch (> 0, e.g. 4: the model then takes F x its trained\n"  \
+    "                        context); required with --rope-scaling other than none\n"         \
+    "      --rope-orig-ctx N the trained context (default: max_position_embeddings)\n"
 #define CLI_OPTS_WEIGHTS {CLI_OPT_WEIGHTS, 0, "weights", 1}
 #define CLI_HELP_WEIGHTS                                                                       \
     "      --weights FORMAT  stored (default: as the file holds them; F16/BF16 become F32)\n"   \

@@ -12,6 +12,7 @@ enum { OPT_JSON = 1 };
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL,
+    CLI_OPTS_ROPE,
     {OPT_JSON, 0, "json", 0},
 };
 
@@ -29,7 +30,7 @@ void cmd_info_help(FILE *f) {
           "Options:\n",
           f);
     cli_help_model_option(f, CLI_DEFAULT_ENCODER);
-    fputs("      --json            print one JSON object instead of a table\n"
+    fputs(CLI_HELP_ROPE "      --json            print one JSON object instead of a table\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
@@ -73,7 +74,11 @@ static void print_table(const facts *x) {
     printf("%-14s %zu\n", "vocab", in->vocab_size);
     printf("%-14s %zu\n", "max position", in->max_position);
     if (in->is_decoder) {
-        if (in->rope_theta > 0) printf("%-14s %g\n", "rope theta", in->rope_theta);
+        if (in->rope_scaling && strcmp(in->rope_scaling, "default") != 0)
+            printf("%-14s %s x%g over %zu trained positions, theta %g\n", "rope", in->rope_scaling, in->rope_factor,
+                   in->rope_orig_ctx, in->rope_theta);
+        else if (in->rope_theta > 0)
+            printf("%-14s %g\n", "rope theta", in->rope_theta);
         if (in->sliding_window) printf("%-14s %zu\n", "sliding window", in->sliding_window);
         printf("%-14s %s\n", "tied embed", in->tied_embeddings ? "yes" : "no");
         if (x->eos >= 0) printf("%-14s %ld\n", "eos id", (long)x->eos);
@@ -118,6 +123,11 @@ static void print_json(const facts *x) {
         else fputs("null", f);
         fputs(",\n  \"chat_template\": ", f);
         cli_json_string(f, x->chat);
+        if (in->rope_scaling) {
+            fputs(",\n  \"rope_scaling\": ", f);
+            cli_json_string(f, in->rope_scaling);
+            fprintf(f, ",\n  \"rope_factor\": %.17g,\n  \"rope_orig_ctx\": %zu", in->rope_factor, in->rope_orig_ctx);
+        }
     } else {
         fprintf(f, "\n  \"max_length\": %zu,\n  \"embedding_dim\": %zu,\n  \"pooling\": ", in->max_length,
                 x->dim);
@@ -160,7 +170,7 @@ int cmd_info(int argc, char **argv) {
         int shared = cli_model_option(&p, id, arg, &mo);
         if (shared < 0 || id == CLI_BAD) return CLI_EXIT_USAGE;
         if (shared) {
-            n_models++;
+            n_models += id == CLI_OPT_MODEL;
             continue;
         }
         switch (id) {

@@ -192,7 +192,7 @@ void cli_help_gen_options(FILE *f, int with_chat) {
           "                        (chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr)\n"
           "      --ctx N           context size in tokens, prompt included\n"
           "                        (default: the model's max_position_embeddings)\n"
-          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS
+          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS CLI_HELP_ROPE
           "  -v, --verbose         print the sampling settings, their source and the seed\n",
           f);
 }

@@ -130,6 +130,9 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
     params.n_threads = (int)mo->threads;
     params.max_length = (size_t)mo->max_length;
     params.weights = mo->weights;
+    params.rope_scaling = mo->rope_scaling;
+    params.rope_factor = mo->rope_factor;
+    params.rope_orig_ctx = (size_t)mo->rope_orig_ctx;
     xf_status st = xf_model_load(path, &params, out);
     if (st != XF_OK) {
         free(path);
