@@ -279,6 +279,13 @@ typedef struct xf_session_params {
     size_t n_ctx;         /* most tokens the session holds; 0 = the model's max_position_embeddings */
     size_t n_ctx_reserve; /* cache slots allocated up front (0 = a small start); grows as needed */
     xf_kv_type kv_type;   /* default XF_KV_F32 */
+    /* KV eviction (docs/LONG_CONTEXT.md): NULL or "keep-all" keeps every token (n_ctx bounds the
+     * session); "streaming" (attention sinks + recent window), "h2o" (heavy hitters + recent
+     * window) or "snapkv" (prompt keys chosen by the last queries' attention) keep kv_budget
+     * slots per layer between forwards, so a session goes on past its cache budget (positions
+     * still end at max_position_embeddings). */
+    const char *kv_policy;
+    size_t kv_budget;     /* slots per layer; required (> 0) with an evicting policy */
 } xf_session_params;
 
 static inline xf_session_params xf_session_default_params(void) {

@@ -123,7 +123,8 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
         for (size_t g = 0; g < a->n_kv_heads; g++) {
             size_t h0, h1;
             xf_attn_group(a, g, &h0, &h1);
-            xf_attention_weights(&probs[s], g, 0, h1 - h0, 0, probs[s].n_q, C->w + h0 * C->cap, C->cap);
+            const size_t nq = probs[s].n_q, q0 = C->w_last && C->w_last < nq ? nq - C->w_last : 0;
+            xf_attention_weights(&probs[s], g, 0, h1 - h0, q0, nq, C->w + h0 * C->cap, C->cap);
         }
     }
     xf_linear(pool, &a->o, O, T, Y);

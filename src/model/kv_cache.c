@@ -58,13 +58,14 @@ static xf_status grow(xf_kv_layer *L, size_t cap) {
 }
 
 xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t reserve, int f16,
-                     const xf_kv_policy *policy) {
+                     const xf_kv_policy *policy, size_t budget) {
     memset(c, 0, sizeof *c);
     c->layers = xf_calloc(p->n_layers ? p->n_layers : 1, sizeof *c->layers);
     if (!c->layers) return xf_error(XF_ERR_NOMEM, "cannot allocate the KV cache of %zu layers", p->n_layers);
     c->n_layers = p->n_layers;
     c->max_slots = max_slots;
     c->policy = policy ? policy : &xf_kv_keep_all;
+    c->budget = budget;
     for (size_t l = 0; l < p->n_layers; l++) {
         const xf_attn_plan *a = &p->layers[l].attn;
         c->layers[l] = (xf_kv_layer){.kv_dim = a->n_kv_heads * a->head_dim, .n_heads = a->n_heads, .f16 = f16,

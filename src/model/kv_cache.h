@@ -32,6 +32,8 @@ typedef struct xf_kv_layer {
     int32_t *pos;    /* [cap] position of each slot's token */
     int in_order;    /* 1 while pos[i] == i for every slot i < n */
     int want_w;      /* set by the policy: fill w on each forward */
+    size_t w_last;   /* set by the policy: sum the weights of only the last w_last queries of a
+                        forward (SnapKV's observation window); 0 = all of them */
     float *w;        /* [n_heads, cap]: summed attention weights of the last forward's queries */
 } xf_kv_layer;
 
@@ -44,6 +46,11 @@ typedef struct xf_kv_cache {
     size_t max_slots; /* most slots one layer may hold */
     const xf_kv_policy *policy;
     void *policy_state;
+    size_t budget;         /* slots per layer an evicting policy keeps between forwards (0: none) */
+    size_t n_pending;      /* tokens of the current xf_session_eval still to come after this
+                              forward (set by the session before the policy hooks run) */
+    size_t min_last_chunk; /* set by the policy: the session makes the last chunk of a prompt at
+                              least this long (SnapKV's observation window); 0 = any */
 } xf_kv_cache;
 
 struct xf_kv_policy {
@@ -65,9 +72,9 @@ extern const xf_kv_policy xf_kv_keep_all;
 
 /* Caches for every layer of a plan (shapes from its attention plans), holding at most max_slots
  * slots per layer, first allocated for `reserve` slots (0: a small start), F32 or F16 slots, with
- * the given policy (NULL: keep all). */
+ * the given policy (NULL: keep all) and its budget (slots kept per layer; ignored by keep-all). */
 xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t reserve, int f16,
-                     const xf_kv_policy *policy);
+                     const xf_kv_policy *policy, size_t budget);
 void xf_kv_free(xf_kv_cache *c);
 /* Forget every slot (n_past = 0); keeps the memory. */
 void xf_kv_clear(xf_kv_cache *c);
@@ -85,5 +92,46 @@ void xf_kv_row(const xf_kv_layer *L, int values, size_t j, float *dst);
 
 /* Policy hooks, called by sessions. */
 xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new);
+
+/* The evicting policies (one file each; docs/LONG_CONTEXT.md), by name: "keep-all", "streaming"
+ * (StreamingLLM: attention sinks + recent window), "h2o" (heavy hitters by accumulated attention
+ * + recent window), "snapkv" (prompt keys chosen by the pooled attention of the last queries). */
+extern const xf_kv_policy xf_kv_streaming, xf_kv_h2o, xf_kv_snapkv;
+const xf_kv_policy *xf_kv_policy_named(const char *name);
+/* "keep-all, streaming, ...": the names, for messages. */
+const char *xf_kv_policy_names(void);
+
+/* Selection kernels the policies share (kv_select.c), each with a plain reference for tests.
+ * xf_kv_select_top: keep[i] = 1 for the fixed slots (fixed[i] != 0) and for the k others of
+ * highest score (ties: the later slot); keep[i] = 0 for the rest. k beyond the candidates keeps
+ * them all. Returns the number kept. scratch: n size_t. */
+size_t xf_kv_select_top(const float *score, const unsigned char *fixed, size_t n, size_t k, unsigned char *keep,
+                        size_t *scratch);
+size_t xf_kv_select_top_ref(const float *score, const unsigned char *fixed, size_t n, size_t k, unsigned char *keep);
+/* Mark (set, never clear) the first `sinks` and the last `recent` of n slots in keep: the oldest
+ * and newest tokens, since a session's slots stay in position order. */
+void xf_kv_mark_sinks_recent(size_t n, size_t sinks, size_t recent, unsigned char *keep);
+/* Apply a keep mask to a layer and to per-slot arrays that follow its slots (`extra` of them, each
+ * [cap] floats; NULL entries skipped). */
+void xf_kv_keep_with(xf_kv_layer *L, const unsigned char *keep, float *const *extra, size_t n_extra);
+/* Per-slot scores of every layer and the scratch of a selection, shared by the scoring policies
+ * (h2o, snapkv). score[l] follows layer l's slots (compact it with xf_kv_keep_with). */
+typedef struct xf_kv_scores {
+    float **score;   /* [n_layers][cap[l]] */
+    size_t *cap, n_layers;
+    unsigned char *keep, *fixed;
+    float *raw;
+    size_t *idx, scratch_cap;
+} xf_kv_scores;
+xf_status xf_kv_scores_init(xf_kv_scores *s, size_t n_layers);
+void xf_kv_scores_free(xf_kv_scores *s);
+/* Room for n slots in layer l's scores (new entries = fill) and n in the scratch. */
+xf_status xf_kv_scores_room(xf_kv_scores *s, size_t l, size_t n, float fill);
+/* Keep `target` of layer l's slots: the last `fixed_last` always, the others by highest score. */
+void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t fixed_last);
+
+/* SnapKV's pooling: out[j] = sum of raw[j - kernel/2 .. j + kernel/2] within [0, n) / kernel (an
+ * average pool with zero padding), accumulated in double. */
+void xf_snapkv_pool(const float *raw, size_t n, size_t kernel, float *out);
 
 #endif

@@ -46,6 +46,11 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
                         m->path, m->arch->name);
     if (p.kv_type != XF_KV_F32 && p.kv_type != XF_KV_F16)
         return xf_error(XF_ERR_INVALID_ARG, "kv_type %d is not XF_KV_F32 (0) or XF_KV_F16 (1)", (int)p.kv_type);
+    const xf_kv_policy *policy = p.kv_policy ? xf_kv_policy_named(p.kv_policy) : &xf_kv_keep_all;
+    if (!policy)
+        return xf_error(XF_ERR_INVALID_ARG, "kv_policy \"%.40s\" is not one of %s", p.kv_policy, xf_kv_policy_names());
+    if (policy->removes && !p.kv_budget)
+        return xf_error(XF_ERR_INVALID_ARG, "kv_policy \"%s\" needs kv_budget > 0", policy->name);
     const xf_hf_config *c = &m->cfg;
     size_t n_ctx = p.n_ctx ? p.n_ctx : c->max_position_embeddings;
     if (n_ctx > c->max_position_embeddings)
@@ -66,7 +71,7 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
     s->m = m;
     s->n_ctx = n_ctx;
     s->chunk = n_ctx < XF_SESSION_CHUNK ? n_ctx : XF_SESSION_CHUNK;
-    xf_status st = xf_kv_init(&s->kv, &m->plan, n_ctx, p.n_ctx_reserve, p.kv_type == XF_KV_F16, NULL);
+    xf_status st = xf_kv_init(&s->kv, &m->plan, n_ctx, p.n_ctx_reserve, p.kv_type == XF_KV_F16, policy, p.kv_budget);
     if (!st) st = xf_fwd_reserve(m, &s->ws, s->chunk, 1);
     if (!st) {
         s->X = xf_aligned_alloc(s->chunk * m->plan.hidden * sizeof *s->X);
@@ -113,8 +118,12 @@ xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *lo
     xf_kv_cache *kv = &s->kv;
     if (!kv->policy->removes && n > kv->max_slots - kv->layers[0].n)
         return xf_error(XF_ERR_RANGE, "session: %zu past + %zu new tokens exceed its n_ctx of %zu", past, n, s->n_ctx);
-    for (size_t a = 0; a < n; a += s->chunk) {
-        const size_t T = n - a < s->chunk ? n - a : s->chunk;
+    size_t T = 0;
+    for (size_t a = 0; a < n; a += T) {
+        T = n - a < s->chunk ? n - a : s->chunk;
+        /* a policy that reads the last queries of a prompt (SnapKV) gets a last chunk that long */
+        const size_t w = kv->min_last_chunk < s->chunk ? kv->min_last_chunk : s->chunk;
+        if (n - a > T && n - a - T < w) T = n - a - w;
         xf_status st = xf_kv_reserve(kv, T);
         if (st) return st;
         size_t off[2] = {0, T};
@@ -122,10 +131,11 @@ xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *lo
         xf_fwd f = {.n_seq = 1, .off = off, .pos = s->pos, .ids = ids + a, .kv = &kv, .X = s->X, .rope_len = past + n};
         if ((st = xf_forward(m, &f, &s->ws))) return st;
         kv->n_past += T;
+        kv->n_pending = n - a - T;
         if ((st = xf_kv_after_forward(kv, T))) return st;
     }
     if (logits_last) {
-        const size_t last = ((n - 1) % s->chunk) * H;
+        const size_t last = (T - 1) * H; /* the last chunk's last row */
         xf_linear(m->pool, &m->plan.lm_head, s->X + last, 1, logits_last);
     }
     return XF_OK;
@@ -178,6 +188,7 @@ xf_status xf_session_step_batch(xf_session *const *ss, size_t n, const int32_t *
     if (!st) st = xf_forward(m, &f, m->fws);
     for (size_t i = 0; !st && i < n; i++) {
         ss[i]->kv.n_past++;
+        ss[i]->kv.n_pending = 0;
         st = xf_kv_after_forward(&ss[i]->kv, 1);
     }
     free(kv);

@@ -311,13 +311,15 @@ typedef struct cli_gen_opts {
     size_t n_stops;
     const char *system;                /* --system */
     const char *chat_template;         /* --chat-template NAME, NULL = the model's */
+    const char *kv_policy;             /* --kv-policy NAME, NULL = keep every token */
+    long kv_budget;                    /* --kv-budget N */
 } cli_gen_opts;
 
 enum {
     CLI_OPT_MAX_TOKENS = 1100, CLI_OPT_TEMPERATURE, CLI_OPT_TOP_K, CLI_OPT_TOP_P, CLI_OPT_MIN_P,
     CLI_OPT_REPEAT_PENALTY, CLI_OPT_PRESENCE_PENALTY, CLI_OPT_FREQUENCY_PENALTY, CLI_OPT_SEED,
     CLI_OPT_STOP, CLI_OPT_SYSTEM, CLI_OPT_CHAT_TEMPLATE, CLI_OPT_CTX, CLI_OPT_VERBOSE,
-    CLI_OPT_IGNORE_EOS
+    CLI_OPT_IGNORE_EOS, CLI_OPT_KV_POLICY, CLI_OPT_KV_BUDGET
 };
 enum {
     CLI_GIVEN_TEMPERATURE = 1, CLI_GIVEN_TOP_K = 2, CLI_GIVEN_TOP_P = 4, CLI_GIVEN_MIN_P = 8,
@@ -328,6 +330,15 @@ enum {
 #define CLI_DEFAULT_TOP_K 40
 #define CLI_DEFAULT_TOP_P 0.95f
 #define CLI_DEFAULT_MIN_P 0.05f
+/* KV eviction (generate, chat, eval; docs/LONG_CONTEXT.md). */
+#define CLI_OPTS_KV {CLI_OPT_KV_POLICY, 0, "kv-policy", 1}, {CLI_OPT_KV_BUDGET, 0, "kv-budget", 1}
+#define CLI_HELP_KV                                                                            \
+    "      --kv-policy NAME  KV-cache eviction: keep-all (default), streaming (4 attention\n"  \
+    "                        sinks + recent tokens), h2o (heavy hitters + recent), snapkv\n"   \
+    "                        (prompt keys chosen by its last 32 queries' attention)\n"          \
+    "      --kv-budget N     tokens per layer an evicting policy keeps\n"
+/* Handle --kv-policy / --kv-budget: 1 handled, 0 not one of them, -1 bad value (printed). */
+int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget);
 /* Option table entries of cli_gen_opts (plus CLI_OPTS_MODEL, CLI_OPTS_THREADS). */
 #define CLI_OPTS_GEN                                                                           \
     {CLI_OPT_MAX_TOKENS, 0, "max-tokens", 1}, {CLI_OPT_TEMPERATURE, 0, "temperature", 1},      \
@@ -337,7 +348,7 @@ enum {
     {CLI_OPT_FREQUENCY_PENALTY, 0, "frequency-penalty", 1}, {CLI_OPT_SEED, 0, "seed", 1},      \
     {CLI_OPT_STOP, 0, "stop", 1}, {CLI_OPT_SYSTEM, 0, "system", 1},                            \
     {CLI_OPT_CHAT_TEMPLATE, 0, "chat-template", 1}, {CLI_OPT_CTX, 0, "ctx", 1},                \
-    {CLI_OPT_VERBOSE, 'v', "verbose", 0}, {CLI_OPT_IGNORE_EOS, 0, "ignore-eos", 0}
+    {CLI_OPT_VERBOSE, 'v', "verbose", 0}, {CLI_OPT_IGNORE_EOS, 0, "ignore-eos", 0}, CLI_OPTS_KV
 
 void cli_gen_opts_init(cli_gen_opts *g);
 /* Handle one generation option: 1 handled, 0 not one, -1 bad value (printed). */

@@ -30,7 +30,7 @@ enum {
 };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_MAX_LENGTH,
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_KV, CLI_OPTS_MAX_LENGTH,
     {OPT_REF, 0, "ref", 1}, {OPT_TASK, 't', "task", 1}, {OPT_JSON, 0, "json", 1},
     {OPT_DATA_DIR, 0, "data-dir", 1}, {OPT_PAIRS, 0, "pairs", 1}, {OPT_TEXT, 0, "text", 1},
     {OPT_PROMPTS, 0, "prompts", 1}, {OPT_HAYSTACK, 0, "haystack", 1}, {OPT_LIMIT, 0, "limit", 1},
@@ -97,6 +97,7 @@ void cmd_eval_help(FILE *f) {
           "      --no-chat         plain prompts even when the model has a chat template\n"
           "      --save-prompts FILE  write each passkey/needle case as a JSON line: the prompt\n"
           "                        as the model saw it, the key, the expected answer, the reply\n"
+          CLI_HELP_KV
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
@@ -227,6 +228,8 @@ static int parse(int argc, char **argv, eval_opts *o, task_list *tl) {
         case OPT_CHAT_TEMPLATE: o->chat_template = arg; break;
         case OPT_NO_CHAT: o->no_chat = 1; break;
         case OPT_SAVE_PROMPTS: o->save_prompts = arg; break;
+        case CLI_OPT_KV_POLICY:
+        case CLI_OPT_KV_BUDGET: rc = cli_kv_option(&p, id, arg, &o->kv_policy, &o->kv_budget) < 0 ? -1 : 0; break;
         }
         if (rc) return rc < 0 ? CLI_EXIT_USAGE : rc;
     }
@@ -282,6 +285,7 @@ static int eval_load_model(const eval_opts *o, int is_ref, xf_model **m, int *ki
     if (is_ref) {
         mo.model = o->ref;
         mo.weights = XF_WEIGHTS_AS_STORED;
+        mo.rope_scaling = NULL, mo.rope_factor = 0.0, mo.rope_orig_ctx = 0;
     }
     int rc = cli_load_model(&mo, 1, m);
     if (!rc) rc = model_kind(*m, mo.model, kind);
@@ -354,6 +358,12 @@ int cmd_eval(int argc, char **argv) {
         cJSON *opt = cJSON_AddObjectToObject(root, "options");
         cJSON_AddStringToObject(opt, "weights", o.mo.weights == XF_WEIGHTS_INT8 ? "int8" : "stored");
         cJSON_AddNumberToObject(opt, "threads", (double)o.mo.threads);
+        if (o.mo.rope_scaling) {
+            cJSON_AddStringToObject(opt, "rope_scaling", o.mo.rope_scaling);
+            cJSON_AddNumberToObject(opt, "rope_factor", o.mo.rope_factor);
+        }
+        cJSON_AddStringToObject(opt, "kv_policy", o.kv_policy ? o.kv_policy : "keep-all");
+        if (o.kv_policy) cJSON_AddNumberToObject(opt, "kv_budget", (double)o.kv_budget);
         tasks = cJSON_AddObjectToObject(root, "tasks");
         fprintf(c.table, "model %s (%s)%s%s\n", o.mo.model,
                 c.kind == EVAL_DECODER ? "decoder" : "encoder", o.ref ? ", reference " : "",

@@ -71,6 +71,8 @@ typedef struct eval_opts {
     const char *chat_template; /* --chat-template NAME */
     int no_chat;            /* --no-chat: plain prompts even when the model has a template */
     const char *save_prompts; /* --save-prompts FILE: passkey/needle cases as JSON lines */
+    const char *kv_policy;  /* --kv-policy (passkey, needle) */
+    long kv_budget;         /* --kv-budget */
 } eval_opts;
 
 /* --------------------------------------------------------------------------- run context */

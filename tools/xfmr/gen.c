@@ -78,8 +78,20 @@ static int parse_float(const cli_parser *p, const char *arg, float *out) {
     return 1;
 }
 
+int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget) {
+    switch (id) {
+    case CLI_OPT_KV_POLICY: /* the names are checked by the library, which lists them */
+        *policy = arg;
+        return 1;
+    case CLI_OPT_KV_BUDGET: return cli_parse_int(p->cmd, "--kv-budget", arg, 1, 100000000, budget) ? -1 : 1;
+    default: return 0;
+    }
+}
+
 int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g) {
     long v;
+    int kv = cli_kv_option(p, id, arg, &g->kv_policy, &g->kv_budget);
+    if (kv) return kv;
     switch (id) {
     case CLI_OPT_MAX_TOKENS:
         return cli_parse_int(p->cmd, "--max-tokens", arg, 1, 10000000, &g->max_tokens) ? -1 : 1;
@@ -191,7 +203,7 @@ void cli_help_gen_options(FILE *f, int with_chat) {
           "      --chat-template NAME  use this chat format instead of the model's own\n"
           "                        (chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr)\n"
           "      --ctx N           context size in tokens, prompt included\n"
-          "                        (default: the model's max_position_embeddings)\n"
+          "                        (default: the model's max_position_embeddings)\n" CLI_HELP_KV
           "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS CLI_HELP_ROPE
           "  -v, --verbose         print the sampling settings, their source and the seed\n",
           f);
@@ -272,7 +284,11 @@ int cli_gen_begin(cli_gen *g, xf_model *m, const cli_gen_opts *o, const xf_chat_
     g->vocab = xf_model_vocab_size(m);
     g->max_tokens = o->max_tokens;
     g->ignore_eos = o->ignore_eos;
-    if (xf_session_create(m, (size_t)o->ctx, &g->s) != XF_OK ||
+    xf_session_params sp = xf_session_default_params();
+    sp.n_ctx = (size_t)o->ctx;
+    sp.kv_policy = o->kv_policy;
+    sp.kv_budget = (size_t)o->kv_budget;
+    if (xf_session_create_ex(m, &sp, &g->s) != XF_OK ||
         xf_sampler_create(&o->sp, g->vocab, &g->smp) != XF_OK ||
         xf_detok_stream_create(g->tok, 1, &g->ds) != XF_OK) {
         int rc = cli_lib_error();
