@@ -158,7 +158,9 @@ typedef struct xf_model_params {
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {
-    xf_model_params p = {.struct_size = sizeof(xf_model_params), .weights = XF_WEIGHTS_AS_STORED};
+    xf_model_params p = {0}; /* rope_scaling NULL, rope_factor 0: as the model says */
+    p.struct_size = sizeof(xf_model_params);
+    p.weights = XF_WEIGHTS_AS_STORED;
     return p;
 }
 
@@ -289,7 +291,9 @@ typedef struct xf_session_params {
 } xf_session_params;
 
 static inline xf_session_params xf_session_default_params(void) {
-    xf_session_params p = {sizeof(xf_session_params), 0, 0, XF_KV_F32};
+    xf_session_params p = {0}; /* kv_policy NULL: keep every token */
+    p.struct_size = sizeof(xf_session_params);
+    p.kv_type = XF_KV_F32;
     return p;
 }
 
