@@ -62,7 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
     xf_hf_config cfg;
-    (void)xf_gguf_model_config(g, &cfg);
+    xf_st_layout lay;
+    if (xf_gguf_model_config(g, &cfg) == XF_OK) (void)xf_gguf_model_layout(g, &cfg, &lay);
+    xf_hf_config_free(&cfg);
     xf_tokenizer *tok = NULL;
     if (xf_tokenizer_from_gguf(g, &tok) == XF_OK) {
         static const char text[] = "Hello, world! 123 \xc3\xa9t\xc3\xa9 <s> \xe4\xbd\xa0\xe5\xa5\xbd";

@@ -181,6 +181,44 @@ def gguf_seeds():
     tokenizer_gguf_seeds()
 
 
+def saved_seeds():
+    """Files written by xfmr's GGUF writer (`xfmr convert`, XFMR_BIN or build/xfmr): the tiny bert
+    (F16, whole, also a fuzz_model seed), gpt2, mistral, llama3_rope and the pruned tiny llamas of
+    scripts/tiny_pruned.py (deci; xfmr-llama with xfmr.attention.q_groups), their metadata kept
+    and each tensor cut to its first row of at most 32 values."""
+    import subprocess
+    import tempfile
+    xfmr = os.environ.get("XFMR_BIN", os.path.join(ROOT, "build", "xfmr"))
+    if not os.access(xfmr, os.X_OK):
+        print("make_seeds: no %s, skipping the seeds written by xfmr" % xfmr, file=sys.stderr)
+        return
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import tiny_pruned
+    tmp = tempfile.mkdtemp(prefix="xfmr_seeds_")
+    tiny = os.path.join(ROOT, "tests/data/tiny")
+    models = [("bert", os.path.join(tiny, "bert")), ("gpt2", os.path.join(tiny, "gpt2")),
+              ("mistral", os.path.join(tiny, "mistral")), ("llama3_rope", os.path.join(tiny, "llama3_rope")),
+              ("deci", tiny_pruned.write(os.path.join(tmp, "deci"), "deci")),
+              ("xfmr_llama", tiny_pruned.write(os.path.join(tmp, "groups"), "groups"))]
+    for name, src in models:
+        out = os.path.join(tmp, name + ".gguf")
+        subprocess.run([xfmr, "convert", "-m", src, "-o", out, "--outtype", "f16"], check=True, stderr=subprocess.DEVNULL)
+        with open(out, "rb") as f:
+            whole = f.read()
+        if name == "bert":
+            put("fuzz_model", "xfmr_saved_bert_f16.gguf", b"\0" + whole)
+        r = GGUFReader(out, limit=len(whole))
+        kvs = r.kvs()
+        tensors = []
+        for _ in range(r.nt):
+            tname, nd = r.s(), r.u32()
+            dims = [r.u64() for _ in range(nd)]
+            gt, _off = r.u32(), r.u64()
+            n = min(dims[0], 32)
+            tensors.append((tname, [n], gt, bytes(n * (4 if gt == 0 else 2))))
+        put("fuzz_gguf", "xfmr_saved_%s.gguf" % name, gguf(kvs, tensors))
+
+
 def u32s(xs):
     return [struct.pack("<I", x) for x in xs]
 
@@ -361,6 +399,7 @@ if __name__ == "__main__":
     model_seeds()
     st_seeds()
     gguf_seeds()
+    saved_seeds()
     tokenizer_seeds()
     config_seeds()
     chat_seeds()

@@ -166,7 +166,8 @@ static inline xf_model_params xf_model_default_params(void) {
 
 /* Load a model from a Hugging Face folder (config.json, *.safetensors, tokenizer.json and, for
  * sentence-transformers models, modules.json / 1_Pooling / sentence_bert_config.json), or from a
- * GGUF file (a path ending in .gguf, or a folder holding exactly one .gguf and no config.json).
+ * GGUF file (a path ending in .gguf, or a folder holding exactly one .gguf and no config.json:
+ * llama.cpp's files and those xf_model_save writes, docs/GGUF.md).
  * Architectures: bert (encoders); llama, qwen2, mistral, gpt2 (decoders). A folder without
  * tokenizer.json (or a GGUF file without tokenizer.ggml.* keys) loads without a tokenizer: the
  * model works on token ids (xf_embed_encodings, sessions, xf_model_logits), xf_model_tokenizer
@@ -240,6 +241,42 @@ XF_API xf_status xf_embed_n(xf_model *model, const char *const *texts, const siz
 /* Embed already-tokenized inputs (e.g. from xf_tokenize); encodings may differ in length. */
 XF_API xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, size_t n,
                              size_t batch_size, float *out);
+
+/* ---------------------------------------------------------------- saving */
+
+/* What float weights (those that are not GGUF quantized blocks) are written as. */
+typedef enum xf_save_float {
+    XF_SAVE_F32 = 0, /* float32: exactly the values the model computes with (default) */
+    XF_SAVE_F16 = 1  /* IEEE half for 2-D weights (rounded to nearest even; norms, biases, position
+                      * and token-type embeddings stay F32, as in llama.cpp's converter) */
+} xf_save_float;
+
+typedef struct xf_save_params {
+    size_t struct_size;    /* sizeof(xf_save_params), set by xf_save_default_params() */
+    xf_save_float outtype; /* default XF_SAVE_F32 */
+    /* Called as the file is written with bytes done and the file's total; may be NULL. */
+    void (*progress)(void *user, size_t done, size_t total);
+    void *progress_user;
+} xf_save_params;
+
+static inline xf_save_params xf_save_default_params(void) {
+    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0};
+    return p;
+}
+
+/* Write a loaded (or edited) model as one GGUF v3 file that llama.cpp loads and that
+ * xf_model_load reloads with bitwise the same outputs (docs/GGUF.md, "Writing GGUF"): llama.cpp's
+ * architecture keys and tensor names (bert, llama, qwen2, gpt2; mistral as llama with its
+ * window), layers whose head counts or FFN widths differ as per-layer arrays, GGUF quantized
+ * weights as their blocks, other weights as F32 (params->outtype F16: 2-D ones as F16), the
+ * tokenizer as tokenizer.ggml.* and what only xfmr understands under "xfmr." keys; a model other
+ * readers would misread (query-head groups of different sizes) gets an architecture name they
+ * refuse ("xfmr-llama", ...). The file is written beside path under a temporary name and renamed
+ * over path at the end: path never holds a partial file. params NULL = defaults.
+ * XF_ERR_INVALID_ARG for a bad argument or a path that is a directory, XF_ERR_IO (naming the path
+ * and the system's reason) when it cannot be written, XF_ERR_UNSUPPORTED naming what cannot be
+ * expressed in GGUF. */
+XF_API xf_status xf_model_save(const xf_model *model, const char *path, const xf_save_params *params);
 
 /* ------------------------------------------------------ language models */
 

@@ -9,8 +9,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "xfmr.h"
 
 int xf_t_passed, xf_t_failed, xf_t_skipped;
 
@@ -339,4 +344,162 @@ int xf_t_parse_hash(const xf_t_span *line, size_t *count, uint64_t *hash) {
     *count = (size_t)n;
     *hash = (uint64_t)h;
     return 1;
+}
+
+/* ------------------------------------------------------------ save and reload (GGUF) */
+
+/* The outputs of a model on fixed inputs: decoders' logits over 24 ids and 4 session steps after
+ * a 16-id prefill; encoders' embeddings of 3 id sequences. Heap array of *n floats (free()). */
+static float *model_outputs(xf_model *m, size_t *n) {
+    const size_t V = xf_model_vocab_size(m), T = 24;
+    int32_t ids[24];
+    for (size_t i = 0; i < T; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
+    float *out = malloc((T + 4) * V * sizeof *out);
+    if (!out) return NULL;
+    xf_status st = xf_model_logits(m, ids, T, out);
+    if (st == XF_ERR_UNSUPPORTED) { /* an encoder */
+        const size_t D = xf_model_embedding_dim(m), lens[3] = {5, 12, 24};
+        xf_encoding enc[3];
+        int32_t types[24] = {0};
+        for (int k = 0; k < 3; k++) enc[k] = (xf_encoding){ids, types, lens[k], 0};
+        *n = 3 * D;
+        if (xf_embed_encodings(m, enc, 3, 2, out) == XF_OK) return out;
+        fprintf(stderr, "embedding: %s\n", xf_errmsg());
+        free(out);
+        return NULL;
+    }
+    xf_session *s = NULL;
+    if (st || xf_session_create(m, 64, &s) || xf_session_eval(s, ids, 16, out + T * V)) {
+        fprintf(stderr, "logits: %s\n", xf_errmsg());
+        xf_session_free(s);
+        free(out);
+        return NULL;
+    }
+    for (size_t k = 1; k < 4; k++)
+        if (xf_session_eval(s, ids + 15 + k, 1, out + (T + k) * V)) {
+            fprintf(stderr, "session: %s\n", xf_errmsg());
+            xf_session_free(s);
+            free(out);
+            return NULL;
+        }
+    xf_session_free(s);
+    *n = (T + 4) * V;
+    return out;
+}
+
+/* Tokens of the first lines of the corpus equal under both tokenizers. */
+static int same_tokens(const xf_tokenizer *a, const xf_tokenizer *b, size_t max_lines) {
+    size_t len, n_lines;
+    char *buf = xf_t_slurp(xf_t_src("tests/data/corpus.txt"), &len);
+    xf_t_span *lines = buf ? xf_t_split_lines(buf, len, &n_lines) : NULL;
+    int same = lines != NULL;
+    for (size_t i = 0; same && i < n_lines && i < max_lines; i++) {
+        xf_encoding x, y;
+        if (xf_tokenize(a, lines[i].p, lines[i].n, NULL, 0, 0, &x)) return 0;
+        if (xf_tokenize(b, lines[i].p, lines[i].n, NULL, 0, 0, &y)) {
+            xf_encoding_free(&x);
+            return 0;
+        }
+        same = x.n == y.n && !memcmp(x.ids, y.ids, x.n * sizeof *x.ids) && !memcmp(x.type_ids, y.type_ids, x.n * sizeof *x.ids);
+        if (!same) fprintf(stderr, "corpus line %zu tokenizes differently after saving\n", i + 1);
+        xf_encoding_free(&x), xf_encoding_free(&y);
+    }
+    free(lines), free(buf);
+    return same;
+}
+
+xf_model *xf_t_save_reload(xf_model *m, const char *path_arg, int outtype, int weights) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", path_arg); /* the caller's may be a buffer slot reused below */
+    xf_save_params sp = xf_save_default_params();
+    sp.outtype = (xf_save_float)outtype;
+    CHECK_MSG(xf_model_save(m, path, &sp) == XF_OK, "saving %s: %s", path, xf_errmsg());
+    xf_model_params mp = xf_model_default_params();
+    mp.weights = (xf_weight_format)weights;
+    mp.n_threads = 2;
+    xf_model *r = NULL;
+    CHECK_MSG(xf_model_load(path, &mp, &r) == XF_OK, "reloading %s: %s", path, xf_errmsg());
+    if (!r) return NULL;
+    size_t na = 0, nb = 0;
+    float *a = model_outputs(m, &na), *b = model_outputs(r, &nb);
+    CHECK_MSG(a && b && na == nb && !memcmp(a, b, na * sizeof *b), "%s: outputs after saving and reloading differ", path);
+    free(a), free(b);
+    const xf_tokenizer *ta = xf_model_tokenizer(m), *tb = xf_model_tokenizer(r);
+    CHECK_MSG(!ta == !tb, "%s: the tokenizer was %s", path, ta ? "lost" : "invented");
+    if (ta && tb) CHECK_MSG(same_tokens(ta, tb, 200), "%s: tokens differ", path);
+    /* saving the reloaded model gives the same file */
+    char again[4200];
+    snprintf(again, sizeof again, "%s.again", path);
+    CHECK_MSG(xf_model_save(r, again, &sp) == XF_OK, "saving %s: %s", again, xf_errmsg());
+    size_t n1 = 0, n2 = 0;
+    char *f1 = xf_t_slurp(path, &n1), *f2 = xf_t_slurp(again, &n2);
+    CHECK_MSG(f1 && f2 && n1 == n2 && !memcmp(f1, f2, n1), "%s: saving the reloaded model gives another file", path);
+    free(f1), free(f2);
+    unlink(again);
+    return r;
+}
+
+/* ------------------------------------------------------------ output files */
+
+static char g_outdir[1024];
+
+const char *xf_t_outdir(void) {
+    if (!g_outdir[0]) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(g_outdir, sizeof g_outdir, "%s/xfmr_test_%d_XXXXXX", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+        if (!mkdtemp(g_outdir)) {
+            fprintf(stderr, "test harness: cannot create %s\n", g_outdir);
+            exit(2);
+        }
+    }
+    return g_outdir;
+}
+
+const char *xf_t_out(const char *name) {
+    static char bufs[8][4096]; /* a ring of its own: xf_t_src and friends never overwrite these */
+    static int k;
+    char *b = bufs[k++ & 7];
+    snprintf(b, 4096, "%s/%s", xf_t_outdir(), name);
+    return b;
+}
+
+int xf_t_count_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        n += l > 4 && strcmp(e->d_name + l - 4, ".tmp") == 0;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+void xf_t_check_full_disk(const char *path_arg, size_t limit, int (*write)(void *arg, const char *path), void *arg) {
+    static const char old[] = "old contents";
+    char path[4096];
+    snprintf(path, sizeof path, "%s", path_arg);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fputs(old, f) >= 0 && fclose(f) == 0);
+    struct rlimit was, lim;
+    getrlimit(RLIMIT_FSIZE, &was);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    lim.rlim_cur = (rlim_t)limit;
+    lim.rlim_max = was.rlim_max;
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    int st = write(arg, path);
+    setrlimit(RLIMIT_FSIZE, &was);
+    signal(SIGXFSZ, prev);
+    CHECK_MSG(st == XF_ERR_IO && strstr(xf_errmsg(), path) && strstr(xf_errmsg(), "File too large"),
+              "writing %s under a %zu-byte limit: status %d, \"%s\"", path, limit, st, xf_errmsg());
+    size_t n = 0;
+    char *got = xf_t_slurp(path, &n);
+    CHECK_MSG(got && n == strlen(old) && !memcmp(got, old, n), "%s changed although its write failed", path);
+    free(got);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    CHECK_MSG(xf_t_count_tmp(slash ? dir : ".") == 0, "a temporary file was left beside %s", path);
+    unlink(path);
 }

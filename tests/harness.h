@@ -125,6 +125,27 @@ void xf_t_str(xf_t_buf *b, const char *s);
 /* GGUF file header: magic, version, tensor count, metadata count. */
 void xf_t_gguf_header(xf_t_buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv);
 
+/* Save model m as GGUF to path (xf_model_save, outtype an xf_save_float), reload it (weights an
+ * xf_weight_format) and CHECK that the reloaded model gives bitwise the same outputs — decoders:
+ * logits of 24 fixed ids and 4 session steps; encoders: embeddings of 3 fixed id sequences — as
+ * m, and the same tokens for the first 200 corpus lines — and that saving the reloaded model gives
+ * the same file byte for byte. Returns the reloaded model (xf_model_free) or NULL. */
+struct xf_model;
+struct xf_model *xf_t_save_reload(struct xf_model *m, const char *path, int outtype, int weights);
+
+/* The test's own output directory, made empty on first use ($TMPDIR or /tmp, exits the test
+ * (status 2) if it cannot), and the path of name in it (one of 8 buffers of its own, reused in
+ * turn: copy a path that must outlive 8 more calls). */
+const char *xf_t_outdir(void);
+const char *xf_t_out(const char *name);
+/* Files in dir whose names end in ".tmp" (temporary files an interrupted write left behind). */
+int xf_t_count_tmp(const char *dir);
+/* A full disk: path is made to hold a few bytes, then write(arg, path) runs with the file-size
+ * limit (RLIMIT_FSIZE) lowered to limit bytes and SIGXFSZ ignored; CHECKs that it fails with
+ * XF_ERR_IO naming path and "File too large", that path still holds its old bytes and that no
+ * temporary file is left beside it. path is removed afterwards. */
+void xf_t_check_full_disk(const char *path, size_t limit, int (*write)(void *arg, const char *path), void *arg);
+
 /* Print "N passed, N failed, N skipped" and return the process exit code: 1 on a failure, else
  * XF_T_SKIP_CODE after a skip (1 under XF_REQUIRE_ALL=1), else 0. */
 int xf_t_report(void);

@@ -435,4 +435,32 @@ err_has "max_position_embeddings"
 run 1 "$X" perplexity -m "$tiny" "$tmp/missing-input.txt"
 err_has "$tmp/missing-input.txt"
 
+# convert: a GGUF file that embeds / generates exactly as the model it came from
+printf 'A man is eating food.\nGGUF files hold tensors.\n' >"$tmp/conv.txt"
+run 0 "$X" convert -m "$model" -o "$tmp/minilm.gguf"
+err_has "wrote $tmp/minilm.gguf"
+run 0 "$X" embed -m "$model" "$tmp/conv.txt"
+cp "$tmp/out" "$tmp/conv_folder.jsonl"
+run 0 "$X" embed -m "$tmp/minilm.gguf" "$tmp/conv.txt"
+check "convert: the GGUF embeds bitwise as the folder" cmp -s "$tmp/out" "$tmp/conv_folder.jsonl"
+run 0 "$X" convert "$tiny" -o "$tmp/tiny.gguf" --outtype f16
+run 0 "$X" perplexity -m "$tiny" --window 32 --stride 16 --json "$tmp/ppl.txt"
+cp "$tmp/out" "$tmp/ppl_folder.json"
+run 0 "$X" perplexity -m "$tmp/tiny.gguf" --window 32 --stride 16 --json "$tmp/ppl.txt"
+check "convert: the tiny decoder (F16 fixture, saved as f16) gives the same perplexity" cmp -s "$tmp/out" "$tmp/ppl_folder.json"
+run 2 "$X" convert -m "$tiny"
+err_has "-o OUT.gguf"
+run 2 "$X" convert -m "$tiny" -o "$tmp"
+err_has "is a directory"
+run 2 "$X" convert -m "$tiny" -o "$tmp/x.gguf" --outtype q4
+err_has "--outtype"
+run 2 "$X" convert -m "$tiny" "$tiny" -o "$tmp/x.gguf"
+run 1 "$X" convert -m "$tiny" -o "$tmp/no/such/dir/x.gguf"
+err_has "No such file or directory"
+printf 'old' >"$tmp/limited.gguf"
+run 1 bash -c 'ulimit -f 64; exec "$@"' _ "$X" convert -m "$tiny" -o "$tmp/limited.gguf"
+err_has "File too large"
+check "convert: a failed write leaves the old file and no temporary file" \
+  bash -c '[ "$(cat "$1/limited.gguf")" = old ] && ! ls -a "$1" | grep -q "\.tmp$"' _ "$tmp"
+
 cli_finish

@@ -10,13 +10,10 @@
  *   4. bad output: a missing directory, an existing directory, a file-size limit (RLIMIT_FSIZE,
  *      as a full disk) — each a clear error naming the path, no temporary file left behind and an
  *      existing target unchanged. */
-#include <dirent.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,28 +21,6 @@
 #include "io/gguf.h"
 #include "io/gguf_write.h"
 
-static char g_dir[256];
-
-static const char *path_in(const char *name) {
-    static char b[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(b[k], sizeof b[k], "%s/%s", g_dir, name);
-    return b[k];
-}
-
-/* Files in the test directory whose names end in ".tmp" (temporary files left behind). */
-static int leftover_tmp(void) {
-    DIR *d = opendir(g_dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        size_t l = strlen(e->d_name);
-        n += l > 4 && strcmp(e->d_name + l - 4, ".tmp") == 0;
-    }
-    if (d) closedir(d);
-    return n;
-}
 
 static int msg_has(const char *needle) { return strstr(xf_errmsg(), needle) != NULL; }
 
@@ -132,7 +107,7 @@ static void round_trip(uint32_t alignment) {
 
     char name[64];
     snprintf(name, sizeof name, "rt_%u.gguf", alignment);
-    const char *p = path_in(name);
+    const char *p = xf_t_out(name);
     CHECK_MSG(xf_gguf_writer_write(w, p, NULL, NULL) == XF_OK, "%s", xf_errmsg());
     struct stat sb;
     CHECK(stat(p, &sb) == 0 && (uint64_t)sb.st_size == xf_gguf_writer_size(w));
@@ -210,7 +185,7 @@ static void round_trip(uint32_t alignment) {
             CHECK_MSG(xf_gguf_copy_kv(w2, nest, i) == XF_OK, "%s", xf_errmsg());
             n_copied++;
         }
-    const char *p2 = path_in("copy.gguf");
+    const char *p2 = xf_t_out("copy.gguf");
     CHECK_MSG(xf_gguf_writer_write(w2, p2, NULL, NULL) == XF_OK, "%s", xf_errmsg());
     xf_gguf_writer_free(w2);
     xf_gguf *g2 = NULL;
@@ -261,7 +236,7 @@ static void byte_exact(void) {
     CHECK(xf_gguf_set_str(w, "general.architecture", "llama", 5) == XF_OK);
     CHECK(xf_gguf_set_arr(w, "a", XF_GGUF_UINT32, v, 2) == XF_OK);
     CHECK(xf_gguf_add_tensor(w, "w", XF_GGML_F32, 2, dims, f, NULL, NULL) == XF_OK);
-    const char *p = path_in("bytes.gguf");
+    const char *p = xf_t_out("bytes.gguf");
     CHECK(xf_gguf_writer_write(w, p, NULL, NULL) == XF_OK);
     xf_gguf_writer_free(w);
     size_t n = 0;
@@ -333,10 +308,10 @@ static void bad_input(void) {
         stream s = {bytes, 64, 16, extra};
         uint64_t d[1] = {16};
         CHECK(xf_gguf_add_tensor(w, "streamed", XF_GGML_F32, 1, d, NULL, emit_chunks, &s) == XF_OK);
-        const char *p = path_in(extra > 0 ? "too_many.gguf" : "too_few.gguf");
+        const char *p = xf_t_out(extra > 0 ? "too_many.gguf" : "too_few.gguf");
         CHECK(xf_gguf_writer_write(w, p, NULL, NULL) == XF_ERR_INVALID_ARG && msg_has("\"streamed\""));
         CHECK(access(p, F_OK) != 0);
-        CHECK(leftover_tmp() == 0);
+        CHECK(xf_t_count_tmp(xf_t_outdir()) == 0);
         xf_gguf_writer_free(w);
         free(bytes);
     }
@@ -360,41 +335,28 @@ static void progress_count(void *user, uint64_t done, uint64_t total) {
     last[0] = done, last[1] = total, last[2]++;
 }
 
+static int write_to(void *w, const char *path) { return (int)xf_gguf_writer_write(w, path, NULL, NULL); }
+
 static void bad_output(void) {
     uint8_t *bytes = NULL;
     xf_gguf_writer *w = sized_writer(4 << 20, &bytes);
     CHECK(w != NULL);
     if (!w) return;
     /* a missing directory */
-    const char *p = path_in("no/such/dir/out.gguf");
+    const char *p = xf_t_out("no/such/dir/out.gguf");
     CHECK(xf_gguf_writer_write(w, p, NULL, NULL) == XF_ERR_IO && msg_has(p) && msg_has("No such file"));
     /* an existing directory */
-    CHECK(xf_gguf_writer_write(w, g_dir, NULL, NULL) == XF_ERR_INVALID_ARG && msg_has("is a directory"));
+    CHECK(xf_gguf_writer_write(w, xf_t_outdir(), NULL, NULL) == XF_ERR_INVALID_ARG && msg_has("is a directory"));
     CHECK(xf_gguf_writer_write(w, "", NULL, NULL) == XF_ERR_INVALID_ARG);
     /* a file-size limit below the file (a full disk): the old target stays as it was */
-    const char *target = path_in("limited.gguf");
-    FILE *f = fopen(target, "wb");
-    fputs("old contents", f);
-    fclose(f);
-    struct rlimit old;
-    getrlimit(RLIMIT_FSIZE, &old);
-    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-    struct rlimit lim = {1 << 20, old.rlim_max};
-    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
-    xf_status st = xf_gguf_writer_write(w, target, NULL, NULL);
-    setrlimit(RLIMIT_FSIZE, &old);
-    signal(SIGXFSZ, prev);
-    CHECK_MSG(st == XF_ERR_IO && msg_has(target) && msg_has("File too large"), "%d %s", st, xf_errmsg());
-    size_t n = 0;
-    char *got = xf_t_slurp(target, &n);
-    CHECK(got && n == 12 && memcmp(got, "old contents", 12) == 0);
-    free(got);
-    CHECK(leftover_tmp() == 0);
+    const char *target = xf_t_out("limited.gguf");
+    xf_t_check_full_disk(target, 1 << 20, write_to, w);
     /* and then it succeeds, replacing the old file, with progress reported */
     uint64_t prog[3] = {0, 0, 0};
     CHECK(xf_gguf_writer_write(w, target, progress_count, prog) == XF_OK);
     CHECK(prog[2] == 2 && prog[0] == prog[1] && prog[1] == xf_gguf_writer_size(w));
-    got = xf_t_slurp(target, &n);
+    size_t n = 0;
+    char *got = xf_t_slurp(target, &n);
     CHECK(got && n == xf_gguf_writer_size(w));
     free(got);
     xf_gguf *g = NULL;
@@ -402,19 +364,13 @@ static void bad_output(void) {
     const xf_gguf_tensor *t = g ? xf_gguf_find_tensor(g, "big") : NULL;
     CHECK(t && memcmp(t->data, bytes, 4 << 20) == 0);
     xf_gguf_close(g);
-    CHECK(leftover_tmp() == 0);
+    CHECK(xf_t_count_tmp(xf_t_outdir()) == 0);
     unlink(target);
     xf_gguf_writer_free(w);
     free(bytes);
 }
 
 int main(void) {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_dir, sizeof g_dir, "%s/xfmr_gguf_write_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     round_trip(XF_GGUF_DEFAULT_ALIGNMENT);
     round_trip(1);
     round_trip(64);
@@ -422,6 +378,6 @@ int main(void) {
     byte_exact();
     bad_input();
     bad_output();
-    rmdir(g_dir);
+    rmdir(xf_t_outdir());
     return xf_t_report();
 }

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/dtype.h"
 #include "harness.h"
+#include "io/gguf.h"
 #include "io/safetensors.h"
 #include "xfmr.h"
 
@@ -104,6 +106,21 @@ static int copy_file(const char *src, const char *dst, const char *insert_after_
     }
     free(b);
     return fclose(f);
+}
+
+/* m saved as GGUF in dir reloads with bitwise the same outputs and tokens (xf_t_save_reload);
+ * the file's general.architecture is arch. */
+static void save_reload(xf_model *m, const char *dir, const char *arch) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/saved.gguf", dir);
+    xf_model_free(xf_t_save_reload(m, p, XF_SAVE_F32, XF_WEIGHTS_AS_STORED));
+    xf_gguf *g = NULL;
+    const char *s = NULL;
+    size_t len = 0;
+    CHECK(xf_gguf_open(p, &g) == XF_OK && xf_gguf_get_str(g, "general.architecture", &s, &len) == XF_OK);
+    CHECK_MSG(s && len == strlen(arch) && !memcmp(s, arch, len), "saved as \"%.*s\", expected \"%s\"", (int)len, s ? s : "", arch);
+    xf_gguf_close(g);
+    unlink(p);
 }
 
 /* ---------------------------------------------------------------- MiniLM, transformers' format */
@@ -207,6 +224,7 @@ static int test_minilm(void) {
         free(texts), free(lens), free(which), free(emb);
     }
     free(lines), free(buf), free(gold);
+    if (m) save_reload(m, dst, "bert"); /* per-layer head counts as a bert.attention.head_count array */
     xf_model_free(m);
     return 0;
 }
@@ -217,6 +235,8 @@ static int test_minilm(void) {
 #define L_DH 16
 #define L_FFN 96
 static const unsigned char k_qkeep[2][L_HEADS] = {{1, 0, 1, 1}, {1, 1, 0, 1}}; /* groups [1, 2], [2, 1] */
+/* prune 2: layer 0 loses key/value head 1 with its query heads 2, 3 (equal groups, fewer heads) */
+static const unsigned char k_qkeep2[2][L_HEADS] = {{1, 1, 0, 0}, {1, 1, 1, 1}}, k_kvkeep2[2][2] = {{1, 0}, {1, 1}};
 
 static int ffn_keep(int layer, size_t unit) { return layer == 0 ? !(unit == 3 || unit == 10 || unit == 50 || unit == 77)
                                                                 : !(unit <= 2 || unit == 95); }
@@ -233,8 +253,11 @@ static void write_llama(const char *src, const char *dst, int prune) {
         if (sscanf(t.names[i], "model.layers.%d.%31s", &layer, kind) != 2) continue;
         for (size_t u = 0; u < L_FFN; u++) fk[u] = (unsigned char)ffn_keep(layer, u);
         void (*edit)(tensors *, size_t, int, const unsigned char *, size_t) = prune ? keep_along : zero_along;
-        if (!strcmp(kind, "self_attn.q_proj.weight") && prune) keep_along(&t, i, 0, k_qkeep[layer], L_DH);
-        else if (!strcmp(kind, "self_attn.o_proj.weight")) edit(&t, i, 1, k_qkeep[layer], L_DH);
+        const unsigned char *qk = prune == 2 ? k_qkeep2[layer] : k_qkeep[layer];
+        if (!strcmp(kind, "self_attn.q_proj.weight") && prune) keep_along(&t, i, 0, qk, L_DH);
+        else if ((!strcmp(kind, "self_attn.k_proj.weight") || !strcmp(kind, "self_attn.v_proj.weight")) && prune == 2)
+            keep_along(&t, i, 0, k_kvkeep2[layer], L_DH);
+        else if (!strcmp(kind, "self_attn.o_proj.weight")) edit(&t, i, 1, qk, L_DH);
         else if (!strcmp(kind, "mlp.gate_proj.weight") || !strcmp(kind, "mlp.up_proj.weight")) edit(&t, i, 0, fk, 1);
         else if (!strcmp(kind, "mlp.down_proj.weight")) edit(&t, i, 1, fk, 1);
     }
@@ -247,7 +270,7 @@ static void write_llama(const char *src, const char *dst, int prune) {
     CHECK(copy_file(a, b, NULL) == 0);
     snprintf(a, sizeof a, "%s/config.json", src);
     snprintf(b, sizeof b, "%s/config.json", dst);
-    CHECK(copy_file(a, b, prune ? "\"xfmr_q_groups\": [[1, 2], [2, 1]], " : NULL) == 0);
+    CHECK(copy_file(a, b, prune == 1 ? "\"xfmr_q_groups\": [[1, 2], [2, 1]], " : NULL) == 0);
 }
 
 static void test_llama(void) {
@@ -285,7 +308,16 @@ static void test_llama(void) {
         xf_session_free(sd), xf_session_free(sp);
         free(a), free(b);
     }
-    xf_model_free(md), xf_model_free(mp);
+    /* saved as GGUF: groups of different sizes are xfmr-only ("xfmr-llama"); fewer heads with equal
+     * groups and narrower FFNs are llama.cpp's "deci" (per-layer arrays) */
+    if (mp) save_reload(mp, tmp, "xfmr-llama");
+    char pruned2[4200];
+    snprintf(pruned2, sizeof pruned2, "%s/pruned2", tmp);
+    write_llama(xf_t_src("tests/data/tiny/llama"), pruned2, 2);
+    xf_model *m2 = NULL;
+    CHECK_MSG(xf_model_load(pruned2, NULL, &m2) == XF_OK, "pruned2: %s", xf_errmsg());
+    if (m2) save_reload(m2, tmp, "deci");
+    xf_model_free(m2), xf_model_free(md), xf_model_free(mp);
     /* bad groups: sums that do not match the tensors */
     snprintf(src, sizeof src, "%s/config.json", pruned);
     snprintf(dense, sizeof dense, "%s/config.json", pruned);

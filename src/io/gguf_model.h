@@ -16,11 +16,23 @@
  * without config.json holding several .gguf files is XF_ERR_INVALID_ARG naming them. */
 xf_status xf_gguf_model_resolve(const char *path, char **gguf_path);
 
-/* Fill cfg from the metadata of an open GGUF (general.architecture: llama, qwen2 or gpt2; others
- * are XF_ERR_UNSUPPORTED). A llama file with llama.attention.sliding_window > 0 becomes model_type
- * "mistral" with that window (llama.cpp's converter writes Mistral as "llama" and drops the window). Missing required keys are XF_ERR_NOT_FOUND, values out of range
- * XF_ERR_RANGE; messages name the file and the key. */
+/* Fill cfg from the metadata of an open GGUF (general.architecture: llama, qwen2, gpt2, bert,
+ * deci — llama.cpp's LLaMA with per-layer shapes — or xfmr-llama / -qwen2 / -gpt2 / -bert, the names
+ * xf_model_save gives models other readers would misread; others are XF_ERR_UNSUPPORTED).
+ * head_count, head_count_kv and feed_forward_length may be per-layer arrays (cfg gets the largest;
+ * the architectures take each layer's shapes from its tensors; bert / gpt2 layers with fewer heads
+ * become cfg.pruned_heads); xfmr.attention.q_groups gives cfg.q_groups; xfmr.rope.* keys give exact
+ * rope parameters. A llama file with llama.attention.sliding_window > 0 becomes model_type
+ * "mistral" with that window (llama.cpp's converter writes Mistral as "llama" and drops the
+ * window). Missing required keys are XF_ERR_NOT_FOUND, values out of range XF_ERR_RANGE; messages
+ * name the file and the key. On failure cfg may hold heap arrays: xf_hf_config_free it. */
 xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *cfg);
+
+/* The sentence-transformers layout of a bert file: pooling from xfmr.pooling, else
+ * <arch>.pooling_type (1 mean, 2 cls, 3 last; absent or 0: mean), normalisation from
+ * xfmr.normalize, max_seq_length from xfmr.max_seq_length; all zero (mean, no normalisation) for
+ * decoders. */
+xf_status xf_gguf_model_layout(const xf_gguf *g, const xf_hf_config *cfg, xf_st_layout *out);
 
 /* How a tensor must be rearranged after dequantization to match the HF layout. */
 typedef enum xf_gguf_permute {

@@ -134,7 +134,10 @@ xf_status xf_model_rope_tables(xf_model *m, size_t head_dim) {
     r->sin = xf_malloc(n ? n : 1);
     if (!r->cos || !r->sin) return xf_error(XF_ERR_NOMEM, "cannot allocate rotary tables of %zu positions", r->n_pos);
     xf_model_rope_params(c, head_dim, &r->params);
-    if (xf_weight_set_has(m->ws, "rope_freqs.weight")) { /* GGUF: per-frequency divisors (Llama 3.1) */
+    /* GGUF: per-frequency divisors (Llama 3.1 in llama.cpp's files). A file xf_model_save wrote
+     * also gives Llama 3.1's exact parameters (xfmr.rope.scaling.*: the type is llama3), which
+     * replace the divisors rounded to float32. */
+    if (xf_weight_set_has(m->ws, "rope_freqs.weight") && c->rope_scaling.type != XF_HF_ROPE_LLAMA3) {
         xf_weight w;
         if ((st = xf_weight_get(m->ws, "rope_freqs.weight", 1, r->half, 0, &w))) return st;
         if (!(r->freq_factors = xf_malloc(r->half * sizeof(float))))

@@ -45,11 +45,10 @@ void xf_model_free(xf_model *m) {
  * tokenizer.ggml.* keys. m->path is the file. */
 static xf_status load_gguf(xf_model *m, char *file) {
     m->path = file;
-    memset(&m->layout, 0, sizeof m->layout); /* decoders: no pooling / normalisation */
     xf_gguf *g = NULL;
     xf_status st = xf_gguf_open(file, &g);
     if (st) return st;
-    if ((st = xf_gguf_model_config(g, &m->cfg))) {
+    if ((st = xf_gguf_model_config(g, &m->cfg)) || (st = xf_gguf_model_layout(g, &m->cfg, &m->layout))) {
         xf_gguf_close(g);
         return st;
     }

@@ -309,6 +309,7 @@ uint64_t xf_weight_set_file_bytes(const xf_weight_set *ws) {
 }
 
 const char *xf_weight_set_dtypes(const xf_weight_set *ws) { return ws->dtypes; }
+const xf_gguf *xf_weight_set_gguf(const xf_weight_set *ws) { return ws ? ws->gguf : NULL; }
 size_t xf_weight_set_n_files(const xf_weight_set *ws) { return ws->gguf ? 1 : ws->n_files; }
 const char *const *xf_weight_set_paths(const xf_weight_set *ws) { return (const char *const *)ws->paths; }
 

@@ -64,6 +64,9 @@ xf_status xf_weight_set_adopt(xf_weight_set *ws, void *buf);
  * a no-op for converted copies. */
 void xf_weight_release(xf_weight_set *ws, const xf_weight *w);
 
+/* The open GGUF file behind a GGUF weight set (its metadata stays readable), NULL for safetensors. */
+const struct xf_gguf *xf_weight_set_gguf(const xf_weight_set *ws);
+
 /* Facts for xf_model_info: total bytes of tensors as stored, total file bytes, the dtypes present
  * ("F32" / "F16,F32" ...), file paths. */
 uint64_t xf_weight_set_tensor_bytes(const xf_weight_set *ws);

@@ -62,6 +62,8 @@ void cmd_search_help(FILE *f);
 /* The model an index was built with, for -m: its recorded path when it still exists, else its
  * name (*model malloc'ed). 0, or -1 with the library's error (not printed). */
 int cli_index_model(const char *db, char **model);
+int cmd_convert(int argc, char **argv);
+void cmd_convert_help(FILE *f);
 
 /* ------------------------------------------------------------------ options (args.c) */
 

@@ -25,6 +25,8 @@ static const cli_command COMMANDS[] = {
      cmd_index, cmd_index_help},
     {"search", "search an index made by `xfmr index` for the chunks closest to a query",
      cmd_search, cmd_search_help},
+    {"convert", "write a model as one GGUF file (llama.cpp loads it, xfmr reloads it exactly)",
+     cmd_convert, cmd_convert_help},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -65,6 +67,7 @@ static void main_help(FILE *f) {
           "  xfmr eval -m all-MiniLM-L6-v2 --task retrieval\n"
           "  xfmr index --db docs.db /usr/share/doc/python3.11/html/library\n"
           "  xfmr search --db docs.db \"how do I join two paths\"\n"
+          "  xfmr convert -m all-MiniLM-L6-v2 -o minilm.gguf\n"
           "\n",
           f);
     cli_help_models(f);

@@ -1,0 +1,511 @@
+/* save.c — xf_model_save: a loaded or edited model (its plan, model/plan.h) written as a GGUF file
+ * in llama.cpp's conventions (docs/GGUF.md, "Writing GGUF"):
+ *   - general.architecture and the "<arch>." keys llama.cpp's convert_hf_to_gguf.py writes for
+ *     bert, llama (also Mistral, with its window), qwen2 and gpt2; head counts, key/value heads and
+ *     FFN widths that differ between layers as per-layer int32 arrays (llama.cpp reads those three
+ *     keys as a scalar or an array), and for such LLaMA layers the architecture "deci", llama.cpp's
+ *     LLaMA with per-layer shapes;
+ *   - llama.cpp's tensor names (the inverse of io/gguf_model.c's mapping), LLaMA's Q/K rows
+ *     permuted for its RoPE with each layer's own head counts, GPT-2's Q/K/V fused again;
+ *   - GGUF quantized weights as their blocks; weights of other formats (f32, packed f32p, int8 i8)
+ *     as F32 rows through the format's dequant_rows — exactly the values the model computes with
+ *     (int8 has no GGUF equivalent: Q8_0's per-32 half scales cannot hold per-channel float
+ *     scales, so it would round again) — or, with outtype F16, 2-D ones as F16;
+ *   - what only xfmr understands under "xfmr." keys (query-head groups of different sizes,
+ *     sentence-transformers pooling / normalisation / max_seq_length, exact rope parameters); a
+ *     model that other readers would misread gets an architecture name they do not know
+ *     ("xfmr-llama", ...), so they refuse it;
+ *   - the tokenizer: a GGUF model's tokenizer.* keys copied as they are, else exported from the
+ *     loaded tokenizer (tokenizer/tok_export.c).
+ * Tensor bytes are streamed while the file is written (io/gguf_write.h), never copied whole. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/abi.h"
+#include "core/alloc.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "io/gguf.h"
+#include "io/gguf_write.h"
+#include "model/formats.h"
+#include "model/model.h"
+#include "tokenizer/tok_export.h"
+
+#define CHUNK_ROWS 64
+
+/* One tensor to write: weights concatenated along rows, how its bytes are made. */
+typedef struct sv_job {
+    const xf_weight *w[3];
+    size_t n_w;
+    int vec;         /* 1-D: every value of the weights in order */
+    uint32_t type;   /* ggml type written */
+    size_t dh;       /* > 0: LLaMA Q/K rows permuted within heads of dh rows */
+    const float *own; /* values made here (rope_freqs), written as F32 */
+    size_t n_own;
+} sv_job;
+
+typedef struct saver {
+    const xf_model *m;
+    const xf_plan *P;
+    xf_gguf_writer *w;
+    xf_save_params p;
+    sv_job *jobs;
+    size_t n_jobs, cap_jobs;
+    const char *base; /* bert, llama, qwen2, gpt2 */
+    char arch[32];    /* general.architecture and the prefix of its keys */
+    int permute;      /* LLaMA Q/K rows */
+    int n_f32, n_f16, n_blocks; /* 2-D tensors written per kind */
+    float *rope_freqs;
+} saver;
+
+/* ---------------------------------------------------------------- tensor bytes */
+
+/* GGUF row r of a permuted Q/K block of heads of dh rows holds the model's row perm(r). */
+static size_t perm_row(size_t r, size_t dh) {
+    const size_t h = r / dh, k = r % dh;
+    return h * dh + (k % 2) * (dh / 2) + k / 2;
+}
+
+static int is_raw(const sv_job *j, const xf_weight *w) { return (int)j->type == w->fmt->ggml_type && j->type != XF_GGML_F32; }
+
+static xf_status emit_floats(const sv_job *j, const float *v, size_t n, xf_gguf_sink *sk, uint16_t *half) {
+    if (j->type == XF_GGML_F32) return xf_gguf_sink_write(sk, v, n * sizeof *v);
+    for (size_t i = 0; i < n; i++) half[i] = xf_f32_to_f16(v[i]);
+    return xf_gguf_sink_write(sk, half, n * sizeof *half);
+}
+
+static xf_status emit_weight(const sv_job *j, const xf_weight *w, xf_gguf_sink *sk, float *buf, uint16_t *half) {
+    const size_t rows = j->vec ? w->rows * w->cols : w->rows, cols = j->vec ? 1 : w->cols;
+    if (j->vec) { /* vectors are f32 (norms, biases) */
+        const float *v = w->data;
+        if (!j->dh) return emit_floats(j, v, rows, sk, half);
+        xf_status st = XF_OK;
+        for (size_t r0 = 0; r0 < rows && !st; r0 += CHUNK_ROWS) {
+            size_t n = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
+            for (size_t r = 0; r < n; r++) buf[r] = v[perm_row(r0 + r, j->dh)];
+            st = emit_floats(j, buf, n, sk, half);
+        }
+        return st;
+    }
+    if (is_raw(j, w)) {
+        const unsigned char *d = w->data;
+        if (!j->dh) return xf_gguf_sink_write(sk, d, rows * w->row_bytes);
+        xf_status st = XF_OK;
+        for (size_t r = 0; r < rows && !st; r++) st = xf_gguf_sink_write(sk, d + perm_row(r, j->dh) * w->row_bytes, w->row_bytes);
+        return st;
+    }
+    if (w->fmt == &xf_fmt_f32 && !j->dh && j->type == XF_GGML_F32)
+        return xf_gguf_sink_write(sk, w->data, rows * cols * sizeof(float));
+    xf_status st = XF_OK;
+    for (size_t r0 = 0; r0 < rows && !st; r0 += CHUNK_ROWS) {
+        const size_t r1 = rows - r0 < CHUNK_ROWS ? rows : r0 + CHUNK_ROWS;
+        if (!j->dh) w->fmt->dequant_rows(w, r0, r1, buf);
+        else
+            for (size_t r = r0; r < r1; r++) {
+                const size_t src = perm_row(r, j->dh);
+                w->fmt->dequant_rows(w, src, src + 1, buf + (r - r0) * cols);
+            }
+        st = emit_floats(j, buf, (r1 - r0) * cols, sk, half);
+    }
+    return st;
+}
+
+static xf_status emit_job(void *user, xf_gguf_sink *sk) {
+    const sv_job *j = user;
+    if (j->own) return xf_gguf_sink_write(sk, j->own, j->n_own * sizeof *j->own);
+    size_t cap = CHUNK_ROWS;
+    for (size_t k = 0; k < j->n_w; k++)
+        if (!j->vec && j->w[k]->cols > cap / CHUNK_ROWS) cap = CHUNK_ROWS * j->w[k]->cols;
+    float *buf = xf_malloc(cap * sizeof *buf);
+    uint16_t *half = xf_malloc(cap * sizeof *half);
+    xf_status st = buf && half ? XF_OK : xf_error(XF_ERR_NOMEM, "out of memory writing a tensor");
+    for (size_t k = 0; k < j->n_w && !st; k++) st = emit_weight(j, j->w[k], sk, buf, half);
+    free(buf);
+    free(half);
+    return st;
+}
+
+/* ---------------------------------------------------------------- tensor list */
+
+/* Add tensor `name`: ws[0..n) concatenated along rows (2-D) or values (ndim 1); dh > 0 permutes
+ * LLaMA Q/K rows. A weight without data is skipped (absent bias). */
+static xf_status add(saver *s, const char *name, int ndim, const xf_weight *const *ws, size_t n, size_t dh) {
+    if (!ws[0]->data) return XF_OK;
+    if (s->n_jobs == s->cap_jobs) return xf_error(XF_ERR_INVALID_ARG, "xf_model_save: more tensors than planned");
+    sv_job *j = &s->jobs[s->n_jobs];
+    memset(j, 0, sizeof *j);
+    j->n_w = n;
+    j->vec = ndim == 1;
+    j->dh = dh;
+    const xf_format *f = ws[0]->fmt;
+    size_t rows = 0, cols = ws[0]->cols;
+    for (size_t k = 0; k < n; k++) {
+        const xf_weight *w = ws[k];
+        j->w[k] = w;
+        if (!w->data || w->fmt != f || (!j->vec && w->cols != cols) || (j->vec && w->fmt != &xf_fmt_f32))
+            return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: tensor \"%s\": its parts differ in format or width", name);
+        rows += j->vec ? w->rows * w->cols : w->rows;
+    }
+    if (dh && (rows % dh || dh % 2))
+        return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: tensor \"%s\": %zu rows are not whole heads of %zu", name, rows, dh);
+    if (j->vec) {
+        j->type = XF_GGML_F32;
+    } else if (f->ggml_type >= 0 && f->ggml_type != XF_GGML_F32 && f->save_type == f->ggml_type) {
+        j->type = (uint32_t)f->ggml_type;
+        s->n_blocks++;
+    } else if (f->save_type == XF_GGML_F32 && f->dequant_rows) {
+        j->type = s->p.outtype == XF_SAVE_F16 ? XF_GGML_F16 : XF_GGML_F32;
+        if (j->type == XF_GGML_F16) s->n_f16++;
+        else s->n_f32++;
+    } else {
+        return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: tensor \"%s\" has format %s, which has no GGUF type", name, f->name);
+    }
+    uint64_t dims[2] = {j->vec ? rows : cols, rows};
+    xf_status st = xf_gguf_add_tensor(s->w, name, j->type, j->vec ? 1 : 2, dims, NULL, emit_job, j);
+    if (!st) s->n_jobs++;
+    return st;
+}
+
+static xf_status add1(saver *s, const char *name, int ndim, const xf_weight *w) { return add(s, name, ndim, &w, 1, 0); }
+
+/* "<prefix>.weight" (+ "<prefix>.bias" when present). */
+static xf_status add_linear(saver *s, const char *prefix, const xf_linear_w *l, size_t dh) {
+    char n[96];
+    const xf_weight *w = &l->w, *b = &l->b;
+    snprintf(n, sizeof n, "%s.weight", prefix);
+    xf_status st = add(s, n, 2, &w, 1, dh);
+    snprintf(n, sizeof n, "%s.bias", prefix);
+    return st ? st : add(s, n, 1, &b, 1, dh);
+}
+
+static xf_status add_norm(saver *s, const char *prefix, const xf_norm_w *nw) {
+    char n[96];
+    snprintf(n, sizeof n, "%s.weight", prefix);
+    xf_status st = add1(s, n, 1, &nw->g);
+    snprintf(n, sizeof n, "%s.bias", prefix);
+    return st ? st : add1(s, n, 1, &nw->b);
+}
+
+static xf_status add_layer_tensors(saver *s, size_t i) {
+    const xf_layer *L = &s->P->layers[i];
+    const xf_attn_plan *a = &L->attn;
+    const xf_ffn_plan *f = &L->ffn;
+    char p[64];
+    xf_status st;
+#define N(x) (snprintf(p, sizeof p, "blk.%zu.%s", i, x), p)
+    if (!strcmp(s->base, "bert")) {
+        if ((st = add_linear(s, N("attn_q"), &a->q, 0)) || (st = add_linear(s, N("attn_k"), &a->k, 0)) ||
+            (st = add_linear(s, N("attn_v"), &a->v, 0)) || (st = add_linear(s, N("attn_output"), &a->o, 0)) ||
+            (st = add_norm(s, N("attn_output_norm"), &L->norm_attn)) || (st = add_linear(s, N("ffn_up"), &f->up, 0)) ||
+            (st = add_linear(s, N("ffn_down"), &f->down, 0)))
+            return st;
+        return add_norm(s, N("layer_output_norm"), &L->norm_ffn);
+    }
+    if ((st = add_norm(s, N("attn_norm"), &L->norm_attn))) return st;
+    if (!strcmp(s->base, "gpt2")) {
+        const xf_weight *qkv[3] = {&a->q.w, &a->k.w, &a->v.w}, *qkv_b[3] = {&a->q.b, &a->k.b, &a->v.b};
+        if ((st = add(s, N("attn_qkv.weight"), 2, qkv, 3, 0)) || (st = add(s, N("attn_qkv.bias"), 1, qkv_b, 3, 0)))
+            return st;
+    } else if ((st = add_linear(s, N("attn_q"), &a->q, s->permute ? a->head_dim : 0)) ||
+               (st = add_linear(s, N("attn_k"), &a->k, s->permute ? a->head_dim : 0)) ||
+               (st = add_linear(s, N("attn_v"), &a->v, 0))) {
+        return st;
+    }
+    if ((st = add_linear(s, N("attn_output"), &a->o, 0)) || (st = add_norm(s, N("ffn_norm"), &L->norm_ffn))) return st;
+    if (f->gated && (st = add_linear(s, N("ffn_gate"), &f->gate, 0))) return st;
+    if ((st = add_linear(s, N("ffn_up"), &f->up, 0))) return st;
+    return add_linear(s, N("ffn_down"), &f->down, 0);
+#undef N
+}
+
+/* Llama 3.1 frequency factors as llama.cpp's converter computes them (rope_freqs.weight). */
+static xf_status llama3_freqs(saver *s, size_t dh) {
+    const xf_hf_rope_scaling *r = &s->m->cfg.rope_scaling;
+    const size_t half = dh / 2;
+    if (!(s->rope_freqs = xf_malloc(half * sizeof *s->rope_freqs))) return xf_error(XF_ERR_NOMEM, "out of memory");
+    const double old = (double)r->original_max_position, lo = old / r->low_freq_factor, hi = old / r->high_freq_factor;
+    for (size_t i = 0; i < half; i++) {
+        const double freq = 1.0 / pow(s->m->cfg.rope_theta, (double)(2 * i) / (double)dh), wl = 2 * M_PI / freq;
+        double f = 1.0;
+        if (wl > lo) f = r->factor;
+        else if (wl >= hi) {
+            const double smooth = (old / wl - r->low_freq_factor) / (r->high_freq_factor - r->low_freq_factor);
+            f = 1.0 / ((1 - smooth) / r->factor + smooth);
+        }
+        s->rope_freqs[i] = (float)f;
+    }
+    sv_job *j = &s->jobs[s->n_jobs];
+    memset(j, 0, sizeof *j);
+    j->own = s->rope_freqs;
+    j->n_own = half;
+    j->type = XF_GGML_F32;
+    uint64_t d = half;
+    xf_status st = xf_gguf_add_tensor(s->w, "rope_freqs.weight", XF_GGML_F32, 1, &d, NULL, emit_job, j);
+    if (!st) s->n_jobs++;
+    return st;
+}
+
+static xf_status add_tensors(saver *s) {
+    const xf_plan *P = s->P;
+    const int bert = !strcmp(s->base, "bert");
+    xf_status st = add1(s, "token_embd.weight", 2, &P->tok_emb);
+    if (!st && P->pos_emb.data) st = add1(s, "position_embd.weight", 2, &P->pos_emb);
+    if (!st && P->type_emb.data) st = add1(s, "token_types.weight", 2, &P->type_emb);
+    if (!st && bert) st = add_norm(s, "token_embd_norm", &P->emb_norm);
+    if (!st && s->m->cfg.rope_scaling.type == XF_HF_ROPE_LLAMA3) st = llama3_freqs(s, P->layers[0].attn.head_dim);
+    for (size_t i = 0; i < P->n_layers && !st; i++) st = add_layer_tensors(s, i);
+    if (st || bert) return st;
+    if ((st = add_norm(s, "output_norm", &P->final_norm))) return st;
+    if (!s->m->cfg.tie_word_embeddings) st = add_linear(s, "output", &P->lm_head, 0);
+    return st;
+}
+
+/* ---------------------------------------------------------------- architecture keys */
+
+static xf_status key_u32(saver *s, const char *suffix, size_t v) {
+    char k[96];
+    snprintf(k, sizeof k, "%s.%s", s->arch, suffix);
+    return xf_gguf_set_u32(s->w, k, (uint32_t)v);
+}
+
+static xf_status key_f32(saver *s, const char *suffix, double v) {
+    char k[96];
+    snprintf(k, sizeof k, "%s.%s", s->arch, suffix);
+    return xf_gguf_set_f32(s->w, k, (float)v);
+}
+
+/* A per-layer size: a scalar when every layer has the same, else an int32 array (as llama.cpp's
+ * get_key_or_arr reads it). which: 0 heads, 1 kv heads, 2 FFN width. */
+static xf_status key_layers(saver *s, const char *suffix, int which) {
+    const xf_plan *P = s->P;
+    int32_t *v = xf_malloc(P->n_layers * sizeof *v);
+    if (!v) return xf_error(XF_ERR_NOMEM, "out of memory");
+    int same = 1;
+    for (size_t l = 0; l < P->n_layers; l++) {
+        const xf_layer *L = &P->layers[l];
+        v[l] = (int32_t)(which == 0 ? L->attn.n_heads : which == 1 ? L->attn.n_kv_heads : L->ffn.width);
+        same &= v[l] == v[0];
+    }
+    char k[96];
+    snprintf(k, sizeof k, "%s.%s", s->arch, suffix);
+    xf_status st = same ? xf_gguf_set_u32(s->w, k, (uint32_t)v[0]) : xf_gguf_set_arr(s->w, k, XF_GGUF_INT32, v, P->n_layers);
+    free(v);
+    return st;
+}
+
+/* Layer l's query-head groups differ in size. */
+static int unequal_groups(const xf_attn_plan *a) {
+    if (!a->q_off) return 0;
+    if (a->n_heads % a->n_kv_heads) return 1;
+    for (size_t g = 0; g < a->n_kv_heads; g++)
+        if (a->q_off[g + 1] - a->q_off[g] != a->n_heads / a->n_kv_heads) return 1;
+    return 0;
+}
+
+/* xfmr.attention.q_groups: every layer's group sizes (n_kv_heads of them), concatenated. */
+static xf_status key_q_groups(saver *s) {
+    const xf_plan *P = s->P;
+    size_t n = 0;
+    for (size_t l = 0; l < P->n_layers; l++) n += P->layers[l].attn.n_kv_heads;
+    uint32_t *v = xf_malloc(n * sizeof *v);
+    if (!v) return xf_error(XF_ERR_NOMEM, "out of memory");
+    n = 0;
+    for (size_t l = 0; l < P->n_layers; l++)
+        for (size_t g = 0; g < P->layers[l].attn.n_kv_heads; g++) {
+            size_t h0, h1;
+            xf_attn_group(&P->layers[l].attn, g, &h0, &h1);
+            v[n++] = (uint32_t)(h1 - h0);
+        }
+    xf_status st = xf_gguf_set_arr(s->w, "xfmr.attention.q_groups", XF_GGUF_UINT32, v, n);
+    free(v);
+    return st;
+}
+
+/* A double that float32 would round: written exactly under an xfmr. key as well. */
+static xf_status key_exact(saver *s, const char *key, double v) {
+    return (double)(float)v == v ? XF_OK : xf_gguf_set_f64(s->w, key, v);
+}
+
+static xf_status rope_keys(saver *s, size_t dh) {
+    const xf_hf_config *c = &s->m->cfg;
+    xf_status st;
+    if ((st = key_u32(s, "rope.dimension_count", dh)) || (st = key_f32(s, "rope.freq_base", c->rope_theta)) ||
+        (st = key_exact(s, "xfmr.rope.freq_base", c->rope_theta)))
+        return st;
+    const xf_hf_rope_scaling *r = &c->rope_scaling;
+    if (r->type == XF_HF_ROPE_LINEAR) {
+        char k[96];
+        snprintf(k, sizeof k, "%s.rope.scaling.type", s->arch);
+        if ((st = xf_gguf_set_str(s->w, k, "linear", 6)) || (st = key_f32(s, "rope.scaling.factor", r->factor)) ||
+            (st = key_exact(s, "xfmr.rope.scaling.factor", r->factor)))
+            return st;
+        if (r->original_max_position && (st = key_u32(s, "rope.scaling.original_context_length", r->original_max_position)))
+            return st;
+    } else if (r->type == XF_HF_ROPE_LLAMA3) { /* llama.cpp: rope_freqs.weight; xfmr: the parameters */
+        if ((st = xf_gguf_set_str(s->w, "xfmr.rope.scaling.type", "llama3", 6)) ||
+            (st = xf_gguf_set_f64(s->w, "xfmr.rope.scaling.factor", r->factor)) ||
+            (st = xf_gguf_set_f64(s->w, "xfmr.rope.scaling.low_freq_factor", r->low_freq_factor)) ||
+            (st = xf_gguf_set_f64(s->w, "xfmr.rope.scaling.high_freq_factor", r->high_freq_factor)) ||
+            (st = xf_gguf_set_u32(s->w, "xfmr.rope.scaling.original_context_length", (uint32_t)r->original_max_position)))
+            return st;
+    }
+    return XF_OK;
+}
+
+static xf_status arch_keys(saver *s) {
+    const xf_plan *P = s->P;
+    const xf_layer *L0 = &P->layers[0];
+    const size_t dh = L0->attn.head_dim;
+    int hetero = 0, unequal = 0;
+    for (size_t l = 0; l < P->n_layers; l++) {
+        const xf_layer *L = &P->layers[l];
+        hetero |= L->attn.n_heads != L0->attn.n_heads || L->attn.n_kv_heads != L0->attn.n_kv_heads ||
+                  L->ffn.width != L0->ffn.width;
+        unequal |= unequal_groups(&L->attn);
+    }
+    xf_status st;
+    if ((st = key_u32(s, "context_length", s->m->cfg.max_position_embeddings)) ||
+        (st = key_u32(s, "embedding_length", P->hidden)) || (st = key_u32(s, "block_count", P->n_layers)) ||
+        (st = key_layers(s, "feed_forward_length", 2)) || (st = key_layers(s, "attention.head_count", 0)))
+        return st;
+    if (!strcmp(s->base, "bert") || !strcmp(s->base, "gpt2")) {
+        if ((st = key_f32(s, "attention.layer_norm_epsilon", !strcmp(s->base, "bert") ? P->emb_norm.eps : P->final_norm.eps)))
+            return st;
+        if (hetero && ((st = key_u32(s, "attention.key_length", dh)) || (st = key_u32(s, "attention.value_length", dh))))
+            return st;
+        if (!strcmp(s->base, "bert")) {
+            const xf_st_layout *lay = &s->m->layout;
+            const int pt = lay->pooling == XF_POOL_MEAN ? 1 : lay->pooling == XF_POOL_CLS ? 2 : lay->pooling == XF_POOL_LAST ? 3 : 0;
+            const char *pool = xf_pooling_name(lay->pooling);
+            char k[64];
+            snprintf(k, sizeof k, "%s.attention.causal", s->arch);
+            if ((st = xf_gguf_set_bool(s->w, k, 0)) || (pt && (st = key_u32(s, "pooling_type", (size_t)pt))) ||
+                (st = xf_gguf_set_str(s->w, "xfmr.pooling", pool, strlen(pool))) ||
+                (st = xf_gguf_set_bool(s->w, "xfmr.normalize", lay->normalize)) ||
+                (lay->max_seq_length && (st = xf_gguf_set_u32(s->w, "xfmr.max_seq_length", (uint32_t)lay->max_seq_length))) ||
+                (st = xf_gguf_set_u32(s->w, "tokenizer.ggml.token_type_count", (uint32_t)P->type_emb.rows)))
+                return st;
+        } else if (L0->ffn.act == XF_ACT_GELU_ERF) {
+            if ((st = xf_gguf_set_str(s->w, "xfmr.ffn.activation", "gelu", 4))) return st;
+        }
+        return XF_OK;
+    }
+    if ((st = key_layers(s, "attention.head_count_kv", 1)) || (st = key_u32(s, "attention.key_length", dh)) ||
+        (st = key_u32(s, "attention.value_length", dh)) ||
+        (st = key_f32(s, "attention.layer_norm_rms_epsilon", L0->norm_attn.eps)) ||
+        (st = key_u32(s, "vocab_size", P->tok_emb.rows)) || (st = rope_keys(s, dh)))
+        return st;
+    if (L0->attn.window && (st = key_u32(s, "attention.sliding_window", L0->attn.window))) return st;
+    return unequal ? key_q_groups(s) : XF_OK;
+}
+
+/* The architecture name and what makes the file xfmr-only; checks what GGUF cannot say. */
+static xf_status choose_arch(saver *s) {
+    const xf_model *m = s->m;
+    const xf_plan *P = s->P;
+    const char *name = m->arch->name;
+    s->base = !strcmp(name, "mistral") ? "llama" : name;
+    s->permute = !strcmp(s->base, "llama");
+    if (!P->n_layers) return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: %s has no layer", m->path);
+    const xf_layer *L0 = &P->layers[0];
+    int hetero = 0, unequal = 0, biased = 0;
+    for (size_t l = 0; l < P->n_layers; l++) {
+        const xf_layer *L = &P->layers[l];
+        if (L->attn.kind != XF_ATTN_DENSE || L->attn.head_dim != L0->attn.head_dim || L->attn.window != L0->attn.window ||
+            L->ffn.act != L0->ffn.act || L->ffn.gated != L0->ffn.gated)
+            return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: %s: layer %zu differs from layer 0 in attention kind, head "
+                            "size, window or activation, which GGUF cannot express", m->path, l);
+        hetero |= L->attn.n_heads != L0->attn.n_heads || L->attn.n_kv_heads != L0->attn.n_kv_heads ||
+                  L->ffn.width != L0->ffn.width;
+        unequal |= unequal_groups(&L->attn);
+        biased |= L->attn.q.b.data || L->attn.k.b.data || L->attn.v.b.data || L->attn.o.b.data || L->ffn.up.b.data ||
+                  L->ffn.gate.b.data || L->ffn.down.b.data;
+    }
+    const int xfmr_only = unequal || (!strcmp(s->base, "gpt2") && L0->ffn.act == XF_ACT_GELU_ERF);
+    if (xfmr_only) snprintf(s->arch, sizeof s->arch, "xfmr-%s", s->base);
+    else if (hetero && s->permute && !biased && !L0->attn.window) snprintf(s->arch, sizeof s->arch, "deci");
+    else snprintf(s->arch, sizeof s->arch, "%s", s->base);
+    return XF_OK;
+}
+
+/* ---------------------------------------------------------------- general and tokenizer keys */
+
+static int starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+static xf_status general_keys(saver *s, const xf_gguf *src) {
+    xf_status st = xf_gguf_set_str(s->w, "general.architecture", s->arch, strlen(s->arch));
+    for (size_t i = 0; src && !st && i < xf_gguf_kv_count(src); i++) {
+        const char *k = xf_gguf_key(src, i);
+        if (starts_with(k, "general.") && strcmp(k, "general.architecture") && strcmp(k, "general.alignment") &&
+            strcmp(k, "general.file_type") && strcmp(k, "general.quantization_version"))
+            st = xf_gguf_copy_kv(s->w, src, i);
+    }
+    if (st || xf_gguf_writer_has(s->w, "general.name")) return st;
+    /* the model's folder or file name, without a trailing '/' or ".gguf" */
+    const char *path = s->m->path;
+    size_t end = strlen(path), start;
+    while (end > 1 && path[end - 1] == '/') end--;
+    for (start = end; start > 0 && path[start - 1] != '/'; start--) {}
+    if (end - start > 5 && !strncmp(path + end - 5, ".gguf", 5)) end -= 5;
+    return xf_gguf_set_str(s->w, "general.name", path + start, end - start);
+}
+
+/* After the tensors are known: llama.cpp's file type (0 all F32, 1 mostly F16, or the source's)
+ * and the quantization version of its blocks. */
+static xf_status type_keys(saver *s, const xf_gguf *src) {
+    xf_status st = XF_OK;
+    if (!s->n_blocks && (s->n_f32 || s->n_f16)) st = xf_gguf_set_u32(s->w, "general.file_type", s->n_f16 ? 1u : 0u);
+    else if (src && xf_gguf_find(src, "general.file_type") >= 0) st = xf_gguf_copy_kv(s->w, src, (size_t)xf_gguf_find(src, "general.file_type"));
+    if (!st && s->n_blocks) st = xf_gguf_set_u32(s->w, "general.quantization_version", 2);
+    return st;
+}
+
+static xf_status tokenizer_keys(saver *s, const xf_gguf *src) {
+    xf_status st = XF_OK;
+    if (src && xf_gguf_find(src, "tokenizer.ggml.model") >= 0) { /* as the GGUF had them */
+        for (size_t i = 0; !st && i < xf_gguf_kv_count(src); i++)
+            if (starts_with(xf_gguf_key(src, i), "tokenizer.") && !xf_gguf_writer_has(s->w, xf_gguf_key(src, i)))
+                st = xf_gguf_copy_kv(s->w, src, i);
+        return st;
+    }
+    if (!s->m->tok) return XF_OK;
+    xf_tok_export_info info = {xf_model_eos_id(s->m), xf_model_chat_template(s->m)};
+    return xf_tokenizer_export_gguf(s->m->tok, &info, s->w);
+}
+
+/* ---------------------------------------------------------------- xf_model_save */
+
+static void on_progress(void *user, uint64_t done, uint64_t total) {
+    const saver *s = user;
+    s->p.progress(s->p.progress_user, (size_t)done, (size_t)total);
+}
+
+xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_params *params) {
+    if (!m || !path) return xf_error(XF_ERR_INVALID_ARG, "xf_model_save: NULL %s", m ? "path" : "model");
+    saver s;
+    memset(&s, 0, sizeof s);
+    s.p = xf_save_default_params();
+    xf_status st = params ? xf_struct_in(&s.p, sizeof s.p, params,
+                                         offsetof(xf_save_params, progress_user) + sizeof params->progress_user, "xf_save_params")
+                          : XF_OK;
+    if (st) return st;
+    if (s.p.outtype != XF_SAVE_F32 && s.p.outtype != XF_SAVE_F16)
+        return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.outtype %d is not XF_SAVE_F32 (0) or XF_SAVE_F16 (1)", (int)s.p.outtype);
+    s.m = m;
+    s.P = &m->plan;
+    st = choose_arch(&s);
+    if (st) return st;
+    s.cap_jobs = 8 + 24 * s.P->n_layers;
+    if (!(s.jobs = xf_calloc(s.cap_jobs, sizeof *s.jobs))) return xf_error(XF_ERR_NOMEM, "out of memory");
+    const xf_gguf *src = xf_weight_set_gguf(m->ws);
+    if (!(st = xf_gguf_writer_create(&s.w)) && !(st = general_keys(&s, src)) && !(st = arch_keys(&s)) &&
+        !(st = add_tensors(&s)) && !(st = type_keys(&s, src)) && !(st = tokenizer_keys(&s, src)))
+        st = xf_gguf_writer_write(s.w, path, s.p.progress ? on_progress : NULL, &s);
+    if (st && !strstr(xf_errmsg(), path)) st = xf_error_wrap(st, "saving %s", path);
+    xf_gguf_writer_free(s.w);
+    free(s.jobs);
+    free(s.rope_freqs);
+    return st;
+}
