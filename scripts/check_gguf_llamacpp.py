@@ -180,10 +180,18 @@ def check_encoder(x, exe, name, src, gguf, texts, res):
         return
     toks = [ints(l) for l in out if l.startswith("T")]
     embs = [floats(l) for l in out if l.startswith("E")]
-    same_tok = sum(1 for t, s in zip(toks, texts) if t == x.tokenize(m1, s))
+    xids = [x.tokenize(m1, s) for s in texts]
+    same = [t == i for t, i in zip(toks, xids)]
     cs = [cos(a, b) for a, b in zip(e1, embs)]
-    res.update({"texts": len(texts), "tokens_equal": same_tok, "cos_min": min(cs), "cos_mean": sum(cs) / len(cs),
-                "cos_below_0.9999": sum(1 for c in cs if c < 0.9999)})
+    # the model alone: llama.cpp given xfmr's token ids (its WordPiece differs from Hugging Face's
+    # on some scripts; xfmr's is Hugging Face's)
+    out, err = probe(exe, "embed_ids", gguf, [" ".join(map(str, i)).encode() for i in xids])
+    ci = [cos(a, floats(b)) for a, b in zip(e1, out)]
+    res.update({"texts": len(texts), "tokens_equal": sum(same),
+                "cos_min_same_tokens": min(c for c, s in zip(cs, same) if s),
+                "cos_min_text": min(cs), "cos_below_0.9999_text": sum(1 for c in cs if c < 0.9999),
+                "cos_min_xfmr_ids": min(ci), "cos_mean_xfmr_ids": sum(ci) / len(ci),
+                "cos_below_0.9999_xfmr_ids": sum(1 for c in ci if c < 0.9999)})
 
 
 def check_decoder(x, exe, name, src, gguf, prompts, n_gen, res, tok_texts=None):

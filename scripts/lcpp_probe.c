@@ -3,6 +3,7 @@
  * input line on stdin,
  *   tokenize MODEL   "T id id ..."        the line tokenized (special tokens added, not parsed)
  *   embed MODEL      "T ids" + "E x x ..."  tokens, then the model's pooled embedding
+ *   embed_ids MODEL  "E x x ..."          the pooled embedding of the ids given on the line
  *   greedy MODEL N   "G id id ..."        N greedy tokens after the prompt ids given on the line
  *   logits MODEL     "L x x ..."          next-token logits after the prompt ids on the line
  * Built by scripts/check_gguf_llamacpp.py against the llama.cpp that bench/build_llamacpp.sh
@@ -33,11 +34,11 @@ static int argmax(const float *v, int n) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: lcpp_probe tokenize|embed|greedy|logits MODEL [N] < lines\n");
+        fprintf(stderr, "usage: lcpp_probe tokenize|embed|embed_ids|greedy|logits MODEL [N] < lines\n");
         return 2;
     }
     const char *mode = argv[1];
-    const int embed = !strcmp(mode, "embed"), n_gen = argc > 3 ? atoi(argv[3]) : 0;
+    const int embed = !strcmp(mode, "embed") || !strcmp(mode, "embed_ids"), n_gen = argc > 3 ? atoi(argv[3]) : 0;
     llama_log_set(quiet, NULL);
     llama_backend_init();
     struct llama_model_params mp = llama_model_default_params();
@@ -66,7 +67,7 @@ int main(int argc, char **argv) {
         size_t len = strlen(line);
         if (len && line[len - 1] == '\n') line[--len] = '\0';
         int n;
-        if (!strcmp(mode, "tokenize") || embed) {
+        if (!strcmp(mode, "tokenize") || !strcmp(mode, "embed")) {
             n = llama_tokenize(vocab, line, (int32_t)len, ids, 4096, true, false);
             if (n < 0) n = 0;
             printf("T");

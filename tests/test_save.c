@@ -3,8 +3,9 @@
  *      llama_rope_linear, llama_q.gguf) saved as F32 and reloaded gives bitwise the same outputs
  *      (logits and session steps, or embeddings) and tokens; saving the reloaded model again gives
  *      the same file byte for byte; the architecture keys are llama.cpp's;
- *   2. models loaded with int8 weights reload (int8) bitwise; the F16 tiny decoders saved as F16
- *      reload bitwise (their fixtures hold F16 values);
+ *   2. models loaded with int8 or bf16 weights reload (int8 / bf16) bitwise; the F16 tiny decoders
+ *      saved as F16 reload bitwise (their fixtures hold F16 values); BERT as F16 keeps its position
+ *      and token-type embeddings F32 (as llama.cpp's converter);
  *   3. SmolLM2-135M-Instruct Q4_1 (when fetched): every tensor of the saved file equals the source
  *      GGUF's byte for byte (the Q/K block rows permuted back), tokenizer keys too, and the outputs
  *      reload bitwise; all-MiniLM-L6-v2 (when fetched) reloads bitwise;
@@ -71,12 +72,40 @@ static void tiny(const char *name, const char *arch) {
         unlink(p1);
     }
     xf_model_free(m);
-    /* int8 weights: saved as the float values they stand for, reloaded as int8 again */
-    if ((m = load(src, XF_WEIGHTS_INT8)) != NULL) {
-        xf_model_free(xf_t_save_reload(m, p1, XF_SAVE_F32, XF_WEIGHTS_INT8));
+    /* int8 / bf16 weights: saved as the float values they stand for, reloaded as int8 / bf16
+     * again (GGUF blocks with int8 activations keep their blocks) */
+    static const xf_weight_format reduced[] = {XF_WEIGHTS_INT8, XF_WEIGHTS_BF16};
+    for (size_t k = 0; k < 2; k++) {
+        if ((m = load(src, reduced[k])) == NULL) continue;
+        xf_model_free(xf_t_save_reload(m, p1, XF_SAVE_F32, reduced[k]));
         unlink(p1);
         xf_model_free(m);
     }
+}
+
+/* --outtype f16 on BERT: the linear weights become F16, the position and token-type embeddings
+ * stay F32 as llama.cpp's converter keeps them (llama.cpp aborts on an F16 token_types). */
+static void bert_f16(void) {
+    xf_model *m = load(xf_t_src("tests/data/tiny/bert"), XF_WEIGHTS_AS_STORED);
+    const char *p = xf_t_out("bert16.gguf");
+    xf_save_params sp = xf_save_default_params();
+    sp.outtype = XF_SAVE_F16;
+    xf_gguf *g = NULL;
+    if (m && xf_model_save(m, p, &sp) == XF_OK && xf_gguf_open(p, &g) == XF_OK) {
+        static const char *const want[][2] = {{"blk.0.attn_q.weight", "16"}, {"token_embd.weight", "16"},
+                                              {"position_embd.weight", "32"}, {"token_types.weight", "32"},
+                                              {"blk.0.attn_q.bias", "32"}};
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            const xf_gguf_tensor *t = xf_gguf_find_tensor(g, want[i][0]);
+            const uint32_t type = want[i][1][0] == '1' ? XF_GGML_F16 : XF_GGML_F32;
+            CHECK_MSG(t && t->type == type, "bert --outtype f16: %s is not F%s", want[i][0], want[i][1]);
+        }
+        xf_gguf_close(g);
+    } else {
+        CHECK_MSG(0, "saving the tiny bert as F16: %s", xf_errmsg());
+    }
+    unlink(p);
+    xf_model_free(m);
 }
 
 /* ------------------------------------------------------------------ 3: real models */
@@ -193,6 +222,7 @@ int main(void) {
                                             {"mistral", "llama"}, {"gpt2", "gpt2"},       {"llama3_rope", "llama"},
                                             {"llama_rope_linear", "llama"}, {"llama_q.gguf", "llama"}};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) tiny(models[i][0], models[i][1]);
+    bert_f16();
     llamacpp_bert();
     smollm2();
     minilm();

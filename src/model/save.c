@@ -129,6 +129,12 @@ static xf_status emit_job(void *user, xf_gguf_sink *sk) {
 
 /* ---------------------------------------------------------------- tensor list */
 
+/* Tensors llama.cpp's converter keeps in F32 whatever the outtype (conversion/base.py, "always in
+ * float32"): its BERT graph adds token_types as a tensor view, and its CPU add has no F16 operand. */
+static int always_f32(const char *name) {
+    return !strcmp(name, "position_embd.weight") || !strcmp(name, "token_types.weight");
+}
+
 /* Add tensor `name`: ws[0..n) concatenated along rows (2-D) or values (ndim 1); dh > 0 permutes
  * LLaMA Q/K rows. A weight without data is skipped (absent bias). */
 static xf_status add(saver *s, const char *name, int ndim, const xf_weight *const *ws, size_t n, size_t dh) {
@@ -156,7 +162,7 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
         j->type = (uint32_t)f->ggml_type;
         s->n_blocks++;
     } else if (f->save_type == XF_GGML_F32 && f->dequant_rows) {
-        j->type = s->p.outtype == XF_SAVE_F16 ? XF_GGML_F16 : XF_GGML_F32;
+        j->type = s->p.outtype == XF_SAVE_F16 && !always_f32(name) ? XF_GGML_F16 : XF_GGML_F32;
         if (j->type == XF_GGML_F16) s->n_f16++;
         else s->n_f32++;
     } else {

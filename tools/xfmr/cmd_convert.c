@@ -15,7 +15,7 @@ static const cli_opt OPTS[] = {
 };
 
 void cmd_convert_help(FILE *f) {
-    fputs("usage: xfmr convert [MODEL | -m MODEL] -o OUT.gguf [--outtype f32|f16]\n"
+    fputs("usage: xfmr convert [MODEL | -m MODEL] -o OUT.gguf [--outtype f32|f16] [--weights W]\n"
           "\n"
           "Write MODEL — a Hugging Face folder or a GGUF file, as xfmr loads it — as one GGUF\n"
           "file: llama.cpp's architecture keys and tensor names (bert, llama, qwen2, gpt2;\n"
@@ -34,11 +34,12 @@ void cmd_convert_help(FILE *f) {
     cli_help_model_option(f, CLI_DEFAULT_ENCODER);
     fputs("  -o, --output FILE     the GGUF file to write (required; replaced if it exists)\n"
           "      --outtype TYPE    f32 (default: exactly the weights the model computes with) or\n"
-          "                        f16 (2-D float weights as IEEE half, half the size; norms and\n"
-          "                        biases stay f32; quantized GGUF weights are kept either way)\n"
-          "      --weights FORMAT  stored (default) or int8: quantize the linear layers at load\n"
-          "                        and write the values they stand for (reload with --weights\n"
-          "                        int8 to run them as int8 again, bitwise)\n"
+          "                        f16 (2-D float weights as IEEE half, half the size; norms,\n"
+          "                        biases, position and token-type embeddings stay f32;\n"
+          "                        quantized GGUF weights are kept either way)\n"
+          "      --weights FORMAT  stored (default), int8 or bf16: reduce the linear layers at\n"
+          "                        load and write the values they stand for (reload with the\n"
+          "                        same --weights to run them that way again, bitwise)\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
