@@ -226,6 +226,20 @@ static xf_status add_layer_tensors(saver *s, size_t i) {
 #undef N
 }
 
+/* rope_freqs.weight: n per-frequency divisors (F32). */
+static xf_status add_freqs(saver *s, const float *v, size_t n) {
+    if (s->n_jobs == s->cap_jobs) return xf_error(XF_ERR_INVALID_ARG, "xf_model_save: more tensors than planned");
+    sv_job *j = &s->jobs[s->n_jobs];
+    memset(j, 0, sizeof *j);
+    j->own = v;
+    j->n_own = n;
+    j->type = XF_GGML_F32;
+    uint64_t d = n;
+    xf_status st = xf_gguf_add_tensor(s->w, "rope_freqs.weight", XF_GGML_F32, 1, &d, NULL, emit_job, j);
+    if (!st) s->n_jobs++;
+    return st;
+}
+
 /* Llama 3.1 frequency factors as llama.cpp's converter computes them (rope_freqs.weight). */
 static xf_status llama3_freqs(saver *s, size_t dh) {
     const xf_hf_rope_scaling *r = &s->m->cfg.rope_scaling;
@@ -242,15 +256,7 @@ static xf_status llama3_freqs(saver *s, size_t dh) {
         }
         s->rope_freqs[i] = (float)f;
     }
-    sv_job *j = &s->jobs[s->n_jobs];
-    memset(j, 0, sizeof *j);
-    j->own = s->rope_freqs;
-    j->n_own = half;
-    j->type = XF_GGML_F32;
-    uint64_t d = half;
-    xf_status st = xf_gguf_add_tensor(s->w, "rope_freqs.weight", XF_GGML_F32, 1, &d, NULL, emit_job, j);
-    if (!st) s->n_jobs++;
-    return st;
+    return add_freqs(s, s->rope_freqs, half);
 }
 
 static xf_status add_tensors(saver *s) {
@@ -261,6 +267,7 @@ static xf_status add_tensors(saver *s) {
     if (!st && P->type_emb.data) st = add1(s, "token_types.weight", 2, &P->type_emb);
     if (!st && bert) st = add_norm(s, "token_embd_norm", &P->emb_norm);
     if (!st && s->m->cfg.rope_scaling.type == XF_HF_ROPE_LLAMA3) st = llama3_freqs(s, P->layers[0].attn.head_dim);
+    else if (!st && P->rope.freq_factors) st = add_freqs(s, P->rope.freq_factors, P->rope.half); /* as read */
     for (size_t i = 0; i < P->n_layers && !st; i++) st = add_layer_tensors(s, i);
     if (st || bert) return st;
     if ((st = add_norm(s, "output_norm", &P->final_norm))) return st;
@@ -349,6 +356,12 @@ static xf_status rope_keys(saver *s, size_t dh) {
             return st;
         if (r->original_max_position && (st = key_u32(s, "rope.scaling.original_context_length", r->original_max_position)))
             return st;
+    } else if (r->type != XF_HF_ROPE_DEFAULT && r->type != XF_HF_ROPE_LLAMA3) {
+        static const char *const names[] = {[XF_HF_ROPE_NTK] = "ntk", [XF_HF_ROPE_DYNAMIC] = "dynamic",
+                                            [XF_HF_ROPE_YARN] = "yarn"};
+        return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: rotary scaling \"%s\" cannot be written as GGUF yet "
+                        "(none, linear and llama3 can)", (size_t)r->type < sizeof names / sizeof names[0] &&
+                        names[r->type] ? names[r->type] : "?");
     } else if (r->type == XF_HF_ROPE_LLAMA3) { /* llama.cpp: rope_freqs.weight; xfmr: the parameters */
         if ((st = xf_gguf_set_str(s->w, "xfmr.rope.scaling.type", "llama3", 6)) ||
             (st = xf_gguf_set_f64(s->w, "xfmr.rope.scaling.factor", r->factor)) ||
