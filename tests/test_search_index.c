@@ -115,6 +115,8 @@ static void test_basic(xf_model *m) {
         if (strstr(h[i].text, "sun is a star")) CHECK(!strcmp(h[i].heading, "Astronomy > Stars"));
     }
     CHECK(sorted && scores_ok && !nav);
+    free(qv);
+    free(cv);
     xf_search_hits_free(h, n);
     /* reranking is refused until cross-encoders exist */
     sp.rerank = m;
