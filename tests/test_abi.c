@@ -26,6 +26,14 @@ int main(void) {
     CHECK(m == NULL);
     mp.struct_size = sizeof mp + 8;
     expect_size_error(xf_model_load(llama, &mp, &m), "xf_model_params");
+    /* the 0.2.0 layout, before the rope_* fields: they get their defaults (what lies past the
+     * older size is not read) */
+    mp = xf_model_default_params();
+    mp.struct_size = offsetof(xf_model_params, rope_scaling);
+    mp.rope_scaling = "bogus";
+    CHECK_MSG(xf_model_load(llama, &mp, &m) == XF_OK, "0.2.0 xf_model_params: %s", xf_errmsg());
+    xf_model_free(m);
+    m = NULL;
     mp = xf_model_default_params();
     mp.n_threads = 1;
     CHECK_MSG(xf_model_load(llama, &mp, &m) == XF_OK, "%s", xf_errmsg());
@@ -56,6 +64,13 @@ int main(void) {
     }
     info = xf_model_info_init();
     CHECK(xf_model_get_info(m, &info) == XF_OK && info.struct_size == sizeof info && info.hidden == 64);
+    CHECK(info.rope_scaling && strcmp(info.rope_scaling, "default") == 0);
+    /* the 0.2.0 layout, before the rope_* fields: filled up to its size, nothing written past it */
+    info = xf_model_info_init();
+    info.struct_size = offsetof(xf_model_info, rope_scaling);
+    info.rope_factor = -7.0;
+    CHECK(xf_model_get_info(m, &info) == XF_OK && info.hidden == 64 && info.rope_scaling == NULL &&
+          info.rope_factor == -7.0);
 
     /* Sampler parameters. */
     xf_sampler *smp = NULL;
@@ -77,6 +92,12 @@ int main(void) {
     expect_size_error(xf_session_create_ex(m, &sep, &s), "xf_session_params");
     sep.struct_size = sizeof sep + 8;
     expect_size_error(xf_session_create_ex(m, &sep, &s), "xf_session_params");
+    sep = xf_session_default_params(); /* 0.2.0's layout, before kv_policy: keep-all */
+    sep.struct_size = offsetof(xf_session_params, kv_policy);
+    sep.kv_policy = "bogus";
+    CHECK_MSG(xf_session_create_ex(m, &sep, &s) == XF_OK, "0.2.0 xf_session_params: %s", xf_errmsg());
+    xf_session_free(s);
+    s = NULL;
     sep = xf_session_default_params();
     sep.n_ctx = 16;
     CHECK_MSG(xf_session_create_ex(m, &sep, &s) == XF_OK && xf_session_n_ctx(s) == 16, "%s", xf_errmsg());

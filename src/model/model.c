@@ -121,8 +121,9 @@ xf_status xf_model_load(const char *path, const xf_model_params *params, xf_mode
     *out = NULL;
     if (!path || !*path) return xf_error(XF_ERR_INVALID_ARG, "xf_model_load: empty model path");
     xf_model_params p = xf_model_default_params();
-    /* The first layout with struct_size is today's: older callers cannot exist yet. */
-    xf_status st0 = params ? xf_struct_in(&p, sizeof p, params, sizeof p, "xf_model_params") : XF_OK;
+    /* The first layout with struct_size (0.2.0) ends before the rope_* fields: those get defaults. */
+    xf_status st0 = params ? xf_struct_in(&p, sizeof p, params, offsetof(xf_model_params, rope_scaling), "xf_model_params")
+                           : XF_OK;
     if (st0) return st0;
     if (p.n_threads < 0) return xf_error(XF_ERR_INVALID_ARG, "n_threads %d is negative", p.n_threads);
     if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8 && p.weights != XF_WEIGHTS_BF16)
@@ -180,7 +181,7 @@ xf_status xf_model_get_info(const xf_model *m, xf_model_info *out) {
         info->rope_factor = rp->factor;
         info->rope_orig_ctx = (size_t)rp->original_max_position;
     }
-    return xf_struct_out(out, &all, sizeof all, sizeof all, "xf_model_info");
+    return xf_struct_out(out, &all, sizeof all, offsetof(xf_model_info, rope_scaling), "xf_model_info");
 }
 
 /* Pool the hidden states of one sequence (rows [0, n) of H) into out[dim]. */
