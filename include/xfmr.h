@@ -104,6 +104,8 @@ XF_API size_t xf_tokenizer_vocab_size(const xf_tokenizer *tok);
 XF_API int32_t xf_tokenizer_token_to_id(const xf_tokenizer *tok, const char *token);
 /* Token string of an id (owned by the tokenizer), or NULL if out of range. */
 XF_API const char *xf_tokenizer_id_to_token(const xf_tokenizer *tok, int32_t id);
+/* 1 if id is a special added token ([CLS], [SEP], <s>, ...), else 0. */
+XF_API int xf_tokenizer_is_special(const xf_tokenizer *tok, int32_t id);
 
 /* Ids back to text, as Hugging Face tokenizers' decode(ids, skip_special_tokens) does with the
  * file's decoder (ByteLevel, WordPiece, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence;
@@ -277,6 +279,77 @@ static inline xf_save_params xf_save_default_params(void) {
  * and the system's reason) when it cannot be written, XF_ERR_UNSUPPORTED naming what cannot be
  * expressed in GGUF. */
 XF_API xf_status xf_model_save(const xf_model *model, const char *path, const xf_save_params *params);
+
+/* ------------------------------------------- adaptive compute for encoders (docs/ADAPTIVE.md) */
+
+/* Token pruning and early exit, set on a loaded encoder; every xf_embed* call then uses them.
+ * Defaults change nothing (bitwise the dense model). */
+typedef struct xf_adaptive_params {
+    size_t struct_size; /* sizeof(xf_adaptive_params), set by xf_adaptive_default_params() */
+    /* Token pruning by Attention Context Contribution (the latency-adjustable encoder): after each
+     * layer but the last, a text keeps the tokens that received the most attention in that layer
+     * (mean over heads of the softmax weights summed over its queries); special tokens ([CLS],
+     * [SEP], ...) and each text's first and last token are always kept. */
+    float keep;                 /* (0, 1]: share of each text's tokens the last layer sees, the layers
+                                   between on a geometric schedule (layer l >= 1 sees
+                                   keep^(l / (n_layers - 1))); 1 = no pruning (default) */
+    const float *keep_schedule; /* optional, overrides keep: n_keep_schedule = n_layers - 1 shares
+                                   in (0, 1], non-increasing; entry l is the share layer l + 1 sees
+                                   (copied by xf_model_set_adaptive) */
+    size_t n_keep_schedule;
+    int pool_pruned;            /* 1 (default): a pruned token still counts in mean/max pooling with
+                                   its hidden state of the layer it left; 0: pooling sees only the
+                                   tokens that reached the last layer (the paper's dropping) */
+    /* Early exit: a text stops after the first layer l (l + 1 >= exit_min_layers) whose pooled
+     * output has cosine >= exit_cosine with the pooled output of layer l - 1; its embedding is
+     * then that layer's (its tokens leave the batch). */
+    float exit_cosine;          /* (0, 1], or > 1 = off (default 2) */
+    size_t exit_min_layers;     /* at least 2 (default 2) */
+    size_t keep_min;            /* token pruning never takes a text below this many tokens
+                                   (default 64: short texts such as queries are not pruned) */
+} xf_adaptive_params;
+
+static inline xf_adaptive_params xf_adaptive_default_params(void) {
+    xf_adaptive_params p = {0};
+    p.struct_size = sizeof(xf_adaptive_params);
+    p.keep = 1.0f;
+    p.pool_pruned = 1;
+    p.exit_cosine = 2.0f;
+    p.exit_min_layers = 2;
+    p.keep_min = 64;
+    return p;
+}
+
+/* Use params (NULL = off) for the model's xf_embed* calls. XF_ERR_UNSUPPORTED for decoders;
+ * XF_ERR_RANGE for keep or a schedule entry outside (0, 1], a schedule that grows or whose
+ * length is not n_layers - 1, exit_cosine <= 0 or NaN, exit_min_layers above n_layers;
+ * XF_ERR_INVALID_ARG for an unknown struct_size. Resets the statistics. */
+XF_API xf_status xf_model_set_adaptive(xf_model *model, const xf_adaptive_params *params);
+
+/* What the adaptive methods did since they were set or last reset. */
+typedef struct xf_adaptive_stats {
+    size_t struct_size;         /* sizeof(xf_adaptive_stats), set by xf_adaptive_stats_init() */
+    uint64_t n_texts;           /* texts embedded */
+    double mean_layers;         /* mean encoder layers a text ran through */
+    uint64_t token_layers;      /* tokens processed, summed over layers and texts */
+    uint64_t token_layers_dense; /* the same for the dense model (every token, every layer) */
+} xf_adaptive_stats;
+
+static inline xf_adaptive_stats xf_adaptive_stats_init(void) {
+    xf_adaptive_stats st = {0};
+    st.struct_size = sizeof(xf_adaptive_stats);
+    return st;
+}
+
+/* Fill *out (initialised with xf_adaptive_stats_init()); reset != 0 then zeroes the counters. */
+XF_API xf_status xf_model_adaptive_stats(xf_model *model, xf_adaptive_stats *out, int reset);
+
+/* Calibrated early exit: embeds the n calibration texts at full depth (with the model's pruning
+ * settings) and sets exit_cosine to the smallest threshold for which every calibration text's
+ * early-exit embedding has cosine >= target with its full-depth embedding (> 1, i.e. off, when
+ * none does); *threshold (may be NULL) receives it. Other adaptive settings are kept. */
+XF_API xf_status xf_model_calibrate_exit(xf_model *model, const char *const *texts, size_t n, float target,
+                                  float *threshold);
 
 /* ------------------------------------------------------ language models */
 

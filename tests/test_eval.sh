@@ -127,6 +127,35 @@ import json, sys
 assert json.load(open(sys.argv[1]))["tasks"]["retrieval"]["queries"] == 7
 PY
 
+# adaptive compute (docs/ADAPTIVE.md): with --ref the reference runs in the same task and the JSON
+# gives both, the ratios and what pruning / early exit did; a keep-all schedule equals dense.
+run 0 "$X" eval -m "$tiny/bert" --ref "$tiny/bert" --keep 0.5 --keep-min 2 --task retrieval --pairs "$tmp/p20.jsonl" --json "$tmp/ad.json"
+out_has "model/ref"
+run 0 "$X" eval -m "$tiny/bert" --ref "$tiny/bert" --keep-schedule 1 --exit-cos 1.5 --task retrieval --pairs "$tmp/p20.jsonl" --json "$tmp/ad1.json"
+py "adaptive retrieval JSON" "$tmp/ad.json" "$tmp/ad1.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["tasks"]["retrieval"]
+for k in ("mrr@10", "ndcg@10"):
+    assert abs(t["relative"][k] - t["metrics"][k] / t["ref"]["metrics"][k]) < 1e-9, t
+a = t["adaptive"]
+assert a["texts"] == 40 and a["mean_layers"] == 2 and a["token_layers"] < a["token_layers_dense"], a
+assert t["docs_time"]["cpu_s"] > 0 and t["relative"]["docs_per_cpu_s"] > 0, t
+t1 = json.load(open(sys.argv[2]))["tasks"]["retrieval"]
+assert t1["metrics"] == t1["ref"]["metrics"] and t1["relative"]["mrr@10"] == 1, t1
+PY
+run 2 "$X" eval -m "$tiny/bert" --keep 0 --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "--keep 0 is outside (0, 1]"
+run 2 "$X" eval -m "$tiny/bert" --keep 1.5 --task retrieval --pairs "$tmp/p20.jsonl"
+run 2 "$X" eval -m "$tiny/bert" --exit-cos 0 --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "--exit-cos 0"
+run 2 "$X" eval -m "$tiny/bert" --pool-pruned maybe --task retrieval --pairs "$tmp/p20.jsonl"
+run 1 "$X" eval -m "$tiny/bert" --keep-schedule 0.5,0.4 --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "needs 1"
+run 1 "$X" eval -m "$tiny/bert" --exit-target 0.99 --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "--exit-calib"
+run 1 "$X" eval -m "$tiny/llama" --keep 0.5 --task ppl --text "$tmp/p20.jsonl"
+err_has "for encoders"
+
 # ppl on the tiny llama: the same numbers as `xfmr perplexity` (one shared function), and a
 # folder is one set of files.
 ppl_text=$here/tests/data/ppl_text.txt

@@ -72,6 +72,14 @@ void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_
 void xf_attention_weights(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
                           float *acc, size_t ldacc);
 
+/* The same sums, fast (attn_received.c): scores of up to scratch_floats / n_k query rows at a time
+ * by the fp32 GEMM, softmax in float with the vector exponential (relative error ~1e-6 against
+ * xf_attention_weights, which tests use as its reference). Bidirectional float problems; a causal,
+ * f16 or too-small-scratch call falls back to xf_attention_weights. Token pruning ranks tokens by
+ * these sums (the attention each token receives). */
+void xf_attention_received(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
+                           float *acc, size_t ldacc, float *scratch, size_t scratch_floats);
+
 /* One query row q (dh floats) against n_keys cache rows K[j*ldk..], V[j*ldv..] (bidirectional):
  * xf_attention for a single row. scratch: xf_attention_scratch(1, dh) floats. */
 void xf_attention_cached(const float *q, const float *K, size_t ldk, const float *V, size_t ldv,

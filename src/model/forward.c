@@ -27,6 +27,7 @@ void xf_fwd_ws_free(xf_fwd_ws *ws) {
     free(ws->buf);
     free(ws->rope);
     free(ws->probs);
+    free(ws->acc);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -186,6 +187,33 @@ static xf_status dynamic_rope(const xf_plan *P, xf_fwd *f, xf_fwd_ws *ws) {
     return XF_OK;
 }
 
+/* Memory for the attention-received sums of layers marked in f->want_acc (before the loop). */
+static xf_status reserve_acc(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
+    const xf_plan *P = &m->plan;
+    size_t heads = 0, any = 0, longest = 0;
+    for (size_t l = f->first_layer; l < P->n_layers; l++)
+        if (f->want_acc[l]) {
+            any = 1;
+            heads = P->layers[l].attn.n_heads > heads ? P->layers[l].attn.n_heads : heads;
+        }
+    f->acc = NULL;
+    if (!any) return XF_OK;
+    if (f->kv) return xf_error(XF_ERR_UNSUPPORTED, "attention-received scores need a batch without KV caches");
+    const size_t T = f->off[f->n_seq], need = (heads + 1) * T;
+    for (size_t s = 0; s < f->n_seq; s++) longest = f->off[s + 1] - f->off[s] > longest ? f->off[s + 1] - f->off[s] : longest;
+    xf_status st = xf_pool_reserve(m->pool, 64 * longest * sizeof(float));
+    if (st) return st;
+    if (need > ws->acc_cap) {
+        float *a = xf_aligned_alloc(need * sizeof *a);
+        if (!a) return xf_error(XF_ERR_NOMEM, "cannot allocate attention scores for %zu tokens", T);
+        free(ws->acc);
+        ws->acc = a;
+        ws->acc_cap = need;
+    }
+    f->acc = ws->acc;
+    return XF_OK;
+}
+
 xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
     const xf_plan *P = &m->plan;
     const size_t H = P->hidden;
@@ -193,6 +221,10 @@ xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
     float *X = f->X, *Xn = ws->buf, *Y = Xn + T * H, *scratch = Y + T * H;
     xf_status st = dynamic_rope(P, f, ws);
     if (st) return st;
+    if (f->want_acc) {
+        st = reserve_acc(m, f, ws);
+        if (st) return st;
+    }
 
     if (f->first_layer == 0) {
         xf_embed_rows(&P->tok_emb, f->ids, T, X);
@@ -204,8 +236,12 @@ xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
     for (size_t l = f->first_layer; l < P->n_layers; l++) {
         const xf_layer *L = &P->layers[l];
         T = f->off[f->n_seq];
+        const int acc = f->acc && f->want_acc[l];
         if (L->post_norm) {
             xf_attention_layer(m->pool, &L->attn, f, l, X, Y, ws->probs, scratch);
+            if (acc) /* the scores and Q, K in scratch live until the FFN */
+                xf_attend_received(m->pool, ws->probs, f->n_seq, L->attn.n_kv_heads, L->attn.n_heads, f->off, f->acc,
+                                   f->acc + T);
             xf_add_norm(m->pool, &L->norm_attn, X, Y, T);
             xf_ffn(m->pool, &L->ffn, X, T, Y, scratch);
             xf_add_norm(m->pool, &L->norm_ffn, X, Y, T);
@@ -213,6 +249,9 @@ xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
             memcpy(Xn, X, T * H * sizeof *X);
             xf_add_norm(m->pool, &L->norm_attn, Xn, NULL, T);
             xf_attention_layer(m->pool, &L->attn, f, l, Xn, Y, ws->probs, scratch);
+            if (acc)
+                xf_attend_received(m->pool, ws->probs, f->n_seq, L->attn.n_kv_heads, L->attn.n_heads, f->off, f->acc,
+                                   f->acc + T);
             xf_add_inplace(X, Y, T * H);
             memcpy(Xn, X, T * H * sizeof *X);
             xf_add_norm(m->pool, &L->norm_ffn, Xn, NULL, T);

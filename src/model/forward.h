@@ -43,6 +43,12 @@ struct xf_fwd {
     size_t rope_len;
     float *rope_cos, *rope_sin;
     size_t rope_half;
+    /* Token pruning's score: want_acc [n_layers] (NULL = none) marks the layers after which the
+     * hook reads acc [T]: the attention each remaining token received in that layer (mean over
+     * heads of the column sums of the softmax weights within its sequence; xf_attend_received).
+     * Set by xf_forward (workspace memory), only for batches without KV caches. */
+    const unsigned char *want_acc;
+    float *acc;
 };
 
 /* Workspace of forward passes, grown on demand (outside the layer loop). One per caller that may
@@ -54,6 +60,8 @@ typedef struct xf_fwd_ws {
     size_t rope_cap;  /* floats */
     xf_attn_problem *probs;
     size_t probs_cap;
+    float *acc; /* want_acc: [T] sums + [n_heads, T] per-head parts */
+    size_t acc_cap;
 } xf_fwd_ws;
 
 /* Make ws large enough for T tokens in n_seq sequences of model m (caches: with_cache). */

@@ -129,6 +129,46 @@ void xf_attend(xf_pool *pool, const xf_attn_problem *probs, size_t n, size_t n_k
     xf_pool_run(pool, attend_task, &j);
 }
 
+/* ---------------------------------------------------------------- attention received */
+
+typedef struct {
+    xf_pool *pool;
+    const xf_attn_problem *probs;
+    size_t n, n_kv, n_heads, T;
+    const size_t *off;
+    float *part;
+} received_job;
+
+static void received_task(void *ctx, int ith, int nth) {
+    const received_job *j = ctx;
+    size_t have = 0, task = 0;
+    float *tile = xf_pool_scratch(j->pool, ith, &have);
+    for (size_t s = 0; s < j->n; s++) {
+        const xf_attn_problem *p = &j->probs[s];
+        for (size_t g = 0; g < j->n_kv; g++) {
+            const size_t hb = p->h_off ? p->h_off[g] : g * p->group, gs = p->h_off ? p->h_off[g + 1] - hb : p->group;
+            for (size_t h = 0; h < gs; h++) {
+                if (task++ % (size_t)nth != (size_t)ith) continue;
+                float *acc = j->part + (hb + h) * j->T + j->off[s];
+                memset(acc, 0, p->n_k * sizeof *acc);
+                xf_attention_received(p, g, h, h + 1, 0, p->n_q, acc, 0, tile, have / sizeof(float));
+            }
+        }
+    }
+}
+
+void xf_attend_received(xf_pool *pool, const xf_attn_problem *probs, size_t n, size_t n_kv, size_t n_heads,
+                        const size_t *off, float *acc, float *part) {
+    const size_t T = off[n];
+    received_job j = {pool, probs, n, n_kv, n_heads, T, off, part};
+    xf_pool_run(pool, received_task, &j);
+    for (size_t t = 0; t < T; t++) {
+        float sum = 0.0f;
+        for (size_t h = 0; h < n_heads; h++) sum += part[h * T + t];
+        acc[t] = sum / (float)n_heads;
+    }
+}
+
 /* ---------------------------------------------------------------- FFN */
 
 size_t xf_ffn_scratch(const xf_ffn_plan *f, size_t T) { return 2 * T * f->width; }

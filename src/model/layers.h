@@ -43,6 +43,14 @@ size_t xf_attend_scratch(size_t group, size_t dh, int n_threads);
  * key/value heads; h_off / group describe its query heads as in kernels/attention.h. */
 void xf_attend(xf_pool *pool, const xf_attn_problem *probs, size_t n, size_t n_kv, float *scratch);
 
+/* The attention each token received in n bidirectional problems (one per sequence, tokens
+ * [off[s], off[s + 1]) of the batch): acc[t] = mean over the n_heads query heads of the sum over
+ * the sequence's queries of the softmax weight of key t (the Attention Context Contribution of
+ * token pruning). part: n_heads * off[n] floats of scratch; the pool's per-part scratch holds the
+ * score tiles (reserve 64 * the longest sequence floats). */
+void xf_attend_received(xf_pool *pool, const xf_attn_problem *probs, size_t n, size_t n_kv, size_t n_heads,
+                        const size_t *off, float *acc, float *part);
+
 /* Scratch floats xf_ffn needs for T tokens. */
 size_t xf_ffn_scratch(const xf_ffn_plan *f, size_t T);
 /* Y = down(act(up(X))), or down(act(gate(X)) * up(X)) when gated. */

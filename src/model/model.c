@@ -28,6 +28,7 @@ static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch
 
 void xf_model_free(xf_model *m) {
     if (!m) return;
+    xf_adaptive_free(m->adaptive);
     xf_plan_free(&m->plan);
     xf_tokenizer_free(m->tok);
     xf_weight_set_free(m->ws);
@@ -266,6 +267,7 @@ static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_
     }
     f.hook = m->hook;
     f.hook_ctx = m->hook_ctx;
+    f.want_acc = m->hook ? m->hook_want_acc : NULL;
     xf_status st = run_forward(m, &f);
     if (st) return st;
     for (size_t i = a; i < e; i++) {

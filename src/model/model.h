@@ -40,6 +40,8 @@ struct xf_model {
      * token pruning); pooling reads the tokens it leaves. NULL: every layer, every token. */
     xf_status (*hook)(void *ctx, struct xf_fwd *f, size_t layer, int *stop);
     void *hook_ctx;
+    const unsigned char *hook_want_acc; /* xf_fwd.want_acc of encoder batches */
+    struct xf_adaptive *adaptive;       /* token pruning / early exit (adaptive.c), NULL = off */
     float *hidden;     /* final hidden states + packed ids / positions of the current batch */
     size_t hidden_cap; /* floats */
     size_t *offsets;   /* sequence offsets of the current batch */
@@ -68,6 +70,10 @@ void xf_model_rope_params(const xf_hf_config *c, size_t head_dim, xf_rope_params
 xf_status xf_model_rope_tables(xf_model *m, size_t head_dim);
 /* Check every layer and count parameters (n_params). */
 xf_status xf_model_finish_plan(xf_model *m);
+
+/* Token pruning and early exit (adaptive.c): the state behind xf_model_set_adaptive. */
+typedef struct xf_adaptive xf_adaptive;
+void xf_adaptive_free(xf_adaptive *a);
 
 /* The KV cache of a session (kv_cache.h), for policies' tests and tools. */
 struct xf_kv_cache *xf_session_cache(xf_session *s);

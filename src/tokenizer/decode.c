@@ -418,6 +418,11 @@ static const char *id_token(const xf_tokenizer *tok, int32_t id, int *special) {
     return NULL;
 }
 
+int xf_tokenizer_is_special(const xf_tokenizer *tok, int32_t id) {
+    int special = 0;
+    return tok && id_token(tok, id, &special) && special;
+}
+
 /* Decode ids to bytes (appended to out). raw = 1: no UTF-8 repair anywhere (ByteLevel bytes
  * and ByteFallback runs kept as they are), so that decoding is prefix-stable for streaming. */
 static xf_status decode_ids(const xf_tokenizer *tok, const int32_t *ids, size_t n, int skip_special, int raw,

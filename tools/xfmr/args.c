@@ -136,6 +136,14 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->rope_scaling = NULL;
     mo->rope_factor = 0.0;
     mo->rope_orig_ctx = 0;
+    mo->keep = 1.0;
+    mo->keep_schedule = NULL;
+    mo->pool_pruned = 1;
+    mo->keep_min = 64;
+    mo->exit_cos = 2.0;
+    mo->exit_min_layers = 2;
+    mo->exit_target = 0.0;
+    mo->exit_calib = NULL;
 }
 
 int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opts *mo) {
@@ -168,6 +176,33 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         return -1;
     case CLI_OPT_ROPE_ORIG_CTX:
         return cli_parse_int(p->cmd, "--rope-orig-ctx", arg, 1, 1 << 24, &mo->rope_orig_ctx) ? -1 : 1;
+    case CLI_OPT_KEEP:
+        if (cli_parse_double(p->cmd, "--keep", arg, &mo->keep)) return -1;
+        if (mo->keep > 0 && mo->keep <= 1) return 1;
+        cli_usage_error(p->cmd, "--keep %s is outside (0, 1]: the share of each text's tokens the last layer sees", arg);
+        return -1;
+    case CLI_OPT_KEEP_SCHEDULE: mo->keep_schedule = arg; return 1;
+    case CLI_OPT_POOL_PRUNED:
+        if (!strcmp(arg, "yes") || !strcmp(arg, "no")) {
+            mo->pool_pruned = arg[0] == 'y';
+            return 1;
+        }
+        cli_usage_error(p->cmd, "option '--pool-pruned' takes 'yes' or 'no', not '%s'", arg);
+        return -1;
+    case CLI_OPT_EXIT_COS:
+        if (cli_parse_double(p->cmd, "--exit-cos", arg, &mo->exit_cos)) return -1;
+        if (mo->exit_cos > 0) return 1;
+        cli_usage_error(p->cmd, "--exit-cos %s must be above 0 (a cosine; above 1 turns early exit off)", arg);
+        return -1;
+    case CLI_OPT_EXIT_MIN_LAYERS:
+        return cli_parse_int(p->cmd, "--exit-min-layers", arg, 2, 100000, &mo->exit_min_layers) ? -1 : 1;
+    case CLI_OPT_EXIT_TARGET:
+        if (cli_parse_double(p->cmd, "--exit-target", arg, &mo->exit_target)) return -1;
+        if (mo->exit_target > 0 && mo->exit_target <= 1) return 1;
+        cli_usage_error(p->cmd, "--exit-target %s is outside (0, 1]: a cosine to the full-depth embedding", arg);
+        return -1;
+    case CLI_OPT_EXIT_CALIB: mo->exit_calib = arg; return 1;
+    case CLI_OPT_KEEP_MIN: return cli_parse_int(p->cmd, "--keep-min", arg, 1, 1000000, &mo->keep_min) ? -1 : 1;
     default:
         return 0;
     }

@@ -112,10 +112,22 @@ typedef struct cli_model_opts {
     const char *rope_scaling; /* --rope-scaling, NULL = as the model says */
     double rope_factor;       /* --rope-factor, 0 = none given */
     long rope_orig_ctx;       /* --rope-orig-ctx, 0 = the model's max_position_embeddings */
+    /* adaptive compute of encoders (adaptive.c, docs/ADAPTIVE.md) */
+    double keep;               /* --keep: share of tokens the last layer sees, 1 = no pruning */
+    const char *keep_schedule; /* --keep-schedule LIST */
+    int pool_pruned;           /* --pool-pruned yes|no */
+    long keep_min;             /* --keep-min N */
+    double exit_cos;           /* --exit-cos: > 1 = off */
+    long exit_min_layers;      /* --exit-min-layers */
+    double exit_target;        /* --exit-target: calibrated early exit, 0 = off */
+    const char *exit_calib;    /* --exit-calib FILE: calibration texts, one per line */
 } cli_model_opts;
 
-enum { CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHTS, CLI_OPT_ROPE_SCALING,
-       CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX };
+enum {
+    CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHTS, CLI_OPT_ROPE_SCALING,
+    CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX, CLI_OPT_KEEP, CLI_OPT_KEEP_SCHEDULE, CLI_OPT_POOL_PRUNED,
+    CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN
+};
 /* Rotary scaling of decoders (docs/LONG_CONTEXT.md): three table entries. */
 #define CLI_OPTS_ROPE                                                                          \
     {CLI_OPT_ROPE_SCALING, 0, "rope-scaling", 1}, {CLI_OPT_ROPE_FACTOR, 0, "rope-factor", 1},  \
@@ -127,6 +139,31 @@ enum { CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHT
     "      --rope-factor F   the stretch (> 0, e.g. 4: the model then takes F x its trained\n"  \
     "                        context); required with --rope-scaling other than none\n"         \
     "      --rope-orig-ctx N the trained context (default: max_position_embeddings)\n"
+/* Options of token pruning and early exit (encoders). */
+#define CLI_OPTS_ADAPTIVE                                                                           \
+    {CLI_OPT_KEEP, 0, "keep", 1}, {CLI_OPT_KEEP_SCHEDULE, 0, "keep-schedule", 1},                  \
+        {CLI_OPT_POOL_PRUNED, 0, "pool-pruned", 1}, {CLI_OPT_EXIT_COS, 0, "exit-cos", 1},           \
+        {CLI_OPT_EXIT_MIN_LAYERS, 0, "exit-min-layers", 1}, {CLI_OPT_EXIT_TARGET, 0, "exit-target", 1}, \
+        {CLI_OPT_EXIT_CALIB, 0, "exit-calib", 1}, {CLI_OPT_KEEP_MIN, 0, "keep-min", 1}
+#define CLI_HELP_ADAPTIVE                                                                          \
+    "Adaptive compute (encoders; docs/ADAPTIVE.md):\n"                                             \
+    "      --keep K          token pruning: after each layer a text keeps the tokens that\n"       \
+    "                        received the most attention, so that the last layer sees a\n"       \
+    "                        share K of them (geometric schedule), 0 < K <= 1 (default 1 =\n"   \
+    "                        off); [CLS]/[SEP] and other special tokens always stay\n"          \
+    "      --keep-schedule LIST  the share each layer after the first sees, n_layers - 1\n"     \
+    "                        non-increasing numbers in (0, 1] (overrides --keep)\n"            \
+    "      --keep-min N      pruning leaves every text at least N tokens (default 64: short\n"  \
+    "                        texts such as queries run dense)\n"                              \
+    "      --pool-pruned yes|no  pruned tokens count in mean pooling with the state they left\n" \
+    "                        with (yes, default) or are dropped from it (no)\n"                \
+    "      --exit-cos C      early exit: a text stops after the first layer whose pooled\n"      \
+    "                        output has cosine >= C with the previous layer's (0 < C; > 1 =\n" \
+    "                        off, the default)\n"                                               \
+    "      --exit-min-layers N  never exit before N layers (default 2)\n"                      \
+    "      --exit-target T   calibrated early exit: the smallest threshold that keeps every\n"  \
+    "                        text of --exit-calib FILE (one per line) at cosine >= T with\n"   \
+    "                        its full-depth embedding\n"
 #define CLI_OPTS_WEIGHTS {CLI_OPT_WEIGHTS, 0, "weights", 1}
 #define CLI_HELP_WEIGHTS                                                                       \
     "      --weights FORMAT  stored (default: as the file holds them; F16/BF16 become F32)\n"   \
@@ -156,6 +193,11 @@ char *cli_resolve_model(const char *model, const char *fallback);
 /* Resolve and load a model with the shared options. Returns CLI_EXIT_OK, or an exit code after
  * printing the error. need_tokenizer: a model without one is an error naming the command. */
 int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out);
+/* Apply the adaptive-compute options (token pruning, early exit, calibration) to a loaded model;
+ * no-op when none is given. Returns CLI_EXIT_OK or an exit code after printing the error. */
+int cli_apply_adaptive(const cli_model_opts *mo, xf_model *model);
+/* 1 when mo asks for token pruning or early exit. */
+int cli_adaptive_on(const cli_model_opts *mo);
 /* Print "xfmr: error: <xf_errmsg()>" and return CLI_EXIT_FAIL. */
 int cli_lib_error(void);
 /* After embedding: print the single truncation notice if any input was truncated. */

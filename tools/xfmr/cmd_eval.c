@@ -30,7 +30,7 @@ enum {
 };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_KV, CLI_OPTS_MAX_LENGTH,
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_KV, CLI_OPTS_MAX_LENGTH, CLI_OPTS_ADAPTIVE,
     {OPT_REF, 0, "ref", 1}, {OPT_TASK, 't', "task", 1}, {OPT_JSON, 0, "json", 1},
     {OPT_DATA_DIR, 0, "data-dir", 1}, {OPT_PAIRS, 0, "pairs", 1}, {OPT_TEXT, 0, "text", 1},
     {OPT_PROMPTS, 0, "prompts", 1}, {OPT_HAYSTACK, 0, "haystack", 1}, {OPT_LIMIT, 0, "limit", 1},
@@ -58,13 +58,16 @@ void cmd_eval_help(FILE *f) {
     fputs("\n"
           "Options:\n"
           "  -m, --model MODEL     the model under test (folder, .gguf file or fetched name)\n"
-          "      --ref MODEL       the reference model of --task agree\n"
+          "      --ref MODEL       the reference model of --task agree; with retrieval, measured\n"
+          "                        in the same run, the model's metrics and docs/s relative to it\n"
           "  -t, --task LIST       tasks to run, comma-separated, in this order\n"
           "      --json FILE       also write the results as JSON to FILE ('-' = stdout; the\n"
           "                        table then goes to stderr)\n"
           "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n"
           "      --max-length N    truncate encoder inputs to N tokens (default: the model's)\n"
           CLI_HELP_WEIGHTS CLI_HELP_ROPE
+          "\n"
+          CLI_HELP_ADAPTIVE
           "\n"
           "Data (defaults under --data-dir, made by scripts/fetch_eval_data.sh; docs/EVAL.md):\n"
           "      --data-dir DIR    default: $XFMR_EVAL_DATA, else .cache/eval\n"
@@ -282,10 +285,14 @@ static const char *kind_name(int kind) {
 /* The model under test, with every option that changes it; the reference as stored. */
 static int eval_load_model(const eval_opts *o, int is_ref, xf_model **m, int *kind) {
     cli_model_opts mo = o->mo;
-    if (is_ref) {
-        mo.model = o->ref;
-        mo.weights = XF_WEIGHTS_AS_STORED;
-        mo.rope_scaling = NULL, mo.rope_factor = 0.0, mo.rope_orig_ctx = 0;
+    if (is_ref) { /* as stored: no weight format, rope scaling, pruning or early exit */
+        cli_model_opts plain;
+        cli_model_opts_init(&plain);
+        plain.model = o->ref;
+        plain.default_model = mo.default_model;
+        plain.threads = mo.threads;
+        plain.max_length = mo.max_length;
+        mo = plain;
     }
     int rc = cli_load_model(&mo, 1, m);
     if (!rc) rc = model_kind(*m, mo.model, kind);
@@ -364,6 +371,15 @@ int cmd_eval(int argc, char **argv) {
         }
         cJSON_AddStringToObject(opt, "kv_policy", o.kv_policy ? o.kv_policy : "keep-all");
         if (o.kv_policy) cJSON_AddNumberToObject(opt, "kv_budget", (double)o.kv_budget);
+        if (cli_adaptive_on(&o.mo)) {
+            cJSON_AddNumberToObject(opt, "keep", o.mo.keep);
+            if (o.mo.keep_schedule) cJSON_AddStringToObject(opt, "keep_schedule", o.mo.keep_schedule);
+            cJSON_AddBoolToObject(opt, "pool_pruned", o.mo.pool_pruned);
+            cJSON_AddNumberToObject(opt, "keep_min", (double)o.mo.keep_min);
+            if (o.mo.exit_cos <= 1.0) cJSON_AddNumberToObject(opt, "exit_cos", o.mo.exit_cos);
+            if (o.mo.exit_target > 0) cJSON_AddNumberToObject(opt, "exit_target", o.mo.exit_target);
+            cJSON_AddNumberToObject(opt, "exit_min_layers", (double)o.mo.exit_min_layers);
+        }
         tasks = cJSON_AddObjectToObject(root, "tasks");
         fprintf(c.table, "model %s (%s)%s%s\n", o.mo.model,
                 c.kind == EVAL_DECODER ? "decoder" : "encoder", o.ref ? ", reference " : "",

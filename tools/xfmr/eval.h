@@ -116,6 +116,7 @@ typedef struct eval_cost {
     double t0, cpu0;
 } eval_cost;
 double eval_now(void);
+double eval_cpu_now(void); /* CPU seconds of all the process's threads so far */
 void eval_cost_start(eval_cost *k);
 /* Adds "cost": {"wall_s", "cpu_s", "<unit>_per_s" for each unit with a count > 0, "peak_rss_mib"} to obj
  * and prints one "cost" line; units/counts have n entries (e.g. "tokens", "texts"). */

@@ -43,7 +43,7 @@ double eval_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static double cpu_seconds(void) {
+double eval_cpu_now(void) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return NAN;
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
@@ -52,7 +52,7 @@ static double cpu_seconds(void) {
 
 void eval_cost_start(eval_cost *k) {
     k->t0 = eval_now();
-    k->cpu0 = cpu_seconds();
+    k->cpu0 = eval_cpu_now();
 }
 
 static double peak_rss_mib(void) {
@@ -63,7 +63,7 @@ static double peak_rss_mib(void) {
 
 void eval_cost_finish(const eval_cost *k, eval_ctx *c, cJSON *obj, const char *const *units,
                       const double *counts, size_t n) {
-    double wall = eval_now() - k->t0, cpu = cpu_seconds() - k->cpu0, rss = peak_rss_mib();
+    double wall = eval_now() - k->t0, cpu = eval_cpu_now() - k->cpu0, rss = peak_rss_mib();
     cJSON *cost = cJSON_AddObjectToObject(obj, "cost");
     eval_json_num(cost, "wall_s", wall);
     eval_json_num(cost, "cpu_s", cpu);

@@ -148,7 +148,12 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
         return CLI_EXIT_FAIL;
     }
     free(path);
-    return CLI_EXIT_OK;
+    int rc = cli_apply_adaptive(mo, *out);
+    if (rc) {
+        xf_model_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 void cli_report_truncation(const xf_model *model, size_t n_truncated, size_t n_total) {

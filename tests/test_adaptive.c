@@ -1,0 +1,333 @@
+/* test_adaptive.c — token pruning and early exit (model/adaptive.c, docs/ADAPTIVE.md):
+ *   - the attention-received kernel (GEMM tiles + vector softmax) = the scalar reference
+ *     xf_attention_weights within 1e-5, for odd key counts, grouped heads and small tiles;
+ *   - tiny BERT: a keep-all schedule (the scores computed, nothing dropped) = dense bitwise; the
+ *     scores the forward pass hands the hook = the reference on the layer's own Q and K; pruning
+ *     inside the loop = choosing the same tokens by hand, dropping them (xf_fwd_keep_tokens),
+ *     running the last layer from there and pooling (pruned tokens in or out of the mean), bitwise;
+ *   - all-MiniLM-L6-v2 (SKIP, exit 77, without it): early exit = per text, the full-depth
+ *     embeddings cut at the first layer whose consecutive pooled cosine passes, bitwise, and the
+ *     mean depth; threshold > 1 = dense; the calibrated threshold keeps every calibration text at
+ *     the target cosine; bad parameters are errors naming the value. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "kernels/attention.h"
+#include "kernels/ops.h"
+#include "model/forward.h"
+#include "model/layers.h"
+#include "model/model.h"
+#include "xfmr.h"
+
+static uint32_t rng = 12345u;
+static float frand(void) {
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+
+/* ---------------------------------------------------------------- kernel vs reference */
+
+static void check_kernel(size_t n, size_t dh, size_t n_kv, size_t group, size_t tile_rows) {
+    const size_t qd = n_kv * group * dh, kvd = n_kv * dh;
+    float *Q = malloc(n * qd * sizeof *Q), *K = malloc(n * kvd * sizeof *K), *V = malloc(n * kvd * sizeof *V);
+    float *got = calloc(group * n, sizeof *got), *want = calloc(group * n, sizeof *want);
+    float *tile = malloc((tile_rows * n + 1) * sizeof *tile);
+    for (size_t i = 0; i < n * qd; i++) Q[i] = 2.0f * frand();
+    for (size_t i = 0; i < n * kvd; i++) K[i] = 2.0f * frand(), V[i] = frand();
+    xf_attn_problem p = {.Q = Q, .K = K, .V = V, .ldq = qd, .ldk = kvd, .ldv = kvd, .n_q = n, .n_k = n, .dh = dh,
+                         .group = group, .scale = 1.0f / sqrtf((float)dh)};
+    double worst = 0;
+    for (size_t g = 0; g < n_kv; g++) {
+        memset(got, 0, group * n * sizeof *got);
+        memset(want, 0, group * n * sizeof *want);
+        xf_attention_received(&p, g, 0, group, 0, n, got, n, tile, tile_rows * n);
+        xf_attention_weights(&p, g, 0, group, 0, n, want, n);
+        for (size_t i = 0; i < group * n; i++) {
+            double e = fabs((double)got[i] - want[i]) / (1.0 + fabs(want[i]));
+            worst = e > worst ? e : worst;
+        }
+    }
+    CHECK_MSG(worst < 1e-5, "n=%zu dh=%zu group=%zu tile=%zu: attention received off by %g", n, dh, group, tile_rows, worst);
+    free(Q), free(K), free(V), free(got), free(want), free(tile);
+}
+
+/* ---------------------------------------------------------------- tiny BERT */
+
+#define TH 32
+enum { S0 = 9, S1 = 6, TT = S0 + S1 };
+static const int32_t k_ids[TT] = {2, 40, 41, 42, 43, 44, 45, 46, 3, 2, 50, 51, 52, 53, 3};
+
+typedef struct {
+    size_t stop_after;
+} stop_ctx;
+
+static xf_status stop_hook(void *ctx, xf_fwd *f, size_t layer, int *stop) {
+    (void)f;
+    *stop = layer == ((stop_ctx *)ctx)->stop_after;
+    return XF_OK;
+}
+
+typedef struct {
+    float acc[TT];
+    int seen;
+} acc_ctx;
+
+static xf_status acc_hook(void *ctx, xf_fwd *f, size_t layer, int *stop) {
+    acc_ctx *a = ctx;
+    if (layer == 0 && f->acc) memcpy(a->acc, f->acc, sizeof a->acc), a->seen = 1;
+    *stop = 0;
+    return XF_OK;
+}
+
+static void embed_tiny(xf_model *m, float *out) {
+    int32_t types[TT] = {0};
+    xf_encoding enc[2] = {{(int32_t *)k_ids, types, S0, 0}, {(int32_t *)k_ids + S0, types, S1, 0}};
+    CHECK(xf_embed_encodings(m, enc, 2, 0, out) == XF_OK);
+}
+
+/* Mean (then L2, as the model's layout says) of the chosen rows of R [TT, TH] per text. */
+static void pool_rows(const xf_model *m, const float *R, const unsigned char *use, float *out) {
+    for (size_t s = 0; s < 2; s++) {
+        const size_t b = s ? S0 : 0, e = s ? TT : S0;
+        size_t n = 0;
+        for (size_t t = b; t < e; t++) n += use[t];
+        for (size_t i = 0; i < TH; i++) {
+            float sum = 0;
+            for (size_t t = b; t < e; t++)
+                if (use[t]) sum += R[t * TH + i];
+            out[s * TH + i] = sum / (float)n;
+        }
+        if (m->layout.normalize) xf_l2_normalize(out + s * TH, TH, 1e-12f);
+    }
+}
+
+static void tiny_checks(void) {
+    xf_model *m = NULL;
+    CHECK_MSG(xf_model_load(xf_t_src("tests/data/tiny/bert"), NULL, &m) == XF_OK, "%s", xf_errmsg());
+    if (!m) return;
+    CHECK(m->plan.n_layers == 2 && m->plan.hidden == TH);
+    float dense[2 * TH], got[2 * TH];
+    embed_tiny(m, dense);
+
+    /* keep-all: 0.99 of 9 or 6 tokens rounds up to all of them; the scores are computed */
+    xf_adaptive_params p = xf_adaptive_default_params();
+    const float all[1] = {0.99f};
+    p.keep_schedule = all, p.n_keep_schedule = 1, p.keep_min = 1;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_OK && m->hook_want_acc && m->hook_want_acc[0]);
+    embed_tiny(m, got);
+    CHECK_MSG(!memcmp(dense, got, sizeof got), "a keep-all schedule changes the embeddings");
+    p = xf_adaptive_default_params();
+    p.exit_cosine = 1.5f; /* off */
+    CHECK(xf_model_set_adaptive(m, &p) == XF_OK && m->adaptive == NULL);
+    embed_tiny(m, got);
+    CHECK(!memcmp(dense, got, sizeof got));
+
+    /* the scores handed to the hook = the reference on layer 0's Q and K */
+    const size_t H = TH;
+    float X0[TT * TH], Y[TT * TH];
+    int32_t pos[TT], types[TT] = {0};
+    size_t off[3] = {0, S0, TT};
+    for (size_t t = 0; t < TT; t++) pos[t] = (int32_t)(t < S0 ? t : t - S0);
+    xf_embed_rows(&m->plan.tok_emb, k_ids, TT, X0);
+    xf_embed_add(&m->plan.pos_emb, pos, TT, X0);
+    xf_embed_add(&m->plan.type_emb, types, TT, X0);
+    xf_add_norm(m->pool, &m->plan.emb_norm, X0, NULL, TT);
+    xf_fwd_ws ws = {0};
+    CHECK(xf_fwd_reserve(m, &ws, TT, 2) == XF_OK);
+    xf_fwd f0 = {.n_seq = 2, .off = off, .pos = pos, .ids = k_ids, .type_ids = types, .X = X0};
+    const xf_attn_plan *A = &m->plan.layers[0].attn;
+    float *scratch = ws.buf + 2 * TT * H;
+    xf_attention_layer(m->pool, A, &f0, 0, X0, Y, ws.probs, scratch);
+    float ref[TT] = {0}, w[64 * TT];
+    for (size_t s = 0; s < 2; s++)
+        for (size_t g = 0; g < A->n_kv_heads; g++) {
+            const size_t gs = A->n_heads / A->n_kv_heads, L = off[s + 1] - off[s];
+            memset(w, 0, sizeof w);
+            xf_attention_weights(&ws.probs[s], g, 0, gs, 0, L, w, L);
+            for (size_t h = 0; h < gs; h++)
+                for (size_t j = 0; j < L; j++) ref[off[s] + j] += w[h * L + j] / (float)A->n_heads;
+        }
+    acc_ctx ac = {{0}, 0};
+    static const unsigned char want0[2] = {1, 0};
+    m->hook = acc_hook, m->hook_ctx = &ac, m->hook_want_acc = want0;
+    embed_tiny(m, got);
+    m->hook = NULL, m->hook_want_acc = NULL;
+    CHECK(ac.seen);
+    double worst = 0;
+    for (size_t t = 0; t < TT; t++) worst = fmax(worst, fabs(ac.acc[t] - ref[t]) / (1.0 + ref[t]));
+    CHECK_MSG(worst < 1e-5, "scores in the loop differ from the reference by %g", worst);
+    CHECK_MSG(!memcmp(dense, got, sizeof got), "computing the scores changes the embeddings");
+
+    /* pruning in the loop = by hand: keep 0.5 -> 5 of 9, 3 of 6 tokens (first, last, special
+     * [CLS]=2 / [SEP]=3 always), the others by reference score */
+    unsigned char keep[TT];
+    for (size_t s = 0; s < 2; s++) {
+        const size_t b = off[s], e = off[s + 1], L = e - b, n_keep = (L + 1) / 2;
+        size_t kept = 0;
+        for (size_t t = b; t < e; t++) kept += keep[t] = t == b || t + 1 == e || k_ids[t] == 2 || k_ids[t] == 3;
+        while (kept < n_keep) { /* the best remaining score, earlier token on ties */
+            size_t best = e;
+            for (size_t t = b; t < e; t++)
+                if (!keep[t] && (best == e || ref[t] > ref[best])) best = t;
+            float second = -1;
+            for (size_t t = b; t < e; t++)
+                if (!keep[t] && t != best && ref[t] > second) second = ref[t];
+            if (kept + 1 == n_keep) CHECK_MSG(ref[best] - second > 1e-4f, "scores too close to test the choice");
+            keep[best] = 1, kept++;
+        }
+    }
+    stop_ctx s0 = {0};
+    float A0[TT * TH], F[TT * TH], R[TT * TH];
+    memcpy(A0, X0, sizeof A0); /* layer 0 from the embeddings: run it through the loop */
+    size_t offB[3] = {0, S0, TT};
+    int32_t posB[TT];
+    memcpy(posB, pos, sizeof posB);
+    xf_fwd fa = {.n_seq = 2, .off = offB, .pos = posB, .ids = k_ids, .type_ids = types, .X = A0, .hook = stop_hook, .hook_ctx = &s0};
+    CHECK(xf_forward(m, &fa, &ws) == XF_OK);
+    memcpy(F, A0, sizeof F);
+    xf_fwd fb = {.n_seq = 2, .off = offB, .pos = posB, .ids = k_ids, .X = F, .first_layer = 1};
+    CHECK(xf_fwd_keep_tokens(&fb, TH, keep) == XF_OK);
+    CHECK(xf_forward(m, &fb, &ws) == XF_OK);
+    for (size_t t = 0, k = 0; t < TT; t++) /* original order: kept rows final, pruned rows after layer 0 */
+        memcpy(R + t * TH, keep[t] ? F + (k++) * TH : A0 + t * TH, TH * sizeof *R);
+    static const unsigned char every[TT] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    float want[2 * TH];
+    for (int pool_pruned = 1; pool_pruned >= 0; pool_pruned--) {
+        pool_rows(m, R, pool_pruned ? every : keep, want);
+        p = xf_adaptive_default_params();
+        p.keep = 0.5f, p.pool_pruned = pool_pruned, p.keep_min = 1;
+        CHECK(xf_model_set_adaptive(m, &p) == XF_OK);
+        embed_tiny(m, got);
+        CHECK_MSG(!memcmp(want, got, sizeof got), "pruning in the loop (pool_pruned %d) differs from pruning by hand", pool_pruned);
+        xf_adaptive_stats st = xf_adaptive_stats_init();
+        CHECK(xf_model_adaptive_stats(m, &st, 1) == XF_OK && st.n_texts == 2 && st.mean_layers == 2.0);
+        CHECK_MSG(st.token_layers == TT + 5 + 3 && st.token_layers_dense == 2 * TT, "token-layers %llu of %llu",
+                  (unsigned long long)st.token_layers, (unsigned long long)st.token_layers_dense);
+    }
+    xf_fwd_ws_free(&ws);
+    xf_model_free(m);
+}
+
+/* ---------------------------------------------------------------- MiniLM: early exit */
+
+static const char *const k_texts[] = {
+    "The quick brown fox jumps over the lazy dog.",
+    "A library for reading and writing compressed archives in several formats, with a command-line tool.",
+    "hello",
+    "Debian package of a small utility that prints the current weather for a city in the terminal, "
+    "using a free web service, with colours and Unicode symbols.",
+    "GNU C compiler",
+    "Transformers are neural networks built from attention layers; encoders turn text into vectors.",
+};
+#define NT (sizeof k_texts / sizeof k_texts[0])
+
+static void minilm_checks(const char *dir) {
+    xf_model *m = NULL;
+    CHECK_MSG(xf_model_load(dir, NULL, &m) == XF_OK, "%s", xf_errmsg());
+    if (!m) return;
+    const size_t L = m->plan.n_layers, D = xf_model_embedding_dim(m);
+    float *cut = malloc(NT * L * D * sizeof *cut), *dense = malloc(NT * D * sizeof *dense), *got = malloc(NT * D * sizeof *got);
+    CHECK(xf_embed(m, k_texts, NT, 0, dense, NULL) == XF_OK);
+    for (size_t l = 0; l < L; l++) { /* each text cut after layer l, alone */
+        stop_ctx sc = {l};
+        m->hook = stop_hook, m->hook_ctx = &sc;
+        for (size_t i = 0; i < NT; i++) CHECK(xf_embed(m, k_texts + i, 1, 0, cut + (i * L + l) * D, NULL) == XF_OK);
+    }
+    m->hook = NULL;
+    CHECK(!memcmp(cut + (0 * L + L - 1) * D, dense, D * sizeof *dense));
+    double cons[NT][16], sorted[NT * 16];
+    size_t ns = 0;
+    for (size_t i = 0; i < NT; i++)
+        for (size_t l = 1; l + 1 < L; l++)
+            sorted[ns++] = cons[i][l] = xf_cosine(cut + (i * L + l - 1) * D, cut + (i * L + l) * D, D);
+    for (size_t a = 0; a < ns; a++) /* sort, to pick thresholds between observed cosines */
+        for (size_t b = a + 1; b < ns; b++)
+            if (sorted[b] < sorted[a]) {
+                double t = sorted[a];
+                sorted[a] = sorted[b], sorted[b] = t;
+            }
+    xf_adaptive_params p = xf_adaptive_default_params();
+    for (size_t q = 1; q <= 3; q++) {
+        const size_t k = q * ns / 4;
+        if (sorted[k] - sorted[k - 1] < 1e-4) continue; /* too close to call */
+        const float th = (float)(0.5 * (sorted[k] + sorted[k - 1]));
+        double depth = 0;
+        for (size_t i = 0; i < NT; i++) {
+            size_t e = L - 1;
+            for (size_t l = 1; l + 1 < L && e == L - 1; l++)
+                if (cons[i][l] >= th) e = l;
+            memcpy(dense + i * D, cut + (i * L + e) * D, D * sizeof *dense);
+            depth += (double)(e + 1);
+        }
+        p.exit_cosine = th;
+        CHECK(xf_model_set_adaptive(m, &p) == XF_OK);
+        CHECK(xf_embed(m, k_texts, NT, 0, got, NULL) == XF_OK);
+        CHECK_MSG(!memcmp(dense, got, NT * D * sizeof *got), "early exit at %g differs from cutting each text by hand", th);
+        xf_adaptive_stats st = xf_adaptive_stats_init();
+        CHECK(xf_model_adaptive_stats(m, &st, 1) == XF_OK && st.n_texts == NT);
+        CHECK_MSG(fabs(st.mean_layers - depth / NT) < 1e-12, "mean depth %g, by hand %g", st.mean_layers, depth / NT);
+    }
+    /* threshold above 1: off, dense; calibrated: every calibration text at the target */
+    p.exit_cosine = 1.01f;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_OK && !m->adaptive);
+    CHECK(xf_embed(m, k_texts, NT, 0, got, NULL) == XF_OK);
+    CHECK(!memcmp(cut + (L - 1) * D, got, D * sizeof *got));
+    float th = 0;
+    CHECK(xf_model_calibrate_exit(m, k_texts, NT, 0.98f, &th) == XF_OK && th > 0);
+    CHECK(xf_embed(m, k_texts, NT, 0, got, NULL) == XF_OK);
+    for (size_t i = 0; i < NT; i++) {
+        const float c = xf_cosine(got + i * D, cut + (i * L + L - 1) * D, D);
+        CHECK_MSG(c >= 0.98f, "text %zu: cosine %g to full depth after calibrating for 0.98 (threshold %g)", i, c, th);
+    }
+    /* bad parameters */
+    static const float up[5] = {1, 0.5f, 0.6f, 0.4f, 0.3f}, short_[2] = {0.5f, 0.5f};
+    xf_adaptive_params b = xf_adaptive_default_params();
+    b.keep = 0.0f;
+    CHECK(xf_model_set_adaptive(m, &b) == XF_ERR_RANGE && strstr(xf_errmsg(), "keep 0"));
+    b.keep = 1.5f;
+    CHECK(xf_model_set_adaptive(m, &b) == XF_ERR_RANGE);
+    b.keep = NAN;
+    CHECK(xf_model_set_adaptive(m, &b) == XF_ERR_RANGE);
+    b = xf_adaptive_default_params();
+    b.keep_schedule = up, b.n_keep_schedule = 5;
+    CHECK(xf_model_set_adaptive(m, &b) == XF_ERR_RANGE && strstr(xf_errmsg(), "only fall"));
+    b.keep_schedule = short_, b.n_keep_schedule = 2;
+    CHECK(xf_model_set_adaptive(m, &b) == XF_ERR_RANGE && strstr(xf_errmsg(), "needs 5"));
+    b = xf_adaptive_default_params();
+    b.exit_cosine = 0.0f;
+    CHECK(xf_model_set_adaptive(m, &b) == XF_ERR_RANGE);
+    b = xf_adaptive_default_params();
+    b.exit_min_layers = 7;
+    CHECK(xf_model_set_adaptive(m, &b) == XF_ERR_RANGE);
+    b = xf_adaptive_default_params();
+    b.struct_size = 8;
+    CHECK(xf_model_set_adaptive(m, &b) == XF_ERR_INVALID_ARG);
+    CHECK(xf_model_calibrate_exit(m, k_texts, 0, 0.9f, NULL) == XF_ERR_INVALID_ARG);
+    CHECK(xf_model_calibrate_exit(m, k_texts, NT, 1.5f, NULL) == XF_ERR_RANGE);
+    free(cut), free(dense), free(got);
+    xf_model_free(m);
+}
+
+int main(void) {
+    check_kernel(1, 32, 1, 1, 4);
+    check_kernel(7, 32, 2, 2, 3);
+    check_kernel(37, 20, 1, 4, 64);
+    check_kernel(130, 32, 3, 1, 16);
+    check_kernel(67, 64, 1, 2, 0); /* no tile memory: the reference path */
+    tiny_checks();
+    xf_model *dec = NULL;
+    if (xf_model_load(xf_t_src("tests/data/tiny/llama"), NULL, &dec) == XF_OK) {
+        xf_adaptive_params p = xf_adaptive_default_params();
+        CHECK(xf_model_set_adaptive(dec, &p) == XF_ERR_UNSUPPORTED);
+        xf_model_free(dec);
+    }
+    const char *dir = xf_t_model_dir();
+    if (!dir) {
+        xf_t_report();
+        return xf_t_failed ? 1 : 77;
+    }
+    minilm_checks(dir);
+    return xf_t_report();
+}
