@@ -35,7 +35,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # ---------------------------------------------------------------- xfmr through libxfmr.so
 
 class ModelParams(C.Structure):
-    _fields_ = [("struct_size", C.c_size_t), ("n_threads", C.c_int), ("max_length", C.c_size_t), ("weights", C.c_int)]
+    _fields_ = [("struct_size", C.c_size_t), ("n_threads", C.c_int), ("max_length", C.c_size_t), ("weights", C.c_int),
+                ("rope_scaling", C.c_char_p), ("rope_factor", C.c_double), ("rope_orig_ctx", C.c_size_t)]
 
 
 class Encoding(C.Structure):
@@ -74,7 +75,7 @@ class Xfmr:
 
     def load(self, path):
         m = C.c_void_p()
-        p = ModelParams(C.sizeof(ModelParams), 2, 0, 0)
+        p = ModelParams(C.sizeof(ModelParams), 2, 0, 0, None, 0.0, 0)  # as xf_model_default_params()
         self.check(self.L.xf_model_load(path.encode(), C.byref(p), C.byref(m)), "xf_model_load " + path)
         return m
 
@@ -207,8 +208,14 @@ def check_decoder(x, exe, name, src, gguf, prompts, n_gen, res, tok_texts=None):
         return
     rel = max(max(abs(a - b) for a, b in zip(floats(o), l)) / max(abs(v) for v in l) for o, l in zip(out, l1))
     res["logits_max_rel_diff"] = rel
+    if src.endswith(".gguf"):  # llama.cpp on the file xfmr read: the written one must not differ at all
+        out_src, _ = probe(exe, "logits", src, lines)
+        res["llamacpp_logits_bitwise_as_source"] = "%d/%d" % (sum(a == b for a, b in zip(out_src or [], out)), len(lines))
     if n_gen:
         out, err = probe(exe, "greedy", gguf, lines, n_gen)
+        if src.endswith(".gguf"):
+            out_src, _ = probe(exe, "greedy", src, lines, n_gen)
+            res["llamacpp_greedy_as_source"] = "%d/%d" % (sum(a == b for a, b in zip(out_src or [], out)), len(lines))
         g_l = [ints(o) for o in out]
         g_x = [x.greedy(m1, i, n_gen) for i in ids]
         first_diff = [next((k for k in range(n_gen) if a[k] != b[k]), n_gen) for a, b in zip(g_l, g_x)]
@@ -230,7 +237,10 @@ def main():
     ap.add_argument("--json", default=os.path.join(ROOT, ".cache", "check_gguf_llamacpp.json"))
     ap.add_argument("--llamacpp-src", help="llama.cpp source (with include/llama.h) already built in --llamacpp-build")
     ap.add_argument("--llamacpp-build", help="its CMake build folder (static libraries)")
+    ap.add_argument("--only", default="minilm,smollm2,tiny,pruned,bert",
+                    help="comma-separated parts to run (default: all of minilm,smollm2,tiny,pruned,bert)")
     a = ap.parse_args()
+    only = set(a.only.split(","))
     xbin, xlib = os.path.join(a.build, "xfmr"), os.path.join(a.build, "libxfmr.so")
     for f in (xbin, xlib):
         if not os.path.exists(f):
@@ -253,7 +263,7 @@ def main():
         return [t for t in corpus if len(x.tokenize(m, t)) <= limit][:n]
 
     minilm = os.path.join(ROOT, "models/all-MiniLM-L6-v2")
-    if os.path.isdir(minilm):
+    if "minilm" in only and os.path.isdir(minilm):
         texts = fitting(minilm, a.lines)
         res = results.setdefault("all-MiniLM-L6-v2", {})
         check_encoder(x, exe, "minilm", minilm, convert("minilm", minilm), texts, res)
@@ -261,26 +271,28 @@ def main():
         check_encoder(x, exe, "minilm16", minilm, convert("minilm16", minilm, "--outtype", "f16"), texts, res16)
         res16.pop("xfmr_reload_bitwise", None)  # f16 rounds the weights: not expected bitwise
     smol = os.path.join(ROOT, "models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf")
-    if os.path.isfile(smol):
+    if "smollm2" in only and os.path.isfile(smol):
         res = results.setdefault("SmolLM2-135M-Instruct Q4_1", {})
         prompts = [t for t in corpus if 8 <= len(t) <= 400][:a.prompts]
         check_decoder(x, exe, "smollm2", smol, convert("smollm2", smol), prompts, a.gen, res, corpus[:a.lines])
     tiny = os.path.join(ROOT, "tests/data/tiny")
     ids = [[(i * 37 + 11) % 320 for i in range(n)] for n in (3, 8, 14)]
-    for name in ("llama", "qwen2", "mistral", "gpt2", "llama3_rope", "llama_rope_linear"):
+    for name in ("llama", "qwen2", "mistral", "gpt2", "llama3_rope", "llama_rope_linear") if "tiny" in only else ():
         res = results.setdefault("tiny " + name, {})
         # mistral: llama.cpp runs "llama" files without the sliding window (16): compare inside it
         check_decoder(x, exe, name, os.path.join(tiny, name), convert(name, os.path.join(tiny, name)), ids,
                       0 if name == "mistral" else 16, res)
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import tiny_pruned
-    for kind, what in (("deci", "per-layer heads / FFN (deci)"), ("groups", "unequal query groups (xfmr-llama)")):
+    for kind, what in (("deci", "per-layer heads / FFN (deci)"), ("groups", "unequal query groups (xfmr-llama)")) \
+            if "pruned" in only else ():
         pruned = tiny_pruned.write(os.path.join(tmp, "pruned_" + kind), kind)
         res = results.setdefault("tiny llama, " + what, {})
         check_decoder(x, exe, kind, pruned, convert(kind, pruned), ids, 16, res)
-    res = results.setdefault("tiny bert", {})
-    bert = os.path.join(tiny, "bert")
-    check_encoder(x, exe, "bert", bert, convert("bert", bert), fitting(bert, 50), res)
+    if "bert" in only:
+        res = results.setdefault("tiny bert", {})
+        bert = os.path.join(tiny, "bert")
+        check_encoder(x, exe, "bert", bert, convert("bert", bert), fitting(bert, 50), res)
 
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:

@@ -1,7 +1,8 @@
 /* lcpp_probe.c — a small client of llama.cpp's C API (include/llama.h) for
  * scripts/check_gguf_llamacpp.py: it loads a GGUF file with llama.cpp and prints, one result per
  * input line on stdin,
- *   tokenize MODEL   "T id id ..."        the line tokenized (special tokens added, not parsed)
+ *   tokenize MODEL   "T id id ..."        the line tokenized (special tokens added; those written
+ *                                        in the text parsed, as Hugging Face tokenizers do)
  *   embed MODEL      "T ids" + "E x x ..."  tokens, then the model's pooled embedding
  *   embed_ids MODEL  "E x x ..."          the pooled embedding of the ids given on the line
  *   greedy MODEL N   "G id id ..."        N greedy tokens after the prompt ids given on the line
@@ -54,6 +55,10 @@ int main(int argc, char **argv) {
     cp.n_batch = cp.n_ubatch = 2048;
     cp.n_threads = cp.n_threads_batch = 2;
     cp.embeddings = embed;
+    /* F32 keys and values (llama.cpp's default is F16): the cache then rounds nothing that xfmr's
+     * F32 cache keeps, so what remains between the two is the arithmetic */
+    cp.type_k = cp.type_v = GGML_TYPE_F32;
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     struct llama_context *ctx = strcmp(mode, "tokenize") ? llama_init_from_model(model, cp) : NULL;
     if (strcmp(mode, "tokenize") && !ctx) {
         fprintf(stderr, "lcpp_probe: no llama.cpp context for %s\n", argv[2]);
@@ -68,7 +73,7 @@ int main(int argc, char **argv) {
         if (len && line[len - 1] == '\n') line[--len] = '\0';
         int n;
         if (!strcmp(mode, "tokenize") || !strcmp(mode, "embed")) {
-            n = llama_tokenize(vocab, line, (int32_t)len, ids, 4096, true, false);
+            n = llama_tokenize(vocab, line, (int32_t)len, ids, 4096, true, true); /* special tokens in the text parsed, as Hugging Face does */
             if (n < 0) n = 0;
             printf("T");
             for (int i = 0; i < n; i++) printf(" %d", ids[i]);
