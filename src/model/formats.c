@@ -14,6 +14,7 @@
 #include "kernels/matmul.h"
 #include "kernels/qgemv_q8.h"
 #include "kernels/qmatmul.h"
+#include "kernels/sparse24.h"
 
 /* Room for a new buffer of n bytes, adopted by the weight set. */
 static xf_status new_buffer(xf_weight_set *ws, const xf_weight *w, size_t bytes, void **out) {
@@ -131,6 +132,47 @@ static xf_status bf16_pack(xf_weight_set *ws, xf_weight *w) {
 
 const xf_format xf_fmt_bf16 = {"bf16", -1, XF_GGML_F32, SIZE_MAX, bf16_mm, bf16_mm, bf16_rows, no_scratch, bf16_pack};
 
+/* ---------------------------------------------------------------- s24: 2:4 sparse, f32 values */
+
+static void s24_mm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    xf_s24_matmul(pool, w->data, w->rows, w->cols, bias, X, w->cols, T, Y, w->rows);
+}
+
+static void s24_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
+    xf_s24_decompress_rows(w->data, w->rows, w->cols, r0, r1, out);
+}
+
+xf_status xf_format_s24_make(xf_weight_set *ws, xf_weight *w, const float *s) {
+    if (w->cols % 4 != 0)
+        return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs: 2:4 sparsity needs a multiple of 4", w->name,
+                        w->cols);
+    const size_t bytes = xf_s24_bytes(w->rows, w->cols);
+    if (!bytes) return xf_error(XF_ERR_NOMEM, "2:4 copy of tensor \"%s\" overflows", w->name);
+    float *dense = NULL;
+    if (w->fmt != &xf_fmt_f32) { /* any format reads back as floats (GGUF blocks, packed panels) */
+        size_t n;
+        if (!xf_mul_ok(w->rows, w->cols * sizeof(float), &n) || !(dense = xf_aligned_alloc(n)))
+            return xf_error(XF_ERR_NOMEM, "cannot allocate a float copy of tensor \"%s\"", w->name);
+        w->fmt->dequant_rows(w, 0, w->rows, dense);
+    }
+    void *buf = NULL;
+    xf_status st = new_buffer(ws, w, bytes, &buf);
+    if (!st) {
+        xf_s24_compress(dense ? dense : (const float *)w->data, w->cols, w->rows, w->cols, s, buf);
+        xf_weight_release(ws, w);
+        w->fmt = &xf_fmt_s24;
+        w->data = buf;
+        w->row_bytes = 0;
+        w->act_q8 = 0;
+    }
+    free(dense);
+    return st;
+}
+
+static xf_status s24_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24_make(ws, w, NULL); }
+
+const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_F32, SIZE_MAX, s24_mm, s24_mm, s24_rows, no_scratch, s24_pack};
+
 /* ---------------------------------------------------------------- GGUF blocks */
 
 static void ggml_gemm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
@@ -166,7 +208,7 @@ const xf_format *xf_format_ggml(int ggml_type) {
 /* ---------------------------------------------------------------- lookups */
 
 const xf_format *xf_format_by_name(const char *name) {
-    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8, &xf_fmt_bf16};
+    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8, &xf_fmt_bf16, &xf_fmt_s24};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!strcasecmp(own[i]->name, name)) return own[i];
     for (size_t i = 0; i < N_GGML; i++)
@@ -187,5 +229,6 @@ size_t xf_weight_bytes(const xf_weight *w) {
     if (w->fmt == &xf_fmt_i8) return xf_i8_packed_bytes(w->rows, w->cols) + w->rows * sizeof(float);
     if (w->fmt == &xf_fmt_bf16) return xf_bf16_packed_bytes(w->rows, w->cols);
     if (w->fmt == &xf_fmt_f32) return w->rows * w->cols * sizeof(float);
+    if (w->fmt == &xf_fmt_s24) return xf_s24_bytes(w->rows, w->cols);
     return w->rows * w->row_bytes;
 }

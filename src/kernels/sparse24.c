@@ -1,0 +1,273 @@
+/* sparse24.c — 2:4 sparse weights (see sparse24.h): masks and compression, the product kernels
+ * for AVX-512 (vpermt2ps), AVX2 (vpermps + blend) and scalar C, all summing in sparse24.h's
+ * order, and the driver that splits output channels between threads. */
+#include "kernels/sparse24.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels/cpu.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define XF_X86 1
+#endif
+
+#define S24_OB 32 /* output rows per block (their compressed rows stay in L2 across row blocks) */
+#define S24_TB 4  /* activation rows per kernel call (one value/index decode, TB products) */
+
+size_t xf_s24_idx_row_bytes(size_t K) { return (K + 31) / 32 * 4; }
+
+size_t xf_s24_bytes(size_t N, size_t K) {
+    const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
+    if (N && (V * sizeof(float) + IB) > (size_t)-1 / N) return 0;
+    return N * (V * sizeof(float) + IB);
+}
+
+static const float *vals_of(const uint8_t *c, size_t K, size_t o) { return (const float *)(const void *)c + o * (K / 2); }
+static const uint8_t *idx_of(const uint8_t *c, size_t N, size_t K, size_t o) {
+    return c + N * (K / 2) * sizeof(float) + o * xf_s24_idx_row_bytes(K);
+}
+
+void xf_s24_compress(const float *W, size_t ldw, size_t N, size_t K, const float *s, uint8_t *out) {
+    const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
+    float *vals = (float *)(void *)out;
+    uint8_t *idx = out + N * V * sizeof(float);
+    memset(idx, 0, N * IB);
+    for (size_t o = 0; o < N; o++) {
+        const float *w = W + o * ldw;
+        for (size_t g = 0; g < K / 4; g++) {
+            float sc[4];
+            for (int i = 0; i < 4; i++) sc[i] = fabsf(w[4 * g + i]) * (s ? s[4 * g + i] : 1.0f);
+            int a = 0;
+            for (int i = 1; i < 4; i++)
+                if (sc[i] > sc[a]) a = i;
+            int b = a == 0 ? 1 : 0;
+            for (int i = 0; i < 4; i++)
+                if (i != a && sc[i] > sc[b]) b = i;
+            if (b < a) {
+                const int t = a;
+                a = b;
+                b = t;
+            }
+            const size_t j = 2 * g; /* value index of the group's first kept weight */
+            vals[o * V + j] = w[4 * g + a];
+            vals[o * V + j + 1] = w[4 * g + b];
+            idx[o * IB + j / 4] |= (uint8_t)(a << (2 * (j % 4)));
+            idx[o * IB + (j + 1) / 4] |= (uint8_t)(b << (2 * ((j + 1) % 4)));
+        }
+    }
+}
+
+void xf_s24_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out) {
+    const size_t V = K / 2;
+    for (size_t o = r0; o < r1; o++) {
+        const float *v = vals_of(c, K, o);
+        const uint8_t *ix = idx_of(c, N, K, o);
+        float *d = out + (o - r0) * K;
+        memset(d, 0, K * sizeof *d);
+        for (size_t j = 0; j < V; j++) d[4 * (j / 2) + ((ix[j / 4] >> (2 * (j % 4))) & 3)] = v[j];
+    }
+}
+
+/* ---------------------------------------------------------------- kernels: one output row o,
+ * activation rows X[0..nt) (stride ldx), outputs y[t * ldy] */
+
+static float reduce16(const float *acc) {
+    float s8[8], s4[4], s2[2];
+    for (int j = 0; j < 8; j++) s8[j] = acc[j] + acc[j + 8];
+    for (int j = 0; j < 4; j++) s4[j] = s8[j] + s8[j + 4];
+    for (int j = 0; j < 2; j++) s2[j] = s4[j] + s4[j + 2];
+    return s2[0] + s2[1];
+}
+
+static void row_scalar(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt, float *y,
+                       size_t ldy, const float *bias) {
+    for (size_t t = 0; t < nt; t++) {
+        const float *x = X + t * ldx;
+        float acc[16] = {0};
+        for (size_t c = 0; c < V; c += 16)
+            for (size_t j = 0; j < 16; j++) {
+                const size_t jj = c + j;
+                if (jj < V)
+                    acc[j] = fmaf(v[jj], x[4 * (jj / 2) + ((ix[jj / 4] >> (2 * (jj % 4))) & 3)], acc[j]);
+                else
+                    acc[j] = acc[j] + 0.0f;
+            }
+        const float s = reduce16(acc);
+        y[t * ldy] = bias ? s + *bias : s;
+    }
+}
+
+#ifdef XF_X86
+#define XF_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define XF_T256 __attribute__((target("avx2,fma")))
+
+XF_T256 static inline __attribute__((always_inline)) float reduce8(__m256 s8) {
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
+
+XF_T512 static void row_avx512(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt,
+                               float *y, size_t ldy, const float *bias) {
+    const __m512i shifts = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i base = _mm512_setr_epi32(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
+    const __m512i three = _mm512_set1_epi32(3);
+    __m512 acc[S24_TB];
+    for (size_t t = 0; t < S24_TB; t++) acc[t] = _mm512_setzero_ps();
+    size_t c = 0;
+    for (; c + 16 <= V; c += 16) {
+        uint32_t bits;
+        memcpy(&bits, ix + c / 4, 4);
+        const __m512i perm =
+            _mm512_add_epi32(_mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int)bits), shifts), three), base);
+        const __m512 w = _mm512_loadu_ps(v + c);
+        for (size_t t = 0; t < nt; t++) {
+            const float *x = X + t * ldx + 2 * c;
+            const __m512 xs = _mm512_permutex2var_ps(_mm512_loadu_ps(x), perm, _mm512_loadu_ps(x + 16));
+            acc[t] = _mm512_fmadd_ps(w, xs, acc[t]);
+        }
+    }
+    if (c < V) { /* m < 16 values left, 2m inputs */
+        const size_t m = V - c, n2 = 2 * m;
+        const __mmask16 mv = (__mmask16)((1u << m) - 1);
+        const __mmask16 mlo = n2 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n2) - 1);
+        const __mmask16 mhi = n2 > 16 ? (__mmask16)((1u << (n2 - 16)) - 1) : 0;
+        uint32_t bits = 0;
+        memcpy(&bits, ix + c / 4, (m + 3) / 4);
+        const __m512i perm =
+            _mm512_add_epi32(_mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int)bits), shifts), three), base);
+        const __m512 w = _mm512_maskz_loadu_ps(mv, v + c);
+        for (size_t t = 0; t < nt; t++) {
+            const float *x = X + t * ldx + 2 * c;
+            const __m512 xs = _mm512_maskz_permutex2var_ps(mv, _mm512_maskz_loadu_ps(mlo, x), perm,
+                                                           _mm512_maskz_loadu_ps(mhi, x + 16));
+            acc[t] = _mm512_fmadd_ps(w, xs, acc[t]);
+        }
+    }
+    for (size_t t = 0; t < nt; t++) {
+        const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(acc[t]),
+                                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1)));
+        const float s = reduce8(s8);
+        y[t * ldy] = bias ? s + *bias : s;
+    }
+}
+
+/* 8 lanes of the chunk's half: values 0-3 select from x0 (inputs 0-7), 4-7 from x1 (inputs 8-15). */
+XF_T256 static inline __attribute__((always_inline)) __m256 sel8(__m256 x0, __m256 x1, __m256i perm) {
+    return _mm256_blend_ps(_mm256_permutevar8x32_ps(x0, perm), _mm256_permutevar8x32_ps(x1, perm), 0xF0);
+}
+
+XF_T256 static void row_avx2(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt,
+                             float *y, size_t ldy, const float *bias) {
+    const __m256i shifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m256i base = _mm256_setr_epi32(0, 0, 4, 4, 0, 0, 4, 4);
+    const __m256i three = _mm256_set1_epi32(3);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 lo[S24_TB], hi[S24_TB];
+    for (size_t t = 0; t < S24_TB; t++) lo[t] = hi[t] = _mm256_setzero_ps();
+    size_t c = 0;
+    for (; c + 16 <= V; c += 16) {
+        uint32_t bits;
+        memcpy(&bits, ix + c / 4, 4);
+        const __m256i p0 = _mm256_add_epi32(
+            _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)(bits & 0xFFFF)), shifts), three), base);
+        const __m256i p1 =
+            _mm256_add_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)(bits >> 16)), shifts), three), base);
+        const __m256 w0 = _mm256_loadu_ps(v + c), w1 = _mm256_loadu_ps(v + c + 8);
+        for (size_t t = 0; t < nt; t++) {
+            const float *x = X + t * ldx + 2 * c;
+            lo[t] = _mm256_fmadd_ps(w0, sel8(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), p0), lo[t]);
+            hi[t] = _mm256_fmadd_ps(w1, sel8(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24), p1), hi[t]);
+        }
+    }
+    if (c < V) {
+        const size_t m = V - c;
+        uint32_t bits = 0;
+        memcpy(&bits, ix + c / 4, (m + 3) / 4);
+        for (int h = 0; h < 2; h++) {
+            const int mh = (int)m - 8 * h < 0 ? 0 : (int)m - 8 * h > 8 ? 8 : (int)m - 8 * h; /* values in this half */
+            const __m256i mv = _mm256_cmpgt_epi32(_mm256_set1_epi32(mh), lane);
+            const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * mh), lane);
+            const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * mh - 8), lane);
+            const __m256i p = _mm256_add_epi32(
+                _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)((bits >> (16 * h)) & 0xFFFF)), shifts), three),
+                base);
+            const __m256 w = _mm256_maskload_ps(v + c + 8 * h, mv);
+            for (size_t t = 0; t < nt; t++) {
+                const float *x = X + t * ldx + 2 * c + 16 * h;
+                const __m256 xs = _mm256_and_ps(sel8(_mm256_maskload_ps(x, m0), _mm256_maskload_ps(x + 8, m1), p),
+                                                _mm256_castsi256_ps(mv));
+                if (h == 0)
+                    lo[t] = _mm256_fmadd_ps(w, xs, lo[t]);
+                else
+                    hi[t] = _mm256_fmadd_ps(w, xs, hi[t]);
+            }
+        }
+    }
+    for (size_t t = 0; t < nt; t++) {
+        const float s = reduce8(_mm256_add_ps(lo[t], hi[t]));
+        y[t * ldy] = bias ? s + *bias : s;
+    }
+}
+#endif
+
+typedef void (*row_fn)(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt, float *y,
+                       size_t ldy, const float *bias);
+
+static row_fn pick_row(void) {
+#ifdef XF_X86
+    switch (xf_isa_level()) {
+    case XF_ISA_AVX512: return row_avx512;
+    case XF_ISA_AVX2: return row_avx2;
+    default: break;
+    }
+#endif
+    return row_scalar;
+}
+
+static void gemm_range(row_fn row, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+                       size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
+    for (size_t o0 = n0; o0 < n1; o0 += S24_OB) {
+        const size_t o1 = n1 - o0 < S24_OB ? n1 : o0 + S24_OB;
+        for (size_t t0 = 0; t0 < T; t0 += S24_TB) {
+            const size_t nt = T - t0 < S24_TB ? T - t0 : S24_TB;
+            for (size_t o = o0; o < o1; o++)
+                row(vals_of(c, K, o), idx_of(c, N, K, o), K / 2, X + t0 * ldx, ldx, nt, Y + t0 * ldy + o, ldy,
+                    bias ? bias + o : NULL);
+        }
+    }
+}
+
+void xf_s24_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
+                       float *Y, size_t ldy, size_t n0, size_t n1) {
+    gemm_range(pick_row(), c, N, K, bias, X, ldx, T, Y, ldy, n0, n1);
+}
+
+void xf_s24_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T, float *Y,
+                size_t ldy) {
+    for (size_t o = 0; o < N; o++)
+        row_scalar(vals_of(c, K, o), idx_of(c, N, K, o), K / 2, X, ldx, T, Y + o, ldy, bias ? bias + o : NULL);
+}
+
+typedef struct {
+    row_fn row;
+    const uint8_t *c;
+    size_t N, K, ldx, T, ldy;
+    const float *bias, *X;
+    float *Y;
+} s24_job;
+
+static void s24_task(void *ctx, int ith, int nth) {
+    const s24_job *j = ctx;
+    size_t n0, n1;
+    xf_split_range(j->N, 16, ith, nth, &n0, &n1);
+    if (n0 < n1) gemm_range(j->row, j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1);
+}
+
+void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+                   size_t T, float *Y, size_t ldy) {
+    s24_job j = {pick_row(), c, N, K, ldx, T, ldy, bias, X, Y};
+    xf_pool_run(pool, s24_task, &j);
+}

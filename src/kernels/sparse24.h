@@ -1,0 +1,55 @@
+/* sparse24.h — 2:4 semi-structured sparse weights (of every 4 consecutive inputs of an output row,
+ * 2 are kept) stored compressed and multiplied in that form, for linear layers.
+ *
+ * Layout of an [N, K] weight (K a multiple of 4), V = K / 2 kept values per row:
+ *   values   float[N][V]            row o: the kept weights of groups 0, 1, ... in input order
+ *   indices  uint8_t[N][IB]         2 bits per kept value: value j of a row at byte j / 4, bits
+ *                                   2 (j % 4) and up, its position 0..3 within its group of 4;
+ *                                   IB = xf_s24_idx_row_bytes(K) (rows padded to 4 bytes, zeros)
+ * values first, then the indices, in one buffer of xf_s24_bytes(N, K) bytes (2.125 bytes per
+ * weight against 4 for float32: the two kept values of every four plus two 2-bit indices).
+ *
+ * Products read the compressed form directly: per chunk of 32 inputs, the 16 kept values against
+ * the 16 inputs they select (a two-source permute of the activations by the indices: vpermt2ps on
+ * AVX-512, two vpermps and a blend on AVX2). Each output sums in this order, the same at every ISA
+ * level, thread split and number of activation rows (bitwise):
+ *
+ *   acc[0..15] = 0;  for each chunk c (values 16c ..):  acc[j] = fma(v[16c + j], x[k(16c + j)], acc[j])
+ *                    (the last chunk's missing lanes add +0)
+ *   s8[j] = acc[j] + acc[j + 8];  s4[j] = s8[j] + s8[j + 4];  s2[j] = s4[j] + s4[j + 2];
+ *   y = (s2[0] + s2[1]) + bias          (no + when there is no bias)
+ *
+ * xf_s24_ref is that order in plain C; the dense product with the masked weights is what it
+ * computes (tests check it to float tolerance against a double-precision dense product). */
+#ifndef XF_KERNELS_SPARSE24_H
+#define XF_KERNELS_SPARSE24_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/threadpool.h"
+
+/* Bytes of one row's indices. */
+size_t xf_s24_idx_row_bytes(size_t K);
+/* Bytes of the compressed form of an [N, K] weight (0 if it overflows). */
+size_t xf_s24_bytes(size_t N, size_t K);
+
+/* Keep, in every group of 4 inputs of every row of W [N, K] (row stride ldw, K % 4 == 0), the 2
+ * with the largest score |w| * s[k] (s NULL: |w|, magnitude; s = the inputs' activation L2 norms:
+ * Wanda); ties keep the lower input. Writes the compressed form into out (xf_s24_bytes). */
+void xf_s24_compress(const float *W, size_t ldw, size_t N, size_t K, const float *s, uint8_t *out);
+/* Rows [r0, r1) back as dense floats (the dropped weights 0) into out [(r1 - r0), K]. */
+void xf_s24_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out);
+
+/* Y[t, o] for rows t < T and channels o in [n0, n1), single thread, at the ISA level of
+ * kernels/cpu.h (AVX-512, AVX2, scalar). */
+void xf_s24_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
+                       float *Y, size_t ldy, size_t n0, size_t n1);
+/* Plain C reference of the same sums (compressed input). */
+void xf_s24_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
+                float *Y, size_t ldy);
+/* The whole product Y[T, N] = X[T, K] W^T + bias over the pool (channels split between threads). */
+void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+                   size_t T, float *Y, size_t ldy);
+
+#endif

@@ -1,0 +1,125 @@
+/* test_sparse24.c — 2:4 sparse weights (kernels/sparse24.h): the masks (exactly 2 of every 4 kept,
+ * the 2 of largest |w| or |w| * s, ties to the lower input), compression round trip (the dense
+ * rows come back with the dropped weights 0), the product at every ISA level bitwise equal to the
+ * scalar reference over odd shapes and tails, channel splits, 1-2 threads and every number of
+ * activation rows, and close to the dense product with the masked weights computed in double
+ * (|y - y_dense| <= K 2^-23 sum_k |x_k w_k|). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/threadpool.h"
+#include "harness.h"
+#include "kernels/cpu.h"
+#include "kernels/sparse24.h"
+
+static void test_mask(void) {
+    /* one row, 3 groups; scores with ties */
+    const float W[12] = {1, -4, 3, 2, /* keeps -4, 3 */ 5, 5, 5, 5, /* ties: 0, 1 */ 0, 0, -1, 0 /* -1, then the first 0 */};
+    uint8_t c[64];
+    float D[12];
+    xf_s24_compress(W, 12, 1, 12, NULL, c);
+    xf_s24_decompress_rows(c, 1, 12, 0, 1, D);
+    const float want[12] = {0, -4, 3, 0, 5, 5, 0, 0, 0, 0, -1, 0};
+    CHECK(memcmp(D, want, sizeof D) == 0);
+    /* with input scores: s makes input 0 and 3 win in the first group */
+    const float s[12] = {10, 1, 1, 10, 1, 1, 1, 1, 1, 1, 1, 1};
+    xf_s24_compress(W, 12, 1, 12, s, c);
+    xf_s24_decompress_rows(c, 1, 12, 0, 1, D);
+    CHECK(D[0] == 1 && D[1] == 0 && D[2] == 0 && D[3] == 2);
+}
+
+/* max over outputs of |a - dense(masked W)| / sum_k |x_k w_k| (double) */
+static double err_dense(const float *Y, const float *X, const float *D, const float *b, size_t T, size_t N, size_t K) {
+    double worst = 0;
+    for (size_t t = 0; t < T; t++)
+        for (size_t o = 0; o < N; o++) {
+            double s = 0, a = 0;
+            for (size_t k = 0; k < K; k++) {
+                s += (double)X[t * K + k] * D[o * K + k];
+                a += fabs((double)X[t * K + k] * D[o * K + k]);
+            }
+            s += b ? b[o] : 0;
+            const double e = fabs(Y[t * N + o] - s) / (a > 0 ? a : 1);
+            worst = e > worst ? e : worst;
+        }
+    return worst;
+}
+
+static void test_shapes(xf_pool *pool2) {
+    const size_t shapes[][3] = {{1, 1, 4},   {1, 7, 8},     {3, 5, 12},     {4, 32, 28},   {9, 33, 64},
+                                {5, 17, 60}, {17, 64, 384}, {1, 100, 1536}, {6, 70, 576}, {2, 40, 36}, {13, 3, 100}};
+    int levels = 0;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const size_t T = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *b = malloc(N * 4), *D = malloc(N * K * 4);
+        float *s = malloc(K * 4), *R = calloc(T * N, 4), *Y = calloc(T * N, 4);
+        for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand() * (i % 17 == 0 ? 8.0f : 1.0f);
+        for (size_t i = 0; i < N * K; i++) W[i] = xf_t_frand() * 0.1f;
+        for (size_t i = 0; i < N; i++) b[i] = xf_t_frand();
+        for (size_t i = 0; i < K; i++) s[i] = 0.1f + fabsf(xf_t_frand()) * 4.0f;
+        uint8_t *P = xf_aligned_alloc(xf_s24_bytes(N, K));
+        xf_s24_compress(W, K, N, K, si % 2 ? s : NULL, P);
+        xf_s24_decompress_rows(P, N, K, 0, N, D);
+        /* the mask: 2 of every 4 kept, equal to W there, and no dropped score beats a kept one */
+        int ok = 1;
+        for (size_t o = 0; o < N; o++)
+            for (size_t g = 0; g < K / 4; g++) {
+                int kept = 0;
+                float lo_kept = INFINITY, hi_drop = -1;
+                for (int i = 0; i < 4; i++) {
+                    const size_t k = o * K + 4 * g + i;
+                    const float sc = fabsf(W[k]) * (si % 2 ? s[4 * g + i] : 1.0f);
+                    if (D[k] != 0) {
+                        kept++;
+                        ok &= D[k] == W[k];
+                        lo_kept = sc < lo_kept ? sc : lo_kept;
+                    } else {
+                        hi_drop = sc > hi_drop ? sc : hi_drop;
+                    }
+                }
+                ok &= kept == 2 && hi_drop <= lo_kept;
+            }
+        CHECK_MSG(ok, "N=%zu K=%zu: the 2:4 mask is wrong", N, K);
+
+        xf_s24_ref(P, N, K, b, X, K, T, R, N);
+        const double e = err_dense(R, X, D, b, T, N, K);
+        CHECK_MSG(e <= (double)K * 0x1p-23, "T=%zu N=%zu K=%zu: reference off the dense masked product by %.3g", T, N, K,
+                  e);
+        for (int l = xf_isa_cpu_level(); l >= XF_ISA_SCALAR; l--) {
+            xf_isa_cap((xf_isa_level_t)l);
+            const char *lv = xf_isa_level_name((xf_isa_level_t)l);
+            memset(Y, 0, T * N * 4);
+            xf_s24_gemm_range(P, N, K, b, X, K, T, Y, N, 0, N);
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "level %s T=%zu N=%zu K=%zu differs from the reference", lv, T, N, K);
+            memset(Y, 0, T * N * 4);
+            xf_s24_gemm_range(P, N, K, NULL, X, K, T, Y, N, 0, N / 3);
+            xf_s24_gemm_range(P, N, K, NULL, X, K, T, Y, N, N / 3, N);
+            for (size_t i = 0; i < T * N; i++) Y[i] += b[i % N];
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "level %s T=%zu N=%zu K=%zu: split / no bias differs", lv, T, N, K);
+            for (size_t t = 0; t < T; t++) { /* one activation row at a time (decode) */
+                xf_s24_gemm_range(P, N, K, b, X + t * K, K, 1, Y + t * N, N, 0, N);
+            }
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "level %s T=%zu N=%zu K=%zu: row by row differs", lv, T, N, K);
+            if (si == 0) levels++;
+        }
+        xf_isa_cap(XF_ISA_AVX512);
+        memset(Y, 0, T * N * 4);
+        xf_s24_matmul(pool2, P, N, K, b, X, K, T, Y, N);
+        CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "T=%zu N=%zu K=%zu: 2 threads differ", T, N, K);
+        free(X), free(W), free(b), free(D), free(s), free(R), free(Y), free(P);
+    }
+    printf("2:4 kernels checked at %d ISA levels (CPU: %s)\n", levels, xf_isa_level_name(xf_isa_cpu_level()));
+}
+
+int main(void) {
+    xf_pool *pool2 = NULL;
+    CHECK(xf_pool_create(2, &pool2) == XF_OK);
+    CHECK(xf_s24_idx_row_bytes(4) == 4 && xf_s24_idx_row_bytes(64) == 8 && xf_s24_idx_row_bytes(68) == 12);
+    CHECK(xf_s24_bytes(10, 64) == 10 * (32 * 4 + 8));
+    test_mask();
+    test_shapes(pool2);
+    xf_pool_free(pool2);
+    return xf_t_report();
+}
