@@ -139,9 +139,28 @@ typedef enum xf_weight_format {
                                  quantized blocks kept as they are */
     XF_WEIGHTS_INT8 = 1,      /* linear weights quantized at load to int8 with one scale per output
                                  channel; activations quantized per token on the fly (VNNI) */
-    XF_WEIGHTS_BF16 = 2       /* linear weights rounded at load to bfloat16, activations rounded to
+    XF_WEIGHTS_BF16 = 2,      /* linear weights rounded at load to bfloat16, activations rounded to
                                  bf16 on the fly, fp32 sums (AVX512_BF16 vdpbf16ps; slow elsewhere) */
+    XF_WEIGHTS_F32 = 3        /* linear weights as float32, GGUF quantized blocks dequantized at load
+                                 (the float path of a quantized file, e.g. to compare methods) */
 } xf_weight_format;
+
+/* Sparsity of the linear weights of the Transformer blocks (not embeddings / lm_head), made at
+ * load from the dense weights (docs/COMPRESSION.md). */
+typedef enum xf_sparsity {
+    XF_SPARSITY_NONE = 0,
+    XF_SPARSITY_2_4 = 1,         /* 2 of every 4 consecutive inputs of each output kept, stored
+                                    compressed (float32 values + 2-bit indices) and multiplied in
+                                    that form; input widths must be multiples of 4 */
+    XF_SPARSITY_UNSTRUCTURED = 2 /* sparsity_ratio of each output's weights set to 0, dense kernels
+                                    (for quality comparisons; no speed-up) */
+} xf_sparsity;
+
+/* Which weights a sparsity removes: the lowest scores. */
+typedef enum xf_sparsity_method {
+    XF_SPARSE_MAGNITUDE = 0, /* score |w| */
+    XF_SPARSE_WANDA = 1      /* score |w| x the L2 norm of its input over calibration text (Wanda) */
+} xf_sparsity_method;
 
 typedef struct xf_model_params {
     size_t struct_size;       /* sizeof(xf_model_params), set by xf_model_default_params() */
@@ -157,10 +176,19 @@ typedef struct xf_model_params {
     const char *rope_scaling;
     double rope_factor;       /* > 0 (> 1 to stretch); required with rope_scaling other than "none" */
     size_t rope_orig_ctx;     /* the trained context; 0 = the model's max_position_embeddings */
+    /* Sparsity (docs/COMPRESSION.md); added after the fields above: a caller whose struct_size
+     * ends before calib_text keeps these defaults (all zero). */
+    const char *calib_text;       /* XF_SPARSE_WANDA: calibration text (UTF-8, NUL-terminated),
+                                     read during xf_model_load only; needs the model's tokenizer */
+    xf_sparsity sparsity;         /* XF_SPARSITY_NONE by default */
+    xf_sparsity_method sparsity_method; /* XF_SPARSE_MAGNITUDE by default */
+    float sparsity_ratio;         /* XF_SPARSITY_UNSTRUCTURED: fraction removed, in (0, 1);
+                                     0 = 0.5 */
+    size_t calib_max_tokens;      /* tokens of calib_text used; 0 = 4096 */
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {
-    xf_model_params p = {0}; /* rope_scaling NULL, rope_factor 0: as the model says */
+    xf_model_params p = {0}; /* rope_scaling NULL, rope_factor 0: as the model says; no sparsity */
     p.struct_size = sizeof(xf_model_params);
     p.weights = XF_WEIGHTS_AS_STORED;
     return p;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels/cpu.h"
+#include "kernels/matmul.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -251,23 +252,40 @@ void xf_s24_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const f
         row_scalar(vals_of(c, K, o), idx_of(c, N, K, o), K / 2, X, ldx, T, Y + o, ldy, bias ? bias + o : NULL);
 }
 
+size_t xf_s24_scratch(size_t K) { return (size_t)XF_S24_DENSE_ROWS * K * sizeof(float); }
+
+void xf_s24_gemm_dense_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+                             size_t T, float *Y, size_t ldy, size_t n0, size_t n1, float *scratch) {
+    for (size_t o0 = n0; o0 < n1; o0 += XF_S24_DENSE_ROWS) {
+        const size_t o1 = n1 - o0 < XF_S24_DENSE_ROWS ? n1 : o0 + XF_S24_DENSE_ROWS;
+        xf_s24_decompress_rows(c, N, K, o0, o1, scratch);
+        xf_gemm_f32_nt(X, ldx, scratch, K, bias ? bias + o0 : NULL, Y + o0, ldy, T, 0, o1 - o0, K);
+    }
+}
+
 typedef struct {
     row_fn row;
     const uint8_t *c;
     size_t N, K, ldx, T, ldy;
     const float *bias, *X;
     float *Y;
+    xf_pool *pool;
 } s24_job;
 
 static void s24_task(void *ctx, int ith, int nth) {
     const s24_job *j = ctx;
-    size_t n0, n1;
-    xf_split_range(j->N, 16, ith, nth, &n0, &n1);
-    if (n0 < n1) gemm_range(j->row, j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1);
+    size_t n0, n1, have = 0;
+    float *scratch = j->T > XF_S24_GEMV_MAX_T ? xf_pool_scratch(j->pool, ith, &have) : NULL;
+    xf_split_range(j->N, XF_S24_DENSE_ROWS, ith, nth, &n0, &n1);
+    if (n0 >= n1) return;
+    if (scratch && have >= xf_s24_scratch(j->K))
+        xf_s24_gemm_dense_range(j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1, scratch);
+    else
+        gemm_range(j->row, j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1);
 }
 
 void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                    size_t T, float *Y, size_t ldy) {
-    s24_job j = {pick_row(), c, N, K, ldx, T, ldy, bias, X, Y};
+    s24_job j = {pick_row(), c, N, K, ldx, T, ldy, bias, X, Y, pool};
     xf_pool_run(pool, s24_task, &j);
 }

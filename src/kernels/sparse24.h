@@ -20,7 +20,13 @@
  *   y = (s2[0] + s2[1]) + bias          (no + when there is no bias)
  *
  * xf_s24_ref is that order in plain C; the dense product with the masked weights is what it
- * computes (tests check it to float tolerance against a double-precision dense product). */
+ * computes (tests check it to float tolerance against a double-precision dense product).
+ *
+ * Many activation rows (prefill, encoders: T > XF_S24_GEMV_MAX_T) go another way: blocks of
+ * XF_S24_DENSE_ROWS rows are decompressed into the thread's scratch and multiplied by the dense
+ * float32 GEMM (kernels/matmul.h), whose bits are those of the dense product with the masked
+ * weights. On CPUs the compressed form saves memory traffic, which bounds decode; it cannot save
+ * work in a compute-bound GEMM, where the permutes cost what the skipped multiplies save. */
 #ifndef XF_KERNELS_SPARSE24_H
 #define XF_KERNELS_SPARSE24_H
 
@@ -48,7 +54,18 @@ void xf_s24_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, 
 /* Plain C reference of the same sums (compressed input). */
 void xf_s24_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
                 float *Y, size_t ldy);
-/* The whole product Y[T, N] = X[T, K] W^T + bias over the pool (channels split between threads). */
+#define XF_S24_GEMV_MAX_T 8  /* rows up to which products read the compressed form */
+#define XF_S24_DENSE_ROWS 32 /* weight rows decompressed at a time above it */
+
+/* Per-thread scratch bytes of the product with many rows (xf_pool_reserve); with less, the
+ * compressed-form kernel runs at every T. */
+size_t xf_s24_scratch(size_t K);
+/* Many rows: channels [n0, n1) through decompressed blocks and the dense GEMM (scratch:
+ * xf_s24_scratch(K) bytes). */
+void xf_s24_gemm_dense_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+                             size_t T, float *Y, size_t ldy, size_t n0, size_t n1, float *scratch);
+/* The whole product Y[T, N] = X[T, K] W^T + bias over the pool (channels split between threads;
+ * T > XF_S24_GEMV_MAX_T through the dense GEMM when the pool has the scratch). */
 void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                    size_t T, float *Y, size_t ldy);
 

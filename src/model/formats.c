@@ -142,24 +142,41 @@ static void s24_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
     xf_s24_decompress_rows(w->data, w->rows, w->cols, r0, r1, out);
 }
 
+float *xf_weight_dense_copy(const xf_weight *w) {
+    size_t n;
+    float *d = NULL;
+    if (!xf_mul_ok(w->rows, w->cols * sizeof(float), &n) || !(d = xf_aligned_alloc(n ? n : 1))) {
+        xf_error(XF_ERR_NOMEM, "cannot allocate a float copy of tensor \"%s\"", w->name);
+        return NULL;
+    }
+    w->fmt->dequant_rows(w, 0, w->rows, d);
+    return d;
+}
+
+xf_status xf_format_f32p_from(xf_weight_set *ws, xf_weight *w, const float *dense) {
+    xf_weight f = *w;
+    f.fmt = &xf_fmt_f32;
+    f.data = dense;
+    f.act_q8 = 0;
+    f.row_bytes = w->cols * sizeof(float);
+    xf_status st = xf_format_convert(ws, &f, &xf_fmt_f32p);
+    if (!st) *w = f;
+    return st;
+}
+
 xf_status xf_format_s24_make(xf_weight_set *ws, xf_weight *w, const float *s) {
     if (w->cols % 4 != 0)
         return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs: 2:4 sparsity needs a multiple of 4", w->name,
                         w->cols);
     const size_t bytes = xf_s24_bytes(w->rows, w->cols);
     if (!bytes) return xf_error(XF_ERR_NOMEM, "2:4 copy of tensor \"%s\" overflows", w->name);
-    float *dense = NULL;
-    if (w->fmt != &xf_fmt_f32) { /* any format reads back as floats (GGUF blocks, packed panels) */
-        size_t n;
-        if (!xf_mul_ok(w->rows, w->cols * sizeof(float), &n) || !(dense = xf_aligned_alloc(n)))
-            return xf_error(XF_ERR_NOMEM, "cannot allocate a float copy of tensor \"%s\"", w->name);
-        w->fmt->dequant_rows(w, 0, w->rows, dense);
-    }
+    float *dense = NULL; /* any other format reads back as floats (GGUF blocks, packed panels) */
+    if (w->fmt != &xf_fmt_f32 && !(dense = xf_weight_dense_copy(w))) return XF_ERR_NOMEM;
     void *buf = NULL;
     xf_status st = new_buffer(ws, w, bytes, &buf);
     if (!st) {
         xf_s24_compress(dense ? dense : (const float *)w->data, w->cols, w->rows, w->cols, s, buf);
-        xf_weight_release(ws, w);
+        if (!dense) xf_weight_release(ws, w); /* f32 pages of a file mapping */
         w->fmt = &xf_fmt_s24;
         w->data = buf;
         w->row_bytes = 0;
@@ -171,7 +188,9 @@ xf_status xf_format_s24_make(xf_weight_set *ws, xf_weight *w, const float *s) {
 
 static xf_status s24_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24_make(ws, w, NULL); }
 
-const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_F32, SIZE_MAX, s24_mm, s24_mm, s24_rows, no_scratch, s24_pack};
+static size_t s24_scratch(const xf_weight *w) { return xf_s24_scratch(w->cols); }
+
+const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_F32, SIZE_MAX, s24_mm, s24_mm, s24_rows, s24_scratch, s24_pack};
 
 /* ---------------------------------------------------------------- GGUF blocks */
 

@@ -55,6 +55,12 @@ const xf_format *xf_format_by_name(const char *name);
 /* Convert w (an f32 weight) to fmt with fmt->pack; a no-op when w already has that format. */
 xf_status xf_format_convert(xf_weight_set *ws, xf_weight *w, const xf_format *fmt);
 
+/* All rows of w (any format) as a new row-major float32 copy (free() it), or NULL with an error
+ * naming the tensor. */
+float *xf_weight_dense_copy(const xf_weight *w);
+/* Make w float32 panels (f32p) holding the rows `dense` [w->rows, w->cols] (copied). */
+xf_status xf_format_f32p_from(xf_weight_set *ws, xf_weight *w, const float *dense);
+
 /* Bytes the weight's data occupies. */
 size_t xf_weight_bytes(const xf_weight *w);
 

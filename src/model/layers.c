@@ -11,6 +11,9 @@
 
 void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y) {
     const xf_format *f = l->w.fmt;
+    if (l->in_sq)
+        for (size_t t = 0; t < T; t++)
+            for (size_t k = 0; k < l->w.cols; k++) l->in_sq[k] += (double)X[t * l->w.cols + k] * X[t * l->w.cols + k];
     (T <= f->gemv_max_t ? f->gemv : f->gemm)(pool, &l->w, (const float *)l->b.data, X, T, Y);
 }
 

@@ -15,7 +15,16 @@
 #include "model/layers.h"
 #include "model/model.h"
 
-xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w) {
+/* The format xf_model_params.weights asks for (lm_head, and block linears without sparsity). */
+static xf_status prepare_format(xf_model *m, xf_weight *w) {
+    if (w->data && w->fmt != &xf_fmt_f32 && m->weight_format == XF_WEIGHTS_F32) {
+        /* GGUF blocks -> float32 panels */
+        float *dense = xf_weight_dense_copy(w);
+        if (!dense) return XF_ERR_NOMEM;
+        xf_status st = xf_format_f32p_from(m->ws, w, dense);
+        free(dense);
+        return st;
+    }
     if (w->fmt->ggml_type >= 0 && w->fmt != &xf_fmt_f32 && m->weight_format == XF_WEIGHTS_INT8 &&
         xf_qgemv_q8_has(w->fmt->ggml_type) && w->cols % XF_Q8A_BLOCK == 0)
         w->act_q8 = 1; /* GGUF blocks stay as they are; int8 compute quantizes the activations */
@@ -24,6 +33,12 @@ xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w) {
                              m->weight_format == XF_WEIGHTS_INT8   ? &xf_fmt_i8
                              : m->weight_format == XF_WEIGHTS_BF16 ? &xf_fmt_bf16
                                                                    : &xf_fmt_f32p);
+}
+
+xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w) {
+    if (m->sparsity != XF_SPARSITY_NONE && w->data && m->sparsity_method == XF_SPARSE_MAGNITUDE)
+        return xf_model_sparsify_weight(m, w, NULL);
+    return prepare_format(m, w); /* Wanda: dense until the calibration pass (sparsify.c) */
 }
 
 xf_status xf_model_get_linear(xf_model *m, const char *name, size_t out, size_t in, int bias, xf_linear_w *l) {
@@ -179,7 +194,7 @@ xf_status xf_model_finish_plan(xf_model *m) {
             return xf_error(XF_ERR_FORMAT, "%s: lm_head is [%zu, %zu], expected [%zu, %zu]", m->path, P->lm_head.w.rows,
                             P->lm_head.w.cols, P->tok_emb.rows, P->hidden);
         if (!m->cfg.tie_word_embeddings) n += lcount(&P->lm_head);
-        if ((st = xf_model_prepare_linear(m, &P->lm_head.w)) || (st = xf_linear_reserve(m->pool, &P->lm_head.w)))
+        if ((st = prepare_format(m, &P->lm_head.w)) || (st = xf_linear_reserve(m->pool, &P->lm_head.w)))
             return st;
     }
     m->n_params = n;

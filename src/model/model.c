@@ -113,8 +113,43 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     if ((st = xf_pool_create(p->n_threads, &m->pool))) return st;
     if (!(m->fws = xf_calloc(1, sizeof *m->fws))) return xf_error(XF_ERR_NOMEM, "out of memory");
     m->weight_format = p->weights;
-    if ((st = m->arch->load(m))) return st;
-    return xf_model_finish_plan(m);
+    m->sparsity = p->sparsity;
+    m->sparsity_method = p->sparsity_method;
+    m->sparsity_ratio = p->sparsity_ratio > 0 ? p->sparsity_ratio : 0.5f;
+    if (m->sparsity != XF_SPARSITY_NONE) m->weight_format = XF_WEIGHTS_F32; /* masks are made on floats */
+    if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m))) return st;
+    if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)
+        return xf_model_sparsify_calibrated(m, p->calib_text, p->calib_max_tokens);
+    return XF_OK;
+}
+
+/* The sparsity fields of xf_model_params: known values, and combinations that apply. */
+static xf_status check_sparsity(const xf_model_params *p) {
+    if (p->sparsity != XF_SPARSITY_NONE && p->sparsity != XF_SPARSITY_2_4 && p->sparsity != XF_SPARSITY_UNSTRUCTURED)
+        return xf_error(XF_ERR_INVALID_ARG,
+                        "sparsity %d is not one of XF_SPARSITY_NONE (0), XF_SPARSITY_2_4 (1), XF_SPARSITY_UNSTRUCTURED (2)",
+                        (int)p->sparsity);
+    if (p->sparsity_method != XF_SPARSE_MAGNITUDE && p->sparsity_method != XF_SPARSE_WANDA)
+        return xf_error(XF_ERR_INVALID_ARG, "sparsity_method %d is not one of XF_SPARSE_MAGNITUDE (0), XF_SPARSE_WANDA (1)",
+                        (int)p->sparsity_method);
+    if (!(p->sparsity_ratio >= 0.0f && p->sparsity_ratio < 1.0f))
+        return xf_error(XF_ERR_RANGE, "sparsity_ratio %g is outside [0, 1) (0 = 0.5)", (double)p->sparsity_ratio);
+    if (p->sparsity == XF_SPARSITY_2_4 && p->sparsity_ratio != 0.0f && p->sparsity_ratio != 0.5f)
+        return xf_error(XF_ERR_INVALID_ARG, "sparsity_ratio %g does not apply to 2:4 sparsity, which removes half",
+                        (double)p->sparsity_ratio);
+    if (p->sparsity == XF_SPARSITY_NONE) {
+        if (p->calib_text)
+            return xf_error(XF_ERR_INVALID_ARG, "calib_text is given but no sparsity: calibration is read by XF_SPARSE_WANDA");
+        return XF_OK;
+    }
+    if (p->weights == XF_WEIGHTS_INT8 || p->weights == XF_WEIGHTS_BF16)
+        return xf_error(XF_ERR_UNSUPPORTED, "sparsity keeps float32 weights; it does not combine with weights %s yet",
+                        p->weights == XF_WEIGHTS_INT8 ? "INT8" : "BF16");
+    if (p->sparsity_method == XF_SPARSE_WANDA && (!p->calib_text || !p->calib_text[0]))
+        return xf_error(XF_ERR_INVALID_ARG, "the Wanda sparsity method needs calibration text (calib_text; --calib FILE)");
+    if (p->sparsity_method == XF_SPARSE_MAGNITUDE && p->calib_text)
+        return xf_error(XF_ERR_INVALID_ARG, "calib_text is given but the magnitude method reads no calibration (use Wanda)");
+    return XF_OK;
 }
 
 xf_status xf_model_load(const char *path, const xf_model_params *params, xf_model **out) {
@@ -127,10 +162,13 @@ xf_status xf_model_load(const char *path, const xf_model_params *params, xf_mode
                            : XF_OK;
     if (st0) return st0;
     if (p.n_threads < 0) return xf_error(XF_ERR_INVALID_ARG, "n_threads %d is negative", p.n_threads);
-    if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8 && p.weights != XF_WEIGHTS_BF16)
+    if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8 && p.weights != XF_WEIGHTS_BF16 &&
+        p.weights != XF_WEIGHTS_F32)
         return xf_error(XF_ERR_INVALID_ARG,
-                        "weights format %d is not one of XF_WEIGHTS_AS_STORED (0), XF_WEIGHTS_INT8 (1), XF_WEIGHTS_BF16 (2)",
+                        "weights format %d is not one of XF_WEIGHTS_AS_STORED (0), XF_WEIGHTS_INT8 (1), XF_WEIGHTS_BF16 (2), "
+                        "XF_WEIGHTS_F32 (3)",
                         (int)p.weights);
+    if ((st0 = check_sparsity(&p))) return st0;
     xf_model *m = xf_calloc(1, sizeof *m);
     if (!m) return xf_error(XF_ERR_NOMEM, "cannot allocate the model");
     xf_status st = load_parts(m, path, &p);
@@ -345,6 +383,14 @@ xf_status xf_model_logits(xf_model *m, const int32_t *ids, size_t n, float *logi
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" has no language-model head (an encoder); use xf_embed",
                         m->path, m->arch->name);
     if (n == 0) return xf_error(XF_ERR_INVALID_ARG, "xf_model_logits: empty input");
+    float *X = NULL;
+    xf_status st = xf_model_forward_ids(m, ids, n, &X);
+    if (st) return st;
+    xf_linear(m->pool, &m->plan.lm_head, X, n, logits);
+    return XF_OK;
+}
+
+xf_status xf_model_forward_ids(xf_model *m, const int32_t *ids, size_t n, float **X) {
     if (n > m->cfg.max_position_embeddings)
         return xf_error(XF_ERR_RANGE, "input has %zu tokens, more than the model's %zu positions", n,
                         m->cfg.max_position_embeddings);
@@ -360,7 +406,7 @@ xf_status xf_model_logits(xf_model *m, const int32_t *ids, size_t n, float *logi
     f.off[0] = 0;
     f.off[1] = n;
     if ((st = run_forward(m, &f))) return st;
-    xf_linear(m->pool, &m->plan.lm_head, f.X, n, logits);
+    *X = f.X;
     return XF_OK;
 }
 

@@ -34,7 +34,10 @@ struct xf_model {
     xf_plan plan;
     size_t max_length; /* effective input limit in tokens */
     uint64_t n_params;
-    xf_weight_format weight_format; /* as requested in xf_model_params */
+    xf_weight_format weight_format; /* as requested in xf_model_params (F32 when sparsity is asked) */
+    xf_sparsity sparsity;            /* xf_model_params.sparsity, method and ratio (sparsify.c) */
+    xf_sparsity_method sparsity_method;
+    float sparsity_ratio;
     xf_fwd_ws *fws;    /* workspace of xf_embed / xf_model_logits calls */
     /* Between-layer hook of encoder batches (forward.h; adaptive methods set it: early exit,
      * token pruning); pooling reads the tokens it leaves. NULL: every layer, every token. */
@@ -74,6 +77,15 @@ xf_status xf_model_finish_plan(xf_model *m);
 /* Token pruning and early exit (adaptive.c): the state behind xf_model_set_adaptive. */
 typedef struct xf_adaptive xf_adaptive;
 void xf_adaptive_free(xf_adaptive *a);
+/* Make a block's linear weight sparse as the model asks (2:4 compressed, or unstructured zeros in
+ * float panels), keeping the lowest-scoring weights out: score |w| * s[k] (s NULL: magnitude). */
+xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s);
+/* Wanda: the input norms of every block linear over calibration text (at most max_tokens tokens,
+ * 0 = 4096), then each weight made sparse by |w| x norm. Called at load, on the dense model. */
+xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens);
+/* One sequence of ids (checked here) through embeddings, layers and final norm, no head: *X points
+ * at its [n, hidden] final hidden states (the model's batch buffer, valid until its next call). */
+xf_status xf_model_forward_ids(xf_model *m, const int32_t *ids, size_t n, float **X);
 
 /* The KV cache of a session (kv_cache.h), for policies' tests and tools. */
 struct xf_kv_cache *xf_session_cache(xf_session *s);

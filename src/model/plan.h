@@ -19,6 +19,7 @@
 typedef struct xf_linear_w {
     xf_weight w; /* [out, in] */
     xf_weight b; /* [out]; data NULL when the layer has no bias */
+    double *in_sq; /* calibration (sparsify.c): when set, xf_linear adds each input's squares here [in] */
 } xf_linear_w;
 
 typedef enum xf_norm_kind {

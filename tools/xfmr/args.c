@@ -144,6 +144,11 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->exit_min_layers = 2;
     mo->exit_target = 0.0;
     mo->exit_calib = NULL;
+    mo->sparsity = XF_SPARSITY_NONE;
+    mo->sparsity_ratio = 0.0f;
+    mo->sparsity_method = XF_SPARSE_MAGNITUDE;
+    mo->calib = NULL;
+    mo->calib_tokens = 0;
 }
 
 int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opts *mo) {
@@ -158,12 +163,48 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
     case CLI_OPT_THREADS:
         return cli_parse_int(p->cmd, "--threads", arg, 0, 1024, &mo->threads) ? -1 : 1;
     case CLI_OPT_WEIGHTS:
-        if (!strcmp(arg, "stored") || !strcmp(arg, "int8") || !strcmp(arg, "bf16")) {
-            mo->weights = arg[0] == 'i' ? XF_WEIGHTS_INT8 : arg[0] == 'b' ? XF_WEIGHTS_BF16 : XF_WEIGHTS_AS_STORED;
+        if (!strcmp(arg, "stored") || !strcmp(arg, "int8") || !strcmp(arg, "bf16") || !strcmp(arg, "f32")) {
+            mo->weights = arg[0] == 'i'   ? XF_WEIGHTS_INT8
+                          : arg[0] == 'b' ? XF_WEIGHTS_BF16
+                          : arg[0] == 'f' ? XF_WEIGHTS_F32
+                                          : XF_WEIGHTS_AS_STORED;
             return 1;
         }
-        cli_usage_error(p->cmd, "option '--weights' takes 'stored', 'int8' or 'bf16', not '%s'", arg);
+        cli_usage_error(p->cmd, "option '--weights' takes 'stored', 'int8', 'bf16' or 'f32', not '%s'", arg);
         return -1;
+    case CLI_OPT_SPARSITY: {
+        if (!strcmp(arg, "2:4")) {
+            mo->sparsity = XF_SPARSITY_2_4;
+            return 1;
+        }
+        double r;
+        char *end = NULL;
+        r = strtod(arg, &end);
+        if (arg[0] && end && *end == '\0' && r > 0.0 && r < 1.0) {
+            mo->sparsity = XF_SPARSITY_UNSTRUCTURED;
+            mo->sparsity_ratio = (float)r;
+            return 1;
+        }
+        cli_usage_error(p->cmd, "option '--sparsity' takes '2:4' or a ratio in (0, 1) such as 0.5, not '%s'%s", arg,
+                        strchr(arg, ':') ? " (of N:M patterns only 2:4 has kernels)" : "");
+        return -1;
+    }
+    case CLI_OPT_SPARSITY_METHOD:
+        if (!strcmp(arg, "magnitude") || !strcmp(arg, "wanda")) {
+            mo->sparsity_method = arg[0] == 'w' ? XF_SPARSE_WANDA : XF_SPARSE_MAGNITUDE;
+            return 1;
+        }
+        cli_usage_error(p->cmd, "option '--sparsity-method' takes 'magnitude' or 'wanda', not '%s'", arg);
+        return -1;
+    case CLI_OPT_CALIB:
+        if (arg[0] == '\0') {
+            cli_usage_error(p->cmd, "option '--calib' needs a text file");
+            return -1;
+        }
+        mo->calib = arg;
+        return 1;
+    case CLI_OPT_CALIB_TOKENS:
+        return cli_parse_int(p->cmd, "--calib-tokens", arg, 2, 1000000, &mo->calib_tokens) ? -1 : 1;
     case CLI_OPT_MAX_LENGTH:
         return cli_parse_int(p->cmd, "--max-length", arg, 1, 1000000, &mo->max_length) ? -1 : 1;
     case CLI_OPT_ROPE_SCALING: /* the names are checked by the library, which lists them */

@@ -121,12 +121,18 @@ typedef struct cli_model_opts {
     long exit_min_layers;      /* --exit-min-layers */
     double exit_target;        /* --exit-target: calibrated early exit, 0 = off */
     const char *exit_calib;    /* --exit-calib FILE: calibration texts, one per line */
+    xf_sparsity sparsity;     /* --sparsity */
+    float sparsity_ratio;     /* --sparsity RATIO (unstructured) */
+    xf_sparsity_method sparsity_method; /* --sparsity-method */
+    const char *calib;        /* --calib FILE (Wanda) */
+    long calib_tokens;        /* --calib-tokens, 0 = the library's default */
 } cli_model_opts;
 
 enum {
     CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHTS, CLI_OPT_ROPE_SCALING,
     CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX, CLI_OPT_KEEP, CLI_OPT_KEEP_SCHEDULE, CLI_OPT_POOL_PRUNED,
-    CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN
+    CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN,
+    CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS
 };
 /* Rotary scaling of decoders (docs/LONG_CONTEXT.md): three table entries. */
 #define CLI_OPTS_ROPE                                                                          \
@@ -164,13 +170,25 @@ enum {
     "      --exit-target T   calibrated early exit: the smallest threshold that keeps every\n"  \
     "                        text of --exit-calib FILE (one per line) at cosine >= T with\n"   \
     "                        its full-depth embedding\n"
+/* Sparsity made at load (docs/COMPRESSION.md): four options */
+#define CLI_OPTS_SPARSITY                                                                          \
+    {CLI_OPT_SPARSITY, 0, "sparsity", 1}, {CLI_OPT_SPARSITY_METHOD, 0, "sparsity-method", 1},      \
+        {CLI_OPT_CALIB, 0, "calib", 1}, {CLI_OPT_CALIB_TOKENS, 0, "calib-tokens", 1}
+#define CLI_HELP_SPARSITY                                                                          \
+    "      --sparsity S      prune the blocks' linear weights at load: 2:4 (2 of every 4\n"        \
+    "                        inputs kept, stored compressed, sparse kernels) or a ratio in\n"     \
+    "                        (0, 1) of each output's weights set to 0 (unstructured, dense)\n"   \
+    "      --sparsity-method M  magnitude (default) or wanda (|w| x input norm over --calib)\n" \
+    "      --calib FILE      calibration text for wanda\n"                                        \
+    "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
 #define CLI_OPTS_WEIGHTS {CLI_OPT_WEIGHTS, 0, "weights", 1}
 #define CLI_HELP_WEIGHTS                                                                       \
     "      --weights FORMAT  stored (default: as the file holds them; F16/BF16 become F32)\n"   \
     "                        or int8 (linear layers quantized at load, one scale per output\n" \
     "                        channel, activations per token and 64 inputs; ~2x faster)\n" \
     "                        or bf16 (linear layers and activations rounded to bfloat16,\n" \
-    "                        fp32 sums; ~1.7x faster on CPUs with AVX512_BF16)\n"
+    "                        fp32 sums; ~1.7x faster on CPUs with AVX512_BF16)\n" \
+    "                        or f32 (GGUF quantized blocks dequantized to float32 at load)\n"
 #define CLI_OPTS_MODEL {CLI_OPT_MODEL, 'm', "model", 1}
 #define CLI_OPTS_THREADS {CLI_OPT_THREADS, 0, "threads", 1}
 #define CLI_OPTS_MAX_LENGTH {CLI_OPT_MAX_LENGTH, 0, "max-length", 1}

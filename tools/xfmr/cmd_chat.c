@@ -12,7 +12,7 @@
 
 #include "cli.h"
 
-static const cli_opt OPTS[] = {CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_GEN};
+static const cli_opt OPTS[] = {CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_SPARSITY, CLI_OPTS_GEN};
 
 #define CHAT_COMMANDS                                                                      \
     "  /help    show the commands\n"                                                       \

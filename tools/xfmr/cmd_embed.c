@@ -22,7 +22,7 @@ static const char *const FORMAT_NAMES[] = {"jsonl", "json", "npy", "csv", "tsv"}
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL,
-    CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS,
+    CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_SPARSITY,
     CLI_OPTS_MAX_LENGTH, CLI_OPTS_ADAPTIVE,
     {OPT_OUTPUT, 'o', "output", 1},
     {OPT_FORMAT, 0, "format", 1},
@@ -42,6 +42,7 @@ void cmd_embed_help(FILE *f) {
           "Options:\n",
           f);
     cli_help_model_options(f);
+    fputs(CLI_HELP_SPARSITY, f);
     fputs("  -o, --output FILE     write to FILE instead of stdout (not the input file itself);\n"
           "                        FILE appears only when complete (written under a temporary\n"
           "                        name, then renamed)\n"

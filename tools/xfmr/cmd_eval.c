@@ -30,7 +30,7 @@ enum {
 };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_KV, CLI_OPTS_MAX_LENGTH, CLI_OPTS_ADAPTIVE,
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_SPARSITY, CLI_OPTS_KV, CLI_OPTS_MAX_LENGTH, CLI_OPTS_ADAPTIVE,
     {OPT_REF, 0, "ref", 1}, {OPT_TASK, 't', "task", 1}, {OPT_JSON, 0, "json", 1},
     {OPT_DATA_DIR, 0, "data-dir", 1}, {OPT_PAIRS, 0, "pairs", 1}, {OPT_TEXT, 0, "text", 1},
     {OPT_PROMPTS, 0, "prompts", 1}, {OPT_HAYSTACK, 0, "haystack", 1}, {OPT_LIMIT, 0, "limit", 1},
@@ -65,7 +65,7 @@ void cmd_eval_help(FILE *f) {
           "                        table then goes to stderr)\n"
           "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n"
           "      --max-length N    truncate encoder inputs to N tokens (default: the model's)\n"
-          CLI_HELP_WEIGHTS CLI_HELP_ROPE
+          CLI_HELP_WEIGHTS CLI_HELP_ROPE CLI_HELP_SPARSITY
           "\n"
           CLI_HELP_ADAPTIVE
           "\n"
@@ -363,7 +363,20 @@ int cmd_eval(int argc, char **argv) {
         add_model_json(root, "model", o.mo.model, c.m, c.kind);
         if (c.ref) add_model_json(root, "ref", o.ref, c.ref, c.ref_kind);
         cJSON *opt = cJSON_AddObjectToObject(root, "options");
-        cJSON_AddStringToObject(opt, "weights", o.mo.weights == XF_WEIGHTS_INT8 ? "int8" : "stored");
+        cJSON_AddStringToObject(opt, "weights",
+                                o.mo.weights == XF_WEIGHTS_INT8   ? "int8"
+                                : o.mo.weights == XF_WEIGHTS_BF16 ? "bf16"
+                                : o.mo.weights == XF_WEIGHTS_F32  ? "f32"
+                                                                  : "stored");
+        if (o.mo.sparsity != XF_SPARSITY_NONE) {
+            if (o.mo.sparsity == XF_SPARSITY_2_4)
+                cJSON_AddStringToObject(opt, "sparsity", "2:4");
+            else
+                cJSON_AddNumberToObject(opt, "sparsity", o.mo.sparsity_ratio);
+            cJSON_AddStringToObject(opt, "sparsity_method",
+                                    o.mo.sparsity_method == XF_SPARSE_WANDA ? "wanda" : "magnitude");
+            if (o.mo.calib) cJSON_AddStringToObject(opt, "calib", o.mo.calib);
+        }
         cJSON_AddNumberToObject(opt, "threads", (double)o.mo.threads);
         if (o.mo.rope_scaling) {
             cJSON_AddStringToObject(opt, "rope_scaling", o.mo.rope_scaling);

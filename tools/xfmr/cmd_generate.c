@@ -10,7 +10,7 @@
 enum { OPT_PROMPT = 1, OPT_FILE, OPT_CHAT };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_GEN, {OPT_PROMPT, 'p', "prompt", 1},
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_SPARSITY, CLI_OPTS_GEN, {OPT_PROMPT, 'p', "prompt", 1},
     {OPT_FILE, 'f', "file", 1}, {OPT_CHAT, 0, "chat", 0},
 };
 

@@ -133,7 +133,33 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
     params.rope_scaling = mo->rope_scaling;
     params.rope_factor = mo->rope_factor;
     params.rope_orig_ctx = (size_t)mo->rope_orig_ctx;
+    params.sparsity = mo->sparsity;
+    params.sparsity_ratio = mo->sparsity_ratio;
+    params.sparsity_method = mo->sparsity_method;
+    params.calib_max_tokens = (size_t)mo->calib_tokens;
+    char *calib = NULL;
+    if (mo->sparsity == XF_SPARSITY_NONE && (mo->calib || mo->sparsity_method != XF_SPARSE_MAGNITUDE)) {
+        free(path);
+        return cli_usage_error(NULL, "--sparsity-method and --calib need --sparsity 2:4 or a ratio");
+    }
+    if (mo->calib && mo->sparsity_method != XF_SPARSE_WANDA) {
+        free(path);
+        return cli_usage_error(NULL, "--calib is read by --sparsity-method wanda only");
+    }
+    if (mo->sparsity_method == XF_SPARSE_WANDA && !mo->calib) {
+        free(path);
+        return cli_usage_error(NULL, "--sparsity-method wanda needs calibration text: --calib FILE");
+    }
+    if (mo->calib) {
+        size_t len;
+        if (cli_read_file(mo->calib, &calib, &len)) {
+            free(path);
+            return CLI_EXIT_FAIL;
+        }
+        params.calib_text = calib;
+    }
     xf_status st = xf_model_load(path, &params, out);
+    free(calib);
     if (st != XF_OK) {
         free(path);
         *out = NULL;

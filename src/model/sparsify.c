@@ -1,0 +1,114 @@
+/* sparsify.c — sparsity of the blocks' linear weights, made at load (xf_model_params.sparsity):
+ * 2:4 (kernels/sparse24.h, the s24 format) or unstructured (a ratio of each output's weights set
+ * to 0, float panels), by magnitude or by Wanda's score |w| x ||input||_2, the input norms
+ * collected over calibration text by xf_linear (xf_linear_w.in_sq) in forward passes of the
+ * dense model. Embeddings and the language-model head stay dense. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/formats.h"
+#include "model/layers.h"
+#include "model/model.h"
+
+typedef struct {
+    float score;
+    size_t k;
+} ranked;
+
+static int by_score(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k; /* ties: the lower input goes first */
+}
+
+/* Unstructured: in every row, the round(ratio * cols) lowest scores set to 0; float panels. */
+static xf_status unstructured(xf_model *m, xf_weight *w, const float *s) {
+    ranked *r = xf_malloc(w->cols * sizeof *r);
+    float *dense = r ? xf_weight_dense_copy(w) : NULL;
+    if (!dense) {
+        free(r);
+        return r ? XF_ERR_NOMEM : xf_error(XF_ERR_NOMEM, "out of memory");
+    }
+    const size_t drop = (size_t)lround((double)m->sparsity_ratio * (double)w->cols);
+    for (size_t o = 0; o < w->rows; o++) {
+        float *row = dense + o * w->cols;
+        for (size_t k = 0; k < w->cols; k++) r[k] = (ranked){fabsf(row[k]) * (s ? s[k] : 1.0f), k};
+        qsort(r, w->cols, sizeof *r, by_score);
+        for (size_t i = 0; i < drop; i++) row[r[i].k] = 0.0f;
+    }
+    free(r);
+    xf_status st = xf_format_f32p_from(m->ws, w, dense);
+    free(dense);
+    return st;
+}
+
+xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s) {
+    if (!w->data) return XF_OK;
+    xf_status st = m->sparsity == XF_SPARSITY_2_4            ? xf_format_s24_make(m->ws, w, s)
+                   : m->sparsity == XF_SPARSITY_UNSTRUCTURED ? unstructured(m, w, s)
+                                                             : XF_OK;
+    return st ? st : xf_linear_reserve(m->pool, w);
+}
+
+/* The block linears of the plan, in order (NULL-data ones included: skipped by the callers). */
+#define XF_LIN_PER_LAYER 7
+static xf_linear_w *block_linear(xf_plan *P, size_t i) {
+    xf_layer *L = &P->layers[i / XF_LIN_PER_LAYER];
+    xf_linear_w *all[XF_LIN_PER_LAYER] = {&L->attn.q, &L->attn.k, &L->attn.v, &L->attn.o,
+                                          &L->ffn.up, &L->ffn.gate, &L->ffn.down};
+    return all[i % XF_LIN_PER_LAYER];
+}
+
+xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens) {
+    if (!m->tok)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: Wanda calibration needs the model's tokenizer to read the text", m->path);
+    if (!max_tokens) max_tokens = 4096;
+    xf_encoding enc = {0};
+    xf_status st = xf_tokenize(m->tok, text, strlen(text), NULL, 0, 0, &enc);
+    if (st) return st;
+    if (enc.n < 2) {
+        xf_encoding_free(&enc);
+        return xf_error(XF_ERR_INVALID_ARG, "calibration text gives %zu token(s); Wanda needs some text", enc.n);
+    }
+    xf_plan *P = &m->plan;
+    const size_t nl = P->n_layers * XF_LIN_PER_LAYER;
+    size_t total = 0;
+    for (size_t i = 0; i < nl; i++) total += block_linear(P, i)->w.data ? block_linear(P, i)->w.cols : 0;
+    double *acc = xf_calloc(total ? total : 1, sizeof *acc);
+    float *s = NULL;
+    if (!acc) st = xf_error(XF_ERR_NOMEM, "cannot allocate calibration sums");
+    for (size_t i = 0, at = 0; !st && i < nl; i++) {
+        xf_linear_w *l = block_linear(P, i);
+        if (!l->w.data) continue;
+        l->in_sq = acc + at;
+        at += l->w.cols;
+    }
+    /* chunks of at most the model's input limit (and 512 tokens), positions from 0 in each */
+    const size_t n = enc.n < max_tokens ? enc.n : max_tokens;
+    const size_t chunk = m->max_length < 512 ? m->max_length : 512;
+    for (size_t a = 0; !st && a < n; a += chunk) {
+        float *X;
+        st = xf_model_forward_ids(m, enc.ids + a, n - a < chunk ? n - a : chunk, &X);
+    }
+    xf_encoding_free(&enc);
+    for (size_t i = 0; i < nl; i++) block_linear(P, i)->in_sq = NULL;
+    for (size_t i = 0, at = 0; !st && i < nl; i++) {
+        xf_linear_w *l = block_linear(P, i);
+        if (!l->w.data) continue;
+        float *t = xf_realloc(s, l->w.cols * sizeof *s);
+        if (!t) {
+            st = xf_error(XF_ERR_NOMEM, "out of memory");
+            break;
+        }
+        s = t;
+        for (size_t k = 0; k < l->w.cols; k++) s[k] = (float)sqrt(acc[at + k]);
+        at += l->w.cols;
+        st = xf_model_sparsify_weight(m, &l->w, s);
+    }
+    free(s);
+    free(acc);
+    return st;
+}

@@ -1,0 +1,234 @@
+/* test_sparsity.c — sparsity made at load (xf_model_params.sparsity, src/model/sparsify.c):
+ *   - bad parameters are clear errors (unknown kind / method, ratio out of range or given to
+ *     2:4, Wanda without calibration text, calibration without Wanda, int8 / bf16 weights), a 2:4
+ *     weight whose inputs are not a multiple of 4 names the tensor, and a caller built against the
+ *     header before the sparsity fields (struct_size up to calib_text) loads dense;
+ *   - 2:4 by magnitude: every block linear is s24, its rows are the 2:4 mask of the dense
+ *     weights, and the model computes what the dense model with those masked weights computes:
+ *     bitwise for many rows (the encoder; decoder whole-sequence logits), to float tolerance for
+ *     decode steps (the compressed-form kernel sums in another order);
+ *   - Wanda: calibration runs, masks differ from magnitude's where input norms outweigh;
+ *   - unstructured 50 %: half of every row is zero, the rest as dense.
+ * Tiny models (tests/data/tiny), then all-MiniLM-L6-v2 and SmolLM2 when present. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "kernels/sparse24.h"
+#include "model/formats.h"
+#include "model/model.h"
+#include "xfmr.h"
+
+static xf_model *load(const char *path, xf_sparsity sp, xf_sparsity_method method, const char *calib) {
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 2;
+    p.weights = XF_WEIGHTS_F32;
+    p.sparsity = sp;
+    p.sparsity_method = method;
+    p.calib_text = calib;
+    xf_model *m = NULL;
+    if (xf_model_load(path, &p, &m) != XF_OK) fprintf(stderr, "load %s: %s\n", path, xf_errmsg());
+    return m;
+}
+
+static xf_linear_w *lin(xf_model *m, size_t l, int k) {
+    xf_layer *L = &m->plan.layers[l];
+    xf_linear_w *all[7] = {&L->attn.q, &L->attn.k, &L->attn.v, &L->attn.o, &L->ffn.up, &L->ffn.gate, &L->ffn.down};
+    return all[k];
+}
+
+static float *rows_of(const xf_weight *w) {
+    float *d = malloc(w->rows * w->cols * sizeof *d);
+    w->fmt->dequant_rows(w, 0, w->rows, d);
+    return d;
+}
+
+static void expect_err(xf_status st, xf_status want, const char *needle) {
+    CHECK_MSG(st == want && strstr(xf_errmsg(), needle), "status %d, message \"%s\" (want %d with \"%s\")", (int)st,
+              xf_errmsg(), (int)want, needle);
+}
+
+static void test_errors(const char *path) {
+    xf_model *m = NULL;
+    xf_model_params p = xf_model_default_params();
+    p.sparsity = (xf_sparsity)7;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "sparsity 7");
+    p = xf_model_default_params();
+    p.sparsity = XF_SPARSITY_2_4;
+    p.sparsity_method = (xf_sparsity_method)5;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "sparsity_method 5");
+    p.sparsity_method = XF_SPARSE_MAGNITUDE;
+    p.sparsity_ratio = 0.3f;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "does not apply to 2:4");
+    p.sparsity = XF_SPARSITY_UNSTRUCTURED;
+    p.sparsity_ratio = 1.5f;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_RANGE, "sparsity_ratio 1.5");
+    p.sparsity_ratio = 0.5f;
+    p.sparsity_method = XF_SPARSE_WANDA;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "calibration text");
+    p.sparsity_method = XF_SPARSE_MAGNITUDE;
+    p.calib_text = "some text";
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "magnitude method");
+    p = xf_model_default_params();
+    p.calib_text = "some text";
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "no sparsity");
+    p = xf_model_default_params();
+    p.sparsity = XF_SPARSITY_2_4;
+    p.weights = XF_WEIGHTS_INT8;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_UNSUPPORTED, "INT8");
+    CHECK(m == NULL);
+    /* the layout before the sparsity fields: those unknown to the caller keep their defaults */
+    p = xf_model_default_params();
+    p.sparsity = XF_SPARSITY_2_4; /* beyond the old struct_size: not read */
+    p.struct_size = offsetof(xf_model_params, calib_text);
+    CHECK(xf_model_load(path, &p, &m) == XF_OK);
+    if (m) CHECK(lin(m, 0, 0)->w.fmt != &xf_fmt_s24);
+    xf_model_free(m);
+    /* a weight whose inputs are not a multiple of 4 */
+    float W[12] = {0};
+    xf_weight w = {.fmt = &xf_fmt_f32, .rows = 2, .cols = 6, .data = W, .name = "blk.0.odd"};
+    expect_err(xf_format_s24_make(NULL, &w, NULL), XF_ERR_UNSUPPORTED, "\"blk.0.odd\" has 6 inputs");
+}
+
+/* Dense model m0 whose block linears take the (decompressed) weights of the sparse model m1. */
+static void adopt_masks(xf_model *m0, xf_model *m1) {
+    for (size_t l = 0; l < m0->plan.n_layers; l++)
+        for (int k = 0; k < 7; k++) {
+            xf_weight *w0 = &lin(m0, l, k)->w, *w1 = &lin(m1, l, k)->w;
+            if (!w0->data) continue;
+            float *d = rows_of(w1);
+            CHECK(xf_format_f32p_from(m0->ws, w0, d) == XF_OK);
+            free(d);
+        }
+}
+
+/* Every block linear of m1 is s24 and holds the 2:4 magnitude mask of m0's weights. */
+static void check_masks(xf_model *m0, xf_model *m1, const char *name) {
+    int ok = 1, fmt = 1;
+    for (size_t l = 0; l < m0->plan.n_layers; l++)
+        for (int k = 0; k < 7; k++) {
+            const xf_weight *w0 = &lin(m0, l, k)->w, *w1 = &lin(m1, l, k)->w;
+            if (!w0->data) continue;
+            fmt &= w1->fmt == &xf_fmt_s24;
+            float *d0 = rows_of(w0), *d1 = rows_of(w1), *want = malloc(w0->rows * w0->cols * sizeof *want);
+            uint8_t *c = malloc(xf_s24_bytes(w0->rows, w0->cols));
+            xf_s24_compress(d0, w0->cols, w0->rows, w0->cols, NULL, c);
+            xf_s24_decompress_rows(c, w0->rows, w0->cols, 0, w0->rows, want);
+            ok &= memcmp(d1, want, w0->rows * w0->cols * sizeof *want) == 0;
+            free(d0), free(d1), free(want), free(c);
+        }
+    CHECK_MSG(fmt, "%s: a block linear is not 2:4", name);
+    CHECK_MSG(ok, "%s: 2:4 weights are not the magnitude mask of the dense ones", name);
+}
+
+/* The model 2:4 by magnitude (*m1) and dense with its masked weights (*m0), masks checked. */
+static int load_pair(const char *path, const char *name, xf_model **m0, xf_model **m1) {
+    *m0 = load(path, XF_SPARSITY_NONE, XF_SPARSE_MAGNITUDE, NULL);
+    *m1 = load(path, XF_SPARSITY_2_4, XF_SPARSE_MAGNITUDE, NULL);
+    CHECK(*m0 && *m1);
+    if (!*m0 || !*m1) {
+        xf_model_free(*m0), xf_model_free(*m1);
+        return 0;
+    }
+    check_masks(*m0, *m1, name);
+    adopt_masks(*m0, *m1);
+    return 1;
+}
+
+static void test_encoder(const char *path, const char *name) {
+    xf_model *m0, *m1;
+    if (!load_pair(path, name, &m0, &m1)) return;
+    const char *texts[] = {"the quick brown fox jumps over the lazy dog", "a b", "sparse weights, dense results?"};
+    const size_t dim = xf_model_embedding_dim(m0);
+    float *e0 = malloc(3 * dim * sizeof *e0), *e1 = malloc(3 * dim * sizeof *e1);
+    CHECK(xf_embed(m0, texts, 3, 3, e0, NULL) == XF_OK && xf_embed(m1, texts, 3, 3, e1, NULL) == XF_OK);
+    /* many rows: the 2:4 product is the dense GEMM of the decompressed rows (same bits) */
+    CHECK_MSG(memcmp(e0, e1, 3 * dim * sizeof *e0) == 0, "%s: 2:4 embeddings differ from the dense masked model", name);
+    free(e0), free(e1);
+    xf_model_free(m0), xf_model_free(m1);
+}
+
+static void test_decoder(const char *path, const char *name) {
+    xf_model *m0, *m1;
+    if (!load_pair(path, name, &m0, &m1)) return;
+    const size_t V = xf_model_vocab_size(m0), n = 12;
+    int32_t ids[12];
+    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)((i * 37 + 5) % (V < 300 ? V : 300));
+    float *l0 = malloc(n * V * sizeof *l0), *l1 = malloc(n * V * sizeof *l1);
+    CHECK(xf_model_logits(m0, ids, n, l0) == XF_OK && xf_model_logits(m1, ids, n, l1) == XF_OK);
+    CHECK_MSG(memcmp(l0, l1, n * V * sizeof *l0) == 0, "%s: 2:4 whole-sequence logits differ from the dense masked model",
+              name);
+    /* decode steps: the compressed-form kernel (another summation order) */
+    xf_session *s0 = NULL, *s1 = NULL;
+    CHECK(xf_session_create(m0, 32, &s0) == XF_OK && xf_session_create(m1, 32, &s1) == XF_OK);
+    double worst = 0, scale = 0;
+    for (size_t t = 0; s0 && s1 && t < n; t++) {
+        CHECK(xf_session_eval(s0, &ids[t], 1, l0) == XF_OK && xf_session_eval(s1, &ids[t], 1, l1) == XF_OK);
+        for (size_t i = 0; i < V; i++) {
+            const double d = fabs((double)l0[i] - l1[i]);
+            worst = d > worst ? d : worst;
+            scale = fabs(l0[i]) > scale ? fabs(l0[i]) : scale;
+        }
+    }
+    CHECK_MSG(worst <= 1e-4 * (scale > 1 ? scale : 1), "%s: 2:4 decode logits off the dense masked model by %.3g (max %.3g)",
+              name, worst, scale);
+    xf_session_free(s0), xf_session_free(s1);
+    free(l0), free(l1);
+    xf_model_free(m0), xf_model_free(m1);
+}
+
+static void test_wanda_unstructured(const char *path, const char *calib) {
+    xf_model *mm = load(path, XF_SPARSITY_2_4, XF_SPARSE_MAGNITUDE, NULL);
+    xf_model *mw = load(path, XF_SPARSITY_2_4, XF_SPARSE_WANDA, calib);
+    xf_model *m0 = load(path, XF_SPARSITY_NONE, XF_SPARSE_MAGNITUDE, NULL);
+    xf_model *mu = load(path, XF_SPARSITY_UNSTRUCTURED, XF_SPARSE_MAGNITUDE, NULL);
+    CHECK(mm && mw && m0 && mu);
+    if (mm && mw && m0 && mu) {
+        size_t differ = 0, total = 0;
+        int fmt = 1, half = 1, kept = 1;
+        for (size_t l = 0; l < m0->plan.n_layers; l++)
+            for (int k = 0; k < 7; k++) {
+                const xf_weight *w = &lin(mw, l, k)->w;
+                if (!w->data) continue;
+                fmt &= w->fmt == &xf_fmt_s24 && lin(mu, l, k)->w.fmt == &xf_fmt_f32p;
+                float *a = rows_of(&lin(mm, l, k)->w), *b = rows_of(w), *d = rows_of(&lin(m0, l, k)->w),
+                      *u = rows_of(&lin(mu, l, k)->w);
+                for (size_t i = 0; i < w->rows * w->cols; i++) {
+                    differ += (a[i] == 0) != (b[i] == 0);
+                    total++;
+                    kept &= u[i] == 0 || u[i] == d[i];
+                }
+                for (size_t o = 0; o < w->rows; o++) {
+                    size_t z = 0;
+                    for (size_t i = 0; i < w->cols; i++) z += u[o * w->cols + i] == 0;
+                    half &= z >= w->cols / 2;
+                }
+                free(a), free(b), free(d), free(u);
+            }
+        CHECK_MSG(fmt, "Wanda 2:4 weights are s24, unstructured ones float panels");
+        CHECK_MSG(differ > 0 && differ < total / 2, "Wanda and magnitude masks differ in %zu of %zu weights", differ, total);
+        CHECK_MSG(half && kept, "unstructured 50%%: half of each row zero, the rest unchanged");
+        printf("Wanda vs magnitude 2:4 masks: %zu of %zu weights differ\n", differ, total);
+    }
+    xf_model_free(mm), xf_model_free(mw), xf_model_free(m0), xf_model_free(mu);
+}
+
+int main(void) {
+    const char *bert = xf_t_src("tests/data/tiny/bert"), *llama = xf_t_src("tests/data/tiny/llama");
+    const char *calib = "The cat sat on the mat. Sparse models keep two of every four weights. "
+                        "Calibration text sets the input norms that Wanda multiplies with weight magnitudes.";
+    test_errors(llama);
+    test_encoder(bert, "tiny bert");
+    test_decoder(llama, "tiny llama");
+    test_wanda_unstructured(bert, calib);
+    test_wanda_unstructured(llama, calib);
+    const char *minilm = xf_t_model_dir();
+    if (minilm) {
+        test_encoder(minilm, "all-MiniLM-L6-v2");
+        test_wanda_unstructured(minilm, calib);
+    }
+    const char *smol = xf_t_smollm2();
+    if (smol) test_decoder(smol, "SmolLM2-135M");
+    return xf_t_report();
+}
