@@ -8,7 +8,12 @@
  *     bitwise for many rows (the encoder; decoder whole-sequence logits), to float tolerance for
  *     decode steps (the compressed-form kernel sums in another order);
  *   - Wanda: calibration runs, masks differ from magnitude's where input norms outweigh;
- *   - unstructured 50 %: half of every row is zero, the rest as dense.
+ *   - unstructured 50 %: half of every row is zero, the rest as dense;
+ *   - round trip: a 2:4 model (Wanda's, or magnitude's) saved (xf_model_save: float rows with
+ *     their zeros) reloads dense with bitwise the same many-row outputs (embeddings, whole-sequence
+ *     logits; decode steps of the dense reload use the dense kernel's order), and reloads with
+ *     --sparsity 2:4 (magnitude) to the same compressed weights, decode bitwise: a 2:4 matrix is
+ *     its own magnitude mask.
  * Tiny models (tests/data/tiny), then all-MiniLM-L6-v2 and SmolLM2 when present. */
 #include <math.h>
 #include <stdlib.h>
@@ -214,6 +219,62 @@ static void test_wanda_unstructured(const char *path, const char *calib) {
     xf_model_free(mm), xf_model_free(mw), xf_model_free(m0), xf_model_free(mu);
 }
 
+/* Save the 2:4 model made by `method`, reload it dense (many-row outputs bitwise) and 2:4 by
+ * magnitude (the same weights; decode steps bitwise). */
+static void test_round_trip(const char *path, xf_sparsity_method method, const char *calib, const char *name) {
+    xf_model *m = load(path, XF_SPARSITY_2_4, method, calib);
+    CHECK(m != NULL);
+    if (!m) return;
+    char file[1200];
+    snprintf(file, sizeof file, "%s/s24_%s.gguf", xf_t_outdir(), method == XF_SPARSE_WANDA ? "wanda" : "mag");
+    xf_model *dense = NULL, *again = NULL;
+    if (m->plan.lm_head.w.data) { /* decoder: whole-sequence logits of the dense reload */
+        xf_save_params sp = xf_save_default_params();
+        CHECK_MSG(xf_model_save(m, file, &sp) == XF_OK, "saving %s: %s", file, xf_errmsg());
+        dense = load(file, XF_SPARSITY_NONE, XF_SPARSE_MAGNITUDE, NULL);
+        const size_t V = xf_model_vocab_size(m), n = 10;
+        int32_t ids[10];
+        for (size_t i = 0; i < n; i++) ids[i] = (int32_t)((i * 13 + 2) % (V < 200 ? V : 200));
+        float *a = malloc(n * V * sizeof *a), *b = malloc(n * V * sizeof *b);
+        CHECK(dense && xf_model_logits(m, ids, n, a) == XF_OK && xf_model_logits(dense, ids, n, b) == XF_OK &&
+              !memcmp(a, b, n * V * sizeof *a));
+        free(a), free(b);
+    } else { /* encoder: the harness's round trip (embeddings bitwise, the file saved again equal) */
+        dense = xf_t_save_reload(m, file, XF_SAVE_F32, XF_WEIGHTS_F32);
+    }
+    again = load(file, XF_SPARSITY_2_4, XF_SPARSE_MAGNITUDE, NULL);
+    CHECK(dense && again);
+    if (again) {
+        int same = 1;
+        for (size_t l = 0; l < m->plan.n_layers; l++)
+            for (int k = 0; k < 7; k++) {
+                const xf_weight *a = &lin(m, l, k)->w, *b = &lin(again, l, k)->w;
+                if (!a->data) continue;
+                float *da = rows_of(a), *db = rows_of(b);
+                same &= b->fmt == &xf_fmt_s24 && a->rows == b->rows && a->cols == b->cols &&
+                        !memcmp(da, db, a->rows * a->cols * sizeof *da);
+                free(da), free(db);
+            }
+        CHECK_MSG(same, "%s: the saved 2:4 model reloads with --sparsity 2:4 to other weights", name);
+        if (m->plan.lm_head.w.data) { /* decoder: decode steps through the compressed form, bitwise */
+            const size_t V = xf_model_vocab_size(m);
+            float *l0 = malloc(V * sizeof *l0), *l1 = malloc(V * sizeof *l1);
+            xf_session *s0 = NULL, *s1 = NULL;
+            CHECK(xf_session_create(m, 16, &s0) == XF_OK && xf_session_create(again, 16, &s1) == XF_OK);
+            int bits = 1;
+            for (int32_t t = 0; s0 && s1 && t < 6; t++) {
+                const int32_t id = (t * 11 + 3) % (int32_t)(V < 100 ? V : 100);
+                CHECK(xf_session_eval(s0, &id, 1, l0) == XF_OK && xf_session_eval(s1, &id, 1, l1) == XF_OK);
+                bits &= !memcmp(l0, l1, V * sizeof *l0);
+            }
+            CHECK_MSG(bits, "%s: decode after the round trip differs", name);
+            xf_session_free(s0), xf_session_free(s1);
+            free(l0), free(l1);
+        }
+    }
+    xf_model_free(m), xf_model_free(dense), xf_model_free(again);
+}
+
 int main(void) {
     const char *bert = xf_t_src("tests/data/tiny/bert"), *llama = xf_t_src("tests/data/tiny/llama");
     const char *calib = "The cat sat on the mat. Sparse models keep two of every four weights. "
@@ -223,6 +284,8 @@ int main(void) {
     test_decoder(llama, "tiny llama");
     test_wanda_unstructured(bert, calib);
     test_wanda_unstructured(llama, calib);
+    test_round_trip(llama, XF_SPARSE_WANDA, calib, "tiny llama (Wanda)");
+    test_round_trip(bert, XF_SPARSE_MAGNITUDE, NULL, "tiny bert");
     const char *minilm = xf_t_model_dir();
     if (minilm) {
         test_encoder(minilm, "all-MiniLM-L6-v2");

@@ -110,19 +110,40 @@ XF_T256 static inline __attribute__((always_inline)) float reduce8(__m256 s8) {
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 
-XF_T512 static void row_avx512(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt,
-                               float *y, size_t ldy, const float *bias) {
+/* The permutation that takes, for 16 kept values with these 32 index bits, their inputs out of the
+ * chunk's 32 (two registers): lane j = 4 (j / 2) + index j. */
+XF_T512 static inline __attribute__((always_inline)) __m512i perm512(uint32_t bits) {
     const __m512i shifts = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i base = _mm512_setr_epi32(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
-    const __m512i three = _mm512_set1_epi32(3);
+    return _mm512_add_epi32(_mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int)bits), shifts), _mm512_set1_epi32(3)),
+                            base);
+}
+
+/* y = the sums of sparse24.h's order (s8, s4, s2, s) + bias. */
+XF_T512 static inline __attribute__((always_inline)) void store512(__m512 acc, float *y, const float *bias) {
+    const __m256 s8 =
+        _mm256_add_ps(_mm512_castps512_ps256(acc), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+    const float s = reduce8(s8);
+    *y = bias ? s + *bias : s;
+}
+
+/* Lane masks of a last chunk of m < 16 values: the values, the inputs in the low / high register. */
+static void tail_masks(size_t m, __mmask16 *mv, __mmask16 *mlo, __mmask16 *mhi) {
+    const size_t n2 = 2 * m;
+    *mv = (__mmask16)((1u << m) - 1);
+    *mlo = n2 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n2) - 1);
+    *mhi = n2 > 16 ? (__mmask16)((1u << (n2 - 16)) - 1) : 0;
+}
+
+XF_T512 static void row_avx512(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt,
+                               float *y, size_t ldy, const float *bias) {
     __m512 acc[S24_TB];
     for (size_t t = 0; t < S24_TB; t++) acc[t] = _mm512_setzero_ps();
     size_t c = 0;
     for (; c + 16 <= V; c += 16) {
         uint32_t bits;
         memcpy(&bits, ix + c / 4, 4);
-        const __m512i perm =
-            _mm512_add_epi32(_mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int)bits), shifts), three), base);
+        const __m512i perm = perm512(bits);
         const __m512 w = _mm512_loadu_ps(v + c);
         for (size_t t = 0; t < nt; t++) {
             const float *x = X + t * ldx + 2 * c;
@@ -131,14 +152,12 @@ XF_T512 static void row_avx512(const float *v, const uint8_t *ix, size_t V, cons
         }
     }
     if (c < V) { /* m < 16 values left, 2m inputs */
-        const size_t m = V - c, n2 = 2 * m;
-        const __mmask16 mv = (__mmask16)((1u << m) - 1);
-        const __mmask16 mlo = n2 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n2) - 1);
-        const __mmask16 mhi = n2 > 16 ? (__mmask16)((1u << (n2 - 16)) - 1) : 0;
+        const size_t m = V - c;
+        __mmask16 mv, mlo, mhi;
+        tail_masks(m, &mv, &mlo, &mhi);
         uint32_t bits = 0;
         memcpy(&bits, ix + c / 4, (m + 3) / 4);
-        const __m512i perm =
-            _mm512_add_epi32(_mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int)bits), shifts), three), base);
+        const __m512i perm = perm512(bits);
         const __m512 w = _mm512_maskz_loadu_ps(mv, v + c);
         for (size_t t = 0; t < nt; t++) {
             const float *x = X + t * ldx + 2 * c;
@@ -147,12 +166,44 @@ XF_T512 static void row_avx512(const float *v, const uint8_t *ix, size_t V, cons
             acc[t] = _mm512_fmadd_ps(w, xs, acc[t]);
         }
     }
-    for (size_t t = 0; t < nt; t++) {
-        const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(acc[t]),
-                                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1)));
-        const float s = reduce8(s8);
-        y[t * ldy] = bias ? s + *bias : s;
+    for (size_t t = 0; t < nt; t++) store512(acc[t], y + t * ldy, bias);
+}
+
+/* One activation row (decode), output rows o .. o + 3: each chunk of inputs loaded once for the
+ * four rows, four independent FMA chains; each row sums exactly as row_avx512 does. */
+XF_T512 static void rows4_avx512(const uint8_t *cw, size_t N, size_t K, size_t o, const float *x, float *y,
+                                 const float *bias) {
+    const size_t V = K / 2;
+    const float *v[4];
+    const uint8_t *ix[4];
+    __m512 acc[4];
+    for (int r = 0; r < 4; r++) {
+        v[r] = vals_of(cw, K, o + (size_t)r);
+        ix[r] = idx_of(cw, N, K, o + (size_t)r);
+        acc[r] = _mm512_setzero_ps();
     }
+    size_t c = 0;
+    for (; c + 16 <= V; c += 16) {
+        const __m512 xlo = _mm512_loadu_ps(x + 2 * c), xhi = _mm512_loadu_ps(x + 2 * c + 16);
+        for (int r = 0; r < 4; r++) {
+            uint32_t bits;
+            memcpy(&bits, ix[r] + c / 4, 4);
+            acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(v[r] + c), _mm512_permutex2var_ps(xlo, perm512(bits), xhi), acc[r]);
+        }
+    }
+    if (c < V) {
+        const size_t m = V - c;
+        __mmask16 mv, mlo, mhi;
+        tail_masks(m, &mv, &mlo, &mhi);
+        const __m512 xlo = _mm512_maskz_loadu_ps(mlo, x + 2 * c), xhi = _mm512_maskz_loadu_ps(mhi, x + 2 * c + 16);
+        for (int r = 0; r < 4; r++) {
+            uint32_t bits = 0;
+            memcpy(&bits, ix[r] + c / 4, (m + 3) / 4);
+            acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mv, v[r] + c),
+                                     _mm512_maskz_permutex2var_ps(mv, xlo, perm512(bits), xhi), acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; r++) store512(acc[r], y + r, bias ? bias + r : NULL);
 }
 
 /* 8 lanes of the chunk's half: values 0-3 select from x0 (inputs 0-7), 4-7 from x1 (inputs 8-15). */
@@ -230,6 +281,13 @@ static row_fn pick_row(void) {
 
 static void gemm_range(row_fn row, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                        size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
+#ifdef XF_X86
+    if (T == 1 && row == row_avx512) { /* decode: four rows per pass */
+        size_t o = n0;
+        for (; o + 4 <= n1; o += 4) rows4_avx512(c, N, K, o, X, Y + o, bias ? bias + o : NULL);
+        n0 = o;
+    }
+#endif
     for (size_t o0 = n0; o0 < n1; o0 += S24_OB) {
         const size_t o1 = n1 - o0 < S24_OB ? n1 : o0 + S24_OB;
         for (size_t t0 = 0; t0 < T; t0 += S24_TB) {

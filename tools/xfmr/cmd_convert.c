@@ -11,11 +11,12 @@
 enum { OPT_OUTPUT = 1, OPT_OUTTYPE };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_WEIGHTS, {OPT_OUTPUT, 'o', "output", 1}, {OPT_OUTTYPE, 0, "outtype", 1},
+    CLI_OPTS_MODEL, CLI_OPTS_WEIGHTS, CLI_OPTS_SPARSITY, {OPT_OUTPUT, 'o', "output", 1}, {OPT_OUTTYPE, 0, "outtype", 1},
 };
 
 void cmd_convert_help(FILE *f) {
     fputs("usage: xfmr convert [MODEL | -m MODEL] -o OUT.gguf [--outtype f32|f16] [--weights W]\n"
+          "                    [--sparsity 2:4|RATIO [--sparsity-method wanda --calib FILE]]\n"
           "\n"
           "Write MODEL — a Hugging Face folder or a GGUF file, as xfmr loads it — as one GGUF\n"
           "file: llama.cpp's architecture keys and tensor names (bert, llama, qwen2, gpt2;\n"
@@ -40,12 +41,19 @@ void cmd_convert_help(FILE *f) {
           "      --weights FORMAT  stored (default), int8 or bf16: reduce the linear layers at\n"
           "                        load and write the values they stand for (reload with the\n"
           "                        same --weights to run them that way again, bitwise)\n"
+          CLI_HELP_SPARSITY
+          "                        (the pruned weights are written as float rows with their\n"
+          "                        zeros; reload with --sparsity 2:4 for the 2:4 kernels: the\n"
+          "                        magnitude mask of a 2:4 matrix is its own mask, whatever\n"
+          "                        method made it)\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
           "  xfmr convert -m all-MiniLM-L6-v2 -o minilm.gguf\n"
           "  xfmr convert -m ./my-llama-folder -o my-llama-f16.gguf --outtype f16\n"
           "  xfmr embed -m minilm.gguf texts.txt\n"
+          "  xfmr convert -m SmolLM2-135M-Instruct --sparsity 2:4 --sparsity-method wanda \\\n"
+          "      --calib calib.txt -o smollm2-24.gguf\n"
           "\n",
           f);
     cli_help_models(f);
