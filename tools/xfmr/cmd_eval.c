@@ -285,7 +285,7 @@ static const char *kind_name(int kind) {
 /* The model under test, with every option that changes it; the reference as stored. */
 static int eval_load_model(const eval_opts *o, int is_ref, xf_model **m, int *kind) {
     cli_model_opts mo = o->mo;
-    if (is_ref) { /* as stored: no weight format, rope scaling, pruning or early exit */
+    if (is_ref) { /* as stored: no weight format, rope scaling, sparsity, pruning or early exit */
         cli_model_opts plain;
         cli_model_opts_init(&plain);
         plain.model = o->ref;
