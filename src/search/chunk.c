@@ -11,11 +11,15 @@
 
 #define MAX_WORD_BYTES 64 /* longer runs without spaces are cut (base64, minified code) */
 
+/* The word separators of the chunker: the word count without a tokenizer uses the same set, so a
+ * chunk cut at N words counts N words again. */
+static int is_space(char ch) { return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v'; }
+
 xf_status xf_count_tokens(const xf_tokenizer *tok, const char *s, size_t len, size_t *n) {
     if (!tok) {
         size_t w = 0;
         for (size_t i = 0; i < len; i++)
-            if (s[i] != ' ' && s[i] != '\n' && s[i] != '\t' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t')) w++;
+            if (!is_space(s[i]) && (i == 0 || is_space(s[i - 1]))) w++;
         *n = w;
         return XF_OK;
     }
@@ -82,8 +86,6 @@ static xf_status count(ck *c, const char *s, size_t len, size_t *n) {
     *n = t > c->n_special ? t - c->n_special : 0;
     return XF_OK;
 }
-
-static int is_space(char ch) { return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v'; }
 
 static uint64_t fnv1a(const char *s, size_t n, int space) {
     uint64_t h = 1469598103934665603ull;
