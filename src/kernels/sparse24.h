@@ -10,8 +10,8 @@
  * weight against 4 for float32: the two kept values of every four plus two 2-bit indices).
  *
  * Products read the compressed form directly: per chunk of 32 inputs, the 16 kept values against
- * the 16 inputs they select (a two-source permute of the activations by the indices: vpermt2ps on
- * AVX-512, two vpermps and a blend on AVX2). Each output sums in this order, the same at every ISA
+ * the 16 inputs they select (a two-source permute of the activations by the indices, per half of
+ * 8 values: vpermt2ps on AVX-512VL, two vpermps and a blend on AVX2). Each output sums in this order, the same at every ISA
  * level, thread split and number of activation rows (bitwise):
  *
  *   acc[0..15] = 0;  for each chunk c (values 16c ..):  acc[j] = fma(v[16c + j], x[k(16c + j)], acc[j])
