@@ -327,7 +327,10 @@ typedef struct xf_adaptive_params {
     size_t n_keep_schedule;
     int pool_pruned;            /* 1 (default): a pruned token still counts in mean/max pooling with
                                    its hidden state of the layer it left; 0: pooling sees only the
-                                   tokens that reached the last layer (the paper's dropping) */
+                                   tokens that reached the last layer (the paper's dropping);
+                                   2: pruned tokens skip the middle layers and rejoin, with the
+                                   state they left with, for the last layer (token dropping; the
+                                   last layer sees every token; not with early exit) */
     /* Early exit: a text stops after the first layer l (l + 1 >= exit_min_layers) whose pooled
      * output has cosine >= exit_cosine with the pooled output of layer l - 1; its embedding is
      * then that layer's (its tokens leave the batch). */

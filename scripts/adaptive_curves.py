@@ -11,6 +11,9 @@ usage: scripts/adaptive_curves.py [--xfmr build/xfmr] [--model all-MiniLM-L6-v2]
           [--pairs .cache/eval/adaptive/pairs_128_256.jsonl] [--calib .cache/eval/adaptive/calib_docs.txt]
           [--out .cache/eval/adaptive/runs] [--plots docs] [--threads N] [--only prune|exit]
           [--keep 0.9,0.8,...] [--exit 0.999,...] [--target 0.99,...] [--schedule 'A;B']
+          [--extra '--pool-pruned rejoin'] [--tag NAME-]
+       scripts/adaptive_curves.py --combine 'frozen=OUT/summary.json' 'rejoin=OUT/rejoin-summary.json'
+          --combine-to docs/adaptive_pruning.png          (plot earlier runs together)
 """
 import argparse
 import json
@@ -64,6 +67,32 @@ def plot(rows, path, title):
     print("wrote", path, file=sys.stderr)
 
 
+def plot_series(series, path, title):
+    """series: [(label, rows)]: MRR@10 of each against docs per CPU second, one line per series."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for label, rows in series:
+        pts = sorted((r["speed_cpu"], r["rel_mrr"], r["rel_ndcg"], r["name"].split("-")[-1]) for r in rows)
+        line, = ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], "o-", label=f"{label}: MRR@10")
+        ax.plot([p[0] for p in pts], [100 * p[2] for p in pts], "s--", color=line.get_color(), alpha=0.5, ms=4,
+                label=f"{label}: nDCG@10")
+        for x, y, _, n in pts:
+            ax.annotate(n, (x, 100 * y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    ax.axhline(99, color="grey", lw=0.8, ls=":")
+    ax.axvline(1.5, color="grey", lw=0.8, ls=":")
+    ax.plot([1.0], [100.0], "k*", ms=10, label="dense")
+    ax.set_xlabel("docs per CPU second, relative to dense (same run)")
+    ax.set_ylabel("% of dense")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print("wrote", path, file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--xfmr", default="build/xfmr")
@@ -81,7 +110,18 @@ def main():
     ap.add_argument("--extra", default="", help="options added to every run (e.g. '--pool-pruned no')")
     ap.add_argument("--tag", default="")
     ap.add_argument("--reuse", action="store_true", help="reuse OUT/<name>.json files that exist")
+    ap.add_argument("--combine", nargs="*", metavar="LABEL=SUMMARY.json",
+                    help="only plot: one line per summary file of earlier runs, into --combine-to")
+    ap.add_argument("--combine-to", default="docs/adaptive_pruning.png")
+    ap.add_argument("--title", default="all-MiniLM-L6-v2, Debian pairs with docs of 128-256 tokens")
     a = ap.parse_args()
+    if a.combine:
+        series = []
+        for item in a.combine:
+            label, path = item.split("=", 1)
+            series.append((label, json.load(open(path))))
+        plot_series(series, a.combine_to, a.title)
+        return
     os.makedirs(a.out, exist_ok=True)
     extra = a.extra.split()
     prune, ex = [], []

@@ -5,6 +5,8 @@
  *     scores the forward pass hands the hook = the reference on the layer's own Q and K; pruning
  *     inside the loop = choosing the same tokens by hand, dropping them (xf_fwd_keep_tokens),
  *     running the last layer from there and pooling (pruned tokens in or out of the mean), bitwise;
+ *   - token dropping (pruned tokens rejoin for the last layer): keep-all = dense bitwise, two
+ *     layers = nothing pruned, the token-layer count, no early exit with it;
  *   - all-MiniLM-L6-v2 (SKIP, exit 77, without it): early exit = per text, the full-depth
  *     embeddings cut at the first layer whose consecutive pooled cosine passes, bitwise, and the
  *     mean depth; threshold > 1 = dense; the calibrated threshold keeps every calibration text at
@@ -206,6 +208,12 @@ static void tiny_checks(void) {
         CHECK_MSG(st.token_layers == TT + 5 + 3 && st.token_layers_dense == 2 * TT, "token-layers %llu of %llu",
                   (unsigned long long)st.token_layers, (unsigned long long)st.token_layers_dense);
     }
+    /* token dropping on two layers: pruned tokens would rejoin before the last layer, so nothing is pruned */
+    p = xf_adaptive_default_params();
+    p.keep = 0.5f, p.pool_pruned = 2, p.keep_min = 1;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_OK);
+    embed_tiny(m, got);
+    CHECK_MSG(!memcmp(dense, got, sizeof got), "token dropping on a two-layer model changed the embeddings");
     xf_fwd_ws_free(&ws);
     xf_model_free(m);
 }
@@ -269,6 +277,36 @@ static void minilm_checks(const char *dir) {
         CHECK(xf_model_adaptive_stats(m, &st, 1) == XF_OK && st.n_texts == NT);
         CHECK_MSG(fabs(st.mean_layers - depth / NT) < 1e-12, "mean depth %g, by hand %g", st.mean_layers, depth / NT);
     }
+    /* token dropping (pool_pruned 2): a keep-all schedule = dense bitwise; pruning runs the first
+     * and last layers on every token and fewer in between */
+    size_t total = 0;
+    for (size_t i = 0; i < NT; i++) {
+        xf_encoding e;
+        CHECK(xf_tokenize(xf_model_tokenizer(m), k_texts[i], strlen(k_texts[i]), NULL, 0, 0, &e) == XF_OK);
+        total += e.n;
+        xf_encoding_free(&e);
+    }
+    static const float keep_all[5] = {0.99f, 0.99f, 0.99f, 0.99f, 0.99f};
+    p = xf_adaptive_default_params();
+    p.pool_pruned = 2, p.keep_min = 1, p.keep_schedule = keep_all, p.n_keep_schedule = L - 1;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_OK);
+    CHECK(xf_embed(m, k_texts, NT, 0, got, NULL) == XF_OK);
+    for (size_t i = 0; i < NT; i++) CHECK(!memcmp(cut + (i * L + L - 1) * D, got + i * D, D * sizeof *got));
+    p.keep_schedule = NULL, p.keep = 0.3f;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_OK && !m->hook_want_acc[L - 2] && m->hook_want_acc[0]);
+    CHECK(xf_embed(m, k_texts, NT, 0, got, NULL) == XF_OK);
+    xf_adaptive_stats rs = xf_adaptive_stats_init();
+    CHECK(xf_model_adaptive_stats(m, &rs, 1) == XF_OK);
+    CHECK_MSG(rs.token_layers_dense == total * L && rs.token_layers < total * L && rs.token_layers > 2 * total,
+              "token dropping ran %llu token-layers of %llu (%zu tokens)", (unsigned long long)rs.token_layers,
+              (unsigned long long)rs.token_layers_dense, total);
+    p.exit_cosine = 0.9f;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_ERR_UNSUPPORTED);
+    p = xf_adaptive_default_params();
+    p.pool_pruned = 3;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_ERR_RANGE);
+    p = xf_adaptive_default_params();
+
     /* threshold above 1: off, dense; calibrated: every calibration text at the target */
     p.exit_cosine = 1.01f;
     CHECK(xf_model_set_adaptive(m, &p) == XF_OK && !m->adaptive);

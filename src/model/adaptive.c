@@ -10,7 +10,9 @@
  * A token or text that leaves is "frozen": its hidden state is saved, and after the last layer (or
  * when every text has left) the hook writes the batch back in its original order — kept tokens
  * with their final states, frozen ones with the state they left with (pruned tokens only when
- * pool_pruned) — so pooling (model.c) reads whole texts. Pooled outputs between layers are taken
+ * pool_pruned) — so pooling (model.c) reads whole texts. With pool_pruned = 2 the write-back
+ * happens before the last layer instead (token dropping: pruned tokens skip the middle layers and
+ * rejoin for the last). Pooled outputs between layers are taken
  * the same way (current rows + frozen rows), so the exit test compares what the embedding would
  * be if the text stopped there. */
 #include <math.h>
@@ -297,7 +299,8 @@ static xf_status hook(void *ctx, xf_fwd *f, size_t layer, int *stop) {
             if (!rec) memcpy(prev, cur, H * sizeof *cur);
         }
     }
-    if (a->share && !last && a->share[layer] < 1.0f) {
+    const int rejoin = a->p.pool_pruned == 2 && layer + 2 == L; /* pruned tokens come back for the last layer */
+    if (a->share && !last && !rejoin && a->share[layer] < 1.0f) {
         for (size_t s = 0; s < f->n_seq; s++) {
             if (a->exit_on && a->leaving[s]) continue;
             choose(a, f, s, a->seq[s], a->share[layer]);
@@ -312,6 +315,13 @@ static xf_status hook(void *ctx, xf_fwd *f, size_t layer, int *stop) {
                 if (!a->keep[t]) freeze_row(a, f, t, o, leaving || a->p.pool_pruned), a->dropped = 1;
         }
         compact(a, f);
+    }
+    if (rejoin && a->dropped) { /* the whole batch again, pruned tokens with the state they left with */
+        restore(a, f);
+        for (size_t t = 0; t < a->T0; t++) a->src[t] = t;
+        for (size_t s = 0; s < a->n0; s++) a->seq[s] = s, a->fcount[s] = 0;
+        memset(a->fsum, 0, a->n0 * H * sizeof *a->fsum);
+        a->dropped = 0;
     }
     if (last || f->n_seq == 0) {
         for (size_t o = 0; o < a->n0; o++) a->layers_sum += a->depth[o];
@@ -362,6 +372,9 @@ xf_status xf_model_set_adaptive(xf_model *m, const xf_adaptive_params *pp) {
     if (p.exit_min_layers < 2 || p.exit_min_layers > L)
         return xf_error(XF_ERR_RANGE, "exit_min_layers %zu is outside [2, %zu]", p.exit_min_layers, L);
     const int prune = p.keep_schedule || p.keep < 1.0f, ex = p.exit_cosine <= 1.0f;
+    if (p.pool_pruned < 0 || p.pool_pruned > 2)
+        return xf_error(XF_ERR_RANGE, "pool_pruned %d is not 0 (drop), 1 (pool frozen) or 2 (rejoin for the last layer)", p.pool_pruned);
+    if (p.pool_pruned == 2 && ex) return xf_error(XF_ERR_UNSUPPORTED, "pruned tokens rejoining the last layer and early exit do not combine");
     if (!prune && !ex) {
         install(m, NULL);
         return XF_OK;
@@ -381,7 +394,7 @@ xf_status xf_model_set_adaptive(xf_model *m, const xf_adaptive_params *pp) {
     for (size_t id = 0; id < a->vocab; id++) a->special[id] = (unsigned char)xf_tokenizer_is_special(m->tok, (int32_t)id);
     for (size_t l = 0; a->share && l + 1 < L; l++) {
         a->share[l] = p.keep_schedule ? p.keep_schedule[l] : powf(p.keep, (float)(l + 1) / (float)(L - 1));
-        a->want_acc[l] = a->share[l] < 1.0f;
+        a->want_acc[l] = a->share[l] < 1.0f && !(p.pool_pruned == 2 && l + 2 == L);
     }
     install(m, a);
     return XF_OK;

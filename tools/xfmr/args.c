@@ -224,11 +224,11 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         return -1;
     case CLI_OPT_KEEP_SCHEDULE: mo->keep_schedule = arg; return 1;
     case CLI_OPT_POOL_PRUNED:
-        if (!strcmp(arg, "yes") || !strcmp(arg, "no")) {
-            mo->pool_pruned = arg[0] == 'y';
+        if (!strcmp(arg, "yes") || !strcmp(arg, "no") || !strcmp(arg, "rejoin")) {
+            mo->pool_pruned = arg[0] == 'y' ? 1 : arg[0] == 'r' ? 2 : 0;
             return 1;
         }
-        cli_usage_error(p->cmd, "option '--pool-pruned' takes 'yes' or 'no', not '%s'", arg);
+        cli_usage_error(p->cmd, "option '--pool-pruned' takes 'yes', 'no' or 'rejoin', not '%s'", arg);
         return -1;
     case CLI_OPT_EXIT_COS:
         if (cli_parse_double(p->cmd, "--exit-cos", arg, &mo->exit_cos)) return -1;

@@ -115,7 +115,7 @@ typedef struct cli_model_opts {
     /* adaptive compute of encoders (adaptive.c, docs/ADAPTIVE.md) */
     double keep;               /* --keep: share of tokens the last layer sees, 1 = no pruning */
     const char *keep_schedule; /* --keep-schedule LIST */
-    int pool_pruned;           /* --pool-pruned yes|no */
+    int pool_pruned;           /* --pool-pruned yes|no|rejoin: 1, 0, 2 */
     long keep_min;             /* --keep-min N */
     double exit_cos;           /* --exit-cos: > 1 = off */
     long exit_min_layers;      /* --exit-min-layers */
@@ -161,8 +161,9 @@ enum {
     "                        non-increasing numbers in (0, 1] (overrides --keep)\n"            \
     "      --keep-min N      pruning leaves every text at least N tokens (default 64: short\n"  \
     "                        texts such as queries run dense)\n"                              \
-    "      --pool-pruned yes|no  pruned tokens count in mean pooling with the state they left\n" \
-    "                        with (yes, default) or are dropped from it (no)\n"                \
+    "      --pool-pruned yes|no|rejoin  pruned tokens count in mean pooling with the state\n"   \
+    "                        they left with (yes, default), are dropped from it (no), or\n"    \
+    "                        rejoin for the last layer (rejoin: token dropping)\n"             \
     "      --exit-cos C      early exit: a text stops after the first layer whose pooled\n"      \
     "                        output has cosine >= C with the previous layer's (0 < C; > 1 =\n" \
     "                        off, the default)\n"                                               \
