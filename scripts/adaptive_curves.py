@@ -43,6 +43,21 @@ def run(a, name, opts):
     }
 
 
+def finish_plot(fig, ax, path, title, legend_size):
+    """The goal lines (99 % of dense, 1.5x), the dense point, labels, and the PNG written to path."""
+    ax.axhline(99, color="grey", lw=0.8, ls=":")
+    ax.axvline(1.5, color="grey", lw=0.8, ls=":")
+    ax.plot([1.0], [100.0], "k*", ms=10, label="dense")
+    ax.set_xlabel("docs per CPU second, relative to dense (same run)")
+    ax.set_ylabel("% of dense")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print("wrote", path, file=sys.stderr)
+
+
 def plot(rows, path, title):
     import matplotlib
     matplotlib.use("Agg")
@@ -54,17 +69,7 @@ def plot(rows, path, title):
         if key == "rel_mrr":
             for x, y, n in pts:
                 ax.annotate(n, (x, 100 * y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.axhline(99, color="grey", lw=0.8, ls=":")
-    ax.axvline(1.5, color="grey", lw=0.8, ls=":")
-    ax.plot([1.0], [100.0], "k*", ms=10, label="dense")
-    ax.set_xlabel("docs per CPU second, relative to dense (same run)")
-    ax.set_ylabel("% of dense")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    print("wrote", path, file=sys.stderr)
+    finish_plot(fig, ax, path, title, 8)
 
 
 def plot_series(series, path, title):
@@ -80,17 +85,7 @@ def plot_series(series, path, title):
                 label=f"{label}: nDCG@10")
         for x, y, _, n in pts:
             ax.annotate(n, (x, 100 * y), textcoords="offset points", xytext=(4, 3), fontsize=7)
-    ax.axhline(99, color="grey", lw=0.8, ls=":")
-    ax.axvline(1.5, color="grey", lw=0.8, ls=":")
-    ax.plot([1.0], [100.0], "k*", ms=10, label="dense")
-    ax.set_xlabel("docs per CPU second, relative to dense (same run)")
-    ax.set_ylabel("% of dense")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    print("wrote", path, file=sys.stderr)
+    finish_plot(fig, ax, path, title, 7)
 
 
 def main():
