@@ -179,7 +179,7 @@ static xf_status exact_real(const xf_gguf *g, const char *key, double lo, double
  * num_attention_heads = the heads a layer of that head size would have unpruned (hidden /
  * head_dim for bert and gpt2, whose head size is hidden / heads), the largest count for llama.
  * Per-layer counts in *heads (heap). */
-static xf_status heads_of(const xf_gguf *g, const char *arch, int unpruned, xf_hf_config *c, uint32_t **heads) {
+static xf_status heads_of_impl(const xf_gguf *g, const char *arch, int unpruned, xf_hf_config *c, uint32_t **heads) {
     const char *file = xf_gguf_path(g);
     char k[128], kl[128];
     snprintf(k, sizeof k, "%s.attention.head_count", arch);
@@ -205,6 +205,16 @@ static xf_status heads_of(const xf_gguf *g, const char *arch, int unpruned, xf_h
         c->num_attention_heads = c->hidden_size / dh;
     }
     return XF_OK;
+}
+
+/* heads_of_impl, with *heads freed (and NULL) when it fails. */
+static xf_status heads_of(const xf_gguf *g, const char *arch, int unpruned, xf_hf_config *c, uint32_t **heads) {
+    xf_status st = heads_of_impl(g, arch, unpruned, c, heads);
+    if (st) {
+        free(*heads);
+        *heads = NULL;
+    }
+    return st;
 }
 
 /* bert and gpt2 (learned positions, no grouped-query attention): heads removed per layer as
