@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build llama.cpp's `llama-bench` (and `llama-quantize`, which makes the Q4_K_M benchmark files:
-# bench/README in BENCHMARKS.md) from the llama.cpp vendored in the llama-cpp-python sdist, for
-# bench/bench_decode.py. Nothing from llama.cpp is committed: the source and the build live in
+# bench/README in BENCHMARKS.md; `llama-perplexity` and `llama-server`, the peers of `xfmr quantize`
+# and `xfmr serve`) from the llama.cpp vendored in the llama-cpp-python sdist, for
+# bench/bench_decode.py and the quantization / serving comparisons. Nothing from llama.cpp is committed: the source and the build live in
 # .cache/llamacpp (git-ignored).
 #
 #   bench/build_llamacpp.sh [SDIST.tar.gz]
 #
 # SDIST defaults to /tmp/lcp/llama_cpp_python-*.tar.gz; when none is there it is fetched with
-# `pip download --no-deps llama-cpp-python`. JOBS (default 2) sets the parallel build jobs.
+# `pip download --no-deps llama-cpp-python`. JOBS (default 2) sets the parallel build jobs;
+# TARGETS (default: llama-bench llama-quantize llama-perplexity llama-server) the binaries.
 # Prints the path of the llama-bench binary on its last line.
 set -euo pipefail
 
@@ -36,8 +38,9 @@ fi
 BUILD="$CACHE/build-$NAME"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=OFF >&2
-cmake --build "$BUILD" --target llama-bench llama-quantize -j "$JOBS" >&2
+    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_OPENSSL=OFF >&2
+# shellcheck disable=SC2086 # TARGETS is a list
+cmake --build "$BUILD" --target ${TARGETS:-llama-bench llama-quantize llama-perplexity llama-server} -j "$JOBS" >&2
 
 BIN="$BUILD/bin/llama-bench"
 [ -x "$BIN" ] || { echo "build_llamacpp: $BIN was not built" >&2; exit 1; }
