@@ -28,3 +28,14 @@ if [ ${#want[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
 fi
+# The Python package's tests (tests/test_python.sh, python/tests) need numpy and pytest in the
+# python3 that runs them (which may be pyenv's, not Debian's): pip, also where the system's
+# Python is marked externally managed (PEP 668).
+py_want=()
+python3 -c 'import numpy' 2>/dev/null || py_want+=(numpy)
+python3 -c 'import pytest' 2>/dev/null || py_want+=(pytest)
+if [ ${#py_want[@]} -gt 0 ]; then
+  echo "install_deps: pip installing ${py_want[*]}"
+  python3 -m pip install -q "${py_want[@]}" 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages "${py_want[@]}"
+fi

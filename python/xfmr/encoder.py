@@ -1,0 +1,119 @@
+"""encoder.py — SentenceEncoder: sentence embeddings with the API of sentence-transformers'
+SentenceTransformer (encode, tokenize, get_sentence_embedding_dimension)."""
+import ctypes
+import sys
+import time
+
+import numpy as np
+
+from . import _lib
+from ._model import _Model, _utf8
+
+
+class SentenceEncoder(_Model):
+    """A sentence-embedding model (bert architecture: all-MiniLM-L6-v2, BGE, E5, ... as a Hugging
+    Face folder or GGUF file), run by libxfmr.
+
+    >>> model = SentenceEncoder("all-MiniLM-L6-v2")
+    >>> model.encode(["a sentence", "another"]).shape
+    (2, 384)
+
+    name_or_path: a model folder / .gguf file, or a short name looked up like the xfmr CLI does
+    ($XFMR_MODELS, ./models, the source tree's models/, ~/.cache/xfmr/models).
+    threads: compute threads (None or 0 = every CPU this process may use).
+    max_seq_length: truncate inputs to this many tokens (None = the model's own limit).
+    """
+
+    def __init__(self, name_or_path, threads=None, max_seq_length=None):
+        super().__init__(name_or_path, threads=threads, max_length=max_seq_length)
+        self._dim = int(self._lib.xf_model_embedding_dim(self._handle))
+        self.last_stats = None  # xf_embed_stats of the last encode(): n_texts, n_tokens, n_truncated
+
+    def get_sentence_embedding_dimension(self):
+        """Width of the vectors encode() returns."""
+        return self._dim
+
+    @property
+    def max_seq_length(self):
+        """Inputs are truncated to this many tokens (special tokens included)."""
+        return int(self._lib.xf_model_max_length(self._h()))
+
+    def tokenize(self, text):
+        """Token ids the model sees for text (a str: a list of int; a list of str: a list of such
+        lists), special tokens included, truncated to max_seq_length as encode() truncates."""
+        if isinstance(text, (str, bytes)):
+            return self._encode(text, self.max_seq_length)
+        return [self._encode(t, self.max_seq_length) for t in text]
+
+    def encode(self, sentences, batch_size=32, show_progress_bar=False, normalize_embeddings=False,
+               convert_to_numpy=True, output_value="sentence_embedding", **kwargs):
+        """Embeddings of sentences as a float32 numpy array: shape (n, dim) for a list of n
+        texts, (dim,) for one str. batch_size texts run through the encoder together (the
+        results do not depend on it). normalize_embeddings=True scales each vector to unit L2
+        norm (as sentence-transformers: v / max(||v||, 1e-12)). show_progress_bar prints the
+        progress on stderr."""
+        if output_value != "sentence_embedding":
+            raise ValueError("only output_value='sentence_embedding' is supported")
+        if not convert_to_numpy or kwargs.get("convert_to_tensor"):
+            raise ValueError("SentenceEncoder.encode returns numpy arrays (convert_to_numpy=True)")
+        unknown = set(kwargs) - {"convert_to_tensor", "device"}
+        if unknown:
+            raise TypeError(f"encode() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        single = isinstance(sentences, (str, bytes))
+        texts = [sentences] if single else list(sentences)
+        if isinstance(batch_size, bool) or int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        batch_size = int(batch_size)
+        data = [_utf8(t) for t in texts]
+        out = np.empty((len(data), self._dim), dtype=np.float32)
+        totals = _lib.EmbedStats()
+        # One library call for all texts (it batches them itself), or one per batch to show progress.
+        step = batch_size if show_progress_bar else max(len(data), 1)
+        t0 = time.monotonic()
+        for start in range(0, len(data), step):
+            chunk = data[start:start + step]
+            self._embed(chunk, batch_size, out[start:start + len(chunk)], totals)
+            if show_progress_bar:
+                _progress(start + len(chunk), len(data), t0)
+        if show_progress_bar and data:
+            sys.stderr.write("\n")
+        self.last_stats = {"n_texts": totals.n_texts, "n_tokens": totals.n_tokens,
+                           "n_truncated": totals.n_truncated}
+        if normalize_embeddings and len(data):
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            np.maximum(norms, np.float32(1e-12), out=norms)
+            out /= norms
+        return out[0] if single else out
+
+    def _embed(self, chunk, batch_size, out, totals):
+        n = len(chunk)
+        ptrs = (ctypes.c_char_p * n)(*chunk)
+        lens = (ctypes.c_size_t * n)(*[len(b) for b in chunk])
+        stats = _lib.EmbedStats()
+        with self._lock:
+            st = self._lib.xf_embed_n(self._h(), ptrs, lens, n, batch_size,
+                                      out.ctypes.data_as(_lib.c_float_p), ctypes.byref(stats))
+            if st != 0:
+                raise _lib.error(st)
+        totals.n_texts += stats.n_texts
+        totals.n_tokens += stats.n_tokens
+        totals.n_truncated += stats.n_truncated
+
+    def similarity(self, a, b):
+        """Cosine similarity matrix of two embedding arrays (rows are vectors)."""
+        a = np.atleast_2d(np.asarray(a, dtype=np.float32))
+        b = np.atleast_2d(np.asarray(b, dtype=np.float32))
+        a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+        b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+        return a @ b.T
+
+    def __repr__(self):
+        return f"SentenceEncoder({self.path!r}, dim={self._dim}, pooling={self._pooling!r})"
+
+
+def _progress(done, total, t0):
+    width = 30
+    filled = width * done // total if total else width
+    rate = done / max(time.monotonic() - t0, 1e-9)
+    sys.stderr.write(f"\rBatches [{'#' * filled}{'.' * (width - filled)}] {done}/{total} texts, {rate:.1f}/s")
+    sys.stderr.flush()
