@@ -41,6 +41,7 @@ trap 'rm -rf "$tmp"' EXIT
 preload="LD_PRELOAD=$asan${LD_PRELOAD:+:$LD_PRELOAD}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$tmp/asan
 export LSAN_OPTIONS=exitcode=0 # leaks are judged by lsan_filter.py
+export XF_T_SANITIZED=1 # python/tests thins its generation checks
 echo "test_python: sanitizer build: $preload $py"
 rc=0
 env "$preload" "$py" -m pytest -q -rs -p no:cacheprovider python/tests || rc=$?

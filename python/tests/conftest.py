@@ -24,6 +24,9 @@ os.environ.pop("LD_PRELOAD", None)
 ENCODER = "all-MiniLM-L6-v2"
 DECODER = "SmolLM2-135M-Instruct"
 THREADS = 2
+# The sanitizer build (tests/test_python.sh sets XF_T_SANITIZED=1, like the C tests' macro) runs
+# a thinner sample: generation under ASan is ~10x slower. The Release pass checks everything.
+SANITIZED = os.environ.get("XF_T_SANITIZED") == "1"
 
 
 def require(cond, why):

@@ -108,3 +108,23 @@ def test_closed_model(encoder_path):
     with pytest.raises(ValueError):
         m.encode(["a"])
     m.close()  # twice is fine
+
+
+def test_threads_share_a_model(encoder):
+    import threading
+    ref = encoder.encode(TEXTS)
+    results, errors = [None] * 4, []
+
+    def work(k):
+        try:
+            results[k] = encoder.encode(TEXTS, batch_size=k + 1)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(np.array_equal(r, ref) for r in results)
