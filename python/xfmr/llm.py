@@ -195,9 +195,11 @@ class LLM(_Model):
             raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
         if not ids:
             raise XfmrError("the prompt is empty (no tokens)", 1)
-        vocab = self.vocab_size
+        # Validate the sampling values now (the library names a bad one); the generator makes its
+        # own sampler when it starts, so that a stream never started holds nothing to free.
         smp = ctypes.c_void_p()
-        _lib.check(self._lib.xf_sampler_create(ctypes.byref(sp), vocab, ctypes.byref(smp)))
+        _lib.check(self._lib.xf_sampler_create(ctypes.byref(sp), self.vocab_size, ctypes.byref(smp)))
+        self._lib.xf_sampler_free(smp)
         stop_ids = []
         eos = int(self._lib.xf_model_eos_id(self._h()))
         if eos >= 0:
@@ -206,13 +208,15 @@ class LLM(_Model):
             tid = int(self._lib.xf_tokenizer_token_to_id(self._tok, s.encode("utf-8")))
             if tid >= 0:
                 stop_ids.append(tid)
-        return self._pieces(ids, smp, int(max_tokens), list(stops) + list(template_stops), stop_ids, ignore_eos)
+        return self._pieces(ids, sp, int(max_tokens), list(stops) + list(template_stops), stop_ids, ignore_eos)
 
-    def _pieces(self, ids, smp, max_tokens, stops, stop_ids, ignore_eos):
+    def _pieces(self, ids, sp, max_tokens, stops, stop_ids, ignore_eos):
         lib, check = self._lib, _lib.check
         sess = ctypes.c_void_p()
         ds = ctypes.c_void_p()
+        smp = ctypes.c_void_p()
         try:
+            check(lib.xf_sampler_create(ctypes.byref(sp), self.vocab_size, ctypes.byref(smp)))
             with self._lock:
                 check(lib.xf_session_create(self._h(), self.n_ctx, ctypes.byref(sess)))
             check(lib.xf_detok_stream_create(self._tok, 1, ctypes.byref(ds)))
