@@ -30,6 +30,18 @@ def test_matches_cli(encoder, cli, encoder_path, tmp_path):
                                   "n_truncated": 1}
 
 
+def test_int8_weights_match_cli(cli, encoder_path, tmp_path):
+    inp = tmp_path / "texts.txt"
+    inp.write_text("\n".join(TEXTS[:3]) + "\n", encoding="utf-8")
+    out = tmp_path / "vecs.npy"
+    run_cli(cli, "embed", "-m", encoder_path, "--threads", str(THREADS), "--weights", "int8", "-o", str(out), str(inp))
+    with xfmr.SentenceEncoder(encoder_path, threads=THREADS, weights="int8") as m:
+        got = m.encode(TEXTS[:3])
+    assert np.array_equal(got, np.load(out))
+    with pytest.raises(ValueError, match="weights"):
+        xfmr.SentenceEncoder(encoder_path, weights="int4")
+
+
 def test_batch_sizes_identical(encoder):
     ref = encoder.encode(TEXTS, batch_size=32)
     for bs in (1, 2, 3, 1000):

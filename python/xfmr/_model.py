@@ -13,6 +13,8 @@ from . import _lib
 from ._lib import ModelNotFoundError, XfmrError
 
 FETCHABLE = ("all-MiniLM-L6-v2", "SmolLM2-135M-Instruct")
+# xf_weight_format: how linear-layer weights are held and multiplied (the CLI's --weights).
+WEIGHTS = {"stored": 0, "int8": 1, "bf16": 2, "f32": 3}
 
 
 def model_search_dirs():
@@ -63,7 +65,7 @@ class _Model:
     Calls into the model are serialised by a lock: the library's sessions and embedding calls of
     one model share its thread pool."""
 
-    def __init__(self, name_or_path, threads=None, max_length=None):
+    def __init__(self, name_or_path, threads=None, max_length=None, weights=None):
         self._handle = None
         self._lib = _lib.lib()
         self.path = resolve_model(name_or_path)
@@ -74,6 +76,10 @@ class _Model:
             params.n_threads = int(threads)
         if max_length is not None:
             params.max_length = int(max_length)
+        if weights is not None:
+            if weights not in WEIGHTS:
+                raise ValueError(f"weights takes {', '.join(repr(w) for w in WEIGHTS)}, not {weights!r}")
+            params.weights = WEIGHTS[weights]
         handle = ctypes.c_void_p()
         _lib.check(self._lib.xf_model_load(os.fsencode(self.path), ctypes.byref(params), ctypes.byref(handle)))
         self._handle = handle

@@ -22,10 +22,12 @@ class SentenceEncoder(_Model):
     ($XFMR_MODELS, ./models, the source tree's models/, ~/.cache/xfmr/models).
     threads: compute threads (None or 0 = every CPU this process may use).
     max_seq_length: truncate inputs to this many tokens (None = the model's own limit).
+    weights: "stored" (default: as the file holds them), "int8" (per-channel int8, VNNI), "bf16"
+    or "f32" — the CLI's --weights (docs/COMPRESSION.md).
     """
 
-    def __init__(self, name_or_path, threads=None, max_seq_length=None):
-        super().__init__(name_or_path, threads=threads, max_length=max_seq_length)
+    def __init__(self, name_or_path, threads=None, max_seq_length=None, weights=None):
+        super().__init__(name_or_path, threads=threads, max_length=max_seq_length, weights=weights)
         self._dim = int(self._lib.xf_model_embedding_dim(self._handle))
         self.last_stats = None  # xf_embed_stats of the last encode(): n_texts, n_tokens, n_truncated
 

@@ -33,10 +33,12 @@ class LLM(_Model):
     n_ctx: tokens a generation may hold, prompt included (None = the model's context length).
     chat_template: a built-in chat format by name (chatml, smollm2, qwen2, llama3, llama2,
     mistral, zephyr) instead of the model's own template.
+    weights: "stored" (default), "int8", "bf16" or "f32" (GGUF blocks dequantized) — the CLI's
+    --weights.
     """
 
-    def __init__(self, path_or_name, threads=None, n_ctx=None, chat_template=None):
-        super().__init__(path_or_name, threads=threads)
+    def __init__(self, path_or_name, threads=None, n_ctx=None, chat_template=None, weights=None):
+        super().__init__(path_or_name, threads=threads, weights=weights)
         if not self.is_decoder:
             self.close()
             raise XfmrError(f"{self.path} is a {self.architecture} model without a language-model head: "
