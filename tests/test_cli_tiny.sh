@@ -161,7 +161,7 @@ import re, sys
 m = re.search(r"fetch_models\.sh fetches ([^.]*?)\.\n", open(sys.argv[1]).read())
 assert m and sorted(x.strip() for x in m.group(1).split(",")) == sys.argv[2].split(), m and m.group(1)
 PY
-for cmd in "" embed tokenize similarity info generate chat perplexity; do
+for cmd in "" embed tokenize similarity info generate chat perplexity serve; do
   # shellcheck disable=SC2086
   "$X" $cmd --help >"$tmp/help_${cmd:-main}.txt"
 done

@@ -64,6 +64,8 @@ void cmd_search_help(FILE *f);
 int cli_index_model(const char *db, char **model);
 int cmd_convert(int argc, char **argv);
 void cmd_convert_help(FILE *f);
+int cmd_serve(int argc, char **argv);
+void cmd_serve_help(FILE *f);
 
 /* ------------------------------------------------------------------ options (args.c) */
 
@@ -439,6 +441,20 @@ int cli_added_specials(const xf_tokenizer *tok, size_t *pre, size_t *post);
  * strip_bos, without the ones it puts before (the rendered chat text has its BOS already). */
 int cli_encode_prompt(const xf_tokenizer *tok, const char *text, size_t len, int strip_bos,
                       int32_t **ids, size_t *n);
+
+/* A text grown by appends (NUL-terminated after each). */
+typedef struct cli_buf {
+    char *s;
+    size_t n, cap;
+} cli_buf;
+/* Append s[0..n); 0, or -1 when out of memory (b unchanged). */
+int cli_buf_add(cli_buf *b, const char *s, size_t n);
+
+/* Where the first of the stop strings starts in s[0..n), or n. */
+size_t cli_find_stop(const char *const *stops, size_t n_stops, const char *s, size_t n);
+/* Length of the longest suffix of s[0..n) that is a proper prefix of a stop string (text to
+ * hold back until it is known not to start a stop). */
+size_t cli_stop_prefix(const char *const *stops, size_t n_stops, const char *s, size_t n);
 
 /* A generation engine: a session of n_ctx tokens, a sampler, the stop ids and strings. */
 typedef struct cli_gen {

@@ -317,13 +317,7 @@ int cli_gen_begin(cli_gen *g, xf_model *m, const cli_gen_opts *o, const xf_chat_
     return CLI_EXIT_OK;
 }
 
-/* Text buffer. */
-typedef struct tbuf {
-    char *s;
-    size_t n, cap;
-} tbuf;
-
-static int tbuf_add(tbuf *b, const char *s, size_t n) {
+int cli_buf_add(cli_buf *b, const char *s, size_t n) {
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n + 1) cap *= 2;
@@ -332,19 +326,18 @@ static int tbuf_add(tbuf *b, const char *s, size_t n) {
         b->s = p;
         b->cap = cap;
     }
-    memcpy(b->s + b->n, s, n);
+    if (n) memcpy(b->s + b->n, s, n);
     b->n += n;
     b->s[b->n] = '\0';
     return 0;
 }
 
-/* Where the first stop string starts in s[0..n), or n. */
-static size_t find_stop(const cli_gen *g, const char *s, size_t n) {
+size_t cli_find_stop(const char *const *stops, size_t n_stops, const char *s, size_t n) {
     size_t best = n;
-    for (size_t k = 0; k < g->n_stops; k++) {
-        size_t l = strlen(g->stops[k]);
+    for (size_t k = 0; k < n_stops; k++) {
+        size_t l = strlen(stops[k]);
         for (size_t i = 0; i + l <= n && i < best; i++)
-            if (!memcmp(s + i, g->stops[k], l)) {
+            if (!memcmp(s + i, stops[k], l)) {
                 best = i;
                 break;
             }
@@ -352,13 +345,12 @@ static size_t find_stop(const cli_gen *g, const char *s, size_t n) {
     return best;
 }
 
-/* Length of the longest suffix of s[0..n) that is a proper prefix of a stop string. */
-static size_t stop_prefix(const cli_gen *g, const char *s, size_t n) {
+size_t cli_stop_prefix(const char *const *stops, size_t n_stops, const char *s, size_t n) {
     size_t keep = 0;
-    for (size_t k = 0; k < g->n_stops; k++) {
-        size_t l = strlen(g->stops[k]);
+    for (size_t k = 0; k < n_stops; k++) {
+        size_t l = strlen(stops[k]);
         for (size_t m = l - 1; m > keep; m--)
-            if (m <= n && !memcmp(s + n - m, g->stops[k], m)) {
+            if (m <= n && !memcmp(s + n - m, stops[k], m)) {
                 keep = m;
                 break;
             }
@@ -372,10 +364,10 @@ static int is_stop_id(const cli_gen *g, int32_t id) {
     return 0;
 }
 
-static int emit(FILE *out, tbuf *reply, const char *s, size_t n) {
+static int emit(FILE *out, cli_buf *reply, const char *s, size_t n) {
     if (n == 0) return 0;
     if (fwrite(s, 1, n, out) != n || fflush(out) != 0) return cli_error("cannot write the output");
-    if (reply && tbuf_add(reply, s, n)) return cli_error("out of memory");
+    if (reply && cli_buf_add(reply, s, n)) return cli_error("out of memory");
     return 0;
 }
 
@@ -409,7 +401,7 @@ int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **repl
     g->t_prompt = cli_now() - t0;
     t0 = cli_now();
     if (rc) return rc;
-    tbuf pending = {0}, reply = {0};
+    cli_buf pending = {0}, reply = {0};
     const char *text;
     size_t len;
     int stopped = 0;
@@ -431,18 +423,18 @@ int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **repl
             rc = cli_lib_error();
             break;
         }
-        if (tbuf_add(&pending, text, len)) {
+        if (cli_buf_add(&pending, text, len)) {
             rc = cli_error("out of memory");
             break;
         }
-        size_t at = find_stop(g, pending.s ? pending.s : "", pending.n);
+        size_t at = cli_find_stop(g->stops, g->n_stops, pending.s ? pending.s : "", pending.n);
         if (at < pending.n) {
             rc = emit(out, reply_out ? &reply : NULL, pending.s, at);
             pending.n = 0;
             stopped = 1;
             break;
         }
-        size_t hold = stop_prefix(g, pending.s, pending.n);
+        size_t hold = cli_stop_prefix(g->stops, g->n_stops, pending.s, pending.n);
         rc = emit(out, reply_out ? &reply : NULL, pending.s, pending.n - hold);
         memmove(pending.s, pending.s + pending.n - hold, hold);
         pending.n = hold;
@@ -454,8 +446,8 @@ int cli_gen_run(cli_gen *g, const int32_t *ids, size_t n, FILE *out, char **repl
         if (!rc) rc = eval(g, &id, 1);
     }
     if (xf_detok_stream_flush(g->ds, &text, &len) == XF_OK && !stopped && !rc &&
-        !tbuf_add(&pending, text, len)) {
-        size_t at = find_stop(g, pending.s ? pending.s : "", pending.n);
+        !cli_buf_add(&pending, text, len)) {
+        size_t at = cli_find_stop(g->stops, g->n_stops, pending.s ? pending.s : "", pending.n);
         rc = emit(out, reply_out ? &reply : NULL, pending.s, at);
     }
     free(pending.s);

@@ -27,6 +27,8 @@ static const cli_command COMMANDS[] = {
      cmd_search, cmd_search_help},
     {"convert", "write a model as one GGUF file (llama.cpp loads it, xfmr reloads it exactly)",
      cmd_convert, cmd_convert_help},
+    {"serve", "serve models over HTTP: OpenAI- and TEI-compatible API, batched across requests",
+     cmd_serve, cmd_serve_help},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -68,6 +70,7 @@ static void main_help(FILE *f) {
           "  xfmr index --db docs.db /usr/share/doc/python3.11/html/library\n"
           "  xfmr search --db docs.db \"how do I join two paths\"\n"
           "  xfmr convert -m all-MiniLM-L6-v2 -o minilm.gguf\n"
+          "  xfmr serve -m all-MiniLM-L6-v2 -m " CLI_DEFAULT_DECODER " --port 8080\n"
           "\n",
           f);
     cli_help_models(f);
@@ -112,7 +115,7 @@ int main(int argc, char **argv) {
         if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
         return cli_usage_error(NULL, "unknown command '%s' (commands: embed, tokenize, "
                                      "similarity, info, generate, chat, perplexity, eval, index, "
-                                     "search)", a);
+                                     "search, convert, serve)", a);
     }
     int rc = c->run(argc - 1, argv + 1);
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) rc = cli_error("cannot write the output");

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""test_serve.py — end-to-end test of `xfmr serve` (docs/SERVE.md) with real clients.
+
+Starts `xfmr serve` on a free loopback port with all-MiniLM-L6-v2 and SmolLM2-135M-Instruct
+and an API key, then checks with curl and with the `openai` Python package:
+  - embeddings (string, list, token ids, base64, dimensions; TEI /embed) against `xfmr embed`
+    of the same texts (cosine >= 0.99999), also with concurrent clients (batched together);
+  - chat completions, greedy, with and without streaming, against `xfmr generate --chat`
+    (identical text), also for concurrent streams (continuous batching);
+  - text completions against `xfmr generate`; the model list; /tokenize, /health, /info,
+    /metrics, /rerank (a clear 4xx);
+  - malformed requests: 4xx with an OpenAI-shaped error message (bad JSON, wrong types,
+    unknown model, too large body, wrong method, unknown path, missing key);
+  - a client that disconnects mid-stream is cancelled and the server goes on;
+  - SIGTERM: the server stops cleanly (exit 0; under ASan, no leak).
+
+usage: tests/test_serve.py path/to/xfmr     (exits 77 when a model, curl or openai is missing)
+"""
+import base64
+import concurrent.futures as cf
+import json
+import math
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+X = os.path.abspath(sys.argv[1])
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = os.environ.get("XFMR_MODELS", os.path.join(HERE, "models"))
+ENC = os.path.join(MODELS, "all-MiniLM-L6-v2")
+DEC = os.path.join(MODELS, "SmolLM2-135M-Instruct")
+KEY = "test-key-123"
+SANITIZED = os.environ.get("XF_T_SANITIZED") == "1"
+MAX_TOKENS = 12 if SANITIZED else 24
+
+failures = []
+passed = 0
+
+
+def skip(msg):
+    print("SKIP: " + msg)
+    sys.exit(77)
+
+
+def check(name, ok, detail=""):
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failures.append(name)
+        print("FAIL: %s %s" % (name, detail))
+
+
+for p in (ENC, DEC):
+    if not os.path.isdir(p):
+        skip("model %s is missing; run scripts/fetch_models.sh" % p)
+if subprocess.run(["sh", "-c", "command -v curl"], capture_output=True).returncode:
+    skip("curl is not installed")
+try:
+    import openai  # noqa: F401
+except ImportError:
+    skip("the openai Python package is not installed (pip install openai)")
+probe = subprocess.run([X, "serve", "-m", "/nonexistent"], capture_output=True, text=True)
+if "without libmicrohttpd" in probe.stderr:
+    skip("xfmr was built without libmicrohttpd")
+
+# ------------------------------------------------------------------ start the server
+errf = tempfile.NamedTemporaryFile(prefix="xfmr_serve_", suffix=".log", delete=False)
+srv = subprocess.Popen([X, "serve", "-m", ENC, "-m", DEC, "--port", "0", "--threads", "2", "--api-key", KEY,
+                        "--max-body", "1000000", "--max-tokens", "256", "--max-sessions", "4", "--grace", "5"],
+                       stdout=subprocess.DEVNULL, stderr=errf)
+port = None
+t0 = time.time()
+while time.time() - t0 < 120 and port is None and srv.poll() is None:
+    time.sleep(0.1)
+    m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", open(errf.name).read())
+    if m:
+        port = int(m.group(1))
+if port is None:
+    print(open(errf.name).read())
+    srv.kill()
+    sys.exit(1)
+BASE = "http://127.0.0.1:%d" % port
+print("server on port", port)
+
+
+def http(method, path, body=None, key=KEY, raw=None, headers=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(BASE + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if key:
+        req.add_header("Authorization", "Bearer " + key)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=300) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def curl(*args):
+    r = subprocess.run(["curl", "-sS", "-H", "Authorization: Bearer " + KEY, "-w", "\n%{http_code}"] + list(args),
+                       capture_output=True, text=True, timeout=300)
+    body, _, code = r.stdout.rpartition("\n")
+    return int(code or 0), body
+
+
+def cos(a, b):
+    ab = sum(x * y for x, y in zip(a, b))
+    return ab / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+
+def cli_embed(texts):
+    r = subprocess.run([X, "embed", "-m", ENC, "--threads", "2"], input="\n".join(texts) + "\n",
+                       capture_output=True, text=True, check=True)
+    return [json.loads(line)["embedding"] for line in r.stdout.splitlines()]
+
+
+def cli_generate(prompt, chat, n=MAX_TOKENS):
+    args = [X, "generate", "-m", DEC, "--threads", "2", "--temperature", "0", "--max-tokens", str(n), "-p", prompt]
+    if chat:
+        args.append("--chat")
+    r = subprocess.run(args, capture_output=True, text=True, check=True)
+    return r.stdout[:-1] if r.stdout.endswith("\n") else r.stdout
+
+
+def is_error(code, body, want, name):
+    try:
+        e = json.loads(body)["error"]
+        ok = code == want and isinstance(e["message"], str) and e["message"] and "type" in e and "code" in e
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    check(name, ok, "(HTTP %d: %r)" % (code, body[:300]))
+
+
+try:
+    # -------------------------------------------------------------- embeddings
+    texts = ["A man is eating food.", "The weather is lovely today.", "Ünïcödé and emoji 🙂 survive",
+             "A much longer sentence that goes on for a while, to have another length in the batch."]
+    ref = cli_embed(texts)
+    code, body = curl(BASE + "/v1/embeddings", "-H", "Content-Type: application/json",
+                      "-d", json.dumps({"model": "all-MiniLM-L6-v2", "input": texts[0]}))
+    d = json.loads(body)
+    check("curl embeddings 200", code == 200, body[:200])
+    check("curl embeddings cos", cos(d["data"][0]["embedding"], ref[0]) >= 0.99999)
+    check("embeddings usage", d["usage"]["prompt_tokens"] > 0 and d["model"] == "all-MiniLM-L6-v2")
+
+    from openai import OpenAI
+    client = OpenAI(base_url=BASE + "/v1", api_key=KEY, max_retries=0, timeout=300)
+    res = client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)
+    for i, t in enumerate(texts):
+        c = cos(res.data[i].embedding, ref[i])
+        check("openai embeddings cos %d" % i, c >= 0.99999, "cos %.7f" % c)
+    # The openai package asks for base64 by default; ask for floats explicitly too.
+    res = client.embeddings.create(model="all-MiniLM-L6-v2", input=texts[1], encoding_format="float")
+    check("openai float", cos(res.data[0].embedding, ref[1]) >= 0.99999)
+    code, body = http("POST", "/v1/embeddings", {"input": texts[2], "encoding_format": "base64"})
+    v = struct.unpack("<384f", base64.b64decode(json.loads(body)["data"][0]["embedding"]))
+    check("base64 embeddings", code == 200 and cos(v, ref[2]) >= 0.99999)
+    code, body = http("POST", "/v1/embeddings", {"input": texts[0], "dimensions": 64})
+    v = json.loads(body)["data"][0]["embedding"]
+    check("dimensions", code == 200 and len(v) == 64 and abs(sum(x * x for x in v) - 1) < 1e-4)
+    # Token ids: those of `xfmr tokenize`.
+    tok = subprocess.run([X, "tokenize", "-m", ENC, "--text", texts[0], "--json"], capture_output=True,
+                         text=True, check=True).stdout
+    ids = json.loads(tok.splitlines()[0])["ids"]
+    code, body = http("POST", "/v1/embeddings", {"input": [ids]})
+    check("token-id embeddings", code == 200 and cos(json.loads(body)["data"][0]["embedding"], ref[0]) >= 0.99999)
+    code, body = http("POST", "/embed", {"inputs": texts})
+    d = json.loads(body)
+    check("TEI /embed", code == 200 and all(cos(d[i], ref[i]) >= 0.99999 for i in range(len(texts))))
+    # Concurrent single-text clients: batched together, each still gets its own vector.
+    many = ["sentence number %d about %s" % (i, w) for i, w in enumerate(["cats", "dogs", "rain", "code"] * 4)]
+    many_ref = cli_embed(many)
+
+    def one(i):
+        c, b = http("POST", "/v1/embeddings", {"input": many[i]})
+        return c, json.loads(b)["data"][0]["embedding"] if c == 200 else None
+
+    with cf.ThreadPoolExecutor(16) as ex:
+        outs = list(ex.map(one, range(len(many))))
+    check("concurrent embeddings", all(c == 200 and cos(v, many_ref[i]) >= 0.99999 for i, (c, v) in enumerate(outs)))
+
+    # -------------------------------------------------------------- generation
+    q = "What is the capital of France?"
+    want = cli_generate(q, True)
+    r = client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
+                                       temperature=0, max_tokens=MAX_TOKENS)
+    check("chat greedy == xfmr generate --chat", r.choices[0].message.content == want,
+          "%r vs %r" % (r.choices[0].message.content, want))
+    check("chat usage", r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0)
+    parts = []
+    for ch in client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
+                                             temperature=0, max_tokens=MAX_TOKENS, stream=True):
+        if ch.choices and ch.choices[0].delta.content:
+            parts.append(ch.choices[0].delta.content)
+    check("chat stream == xfmr generate --chat", "".join(parts) == want, "%r vs %r" % ("".join(parts), want))
+    code, body = curl("-N", BASE + "/v1/chat/completions", "-d",
+                      json.dumps({"messages": [{"role": "user", "content": q}], "temperature": 0,
+                                  "max_tokens": MAX_TOKENS, "stream": True}))
+    events = [line[6:] for line in body.splitlines() if line.startswith("data: ")]
+    text = "".join(json.loads(e)["choices"][0]["delta"].get("content") or "" for e in events[:-1])
+    check("curl SSE", code == 200 and events[-1] == "[DONE]" and text == want, body[-300:])
+
+    prompt = "Once upon a time"
+    want_c = cli_generate(prompt, False)
+    r = client.completions.create(model="SmolLM2-135M-Instruct", prompt=prompt, temperature=0, max_tokens=MAX_TOKENS)
+    check("completions greedy == xfmr generate", r.choices[0].text == want_c, "%r vs %r" % (r.choices[0].text, want_c))
+    check("completions finish_reason", r.choices[0].finish_reason == "length")
+
+    # Concurrent greedy streams: continuous batching must not change any answer.
+    qs = ["Name a primary color.", "What is 2 + 2?", "Say hello in French.", q]
+    wants = [cli_generate(x, True) for x in qs]
+
+    def stream_chat(x):
+        out = []
+        for ch in client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": x}],
+                                                 temperature=0, max_tokens=MAX_TOKENS, stream=True):
+            if ch.choices and ch.choices[0].delta.content:
+                out.append(ch.choices[0].delta.content)
+        return "".join(out)
+
+    with cf.ThreadPoolExecutor(len(qs)) as ex:
+        got = list(ex.map(stream_chat, qs))
+    for x, g, w in zip(qs, got, wants):
+        check("batched stream %r" % x, g == w, "%r vs %r" % (g, w))
+
+    # Seeded sampling repeats itself.
+    a = client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
+                                       temperature=0.9, top_p=0.9, seed=7, max_tokens=8).choices[0].message.content
+    b = client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
+                                       temperature=0.9, top_p=0.9, seed=7, max_tokens=8).choices[0].message.content
+    check("seed repeats", a == b, "%r vs %r" % (a, b))
+    r = client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
+                                       temperature=0, max_tokens=MAX_TOKENS, stop=["Paris"])
+    check("stop string", "Paris" not in r.choices[0].message.content and r.choices[0].finish_reason == "stop",
+          repr(r.choices[0].message.content))
+
+    # -------------------------------------------------------------- other endpoints
+    ms = client.models.list()
+    check("models", sorted(m.id for m in ms.data) == ["SmolLM2-135M-Instruct", "all-MiniLM-L6-v2"])
+    code, body = http("GET", "/health", key=None)
+    check("health without key", code == 200)
+    code, body = http("GET", "/info")
+    check("info", code == 200 and json.loads(body)["model_id"] == "all-MiniLM-L6-v2")
+    code, body = http("POST", "/tokenize", {"inputs": "Hello world"})
+    check("tokenize", code == 200 and [t["id"] for t in json.loads(body)[0]] == [101, 7592, 2088, 102], body[:200])
+    code, body = http("GET", "/metrics")
+    check("metrics", code == 200 and b"xfmr_requests_total" in body and b"xfmr_batches_total" in body)
+    code, body = http("POST", "/rerank", {"query": "a", "texts": ["b"]})
+    is_error(code, body, 400, "rerank refused")
+
+    # -------------------------------------------------------------- malformed requests
+    is_error(*http("POST", "/v1/embeddings", raw=b"{not json"), 400, "bad JSON")
+    is_error(*http("POST", "/v1/embeddings", raw=b"[1, 2]"), 400, "not an object")
+    is_error(*http("POST", "/v1/embeddings", raw=b""), 400, "empty body")
+    is_error(*http("POST", "/v1/embeddings", {"input": 5}), 400, "input wrong type")
+    is_error(*http("POST", "/v1/embeddings", {"input": ["a", 1]}), 400, "input mixed types")
+    is_error(*http("POST", "/v1/embeddings", {"input": []}), 400, "input empty")
+    is_error(*http("POST", "/v1/embeddings", {"input": [[1, -3]]}), 400, "bad token id")
+    is_error(*http("POST", "/v1/embeddings", {"input": "a", "encoding_format": "hex"}), 400, "encoding_format")
+    is_error(*http("POST", "/v1/embeddings", {"input": "a", "dimensions": 1000}), 400, "dimensions range")
+    is_error(*http("POST", "/v1/embeddings", {"input": "word " * 400}), 400, "too long input")
+    is_error(*http("POST", "/v1/embeddings", {"input": "a", "model": "gpt-4"}), 404, "unknown model")
+    is_error(*http("POST", "/v1/embeddings", {"input": "a", "model": "SmolLM2-135M-Instruct"}), 400, "decoder for embeddings")
+    is_error(*http("POST", "/v1/chat/completions", {"messages": "hi"}), 400, "messages wrong type")
+    is_error(*http("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                                                    "temperature": "hot"}), 400, "temperature wrong type")
+    is_error(*http("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                                                    "max_tokens": 100000}), 400, "max_tokens too large")
+    is_error(*http("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 3}),
+             400, "n > 1")
+    is_error(*http("POST", "/v1/completions", {"prompt": 42}), 400, "prompt wrong type")
+    with tempfile.NamedTemporaryFile(suffix=".json") as big:
+        big.write(b'{"input": "' + b"a" * 2000000 + b'"}')
+        big.flush()
+        is_error(*curl(BASE + "/v1/embeddings", "--data-binary", "@" + big.name), 413, "body too large (curl)")
+        # Without Content-Length (chunked upload): refused once the bytes pass the limit.
+        is_error(*curl(BASE + "/v1/embeddings", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + big.name),
+                 413, "chunked body too large (curl)")
+    is_error(*http("GET", "/v1/embeddings"), 405, "wrong method")
+    is_error(*http("GET", "/v2/nothing"), 404, "unknown path")
+    is_error(*http("POST", "/v1/embeddings", {"input": "a"}, key=None), 401, "missing key")
+    is_error(*http("POST", "/v1/embeddings", {"input": "a"}, key="wrong"), 401, "wrong key")
+
+    # -------------------------------------------------------------- a client that goes away
+    s = socket.create_connection(("127.0.0.1", port))
+    body = json.dumps({"messages": [{"role": "user", "content": "Write a long story about a dragon."}],
+                       "max_tokens": 200, "stream": True, "temperature": 0}).encode()
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode() +
+              b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    s.recv(2000)  # the headers and the first events
+    s.close()
+    t1 = time.time()
+    cancelled = False
+    while time.time() - t1 < 30 and not cancelled:
+        time.sleep(0.2)
+        m = re.search(rb"xfmr_requests_cancelled_total (\d+)", http("GET", "/metrics")[1])
+        cancelled = bool(m and int(m.group(1)) >= 1)
+    check("disconnect cancels the stream", cancelled)
+    code, body = http("POST", "/v1/embeddings", {"input": "still alive"})
+    check("alive after disconnect", code == 200)
+finally:
+    # -------------------------------------------------------------- SIGTERM
+    srv.send_signal(signal.SIGTERM)
+    try:
+        rc = srv.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        rc = -9
+    log = open(errf.name).read()
+    os.unlink(errf.name)
+check("SIGTERM exit 0", rc == 0, "(exit %s)\n%s" % (rc, log[-3000:]))
+check("SIGTERM message", "stopped" in log, log[-1000:])
+print("%d passed, %d failed" % (passed, len(failures)))
+sys.exit(1 if failures else 0)
