@@ -23,7 +23,7 @@ done
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 all=(fuzz_safetensors fuzz_gguf fuzz_hf_config fuzz_tokenizer_json fuzz_tokenize fuzz_chat_template fuzz_jinja fuzz_cli fuzz_model
-  fuzz_html_chunk)
+  fuzz_html_chunk fuzz_serve)
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all[@]}")
 
@@ -36,7 +36,7 @@ cmake --build "$build" -j "$jobs" --target "${harnesses[@]}" >/dev/null
 # Per-harness input size caps and extra seed folders (full-size real files, not committed).
 declare -A maxlen=([fuzz_safetensors]=65536 [fuzz_gguf]=262144 [fuzz_hf_config]=16384
   [fuzz_tokenizer_json]=262144 [fuzz_tokenize]=4096 [fuzz_chat_template]=16384 [fuzz_jinja]=32768 [fuzz_cli]=8192 [fuzz_model]=262144
-  [fuzz_html_chunk]=65536)
+  [fuzz_html_chunk]=65536 [fuzz_serve]=8192)
 extra_seeds() { # harness -> folder of extra seeds (printed), built from tests/data
   local h=$1 d="$build/fuzz-seeds/$1"
   rm -rf "$d" && mkdir -p "$d"
@@ -70,7 +70,7 @@ for h in "${harnesses[@]}"; do
   seeds=$(extra_seeds "$h")
   dict=()
   case "$h" in
-    fuzz_safetensors | fuzz_hf_config | fuzz_tokenizer_json) dict=(-dict="$root/fuzz/dict/json.dict") ;;
+    fuzz_safetensors | fuzz_hf_config | fuzz_tokenizer_json | fuzz_serve) dict=(-dict="$root/fuzz/dict/json.dict") ;;
     fuzz_gguf) dict=(-dict="$root/fuzz/dict/gguf.dict") ;;
     fuzz_chat_template) dict=(-dict="$root/fuzz/dict/chat.dict") ;;
     fuzz_jinja) dict=(-dict="$root/fuzz/dict/jinja.dict") ;;

@@ -2,7 +2,9 @@
  * OpenAI-shaped errors, the model list, TEI's /health and /info, Prometheus /metrics, and the
  * text buffer and JSON writing helpers the endpoints share (serve_embed_api.c for embeddings and
  * tokenization, serve_gen_api.c for chat and completions). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* POLLRDHUP */
+#endif
 
 #include <poll.h>
 #include <stdarg.h>

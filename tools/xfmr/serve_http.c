@@ -3,7 +3,9 @@
  * when Content-Length or the bytes received pass it), optional API key (Authorization: Bearer),
  * server-sent events for streams (chunked), and a graceful shutdown on SIGTERM / SIGINT: stop
  * accepting, let the requests in flight finish within --grace seconds, then fail the rest. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -134,6 +136,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         srv_error(r, 401, NULL, "invalid_api_key", "missing or wrong API key: send \"Authorization: Bearer KEY\"");
         return send_reply(c, k, r);
     }
+    /* The body is in: from now on the connection may be quiet while the request waits for the
+     * model (a queued stream can wait long for its first token), so --idle-timeout, meant for
+     * slow senders and idle keep-alive, gives way to --timeout until the answer is complete. */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)s->lim.timeout + 5u);
     k->ep = srv_handle(s, method, url, k->body.s ? k->body.s : "", k->body.n, k->fd, r);
     if (!r->stream) return send_reply(c, k, r);
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_reader, k, NULL);
@@ -147,10 +153,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
-    (void)c;
     srv_server *s = cls;
     conn *k = *con_cls;
     if (!k) return;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, s->lim.idle_timeout);
     if (k->reply.stream) {
         srv_model *m = k->reply.stream_model;
         pthread_mutex_lock(&m->mu);
@@ -160,7 +167,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         }
         pthread_mutex_unlock(&m->mu);
     }
-    (void)toe;
     atomic_fetch_add(&s->lat_us_sum[k->ep], (unsigned long)((cli_now() - k->t0) * 1e6));
     srv_reply_free(&k->reply);
     srv_buf_free(&k->body);
