@@ -76,6 +76,12 @@ def metrics():
     return out
 
 
+def server_cpu():
+    """CPU seconds the server process has used (user + system), from /proc."""
+    f = open("/proc/%d/stat" % srv.pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(math.ceil(p / 100 * len(xs))) - 1)] if xs else float("nan")
@@ -92,7 +98,7 @@ words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lim
 
 def embed_phase(clients, seconds):
     lat, lock = [], threading.Lock()
-    before = metrics()
+    before, cpu0 = metrics(), server_cpu()
     stop = time.time() + seconds
 
     def worker(i):
@@ -109,16 +115,17 @@ def embed_phase(clients, seconds):
     with cf.ThreadPoolExecutor(clients) as ex:
         list(ex.map(worker, range(clients)))
     wall = time.time() - t
-    after = metrics()
+    after, cpu = metrics(), server_cpu() - cpu0
     nb = after[("xfmr_batches_total", ENC)] - before[("xfmr_batches_total", ENC)]
     ni = after[("xfmr_batched_items_total", ENC)] - before[("xfmr_batched_items_total", ENC)]
     return {"clients": clients, "requests": len(lat), "req_per_s": len(lat) / wall, "p50_ms": 1e3 * pct(lat, 50),
-            "p99_ms": 1e3 * pct(lat, 99), "mean_batch": ni / nb if nb else 0}
+            "p99_ms": 1e3 * pct(lat, 99), "mean_batch": ni / nb if nb else 0,
+            "server_cpu_ms_per_req": 1e3 * cpu / max(1, len(lat))}
 
 
 def gen_phase(clients, n_req):
     lat, toks, lock = [], [0], threading.Lock()
-    before = metrics()
+    before, cpu0 = metrics(), server_cpu()
 
     def one(i):
         body = {"model": DEC, "messages": [{"role": "user", "content": "Write a long story about %s." % words[i % 13]}],
@@ -134,11 +141,12 @@ def gen_phase(clients, n_req):
     with cf.ThreadPoolExecutor(clients) as ex:
         list(ex.map(one, range(n_req)))
     wall = time.time() - t
-    after = metrics()
+    after, cpu = metrics(), server_cpu() - cpu0
     nb = after[("xfmr_batches_total", DEC)] - before[("xfmr_batches_total", DEC)]
     ni = after[("xfmr_batched_items_total", DEC)] - before[("xfmr_batched_items_total", DEC)]
     return {"clients": clients, "requests": n_req, "tokens": toks[0], "tokens_per_s": toks[0] / wall,
-            "p50_s": pct(lat, 50), "p99_s": pct(lat, 99), "mean_batch": ni / nb if nb else 0}
+            "p50_s": pct(lat, 50), "p99_s": pct(lat, 99), "mean_batch": ni / nb if nb else 0,
+            "server_cpu_ms_per_token": 1e3 * cpu / max(1, toks[0])}
 
 
 def mixed_phase(seconds, clients=32):
@@ -243,18 +251,22 @@ try:
     e32 = embed_phase(32, a.seconds)
     results["embed_1"], results["embed_32"] = e1, e32
     results["embed_speedup"] = e32["req_per_s"] / e1["req_per_s"]
-    print("embeddings  1 client : %7.1f req/s  p50 %6.1f ms  p99 %6.1f ms  mean batch %.1f" %
-          (e1["req_per_s"], e1["p50_ms"], e1["p99_ms"], e1["mean_batch"]))
-    print("embeddings 32 clients: %7.1f req/s  p50 %6.1f ms  p99 %6.1f ms  mean batch %.1f  (x%.2f)" %
-          (e32["req_per_s"], e32["p50_ms"], e32["p99_ms"], e32["mean_batch"], results["embed_speedup"]))
+    results["embed_cpu_ratio"] = e1["server_cpu_ms_per_req"] / e32["server_cpu_ms_per_req"]
+    for e in (e1, e32):
+        print("embeddings %2d client(s): %7.1f req/s  p50 %6.1f ms  p99 %6.1f ms  mean batch %5.1f  server CPU %.2f ms/req" %
+              (e["clients"], e["req_per_s"], e["p50_ms"], e["p99_ms"], e["mean_batch"], e["server_cpu_ms_per_req"]))
+    print("embeddings: 32 clients / 1 client: x%.2f requests/s, x%.2f less server CPU per request" %
+          (results["embed_speedup"], results["embed_cpu_ratio"]))
     g1 = gen_phase(1, max(2, a.gen_requests // 4))
     g8 = gen_phase(8, a.gen_requests)
     results["gen_1"], results["gen_8"] = g1, g8
     results["gen_speedup"] = g8["tokens_per_s"] / g1["tokens_per_s"]
-    print("generation 1 session : %7.1f tok/s  p50 %6.2f s  p99 %6.2f s  mean batch %.1f" %
-          (g1["tokens_per_s"], g1["p50_s"], g1["p99_s"], g1["mean_batch"]))
-    print("generation 8 sessions: %7.1f tok/s  p50 %6.2f s  p99 %6.2f s  mean batch %.1f  (x%.2f)" %
-          (g8["tokens_per_s"], g8["p50_s"], g8["p99_s"], g8["mean_batch"], results["gen_speedup"]))
+    results["gen_cpu_ratio"] = g1["server_cpu_ms_per_token"] / g8["server_cpu_ms_per_token"]
+    for g in (g1, g8):
+        print("generation %d session(s): %7.1f tok/s  p50 %6.2f s  p99 %6.2f s  mean batch %.1f  server CPU %.2f ms/token" %
+              (g["clients"], g["tokens_per_s"], g["p50_s"], g["p99_s"], g["mean_batch"], g["server_cpu_ms_per_token"]))
+    print("generation: 8 sessions / 1 session: x%.2f tokens/s, x%.2f less server CPU per token" %
+          (results["gen_speedup"], results["gen_cpu_ratio"]))
     if a.mixed > 0:
         mx = mixed_phase(a.mixed)
         results["mixed"] = mx

@@ -35,6 +35,7 @@ static void load(srv_model *m, const char *rel, int decoder) {
         if (xf_chat_template_from_name("chatml", &m->tmpl) != XF_OK) abort();
         m->sp = xf_sampler_default_params();
         m->eos = xf_model_eos_id(m->m);
+        m->decode_batch = 1;
     }
     if (pthread_create(&m->thread, NULL, decoder ? srv_gen_worker : srv_embed_worker, m)) abort();
     m->started = 1;

@@ -48,6 +48,9 @@ void cmd_serve_help(FILE *f) {
           "      --batch-wait-ms MS  how long an embedding batch waits for more requests\n"
           "                        (default 2)\n"
           "      --batch-texts N   most texts in one embedding batch (default 256)\n"
+          "      --decode-batch N  most sessions in one batched decode step (default: 4 for\n"
+          "                        GGUF block-quantized weights, whose kernels are fastest and\n"
+          "                        bitwise a lone session's up to 4 rows; else --max-sessions)\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
@@ -76,7 +79,7 @@ int cmd_serve(int argc, char **argv) {
 
 enum {
     OPT_HOST = 1, OPT_PORT, OPT_API_KEY, OPT_CTX, OPT_MAX_BODY, OPT_MAX_INPUTS, OPT_MAX_TOKENS, OPT_MAX_SESSIONS,
-    OPT_MAX_QUEUE, OPT_MAX_CONN, OPT_TIMEOUT, OPT_IDLE, OPT_GRACE, OPT_BATCH_WAIT, OPT_BATCH_TEXTS
+    OPT_MAX_QUEUE, OPT_MAX_CONN, OPT_TIMEOUT, OPT_IDLE, OPT_GRACE, OPT_BATCH_WAIT, OPT_BATCH_TEXTS, OPT_DECODE_BATCH
 };
 
 static const cli_opt OPTS[] = {
@@ -86,6 +89,7 @@ static const cli_opt OPTS[] = {
     {OPT_MAX_SESSIONS, 0, "max-sessions", 1}, {OPT_MAX_QUEUE, 0, "max-queue", 1},
     {OPT_MAX_CONN, 0, "max-connections", 1}, {OPT_TIMEOUT, 0, "timeout", 1}, {OPT_IDLE, 0, "idle-timeout", 1},
     {OPT_GRACE, 0, "grace", 1}, {OPT_BATCH_WAIT, 0, "batch-wait-ms", 1}, {OPT_BATCH_TEXTS, 0, "batch-texts", 1},
+    {OPT_DECODE_BATCH, 0, "decode-batch", 1},
 };
 
 static void model_free(srv_model *m) {
@@ -99,7 +103,8 @@ static void model_free(srv_model *m) {
     pthread_cond_destroy(&m->done_cv);
 }
 
-static int model_load(srv_server *s, srv_model *sm, const cli_model_opts *mo_base, const char *name, long ctx) {
+static int model_load(srv_server *s, srv_model *sm, const cli_model_opts *mo_base, const char *name, long ctx,
+                      size_t decode_batch) {
     cli_model_opts mo = *mo_base;
     mo.model = name;
     sm->srv = s;
@@ -142,16 +147,18 @@ static int model_load(srv_server *s, srv_model *sm, const cli_model_opts *mo_bas
         cli_gen_sampling(&go, sm->m);
         sm->sp = go.sp;
         sm->eos = xf_model_eos_id(sm->m);
+        int quantized = in.dtypes && (strstr(in.dtypes, "Q") || strstr(in.dtypes, "IQ"));
+        sm->decode_batch = decode_batch ? decode_batch : quantized ? 4 : s->lim.max_sessions;
     }
     return CLI_EXIT_OK;
 }
 
-int srv_models_start(srv_server *s, const cli_model_opts *mo, char **names, size_t n, long ctx) {
+int srv_models_start(srv_server *s, const cli_model_opts *mo, char **names, size_t n, long ctx, size_t decode_batch) {
     s->models = calloc(n, sizeof *s->models);
     if (!s->models) return cli_error("out of memory");
     for (size_t k = 0; k < n; k++) {
         s->n_models = k + 1;
-        int rc = model_load(s, &s->models[k], mo, names[k], ctx);
+        int rc = model_load(s, &s->models[k], mo, names[k], ctx, decode_batch);
         if (rc) return rc;
     }
     for (size_t k = 0; k < n; k++) {
@@ -206,6 +213,7 @@ int cmd_serve(int argc, char **argv) {
     lim->batch_texts = 256;
     const char *host = "127.0.0.1";
     long port = 8080, ctx = 0;
+    size_t decode_batch = 0;
     srv.api_key = getenv("XFMR_API_KEY");
     if (srv.api_key && !srv.api_key[0]) srv.api_key = NULL;
     char **names = calloc((size_t)argc + 1, sizeof *names);
@@ -266,6 +274,7 @@ int cmd_serve(int argc, char **argv) {
             lim->batch_wait = d / 1000.0;
             break;
         case OPT_BATCH_TEXTS: bad = parse_size(&p, arg, 1, 100000, &lim->batch_texts) != 0; break;
+        case OPT_DECODE_BATCH: bad = parse_size(&p, arg, 1, 64, &decode_batch) != 0; break;
         default: {
             int r = cli_model_option(&p, id, arg, &mo);
             if (r <= 0) bad = 1;
@@ -292,7 +301,7 @@ int cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     srv.t_start = (double)time(NULL);
     srv.t_start_mono = cli_now();
-    int rc = srv_models_start(&srv, &mo, names, n_names, ctx);
+    int rc = srv_models_start(&srv, &mo, names, n_names, ctx, decode_batch);
     if (!rc) rc = srv_http_run(&srv, host, (int)port);
     srv_models_stop(&srv);
     free(names);

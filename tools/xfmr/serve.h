@@ -93,6 +93,11 @@ typedef struct srv_model {
     pthread_mutex_t tmpl_mu;    /* chat rendering, one at a time */
     xf_sampler_params sp;       /* sampling defaults (the model's, else xfmr's) */
     int32_t eos;
+    /* Most sessions in one xf_session_step_batch: GGUF block-quantized weights take a GEMV path
+     * up to 4 rows (bitwise a lone session's result, and cheaper per row) and a GEMM path above,
+     * which costs more than two 4-row steps on such models; float weights batch without limit.
+     * --decode-batch overrides. */
+    size_t decode_batch;
     /* worker */
     pthread_t thread;
     int started;
@@ -125,7 +130,8 @@ struct srv_server {
 };
 
 /* Load every model, start its worker. 0, or an exit code after printing the error. */
-int srv_models_start(srv_server *s, const cli_model_opts *mo, char **names, size_t n, long ctx);
+int srv_models_start(srv_server *s, const cli_model_opts *mo, char **names, size_t n, long ctx,
+                     size_t decode_batch);
 void srv_models_stop(srv_server *s);
 /* The model a request names (NULL name: the first of the kind; want_decoder -1 = any). */
 srv_model *srv_find_model(srv_server *s, const char *name, int want_decoder);

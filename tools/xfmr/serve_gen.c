@@ -284,9 +284,11 @@ void *srv_gen_worker(void *arg) {
             batch_ids[nb] = sl->next;
             batch_k[nb++] = k;
         }
-        if (nb) {
-            xf_status st = xf_session_step_batch(batch_s, nb, batch_ids, batch_logits);
-            for (size_t b = 0; b < nb; b++) {
+        /* In steps of at most decode_batch sessions (see srv_model.decode_batch). */
+        for (size_t b0 = 0; b0 < nb; b0 += m->decode_batch) {
+            size_t cnt = nb - b0 < m->decode_batch ? nb - b0 : m->decode_batch;
+            xf_status st = xf_session_step_batch(batch_s + b0, cnt, batch_ids + b0, batch_logits + b0 * m->vocab);
+            for (size_t b = b0; b < b0 + cnt; b++) {
                 slot *sl = &slots[batch_k[b]];
                 if (st != XF_OK) {
                     fail(sl, 500, xf_errmsg());
@@ -296,7 +298,7 @@ void *srv_gen_worker(void *arg) {
                 sl->hist[sl->n_hist++] = sl->next;
             }
             atomic_fetch_add(&m->n_batches, 1);
-            atomic_fetch_add(&m->n_batched_items, nb);
+            atomic_fetch_add(&m->n_batched_items, cnt);
         }
         for (size_t k = 0; k < n_slots; k++)
             if (slots[k].job && slots[k].done) flush_text(&slots[k]);
