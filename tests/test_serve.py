@@ -75,7 +75,7 @@ if "without libmicrohttpd" in probe.stderr:
 # ------------------------------------------------------------------ start the server
 errf = tempfile.NamedTemporaryFile(prefix="xfmr_serve_", suffix=".log", delete=False)
 srv = subprocess.Popen([X, "serve", "-m", ENC, "-m", DEC, "--port", "0", "--threads", "2", "--api-key", KEY,
-                        "--max-body", "1000000", "--max-tokens", "256", "--max-sessions", "4", "--grace", "5"],
+                        "--max-body", "1000000", "--max-tokens", "256", "--max-sessions", "8", "--grace", "5"],
                        stdout=subprocess.DEVNULL, stderr=errf)
 port = None
 t0 = time.time()
@@ -218,7 +218,7 @@ try:
     check("completions finish_reason", r.choices[0].finish_reason == "length")
 
     # Concurrent greedy streams: continuous batching must not change any answer.
-    qs = ["Name a primary color.", "What is 2 + 2?", "Say hello in French.", q]
+    qs = ["Name a primary color.", "What is 2 + 2?", "Say hello in French.", q, "Name a fruit.", "What is water?"]
     wants = [cli_generate(x, True) for x in qs]
 
     def stream_chat(x):
