@@ -219,6 +219,29 @@ def saved_seeds():
         put("fuzz_gguf", "xfmr_saved_%s.gguf" % name, gguf(kvs, tensors))
 
 
+def quantized_seeds():
+    """Files written by `xfmr quantize` (XFMR_BIN or build/xfmr): the tiny bert in MXFP4 and Q4_K
+    (whole, fuzz_model: the MXFP4 blocks are dequantized at load, Q4_K falls back to Q5_0 at width
+    32) and one tensor of every type xfmr writes (fuzz_gguf)."""
+    import subprocess
+    import tempfile
+    xfmr = os.environ.get("XFMR_BIN", os.path.join(ROOT, "build", "xfmr"))
+    if not os.access(xfmr, os.X_OK):
+        print("make_seeds: no %s, skipping the seeds written by xfmr quantize" % xfmr, file=sys.stderr)
+        return
+    tmp = tempfile.mkdtemp(prefix="xfmr_seeds_")
+    for t in ("MXFP4", "Q4_K"):
+        out = os.path.join(tmp, t + ".gguf")
+        subprocess.run([xfmr, "quantize", "-m", os.path.join(ROOT, "tests/data/tiny/bert"), "--type", t, "-o", out],
+                       check=True, stderr=subprocess.DEVNULL)
+        put("fuzz_model", "xfmr_quantized_bert_%s.gguf" % t.lower(), b"\0" + open(out, "rb").read())
+    # ggml id, block elements, block bytes
+    types = [(8, 32, 34), (2, 32, 18), (3, 32, 20), (6, 32, 22), (7, 32, 24), (12, 256, 144), (13, 256, 176),
+             (14, 256, 210), (39, 32, 17)]
+    tensors = [(b"t%d" % gt, [be, 1], gt, bytes((i * 7 + 1) % 256 for i in range(bb))) for gt, be, bb in types]
+    put("fuzz_gguf", "quantized_types.gguf", gguf([(b"general.architecture", 8, b"llama")], tensors))
+
+
 def u32s(xs):
     return [struct.pack("<I", x) for x in xs]
 
@@ -400,6 +423,7 @@ if __name__ == "__main__":
     st_seeds()
     gguf_seeds()
     saved_seeds()
+    quantized_seeds()
     tokenizer_seeds()
     config_seeds()
     chat_seeds()

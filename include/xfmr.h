@@ -287,10 +287,21 @@ typedef struct xf_save_params {
     /* Called as the file is written with bytes done and the file's total; may be NULL. */
     void (*progress)(void *user, size_t done, size_t total);
     void *progress_user;
+    /* NULL (default): weights as above. Else a GGUF type name — Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K,
+     * Q5_K, Q6_K or MXFP4 — that the weight matrices are quantized to (GGUF blocks of the source
+     * are dequantized and quantized again), block for block as llama.cpp's llama-quantize writes
+     * them without an importance matrix, with its choice of tensors (docs/QUANTIZATION.md): norms,
+     * biases, position and token-type embeddings stay F32; a tied token embedding (or the output
+     * matrix) gets Q6_K, or Q8_0 when its width is no multiple of 256 or the type is Q8_0 / MXFP4;
+     * a matrix whose width is no multiple of the type's block falls back as llama-quantize does
+     * (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, else F16). An unknown name is XF_ERR_INVALID_ARG
+     * listing the valid ones. */
+    const char *quantize;
+    int quantize_pure; /* 1: also the token embedding / output in that type (llama-quantize --pure) */
 } xf_save_params;
 
 static inline xf_save_params xf_save_default_params(void) {
-    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0};
+    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0, 0, 0};
     return p;
 }
 

@@ -42,6 +42,7 @@ SPECS = {
     "Q4_K": (6, [0, 2]),
     "Q5_K": (6, [0, 2]),
     "Q6_K": (6, [208]),
+    "MXFP4": (8, []),
 }
 
 
@@ -75,6 +76,9 @@ def make(name, rng):
     elif name == "BF16":
         raw = no_nan(raw.view(np.uint16), 0x7F80, 0x007F).view(np.uint8)
         raw.view(np.uint16)[:3, 0] = [0x0001, 0x8000, 0x7F80]
+    elif name == "MXFP4":  # E8M0 scale byte: finite products (e <= 250), subnormal scales (0, 1), 1.0 (127)
+        raw[:, 0] = rng.integers(0, 251, size=n_blocks)
+        raw[:3, 0] = [0, 1, 127]
     elif name == "F32":
         raw = no_nan(raw.view(np.uint32), 0x7F800000, 0x007FFFFF).view(np.uint8)
     for b in range(n_blocks):

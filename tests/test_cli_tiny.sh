@@ -251,4 +251,23 @@ out_lacks "kv heads"
 run 0 "$X" info "$tmp/notok"
 out_has "tokenizer      no"
 
+# ------------------------------------------------------------------- 10. quantize
+printf 'the quick brown fox\nhello world\n' >"$tmp/q.txt"
+run 0 "$X" quantize -m "$tiny/bert" --type Q8_0 -o "$tmp/bert-q8.gguf"
+err_has "wrote $tmp/bert-q8.gguf"
+run 0 "$X" embed -m "$tmp/bert-q8.gguf" "$tmp/q.txt"
+check "quantize: the Q8_0 file embeds" test "$(lines_of "$tmp/out")" = 2
+(cd "$tmp" && "$X" quantize "$tiny/bert/" -t q4_k >"$tmp/out" 2>"$tmp/err")
+check "quantize: default output NAME-TYPE.gguf in the current directory" test -s "$tmp/bert-Q4_K.gguf"
+run 2 "$X" quantize -m "$tiny/bert" --type Q3_X -o "$tmp/bad.gguf"
+err_has "valid types: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4"
+run 2 "$X" quantize -m "$tiny/bert" -o "$tmp/bad.gguf"
+err_has "--type"
+run 2 "$X" quantize -m "$tiny/bert" --type Q4_0 -o "$tmp"
+run 1 "$X" quantize -m "$tiny/bert" --type Q4_0 -o "$tmp/no/such/dir/x.gguf"
+check "quantize: no output file on errors" test ! -e "$tmp/bad.gguf"
+check "quantize: no temporary file left" test -z "$(find "$tmp" -name '*.tmp*')"
+run 0 "$X" quantize --help
+out_has "MXFP4"
+
 cli_finish

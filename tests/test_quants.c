@@ -129,7 +129,7 @@ static void test_type(const char *name, int type) {
 static void test_traits(void) {
     static const int want[] = {XF_GGML_F32,  XF_GGML_F16,  XF_GGML_BF16, XF_GGML_Q8_0, XF_GGML_Q4_0,
                                XF_GGML_Q4_1, XF_GGML_Q5_0, XF_GGML_Q5_1, XF_GGML_Q2_K, XF_GGML_Q3_K,
-                               XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K};
+                               XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K, XF_GGML_MXFP4};
     size_t found = 0;
     for (int id = -2; id < 256; id++) {
         const xf_quant_traits *t = xf_quant_traits_of(id);
@@ -170,7 +170,7 @@ int main(void) {
     } types[] = {{"F32", XF_GGML_F32},   {"F16", XF_GGML_F16},   {"BF16", XF_GGML_BF16}, {"Q8_0", XF_GGML_Q8_0},
                  {"Q4_0", XF_GGML_Q4_0}, {"Q4_1", XF_GGML_Q4_1}, {"Q5_0", XF_GGML_Q5_0}, {"Q5_1", XF_GGML_Q5_1},
                  {"Q2_K", XF_GGML_Q2_K}, {"Q3_K", XF_GGML_Q3_K}, {"Q4_K", XF_GGML_Q4_K}, {"Q5_K", XF_GGML_Q5_K},
-                 {"Q6_K", XF_GGML_Q6_K}};
+                 {"Q6_K", XF_GGML_Q6_K}, {"MXFP4", XF_GGML_MXFP4}};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) test_type(types[i].name, types[i].type);
     test_traits();
     test_named();

@@ -64,7 +64,8 @@ typedef enum xf_ggml_type {
     XF_GGML_I32 = 26,
     XF_GGML_I64 = 27,
     XF_GGML_F64 = 28,
-    XF_GGML_BF16 = 30
+    XF_GGML_BF16 = 30,
+    XF_GGML_MXFP4 = 39 /* 32 E2M1 values with an E8M0 scale: 17 bytes */
 } xf_ggml_type;
 
 /* Name of a metadata value type ("uint32", "string", ...; "unknown" otherwise). */

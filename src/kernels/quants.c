@@ -126,6 +126,19 @@ static void blk_k4(const uint8_t *b, const uint8_t *qh, const uint8_t *qs, float
 static void blk_q4_k(const uint8_t *b, float *w) { blk_k4(b, NULL, b + 16, w); }
 static void blk_q5_k(const uint8_t *b, float *w) { blk_k4(b, b + 16, b + 48, w); }
 
+/* MXFP4: e | qs[16]; w = kvalues[code] * 2^(e - 128), kvalues the doubled E2M1 values (ggml's
+ * kvalues_mxfp4 with GGML_E8M0_TO_FP32_HALF; e < 2 gives subnormal scales). */
+static void blk_mxfp4(const uint8_t *b, float *w) {
+    static const int8_t kv[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+    const uint32_t bits = b[0] < 2 ? 0x00200000u << b[0] : (uint32_t)(b[0] - 1) << 23;
+    float d;
+    memcpy(&d, &bits, 4);
+    for (int j = 0; j < 16; j++) {
+        w[j] = kv[b[1 + j] & 15] * d;
+        w[j + 16] = kv[b[1 + j] >> 4] * d;
+    }
+}
+
 static void blk_q6_k(const uint8_t *b, float *w) {
     const uint8_t *ql = b, *qh = b + 128;
     const int8_t *scales = (const int8_t *)(b + 192);
@@ -215,6 +228,7 @@ XF_QUANT_DEF(q3_k, QK_K, 110)
 XF_QUANT_DEF(q4_k, QK_K, 144)
 XF_QUANT_DEF(q5_k, QK_K, 176)
 XF_QUANT_DEF(q6_k, QK_K, 210)
+XF_QUANT_DEF(mxfp4, QK, 17)
 
 /* ------------------------------------------------------------- trait table */
 
@@ -227,7 +241,7 @@ static const xf_quant_traits k_traits[] = {
     T(XF_GGML_Q5_0, "Q5_0", q5_0, QK, 22),   T(XF_GGML_Q5_1, "Q5_1", q5_1, QK, 24),
     T(XF_GGML_Q2_K, "Q2_K", q2_k, QK_K, 84), T(XF_GGML_Q3_K, "Q3_K", q3_k, QK_K, 110),
     T(XF_GGML_Q4_K, "Q4_K", q4_k, QK_K, 144), T(XF_GGML_Q5_K, "Q5_K", q5_k, QK_K, 176),
-    T(XF_GGML_Q6_K, "Q6_K", q6_k, QK_K, 210),
+    T(XF_GGML_Q6_K, "Q6_K", q6_k, QK_K, 210), T(XF_GGML_MXFP4, "MXFP4", mxfp4, QK, 17),
 };
 #undef T
 

@@ -32,6 +32,9 @@
  *         element e = 128 h + r: q = ((ql[64 h + r % 64] >> 4 (r / 64)) & 15)
  *                                    | ((qh[32 h + r % 32] >> 2 (r / 32)) & 3) << 4;
  *         w = (d * scales[e / 16]) * (q - 32).
+ *   MXFP4 32 / 17 B : e u8 | qs[16]                           w[j] = kv[nib(j)] * 2^(e - 128)
+ *         kv = {0 1 2 3 4 6 8 12, 0 -1 -2 -3 -4 -6 -8 -12} (E2M1 doubled; E8M0 scale halved,
+ *         subnormal for e < 2), nib(j) as for Q4_0.
  *
  * Dot order (all types): for each block, a float accumulator sums w[j] * x[j] for j in element
  * order, w[j] being exactly the dequantized float (no fused multiply-add); block sums are added,
@@ -77,6 +80,7 @@ XF_QUANT_DECL(q3_k)
 XF_QUANT_DECL(q4_k)
 XF_QUANT_DECL(q5_k)
 XF_QUANT_DECL(q6_k)
+XF_QUANT_DECL(mxfp4)
 #undef XF_QUANT_DECL
 
 /* Bytes per block of quantized type t (32 weights, 256 for the K types; 0 for others): a switch
@@ -93,6 +97,7 @@ static inline size_t xf_qblock_bytes(int t) {
     case XF_GGML_Q4_K: return 144;
     case XF_GGML_Q5_K: return 176;
     case XF_GGML_Q6_K: return 210;
+    case XF_GGML_MXFP4: return 17;
     default: return 0;
     }
 }

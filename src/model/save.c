@@ -31,6 +31,7 @@
 #include "io/gguf_write.h"
 #include "model/formats.h"
 #include "model/model.h"
+#include "quant/quantize.h"
 #include "tokenizer/tok_export.h"
 
 #define CHUNK_ROWS 64
@@ -44,6 +45,8 @@ typedef struct sv_job {
     size_t dh;       /* > 0: LLaMA Q/K rows permuted within heads of dh rows */
     const float *own; /* values made here (rope_freqs), written as F32 */
     size_t n_own;
+    int quant;       /* values quantized to `type` (xf_save_params.quantize), also from blocks */
+    const char *name;
 } sv_job;
 
 typedef struct saver {
@@ -58,6 +61,7 @@ typedef struct saver {
     int permute;      /* LLaMA Q/K rows */
     int n_f32, n_f16, n_blocks; /* 2-D tensors written per kind */
     float *rope_freqs;
+    int qtype;       /* xf_save_params.quantize as a ggml type id, or -1 */
 } saver;
 
 /* ---------------------------------------------------------------- tensor bytes */
@@ -68,9 +72,27 @@ static size_t perm_row(size_t r, size_t dh) {
     return h * dh + (k % 2) * (dh / 2) + k / 2;
 }
 
-static int is_raw(const sv_job *j, const xf_weight *w) { return (int)j->type == w->fmt->ggml_type && j->type != XF_GGML_F32; }
+static int is_raw(const sv_job *j, const xf_weight *w) {
+    return (int)j->type == w->fmt->ggml_type && j->type != XF_GGML_F32 && !j->quant;
+}
+
+/* n values (whole rows of cols) quantized to j->type into buf (2 bytes per value suffice: Q8_0,
+ * the largest, takes 34 per 32) and written. */
+static xf_status emit_quant(const sv_job *j, const float *v, size_t n, size_t cols, xf_gguf_sink *sk, uint8_t *buf) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return xf_error(XF_ERR_INVALID_ARG, "tensor \"%s\" holds a non-finite value (%g, element %zu of row %zu of a "
+                            "chunk): it cannot be quantized", j->name, (double)v[i], i % cols, i / cols);
+    const xf_quantize_fn q = xf_quantizer((int)j->type);
+    uint32_t bs = 1, ts = 1;
+    xf_ggml_type_size(j->type, &bs, &ts);
+    const size_t row_bytes = cols / bs * ts;
+    for (size_t r = 0; r < n / cols; r++) q(v + r * cols, buf + r * row_bytes, cols);
+    return xf_gguf_sink_write(sk, buf, n / cols * row_bytes);
+}
 
 static xf_status emit_floats(const sv_job *j, const float *v, size_t n, xf_gguf_sink *sk, uint16_t *half) {
+    if (j->quant && j->type != XF_GGML_F16) return emit_quant(j, v, n, j->w[0]->cols, sk, (uint8_t *)half);
     if (j->type == XF_GGML_F32) return xf_gguf_sink_write(sk, v, n * sizeof *v);
     for (size_t i = 0; i < n; i++) half[i] = xf_f32_to_f16(v[i]);
     return xf_gguf_sink_write(sk, half, n * sizeof *half);
@@ -135,6 +157,33 @@ static int always_f32(const char *name) {
     return !strcmp(name, "position_embd.weight") || !strcmp(name, "token_types.weight");
 }
 
+/* The ggml block size of type t. */
+static size_t blck(int t) {
+    uint32_t bs = 1, ts = 0;
+    xf_ggml_type_size((uint32_t)t, &bs, &ts);
+    return bs;
+}
+
+/* The type a quantized matrix `name` of width cols is written in: llama-quantize's choice for a
+ * model without an importance matrix (llama-quant.cpp: the output rule of llama_tensor_get_type_impl,
+ * then tensor_type_fallback); its mixtures (Q4_K_M's attn_v / ffn_down in Q6_K, ...) are not
+ * applied: every other matrix gets the requested type. */
+static uint32_t quant_type(const saver *s, const char *name, size_t cols) {
+    int t = s->qtype;
+    const int tied = !strcmp(s->base, "bert") || s->m->cfg.tie_word_embeddings;
+    if (!s->p.quantize_pure && (!strcmp(name, "output.weight") || (tied && !strcmp(name, "token_embd.weight")))) {
+        if (t == XF_GGML_MXFP4 || cols % blck(t)) t = XF_GGML_Q8_0;
+        else if (t != XF_GGML_Q8_0) t = XF_GGML_Q6_K;
+    }
+    if (cols % blck(t)) {
+        if (t == XF_GGML_Q4_K) t = XF_GGML_Q5_0;
+        else if (t == XF_GGML_Q5_K) t = XF_GGML_Q5_1;
+        else if (t == XF_GGML_Q6_K) t = XF_GGML_Q8_0;
+        if (cols % blck(t)) t = XF_GGML_F16;
+    }
+    return (uint32_t)t;
+}
+
 /* Add tensor `name`: ws[0..n) concatenated along rows (2-D) or values (ndim 1); dh > 0 permutes
  * LLaMA Q/K rows. A weight without data is skipped (absent bias). */
 static xf_status add(saver *s, const char *name, int ndim, const xf_weight *const *ws, size_t n, size_t dh) {
@@ -156,8 +205,14 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
     }
     if (dh && (rows % dh || dh % 2))
         return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: tensor \"%s\": %zu rows are not whole heads of %zu", name, rows, dh);
+    j->name = name;
     if (j->vec) {
         j->type = XF_GGML_F32;
+    } else if (s->qtype >= 0 && !always_f32(name) && !strstr(name, "_norm.weight") && f->dequant_rows) {
+        j->type = quant_type(s, name, cols);
+        j->quant = 1;
+        if (j->type == XF_GGML_F16) s->n_f16++;
+        else s->n_blocks++;
     } else if (f->ggml_type >= 0 && f->ggml_type != XF_GGML_F32 && f->save_type == f->ggml_type) {
         j->type = (uint32_t)f->ggml_type;
         s->n_blocks++;
@@ -475,7 +530,13 @@ static xf_status general_keys(saver *s, const xf_gguf *src) {
  * and the quantization version of its blocks. */
 static xf_status type_keys(saver *s, const xf_gguf *src) {
     xf_status st = XF_OK;
-    if (!s->n_blocks && (s->n_f32 || s->n_f16)) st = xf_gguf_set_u32(s->w, "general.file_type", s->n_f16 ? 1u : 0u);
+    if (s->qtype >= 0) { /* llama.cpp's llama_ftype of the type (Q4_K / Q5_K: the _S variants) */
+        static const struct { int t; uint32_t ftype; } k_ftype[] = {
+            {XF_GGML_Q4_0, 2}, {XF_GGML_Q4_1, 3}, {XF_GGML_Q8_0, 7}, {XF_GGML_Q5_0, 8}, {XF_GGML_Q5_1, 9},
+            {XF_GGML_Q4_K, 14}, {XF_GGML_Q5_K, 16}, {XF_GGML_Q6_K, 18}, {XF_GGML_MXFP4, 38}};
+        for (size_t i = 0; i < sizeof k_ftype / sizeof k_ftype[0]; i++)
+            if (k_ftype[i].t == s->qtype) st = xf_gguf_set_u32(s->w, "general.file_type", k_ftype[i].ftype);
+    } else if (!s->n_blocks && (s->n_f32 || s->n_f16)) st = xf_gguf_set_u32(s->w, "general.file_type", s->n_f16 ? 1u : 0u);
     else if (src && xf_gguf_find(src, "general.file_type") >= 0) st = xf_gguf_copy_kv(s->w, src, (size_t)xf_gguf_find(src, "general.file_type"));
     if (!st && s->n_blocks) st = xf_gguf_set_u32(s->w, "general.quantization_version", 2);
     return st;
@@ -512,6 +573,10 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     if (st) return st;
     if (s.p.outtype != XF_SAVE_F32 && s.p.outtype != XF_SAVE_F16)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.outtype %d is not XF_SAVE_F32 (0) or XF_SAVE_F16 (1)", (int)s.p.outtype);
+    s.qtype = -1;
+    if (s.p.quantize && (s.qtype = xf_quantize_type_by_name(s.p.quantize)) < 0)
+        return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.quantize: unknown type \"%s\"; valid types: %s", s.p.quantize,
+                        xf_quantize_type_list());
     s.m = m;
     s.P = &m->plan;
     st = choose_arch(&s);

@@ -66,6 +66,13 @@ int cmd_convert(int argc, char **argv);
 void cmd_convert_help(FILE *f);
 int cmd_serve(int argc, char **argv);
 void cmd_serve_help(FILE *f);
+int cmd_quantize(int argc, char **argv);
+void cmd_quantize_help(FILE *f);
+/* Usage error (exit code) when -o out names a directory, else CLI_EXIT_OK. */
+int cli_check_output(const char *cmd, const char *out);
+/* xf_model_save(model, out, sp) with a progress bar on a terminal and "wrote OUT (SIZE)"; sets
+ * sp's progress fields. Returns the exit code. */
+int cli_save_gguf(xf_model *model, const char *out, xf_save_params *sp);
 
 /* ------------------------------------------------------------------ options (args.c) */
 

@@ -98,27 +98,35 @@ int cmd_convert(int argc, char **argv) {
     }
     if (n_models > 1) return cli_usage_error("convert", "expected one MODEL");
     if (!out || !*out) return cli_usage_error("convert", "give the GGUF file to write with -o OUT.gguf");
+    int rc = cli_check_output("convert", out);
+    if (rc) return rc;
+    xf_model *model = NULL;
+    rc = cli_load_model(&mo, 0, &model); /* a model without a tokenizer is saved without one */
+    if (rc) return rc;
+    rc = cli_save_gguf(model, out, &sp);
+    xf_model_free(model);
+    return rc;
+}
+
+int cli_check_output(const char *cmd, const char *out) {
     struct stat sb;
     if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return cli_usage_error("convert", "-o %s is a directory; give a file name such as %s/model.gguf", out, out);
-    xf_model *model = NULL;
-    int rc = cli_load_model(&mo, 0, &model); /* a model without a tokenizer is saved without one */
-    if (rc) return rc;
+        return cli_usage_error(cmd, "-o %s is a directory; give a file name such as %s/model.gguf", out, out);
+    return CLI_EXIT_OK;
+}
+
+int cli_save_gguf(xf_model *model, const char *out, xf_save_params *sp) {
     /* a file-size limit (ulimit -f) becomes a write error and the temporary file is removed,
      * instead of the process being killed with it on the disk */
     signal(SIGXFSZ, SIG_IGN);
     cli_progress prog;
     memset(&prog, 0, sizeof prog);
-    sp.progress = on_progress;
-    sp.progress_user = &prog;
-    if (xf_model_save(model, out, &sp) != XF_OK) {
-        rc = cli_lib_error();
-    } else {
-        char size[32];
-        if (prog.what) cli_progress_finish(&prog, prog.total);
-        cli_note("wrote %s (%s)", out,
-                 cli_human_bytes(stat(out, &sb) == 0 ? (uint64_t)sb.st_size : 0, size, sizeof size));
-    }
-    xf_model_free(model);
-    return rc;
+    sp->progress = on_progress;
+    sp->progress_user = &prog;
+    if (xf_model_save(model, out, sp) != XF_OK) return cli_lib_error();
+    char size[32];
+    struct stat sb;
+    if (prog.what) cli_progress_finish(&prog, prog.total);
+    cli_note("wrote %s (%s)", out, cli_human_bytes(stat(out, &sb) == 0 ? (uint64_t)sb.st_size : 0, size, sizeof size));
+    return CLI_EXIT_OK;
 }

@@ -29,6 +29,8 @@ static const cli_command COMMANDS[] = {
      cmd_convert, cmd_convert_help},
     {"serve", "serve models over HTTP: OpenAI- and TEI-compatible API, batched across requests",
      cmd_serve, cmd_serve_help},
+    {"quantize", "write a model with its weights quantized to a GGUF type (Q4_0, Q4_K, MXFP4, ...)",
+     cmd_quantize, cmd_quantize_help},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

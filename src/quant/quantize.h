@@ -1,0 +1,52 @@
+/* quantize.h — float rows to GGUF / ggml block formats, written byte-for-byte as ggml's reference
+ * quantizers (ggml-quants.c quantize_row_*_ref, which llama-quantize uses when no importance
+ * matrix is given) so that the blocks equal what llama.cpp writes for the same floats:
+ *
+ *   quant_legacy.c  Q8_0, Q4_0, Q4_1, Q5_0, Q5_1   (32 weights per block, one or two half scales)
+ *   quant_k.c       Q4_K, Q5_K, Q6_K               (256-weight super-blocks, 6/8-bit sub-scales)
+ *   quant_mxfp4.c   MXFP4                          (32 E2M1 values with one E8M0 scale)
+ *
+ * Layouts are documented in kernels/quants.h, which decodes them. The code computes in float32 in
+ * ggml's order and is compiled without FMA contraction (-ffp-contract=off), as the `gguf` Python
+ * package's numpy quantizers compute; tests/test_quantize.c checks the results against goldens
+ * those produced (scripts/make_quantize_goldens.py).
+ *
+ * x holds n finite floats, n a multiple of the type's block size; out receives n / block_size
+ * blocks. Inputs are not checked here (the callers check finiteness and sizes). */
+#ifndef XF_QUANT_QUANTIZE_H
+#define XF_QUANT_QUANTIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*xf_quantize_fn)(const float *x, void *out, size_t n);
+
+void xf_quantize_q8_0_ref(const float *x, void *out, size_t n);
+void xf_quantize_q4_0_ref(const float *x, void *out, size_t n);
+void xf_quantize_q4_1_ref(const float *x, void *out, size_t n);
+void xf_quantize_q5_0_ref(const float *x, void *out, size_t n);
+void xf_quantize_q5_1_ref(const float *x, void *out, size_t n);
+void xf_quantize_q4_k_ref(const float *x, void *out, size_t n);
+void xf_quantize_q5_k_ref(const float *x, void *out, size_t n);
+void xf_quantize_q6_k_ref(const float *x, void *out, size_t n);
+void xf_quantize_mxfp4_ref(const float *x, void *out, size_t n);
+
+/* The quantizer of ggml type id t, or NULL when xfmr cannot write it. */
+xf_quantize_fn xf_quantizer(int t);
+
+/* The types xf_quantizer knows, as a comma-separated list of ggml names ("Q8_0, Q4_0, ..."), for
+ * error messages and help. */
+const char *xf_quantize_type_list(void);
+
+/* The ggml type id of a name xfmr can quantize to (case-insensitive), or -1. */
+int xf_quantize_type_by_name(const char *name);
+
+/* ggml's rounding helper: the nearest integer to fval (ties to even) for |fval| <= 4194303. */
+static inline int xf_nearest_int(float fval) {
+    float val = fval + 12582912.f;
+    int32_t i;
+    __builtin_memcpy(&i, &val, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+#endif

@@ -1,0 +1,313 @@
+/* test_quantize.c — xfmr's quantizers (src/quant/) and `xf_save_params.quantize`:
+ *   1. each type's blocks of tests/data/quantize/input.f32 equal, byte for byte, the blocks ggml's
+ *      reference quantizer made (<TYPE>.bin, scripts/make_quantize_goldens.py: gguf.quants and
+ *      ggml_quantize_chunk agreeing);
+ *   2. quantize -> dequantize error bounds per type on blocks of normal values at many scales
+ *      (relative RMS error, and the largest error against the block's largest magnitude: half a
+ *      step of the 32-block types, plus the half rounding of the scale for Q8_0; measured bounds
+ *      with a margin for the K types and MXFP4, whose top code 6 clips up to a quarter of amax),
+ *      and all-zero blocks stay exactly zero;
+ *   3. saving the tiny BERT / LLaMA quantized to each type: llama-quantize's choice of tensor
+ *      types (norms, biases, position / token-type embeddings F32; tied token embedding Q8_0 here;
+ *      K types falling back for widths that are no multiple of 256), every quantized tensor equal
+ *      to the quantizer applied to the source rows, the model reloading with outputs close to the
+ *      float model's;
+ *   4. an unknown type: XF_ERR_INVALID_ARG naming the valid ones, no file, no temporary file;
+ *   5. all-MiniLM-L6-v2 (when fetched) as Q8_0: cosine to F32 >= 0.999 on golden-corpus lines. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "io/gguf.h"
+#include "kernels/quants.h"
+#include "quant/quantize.h"
+#include "xfmr.h"
+
+#define ROW 512
+
+static const struct {
+    const char *name;
+    int type;
+    double rel_rms; /* bound on sqrt(sum err^2 / sum x^2) over normal blocks */
+    double rel_max; /* bound on max |err| / block amax (32-element blocks) */
+} k_types[] = {
+    {"Q8_0", XF_GGML_Q8_0, 0.006, 1.0 / 254 + 1.0 / 2048}, {"Q4_0", XF_GGML_Q4_0, 0.11, 1.0 / 8 * 1.01},
+    {"Q4_1", XF_GGML_Q4_1, 0.09, 1.0 / 15 * 1.01},   {"Q5_0", XF_GGML_Q5_0, 0.055, 1.0 / 16 * 1.01},
+    {"Q5_1", XF_GGML_Q5_1, 0.045, 1.0 / 31 * 1.01},  {"Q4_K", XF_GGML_Q4_K, 0.10, 0.2},
+    {"Q5_K", XF_GGML_Q5_K, 0.05, 0.1},               {"Q6_K", XF_GGML_Q6_K, 0.025, 0.05},
+    {"MXFP4", XF_GGML_MXFP4, 0.20, 0.25 * 1.01},
+};
+#define N_TYPES (sizeof k_types / sizeof k_types[0])
+
+static float *g_in;
+static size_t g_n;
+
+static size_t row_bytes(int type, size_t n) {
+    const xf_quant_traits *t = xf_quant_traits_of(type);
+    return n / t->block_size * t->type_size;
+}
+
+/* ------------------------------------------------------------------ 1, 2 */
+
+static void test_golden(size_t k) {
+    const int type = k_types[k].type;
+    char rel[64];
+    snprintf(rel, sizeof rel, "tests/data/quantize/%s.bin", k_types[k].name);
+    size_t len = 0;
+    unsigned char *want = (unsigned char *)xf_t_slurp(xf_t_src(rel), &len);
+    CHECK_MSG(want != NULL, "cannot read %s", rel);
+    if (!want) return;
+    const xf_quantize_fn q = xf_quantizer(type);
+    CHECK_MSG(q != NULL, "no quantizer for %s", k_types[k].name);
+    const size_t rb = row_bytes(type, ROW), rows = g_n / ROW;
+    CHECK_MSG(len == rb * rows, "%s: %zu bytes, expected %zu", rel, len, rb * rows);
+    if (!q || len != rb * rows) {
+        free(want);
+        return;
+    }
+    unsigned char *got = malloc(len);
+    for (size_t r = 0; r < rows; r++) q(g_in + r * ROW, got + r * rb, ROW);
+    const size_t ts = xf_quant_traits_of(type)->type_size, nb = len / ts;
+    size_t bad = 0, first = 0;
+    for (size_t b = nb; b-- > 0;)
+        if (memcmp(got + b * ts, want + b * ts, ts)) bad++, first = b;
+    CHECK_MSG(bad == 0, "%s: %zu of %zu blocks differ from ggml's (first: block %zu)", k_types[k].name, bad, nb, first);
+    /* error bounds: dequantize and compare with the input */
+    float *back = malloc(g_n * sizeof *back);
+    xf_quant_traits_of(type)->dequant(got, back, g_n);
+    double se = 0, sx = 0, worst = 0;
+    int zero_ok = 1;
+    for (size_t b = 0; b < g_n / 32; b++) {
+        const float *x = g_in + 32 * b, *y = back + 32 * b;
+        double amax = 0, emax = 0;
+        for (int j = 0; j < 32; j++) {
+            amax = fmax(amax, fabs(x[j]));
+            emax = fmax(emax, fabs((double)x[j] - y[j]));
+        }
+        if (amax == 0) {
+            for (int j = 0; j < 32; j++) zero_ok &= y[j] == 0.0f;
+            continue;
+        }
+        /* the normal blocks at scales 0.02 .. 1e4, where the half scales are normal numbers */
+        if (b < 8 * 256 / 32 && amax > 0.01) {
+            for (int j = 0; j < 32; j++) se += ((double)x[j] - y[j]) * ((double)x[j] - y[j]), sx += (double)x[j] * x[j];
+            worst = fmax(worst, emax / amax);
+        }
+    }
+    const double rrms = sqrt(se / sx);
+    CHECK_MSG(rrms <= k_types[k].rel_rms, "%s: relative RMS error %.4f > %.4f", k_types[k].name, rrms, k_types[k].rel_rms);
+    CHECK_MSG(worst <= k_types[k].rel_max, "%s: max error / block amax %.4f > %.4f", k_types[k].name, worst, k_types[k].rel_max);
+    CHECK_MSG(zero_ok, "%s: an all-zero block does not dequantize to zeros", k_types[k].name);
+    printf("%-5s %zu blocks: %s ggml's; relative RMS error %.4f, max error / amax %.4f\n", k_types[k].name, nb,
+           bad ? "DIFFER from" : "equal to", rrms, worst);
+    free(back), free(got), free(want);
+}
+
+/* ------------------------------------------------------------------ 3 */
+
+static xf_model *load(const char *path) {
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 1;
+    xf_model *m = NULL;
+    CHECK_MSG(xf_model_load(path, &p, &m) == XF_OK, "%s: %s", path, xf_errmsg());
+    return m;
+}
+
+/* Tensor `name` of g has type want and, when quantized from float source values src (rows x cols),
+ * equals the quantizer's blocks of them. */
+static void check_tensor(const xf_gguf *g, const char *name, uint32_t want, const float *src) {
+    const xf_gguf_tensor *t = xf_gguf_find_tensor(g, name);
+    CHECK_MSG(t != NULL, "%s: no tensor %s", xf_gguf_path(g), name);
+    if (!t) return;
+    CHECK_MSG(t->type == want, "%s: %s is %s, expected %s", xf_gguf_path(g), name, xf_ggml_type_name(t->type),
+              xf_ggml_type_name(want));
+    if (!src || t->type != want || !xf_quantizer((int)want)) return;
+    const size_t cols = t->dims[0], rows = t->n_dims > 1 ? t->dims[1] : 1, rb = row_bytes((int)want, cols);
+    unsigned char *q = malloc(rb * rows);
+    for (size_t r = 0; r < rows; r++) xf_quantizer((int)want)(src + r * cols, q + r * rb, cols);
+    CHECK_MSG(!memcmp(q, t->data, rb * rows), "%s: %s is not the quantizer's blocks", xf_gguf_path(g), name);
+    free(q);
+}
+
+static double cosine(const float *a, const float *b, size_t n) {
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) ab += (double)a[i] * b[i], aa += (double)a[i] * a[i], bb += (double)b[i] * b[i];
+    return ab / sqrt(aa * bb + 1e-300);
+}
+
+/* A float tensor of the source folder's GGUF-free reading: the same values xf_model_save dequantizes. */
+static float *f32_tensor(const char *gguf_f32, const char *name, size_t *n) {
+    xf_gguf *g = NULL;
+    if (xf_gguf_open(gguf_f32, &g) != XF_OK) return NULL;
+    const xf_gguf_tensor *t = xf_gguf_find_tensor(g, name);
+    float *v = NULL;
+    if (t && t->type == XF_GGML_F32) {
+        *n = (size_t)t->n_elements;
+        v = malloc(*n * sizeof *v);
+        memcpy(v, t->data, *n * sizeof *v);
+    }
+    xf_gguf_close(g);
+    return v;
+}
+
+static void test_tiny_bert(void) {
+    const char *src = xf_t_src("tests/data/tiny/bert");
+    xf_model *m = load(src);
+    if (!m) return;
+    const char *f32 = xf_t_out("bert-f32.gguf");
+    CHECK_MSG(xf_model_save(m, f32, NULL) == XF_OK, "%s", xf_errmsg());
+    static const char *const texts[] = {"the quick brown fox", "hello world", "quantized weights"};
+    const size_t dim = xf_model_embedding_dim(m);
+    float *ref = malloc(3 * dim * sizeof *ref), *got = malloc(3 * dim * sizeof *got);
+    CHECK(xf_embed(m, texts, 3, 0, ref, NULL) == XF_OK);
+    size_t n_q = 0, n_emb = 0;
+    float *wq = f32_tensor(f32, "blk.0.attn_q.weight", &n_q), *emb = f32_tensor(f32, "token_embd.weight", &n_emb);
+    CHECK(wq && emb);
+    for (size_t k = 0; k < N_TYPES; k++) {
+        const int t = k_types[k].type;
+        char file[64];
+        snprintf(file, sizeof file, "bert-%s.gguf", k_types[k].name);
+        const char *out = xf_t_out(file);
+        xf_save_params sp = xf_save_default_params();
+        sp.quantize = k_types[k].name;
+        CHECK_MSG(xf_model_save(m, out, &sp) == XF_OK, "%s: %s", k_types[k].name, xf_errmsg());
+        xf_gguf *g = NULL;
+        CHECK_MSG(xf_gguf_open(out, &g) == XF_OK, "%s", xf_errmsg());
+        if (!g) continue;
+        /* width 32: the K types fall back as llama-quantize does */
+        const uint32_t mat = t == XF_GGML_Q4_K ? XF_GGML_Q5_0 : t == XF_GGML_Q5_K ? XF_GGML_Q5_1 : t == XF_GGML_Q6_K ? XF_GGML_Q8_0 : (uint32_t)t;
+        check_tensor(g, "blk.0.attn_q.weight", mat, wq);
+        check_tensor(g, "blk.1.ffn_down.weight", mat, NULL);
+        check_tensor(g, "token_embd.weight", XF_GGML_Q8_0, emb); /* tied: Q6_K, width 32 -> Q8_0 */
+        check_tensor(g, "position_embd.weight", XF_GGML_F32, NULL);
+        check_tensor(g, "token_types.weight", XF_GGML_F32, NULL);
+        check_tensor(g, "blk.0.attn_q.bias", XF_GGML_F32, NULL);
+        check_tensor(g, "blk.0.attn_output_norm.weight", XF_GGML_F32, NULL);
+        uint64_t ft = 0;
+        CHECK(xf_gguf_get_uint(g, "general.file_type", &ft) == XF_OK && ft > 1);
+        xf_gguf_close(g);
+        if (t == XF_GGML_MXFP4 && !xf_quant_traits_of(t)) continue;
+        xf_model *r = load(out);
+        if (!r) continue;
+        CHECK(xf_embed(r, texts, 3, 0, got, NULL) == XF_OK);
+        double worst = 1;
+        for (int i = 0; i < 3; i++) worst = fmin(worst, cosine(ref + i * dim, got + i * dim, dim));
+        const double floor = t == XF_GGML_Q8_0 || t == XF_GGML_Q6_K ? 0.999 : 0.98;
+        CHECK_MSG(worst >= floor, "tiny bert %s: cosine to F32 %.5f < %.3f", k_types[k].name, worst, floor);
+        printf("tiny bert %-5s: min cosine to F32 %.5f\n", k_types[k].name, worst);
+        xf_model_free(r);
+        unlink(out);
+    }
+    /* --pure: the token embedding in the type too */
+    xf_save_params sp = xf_save_default_params();
+    sp.quantize = "q4_0"; /* case-insensitive */
+    sp.quantize_pure = 1;
+    const char *out = xf_t_out("bert-pure.gguf");
+    CHECK_MSG(xf_model_save(m, out, &sp) == XF_OK, "%s", xf_errmsg());
+    xf_gguf *g = NULL;
+    if (xf_gguf_open(out, &g) == XF_OK) {
+        check_tensor(g, "token_embd.weight", XF_GGML_Q4_0, emb);
+        xf_gguf_close(g);
+    }
+    unlink(out);
+    unlink(f32);
+    free(wq), free(emb), free(ref), free(got);
+    xf_model_free(m);
+}
+
+/* LLaMA with an untied output: output.weight follows the output rule (Q6_K; width 64 -> Q8_0). */
+static void test_tiny_llama(void) {
+    xf_model *m = load(xf_t_src("tests/data/tiny/llama"));
+    if (!m) return;
+    const char *out = xf_t_out("llama-q4_1.gguf");
+    xf_save_params sp = xf_save_default_params();
+    sp.quantize = "Q4_1";
+    CHECK_MSG(xf_model_save(m, out, &sp) == XF_OK, "%s", xf_errmsg());
+    xf_gguf *g = NULL;
+    if (xf_gguf_open(out, &g) == XF_OK) {
+        check_tensor(g, "output.weight", XF_GGML_Q8_0, NULL);
+        check_tensor(g, "token_embd.weight", XF_GGML_Q4_1, NULL);
+        check_tensor(g, "blk.0.ffn_gate.weight", XF_GGML_Q4_1, NULL);
+        check_tensor(g, "blk.0.attn_norm.weight", XF_GGML_F32, NULL);
+        xf_gguf_close(g);
+    }
+    xf_model *r = load(out);
+    xf_model_free(r);
+    unlink(out);
+    xf_model_free(m);
+}
+
+/* ------------------------------------------------------------------ 4 */
+
+static void test_bad_type(void) {
+    xf_model *m = load(xf_t_src("tests/data/tiny/bert"));
+    if (!m) return;
+    const char *out = xf_t_out("bad.gguf");
+    xf_save_params sp = xf_save_default_params();
+    sp.quantize = "Q3_X";
+    CHECK(xf_model_save(m, out, &sp) == XF_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(xf_errmsg(), "Q3_X") && strstr(xf_errmsg(), "Q4_K") && strstr(xf_errmsg(), "MXFP4"), "message: %s",
+              xf_errmsg());
+    CHECK(access(out, F_OK) != 0);
+    CHECK(xf_t_count_tmp(xf_t_outdir()) == 0);
+    CHECK(xf_quantizer(XF_GGML_Q2_K) == NULL && xf_quantize_type_by_name("F16") < 0);
+    xf_model_free(m);
+}
+
+/* ------------------------------------------------------------------ 5 */
+
+static void test_minilm(void) {
+    const char *dir = xf_t_model_dir();
+    if (!dir) return;
+    xf_model *m = load(dir);
+    if (!m) return;
+    xf_t_corpus c;
+    memset(&c, 0, sizeof c);
+    char *text = NULL;
+    size_t len = 0;
+    text = xf_t_slurp(xf_t_src("tests/data/corpus.txt"), &len);
+    size_t n_lines = 0;
+    xf_t_span *lines = text ? xf_t_split_lines(text, len, &n_lines) : NULL;
+    const size_t n = n_lines < 48 ? n_lines : 48, dim = xf_model_embedding_dim(m);
+    const char **texts = calloc(n ? n : 1, sizeof *texts);
+    for (size_t i = 0; i < n; i++) {
+        lines[i].p[lines[i].n] = 0;
+        texts[i] = lines[i].p;
+    }
+    float *ref = malloc(n * dim * sizeof *ref), *got = malloc(n * dim * sizeof *got);
+    CHECK(xf_embed(m, texts, n, 0, ref, NULL) == XF_OK);
+    const char *out = xf_t_out("minilm-q8_0.gguf");
+    xf_save_params sp = xf_save_default_params();
+    sp.quantize = "Q8_0";
+    CHECK_MSG(xf_model_save(m, out, &sp) == XF_OK, "%s", xf_errmsg());
+    xf_model *r = load(out);
+    if (r) {
+        CHECK(xf_embed(r, texts, n, 0, got, NULL) == XF_OK);
+        double worst = 1;
+        for (size_t i = 0; i < n; i++) worst = fmin(worst, cosine(ref + i * dim, got + i * dim, dim));
+        CHECK_MSG(worst >= 0.999, "MiniLM Q8_0: min cosine to F32 %.5f", worst);
+        printf("all-MiniLM-L6-v2 Q8_0: min cosine to F32 over %zu corpus lines %.5f\n", n, worst);
+        xf_model_free(r);
+    }
+    unlink(out);
+    free(ref), free(got), free(texts), free(lines), free(text);
+    xf_model_free(m);
+}
+
+int main(void) {
+    size_t len = 0;
+    g_in = (float *)xf_t_slurp(xf_t_src("tests/data/quantize/input.f32"), &len);
+    CHECK_MSG(g_in != NULL && len % (ROW * sizeof(float)) == 0, "tests/data/quantize/input.f32");
+    g_n = len / sizeof(float);
+    if (g_in)
+        for (size_t k = 0; k < N_TYPES; k++) test_golden(k);
+    free(g_in);
+    test_tiny_bert();
+    test_tiny_llama();
+    test_bad_type();
+    test_minilm();
+    return xf_t_report();
+}

@@ -1,0 +1,113 @@
+/* cmd_quantize.c — `xfmr quantize`: a model (Hugging Face folder or GGUF file) written as a GGUF
+ * file with its weight matrices quantized to one GGUF type, block for block as llama.cpp's
+ * llama-quantize writes them (xf_save_params.quantize, src/quant/). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+
+enum { OPT_OUTPUT = 1, OPT_TYPE, OPT_PURE };
+
+static const cli_opt OPTS[] = {
+    CLI_OPTS_MODEL, {OPT_OUTPUT, 'o', "output", 1}, {OPT_TYPE, 't', "type", 1}, {OPT_PURE, 0, "pure", 0},
+};
+
+#define TYPES "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4"
+
+void cmd_quantize_help(FILE *f) {
+    fputs("usage: xfmr quantize [MODEL | -m MODEL] --type TYPE [-o OUT.gguf] [--pure]\n"
+          "\n"
+          "Write MODEL — a Hugging Face folder or a GGUF file — as one GGUF file whose weight\n"
+          "matrices are quantized to TYPE, as llama.cpp's llama-quantize does without an\n"
+          "importance matrix: the same blocks for the same weights, so llama.cpp loads the file\n"
+          "and computes what xfmr computes. Norms, biases, position and token-type embeddings stay\n"
+          "F32; a tied token embedding (or the output matrix) gets Q6_K, or Q8_0 when its width is\n"
+          "no multiple of 256 or TYPE is Q8_0 or MXFP4; a matrix whose width is no multiple of\n"
+          "the type's block falls back like llama-quantize (Q4_K -> Q5_0, Q5_K -> Q5_1,\n"
+          "Q6_K -> Q8_0, else F16). A GGUF source that is already quantized (e.g. SmolLM2 Q4_1)\n"
+          "is dequantized and quantized again. See docs/QUANTIZATION.md for what each type costs\n"
+          "in quality.\n"
+          "\n"
+          "The file is written under a temporary name beside OUT.gguf and renamed at the end:\n"
+          "OUT.gguf never holds a partial file.\n"
+          "\n"
+          "Options:\n",
+          f);
+    cli_help_model_option(f, CLI_DEFAULT_ENCODER);
+    fputs("  -t, --type TYPE       " TYPES "\n"
+          "                        (bits per weight: 8.5, 4.5, 5, 5.5, 6, 4.5, 5.5, 6.5625, 4.25)\n"
+          "  -o, --output FILE     the GGUF file to write (replaced if it exists; default\n"
+          "                        NAME-TYPE.gguf in the current directory, NAME the model's)\n"
+          "      --pure            every matrix in TYPE, the token embedding / output too\n"
+          "                        (llama-quantize --pure)\n"
+          "  -h, --help            show this help\n"
+          "\n"
+          "Examples:\n"
+          "  xfmr quantize -m all-MiniLM-L6-v2 --type Q8_0 -o minilm-q8_0.gguf\n"
+          "  xfmr quantize -m SmolLM2-135M-Instruct --type Q4_K\n"
+          "  xfmr embed -m minilm-q8_0.gguf texts.txt\n"
+          "\n",
+          f);
+    cli_help_models(f);
+    fputc('\n', f);
+    cli_help_exit_codes(f);
+}
+
+/* NAME-TYPE.gguf: NAME the last component of the model path without a trailing '/' or ".gguf". */
+static char *default_output(const char *model, const char *type) {
+    size_t end = strlen(model), start;
+    while (end > 1 && model[end - 1] == '/') end--;
+    for (start = end; start > 0 && model[start - 1] != '/'; start--) {}
+    if (end - start > 5 && !strncmp(model + end - 5, ".gguf", 5)) end -= 5;
+    const size_t n = end - start + strlen(type) + 7;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%.*s-%s.gguf", (int)(end - start), model + start, type);
+    return out;
+}
+
+int cmd_quantize(int argc, char **argv) {
+    cli_parser p;
+    cli_parser_init(&p, "quantize", argc, argv, OPTS, sizeof OPTS / sizeof OPTS[0]);
+    cli_model_opts mo;
+    cli_model_opts_init(&mo);
+    const char *arg, *out = NULL, *type = NULL;
+    int id, n_models = 0;
+    xf_save_params sp = xf_save_default_params();
+    while ((id = cli_next(&p, &arg)) != CLI_DONE) {
+        int shared = cli_model_option(&p, id, arg, &mo);
+        if (shared < 0 || id == CLI_BAD) return CLI_EXIT_USAGE;
+        if (shared) {
+            n_models += id == CLI_OPT_MODEL;
+            continue;
+        }
+        switch (id) {
+        case CLI_HELP: cmd_quantize_help(stdout); return CLI_EXIT_OK;
+        case CLI_ARG: mo.model = arg, n_models++; break;
+        case OPT_OUTPUT: out = arg; break;
+        case OPT_TYPE: type = arg; break;
+        case OPT_PURE: sp.quantize_pure = 1; break;
+        }
+    }
+    if (n_models > 1) return cli_usage_error("quantize", "expected one MODEL");
+    if (!type) return cli_usage_error("quantize", "give the type to quantize to with --type (one of " TYPES ")");
+    static const char *const known[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "MXFP4"};
+    const char *canon = NULL;
+    for (size_t i = 0; i < sizeof known / sizeof known[0] && !canon; i++)
+        if (!strcasecmp(known[i], type)) canon = known[i];
+    if (!canon) return cli_usage_error("quantize", "unknown --type '%s'; valid types: " TYPES, type);
+    sp.quantize = canon;
+    char *own_out = NULL;
+    if (out && !*out) return cli_usage_error("quantize", "-o needs a file name");
+    if (!out && !(out = own_out = default_output(mo.model ? mo.model : CLI_DEFAULT_ENCODER, canon)))
+        return cli_usage_error("quantize", "out of memory");
+    int rc = cli_check_output("quantize", out);
+    xf_model *model = NULL;
+    if (!rc) rc = cli_load_model(&mo, 0, &model);
+    if (!rc) rc = cli_save_gguf(model, out, &sp);
+    xf_model_free(model);
+    free(own_out);
+    return rc;
+}
