@@ -1,0 +1,74 @@
+/* ppl_chunks.c — perplexity of a decoder by llama.cpp's llama-perplexity method, with xfmr's model,
+ * so that the same GGUF file can be compared in both (docs/QUANTIZATION.md):
+ *   the text tokenized as one (only the tokens the tokenizer adds itself), cut into
+ *   floor(tokens / n_ctx) chunks of n_ctx tokens (at most --chunks); each chunk run alone, its
+ *   first token replaced by BOS when --bos ID is given (llama.cpp does so when the vocabulary's
+ *   add_bos is set); the predictions of tokens n_ctx/2 + 1 .. n_ctx - 1 from the positions before
+ *   them scored (log-softmax in double); PPL = exp(sum NLL / count).
+ * Usage: ppl_chunks MODEL TEXTFILE N_CTX [--chunks N] [--bos ID] [--threads N]
+ * Prints: chunks, scored tokens, PPL (as llama-perplexity's "Final estimate: PPL = ..."). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xfmr.h"
+
+static double token_nll(const float *row, size_t V, int32_t target) {
+    double mx = -INFINITY, sum = 0;
+    for (size_t v = 0; v < V; v++)
+        if ((double)row[v] > mx) mx = row[v];
+    for (size_t v = 0; v < V; v++) sum += exp((double)row[v] - mx);
+    return mx + log(sum) - (double)row[target];
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s MODEL TEXTFILE N_CTX [--chunks N] [--bos ID] [--threads N]\n", argv[0]);
+        return 2;
+    }
+    long n_ctx = atol(argv[3]), max_chunks = -1, bos = -1, threads = 0;
+    for (int i = 4; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--chunks")) max_chunks = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--bos")) bos = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads")) threads = atol(argv[i + 1]);
+        else return fprintf(stderr, "unknown option %s\n", argv[i]), 2;
+    }
+    if (n_ctx < 4) return fprintf(stderr, "N_CTX must be at least 4\n"), 2;
+    FILE *f = fopen(argv[2], "rb");
+    if (!f) return perror(argv[2]), 1;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)len + 1);
+    if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) return fprintf(stderr, "cannot read %s\n", argv[2]), 1;
+    fclose(f);
+    xf_model_params mp = xf_model_default_params();
+    mp.n_threads = (int)threads;
+    xf_model *m = NULL;
+    xf_encoding enc = {0};
+    if (xf_model_load(argv[1], &mp, &m) != XF_OK ||
+        xf_tokenize(xf_model_tokenizer(m), text, (size_t)len, NULL, 0, 0, &enc) != XF_OK) {
+        fprintf(stderr, "%s\n", xf_errmsg());
+        return 1;
+    }
+    const size_t V = xf_model_vocab_size(m), C = (size_t)n_ctx, first = C / 2;
+    size_t n_chunks = enc.n / C;
+    if (max_chunks >= 0 && (size_t)max_chunks < n_chunks) n_chunks = (size_t)max_chunks;
+    if (n_chunks < 1) return fprintf(stderr, "%zu tokens: fewer than one chunk of %zu\n", enc.n, C), 1;
+    float *logits = malloc(C * V * sizeof *logits);
+    int32_t *ids = malloc(C * sizeof *ids);
+    double nll = 0;
+    size_t count = 0;
+    for (size_t k = 0; k < n_chunks; k++) {
+        memcpy(ids, enc.ids + k * C, C * sizeof *ids);
+        if (bos >= 0) ids[0] = (int32_t)bos;
+        if (xf_model_logits(m, ids, C, logits) != XF_OK) return fprintf(stderr, "%s\n", xf_errmsg()), 1;
+        for (size_t t = first; t + 1 < C; t++) nll += token_nll(logits + t * V, V, enc.ids[k * C + t + 1]), count++;
+    }
+    printf("chunks %zu, n_ctx %zu, scored %zu, PPL = %.6f\n", n_chunks, C, count, exp(nll / (double)count));
+    free(logits), free(ids), free(text);
+    xf_encoding_free(&enc);
+    xf_model_free(m);
+    return 0;
+}
