@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""quant_curves.py — the quality / size / speed table of `xfmr quantize` types for an encoder
+(docs/QUANTIZATION.md).
+
+For each type: `xfmr quantize` (or `xfmr convert --outtype f16` for F16; files given with
+--extra NAME=FILE are taken as they are, e.g. llama-quantize's), then one
+`xfmr eval -m FILE --ref MODEL --task retrieval,agree --limit N --prompts CORPUS` run: retrieval
+MRR@10 / nDCG@10 relative to the float model and docs per CPU second relative to it, measured in
+the same process, and the cosine of each corpus line's embedding with the float model's (mean,
+min). Bits per weight: 8 x bytes / elements of the Transformer blocks' matrices (blk.*), and of all 2-D
+tensors (with the token embedding, Q8_0 for MiniLM), from the GGUF file's tensor table. Writes OUT/<name>.gguf and OUT/<name>.json, a Markdown table on
+stdout and a PNG plot (matplotlib) of quality against bits per weight.
+
+usage: scripts/quant_curves.py [--xfmr build/xfmr] [--model models/all-MiniLM-L6-v2]
+          [--types F16,Q8_0,...] [--limit 500] [--corpus tests/data/corpus.txt] [--threads 2]
+          [--out .cache/quant] [--plot docs/quantization_minilm.png] [--reuse]
+          [--extra 'llama.cpp Q4_K_S=lcpp-minilm-Q4_K_S.gguf' ...]
+(needs the eval data, scripts/fetch_eval_data.sh, and gguf: pip install gguf)"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from gguf import GGUFReader
+
+TYPES = "F16,Q8_0,Q6_K,Q5_1,Q5_K,Q5_0,Q4_1,Q4_K,Q4_0,MXFP4"
+
+
+def bpw(path):
+    """Bits per weight of the 2-D tensors, and of the Transformer blocks' matrices alone (blk.*)."""
+    r = GGUFReader(path)
+    b = [0, 0, 0, 0]
+    for t in r.tensors:
+        if len(t.shape) == 2:
+            b[0] += int(t.n_bytes)
+            b[1] += int(t.n_elements)
+            if t.name.startswith("blk."):
+                b[2] += int(t.n_bytes)
+                b[3] += int(t.n_elements)
+    return 8.0 * b[0] / b[1], 8.0 * b[2] / b[3]
+
+
+def run(a, name, gguf):
+    out = os.path.join(a.out, name.replace(" ", "_") + ".json")
+    if not (a.reuse and os.path.exists(out)):
+        cmd = [a.xfmr, "eval", "-m", gguf, "--ref", a.model, "--task", "retrieval,agree", "--limit", str(a.limit),
+               "--prompts", a.corpus, "--json", out] + (["--threads", str(a.threads)] if a.threads else [])
+        print("+", " ".join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    t = json.load(open(out))["tasks"]
+    r, g = t["retrieval"], t["agree"]
+    all2d, blocks = bpw(gguf)
+    return {"name": name, "file": gguf, "bytes": os.path.getsize(gguf), "bpw": all2d, "bpw_blk": blocks,
+            "mrr": r["metrics"]["mrr@10"], "ndcg": r["metrics"]["ndcg@10"],
+            "ref_mrr": r["ref"]["metrics"]["mrr@10"], "ref_ndcg": r["ref"]["metrics"]["ndcg@10"],
+            "rel_mrr": r["relative"]["mrr@10"], "rel_ndcg": r["relative"]["ndcg@10"],
+            "speed_cpu": r["relative"]["docs_per_cpu_s"], "speed_wall": r["relative"]["docs_per_s"],
+            "cos_mean": g["cosine_mean"], "cos_min": g["cosine_min"], "texts": g["texts"]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xfmr", default="build/xfmr")
+    ap.add_argument("--model", default="models/all-MiniLM-L6-v2")
+    ap.add_argument("--types", default=TYPES)
+    ap.add_argument("--limit", type=int, default=500)
+    ap.add_argument("--corpus", default="tests/data/corpus.txt")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=".cache/quant")
+    ap.add_argument("--plot", default="docs/quantization_minilm.png")
+    ap.add_argument("--reuse", action="store_true", help="keep existing OUT/<name>.gguf / .json")
+    ap.add_argument("--extra", action="append", default=[], help="NAME=FILE: a GGUF file made elsewhere")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rows = []
+    for t in a.types.split(","):
+        g = os.path.join(a.out, "minilm-%s.gguf" % t)
+        if not (a.reuse and os.path.exists(g)):
+            cmd = ([a.xfmr, "convert", "-m", a.model, "--outtype", "f16", "-o", g] if t == "F16" else
+                   [a.xfmr, "quantize", "-m", a.model, "--type", t, "-o", g])
+            subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+        rows.append(run(a, t, g))
+    for e in a.extra:
+        name, path = e.split("=", 1)
+        rows.append(run(a, name, path))
+    json.dump(rows, open(os.path.join(a.out, "summary.json"), "w"), indent=1)
+    ref = rows[0]
+    print("| type | bits/weight, blocks | bits/weight, all 2-D | file MiB | MRR@10 | rel. | nDCG@10 | rel. | cosine mean | cosine min | docs/CPU s vs F32 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| F32 (reference) | 32.00 | 32.00 | %.1f | %.4f | 1 | %.4f | 1 | 1 | 1 | 1 |" % (
+        os.path.getsize(os.path.join(a.out, "minilm-F32.gguf")) / 2**20 if os.path.exists(os.path.join(a.out, "minilm-F32.gguf")) else float("nan"),
+        ref["ref_mrr"], ref["ref_ndcg"]))
+    for r in rows:
+        print("| %s | %.2f | %.2f | %.1f | %.4f | %.4f | %.4f | %.4f | %.6f | %.6f | %.2fx |" % (
+            r["name"], r["bpw_blk"], r["bpw"], r["bytes"] / 2**20, r["mrr"], r["rel_mrr"], r["ndcg"], r["rel_ndcg"], r["cos_mean"],
+            r["cos_min"], r["speed_cpu"]))
+    if a.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+        for r in rows:
+            own = not r["name"].startswith("llama.cpp")
+            kw = dict(marker="o" if own else "x", color="C0" if own else "C3")
+            x = r["bpw_blk"]
+            ax[0].scatter(x, r["rel_ndcg"], **kw)
+            ax[0].annotate(r["name"], (x, r["rel_ndcg"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            ax[1].scatter(x, 1 - r["cos_mean"], **kw)
+            ax[1].annotate(r["name"], (x, 1 - r["cos_mean"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax[0].axhline(1.0, color="gray", lw=0.5)
+        ax[0].set_xlabel("bits per weight (the blocks' matrices)")
+        ax[0].set_ylabel("nDCG@10 relative to F32 (%d Debian pairs)" % a.limit)
+        ax[1].set_yscale("log")
+        ax[1].set_xlabel("bits per weight (the blocks' matrices)")
+        ax[1].set_ylabel("1 - mean cosine to F32 (golden corpus)")
+        fig.suptitle("all-MiniLM-L6-v2: xfmr quantize types (o) and llama-quantize (x)")
+        fig.tight_layout()
+        fig.savefig(a.plot, dpi=110)
+        print("plot: %s" % a.plot, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
