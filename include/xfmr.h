@@ -425,7 +425,14 @@ typedef struct xf_session xf_session;
 /* Element type of a session's KV cache. */
 typedef enum xf_kv_type {
     XF_KV_F32 = 0, /* float32: results bitwise those of the model's whole-sequence forward path */
-    XF_KV_F16 = 1  /* IEEE half: half the memory, keys and values rounded to 11 significant bits */
+    XF_KV_F16 = 1, /* IEEE half: half the memory, keys and values rounded to 11 significant bits */
+    /* 8-bit: blocks of 32 values of a token with a half scale (llama.cpp's Q8_0 cache type), 8.5
+     * bits a value, 27% of F32's memory; works with every kv_policy. */
+    XF_KV_Q8 = 2,
+    /* 4-bit KIVI (Liu et al., 2024): keys quantized per channel over groups of 32 tokens, values
+     * per token in groups of 32 channels, asymmetric (half scale + half minimum), 5 bits a value;
+     * the newest (< 32) tokens stay float32 until their group is complete. Keep-all policy only. */
+    XF_KV_Q4 = 3
 } xf_kv_type;
 
 typedef struct xf_session_params {
@@ -470,7 +477,8 @@ XF_API size_t xf_session_kv_bytes(const xf_session *s);
 
 /* Append ids[0..n) (n >= 1) at positions n_past .. n_past + n - 1: a prefill when n > 1, one
  * decode step when n == 1; a prompt may be fed in any number of calls with bitwise-identical
- * results. logits_last (vocab_size floats, may be NULL) receives the next-token logits after the
+ * results (with an f32, f16 or q8 cache; a q4 cache quantizes keys 32 tokens at a time, so what a
+ * query reads depends on which groups were complete when it ran). logits_last (vocab_size floats, may be NULL) receives the next-token logits after the
  * last appended token — the same values (up to float rounding, ~1e-6 relative) as the last row of
  * xf_model_logits over the whole sequence. Results do not depend on the thread count.
  * XF_ERR_RANGE (n_past unchanged) when n_past + n exceeds n_ctx or max_position_embeddings or an

@@ -172,6 +172,27 @@ s = s[0]
 assert s["tokens"] == a["tokens"] and s["scored"] == a["scored"] and s["windows"] == a["windows"], (a, s)
 assert abs(s["perplexity"] - a["perplexity"]) <= 1e-6 * a["perplexity"], (a, s)
 PY
+# ppl as generation sees it (sessions fed one token at a time, 8 windows batched): with the F32
+# cache the same as window ppl at stride = window; q8 / q4 caches close to it; bad --kv-type.
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --stride 64 --text "$ppl_text" --json "$tmp/ppl_w.json"
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --decode-ppl --text "$ppl_text" --json "$tmp/ppl_d.json"
+out_has "decoded one token at a time"
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --kv-type q8 --text "$ppl_text" --json "$tmp/ppl_q8.json"
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --kv-type q4 --text "$ppl_text" --json "$tmp/ppl_q4.json"
+py "decode ppl equals window ppl; quantized caches close" "$tmp/ppl_w.json" "$tmp/ppl_d.json" "$tmp/ppl_q8.json" "$tmp/ppl_q4.json" <<'PY'
+import json, sys
+w, d, q8, q4 = (json.load(open(f))["tasks"]["ppl"]["sets"][0] for f in sys.argv[1:5])
+assert d["mode"] == "decode" and w["mode"] == "window", (w, d)
+assert d["scored"] == w["scored"] and d["tokens"] == w["tokens"], (w, d)
+assert abs(d["perplexity"] - w["perplexity"]) <= 1e-5 * w["perplexity"], (w, d)
+assert 0 < abs(q8["perplexity"] - d["perplexity"]) <= 0.01 * d["perplexity"], (d, q8)
+assert abs(q4["perplexity"] - d["perplexity"]) <= 0.10 * d["perplexity"], (d, q4)
+assert json.load(open(sys.argv[3]))["options"]["kv_type"] == "q8"
+PY
+run 2 "$X" eval -m "$tiny/llama" --task ppl --kv-type q3
+err_has "invalid value 'q3' for --kv-type"
+run 1 "$X" eval -m "$tiny/llama" --task ppl --window 64 --kv-type q4 --kv-policy h2o --kv-budget 32 --text "$ppl_text"
+err_has "q4 KV cache"
 mkdir -p "$tmp/set"
 head -c 3000 "$ppl_text" >"$tmp/set/a.txt"
 tail -c 3000 "$ppl_text" >"$tmp/set/b.txt"

@@ -231,7 +231,10 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
         /* K^T tile (zero-padded to dp rows and nv*8 keys); V as is, or padded to dp columns */
         const float *Kb;
         size_t ldk = p->ldk;
-        if (p->kv_f16) {
+        if (p->kv_tile) {
+            p->kv_tile(p->kv_ctx, 0, j0, nk, koff, dh, dp, Kf);
+            Kb = Kf, ldk = dp;
+        } else if (p->kv_f16) {
             halves_to_tile((const uint16_t *)p->K + j0 * p->ldk + koff, p->ldk, nk, dh, dp, Kf);
             Kb = Kf, ldk = dp;
         } else {
@@ -244,9 +247,12 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
             for (size_t d = j < nk8 ? dh8 : 0; d < dh; d++) Kt[d * BK + j] = Kb[j * ldk + d];
         for (size_t d = 0; d < dp; d++)
             for (size_t j = d < dh ? nk : 0; j < nv * 8; j++) Kt[d * BK + j] = 0.0f;
-        const float *Vb = p->kv_f16 ? Vt : (const float *)p->V + j0 * p->ldv + koff;
-        size_t ldvb = p->kv_f16 ? dp : p->ldv;
-        if (p->kv_f16) {
+        const int vtile = p->kv_f16 || p->kv_tile != NULL;
+        const float *Vb = vtile ? Vt : (const float *)p->V + j0 * p->ldv + koff;
+        size_t ldvb = vtile ? dp : p->ldv;
+        if (p->kv_tile) {
+            p->kv_tile(p->kv_ctx, 1, j0, nk, koff, dh, dp, Vt);
+        } else if (p->kv_f16) {
             halves_to_tile((const uint16_t *)p->V + j0 * p->ldv + koff, p->ldv, nk, dh, dp, Vt);
         } else if (dh != dp) {
             for (size_t j = 0; j < nk; j++) {
@@ -326,7 +332,11 @@ XF_DISPATCH_VOID(xf_attention,
                  (p, kv_head, h0, h1, q0, q1, scratch), )
 
 /* Element d of key/value row j (columns from koff) as a float. */
-static inline float kv_at(const xf_attn_problem *p, const void *base, size_t ld, size_t j, size_t col) {
+static inline float kv_at(const xf_attn_problem *p, int values, size_t j, size_t col) {
+    const void *base = values ? p->V : p->K;
+    const size_t ld = values ? p->ldv : p->ldk;
+    float x;
+    if (p->kv_tile) return p->kv_tile(p->kv_ctx, values, j, 1, col, 1, 1, &x), x;
     return p->kv_f16 ? h2f(((const uint16_t *)base)[j * ld + col]) : ((const float *)base)[j * ld + col];
 }
 
@@ -352,7 +362,7 @@ static double ref_scores(const xf_attn_problem *p, size_t t, size_t h, size_t ko
             continue;
         }
         double d2 = 0.0;
-        for (size_t d = 0; d < p->dh; d++) d2 += (double)q[d] * kv_at(p, p->K, p->ldk, j, koff + d);
+        for (size_t d = 0; d < p->dh; d++) d2 += (double)q[d] * kv_at(p, 0, j, koff + d);
         s[j] = d2 * p->scale;
         mx = s[j] > mx ? s[j] : mx;
     }
@@ -378,7 +388,7 @@ void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_
                 if (s[j] == -INFINITY) continue;
                 const double e = exp(s[j] - mx);
                 sum += e;
-                for (size_t d = 0; d < dh; d++) acc[d] += e * kv_at(p, p->V, p->ldv, j, koff + d);
+                for (size_t d = 0; d < dh; d++) acc[d] += e * kv_at(p, 1, j, koff + d);
             }
             for (size_t d = 0; d < dh; d++) p->O[t * p->ldo + h * dh + d] = (float)(acc[d] / sum);
         }

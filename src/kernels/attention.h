@@ -5,7 +5,7 @@
  *
  * Layout: rows are tokens. Query position t reads Q + t*ldq, its query head h the columns
  * [h*dh, (h+1)*dh); key index j reads K + j*ldk and V + j*ldv (float32, or IEEE halves when kv_f16;
- * strides in elements), key/value head g the columns [g*dh, (g+1)*dh); the query heads of key/value
+ * strides in elements; or, for a quantized cache, whatever kv_tile reads), key/value head g the columns [g*dh, (g+1)*dh); the query heads of key/value
  * head g are g*group + [0, group) (grouped-query attention), or [h_off[g], h_off[g+1]) when groups
  * differ in size (group is then the largest).
  *   O[t, head h] = sum_j softmax_j(scale * q_{t,h} . k_j) v_j
@@ -46,6 +46,11 @@ typedef struct {
     const int32_t *k_pos; /* causal only: positions of the keys; NULL: key j is at position j */
     const int32_t *q_pos; /* with k_pos: positions of the queries (increasing); NULL: q_pos0 + t */
     int kv_f16;           /* 1: K and V hold IEEE halves (uint16) */
+    /* A cache in a block format (quantized): when set, keys and values are read only through it
+     * (K, V, ldk, ldv unused): rows [j0, j0 + nk) of the keys (values = 0) or values, columns
+     * [col, col + dh), as floats into dst with row stride dp, columns [dh, dp) zeroed. */
+    void (*kv_tile)(const void *ctx, int values, size_t j0, size_t nk, size_t col, size_t dh, size_t dp, float *dst);
+    const void *kv_ctx;
 } xf_attn_problem;
 
 /* Query positions per block for a given group size: XF_ATTN_ROWS / group, at least 1. */

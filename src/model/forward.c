@@ -107,7 +107,8 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
             xf_kv_layer *C = &f->kv[s]->layers[layer];
             const size_t first = C->n;
             xf_kv_append(C, K + o * kvd, V + o * kvd, kvd, f->pos + o, L);
-            p.K = C->k, p.V = C->v, p.n_k = C->n, p.kv_f16 = C->f16;
+            p.K = C->k, p.V = C->v, p.n_k = C->n, p.kv_f16 = C->type == XF_KV_F16;
+            if (C->type == XF_KV_Q8 || C->type == XF_KV_Q4) p.kv_tile = xf_kv_tile, p.kv_ctx = C;
             if (C->in_order) p.q_pos0 = first;
             else p.k_pos = C->pos, p.q_pos = f->pos + o;
         } else {

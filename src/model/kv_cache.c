@@ -11,7 +11,15 @@
 
 #define XF_KV_START 256 /* slots first allocated when no reserve is given */
 
-static size_t elem(const xf_kv_layer *L) { return L->f16 ? sizeof(uint16_t) : sizeof(float); }
+/* Bytes of the keys / values of `slots` slots (Q4: whole groups of 32). */
+static int kv_sizes(const xf_kv_layer *L, size_t slots, size_t *kbytes, size_t *vbytes) {
+    const size_t row = xf_kv_row_bytes(L->type, L->kv_dim);
+    if (L->type != XF_KV_Q4) return xf_mul_ok(row, slots, kbytes) && xf_mul_ok(row, slots, vbytes);
+    const size_t groups = slots / XF_KV_QBLOCK + (slots % XF_KV_QBLOCK != 0);
+    size_t g;
+    return xf_mul_ok(groups, L->kv_dim * XF_KV_Q4_BYTES, kbytes) && xf_mul_ok(groups, XF_KV_QBLOCK * row, &g) &&
+           (*vbytes = g, 1);
+}
 
 void xf_kv_free(xf_kv_cache *c) {
     if (!c) return;
@@ -21,6 +29,8 @@ void xf_kv_free(xf_kv_cache *c) {
         free(c->layers[l].v);
         free(c->layers[l].pos);
         free(c->layers[l].w);
+        free(c->layers[l].rk);
+        free(c->layers[l].rv);
     }
     free(c->layers);
     memset(c, 0, sizeof *c);
@@ -28,7 +38,7 @@ void xf_kv_free(xf_kv_cache *c) {
 
 void xf_kv_clear(xf_kv_cache *c) {
     for (size_t l = 0; l < c->n_layers; l++) {
-        c->layers[l].n = 0;
+        c->layers[l].n = c->layers[l].nq = 0;
         c->layers[l].in_order = 1;
     }
     c->n_past = 0;
@@ -36,30 +46,37 @@ void xf_kv_clear(xf_kv_cache *c) {
 
 /* Reallocate a layer's arrays to `cap` slots, keeping its n slots. */
 static xf_status grow(xf_kv_layer *L, size_t cap) {
-    size_t row, bytes, wbytes;
-    if (!xf_mul_ok(L->kv_dim, elem(L), &row) || !xf_mul_ok(row, cap, &bytes) ||
-        !xf_mul_ok(L->n_heads * sizeof(float), cap, &wbytes))
+    size_t kb, vb, wbytes;
+    if (!kv_sizes(L, cap, &kb, &vb) || !xf_mul_ok(L->n_heads * sizeof(float), cap, &wbytes))
         return xf_error(XF_ERR_RANGE, "KV cache of %zu slots x %zu values overflows", cap, L->kv_dim);
-    void *k = xf_aligned_alloc(bytes ? bytes : 1), *v = xf_aligned_alloc(bytes ? bytes : 1);
+    void *k = xf_aligned_alloc(kb ? kb : 1), *v = xf_aligned_alloc(vb ? vb : 1);
     int32_t *pos = xf_malloc(cap * sizeof *pos);
     float *w = L->want_w ? xf_aligned_alloc(wbytes ? wbytes : 1) : NULL;
-    if (!k || !v || !pos || (L->want_w && !w)) {
+    if (L->type == XF_KV_Q4 && !L->rk) { /* the residual: one group of float rows */
+        L->rk = xf_malloc(XF_KV_QBLOCK * L->kv_dim * sizeof *L->rk);
+        L->rv = xf_malloc(XF_KV_QBLOCK * L->kv_dim * sizeof *L->rv);
+    }
+    if (!k || !v || !pos || (L->want_w && !w) || (L->type == XF_KV_Q4 && (!L->rk || !L->rv))) {
         free(k), free(v), free(pos), free(w);
-        return xf_error(XF_ERR_NOMEM, "cannot grow the KV cache to %zu slots (%zu bytes per layer)", cap, 2 * bytes);
+        return xf_error(XF_ERR_NOMEM, "cannot grow the KV cache to %zu slots (%zu bytes per layer)", cap, kb + vb);
     }
-    if (L->n) {
-        memcpy(k, L->k, L->n * row);
-        memcpy(v, L->v, L->n * row);
-        memcpy(pos, L->pos, L->n * sizeof *pos);
-    }
+    size_t kn, vn; /* the bytes in use: slots [0, n), or Q4's quantized [0, nq) */
+    (void)kv_sizes(L, L->type == XF_KV_Q4 ? L->nq : L->n, &kn, &vn);
+    if (kn) memcpy(k, L->k, kn);
+    if (vn) memcpy(v, L->v, vn);
+    if (L->n) memcpy(pos, L->pos, L->n * sizeof *pos);
     free(L->k), free(L->v), free(L->pos), free(L->w);
     L->k = k, L->v = v, L->pos = pos, L->w = w, L->cap = cap;
     return XF_OK;
 }
 
-xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t reserve, int f16,
+xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t reserve, int type,
                      const xf_kv_policy *policy, size_t budget) {
     memset(c, 0, sizeof *c);
+    if (!xf_kv_type_name(type)) return xf_error(XF_ERR_INVALID_ARG, "KV cache type %d is unknown", type);
+    if (type == XF_KV_Q4 && policy && policy->removes)
+        return xf_error(XF_ERR_UNSUPPORTED, "the q4 KV cache (keys quantized per channel over groups of 32 tokens) "
+                        "cannot drop tokens: KV policy \"%s\" needs an f32, f16 or q8 cache", policy->name);
     c->layers = xf_calloc(p->n_layers ? p->n_layers : 1, sizeof *c->layers);
     if (!c->layers) return xf_error(XF_ERR_NOMEM, "cannot allocate the KV cache of %zu layers", p->n_layers);
     c->n_layers = p->n_layers;
@@ -68,7 +85,7 @@ xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t 
     c->budget = budget;
     for (size_t l = 0; l < p->n_layers; l++) {
         const xf_attn_plan *a = &p->layers[l].attn;
-        c->layers[l] = (xf_kv_layer){.kv_dim = a->n_kv_heads * a->head_dim, .n_heads = a->n_heads, .f16 = f16,
+        c->layers[l] = (xf_kv_layer){.kv_dim = a->n_kv_heads * a->head_dim, .n_heads = a->n_heads, .type = type,
                                      .in_order = 1};
     }
     xf_status st = c->policy->init ? c->policy->init(c, &c->policy_state) : XF_OK;
@@ -106,18 +123,23 @@ xf_status xf_kv_reserve(xf_kv_cache *c, size_t n) {
 }
 
 void xf_kv_append(xf_kv_layer *L, const float *K, const float *V, size_t ld, const int32_t *pos, size_t n) {
-    const size_t d = L->kv_dim;
+    const size_t d = L->kv_dim, row = xf_kv_row_bytes(L->type, d);
     for (size_t i = 0; i < n; i++) {
         const size_t s = L->n + i;
-        if (L->f16) {
-            uint16_t *k = (uint16_t *)L->k + s * d, *v = (uint16_t *)L->v + s * d;
-            for (size_t j = 0; j < d; j++) {
-                k[j] = xf_f32_to_f16(K[i * ld + j]);
-                v[j] = xf_f32_to_f16(V[i * ld + j]);
-            }
+        const float *k = K + i * ld, *v = V + i * ld;
+        if (L->type == XF_KV_F16) {
+            uint16_t *kh = (uint16_t *)L->k + s * d, *vh = (uint16_t *)L->v + s * d;
+            for (size_t j = 0; j < d; j++) kh[j] = xf_f32_to_f16(k[j]), vh[j] = xf_f32_to_f16(v[j]);
+        } else if (L->type == XF_KV_Q8) {
+            xf_kv_q8_row(k, d, (uint8_t *)L->k + s * row);
+            xf_kv_q8_row(v, d, (uint8_t *)L->v + s * row);
+        } else if (L->type == XF_KV_Q4) { /* into the residual; a complete group is quantized */
+            memcpy(L->rk + (s - L->nq) * d, k, d * sizeof *k);
+            memcpy(L->rv + (s - L->nq) * d, v, d * sizeof *v);
+            if (s + 1 - L->nq == XF_KV_QBLOCK) xf_kv_q4_seal(L);
         } else {
-            memcpy((float *)L->k + s * d, K + i * ld, d * sizeof(float));
-            memcpy((float *)L->v + s * d, V + i * ld, d * sizeof(float));
+            memcpy((float *)L->k + s * d, k, d * sizeof(float));
+            memcpy((float *)L->v + s * d, v, d * sizeof(float));
         }
         L->pos[s] = pos[i];
         if (L->in_order && (size_t)pos[i] != s) L->in_order = 0;
@@ -125,8 +147,8 @@ void xf_kv_append(xf_kv_layer *L, const float *K, const float *V, size_t ld, con
     L->n += n;
 }
 
-void xf_kv_keep(xf_kv_layer *L, const unsigned char *keep) {
-    const size_t row = L->kv_dim * elem(L);
+void xf_kv_keep(xf_kv_layer *L, const unsigned char *keep) { /* rows: never Q4 (xf_kv_init) */
+    const size_t row = xf_kv_row_bytes(L->type, L->kv_dim);
     size_t o = 0;
     for (size_t i = 0; i < L->n; i++) {
         if (!keep[i]) continue;
@@ -147,16 +169,16 @@ size_t xf_kv_bytes(const xf_kv_cache *c) {
     size_t b = 0;
     for (size_t l = 0; l < c->n_layers; l++) {
         const xf_kv_layer *L = &c->layers[l];
-        b += L->cap * (2 * L->kv_dim * elem(L) + sizeof(int32_t) + (L->w ? L->n_heads * sizeof(float) : 0));
+        size_t kb, vb;
+        (void)kv_sizes(L, L->cap, &kb, &vb);
+        b += kb + vb + L->cap * (sizeof(int32_t) + (L->w ? L->n_heads * sizeof(float) : 0));
+        if (L->rk) b += 2 * XF_KV_QBLOCK * L->kv_dim * sizeof(float);
     }
     return b;
 }
 
 void xf_kv_row(const xf_kv_layer *L, int values, size_t j, float *dst) {
-    const void *base = values ? L->v : L->k;
-    for (size_t i = 0; i < L->kv_dim; i++)
-        dst[i] = L->f16 ? xf_f16_to_f32(((const uint16_t *)base)[j * L->kv_dim + i])
-                        : ((const float *)base)[j * L->kv_dim + i];
+    xf_kv_tile(L, values, j, 1, 0, L->kv_dim, L->kv_dim, dst);
 }
 
 xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new) {

@@ -23,12 +23,24 @@
 #include "model/plan.h"
 #include "xfmr.h"
 
+/* Quantized slots (kv_quant.c): blocks of 32 values; q8 blocks are a half scale and 32 int8 (34
+ * bytes), q4 blocks a half scale, a half minimum and 32 nibbles (20 bytes). */
+#define XF_KV_QBLOCK 32
+#define XF_KV_Q8_BYTES 34
+#define XF_KV_Q4_BYTES 20
+
 typedef struct xf_kv_layer {
     size_t kv_dim;   /* n_kv_heads * head_dim of the layer */
     size_t n_heads;  /* query heads (rows of w) */
     size_t n, cap;   /* slots in use, slots allocated */
-    int f16;         /* 1: k and v hold IEEE halves */
-    void *k, *v;     /* [cap, kv_dim] */
+    int type;        /* xf_kv_type: XF_KV_F32, F16, Q8 or Q4 */
+    /* F32 / F16 / Q8: slot j's keys and values are row j of k and v (xf_kv_row_bytes each). Q4:
+     * slots [0, nq) are quantized, keys as groups of 32 slots (group g: kv_dim blocks, channel c
+     * over slots 32g..32g+31) and values as rows; slots [nq, n) are rows of rk and rv (float32,
+     * [XF_KV_QBLOCK, kv_dim]) until their group of 32 is complete. */
+    void *k, *v;
+    float *rk, *rv;
+    size_t nq;
     int32_t *pos;    /* [cap] position of each slot's token */
     int in_order;    /* 1 while pos[i] == i for every slot i < n */
     int want_w;      /* set by the policy: fill w on each forward */
@@ -71,9 +83,10 @@ struct xf_kv_policy {
 extern const xf_kv_policy xf_kv_keep_all;
 
 /* Caches for every layer of a plan (shapes from its attention plans), holding at most max_slots
- * slots per layer, first allocated for `reserve` slots (0: a small start), F32 or F16 slots, with
- * the given policy (NULL: keep all) and its budget (slots kept per layer; ignored by keep-all). */
-xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t reserve, int f16,
+ * slots per layer, first allocated for `reserve` slots (0: a small start), slots of the given
+ * xf_kv_type, with the given policy (NULL: keep all) and its budget (slots kept per layer; ignored
+ * by keep-all). Q4 needs a policy that never removes slots (XF_ERR_UNSUPPORTED otherwise). */
+xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t reserve, int type,
                      const xf_kv_policy *policy, size_t budget);
 void xf_kv_free(xf_kv_cache *c);
 /* Forget every slot (n_past = 0); keeps the memory. */
@@ -89,6 +102,22 @@ void xf_kv_keep(xf_kv_layer *L, const unsigned char *keep);
 size_t xf_kv_bytes(const xf_kv_cache *c);
 /* Row j of a layer's keys or values as floats (dst [kv_dim]). */
 void xf_kv_row(const xf_kv_layer *L, int values, size_t j, float *dst);
+
+/* The formats (kv_quant.c). Bytes of one slot's keys (or values) in a type (for Q4: its share of
+ * a key group, the same as a value row). */
+size_t xf_kv_row_bytes(int type, size_t kv_dim);
+/* "f32", "f16", "q8", "q4"; NULL for another value. */
+const char *xf_kv_type_name(int type);
+/* A row of kv_dim floats as q8 blocks (the last one partial when kv_dim % 32 != 0). */
+void xf_kv_q8_row(const float *x, size_t kv_dim, uint8_t *dst);
+/* n <= 32 floats x[i * stride] as one q4 block. */
+void xf_kv_q4_block(const float *x, size_t stride, size_t n, uint8_t *dst);
+/* Q4: quantize the 32 residual slots (a complete group) into the quantized region. */
+void xf_kv_q4_seal(xf_kv_layer *L);
+/* The attention kernel's reader of a layer (xf_kv_tile_fn of attention.h): rows [j0, j0 + nk) of
+ * its keys (values = 0) or values, columns [col, col + dh), as floats with row stride dp and
+ * columns [dh, dp) zeroed. Any type, any rows and columns. */
+void xf_kv_tile(const void *layer, int values, size_t j0, size_t nk, size_t col, size_t dh, size_t dp, float *dst);
 
 /* Policy hooks, called by sessions. */
 xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new);

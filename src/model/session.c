@@ -44,8 +44,9 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
     if (!m->plan.lm_head.w.data)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not a decoder; sessions need a language model",
                         m->path, m->arch->name);
-    if (p.kv_type != XF_KV_F32 && p.kv_type != XF_KV_F16)
-        return xf_error(XF_ERR_INVALID_ARG, "kv_type %d is not XF_KV_F32 (0) or XF_KV_F16 (1)", (int)p.kv_type);
+    if (!xf_kv_type_name((int)p.kv_type))
+        return xf_error(XF_ERR_INVALID_ARG, "kv_type %d is not XF_KV_F32 (0), XF_KV_F16 (1), XF_KV_Q8 (2) or XF_KV_Q4 (3)",
+                        (int)p.kv_type);
     const xf_kv_policy *policy = p.kv_policy ? xf_kv_policy_named(p.kv_policy) : &xf_kv_keep_all;
     if (!policy)
         return xf_error(XF_ERR_INVALID_ARG, "kv_policy \"%.40s\" is not one of %s", p.kv_policy, xf_kv_policy_names());
@@ -60,7 +61,7 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
     uint64_t full = 0;
     for (size_t l = 0; l < m->plan.n_layers; l++) {
         const xf_attn_plan *a = &m->plan.layers[l].attn;
-        full += (uint64_t)2 * n_ctx * a->n_kv_heads * a->head_dim * (p.kv_type == XF_KV_F16 ? 2 : 4);
+        full += (uint64_t)2 * (n_ctx + XF_KV_QBLOCK) * xf_kv_row_bytes((int)p.kv_type, a->n_kv_heads * a->head_dim);
     }
     if (full > XF_SESSION_MAX_BYTES)
         return xf_error(XF_ERR_RANGE,
@@ -71,7 +72,7 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
     s->m = m;
     s->n_ctx = n_ctx;
     s->chunk = n_ctx < XF_SESSION_CHUNK ? n_ctx : XF_SESSION_CHUNK;
-    xf_status st = xf_kv_init(&s->kv, &m->plan, n_ctx, p.n_ctx_reserve, p.kv_type == XF_KV_F16, policy, p.kv_budget);
+    xf_status st = xf_kv_init(&s->kv, &m->plan, n_ctx, p.n_ctx_reserve, (int)p.kv_type, policy, p.kv_budget);
     if (!st) st = xf_fwd_reserve(m, &s->ws, s->chunk, 1);
     if (!st) {
         s->X = xf_aligned_alloc(s->chunk * m->plan.hidden * sizeof *s->X);

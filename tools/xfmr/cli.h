@@ -365,6 +365,13 @@ size_t cli_ppl_window(xf_model *m, long window, size_t cap);
  * (a window above max_position_embeddings, fewer than 2 tokens, a library error). */
 int cli_text_perplexity(xf_model *m, const char *name, const char *text, size_t len, size_t window,
                         size_t stride, cli_ppl *out);
+/* The perplexity as generation sees it, for KV-cache settings (quantized caches, eviction): the
+ * text in consecutive windows of `window` tokens, each a fresh session of parameters sp (n_ctx set
+ * to the window when nothing is evicted) fed one token at a time, every token after a window's
+ * first scored from the logits of the step before it; up to 8 windows decode side by side
+ * (xf_session_step_batch). A progress bar over the tokens on a terminal. */
+int cli_text_perplexity_decode(xf_model *m, const char *name, const char *text, size_t len, size_t window,
+                               const xf_session_params *sp, cli_ppl *out);
 
 /* ------------------------------------------- text generation (gen.c: generate, chat) */
 
@@ -385,13 +392,14 @@ typedef struct cli_gen_opts {
     const char *chat_template;         /* --chat-template NAME, NULL = the model's */
     const char *kv_policy;             /* --kv-policy NAME, NULL = keep every token */
     long kv_budget;                    /* --kv-budget N */
+    int kv_type;                       /* --kv-type f32|f16|q8|q4 (xf_kv_type), default f32 */
 } cli_gen_opts;
 
 enum {
     CLI_OPT_MAX_TOKENS = 1100, CLI_OPT_TEMPERATURE, CLI_OPT_TOP_K, CLI_OPT_TOP_P, CLI_OPT_MIN_P,
     CLI_OPT_REPEAT_PENALTY, CLI_OPT_PRESENCE_PENALTY, CLI_OPT_FREQUENCY_PENALTY, CLI_OPT_SEED,
     CLI_OPT_STOP, CLI_OPT_SYSTEM, CLI_OPT_CHAT_TEMPLATE, CLI_OPT_CTX, CLI_OPT_VERBOSE,
-    CLI_OPT_IGNORE_EOS, CLI_OPT_KV_POLICY, CLI_OPT_KV_BUDGET
+    CLI_OPT_IGNORE_EOS, CLI_OPT_KV_POLICY, CLI_OPT_KV_BUDGET, CLI_OPT_KV_TYPE
 };
 enum {
     CLI_GIVEN_TEMPERATURE = 1, CLI_GIVEN_TOP_K = 2, CLI_GIVEN_TOP_P = 4, CLI_GIVEN_MIN_P = 8,
@@ -403,14 +411,20 @@ enum {
 #define CLI_DEFAULT_TOP_P 0.95f
 #define CLI_DEFAULT_MIN_P 0.05f
 /* KV eviction (generate, chat, eval; docs/LONG_CONTEXT.md). */
-#define CLI_OPTS_KV {CLI_OPT_KV_POLICY, 0, "kv-policy", 1}, {CLI_OPT_KV_BUDGET, 0, "kv-budget", 1}
+#define CLI_OPTS_KV                                                                        \
+    {CLI_OPT_KV_POLICY, 0, "kv-policy", 1}, {CLI_OPT_KV_BUDGET, 0, "kv-budget", 1}, \
+        {CLI_OPT_KV_TYPE, 0, "kv-type", 1}
 #define CLI_HELP_KV                                                                            \
     "      --kv-policy NAME  KV-cache eviction: keep-all (default), streaming (4 attention\n"  \
     "                        sinks + recent tokens), h2o (heavy hitters + recent), snapkv\n"   \
     "                        (prompt keys chosen by its last 32 queries' attention)\n"          \
-    "      --kv-budget N     tokens per layer an evicting policy keeps\n"
-/* Handle --kv-policy / --kv-budget: 1 handled, 0 not one of them, -1 bad value (printed). */
-int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget);
+    "      --kv-budget N     tokens per layer an evicting policy keeps\n"                   \
+    "      --kv-type TYPE    KV-cache values: f32 (default, exact), f16, q8 (8.5 bits, blocks\n" \
+    "                        of 32 per token) or q4 (KIVI: keys per channel, values per token,\n" \
+    "                        5 bits; keep-all only)\n"
+/* Handle --kv-policy / --kv-budget / --kv-type: 1 handled, 0 not one of them, -1 bad value
+ * (printed). */
+int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type);
 /* Option table entries of cli_gen_opts (plus CLI_OPTS_MODEL, CLI_OPTS_THREADS). */
 #define CLI_OPTS_GEN                                                                           \
     {CLI_OPT_MAX_TOKENS, 0, "max-tokens", 1}, {CLI_OPT_TEMPERATURE, 0, "temperature", 1},      \

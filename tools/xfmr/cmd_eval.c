@@ -26,7 +26,7 @@ static const eval_task TASKS[] = {
 enum {
     OPT_REF = 1, OPT_TASK, OPT_JSON, OPT_DATA_DIR, OPT_PAIRS, OPT_TEXT, OPT_PROMPTS, OPT_HAYSTACK,
     OPT_LIMIT, OPT_BATCH, OPT_WINDOW, OPT_STRIDE, OPT_KL_TOKENS, OPT_MAX_TOKENS, OPT_LENGTHS,
-    OPT_DEPTHS, OPT_CASES, OPT_SEED, OPT_CHAT_TEMPLATE, OPT_NO_CHAT, OPT_SAVE_PROMPTS
+    OPT_DEPTHS, OPT_CASES, OPT_SEED, OPT_CHAT_TEMPLATE, OPT_NO_CHAT, OPT_SAVE_PROMPTS, OPT_DECODE_PPL
 };
 
 static const cli_opt OPTS[] = {
@@ -38,7 +38,7 @@ static const cli_opt OPTS[] = {
     {OPT_KL_TOKENS, 0, "kl-tokens", 1}, {OPT_MAX_TOKENS, 0, "max-tokens", 1},
     {OPT_LENGTHS, 0, "lengths", 1}, {OPT_DEPTHS, 0, "depths", 1}, {OPT_CASES, 0, "cases", 1},
     {OPT_SEED, 0, "seed", 1}, {OPT_CHAT_TEMPLATE, 0, "chat-template", 1},
-    {OPT_NO_CHAT, 0, "no-chat", 0}, {OPT_SAVE_PROMPTS, 0, "save-prompts", 1},
+    {OPT_NO_CHAT, 0, "no-chat", 0}, {OPT_SAVE_PROMPTS, 0, "save-prompts", 1}, {OPT_DECODE_PPL, 0, "decode-ppl", 0},
 };
 
 void cmd_eval_help(FILE *f) {
@@ -86,6 +86,9 @@ void cmd_eval_help(FILE *f) {
           "      --window N        tokens per window (ppl, agree KL; default: the model's\n"
           "                        context, at most 1024)\n"
           "      --stride N        tokens between ppl windows (default: window / 2)\n"
+          "      --decode-ppl      ppl as generation sees it: consecutive windows, each a\n"
+          "                        session fed one token at a time (slow); the mode of ppl\n"
+          "                        whenever --kv-type or --kv-policy is given\n"
           "      --kl-tokens N     tokens of the --text sets scored by the decoder agree KL\n"
           "                        (default 4096)\n"
           "      --max-tokens N    greedy tokens per prompt for decoder agree (default 32)\n"
@@ -231,8 +234,10 @@ static int parse(int argc, char **argv, eval_opts *o, task_list *tl) {
         case OPT_CHAT_TEMPLATE: o->chat_template = arg; break;
         case OPT_NO_CHAT: o->no_chat = 1; break;
         case OPT_SAVE_PROMPTS: o->save_prompts = arg; break;
+        case OPT_DECODE_PPL: o->decode_ppl = 1; break;
         case CLI_OPT_KV_POLICY:
-        case CLI_OPT_KV_BUDGET: rc = cli_kv_option(&p, id, arg, &o->kv_policy, &o->kv_budget) < 0 ? -1 : 0; break;
+        case CLI_OPT_KV_BUDGET:
+        case CLI_OPT_KV_TYPE: rc = cli_kv_option(&p, id, arg, &o->kv_policy, &o->kv_budget, &o->kv_type) < 0 ? -1 : 0; break;
         }
         if (rc) return rc < 0 ? CLI_EXIT_USAGE : rc;
     }
@@ -384,6 +389,8 @@ int cmd_eval(int argc, char **argv) {
         }
         cJSON_AddStringToObject(opt, "kv_policy", o.kv_policy ? o.kv_policy : "keep-all");
         if (o.kv_policy) cJSON_AddNumberToObject(opt, "kv_budget", (double)o.kv_budget);
+        if (o.decode_ppl) cJSON_AddTrueToObject(opt, "decode_ppl");
+        cJSON_AddStringToObject(opt, "kv_type", (const char *[]){"f32", "f16", "q8", "q4"}[o.kv_type & 3]);
         if (cli_adaptive_on(&o.mo)) {
             cJSON_AddNumberToObject(opt, "keep", o.mo.keep);
             if (o.mo.keep_schedule) cJSON_AddStringToObject(opt, "keep_schedule", o.mo.keep_schedule);

@@ -73,6 +73,8 @@ typedef struct eval_opts {
     const char *save_prompts; /* --save-prompts FILE: passkey/needle cases as JSON lines */
     const char *kv_policy;  /* --kv-policy (passkey, needle) */
     long kv_budget;         /* --kv-budget */
+    int kv_type;            /* --kv-type (xf_kv_type) */
+    int decode_ppl;         /* --decode-ppl: ppl through sessions, one token at a time */
 } eval_opts;
 
 /* --------------------------------------------------------------------------- run context */

@@ -1,7 +1,9 @@
 /* eval_ppl.c — `xfmr eval --task ppl`: the perplexity of a decoder on sets of text files. Each
  * file is one sequence scored by the strided sliding window of `xfmr perplexity` (ppl.c, which
  * calls xf_perplexity); a set's perplexity is exp(sum of the files' NLL sums / sum of their
- * scored predictions), so every scored token weighs the same. */
+ * scored predictions), so every scored token weighs the same. With a KV-cache setting (or
+ * --decode-ppl) each file is scored as generation sees it instead (cli_text_perplexity_decode):
+ * the cache only exists in sessions. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
@@ -43,9 +45,15 @@ int eval_run_ppl(eval_ctx *c, cJSON *obj) {
     size_t n_sets = 0, n_files = 0, done = 0;
     int rc = eval_read_textsets(c, sets, &n_sets);
     const size_t window = cli_ppl_window(c->m, c->o->window, DEFAULT_WINDOW_CAP);
+    /* KV-cache settings act only in sessions: score as generation does */
+    const int decode = c->o->decode_ppl || c->o->kv_type || c->o->kv_policy;
+    xf_session_params sp = xf_session_default_params();
+    sp.kv_type = (xf_kv_type)c->o->kv_type;
+    sp.kv_policy = c->o->kv_policy;
+    sp.kv_budget = (size_t)c->o->kv_budget;
     for (size_t k = 0; k < n_sets; k++) n_files += sets[k].n;
-    if (!rc) eval_heading(c, "ppl: %zu set%s, %zu file%s (window %zu)", n_sets,
-                          n_sets == 1 ? "" : "s", n_files, n_files == 1 ? "" : "s", window);
+    if (!rc) eval_heading(c, "ppl: %zu set%s, %zu file%s (window %zu%s)", n_sets, n_sets == 1 ? "" : "s", n_files,
+                          n_files == 1 ? "" : "s", window, decode ? ", decoded one token at a time" : "");
     eval_cost cost;
     eval_cost_start(&cost);
     cJSON *arr = cJSON_AddArrayToObject(obj, "sets");
@@ -58,8 +66,10 @@ int eval_run_ppl(eval_ctx *c, cJSON *obj) {
         size_t tokens = 0, scored = 0, windows = 0, stride = 0;
         for (size_t i = 0; i < sets[k].n && !rc; i++) {
             cli_ppl r;
-            rc = cli_text_perplexity(c->m, sets[k].files[i], sets[k].texts[i], sets[k].lens[i],
-                                     window, (size_t)c->o->stride, &r);
+            rc = decode ? cli_text_perplexity_decode(c->m, sets[k].files[i], sets[k].texts[i], sets[k].lens[i], window,
+                                                     &sp, &r)
+                        : cli_text_perplexity(c->m, sets[k].files[i], sets[k].texts[i], sets[k].lens[i], window,
+                                              (size_t)c->o->stride, &r);
             if (rc) break;
             nll += r.nll_sum;
             tokens += r.tokens;
@@ -74,6 +84,7 @@ int eval_run_ppl(eval_ctx *c, cJSON *obj) {
         cJSON *s = cJSON_CreateObject();
         cJSON_AddItemToArray(arr, s);
         cJSON_AddStringToObject(s, "text", sets[k].name);
+        cJSON_AddStringToObject(s, "mode", decode ? "decode" : "window");
         cJSON_AddNumberToObject(s, "files", (double)sets[k].n);
         cJSON_AddNumberToObject(s, "tokens", (double)tokens);
         cJSON_AddNumberToObject(s, "windows", (double)windows);

@@ -78,8 +78,14 @@ static int parse_float(const cli_parser *p, const char *arg, float *out) {
     return 1;
 }
 
-int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget) {
+int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type) {
+    static const char *const names[] = {"f32", "f16", "q8", "q4"}; /* xf_kv_type order */
     switch (id) {
+    case CLI_OPT_KV_TYPE:
+        for (int t = 0; t < 4; t++)
+            if (!strcmp(arg, names[t])) return *type = t, 1;
+        cli_usage_error(p->cmd, "invalid value '%s' for --kv-type: expected f32, f16, q8 or q4", arg);
+        return -1;
     case CLI_OPT_KV_POLICY: /* the names are checked by the library, which lists them */
         *policy = arg;
         return 1;
@@ -90,7 +96,7 @@ int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **pol
 
 int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g) {
     long v;
-    int kv = cli_kv_option(p, id, arg, &g->kv_policy, &g->kv_budget);
+    int kv = cli_kv_option(p, id, arg, &g->kv_policy, &g->kv_budget, &g->kv_type);
     if (kv) return kv;
     switch (id) {
     case CLI_OPT_MAX_TOKENS:
@@ -288,6 +294,7 @@ int cli_gen_begin(cli_gen *g, xf_model *m, const cli_gen_opts *o, const xf_chat_
     sp.n_ctx = (size_t)o->ctx;
     sp.kv_policy = o->kv_policy;
     sp.kv_budget = (size_t)o->kv_budget;
+    sp.kv_type = (xf_kv_type)o->kv_type;
     if (xf_session_create_ex(m, &sp, &g->s) != XF_OK ||
         xf_sampler_create(&o->sp, g->vocab, &g->smp) != XF_OK ||
         xf_detok_stream_create(g->tok, 1, &g->ds) != XF_OK) {

@@ -1,8 +1,11 @@
 /* ppl.c — the perplexity of one text, shared by `xfmr perplexity` and `xfmr eval --task ppl`:
  * tokenize it as one text, run the library's strided sliding window (xf_perplexity_progress) with
- * a progress bar over the windows, which also counts them. */
+ * a progress bar over the windows, which also counts them. Or, for KV-cache settings, score it as
+ * generation sees it: sessions fed one token at a time (cli_text_perplexity_decode). */
 #define _POSIX_C_SOURCE 200809L
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -49,6 +52,75 @@ int cli_text_perplexity(xf_model *m, const char *name, const char *text, size_t 
         out->windows = prog.total; /* the windows xf_perplexity ran */
         cli_progress_finish(&prog, out->windows);
     }
+    xf_encoding_free(&enc);
+    return rc;
+}
+
+/* ------------------------------------------------------------- as generation sees it */
+
+#define DECODE_BATCH 8 /* windows decoded side by side (one batched step per token) */
+
+int cli_text_perplexity_decode(xf_model *m, const char *name, const char *text, size_t len, size_t window,
+                               const xf_session_params *sp, cli_ppl *out) {
+    memset(out, 0, sizeof *out);
+    out->window = out->stride = window;
+    xf_encoding enc;
+    memset(&enc, 0, sizeof enc);
+    if (xf_tokenize(xf_model_tokenizer(m), text, len, NULL, 0, 0, &enc) != XF_OK) return cli_lib_error();
+    int rc = CLI_EXIT_OK;
+    if (enc.n < 2) {
+        rc = cli_error("'%s' has %zu token%s: perplexity needs at least 2", name, enc.n, enc.n == 1 ? "" : "s");
+        xf_encoding_free(&enc);
+        return rc;
+    }
+    const size_t n_win = (enc.n + window - 1) / window, B = n_win < DECODE_BATCH ? n_win : DECODE_BATCH;
+    const size_t V = xf_model_vocab_size(m);
+    xf_session *ss[DECODE_BATCH] = {0}, *act[DECODE_BATCH];
+    size_t act_w[DECODE_BATCH];
+    int32_t ids[DECODE_BATCH];
+    float *logits = malloc(B * V * sizeof *logits);
+    xf_session_params p = *sp;
+    if (!p.kv_policy) p.n_ctx = window; /* keep-all: a window's tokens; an evicting policy keeps its budget */
+    for (size_t b = 0; b < B && !rc; b++)
+        if (xf_session_create_ex(m, &p, &ss[b]) != XF_OK) rc = cli_lib_error();
+    if (!logits && !rc) rc = cli_error("out of memory");
+    cli_progress prog;
+    cli_progress_start(&prog, "perplexity", enc.n, 1);
+    prog.unit = "tokens";
+    size_t fed = 0;
+    for (size_t w0 = 0; w0 < n_win && !rc; w0 += B) { /* windows w0 .. w0 + B - 1, side by side */
+        const size_t nb = n_win - w0 < B ? n_win - w0 : B;
+        for (size_t b = 0; b < nb; b++) xf_session_reset(ss[b]);
+        for (size_t t = 0; !rc; t++) { /* token t of every window still running */
+            size_t na = 0;
+            for (size_t b = 0; b < nb; b++) {
+                const size_t w = w0 + b, begin = w * window, L = enc.n - begin < window ? enc.n - begin : window;
+                if (t + 1 >= L) continue; /* its last token predicts nothing inside the window */
+                act[na] = ss[b], act_w[na] = begin, ids[na++] = enc.ids[begin + t];
+            }
+            if (!na) break;
+            if (xf_session_step_batch(act, na, ids, logits) != XF_OK) {
+                rc = cli_lib_error();
+                break;
+            }
+            for (size_t i = 0; i < na; i++) {
+                const float *row = logits + i * V;
+                double mx = -INFINITY, sum = 0;
+                for (size_t v = 0; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+                for (size_t v = 0; v < V; v++) sum += exp((double)row[v] - mx);
+                out->nll_sum += mx + log(sum) - (double)row[enc.ids[act_w[i] + t + 1]];
+                out->scored++;
+            }
+            fed += na;
+            cli_progress_update(&prog, fed);
+        }
+        out->windows += nb;
+    }
+    cli_progress_finish(&prog, fed);
+    out->tokens = enc.n;
+    out->ppl = out->scored ? exp(out->nll_sum / (double)out->scored) : NAN;
+    for (size_t b = 0; b < B; b++) xf_session_free(ss[b]);
+    free(logits);
     xf_encoding_free(&enc);
     return rc;
 }
