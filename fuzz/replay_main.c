@@ -42,9 +42,13 @@ static int run_file(const char *path) {
 
 static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* A harness's one-time setup, when it has one (as libFuzzer calls it). */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+
 int main(int argc, char **argv) {
     size_t count = 0;
     int bad = 0;
+    if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
     for (int i = 1; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) != 0) continue; /* an absent folder: nothing to replay */

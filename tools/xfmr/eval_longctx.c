@@ -356,8 +356,9 @@ static int run_longctx(eval_ctx *c, cJSON *obj, int needle) {
     int chat = 0;
     for (size_t li = 0; li < o->n_lengths && !rc; li++) {
         eval_gen g;
-        if ((rc = eval_gen_begin(c, c->m, o->lengths[li] + t.answer_tokens + 1,
-                                 (long)t.answer_tokens, 1, &g)))
+        /* the prompt and the answer (whose last token is never fed back), within the context */
+        const size_t n_ctx = o->lengths[li] + t.answer_tokens < ctx ? o->lengths[li] + t.answer_tokens : ctx;
+        if ((rc = eval_gen_begin(c, c->m, n_ctx, (long)t.answer_tokens, 1, &g)))
             break;
         chat = g.tmpl != NULL;
         for (size_t di = 0; di < o->n_depths && !rc; di++) {
