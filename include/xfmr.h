@@ -185,6 +185,13 @@ typedef struct xf_model_params {
     float sparsity_ratio;         /* XF_SPARSITY_UNSTRUCTURED: fraction removed, in (0, 1);
                                      0 = 0.5 */
     size_t calib_max_tokens;      /* tokens of calib_text used; 0 = 4096 */
+    /* Mixed attention spans (MASFormer; docs/LONG_CONTEXT.md), decoders only: attn_window > 0
+     * gives every layer not listed in attn_full_layers a sliding window of that many positions
+     * (each query sees itself and the window - 1 before it); attn_full_layers is NULL or a
+     * comma-separated list of layer indices (negative counts from the end: "0,-1") that keep
+     * full attention. Added after the fields above (struct_size). */
+    size_t attn_window;
+    const char *attn_full_layers;
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {

@@ -135,25 +135,33 @@ typedef struct cli_model_opts {
     xf_sparsity_method sparsity_method; /* --sparsity-method */
     const char *calib;        /* --calib FILE (Wanda) */
     long calib_tokens;        /* --calib-tokens, 0 = the library's default */
+    long attn_window;         /* --attn-window N, 0 = the model's own attention spans */
+    const char *full_layers;  /* --full-layers LIST */
 } cli_model_opts;
 
 enum {
     CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHTS, CLI_OPT_ROPE_SCALING,
     CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX, CLI_OPT_KEEP, CLI_OPT_KEEP_SCHEDULE, CLI_OPT_POOL_PRUNED,
     CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN,
-    CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS
+    CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS, CLI_OPT_ATTN_WINDOW,
+    CLI_OPT_FULL_LAYERS
 };
-/* Rotary scaling of decoders (docs/LONG_CONTEXT.md): three table entries. */
+/* Long context for decoders (docs/LONG_CONTEXT.md): rotary scaling and mixed attention spans. */
 #define CLI_OPTS_ROPE                                                                          \
     {CLI_OPT_ROPE_SCALING, 0, "rope-scaling", 1}, {CLI_OPT_ROPE_FACTOR, 0, "rope-factor", 1},  \
-        {CLI_OPT_ROPE_ORIG_CTX, 0, "rope-orig-ctx", 1}
+        {CLI_OPT_ROPE_ORIG_CTX, 0, "rope-orig-ctx", 1}, {CLI_OPT_ATTN_WINDOW, 0, "attn-window", 1}, \
+        {CLI_OPT_FULL_LAYERS, 0, "full-layers", 1}
 #define CLI_HELP_ROPE                                                                          \
     "      --rope-scaling KIND  stretch the rotary positions past the trained context: none,\n" \
     "                        linear, ntk, dynamic (dynamic NTK) or yarn (default: as the\n"     \
     "                        model's config.json rope_scaling / GGUF rope.scaling.* say)\n"     \
     "      --rope-factor F   the stretch (> 0, e.g. 4: the model then takes F x its trained\n"  \
     "                        context); required with --rope-scaling other than none\n"         \
-    "      --rope-orig-ctx N the trained context (default: max_position_embeddings)\n"
+    "      --rope-orig-ctx N the trained context (default: max_position_embeddings)\n"            \
+    "      --attn-window N   mixed spans: a sliding window of N positions in every layer but\n" \
+    "                        those of --full-layers (default: the model's own attention)\n"   \
+    "      --full-layers LIST  layers that keep full attention with --attn-window, e.g.\n"     \
+    "                        0,-1 (negative: from the last)\n"
 /* Options of token pruning and early exit (encoders). */
 #define CLI_OPTS_ADAPTIVE                                                                           \
     {CLI_OPT_KEEP, 0, "keep", 1}, {CLI_OPT_KEEP_SCHEDULE, 0, "keep-schedule", 1},                  \

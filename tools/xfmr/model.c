@@ -133,6 +133,8 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
     params.rope_scaling = mo->rope_scaling;
     params.rope_factor = mo->rope_factor;
     params.rope_orig_ctx = (size_t)mo->rope_orig_ctx;
+    params.attn_window = (size_t)mo->attn_window;
+    params.attn_full_layers = mo->full_layers;
     params.sparsity = mo->sparsity;
     params.sparsity_ratio = mo->sparsity_ratio;
     params.sparsity_method = mo->sparsity_method;
