@@ -5,7 +5,12 @@
  *   first token replaced by BOS when --bos ID is given (llama.cpp does so when the vocabulary's
  *   add_bos is set); the predictions of tokens n_ctx/2 + 1 .. n_ctx - 1 from the positions before
  *   them scored (log-softmax in double); PPL = exp(sum NLL / count).
- * Usage: ppl_chunks MODEL TEXTFILE N_CTX [--chunks N] [--bos ID] [--threads N]
+ * --steps 1: each chunk token by token through a session (xf_session_eval), where GEMVs run;
+ * with --weights int8 the GGUF blocks then multiply activations quantized per 32 with integer dots
+ * (llama.cpp's CPU numerics for quantized weights, docs/GGUF.md), and --kv f16 keeps the KV cache
+ * in half as llama.cpp's default does. Default: one whole-chunk forward, float activations.
+ * Usage: ppl_chunks MODEL TEXTFILE N_CTX [--chunks N] [--bos ID] [--threads N] [--steps 1]
+ *                   [--weights int8] [--kv f16]
  * Prints: chunks, scored tokens, PPL (as llama-perplexity's "Final estimate: PPL = ..."). */
 #include <math.h>
 #include <stdio.h>
@@ -28,10 +33,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     long n_ctx = atol(argv[3]), max_chunks = -1, bos = -1, threads = 0;
+    int int8 = 0, steps = 0, kv16 = 0;
     for (int i = 4; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--chunks")) max_chunks = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--bos")) bos = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--threads")) threads = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]) != 0;
+        else if (!strcmp(argv[i], "--weights") && !strcmp(argv[i + 1], "int8")) int8 = 1;
+        else if (!strcmp(argv[i], "--kv") && !strcmp(argv[i + 1], "f16")) kv16 = 1;
         else return fprintf(stderr, "unknown option %s\n", argv[i]), 2;
     }
     if (n_ctx < 4) return fprintf(stderr, "N_CTX must be at least 4\n"), 2;
@@ -45,6 +54,7 @@ int main(int argc, char **argv) {
     fclose(f);
     xf_model_params mp = xf_model_default_params();
     mp.n_threads = (int)threads;
+    if (int8) mp.weights = XF_WEIGHTS_INT8;
     xf_model *m = NULL;
     xf_encoding enc = {0};
     if (xf_model_load(argv[1], &mp, &m) != XF_OK ||
@@ -63,7 +73,19 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < n_chunks; k++) {
         memcpy(ids, enc.ids + k * C, C * sizeof *ids);
         if (bos >= 0) ids[0] = (int32_t)bos;
-        if (xf_model_logits(m, ids, C, logits) != XF_OK) return fprintf(stderr, "%s\n", xf_errmsg()), 1;
+        if (steps) { /* token by token; only the rows that are scored are kept */
+            xf_session_params sp = xf_session_default_params();
+            sp.n_ctx = C;
+            if (kv16) sp.kv_type = XF_KV_F16;
+            xf_session *s = NULL;
+            if (xf_session_create_ex(m, &sp, &s) != XF_OK) return fprintf(stderr, "%s\n", xf_errmsg()), 1;
+            for (size_t t = 0; t < C; t++)
+                if (xf_session_eval(s, ids + t, 1, logits + (t >= first ? t : 0) * V) != XF_OK)
+                    return fprintf(stderr, "%s\n", xf_errmsg()), 1;
+            xf_session_free(s);
+        } else if (xf_model_logits(m, ids, C, logits) != XF_OK) {
+            return fprintf(stderr, "%s\n", xf_errmsg()), 1;
+        }
         for (size_t t = first; t + 1 < C; t++) nll += token_nll(logits + t * V, V, enc.ids[k * C + t + 1]), count++;
     }
     printf("chunks %zu, n_ctx %zu, scored %zu, PPL = %.6f\n", n_chunks, C, count, exp(nll / (double)count));
