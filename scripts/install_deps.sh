@@ -8,8 +8,9 @@ pkgs=(build-essential cmake pkg-config libcjson-dev libmicrohttpd-dev libutf8pro
 pkgs+=(libxml2-dev libsqlite3-dev libpq-dev util-linux)
 # The fuzz harnesses (clang + libFuzzer runtime) and the memcheck runs (docs/SECURITY.md).
 pkgs+=(clang libclang-rt-dev valgrind)
-# tests/test_chat_tty.sh drives `xfmr chat` at a terminal (docs/DECISIONS.md).
-pkgs+=(tmux)
+# tests/test_chat_tty.sh drives `xfmr chat` at a terminal (docs/DECISIONS.md); tests/test_serve.py
+# talks to `xfmr serve` with curl (and the openai package, below).
+pkgs+=(tmux curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

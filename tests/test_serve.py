@@ -46,6 +46,10 @@ passed = 0
 
 
 def skip(msg):
+    """The test cannot run (tests/skip.sh's convention: 77, or a failure under XF_REQUIRE_ALL=1)."""
+    if os.environ.get("XF_REQUIRE_ALL") == "1":
+        print("FAIL (XF_REQUIRE_ALL=1): " + msg, file=sys.stderr)
+        sys.exit(1)
     print("SKIP: " + msg)
     sys.exit(77)
 

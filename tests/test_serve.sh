@@ -4,5 +4,7 @@
 # missing, or when xfmr was built without libmicrohttpd.
 # usage: tests/test_serve.sh path/to/xfmr
 set -u
-command -v python3 >/dev/null || { echo "SKIP: python3 is missing"; exit 77; }
+# shellcheck source=tests/skip.sh
+. "$(dirname "$0")/skip.sh"
+command -v python3 >/dev/null || skip_test "python3 is missing"
 exec python3 "$(dirname "$0")/test_serve.py" "$1"
