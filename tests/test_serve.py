@@ -244,6 +244,14 @@ try:
     b = client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
                                        temperature=0.9, top_p=0.9, seed=7, max_tokens=8).choices[0].message.content
     check("seed repeats", a == b, "%r vs %r" % (a, b))
+    # n choices: choice i samples with seed + i; greedy choices are all the CLI's text.
+    r = client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
+                                       temperature=0.9, top_p=0.9, seed=6, max_tokens=8, n=2)
+    check("n=2 choices", [c.index for c in r.choices] == [0, 1] and r.choices[1].message.content == a,
+          repr([c.message.content for c in r.choices]))
+    r = client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
+                                       temperature=0, max_tokens=MAX_TOKENS, n=2)
+    check("n=2 greedy", [c.message.content for c in r.choices] == [want, want])
     r = client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": q}],
                                        temperature=0, max_tokens=MAX_TOKENS, stop=["Paris"])
     check("stop string", "Paris" not in r.choices[0].message.content and r.choices[0].finish_reason == "stop",
@@ -281,8 +289,10 @@ try:
                                                     "temperature": "hot"}), 400, "temperature wrong type")
     is_error(*http("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
                                                     "max_tokens": 100000}), 400, "max_tokens too large")
-    is_error(*http("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 3}),
-             400, "n > 1")
+    is_error(*http("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 3,
+                                                    "stream": True}), 400, "n > 1 with stream")
+    is_error(*http("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 99}),
+             400, "n too large")
     is_error(*http("POST", "/v1/completions", {"prompt": 42}), 400, "prompt wrong type")
     with tempfile.NamedTemporaryFile(suffix=".json") as big:
         big.write(b'{"input": "' + b"a" * 2000000 + b'"}')

@@ -175,10 +175,6 @@ static int read_params(srv_server *s, srv_model *m, const cJSON *req, int chat, 
     if (rc) j->sp.frequency_penalty = (float)v;
     if ((rc = srv_get_number(req, "seed", -9.2e18, 9.2e18, 1, &v, r)) < 0) return -1;
     j->sp.seed = rc ? (uint64_t)(long long)v : request_seed();
-    if ((rc = srv_get_number(req, "n", 1, 1, 1, &v, r)) < 0) {
-        srv_error(r, 400, "n", "unsupported_value", "only 'n': 1 is supported (send one request per choice)");
-        return -1;
-    }
     const cJSON *lp = cJSON_GetObjectItemCaseSensitive(req, "logprobs");
     if (lp && !cJSON_IsNull(lp) && !cJSON_IsFalse(lp) && !(cJSON_IsNumber(lp) && lp->valuedouble == 0)) {
         srv_error(r, 400, "logprobs", "unsupported_value", "'logprobs' is not supported");
@@ -246,27 +242,75 @@ static void put_head(srv_buf *b, const char *id, const char *object, long create
     srv_buf_printf(b, ",\"system_fingerprint\":\"xfmr-%s\",", XFMR_VERSION);
 }
 
+/* A copy of a prepared job for another choice of the same request (its own seed). */
+static srv_gen_job *job_clone(const srv_gen_job *j, uint64_t seed) {
+    srv_gen_job *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->ids = malloc(j->n_ids * sizeof *c->ids);
+    if (!c->ids) {
+        free(c);
+        return NULL;
+    }
+    memcpy(c->ids, j->ids, j->n_ids * sizeof *c->ids);
+    c->n_ids = j->n_ids;
+    c->sp = j->sp;
+    c->sp.seed = seed;
+    c->max_tokens = j->max_tokens;
+    for (size_t k = 0; k < j->n_stops; k++) {
+        c->stops[k] = strdup(j->stops[k]);
+        if (!c->stops[k]) {
+            srv_gen_job_free(c);
+            return NULL;
+        }
+        c->n_stops = k + 1;
+    }
+    memcpy(c->stop_ids, j->stop_ids, sizeof c->stop_ids);
+    c->n_stop_ids = j->n_stop_ids;
+    c->deadline = j->deadline;
+    c->refs = 1;
+    return c;
+}
+
+#define SRV_MAX_N 8 /* choices per request ("n") */
+
 void srv_api_generate(srv_server *s, const char *body, size_t len, int client_fd, srv_reply *r, int chat) {
     cJSON *req = srv_parse_body(body, len, r);
     if (!req) return;
-    srv_gen_job *j = calloc(1, sizeof *j);
+    srv_gen_job *jobs[SRV_MAX_N] = {NULL};
+    size_t n = 1, submitted = 0;
+    jobs[0] = calloc(1, sizeof *jobs[0]);
+    srv_gen_job *j = jobs[0];
     srv_model *m = srv_request_model(s, req, 1, r);
     int stream = 0, include_usage = 0;
+    double nv = 1;
     if (!j) {
         srv_error(r, 500, NULL, "out_of_memory", "out of memory");
         goto fail;
     }
     j->refs = 1;
-    if (!m || srv_get_bool(req, "stream", &stream, r) < 0) goto fail;
+    if (!m || srv_get_bool(req, "stream", &stream, r) < 0 ||
+        srv_get_number(req, "n", 1, SRV_MAX_N, 1, &nv, r) < 0)
+        goto fail;
+    n = (size_t)nv;
+    if (n > 1 && stream) {
+        srv_error(r, 400, "n", "unsupported_value", "'n' above 1 is supported without streaming only");
+        goto fail;
+    }
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
     if (so && cJSON_IsObject(so) && srv_get_bool(so, "include_usage", &include_usage, r) < 0) goto fail;
     if (prompt_ids(m, req, chat, j, r) || read_params(s, m, req, chat, j, r)) goto fail;
     j->deadline = cli_now() + s->lim.timeout;
-    if (srv_gen_submit(m, j)) {
-        srv_error(r, 503, NULL, "queue_full", "the model '%s' has %zu requests waiting already (--max-queue); retry later",
-                  m->id, s->lim.max_queue);
-        goto fail;
-    }
+    for (size_t c = 1; c < n; c++) /* choice c samples with seed + c */
+        if (!(jobs[c] = job_clone(j, j->sp.seed + c))) {
+            srv_error(r, 500, NULL, "out_of_memory", "out of memory");
+            goto fail;
+        }
+    for (; submitted < n; submitted++)
+        if (srv_gen_submit(m, jobs[submitted])) {
+            srv_error(r, 503, NULL, "queue_full", "the model '%s' has %zu requests waiting already (--max-queue); retry later",
+                      m->id, s->lim.max_queue);
+            goto fail;
+        }
     cJSON_Delete(req);
     req = NULL;
     long created = (long)time(NULL);
@@ -284,40 +328,58 @@ void srv_api_generate(srv_server *s, const char *body, size_t len, int client_fd
         r->content_type = "text/event-stream";
         return;
     }
-    /* Wait for the whole answer, noticing a client that hangs up. */
+    /* Wait for the whole answer(s), noticing a client that hangs up. */
     pthread_mutex_lock(&m->mu);
-    while (!j->finished) {
-        wait_a_little(m);
-        if (!j->finished && !j->cancelled && srv_client_gone(client_fd)) {
-            j->cancelled = 1;
-            atomic_fetch_add(&s->req_cancelled, 1);
+    for (size_t c = 0; c < n; c++)
+        while (!jobs[c]->finished) {
+            wait_a_little(m);
+            if (!jobs[c]->finished && !jobs[c]->cancelled && srv_client_gone(client_fd)) {
+                for (size_t d = 0; d < n; d++) jobs[d]->cancelled = 1;
+                atomic_fetch_add(&s->req_cancelled, 1);
+            }
         }
-    }
     pthread_mutex_unlock(&m->mu);
-    if (j->failed) {
-        srv_error(r, j->http_status, NULL, j->http_status == 504 ? "timeout" : "generation_failed", "%s", j->err);
+    size_t failed = n, completion = 0;
+    for (size_t c = 0; c < n && failed == n; c++)
+        if (jobs[c]->failed) failed = c;
+    if (failed < n) {
+        srv_gen_job *f = jobs[failed];
+        srv_error(r, f->http_status, NULL, f->http_status == 504 ? "timeout" : "generation_failed", "%s", f->err);
     } else {
         srv_buf *b = &r->body;
         put_head(b, id, chat ? "chat.completion" : "text_completion", created, m->id);
-        srv_buf_add(b, "\"choices\":[{\"index\":0,", 22);
-        if (chat) {
-            srv_buf_add(b, "\"message\":{\"role\":\"assistant\",\"content\":", 40);
-            srv_json_str(b, j->text.s ? j->text.s : "", j->text.n);
-            srv_buf_add(b, "},", 2);
-        } else {
-            srv_buf_add(b, "\"text\":", 7);
-            srv_json_str(b, j->text.s ? j->text.s : "", j->text.n);
-            srv_buf_add(b, ",", 1);
+        srv_buf_add(b, "\"choices\":[", 11);
+        for (size_t c = 0; c < n; c++) {
+            srv_gen_job *q = jobs[c];
+            srv_buf_printf(b, "%s{\"index\":%zu,", c ? "," : "", c);
+            if (chat) {
+                srv_buf_add(b, "\"message\":{\"role\":\"assistant\",\"content\":", 40);
+                srv_json_str(b, q->text.s ? q->text.s : "", q->text.n);
+                srv_buf_add(b, "},", 2);
+            } else {
+                srv_buf_add(b, "\"text\":", 7);
+                srv_json_str(b, q->text.s ? q->text.s : "", q->text.n);
+                srv_buf_add(b, ",", 1);
+            }
+            srv_buf_printf(b, "\"logprobs\":null,\"finish_reason\":\"%s\"}", q->finish_reason);
+            completion += q->n_completion;
         }
-        srv_buf_printf(b, "\"logprobs\":null,\"finish_reason\":\"%s\"}],", j->finish_reason);
-        put_usage(b, j->n_ids, j->n_completion);
+        srv_buf_add(b, "],", 2);
+        put_usage(b, j->n_ids, completion);
         srv_buf_add(b, "}", 1);
     }
-    srv_gen_release(m, j);
+    for (size_t c = 0; c < n; c++) srv_gen_release(m, jobs[c]);
     return;
 fail:
     cJSON_Delete(req);
-    srv_gen_job_free(j);
+    /* Jobs handed to the worker: cancel them and drop this thread's reference. */
+    for (size_t c = 0; c < submitted; c++) {
+        pthread_mutex_lock(&m->mu);
+        jobs[c]->cancelled = 1;
+        pthread_mutex_unlock(&m->mu);
+        srv_gen_release(m, jobs[c]);
+    }
+    for (size_t c = submitted; c < SRV_MAX_N; c++) srv_gen_job_free(jobs[c]);
 }
 
 /* One SSE event with a chunk: delta text (NULL: none), finish reason (NULL: null). */
