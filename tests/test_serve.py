@@ -335,5 +335,30 @@ finally:
     os.unlink(errf.name)
 check("SIGTERM exit 0", rc == 0, "(exit %s)\n%s" % (rc, log[-3000:]))
 check("SIGTERM message", "stopped" in log, log[-1000:])
+
+# ------------------------------------------------------------------ --timeout, and SIGTERM mid-stream
+srv = subprocess.Popen([X, "serve", "-m", DEC, "--port", "0", "--threads", "2", "--timeout", "2", "--grace", "1"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+line = ""
+while srv.poll() is None and "listening" not in line:
+    line = srv.stderr.readline()
+m = re.search(r"127\.0\.0\.1:(\d+)/", line)
+BASE = "http://127.0.0.1:%s" % (m.group(1) if m else "0")
+long_req = {"prompt": "Once upon a time", "max_tokens": 250, "temperature": 0}
+is_error(*http("POST", "/v1/completions", long_req, key=None), 504, "--timeout")
+with cf.ThreadPoolExecutor(1) as ex:
+    fut = ex.submit(curl, "-N", BASE + "/v1/completions", "-d", json.dumps(dict(long_req, stream=True)))
+    time.sleep(1.0)  # the stream is running
+    srv.send_signal(signal.SIGTERM)
+    code, body = fut.result()
+try:
+    rc = srv.wait(timeout=60)
+except subprocess.TimeoutExpired:
+    srv.kill()
+    rc = -9
+rest = srv.stderr.read()
+check("SIGTERM mid-stream: the stream ends with an error event and [DONE]",
+      code == 200 and '"error"' in body and body.rstrip().endswith("data: [DONE]"), body[-300:])
+check("SIGTERM mid-stream: exit 0", rc == 0, "(exit %s) %s" % (rc, rest[-2000:]))
 print("%d passed, %d failed" % (passed, len(failures)))
 sys.exit(1 if failures else 0)

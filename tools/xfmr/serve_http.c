@@ -244,6 +244,12 @@ int srv_http_run(srv_server *s, const char *host, int port) {
             pthread_cond_broadcast(&s->models[k].work_cv);
             pthread_mutex_unlock(&s->models[k].mu);
         }
+        /* Let the failed requests send their error (a stream: its error event and [DONE]). */
+        until = cli_now() + 5;
+        while (atomic_load(&s->inflight) > 0 && cli_now() < until) {
+            struct timespec ts = {0, 20000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     MHD_stop_daemon(d);
     fprintf(stderr, "xfmr serve: stopped\n");
