@@ -305,10 +305,17 @@ typedef struct xf_save_params {
      * listing the valid ones. */
     const char *quantize;
     int quantize_pure; /* 1: also the token embedding / output in that type (llama-quantize --pure) */
+    /* With quantize "Q4_0": calibration text (UTF-8, NUL-terminated) whose first calib_max_tokens
+     * tokens (0: 4096) are run through the model (forward passes: do not use the model from another
+     * thread meanwhile) to weigh each input of the blocks' linear layers; their Q4_0 scales are then
+     * searched per block to minimise the output error on those activations (docs/QUANTIZATION.md,
+     * "searched INT4"), still standard Q4_0 blocks. NULL: round to nearest, as llama-quantize. */
+    const char *calib_text;
+    size_t calib_max_tokens;
 } xf_save_params;
 
 static inline xf_save_params xf_save_default_params(void) {
-    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0, 0, 0};
+    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0, 0, 0, 0, 0};
     return p;
 }
 

@@ -269,5 +269,12 @@ check "quantize: no output file on errors" test ! -e "$tmp/bad.gguf"
 check "quantize: no temporary file left" test -z "$(find "$tmp" -name '*.tmp*')"
 run 0 "$X" quantize --help
 out_has "MXFP4"
+printf 'calibration text for the searched scales\n' >"$tmp/calib.txt"
+run 0 "$X" quantize -m "$tiny/bert" --type Q4_0 --calib "$tmp/calib.txt" -o "$tmp/bert-q4s.gguf"
+run 0 "$X" embed -m "$tmp/bert-q4s.gguf" "$tmp/q.txt"
+run 2 "$X" quantize -m "$tiny/bert" --type Q4_1 --calib "$tmp/calib.txt" -o "$tmp/bad.gguf"
+err_has "--type Q4_0"
+run 1 "$X" quantize -m "$tiny/bert" --type Q4_0 --calib "$tmp/no-such-calib.txt" -o "$tmp/bad.gguf"
+check "quantize --calib: no output file on errors" test ! -e "$tmp/bad.gguf"
 
 cli_finish

@@ -13,7 +13,10 @@
  *      to the quantizer applied to the source rows, the model reloading with outputs close to the
  *      float model's;
  *   4. an unknown type: XF_ERR_INVALID_ARG naming the valid ones, no file, no temporary file;
- *   5. all-MiniLM-L6-v2 (when fetched) as Q8_0: cosine to F32 >= 0.999 on golden-corpus lines. */
+ *   5. all-MiniLM-L6-v2 (when fetched) as Q8_0: cosine to F32 >= 0.999 on golden-corpus lines;
+ *   6. searched Q4_0 (quant_search.c): per block, its activation-weighted error is never above
+ *      round-to-nearest's and is below it in total; saving with calibration text writes Q4_0 blocks
+ *      that differ from RTN's and reload; calibration with another type is an error. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +300,66 @@ static void test_minilm(void) {
     xf_model_free(m);
 }
 
+/* ------------------------------------------------------------------ 6 */
+
+static double werr(const float *x, const double *imp, const unsigned char *blocks, size_t n) {
+    float *y = malloc(n * sizeof *y);
+    xf_dequant_q4_0_ref(blocks, y, n);
+    double e = 0;
+    for (size_t i = 0; i < n; i++) e += imp[i] * ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+    free(y);
+    return e;
+}
+
+static void test_searched(void) {
+    const size_t n = g_n;
+    double *imp = malloc(n * sizeof *imp);
+    uint32_t r = 12345;
+    for (size_t i = 0; i < n; i++) { /* skewed input energies, as activations have */
+        r = r * 1664525u + 1013904223u;
+        imp[i] = (r >> 8) % 100 == 0 ? 50.0 : 0.1 + (double)((r >> 8) % 1000) / 1000.0;
+    }
+    unsigned char *rtn = malloc(n / 32 * 18), *srch = malloc(n / 32 * 18);
+    xf_quantize_q4_0_ref(g_in, rtn, n);
+    xf_quantize_q4_0_searched(g_in, imp, srch, n);
+    size_t worse = 0;
+    double e_rtn = 0, e_srch = 0;
+    for (size_t b = 0; b < n / 32; b++) {
+        const double a = werr(g_in + 32 * b, imp + 32 * b, rtn + 18 * b, 32), c = werr(g_in + 32 * b, imp + 32 * b, srch + 18 * b, 32);
+        worse += c > a * (1 + 1e-12) + 1e-300;
+        e_rtn += a, e_srch += c;
+    }
+    CHECK_MSG(worse == 0, "searched Q4_0: %zu blocks with a larger weighted error than RTN", worse);
+    CHECK_MSG(e_srch < 0.9 * e_rtn, "searched Q4_0: weighted error %.6g, RTN %.6g", e_srch, e_rtn);
+    printf("searched Q4_0: weighted error %.4g of RTN's (%zu blocks)\n", e_srch / e_rtn, n / 32);
+    free(imp), free(rtn), free(srch);
+    /* through xf_model_save */
+    xf_model *m = load(xf_t_src("tests/data/tiny/bert"));
+    if (!m) return;
+    const char *a = xf_t_out("bert-rtn.gguf"), *b = xf_t_out("bert-searched.gguf");
+    xf_save_params sp = xf_save_default_params();
+    sp.quantize = "Q4_0";
+    CHECK(xf_model_save(m, a, &sp) == XF_OK);
+    sp.calib_text = "the quick brown fox jumps over the lazy dog. quantized weights, calibrated scales.";
+    CHECK_MSG(xf_model_save(m, b, &sp) == XF_OK, "%s", xf_errmsg());
+    xf_gguf *ga = NULL, *gb = NULL;
+    if (xf_gguf_open(a, &ga) == XF_OK && xf_gguf_open(b, &gb) == XF_OK) {
+        const xf_gguf_tensor *ta = xf_gguf_find_tensor(ga, "blk.0.ffn_up.weight"), *tb = xf_gguf_find_tensor(gb, "blk.0.ffn_up.weight");
+        CHECK(ta && tb && ta->type == XF_GGML_Q4_0 && tb->type == XF_GGML_Q4_0 && ta->nbytes == tb->nbytes);
+        if (ta && tb) CHECK_MSG(memcmp(ta->data, tb->data, ta->nbytes) != 0, "searched blocks equal RTN's");
+        const xf_gguf_tensor *ea = xf_gguf_find_tensor(ga, "token_embd.weight"), *eb = xf_gguf_find_tensor(gb, "token_embd.weight");
+        CHECK(ea && eb && !memcmp(ea->data, eb->data, ea->nbytes)); /* not a block linear: as RTN (Q8_0) */
+    }
+    xf_gguf_close(ga), xf_gguf_close(gb);
+    xf_model *rl = load(b);
+    xf_model_free(rl);
+    sp.quantize = "Q4_1";
+    CHECK(xf_model_save(m, xf_t_out("bad-calib.gguf"), &sp) == XF_ERR_INVALID_ARG);
+    CHECK(access(xf_t_out("bad-calib.gguf"), F_OK) != 0);
+    unlink(a), unlink(b);
+    xf_model_free(m);
+}
+
 int main(void) {
     size_t len = 0;
     g_in = (float *)xf_t_slurp(xf_t_src("tests/data/quantize/input.f32"), &len);
@@ -304,10 +367,11 @@ int main(void) {
     g_n = len / sizeof(float);
     if (g_in)
         for (size_t k = 0; k < N_TYPES; k++) test_golden(k);
-    free(g_in);
     test_tiny_bert();
     test_tiny_llama();
     test_bad_type();
+    if (g_in) test_searched();
     test_minilm();
+    free(g_in);
     return xf_t_report();
 }

@@ -86,6 +86,14 @@ xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s);
 /* Wanda: the input norms of every block linear over calibration text (at most max_tokens tokens,
  * 0 = 4096), then each weight made sparse by |w| x norm. Called at load, on the dense model. */
 xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens);
+/* Forward passes over the first max_tokens (0: 4096) tokens of text, in chunks of at most 512, and
+ * for every block linear (q, k, v, o, up, gate, down of each layer, in order) the sum over tokens
+ * of each input's square: *out (free()) holds them, one run of cols doubles per linear with
+ * weights. what names the caller in errors. */
+xf_status xf_model_input_sq(xf_model *m, const char *text, size_t max_tokens, const char *what, double **out);
+/* The run of acc (from xf_model_input_sq) that belongs to weight w, or NULL when w is no block
+ * linear's weight. */
+const double *xf_model_input_sq_of(const xf_model *m, const double *acc, const xf_weight *w);
 /* One sequence of ids (checked here) through embeddings, layers and final norm, no head: *X points
  * at its [n, hidden] final hidden states (the model's batch buffer, valid until its next call). */
 xf_status xf_model_forward_ids(xf_model *m, const int32_t *ids, size_t n, float **X);

@@ -47,6 +47,7 @@ typedef struct sv_job {
     size_t n_own;
     int quant;       /* values quantized to `type` (xf_save_params.quantize), also from blocks */
     const char *name;
+    const double *imp; /* calibration inputs' sums of squares per column: searched Q4_0 */
 } sv_job;
 
 typedef struct saver {
@@ -62,6 +63,7 @@ typedef struct saver {
     int n_f32, n_f16, n_blocks; /* 2-D tensors written per kind */
     float *rope_freqs;
     int qtype;       /* xf_save_params.quantize as a ggml type id, or -1 */
+    double *imp;     /* xf_model_input_sq of calib_text, or NULL */
 } saver;
 
 /* ---------------------------------------------------------------- tensor bytes */
@@ -87,7 +89,9 @@ static xf_status emit_quant(const sv_job *j, const float *v, size_t n, size_t co
     uint32_t bs = 1, ts = 1;
     xf_ggml_type_size(j->type, &bs, &ts);
     const size_t row_bytes = cols / bs * ts;
-    for (size_t r = 0; r < n / cols; r++) q(v + r * cols, buf + r * row_bytes, cols);
+    for (size_t r = 0; r < n / cols; r++)
+        if (j->imp) xf_quantize_q4_0_searched(v + r * cols, j->imp, buf + r * row_bytes, cols);
+        else q(v + r * cols, buf + r * row_bytes, cols);
     return xf_gguf_sink_write(sk, buf, n / cols * row_bytes);
 }
 
@@ -211,6 +215,7 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
     } else if (s->qtype >= 0 && !always_f32(name) && !strstr(name, "_norm.weight") && f->dequant_rows) {
         j->type = quant_type(s, name, cols);
         j->quant = 1;
+        if (s->imp && j->type == XF_GGML_Q4_0 && n == 1) j->imp = xf_model_input_sq_of(s->m, s->imp, ws[0]);
         if (j->type == XF_GGML_F16) s->n_f16++;
         else s->n_blocks++;
     } else if (f->ggml_type >= 0 && f->ggml_type != XF_GGML_F32 && f->save_type == f->ggml_type) {
@@ -577,6 +582,13 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     if (s.p.quantize && (s.qtype = xf_quantize_type_by_name(s.p.quantize)) < 0)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.quantize: unknown type \"%s\"; valid types: %s", s.p.quantize,
                         xf_quantize_type_list());
+    if (s.p.calib_text && s.qtype != XF_GGML_Q4_0)
+        return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.calib_text: the searched scales are made for quantize \"Q4_0\" "
+                        "only, not %s", s.p.quantize ? s.p.quantize : "unquantized weights");
+    /* the forward passes of the calibration change only the model's scratch */
+    if (s.p.calib_text && (st = xf_model_input_sq((xf_model *)m, s.p.calib_text, s.p.calib_max_tokens, "Q4_0 search",
+                                                  &s.imp)))
+        return st;
     s.m = m;
     s.P = &m->plan;
     st = choose_arch(&s);
@@ -591,5 +603,6 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     xf_gguf_writer_free(s.w);
     free(s.jobs);
     free(s.rope_freqs);
+    free(s.imp);
     return st;
 }

@@ -62,23 +62,24 @@ static xf_linear_w *block_linear(xf_plan *P, size_t i) {
     return all[i % XF_LIN_PER_LAYER];
 }
 
-xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens) {
+/* Sums of squares of every block linear's inputs over calibration text (see model.h). */
+xf_status xf_model_input_sq(xf_model *m, const char *text, size_t max_tokens, const char *what, double **out) {
+    *out = NULL;
     if (!m->tok)
-        return xf_error(XF_ERR_UNSUPPORTED, "%s: Wanda calibration needs the model's tokenizer to read the text", m->path);
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: %s calibration needs the model's tokenizer to read the text", m->path, what);
     if (!max_tokens) max_tokens = 4096;
     xf_encoding enc = {0};
     xf_status st = xf_tokenize(m->tok, text, strlen(text), NULL, 0, 0, &enc);
     if (st) return st;
     if (enc.n < 2) {
         xf_encoding_free(&enc);
-        return xf_error(XF_ERR_INVALID_ARG, "calibration text gives %zu token(s); Wanda needs some text", enc.n);
+        return xf_error(XF_ERR_INVALID_ARG, "calibration text gives %zu token(s); %s needs some text", enc.n, what);
     }
     xf_plan *P = &m->plan;
     const size_t nl = P->n_layers * XF_LIN_PER_LAYER;
     size_t total = 0;
     for (size_t i = 0; i < nl; i++) total += block_linear(P, i)->w.data ? block_linear(P, i)->w.cols : 0;
     double *acc = xf_calloc(total ? total : 1, sizeof *acc);
-    float *s = NULL;
     if (!acc) st = xf_error(XF_ERR_NOMEM, "cannot allocate calibration sums");
     for (size_t i = 0, at = 0; !st && i < nl; i++) {
         xf_linear_w *l = block_linear(P, i);
@@ -95,6 +96,32 @@ xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max
     }
     xf_encoding_free(&enc);
     for (size_t i = 0; i < nl; i++) block_linear(P, i)->in_sq = NULL;
+    if (st) {
+        free(acc);
+        return st;
+    }
+    *out = acc;
+    return XF_OK;
+}
+
+const double *xf_model_input_sq_of(const xf_model *m, const double *acc, const xf_weight *w) {
+    xf_plan *P = (xf_plan *)&m->plan;
+    for (size_t i = 0, at = 0; acc && i < P->n_layers * XF_LIN_PER_LAYER; i++) {
+        const xf_linear_w *l = block_linear(P, i);
+        if (!l->w.data) continue;
+        if (&l->w == w) return acc + at;
+        at += l->w.cols;
+    }
+    return NULL;
+}
+
+xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens) {
+    double *acc = NULL;
+    xf_status st = xf_model_input_sq(m, text, max_tokens, "Wanda", &acc);
+    if (st) return st;
+    xf_plan *P = &m->plan;
+    const size_t nl = P->n_layers * XF_LIN_PER_LAYER;
+    float *s = NULL;
     for (size_t i = 0, at = 0; !st && i < nl; i++) {
         xf_linear_w *l = block_linear(P, i);
         if (!l->w.data) continue;

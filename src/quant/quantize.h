@@ -31,6 +31,11 @@ void xf_quantize_q5_k_ref(const float *x, void *out, size_t n);
 void xf_quantize_q6_k_ref(const float *x, void *out, size_t n);
 void xf_quantize_mxfp4_ref(const float *x, void *out, size_t n);
 
+/* Q4_0 blocks with each block's scale searched (clipping ratio, least-squares refit) to minimise
+ * sum_j imp[j] (x[j] - w[j])^2 — imp[j] the calibration inputs' sum of squares for element j —
+ * never above round-to-nearest's error (quant_search.c). */
+void xf_quantize_q4_0_searched(const float *x, const double *imp, void *out, size_t n);
+
 /* The quantizer of ggml type id t, or NULL when xfmr cannot write it. */
 xf_quantize_fn xf_quantizer(int t);
 

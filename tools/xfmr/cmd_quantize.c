@@ -9,16 +9,18 @@
 
 #include "cli.h"
 
-enum { OPT_OUTPUT = 1, OPT_TYPE, OPT_PURE };
+enum { OPT_OUTPUT = 1, OPT_TYPE, OPT_PURE, OPT_CALIB, OPT_CALIB_TOKENS };
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL, {OPT_OUTPUT, 'o', "output", 1}, {OPT_TYPE, 't', "type", 1}, {OPT_PURE, 0, "pure", 0},
+    {OPT_CALIB, 0, "calib", 1}, {OPT_CALIB_TOKENS, 0, "calib-tokens", 1},
 };
 
 #define TYPES "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4"
 
 void cmd_quantize_help(FILE *f) {
     fputs("usage: xfmr quantize [MODEL | -m MODEL] --type TYPE [-o OUT.gguf] [--pure]\n"
+          "                     [--calib FILE [--calib-tokens N]]\n"
           "\n"
           "Write MODEL — a Hugging Face folder or a GGUF file — as one GGUF file whose weight\n"
           "matrices are quantized to TYPE, as llama.cpp's llama-quantize does without an\n"
@@ -43,6 +45,10 @@ void cmd_quantize_help(FILE *f) {
           "                        NAME-TYPE.gguf in the current directory, NAME the model's)\n"
           "      --pure            every matrix in TYPE, the token embedding / output too\n"
           "                        (llama-quantize --pure)\n"
+          "      --calib FILE      with --type Q4_0: search each block's scale (clipping ratio)\n"
+          "                        to minimise the output error on the activations of FILE's\n"
+          "                        text (searched INT4; standard Q4_0 blocks)\n"
+          "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
@@ -73,7 +79,8 @@ int cmd_quantize(int argc, char **argv) {
     cli_parser_init(&p, "quantize", argc, argv, OPTS, sizeof OPTS / sizeof OPTS[0]);
     cli_model_opts mo;
     cli_model_opts_init(&mo);
-    const char *arg, *out = NULL, *type = NULL;
+    const char *arg, *out = NULL, *type = NULL, *calib = NULL;
+    long calib_tokens = 0;
     int id, n_models = 0;
     xf_save_params sp = xf_save_default_params();
     while ((id = cli_next(&p, &arg)) != CLI_DONE) {
@@ -89,6 +96,10 @@ int cmd_quantize(int argc, char **argv) {
         case OPT_OUTPUT: out = arg; break;
         case OPT_TYPE: type = arg; break;
         case OPT_PURE: sp.quantize_pure = 1; break;
+        case OPT_CALIB: calib = arg; break;
+        case OPT_CALIB_TOKENS:
+            if (cli_parse_int("quantize", "--calib-tokens", arg, 2, 1000000, &calib_tokens)) return CLI_EXIT_USAGE;
+            break;
         }
     }
     if (n_models > 1) return cli_usage_error("quantize", "expected one MODEL");
@@ -99,15 +110,25 @@ int cmd_quantize(int argc, char **argv) {
         if (!strcasecmp(known[i], type)) canon = known[i];
     if (!canon) return cli_usage_error("quantize", "unknown --type '%s'; valid types: " TYPES, type);
     sp.quantize = canon;
-    char *own_out = NULL;
     if (out && !*out) return cli_usage_error("quantize", "-o needs a file name");
-    if (!out && !(out = own_out = default_output(mo.model ? mo.model : CLI_DEFAULT_ENCODER, canon)))
+    if (calib && strcmp(canon, "Q4_0"))
+        return cli_usage_error("quantize", "--calib searches Q4_0 scales: use it with --type Q4_0, not %s", canon);
+    char *calib_text = NULL;
+    size_t calib_len = 0;
+    if (calib && cli_read_file(calib, &calib_text, &calib_len)) return CLI_EXIT_FAIL;
+    sp.calib_text = calib_text;
+    sp.calib_max_tokens = (size_t)calib_tokens;
+    char *own_out = NULL;
+    if (!out && !(out = own_out = default_output(mo.model ? mo.model : CLI_DEFAULT_ENCODER, canon))) {
+        free(calib_text);
         return cli_usage_error("quantize", "out of memory");
+    }
     int rc = cli_check_output("quantize", out);
     xf_model *model = NULL;
     if (!rc) rc = cli_load_model(&mo, 0, &model);
     if (!rc) rc = cli_save_gguf(model, out, &sp);
     xf_model_free(model);
     free(own_out);
+    free(calib_text);
     return rc;
 }
