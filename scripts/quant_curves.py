@@ -14,7 +14,7 @@ stdout and a PNG plot (matplotlib) of quality against bits per weight.
 usage: scripts/quant_curves.py [--xfmr build/xfmr] [--model models/all-MiniLM-L6-v2]
           [--types F16,Q8_0,...] [--limit 500] [--corpus tests/data/corpus.txt] [--threads 2]
           [--out .cache/quant] [--plot docs/quantization_minilm.png] [--reuse]
-          [--extra 'llama.cpp Q4_K_S=lcpp-minilm-Q4_K_S.gguf' ...]
+          [--calib .cache/eval/adaptive/calib_docs.txt] [--extra 'llama.cpp Q4_K_S=lcpp-minilm-Q4_K_S.gguf' ...]
 (needs the eval data, scripts/fetch_eval_data.sh, and gguf: pip install gguf)"""
 import argparse
 import json
@@ -71,6 +71,7 @@ def main():
     ap.add_argument("--plot", default="docs/quantization_minilm.png")
     ap.add_argument("--reuse", action="store_true", help="keep existing OUT/<name>.gguf / .json")
     ap.add_argument("--extra", action="append", default=[], help="NAME=FILE: a GGUF file made elsewhere")
+    ap.add_argument("--calib", help="calibration text: adds 'Q4_0 searched' (xfmr quantize --type Q4_0 --calib)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rows = []
@@ -81,6 +82,12 @@ def main():
                    [a.xfmr, "quantize", "-m", a.model, "--type", t, "-o", g])
             subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
         rows.append(run(a, t, g))
+    if a.calib:
+        g = os.path.join(a.out, "minilm-Q4_0s.gguf")
+        if not (a.reuse and os.path.exists(g)):
+            subprocess.run([a.xfmr, "quantize", "-m", a.model, "--type", "Q4_0", "--calib", a.calib, "-o", g], check=True,
+                           stderr=subprocess.DEVNULL)
+        rows.append(run(a, "Q4_0 searched", g))
     for e in a.extra:
         name, path = e.split("=", 1)
         rows.append(run(a, name, path))
