@@ -192,6 +192,10 @@ typedef struct xf_model_params {
      * full attention. Added after the fields above (struct_size). */
     size_t attn_window;
     const char *attn_full_layers;
+    /* Attention sinks with attn_window (StreamingLLM): the first attn_sinks positions stay visible
+     * to every query of a windowed layer; fewer than attn_window; 0 = a plain window. Added after
+     * the fields above (struct_size). */
+    size_t attn_sinks;
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {

@@ -2,7 +2,8 @@
 """make_tiny_models.py — tiny random decoders (LLaMA family, Mistral, GPT-2) and their reference logits.
 
 Writes tests/data/tiny/<name>/ for name in llama, llama_rope_linear, llama3_rope, qwen2, mistral
-(sliding_window 16, shorter than most prompts), gpt2:
+(sliding_window 16, shorter than most prompts), gpt2, qwen2_swa (Qwen2 with use_sliding_window: a
+window of 16 in layer 1, full attention in layer 0):
   config.json, model.safetensors (F16 weights: halves the folder; the reference runs in float32 on
   exactly those F16-representable values), tokenizer.json (a small WordPiece tokenizer whose vocab
   size equals the config's, needed only because xf_model_load loads one), and ref_logits.bin:
@@ -55,8 +56,12 @@ MODELS = {
     "qwen2": (Qwen2Config, Qwen2ForCausalLM,
               dict(num_key_value_heads=1, tie_word_embeddings=True, rope_theta=1000000.0)),
     "mistral": (MistralConfig, MistralForCausalLM, dict(num_key_value_heads=2, sliding_window=16)),
+    # Qwen2 with its sliding window in layer 1 only (layers from max_window_layers = 1 on)
     # GPT-2 does not take COMMON (its own field names): n_inner None = 4 * n_embd, gelu_new, tied head
     "gpt2": (GPT2Config, GPT2LMHeadModel, None),
+    "qwen2_swa": (Qwen2Config, Qwen2ForCausalLM,
+                  dict(num_key_value_heads=1, tie_word_embeddings=True, rope_theta=1000000.0,
+                       use_sliding_window=True, sliding_window=16, max_window_layers=1)),
 }
 
 GPT2_CONFIG = dict(n_embd=64, n_layer=2, n_head=4, vocab_size=VOCAB, n_positions=128, n_inner=None,

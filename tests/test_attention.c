@@ -48,7 +48,10 @@ static void drop(problem *P) { free(P->Q), free(P->K), free(P->V), free(P->O), f
 static void test_vs_ref(size_t stride) {
     size_t n = 0;
     const size_t lens[] = {1, 3, 17, 100, 257}, dims[] = {32, 64, 80, 128, 7, 33}, groups[] = {1, 3, 4};
-    const struct { int causal; size_t window, p0; } masks[] = {{0, 0, 0}, {1, 0, 0}, {1, 5, 0}, {1, 64, 0}, {1, 0, 70}, {1, 33, 130}};
+    /* windows with attention sinks: inside the first key block, and spanning two blocks (70) */
+    const struct { int causal; size_t window, p0, sinks; } masks[] = {
+        {0, 0, 0, 0}, {1, 0, 0, 0}, {1, 5, 0, 0}, {1, 64, 0, 0}, {1, 0, 70, 0}, {1, 33, 130, 0},
+        {1, 5, 0, 2}, {1, 9, 130, 4}, {1, 10, 60, 70}};
     for (size_t a = 0; a < sizeof lens / sizeof *lens; a++)
         for (size_t b = 0; b < sizeof dims / sizeof *dims; b++)
             for (size_t c = 0; c < sizeof groups / sizeof *groups; c++)
@@ -56,13 +59,14 @@ static void test_vs_ref(size_t stride) {
                     if (n++ % stride) continue;
                     const size_t L = lens[a], dh = dims[b], group = groups[c], n_kv = c == 1 ? 1 : 2;
                     problem P = make(L, masks[m].p0, dh, group, n_kv, masks[m].causal, masks[m].window);
+                    P.p.sinks = masks[m].sinks;
                     float *scr = malloc(xf_attention_scratch(group, dh) * sizeof(float));
                     run_all(&P.p, n_kv, xf_attention_qblock(group), group, scr);
                     P.p.O = P.R;
                     for (size_t g = 0; g < n_kv; g++) xf_attention_ref(&P.p, g, 0, group, 0, L);
                     double e = xf_t_nerr(P.O, P.R, L * P.p.ldq);
-                    CHECK_MSG(e < 1e-5, "L=%zu dh=%zu group=%zu causal=%d window=%zu p0=%zu: normalized error %.3g", L,
-                              dh, group, masks[m].causal, masks[m].window, masks[m].p0, e);
+                    CHECK_MSG(e < 1e-5, "L=%zu dh=%zu group=%zu causal=%d window=%zu p0=%zu sinks=%zu: normalized error %.3g",
+                              L, dh, group, masks[m].causal, masks[m].window, masks[m].p0, masks[m].sinks, e);
                     free(scr);
                     drop(&P);
                 }
@@ -71,11 +75,13 @@ static void test_vs_ref(size_t stride) {
 /* A row's result must not depend on its block: whole blocks, one position at a time, one head at a
  * time, and odd block sizes all give the same bits. */
 static void test_blocking_bitwise(void) {
-    const struct { size_t L, dh, group, p0, window; int causal; } cases[] = {
-        {150, 64, 3, 0, 0, 1}, {130, 32, 1, 0, 0, 0}, {77, 80, 4, 200, 50, 1}, {200, 33, 2, 0, 70, 1}};
+    const struct { size_t L, dh, group, p0, window; int causal; size_t sinks; } cases[] = {
+        {150, 64, 3, 0, 0, 1, 0}, {130, 32, 1, 0, 0, 0, 0}, {77, 80, 4, 200, 50, 1, 0}, {200, 33, 2, 0, 70, 1, 0},
+        {200, 33, 2, 0, 20, 1, 4}, {77, 80, 4, 200, 50, 1, 66}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         const size_t group = cases[c].group, dh = cases[c].dh, L = cases[c].L;
         problem P = make(L, cases[c].p0, dh, group, 2, cases[c].causal, cases[c].window);
+        P.p.sinks = cases[c].sinks;
         float *scr = malloc(xf_attention_scratch(group, dh) * sizeof(float));
         const size_t qb = xf_attention_qblock(group), n = L * P.p.ldq;
         run_all(&P.p, 2, qb, group, scr);

@@ -15,7 +15,8 @@
 #include "harness.h"
 #include "xfmr.h"
 
-static const char *const k_models[] = {"llama", "llama_rope_linear", "llama3_rope", "qwen2", "mistral", "gpt2"};
+static const char *const k_models[] = {"llama", "llama_rope_linear", "llama3_rope", "qwen2", "mistral", "gpt2",
+                                       "qwen2_swa"};
 
 static unsigned char *read_all(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");

@@ -23,13 +23,13 @@
 /* ---------------------------------------------------------------- kernel */
 
 /* Full attention in double over n keys for query position qp (keys at positions 0..n-1), keys
- * with keep[j] == 0 masked out, causal (and window W if > 0). */
+ * with keep[j] == 0 masked out, causal (and window W if > 0, with positions < S always seen). */
 static void masked_ref(const float *q, const float *K, const float *V, size_t ld, size_t n, size_t dh, float scale,
-                       const unsigned char *keep, size_t qp, size_t W, double *out) {
+                       const unsigned char *keep, size_t qp, size_t W, size_t S, double *out) {
     double mx = -INFINITY, sum = 0, *s = malloc(n * sizeof *s);
     for (size_t j = 0; j < n; j++) {
         s[j] = -INFINITY;
-        if (!keep[j] || j > qp || (W && j + W <= qp)) continue;
+        if (!keep[j] || j > qp || (W && j + W <= qp && j >= S)) continue;
         double d = 0;
         for (size_t k = 0; k < dh; k++) d += (double)q[k] * K[j * ld + k];
         s[j] = d * scale;
@@ -51,7 +51,8 @@ static void test_evicted_kernel(void) {
     static const size_t h_off[] = {0, 1, 4}; /* kv head 0 serves 1 query head, kv head 1 serves 3 */
     const size_t n_heads = 4, ldq = n_heads * dh;
     for (int f16 = 0; f16 < 2; f16++)
-        for (size_t W = 0; W <= 100; W += 100) {
+        for (int c = 0; c < 3; c++) { /* full, a window of 100, the window with 8 sinks */
+            const size_t W = c ? 100 : 0, S = c == 2 ? 8 : 0;
             float *K = xf_t_randv(n * ld, 2.0f), *V = xf_t_randv(n * ld, 1.0f), *Q = xf_t_randv(nq * ldq, 2.0f);
             unsigned char keep[300];
             for (size_t j = 0; j < n; j++) keep[j] = (j % 7 != 3 && j % 11 != 5) || j >= n - nq;
@@ -81,22 +82,22 @@ static void test_evicted_kernel(void) {
             float *O = calloc(nq * ldq, 4), *scr = malloc(xf_attention_scratch(3, dh) * 4);
             xf_attn_problem p = {.Q = Q, .K = Kc, .V = Vc, .O = O, .ldq = ldq, .ldk = ld, .ldv = ld, .ldo = ldq,
                                  .n_q = nq, .n_k = m, .dh = dh, .group = 3, .scale = 0.25f, .causal = 1, .window = W,
-                                 .h_off = h_off, .k_pos = pos, .q_pos = qpos, .kv_f16 = f16};
+                                 .h_off = h_off, .k_pos = pos, .q_pos = qpos, .kv_f16 = f16, .sinks = S};
             for (size_t g = 0; g < n_kv; g++) xf_attention(&p, g, 0, h_off[g + 1] - h_off[g], 0, nq, scr);
             double worst = 0;
             for (size_t t = 0; t < nq; t++)
                 for (size_t g = 0; g < n_kv; g++)
                     for (size_t h = h_off[g]; h < h_off[g + 1]; h++) {
                         double r[16], num = 0, den = 0;
-                        masked_ref(Q + t * ldq + h * dh, K + g * dh, V + g * dh, ld, n, dh, 0.25f, keep, n - nq + t, W, r);
+                        masked_ref(Q + t * ldq + h * dh, K + g * dh, V + g * dh, ld, n, dh, 0.25f, keep, n - nq + t, W, S, r);
                         for (size_t k = 0; k < dh; k++) {
                             num += (O[t * ldq + h * dh + k] - r[k]) * (O[t * ldq + h * dh + k] - r[k]);
                             den += r[k] * r[k];
                         }
                         worst = fmax(worst, sqrt(num / den));
                     }
-            CHECK_MSG(worst < 1e-5, "evicted cache (f16 %d, window %zu): normalized error %.3g vs masked full attention",
-                      f16, W, worst);
+            CHECK_MSG(worst < 1e-5, "evicted cache (f16 %d, window %zu, sinks %zu): normalized error %.3g vs masked full "
+                      "attention", f16, W, S, worst);
             /* the weights a policy reads: each query's row sums to 1, and match the reference's */
             float *acc = calloc(n_heads * m, 4);
             for (size_t g = 0; g < n_kv; g++)

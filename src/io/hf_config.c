@@ -137,7 +137,10 @@ static xf_status parse_decoder_fields(const char *file, const cJSON *root, int h
     if (!(out->rms_norm_eps > 0.0 && out->rms_norm_eps < 1.0))
         return xf_error(XF_ERR_RANGE, "%s: field \"rms_norm_eps\" = %g must be in (0, 1)", file, out->rms_norm_eps);
     if ((st = xf_json_num_opt(file, root, "rope_theta", 1e-3, 1e12, &out->rope_theta))) return st;
-    if ((st = size_field(file, root, "sliding_window", 0, (int64_t)1 << 40, 0, &out->sliding_window))) return st;
+    out->max_window_layers = 28; /* Qwen2Config's default */
+    if ((st = size_field(file, root, "sliding_window", 0, (int64_t)1 << 40, 0, &out->sliding_window)) ||
+        (st = size_field(file, root, "max_window_layers", 0, XF_MAX_LAYERS, 0, &out->max_window_layers)))
+        return st;
     if ((st = bool_field(file, root, "tie_word_embeddings", &out->tie_word_embeddings)) ||
         (st = bool_field(file, root, "attention_bias", &out->attention_bias)) ||
         (st = bool_field(file, root, "mlp_bias", &out->mlp_bias)) ||
@@ -159,6 +162,8 @@ void xf_hf_config_free(xf_hf_config *cfg) {
     if (!cfg) return;
     free(cfg->pruned_heads);
     free(cfg->q_groups);
+    free(cfg->sliding_layers);
+    cfg->sliding_layers = NULL;
     cfg->pruned_heads = cfg->q_groups = NULL;
     cfg->q_groups_layers = cfg->q_groups_stride = 0;
 }
@@ -195,6 +200,25 @@ static xf_status parse_pruned_heads(const char *file, const cJSON *root, xf_hf_c
                                     (int)h->valuedouble);
         }
         out->pruned_heads[l] = (uint32_t)n;
+    }
+    return XF_OK;
+}
+
+/* "layer_types": ["full_attention" | "sliding_attention", ...] (one per layer) -> sliding_layers. */
+static xf_status parse_layer_types(const char *file, const cJSON *root, xf_hf_config *out) {
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(root, "layer_types");
+    if (!lt || cJSON_IsNull(lt)) return XF_OK;
+    if (!cJSON_IsArray(lt) || (size_t)cJSON_GetArraySize(lt) != out->num_hidden_layers)
+        return xf_error(XF_ERR_FORMAT, "%s: field \"layer_types\" must be a list of %zu (num_hidden_layers) strings", file,
+                        out->num_hidden_layers);
+    if (!(out->sliding_layers = xf_calloc(out->num_hidden_layers, 1))) return xf_error(XF_ERR_NOMEM, "out of memory");
+    for (size_t l = 0; l < out->num_hidden_layers; l++) {
+        const cJSON *e = cJSON_GetArrayItem(lt, (int)l);
+        const char *s = cJSON_IsString(e) ? e->valuestring : "";
+        if (!strcmp(s, "sliding_attention")) out->sliding_layers[l] = 1;
+        else if (strcmp(s, "full_attention") != 0)
+            return xf_error(XF_ERR_UNSUPPORTED, "%s: \"layer_types\"[%zu] = \"%.40s\": supported are \"full_attention\" and "
+                            "\"sliding_attention\"", file, l, s);
     }
     return XF_OK;
 }
@@ -368,7 +392,9 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
     out->pad_token_id = (long)pad;
     if (!head_dim_given) out->head_dim = out->hidden_size / out->num_attention_heads;
     if ((st = parse_decoder_fields(file, root, head_dim_given, out))) goto done;
-    if ((st = parse_pruned_heads(file, root, out)) || (st = parse_q_groups(file, root, out))) goto done;
+    if ((st = parse_pruned_heads(file, root, out)) || (st = parse_q_groups(file, root, out)) ||
+        (st = parse_layer_types(file, root, out)))
+        goto done;
 
 done:
     if (st) xf_hf_config_free(out);

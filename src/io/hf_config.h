@@ -70,8 +70,10 @@ typedef struct xf_hf_config {
     int tie_word_embeddings;    /* default 0: lm_head.weight is its own tensor */
     int attention_bias;         /* default 0 (llama: q/k/v/o biases; qwen2 always has q/k/v ones) */
     int mlp_bias;               /* default 0 */
-    int use_sliding_window;     /* default 0 (qwen2); 1 is refused by the architecture */
+    int use_sliding_window;     /* default 0 (qwen2: 1 = layers from max_window_layers on, or those
+                                   layer_types names "sliding_attention", use sliding_window) */
     size_t sliding_window;      /* default 0 = none (absent or null); mistral's attention span */
+    size_t max_window_layers;   /* default 28 (Qwen2Config's) */
     xf_hf_rope_scaling rope_scaling; /* default XF_HF_ROPE_DEFAULT */
     /* Layers with heads removed (heap arrays, NULL when absent; xf_hf_config_free):
      * pruned_heads[l] = heads transformers' prune_heads removed from layer l ("pruned_heads":
@@ -81,9 +83,13 @@ typedef struct xf_hf_config {
     uint32_t *pruned_heads;
     uint32_t *q_groups;
     size_t q_groups_layers, q_groups_stride;
+    /* "layer_types" (transformers' per-layer attention kinds), NULL when absent: sliding_layers[l]
+     * = 1 for "sliding_attention", 0 for "full_attention", num_hidden_layers entries. */
+    unsigned char *sliding_layers;
 } xf_hf_config;
 
-/* Free the heap arrays of a config (pruned_heads, q_groups); the struct may be reused. */
+/* Free the heap arrays of a config (pruned_heads, q_groups, sliding_layers); the struct may be
+ * reused. */
 void xf_hf_config_free(xf_hf_config *cfg);
 
 /* sentence-transformers metadata; when the folder is a plain HF model, defaults apply

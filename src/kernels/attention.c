@@ -34,11 +34,14 @@ static inline int64_t q_position(const xf_attn_problem *p, size_t t) {
 }
 
 static inline int pos_visible(const xf_attn_problem *p, int64_t qp, int64_t kp) {
-    return kp <= qp && (!p->window || kp > qp - (int64_t)p->window);
+    return kp <= qp && (!p->window || kp > qp - (int64_t)p->window || kp < (int64_t)p->sinks);
 }
 
-/* Keys [*lo, *hi) that query position t sees (by index; with positions: the whole cache, masked
- * per key). */
+/* Keys [0, sinks) that stay visible outside a window (none without a window). */
+static inline size_t n_sinks(const xf_attn_problem *p) { return p->causal && p->window ? p->sinks : 0; }
+
+/* Keys [*lo, *hi) that query position t sees through its window (by index; with positions: the
+ * whole cache, masked per key); the sinks [0, n_sinks) come on top. */
 static inline void key_range(const xf_attn_problem *p, size_t t, size_t *lo, size_t *hi) {
     if (!p->causal || p->k_pos) {
         *lo = 0, *hi = p->n_k;
@@ -54,11 +57,11 @@ static inline void key_range(const xf_attn_problem *p, size_t t, size_t *lo, siz
 static inline int sees_block(const xf_attn_problem *p, size_t t, size_t j0, size_t j1, int64_t kmin, int64_t kmax) {
     if (by_pos(p)) {
         const int64_t qp = q_position(p, t);
-        return kmin <= qp && (!p->window || kmax > qp - (int64_t)p->window);
+        return kmin <= qp && (!p->window || kmax > qp - (int64_t)p->window || kmin < (int64_t)p->sinks);
     }
     size_t lo, hi;
     key_range(p, t, &lo, &hi);
-    return lo < j1 && hi > j0;
+    return hi > j0 && (lo < j1 || j0 < n_sinks(p));
 }
 
 static inline float h2f(uint16_t h) {
@@ -215,8 +218,10 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
     size_t lo_all, hi_all, lo, hi;
     key_range(p, q0, &lo_all, &hi); /* ranges only move right with t */
     key_range(p, q1 - 1, &lo, &hi_all);
-    for (size_t j0 = lo_all / BK * BK; j0 < hi_all; j0 += BK) {
+    const size_t sinks = n_sinks(p);
+    for (size_t j0 = sinks ? 0 : lo_all / BK * BK; j0 < hi_all; j0 += BK) {
         const size_t j1 = j0 + BK < hi_all ? j0 + BK : hi_all, nk = j1 - j0, nv = (nk + 7) / 8;
+        if (j0 >= sinks && j1 <= lo_all) continue; /* between the sinks and every row's window */
         int64_t kmin = INT64_MAX, kmax = INT64_MIN;
         for (size_t j = j0; bp && j < j1; j++) {
             kmin = p->k_pos[j] < kmin ? p->k_pos[j] : kmin;
@@ -268,6 +273,7 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
         for (size_t r = ra; r < rb; r++) {
             key_range(p, q0 + r / nh, &lo, &hi);
             const int klo = (int)((lo > j0 ? lo : j0) - j0), khi = (int)((hi < j1 ? hi : j1) - j0);
+            const int ks = !bp && sinks > j0 ? (int)(sinks - j0) : 0; /* keys [0, ks) are sinks */
             float *s = S + r * BK;
             xf_v8 mx = xf_v8_splat(-INFINITY);
             if (bp) { /* by key position, per key */
@@ -277,9 +283,9 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
             }
             for (size_t v = 0; v < nv; v++) {
                 xf_v8 x = xf_v8_load(s + v * 8);
-                if ((int)v * 8 < klo || (int)v * 8 + 8 > khi) {
+                if (((int)v * 8 < klo && (int)v * 8 + 8 > ks) || (int)v * 8 + 8 > khi) {
                     const xf_v8i idx = lane + (int)v * 8;
-                    x = xf_v8_select((idx >= klo) & (idx < khi), x, xf_v8_splat(-INFINITY));
+                    x = xf_v8_select(((idx >= klo) | (idx < ks)) & (idx < khi), x, xf_v8_splat(-INFINITY));
                     xf_v8_store(s + v * 8, x);
                 }
                 mx = xf_v8_max(mx, x);
@@ -345,7 +351,7 @@ static inline int ref_visible(const xf_attn_problem *p, size_t t, size_t j) {
     if (by_pos(p)) return pos_visible(p, q_position(p, t), p->k_pos[j]);
     size_t lo, hi;
     key_range(p, t, &lo, &hi);
-    return j >= lo && j < hi;
+    return j < hi && (j >= lo || j < n_sinks(p));
 }
 
 static inline size_t head_base(const xf_attn_problem *p, size_t kv_head) {

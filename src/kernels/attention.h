@@ -14,7 +14,7 @@
  * (transformers' kv_idx > q_idx - sliding_window) when that is positive. With key positions k_pos
  * (a KV cache whose slots were evicted or reordered), causal masking compares positions instead of
  * indices: query t at position qp(t) = q_pos ? q_pos[t] : q_pos0 + t sees key j iff
- * k_pos[j] <= qp(t) and, with a window, k_pos[j] > qp(t) - W.
+ * k_pos[j] <= qp(t) and, with a window, k_pos[j] > qp(t) - W (or k_pos[j] < sinks, below).
  *
  * Every output row is computed by the same operations in the same order whatever block, task or
  * thread computes it (key blocks sit at fixed multiples of XF_ATTN_KEYS, blocks a row does not see
@@ -51,6 +51,10 @@ typedef struct {
      * [col, col + dh), as floats into dst with row stride dp, columns [dh, dp) zeroed. */
     void (*kv_tile)(const void *ctx, int values, size_t j0, size_t nk, size_t col, size_t dh, size_t dp, float *dst);
     const void *kv_ctx;
+    /* Attention sinks (StreamingLLM, Xiao et al., 2024) for a sliding window: with window > 0, keys
+     * at positions (indices without k_pos) < sinks stay visible to every later query as well:
+     * query t sees key j iff j <= qp(t) and (j > qp(t) - W or j < sinks). 0 = a plain window. */
+    size_t sinks;
 } xf_attn_problem;
 
 /* Query positions per block for a given group size: XF_ATTN_ROWS / group, at least 1. */

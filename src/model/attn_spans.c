@@ -3,7 +3,10 @@
  * other, set on a loaded decoder's plan (xf_model_params.attn_window / attn_full_layers). A
  * windowed layer's attention skips the key blocks outside its window (kernels/attention.c), so its
  * cost stops growing with the context; its KV cache still holds every token (the window masks by
- * position). A layer that already has a narrower window (Mistral's sliding_window) keeps it. */
+ * position). A layer that already has a narrower window (Mistral's sliding_window) keeps it.
+ * With sinks > 0 a window keeps the first `sinks` positions visible as well: StreamingLLM (Xiao et
+ * al., "Efficient Streaming Language Models with Attention Sinks", ICLR 2024) found that models
+ * park attention on the first tokens, and that a plain window fails once those leave it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +28,16 @@ static xf_status parse_layers(const char *list, size_t n_layers, unsigned char *
     return XF_OK;
 }
 
-xf_status xf_model_attn_spans(xf_model *m, size_t window, const char *full_layers) {
+xf_status xf_model_attn_spans(xf_model *m, size_t window, const char *full_layers, size_t sinks) {
     if (!window) {
         if (full_layers && *full_layers)
             return xf_error(XF_ERR_INVALID_ARG, "attn_full_layers \"%.60s\" is given without attn_window", full_layers);
+        if (sinks) return xf_error(XF_ERR_INVALID_ARG, "attn_sinks %zu is given without attn_window", sinks);
         return XF_OK;
     }
+    if (sinks >= window)
+        return xf_error(XF_ERR_INVALID_ARG, "attn_sinks %zu: must be fewer than the attn_window of %zu positions", sinks,
+                        window);
     xf_plan *P = &m->plan;
     if (!P->n_layers || !P->layers[0].attn.causal)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: attn_window applies to decoders (causal attention); model_type \"%s\" "
@@ -40,7 +47,7 @@ xf_status xf_model_attn_spans(xf_model *m, size_t window, const char *full_layer
     xf_status st = full_layers ? parse_layers(full_layers, P->n_layers, full) : XF_OK;
     for (size_t l = 0; !st && l < P->n_layers; l++) {
         xf_attn_plan *a = &P->layers[l].attn;
-        if (!full[l] && (!a->window || window < a->window)) a->window = window;
+        if (!full[l] && (!a->window || window < a->window)) a->window = window, a->sinks = sinks;
     }
     free(full);
     return st;

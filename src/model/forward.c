@@ -102,7 +102,7 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
         const size_t o = f->off[s], L = f->off[s + 1] - o;
         xf_attn_problem p = {.Q = Q + o * qd, .O = O + o * qd, .ldq = qd, .ldo = qd, .n_q = L, .dh = dh,
                              .group = group, .h_off = a->q_off, .scale = a->scale, .causal = a->causal,
-                             .window = a->window, .ldk = kvd, .ldv = kvd};
+                             .window = a->window, .sinks = a->sinks, .ldk = kvd, .ldv = kvd};
         if (f->kv) {
             xf_kv_layer *C = &f->kv[s]->layers[layer];
             const size_t first = C->n;

@@ -7,7 +7,9 @@
  *   H = RMSNorm(X);  logits = H lm_head^T
  *
  * qwen2 is llama with q/k/v biases (always) and no o bias; mistral is llama whose attention span
- * is config sliding_window (query i sees keys i - W < j <= i).
+ * is config sliding_window (query i sees keys i - W < j <= i); qwen2 with use_sliding_window has
+ * that window in the layers layer_types marks "sliding_attention" (from max_window_layers on
+ * when layer_types is absent).
  *
  * Shapes come from the tensors: query heads = q_proj rows / head_dim and key/value heads = k_proj
  * rows / head_dim per layer, FFN width = up_proj rows. When a layer has lost single query heads
@@ -53,14 +55,25 @@ static xf_status layer_groups(xf_model *m, size_t i, xf_attn_plan *a) {
     return XF_OK;
 }
 
-static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias, size_t window) {
+/* The sliding window of layer l: Mistral's everywhere; Qwen2's (use_sliding_window) in the layers
+ * layer_types marks "sliding_attention", or without layer_types from max_window_layers on — as
+ * transformers' Qwen2Config derives them. */
+static size_t layer_window(const xf_hf_config *c, size_t l) {
+    if (!strcmp(c->model_type, "mistral")) return c->sliding_window;
+    if (!c->use_sliding_window || !c->sliding_window) return 0;
+    const int sliding = c->sliding_layers ? c->sliding_layers[l] : l >= c->max_window_layers;
+    return sliding ? c->sliding_window : 0;
+}
+
+static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias) {
     const xf_hf_config *c = &m->cfg;
     xf_plan *P = &m->plan;
     if (strcmp(c->hidden_act, "silu") != 0)
         return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: hidden_act \"%s\" is not supported for %s (only \"silu\")",
                         m->path, c->hidden_act, c->model_type);
-    if (c->use_sliding_window && strcmp(c->model_type, "mistral") != 0)
-        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: use_sliding_window true is not supported", m->path);
+    if (c->use_sliding_window && strcmp(c->model_type, "qwen2") != 0 && strcmp(c->model_type, "mistral") != 0)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: use_sliding_window true is not supported for %s", m->path,
+                        c->model_type);
     const size_t H = c->hidden_size, dh = c->head_dim;
     const float eps = (float)c->rms_norm_eps;
     xf_status st;
@@ -99,7 +112,7 @@ static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias
         a->n_kv_heads = a->k.w.rows / dh;
         a->head_dim = dh;
         a->causal = 1;
-        a->window = window;
+        a->window = layer_window(c, i);
         a->rope = &P->rope;
         a->scale = 1.0f / sqrtf((float)dh);
         if ((st = layer_groups(m, i, a))) return st;
@@ -111,13 +124,13 @@ static xf_status load_common(xf_model *m, int qkv_bias, int o_bias, int mlp_bias
 }
 
 static xf_status llama_load(xf_model *m) {
-    return load_common(m, m->cfg.attention_bias, m->cfg.attention_bias, m->cfg.mlp_bias, 0);
+    return load_common(m, m->cfg.attention_bias, m->cfg.attention_bias, m->cfg.mlp_bias);
 }
 
-static xf_status qwen2_load(xf_model *m) { return load_common(m, 1, 0, 0, 0); }
+static xf_status qwen2_load(xf_model *m) { return load_common(m, 1, 0, 0); }
 
 /* MistralConfig: sliding_window null = full causal attention. */
-static xf_status mistral_load(xf_model *m) { return load_common(m, 0, 0, 0, m->cfg.sliding_window); }
+static xf_status mistral_load(xf_model *m) { return load_common(m, 0, 0, 0); }
 
 const xf_arch xf_arch_llama = {"llama", llama_load};
 const xf_arch xf_arch_qwen2 = {"qwen2", qwen2_load};

@@ -118,7 +118,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     m->sparsity_ratio = p->sparsity_ratio > 0 ? p->sparsity_ratio : 0.5f;
     if (m->sparsity != XF_SPARSITY_NONE) m->weight_format = XF_WEIGHTS_F32; /* masks are made on floats */
     if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) ||
-        (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers)))
+        (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)))
         return st;
     if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)
         return xf_model_sparsify_calibrated(m, p->calib_text, p->calib_max_tokens);

@@ -74,8 +74,9 @@ xf_status xf_model_rope_tables(xf_model *m, size_t head_dim);
 /* Check every layer and count parameters (n_params). */
 xf_status xf_model_finish_plan(xf_model *m);
 /* Mixed attention spans (attn_spans.c): a sliding window of `window` positions in every layer
- * not listed in full_layers ("0,5,-1"); window 0 = unchanged (full_layers must then be empty). */
-xf_status xf_model_attn_spans(xf_model *m, size_t window, const char *full_layers);
+ * not listed in full_layers ("0,5,-1"), the first `sinks` positions kept visible in each window;
+ * window 0 = unchanged (full_layers must then be empty, sinks 0). */
+xf_status xf_model_attn_spans(xf_model *m, size_t window, const char *full_layers, size_t sinks);
 
 /* Token pruning and early exit (adaptive.c): the state behind xf_model_set_adaptive. */
 typedef struct xf_adaptive xf_adaptive;

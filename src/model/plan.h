@@ -60,6 +60,7 @@ typedef struct xf_attn_plan {
     size_t *q_off;
     int causal;              /* query at position p sees keys at positions <= p */
     size_t window;           /* causal span: 0 = every earlier key; W > 0: keys at p - W < k <= p */
+    size_t sinks;            /* with a window: keys at positions < sinks stay visible too (StreamingLLM) */
     const xf_rope_tab *rope; /* rotary embedding of Q and K at each token's position; NULL: none */
     float scale;             /* score scale, 1 / sqrt(head_dim) */
     xf_linear_w q, k, v, o;  /* q [heads*dh, hidden], k / v [kv_heads*dh, hidden], o [hidden, heads*dh] */

@@ -492,6 +492,9 @@ static xf_status choose_arch(saver *s) {
     int hetero = 0, unequal = 0, biased = 0;
     for (size_t l = 0; l < P->n_layers; l++) {
         const xf_layer *L = &P->layers[l];
+        if (L->attn.sinks)
+            return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: %s: layer %zu keeps attention sinks outside its window, "
+                            "which GGUF cannot express (load the saved model with attn_sinks instead)", m->path, l);
         if (L->attn.kind != XF_ATTN_DENSE || L->attn.head_dim != L0->attn.head_dim || L->attn.window != L0->attn.window ||
             L->ffn.act != L0->ffn.act || L->ffn.gated != L0->ffn.gated)
             return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: %s: layer %zu differs from layer 0 in attention kind, head "

@@ -137,6 +137,7 @@ typedef struct cli_model_opts {
     long calib_tokens;        /* --calib-tokens, 0 = the library's default */
     long attn_window;         /* --attn-window N, 0 = the model's own attention spans */
     const char *full_layers;  /* --full-layers LIST */
+    long attn_sinks;          /* --attn-sinks N, 0 = a plain window */
 } cli_model_opts;
 
 enum {
@@ -144,13 +145,13 @@ enum {
     CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX, CLI_OPT_KEEP, CLI_OPT_KEEP_SCHEDULE, CLI_OPT_POOL_PRUNED,
     CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN,
     CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS, CLI_OPT_ATTN_WINDOW,
-    CLI_OPT_FULL_LAYERS
+    CLI_OPT_FULL_LAYERS, CLI_OPT_ATTN_SINKS
 };
 /* Long context for decoders (docs/LONG_CONTEXT.md): rotary scaling and mixed attention spans. */
 #define CLI_OPTS_ROPE                                                                          \
     {CLI_OPT_ROPE_SCALING, 0, "rope-scaling", 1}, {CLI_OPT_ROPE_FACTOR, 0, "rope-factor", 1},  \
         {CLI_OPT_ROPE_ORIG_CTX, 0, "rope-orig-ctx", 1}, {CLI_OPT_ATTN_WINDOW, 0, "attn-window", 1}, \
-        {CLI_OPT_FULL_LAYERS, 0, "full-layers", 1}
+        {CLI_OPT_FULL_LAYERS, 0, "full-layers", 1}, {CLI_OPT_ATTN_SINKS, 0, "attn-sinks", 1}
 #define CLI_HELP_ROPE                                                                          \
     "      --rope-scaling KIND  stretch the rotary positions past the trained context: none,\n" \
     "                        linear, ntk, dynamic (dynamic NTK) or yarn (default: as the\n"     \
@@ -161,7 +162,10 @@ enum {
     "      --attn-window N   mixed spans: a sliding window of N positions in every layer but\n" \
     "                        those of --full-layers (default: the model's own attention)\n"   \
     "      --full-layers LIST  layers that keep full attention with --attn-window, e.g.\n"     \
-    "                        0,-1 (negative: from the last)\n"
+    "                        0,-1 (negative: from the last)\n"                                 \
+    "      --attn-sinks N    with --attn-window: the first N positions stay visible to every\n" \
+    "                        window (StreamingLLM's attention sinks; 4 is the paper's choice;\n" \
+    "                        default 0 = a plain window)\n"
 /* Options of token pruning and early exit (encoders). */
 #define CLI_OPTS_ADAPTIVE                                                                           \
     {CLI_OPT_KEEP, 0, "keep", 1}, {CLI_OPT_KEEP_SCHEDULE, 0, "keep-schedule", 1},                  \

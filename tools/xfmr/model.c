@@ -135,6 +135,7 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
     params.rope_orig_ctx = (size_t)mo->rope_orig_ctx;
     params.attn_window = (size_t)mo->attn_window;
     params.attn_full_layers = mo->full_layers;
+    params.attn_sinks = (size_t)mo->attn_sinks;
     params.sparsity = mo->sparsity;
     params.sparsity_ratio = mo->sparsity_ratio;
     params.sparsity_method = mo->sparsity_method;
