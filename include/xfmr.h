@@ -283,6 +283,31 @@ XF_API xf_status xf_embed_n(xf_model *model, const char *const *texts, const siz
 XF_API xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, size_t n,
                              size_t batch_size, float *out);
 
+/* ------------------------------------ classifiers and cross-encoders (docs/RERANK.md) */
+
+/* A model with a sequence-classification head (Hugging Face BertForSequenceClassification: the
+ * pooler, tanh(W [CLS] + b), then the classifier; sentence-transformers CrossEncoder folders; GGUF
+ * "cls" / "cls.output" tensors) has xf_model_n_labels() > 0 outputs per input; 0 = no head. */
+XF_API size_t xf_model_n_labels(const xf_model *model);
+/* The name of output i from config.json "id2label" (GGUF: <arch>.classifier.output_labels) into
+ * *label (owned by the model). XF_ERR_UNSUPPORTED without a head, XF_ERR_RANGE for i >= n_labels,
+ * XF_ERR_NOT_FOUND when the model names no labels. */
+XF_API xf_status xf_model_label(const xf_model *model, size_t i, const char **label);
+/* Logits of n inputs into logits[n * n_labels]: texts[i] alone, or the pair (texts[i], pairs[i])
+ * when pairs is not NULL and pairs[i] is not NULL — encoded as the tokenizer's pair template
+ * ([CLS] a [SEP] b [SEP], token types 0 / 1), truncated "longest_first" to the model's
+ * max_length, as transformers' tokenizer(a, b, truncation=True) does. batch_size inputs run
+ * together (0 = a default); results do not depend on it. No activation is applied. */
+XF_API xf_status xf_classify(xf_model *model, const char *const *texts, const char *const *pairs, size_t n,
+                             size_t batch_size, float *logits);
+/* Relevance of each of n_docs documents to query into scores[n_docs] (the pairs (query, doc[i]) as
+ * xf_classify encodes them), for a model with one output (a reranker). raw 1: the logit; raw 0:
+ * the model's default activation as sentence-transformers' CrossEncoder applies it (the
+ * activation_fn of config_sentence_transformers.json, else Sigmoid for one label). n_docs 0 is
+ * XF_ERR_INVALID_ARG; a model without a head, or with several outputs, XF_ERR_UNSUPPORTED. */
+XF_API xf_status xf_rerank(xf_model *model, const char *query, const char *const *docs, size_t n_docs,
+                           size_t batch_size, int raw, float *scores);
+
 /* ---------------------------------------------------------------- saving */
 
 /* What float weights (those that are not GGUF quantized blocks) are written as. */

@@ -549,10 +549,10 @@ xf_status xf_gguf_model_layout(const xf_gguf *g, const xf_hf_config *c, xf_st_la
     if (arch_i < 0 || (st = xf_gguf_get_str(g, "general.architecture", &s, &len))) return XF_OK;
     snprintf(k, sizeof k, "%.*s.pooling_type", (int)(len > 60 ? 60 : len), s);
     if ((st = get_size(g, k, 0, 0, 4, &pt))) return st;
-    if (pt == 2) out->pooling = XF_POOL_CLS;
+    if (pt == 2 || pt == 4) out->pooling = XF_POOL_CLS; /* 4: rank, a classification head on [CLS] */
     else if (pt == 3) out->pooling = XF_POOL_LAST;
     else if (pt != 1 && pt != 0)
-        return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %zu (rank) is not supported for embeddings", file, k, pt);
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" = %zu is not a pooling type xfmr knows (0-4)", file, k, pt);
     if (xf_gguf_find(g, "xfmr.pooling") >= 0) {
         if ((st = xf_gguf_get_str(g, "xfmr.pooling", &s, &len))) return st;
         static const xf_pooling modes[] = {XF_POOL_MEAN, XF_POOL_CLS, XF_POOL_MAX, XF_POOL_MEAN_SQRT_LEN, XF_POOL_LAST};

@@ -83,7 +83,13 @@ static int bert_name(const char *hf, char *out, size_t cap) {
                   {"embeddings.position_embeddings.weight", "position_embd.weight"},
                   {"embeddings.token_type_embeddings.weight", "token_types.weight"},
                   {"embeddings.LayerNorm.weight", "token_embd_norm.weight"},
-                  {"embeddings.LayerNorm.bias", "token_embd_norm.bias"}};
+                  {"embeddings.LayerNorm.bias", "token_embd_norm.bias"},
+                  /* sequence-classification head (model/cls_head.c): llama.cpp's rank pooling runs
+                   * "cls" (dense + tanh) then "cls.output" */
+                  {"pooler.dense.weight", "cls.weight"},
+                  {"pooler.dense.bias", "cls.bias"},
+                  {"classifier.weight", "cls.output.weight"},
+                  {"classifier.bias", "cls.output.bias"}};
     for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++)
         if (strcmp(hf, direct[i].hf) == 0) return snprintf(out, cap, "%s", direct[i].gg) < (int)cap;
     unsigned long layer;

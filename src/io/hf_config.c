@@ -16,6 +16,7 @@
 #include "core/limits.h"
 
 #define ST_TRANSFORMER "sentence_transformers.models.Transformer"
+#define ST_TRANSFORMER_V6 "sentence_transformers.base.modules.transformer.Transformer" /* >= 6 */
 #define ST_POOLING "sentence_transformers.models.Pooling"
 #define ST_NORMALIZE "sentence_transformers.models.Normalize"
 
@@ -523,6 +524,9 @@ static xf_status load_sbert_config(const char *dir, xf_st_layout *out) {
     } else if ((st = xf_json_int_opt(path, root, "max_seq_length", 1, XF_MAX_POSITIONS, &msl)) == XF_OK) {
         out->max_seq_length = (size_t)msl;
         st = xf_json_bool_opt(path, root, "do_lower_case", &out->do_lower_case);
+        const char *task = NULL;
+        if (!st) st = xf_json_str_opt(path, root, "transformer_task", &task);
+        out->is_cross_encoder = task && strcmp(task, "sequence-classification") == 0;
     }
     cJSON_Delete(root);
     free(path);
@@ -572,7 +576,7 @@ xf_status xf_st_layout_load(const char *dir, xf_st_layout *out) {
             st = xf_error(XF_ERR_FORMAT, "%s: %s: path \"%s\" leaves the model folder", file, what, rel);
             goto done;
         }
-        if (strcmp(type, ST_TRANSFORMER) == 0) {
+        if (strcmp(type, ST_TRANSFORMER) == 0 || strcmp(type, ST_TRANSFORMER_V6) == 0) {
             if (n_tr++) {
                 st = xf_error(XF_ERR_UNSUPPORTED, "%s: more than one Transformer module", file);
                 goto done;
@@ -604,11 +608,11 @@ xf_status xf_st_layout_load(const char *dir, xf_st_layout *out) {
         st = xf_error(XF_ERR_UNSUPPORTED, "%s: no " ST_TRANSFORMER " module", file);
         goto done;
     }
-    if (!n_pool) {
-        st = xf_error(XF_ERR_UNSUPPORTED, "%s: no " ST_POOLING " module (token embeddings only)", file);
-        goto done;
-    }
     st = load_sbert_config(dir, out);
+    if (!st && !n_pool) {
+        if (out->is_cross_encoder) out->pooling = XF_POOL_CLS; /* a CrossEncoder: its head reads [CLS] */
+        else st = xf_error(XF_ERR_UNSUPPORTED, "%s: no " ST_POOLING " module (token embeddings only)", file);
+    }
 
 done:
     cJSON_Delete(root);

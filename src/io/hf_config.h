@@ -102,6 +102,8 @@ typedef struct xf_st_layout {
     size_t max_seq_length;       /* from sentence_bert_config.json, 0 if absent */
     int do_lower_case;           /* from sentence_bert_config.json (0 if absent) */
     size_t word_embedding_dimension; /* added: from the Pooling config, 0 if absent */
+    int is_cross_encoder;        /* sentence_bert_config.json "transformer_task": "sequence-classification"
+                                  * (sentence-transformers >= 6 CrossEncoder: no Pooling module) */
 } xf_st_layout;
 
 /* Parse <dir>/config.json. Messages name the file and field. */

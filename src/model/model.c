@@ -29,6 +29,7 @@ static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch
 void xf_model_free(xf_model *m) {
     if (!m) return;
     xf_adaptive_free(m->adaptive);
+    xf_cls_head_free(m->cls_head);
     xf_plan_free(&m->plan);
     xf_tokenizer_free(m->tok);
     xf_weight_set_free(m->ws);
@@ -117,7 +118,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     m->sparsity_method = p->sparsity_method;
     m->sparsity_ratio = p->sparsity_ratio > 0 ? p->sparsity_ratio : 0.5f;
     if (m->sparsity != XF_SPARSITY_NONE) m->weight_format = XF_WEIGHTS_F32; /* masks are made on floats */
-    if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) ||
+    if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) || (st = xf_cls_head_load(m)) ||
         (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)))
         return st;
     if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)
@@ -287,7 +288,8 @@ static xf_status run_forward(xf_model *m, xf_fwd *f) {
 
 /* Run sequences [a, e) of encs as one packed batch; write their pooled vectors (pooling over the
  * tokens the forward pass kept). */
-static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_t e, float *out) {
+static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_t e, xf_pooling pooling,
+                           int normalize, float *out) {
     const size_t dim = m->cfg.hidden_size;
     size_t T = 0;
     for (size_t i = a; i < e; i++) T += encs[i].n;
@@ -312,8 +314,8 @@ static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_
     if (st) return st;
     for (size_t i = a; i < e; i++) {
         float *v = out + i * dim;
-        pool_tokens(m->layout.pooling, f.X + off[i - a] * dim, off[i - a + 1] - off[i - a], dim, v);
-        if (m->layout.normalize) xf_l2_normalize(v, dim, 1e-12f);
+        pool_tokens(pooling, f.X + off[i - a] * dim, off[i - a + 1] - off[i - a], dim, v);
+        if (normalize) xf_l2_normalize(v, dim, 1e-12f);
     }
     return XF_OK;
 }
@@ -321,6 +323,11 @@ static xf_status run_batch(xf_model *m, const xf_encoding *encs, size_t a, size_
 xf_status xf_embed_encodings(xf_model *m, const xf_encoding *encs, size_t n, size_t batch_size,
                              float *out) {
     if (!m || (n && (!encs || !out))) return xf_error(XF_ERR_INVALID_ARG, "xf_embed_encodings: NULL argument");
+    return xf_model_pool_encodings(m, encs, n, batch_size, m->layout.pooling, m->layout.normalize, out);
+}
+
+xf_status xf_model_pool_encodings(xf_model *m, const xf_encoding *encs, size_t n, size_t batch_size,
+                                  xf_pooling pooling, int normalize, float *out) {
     if (m->plan.lm_head.w.data)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: model_type \"%s\" is a decoder (language model); embedding it is not "
                         "supported (use xf_model_logits)", m->path, m->arch->name);
@@ -329,7 +336,7 @@ xf_status xf_embed_encodings(xf_model *m, const xf_encoding *encs, size_t n, siz
     while (a < n) {
         size_t e = a, tokens = 0;
         while (e < n && e - a < batch_size && (e == a || tokens + encs[e].n <= XF_BATCH_TOKEN_BUDGET)) tokens += encs[e++].n;
-        xf_status st = run_batch(m, encs, a, e, out);
+        xf_status st = run_batch(m, encs, a, e, pooling, normalize, out);
         if (st) return st;
         a = e;
     }

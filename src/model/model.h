@@ -45,6 +45,7 @@ struct xf_model {
     void *hook_ctx;
     const unsigned char *hook_want_acc; /* xf_fwd.want_acc of encoder batches */
     struct xf_adaptive *adaptive;       /* token pruning / early exit (adaptive.c), NULL = off */
+    struct xf_cls_head *cls_head;       /* sequence-classification head (cls_head.c), NULL = none */
     float *hidden;     /* final hidden states + packed ids / positions of the current batch */
     size_t hidden_cap; /* floats */
     size_t *offsets;   /* sequence offsets of the current batch */
@@ -98,6 +99,18 @@ const double *xf_model_input_sq_of(const xf_model *m, const double *acc, const x
 /* One sequence of ids (checked here) through embeddings, layers and final norm, no head: *X points
  * at its [n, hidden] final hidden states (the model's batch buffer, valid until its next call). */
 xf_status xf_model_forward_ids(xf_model *m, const int32_t *ids, size_t n, float **X);
+
+/* Run n encodings through the encoder in packed batches (xf_embed_encodings' batching) and pool
+ * each one's final hidden states into out[i * hidden] with the given pooling, L2-normalized when
+ * normalize; the sentence-transformers layout of the model is not consulted. */
+xf_status xf_model_pool_encodings(xf_model *m, const xf_encoding *encs, size_t n, size_t batch_size,
+                                  xf_pooling pooling, int normalize, float *out);
+
+/* Sequence-classification heads (cls_head.c): found at load from the weight names and config.json
+ * (none: m->cls_head stays NULL), freed with the model. */
+typedef struct xf_cls_head xf_cls_head;
+xf_status xf_cls_head_load(xf_model *m);
+void xf_cls_head_free(xf_cls_head *h);
 
 /* The KV cache of a session (kv_cache.h), for policies' tests and tools. */
 struct xf_kv_cache *xf_session_cache(xf_session *s);
