@@ -15,8 +15,11 @@ WordPiece vocabulary of tests/data/tiny/llama/tokenizer.json, max 64 positions):
 
 and tests/data/tiny/cross_goldens.tsv, one line per input, tab-separated:
 
-  cls     <i>  <text>   <pair or empty>  <3 logits from transformers>
-  rerank  <i>  <query>  <document>       <logit from transformers>  <CrossEncoder.predict score>
+  cls        <i>  <text>   <pair or empty>  <3 logits from transformers>
+  clsdirect  <i>  <text>   <pair or empty>  <3 logits of the classifier on [CLS] without the
+                                             pooler: what llama.cpp computes from the GGUF its
+                                             converter writes (scripts/make_cross_encoder_gguf.py)
+  rerank     <i>  <query>  <document>       <logit from transformers>  <CrossEncoder.predict score>
 
 The inputs are encoded by the tokenizer as transformers does (truncation "longest_first" to 64
 tokens, token_type_ids 0 / 1); the last documents are long enough to be truncated. The
@@ -110,11 +113,16 @@ def main():
     shutil.rmtree(out, ignore_errors=True)
     model = make_model(11, 3, {0: "negative", 1: "neutral", 2: "positive"})
     model.save_pretrained(out, safe_serialization=True)
-    tok.save_pretrained(out)
+    tokenizer().save_pretrained(out)  # a fresh one: no padding state from earlier calls
     clean(out)
     for i, (a, b) in enumerate(CLS_INPUTS):
         row = logits(model, tok, [a], [b] if b is not None else None)[0]
         lines.append("cls\t%d\t%s\t%s\t%s" % (i, a, b or "", " ".join("%.9g" % v for v in row.tolist())))
+    for i, (a, b) in enumerate(CLS_INPUTS):  # the classifier on [CLS] without the pooler
+        enc = tok([a], [b] if b is not None else None, truncation=True, max_length=MAXLEN, return_tensors="pt")
+        with torch.no_grad():
+            row = model.classifier(model.bert(**enc).last_hidden_state[:, 0])[0]
+        lines.append("clsdirect\t%d\t%s\t%s\t%s" % (i, a, b or "", " ".join("%.9g" % v for v in row.tolist())))
     # The reranker, one label, through sentence-transformers' CrossEncoder.
     from sentence_transformers import CrossEncoder
 
@@ -123,7 +131,7 @@ def main():
     model = make_model(12, 1)
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
+        tokenizer().save_pretrained(tmp)
         ce = CrossEncoder(tmp, device="cpu", max_length=MAXLEN)
         assert isinstance(ce.activation_fn, torch.nn.Sigmoid), ce.activation_fn
         ce.save(out)

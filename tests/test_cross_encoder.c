@@ -94,6 +94,47 @@ static void test_classifier(void) {
     golden_free(&g);
 }
 
+/* GGUF files of the same models written by llama.cpp's converter (make_cross_encoder_gguf.py): the
+ * stock one without the pooler gives the classifier on [CLS] ("clsdirect"); the reranker with the
+ * pooler kept as "cls" gives transformers' scores. Labels from bert.classifier.output_labels. */
+static void test_gguf(void) {
+    golden g;
+    CHECK(read_goldens("clsdirect", &g));
+    xf_model *m = load(xf_t_src("tests/data/tiny/bert_cls_llamacpp.gguf"));
+    if (m) {
+        float out[MAXN * 3];
+        const char *l = NULL;
+        CHECK(xf_model_n_labels(m) == 3);
+        CHECK(xf_model_label(m, 2, &l) == XF_OK && l && strcmp(l, "positive") == 0);
+        CHECK_MSG(xf_classify(m, (const char *const *)g.a, (const char *const *)g.b, g.n, 0, out) == XF_OK, "%s",
+                  xf_errmsg());
+        double err = 0;
+        for (size_t i = 0; i < g.n; i++)
+            for (size_t j = 0; j < 3; j++) err = fmax(err, fabs(out[i * 3 + j] - g.want[i][j]));
+        printf("GGUF classifier (llama.cpp's converter, no pooler): max |logit - classifier([CLS])| = %.3g\n", err);
+        CHECK(err <= 1e-5);
+        xf_model_free(m);
+    }
+    golden_free(&g);
+    CHECK(read_goldens("rerank", &g));
+    if ((m = load(xf_t_src("tests/data/tiny/bert_rerank.gguf")))) {
+        float raw[MAXN], act[MAXN];
+        const char *l = NULL;
+        CHECK(xf_model_n_labels(m) == 1);
+        CHECK(xf_model_label(m, 0, &l) == XF_OK && l && strcmp(l, "LABEL_0") == 0);
+        CHECK_MSG(xf_rerank(m, g.a[0], (const char *const *)g.b, g.n, 0, 1, raw) == XF_OK, "%s", xf_errmsg());
+        CHECK(xf_rerank(m, g.a[0], (const char *const *)g.b, g.n, 0, 0, act) == XF_OK);
+        double err = 0, cerr = 0;
+        for (size_t i = 0; i < g.n; i++) err = fmax(err, fabs(raw[i] - g.want[i][0])), cerr = fmax(cerr, fabs(act[i] - g.ce[i]));
+        printf("GGUF reranker (pooler as cls): max |logit - transformers| = %.3g, |score - CrossEncoder| = %.3g\n", err,
+               cerr);
+        CHECK(err <= 1e-5);
+        CHECK(cerr <= 1e-5);
+        xf_model_free(m);
+    }
+    golden_free(&g);
+}
+
 static size_t argmax_rest(const float *v, size_t n, const int *used) {
     size_t best = n;
     for (size_t i = 0; i < n; i++)
@@ -242,6 +283,7 @@ static void test_bad_input(void) {
 int main(void) {
     test_classifier();
     test_reranker();
+    test_gguf();
     test_bad_input();
     return xf_t_report();
 }
