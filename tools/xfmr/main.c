@@ -31,6 +31,9 @@ static const cli_command COMMANDS[] = {
      cmd_serve, cmd_serve_help},
     {"quantize", "write a model with its weights quantized to a GGUF type (Q4_0, Q4_K, MXFP4, ...)",
      cmd_quantize, cmd_quantize_help},
+    {"classify", "label texts or text pairs with a sequence classifier (labels from config.json)",
+     cmd_classify, cmd_classify_help},
+    {"rerank", "sort documents by a cross-encoder's relevance to a query", cmd_rerank, cmd_rerank_help},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -117,7 +120,7 @@ int main(int argc, char **argv) {
         if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
         return cli_usage_error(NULL, "unknown command '%s' (commands: embed, tokenize, "
                                      "similarity, info, generate, chat, perplexity, eval, index, "
-                                     "search, convert, serve)", a);
+                                     "search, convert, serve, quantize, classify, rerank)", a);
     }
     int rc = c->run(argc - 1, argv + 1);
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) rc = cli_error("cannot write the output");
