@@ -300,6 +300,10 @@ XF_API xf_status xf_model_label(const xf_model *model, size_t i, const char **la
  * together (0 = a default); results do not depend on it. No activation is applied. */
 XF_API xf_status xf_classify(xf_model *model, const char *const *texts, const char *const *pairs, size_t n,
                              size_t batch_size, float *logits);
+/* xf_classify over already-tokenized inputs (e.g. pairs from xf_tokenize(tok, a, .., b, ..)):
+ * logits[n * n_labels]; encodings may differ in length. */
+XF_API xf_status xf_classify_encodings(xf_model *model, const xf_encoding *encs, size_t n, size_t batch_size,
+                                       float *logits);
 /* Relevance of each of n_docs documents to query into scores[n_docs] (the pairs (query, doc[i]) as
  * xf_classify encodes them), for a model with one output (a reranker). raw 1: the logit; raw 0:
  * the model's default activation as sentence-transformers' CrossEncoder applies it (the

@@ -172,6 +172,20 @@ static void test_reranker(void) {
         same &= x == y;
     }
     CHECK_MSG(same, "rerank order differs from transformers' scores");
+    /* The same pairs tokenized by the caller (as `xfmr serve` does). */
+    xf_encoding encs[MAXN];
+    float enc_out[MAXN];
+    size_t ne = 0;
+    for (; ne < g.n; ne++)
+        if (xf_tokenize(xf_model_tokenizer(m), g.a[0], strlen(g.a[0]), g.b[ne], strlen(g.b[ne]),
+                        xf_model_max_length(m), &encs[ne]) != XF_OK)
+            break;
+    CHECK(ne == g.n);
+    CHECK(xf_classify_encodings(m, encs, ne, 0, enc_out) == XF_OK);
+    for (size_t i = 0; i < ne; i++) {
+        CHECK(enc_out[i] == raw[i]);
+        xf_encoding_free(&encs[i]);
+    }
     /* Labels: transformers writes id2label {"0": "LABEL_0"} for one label. */
     const char *l = NULL;
     CHECK(xf_model_label(m, 0, &l) == XF_OK && l && strcmp(l, "LABEL_0") == 0);

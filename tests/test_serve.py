@@ -8,7 +8,11 @@ and an API key, then checks with curl and with the `openai` Python package:
   - chat completions, greedy, with and without streaming, against `xfmr generate --chat`
     (identical text), also for concurrent streams (continuous batching);
   - text completions against `xfmr generate`; the model list; /tokenize, /health, /info,
-    /metrics, /rerank (a clear 4xx);
+    /metrics;
+  - TEI /rerank and /predict with the tiny cross-encoder and classifier of
+    scripts/make_cross_encoder_goldens.py, with curl: order and scores of transformers /
+    sentence-transformers (tests/data/tiny/cross_goldens.tsv), return_text, raw_scores,
+    truncate, and their 4xx (no texts, the wrong kind of model, too long inputs);
   - malformed requests: 4xx with an OpenAI-shaped error message (bad JSON, wrong types,
     unknown model, too large body, wrong method, unknown path, missing key);
   - a client that disconnects mid-stream is cancelled and the server goes on;
@@ -37,6 +41,9 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.environ.get("XFMR_MODELS", os.path.join(HERE, "models"))
 ENC = os.path.join(MODELS, "all-MiniLM-L6-v2")
 DEC = os.path.join(MODELS, "SmolLM2-135M-Instruct")
+RERANK = os.path.join(HERE, "tests/data/tiny/bert_rerank")  # cross-encoder (1 label)
+CLS = os.path.join(HERE, "tests/data/tiny/bert_cls")  # classifier (3 labels)
+GOLD = [line.rstrip("\n").split("\t") for line in open(os.path.join(HERE, "tests/data/tiny/cross_goldens.tsv"))]
 KEY = "test-key-123"
 SANITIZED = os.environ.get("XF_T_SANITIZED") == "1"
 MAX_TOKENS = 12 if SANITIZED else 24
@@ -78,7 +85,7 @@ if "without libmicrohttpd" in probe.stderr:
 
 # ------------------------------------------------------------------ start the server
 errf = tempfile.NamedTemporaryFile(prefix="xfmr_serve_", suffix=".log", delete=False)
-srv = subprocess.Popen([X, "serve", "-m", ENC, "-m", DEC, "--port", "0", "--threads", "2", "--api-key", KEY,
+srv = subprocess.Popen([X, "serve", "-m", ENC, "-m", DEC, "-m", RERANK, "-m", CLS, "--port", "0", "--threads", "2", "--api-key", KEY,
                         "--max-body", "1000000", "--max-tokens", "256", "--max-sessions", "8", "--grace", "5"],
                        stdout=subprocess.DEVNULL, stderr=errf)
 port = None
@@ -259,7 +266,8 @@ try:
 
     # -------------------------------------------------------------- other endpoints
     ms = client.models.list()
-    check("models", sorted(m.id for m in ms.data) == ["SmolLM2-135M-Instruct", "all-MiniLM-L6-v2"])
+    check("models", sorted(m.id for m in ms.data) == ["SmolLM2-135M-Instruct", "all-MiniLM-L6-v2", "bert_cls",
+                                                      "bert_rerank"])
     code, body = http("GET", "/health", key=None)
     check("health without key", code == 200)
     code, body = http("GET", "/info")
@@ -268,8 +276,55 @@ try:
     check("tokenize", code == 200 and [t["id"] for t in json.loads(body)[0]] == [101, 7592, 2088, 102], body[:200])
     code, body = http("GET", "/metrics")
     check("metrics", code == 200 and b"xfmr_requests_total" in body and b"xfmr_batches_total" in body)
-    code, body = http("POST", "/rerank", {"query": "a", "texts": ["b"]})
-    is_error(code, body, 400, "rerank refused")
+    # -------------------------------------------------------------- TEI /rerank and /predict (curl)
+    rr = [g for g in GOLD if g[0] == "rerank"]
+    req = {"query": rr[0][2], "texts": [g[3] for g in rr], "return_text": True, "truncate": True}
+    code, body = curl(BASE + "/rerank", "-H", "Content-Type: application/json", "-d", json.dumps(req))
+    got = json.loads(body) if code == 200 else []
+    want = sorted(range(len(rr)), key=lambda i: -float(rr[i][4]))
+    check("rerank: order of transformers' scores", [g["index"] for g in got] == want, body[:300])
+    check("rerank: CrossEncoder scores (sigmoid) and texts",
+          len(got) == len(rr) and all(abs(g["score"] - float(rr[g["index"]][5])) <= 1e-5 and g["text"] == rr[g["index"]][3]
+                                      for g in got), body[:300])
+    code, body = curl(BASE + "/rerank", "-d", json.dumps({"query": rr[0][2], "texts": [rr[0][3]], "raw_scores": True,
+                                                          "model": "bert_rerank"}))
+    got = json.loads(body) if code == 200 else [{}]
+    check("rerank raw_scores: the logit, no text", abs(got[0].get("score", 1e9) - float(rr[0][4])) <= 1e-5 and
+          "text" not in got[0], body[:300])
+    is_error(*http("POST", "/rerank", {"query": "a", "texts": []}), 400, "rerank without texts")
+    is_error(*http("POST", "/rerank", {"texts": ["a"]}), 400, "rerank without query")
+    is_error(*http("POST", "/rerank", {"query": "a", "texts": ["b"], "model": "all-MiniLM-L6-v2"}), 400,
+             "rerank with an embedding model")
+    is_error(*http("POST", "/rerank", {"query": "a", "texts": ["b"], "model": "bert_cls"}), 400,
+             "rerank with a 3-label classifier")
+    is_error(*http("POST", "/rerank", {"query": "a", "texts": ["fox " * 100]}), 400, "rerank too long")
+    code, body = http("POST", "/rerank", {"query": "a", "texts": ["fox " * 100], "truncate": True})
+    check("rerank truncate", code == 200 and len(json.loads(body)) == 1, body[:200])
+    is_error(*http("POST", "/embed", {"inputs": "a", "model": "bert_rerank"}), 400, "embed with a cross-encoder")
+    cl = [g for g in GOLD if g[0] == "cls"]
+    names = ["negative", "neutral", "positive"]
+
+    def softmax(v):
+        e = [math.exp(x - max(v)) for x in v]
+        return [x / sum(e) for x in e]
+
+    batch = [[g[2], g[3]] if g[3] else [g[2]] for g in cl]
+    code, body = curl(BASE + "/predict", "-d", json.dumps({"inputs": batch, "model": "bert_cls", "truncate": True}))
+    got = json.loads(body) if code == 200 else []
+    ok = len(got) == len(cl)
+    for g, preds in zip(cl, got):
+        p = softmax([float(x) for x in g[4].split()])
+        ok = ok and [d["label"] for d in preds] == sorted(names, key=lambda n: -p[names.index(n)])
+        ok = ok and all(abs(d["score"] - p[names.index(d["label"])]) <= 1e-5 for d in preds)
+    check("predict batch: labels by softmax score, as transformers", ok, body[:300])
+    code, body = http("POST", "/predict", {"inputs": [cl[4][2], cl[4][3]], "model": "bert_cls", "raw_scores": True})
+    got = json.loads(body) if code == 200 else []
+    want = [float(x) for x in cl[4][4].split()]
+    check("predict a pair, raw_scores: the logits",
+          len(got) == 3 and all(abs(d["score"] - want[names.index(d["label"])]) <= 1e-5 for d in got), body[:300])
+    is_error(*http("POST", "/predict", {"inputs": ["a", "b", "c"], "model": "bert_cls"}), 400, "predict 3 strings")
+    is_error(*http("POST", "/predict", {"model": "bert_cls"}), 400, "predict without inputs")
+    is_error(*http("POST", "/predict", {"inputs": "a", "model": "all-MiniLM-L6-v2"}), 400, "predict with an embedder")
 
     # -------------------------------------------------------------- malformed requests
     is_error(*http("POST", "/v1/embeddings", raw=b"{not json"), 400, "bad JSON")

@@ -220,6 +220,23 @@ static void head_forward(xf_model *m, const xf_cls_head *h, const float *X, size
     xf_linear(m->pool, &h->out, X, k, logits);
 }
 
+xf_status xf_classify_encodings(xf_model *m, const xf_encoding *encs, size_t n, size_t batch_size, float *logits) {
+    xf_status st = need_head(m, "xf_classify_encodings");
+    if (st) return st;
+    if (n && (!encs || !logits)) return xf_error(XF_ERR_INVALID_ARG, "xf_classify_encodings: NULL argument");
+    const size_t H = m->plan.hidden, chunk = batch_size ? batch_size : XF_CLS_BATCH;
+    const size_t rows = n < chunk ? (n ? n : 1) : chunk;
+    float *X = xf_aligned_alloc(2 * rows * H * sizeof *X);
+    if (!X) return xf_error(XF_ERR_NOMEM, "xf_classify_encodings: cannot allocate a batch of %zu inputs", rows);
+    for (size_t a = 0; a < n && !st; a += rows) {
+        size_t k = n - a < rows ? n - a : rows;
+        if (!(st = xf_model_pool_encodings(m, encs + a, k, rows, XF_POOL_CLS, 0, X)))
+            head_forward(m, m->cls_head, X, k, X + rows * H, logits + a * m->cls_head->n_labels);
+    }
+    free(X);
+    return st;
+}
+
 xf_status xf_classify(xf_model *m, const char *const *texts, const char *const *pairs, size_t n, size_t batch_size,
                       float *logits) {
     xf_status st = need_head(m, "xf_classify");
@@ -228,17 +245,10 @@ xf_status xf_classify(xf_model *m, const char *const *texts, const char *const *
     if (!m->tok)
         return xf_error(XF_ERR_NOT_FOUND, "%s: the model has no tokenizer (no tokenizer.json / tokenizer.ggml.* metadata)",
                         m->path);
-    const xf_cls_head *h = m->cls_head;
-    const size_t H = m->plan.hidden;
     size_t chunk = batch_size ? batch_size : XF_CLS_BATCH;
     if (chunk > n) chunk = n ? n : 1;
     xf_encoding *encs = xf_calloc(chunk, sizeof *encs);
-    float *X = xf_aligned_alloc(2 * chunk * H * sizeof *X);
-    if (!encs || !X) {
-        free(encs);
-        free(X);
-        return xf_error(XF_ERR_NOMEM, "xf_classify: cannot allocate a batch of %zu inputs", chunk);
-    }
+    if (!encs) return xf_error(XF_ERR_NOMEM, "xf_classify: cannot allocate a batch of %zu inputs", chunk);
     for (size_t a = 0; a < n && !st; a += chunk) {
         size_t k = n - a < chunk ? n - a : chunk, done = 0;
         for (; done < k; done++) {
@@ -249,12 +259,10 @@ xf_status xf_classify(xf_model *m, const char *const *texts, const char *const *
             }
             if ((st = xf_tokenize(m->tok, t, strlen(t), p, p ? strlen(p) : 0, m->max_length, &encs[done]))) break;
         }
-        if (!st) st = xf_model_pool_encodings(m, encs, k, chunk, XF_POOL_CLS, 0, X);
-        if (!st) head_forward(m, h, X, k, X + chunk * H, logits + a * h->n_labels);
+        if (!st) st = xf_classify_encodings(m, encs, k, chunk, logits + a * m->cls_head->n_labels);
         for (size_t i = 0; i < done; i++) xf_encoding_free(&encs[i]);
     }
     free(encs);
-    free(X);
     return st;
 }
 

@@ -130,6 +130,7 @@ static int model_load(srv_server *s, srv_model *sm, const cli_model_opts *mo_bas
     sm->tok = xf_model_tokenizer(sm->m);
     sm->decoder = in.is_decoder;
     sm->dim = xf_model_embedding_dim(sm->m);
+    sm->n_labels = xf_model_n_labels(sm->m);
     sm->max_len = xf_model_max_length(sm->m);
     sm->vocab = xf_model_vocab_size(sm->m);
     if (sm->decoder) {

@@ -41,11 +41,12 @@ void srv_buf_free(srv_buf *b);
 
 /* ---------------------------------------------------------------- jobs */
 
-/* An embedding request: encodings made by the HTTP thread, vectors written by the worker. */
+/* An embedding request: encodings made by the HTTP thread, vectors written by the worker (for a
+ * cross-encoder / classifier model: the logits, n_labels per encoding). */
 typedef struct srv_embed_job {
     xf_encoding *encs;
     size_t n;
-    float *out;                 /* n x dim */
+    float *out;                 /* n x dim (classifiers: n x n_labels) */
     int done;                   /* under the model's mutex */
     int failed;
     char err[SRV_ERR_MAX];
@@ -89,6 +90,7 @@ typedef struct srv_model {
     const xf_tokenizer *tok;
     int decoder;
     size_t dim, max_len, vocab, n_ctx;
+    size_t n_labels;            /* outputs of a cross-encoder / classifier head; 0: an embedding model */
     xf_chat_template *tmpl;     /* decoders; NULL when the model has none */
     pthread_mutex_t tmpl_mu;    /* chat rendering, one at a time */
     xf_sampler_params sp;       /* sampling defaults (the model's, else xfmr's) */
@@ -133,8 +135,13 @@ struct srv_server {
 int srv_models_start(srv_server *s, const cli_model_opts *mo, char **names, size_t n, long ctx,
                      size_t decode_batch);
 void srv_models_stop(srv_server *s);
-/* The model a request names (NULL name: the first of the kind; want_decoder -1 = any). */
-srv_model *srv_find_model(srv_server *s, const char *name, int want_decoder);
+/* What a served model does: its endpoints. */
+enum { SRV_KIND_EMBED = 0, SRV_KIND_GEN = 1, SRV_KIND_CLS = 2 };
+static inline int srv_kind(const srv_model *m) {
+    return m->decoder ? SRV_KIND_GEN : m->n_labels ? SRV_KIND_CLS : SRV_KIND_EMBED;
+}
+/* The model a request names (NULL name: the first of the kind, SRV_KIND_*; -1 = any). */
+srv_model *srv_find_model(srv_server *s, const char *name, int want_kind);
 
 /* serve_embed.c: the encoder's worker. Submit and wait for the vectors (job->done). */
 void *srv_embed_worker(void *arg);
@@ -172,7 +179,7 @@ void srv_error(srv_reply *r, int status, const char *param, const char *code, co
 /* Endpoint indices (metrics). */
 enum {
     SRV_EP_EMBEDDINGS, SRV_EP_CHAT, SRV_EP_COMPLETIONS, SRV_EP_MODELS, SRV_EP_EMBED, SRV_EP_TOKENIZE,
-    SRV_EP_HEALTH, SRV_EP_INFO, SRV_EP_RERANK, SRV_EP_METRICS, SRV_EP_OTHER, SRV_EP_COUNT
+    SRV_EP_HEALTH, SRV_EP_INFO, SRV_EP_RERANK, SRV_EP_METRICS, SRV_EP_PREDICT, SRV_EP_OTHER, SRV_EP_COUNT
 };
 extern const char *const srv_endpoint_names[SRV_EP_COUNT];
 

@@ -18,7 +18,7 @@
 
 const char *const srv_endpoint_names[SRV_EP_COUNT] = {
     "/v1/embeddings", "/v1/chat/completions", "/v1/completions", "/v1/models", "/embed",
-    "/tokenize", "/health", "/info", "/rerank", "/metrics", "other"};
+    "/tokenize", "/health", "/info", "/rerank", "/metrics", "/predict", "other"};
 
 int srv_buf_printf(srv_buf *b, const char *fmt, ...) {
     char tmp[512];
@@ -111,11 +111,11 @@ int srv_client_gone(int fd) {
     return 0;
 }
 
-srv_model *srv_find_model(srv_server *s, const char *name, int want_decoder) {
+srv_model *srv_find_model(srv_server *s, const char *name, int want_kind) {
     for (size_t k = 0; k < s->n_models; k++) {
         srv_model *m = &s->models[k];
         if (name && strcmp(name, m->id) && strcmp(name, m->path)) continue;
-        if (!name && want_decoder >= 0 && m->decoder != want_decoder) continue;
+        if (!name && want_kind >= 0 && srv_kind(m) != want_kind) continue;
         return m;
     }
     return NULL;
@@ -185,23 +185,28 @@ int srv_get_bool(const cJSON *o, const char *name, int *out, srv_reply *r) {
 
 /* The model of a request: "model" when given (it must be served), else the first one of the
  * kind. NULL with the error set. */
-srv_model *srv_request_model(srv_server *s, const cJSON *req, int want_decoder, srv_reply *r) {
+static const char *kind_name(int kind) {
+    return kind == SRV_KIND_GEN ? "a decoder (generation)" : kind == SRV_KIND_CLS
+        ? "a cross-encoder / classifier (/rerank, /predict)" : "an embedding model";
+}
+
+srv_model *srv_request_model(srv_server *s, const cJSON *req, int want_kind, srv_reply *r) {
     const char *name = NULL;
     if (req && srv_get_string(req, "model", &name, r) < 0) return NULL;
-    srv_model *m = srv_find_model(s, name, name ? -1 : want_decoder);
+    srv_model *m = srv_find_model(s, name, name ? -1 : want_kind);
     if (!m) {
         if (name)
             srv_error(r, 404, "model", "model_not_found", "the model '%s' is not served here (GET /v1/models lists them)",
                       name);
         else
-            srv_error(r, 400, "model", "model_not_found", "no %s model is served here",
-                      want_decoder ? "decoder (generation)" : "embedding");
+            srv_error(r, 400, "model", "model_not_found", "no %s is served here", want_kind == SRV_KIND_GEN
+                      ? "decoder (generation) model" : want_kind == SRV_KIND_CLS
+                      ? "cross-encoder / classifier (a model with a sequence-classification head)" : "embedding model");
         return NULL;
     }
-    if (want_decoder >= 0 && m->decoder != want_decoder) {
+    if (want_kind >= 0 && srv_kind(m) != want_kind) {
         srv_error(r, 400, "model", "wrong_model_kind", "the model '%s' is %s: this endpoint needs %s", m->id,
-                  m->decoder ? "a decoder (generation)" : "an encoder (embeddings)",
-                  want_decoder ? "a decoder (generation)" : "an embedding model");
+                  kind_name(srv_kind(m)), kind_name(want_kind));
         return NULL;
     }
     return m;
@@ -218,9 +223,11 @@ static void models_list(srv_server *s, srv_reply *r) {
         srv_buf_add(b, "{\"id\":", 6);
         srv_json_cstr(b, m->id);
         srv_buf_printf(b, ",\"object\":\"model\",\"created\":%ld,\"owned_by\":\"xfmr\",\"kind\":\"%s\"",
-                       (long)s->t_start, m->decoder ? "generation" : "embedding");
+                       (long)s->t_start, m->decoder ? "generation" : m->n_labels ? "classifier" : "embedding");
         if (m->decoder)
             srv_buf_printf(b, ",\"context_length\":%zu", m->n_ctx);
+        else if (m->n_labels)
+            srv_buf_printf(b, ",\"labels\":%zu,\"max_input_tokens\":%zu", m->n_labels, m->max_len);
         else
             srv_buf_printf(b, ",\"dimensions\":%zu,\"max_input_tokens\":%zu", m->dim, m->max_len);
         srv_buf_add(b, "}", 1);
@@ -229,7 +236,7 @@ static void models_list(srv_server *s, srv_reply *r) {
 }
 
 static void info(srv_server *s, srv_reply *r) {
-    srv_model *m = srv_find_model(s, NULL, 0);
+    srv_model *m = srv_find_model(s, NULL, SRV_KIND_EMBED);
     if (!m) m = &s->models[0];
     srv_buf *b = &r->body;
     srv_buf_add(b, "{\"model_id\":", 12);
@@ -238,7 +245,8 @@ static void info(srv_server *s, srv_reply *r) {
     srv_json_cstr(b, m->path);
     srv_buf_printf(b, ",\"model_type\":{\"%s\":{}},\"max_input_length\":%zu,\"max_concurrent_requests\":%zu,"
                       "\"max_batch_requests\":%zu,\"max_client_batch_size\":%zu,\"version\":\"%s\",\"models\":[",
-                   m->decoder ? "generation" : "embedding", m->decoder ? m->n_ctx : m->max_len,
+                   m->decoder ? "generation" : m->n_labels == 1 ? "reranker" : m->n_labels ? "classifier" : "embedding",
+                   m->decoder ? m->n_ctx : m->max_len,
                    s->lim.max_connections, s->lim.batch_texts, s->lim.max_inputs, XFMR_VERSION);
     for (size_t k = 0; k < s->n_models; k++) {
         if (k) srv_buf_add(b, ",", 1);
@@ -312,7 +320,7 @@ int srv_handle(srv_server *s, const char *method, const char *url, const char *b
                   {"/v1/models", SRV_EP_MODELS, 0}, {"/models", SRV_EP_MODELS, 0},
                   {"/embed", SRV_EP_EMBED, 1}, {"/tokenize", SRV_EP_TOKENIZE, 1},
                   {"/health", SRV_EP_HEALTH, 0}, {"/info", SRV_EP_INFO, 0},
-                  {"/rerank", SRV_EP_RERANK, 1}, {"/metrics", SRV_EP_METRICS, 0}};
+                  {"/rerank", SRV_EP_RERANK, 1}, {"/metrics", SRV_EP_METRICS, 0}, {"/predict", SRV_EP_PREDICT, 1}};
     int ep = SRV_EP_OTHER, want_post = 0;
     for (size_t k = 0; k < sizeof routes / sizeof routes[0]; k++)
         if (strlen(routes[k].path) == plen && !strncmp(url, routes[k].path, plen)) {
@@ -321,8 +329,8 @@ int srv_handle(srv_server *s, const char *method, const char *url, const char *b
         }
     if (ep == SRV_EP_OTHER) {
         srv_error(r, 404, NULL, "not_found", "no endpoint %.*s (see docs/SERVE.md: /v1/embeddings, "
-                  "/v1/chat/completions, /v1/completions, /v1/models, /embed, /tokenize, /health, /info, "
-                  "/metrics)", (int)(plen > 200 ? 200 : plen), url);
+                  "/v1/chat/completions, /v1/completions, /v1/models, /embed, /rerank, /predict, /tokenize, /health, "
+                  "/info, /metrics)", (int)(plen > 200 ? 200 : plen), url);
         return ep;
     }
     int is_post = !strcmp(method, "POST");
@@ -345,11 +353,8 @@ int srv_handle(srv_server *s, const char *method, const char *url, const char *b
     case SRV_EP_HEALTH: r->content_type = "text/plain"; srv_buf_add(&r->body, "", 0); break;
     case SRV_EP_INFO: info(s, r); break;
     case SRV_EP_METRICS: metrics(s, r); break;
-    case SRV_EP_RERANK:
-        srv_error(r, 400, NULL, "not_a_reranker",
-                  "/rerank needs a cross-encoder (sequence-classification) model, which xfmr does not run yet; "
-                  "embed the query and the texts with /embed and compare them with cosine similarity instead");
-        break;
+    case SRV_EP_RERANK: srv_api_rerank(s, body, len, r); break;
+    case SRV_EP_PREDICT: srv_api_predict(s, body, len, r); break;
     }
     return ep;
 }

@@ -18,13 +18,17 @@ int srv_get_string(const cJSON *o, const char *name, const char **out, srv_reply
 int srv_get_number(const cJSON *o, const char *name, double lo, double hi, int integer, double *out,
                    srv_reply *r);
 int srv_get_bool(const cJSON *o, const char *name, int *out, srv_reply *r);
-/* The model the request names ("model"), or the first of the kind (want_decoder 0/1, -1 any). */
-srv_model *srv_request_model(srv_server *s, const cJSON *req, int want_decoder, srv_reply *r);
+/* The model the request names ("model"), or the first of the kind (SRV_KIND_*, -1 any); a named
+ * model of another kind is a 400 naming both kinds. */
+srv_model *srv_request_model(srv_server *s, const cJSON *req, int want_kind, srv_reply *r);
 
 /* Endpoints. tei: TEI's /embed instead of OpenAI's /v1/embeddings; chat: chat completions
  * instead of text completions. */
 void srv_api_embeddings(srv_server *s, const char *body, size_t len, srv_reply *r, int tei);
 void srv_api_tokenize(srv_server *s, const char *body, size_t len, srv_reply *r);
+/* TEI's POST /rerank and POST /predict on a cross-encoder / classifier (serve_rerank_api.c). */
+void srv_api_rerank(srv_server *s, const char *body, size_t len, srv_reply *r);
+void srv_api_predict(srv_server *s, const char *body, size_t len, srv_reply *r);
 void srv_api_generate(srv_server *s, const char *body, size_t len, int client_fd, srv_reply *r, int chat);
 
 #endif /* XFMR_SERVE_API_H */

@@ -1,6 +1,7 @@
 /* serve_embed.c — the worker thread of an encoder under `xfmr serve`: embedding requests that
  * arrive together (within --batch-wait) run through the model as one batch of encodings
- * (unpadded: the library packs texts of different lengths), and each request gets its rows. */
+ * (unpadded: the library packs texts of different lengths), and each request gets its rows. A
+ * cross-encoder / classifier batches its /rerank and /predict pairs the same way (logits). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -40,6 +41,7 @@ static size_t queued_texts(const srv_model *m) {
 
 void *srv_embed_worker(void *arg) {
     srv_model *m = arg;
+    const size_t width = m->n_labels ? m->n_labels : m->dim; /* floats out per encoding */
     const srv_limits *lim = &m->srv->lim;
     xf_encoding *encs = NULL;
     size_t encs_cap = 0;
@@ -84,11 +86,11 @@ void *srv_embed_worker(void *arg) {
                 ok = 0;
             }
         }
-        if (ok && n * m->dim > out_cap) {
-            float *o = realloc(out, n * m->dim * sizeof *o);
+        if (ok && n * width > out_cap) {
+            float *o = realloc(out, n * width * sizeof *o);
             if (o) {
                 out = o;
-                out_cap = n * m->dim;
+                out_cap = n * width;
             } else {
                 ok = 0;
             }
@@ -102,7 +104,8 @@ void *srv_embed_worker(void *arg) {
                     encs[k++] = j->encs[i];
                     tokens += j->encs[i].n;
                 }
-            if (xf_embed_encodings(m->m, encs, n, n, out) != XF_OK) {
+            if ((m->n_labels ? xf_classify_encodings(m->m, encs, n, n, out) : xf_embed_encodings(m->m, encs, n, n, out)) !=
+                XF_OK) {
                 ok = 0;
                 snprintf(err, sizeof err, "%s", xf_errmsg());
             }
@@ -117,7 +120,7 @@ void *srv_embed_worker(void *arg) {
         for (srv_embed_job *j = batch, *next; j; j = next) {
             next = j->next;
             if (ok)
-                memcpy(j->out, out + k * m->dim, j->n * m->dim * sizeof *out);
+                memcpy(j->out, out + k * width, j->n * width * sizeof *out);
             else {
                 j->failed = 1;
                 snprintf(j->err, sizeof j->err, "%s", err);

@@ -214,7 +214,8 @@ int srv_http_run(srv_server *s, const char *host, int port) {
     fprintf(stderr, "xfmr serve: listening on http://%s%s%s:%u/ (", v6 ? "[" : "", addr, v6 ? "]" : "",
             di ? (unsigned)di->port : (unsigned)port);
     for (size_t k = 0; k < s->n_models; k++)
-        fprintf(stderr, "%s%s: %s", k ? ", " : "", s->models[k].id, s->models[k].decoder ? "generation" : "embeddings");
+        fprintf(stderr, "%s%s: %s", k ? ", " : "", s->models[k].id, s->models[k].decoder ? "generation"
+                : s->models[k].n_labels == 1 ? "rerank" : s->models[k].n_labels ? "predict" : "embeddings");
     fprintf(stderr, ")\n");
     fflush(stderr);
 
