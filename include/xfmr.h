@@ -366,6 +366,51 @@ static inline xf_save_params xf_save_default_params(void) {
  * expressed in GGUF. */
 XF_API xf_status xf_model_save(const xf_model *model, const char *path, const xf_save_params *params);
 
+/* ------------------------------------------------- structural compression (docs/COMPRESSION.md) */
+
+/* What xf_model_compress does to a loaded model. Methods run in this order, each calibrated on the
+ * model as the methods before it left it: "rmsnorm" (GPT-2 style Pre-LN rewritten exactly as
+ * Pre-RMSNorm), "heads" (attention heads removed), "ffn" (FFN neurons removed, nested slicing),
+ * "lowrank" (FFN matrices as activation-aware low-rank pairs), "2:4" / "sparse" (2:4 sparsity of the
+ * block weights, magnitude or Wanda). */
+typedef struct xf_compress_params {
+    size_t struct_size;  /* sizeof(xf_compress_params), set by xf_compress_default_params() */
+    const char *methods; /* comma-separated list of the names above, e.g. "heads,ffn" */
+    /* heads: fraction of each layer's query heads removed, in [0, 1) (at least one head stays); a
+     * key/value head goes only when every query head of its group is gone (GQA). */
+    float heads_prune;
+    const float *heads_prune_layers; /* n_layers fractions (one per layer) instead, or NULL */
+    size_t n_heads_prune_layers;
+    /* ffn: fraction of each layer's FFN neurons kept, in (0, 1]; lowrank: fraction of each FFN
+     * matrix's parameters kept by its rank (the same parameter count as slicing at that fraction). */
+    float ffn_keep;
+    const float *ffn_keep_layers; /* n_layers fractions instead, or NULL */
+    size_t n_ffn_keep_layers;
+    size_t lowrank_rank;          /* lowrank: this rank for every FFN matrix instead (0: from ffn_keep) */
+    xf_sparsity_method sparse_method; /* 2:4: XF_SPARSE_MAGNITUDE (default) or XF_SPARSE_WANDA */
+    /* calibration text (UTF-8, NUL-terminated) for heads, ffn, lowrank and Wanda: its first
+     * calib_max_tokens tokens (0: 4096) run through the model (forward passes) */
+    const char *calib_text;
+    size_t calib_max_tokens;
+    /* called as the work advances: stage names the method, done of total steps; may be NULL */
+    void (*progress)(void *user, const char *stage, size_t done, size_t total);
+    void *progress_user;
+} xf_compress_params;
+
+static inline xf_compress_params xf_compress_default_params(void) {
+    xf_compress_params p = {sizeof(xf_compress_params), 0, 0, 0, 0, 1.0f, 0, 0, 0, XF_SPARSE_MAGNITUDE, 0, 0, 0, 0};
+    return p;
+}
+
+/* Apply the methods of params to a loaded model, in place: its plan and weights change (the
+ * rewritten linear weights are float32, or the format xf_model_params.weights asked for), and
+ * xf_model_save writes the result as a GGUF file that xf_model_load reloads with the same outputs
+ * (docs/COMPRESSION.md). Do not use the model from another thread meanwhile; sessions made before
+ * must be freed first. XF_ERR_INVALID_ARG for an unknown method or an option out of range (naming
+ * it), XF_ERR_UNSUPPORTED for a method that does not apply to the model (e.g. rmsnorm on a model
+ * without Pre-LN LayerNorms, 2:4 on an input width not a multiple of 4). */
+XF_API xf_status xf_model_compress(xf_model *model, const xf_compress_params *params);
+
 /* ------------------------------------------- adaptive compute for encoders (docs/ADAPTIVE.md) */
 
 /* Token pruning and early exit, set on a loaded encoder; every xf_embed* call then uses them.

@@ -350,7 +350,7 @@ int xf_t_parse_hash(const xf_t_span *line, size_t *count, uint64_t *hash) {
 
 /* The outputs of a model on fixed inputs: decoders' logits over 24 ids and 4 session steps after
  * a 16-id prefill; encoders' embeddings of 3 id sequences. Heap array of *n floats (free()). */
-static float *model_outputs(xf_model *m, size_t *n) {
+float *xf_t_model_outputs(xf_model *m, size_t *n) {
     const size_t V = xf_model_vocab_size(m), T = 24;
     int32_t ids[24];
     for (size_t i = 0; i < T; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
@@ -421,7 +421,7 @@ xf_model *xf_t_save_reload(xf_model *m, const char *path_arg, int outtype, int w
     CHECK_MSG(xf_model_load(path, &mp, &r) == XF_OK, "reloading %s: %s", path, xf_errmsg());
     if (!r) return NULL;
     size_t na = 0, nb = 0;
-    float *a = model_outputs(m, &na), *b = model_outputs(r, &nb);
+    float *a = xf_t_model_outputs(m, &na), *b = xf_t_model_outputs(r, &nb);
     CHECK_MSG(a && b && na == nb && !memcmp(a, b, na * sizeof *b), "%s: outputs after saving and reloading differ", path);
     free(a), free(b);
     const xf_tokenizer *ta = xf_model_tokenizer(m), *tb = xf_model_tokenizer(r);

@@ -125,6 +125,10 @@ void xf_t_str(xf_t_buf *b, const char *s);
 /* GGUF file header: magic, version, tensor count, metadata count. */
 void xf_t_gguf_header(xf_t_buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv);
 
+/* The outputs of a model on fixed inputs: decoders' logits over 24 ids and 4 session steps after
+ * a 16-id prefill; encoders' embeddings of 3 id sequences. Heap array of *n floats (free()). */
+struct xf_model;
+float *xf_t_model_outputs(struct xf_model *m, size_t *n);
 /* Save model m as GGUF to path (xf_model_save, outtype an xf_save_float), reload it (weights an
  * xf_weight_format) and CHECK that the reloaded model gives bitwise the same outputs — decoders:
  * logits of 24 fixed ids and 4 session steps; encoders: embeddings of 3 fixed id sequences — as

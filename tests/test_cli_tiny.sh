@@ -277,4 +277,29 @@ err_has "--type Q4_0"
 run 1 "$X" quantize -m "$tiny/bert" --type Q4_0 --calib "$tmp/no-such-calib.txt" -o "$tmp/bad.gguf"
 check "quantize --calib: no output file on errors" test ! -e "$tmp/bad.gguf"
 
+# ------------------------------------------------------------------- 11. compress
+printf 'the quick brown fox jumps over the lazy dog. %.0s' $(seq 1 40) >"$tmp/ccalib.txt"
+run 0 "$X" compress -m "$tiny/llama" --method heads,ffn --heads-prune 0.25 --ffn-keep 0.5,0.75 \
+  --calib "$tmp/ccalib.txt" -o "$tmp/llama-c.gguf"
+err_has "wrote $tmp/llama-c.gguf"
+run 0 "$X" info "$tmp/llama-c.gguf"
+out_has "heads          3"
+run 0 "$X" compress -m "$tiny/bert" --method heads,Q8_0 --heads-prune 0.5 --calib "$tmp/ccalib.txt" -o "$tmp/bert-c.gguf"
+run 0 "$X" embed -m "$tmp/bert-c.gguf" "$tmp/q.txt"
+check "compress: the head-pruned Q8_0 file embeds" test "$(lines_of "$tmp/out")" = 2
+run 2 "$X" compress -m "$tiny/llama" --method heads --heads-prune 1 --calib "$tmp/ccalib.txt" -o "$tmp/bad.gguf"
+err_has "heads_prune 1 is outside [0, 1)"
+run 2 "$X" compress -m "$tiny/llama" --method ffn --ffn-keep 0.5,0.5,0.5 --calib "$tmp/ccalib.txt" -o "$tmp/bad.gguf"
+err_has "3 per-layer values for a model of 2 layers"
+run 2 "$X" compress -m "$tiny/llama" --method heads,squeeze --calib "$tmp/ccalib.txt" -o "$tmp/bad.gguf"
+err_has 'unknown compression method "squeeze"'
+run 2 "$X" compress -m "$tiny/llama" --method heads -o "$tmp/bad.gguf"
+err_has "calibration text"
+run 2 "$X" compress -m "$tiny/llama" --method heads,Q8_0,Q4_0 --calib "$tmp/ccalib.txt" -o "$tmp/bad.gguf"
+run 2 "$X" compress -m "$tiny/llama" --calib "$tmp/ccalib.txt" -o "$tmp/bad.gguf"
+err_has "--method"
+check "compress: no output file on errors" test ! -e "$tmp/bad.gguf"
+run 0 "$X" compress --help
+out_has "--heads-prune"
+
 cli_finish

@@ -14,7 +14,26 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
     if (l->in_sq)
         for (size_t t = 0; t < T; t++)
             for (size_t k = 0; k < l->w.cols; k++) l->in_sq[k] += (double)X[t * l->w.cols + k] * X[t * l->w.cols + k];
+    if (l->in_abs || l->in_gram) xf_linear_stats(l, X, T);
     (T <= f->gemv_max_t ? f->gemv : f->gemm)(pool, &l->w, (const float *)l->b.data, X, T, Y);
+}
+
+void xf_linear_stats(const xf_linear_w *l, const float *X, size_t T) {
+    const size_t K = l->w.cols, B = l->gram_block;
+    for (size_t t = 0; t < T; t++) {
+        const float *x = X + t * K;
+        if (l->in_abs)
+            for (size_t k = 0; k < K; k++) l->in_abs[k] += fabs((double)x[k]);
+        if (!l->in_gram || !B) continue;
+        for (size_t b0 = 0; b0 + B <= K; b0 += B) {
+            double *G = l->in_gram + b0 * B; /* block b0 / B: [B][B] */
+            for (size_t i = 0; i < B; i++) {
+                const double xi = x[b0 + i];
+                double *g = G + i * B;
+                for (size_t j = 0; j < B; j++) g[j] += xi * x[b0 + j];
+            }
+        }
+    }
 }
 
 xf_status xf_linear_reserve(xf_pool *pool, const xf_weight *w) {

@@ -88,6 +88,10 @@ xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s);
 /* Wanda: the input norms of every block linear over calibration text (at most max_tokens tokens,
  * 0 = 4096), then each weight made sparse by |w| x norm. Called at load, on the dense model. */
 xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens);
+/* Forward passes of the model over the first max_tokens (0: 4096) tokens of text, in chunks of at
+ * most 512 (and the model's input limit): what calibration statistics (xf_linear_w.in_sq, in_abs,
+ * in_gram) are collected with. what names the caller in errors. */
+xf_status xf_model_calib_run(xf_model *m, const char *text, size_t max_tokens, const char *what);
 /* Forward passes over the first max_tokens (0: 4096) tokens of text, in chunks of at most 512, and
  * for every block linear (q, k, v, o, up, gate, down of each layer, in order) the sum over tokens
  * of each input's square: *out (free()) holds them, one run of cols doubles per linear with

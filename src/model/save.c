@@ -452,7 +452,9 @@ static xf_status arch_keys(saver *s) {
     if (!strcmp(s->base, "bert") || !strcmp(s->base, "gpt2")) {
         if ((st = key_f32(s, "attention.layer_norm_epsilon", !strcmp(s->base, "bert") ? P->emb_norm.eps : P->final_norm.eps)))
             return st;
-        if (hetero && ((st = key_u32(s, "attention.key_length", dh)) || (st = key_u32(s, "attention.value_length", dh))))
+        /* the head size when readers cannot take it as hidden / heads (pruned heads) */
+        if ((hetero || dh * L0->attn.n_heads != P->hidden) &&
+            ((st = key_u32(s, "attention.key_length", dh)) || (st = key_u32(s, "attention.value_length", dh))))
             return st;
         if (!strcmp(s->base, "bert")) {
             const xf_st_layout *lay = &s->m->layout;

@@ -62,11 +62,10 @@ static xf_linear_w *block_linear(xf_plan *P, size_t i) {
     return all[i % XF_LIN_PER_LAYER];
 }
 
-/* Sums of squares of every block linear's inputs over calibration text (see model.h). */
-xf_status xf_model_input_sq(xf_model *m, const char *text, size_t max_tokens, const char *what, double **out) {
-    *out = NULL;
+xf_status xf_model_calib_run(xf_model *m, const char *text, size_t max_tokens, const char *what) {
     if (!m->tok)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: %s calibration needs the model's tokenizer to read the text", m->path, what);
+    if (!text) return xf_error(XF_ERR_INVALID_ARG, "%s needs calibration text", what);
     if (!max_tokens) max_tokens = 4096;
     xf_encoding enc = {0};
     xf_status st = xf_tokenize(m->tok, text, strlen(text), NULL, 0, 0, &enc);
@@ -74,18 +73,6 @@ xf_status xf_model_input_sq(xf_model *m, const char *text, size_t max_tokens, co
     if (enc.n < 2) {
         xf_encoding_free(&enc);
         return xf_error(XF_ERR_INVALID_ARG, "calibration text gives %zu token(s); %s needs some text", enc.n, what);
-    }
-    xf_plan *P = &m->plan;
-    const size_t nl = P->n_layers * XF_LIN_PER_LAYER;
-    size_t total = 0;
-    for (size_t i = 0; i < nl; i++) total += block_linear(P, i)->w.data ? block_linear(P, i)->w.cols : 0;
-    double *acc = xf_calloc(total ? total : 1, sizeof *acc);
-    if (!acc) st = xf_error(XF_ERR_NOMEM, "cannot allocate calibration sums");
-    for (size_t i = 0, at = 0; !st && i < nl; i++) {
-        xf_linear_w *l = block_linear(P, i);
-        if (!l->w.data) continue;
-        l->in_sq = acc + at;
-        at += l->w.cols;
     }
     /* chunks of at most the model's input limit (and 512 tokens), positions from 0 in each */
     const size_t n = enc.n < max_tokens ? enc.n : max_tokens;
@@ -95,6 +82,25 @@ xf_status xf_model_input_sq(xf_model *m, const char *text, size_t max_tokens, co
         st = xf_model_forward_ids(m, enc.ids + a, n - a < chunk ? n - a : chunk, &X);
     }
     xf_encoding_free(&enc);
+    return st;
+}
+
+/* Sums of squares of every block linear's inputs over calibration text (see model.h). */
+xf_status xf_model_input_sq(xf_model *m, const char *text, size_t max_tokens, const char *what, double **out) {
+    *out = NULL;
+    xf_plan *P = &m->plan;
+    const size_t nl = P->n_layers * XF_LIN_PER_LAYER;
+    size_t total = 0;
+    for (size_t i = 0; i < nl; i++) total += block_linear(P, i)->w.data ? block_linear(P, i)->w.cols : 0;
+    double *acc = xf_calloc(total ? total : 1, sizeof *acc);
+    if (!acc) return xf_error(XF_ERR_NOMEM, "cannot allocate calibration sums");
+    for (size_t i = 0, at = 0; i < nl; i++) {
+        xf_linear_w *l = block_linear(P, i);
+        if (!l->w.data) continue;
+        l->in_sq = acc + at;
+        at += l->w.cols;
+    }
+    xf_status st = xf_model_calib_run(m, text, max_tokens, what);
     for (size_t i = 0; i < nl; i++) block_linear(P, i)->in_sq = NULL;
     if (st) {
         free(acc);

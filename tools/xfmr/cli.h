@@ -72,6 +72,8 @@ int cmd_classify(int argc, char **argv);
 void cmd_classify_help(FILE *f);
 int cmd_rerank(int argc, char **argv);
 void cmd_rerank_help(FILE *f);
+int cmd_compress(int argc, char **argv);
+void cmd_compress_help(FILE *f);
 /* Usage error (exit code) when -o out names a directory, else CLI_EXIT_OK. */
 int cli_check_output(const char *cmd, const char *out);
 /* xf_model_save(model, out, sp) with a progress bar on a terminal and "wrote OUT (SIZE)"; sets

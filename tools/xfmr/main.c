@@ -34,6 +34,8 @@ static const cli_command COMMANDS[] = {
     {"classify", "label texts or text pairs with a sequence classifier (labels from config.json)",
      cmd_classify, cmd_classify_help},
     {"rerank", "sort documents by a cross-encoder's relevance to a query", cmd_rerank, cmd_rerank_help},
+    {"compress", "prune heads, slice FFNs, 2:4-sparsify (and quantize) a model into one GGUF file",
+     cmd_compress, cmd_compress_help},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

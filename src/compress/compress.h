@@ -1,0 +1,47 @@
+/* compress.h — the structural compression methods behind xf_model_compress (compress.c), one file
+ * each, and what they share: rewriting a linear weight to a subset of its rows / columns, and
+ * per-layer fractions. Each method rewrites the plan (model/plan.h) and its weights, never the
+ * forward code (docs/PLAN.md, docs/COMPRESSION.md). */
+#ifndef XF_COMPRESS_COMPRESS_H
+#define XF_COMPRESS_COMPRESS_H
+
+#include "model/model.h"
+
+/* Progress of one method: stage name, steps done of total. */
+typedef struct xf_cmp_ctx {
+    xf_model *m;
+    const xf_compress_params *p;
+    const char *stage;
+} xf_cmp_ctx;
+
+void xf_cmp_progress(const xf_cmp_ctx *c, size_t done, size_t total);
+
+/* The fraction of layer l: per-layer list when given, else the one value. */
+static inline float xf_cmp_layer_frac(float one, const float *list, size_t n, size_t l) {
+    return list && l < n ? list[l] : one;
+}
+
+/* Keep the rows (keep_rows[r] != 0; NULL: all) and columns (keep_cols; NULL: all) of l's weight and
+ * the kept rows of its bias: the new weight is made from float rows in the model's weight format
+ * (xf_model_prepare_linear) and its products' scratch reserved. */
+xf_status xf_cmp_select(xf_model *m, xf_linear_w *l, const unsigned char *keep_rows, const unsigned char *keep_cols);
+
+/* Replace l's weight (bias unchanged unless new_b) by rows x cols floats `dense` (copied). */
+xf_status xf_cmp_set_linear(xf_model *m, xf_linear_w *l, const float *dense, size_t rows, size_t cols, const float *new_b);
+
+/* A buffer of n floats owned by the model's weight set (freed with it), or NULL (error set). */
+float *xf_cmp_floats(xf_model *m, size_t n);
+
+/* FFN neuron importance of every layer over the calibration text (ffn_slice.c): per layer, width
+ * doubles mean|a_j| x ||W_down[:, j]|| (sums, not means: the same ranking); *out to free(). */
+xf_status xf_cmp_ffn_importance(xf_cmp_ctx *c, double **out);
+/* Neurons of layer l (of width) kept at its ffn_keep fraction: round(f x width), at least 1. */
+size_t xf_cmp_ffn_kept(const xf_cmp_ctx *c, size_t l, size_t width);
+
+/* The methods (one file each). */
+xf_status xf_cmp_heads(xf_cmp_ctx *c);   /* prune_heads.c */
+xf_status xf_cmp_ffn(xf_cmp_ctx *c);     /* ffn_slice.c */
+xf_status xf_cmp_lowrank(xf_cmp_ctx *c); /* lowrank.c */
+xf_status xf_cmp_rmsnorm(xf_cmp_ctx *c); /* rmsnorm.c */
+
+#endif

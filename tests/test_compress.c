@@ -1,0 +1,198 @@
+/* test_compress.c — xf_model_compress (src/compress/) against plain references, on the tiny models
+ * (and SmolLM2 for grouped-query attention at real size, skipped when it is not fetched):
+ *   - heads: the pruned model gives bitwise the outputs of the dense model whose removed heads'
+ *     output-projection columns are zero (whole-sequence logits, session steps, embeddings); a
+ *     key/value head is gone only with its whole query group;
+ *   - ffn: the sliced model gives bitwise the outputs of the dense model whose removed neurons'
+ *     down-projection columns are zero; widths are round(keep x width), per layer;
+ *   - every compressed model saves and reloads with bitwise the same outputs (xf_t_save_reload);
+ *   - bad options are clear errors. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress/compress.h"
+#include "harness.h"
+#include "model/formats.h"
+#include "xfmr.h"
+
+static char *g_calib;
+
+static xf_model *load(const char *dir) {
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 2;
+    p.weights = XF_WEIGHTS_F32; /* the reference's zeroed columns and the pruned model: the same kernels */
+    xf_model *m = NULL;
+    CHECK_MSG(xf_model_load(dir, &p, &m) == XF_OK, "%s: %s", dir, xf_errmsg());
+    return m;
+}
+
+static xf_compress_params params(const char *methods) {
+    xf_compress_params p = xf_compress_default_params();
+    p.methods = methods;
+    p.calib_text = g_calib;
+    p.calib_max_tokens = 256;
+    return p;
+}
+
+/* Zero columns of a linear weight of the reference model where keep[c] == 0. */
+static void zero_cols(xf_model *m, xf_linear_w *l, const unsigned char *keep) {
+    float *d = xf_weight_dense_copy(&l->w);
+    for (size_t r = 0; r < l->w.rows; r++)
+        for (size_t c = 0; c < l->w.cols; c++)
+            if (!keep[c]) d[r * l->w.cols + c] = 0.0f;
+    CHECK(xf_format_f32p_from(m->ws, &l->w, d) == XF_OK);
+    free(d);
+}
+
+/* Which rows of `full` (blocks of `block` rows) appear, in order, as the rows of `part`: keep[] per
+ * row of full. Returns the number of blocks matched. */
+static size_t match_rows(const xf_weight *full, const xf_weight *part, size_t block, unsigned char *keep) {
+    float *a = xf_weight_dense_copy(full), *b = xf_weight_dense_copy(part);
+    const size_t C = full->cols, nb = full->rows / block;
+    size_t j = 0;
+    memset(keep, 0, full->rows);
+    for (size_t i = 0; i < nb && j < part->rows / block; i++)
+        if (!memcmp(a + i * block * C, b + j * block * C, block * C * sizeof *a)) {
+            memset(keep + i * block, 1, block);
+            j++;
+        }
+    free(a), free(b);
+    return j;
+}
+
+/* Bitwise (tol 0), or the largest difference within tol x the largest |output| of the reference:
+ * removed terms are exact zeros, bitwise as long as the GEMM sums each output in one chain (inputs
+ * up to 256, the tiny models); real widths are summed in blocks that the removal shifts. */
+static int same_outputs(xf_model *a, xf_model *b, const char *what, double tol) {
+    size_t na = 0, nb = 0;
+    float *x = xf_t_model_outputs(a, &na), *y = xf_t_model_outputs(b, &nb);
+    double worst = 0, big = 0;
+    for (size_t i = 0; x && y && na == nb && i < na; i++) {
+        worst = fmax(worst, fabs((double)x[i] - y[i]));
+        big = fmax(big, fabs((double)y[i]));
+    }
+    int same = x && y && na == nb && (tol > 0 ? worst <= tol * big : !memcmp(x, y, na * sizeof *x));
+    CHECK_MSG(same, "%s: outputs differ from the reference (largest difference %g, largest output %g)", what, worst, big);
+    free(x), free(y);
+    return same;
+}
+
+/* Prune heads of model dir at fraction f and compare with the dense model with those heads'
+ * O columns zeroed. */
+static void test_heads(const char *dir, float f, const char *name) {
+    xf_model *m = load(dir), *ref = load(dir);
+    if (!m || !ref) goto done;
+    xf_compress_params p = params("heads");
+    p.heads_prune = f;
+    CHECK_MSG(xf_model_compress(m, &p) == XF_OK, "%s: %s", name, xf_errmsg());
+    for (size_t l = 0; l < m->plan.n_layers; l++) {
+        xf_attn_plan *a = &m->plan.layers[l].attn, *r = &ref->plan.layers[l].attn;
+        const size_t nh = r->n_heads, dh = r->head_dim;
+        size_t want = nh - (size_t)lround((double)f * nh);
+        CHECK_MSG(a->n_heads == (want ? want : 1), "%s layer %zu: %zu heads left of %zu", name, l, a->n_heads, nh);
+        unsigned char *keep = malloc(nh * dh), *keep_kv = malloc(r->n_kv_heads * dh);
+        CHECK(match_rows(&r->q.w, &a->q.w, dh, keep) == a->n_heads);
+        CHECK(match_rows(&r->k.w, &a->k.w, dh, keep_kv) == a->n_kv_heads);
+        for (size_t g = 0; g < r->n_kv_heads; g++) { /* a kv head is gone iff its whole group is */
+            size_t h0, h1, kept = 0;
+            xf_attn_group(r, g, &h0, &h1);
+            for (size_t h = h0; h < h1; h++) kept += keep[h * dh];
+            CHECK_MSG(!kept == !keep_kv[g * dh], "%s layer %zu: kv head %zu %s with %zu query heads kept", name, l, g,
+                      keep_kv[g * dh] ? "kept" : "removed", kept);
+        }
+        zero_cols(ref, &r->o, keep);
+        free(keep), free(keep_kv);
+    }
+    char what[128];
+    snprintf(what, sizeof what, "%s heads -%g", name, (double)f);
+    same_outputs(m, ref, what, strcmp(name, "smollm2") ? 0.0 : 1e-5);
+    char path[64];
+    snprintf(path, sizeof path, "%s_heads.gguf", name);
+    if (!strcmp(name, "smollm2")) goto done; /* half a GB of float32: the tiny models check saving */
+    xf_model_free(xf_t_save_reload(m, xf_t_out(path), 0, XF_WEIGHTS_F32));
+done:
+    xf_model_free(m), xf_model_free(ref);
+}
+
+static void test_ffn(const char *dir, const float *keep_layers, size_t n, const char *name) {
+    xf_model *m = load(dir), *ref = load(dir);
+    if (!m || !ref) goto done;
+    xf_compress_params p = params("ffn");
+    p.ffn_keep_layers = keep_layers;
+    p.n_ffn_keep_layers = n;
+    CHECK_MSG(xf_model_compress(m, &p) == XF_OK, "%s: %s", name, xf_errmsg());
+    for (size_t l = 0; l < m->plan.n_layers; l++) {
+        xf_ffn_plan *a = &m->plan.layers[l].ffn, *r = &ref->plan.layers[l].ffn;
+        size_t want = (size_t)lround((double)keep_layers[l] * r->width);
+        CHECK_MSG(a->width == (want ? want : 1), "%s layer %zu: width %zu of %zu", name, l, a->width, r->width);
+        unsigned char *keep = malloc(r->width);
+        CHECK(match_rows(&r->up.w, &a->up.w, 1, keep) == a->width);
+        zero_cols(ref, &r->down, keep);
+        free(keep);
+    }
+    same_outputs(m, ref, name, 0.0);
+    char path[64];
+    snprintf(path, sizeof path, "%s_ffn.gguf", name);
+    xf_model_free(xf_t_save_reload(m, xf_t_out(path), 0, XF_WEIGHTS_F32));
+done:
+    xf_model_free(m), xf_model_free(ref);
+}
+
+static void test_errors(const char *dir) {
+    xf_model *m = load(dir);
+    if (!m) return;
+    xf_compress_params p = params("heads");
+    p.heads_prune = 1.0f;
+    CHECK(xf_model_compress(m, &p) == XF_ERR_RANGE && strstr(xf_errmsg(), "heads_prune 1"));
+    p.heads_prune = -0.1f;
+    CHECK(xf_model_compress(m, &p) == XF_ERR_RANGE);
+    p = params("ffn");
+    p.ffn_keep = 0.0f;
+    CHECK(xf_model_compress(m, &p) == XF_ERR_RANGE && strstr(xf_errmsg(), "ffn_keep 0"));
+    const float two[2] = {0.5f, 1.5f};
+    p.ffn_keep_layers = two, p.n_ffn_keep_layers = 1;
+    CHECK(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "1 per-layer values"));
+    p.n_ffn_keep_layers = 2;
+    CHECK(xf_model_compress(m, &p) == XF_ERR_RANGE && strstr(xf_errmsg(), "(layer 1)"));
+    p = params("heads,pruning");
+    CHECK(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "\"pruning\""));
+    p = params("ffn,ffn");
+    CHECK(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "twice"));
+    p = params("");
+    CHECK(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG);
+    p = params("heads");
+    p.calib_text = NULL;
+    p.heads_prune = 0.5f;
+    CHECK(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "calibration"));
+    /* 2:4 after slicing the FFN to a width that is no multiple of 4: refused before any change */
+    p = params("ffn,2:4");
+    p.ffn_keep = 0.5f + 1.0f / 128.0f;
+    xf_status st = xf_model_compress(m, &p);
+    CHECK_MSG(st == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "not a multiple of 4"), "%d %s", st, xf_errmsg());
+    xf_model_free(m);
+}
+
+int main(void) {
+    size_t len = 0;
+    char *corpus = xf_t_slurp(xf_t_src("tests/data/corpus.txt"), &len);
+    if (!corpus) {
+        xf_t_skip("tests/data/corpus.txt is missing");
+        return xf_t_report();
+    }
+    if (len > 20000) corpus[20000] = 0;
+    g_calib = corpus;
+    const float keep2[2] = {0.5f, 0.25f};
+    test_heads(xf_t_src("tests/data/tiny/llama"), 0.25f, "tiny_llama"); /* groups of unequal size */
+    test_heads(xf_t_src("tests/data/tiny/llama"), 0.5f, "tiny_llama");
+    test_heads(xf_t_src("tests/data/tiny/bert"), 0.5f, "tiny_bert");
+    test_heads(xf_t_src("tests/data/tiny/gpt2"), 0.25f, "tiny_gpt2");
+    test_ffn(xf_t_src("tests/data/tiny/llama"), keep2, 2, "tiny_llama");
+    test_ffn(xf_t_src("tests/data/tiny/bert"), keep2, 2, "tiny_bert");
+    test_ffn(xf_t_src("tests/data/tiny/gpt2"), keep2, 2, "tiny_gpt2");
+    test_errors(xf_t_src("tests/data/tiny/llama"));
+    const char *smol = xf_t_smollm2();
+    if (smol) test_heads(smol, 0.25f, "smollm2"); /* 9 query heads in 3 groups: 2 removed per layer */
+    free(corpus);
+    return xf_t_report();
+}
