@@ -5,6 +5,10 @@
  *     key/value head is gone only with its whole query group;
  *   - ffn: the sliced model gives bitwise the outputs of the dense model whose removed neurons'
  *     down-projection columns are zero; widths are round(keep x width), per layer;
+ *   - lowrank at full rank gives the dense outputs within 1e-5 of the largest; the rank matching
+ *     ffn_keep's parameters; the eigen solver against its definition;
+ *   - rmsnorm (GPT-2 Pre-LN -> Pre-RMSNorm) gives the original outputs within 1e-5 of the largest,
+ *     its norms are RMSNorms, and it is refused for other architectures;
  *   - every compressed model saves and reloads with bitwise the same outputs (xf_t_save_reload);
  *   - bad options are clear errors. */
 #include <math.h>
@@ -139,6 +143,89 @@ done:
     xf_model_free(m), xf_model_free(ref);
 }
 
+/* The eigen solver: A V = V diag(w), V orthonormal, ascending w, on a random symmetric matrix. */
+static void test_eigen(void) {
+    const size_t n = 37;
+    double *A = malloc(n * n * sizeof *A), *V = malloc(n * n * sizeof *V), *w = malloc(n * sizeof *w);
+    xf_t_seed(12);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++) A[i * n + j] = A[j * n + i] = xf_t_frand() - 0.5;
+    memcpy(V, A, n * n * sizeof *V);
+    CHECK(xf_cmp_eigen_sym(n, V, w) == XF_OK);
+    double res = 0, orth = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k) CHECK(w[k] >= w[k - 1]);
+        for (size_t i = 0; i < n; i++) {
+            double s = 0;
+            for (size_t j = 0; j < n; j++) s += A[i * n + j] * V[j * n + k];
+            res = fmax(res, fabs(s - w[k] * V[i * n + k]));
+        }
+        for (size_t k2 = 0; k2 < n; k2++) {
+            double s = 0;
+            for (size_t i = 0; i < n; i++) s += V[i * n + k] * V[i * n + k2];
+            orth = fmax(orth, fabs(s - (k == k2)));
+        }
+    }
+    CHECK_MSG(res < 1e-12 && orth < 1e-12, "eigen: residual %g, orthogonality %g", res, orth);
+    free(A), free(V), free(w);
+}
+
+/* Low rank at full rank: the dense model within 1e-5; the parameter-matched rank of ffn_keep. */
+static void test_lowrank(const char *dir, const char *name) {
+    xf_model *m = load(dir), *ref = load(dir);
+    if (!m || !ref) goto done;
+    xf_compress_params p = params("lowrank");
+    p.lowrank_rank = 100000; /* min(m, n) */
+    CHECK_MSG(xf_model_compress(m, &p) == XF_OK, "%s: %s", name, xf_errmsg());
+    char what[96];
+    snprintf(what, sizeof what, "%s lowrank at full rank", name);
+    same_outputs(m, ref, what, 1e-5);
+    xf_cmp_ctx c = {m, &p, "lowrank"};
+    p.lowrank_rank = 0;
+    p.ffn_keep = 0.5f;
+    CHECK(xf_cmp_lowrank_rank(&c, 0, 1536, 576) == 209); /* 0.5 x 1536 x 576 / 2112 = 209.45 */
+    p.lowrank_rank = 7;
+    CHECK(xf_cmp_lowrank_rank(&c, 0, 1536, 576) == 7);
+    p.lowrank_rank = 0;
+    p.ffn_keep = 0.5f;
+    xf_model_free(m);
+    m = load(dir);
+    if (!m) goto done;
+    CHECK_MSG(xf_model_compress(m, &p) == XF_OK, "%s: %s", name, xf_errmsg());
+    snprintf(what, sizeof what, "%s_lowrank.gguf", name);
+    xf_model_free(xf_t_save_reload(m, xf_t_out(what), 0, XF_WEIGHTS_F32));
+done:
+    xf_model_free(m), xf_model_free(ref);
+}
+
+static void test_rmsnorm(void) {
+    const char *dir = xf_t_src("tests/data/tiny/gpt2");
+    xf_model *m = load(dir), *ref = load(dir);
+    if (!m || !ref) goto done;
+    xf_compress_params p = params("rmsnorm");
+    CHECK_MSG(xf_model_compress(m, &p) == XF_OK, "rmsnorm: %s", xf_errmsg());
+    CHECK(m->plan.final_norm.kind == XF_NORM_RMS && m->plan.layers[1].norm_ffn.kind == XF_NORM_RMS &&
+          !m->plan.layers[0].norm_attn.b.data);
+    same_outputs(m, ref, "tiny gpt2 rmsnorm", 1e-5);
+    xf_model_free(xf_t_save_reload(m, xf_t_out("tiny_gpt2_rms.gguf"), 0, XF_WEIGHTS_F32));
+    xf_model_free(m);
+    m = load(dir); /* with heads and ffn after it */
+    p = params("rmsnorm,heads,ffn");
+    p.heads_prune = 0.25f, p.ffn_keep = 0.5f;
+    if (m) CHECK_MSG(xf_model_compress(m, &p) == XF_OK, "rmsnorm,heads,ffn: %s", xf_errmsg());
+    if (m) xf_model_free(xf_t_save_reload(m, xf_t_out("tiny_gpt2_rms_hf.gguf"), 0, XF_WEIGHTS_F32));
+    static const char *const others[] = {"tests/data/tiny/llama", "tests/data/tiny/bert"};
+    for (int k = 0; k < 2; k++) {
+        xf_model *o = load(xf_t_src(others[k]));
+        p = params("rmsnorm");
+        if (o) CHECK_MSG(xf_model_compress(o, &p) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "not a Pre-LN model"), "%s",
+                         xf_errmsg());
+        xf_model_free(o);
+    }
+done:
+    xf_model_free(m), xf_model_free(ref);
+}
+
 static void test_errors(const char *dir) {
     xf_model *m = load(dir);
     if (!m) return;
@@ -157,6 +244,8 @@ static void test_errors(const char *dir) {
     CHECK(xf_model_compress(m, &p) == XF_ERR_RANGE && strstr(xf_errmsg(), "(layer 1)"));
     p = params("heads,pruning");
     CHECK(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "\"pruning\""));
+    p = params("ffn,lowrank");
+    CHECK(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "choose one"));
     p = params("ffn,ffn");
     CHECK(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "twice"));
     p = params("");
@@ -190,6 +279,11 @@ int main(void) {
     test_ffn(xf_t_src("tests/data/tiny/llama"), keep2, 2, "tiny_llama");
     test_ffn(xf_t_src("tests/data/tiny/bert"), keep2, 2, "tiny_bert");
     test_ffn(xf_t_src("tests/data/tiny/gpt2"), keep2, 2, "tiny_gpt2");
+    test_rmsnorm();
+    test_eigen();
+    test_lowrank(xf_t_src("tests/data/tiny/llama"), "tiny_llama");
+    test_lowrank(xf_t_src("tests/data/tiny/gpt2"), "tiny_gpt2");
+    test_lowrank(xf_t_src("tests/data/tiny/bert"), "tiny_bert");
     test_errors(xf_t_src("tests/data/tiny/llama"));
     const char *smol = xf_t_smollm2();
     if (smol) test_heads(smol, 0.25f, "smollm2"); /* 9 query heads in 3 groups: 2 removed per layer */

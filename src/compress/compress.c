@@ -176,9 +176,7 @@ xf_status xf_model_compress(xf_model *m, const xf_compress_params *params) {
     if (m->sparsity != XF_SPARSITY_NONE)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: the model was loaded sparse; load it dense to compress it", m->path);
     xf_cmp_ctx c = {m, &p, NULL};
-    static xf_status (*const run[M_COUNT])(xf_cmp_ctx *) = {NULL, xf_cmp_heads, xf_cmp_ffn, NULL, sparse24};
-    for (int k = 0; k < M_COUNT; k++)
-        if (on[k] && !run[k]) return xf_error(XF_ERR_UNSUPPORTED, "compression method \"%s\" is not built yet", k_names[k]);
+    static xf_status (*const run[M_COUNT])(xf_cmp_ctx *) = {xf_cmp_rmsnorm, xf_cmp_heads, xf_cmp_ffn, xf_cmp_lowrank, sparse24};
     for (int k = 0; k < M_COUNT && !st; k++) {
         if (!on[k]) continue;
         c.stage = k_names[k];

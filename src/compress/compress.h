@@ -38,6 +38,13 @@ xf_status xf_cmp_ffn_importance(xf_cmp_ctx *c, double **out);
 /* Neurons of layer l (of width) kept at its ffn_keep fraction: round(f x width), at least 1. */
 size_t xf_cmp_ffn_kept(const xf_cmp_ctx *c, size_t l, size_t width);
 
+/* Eigen-decomposition of the symmetric n x n matrix V (row-major, both triangles; eigen.c): on
+ * return w holds the eigenvalues in ascending order and column k of V the eigenvector of w[k]. */
+xf_status xf_cmp_eigen_sym(size_t n, double *V, double *w);
+/* Rank of a low-rank [m, n] FFN matrix of layer l (lowrank.c): lowrank_rank, or the parameters of
+ * ffn_keep's slice, round(f m n / (m + n)); between 1 and min(m, n). */
+size_t xf_cmp_lowrank_rank(const xf_cmp_ctx *c, size_t l, size_t m, size_t n);
+
 /* The methods (one file each). */
 xf_status xf_cmp_heads(xf_cmp_ctx *c);   /* prune_heads.c */
 xf_status xf_cmp_ffn(xf_cmp_ctx *c);     /* ffn_slice.c */

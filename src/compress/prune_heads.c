@@ -39,9 +39,12 @@ static xf_status head_scores(const xf_attn_plan *a, const double *gram, double *
             for (size_t i = 0; i < dh; i++)
                 for (size_t j = 0; j < dh; j++) M[i * dh + j] += (double)w[i] * w[j];
         }
-        const double *G = gram + h * dh * dh;
+        const double *G = gram + h * dh * dh; /* upper triangle (plan.h); M is symmetric */
         double s = 0;
-        for (size_t i = 0; i < dh * dh; i++) s += M[i] * G[i];
+        for (size_t i = 0; i < dh; i++) {
+            s += M[i * dh + i] * G[i * dh + i];
+            for (size_t j = i + 1; j < dh; j++) s += 2.0 * M[i * dh + j] * G[i * dh + j];
+        }
         score[h] = s;
     }
     free(W), free(M);

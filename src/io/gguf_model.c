@@ -283,6 +283,15 @@ static xf_status gpt2_config(const xf_gguf *g, const char *arch, xf_hf_config *c
         memcpy(c->hidden_act, s, len);
         c->hidden_act[len] = '\0';
     }
+    if (xf_gguf_find(g, "xfmr.norm") >= 0) {
+        const char *s;
+        size_t len;
+        if ((st = xf_gguf_get_str(g, "xfmr.norm", &s, &len))) return st;
+        if (!(len == 3 && !memcmp(s, "rms", 3)))
+            return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"xfmr.norm\" = \"%.*s\" is not rms", file,
+                            (int)(len > 40 ? 40 : len), s);
+        c->norm_rms = 1;
+    }
     if ((st = vocab_of(g, c)) || (st = check_positions(g, arch, c))) return st;
     c->tie_word_embeddings = xf_gguf_find_tensor(g, "output.weight") == NULL;
     c->attention_bias = 1;

@@ -59,6 +59,7 @@ static int is(const char *mid, size_t len, const char *name) { return strlen(nam
 
 static int gpt2_name(const char *hf, char *out, size_t cap, xf_gguf_permute *permute) {
     if (strcmp(hf, "lm_head.weight") == 0) return snprintf(out, cap, "output.weight") < (int)cap;
+    if (strcmp(hf, "lm_head.bias") == 0) return snprintf(out, cap, "output.bias") < (int)cap; /* Pre-RMSNorm */
     if (strncmp(hf, "transformer.", 12) == 0) hf += 12;
     if (strcmp(hf, "wte.weight") == 0) return snprintf(out, cap, "token_embd.weight") < (int)cap;
     if (strcmp(hf, "wpe.weight") == 0) return snprintf(out, cap, "position_embd.weight") < (int)cap;

@@ -86,6 +86,9 @@ typedef struct xf_hf_config {
     /* "layer_types" (transformers' per-layer attention kinds), NULL when absent: sliding_layers[l]
      * = 1 for "sliding_attention", 0 for "full_attention", num_hidden_layers entries. */
     unsigned char *sliding_layers;
+    /* gpt2 rewritten as Pre-RMSNorm by xfmr (GGUF "xfmr.norm" = "rms", src/compress/rmsnorm.c):
+     * RMSNorms without bias, an lm_head of its own with a bias. Default 0. */
+    int norm_rms;
 } xf_hf_config;
 
 /* Free the heap arrays of a config (pruned_heads, q_groups, sliding_layers); the struct may be

@@ -67,6 +67,9 @@ static xf_status gpt2_load(xf_model *m) {
                         m->path, c->hidden_act);
     const size_t H = c->hidden_size, dh = H / c->num_attention_heads;
     const float eps = (float)c->layer_norm_eps;
+    /* Pre-RMSNorm rewrite (src/compress/rmsnorm.c): RMSNorms without bias, a head with a bias */
+    const xf_norm_kind nk = c->norm_rms ? XF_NORM_RMS : XF_NORM_LAYER;
+    const int nb = !c->norm_rms;
     if (!(P->layers = xf_calloc(c->num_hidden_layers ? c->num_hidden_layers : 1, sizeof *P->layers)))
         return xf_error(XF_ERR_NOMEM, "cannot allocate %zu layers", c->num_hidden_layers);
     P->n_layers = c->num_hidden_layers;
@@ -79,9 +82,12 @@ static xf_status gpt2_load(xf_model *m) {
     snprintf(n, sizeof n, "%swpe.weight", pre);
     if ((st = xf_weight_get(m->ws, n, 2, c->max_position_embeddings, H, &P->pos_emb))) return st;
     snprintf(n, sizeof n, "%sln_f", pre);
-    if ((st = xf_model_get_norm(m, n, XF_NORM_LAYER, 1, H, eps, &P->final_norm))) return st;
+    if ((st = xf_model_get_norm(m, n, nk, nb, H, eps, &P->final_norm))) return st;
     if (c->tie_word_embeddings) P->lm_head.w = P->tok_emb;
     else if ((st = xf_weight_get(m->ws, "lm_head.weight", 2, P->tok_emb.rows, H, &P->lm_head.w)))
+        return st;
+    if (!c->tie_word_embeddings && xf_weight_set_has(m->ws, "lm_head.bias") &&
+        (st = xf_weight_get(m->ws, "lm_head.bias", 1, P->tok_emb.rows, 0, &P->lm_head.b)))
         return st;
     for (size_t i = 0; i < P->n_layers; i++) {
         xf_layer *L = &P->layers[i];
@@ -90,9 +96,9 @@ static xf_status gpt2_load(xf_model *m) {
         snprintf(p, sizeof p, "%sh.%zu.", pre, i);
         xf_weight qkv, qkv_b;
         snprintf(n, sizeof n, "%sln_1", p);
-        if ((st = xf_model_get_norm(m, n, XF_NORM_LAYER, 1, H, eps, &L->norm_attn))) return st;
+        if ((st = xf_model_get_norm(m, n, nk, nb, H, eps, &L->norm_attn))) return st;
         snprintf(n, sizeof n, "%sln_2", p);
-        if ((st = xf_model_get_norm(m, n, XF_NORM_LAYER, 1, H, eps, &L->norm_ffn)) ||
+        if ((st = xf_model_get_norm(m, n, nk, nb, H, eps, &L->norm_ffn)) ||
             (st = get_conv1d(m, p, "attn.c_attn", H, XF_ANY, &qkv, &qkv_b)) ||
             (st = get_conv1d(m, p, "attn.c_proj", qkv.rows / 3, H, &a->o.w, &a->o.b)) ||
             (st = get_conv1d(m, p, "mlp.c_fc", H, XF_ANY, &L->ffn.up.w, &L->ffn.up.b)) ||

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+
 #include "kernels/ops.h"
 #include "kernels/qmatmul.h"
 #include "kernels/rope.h"
@@ -16,6 +17,7 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
             for (size_t k = 0; k < l->w.cols; k++) l->in_sq[k] += (double)X[t * l->w.cols + k] * X[t * l->w.cols + k];
     if (l->in_abs || l->in_gram) xf_linear_stats(l, X, T);
     (T <= f->gemv_max_t ? f->gemv : f->gemm)(pool, &l->w, (const float *)l->b.data, X, T, Y);
+    if (l->out_gram) xf_linear_out_stats(l, Y, T);
 }
 
 void xf_linear_stats(const xf_linear_w *l, const float *X, size_t T) {
@@ -30,8 +32,21 @@ void xf_linear_stats(const xf_linear_w *l, const float *X, size_t T) {
             for (size_t i = 0; i < B; i++) {
                 const double xi = x[b0 + i];
                 double *g = G + i * B;
-                for (size_t j = 0; j < B; j++) g[j] += xi * x[b0 + j];
+                for (size_t j = i; j < B; j++) g[j] += xi * x[b0 + j];
             }
+        }
+    }
+}
+
+void xf_linear_out_stats(const xf_linear_w *l, const float *Y, size_t T) {
+    const size_t N = l->w.rows;
+    const float *b = l->b.data;
+    for (size_t t = 0; t < T; t++) {
+        const float *y = Y + t * N;
+        for (size_t i = 0; i < N; i++) {
+            double *g = l->out_gram + i * N;
+            const double yi = (double)y[i] - (b ? b[i] : 0.0f);
+            for (size_t j = i; j < N; j++) g[j] += yi * ((double)y[j] - (b ? b[j] : 0.0f));
         }
     }
 }

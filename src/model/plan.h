@@ -21,11 +21,13 @@ typedef struct xf_linear_w {
     xf_weight b; /* [out]; data NULL when the layer has no bias */
     double *in_sq; /* calibration (sparsify.c): when set, xf_linear adds each input's squares here [in] */
     /* calibration of compression methods (src/compress/): when set, xf_linear adds each input's
-     * |x| here [in], and the products x_i x_j of inputs i, j in the same block of gram_block
-     * inputs here [in / gram_block][gram_block][gram_block] (block-diagonal Gram matrix) */
+     * |x| here [in]; the products x_i x_j (j >= i: upper triangles) of inputs i, j in the same
+     * block of gram_block inputs here [in / gram_block][gram_block][gram_block] (block-diagonal
+     * Gram matrix); and the products y_i y_j (j >= i) of its outputs without bias [out][out] */
     double *in_abs;
     double *in_gram;
     size_t gram_block;
+    double *out_gram;
 } xf_linear_w;
 
 typedef enum xf_norm_kind {

@@ -468,8 +468,10 @@ static xf_status arch_keys(saver *s) {
                 (lay->max_seq_length && (st = xf_gguf_set_u32(s->w, "xfmr.max_seq_length", (uint32_t)lay->max_seq_length))) ||
                 (st = xf_gguf_set_u32(s->w, "tokenizer.ggml.token_type_count", (uint32_t)P->type_emb.rows)))
                 return st;
-        } else if (L0->ffn.act == XF_ACT_GELU_ERF) {
-            if ((st = xf_gguf_set_str(s->w, "xfmr.ffn.activation", "gelu", 4))) return st;
+        } else {
+            if (L0->ffn.act == XF_ACT_GELU_ERF && (st = xf_gguf_set_str(s->w, "xfmr.ffn.activation", "gelu", 4)))
+                return st;
+            if (s->m->cfg.norm_rms && (st = xf_gguf_set_str(s->w, "xfmr.norm", "rms", 3))) return st;
         }
         return XF_OK;
     }
@@ -507,7 +509,7 @@ static xf_status choose_arch(saver *s) {
         biased |= L->attn.q.b.data || L->attn.k.b.data || L->attn.v.b.data || L->attn.o.b.data || L->ffn.up.b.data ||
                   L->ffn.gate.b.data || L->ffn.down.b.data;
     }
-    const int xfmr_only = unequal || (!strcmp(s->base, "gpt2") && L0->ffn.act == XF_ACT_GELU_ERF);
+    const int xfmr_only = unequal || (!strcmp(s->base, "gpt2") && (L0->ffn.act == XF_ACT_GELU_ERF || s->m->cfg.norm_rms));
     if (xfmr_only) snprintf(s->arch, sizeof s->arch, "xfmr-%s", s->base);
     else if (hetero && s->permute && !biased && !L0->attn.window) snprintf(s->arch, sizeof s->arch, "deci");
     else snprintf(s->arch, sizeof s->arch, "%s", s->base);

@@ -12,7 +12,7 @@
 enum { OPT_OUTPUT = 1, OPT_METHOD, OPT_HEADS, OPT_FFN, OPT_RANK, OPT_SPARSE_METHOD, OPT_CALIB, OPT_CALIB_TOKENS, OPT_OUTTYPE };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_WEIGHTS, {OPT_OUTPUT, 'o', "output", 1}, {OPT_METHOD, 0, "method", 1},
+    CLI_OPTS_MODEL, CLI_OPTS_WEIGHTS, CLI_OPTS_THREADS, {OPT_OUTPUT, 'o', "output", 1}, {OPT_METHOD, 0, "method", 1},
     {OPT_HEADS, 0, "heads-prune", 1}, {OPT_FFN, 0, "ffn-keep", 1}, {OPT_RANK, 0, "rank", 1},
     {OPT_SPARSE_METHOD, 0, "sparsity-method", 1}, {OPT_CALIB, 0, "calib", 1}, {OPT_CALIB_TOKENS, 0, "calib-tokens", 1},
     {OPT_OUTTYPE, 0, "outtype", 1},
@@ -29,11 +29,16 @@ void cmd_compress_help(FILE *f) {
           "that xfmr loads (`xfmr eval` measures it). Methods run in this order, each on the\n"
           "model the previous ones left, calibrated on --calib FILE's text where they need it:\n"
           "\n"
+          "  rmsnorm   GPT-2 style Pre-LN -> Pre-RMSNorm, exact: the residual stream recentred,\n"
+          "            LayerNorm gains and biases folded into the next linear layers\n"
           "  heads     remove the least important attention heads of each layer (--heads-prune);\n"
           "            importance: the output norm of each head's contribution over FILE;\n"
           "            a key/value head goes only with its whole query group\n"
           "  ffn       keep the most important FFN neurons of each layer (--ffn-keep; nested,\n"
           "            MatFormer-style slicing): mean |activation| x ||W_down column|| over FILE\n"
+          "  lowrank   each FFN matrix as its best rank-r approximation on FFN inputs of FILE\n"
+          "            (activation-aware SVD), r giving the parameters of --ffn-keep's slice or\n"
+          "            --rank (stored multiplied out, as a dense matrix, in this version)\n"
           "  2:4       2:4 sparsity of the blocks' linear weights (also: sparse), by magnitude or\n"
           "            --sparsity-method wanda (written as float rows with their zeros; reload\n"
           "            with --sparsity 2:4 for the sparse kernels)\n"
@@ -55,10 +60,12 @@ void cmd_compress_help(FILE *f) {
           "                        0.5,0.25,0,...\n"
           "      --ffn-keep F      fraction of each layer's FFN neurons kept, 0 < F <= 1, or one\n"
           "                        per layer (Mix'n'Match)\n"
+          "      --rank R          lowrank: this rank for every FFN matrix (at most min(rows, cols))\n"
           "      --sparsity-method M  magnitude (default) or wanda, for 2:4\n"
-          "      --calib FILE      calibration text (heads, ffn, wanda)\n"
+          "      --calib FILE      calibration text (heads, ffn, lowrank, wanda)\n"
           "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
-          "      --outtype TYPE    f32 (default) or f16 for the float weights written\n",
+          "      --outtype TYPE    f32 (default) or f16 for the float weights written\n"
+          "      --threads N       compute threads of the calibration passes (default: all)\n",
           f);
     fputs(CLI_HELP_WEIGHTS
           "  -h, --help            show this help\n"
@@ -197,7 +204,7 @@ int cmd_compress(int argc, char **argv) {
     cp.lowrank_rank = (size_t)rank;
     if (n_models > 1) { cli_usage_error("compress", "expected one MODEL"); goto done; }
     if (!methods || !*methods) {
-        cli_usage_error("compress", "give the methods with --method (heads, ffn, 2:4, or a GGUF type such as Q8_0)");
+        cli_usage_error("compress", "give the methods with --method (rmsnorm, heads, ffn, lowrank, 2:4, or a GGUF type such as Q8_0)");
         goto done;
     }
     if (!out || !*out) { cli_usage_error("compress", "give the GGUF file to write with -o OUT.gguf"); goto done; }

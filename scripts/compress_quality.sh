@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# compress_quality.sh — the quality rows of docs/COMPRESSION.md ("Structural compression"):
+# all-MiniLM-L6-v2 (retrieval on the first 1000 Debian pairs + cosine to the dense model) and
+# SmolLM2-135M-Instruct (perplexity on two documentation files, KL / top-1 / greedy agreement with
+# the dense float32 model) for heads pruned 10/25/50 %, FFNs sliced to 75/50/25 % and low-rank
+# FFNs at the same parameter counts. JSON per run in OUT (default bench/results/compress).
+#
+# usage: scripts/compress_quality.sh [XFMR] [minilm|smollm2|all]
+set -eu
+X=${1:-build/xfmr}
+which=${2:-all}
+OUT=${OUT:-bench/results/compress}
+TMP=${TMP_MODELS:-/tmp/xfmr_compress_models}
+mkdir -p "$OUT" "$TMP"
+E=.cache/eval
+cat $E/pg_essays/{gap,hubs,love,mod,pow}.txt >"$TMP/calib_minilm.txt"
+SMOL=models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf
+TEXTS=(--text $E/docs/valgrind-faq.txt --text $E/docs/bash-compat.txt)
+T="--threads 2"
+
+variants=(heads:0.1 heads:0.25 heads:0.5 ffn:0.75 ffn:0.5 ffn:0.25 lowrank:0.75 lowrank:0.5 lowrank:0.25)
+
+compress() { # model out method frac calib [extra]
+  local model=$1 out=$2 method=$3 f=$4 calib=$5; shift 5
+  local opt=--ffn-keep
+  [ "$method" = heads ] && opt=--heads-prune
+  /usr/bin/time -f "%e s wall, %U s user" "$X" compress -m "$model" "$@" --method "$method" $opt "$f" \
+    --calib "$calib" -o "$out" $T
+}
+
+if [ "$which" = minilm ] || [ "$which" = all ]; then
+  M=models/all-MiniLM-L6-v2
+  [ -s "$OUT/minilm_dense.json" ] || "$X" eval -m $M --task retrieval --limit 1000 $T --json "$OUT/minilm_dense.json" >/dev/null
+  for v in "${variants[@]}"; do
+    method=${v%%:*} f=${v#*:}
+    [ -s "$OUT/minilm_${method}_$f.json" ] && continue
+    f_out="$TMP/minilm_${method}_$f.gguf"
+    compress $M "$f_out" "$method" "$f" "$TMP/calib_minilm.txt"
+    "$X" eval -m "$f_out" --ref $M --task retrieval,agree --limit 1000 $T \
+      --json "$OUT/minilm_${method}_$f.json" >/dev/null
+    rm -f "$f_out"
+  done
+fi
+
+if [ "$which" = smollm2 ] || [ "$which" = all ]; then
+  REF="$TMP/smollm2_f32.gguf"
+  [ -s "$REF" ] || "$X" convert -m $SMOL --weights f32 -o "$REF"
+  AG="--kl-tokens 2048 --limit 8 --max-tokens 32"
+  [ -s "$OUT/smollm2_dense.json" ] || "$X" eval -m "$REF" --task ppl "${TEXTS[@]}" $T --json "$OUT/smollm2_dense.json" >/dev/null
+  for v in "${variants[@]}"; do
+    method=${v%%:*} f=${v#*:}
+    [ -s "$OUT/smollm2_${method}_$f.json" ] && continue
+    f_out="$TMP/smollm2_${method}_$f.gguf"
+    compress "$REF" "$f_out" "$method" "$f" $E/adaptive/calib_docs.txt
+    "$X" eval -m "$f_out" --ref "$REF" --task ppl,agree "${TEXTS[@]}" $AG $T \
+      --json "$OUT/smollm2_${method}_$f.json" >/dev/null
+    rm -f "$f_out"
+  done
+fi
