@@ -31,9 +31,10 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-/* Weight rows are prefetched this many 8-row passes ahead (as the generic GEMV does). */
+/* Weight bytes are prefetched (into L2) this far ahead of the pass that reads them (qscale_isa.inc's
+ * pf_l2; measured with bench_qgemv's streamed case). */
 #ifndef XF_QAVX_PREFETCH
-#define XF_QAVX_PREFETCH 2
+#define XF_QAVX_PREFETCH 12288
 #endif
 
 /* Bytes per block (32 weights, or 256 for the K types) and whether qt is a K type. */

@@ -20,9 +20,10 @@
 #define XF_X86 1
 #endif
 
-/* Weight rows are prefetched this many tiles ahead (as qmatmul.c's GEMV). */
+/* Weight bytes are prefetched (into L2) this far ahead of the pass that reads them (qscale_isa.inc's
+ * pf_l2). */
 #ifndef XF_Q8_PREFETCH
-#define XF_Q8_PREFETCH 2
+#define XF_Q8_PREFETCH 12288
 #endif
 
 int xf_qgemv_q8_has(int qtype) { return xf_qmatmul_has(qtype); }
