@@ -1,9 +1,12 @@
 /* qgemv_q8.c — GEMV of GGUF quantized weights with 8-bit block-quantized activations (see
  * qgemv_q8.h): activation quantization, the scalar reference, AVX2 (vpmaddubsw) and AVX-512 VNNI
  * (vpdpbusd, 256-bit) kernels built from one source (qgemv_q8_isa.inc), and the threaded driver.
- * Unsigned operand of the byte products: the Q4_1 nibbles (0..15) as they are, |w| for Q8_0 and
- * Q4_0 (nibble - 8) with the activation given w's sign (|w| <= 128, so vpmaddubsw pairs stay below
- * 2^15: no saturation). */
+ * Unsigned operand of the byte products: the stored bits as they are for the types with a min
+ * (Q4_1, Q5_1, Q4_K, Q5_K, Q2_K) and for those whose weight is the stored value less an offset
+ * (Q4_0, Q5_0, Q6_K, Q3_K: the offset times each lane's sum of 4 activations, computed once per
+ * group for all rows, is the dot product's starting value, so the lane is the same exact integer),
+ * |w| for Q8_0 with the activation given w's sign. Every vpmaddubsw pair stays below 2^15 (stored
+ * values <= 63, |w| <= 128, |x| <= 127): no saturation. */
 #include "kernels/qgemv_q8.h"
 
 #include <math.h>
@@ -30,9 +33,11 @@ int xf_qgemv_q8_has(int qtype) { return xf_qmatmul_has(qtype); }
 
 XF_INLINE size_t q8_type_size(int qt) { return xf_qblock_bytes(qt); }
 XF_INLINE int q8_is_k(int qt) { return qt >= XF_GGML_Q2_K && qt <= XF_GGML_Q6_K; }
-/* Signed integer weights (multiplied with the sign trick); the others are unsigned. */
-XF_INLINE int q8_signed(int qt) {
-    return qt == XF_GGML_Q8_0 || qt == XF_GGML_Q4_0 || qt == XF_GGML_Q5_0 || qt == XF_GGML_Q6_K || qt == XF_GGML_Q3_K;
+/* The offset of the types whose integer weight is an unsigned stored value less a constant (Q4_0
+ * nibble - 8, Q5_0 - 16, Q6_K - 32, Q3_K - 4); 0 for the unsigned types and Q8_0 (signed bytes,
+ * multiplied with the sign trick). */
+XF_INLINE int q8_offset(int qt) {
+    return qt == XF_GGML_Q4_0 ? 8 : qt == XF_GGML_Q5_0 ? 16 : qt == XF_GGML_Q6_K ? 32 : qt == XF_GGML_Q3_K ? 4 : 0;
 }
 /* How a type's mins enter (qgemv_q8.h): 0 none, 1 one per 32 weights, 2 one per 16 (Q2_K). */
 XF_INLINE int q8_mins(int qt) {
@@ -170,22 +175,30 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #define Q8T __attribute__((target("avx2,fma,f16c")))
 #define Q8N(n) n##_avx2
 #define Q8DOT(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
+#define Q8DOTA(a, u, s) _mm256_add_epi32((a), Q8DOT(u, s))
 #define Q8ROWS1 4
+#define Q8MASK 0
 #include "kernels/qgemv_q8_isa.inc"
 #undef Q8T
 #undef Q8N
 #undef Q8DOT
+#undef Q8DOTA
 #undef Q8ROWS1
+#undef Q8MASK
 
 #define Q8T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define Q8N(n) n##_vnni
 #define Q8DOT(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
+#define Q8DOTA(a, u, s) _mm256_dpbusd_epi32((a), (u), (s))
 #define Q8ROWS1 4
+#define Q8MASK 1
 #include "kernels/qgemv_q8_isa.inc"
 #undef Q8T
 #undef Q8N
 #undef Q8DOT
+#undef Q8DOTA
 #undef Q8ROWS1
+#undef Q8MASK
 #endif
 
 
