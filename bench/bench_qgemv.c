@@ -6,7 +6,14 @@
  * JSON object with, per type and case, ns per call (median of R runs, CPU time of the process) and
  * the weight bytes per ns (GB/s).
  *
- * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] */
+ * --crossover: instead, per type and number of activation rows T = 1..32, the time per call of the
+ * three multi-row paths on the streamed matrices (the products of a batched decode step): the
+ * float GEMV (xf_qgemv, passes of 4 rows), the dequantize + fp32 GEMM path (xf_qgemm) and the
+ * int8-activation GEMV (xf_qgemv_q8_isa, the activations' quantization included); one JSON object
+ * per line: {"type", "T", "gemv_ns", "gemm_ns", "int8_ns"}. Used to set each path's row limit
+ * (XF_QMM_GEMV_MAX_T, XF_QMM_Q8_MAX_T in qmatmul.h).
+ *
+ * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] [--crossover] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,20 +52,87 @@ static void fill(const xf_quant_traits *q, uint8_t *W, size_t n_blocks) {
             }
 }
 
+static const xf_quant_traits *type_named(const char *name) {
+    for (int id = 0; id < 32; id++) {
+        const xf_quant_traits *c = xf_quant_traits_of(id);
+        if (c && !strcmp(c->name, name) && xf_qmatmul_has(id)) return c;
+    }
+    fprintf(stderr, "bench_qgemv: unknown type %s\n", name);
+    return NULL;
+}
+
+/* --crossover (see the top): 1536 x 576 and 576 x 1536 matrices (SmolLM2's FFN; 1536 x 768 for
+ * the K types, whose K is a multiple of 256), 16 of each,
+ * visited in turn so the weights come from memory as in a decode step. */
+static int run_crossover(const char *types, int runs) {
+    enum { MAXT = 32, NM = 16 };
+    size_t shapes[2][2] = {{1536, 576}, {576, 1536}}; /* N, K */
+    float *X = malloc(MAXT * 1536 * sizeof *X), *Y = malloc(MAXT * 1536 * sizeof *Y);
+    float *scratch = xf_aligned_alloc(xf_qmatmul_scratch(1536));
+    void *act = malloc(xf_q8act_bytes(MAXT, 1536));
+    double *t = malloc((size_t)runs * sizeof *t);
+    for (size_t k = 0; k < MAXT * 1536; k++) X[k] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
+    const xf_i8_isa i8 = xf_i8_isa_best();
+    char list[256];
+    snprintf(list, sizeof list, "%s", types);
+    for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+        const xf_quant_traits *q = type_named(name);
+        if (!q) return 2;
+        uint8_t *W[2];
+        size_t rb[2];
+        shapes[0][1] = q->block_size == 256 ? 768 : 576; /* K types: K a multiple of 256 */
+        for (int s = 0; s < 2; s++) {
+            rb[s] = shapes[s][1] / q->block_size * q->type_size;
+            W[s] = xf_aligned_alloc(NM * shapes[s][0] * rb[s]);
+            fill(q, W[s], NM * shapes[s][0] * shapes[s][1] / q->block_size);
+        }
+        for (size_t T = 1; T <= MAXT; T++) {
+            double ns[3];
+            for (int path = 0; path < 3; path++) {
+                for (int r = 0; r < runs; r++) {
+                    const double c0 = bench_cpu();
+                    for (int i = 0; i < 2 * NM; i++) {
+                        const int s = i % 2;
+                        const size_t N = shapes[s][0], K = shapes[s][1];
+                        const uint8_t *Wi = W[s] + (size_t)(i / 2) * N * rb[s];
+                        if (path == 0) xf_qgemv(q->ggml_type, Wi, rb[s], NULL, X, K, Y, N, T, 0, N, K);
+                        else if (path == 1) xf_qgemm(q->ggml_type, Wi, rb[s], NULL, X, K, Y, N, T, 0, N, K, scratch);
+                        else {
+                            xf_q8act_quantize(X, K, T, K, act);
+                            xf_qgemv_q8_isa(i8, q->ggml_type, Wi, rb[s], NULL, act, T, Y, N, 0, N, K);
+                        }
+                    }
+                    t[r] = (bench_cpu() - c0) / (2 * NM);
+                }
+                ns[path] = bench_median(t, runs) * 1e9;
+            }
+            printf("{\"type\": \"%s\", \"T\": %zu, \"gemv_ns\": %.0f, \"gemm_ns\": %.0f, \"int8_ns\": %.0f}\n", q->name, T,
+                   ns[0], ns[1], ns[2]);
+            fflush(stdout);
+        }
+        for (int s = 0; s < 2; s++) free(W[s]);
+    }
+    free(X), free(Y), free(act), free(t);
+    free(scratch);
+    return 0;
+}
+
 static const char *ALL = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K";
 
 int main(int argc, char **argv) {
     const char *types = ALL;
-    int runs = 5;
+    int runs = 5, crossover = 0;
     for (int i = 1; i < argc; i++) {
-        if (i + 1 < argc && !strcmp(argv[i], "--types")) types = argv[++i];
+        if (!strcmp(argv[i], "--crossover")) crossover = 1;
+        else if (i + 1 < argc && !strcmp(argv[i], "--types")) types = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--runs")) runs = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover]\n", argv[0]);
             return 2;
         }
     }
     if (runs < 1 || runs > 100) return 2;
+    if (crossover) return run_crossover(types, runs);
     /* cached: one 576 x 1536 matrix; streamed: 24 matrices of 1536 x 1536 (~24 x 1.3-2.8 MB) */
     const size_t N_c = 576, K = 1536, N_s = 1536, n_mats = 24;
     float *X = malloc(K * sizeof *X), *Y = malloc(N_s * sizeof *Y);

@@ -43,7 +43,7 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
     const xf_quant_traits *q = xf_quant_traits_of(c->type);
     CHECK(q && xf_qmatmul_has(c->type));
     if (!q) return;
-    const size_t Ns[] = {1, 5, 13, 37}, Ts[] = {1, 2, 3, 4, 5, 7, 9, 17};
+    const size_t Ns[] = {1, 5, 13, 37}, Ts[] = {1, 2, 3, 4, 5, 7, 9, 17, 33};
     for (size_t kb = 1; kb <= 3; kb++) {
         const size_t K = q->block_size * (q->block_size == 32 ? 3 * kb - 1 : kb); /* 64, 160, 256 | 256, 512, 768 */
         for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++) {
@@ -93,7 +93,7 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
                 xf_qmatmul(p2, c->type, W, rb, b, X, K, Y2, N, T, N, K);
                 CHECK_MSG(memcmp(Y1, Y2, T * N * sizeof *Y1) == 0, "%s T=%zu N=%zu K=%zu: 1 vs 2 threads differ",
                           q->name, T, N, K);
-                CHECK_MSG(memcmp(Y1, T <= XF_QMM_GEMV_MAX_T ? Y : G, T * N * sizeof *Y1) == 0,
+                CHECK_MSG(memcmp(Y1, T <= xf_qmatmul_max_t(c->type, 0) ? Y : G, T * N * sizeof *Y1) == 0,
                           "%s T=%zu N=%zu K=%zu: xf_qmatmul != its path", q->name, T, N, K);
                 free(X), free(Y), free(R), free(G), free(F), free(Y1), free(Y2), free(scratch);
             }

@@ -237,6 +237,25 @@ XF_INLINE size_t blk_bytes(int qt) {
 
 int xf_qmatmul_has(int qtype) { return blk_elems(qtype) != 0; }
 
+size_t xf_qmatmul_max_t(int qtype, int int8) {
+    /* bench_qgemv --crossover (2026-12-05, Zen 4, 1 thread): the last multiple of 4 rows where the
+     * GEMV took at most ~0.9x the GEMM path's time (the dequantization of every weight, which the
+     * GEMM path pays whatever T, is most of its cost at these T). */
+    switch (qtype) {
+    case XF_GGML_Q8_0: return int8 ? 32 : 16;
+    case XF_GGML_Q4_0: return int8 ? 32 : 20;
+    case XF_GGML_Q4_1: return int8 ? 28 : 20;
+    case XF_GGML_Q5_0: return int8 ? 32 : 12;
+    case XF_GGML_Q5_1: return int8 ? 24 : 16;
+    case XF_GGML_Q2_K: return int8 ? 12 : 16;
+    case XF_GGML_Q3_K: return int8 ? 32 : 8;
+    case XF_GGML_Q4_K: return int8 ? 32 : 16;
+    case XF_GGML_Q5_K: return int8 ? 32 : 8;
+    case XF_GGML_Q6_K: return int8 ? 32 : 8;
+    default: return 0;
+    }
+}
+
 size_t xf_qmatmul_scratch(size_t K) { return XF_QMM_PANEL * K * sizeof(float); }
 
 /* ------------------------------------------------------------------------------------ GEMV */
@@ -424,7 +443,7 @@ void xf_qmatmul(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const
                 size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K) {
     size_t have = 0;
     xf_pool_scratch(pool, 0, &have);
-    const int gemm = T > XF_QMM_GEMV_MAX_T && have >= xf_qmatmul_scratch(K);
+    const int gemm = T > xf_qmatmul_max_t(qtype, 0) && have >= xf_qmatmul_scratch(K);
     qmm_job j = {pool, qtype, gemm, W, bias, X, Y, row_bytes, ldx, ldy, T, N, K};
     xf_pool_run(pool, qmm_task, &j);
 }

@@ -18,8 +18,9 @@
 
 #include "core/threadpool.h"
 
-/* Above this many activation rows xf_qmatmul takes the GEMM path (dequantized panels of W). */
-#define XF_QMM_GEMV_MAX_T 4
+/* Above xf_qmatmul_max_t(qtype, 0) activation rows xf_qmatmul takes the GEMM path (dequantized
+ * panels of W), at most this many for any type. */
+#define XF_QMM_GEMV_MAX_T 32
 /* Threads split the output rows in multiples of this many: whole 8-row passes of the decode GEMV
  * (a range cut elsewhere would leave rows to its one-row, latency-bound tail) and a 32-byte run of
  * outputs. */
@@ -29,6 +30,11 @@
 
 /* 1 if ggml type id qtype has kernels here. */
 int xf_qmatmul_has(int qtype);
+/* The most activation rows for which a product with qtype weights is faster through a GEMV than
+ * through the GEMM path: the float GEMV (int8 0) or the int8-activation GEMV of qgemv_q8.h (int8 1);
+ * 0 for a type without kernels. Measured per type on SmolLM2's FFN shapes, weights streamed from
+ * memory, 1 thread (`bench_qgemv --crossover`, BENCHMARKS.md). */
+size_t xf_qmatmul_max_t(int qtype, int int8);
 /* Bytes of per-thread pool scratch (xf_pool_reserve) the GEMM path needs for rows of K elements. */
 size_t xf_qmatmul_scratch(size_t K);
 
@@ -59,7 +65,7 @@ void xf_qdequant_rows(int qtype, const void *W, size_t row_bytes, size_t r0, siz
 void xf_qgemm(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
               float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K, float *scratch);
 /* The whole product, output columns in contiguous runs over the pool's threads: GEMV for
- * T <= XF_QMM_GEMV_MAX_T (or when the pool holds too little scratch), GEMM otherwise. */
+ * T <= xf_qmatmul_max_t(qtype, 0) (or when the pool holds too little scratch), GEMM otherwise. */
 void xf_qmatmul(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
                 size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K);
 

@@ -198,8 +198,10 @@ static void ggml_gemm(xf_pool *pool, const xf_weight *w, const float *bias, cons
     xf_qmatmul(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows, w->cols);
 }
 
+/* Both entries take every T (gemv_max_t XF_QMM_GEMV_MAX_T, the largest per-type limit): the
+ * kernels pick their path per type and T (xf_qmatmul_max_t). */
 static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
-    if (w->act_q8)
+    if (w->act_q8 && T <= xf_qmatmul_max_t(w->fmt->ggml_type, 1))
         xf_qmatmul_q8(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows,
                       w->cols);
     else
