@@ -581,8 +581,9 @@ XF_API xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, fl
 /* One decode step of n sessions of the same model at once (continuous batching): session i
  * appends ids[i]; logits (n x vocab_size floats, may be NULL) receives each session's next-token
  * logits, row i for session i. One batched product per layer instead of n. With float weights
- * each row is bitwise what xf_session_eval(ss[i], &ids[i], 1, ...) gives; with GGUF block weights
- * more than 4 rows take the GEMM path, equal within float rounding. Sessions must be distinct.
+ * each row is bitwise what xf_session_eval(ss[i], &ids[i], 1, ...) gives; so it is with GGUF block
+ * weights up to 8 rows (8 to 32 by type: the kernels' GEMV row limit), above which a product takes
+ * the GEMM path, equal within float rounding. Sessions must be distinct.
  * Checks every session before changing any; XF_ERR_RANGE when one is full. */
 XF_API xf_status xf_session_step_batch(xf_session *const *sessions, size_t n, const int32_t *ids, float *logits);
 

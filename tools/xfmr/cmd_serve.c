@@ -48,9 +48,9 @@ void cmd_serve_help(FILE *f) {
           "      --batch-wait-ms MS  how long an embedding batch waits for more requests\n"
           "                        (default 2)\n"
           "      --batch-texts N   most texts in one embedding batch (default 256)\n"
-          "      --decode-batch N  most sessions in one batched decode step (default: 4 for\n"
+          "      --decode-batch N  most sessions in one batched decode step (default: 8 for\n"
           "                        GGUF block-quantized weights, whose kernels are fastest and\n"
-          "                        bitwise a lone session's up to 4 rows; else --max-sessions)\n"
+          "                        bitwise a lone session's up to 8 rows; else --max-sessions)\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
@@ -149,7 +149,7 @@ static int model_load(srv_server *s, srv_model *sm, const cli_model_opts *mo_bas
         sm->sp = go.sp;
         sm->eos = xf_model_eos_id(sm->m);
         int quantized = in.dtypes && (strstr(in.dtypes, "Q") || strstr(in.dtypes, "IQ"));
-        sm->decode_batch = decode_batch ? decode_batch : quantized ? 4 : s->lim.max_sessions;
+        sm->decode_batch = decode_batch ? decode_batch : quantized ? 8 : s->lim.max_sessions;
     }
     return CLI_EXIT_OK;
 }
