@@ -251,6 +251,10 @@ typedef struct xf_model_info {
     const char *rope_scaling;
     double rope_factor;
     size_t rope_orig_ctx;
+    /* Each layer's attention span, comma-separated: "full" (every key: bidirectional, or every
+     * earlier one), "window W" (causal: the W latest positions), "local N" (bidirectional: keys
+     * within N positions, ModernBERT's local layers). */
+    const char *attn_spans;
 } xf_model_info;
 
 static inline xf_model_info xf_model_info_init(void) {

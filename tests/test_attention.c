@@ -51,7 +51,7 @@ static void test_vs_ref(size_t stride) {
     /* windows with attention sinks: inside the first key block, and spanning two blocks (70) */
     const struct { int causal; size_t window, p0, sinks; } masks[] = {
         {0, 0, 0, 0}, {1, 0, 0, 0}, {1, 5, 0, 0}, {1, 64, 0, 0}, {1, 0, 70, 0}, {1, 33, 130, 0},
-        {1, 5, 0, 2}, {1, 9, 130, 4}, {1, 10, 60, 70}};
+        {1, 5, 0, 2}, {1, 9, 130, 4}, {1, 10, 60, 70}, {0, 5, 0, 0}, {0, 40, 0, 0}};
     for (size_t a = 0; a < sizeof lens / sizeof *lens; a++)
         for (size_t b = 0; b < sizeof dims / sizeof *dims; b++)
             for (size_t c = 0; c < sizeof groups / sizeof *groups; c++)
@@ -77,7 +77,7 @@ static void test_vs_ref(size_t stride) {
 static void test_blocking_bitwise(void) {
     const struct { size_t L, dh, group, p0, window; int causal; size_t sinks; } cases[] = {
         {150, 64, 3, 0, 0, 1, 0}, {130, 32, 1, 0, 0, 0, 0}, {77, 80, 4, 200, 50, 1, 0}, {200, 33, 2, 0, 70, 1, 0},
-        {200, 33, 2, 0, 20, 1, 4}, {77, 80, 4, 200, 50, 1, 66}};
+        {200, 33, 2, 0, 20, 1, 4}, {77, 80, 4, 200, 50, 1, 66}, {200, 32, 2, 0, 9, 0, 0}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         const size_t group = cases[c].group, dh = cases[c].dh, L = cases[c].L;
         problem P = make(L, cases[c].p0, dh, group, 2, cases[c].causal, cases[c].window);
@@ -106,6 +106,30 @@ static void test_blocking_bitwise(void) {
         free(scr);
         drop(&P);
     }
+}
+
+/* A bidirectional window over key positions (tokens dropped from an encoder batch): positions
+ * 0, 1, 2, ... give the index mask's result; gapped positions match the reference. */
+static void test_window_positions(void) {
+    const size_t L = 150, dh = 32, group = 2, W = 9;
+    problem P = make(L, 0, dh, group, 2, 0, W);
+    int32_t *pos = malloc(L * sizeof *pos);
+    float *scr = malloc(xf_attention_scratch(group, dh) * sizeof(float));
+    run_all(&P.p, 2, xf_attention_qblock(group), group, scr);
+    for (size_t j = 0; j < L; j++) pos[j] = (int32_t)j;
+    P.p.k_pos = P.p.q_pos = pos, P.p.O = P.R;
+    run_all(&P.p, 2, xf_attention_qblock(group), group, scr);
+    double e = xf_t_nerr(P.O, P.R, L * P.p.ldq);
+    CHECK_MSG(e < 1e-6, "bidirectional window by positions 0..L-1 vs by index: normalized error %.3g", e);
+    for (size_t j = 0; j < L; j++) pos[j] = (int32_t)(j + j / 3); /* every third position dropped */
+    P.p.O = P.O;
+    run_all(&P.p, 2, xf_attention_qblock(group), group, scr);
+    P.p.O = P.R;
+    for (size_t g = 0; g < 2; g++) xf_attention_ref(&P.p, g, 0, group, 0, L);
+    e = xf_t_nerr(P.O, P.R, L * P.p.ldq);
+    CHECK_MSG(e < 1e-5, "bidirectional window by gapped positions: normalized error %.3g", e);
+    free(pos), free(scr);
+    drop(&P);
 }
 
 static void test_cached(void) {
@@ -179,6 +203,7 @@ int main(void) {
     }
     xf_isa_cap(XF_ISA_AVX512);
     test_blocking_bitwise();
+    test_window_positions();
     test_cached();
     test_mha_bitwise(p1, p2);
     xf_pool_free(p1);

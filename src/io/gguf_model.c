@@ -333,6 +333,76 @@ static xf_status bert_config(const xf_gguf *g, const char *arch, xf_hf_config *c
     return XF_OK;
 }
 
+/* modern-bert (llama.cpp's ModernBertModel, also Ettin encoders): read as llama.cpp reads it.
+ * attention.sliding_window = local_attention (a local query sees keys within half of it; 0 or
+ * absent: every layer global), attention.sliding_window_pattern = global_attn_every_n_layers
+ * (default 3: layer l global when l % n == 0; or a per-layer array of booleans, true = local),
+ * rope.freq_base (default 10000) for global layers, rope.freq_base_swa (default rope.freq_base)
+ * for local ones. LayerNorm biases, Wqkv / Wo and Wi / Wo biases are used when the file has them. */
+static xf_status modernbert_config(const xf_gguf *g, const char *arch, xf_hf_config *c) {
+    const char *file = xf_gguf_path(g);
+    xf_status st;
+    strcpy(c->hidden_act, "gelu");
+    strcpy(c->position_embedding_type, "rope");
+    strcpy(c->classifier_pooling, "cls");
+    char k[128];
+#define KEY(suffix) (snprintf(k, sizeof k, "%s." suffix, arch), k)
+    if ((st = get_size(g, KEY("embedding_length"), 1, 1, XF_MAX_HIDDEN, &c->hidden_size)) ||
+        (st = get_size(g, KEY("block_count"), 1, 1, XF_MAX_LAYERS, &c->num_hidden_layers)) ||
+        (st = get_size(g, KEY("feed_forward_length"), 1, 1, XF_MAX_FFN, &c->intermediate_size)) ||
+        (st = get_size(g, KEY("context_length"), 1, 1, XF_MAX_POSITIONS, &c->max_position_embeddings)) ||
+        (st = get_real(g, KEY("attention.layer_norm_epsilon"), 1, 0.0, 1.0, &c->layer_norm_eps)) ||
+        (st = get_size(g, KEY("attention.sliding_window"), 0, 0, XF_MAX_POSITIONS, &c->local_attention)))
+        return st;
+    if (xf_gguf_find(g, KEY("hidden_act")) >= 0) {
+        const char *s;
+        size_t len;
+        if ((st = xf_gguf_get_str(g, k, &s, &len))) return st;
+        if (len >= sizeof c->hidden_act)
+            return xf_error(XF_ERR_RANGE, "%s: metadata key \"%s\" is %zu characters", file, k, len);
+        memcpy(c->hidden_act, s, len);
+        c->hidden_act[len] = '\0';
+    }
+    c->rope_theta = 10000.0;
+    if ((st = get_real(g, KEY("rope.freq_base"), 0, 0.0, 1e12, &c->rope_theta))) return st;
+    c->local_rope_theta = c->rope_theta;
+    if ((st = get_real(g, KEY("rope.freq_base_swa"), 0, 0.0, 1e12, &c->local_rope_theta))) return st;
+    if (!(c->sliding_layers = xf_calloc(c->num_hidden_layers, 1))) return xf_error(XF_ERR_NOMEM, "out of memory");
+    KEY("attention.sliding_window_pattern");
+    if (c->local_attention && xf_gguf_find(g, k) >= 0 && xf_gguf_kv_type(g, (size_t)xf_gguf_find(g, k)) == XF_GGUF_ARRAY) {
+        const xf_gguf_arr *a;
+        if ((st = xf_gguf_get_arr(g, k, &a))) return st;
+        if (xf_gguf_arr_type(a) != XF_GGUF_BOOL || xf_gguf_arr_count(a) != c->num_hidden_layers)
+            return xf_error(XF_ERR_FORMAT, "%s: metadata key \"%s\" must be a number or %zu booleans (one per layer)", file,
+                            k, c->num_hidden_layers);
+        const unsigned char *d = xf_gguf_arr_data(a);
+        for (size_t l = 0; l < c->num_hidden_layers; l++) c->sliding_layers[l] = d[l] != 0;
+    } else if (c->local_attention) {
+        size_t every = 3;
+        if ((st = get_size(g, k, 0, 1, XF_MAX_LAYERS, &every))) return st;
+        for (size_t l = 0; l < c->num_hidden_layers; l++) c->sliding_layers[l] = l % every != 0;
+    }
+    int causal = 0;
+    if (xf_gguf_find(g, KEY("attention.causal")) >= 0 && (st = xf_gguf_get_bool(g, k, &causal))) return st;
+    if (causal) return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" is true: a causal ModernBERT is not supported", file, k);
+#undef KEY
+    uint32_t *heads = NULL;
+    st = heads_of(g, arch, 0, c, &heads);
+    for (size_t l = 0; !st && l < c->num_hidden_layers; l++)
+        if (heads[l] != c->num_attention_heads)
+            st = xf_error(XF_ERR_UNSUPPORTED, "%s: %s.attention.head_count differs between layers", file, arch);
+    free(heads);
+    if (st) return st;
+    c->num_key_value_heads = c->num_attention_heads;
+    c->rms_norm_eps = c->layer_norm_eps;
+    c->type_vocab_size = 0;
+    if ((st = vocab_of(g, c))) return st;
+    c->norm_bias = xf_gguf_find_tensor(g, "token_embd_norm.bias") != NULL;
+    c->attention_bias = xf_gguf_find_tensor(g, "blk.0.attn_qkv.bias") != NULL;
+    c->mlp_bias = xf_gguf_find_tensor(g, "blk.0.ffn_up.bias") != NULL;
+    return XF_OK;
+}
+
 /* xfmr.attention.q_groups: each layer's query heads per key/value head, layer after layer (layer
  * l has head_count_kv[l] of them) -> cfg.q_groups, rows of equal groups left empty (0). */
 static xf_status q_groups(const xf_gguf *g, const uint32_t *heads, const uint32_t *kvs, xf_hf_config *c) {
@@ -529,7 +599,8 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
     if ((st = xf_gguf_get_str(g, "general.architecture", &s, &len))) return st;
     /* the keys' prefix is the file's name; "xfmr-X" files (xf_model_save's models other readers
      * would misread) are X; deci is llama with per-layer shapes */
-    static const char *const known[] = {"llama", "qwen2", "gpt2", "bert", "deci", "xfmr-llama", "xfmr-qwen2", "xfmr-gpt2", "xfmr-bert"};
+    static const char *const known[] = {"llama",      "qwen2",      "gpt2",      "bert",     "deci",
+                                        "modern-bert", "xfmr-llama", "xfmr-qwen2", "xfmr-gpt2", "xfmr-bert"};
     char arch[32] = "";
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strlen(known[i]) == len && memcmp(s, known[i], len) == 0) snprintf(arch, sizeof arch, "%s", known[i]);
@@ -537,19 +608,24 @@ xf_status xf_gguf_model_config(const xf_gguf *g, xf_hf_config *c) {
         int n = len > 60 ? 60 : (int)len;
         return xf_error(XF_ERR_UNSUPPORTED,
                         "%s: general.architecture \"%.*s\" is not supported for GGUF models (supported: llama, "
-                        "qwen2, gpt2, bert, deci, and xfmr-llama / -qwen2 / -gpt2 / -bert written by xfmr)", file, n, s);
+                        "qwen2, gpt2, bert, modern-bert, deci, and xfmr-llama / -qwen2 / -gpt2 / -bert written by xfmr)",
+                        file, n, s);
     }
     const char *base = strncmp(arch, "xfmr-", 5) == 0 ? arch + 5 : arch;
     snprintf(c->model_type, sizeof c->model_type, "%s", strcmp(base, "deci") == 0 ? "llama" : base);
     if (strcmp(base, "gpt2") == 0) return gpt2_config(g, arch, c);
     if (strcmp(base, "bert") == 0) return bert_config(g, arch, c);
+    if (strcmp(base, "modern-bert") == 0) {
+        strcpy(c->model_type, "modernbert");
+        return modernbert_config(g, arch, c);
+    }
     return llama_config(g, arch, c);
 }
 
 xf_status xf_gguf_model_layout(const xf_gguf *g, const xf_hf_config *c, xf_st_layout *out) {
     const char *file = xf_gguf_path(g);
     memset(out, 0, sizeof *out);
-    if (strcmp(c->model_type, "bert") != 0) return XF_OK;
+    if (strcmp(c->model_type, "bert") != 0 && strcmp(c->model_type, "modernbert") != 0) return XF_OK;
     xf_status st;
     char k[128];
     const char *s;

@@ -103,8 +103,31 @@ static int bert_name(const char *hf, char *out, size_t cap) {
     return 0;
 }
 
+/* modernbert (HF ModernBertModel, or "model." under ModernBertFor*) -> llama.cpp's modern-bert names. */
+static int modernbert_name(const char *hf, char *out, size_t cap) {
+    static const struct {
+        const char *hf, *gg;
+    } direct[] = {{"embeddings.tok_embeddings", "token_embd"}, {"embeddings.norm", "token_embd_norm"},
+                  {"final_norm", "output_norm"}},
+      layer[] = {{"attn_norm", "attn_norm"}, {"attn.Wqkv", "attn_qkv"}, {"attn.Wo", "attn_output"},
+                 {"mlp_norm", "ffn_norm"},   {"mlp.Wi", "ffn_up"},      {"mlp.Wo", "ffn_down"}};
+    if (strncmp(hf, "model.", 6) == 0) hf += 6;
+    const char *suffix = strrchr(hf, '.');
+    if (!suffix || (strcmp(suffix, ".weight") != 0 && strcmp(suffix, ".bias") != 0)) return 0;
+    for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++)
+        if (is(hf, (size_t)(suffix - hf), direct[i].hf)) return snprintf(out, cap, "%s%s", direct[i].gg, suffix) < (int)cap;
+    unsigned long l;
+    const char *mid;
+    size_t mid_len;
+    if (strncmp(hf, "layers.", 7) != 0 || !split_layer(hf + 7, &l, &mid, &mid_len, &suffix)) return 0;
+    for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++)
+        if (is(mid, mid_len, layer[i].hf)) return snprintf(out, cap, "blk.%lu.%s%s", l, layer[i].gg, suffix) < (int)cap;
+    return 0;
+}
+
 int xf_gguf_tensor_name(const char *arch, const char *hf, char *out, size_t cap, xf_gguf_permute *permute) {
     if (permute) *permute = XF_GGUF_PERMUTE_NONE;
+    if (strcmp(arch, "modernbert") == 0) return modernbert_name(hf, out, cap);
     if (strcmp(arch, "gpt2") == 0) return gpt2_name(hf, out, cap, permute);
     if (strcmp(arch, "bert") == 0) return bert_name(hf, out, cap);
     const char *direct = NULL;

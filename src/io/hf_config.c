@@ -47,6 +47,7 @@ static const char *arch_to_model_type(const cJSON *root) {
     const cJSON *first = cJSON_IsArray(a) ? cJSON_GetArrayItem(a, 0) : NULL;
     if (!cJSON_IsString(first)) return NULL;
     if (strncmp(first->valuestring, "Bert", 4) == 0) return "bert";
+    if (strncmp(first->valuestring, "ModernBert", 10) == 0) return "modernbert";
     if (strncmp(first->valuestring, "Llama", 5) == 0) return "llama";
     if (strncmp(first->valuestring, "Mistral", 7) == 0) return "mistral";
     if (strncmp(first->valuestring, "GPT2", 4) == 0) return "gpt2";
@@ -156,6 +157,67 @@ static xf_status parse_decoder_fields(const char *file, const cJSON *root, int h
         return xf_error(XF_ERR_RANGE, "%s: field \"rope_theta\" = %g must be > 0", file, out->rope_theta);
     if (out->rope_scaling.type == XF_HF_ROPE_YARN && !out->rope_scaling.original_max_position)
         out->rope_scaling.original_max_position = out->max_position_embeddings; /* as transformers */
+    return XF_OK;
+}
+
+static xf_status parse_layer_types(const char *file, const cJSON *root, xf_hf_config *out);
+
+/* ModernBertConfig's own fields (see hf_config.h); the shared ones are already read. */
+static xf_status parse_modernbert_fields(const char *file, const cJSON *root, xf_hf_config *out) {
+    xf_status st;
+    const size_t L = out->num_hidden_layers;
+    out->layer_norm_eps = 1e-5;
+    out->local_attention = 128;
+    out->rope_theta = 160000.0;
+    out->local_rope_theta = 10000.0;
+    strcpy(out->hidden_act, "gelu");
+    strcpy(out->classifier_pooling, "cls");
+    const char *s = NULL;
+    if ((st = xf_json_str_opt(file, root, "hidden_activation", &s))) return st;
+    if (s && (st = copy_str(file, "hidden_activation", s, out->hidden_act, sizeof out->hidden_act))) return st;
+    s = NULL;
+    if ((st = xf_json_str_opt(file, root, "classifier_pooling", &s))) return st;
+    if (s && strcmp(s, "cls") != 0 && strcmp(s, "mean") != 0)
+        return xf_error(XF_ERR_FORMAT, "%s: field \"classifier_pooling\" = \"%.40s\" is not \"cls\" or \"mean\"", file, s);
+    if (s) strcpy(out->classifier_pooling, s);
+    if ((st = xf_json_num_opt(file, root, "norm_eps", 0.0, 1.0, &out->layer_norm_eps))) return st;
+    if (!(out->layer_norm_eps > 0.0 && out->layer_norm_eps < 1.0))
+        return xf_error(XF_ERR_RANGE, "%s: field \"norm_eps\" = %g must be in (0, 1)", file, out->layer_norm_eps);
+    if ((st = bool_field(file, root, "norm_bias", &out->norm_bias)) ||
+        (st = bool_field(file, root, "attention_bias", &out->attention_bias)) ||
+        (st = bool_field(file, root, "mlp_bias", &out->mlp_bias)) ||
+        (st = size_field(file, root, "local_attention", 2, XF_MAX_POSITIONS, 0, &out->local_attention)) ||
+        (st = xf_json_num_opt(file, root, "global_rope_theta", 1e-3, 1e12, &out->rope_theta)) ||
+        (st = xf_json_num_opt(file, root, "local_rope_theta", 1e-3, 1e12, &out->local_rope_theta)))
+        return st;
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+    if (rp && !cJSON_IsNull(rp)) {
+        static const char *const kinds[] = {"full_attention", "sliding_attention"};
+        for (int i = 0; i < 2; i++) {
+            const cJSON *o = cJSON_GetObjectItemCaseSensitive(rp, kinds[i]);
+            if (!o || cJSON_IsNull(o)) continue;
+            char ctx[4200];
+            const char *type = NULL;
+            snprintf(ctx, sizeof ctx, "%s: field \"rope_parameters\".\"%s\"", file, kinds[i]);
+            if (!cJSON_IsObject(o)) return xf_error(XF_ERR_FORMAT, "%s must be an object", ctx);
+            if ((st = xf_json_num_opt(ctx, o, "rope_theta", 1e-3, 1e12, i ? &out->local_rope_theta : &out->rope_theta)) ||
+                (st = xf_json_str_opt(ctx, o, "rope_type", &type)))
+                return st;
+            if (type && strcmp(type, "default") != 0)
+                return xf_error(XF_ERR_UNSUPPORTED, "%s: \"rope_type\" \"%.40s\" is not supported for modernbert (only "
+                                "\"default\")", ctx, type);
+        }
+    }
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
+    if (rs && !cJSON_IsNull(rs))
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: field \"rope_scaling\" is not supported for modernbert", file);
+    if ((st = parse_layer_types(file, root, out))) return st;
+    if (!out->sliding_layers) {
+        size_t every = 3;
+        if ((st = size_field(file, root, "global_attn_every_n_layers", 1, XF_MAX_LAYERS, 0, &every))) return st;
+        if (!(out->sliding_layers = xf_calloc(L, 1))) return xf_error(XF_ERR_NOMEM, "out of memory");
+        for (size_t l = 0; l < L; l++) out->sliding_layers[l] = l % every != 0;
+    }
     return XF_OK;
 }
 
@@ -363,6 +425,7 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
         st = parse_gpt2_fields(file, root, out);
         goto done;
     }
+    if (strcmp(out->model_type, "modernbert") == 0) out->max_position_embeddings = 8192; /* ModernBertConfig */
     if ((st = size_field(file, root, "vocab_size", 1, XF_MAX_VOCAB, 1, &out->vocab_size))) goto done;
     if ((st = size_field(file, root, "hidden_size", 1, XF_MAX_HIDDEN, 1, &out->hidden_size))) goto done;
     if ((st = size_field(file, root, "num_hidden_layers", 1, XF_MAX_LAYERS, 1, &out->num_hidden_layers))) goto done;
@@ -392,6 +455,12 @@ xf_status xf_hf_config_load(const char *dir, xf_hf_config *out) {
     if ((st = xf_json_int_opt(file, root, "pad_token_id", 0, (int64_t)out->vocab_size - 1, &pad))) goto done;
     out->pad_token_id = (long)pad;
     if (!head_dim_given) out->head_dim = out->hidden_size / out->num_attention_heads;
+    if (strcmp(out->model_type, "modernbert") == 0) {
+        out->num_key_value_heads = out->num_attention_heads;
+        out->rms_norm_eps = out->layer_norm_eps;
+        st = parse_modernbert_fields(file, root, out);
+        goto done;
+    }
     if ((st = parse_decoder_fields(file, root, head_dim_given, out))) goto done;
     if ((st = parse_pruned_heads(file, root, out)) || (st = parse_q_groups(file, root, out)) ||
         (st = parse_layer_types(file, root, out)))

@@ -89,6 +89,18 @@ typedef struct xf_hf_config {
     /* gpt2 rewritten as Pre-RMSNorm by xfmr (GGUF "xfmr.norm" = "rms", src/compress/rmsnorm.c):
      * RMSNorms without bias, an lm_head of its own with a bias. Default 0. */
     int norm_rms;
+    /* ModernBERT (model_type "modernbert", ModernBertConfig's names and defaults; hidden_activation
+     * -> hidden_act, norm_eps -> layer_norm_eps, max_position_embeddings default 8192):
+     * sliding_layers[l] = 1 for a local (sliding-window) layer, from "layer_types" (transformers 5)
+     * or else "global_attn_every_n_layers" (default 3: layer l is global when l % n == 0, always
+     * set for modernbert); a local query sees keys within local_attention / 2 positions
+     * (default 128); rotary bases from rope_parameters.{full,sliding}_attention.rope_theta or
+     * global_rope_theta / local_rope_theta (defaults 160000 / 10000; rope_theta = the global one);
+     * norm_bias (LayerNorms), attention_bias (Wqkv, Wo), mlp_bias (Wi, Wo), all default false. */
+    size_t local_attention;
+    double local_rope_theta;
+    int norm_bias;
+    char classifier_pooling[8]; /* "cls" (default) or "mean": the classification head's pooling */
 } xf_hf_config;
 
 /* Free the heap arrays of a config (pruned_heads, q_groups, sliding_layers); the struct may be

@@ -26,14 +26,16 @@ size_t xf_attention_scratch(size_t group, size_t dh) {
     return R * (2 * dp + BK) + 3 * pad8(R) + 3 * BK * dp;
 }
 
-/* Masking by key positions (a cache with evicted or reordered slots) rather than by indices. */
-static inline int by_pos(const xf_attn_problem *p) { return p->causal && p->k_pos; }
+/* Masking by key positions (a cache with evicted or reordered slots, or tokens dropped from a
+ * windowed bidirectional problem) rather than by indices. */
+static inline int by_pos(const xf_attn_problem *p) { return (p->causal || p->window) && p->k_pos; }
 
 static inline int64_t q_position(const xf_attn_problem *p, size_t t) {
     return p->q_pos ? (int64_t)p->q_pos[t] : (int64_t)(p->q_pos0 + t);
 }
 
 static inline int pos_visible(const xf_attn_problem *p, int64_t qp, int64_t kp) {
+    if (!p->causal) return kp > qp - (int64_t)p->window && kp < qp + (int64_t)p->window; /* bidirectional window */
     return kp <= qp && (!p->window || kp > qp - (int64_t)p->window || kp < (int64_t)p->sinks);
 }
 
@@ -43,13 +45,14 @@ static inline size_t n_sinks(const xf_attn_problem *p) { return p->causal && p->
 /* Keys [*lo, *hi) that query position t sees through its window (by index; with positions: the
  * whole cache, masked per key); the sinks [0, n_sinks) come on top. */
 static inline void key_range(const xf_attn_problem *p, size_t t, size_t *lo, size_t *hi) {
-    if (!p->causal || p->k_pos) {
+    if ((!p->causal && !p->window) || by_pos(p)) {
         *lo = 0, *hi = p->n_k;
         return;
     }
     const size_t qp = p->q_pos0 + t;
-    *hi = qp + 1;
     *lo = p->window && qp + 1 > p->window ? qp + 1 - p->window : 0;
+    if (p->causal) *hi = qp + 1;
+    else *hi = qp + p->window < p->n_k ? qp + p->window : p->n_k; /* bidirectional window: |j - qp| < W */
 }
 
 /* Whether query t may see a key of block [j0, j1); with positions, kmin / kmax are the block's
@@ -57,6 +60,7 @@ static inline void key_range(const xf_attn_problem *p, size_t t, size_t *lo, siz
 static inline int sees_block(const xf_attn_problem *p, size_t t, size_t j0, size_t j1, int64_t kmin, int64_t kmax) {
     if (by_pos(p)) {
         const int64_t qp = q_position(p, t);
+        if (!p->causal) return kmin < qp + (int64_t)p->window && kmax > qp - (int64_t)p->window;
         return kmin <= qp && (!p->window || kmax > qp - (int64_t)p->window || kmin < (int64_t)p->sinks);
     }
     size_t lo, hi;

@@ -11,10 +11,13 @@
  *   O[t, head h] = sum_j softmax_j(scale * q_{t,h} . k_j) v_j
  * over the keys j query t sees: all n_k keys (bidirectional), or, causal, the keys
  * lo(t) <= j <= q_pos0 + t with lo(t) = 0, or with a sliding window W > 0 lo(t) = q_pos0 + t + 1 - W
- * (transformers' kv_idx > q_idx - sliding_window) when that is positive. With key positions k_pos
- * (a KV cache whose slots were evicted or reordered), causal masking compares positions instead of
- * indices: query t at position qp(t) = q_pos ? q_pos[t] : q_pos0 + t sees key j iff
- * k_pos[j] <= qp(t) and, with a window, k_pos[j] > qp(t) - W (or k_pos[j] < sinks, below).
+ * (transformers' kv_idx > q_idx - sliding_window) when that is positive; bidirectional with a
+ * window W > 0 (ModernBERT's local layers), the keys |j - (q_pos0 + t)| < W. With key positions
+ * k_pos (a KV cache whose slots were evicted or reordered, or a windowed bidirectional problem
+ * whose tokens were dropped), masking compares positions instead of indices: query t at position
+ * qp(t) = q_pos ? q_pos[t] : q_pos0 + t sees key j iff k_pos[j] <= qp(t) and, with a window,
+ * k_pos[j] > qp(t) - W (or k_pos[j] < sinks, below) (causal), or |k_pos[j] - qp(t)| < W
+ * (bidirectional window).
  *
  * Every output row is computed by the same operations in the same order whatever block, task or
  * thread computes it (key blocks sit at fixed multiples of XF_ATTN_KEYS, blocks a row does not see
@@ -41,9 +44,10 @@ typedef struct {
     size_t group;  /* query heads per key/value head */
     float scale;
     int causal;
-    size_t window; /* causal only: 0 = every earlier key */
+    size_t window; /* 0 = every earlier key (causal) or every key; W: causal p - W < k <= p,
+                      bidirectional |k - p| < W */
     const size_t *h_off;  /* NULL: equal groups; else query heads of kv head g are [h_off[g], h_off[g+1]) */
-    const int32_t *k_pos; /* causal only: positions of the keys; NULL: key j is at position j */
+    const int32_t *k_pos; /* causal or windowed: positions of the keys; NULL: key j is at position j */
     const int32_t *q_pos; /* with k_pos: positions of the queries (increasing); NULL: q_pos0 + t */
     int kv_f16;           /* 1: K and V hold IEEE halves (uint16) */
     /* A cache in a block format (quantized): when set, keys and values are read only through it
@@ -83,7 +87,7 @@ void xf_attention_weights(const xf_attn_problem *p, size_t kv_head, size_t h0, s
 
 /* The same sums, fast (attn_received.c): scores of up to scratch_floats / n_k query rows at a time
  * by the fp32 GEMM, softmax in float with the vector exponential (relative error ~1e-6 against
- * xf_attention_weights, which tests use as its reference). Bidirectional float problems; a causal,
+ * xf_attention_weights, which tests use as its reference). Bidirectional float problems without a window; a causal, windowed,
  * f16 or too-small-scratch call falls back to xf_attention_weights. Token pruning ranks tokens by
  * these sums (the attention each token receives). */
 void xf_attention_received(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,

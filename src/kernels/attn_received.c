@@ -41,7 +41,7 @@ XF_DISPATCH_VOID(received_rows, (float *S, size_t rows, size_t n, float scale, f
 void xf_attention_received(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
                            float *acc, size_t ldacc, float *scratch, size_t scratch_floats) {
     const size_t rows = p->n_k ? scratch_floats / p->n_k : 0, hb = p->h_off ? p->h_off[kv_head] : kv_head * p->group;
-    if (!rows || p->causal || p->kv_f16 || p->kv_tile) {
+    if (!rows || p->causal || p->window || p->kv_f16 || p->kv_tile) {
         xf_attention_weights(p, kv_head, h0, h1, q0, q1, acc, ldacc);
         return;
     }

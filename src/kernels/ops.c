@@ -39,6 +39,11 @@ XF_INLINE void xf_layernorm_body(const float *x, float *y, const float *gamma, c
         float inv = 1.0f / sqrtf(sqdev8(xr, n, m) / (float)n + eps);
         xf_v8 mv = m - (xf_v8){0}, iv = inv - (xf_v8){0};
         size_t i = 0;
+        if (!beta) { /* LayerNorm without bias (ModernBERT) */
+            for (; i + 8 <= n; i += 8) xf_v8_store(yr + i, (xf_v8_load(xr + i) - mv) * iv * xf_v8_load(gamma + i));
+            for (; i < n; i++) yr[i] = (xr[i] - m) * inv * gamma[i];
+            continue;
+        }
         for (; i + 8 <= n; i += 8)
             xf_v8_store(yr + i, (xf_v8_load(xr + i) - mv) * iv * xf_v8_load(gamma + i) + xf_v8_load(beta + i));
         for (; i < n; i++) yr[i] = (xr[i] - m) * inv * gamma[i] + beta[i];
@@ -58,7 +63,7 @@ void xf_layernorm_ref(const float *x, float *y, const float *gamma, const float 
         mean /= (double)n;
         for (size_t i = 0; i < n; i++) var += (xr[i] - mean) * (xr[i] - mean);
         double inv = 1.0 / sqrt(var / (double)n + (double)eps);
-        for (size_t i = 0; i < n; i++) y[r * n + i] = (float)((xr[i] - mean) * inv * gamma[i] + beta[i]);
+        for (size_t i = 0; i < n; i++) y[r * n + i] = (float)((xr[i] - mean) * inv * gamma[i] + (beta ? beta[i] : 0.0f));
     }
 }
 

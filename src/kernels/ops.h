@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* y = LayerNorm(x) * gamma + beta, per row (biased variance, as PyTorch). x and y may alias. */
+/* y = LayerNorm(x) * gamma + beta, per row (biased variance, as PyTorch); beta NULL: no bias. x and y
+ * may alias. */
 void xf_layernorm(const float *x, float *y, const float *gamma, const float *beta, size_t rows,
                   size_t n, float eps);
 /* y = x / sqrt(mean(x^2) + eps) * gamma, per row (RMSNorm as HF llama; statistics in double).

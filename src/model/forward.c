@@ -113,7 +113,7 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
             else p.k_pos = C->pos, p.q_pos = f->pos + o;
         } else {
             p.K = K + o * kvd, p.V = V + o * kvd, p.n_k = L;
-            if (a->causal && !positions_in_order(f->pos + o, L)) p.k_pos = p.q_pos = f->pos + o;
+            if ((a->causal || a->window) && !positions_in_order(f->pos + o, L)) p.k_pos = p.q_pos = f->pos + o;
         }
         probs[s] = p;
     }

@@ -211,7 +211,8 @@ void xf_attend_received(xf_pool *pool, const xf_attn_problem *probs, size_t n, s
 size_t xf_ffn_scratch(const xf_ffn_plan *f, size_t T) { return 2 * T * f->width; }
 
 /* The activation over T rows of width units: GELU split by rows, SiLU(G) * U by runs of 64 (the
- * splits of round 1, which the vector kernels' tails make part of the result). */
+ * splits of round 1, which the vector kernels' tails make part of the result), GELU(G) * U (GeGLU)
+ * by rows. */
 typedef struct {
     float *G;
     const float *U;
@@ -222,7 +223,7 @@ typedef struct {
 static void act_task(void *ctx, int ith, int nth) {
     const act_job *j = ctx;
     size_t a, e;
-    if (j->U) {
+    if (j->U && j->act == XF_ACT_SILU) {
         xf_split_range(j->T * j->width, 64, ith, nth, &a, &e);
         if (a < e) xf_silu_mul(j->G + a, j->U + a, e - a);
         return;
@@ -230,6 +231,7 @@ static void act_task(void *ctx, int ith, int nth) {
     xf_split_range(j->T, 1, ith, nth, &a, &e);
     if (j->act == XF_ACT_GELU_TANH) xf_gelu_tanh(j->G + a * j->width, (e - a) * j->width);
     else xf_gelu_erf(j->G + a * j->width, (e - a) * j->width);
+    for (size_t i = a * j->width; j->U && i < e * j->width; i++) j->G[i] *= j->U[i];
 }
 
 void xf_ffn(xf_pool *pool, const xf_ffn_plan *f, const float *X, size_t T, float *Y, float *scratch) {

@@ -54,6 +54,32 @@ xf_status xf_model_get_linear(xf_model *m, const char *name, size_t out, size_t 
     return xf_weight_get(m->ws, n, 1, l->w.rows, 0, &l->b);
 }
 
+xf_status xf_model_get_linear_part(xf_model *m, const char *name, size_t parts, size_t part, size_t in, int bias,
+                                   xf_linear_w *l) {
+    char n[256];
+    memset(l, 0, sizeof *l);
+    snprintf(n, sizeof n, "%s.weight", name);
+    xf_weight all;
+    xf_status st = xf_weight_get_stored(m->ws, n, XF_ANY, in, &all);
+    if (st) return st;
+    if (all.rows % parts || !all.rows)
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has %zu rows, not %zu equal parts", m->path, n, all.rows, parts);
+    const size_t rows = all.rows / parts, r0 = part * rows;
+    size_t stride = all.fmt == &xf_fmt_f32 ? all.cols * sizeof(float) : all.row_bytes;
+    if (!stride)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: tensor \"%s\": its format has no addressable rows to split", m->path, n);
+    l->w = all;
+    l->w.rows = rows;
+    l->w.data = (const unsigned char *)all.data + r0 * stride;
+    if ((st = xf_model_prepare_linear(m, &l->w)) || (st = xf_linear_reserve(m->pool, &l->w)) || !bias) return st;
+    snprintf(n, sizeof n, "%s.bias", name);
+    if (bias == 2 && !xf_weight_set_has(m->ws, n)) return XF_OK;
+    if ((st = xf_weight_get(m->ws, n, 1, all.rows, 0, &l->b))) return st;
+    l->b.cols = rows;
+    l->b.data = (const float *)l->b.data + r0;
+    return XF_OK;
+}
+
 xf_status xf_model_get_norm(xf_model *m, const char *name, xf_norm_kind kind, int bias, size_t n, float eps,
                             xf_norm_w *out) {
     char w[256];
@@ -134,8 +160,11 @@ void xf_model_rope_params(const xf_hf_config *c, size_t head_dim, xf_rope_params
 }
 
 xf_status xf_model_rope_tables(xf_model *m, size_t head_dim) {
+    return xf_model_rope_tables_at(m, head_dim, m->cfg.rope_theta, &m->plan.rope);
+}
+
+xf_status xf_model_rope_tables_at(xf_model *m, size_t head_dim, double theta, xf_rope_tab *r) {
     const xf_hf_config *c = &m->cfg;
-    xf_rope_tab *r = &m->plan.rope;
     size_t n;
     xf_status st;
     if (head_dim % 2 != 0 || head_dim > 8192)
@@ -149,10 +178,11 @@ xf_status xf_model_rope_tables(xf_model *m, size_t head_dim) {
     r->sin = xf_malloc(n ? n : 1);
     if (!r->cos || !r->sin) return xf_error(XF_ERR_NOMEM, "cannot allocate rotary tables of %zu positions", r->n_pos);
     xf_model_rope_params(c, head_dim, &r->params);
+    r->params.theta = theta;
     /* GGUF: per-frequency divisors (Llama 3.1 in llama.cpp's files). A file xf_model_save wrote
      * also gives Llama 3.1's exact parameters (xfmr.rope.scaling.*: the type is llama3), which
      * replace the divisors rounded to float32. */
-    if (xf_weight_set_has(m->ws, "rope_freqs.weight") && c->rope_scaling.type != XF_HF_ROPE_LLAMA3) {
+    if (r == &m->plan.rope && xf_weight_set_has(m->ws, "rope_freqs.weight") && c->rope_scaling.type != XF_HF_ROPE_LLAMA3) {
         xf_weight w;
         if ((st = xf_weight_get(m->ws, "rope_freqs.weight", 1, r->half, 0, &w))) return st;
         if (!(r->freq_factors = xf_malloc(r->half * sizeof(float))))

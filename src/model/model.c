@@ -4,6 +4,7 @@
 #include "model/model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@
                                    * rows already amortize every packed weight panel */
 
 static const xf_arch *const k_archs[] = {&xf_arch_bert, &xf_arch_llama, &xf_arch_qwen2, &xf_arch_mistral,
-                                         &xf_arch_gpt2};
+                                         &xf_arch_gpt2, &xf_arch_modernbert};
 
 void xf_model_free(xf_model *m) {
     if (!m) return;
@@ -39,6 +40,7 @@ void xf_model_free(xf_model *m) {
     xf_hf_config_free(&m->cfg);
     free(m->hidden);
     free(m->offsets);
+    free(m->attn_spans);
     free(m->path);
     free(m);
 }
@@ -92,13 +94,33 @@ static xf_status load_parts(xf_model *m, const char *path, const xf_model_params
     return finish_load(m, path, p);
 }
 
+/* xf_model_info.attn_spans of the plan: "full", "window W" or "local N" per layer. */
+static xf_status describe_spans(xf_model *m) {
+    const xf_plan *P = &m->plan;
+    const size_t cap = P->n_layers * 24 + 1;
+    char *s = xf_malloc(cap);
+    if (!s) return xf_error(XF_ERR_NOMEM, "out of memory");
+    size_t at = 0;
+    s[0] = '\0';
+    for (size_t l = 0; l < P->n_layers; l++) {
+        const xf_attn_plan *a = &P->layers[l].attn;
+        const char *sep = l ? "," : "";
+        if (!a->window) at += (size_t)snprintf(s + at, cap - at, "%sfull", sep);
+        else if (a->causal) at += (size_t)snprintf(s + at, cap - at, "%swindow %zu", sep, a->window);
+        else at += (size_t)snprintf(s + at, cap - at, "%slocal %zu", sep, a->window - 1);
+    }
+    free(m->attn_spans);
+    m->attn_spans = s;
+    return XF_OK;
+}
+
 /* Architecture, input limits, thread pool and the architecture's own load. */
 static xf_status finish_load(xf_model *m, const char *path, const xf_model_params *p) {
     xf_status st;
     for (size_t i = 0; i < sizeof k_archs / sizeof k_archs[0]; i++)
         if (strcmp(k_archs[i]->name, m->cfg.model_type) == 0) m->arch = k_archs[i];
     if (!m->arch)
-        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: model_type \"%s\" is not supported (supported: bert, llama, qwen2, mistral, gpt2)", path,
+        return xf_error(XF_ERR_UNSUPPORTED, "%s/config.json: model_type \"%s\" is not supported (supported: bert, modernbert, llama, qwen2, mistral, gpt2)", path,
                         m->cfg.model_type);
 
     if ((st = xf_model_rope_config(&m->cfg, p, path))) return st;
@@ -119,7 +141,8 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     m->sparsity_ratio = p->sparsity_ratio > 0 ? p->sparsity_ratio : 0.5f;
     if (m->sparsity != XF_SPARSITY_NONE) m->weight_format = XF_WEIGHTS_F32; /* masks are made on floats */
     if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) || (st = xf_cls_head_load(m)) ||
-        (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)))
+        (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)) ||
+        (st = describe_spans(m)))
         return st;
     if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)
         return xf_model_sparsify_calibrated(m, p->calib_text, p->calib_max_tokens);
@@ -208,6 +231,7 @@ xf_status xf_model_get_info(const xf_model *m, xf_model_info *out) {
     info->n_files = xf_weight_set_n_files(m->ws);
     info->files = xf_weight_set_paths(m->ws);
     info->has_tokenizer = m->tok != NULL;
+    info->attn_spans = m->attn_spans;
     info->is_decoder = m->plan.lm_head.w.data != NULL;
     if (info->is_decoder) {
         info->n_kv_heads = m->cfg.num_key_value_heads;

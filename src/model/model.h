@@ -50,6 +50,7 @@ struct xf_model {
     size_t hidden_cap; /* floats */
     size_t *offsets;   /* sequence offsets of the current batch */
     size_t offsets_cap;
+    char *attn_spans;  /* xf_model_info.attn_spans, made by xf_model_get_info */
 };
 
 /* Convert a linear layer's weight as xf_model_params.weights asks (int8 per channel); a no-op
@@ -72,6 +73,13 @@ void xf_model_rope_params(const xf_hf_config *c, size_t head_dim, xf_rope_params
 /* Rotary tables for the model's head size, theta and rope_scaling over max_position_embeddings
  * (and GGUF rope_freqs.weight when the file has it). */
 xf_status xf_model_rope_tables(xf_model *m, size_t head_dim);
+/* The same into table r with base theta (a second base for some layers: plan.rope_local). */
+xf_status xf_model_rope_tables_at(xf_model *m, size_t head_dim, double theta, xf_rope_tab *r);
+/* Rows [row0, row0 + rows) of linear "<name>.weight" [XF_ANY, in] (and of "<name>.bias" when bias:
+ * 1 required, 2 if present) as a linear of its own: one part of a fused projection (ModernBERT's
+ * Wqkv, Wi). parts: how many equal parts the tensor's rows must split into (checked). */
+xf_status xf_model_get_linear_part(xf_model *m, const char *name, size_t parts, size_t part, size_t in, int bias,
+                                   xf_linear_w *l);
 /* Check every layer and count parameters (n_params). */
 xf_status xf_model_finish_plan(xf_model *m);
 /* Mixed attention spans (attn_spans.c): a sliding window of `window` positions in every layer
@@ -124,6 +132,7 @@ extern const xf_arch xf_arch_llama;
 extern const xf_arch xf_arch_qwen2;
 extern const xf_arch xf_arch_mistral;
 extern const xf_arch xf_arch_gpt2;
+extern const xf_arch xf_arch_modernbert;
 
 /* The tokenizer.json of a model folder dir into *out, or NULL (XF_OK) when the folder has none: a
  * model loads without a tokenizer then, as a GGUF file without tokenizer.ggml.* keys does

@@ -10,12 +10,15 @@ void xf_plan_free(xf_plan *p) {
     if (!p) return;
     for (size_t l = 0; p->layers && l < p->n_layers; l++) free(p->layers[l].attn.q_off);
     free(p->layers);
-    free(p->rope.cos);
-    free(p->rope.sin);
-    free(p->rope.freq_factors);
-    p->rope.freq_factors = NULL;
+    xf_rope_tab *tabs[] = {&p->rope, &p->rope_local};
+    for (int i = 0; i < 2; i++) {
+        free(tabs[i]->cos);
+        free(tabs[i]->sin);
+        free(tabs[i]->freq_factors);
+        tabs[i]->freq_factors = NULL;
+        tabs[i]->cos = tabs[i]->sin = NULL;
+    }
     p->layers = NULL;
-    p->rope.cos = p->rope.sin = NULL;
     p->n_layers = 0;
 }
 
@@ -57,8 +60,6 @@ xf_status xf_layer_check(const xf_layer *L, size_t hidden, const char *where) {
         (st = check_linear(&a->v, kvd, hidden, where, "value")) || (st = check_linear(&a->o, hidden, qd, where, "output")))
         return st;
     if (!f->width) return xf_error(XF_ERR_FORMAT, "%s: the FFN has no hidden unit", where);
-    if (f->gated && f->act != XF_ACT_SILU)
-        return xf_error(XF_ERR_UNSUPPORTED, "%s: gated FFNs are supported with SiLU only", where);
     if ((st = check_linear(&f->up, f->width, hidden, where, "FFN up")) ||
         (f->gated && (st = check_linear(&f->gate, f->width, hidden, where, "FFN gate"))) ||
         (st = check_linear(&f->down, hidden, f->width, where, "FFN down")))

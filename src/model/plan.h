@@ -67,8 +67,10 @@ typedef struct xf_attn_plan {
      * were removed so groups differ in size. Owned by the plan. */
     size_t *q_off;
     int causal;              /* query at position p sees keys at positions <= p */
-    size_t window;           /* causal span: 0 = every earlier key; W > 0: keys at p - W < k <= p */
-    size_t sinks;            /* with a window: keys at positions < sinks stay visible too (StreamingLLM) */
+    size_t window;           /* span: 0 = every earlier key (causal) or every key; W > 0: keys at
+                                p - W < k <= p (causal), |k - p| < W (bidirectional: ModernBERT's
+                                local layers, W = local_attention / 2 + 1) */
+    size_t sinks;            /* with a causal window: keys at positions < sinks stay visible too (StreamingLLM) */
     const xf_rope_tab *rope; /* rotary embedding of Q and K at each token's position; NULL: none */
     float scale;             /* score scale, 1 / sqrt(head_dim) */
     xf_linear_w q, k, v, o;  /* q [heads*dh, hidden], k / v [kv_heads*dh, hidden], o [hidden, heads*dh] */
@@ -79,7 +81,7 @@ typedef enum xf_ffn_act { XF_ACT_GELU_ERF = 0, XF_ACT_GELU_TANH, XF_ACT_SILU } x
 typedef struct xf_ffn_plan {
     size_t width; /* hidden units */
     xf_ffn_act act;
-    int gated;                  /* 1: down(act(gate(x)) * up(x)) (SwiGLU); 0: down(act(up(x))) */
+    int gated;                  /* 1: down(act(gate(x)) * up(x)) (SwiGLU, GeGLU); 0: down(act(up(x))) */
     xf_linear_w up, gate, down; /* up / gate [width, hidden], down [hidden, width] */
 } xf_ffn_plan;
 
@@ -102,6 +104,7 @@ typedef struct xf_plan {
     xf_norm_w final_norm; /* before the head (decoders); kind NONE: none */
     xf_linear_w lm_head;  /* [vocab, hidden] decoders (the embedding when tied); w.data NULL: encoder */
     xf_rope_tab rope;     /* tables the layers point at (owned) */
+    xf_rope_tab rope_local; /* a second base for some layers (ModernBERT's local layers); cos NULL: none */
 } xf_plan;
 
 /* Free what the plan owns (layers, rotary tables, q_off arrays); weights belong to the weight set. */

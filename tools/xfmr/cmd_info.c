@@ -73,6 +73,15 @@ static void print_table(const facts *x) {
     printf("%-14s %zu\n", "intermediate", in->intermediate);
     printf("%-14s %zu\n", "vocab", in->vocab_size);
     printf("%-14s %zu\n", "max position", in->max_position);
+    const char *sp = in->attn_spans;
+    if (sp && (strstr(sp, "window") || strstr(sp, "local"))) { /* some layer is windowed: say which */
+        const size_t first = strcspn(sp, ",");
+        int same = 1;
+        for (const char *c = sp + first; *c && same; c += 1 + first) /* every entry equals the first */
+            same = strncmp(c + 1, sp, first) == 0 && (c[1 + first] == ',' || !c[1 + first]);
+        if (same) printf("%-14s %.*s (every layer)\n", "attention", (int)first, sp);
+        else printf("%-14s %s\n", "attention", sp);
+    }
     if (in->is_decoder) {
         if (in->rope_scaling && strcmp(in->rope_scaling, "default") != 0)
             printf("%-14s %s x%g over %zu trained positions, theta %g\n", "rope", in->rope_scaling, in->rope_factor,
@@ -133,6 +142,10 @@ static void print_json(const facts *x) {
                 x->dim);
         cli_json_string(f, in->pooling);
         fprintf(f, ",\n  \"normalize\": %s", in->normalize ? "true" : "false");
+    }
+    if (in->attn_spans) {
+        fputs(",\n  \"attn_spans\": ", f);
+        cli_json_string(f, in->attn_spans);
     }
     fprintf(f, ",\n  \"has_tokenizer\": %s,\n  \"n_params\": %llu,\n  \"dtypes\": ",
             in->has_tokenizer ? "true" : "false", (unsigned long long)in->n_params);

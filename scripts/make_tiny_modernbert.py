@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""make_tiny_modernbert.py — tiny random ModernBERT encoders and their transformers goldens.
+
+No real ModernBERT / Ettin weights exist on this machine, so xfmr's ModernBERT architecture is
+checked against transformers' own ModernBertModel on small random models made here with
+transformers' classes (fixed seeds). Writes tests/data/tiny/<name>/ for two variants:
+
+  modernbert       the defaults of ModernBertConfig shrunk: no biases (attention_bias, mlp_bias,
+                   norm_bias false), global layers every 3 (layers 0 and 3 of 4 global, 1 and 2
+                   local), local_attention 16 (a local query sees keys within 8 positions),
+                   global / local rope theta 160000 / 10000
+  modernbert_bias  every bias on (attention_bias, mlp_bias, norm_bias), global every 2,
+                   local_attention 10 (within 5), other thetas, classifier_pooling "mean",
+                   5 layers
+
+Each folder: config.json (as save_pretrained writes it), model.safetensors (F16 values: half the
+size; the references run in float32 on exactly those values), tokenizer.json (a small byte-level
+BPE tokenizer with ModernBERT's post-processor shape, [CLS] $A [SEP], trained here on
+tests/data/corpus.txt; ModernBERT's real tokenizer is not available offline), and
+
+  ref_hidden.bin (little-endian):
+    uint32 hidden, uint32 n_cases
+    n_cases times:
+      uint32 len, uint32 batched (0: the sequence alone; 1: run in one right-padded batch with
+             every other batched case, attention_mask marking its tokens)
+      int32  ids[len]
+      float32 hidden[len * hidden]   last_hidden_state rows of its real tokens (eval mode, eager)
+
+  ref_emb.txt: <text> \\t <hidden floats>  mean-pooled last hidden states of the text as
+             sentence-transformers pools a plain transformers folder (mean over the tokens), from
+             the ids the tokenizer gives (checked equal to xfmr's tokenization by the test).
+
+Lengths cover inputs shorter than the local window, crossing it, and past one 64-key attention
+block (100 tokens). Usage: python3 scripts/make_tiny_modernbert.py [out_root] (default
+tests/data/tiny). Also writes <out_root>/<name>.gguf with --gguf (needs the gguf package), in
+llama.cpp's "modern-bert" layout (convert_hf_to_gguf.py ModernBertModel): token_embd,
+token_embd_norm, blk.N.attn_norm (not in layer 0), blk.N.attn_qkv, blk.N.attn_output,
+blk.N.ffn_norm, blk.N.ffn_up (Wi: GeGLU input then gate halves), blk.N.ffn_down, output_norm;
+keys modern-bert.attention.sliding_window = local_attention,
+modern-bert.attention.sliding_window_pattern = global_attn_every_n_layers, rope.freq_base (global)
+and rope.freq_base_swa (local). Biases (which llama.cpp's modern-bert ignores) are written under
+the same names with .bias.
+"""
+import copy
+import os
+import struct
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+from transformers import ModernBertConfig, ModernBertModel  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VOCAB = 320
+SPECIALS = ["<|padding|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+LENS = (1, 5, 9, 17, 40, 100)
+TEXTS = ["hello world", "The quick brown fox jumps over the lazy dog.", "a",
+         "Zebra? 42! " * 6 + "a longer text that crosses the local attention window of the tiny model."]
+
+COMMON = dict(vocab_size=VOCAB, hidden_size=64, num_attention_heads=4, intermediate_size=48,
+              max_position_embeddings=128, initializer_range=0.1, pad_token_id=4, bos_token_id=2,
+              eos_token_id=3, cls_token_id=2, sep_token_id=3, norm_eps=1e-5)
+MODELS = {
+    "modernbert": dict(num_hidden_layers=4, global_attn_every_n_layers=3, local_attention=16,
+                       global_rope_theta=160000.0, local_rope_theta=10000.0),
+    "modernbert_bias": dict(num_hidden_layers=5, global_attn_every_n_layers=2, local_attention=10,
+                            global_rope_theta=80000.0, local_rope_theta=5000.0, attention_bias=True,
+                            mlp_bias=True, norm_bias=True, classifier_pooling="mean"),
+}
+
+
+def make_tokenizer(path):
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB, special_tokens=SPECIALS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    with open(os.path.join(ROOT, "tests/data/corpus.txt"), encoding="utf-8", errors="replace") as f:
+        lines = f.read().split("\n")
+    tok.train_from_iterator(lines, trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:0 [SEP]:0",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    assert tok.get_vocab_size() == VOCAB, tok.get_vocab_size()
+    tok.save(path)
+    return tok
+
+
+def build(name, extra, tok, out):
+    torch.manual_seed(1234 + len(name))
+    cfg = ModernBertConfig(**COMMON, **extra)
+    cfg._attn_implementation = "eager"
+    model = ModernBertModel(cfg).eval()
+    with torch.no_grad():  # norms and biases away from 1 / 0 so that every parameter matters
+        for n, p in model.named_parameters():
+            if n.endswith("norm.weight"):
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            elif n.endswith(".bias"):
+                p.copy_(0.1 * torch.randn_like(p))
+            p.copy_(p.half().float())  # the F16 values the folder will hold
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    # a copy: .half() would also round the rotary inv_freq buffers the references are computed with
+    copy.deepcopy(model).half().save_pretrained(d, safe_serialization=True)
+    tok.save(os.path.join(d, "tokenizer.json"))
+    H = cfg.hidden_size
+    g = torch.Generator().manual_seed(99)
+    seqs = []
+    for L in LENS:
+        body = torch.randint(6, VOCAB, (max(L - 2, 0),), generator=g).tolist()
+        seqs.append(([2] + body + [3])[:L] if L >= 2 else [2])
+    cases = []
+    with torch.no_grad():
+        for s in seqs:
+            h = model(input_ids=torch.tensor([s])).last_hidden_state[0]
+            cases.append((s, 0, h))
+        Lmax = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), Lmax), cfg.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), Lmax), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            ids[i, :len(s)] = torch.tensor(s)
+            mask[i, :len(s)] = 1
+        hb = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        for i, s in enumerate(seqs):
+            cases.append((s, 1, hb[i, :len(s)]))
+            print(f"{name}: len {len(s)}: batched vs alone max |diff| "
+                  f"{(hb[i, :len(s)] - cases[i][2]).abs().max().item():.3g}", file=sys.stderr)
+    with open(os.path.join(d, "ref_hidden.bin"), "wb") as f:
+        f.write(struct.pack("<II", H, len(cases)))
+        for s, batched, h in cases:
+            f.write(struct.pack("<II", len(s), batched))
+            f.write(np.asarray(s, dtype="<i4").tobytes())
+            f.write(h.numpy().astype("<f4").tobytes())
+    with open(os.path.join(d, "ref_emb.txt"), "w") as f, torch.no_grad():
+        for t in TEXTS:
+            enc = tok.encode(t)
+            h = model(input_ids=torch.tensor([enc.ids])).last_hidden_state[0]
+            f.write(t + "\t" + " ".join(f"{v:.9g}" for v in h.mean(0).tolist()) + "\n")
+    return cfg, model
+
+
+def write_gguf(name, cfg, model, path):
+    import gguf
+    arch = "modern-bert"
+    w = gguf.GGUFWriter(path, arch)
+    w.add_name(name)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_layer_norm_eps(cfg.norm_eps)
+    w.add_causal_attention(False)
+    w.add_pooling_type(gguf.PoolingType.MEAN)
+    w.add_sliding_window(cfg.local_attention)
+    every = 3 if "bias" not in name else 2
+    w.add_sliding_window_pattern(every)
+    w.add_rope_freq_base(cfg.rope_parameters["full_attention"]["rope_theta"])
+    w.add_float32(f"{arch}.rope.freq_base_swa", cfg.rope_parameters["sliding_attention"]["rope_theta"])
+    w.add_rope_scaling_type(gguf.RopeScalingType.NONE)
+    w.add_vocab_size(cfg.vocab_size)
+    names = {"embeddings.tok_embeddings": "token_embd", "embeddings.norm": "token_embd_norm",
+             "final_norm": "output_norm"}
+    layer = {"attn_norm": "attn_norm", "attn.Wqkv": "attn_qkv", "attn.Wo": "attn_output",
+             "mlp_norm": "ffn_norm", "mlp.Wi": "ffn_up", "mlp.Wo": "ffn_down"}
+    for n, p in model.state_dict().items():
+        base, suffix = n.rsplit(".", 1)
+        if base in names:
+            gg = names[base]
+        else:
+            parts = base.split(".", 2)
+            assert parts[0] == "layers", n
+            gg = f"blk.{parts[1]}.{layer[parts[2]]}"
+        t = p.float().numpy()
+        if suffix == "weight" and t.ndim == 2:
+            t = t.astype(np.float16)  # F16 matrices, F32 vectors: as llama.cpp's converter writes
+        w.add_tensor(f"{gg}.{suffix}", t)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = args[0] if args else os.path.join(ROOT, "tests/data/tiny")
+    tmp = os.path.join(out, ".modernbert_tokenizer.json")
+    tok = make_tokenizer(tmp)
+    for name, extra in MODELS.items():
+        cfg, model = build(name, extra, tok, out)
+        if "--gguf" in sys.argv:
+            write_gguf(name, cfg, model, os.path.join(out, name + ".gguf"))
+    os.remove(tmp)
+
+
+if __name__ == "__main__":
+    main()
