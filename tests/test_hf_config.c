@@ -270,6 +270,56 @@ static void test_mistral_gpt2_config(void) {
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"layer_norm_epsilon\"", NULL);
 }
 
+/* ModernBERT: transformers 4 names (global_attn_every_n_layers, global/local_rope_theta) and 5
+ * (layer_types, rope_parameters per attention kind), defaults, bad values. */
+static void test_modernbert_config(void) {
+    xf_hf_config cfg;
+    const char *d = mkcase("modernbert");
+    xf_status s;
+#define MB "{\"architectures\":[\"ModernBertForMaskedLM\"],\"hidden_size\":64,\"intermediate_size\":48," \
+           "\"num_attention_heads\":4,\"num_hidden_layers\":5,\"vocab_size\":320"
+    put(d, "config.json", MB ",\"global_rope_theta\":1000.0,\"local_attention\":10,\"norm_bias\":true}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    if (s == XF_OK) {
+        CHECK(strcmp(cfg.model_type, "modernbert") == 0 && cfg.max_position_embeddings == 8192 && cfg.layer_norm_eps == 1e-5);
+        CHECK(cfg.rope_theta == 1000.0 && cfg.local_rope_theta == 10000.0 && cfg.local_attention == 10 && cfg.norm_bias);
+        CHECK(!cfg.attention_bias && !cfg.mlp_bias && strcmp(cfg.hidden_act, "gelu") == 0 &&
+              strcmp(cfg.classifier_pooling, "cls") == 0);
+        CHECK(cfg.layer_local && !cfg.layer_local[0] && cfg.layer_local[1] && cfg.layer_local[2] && !cfg.layer_local[3] &&
+              cfg.layer_local[4]);
+        xf_hf_config_free(&cfg);
+    }
+    put(d, "config.json", MB ",\"layer_types\":[\"sliding_attention\",\"full_attention\",\"full_attention\","
+        "\"sliding_attention\",\"full_attention\"],\"rope_parameters\":{\"full_attention\":{\"rope_theta\":5e5,"
+        "\"rope_type\":\"default\"},\"sliding_attention\":{\"rope_theta\":7e3}},\"hidden_activation\":\"silu\","
+        "\"classifier_pooling\":\"mean\",\"norm_eps\":1e-6}");
+    s = xf_hf_config_load(d, &cfg);
+    CHECK_MSG(s == XF_OK, "%s", xf_errmsg());
+    if (s == XF_OK) {
+        CHECK(cfg.rope_theta == 5e5 && cfg.local_rope_theta == 7e3 && cfg.layer_norm_eps == 1e-6 &&
+              strcmp(cfg.hidden_act, "silu") == 0 && strcmp(cfg.classifier_pooling, "mean") == 0);
+        CHECK(cfg.layer_local[0] && !cfg.layer_local[1] && !cfg.layer_local[2] && cfg.layer_local[3] && !cfg.layer_local[4]);
+        xf_hf_config_free(&cfg);
+    }
+    put(d, "config.json", MB ",\"layer_types\":[\"full_attention\"]}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"layer_types\"", "5");
+    put(d, "config.json", MB ",\"layer_types\":[\"full_attention\",\"local\",\"full_attention\",\"full_attention\","
+        "\"full_attention\"]}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"layer_types\"[1]", NULL);
+    put(d, "config.json", MB ",\"global_attn_every_n_layers\":0}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"global_attn_every_n_layers\"", NULL);
+    put(d, "config.json", MB ",\"local_attention\":1}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"local_attention\"", NULL);
+    put(d, "config.json", MB ",\"classifier_pooling\":\"max\"}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"classifier_pooling\"", NULL);
+    put(d, "config.json", MB ",\"rope_parameters\":{\"full_attention\":{\"rope_type\":\"yarn\",\"factor\":2}}}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "config.json", "\"full_attention\"", "yarn");
+    put(d, "config.json", MB ",\"norm_eps\":0}");
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"norm_eps\"", NULL);
+#undef MB
+}
+
 /* ------------------------------------------------------------- real model */
 
 static void test_real_model(void) {
@@ -671,6 +721,7 @@ int main(void) {
     test_config();
     test_decoder_config();
     test_mistral_gpt2_config();
+    test_modernbert_config();
     test_layout();
     test_weight_files();
     nftw(g_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "model/forward.h"
@@ -177,6 +178,43 @@ static void check_model(const char *name, const char *src, int gguf) {
     free(buf);
 }
 
+/* A copy of tiny/modernbert's folder with one config.json field replaced must fail to load with
+ * status want and a message naming `needle`. */
+static void check_bad_config(const char *field, const char *value, xf_status want, const char *needle) {
+    char tmpl[] = "/tmp/xfmr_mbert_XXXXXX", src[4200], dst[4200];
+    if (!mkdtemp(tmpl)) {
+        CHECK_MSG(0, "mkdtemp failed");
+        return;
+    }
+    snprintf(src, sizeof src, "%s/modernbert/config.json", xf_t_src("tests/data/tiny"));
+    size_t len = 0;
+    char *cfg = xf_t_slurp(src, &len), *at = cfg ? memmem(cfg, len, field, strlen(field)) : NULL;
+    CHECK_MSG(at != NULL, "%s lacks %s", src, field);
+    if (at) {
+        char *end = at + strlen(field);
+        while (end < cfg + len && *end != ',' && *end != '\n' && *end != '}') end++;
+        snprintf(dst, sizeof dst, "%s/config.json", tmpl);
+        FILE *f = fopen(dst, "w");
+        if (f) {
+            fprintf(f, "%.*s%s: %s%.*s", (int)(at - cfg), cfg, field, value, (int)(cfg + len - end), end);
+            fclose(f);
+        }
+        snprintf(src, sizeof src, "%s/modernbert/model.safetensors", xf_t_src("tests/data/tiny"));
+        snprintf(dst, sizeof dst, "%s/model.safetensors", tmpl);
+        CHECK(symlink(src, dst) == 0);
+        xf_model *m = NULL;
+        const xf_status st = xf_model_load(tmpl, NULL, &m);
+        CHECK_MSG(st == want && strstr(xf_errmsg(), needle), "%s = %s: status %d, message: %s", field, value, (int)st,
+                  xf_errmsg());
+        xf_model_free(m);
+        unlink(dst);
+        snprintf(dst, sizeof dst, "%s/config.json", tmpl);
+        unlink(dst);
+    }
+    rmdir(tmpl);
+    free(cfg);
+}
+
 int main(void) {
     static const char *const names[] = {"modernbert", "modernbert_bias"};
     for (size_t i = 0; i < 2; i++) {
@@ -185,7 +223,12 @@ int main(void) {
         check_model(names[i], dir, 0);
         snprintf(gg, sizeof gg, "%s/%s.gguf", xf_t_src("tests/data/tiny"), names[i]);
         struct stat sb;
-        if (stat(gg, &sb) == 0) check_model(names[i], gg, 1);
+        CHECK_MSG(stat(gg, &sb) == 0, "%s is missing (scripts/make_tiny_modernbert.py --gguf)", gg);
+        check_model(names[i], gg, 1);
     }
+    check_bad_config("\"hidden_activation\"", "\"relu\"", XF_ERR_UNSUPPORTED, "hidden_activation \"relu\"");
+    check_bad_config("\"num_hidden_layers\"", "6", XF_ERR_FORMAT, "\"layer_types\" must be a list of 6");
+    check_bad_config("\"local_attention\"", "0", XF_ERR_RANGE, "\"local_attention\"");
+    check_bad_config("\"num_attention_heads\"", "3", XF_ERR_FORMAT, "\"num_attention_heads\"");
     return xf_t_report();
 }

@@ -17,7 +17,8 @@
 xf_status xf_gguf_model_resolve(const char *path, char **gguf_path);
 
 /* Fill cfg from the metadata of an open GGUF (general.architecture: llama, qwen2, gpt2, bert,
- * deci — llama.cpp's LLaMA with per-layer shapes — or xfmr-llama / -qwen2 / -gpt2 / -bert, the names
+ * modern-bert — model_type "modernbert", its window, pattern and two rope bases as llama.cpp reads
+ * them —, deci — llama.cpp's LLaMA with per-layer shapes — or xfmr-llama / -qwen2 / -gpt2 / -bert, the names
  * xf_model_save gives models other readers would misread; others are XF_ERR_UNSUPPORTED).
  * head_count, head_count_kv and feed_forward_length may be per-layer arrays (cfg gets the largest;
  * the architectures take each layer's shapes from its tensors; bert / gpt2 layers with fewer heads

@@ -25,6 +25,7 @@ void cmd_info_help(FILE *f) {
           "and the weight files with their sizes. Encoders add the maximum input length, the\n"
           "embedding width, pooling and normalization; decoders the key/value heads, head size,\n"
           "RoPE base, sliding window, tied embeddings, end-of-sequence id and chat template.\n"
+          "Models with windowed layers list each layer's attention span (full, window W, local N).\n"
           "Only the weights' description is needed: a folder without tokenizer.json works.\n"
           "\n"
           "Options:\n",
