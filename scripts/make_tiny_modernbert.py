@@ -32,14 +32,13 @@ tests/data/corpus.txt; ModernBERT's real tokenizer is not available offline), an
 
 Lengths cover inputs shorter than the local window, crossing it, and past one 64-key attention
 block (100 tokens). Usage: python3 scripts/make_tiny_modernbert.py [out_root] (default
-tests/data/tiny). Also writes <out_root>/<name>.gguf with --gguf (needs the gguf package), in
-llama.cpp's "modern-bert" layout (convert_hf_to_gguf.py ModernBertModel): token_embd,
+tests/data/tiny). With --gguf[=LLAMA_CPP_SRC] (default: the llama.cpp source of
+.cache/llamacpp, bench/build_llamacpp.sh) also <out_root>/<name>.gguf, written by llama.cpp's own
+converter (convert_hf_to_gguf.py, ModernBertModel, F16 matrices): arch "modern-bert", token_embd,
 token_embd_norm, blk.N.attn_norm (not in layer 0), blk.N.attn_qkv, blk.N.attn_output,
-blk.N.ffn_norm, blk.N.ffn_up (Wi: GeGLU input then gate halves), blk.N.ffn_down, output_norm;
-keys modern-bert.attention.sliding_window = local_attention,
-modern-bert.attention.sliding_window_pattern = global_attn_every_n_layers, rope.freq_base (global)
-and rope.freq_base_swa (local). Biases (which llama.cpp's modern-bert ignores) are written under
-the same names with .bias.
+blk.N.ffn_norm, blk.N.ffn_up (Wi), blk.N.ffn_down, output_norm; sliding_window = local_attention,
+sliding_window_pattern = global_attn_every_n_layers, rope.freq_base / rope.freq_base_swa, and the
+tokenizer as tokenizer.ggml.* (gpt2 BPE, add_bos / add_eos).
 """
 import copy
 import os
@@ -140,60 +139,37 @@ def build(name, extra, tok, out):
             enc = tok.encode(t)
             h = model(input_ids=torch.tensor([enc.ids])).last_hidden_state[0]
             f.write(t + "\t" + " ".join(f"{v:.9g}" for v in h.mean(0).tolist()) + "\n")
-    return cfg, model
 
 
-def write_gguf(name, cfg, model, path):
-    import gguf
-    arch = "modern-bert"
-    w = gguf.GGUFWriter(path, arch)
-    w.add_name(name)
-    w.add_context_length(cfg.max_position_embeddings)
-    w.add_embedding_length(cfg.hidden_size)
-    w.add_block_count(cfg.num_hidden_layers)
-    w.add_feed_forward_length(cfg.intermediate_size)
-    w.add_head_count(cfg.num_attention_heads)
-    w.add_layer_norm_eps(cfg.norm_eps)
-    w.add_causal_attention(False)
-    w.add_pooling_type(gguf.PoolingType.MEAN)
-    w.add_sliding_window(cfg.local_attention)
-    every = 3 if "bias" not in name else 2
-    w.add_sliding_window_pattern(every)
-    w.add_rope_freq_base(cfg.rope_parameters["full_attention"]["rope_theta"])
-    w.add_float32(f"{arch}.rope.freq_base_swa", cfg.rope_parameters["sliding_attention"]["rope_theta"])
-    w.add_rope_scaling_type(gguf.RopeScalingType.NONE)
-    w.add_vocab_size(cfg.vocab_size)
-    names = {"embeddings.tok_embeddings": "token_embd", "embeddings.norm": "token_embd_norm",
-             "final_norm": "output_norm"}
-    layer = {"attn_norm": "attn_norm", "attn.Wqkv": "attn_qkv", "attn.Wo": "attn_output",
-             "mlp_norm": "ffn_norm", "mlp.Wi": "ffn_up", "mlp.Wo": "ffn_down"}
-    for n, p in model.state_dict().items():
-        base, suffix = n.rsplit(".", 1)
-        if base in names:
-            gg = names[base]
-        else:
-            parts = base.split(".", 2)
-            assert parts[0] == "layers", n
-            gg = f"blk.{parts[1]}.{layer[parts[2]]}"
-        t = p.float().numpy()
-        if suffix == "weight" and t.ndim == 2:
-            t = t.astype(np.float16)  # F16 matrices, F32 vectors: as llama.cpp's converter writes
-        w.add_tensor(f"{gg}.{suffix}", t)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+def convert_gguf(folder, path, llamacpp):
+    """llama.cpp's own converter (convert_hf_to_gguf.py ModernBertModel, F16 matrices) on the folder,
+    in a subprocess. Its BPE pre-tokenizer check knows real tokenizers by a hash of their output; the
+    tiny tokenizer has none, so the check is answered "modern-bert" (ModernBERT's, a GPT-2-style
+    byte-level split, which the tiny tokenizer uses)."""
+    import subprocess
+    code = ("import sys; sys.path[:0] = [sys.argv[1] + '/gguf-py', sys.argv[1]]\n"
+            "import conversion.base as base\n"
+            "base.TextModel.get_vocab_base_pre = lambda self, tokenizer: 'modern-bert'\n"
+            "import convert_hf_to_gguf as c\n"
+            "sys.argv = ['convert_hf_to_gguf.py', sys.argv[2], '--outfile', sys.argv[3], '--outtype', 'f16']\n"
+            "c.main()\n")
+    subprocess.run([sys.executable, "-c", code, llamacpp, folder, path], check=True, capture_output=True)
 
 
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    llamacpp = None
+    for a in sys.argv[1:]:
+        if a.startswith("--gguf"):
+            llamacpp = a.split("=", 1)[1] if "=" in a else os.path.join(
+                ROOT, ".cache/llamacpp/llama_cpp_python-0.3.36/vendor/llama.cpp")
     out = args[0] if args else os.path.join(ROOT, "tests/data/tiny")
     tmp = os.path.join(out, ".modernbert_tokenizer.json")
     tok = make_tokenizer(tmp)
     for name, extra in MODELS.items():
-        cfg, model = build(name, extra, tok, out)
-        if "--gguf" in sys.argv:
-            write_gguf(name, cfg, model, os.path.join(out, name + ".gguf"))
+        build(name, extra, tok, out)
+        if llamacpp:
+            convert_gguf(os.path.join(out, name), os.path.join(out, name + ".gguf"), llamacpp)
     os.remove(tmp)
 
 

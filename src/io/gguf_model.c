@@ -351,10 +351,12 @@ static xf_status modernbert_config(const xf_gguf *g, const char *arch, xf_hf_con
         (st = get_size(g, KEY("block_count"), 1, 1, XF_MAX_LAYERS, &c->num_hidden_layers)) ||
         (st = get_size(g, KEY("feed_forward_length"), 1, 1, XF_MAX_FFN, &c->intermediate_size)) ||
         (st = get_size(g, KEY("context_length"), 1, 1, XF_MAX_POSITIONS, &c->max_position_embeddings)) ||
-        (st = get_real(g, KEY("attention.layer_norm_epsilon"), 1, 0.0, 1.0, &c->layer_norm_eps)) ||
         (st = get_size(g, KEY("attention.sliding_window"), 0, 0, XF_MAX_POSITIONS, &c->local_attention)))
         return st;
-    if (xf_gguf_find(g, KEY("hidden_act")) >= 0) {
+    /* the converter writes the LayerNorm epsilon under the RMS name */
+    const int rms = xf_gguf_find(g, KEY("attention.layer_norm_epsilon")) < 0;
+    if ((st = get_real(g, rms ? KEY("attention.layer_norm_rms_epsilon") : k, 1, 0.0, 1.0, &c->layer_norm_eps))) return st;
+    if (xf_gguf_find(g, KEY("hidden_activation")) >= 0 || xf_gguf_find(g, KEY("hidden_act")) >= 0) {
         const char *s;
         size_t len;
         if ((st = xf_gguf_get_str(g, k, &s, &len))) return st;
