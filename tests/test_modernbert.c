@@ -173,6 +173,9 @@ static void check_model(const char *name, const char *src, int gguf) {
         printf("%s: %zu sequences in one batch: max |diff| %.3g\n", what, nb, d);
         CHECK_MSG(d < TOL, "%s: batch of %zu: max |diff| %.3g", what, nb, d);
         if (xf_model_tokenizer(m)) check_texts(m, dir, what);
+        CHECK_MSG(xf_model_save(m, "/tmp/xfmr_mbert_never.gguf", NULL) == XF_ERR_UNSUPPORTED &&
+                      strstr(xf_errmsg(), "modernbert"),
+                  "%s: saving must be refused: %s", what, xf_errmsg());
     }
     xf_model_free(m);
     free(buf);

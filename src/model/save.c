@@ -492,6 +492,9 @@ static xf_status choose_arch(saver *s) {
     s->base = !strcmp(name, "mistral") ? "llama" : name;
     s->permute = !strcmp(s->base, "llama");
     if (!P->n_layers) return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: %s has no layer", m->path);
+    if (!strcmp(name, "modernbert"))
+        return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: %s: modernbert models cannot be written as GGUF yet (llama.cpp's "
+                        "convert_hf_to_gguf.py converts the Hugging Face folder)", m->path);
     const xf_layer *L0 = &P->layers[0];
     int hetero = 0, unequal = 0, biased = 0;
     for (size_t l = 0; l < P->n_layers; l++) {
