@@ -286,8 +286,8 @@ static void test_modernbert_config(void) {
         CHECK(cfg.rope_theta == 1000.0 && cfg.local_rope_theta == 10000.0 && cfg.local_attention == 10 && cfg.norm_bias);
         CHECK(!cfg.attention_bias && !cfg.mlp_bias && strcmp(cfg.hidden_act, "gelu") == 0 &&
               strcmp(cfg.classifier_pooling, "cls") == 0);
-        CHECK(cfg.layer_local && !cfg.layer_local[0] && cfg.layer_local[1] && cfg.layer_local[2] && !cfg.layer_local[3] &&
-              cfg.layer_local[4]);
+        CHECK(cfg.sliding_layers && !cfg.sliding_layers[0] && cfg.sliding_layers[1] && cfg.sliding_layers[2] && !cfg.sliding_layers[3] &&
+              cfg.sliding_layers[4]);
         xf_hf_config_free(&cfg);
     }
     put(d, "config.json", MB ",\"layer_types\":[\"sliding_attention\",\"full_attention\",\"full_attention\","
@@ -299,14 +299,14 @@ static void test_modernbert_config(void) {
     if (s == XF_OK) {
         CHECK(cfg.rope_theta == 5e5 && cfg.local_rope_theta == 7e3 && cfg.layer_norm_eps == 1e-6 &&
               strcmp(cfg.hidden_act, "silu") == 0 && strcmp(cfg.classifier_pooling, "mean") == 0);
-        CHECK(cfg.layer_local[0] && !cfg.layer_local[1] && !cfg.layer_local[2] && cfg.layer_local[3] && !cfg.layer_local[4]);
+        CHECK(cfg.sliding_layers[0] && !cfg.sliding_layers[1] && !cfg.sliding_layers[2] && cfg.sliding_layers[3] && !cfg.sliding_layers[4]);
         xf_hf_config_free(&cfg);
     }
     put(d, "config.json", MB ",\"layer_types\":[\"full_attention\"]}");
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"layer_types\"", "5");
     put(d, "config.json", MB ",\"layer_types\":[\"full_attention\",\"local\",\"full_attention\",\"full_attention\","
         "\"full_attention\"]}");
-    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_FORMAT, "config.json", "\"layer_types\"[1]", NULL);
+    CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_UNSUPPORTED, "config.json", "\"layer_types\"[1]", NULL);
     put(d, "config.json", MB ",\"global_attn_every_n_layers\":0}");
     CHECK_FAIL(xf_hf_config_load(d, &cfg), XF_ERR_RANGE, "config.json", "\"global_attn_every_n_layers\"", NULL);
     put(d, "config.json", MB ",\"local_attention\":1}");
