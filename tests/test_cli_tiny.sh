@@ -193,12 +193,13 @@ run 0 "${gen[@]}" --seed 18446744073709551615 --max-tokens 2
 printf 'the quick brown fox\n' >"$tmp/short.txt"
 run 1 "$X" perplexity -m "$tiny/llama" --window 1000 "$tmp/short.txt"
 err_has "max_position_embeddings"
-# The decoder architectures the help texts list are the library's (its error lists them).
+# The decoder architectures the help texts list are the library's (its error lists them, with the
+# encoders bert and modernbert).
 mkdir -p "$tmp/nope"
 sed 's/"model_type": "llama"/"model_type": "nope"/' "$tiny/llama/config.json" >"$tmp/nope/config.json"
 for f in model.safetensors tokenizer.json; do ln -s "$tiny/llama/$f" "$tmp/nope/$f"; done
 run 1 "$X" info "$tmp/nope"
-archs=$(sed -n 's/.*(supported: \([^)]*\)).*/\1/p' "$tmp/err" | tr -d ' ' | tr ',' '\n' | grep -vx bert | sort | tr '\n' ' ')
+archs=$(sed -n 's/.*(supported: \([^)]*\)).*/\1/p' "$tmp/err" | tr -d ' ' | tr ',' '\n' | grep -vxE 'bert|modernbert' | sort | tr '\n' ' ')
 check "the library lists its architectures" test -n "$archs"
 for h in main generate chat perplexity; do
   check "$h --help lists the decoders $archs" python3 - "$tmp/help_$h.txt" "$archs" <<'PY'
@@ -247,6 +248,14 @@ assert i["kind"] == "decoder" and i["n_kv_heads"] == 2 and i["head_dim"] == 16 a
 assert "pooling" not in i and i["has_tokenizer"] is True' "$tmp/out"
 run 0 "$X" info "$tiny/bert"
 for k in encoder pooling normalize "embedding dim"; do out_has "$k"; done
+# ModernBERT: each layer's span (global, local within 8 positions), and the same from its GGUF
+run 0 "$X" info "$tiny/modernbert"
+out_has "attention      full,local 8,local 8,full"
+run 0 "$X" info "$tiny/modernbert_bias.gguf" --json
+check "info --json lists ModernBERT's spans" python3 -c '
+import json, sys
+i = json.load(open(sys.argv[1]))
+assert i["architecture"] == "modernbert" and i["kind"] == "encoder" and i["attn_spans"] == "full,local 5,full,local 5,full"' "$tmp/out"
 out_lacks "kv heads"
 run 0 "$X" info "$tmp/notok"
 out_has "tokenizer      no"
