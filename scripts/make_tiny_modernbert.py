@@ -14,7 +14,8 @@ transformers' classes (fixed seeds). Writes tests/data/tiny/<name>/ for two vari
                    5 layers
 
 Each folder: config.json (as save_pretrained writes it), model.safetensors (F16 values: half the
-size; the references run in float32 on exactly those values), tokenizer.json (a small byte-level
+size; the references run in float32 on exactly those values), tokenizer_config.json (ModernBERT's
+special tokens), tokenizer.json (a small byte-level
 BPE tokenizer with ModernBERT's post-processor shape, [CLS] $A [SEP], trained here on
 tests/data/corpus.txt; ModernBERT's real tokenizer is not available offline), and
 
@@ -41,6 +42,7 @@ sliding_window_pattern = global_attn_every_n_layers, rope.freq_base / rope.freq_
 tokenizer as tokenizer.ggml.* (gpt2 BPE, add_bos / add_eos).
 """
 import copy
+import json
 import os
 import struct
 import sys
@@ -106,6 +108,11 @@ def build(name, extra, tok, out):
     # a copy: .half() would also round the rotary inv_freq buffers the references are computed with
     copy.deepcopy(model).half().save_pretrained(d, safe_serialization=True)
     tok.save(os.path.join(d, "tokenizer.json"))
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:  # ModernBERT's special tokens
+        json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "cls_token": "[CLS]", "sep_token": "[SEP]",
+                   "pad_token": "[PAD]", "mask_token": "[MASK]", "unk_token": "[UNK]",
+                   "model_max_length": cfg.max_position_embeddings, "clean_up_tokenization_spaces": True},
+                  f, indent=1)
     H = cfg.hidden_size
     g = torch.Generator().manual_seed(99)
     seqs = []
