@@ -181,6 +181,37 @@ static void check_model(const char *name, const char *src, int gguf) {
     free(buf);
 }
 
+/* Token pruning on ModernBERT (local layers then mask by the kept tokens' positions): texts of
+ * 3..109 tokens with half the tokens dropped by the last layer embed to finite vectors, with
+ * fewer token-layers than dense; keep 1 is bitwise the dense embedding. */
+static void check_pruning(const char *dir) {
+    xf_model *m = NULL;
+    xf_status st = xf_model_load(dir, NULL, &m);
+    CHECK_MSG(st == XF_OK, "%s: %s", dir, xf_errmsg());
+    if (!m) return;
+    const char *texts[] = {"a", "hello world", "Zebra? 42! Zebra? 42! Zebra? 42! Zebra? 42! Zebra? 42! Zebra? 42! a longer "
+                           "text that crosses the local attention window of the tiny model."};
+    const size_t H = xf_model_embedding_dim(m);
+    float dense[3 * 64], pruned[3 * 64], same[3 * 64];
+    CHECK(H <= 64 && xf_embed(m, texts, 3, 0, dense, NULL) == XF_OK);
+    xf_adaptive_params ap = xf_adaptive_default_params();
+    ap.keep = 0.5f, ap.keep_min = 2;
+    CHECK_MSG(xf_model_set_adaptive(m, &ap) == XF_OK, "%s", xf_errmsg());
+    CHECK_MSG(xf_embed(m, texts, 3, 0, pruned, NULL) == XF_OK, "%s", xf_errmsg());
+    xf_adaptive_stats as = xf_adaptive_stats_init();
+    CHECK(xf_model_adaptive_stats(m, &as, 1) == XF_OK && as.token_layers < as.token_layers_dense);
+    int finite = 1;
+    for (size_t k = 0; k < 3 * H; k++) finite &= isfinite(pruned[k]);
+    CHECK_MSG(finite, "pruned ModernBERT embeddings are not finite");
+    printf("token pruning (keep 0.5): %llu of %llu token-layers, cosine to dense %.4f (longest text)\n",
+           (unsigned long long)as.token_layers, (unsigned long long)as.token_layers_dense,
+           (double)xf_cosine(dense + 2 * H, pruned + 2 * H, H));
+    ap.keep = 1.0f;
+    CHECK(xf_model_set_adaptive(m, &ap) == XF_OK && xf_embed(m, texts, 3, 0, same, NULL) == XF_OK);
+    CHECK_MSG(memcmp(same, dense, 3 * H * sizeof *same) == 0, "keep 1 must be the dense embedding");
+    xf_model_free(m);
+}
+
 /* A copy of tiny/modernbert's folder with one config.json field replaced must fail to load with
  * status want and a message naming `needle`. */
 static void check_bad_config(const char *field, const char *value, xf_status want, const char *needle) {
@@ -229,6 +260,9 @@ int main(void) {
         CHECK_MSG(stat(gg, &sb) == 0, "%s is missing (scripts/make_tiny_modernbert.py --gguf)", gg);
         check_model(names[i], gg, 1);
     }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/modernbert", xf_t_src("tests/data/tiny"));
+    check_pruning(dir);
     check_bad_config("\"hidden_activation\"", "\"relu\"", XF_ERR_UNSUPPORTED, "hidden_activation \"relu\"");
     check_bad_config("\"num_hidden_layers\"", "6", XF_ERR_FORMAT, "\"layer_types\" must be a list of 6");
     check_bad_config("\"local_attention\"", "0", XF_ERR_RANGE, "\"local_attention\"");
