@@ -543,6 +543,11 @@ typedef struct xf_session_params {
      * still end at max_position_embeddings). */
     const char *kv_policy;
     size_t kv_budget;     /* slots per layer; required (> 0) with an evicting policy */
+    /* Quest sparse attention at decode (docs/LONG_CONTEXT.md): each single-token step reads, per
+     * key/value head, only the pages of 64 cached keys whose keys can score highest for its
+     * query (per-channel key bounds), about quest_budget keys, plus the newest page; 0 = every
+     * key. Prefill stays dense. Added after the fields above (struct_size). */
+    size_t quest_budget;
 } xf_session_params;
 
 static inline xf_session_params xf_session_default_params(void) {

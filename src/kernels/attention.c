@@ -226,6 +226,7 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
     for (size_t j0 = sinks ? 0 : lo_all / BK * BK; j0 < hi_all; j0 += BK) {
         const size_t j1 = j0 + BK < hi_all ? j0 + BK : hi_all, nk = j1 - j0, nv = (nk + 7) / 8;
         if (j0 >= sinks && j1 <= lo_all) continue; /* between the sinks and every row's window */
+        if (p->blocks && !p->blocks[kv_head * p->blocks_ld + j0 / BK]) continue; /* not selected */
         int64_t kmin = INT64_MAX, kmax = INT64_MIN;
         for (size_t j = j0; bp && j < j1; j++) {
             kmin = p->k_pos[j] < kmin ? p->k_pos[j] : kmin;
@@ -350,8 +351,9 @@ static inline float kv_at(const xf_attn_problem *p, int values, size_t j, size_t
     return p->kv_f16 ? h2f(((const uint16_t *)base)[j * ld + col]) : ((const float *)base)[j * ld + col];
 }
 
-/* Whether query t sees key j (the reference's plain mask). */
-static inline int ref_visible(const xf_attn_problem *p, size_t t, size_t j) {
+/* Whether query t of key/value head g sees key j (the reference's plain mask). */
+static inline int ref_visible(const xf_attn_problem *p, size_t g, size_t t, size_t j) {
+    if (p->blocks && !p->blocks[g * p->blocks_ld + j / BK]) return 0;
     if (by_pos(p)) return pos_visible(p, q_position(p, t), p->k_pos[j]);
     size_t lo, hi;
     key_range(p, t, &lo, &hi);
@@ -363,11 +365,12 @@ static inline size_t head_base(const xf_attn_problem *p, size_t kv_head) {
 }
 
 /* Scores of query t, head h against every key (double), -inf where masked; returns the max. */
-static double ref_scores(const xf_attn_problem *p, size_t t, size_t h, size_t koff, double *s) {
+static double ref_scores(const xf_attn_problem *p, size_t kv_head, size_t t, size_t h, double *s) {
     const float *q = p->Q + t * p->ldq + h * p->dh;
+    const size_t koff = kv_head * p->dh;
     double mx = -INFINITY;
     for (size_t j = 0; j < p->n_k; j++) {
-        if (!ref_visible(p, t, j)) {
+        if (!ref_visible(p, kv_head, t, j)) {
             s[j] = -INFINITY;
             continue;
         }
@@ -391,7 +394,7 @@ void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_
     }
     for (size_t t = q0; t < q1; t++)
         for (size_t h = hb + h0; h < hb + h1; h++) {
-            const double mx = ref_scores(p, t, h, koff, s);
+            const double mx = ref_scores(p, kv_head, t, h, s);
             double sum = 0.0;
             memset(acc, 0, dh * sizeof *acc);
             for (size_t j = 0; j < p->n_k; j++) {
@@ -408,12 +411,12 @@ void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_
 
 void xf_attention_weights(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
                           float *acc, size_t ldacc) {
-    const size_t koff = kv_head * p->dh, hb = head_base(p, kv_head);
+    const size_t hb = head_base(p, kv_head);
     double *s = malloc((p->n_k ? p->n_k : 1) * sizeof *s);
     if (!s) return; /* the policy then sees no new weight: it keeps its previous scores */
     for (size_t t = q0; t < q1; t++)
         for (size_t h = hb + h0; h < hb + h1; h++) {
-            const double mx = ref_scores(p, t, h, koff, s);
+            const double mx = ref_scores(p, kv_head, t, h, s);
             double sum = 0.0;
             for (size_t j = 0; j < p->n_k; j++) sum += s[j] == -INFINITY ? 0.0 : (s[j] = exp(s[j] - mx));
             float *a = acc + (h - hb - h0) * ldacc;

@@ -59,6 +59,12 @@ typedef struct {
      * at positions (indices without k_pos) < sinks stay visible to every later query as well:
      * query t sees key j iff j <= qp(t) and (j > qp(t) - W or j < sinks). 0 = a plain window. */
     size_t sinks;
+    /* Block-sparse keys (Quest's page selection at decode): when set, key/value head g reads only
+     * the key blocks [b * XF_ATTN_KEYS, (b + 1) * XF_ATTN_KEYS) with blocks[g * blocks_ld + b] != 0
+     * (on top of every mask above); NULL = all blocks. Each query must keep a visible key (its
+     * own block), or its output is 0/0. */
+    const unsigned char *blocks;
+    size_t blocks_ld;
 } xf_attn_problem;
 
 /* Query positions per block for a given group size: XF_ATTN_ROWS / group, at least 1. */

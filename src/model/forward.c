@@ -111,6 +111,11 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
             if (C->type == XF_KV_Q8 || C->type == XF_KV_Q4) p.kv_tile = xf_kv_tile, p.kv_ctx = C;
             if (C->in_order) p.q_pos0 = first;
             else p.k_pos = C->pos, p.q_pos = f->pos + o;
+            const size_t budget = f->kv[s]->quest_budget;
+            if (budget && L == 1 && C->n > budget) { /* a decode step: Quest reads the top pages only */
+                xf_quest_select(C, a, Q + o * qd, budget);
+                p.blocks = C->page_on, p.blocks_ld = C->pages_cap;
+            }
         } else {
             p.K = K + o * kvd, p.V = V + o * kvd, p.n_k = L;
             if ((a->causal || a->window) && !positions_in_order(f->pos + o, L)) p.k_pos = p.q_pos = f->pos + o;

@@ -31,6 +31,7 @@ void xf_kv_free(xf_kv_cache *c) {
         free(c->layers[l].w);
         free(c->layers[l].rk);
         free(c->layers[l].rv);
+        xf_quest_free(&c->layers[l]);
     }
     free(c->layers);
     memset(c, 0, sizeof *c);
@@ -38,7 +39,7 @@ void xf_kv_free(xf_kv_cache *c) {
 
 void xf_kv_clear(xf_kv_cache *c) {
     for (size_t l = 0; l < c->n_layers; l++) {
-        c->layers[l].n = c->layers[l].nq = 0;
+        c->layers[l].n = c->layers[l].nq = c->layers[l].bounds_n = 0;
         c->layers[l].in_order = 1;
     }
     c->n_past = 0;
@@ -67,7 +68,7 @@ static xf_status grow(xf_kv_layer *L, size_t cap) {
     if (L->n) memcpy(pos, L->pos, L->n * sizeof *pos);
     free(L->k), free(L->v), free(L->pos), free(L->w);
     L->k = k, L->v = v, L->pos = pos, L->w = w, L->cap = cap;
-    return XF_OK;
+    return L->quest ? xf_quest_grow(L, cap) : XF_OK;
 }
 
 xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t reserve, int type,
@@ -94,6 +95,17 @@ xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t 
     for (size_t l = 0; !st && l < c->n_layers; l++) st = grow(&c->layers[l], start);
     if (st) xf_kv_free(c);
     return st;
+}
+
+xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget) {
+    c->quest_budget = budget;
+    for (size_t l = 0; budget && l < c->n_layers; l++) {
+        xf_kv_layer *L = &c->layers[l];
+        L->quest = 1, L->head_dim = p->layers[l].attn.head_dim;
+        xf_status st = xf_quest_grow(L, L->cap);
+        if (st) return st;
+    }
+    return XF_OK;
 }
 
 xf_status xf_kv_reserve(xf_kv_cache *c, size_t n) {
@@ -161,6 +173,7 @@ void xf_kv_keep(xf_kv_layer *L, const unsigned char *keep) { /* rows: never Q4 (
         o++;
     }
     L->n = o;
+    L->bounds_n = 0; /* slots moved: Quest's page bounds are rebuilt on their next use */
     L->in_order = 1; /* still 0, 1, 2, ... when only trailing slots were dropped */
     for (size_t i = 0; i < o && L->in_order; i++) L->in_order = (size_t)L->pos[i] == i;
 }
@@ -172,6 +185,7 @@ size_t xf_kv_bytes(const xf_kv_cache *c) {
         size_t kb, vb;
         (void)kv_sizes(L, L->cap, &kb, &vb);
         b += kb + vb + L->cap * (sizeof(int32_t) + (L->w ? L->n_heads * sizeof(float) : 0));
+        if (L->quest) b += L->pages_cap * (2 * L->kv_dim * sizeof(float) + L->kv_dim / L->head_dim);
         if (L->rk) b += 2 * XF_KV_QBLOCK * L->kv_dim * sizeof(float);
     }
     return b;

@@ -47,6 +47,15 @@ typedef struct xf_kv_layer {
     size_t w_last;   /* set by the policy: sum the weights of only the last w_last queries of a
                         forward (SnapKV's observation window); 0 = all of them */
     float *w;        /* [n_heads, cap]: summed attention weights of the last forward's queries */
+    /* Quest (kv_quest.c), when quest is set: per page of XF_QUEST_PAGE slots the per-channel
+     * minimum and maximum of its keys ([pages_cap, kv_dim]) over slots [0, bounds_n), and the
+     * pages each key/value head reads this step (page_on [kv heads, pages_cap]); the rest is
+     * scratch of the selection. */
+    int quest;
+    size_t head_dim, pages_cap, bounds_n;
+    float *page_min, *page_max, *page_score, *page_row;
+    unsigned char *page_on, *page_fixed;
+    size_t *page_idx;
 } xf_kv_layer;
 
 typedef struct xf_kv_policy xf_kv_policy;
@@ -63,6 +72,7 @@ typedef struct xf_kv_cache {
                               forward (set by the session before the policy hooks run) */
     size_t min_last_chunk; /* set by the policy: the session makes the last chunk of a prompt at
                               least this long (SnapKV's observation window); 0 = any */
+    size_t quest_budget;   /* Quest: keys a decode step reads per key/value head; 0 = all */
 } xf_kv_cache;
 
 struct xf_kv_policy {
@@ -118,6 +128,24 @@ void xf_kv_q4_seal(xf_kv_layer *L);
  * its keys (values = 0) or values, columns [col, col + dh), as floats with row stride dp and
  * columns [dh, dp) zeroed. Any type, any rows and columns. */
 void xf_kv_tile(const void *layer, int values, size_t j0, size_t nk, size_t col, size_t dh, size_t dp, float *dst);
+
+/* Quest's sparse decode attention (kv_quest.c). Pages are the attention kernel's key blocks. */
+#define XF_QUEST_PAGE 64
+/* Turn Quest on for every layer of c (reading `budget` keys per step), with bounds for the slots
+ * the layers have room for. */
+xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget);
+/* Bounds and selection arrays of a layer for cap slots, keeping the folded bounds. */
+xf_status xf_quest_grow(xf_kv_layer *L, size_t cap);
+void xf_quest_free(xf_kv_layer *L);
+/* Fold the slots since bounds_n into their pages' bounds. */
+void xf_quest_fold(xf_kv_layer *L);
+/* The page bound of one query head: sum over c < dh of max(q[c] mn[c], q[c] mx[c]) — at least
+ * q . k for every key k with mn <= k <= mx channel by channel. */
+float xf_quest_bound(const float *q, const float *mn, const float *mx, size_t dh);
+/* This decode step's pages: page_on of each key/value head of attention plan a for the query
+ * row q ([n_heads * head_dim], after RoPE): the newest page(s) and the highest-bound others, up
+ * to ceil(budget / XF_QUEST_PAGE) pages. */
+void xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, size_t budget);
 
 /* Policy hooks, called by sessions. */
 xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new);

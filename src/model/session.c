@@ -73,6 +73,7 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
     s->n_ctx = n_ctx;
     s->chunk = n_ctx < XF_SESSION_CHUNK ? n_ctx : XF_SESSION_CHUNK;
     xf_status st = xf_kv_init(&s->kv, &m->plan, n_ctx, p.n_ctx_reserve, (int)p.kv_type, policy, p.kv_budget);
+    if (!st && p.quest_budget) st = xf_kv_quest_init(&s->kv, &m->plan, p.quest_budget);
     if (!st) st = xf_fwd_reserve(m, &s->ws, s->chunk, 1);
     if (!st) {
         s->X = xf_aligned_alloc(s->chunk * m->plan.hidden * sizeof *s->X);

@@ -411,13 +411,14 @@ typedef struct cli_gen_opts {
     const char *kv_policy;             /* --kv-policy NAME, NULL = keep every token */
     long kv_budget;                    /* --kv-budget N */
     int kv_type;                       /* --kv-type f32|f16|q8|q4 (xf_kv_type), default f32 */
+    long quest;                        /* --quest N: Quest's keys per decode step, 0 = all */
 } cli_gen_opts;
 
 enum {
     CLI_OPT_MAX_TOKENS = 1100, CLI_OPT_TEMPERATURE, CLI_OPT_TOP_K, CLI_OPT_TOP_P, CLI_OPT_MIN_P,
     CLI_OPT_REPEAT_PENALTY, CLI_OPT_PRESENCE_PENALTY, CLI_OPT_FREQUENCY_PENALTY, CLI_OPT_SEED,
     CLI_OPT_STOP, CLI_OPT_SYSTEM, CLI_OPT_CHAT_TEMPLATE, CLI_OPT_CTX, CLI_OPT_VERBOSE,
-    CLI_OPT_IGNORE_EOS, CLI_OPT_KV_POLICY, CLI_OPT_KV_BUDGET, CLI_OPT_KV_TYPE
+    CLI_OPT_IGNORE_EOS, CLI_OPT_KV_POLICY, CLI_OPT_KV_BUDGET, CLI_OPT_KV_TYPE, CLI_OPT_QUEST
 };
 enum {
     CLI_GIVEN_TEMPERATURE = 1, CLI_GIVEN_TOP_K = 2, CLI_GIVEN_TOP_P = 4, CLI_GIVEN_MIN_P = 8,
@@ -431,7 +432,7 @@ enum {
 /* KV eviction (generate, chat, eval; docs/LONG_CONTEXT.md). */
 #define CLI_OPTS_KV                                                                        \
     {CLI_OPT_KV_POLICY, 0, "kv-policy", 1}, {CLI_OPT_KV_BUDGET, 0, "kv-budget", 1}, \
-        {CLI_OPT_KV_TYPE, 0, "kv-type", 1}
+        {CLI_OPT_KV_TYPE, 0, "kv-type", 1}, {CLI_OPT_QUEST, 0, "quest", 1}
 #define CLI_HELP_KV                                                                            \
     "      --kv-policy NAME  KV-cache eviction: keep-all (default), streaming (4 attention\n"  \
     "                        sinks + recent tokens), h2o (heavy hitters + recent), snapkv\n"   \
@@ -439,10 +440,14 @@ enum {
     "      --kv-budget N     tokens per layer an evicting policy keeps\n"                   \
     "      --kv-type TYPE    KV-cache values: f32 (default, exact), f16, q8 (8.5 bits, blocks\n" \
     "                        of 32 per token) or q4 (KIVI: keys per channel, values per token,\n" \
-    "                        5 bits; keep-all only)\n"
-/* Handle --kv-policy / --kv-budget / --kv-type: 1 handled, 0 not one of them, -1 bad value
- * (printed). */
-int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type);
+    "                        5 bits; keep-all only)\n"                                            \
+    "      --quest N         Quest sparse attention at decode: each new token reads only the\n" \
+    "                        ~N cached keys (pages of 64) that can score highest for it, plus\n" \
+    "                        the newest page (default 0 = every key; prefill stays dense)\n"
+/* Handle --kv-policy / --kv-budget / --kv-type / --quest: 1 handled, 0 not one of them, -1 bad
+ * value (printed). */
+int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type,
+                  long *quest);
 /* Option table entries of cli_gen_opts (plus CLI_OPTS_MODEL, CLI_OPTS_THREADS). */
 #define CLI_OPTS_GEN                                                                           \
     {CLI_OPT_MAX_TOKENS, 0, "max-tokens", 1}, {CLI_OPT_TEMPERATURE, 0, "temperature", 1},      \

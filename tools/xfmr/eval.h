@@ -74,6 +74,7 @@ typedef struct eval_opts {
     const char *kv_policy;  /* --kv-policy (passkey, needle) */
     long kv_budget;         /* --kv-budget */
     int kv_type;            /* --kv-type (xf_kv_type) */
+    long quest;             /* --quest N (0 = dense decode attention) */
     int decode_ppl;         /* --decode-ppl: ppl through sessions, one token at a time */
 } eval_opts;
 

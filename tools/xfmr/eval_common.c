@@ -155,6 +155,7 @@ int eval_gen_begin(eval_ctx *c, xf_model *m, size_t n_ctx, long max_tokens, int 
     go.kv_policy = c->o->kv_policy;
     go.kv_budget = c->o->kv_budget;
     go.kv_type = c->o->kv_type;
+    go.quest = c->o->quest;
     if ((rc = cli_gen_begin(&e->g, m, &go, e->tmpl))) eval_gen_end(e);
     return rc;
 }

@@ -46,11 +46,12 @@ int eval_run_ppl(eval_ctx *c, cJSON *obj) {
     int rc = eval_read_textsets(c, sets, &n_sets);
     const size_t window = cli_ppl_window(c->m, c->o->window, DEFAULT_WINDOW_CAP);
     /* KV-cache settings act only in sessions: score as generation does */
-    const int decode = c->o->decode_ppl || c->o->kv_type || c->o->kv_policy;
+    const int decode = c->o->decode_ppl || c->o->kv_type || c->o->kv_policy || c->o->quest;
     xf_session_params sp = xf_session_default_params();
     sp.kv_type = (xf_kv_type)c->o->kv_type;
     sp.kv_policy = c->o->kv_policy;
     sp.kv_budget = (size_t)c->o->kv_budget;
+    sp.quest_budget = (size_t)c->o->quest;
     for (size_t k = 0; k < n_sets; k++) n_files += sets[k].n;
     if (!rc) eval_heading(c, "ppl: %zu set%s, %zu file%s (window %zu%s)", n_sets, n_sets == 1 ? "" : "s", n_files,
                           n_files == 1 ? "" : "s", window, decode ? ", decoded one token at a time" : "");

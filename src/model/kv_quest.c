@@ -1,0 +1,109 @@
+/* kv_quest.c — Quest (Tang et al., "Quest: Query-Aware Sparsity for Efficient Long-Context LLM
+ * Inference", ICML 2024): at each decode step, attend only to the KV pages whose keys can score
+ * highest for this query.
+ *
+ * A page is one key block of the attention kernel (XF_QUEST_PAGE = XF_ATTN_KEYS slots: slot
+ * indices [64b, 64b + 64)). For every page the cache keeps the per-channel minimum and maximum of
+ * its keys (folded in as slots arrive, read back from the cache itself so that a quantized cache's
+ * bounds are those of the keys the kernel sees; rebuilt after slots are removed). A query q bounds
+ * the score of every key k of a page from above by sum_d max(q_d min_d, q_d max_d) (each product
+ * q_d k_d is at most that term). A key/value head takes the largest bound of its query heads (a
+ * page is read for the whole group), and keeps the ceil(budget / 64) pages of highest bound; the
+ * newest pages — the query's own, and under a q4 cache the ones whose slots are still float — are
+ * always read. The kernel then skips the other blocks (xf_attn_problem.blocks). The decode cost
+ * of attention becomes the bound pass (2 kv_dim per 64 keys) plus the budget, whatever the context;
+ * prefill stays dense. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/kv_cache.h"
+
+static size_t pages_of(size_t slots) { return (slots + XF_QUEST_PAGE - 1) / XF_QUEST_PAGE; }
+
+xf_status xf_quest_grow(xf_kv_layer *L, size_t cap) {
+    const size_t pages = pages_of(cap), kvh = L->kv_dim / L->head_dim;
+    float *mn = xf_malloc(pages * L->kv_dim * sizeof *mn), *mx = xf_malloc(pages * L->kv_dim * sizeof *mx);
+    float *score = xf_malloc(pages * sizeof *score), *row = xf_malloc(L->kv_dim * sizeof *row);
+    unsigned char *on = xf_malloc(kvh * pages), *fixed = xf_malloc(pages);
+    size_t *idx = xf_malloc(pages * sizeof *idx);
+    if (!mn || !mx || !score || !row || !on || !fixed || !idx) {
+        free(mn), free(mx), free(score), free(row), free(on), free(fixed), free(idx);
+        return xf_error(XF_ERR_NOMEM, "cannot allocate Quest page bounds for %zu slots", cap);
+    }
+    const size_t done = pages_of(L->bounds_n); /* pages with folded slots: their bounds stay */
+    if (done) {
+        memcpy(mn, L->page_min, done * L->kv_dim * sizeof *mn);
+        memcpy(mx, L->page_max, done * L->kv_dim * sizeof *mx);
+    }
+    xf_quest_free(L);
+    L->page_min = mn, L->page_max = mx, L->page_score = score, L->page_on = on, L->page_fixed = fixed;
+    L->page_idx = idx, L->page_row = row, L->pages_cap = pages;
+    return XF_OK;
+}
+
+void xf_quest_free(xf_kv_layer *L) {
+    free(L->page_min), free(L->page_max), free(L->page_score), free(L->page_on), free(L->page_fixed);
+    free(L->page_idx), free(L->page_row);
+    L->page_min = L->page_max = L->page_score = L->page_row = NULL;
+    L->page_on = L->page_fixed = NULL;
+    L->page_idx = NULL;
+    L->pages_cap = 0;
+}
+
+/* Slots whose keys are final: all of them, but a q4 cache's float residual (requantized later). */
+static size_t foldable(const xf_kv_layer *L) { return L->type == XF_KV_Q4 ? L->nq : L->n; }
+
+void xf_quest_fold(xf_kv_layer *L) {
+    const size_t d = L->kv_dim, end = foldable(L);
+    for (size_t j = L->bounds_n; j < end; j++) {
+        const float *k = L->page_row;
+        if (L->type == XF_KV_F32) k = (const float *)L->k + j * d;
+        else xf_kv_row(L, 0, j, L->page_row);
+        float *mn = L->page_min + j / XF_QUEST_PAGE * d, *mx = L->page_max + j / XF_QUEST_PAGE * d;
+        if (j % XF_QUEST_PAGE == 0) {
+            memcpy(mn, k, d * sizeof *mn);
+            memcpy(mx, k, d * sizeof *mx);
+            continue;
+        }
+        for (size_t c = 0; c < d; c++) {
+            mn[c] = k[c] < mn[c] ? k[c] : mn[c];
+            mx[c] = k[c] > mx[c] ? k[c] : mx[c];
+        }
+    }
+    L->bounds_n = end;
+}
+
+float xf_quest_bound(const float *q, const float *mn, const float *mx, size_t dh) {
+    float s = 0.0f;
+    for (size_t c = 0; c < dh; c++) {
+        const float a = q[c] * mn[c], b = q[c] * mx[c];
+        s += a > b ? a : b;
+    }
+    return s;
+}
+
+void xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, size_t budget) {
+    const size_t dh = a->head_dim, d = L->kv_dim, n_pages = pages_of(L->n), full = foldable(L) / XF_QUEST_PAGE;
+    const size_t want = pages_of(budget);
+    xf_quest_fold(L);
+    for (size_t g = 0; g < a->n_kv_heads; g++) {
+        unsigned char *on = L->page_on + g * L->pages_cap;
+        size_t h0, h1, n_fixed = 0;
+        xf_attn_group(a, g, &h0, &h1);
+        for (size_t b = 0; b < n_pages; b++) {
+            /* the newest pages: not complete in the bounds (q4 residual), or the query's own */
+            L->page_fixed[b] = b >= full || b + 1 == n_pages;
+            n_fixed += L->page_fixed[b];
+            float best = -INFINITY;
+            for (size_t h = h0; !L->page_fixed[b] && h < h1; h++) {
+                const float s = xf_quest_bound(q + h * dh, L->page_min + b * d + g * dh, L->page_max + b * d + g * dh, dh);
+                best = s > best ? s : best;
+            }
+            L->page_score[b] = best;
+        }
+        xf_kv_select_top(L->page_score, L->page_fixed, n_pages, want > n_fixed ? want - n_fixed : 0, on, L->page_idx);
+    }
+}
