@@ -256,6 +256,15 @@ check "info --json lists ModernBERT's spans" python3 -c '
 import json, sys
 i = json.load(open(sys.argv[1]))
 assert i["architecture"] == "modernbert" and i["kind"] == "encoder" and i["attn_spans"] == "full,local 5,full,local 5,full"' "$tmp/out"
+# xfmr embed on the GGUF (its own tokenizer) gives the pooled goldens of the folder
+cut -f1 "$tiny/modernbert/ref_emb.txt" >"$tmp/mb.txt"
+run 0 "$X" embed -m "$tiny/modernbert.gguf" "$tmp/mb.txt"
+check "embed of ModernBERT's GGUF matches transformers' mean pooling" python3 -c '
+import json, sys
+got = [json.loads(l)["embedding"] for l in open(sys.argv[1])]
+ref = [[float(x) for x in l.rstrip("\n").split("\t")[1].split()] for l in open(sys.argv[2])]
+assert len(got) == len(ref) == 4 and all(len(g) == 64 for g in got)
+assert max(abs(a - b) for g, r in zip(got, ref) for a, b in zip(g, r)) < 1e-5' "$tmp/out" "$tiny/modernbert/ref_emb.txt"
 out_lacks "kv heads"
 run 0 "$X" info "$tmp/notok"
 out_has "tokenizer      no"
