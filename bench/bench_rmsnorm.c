@@ -2,7 +2,8 @@
  * src/compress/rmsnorm.c) on a GPT-2-style model: how far its logits are from the original's
  * (largest |difference| / largest |logit|, whole-sequence logits of P tokens), and its speed against
  * the original in one process, runs interleaved (LN, RMS, LN, RMS, ...) so that a shared machine's
- * load falls on both alike: whole-sequence logits of P tokens (prefill) and G decode steps of a
+ * load falls on both alike, which goes first alternating per run (in one process the second model's
+ * decode ran ~15 % faster in an A/A test, BENCH_RMSNORM_AA=1: both Pre-LN): whole-sequence logits of P tokens (prefill) and G decode steps of a
  * session. Prints one JSON line per variant with medians of wall and process-CPU throughput.
  *
  * --dump PREFIX writes the two variants' logits [P, vocab] as raw float32 to PREFIX.ln.f32 and
@@ -49,7 +50,11 @@ int main(int argc, char **argv) {
         if (xf_model_load(argv[1], &mp, &m[k])) return fail(argv[1]);
     xf_compress_params cp = xf_compress_default_params();
     cp.methods = "rmsnorm";
-    if (xf_model_compress(m[1], &cp)) return fail("rmsnorm");
+    if (getenv("BENCH_RMSNORM_AA")) cp.methods = NULL; /* A/A: both variants Pre-LN (noise check) */
+    /* BENCH_RMSNORM_SWAP=1: the first model loaded is the rewritten one (the per-model effect of
+     * the A/A test then falls on the other side; average both orders) */
+    const int rms = getenv("BENCH_RMSNORM_SWAP") ? 0 : 1;
+    if (cp.methods && xf_model_compress(m[rms], &cp)) return fail("rmsnorm");
     const size_t V = xf_model_vocab_size(m[0]);
     int32_t *ids = malloc((size_t)P * sizeof *ids);
     float *lg[2] = {malloc((size_t)P * V * sizeof(float)), malloc((size_t)P * V * sizeof(float))};
@@ -72,7 +77,8 @@ int main(int argc, char **argv) {
     printf("{\"max_abs_diff\": %.3g, \"max_abs_logit\": %.4g, \"relative\": %.3g}\n", worst, big, worst / big);
     double pw[2][99], pc[2][99], dw[2][99], dc[2][99];
     for (int r = 0; r < runs; r++)
-        for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 2; i++) {
+            const int k = r % 2 ? 1 - i : i; /* which goes first alternates: the order itself shows in decode */
             double w0 = bench_now(), c0 = bench_cpu();
             if (xf_model_logits(m[k], ids, (size_t)P, lg[k])) return fail("logits");
             pw[k][r] = P / (bench_now() - w0), pc[k][r] = P / (bench_cpu() - c0);
@@ -84,11 +90,12 @@ int main(int argc, char **argv) {
             dw[k][r] = G / (bench_now() - w0), dc[k][r] = G / (bench_cpu() - c0);
             xf_session_free(s);
         }
-    static const char *const names[2] = {"pre-ln", "pre-rmsnorm"};
+    const char *names[2] = {"pre-ln", "pre-ln"};
+    if (cp.methods) names[rms] = "pre-rmsnorm";
     for (int k = 0; k < 2; k++)
-        printf("{\"variant\": \"%s\", \"threads\": %d, \"prefill_tok_s_wall\": %.1f, \"prefill_tok_s_cpu\": %.1f, "
+        printf("{\"variant\": \"%s\", \"model\": %d, \"threads\": %d, \"prefill_tok_s_wall\": %.1f, \"prefill_tok_s_cpu\": %.1f, "
                "\"decode_tok_s_wall\": %.2f, \"decode_tok_s_cpu\": %.2f, \"prompt\": %d, \"gen\": %d, \"runs\": %d}\n",
-               names[k], threads, bench_median(pw[k], runs), bench_median(pc[k], runs), bench_median(dw[k], runs),
+               names[k], k, threads, bench_median(pw[k], runs), bench_median(pc[k], runs), bench_median(dw[k], runs),
                bench_median(dc[k], runs), P, G, runs);
     free(ids), free(lg[0]), free(lg[1]);
     xf_model_free(m[0]), xf_model_free(m[1]);
