@@ -5,15 +5,19 @@ text generation on the CPU). A thin ctypes layer over libxfmr.so; see docs/PYTHO
     enc = xfmr.SentenceEncoder("all-MiniLM-L6-v2")
     vecs = enc.encode(["a sentence", "another one"], normalize_embeddings=True)  # (2, 384) float32
 
+    ce = xfmr.CrossEncoder("cross-encoder/ms-marco-MiniLM-L6-v2")
+    ce.rank("a query", ["a document", "another"])       # [{"corpus_id": 0, "score": 0.98}, ...]
+
     llm = xfmr.LLM("SmolLM2-135M-Instruct")
     print(llm.chat([{"role": "user", "content": "What is the capital of France?"}], temperature=0))
 """
 from ._lib import LibraryNotFoundError, ModelNotFoundError, XfmrError
+from .cross_encoder import CrossEncoder
 from .encoder import SentenceEncoder
 from .llm import LLM
 
 __version__ = "0.2.0"
-__all__ = ["SentenceEncoder", "LLM", "XfmrError", "ModelNotFoundError", "LibraryNotFoundError",
+__all__ = ["SentenceEncoder", "CrossEncoder", "LLM", "XfmrError", "ModelNotFoundError", "LibraryNotFoundError",
            "library_version", "library_path"]
 
 
