@@ -135,6 +135,33 @@ static void test_gguf(void) {
     golden_free(&g);
 }
 
+/* xf_model_save writes the head (cls / cls.output, labels, rank pooling): the reloaded GGUF gives
+ * the same logits bitwise and the same labels. */
+static void test_save(void) {
+    static const char *const dirs[] = {"tests/data/tiny/bert_cls", "tests/data/tiny/bert_rerank"};
+    const char *t[] = {"hello world", "is this a question"}, *p[] = {NULL, "yes it is an answer"};
+    for (size_t d = 0; d < 2; d++) {
+        xf_model *m = load(xf_t_src(dirs[d])), *g = NULL;
+        if (!m) continue;
+        char path[256];
+        snprintf(path, sizeof path, "%s/xf_cross_%d_%zu.gguf", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+                 (int)getpid(), d);
+        CHECK_MSG(xf_model_save(m, path, NULL) == XF_OK, "%s", xf_errmsg());
+        if ((g = load(path))) {
+            size_t L = xf_model_n_labels(m);
+            float a[6], b[6];
+            CHECK(xf_model_n_labels(g) == L);
+            CHECK(xf_classify(m, t, p, 2, 0, a) == XF_OK && xf_classify(g, t, p, 2, 0, b) == XF_OK);
+            CHECK_MSG(memcmp(a, b, 2 * L * sizeof *a) == 0, "%s: saved GGUF gives other logits", dirs[d]);
+            const char *la = NULL, *lb = NULL;
+            CHECK(xf_model_label(m, L - 1, &la) == XF_OK && xf_model_label(g, L - 1, &lb) == XF_OK && !strcmp(la, lb));
+            xf_model_free(g);
+        }
+        unlink(path);
+        xf_model_free(m);
+    }
+}
+
 static size_t argmax_rest(const float *v, size_t n, const int *used) {
     size_t best = n;
     for (size_t i = 0; i < n; i++)
@@ -298,6 +325,7 @@ int main(void) {
     test_classifier();
     test_reranker();
     test_gguf();
+    test_save();
     test_bad_input();
     return xf_t_report();
 }

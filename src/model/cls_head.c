@@ -186,6 +186,16 @@ xf_status xf_cls_head_load(xf_model *m) {
     return XF_OK;
 }
 
+int xf_cls_head_parts(const xf_model *m, const xf_linear_w **pool, const xf_linear_w **out,
+                      const char *const **labels) {
+    const xf_cls_head *h = m ? m->cls_head : NULL;
+    if (!h) return 0;
+    *pool = &h->pool;
+    *out = &h->out;
+    *labels = (const char *const *)h->labels;
+    return 1;
+}
+
 size_t xf_model_n_labels(const xf_model *m) { return m && m->cls_head ? m->cls_head->n_labels : 0; }
 
 static xf_status need_head(const xf_model *m, const char *fn) {

@@ -123,6 +123,10 @@ xf_status xf_model_pool_encodings(xf_model *m, const xf_encoding *encs, size_t n
 typedef struct xf_cls_head xf_cls_head;
 xf_status xf_cls_head_load(xf_model *m);
 void xf_cls_head_free(xf_cls_head *h);
+/* The parts of a model's head for the GGUF writer (save.c): the pooler dense (w.data NULL: none),
+ * the classifier, and n_labels names (*labels NULL: unnamed). 0 when the model has no head. */
+int xf_cls_head_parts(const xf_model *m, const xf_linear_w **pool, const xf_linear_w **out,
+                      const char *const **labels);
 
 /* The KV cache of a session (kv_cache.h), for policies' tests and tools. */
 struct xf_kv_cache *xf_session_cache(xf_session *s);

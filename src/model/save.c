@@ -329,6 +329,12 @@ static xf_status add_tensors(saver *s) {
     if (!st && s->m->cfg.rope_scaling.type == XF_HF_ROPE_LLAMA3) st = llama3_freqs(s, P->layers[0].attn.head_dim);
     else if (!st && P->rope.freq_factors) st = add_freqs(s, P->rope.freq_factors, P->rope.half); /* as read */
     for (size_t i = 0; i < P->n_layers && !st; i++) st = add_layer_tensors(s, i);
+    const xf_linear_w *pool, *cls;
+    const char *const *labels;
+    if (!st && bert && xf_cls_head_parts(s->m, &pool, &cls, &labels)) { /* llama.cpp's rank-pooling names */
+        if (pool->w.data) st = add_linear(s, "cls", pool, 0);
+        if (!st) st = add_linear(s, "cls.output", cls, 0);
+    }
     if (st || bert) return st;
     if ((st = add_norm(s, "output_norm", &P->final_norm))) return st;
     if (!s->m->cfg.tie_word_embeddings) st = add_linear(s, "output", &P->lm_head, 0);
@@ -458,12 +464,18 @@ static xf_status arch_keys(saver *s) {
             return st;
         if (!strcmp(s->base, "bert")) {
             const xf_st_layout *lay = &s->m->layout;
-            const int pt = lay->pooling == XF_POOL_MEAN ? 1 : lay->pooling == XF_POOL_CLS ? 2 : lay->pooling == XF_POOL_LAST ? 3 : 0;
-            const char *pool = xf_pooling_name(lay->pooling);
-            char k[64];
+            char k[96];
+            const xf_linear_w *pool, *cls;
+            const char *const *labels;
+            const int head = xf_cls_head_parts(s->m, &pool, &cls, &labels); /* rank pooling: 4 */
+            const int pt = head ? 4 : lay->pooling == XF_POOL_MEAN ? 1 : lay->pooling == XF_POOL_CLS ? 2
+                                : lay->pooling == XF_POOL_LAST ? 3 : 0;
+            snprintf(k, sizeof k, "%s.classifier.output_labels", s->arch);
+            if (head && labels && (st = xf_gguf_set_arr_str(s->w, k, labels, NULL, cls->w.rows))) return st;
+            const char *pname = xf_pooling_name(lay->pooling);
             snprintf(k, sizeof k, "%s.attention.causal", s->arch);
             if ((st = xf_gguf_set_bool(s->w, k, 0)) || (pt && (st = key_u32(s, "pooling_type", (size_t)pt))) ||
-                (st = xf_gguf_set_str(s->w, "xfmr.pooling", pool, strlen(pool))) ||
+                (st = xf_gguf_set_str(s->w, "xfmr.pooling", pname, strlen(pname))) ||
                 (st = xf_gguf_set_bool(s->w, "xfmr.normalize", lay->normalize)) ||
                 (lay->max_seq_length && (st = xf_gguf_set_u32(s->w, "xfmr.max_seq_length", (uint32_t)lay->max_seq_length))) ||
                 (st = xf_gguf_set_u32(s->w, "tokenizer.ggml.token_type_count", (uint32_t)P->type_emb.rows)))
