@@ -10,7 +10,9 @@
  * q_d k_d is at most that term). A key/value head takes the largest bound of its query heads (a
  * page is read for the whole group), and keeps the ceil(budget / 64) pages of highest bound; the
  * newest pages — the query's own, and under a q4 cache the ones whose slots are still float — are
- * always read. The kernel then skips the other blocks (xf_attn_problem.blocks). The decode cost
+ * always read, and so is the first page: it holds the attention sinks (StreamingLLM), which a
+ * bound on q . k does not single out — on SmolLM2 at a budget of 256, perplexity +20.5 % over
+ * dense without it, +8.2 % with it (docs/LONG_CONTEXT.md). The kernel then skips the other blocks (xf_attn_problem.blocks). The decode cost
  * of attention becomes the bound pass (2 kv_dim per 64 keys) plus the budget, whatever the context;
  * prefill stays dense. */
 #include <math.h>
@@ -94,8 +96,9 @@ void xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, size
         size_t h0, h1, n_fixed = 0;
         xf_attn_group(a, g, &h0, &h1);
         for (size_t b = 0; b < n_pages; b++) {
-            /* the newest pages: not complete in the bounds (q4 residual), or the query's own */
-            L->page_fixed[b] = b >= full || b + 1 == n_pages;
+            /* the newest pages: not complete in the bounds (q4 residual), or the query's own; and
+             * the first, which holds the attention sinks */
+            L->page_fixed[b] = b >= full || b + 1 == n_pages || b == 0;
             n_fixed += L->page_fixed[b];
             float best = -INFINITY;
             for (size_t h = h0; !L->page_fixed[b] && h < h1; h++) {
