@@ -78,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     xf_st_layout layout;
     int cfg_ok = xf_hf_config_load(dir, &cfg) == XF_OK;
     if (xf_st_layout_load(dir, &layout) == XF_OK && cfg_ok) (void)xf_st_layout_check(&layout, &cfg, dir);
+    if (cfg_ok) xf_hf_config_free(&cfg); /* its heap arrays: pruned_heads, q_groups, sliding_layers */
     char **paths = NULL;
     size_t n = 0;
     if (xf_hf_weight_files(dir, &paths, &n) == XF_OK) xf_hf_weight_files_free(paths, n);
