@@ -15,29 +15,65 @@ usage: scripts/quant_curves.py [--xfmr build/xfmr] [--model models/all-MiniLM-L6
           [--types F16,Q8_0,...] [--limit 500] [--corpus tests/data/corpus.txt] [--threads 2]
           [--out .cache/quant] [--plot docs/quantization_minilm.png] [--reuse]
           [--calib .cache/eval/adaptive/calib_docs.txt] [--extra 'llama.cpp Q4_K_S=lcpp-minilm-Q4_K_S.gguf' ...]
-(needs the eval data, scripts/fetch_eval_data.sh, and gguf: pip install gguf)"""
+(needs the eval data, scripts/fetch_eval_data.sh; the GGUF tensor table is read here, since the
+gguf package refuses xfmr's own type FP4S)"""
 import argparse
 import json
 import os
+import struct
 import subprocess
 import sys
 
-from gguf import GGUFReader
+TYPES = "F16,Q8_0,Q6_K,Q5_1,Q5_K,Q5_0,Q4_1,Q4_K,Q4_0,MXFP4,FP4S"
 
-TYPES = "F16,Q8_0,Q6_K,Q5_1,Q5_K,Q5_0,Q4_1,Q4_K,Q4_0,MXFP4"
+# ggml type id: (block elements, bytes per block), docs/GGUF.md (4096: xfmr's FP4S)
+TYPE_SIZE = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 10: (256, 84),
+             11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 30: (1, 2), 39: (32, 17), 4096: (32, 18)}
+
+
+def tensor_table(path):
+    """(name, dims, type) of every tensor of a GGUF v3 file."""
+    f = open(path, "rb")
+    rd = lambda fmt: struct.unpack("<" + fmt, f.read(struct.calcsize("<" + fmt)))[0]
+    rs = lambda: f.read(rd("Q"))
+    sizes = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "B", 10: "Q", 11: "q", 12: "d"}
+
+    def skip(t):
+        if t == 8:
+            rs()
+        elif t == 9:
+            et, n = rd("I"), rd("Q")
+            for _ in range(n):
+                skip(et)
+        else:
+            rd(sizes[t])
+    assert f.read(4) == b"GGUF" and rd("I") in (2, 3)
+    n_t, n_kv = rd("Q"), rd("Q")
+    for _ in range(n_kv):
+        rs()
+        skip(rd("I"))
+    out = []
+    for _ in range(n_t):
+        name = rs().decode()
+        dims = [rd("Q") for _ in range(rd("I"))]
+        t = rd("I")
+        rd("Q")
+        out.append((name, dims, t))
+    return out
 
 
 def bpw(path):
     """Bits per weight of the 2-D tensors, and of the Transformer blocks' matrices alone (blk.*)."""
-    r = GGUFReader(path)
     b = [0, 0, 0, 0]
-    for t in r.tensors:
-        if len(t.shape) == 2:
-            b[0] += int(t.n_bytes)
-            b[1] += int(t.n_elements)
-            if t.name.startswith("blk."):
-                b[2] += int(t.n_bytes)
-                b[3] += int(t.n_elements)
+    for name, dims, t in tensor_table(path):
+        if len(dims) == 2:
+            n = dims[0] * dims[1]
+            be, bb = TYPE_SIZE[t]
+            b[0] += n // be * bb
+            b[1] += n
+            if name.startswith("blk."):
+                b[2] += n // be * bb
+                b[3] += n
     return 8.0 * b[0] / b[1], 8.0 * b[2] / b[3]
 
 
@@ -71,7 +107,8 @@ def main():
     ap.add_argument("--plot", default="docs/quantization_minilm.png")
     ap.add_argument("--reuse", action="store_true", help="keep existing OUT/<name>.gguf / .json")
     ap.add_argument("--extra", action="append", default=[], help="NAME=FILE: a GGUF file made elsewhere")
-    ap.add_argument("--calib", help="calibration text: adds 'Q4_0 searched' (xfmr quantize --type Q4_0 --calib)")
+    ap.add_argument("--calib", help="calibration text: adds 'Q4_0 searched' and 'FP4S searched' (xfmr quantize --type "
+                    "Q4_0 / FP4S --calib)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rows = []
@@ -82,12 +119,12 @@ def main():
                    [a.xfmr, "quantize", "-m", a.model, "--type", t, "-o", g])
             subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
         rows.append(run(a, t, g))
-    if a.calib:
-        g = os.path.join(a.out, "minilm-Q4_0s.gguf")
+    for t in ("Q4_0", "FP4S") if a.calib else ():
+        g = os.path.join(a.out, "minilm-%ss.gguf" % t)
         if not (a.reuse and os.path.exists(g)):
-            subprocess.run([a.xfmr, "quantize", "-m", a.model, "--type", "Q4_0", "--calib", a.calib, "-o", g], check=True,
+            subprocess.run([a.xfmr, "quantize", "-m", a.model, "--type", t, "--calib", a.calib, "-o", g], check=True,
                            stderr=subprocess.DEVNULL)
-        rows.append(run(a, "Q4_0 searched", g))
+        rows.append(run(a, t + " searched", g))
     for e in a.extra:
         name, path = e.split("=", 1)
         rows.append(run(a, name, path))

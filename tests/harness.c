@@ -225,7 +225,7 @@ uint8_t *xf_t_random_qrows(int type, size_t N, size_t K, size_t *rb) {
         int type, halves[2]; /* byte offsets of the block's half fields (-1: none) */
     } k[] = {{XF_GGML_Q8_0, {0, -1}}, {XF_GGML_Q4_0, {0, -1}},  {XF_GGML_Q4_1, {0, 2}},    {XF_GGML_Q5_0, {0, -1}},
              {XF_GGML_Q5_1, {0, 2}},  {XF_GGML_Q2_K, {80, 82}}, {XF_GGML_Q3_K, {108, -1}}, {XF_GGML_Q4_K, {0, 2}},
-             {XF_GGML_Q5_K, {0, 2}},  {XF_GGML_Q6_K, {208, -1}}};
+             {XF_GGML_Q5_K, {0, 2}},  {XF_GGML_Q6_K, {208, -1}}, {XF_GGML_FP4S, {-1, -1}}};
     const xf_quant_traits *q = xf_quant_traits_of(type);
     size_t i = 0;
     while (i < sizeof k / sizeof k[0] && k[i].type != type) i++;
@@ -237,6 +237,11 @@ uint8_t *xf_t_random_qrows(int type, size_t N, size_t K, size_t *rb) {
     for (size_t b = 0; b < N * K / q->block_size; b++)
         for (int h = 0; h < 2; h++)
             if (k[i].halves[h] >= 0) xf_t_put_half(W + b * q->type_size + k[i].halves[h]);
+    if (type == XF_GGML_FP4S) /* any format, an E8M6 scale 2^-10 .. 2^6 as the halves above (exponent 117 .. 132) */
+        for (size_t b = 0; b < N * K / 32; b++) {
+            const uint32_t s = (xf_t_rand32() & 3u) << 14 | (117u + xf_t_rand32() % 16) << 6 | (xf_t_rand32() & 63);
+            W[b * 18] = (uint8_t)s, W[b * 18 + 1] = (uint8_t)(s >> 8);
+        }
     return W;
 }
 

@@ -23,7 +23,9 @@ typedef struct {
 } qcase;
 
 static const qcase k_cases[] = {{XF_GGML_Q8_0}, {XF_GGML_Q4_0}, {XF_GGML_Q4_1}, {XF_GGML_Q5_0}, {XF_GGML_Q5_1},
-                                {XF_GGML_Q2_K}, {XF_GGML_Q3_K}, {XF_GGML_Q4_K}, {XF_GGML_Q5_K}, {XF_GGML_Q6_K}};
+                                {XF_GGML_Q2_K}, {XF_GGML_Q3_K}, {XF_GGML_Q4_K}, {XF_GGML_Q5_K}, {XF_GGML_Q6_K},
+                                {XF_GGML_FP4S}};
+#define N_CASES (sizeof k_cases / sizeof k_cases[0])
 
 static void check_half(void) {
     int bad = 0;
@@ -37,7 +39,7 @@ static void check_half(void) {
 
 /* How many shapes the hand-written decode GEMV was compared on, per ISA (XF_QAVX_*); every type
  * must have been. */
-static int g_avx_checked[3], g_avx_type[XF_GGML_Q6_K + 1][3];
+static int g_avx_checked[3], g_avx_type[N_CASES][3];
 
 static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_bitwise) {
     const xf_quant_traits *q = xf_quant_traits_of(c->type);
@@ -76,7 +78,7 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
                     CHECK_MSG(memcmp(G, Y, N * sizeof *G) == 0, "%s N=%zu K=%zu: xf_qgemv_avx2 isa %d differs",
                               q->name, N, K, isa);
                     g_avx_checked[isa]++;
-                    g_avx_type[c->type][isa]++;
+                    g_avx_type[c - k_cases][isa]++;
                 }
                 double e = xf_t_dot_err(Y, R, Wf, X, T, N, K);
                 CHECK_MSG(e < 1e-6, "%s T=%zu N=%zu K=%zu: GEMV vs reference normalized error %g", q->name, T, N, K, e);
@@ -123,8 +125,8 @@ int main(void) {
     printf("GEMV %s the GEMM path bitwise\n", bitwise ? "equals" : "does not equal");
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
         const int t = k_cases[i].type;
-        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX2 || g_avx_type[t][XF_QAVX_2] > 0, "type %d: no AVX2 decode GEMV", t);
-        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX512 || g_avx_type[t][XF_QAVX_512] > 0, "type %d: no AVX-512 decode GEMV", t);
+        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX2 || g_avx_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 decode GEMV", t);
+        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX512 || g_avx_type[i][XF_QAVX_512] > 0, "type %d: no AVX-512 decode GEMV", t);
     }
     printf("hand-written decode GEMV (every type) compared on %d shapes with AVX2, %d with AVX-512VL\n",
            g_avx_checked[XF_QAVX_2], g_avx_checked[XF_QAVX_512]);

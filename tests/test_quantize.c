@@ -311,6 +311,25 @@ static double werr(const float *x, const double *imp, const unsigned char *block
     return e;
 }
 
+/* m saved as `type` to a (no calibration) and b (calibrated): the blocks' linears in want, and
+ * different; the token embedding (not a block linear) Q8_0 in both, the same. */
+static void save_calibrated(xf_model *m, const char *type, uint32_t want, const char *a, const char *b) {
+    xf_save_params sp = xf_save_default_params();
+    sp.quantize = type;
+    CHECK(xf_model_save(m, a, &sp) == XF_OK);
+    sp.calib_text = "the quick brown fox jumps over the lazy dog. quantized weights, calibrated scales.";
+    CHECK_MSG(xf_model_save(m, b, &sp) == XF_OK, "%s", xf_errmsg());
+    xf_gguf *ga = NULL, *gb = NULL;
+    if (xf_gguf_open(a, &ga) == XF_OK && xf_gguf_open(b, &gb) == XF_OK) {
+        const xf_gguf_tensor *ta = xf_gguf_find_tensor(ga, "blk.0.ffn_up.weight"), *tb = xf_gguf_find_tensor(gb, "blk.0.ffn_up.weight");
+        CHECK_MSG(ta && tb && ta->type == want && tb->type == want && ta->nbytes == tb->nbytes, "%s: ffn_up types", type);
+        if (ta && tb) CHECK_MSG(memcmp(ta->data, tb->data, ta->nbytes) != 0, "%s: calibrated blocks equal the others", type);
+        const xf_gguf_tensor *ea = xf_gguf_find_tensor(ga, "token_embd.weight"), *eb = xf_gguf_find_tensor(gb, "token_embd.weight");
+        CHECK(ea && eb && ea->type == XF_GGML_Q8_0 && !memcmp(ea->data, eb->data, ea->nbytes));
+    }
+    xf_gguf_close(ga), xf_gguf_close(gb);
+}
+
 static void test_searched(void) {
     const size_t n = g_n;
     double *imp = malloc(n * sizeof *imp);
@@ -337,25 +356,93 @@ static void test_searched(void) {
     xf_model *m = load(xf_t_src("tests/data/tiny/bert"));
     if (!m) return;
     const char *a = xf_t_out("bert-rtn.gguf"), *b = xf_t_out("bert-searched.gguf");
+    save_calibrated(m, "Q4_0", XF_GGML_Q4_0, a, b);
     xf_save_params sp = xf_save_default_params();
-    sp.quantize = "Q4_0";
-    CHECK(xf_model_save(m, a, &sp) == XF_OK);
-    sp.calib_text = "the quick brown fox jumps over the lazy dog. quantized weights, calibrated scales.";
-    CHECK_MSG(xf_model_save(m, b, &sp) == XF_OK, "%s", xf_errmsg());
-    xf_gguf *ga = NULL, *gb = NULL;
-    if (xf_gguf_open(a, &ga) == XF_OK && xf_gguf_open(b, &gb) == XF_OK) {
-        const xf_gguf_tensor *ta = xf_gguf_find_tensor(ga, "blk.0.ffn_up.weight"), *tb = xf_gguf_find_tensor(gb, "blk.0.ffn_up.weight");
-        CHECK(ta && tb && ta->type == XF_GGML_Q4_0 && tb->type == XF_GGML_Q4_0 && ta->nbytes == tb->nbytes);
-        if (ta && tb) CHECK_MSG(memcmp(ta->data, tb->data, ta->nbytes) != 0, "searched blocks equal RTN's");
-        const xf_gguf_tensor *ea = xf_gguf_find_tensor(ga, "token_embd.weight"), *eb = xf_gguf_find_tensor(gb, "token_embd.weight");
-        CHECK(ea && eb && !memcmp(ea->data, eb->data, ea->nbytes)); /* not a block linear: as RTN (Q8_0) */
-    }
-    xf_gguf_close(ga), xf_gguf_close(gb);
+    sp.calib_text = "the quick brown fox";
     xf_model *rl = load(b);
     xf_model_free(rl);
     sp.quantize = "Q4_1";
     CHECK(xf_model_save(m, xf_t_out("bad-calib.gguf"), &sp) == XF_ERR_INVALID_ARG);
     CHECK(access(xf_t_out("bad-calib.gguf"), F_OK) != 0);
+    unlink(a), unlink(b);
+    xf_model_free(m);
+}
+
+/* ------------------------------------------------------------------ 7 */
+
+/* Weighted error of n values against blocks of type t (imp NULL: all 1). */
+static double werr_t(const xf_quant_traits *t, const float *x, const double *imp, const unsigned char *blocks, size_t n) {
+    float *y = malloc(n * sizeof *y);
+    t->dequant(blocks, y, n);
+    double e = 0;
+    for (size_t i = 0; i < n; i++) e += (imp ? imp[i] : 1.0) * ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+    free(y);
+    return e;
+}
+
+static void test_fp4s(void) {
+    const xf_quant_traits *tf = xf_quant_traits_of(XF_GGML_FP4S), *tm = xf_quant_traits_of(XF_GGML_MXFP4),
+                          *t4 = xf_quant_traits_of(XF_GGML_Q4_0);
+    CHECK(tf && tm && t4 && tf->type_size == 18 && tf->block_size == 32);
+    if (!tf || !tm || !t4) return;
+    const size_t n = g_n, nb = n / 32;
+    double *imp = malloc(n * sizeof *imp);
+    uint32_t r = 777;
+    for (size_t i = 0; i < n; i++) {
+        r = r * 1664525u + 1013904223u;
+        imp[i] = (r >> 8) % 100 == 0 ? 50.0 : 0.1 + (double)((r >> 8) % 1000) / 1000.0;
+    }
+    unsigned char *fs = malloc(nb * 18), *fu = malloc(nb * 18), *mx = malloc(nb * 17), *q4 = malloc(nb * 18);
+    xf_quantize_fp4s_searched(g_in, imp, fs, n);
+    xf_quantize_fp4s(g_in, fu, n);
+    xf_quantize_mxfp4_ref(g_in, mx, n);
+    xf_quantize_q4_0_ref(g_in, q4, n);
+    size_t worse_w = 0, worse_u = 0, fmt_used[4] = {0};
+    double e_fs = 0, e_mx = 0, e_q4 = 0, u_fu = 0, u_mx = 0;
+    for (size_t b = 0; b < nb; b++) {
+        const float *x = g_in + 32 * b;
+        const double *w = imp + 32 * b;
+        const double a = werr_t(tm, x, w, mx + 17 * b, 32), c = werr_t(tf, x, w, fs + 18 * b, 32);
+        const double au = werr_t(tm, x, NULL, mx + 17 * b, 32), cu = werr_t(tf, x, NULL, fu + 18 * b, 32);
+        worse_w += c > a * (1 + 1e-9) + 1e-300;
+        worse_u += cu > au * (1 + 1e-9) + 1e-300;
+        e_fs += c, e_mx += a, e_q4 += werr_t(t4, x, w, q4 + 18 * b, 32), u_fu += cu, u_mx += au;
+        fmt_used[fs[18 * b + 1] >> 6]++;
+    }
+    CHECK_MSG(worse_w == 0 && worse_u == 0, "FP4S: %zu (weighted) / %zu (unweighted) blocks worse than MXFP4's RTN", worse_w, worse_u);
+    CHECK_MSG(e_fs < 0.8 * e_mx && e_fs < e_q4, "FP4S weighted error %.6g, MXFP4 %.6g, Q4_0 %.6g", e_fs, e_mx, e_q4);
+    printf("FP4S: weighted error %.4g of MXFP4's, %.4g of Q4_0's; unweighted search %.4g of MXFP4's; formats "
+           "E2M1 %zu, E1M2 %zu, E3M0 %zu, INT4 %zu blocks\n", e_fs / e_mx, e_fs / e_q4, u_fu / u_mx, fmt_used[0], fmt_used[1],
+           fmt_used[2], fmt_used[3]);
+    /* values on a format's grid come back exactly: E1M2 magnitudes (1 + m / 4) 2^(e - 1), m / 4 for
+     * e = 0, times 2^-3, every code present */
+    float x[32], y[32];
+    for (int j = 0; j < 32; j++) {
+        const int c = j % 16, e = (c >> 2) & 1, m = c & 3;
+        const float v = (e ? 1.0f + m / 4.0f : m / 4.0f) * 0.125f;
+        x[j] = c & 8 ? -v : v;
+    }
+    x[0] = 1.75f * 0.125f; /* the largest magnitude at least once */
+    unsigned char blk[18];
+    xf_quantize_fp4s(x, blk, 32);
+    tf->dequant(blk, y, 32);
+    int same = 1;
+    for (int j = 0; j < 32; j++) same &= x[j] == y[j]; /* -0 (code 8) comes back as 0 */
+    CHECK_MSG(same, "FP4S: a block on the E1M2 grid does not round-trip (format %d)", blk[1] >> 6);
+    memset(x, 0, sizeof x);
+    xf_quantize_fp4s(x, blk, 32);
+    tf->dequant(blk, y, 32);
+    CHECK(!memcmp(x, y, sizeof x));
+    free(imp), free(fs), free(fu), free(mx), free(q4);
+    /* through xf_model_save, with and without calibration; llama.cpp's rule for the tied embedding */
+    xf_model *m = load(xf_t_src("tests/data/tiny/bert"));
+    if (!m) return;
+    const char *a = xf_t_out("bert-fp4s.gguf"), *b = xf_t_out("bert-fp4s-calib.gguf");
+    save_calibrated(m, "FP4S", XF_GGML_FP4S, a, b);
+    /* the file reloads with its blocks kept, and its outputs are the dequantized weights' */
+    xf_model *rl = load(b);
+    CHECK(rl != NULL);
+    xf_model_free(rl);
     unlink(a), unlink(b);
     xf_model_free(m);
 }
@@ -371,6 +458,7 @@ int main(void) {
     test_tiny_llama();
     test_bad_type();
     if (g_in) test_searched();
+    if (g_in) test_fp4s();
     test_minilm();
     free(g_in);
     return xf_t_report();

@@ -146,6 +146,15 @@ static void test_traits(void) {
         CHECK(t->ggml_type == id && t->dequant && t->dot);
     }
     CHECK(found == sizeof want / sizeof want[0]);
+    /* xfmr's own ids: FP4S, and nothing either side of it */
+    const xf_quant_traits *f = xf_quant_traits_of(XF_GGML_FP4S);
+    uint32_t be = 0, bb = 0;
+    CHECK(f && f->block_size == 32 && f->type_size == 18 && !strcmp(f->name, "FP4S") &&
+          !strcmp(xf_ggml_type_name(XF_GGML_FP4S), "FP4S") && xf_ggml_type_size(XF_GGML_FP4S, &be, &bb) == 0 && be == 32 &&
+          bb == 18 && xf_qblock_bytes(XF_GGML_FP4S) == 18);
+    CHECK(!xf_quant_traits_of(XF_GGML_FP4S - 1) && !xf_quant_traits_of(XF_GGML_FP4S + 1) &&
+          xf_ggml_type_size(XF_GGML_FP4S - 1, NULL, NULL) != 0 && xf_ggml_type_size(XF_GGML_FP4S + 1, NULL, NULL) != 0 &&
+          !strcmp(xf_ggml_type_name(XF_GGML_FP4S + 1), "unknown"));
     CHECK(xf_quant_traits_of(1000) == NULL && xf_quant_traits_of(-1) == NULL && xf_quant_traits_of(XF_GGML_Q8_K) == NULL);
 }
 
@@ -163,6 +172,46 @@ static void test_named(void) {
     CHECK(xf_dot_q4_0_f32_ref(b, x, 32) == -16.0f); /* sum over j < 16 of (j - 8) + (7 - j) */
 }
 
+/* FP4S blocks made by hand: each format's codes decode to the values its bit fields define (sign,
+ * exponent, mantissa, bias 1; INT4 code - 8) once the block's scale undoes the integer factor. */
+static void test_fp4s_formats(void) {
+    static const float scale[4] = {0.5f, 0.25f, 1.0f, 1.0f}; /* 1 / the factor of each format's integers */
+    for (int f = 0; f < 4; f++) {
+        unsigned char b[18];
+        uint32_t bits;
+        memcpy(&bits, &scale[f], 4);
+        const uint32_t s = bits >> 17 | (uint32_t)f << 14;
+        b[0] = (unsigned char)s, b[1] = (unsigned char)(s >> 8);
+        for (int j = 0; j < 16; j++) b[2 + j] = (unsigned char)(j | (15 - j) << 4);
+        float w[32], x[32];
+        xf_dequant_fp4s_ref(b, w, 32);
+        int ok = 1;
+        double dot = 0;
+        for (int j = 0; j < 32; j++) {
+            const int c = j < 16 ? j : 31 - j, sg = c >> 3;
+            float v;
+            if (f == 0) { /* E2M1: e = bits 2..1, m = bit 0 */
+                const int e = (c >> 1) & 3, m = c & 1;
+                v = e ? (1.0f + m / 2.0f) * (float)(1 << (e - 1)) : m / 2.0f;
+            } else if (f == 1) { /* E1M2: e = bit 2, m = bits 1..0 */
+                const int e = (c >> 2) & 1, m = c & 3;
+                v = e ? 1.0f + m / 4.0f : m / 4.0f;
+            } else if (f == 2) { /* E3M0: e = bits 2..0, no mantissa: 0 or 2^(e - 1) */
+                const int e = c & 7;
+                v = e ? (float)(1 << (e - 1)) : 0.0f;
+            } else {
+                v = (float)(c - 8);
+            }
+            if (f < 3 && sg) v = -v;
+            ok &= w[j] == v;
+            x[j] = (float)(j % 5) - 2.0f;
+            dot += (double)v * x[j];
+        }
+        CHECK_MSG(ok, "hand-made FP4S block, format %d", f);
+        CHECK_MSG(xf_dot_fp4s_f32_ref(b, x, 32) == (float)dot, "FP4S dot, format %d", f);
+    }
+}
+
 int main(void) {
     static const struct {
         const char *name;
@@ -174,5 +223,6 @@ int main(void) {
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) test_type(types[i].name, types[i].type);
     test_traits();
     test_named();
+    test_fp4s_formats();
     return xf_t_report();
 }

@@ -104,18 +104,30 @@ static const ggml_info k_ggml[] = {
 };
 #define N_GGML (sizeof k_ggml / sizeof k_ggml[0])
 
+/* xfmr's own types (docs/GGUF.md), ids from XF_GGML_FP4S on: not ggml's, so llama.cpp refuses them. */
+static const ggml_info k_xfmr[] = {{"FP4S", 32, 18}};
+#define N_XFMR (sizeof k_xfmr / sizeof k_xfmr[0])
+
+static const ggml_info *type_info(uint32_t type) {
+    if (type < N_GGML) return &k_ggml[type];
+    if (type >= XF_GGML_FP4S && type - XF_GGML_FP4S < N_XFMR) return &k_xfmr[type - XF_GGML_FP4S];
+    return NULL;
+}
+
 const char *xf_gguf_type_name(uint32_t type) {
     return type < XF_GGUF_TYPE_COUNT ? k_vtype_names[type] : "unknown";
 }
 
 const char *xf_ggml_type_name(uint32_t type) {
-    return type < N_GGML && k_ggml[type].name ? k_ggml[type].name : "unknown";
+    const ggml_info *i = type_info(type);
+    return i && i->name ? i->name : "unknown";
 }
 
 int xf_ggml_type_size(uint32_t type, uint32_t *block_elems, uint32_t *block_bytes) {
-    if (type >= N_GGML || k_ggml[type].blck == 0) return -1;
-    if (block_elems) *block_elems = k_ggml[type].blck;
-    if (block_bytes) *block_bytes = k_ggml[type].tsize;
+    const ggml_info *i = type_info(type);
+    if (!i || i->blck == 0) return -1;
+    if (block_elems) *block_elems = i->blck;
+    if (block_bytes) *block_bytes = i->tsize;
     return 0;
 }
 
@@ -369,7 +381,7 @@ static xf_status parse_tensor_info(xf_gguf *g, rd *r, size_t i, xf_gguf_tensor *
                         r->ctx, t->type, xf_ggml_type_name(t->type));
     if (t->dims[0] % blck != 0)
         return xf_error(XF_ERR_FORMAT, "%s: %s: first dimension %llu is not a multiple of the %s block size %u",
-                        r->path, r->ctx, (unsigned long long)t->dims[0], k_ggml[t->type].name, blck);
+                        r->path, r->ctx, (unsigned long long)t->dims[0], xf_ggml_type_name(t->type), blck);
     /* n / blck * tsize <= INT64_MAX / 1 * 292: check the multiplication. */
     if (n / blck > UINT64_MAX / tsize)
         return xf_error(XF_ERR_FORMAT, "%s: %s: byte size overflows 64 bits", r->path, r->ctx);

@@ -104,6 +104,10 @@ static void ref_decode(int qt, const uint8_t *b, int j, int q[32], float f[2], f
         m[0] = m[1] = one ? xf_half_at(b + 2) : 0.0f;
         return;
     }
+    case XF_GGML_FP4S:
+        for (int e = 0; e < 32; e++) q[e] = xf_fp4s_lut[xf_fp4s_format(b)][e < 16 ? b[2 + e] & 15 : b[2 + e - 16] >> 4];
+        f[0] = f[1] = xf_fp4s_scale(b);
+        return;
     case XF_GGML_Q4_K:
     case XF_GGML_Q5_K: {
         int sc, mn;

@@ -7,7 +7,8 @@
  * nearest even of x / dx, |q| <= 127), dx = max|x| / 127 and s = sum of q (gemm_i8.h's quantizer
  * with groups of 32). Weights: each group of 32 (a block, or sub-block j of a K superblock) as
  * integers w[0..31] with a factor per 16 and, for some types, a min, so that the weight is
- * f[e / 16] w[e] + m[e / 16] (qgemv_q8.c's ref_decode: Q8_0 the quant; Q4_0 nibble - 8, Q5_0
+ * f[e / 16] w[e] + m[e / 16] (qgemv_q8.c's ref_decode: Q8_0 the quant; FP4S its format's integer
+ * (quants.h) with its scale; Q4_0 nibble - 8, Q5_0
  * 5 bits - 16, Q4_1 / Q5_1 the bits with the block's min; Q4_K / Q5_K the bits with d sc and
  * -dmin mn; Q6_K 6 bits - 32, Q3_K its 3 bits - 4, both with d scale per 16; Q2_K 2 bits with
  * d (sc & 15) and -dmin (sc >> 4) per 16). For weight row o and activation row t, eight float lanes

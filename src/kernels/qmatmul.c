@@ -16,7 +16,7 @@
 /* Every type with kernels here: X(name, elements per block, bytes per block). */
 #define XF_QMM_TYPES(X)                                                                                \
     X(Q8_0, 32, 34) X(Q4_0, 32, 18) X(Q4_1, 32, 20) X(Q5_0, 32, 22) X(Q5_1, 32, 24) X(Q2_K, 256, 84)   \
-    X(Q3_K, 256, 110) X(Q4_K, 256, 144) X(Q5_K, 256, 176) X(Q6_K, 256, 210)
+    X(Q3_K, 256, 110) X(Q4_K, 256, 144) X(Q5_K, 256, 176) X(Q6_K, 256, 210) X(FP4S, 32, 18)
 
 /* Flag on a type id inside this file: decode the 4-bit formats through a 16-entry table. */
 #define XF_QMM_TABLE 0x100
@@ -116,6 +116,25 @@ XF_INLINE void dec32(const int qt, const uint8_t *b, const int s, xf_v8 w[4]) {
         const xf_v8 i0 = {0, 1, 2, 3, 4, 5, 6, 7}, i1 = {8, 9, 10, 11, 12, 13, 14, 15}, eight = bcast(8.0f);
         const xf_v8 lo = t1 ? d * i0 + m : d * (i0 - eight), hi = t1 ? d * i1 + m : d * (i1 - eight);
 #if defined(__clang__) /* no two-source variable shuffle: the same floats, computed per lane */
+        for (int c = 0; c < 4; c++) {
+            const xf_v8i n = bytes8(q, c % 2, 4 * (c / 2)) & 15;
+            w[c] = lo;
+            for (int l = 0; l < 8; l++) w[c][l] = n[l] < 8 ? lo[n[l]] : hi[n[l] - 8];
+        }
+#else
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) w[c] = __builtin_shuffle(lo, hi, bytes8(q, c % 2, 4 * (c / 2)));
+#endif
+        return;
+    }
+    case XF_GGML_FP4S: { /* w = table[code]: the block's format's 16 values times its scale */
+        const xf_v8 d = bcast(xf_fp4s_scale(b));
+        const int8_t *L = xf_fp4s_lut[xf_fp4s_format(b)];
+        const xf_v4i q = ld16(b + 2);
+        const xf_v8i li = {L[0], L[1], L[2], L[3], L[4], L[5], L[6], L[7]};
+        const xf_v8i hi8 = {L[8], L[9], L[10], L[11], L[12], L[13], L[14], L[15]};
+        const xf_v8 lo = fv(li) * d, hi = fv(hi8) * d;
+#if defined(__clang__)
         for (int c = 0; c < 4; c++) {
             const xf_v8i n = bytes8(q, c % 2, 4 * (c / 2)) & 15;
             w[c] = lo;
@@ -252,6 +271,7 @@ size_t xf_qmatmul_max_t(int qtype, int int8) {
     case XF_GGML_Q4_K: return int8 ? 32 : 16;
     case XF_GGML_Q5_K: return int8 ? 32 : 8;
     case XF_GGML_Q6_K: return int8 ? 32 : 8;
+    case XF_GGML_FP4S: return int8 ? 32 : 20; /* not measured: Q4_0's (the same 18-byte blocks) */
     default: return 0;
     }
 }

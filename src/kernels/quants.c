@@ -139,6 +139,23 @@ static void blk_mxfp4(const uint8_t *b, float *w) {
     }
 }
 
+const int8_t xf_fp4s_lut[4][16] = {
+    {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12},     /* E2M1 x 2 */
+    {0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7},       /* E1M2 x 4 */
+    {0, 1, 2, 4, 8, 16, 32, 64, 0, -1, -2, -4, -8, -16, -32, -64}, /* E3M0 */
+    {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7},      /* INT4 */
+};
+
+/* FP4S: s u16 | qs[16]; w = d * lut[fmt][code] (quants.h). */
+static void blk_fp4s(const uint8_t *b, float *w) {
+    const float d = xf_fp4s_scale(b);
+    const int8_t *lut = xf_fp4s_lut[xf_fp4s_format(b)];
+    for (int j = 0; j < 16; j++) {
+        w[j] = (float)lut[b[2 + j] & 15] * d;
+        w[j + 16] = (float)lut[b[2 + j] >> 4] * d;
+    }
+}
+
 static void blk_q6_k(const uint8_t *b, float *w) {
     const uint8_t *ql = b, *qh = b + 128;
     const int8_t *scales = (const int8_t *)(b + 192);
@@ -229,6 +246,7 @@ XF_QUANT_DEF(q4_k, QK_K, 144)
 XF_QUANT_DEF(q5_k, QK_K, 176)
 XF_QUANT_DEF(q6_k, QK_K, 210)
 XF_QUANT_DEF(mxfp4, QK, 17)
+XF_QUANT_DEF(fp4s, QK, 18)
 
 /* ------------------------------------------------------------- trait table */
 
@@ -242,6 +260,7 @@ static const xf_quant_traits k_traits[] = {
     T(XF_GGML_Q2_K, "Q2_K", q2_k, QK_K, 84), T(XF_GGML_Q3_K, "Q3_K", q3_k, QK_K, 110),
     T(XF_GGML_Q4_K, "Q4_K", q4_k, QK_K, 144), T(XF_GGML_Q5_K, "Q5_K", q5_k, QK_K, 176),
     T(XF_GGML_Q6_K, "Q6_K", q6_k, QK_K, 210), T(XF_GGML_MXFP4, "MXFP4", mxfp4, QK, 17),
+    T(XF_GGML_FP4S, "FP4S", fp4s, QK, 18),
 };
 #undef T
 

@@ -35,6 +35,15 @@
  *   MXFP4 32 / 17 B : e u8 | qs[16]                           w[j] = kv[nib(j)] * 2^(e - 128)
  *         kv = {0 1 2 3 4 6 8 12, 0 -1 -2 -3 -4 -6 -8 -12} (E2M1 doubled; E8M0 scale halved,
  *         subnormal for e < 2), nib(j) as for Q4_0.
+ *   FP4S  32 / 18 B : s u16 | qs[16]                          w[j] = d * lut[fmt][nib(j)]
+ *         xfmr's searched FP4 (GGUF id XF_GGML_FP4S; quant/quant_fp4s.c): fmt = s >> 14 and
+ *         d = the fp32 with bits (s & 0x3fff) << 17 (an unsigned "E8M6": fp32's exponent and top 6
+ *         mantissa bits; 0 for a zero block). The 4-bit format's exponent bias is folded into d,
+ *         so each format decodes to small integers (xf_fp4s_lut):
+ *           0 E2M1 x 2: 0 1 2 3 4 6 8 12      1 E1M2 x 4: 0 1 2 3 4 5 6 7
+ *           2 E3M0:     0 1 2 4 8 16 32 64    (codes 8..15: the same negated, sign-magnitude)
+ *           3 INT4:     code - 8 (-8 .. 7, two's-complement-like as Q4_0)
+ *         nib(j) as for Q4_0.
  *
  * Dot order (all types): for each block, a float accumulator sums w[j] * x[j] for j in element
  * order, w[j] being exactly the dequantized float (no fused multiply-add); block sums are added,
@@ -81,7 +90,18 @@ XF_QUANT_DECL(q4_k)
 XF_QUANT_DECL(q5_k)
 XF_QUANT_DECL(q6_k)
 XF_QUANT_DECL(mxfp4)
+XF_QUANT_DECL(fp4s)
 #undef XF_QUANT_DECL
+
+/* FP4S: the integer value of code c (0..15) in format f (0..3), and the block's scale. */
+extern const int8_t xf_fp4s_lut[4][16];
+static inline float xf_fp4s_scale(const uint8_t *b) {
+    const uint32_t bits = ((uint32_t)b[0] | (uint32_t)(b[1] & 0x3f) << 8) << 17;
+    float d;
+    memcpy(&d, &bits, 4);
+    return d;
+}
+static inline int xf_fp4s_format(const uint8_t *b) { return b[1] >> 6; }
 
 /* Bytes per block of quantized type t (32 weights, 256 for the K types; 0 for others): a switch
  * that folds to a constant in kernels specialised per type. */
@@ -98,6 +118,7 @@ static inline size_t xf_qblock_bytes(int t) {
     case XF_GGML_Q5_K: return 176;
     case XF_GGML_Q6_K: return 210;
     case XF_GGML_MXFP4: return 17;
+    case XF_GGML_FP4S: return 18;
     default: return 0;
     }
 }

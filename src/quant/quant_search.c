@@ -19,7 +19,7 @@
 static float half_round(float f) { return xf_f16_to_f32(xf_f32_to_f16(f)); }
 
 /* Codes of x for scale d (half-rounded already), and their weighted error. */
-static double codes_err(const float *x, const double *w, float d, uint8_t *q) {
+double xf_q4_codes_err(const float *x, const double *w, float d, uint8_t *q) {
     const float id = d ? 1.0f / d : 0.0f;
     double e = 0;
     for (int j = 0; j < 32; j++) {
@@ -61,7 +61,7 @@ void xf_quantize_q4_0_searched(const float *x, const double *imp, void *out, siz
             for (int k = 0; k <= 40; k++) {
                 const float d = half_round(max / (side ? 7.0f : -8.0f) * (1.0f - 0.01f * (float)k));
                 if (!d) continue;
-                const double e = codes_err(x, w, d, q);
+                const double e = xf_q4_codes_err(x, w, d, q);
                 if (e < best) best = e, best_d = d, memcpy(best_q, q, 32);
             }
         double sxl = 0, sll = 0; /* refit the scale to the best codes */
@@ -71,7 +71,7 @@ void xf_quantize_q4_0_searched(const float *x, const double *imp, void *out, siz
             if (d && isfinite(d)) {
                 const double e = err_of(x, w, d, best_q);
                 if (e < best) best = e, best_d = d;
-                const double e2 = codes_err(x, w, d, q);
+                const double e2 = xf_q4_codes_err(x, w, d, q);
                 if (e2 < best) best = e2, best_d = d, memcpy(best_q, q, 32);
             }
         }

@@ -5,6 +5,7 @@
  *   quant_legacy.c  Q8_0, Q4_0, Q4_1, Q5_0, Q5_1   (32 weights per block, one or two half scales)
  *   quant_k.c       Q4_K, Q5_K, Q6_K               (256-weight super-blocks, 6/8-bit sub-scales)
  *   quant_mxfp4.c   MXFP4                          (32 E2M1 values with one E8M0 scale)
+ *   quant_fp4s.c    FP4S, xfmr's own               (searched FP4: format + scale per 32)
  *
  * Layouts are documented in kernels/quants.h, which decodes them. The code computes in float32 in
  * ggml's order and is compiled without FMA contraction (-ffp-contract=off), as the `gguf` Python
@@ -35,6 +36,15 @@ void xf_quantize_mxfp4_ref(const float *x, void *out, size_t n);
  * sum_j imp[j] (x[j] - w[j])^2 — imp[j] the calibration inputs' sum of squares for element j —
  * never above round-to-nearest's error (quant_search.c). */
 void xf_quantize_q4_0_searched(const float *x, const double *imp, void *out, size_t n);
+/* The 32 INT4 codes q (value q - 8, round to nearest, clamped) of x at scale d, and their error
+ * sum_j w[j] (x[j] - d (q[j] - 8))^2 (quant_search.c; FP4S's INT4 format shares it). */
+double xf_q4_codes_err(const float *x, const double *w, float d, uint8_t *q);
+
+/* FP4S blocks (xfmr's searched FP4, kernels/quants.h): per block of 32, the 4-bit format (E2M1,
+ * E1M2, E3M0, INT4) and the E8M6 scale of least sum_j imp[j] (x[j] - w[j])^2 (imp NULL: all 1),
+ * never above MXFP4's round-to-nearest block's error (quant_fp4s.c). xf_quantize_fp4s: imp NULL. */
+void xf_quantize_fp4s_searched(const float *x, const double *imp, void *out, size_t n);
+void xf_quantize_fp4s(const float *x, void *out, size_t n);
 
 /* The quantizer of ggml type id t, or NULL when xfmr cannot write it. */
 xf_quantize_fn xf_quantizer(int t);

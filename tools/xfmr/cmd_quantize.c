@@ -16,7 +16,7 @@ static const cli_opt OPTS[] = {
     {OPT_CALIB, 0, "calib", 1}, {OPT_CALIB_TOKENS, 0, "calib-tokens", 1},
 };
 
-#define TYPES "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4"
+#define TYPES "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, FP4S"
 
 void cmd_quantize_help(FILE *f) {
     fputs("usage: xfmr quantize [MODEL | -m MODEL] --type TYPE [-o OUT.gguf] [--pure]\n"
@@ -40,14 +40,18 @@ void cmd_quantize_help(FILE *f) {
           f);
     cli_help_model_option(f, CLI_DEFAULT_ENCODER);
     fputs("  -t, --type TYPE       " TYPES "\n"
-          "                        (bits per weight: 8.5, 4.5, 5, 5.5, 6, 4.5, 5.5, 6.5625, 4.25)\n"
+          "                        (bits per weight: 8.5, 4.5, 5, 5.5, 6, 4.5, 5.5, 6.5625, 4.25,\n"
+          "                        4.5); FP4S is xfmr's own searched FP4 (format E2M1 / E1M2 /\n"
+          "                        E3M0 / INT4 and scale chosen per block of 32): only xfmr\n"
+          "                        loads it, llama.cpp refuses the file\n"
           "  -o, --output FILE     the GGUF file to write (replaced if it exists; default\n"
           "                        NAME-TYPE.gguf in the current directory, NAME the model's)\n"
           "      --pure            every matrix in TYPE, the token embedding / output too\n"
           "                        (llama-quantize --pure)\n"
           "      --calib FILE      with --type Q4_0: search each block's scale (clipping ratio)\n"
           "                        to minimise the output error on the activations of FILE's\n"
-          "                        text (searched INT4; standard Q4_0 blocks)\n"
+          "                        text (searched INT4; standard Q4_0 blocks); with FP4S: weigh\n"
+          "                        its search by them (without: unweighted error)\n"
           "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
           "  -h, --help            show this help\n"
           "\n"
@@ -104,15 +108,16 @@ int cmd_quantize(int argc, char **argv) {
     }
     if (n_models > 1) return cli_usage_error("quantize", "expected one MODEL");
     if (!type) return cli_usage_error("quantize", "give the type to quantize to with --type (one of " TYPES ")");
-    static const char *const known[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "MXFP4"};
+    static const char *const known[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "MXFP4", "FP4S"};
     const char *canon = NULL;
     for (size_t i = 0; i < sizeof known / sizeof known[0] && !canon; i++)
         if (!strcasecmp(known[i], type)) canon = known[i];
     if (!canon) return cli_usage_error("quantize", "unknown --type '%s'; valid types: " TYPES, type);
     sp.quantize = canon;
     if (out && !*out) return cli_usage_error("quantize", "-o needs a file name");
-    if (calib && strcmp(canon, "Q4_0"))
-        return cli_usage_error("quantize", "--calib searches Q4_0 scales: use it with --type Q4_0, not %s", canon);
+    if (calib && strcmp(canon, "Q4_0") && strcmp(canon, "FP4S"))
+        return cli_usage_error("quantize", "--calib searches Q4_0 or FP4S blocks: use it with --type Q4_0 or FP4S, not %s",
+                               canon);
     char *calib_text = NULL;
     size_t calib_len = 0;
     if (calib && cli_read_file(calib, &calib_text, &calib_len)) return CLI_EXIT_FAIL;
