@@ -196,6 +196,13 @@ typedef struct xf_model_params {
      * to every query of a windowed layer; fewer than attn_window; 0 = a plain window. Added after
      * the fields above (struct_size). */
     size_t attn_sinks;
+    /* Block-sparse prefill attention (docs/LONG_CONTEXT.md), decoders: each tile of 64 queries of a
+     * prompt reads only the key blocks of 64 whose mean key scores highest against its mean query
+     * (always the first block, for the attention sinks, and its own and the previous block): about
+     * attn_block_density of the blocks it may see, in 0..1, in layers without a sliding window and
+     * once a prompt spans more than 4 blocks; 0 (or 1) = dense. Single-token decode steps stay
+     * dense. Added after the fields above (struct_size). */
+    float attn_block_density;
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {
@@ -546,10 +553,12 @@ typedef struct xf_session_params {
     const char *kv_policy;
     size_t kv_budget;     /* slots per layer; required (> 0) with an evicting policy */
     /* Quest sparse attention at decode (docs/LONG_CONTEXT.md): each single-token step reads, per
-     * key/value head, only the pages of 64 cached keys whose keys can score highest for its
-     * query (per-channel key bounds), about quest_budget keys, plus the newest page; 0 = every
-     * key. Prefill stays dense. Added after the fields above (struct_size). */
+     * key/value head, only the pages of quest_page cached keys whose keys can score highest for
+     * its query (per-channel key bounds), about quest_budget keys, plus the first (attention
+     * sinks) and the newest page; 0 = every key. Layers with a sliding window and prefill stay
+     * dense. Added after the fields above (struct_size). */
     size_t quest_budget;
+    size_t quest_page; /* slots per Quest page, 1..1024; 0 = 16 (the paper's) */
 } xf_session_params;
 
 static inline xf_session_params xf_session_default_params(void) {

@@ -274,6 +274,29 @@ double xf_t_nerr(const float *a, const float *b, size_t n) {
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
+void xf_t_attention_masked(const float *q, const float *K, const float *V, size_t ld, size_t n, size_t dh,
+                           double scale, const unsigned char *vis, double *out) {
+    double mx = -INFINITY, sum = 0, *s = malloc((n ? n : 1) * sizeof *s);
+    if (!s) exit(2);
+    for (size_t j = 0; j < n; j++) {
+        s[j] = -INFINITY;
+        if (!vis[j]) continue;
+        double d = 0;
+        for (size_t k = 0; k < dh; k++) d += (double)q[k] * K[j * ld + k];
+        s[j] = d * scale;
+        mx = s[j] > mx ? s[j] : mx;
+    }
+    for (size_t k = 0; k < dh; k++) out[k] = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (s[j] == -INFINITY) continue;
+        const double e = exp(s[j] - mx);
+        sum += e;
+        for (size_t k = 0; k < dh; k++) out[k] += e * V[j * ld + k];
+    }
+    for (size_t k = 0; k < dh; k++) out[k] /= sum;
+    free(s);
+}
+
 int xf_t_write_safetensors(const char *path, size_t n, const char *const *names, const int *ndim,
                            const size_t (*shape)[2], const float *const *data) {
     size_t cap = 256 + n * 512, len = 0, off = 0;

@@ -106,6 +106,11 @@ float xf_t_frand32(void);
 double xf_t_dot_err(const float *a, const float *b, const float *W, const float *X, size_t T, size_t N, size_t K);
 /* Normalized error ||a - b|| / ||b|| (||a - b|| when b is zero). */
 double xf_t_nerr(const float *a, const float *b, size_t n);
+/* Attention of one query head q over the keys j < n with vis[j] != 0 (rows of K and V at stride
+ * ld, dh columns), in double: the plain masked reference of the sparse-attention tests. At least
+ * one key must be visible. */
+void xf_t_attention_masked(const float *q, const float *K, const float *V, size_t ld, size_t n, size_t dh,
+                           double scale, const unsigned char *vis, double *out);
 
 /* A growing little-endian byte buffer for tests that write binary files in memory (GGUF).
  * Zero-initialize; free(b.p) when done. Exits the test (status 2) if memory runs out. */

@@ -26,24 +26,10 @@
  * with keep[j] == 0 masked out, causal (and window W if > 0, with positions < S always seen). */
 static void masked_ref(const float *q, const float *K, const float *V, size_t ld, size_t n, size_t dh, float scale,
                        const unsigned char *keep, size_t qp, size_t W, size_t S, double *out) {
-    double mx = -INFINITY, sum = 0, *s = malloc(n * sizeof *s);
-    for (size_t j = 0; j < n; j++) {
-        s[j] = -INFINITY;
-        if (!keep[j] || j > qp || (W && j + W <= qp && j >= S)) continue;
-        double d = 0;
-        for (size_t k = 0; k < dh; k++) d += (double)q[k] * K[j * ld + k];
-        s[j] = d * scale;
-        mx = s[j] > mx ? s[j] : mx;
-    }
-    for (size_t k = 0; k < dh; k++) out[k] = 0;
-    for (size_t j = 0; j < n; j++) {
-        if (s[j] == -INFINITY) continue;
-        double e = exp(s[j] - mx);
-        sum += e;
-        for (size_t k = 0; k < dh; k++) out[k] += e * V[j * ld + k];
-    }
-    for (size_t k = 0; k < dh; k++) out[k] /= sum;
-    free(s);
+    unsigned char *vis = malloc(n);
+    for (size_t j = 0; j < n; j++) vis[j] = keep[j] && j <= qp && !(W && j + W <= qp && j >= S);
+    xf_t_attention_masked(q, K, V, ld, n, dh, scale, vis, out);
+    free(vis);
 }
 
 static void test_evicted_kernel(void) {

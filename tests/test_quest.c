@@ -1,6 +1,7 @@
-/* test_quest.c — Quest's sparse decode attention (model/kv_quest.c, kernels/attention.c blocks):
- *   - the kernel with a block selection equals full attention in double over the selected blocks'
- *     keys only (and xf_attention_ref with the same selection), by index and by cache position;
+/* test_quest.c — Quest's sparse decode attention (model/kv_quest.c):
+ *   - the attention kernel over the gathered pages equals attention in double over the selected
+ *     pages' keys only, for every cache type and page size; with every page selected the gathered
+ *     problem gives the dense result bit for bit;
  *   - the page bound is an upper bound of q . k for every key of the page;
  *   - the cache's page bounds equal the min / max of the keys the cache holds (f32, q8, q4 sealed
  *     groups), incrementally, across growth, and after slots are removed (rebuilt);
@@ -17,63 +18,6 @@
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "xfmr.h"
-
-/* Attention of one query head over the keys j < n with sel[j] != 0, in double. */
-static void masked_ref(const float *q, const float *K, const float *V, size_t ld, size_t n, size_t dh, float scale,
-                       const unsigned char *sel, double *out) {
-    double mx = -INFINITY, sum = 0, *s = malloc(n * sizeof *s);
-    for (size_t j = 0; j < n; j++) {
-        s[j] = -INFINITY;
-        if (!sel[j]) continue;
-        double d = 0;
-        for (size_t k = 0; k < dh; k++) d += (double)q[k] * K[j * ld + k];
-        s[j] = d * scale;
-        mx = s[j] > mx ? s[j] : mx;
-    }
-    for (size_t k = 0; k < dh; k++) out[k] = 0;
-    for (size_t j = 0; j < n; j++) {
-        if (s[j] == -INFINITY) continue;
-        const double e = exp(s[j] - mx);
-        sum += e;
-        for (size_t k = 0; k < dh; k++) out[k] += e * V[j * ld + k];
-    }
-    for (size_t k = 0; k < dh; k++) out[k] /= sum;
-    free(s);
-}
-
-static void test_kernel_blocks(void) {
-    const size_t n = 300, dh = 24, n_kv = 2, group = 3, ld = n_kv * dh, ldq = n_kv * group * dh, nb = 5;
-    float *K = xf_t_randv(n * ld, 2.0f), *V = xf_t_randv(n * ld, 1.0f), *Q = xf_t_randv(ldq, 2.0f);
-    float *O = calloc(ldq, 4), *R = calloc(ldq, 4), *scr = malloc(xf_attention_scratch(group, dh) * 4);
-    const unsigned char blocks[2 * 5] = {1, 0, 0, 1, 1, /* kv head 1: */ 0, 1, 0, 0, 1};
-    int32_t pos[300];
-    for (size_t j = 0; j < n; j++) pos[j] = (int32_t)j;
-    const int32_t qpos = (int32_t)(n - 1);
-    for (int by_pos = 0; by_pos < 2; by_pos++) {
-        xf_attn_problem p = {.Q = Q, .K = K, .V = V, .O = O, .ldq = ldq, .ldk = ld, .ldv = ld, .ldo = ldq, .n_q = 1,
-                             .q_pos0 = n - 1, .n_k = n, .dh = dh, .group = group, .scale = 0.2f, .causal = 1,
-                             .blocks = blocks, .blocks_ld = nb};
-        if (by_pos) p.k_pos = pos, p.q_pos = &qpos;
-        for (size_t g = 0; g < n_kv; g++) xf_attention(&p, g, 0, group, 0, 1, scr);
-        double worst = 0;
-        for (size_t g = 0; g < n_kv; g++) {
-            unsigned char sel[300];
-            for (size_t j = 0; j < n; j++) sel[j] = blocks[g * nb + j / XF_ATTN_KEYS];
-            for (size_t h = g * group; h < (g + 1) * group; h++) {
-                double r[24], num = 0, den = 0;
-                masked_ref(Q + h * dh, K + g * dh, V + g * dh, ld, n, dh, 0.2f, sel, r);
-                for (size_t k = 0; k < dh; k++) num += (O[h * dh + k] - r[k]) * (O[h * dh + k] - r[k]), den += r[k] * r[k];
-                worst = fmax(worst, sqrt(num / den));
-            }
-        }
-        CHECK_MSG(worst < 1e-5, "block-selected attention (by position %d): normalized error %.3g vs masked double", by_pos,
-                  worst);
-        p.O = R;
-        for (size_t g = 0; g < n_kv; g++) xf_attention_ref(&p, g, 0, group, 0, 1);
-        CHECK_MSG(xf_t_nerr(O, R, ldq) < 1e-5, "block-selected attention vs xf_attention_ref: %.3g", xf_t_nerr(O, R, ldq));
-    }
-    free(K), free(V), free(Q), free(O), free(R), free(scr);
-}
 
 static void test_bound(void) {
     const size_t dh = 40;
@@ -103,10 +47,11 @@ static xf_plan one_layer(xf_layer *L) {
 /* The layer's bounds of page b equal the min / max over its keys as the cache returns them. */
 static int bounds_exact(const xf_kv_layer *C, size_t upto) {
     float row[32];
-    for (size_t b = 0; b * XF_QUEST_PAGE < upto; b++)
+    const size_t P = C->page;
+    for (size_t b = 0; b * P < upto; b++)
         for (size_t c = 0; c < C->kv_dim; c++) {
             float mn = INFINITY, mx = -INFINITY;
-            for (size_t j = b * XF_QUEST_PAGE; j < upto && j < (b + 1) * XF_QUEST_PAGE; j++) {
+            for (size_t j = b * P; j < upto && j < (b + 1) * P; j++) {
                 xf_kv_row(C, 0, j, row);
                 mn = fminf(mn, row[c]), mx = fmaxf(mx, row[c]);
             }
@@ -115,84 +60,159 @@ static int bounds_exact(const xf_kv_layer *C, size_t upto) {
     return 1;
 }
 
+/* A cache of one layer (one_layer's shapes) of the given type and Quest page, holding the n keys
+ * and values K, V ([n, 32]) appended in chunks across growth, bounds folded and checked. */
+static void fill(xf_kv_cache *c, xf_plan *P, int type, size_t page, size_t budget, const float *K, const float *V,
+                 size_t n) {
+    const size_t d = 32;
+    int32_t *pos = malloc(n * sizeof *pos);
+    for (size_t j = 0; j < n; j++) pos[j] = (int32_t)j;
+    CHECK(xf_kv_init(c, P, 1024, 64, type, NULL, 0) == XF_OK);
+    CHECK(xf_kv_quest_init(c, P, budget, page) == XF_OK);
+    xf_kv_layer *C = &c->layers[0];
+    for (size_t done = 0; done < n;) { /* chunks across growth of the cache */
+        const size_t m = done < 100 ? 37 : 251, take = done + m > n ? n - done : m;
+        CHECK(xf_kv_reserve(c, take) == XF_OK);
+        xf_kv_append(C, K + done * d, V + done * d, d, pos + done, take);
+        done += take;
+        xf_quest_fold(C);
+        const size_t upto = type == XF_KV_Q4 ? C->nq : C->n;
+        CHECK_MSG(C->bounds_n == upto && bounds_exact(C, upto), "type %d, page %zu: page bounds after %zu slots", type,
+                  page, done);
+    }
+    free(pos);
+}
+
 static void test_cache_bounds_and_selection(void) {
     xf_layer lay;
     xf_plan P = one_layer(&lay);
-    const size_t d = 32, n = 700;
+    const size_t d = 32, n = 700, planted_slot = 5 * 64 + 9;
     float *K = xf_t_randv(n * d, 1.0f), *V = xf_t_randv(n * d, 1.0f);
-    int32_t pos[700];
-    for (size_t j = 0; j < n; j++) pos[j] = (int32_t)j;
-    for (size_t k = 16; k < 32; k++) K[(5 * 64 + 9) * d + k] *= 6.0f; /* a key that stands out, kv head 1 */
-    for (int type = XF_KV_F32; type <= XF_KV_Q4; type++) {
-        xf_kv_cache c;
-        CHECK(xf_kv_init(&c, &P, 1024, 64, type, NULL, 0) == XF_OK);
-        CHECK(xf_kv_quest_init(&c, &P, 128) == XF_OK);
-        xf_kv_layer *C = &c.layers[0];
-        for (size_t done = 0; done < n;) { /* chunks across growth of the cache */
-            const size_t m = done < 100 ? 37 : 251, take = done + m > n ? n - done : m;
-            CHECK(xf_kv_reserve(&c, take) == XF_OK);
-            xf_kv_append(C, K + done * d, V + done * d, d, pos + done, take);
-            done += take;
-            xf_quest_fold(C);
-            const size_t upto = type == XF_KV_Q4 ? C->nq : C->n;
-            CHECK_MSG(C->bounds_n == upto && bounds_exact(C, upto), "type %d: page bounds after %zu slots", type, done);
-        }
-        /* a query that points at a planted key of page 5 for kv head 1 (query heads 2, 3) */
-        float q[64];
-        for (size_t i = 0; i < 64; i++) q[i] = 0.01f * (float)((int)(i % 7) - 3);
-        float planted[32];
-        xf_kv_row(C, 0, 5 * 64 + 9, planted);
-        for (size_t k = 0; k < 16; k++) q[2 * 16 + k] = planted[16 + k];
-        xf_quest_select(C, &lay.attn, q, 192);
-        const size_t pages = (n + 63) / 64;
-        const unsigned char *on1 = C->page_on + C->pages_cap;
-        CHECK_MSG(on1[0] && on1[pages - 1] && on1[5],
-                  "kv head 1: the first page (%d), the newest (%d) or the planted key's page 5 (%d) not read", on1[0],
-                  on1[pages - 1], on1[5]);
-        /* every head: the fixed pages plus the best others by a double-precision ranking */
-        for (size_t g = 0; g < 2; g++) {
-            const unsigned char *on = C->page_on + g * C->pages_cap;
-            const size_t full = (type == XF_KV_Q4 ? C->nq : C->n) / 64;
-            size_t n_on = 0, n_fixed = 0;
-            double best_off = -INFINITY, worst_on = INFINITY;
-            for (size_t b = 0; b < pages; b++) {
-                const int fixed = b >= full || b + 1 == pages || b == 0;
-                n_fixed += fixed;
-                n_on += on[b];
-                if (fixed) {
-                    CHECK_MSG(on[b], "kv head %zu: newest page %zu not read", g, b);
-                    continue;
-                }
-                double bound = -INFINITY;
-                for (size_t h = 2 * g; h < 2 * g + 2; h++) {
-                    double s = 0;
-                    for (size_t k = 0; k < 16; k++) {
-                        const double a = (double)q[h * 16 + k] * C->page_min[b * d + g * 16 + k],
-                                     e = (double)q[h * 16 + k] * C->page_max[b * d + g * 16 + k];
-                        s += a > e ? a : e;
+    for (size_t k = 16; k < 32; k++) K[planted_slot * d + k] *= 6.0f; /* a key that stands out, kv head 1 */
+    static const size_t pages_tried[] = {64, 16, 7};
+    for (size_t pi = 0; pi < 3; pi++)
+        for (int type = XF_KV_F32; type <= XF_KV_Q4; type++) {
+            const size_t page = pages_tried[pi], budget = 6 * page;
+            xf_kv_cache c;
+            fill(&c, &P, type, page, 128, K, V, n);
+            xf_kv_layer *C = &c.layers[0];
+            /* a query that points at the planted key for kv head 1 (query heads 2, 3) */
+            float q[64];
+            for (size_t i = 0; i < 64; i++) q[i] = 0.01f * (float)((int)(i % 7) - 3);
+            float planted[32];
+            xf_kv_row(C, 0, planted_slot, planted);
+            for (size_t k = 0; k < 16; k++) q[2 * 16 + k] = planted[16 + k];
+            const size_t n_sel = xf_quest_select(C, &lay.attn, q, budget);
+            const size_t pages = (n + page - 1) / page;
+            const unsigned char *on1 = C->page_on + C->pages_cap;
+            CHECK_MSG(on1[0] && on1[pages - 1] && on1[planted_slot / page],
+                      "page %zu, kv head 1: the first page (%d), the newest (%d) or the planted key's page (%d) not read",
+                      page, on1[0], on1[pages - 1], on1[planted_slot / page]);
+            /* every head: the fixed pages plus the best others by a double-precision ranking */
+            for (size_t g = 0; g < 2; g++) {
+                const unsigned char *on = C->page_on + g * C->pages_cap;
+                const size_t full = (type == XF_KV_Q4 ? C->nq : C->n) / page;
+                size_t n_on = 0, n_fixed = 0;
+                double best_off = -INFINITY, worst_on = INFINITY;
+                for (size_t b = 0; b < pages; b++) {
+                    const int fixed = b >= full || b + 1 == pages || b == 0;
+                    n_fixed += fixed;
+                    n_on += on[b];
+                    if (fixed) {
+                        CHECK_MSG(on[b], "kv head %zu: newest page %zu not read", g, b);
+                        continue;
                     }
-                    bound = fmax(bound, s);
+                    double bound = -INFINITY;
+                    for (size_t h = 2 * g; h < 2 * g + 2; h++) {
+                        double s = 0;
+                        for (size_t k = 0; k < 16; k++) {
+                            const double a = (double)q[h * 16 + k] * C->page_min[b * d + g * 16 + k],
+                                         e = (double)q[h * 16 + k] * C->page_max[b * d + g * 16 + k];
+                            s += a > e ? a : e;
+                        }
+                        bound = fmax(bound, s);
+                    }
+                    if (on[b]) worst_on = fmin(worst_on, bound);
+                    else best_off = fmax(best_off, bound);
                 }
-                if (on[b]) worst_on = fmin(worst_on, bound);
-                else best_off = fmax(best_off, bound);
+                CHECK_MSG(n_on == (n_fixed > 6 ? n_fixed : 6) && n_on == n_sel,
+                          "page %zu, kv head %zu: %zu pages read (%zu returned) for a budget of 6 (%zu fixed)", page, g,
+                          n_on, n_sel, n_fixed);
+                CHECK_MSG(worst_on >= best_off - 1e-5, "kv head %zu: a page of bound %.6g left for one of %.6g", g,
+                          best_off, worst_on);
             }
-            CHECK_MSG(n_on == (n_fixed > 3 ? n_fixed : 3), "kv head %zu: %zu pages read for a budget of 3 (%zu fixed)", g,
-                      n_on, n_fixed);
-            CHECK_MSG(worst_on >= best_off - 1e-5, "kv head %zu: a page of bound %.6g left for one of %.6g", g, best_off,
-                      worst_on);
+            if (type != XF_KV_Q4) { /* removal (eviction): bounds rebuilt from the remaining slots */
+                unsigned char *keep = malloc(n);
+                for (size_t j = 0; j < n; j++) keep[j] = j % 3 != 1;
+                xf_kv_keep(C, keep);
+                CHECK(C->bounds_n == 0);
+                xf_quest_fold(C);
+                CHECK_MSG(bounds_exact(C, C->n), "type %d: page bounds after removing slots", type);
+                free(keep);
+            }
+            xf_kv_free(&c);
         }
-        if (type != XF_KV_Q4) { /* removal (eviction): bounds rebuilt from the remaining slots */
-            unsigned char *keep = malloc(n);
-            for (size_t j = 0; j < n; j++) keep[j] = j % 3 != 1;
-            xf_kv_keep(C, keep);
-            CHECK(C->bounds_n == 0);
-            xf_quest_fold(C);
-            CHECK_MSG(bounds_exact(C, C->n), "type %d: page bounds after removing slots", type);
-            free(keep);
-        }
-        xf_kv_free(&c);
-    }
     free(K), free(V);
+}
+
+/* The attention of a decode query over the gathered pages: equal to attention in double over the
+ * selected slots of the cache (as the cache returns them), for each type and page size; with
+ * every page selected, bitwise the kernel over the whole cache. */
+static void test_gather(void) {
+    xf_layer lay;
+    xf_plan P = one_layer(&lay);
+    const xf_attn_plan *a = &lay.attn;
+    const size_t d = 32, dh = 16, n = 613, qd = 64;
+    float *K = xf_t_randv(n * d, 1.0f), *V = xf_t_randv(n * d, 1.0f), *q = xf_t_randv(qd, 3.0f);
+    float *O = calloc(qd, 4), *D = calloc(qd, 4), *scr = malloc(xf_attention_scratch(2, dh) * 4);
+    float *Kc = malloc(n * d * 4), *Vc = malloc(n * d * 4);
+    static const size_t pages_tried[] = {16, 64, 5};
+    for (size_t pi = 0; pi < 3; pi++)
+        for (int type = XF_KV_F32; type <= XF_KV_Q4; type++) {
+            const size_t page = pages_tried[pi], budget = 100;
+            xf_kv_cache c;
+            fill(&c, &P, type, page, budget, K, V, n);
+            xf_kv_layer *C = &c.layers[0];
+            for (size_t j = 0; j < n; j++) xf_kv_row(C, 0, j, Kc + j * d), xf_kv_row(C, 1, j, Vc + j * d);
+            xf_attn_problem p = {.Q = q, .O = O, .ldq = qd, .ldo = qd, .n_q = 1, .dh = dh, .group = 2, .scale = 0.25f,
+                                 .causal = 1, .ldk = d, .ldv = d, .K = c.quest_k, .V = c.quest_v};
+            const size_t n_sel = xf_quest_select(C, a, q, budget);
+            const size_t rows = xf_quest_gather(C, 2, c.quest_k, c.quest_v, c.quest_rows);
+            CHECK_MSG(rows > 0 && rows < n && rows <= n_sel * page, "page %zu type %d: %zu rows gathered for %zu pages",
+                      page, type, rows, n_sel);
+            p.n_k = rows, p.q_pos0 = rows - 1;
+            for (size_t g = 0; g < 2; g++) xf_attention(&p, g, 0, 2, 0, 1, scr);
+            double worst = 0;
+            unsigned char *sel = malloc(n);
+            for (size_t g = 0; g < 2; g++) {
+                for (size_t j = 0; j < n; j++) sel[j] = C->page_on[g * C->pages_cap + j / page];
+                for (size_t h = 2 * g; h < 2 * g + 2; h++) {
+                    double r[16], num = 0, den = 0;
+                    xf_t_attention_masked(q + h * dh, Kc + g * dh, Vc + g * dh, d, n, dh, 0.25f, sel, r);
+                    for (size_t k = 0; k < dh; k++)
+                        num += (O[h * dh + k] - r[k]) * (O[h * dh + k] - r[k]), den += r[k] * r[k];
+                    worst = fmax(worst, sqrt(num / den));
+                }
+            }
+            CHECK_MSG(worst < 1e-5, "page %zu type %d: gathered attention vs masked double: normalized error %.3g", page,
+                      type, worst);
+            /* every page on: the gathered block is the cache; the same kernel gives the same bits */
+            memset(C->page_on, 1, 2 * C->pages_cap);
+            CHECK(xf_quest_gather(C, 2, c.quest_k, c.quest_v, c.quest_rows) == 0); /* more rows than room: refused */
+            float *gk = malloc(n * d * 4), *gv = malloc(n * d * 4);
+            CHECK(xf_quest_gather(C, 2, gk, gv, n + page) == n);
+            p.K = gk, p.V = gv, p.n_k = n, p.q_pos0 = n - 1;
+            for (size_t g = 0; g < 2; g++) xf_attention(&p, g, 0, 2, 0, 1, scr);
+            xf_attn_problem dp = p;
+            dp.O = D, dp.K = C->k, dp.V = C->v, dp.kv_f16 = type == XF_KV_F16;
+            if (type == XF_KV_Q8 || type == XF_KV_Q4) dp.kv_tile = xf_kv_tile, dp.kv_ctx = C;
+            for (size_t g = 0; g < 2; g++) xf_attention(&dp, g, 0, 2, 0, 1, scr);
+            CHECK_MSG(memcmp(O, D, qd * 4) == 0, "page %zu type %d: every page gathered is not the dense result", page,
+                      type);
+            free(gk), free(gv), free(sel);
+            xf_kv_free(&c);
+        }
+    free(K), free(V), free(q), free(O), free(D), free(scr), free(Kc), free(Vc);
 }
 
 /* The tiny llama stretched to 512 positions (linear RoPE x4), so that a session spans 4 pages. */
@@ -230,7 +250,7 @@ static void test_sessions(void) {
     xf_session_params sp = xf_session_default_params();
     sp.n_ctx = 256;
     CHECK(run(m, ids, PROMPT, N, sp, dense) == XF_OK);
-    sp.quest_budget = 180; /* 3 pages: all of them while there are 3 */
+    sp.quest_budget = 180, sp.quest_page = 64; /* 3 pages: all of them while there are 3 */
     CHECK_MSG(run(m, ids, PROMPT, N, sp, q3) == XF_OK, "quest 180: %s", xf_errmsg());
     CHECK_MSG(memcmp(dense, q3, ALL3 * V * 4) == 0, "a Quest budget covering every page is not the dense session");
     sp.quest_budget = 1; /* the first and the newest page, always read: 2 of 3 or 4 */
@@ -241,6 +261,18 @@ static void test_sessions(void) {
         diff = fmax(diff, fabs(few[i] - dense[i]));
     }
     CHECK_MSG(diff > 1e-3, "reading two pages of three or four changes nothing (%.3g)", diff);
+    sp.quest_budget = 48, sp.quest_page = 0; /* pages of 16: 3 of 12-13, gathered */
+    CHECK_MSG(run(m, ids, PROMPT, N, sp, few) == XF_OK, "quest 48 in pages of 16: %s", xf_errmsg());
+    diff = 0;
+    for (size_t i = 0; i < rows; i++) {
+        CHECK(isfinite(few[i]));
+        diff = fmax(diff, fabs(few[i] - dense[i]));
+    }
+    CHECK_MSG(diff > 1e-3, "reading 3 pages of 16 of 12 changes nothing (%.3g)", diff);
+    sp.quest_page = 2000;
+    CHECK(run(m, ids, PROMPT, N, sp, few) == XF_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(xf_errmsg(), "quest_page 2000") != NULL, "message: %s", xf_errmsg());
+    sp.quest_page = 0;
     for (int type = XF_KV_F16; type <= XF_KV_Q4; type++) {
         sp.kv_type = (xf_kv_type)type;
         CHECK_MSG(run(m, ids, PROMPT, N, sp, few) == XF_OK, "quest with kv_type %d: %s", type, xf_errmsg());
@@ -253,9 +285,9 @@ static void test_sessions(void) {
 }
 
 int main(void) {
-    test_kernel_blocks();
     test_bound();
     test_cache_bounds_and_selection();
+    test_gather();
     test_sessions();
     return xf_t_report();
 }

@@ -68,6 +68,11 @@ static inline int sees_block(const xf_attn_problem *p, size_t t, size_t j0, size
     return hi > j0 && (lo < j1 || j0 < n_sinks(p));
 }
 
+/* Whether query t of key/value head g reads key j's block under a block-sparse selection. */
+static inline int tile_reads(const xf_attn_problem *p, size_t g, size_t t, size_t j) {
+    return !p->kblocks || p->kblocks[(g * p->kblocks_nqt + t / BK) * p->kblocks_ld + j / BK];
+}
+
 static inline float h2f(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
     if (e == 0) {
@@ -226,15 +231,15 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
     for (size_t j0 = sinks ? 0 : lo_all / BK * BK; j0 < hi_all; j0 += BK) {
         const size_t j1 = j0 + BK < hi_all ? j0 + BK : hi_all, nk = j1 - j0, nv = (nk + 7) / 8;
         if (j0 >= sinks && j1 <= lo_all) continue; /* between the sinks and every row's window */
-        if (p->blocks && !p->blocks[kv_head * p->blocks_ld + j0 / BK]) continue; /* not selected */
         int64_t kmin = INT64_MAX, kmax = INT64_MIN;
         for (size_t j = j0; bp && j < j1; j++) {
             kmin = p->k_pos[j] < kmin ? p->k_pos[j] : kmin;
             kmax = p->k_pos[j] > kmax ? p->k_pos[j] : kmax;
         }
         size_t ta = q0, tb = q1; /* the positions that see this block: a contiguous run */
-        while (ta < tb && !sees_block(p, ta, j0, j1, kmin, kmax)) ta++;
-        while (tb > ta && !sees_block(p, tb - 1, j0, j1, kmin, kmax)) tb--;
+        /* (a block-sparse selection keeps this a run: a call spans at most two query tiles) */
+        while (ta < tb && !(sees_block(p, ta, j0, j1, kmin, kmax) && tile_reads(p, kv_head, ta, j0))) ta++;
+        while (tb > ta && !(sees_block(p, tb - 1, j0, j1, kmin, kmax) && tile_reads(p, kv_head, tb - 1, j0))) tb--;
         if (ta == tb) continue;
         const size_t ra = (ta - q0) * nh, rb = (tb - q0) * nh;
 
@@ -351,9 +356,19 @@ static inline float kv_at(const xf_attn_problem *p, int values, size_t j, size_t
     return p->kv_f16 ? h2f(((const uint16_t *)base)[j * ld + col]) : ((const float *)base)[j * ld + col];
 }
 
+void xf_attention_keys(const xf_attn_problem *p, size_t j0, size_t nk, size_t col, size_t dh, float *dst) {
+    if (p->kv_tile) {
+        p->kv_tile(p->kv_ctx, 0, j0, nk, col, dh, dh, dst);
+        return;
+    }
+    for (size_t j = 0; j < nk; j++)
+        if (p->kv_f16) halves_to_tile((const uint16_t *)p->K + (j0 + j) * p->ldk + col, p->ldk, 1, dh, dh, dst + j * dh);
+        else memcpy(dst + j * dh, (const float *)p->K + (j0 + j) * p->ldk + col, dh * sizeof *dst);
+}
+
 /* Whether query t of key/value head g sees key j (the reference's plain mask). */
 static inline int ref_visible(const xf_attn_problem *p, size_t g, size_t t, size_t j) {
-    if (p->blocks && !p->blocks[g * p->blocks_ld + j / BK]) return 0;
+    if (!tile_reads(p, g, t, j)) return 0;
     if (by_pos(p)) return pos_visible(p, q_position(p, t), p->k_pos[j]);
     size_t lo, hi;
     key_range(p, t, &lo, &hi);

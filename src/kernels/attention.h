@@ -59,12 +59,13 @@ typedef struct {
      * at positions (indices without k_pos) < sinks stay visible to every later query as well:
      * query t sees key j iff j <= qp(t) and (j > qp(t) - W or j < sinks). 0 = a plain window. */
     size_t sinks;
-    /* Block-sparse keys (Quest's page selection at decode): when set, key/value head g reads only
-     * the key blocks [b * XF_ATTN_KEYS, (b + 1) * XF_ATTN_KEYS) with blocks[g * blocks_ld + b] != 0
-     * (on top of every mask above); NULL = all blocks. Each query must keep a visible key (its
-     * own block), or its output is 0/0. */
-    const unsigned char *blocks;
-    size_t blocks_ld;
+    /* Block-sparse queries (block-sparse prefill, model/attn_blocksparse.c): when set, query t of
+     * key/value head g reads only the key blocks [b * XF_ATTN_KEYS, (b + 1) * XF_ATTN_KEYS) with
+     * kblocks[(g * kblocks_nqt + t / XF_ATTN_KEYS) * kblocks_ld + b] != 0 (on top of every mask
+     * above: queries in tiles of XF_ATTN_KEYS positions from query 0); NULL = all blocks. Each
+     * query must keep a visible key (its own block), or its output is 0/0. */
+    const unsigned char *kblocks;
+    size_t kblocks_ld, kblocks_nqt;
 } xf_attn_problem;
 
 /* Query positions per block for a given group size: XF_ATTN_ROWS / group, at least 1. */
@@ -80,6 +81,10 @@ size_t xf_attention_scratch(size_t group, size_t dh);
  * kv_head*group + [h0, h1) (h0 < h1 <= group). */
 void xf_attention(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
                   float *scratch);
+/* Rows [j0, j0 + nk) of the problem's keys, columns [col, col + dh), as floats (row stride dh),
+ * whatever their storage (float, halves, a quantized cache's kv_tile). */
+void xf_attention_keys(const xf_attn_problem *p, size_t j0, size_t nk, size_t col, size_t dh, float *dst);
+
 /* Scalar reference of the same (two passes, double accumulation, libm exp), for tests; any q0..q1,
  * allocates its own scratch. */
 void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1);

@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "kernels/ops.h"
+#include "model/attn_blocksparse.h"
 #include "model/layers.h"
 
 static size_t max_group(const xf_attn_plan *a) {
@@ -111,14 +112,25 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
             if (C->type == XF_KV_Q8 || C->type == XF_KV_Q4) p.kv_tile = xf_kv_tile, p.kv_ctx = C;
             if (C->in_order) p.q_pos0 = first;
             else p.k_pos = C->pos, p.q_pos = f->pos + o;
-            const size_t budget = f->kv[s]->quest_budget;
-            if (budget && L == 1 && C->n > budget) { /* a decode step: Quest reads the top pages only */
-                xf_quest_select(C, a, Q + o * qd, budget);
-                p.blocks = C->page_on, p.blocks_ld = C->pages_cap;
+            xf_kv_cache *kc = f->kv[s];
+            /* a decode step of a layer without a window: Quest reads the top pages only, gathered */
+            if (kc->quest_budget && L == 1 && C->n > kc->quest_budget && !a->window &&
+                xf_quest_select(C, a, Q + o * qd, kc->quest_budget) * C->page < C->n) {
+                const size_t rows = xf_quest_gather(C, a->n_kv_heads, kc->quest_k, kc->quest_v, kc->quest_rows);
+                if (rows) { /* the newest query sees every slot: causal, the query at the last row */
+                    p.K = kc->quest_k, p.V = kc->quest_v, p.n_k = rows, p.q_pos0 = rows - 1;
+                    p.kv_f16 = 0, p.kv_tile = NULL, p.kv_ctx = NULL, p.k_pos = p.q_pos = NULL;
+                }
             }
         } else {
             p.K = K + o * kvd, p.V = V + o * kvd, p.n_k = L;
             if ((a->causal || a->window) && !positions_in_order(f->pos + o, L)) p.k_pos = p.q_pos = f->pos + o;
+        }
+        if (a->block_density > 0.0f && xf_block_sparse_applies(&p, a->block_density)) {
+            /* a prompt: each tile of queries reads its top key blocks (NULL on no memory: dense) */
+            p.kblocks = xf_block_sparse_select(&p, a->n_kv_heads, a->n_heads, a->block_density);
+            p.kblocks_ld = (p.n_k + XF_ATTN_KEYS - 1) / XF_ATTN_KEYS;
+            p.kblocks_nqt = (p.n_q + XF_ATTN_KEYS - 1) / XF_ATTN_KEYS;
         }
         probs[s] = p;
     }
@@ -133,6 +145,10 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
             const size_t nq = probs[s].n_q, q0 = C->w_last && C->w_last < nq ? nq - C->w_last : 0;
             xf_attention_weights(&probs[s], g, 0, h1 - h0, q0, nq, C->w + h0 * C->cap, C->cap);
         }
+    }
+    for (size_t s = 0; s < f->n_seq; s++) {
+        free((void *)probs[s].kblocks);
+        probs[s].kblocks = NULL;
     }
     xf_linear(pool, &a->o, O, T, Y);
 }

@@ -34,6 +34,8 @@ void xf_kv_free(xf_kv_cache *c) {
         xf_quest_free(&c->layers[l]);
     }
     free(c->layers);
+    free(c->quest_k);
+    free(c->quest_v);
     memset(c, 0, sizeof *c);
 }
 
@@ -97,14 +99,26 @@ xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t 
     return st;
 }
 
-xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget) {
+xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget, size_t page) {
+    if (!page) page = XF_QUEST_PAGE;
     c->quest_budget = budget;
+    size_t kvd = 0;
     for (size_t l = 0; budget && l < c->n_layers; l++) {
         xf_kv_layer *L = &c->layers[l];
-        L->quest = 1, L->head_dim = p->layers[l].attn.head_dim;
+        L->quest = 1, L->page = page, L->head_dim = p->layers[l].attn.head_dim;
+        kvd = L->kv_dim > kvd ? L->kv_dim : kvd;
         xf_status st = xf_quest_grow(L, L->cap);
         if (st) return st;
     }
+    if (!budget) return XF_OK;
+    c->quest_rows = xf_quest_rows(budget, page);
+    if (c->quest_rows > c->max_slots + page) c->quest_rows = c->max_slots + page;
+    size_t bytes;
+    if (!xf_mul_ok(c->quest_rows, kvd * sizeof(float), &bytes))
+        return xf_error(XF_ERR_RANGE, "Quest budget of %zu keys x %zu values overflows", budget, kvd);
+    c->quest_k = xf_aligned_alloc(bytes ? bytes : 1), c->quest_v = xf_aligned_alloc(bytes ? bytes : 1);
+    if (!c->quest_k || !c->quest_v)
+        return xf_error(XF_ERR_NOMEM, "cannot allocate Quest's gathered keys (%zu bytes)", 2 * bytes);
     return XF_OK;
 }
 
@@ -188,6 +202,9 @@ size_t xf_kv_bytes(const xf_kv_cache *c) {
         if (L->quest) b += L->pages_cap * (2 * L->kv_dim * sizeof(float) + L->kv_dim / L->head_dim);
         if (L->rk) b += 2 * XF_KV_QBLOCK * L->kv_dim * sizeof(float);
     }
+    size_t kvd = 0;
+    for (size_t l = 0; c->quest_k && l < c->n_layers; l++) kvd = c->layers[l].kv_dim > kvd ? c->layers[l].kv_dim : kvd;
+    if (c->quest_k) b += 2 * c->quest_rows * kvd * sizeof(float);
     return b;
 }
 

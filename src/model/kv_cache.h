@@ -47,12 +47,12 @@ typedef struct xf_kv_layer {
     size_t w_last;   /* set by the policy: sum the weights of only the last w_last queries of a
                         forward (SnapKV's observation window); 0 = all of them */
     float *w;        /* [n_heads, cap]: summed attention weights of the last forward's queries */
-    /* Quest (kv_quest.c), when quest is set: per page of XF_QUEST_PAGE slots the per-channel
-     * minimum and maximum of its keys ([pages_cap, kv_dim]) over slots [0, bounds_n), and the
-     * pages each key/value head reads this step (page_on [kv heads, pages_cap]); the rest is
-     * scratch of the selection. */
+    /* Quest (kv_quest.c), when quest is set: per page of `page` slots (slots [page b, page (b+1)))
+     * the per-channel minimum and maximum of its keys ([pages_cap, kv_dim]) over slots
+     * [0, bounds_n), and the pages each key/value head reads this step (page_on [kv heads,
+     * pages_cap]); the rest is scratch of the selection. */
     int quest;
-    size_t head_dim, pages_cap, bounds_n;
+    size_t page, head_dim, pages_cap, bounds_n;
     float *page_min, *page_max, *page_score, *page_row;
     unsigned char *page_on, *page_fixed;
     size_t *page_idx;
@@ -73,6 +73,10 @@ typedef struct xf_kv_cache {
     size_t min_last_chunk; /* set by the policy: the session makes the last chunk of a prompt at
                               least this long (SnapKV's observation window); 0 = any */
     size_t quest_budget;   /* Quest: keys a decode step reads per key/value head; 0 = all */
+    /* Quest: the keys and values a decode step selected, gathered ([quest_rows, largest kv_dim]
+     * floats each; see xf_quest_gather) */
+    float *quest_k, *quest_v;
+    size_t quest_rows;
 } xf_kv_cache;
 
 struct xf_kv_policy {
@@ -129,11 +133,11 @@ void xf_kv_q4_seal(xf_kv_layer *L);
  * columns [dh, dp) zeroed. Any type, any rows and columns. */
 void xf_kv_tile(const void *layer, int values, size_t j0, size_t nk, size_t col, size_t dh, size_t dp, float *dst);
 
-/* Quest's sparse decode attention (kv_quest.c). Pages are the attention kernel's key blocks. */
-#define XF_QUEST_PAGE 64
-/* Turn Quest on for every layer of c (reading `budget` keys per step), with bounds for the slots
- * the layers have room for. */
-xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget);
+/* Quest's sparse decode attention (kv_quest.c). */
+#define XF_QUEST_PAGE 16 /* slots per page by default (the paper's page size) */
+/* Turn Quest on for every layer of c: decode steps read about `budget` keys per key/value head in
+ * pages of `page` slots (0: XF_QUEST_PAGE), with bounds for the slots the layers have room for. */
+xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget, size_t page);
 /* Bounds and selection arrays of a layer for cap slots, keeping the folded bounds. */
 xf_status xf_quest_grow(xf_kv_layer *L, size_t cap);
 void xf_quest_free(xf_kv_layer *L);
@@ -143,9 +147,19 @@ void xf_quest_fold(xf_kv_layer *L);
  * q . k for every key k with mn <= k <= mx channel by channel. */
 float xf_quest_bound(const float *q, const float *mn, const float *mx, size_t dh);
 /* This decode step's pages: page_on of each key/value head of attention plan a for the query
- * row q ([n_heads * head_dim], after RoPE): the newest page(s) and the highest-bound others, up
- * to ceil(budget / XF_QUEST_PAGE) pages. */
-void xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, size_t budget);
+ * row q ([n_heads * head_dim], after RoPE): the first page (attention sinks), the newest page(s)
+ * and the highest-bound others, up to ceil(budget / page) pages. Returns the pages each key/value
+ * head reads (the same number for every head). */
+size_t xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, size_t budget);
+/* The selected pages' keys and values, gathered in slot order as floats: row i of gk / gv
+ * ([rows, kv_dim]) holds, in the columns of key/value head g, the i-th key / value that head g
+ * reads. Returns the number of rows (every head reads as many: the only partial page, the newest,
+ * is read by all), or 0 when more than `rows` would be needed. Attention over the rows (causal,
+ * the query at the last row) is attention over the selected slots: the newest query sees every
+ * slot of its cache. */
+size_t xf_quest_gather(const xf_kv_layer *L, size_t n_kv_heads, float *gk, float *gv, size_t rows);
+/* Rows xf_quest_gather may need for a budget: the budget's pages, the fixed ones, one partial. */
+size_t xf_quest_rows(size_t budget, size_t page);
 
 /* Policy hooks, called by sessions. */
 xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new);

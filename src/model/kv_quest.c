@@ -2,19 +2,21 @@
  * Inference", ICML 2024): at each decode step, attend only to the KV pages whose keys can score
  * highest for this query.
  *
- * A page is one key block of the attention kernel (XF_QUEST_PAGE = XF_ATTN_KEYS slots: slot
- * indices [64b, 64b + 64)). For every page the cache keeps the per-channel minimum and maximum of
- * its keys (folded in as slots arrive, read back from the cache itself so that a quantized cache's
- * bounds are those of the keys the kernel sees; rebuilt after slots are removed). A query q bounds
- * the score of every key k of a page from above by sum_d max(q_d min_d, q_d max_d) (each product
+ * A page is `page` consecutive cache slots (16 by default, as in the paper: slot indices
+ * [16b, 16b + 16)). For every page the cache keeps the per-channel minimum and maximum of its keys
+ * (folded in as slots arrive, read back from the cache itself so that a quantized cache's bounds
+ * are those of the keys the kernel sees; rebuilt after slots are removed). A query q bounds the
+ * score of every key k of a page from above by sum_d max(q_d min_d, q_d max_d) (each product
  * q_d k_d is at most that term). A key/value head takes the largest bound of its query heads (a
- * page is read for the whole group), and keeps the ceil(budget / 64) pages of highest bound; the
+ * page is read for the whole group), and keeps the ceil(budget / page) pages of highest bound; the
  * newest pages — the query's own, and under a q4 cache the ones whose slots are still float — are
  * always read, and so is the first page: it holds the attention sinks (StreamingLLM), which a
- * bound on q . k does not single out — on SmolLM2 at a budget of 256, perplexity +20.5 % over
- * dense without it, +8.2 % with it (docs/LONG_CONTEXT.md). The kernel then skips the other blocks (xf_attn_problem.blocks). The decode cost
- * of attention becomes the bound pass (2 kv_dim per 64 keys) plus the budget, whatever the context;
- * prefill stays dense. */
+ * bound on q . k does not single out (docs/LONG_CONTEXT.md measures both). The selected pages'
+ * keys and values are then gathered per head into one float block (xf_quest_gather) on which the
+ * ordinary attention kernel runs: the decode cost of attention becomes the bound pass (2 kv_dim
+ * per page) plus the gather and attention of the budget, whatever the context; prefill stays
+ * dense. Pages of 16 bound their keys far more tightly than the kernel's blocks of 64 would: a
+ * needle's page stands out (measured in docs/LONG_CONTEXT.md). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +25,14 @@
 #include "core/error.h"
 #include "model/kv_cache.h"
 
-static size_t pages_of(size_t slots) { return (slots + XF_QUEST_PAGE - 1) / XF_QUEST_PAGE; }
+static size_t pages_of(size_t slots, size_t page) { return (slots + page - 1) / page; }
+
+size_t xf_quest_rows(size_t budget, size_t page) {
+    return (pages_of(budget, page) + 3 + XF_KV_QBLOCK / page) * page;
+}
 
 xf_status xf_quest_grow(xf_kv_layer *L, size_t cap) {
-    const size_t pages = pages_of(cap), kvh = L->kv_dim / L->head_dim;
+    const size_t pages = pages_of(cap, L->page), kvh = L->kv_dim / L->head_dim;
     float *mn = xf_malloc(pages * L->kv_dim * sizeof *mn), *mx = xf_malloc(pages * L->kv_dim * sizeof *mx);
     float *score = xf_malloc(pages * sizeof *score), *row = xf_malloc(L->kv_dim * sizeof *row);
     unsigned char *on = xf_malloc(kvh * pages), *fixed = xf_malloc(pages);
@@ -35,7 +41,7 @@ xf_status xf_quest_grow(xf_kv_layer *L, size_t cap) {
         free(mn), free(mx), free(score), free(row), free(on), free(fixed), free(idx);
         return xf_error(XF_ERR_NOMEM, "cannot allocate Quest page bounds for %zu slots", cap);
     }
-    const size_t done = pages_of(L->bounds_n); /* pages with folded slots: their bounds stay */
+    const size_t done = pages_of(L->bounds_n, L->page); /* pages with folded slots: their bounds stay */
     if (done) {
         memcpy(mn, L->page_min, done * L->kv_dim * sizeof *mn);
         memcpy(mx, L->page_max, done * L->kv_dim * sizeof *mx);
@@ -59,13 +65,13 @@ void xf_quest_free(xf_kv_layer *L) {
 static size_t foldable(const xf_kv_layer *L) { return L->type == XF_KV_Q4 ? L->nq : L->n; }
 
 void xf_quest_fold(xf_kv_layer *L) {
-    const size_t d = L->kv_dim, end = foldable(L);
+    const size_t d = L->kv_dim, end = foldable(L), P = L->page;
     for (size_t j = L->bounds_n; j < end; j++) {
         const float *k = L->page_row;
         if (L->type == XF_KV_F32) k = (const float *)L->k + j * d;
         else xf_kv_row(L, 0, j, L->page_row);
-        float *mn = L->page_min + j / XF_QUEST_PAGE * d, *mx = L->page_max + j / XF_QUEST_PAGE * d;
-        if (j % XF_QUEST_PAGE == 0) {
+        float *mn = L->page_min + j / P * d, *mx = L->page_max + j / P * d;
+        if (j % P == 0) {
             memcpy(mn, k, d * sizeof *mn);
             memcpy(mx, k, d * sizeof *mx);
             continue;
@@ -87,9 +93,10 @@ float xf_quest_bound(const float *q, const float *mn, const float *mx, size_t dh
     return s;
 }
 
-void xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, size_t budget) {
-    const size_t dh = a->head_dim, d = L->kv_dim, n_pages = pages_of(L->n), full = foldable(L) / XF_QUEST_PAGE;
-    const size_t want = pages_of(budget);
+size_t xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, size_t budget) {
+    const size_t dh = a->head_dim, d = L->kv_dim, P = L->page, n_pages = pages_of(L->n, P), full = foldable(L) / P;
+    const size_t want = pages_of(budget, P);
+    size_t n_on = 0;
     xf_quest_fold(L);
     for (size_t g = 0; g < a->n_kv_heads; g++) {
         unsigned char *on = L->page_on + g * L->pages_cap;
@@ -107,6 +114,35 @@ void xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, size
             }
             L->page_score[b] = best;
         }
-        xf_kv_select_top(L->page_score, L->page_fixed, n_pages, want > n_fixed ? want - n_fixed : 0, on, L->page_idx);
+        n_on = xf_kv_select_top(L->page_score, L->page_fixed, n_pages, want > n_fixed ? want - n_fixed : 0, on,
+                                L->page_idx);
     }
+    return n_on;
+}
+
+size_t xf_quest_gather(const xf_kv_layer *L, size_t n_kv_heads, float *gk, float *gv, size_t rows) {
+    const size_t d = L->kv_dim, dh = L->head_dim, P = L->page, n_pages = pages_of(L->n, P);
+    size_t n_rows = 0;
+    for (size_t g = 0; g < n_kv_heads; g++) {
+        const unsigned char *on = L->page_on + g * L->pages_cap;
+        size_t r = 0;
+        for (size_t b = 0; b < n_pages; b++) {
+            if (!on[b]) continue;
+            const size_t j1 = (b + 1) * P < L->n ? (b + 1) * P : L->n;
+            if (r + (j1 - b * P) > rows) return 0;
+            for (size_t j = b * P; j < j1; j++, r++) {
+                float *k = gk + r * d + g * dh, *v = gv + r * d + g * dh;
+                if (L->type == XF_KV_F32) {
+                    memcpy(k, (const float *)L->k + j * d + g * dh, dh * sizeof *k);
+                    memcpy(v, (const float *)L->v + j * d + g * dh, dh * sizeof *v);
+                } else { /* one row at a time, no padding columns (dp = dh) */
+                    xf_kv_tile(L, 0, j, 1, g * dh, dh, dh, k);
+                    xf_kv_tile(L, 1, j, 1, g * dh, dh, dh, v);
+                }
+            }
+        }
+        if (g && r != n_rows) return 0; /* cannot happen: every head reads the same pages' count */
+        n_rows = r;
+    }
+    return n_rows;
 }

@@ -142,6 +142,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     if (m->sparsity != XF_SPARSITY_NONE) m->weight_format = XF_WEIGHTS_F32; /* masks are made on floats */
     if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) || (st = xf_cls_head_load(m)) ||
         (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)) ||
+        (st = xf_model_block_sparse(m, p->attn_block_density)) ||
         (st = describe_spans(m)))
         return st;
     if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)

@@ -86,6 +86,8 @@ xf_status xf_model_finish_plan(xf_model *m);
  * not listed in full_layers ("0,5,-1"), the first `sinks` positions kept visible in each window;
  * window 0 = unchanged (full_layers must then be empty, sinks 0). */
 xf_status xf_model_attn_spans(xf_model *m, size_t window, const char *full_layers, size_t sinks);
+/* Block-sparse prefill at this density on every causal layer (attn_blocksparse.c); 0 = none. */
+xf_status xf_model_block_sparse(xf_model *m, float density);
 
 /* Token pruning and early exit (adaptive.c): the state behind xf_model_set_adaptive. */
 typedef struct xf_adaptive xf_adaptive;

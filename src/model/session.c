@@ -52,6 +52,8 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
         return xf_error(XF_ERR_INVALID_ARG, "kv_policy \"%.40s\" is not one of %s", p.kv_policy, xf_kv_policy_names());
     if (policy->removes && !p.kv_budget)
         return xf_error(XF_ERR_INVALID_ARG, "kv_policy \"%s\" needs kv_budget > 0", policy->name);
+    if (p.quest_page > 1024)
+        return xf_error(XF_ERR_INVALID_ARG, "quest_page %zu is outside 1..1024 (0 = 16)", p.quest_page);
     const xf_hf_config *c = &m->cfg;
     size_t n_ctx = p.n_ctx ? p.n_ctx : c->max_position_embeddings;
     if (n_ctx > c->max_position_embeddings)
@@ -73,7 +75,7 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
     s->n_ctx = n_ctx;
     s->chunk = n_ctx < XF_SESSION_CHUNK ? n_ctx : XF_SESSION_CHUNK;
     xf_status st = xf_kv_init(&s->kv, &m->plan, n_ctx, p.n_ctx_reserve, (int)p.kv_type, policy, p.kv_budget);
-    if (!st && p.quest_budget) st = xf_kv_quest_init(&s->kv, &m->plan, p.quest_budget);
+    if (!st && p.quest_budget) st = xf_kv_quest_init(&s->kv, &m->plan, p.quest_budget, p.quest_page);
     if (!st) st = xf_fwd_reserve(m, &s->ws, s->chunk, 1);
     if (!st) {
         s->X = xf_aligned_alloc(s->chunk * m->plan.hidden * sizeof *s->X);

@@ -139,6 +139,7 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->attn_window = 0;
     mo->full_layers = NULL;
     mo->attn_sinks = 0;
+    mo->block_sparse = 0;
     mo->keep = 1.0;
     mo->keep_schedule = NULL;
     mo->pool_pruned = 1;
@@ -225,6 +226,11 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
     case CLI_OPT_FULL_LAYERS: mo->full_layers = arg; return 1; /* checked by the library */
     case CLI_OPT_ATTN_SINKS:
         return cli_parse_int(p->cmd, "--attn-sinks", arg, 0, 1 << 24, &mo->attn_sinks) ? -1 : 1;
+    case CLI_OPT_BLOCK_SPARSE:
+        if (cli_parse_double(p->cmd, "--block-sparse", arg, &mo->block_sparse)) return -1;
+        if (mo->block_sparse > 0 && mo->block_sparse <= 1) return 1;
+        cli_usage_error(p->cmd, "--block-sparse %s is outside (0, 1]: the share of key blocks a prompt tile reads", arg);
+        return -1;
     case CLI_OPT_KEEP:
         if (cli_parse_double(p->cmd, "--keep", arg, &mo->keep)) return -1;
         if (mo->keep > 0 && mo->keep <= 1) return 1;

@@ -144,6 +144,7 @@ typedef struct cli_model_opts {
     long attn_window;         /* --attn-window N, 0 = the model's own attention spans */
     const char *full_layers;  /* --full-layers LIST */
     long attn_sinks;          /* --attn-sinks N, 0 = a plain window */
+    double block_sparse;      /* --block-sparse D: block-sparse prefill density, 0 = dense */
 } cli_model_opts;
 
 enum {
@@ -151,13 +152,14 @@ enum {
     CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX, CLI_OPT_KEEP, CLI_OPT_KEEP_SCHEDULE, CLI_OPT_POOL_PRUNED,
     CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN,
     CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS, CLI_OPT_ATTN_WINDOW,
-    CLI_OPT_FULL_LAYERS, CLI_OPT_ATTN_SINKS
+    CLI_OPT_FULL_LAYERS, CLI_OPT_ATTN_SINKS, CLI_OPT_BLOCK_SPARSE
 };
 /* Long context for decoders (docs/LONG_CONTEXT.md): rotary scaling and mixed attention spans. */
 #define CLI_OPTS_ROPE                                                                          \
     {CLI_OPT_ROPE_SCALING, 0, "rope-scaling", 1}, {CLI_OPT_ROPE_FACTOR, 0, "rope-factor", 1},  \
         {CLI_OPT_ROPE_ORIG_CTX, 0, "rope-orig-ctx", 1}, {CLI_OPT_ATTN_WINDOW, 0, "attn-window", 1}, \
-        {CLI_OPT_FULL_LAYERS, 0, "full-layers", 1}, {CLI_OPT_ATTN_SINKS, 0, "attn-sinks", 1}
+        {CLI_OPT_FULL_LAYERS, 0, "full-layers", 1}, {CLI_OPT_ATTN_SINKS, 0, "attn-sinks", 1},      \
+        {CLI_OPT_BLOCK_SPARSE, 0, "block-sparse", 1}
 #define CLI_HELP_ROPE                                                                          \
     "      --rope-scaling KIND  stretch the rotary positions past the trained context: none,\n" \
     "                        linear, ntk, dynamic (dynamic NTK) or yarn (default: as the\n"     \
@@ -171,7 +173,10 @@ enum {
     "                        0,-1 (negative: from the last)\n"                                 \
     "      --attn-sinks N    with --attn-window: the first N positions stay visible to every\n" \
     "                        window (StreamingLLM's attention sinks; 4 is the paper's choice;\n" \
-    "                        default 0 = a plain window)\n"
+    "                        default 0 = a plain window)\n"                                       \
+    "      --block-sparse D  block-sparse prefill attention: each tile of 64 prompt tokens\n"  \
+    "                        reads only its ~D x (blocks of 64 keys) of highest estimated\n"   \
+    "                        score, plus the first and its own (0 < D < 1; default dense)\n"
 /* Options of token pruning and early exit (encoders). */
 #define CLI_OPTS_ADAPTIVE                                                                           \
     {CLI_OPT_KEEP, 0, "keep", 1}, {CLI_OPT_KEEP_SCHEDULE, 0, "keep-schedule", 1},                  \
@@ -412,13 +417,15 @@ typedef struct cli_gen_opts {
     long kv_budget;                    /* --kv-budget N */
     int kv_type;                       /* --kv-type f32|f16|q8|q4 (xf_kv_type), default f32 */
     long quest;                        /* --quest N: Quest's keys per decode step, 0 = all */
+    long quest_page;                   /* --quest-page N: slots per Quest page, 0 = 16 */
 } cli_gen_opts;
 
 enum {
     CLI_OPT_MAX_TOKENS = 1100, CLI_OPT_TEMPERATURE, CLI_OPT_TOP_K, CLI_OPT_TOP_P, CLI_OPT_MIN_P,
     CLI_OPT_REPEAT_PENALTY, CLI_OPT_PRESENCE_PENALTY, CLI_OPT_FREQUENCY_PENALTY, CLI_OPT_SEED,
     CLI_OPT_STOP, CLI_OPT_SYSTEM, CLI_OPT_CHAT_TEMPLATE, CLI_OPT_CTX, CLI_OPT_VERBOSE,
-    CLI_OPT_IGNORE_EOS, CLI_OPT_KV_POLICY, CLI_OPT_KV_BUDGET, CLI_OPT_KV_TYPE, CLI_OPT_QUEST
+    CLI_OPT_IGNORE_EOS, CLI_OPT_KV_POLICY, CLI_OPT_KV_BUDGET, CLI_OPT_KV_TYPE, CLI_OPT_QUEST,
+    CLI_OPT_QUEST_PAGE
 };
 enum {
     CLI_GIVEN_TEMPERATURE = 1, CLI_GIVEN_TOP_K = 2, CLI_GIVEN_TOP_P = 4, CLI_GIVEN_MIN_P = 8,
@@ -432,7 +439,7 @@ enum {
 /* KV eviction (generate, chat, eval; docs/LONG_CONTEXT.md). */
 #define CLI_OPTS_KV                                                                        \
     {CLI_OPT_KV_POLICY, 0, "kv-policy", 1}, {CLI_OPT_KV_BUDGET, 0, "kv-budget", 1}, \
-        {CLI_OPT_KV_TYPE, 0, "kv-type", 1}, {CLI_OPT_QUEST, 0, "quest", 1}
+        {CLI_OPT_KV_TYPE, 0, "kv-type", 1}, {CLI_OPT_QUEST, 0, "quest", 1}, {CLI_OPT_QUEST_PAGE, 0, "quest-page", 1}
 #define CLI_HELP_KV                                                                            \
     "      --kv-policy NAME  KV-cache eviction: keep-all (default), streaming (4 attention\n"  \
     "                        sinks + recent tokens), h2o (heavy hitters + recent), snapkv\n"   \
@@ -442,12 +449,14 @@ enum {
     "                        of 32 per token) or q4 (KIVI: keys per channel, values per token,\n" \
     "                        5 bits; keep-all only)\n"                                            \
     "      --quest N         Quest sparse attention at decode: each new token reads only the\n" \
-    "                        ~N cached keys (pages of 64) that can score highest for it, plus\n" \
-    "                        the newest page (default 0 = every key; prefill stays dense)\n"
-/* Handle --kv-policy / --kv-budget / --kv-type / --quest: 1 handled, 0 not one of them, -1 bad
- * value (printed). */
+    "                        ~N cached keys (in pages) that can score highest for it, plus the\n" \
+    "                        first and the newest page (default 0 = every key; prefill and\n" \
+    "                        sliding-window layers stay dense)\n"                                   \
+    "      --quest-page N    slots per Quest page, 1..1024 (default 16)\n"
+/* Handle --kv-policy / --kv-budget / --kv-type / --quest / --quest-page: 1 handled, 0 not one of
+ * them, -1 bad value (printed). */
 int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type,
-                  long *quest);
+                  long *quest, long *quest_page);
 /* Option table entries of cli_gen_opts (plus CLI_OPTS_MODEL, CLI_OPTS_THREADS). */
 #define CLI_OPTS_GEN                                                                           \
     {CLI_OPT_MAX_TOKENS, 0, "max-tokens", 1}, {CLI_OPT_TEMPERATURE, 0, "temperature", 1},      \

@@ -239,7 +239,10 @@ static int parse(int argc, char **argv, eval_opts *o, task_list *tl) {
         case CLI_OPT_KV_BUDGET:
         case CLI_OPT_KV_TYPE:
         case CLI_OPT_QUEST:
-            rc = cli_kv_option(&p, id, arg, &o->kv_policy, &o->kv_budget, &o->kv_type, &o->quest) < 0 ? -1 : 0;
+        case CLI_OPT_QUEST_PAGE:
+            rc = cli_kv_option(&p, id, arg, &o->kv_policy, &o->kv_budget, &o->kv_type, &o->quest, &o->quest_page) < 0
+                     ? -1
+                     : 0;
             break;
         }
         if (rc) return rc < 0 ? CLI_EXIT_USAGE : rc;
@@ -395,6 +398,7 @@ int cmd_eval(int argc, char **argv) {
         if (o.decode_ppl) cJSON_AddTrueToObject(opt, "decode_ppl");
         cJSON_AddStringToObject(opt, "kv_type", (const char *[]){"f32", "f16", "q8", "q4"}[o.kv_type & 3]);
         if (o.quest) cJSON_AddNumberToObject(opt, "quest", (double)o.quest);
+        if (o.quest) cJSON_AddNumberToObject(opt, "quest_page", (double)(o.quest_page ? o.quest_page : 16));
         if (cli_adaptive_on(&o.mo)) {
             cJSON_AddNumberToObject(opt, "keep", o.mo.keep);
             if (o.mo.keep_schedule) cJSON_AddStringToObject(opt, "keep_schedule", o.mo.keep_schedule);

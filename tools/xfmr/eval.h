@@ -75,6 +75,7 @@ typedef struct eval_opts {
     long kv_budget;         /* --kv-budget */
     int kv_type;            /* --kv-type (xf_kv_type) */
     long quest;             /* --quest N (0 = dense decode attention) */
+    long quest_page;        /* --quest-page N (0 = 16) */
     int decode_ppl;         /* --decode-ppl: ppl through sessions, one token at a time */
 } eval_opts;
 

@@ -156,6 +156,7 @@ int eval_gen_begin(eval_ctx *c, xf_model *m, size_t n_ctx, long max_tokens, int 
     go.kv_budget = c->o->kv_budget;
     go.kv_type = c->o->kv_type;
     go.quest = c->o->quest;
+    go.quest_page = c->o->quest_page;
     if ((rc = cli_gen_begin(&e->g, m, &go, e->tmpl))) eval_gen_end(e);
     return rc;
 }

@@ -52,6 +52,7 @@ int eval_run_ppl(eval_ctx *c, cJSON *obj) {
     sp.kv_policy = c->o->kv_policy;
     sp.kv_budget = (size_t)c->o->kv_budget;
     sp.quest_budget = (size_t)c->o->quest;
+    sp.quest_page = (size_t)c->o->quest_page;
     for (size_t k = 0; k < n_sets; k++) n_files += sets[k].n;
     if (!rc) eval_heading(c, "ppl: %zu set%s, %zu file%s (window %zu%s)", n_sets, n_sets == 1 ? "" : "s", n_files,
                           n_files == 1 ? "" : "s", window, decode ? ", decoded one token at a time" : "");

@@ -79,7 +79,7 @@ static int parse_float(const cli_parser *p, const char *arg, float *out) {
 }
 
 int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type,
-                  long *quest) {
+                  long *quest, long *quest_page) {
     static const char *const names[] = {"f32", "f16", "q8", "q4"}; /* xf_kv_type order */
     switch (id) {
     case CLI_OPT_KV_TYPE:
@@ -92,13 +92,14 @@ int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **pol
         return 1;
     case CLI_OPT_KV_BUDGET: return cli_parse_int(p->cmd, "--kv-budget", arg, 1, 100000000, budget) ? -1 : 1;
     case CLI_OPT_QUEST: return cli_parse_int(p->cmd, "--quest", arg, 1, 100000000, quest) ? -1 : 1;
+    case CLI_OPT_QUEST_PAGE: return cli_parse_int(p->cmd, "--quest-page", arg, 1, 1024, quest_page) ? -1 : 1;
     default: return 0;
     }
 }
 
 int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g) {
     long v;
-    int kv = cli_kv_option(p, id, arg, &g->kv_policy, &g->kv_budget, &g->kv_type, &g->quest);
+    int kv = cli_kv_option(p, id, arg, &g->kv_policy, &g->kv_budget, &g->kv_type, &g->quest, &g->quest_page);
     if (kv) return kv;
     switch (id) {
     case CLI_OPT_MAX_TOKENS:
@@ -298,6 +299,7 @@ int cli_gen_begin(cli_gen *g, xf_model *m, const cli_gen_opts *o, const xf_chat_
     sp.kv_budget = (size_t)o->kv_budget;
     sp.kv_type = (xf_kv_type)o->kv_type;
     sp.quest_budget = (size_t)o->quest;
+    sp.quest_page = (size_t)o->quest_page;
     if (xf_session_create_ex(m, &sp, &g->s) != XF_OK ||
         xf_sampler_create(&o->sp, g->vocab, &g->smp) != XF_OK ||
         xf_detok_stream_create(g->tok, 1, &g->ds) != XF_OK) {

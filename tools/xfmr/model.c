@@ -136,6 +136,7 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
     params.attn_window = (size_t)mo->attn_window;
     params.attn_full_layers = mo->full_layers;
     params.attn_sinks = (size_t)mo->attn_sinks;
+    params.attn_block_density = (float)mo->block_sparse;
     params.sparsity = mo->sparsity;
     params.sparsity_ratio = mo->sparsity_ratio;
     params.sparsity_method = mo->sparsity_method;
