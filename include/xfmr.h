@@ -262,6 +262,11 @@ typedef struct xf_model_info {
      * earlier one), "window W" (causal: the W latest positions), "local N" (bidirectional: keys
      * within N positions, ModernBERT's local layers). */
     const char *attn_spans;
+    /* A GGUF file's quantization as the file states it: llama.cpp's name of its general.file_type
+     * ("Q4_0", "Q4_K - Small", ...: the type most weights have) and, for a mixture written with
+     * xf_save_params.target_bpw, the mixture (target, bits per weight reached, matrices per type);
+     * NULL when the file says nothing (Hugging Face folders, GGUF files without the key). */
+    const char *quantization;
 } xf_model_info;
 
 static inline xf_model_info xf_model_info_init(void) {
@@ -358,10 +363,21 @@ typedef struct xf_save_params {
      * on them. NULL: round to nearest, as llama-quantize (FP4S: the same search, unweighted). */
     const char *calib_text;
     size_t calib_max_tokens;
+    /* Mixed precision (docs/QUANTIZATION.md, "Mixed precision"), with quantize NULL: > 0 chooses one
+     * standard type per weight matrix of the Transformer blocks, from the types of mix_types (NULL:
+     * MXFP4, Q4_0, Q4_K, Q4_1, Q5_0, Q5_K, Q5_1, Q6_K, Q8_0), so that the bits per weight over those
+     * matrices come as close to target_bpw as the matrices' sizes allow without exceeding it. Each
+     * type is chosen by the matrix's activation-weighted quantization error on calib_text (NULL:
+     * unweighted), greedily by error removed per extra bit. The token embedding and the output
+     * matrix are not part of it: Q6_K, or Q8_0 when their width is no multiple of 256. A target
+     * outside what the types reach is XF_ERR_INVALID_ARG naming the range, before anything is
+     * written. */
+    double target_bpw;
+    const char *mix_types; /* comma-separated ggml type names, e.g. "Q4_0,Q8_0" */
 } xf_save_params;
 
 static inline xf_save_params xf_save_default_params(void) {
-    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0, 0, 0, 0, 0};
+    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0, 0, 0, 0, 0, 0, 0};
     return p;
 }
 

@@ -15,6 +15,9 @@ usage: scripts/quant_curves.py [--xfmr build/xfmr] [--model models/all-MiniLM-L6
           [--types F16,Q8_0,...] [--limit 500] [--corpus tests/data/corpus.txt] [--threads 2]
           [--out .cache/quant] [--plot docs/quantization_minilm.png] [--reuse]
           [--calib .cache/eval/adaptive/calib_docs.txt] [--extra 'llama.cpp Q4_K_S=lcpp-minilm-Q4_K_S.gguf' ...]
+          [--targets 4.5,5.0,5.5 [--mix-types LIST]] [--no-searched]
+--targets adds a row per mixed-precision target (xfmr quantize --target-bpw B --calib CALIB), drawn
+as squares.
 (needs the eval data, scripts/fetch_eval_data.sh; the GGUF tensor table is read here, since the
 gguf package refuses xfmr's own type FP4S)"""
 import argparse
@@ -109,6 +112,10 @@ def main():
     ap.add_argument("--extra", action="append", default=[], help="NAME=FILE: a GGUF file made elsewhere")
     ap.add_argument("--calib", help="calibration text: adds 'Q4_0 searched' and 'FP4S searched' (xfmr quantize --type "
                     "Q4_0 / FP4S --calib)")
+    ap.add_argument("--no-searched", action="store_true", help="with --calib: no searched rows")
+    ap.add_argument("--targets", default="", help="mixed-precision targets (bits per weight), needs --calib")
+    ap.add_argument("--mix-types", default=None, help="the types of the mixtures (xfmr quantize --mix-types)")
+    ap.add_argument("--title", default="all-MiniLM-L6-v2: xfmr quantize types (o) and llama-quantize (x)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rows = []
@@ -119,12 +126,18 @@ def main():
                    [a.xfmr, "quantize", "-m", a.model, "--type", t, "-o", g])
             subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
         rows.append(run(a, t, g))
-    for t in ("Q4_0", "FP4S") if a.calib else ():
+    for t in ("Q4_0", "FP4S") if a.calib and not a.no_searched else ():
         g = os.path.join(a.out, "minilm-%ss.gguf" % t)
         if not (a.reuse and os.path.exists(g)):
             subprocess.run([a.xfmr, "quantize", "-m", a.model, "--type", t, "--calib", a.calib, "-o", g], check=True,
                            stderr=subprocess.DEVNULL)
         rows.append(run(a, t + " searched", g))
+    for b in filter(None, a.targets.split(",")):
+        g = os.path.join(a.out, "minilm-mix%s.gguf" % b)
+        if not (a.reuse and os.path.exists(g)):
+            subprocess.run([a.xfmr, "quantize", "-m", a.model, "--target-bpw", b, "--calib", a.calib, "-o", g] +
+                           (["--mix-types", a.mix_types] if a.mix_types else []), check=True, stderr=subprocess.DEVNULL)
+        rows.append(run(a, "mix %s" % b, g))
     for e in a.extra:
         name, path = e.split("=", 1)
         rows.append(run(a, name, path))
@@ -146,7 +159,8 @@ def main():
         fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
         for r in rows:
             own = not r["name"].startswith("llama.cpp")
-            kw = dict(marker="o" if own else "x", color="C0" if own else "C3")
+            mix = r["name"].startswith("mix ")
+            kw = dict(marker="s" if mix else "o" if own else "x", color="C2" if mix else "C0" if own else "C3")
             x = r["bpw_blk"]
             ax[0].scatter(x, r["rel_ndcg"], **kw)
             ax[0].annotate(r["name"], (x, r["rel_ndcg"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -158,7 +172,7 @@ def main():
         ax[1].set_yscale("log")
         ax[1].set_xlabel("bits per weight (the blocks' matrices)")
         ax[1].set_ylabel("1 - mean cosine to F32 (golden corpus)")
-        fig.suptitle("all-MiniLM-L6-v2: xfmr quantize types (o) and llama-quantize (x)")
+        fig.suptitle(a.title)
         fig.tight_layout()
         fig.savefig(a.plot, dpi=110)
         print("plot: %s" % a.plot, file=sys.stderr)

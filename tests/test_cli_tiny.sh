@@ -300,6 +300,21 @@ run 2 "$X" quantize -m "$tiny/bert" --type Q4_1 --calib "$tmp/calib.txt" -o "$tm
 err_has "--type Q4_0"
 run 1 "$X" quantize -m "$tiny/bert" --type Q4_0 --calib "$tmp/no-such-calib.txt" -o "$tmp/bad.gguf"
 check "quantize --calib: no output file on errors" test ! -e "$tmp/bad.gguf"
+# mixed precision: the bits per weight of the blocks land under the target, info says what it is
+run 0 "$X" quantize -m "$tiny/llama" --target-bpw 5 --calib "$tmp/calib.txt" -o "$tmp/llama-mix.gguf"
+run 0 "$X" info "$tmp/llama-mix.gguf"
+out_has "xfmr mixture, target 5 bpw"
+run 0 "$X" generate -m "$tmp/llama-mix.gguf" --max-tokens 2 -p hi
+run 1 "$X" quantize -m "$tiny/llama" --target-bpw 4 --calib "$tmp/calib.txt" -o "$tmp/bad.gguf"
+err_has "cannot be met"
+run 1 "$X" quantize -m "$tiny/llama" --target-bpw 5 --mix-types Q4_0,Q9_9 --calib "$tmp/calib.txt" -o "$tmp/bad.gguf"
+err_has "Q9_9"
+run 2 "$X" quantize -m "$tiny/llama" --target-bpw 5 -o "$tmp/bad.gguf"
+err_has "--calib"
+run 2 "$X" quantize -m "$tiny/llama" --target-bpw 5 --type Q4_0 --calib "$tmp/calib.txt" -o "$tmp/bad.gguf"
+run 2 "$X" quantize -m "$tiny/llama" --target-bpw x --calib "$tmp/calib.txt" -o "$tmp/bad.gguf"
+check "quantize --target-bpw: no output file on errors" test ! -e "$tmp/bad.gguf"
+check "quantize --target-bpw: no temporary file left" test -z "$(find "$tmp" -name '*.tmp*')"
 
 # ------------------------------------------------------------------- 11. compress
 printf 'the quick brown fox jumps over the lazy dog. %.0s' $(seq 1 40) >"$tmp/ccalib.txt"

@@ -98,7 +98,8 @@ class ModelInfo(ctypes.Structure):  # xf_model_info
                 ("has_tokenizer", ctypes.c_int), ("is_decoder", ctypes.c_int), ("n_kv_heads", c_size_t),
                 ("head_dim", c_size_t), ("rope_theta", ctypes.c_double), ("sliding_window", c_size_t),
                 ("tied_embeddings", ctypes.c_int), ("rope_scaling", ctypes.c_char_p),
-                ("rope_factor", ctypes.c_double), ("rope_orig_ctx", c_size_t), ("attn_spans", ctypes.c_char_p)]
+                ("rope_factor", ctypes.c_double), ("rope_orig_ctx", c_size_t), ("attn_spans", ctypes.c_char_p),
+                ("quantization", ctypes.c_char_p)]
 
 
 def _model_default_params():

@@ -41,6 +41,7 @@ void xf_model_free(xf_model *m) {
     free(m->hidden);
     free(m->offsets);
     free(m->attn_spans);
+    free(m->quantization);
     free(m->path);
     free(m);
 }
@@ -114,6 +115,31 @@ static xf_status describe_spans(xf_model *m) {
     return XF_OK;
 }
 
+/* xf_model_info.quantization: a GGUF file's general.file_type by llama.cpp's name (llama_model_ftype_name),
+ * and xfmr.quantize.mix when the file is a mixture. */
+static xf_status describe_quantization(xf_model *m) {
+    static const struct { unsigned ft; const char *name; } k_ftypes[] = {
+        {0, "all F32"}, {1, "F16"}, {2, "Q4_0"}, {3, "Q4_1"}, {7, "Q8_0"}, {8, "Q5_0"}, {9, "Q5_1"},
+        {10, "Q2_K - Medium"}, {11, "Q3_K - Small"}, {12, "Q3_K - Medium"}, {13, "Q3_K - Large"},
+        {14, "Q4_K - Small"}, {15, "Q4_K - Medium"}, {16, "Q5_K - Small"}, {17, "Q5_K - Medium"}, {18, "Q6_K"},
+        {32, "BF16"}, {38, "MXFP4 MoE"}};
+    const xf_gguf *g = xf_weight_set_gguf(m->ws);
+    uint64_t ft = 0;
+    if (!g || xf_gguf_get_uint(g, "general.file_type", &ft) != XF_OK) return XF_OK;
+    const char *name = NULL, *mix = NULL;
+    size_t mix_len = 0;
+    for (size_t i = 0; i < sizeof k_ftypes / sizeof k_ftypes[0]; i++)
+        if (k_ftypes[i].ft == (ft & 1023)) name = k_ftypes[i].name;
+    if (xf_gguf_get_str(g, "xfmr.quantize.mix", &mix, &mix_len) != XF_OK) mix = NULL, mix_len = 0;
+    const size_t cap = 96 + mix_len;
+    if (!(m->quantization = xf_malloc(cap))) return xf_error(XF_ERR_NOMEM, "out of memory");
+    int at = name ? snprintf(m->quantization, cap, "%s%s (general.file_type %llu)", mix ? "mostly " : "", name,
+                             (unsigned long long)ft)
+                  : snprintf(m->quantization, cap, "general.file_type %llu", (unsigned long long)ft);
+    if (mix && at > 0) snprintf(m->quantization + at, cap - (size_t)at, "; xfmr mixture, %.*s", (int)mix_len, mix);
+    return XF_OK;
+}
+
 /* Architecture, input limits, thread pool and the architecture's own load. */
 static xf_status finish_load(xf_model *m, const char *path, const xf_model_params *p) {
     xf_status st;
@@ -143,7 +169,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) || (st = xf_cls_head_load(m)) ||
         (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)) ||
         (st = xf_model_block_sparse(m, p->attn_block_density)) ||
-        (st = describe_spans(m)))
+        (st = describe_spans(m)) || (st = describe_quantization(m)))
         return st;
     if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)
         return xf_model_sparsify_calibrated(m, p->calib_text, p->calib_max_tokens);
@@ -233,6 +259,7 @@ xf_status xf_model_get_info(const xf_model *m, xf_model_info *out) {
     info->files = xf_weight_set_paths(m->ws);
     info->has_tokenizer = m->tok != NULL;
     info->attn_spans = m->attn_spans;
+    info->quantization = m->quantization;
     info->is_decoder = m->plan.lm_head.w.data != NULL;
     if (info->is_decoder) {
         info->n_kv_heads = m->cfg.num_key_value_heads;

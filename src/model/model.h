@@ -51,6 +51,7 @@ struct xf_model {
     size_t *offsets;   /* sequence offsets of the current batch */
     size_t offsets_cap;
     char *attn_spans;  /* xf_model_info.attn_spans, made by xf_model_get_info */
+    char *quantization; /* xf_model_info.quantization, or NULL */
 };
 
 /* Convert a linear layer's weight as xf_model_params.weights asks (int8 per channel); a no-op

@@ -29,8 +29,10 @@
 #include "core/error.h"
 #include "io/gguf.h"
 #include "io/gguf_write.h"
+#include "kernels/quants.h"
 #include "model/formats.h"
 #include "model/model.h"
+#include "quant/quant_mix.h"
 #include "quant/quantize.h"
 #include "tokenizer/tok_export.h"
 
@@ -48,6 +50,7 @@ typedef struct sv_job {
     int quant;       /* values quantized to `type` (xf_save_params.quantize), also from blocks */
     const char *name;
     const double *imp; /* calibration inputs' sums of squares per column: searched Q4_0 */
+    char name_buf[96];
 } sv_job;
 
 typedef struct saver {
@@ -64,6 +67,10 @@ typedef struct saver {
     float *rope_freqs;
     int qtype;       /* xf_save_params.quantize as a ggml type id, or -1 */
     double *imp;     /* xf_model_input_sq of calib_text, or NULL */
+    int mixing;      /* xf_save_params.target_bpw > 0 (qtype is then Q4_0, for the rule of the output) */
+    int *mix_type;   /* per job index: the mixture's ggml type for it, or -1 (not in the mixture) */
+    uint32_t mix_major; /* the type holding most of the mixture's weights (general.file_type) */
+    char mix_desc[256]; /* xfmr.quantize.mix */
 } saver;
 
 /* ---------------------------------------------------------------- tensor bytes */
@@ -176,7 +183,9 @@ static size_t blck(int t) {
 static uint32_t quant_type(const saver *s, const char *name, size_t cols) {
     int t = s->qtype;
     const int tied = !strcmp(s->base, "bert") || s->m->cfg.tie_word_embeddings;
-    if (!s->p.quantize_pure && (!strcmp(name, "output.weight") || (tied && !strcmp(name, "token_embd.weight")))) {
+    /* a mixture (target_bpw) gives every matrix outside the blocks the output's rule */
+    if (!s->p.quantize_pure && (!strcmp(name, "output.weight") || (tied && !strcmp(name, "token_embd.weight")) ||
+                                (s->mixing && strncmp(name, "blk.", 4)))) {
         if (t == XF_GGML_MXFP4 || t == XF_GGML_FP4S || cols % blck(t)) t = XF_GGML_Q8_0;
         else if (t != XF_GGML_Q8_0) t = XF_GGML_Q6_K;
     }
@@ -210,13 +219,16 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
     }
     if (dh && (rows % dh || dh % 2))
         return xf_error(XF_ERR_UNSUPPORTED, "xf_model_save: tensor \"%s\": %zu rows are not whole heads of %zu", name, rows, dh);
-    j->name = name;
+    snprintf(j->name_buf, sizeof j->name_buf, "%s", name);
+    j->name = j->name_buf;
     if (j->vec) {
         j->type = XF_GGML_F32;
     } else if (s->qtype >= 0 && !always_f32(name) && !strstr(name, "_norm.weight") && f->dequant_rows) {
         j->type = quant_type(s, name, cols);
+        if (s->mix_type && s->mix_type[s->n_jobs] >= 0) j->type = (uint32_t)s->mix_type[s->n_jobs];
         j->quant = 1;
-        if (s->imp && (j->type == XF_GGML_Q4_0 || j->type == XF_GGML_FP4S) && n == 1) j->imp = xf_model_input_sq_of(s->m, s->imp, ws[0]);
+        if (!s->mixing && s->imp && (j->type == XF_GGML_Q4_0 || j->type == XF_GGML_FP4S) && n == 1)
+            j->imp = xf_model_input_sq_of(s->m, s->imp, ws[0]);
         if (j->type == XF_GGML_F16) s->n_f16++;
         else s->n_blocks++;
     } else if (f->ggml_type >= 0 && f->ggml_type != XF_GGML_F32 && f->save_type == f->ggml_type) {
@@ -561,9 +573,12 @@ static xf_status type_keys(saver *s, const xf_gguf *src) {
     if (s->qtype >= 0) { /* llama.cpp's llama_ftype of the type (Q4_K / Q5_K: the _S variants) */
         static const struct { int t; uint32_t ftype; } k_ftype[] = {
             {XF_GGML_Q4_0, 2}, {XF_GGML_Q4_1, 3}, {XF_GGML_Q8_0, 7}, {XF_GGML_Q5_0, 8}, {XF_GGML_Q5_1, 9},
-            {XF_GGML_Q4_K, 14}, {XF_GGML_Q5_K, 16}, {XF_GGML_Q6_K, 18}, {XF_GGML_MXFP4, 38}};
+            {XF_GGML_Q4_K, 14}, {XF_GGML_Q5_K, 16}, {XF_GGML_Q6_K, 18}, {XF_GGML_MXFP4, 38}, {XF_GGML_F16, 1}};
+        /* a mixture: llama.cpp's "mostly TYPE" of the type holding most of its weights, and what it is */
+        const int t = s->mixing ? (int)s->mix_major : s->qtype;
         for (size_t i = 0; i < sizeof k_ftype / sizeof k_ftype[0]; i++)
-            if (k_ftype[i].t == s->qtype) st = xf_gguf_set_u32(s->w, "general.file_type", k_ftype[i].ftype);
+            if (k_ftype[i].t == t) st = xf_gguf_set_u32(s->w, "general.file_type", k_ftype[i].ftype);
+        if (!st && s->mixing) st = xf_gguf_set_str(s->w, "xfmr.quantize.mix", s->mix_desc, strlen(s->mix_desc));
     } else if (!s->n_blocks && (s->n_f32 || s->n_f16)) st = xf_gguf_set_u32(s->w, "general.file_type", s->n_f16 ? 1u : 0u);
     else if (src && xf_gguf_find(src, "general.file_type") >= 0) st = xf_gguf_copy_kv(s->w, src, (size_t)xf_gguf_find(src, "general.file_type"));
     if (!st && s->n_blocks) st = xf_gguf_set_u32(s->w, "general.quantization_version", 2);
@@ -581,6 +596,96 @@ static xf_status tokenizer_keys(saver *s, const xf_gguf *src) {
     if (!s->m->tok) return XF_OK;
     xf_tok_export_info info = {xf_model_eos_id(s->m), xf_model_chat_template(s->m)};
     return xf_tokenizer_export_gguf(s->m->tok, &info, s->w);
+}
+
+/* ---------------------------------------------------------------- mixed precision */
+
+/* Rows [r0, r1) of a job's matrix (its parts concatenated; the Q/K permutation of rows is left out:
+ * it does not change a matrix's quantization error). */
+static void job_rows(const void *user, size_t r0, size_t r1, float *out) {
+    const sv_job *j = user;
+    size_t base = 0;
+    for (size_t k = 0; k < j->n_w && r0 < r1; k++) {
+        const xf_weight *w = j->w[k];
+        if (r0 < base + w->rows) {
+            const size_t a = r0 - base, b = (r1 < base + w->rows ? r1 : base + w->rows) - base;
+            w->fmt->dequant_rows(w, a, b, out);
+            out += (b - a) * w->cols;
+            r0 = base + b;
+        }
+        base += w->rows;
+    }
+}
+
+/* xf_save_params.target_bpw: the tensors as they will be written (a dry run of add_tensors), the
+ * blocks' matrices' errors per type on the calibration activations, and one type for each
+ * (quant/quant_mix.h) in s->mix_type, which add() then applies. */
+static xf_status mix_prepare(saver *s) {
+    xf_mix_ladder L;
+    xf_status st = xf_mix_ladder_parse(s->p.mix_types, &L);
+    if (st || (st = xf_gguf_writer_create(&s->w))) return st;
+    st = add_tensors(s);
+    xf_gguf_writer_free(s->w);
+    s->w = NULL;
+    free(s->rope_freqs);
+    s->rope_freqs = NULL;
+    const size_t nj = s->n_jobs;
+    s->n_jobs = 0, s->n_f32 = s->n_f16 = s->n_blocks = 0;
+    if (st) return st;
+    xf_mix_tensor *t = xf_calloc(nj + 1, sizeof *t);
+    size_t *job_of = xf_calloc(nj + 1, sizeof *job_of);
+    s->mix_type = xf_malloc((nj + 1) * sizeof *s->mix_type);
+    if (!t || !job_of || !s->mix_type) {
+        free(t), free(job_of);
+        return xf_error(XF_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nj; i++) {
+        const sv_job *j = &s->jobs[i];
+        s->mix_type[i] = -1;
+        if (!j->quant || j->vec || strncmp(j->name, "blk.", 4)) continue;
+        size_t rows = 0;
+        for (size_t k = 0; k < j->n_w; k++) rows += j->w[k]->rows;
+        t[n] = (xf_mix_tensor){.name = j->name, .rows = rows, .cols = j->w[0]->cols, .get_rows = job_rows, .user = j};
+        job_of[n++] = i;
+    }
+    double lo = 0, hi = 0, bpw = 0;
+    xf_mix_range(t, n, &L, &lo, &hi);
+    const double target = s->p.target_bpw;
+    if (!n) st = xf_error(XF_ERR_UNSUPPORTED, "target_bpw: the model has no weight matrices in its blocks to mix");
+    else if (!(target >= lo - 1e-9 && target <= hi + 1e-9))
+        st = xf_error(XF_ERR_INVALID_ARG, "target_bpw %g cannot be met: the types %s reach %.4f to %.4f bits per weight "
+                      "over the %zu matrices of the blocks", target, s->p.mix_types ? s->p.mix_types : "of the default ladder",
+                      lo, hi, n);
+    /* the forward passes of the calibration change only the model's scratch */
+    if (!st && s->p.calib_text)
+        st = xf_model_input_sq((xf_model *)s->m, s->p.calib_text, s->p.calib_max_tokens, "mixed precision", &s->imp);
+    for (size_t k = 0; !st && s->imp && k < n; k++)
+        t[k].imp = xf_model_input_sq_of(s->m, s->imp, s->jobs[job_of[k]].w[0]);
+    if (!st) st = xf_mix_errors(t, n, &L, s->m->pool, NULL, NULL);
+    if (!st) st = xf_mix_allocate(t, n, &L, target, &bpw);
+    if (!st) { /* what the file holds: types by weights, the major one for general.file_type */
+        double by_type[XF_MIX_MAX_TYPES + 1] = {0};
+        size_t count[XF_MIX_MAX_TYPES + 1] = {0};
+        for (size_t k = 0; k < n; k++) {
+            const int c = t[k].choice >= 0 ? t[k].choice : XF_MIX_MAX_TYPES;
+            s->mix_type[job_of[k]] = t[k].choice >= 0 ? L.type[c] : XF_GGML_F16;
+            by_type[c] += (double)t[k].rows * (double)t[k].cols;
+            count[c]++;
+        }
+        int major = 0;
+        for (int c = 0; c <= XF_MIX_MAX_TYPES; c++)
+            if (by_type[c] > by_type[major]) major = c;
+        s->mix_major = major < XF_MIX_MAX_TYPES ? (uint32_t)L.type[major] : XF_GGML_F16;
+        int at = snprintf(s->mix_desc, sizeof s->mix_desc, "target %.4g bpw: %.4f bpw over %zu block matrices:", target,
+                          bpw, n);
+        for (int c = 0; c <= XF_MIX_MAX_TYPES && at > 0 && (size_t)at < sizeof s->mix_desc; c++)
+            if (count[c])
+                at += snprintf(s->mix_desc + at, sizeof s->mix_desc - (size_t)at, " %s %zu", c < XF_MIX_MAX_TYPES ?
+                               xf_quant_traits_of(L.type[c])->name : "F16", count[c]);
+    }
+    free(t), free(job_of);
+    return st;
 }
 
 /* ---------------------------------------------------------------- xf_model_save */
@@ -602,14 +707,25 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     if (s.p.outtype != XF_SAVE_F32 && s.p.outtype != XF_SAVE_F16)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.outtype %d is not XF_SAVE_F32 (0) or XF_SAVE_F16 (1)", (int)s.p.outtype);
     s.qtype = -1;
+    if (s.p.target_bpw != 0) {
+        if (!(s.p.target_bpw > 0 && s.p.target_bpw < 64))
+            return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.target_bpw %g is no number of bits per weight", s.p.target_bpw);
+        if (s.p.quantize || s.p.quantize_pure)
+            return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.target_bpw chooses the types itself: leave quantize%s unset",
+                            s.p.quantize ? "" : "_pure");
+        s.mixing = 1;
+        s.qtype = XF_GGML_Q4_0; /* the rule of the output and the token embedding: Q6_K / Q8_0 */
+    } else if (s.p.mix_types) {
+        return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.mix_types is for a mixture: set target_bpw too");
+    }
     if (s.p.quantize && (s.qtype = xf_quantize_type_by_name(s.p.quantize)) < 0)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.quantize: unknown type \"%s\"; valid types: %s", s.p.quantize,
                         xf_quantize_type_list());
     if (s.p.calib_text && s.qtype != XF_GGML_Q4_0 && s.qtype != XF_GGML_FP4S)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.calib_text: the searched scales are made for quantize \"Q4_0\" "
-                        "and \"FP4S\" only, not %s", s.p.quantize ? s.p.quantize : "unquantized weights");
+                        "and \"FP4S\" (or a target_bpw mixture) only, not %s", s.p.quantize ? s.p.quantize : "unquantized weights");
     /* the forward passes of the calibration change only the model's scratch */
-    if (s.p.calib_text && (st = xf_model_input_sq((xf_model *)m, s.p.calib_text, s.p.calib_max_tokens,
+    if (s.p.calib_text && !s.mixing && (st = xf_model_input_sq((xf_model *)m, s.p.calib_text, s.p.calib_max_tokens,
                                                   s.qtype == XF_GGML_FP4S ? "FP4S search" : "Q4_0 search",
                                                   &s.imp)))
         return st;
@@ -620,7 +736,8 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     s.cap_jobs = 8 + 24 * s.P->n_layers;
     if (!(s.jobs = xf_calloc(s.cap_jobs, sizeof *s.jobs))) return xf_error(XF_ERR_NOMEM, "out of memory");
     const xf_gguf *src = xf_weight_set_gguf(m->ws);
-    if (!(st = xf_gguf_writer_create(&s.w)) && !(st = general_keys(&s, src)) && !(st = arch_keys(&s)) &&
+    if (s.mixing) st = mix_prepare(&s);
+    if (!st && !(st = xf_gguf_writer_create(&s.w)) && !(st = general_keys(&s, src)) && !(st = arch_keys(&s)) &&
         !(st = add_tensors(&s)) && !(st = type_keys(&s, src)) && !(st = tokenizer_keys(&s, src)))
         st = xf_gguf_writer_write(s.w, path, s.p.progress ? on_progress : NULL, &s);
     if (st && !strstr(xf_errmsg(), path)) st = xf_error_wrap(st, "saving %s", path);
@@ -628,5 +745,6 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     free(s.jobs);
     free(s.rope_freqs);
     free(s.imp);
+    free(s.mix_type);
     return st;
 }

@@ -104,6 +104,7 @@ static void print_table(const facts *x) {
     printf("%-14s %s (%llu)\n", "parameters", cli_human_count(in->n_params, a, sizeof a),
            (unsigned long long)in->n_params);
     printf("%-14s %s\n", "dtypes", in->dtypes ? in->dtypes : "?");
+    if (in->quantization) printf("%-14s %s\n", "quantization", in->quantization);
     printf("%-14s %s (%llu bytes)\n", "weight bytes", cli_human_bytes(in->weight_bytes, a, sizeof a),
            (unsigned long long)in->weight_bytes);
     printf("%-14s %s (%llu bytes)\n", "file bytes", cli_human_bytes(in->file_bytes, b, sizeof b),
@@ -151,6 +152,10 @@ static void print_json(const facts *x) {
     fprintf(f, ",\n  \"has_tokenizer\": %s,\n  \"n_params\": %llu,\n  \"dtypes\": ",
             in->has_tokenizer ? "true" : "false", (unsigned long long)in->n_params);
     cli_json_string(f, in->dtypes);
+    if (in->quantization) {
+        fputs(",\n  \"quantization\": ", f);
+        cli_json_string(f, in->quantization);
+    }
     fprintf(f, ",\n  \"weight_bytes\": %llu,\n  \"file_bytes\": %llu,\n  \"files\": [",
             (unsigned long long)in->weight_bytes, (unsigned long long)in->file_bytes);
     for (size_t k = 0; k < in->n_files; k++) {

@@ -9,11 +9,12 @@
 
 #include "cli.h"
 
-enum { OPT_OUTPUT = 1, OPT_TYPE, OPT_PURE, OPT_CALIB, OPT_CALIB_TOKENS };
+enum { OPT_OUTPUT = 1, OPT_TYPE, OPT_PURE, OPT_CALIB, OPT_CALIB_TOKENS, OPT_TARGET_BPW, OPT_MIX_TYPES };
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL, {OPT_OUTPUT, 'o', "output", 1}, {OPT_TYPE, 't', "type", 1}, {OPT_PURE, 0, "pure", 0},
-    {OPT_CALIB, 0, "calib", 1}, {OPT_CALIB_TOKENS, 0, "calib-tokens", 1},
+    {OPT_CALIB, 0, "calib", 1}, {OPT_CALIB_TOKENS, 0, "calib-tokens", 1}, {OPT_TARGET_BPW, 0, "target-bpw", 1},
+    {OPT_MIX_TYPES, 0, "mix-types", 1},
 };
 
 #define TYPES "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, FP4S"
@@ -21,6 +22,8 @@ static const cli_opt OPTS[] = {
 void cmd_quantize_help(FILE *f) {
     fputs("usage: xfmr quantize [MODEL | -m MODEL] --type TYPE [-o OUT.gguf] [--pure]\n"
           "                     [--calib FILE [--calib-tokens N]]\n"
+          "       xfmr quantize [MODEL | -m MODEL] --target-bpw B --calib FILE [--mix-types LIST]\n"
+          "                     [-o OUT.gguf] [--calib-tokens N]\n"
           "\n"
           "Write MODEL — a Hugging Face folder or a GGUF file — as one GGUF file whose weight\n"
           "matrices are quantized to TYPE, as llama.cpp's llama-quantize does without an\n"
@@ -53,11 +56,20 @@ void cmd_quantize_help(FILE *f) {
           "                        text (searched INT4; standard Q4_0 blocks); with FP4S: weigh\n"
           "                        its search by them (without: unweighted error)\n"
           "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
+          "      --target-bpw B    mixed precision instead of --type: one standard type per\n"
+          "                        matrix of the blocks, chosen by its activation-weighted\n"
+          "                        quantization error on --calib FILE's text, so that those\n"
+          "                        matrices average B bits per weight or just under (within\n"
+          "                        what their sizes allow); a B the types cannot reach is an\n"
+          "                        error naming the range\n"
+          "      --mix-types LIST  the types a mixture may use (default: MXFP4, Q4_0, Q4_K,\n"
+          "                        Q4_1, Q5_0, Q5_K, Q5_1, Q6_K, Q8_0), e.g. Q4_0,Q8_0\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
           "  xfmr quantize -m all-MiniLM-L6-v2 --type Q8_0 -o minilm-q8_0.gguf\n"
           "  xfmr quantize -m SmolLM2-135M-Instruct --type Q4_K\n"
+          "  xfmr quantize -m all-MiniLM-L6-v2 --target-bpw 4.5 --calib calib.txt -o minilm-mix45.gguf\n"
           "  xfmr embed -m minilm-q8_0.gguf texts.txt\n"
           "\n",
           f);
@@ -83,7 +95,8 @@ int cmd_quantize(int argc, char **argv) {
     cli_parser_init(&p, "quantize", argc, argv, OPTS, sizeof OPTS / sizeof OPTS[0]);
     cli_model_opts mo;
     cli_model_opts_init(&mo);
-    const char *arg, *out = NULL, *type = NULL, *calib = NULL;
+    const char *arg, *out = NULL, *type = NULL, *calib = NULL, *mix_types = NULL;
+    double target_bpw = 0;
     long calib_tokens = 0;
     int id, n_models = 0;
     xf_save_params sp = xf_save_default_params();
@@ -101,21 +114,41 @@ int cmd_quantize(int argc, char **argv) {
         case OPT_TYPE: type = arg; break;
         case OPT_PURE: sp.quantize_pure = 1; break;
         case OPT_CALIB: calib = arg; break;
+        case OPT_TARGET_BPW:
+            if (cli_parse_double("quantize", "--target-bpw", arg, &target_bpw)) return CLI_EXIT_USAGE;
+            if (!(target_bpw > 0 && target_bpw < 64))
+                return cli_usage_error("quantize", "--target-bpw %s is no number of bits per weight", arg);
+            break;
+        case OPT_MIX_TYPES: mix_types = arg; break;
         case OPT_CALIB_TOKENS:
             if (cli_parse_int("quantize", "--calib-tokens", arg, 2, 1000000, &calib_tokens)) return CLI_EXIT_USAGE;
             break;
         }
     }
     if (n_models > 1) return cli_usage_error("quantize", "expected one MODEL");
-    if (!type) return cli_usage_error("quantize", "give the type to quantize to with --type (one of " TYPES ")");
+    if (target_bpw > 0 && type)
+        return cli_usage_error("quantize", "--target-bpw chooses the types itself: give it or --type, not both");
+    if (mix_types && !(target_bpw > 0)) return cli_usage_error("quantize", "--mix-types needs --target-bpw");
+    if (target_bpw > 0 && !calib)
+        return cli_usage_error("quantize", "--target-bpw needs --calib FILE: calibration text to weigh each matrix's error");
+    if (target_bpw > 0 && sp.quantize_pure) return cli_usage_error("quantize", "--pure is for --type, not --target-bpw");
+    if (!type && !(target_bpw > 0))
+        return cli_usage_error("quantize", "give the type to quantize to with --type (one of " TYPES "), or --target-bpw");
     static const char *const known[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "MXFP4", "FP4S"};
     const char *canon = NULL;
-    for (size_t i = 0; i < sizeof known / sizeof known[0] && !canon; i++)
+    for (size_t i = 0; type && i < sizeof known / sizeof known[0] && !canon; i++)
         if (!strcasecmp(known[i], type)) canon = known[i];
-    if (!canon) return cli_usage_error("quantize", "unknown --type '%s'; valid types: " TYPES, type);
+    if (type && !canon) return cli_usage_error("quantize", "unknown --type '%s'; valid types: " TYPES, type);
     sp.quantize = canon;
+    char mix_name[32];
+    if (target_bpw > 0) {
+        snprintf(mix_name, sizeof mix_name, "mix%g", target_bpw);
+        canon = mix_name;
+        sp.target_bpw = target_bpw;
+        sp.mix_types = mix_types;
+    }
     if (out && !*out) return cli_usage_error("quantize", "-o needs a file name");
-    if (calib && strcmp(canon, "Q4_0") && strcmp(canon, "FP4S"))
+    if (calib && !sp.target_bpw && strcmp(canon, "Q4_0") && strcmp(canon, "FP4S"))
         return cli_usage_error("quantize", "--calib searches Q4_0 or FP4S blocks: use it with --type Q4_0 or FP4S, not %s",
                                canon);
     char *calib_text = NULL;
