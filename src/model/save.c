@@ -673,9 +673,14 @@ static xf_status mix_prepare(saver *s) {
             by_type[c] += (double)t[k].rows * (double)t[k].cols;
             count[c]++;
         }
-        int major = 0;
+        /* MXFP4's only llama.cpp file type is its MoE recipe ("MXFP4 MoE"): it names the file only
+         * when nothing else is in it */
+        int major = -1;
         for (int c = 0; c <= XF_MIX_MAX_TYPES; c++)
-            if (by_type[c] > by_type[major]) major = c;
+            if (by_type[c] > 0 && (c == XF_MIX_MAX_TYPES || L.type[c] != XF_GGML_MXFP4) &&
+                (major < 0 || by_type[c] > by_type[major]))
+                major = c;
+        if (major < 0) major = 0;
         s->mix_major = major < XF_MIX_MAX_TYPES ? (uint32_t)L.type[major] : XF_GGML_F16;
         int at = snprintf(s->mix_desc, sizeof s->mix_desc, "target %.4g bpw: %.4f bpw over %zu block matrices:", target,
                           bpw, n);
