@@ -302,13 +302,20 @@ XF_API xf_status xf_embed_encodings(xf_model *model, const xf_encoding *encs, si
 /* ------------------------------------ classifiers and cross-encoders (docs/RERANK.md) */
 
 /* A model with a sequence-classification head (Hugging Face BertForSequenceClassification: the
- * pooler, tanh(W [CLS] + b), then the classifier; sentence-transformers CrossEncoder folders; GGUF
- * "cls" / "cls.output" tensors) has xf_model_n_labels() > 0 outputs per input; 0 = no head. */
+ * pooler, tanh(W [CLS] + b), then the classifier; ModernBertForSequenceClassification: CLS or mean
+ * pooling, dense + activation + LayerNorm, the classifier; sentence-transformers CrossEncoder
+ * folders; GGUF "cls" / "cls.norm" / "cls.output" tensors) has xf_model_n_labels() > 0 outputs per input; 0 = no head. */
 XF_API size_t xf_model_n_labels(const xf_model *model);
 /* The name of output i from config.json "id2label" (GGUF: <arch>.classifier.output_labels) into
  * *label (owned by the model). XF_ERR_UNSUPPORTED without a head, XF_ERR_RANGE for i >= n_labels,
  * XF_ERR_NOT_FOUND when the model names no labels. */
 XF_API xf_status xf_model_label(const xf_model *model, size_t i, const char **label);
+/* How a classifier's logits become scores, as transformers' text-classification pipeline picks it:
+ * config.json "problem_type" single_label_classification -> softmax over the labels,
+ * multi_label_classification -> sigmoid of each, regression -> the raw logits; without it,
+ * sigmoid for one label and softmax for more. XF_SCORE_SOFTMAX for a model without a head. */
+typedef enum xf_score_fn { XF_SCORE_SOFTMAX = 0, XF_SCORE_SIGMOID = 1, XF_SCORE_NONE = 2 } xf_score_fn;
+XF_API xf_score_fn xf_model_score_fn(const xf_model *model);
 /* Logits of n inputs into logits[n * n_labels]: texts[i] alone, or the pair (texts[i], pairs[i])
  * when pairs is not NULL and pairs[i] is not NULL — encoded as the tokenizer's pair template
  * ([CLS] a [SEP] b [SEP], token types 0 / 1), truncated "longest_first" to the model's

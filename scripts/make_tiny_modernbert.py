@@ -91,18 +91,24 @@ def make_tokenizer(path):
     return tok
 
 
-def build(name, extra, tok, out):
-    torch.manual_seed(1234 + len(name))
-    cfg = ModernBertConfig(**COMMON, **extra)
-    cfg._attn_implementation = "eager"
-    model = ModernBertModel(cfg).eval()
-    with torch.no_grad():  # norms and biases away from 1 / 0 so that every parameter matters
+def randomize(model):
+    """Norms and biases away from 1 / 0 so that every parameter matters; every value rounded to the
+    F16 the folder will hold (the references run in float32 on exactly those values)."""
+    with torch.no_grad():
         for n, p in model.named_parameters():
             if n.endswith("norm.weight"):
                 p.copy_(1.0 + 0.2 * torch.randn_like(p))
             elif n.endswith(".bias"):
                 p.copy_(0.1 * torch.randn_like(p))
-            p.copy_(p.half().float())  # the F16 values the folder will hold
+            p.copy_(p.half().float())
+
+
+def build(name, extra, tok, out):
+    torch.manual_seed(1234 + len(name))
+    cfg = ModernBertConfig(**COMMON, **extra)
+    cfg._attn_implementation = "eager"
+    model = ModernBertModel(cfg).eval()
+    randomize(model)
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     # a copy: .half() would also round the rotary inv_freq buffers the references are computed with

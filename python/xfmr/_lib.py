@@ -175,6 +175,7 @@ def _declare(lib):
         "xf_model_sampler_defaults": (st, [vp, ctypes.POINTER(SamplerParams), ctypes.POINTER(cp)]),
         "xf_model_n_labels": (c_size_t, [vp]),
         "xf_model_label": (st, [vp, c_size_t, ctypes.POINTER(cp)]),
+        "xf_model_score_fn": (ctypes.c_int, [vp]),
         "xf_classify": (st, [vp, ctypes.POINTER(cp), ctypes.POINTER(cp), c_size_t, c_size_t, c_float_p]),
         "xf_embed_n": (st, [vp, ctypes.POINTER(cp), ctypes.POINTER(c_size_t), c_size_t, c_size_t, c_float_p,
                             ctypes.POINTER(EmbedStats)]),

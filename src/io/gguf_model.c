@@ -313,6 +313,10 @@ static xf_status bert_config(const xf_gguf *g, const char *arch, xf_hf_config *c
         (st = get_size(g, KEY("context_length"), 1, 1, XF_MAX_POSITIONS, &c->max_position_embeddings)) ||
         (st = get_real(g, KEY("attention.layer_norm_epsilon"), 1, 0.0, 1.0, &c->layer_norm_eps)))
         return st;
+    /* ModernBertForSequenceClassification's classifier_pooling (gguf PoolingType: 1 mean, 2 cls) */
+    size_t cp = 2;
+    if ((st = get_size(g, KEY("classifier.pooling_type"), 0, 1, 2, &cp))) return st;
+    if (cp == 1) strcpy(c->classifier_pooling, "mean");
     int causal = 0;
     if (xf_gguf_find(g, KEY("attention.causal")) >= 0 && (st = xf_gguf_get_bool(g, k, &causal))) return st;
     if (causal) return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" is true: causal BERT is not supported", file, k);
@@ -384,6 +388,10 @@ static xf_status modernbert_config(const xf_gguf *g, const char *arch, xf_hf_con
         if ((st = get_size(g, k, 0, 1, XF_MAX_LAYERS, &every))) return st;
         for (size_t l = 0; l < c->num_hidden_layers; l++) c->sliding_layers[l] = l % every != 0;
     }
+    /* ModernBertForSequenceClassification's classifier_pooling (gguf PoolingType: 1 mean, 2 cls) */
+    size_t cp = 2;
+    if ((st = get_size(g, KEY("classifier.pooling_type"), 0, 1, 2, &cp))) return st;
+    if (cp == 1) strcpy(c->classifier_pooling, "mean");
     int causal = 0;
     if (xf_gguf_find(g, KEY("attention.causal")) >= 0 && (st = xf_gguf_get_bool(g, k, &causal))) return st;
     if (causal) return xf_error(XF_ERR_UNSUPPORTED, "%s: metadata key \"%s\" is true: a causal ModernBERT is not supported", file, k);

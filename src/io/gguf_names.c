@@ -108,7 +108,9 @@ static int modernbert_name(const char *hf, char *out, size_t cap) {
     static const struct {
         const char *hf, *gg;
     } direct[] = {{"embeddings.tok_embeddings", "token_embd"}, {"embeddings.norm", "token_embd_norm"},
-                  {"final_norm", "output_norm"}},
+                  {"final_norm", "output_norm"},
+                  /* ModernBertForSequenceClassification's head, as llama.cpp's converter names it */
+                  {"head.dense", "cls"}, {"head.norm", "cls.norm"}, {"classifier", "cls.output"}},
       layer[] = {{"attn_norm", "attn_norm"}, {"attn.Wqkv", "attn_qkv"}, {"attn.Wo", "attn_output"},
                  {"mlp_norm", "ffn_norm"},   {"mlp.Wi", "ffn_up"},      {"mlp.Wo", "ffn_down"}};
     if (strncmp(hf, "model.", 6) == 0) hf += 6;

@@ -6,6 +6,18 @@
  *   p      = tanh(W_pool [CLS] + b_pool)       pooler.dense  [hidden, hidden]  (BertPooler)
  *   logits = W_cls p + b_cls                   classifier    [n_labels, hidden]
  *
+ * transformers' ModernBertForSequenceClassification (ModernBertPredictionHead, then the classifier):
+ *
+ *   x      = H[0] (config.json classifier_pooling "cls") or the mean of H over the text ("mean")
+ *   p      = LayerNorm(act(W_dense x [+ b]))   head.dense [hidden, hidden] (classifier_bias), act =
+ *                                              classifier_activation (default "gelu"), head.norm
+ *                                              (norm_eps, a bias when norm_bias)
+ *   logits = W_cls p + b_cls                   classifier
+ *
+ * In GGUF (llama.cpp's converter) the ModernBERT head is "cls", "cls.norm", "cls.output" and
+ * <arch>.classifier.pooling_type; the file does not keep classifier_activation: "gelu" is assumed
+ * (transformers' default; llama.cpp itself runs the tanh GELU and drops the norm's bias).
+ *
  * Weight names: "bert.pooler.dense.*" + "classifier.*" (save_pretrained), or without the "bert."
  * prefix; in GGUF, "cls.*" (the dense + tanh step of llama.cpp's rank pooling) and "cls.output.*".
  * llama.cpp's converter drops a BERT pooler and writes only "cls.output": such a file has no dense
@@ -24,15 +36,22 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "io/gguf.h"
+#include "kernels/ops.h"
 #include "model/layers.h"
 #include "model/model.h"
 
 #define XF_CLS_BATCH 32
 
 typedef enum { ACT_NONE = 0, ACT_SIGMOID, ACT_UNKNOWN } cls_act;
+/* the dense step's activation: BERT's pooler tanh, or ModernBERT's classifier_activation */
+typedef enum { DENSE_TANH = 0, DENSE_GELU_ERF, DENSE_GELU_TANH, DENSE_SILU, DENSE_RELU } dense_act;
 
 struct xf_cls_head {
-    xf_linear_w pool; /* [hidden, hidden] dense + tanh on [CLS]; w.data NULL: none */
+    xf_linear_w pool; /* [hidden, hidden] dense on the pooled input; w.data NULL: none */
+    dense_act pool_act;
+    xf_norm_w norm;   /* after the dense step (ModernBERT's head.norm); kind NONE: none */
+    xf_pooling pooling; /* XF_POOL_CLS, or XF_POOL_MEAN (ModernBERT classifier_pooling "mean") */
+    xf_score_fn score_fn; /* xf_model_score_fn: from config.json problem_type and n_labels */
     xf_linear_w out;  /* [n_labels, hidden] */
     size_t n_labels;
     char **labels;    /* n_labels names, or NULL when the model names none */
@@ -61,6 +80,31 @@ static xf_status set_act(xf_cls_head *h, const char *name) {
         h->act = ACT_NONE;
     else
         h->act = ACT_UNKNOWN; /* an error only when xf_rerank is asked to apply it */
+    return XF_OK;
+}
+
+/* ModernBERT's classifier_activation (transformers' ACT2FN names). */
+static xf_status set_dense_act(xf_cls_head *h, const char *file, const char *name) {
+    static const struct {
+        const char *name;
+        dense_act act;
+    } k[] = {{"gelu", DENSE_GELU_ERF}, {"gelu_pytorch_tanh", DENSE_GELU_TANH}, {"gelu_new", DENSE_GELU_TANH},
+             {"silu", DENSE_SILU},     {"swish", DENSE_SILU},               {"relu", DENSE_RELU},
+             {"tanh", DENSE_TANH}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (strcmp(name, k[i].name) == 0) return h->pool_act = k[i].act, XF_OK;
+    return xf_error(XF_ERR_UNSUPPORTED, "%s: field \"classifier_activation\" = \"%.40s\" is not supported (gelu, "
+                    "gelu_pytorch_tanh, gelu_new, silu, swish, relu, tanh)", file, name);
+}
+
+/* problem_type: how transformers' text-classification pipeline scores the logits. */
+static xf_status set_problem(xf_cls_head *h, const char *file, const char *name) {
+    if (strcmp(name, "single_label_classification") == 0) h->score_fn = XF_SCORE_SOFTMAX;
+    else if (strcmp(name, "multi_label_classification") == 0) h->score_fn = XF_SCORE_SIGMOID;
+    else if (strcmp(name, "regression") == 0) h->score_fn = XF_SCORE_NONE;
+    else
+        return xf_error(XF_ERR_FORMAT, "%s: field \"problem_type\" = \"%.60s\" is not single_label_classification, "
+                        "multi_label_classification or regression", file, name);
     return XF_OK;
 }
 
@@ -106,6 +150,12 @@ static xf_status read_hf_config(xf_model *m, xf_cls_head *h, int *is_seqcls) {
             if (id2label && !cJSON_IsNull(id2label)) st = read_labels(h, file, id2label);
             if (!st) st = xf_json_str_opt(file, root, "sbert_ce_default_activation_function", &act);
             if (!st && act) st = set_act(h, act);
+            const char *s = NULL;
+            if (!st) st = xf_json_str_opt(file, root, "problem_type", &s);
+            if (!st && s) st = set_problem(h, file, s);
+            s = NULL;
+            if (!st && h->norm.kind != XF_NORM_NONE) st = xf_json_str_opt(file, root, "classifier_activation", &s);
+            if (!st && s) st = set_dense_act(h, file, s);
         }
     }
     cJSON_Delete(root);
@@ -152,12 +202,24 @@ static xf_status load_head(xf_model *m, xf_cls_head *h) {
     char n[96];
     snprintf(n, sizeof n, "%spooler.dense.weight", pre);
     xf_status st;
-    if (xf_weight_set_has(m->ws, n)) {
+    h->pooling = XF_POOL_CLS;
+    if (xf_weight_set_has(m->ws, "head.dense.weight")) { /* ModernBertForSequenceClassification */
+        if (strcmp(m->cfg.model_type, "modernbert") != 0)
+            return xf_error(XF_ERR_UNSUPPORTED, "a \"head.dense\" classification head (ModernBERT's) on model_type \"%s\"",
+                            m->cfg.model_type);
+        h->pool_act = DENSE_GELU_ERF;
+        if (strcmp(m->cfg.classifier_pooling, "mean") == 0) h->pooling = XF_POOL_MEAN;
+        if ((st = xf_model_get_linear(m, "head.dense", H, H, 2, &h->pool)) ||
+            (st = xf_model_get_norm(m, "head.norm", XF_NORM_LAYER, xf_weight_set_has(m->ws, "head.norm.bias"), H,
+                                    (float)m->cfg.layer_norm_eps, &h->norm)))
+            return st;
+    } else if (xf_weight_set_has(m->ws, n)) {
         snprintf(n, sizeof n, "%spooler.dense", pre);
         if ((st = xf_model_get_linear(m, n, H, H, 1, &h->pool))) return st;
     }
     if ((st = xf_model_get_linear(m, "classifier", XF_ANY, H, 1, &h->out))) return st;
     h->n_labels = h->out.w.rows;
+    h->score_fn = h->n_labels == 1 ? XF_SCORE_SIGMOID : XF_SCORE_SOFTMAX;
     h->act = h->n_labels == 1 ? ACT_SIGMOID : ACT_NONE;
     snprintf(h->act_name, sizeof h->act_name, "%s", h->n_labels == 1 ? "Sigmoid" : "Identity");
     if (g) return read_gguf_labels(m, h, g);
@@ -198,6 +260,8 @@ int xf_cls_head_parts(const xf_model *m, const xf_linear_w **pool, const xf_line
 
 size_t xf_model_n_labels(const xf_model *m) { return m && m->cls_head ? m->cls_head->n_labels : 0; }
 
+xf_score_fn xf_model_score_fn(const xf_model *m) { return m && m->cls_head ? m->cls_head->score_fn : XF_SCORE_SOFTMAX; }
+
 static xf_status need_head(const xf_model *m, const char *fn) {
     if (!m) return xf_error(XF_ERR_INVALID_ARG, "%s: model is NULL", fn);
     if (!m->cls_head)
@@ -220,11 +284,20 @@ xf_status xf_model_label(const xf_model *m, size_t i, const char **label) {
     return XF_OK;
 }
 
-/* Head over k pooled [CLS] rows X [k, hidden]: logits [k, n_labels]; T [k, hidden] scratch. */
+/* Head over k pooled rows X [k, hidden]: logits [k, n_labels]; T [k, hidden] scratch. */
 static void head_forward(xf_model *m, const xf_cls_head *h, const float *X, size_t k, float *T, float *logits) {
     if (h->pool.w.data) {
+        const size_t n = k * m->plan.hidden;
         xf_linear(m->pool, &h->pool, X, k, T);
-        for (size_t i = 0; i < k * m->plan.hidden; i++) T[i] = tanhf(T[i]);
+        switch (h->pool_act) {
+        case DENSE_TANH: for (size_t i = 0; i < n; i++) T[i] = tanhf(T[i]); break;
+        case DENSE_GELU_ERF: xf_gelu_erf(T, n); break;
+        case DENSE_GELU_TANH: xf_gelu_tanh(T, n); break;
+        case DENSE_SILU: for (size_t i = 0; i < n; i++) T[i] = T[i] / (1.0f + expf(-T[i])); break;
+        case DENSE_RELU: for (size_t i = 0; i < n; i++) T[i] = T[i] > 0.0f ? T[i] : 0.0f; break;
+        }
+        if (h->norm.kind == XF_NORM_LAYER)
+            xf_layernorm(T, T, h->norm.g.data, h->norm.b.data, k, m->plan.hidden, h->norm.eps);
         X = T;
     }
     xf_linear(m->pool, &h->out, X, k, logits);
@@ -240,7 +313,7 @@ xf_status xf_classify_encodings(xf_model *m, const xf_encoding *encs, size_t n, 
     if (!X) return xf_error(XF_ERR_NOMEM, "xf_classify_encodings: cannot allocate a batch of %zu inputs", rows);
     for (size_t a = 0; a < n && !st; a += rows) {
         size_t k = n - a < rows ? n - a : rows;
-        if (!(st = xf_model_pool_encodings(m, encs + a, k, rows, XF_POOL_CLS, 0, X)))
+        if (!(st = xf_model_pool_encodings(m, encs + a, k, rows, m->cls_head->pooling, 0, X)))
             head_forward(m, m->cls_head, X, k, X + rows * H, logits + a * m->cls_head->n_labels);
     }
     free(X);

@@ -42,9 +42,11 @@ void cmd_classify_help(FILE *f) {
           "each input, the most likely label, its score and the text:\n"
           "  positive  0.8731  I loved this film\n"
           "Labels come from the model's config.json (id2label); a model without them shows\n"
-          "LABEL_0, LABEL_1, ... as transformers does. Scores are the softmax over the labels\n"
-          "(sigmoid when the model has one output), as transformers' text-classification\n"
-          "pipeline computes them by default.\n"
+          "LABEL_0, LABEL_1, ... as transformers does. Scores are what transformers'\n"
+          "text-classification pipeline computes by default: config.json problem_type\n"
+          "single_label_classification -> softmax over the labels, multi_label_classification\n"
+          "-> sigmoid of each, regression -> the raw output; without it, softmax (sigmoid for\n"
+          "a model with one output).\n"
           "\n"
           "Options:\n",
           f);
@@ -183,7 +185,10 @@ int cmd_classify(int argc, char **argv) {
     xf_model *model = NULL;
     rc = load(&mo, "classify", &model);
     size_t L = model ? xf_model_n_labels(model) : 0;
-    if (act < 0) act = L == 1 ? 2 : 1;
+    if (act < 0 && model) { /* problem_type, as transformers' text-classification pipeline */
+        xf_score_fn f = xf_model_score_fn(model);
+        act = f == XF_SCORE_NONE ? 0 : f == XF_SCORE_SIGMOID ? 2 : 1;
+    }
     char **second = rc ? NULL : calloc(t.n, sizeof *second);
     float *logits = rc ? NULL : malloc(t.n * L * sizeof *logits), *sc = rc ? NULL : malloc(L * sizeof *sc);
     if (!rc && (!second || !logits || !sc)) rc = cli_error("out of memory");
