@@ -203,6 +203,14 @@ typedef struct xf_model_params {
      * once a prompt spans more than 4 blocks; 0 (or 1) = dense. Single-token decode steps stay
      * dense. Added after the fields above (struct_size). */
     float attn_block_density;
+    /* ProbSparse attention (Informer; docs/ADAPTIVE.md): probsparse_factor c > 0 gives, in every
+     * layer without a window, each head's u = ceil(c * ceil(ln L)) queries of largest sparsity
+     * measurement (max - mean of their scaled scores, estimated on as many sampled keys, or over
+     * every key with probsparse_exact 1) full attention and every other query the mean of the
+     * values (causal: of the values up to it); sequences with u >= L run dense. Encoders and
+     * decoder prefill (a fresh float cache); 0 = dense. Added after the fields above (struct_size). */
+    float probsparse_factor;
+    int probsparse_exact;
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {

@@ -9,7 +9,8 @@ on stdout, and PNG plots (matplotlib) to --plots.
 
 usage: scripts/adaptive_curves.py [--xfmr build/xfmr] [--model all-MiniLM-L6-v2]
           [--pairs .cache/eval/adaptive/pairs_128_256.jsonl] [--calib .cache/eval/adaptive/calib_docs.txt]
-          [--out .cache/eval/adaptive/runs] [--plots docs] [--threads N] [--only prune|exit]
+          [--out .cache/eval/adaptive/runs] [--plots docs] [--threads N] [--only prune|exit|probsparse]
+          [--factor 40,20,...] [--exact 5]  (ProbSparse factors, sampled and exact measurement)
           [--keep 0.9,0.8,...] [--exit 0.999,...] [--target 0.99,...] [--schedule 'A;B']
           [--extra '--pool-pruned rejoin'] [--tag NAME-]
        scripts/adaptive_curves.py --combine 'frozen=OUT/summary.json' 'rejoin=OUT/rejoin-summary.json'
@@ -101,7 +102,9 @@ def main():
     ap.add_argument("--schedule", default="", help="extra pruning schedules, ';'-separated")
     ap.add_argument("--exit", default="0.9999,0.9995,0.999,0.998,0.995,0.99")
     ap.add_argument("--target", default="0.995,0.99,0.98")
-    ap.add_argument("--only", choices=["prune", "exit"])
+    ap.add_argument("--only", choices=["prune", "exit", "probsparse"])
+    ap.add_argument("--factor", default="40,20,10,5,2", help="ProbSparse factors (--only probsparse)")
+    ap.add_argument("--exact", default="5", help="ProbSparse factors run with --probsparse-exact")
     ap.add_argument("--extra", default="", help="options added to every run (e.g. '--pool-pruned no')")
     ap.add_argument("--tag", default="")
     ap.add_argument("--reuse", action="store_true", help="reuse OUT/<name>.json files that exist")
@@ -119,18 +122,23 @@ def main():
         return
     os.makedirs(a.out, exist_ok=True)
     extra = a.extra.split()
-    prune, ex = [], []
-    if a.only != "exit":
+    prune, ex, ps = [], [], []
+    if a.only == "probsparse":
+        ps = [run(a, f"{a.tag}ps{c}", ["--attn", "probsparse", "--probsparse-factor", c] + extra)
+              for c in filter(None, a.factor.split(","))]
+        ps += [run(a, f"{a.tag}psx{c}", ["--attn", "probsparse", "--probsparse-factor", c, "--probsparse-exact"] + extra)
+               for c in filter(None, a.exact.split(","))]
+    if a.only in (None, "prune"):
         for k in filter(None, a.keep.split(",")):
             prune.append(run(a, f"{a.tag}keep{k}", ["--keep", k] + extra))
         for s in filter(None, a.schedule.split(";")):
             prune.append(run(a, f"{a.tag}sched{s}", ["--keep-schedule", s] + extra))
-    if a.only != "prune":
+    if a.only in (None, "exit"):
         for t in filter(None, a.exit.split(",")):
             ex.append(run(a, f"{a.tag}exit{t}", ["--exit-cos", t] + extra))
         for t in filter(None, a.target.split(",")):
             ex.append(run(a, f"{a.tag}target{t}", ["--exit-target", t, "--exit-calib", a.calib] + extra))
-    rows = prune + ex
+    rows = prune + ex + ps
     json.dump(rows, open(os.path.join(a.out, f"{a.tag}summary.json"), "w"), indent=1)
     print("| setting | MRR@10 | % of dense | nDCG@10 | % of dense | docs/CPU-s vs dense | docs/s (wall) vs dense | token-layers | mean depth |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -139,6 +147,8 @@ def main():
               f"{r['speed_cpu']:.3f}x | {r['speed_wall']:.3f}x | {100 * r['token_layers']:.1f}% | {r['mean_layers']:.3f} |")
     if prune:
         plot(prune, os.path.join(a.plots, f"adaptive_{a.tag}pruning.png"), "Token pruning (attention received), all-MiniLM-L6-v2, docs of 128-256 tokens")
+    if ps:
+        plot(ps, os.path.join(a.plots, f"adaptive_{a.tag}probsparse.png"), a.title)
     if ex:
         plot(ex, os.path.join(a.plots, f"adaptive_{a.tag}exit.png"), "Early exit (pooled cosine between layers), all-MiniLM-L6-v2, docs of 128-256 tokens")
 

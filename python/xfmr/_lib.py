@@ -78,7 +78,8 @@ class ModelParams(ctypes.Structure):  # xf_model_params (enums are int)
                 ("rope_orig_ctx", c_size_t), ("calib_text", ctypes.c_char_p), ("sparsity", ctypes.c_int),
                 ("sparsity_method", ctypes.c_int), ("sparsity_ratio", ctypes.c_float),
                 ("calib_max_tokens", c_size_t), ("attn_window", c_size_t), ("attn_full_layers", ctypes.c_char_p),
-                ("attn_sinks", c_size_t), ("attn_block_density", ctypes.c_float)]
+                ("attn_sinks", c_size_t), ("attn_block_density", ctypes.c_float),
+                ("probsparse_factor", ctypes.c_float), ("probsparse_exact", ctypes.c_int)]
 
 
 class SamplerParams(ctypes.Structure):  # xf_sampler_params

@@ -7,6 +7,7 @@
  * With sinks > 0 a window keeps the first `sinks` positions visible as well: StreamingLLM (Xiao et
  * al., "Efficient Streaming Language Models with Attention Sinks", ICLR 2024) found that models
  * park attention on the first tokens, and that a plain window fails once those leave it. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,4 +52,20 @@ xf_status xf_model_attn_spans(xf_model *m, size_t window, const char *full_layer
     }
     free(full);
     return st;
+}
+
+xf_status xf_model_probsparse(xf_model *m, float factor, int exact) {
+    if (factor == 0.0f) {
+        if (exact) return xf_error(XF_ERR_INVALID_ARG, "probsparse_exact is given without probsparse_factor");
+        return XF_OK;
+    }
+    if (!(factor > 0.0f) || !isfinite(factor) || factor > 1000.0f)
+        return xf_error(XF_ERR_INVALID_ARG, "probsparse_factor %g: must be a number in (0, 1000] (0 = dense attention)",
+                        (double)factor);
+    if (exact != 0 && exact != 1) return xf_error(XF_ERR_INVALID_ARG, "probsparse_exact %d: must be 0 or 1", exact);
+    for (size_t l = 0; l < m->plan.n_layers; l++) {
+        xf_attn_plan *a = &m->plan.layers[l].attn;
+        if (!a->window) a->probsparse = factor, a->probsparse_exact = exact;
+    }
+    return XF_OK;
 }

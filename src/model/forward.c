@@ -2,6 +2,7 @@
  * final norm; attention within a batch or against per-sequence KV caches. */
 #include "model/forward.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "core/error.h"
 #include "kernels/ops.h"
 #include "model/attn_blocksparse.h"
+#include "kernels/probsparse.h"
 #include "model/layers.h"
 
 static size_t max_group(const xf_attn_plan *a) {
@@ -18,9 +20,15 @@ static size_t max_group(const xf_attn_plan *a) {
     return g;
 }
 
+/* Per-thread ProbSparse scratch for sequences of at most T tokens (a multiple of 16 floats). */
+static size_t probsparse_stride(const xf_attn_plan *a, size_t T) {
+    return (xf_probsparse_scratch(T, a->head_dim) + 15) & ~(size_t)15;
+}
+
 size_t xf_attention_layer_scratch(const xf_attn_plan *a, size_t T, int n_threads) {
     const size_t qd = a->n_heads * a->head_dim, kvd = a->n_kv_heads * a->head_dim;
-    return 2 * T * qd + 2 * T * kvd + xf_attend_scratch(max_group(a), a->head_dim, n_threads);
+    const size_t ps = a->probsparse > 0.0f ? (size_t)n_threads * probsparse_stride(a, T) + 16 + T : 0;
+    return 2 * T * qd + 2 * T * kvd + xf_attend_scratch(max_group(a), a->head_dim, n_threads) + ps;
 }
 
 void xf_fwd_ws_free(xf_fwd_ws *ws) {
@@ -134,7 +142,28 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
         }
         probs[s] = p;
     }
-    xf_attend(pool, probs, f->n_seq, a->n_kv_heads, att);
+    if (a->probsparse > 0.0f) {
+        /* ProbSparse for the sequences it applies to and shortens (u < L); the others run dense */
+        float *ps = att + xf_attend_scratch(group, dh, xf_pool_size(pool));
+        unsigned char *on = (unsigned char *)ps;
+        ps = (float *)(((uintptr_t)(ps + T) + 63) & ~(uintptr_t)63);
+        size_t n_on = 0;
+        for (size_t s = 0; s < f->n_seq; s++) {
+            on[s] = xf_probsparse_applies(&probs[s]) && xf_probsparse_top(a->probsparse, probs[s].n_q) < probs[s].n_q;
+            n_on += on[s];
+        }
+        if (n_on) {
+            xf_attend_probsparse(pool, probs, on, f->n_seq, a->n_kv_heads, a->probsparse, a->probsparse_exact, ps,
+                                 probsparse_stride(a, T));
+            for (size_t s = 0; s < f->n_seq; s++) /* dense attention skips them (n_q 0), then back */
+                if (on[s]) probs[s].n_q = 0;
+            xf_attend(pool, probs, f->n_seq, a->n_kv_heads, att);
+            for (size_t s = 0; s < f->n_seq; s++)
+                if (on[s]) probs[s].n_q = probs[s].n_k;
+        } else
+            xf_attend(pool, probs, f->n_seq, a->n_kv_heads, att);
+    } else
+        xf_attend(pool, probs, f->n_seq, a->n_kv_heads, att);
     for (size_t s = 0; f->kv && s < f->n_seq; s++) { /* attention weights for the cache policy */
         xf_kv_layer *C = &f->kv[s]->layers[layer];
         if (!C->want_w) continue;

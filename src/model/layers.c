@@ -6,6 +6,7 @@
 
 
 #include "kernels/ops.h"
+#include "kernels/probsparse.h"
 #include "kernels/qmatmul.h"
 #include "kernels/rope.h"
 #include "model/formats.h"
@@ -164,6 +165,36 @@ void xf_attend(xf_pool *pool, const xf_attn_problem *probs, size_t n, size_t n_k
     for (size_t s = 0; s < n; s++) blocks += (probs[s].n_q + qb - 1) / qb;
     attend_job j = {probs, n, n_kv, qb, blocks * n_kv < (size_t)xf_pool_size(pool), scratch};
     xf_pool_run(pool, attend_task, &j);
+}
+
+/* ---------------------------------------------------------------- ProbSparse */
+
+typedef struct {
+    const xf_attn_problem *probs;
+    const unsigned char *on;
+    size_t n, n_kv;
+    float factor;
+    int exact;
+    float *scratch;
+    size_t stride;
+} probsparse_job;
+
+static void probsparse_task(void *ctx, int ith, int nth) {
+    const probsparse_job *j = ctx;
+    size_t task = 0;
+    for (size_t s = 0; s < j->n; s++) {
+        if (!j->on[s]) continue;
+        for (size_t g = 0; g < j->n_kv; g++)
+            for (size_t h = 0; h < j->probs[s].group; h++)
+                if (task++ % (size_t)nth == (size_t)ith)
+                    xf_probsparse_head(&j->probs[s], g, h, j->factor, j->exact, j->scratch + (size_t)ith * j->stride);
+    }
+}
+
+void xf_attend_probsparse(xf_pool *pool, const xf_attn_problem *probs, const unsigned char *on, size_t n, size_t n_kv,
+                          float factor, int exact, float *scratch, size_t ps_stride) {
+    probsparse_job j = {probs, on, n, n_kv, factor, exact, scratch, ps_stride};
+    xf_pool_run(pool, probsparse_task, &j);
 }
 
 /* ---------------------------------------------------------------- attention received */

@@ -47,6 +47,11 @@ size_t xf_attend_scratch(size_t group, size_t dh, int n_threads);
  * query block, kv head, head chunk) tuples dealt round-robin to threads. Each problem has n_kv
  * key/value heads; h_off / group describe its query heads as in kernels/attention.h. */
 void xf_attend(xf_pool *pool, const xf_attn_problem *probs, size_t n, size_t n_kv, float *scratch);
+/* ProbSparse attention (kernels/probsparse.h) of the problems s with on[s] != 0, over the pool:
+ * one task per (problem, query head). scratch: per thread xf_probsparse_scratch(longest, dh)
+ * floats (ps_stride), 64-byte aligned. */
+void xf_attend_probsparse(xf_pool *pool, const xf_attn_problem *probs, const unsigned char *on, size_t n, size_t n_kv,
+                          float factor, int exact, float *scratch, size_t ps_stride);
 
 /* The attention each token received in n bidirectional problems (one per sequence, tokens
  * [off[s], off[s + 1]) of the batch): acc[t] = mean over the n_heads query heads of the sum over

@@ -169,6 +169,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) || (st = xf_cls_head_load(m)) ||
         (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)) ||
         (st = xf_model_block_sparse(m, p->attn_block_density)) ||
+        (st = xf_model_probsparse(m, p->probsparse_factor, p->probsparse_exact)) ||
         (st = describe_spans(m)) || (st = describe_quantization(m)))
         return st;
     if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)

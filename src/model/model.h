@@ -89,6 +89,8 @@ xf_status xf_model_finish_plan(xf_model *m);
 xf_status xf_model_attn_spans(xf_model *m, size_t window, const char *full_layers, size_t sinks);
 /* Block-sparse prefill at this density on every causal layer (attn_blocksparse.c); 0 = none. */
 xf_status xf_model_block_sparse(xf_model *m, float density);
+/* ProbSparse attention (attn_spans.c) with factor c in every layer without a window; c 0 = dense. */
+xf_status xf_model_probsparse(xf_model *m, float factor, int exact);
 
 /* Token pruning and early exit (adaptive.c): the state behind xf_model_set_adaptive. */
 typedef struct xf_adaptive xf_adaptive;

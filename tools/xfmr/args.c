@@ -140,6 +140,9 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->full_layers = NULL;
     mo->attn_sinks = 0;
     mo->block_sparse = 0;
+    mo->attn_probsparse = 0;
+    mo->probsparse_factor = 0.0;
+    mo->probsparse_exact = 0;
     mo->keep = 1.0;
     mo->keep_schedule = NULL;
     mo->pool_pruned = 1;
@@ -257,6 +260,19 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         cli_usage_error(p->cmd, "--exit-target %s is outside (0, 1]: a cosine to the full-depth embedding", arg);
         return -1;
     case CLI_OPT_EXIT_CALIB: mo->exit_calib = arg; return 1;
+    case CLI_OPT_ATTN:
+        if (!strcmp(arg, "dense") || !strcmp(arg, "probsparse")) {
+            mo->attn_probsparse = !strcmp(arg, "probsparse");
+            return 1;
+        }
+        cli_usage_error(p->cmd, "--attn '%s' is not dense or probsparse", arg);
+        return -1;
+    case CLI_OPT_PROBSPARSE_FACTOR:
+        if (cli_parse_double(p->cmd, "--probsparse-factor", arg, &mo->probsparse_factor)) return -1;
+        if (mo->probsparse_factor > 0 && mo->probsparse_factor <= 1000) return 1;
+        cli_usage_error(p->cmd, "--probsparse-factor %s is outside (0, 1000]", arg);
+        return -1;
+    case CLI_OPT_PROBSPARSE_EXACT: mo->probsparse_exact = 1; return 1;
     case CLI_OPT_KEEP_MIN: return cli_parse_int(p->cmd, "--keep-min", arg, 1, 1000000, &mo->keep_min) ? -1 : 1;
     default:
         return 0;

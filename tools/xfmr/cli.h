@@ -145,6 +145,9 @@ typedef struct cli_model_opts {
     const char *full_layers;  /* --full-layers LIST */
     long attn_sinks;          /* --attn-sinks N, 0 = a plain window */
     double block_sparse;      /* --block-sparse D: block-sparse prefill density, 0 = dense */
+    int attn_probsparse;      /* --attn probsparse (1) or dense (0) */
+    double probsparse_factor; /* --probsparse-factor C, 0 = not given (5 with --attn probsparse) */
+    int probsparse_exact;     /* --probsparse-exact */
 } cli_model_opts;
 
 enum {
@@ -152,8 +155,19 @@ enum {
     CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX, CLI_OPT_KEEP, CLI_OPT_KEEP_SCHEDULE, CLI_OPT_POOL_PRUNED,
     CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN,
     CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS, CLI_OPT_ATTN_WINDOW,
-    CLI_OPT_FULL_LAYERS, CLI_OPT_ATTN_SINKS, CLI_OPT_BLOCK_SPARSE
+    CLI_OPT_FULL_LAYERS, CLI_OPT_ATTN_SINKS, CLI_OPT_BLOCK_SPARSE,
+    CLI_OPT_ATTN, CLI_OPT_PROBSPARSE_FACTOR, CLI_OPT_PROBSPARSE_EXACT
 };
+/* ProbSparse attention (Informer; encoders and decoder prefill; docs/ADAPTIVE.md). */
+#define CLI_OPTS_PROBSPARSE                                                                         \
+    {CLI_OPT_ATTN, 0, "attn", 1}, {CLI_OPT_PROBSPARSE_FACTOR, 0, "probsparse-factor", 1},            \
+        {CLI_OPT_PROBSPARSE_EXACT, 0, "probsparse-exact", 0}
+#define CLI_HELP_PROBSPARSE                                                                         \
+    "      --attn KIND       dense (default) or probsparse: in each layer without a window, each\n" \
+    "                        head's u = C*ceil(ln L) queries with the most peaked scores get full\n" \
+    "                        attention, the others the mean of the values (Informer)\n"            \
+    "      --probsparse-factor C  the factor C of --attn probsparse (default 5, Informer's)\n"     \
+    "      --probsparse-exact  rank the queries on all their keys, not on C*ceil(ln L) sampled\n"
 /* Long context for decoders (docs/LONG_CONTEXT.md): rotary scaling and mixed attention spans. */
 #define CLI_OPTS_ROPE                                                                          \
     {CLI_OPT_ROPE_SCALING, 0, "rope-scaling", 1}, {CLI_OPT_ROPE_FACTOR, 0, "rope-factor", 1},  \

@@ -23,7 +23,7 @@ static const char *const FORMAT_NAMES[] = {"jsonl", "json", "npy", "csv", "tsv"}
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL,
     CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_SPARSITY,
-    CLI_OPTS_MAX_LENGTH, CLI_OPTS_ADAPTIVE,
+    CLI_OPTS_MAX_LENGTH, CLI_OPTS_ADAPTIVE, CLI_OPTS_PROBSPARSE,
     {OPT_OUTPUT, 'o', "output", 1},
     {OPT_FORMAT, 0, "format", 1},
     {OPT_BATCH, 0, "batch-size", 1},
@@ -56,7 +56,7 @@ void cmd_embed_help(FILE *f) {
           "                        stdout\n"
           "      --batch-size N    texts run through the model together, 1..4096 (default 32)\n"
           "  -h, --help            show this help\n"
-          "\n" CLI_HELP_ADAPTIVE
+          "\n" CLI_HELP_ADAPTIVE CLI_HELP_PROBSPARSE
           "\n"
           "A progress bar is shown on stderr when it is a terminal and there are more than 64\n"
           "texts.\n"

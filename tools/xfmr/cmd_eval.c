@@ -30,7 +30,7 @@ enum {
 };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_SPARSITY, CLI_OPTS_KV, CLI_OPTS_MAX_LENGTH, CLI_OPTS_ADAPTIVE,
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_SPARSITY, CLI_OPTS_KV, CLI_OPTS_MAX_LENGTH, CLI_OPTS_ADAPTIVE, CLI_OPTS_PROBSPARSE,
     {OPT_REF, 0, "ref", 1}, {OPT_TASK, 't', "task", 1}, {OPT_JSON, 0, "json", 1},
     {OPT_DATA_DIR, 0, "data-dir", 1}, {OPT_PAIRS, 0, "pairs", 1}, {OPT_TEXT, 0, "text", 1},
     {OPT_PROMPTS, 0, "prompts", 1}, {OPT_HAYSTACK, 0, "haystack", 1}, {OPT_LIMIT, 0, "limit", 1},
@@ -67,7 +67,7 @@ void cmd_eval_help(FILE *f) {
           "      --max-length N    truncate encoder inputs to N tokens (default: the model's)\n"
           CLI_HELP_WEIGHTS CLI_HELP_ROPE CLI_HELP_SPARSITY
           "\n"
-          CLI_HELP_ADAPTIVE
+          CLI_HELP_ADAPTIVE CLI_HELP_PROBSPARSE
           "\n"
           "Data (defaults under --data-dir, made by scripts/fetch_eval_data.sh; docs/EVAL.md):\n"
           "      --data-dir DIR    default: $XFMR_EVAL_DATA, else .cache/eval\n"

@@ -11,7 +11,7 @@
 enum { OPT_WINDOW = 1, OPT_STRIDE, OPT_JSON };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_SPARSITY, {OPT_WINDOW, 0, "window", 1}, {OPT_STRIDE, 0, "stride", 1},
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ROPE, CLI_OPTS_PROBSPARSE, CLI_OPTS_SPARSITY, {OPT_WINDOW, 0, "window", 1}, {OPT_STRIDE, 0, "stride", 1},
     {OPT_JSON, 0, "json", 0},
 };
 
@@ -36,7 +36,7 @@ void cmd_perplexity_help(FILE *f) {
           "      --stride N        tokens between window starts, 1..window (default: window / 2)\n"
           "      --json            print {\"tokens\", \"windows\", \"scored\", \"nll\", \"perplexity\",\n"
           "                        \"window\", \"stride\"} instead\n"
-          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS CLI_HELP_ROPE CLI_HELP_SPARSITY
+          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS CLI_HELP_ROPE CLI_HELP_PROBSPARSE CLI_HELP_SPARSITY
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"

@@ -213,7 +213,7 @@ void cli_help_gen_options(FILE *f, int with_chat) {
           "                        (chatml, smollm2, qwen2, llama3, llama2, mistral, zephyr)\n"
           "      --ctx N           context size in tokens, prompt included\n"
           "                        (default: the model's max_position_embeddings)\n" CLI_HELP_KV
-          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS CLI_HELP_ROPE CLI_HELP_SPARSITY
+          "      --threads N       compute threads, 0..1024 (default: 0 = the CPUs usable)\n" CLI_HELP_WEIGHTS CLI_HELP_ROPE CLI_HELP_PROBSPARSE CLI_HELP_SPARSITY
           "  -v, --verbose         print the sampling settings, their source and the seed\n",
           f);
 }

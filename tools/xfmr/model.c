@@ -137,6 +137,12 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
     params.attn_full_layers = mo->full_layers;
     params.attn_sinks = (size_t)mo->attn_sinks;
     params.attn_block_density = (float)mo->block_sparse;
+    if ((mo->probsparse_factor > 0 || mo->probsparse_exact) && !mo->attn_probsparse) {
+        free(path);
+        return cli_usage_error(NULL, "--probsparse-factor and --probsparse-exact need --attn probsparse");
+    }
+    params.probsparse_factor = mo->attn_probsparse ? (float)(mo->probsparse_factor > 0 ? mo->probsparse_factor : 5.0) : 0.0f;
+    params.probsparse_exact = mo->probsparse_exact;
     params.sparsity = mo->sparsity;
     params.sparsity_ratio = mo->sparsity_ratio;
     params.sparsity_method = mo->sparsity_method;
