@@ -14,7 +14,7 @@ size_t xf_probsparse_top(float factor, size_t L) {
 
 int xf_probsparse_applies(const xf_attn_problem *p) {
     return p->n_q == p->n_k && p->q_pos0 == 0 && !p->k_pos && !p->q_pos && !p->window && !p->kv_f16 && !p->kv_tile &&
-           !p->blocks && !p->kblocks && !p->h_off;
+           !p->kblocks && !p->h_off;
 }
 
 static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }

@@ -39,7 +39,7 @@ static inline size_t xf_probsparse_key(size_t i, size_t r, size_t n_vis) {
 }
 
 /* Whether xf_probsparse_head can run problem p (square, in order, float, no window, no block
- * selection: Quest pages or block-sparse prefill). */
+ * selection of block-sparse prefill). */
 int xf_probsparse_applies(const xf_attn_problem *p);
 
 /* Scratch floats one xf_probsparse_head call needs for a problem of L tokens and head size dh. */
