@@ -2,11 +2,14 @@
  * without its HTTP layer. Byte 0 picks the endpoint (and method), the rest is the request body,
  * handed to srv_handle as libmicrohttpd would; a stream is drained to its end. The models are the
  * tiny test models (tests/data/tiny/bert and llama, the latter with the built-in chatml
- * template), each with its worker thread, loaded once; the limits are small so that every input
- * is quick. Every answer must be a status with a JSON body (or a complete stream). */
+ * template), each with its worker thread, loaded once, and a search store (POST /v1/search) of
+ * two small documents indexed with the tiny bert into a temporary SQLite file (removed at exit);
+ * the limits are small so that every input is quick. Every answer must be a status with a JSON body (or a complete stream). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz_common.h"
 #include "serve.h"
@@ -41,6 +44,35 @@ static void load(srv_model *m, const char *rel, int decoder) {
     m->started = 1;
 }
 
+static char g_dir[] = "/tmp/fuzz_serve_XXXXXX";
+static char g_db[64];
+
+static void remove_store(void) {
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    char p[96];
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", g_db, sfx[i]);
+        unlink(p);
+    }
+    rmdir(g_dir);
+}
+
+/* A store of two documents indexed with the tiny bert, served as "docs". */
+static void make_store(void) {
+    if (!mkdtemp(g_dir)) abort();
+    snprintf(g_db, sizeof g_db, "%s/docs.db", g_dir);
+    atexit(remove_store);
+    xf_index *ix;
+    static const char md[] = "# Paths\n\n## Joining\nos.path.join joins paths.\n\n## Splitting\nos.path.split.\n";
+    static const char txt[] = "Bake the bread.\n\nLet the dough rise.\n";
+    if (xf_index_open(g_db, g_models[0].m, NULL, &ix) != XF_OK || xf_index_add_text(ix, "/d/a.md", md, strlen(md), NULL) ||
+        xf_index_add_text(ix, "/d/b.txt", txt, strlen(txt), NULL) || xf_index_commit(ix))
+        abort();
+    xf_index_free(ix);
+    char *dbs[1] = {g_db};
+    if (srv_stores_open(&g_srv, dbs, 1) != 0) abort();
+}
+
 static void init(void) {
     srv_limits *l = &g_srv.lim;
     l->max_body = 1 << 16;
@@ -57,6 +89,7 @@ static void init(void) {
     g_srv.n_models = 2;
     load(&g_models[0], "tests/data/tiny/bert", 0);
     load(&g_models[1], "tests/data/tiny/llama", 1);
+    make_store();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -13,6 +13,9 @@ and an API key, then checks with curl and with the `openai` Python package:
     scripts/make_cross_encoder_goldens.py, with curl: order and scores of transformers /
     sentence-transformers (tests/data/tiny/cross_goldens.tsv), return_text, raw_scores,
     truncate, and their 4xx (no texts, the wrong kind of model, too long inputs);
+  - POST /v1/search over a store made by `xfmr index` (--index): the results of `xfmr search
+    --json` (same chunks, order and scores), several queries at once, concurrent searches, 4xx
+    for bad requests; a store built with another model than the served one stops the start;
   - malformed requests: 4xx with an OpenAI-shaped error message (bad JSON, wrong types,
     unknown model, too large body, wrong method, unknown path, missing key);
   - a client that disconnects mid-stream is cancelled and the server goes on;
@@ -83,9 +86,29 @@ probe = subprocess.run([X, "serve", "-m", "/nonexistent"], capture_output=True, 
 if "without libmicrohttpd" in probe.stderr:
     skip("xfmr was built without libmicrohttpd")
 
+# ------------------------------------------------------------------ a search store (xfmr index)
+tmpdir = tempfile.TemporaryDirectory(prefix="xfmr_serve_")
+DOCS = {"paths.md": "# Paths\n\n## Joining paths\nUse os.path.join to join two or more path segments.\n\n"
+                    "## Splitting paths\nos.path.split cuts a path into its head and tail.\n",
+        "json.md": "# JSON\n\n## Serializing\njson.dumps turns a Python object into a JSON string.\n\n"
+                   "## Parsing\njson.loads reads a JSON document and returns Python objects.\n",
+        "bread.txt": "Bake the bread at 220 degrees until the crust is golden.\n\nLet the dough rise overnight.\n"}
+for name, text in DOCS.items():
+    with open(os.path.join(tmpdir.name, name), "w") as f:
+        f.write(text)
+DB = os.path.join(tmpdir.name, "docs.db")
+subprocess.run([X, "index", "-m", ENC, "--threads", "2", "--db", DB, tmpdir.name], check=True, capture_output=True)
+# A store built with another embedding model than the served one: a clear error at start.
+r = subprocess.run([X, "serve", "-m", os.path.join(HERE, "tests/data/tiny/bert"), "--index", DB, "--port", "0"],
+                   capture_output=True, text=True, timeout=120)
+check("--index built with another model: startup error",
+      r.returncode != 0 and "built with the embedding model 'all-MiniLM-L6-v2'" in r.stderr and
+      "add -m" in r.stderr, r.stderr[-500:])
+
 # ------------------------------------------------------------------ start the server
 errf = tempfile.NamedTemporaryFile(prefix="xfmr_serve_", suffix=".log", delete=False)
-srv = subprocess.Popen([X, "serve", "-m", ENC, "-m", DEC, "-m", RERANK, "-m", CLS, "--port", "0", "--threads", "2", "--api-key", KEY,
+srv = subprocess.Popen([X, "serve", "-m", ENC, "-m", DEC, "-m", RERANK, "-m", CLS, "--index", DB, "--port", "0",
+                        "--threads", "2", "--api-key", KEY,
                         "--max-body", "1000000", "--max-tokens", "256", "--max-sessions", "8", "--grace", "5"],
                        stdout=subprocess.DEVNULL, stderr=errf)
 port = None
@@ -200,6 +223,48 @@ try:
     with cf.ThreadPoolExecutor(16) as ex:
         outs = list(ex.map(one, range(len(many))))
     check("concurrent embeddings", all(c == 200 and cos(v, many_ref[i]) >= 0.99999 for i, (c, v) in enumerate(outs)))
+
+    # -------------------------------------------------------------- search (xfmr index store)
+    def cli_search(query, k):
+        r = subprocess.run([X, "search", "--db", DB, "--threads", "2", "-k", str(k), "--json", query],
+                           capture_output=True, text=True, check=True)
+        return json.loads(r.stdout)
+
+    def same_results(got, want):
+        g, w = got["results"], want["results"]
+        return got["query"] == want["query"] and len(g) == len(w) and all(
+            a["chunk_id"] == b["chunk_id"] and a["rank"] == b["rank"] and abs(a["score"] - b["score"]) <= 1e-5 and
+            all(a[f] == b[f] for f in ("path", "anchor", "heading", "line_start", "line_end", "text"))
+            for a, b in zip(g, w))
+
+    squeries = ["how do I join two paths", "read a JSON document", "baking bread"]
+    swant = [cli_search(x, 4) for x in squeries]
+    code, body = curl(BASE + "/v1/search", "-H", "Content-Type: application/json",
+                      "-d", json.dumps({"query": squeries[0], "top_k": 4}))
+    d = json.loads(body) if code == 200 else {}
+    check("curl /v1/search == xfmr search --json", code == 200 and same_results(d, swant[0]) and
+          d.get("index") == "docs" and d.get("model") == "all-MiniLM-L6-v2", body[:400])
+    code, body = http("POST", "/v1/search", {"query": squeries, "top_k": 4, "index": "docs"})
+    d = json.loads(body) if code == 200 else {}
+    check("search, several queries", code == 200 and len(d.get("data", [])) == 3 and
+          all(same_results(g, w) for g, w in zip(d["data"], swant)), body[:400])
+
+    def one_search(i):
+        c, b = http("POST", "/search", {"query": squeries[i % 3], "top_k": 4})
+        return c == 200 and same_results(json.loads(b), swant[i % 3])
+
+    with cf.ThreadPoolExecutor(8) as ex:
+        check("concurrent searches", all(ex.map(one_search, range(8))))
+    is_error(*http("POST", "/v1/search", {"top_k": 3}), 400, "search without query")
+    is_error(*http("POST", "/v1/search", {"query": ["a", 2]}), 400, "search query wrong type")
+    is_error(*http("POST", "/v1/search", {"query": "a", "top_k": 0}), 400, "search top_k 0")
+    is_error(*http("POST", "/v1/search", {"query": "a", "index": "other"}), 404, "search unknown index")
+    is_error(*http("POST", "/v1/search", {"query": "a", "model": "bert_cls"}), 400, "search with another model")
+    is_error(*http("POST", "/v1/search", {"query": "a", "rerank": "bert_rerank"}), 400, "search rerank")
+    code, body = http("GET", "/info")
+    ix = json.loads(body).get("indexes", []) if code == 200 else []
+    check("info lists the index", [(i["id"], i["model"]) for i in ix] == [("docs", "all-MiniLM-L6-v2")] and
+          ix[0]["chunks"] >= 3, body[:400])
 
     # -------------------------------------------------------------- generation
     q = "What is the capital of France?"

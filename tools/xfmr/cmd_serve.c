@@ -20,7 +20,8 @@ void cmd_serve_help(FILE *f) {
           "Serve models over HTTP until SIGTERM / Ctrl-C: OpenAI-compatible POST /v1/embeddings,\n"
           "/v1/chat/completions (\"stream\": true for server-sent events), /v1/completions and\n"
           "GET /v1/models; TEI-compatible POST /embed, /tokenize, GET /health, /info; Prometheus\n"
-          "GET /metrics. Embedding requests that arrive together run as one batch; generation\n"
+          "GET /metrics; POST /v1/search over stores made by `xfmr index` (--index).\n"
+          "Embedding requests that arrive together run as one batch; generation\n"
           "runs the decode steps of all active requests as one batched step (continuous\n"
           "batching). A request names its model by \"model\" (the folder or file base name);\n"
           "without one it gets the first embedding / generation model. See docs/SERVE.md.\n"
@@ -34,6 +35,9 @@ void cmd_serve_help(FILE *f) {
           "      --threads N       threads per model (default: the CPUs usable)\n"
           "      --ctx N           context of a generation session (default: the model's,\n"
           "                        at most 8192)\n"
+          "      --index STORE     serve a search index made by `xfmr index` (a SQLite file\n"
+          "                        or a postgresql:// URI; repeatable) on POST /v1/search;\n"
+          "                        the embedding model it was built with must be served (-m)\n"
           "Limits:\n"
           "      --max-body BYTES  request body size (default 8388608); larger: 413\n"
           "      --max-inputs N    texts per embedding / tokenize request (default 2048)\n"
@@ -57,6 +61,8 @@ void cmd_serve_help(FILE *f) {
           "  xfmr serve -m all-MiniLM-L6-v2 -m " CLI_DEFAULT_DECODER "\n"
           "  curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' \\\n"
           "       -d '{\"model\": \"all-MiniLM-L6-v2\", \"input\": \"A man is eating food.\"}'\n"
+          "  xfmr serve -m all-MiniLM-L6-v2 --index docs.db\n"
+          "  curl -s localhost:8080/v1/search -d '{\"query\": \"how do I join two paths\", \"top_k\": 3}'\n"
           "  curl -sN localhost:8080/v1/chat/completions -d '{\"messages\": [{\"role\": \"user\",\n"
           "       \"content\": \"What is the capital of France?\"}], \"stream\": true}'\n"
           "\n",
@@ -79,7 +85,8 @@ int cmd_serve(int argc, char **argv) {
 
 enum {
     OPT_HOST = 1, OPT_PORT, OPT_API_KEY, OPT_CTX, OPT_MAX_BODY, OPT_MAX_INPUTS, OPT_MAX_TOKENS, OPT_MAX_SESSIONS,
-    OPT_MAX_QUEUE, OPT_MAX_CONN, OPT_TIMEOUT, OPT_IDLE, OPT_GRACE, OPT_BATCH_WAIT, OPT_BATCH_TEXTS, OPT_DECODE_BATCH
+    OPT_MAX_QUEUE, OPT_MAX_CONN, OPT_TIMEOUT, OPT_IDLE, OPT_GRACE, OPT_BATCH_WAIT, OPT_BATCH_TEXTS, OPT_DECODE_BATCH,
+    OPT_INDEX
 };
 
 static const cli_opt OPTS[] = {
@@ -89,7 +96,7 @@ static const cli_opt OPTS[] = {
     {OPT_MAX_SESSIONS, 0, "max-sessions", 1}, {OPT_MAX_QUEUE, 0, "max-queue", 1},
     {OPT_MAX_CONN, 0, "max-connections", 1}, {OPT_TIMEOUT, 0, "timeout", 1}, {OPT_IDLE, 0, "idle-timeout", 1},
     {OPT_GRACE, 0, "grace", 1}, {OPT_BATCH_WAIT, 0, "batch-wait-ms", 1}, {OPT_BATCH_TEXTS, 0, "batch-texts", 1},
-    {OPT_DECODE_BATCH, 0, "decode-batch", 1},
+    {OPT_DECODE_BATCH, 0, "decode-batch", 1}, {OPT_INDEX, 0, "index", 1},
 };
 
 static void model_free(srv_model *m) {
@@ -217,9 +224,13 @@ int cmd_serve(int argc, char **argv) {
     size_t decode_batch = 0;
     srv.api_key = getenv("XFMR_API_KEY");
     if (srv.api_key && !srv.api_key[0]) srv.api_key = NULL;
-    char **names = calloc((size_t)argc + 1, sizeof *names);
-    size_t n_names = 0;
-    if (!names) return cli_error("out of memory");
+    char **names = calloc((size_t)argc + 1, sizeof *names), **dbs = calloc((size_t)argc + 1, sizeof *dbs);
+    size_t n_names = 0, n_dbs = 0;
+    if (!names || !dbs) {
+        free(names);
+        free(dbs);
+        return cli_error("out of memory");
+    }
     cli_parser p;
     cli_parser_init(&p, "serve", argc, argv, OPTS, sizeof OPTS / sizeof OPTS[0]);
     const char *arg;
@@ -231,6 +242,7 @@ int cmd_serve(int argc, char **argv) {
         case CLI_HELP:
             cmd_serve_help(stdout);
             free(names);
+            free(dbs);
             return CLI_EXIT_OK;
         case CLI_BAD: bad = 1; break;
         case CLI_ARG: bad = 1; cli_usage_error("serve", "unexpected argument '%s' (models are given with -m)", arg); break;
@@ -276,6 +288,13 @@ int cmd_serve(int argc, char **argv) {
             break;
         case OPT_BATCH_TEXTS: bad = parse_size(&p, arg, 1, 100000, &lim->batch_texts) != 0; break;
         case OPT_DECODE_BATCH: bad = parse_size(&p, arg, 1, 64, &decode_batch) != 0; break;
+        case OPT_INDEX:
+            if (!arg[0]) {
+                bad = 1;
+                cli_usage_error("serve", "--index needs a store made by `xfmr index` (a file or postgresql:// URI)");
+            }
+            dbs[n_dbs++] = (char *)arg;
+            break;
         default: {
             int r = cli_model_option(&p, id, arg, &mo);
             if (r <= 0) bad = 1;
@@ -289,6 +308,7 @@ int cmd_serve(int argc, char **argv) {
     }
     if (bad) {
         free(names);
+        free(dbs);
         return CLI_EXIT_USAGE;
     }
     lim->default_tokens = lim->max_tokens;
@@ -303,9 +323,12 @@ int cmd_serve(int argc, char **argv) {
     srv.t_start = (double)time(NULL);
     srv.t_start_mono = cli_now();
     int rc = srv_models_start(&srv, &mo, names, n_names, ctx, decode_batch);
+    if (!rc) rc = srv_stores_open(&srv, dbs, n_dbs);
     if (!rc) rc = srv_http_run(&srv, host, (int)port);
+    srv_stores_close(&srv); /* they borrow the models */
     srv_models_stop(&srv);
     free(names);
+    free(dbs);
     return rc;
 }
 

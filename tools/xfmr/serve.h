@@ -115,9 +115,22 @@ typedef struct srv_model {
     atomic_ulong n_batches, n_batched_items, n_tokens_in, n_tokens_out;
 } srv_model;
 
+/* A search store made by `xfmr index` (--index), searched by POST /v1/search
+ * (serve_search_api.c); its queries are embedded by the model it was built with. */
+typedef struct srv_store {
+    char *id;                   /* the name requests use: the file's base name without .db */
+    char *db;
+    xf_index *ix;               /* read-only; not thread-safe: under mu */
+    srv_model *model;
+    size_t n_chunks;
+    pthread_mutex_t mu;
+} srv_store;
+
 struct srv_server {
     srv_model *models;
     size_t n_models;
+    srv_store *stores;
+    size_t n_stores;
     srv_limits lim;
     const char *api_key;
     atomic_int shutting_down;
@@ -135,6 +148,10 @@ struct srv_server {
 int srv_models_start(srv_server *s, const cli_model_opts *mo, char **names, size_t n, long ctx,
                      size_t decode_batch);
 void srv_models_stop(srv_server *s);
+/* Open the stores (--index) read-only, each with the served embedding model it was built with
+ * (another model: an error naming both); 0, or an exit code after printing the error. */
+int srv_stores_open(srv_server *s, char **dbs, size_t n);
+void srv_stores_close(srv_server *s);
 /* What a served model does: its endpoints. */
 enum { SRV_KIND_EMBED = 0, SRV_KIND_GEN = 1, SRV_KIND_CLS = 2 };
 static inline int srv_kind(const srv_model *m) {
@@ -179,7 +196,8 @@ void srv_error(srv_reply *r, int status, const char *param, const char *code, co
 /* Endpoint indices (metrics). */
 enum {
     SRV_EP_EMBEDDINGS, SRV_EP_CHAT, SRV_EP_COMPLETIONS, SRV_EP_MODELS, SRV_EP_EMBED, SRV_EP_TOKENIZE,
-    SRV_EP_HEALTH, SRV_EP_INFO, SRV_EP_RERANK, SRV_EP_METRICS, SRV_EP_PREDICT, SRV_EP_OTHER, SRV_EP_COUNT
+    SRV_EP_HEALTH, SRV_EP_INFO, SRV_EP_RERANK, SRV_EP_METRICS, SRV_EP_PREDICT, SRV_EP_SEARCH, SRV_EP_OTHER,
+    SRV_EP_COUNT
 };
 extern const char *const srv_endpoint_names[SRV_EP_COUNT];
 

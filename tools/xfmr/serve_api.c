@@ -18,7 +18,7 @@
 
 const char *const srv_endpoint_names[SRV_EP_COUNT] = {
     "/v1/embeddings", "/v1/chat/completions", "/v1/completions", "/v1/models", "/embed",
-    "/tokenize", "/health", "/info", "/rerank", "/metrics", "/predict", "other"};
+    "/tokenize", "/health", "/info", "/rerank", "/metrics", "/predict", "/v1/search", "other"};
 
 int srv_buf_printf(srv_buf *b, const char *fmt, ...) {
     char tmp[512];
@@ -252,6 +252,14 @@ static void info(srv_server *s, srv_reply *r) {
         if (k) srv_buf_add(b, ",", 1);
         srv_json_cstr(b, s->models[k].id);
     }
+    srv_buf_add(b, "],\"indexes\":[", 13);
+    for (size_t k = 0; k < s->n_stores; k++) {
+        srv_buf_add(b, k ? ",{\"id\":" : "{\"id\":", k ? 7 : 6);
+        srv_json_cstr(b, s->stores[k].id);
+        srv_buf_add(b, ",\"model\":", 9);
+        srv_json_cstr(b, s->stores[k].model->id);
+        srv_buf_printf(b, ",\"chunks\":%zu}", s->stores[k].n_chunks);
+    }
     srv_buf_add(b, "]}", 2);
 }
 
@@ -320,7 +328,8 @@ int srv_handle(srv_server *s, const char *method, const char *url, const char *b
                   {"/v1/models", SRV_EP_MODELS, 0}, {"/models", SRV_EP_MODELS, 0},
                   {"/embed", SRV_EP_EMBED, 1}, {"/tokenize", SRV_EP_TOKENIZE, 1},
                   {"/health", SRV_EP_HEALTH, 0}, {"/info", SRV_EP_INFO, 0},
-                  {"/rerank", SRV_EP_RERANK, 1}, {"/metrics", SRV_EP_METRICS, 0}, {"/predict", SRV_EP_PREDICT, 1}};
+                  {"/rerank", SRV_EP_RERANK, 1}, {"/metrics", SRV_EP_METRICS, 0}, {"/predict", SRV_EP_PREDICT, 1},
+                  {"/v1/search", SRV_EP_SEARCH, 1}, {"/search", SRV_EP_SEARCH, 1}};
     int ep = SRV_EP_OTHER, want_post = 0;
     for (size_t k = 0; k < sizeof routes / sizeof routes[0]; k++)
         if (strlen(routes[k].path) == plen && !strncmp(url, routes[k].path, plen)) {
@@ -329,8 +338,8 @@ int srv_handle(srv_server *s, const char *method, const char *url, const char *b
         }
     if (ep == SRV_EP_OTHER) {
         srv_error(r, 404, NULL, "not_found", "no endpoint %.*s (see docs/SERVE.md: /v1/embeddings, "
-                  "/v1/chat/completions, /v1/completions, /v1/models, /embed, /rerank, /predict, /tokenize, /health, "
-                  "/info, /metrics)", (int)(plen > 200 ? 200 : plen), url);
+                  "/v1/chat/completions, /v1/completions, /v1/models, /v1/search, /embed, /rerank, /predict, /tokenize, "
+                  "/health, /info, /metrics)", (int)(plen > 200 ? 200 : plen), url);
         return ep;
     }
     int is_post = !strcmp(method, "POST");
@@ -355,6 +364,7 @@ int srv_handle(srv_server *s, const char *method, const char *url, const char *b
     case SRV_EP_METRICS: metrics(s, r); break;
     case SRV_EP_RERANK: srv_api_rerank(s, body, len, r); break;
     case SRV_EP_PREDICT: srv_api_predict(s, body, len, r); break;
+    case SRV_EP_SEARCH: srv_api_search(s, body, len, r); break;
     }
     return ep;
 }

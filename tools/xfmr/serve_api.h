@@ -29,6 +29,8 @@ void srv_api_tokenize(srv_server *s, const char *body, size_t len, srv_reply *r)
 /* TEI's POST /rerank and POST /predict on a cross-encoder / classifier (serve_rerank_api.c). */
 void srv_api_rerank(srv_server *s, const char *body, size_t len, srv_reply *r);
 void srv_api_predict(srv_server *s, const char *body, size_t len, srv_reply *r);
+/* POST /v1/search over the --index stores (serve_search_api.c). */
+void srv_api_search(srv_server *s, const char *body, size_t len, srv_reply *r);
 void srv_api_generate(srv_server *s, const char *body, size_t len, int client_fd, srv_reply *r, int chat);
 
 #endif /* XFMR_SERVE_API_H */
