@@ -637,6 +637,15 @@ XF_API xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, fl
  * the GEMM path, equal within float rounding. Sessions must be distinct.
  * Checks every session before changing any; XF_ERR_RANGE when one is full. */
 XF_API xf_status xf_session_step_batch(xf_session *const *sessions, size_t n, const int32_t *ids, float *logits);
+/* The prompts of n sessions of the same model at once (continuous batching admits several
+ * requests together): session i appends lens[i] tokens, ids holding every session's tokens one
+ * after another; logits_last (n x vocab_size floats, may be NULL) receives each session's
+ * next-token logits, row i for session i. The prompts of 33 to 256 tokens run as one forward
+ * pass (one batched product per layer, so the weights are unpacked once for all of them), the
+ * others alone (xf_session_eval); each session ends bitwise as xf_session_eval(ss[i], its ids, ...)
+ * leaves it. Sessions must be distinct. Checks every session before changing any. */
+XF_API xf_status xf_session_eval_batch(xf_session *const *sessions, size_t n, const int32_t *ids,
+                                       const size_t *lens, float *logits_last);
 
 /* Sampling of the next token from logits. Steps, in this order (as transformers' logits
  * processors, then warpers):

@@ -291,6 +291,49 @@ static void test_step_batch(const char *name, int exact) {
     xf_model_free(m);
 }
 
+/* Prompts of several sessions at once = each prompt alone, bitwise: the cache (the next steps'
+ * logits) and the last logits, for float and GGUF block weights; a short prompt (alone inside) and
+ * bad input that changes no session. */
+static void test_eval_batch(const char *name) {
+    xf_model *m = tiny(name, 2);
+    if (!m) return;
+    enum { N = 4 };
+    static const size_t lens[N] = {40, 5, 50, 33}; /* llama_q.gguf: 64 positions */
+    const size_t V = xf_model_vocab_size(m);
+    xf_session *a[N] = {0}, *b[N] = {0};
+    int32_t ids[200];
+    size_t at = 0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < lens[i]; k++, at++) ids[at] = (int32_t)((k * 13 + i * 7 + 1) % V);
+    float *la = malloc(N * V * 4), *lb = malloc(N * V * 4);
+    int ok = 1;
+    for (size_t i = 0; i < N && ok; i++) ok = xf_session_create(m, 0, &a[i]) == XF_OK && xf_session_create(m, 0, &b[i]) == XF_OK;
+    CHECK_MSG(ok && xf_session_eval_batch(a, N, ids, lens, la) == XF_OK, "%s: %s", name, xf_errmsg());
+    at = 0;
+    for (size_t i = 0; i < N && ok; at += lens[i], i++) {
+        CHECK(xf_session_eval(b[i], ids + at, lens[i], lb + i * V) == XF_OK);
+        CHECK(xf_session_n_past(a[i]) == lens[i]);
+    }
+    CHECK_MSG(!memcmp(la, lb, N * V * 4), "%s: batched prompts' logits differ from lone ones", name);
+    for (size_t step = 0; step < 2; step++) {
+        int32_t next[N];
+        for (size_t i = 0; i < N; i++) next[i] = (int32_t)((step * 5 + i * 3 + 2) % V);
+        for (size_t i = 0; i < N; i++) {
+            CHECK(xf_session_eval(a[i], &next[i], 1, la + i * V) == XF_OK);
+            CHECK(xf_session_eval(b[i], &next[i], 1, lb + i * V) == XF_OK);
+        }
+        CHECK_MSG(!memcmp(la, lb, N * V * 4), "%s: steps after batched prompts differ", name);
+    }
+    int32_t bad[3] = {1, (int32_t)V, 2};
+    size_t blens[2] = {2, 1};
+    CHECK(xf_session_eval_batch(b, 2, bad, blens, NULL) == XF_ERR_RANGE && xf_session_n_past(b[0]) == lens[0] + 2);
+    xf_session *dup[2] = {a[0], a[0]};
+    CHECK(xf_session_eval_batch(dup, 2, ids, blens, NULL) == XF_ERR_INVALID_ARG);
+    for (size_t i = 0; i < N; i++) xf_session_free(a[i]), xf_session_free(b[i]);
+    free(la), free(lb);
+    xf_model_free(m);
+}
+
 int main(void) {
     test_evicted_kernel();
     test_session_eviction("llama");
@@ -301,5 +344,8 @@ int main(void) {
     test_step_batch("llama", 1);
     test_step_batch("gpt2", 1);
     test_step_batch("llama_q.gguf", 0);
+    test_eval_batch("llama");
+    test_eval_batch("gpt2");
+    test_eval_batch("llama_q.gguf");
     return xf_t_report();
 }

@@ -7,6 +7,7 @@
 #include "core/abi.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "kernels/qmatmul.h"
 #include "model/forward.h"
 #include "model/layers.h"
 #include "model/model.h"
@@ -197,5 +198,93 @@ xf_status xf_session_step_batch(xf_session *const *ss, size_t n, const int32_t *
     }
     free(kv);
     if (!st && logits) xf_linear(m->pool, &m->plan.lm_head, X, n, logits);
+    return st;
+}
+
+/* Prompts shorter than this are evaluated alone by xf_session_eval_batch: a product of at most
+ * XF_QMM_GEMV_MAX_T rows may take a GGUF type's GEMV path alone and the GEMM path in the batch. */
+#define XF_EVAL_BATCH_MIN (XF_QMM_GEMV_MAX_T + 1)
+
+xf_status xf_session_eval_batch(xf_session *const *ss, size_t n, const int32_t *ids, const size_t *lens,
+                                float *logits_last) {
+    if (!ss || !ids || !lens || !n) return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval_batch: no sessions");
+    xf_model *m = ss[0] ? ss[0]->m : NULL;
+    if (!m) return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval_batch: session 0 is NULL");
+    const size_t V = m->cfg.vocab_size, H = m->plan.hidden;
+    size_t total = 0, batched = 0, n_b = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ss[i] || ss[i]->m != m)
+            return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval_batch: session %zu is NULL or of another model", i);
+        for (size_t k = 0; k < i; k++)
+            if (ss[k] == ss[i]) return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval_batch: session %zu is listed twice", i);
+        if (!lens[i]) return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval_batch: session %zu has no tokens", i);
+        const xf_kv_cache *c = &ss[i]->kv;
+        if (lens[i] > m->cfg.max_position_embeddings - c->n_past)
+            return xf_error(XF_ERR_RANGE, "session %zu: %zu past + %zu new tokens exceed max_position_embeddings %zu", i,
+                            c->n_past, lens[i], m->cfg.max_position_embeddings);
+        if (!c->policy->removes && lens[i] > c->max_slots - c->layers[0].n)
+            return xf_error(XF_ERR_RANGE, "session %zu: %zu past + %zu new tokens exceed its n_ctx of %zu", i, c->n_past,
+                            lens[i], ss[i]->n_ctx);
+        for (size_t t = 0; t < lens[i]; t++)
+            if (ids[total + t] < 0 || (size_t)ids[total + t] >= V)
+                return xf_error(XF_ERR_RANGE, "session %zu, token %zu: id %d is outside the vocabulary of %zu", i, t,
+                                ids[total + t], V);
+        if (lens[i] >= XF_EVAL_BATCH_MIN && lens[i] <= ss[i]->chunk) batched += lens[i], n_b++;
+        total += lens[i];
+    }
+    /* The others alone: short prompts (their GEMV path), and those longer than one chunk. */
+    size_t at = 0;
+    for (size_t i = 0; i < n; at += lens[i], i++) {
+        if (n_b >= 2 && lens[i] >= XF_EVAL_BATCH_MIN && lens[i] <= ss[i]->chunk) continue;
+        xf_status st = xf_session_eval(ss[i], ids + at, lens[i], logits_last ? logits_last + i * V : NULL);
+        if (st) return st;
+    }
+    if (n_b < 2) return XF_OK;
+    /* The rest as one forward pass: sequence j of the pass is session sel[j]. */
+    size_t *sel = xf_malloc(n_b * sizeof *sel);
+    xf_kv_cache **kv = xf_malloc(n_b * sizeof *kv);
+    int32_t *bids = xf_malloc(batched * sizeof *bids);
+    xf_status st = sel && kv && bids ? XF_OK : xf_error(XF_ERR_NOMEM, "cannot allocate a batch of %zu prompts", n_b);
+    size_t need = batched * (H + 1) + 1;
+    if (!st && need > m->hidden_cap) {
+        float *h = xf_aligned_alloc(need * sizeof(float));
+        if (!h) st = xf_error(XF_ERR_NOMEM, "cannot allocate a batch of %zu prompt tokens", batched);
+        else free(m->hidden), m->hidden = h, m->hidden_cap = need;
+    }
+    if (!st && n_b + 1 > m->offsets_cap) {
+        size_t *o = xf_realloc(m->offsets, (n_b + 1) * sizeof *o);
+        if (!o) st = xf_error(XF_ERR_NOMEM, "cannot allocate batch offsets");
+        else m->offsets = o, m->offsets_cap = n_b + 1;
+    }
+    float *X = m->hidden;
+    int32_t *pos = st ? NULL : (int32_t *)(X + batched * H);
+    size_t j = 0, o = 0;
+    at = 0;
+    for (size_t i = 0; !st && i < n; at += lens[i], i++) {
+        if (lens[i] < XF_EVAL_BATCH_MIN || lens[i] > ss[i]->chunk) continue;
+        st = xf_kv_reserve(&ss[i]->kv, lens[i]);
+        sel[j] = i, kv[j] = &ss[i]->kv, m->offsets[j] = o;
+        memcpy(bids + o, ids + at, lens[i] * sizeof *bids);
+        for (size_t t = 0; t < lens[i]; t++) pos[o + t] = (int32_t)(ss[i]->kv.n_past + t);
+        o += lens[i], j++;
+    }
+    if (!st) {
+        m->offsets[n_b] = o;
+        xf_fwd f = {.n_seq = n_b, .off = m->offsets, .pos = pos, .ids = bids, .kv = kv, .X = X};
+        st = xf_fwd_reserve(m, m->fws, batched, n_b);
+        if (!st) st = xf_forward(m, &f, m->fws);
+    }
+    for (size_t k = 0; !st && k < n_b; k++) {
+        xf_session *s = ss[sel[k]];
+        const size_t L = lens[sel[k]], last = m->offsets[k + 1] - 1;
+        s->kv.n_past += L;
+        s->kv.n_pending = 0;
+        st = xf_kv_after_forward(&s->kv, L);
+        /* one row at a time: what xf_session_eval computes for the last token */
+        if (!st && logits_last) xf_linear(m->pool, &m->plan.lm_head, X + last * H, 1, logits_last + sel[k] * V);
+    }
+    free(sel);
+    free(kv);
+    free(bids);
     return st;
 }
