@@ -33,6 +33,8 @@ void cmd_serve_help(FILE *f) {
           "      --api-key KEY     require \"Authorization: Bearer KEY\" (except GET /health);\n"
           "                        default: $XFMR_API_KEY when set, else no key\n"
           "      --threads N       threads per model (default: the CPUs usable)\n"
+          CLI_HELP_WEIGHTS
+          "                        (every model served)\n"
           "      --ctx N           context of a generation session (default: the model's,\n"
           "                        at most 8192)\n"
           "      --index STORE     serve a search index made by `xfmr index` (a SQLite file\n"
@@ -49,8 +51,8 @@ void cmd_serve_help(FILE *f) {
           "      --timeout S       seconds a generation may run (default 600); then 504\n"
           "      --idle-timeout S  seconds a connection may stay silent (default 30)\n"
           "      --grace S         seconds requests in flight get at shutdown (default 10)\n"
-          "      --batch-wait-ms MS  how long an embedding batch waits for more requests\n"
-          "                        (default 2)\n"
+          "      --batch-wait-ms MS  how long an embedding batch may wait for requests that\n"
+          "                        are being parsed (default 2; none when no other is)\n"
           "      --batch-texts N   most texts in one embedding batch (default 256)\n"
           "      --decode-batch N  most sessions in one batched decode step (default: 8 for\n"
           "                        GGUF block-quantized weights, whose kernels are fastest and\n"
@@ -90,7 +92,7 @@ enum {
 };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, {OPT_HOST, 0, "host", 1}, {OPT_PORT, 0, "port", 1},
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, {OPT_HOST, 0, "host", 1}, {OPT_PORT, 0, "port", 1},
     {OPT_API_KEY, 0, "api-key", 1}, {OPT_CTX, 0, "ctx", 1}, {OPT_MAX_BODY, 0, "max-body", 1},
     {OPT_MAX_INPUTS, 0, "max-inputs", 1}, {OPT_MAX_TOKENS, 0, "max-tokens", 1},
     {OPT_MAX_SESSIONS, 0, "max-sessions", 1}, {OPT_MAX_QUEUE, 0, "max-queue", 1},

@@ -50,6 +50,7 @@ typedef struct srv_embed_job {
     int done;                   /* under the model's mutex */
     int failed;
     char err[SRV_ERR_MAX];
+    pthread_cond_t cv;          /* the worker wakes this job's thread alone */
     struct srv_embed_job *next;
 } srv_embed_job;
 
@@ -135,6 +136,9 @@ struct srv_server {
     const char *api_key;
     atomic_int shutting_down;
     atomic_long inflight;
+    atomic_long embed_inflight; /* requests in the endpoints that embed (embeddings, search, rerank):
+                                   an encoder's worker waits for company only while some of them
+                                   are not yet queued (being parsed and tokenized) */
     double t_start;             /* time(NULL) at start */
     double t_start_mono;        /* cli_now() at start */
     /* request counters by endpoint and class */

@@ -352,6 +352,9 @@ int srv_handle(srv_server *s, const char *method, const char *url, const char *b
         srv_error(r, 503, NULL, "shutting_down", "the server is shutting down");
         return ep;
     }
+    const int embeds = ep == SRV_EP_EMBEDDINGS || ep == SRV_EP_EMBED || ep == SRV_EP_SEARCH || ep == SRV_EP_RERANK ||
+                       ep == SRV_EP_PREDICT;
+    if (embeds) atomic_fetch_add(&s->embed_inflight, 1);
     switch (ep) {
     case SRV_EP_EMBEDDINGS: srv_api_embeddings(s, body, len, r, 0); break;
     case SRV_EP_EMBED: srv_api_embeddings(s, body, len, r, 1); break;
@@ -366,5 +369,6 @@ int srv_handle(srv_server *s, const char *method, const char *url, const char *b
     case SRV_EP_PREDICT: srv_api_predict(s, body, len, r); break;
     case SRV_EP_SEARCH: srv_api_search(s, body, len, r); break;
     }
+    if (embeds) atomic_fetch_sub(&s->embed_inflight, 1);
     return ep;
 }

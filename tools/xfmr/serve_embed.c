@@ -19,6 +19,7 @@ static void deadline_in(struct timespec *ts, double seconds) {
 }
 
 void srv_embed_submit_wait(srv_model *m, srv_embed_job *job) {
+    pthread_cond_init(&job->cv, NULL);
     pthread_mutex_lock(&m->mu);
     job->next = NULL;
     if (m->eq_tail)
@@ -28,8 +29,9 @@ void srv_embed_submit_wait(srv_model *m, srv_embed_job *job) {
     m->eq_tail = job;
     m->queued++;
     pthread_cond_signal(&m->work_cv);
-    while (!job->done) pthread_cond_wait(&m->done_cv, &m->mu);
+    while (!job->done) pthread_cond_wait(&job->cv, &m->mu);
     pthread_mutex_unlock(&m->mu);
+    pthread_cond_destroy(&job->cv);
 }
 
 /* Texts queued now (under mu). */
@@ -37,6 +39,12 @@ static size_t queued_texts(const srv_model *m) {
     size_t n = 0;
     for (const srv_embed_job *j = m->eq_head; j; j = j->next) n += j->n;
     return n;
+}
+
+/* Whether waiting may bring more work into the batch (under mu). */
+static int company_coming(const srv_model *m) {
+    return !m->stop && queued_texts(m) < m->srv->lim.batch_texts &&
+           atomic_load(&m->srv->embed_inflight) > (long)m->queued;
 }
 
 void *srv_embed_worker(void *arg) {
@@ -51,12 +59,13 @@ void *srv_embed_worker(void *arg) {
     for (;;) {
         while (!m->eq_head && !m->stop) pthread_cond_wait(&m->work_cv, &m->mu);
         if (!m->eq_head && m->stop) break;
-        /* Bounded wait for company: requests that arrive within batch_wait join this batch. */
-        if (lim->batch_wait > 0 && queued_texts(m) < lim->batch_texts && !m->stop) {
+        /* Bounded wait for company: requests that arrive within batch_wait join this batch —
+         * only while some request that embeds is in the server but not queued yet (being parsed
+         * and tokenized, or answered from the last batch): a lone client's request runs at once. */
+        if (lim->batch_wait > 0 && company_coming(m)) {
             struct timespec until;
             deadline_in(&until, lim->batch_wait);
-            while (queued_texts(m) < lim->batch_texts && !m->stop &&
-                   pthread_cond_timedwait(&m->work_cv, &m->mu, &until) != ETIMEDOUT) {
+            while (company_coming(m) && pthread_cond_timedwait(&m->work_cv, &m->mu, &until) != ETIMEDOUT) {
             }
         }
         /* Take whole jobs up to batch_texts (at least one job). */
@@ -127,9 +136,9 @@ void *srv_embed_worker(void *arg) {
             }
             k += j->n;
             j->done = 1;
+            pthread_cond_signal(&j->cv); /* its thread, not every waiting one */
         }
         m->active = 0;
-        pthread_cond_broadcast(&m->done_cv);
     }
     pthread_mutex_unlock(&m->mu);
     free(encs);

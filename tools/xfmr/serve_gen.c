@@ -1,6 +1,7 @@
 /* serve_gen.c — the worker thread of a decoder under `xfmr serve`: continuous batching. Up to
- * --max-sessions requests hold a session each; a new request is admitted (its prompt prefilled)
- * as soon as a session is free, and every step samples one token for each active request and
+ * --max-sessions requests hold a session each; a new request is admitted (its prompt prefilled,
+ * together with the other requests admitted at the same step: xf_session_eval_batch) as soon as a
+ * session is free, and every step samples one token for each active request and
  * runs all their decode steps as one batched forward (xf_session_step_batch: one product per
  * layer for all sessions). The sampling, stop ids and stop strings follow `xfmr generate`
  * (gen.c), so a greedy answer is the CLI's text. */
@@ -74,8 +75,8 @@ static void finish(slot *sl, const char *reason) {
     sl->fin_reason = reason;
 }
 
-/* Evaluate the prompt of a newly admitted job. */
-static void prefill(srv_model *m, slot *sl) {
+/* Ready the slot of a newly admitted job for its prompt (sl->done set on failure). */
+static void prefill_prepare(srv_model *m, slot *sl) {
     srv_gen_job *j = sl->job;
     sl->done = 0;
     sl->fin_reason = NULL;
@@ -115,13 +116,41 @@ static void prefill(srv_model *m, slot *sl) {
         fail(sl, 400, msg);
         return;
     }
-    if (xf_session_eval(sl->s, j->ids, j->n_ids, sl->logits) != XF_OK) {
-        fail(sl, 500, xf_errmsg());
-        return;
+}
+
+/* Evaluate the prompts of the jobs admitted together (k: their slots) as one batch
+ * (xf_session_eval_batch: the weights unpacked once for all; each session as if alone), their
+ * next-token logits through lg (n x vocab floats). */
+static void prefill(srv_model *m, slot *slots, const size_t *k, size_t n, float *lg) {
+    xf_session *ss[64];
+    size_t lens[64], sel[64], n_sel = 0, total = 0;
+    for (size_t a = 0; a < n; a++) {
+        slot *sl = &slots[k[a]];
+        prefill_prepare(m, sl);
+        if (sl->done) continue;
+        ss[n_sel] = sl->s, lens[n_sel] = sl->job->n_ids, sel[n_sel++] = k[a];
+        total += sl->job->n_ids;
     }
-    memcpy(sl->hist, j->ids, j->n_ids * sizeof *j->ids);
-    sl->n_hist = j->n_ids;
-    atomic_fetch_add(&m->n_tokens_in, j->n_ids);
+    if (!n_sel) return;
+    int32_t *ids = malloc(total * sizeof *ids);
+    xf_status st = ids ? XF_OK : XF_ERR_NOMEM;
+    for (size_t a = 0, at = 0; ids && a < n_sel; at += lens[a], a++)
+        memcpy(ids + at, slots[sel[a]].job->ids, lens[a] * sizeof *ids);
+    if (ids) st = xf_session_eval_batch(ss, n_sel, ids, lens, lg);
+    const char *err = ids ? xf_errmsg() : "out of memory";
+    free(ids);
+    for (size_t a = 0; a < n_sel; a++) {
+        slot *sl = &slots[sel[a]];
+        srv_gen_job *j = sl->job;
+        if (st != XF_OK) {
+            fail(sl, 500, err);
+            continue;
+        }
+        memcpy(sl->logits, lg + a * m->vocab, m->vocab * sizeof *sl->logits);
+        memcpy(sl->hist, j->ids, j->n_ids * sizeof *j->ids);
+        sl->n_hist = j->n_ids;
+        atomic_fetch_add(&m->n_tokens_in, j->n_ids);
+    }
 }
 
 static int is_stop_id(const srv_gen_job *j, int32_t id) {
@@ -271,8 +300,10 @@ void *srv_gen_worker(void *arg) {
         }
         pthread_mutex_unlock(&m->mu);
 
+        size_t n_pf = 0; /* the admitted jobs not failed already */
         for (size_t a = 0; a < n_adm; a++)
-            if (!slots[admitted[a]].done) prefill(m, &slots[admitted[a]]);
+            if (!slots[admitted[a]].done) admitted[n_pf++] = admitted[a];
+        if (n_pf) prefill(m, slots, admitted, n_pf, batch_logits);
         /* Sample one token for every active job, then one batched decode step. */
         size_t nb = 0;
         for (size_t k = 0; k < n_slots; k++) {
