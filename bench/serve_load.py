@@ -12,7 +12,13 @@ Starts `xfmr serve` on a free loopback port (all-MiniLM-L6-v2 + SmolLM2-135M-Ins
      answer, greedy text equal to the unloaded one) and every invalid one must be a 4xx with a
      message. Stops by itself; nothing leaves the loopback interface.
 
-usage: bench/serve_load.py path/to/xfmr [--seconds 20] [--mixed 60] [--threads 2] [--json OUT]
+--repeat N runs phases 1 and 2 N times on the same server (alternating, so that a change of the
+machine's load hits both sides of a ratio alike) and reports each ratio's median; --weights int8
+serves the models with int8 weights (xfmr serve --weights); --keepalive makes each client keep its
+connection (as the openai package's pool does) instead of one connection per request.
+
+usage: bench/serve_load.py path/to/xfmr [--seconds 20] [--mixed 60] [--threads 2] [--repeat 1]
+       [--weights stored|int8] [--keepalive] [--json OUT]
 """
 import argparse
 import concurrent.futures as cf
@@ -37,6 +43,9 @@ ap.add_argument("--mixed", type=float, default=60)
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--gen-tokens", type=int, default=64)
 ap.add_argument("--gen-requests", type=int, default=16, help="generation requests per phase")
+ap.add_argument("--repeat", type=int, default=1, help="repetitions of phases 1-2 (medians reported)")
+ap.add_argument("--weights", default="stored", help="xfmr serve --weights (stored, int8, bf16)")
+ap.add_argument("--keepalive", action="store_true", help="one persistent connection per client")
 ap.add_argument("--json", help="write the figures here")
 ap.add_argument("--models", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models"))
 a = ap.parse_args()
@@ -45,7 +54,7 @@ ENC, DEC = "all-MiniLM-L6-v2", "SmolLM2-135M-Instruct"
 errf = tempfile.NamedTemporaryFile(prefix="xfmr_load_", suffix=".log", delete=False)
 srv = subprocess.Popen([a.xfmr, "serve", "-m", os.path.join(a.models, ENC), "-m", os.path.join(a.models, DEC),
                         "--port", "0", "--threads", str(a.threads), "--max-sessions", "8", "--max-body", "1000000",
-                        "--idle-timeout", "5"], stdout=subprocess.DEVNULL, stderr=errf)
+                        "--idle-timeout", "5", "--weights", a.weights], stdout=subprocess.DEVNULL, stderr=errf)
 port = None
 t0 = time.time()
 while port is None and time.time() - t0 < 120 and srv.poll() is None:
@@ -56,13 +65,21 @@ if port is None:
     sys.exit("server did not start:\n" + open(errf.name).read())
 
 
-def req(method, path, body=None, raw=None, timeout=600):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+_conns = threading.local()
+
+
+def req(method, path, body=None, raw=None, timeout=600, keep=False):
+    c = getattr(_conns, "c", None) if keep else None
+    if c is None:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     c.request(method, path, body=data, headers={"Content-Type": "application/json"})
     r = c.getresponse()
     out = r.status, r.read()
-    c.close()
+    if keep:
+        _conns.c = c
+    else:
+        c.close()
     return out
 
 
@@ -92,7 +109,8 @@ def cos(u, v):
 
 
 results = {"cpu": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": "),
-           "nproc": os.cpu_count(), "loadavg_start": os.getloadavg(), "threads": a.threads}
+           "nproc": os.cpu_count(), "loadavg_start": os.getloadavg(), "threads": a.threads, "weights": a.weights,
+           "keepalive": a.keepalive}
 words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
 
 
@@ -106,7 +124,7 @@ def embed_phase(clients, seconds):
         while time.time() < stop:
             text = " ".join(rnd.choice(words) for _ in range(rnd.randint(5, 20)))
             t = time.time()
-            code, _ = req("POST", "/v1/embeddings", {"input": text})
+            code, _ = req("POST", "/v1/embeddings", {"input": text}, keep=a.keepalive)
             with lock:
                 lat.append(time.time() - t)
             assert code == 200, code
@@ -120,7 +138,7 @@ def embed_phase(clients, seconds):
     ni = after[("xfmr_batched_items_total", ENC)] - before[("xfmr_batched_items_total", ENC)]
     return {"clients": clients, "requests": len(lat), "req_per_s": len(lat) / wall, "p50_ms": 1e3 * pct(lat, 50),
             "p99_ms": 1e3 * pct(lat, 99), "mean_batch": ni / nb if nb else 0,
-            "server_cpu_ms_per_req": 1e3 * cpu / max(1, len(lat))}
+            "server_cpu_ms_per_req": 1e3 * cpu / max(1, len(lat)), "loadavg": os.getloadavg()[0]}
 
 
 def gen_phase(clients, n_req):
@@ -146,7 +164,7 @@ def gen_phase(clients, n_req):
     ni = after[("xfmr_batched_items_total", DEC)] - before[("xfmr_batched_items_total", DEC)]
     return {"clients": clients, "requests": n_req, "tokens": toks[0], "tokens_per_s": toks[0] / wall,
             "p50_s": pct(lat, 50), "p99_s": pct(lat, 99), "mean_batch": ni / nb if nb else 0,
-            "server_cpu_ms_per_token": 1e3 * cpu / max(1, toks[0])}
+            "server_cpu_ms_per_token": 1e3 * cpu / max(1, toks[0]), "loadavg": os.getloadavg()[0]}
 
 
 def mixed_phase(seconds, clients=32):
@@ -247,26 +265,39 @@ def mixed_phase(seconds, clients=32):
 
 try:
     req("POST", "/v1/embeddings", {"input": "warm up"})
-    e1 = embed_phase(1, a.seconds)
-    e32 = embed_phase(32, a.seconds)
-    results["embed_1"], results["embed_32"] = e1, e32
-    results["embed_speedup"] = e32["req_per_s"] / e1["req_per_s"]
-    results["embed_cpu_ratio"] = e1["server_cpu_ms_per_req"] / e32["server_cpu_ms_per_req"]
-    for e in (e1, e32):
-        print("embeddings %2d client(s): %7.1f req/s  p50 %6.1f ms  p99 %6.1f ms  mean batch %5.1f  server CPU %.2f ms/req" %
-              (e["clients"], e["req_per_s"], e["p50_ms"], e["p99_ms"], e["mean_batch"], e["server_cpu_ms_per_req"]))
-    print("embeddings: 32 clients / 1 client: x%.2f requests/s, x%.2f less server CPU per request" %
-          (results["embed_speedup"], results["embed_cpu_ratio"]))
-    g1 = gen_phase(1, max(2, a.gen_requests // 4))
-    g8 = gen_phase(8, a.gen_requests)
-    results["gen_1"], results["gen_8"] = g1, g8
-    results["gen_speedup"] = g8["tokens_per_s"] / g1["tokens_per_s"]
-    results["gen_cpu_ratio"] = g1["server_cpu_ms_per_token"] / g8["server_cpu_ms_per_token"]
-    for g in (g1, g8):
-        print("generation %d session(s): %7.1f tok/s  p50 %6.2f s  p99 %6.2f s  mean batch %.1f  server CPU %.2f ms/token" %
-              (g["clients"], g["tokens_per_s"], g["p50_s"], g["p99_s"], g["mean_batch"], g["server_cpu_ms_per_token"]))
-    print("generation: 8 sessions / 1 session: x%.2f tokens/s, x%.2f less server CPU per token" %
-          (results["gen_speedup"], results["gen_cpu_ratio"]))
+    def median(xs):
+        xs = sorted(xs)
+        return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+    reps = []
+    for rep in range(a.repeat):
+        e1 = embed_phase(1, a.seconds)
+        e32 = embed_phase(32, a.seconds)
+        g1 = gen_phase(1, max(2, a.gen_requests // 4))
+        g8 = gen_phase(8, a.gen_requests)
+        r = {"embed_1": e1, "embed_32": e32, "gen_1": g1, "gen_8": g8,
+             "embed_speedup": e32["req_per_s"] / e1["req_per_s"],
+             "embed_cpu_ratio": e1["server_cpu_ms_per_req"] / e32["server_cpu_ms_per_req"],
+             "gen_speedup": g8["tokens_per_s"] / g1["tokens_per_s"],
+             "gen_cpu_ratio": g1["server_cpu_ms_per_token"] / g8["server_cpu_ms_per_token"]}
+        reps.append(r)
+        print("repetition %d of %d (load average %.1f):" % (rep + 1, a.repeat, os.getloadavg()[0]))
+        for e in (e1, e32):
+            print("  embeddings %2d client(s): %7.1f req/s  p50 %6.1f ms  p99 %6.1f ms  mean batch %5.1f  server CPU %.2f ms/req" %
+                  (e["clients"], e["req_per_s"], e["p50_ms"], e["p99_ms"], e["mean_batch"], e["server_cpu_ms_per_req"]))
+        for g in (g1, g8):
+            print("  generation %d session(s): %7.1f tok/s  p50 %6.2f s  p99 %6.2f s  mean batch %.1f  server CPU %.2f ms/token" %
+                  (g["clients"], g["tokens_per_s"], g["p50_s"], g["p99_s"], g["mean_batch"], g["server_cpu_ms_per_token"]))
+        print("  32 clients / 1: x%.2f requests/s, x%.2f less server CPU per request; 8 sessions / 1: x%.2f tokens/s, "
+              "x%.2f less server CPU per token" % (r["embed_speedup"], r["embed_cpu_ratio"], r["gen_speedup"],
+                                                   r["gen_cpu_ratio"]))
+    results.update(reps[-1])
+    results["repetitions"] = reps
+    for k in ("embed_speedup", "embed_cpu_ratio", "gen_speedup", "gen_cpu_ratio"):
+        results[k + "_median"] = median([r[k] for r in reps])
+    print("medians of %d: embeddings 32/1 x%.2f (CPU x%.2f), generation 8/1 x%.2f (CPU x%.2f)" % (
+        a.repeat, results["embed_speedup_median"], results["embed_cpu_ratio_median"], results["gen_speedup_median"],
+        results["gen_cpu_ratio_median"]))
     if a.mixed > 0:
         mx = mixed_phase(a.mixed)
         results["mixed"] = mx
