@@ -1,6 +1,7 @@
 /* bench_step_batch.c — CPU time of one batched decode step (xf_session_step_batch) of R sessions
  * against R lone steps, per row: what continuous batching in `xfmr serve` can gain per token
- * (docs/SERVE.md). Each session is prefilled with a short prompt, then steps are timed with the
+ * (docs/SERVE.md); prompts of 8-64 tokens alone; 8 prompts of 40 tokens alone and as one
+ * xf_session_eval_batch. Each session is prefilled with a short prompt, then steps are timed with the
  * process CPU clock (robust on a shared machine) and the wall clock.
  * usage: bench_step_batch MODEL [--threads N] [--rows 1,2,4,8] [--steps S] [--weights stored|int8] */
 #define _POSIX_C_SOURCE 200809L
@@ -85,6 +86,32 @@ int main(int argc, char **argv) {
         }
         printf("prefill %2zu tokens: %.2f ms CPU (%.2f ms/token)\n", N, 1e3 * cs / 3, 1e3 * cs / 3 / (double)N);
         free(p);
+    }
+    /* Prompts admitted together: 8 prompts of 40 tokens alone, then as one xf_session_eval_batch. */
+    {
+        enum { NP = 8, LP = 40 };
+        xf_session *ps[NP];
+        int32_t *ids = malloc(NP * LP * sizeof *ids);
+        size_t lens[NP];
+        for (size_t i = 0; i < NP * LP; i++) ids[i] = (int32_t)(300 + 11 * i % 5000);
+        for (size_t i = 0; i < NP; i++) lens[i] = LP;
+        double alone = 0, batch = 0;
+        for (int rep = 0; rep < 2; rep++) {
+            for (size_t i = 0; i < NP; i++)
+                if (xf_session_create(m, 512, &ps[i]) != XF_OK) return 1;
+            double c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
+            for (size_t i = 0; i < NP; i++) xf_session_eval(ps[i], ids + i * LP, LP, NULL);
+            double c1 = clk(CLOCK_PROCESS_CPUTIME_ID);
+            for (size_t i = 0; i < NP; i++) xf_session_reset(ps[i]);
+            double c2 = clk(CLOCK_PROCESS_CPUTIME_ID);
+            if (xf_session_eval_batch(ps, NP, ids, lens, NULL) != XF_OK) return 1;
+            double c3 = clk(CLOCK_PROCESS_CPUTIME_ID);
+            alone += c1 - c0, batch += c3 - c2;
+            for (size_t i = 0; i < NP; i++) xf_session_free(ps[i]);
+        }
+        printf("%d prompts of %d tokens: %.1f ms CPU alone, %.1f ms as one batch (x%.2f)\n", NP, LP, 1e3 * alone / 2,
+               1e3 * batch / 2, alone / batch);
+        free(ids);
     }
     xf_model_free(m);
     return 0;
