@@ -155,6 +155,19 @@ run 1 "$X" eval -m "$tiny/bert" --exit-target 0.99 --task retrieval --pairs "$tm
 err_has "--exit-calib"
 run 1 "$X" eval -m "$tiny/llama" --keep 0.5 --task ppl --text "$tmp/p20.jsonl"
 err_has "for encoders"
+# ProbSparse (docs/ADAPTIVE.md): a factor with u >= L for every text is the dense model; bad knobs
+run 0 "$X" eval -m "$tiny/bert" --ref "$tiny/bert" --attn probsparse --probsparse-factor 1000 --task retrieval --pairs "$tmp/p20.jsonl" --json "$tmp/ps.json"
+py "ProbSparse with u >= L equals dense" "$tmp/ps.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["tasks"]["retrieval"]
+assert t["metrics"] == t["ref"]["metrics"], t
+PY
+run 2 "$X" eval -m "$tiny/bert" --attn sparse --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "--attn 'sparse' is not dense or probsparse"
+run 2 "$X" eval -m "$tiny/bert" --attn probsparse --probsparse-factor 0 --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "--probsparse-factor 0 is outside (0, 1000]"
+run 2 "$X" eval -m "$tiny/bert" --probsparse-factor 5 --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "need --attn probsparse"
 
 # ppl on the tiny llama: the same numbers as `xfmr perplexity` (one shared function), and a
 # folder is one set of files.
