@@ -159,7 +159,10 @@ typedef enum xf_sparsity {
 /* Which weights a sparsity removes: the lowest scores. */
 typedef enum xf_sparsity_method {
     XF_SPARSE_MAGNITUDE = 0, /* score |w| */
-    XF_SPARSE_WANDA = 1      /* score |w| x the L2 norm of its input over calibration text (Wanda) */
+    XF_SPARSE_WANDA = 1,     /* score |w| x the L2 norm of its input over calibration text (Wanda) */
+    XF_SPARSE_SPARSEGPT = 2  /* SparseGPT: masks by w^2 / [H^-1]_jj and the kept weights updated to
+                                make up for the pruned ones (H: the Gram matrix of the layer's
+                                inputs over calibration text); needs calib_text */
 } xf_sparsity_method;
 
 typedef struct xf_model_params {
@@ -178,7 +181,7 @@ typedef struct xf_model_params {
     size_t rope_orig_ctx;     /* the trained context; 0 = the model's max_position_embeddings */
     /* Sparsity (docs/COMPRESSION.md); added after the fields above: a caller whose struct_size
      * ends before calib_text keeps these defaults (all zero). */
-    const char *calib_text;       /* XF_SPARSE_WANDA: calibration text (UTF-8, NUL-terminated),
+    const char *calib_text;       /* XF_SPARSE_WANDA / SPARSEGPT: calibration text (UTF-8, NUL-terminated),
                                      read during xf_model_load only; needs the model's tokenizer */
     xf_sparsity sparsity;         /* XF_SPARSITY_NONE by default */
     xf_sparsity_method sparsity_method; /* XF_SPARSE_MAGNITUDE by default */
@@ -431,7 +434,8 @@ typedef struct xf_compress_params {
     const float *ffn_keep_layers; /* n_layers fractions instead, or NULL */
     size_t n_ffn_keep_layers;
     size_t lowrank_rank;          /* lowrank: this rank for every FFN matrix instead (0: from ffn_keep) */
-    xf_sparsity_method sparse_method; /* 2:4: XF_SPARSE_MAGNITUDE (default) or XF_SPARSE_WANDA */
+    xf_sparsity_method sparse_method; /* 2:4: XF_SPARSE_MAGNITUDE (default), XF_SPARSE_WANDA or
+                                         XF_SPARSE_SPARSEGPT */
     /* calibration text (UTF-8, NUL-terminated) for heads, ffn, lowrank and Wanda: its first
      * calib_max_tokens tokens (0: 4096) run through the model (forward passes) */
     const char *calib_text;

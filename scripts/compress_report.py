@@ -3,7 +3,8 @@
 ("Structural compression: quality") from the JSON files scripts/compress_quality.sh writes
 (bench/results/compress). Run from the source tree: python3 scripts/compress_report.py
 Low-rank rows are placed at the parameters of the FFN slice they match (the factor pair's count;
-the files store the product multiplied out)."""
+the files store the product multiplied out). A second pair of tables: 2:4 and 50 % unstructured
+sparsity by magnitude, Wanda and SparseGPT (compress_quality.sh minilm-sparse / smollm2-sparse)."""
 import json
 import os
 
@@ -65,6 +66,47 @@ def smollm2():
     return rows, pts
 
 
+SPARSE = [(m, s) for s in ("24", "0.5") for m in ("magnitude", "wanda", "sparsegpt")]
+SPARSE_NAME = {"magnitude": "magnitude", "wanda": "Wanda", "sparsegpt": "SparseGPT"}
+
+
+def sparse_label(method, s):
+    return ("2:4 " if s == "24" else "50 % unstructured ") + SPARSE_NAME[method]
+
+
+def sparse_tables():
+    out = []
+    dense = load("minilm_dense")
+    out.append("| all-MiniLM-L6-v2, sparsity | MRR@10 | nDCG@10 | recall@1 | recall@10 | cosine to dense (mean / min) |")
+    out.append("|---|---|---|---|---|---|")
+    if dense:
+        m = dense["tasks"]["retrieval"]["metrics"]
+        out.append(f"| dense | {m['mrr@10']:.4f} | {m['ndcg@10']:.4f} | {m['recall@1']:.3f} | {m['recall@10']:.3f} | 1 / 1 |")
+    for method, s in SPARSE:
+        d = load(f"minilm_sparse_{method}{s}")
+        if not d:
+            continue
+        m = d["tasks"]["retrieval"]["metrics"]
+        ag = (load(f"minilm_sparse_{method}{s}_agree") or {"tasks": {}})["tasks"].get("agree", {})
+        out.append(f"| {sparse_label(method, s)} | {m['mrr@10']:.4f} | {m['ndcg@10']:.4f} | {m['recall@1']:.3f} | "
+                   f"{m['recall@10']:.3f} | {fmt(ag.get('cosine_mean'), '.4f')} / {fmt(ag.get('cosine_min'), '.3f')} |")
+    out.append("")
+    out.append("| SmolLM2-135M-Instruct, sparsity | ppl valgrind-faq | KL to dense | top-1 agreement | greedy continuations equal |")
+    out.append("|---|---|---|---|---|")
+    dense = load("smollm2_dense")
+    if dense:
+        out.append(f"| dense (float32) | {dense['tasks']['ppl']['sets'][0]['perplexity']:.2f} | — | — | — |")
+    for method, s in SPARSE:
+        d = load(f"smollm2_sparse_{method}{s}")
+        if not d:
+            continue
+        ag = d["tasks"].get("agree") or {}
+        greedy = f"{ag.get('greedy_equal')}/{ag.get('greedy_prompts')}" if ag else "—"
+        out.append(f"| {sparse_label(method, s)} | {d['tasks']['ppl']['sets'][0]['perplexity']:.2f} | "
+                   f"{fmt(ag.get('kl_mean'), '.3f')} | {fmt(ag.get('top1_agree'), '.3f')} | {greedy} |")
+    return out
+
+
 def fmt(v, spec):
     return "—" if v is None else format(v, spec)
 
@@ -88,6 +130,9 @@ def main():
             kl, top1 = ag.get("kl_mean"), ag.get("top1_agree")
             greedy = f"{ag.get('greedy_equal')}/{ag.get('greedy_prompts')}"
         out.append(f"| {name} | {n / 1e6:.1f} M | {ppl:.2f} | {fmt(kl, '.3f')} | {fmt(top1, '.3f')} | {greedy or '—'} |")
+    out.append("")
+    out.append("<!-- sparse tables -->")
+    out += sparse_tables()
     print("\n".join(out))
     import matplotlib
     matplotlib.use("Agg")

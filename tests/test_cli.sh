@@ -71,14 +71,16 @@ run 2 "$X" embed -m "$model" --sparsity 3:8 </dev/null
 err_has "only 2:4 has kernels"
 run 2 "$X" embed -m "$model" --sparsity 1.5 </dev/null
 err_has "'2:4' or a ratio in (0, 1)"
+run 2 "$X" embed -m "$model" --sparsity 2:4 --sparsity-method obs </dev/null
+err_has "'magnitude', 'wanda' or 'sparsegpt'"
 run 2 "$X" embed -m "$model" --sparsity 2:4 --sparsity-method sparsegpt </dev/null
-err_has "'magnitude' or 'wanda'"
+err_has "sparsegpt needs calibration text: --calib FILE"
 run 2 "$X" embed -m "$model" --sparsity 2:4 --sparsity-method wanda </dev/null
 err_has "needs calibration text: --calib FILE"
 run 2 "$X" embed -m "$model" --sparsity-method wanda --calib /dev/null </dev/null
 err_has "need --sparsity"
 run 2 "$X" embed -m "$model" --sparsity 2:4 --calib /dev/null </dev/null
-err_has "wanda only"
+err_has "wanda or sparsegpt only"
 run 1 "$X" embed -m "$model" --sparsity 2:4 --weights int8 </dev/null
 err_has "does not combine with weights INT8"
 run 2 "$X" embed -m "$model" --output </dev/null

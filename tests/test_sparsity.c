@@ -14,6 +14,12 @@
  *     logits; decode steps of the dense reload use the dense kernel's order), and reloads with
  *     --sparsity 2:4 (magnitude) to the same compressed weights, decode bitwise: a 2:4 matrix is
  *     its own magnitude mask.
+ *   - SparseGPT (src/compress/sparsegpt.c; its arithmetic: tests/test_sparsegpt.c): the Gram matrix
+ *     collected through the float GEMM (gram_gemm) equals the double loop's; the layers run one at
+ *     a time (xf_model_forward_layer, the layer-by-layer calibration) give the forward pass
+ *     bitwise; 2:4 gives s24 weights whose kept values moved (the update), unstructured float
+ *     panels with half the weights zero; the 2:4 model saved reloads with --sparsity 2:4 to the
+ *     same weights; without calibration text it is an error.
  * Tiny models (tests/data/tiny), then all-MiniLM-L6-v2 and SmolLM2 when present. */
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +28,7 @@
 #include "harness.h"
 #include "kernels/sparse24.h"
 #include "model/formats.h"
+#include "model/layers.h"
 #include "model/model.h"
 #include "xfmr.h"
 
@@ -72,6 +79,8 @@ static void test_errors(const char *path) {
     p.sparsity_ratio = 0.5f;
     p.sparsity_method = XF_SPARSE_WANDA;
     expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "calibration text");
+    p.sparsity_method = XF_SPARSE_SPARSEGPT;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "SparseGPT sparsity method needs calibration text");
     p.sparsity_method = XF_SPARSE_MAGNITUDE;
     p.calib_text = "some text";
     expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "magnitude method");
@@ -275,6 +284,102 @@ static void test_round_trip(const char *path, xf_sparsity_method method, const c
     xf_model_free(m), xf_model_free(dense), xf_model_free(again);
 }
 
+/* q (through the float GEMM) and k (the double loop) see the same inputs: the same Gram. */
+static void test_gram_gemm(const char *path, const char *calib) {
+    xf_model *m = load(path, XF_SPARSITY_NONE, XF_SPARSE_MAGNITUDE, NULL);
+    CHECK(m != NULL);
+    if (!m) return;
+    xf_linear_w *q = lin(m, 0, 0), *k = lin(m, 0, 1);
+    const size_t C = q->w.cols;
+    double *a = calloc(C * C, sizeof *a), *b = calloc(C * C, sizeof *b);
+    q->in_gram = a, q->gram_block = C, q->gram_gemm = 1;
+    k->in_gram = b, k->gram_block = C, k->gram_gemm = 0;
+    CHECK(xf_model_calib_run(m, calib, 0, "test") == XF_OK);
+    q->in_gram = k->in_gram = NULL;
+    double worst = 0, big = 0;
+    for (size_t i = 0; i < C; i++)
+        for (size_t j = i; j < C; j++) worst = fmax(worst, fabs(a[i * C + j] - b[i * C + j])), big = fmax(big, fabs(b[i * C + j]));
+    CHECK_MSG(big > 0 && worst <= 1e-5 * big, "Gram by the float GEMM differs by %.3g (entries up to %.3g)", worst, big);
+    free(a), free(b);
+    xf_model_free(m);
+}
+
+/* The layers run one at a time (xf_model_forward_layer), then the final norm: the forward pass. */
+static void test_forward_layer(const char *path, const char *name) {
+    xf_model *m = load(path, XF_SPARSITY_NONE, XF_SPARSE_MAGNITUDE, NULL);
+    CHECK(m != NULL);
+    if (!m) return;
+    const size_t n = 9, H = m->cfg.hidden_size, V = m->cfg.vocab_size;
+    int32_t ids[9];
+    for (size_t i = 0; i < n; i++) ids[i] = (int32_t)((i * 7 + 3) % V);
+    float *X = malloc(n * H * sizeof *X), *Y;
+    for (size_t l = 0; l < m->plan.n_layers; l++) CHECK(xf_model_forward_layer(m, ids, n, l, X) == XF_OK);
+    xf_add_norm(m->pool, &m->plan.final_norm, X, NULL, n);
+    CHECK(xf_model_forward_ids(m, ids, n, &Y) == XF_OK);
+    CHECK_MSG(!memcmp(X, Y, n * H * sizeof *X), "%s: the layers one at a time differ from the forward pass", name);
+    CHECK(xf_model_forward_layer(m, ids, n, m->plan.n_layers, X) == XF_ERR_RANGE);
+    free(X);
+    xf_model_free(m);
+}
+
+/* SparseGPT: errors, 2:4 weights (s24, 2 zeros per group, kept values moved by the update),
+ * unstructured (float panels, half zero), the 2:4 model saved reloads by magnitude to the same weights. */
+static void test_sparsegpt(const char *path, const char *calib, const char *name) {
+    xf_model *m = NULL;
+    xf_model_params p = xf_model_default_params();
+    p.sparsity = XF_SPARSITY_2_4;
+    p.sparsity_method = XF_SPARSE_SPARSEGPT;
+    xf_status st = xf_model_load(path, &p, &m);
+    CHECK_MSG(st == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "SparseGPT sparsity method needs calibration text"),
+              "SparseGPT without calibration: %d \"%s\"", (int)st, xf_errmsg());
+    xf_model *m0 = load(path, XF_SPARSITY_NONE, XF_SPARSE_MAGNITUDE, NULL);
+    xf_model *ms = load(path, XF_SPARSITY_2_4, XF_SPARSE_SPARSEGPT, calib);
+    xf_model *mu = load(path, XF_SPARSITY_UNSTRUCTURED, XF_SPARSE_SPARSEGPT, calib);
+    CHECK(m0 && ms && mu);
+    if (m0 && ms && mu) {
+        int fmt = 1, groups = 1;
+        size_t moved = 0, kept = 0, zu = 0, total = 0;
+        for (size_t l = 0; l < m0->plan.n_layers; l++)
+            for (int k = 0; k < 7; k++) {
+                const xf_weight *w = &lin(ms, l, k)->w;
+                if (!w->data) continue;
+                fmt &= w->fmt == &xf_fmt_s24 && lin(mu, l, k)->w.fmt == &xf_fmt_f32p;
+                float *d = rows_of(&lin(m0, l, k)->w), *s = rows_of(w), *u = rows_of(&lin(mu, l, k)->w);
+                for (size_t i = 0; i < w->rows * w->cols; i++) {
+                    kept += s[i] != 0, moved += s[i] != 0 && s[i] != d[i];
+                    zu += u[i] == 0, total++;
+                }
+                for (size_t i = 0; i < w->rows * w->cols; i += 4)
+                    groups &= (s[i] == 0) + (s[i + 1] == 0) + (s[i + 2] == 0) + (s[i + 3] == 0) >= 2;
+                free(d), free(s), free(u);
+            }
+        CHECK_MSG(fmt && groups, "%s: 2:4 weights s24 with 2 zeros in every group of 4, unstructured float panels", name);
+        CHECK_MSG(moved > kept / 2, "%s: the update moved %zu of %zu kept weights", name, moved, kept);
+        CHECK_MSG(zu >= total / 2 && zu < total / 2 + total / 100, "%s: unstructured 50%%: %zu of %zu zero", name, zu, total);
+        /* saved and reloaded 2:4 by magnitude: the same weights */
+        char file[1200];
+        snprintf(file, sizeof file, "%s/sgpt_%s.gguf", xf_t_outdir(), name);
+        xf_save_params sp = xf_save_default_params();
+        CHECK_MSG(xf_model_save(ms, file, &sp) == XF_OK, "saving %s: %s", file, xf_errmsg());
+        xf_model *again = load(file, XF_SPARSITY_2_4, XF_SPARSE_MAGNITUDE, NULL);
+        CHECK(again != NULL);
+        int same = again != NULL;
+        for (size_t l = 0; again && l < ms->plan.n_layers; l++)
+            for (int k = 0; k < 7; k++) {
+                const xf_weight *a = &lin(ms, l, k)->w, *b = &lin(again, l, k)->w;
+                if (!a->data) continue;
+                float *da = rows_of(a), *db = rows_of(b);
+                same &= b->fmt == &xf_fmt_s24 && a->rows == b->rows && a->cols == b->cols &&
+                        !memcmp(da, db, a->rows * a->cols * sizeof *da);
+                free(da), free(db);
+            }
+        CHECK_MSG(same, "%s: the saved SparseGPT 2:4 model reloads to other weights", name);
+        xf_model_free(again);
+        printf("%s: SparseGPT moved %zu of %zu kept weights; unstructured %zu of %zu zero\n", name, moved, kept, zu, total);
+    }
+    xf_model_free(m0), xf_model_free(ms), xf_model_free(mu);
+}
+
 int main(void) {
     const char *bert = xf_t_src("tests/data/tiny/bert"), *llama = xf_t_src("tests/data/tiny/llama");
     const char *calib = "The cat sat on the mat. Sparse models keep two of every four weights. "
@@ -286,6 +391,11 @@ int main(void) {
     test_wanda_unstructured(llama, calib);
     test_round_trip(llama, XF_SPARSE_WANDA, calib, "tiny llama (Wanda)");
     test_round_trip(bert, XF_SPARSE_MAGNITUDE, NULL, "tiny bert");
+    test_gram_gemm(llama, calib);
+    test_forward_layer(llama, "tiny-llama");
+    test_forward_layer(bert, "tiny-bert");
+    test_sparsegpt(llama, calib, "tiny-llama");
+    test_sparsegpt(bert, calib, "tiny-bert");
     const char *minilm = xf_t_model_dir();
     if (minilm) {
         test_encoder(minilm, "all-MiniLM-L6-v2");

@@ -2,7 +2,7 @@
  * loaded model in a fixed order (rmsnorm, heads, ffn, lowrank, 2:4), then check the plan again and
  * recount parameters. Shared helpers of the methods: rewriting a linear weight to a subset of its
  * rows and columns. The methods are one file each (prune_heads.c, ffn_slice.c, lowrank.c,
- * rmsnorm.c); 2:4 reuses the masks of model/sparsify.c. */
+ * rmsnorm.c); 2:4 reuses the masks of model/sparsify.c and SparseGPT (sparsegpt.c). */
 #include "compress/compress.h"
 
 #include <math.h>
@@ -93,6 +93,7 @@ static xf_status sparse24(xf_cmp_ctx *c) {
     m->sparsity_method = c->p->sparse_method;
     if (c->p->sparse_method == XF_SPARSE_WANDA)
         return xf_model_sparsify_calibrated(m, c->p->calib_text, c->p->calib_max_tokens);
+    if (c->p->sparse_method == XF_SPARSE_SPARSEGPT) return xf_model_sparsegpt(m, c->p->calib_text, c->p->calib_max_tokens);
     for (size_t l = 0; l < P->n_layers; l++) {
         xf_layer *L = &P->layers[l];
         xf_linear_w *lin[] = {&L->attn.q, &L->attn.k, &L->attn.v, &L->attn.o, &L->ffn.up, &L->ffn.gate, &L->ffn.down};
@@ -166,13 +167,14 @@ xf_status xf_model_compress(xf_model *m, const xf_compress_params *params) {
         return st;
     if (on[M_FFN] && on[M_LOWRANK])
         return xf_error(XF_ERR_INVALID_ARG, "ffn and lowrank both size the FFN from ffn_keep: choose one");
-    if (p.sparse_method != XF_SPARSE_MAGNITUDE && p.sparse_method != XF_SPARSE_WANDA)
-        return xf_error(XF_ERR_INVALID_ARG, "sparse_method %d is not XF_SPARSE_MAGNITUDE (0) or XF_SPARSE_WANDA (1)",
+    if (p.sparse_method != XF_SPARSE_MAGNITUDE && p.sparse_method != XF_SPARSE_WANDA && p.sparse_method != XF_SPARSE_SPARSEGPT)
+        return xf_error(XF_ERR_INVALID_ARG,
+                        "sparse_method %d is not XF_SPARSE_MAGNITUDE (0), XF_SPARSE_WANDA (1) or XF_SPARSE_SPARSEGPT (2)",
                         (int)p.sparse_method);
-    const int calib = on[M_HEADS] || on[M_FFN] || on[M_LOWRANK] || (on[M_24] && p.sparse_method == XF_SPARSE_WANDA);
+    const int calib = on[M_HEADS] || on[M_FFN] || on[M_LOWRANK] || (on[M_24] && p.sparse_method != XF_SPARSE_MAGNITUDE);
     if (calib && (!p.calib_text || !*p.calib_text))
         return xf_error(XF_ERR_INVALID_ARG, "%s needs calibration text (calib_text, --calib FILE)",
-                        on[M_HEADS] ? "heads" : on[M_FFN] ? "ffn" : on[M_LOWRANK] ? "lowrank" : "2:4 with Wanda");
+                        on[M_HEADS] ? "heads" : on[M_FFN] ? "ffn" : on[M_LOWRANK] ? "lowrank" : "2:4 with Wanda or SparseGPT");
     if (m->sparsity != XF_SPARSITY_NONE)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: the model was loaded sparse; load it dense to compress it", m->path);
     xf_cmp_ctx c = {m, &p, NULL};

@@ -45,6 +45,13 @@ xf_status xf_cmp_eigen_sym(size_t n, double *V, double *w);
  * ffn_keep's slice, round(f m n / (m + n)); between 1 and min(m, n). */
 size_t xf_cmp_lowrank_rank(const xf_cmp_ctx *c, size_t l, size_t m, size_t n);
 
+/* SparseGPT on one weight (sparsegpt.c): W [R, C] row-major (pruned and updated in place), H the
+ * inputs' Gram matrix X X^T [C, C] (upper triangle read, damped here; destroyed); n24: 2:4 (C and
+ * block multiples of 4), else the unstructured ratio in (0, 1); block: columns per lazy batch
+ * (0: XF_SPARSEGPT_BLOCK). */
+#define XF_SPARSEGPT_BLOCK 128
+xf_status xf_sparsegpt_prune(double *W, size_t R, size_t C, double *H, int n24, double ratio, size_t block);
+
 /* The methods (one file each). */
 xf_status xf_cmp_heads(xf_cmp_ctx *c);   /* prune_heads.c */
 xf_status xf_cmp_ffn(xf_cmp_ctx *c);     /* ffn_slice.c */

@@ -5,6 +5,10 @@
 #include <string.h>
 
 
+#include <stdlib.h>
+
+#include "core/alloc.h"
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/probsparse.h"
 #include "kernels/qmatmul.h"
@@ -16,13 +20,33 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
     if (l->in_sq)
         for (size_t t = 0; t < T; t++)
             for (size_t k = 0; k < l->w.cols; k++) l->in_sq[k] += (double)X[t * l->w.cols + k] * X[t * l->w.cols + k];
-    if (l->in_abs || l->in_gram) xf_linear_stats(l, X, T);
+    if (l->in_abs || l->in_gram) xf_linear_stats(pool, l, X, T);
     (T <= f->gemv_max_t ? f->gemv : f->gemm)(pool, &l->w, (const float *)l->b.data, X, T, Y);
     if (l->out_gram) xf_linear_out_stats(l, Y, T);
 }
 
-void xf_linear_stats(const xf_linear_w *l, const float *X, size_t T) {
-    const size_t K = l->w.cols, B = l->gram_block;
+/* in_gram += X^T X, the full [K, K] Gram of this call's rows through the float GEMM; 0, or -1 when
+ * out of memory (the caller then sums in double). */
+static int gram_by_gemm(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T) {
+    const size_t K = l->w.cols;
+    float *A = xf_aligned_alloc(K * T * sizeof *A), *G = A ? xf_aligned_alloc(K * K * sizeof *G) : NULL;
+    if (!G) {
+        free(A);
+        return -1;
+    }
+    for (size_t t = 0; t < T; t++) /* A = X^T [K, T]: then G = A A^T */
+        for (size_t k = 0; k < K; k++) A[k * T + t] = X[t * K + k];
+    xf_matmul_f32_nt(pool, A, T, A, T, NULL, G, K, K, K, T);
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = i; j < K; j++) l->in_gram[i * K + j] += G[i * K + j];
+    free(A), free(G);
+    return 0;
+}
+
+void xf_linear_stats(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T) {
+    const size_t K = l->w.cols;
+    size_t B = l->gram_block;
+    if (l->in_gram && l->gram_gemm && B == K && T && !gram_by_gemm(pool, l, X, T)) B = 0; /* done */
     for (size_t t = 0; t < T; t++) {
         const float *x = X + t * K;
         if (l->in_abs)

@@ -18,8 +18,8 @@
 /* Y[T, out] = X[T, in] W^T + b, with the kernels of the weight's format (formats.h). */
 void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y);
 /* Add X [T, cols]'s calibration statistics to l->in_abs / l->in_gram (plan.h); xf_linear calls it
- * when either is set. */
-void xf_linear_stats(const xf_linear_w *l, const float *X, size_t T);
+ * when either is set (the pool: gram_gemm's GEMM). */
+void xf_linear_stats(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T);
 /* Add Y [T, rows] (less the bias)'s products to l->out_gram (plan.h); xf_linear calls it when set. */
 void xf_linear_out_stats(const xf_linear_w *l, const float *Y, size_t T);
 /* Reserve, once at load, the per-thread pool scratch xf_linear needs for this weight. */

@@ -38,7 +38,7 @@ static xf_status prepare_format(xf_model *m, xf_weight *w) {
 xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w) {
     if (m->sparsity != XF_SPARSITY_NONE && w->data && m->sparsity_method == XF_SPARSE_MAGNITUDE)
         return xf_model_sparsify_weight(m, w, NULL);
-    return prepare_format(m, w); /* Wanda: dense until the calibration pass (sparsify.c) */
+    return prepare_format(m, w); /* Wanda, SparseGPT: dense until the calibration pass */
 }
 
 xf_status xf_model_get_linear(xf_model *m, const char *name, size_t out, size_t in, int bias, xf_linear_w *l) {

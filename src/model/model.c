@@ -174,6 +174,8 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
         return st;
     if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)
         return xf_model_sparsify_calibrated(m, p->calib_text, p->calib_max_tokens);
+    if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_SPARSEGPT)
+        return xf_model_sparsegpt(m, p->calib_text, p->calib_max_tokens);
     return XF_OK;
 }
 
@@ -183,8 +185,10 @@ static xf_status check_sparsity(const xf_model_params *p) {
         return xf_error(XF_ERR_INVALID_ARG,
                         "sparsity %d is not one of XF_SPARSITY_NONE (0), XF_SPARSITY_2_4 (1), XF_SPARSITY_UNSTRUCTURED (2)",
                         (int)p->sparsity);
-    if (p->sparsity_method != XF_SPARSE_MAGNITUDE && p->sparsity_method != XF_SPARSE_WANDA)
-        return xf_error(XF_ERR_INVALID_ARG, "sparsity_method %d is not one of XF_SPARSE_MAGNITUDE (0), XF_SPARSE_WANDA (1)",
+    if (p->sparsity_method != XF_SPARSE_MAGNITUDE && p->sparsity_method != XF_SPARSE_WANDA &&
+        p->sparsity_method != XF_SPARSE_SPARSEGPT)
+        return xf_error(XF_ERR_INVALID_ARG,
+                        "sparsity_method %d is not one of XF_SPARSE_MAGNITUDE (0), XF_SPARSE_WANDA (1), XF_SPARSE_SPARSEGPT (2)",
                         (int)p->sparsity_method);
     if (!(p->sparsity_ratio >= 0.0f && p->sparsity_ratio < 1.0f))
         return xf_error(XF_ERR_RANGE, "sparsity_ratio %g is outside [0, 1) (0 = 0.5)", (double)p->sparsity_ratio);
@@ -193,16 +197,19 @@ static xf_status check_sparsity(const xf_model_params *p) {
                         (double)p->sparsity_ratio);
     if (p->sparsity == XF_SPARSITY_NONE) {
         if (p->calib_text)
-            return xf_error(XF_ERR_INVALID_ARG, "calib_text is given but no sparsity: calibration is read by XF_SPARSE_WANDA");
+            return xf_error(XF_ERR_INVALID_ARG,
+                            "calib_text is given but no sparsity: calibration is read by XF_SPARSE_WANDA and XF_SPARSE_SPARSEGPT");
         return XF_OK;
     }
     if (p->weights == XF_WEIGHTS_INT8 || p->weights == XF_WEIGHTS_BF16)
         return xf_error(XF_ERR_UNSUPPORTED, "sparsity keeps float32 weights; it does not combine with weights %s yet",
                         p->weights == XF_WEIGHTS_INT8 ? "INT8" : "BF16");
-    if (p->sparsity_method == XF_SPARSE_WANDA && (!p->calib_text || !p->calib_text[0]))
-        return xf_error(XF_ERR_INVALID_ARG, "the Wanda sparsity method needs calibration text (calib_text; --calib FILE)");
+    if (p->sparsity_method != XF_SPARSE_MAGNITUDE && (!p->calib_text || !p->calib_text[0]))
+        return xf_error(XF_ERR_INVALID_ARG, "the %s sparsity method needs calibration text (calib_text; --calib FILE)",
+                        p->sparsity_method == XF_SPARSE_WANDA ? "Wanda" : "SparseGPT");
     if (p->sparsity_method == XF_SPARSE_MAGNITUDE && p->calib_text)
-        return xf_error(XF_ERR_INVALID_ARG, "calib_text is given but the magnitude method reads no calibration (use Wanda)");
+        return xf_error(XF_ERR_INVALID_ARG,
+                        "calib_text is given but the magnitude method reads no calibration (use Wanda or SparseGPT)");
     return XF_OK;
 }
 
@@ -452,7 +459,23 @@ xf_status xf_model_logits(xf_model *m, const int32_t *ids, size_t n, float *logi
     return XF_OK;
 }
 
-xf_status xf_model_forward_ids(xf_model *m, const int32_t *ids, size_t n, float **X) {
+/* Hook of xf_model_forward_layer: the layer's output (before any final norm) to out, then stop. */
+typedef struct {
+    float *out;
+    size_t hidden;
+} layer_out_ctx;
+
+static xf_status layer_out(void *ctx, xf_fwd *f, size_t layer, int *stop) {
+    (void)layer;
+    const layer_out_ctx *c = ctx;
+    memcpy(c->out, f->X, f->off[f->n_seq] * c->hidden * sizeof *c->out);
+    *stop = 1;
+    return XF_OK;
+}
+
+/* One sequence of ids (checked here) as a batch: the whole model (io NULL; *X its final hidden
+ * states), or layer `layer` alone on io (its input, unless layer 0; its output on return). */
+static xf_status forward_one(xf_model *m, const int32_t *ids, size_t n, size_t layer, float *io, float **X) {
     if (n > m->cfg.max_position_embeddings)
         return xf_error(XF_ERR_RANGE, "input has %zu tokens, more than the model's %zu positions", n,
                         m->cfg.max_position_embeddings);
@@ -467,9 +490,26 @@ xf_status xf_model_forward_ids(xf_model *m, const int32_t *ids, size_t n, float 
     memset((int32_t *)f.type_ids, 0, n * sizeof *ids);
     f.off[0] = 0;
     f.off[1] = n;
+    layer_out_ctx c = {io, m->cfg.hidden_size};
+    if (io) {
+        if (layer) memcpy(f.X, io, n * c.hidden * sizeof *io);
+        f.first_layer = layer;
+        f.hook = layer_out;
+        f.hook_ctx = &c;
+    }
     if ((st = run_forward(m, &f))) return st;
-    *X = f.X;
+    if (X) *X = f.X;
     return XF_OK;
+}
+
+xf_status xf_model_forward_ids(xf_model *m, const int32_t *ids, size_t n, float **X) {
+    return forward_one(m, ids, n, 0, NULL, X);
+}
+
+xf_status xf_model_forward_layer(xf_model *m, const int32_t *ids, size_t n, size_t layer, float *X) {
+    if (layer >= m->plan.n_layers)
+        return xf_error(XF_ERR_RANGE, "layer %zu: the model has %zu layers", layer, m->plan.n_layers);
+    return forward_one(m, ids, n, layer, X, NULL);
 }
 
 float xf_cosine(const float *a, const float *b, size_t dim) {

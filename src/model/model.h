@@ -101,6 +101,10 @@ xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s);
 /* Wanda: the input norms of every block linear over calibration text (at most max_tokens tokens,
  * 0 = 4096), then each weight made sparse by |w| x norm. Called at load, on the dense model. */
 xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens);
+/* SparseGPT (src/compress/sparsegpt.c): the input Gram matrix of every block linear over
+ * calibration text, then each weight pruned (m->sparsity: 2:4 or unstructured at its ratio) with
+ * the second-order update of the weights it keeps. Called at load, on the dense model. */
+xf_status xf_model_sparsegpt(xf_model *m, const char *text, size_t max_tokens);
 /* Forward passes of the model over the first max_tokens (0: 4096) tokens of text, in chunks of at
  * most 512 (and the model's input limit): what calibration statistics (xf_linear_w.in_sq, in_abs,
  * in_gram) are collected with. what names the caller in errors. */
@@ -116,6 +120,14 @@ const double *xf_model_input_sq_of(const xf_model *m, const double *acc, const x
 /* One sequence of ids (checked here) through embeddings, layers and final norm, no head: *X points
  * at its [n, hidden] final hidden states (the model's batch buffer, valid until its next call). */
 xf_status xf_model_forward_ids(xf_model *m, const int32_t *ids, size_t n, float **X);
+/* Layer `layer` alone over one sequence of n ids (checked here): X [n, hidden] holds the
+ * layer's input (for layer 0 the embeddings of ids are used instead) and gets its output (before
+ * the final norm). Layer-by-layer calibration (SparseGPT) runs the model this way. */
+xf_status xf_model_forward_layer(xf_model *m, const int32_t *ids, size_t n, size_t layer, float *X);
+/* The calibration tokens of text as xf_model_calib_run reads them: *ids (free()) of *n tokens (at
+ * most max_tokens, 0: 4096), run in chunks of *chunk. */
+xf_status xf_model_calib_ids(xf_model *m, const char *text, size_t max_tokens, const char *what, int32_t **ids, size_t *n,
+                             size_t *chunk);
 
 /* Run n encodings through the encoder in packed batches (xf_embed_encodings' batching) and pool
  * each one's final hidden states into out[i * hidden] with the given pooling, L2-normalized when

@@ -28,6 +28,10 @@ typedef struct xf_linear_w {
     double *in_gram;
     size_t gram_block;
     double *out_gram;
+    /* with in_gram and gram_block == in: each call's X^T X is made by the float GEMM (the call's
+     * rows summed in float, at most a calibration chunk) and then added in double; SparseGPT's
+     * Hessians (src/compress/sparsegpt.c), where the double loop would take minutes */
+    int gram_gemm;
 } xf_linear_w;
 
 typedef enum xf_norm_kind {

@@ -62,7 +62,9 @@ static xf_linear_w *block_linear(xf_plan *P, size_t i) {
     return all[i % XF_LIN_PER_LAYER];
 }
 
-xf_status xf_model_calib_run(xf_model *m, const char *text, size_t max_tokens, const char *what) {
+xf_status xf_model_calib_ids(xf_model *m, const char *text, size_t max_tokens, const char *what, int32_t **ids, size_t *n,
+                             size_t *chunk) {
+    *ids = NULL;
     if (!m->tok)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: %s calibration needs the model's tokenizer to read the text", m->path, what);
     if (!text) return xf_error(XF_ERR_INVALID_ARG, "%s needs calibration text", what);
@@ -75,13 +77,25 @@ xf_status xf_model_calib_run(xf_model *m, const char *text, size_t max_tokens, c
         return xf_error(XF_ERR_INVALID_ARG, "calibration text gives %zu token(s); %s needs some text", enc.n, what);
     }
     /* chunks of at most the model's input limit (and 512 tokens), positions from 0 in each */
-    const size_t n = enc.n < max_tokens ? enc.n : max_tokens;
-    const size_t chunk = m->max_length < 512 ? m->max_length : 512;
+    *n = enc.n < max_tokens ? enc.n : max_tokens;
+    *chunk = m->max_length < 512 ? m->max_length : 512;
+    if ((*ids = xf_malloc(*n * sizeof **ids)))
+        memcpy(*ids, enc.ids, *n * sizeof **ids);
+    else
+        st = xf_error(XF_ERR_NOMEM, "out of memory (calibration tokens)");
+    xf_encoding_free(&enc);
+    return st;
+}
+
+xf_status xf_model_calib_run(xf_model *m, const char *text, size_t max_tokens, const char *what) {
+    int32_t *ids;
+    size_t n, chunk;
+    xf_status st = xf_model_calib_ids(m, text, max_tokens, what, &ids, &n, &chunk);
     for (size_t a = 0; !st && a < n; a += chunk) {
         float *X;
-        st = xf_model_forward_ids(m, enc.ids + a, n - a < chunk ? n - a : chunk, &X);
+        st = xf_model_forward_ids(m, ids + a, n - a < chunk ? n - a : chunk, &X);
     }
-    xf_encoding_free(&enc);
+    free(ids);
     return st;
 }
 

@@ -197,11 +197,11 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         return -1;
     }
     case CLI_OPT_SPARSITY_METHOD:
-        if (!strcmp(arg, "magnitude") || !strcmp(arg, "wanda")) {
-            mo->sparsity_method = arg[0] == 'w' ? XF_SPARSE_WANDA : XF_SPARSE_MAGNITUDE;
+        if (!strcmp(arg, "magnitude") || !strcmp(arg, "wanda") || !strcmp(arg, "sparsegpt")) {
+            mo->sparsity_method = arg[0] == 'w' ? XF_SPARSE_WANDA : arg[0] == 's' ? XF_SPARSE_SPARSEGPT : XF_SPARSE_MAGNITUDE;
             return 1;
         }
-        cli_usage_error(p->cmd, "option '--sparsity-method' takes 'magnitude' or 'wanda', not '%s'", arg);
+        cli_usage_error(p->cmd, "option '--sparsity-method' takes 'magnitude', 'wanda' or 'sparsegpt', not '%s'", arg);
         return -1;
     case CLI_OPT_CALIB:
         if (arg[0] == '\0') {

@@ -225,8 +225,10 @@ enum {
     "      --sparsity S      prune the blocks' linear weights at load: 2:4 (2 of every 4\n"        \
     "                        inputs kept, stored compressed, sparse kernels) or a ratio in\n"     \
     "                        (0, 1) of each output's weights set to 0 (unstructured, dense)\n"   \
-    "      --sparsity-method M  magnitude (default) or wanda (|w| x input norm over --calib)\n" \
-    "      --calib FILE      calibration text for wanda\n"                                        \
+    "      --sparsity-method M  magnitude (default), wanda (|w| x input norm over --calib) or\n"  \
+    "                        sparsegpt (masks and kept weights updated from the inverse\n"      \
+    "                        Hessian of each layer's inputs over --calib)\n"                    \
+    "      --calib FILE      calibration text for wanda and sparsegpt\n"                          \
     "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
 #define CLI_OPTS_WEIGHTS {CLI_OPT_WEIGHTS, 0, "weights", 1}
 #define CLI_HELP_WEIGHTS                                                                       \

@@ -61,8 +61,8 @@ void cmd_compress_help(FILE *f) {
           "      --ffn-keep F      fraction of each layer's FFN neurons kept, 0 < F <= 1, or one\n"
           "                        per layer (Mix'n'Match)\n"
           "      --rank R          lowrank: this rank for every FFN matrix (at most min(rows, cols))\n"
-          "      --sparsity-method M  magnitude (default) or wanda, for 2:4\n"
-          "      --calib FILE      calibration text (heads, ffn, lowrank, wanda)\n"
+          "      --sparsity-method M  magnitude (default), wanda or sparsegpt, for 2:4\n"
+          "      --calib FILE      calibration text (heads, ffn, lowrank, wanda, sparsegpt)\n"
           "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
           "      --outtype TYPE    f32 (default) or f16 for the float weights written\n"
           "      --threads N       compute threads of the calibration passes (default: all)\n",
@@ -181,8 +181,9 @@ int cmd_compress(int argc, char **argv) {
         case OPT_SPARSE_METHOD:
             if (!strcmp(arg, "magnitude")) cp.sparse_method = XF_SPARSE_MAGNITUDE;
             else if (!strcmp(arg, "wanda")) cp.sparse_method = XF_SPARSE_WANDA;
+            else if (!strcmp(arg, "sparsegpt")) cp.sparse_method = XF_SPARSE_SPARSEGPT;
             else {
-                cli_usage_error("compress", "--sparsity-method must be magnitude or wanda, not '%s'", arg);
+                cli_usage_error("compress", "--sparsity-method must be magnitude, wanda or sparsegpt, not '%s'", arg);
                 goto done;
             }
             break;

@@ -385,7 +385,9 @@ int cmd_eval(int argc, char **argv) {
             else
                 cJSON_AddNumberToObject(opt, "sparsity", o.mo.sparsity_ratio);
             cJSON_AddStringToObject(opt, "sparsity_method",
-                                    o.mo.sparsity_method == XF_SPARSE_WANDA ? "wanda" : "magnitude");
+                                    o.mo.sparsity_method == XF_SPARSE_WANDA       ? "wanda"
+                                    : o.mo.sparsity_method == XF_SPARSE_SPARSEGPT ? "sparsegpt"
+                                                                                  : "magnitude");
             if (o.mo.calib) cJSON_AddStringToObject(opt, "calib", o.mo.calib);
         }
         cJSON_AddNumberToObject(opt, "threads", (double)o.mo.threads);

@@ -152,13 +152,14 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
         free(path);
         return cli_usage_error(NULL, "--sparsity-method and --calib need --sparsity 2:4 or a ratio");
     }
-    if (mo->calib && mo->sparsity_method != XF_SPARSE_WANDA) {
+    if (mo->calib && mo->sparsity_method == XF_SPARSE_MAGNITUDE) {
         free(path);
-        return cli_usage_error(NULL, "--calib is read by --sparsity-method wanda only");
+        return cli_usage_error(NULL, "--calib is read by --sparsity-method wanda or sparsegpt only");
     }
-    if (mo->sparsity_method == XF_SPARSE_WANDA && !mo->calib) {
+    if (mo->sparsity_method != XF_SPARSE_MAGNITUDE && !mo->calib) {
         free(path);
-        return cli_usage_error(NULL, "--sparsity-method wanda needs calibration text: --calib FILE");
+        return cli_usage_error(NULL, "--sparsity-method %s needs calibration text: --calib FILE",
+                               mo->sparsity_method == XF_SPARSE_WANDA ? "wanda" : "sparsegpt");
     }
     if (mo->calib) {
         size_t len;

@@ -1,0 +1,285 @@
+/* sparsegpt.c — SparseGPT (Frantar & Alistarh 2023, "SparseGPT: Massive Language Models Can Be
+ * Accurately Pruned in One-Shot"): the sparsity method XF_SPARSE_SPARSEGPT, for 2:4 and for
+ * unstructured ratios. Per linear layer W [R, C] with calibration inputs X [C, tokens]:
+ *
+ *   H = X X^T + lambda I, lambda = 0.01 x mean(diag(X X^T))  (an input never non-zero: H_ii = 1,
+ *                                                             its column of W set to 0)
+ *   H^-1 = U^T U, U upper triangular (the Cholesky factor of the inverse)
+ *   columns in blocks of B = 128; per column i, in order:
+ *     the mask: 2:4 — at the first column of each group of 4, per row, the 2 lowest scores
+ *               w^2 / U_jj^2 of the group (with the columns as updated so far) are pruned;
+ *               unstructured — at the start of each block, the round(ratio x R x B) lowest
+ *               scores w^2 / U_jj^2 over the whole block [R, B] (adaptive: rows differ);
+ *     pruned weights set to 0 and the others corrected by the OBS update
+ *       err = w_i / U_ii,   W[:, j] -= err U_ij  for j > i
+ *     (within the block at once, the columns after it in one product per block: "lazy batch").
+ *
+ * U comes without forming H^-1: with J the reversal, J H J = L L^T (Cholesky) gives H = V V^T with
+ * V = J L J upper triangular, so H^-1 = V^-T V^-1 and U = V^-1 — one Cholesky and one triangular
+ * inverse, in double precision, like the weights during the updates (floats at the end).
+ *
+ * Layer by layer, as in the paper: the calibration tokens' hidden states are kept between layers;
+ * a layer's pass collects the input Gram matrices of its linears (xf_linear, through the float
+ * GEMM per chunk, summed in double; q, k, v share one, as do up and gate), the layer is pruned, and
+ * a second pass through the pruned layer gives the next layer's inputs. So the inputs of a layer
+ * come through the layers already pruned (this project's Wanda uses the dense model's). Memory: the
+ * hidden states of the calibration tokens and one layer's Gram matrices. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress/compress.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/formats.h"
+#include "model/layers.h"
+
+/* U (upper, row-major [C, C]) with H^-1 = U^T U, from H [C, C] (upper triangle read; destroyed). */
+static xf_status inverse_cholesky(double *H, size_t C, double *U) {
+    /* A = J H J into U's lower triangle, Cholesky there (A[i][j] = H[C-1-i][C-1-j], i >= j: the
+     * upper triangle of H) */
+    double *A = U;
+    for (size_t i = 0; i < C; i++)
+        for (size_t j = 0; j <= i; j++) A[i * C + j] = H[(C - 1 - i) * C + (C - 1 - j)];
+    for (size_t j = 0; j < C; j++) {
+        double d = A[j * C + j];
+        for (size_t k = 0; k < j; k++) d -= A[j * C + k] * A[j * C + k];
+        if (!(d > 0)) return xf_error(XF_ERR_UNSUPPORTED, "SparseGPT: the damped Hessian of %zu inputs is not positive definite", C);
+        d = sqrt(d);
+        A[j * C + j] = d;
+        for (size_t i = j + 1; i < C; i++) {
+            double s = A[i * C + j];
+            const double *ai = A + i * C, *aj = A + j * C;
+            for (size_t k = 0; k < j; k++) s -= ai[k] * aj[k];
+            A[i * C + j] = s / d;
+        }
+    }
+    /* V = J L J into H (upper): V[i][j] = L[C-1-i][C-1-j] */
+    double *V = H;
+    for (size_t i = 0; i < C; i++) {
+        for (size_t j = 0; j < i; j++) V[i * C + j] = 0;
+        for (size_t j = i; j < C; j++) V[i * C + j] = A[(C - 1 - i) * C + (C - 1 - j)];
+    }
+    /* U = V^-1, row by row: U[i][k] = (delta_ik - sum_{i <= m < k} U[i][m] V[m][k]) / V[k][k] */
+    for (size_t i = 0; i < C; i++) {
+        double *u = U + i * C;
+        memset(u, 0, C * sizeof *u); /* the accumulated sums, then the row */
+        for (size_t k = i; k < C; k++) {
+            const double *v = V + k * C;
+            const double uk = ((k == i ? 1.0 : 0.0) - u[k]) / v[k];
+            u[k] = uk;
+            for (size_t j = k + 1; j < C; j++) u[j] += uk * v[j];
+        }
+    }
+    return XF_OK;
+}
+
+typedef struct {
+    double score;
+    size_t at;
+} ranked;
+
+static int by_score(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+xf_status xf_sparsegpt_prune(double *W, size_t R, size_t C, double *H, int n24, double ratio, size_t block) {
+    if (!block) block = XF_SPARSEGPT_BLOCK;
+    if (n24 && (C % 4 || block % 4))
+        return xf_error(XF_ERR_UNSUPPORTED, "SparseGPT 2:4: %zu inputs (block %zu) are not a multiple of 4", C, block);
+    if (!n24 && !(ratio > 0 && ratio < 1))
+        return xf_error(XF_ERR_RANGE, "SparseGPT: ratio %g is outside (0, 1)", ratio);
+    double tr = 0;
+    for (size_t i = 0; i < C; i++) tr += H[i * C + i];
+    const double lambda = 0.01 * tr / (double)C;
+    for (size_t i = 0; i < C; i++) {
+        if (H[i * C + i] == 0) { /* an input that is always 0: its weights carry nothing */
+            H[i * C + i] = 1;
+            for (size_t r = 0; r < R; r++) W[r * C + i] = 0;
+        }
+        H[i * C + i] += lambda > 0 ? lambda : 1e-12;
+    }
+    double *U = xf_malloc(C * C * sizeof *U), *err = xf_malloc(R * block * sizeof *err);
+    unsigned char *prune = xf_malloc(R * block);
+    ranked *rk = n24 ? NULL : xf_malloc(R * block * sizeof *rk);
+    xf_status st = U && err && prune && (n24 || rk) ? inverse_cholesky(H, C, U) : xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory (%zu inputs)", C);
+    for (size_t i1 = 0; !st && i1 < C; i1 += block) {
+        const size_t i2 = i1 + block < C ? i1 + block : C, nb = i2 - i1;
+        memset(prune, 0, R * nb);
+        if (!n24) { /* adaptive mask of the whole block */
+            for (size_t r = 0; r < R; r++)
+                for (size_t j = 0; j < nb; j++) {
+                    const double w = W[r * C + i1 + j], d = U[(i1 + j) * C + i1 + j];
+                    rk[r * nb + j] = (ranked){w * w / (d * d), j * R + r}; /* ties: the lower input first */
+                }
+            qsort(rk, R * nb, sizeof *rk, by_score);
+            const size_t drop = (size_t)llround(ratio * (double)(R * nb));
+            for (size_t k = 0; k < drop; k++) prune[(rk[k].at % R) * nb + rk[k].at / R] = 1;
+        }
+        for (size_t j = 0; j < nb; j++) {
+            const size_t i = i1 + j;
+            const double *u = U + i * C;
+            if (n24 && j % 4 == 0)
+                for (size_t r = 0; r < R; r++) { /* prune the 2 lowest of 4 (ties: the higher input) */
+                    double s[4];
+                    for (int g = 0; g < 4; g++) {
+                        const double w = W[r * C + i + g], d = U[(i + g) * C + i + g];
+                        s[g] = w * w / (d * d);
+                    }
+                    int keep0 = 0;
+                    for (int g = 1; g < 4; g++)
+                        if (s[g] > s[keep0]) keep0 = g;
+                    int keep1 = keep0 == 0 ? 1 : 0;
+                    for (int g = 0; g < 4; g++)
+                        if (g != keep0 && s[g] > s[keep1]) keep1 = g;
+                    for (int g = 0; g < 4; g++) prune[r * nb + j + g] = g != keep0 && g != keep1;
+                }
+            for (size_t r = 0; r < R; r++) {
+                double *w = W + r * C;
+                if (!prune[r * nb + j]) {
+                    err[r * nb + j] = 0;
+                    continue;
+                }
+                const double e = w[i] / u[i];
+                err[r * nb + j] = e;
+                w[i] = 0;
+                for (size_t c = i + 1; c < i2; c++) w[c] -= e * u[c];
+            }
+        }
+        for (size_t r = 0; r < R && i2 < C; r++) { /* the columns after the block */
+            double *w = W + r * C;
+            for (size_t j = 0; j < nb; j++) {
+                const double e = err[r * nb + j];
+                if (e == 0) continue;
+                const double *u = U + (i1 + j) * C;
+                for (size_t c = i2; c < C; c++) w[c] -= e * u[c];
+            }
+        }
+    }
+    free(U), free(err), free(prune), free(rk);
+    return st;
+}
+
+/* ------------------------------------------------------------- on a model */
+
+/* Replace l's weight by the pruned floats P (copied): s24 for 2:4, float panels otherwise. */
+static xf_status install(xf_model *m, xf_linear_w *l, const float *P) {
+    xf_status st;
+    if (m->sparsity == XF_SPARSITY_2_4) {
+        xf_weight t = l->w;
+        t.fmt = &xf_fmt_f32;
+        t.data = P;
+        t.row_bytes = t.cols * sizeof(float);
+        t.act_q8 = 0;
+        st = xf_format_s24_make(m->ws, &t, NULL); /* the 2 non-zeros of each group: its magnitude mask */
+        if (!st) l->w = t;
+    } else {
+        st = xf_format_f32p_from(m->ws, &l->w, P);
+    }
+    return st ? st : xf_linear_reserve(m->pool, &l->w);
+}
+
+/* The linear of layer L whose input Gram l shares (q for k and v, up for gate), or l itself. */
+static xf_linear_w *gram_owner(xf_layer *L, xf_linear_w *l) {
+    if ((l == &L->attn.k || l == &L->attn.v) && L->attn.q.w.data && L->attn.q.w.cols == l->w.cols) return &L->attn.q;
+    if (l == &L->ffn.gate && L->ffn.up.w.data && L->ffn.up.w.cols == l->w.cols) return &L->ffn.up;
+    return l;
+}
+
+/* The linears of layer L in order q, k, v, o, up, gate, down. */
+static void layer_linears(xf_layer *L, xf_linear_w *lin[7]) {
+    xf_linear_w *all[7] = {&L->attn.q, &L->attn.k, &L->attn.v, &L->attn.o, &L->ffn.up, &L->ffn.gate, &L->ffn.down};
+    memcpy(lin, all, sizeof all);
+}
+
+/* Prune layer L's linears with the Gram matrices its calibration pass collected. */
+static xf_status prune_layer(xf_model *m, xf_layer *L) {
+    xf_linear_w *lin[7];
+    layer_linears(L, lin);
+    double *gram = NULL; /* each linear's Hessian is destroyed by the pruning: a copy */
+    xf_status st = XF_OK;
+    for (int k = 0; !st && k < 7; k++) {
+        xf_linear_w *li = lin[k];
+        if (!li->w.data) continue;
+        const size_t R = li->w.rows, C = li->w.cols;
+        float *Wf = xf_weight_dense_copy(&li->w);
+        double *Wd = Wf ? xf_malloc(R * C * sizeof *Wd) : NULL;
+        double *t = Wd ? xf_realloc(gram, C * C * sizeof *gram) : NULL;
+        if (!t) {
+            free(Wf), free(Wd);
+            st = xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory pruning \"%s\"", li->w.name);
+            break;
+        }
+        gram = t;
+        memcpy(gram, gram_owner(L, li)->in_gram, C * C * sizeof *gram);
+        for (size_t i = 0; i < R * C; i++) Wd[i] = Wf[i];
+        st = xf_sparsegpt_prune(Wd, R, C, gram, m->sparsity == XF_SPARSITY_2_4, m->sparsity_ratio, 0);
+        for (size_t i = 0; !st && i < R * C; i++) Wf[i] = (float)Wd[i];
+        if (!st) st = install(m, li, Wf);
+        free(Wf), free(Wd);
+    }
+    free(gram);
+    return st;
+}
+
+/* Collect the input Gram matrices of layer L's linears (into g: zeroed here) while calibrating, or
+ * stop collecting (g NULL); returns the doubles they take. */
+static size_t layer_grams(xf_layer *L, double *g) {
+    xf_linear_w *lin[7];
+    layer_linears(L, lin);
+    size_t at = 0;
+    for (int k = 0; k < 7; k++) {
+        xf_linear_w *li = lin[k];
+        li->in_gram = NULL, li->gram_block = 0, li->gram_gemm = 0;
+        if (!li->w.data || gram_owner(L, li) != li) continue;
+        if (g) {
+            li->in_gram = g + at, li->gram_block = li->w.cols, li->gram_gemm = 1;
+            memset(li->in_gram, 0, li->w.cols * li->w.cols * sizeof *g);
+        }
+        at += li->w.cols * li->w.cols;
+    }
+    return at;
+}
+
+xf_status xf_model_sparsegpt(xf_model *m, const char *text, size_t max_tokens) {
+    xf_plan *P = &m->plan;
+    const size_t nl = P->n_layers, H = m->cfg.hidden_size;
+    size_t most = 1;
+    for (size_t l = 0; l < nl; l++) {
+        xf_linear_w *lin[7];
+        layer_linears(&P->layers[l], lin);
+        for (int k = 0; k < 7; k++)
+            if (m->sparsity == XF_SPARSITY_2_4 && lin[k]->w.data && lin[k]->w.cols % 4)
+                return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs: 2:4 sparsity needs a multiple of 4",
+                                lin[k]->w.name, lin[k]->w.cols);
+        const size_t d = layer_grams(&P->layers[l], NULL);
+        if (d > most) most = d;
+    }
+    int32_t *ids = NULL;
+    size_t n = 0, chunk = 1;
+    xf_status st = xf_model_calib_ids(m, text, max_tokens, "SparseGPT", &ids, &n, &chunk);
+    /* X: every calibration token's input of the current layer (the output of the pruned layers
+     * before it); per layer one pass collecting its Gram matrices, then, pruned, one pass giving
+     * the next layer's inputs */
+    float *X = st ? NULL : xf_malloc(n * H * sizeof *X), *tmp = X ? xf_malloc(chunk * H * sizeof *tmp) : NULL;
+    double *g = tmp ? xf_malloc(most * sizeof *g) : NULL;
+    if (!st && !g) st = xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory (%zu calibration tokens, %zu Gram entries)", n, most);
+    for (size_t l = 0; !st && l < nl; l++) {
+        xf_layer *L = &P->layers[l];
+        layer_grams(L, g);
+        for (size_t a = 0; !st && a < n; a += chunk) {
+            const size_t len = n - a < chunk ? n - a : chunk;
+            if (l) memcpy(tmp, X + a * H, len * H * sizeof *tmp);
+            st = xf_model_forward_layer(m, ids + a, len, l, tmp);
+        }
+        if (!st) st = prune_layer(m, L);
+        layer_grams(L, NULL);
+        for (size_t a = 0; !st && l + 1 < nl && a < n; a += chunk)
+            st = xf_model_forward_layer(m, ids + a, n - a < chunk ? n - a : chunk, l, X + a * H);
+    }
+    for (size_t l = 0; l < nl; l++) layer_grams(&P->layers[l], NULL);
+    free(ids), free(X), free(tmp), free(g);
+    return st;
+}
