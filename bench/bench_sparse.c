@@ -9,7 +9,11 @@
  *            empty cache, as bench_decode; also a prefill of P tokens
  *   encoder: per run, xf_embed of the texts of FILE (one per line) in batches of 32
  *
- * usage: bench_sparse MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE] */
+ * --values q8: 8-bit values instead — the model as stored (a Q8_0 GGUF: float activations), the
+ * same with --weights int8 (GGUF blocks with activations quantized per 32, integer dots) and
+ * --sparsity 2:4 --weights int8 (s24q8: int8 kept values, a scale per row).
+ *
+ * usage: bench_sparse MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE] [--values q8] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,18 +46,20 @@ static char *read_file(const char *path) {
     return buf;
 }
 
-#define NV 2
-static const char *k_names[NV] = {"dense f32", "2:4 f32"};
+#define NV 3
+static const char *k_names_f32[NV] = {"dense f32", "2:4 f32", ""}, *k_names_q8[NV] = {"dense as stored", "dense int8 acts", "2:4 int8 values"};
 
 int main(int argc, char **argv) {
     const char *path = NULL, *text_path = "tests/data/corpus.txt";
     long threads = 1, n_gen = 64, n_prompt = 128, runs = 7;
+    int q8 = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atol(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--gen")) n_gen = atol(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--prompt")) n_prompt = atol(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--runs")) runs = atol(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--text")) text_path = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--values") && !strcmp(argv[i + 1], "q8")) q8 = 1, i++;
         else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
             fprintf(stderr, "usage: %s MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE]\n", argv[0]);
@@ -65,11 +71,13 @@ int main(int argc, char **argv) {
         return 2;
     }
     xf_model *m[NV] = {0};
-    for (int v = 0; v < NV; v++) {
+    const int nv = q8 ? 3 : 2;
+    const char *const *k_names = q8 ? k_names_q8 : k_names_f32;
+    for (int v = 0; v < nv; v++) {
         xf_model_params mp = xf_model_default_params();
         mp.n_threads = (int)threads;
-        mp.weights = XF_WEIGHTS_F32;
-        if (v == 1) mp.sparsity = XF_SPARSITY_2_4;
+        mp.weights = q8 ? (v ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED) : XF_WEIGHTS_F32;
+        if (v == (q8 ? 2 : 1)) mp.sparsity = XF_SPARSITY_2_4;
         if (xf_model_load(path, &mp, &m[v]) != XF_OK) return fail(path);
     }
     char *text = read_file(text_path);
@@ -88,12 +96,12 @@ int main(int argc, char **argv) {
         for (long i = 0; i < n_prompt; i++) ids[i] = enc.ids[(size_t)i % enc.n];
         xf_encoding_free(&enc);
         xf_session *s[NV];
-        for (int v = 0; v < NV; v++)
+        for (int v = 0; v < nv; v++)
             if (xf_session_create(m[v], (size_t)(n_gen > n_prompt ? n_gen : n_prompt) + 8, &s[v]) != XF_OK)
                 return fail("session");
         work = (double)n_gen;
         for (long r = -1; r < runs; r++) /* r = -1: warm-up */
-            for (int v = 0; v < NV; v++) {
+            for (int v = 0; v < nv; v++) {
                 xf_session_reset(s[v]);
                 double t0 = bench_now();
                 if (xf_session_eval(s[v], ids, (size_t)n_prompt, logits) != XF_OK) return fail("prefill");
@@ -114,7 +122,7 @@ int main(int argc, char **argv) {
                     pwall[v][r] = pw;
                 }
             }
-        for (int v = 0; v < NV; v++) xf_session_free(s[v]);
+        for (int v = 0; v < nv; v++) xf_session_free(s[v]);
         free(ids), free(logits);
     } else {
         /* one text per line */
@@ -127,7 +135,7 @@ int main(int argc, char **argv) {
         float *out = malloc(n * info.hidden * sizeof *out);
         work = (double)n;
         for (long r = -1; r < runs; r++)
-            for (int v = 0; v < NV; v++) {
+            for (int v = 0; v < nv; v++) {
                 double w0 = bench_now(), c0 = bench_cpu();
                 if (xf_embed(m[v], lines, n, 32, out, NULL) != XF_OK) return fail("embed");
                 if (r >= 0) {
@@ -138,7 +146,7 @@ int main(int argc, char **argv) {
             }
         free(lines), free(out);
     }
-    for (int v = 0; v < NV; v++) {
+    for (int v = 0; v < nv; v++) {
         xf_model_info in = xf_model_info_init();
         xf_model_get_info(m[v], &in);
         const double w = bench_median(wall[v], (int)runs), c = bench_median(cpu[v], (int)runs), p = bench_median(pwall[v], (int)runs);
@@ -147,7 +155,7 @@ int main(int argc, char **argv) {
         if (info.is_decoder) printf(", \"prefill_tok_s\": %.1f, \"prompt\": %ld", (double)n_prompt / p, n_prompt);
         printf("}\n");
     }
-    for (int v = 0; v < NV; v++) xf_model_free(m[v]);
+    for (int v = 0; v < nv; v++) xf_model_free(m[v]);
     free(text);
     return 0;
 }

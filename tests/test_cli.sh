@@ -81,7 +81,7 @@ run 2 "$X" embed -m "$model" --sparsity-method wanda --calib /dev/null </dev/nul
 err_has "need --sparsity"
 run 2 "$X" embed -m "$model" --sparsity 2:4 --calib /dev/null </dev/null
 err_has "wanda or sparsegpt only"
-run 1 "$X" embed -m "$model" --sparsity 2:4 --weights int8 </dev/null
+run 1 "$X" embed -m "$model" --sparsity 0.5 --weights int8 </dev/null
 err_has "does not combine with weights INT8"
 run 2 "$X" embed -m "$model" --output </dev/null
 err_has "requires a value"

@@ -120,6 +120,54 @@ static void test_shapes(xf_pool *pool2) {
     printf("2:4 kernels checked at %d ISA levels (CPU: %s)\n", levels, xf_isa_level_name(xf_isa_cpu_level()));
 }
 
+/* s24q8 (int8 values, a scale per row): quantization within half a step of the float values, the
+ * product at every ISA level bitwise the scalar reference (whole, split, row by row, 2 threads)
+ * and close to the dense product of the dequantized weights; many rows: the dense GEMM on them. */
+static void test_q8(xf_pool *pool2) {
+    const size_t shapes[][3] = {{1, 1, 4}, {1, 7, 8}, {3, 5, 12}, {4, 32, 28}, {9, 33, 64},
+                                {5, 17, 60}, {17, 64, 384}, {1, 100, 1536}, {6, 70, 576}, {13, 3, 100}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const size_t T = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *b = malloc(N * 4), *D = malloc(N * K * 4);
+        float *D8 = malloc(N * K * 4), *R = calloc(T * N, 4), *Y = calloc(T * N, 4);
+        for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand() * (i % 17 == 0 ? 8.0f : 1.0f);
+        for (size_t i = 0; i < N * K; i++) W[i] = xf_t_frand() * 0.1f;
+        for (size_t i = 0; i < N; i++) b[i] = xf_t_frand();
+        uint8_t *P = xf_aligned_alloc(xf_s24_bytes(N, K)), *Q = xf_aligned_alloc(xf_s24q8_bytes(N, K));
+        xf_s24_compress(W, K, N, K, NULL, P);
+        xf_s24_decompress_rows(P, N, K, 0, N, D);
+        xf_s24q8_from_s24(P, N, K, Q);
+        xf_s24q8_decompress_rows(Q, N, K, 0, N, D8);
+        int ok = 1;
+        for (size_t o = 0; o < N; o++) {
+            float amax = 0;
+            for (size_t k = 0; k < K; k++) amax = fmaxf(amax, fabsf(D[o * K + k]));
+            for (size_t k = 0; k < K; k++)
+                ok &= (D[o * K + k] == 0) == (D8[o * K + k] == 0 || fabsf(D[o * K + k]) < amax / 254.0f) &&
+                      fabsf(D8[o * K + k] - D[o * K + k]) <= amax / 254.0f * 1.0001f;
+        }
+        CHECK_MSG(ok, "N=%zu K=%zu: int8 values off the float ones by more than half a step", N, K);
+        xf_s24q8_ref(Q, N, K, b, X, K, T, R, N);
+        CHECK_MSG(err_dense(R, X, D8, b, T, N, K) <= (double)K * 0x1p-23, "T=%zu N=%zu K=%zu: q8 reference off", T, N, K);
+        for (int l = xf_isa_cpu_level(); l >= XF_ISA_SCALAR; l--) {
+            xf_isa_cap((xf_isa_level_t)l);
+            const char *lv = xf_isa_level_name((xf_isa_level_t)l);
+            memset(Y, 0, T * N * 4);
+            xf_s24q8_gemm_range(Q, N, K, b, X, K, T, Y, N, 0, N / 3);
+            xf_s24q8_gemm_range(Q, N, K, b, X, K, T, Y, N, N / 3, N);
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "q8 level %s T=%zu N=%zu K=%zu differs from the reference", lv, T, N, K);
+            for (size_t t = 0; t < T; t++) xf_s24q8_gemm_range(Q, N, K, b, X + t * K, K, 1, Y + t * N, N, 0, N);
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "q8 level %s T=%zu N=%zu K=%zu: row by row differs", lv, T, N, K);
+        }
+        xf_isa_cap(XF_ISA_AVX512);
+        memset(Y, 0, T * N * 4);
+        xf_s24q8_matmul(pool2, Q, N, K, b, X, K, T, Y, N);
+        if (T > XF_S24_GEMV_MAX_T) xf_gemm_f32_nt(X, K, D8, K, b, R, N, T, 0, N, K);
+        CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "q8 T=%zu N=%zu K=%zu: 2 threads differ", T, N, K);
+        free(X), free(W), free(b), free(D), free(D8), free(R), free(Y), free(P), free(Q);
+    }
+}
+
 int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
@@ -128,6 +176,7 @@ int main(void) {
     CHECK(xf_s24_bytes(10, 64) == 10 * (32 * 4 + 8));
     test_mask();
     test_shapes(pool2);
+    test_q8(pool2);
     xf_pool_free(pool2);
     return xf_t_report();
 }

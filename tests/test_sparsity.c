@@ -88,9 +88,12 @@ static void test_errors(const char *path) {
     p.calib_text = "some text";
     expect_err(xf_model_load(path, &p, &m), XF_ERR_INVALID_ARG, "no sparsity");
     p = xf_model_default_params();
-    p.sparsity = XF_SPARSITY_2_4;
+    p.sparsity = XF_SPARSITY_UNSTRUCTURED;
     p.weights = XF_WEIGHTS_INT8;
     expect_err(xf_model_load(path, &p, &m), XF_ERR_UNSUPPORTED, "INT8");
+    p.sparsity = XF_SPARSITY_2_4;
+    p.weights = XF_WEIGHTS_BF16;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_UNSUPPORTED, "BF16");
     CHECK(m == NULL);
     /* the layout before the sparsity fields: those unknown to the caller keep their defaults */
     p = xf_model_default_params();
@@ -380,6 +383,59 @@ static void test_sparsegpt(const char *path, const char *calib, const char *name
     xf_model_free(m0), xf_model_free(ms), xf_model_free(mu);
 }
 
+/* 2:4 with int8 kept values (--sparsity 2:4 --weights int8): every block linear is s24q8, with the
+ * zeros of the float 2:4 model and values within half a step of its row's scale; logits of a
+ * decode step close to the float 2:4 model's; SparseGPT makes s24q8 too. */
+static void test_q8_values(const char *path, const char *calib, const char *name) {
+    xf_model *mf = load(path, XF_SPARSITY_2_4, XF_SPARSE_MAGNITUDE, NULL), *mq = NULL, *mg = NULL;
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 2;
+    p.weights = XF_WEIGHTS_INT8;
+    p.sparsity = XF_SPARSITY_2_4;
+    CHECK(xf_model_load(path, &p, &mq) == XF_OK);
+    p.sparsity_method = XF_SPARSE_SPARSEGPT;
+    p.calib_text = calib;
+    CHECK(xf_model_load(path, &p, &mg) == XF_OK);
+    if (!mf || !mq || !mg) goto done;
+    int fmt = 1, close = 1;
+    for (size_t l = 0; l < mf->plan.n_layers; l++)
+        for (int k = 0; k < 7; k++) {
+            const xf_weight *a = &lin(mf, l, k)->w, *b = &lin(mq, l, k)->w;
+            if (!a->data) continue;
+            fmt &= b->fmt == &xf_fmt_s24q8 && lin(mg, l, k)->w.fmt == &xf_fmt_s24q8;
+            float *da = rows_of(a), *db = rows_of(b);
+            for (size_t o = 0; o < a->rows; o++) {
+                float amax = 0;
+                for (size_t i = 0; i < a->cols; i++) amax = fmaxf(amax, fabsf(da[o * a->cols + i]));
+                for (size_t i = 0; i < a->cols; i++) {
+                    const float x = da[o * a->cols + i], y = db[o * a->cols + i];
+                    close &= (x != 0 || y == 0) && fabsf(x - y) <= amax / 254.0f * 1.0001f;
+                }
+            }
+            free(da), free(db);
+        }
+    CHECK_MSG(fmt && close, "%s: int8 2:4 weights: s24q8 %d, within half a step of the float ones %d", name, fmt, close);
+    if (mf->plan.lm_head.w.data) {
+        const size_t V = xf_model_vocab_size(mf);
+        float *l0 = malloc(V * sizeof *l0), *l1 = malloc(V * sizeof *l1);
+        xf_session *s0 = NULL, *s1 = NULL;
+        CHECK(xf_session_create(mf, 16, &s0) == XF_OK && xf_session_create(mq, 16, &s1) == XF_OK);
+        double worst = 0, big = 0;
+        for (int32_t t = 0; s0 && s1 && t < 4; t++) {
+            const int32_t id = (t * 11 + 3) % (int32_t)(V < 100 ? V : 100);
+            CHECK(xf_session_eval(s0, &id, 1, l0) == XF_OK && xf_session_eval(s1, &id, 1, l1) == XF_OK);
+            for (size_t i = 0; i < V; i++) worst = fmax(worst, fabs(l0[i] - l1[i])), big = fmax(big, fabs(l0[i]));
+        }
+        CHECK_MSG(worst <= 0.05 * big, "%s: int8 2:4 decode logits off the float 2:4 ones by %.3g (largest %.3g)", name,
+                  worst, big);
+        printf("%s: int8 2:4 decode logits within %.3g of the float 2:4 model's (largest %.3g)\n", name, worst, big);
+        xf_session_free(s0), xf_session_free(s1);
+        free(l0), free(l1);
+    }
+done:
+    xf_model_free(mf), xf_model_free(mq), xf_model_free(mg);
+}
+
 int main(void) {
     const char *bert = xf_t_src("tests/data/tiny/bert"), *llama = xf_t_src("tests/data/tiny/llama");
     const char *calib = "The cat sat on the mat. Sparse models keep two of every four weights. "
@@ -396,6 +452,8 @@ int main(void) {
     test_forward_layer(bert, "tiny-bert");
     test_sparsegpt(llama, calib, "tiny-llama");
     test_sparsegpt(bert, calib, "tiny-bert");
+    test_q8_values(llama, calib, "tiny-llama");
+    test_q8_values(bert, calib, "tiny-bert");
     const char *minilm = xf_t_model_dir();
     if (minilm) {
         test_encoder(minilm, "all-MiniLM-L6-v2");

@@ -173,7 +173,7 @@ static xf_status install(xf_model *m, xf_linear_w *l, const float *P) {
         t.data = P;
         t.row_bytes = t.cols * sizeof(float);
         t.act_q8 = 0;
-        st = xf_format_s24_make(m->ws, &t, NULL); /* the 2 non-zeros of each group: its magnitude mask */
+        st = xf_model_s24_make(m, &t, NULL); /* the 2 non-zeros of each group: its magnitude mask */
         if (!st) l->w = t;
     } else {
         st = xf_format_f32p_from(m->ws, &l->w, P);

@@ -116,7 +116,7 @@ XF_T256 static inline __attribute__((always_inline)) __m256 sel8(__m256 x0, __m2
 }
 
 /* The last chunk (m = V - c < 16 values) of the 8-lane kernels, lanes past m adding +0. */
-XF_T256 static inline __attribute__((always_inline)) void row_avx2_tail(const float *v, const uint8_t *ix, size_t V,
+XF_T256 static inline __attribute__((always_inline)) void row_avx2_tail(const float *vc, const uint8_t *ix, size_t V,
                                                                         size_t c, const float *X, size_t ldx, size_t nt,
                                                                         __m256 *lo, __m256 *hi) {
     const __m256i shifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
@@ -134,7 +134,7 @@ XF_T256 static inline __attribute__((always_inline)) void row_avx2_tail(const fl
         const __m256i p = _mm256_add_epi32(
             _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)((bits >> (16 * h)) & 0xFFFF)), shifts), three),
             base);
-        const __m256 w = _mm256_maskload_ps(v + c + 8 * h, mv);
+        const __m256 w = _mm256_maskload_ps(vc + 8 * h, mv);
         for (size_t t = 0; t < nt; t++) {
             const float *x = X + t * ldx + 2 * c + 16 * h;
             const __m256 xs = _mm256_and_ps(sel8(_mm256_maskload_ps(x, m0), _mm256_maskload_ps(x + 8, m1), p),
@@ -180,7 +180,7 @@ XF_T512 static inline __attribute__((always_inline)) __m256 sel8_vl(__m256 x0, _
                 hi[t] = _mm256_fmadd_ps(w1, SEL(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24), p1), hi[t]);      \
             }                                                                                                       \
         }                                                                                                           \
-        if (c < V) row_avx2_tail(v, ix, V, c, X, ldx, nt, lo, hi);                                                  \
+        if (c < V) row_avx2_tail(v + c, ix, V, c, X, ldx, nt, lo, hi);                                              \
         for (size_t t = 0; t < nt; t++) {                                                                           \
             const float s = reduce8(_mm256_add_ps(lo[t], hi[t]));                                                   \
             y[t * ldy] = bias ? s + *bias : s;                                                                      \
@@ -188,6 +188,45 @@ XF_T512 static inline __attribute__((always_inline)) __m256 sel8_vl(__m256 x0, _
     }
 S24_ROW8(row_avx2, XF_T256, sel8, 0, 4)
 S24_ROW8(row_avx512vl, XF_T512, sel8_vl, 8, 12)
+
+/* The same with int8 values (s24q8): 8 values widened to floats (exact), the sums of S24_ROW8,
+ * then times the row's scale (and + bias in one fmaf, as the scalar reference). */
+#define S24Q8_ROW8(NAME, TARGET, SEL, B2, B3)                                                                      \
+    TARGET static void NAME(const int8_t *q, float scale, const uint8_t *ix, size_t V, const float *X, size_t ldx,   \
+                            size_t nt, float *y, size_t ldy, const float *bias) {                                   \
+        const __m256i shifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);                                        \
+        const __m256i base = _mm256_setr_epi32(0, 0, 4, 4, B2, B2, B3, B3), three = _mm256_set1_epi32(3);           \
+        __m256 lo[S24_TB], hi[S24_TB];                                                                              \
+        for (size_t t = 0; t < S24_TB; t++) lo[t] = hi[t] = _mm256_setzero_ps();                                    \
+        size_t c = 0;                                                                                               \
+        for (; c + 16 <= V; c += 16) {                                                                              \
+            uint32_t bits;                                                                                          \
+            memcpy(&bits, ix + c / 4, 4);                                                                           \
+            const __m256i p0 = _mm256_add_epi32(                                                                    \
+                _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)(bits & 0xFFFF)), shifts), three), base); \
+            const __m256i p1 = _mm256_add_epi32(                                                                    \
+                _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)(bits >> 16)), shifts), three), base);    \
+            const __m128i q16 = _mm_loadu_si128((const __m128i *)(const void *)(q + c));                            \
+            const __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q16));                                        \
+            const __m256 w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q16, 8)));                     \
+            for (size_t t = 0; t < nt; t++) {                                                                       \
+                const float *x = X + t * ldx + 2 * c;                                                               \
+                lo[t] = _mm256_fmadd_ps(w0, SEL(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), p0), lo[t]);            \
+                hi[t] = _mm256_fmadd_ps(w1, SEL(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24), p1), hi[t]);      \
+            }                                                                                                       \
+        }                                                                                                           \
+        if (c < V) {                                                                                                \
+            float vf[16] = {0};                                                                                     \
+            for (size_t i = 0; i < V - c; i++) vf[i] = (float)q[c + i];                                             \
+            row_avx2_tail(vf, ix, V, c, X, ldx, nt, lo, hi);                                                        \
+        }                                                                                                           \
+        for (size_t t = 0; t < nt; t++) {                                                                           \
+            const float s = reduce8(_mm256_add_ps(lo[t], hi[t]));                                                   \
+            y[t * ldy] = bias ? fmaf(s, scale, *bias) : s * scale;                                                  \
+        }                                                                                                           \
+    }
+S24Q8_ROW8(rowq8_avx2, XF_T256, sel8, 0, 4)
+S24Q8_ROW8(rowq8_avx512vl, XF_T512, sel8_vl, 8, 12)
 #endif
 
 typedef void (*row_fn)(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt, float *y,
@@ -264,4 +303,140 @@ void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const fl
                    size_t T, float *Y, size_t ldy) {
     s24_job j = {pick_row(), c, N, K, ldx, T, ldy, bias, X, Y, pool};
     xf_pool_run(pool, s24_task, &j);
+}
+
+/* ================================================================ s24q8: int8 kept values */
+
+size_t xf_s24q8_bytes(size_t N, size_t K) {
+    const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K), row = V + IB;
+    if (N && row > ((size_t)-1 - 64) / N - sizeof(float)) return 0;
+    return N * sizeof(float) + N * row;
+}
+
+static const float *q8_scales(const uint8_t *c) { return (const float *)(const void *)c; }
+static const int8_t *q8_vals(const uint8_t *c, size_t N, size_t K, size_t o) {
+    return (const int8_t *)(c + N * sizeof(float)) + o * (K / 2);
+}
+static const uint8_t *q8_idx(const uint8_t *c, size_t N, size_t K, size_t o) {
+    return c + N * sizeof(float) + N * (K / 2) + o * xf_s24_idx_row_bytes(K);
+}
+
+void xf_s24q8_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out) {
+    const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
+    float *scale = (float *)(void *)out;
+    int8_t *q = (int8_t *)(out + N * sizeof(float));
+    for (size_t o = 0; o < N; o++) {
+        const float *v = vals_of(s24, K, o);
+        float amax = 0;
+        for (size_t j = 0; j < V; j++) amax = fabsf(v[j]) > amax ? fabsf(v[j]) : amax;
+        const float d = amax / 127.0f, inv = amax > 0 ? 127.0f / amax : 0.0f;
+        scale[o] = d;
+        for (size_t j = 0; j < V; j++) {
+            const long r = lrintf(v[j] * inv);
+            q[o * V + j] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+        }
+        memcpy(out + N * sizeof(float) + N * V + o * IB, idx_of(s24, N, K, o), IB);
+    }
+}
+
+void xf_s24q8_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out) {
+    const size_t V = K / 2;
+    for (size_t o = r0; o < r1; o++) {
+        const int8_t *q = q8_vals(c, N, K, o);
+        const uint8_t *ix = q8_idx(c, N, K, o);
+        const float d = q8_scales(c)[o];
+        float *r = out + (o - r0) * K;
+        memset(r, 0, K * sizeof *r);
+        for (size_t j = 0; j < V; j++) r[4 * (j / 2) + ((ix[j / 4] >> (2 * (j % 4))) & 3)] = (float)q[j] * d;
+    }
+}
+
+static void rowq8_scalar(const int8_t *q, float scale, const uint8_t *ix, size_t V, const float *X, size_t ldx,
+                         size_t nt, float *y, size_t ldy, const float *bias) {
+    for (size_t t = 0; t < nt; t++) {
+        const float *x = X + t * ldx;
+        float acc[16] = {0};
+        for (size_t c = 0; c < V; c += 16)
+            for (size_t j = 0; j < 16; j++) {
+                const size_t jj = c + j;
+                if (jj < V)
+                    acc[j] = fmaf((float)q[jj], x[4 * (jj / 2) + ((ix[jj / 4] >> (2 * (jj % 4))) & 3)], acc[j]);
+                else
+                    acc[j] = acc[j] + 0.0f;
+            }
+        const float s = reduce16(acc);
+        y[t * ldy] = bias ? fmaf(s, scale, *bias) : s * scale;
+    }
+}
+
+typedef void (*rowq8_fn)(const int8_t *q, float scale, const uint8_t *ix, size_t V, const float *X, size_t ldx,
+                         size_t nt, float *y, size_t ldy, const float *bias);
+
+static rowq8_fn pick_rowq8(void) {
+#ifdef XF_X86
+    switch (xf_isa_level()) {
+    case XF_ISA_AVX512: return rowq8_avx512vl;
+    case XF_ISA_AVX2: return rowq8_avx2;
+    default: break;
+    }
+#endif
+    return rowq8_scalar;
+}
+
+static void q8_range(rowq8_fn row, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+                     size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
+    for (size_t o0 = n0; o0 < n1; o0 += S24_OB) {
+        const size_t o1 = n1 - o0 < S24_OB ? n1 : o0 + S24_OB;
+        for (size_t t0 = 0; t0 < T; t0 += S24_TB) {
+            const size_t nt = T - t0 < S24_TB ? T - t0 : S24_TB;
+            for (size_t o = o0; o < o1; o++)
+                row(q8_vals(c, N, K, o), q8_scales(c)[o], q8_idx(c, N, K, o), K / 2, X + t0 * ldx, ldx, nt,
+                    Y + t0 * ldy + o, ldy, bias ? bias + o : NULL);
+        }
+    }
+}
+
+void xf_s24q8_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+                         size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
+    q8_range(pick_rowq8(), c, N, K, bias, X, ldx, T, Y, ldy, n0, n1);
+}
+
+void xf_s24q8_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
+                  float *Y, size_t ldy) {
+    for (size_t o = 0; o < N; o++)
+        rowq8_scalar(q8_vals(c, N, K, o), q8_scales(c)[o], q8_idx(c, N, K, o), K / 2, X, ldx, T, Y + o, ldy,
+                     bias ? bias + o : NULL);
+}
+
+typedef struct {
+    rowq8_fn row;
+    const uint8_t *c;
+    size_t N, K, ldx, T, ldy;
+    const float *bias, *X;
+    float *Y;
+    xf_pool *pool;
+} s24q8_job;
+
+static void s24q8_task(void *ctx, int ith, int nth) {
+    const s24q8_job *j = ctx;
+    size_t n0, n1, have = 0;
+    float *scratch = j->T > XF_S24_GEMV_MAX_T ? xf_pool_scratch(j->pool, ith, &have) : NULL;
+    xf_split_range(j->N, XF_S24_DENSE_ROWS, ith, nth, &n0, &n1);
+    if (n0 >= n1) return;
+    if (!scratch || have < xf_s24_scratch(j->K)) {
+        q8_range(j->row, j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1);
+        return;
+    }
+    for (size_t o0 = n0; o0 < n1; o0 += XF_S24_DENSE_ROWS) { /* many rows: dequantized blocks, dense GEMM */
+        const size_t o1 = n1 - o0 < XF_S24_DENSE_ROWS ? n1 : o0 + XF_S24_DENSE_ROWS;
+        xf_s24q8_decompress_rows(j->c, j->N, j->K, o0, o1, scratch);
+        xf_gemm_f32_nt(j->X, j->ldx, scratch, j->K, j->bias ? j->bias + o0 : NULL, j->Y + o0, j->ldy, j->T, 0, o1 - o0,
+                       j->K);
+    }
+}
+
+void xf_s24q8_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
+                     size_t ldx, size_t T, float *Y, size_t ldy) {
+    s24q8_job j = {pick_rowq8(), c, N, K, ldx, T, ldy, bias, X, Y, pool};
+    xf_pool_run(pool, s24q8_task, &j);
 }

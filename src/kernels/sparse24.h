@@ -69,4 +69,21 @@ void xf_s24_gemm_dense_range(const uint8_t *c, size_t N, size_t K, const float *
 void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                    size_t T, float *Y, size_t ldy);
 
+/* s24q8: the same with int8 kept values and one float scale per row (value = q x scale, q in
+ * [-127, 127], scale = max |value| / 127): 0.75 bytes per weight (plus 4 per row) against 1.06 for
+ * dense Q8_0. Layout: scales float[N], values int8[N][V], indices uint8_t[N][IB] (as s24's).
+ * Products sum the products q x x in s24's order (floats: q is exact), then y = s x scale
+ * (fmaf(s, scale, bias) with a bias) — the same bits at every ISA level. Many rows: dequantized
+ * blocks through the dense GEMM, as s24. */
+size_t xf_s24q8_bytes(size_t N, size_t K);
+/* Quantize the values of an s24 weight [N, K] (xf_s24_compress's form) into out (xf_s24q8_bytes). */
+void xf_s24q8_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out);
+void xf_s24q8_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out);
+void xf_s24q8_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+                         size_t T, float *Y, size_t ldy, size_t n0, size_t n1);
+void xf_s24q8_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
+                  float *Y, size_t ldy);
+void xf_s24q8_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
+                     size_t ldx, size_t T, float *Y, size_t ldy);
+
 #endif

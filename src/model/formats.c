@@ -164,33 +164,55 @@ xf_status xf_format_f32p_from(xf_weight_set *ws, xf_weight *w, const float *dens
     return st;
 }
 
-xf_status xf_format_s24_make(xf_weight_set *ws, xf_weight *w, const float *s) {
+/* s24 (q8 = 0) or s24q8 from w (any format reading back as floats). */
+static xf_status s24_make(xf_weight_set *ws, xf_weight *w, const float *s, int q8) {
     if (w->cols % 4 != 0)
         return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs: 2:4 sparsity needs a multiple of 4", w->name,
                         w->cols);
-    const size_t bytes = xf_s24_bytes(w->rows, w->cols);
-    if (!bytes) return xf_error(XF_ERR_NOMEM, "2:4 copy of tensor \"%s\" overflows", w->name);
+    const size_t bytes = xf_s24_bytes(w->rows, w->cols), qbytes = xf_s24q8_bytes(w->rows, w->cols);
+    if (!bytes || !qbytes) return xf_error(XF_ERR_NOMEM, "2:4 copy of tensor \"%s\" overflows", w->name);
     float *dense = NULL; /* any other format reads back as floats (GGUF blocks, packed panels) */
     if (w->fmt != &xf_fmt_f32 && !(dense = xf_weight_dense_copy(w))) return XF_ERR_NOMEM;
+    uint8_t *tmp = q8 ? xf_aligned_alloc(bytes) : NULL;
     void *buf = NULL;
-    xf_status st = new_buffer(ws, w, bytes, &buf);
+    xf_status st = q8 && !tmp ? xf_error(XF_ERR_NOMEM, "cannot allocate %zu bytes for tensor \"%s\"", bytes, w->name)
+                              : new_buffer(ws, w, q8 ? qbytes : bytes, &buf);
     if (!st) {
-        xf_s24_compress(dense ? dense : (const float *)w->data, w->cols, w->rows, w->cols, s, buf);
+        xf_s24_compress(dense ? dense : (const float *)w->data, w->cols, w->rows, w->cols, s, q8 ? tmp : buf);
+        if (q8) xf_s24q8_from_s24(tmp, w->rows, w->cols, buf);
         if (!dense) xf_weight_release(ws, w); /* f32 pages of a file mapping */
-        w->fmt = &xf_fmt_s24;
+        w->fmt = q8 ? &xf_fmt_s24q8 : &xf_fmt_s24;
         w->data = buf;
         w->row_bytes = 0;
         w->act_q8 = 0;
     }
     free(dense);
+    free(tmp);
     return st;
 }
+
+xf_status xf_format_s24_make(xf_weight_set *ws, xf_weight *w, const float *s) { return s24_make(ws, w, s, 0); }
+xf_status xf_format_s24q8_make(xf_weight_set *ws, xf_weight *w, const float *s) { return s24_make(ws, w, s, 1); }
 
 static xf_status s24_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24_make(ws, w, NULL); }
 
 static size_t s24_scratch(const xf_weight *w) { return xf_s24_scratch(w->cols); }
 
 const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_F32, SIZE_MAX, s24_mm, s24_mm, s24_rows, s24_scratch, s24_pack};
+
+/* ---------------------------------------------------------------- s24q8: 2:4 sparse, int8 values */
+
+static void s24q8_mm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    xf_s24q8_matmul(pool, w->data, w->rows, w->cols, bias, X, w->cols, T, Y, w->rows);
+}
+
+static void s24q8_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
+    xf_s24q8_decompress_rows(w->data, w->rows, w->cols, r0, r1, out);
+}
+
+static xf_status s24q8_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q8_make(ws, w, NULL); }
+
+const xf_format xf_fmt_s24q8 = {"s24q8", -1, XF_GGML_F32, SIZE_MAX, s24q8_mm, s24q8_mm, s24q8_rows, s24_scratch, s24q8_pack};
 
 /* ---------------------------------------------------------------- GGUF blocks */
 
@@ -229,7 +251,7 @@ const xf_format *xf_format_ggml(int ggml_type) {
 /* ---------------------------------------------------------------- lookups */
 
 const xf_format *xf_format_by_name(const char *name) {
-    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8, &xf_fmt_bf16, &xf_fmt_s24};
+    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8, &xf_fmt_bf16, &xf_fmt_s24, &xf_fmt_s24q8};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!strcasecmp(own[i]->name, name)) return own[i];
     for (size_t i = 0; i < N_GGML; i++)
@@ -251,5 +273,6 @@ size_t xf_weight_bytes(const xf_weight *w) {
     if (w->fmt == &xf_fmt_bf16) return xf_bf16_packed_bytes(w->rows, w->cols);
     if (w->fmt == &xf_fmt_f32) return w->rows * w->cols * sizeof(float);
     if (w->fmt == &xf_fmt_s24) return xf_s24_bytes(w->rows, w->cols);
+    if (w->fmt == &xf_fmt_s24q8) return xf_s24q8_bytes(w->rows, w->cols);
     return w->rows * w->row_bytes;
 }

@@ -165,6 +165,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     m->sparsity = p->sparsity;
     m->sparsity_method = p->sparsity_method;
     m->sparsity_ratio = p->sparsity_ratio > 0 ? p->sparsity_ratio : 0.5f;
+    m->sparse_q8 = m->sparsity == XF_SPARSITY_2_4 && p->weights == XF_WEIGHTS_INT8;
     if (m->sparsity != XF_SPARSITY_NONE) m->weight_format = XF_WEIGHTS_F32; /* masks are made on floats */
     if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) || (st = xf_cls_head_load(m)) ||
         (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)) ||
@@ -201,8 +202,10 @@ static xf_status check_sparsity(const xf_model_params *p) {
                             "calib_text is given but no sparsity: calibration is read by XF_SPARSE_WANDA and XF_SPARSE_SPARSEGPT");
         return XF_OK;
     }
-    if (p->weights == XF_WEIGHTS_INT8 || p->weights == XF_WEIGHTS_BF16)
-        return xf_error(XF_ERR_UNSUPPORTED, "sparsity keeps float32 weights; it does not combine with weights %s yet",
+    if (p->weights == XF_WEIGHTS_BF16 || (p->weights == XF_WEIGHTS_INT8 && p->sparsity != XF_SPARSITY_2_4))
+        return xf_error(XF_ERR_UNSUPPORTED,
+                        "%s sparsity keeps float32 weights; it does not combine with weights %s yet (2:4 does with INT8)",
+                        p->sparsity == XF_SPARSITY_2_4 ? "2:4" : "unstructured",
                         p->weights == XF_WEIGHTS_INT8 ? "INT8" : "BF16");
     if (p->sparsity_method != XF_SPARSE_MAGNITUDE && (!p->calib_text || !p->calib_text[0]))
         return xf_error(XF_ERR_INVALID_ARG, "the %s sparsity method needs calibration text (calib_text; --calib FILE)",

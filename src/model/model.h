@@ -37,6 +37,7 @@ struct xf_model {
     xf_weight_format weight_format; /* as requested in xf_model_params (F32 when sparsity is asked) */
     xf_sparsity sparsity;            /* xf_model_params.sparsity, method and ratio (sparsify.c) */
     xf_sparsity_method sparsity_method;
+    int sparse_q8; /* 2:4 with int8 kept values (s24q8): --sparsity 2:4 --weights int8 */
     float sparsity_ratio;
     xf_fwd_ws *fws;    /* workspace of xf_embed / xf_model_logits calls */
     /* Between-layer hook of encoder batches (forward.h; adaptive methods set it: early exit,
@@ -98,6 +99,8 @@ void xf_adaptive_free(xf_adaptive *a);
 /* Make a block's linear weight sparse as the model asks (2:4 compressed, or unstructured zeros in
  * float panels), keeping the lowest-scoring weights out: score |w| * s[k] (s NULL: magnitude). */
 xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s);
+/* w made 2:4 (s24, or s24q8 when the model asked for int8 kept values) by score |w| * s[k]. */
+xf_status xf_model_s24_make(xf_model *m, xf_weight *w, const float *s);
 /* Wanda: the input norms of every block linear over calibration text (at most max_tokens tokens,
  * 0 = 4096), then each weight made sparse by |w| x norm. Called at load, on the dense model. */
 xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens);

@@ -45,9 +45,13 @@ static xf_status unstructured(xf_model *m, xf_weight *w, const float *s) {
     return st;
 }
 
+xf_status xf_model_s24_make(xf_model *m, xf_weight *w, const float *s) {
+    return (m->sparse_q8 ? xf_format_s24q8_make : xf_format_s24_make)(m->ws, w, s);
+}
+
 xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s) {
     if (!w->data) return XF_OK;
-    xf_status st = m->sparsity == XF_SPARSITY_2_4            ? xf_format_s24_make(m->ws, w, s)
+    xf_status st = m->sparsity == XF_SPARSITY_2_4            ? xf_model_s24_make(m, w, s)
                    : m->sparsity == XF_SPARSITY_UNSTRUCTURED ? unstructured(m, w, s)
                                                              : XF_OK;
     return st ? st : xf_linear_reserve(m->pool, w);
