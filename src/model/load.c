@@ -224,8 +224,11 @@ xf_status xf_model_finish_plan(xf_model *m) {
             return xf_error(XF_ERR_FORMAT, "%s: lm_head is [%zu, %zu], expected [%zu, %zu]", m->path, P->lm_head.w.rows,
                             P->lm_head.w.cols, P->tok_emb.rows, P->hidden);
         if (!m->cfg.tie_word_embeddings) n += lcount(&P->lm_head);
-        if ((st = prepare_format(m, &P->lm_head.w)) || (st = xf_linear_reserve(m->pool, &P->lm_head.w)))
-            return st;
+        const xf_weight_format wf = m->weight_format;
+        if (m->sparse_q8) m->weight_format = XF_WEIGHTS_INT8; /* the dense head of an int8 2:4 model: as --weights int8 */
+        st = prepare_format(m, &P->lm_head.w);
+        m->weight_format = wf;
+        if (st || (st = xf_linear_reserve(m->pool, &P->lm_head.w))) return st;
     }
     m->n_params = n;
     return XF_OK;
