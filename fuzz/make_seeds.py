@@ -221,9 +221,9 @@ def saved_seeds():
 
 def quantized_seeds():
     """Files written by `xfmr quantize` (XFMR_BIN or build/xfmr): the tiny bert in MXFP4, Q4_K and
-    FP4S (whole, fuzz_model: the MXFP4 blocks are dequantized at load, Q4_K falls back to Q5_0 at
-    width 32, FP4S — xfmr's own type id 4096 — stays in blocks) and one tensor of every type xfmr
-    writes (fuzz_gguf)."""
+    FP4S / FP8S (whole, fuzz_model: the MXFP4 blocks are dequantized at load, Q4_K falls back to
+    Q5_0 at width 32, FP4S / FP8S — xfmr's own type ids 4096 / 4097 — stay in blocks) and one
+    tensor of every type xfmr writes (fuzz_gguf)."""
     import subprocess
     import tempfile
     xfmr = os.environ.get("XFMR_BIN", os.path.join(ROOT, "build", "xfmr"))
@@ -231,14 +231,14 @@ def quantized_seeds():
         print("make_seeds: no %s, skipping the seeds written by xfmr quantize" % xfmr, file=sys.stderr)
         return
     tmp = tempfile.mkdtemp(prefix="xfmr_seeds_")
-    for t in ("MXFP4", "Q4_K", "FP4S"):
+    for t in ("MXFP4", "Q4_K", "FP4S", "FP8S"):
         out = os.path.join(tmp, t + ".gguf")
         subprocess.run([xfmr, "quantize", "-m", os.path.join(ROOT, "tests/data/tiny/bert"), "--type", t, "-o", out],
                        check=True, stderr=subprocess.DEVNULL)
         put("fuzz_model", "xfmr_quantized_bert_%s.gguf" % t.lower(), b"\0" + open(out, "rb").read())
     # ggml id, block elements, block bytes
     types = [(8, 32, 34), (2, 32, 18), (3, 32, 20), (6, 32, 22), (7, 32, 24), (12, 256, 144), (13, 256, 176),
-             (14, 256, 210), (39, 32, 17), (4096, 32, 18)]
+             (14, 256, 210), (39, 32, 17), (4096, 32, 18), (4097, 32, 34)]
     tensors = [(b"t%d" % gt, [be, 1], gt, bytes((i * 7 + 1) % 256 for i in range(bb))) for gt, be, bb in types]
     put("fuzz_gguf", "quantized_types.gguf", gguf([(b"general.architecture", 8, b"llama")], tensors))
 

@@ -369,16 +369,17 @@ typedef struct xf_save_params {
      * matrix) gets Q6_K, or Q8_0 when its width is no multiple of 256 or the type is Q8_0 / MXFP4;
      * a matrix whose width is no multiple of the type's block falls back as llama-quantize does
      * (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, else F16). An unknown name is XF_ERR_INVALID_ARG
-     * listing the valid ones. "FP4S" is xfmr's own searched FP4 (a GGUF type llama.cpp does not
-     * know: only xfmr loads such a file), written like MXFP4 (token embedding / output Q8_0). */
+     * listing the valid ones. "FP4S" / "FP8S" are xfmr's own searched FP4 / FP8 (GGUF types
+     * llama.cpp does not know: only xfmr loads such a file), written like MXFP4 (token embedding /
+     * output Q8_0). */
     const char *quantize;
     int quantize_pure; /* 1: also the token embedding / output in that type (llama-quantize --pure) */
-    /* With quantize "Q4_0" or "FP4S": calibration text (UTF-8, NUL-terminated) whose first calib_max_tokens
+    /* With quantize "Q4_0", "FP4S" or "FP8S": calibration text (UTF-8, NUL-terminated) whose first calib_max_tokens
      * tokens (0: 4096) are run through the model (forward passes: do not use the model from another
      * thread meanwhile) to weigh each input of the blocks' linear layers; their Q4_0 scales are then
      * searched per block to minimise the output error on those activations (docs/QUANTIZATION.md,
-     * "searched INT4"), still standard Q4_0 blocks; FP4S searches each block's format and scale
-     * on them. NULL: round to nearest, as llama-quantize (FP4S: the same search, unweighted). */
+     * "searched INT4"), still standard Q4_0 blocks; FP4S / FP8S search each block's format and
+     * scale on them. NULL: round to nearest, as llama-quantize (FP4S: the same search, unweighted). */
     const char *calib_text;
     size_t calib_max_tokens;
     /* Mixed precision (docs/QUANTIZATION.md, "Mixed precision"), with quantize NULL: > 0 chooses one

@@ -27,11 +27,11 @@ import struct
 import subprocess
 import sys
 
-TYPES = "F16,Q8_0,Q6_K,Q5_1,Q5_K,Q5_0,Q4_1,Q4_K,Q4_0,MXFP4,FP4S"
+TYPES = "F16,Q8_0,FP8S,Q6_K,Q5_1,Q5_K,Q5_0,Q4_1,Q4_K,Q4_0,MXFP4,FP4S"
 
-# ggml type id: (block elements, bytes per block), docs/GGUF.md (4096: xfmr's FP4S)
+# ggml type id: (block elements, bytes per block), docs/GGUF.md (4096, 4097: xfmr's FP4S, FP8S)
 TYPE_SIZE = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 10: (256, 84),
-             11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 30: (1, 2), 39: (32, 17), 4096: (32, 18)}
+             11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 30: (1, 2), 39: (32, 17), 4096: (32, 18), 4097: (32, 34)}
 
 
 def tensor_table(path):

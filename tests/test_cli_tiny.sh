@@ -278,7 +278,7 @@ check "quantize: the Q8_0 file embeds" test "$(lines_of "$tmp/out")" = 2
 (cd "$tmp" && "$X" quantize "$tiny/bert/" -t q4_k >"$tmp/out" 2>"$tmp/err")
 check "quantize: default output NAME-TYPE.gguf in the current directory" test -s "$tmp/bert-Q4_K.gguf"
 run 2 "$X" quantize -m "$tiny/bert" --type Q3_X -o "$tmp/bad.gguf"
-err_has "valid types: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, FP4S"
+err_has "valid types: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, FP4S, FP8S"
 run 2 "$X" quantize -m "$tiny/bert" -o "$tmp/bad.gguf"
 err_has "--type"
 run 2 "$X" quantize -m "$tiny/bert" --type Q4_0 -o "$tmp"
@@ -293,6 +293,9 @@ run 0 "$X" embed -m "$tmp/bert-q4s.gguf" "$tmp/q.txt"
 run 0 "$X" quantize -m "$tiny/bert" --type FP4S --calib "$tmp/calib.txt" -o "$tmp/bert-fp4s.gguf"
 run 0 "$X" embed -m "$tmp/bert-fp4s.gguf" "$tmp/q.txt"
 check "quantize: the FP4S file embeds" test "$(lines_of "$tmp/out")" = 2
+run 0 "$X" quantize -m "$tiny/bert" --type FP8S --calib "$tmp/calib.txt" -o "$tmp/bert-fp8s.gguf"
+run 0 "$X" embed -m "$tmp/bert-fp8s.gguf" "$tmp/q.txt"
+check "quantize: the FP8S file embeds" test "$(lines_of "$tmp/out")" = 2
 run 0 "$X" quantize -m "$tiny/bert" --type fp4s -o "$tmp/bert-fp4r.gguf"
 run 0 "$X" info "$tmp/bert-fp4r.gguf"
 out_has "FP4S"

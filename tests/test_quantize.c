@@ -433,6 +433,30 @@ static void test_fp4s(void) {
     xf_quantize_fp4s(x, blk, 32);
     tf->dequant(blk, y, 32);
     CHECK(!memcmp(x, y, sizeof x));
+    /* FP8S: within E5M2's precision of every block (half a step of 2 mantissa bits at the block's
+     * largest magnitude: 2^-3 relative, a little more for a clipped scale), and a block of E4M3
+     * values comes back exactly */
+    unsigned char *f8 = malloc(nb * 34);
+    const xf_quant_traits *t8 = xf_quant_traits_of(XF_GGML_FP8S);
+    size_t far = 0;
+    double u8 = 0, uq = 0;
+    xf_quantize_fp8s(g_in, f8, n);
+    for (size_t b = 0; t8 && b < nb; b++) {
+        float y8[32];
+        t8->dequant(f8 + 34 * b, y8, 32);
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(g_in[32 * b + j]));
+        for (int j = 0; j < 32; j++) far += fabsf(y8[j] - g_in[32 * b + j]) > 0.13f * amax;
+        u8 += werr_t(t8, g_in + 32 * b, NULL, f8 + 34 * b, 32), uq += werr_t(t4, g_in + 32 * b, NULL, q4 + 18 * b, 32);
+    }
+    CHECK_MSG(t8 && far == 0, "FP8S: %zu values further than 0.13 of their block's largest magnitude", far);
+    printf("FP8S: squared error %.4g of Q4_0's\n", u8 / uq);
+    for (int j = 0; j < 32; j++) x[j] = ldexpf(1.0f + (float)(j % 8) / 8.0f, j % 7 - 3) * (j % 3 ? 1.0f : -1.0f);
+    unsigned char b8[34];
+    xf_quantize_fp8s(x, b8, 32);
+    if (t8) t8->dequant(b8, y, 32);
+    CHECK_MSG(!memcmp(x, y, sizeof x), "FP8S: a block of E4M3 values does not round-trip");
+    free(f8);
     free(imp), free(fs), free(fu), free(mx), free(q4);
     /* through xf_model_save, with and without calibration; llama.cpp's rule for the tied embedding */
     xf_model *m = load(xf_t_src("tests/data/tiny/bert"));

@@ -152,9 +152,11 @@ static void test_traits(void) {
     CHECK(f && f->block_size == 32 && f->type_size == 18 && !strcmp(f->name, "FP4S") &&
           !strcmp(xf_ggml_type_name(XF_GGML_FP4S), "FP4S") && xf_ggml_type_size(XF_GGML_FP4S, &be, &bb) == 0 && be == 32 &&
           bb == 18 && xf_qblock_bytes(XF_GGML_FP4S) == 18);
-    CHECK(!xf_quant_traits_of(XF_GGML_FP4S - 1) && !xf_quant_traits_of(XF_GGML_FP4S + 1) &&
-          xf_ggml_type_size(XF_GGML_FP4S - 1, NULL, NULL) != 0 && xf_ggml_type_size(XF_GGML_FP4S + 1, NULL, NULL) != 0 &&
-          !strcmp(xf_ggml_type_name(XF_GGML_FP4S + 1), "unknown"));
+    const xf_quant_traits *f8 = xf_quant_traits_of(XF_GGML_FP8S);
+    CHECK(f8 && f8->block_size == 32 && f8->type_size == 34 && !strcmp(f8->name, "FP8S") && xf_qblock_bytes(XF_GGML_FP8S) == 34);
+    CHECK(!xf_quant_traits_of(XF_GGML_FP4S - 1) && !xf_quant_traits_of(XF_GGML_FP8S + 1) &&
+          xf_ggml_type_size(XF_GGML_FP4S - 1, NULL, NULL) != 0 && xf_ggml_type_size(XF_GGML_FP8S + 1, NULL, NULL) != 0 &&
+          !strcmp(xf_ggml_type_name(XF_GGML_FP8S + 1), "unknown"));
     CHECK(xf_quant_traits_of(1000) == NULL && xf_quant_traits_of(-1) == NULL && xf_quant_traits_of(XF_GGML_Q8_K) == NULL);
 }
 
@@ -212,6 +214,34 @@ static void test_fp4s_formats(void) {
     }
 }
 
+/* FP8S: with D = 2^120 (E4M3) / 2^112 (E5M2) every finite code decodes to its format's value
+ * (sign, exponent bits, mantissa bits, bias 7 / 15, subnormals at exponent 0). */
+static void test_fp8s_formats(void) {
+    for (int f = 0; f < 2; f++) {
+        const int mb = f ? 2 : 3, bias = f ? 15 : 7;
+        const float D = f ? 0x1p112f : 0x1p120f;
+        uint32_t bits;
+        memcpy(&bits, &D, 4);
+        const uint32_t s = bits >> 17 | (uint32_t)f << 14;
+        int bad = 0;
+        for (int c0 = 0; c0 < 256; c0 += 32) {
+            unsigned char b[34];
+            b[0] = (unsigned char)s, b[1] = (unsigned char)(s >> 8);
+            for (int j = 0; j < 32; j++) b[2 + j] = (unsigned char)(c0 + j);
+            float w[32];
+            xf_dequant_fp8s_ref(b, w, 32);
+            for (int j = 0; j < 32; j++) {
+                const int c = c0 + j, e = (c & 0x7f) >> mb, m = c & ((1 << mb) - 1);
+                if ((c & 0x7f) > (f ? 0x7b : 0x7e)) continue; /* NaN / Inf codes: never written */
+                float v = e ? ldexpf(1.0f + (float)m / (float)(1 << mb), e - bias) : ldexpf((float)m / (float)(1 << mb), 1 - bias);
+                if (c & 0x80) v = -v;
+                bad += w[j] != v;
+            }
+        }
+        CHECK_MSG(bad == 0, "FP8S format %d: %d codes decode wrong", f, bad);
+    }
+}
+
 int main(void) {
     static const struct {
         const char *name;
@@ -224,5 +254,6 @@ int main(void) {
     test_traits();
     test_named();
     test_fp4s_formats();
+    test_fp8s_formats();
     return xf_t_report();
 }

@@ -105,7 +105,7 @@ static const ggml_info k_ggml[] = {
 #define N_GGML (sizeof k_ggml / sizeof k_ggml[0])
 
 /* xfmr's own types (docs/GGUF.md), ids from XF_GGML_FP4S on: not ggml's, so llama.cpp refuses them. */
-static const ggml_info k_xfmr[] = {{"FP4S", 32, 18}};
+static const ggml_info k_xfmr[] = {{"FP4S", 32, 18}, {"FP8S", 32, 34}};
 #define N_XFMR (sizeof k_xfmr / sizeof k_xfmr[0])
 
 static const ggml_info *type_info(uint32_t type) {

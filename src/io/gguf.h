@@ -67,8 +67,9 @@ typedef enum xf_ggml_type {
     XF_GGML_BF16 = 30,
     XF_GGML_MXFP4 = 39, /* 32 E2M1 values with an E8M0 scale: 17 bytes */
     /* xfmr's own types, ids far above ggml's (which llama.cpp refuses as invalid types): */
-    XF_GGML_FP4S = 4096 /* 32 searched FP4 codes (E2M1 / E1M2 / E3M0 / INT4 per block) with an
-                         * E8M6 scale: 18 bytes (kernels/quants.h) */
+    XF_GGML_FP4S = 4096, /* 32 searched FP4 codes (E2M1 / E1M2 / E3M0 / INT4 per block) with an
+                          * E8M6 scale: 18 bytes (kernels/quants.h) */
+    XF_GGML_FP8S = 4097  /* 32 FP8 codes (E4M3 / E5M2 per block) with an E8M6 scale: 34 bytes */
 } xf_ggml_type;
 
 /* Name of a metadata value type ("uint32", "string", ...; "unknown" otherwise). */

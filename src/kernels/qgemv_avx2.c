@@ -1,6 +1,6 @@
 /* qgemv_avx2.c — the decode GEMV (one activation row) of every GGUF type xfmr multiplies (Q8_0,
- * Q4_0, Q4_1, Q5_0, Q5_1, the K-quants Q2_K..Q6_K and xfmr's FP4S: its codes through a vpshufb
- * table of the block's format's integers) against float activations, hand-written with
+ * Q4_0, Q4_1, Q5_0, Q5_1, the K-quants Q2_K..Q6_K and xfmr's FP4S — its codes through a vpshufb
+ * table of the block's format's integers — and FP8S) against float activations, hand-written with
  * AVX2 + FMA + F16C intrinsics (qgemv_avx2_isa.inc for the 32-weight blocks, qgemv_k_isa.inc for
  * the 256-weight superblocks), compiled for AVX2 and again with AVX-512VL. It is qmatmul.c's
  * generic GEMV made fast for the case that dominates token generation:
@@ -79,8 +79,8 @@ static const gemv_fn k_gemv[XF_GGML_Q6_K + 1][2] = {XF_QAVX_ROW(q8_0, Q8_0), XF_
 int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X, float *Y,
                   size_t n0, size_t n1, size_t K) {
     const int have = xf_isa_level() >= XF_ISA_AVX2, have512 = xf_isa_level() >= XF_ISA_AVX512;
-    static const gemv_fn k_fp4s[2] = {gemv1_fp4s_avx2, gemv1_fp4s_avx512};
-    const gemv_fn *fn = qtype == XF_GGML_FP4S ? k_fp4s : qtype >= 0 && qtype <= XF_GGML_Q6_K ? k_gemv[qtype] : NULL;
+    static const gemv_fn k_fp4s[2] = {gemv1_fp4s_avx2, gemv1_fp4s_avx512}, k_fp8s[2] = {gemv1_fp8s_avx2, gemv1_fp8s_avx512};
+    const gemv_fn *fn = qtype == XF_GGML_FP4S ? k_fp4s : qtype == XF_GGML_FP8S ? k_fp8s : qtype >= 0 && qtype <= XF_GGML_Q6_K ? k_gemv[qtype] : NULL;
     if (!have || !fn || !fn[0] || K % (is_k(qtype) ? 256 : 32) || (isa == XF_QAVX_512 && !have512)) return 0;
     const int v512 = isa == XF_QAVX_512 || (isa == XF_QAVX_BEST && have512);
     fn[v512](W, row_bytes, bias, X, Y, n0, n1, K);

@@ -29,7 +29,7 @@
 #define XF_Q8_PREFETCH 12288
 #endif
 
-int xf_qgemv_q8_has(int qtype) { return xf_qmatmul_has(qtype); }
+int xf_qgemv_q8_has(int qtype) { return xf_qmatmul_has(qtype) && qtype != XF_GGML_FP8S; /* FP8: not integers */ }
 
 XF_INLINE size_t q8_type_size(int qt) { return xf_qblock_bytes(qt); }
 XF_INLINE int q8_is_k(int qt) { return qt >= XF_GGML_Q2_K && qt <= XF_GGML_Q6_K; }

@@ -1,4 +1,4 @@
-/* qgemv_q8.h — GEMV with GGUF quantized weights (every type of qmatmul.h) and activations
+/* qgemv_q8.h — GEMV with GGUF quantized weights (every type of qmatmul.h but FP8S) and activations
  * quantized to 8 bits per block of 32 (llama.cpp's numerics, with finer activation scales for the
  * K types): the fast decode path of `--weights int8` on GGUF files. Not equal to the float path of
  * qmatmul.h (activation rounding), so never the default.

@@ -16,7 +16,7 @@
 /* Every type with kernels here: X(name, elements per block, bytes per block). */
 #define XF_QMM_TYPES(X)                                                                                \
     X(Q8_0, 32, 34) X(Q4_0, 32, 18) X(Q4_1, 32, 20) X(Q5_0, 32, 22) X(Q5_1, 32, 24) X(Q2_K, 256, 84)   \
-    X(Q3_K, 256, 110) X(Q4_K, 256, 144) X(Q5_K, 256, 176) X(Q6_K, 256, 210) X(FP4S, 32, 18)
+    X(Q3_K, 256, 110) X(Q4_K, 256, 144) X(Q5_K, 256, 176) X(Q6_K, 256, 210) X(FP4S, 32, 18) X(FP8S, 32, 34)
 
 /* Flag on a type id inside this file: decode the 4-bit formats through a 16-entry table. */
 #define XF_QMM_TABLE 0x100
@@ -125,6 +125,17 @@ XF_INLINE void dec32(const int qt, const uint8_t *b, const int s, xf_v8 w[4]) {
 #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) w[c] = __builtin_shuffle(lo, hi, bytes8(q, c % 2, 4 * (c / 2)));
 #endif
+        return;
+    }
+    case XF_GGML_FP8S: { /* w = the fp32 of the code's 7 bits shifted into place, signed, times D */
+        const xf_v8 d = bcast(xf_fp4s_scale(b));
+        const unsigned sh = (unsigned)xf_fp8s_shift(b);
+        const xf_v4i q[2] = {ld16(b + 2), ld16(b + 18)};
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            const xf_v8u n = (xf_v8u)bytes8(q[c / 2], c % 2, 0);
+            w[c] = (xf_v8)((n & 0x7f) << sh | (n & 0x80) << 24) * d;
+        }
         return;
     }
     case XF_GGML_FP4S: { /* w = table[code]: the block's format's 16 values times its scale */
@@ -272,6 +283,7 @@ size_t xf_qmatmul_max_t(int qtype, int int8) {
     case XF_GGML_Q5_K: return int8 ? 32 : 8;
     case XF_GGML_Q6_K: return int8 ? 32 : 8;
     case XF_GGML_FP4S: return int8 ? 32 : 20; /* not measured: Q4_0's (the same 18-byte blocks) */
+    case XF_GGML_FP8S: return int8 ? 0 : 16;  /* not measured: Q8_0's; no int8 path (not integers) */
     default: return 0;
     }
 }

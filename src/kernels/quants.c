@@ -156,6 +156,18 @@ static void blk_fp4s(const uint8_t *b, float *w) {
     }
 }
 
+/* FP8S: s u16 | qs[32]; w = u(code) * D (quants.h). */
+static void blk_fp8s(const uint8_t *b, float *w) {
+    const float d = xf_fp4s_scale(b);
+    const int sh = xf_fp8s_shift(b);
+    for (int j = 0; j < 32; j++) {
+        const uint32_t bits = (uint32_t)(b[2 + j] & 0x7f) << sh | (uint32_t)(b[2 + j] & 0x80) << 24;
+        float u;
+        memcpy(&u, &bits, 4);
+        w[j] = u * d;
+    }
+}
+
 static void blk_q6_k(const uint8_t *b, float *w) {
     const uint8_t *ql = b, *qh = b + 128;
     const int8_t *scales = (const int8_t *)(b + 192);
@@ -247,6 +259,7 @@ XF_QUANT_DEF(q5_k, QK_K, 176)
 XF_QUANT_DEF(q6_k, QK_K, 210)
 XF_QUANT_DEF(mxfp4, QK, 17)
 XF_QUANT_DEF(fp4s, QK, 18)
+XF_QUANT_DEF(fp8s, QK, 34)
 
 /* ------------------------------------------------------------- trait table */
 
@@ -260,7 +273,7 @@ static const xf_quant_traits k_traits[] = {
     T(XF_GGML_Q2_K, "Q2_K", q2_k, QK_K, 84), T(XF_GGML_Q3_K, "Q3_K", q3_k, QK_K, 110),
     T(XF_GGML_Q4_K, "Q4_K", q4_k, QK_K, 144), T(XF_GGML_Q5_K, "Q5_K", q5_k, QK_K, 176),
     T(XF_GGML_Q6_K, "Q6_K", q6_k, QK_K, 210), T(XF_GGML_MXFP4, "MXFP4", mxfp4, QK, 17),
-    T(XF_GGML_FP4S, "FP4S", fp4s, QK, 18),
+    T(XF_GGML_FP4S, "FP4S", fp4s, QK, 18), T(XF_GGML_FP8S, "FP8S", fp8s, QK, 34),
 };
 #undef T
 

@@ -44,6 +44,12 @@
  *           2 E3M0:     0 1 2 4 8 16 32 64    (codes 8..15: the same negated, sign-magnitude)
  *           3 INT4:     code - 8 (-8 .. 7, two's-complement-like as Q4_0)
  *         nib(j) as for Q4_0.
+ *   FP8S  32 / 34 B : s u16 | qs[32]                          w[j] = u(qs[j]) * D
+ *         xfmr's FP8 (GGUF id XF_GGML_FP8S; quant/quant_fp8s.c): fmt = s >> 14 (0 E4M3, 1 E5M2;
+ *         bit 15 unused), D as FP4S's d; u(c) = the fp32 with bits (c & 0x7f) << 20 (E4M3) or
+ *         << 21 (E5M2), negated when c & 0x80 — the format's value times 2^-120 / 2^-112, its
+ *         subnormals included (the power of two is folded into D). E4M3's NaN codes and E5M2's
+ *         Inf / NaN codes decode as finite values (never written).
  *
  * Dot order (all types): for each block, a float accumulator sums w[j] * x[j] for j in element
  * order, w[j] being exactly the dequantized float (no fused multiply-add); block sums are added,
@@ -91,6 +97,7 @@ XF_QUANT_DECL(q5_k)
 XF_QUANT_DECL(q6_k)
 XF_QUANT_DECL(mxfp4)
 XF_QUANT_DECL(fp4s)
+XF_QUANT_DECL(fp8s)
 #undef XF_QUANT_DECL
 
 /* FP4S: the integer value of code c (0..15) in format f (0..3), and the block's scale. */
@@ -102,6 +109,9 @@ static inline float xf_fp4s_scale(const uint8_t *b) {
     return d;
 }
 static inline int xf_fp4s_format(const uint8_t *b) { return b[1] >> 6; }
+/* FP8S: the shift of a code's 7 magnitude bits into an fp32 (20 E4M3, 21 E5M2); the scale is
+ * xf_fp4s_scale's. */
+static inline int xf_fp8s_shift(const uint8_t *b) { return b[1] & 0x40 ? 21 : 20; }
 
 /* Bytes per block of quantized type t (32 weights, 256 for the K types; 0 for others): a switch
  * that folds to a constant in kernels specialised per type. */
@@ -119,6 +129,7 @@ static inline size_t xf_qblock_bytes(int t) {
     case XF_GGML_Q6_K: return 210;
     case XF_GGML_MXFP4: return 17;
     case XF_GGML_FP4S: return 18;
+    case XF_GGML_FP8S: return 34;
     default: return 0;
     }
 }

@@ -239,7 +239,8 @@ static size_t ggml_scratch(const xf_weight *w) { return xf_qmatmul_scratch(w->co
 #define GGML_ENTRY(T) {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL}
 static const xf_format k_ggml[] = {GGML_ENTRY(Q8_0), GGML_ENTRY(Q4_0), GGML_ENTRY(Q4_1), GGML_ENTRY(Q5_0),
                                    GGML_ENTRY(Q5_1), GGML_ENTRY(Q2_K), GGML_ENTRY(Q3_K), GGML_ENTRY(Q4_K),
-                                   GGML_ENTRY(Q5_K), GGML_ENTRY(Q6_K), GGML_ENTRY(FP4S)};
+                                   GGML_ENTRY(Q5_K), GGML_ENTRY(Q6_K), GGML_ENTRY(FP4S),
+                                   GGML_ENTRY(FP8S)};
 #define N_GGML (sizeof k_ggml / sizeof k_ggml[0])
 
 const xf_format *xf_format_ggml(int ggml_type) {

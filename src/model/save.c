@@ -98,6 +98,7 @@ static xf_status emit_quant(const sv_job *j, const float *v, size_t n, size_t co
     const size_t row_bytes = cols / bs * ts;
     for (size_t r = 0; r < n / cols; r++)
         if (j->imp && j->type == XF_GGML_FP4S) xf_quantize_fp4s_searched(v + r * cols, j->imp, buf + r * row_bytes, cols);
+        else if (j->imp && j->type == XF_GGML_FP8S) xf_quantize_fp8s_searched(v + r * cols, j->imp, buf + r * row_bytes, cols);
         else if (j->imp) xf_quantize_q4_0_searched(v + r * cols, j->imp, buf + r * row_bytes, cols);
         else q(v + r * cols, buf + r * row_bytes, cols);
     return xf_gguf_sink_write(sk, buf, n / cols * row_bytes);
@@ -186,7 +187,7 @@ static uint32_t quant_type(const saver *s, const char *name, size_t cols) {
     /* a mixture (target_bpw) gives every matrix outside the blocks the output's rule */
     if (!s->p.quantize_pure && (!strcmp(name, "output.weight") || (tied && !strcmp(name, "token_embd.weight")) ||
                                 (s->mixing && strncmp(name, "blk.", 4)))) {
-        if (t == XF_GGML_MXFP4 || t == XF_GGML_FP4S || cols % blck(t)) t = XF_GGML_Q8_0;
+        if (t == XF_GGML_MXFP4 || t == XF_GGML_FP4S || t == XF_GGML_FP8S || cols % blck(t)) t = XF_GGML_Q8_0;
         else if (t != XF_GGML_Q8_0) t = XF_GGML_Q6_K;
     }
     if (cols % blck(t)) {
@@ -227,7 +228,7 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
         j->type = quant_type(s, name, cols);
         if (s->mix_type && s->mix_type[s->n_jobs] >= 0) j->type = (uint32_t)s->mix_type[s->n_jobs];
         j->quant = 1;
-        if (!s->mixing && s->imp && (j->type == XF_GGML_Q4_0 || j->type == XF_GGML_FP4S) && n == 1)
+        if (!s->mixing && s->imp && (j->type == XF_GGML_Q4_0 || j->type >= XF_GGML_FP4S) && n == 1)
             j->imp = xf_model_input_sq_of(s->m, s->imp, ws[0]);
         if (j->type == XF_GGML_F16) s->n_f16++;
         else s->n_blocks++;
@@ -726,12 +727,12 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     if (s.p.quantize && (s.qtype = xf_quantize_type_by_name(s.p.quantize)) < 0)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.quantize: unknown type \"%s\"; valid types: %s", s.p.quantize,
                         xf_quantize_type_list());
-    if (s.p.calib_text && s.qtype != XF_GGML_Q4_0 && s.qtype != XF_GGML_FP4S)
+    if (s.p.calib_text && s.qtype != XF_GGML_Q4_0 && s.qtype != XF_GGML_FP4S && s.qtype != XF_GGML_FP8S)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.calib_text: the searched scales are made for quantize \"Q4_0\" "
-                        "and \"FP4S\" (or a target_bpw mixture) only, not %s", s.p.quantize ? s.p.quantize : "unquantized weights");
+                        "\"FP4S\" and \"FP8S\" (or a target_bpw mixture) only, not %s", s.p.quantize ? s.p.quantize : "unquantized weights");
     /* the forward passes of the calibration change only the model's scratch */
     if (s.p.calib_text && !s.mixing && (st = xf_model_input_sq((xf_model *)m, s.p.calib_text, s.p.calib_max_tokens,
-                                                  s.qtype == XF_GGML_FP4S ? "FP4S search" : "Q4_0 search",
+                                                  s.qtype == XF_GGML_Q4_0 ? "Q4_0 search" : "FP4S / FP8S search",
                                                   &s.imp)))
         return st;
     s.m = m;

@@ -105,7 +105,7 @@ xf_status xf_weight_set_open_gguf(xf_gguf *g, const char *arch, size_t head_dim,
     static const uint32_t order[] = {XF_GGML_F32, XF_GGML_F16, XF_GGML_BF16, XF_GGML_F64, XF_GGML_Q4_0,
                                      XF_GGML_Q4_1, XF_GGML_Q5_0, XF_GGML_Q5_1, XF_GGML_Q8_0, XF_GGML_Q2_K,
                                      XF_GGML_Q3_K, XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K, XF_GGML_Q8_K,
-                                     XF_GGML_MXFP4, XF_GGML_FP4S, XF_GGML_I8, XF_GGML_I16, XF_GGML_I32, XF_GGML_I64};
+                                     XF_GGML_MXFP4, XF_GGML_FP4S, XF_GGML_FP8S, XF_GGML_I8, XF_GGML_I16, XF_GGML_I32, XF_GGML_I64};
     for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
         int seen = 0;
         for (size_t i = 0; i < xf_gguf_tensor_count(g) && !seen; i++) seen = xf_gguf_tensor_at(g, i)->type == order[o];

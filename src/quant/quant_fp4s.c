@@ -28,14 +28,14 @@
 
 /* d > 0 rounded to the nearest E8M6 value (halfway up), as the 14 bits stored; 0 for d <= 0 or
  * below the grid, the largest finite value for d above it. */
-static uint32_t e8m6_of(float d) {
+uint32_t xf_e8m6_of(float d) {
     if (!(d > 0)) return 0;
     uint32_t b;
     memcpy(&b, &d, 4);
     b = (b + (1u << 16)) >> 17;
     return b > 0x3fbfu ? 0x3fbfu : b; /* exponent 254, mantissa 63 */
 }
-static float e8m6_val(uint32_t s) {
+float xf_e8m6_val(uint32_t s) {
     const uint32_t b = (s & 0x3fffu) << 17;
     float d;
     memcpy(&d, &b, 4);
@@ -79,28 +79,34 @@ typedef struct {
 static void consider(const float *x, const double *w, int f, uint32_t s, fp4s_best *b) {
     if (!s) return;
     uint8_t q[32];
-    const double e = codes_err(x, w, f, e8m6_val(s), q);
+    const double e = codes_err(x, w, f, xf_e8m6_val(s), q);
     if (e < b->err) b->err = e, b->s = s, b->f = f, memcpy(b->q, q, 32);
+}
+
+float xf_block_weights(const float *x, const double *imp, double w[32]) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++)
+        if (amax < fabsf(x[j])) amax = fabsf(x[j]);
+    double mean = 0;
+    for (int j = 0; j < 32; j++) mean += imp ? imp[j] : 1.0;
+    mean /= 32;
+    for (int j = 0; j < 32; j++) w[j] = (imp ? imp[j] : 1.0) + 1e-6 * mean + 1e-30; /* no input ignored entirely */
+    return amax;
 }
 
 /* One block of 32. */
 static void block(const float *x, const double *imp, uint8_t *out) {
-    double w[32], mean = 0;
-    for (int j = 0; j < 32; j++) mean += imp ? imp[j] : 1.0;
-    mean /= 32;
-    for (int j = 0; j < 32; j++) w[j] = (imp ? imp[j] : 1.0) + 1e-6 * mean + 1e-30; /* no input ignored entirely */
-    float amax = 0;
-    for (int j = 0; j < 32; j++)
-        if (amax < fabsf(x[j])) amax = fabsf(x[j]);
+    double w[32];
+    const float amax = xf_block_weights(x, imp, w);
     fp4s_best b = {.err = INFINITY, .s = 0, .f = 0};
     memset(out, 0, 18); /* scale 0, E2M1 codes 0: the zero block (amax 0, or below the scale's range) */
     if (amax == 0) return;
     /* MXFP4's round-to-nearest block: E2M1 at 2^(floor(log2 amax) - 2) */
-    consider(x, w, 0, e8m6_of(ldexpf(1.0f, (int)floorf(log2f(amax)) - 2) * 0.5f), &b);
+    consider(x, w, 0, xf_e8m6_of(ldexpf(1.0f, (int)floorf(log2f(amax)) - 2) * 0.5f), &b);
     for (int f = 0; f < 4; f++) {
         fp4s_best bf = {.err = INFINITY, .s = 0, .f = f};
         const float top = f == 3 ? 8.0f : (float)xf_fp4s_lut[f][7];
-        const long s0 = (long)e8m6_of(amax / top);
+        const long s0 = (long)xf_e8m6_of(amax / top);
         for (long s = s0 - 48; s <= s0 + (f == 3 ? 20 : 16); s += 4)
             if (s > 0 && s <= 0x3fbf) consider(x, w, f, (uint32_t)s, &bf);
         const long c = (long)bf.s;
@@ -112,9 +118,9 @@ static void block(const float *x, const double *imp, uint8_t *out) {
                 const double l = xf_fp4s_lut[f][bf.q[j]];
                 sxl += w[j] * x[j] * l, sll += w[j] * l * l;
             }
-            const uint32_t s = sll > 0 && sxl > 0 ? e8m6_of((float)(sxl / sll)) : 0;
+            const uint32_t s = sll > 0 && sxl > 0 ? xf_e8m6_of((float)(sxl / sll)) : 0;
             if (s) {
-                const double e = err_of(x, w, f, e8m6_val(s), bf.q);
+                const double e = err_of(x, w, f, xf_e8m6_val(s), bf.q);
                 if (e < bf.err) bf.err = e, bf.s = s;
                 consider(x, w, f, s, &bf);
             }

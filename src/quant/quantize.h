@@ -6,6 +6,7 @@
  *   quant_k.c       Q4_K, Q5_K, Q6_K               (256-weight super-blocks, 6/8-bit sub-scales)
  *   quant_mxfp4.c   MXFP4                          (32 E2M1 values with one E8M0 scale)
  *   quant_fp4s.c    FP4S, xfmr's own               (searched FP4: format + scale per 32)
+ *   quant_fp8s.c    FP8S, xfmr's own               (E4M3 / E5M2 + scale per 32)
  *
  * Layouts are documented in kernels/quants.h, which decodes them. The code computes in float32 in
  * ggml's order and is compiled without FMA contraction (-ffp-contract=off), as the `gguf` Python
@@ -45,6 +46,17 @@ double xf_q4_codes_err(const float *x, const double *w, float d, uint8_t *q);
  * never above MXFP4's round-to-nearest block's error (quant_fp4s.c). xf_quantize_fp4s: imp NULL. */
 void xf_quantize_fp4s_searched(const float *x, const double *imp, void *out, size_t n);
 void xf_quantize_fp4s(const float *x, void *out, size_t n);
+/* FP8S blocks (kernels/quants.h): per block of 32 the format (E4M3, E5M2) and E8M6 scale of least
+ * weighted error, as FP4S (quant_fp8s.c). */
+void xf_quantize_fp8s_searched(const float *x, const double *imp, void *out, size_t n);
+void xf_quantize_fp8s(const float *x, void *out, size_t n);
+/* The per-element weights of a block search, imp[j] (NULL: 1) plus 1e-6 of their mean; returns the
+ * largest magnitude of the block x[32]. */
+float xf_block_weights(const float *x, const double *imp, double w[32]);
+/* The unsigned E8M6 scale of FP4S / FP8S: d > 0 rounded to the nearest value (as the 14 bits
+ * stored; 0 for d <= 0 or below the grid, the largest finite value above it), and back. */
+uint32_t xf_e8m6_of(float d);
+float xf_e8m6_val(uint32_t s);
 
 /* The quantizer of ggml type id t, or NULL when xfmr cannot write it. */
 xf_quantize_fn xf_quantizer(int t);

@@ -17,7 +17,7 @@ static const cli_opt OPTS[] = {
     {OPT_MIX_TYPES, 0, "mix-types", 1},
 };
 
-#define TYPES "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, FP4S"
+#define TYPES "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, FP4S, FP8S"
 
 void cmd_quantize_help(FILE *f) {
     fputs("usage: xfmr quantize [MODEL | -m MODEL] --type TYPE [-o OUT.gguf] [--pure]\n"
@@ -44,17 +44,18 @@ void cmd_quantize_help(FILE *f) {
     cli_help_model_option(f, CLI_DEFAULT_ENCODER);
     fputs("  -t, --type TYPE       " TYPES "\n"
           "                        (bits per weight: 8.5, 4.5, 5, 5.5, 6, 4.5, 5.5, 6.5625, 4.25,\n"
-          "                        4.5); FP4S is xfmr's own searched FP4 (format E2M1 / E1M2 /\n"
-          "                        E3M0 / INT4 and scale chosen per block of 32): only xfmr\n"
-          "                        loads it, llama.cpp refuses the file\n"
+          "                        4.5, 8.5); FP4S is xfmr's own searched FP4 (format E2M1 /\n"
+          "                        E1M2 / E3M0 / INT4 and scale chosen per block of 32), FP8S\n"
+          "                        its FP8 (E4M3 / E5M2 per block): only xfmr loads them,\n"
+          "                        llama.cpp refuses the file\n"
           "  -o, --output FILE     the GGUF file to write (replaced if it exists; default\n"
           "                        NAME-TYPE.gguf in the current directory, NAME the model's)\n"
           "      --pure            every matrix in TYPE, the token embedding / output too\n"
           "                        (llama-quantize --pure)\n"
           "      --calib FILE      with --type Q4_0: search each block's scale (clipping ratio)\n"
           "                        to minimise the output error on the activations of FILE's\n"
-          "                        text (searched INT4; standard Q4_0 blocks); with FP4S: weigh\n"
-          "                        its search by them (without: unweighted error)\n"
+          "                        text (searched INT4; standard Q4_0 blocks); with FP4S or\n"
+          "                        FP8S: weigh their search by them (without: unweighted)\n"
           "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
           "      --target-bpw B    mixed precision instead of --type: one standard type per\n"
           "                        matrix of the blocks, chosen by its activation-weighted\n"
@@ -134,7 +135,7 @@ int cmd_quantize(int argc, char **argv) {
     if (target_bpw > 0 && sp.quantize_pure) return cli_usage_error("quantize", "--pure is for --type, not --target-bpw");
     if (!type && !(target_bpw > 0))
         return cli_usage_error("quantize", "give the type to quantize to with --type (one of " TYPES "), or --target-bpw");
-    static const char *const known[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "MXFP4", "FP4S"};
+    static const char *const known[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "MXFP4", "FP4S", "FP8S"};
     const char *canon = NULL;
     for (size_t i = 0; type && i < sizeof known / sizeof known[0] && !canon; i++)
         if (!strcasecmp(known[i], type)) canon = known[i];
@@ -148,8 +149,8 @@ int cmd_quantize(int argc, char **argv) {
         sp.mix_types = mix_types;
     }
     if (out && !*out) return cli_usage_error("quantize", "-o needs a file name");
-    if (calib && !sp.target_bpw && strcmp(canon, "Q4_0") && strcmp(canon, "FP4S"))
-        return cli_usage_error("quantize", "--calib searches Q4_0 or FP4S blocks: use it with --type Q4_0 or FP4S, not %s",
+    if (calib && !sp.target_bpw && strcmp(canon, "Q4_0") && strcmp(canon, "FP4S") && strcmp(canon, "FP8S"))
+        return cli_usage_error("quantize", "--calib searches Q4_0, FP4S or FP8S blocks: use it with --type Q4_0, FP4S or FP8S, not %s",
                                canon);
     char *calib_text = NULL;
     size_t calib_len = 0;
