@@ -14,10 +14,15 @@
  * dense forward pass does not depend on which ids are fed.
  * One untimed warm-up run (a short prefill + a few decode steps) precedes the R timed runs.
  *
+ * --depth D decodes at depth: each decode run first evaluates D prompt ids untimed (llama-bench's
+ * -d), then times the G steps (wall and process CPU seconds). --quest N [--quest-page P] decodes
+ * with Quest (xf_session_params.quest_budget / quest_page).
+ *
  * --weights int8 loads the model with XF_WEIGHTS_INT8 (GGUF files: activations quantized per 32
  * for the decode GEMV, kernels/qgemv_q8.h); default stored.
  *
- * usage: bench_decode MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE] [--weights stored|int8] */
+ * usage: bench_decode MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE] [--weights stored|int8]
+ *              [--depth D] [--quest N] [--quest-page P] */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +41,12 @@ static double now(void) {
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static double median(double *v, int n) {
@@ -91,7 +102,7 @@ static char *read_file(const char *path, size_t *len) {
 
 int main(int argc, char **argv) {
     const char *model_path = NULL, *text_path = "tests/data/corpus.txt";
-    long threads = 0, n_prompt = 512, n_gen = 128, runs = 5;
+    long threads = 0, n_prompt = 512, n_gen = 128, runs = 5, depth = 0, quest = 0, quest_page = 0;
     int int8 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -101,6 +112,12 @@ int main(int argc, char **argv) {
             n_prompt = arg_long(a, argv[++i], 1, 1 << 20);
         else if (i + 1 < argc && strcmp(a, "--gen") == 0)
             n_gen = arg_long(a, argv[++i], 1, 1 << 20);
+        else if (i + 1 < argc && strcmp(a, "--depth") == 0)
+            depth = arg_long(a, argv[++i], 0, 1 << 20);
+        else if (i + 1 < argc && strcmp(a, "--quest") == 0)
+            quest = arg_long(a, argv[++i], 0, 1 << 20);
+        else if (i + 1 < argc && strcmp(a, "--quest-page") == 0)
+            quest_page = arg_long(a, argv[++i], 0, 1024);
         else if (i + 1 < argc && strcmp(a, "--runs") == 0)
             runs = arg_long(a, argv[++i], 1, 100);
         else if (i + 1 < argc && strcmp(a, "--weights") == 0 &&
@@ -148,20 +165,26 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_decode: %s gives no tokens\n", text_path);
         return 1;
     }
-    int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
+    const long n_ids = n_prompt > depth ? n_prompt : depth;
+    int32_t *ids = malloc((size_t)n_ids * sizeof *ids);
     float *logits = malloc(vocab * sizeof *logits);
     double *pre = malloc((size_t)runs * sizeof *pre), *dec = malloc((size_t)runs * sizeof *dec);
-    if (!ids || !logits || !pre || !dec) {
+    double *dec_cpu = malloc((size_t)runs * sizeof *dec_cpu);
+    if (!ids || !logits || !pre || !dec || !dec_cpu) {
         fprintf(stderr, "bench_decode: out of memory\n");
         return 1;
     }
-    for (long i = 0; i < n_prompt; i++) ids[i] = enc.ids[(size_t)i % enc.n];
+    for (long i = 0; i < n_ids; i++) ids[i] = enc.ids[(size_t)i % enc.n];
     xf_encoding_free(&enc);
 
     size_t n_warm = (size_t)(n_prompt < 32 ? n_prompt : 32), n_ctx = (size_t)(n_prompt > n_gen ? n_prompt : n_gen);
+    if (n_ctx < (size_t)(depth + n_gen)) n_ctx = (size_t)(depth + n_gen);
     if (n_ctx < n_warm + 4) n_ctx = n_warm + 4;
     xf_session *s = NULL;
-    if (xf_session_create(m, n_ctx, &s) != XF_OK) return fail("xf_session_create");
+    xf_session_params sp = xf_session_default_params();
+    sp.n_ctx = n_ctx;
+    sp.quest_budget = (size_t)quest, sp.quest_page = (size_t)quest_page;
+    if (xf_session_create_ex(m, &sp, &s) != XF_OK) return fail("xf_session_create");
 
     /* Warm-up (untimed): touches the weights, the caches and the thread pool. */
     if (xf_session_eval(s, ids, n_warm, logits) != XF_OK)
@@ -179,12 +202,18 @@ int main(int argc, char **argv) {
 
         xf_session_reset(s);
         int32_t next = ids[0];
+        if (depth) { /* the context decoding starts from (untimed) */
+            if (xf_session_eval(s, ids, (size_t)depth, logits) != XF_OK) return fail("xf_session_eval (depth)");
+            next = argmax(logits, vocab);
+        }
         t0 = now();
+        const double c0 = cpu_now();
         for (long g = 0; g < n_gen; g++) {
             if (xf_session_eval(s, &next, 1, logits) != XF_OK) return fail("xf_session_eval (decode)");
             next = argmax(logits, vocab);
         }
         dec[r] = now() - t0;
+        dec_cpu[r] = cpu_now() - c0;
     }
 
     printf("{\"model\": \"%s\", \"weights\": \"%s\", \"threads\": %ld, \"prompt\": %ld, \"gen\": %ld, \"n_params\": %llu, "
@@ -192,15 +221,18 @@ int main(int argc, char **argv) {
            model_path, int8 ? "int8" : "stored", threads, n_prompt, n_gen, (unsigned long long)info.n_params,
            (unsigned long long)info.weight_bytes, (unsigned long long)info.n_params * 4ULL);
     for (long r = 0; r < runs; r++)
-        printf("%s{\"prefill_s\": %.5f, \"decode_s\": %.5f, \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f}",
-               r ? ", " : "", pre[r], dec[r], (double)n_prompt / pre[r], (double)n_gen / dec[r]);
-    double pre_med = median(pre, (int)runs), dec_med = median(dec, (int)runs);
+        printf("%s{\"prefill_s\": %.5f, \"decode_s\": %.5f, \"decode_cpu_s\": %.5f, \"prefill_tok_s\": %.2f, "
+               "\"decode_tok_s\": %.2f}",
+               r ? ", " : "", pre[r], dec[r], dec_cpu[r], (double)n_prompt / pre[r], (double)n_gen / dec[r]);
+    double pre_med = median(pre, (int)runs), dec_med = median(dec, (int)runs), cpu_med = median(dec_cpu, (int)runs);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("], \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f, \"n_ctx\": %zu, \"peak_rss_bytes\": %lld}\n",
-           (double)n_prompt / pre_med, (double)n_gen / dec_med, n_ctx, (long long)ru.ru_maxrss * 1024LL);
+    printf("], \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f, \"decode_tok_cpu_s\": %.2f, \"depth\": %ld, "
+           "\"quest\": %ld, \"quest_page\": %ld, \"n_ctx\": %zu, \"peak_rss_bytes\": %lld}\n",
+           (double)n_prompt / pre_med, (double)n_gen / dec_med, (double)n_gen / cpu_med, depth, quest, quest_page, n_ctx,
+           (long long)ru.ru_maxrss * 1024LL);
 
-    free(ids), free(logits), free(pre), free(dec);
+    free(ids), free(logits), free(pre), free(dec), free(dec_cpu);
     xf_session_free(s);
     xf_model_free(m);
     return 0;

@@ -201,7 +201,7 @@ typedef struct xf_model_params {
     size_t attn_sinks;
     /* Block-sparse prefill attention (docs/LONG_CONTEXT.md), decoders: each tile of 64 queries of a
      * prompt reads only the key blocks of 64 whose mean key scores highest against its mean query
-     * (always the first block, for the attention sinks, and its own and the previous block): about
+     * (always the first block, for the attention sinks, and its own and the 3 blocks before): about
      * attn_block_density of the blocks it may see, in 0..1, in layers without a sliding window and
      * once a prompt spans more than 4 blocks; 0 (or 1) = dense. Single-token decode steps stay
      * dense. Added after the fields above (struct_size). */

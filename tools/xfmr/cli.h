@@ -190,7 +190,8 @@ enum {
     "                        default 0 = a plain window)\n"                                       \
     "      --block-sparse D  block-sparse prefill attention: each tile of 64 prompt tokens\n"  \
     "                        reads only its ~D x (blocks of 64 keys) of highest estimated\n"   \
-    "                        score, plus the first and its own (0 < D < 1; default dense)\n"
+    "                        score, plus the first, its own and the 3 before (0 < D <= 1;\n"   \
+    "                        default dense)\n"
 /* Options of token pruning and early exit (encoders). */
 #define CLI_OPTS_ADAPTIVE                                                                           \
     {CLI_OPT_KEEP, 0, "keep", 1}, {CLI_OPT_KEEP_SCHEDULE, 0, "keep-schedule", 1},                  \
