@@ -196,6 +196,27 @@ static void test_gather(void) {
             }
             CHECK_MSG(worst < 1e-5, "page %zu type %d: gathered attention vs masked double: normalized error %.3g", page,
                       type, worst);
+            /* the policies' attention weights: gathered, then scattered back to their slots */
+            float *gw = calloc(4 * rows, 4), *w = calloc(4 * n, 4);
+            for (size_t g = 0; g < 2; g++) xf_attention_weights(&p, g, 0, 2, 0, 1, gw + 2 * g * rows, rows);
+            xf_quest_scatter(C, a, gw, rows, w, n);
+            double werr = 0;
+            for (size_t h = 0; h < 4; h++) {
+                const size_t g = h / 2;
+                double mx = -INFINITY, sum = 0, *sc = malloc(n * sizeof *sc);
+                for (size_t j = 0; j < n; j++) {
+                    double d2 = 0;
+                    for (size_t k = 0; k < dh; k++) d2 += (double)q[h * dh + k] * Kc[j * d + g * dh + k];
+                    sc[j] = C->page_on[g * C->pages_cap + j / page] ? d2 * 0.25 : -INFINITY;
+                    mx = fmax(mx, sc[j]);
+                }
+                for (size_t j = 0; j < n; j++) sum += sc[j] == -INFINITY ? 0 : exp(sc[j] - mx);
+                for (size_t j = 0; j < n; j++)
+                    werr = fmax(werr, fabs(w[h * n + j] - (sc[j] == -INFINITY ? 0 : exp(sc[j] - mx) / sum)));
+                free(sc);
+            }
+            CHECK_MSG(werr < 1e-6, "page %zu type %d: scattered attention weights off by %.3g", page, type, werr);
+            free(gw), free(w);
             /* every page on: the gathered block is the cache; the same kernel gives the same bits */
             memset(C->page_on, 1, 2 * C->pages_cap);
             CHECK(xf_quest_gather(C, 2, c.quest_k, c.quest_v, c.quest_rows) == 0); /* more rows than room: refused */
@@ -279,6 +300,9 @@ static void test_sessions(void) {
     }
     sp.kv_type = XF_KV_F32, sp.kv_policy = "streaming", sp.kv_budget = 150;
     CHECK_MSG(run(m, ids, PROMPT, N, sp, few) == XF_OK, "quest with the streaming policy: %s", xf_errmsg());
+    for (size_t i = 0; i < rows; i++) CHECK(isfinite(few[i]));
+    sp.kv_policy = "h2o"; /* reads the weights of the gathered rows, scattered back to their slots */
+    CHECK_MSG(run(m, ids, PROMPT, N, sp, few) == XF_OK, "quest with the h2o policy: %s", xf_errmsg());
     for (size_t i = 0; i < rows; i++) CHECK(isfinite(few[i]));
     free(dense), free(q3), free(few);
     xf_model_free(m);

@@ -168,12 +168,18 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
         xf_kv_layer *C = &f->kv[s]->layers[layer];
         if (!C->want_w) continue;
         memset(C->w, 0, C->n_heads * C->cap * sizeof *C->w);
+        /* a Quest step attended gathered rows: their weights go back to the slots they came from */
+        const int gathered = probs[s].K && probs[s].K == f->kv[s]->quest_k;
+        float *w = gathered ? f->kv[s]->quest_w : C->w;
+        const size_t ldw = gathered ? probs[s].n_k : C->cap;
+        if (gathered) memset(w, 0, C->n_heads * ldw * sizeof *w);
         for (size_t g = 0; g < a->n_kv_heads; g++) {
             size_t h0, h1;
             xf_attn_group(a, g, &h0, &h1);
             const size_t nq = probs[s].n_q, q0 = C->w_last && C->w_last < nq ? nq - C->w_last : 0;
-            xf_attention_weights(&probs[s], g, 0, h1 - h0, q0, nq, C->w + h0 * C->cap, C->cap);
+            xf_attention_weights(&probs[s], g, 0, h1 - h0, q0, nq, w + h0 * ldw, ldw);
         }
+        if (gathered) xf_quest_scatter(C, a, w, ldw, C->w, C->cap);
     }
     for (size_t s = 0; s < f->n_seq; s++) {
         free((void *)probs[s].kblocks);

@@ -36,6 +36,7 @@ void xf_kv_free(xf_kv_cache *c) {
     free(c->layers);
     free(c->quest_k);
     free(c->quest_v);
+    free(c->quest_w);
     memset(c, 0, sizeof *c);
 }
 
@@ -102,11 +103,12 @@ xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t 
 xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget, size_t page) {
     if (!page) page = XF_QUEST_PAGE;
     c->quest_budget = budget;
-    size_t kvd = 0;
+    size_t kvd = 0, heads = 0;
     for (size_t l = 0; budget && l < c->n_layers; l++) {
         xf_kv_layer *L = &c->layers[l];
         L->quest = 1, L->page = page, L->head_dim = p->layers[l].attn.head_dim;
         kvd = L->kv_dim > kvd ? L->kv_dim : kvd;
+        heads = L->n_heads > heads ? L->n_heads : heads;
         xf_status st = xf_quest_grow(L, L->cap);
         if (st) return st;
     }
@@ -117,7 +119,8 @@ xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget, size
     if (!xf_mul_ok(c->quest_rows, kvd * sizeof(float), &bytes))
         return xf_error(XF_ERR_RANGE, "Quest budget of %zu keys x %zu values overflows", budget, kvd);
     c->quest_k = xf_aligned_alloc(bytes ? bytes : 1), c->quest_v = xf_aligned_alloc(bytes ? bytes : 1);
-    if (!c->quest_k || !c->quest_v)
+    c->quest_w = xf_malloc((heads ? heads : 1) * c->quest_rows * sizeof *c->quest_w);
+    if (!c->quest_k || !c->quest_v || !c->quest_w)
         return xf_error(XF_ERR_NOMEM, "cannot allocate Quest's gathered keys (%zu bytes)", 2 * bytes);
     return XF_OK;
 }
@@ -204,7 +207,9 @@ size_t xf_kv_bytes(const xf_kv_cache *c) {
     }
     size_t kvd = 0;
     for (size_t l = 0; c->quest_k && l < c->n_layers; l++) kvd = c->layers[l].kv_dim > kvd ? c->layers[l].kv_dim : kvd;
-    if (c->quest_k) b += 2 * c->quest_rows * kvd * sizeof(float);
+    size_t heads = 0;
+    for (size_t l = 0; c->quest_k && l < c->n_layers; l++) heads = c->layers[l].n_heads > heads ? c->layers[l].n_heads : heads;
+    if (c->quest_k) b += (2 * kvd + heads) * c->quest_rows * sizeof(float);
     return b;
 }
 

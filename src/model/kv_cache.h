@@ -76,6 +76,7 @@ typedef struct xf_kv_cache {
     /* Quest: the keys and values a decode step selected, gathered ([quest_rows, largest kv_dim]
      * floats each; see xf_quest_gather) */
     float *quest_k, *quest_v;
+    float *quest_w; /* [largest n_heads, quest_rows]: the attention weights of the gathered rows */
     size_t quest_rows;
 } xf_kv_cache;
 
@@ -158,6 +159,10 @@ size_t xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, si
  * the query at the last row) is attention over the selected slots: the newest query sees every
  * slot of its cache. */
 size_t xf_quest_gather(const xf_kv_layer *L, size_t n_kv_heads, float *gk, float *gv, size_t rows);
+/* The attention weights of gathered rows (gw: [query head][rows], as xf_attention_weights sums
+ * them over the gathered problem) added to the slots they came from: w[h * ldw + slot]; slots
+ * the step did not read get nothing. For policies that score slots by attention (h2o, snapkv). */
+void xf_quest_scatter(const xf_kv_layer *L, const xf_attn_plan *a, const float *gw, size_t rows, float *w, size_t ldw);
 /* Rows xf_quest_gather may need for a budget: the budget's pages, the fixed ones, one partial. */
 size_t xf_quest_rows(size_t budget, size_t page);
 

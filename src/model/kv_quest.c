@@ -127,6 +127,21 @@ size_t xf_quest_select(xf_kv_layer *L, const xf_attn_plan *a, const float *q, si
     return n_on;
 }
 
+void xf_quest_scatter(const xf_kv_layer *L, const xf_attn_plan *a, const float *gw, size_t rows, float *w, size_t ldw) {
+    const size_t P = L->page, n_pages = pages_of(L->n, P);
+    for (size_t g = 0; g < a->n_kv_heads; g++) {
+        const unsigned char *on = L->page_on + g * L->pages_cap;
+        size_t h0, h1, r = 0;
+        xf_attn_group(a, g, &h0, &h1);
+        for (size_t b = 0; b < n_pages; b++) {
+            if (!on[b]) continue;
+            const size_t j1 = (b + 1) * P < L->n ? (b + 1) * P : L->n;
+            for (size_t j = b * P; j < j1 && r < rows; j++, r++)
+                for (size_t h = h0; h < h1; h++) w[h * ldw + j] += gw[h * rows + r];
+        }
+    }
+}
+
 size_t xf_quest_gather(const xf_kv_layer *L, size_t n_kv_heads, float *gk, float *gv, size_t rows) {
     const size_t d = L->kv_dim, dh = L->head_dim, P = L->page, n_pages = pages_of(L->n, P);
     size_t n_rows = 0;
