@@ -46,6 +46,7 @@ ENC = os.path.join(MODELS, "all-MiniLM-L6-v2")
 DEC = os.path.join(MODELS, "SmolLM2-135M-Instruct")
 RERANK = os.path.join(HERE, "tests/data/tiny/bert_rerank")  # cross-encoder (1 label)
 CLS = os.path.join(HERE, "tests/data/tiny/bert_cls")  # classifier (3 labels)
+MULTI = os.path.join(HERE, "tests/data/tiny/modernbert_cls_mean")  # problem_type multi_label_classification
 GOLD = [line.rstrip("\n").split("\t") for line in open(os.path.join(HERE, "tests/data/tiny/cross_goldens.tsv"))]
 KEY = "test-key-123"
 SANITIZED = os.environ.get("XF_T_SANITIZED") == "1"
@@ -107,7 +108,8 @@ check("--index built with another model: startup error",
 
 # ------------------------------------------------------------------ start the server
 errf = tempfile.NamedTemporaryFile(prefix="xfmr_serve_", suffix=".log", delete=False)
-srv = subprocess.Popen([X, "serve", "-m", ENC, "-m", DEC, "-m", RERANK, "-m", CLS, "--index", DB, "--port", "0",
+srv = subprocess.Popen([X, "serve", "-m", ENC, "-m", DEC, "-m", RERANK, "-m", CLS, "-m", MULTI, "--index", DB,
+                        "--port", "0",
                         "--threads", "2", "--api-key", KEY,
                         "--max-body", "1000000", "--max-tokens", "256", "--max-sessions", "8", "--grace", "5"],
                        stdout=subprocess.DEVNULL, stderr=errf)
@@ -332,7 +334,7 @@ try:
     # -------------------------------------------------------------- other endpoints
     ms = client.models.list()
     check("models", sorted(m.id for m in ms.data) == ["SmolLM2-135M-Instruct", "all-MiniLM-L6-v2", "bert_cls",
-                                                      "bert_rerank"])
+                                                      "bert_rerank", "modernbert_cls_mean"])
     code, body = http("GET", "/health", key=None)
     check("health without key", code == 200)
     code, body = http("GET", "/info")
@@ -387,6 +389,15 @@ try:
     want = [float(x) for x in cl[4][4].split()]
     check("predict a pair, raw_scores: the logits",
           len(got) == 3 and all(abs(d["score"] - want[names.index(d["label"])]) <= 1e-5 for d in got), body[:300])
+    # problem_type multi_label_classification: a sigmoid per label, the scores `xfmr classify --json` prints
+    cli = subprocess.run([X, "classify", "-m", MULTI, "--json", "--threads", "1", "a short text"], capture_output=True,
+                         text=True)
+    want = {d["label"]: d["score"] for d in json.loads(cli.stdout)["scores"]} if cli.returncode == 0 else {}
+    code, body = http("POST", "/predict", {"inputs": "a short text", "model": "modernbert_cls_mean"})
+    got = json.loads(body) if code == 200 else []
+    check("predict multi-label: sigmoid per label, as xfmr classify",
+          len(want) == 2 and len(got) == 2 and abs(sum(d["score"] for d in got) - 1) > 1e-3 and
+          all(abs(d["score"] - want[d["label"]]) <= 1e-6 for d in got), body[:300].decode(errors="replace") + " / " + cli.stdout[:300])
     is_error(*http("POST", "/predict", {"inputs": ["a", "b", "c"], "model": "bert_cls"}), 400, "predict 3 strings")
     is_error(*http("POST", "/predict", {"model": "bert_cls"}), 400, "predict without inputs")
     is_error(*http("POST", "/predict", {"inputs": "a", "model": "all-MiniLM-L6-v2"}), 400, "predict with an embedder")

@@ -71,6 +71,9 @@ void cmd_quantize_help(FILE *f);
 int cmd_classify(int argc, char **argv);
 void cmd_classify_help(FILE *f);
 int cmd_rerank(int argc, char **argv);
+/* One input's n classifier logits into scores in place (softmax, sigmoid of each, or as they are):
+ * `xfmr classify` and serve's /predict. */
+void cli_scores(float *v, size_t n, xf_score_fn f);
 void cmd_rerank_help(FILE *f);
 int cmd_compress(int argc, char **argv);
 void cmd_compress_help(FILE *f);

@@ -126,11 +126,10 @@ static const char *label_name(const xf_model *m, size_t i, char *buf, size_t cap
     return buf;
 }
 
-/* Scores of one input's logits in place: 0 none, 1 softmax, 2 sigmoid. */
-static void activate(float *v, size_t n, int act) {
-    if (act == 2)
+void cli_scores(float *v, size_t n, xf_score_fn f) {
+    if (f == XF_SCORE_SIGMOID)
         for (size_t i = 0; i < n; i++) v[i] = 1.0f / (1.0f + expf(-v[i]));
-    if (act != 1) return;
+    if (f != XF_SCORE_SOFTMAX) return;
     float mx = v[0], s = 0;
     for (size_t i = 1; i < n; i++) mx = v[i] > mx ? v[i] : mx;
     for (size_t i = 0; i < n; i++) s += v[i] = expf(v[i] - mx);
@@ -173,9 +172,12 @@ int cmd_classify(int argc, char **argv) {
         case OPT_ACT: act_name = arg; break;
         }
     }
-    int act = -1;
+    int act = -1; /* an xf_score_fn, or -1: the model's */
     if (act_name) {
-        act = !strcmp(act_name, "none") ? 0 : !strcmp(act_name, "softmax") ? 1 : !strcmp(act_name, "sigmoid") ? 2 : -2;
+        act = !strcmp(act_name, "none")      ? XF_SCORE_NONE
+              : !strcmp(act_name, "softmax") ? XF_SCORE_SOFTMAX
+              : !strcmp(act_name, "sigmoid") ? XF_SCORE_SIGMOID
+                                             : -2;
         if (act == -2) return cli_texts_free(&t), cli_usage_error("classify", "--activation '%s' is not softmax, sigmoid or none", act_name);
     }
     if (file && t.n) return cli_texts_free(&t), cli_usage_error("classify", "give either texts or --file");
@@ -185,10 +187,7 @@ int cmd_classify(int argc, char **argv) {
     xf_model *model = NULL;
     rc = load(&mo, "classify", &model);
     size_t L = model ? xf_model_n_labels(model) : 0;
-    if (act < 0 && model) { /* problem_type, as transformers' text-classification pipeline */
-        xf_score_fn f = xf_model_score_fn(model);
-        act = f == XF_SCORE_NONE ? 0 : f == XF_SCORE_SIGMOID ? 2 : 1;
-    }
+    if (act < 0 && model) act = xf_model_score_fn(model); /* problem_type, as transformers' pipeline */
     char **second = rc ? NULL : calloc(t.n, sizeof *second);
     float *logits = rc ? NULL : malloc(t.n * L * sizeof *logits), *sc = rc ? NULL : malloc(L * sizeof *sc);
     if (!rc && (!second || !logits || !sc)) rc = cli_error("out of memory");
@@ -200,7 +199,7 @@ int cmd_classify(int argc, char **argv) {
         rc = cli_lib_error();
     for (size_t i = 0; !rc && i < t.n; i++) {
         memcpy(sc, logits + i * L, L * sizeof *sc);
-        activate(sc, L, act);
+        cli_scores(sc, L, (xf_score_fn)act);
         size_t best = 0;
         for (size_t j = 1; j < L; j++) best = sc[j] > sc[best] ? j : best;
         char buf[32];

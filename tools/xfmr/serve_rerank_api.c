@@ -1,12 +1,13 @@
 /* serve_rerank_api.c — TEI's POST /rerank and POST /predict under `xfmr serve`, for a model with a
  * sequence-classification head (docs/RERANK.md). The pairs are tokenized on the HTTP thread
  * ([CLS] a [SEP] b [SEP], token types 0 / 1) and their logits come from the model's worker, batched
- * with other requests (serve_embed.c). As TEI: scores are sigmoid(logit) for one output and the
- * softmax over the labels for more, or the logits with "raw_scores": true; inputs longer than the
+ * with other requests (serve_embed.c). /rerank scores are sigmoid(logit), as TEI; /predict scores
+ * are `xfmr classify`'s (config.json problem_type: softmax over the labels, sigmoid of each, or the
+ * raw output; without it softmax, sigmoid for one output); both give the logits with "raw_scores":
+ * true. Inputs longer than the
  * model takes are a 400 unless "truncate": true (then cut longest_first). */
 #define _POSIX_C_SOURCE 200809L
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,8 +51,6 @@ static int run(srv_model *m, pairs *p, float *logits, srv_reply *r) {
     srv_error(r, 500, NULL, "model_error", "%s", job.err);
     return -1;
 }
-
-static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 typedef struct {
     size_t index;
@@ -114,7 +113,8 @@ void srv_api_rerank(srv_server *s, const char *body, size_t len, srv_reply *r) {
         if (encode(m, query, t->valuestring, truncate, "texts", i, &p.encs[i], r)) goto out;
     }
     if (run(m, &p, logits, r)) goto out;
-    for (i = 0; i < n; i++) rk[i] = (ranked){i, raw ? logits[i] : sigmoid(logits[i])};
+    if (!raw) cli_scores(logits, n, XF_SCORE_SIGMOID); /* each its own sigmoid, as TEI */
+    for (i = 0; i < n; i++) rk[i] = (ranked){i, logits[i]};
     qsort(rk, n, sizeof *rk, by_score);
     srv_buf *b = &r->body;
     srv_buf_add(b, "[", 1);
@@ -190,12 +190,11 @@ void srv_api_predict(srv_server *s, const char *body, size_t len, srv_reply *r) 
     if (run(m, &p, logits, r)) goto out;
     srv_buf *o = &r->body;
     if (batch) srv_buf_add(o, "[", 1);
+    xf_score_fn fn = raw ? XF_SCORE_NONE : xf_model_score_fn(m->m); /* as `xfmr classify` */
     for (size_t i = 0; i < n; i++) {
-        float *v = logits + i * L, mx = v[0], sum = 0;
-        for (size_t j = 1; j < L; j++) mx = v[j] > mx ? v[j] : mx;
-        for (size_t j = 0; j < L; j++) sum += expf(v[j] - mx);
-        for (size_t j = 0; j < L; j++)
-            rk[j] = (ranked){j, raw ? v[j] : L == 1 ? sigmoid(v[j]) : expf(v[j] - mx) / sum};
+        float *v = logits + i * L;
+        cli_scores(v, L, fn);
+        for (size_t j = 0; j < L; j++) rk[j] = (ranked){j, v[j]};
         qsort(rk, L, sizeof *rk, by_score);
         srv_buf_add(o, i ? ",[" : "[", i ? 2 : 1);
         for (size_t j = 0; j < L; j++) {
