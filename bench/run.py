@@ -23,6 +23,10 @@ Parts (--only picks some; the percentages need probe, which runs whenever gemm/d
           --threads 1 while a busy loop keeps one core busy
 --xfmr-isa avx2: xfmr's engines run with XF_ISA=avx2 (the AVX2 kernels on an AVX-512 machine: a
 proxy for AVX2-only servers; the peers run as they are).
+--peer-isa avx2: the Python peers limited to AVX2 too (ATEN_CPU_CAPABILITY=avx2,
+ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2), so that both sides of an AVX2 proxy run
+lack AVX-512. --engines "xfmr fp32,sentence-transformers": only these embed engines.
+--results DIR: write the JSON, summary.md and plots there instead of bench/results.
 --quick: 1 run, the first 200 texts, pp64/tg16, smaller probe array: checks that all works.
 
 Writes bench/results/{probe,gemm,embed,decode}.json (raw samples, versions, load averages, date,
@@ -54,6 +58,7 @@ GGUF_MAKE = {
 }
 PEER_MODULES = {"embed": ["torch", "sentence_transformers", "onnxruntime", "onnx", "tokenizers", "transformers"],
                 "plots": ["matplotlib"]}
+ORT_MODULES = ["onnxruntime", "onnx"]  # without them the embed part still runs sentence-transformers
 TARGETS = {"probe": ["bench_probe"], "gemm": ["bench_gemm"], "embed": ["bench_embed"], "decode": ["bench_decode"],
            "load": ["xfmr"]}
 
@@ -85,9 +90,12 @@ def build(parts):
                    stdout=subprocess.DEVNULL)
 
 
+RESULTS_DIR = [RESULTS]  # --results changes it
+
+
 def save(name, obj):
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, name), "w") as f:
+    os.makedirs(RESULTS_DIR[0], exist_ok=True)
+    with open(os.path.join(RESULTS_DIR[0], name), "w") as f:
         json.dump(obj, f, indent=2)
 
 
@@ -149,8 +157,11 @@ def linear_flops_per_token(model_dir):
 
 def part_embed(a, threads, corpus, have_peers):
     xf = ["xfmr fp32", "xfmr int8"] + (["xfmr bf16"] if cpu_has("avx512_bf16") else [])
-    engines = xf + (["sentence-transformers", "sentence-transformers bf16", "onnxruntime fp32", "onnxruntime int8"]
-                    if have_peers else [])
+    have_st = have_peers or not [m for m in missing_modules(PEER_MODULES["embed"]) if m not in ORT_MODULES]
+    engines = xf + (["sentence-transformers", "sentence-transformers bf16"] if have_st else []) + (
+        ["onnxruntime fp32", "onnxruntime int8"] if have_peers else [])
+    if a.engines:
+        engines = [e for e in engines if e in a.engines]
     res = {"model": rel(MINILM), "corpus": rel(corpus), "threads": threads, "batches": a.batches, "runs": a.runs,
            "engines": engines, "machine": machine(), "results": [], "errors": []}
     if have_peers:
@@ -278,7 +289,8 @@ def summary(a, probe, gemm, embed, decode, load, limits, notes):
         isa = embed["results"][0].get("xfmr_isa")
         if isa:
             L += [f"xfmr ran with XF_ISA={isa}: its {isa} kernels on this machine (a proxy for {isa}-only servers); "
-                  "the peers ran with everything this CPU has.", ""]
+                  + ("the peers were limited to AVX2 too (--peer-isa)." if os.environ.get("ATEN_CPU_CAPABILITY")
+                     else "the peers ran with everything this CPU has."), ""]
         L += ["texts/s (CPU): texts ÷ the process's CPU seconds (all threads) — at 1 thread the speed the run would "
               "have alone on this shared machine; the ratios use it at 1 thread, wall time otherwise.", "",
               "| batch | threads | engine | texts/s | texts/s (CPU) | ms/text | useful GFLOP/s (% of peak) | peak RSS MB | "
@@ -330,12 +342,13 @@ def summary(a, probe, gemm, embed, decode, load, limits, notes):
     if load and load.get("results"):
         L += [f"## Under load ({load['busy_processes']} busy loop(s) beside xfmr; bench/bench_load.py)", "",
               "Whole commands (model load included), medians of alternating runs.", "",
-              "| command | --threads 1 s | default threads s | default speed / 1 thread |", "|---|---|---|---|"]
+              "| command | busy loops | --threads 1 s | default threads s | default speed / 1 thread |",
+              "|---|---|---|---|---|"]
         for r in load["results"]:
-            L.append(f"| `{r['command']}` | {r['median_s']['1']:.2f} | {r['median_s']['default']:.2f} | "
-                     f"{r['default_over_1']:.2f}× |")
+            L.append(f"| `{r['command']}` | {r.get('busy', load['busy_processes'])} | {r['median_s']['1']:.2f} | "
+                     f"{r['median_s']['default']:.2f} | {r['default_over_1']:.2f}× |")
         L.append("")
-    with open(os.path.join(RESULTS, "summary.md"), "w") as f:
+    with open(os.path.join(RESULTS_DIR[0], "summary.md"), "w") as f:
         f.write("\n".join(L))
     return "\n".join(L)
 
@@ -363,7 +376,7 @@ def plots(gemm, embed, decode, limits):
             vals = {(f"{r['threads']} thr", r["engine"]): r["texts_per_s"] for r in embed["results"] if r["batch"] == b}
             bars(ax, [f"{t} thr" for t in embed["threads"]], embed["engines"], vals, "texts/s",
                  f"all-MiniLM-L6-v2, batch {b}")
-        fig.tight_layout(), fig.savefig(os.path.join(RESULTS, "embed.png"), dpi=100), plt.close(fig)
+        fig.tight_layout(), fig.savefig(os.path.join(RESULTS_DIR[0], "embed.png"), dpi=100), plt.close(fig)
         written.append("embed.png")
     if decode and decode["results"]:
         fig, axs = plt.subplots(1, 2, figsize=(12, 4))
@@ -376,7 +389,7 @@ def plots(gemm, embed, decode, limits):
                 g = f"{os.path.basename(r['model']).split('.')[1]} {r['threads']} thr"
                 vals[(g, "llama.cpp")], vals[(g, "xfmr")] = r["llama_cpp"][key], r["xfmr"][key]
             bars(ax, labels, ["llama.cpp", "xfmr"], vals, "tokens/s", f"SmolLM2-135M {title}")
-        fig.tight_layout(), fig.savefig(os.path.join(RESULTS, "decode.png"), dpi=100), plt.close(fig)
+        fig.tight_layout(), fig.savefig(os.path.join(RESULTS_DIR[0], "decode.png"), dpi=100), plt.close(fig)
         written.append("decode.png")
     if gemm and limits.p:
         fig, ax = plt.subplots(figsize=(8, 4))
@@ -389,7 +402,7 @@ def plots(gemm, embed, decode, limits):
                 for r in gemm["results"]}
         bars(ax, shapes, [f"{t} thr" for t in gemm["threads"]], vals, "% of fp32 FMA peak", "xfmr fp32 GEMM")
         ax.tick_params(axis="x", labelsize=7)
-        fig.tight_layout(), fig.savefig(os.path.join(RESULTS, "gemm.png"), dpi=100), plt.close(fig)
+        fig.tight_layout(), fig.savefig(os.path.join(RESULTS_DIR[0], "gemm.png"), dpi=100), plt.close(fig)
         written.append("gemm.png")
     return written
 
@@ -412,8 +425,14 @@ def main():
     ap.add_argument("--corpus", default=CORPUS)
     ap.add_argument("--xfmr-isa", choices=["avx2", "scalar"], default=None,
                     help="run xfmr's engines with XF_ISA set (its lower-ISA kernels, as on machines without AVX-512)")
+    ap.add_argument("--peer-isa", choices=["avx2"], default=None,
+                    help="limit the Python peers (PyTorch, oneDNN, MKL) to AVX2 as well")
+    ap.add_argument("--engines", default=None, help="embed engines to run, comma-separated (default: all)")
+    ap.add_argument("--results", default=RESULTS, help="folder for the JSON, summary.md and plots")
     a = ap.parse_args()
     a.runs = a.runs or (1 if a.quick else 5)
+    a.engines = [e.strip() for e in a.engines.split(",") if e.strip()] if a.engines else None
+    RESULTS_DIR[0] = os.path.abspath(a.results)
     a.gguf = [os.path.abspath(g) for g in a.gguf.split(",") if g]
     a.prompt, a.gen = (64, 16) if a.quick else (512, 128)
     parts = [p for p in a.only.split(",") if p]
@@ -425,6 +444,10 @@ def main():
     if a.xfmr_isa:  # every child inherits it; only xfmr reads it
         os.environ["XF_ISA"] = a.xfmr_isa
         notes.append(f"XF_ISA={a.xfmr_isa}: xfmr used its {a.xfmr_isa} kernels (embed, decode, load); peers unchanged.")
+    if a.peer_isa:  # read by PyTorch (ATen), oneDNN and MKL in the peers' child processes
+        os.environ.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2")
+        notes.append("--peer-isa avx2: the Python peers ran with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2, "
+                     "MKL_ENABLE_INSTRUCTIONS=AVX2 (no AVX-512 in PyTorch's kernels either).")
     if a.quick:
         notes.append("--quick: smoke-test settings (1 run, first 200 texts, pp64/tg16); not figures to quote.")
 
@@ -434,7 +457,9 @@ def main():
     if allmiss:
         log(f"missing Python packages: {', '.join(allmiss)} -> python3 -m pip install -r bench/requirements.txt")
         if "embed" in parts and miss["embed"]:
-            notes.append(f"Peers skipped (missing {', '.join(miss['embed'])}): embed runs xfmr only.")
+            st_only = not [m for m in miss["embed"] if m not in ORT_MODULES]
+            notes.append(f"ONNX Runtime skipped (missing {', '.join(miss['embed'])})." if st_only else
+                         f"Peers skipped (missing {', '.join(miss['embed'])}): embed runs xfmr only.")
         if miss["plots"]:
             notes.append("No plots (matplotlib missing).")
 
@@ -462,14 +487,14 @@ def main():
     if "load" in parts:
         log("load: bench/bench_load.py (xfmr generate / embed, default threads vs 1, beside a busy loop)")
         subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_load.py"), "--runs", str(a.runs),
-                        "--json", os.path.join(RESULTS, "load.json")], check=True)
-        load = json.load(open(os.path.join(RESULTS, "load.json")))
+                        "--json", os.path.join(RESULTS_DIR[0], "load.json")], check=True)
+        load = json.load(open(os.path.join(RESULTS_DIR[0], "load.json")))
     text = summary(a, probe, gemm, embed, decode, load, limits, notes)
     written = [] if miss["plots"] else plots(gemm, embed, decode, limits)
     print(text)
-    log(f"done in {time.time() - t0:.0f} s: bench/results/summary.md, "
-        f"{', '.join('bench/results/' + n for n in written) or 'no plots'}, JSON: "
-        f"{', '.join(f'bench/results/{p}.json' for p in need)}")
+    log(f"done in {time.time() - t0:.0f} s: {rel(RESULTS_DIR[0])}/summary.md, "
+        f"{', '.join(rel(os.path.join(RESULTS_DIR[0], n)) for n in written) or 'no plots'}, JSON: "
+        f"{', '.join(rel(os.path.join(RESULTS_DIR[0], p + '.json')) for p in need)}")
     return 0
 
 
