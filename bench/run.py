@@ -199,7 +199,8 @@ def part_embed(a, threads, corpus, have_peers):
                     log(f"embed: {eng} failed: {e}")
                     continue
                 r.update({"engine": eng, "threads": t, "batch": b, "loadavg_after": loadavg(), "xfmr_isa": a.xfmr_isa})
-                log(f"embed: {eng} t{t} b{b}: {r['texts_per_s']:.1f} texts/s, {r['mean_latency_ms']:.2f} ms/text")
+                cpu = f", {r['texts'] / r['median_cpu_s']:.1f} texts per CPU s" if r.get("median_cpu_s") else ""
+                log(f"embed: {eng} t{t} b{b}: {r['texts_per_s']:.1f} texts/s, {r['mean_latency_ms']:.2f} ms/text{cpu}")
                 res["results"].append(r)
     # Useful work: the linear layers' flops on the real (unpadded) tokens, from xfmr's count.
     tokens = next((r["tokens"] for r in res["results"] if "tokens" in r), None)
