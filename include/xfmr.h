@@ -393,10 +393,24 @@ typedef struct xf_save_params {
      * written. */
     double target_bpw;
     const char *mix_types; /* comma-separated ggml type names, e.g. "Q4_0,Q8_0" */
+    /* Mixed precision with a quality target (docs/QUANTIZATION.md, "--max-ppl-increase"), instead of
+     * target_bpw (leave it 0; needs calib_text): > 0 writes the smallest target_bpw mixture (of
+     * mix_types) whose quality loss on calib_text stays within max_ppl_increase percent — decoders:
+     * the perplexity increase over the model as loaded, on calib_text's first calib_max_tokens tokens
+     * (windows of up to 512); encoders: 100 x (1 - mean cosine) of the embeddings of calib_text's
+     * first 256 non-empty lines to the loaded model's. The bits per weight are found by bisection
+     * (at most XF_MIX_SEARCH_EVALS = 9 candidates, each written beside path under a temporary name,
+     * loaded, measured and removed); a target that even the largest mixture misses is
+     * XF_ERR_INVALID_ARG naming the loss it reaches, and nothing is written. Added after the fields
+     * above (struct_size). */
+    double max_ppl_increase;
+    /* Called after each candidate of that search with progress_user, the candidates measured, the
+     * most there will be, the candidate's bits per weight and its loss (percent). May be NULL. */
+    void (*search_progress)(void *user, size_t done, size_t total, double bpw, double loss);
 } xf_save_params;
 
 static inline xf_save_params xf_save_default_params(void) {
-    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0, 0, 0, 0, 0, 0, 0};
+    xf_save_params p = {sizeof(xf_save_params), XF_SAVE_F32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     return p;
 }
 

@@ -16,6 +16,8 @@ usage: scripts/quant_curves.py [--xfmr build/xfmr] [--model models/all-MiniLM-L6
           [--out .cache/quant] [--plot docs/quantization_minilm.png] [--reuse]
           [--calib .cache/eval/adaptive/calib_docs.txt] [--extra 'llama.cpp Q4_K_S=lcpp-minilm-Q4_K_S.gguf' ...]
           [--targets 4.5,5.0,5.5 [--mix-types LIST]] [--no-searched]
+--from-table docs/QUANTIZATION.md draws the plot again from the measured rows of the doc's first
+table (no measurement), e.g. after a change of the plot's style.
 --targets adds a row per mixed-precision target (xfmr quantize --target-bpw B --calib CALIB), drawn
 as squares.
 (needs the eval data, scripts/fetch_eval_data.sh; the GGUF tensor table is read here, since the
@@ -98,6 +100,61 @@ def run(a, name, gguf):
             "cos_mean": g["cosine_mean"], "cos_min": g["cosine_min"], "texts": g["texts"]}
 
 
+def table_rows(md):
+    """The rows of the first '| type | bits/weight, blocks | ...' table of a Markdown file, as run() returns them."""
+    rows, on = [], False
+    for line in open(md):
+        if line.startswith("| type | bits/weight, blocks | bits/weight, all 2-D"):
+            on = True
+            continue
+        if on and not line.startswith("|"):
+            break
+        if not on or line.startswith("|---"):
+            continue
+        c = [x.strip().replace("**", "") for x in line.strip().strip("|").split("|")]
+        name = c[0].replace("**", "").replace("`", "")
+        if name.startswith("F32"):
+            continue
+        name = name.split(" (")[0] if not name.startswith("FP") else name.replace(" (xfmr's searched FP4, no calibration)", "").replace(
+            " (xfmr's FP8, no calibration)", "").replace(" (--calib)", "")
+        rows.append({"name": name, "bpw_blk": float(c[1]), "bpw": float(c[2]), "rel_ndcg": float(c[7]),
+                     "cos_mean": float(c[8]), "cos_min": float(c[9])})
+    return rows
+
+
+def plot(a, rows):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.6))
+    for r in rows:
+        own = not r["name"].startswith("llama.cpp")
+        mix = r["name"].startswith("mix ")
+        fp = r["name"].startswith("FP4S") or r["name"].startswith("FP8S")
+        kw = dict(marker="s" if mix else "D" if fp else "o" if own else "x",
+                  color="C2" if mix else "C4" if fp else "C0" if own else "C3")
+        x = r["bpw_blk"]
+        ax[0].scatter(x, r["rel_ndcg"], **kw)
+        ax[0].annotate(r["name"], (x, r["rel_ndcg"]), fontsize=6.5, xytext=(3, 3), textcoords="offset points")
+        ax[1].scatter(x, 1 - r["cos_mean"], **kw)
+        ax[1].annotate(r["name"], (x, 1 - r["cos_mean"]), fontsize=6.5, xytext=(3, 3), textcoords="offset points")
+    ax[0].axhline(1.0, color="gray", lw=0.5)
+    ax[0].set_xlabel("bits per weight (the blocks' matrices)")
+    ax[0].set_ylabel("nDCG@10 relative to F32 (%d Debian pairs)" % a.limit)
+    ax[1].set_yscale("log")
+    ax[1].set_xlabel("bits per weight (the blocks' matrices)")
+    ax[1].set_ylabel("1 - mean cosine to F32 (golden corpus)")
+    for k in (0, 1):
+        ax[k].set_xscale("log", base=2)
+        ax[k].set_xticks([4, 4.5, 5, 5.5, 6, 7, 8.5, 16])
+        ax[k].set_xticklabels(["4", "4.5", "5", "5.5", "6", "7", "8.5", "16"])
+        ax[k].grid(alpha=0.3)
+    fig.suptitle(a.title + "; FP4S / FP8S (xfmr's searched FP formats): diamonds", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(a.plot, dpi=110)
+    print("plot: %s" % a.plot, file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--xfmr", default="build/xfmr")
@@ -116,7 +173,11 @@ def main():
     ap.add_argument("--targets", default="", help="mixed-precision targets (bits per weight), needs --calib")
     ap.add_argument("--mix-types", default=None, help="the types of the mixtures (xfmr quantize --mix-types)")
     ap.add_argument("--title", default="all-MiniLM-L6-v2: xfmr quantize types (o) and llama-quantize (x)")
+    ap.add_argument("--from-table", help="plot the rows of this Markdown file's first type table, measure nothing")
     a = ap.parse_args()
+    if a.from_table:
+        plot(a, table_rows(a.from_table))
+        return
     os.makedirs(a.out, exist_ok=True)
     rows = []
     for t in a.types.split(","):
@@ -153,30 +214,7 @@ def main():
             r["name"], r["bpw_blk"], r["bpw"], r["bytes"] / 2**20, r["mrr"], r["rel_mrr"], r["ndcg"], r["rel_ndcg"], r["cos_mean"],
             r["cos_min"], r["speed_cpu"]))
     if a.plot:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
-        for r in rows:
-            own = not r["name"].startswith("llama.cpp")
-            mix = r["name"].startswith("mix ")
-            kw = dict(marker="s" if mix else "o" if own else "x", color="C2" if mix else "C0" if own else "C3")
-            x = r["bpw_blk"]
-            ax[0].scatter(x, r["rel_ndcg"], **kw)
-            ax[0].annotate(r["name"], (x, r["rel_ndcg"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
-            ax[1].scatter(x, 1 - r["cos_mean"], **kw)
-            ax[1].annotate(r["name"], (x, 1 - r["cos_mean"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        ax[0].axhline(1.0, color="gray", lw=0.5)
-        ax[0].set_xlabel("bits per weight (the blocks' matrices)")
-        ax[0].set_ylabel("nDCG@10 relative to F32 (%d Debian pairs)" % a.limit)
-        ax[1].set_yscale("log")
-        ax[1].set_xlabel("bits per weight (the blocks' matrices)")
-        ax[1].set_ylabel("1 - mean cosine to F32 (golden corpus)")
-        fig.suptitle(a.title)
-        fig.tight_layout()
-        fig.savefig(a.plot, dpi=110)
-        print("plot: %s" % a.plot, file=sys.stderr)
-
+        plot(a, rows)
 
 if __name__ == "__main__":
     main()

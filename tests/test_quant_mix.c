@@ -9,7 +9,12 @@
  *      general.file_type and xfmr.quantize.mix
  *      written, the file reloading and giving logits close to the float model's;
  *   4. impossible targets (below the cheapest type, above Q8_0), target with quantize, mix_types
- *      without a target: XF_ERR_INVALID_ARG and no file. */
+ *      without a target: XF_ERR_INVALID_ARG and no file;
+ *   5. max_ppl_increase on the tiny LLaMA (perplexity) and BERT (cosine): at most
+ *      XF_MIX_SEARCH_EVALS candidates, the largest first; the file written is the smallest candidate
+ *      that met the limit, and its loss measured again from the file is that candidate's and within
+ *      the limit; a limit even the largest mixture misses, and bad combinations: XF_ERR_INVALID_ARG,
+ *      no file, no candidate file left. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "harness.h"
 #include "io/gguf.h"
 #include "kernels/quants.h"
+#include "model/model.h"
 #include "quant/quant_mix.h"
 #include "xfmr.h"
 
@@ -194,9 +200,113 @@ static void test_tiny_llama(void) {
     xf_model_free(m);
 }
 
+/* ------------------------------------------------------------------ 5 */
+
+typedef struct trial {
+    size_t n;
+    double bpw[16], loss[16];
+    size_t total;
+} trial;
+
+static void on_trial(void *user, size_t done, size_t total, double bpw, double loss) {
+    trial *t = user;
+    CHECK(done == t->n + 1 && total == XF_MIX_SEARCH_EVALS);
+    if (t->n < 16) t->bpw[t->n] = bpw, t->loss[t->n] = loss;
+    t->n++;
+    t->total = total;
+}
+
+static int search_left(const char *path) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.search-tmp.gguf", path);
+    return exists(tmp);
+}
+
+static void test_max_ppl(const char *model, const double *limits, size_t n_limits) {
+    xf_model *m = load(xf_t_src(model));
+    if (!m) return;
+    xf_quality_ref ref;
+    CHECK_MSG(xf_quality_ref_make(m, k_calib, 0, &ref) == XF_OK, "%s", xf_errmsg());
+    const char *out = xf_t_out("mix-ppl.gguf");
+    enum { CAP = 64 };
+    double bits[CAP];
+    for (size_t k = 0; k < n_limits; k++) {
+        trial tr = {0};
+        xf_save_params sp = xf_save_default_params();
+        sp.max_ppl_increase = limits[k];
+        sp.calib_text = k_calib;
+        sp.search_progress = on_trial;
+        sp.progress_user = &tr;
+        CHECK_MSG(xf_model_save(m, out, &sp) == XF_OK, "%s, limit %g: %s", model, limits[k], xf_errmsg());
+        CHECK(!search_left(out));
+        CHECK_MSG(tr.n >= 1 && tr.n <= XF_MIX_SEARCH_EVALS, "%zu candidates", tr.n);
+        CHECK(tr.n >= 1 && fabs(tr.bpw[0] - 8.5) < 1e-9); /* the largest mixture first: all Q8_0 */
+        double best = 1e9, best_loss = 0;
+        for (size_t i = 0; i < tr.n && i < 16; i++)
+            if (tr.loss[i] <= limits[k] && tr.bpw[i] < best) best = tr.bpw[i], best_loss = tr.loss[i];
+        xf_gguf *g = NULL;
+        if (xf_gguf_open(out, &g) != XF_OK) {
+            CHECK_MSG(0, "%s", xf_errmsg());
+            continue;
+        }
+        const double bpw = blocks_bpw(g, bits, CAP);
+        CHECK(xf_gguf_find(g, "xfmr.quantize.mix") >= 0);
+        xf_gguf_close(g);
+        CHECK_MSG(fabs(bpw - best) < 1e-3, "%s, limit %g: file %.4f bpw, smallest candidate within it %.4f", model, limits[k], bpw,
+                  best);
+        xf_model *r = load(out);
+        double loss = 1e9;
+        if (r) CHECK_MSG(xf_quality_loss(r, &ref, &loss) == XF_OK, "%s", xf_errmsg());
+        CHECK_MSG(loss <= limits[k] && fabs(loss - best_loss) < 1e-6, "%s, limit %g: the file's loss %.6f%%, the candidate's %.6f%%",
+                  model, limits[k], loss, best_loss);
+        printf("%s max increase %g%%: %zu candidates, %.4f bpw, loss %.4f%%\n", model, limits[k], tr.n, bpw, loss);
+        xf_model_free(r);
+        unlink(out);
+    }
+    xf_quality_ref_free(&ref);
+    xf_model_free(m);
+}
+
+static void test_max_ppl_errors(void) {
+    xf_model *m = load(xf_t_src("tests/data/tiny/bert"));
+    if (!m) return;
+    const char *bad = xf_t_out("mix-ppl-bad.gguf");
+    trial tr = {0};
+    xf_save_params sp = xf_save_default_params();
+    sp.max_ppl_increase = 1e-5; /* even all-Q8_0 loses more cosine than that */
+    sp.calib_text = k_calib;
+    sp.search_progress = on_trial;
+    sp.progress_user = &tr;
+    CHECK_MSG(xf_model_save(m, bad, &sp) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "cannot be met") &&
+                  strstr(xf_errmsg(), "8.5000"), "%s", xf_errmsg());
+    CHECK(tr.n == 1 && !leftovers(bad) && !search_left(bad));
+    sp.search_progress = NULL;
+    const double limits[] = {0, -1, NAN, INFINITY};
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+        sp.max_ppl_increase = limits[k];
+        if (limits[k] == 0) sp.mix_types = "Q4_0,Q8_0"; /* mix_types without a target */
+        CHECK_MSG(xf_model_save(m, bad, &sp) == XF_ERR_INVALID_ARG, "limit %g", limits[k]);
+        sp.mix_types = NULL;
+    }
+    sp.max_ppl_increase = 2, sp.target_bpw = 5;
+    CHECK(xf_model_save(m, bad, &sp) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "target_bpw"));
+    sp.target_bpw = 0, sp.quantize = "Q4_0";
+    CHECK(xf_model_save(m, bad, &sp) == XF_ERR_INVALID_ARG);
+    sp.quantize = NULL, sp.calib_text = NULL;
+    CHECK(xf_model_save(m, bad, &sp) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "calib_text"));
+    sp.calib_text = k_calib, sp.mix_types = "Q5_0,Q8_8";
+    CHECK(xf_model_save(m, bad, &sp) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "Q8_8"));
+    CHECK(!leftovers(bad) && !search_left(bad));
+    xf_model_free(m);
+}
+
 int main(void) {
     test_ladder();
     test_allocate_synthetic();
     test_tiny_llama();
+    const double llama_limits[] = {0.02, 0.2, 2}, bert_limits[] = {0.05, 0.3, 5};
+    test_max_ppl("tests/data/tiny/llama", llama_limits, 3);
+    test_max_ppl("tests/data/tiny/bert", bert_limits, 3);
+    test_max_ppl_errors();
     return xf_t_report();
 }

@@ -132,6 +132,26 @@ xf_status xf_model_forward_layer(xf_model *m, const int32_t *ids, size_t n, size
 xf_status xf_model_calib_ids(xf_model *m, const char *text, size_t max_tokens, const char *what, int32_t **ids, size_t *n,
                              size_t *chunk);
 
+/* The quality measure of the --max-ppl-increase search (quality.c): a reference made once from
+ * the source model, then each candidate's loss against it, in percent — decoders: perplexity
+ * increase on the calibration tokens (xf_model_calib_ids) in non-overlapping windows of the chunk
+ * length; encoders: 100 x (1 - mean cosine) of the embeddings of the first XF_QUALITY_LINES
+ * non-empty lines of the text. */
+#define XF_QUALITY_LINES 256
+typedef struct xf_quality_ref {
+    int decoder;
+    int32_t *ids; /* decoders: the tokens, their number, the window */
+    size_t n, chunk;
+    double ppl;   /* decoders: the reference's perplexity on them */
+    char *text;   /* encoders: a copy of the text cut into lines */
+    char **lines;
+    size_t n_lines, dim;
+    float *emb;   /* encoders: the reference's embeddings [n_lines, dim] */
+} xf_quality_ref;
+xf_status xf_quality_ref_make(xf_model *m, const char *text, size_t max_tokens, xf_quality_ref *r);
+xf_status xf_quality_loss(xf_model *m, const xf_quality_ref *r, double *loss);
+void xf_quality_ref_free(xf_quality_ref *r);
+
 /* Run n encodings through the encoder in packed batches (xf_embed_encodings' batching) and pool
  * each one's final hidden states into out[i * hidden] with the given pooling, L2-normalized when
  * normalize; the sentence-transformers layout of the model is not consulted. */

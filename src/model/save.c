@@ -70,7 +70,7 @@ typedef struct saver {
     int mixing;      /* xf_save_params.target_bpw > 0 (qtype is then Q4_0, for the rule of the output) */
     int *mix_type;   /* per job index: the mixture's ggml type for it, or -1 (not in the mixture) */
     uint32_t mix_major; /* the type holding most of the mixture's weights (general.file_type) */
-    char mix_desc[256]; /* xfmr.quantize.mix */
+    char mix_desc[384]; /* xfmr.quantize.mix */
 } saver;
 
 /* ---------------------------------------------------------------- tensor bytes */
@@ -618,10 +618,126 @@ static void job_rows(const void *user, size_t r0, size_t r1, float *out) {
     }
 }
 
-/* xf_save_params.target_bpw: the tensors as they will be written (a dry run of add_tensors), the
- * blocks' matrices' errors per type on the calibration activations, and one type for each
- * (quant/quant_mix.h) in s->mix_type, which add() then applies. */
-static xf_status mix_prepare(saver *s) {
+static void on_progress(void *user, uint64_t done, uint64_t total) {
+    const saver *s = user;
+    s->p.progress(s->p.progress_user, (size_t)done, (size_t)total);
+}
+
+/* The mixture of target bpw in s->mix_type, mix_major and mix_desc: the allocation of t (errors
+ * filled) for it. *bpw receives the bits per weight reached. */
+static xf_status mix_choose(saver *s, xf_mix_tensor *t, size_t n, const size_t *job_of, const xf_mix_ladder *L,
+                            double target, double *bpw) {
+    xf_status st = xf_mix_allocate(t, n, L, target, bpw);
+    if (st) return st;
+    /* what the file holds: types by weights, the major one for general.file_type */
+    double by_type[XF_MIX_MAX_TYPES + 1] = {0};
+    size_t count[XF_MIX_MAX_TYPES + 1] = {0};
+    for (size_t k = 0; k < n; k++) {
+        const int c = t[k].choice >= 0 ? t[k].choice : XF_MIX_MAX_TYPES;
+        s->mix_type[job_of[k]] = t[k].choice >= 0 ? L->type[c] : XF_GGML_F16;
+        by_type[c] += (double)t[k].rows * (double)t[k].cols;
+        count[c]++;
+    }
+    /* MXFP4's only llama.cpp file type is its MoE recipe ("MXFP4 MoE"): it names the file only
+     * when nothing else is in it */
+    int major = -1;
+    for (int c = 0; c <= XF_MIX_MAX_TYPES; c++)
+        if (by_type[c] > 0 && (c == XF_MIX_MAX_TYPES || L->type[c] != XF_GGML_MXFP4) && (major < 0 || by_type[c] > by_type[major]))
+            major = c;
+    if (major < 0) major = 0;
+    s->mix_major = major < XF_MIX_MAX_TYPES ? (uint32_t)L->type[major] : XF_GGML_F16;
+    int at = snprintf(s->mix_desc, sizeof s->mix_desc, "target %.4g bpw: %.4f bpw over %zu block matrices:", target, *bpw, n);
+    for (int c = 0; c <= XF_MIX_MAX_TYPES && at > 0 && (size_t)at < sizeof s->mix_desc; c++)
+        if (count[c])
+            at += snprintf(s->mix_desc + at, sizeof s->mix_desc - (size_t)at, " %s %zu",
+                           c < XF_MIX_MAX_TYPES ? xf_quant_traits_of(L->type[c])->name : "F16", count[c]);
+    return XF_OK;
+}
+
+static xf_status write_file(saver *s, const char *path);
+
+/* One candidate of the quality search: the mixture of target bpw written to tmp, loaded, its loss
+ * against ref measured, the file removed. */
+static xf_status mix_try(saver *s, xf_mix_tensor *t, size_t n, const size_t *job_of, const xf_mix_ladder *L, double target,
+                         const char *tmp, const xf_quality_ref *ref, double *bpw, double *loss) {
+    xf_status st = mix_choose(s, t, n, job_of, L, target, bpw);
+    if (st) return st;
+    void (*progress)(void *, size_t, size_t) = s->p.progress;
+    s->p.progress = NULL; /* the bar of the file written is the final file's */
+    st = write_file(s, tmp);
+    s->p.progress = progress;
+    xf_model *c = NULL;
+    if (!st) {
+        xf_model_params mp = xf_model_default_params();
+        mp.n_threads = s->m->pool ? xf_pool_size(s->m->pool) : 1;
+        st = xf_model_load(tmp, &mp, &c);
+    }
+    if (!st) st = xf_quality_loss(c, ref, loss);
+    xf_model_free(c);
+    remove(tmp);
+    if (st) st = xf_error_wrap(st, "measuring the mixture of %.4f bits per weight", *bpw);
+    return st;
+}
+
+/* xf_save_params.max_ppl_increase: the smallest target whose mixture keeps the loss on the
+ * calibration text within the limit, by bisection over bits per weight between the ladder's range
+ * [lo, hi]: first hi (the largest mixture: when it misses, nothing can meet the limit), then lo,
+ * then halving the interval between the largest target known to miss and the smallest known to
+ * meet it, XF_MIX_SEARCH_EVALS candidates in all. The loss need not fall monotonically with the
+ * bits; what is written is always a measured candidate that met the limit. */
+static xf_status mix_search(saver *s, xf_mix_tensor *t, size_t n, const size_t *job_of, const xf_mix_ladder *L, double lo,
+                            double hi, const char *path, double *best) {
+    const double limit = s->p.max_ppl_increase;
+    xf_quality_ref ref;
+    /* the forward passes change only the model's scratch */
+    xf_status st = xf_quality_ref_make((xf_model *)s->m, s->p.calib_text, s->p.calib_max_tokens, &ref);
+    if (st) return st;
+    const size_t len = strlen(path) + 32;
+    char *tmp = xf_malloc(len);
+    if (!tmp) {
+        xf_quality_ref_free(&ref);
+        return xf_error(XF_ERR_NOMEM, "out of memory");
+    }
+    snprintf(tmp, len, "%s.search-tmp.gguf", path);
+    const char *what = ref.decoder ? "perplexity increase" : "cosine loss";
+    double a = lo, b = hi, bpw = 0, loss = 0, best_loss = 0;
+    size_t done = 0;
+    st = mix_try(s, t, n, job_of, L, hi, tmp, &ref, &bpw, &loss);
+    if (!st && s->p.search_progress) s->p.search_progress(s->p.progress_user, ++done, XF_MIX_SEARCH_EVALS, bpw, loss);
+    if (!st && !(loss <= limit))
+        st = xf_error(XF_ERR_INVALID_ARG, "max_ppl_increase %g%% cannot be met: the largest mixture of the types %s (%.4f bits "
+                      "per weight over the %zu matrices of the blocks) gives a %s of %.4f%% on the calibration text",
+                      limit, s->p.mix_types ? s->p.mix_types : "of the default ladder", bpw, n, what, loss);
+    best_loss = loss;
+    if (!st) {
+        st = mix_try(s, t, n, job_of, L, lo, tmp, &ref, &bpw, &loss);
+        if (!st && s->p.search_progress) s->p.search_progress(s->p.progress_user, ++done, XF_MIX_SEARCH_EVALS, bpw, loss);
+        if (!st && loss <= limit) b = lo, best_loss = loss;
+    }
+    while (!st && done < XF_MIX_SEARCH_EVALS && b > a) {
+        const double mid = 0.5 * (a + b);
+        st = mix_try(s, t, n, job_of, L, mid, tmp, &ref, &bpw, &loss);
+        if (!st && s->p.search_progress) s->p.search_progress(s->p.progress_user, ++done, XF_MIX_SEARCH_EVALS, bpw, loss);
+        if (st) break;
+        if (loss <= limit) b = mid, best_loss = loss;
+        else a = mid;
+    }
+    *best = b;
+    if (!st) st = mix_choose(s, t, n, job_of, L, b, &bpw);
+    if (!st) {
+        const size_t at = strlen(s->mix_desc);
+        snprintf(s->mix_desc + at, sizeof s->mix_desc - at, "; chosen for max %s %g%%: %.4f%% on %zu calibration %s (%zu candidates)",
+                 what, limit, best_loss, ref.decoder ? ref.n : ref.n_lines, ref.decoder ? "tokens" : "lines", done);
+    }
+    free(tmp);
+    xf_quality_ref_free(&ref);
+    return st;
+}
+
+/* xf_save_params.target_bpw / max_ppl_increase: the tensors as they will be written (a dry run of
+ * add_tensors), the blocks' matrices' errors per type on the calibration activations, and one type
+ * for each (quant/quant_mix.h) in s->mix_type, which add() then applies. */
+static xf_status mix_prepare(saver *s, const char *path) {
     xf_mix_ladder L;
     xf_status st = xf_mix_ladder_parse(s->p.mix_types, &L);
     if (st || (st = xf_gguf_writer_create(&s->w))) return st;
@@ -653,8 +769,10 @@ static xf_status mix_prepare(saver *s) {
     double lo = 0, hi = 0, bpw = 0;
     xf_mix_range(t, n, &L, &lo, &hi);
     const double target = s->p.target_bpw;
-    if (!n) st = xf_error(XF_ERR_UNSUPPORTED, "target_bpw: the model has no weight matrices in its blocks to mix");
-    else if (!(target >= lo - 1e-9 && target <= hi + 1e-9))
+    const int search = s->p.max_ppl_increase > 0;
+    if (!n) st = xf_error(XF_ERR_UNSUPPORTED, "%s: the model has no weight matrices in its blocks to mix",
+                          search ? "max_ppl_increase" : "target_bpw");
+    else if (!search && !(target >= lo - 1e-9 && target <= hi + 1e-9))
         st = xf_error(XF_ERR_INVALID_ARG, "target_bpw %g cannot be met: the types %s reach %.4f to %.4f bits per weight "
                       "over the %zu matrices of the blocks", target, s->p.mix_types ? s->p.mix_types : "of the default ladder",
                       lo, hi, n);
@@ -664,42 +782,29 @@ static xf_status mix_prepare(saver *s) {
     for (size_t k = 0; !st && s->imp && k < n; k++)
         t[k].imp = xf_model_input_sq_of(s->m, s->imp, s->jobs[job_of[k]].w[0]);
     if (!st) st = xf_mix_errors(t, n, &L, s->m->pool, NULL, NULL);
-    if (!st) st = xf_mix_allocate(t, n, &L, target, &bpw);
-    if (!st) { /* what the file holds: types by weights, the major one for general.file_type */
-        double by_type[XF_MIX_MAX_TYPES + 1] = {0};
-        size_t count[XF_MIX_MAX_TYPES + 1] = {0};
-        for (size_t k = 0; k < n; k++) {
-            const int c = t[k].choice >= 0 ? t[k].choice : XF_MIX_MAX_TYPES;
-            s->mix_type[job_of[k]] = t[k].choice >= 0 ? L.type[c] : XF_GGML_F16;
-            by_type[c] += (double)t[k].rows * (double)t[k].cols;
-            count[c]++;
-        }
-        /* MXFP4's only llama.cpp file type is its MoE recipe ("MXFP4 MoE"): it names the file only
-         * when nothing else is in it */
-        int major = -1;
-        for (int c = 0; c <= XF_MIX_MAX_TYPES; c++)
-            if (by_type[c] > 0 && (c == XF_MIX_MAX_TYPES || L.type[c] != XF_GGML_MXFP4) &&
-                (major < 0 || by_type[c] > by_type[major]))
-                major = c;
-        if (major < 0) major = 0;
-        s->mix_major = major < XF_MIX_MAX_TYPES ? (uint32_t)L.type[major] : XF_GGML_F16;
-        int at = snprintf(s->mix_desc, sizeof s->mix_desc, "target %.4g bpw: %.4f bpw over %zu block matrices:", target,
-                          bpw, n);
-        for (int c = 0; c <= XF_MIX_MAX_TYPES && at > 0 && (size_t)at < sizeof s->mix_desc; c++)
-            if (count[c])
-                at += snprintf(s->mix_desc + at, sizeof s->mix_desc - (size_t)at, " %s %zu", c < XF_MIX_MAX_TYPES ?
-                               xf_quant_traits_of(L.type[c])->name : "F16", count[c]);
-    }
+    if (!st && search) st = mix_search(s, t, n, job_of, &L, lo, hi, path, &bpw);
+    else if (!st) st = mix_choose(s, t, n, job_of, &L, target, &bpw);
     free(t), free(job_of);
     return st;
 }
 
-/* ---------------------------------------------------------------- xf_model_save */
-
-static void on_progress(void *user, uint64_t done, uint64_t total) {
-    const saver *s = user;
-    s->p.progress(s->p.progress_user, (size_t)done, (size_t)total);
+/* The whole file to path: keys, tensors (as s->mix_type says when mixing), written under a
+ * temporary name and renamed; s's per-file state is reset for another file. */
+static xf_status write_file(saver *s, const char *path) {
+    const xf_gguf *src = xf_weight_set_gguf(s->m->ws);
+    xf_status st = xf_gguf_writer_create(&s->w);
+    if (!st && !(st = general_keys(s, src)) && !(st = arch_keys(s)) && !(st = add_tensors(s)) && !(st = type_keys(s, src)) &&
+        !(st = tokenizer_keys(s, src)))
+        st = xf_gguf_writer_write(s->w, path, s->p.progress ? on_progress : NULL, s);
+    xf_gguf_writer_free(s->w);
+    s->w = NULL;
+    free(s->rope_freqs);
+    s->rope_freqs = NULL;
+    s->n_jobs = 0, s->n_f32 = s->n_f16 = s->n_blocks = 0;
+    return st;
 }
+
+/* ---------------------------------------------------------------- xf_model_save */
 
 xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_params *params) {
     if (!m || !path) return xf_error(XF_ERR_INVALID_ARG, "xf_model_save: NULL %s", m ? "path" : "model");
@@ -713,7 +818,19 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     if (s.p.outtype != XF_SAVE_F32 && s.p.outtype != XF_SAVE_F16)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.outtype %d is not XF_SAVE_F32 (0) or XF_SAVE_F16 (1)", (int)s.p.outtype);
     s.qtype = -1;
-    if (s.p.target_bpw != 0) {
+    if (s.p.max_ppl_increase != 0) {
+        if (!(s.p.max_ppl_increase > 0 && s.p.max_ppl_increase < 1e6))
+            return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.max_ppl_increase %g is no percentage above 0", s.p.max_ppl_increase);
+        if (s.p.target_bpw != 0)
+            return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.max_ppl_increase searches the bits per weight: leave target_bpw 0");
+        if (s.p.quantize || s.p.quantize_pure)
+            return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.max_ppl_increase chooses the types itself: leave quantize%s unset",
+                            s.p.quantize ? "" : "_pure");
+        if (!s.p.calib_text)
+            return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.max_ppl_increase measures each candidate on calib_text: set it");
+        s.mixing = 1;
+        s.qtype = XF_GGML_Q4_0; /* the rule of the output and the token embedding: Q6_K / Q8_0 */
+    } else if (s.p.target_bpw != 0) {
         if (!(s.p.target_bpw > 0 && s.p.target_bpw < 64))
             return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.target_bpw %g is no number of bits per weight", s.p.target_bpw);
         if (s.p.quantize || s.p.quantize_pure)
@@ -722,7 +839,7 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
         s.mixing = 1;
         s.qtype = XF_GGML_Q4_0; /* the rule of the output and the token embedding: Q6_K / Q8_0 */
     } else if (s.p.mix_types) {
-        return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.mix_types is for a mixture: set target_bpw too");
+        return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.mix_types is for a mixture: set target_bpw or max_ppl_increase too");
     }
     if (s.p.quantize && (s.qtype = xf_quantize_type_by_name(s.p.quantize)) < 0)
         return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.quantize: unknown type \"%s\"; valid types: %s", s.p.quantize,
@@ -741,15 +858,10 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
     if (st) return st;
     s.cap_jobs = 8 + 24 * s.P->n_layers;
     if (!(s.jobs = xf_calloc(s.cap_jobs, sizeof *s.jobs))) return xf_error(XF_ERR_NOMEM, "out of memory");
-    const xf_gguf *src = xf_weight_set_gguf(m->ws);
-    if (s.mixing) st = mix_prepare(&s);
-    if (!st && !(st = xf_gguf_writer_create(&s.w)) && !(st = general_keys(&s, src)) && !(st = arch_keys(&s)) &&
-        !(st = add_tensors(&s)) && !(st = type_keys(&s, src)) && !(st = tokenizer_keys(&s, src)))
-        st = xf_gguf_writer_write(s.w, path, s.p.progress ? on_progress : NULL, &s);
+    if (s.mixing) st = mix_prepare(&s, path);
+    if (!st) st = write_file(&s, path);
     if (st && !strstr(xf_errmsg(), path)) st = xf_error_wrap(st, "saving %s", path);
-    xf_gguf_writer_free(s.w);
     free(s.jobs);
-    free(s.rope_freqs);
     free(s.imp);
     free(s.mix_type);
     return st;

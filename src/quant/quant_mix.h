@@ -28,6 +28,9 @@
 #include "core/threadpool.h"
 
 #define XF_MIX_MAX_TYPES 12
+/* The most candidates xf_save_params.max_ppl_increase measures (the largest and smallest mixtures,
+ * then bisection: a resolution of (hi - lo) / 2^7 bits per weight). */
+#define XF_MIX_SEARCH_EVALS 9
 
 /* The types a mixture may use, cheapest first. */
 typedef struct xf_mix_ladder {

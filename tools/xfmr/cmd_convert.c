@@ -61,13 +61,29 @@ void cmd_convert_help(FILE *f) {
     cli_help_exit_codes(f);
 }
 
+typedef struct save_bars {
+    cli_progress write;  /* bytes of the file */
+    cli_progress search; /* candidates of a --max-ppl-increase search */
+} save_bars;
+
 static void on_progress(void *user, size_t done, size_t total) {
-    cli_progress *p = user;
+    cli_progress *p = &((save_bars *)user)->write;
     if (!p->what) {
         cli_progress_start(p, "writing", total >> 20, 0);
         p->unit = "MiB";
     }
     cli_progress_update(p, done >> 20);
+}
+
+/* After each candidate mixture of --max-ppl-increase: a note with what it measured, and the bar. */
+static void on_search(void *user, size_t done, size_t total, double bpw, double loss) {
+    cli_progress *p = &((save_bars *)user)->search;
+    if (!p->what) {
+        cli_progress_start(p, "searching", total, 0);
+        p->unit = "candidates";
+    }
+    cli_note("candidate %zu (of at most %zu): %.4f bits per weight, quality loss %+.4f %%", done, total, bpw, loss);
+    cli_progress_update(p, done);
 }
 
 int cmd_convert(int argc, char **argv) {
@@ -119,14 +135,15 @@ int cli_save_gguf(xf_model *model, const char *out, xf_save_params *sp) {
     /* a file-size limit (ulimit -f) becomes a write error and the temporary file is removed,
      * instead of the process being killed with it on the disk */
     signal(SIGXFSZ, SIG_IGN);
-    cli_progress prog;
+    save_bars prog;
     memset(&prog, 0, sizeof prog);
     sp->progress = on_progress;
     sp->progress_user = &prog;
+    if (sp->max_ppl_increase > 0) sp->search_progress = on_search;
     if (xf_model_save(model, out, sp) != XF_OK) return cli_lib_error();
     char size[32];
     struct stat sb;
-    if (prog.what) cli_progress_finish(&prog, prog.total);
+    if (prog.write.what) cli_progress_finish(&prog.write, prog.write.total);
     cli_note("wrote %s (%s)", out, cli_human_bytes(stat(out, &sb) == 0 ? (uint64_t)sb.st_size : 0, size, sizeof size));
     return CLI_EXIT_OK;
 }

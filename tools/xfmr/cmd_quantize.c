@@ -9,12 +9,12 @@
 
 #include "cli.h"
 
-enum { OPT_OUTPUT = 1, OPT_TYPE, OPT_PURE, OPT_CALIB, OPT_CALIB_TOKENS, OPT_TARGET_BPW, OPT_MIX_TYPES };
+enum { OPT_OUTPUT = 1, OPT_TYPE, OPT_PURE, OPT_CALIB, OPT_CALIB_TOKENS, OPT_TARGET_BPW, OPT_MIX_TYPES, OPT_MAX_PPL };
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL, {OPT_OUTPUT, 'o', "output", 1}, {OPT_TYPE, 't', "type", 1}, {OPT_PURE, 0, "pure", 0},
     {OPT_CALIB, 0, "calib", 1}, {OPT_CALIB_TOKENS, 0, "calib-tokens", 1}, {OPT_TARGET_BPW, 0, "target-bpw", 1},
-    {OPT_MIX_TYPES, 0, "mix-types", 1},
+    {OPT_MIX_TYPES, 0, "mix-types", 1}, {OPT_MAX_PPL, 0, "max-ppl-increase", 1},
 };
 
 #define TYPES "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, FP4S, FP8S"
@@ -24,6 +24,8 @@ void cmd_quantize_help(FILE *f) {
           "                     [--calib FILE [--calib-tokens N]]\n"
           "       xfmr quantize [MODEL | -m MODEL] --target-bpw B --calib FILE [--mix-types LIST]\n"
           "                     [-o OUT.gguf] [--calib-tokens N]\n"
+          "       xfmr quantize [MODEL | -m MODEL] --max-ppl-increase P% --calib FILE\n"
+          "                     [--mix-types LIST] [-o OUT.gguf] [--calib-tokens N]\n"
           "\n"
           "Write MODEL — a Hugging Face folder or a GGUF file — as one GGUF file whose weight\n"
           "matrices are quantized to TYPE, as llama.cpp's llama-quantize does without an\n"
@@ -63,6 +65,15 @@ void cmd_quantize_help(FILE *f) {
           "                        matrices average B bits per weight or just under (within\n"
           "                        what their sizes allow); a B the types cannot reach is an\n"
           "                        error naming the range\n"
+          "      --max-ppl-increase P%\n"
+          "                        mixed precision with a quality target: the smallest\n"
+          "                        --target-bpw mixture whose perplexity on --calib FILE's\n"
+          "                        text is at most P % above the model's (encoders: whose\n"
+          "                        embeddings of FILE's first 256 lines keep a mean cosine\n"
+          "                        of at least 1 - P/100 to the model's), found by bisection\n"
+          "                        over the bits per weight: at most 9 candidates, each\n"
+          "                        written, loaded and measured; a P even the largest\n"
+          "                        mixture misses is an error, and nothing is written\n"
           "      --mix-types LIST  the types a mixture may use (default: MXFP4, Q4_0, Q4_K,\n"
           "                        Q4_1, Q5_0, Q5_K, Q5_1, Q6_K, Q8_0), e.g. Q4_0,Q8_0\n"
           "  -h, --help            show this help\n"
@@ -71,6 +82,7 @@ void cmd_quantize_help(FILE *f) {
           "  xfmr quantize -m all-MiniLM-L6-v2 --type Q8_0 -o minilm-q8_0.gguf\n"
           "  xfmr quantize -m SmolLM2-135M-Instruct --type Q4_K\n"
           "  xfmr quantize -m all-MiniLM-L6-v2 --target-bpw 4.5 --calib calib.txt -o minilm-mix45.gguf\n"
+          "  xfmr quantize -m SmolLM2-135M-Instruct --max-ppl-increase 2% --calib calib.txt\n"
           "  xfmr embed -m minilm-q8_0.gguf texts.txt\n"
           "\n",
           f);
@@ -97,7 +109,7 @@ int cmd_quantize(int argc, char **argv) {
     cli_model_opts mo;
     cli_model_opts_init(&mo);
     const char *arg, *out = NULL, *type = NULL, *calib = NULL, *mix_types = NULL;
-    double target_bpw = 0;
+    double target_bpw = 0, max_ppl = 0;
     long calib_tokens = 0;
     int id, n_models = 0;
     xf_save_params sp = xf_save_default_params();
@@ -121,20 +133,40 @@ int cmd_quantize(int argc, char **argv) {
                 return cli_usage_error("quantize", "--target-bpw %s is no number of bits per weight", arg);
             break;
         case OPT_MIX_TYPES: mix_types = arg; break;
+        case OPT_MAX_PPL: {
+            char num[64];
+            size_t len = strlen(arg);
+            if (len && arg[len - 1] == '%') len--;
+            if (len >= sizeof num) return cli_usage_error("quantize", "--max-ppl-increase %s is no percentage", arg);
+            memcpy(num, arg, len);
+            num[len] = '\0';
+            if (cli_parse_double("quantize", "--max-ppl-increase", num, &max_ppl)) return CLI_EXIT_USAGE;
+            if (!(max_ppl > 0 && max_ppl < 1e6))
+                return cli_usage_error("quantize", "--max-ppl-increase %s is no percentage above 0 (e.g. 2%%)", arg);
+            break;
+        }
         case OPT_CALIB_TOKENS:
             if (cli_parse_int("quantize", "--calib-tokens", arg, 2, 1000000, &calib_tokens)) return CLI_EXIT_USAGE;
             break;
         }
     }
     if (n_models > 1) return cli_usage_error("quantize", "expected one MODEL");
+    if (max_ppl > 0 && (type || target_bpw > 0))
+        return cli_usage_error("quantize", "--max-ppl-increase chooses the types and the size itself: give it without %s",
+                               type ? "--type" : "--target-bpw");
+    if (max_ppl > 0 && !calib)
+        return cli_usage_error("quantize", "--max-ppl-increase needs --calib FILE: the text each candidate is measured on");
+    if (max_ppl > 0 && sp.quantize_pure) return cli_usage_error("quantize", "--pure is for --type, not --max-ppl-increase");
     if (target_bpw > 0 && type)
         return cli_usage_error("quantize", "--target-bpw chooses the types itself: give it or --type, not both");
-    if (mix_types && !(target_bpw > 0)) return cli_usage_error("quantize", "--mix-types needs --target-bpw");
+    if (mix_types && !(target_bpw > 0) && !(max_ppl > 0))
+        return cli_usage_error("quantize", "--mix-types needs --target-bpw or --max-ppl-increase");
     if (target_bpw > 0 && !calib)
         return cli_usage_error("quantize", "--target-bpw needs --calib FILE: calibration text to weigh each matrix's error");
     if (target_bpw > 0 && sp.quantize_pure) return cli_usage_error("quantize", "--pure is for --type, not --target-bpw");
-    if (!type && !(target_bpw > 0))
-        return cli_usage_error("quantize", "give the type to quantize to with --type (one of " TYPES "), or --target-bpw");
+    if (!type && !(target_bpw > 0) && !(max_ppl > 0))
+        return cli_usage_error("quantize", "give the type to quantize to with --type (one of " TYPES "), --target-bpw or "
+                               "--max-ppl-increase");
     static const char *const known[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "MXFP4", "FP4S", "FP8S"};
     const char *canon = NULL;
     for (size_t i = 0; type && i < sizeof known / sizeof known[0] && !canon; i++)
@@ -147,9 +179,14 @@ int cmd_quantize(int argc, char **argv) {
         canon = mix_name;
         sp.target_bpw = target_bpw;
         sp.mix_types = mix_types;
+    } else if (max_ppl > 0) {
+        snprintf(mix_name, sizeof mix_name, "ppl%g", max_ppl);
+        canon = mix_name;
+        sp.max_ppl_increase = max_ppl;
+        sp.mix_types = mix_types;
     }
     if (out && !*out) return cli_usage_error("quantize", "-o needs a file name");
-    if (calib && !sp.target_bpw && strcmp(canon, "Q4_0") && strcmp(canon, "FP4S") && strcmp(canon, "FP8S"))
+    if (calib && !sp.target_bpw && !sp.max_ppl_increase && strcmp(canon, "Q4_0") && strcmp(canon, "FP4S") && strcmp(canon, "FP8S"))
         return cli_usage_error("quantize", "--calib searches Q4_0, FP4S or FP8S blocks: use it with --type Q4_0, FP4S or FP8S, not %s",
                                canon);
     char *calib_text = NULL;
