@@ -142,6 +142,11 @@ assert a["texts"] == 40 and a["mean_layers"] == 2 and a["token_layers"] < a["tok
 assert t["docs_time"]["cpu_s"] > 0 and t["relative"]["docs_per_cpu_s"] > 0, t
 t1 = json.load(open(sys.argv[2]))["tasks"]["retrieval"]
 assert t1["metrics"] == t1["ref"]["metrics"] and t1["relative"]["mrr@10"] == 1, t1
+# the paired bootstrap interval: around the ratio, and a single point when model and reference agree
+for k in ("mrr@10", "ndcg@10"):
+    lo, hi = t["relative_ci95"][k]
+    assert lo <= t["relative"][k] <= hi, (k, lo, hi, t["relative"])
+    assert t1["relative_ci95"][k] == [1, 1], t1["relative_ci95"]
 PY
 run 2 "$X" eval -m "$tiny/bert" --keep 0 --task retrieval --pairs "$tmp/p20.jsonl"
 err_has "--keep 0 is outside (0, 1]"

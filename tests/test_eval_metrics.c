@@ -1,7 +1,7 @@
 /* test_eval_metrics.c — the metric functions of `xfmr eval` (tools/xfmr/eval_metrics.c) against
  * hand-computed cases: top-k order and ties, MRR@k / nDCG@k / recall@k with one and several
  * relevant docs (sentence-transformers' definitions), the dot product, arg max and the KL
- * divergence of two logit rows. */
+ * divergence of two logit rows, the paired bootstrap interval of a ratio of sums. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +111,38 @@ static void test_kl(void) {
     CHECK(isnan(eval_kl_logits(none, p, 2, NULL)));
 }
 
+static void test_ratio_ci(void) {
+    enum { N = 2000 };
+    double *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b), lo, hi;
+    /* b per query in {0, 0.5, 1}; a = b: every resample's ratio is 1; a = 2b: 2 */
+    for (size_t i = 0; i < N; i++) b[i] = (double)(xf_t_rand32() % 3) / 2, a[i] = b[i];
+    CHECK(eval_ratio_ci(a, b, N, 500, 0.95, &lo, &hi) == 0 && lo == 1 && hi == 1);
+    for (size_t i = 0; i < N; i++) a[i] = 2 * b[i];
+    CHECK(eval_ratio_ci(a, b, N, 500, 0.95, &lo, &hi) == 0 && NEAR(lo, 2) && NEAR(hi, 2));
+    /* a differs from b on some queries: the interval holds the ratio, is deterministic, and its
+     * width agrees with the delta method's 2 x 1.96 x SE of sum(a) / sum(b) within 15 % */
+    for (size_t i = 0; i < N; i++) a[i] = xf_t_rand32() % 4 ? b[i] : (double)(xf_t_rand32() % 3) / 2;
+    double sa = 0, sb = 0;
+    for (size_t i = 0; i < N; i++) sa += a[i], sb += b[i];
+    const double R = sa / sb, mb = sb / N;
+    double v = 0; /* variance of a_i - R b_i */
+    for (size_t i = 0; i < N; i++) v += (a[i] - R * b[i]) * (a[i] - R * b[i]);
+    const double se = sqrt(v / (N - 1) / N) / mb;
+    double lo2, hi2;
+    CHECK(eval_ratio_ci(a, b, N, 2000, 0.95, &lo, &hi) == 0 && lo < R && R < hi);
+    CHECK(eval_ratio_ci(a, b, N, 2000, 0.95, &lo2, &hi2) == 0 && lo2 == lo && hi2 == hi);
+    CHECK(fabs((hi - lo) / (2 * 1.96 * se) - 1) < 0.15);
+    /* nothing to resample: NAN */
+    CHECK(eval_ratio_ci(a, b, 0, 100, 0.95, &lo, &hi) == 0 && isnan(lo) && isnan(hi));
+    for (size_t i = 0; i < N; i++) b[i] = 0;
+    CHECK(eval_ratio_ci(a, b, N, 100, 0.95, &lo, &hi) == 0 && isnan(lo) && isnan(hi));
+    free(a);
+    free(b);
+}
+
 int main(void) {
     test_topk();
+    test_ratio_ci();
     test_ranking_metrics();
     test_dot_argmax();
     test_kl();

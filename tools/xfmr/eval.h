@@ -34,6 +34,13 @@ double eval_ndcg_at_k(const size_t *ranked, size_t n_ranked, const size_t *rel, 
                       size_t k);
 double eval_recall_at_k(const size_t *ranked, size_t n_ranked, const size_t *rel, size_t n_rel,
                         size_t k);
+/* Paired percentile bootstrap of the ratio sum(a) / sum(b) over n paired per-query values
+ * (e.g. a model's and its reference's MRR@10 on the same queries): `resamples` resamplings of the
+ * queries with replacement (a fixed-seed generator: the same data gives the same interval), the
+ * central `level` (0.95) interval into *lo, *hi; resamples whose sum(b) is 0 are dropped. NAN when
+ * n = 0 or fewer than 2 resamples are usable. Returns -1 when out of memory, else 0. */
+int eval_ratio_ci(const double *a, const double *b, size_t n, size_t resamples, double level, double *lo,
+                  double *hi);
 /* Dot product of two float vectors, in float with eight partial sums. */
 float eval_dot(const float *a, const float *b, size_t n);
 /* KL(softmax(ref) || softmax(model)) of one row of n logits, in double; *same_top1 (may be NULL)

@@ -3,6 +3,8 @@
  * top-1 agreement of two logit rows. Pure functions (tests/test_eval_metrics.c checks them
  * against hand-computed cases). */
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "eval.h"
 
@@ -102,4 +104,35 @@ double eval_kl_logits(const float *ref, const float *model, size_t n, int *same_
         kl += exp(lp) * (lp - lq);
     }
     return kl < 0 && kl > -1e-12 ? 0 : kl; /* rounding can leave -1e-17 for equal rows */
+}
+
+static int by_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int eval_ratio_ci(const double *a, const double *b, size_t n, size_t resamples, double level, double *lo,
+                  double *hi) {
+    *lo = *hi = NAN;
+    double *r = n && resamples >= 2 ? malloc(resamples * sizeof *r) : NULL;
+    if (!r) return n && resamples >= 2 ? -1 : 0;
+    uint64_t s = 0x9e3779b97f4a7c15u; /* fixed seed: the same data gives the same interval */
+    size_t kept = 0;
+    for (size_t k = 0; k < resamples; k++) {
+        double sa = 0, sb = 0;
+        for (size_t i = 0; i < n; i++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17; /* xorshift64 */
+            const size_t j = (size_t)((s >> 11) % n);  /* modulo bias < n / 2^53: negligible */
+            sa += a[j], sb += b[j];
+        }
+        if (sb != 0) r[kept++] = sa / sb;
+    }
+    if (kept >= 2) {
+        qsort(r, kept, sizeof *r, by_double);
+        const double t = (1 - level) / 2 * (double)(kept - 1);
+        const size_t i0 = (size_t)floor(t), i1 = (size_t)ceil((double)(kept - 1) - t);
+        *lo = r[i0], *hi = r[i1];
+    }
+    free(r);
+    return 0;
 }

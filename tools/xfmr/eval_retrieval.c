@@ -14,6 +14,7 @@
 #include "eval.h"
 
 #define TOP_K 10
+#define CI_RESAMPLES 2000
 
 static void normalize_rows(float *v, size_t rows, size_t dim) {
     for (size_t r = 0; r < rows; r++) {
@@ -27,8 +28,9 @@ static void normalize_rows(float *v, size_t rows, size_t dim) {
     }
 }
 
-/* Mean metrics over the queries; scores are the cosines of each query with every doc. */
-static void score(const float *q, const float *d, size_t n, size_t dim, double out[4]) {
+/* Mean metrics over the queries; scores are the cosines of each query with every doc. Each query's
+ * MRR@10 and nDCG@10 also go into per_q[0..n) and per_q[n..2n) (for the confidence interval). */
+static void score(const float *q, const float *d, size_t n, size_t dim, double out[4], double *per_q) {
     float *s = malloc(n * sizeof *s);
     size_t top[TOP_K], k = n < TOP_K ? n : TOP_K;
     double sum[4] = {0, 0, 0, 0};
@@ -38,8 +40,8 @@ static void score(const float *q, const float *d, size_t n, size_t dim, double o
     for (size_t i = 0; s && i < n; i++) {
         for (size_t j = 0; j < n; j++) s[j] = eval_dot(q + i * dim, d + j * dim, dim);
         eval_topk(s, n, k, top);
-        sum[0] += eval_mrr_at_k(top, k, &i, 1, 10);
-        sum[1] += eval_ndcg_at_k(top, k, &i, 1, 10);
+        sum[0] += per_q[i] = eval_mrr_at_k(top, k, &i, 1, 10);
+        sum[1] += per_q[n + i] = eval_ndcg_at_k(top, k, &i, 1, 10);
         sum[2] += eval_recall_at_k(top, k, &i, 1, 1);
         sum[3] += eval_recall_at_k(top, k, &i, 1, 10);
         cli_progress_update(&bar, i + 1);
@@ -55,12 +57,14 @@ typedef struct side {
     double m[4];
     size_t tq, td, trq, trd;
     double doc_wall, doc_cpu;
+    double *per_q; /* [2n]: each query's MRR@10, then each query's nDCG@10 */
 } side;
 
 static int run_side(eval_ctx *c, xf_model *m, const char *who, const eval_pairs *p, side *r) {
     const size_t n = p->n, dim = xf_model_embedding_dim(m);
     float *q = malloc(n * dim * sizeof *q), *d = malloc(n * dim * sizeof *d);
-    int rc = !q || !d ? cli_error("out of memory for %zu x %zu embeddings", 2 * n, dim) : CLI_EXIT_OK;
+    r->per_q = malloc(2 * n * sizeof *r->per_q);
+    int rc = !q || !d || !r->per_q ? cli_error("out of memory for %zu x %zu embeddings", 2 * n, dim) : CLI_EXIT_OK;
     char what[64];
     snprintf(what, sizeof what, "%squeries", who);
     if (!rc) rc = eval_embed(c, m, what, (const char *const *)p->query, NULL, n, q, &r->tq, &r->trq);
@@ -71,7 +75,7 @@ static int run_side(eval_ctx *c, xf_model *m, const char *who, const eval_pairs 
     if (!rc) {
         normalize_rows(q, n, dim);
         normalize_rows(d, n, dim);
-        score(q, d, n, dim, r->m);
+        score(q, d, n, dim, r->m, r->per_q);
         if (!isfinite(r->m[0])) rc = CLI_EXIT_FAIL;
     }
     free(q);
@@ -143,9 +147,24 @@ int eval_run_retrieval(eval_ctx *c, cJSON *obj) {
             add_metrics(rj, &rr);
             add_doc_time(rj, &rr, n);
             cJSON *rel = cJSON_AddObjectToObject(obj, "relative");
+            cJSON *ci = cJSON_AddObjectToObject(obj, "relative_ci95");
             for (int k = 0; k < 4; k++) {
-                eval_json_num(rel, NAMES[k], rr.m[k] > 0 ? r.m[k] / rr.m[k] : NAN);
-                eval_row(c, NAMES[k], "ref %.4f, model/ref %.4f", rr.m[k], rr.m[k] > 0 ? r.m[k] / rr.m[k] : NAN);
+                const double ratio = rr.m[k] > 0 ? r.m[k] / rr.m[k] : NAN;
+                eval_json_num(rel, NAMES[k], ratio);
+                double lo = NAN, hi = NAN; /* MRR@10 and nDCG@10: paired bootstrap over the queries */
+                if (k < 2 && eval_ratio_ci(r.per_q + k * n, rr.per_q + k * n, n, CI_RESAMPLES, 0.95, &lo, &hi)) {
+                    rc = cli_error("out of memory");
+                    break;
+                }
+                if (k >= 2) {
+                    eval_row(c, NAMES[k], "ref %.4f, model/ref %.4f", rr.m[k], ratio);
+                    continue;
+                }
+                cJSON *iv = cJSON_AddArrayToObject(ci, NAMES[k]);
+                cJSON_AddItemToArray(iv, isfinite(lo) ? cJSON_CreateNumber(lo) : cJSON_CreateNull());
+                cJSON_AddItemToArray(iv, isfinite(hi) ? cJSON_CreateNumber(hi) : cJSON_CreateNull());
+                eval_row(c, NAMES[k], "ref %.4f, model/ref %.4f (95%% CI %.4f-%.4f, paired bootstrap over queries)",
+                         rr.m[k], ratio, lo, hi);
             }
             const double sw = r.doc_wall > 0 ? rr.doc_wall / r.doc_wall : NAN, sc = r.doc_cpu > 0 ? rr.doc_cpu / r.doc_cpu : NAN;
             eval_json_num(rel, "docs_per_s", sw);
@@ -158,6 +177,8 @@ int eval_run_retrieval(eval_ctx *c, cJSON *obj) {
         const double counts[] = {(c->ref ? 4.0 : 2.0) * (double)n, (double)(r.tq + r.td + rr.tq + rr.td)};
         eval_cost_finish(&cost, c, obj, units, counts, 2);
     }
+    free(r.per_q);
+    free(rr.per_q);
     free(path);
     eval_pairs_free(&p);
     return rc;
