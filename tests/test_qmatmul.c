@@ -3,7 +3,9 @@
  * random finite half scales), odd T, N not a multiple of 4, K several blocks long. Checks the
  * half conversion exhaustively, the vectorized dequantizer bitwise, GEMV vs reference by
  * normalized error, its two decodes of 4-bit formats bitwise, the hand-written decode GEMV
- * (qgemv_avx2.c, each ISA the CPU has) bitwise, GEMV vs GEMM path, and 1 vs 2 threads bitwise. */
+ * (qgemv_avx2.c, each ISA the CPU has) bitwise, its several-row kernel bitwise both the generic GEMV
+ * and, row by row, the one-row kernel (batched decode = lone decode), GEMV vs GEMM path, and 1 vs 2
+ * threads bitwise. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ static void check_half(void) {
 
 /* How many shapes the hand-written decode GEMV was compared on, per ISA (XF_QAVX_*); every type
  * must have been. */
-static int g_avx_checked[3], g_avx_type[N_CASES][3];
+static int g_avx_checked[3], g_avx_type[N_CASES][3], g_avxm_checked[3], g_avxm_type[N_CASES][3];
 
 static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_bitwise) {
     const xf_quant_traits *q = xf_quant_traits_of(c->type);
@@ -80,6 +82,21 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
                     g_avx_checked[isa]++;
                     g_avx_type[c - k_cases][isa]++;
                 }
+                /* the several-row kernel, each ISA: bitwise the generic GEMV, and each row bitwise
+                 * the one-row kernel on that row alone */
+                for (int isa = XF_QAVX_2; T > 1 && isa <= XF_QAVX_512; isa++) {
+                    if (!xf_qgemv_avx2_rows(c->type, isa, W, rb, b, X, K, G, N, T, 0, N, K)) continue;
+                    CHECK_MSG(memcmp(G, Y, T * N * sizeof *G) == 0, "%s T=%zu N=%zu K=%zu: xf_qgemv_avx2_rows isa %d differs",
+                              q->name, T, N, K, isa);
+                    for (size_t t = 0; t < T; t++) {
+                        CHECK(xf_qgemv_avx2(c->type, isa, W, rb, b, X + t * K, F, 0, N, K));
+                        CHECK_MSG(memcmp(F, G + t * N, N * sizeof *F) == 0,
+                                  "%s T=%zu N=%zu K=%zu row %zu: several-row kernel != one-row kernel (isa %d)", q->name, T,
+                                  N, K, t, isa);
+                    }
+                    g_avxm_checked[isa]++;
+                    g_avxm_type[c - k_cases][isa]++;
+                }
                 double e = xf_t_dot_err(Y, R, Wf, X, T, N, K);
                 CHECK_MSG(e < 1e-6, "%s T=%zu N=%zu K=%zu: GEMV vs reference normalized error %g", q->name, T, N, K, e);
                 /* GEMM path = dequantize + xf_gemm_f32_nt, bitwise; and close to (today: equal to) GEMV */
@@ -104,6 +121,34 @@ static void check_type(const qcase *c, xf_pool *p1, xf_pool *p2, int *gemv_gemm_
     }
 }
 
+/* The several-row kernel on the batch sizes of continuous batching the shapes above miss (a whole
+ * pass of 8, two of 8), its own random draws: row by row bitwise the one-row kernel. */
+static void check_rows(const qcase *c) {
+    const xf_quant_traits *q = xf_quant_traits_of(c->type);
+    const size_t K = q->block_size == 32 ? 96 : 512, N = 19, Ts[] = {6, 8, 16};
+    size_t rb;
+    uint8_t *W = xf_t_random_qrows(c->type, N, K, &rb);
+    for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+        const size_t T = Ts[ti];
+        float *X = malloc(T * K * sizeof *X), *Y = malloc(T * N * sizeof *Y), *G = malloc(T * N * sizeof *G);
+        for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand32();
+        xf_qgemv_decode(c->type, 0, W, rb, NULL, X, K, Y, N, T, 0, N, K);
+        for (int isa = XF_QAVX_2; isa <= XF_QAVX_512; isa++) {
+            if (!xf_qgemv_avx2_rows(c->type, isa, W, rb, NULL, X, K, G, N, T, 0, N, K)) continue;
+            CHECK_MSG(memcmp(G, Y, T * N * sizeof *G) == 0, "%s T=%zu: xf_qgemv_avx2_rows isa %d != generic", q->name, T, isa);
+            for (size_t t = 0; t < T; t++) {
+                float F[19];
+                CHECK(xf_qgemv_avx2(c->type, isa, W, rb, NULL, X + t * K, F, 0, N, K));
+                CHECK_MSG(memcmp(F, G + t * N, sizeof F) == 0, "%s T=%zu row %zu: several-row != one-row (isa %d)",
+                          q->name, T, t, isa);
+            }
+            g_avxm_checked[isa]++;
+        }
+        free(X), free(Y), free(G);
+    }
+    free(W);
+}
+
 int main(void) {
     xf_t_seed(0x9e3779b97f4a7c15ull);
     check_half();
@@ -122,14 +167,19 @@ int main(void) {
         for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) check_type(&k_cases[i], p1, p2, &bitwise);
     }
     xf_isa_cap(XF_ISA_AVX512);
+    for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) check_rows(&k_cases[i]);
     printf("GEMV %s the GEMM path bitwise\n", bitwise ? "equals" : "does not equal");
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
         const int t = k_cases[i].type;
         CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX2 || g_avx_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 decode GEMV", t);
         CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX512 || g_avx_type[i][XF_QAVX_512] > 0, "type %d: no AVX-512 decode GEMV", t);
+        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX2 || g_avxm_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 several-row GEMV", t);
+        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX512 || g_avxm_type[i][XF_QAVX_512] > 0, "type %d: no AVX-512 several-row GEMV", t);
     }
     printf("hand-written decode GEMV (every type) compared on %d shapes with AVX2, %d with AVX-512VL\n",
            g_avx_checked[XF_QAVX_2], g_avx_checked[XF_QAVX_512]);
+    printf("several-row decode GEMV compared on %d shapes with AVX2, %d with AVX-512VL\n", g_avxm_checked[XF_QAVX_2],
+           g_avxm_checked[XF_QAVX_512]);
     xf_pool_free(p1);
     xf_pool_free(p2);
     return xf_t_report();

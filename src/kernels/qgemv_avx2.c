@@ -13,6 +13,12 @@
  *     latency (the generic tile has 4);
  *   - the 8 accumulators, the block's 4 activation vectors and the temporaries stay in registers
  *     (AVX2's 16 hold them for Q8_0; the other types spill a few there, none with AVX-512VL's 32).
+ * And the same for several activation rows (xf_qgemv_avx2_rows: the decode steps of several
+ * sessions in one batched step): each sub-block of 32 weights decoded once and applied to up to 8
+ * activation rows (8 accumulators per weight row; 2 weight rows per pass with AVX-512VL's
+ * registers, 1 with AVX2's), each output's FMA chain the one-row kernel's, so a batched row is
+ * bitwise the lone row. Before, several rows went through the generic GEMV, which decodes every
+ * block once per 4 activation rows (8 rows: twice) with its slower decoders.
  *
  * Same floats, same order: every weight is decoded to the float the generic decoder gives (scale
  * products are exact in fp32), lane l of chunk c holds element 8c + l of its block, acc = fma(x,
@@ -47,43 +53,81 @@ XF_INLINE int is_k(const int qt) { return qt >= XF_GGML_Q2_K && qt <= XF_GGML_Q6
                          size_t n1, size_t K) {                                                               \
         QAN(gemv1)(qt, W, rb, bias, X, Y, n0, n1, K);                                                         \
     }
+#define XF_QAVX_GEMVM(name, qt)                                                                             \
+    QAT static void name(const uint8_t *W, size_t rb, const float *bias, const float *X, size_t ldx, float *Y, \
+                         size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {                               \
+        QAN(gemvm)(qt, W, rb, bias, X, ldx, Y, ldy, T, n0, n1, K);                                             \
+    }
 
-/* For AVX2 machines: 16 vector registers (the 4-bit types spill a few accumulators). */
+/* For AVX2 machines: 16 vector registers (the 4-bit types spill a few accumulators); one weight
+ * row per pass of the several-row kernel (8 accumulators). */
 #define QAT __attribute__((target("avx2,fma,f16c")))
 #define QAN(n) n##_avx2
 #define QA_TABLE 0
+#define QA_MNR 1
 #include "kernels/qgemv_avx2_isa.inc"
 #undef QAT
 #undef QAN
 #undef QA_TABLE
+#undef QA_MNR
 
 /* With AVX-512VL: 32 registers (nothing spilled) and the table decode of the 4-bit types; the
  * same 256-bit arithmetic, so the same results. */
 #define QAT __attribute__((target("avx2,fma,f16c,avx512f,avx512vl")))
 #define QAN(n) n##_avx512
 #define QA_TABLE 1
+#define QA_MNR 2 /* weight rows per pass of the several-row kernel: 2 x 8 accumulators */
 #include "kernels/qgemv_avx2_isa.inc"
 #undef QAT
 #undef QAN
 #undef QA_TABLE
+#undef QA_MNR
 
 typedef void (*gemv_fn)(const uint8_t *W, size_t rb, const float *bias, const float *X, float *Y, size_t n0,
                         size_t n1, size_t K);
-#define XF_QAVX_ROW(t, T) [XF_GGML_##T] = {gemv1_##t##_avx2, gemv1_##t##_avx512}
-static const gemv_fn k_gemv[XF_GGML_Q6_K + 1][2] = {XF_QAVX_ROW(q8_0, Q8_0), XF_QAVX_ROW(q4_0, Q4_0),
-                                                     XF_QAVX_ROW(q4_1, Q4_1), XF_QAVX_ROW(q5_0, Q5_0),
-                                                     XF_QAVX_ROW(q5_1, Q5_1), XF_QAVX_ROW(q2_k, Q2_K),
-                                                     XF_QAVX_ROW(q3_k, Q3_K), XF_QAVX_ROW(q4_k, Q4_K),
-                                                     XF_QAVX_ROW(q5_k, Q5_K), XF_QAVX_ROW(q6_k, Q6_K)};
+typedef void (*gemvm_fn)(const uint8_t *W, size_t rb, const float *bias, const float *X, size_t ldx, float *Y,
+                         size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+/* A type's kernels: one activation row, several; [0] AVX2, [1] AVX-512VL. */
+typedef struct {
+    gemv_fn one[2];
+    gemvm_fn rows[2];
+} qavx_kernels;
+#define XF_QAVX_K(t) {{gemv1_##t##_avx2, gemv1_##t##_avx512}, {gemvm_##t##_avx2, gemvm_##t##_avx512}}
+static const qavx_kernels k_gemv[XF_GGML_Q6_K + 1] = {
+    [XF_GGML_Q8_0] = XF_QAVX_K(q8_0), [XF_GGML_Q4_0] = XF_QAVX_K(q4_0), [XF_GGML_Q4_1] = XF_QAVX_K(q4_1),
+    [XF_GGML_Q5_0] = XF_QAVX_K(q5_0), [XF_GGML_Q5_1] = XF_QAVX_K(q5_1), [XF_GGML_Q2_K] = XF_QAVX_K(q2_k),
+    [XF_GGML_Q3_K] = XF_QAVX_K(q3_k), [XF_GGML_Q4_K] = XF_QAVX_K(q4_k), [XF_GGML_Q5_K] = XF_QAVX_K(q5_k),
+    [XF_GGML_Q6_K] = XF_QAVX_K(q6_k)};
+static const qavx_kernels k_fp4s = XF_QAVX_K(fp4s), k_fp8s = XF_QAVX_K(fp8s);
+
+/* The kernels of qtype and in *v512 which copy serves isa; NULL where none does (a type without
+ * kernels, no AVX2, K not whole blocks, AVX-512 asked for on a CPU without it). */
+static const qavx_kernels *pick(int qtype, int isa, size_t K, int *v512) {
+    const int have = xf_isa_level() >= XF_ISA_AVX2, have512 = xf_isa_level() >= XF_ISA_AVX512;
+    const qavx_kernels *k = qtype == XF_GGML_FP4S ? &k_fp4s
+                            : qtype == XF_GGML_FP8S ? &k_fp8s
+                            : qtype >= 0 && qtype <= XF_GGML_Q6_K && k_gemv[qtype].one[0] ? &k_gemv[qtype]
+                                                                                            : NULL;
+    if (!have || !k || K % (is_k(qtype) ? 256 : 32) || (isa == XF_QAVX_512 && !have512)) return NULL;
+    *v512 = isa == XF_QAVX_512 || (isa == XF_QAVX_BEST && have512);
+    return k;
+}
 
 int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X, float *Y,
                   size_t n0, size_t n1, size_t K) {
-    const int have = xf_isa_level() >= XF_ISA_AVX2, have512 = xf_isa_level() >= XF_ISA_AVX512;
-    static const gemv_fn k_fp4s[2] = {gemv1_fp4s_avx2, gemv1_fp4s_avx512}, k_fp8s[2] = {gemv1_fp8s_avx2, gemv1_fp8s_avx512};
-    const gemv_fn *fn = qtype == XF_GGML_FP4S ? k_fp4s : qtype == XF_GGML_FP8S ? k_fp8s : qtype >= 0 && qtype <= XF_GGML_Q6_K ? k_gemv[qtype] : NULL;
-    if (!have || !fn || !fn[0] || K % (is_k(qtype) ? 256 : 32) || (isa == XF_QAVX_512 && !have512)) return 0;
-    const int v512 = isa == XF_QAVX_512 || (isa == XF_QAVX_BEST && have512);
-    fn[v512](W, row_bytes, bias, X, Y, n0, n1, K);
+    int v;
+    const qavx_kernels *k = pick(qtype, isa, K, &v);
+    if (!k) return 0;
+    k->one[v](W, row_bytes, bias, X, Y, n0, n1, K);
+    return 1;
+}
+
+int xf_qgemv_avx2_rows(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X,
+                       size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+    int v;
+    const qavx_kernels *k = pick(qtype, isa, K, &v);
+    if (!k || T < 1) return 0;
+    k->rows[v](W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K);
     return 1;
 }
 
@@ -92,6 +136,13 @@ int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const flo
 int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X, float *Y,
                   size_t n0, size_t n1, size_t K) {
     (void)qtype, (void)isa, (void)W, (void)row_bytes, (void)bias, (void)X, (void)Y, (void)n0, (void)n1, (void)K;
+    return 0;
+}
+
+int xf_qgemv_avx2_rows(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X,
+                       size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
+    (void)qtype, (void)isa, (void)W, (void)row_bytes, (void)bias, (void)X, (void)ldx, (void)Y, (void)ldy, (void)T;
+    (void)n0, (void)n1, (void)K;
     return 0;
 }
 

@@ -397,6 +397,7 @@ static int table_pays(void) { return xf_isa_level() >= XF_ISA_AVX512; }
 void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
               float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
     if (T == 1 && xf_qgemv_avx2(qtype, XF_QAVX_BEST, W, row_bytes, bias, X, Y, n0, n1, K)) return;
+    if (T > 1 && xf_qgemv_avx2_rows(qtype, XF_QAVX_BEST, W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K)) return;
     xf_qgemv_decode(qtype, table_pays(), W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K);
 }
 
