@@ -173,8 +173,11 @@ int main(void) {
         const int t = k_cases[i].type;
         CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX2 || g_avx_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 decode GEMV", t);
         CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX512 || g_avx_type[i][XF_QAVX_512] > 0, "type %d: no AVX-512 decode GEMV", t);
-        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX2 || g_avxm_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 several-row GEMV", t);
-        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX512 || g_avxm_type[i][XF_QAVX_512] > 0, "type %d: no AVX-512 several-row GEMV", t);
+        const int rows = t == XF_GGML_Q8_0 || t == XF_GGML_Q4_0 || t == XF_GGML_Q4_1 || t == XF_GGML_Q5_0 ||
+                         t == XF_GGML_Q4_K || t == XF_GGML_Q6_K; /* the types with a several-row kernel */
+        CHECK_MSG(!rows || xf_isa_cpu_level() < XF_ISA_AVX2 || g_avxm_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 several-row GEMV", t);
+        CHECK_MSG(!rows || xf_isa_cpu_level() < XF_ISA_AVX512 || g_avxm_type[i][XF_QAVX_512] > 0,
+                  "type %d: no AVX-512 several-row GEMV", t);
     }
     printf("hand-written decode GEMV (every type) compared on %d shapes with AVX2, %d with AVX-512VL\n",
            g_avx_checked[XF_QAVX_2], g_avx_checked[XF_QAVX_512]);

@@ -14,7 +14,7 @@
  *   - the 8 accumulators, the block's 4 activation vectors and the temporaries stay in registers
  *     (AVX2's 16 hold them for Q8_0; the other types spill a few there, none with AVX-512VL's 32).
  * And the same for several activation rows (xf_qgemv_avx2_rows: the decode steps of several
- * sessions in one batched step): each sub-block of 32 weights decoded once and applied to up to 8
+ * sessions in one batched step; Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K): each sub-block of 32 weights decoded once and applied to up to 8
  * activation rows (8 accumulators per weight row; 2 weight rows per pass with AVX-512VL's
  * registers, 1 with AVX2's), each output's FMA chain the one-row kernel's, so a batched row is
  * bitwise the lone row. Before, several rows went through the generic GEMV, which decodes every
@@ -93,12 +93,13 @@ typedef struct {
     gemvm_fn rows[2];
 } qavx_kernels;
 #define XF_QAVX_K(t) {{gemv1_##t##_avx2, gemv1_##t##_avx512}, {gemvm_##t##_avx2, gemvm_##t##_avx512}}
+#define XF_QAVX_K1(t) {{gemv1_##t##_avx2, gemv1_##t##_avx512}, {NULL, NULL}} /* one row only */
 static const qavx_kernels k_gemv[XF_GGML_Q6_K + 1] = {
     [XF_GGML_Q8_0] = XF_QAVX_K(q8_0), [XF_GGML_Q4_0] = XF_QAVX_K(q4_0), [XF_GGML_Q4_1] = XF_QAVX_K(q4_1),
-    [XF_GGML_Q5_0] = XF_QAVX_K(q5_0), [XF_GGML_Q5_1] = XF_QAVX_K(q5_1), [XF_GGML_Q2_K] = XF_QAVX_K(q2_k),
-    [XF_GGML_Q3_K] = XF_QAVX_K(q3_k), [XF_GGML_Q4_K] = XF_QAVX_K(q4_k), [XF_GGML_Q5_K] = XF_QAVX_K(q5_k),
+    [XF_GGML_Q5_0] = XF_QAVX_K(q5_0), [XF_GGML_Q5_1] = XF_QAVX_K1(q5_1), [XF_GGML_Q2_K] = XF_QAVX_K1(q2_k),
+    [XF_GGML_Q3_K] = XF_QAVX_K1(q3_k), [XF_GGML_Q4_K] = XF_QAVX_K(q4_k), [XF_GGML_Q5_K] = XF_QAVX_K1(q5_k),
     [XF_GGML_Q6_K] = XF_QAVX_K(q6_k)};
-static const qavx_kernels k_fp4s = XF_QAVX_K(fp4s), k_fp8s = XF_QAVX_K(fp8s);
+static const qavx_kernels k_fp4s = XF_QAVX_K1(fp4s), k_fp8s = XF_QAVX_K1(fp8s);
 
 /* The kernels of qtype and in *v512 which copy serves isa; NULL where none does (a type without
  * kernels, no AVX2, K not whole blocks, AVX-512 asked for on a CPU without it). */
@@ -126,7 +127,7 @@ int xf_qgemv_avx2_rows(int qtype, int isa, const void *W, size_t row_bytes, cons
                        size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
     int v;
     const qavx_kernels *k = pick(qtype, isa, K, &v);
-    if (!k || T < 1) return 0;
+    if (!k || !k->rows[0] || T < 2) return 0;
     k->rows[v](W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K);
     return 1;
 }

@@ -270,18 +270,22 @@ int xf_qmatmul_has(int qtype) { return blk_elems(qtype) != 0; }
 size_t xf_qmatmul_max_t(int qtype, int int8) {
     /* bench_qgemv --crossover (2026-12-05, Zen 4, 1 thread): the last multiple of 4 rows where the
      * GEMV took at most ~0.9x the GEMM path's time (the dequantization of every weight, which the
-     * GEMM path pays whatever T, is most of its cost at these T). */
+     * GEMM path pays whatever T, is most of its cost at these T). Re-measured with the several-row
+     * kernel (xf_qgemv_avx2_rows, same day): the GEMV now stays under ~0.9x the GEMM path to 32 rows
+     * for Q4_0 / Q4_1 / Q8_0 / Q5_0, 28-32 for Q4_K, 24 for Q6_K; Q6_K and Q5_0 raised to 16 (0.60x,
+     * 0.48x there), the others left as they were (a higher limit moves longer prompts' prefill from
+     * the GEMM path to the GEMV, equal within rounding, not bitwise). */
     switch (qtype) {
     case XF_GGML_Q8_0: return int8 ? 32 : 16;
     case XF_GGML_Q4_0: return int8 ? 32 : 20;
     case XF_GGML_Q4_1: return int8 ? 28 : 20;
-    case XF_GGML_Q5_0: return int8 ? 32 : 12;
+    case XF_GGML_Q5_0: return int8 ? 32 : 16;
     case XF_GGML_Q5_1: return int8 ? 24 : 16;
     case XF_GGML_Q2_K: return int8 ? 12 : 16;
     case XF_GGML_Q3_K: return int8 ? 32 : 8;
     case XF_GGML_Q4_K: return int8 ? 32 : 16;
     case XF_GGML_Q5_K: return int8 ? 32 : 8;
-    case XF_GGML_Q6_K: return int8 ? 32 : 8;
+    case XF_GGML_Q6_K: return int8 ? 32 : 16;
     case XF_GGML_FP4S: return int8 ? 32 : 20; /* not measured: Q4_0's (the same 18-byte blocks) */
     case XF_GGML_FP8S: return int8 ? 0 : 16;  /* not measured: Q8_0's; no int8 path (not integers) */
     default: return 0;

@@ -54,10 +54,11 @@ void xf_qgemv_decode(int qtype, int table, const void *W, size_t row_bytes, cons
 enum { XF_QAVX_BEST, XF_QAVX_2, XF_QAVX_512 };
 int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X, float *Y,
                   size_t n0, size_t n1, size_t K);
-/* The same for T activation rows (the decode steps of several sessions, or a short prompt), ldx /
- * ldy apart: each weight decoded once per pass of up to 8 rows (not once per row), every output
- * bitwise what xf_qgemv_avx2 gives for its row alone (the same decoded floats, the same FMA chain
- * and horizontal sum per output). Returns 0, doing nothing, as xf_qgemv_avx2 does. */
+/* The same for T >= 2 activation rows (the decode steps of several sessions, or a short prompt),
+ * ldx / ldy apart, with Q8_0, Q4_0, Q4_1, Q5_0, Q4_K or Q6_K weights: each weight decoded once per
+ * pass of up to 8 rows (not once per row), every output bitwise what xf_qgemv_avx2 gives for its
+ * row alone (the same decoded floats, the same FMA chain and horizontal sum per output). Returns
+ * 0, doing nothing, for T < 2, other types, or as xf_qgemv_avx2 does. */
 int xf_qgemv_avx2_rows(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X,
                        size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
 /* Scalar reference of the same product: quants.c's xf_dot_*_f32_ref per element, + bias. */
