@@ -11,9 +11,11 @@
  *
  * --values q8: 8-bit values instead — the model as stored (a Q8_0 GGUF: float activations), the
  * same with --weights int8 (GGUF blocks with activations quantized per 32, integer dots) and
- * --sparsity 2:4 --weights int8 (s24q8: int8 kept values, a scale per row).
+ * --sparsity 2:4 --weights int8 (s24q8: int8 kept values, a scale per row). --values q4: the same
+ * with the third variant --sparsity 2:4 --weights int4 (s24q4: 4-bit kept values, a scale per 16;
+ * give it a Q4_0 GGUF so that the dense variants are 4-bit too).
  *
- * usage: bench_sparse MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE] [--values q8] */
+ * usage: bench_sparse MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE] [--values q8|q4] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,8 @@ static char *read_file(const char *path) {
 }
 
 #define NV 3
-static const char *k_names_f32[NV] = {"dense f32", "2:4 f32", ""}, *k_names_q8[NV] = {"dense as stored", "dense int8 acts", "2:4 int8 values"};
+static const char *k_names_f32[NV] = {"dense f32", "2:4 f32", ""}, *k_names_q8[NV] = {"dense as stored", "dense int8 acts", "2:4 int8 values"},
+                  *k_names_q4[NV] = {"dense as stored", "dense int8 acts", "2:4 int4 values"};
 
 int main(int argc, char **argv) {
     const char *path = NULL, *text_path = "tests/data/corpus.txt";
@@ -60,6 +63,7 @@ int main(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(argv[i], "--runs")) runs = atol(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--text")) text_path = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--values") && !strcmp(argv[i + 1], "q8")) q8 = 1, i++;
+        else if (i + 1 < argc && !strcmp(argv[i], "--values") && !strcmp(argv[i + 1], "q4")) q8 = 2, i++;
         else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
             fprintf(stderr, "usage: %s MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE]\n", argv[0]);
@@ -72,12 +76,13 @@ int main(int argc, char **argv) {
     }
     xf_model *m[NV] = {0};
     const int nv = q8 ? 3 : 2;
-    const char *const *k_names = q8 ? k_names_q8 : k_names_f32;
+    const char *const *k_names = q8 == 2 ? k_names_q4 : q8 ? k_names_q8 : k_names_f32;
     for (int v = 0; v < nv; v++) {
         xf_model_params mp = xf_model_default_params();
         mp.n_threads = (int)threads;
         mp.weights = q8 ? (v ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED) : XF_WEIGHTS_F32;
         if (v == (q8 ? 2 : 1)) mp.sparsity = XF_SPARSITY_2_4;
+        if (v == 2 && q8 == 2) mp.weights = XF_WEIGHTS_INT4;
         if (xf_model_load(path, &mp, &m[v]) != XF_OK) return fail(path);
     }
     char *text = read_file(text_path);

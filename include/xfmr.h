@@ -141,8 +141,10 @@ typedef enum xf_weight_format {
                                  channel; activations quantized per token on the fly (VNNI) */
     XF_WEIGHTS_BF16 = 2,      /* linear weights rounded at load to bfloat16, activations rounded to
                                  bf16 on the fly, fp32 sums (AVX512_BF16 vdpbf16ps; slow elsewhere) */
-    XF_WEIGHTS_F32 = 3        /* linear weights as float32, GGUF quantized blocks dequantized at load
+    XF_WEIGHTS_F32 = 3,       /* linear weights as float32, GGUF quantized blocks dequantized at load
                                  (the float path of a quantized file, e.g. to compare methods) */
+    XF_WEIGHTS_INT4 = 4       /* with XF_SPARSITY_2_4 only: the kept values in 4 bits with a scale
+                                 per 16 (s24q4), activations quantized to int8 on the fly */
 } xf_weight_format;
 
 /* Sparsity of the linear weights of the Transformer blocks (not embeddings / lm_head), made at

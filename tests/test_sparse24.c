@@ -162,10 +162,111 @@ static void test_q8(xf_pool *pool2) {
         xf_isa_cap(XF_ISA_AVX512);
         memset(Y, 0, T * N * 4);
         xf_s24q8_matmul(pool2, Q, N, K, b, X, K, T, Y, N);
-        if (T > XF_S24_GEMV_MAX_T) xf_gemm_f32_nt(X, K, D8, K, b, R, N, T, 0, N, K);
+        if (T > XF_S24_GEMV_MAX_T && K % 32) xf_gemm_f32_nt(X, K, D8, K, b, R, N, T, 0, N, K);
+        else if (K % 32 == 0) { /* int8 activations, integer dots (test_int) */
+            void *act = malloc(xf_s24i_act_bytes(T, K));
+            xf_s24i_act_quantize(XF_S24I_SCALAR, X, K, T, K, act);
+            xf_s24i_range(XF_S24I_SCALAR, 8, Q, N, K, b, act, T, R, N, 0, N);
+            free(act);
+        }
         CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "q8 T=%zu N=%zu K=%zu: 2 threads differ", T, N, K);
         free(X), free(W), free(b), free(D), free(D8), free(R), free(Y), free(P), free(Q);
     }
+}
+
+/* Integer dots (int8 activations) for s24q8 and s24q4: every ISA bitwise the scalar reference
+ * (whole, split, row by row, 2 threads), the reference within float rounding of the double sum of
+ * the same integers, 4-bit values within half a step of the float ones, and the product close to
+ * the float one (activation rounding: 1 % of sum |x w| at most). */
+static void test_int(xf_pool *pool2) {
+    const size_t shapes[][3] = {{1, 1, 32},  {1, 7, 64},     {3, 5, 96},   {4, 33, 160},   {8, 17, 128},
+                                {1, 100, 1536}, {2, 70, 576}, {5, 40, 224}, {13, 37, 576}, {40, 9, 96}, {700, 3, 1024}};
+    int isas = 0;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const size_t T = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *b = malloc(N * 4), *D = malloc(N * K * 4);
+        float *D4 = malloc(N * K * 4), *R = calloc(T * N, 4), *Y = calloc(T * N, 4);
+        for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand() * (i % 17 == 0 ? 8.0f : 1.0f);
+        for (size_t i = 0; i < N * K; i++) W[i] = xf_t_frand() * 0.1f * (i % 29 == 0 ? 6.0f : 1.0f);
+        for (size_t i = 0; i < N; i++) b[i] = xf_t_frand();
+        uint8_t *P = xf_aligned_alloc(xf_s24_bytes(N, K)), *Q[2];
+        Q[0] = xf_aligned_alloc(xf_s24q8_bytes(N, K)), Q[1] = xf_aligned_alloc(xf_s24q4_bytes(N, K));
+        xf_s24_compress(W, K, N, K, NULL, P);
+        xf_s24_decompress_rows(P, N, K, 0, N, D);
+        xf_s24q8_from_s24(P, N, K, Q[0]);
+        xf_s24q4_from_s24(P, N, K, Q[1]);
+        xf_s24q4_decompress_rows(Q[1], N, K, 0, N, D4);
+        int ok = 1;
+        for (size_t o = 0; o < N; o++)
+            for (size_t g = 0; g < K; g += 32) { /* a group of 32 inputs: 16 values, one scale */
+                float amax = 0;
+                for (size_t k = g; k < g + 32; k++) amax = fmaxf(amax, fabsf(D[o * K + k]));
+                for (size_t k = g; k < g + 32; k++) {
+                    /* half a step (amax / 16), a whole one where Q4_0's rule clamps at 7 x scale
+                     * the values of the sign opposite to the largest (|value| 7/8 amax) */
+                    const float e = fabsf(D4[o * K + k] - D[o * K + k]);
+                    ok &= (D[o * K + k] != 0 || D4[o * K + k] == 0) &&
+                          (e <= amax / 16.0f * 1.01f || (e <= amax / 8.0f * 1.01f && fabsf(D4[o * K + k]) >= amax * 0.86f));
+                }
+            }
+        CHECK_MSG(ok, "N=%zu K=%zu: 4-bit values off the float ones by more than half a step", N, K);
+        void *act = malloc(xf_s24i_act_bytes(T, K)), *ref_act = malloc(xf_s24i_act_bytes(T, K));
+        xf_s24i_act_quantize(XF_S24I_SCALAR, X, K, T, K, ref_act);
+        for (int bi = 0; bi < 2; bi++) {
+            const int bits = bi ? 4 : 8;
+            xf_s24i_range(XF_S24I_SCALAR, bits, Q[bi], N, K, b, ref_act, T, R, N, 0, N);
+            /* the reference against the double sum of its own integers, and the float product */
+            float *Dq = bi ? D4 : malloc(N * K * 4);
+            if (!bi) xf_s24q8_decompress_rows(Q[0], N, K, 0, N, Dq);
+            const uint8_t *xu = ref_act;
+            const size_t Kp = (K + 127) / 128 * 128;
+            const float *dxe = (const float *)(const void *)(xu + T * Kp);
+            double worst = 0, worst_f = 0;
+            for (size_t t = 0; t < T; t++)
+                for (size_t o = 0; o < N; o++) {
+                    double s = b[o], a = 0, sf = b[o], af = 0;
+                    for (size_t k = 0; k < K; k++) {
+                        const double xq = ((int)xu[t * Kp + k] - 128) * (double)dxe[t * (Kp / 8) + k / 8];
+                        s += xq * Dq[o * K + k], a += fabs(xq * Dq[o * K + k]);
+                        sf += (double)X[t * K + k] * D[o * K + k], af += fabs((double)X[t * K + k] * D[o * K + k]);
+                    }
+                    const double e = fabs(R[t * N + o] - s) / (a + fabs(b[o]) > 0 ? a + fabs(b[o]) : 1);
+                    const double ef = fabs(R[t * N + o] - sf) / (af > 0 ? af : 1);
+                    worst = e > worst ? e : worst, worst_f = ef > worst_f ? ef : worst_f;
+                }
+            CHECK_MSG(worst <= (double)K * 0x1p-23, "bits %d T=%zu N=%zu K=%zu: reference off its integers by %g", bits,
+                      T, N, K, worst);
+            CHECK_MSG(worst_f <= (bi ? 0.15 : 0.02), "bits %d T=%zu N=%zu K=%zu: off the float product by %g", bits, T,
+                      N, K, worst_f);
+            if (!bi) free(Dq);
+            for (int isa = XF_S24I_VBMI; isa >= XF_S24I_SCALAR; isa--) {
+                if (!xf_s24i_supported((xf_s24i_isa)isa)) continue;
+                isas |= 1 << isa;
+                xf_s24i_act_quantize((xf_s24i_isa)isa, X, K, T, K, act);
+                memset(Y, 0, T * N * 4);
+                xf_s24i_range((xf_s24i_isa)isa, bits, Q[bi], N, K, b, act, T, Y, N, 0, N / 3);
+                xf_s24i_range((xf_s24i_isa)isa, bits, Q[bi], N, K, b, act, T, Y, N, N / 3, N);
+                CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "bits %d isa %d T=%zu N=%zu K=%zu differs from the reference",
+                          bits, isa, T, N, K);
+                for (size_t t = 0; t < T; t++) { /* one activation row at a time */
+                    xf_s24i_act_quantize((xf_s24i_isa)isa, X + t * K, K, 1, K, act);
+                    xf_s24i_range((xf_s24i_isa)isa, bits, Q[bi], N, K, NULL, act, 1, Y + t * N, N, 0, N);
+                }
+                xf_s24i_act_quantize(XF_S24I_SCALAR, X, K, T, K, act);
+                float *Rn = calloc(T * N, 4);
+                xf_s24i_range(XF_S24I_SCALAR, bits, Q[bi], N, K, NULL, act, T, Rn, N, 0, N);
+                CHECK_MSG(memcmp(Y, Rn, T * N * 4) == 0, "bits %d isa %d T=%zu K=%zu: row by row differs", bits, isa, T, K);
+                free(Rn);
+            }
+            memset(Y, 0, T * N * 4);
+            CHECK(xf_s24i_matmul(pool2, bits, Q[bi], N, K, b, X, K, T, Y, N) == 1);
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "bits %d T=%zu N=%zu K=%zu: 2 threads differ", bits, T, N, K);
+        }
+        free(act), free(ref_act);
+        free(X), free(W), free(b), free(D), free(D4), free(R), free(Y), free(P), free(Q[0]), free(Q[1]);
+    }
+    CHECK(xf_s24i_supported(XF_S24I_SCALAR));
+    printf("2:4 integer-dot kernels checked: scalar%s%s\n", isas & 2 ? ", avx2" : "", isas & 4 ? ", avx512 vbmi+vnni" : "");
 }
 
 int main(void) {
@@ -177,6 +278,7 @@ int main(void) {
     test_mask();
     test_shapes(pool2);
     test_q8(pool2);
+    test_int(pool2);
     xf_pool_free(pool2);
     return xf_t_report();
 }

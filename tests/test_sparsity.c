@@ -94,6 +94,11 @@ static void test_errors(const char *path) {
     p.sparsity = XF_SPARSITY_2_4;
     p.weights = XF_WEIGHTS_BF16;
     expect_err(xf_model_load(path, &p, &m), XF_ERR_UNSUPPORTED, "BF16");
+    p.weights = XF_WEIGHTS_INT4; /* the 4-bit values of 2:4 only */
+    p.sparsity = XF_SPARSITY_NONE;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_UNSUPPORTED, "need sparsity 2:4");
+    p.sparsity = XF_SPARSITY_UNSTRUCTURED;
+    expect_err(xf_model_load(path, &p, &m), XF_ERR_UNSUPPORTED, "need sparsity 2:4");
     CHECK(m == NULL);
     /* the layout before the sparsity fields: those unknown to the caller keep their defaults */
     p = xf_model_default_params();
@@ -385,12 +390,15 @@ static void test_sparsegpt(const char *path, const char *calib, const char *name
 
 /* 2:4 with int8 kept values (--sparsity 2:4 --weights int8): every block linear is s24q8, with the
  * zeros of the float 2:4 model and values within half a step of its row's scale; logits of a
- * decode step close to the float 2:4 model's; SparseGPT makes s24q8 too. */
-static void test_q8_values(const char *path, const char *calib, const char *name) {
+ * decode step (int8 activations, integer dots) close to the float 2:4 model's; SparseGPT makes
+ * s24q8 too. bits 4 (--weights int4): s24q4, values within a step of their group of 32 inputs'
+ * scale (Q4_0's rule: half a step but at the clamp), decode logits within 25 % of the largest. */
+static void test_q8_values(const char *path, const char *calib, const char *name, int bits) {
+    const xf_format *want = bits == 4 ? &xf_fmt_s24q4 : &xf_fmt_s24q8;
     xf_model *mf = load(path, XF_SPARSITY_2_4, XF_SPARSE_MAGNITUDE, NULL), *mq = NULL, *mg = NULL;
     xf_model_params p = xf_model_default_params();
     p.n_threads = 2;
-    p.weights = XF_WEIGHTS_INT8;
+    p.weights = bits == 4 ? XF_WEIGHTS_INT4 : XF_WEIGHTS_INT8;
     p.sparsity = XF_SPARSITY_2_4;
     CHECK(xf_model_load(path, &p, &mq) == XF_OK);
     p.sparsity_method = XF_SPARSE_SPARSEGPT;
@@ -402,19 +410,22 @@ static void test_q8_values(const char *path, const char *calib, const char *name
         for (int k = 0; k < 7; k++) {
             const xf_weight *a = &lin(mf, l, k)->w, *b = &lin(mq, l, k)->w;
             if (!a->data) continue;
-            fmt &= b->fmt == &xf_fmt_s24q8 && lin(mg, l, k)->w.fmt == &xf_fmt_s24q8;
+            fmt &= b->fmt == want && lin(mg, l, k)->w.fmt == want;
             float *da = rows_of(a), *db = rows_of(b);
-            for (size_t o = 0; o < a->rows; o++) {
-                float amax = 0;
-                for (size_t i = 0; i < a->cols; i++) amax = fmaxf(amax, fabsf(da[o * a->cols + i]));
-                for (size_t i = 0; i < a->cols; i++) {
-                    const float x = da[o * a->cols + i], y = db[o * a->cols + i];
-                    close &= (x != 0 || y == 0) && fabsf(x - y) <= amax / 254.0f * 1.0001f;
+            const size_t G = bits == 4 ? 32 : a->cols; /* inputs per scale */
+            for (size_t o = 0; o < a->rows; o++)
+                for (size_t g = 0; g < a->cols; g += G) {
+                    float amax = 0;
+                    for (size_t i = g; i < g + G; i++) amax = fmaxf(amax, fabsf(da[o * a->cols + i]));
+                    for (size_t i = g; i < g + G; i++) {
+                        const float x = da[o * a->cols + i], y = db[o * a->cols + i];
+                        close &= (x != 0 || y == 0) && fabsf(x - y) <= (bits == 4 ? amax / 8.0f * 1.01f : amax / 254.0f * 1.0001f);
+                    }
                 }
-            }
             free(da), free(db);
         }
-    CHECK_MSG(fmt && close, "%s: int8 2:4 weights: s24q8 %d, within half a step of the float ones %d", name, fmt, close);
+    CHECK_MSG(fmt && close, "%s: int%d 2:4 weights: %s %d, within a step of the float ones %d", name, bits, want->name,
+              fmt, close);
     if (mf->plan.lm_head.w.data) {
         const size_t V = xf_model_vocab_size(mf);
         float *l0 = malloc(V * sizeof *l0), *l1 = malloc(V * sizeof *l1);
@@ -426,9 +437,9 @@ static void test_q8_values(const char *path, const char *calib, const char *name
             CHECK(xf_session_eval(s0, &id, 1, l0) == XF_OK && xf_session_eval(s1, &id, 1, l1) == XF_OK);
             for (size_t i = 0; i < V; i++) worst = fmax(worst, fabs(l0[i] - l1[i])), big = fmax(big, fabs(l0[i]));
         }
-        CHECK_MSG(worst <= 0.05 * big, "%s: int8 2:4 decode logits off the float 2:4 ones by %.3g (largest %.3g)", name,
-                  worst, big);
-        printf("%s: int8 2:4 decode logits within %.3g of the float 2:4 model's (largest %.3g)\n", name, worst, big);
+        CHECK_MSG(worst <= (bits == 4 ? 0.25 : 0.05) * big, "%s: int%d 2:4 decode logits off the float 2:4 ones by %.3g (largest %.3g)",
+                  name, bits, worst, big);
+        printf("%s: int%d 2:4 decode logits within %.3g of the float 2:4 model's (largest %.3g)\n", name, bits, worst, big);
         xf_session_free(s0), xf_session_free(s1);
         free(l0), free(l1);
     }
@@ -452,8 +463,10 @@ int main(void) {
     test_forward_layer(bert, "tiny-bert");
     test_sparsegpt(llama, calib, "tiny-llama");
     test_sparsegpt(bert, calib, "tiny-bert");
-    test_q8_values(llama, calib, "tiny-llama");
-    test_q8_values(bert, calib, "tiny-bert");
+    test_q8_values(llama, calib, "tiny-llama", 8);
+    test_q8_values(bert, calib, "tiny-bert", 8);
+    test_q8_values(llama, calib, "tiny-llama", 4);
+    test_q8_values(bert, calib, "tiny-bert", 4);
     const char *minilm = xf_t_model_dir();
     if (minilm) {
         test_encoder(minilm, "all-MiniLM-L6-v2");

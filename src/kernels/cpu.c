@@ -47,6 +47,7 @@ static int detect(void) {
         level = v4 ? XF_ISA_AVX512 : v3 ? XF_ISA_AVX2 : XF_ISA_SCALAR;
         if (v4 && (c7 >> 11 & 1)) feat |= XF_CPU_AVX512_VNNI;
         if (v4 && (a71 >> 5 & 1)) feat |= XF_CPU_AVX512_BF16;
+        if (v4 && (c7 >> 1 & 1)) feat |= XF_CPU_AVX512_VBMI;
     }
 #endif
     return F_DETECTED | level << 8 | feat;

@@ -19,6 +19,7 @@ typedef enum xf_isa_level_t { XF_ISA_SCALAR = 0, XF_ISA_AVX2 = 1, XF_ISA_AVX512 
 enum {
     XF_CPU_AVX512_VNNI = 1 << 0, /* vpdpbusd on zmm/ymm (EVEX) */
     XF_CPU_AVX512_BF16 = 1 << 1, /* vdpbf16ps, vcvtne2ps2bf16 */
+    XF_CPU_AVX512_VBMI = 1 << 2, /* vpermb, vpermt2b, vpmultishiftqb */
 };
 
 /* The level kernels use: the CPU's, lowered by XF_ISA and by xf_isa_cap. */

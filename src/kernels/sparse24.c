@@ -8,6 +8,7 @@
 
 #include "kernels/cpu.h"
 #include "kernels/matmul.h"
+#include "kernels/sparse24_sum.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -74,13 +75,6 @@ void xf_s24_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, siz
 /* ---------------------------------------------------------------- kernels: one output row o,
  * activation rows X[0..nt) (stride ldx), outputs y[t * ldy] */
 
-static float reduce16(const float *acc) {
-    float s8[8], s4[4], s2[2];
-    for (int j = 0; j < 8; j++) s8[j] = acc[j] + acc[j + 8];
-    for (int j = 0; j < 4; j++) s4[j] = s8[j] + s8[j + 4];
-    for (int j = 0; j < 2; j++) s2[j] = s4[j] + s4[j + 2];
-    return s2[0] + s2[1];
-}
 
 static void row_scalar(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt, float *y,
                        size_t ldy, const float *bias) {
@@ -95,7 +89,7 @@ static void row_scalar(const float *v, const uint8_t *ix, size_t V, const float 
                 else
                     acc[j] = acc[j] + 0.0f;
             }
-        const float s = reduce16(acc);
+        const float s = xf_s24_reduce16(acc);
         y[t * ldy] = bias ? s + *bias : s;
     }
 }
@@ -104,11 +98,6 @@ static void row_scalar(const float *v, const uint8_t *ix, size_t V, const float 
 #define XF_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #define XF_T256 __attribute__((target("avx2,fma")))
 
-XF_T256 static inline __attribute__((always_inline)) float reduce8(__m256 s8) {
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
-}
 
 /* 8 lanes of the chunk's half: values 0-3 select from x0 (inputs 0-7), 4-7 from x1 (inputs 8-15). */
 XF_T256 static inline __attribute__((always_inline)) __m256 sel8(__m256 x0, __m256 x1, __m256i perm) {
@@ -182,7 +171,7 @@ XF_T512 static inline __attribute__((always_inline)) __m256 sel8_vl(__m256 x0, _
         }                                                                                                           \
         if (c < V) row_avx2_tail(v + c, ix, V, c, X, ldx, nt, lo, hi);                                              \
         for (size_t t = 0; t < nt; t++) {                                                                           \
-            const float s = reduce8(_mm256_add_ps(lo[t], hi[t]));                                                   \
+            const float s = xf_s24_reduce8(_mm256_add_ps(lo[t], hi[t]));                                                   \
             y[t * ldy] = bias ? s + *bias : s;                                                                      \
         }                                                                                                           \
     }
@@ -221,7 +210,7 @@ S24_ROW8(row_avx512vl, XF_T512, sel8_vl, 8, 12)
             row_avx2_tail(vf, ix, V, c, X, ldx, nt, lo, hi);                                                        \
         }                                                                                                           \
         for (size_t t = 0; t < nt; t++) {                                                                           \
-            const float s = reduce8(_mm256_add_ps(lo[t], hi[t]));                                                   \
+            const float s = xf_s24_reduce8(_mm256_add_ps(lo[t], hi[t]));                                                   \
             y[t * ldy] = bias ? fmaf(s, scale, *bias) : s * scale;                                                  \
         }                                                                                                           \
     }
@@ -364,7 +353,7 @@ static void rowq8_scalar(const int8_t *q, float scale, const uint8_t *ix, size_t
                 else
                     acc[j] = acc[j] + 0.0f;
             }
-        const float s = reduce16(acc);
+        const float s = xf_s24_reduce16(acc);
         y[t * ldy] = bias ? fmaf(s, scale, *bias) : s * scale;
     }
 }
@@ -437,6 +426,7 @@ static void s24q8_task(void *ctx, int ith, int nth) {
 
 void xf_s24q8_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
                      size_t ldx, size_t T, float *Y, size_t ldy) {
+    if (xf_s24i_matmul(pool, 8, c, N, K, bias, X, ldx, T, Y, ldy)) return; /* int8 activations, integer dots */
     s24q8_job j = {pick_rowq8(), c, N, K, ldx, T, ldy, bias, X, Y, pool};
     xf_pool_run(pool, s24q8_task, &j);
 }

@@ -86,4 +86,51 @@ void xf_s24q8_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const
 void xf_s24q8_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
                      size_t ldx, size_t T, float *Y, size_t ldy);
 
+/* ---- integer dots (sparse24_i8.c): s24q8 and s24q4 weights times int8 activations ----
+ *
+ * Activations (K a multiple of 32) are quantized per group of 32 inputs as kernels/qgemv_q8.h has
+ * it (q = round(x / dx), dx = max|x| / 127) and stored q + 128 (unsigned), rows padded to
+ * Kp = K rounded up to 128, with the factor of every 8 inputs (dx of their group; 0 past K).
+ * For weight row o and activation row t, 16 float lanes a[0..15] = 0, then per chunk of 64 kept
+ * values c = 0, 64, ... and lane i (values j = c + 4i .. c + 4i + 3, all in one group of 32 inputs):
+ *
+ *   p = sum of v[j] x q[k(j)]   (exact int32: the 4 products of one vpdpbusd / vpmaddubsw lane)
+ *   a[i] = fma((float)p, f, a[i])     f = dx (s24q8), ws(group of 16 values) x dx (s24q4);
+ *                                     lanes past the row's values: p = 0, f = 0
+ *   s = the 16 lanes summed as sparse24.h's tree
+ *   y = fmaf(s, scale, bias) (s24q8: s x scale without a bias), s + bias (s24q4)
+ *
+ * so the scalar reference, AVX2 (vpshufb gather, vpmaddubsw with the sign trick) and AVX-512
+ * VBMI + VNNI (vpermt2b gather, vpdpbusd on unsigned activations from -128 x the values' sum)
+ * give the same bits, at every thread split and number of rows: decode and prefill both go this
+ * way (T x K activations in thread 0's pool scratch, in passes of as many rows as fit).
+ *
+ * s24q4: the kept values in 4 bits with a half-precision scale per 16 values (a group of 32
+ * inputs; Q4_0's rule: the value of largest magnitude is -8 x scale, others round(v / scale)
+ * clamped to [-8, 7]), K a multiple of 32. Layout: scales uint16[N][V / 16], nibbles
+ * uint8[N][V / 2] (per chunk of m = 64 values, the last maybe fewer: byte i holds value i + 8 in
+ * its low nibble and value i + m / 2 + 8 in its high one), indices [N][IB] as s24's:
+ * 0.4375 bytes per weight against 0.5625 for Q4_0 / Q4_K. */
+typedef enum xf_s24i_isa { XF_S24I_SCALAR = 0, XF_S24I_AVX2, XF_S24I_VBMI } xf_s24i_isa;
+int xf_s24i_supported(xf_s24i_isa isa);
+xf_s24i_isa xf_s24i_best(void);
+/* Bytes of T quantized activation rows of K inputs; the quantizer (lane order per isa). */
+size_t xf_s24i_act_bytes(size_t T, size_t K);
+void xf_s24i_act_quantize(xf_s24i_isa isa, const float *X, size_t ldx, size_t T, size_t K, void *act);
+/* Y[t, o] for t < T, o in [n0, n1), bits 8 (s24q8) or 4 (s24q4), act quantized for the same isa
+ * (XF_S24I_SCALAR: the plain C reference); isa must be supported. */
+void xf_s24i_range(xf_s24i_isa isa, int bits, const uint8_t *c, size_t N, size_t K, const float *bias,
+                   const void *act, size_t T, float *Y, size_t ldy, size_t n0, size_t n1);
+/* The whole product over the pool; 0 (nothing done) when K % 32 != 0 or the pool's scratch cannot
+ * hold one quantized activation row (thread 0's holds them). */
+int xf_s24i_matmul(xf_pool *pool, int bits, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
+                   size_t ldx, size_t T, float *Y, size_t ldy);
+size_t xf_s24q4_bytes(size_t N, size_t K);
+/* Quantize the values of an s24 weight [N, K] (K % 32 == 0) into out (xf_s24q4_bytes). */
+void xf_s24q4_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out);
+void xf_s24q4_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out);
+/* The whole s24q4 product (integer dots; K % 32 == 0, which xf_format_s24q4_make ensures). */
+void xf_s24q4_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
+                     size_t ldx, size_t T, float *Y, size_t ldy);
+
 #endif

@@ -164,24 +164,30 @@ xf_status xf_format_f32p_from(xf_weight_set *ws, xf_weight *w, const float *dens
     return st;
 }
 
-/* s24 (q8 = 0) or s24q8 from w (any format reading back as floats). */
-static xf_status s24_make(xf_weight_set *ws, xf_weight *w, const float *s, int q8) {
+/* s24 (q = 0), s24q8 (q = 8) or s24q4 (q = 4) from w (any format reading back as floats). */
+static xf_status s24_make(xf_weight_set *ws, xf_weight *w, const float *s, int q) {
     if (w->cols % 4 != 0)
         return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs: 2:4 sparsity needs a multiple of 4", w->name,
                         w->cols);
-    const size_t bytes = xf_s24_bytes(w->rows, w->cols), qbytes = xf_s24q8_bytes(w->rows, w->cols);
+    if (q == 4 && w->cols % 32 != 0)
+        return xf_error(XF_ERR_UNSUPPORTED,
+                        "tensor \"%s\" has %zu inputs: 2:4 with 4-bit values needs a multiple of 32 (a scale per 16 values)",
+                        w->name, w->cols);
+    const size_t bytes = xf_s24_bytes(w->rows, w->cols);
+    const size_t qbytes = q == 8 ? xf_s24q8_bytes(w->rows, w->cols) : q == 4 ? xf_s24q4_bytes(w->rows, w->cols) : bytes;
     if (!bytes || !qbytes) return xf_error(XF_ERR_NOMEM, "2:4 copy of tensor \"%s\" overflows", w->name);
     float *dense = NULL; /* any other format reads back as floats (GGUF blocks, packed panels) */
     if (w->fmt != &xf_fmt_f32 && !(dense = xf_weight_dense_copy(w))) return XF_ERR_NOMEM;
-    uint8_t *tmp = q8 ? xf_aligned_alloc(bytes) : NULL;
+    uint8_t *tmp = q ? xf_aligned_alloc(bytes) : NULL;
     void *buf = NULL;
-    xf_status st = q8 && !tmp ? xf_error(XF_ERR_NOMEM, "cannot allocate %zu bytes for tensor \"%s\"", bytes, w->name)
-                              : new_buffer(ws, w, q8 ? qbytes : bytes, &buf);
+    xf_status st = q && !tmp ? xf_error(XF_ERR_NOMEM, "cannot allocate %zu bytes for tensor \"%s\"", bytes, w->name)
+                             : new_buffer(ws, w, qbytes, &buf);
     if (!st) {
-        xf_s24_compress(dense ? dense : (const float *)w->data, w->cols, w->rows, w->cols, s, q8 ? tmp : buf);
-        if (q8) xf_s24q8_from_s24(tmp, w->rows, w->cols, buf);
+        xf_s24_compress(dense ? dense : (const float *)w->data, w->cols, w->rows, w->cols, s, q ? tmp : buf);
+        if (q == 8) xf_s24q8_from_s24(tmp, w->rows, w->cols, buf);
+        if (q == 4) xf_s24q4_from_s24(tmp, w->rows, w->cols, buf);
         if (!dense) xf_weight_release(ws, w); /* f32 pages of a file mapping */
-        w->fmt = q8 ? &xf_fmt_s24q8 : &xf_fmt_s24;
+        w->fmt = q == 8 ? &xf_fmt_s24q8 : q == 4 ? &xf_fmt_s24q4 : &xf_fmt_s24;
         w->data = buf;
         w->row_bytes = 0;
         w->act_q8 = 0;
@@ -192,7 +198,8 @@ static xf_status s24_make(xf_weight_set *ws, xf_weight *w, const float *s, int q
 }
 
 xf_status xf_format_s24_make(xf_weight_set *ws, xf_weight *w, const float *s) { return s24_make(ws, w, s, 0); }
-xf_status xf_format_s24q8_make(xf_weight_set *ws, xf_weight *w, const float *s) { return s24_make(ws, w, s, 1); }
+xf_status xf_format_s24q8_make(xf_weight_set *ws, xf_weight *w, const float *s) { return s24_make(ws, w, s, 8); }
+xf_status xf_format_s24q4_make(xf_weight_set *ws, xf_weight *w, const float *s) { return s24_make(ws, w, s, 4); }
 
 static xf_status s24_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24_make(ws, w, NULL); }
 
@@ -213,6 +220,20 @@ static void s24q8_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
 static xf_status s24q8_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q8_make(ws, w, NULL); }
 
 const xf_format xf_fmt_s24q8 = {"s24q8", -1, XF_GGML_F32, SIZE_MAX, s24q8_mm, s24q8_mm, s24q8_rows, s24_scratch, s24q8_pack};
+
+/* ---------------------------------------------------------------- s24q4: 2:4 sparse, 4-bit values */
+
+static void s24q4_mm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    xf_s24q4_matmul(pool, w->data, w->rows, w->cols, bias, X, w->cols, T, Y, w->rows);
+}
+
+static void s24q4_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
+    xf_s24q4_decompress_rows(w->data, w->rows, w->cols, r0, r1, out);
+}
+
+static xf_status s24q4_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q4_make(ws, w, NULL); }
+
+const xf_format xf_fmt_s24q4 = {"s24q4", -1, XF_GGML_F32, SIZE_MAX, s24q4_mm, s24q4_mm, s24q4_rows, s24_scratch, s24q4_pack};
 
 /* ---------------------------------------------------------------- GGUF blocks */
 
@@ -252,7 +273,7 @@ const xf_format *xf_format_ggml(int ggml_type) {
 /* ---------------------------------------------------------------- lookups */
 
 const xf_format *xf_format_by_name(const char *name) {
-    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8, &xf_fmt_bf16, &xf_fmt_s24, &xf_fmt_s24q8};
+    static const xf_format *const own[] = {&xf_fmt_f32, &xf_fmt_f32p, &xf_fmt_i8, &xf_fmt_bf16, &xf_fmt_s24, &xf_fmt_s24q8, &xf_fmt_s24q4};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!strcasecmp(own[i]->name, name)) return own[i];
     for (size_t i = 0; i < N_GGML; i++)
@@ -275,5 +296,6 @@ size_t xf_weight_bytes(const xf_weight *w) {
     if (w->fmt == &xf_fmt_f32) return w->rows * w->cols * sizeof(float);
     if (w->fmt == &xf_fmt_s24) return xf_s24_bytes(w->rows, w->cols);
     if (w->fmt == &xf_fmt_s24q8) return xf_s24q8_bytes(w->rows, w->cols);
+    if (w->fmt == &xf_fmt_s24q4) return xf_s24q4_bytes(w->rows, w->cols);
     return w->rows * w->row_bytes;
 }

@@ -12,6 +12,7 @@
  *   s24    2:4 sparse: the two kept float32 values of every four inputs plus 2-bit indices
  *          (kernels/sparse24.h), products read the compressed form
  *   s24q8  2:4 sparse with int8 kept values and a float scale per row (kernels/sparse24.h)
+ *   s24q4  2:4 sparse with 4-bit kept values and a half scale per 16 values (kernels/sparse24.h)
  *   Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K
  *          GGUF blocks as in the file (kernels/qmatmul.h), float activations or, with the
  *          weight's act_q8 flag, activations quantized per 32 (kernels/qgemv_q8.h) */
@@ -42,7 +43,7 @@ typedef struct xf_format {
     xf_status (*pack)(xf_weight_set *ws, xf_weight *w);
 } xf_format;
 
-extern const xf_format xf_fmt_f32, xf_fmt_f32p, xf_fmt_i8, xf_fmt_bf16, xf_fmt_s24, xf_fmt_s24q8;
+extern const xf_format xf_fmt_f32, xf_fmt_f32p, xf_fmt_i8, xf_fmt_bf16, xf_fmt_s24, xf_fmt_s24q8, xf_fmt_s24q4;
 
 /* Make w 2:4 sparse (s24) from any format that reads back as floats: in every group of 4 inputs
  * of a row keep the 2 of largest |w| * s[k] (s NULL: magnitude; activation norms: Wanda).
@@ -50,6 +51,8 @@ extern const xf_format xf_fmt_f32, xf_fmt_f32p, xf_fmt_i8, xf_fmt_bf16, xf_fmt_s
 xf_status xf_format_s24_make(xf_weight_set *ws, xf_weight *w, const float *s);
 /* The same with the kept values quantized to int8, one scale per row (s24q8). */
 xf_status xf_format_s24q8_make(xf_weight_set *ws, xf_weight *w, const float *s);
+/* With 4-bit kept values, a half scale per 16 (s24q4; inputs a multiple of 32). */
+xf_status xf_format_s24q4_make(xf_weight_set *ws, xf_weight *w, const float *s);
 
 /* The entry of the GGUF block type ggml_type, NULL if xfmr has no kernels for it. */
 const xf_format *xf_format_ggml(int ggml_type);

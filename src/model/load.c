@@ -225,7 +225,7 @@ xf_status xf_model_finish_plan(xf_model *m) {
                             P->lm_head.w.cols, P->tok_emb.rows, P->hidden);
         if (!m->cfg.tie_word_embeddings) n += lcount(&P->lm_head);
         const xf_weight_format wf = m->weight_format;
-        if (m->sparse_q8) m->weight_format = XF_WEIGHTS_INT8; /* the dense head of an int8 2:4 model: as --weights int8 */
+        if (m->sparse_qbits) m->weight_format = XF_WEIGHTS_INT8; /* the dense head of an int8 / int4 2:4 model: as --weights int8 */
         st = prepare_format(m, &P->lm_head.w);
         m->weight_format = wf;
         if (st || (st = xf_linear_reserve(m->pool, &P->lm_head.w))) return st;

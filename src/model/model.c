@@ -165,7 +165,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     m->sparsity = p->sparsity;
     m->sparsity_method = p->sparsity_method;
     m->sparsity_ratio = p->sparsity_ratio > 0 ? p->sparsity_ratio : 0.5f;
-    m->sparse_q8 = m->sparsity == XF_SPARSITY_2_4 && p->weights == XF_WEIGHTS_INT8;
+    m->sparse_qbits = m->sparsity != XF_SPARSITY_2_4 ? 0 : p->weights == XF_WEIGHTS_INT8 ? 8 : p->weights == XF_WEIGHTS_INT4 ? 4 : 0;
     if (m->sparsity != XF_SPARSITY_NONE) m->weight_format = XF_WEIGHTS_F32; /* masks are made on floats */
     if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) || (st = xf_cls_head_load(m)) ||
         (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)) ||
@@ -196,6 +196,9 @@ static xf_status check_sparsity(const xf_model_params *p) {
     if (p->sparsity == XF_SPARSITY_2_4 && p->sparsity_ratio != 0.0f && p->sparsity_ratio != 0.5f)
         return xf_error(XF_ERR_INVALID_ARG, "sparsity_ratio %g does not apply to 2:4 sparsity, which removes half",
                         (double)p->sparsity_ratio);
+    if (p->weights == XF_WEIGHTS_INT4 && p->sparsity != XF_SPARSITY_2_4)
+        return xf_error(XF_ERR_UNSUPPORTED, "weights INT4 are the 4-bit kept values of 2:4 sparsity: they need sparsity "
+                                            "2:4 (dense 4-bit weights: a Q4_0 / Q4_K GGUF file, xfmr quantize)");
     if (p->sparsity == XF_SPARSITY_NONE) {
         if (p->calib_text)
             return xf_error(XF_ERR_INVALID_ARG,
@@ -227,10 +230,10 @@ xf_status xf_model_load(const char *path, const xf_model_params *params, xf_mode
     if (st0) return st0;
     if (p.n_threads < 0) return xf_error(XF_ERR_INVALID_ARG, "n_threads %d is negative", p.n_threads);
     if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8 && p.weights != XF_WEIGHTS_BF16 &&
-        p.weights != XF_WEIGHTS_F32)
+        p.weights != XF_WEIGHTS_F32 && p.weights != XF_WEIGHTS_INT4)
         return xf_error(XF_ERR_INVALID_ARG,
                         "weights format %d is not one of XF_WEIGHTS_AS_STORED (0), XF_WEIGHTS_INT8 (1), XF_WEIGHTS_BF16 (2), "
-                        "XF_WEIGHTS_F32 (3)",
+                        "XF_WEIGHTS_F32 (3), XF_WEIGHTS_INT4 (4)",
                         (int)p.weights);
     if ((st0 = check_sparsity(&p))) return st0;
     xf_model *m = xf_calloc(1, sizeof *m);

@@ -37,7 +37,7 @@ struct xf_model {
     xf_weight_format weight_format; /* as requested in xf_model_params (F32 when sparsity is asked) */
     xf_sparsity sparsity;            /* xf_model_params.sparsity, method and ratio (sparsify.c) */
     xf_sparsity_method sparsity_method;
-    int sparse_q8; /* 2:4 with int8 kept values (s24q8): --sparsity 2:4 --weights int8 */
+    int sparse_qbits; /* 2:4 with integer kept values: 8 (s24q8, --weights int8), 4 (s24q4, --weights int4), 0 float */
     float sparsity_ratio;
     xf_fwd_ws *fws;    /* workspace of xf_embed / xf_model_logits calls */
     /* Between-layer hook of encoder batches (forward.h; adaptive methods set it: early exit,

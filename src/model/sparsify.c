@@ -46,7 +46,9 @@ static xf_status unstructured(xf_model *m, xf_weight *w, const float *s) {
 }
 
 xf_status xf_model_s24_make(xf_model *m, xf_weight *w, const float *s) {
-    return (m->sparse_q8 ? xf_format_s24q8_make : xf_format_s24_make)(m->ws, w, s);
+    return (m->sparse_qbits == 8   ? xf_format_s24q8_make
+            : m->sparse_qbits == 4 ? xf_format_s24q4_make
+                                   : xf_format_s24_make)(m->ws, w, s);
 }
 
 xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s) {

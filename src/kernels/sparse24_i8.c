@@ -1,0 +1,431 @@
+/* sparse24_i8.c — 2:4 sparse weights with integer kept values (s24q8: int8, s24q4: 4-bit) times
+ * int8 activations (see sparse24.h, "integer dots"): the activation quantizer, the scalar
+ * reference, the AVX2 (vpshufb gather, vpmaddubsw) and AVX-512 VBMI + VNNI (vpermt2b gather,
+ * vpdpbusd) kernels, all giving the same bits, and the s24q4 format (compression, rows back). */
+#include "kernels/sparse24.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dtype.h"
+#include "kernels/cpu.h"
+#include "kernels/gemm_i8.h"
+#include "kernels/matmul.h"
+#include "kernels/sparse24_sum.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define XF_X86 1
+#endif
+
+#define CH 64 /* kept values per chunk (128 inputs): 16 int32 lanes of 4 products */
+#define TB 4  /* activation rows per kernel call */
+#define OB 32 /* weight rows per block */
+
+static size_t kpad(size_t K) { return (K + 127) / 128 * 128; }
+
+int xf_s24i_supported(xf_s24i_isa isa) {
+    switch (isa) {
+    case XF_S24I_SCALAR: return 1;
+#ifdef XF_X86
+    case XF_S24I_AVX2: return xf_isa_level() >= XF_ISA_AVX2;
+    case XF_S24I_VBMI:
+        return xf_isa_level() >= XF_ISA_AVX512 && xf_cpu_has(XF_CPU_AVX512_VNNI) && xf_cpu_has(XF_CPU_AVX512_VBMI);
+#endif
+    default: return 0;
+    }
+}
+
+xf_s24i_isa xf_s24i_best(void) {
+    return xf_s24i_supported(XF_S24I_VBMI) ? XF_S24I_VBMI : xf_s24i_supported(XF_S24I_AVX2) ? XF_S24I_AVX2 : XF_S24I_SCALAR;
+}
+
+/* ---------------------------------------------------------------- activations */
+
+size_t xf_s24i_act_bytes(size_t T, size_t K) {
+    const size_t Kp = kpad(K);
+    return T * Kp + T * (Kp / 8) * sizeof(float) + 2 * (K / 32 + 1) * sizeof(float);
+}
+
+/* Lane order of the AVX2 kernel within 8 lanes (an involution): lane j holds value group P[j]. */
+static const int k_avx2_perm[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+
+void xf_s24i_act_quantize(xf_s24i_isa isa, const float *X, size_t ldx, size_t T, size_t K, void *act) {
+    const size_t Kp = kpad(K), G = K / 32, L = Kp / 8;
+    uint8_t *xu = act;
+    float *dxe = (float *)(void *)(xu + T * Kp), *d = dxe + T * L;
+    int32_t *s = (int32_t *)(void *)(d + G + 1);
+    for (size_t t = 0; t < T; t++) {
+        uint8_t *u = xu + t * Kp;
+        xf_i8_quantize_groups(X + t * ldx, K, 32, (int8_t *)u, d, s);
+        for (size_t k = 0; k < K; k++) u[k] ^= 0x80; /* q + 128 */
+        memset(u + K, 0x80, Kp - K);
+        float *e = dxe + t * L;
+        for (size_t i = 0; i < L; i++) e[i] = i < K / 8 ? d[i / 4] : 0.0f;
+        if (isa == XF_S24I_AVX2)
+            for (size_t i = 0; i < L; i += 8) {
+                float tmp[8];
+                for (int j = 0; j < 8; j++) tmp[j] = e[i + (size_t)k_avx2_perm[j]];
+                memcpy(e + i, tmp, sizeof tmp);
+            }
+    }
+}
+
+/* ---------------------------------------------------------------- the two value formats */
+
+/* s24q8 parts (sparse24.c's layout): scales float[N], values int8[N][V], indices [N][IB]. */
+typedef struct {
+    int bits;              /* 8 or 4 */
+    const uint8_t *vals;   /* the row's values: V int8 or V / 2 bytes of nibbles */
+    const uint8_t *ix;     /* the row's indices */
+    const uint16_t *ws;    /* 4-bit: the row's half scales, one per 16 values */
+    float scale;           /* 8-bit: the row's scale */
+} s24row;
+
+static s24row row_at(int bits, const uint8_t *c, size_t N, size_t K, size_t o) {
+    const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
+    s24row r;
+    r.bits = bits;
+    if (bits == 8) {
+        r.scale = ((const float *)(const void *)c)[o];
+        r.vals = c + N * sizeof(float) + o * V;
+        r.ix = c + N * sizeof(float) + N * V + o * IB;
+        r.ws = NULL;
+    } else {
+        r.scale = 1.0f;
+        r.ws = (const uint16_t *)(const void *)c + o * (V / 16);
+        r.vals = c + N * (V / 16) * 2 + o * (V / 2);
+        r.ix = c + N * (V / 16) * 2 + N * (V / 2) + o * IB;
+    }
+    return r;
+}
+
+/* Integer kept value j of a row. 4-bit: chunk of m values (m = 64 but the last), byte i of the
+ * chunk holds value i (low nibble) and value i + m / 2 (high), stored + 8. */
+static int val_at(const s24row *r, size_t V, size_t j) {
+    if (r->bits == 8) return ((const int8_t *)r->vals)[j];
+    const size_t c = j / CH * CH, m = V - c < CH ? V - c : CH, i = j - c, h = m / 2;
+    const uint8_t b = r->vals[c / 2 + (i < h ? i : i - h)];
+    return (i < h ? b & 15 : b >> 4) - 8;
+}
+
+/* The values of chunk c as int8 (zeros past V), for the vector kernels' last chunk. */
+static void chunk_vals(const s24row *r, size_t V, size_t c, int8_t out[CH]) {
+    memset(out, 0, CH);
+    for (size_t j = c; j < V && j < c + CH; j++) out[j - c] = (int8_t)val_at(r, V, j);
+}
+
+size_t xf_s24q4_bytes(size_t N, size_t K) {
+    const size_t V = K / 2, row = (V / 16) * 2 + V / 2 + xf_s24_idx_row_bytes(K);
+    if (N && row > ((size_t)-1 - 64) / N) return 0;
+    return N * row;
+}
+
+void xf_s24q4_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out) {
+    const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
+    for (size_t o = 0; o < N; o++) {
+        const float *v = (const float *)(const void *)s24 + o * V;
+        uint16_t *ws = (uint16_t *)(void *)out + o * (V / 16);
+        uint8_t *nib = out + N * (V / 16) * 2 + o * (V / 2);
+        int8_t q[CH];
+        for (size_t c = 0; c < V; c += CH) {
+            const size_t m = V - c < CH ? V - c : CH;
+            for (size_t g = c; g < c + m; g += 16) { /* Q4_0's rule: the largest magnitude maps to -8 */
+                float mx = 0;
+                for (size_t j = g; j < g + 16; j++) mx = fabsf(v[j]) > fabsf(mx) ? v[j] : mx;
+                ws[g / 16] = xf_f32_to_f16(mx / -8.0f);
+                const float d = xf_f16_to_f32(ws[g / 16]), id = d != 0.0f ? 1.0f / d : 0.0f;
+                for (size_t j = g; j < g + 16; j++) {
+                    const long r = lrintf(v[j] * id);
+                    q[j - c] = (int8_t)(r > 7 ? 7 : r < -8 ? -8 : r);
+                }
+            }
+            for (size_t i = 0; i < m / 2; i++)
+                nib[c / 2 + i] = (uint8_t)((q[i] + 8) | (q[i + m / 2] + 8) << 4);
+        }
+        memcpy(out + N * (V / 16) * 2 + N * (V / 2) + o * IB, s24 + N * V * sizeof(float) + o * IB, IB);
+    }
+}
+
+void xf_s24q4_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out) {
+    const size_t V = K / 2;
+    for (size_t o = r0; o < r1; o++) {
+        const s24row r = row_at(4, c, N, K, o);
+        float *d = out + (o - r0) * K;
+        memset(d, 0, K * sizeof *d);
+        for (size_t j = 0; j < V; j++)
+            d[4 * (j / 2) + ((r.ix[j / 4] >> (2 * (j % 4))) & 3)] = (float)val_at(&r, V, j) * xf_f16_to_f32(r.ws[j / 16]);
+    }
+}
+
+/* ---------------------------------------------------------------- kernels: one weight row
+ * against activation rows [0, nt) (nt <= TB) of a quantized block; out[t] the row's 16-lane sum */
+
+
+static void row_ref(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt, float *out) {
+    for (size_t t = 0; t < nt; t++) {
+        const uint8_t *x = xu + t * Kp;
+        const float *e = dxe + t * (Kp / 8);
+        float acc[16] = {0};
+        for (size_t c = 0; c < V; c += CH)
+            for (size_t i = 0; i < 16; i++) {
+                const size_t j0 = c + 4 * i;
+                int32_t p = 0;
+                float f = 0.0f;
+                if (j0 < V) {
+                    for (size_t j = j0; j < j0 + 4; j++)
+                        p += val_at(r, V, j) * ((int)x[4 * (j / 2) + ((r->ix[j / 4] >> (2 * (j % 4))) & 3)] - 128);
+                    f = r->bits == 8 ? e[j0 / 4] : xf_f16_to_f32(r->ws[j0 / 16]) * e[j0 / 4];
+                }
+                acc[i] = fmaf((float)p, f, acc[i]);
+            }
+        out[t] = xf_s24_reduce16(acc);
+    }
+}
+
+#ifdef XF_X86
+#define T_AVX2 __attribute__((target("avx2,fma,f16c,bmi2")))
+#define T_VBMI __attribute__((target("avx2,fma,f16c,bmi2,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vnni")))
+
+
+/* AVX2: per 32 values, the 2-bit indices spread to bytes by pdep and ORed with the group bases
+ * into a vpshufb control whose 128-bit lane L holds values 8L..8L+7 (bytes 0-7) and 16+8L..
+ * (bytes 8-15); the inputs 0-31 and 32-63 shuffled by it and blended give the 32 selected
+ * activations in the qword order of the values permuted by vpermq 0xD8; products by the sign
+ * trick (|w| x sign(x, w), pairs < 2^15). Lanes come out in k_avx2_perm's order, which the
+ * activation factors are stored in; the two halves' sums are put back in order at the end. */
+T_AVX2 static void row_avx2(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt,
+                            float *out) {
+    const __m256i base = _mm256_set1_epi64x(0x0c0c080804040000ll), x80 = _mm256_set1_epi8((char)0x80);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[2][TB];
+    for (int h = 0; h < 2; h++)
+        for (size_t t = 0; t < TB; t++) acc[h][t] = _mm256_setzero_ps();
+    for (size_t c = 0; c < V; c += CH) {
+        const size_t m = V - c < CH ? V - c : CH;
+        __m256i w[2];
+        uint8_t ib[16] = {0};
+        uint16_t wsh[4] = {0};
+        if (m == CH && r->bits == 8) {
+            w[0] = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c));
+            w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c + 32));
+        } else if (m == CH) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
+            const __m256i f = _mm256_set1_epi8(15), e8 = _mm256_set1_epi8(8);
+            w[0] = _mm256_sub_epi8(_mm256_and_si256(b, f), e8);
+            w[1] = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(b, 4), f), e8);
+        } else {
+            int8_t tv[CH];
+            chunk_vals(r, V, c, tv);
+            w[0] = _mm256_loadu_si256((const __m256i *)(const void *)tv);
+            w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(tv + 32));
+        }
+        memcpy(ib, r->ix + c / 4, m / 4);
+        if (r->bits == 4) memcpy(wsh, r->ws + c / 16, m / 16 * 2);
+        for (int h = 0; h < 2 && c + 32 * (size_t)h < V; h++) {
+            uint64_t bits;
+            memcpy(&bits, ib + 8 * h, 8);
+            const unsigned long long M = 0x0303030303030303ull;
+            const __m256i sel = _mm256_set_epi64x((long long)_pdep_u64(bits >> 48, M), (long long)_pdep_u64(bits >> 16 & 0xFFFF, M),
+                                                  (long long)_pdep_u64(bits >> 32 & 0xFFFF, M), (long long)_pdep_u64(bits & 0xFFFF, M));
+            const __m256i ctl = _mm256_or_si256(sel, base);
+            const __m256i wp = _mm256_permute4x64_epi64(w[h], 0xD8), wa = _mm256_abs_epi8(wp);
+            __m256 wsv = _mm256_set1_ps(1.0f);
+            if (r->bits == 4) {
+                const float s0 = _cvtsh_ss(wsh[2 * h]), s1 = _cvtsh_ss(wsh[2 * h + 1]);
+                wsv = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
+            }
+            for (size_t t = 0; t < nt; t++) {
+                const uint8_t *x = xu + t * Kp + 2 * (c + 32 * (size_t)h);
+                const __m256i ga = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(const void *)x), ctl);
+                const __m256i gb = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(x + 32)), ctl);
+                const __m256i g = _mm256_xor_si256(_mm256_blend_epi32(ga, gb, 0xCC), x80);
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(g, wp)), ones);
+                __m256 f = _mm256_loadu_ps(dxe + t * (Kp / 8) + (c + 32 * (size_t)h) / 4);
+                if (r->bits == 4) f = _mm256_mul_ps(wsv, f);
+                acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), f, acc[h][t]);
+            }
+        }
+    }
+    const __m256i unperm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    for (size_t t = 0; t < nt; t++)
+        out[t] = xf_s24_reduce8(_mm256_permutevar8x32_ps(_mm256_add_ps(acc[0][t], acc[1][t]), unperm));
+}
+
+/* AVX-512 VBMI + VNNI: per 64 values, the 16 index bytes spread to one byte per value by
+ * vpmultishiftqb (each byte's 2 bits at offset 2j of its qword) and ORed with the group bases:
+ * a 7-bit vpermt2b index into the chunk's 128 activation bytes (q + 128, unsigned); vpdpbusd of
+ * those with the signed values starts from -128 x the sum of each lane's 4 values (once per row),
+ * so each lane is the exact sum of 4 products. */
+T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row *r, size_t V, const uint8_t *xu,
+                                                                    size_t Kp, const float *dxe, const size_t nt,
+                                                                    float *out) {
+    static const uint8_t k_ctl[64] = {
+        0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42,
+        44, 46, 48, 50, 52, 54, 56, 58, 60, 62, 0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22,
+        24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62};
+    static const uint8_t k_iota[64] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+        22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+        44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+    const __m512i ctl = _mm512_loadu_si512(k_ctl);
+    const __m512i base = _mm512_set1_epi64(0x0c0c080804040000ll), three = _mm512_set1_epi8(3);
+    const __m512i step = _mm512_set_epi64(0x7070707070707070ll, 0x6060606060606060ll, 0x5050505050505050ll,
+                                          0x4040404040404040ll, 0x3030303030303030ll, 0x2020202020202020ll,
+                                          0x1010101010101010ll, 0); /* + 16 per qword of 8 values */
+    const __m512i qsel = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0), x80 = _mm512_set1_epi8((char)0x80);
+    const __m512i sc4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i bases = _mm512_or_si512(base, step), f4 = _mm512_set1_epi8(15), e8 = _mm512_set1_epi8(8);
+    __m512 acc[TB];
+    for (size_t t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+    for (size_t c = 0; c < V; c += CH) {
+        const size_t m = V - c < CH ? V - c : CH;
+        const __mmask64 mm = m == CH ? ~(__mmask64)0 : ((__mmask64)1 << m) - 1;
+        __m512i w;
+        __m128i ib;
+        __m512 wsv = _mm512_set1_ps(1.0f);
+        if (r->bits == 8)
+            w = m == CH ? _mm512_loadu_si512(r->vals + c) : _mm512_maskz_loadu_epi8(mm, r->vals + c);
+        else { /* nibbles: the chunk's m / 2 bytes, low nibbles then high ones */
+            const size_t h = m / 2;
+            const __m512i b = _mm512_maskz_loadu_epi8(((__mmask64)1 << h) - 1, r->vals + c / 2);
+            const __m512i lo = _mm512_and_si512(b, f4), hi = _mm512_and_si512(_mm512_srli_epi16(b, 4), f4);
+            const __m512i iota = _mm512_loadu_si512(k_iota);
+            const __m512i idx = _mm512_mask_add_epi8(iota, ~(((__mmask64)1 << h) - 1), iota, _mm512_set1_epi8((char)(64 - h)));
+            w = _mm512_maskz_sub_epi8(mm, _mm512_permutex2var_epi8(lo, idx, hi), e8);
+            wsv = _mm512_permutexvar_ps(sc4, _mm512_castps128_ps512(_mm_cvtph_ps(
+                                                 _mm_maskz_loadu_epi16((__mmask8)((1u << (m / 16)) - 1), r->ws + c / 16))));
+        }
+        ib = m == CH ? _mm_loadu_si128((const __m128i *)(const void *)(r->ix + c / 4))
+                     : _mm_maskz_loadu_epi8((__mmask16)((1u << (m / 4)) - 1), r->ix + c / 4);
+        const __m512i sel = _mm512_multishift_epi64_epi8(ctl, _mm512_permutexvar_epi64(qsel, _mm512_castsi128_si512(ib)));
+        const __m512i pidx = _mm512_ternarylogic_epi32(sel, three, bases, 0xEA); /* (sel & 3) | bases */
+        const __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), x80, w));
+        for (size_t t = 0; t < nt; t++) {
+            const uint8_t *x = xu + t * Kp + 2 * c;
+            const __m512i g = _mm512_permutex2var_epi8(_mm512_loadu_si512(x), pidx, _mm512_loadu_si512(x + 64));
+            const __m512i p = _mm512_dpbusd_epi32(neg, g, w);
+            __m512 f = _mm512_loadu_ps(dxe + t * (Kp / 8) + c / 4);
+            if (r->bits == 4) f = _mm512_mul_ps(wsv, f);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), f, acc[t]);
+        }
+    }
+    for (size_t t = 0; t < nt; t++)
+        out[t] = xf_s24_reduce8(_mm256_add_ps(_mm512_castps512_ps256(acc[t]), _mm512_extractf32x8_ps(acc[t], 1)));
+}
+
+/* One copy per number of activation rows and value width (accumulators in registers). */
+T_VBMI static void row_vbmi(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt,
+                            float *out) {
+#define RV(NT, B)                                                                                                  \
+    do {                                                                                                           \
+        s24row rb = *r;                                                                                            \
+        rb.bits = B;                                                                                               \
+        row_vbmi_n(&rb, V, xu, Kp, dxe, NT, out);                                                                  \
+    } while (0)
+    if (r->bits == 8) {
+        switch (nt) {
+        case 1: RV(1, 8); return;
+        case 2: RV(2, 8); return;
+        case 3: RV(3, 8); return;
+        default: RV(4, 8); return;
+        }
+    }
+    switch (nt) {
+    case 1: RV(1, 4); return;
+    case 2: RV(2, 4); return;
+    case 3: RV(3, 4); return;
+    default: RV(4, 4); return;
+    }
+#undef RV
+}
+#endif
+
+typedef void (*row_fn)(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt, float *out);
+
+static row_fn pick(xf_s24i_isa isa) {
+#ifdef XF_X86
+    if (isa == XF_S24I_VBMI) return row_vbmi;
+    if (isa == XF_S24I_AVX2) return row_avx2;
+#endif
+    (void)isa;
+    return row_ref;
+}
+
+void xf_s24i_range(xf_s24i_isa isa, int bits, const uint8_t *c, size_t N, size_t K, const float *bias,
+                   const void *act, size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
+    const size_t Kp = kpad(K), V = K / 2;
+    const uint8_t *xu = act;
+    const float *dxe = (const float *)(const void *)(xu + T * Kp);
+    const row_fn row = pick(isa);
+    float out[TB];
+    for (size_t o0 = n0; o0 < n1; o0 += OB) {
+        const size_t o1 = n1 - o0 < OB ? n1 : o0 + OB;
+        for (size_t t0 = 0; t0 < T; t0 += TB) {
+            const size_t nt = T - t0 < TB ? T - t0 : TB;
+            for (size_t o = o0; o < o1; o++) {
+                const s24row r = row_at(bits, c, N, K, o);
+                row(&r, V, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, out);
+                for (size_t t = 0; t < nt; t++) {
+                    const float s = out[t];
+                    Y[(t0 + t) * ldy + o] = bits == 8 ? (bias ? fmaf(s, r.scale, bias[o]) : s * r.scale)
+                                                      : (bias ? s + bias[o] : s);
+                }
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- the threaded product */
+
+typedef struct {
+    xf_s24i_isa isa;
+    int bits;
+    const uint8_t *c;
+    size_t N, K, T, ldy;
+    const float *bias;
+    const void *act;
+    float *Y;
+} s24i_job;
+
+static void s24i_task(void *ctx, int ith, int nth) {
+    const s24i_job *j = ctx;
+    size_t n0, n1;
+    xf_split_range(j->N, XF_S24_DENSE_ROWS, ith, nth, &n0, &n1);
+    if (n0 < n1) xf_s24i_range(j->isa, j->bits, j->c, j->N, j->K, j->bias, j->act, j->T, j->Y, j->ldy, n0, n1);
+}
+
+int xf_s24i_matmul(xf_pool *pool, int bits, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
+                   size_t ldx, size_t T, float *Y, size_t ldy) {
+    size_t have = 0;
+    void *scratch = xf_pool_scratch(pool, 0, &have);
+    s24i_job j = {xf_s24i_best(), bits, c, N, K, T, ldy, bias, NULL, Y};
+    if (K % 32 || !scratch || have < xf_s24i_act_bytes(1, K)) return 0;
+    size_t tb = T; /* activation rows per pass: as many as thread 0's scratch holds */
+    while (tb > 1 && have < xf_s24i_act_bytes(tb, K)) tb = (tb + 1) / 2;
+    for (size_t t0 = 0; t0 < T; t0 += tb) {
+        j.T = T - t0 < tb ? T - t0 : tb;
+        j.Y = Y + t0 * ldy;
+        xf_s24i_act_quantize(j.isa, X + t0 * ldx, ldx, j.T, K, scratch);
+        j.act = scratch;
+        xf_pool_run(pool, s24i_task, &j);
+    }
+    return 1;
+}
+
+void xf_s24q4_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
+                     size_t ldx, size_t T, float *Y, size_t ldy) {
+    if (xf_s24i_matmul(pool, 4, c, N, K, bias, X, ldx, T, Y, ldy)) return;
+    /* no pool scratch (a pool holds 1 MiB per thread from its creation): a buffer of our own */
+    const xf_s24i_isa isa = xf_s24i_best();
+    void *act = malloc(xf_s24i_act_bytes(T, K));
+    if (!act) {
+        for (size_t t = 0; t < T; t++)
+            for (size_t o = 0; o < N; o++) Y[t * ldy + o] = NAN;
+        return;
+    }
+    xf_s24i_act_quantize(isa, X, ldx, T, K, act);
+    xf_s24i_range(isa, 4, c, N, K, bias, act, T, Y, ldy, 0, N);
+    free(act);
+}
