@@ -278,6 +278,7 @@ T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row
     const __m512i sc4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     const __m512i bases = _mm512_or_si512(base, step), f4 = _mm512_set1_epi8(15), e8 = _mm512_set1_epi8(8);
     __m512 acc[TB];
+#pragma GCC unroll 4
     for (size_t t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
     for (size_t c = 0; c < V; c += CH) {
         const size_t m = V - c < CH ? V - c : CH;
@@ -287,7 +288,15 @@ T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row
         __m512 wsv = _mm512_set1_ps(1.0f);
         if (r->bits == 8)
             w = m == CH ? _mm512_loadu_si512(r->vals + c) : _mm512_maskz_loadu_epi8(mm, r->vals + c);
-        else { /* nibbles: the chunk's m / 2 bytes, low nibbles then high ones */
+        else if (m == CH) { /* nibbles: 32 bytes, values 0-31 low, 32-63 high */
+            const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
+            const __m256i f = _mm256_set1_epi8(15);
+            w = _mm512_sub_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, f)),
+                                                   _mm256_and_si256(_mm256_srli_epi16(b, 4), f), 1),
+                                e8);
+            wsv = _mm512_permutexvar_ps(sc4, _mm512_castps128_ps512(_mm_cvtph_ps(
+                                                 _mm_loadl_epi64((const __m128i *)(const void *)(r->ws + c / 16)))));
+        } else { /* the last chunk's m / 2 bytes, low nibbles then high ones */
             const size_t h = m / 2;
             const __m512i b = _mm512_maskz_loadu_epi8(((__mmask64)1 << h) - 1, r->vals + c / 2);
             const __m512i lo = _mm512_and_si512(b, f4), hi = _mm512_and_si512(_mm512_srli_epi16(b, 4), f4);
@@ -302,6 +311,7 @@ T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row
         const __m512i sel = _mm512_multishift_epi64_epi8(ctl, _mm512_permutexvar_epi64(qsel, _mm512_castsi128_si512(ib)));
         const __m512i pidx = _mm512_ternarylogic_epi32(sel, three, bases, 0xEA); /* (sel & 3) | bases */
         const __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), x80, w));
+#pragma GCC unroll 4
         for (size_t t = 0; t < nt; t++) {
             const uint8_t *x = xu + t * Kp + 2 * c;
             const __m512i g = _mm512_permutex2var_epi8(_mm512_loadu_si512(x), pidx, _mm512_loadu_si512(x + 64));
@@ -311,6 +321,7 @@ T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), f, acc[t]);
         }
     }
+#pragma GCC unroll 4
     for (size_t t = 0; t < nt; t++)
         out[t] = xf_s24_reduce8(_mm256_add_ps(_mm512_castps512_ps256(acc[t]), _mm512_extractf32x8_ps(acc[t], 1)));
 }
