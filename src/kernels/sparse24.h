@@ -70,7 +70,7 @@ void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const fl
                    size_t T, float *Y, size_t ldy);
 
 /* s24q8: the same with int8 kept values and one float scale per row (value = q x scale, q in
- * [-127, 127], scale = max |value| / 127): 0.75 bytes per weight (plus 4 per row) against 1.06 for
+ * [-127, 127], scale = max |value| / 127): 0.625 bytes per weight (plus 4 per row) against 1.06 for
  * dense Q8_0. Layout: scales float[N], values int8[N][V], indices uint8_t[N][IB] (as s24's).
  * Products sum the products q x x in s24's order (floats: q is exact), then y = s x scale
  * (fmaf(s, scale, bias) with a bias) — the same bits at every ISA level. Many rows: dequantized

@@ -22,6 +22,9 @@
 #define CH 64 /* kept values per chunk (128 inputs): 16 int32 lanes of 4 products */
 #define TB 4  /* activation rows per kernel call */
 #define OB 32 /* weight rows per block */
+#ifndef S24I_PF
+#define S24I_PF 1536 /* bytes ahead in the values stream that the kernel prefetches */
+#endif
 
 static size_t kpad(size_t K) { return (K + 127) / 128 * 128; }
 
@@ -283,6 +286,9 @@ T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row
     for (size_t c = 0; c < V; c += CH) {
         const size_t m = V - c < CH ? V - c : CH;
         const __mmask64 mm = m == CH ? ~(__mmask64)0 : ((__mmask64)1 << m) - 1;
+        /* the weight streams (values, indices) ahead of the hardware prefetchers, as qgemv_q8's */
+        _mm_prefetch((const char *)r->vals + (r->bits == 8 ? c : c / 2) + S24I_PF, _MM_HINT_T0);
+        _mm_prefetch((const char *)r->ix + c / 4 + S24I_PF / 4, _MM_HINT_T0);
         __m512i w;
         __m128i ib;
         __m512 wsv = _mm512_set1_ps(1.0f);
