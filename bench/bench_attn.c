@@ -1,7 +1,8 @@
 /* bench_attn.c — the attention step alone: one layer's causal self-attention over a whole prompt
- * of N tokens (all heads), dense against block-sparse prefill (model/attn_blocksparse.c) at a few
- * densities, on one thread, in one process. The sparse time includes the block selection
- * (reported also on its own). Random queries and keys: the selection picks arbitrary blocks, and
+ * of N tokens (all heads), dense against block-sparse prefill (model/attn_blocksparse.c) and
+ * vertical-slash prefill (model/attn_vslash.c) at a few densities, on one thread, in one process.
+ * The sparse times include the selection (reported also on its own); "read" is the share of key
+ * blocks (block-sparse) or of causal (query, key) pairs (vertical-slash) attended. Random queries and keys: the selection picks arbitrary blocks, and
  * the cost depends only on how many it picks, which the density fixes. Prints one JSON line per
  * (length, variant) with the median CPU seconds of R runs and the ratio to dense of that length.
  *
@@ -15,6 +16,7 @@
 #include "bench_util.h"
 #include "kernels/attention.h"
 #include "model/attn_blocksparse.h"
+#include "model/attn_vslash.h"
 
 static float *rand_floats(size_t n, unsigned *seed) {
     float *v = malloc(n * sizeof *v);
@@ -79,30 +81,41 @@ int main(int argc, char **argv) {
         xf_attn_problem p = {.Q = Q, .K = K, .V = V, .O = O, .ldq = qd, .ldk = kvd, .ldv = kvd, .ldo = qd,
                              .n_q = n, .n_k = n, .dh = (size_t)dh, .group = group, .scale = 0.125f, .causal = 1};
         double dense = 0;
-        for (size_t v = 0; v <= n_dens; v++) {
-            const double d = v ? dens[v - 1] : 0.0;
-            double t[99], ts[99];
-            size_t read = 0, total = 0;
+        for (size_t v = 0; v <= 2 * n_dens; v++) {
+            const double d = v ? dens[(v - 1) / 2] : 0.0;
+            const int vs = v && v % 2 == 0; /* 0: dense or block-sparse, 1: vertical-slash */
+            double t[99], ts[99], share = 1.0;
             for (long r = 0; r < runs; r++) {
-                double c0 = bench_cpu();
+                double c0 = bench_cpu(), c1;
+                if (vs) {
+                    xf_vslash sel;
+                    if (xf_vslash_select(&p, (size_t)kv_heads, (float)d, &sel)) return 1;
+                    c1 = bench_cpu();
+                    share = xf_vslash_attend(NULL, &p, (size_t)kv_heads, &sel);
+                    xf_vslash_free(&sel);
+                    if (share < 0) return 1;
+                    t[r] = bench_cpu() - c0, ts[r] = c1 - c0;
+                    continue;
+                }
                 unsigned char *mask = v ? xf_block_sparse_select(&p, (size_t)kv_heads, (size_t)heads, (float)d) : NULL;
-                double c1 = bench_cpu();
+                c1 = bench_cpu();
                 p.kblocks = mask, p.kblocks_ld = (n + 63) / 64, p.kblocks_nqt = (n + 63) / 64;
                 attend_all(&p, (size_t)kv_heads, scratch);
                 t[r] = bench_cpu() - c0, ts[r] = c1 - c0;
-                read = total = 0;
+                size_t read = 0, total = 0;
                 for (size_t g = 0; mask && g < (size_t)kv_heads; g++)
                     for (size_t qt = 0; qt < p.kblocks_nqt; qt++)
                         for (size_t b = 0; b <= qt; b++) read += mask[(g * p.kblocks_nqt + qt) * p.kblocks_ld + b], total++;
+                if (mask) share = (double)read / (double)total;
                 free(mask);
                 p.kblocks = NULL;
             }
             const double med = bench_median(t, (int)runs), sel = bench_median(ts, (int)runs);
             if (!v) dense = med;
-            printf("{\"tokens\": %zu, \"variant\": \"%s\", \"density\": %.3f, \"blocks_read\": %.4f, \"cpu_s\": %.4f, "
+            printf("{\"tokens\": %zu, \"variant\": \"%s\", \"density\": %.3f, \"read\": %.4f, \"cpu_s\": %.4f, "
                    "\"select_s\": %.4f, \"speedup\": %.3f}\n",
-                   n, v ? "block-sparse" : "dense", v ? d : 1.0, v ? (double)read / (double)total : 1.0, med,
-                   v ? sel : 0.0, dense / med);
+                   n, !v ? "dense" : vs ? "vertical-slash" : "block-sparse", v ? d : 1.0, share, med, v ? sel : 0.0,
+                   dense / med);
             fflush(stdout);
         }
         free(Q), free(K), free(V), free(O);

@@ -216,6 +216,15 @@ typedef struct xf_model_params {
      * decoder prefill (a fresh float cache); 0 = dense. Added after the fields above (struct_size). */
     float probsparse_factor;
     int probsparse_exact;
+    /* Vertical-slash prefill attention (MInference; docs/LONG_CONTEXT.md), decoders: the attention
+     * of a prompt's last 64 queries picks, per key/value head, the key positions (vertical
+     * columns) and query-key offsets (slash diagonals) that receive the most weight; every tile of
+     * 64 queries then reads those columns and diagonals — about attn_vslash_density x the keys,
+     * half each — plus the first 64 keys (attention sinks) and the 128 diagonals nearest it, in
+     * layers without a sliding window, for a forward of at least 64 queries over more than 256
+     * keys; 0 (or 1) = dense. Not with attn_block_density or ProbSparse. Single-token decode
+     * steps stay dense. Added after the fields above (struct_size). */
+    float attn_vslash_density;
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {
@@ -280,6 +289,9 @@ typedef struct xf_model_info {
      * xf_save_params.target_bpw, the mixture (target, bits per weight reached, matrices per type);
      * NULL when the file says nothing (Hugging Face folders, GGUF files without the key). */
     const char *quantization;
+    /* The sparse prefill attention the model was loaded with: "block-sparse D", "vertical-slash D"
+     * or "probsparse C"; NULL = dense. Added after the fields above (struct_size). */
+    const char *attn_prefill;
 } xf_model_info;
 
 static inline xf_model_info xf_model_info_init(void) {

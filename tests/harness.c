@@ -537,3 +537,45 @@ void xf_t_check_full_disk(const char *path_arg, size_t limit, int (*write)(void 
     CHECK_MSG(xf_t_count_tmp(slash ? dir : ".") == 0, "a temporary file was left beside %s", path);
     unlink(path);
 }
+
+/* The last logits of a session (n_ctx 512, cache type kv_type) after ids[0..n). */
+static float *session_logits(xf_model *m, const int32_t *ids, size_t n, int kv_type) {
+    const size_t V = xf_model_vocab_size(m);
+    float *out = malloc(V * sizeof *out);
+    xf_session *s = NULL;
+    xf_session_params sp = xf_session_default_params();
+    sp.n_ctx = 512;
+    sp.kv_type = (xf_kv_type)kv_type;
+    CHECK(out && xf_session_create_ex(m, &sp, &s) == XF_OK);
+    CHECK_MSG(s && out && xf_session_eval(s, ids, n, out) == XF_OK, "%s", xf_errmsg());
+    xf_session_free(s);
+    return out;
+}
+
+void xf_t_check_sparse_prefill(xf_model *dense, xf_model *one, xf_model *sparse, int kv_types, const char *what) {
+    enum { N = 500 };
+    const size_t V = xf_model_vocab_size(dense);
+    int32_t ids[N];
+    for (size_t i = 0; i < N; i++) ids[i] = (int32_t)((i * 13 + 3) % V);
+    float *b = session_logits(one, ids, N, 0);
+    double diff = 0;
+    for (int type = 0; type <= (kv_types ? 3 : 0); type++) {
+        float *a = session_logits(dense, ids, N, type), *c = session_logits(sparse, ids, N, type);
+        double d = 0;
+        for (size_t i = 0; i < V; i++) {
+            CHECK(isfinite(c[i]));
+            d = fmax(d, fabs(c[i] - a[i]));
+        }
+        if (!type) {
+            CHECK_MSG(memcmp(a, b, V * 4) == 0, "%s: density 1 is not the dense model", what);
+            diff = d;
+        }
+        CHECK_MSG(d > 1e-4 && d < 10 * diff + 1e-3, "%s, kv type %d: a 500-token prompt moves the logits by %.3g "
+                  "(f32 cache: %.3g)", what, type, d, diff);
+        free(a), free(c);
+    }
+    free(b);
+    float *a = session_logits(dense, ids, 250, 0), *c = session_logits(sparse, ids, 250, 0);
+    CHECK_MSG(memcmp(a, c, V * 4) == 0, "%s: a 250-token prompt is not left dense", what);
+    free(a), free(c);
+}

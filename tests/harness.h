@@ -134,6 +134,13 @@ void xf_t_gguf_header(xf_t_buf *b, uint32_t version, uint64_t n_tensors, uint64_
  * a 16-id prefill; encoders' embeddings of 3 id sequences. Heap array of *n floats (free()). */
 struct xf_model;
 float *xf_t_model_outputs(struct xf_model *m, size_t *n);
+/* The sparse-prefill checks every such method shares (block-sparse, vertical-slash), on three
+ * loads of one decoder: `one` (density 1) gives bitwise `dense`'s last logits after a 500-id
+ * prompt, `sparse` changes them (finite, by more than 1e-4; also with kv_type 1..3 — f16, q8, q4
+ * caches — where kv_types is 1), and a 250-id prompt (too short to be sparse) leaves them bitwise
+ * dense. `what` names the method in messages. */
+void xf_t_check_sparse_prefill(struct xf_model *dense, struct xf_model *one, struct xf_model *sparse, int kv_types,
+                               const char *what);
 /* Save model m as GGUF to path (xf_model_save, outtype an xf_save_float), reload it (weights an
  * xf_weight_format) and CHECK that the reloaded model gives bitwise the same outputs — decoders:
  * logits of 24 fixed ids and 4 session steps; encoders: embeddings of 3 fixed id sequences — as

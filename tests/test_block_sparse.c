@@ -7,7 +7,7 @@
  *     ceil(density x visible) blocks (or the fixed ones), the others the best by a double-precision
  *     ranking of the mean-query . mean-key scores, and a planted block found;
  *   - a tiny llama: density 1 is bitwise dense, a small density changes a long prompt's logits
- *     (finite), a short prompt is untouched; bad densities and encoders are refused. */
+ *     (finite), a short prompt is untouched (xf_t_check_sparse_prefill); bad densities and encoders are refused. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,40 +145,12 @@ static xf_model *tiny_llama(float density, xf_status *st) {
     return m;
 }
 
-static float *logits(xf_model *m, const int32_t *ids, size_t n) {
-    const size_t V = xf_model_vocab_size(m);
-    float *out = malloc(V * sizeof *out); /* the last position's logits */
-    (void)n;
-    xf_session *s = NULL;
-    xf_session_params sp = xf_session_default_params();
-    sp.n_ctx = 512;
-    CHECK(xf_session_create_ex(m, &sp, &s) == XF_OK);
-    CHECK_MSG(xf_session_eval(s, ids, n, out) == XF_OK, "%s", xf_errmsg());
-    xf_session_free(s);
-    return out;
-}
-
 static void test_model(void) {
     xf_status st;
     xf_model *dense = tiny_llama(0.0f, &st), *one = tiny_llama(1.0f, &st), *sparse = tiny_llama(0.2f, &st);
     CHECK_MSG(dense && one && sparse, "tiny llama: %s", xf_errmsg());
     if (!dense || !one || !sparse) goto out;
-    enum { N = 500 };
-    const size_t V = xf_model_vocab_size(dense);
-    int32_t ids[N];
-    for (size_t i = 0; i < N; i++) ids[i] = (int32_t)((i * 13 + 3) % V);
-    float *a = logits(dense, ids, N), *b = logits(one, ids, N), *c = logits(sparse, ids, N);
-    CHECK_MSG(memcmp(a, b, V * 4) == 0, "density 1 is not the dense model");
-    double diff = 0;
-    for (size_t i = 0; i < V; i++) {
-        CHECK(isfinite(c[i]));
-        diff = fmax(diff, fabs(c[i] - a[i]));
-    }
-    CHECK_MSG(diff > 1e-4, "density 0.2 over a 500-token prompt changes nothing (%.3g)", diff);
-    free(a), free(b), free(c);
-    a = logits(dense, ids, 200), c = logits(sparse, ids, 200); /* 4 blocks: dense */
-    CHECK_MSG(memcmp(a, c, V * 4) == 0, "a prompt of 4 blocks is not left dense");
-    free(a), free(c);
+    xf_t_check_sparse_prefill(dense, one, sparse, 0, "block-sparse");
 out:
     xf_model_free(dense), xf_model_free(one), xf_model_free(sparse);
     CHECK(tiny_llama(1.5f, &st) == NULL && st == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "attn_block_density 1.5"));

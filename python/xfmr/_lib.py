@@ -79,7 +79,8 @@ class ModelParams(ctypes.Structure):  # xf_model_params (enums are int)
                 ("sparsity_method", ctypes.c_int), ("sparsity_ratio", ctypes.c_float),
                 ("calib_max_tokens", c_size_t), ("attn_window", c_size_t), ("attn_full_layers", ctypes.c_char_p),
                 ("attn_sinks", c_size_t), ("attn_block_density", ctypes.c_float),
-                ("probsparse_factor", ctypes.c_float), ("probsparse_exact", ctypes.c_int)]
+                ("probsparse_factor", ctypes.c_float), ("probsparse_exact", ctypes.c_int),
+                ("attn_vslash_density", ctypes.c_float)]
 
 
 class SamplerParams(ctypes.Structure):  # xf_sampler_params
@@ -100,7 +101,7 @@ class ModelInfo(ctypes.Structure):  # xf_model_info
                 ("head_dim", c_size_t), ("rope_theta", ctypes.c_double), ("sliding_window", c_size_t),
                 ("tied_embeddings", ctypes.c_int), ("rope_scaling", ctypes.c_char_p),
                 ("rope_factor", ctypes.c_double), ("rope_orig_ctx", c_size_t), ("attn_spans", ctypes.c_char_p),
-                ("quantization", ctypes.c_char_p)]
+                ("quantization", ctypes.c_char_p), ("attn_prefill", ctypes.c_char_p)]
 
 
 def _model_default_params():

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "kernels/ops.h"
 #include "model/attn_blocksparse.h"
+#include "model/attn_vslash.h"
 #include "kernels/probsparse.h"
 #include "model/layers.h"
 
@@ -142,6 +143,17 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
         }
         probs[s] = p;
     }
+    size_t *vs_nq = NULL; /* vertical-slash prefill: the sequences it attended (their n_q; 0: not) */
+    for (size_t s = 0; a->vslash_density > 0.0f && s < f->n_seq; s++) {
+        xf_vslash v;
+        if (!xf_vslash_applies(&probs[s], a->vslash_density) ||
+            xf_vslash_select(&probs[s], a->n_kv_heads, a->vslash_density, &v))
+            continue;
+        if (!vs_nq) vs_nq = xf_calloc(f->n_seq, sizeof *vs_nq);
+        if (vs_nq && xf_vslash_attend(pool, &probs[s], a->n_kv_heads, &v) >= 0.0)
+            vs_nq[s] = probs[s].n_q, probs[s].n_q = 0; /* dense attention skips it (n_q 0), then back */
+        xf_vslash_free(&v);
+    }
     if (a->probsparse > 0.0f) {
         /* ProbSparse for the sequences it applies to and shortens (u < L); the others run dense */
         float *ps = att + xf_attend_scratch(group, dh, xf_pool_size(pool));
@@ -164,6 +176,9 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
             xf_attend(pool, probs, f->n_seq, a->n_kv_heads, att);
     } else
         xf_attend(pool, probs, f->n_seq, a->n_kv_heads, att);
+    for (size_t s = 0; vs_nq && s < f->n_seq; s++)
+        if (vs_nq[s]) probs[s].n_q = vs_nq[s];
+    free(vs_nq);
     for (size_t s = 0; f->kv && s < f->n_seq; s++) { /* attention weights for the cache policy */
         xf_kv_layer *C = &f->kv[s]->layers[layer];
         if (!C->want_w) continue;

@@ -2,6 +2,7 @@
  * layout, tokenizer, weights), picking the architecture, and embedding texts in packed batches
  * with the model's pooling and normalisation. */
 #include "model/model.h"
+#include "model/attn_vslash.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -115,6 +116,19 @@ static xf_status describe_spans(xf_model *m) {
     return XF_OK;
 }
 
+/* xf_model_info.attn_prefill: the sparse prefill set on every layer (attn_blocksparse.c,
+ * attn_vslash.c, ProbSparse), or "" for dense. */
+static xf_status describe_prefill(xf_model *m) {
+    const size_t n = sizeof m->attn_prefill;
+    char *d = m->attn_prefill;
+    const xf_attn_plan *a = m->plan.n_layers ? &m->plan.layers[0].attn : NULL;
+    d[0] = '\0';
+    if (a && a->block_density > 0.0f) snprintf(d, n, "block-sparse %g", (double)a->block_density);
+    else if (a && a->vslash_density > 0.0f) snprintf(d, n, "vertical-slash %g", (double)a->vslash_density);
+    else if (a && a->probsparse > 0.0f) snprintf(d, n, "probsparse %g", (double)a->probsparse);
+    return XF_OK;
+}
+
 /* xf_model_info.quantization: a GGUF file's general.file_type by llama.cpp's name (llama_model_ftype_name),
  * and xfmr.quantize.mix when the file is a mixture. */
 static xf_status describe_quantization(xf_model *m) {
@@ -171,7 +185,8 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
         (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)) ||
         (st = xf_model_block_sparse(m, p->attn_block_density)) ||
         (st = xf_model_probsparse(m, p->probsparse_factor, p->probsparse_exact)) ||
-        (st = describe_spans(m)) || (st = describe_quantization(m)))
+        (st = xf_model_vslash(m, p->attn_vslash_density)) ||
+        (st = describe_spans(m)) || (st = describe_prefill(m)) || (st = describe_quantization(m)))
         return st;
     if (m->sparsity != XF_SPARSITY_NONE && m->sparsity_method == XF_SPARSE_WANDA)
         return xf_model_sparsify_calibrated(m, p->calib_text, p->calib_max_tokens);
@@ -274,6 +289,7 @@ xf_status xf_model_get_info(const xf_model *m, xf_model_info *out) {
     info->has_tokenizer = m->tok != NULL;
     info->attn_spans = m->attn_spans;
     info->quantization = m->quantization;
+    info->attn_prefill = m->attn_prefill[0] ? m->attn_prefill : NULL;
     info->is_decoder = m->plan.lm_head.w.data != NULL;
     if (info->is_decoder) {
         info->n_kv_heads = m->cfg.num_key_value_heads;

@@ -53,6 +53,7 @@ struct xf_model {
     size_t offsets_cap;
     char *attn_spans;  /* xf_model_info.attn_spans, made by xf_model_get_info */
     char *quantization; /* xf_model_info.quantization, or NULL */
+    char attn_prefill[48]; /* xf_model_info.attn_prefill ("" = dense), made by xf_model_get_info */
 };
 
 /* Convert a linear layer's weight as xf_model_params.weights asks (int8 per channel); a no-op

@@ -76,6 +76,7 @@ typedef struct xf_attn_plan {
                                 local layers, W = local_attention / 2 + 1) */
     size_t sinks;            /* with a causal window: keys at positions < sinks stay visible too (StreamingLLM) */
     float block_density;     /* block-sparse prefill (attn_blocksparse.c): share of key blocks read; 0 = dense */
+    float vslash_density;    /* vertical-slash prefill (attn_vslash.c): key budget / keys; 0 = dense */
     float probsparse;        /* > 0: ProbSparse attention with this factor (kernels/probsparse.h); 0: dense */
     int probsparse_exact;    /* ProbSparse: the sparsity measurement over every key, not a sample */
     const xf_rope_tab *rope; /* rotary embedding of Q and K at each token's position; NULL: none */

@@ -140,6 +140,7 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->full_layers = NULL;
     mo->attn_sinks = 0;
     mo->block_sparse = 0;
+    mo->vertical_slash = 0;
     mo->attn_probsparse = 0;
     mo->probsparse_factor = 0.0;
     mo->probsparse_exact = 0;
@@ -235,6 +236,11 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         if (cli_parse_double(p->cmd, "--block-sparse", arg, &mo->block_sparse)) return -1;
         if (mo->block_sparse > 0 && mo->block_sparse <= 1) return 1;
         cli_usage_error(p->cmd, "--block-sparse %s is outside (0, 1]: the share of key blocks a prompt tile reads", arg);
+        return -1;
+    case CLI_OPT_VERTICAL_SLASH:
+        if (cli_parse_double(p->cmd, "--vertical-slash", arg, &mo->vertical_slash)) return -1;
+        if (mo->vertical_slash > 0 && mo->vertical_slash <= 1) return 1;
+        cli_usage_error(p->cmd, "--vertical-slash %s is outside (0, 1]: the share of the keys a prompt query reads", arg);
         return -1;
     case CLI_OPT_KEEP:
         if (cli_parse_double(p->cmd, "--keep", arg, &mo->keep)) return -1;

@@ -148,6 +148,7 @@ typedef struct cli_model_opts {
     const char *full_layers;  /* --full-layers LIST */
     long attn_sinks;          /* --attn-sinks N, 0 = a plain window */
     double block_sparse;      /* --block-sparse D: block-sparse prefill density, 0 = dense */
+    double vertical_slash;    /* --vertical-slash D: vertical-slash prefill density, 0 = dense */
     int attn_probsparse;      /* --attn probsparse (1) or dense (0) */
     double probsparse_factor; /* --probsparse-factor C, 0 = not given (5 with --attn probsparse) */
     int probsparse_exact;     /* --probsparse-exact */
@@ -159,7 +160,7 @@ enum {
     CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN,
     CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS, CLI_OPT_ATTN_WINDOW,
     CLI_OPT_FULL_LAYERS, CLI_OPT_ATTN_SINKS, CLI_OPT_BLOCK_SPARSE,
-    CLI_OPT_ATTN, CLI_OPT_PROBSPARSE_FACTOR, CLI_OPT_PROBSPARSE_EXACT
+    CLI_OPT_ATTN, CLI_OPT_PROBSPARSE_FACTOR, CLI_OPT_PROBSPARSE_EXACT, CLI_OPT_VERTICAL_SLASH
 };
 /* ProbSparse attention (Informer; encoders and decoder prefill; docs/ADAPTIVE.md). */
 #define CLI_OPTS_PROBSPARSE                                                                         \
@@ -176,7 +177,7 @@ enum {
     {CLI_OPT_ROPE_SCALING, 0, "rope-scaling", 1}, {CLI_OPT_ROPE_FACTOR, 0, "rope-factor", 1},  \
         {CLI_OPT_ROPE_ORIG_CTX, 0, "rope-orig-ctx", 1}, {CLI_OPT_ATTN_WINDOW, 0, "attn-window", 1}, \
         {CLI_OPT_FULL_LAYERS, 0, "full-layers", 1}, {CLI_OPT_ATTN_SINKS, 0, "attn-sinks", 1},      \
-        {CLI_OPT_BLOCK_SPARSE, 0, "block-sparse", 1}
+        {CLI_OPT_BLOCK_SPARSE, 0, "block-sparse", 1}, {CLI_OPT_VERTICAL_SLASH, 0, "vertical-slash", 1}
 #define CLI_HELP_ROPE                                                                          \
     "      --rope-scaling KIND  stretch the rotary positions past the trained context: none,\n" \
     "                        linear, ntk, dynamic (dynamic NTK) or yarn (default: as the\n"     \
@@ -194,7 +195,11 @@ enum {
     "      --block-sparse D  block-sparse prefill attention: each tile of 64 prompt tokens\n"  \
     "                        reads only its ~D x (blocks of 64 keys) of highest estimated\n"   \
     "                        score, plus the first, its own and the 3 before (0 < D <= 1;\n"   \
-    "                        default dense)\n"
+    "                        default dense)\n"                                                 \
+    "      --vertical-slash D  vertical-slash prefill attention (MInference): the prompt's last\n" \
+    "                        64 queries pick the key columns and query-key diagonals with the\n" \
+    "                        most attention; every query reads ~D x the keys among them, plus\n"  \
+    "                        the first 64 keys and the 128 nearest (0 < D <= 1; default dense)\n"
 /* Options of token pruning and early exit (encoders). */
 #define CLI_OPTS_ADAPTIVE                                                                           \
     {CLI_OPT_KEEP, 0, "keep", 1}, {CLI_OPT_KEEP_SCHEDULE, 0, "keep-schedule", 1},                  \

@@ -25,7 +25,8 @@ void cmd_info_help(FILE *f) {
           "and the weight files with their sizes. Encoders add the maximum input length, the\n"
           "embedding width, pooling and normalization; decoders the key/value heads, head size,\n"
           "RoPE base, sliding window, tied embeddings, end-of-sequence id and chat template.\n"
-          "Models with windowed layers list each layer's attention span (full, window W, local N).\n"
+          "Models with windowed layers list each layer's attention span (full, window W, local N),\n"
+          "and a sparse prefill given (--block-sparse, --vertical-slash) is named.\n"
           "Only the weights' description is needed: a folder without tokenizer.json works.\n"
           "\n"
           "Options:\n",
@@ -83,6 +84,7 @@ static void print_table(const facts *x) {
         if (same) printf("%-14s %.*s (every layer)\n", "attention", (int)first, sp);
         else printf("%-14s %s\n", "attention", sp);
     }
+    if (in->attn_prefill) printf("%-14s %s\n", "prefill attn", in->attn_prefill);
     if (in->is_decoder) {
         if (in->rope_scaling && strcmp(in->rope_scaling, "default") != 0)
             printf("%-14s %s x%g over %zu trained positions, theta %g\n", "rope", in->rope_scaling, in->rope_factor,
@@ -148,6 +150,10 @@ static void print_json(const facts *x) {
     if (in->attn_spans) {
         fputs(",\n  \"attn_spans\": ", f);
         cli_json_string(f, in->attn_spans);
+    }
+    if (in->attn_prefill) {
+        fputs(",\n  \"attn_prefill\": ", f);
+        cli_json_string(f, in->attn_prefill);
     }
     fprintf(f, ",\n  \"has_tokenizer\": %s,\n  \"n_params\": %llu,\n  \"dtypes\": ",
             in->has_tokenizer ? "true" : "false", (unsigned long long)in->n_params);

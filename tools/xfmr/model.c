@@ -137,6 +137,7 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
     params.attn_full_layers = mo->full_layers;
     params.attn_sinks = (size_t)mo->attn_sinks;
     params.attn_block_density = (float)mo->block_sparse;
+    params.attn_vslash_density = (float)mo->vertical_slash;
     if ((mo->probsparse_factor > 0 || mo->probsparse_exact) && !mo->attn_probsparse) {
         free(path);
         return cli_usage_error(NULL, "--probsparse-factor and --probsparse-exact need --attn probsparse");
