@@ -18,11 +18,18 @@
  * -d), then times the G steps (wall and process CPU seconds). --quest N [--quest-page P] decodes
  * with Quest (xf_session_params.quest_budget / quest_page).
  *
+ * --depths D1,D2,... (ascending) decodes at several depths in one process: the context grows
+ * (untimed) to each depth in turn and G steps are timed there (once: --runs is ignored), so one
+ * prefill to the last depth serves them all; prints one JSON line per depth. --kv-policy NAME
+ * --kv-budget N and --kv-type T set the session's cache (xf_session_params); --rope-scaling KIND
+ * --rope-factor F stretch the model (xf_model_params) for depths past its trained context.
+ *
  * --weights int8 loads the model with XF_WEIGHTS_INT8 (GGUF files: activations quantized per 32
  * for the decode GEMV, kernels/qgemv_q8.h); default stored.
  *
  * usage: bench_decode MODEL [--threads N] [--prompt P] [--gen G] [--runs R] [--text FILE] [--weights stored|int8]
- *              [--depth D] [--quest N] [--quest-page P] */
+ *              [--depth D | --depths D1,D2,...] [--quest N] [--quest-page P] [--kv-policy NAME --kv-budget N]
+ *              [--kv-type f32|f16|q8|q4] [--rope-scaling KIND --rope-factor F] */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,9 +111,45 @@ int main(int argc, char **argv) {
     const char *model_path = NULL, *text_path = "tests/data/corpus.txt";
     long threads = 0, n_prompt = 512, n_gen = 128, runs = 5, depth = 0, quest = 0, quest_page = 0;
     int int8 = 0;
+    const char *kv_policy = NULL, *rope_scaling = NULL, *depths_arg = NULL;
+    long kv_budget = 0, n_depths = 0, depths[32];
+    double rope_factor = 0;
+    xf_kv_type kv_type = XF_KV_F32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (i + 1 < argc && strcmp(a, "--threads") == 0)
+        if (i + 1 < argc && strcmp(a, "--kv-policy") == 0)
+            kv_policy = argv[++i];
+        else if (i + 1 < argc && strcmp(a, "--kv-budget") == 0)
+            kv_budget = arg_long(a, argv[++i], 1, 1 << 24);
+        else if (i + 1 < argc && strcmp(a, "--kv-type") == 0) {
+            static const char *names[] = {"f32", "f16", "q8", "q4"};
+            const char *t = argv[++i];
+            int k = 0;
+            while (k < 4 && strcmp(t, names[k]) != 0) k++;
+            if (k == 4) {
+                fprintf(stderr, "bench_decode: --kv-type %s is not f32, f16, q8 or q4\n", t);
+                return 2;
+            }
+            kv_type = (xf_kv_type)k;
+        } else if (i + 1 < argc && strcmp(a, "--rope-scaling") == 0)
+            rope_scaling = argv[++i];
+        else if (i + 1 < argc && strcmp(a, "--rope-factor") == 0)
+            rope_factor = atof(argv[++i]);
+        else if (i + 1 < argc && strcmp(a, "--depths") == 0) {
+            depths_arg = argv[++i];
+            for (const char *c = depths_arg; *c && n_depths < 32;) {
+                char *end;
+                depths[n_depths] = strtol(c, &end, 10);
+                if (end == c || depths[n_depths] < 1 || (n_depths && depths[n_depths] <= depths[n_depths - 1])) {
+                    fprintf(stderr, "bench_decode: --depths %s is not an ascending list of positive numbers\n", depths_arg);
+                    return 2;
+                }
+                n_depths++;
+                c = *end == ',' ? end + 1 : end;
+                if (*end && *end != ',') break;
+            }
+            depth = depths[n_depths - 1];
+        } else if (i + 1 < argc && strcmp(a, "--threads") == 0)
             threads = arg_long(a, argv[++i], 0, 1024);
         else if (i + 1 < argc && strcmp(a, "--prompt") == 0)
             n_prompt = arg_long(a, argv[++i], 1, 1 << 20);
@@ -143,6 +186,7 @@ int main(int argc, char **argv) {
     xf_model_params mp = xf_model_default_params();
     mp.n_threads = (int)threads;
     mp.weights = int8 ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED;
+    mp.rope_scaling = rope_scaling, mp.rope_factor = rope_factor;
     xf_model *m = NULL;
     if (xf_model_load(model_path, &mp, &m) != XF_OK) return fail(model_path);
     size_t vocab = xf_model_vocab_size(m);
@@ -178,12 +222,13 @@ int main(int argc, char **argv) {
     xf_encoding_free(&enc);
 
     size_t n_warm = (size_t)(n_prompt < 32 ? n_prompt : 32), n_ctx = (size_t)(n_prompt > n_gen ? n_prompt : n_gen);
-    if (n_ctx < (size_t)(depth + n_gen)) n_ctx = (size_t)(depth + n_gen);
+    if (n_ctx < (size_t)(depth + n_gen * (n_depths ? n_depths : 1))) n_ctx = (size_t)(depth + n_gen * (n_depths ? n_depths : 1));
     if (n_ctx < n_warm + 4) n_ctx = n_warm + 4;
     xf_session *s = NULL;
     xf_session_params sp = xf_session_default_params();
     sp.n_ctx = n_ctx;
     sp.quest_budget = (size_t)quest, sp.quest_page = (size_t)quest_page;
+    sp.kv_policy = kv_policy, sp.kv_budget = (size_t)kv_budget, sp.kv_type = kv_type;
     if (xf_session_create_ex(m, &sp, &s) != XF_OK) return fail("xf_session_create");
 
     /* Warm-up (untimed): touches the weights, the caches and the thread pool. */
@@ -194,6 +239,36 @@ int main(int argc, char **argv) {
         if (xf_session_eval(s, &next, 1, logits) != XF_OK) return fail("xf_session_eval (warm-up)");
     }
 
+    if (n_depths) { /* one context, grown to each depth in turn; G timed steps at each */
+        xf_session_reset(s);
+        long at = 0; /* prompt ids evaluated */
+        for (long k = 0; k < n_depths; k++) {
+            const double p0 = now(), pc0 = cpu_now();
+            if (xf_session_eval(s, ids + at, (size_t)(depths[k] - at), logits) != XF_OK) return fail("xf_session_eval (depth)");
+            const double fill = now() - p0, fill_cpu = cpu_now() - pc0;
+            at = depths[k];
+            int32_t next = argmax(logits, vocab);
+            const double t0 = now(), c0 = cpu_now();
+            for (long g = 0; g < n_gen; g++) {
+                if (xf_session_eval(s, &next, 1, logits) != XF_OK) return fail("xf_session_eval (decode)");
+                next = argmax(logits, vocab);
+            }
+            const double w = now() - t0, c = cpu_now() - c0;
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            printf("{\"model\": \"%s\", \"threads\": %ld, \"depth\": %ld, \"gen\": %ld, \"decode_tok_s\": %.2f, "
+                   "\"decode_tok_cpu_s\": %.2f, \"fill_tokens\": %ld, \"fill_s\": %.3f, \"fill_cpu_s\": %.3f, \"quest\": %ld, "
+                   "\"kv_policy\": \"%s\", \"kv_budget\": %ld, \"kv_type\": %d, \"peak_rss_bytes\": %lld}\n",
+                   model_path, threads, depths[k], n_gen, (double)n_gen / w, (double)n_gen / c,
+                   depths[k] - (k ? depths[k - 1] : 0), fill, fill_cpu, quest, kv_policy ? kv_policy : "keep-all",
+                   kv_budget, (int)kv_type, (long long)ru.ru_maxrss * 1024LL);
+            fflush(stdout);
+        }
+        free(ids), free(logits), free(pre), free(dec), free(dec_cpu);
+        xf_session_free(s);
+        xf_model_free(m);
+        return 0;
+    }
     for (long r = 0; r < runs; r++) {
         xf_session_reset(s);
         double t0 = now();

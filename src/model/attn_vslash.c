@@ -14,9 +14,11 @@
  * query masks causally. So a tile reads about density x n_k keys wherever it sits (earlier tiles
  * see fewer: the share of the causal pairs read, which xf_vslash_attend returns, is higher).
  *
- * Attend. Per (key/value head, tile): the tile's keys and values are gathered in position order
- * into a float block, with their positions, and the ordinary attention kernel runs on it (its
- * masking by positions keeps each query causal). The estimate is 64 queries against all keys
+ * Attend. Per (key/value head, tile): the positions of the tile's keys are listed in order, and
+ * the ordinary attention kernel runs over them through its tile reader (kv_tile: row j is key
+ * idx[j], copied into the kernel's block tile as it streams). A tile always reads its own keys
+ * (the local diagonals), which come last in the list: the problem is causal by index, as a dense
+ * one, and with every key read it is the dense problem itself. The estimate is 64 queries against all keys
  * (1/(n_q/64) of dense attention); the gather one copy per read key. */
 #include <math.h>
 #include <stdint.h>
@@ -140,40 +142,54 @@ typedef struct {
     int *failed;        /* per thread */
 } vs_job;
 
+/* The kernel's tile reader over a tile's selected keys: row j is key idx[j] of the head's float rows. */
+typedef struct {
+    const float *K, *V;
+    const int32_t *idx;
+} vs_rows;
+
+static void gathered_tile(const void *ctx, int values, size_t j0, size_t nk, size_t col, size_t dh, size_t dp,
+                          float *dst) {
+    const vs_rows *r = ctx;
+    const float *base = values ? r->V : r->K;
+    for (size_t j = 0; j < nk; j++) {
+        memcpy(dst + j * dp, base + (size_t)r->idx[j0 + j] * dh + col, dh * sizeof *dst);
+        memset(dst + j * dp + dh, 0, (dp - dh) * sizeof *dst);
+    }
+}
+
 static void vs_task(void *ctx, int ith, int nth) {
     const vs_job *j = ctx;
     const xf_attn_problem *p = j->p;
     const size_t nk = p->n_k, dh = p->dh, g = j->g;
     const size_t h0 = p->h_off ? p->h_off[g] : g * p->group, h1 = p->h_off ? p->h_off[g + 1] : h0 + p->group;
     const size_t gs = h1 - h0, qb = xf_attention_qblock(gs);
-    float *Kg = xf_malloc(nk * dh * sizeof *Kg), *Vg = xf_malloc(nk * dh * sizeof *Vg);
     float *scr = xf_malloc(xf_attention_scratch(gs, dh) * sizeof *scr);
     int32_t *kp = xf_malloc(nk * sizeof *kp);
-    if (!Kg || !Vg || !scr || !kp) {
+    if (!scr || !kp) {
         j->failed[ith] = 1;
         goto done;
     }
     const unsigned char *col = j->v->cols + g * nk, *dg = j->v->diag + g * j->v->span;
+    const vs_rows rows = {j->K, j->V, kp};
     for (size_t t = (size_t)ith; t < j->nqt; t += (size_t)nth) {
         const size_t t0 = t * BT, nq = p->n_q - t0 < BT ? p->n_q - t0 : BT, P0 = p->q_pos0 + t0, last = P0 + nq - 1;
         size_t n = 0;
         for (size_t k = 0; k <= last; k++)
-            if (col[k] || dg[P0 + BT - 1 - k]) {
-                memcpy(Kg + n * dh, j->K + k * dh, dh * sizeof *Kg);
-                memcpy(Vg + n * dh, j->V + k * dh, dh * sizeof *Vg);
-                kp[n++] = (int32_t)k;
-            }
+            if (col[k] || dg[P0 + BT - 1 - k]) kp[n++] = (int32_t)k;
         for (size_t i = 0, c = 0; i < nq; i++) { /* keys at positions <= P0 + i */
             while (c < n && (size_t)kp[c] <= P0 + i) c++;
             j->read[ith] += (double)c * (double)gs;
         }
+        /* the tile's own keys P0..last are always read (diagonals -63..0) and come last: causal by
+         * index, query i at index n - nq + i, as in a dense problem */
         xf_attn_problem s = {.Q = p->Q + t0 * p->ldq + h0 * dh, .ldq = p->ldq, .O = p->O + t0 * p->ldo + h0 * dh,
-                             .ldo = p->ldo, .K = Kg, .V = Vg, .ldk = dh, .ldv = dh, .n_q = nq, .q_pos0 = P0, .n_k = n,
-                             .dh = dh, .group = gs, .scale = p->scale, .causal = 1, .k_pos = kp};
+                             .ldo = p->ldo, .kv_tile = gathered_tile, .kv_ctx = &rows, .n_q = nq, .q_pos0 = n - nq,
+                             .n_k = n, .dh = dh, .group = gs, .scale = p->scale, .causal = 1};
         for (size_t q0 = 0; q0 < nq; q0 += qb) xf_attention(&s, 0, 0, gs, q0, q0 + qb < nq ? q0 + qb : nq, scr);
     }
 done:
-    free(Kg), free(Vg), free(scr), free(kp);
+    free(scr), free(kp);
 }
 
 double xf_vslash_attend(xf_pool *pool, const xf_attn_problem *p, size_t n_kv, const xf_vslash *v) {
