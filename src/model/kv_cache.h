@@ -43,7 +43,8 @@ typedef struct xf_kv_layer {
     size_t nq;
     int32_t *pos;    /* [cap] position of each slot's token */
     int in_order;    /* 1 while pos[i] == i for every slot i < n */
-    int want_w;      /* set by the policy: fill w on each forward */
+    int want_w;      /* set by the policy: fill w on each forward (1), or on forwards of more
+                        than one token only (2: a policy that reads them at the end of a prompt) */
     size_t w_last;   /* set by the policy: sum the weights of only the last w_last queries of a
                         forward (SnapKV's observation window); 0 = all of them */
     float *w;        /* [n_heads, cap]: summed attention weights of the last forward's queries */

@@ -34,7 +34,8 @@ static xf_status sk_init(xf_kv_cache *c, void **state) {
     if (!s) return xf_error(XF_ERR_NOMEM, "out of memory");
     *state = s;
     xf_status st = xf_kv_scores_init(s, c->n_layers);
-    for (size_t l = 0; !st && l < c->n_layers; l++) c->layers[l].want_w = 1, c->layers[l].w_last = XF_SNAPKV_WINDOW;
+    /* weights of prompt forwards only: a decode step evicts by the scores it has (sk_step) */
+    for (size_t l = 0; !st && l < c->n_layers; l++) c->layers[l].want_w = 2, c->layers[l].w_last = XF_SNAPKV_WINDOW;
     c->min_last_chunk = XF_SNAPKV_WINDOW;
     return st;
 }

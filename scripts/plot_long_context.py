@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""plot_long_context.py — the plots of docs/LONG_CONTEXT.md (issue 13), written with matplotlib:
+
+  docs/img/long_context_accuracy.png  accuracy against budget: passkey at 1K under KV eviction and
+      Quest, perplexity against the keys a decode step reads (Quest, window + sinks), perplexity
+      against KV-cache bits per value (xfmr f16/q8/q4, llama.cpp Q8_0/Q4_0), and perplexity and
+      needle against the density of sparse prefill (block-sparse, vertical-slash);
+  docs/img/long_context_speed.png     decode tokens per CPU second against depth (dense, Quest,
+      SnapKV, q8 cache: bench_decode --depths), and decode at 8K / 16K against llama.cpp's
+      F16 / Q8_0 / Q4_0 caches (llama-bench -d, same run, wall time).
+
+The accuracy figures are those of the tables of docs/LONG_CONTEXT.md, typed in below (each names
+its table); the sparse-prefill panel and the speed plots read the JSON lines of
+bench/results/long_context/ (the measured runs, commands in that folder's README.md).
+Run from the source tree: python3 scripts/plot_long_context.py [--results DIR] [--out docs/img]
+"""
+import argparse
+import glob
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip().startswith("{")]
+
+
+def accuracy(res, out):
+    fig, ax = plt.subplots(2, 2, figsize=(11, 8))
+    # (a) passkey at 1K, 20 prompts ("Passkey under KV eviction", "Quest at decode")
+    a = ax[0][0]
+    a.axhline(15, color="k", ls="--", lw=1, label="dense (keep-all)")
+    a.plot([256, 512], [0, 0], "o-", label="streaming (sinks + recent)")
+    a.plot([256, 512], [5, 5], "s-", label="h2o (heavy hitters)")
+    a.plot([256, 512], [8, 15], "^-", label="snapkv")
+    a.plot([256], [15], "*", ms=12, label="Quest, 256 keys / step (pages of 64)")
+    a.plot([256], [0], "x", ms=9, color="grey", label="window 256 + 4 sinks")
+    a.set_xscale("log", base=2)
+    a.set_xticks([256, 512])
+    a.set_xticklabels(["256", "512"])
+    a.set_xlabel("KV budget (tokens kept, or keys read per step)")
+    a.set_ylabel("passkeys found of 20 (1K prompts)")
+    a.set_ylim(-1, 20)
+    a.set_title("SmolLM2-135M, passkey at 1K", fontsize=10)
+    a.legend(fontsize=7)
+    # (b) perplexity vs keys per step ("Quest at decode (perplexity)", "Mixed attention spans")
+    a = ax[0][1]
+    a.plot([256, 512], [3.5, 0.4], "o-", label="Quest, pages of 16 (decode)")
+    a.plot([256, 512], [8.6, 1.6], "s-", label="Quest, pages of 64 (decode)")
+    a.plot([64, 128, 256], [30.5, 13.1, 5.4], "^-", label="window + 4 sinks (all layers)")
+    a.plot([256], [81], "x", ms=9, color="grey", label="window 256, no sinks")
+    a.set_xscale("log", base=2)
+    a.set_yscale("log")
+    a.set_xticks([64, 128, 256, 512])
+    a.set_xticklabels(["64", "128", "256", "512"])
+    a.set_xlabel("keys each query reads (of up to 1,024)")
+    a.set_ylabel("perplexity increase over dense, %")
+    a.set_title("perplexity, essays in windows of 1,024", fontsize=10)
+    a.legend(fontsize=7)
+    # (c) KV-cache types ("KV-cache quantization: perplexity as generation sees it")
+    a = ax[1][0]
+    a.plot([16, 8.5, 5], [-0.002, 0.10, 0.51], "o-", label="xfmr f16 / q8 / q4 (KIVI)")
+    a.plot([8.5, 4.5], [-0.33, 5.1], "s--", label="llama.cpp Q8_0 / Q4_0 (its protocol)")
+    a.axhline(0, color="k", lw=0.8)
+    for x, y, t in [(16, -0.002, "f16"), (8.5, 0.10, "q8"), (5, 0.51, "q4"), (4.5, 5.1, "Q4_0"), (8.5, -0.33, "Q8_0")]:
+        a.annotate(t, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    a.set_xlabel("KV-cache bits per value (F32 = 32)")
+    a.set_ylabel("perplexity change vs full precision, %")
+    a.set_title("KV-cache quantization", fontsize=10)
+    a.legend(fontsize=7)
+    # (d) sparse prefill: perplexity (~3K-token essays) and needle at 4K vs density (measured runs)
+    a = ax[1][1]
+    rows = jsonl(os.path.join(res, "prefill.jsonl"))
+    dense = [r for r in rows if r["method"] == "dense"][0]
+    for method, mark in (("block-sparse", "s-"), ("vertical-slash", "o-")):
+        rs = sorted((r for r in rows if r["method"] == method), key=lambda r: r["density"])
+        xs = [r["density"] for r in rs]
+        ys = [100 * (r["ppl"] / dense["ppl"] - 1) for r in rs]
+        a.plot(xs, ys, mark, label=method)
+        for r, y in zip(rs, ys):
+            if r.get("needle") is not None:
+                a.annotate("needle %d/5" % r["needle"], (r["density"], y), textcoords="offset points",
+                           xytext=(4, 4), fontsize=7)
+    a.set_xlabel("density (share of keys / key blocks read)")
+    a.set_ylabel("perplexity increase over dense, %")
+    a.set_title("sparse prefill (dense: ppl %.2f, needle %d/5)" % (dense["ppl"], dense["needle"]), fontsize=10)
+    a.legend(fontsize=7)
+    fig.suptitle("Long context on SmolLM2-135M-Instruct: accuracy against budget (docs/LONG_CONTEXT.md)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    print("wrote", out)
+
+
+def speed(res, out):
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    a = ax[0]
+    for path in sorted(glob.glob(os.path.join(res, "depth_*.jsonl"))):
+        rows = jsonl(path)
+        if not rows:
+            continue
+        r0 = rows[0]
+        if r0["quest"]:
+            label = "Quest %d keys" % r0["quest"]
+        elif r0["kv_policy"] != "keep-all":
+            label = "%s budget %d" % (r0["kv_policy"], r0["kv_budget"])
+        else:
+            label = {0: "dense (F32 cache)", 1: "dense, f16 cache", 2: "dense, q8 cache", 3: "dense, q4 cache"}[r0["kv_type"]]
+        a.plot([r["depth"] for r in rows], [r["decode_tok_cpu_s"] for r in rows], "o-", label=label)
+    a.set_xscale("log", base=2)
+    a.set_xlabel("depth (tokens in context)")
+    a.set_ylabel("decode tokens per CPU second (1 thread)")
+    a.set_title("xfmr decode speed against context length", fontsize=10)
+    a.legend(fontsize=7)
+    a = ax[1]
+    lp = os.path.join(res, "vs_llamacpp.jsonl")
+    if os.path.exists(lp):
+        rows = jsonl(lp)
+        depths = sorted({r["depth"] for r in rows})
+        names = []
+        for r in rows:
+            if r["name"] not in names:
+                names.append(r["name"])
+        w = 0.8 / len(names)
+        for i, n in enumerate(names):
+            ys = [next((r["tok_s"] for r in rows if r["name"] == n and r["depth"] == d), 0) for d in depths]
+            a.bar([k + i * w for k in range(len(depths))], ys, w, label=n)
+        a.set_xticks([k + 0.4 - w / 2 for k in range(len(depths))])
+        a.set_xticklabels(["depth %d" % d for d in depths])
+        a.set_ylabel("decode tokens/s (wall, same run, shared machine)")
+        a.set_title("xfmr vs llama.cpp caches (1 thread)", fontsize=10)
+        a.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    print("wrote", out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", default="bench/results/long_context")
+    ap.add_argument("--out", default="docs/img")
+    a = ap.parse_args()
+    accuracy(a.results, os.path.join(a.out, "long_context_accuracy.png"))
+    speed(a.results, os.path.join(a.out, "long_context_speed.png"))
+
+
+if __name__ == "__main__":
+    main()
