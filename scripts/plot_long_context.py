@@ -100,6 +100,8 @@ def speed(res, out):
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
     a = ax[0]
     for path in sorted(glob.glob(os.path.join(res, "depth_*.jsonl"))):
+        if path.endswith("_before.jsonl"):  # superseded runs, kept for the record
+            continue
         rows = jsonl(path)
         if not rows:
             continue
