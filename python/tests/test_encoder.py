@@ -39,6 +39,8 @@ def test_int8_weights_match_cli(cli, encoder_path, tmp_path):
         got = m.encode(TEXTS[:3])
     assert np.array_equal(got, np.load(out))
     with pytest.raises(ValueError, match="weights"):
+        xfmr.SentenceEncoder(encoder_path, weights="int3")
+    with pytest.raises(xfmr.XfmrError, match="2:4"):  # int4 exists only for 2:4-sparse weights
         xfmr.SentenceEncoder(encoder_path, weights="int4")
 
 
