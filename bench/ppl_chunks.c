@@ -10,7 +10,8 @@
  * (llama.cpp's CPU numerics for quantized weights, docs/GGUF.md), and --kv f16 keeps the KV cache
  * in half as llama.cpp's default does. Default: one whole-chunk forward, float activations.
  * Usage: ppl_chunks MODEL TEXTFILE N_CTX [--chunks N] [--bos ID] [--threads N] [--steps 1]
- *                   [--weights int8] [--kv f16]
+ *                   [--weights int8|a8] [--kv f16]
+ * (--weights a8: XF_WEIGHTS_A8, activations quantized per 32 in every product, prefill included)
  * Prints: chunks, scored tokens, PPL (as llama-perplexity's "Final estimate: PPL = ..."). */
 #include <math.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads")) threads = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]) != 0;
         else if (!strcmp(argv[i], "--weights") && !strcmp(argv[i + 1], "int8")) int8 = 1;
+        else if (!strcmp(argv[i], "--weights") && !strcmp(argv[i + 1], "a8")) int8 = 2;
+        else if (!strcmp(argv[i], "--weights") && !strcmp(argv[i + 1], "stored")) int8 = 0;
         else if (!strcmp(argv[i], "--kv") && !strcmp(argv[i + 1], "f16")) kv16 = 1;
         else return fprintf(stderr, "unknown option %s\n", argv[i]), 2;
     }
@@ -54,7 +57,7 @@ int main(int argc, char **argv) {
     fclose(f);
     xf_model_params mp = xf_model_default_params();
     mp.n_threads = (int)threads;
-    if (int8) mp.weights = XF_WEIGHTS_INT8;
+    if (int8) mp.weights = int8 == 2 ? XF_WEIGHTS_A8 : XF_WEIGHTS_INT8;
     xf_model *m = NULL;
     xf_encoding enc = {0};
     if (xf_model_load(argv[1], &mp, &m) != XF_OK ||

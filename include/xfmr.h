@@ -143,8 +143,12 @@ typedef enum xf_weight_format {
                                  bf16 on the fly, fp32 sums (AVX512_BF16 vdpbf16ps; slow elsewhere) */
     XF_WEIGHTS_F32 = 3,       /* linear weights as float32, GGUF quantized blocks dequantized at load
                                  (the float path of a quantized file, e.g. to compare methods) */
-    XF_WEIGHTS_INT4 = 4       /* with XF_SPARSITY_2_4 only: the kept values in 4 bits with a scale
+    XF_WEIGHTS_INT4 = 4,      /* with XF_SPARSITY_2_4 only: the kept values in 4 bits with a scale
                                  per 16 (s24q4), activations quantized to int8 on the fly */
+    XF_WEIGHTS_A8 = 5         /* as XF_WEIGHTS_INT8, and GGUF quantized blocks multiply activations
+                                 quantized per 32 at every input length, prefill and encoders included
+                                 (XF_WEIGHTS_INT8: only up to 12-32 rows): W4A8 / W8A8 throughout,
+                                 through the int8-activation GEMV in chunks of rows (docs/QUANTIZATION.md) */
 } xf_weight_format;
 
 /* Sparsity of the linear weights of the Transformer blocks (not embeddings / lm_head), made at

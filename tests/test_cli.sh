@@ -65,7 +65,7 @@ done
 run 2 "$X" embed -m "$model" --format xml </dev/null
 err_has "--format"
 run 2 "$X" embed -m "$model" --weights fp16 </dev/null
-err_has "'stored', 'int8', 'bf16', 'f32' or 'int4'"
+err_has "'stored', 'int8', 'a8', 'bf16', 'f32' or 'int4'"
 # sparsity options: bad values and combinations are usage errors naming the option
 run 2 "$X" embed -m "$model" --sparsity 3:8 </dev/null
 err_has "only 2:4 has kernels"

@@ -14,7 +14,7 @@ from ._lib import ModelNotFoundError, XfmrError
 
 FETCHABLE = ("all-MiniLM-L6-v2", "SmolLM2-135M-Instruct")
 # xf_weight_format: how linear-layer weights are held and multiplied (the CLI's --weights).
-WEIGHTS = {"stored": 0, "int8": 1, "bf16": 2, "f32": 3, "int4": 4}  # int4: with 2:4 sparsity only
+WEIGHTS = {"stored": 0, "int8": 1, "bf16": 2, "f32": 3, "int4": 4, "a8": 5}  # int4: with 2:4 sparsity only
 
 
 def model_search_dirs():

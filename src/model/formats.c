@@ -237,7 +237,22 @@ const xf_format xf_fmt_s24q4 = {"s24q4", -1, XF_GGML_F32, SIZE_MAX, s24q4_mm, s2
 
 /* ---------------------------------------------------------------- GGUF blocks */
 
+/* XF_WEIGHTS_A8 (act_q8 2): products of more rows than the int8-activation GEMV's limit run it on
+ * chunks of that many rows — each activation row is quantized per 32 on its own, so the result is
+ * what one product of all rows would give; no int8 GEMM of its own. */
+static void ggml_q8_chunks(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    size_t step = xf_qmatmul_max_t(w->fmt->ggml_type, 1);
+    if (!step) step = 1;
+    for (size_t t0 = 0; t0 < T; t0 += step)
+        xf_qmatmul_q8(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X + t0 * w->cols, w->cols, Y + t0 * w->rows, w->rows,
+                      T - t0 < step ? T - t0 : step, w->rows, w->cols);
+}
+
 static void ggml_gemm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    if (w->act_q8 == 2) {
+        ggml_q8_chunks(pool, w, bias, X, T, Y);
+        return;
+    }
     xf_qmatmul(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows, w->cols);
 }
 

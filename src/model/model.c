@@ -175,11 +175,14 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     if (m->max_length < 2) return xf_error(XF_ERR_RANGE, "max_length %zu leaves no room for special tokens", m->max_length);
     if ((st = xf_pool_create(p->n_threads, &m->pool))) return st;
     if (!(m->fws = xf_calloc(1, sizeof *m->fws))) return xf_error(XF_ERR_NOMEM, "out of memory");
-    m->weight_format = p->weights;
+    m->weight_format = p->weights == XF_WEIGHTS_A8 ? XF_WEIGHTS_INT8 : p->weights;
+    m->act_q8_all = p->weights == XF_WEIGHTS_A8;
     m->sparsity = p->sparsity;
     m->sparsity_method = p->sparsity_method;
     m->sparsity_ratio = p->sparsity_ratio > 0 ? p->sparsity_ratio : 0.5f;
-    m->sparse_qbits = m->sparsity != XF_SPARSITY_2_4 ? 0 : p->weights == XF_WEIGHTS_INT8 ? 8 : p->weights == XF_WEIGHTS_INT4 ? 4 : 0;
+    m->sparse_qbits = m->sparsity != XF_SPARSITY_2_4 ? 0
+                      : p->weights == XF_WEIGHTS_INT8 || p->weights == XF_WEIGHTS_A8 ? 8
+                      : p->weights == XF_WEIGHTS_INT4 ? 4 : 0;
     if (m->sparsity != XF_SPARSITY_NONE) m->weight_format = XF_WEIGHTS_F32; /* masks are made on floats */
     if ((st = m->arch->load(m)) || (st = xf_model_finish_plan(m)) || (st = xf_cls_head_load(m)) ||
         (st = xf_model_attn_spans(m, p->attn_window, p->attn_full_layers, p->attn_sinks)) ||
@@ -220,11 +223,11 @@ static xf_status check_sparsity(const xf_model_params *p) {
                             "calib_text is given but no sparsity: calibration is read by XF_SPARSE_WANDA and XF_SPARSE_SPARSEGPT");
         return XF_OK;
     }
-    if (p->weights == XF_WEIGHTS_BF16 || (p->weights == XF_WEIGHTS_INT8 && p->sparsity != XF_SPARSITY_2_4))
+    if (p->weights == XF_WEIGHTS_BF16 || ((p->weights == XF_WEIGHTS_INT8 || p->weights == XF_WEIGHTS_A8) && p->sparsity != XF_SPARSITY_2_4))
         return xf_error(XF_ERR_UNSUPPORTED,
                         "%s sparsity keeps float32 weights; it does not combine with weights %s yet (2:4 does with INT8)",
                         p->sparsity == XF_SPARSITY_2_4 ? "2:4" : "unstructured",
-                        p->weights == XF_WEIGHTS_INT8 ? "INT8" : "BF16");
+                        p->weights == XF_WEIGHTS_BF16 ? "BF16" : "INT8");
     if (p->sparsity_method != XF_SPARSE_MAGNITUDE && (!p->calib_text || !p->calib_text[0]))
         return xf_error(XF_ERR_INVALID_ARG, "the %s sparsity method needs calibration text (calib_text; --calib FILE)",
                         p->sparsity_method == XF_SPARSE_WANDA ? "Wanda" : "SparseGPT");
@@ -245,10 +248,11 @@ xf_status xf_model_load(const char *path, const xf_model_params *params, xf_mode
     if (st0) return st0;
     if (p.n_threads < 0) return xf_error(XF_ERR_INVALID_ARG, "n_threads %d is negative", p.n_threads);
     if (p.weights != XF_WEIGHTS_AS_STORED && p.weights != XF_WEIGHTS_INT8 && p.weights != XF_WEIGHTS_BF16 &&
-        p.weights != XF_WEIGHTS_F32 && p.weights != XF_WEIGHTS_INT4)
+        p.weights != XF_WEIGHTS_F32 && p.weights != XF_WEIGHTS_INT4 &&
+        p.weights != XF_WEIGHTS_A8)
         return xf_error(XF_ERR_INVALID_ARG,
                         "weights format %d is not one of XF_WEIGHTS_AS_STORED (0), XF_WEIGHTS_INT8 (1), XF_WEIGHTS_BF16 (2), "
-                        "XF_WEIGHTS_F32 (3), XF_WEIGHTS_INT4 (4)",
+                        "XF_WEIGHTS_F32 (3), XF_WEIGHTS_INT4 (4), XF_WEIGHTS_A8 (5)",
                         (int)p.weights);
     if ((st0 = check_sparsity(&p))) return st0;
     xf_model *m = xf_calloc(1, sizeof *m);

@@ -34,7 +34,8 @@ struct xf_model {
     xf_plan plan;
     size_t max_length; /* effective input limit in tokens */
     uint64_t n_params;
-    xf_weight_format weight_format; /* as requested in xf_model_params (F32 when sparsity is asked) */
+    xf_weight_format weight_format; /* as requested in xf_model_params (F32 when sparsity is asked; INT8 for A8) */
+    int act_q8_all;                 /* XF_WEIGHTS_A8: GGUF blocks' products quantize activations at every length */
     xf_sparsity sparsity;            /* xf_model_params.sparsity, method and ratio (sparsify.c) */
     xf_sparsity_method sparsity_method;
     int sparse_qbits; /* 2:4 with integer kept values: 8 (s24q8, --weights int8), 4 (s24q4, --weights int4), 0 float */

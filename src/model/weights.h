@@ -23,7 +23,8 @@ typedef struct xf_weight {
     size_t row_bytes;            /* formats with addressable rows: bytes from one row to the next */
     const float *scale;          /* i8: [rows] dequantization scales */
     int isa;                     /* f32p: the xf_gemm_isa the panels are laid out for */
-    int act_q8;                  /* GGUF block formats: 1 to multiply with activations quantized per 32 */
+    int act_q8;                  /* GGUF block formats: 1 to multiply with activations quantized per 32 (short
+                                    inputs: decode), 2 for every input length (XF_WEIGHTS_A8: prefill, encoders) */
 } xf_weight;
 
 /* A dimension to take from the tensor itself (xf_weight_get*): shapes come from the file; the

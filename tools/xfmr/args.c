@@ -172,15 +172,16 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         return cli_parse_int(p->cmd, "--threads", arg, 0, 1024, &mo->threads) ? -1 : 1;
     case CLI_OPT_WEIGHTS:
         if (!strcmp(arg, "stored") || !strcmp(arg, "int8") || !strcmp(arg, "bf16") || !strcmp(arg, "f32") ||
-            !strcmp(arg, "int4")) {
+            !strcmp(arg, "int4") || !strcmp(arg, "a8")) {
             mo->weights = !strcmp(arg, "int4") ? XF_WEIGHTS_INT4
                           : arg[0] == 'i'   ? XF_WEIGHTS_INT8
+                          : arg[0] == 'a' ? XF_WEIGHTS_A8
                           : arg[0] == 'b' ? XF_WEIGHTS_BF16
                           : arg[0] == 'f' ? XF_WEIGHTS_F32
                                           : XF_WEIGHTS_AS_STORED;
             return 1;
         }
-        cli_usage_error(p->cmd, "option '--weights' takes 'stored', 'int8', 'bf16', 'f32' or 'int4' (with --sparsity 2:4), not '%s'", arg);
+        cli_usage_error(p->cmd, "option '--weights' takes 'stored', 'int8', 'a8', 'bf16', 'f32' or 'int4' (with --sparsity 2:4), not '%s'", arg);
         return -1;
     case CLI_OPT_SPARSITY: {
         if (!strcmp(arg, "2:4")) {

@@ -244,6 +244,10 @@ enum {
     "      --weights FORMAT  stored (default: as the file holds them; F16/BF16 become F32)\n"   \
     "                        or int8 (linear layers quantized at load, one scale per output\n" \
     "                        channel, activations per token and 64 inputs; ~2x faster)\n" \
+    "                        (on GGUF blocks: the blocks as stored, decode activations\n" \
+    "                        quantized per 32, prefill in float) or a8 (as int8, and on\n" \
+    "                        GGUF blocks the activations of every product quantized per\n" \
+    "                        32, prefill and encoders too: W4A8 / W8A8)\n" \
     "                        or bf16 (linear layers and activations rounded to bfloat16,\n" \
     "                        fp32 sums; ~1.7x faster on CPUs with AVX512_BF16)\n" \
     "                        or f32 (GGUF quantized blocks dequantized to float32 at load)\n"

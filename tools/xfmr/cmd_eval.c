@@ -377,6 +377,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddStringToObject(opt, "weights",
                                 o.mo.weights == XF_WEIGHTS_INT8   ? "int8"
                                 : o.mo.weights == XF_WEIGHTS_INT4 ? "int4"
+                                : o.mo.weights == XF_WEIGHTS_A8   ? "a8"
                                 : o.mo.weights == XF_WEIGHTS_BF16 ? "bf16"
                                 : o.mo.weights == XF_WEIGHTS_F32  ? "f32"
                                                                   : "stored");
