@@ -140,6 +140,15 @@ const char *xf_t_smollm2(void) {
     return NULL;
 }
 
+xf_model *xf_t_load(const char *path, xf_weight_format wf) {
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 2;
+    p.weights = wf;
+    xf_model *m = NULL;
+    CHECK_MSG(xf_model_load(path, &p, &m) == XF_OK, "%s: %s", path, xf_errmsg());
+    return m;
+}
+
 int xf_t_report(void) {
     printf("%d passed, %d failed, %d skipped\n", xf_t_passed, xf_t_failed, xf_t_skipped);
     if (xf_t_failed) return 1;

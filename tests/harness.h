@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xfmr.h"
+
 extern int xf_t_passed, xf_t_failed, xf_t_skipped;
 
 /* Exit status of a test that could not run all its checks (ctest SKIP_RETURN_CODE). */
@@ -49,6 +51,9 @@ const char *xf_t_model_dir(void);
 /* Path of the fetched SmolLM2-135M-Instruct Q4_1 GGUF (or $XFMR_SMOLLM2_GGUF), or NULL after
  * recording a skip. */
 const char *xf_t_smollm2(void);
+/* The model at path loaded with n_threads 2 and weight format wf, or NULL after a failed CHECK
+ * naming the path and the library's error. */
+xf_model *xf_t_load(const char *path, xf_weight_format wf);
 /* How much of a heavy test to run: the positive integer in environment variable env when it is
  * set, else `sanitized` in a sanitizer build (XF_T_SANITIZED, defined by tests/CMakeLists.txt
  * when XF_SANITIZE=ON), else `release`. */

@@ -19,17 +19,9 @@
 #include "model/model.h"
 #include "xfmr.h"
 
-static xf_model *load(const char *path, xf_weight_format wf) {
-    xf_model_params p = xf_model_default_params();
-    p.n_threads = 2;
-    p.weights = wf;
-    xf_model *m = NULL;
-    CHECK_MSG(xf_model_load(path, &p, &m) == XF_OK, "%s: %s", path, xf_errmsg());
-    return m;
-}
 
 static const char *quantized(const char *src, const char *type, const char *name) {
-    xf_model *m = load(xf_t_src(src), XF_WEIGHTS_AS_STORED);
+    xf_model *m = xf_t_load(xf_t_src(src), XF_WEIGHTS_AS_STORED);
     if (!m) return NULL;
     const char *out = xf_t_out(name);
     xf_save_params sp = xf_save_default_params();
@@ -46,7 +38,7 @@ static void check_layer(const char *type) {
     snprintf(name, sizeof name, "llama-a8-%s.gguf", type);
     const char *path = quantized("tests/data/tiny/llama", type, name);
     if (!path) return;
-    xf_model *a8 = load(path, XF_WEIGHTS_A8), *i8 = load(path, XF_WEIGHTS_INT8);
+    xf_model *a8 = xf_t_load(path, XF_WEIGHTS_A8), *i8 = xf_t_load(path, XF_WEIGHTS_INT8);
     if (!a8 || !i8) goto done;
     const xf_weight *w = &a8->plan.layers[0].ffn.down.w, *w8 = &i8->plan.layers[0].ffn.down.w;
     CHECK_MSG(w->act_q8 == 2 && w8->act_q8 == 1, "%s: act_q8 %d / %d", type, w->act_q8, w8->act_q8);
@@ -68,7 +60,7 @@ static void check_layer(const char *type) {
     }
     free(X), free(R), free(Y), free(act);
     /* the model: 48 tokens, A8 against the float path */
-    xf_model *f = load(path, XF_WEIGHTS_AS_STORED);
+    xf_model *f = xf_t_load(path, XF_WEIGHTS_AS_STORED);
     if (f) {
         enum { T = 48 };
         int32_t ids[T];
@@ -102,7 +94,7 @@ done:
 static void check_encoder(void) {
     const char *path = quantized("tests/data/tiny/bert", "Q8_0", "bert-a8-q8.gguf");
     if (!path) return;
-    xf_model *f = load(path, XF_WEIGHTS_AS_STORED), *a8 = load(path, XF_WEIGHTS_A8);
+    xf_model *f = xf_t_load(path, XF_WEIGHTS_AS_STORED), *a8 = xf_t_load(path, XF_WEIGHTS_A8);
     if (f && a8) {
         static const char *texts[] = {"the quick brown fox jumps over the lazy dog and keeps running far away",
                                       "hello world", "activation quantization of an encoder, per block of 32 inputs"};

@@ -23,17 +23,6 @@
 #include "io/gguf_write.h"
 #include "xfmr.h"
 
-
-
-static xf_model *load(const char *path, xf_weight_format wf) {
-    xf_model_params p = xf_model_default_params();
-    p.n_threads = 2;
-    p.weights = wf;
-    xf_model *m = NULL;
-    CHECK_MSG(xf_model_load(path, &p, &m) == XF_OK, "%s: %s", path, xf_errmsg());
-    return m;
-}
-
 static void expect_str(const xf_gguf *g, const char *key, const char *want) {
     const char *s = NULL;
     size_t len = 0;
@@ -48,7 +37,7 @@ static void tiny(const char *name, const char *arch) {
     snprintf(src, sizeof src, "%s", xf_t_src("tests/data/tiny"));
     snprintf(src + strlen(src), sizeof src - strlen(src), "/%s", name);
     snprintf(file, sizeof file, "%s.gguf", name);
-    xf_model *m = load(src, XF_WEIGHTS_AS_STORED);
+    xf_model *m = xf_t_load(src, XF_WEIGHTS_AS_STORED);
     if (!m) return;
     const char *p1 = xf_t_out(file);
     xf_model_free(xf_t_save_reload(m, p1, XF_SAVE_F32, XF_WEIGHTS_AS_STORED));
@@ -77,7 +66,7 @@ static void tiny(const char *name, const char *arch) {
      * again (GGUF blocks with int8 activations keep their blocks) */
     static const xf_weight_format reduced[] = {XF_WEIGHTS_INT8, XF_WEIGHTS_BF16};
     for (size_t k = 0; k < 2; k++) {
-        if ((m = load(src, reduced[k])) == NULL) continue;
+        if ((m = xf_t_load(src, reduced[k])) == NULL) continue;
         xf_model_free(xf_t_save_reload(m, p1, XF_SAVE_F32, reduced[k]));
         unlink(p1);
         xf_model_free(m);
@@ -89,7 +78,7 @@ static void tiny(const char *name, const char *arch) {
  * it saves and reloads bitwise (rope_freqs.weight written back as read). A scaling GGUF has no
  * keys for yet (YaRN here) is refused, naming it, with no file left. */
 static void rope(void) {
-    xf_model *m = load(xf_t_src("tests/data/tiny/llama3_rope"), XF_WEIGHTS_AS_STORED);
+    xf_model *m = xf_t_load(xf_t_src("tests/data/tiny/llama3_rope"), XF_WEIGHTS_AS_STORED);
     const char *p = xf_t_out("l3.gguf");
     char plain[4200];
     snprintf(plain, sizeof plain, "%s", xf_t_out("l3_divisors.gguf"));
@@ -107,7 +96,7 @@ static void rope(void) {
             st = xf_gguf_add_tensor(w, t->name, t->type, t->n_dims, t->dims, t->data, NULL, NULL);
         }
         CHECK_MSG(!st && dropped >= 5 && xf_gguf_writer_write(w, plain, NULL, NULL) == XF_OK, "%s", xf_errmsg());
-        xf_model *d = load(plain, XF_WEIGHTS_AS_STORED);
+        xf_model *d = xf_t_load(plain, XF_WEIGHTS_AS_STORED);
         if (d) {
             xf_model_free(xf_t_save_reload(d, xf_t_out("l3_again.gguf"), XF_SAVE_F32, XF_WEIGHTS_AS_STORED));
             unlink(xf_t_out("l3_again.gguf"));
@@ -138,7 +127,7 @@ static void rope(void) {
 /* --outtype f16 on BERT: the linear weights become F16, the position and token-type embeddings
  * stay F32 as llama.cpp's converter keeps them (llama.cpp aborts on an F16 token_types). */
 static void bert_f16(void) {
-    xf_model *m = load(xf_t_src("tests/data/tiny/bert"), XF_WEIGHTS_AS_STORED);
+    xf_model *m = xf_t_load(xf_t_src("tests/data/tiny/bert"), XF_WEIGHTS_AS_STORED);
     const char *p = xf_t_out("bert16.gguf");
     xf_save_params sp = xf_save_default_params();
     sp.outtype = XF_SAVE_F16;
@@ -165,7 +154,7 @@ static void bert_f16(void) {
 static void smollm2(void) {
     const char *src = xf_t_smollm2(); /* NULL: a skip is recorded */
     if (!src) return;
-    xf_model *m = load(src, XF_WEIGHTS_AS_STORED);
+    xf_model *m = xf_t_load(src, XF_WEIGHTS_AS_STORED);
     if (!m) return;
     const char *p = xf_t_out("smollm2.gguf");
     xf_model_free(xf_t_save_reload(m, p, XF_SAVE_F32, XF_WEIGHTS_AS_STORED));
@@ -200,7 +189,7 @@ static void smollm2(void) {
 static void minilm(void) {
     const char *src = xf_t_model_dir(); /* NULL: a skip is recorded */
     if (!src) return;
-    xf_model *m = load(src, XF_WEIGHTS_AS_STORED);
+    xf_model *m = xf_t_load(src, XF_WEIGHTS_AS_STORED);
     if (!m) return;
     const char *p = xf_t_out("minilm.gguf");
     xf_model *r = xf_t_save_reload(m, p, XF_SAVE_F32, XF_WEIGHTS_AS_STORED);
@@ -221,8 +210,8 @@ static void minilm(void) {
  * loads with the folder's weights: both saved by xfmr give the same tensors byte for byte; the
  * embeddings point the same way (the converter writes no normalisation flag). */
 static void llamacpp_bert(void) {
-    xf_model *a = load(xf_t_src("tests/data/tiny/bert"), XF_WEIGHTS_AS_STORED);
-    xf_model *b = load(xf_t_src("tests/data/tiny/bert_llamacpp.gguf"), XF_WEIGHTS_AS_STORED);
+    xf_model *a = xf_t_load(xf_t_src("tests/data/tiny/bert"), XF_WEIGHTS_AS_STORED);
+    xf_model *b = xf_t_load(xf_t_src("tests/data/tiny/bert_llamacpp.gguf"), XF_WEIGHTS_AS_STORED);
     const char *pa = xf_t_out("bert_a.gguf"), *pb = xf_t_out("bert_b.gguf");
     if (a && b) {
         CHECK(xf_model_save(a, pa, NULL) == XF_OK && xf_model_save(b, pb, NULL) == XF_OK);
@@ -251,7 +240,7 @@ static void llamacpp_bert(void) {
 static int save_to(void *m, const char *path) { return (int)xf_model_save(m, path, NULL); }
 
 static void bad(void) {
-    xf_model *m = load(xf_t_src("tests/data/tiny/llama"), XF_WEIGHTS_AS_STORED);
+    xf_model *m = xf_t_load(xf_t_src("tests/data/tiny/llama"), XF_WEIGHTS_AS_STORED);
     if (!m) return;
     xf_save_params p = xf_save_default_params();
     CHECK(xf_model_save(NULL, xf_t_out("x.gguf"), NULL) == XF_ERR_INVALID_ARG);
