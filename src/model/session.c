@@ -13,6 +13,18 @@
 #include "model/model.h"
 
 #define XF_SESSION_CHUNK 256 /* most tokens one forward step processes (bounds the scratch) */
+/* With a sparse prefill (vertical-slash, block-sparse) every forward step estimates its pattern from
+ * its own queries against every key (vertical-slash: its last 64 queries, a quarter of a 256-token
+ * step's dense attention), so such sessions take longer steps: a long prompt pays the estimate once
+ * per 2048 tokens. */
+#define XF_SESSION_CHUNK_SPARSE 2048
+
+/* 1 if some layer of the plan has a sparse prefill whose pattern is estimated per forward step. */
+static int sparse_prefill(const xf_plan *P) {
+    for (size_t l = 0; l < P->n_layers; l++)
+        if (P->layers[l].attn.vslash_density > 0.0f || P->layers[l].attn.block_density > 0.0f) return 1;
+    return 0;
+}
 
 struct xf_session {
     xf_model *m;
@@ -74,7 +86,8 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
     if (!s) return xf_error(XF_ERR_NOMEM, "cannot allocate a session");
     s->m = m;
     s->n_ctx = n_ctx;
-    s->chunk = n_ctx < XF_SESSION_CHUNK ? n_ctx : XF_SESSION_CHUNK;
+    const size_t chunk = sparse_prefill(&m->plan) ? XF_SESSION_CHUNK_SPARSE : XF_SESSION_CHUNK;
+    s->chunk = n_ctx < chunk ? n_ctx : chunk;
     xf_status st = xf_kv_init(&s->kv, &m->plan, n_ctx, p.n_ctx_reserve, (int)p.kv_type, policy, p.kv_budget);
     if (!st && p.quest_budget) st = xf_kv_quest_init(&s->kv, &m->plan, p.quest_budget, p.quest_page);
     if (!st) st = xf_fwd_reserve(m, &s->ws, s->chunk, 1);
