@@ -243,6 +243,33 @@ def quantized_seeds():
     put("fuzz_gguf", "quantized_types.gguf", gguf([(b"general.architecture", 8, b"llama")], tensors))
 
 
+def sparse_seeds():
+    """2:4 compressed files (`xfmr convert --sparsity 2:4`, XFMR_BIN or build/xfmr): the tiny bert
+    with float, int8 and int4 kept values and the tiny llama with int4 ones (its Q / K un-permuted
+    section by section) whole for fuzz_model (the loader checks every index pattern), and one
+    tensor of each 2:4 type (xfmr's ids 4098 S24, 4099 S24Q8, 4100 S24Q4, sized per row) for
+    fuzz_gguf."""
+    import subprocess
+    import tempfile
+    xfmr = os.environ.get("XFMR_BIN", os.path.join(ROOT, "build", "xfmr"))
+    if not os.access(xfmr, os.X_OK):
+        print("make_seeds: no %s, skipping the 2:4 seeds" % xfmr, file=sys.stderr)
+        return
+    tmp = tempfile.mkdtemp(prefix="xfmr_seeds_")
+    for model, w in (("bert", "f32"), ("bert", "int8"), ("bert", "int4"), ("llama", "int4")):
+        out = os.path.join(tmp, "%s_%s.gguf" % (model, w))
+        subprocess.run([xfmr, "convert", "-m", os.path.join(ROOT, "tests/data/tiny", model), "--sparsity", "2:4",
+                        "--weights", w, "-o", out], check=True, stderr=subprocess.DEVNULL)
+        put("fuzz_model", "xfmr_s24_%s_%s.gguf" % (model, w), b"\0" + open(out, "rb").read())
+    # ggml id, K, bytes of one row: S24 K/2 f32 + indices 4 ceil(K/32); S24Q8 4 + K/2 + idx; S24Q4 K/16 + K/4 + idx
+    idx = bytes([0x4 | 0x8 << 4, 0x1 | 0xc << 4, 0x6 | 0xd << 4, 0x9 | 0xe << 4] * 8)
+    types = [(4098, 4, struct.pack("<2f", 0.5, -1.0) + idx[:1] + bytes(3)),
+             (4099, 4, struct.pack("<f", 0.01) + bytes([5, 251]) + idx[:1] + bytes(3)),
+             (4100, 32, struct.pack("<H", 0x2c00) + bytes(range(0x21, 0x29)) + idx[:4])]
+    tensors = [(b"t%d" % gt, [k, 1], gt, data) for gt, k, data in types]
+    put("fuzz_gguf", "s24_types.gguf", gguf([(b"general.architecture", 8, b"llama")], tensors))
+
+
 def u32s(xs):
     return [struct.pack("<I", x) for x in xs]
 
@@ -425,6 +452,7 @@ if __name__ == "__main__":
     gguf_seeds()
     saved_seeds()
     quantized_seeds()
+    sparse_seeds()
     tokenizer_seeds()
     config_seeds()
     chat_seeds()

@@ -369,8 +369,11 @@ XF_API xf_status xf_rerank(xf_model *model, const char *query, const char *const
 /* What float weights (those that are not GGUF quantized blocks) are written as. */
 typedef enum xf_save_float {
     XF_SAVE_F32 = 0, /* float32: exactly the values the model computes with (default) */
-    XF_SAVE_F16 = 1  /* IEEE half for 2-D weights (rounded to nearest even; norms, biases, position
+    XF_SAVE_F16 = 1, /* IEEE half for 2-D weights (rounded to nearest even; norms, biases, position
                       * and token-type embeddings stay F32, as in llama.cpp's converter) */
+    XF_SAVE_DENSE = 2 /* as XF_SAVE_F32, but 2:4 sparse weights as float32 rows with their zeros (a
+                       * file llama.cpp loads); XF_SAVE_F32 writes them compressed, as xfmr's GGUF
+                       * types S24 / S24Q8 / S24Q4 (docs/GGUF.md), which only xfmr loads */
 } xf_save_float;
 
 typedef struct xf_save_params {

@@ -149,6 +149,18 @@ xf_model *xf_t_load(const char *path, xf_weight_format wf) {
     return m;
 }
 
+xf_model *xf_t_load_sparse(const char *path, xf_weight_format wf, xf_sparsity sp, xf_sparsity_method method, const char *calib) {
+    xf_model_params p = xf_model_default_params();
+    p.n_threads = 2;
+    p.weights = wf;
+    p.sparsity = sp;
+    p.sparsity_method = method;
+    p.calib_text = calib;
+    xf_model *m = NULL;
+    if (xf_model_load(path, &p, &m) != XF_OK) fprintf(stderr, "load %s: %s\n", path, xf_errmsg());
+    return m;
+}
+
 int xf_t_report(void) {
     printf("%d passed, %d failed, %d skipped\n", xf_t_passed, xf_t_failed, xf_t_skipped);
     if (xf_t_failed) return 1;

@@ -54,6 +54,9 @@ const char *xf_t_smollm2(void);
 /* The model at path loaded with n_threads 2 and weight format wf, or NULL after a failed CHECK
  * naming the path and the library's error. */
 xf_model *xf_t_load(const char *path, xf_weight_format wf);
+/* Load with weights wf and the sparsity fields (2 threads); NULL after printing the error (no CHECK:
+ * callers test failures too). */
+xf_model *xf_t_load_sparse(const char *path, xf_weight_format wf, xf_sparsity sp, xf_sparsity_method method, const char *calib);
 /* How much of a heavy test to run: the positive integer in environment variable env when it is
  * set, else `sanitized` in a sanitizer build (XF_T_SANITIZED, defined by tests/CMakeLists.txt
  * when XF_SANITIZE=ON), else `release`. */

@@ -154,9 +154,11 @@ static void test_traits(void) {
           bb == 18 && xf_qblock_bytes(XF_GGML_FP4S) == 18);
     const xf_quant_traits *f8 = xf_quant_traits_of(XF_GGML_FP8S);
     CHECK(f8 && f8->block_size == 32 && f8->type_size == 34 && !strcmp(f8->name, "FP8S") && xf_qblock_bytes(XF_GGML_FP8S) == 34);
-    CHECK(!xf_quant_traits_of(XF_GGML_FP4S - 1) && !xf_quant_traits_of(XF_GGML_FP8S + 1) &&
-          xf_ggml_type_size(XF_GGML_FP4S - 1, NULL, NULL) != 0 && xf_ggml_type_size(XF_GGML_FP8S + 1, NULL, NULL) != 0 &&
-          !strcmp(xf_ggml_type_name(XF_GGML_FP8S + 1), "unknown"));
+    /* after FP8S: the 2:4 row types (sized per row, no block traits: tests/test_s24_gguf.c), then nothing */
+    CHECK(!xf_quant_traits_of(XF_GGML_FP4S - 1) && !xf_quant_traits_of(XF_GGML_S24) && !xf_quant_traits_of(XF_GGML_S24Q4 + 1) &&
+          xf_ggml_type_size(XF_GGML_FP4S - 1, NULL, NULL) != 0 && xf_ggml_type_size(XF_GGML_S24Q4 + 1, NULL, NULL) != 0 &&
+          xf_ggml_type_size(XF_GGML_S24Q8, &be, &bb) == 0 && be == 4 && bb == 0 &&
+          !strcmp(xf_ggml_type_name(XF_GGML_S24Q4 + 1), "unknown"));
     CHECK(xf_quant_traits_of(1000) == NULL && xf_quant_traits_of(-1) == NULL && xf_quant_traits_of(XF_GGML_Q8_K) == NULL);
 }
 

@@ -9,8 +9,9 @@
  *     decode steps (the compressed-form kernel sums in another order);
  *   - Wanda: calibration runs, masks differ from magnitude's where input norms outweigh;
  *   - unstructured 50 %: half of every row is zero, the rest as dense;
- *   - round trip: a 2:4 model (Wanda's, or magnitude's) saved (xf_model_save: float rows with
- *     their zeros) reloads dense with bitwise the same many-row outputs (embeddings, whole-sequence
+ *   - round trip: a 2:4 model (Wanda's, or magnitude's) saved (xf_model_save: compressed, GGUF
+ *     S24 — tests/test_s24_gguf.c has that round trip as stored —, or XF_SAVE_DENSE: float rows
+ *     with their zeros) reloads dense with bitwise the same many-row outputs (embeddings, whole-sequence
  *     logits; decode steps of the dense reload use the dense kernel's order), and reloads with
  *     --sparsity 2:4 (magnitude) to the same compressed weights, decode bitwise: a 2:4 matrix is
  *     its own magnitude mask.
@@ -33,15 +34,7 @@
 #include "xfmr.h"
 
 static xf_model *load(const char *path, xf_sparsity sp, xf_sparsity_method method, const char *calib) {
-    xf_model_params p = xf_model_default_params();
-    p.n_threads = 2;
-    p.weights = XF_WEIGHTS_F32;
-    p.sparsity = sp;
-    p.sparsity_method = method;
-    p.calib_text = calib;
-    xf_model *m = NULL;
-    if (xf_model_load(path, &p, &m) != XF_OK) fprintf(stderr, "load %s: %s\n", path, xf_errmsg());
-    return m;
+    return xf_t_load_sparse(path, XF_WEIGHTS_F32, sp, method, calib);
 }
 
 static xf_linear_w *lin(xf_model *m, size_t l, int k) {
@@ -257,7 +250,7 @@ static void test_round_trip(const char *path, xf_sparsity_method method, const c
               !memcmp(a, b, n * V * sizeof *a));
         free(a), free(b);
     } else { /* encoder: the harness's round trip (embeddings bitwise, the file saved again equal) */
-        dense = xf_t_save_reload(m, file, XF_SAVE_F32, XF_WEIGHTS_F32);
+        dense = xf_t_save_reload(m, file, XF_SAVE_DENSE, XF_WEIGHTS_F32);
     }
     again = load(file, XF_SPARSITY_2_4, XF_SPARSE_MAGNITUDE, NULL);
     CHECK(dense && again);

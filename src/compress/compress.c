@@ -77,6 +77,21 @@ xf_status xf_cmp_select(xf_model *m, xf_linear_w *l, const unsigned char *keep_r
 
 /* ------------------------------------------------------------------------ 2:4 */
 
+/* 2:4 with q8 / q4 values: the dense head multiplies as `--sparsity 2:4 --weights int8|int4` makes it
+ * (int8 per channel, activations quantized), so that the file reloads to this model. */
+static xf_status head_int8(xf_model *m) {
+    xf_weight *h = &m->plan.lm_head.w;
+    if (!m->sparse_qbits || !h->data || (h->fmt != &xf_fmt_f32p && h->fmt != &xf_fmt_f32)) return XF_OK;
+    float *dense = xf_weight_dense_copy(h);
+    if (!dense) return XF_ERR_NOMEM;
+    xf_weight f = *h;
+    f.fmt = &xf_fmt_f32, f.data = dense, f.row_bytes = h->cols * sizeof(float);
+    xf_status st = xf_format_convert(m->ws, &f, &xf_fmt_i8);
+    if (!st) *h = f;
+    free(dense);
+    return st ? st : xf_linear_reserve(m->pool, h);
+}
+
 static xf_status sparse24(xf_cmp_ctx *c) {
     xf_model *m = c->m;
     xf_plan *P = &m->plan;
@@ -84,13 +99,15 @@ static xf_status sparse24(xf_cmp_ctx *c) {
         xf_layer *L = &P->layers[l];
         const xf_linear_w *lin[] = {&L->attn.q, &L->attn.k, &L->attn.v, &L->attn.o, &L->ffn.up, &L->ffn.gate, &L->ffn.down};
         for (size_t i = 0; i < 7; i++)
-            if (lin[i]->w.data && lin[i]->w.cols % 4)
+            if (lin[i]->w.data && lin[i]->w.cols % (m->sparse_qbits == 4 ? 32 : 4))
                 return xf_error(XF_ERR_UNSUPPORTED,
-                                "2:4 sparsity: layer %zu: tensor \"%s\" has %zu inputs, not a multiple of 4", l,
-                                lin[i]->w.name ? lin[i]->w.name : "?", lin[i]->w.cols);
+                                "2:4 sparsity%s: layer %zu: tensor \"%s\" has %zu inputs, not a multiple of %d", m->sparse_qbits == 4 ? " with q4 values" : "", l,
+                                lin[i]->w.name ? lin[i]->w.name : "?", lin[i]->w.cols, m->sparse_qbits == 4 ? 32 : 4);
     }
     m->sparsity = XF_SPARSITY_2_4;
     m->sparsity_method = c->p->sparse_method;
+    xf_status st = head_int8(m);
+    if (st) return st;
     if (c->p->sparse_method == XF_SPARSE_WANDA)
         return xf_model_sparsify_calibrated(m, c->p->calib_text, c->p->calib_max_tokens);
     if (c->p->sparse_method == XF_SPARSE_SPARSEGPT) return xf_model_sparsegpt(m, c->p->calib_text, c->p->calib_max_tokens);
@@ -98,7 +115,7 @@ static xf_status sparse24(xf_cmp_ctx *c) {
         xf_layer *L = &P->layers[l];
         xf_linear_w *lin[] = {&L->attn.q, &L->attn.k, &L->attn.v, &L->attn.o, &L->ffn.up, &L->ffn.gate, &L->ffn.down};
         for (size_t i = 0; i < 7; i++) {
-            xf_status st = xf_model_sparsify_weight(m, &lin[i]->w, NULL);
+            st = xf_model_sparsify_weight(m, &lin[i]->w, NULL);
             if (st) return st;
         }
         xf_cmp_progress(c, l + 1, P->n_layers);
@@ -108,8 +125,9 @@ static xf_status sparse24(xf_cmp_ctx *c) {
 
 /* ------------------------------------------------------------------ the driver */
 
-enum { M_RMSNORM, M_HEADS, M_FFN, M_LOWRANK, M_24, M_COUNT };
-static const char *const k_names[M_COUNT] = {"rmsnorm", "heads", "ffn", "lowrank", "2:4"};
+enum { M_RMSNORM, M_HEADS, M_FFN, M_LOWRANK, M_24, M_Q8, M_Q4, M_COUNT };
+/* q8 / q4: the kept values of 2:4 in 8 or 4 bits (s24q8 / s24q4), set on the 2:4 step */
+static const char *const k_names[M_COUNT] = {"rmsnorm", "heads", "ffn", "lowrank", "2:4", "q8", "q4"};
 
 static xf_status parse_methods(const char *s, int on[M_COUNT]) {
     memset(on, 0, M_COUNT * sizeof *on);
@@ -125,7 +143,7 @@ static xf_status parse_methods(const char *s, int on[M_COUNT]) {
             if (strlen(k_names[i]) == n && !strncmp(s, k_names[i], n)) k = i;
         if (n == 6 && !strncmp(s, "sparse", 6)) k = M_24;
         if (k < 0)
-            return xf_error(XF_ERR_INVALID_ARG, "unknown compression method \"%.*s\" (known: rmsnorm, heads, ffn, lowrank, 2:4)",
+            return xf_error(XF_ERR_INVALID_ARG, "unknown compression method \"%.*s\" (known: rmsnorm, heads, ffn, lowrank, 2:4, and q8 / q4 with 2:4)",
                             (int)n, s);
         if (on[k]) return xf_error(XF_ERR_INVALID_ARG, "compression method \"%s\" is given twice", k_names[k]);
         on[k] = any = 1;
@@ -175,12 +193,16 @@ xf_status xf_model_compress(xf_model *m, const xf_compress_params *params) {
     if (calib && (!p.calib_text || !*p.calib_text))
         return xf_error(XF_ERR_INVALID_ARG, "%s needs calibration text (calib_text, --calib FILE)",
                         on[M_HEADS] ? "heads" : on[M_FFN] ? "ffn" : on[M_LOWRANK] ? "lowrank" : "2:4 with Wanda or SparseGPT");
+    if ((on[M_Q8] || on[M_Q4]) && (!on[M_24] || (on[M_Q8] && on[M_Q4])))
+        return xf_error(XF_ERR_INVALID_ARG, "q8 / q4 are the kept values of 2:4 sparsity: give one of them with 2:4 (e.g. \"2:4,q4\")");
     if (m->sparsity != XF_SPARSITY_NONE)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: the model was loaded sparse; load it dense to compress it", m->path);
+    if (on[M_24]) m->sparse_qbits = on[M_Q8] ? 8 : on[M_Q4] ? 4 : 0;
     xf_cmp_ctx c = {m, &p, NULL};
-    static xf_status (*const run[M_COUNT])(xf_cmp_ctx *) = {xf_cmp_rmsnorm, xf_cmp_heads, xf_cmp_ffn, xf_cmp_lowrank, sparse24};
+    static xf_status (*const run[M_COUNT])(xf_cmp_ctx *) = {xf_cmp_rmsnorm, xf_cmp_heads, xf_cmp_ffn, xf_cmp_lowrank, sparse24,
+                                                            NULL, NULL};
     for (int k = 0; k < M_COUNT && !st; k++) {
-        if (!on[k]) continue;
+        if (!on[k] || !run[k]) continue;
         c.stage = k_names[k];
         st = run[k](&c);
     }

@@ -105,7 +105,7 @@ static const ggml_info k_ggml[] = {
 #define N_GGML (sizeof k_ggml / sizeof k_ggml[0])
 
 /* xfmr's own types (docs/GGUF.md), ids from XF_GGML_FP4S on: not ggml's, so llama.cpp refuses them. */
-static const ggml_info k_xfmr[] = {{"FP4S", 32, 18}, {"FP8S", 32, 34}};
+static const ggml_info k_xfmr[] = {{"FP4S", 32, 18}, {"FP8S", 32, 34}, {"S24", 4, 0}, {"S24Q8", 4, 0}, {"S24Q4", 32, 0}};
 #define N_XFMR (sizeof k_xfmr / sizeof k_xfmr[0])
 
 static const ggml_info *type_info(uint32_t type) {
@@ -129,6 +129,30 @@ int xf_ggml_type_size(uint32_t type, uint32_t *block_elems, uint32_t *block_byte
     if (block_elems) *block_elems = i->blck;
     if (block_bytes) *block_bytes = i->tsize;
     return 0;
+}
+
+int xf_ggml_is_s24(uint32_t type) { return type == XF_GGML_S24 || type == XF_GGML_S24Q8 || type == XF_GGML_S24Q4; }
+
+int xf_ggml_s24_sections(uint32_t type, uint64_t K, uint64_t sec[3]) {
+    if (!xf_ggml_is_s24(type) || K == 0 || K % 4 || K > ((uint64_t)1 << 40) || (type == XF_GGML_S24Q4 && K % 32)) return 0;
+    const uint64_t V = K / 2, IB = (K + 31) / 32 * 4; /* kernels/sparse24.h: xf_s24_idx_row_bytes */
+    if (type == XF_GGML_S24) {
+        sec[0] = V * 4, sec[1] = IB;
+        return 2;
+    }
+    if (type == XF_GGML_S24Q8) sec[0] = 4, sec[1] = V;
+    else sec[0] = V / 16 * 2, sec[1] = V / 2;
+    sec[2] = IB;
+    return 3;
+}
+
+uint64_t xf_ggml_row_bytes(uint32_t type, uint64_t K) {
+    uint64_t sec[3] = {0, 0, 0};
+    const int ns = xf_ggml_s24_sections(type, K, sec);
+    if (ns) return sec[0] + sec[1] + (ns > 2 ? sec[2] : 0);
+    uint32_t be, bb;
+    if (xf_ggml_is_s24(type) || xf_ggml_type_size(type, &be, &bb) != 0 || K % be || K / be > UINT64_MAX / bb) return 0;
+    return K / be * bb;
 }
 
 /* ------------------------------------------------------------------- reading */
@@ -380,12 +404,21 @@ static xf_status parse_tensor_info(xf_gguf *g, rd *r, size_t i, xf_gguf_tensor *
         return xf_error(XF_ERR_UNSUPPORTED, "%s: %s: ggml type %u (%s) is not supported", r->path,
                         r->ctx, t->type, xf_ggml_type_name(t->type));
     if (t->dims[0] % blck != 0)
-        return xf_error(XF_ERR_FORMAT, "%s: %s: first dimension %llu is not a multiple of the %s block size %u",
-                        r->path, r->ctx, (unsigned long long)t->dims[0], xf_ggml_type_name(t->type), blck);
-    /* n / blck * tsize <= INT64_MAX / 1 * 292: check the multiplication. */
-    if (n / blck > UINT64_MAX / tsize)
-        return xf_error(XF_ERR_FORMAT, "%s: %s: byte size overflows 64 bits", r->path, r->ctx);
-    t->nbytes = n / blck * tsize;
+        return xf_error(XF_ERR_FORMAT, "%s: %s: first dimension %llu is not a multiple of the %s %s %u", r->path, r->ctx,
+                        (unsigned long long)t->dims[0], xf_ggml_type_name(t->type),
+                        xf_ggml_is_s24(t->type) ? "2:4 group width" : "block size", blck);
+    if (xf_ggml_is_s24(t->type)) { /* sized per row: rows x the bytes of one row of dims[0] */
+        const uint64_t rb = xf_ggml_row_bytes(t->type, t->dims[0]), rows = n / t->dims[0];
+        if (!rb || rows > UINT64_MAX / rb)
+            return xf_error(XF_ERR_FORMAT, "%s: %s: %s row of %llu elements: byte size overflows 64 bits", r->path, r->ctx,
+                            xf_ggml_type_name(t->type), (unsigned long long)t->dims[0]);
+        t->nbytes = rows * rb;
+    } else {
+        /* n / blck * tsize <= INT64_MAX / 1 * 292: check the multiplication. */
+        if (n / blck > UINT64_MAX / tsize)
+            return xf_error(XF_ERR_FORMAT, "%s: %s: byte size overflows 64 bits", r->path, r->ctx);
+        t->nbytes = n / blck * tsize;
+    }
     if (t->offset % g->alignment != 0)
         return xf_error(XF_ERR_FORMAT, "%s: %s: data offset %llu is not a multiple of the alignment %u",
                         r->path, r->ctx, (unsigned long long)t->offset, g->alignment);

@@ -69,15 +69,33 @@ typedef enum xf_ggml_type {
     /* xfmr's own types, ids far above ggml's (which llama.cpp refuses as invalid types): */
     XF_GGML_FP4S = 4096, /* 32 searched FP4 codes (E2M1 / E1M2 / E3M0 / INT4 per block) with an
                           * E8M6 scale: 18 bytes (kernels/quants.h) */
-    XF_GGML_FP8S = 4097  /* 32 FP8 codes (E4M3 / E5M2 per block) with an E8M6 scale: 34 bytes */
+    XF_GGML_FP8S = 4097, /* 32 FP8 codes (E4M3 / E5M2 per block) with an E8M6 scale: 34 bytes */
+    /* 2:4 sparse weights (kernels/sparse24.h), sized per row, not per block (xf_ggml_row_bytes):
+     * dims [K, N] are the dense shape, the data the compressed form in sections (all rows of one
+     * section, then all rows of the next; docs/GGUF.md), IB = xf_s24_idx_row_bytes(K) = 4 ceil(K / 32): */
+    XF_GGML_S24 = 4098,   /* f32 values [N][K/2] | 2-bit indices [N][IB]             (K % 4 == 0) */
+    XF_GGML_S24Q8 = 4099, /* f32 scales [N] | int8 values [N][K/2] | indices [N][IB]  (K % 4 == 0) */
+    XF_GGML_S24Q4 = 4100  /* f16 scales [N][K/32] | nibbles [N][K/4] | indices [N][IB] (K % 32 == 0) */
 } xf_ggml_type;
+
+/* 1 for xfmr's 2:4 row types (XF_GGML_S24, _S24Q8, _S24Q4), 0 otherwise. */
+int xf_ggml_is_s24(uint32_t type);
+/* The sections of one row of K elements of a 2:4 row type: bytes per row of each, in file order;
+ * returns their number (3 for S24Q8 / S24Q4, 2 for S24), 0 when type is not one or K does not fit
+ * it (not a multiple of 4, or of 32 for S24Q4). */
+int xf_ggml_s24_sections(uint32_t type, uint64_t K, uint64_t sec[3]);
+/* Bytes of one row of K elements of a supported type (block types K / block x bytes per block),
+ * 0 when the type is not supported or K is not a multiple of its block. */
+uint64_t xf_ggml_row_bytes(uint32_t type, uint64_t K);
 
 /* Name of a metadata value type ("uint32", "string", ...; "unknown" otherwise). */
 const char *xf_gguf_type_name(uint32_t type);
 /* Name of a ggml type id ("Q4_K", ...; also names ids the reader does not support, "unknown"
  * for ids ggml never had). */
 const char *xf_ggml_type_name(uint32_t type);
-/* Block size (elements) and block byte size of a supported ggml type; 0 if supported, -1 if not. */
+/* Block size (elements) and block byte size of a supported ggml type; 0 if supported, -1 if not.
+ * The 2:4 row types give the multiple that K must be as the block and 0 bytes (their size is per
+ * row: xf_ggml_row_bytes). */
 int xf_ggml_type_size(uint32_t type, uint32_t *block_elems, uint32_t *block_bytes);
 
 typedef struct xf_gguf_tensor {

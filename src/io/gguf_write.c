@@ -324,8 +324,15 @@ xf_status xf_gguf_add_tensor(xf_gguf_writer *w, const char *name, uint32_t type,
     if (t.dims[0] % be)
         return xf_error(XF_ERR_INVALID_ARG, "GGUF writer: tensor \"%s\": dims[0] = %llu is not a multiple of %s's block of %u",
                         name, (unsigned long long)t.dims[0], xf_ggml_type_name(type), be);
-    if (ne / be > UINT64_MAX / bb) return xf_error(XF_ERR_INVALID_ARG, "GGUF writer: tensor \"%s\": byte size overflows", name);
-    t.nbytes = ne / be * bb;
+    if (xf_ggml_is_s24(type)) { /* 2:4 row types: rows x the bytes of a row */
+        const uint64_t rb = xf_ggml_row_bytes(type, t.dims[0]);
+        if (!rb || ne / t.dims[0] > UINT64_MAX / rb)
+            return xf_error(XF_ERR_INVALID_ARG, "GGUF writer: tensor \"%s\": byte size overflows", name);
+        t.nbytes = ne / t.dims[0] * rb;
+    } else {
+        if (ne / be > UINT64_MAX / bb) return xf_error(XF_ERR_INVALID_ARG, "GGUF writer: tensor \"%s\": byte size overflows", name);
+        t.nbytes = ne / be * bb;
+    }
     if (w->n_t == w->cap_t) {
         size_t cap = w->cap_t ? 2 * w->cap_t : 64;
         wt *p = xf_realloc(w->t, cap * sizeof *p);

@@ -26,6 +26,20 @@ size_t xf_s24_bytes(size_t N, size_t K) {
     return N * (V * sizeof(float) + IB);
 }
 
+int xf_s24_check_indices(const uint8_t *idx, size_t N, size_t K, size_t *bad_row, size_t *bad_group) {
+    const size_t IB = xf_s24_idx_row_bytes(K), G = K / 4;
+    for (size_t o = 0; o < N; o++)
+        for (size_t g = 0; g < 2 * IB; g++) {
+            const unsigned nib = (idx[o * IB + g / 2] >> (4 * (g % 2))) & 15u;
+            /* group g: its first value's 2 bits, then its second's (value j at bits 2 (j % 4)) */
+            if (g < G ? (nib & 3u) < (nib >> 2) : nib == 0) continue;
+            *bad_row = o;
+            *bad_group = g;
+            return 1;
+        }
+    return 0;
+}
+
 static const float *vals_of(const uint8_t *c, size_t K, size_t o) { return (const float *)(const void *)c + o * (K / 2); }
 static const uint8_t *idx_of(const uint8_t *c, size_t N, size_t K, size_t o) {
     return c + N * (K / 2) * sizeof(float) + o * xf_s24_idx_row_bytes(K);

@@ -40,6 +40,12 @@ size_t xf_s24_idx_row_bytes(size_t K);
 /* Bytes of the compressed form of an [N, K] weight (0 if it overflows). */
 size_t xf_s24_bytes(size_t N, size_t K);
 
+/* 0 when the indices idx [N][IB] of an [N, K] weight are ones xf_s24_compress can write: in every
+ * group of 4 inputs the two kept positions a < b (a 4-bit pattern of 6 valid ones), and the bits
+ * past the row's K / 2 values 0. Else 1 with the first bad row and group (a group >= K / 4 is the
+ * row's padding). Files hold them (GGUF types S24*): the loader checks them. */
+int xf_s24_check_indices(const uint8_t *idx, size_t N, size_t K, size_t *bad_row, size_t *bad_group);
+
 /* Keep, in every group of 4 inputs of every row of W [N, K] (row stride ldw, K % 4 == 0), the 2
  * with the largest score |w| * s[k] (s NULL: |w|, magnitude; s = the inputs' activation L2 norms:
  * Wanda); ties keep the lower input. Writes the compressed form into out (xf_s24_bytes). */

@@ -205,7 +205,7 @@ static xf_status s24_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s2
 
 static size_t s24_scratch(const xf_weight *w) { return xf_s24_scratch(w->cols); }
 
-const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_F32, SIZE_MAX, s24_mm, s24_mm, s24_rows, s24_scratch, s24_pack};
+const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_S24, SIZE_MAX, s24_mm, s24_mm, s24_rows, s24_scratch, s24_pack};
 
 /* ---------------------------------------------------------------- s24q8: 2:4 sparse, int8 values */
 
@@ -219,7 +219,7 @@ static void s24q8_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
 
 static xf_status s24q8_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q8_make(ws, w, NULL); }
 
-const xf_format xf_fmt_s24q8 = {"s24q8", -1, XF_GGML_F32, SIZE_MAX, s24q8_mm, s24q8_mm, s24q8_rows, s24_scratch, s24q8_pack};
+const xf_format xf_fmt_s24q8 = {"s24q8", -1, XF_GGML_S24Q8, SIZE_MAX, s24q8_mm, s24q8_mm, s24q8_rows, s24_scratch, s24q8_pack};
 
 /* ---------------------------------------------------------------- s24q4: 2:4 sparse, 4-bit values */
 
@@ -233,7 +233,7 @@ static void s24q4_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
 
 static xf_status s24q4_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q4_make(ws, w, NULL); }
 
-const xf_format xf_fmt_s24q4 = {"s24q4", -1, XF_GGML_F32, SIZE_MAX, s24q4_mm, s24q4_mm, s24q4_rows, s24_scratch, s24q4_pack};
+const xf_format xf_fmt_s24q4 = {"s24q4", -1, XF_GGML_S24Q4, SIZE_MAX, s24q4_mm, s24q4_mm, s24q4_rows, s24_scratch, s24q4_pack};
 
 /* ---------------------------------------------------------------- GGUF blocks */
 

@@ -30,7 +30,9 @@ typedef void (*xf_matmul_fn)(xf_pool *pool, const xf_weight *w, const float *bia
 typedef struct xf_format {
     const char *name;
     int ggml_type;     /* the GGUF type its rows are stored as (XF_GGML_*), -1 for xfmr layouts */
-    int save_type;     /* the GGUF type it is saved as (its own, or F32 after unpacking rows) */
+    int save_type;     /* the GGUF type it is saved as (its own, or F32 after unpacking rows; the 2:4
+                        * formats their compressed types S24 / S24Q8 / S24Q4, or F32 / F16 rows with
+                        * their zeros for XF_SAVE_DENSE / XF_SAVE_F16) */
     size_t gemv_max_t; /* products of at most this many activation rows use gemv */
     xf_matmul_fn gemv; /* Y[T, rows] = X[T, cols] W^T + bias */
     xf_matmul_fn gemm;

@@ -35,8 +35,14 @@ static xf_status get_conv1d(xf_model *m, const char *prefix, const char *name, s
     char n[256];
     xf_weight raw;
     snprintf(n, sizeof n, "%s%s.weight", prefix, name);
-    xf_status st = xf_weight_get(m->ws, n, 2, in, out, &raw);
+    xf_status st = xf_weight_get_stored(m->ws, n, in, out, &raw);
     if (st) return st;
+    if (xf_weight_is_s24(&raw)) { /* a 2:4 compressed file (GGUF S24*): already the [out, in] linear */
+        *w = raw;
+        snprintf(n, sizeof n, "%s%s.bias", prefix, name);
+        return xf_weight_get(m->ws, n, 1, raw.rows, 0, b);
+    }
+    if (raw.fmt != &xf_fmt_f32) return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\": format %s where floats were expected", n, raw.fmt->name);
     in = raw.rows, out = raw.cols;
     float *dst = xf_aligned_alloc(in * out * sizeof *dst + 1);
     if (!dst || (st = xf_weight_set_adopt(m->ws, dst))) {
@@ -109,9 +115,15 @@ static xf_status gpt2_load(xf_model *m) {
             return xf_error(XF_ERR_FORMAT, "%s: layer %zu: attn.c_attn has %zu outputs, not 3 x whole heads of %zu",
                             m->path, i, qkv.rows, dh);
         const float *wq = qkv.data, *bq = qkv_b.data;
-        a->q.w = f32_view(wq, qd, H, qkv.name);
-        a->k.w = f32_view(wq + qd * H, qd, H, qkv.name);
-        a->v.w = f32_view(wq + 2 * qd * H, qd, H, qkv.name);
+        if (xf_weight_is_s24(&qkv)) { /* 2:4 compressed: each part's rows of every section */
+            if ((st = xf_model_s24_rows(m, &qkv, 0, qd, &a->q.w)) || (st = xf_model_s24_rows(m, &qkv, qd, qd, &a->k.w)) ||
+                (st = xf_model_s24_rows(m, &qkv, 2 * qd, qd, &a->v.w)))
+                return st;
+        } else {
+            a->q.w = f32_view(wq, qd, H, qkv.name);
+            a->k.w = f32_view(wq + qd * H, qd, H, qkv.name);
+            a->v.w = f32_view(wq + 2 * qd * H, qd, H, qkv.name);
+        }
         a->q.b = f32_view(bq, 1, qd, qkv_b.name);
         a->k.b = f32_view(bq + qd, 1, qd, qkv_b.name);
         a->v.b = f32_view(bq + 2 * qd, 1, qd, qkv_b.name);

@@ -11,6 +11,8 @@
 #include "core/limits.h"
 #include "kernels/qgemv_q8.h"
 #include "kernels/rope.h"
+#include "kernels/sparse24.h"
+#include "io/gguf.h"
 #include "model/formats.h"
 #include "model/layers.h"
 #include "model/model.h"
@@ -35,10 +37,67 @@ static xf_status prepare_format(xf_model *m, xf_weight *w) {
                                                                    : &xf_fmt_f32p);
 }
 
+int xf_weight_is_s24(const xf_weight *w) { return w->fmt == &xf_fmt_s24 || w->fmt == &xf_fmt_s24q8 || w->fmt == &xf_fmt_s24q4; }
+
+/* A weight a file holds 2:4 compressed (GGUF types S24*): kept as it is unless the load asks for
+ * something else — dense float (--weights f32, no sparsity), or other kept values (s24 -> s24q8 /
+ * s24q4 straight from the compressed form; other changes through the floats). */
+static xf_status prepare_s24(xf_model *m, xf_weight *w) {
+    const int bits = w->fmt == &xf_fmt_s24q8 ? 8 : w->fmt == &xf_fmt_s24q4 ? 4 : 0;
+    if (m->sparsity == XF_SPARSITY_NONE) {
+        if (m->weight_format == XF_WEIGHTS_F32) return prepare_format(m, w);
+        /* as stored: a model of int8 / int4 kept values multiplies its dense head as --weights int8 did */
+        if (bits && m->weight_format == XF_WEIGHTS_AS_STORED) m->sparse_qbits = bits;
+        return XF_OK;
+    }
+    if (m->sparsity != XF_SPARSITY_2_4 || m->sparsity_method != XF_SPARSE_MAGNITUDE) return prepare_format(m, w);
+    if (bits == m->sparse_qbits) return XF_OK; /* already the 2:4 weight asked for (its own magnitude mask) */
+    if (!bits && (m->sparse_qbits == 8 || w->cols % 32 == 0)) {
+        const size_t bytes = m->sparse_qbits == 8 ? xf_s24q8_bytes(w->rows, w->cols) : xf_s24q4_bytes(w->rows, w->cols);
+        void *buf = bytes ? xf_aligned_alloc(bytes) : NULL;
+        xf_status st = buf ? xf_weight_set_adopt(m->ws, buf) : xf_error(XF_ERR_NOMEM, "cannot allocate tensor \"%s\"", w->name);
+        if (st) {
+            free(buf);
+            return st;
+        }
+        (m->sparse_qbits == 8 ? xf_s24q8_from_s24 : xf_s24q4_from_s24)(w->data, w->rows, w->cols, buf);
+        w->fmt = m->sparse_qbits == 8 ? &xf_fmt_s24q8 : &xf_fmt_s24q4;
+        w->data = buf;
+        return XF_OK;
+    }
+    return xf_model_sparsify_weight(m, w, NULL);
+}
+
 xf_status xf_model_prepare_linear(xf_model *m, xf_weight *w) {
+    if (w->data && xf_weight_is_s24(w)) return prepare_s24(m, w);
     if (m->sparsity != XF_SPARSITY_NONE && w->data && m->sparsity_method == XF_SPARSE_MAGNITUDE)
         return xf_model_sparsify_weight(m, w, NULL);
     return prepare_format(m, w); /* Wanda, SparseGPT: dense until the calibration pass */
+}
+
+/* Rows [r0, r0 + rows) of a 2:4 weight (model.h): each section sliced into an owned copy. */
+xf_status xf_model_s24_rows(xf_model *m, const xf_weight *all, size_t r0, size_t rows, xf_weight *out) {
+    const int type = all->fmt == &xf_fmt_s24q8 ? XF_GGML_S24Q8 : all->fmt == &xf_fmt_s24q4 ? XF_GGML_S24Q4 : XF_GGML_S24;
+    uint64_t sec[3] = {0, 0, 0};
+    const int ns = xf_ggml_s24_sections((uint32_t)type, all->cols, sec);
+    const size_t bytes = rows * (size_t)xf_ggml_row_bytes((uint32_t)type, all->cols);
+    unsigned char *buf = ns && bytes ? xf_aligned_alloc(bytes) : NULL;
+    xf_status st = buf ? xf_weight_set_adopt(m->ws, buf) : xf_error(XF_ERR_NOMEM, "cannot allocate a part of tensor \"%s\"", all->name);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    const unsigned char *src = all->data;
+    size_t so = 0, dofs = 0;
+    for (int i = 0; i < ns; i++) {
+        memcpy(buf + dofs, src + so + r0 * (size_t)sec[i], rows * (size_t)sec[i]);
+        so += all->rows * (size_t)sec[i];
+        dofs += rows * (size_t)sec[i];
+    }
+    *out = *all;
+    out->rows = rows;
+    out->data = buf;
+    return XF_OK;
 }
 
 xf_status xf_model_get_linear(xf_model *m, const char *name, size_t out, size_t in, int bias, xf_linear_w *l) {
@@ -65,12 +124,17 @@ xf_status xf_model_get_linear_part(xf_model *m, const char *name, size_t parts, 
     if (all.rows % parts || !all.rows)
         return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has %zu rows, not %zu equal parts", m->path, n, all.rows, parts);
     const size_t rows = all.rows / parts, r0 = part * rows;
+    if (xf_weight_is_s24(&all)) { /* 2:4 compressed: rows live in sections, sliced into a copy */
+        if ((st = xf_model_s24_rows(m, &all, r0, rows, &l->w)))
+            return st;
+    } else {
     size_t stride = all.fmt == &xf_fmt_f32 ? all.cols * sizeof(float) : all.row_bytes;
     if (!stride)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: tensor \"%s\": its format has no addressable rows to split", m->path, n);
     l->w = all;
     l->w.rows = rows;
     l->w.data = (const unsigned char *)all.data + r0 * stride;
+    }
     if ((st = xf_model_prepare_linear(m, &l->w)) || (st = xf_linear_reserve(m->pool, &l->w)) || !bias) return st;
     snprintf(n, sizeof n, "%s.bias", name);
     if (bias == 2 && !xf_weight_set_has(m->ws, n)) return XF_OK;

@@ -139,6 +139,14 @@ static xf_status describe_quantization(xf_model *m) {
         {32, "BF16"}, {38, "MXFP4 MoE"}};
     const xf_gguf *g = xf_weight_set_gguf(m->ws);
     uint64_t ft = 0;
+    const char *sp = NULL;
+    size_t sp_len = 0;
+    if (g && xf_gguf_get_str(g, "xfmr.sparsity", &sp, &sp_len) == XF_OK) { /* a 2:4 compressed file (save.c) */
+        if (!(m->quantization = xf_malloc(sp_len + 1))) return xf_error(XF_ERR_NOMEM, "out of memory");
+        memcpy(m->quantization, sp, sp_len);
+        m->quantization[sp_len] = 0;
+        return XF_OK;
+    }
     if (!g || xf_gguf_get_uint(g, "general.file_type", &ft) != XF_OK) return XF_OK;
     const char *name = NULL, *mix = NULL;
     size_t mix_len = 0;

@@ -103,6 +103,10 @@ void xf_adaptive_free(xf_adaptive *a);
 xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s);
 /* w made 2:4 (s24, or s24q8 when the model asked for int8 kept values) by score |w| * s[k]. */
 xf_status xf_model_s24_make(xf_model *m, xf_weight *w, const float *s);
+/* 1 when w is 2:4 compressed (s24, s24q8, s24q4). */
+int xf_weight_is_s24(const xf_weight *w);
+/* Rows [r0, r0 + rows) of a 2:4 weight `all` (GGUF S24*: rows live in sections) as an owned copy. */
+xf_status xf_model_s24_rows(xf_model *m, const xf_weight *all, size_t r0, size_t rows, xf_weight *out);
 /* Wanda: the input norms of every block linear over calibration text (at most max_tokens tokens,
  * 0 = 4096), then each weight made sparse by |w| x norm. Called at load, on the dense model. */
 xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens);

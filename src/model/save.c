@@ -11,6 +11,9 @@
  *     as F32 rows through the format's dequant_rows — exactly the values the model computes with
  *     (int8 has no GGUF equivalent: Q8_0's per-32 half scales cannot hold per-channel float
  *     scales, so it would round again) — or, with outtype F16, 2-D ones as F16;
+ *   - 2:4 sparse weights (s24, s24q8, s24q4) as xfmr's compressed GGUF types S24 / S24Q8 / S24Q4
+ *     (the kept values and 2-bit indices as in memory; llama.cpp refuses such files), or with
+ *     outtype XF_SAVE_DENSE / F16 as float rows with their zeros;
  *   - what only xfmr understands under "xfmr." keys (query-head groups of different sizes,
  *     sentence-transformers pooling / normalisation / max_seq_length, exact rope parameters); a
  *     model that other readers would misread gets an architecture name they do not know
@@ -50,6 +53,7 @@ typedef struct sv_job {
     int quant;       /* values quantized to `type` (xf_save_params.quantize), also from blocks */
     const char *name;
     const double *imp; /* calibration inputs' sums of squares per column: searched Q4_0 */
+    int s24;         /* 2:4 compressed (type S24*): the parts' sections written in file order */
     char name_buf[96];
 } sv_job;
 
@@ -63,7 +67,7 @@ typedef struct saver {
     const char *base; /* bert, llama, qwen2, gpt2 */
     char arch[32];    /* general.architecture and the prefix of its keys */
     int permute;      /* LLaMA Q/K rows */
-    int n_f32, n_f16, n_blocks; /* 2-D tensors written per kind */
+    int n_f32, n_f16, n_blocks, n_s24; /* 2-D tensors written per kind */
     float *rope_freqs;
     int qtype;       /* xf_save_params.quantize as a ggml type id, or -1 */
     double *imp;     /* xf_model_input_sq of calib_text, or NULL */
@@ -147,9 +151,37 @@ static xf_status emit_weight(const sv_job *j, const xf_weight *w, xf_gguf_sink *
     return st;
 }
 
+/* A 2:4 tensor (S24, S24Q8, S24Q4): the weights' data is the in-memory layout, sections of per-row
+ * bytes (io/gguf.h); written section by section, each the rows of every part in order (GGUF row r
+ * of LLaMA's Q / K: the model's row perm_row(r)). */
+static xf_status emit_s24(const sv_job *j, xf_gguf_sink *sk) {
+    uint64_t sec[3] = {0, 0, 0};
+    const size_t K = j->w[0]->cols;
+    const int ns = xf_ggml_s24_sections(j->type, K, sec);
+    size_t rows = 0;
+    for (size_t k = 0; k < j->n_w; k++) rows += j->w[k]->rows;
+    xf_status st = XF_OK;
+    for (int i = 0; i < ns && !st; i++) {
+        size_t off = 0; /* the section's start within each weight: N x the earlier sections' row bytes */
+        for (int e = 0; e < i; e++) off += (size_t)sec[e];
+        for (size_t k = 0; k < j->n_w && !st && !j->dh; k++) {
+            const xf_weight *w = j->w[k];
+            st = xf_gguf_sink_write(sk, (const unsigned char *)w->data + w->rows * off, w->rows * (size_t)sec[i]);
+        }
+        for (size_t r = 0; r < rows && !st && j->dh; r++) {
+            size_t src = perm_row(r, j->dh), k = 0;
+            while (src >= j->w[k]->rows) src -= j->w[k++]->rows;
+            const xf_weight *w = j->w[k];
+            st = xf_gguf_sink_write(sk, (const unsigned char *)w->data + w->rows * off + src * (size_t)sec[i], (size_t)sec[i]);
+        }
+    }
+    return st;
+}
+
 static xf_status emit_job(void *user, xf_gguf_sink *sk) {
     const sv_job *j = user;
     if (j->own) return xf_gguf_sink_write(sk, j->own, j->n_own * sizeof *j->own);
+    if (j->s24) return emit_s24(j, sk);
     size_t cap = CHUNK_ROWS;
     for (size_t k = 0; k < j->n_w; k++)
         if (!j->vec && j->w[k]->cols > cap / CHUNK_ROWS) cap = CHUNK_ROWS * j->w[k]->cols;
@@ -224,6 +256,12 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
     j->name = j->name_buf;
     if (j->vec) {
         j->type = XF_GGML_F32;
+    } else if (xf_ggml_is_s24((uint32_t)f->save_type) && s->p.outtype == XF_SAVE_F32) {
+        /* 2:4 compressed: the kept values and indices as in memory (also with quantize: that type
+         * is then for the dense matrices, the embeddings and head) */
+        j->type = (uint32_t)f->save_type;
+        j->s24 = 1;
+        s->n_s24++;
     } else if (s->qtype >= 0 && !always_f32(name) && !strstr(name, "_norm.weight") && f->dequant_rows) {
         j->type = quant_type(s, name, cols);
         if (s->mix_type && s->mix_type[s->n_jobs] >= 0) j->type = (uint32_t)s->mix_type[s->n_jobs];
@@ -235,8 +273,8 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
     } else if (f->ggml_type >= 0 && f->ggml_type != XF_GGML_F32 && f->save_type == f->ggml_type) {
         j->type = (uint32_t)f->ggml_type;
         s->n_blocks++;
-    } else if (f->save_type == XF_GGML_F32 && f->dequant_rows) {
-        j->type = s->p.outtype == XF_SAVE_F16 && !always_f32(name) ? XF_GGML_F16 : XF_GGML_F32;
+    } else if ((f->save_type == XF_GGML_F32 || xf_ggml_is_s24((uint32_t)f->save_type)) && f->dequant_rows) {
+        j->type = s->p.outtype == XF_SAVE_F16 && !always_f32(name) ? XF_GGML_F16 : XF_GGML_F32; /* XF_SAVE_DENSE: F32 */
         if (j->type == XF_GGML_F16) s->n_f16++;
         else s->n_f32++;
     } else {
@@ -580,6 +618,13 @@ static xf_status type_keys(saver *s, const xf_gguf *src) {
         for (size_t i = 0; i < sizeof k_ftype / sizeof k_ftype[0]; i++)
             if (k_ftype[i].t == t) st = xf_gguf_set_u32(s->w, "general.file_type", k_ftype[i].ftype);
         if (!st && s->mixing) st = xf_gguf_set_str(s->w, "xfmr.quantize.mix", s->mix_desc, strlen(s->mix_desc));
+    } else if (s->n_s24) { /* no llama.cpp file type fits (nor does it load the file): what the 2:4 matrices are */
+        char d[96];
+        uint32_t t = XF_GGML_S24;
+        for (size_t i = 0; i < s->n_jobs; i++)
+            if (s->jobs[i].s24) t = s->jobs[i].type;
+        const int n = snprintf(d, sizeof d, "2:4 compressed, %d block matrices as %s (xfmr only)", s->n_s24, xf_ggml_type_name(t));
+        st = xf_gguf_set_str(s->w, "xfmr.sparsity", d, (size_t)n);
     } else if (!s->n_blocks && (s->n_f32 || s->n_f16)) st = xf_gguf_set_u32(s->w, "general.file_type", s->n_f16 ? 1u : 0u);
     else if (src && xf_gguf_find(src, "general.file_type") >= 0) st = xf_gguf_copy_kv(s->w, src, (size_t)xf_gguf_find(src, "general.file_type"));
     if (!st && s->n_blocks) st = xf_gguf_set_u32(s->w, "general.quantization_version", 2);
@@ -747,7 +792,7 @@ static xf_status mix_prepare(saver *s, const char *path) {
     free(s->rope_freqs);
     s->rope_freqs = NULL;
     const size_t nj = s->n_jobs;
-    s->n_jobs = 0, s->n_f32 = s->n_f16 = s->n_blocks = 0;
+    s->n_jobs = 0, s->n_f32 = s->n_f16 = s->n_blocks = s->n_s24 = 0;
     if (st) return st;
     xf_mix_tensor *t = xf_calloc(nj + 1, sizeof *t);
     size_t *job_of = xf_calloc(nj + 1, sizeof *job_of);
@@ -800,7 +845,7 @@ static xf_status write_file(saver *s, const char *path) {
     s->w = NULL;
     free(s->rope_freqs);
     s->rope_freqs = NULL;
-    s->n_jobs = 0, s->n_f32 = s->n_f16 = s->n_blocks = 0;
+    s->n_jobs = 0, s->n_f32 = s->n_f16 = s->n_blocks = s->n_s24 = 0;
     return st;
 }
 
@@ -815,8 +860,9 @@ xf_status xf_model_save(const xf_model *m, const char *path, const xf_save_param
                                          offsetof(xf_save_params, progress_user) + sizeof params->progress_user, "xf_save_params")
                           : XF_OK;
     if (st) return st;
-    if (s.p.outtype != XF_SAVE_F32 && s.p.outtype != XF_SAVE_F16)
-        return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.outtype %d is not XF_SAVE_F32 (0) or XF_SAVE_F16 (1)", (int)s.p.outtype);
+    if (s.p.outtype != XF_SAVE_F32 && s.p.outtype != XF_SAVE_F16 && s.p.outtype != XF_SAVE_DENSE)
+        return xf_error(XF_ERR_INVALID_ARG, "xf_save_params.outtype %d is not XF_SAVE_F32 (0), XF_SAVE_F16 (1) or XF_SAVE_DENSE (2)",
+                        (int)s.p.outtype);
     s.qtype = -1;
     if (s.p.max_ppl_increase != 0) {
         if (!(s.p.max_ppl_increase > 0 && s.p.max_ppl_increase < 1e6))

@@ -17,6 +17,7 @@
 #include "io/safetensors.h"
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
+#include "kernels/sparse24.h"
 #include "model/formats.h"
 
 struct xf_weight_set {
@@ -105,7 +106,7 @@ xf_status xf_weight_set_open_gguf(xf_gguf *g, const char *arch, size_t head_dim,
     static const uint32_t order[] = {XF_GGML_F32, XF_GGML_F16, XF_GGML_BF16, XF_GGML_F64, XF_GGML_Q4_0,
                                      XF_GGML_Q4_1, XF_GGML_Q5_0, XF_GGML_Q5_1, XF_GGML_Q8_0, XF_GGML_Q2_K,
                                      XF_GGML_Q3_K, XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K, XF_GGML_Q8_K,
-                                     XF_GGML_MXFP4, XF_GGML_FP4S, XF_GGML_FP8S, XF_GGML_I8, XF_GGML_I16, XF_GGML_I32, XF_GGML_I64};
+                                     XF_GGML_MXFP4, XF_GGML_FP4S, XF_GGML_FP8S, XF_GGML_S24, XF_GGML_S24Q8, XF_GGML_S24Q4, XF_GGML_I8, XF_GGML_I16, XF_GGML_I32, XF_GGML_I64};
     for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
         int seen = 0;
         for (size_t i = 0; i < xf_gguf_tensor_count(g) && !seen; i++) seen = xf_gguf_tensor_at(g, i)->type == order[o];
@@ -175,6 +176,60 @@ static xf_status gguf_blocks(xf_weight_set *ws, const xf_gguf_tensor *t, xf_gguf
     return XF_OK;
 }
 
+/* A 2:4 compressed tensor (GGUF types S24, S24Q8, S24Q4; docs/GGUF.md) as the s24 / s24q8 / s24q4
+ * weight it holds: in place in the mapping (the file's bytes are the in-memory layout), or as an
+ * owned copy when llama's Q / K rows are un-permuted (section by section) or the data is not
+ * 4-byte aligned. Its indices are checked first (a pattern xf_s24_compress cannot write would
+ * make the products read other inputs than the weights say). */
+static xf_status gguf_s24(xf_weight_set *ws, const xf_gguf_tensor *t, const char *name, int ndim, int stored, xf_gguf_permute perm,
+                          size_t heads, xf_weight *out) {
+    const char *file = ws->paths[0];
+    if (!stored || ndim != 2)
+        return xf_error(XF_ERR_UNSUPPORTED,
+                        "%s: tensor \"%s\" (%s) has type %s (2:4 compressed), which only the linear weights of the blocks can have",
+                        file, t->name, name, xf_ggml_type_name(t->type));
+    uint64_t sec[3] = {0, 0, 0};
+    const int ns = xf_ggml_s24_sections(t->type, out->cols, sec);
+    const size_t N = out->rows, K = out->cols;
+    if (!ns || t->nbytes != (uint64_t)N * xf_ggml_row_bytes(t->type, K)) /* the reader sized it so: a guard */
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\": %llu bytes do not hold a %s weight of [%zu, %zu]", file, t->name,
+                        (unsigned long long)t->nbytes, xf_ggml_type_name(t->type), N, K);
+    const uint8_t *idx = (const uint8_t *)t->data + N * (sec[0] + (ns > 2 ? sec[1] : 0));
+    size_t br = 0, bg = 0;
+    if (xf_s24_check_indices(idx, N, K, &br, &bg)) {
+        const unsigned nib = (idx[br * sec[ns - 1] + bg / 2] >> (4 * (bg % 2))) & 15u;
+        if (bg < K / 4)
+            return xf_error(XF_ERR_FORMAT,
+                            "%s: tensor \"%s\" (%s): indices of row %zu, group %zu (inputs %zu..%zu): kept positions %u and %u "
+                            "are not two increasing places of the group's 4",
+                            file, t->name, xf_ggml_type_name(t->type), br, bg, 4 * bg, 4 * bg + 3, nib & 3u, nib >> 2);
+        return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" (%s): indices of row %zu: padding bits past its %zu values are not 0",
+                        file, t->name, xf_ggml_type_name(t->type), br, K / 2);
+    }
+    out->fmt = t->type == XF_GGML_S24 ? &xf_fmt_s24 : t->type == XF_GGML_S24Q8 ? &xf_fmt_s24q8 : &xf_fmt_s24q4;
+    out->row_bytes = 0;
+    out->data = t->data;
+    const int unperm = perm == XF_GGUF_PERMUTE_Q || perm == XF_GGUF_PERMUTE_K;
+    if (!unperm && (uintptr_t)t->data % 4 == 0) return XF_OK;
+    const size_t dh = unperm ? N / heads : 0, widest = (size_t)(sec[0] > sec[1] ? sec[0] : sec[1]);
+    unsigned char *buf = xf_aligned_alloc((size_t)t->nbytes), *tmp = dh ? xf_malloc(dh * widest) : NULL;
+    xf_status st = buf && (tmp || !dh) ? keep_owned(ws, buf) : xf_error(XF_ERR_NOMEM, "cannot allocate a copy of tensor \"%s\"", t->name);
+    if (st) {
+        free(buf);
+        free(tmp);
+        return st;
+    }
+    memcpy(buf, t->data, (size_t)t->nbytes);
+    for (int i = 0; dh && i < ns; i++) { /* each section: N rows of sec[i] bytes (the indices' are narrower than the values') */
+        size_t off = 0;
+        for (int k = 0; k < i; k++) off += N * (size_t)sec[k];
+        xf_gguf_unpermute_rows(buf + off, heads, dh, (size_t)sec[i], tmp);
+    }
+    free(tmp);
+    out->data = buf;
+    return XF_OK;
+}
+
 /* GGUF: dims are innermost first, so an HF [d0, d1] matrix is stored with dims [d1, d0]. */
 static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t d0, size_t d1, int stored,
                           xf_weight *out) {
@@ -203,6 +258,16 @@ static xf_status gguf_get(xf_weight_set *ws, const char *name, int ndim, size_t 
             return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" (%s) has dims %s, expected [%zu]", file, gname, name, got, d0);
         return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" (%s) has dims %s (innermost first), expected [%zu, %zu]",
                         file, gname, name, got, tr ? d0 : d1, tr ? d1 : d0);
+    }
+    if (xf_ggml_is_s24(t->type)) { /* GPT-2's Conv1D ([in, out] asked, tr): served as the linear [out, in] it holds */
+        *out = (xf_weight){.fmt = &xf_fmt_s24, .rows = tr ? d1 : d0, .cols = tr ? d0 : d1, .name = t->name};
+        if (tr) perm = XF_GGUF_PERMUTE_NONE;
+        const size_t heads = ws->head_dim ? d0 / ws->head_dim : 0;
+        if ((perm == XF_GGUF_PERMUTE_Q || perm == XF_GGUF_PERMUTE_K) &&
+            (heads == 0 || d0 % ws->head_dim != 0 || ws->head_dim % 2 != 0))
+            return xf_error(XF_ERR_FORMAT, "%s: tensor \"%s\" has %zu rows, not a whole number of heads of %zu rows (even)",
+                            file, gname, d0, ws->head_dim);
+        return gguf_s24(ws, t, name, ndim, stored, perm == XF_GGUF_TRANSPOSE ? XF_GGUF_PERMUTE_NONE : perm, heads, out);
     }
     const xf_quant_traits *q = xf_quant_traits_of((int)t->type);
     if (!q || t->n_elements % q->block_size != 0)

@@ -55,6 +55,8 @@ xf_status xf_weight_get(xf_weight_set *ws, const char *name, int ndim, size_t d0
  * data into the mapping; an owned copy with rows un-permuted for llama's Q / K). Check fmt before
  * reading data as floats. */
 xf_status xf_weight_get_stored(xf_weight_set *ws, const char *name, size_t d0, size_t d1, xf_weight *out);
+/* (A GGUF tensor of xfmr's 2:4 types S24* comes as its s24 / s24q8 / s24q4 weight; for GPT-2's
+ * Conv1D names, asked as [in, out], it is the [out, in] linear the file holds: check fmt.) */
 
 /* Hand a buffer (converted weights) to the set, to be freed with it; on failure the caller
  * still owns buf. */

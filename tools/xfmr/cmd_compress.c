@@ -39,9 +39,12 @@ void cmd_compress_help(FILE *f) {
           "  lowrank   each FFN matrix as its best rank-r approximation on FFN inputs of FILE\n"
           "            (activation-aware SVD), r giving the parameters of --ffn-keep's slice or\n"
           "            --rank (stored multiplied out, as a dense matrix, in this version)\n"
-          "  2:4       2:4 sparsity of the blocks' linear weights (also: sparse), by magnitude or\n"
-          "            --sparsity-method wanda (written as float rows with their zeros; reload\n"
-          "            with --sparsity 2:4 for the sparse kernels)\n"
+          "  2:4       2:4 sparsity of the blocks' linear weights (also: sparse), by magnitude,\n"
+          "            wanda or sparsegpt (--sparsity-method), written compressed: the kept\n"
+          "            values and 2-bit indices (xfmr's GGUF types S24*, which only xfmr loads;\n"
+          "            --outtype dense: float rows with their zeros, for llama.cpp)\n"
+          "  q8, q4    with 2:4: the kept values in 8 bits (a scale per row) or 4 bits (a scale\n"
+          "            per 16 values; inputs a multiple of 32), e.g. --method 2:4,q4\n"
           "  Q8_0 ... quantize the weight matrices on saving, as `xfmr quantize --type` (one of\n"
           "            Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4)\n"
           "\n"
@@ -64,7 +67,8 @@ void cmd_compress_help(FILE *f) {
           "      --sparsity-method M  magnitude (default), wanda or sparsegpt, for 2:4\n"
           "      --calib FILE      calibration text (heads, ffn, lowrank, wanda, sparsegpt)\n"
           "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
-          "      --outtype TYPE    f32 (default) or f16 for the float weights written\n"
+          "      --outtype TYPE    f32 (default), f16 for the float weights written, or dense\n"
+          "                        (f32, and 2:4 weights as float rows with their zeros)\n"
           "      --threads N       compute threads of the calibration passes (default: all)\n",
           f);
     fputs(CLI_HELP_WEIGHTS
@@ -194,8 +198,9 @@ int cmd_compress(int argc, char **argv) {
         case OPT_OUTTYPE:
             if (!strcmp(arg, "f32")) sp.outtype = XF_SAVE_F32;
             else if (!strcmp(arg, "f16")) sp.outtype = XF_SAVE_F16;
+            else if (!strcmp(arg, "dense")) sp.outtype = XF_SAVE_DENSE;
             else {
-                cli_usage_error("compress", "--outtype must be f32 or f16, not '%s'", arg);
+                cli_usage_error("compress", "--outtype must be f32, f16 or dense, not '%s'", arg);
                 goto done;
             }
             break;

@@ -15,7 +15,7 @@ static const cli_opt OPTS[] = {
 };
 
 void cmd_convert_help(FILE *f) {
-    fputs("usage: xfmr convert [MODEL | -m MODEL] -o OUT.gguf [--outtype f32|f16] [--weights W]\n"
+    fputs("usage: xfmr convert [MODEL | -m MODEL] -o OUT.gguf [--outtype f32|f16|dense] [--weights W]\n"
           "                    [--sparsity 2:4|RATIO [--sparsity-method wanda|sparsegpt --calib FILE]]\n"
           "\n"
           "Write MODEL — a Hugging Face folder or a GGUF file, as xfmr loads it — as one GGUF\n"
@@ -37,15 +37,17 @@ void cmd_convert_help(FILE *f) {
           "      --outtype TYPE    f32 (default: exactly the weights the model computes with) or\n"
           "                        f16 (2-D float weights as IEEE half, half the size; norms,\n"
           "                        biases, position and token-type embeddings stay f32;\n"
-          "                        quantized GGUF weights are kept either way)\n"
+          "                        quantized GGUF weights are kept either way), or dense (f32,\n"
+          "                        2:4 sparse weights as float rows with their zeros)\n"
           "      --weights FORMAT  stored (default), int8 or bf16: reduce the linear layers at\n"
           "                        load and write the values they stand for (reload with the\n"
           "                        same --weights to run them that way again, bitwise)\n"
           CLI_HELP_SPARSITY
-          "                        (the pruned weights are written as float rows with their\n"
-          "                        zeros; reload with --sparsity 2:4 for the 2:4 kernels: the\n"
-          "                        magnitude mask of a 2:4 matrix is its own mask, whatever\n"
-          "                        method made it)\n"
+          "                        (2:4 weights are written compressed — kept values, int8 /\n"
+          "                        int4 with --weights int8|int4, and 2-bit indices: xfmr's\n"
+          "                        GGUF types S24 / S24Q8 / S24Q4, which llama.cpp cannot\n"
+          "                        load — and reload as they are; --outtype dense writes them\n"
+          "                        as float rows with their zeros, a file llama.cpp loads)\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
@@ -108,7 +110,8 @@ int cmd_convert(int argc, char **argv) {
         case OPT_OUTTYPE:
             if (!strcmp(arg, "f32")) sp.outtype = XF_SAVE_F32;
             else if (!strcmp(arg, "f16")) sp.outtype = XF_SAVE_F16;
-            else return cli_usage_error("convert", "--outtype must be f32 or f16, not '%s'", arg);
+            else if (!strcmp(arg, "dense")) sp.outtype = XF_SAVE_DENSE;
+            else return cli_usage_error("convert", "--outtype must be f32, f16 or dense, not '%s'", arg);
             break;
         }
     }

@@ -106,6 +106,8 @@ static void print_table(const facts *x) {
     printf("%-14s %s (%llu)\n", "parameters", cli_human_count(in->n_params, a, sizeof a),
            (unsigned long long)in->n_params);
     printf("%-14s %s\n", "dtypes", in->dtypes ? in->dtypes : "?");
+    if (in->dtypes && (strstr(in->dtypes, "S24") || strstr(in->dtypes, "FP4S") || strstr(in->dtypes, "FP8S")))
+        printf("%-14s %s\n", "", "xfmr's own tensor types (S24*: 2:4 compressed; FP4S / FP8S): llama.cpp cannot load this file");
     if (in->quantization) printf("%-14s %s\n", "quantization", in->quantization);
     printf("%-14s %s (%llu bytes)\n", "weight bytes", cli_human_bytes(in->weight_bytes, a, sizeof a),
            (unsigned long long)in->weight_bytes);
