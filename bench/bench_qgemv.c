@@ -98,7 +98,7 @@ static int run_crossover(const char *types, int runs) {
                         if (path == 0) xf_qgemv(q->ggml_type, Wi, rb[s], NULL, X, K, Y, N, T, 0, N, K);
                         else if (path == 1) xf_qgemm(q->ggml_type, Wi, rb[s], NULL, X, K, Y, N, T, 0, N, K, scratch);
                         else {
-                            xf_q8act_quantize(X, K, T, K, act);
+                            xf_q8act_quantize(q->ggml_type, X, K, T, K, act);
                             xf_qgemv_q8_isa(i8, q->ggml_type, Wi, rb[s], NULL, act, T, Y, N, 0, N, K);
                         }
                     }
@@ -138,7 +138,6 @@ int main(int argc, char **argv) {
     float *X = malloc(K * sizeof *X), *Y = malloc(N_s * sizeof *Y);
     for (size_t k = 0; k < K; k++) X[k] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
     void *act = malloc(xf_q8act_bytes(1, K));
-    xf_q8act_quantize(X, K, 1, K, act);
     const xf_i8_isa i8 = xf_i8_isa_best();
     double *t = malloc((size_t)runs * sizeof *t);
     printf("{\"K\": %zu, \"cached_N\": %zu, \"streamed_N\": %zu, \"streamed_matrices\": %zu, \"results\": [", K, N_c, N_s,
@@ -159,6 +158,7 @@ int main(int argc, char **argv) {
         const size_t rb = K / q->block_size * q->type_size;
         uint8_t *W = xf_aligned_alloc(n_mats * N_s * rb);
         fill(q, W, n_mats * N_s * K / q->block_size);
+        xf_q8act_quantize(q->ggml_type, X, K, 1, K, act); /* the type's activation format */
         for (int kind = 0; kind < 3; kind++) {     /* 0: hand-written (xf_qgemv), 1: generic, 2: int8 */
             for (int stream = 0; stream < 2; stream++) {
                 const size_t N = stream ? N_s : N_c;

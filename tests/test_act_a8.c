@@ -47,7 +47,7 @@ static void check_layer(const char *type) {
     void *act = malloc(xf_q8act_bytes(Tmax, K));
     for (size_t i = 0; i < Tmax * K; i++) X[i] = xf_t_frand32() * (i % 13 == 0 ? 6.0f : 1.0f);
     for (size_t T = 1; T <= Tmax; T += T < 40 ? 1 : 13) {
-        xf_q8act_quantize(X, K, T, K, act);
+        xf_q8act_quantize(w->fmt->ggml_type, X, K, T, K, act);
         xf_qgemv_q8_ref(w->fmt->ggml_type, w->data, w->row_bytes, NULL, act, T, R, N, 0, N, K);
         w->fmt->gemm(a8->pool, w, NULL, X, T, Y);
         CHECK_MSG(memcmp(Y, R, T * N * sizeof *Y) == 0, "%s T=%zu: A8 gemm != int8 reference", type, T);

@@ -1,17 +1,20 @@
 /* qgemv_q8.c — GEMV of GGUF quantized weights with 8-bit block-quantized activations (see
  * qgemv_q8.h): activation quantization, the scalar reference, AVX2 (vpmaddubsw) and AVX-512 VNNI
- * (vpdpbusd, 256-bit) kernels built from one source (qgemv_q8_isa.inc), and the threaded driver.
- * Unsigned operand of the byte products: the stored bits as they are for the types with a min
- * (Q4_1, Q5_1, Q4_K, Q5_K, Q2_K) and for those whose weight is the stored value less an offset
- * (Q4_0, Q5_0, Q6_K, Q3_K: the offset times each lane's sum of 4 activations, computed once per
- * group for all rows, is the dot product's starting value, so the lane is the same exact integer),
- * |w| for Q8_0 with the activation given w's sign. Every vpmaddubsw pair stays below 2^15 (stored
- * values <= 63, |w| <= 128, |x| <= 127): no saturation. */
+ * (vpdpbusd / vpdpwssd, 256-bit) kernels built from one source (qgemv_q8_isa.inc), and the
+ * threaded driver. Unsigned operand of the byte products: the stored bits as they are for the
+ * types with a min (Q4_1, Q5_1, Q4_K, Q5_K, Q2_K) and for those whose weight is the stored value
+ * less an offset (Q4_0, Q5_0: the offset times each lane's sum of 4 activations, computed once per
+ * group for all rows, is the dot product's starting value; Q6_K, Q3_K: offset x the activations'
+ * pair sums taken off vpmaddubsw's int16 pairs; the same exact integers either way), |w| for Q8_0
+ * with the activation given w's sign. Every vpmaddubsw pair stays below 2^15 (stored values <= 63,
+ * |w| <= 128, |x| <= 127): no saturation. The K types sum a whole superblock in int32 lanes, the
+ * int16 pairs multiplied by their sub-block's integer scale (vpmaddwd / vpdpwssd), as ggml does. */
 #include "kernels/qgemv_q8.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "core/dtype.h"
 #include "io/gguf.h"
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
@@ -39,38 +42,118 @@ XF_INLINE int q8_is_k(int qt) { return qt >= XF_GGML_Q2_K && qt <= XF_GGML_Q6_K;
 XF_INLINE int q8_offset(int qt) {
     return qt == XF_GGML_Q4_0 ? 8 : qt == XF_GGML_Q5_0 ? 16 : qt == XF_GGML_Q6_K ? 32 : qt == XF_GGML_Q3_K ? 4 : 0;
 }
-/* How a type's mins enter (qgemv_q8.h): 0 none, 1 one per 32 weights, 2 one per 16 (Q2_K). */
-XF_INLINE int q8_mins(int qt) {
-    return qt == XF_GGML_Q2_K ? 2 : qt == XF_GGML_Q4_1 || qt == XF_GGML_Q5_1 || qt == XF_GGML_Q4_K || qt == XF_GGML_Q5_K;
-}
+/* 1 for the 32-weight types with a min (Q4_1, Q5_1: Q8_1's sx enters, qgemv_q8.h). */
+XF_INLINE int q8_mins(int qt) { return qt == XF_GGML_Q4_1 || qt == XF_GGML_Q5_1; }
+/* 1 for the K types with mins (Q4_K, Q5_K, Q2_K: M[g] bs[g] enters). */
+XF_INLINE int q8_kmins(int qt) { return qt == XF_GGML_Q4_K || qt == XF_GGML_Q5_K || qt == XF_GGML_Q2_K; }
 
 size_t xf_q8act_bytes(size_t T, size_t K) {
     const size_t nb = K / XF_Q8A_BLOCK;
-    return T * K + T * nb * (sizeof(float) + sizeof(int32_t));
+    return T * K + T * nb * 2 * sizeof(float); /* q, d and sx (per 32); Q8_K's d and bs take less */
 }
 
-/* The parts of a quantized activation block: q [T][K], d [T][nb], s [T][nb]. */
+/* The parts of a quantized activation block: q [T][K], then d [T][K / 32] and sx [T][K / 32]
+ * (32-weight types) or d [T][K / 256] and bs [T][K / 16] (K types). */
 typedef struct {
     const int8_t *q;
-    const float *d;
-    const int32_t *s;
+    const float *d, *s;
+    const int16_t *bs;
 } q8rows;
 
-static q8rows q8rows_at(const void *act, size_t T, size_t K) {
-    const size_t nb = K / XF_Q8A_BLOCK;
+static q8rows q8rows_at(int qt, const void *act, size_t T, size_t K) {
     q8rows a;
     a.q = act;
     a.d = (const float *)((const uint8_t *)act + T * K);
-    a.s = (const int32_t *)(a.d + T * nb);
+    a.s = NULL, a.bs = NULL;
+    if (q8_is_k(qt)) a.bs = (const int16_t *)(a.d + T * (K / 256));
+    else a.s = a.d + T * (K / XF_Q8A_BLOCK);
     return a;
 }
 
-void xf_q8act_quantize(const float *X, size_t ldx, size_t T, size_t K, void *act) {
-    const size_t nb = K / XF_Q8A_BLOCK;
+/* The activation quantizers round a float product to the nearest integer, ties to even (|v| below
+ * 2^22): no multiply-add may fuse the product into the rounding addition. */
+#ifdef __clang__
+#define Q8_NO_CONTRACT
+#else
+#define Q8_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#endif
+XF_INLINE int q8_rne(float v) {
+    float r = v + 12582912.0f; /* 1.5 * 2^23: the sum's low mantissa bits are the rounded integer */
+    int32_t i;
+    memcpy(&i, &r, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
+XF_INLINE float q8_half(float f) { return xf_f16_to_f32(xf_f32_to_f16(f)); }
+
+/* ggml's Q8_0 / Q8_1 (x86): groups of 32. */
+Q8_NO_CONTRACT static void q8act_row32(const float *x, size_t K, int8_t *q, float *d, float *sx) {
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+    for (size_t g = 0; g < K / 32; g++) {
+        const float *xg = x + 32 * g;
+        float amax = 0.0f;
+        for (int e = 0; e < 32; e++) amax = fmaxf(amax, fabsf(xg[e]));
+        const float dd = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        int32_t sum = 0;
+        for (int e = 0; e < 32; e++) {
+            const float v = xg[e] * id;
+            int qi = q8_rne(v);
+            qi = qi > 127 ? 127 : qi < -128 ? -128 : qi;
+            q[32 * g + e] = (int8_t)qi;
+            sum += qi;
+        }
+        d[g] = q8_half(dd);
+        sx[g] = q8_half(dd * (float)sum);
+    }
+}
+
+/* ggml's Q8_K: superblocks of 256. */
+Q8_NO_CONTRACT static void q8act_rowk(const float *x, size_t K, int8_t *q, float *d, int16_t *bs) {
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+    for (size_t sb = 0; sb < K / 256; sb++) {
+        const float *xs = x + 256 * sb;
+        int8_t *qs = q + 256 * sb;
+        float amax = 0.0f, mx = 0.0f;
+        for (int e = 0; e < 256; e++) {
+            const float ax = fabsf(xs[e]);
+            if (ax > amax) amax = ax, mx = xs[e];
+        }
+        if (amax == 0.0f) {
+            d[sb] = 0.0f;
+            memset(qs, 0, 256);
+            memset(bs + 16 * sb, 0, 16 * sizeof *bs);
+            continue;
+        }
+        const float is = -127.0f / mx;
+        for (int e = 0; e < 256; e++) {
+            const float v = is * xs[e];
+            const int qi = q8_rne(v);
+            qs[e] = (int8_t)(qi > 127 ? 127 : qi);
+        }
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int e = 0; e < 16; e++) sum += qs[16 * g + e];
+            bs[16 * sb + g] = (int16_t)sum;
+        }
+        d[sb] = 1.0f / is;
+    }
+}
+
+void xf_q8act_quantize(int qtype, const float *X, size_t ldx, size_t T, size_t K, void *act) {
     int8_t *q = act;
     float *d = (float *)(q + T * K);
-    int32_t *s = (int32_t *)(d + T * nb);
-    for (size_t t = 0; t < T; t++) xf_i8_quantize_groups(X + t * ldx, K, XF_Q8A_BLOCK, q + t * K, d + t * nb, s + t * nb);
+    if (q8_is_k(qtype)) {
+        const size_t ns = K / 256;
+        int16_t *bs = (int16_t *)(d + T * ns);
+        for (size_t t = 0; t < T; t++) q8act_rowk(X + t * ldx, K, q + t * K, d + t * ns, bs + t * (K / 16));
+        return;
+    }
+    const size_t nb = K / XF_Q8A_BLOCK;
+    float *sx = d + T * nb;
+    for (size_t t = 0; t < T; t++) q8act_row32(X + t * ldx, K, q + t * K, d + t * nb, sx + t * nb);
 }
 
 /* The end of the accumulation (qgemv_q8.h): the eight lanes in a fixed order, then the min term. */
@@ -141,33 +224,86 @@ static void ref_decode(int qt, const uint8_t *b, int j, int q[32], float f[2], f
     }
 }
 
+/* A K superblock's integer scales S[g], mins M[g] per 16 (0 without mins) and its d, dmin
+ * (qgemv_q8.h; dmin 0 without mins). */
+static void ref_kscales(int qt, const uint8_t *b, int S[16], int M[16], float *d, float *dmin) {
+    *dmin = 0.0f;
+    for (int g = 0; g < 16; g++) M[g] = 0;
+    switch (qt) {
+    case XF_GGML_Q4_K:
+    case XF_GGML_Q5_K:
+        for (int g = 0; g < 16; g++) xf_qk4_scale_min(g / 2, b + 4, &S[g], &M[g]);
+        *d = xf_half_at(b), *dmin = xf_half_at(b + 2);
+        return;
+    case XF_GGML_Q6_K:
+        for (int g = 0; g < 16; g++) S[g] = (int8_t)b[192 + g];
+        *d = xf_half_at(b + 208);
+        return;
+    case XF_GGML_Q2_K:
+        for (int g = 0; g < 16; g++) S[g] = b[g] & 15, M[g] = b[g] >> 4;
+        *d = xf_half_at(b + 80), *dmin = xf_half_at(b + 82);
+        return;
+    default: /* Q3_K */
+        for (int g = 0; g < 16; g++) S[g] = xf_q3k_scale(b + 96, g);
+        *d = xf_half_at(b + 108);
+        return;
+    }
+}
+
+/* One K-type output: activation row t of a against the weight row at w (qgemv_q8.h). */
+static float ref_krow(int qt, const uint8_t *w, const q8rows *a, size_t t, size_t K) {
+    const size_t TS = q8_type_size(qt), ns = K / 256;
+    const int mins = q8_kmins(qt);
+    float l[8] = {0}, c = 0.0f;
+    for (size_t sb = 0; sb < ns; sb++) {
+        const uint8_t *b = w + sb * TS;
+        const int8_t *x = a->q + t * K + sb * 256;
+        int S[16], M[16], q[32];
+        float d, dmin, f[2], m[2];
+        ref_kscales(qt, b, S, M, &d, &dmin);
+        int32_t p[8] = {0}, mm = 0;
+        for (int j = 0; j < 8; j++) {
+            ref_decode(qt, b, j, q, f, m); /* q: the integer weights of sub-block j */
+            for (int i = 0; i < 8; i++) {
+                int32_t dot = 0;
+                for (int e = 4 * i; e < 4 * i + 4; e++) dot += q[e] * x[32 * j + e];
+                p[i] += S[2 * j + i / 4] * dot;
+            }
+        }
+        for (int g = 0; g < 16; g++) mm += M[g] * a->bs[t * (K / 16) + sb * 16 + (size_t)g];
+        const float dx = a->d[t * ns + sb];
+        for (int i = 0; i < 8; i++) l[i] = fmaf((float)p[i], d * dx, l[i]);
+        if (mins) c = fmaf((float)mm, -(dmin * dx), c);
+    }
+    return q8_finish(l, c);
+}
+
 void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const void *act, size_t T,
                      float *Y, size_t ldy, size_t n0, size_t n1, size_t K) {
     if (!xf_qgemv_q8_has(qtype)) return;
-    const size_t ng = K / XF_Q8A_BLOCK, TS = q8_type_size(qtype), nsub = q8_is_k(qtype) ? 8 : 1;
+    const size_t ng = K / XF_Q8A_BLOCK, TS = q8_type_size(qtype);
     const int mins = q8_mins(qtype);
-    const q8rows a = q8rows_at(act, T, K);
+    const q8rows a = q8rows_at(qtype, act, T, K);
     for (size_t t = 0; t < T; t++)
         for (size_t o = n0; o < n1; o++) {
+            const uint8_t *row = (const uint8_t *)W + o * row_bytes;
+            if (q8_is_k(qtype)) {
+                Y[t * ldy + o] = ref_krow(qtype, row, &a, t, K) + (bias ? bias[o] : 0.0f);
+                continue;
+            }
             float l[8] = {0}, c = 0.0f;
-            for (size_t kk = 0; kk < ng; kk++) { /* 32-weight group kk: sub-block kk % nsub of block kk / nsub */
-                const uint8_t *b = (const uint8_t *)W + o * row_bytes + kk / nsub * TS;
+            for (size_t kk = 0; kk < ng; kk++) { /* block kk */
                 const int8_t *x = a.q + t * K + kk * XF_Q8A_BLOCK;
                 const float dx = a.d[t * ng + kk];
                 int q[32];
                 float f[2], m[2];
-                ref_decode(qtype, b, (int)(kk % nsub), q, f, m);
+                ref_decode(qtype, row + kk * TS, 0, q, f, m);
                 for (int lane = 0; lane < 8; lane++) {
                     int32_t p = 0;
                     for (int e = 4 * lane; e < 4 * lane + 4; e++) p += q[e] * x[e];
                     l[lane] = fmaf((float)p, f[lane / 4] * dx, l[lane]);
                 }
-                if (mins == 1) c = fmaf(m[0] * dx, (float)a.s[t * ng + kk], c);
-                for (int g = 0; mins == 2 && g < 2; g++) {
-                    int32_t sg = 0;
-                    for (int e = 16 * g; e < 16 * g + 16; e++) sg += x[e];
-                    c = fmaf(m[g] * dx, (float)sg, c);
-                }
+                if (mins) c = fmaf(m[0], a.s[t * ng + kk], c);
             }
             Y[t * ldy + o] = q8_finish(l, c) + (bias ? bias[o] : 0.0f);
         }
@@ -180,6 +316,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #define Q8N(n) n##_avx2
 #define Q8DOT(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
 #define Q8DOTA(a, u, s) _mm256_add_epi32((a), Q8DOT(u, s))
+#define Q8WACC(a, p, s) _mm256_add_epi32((a), _mm256_madd_epi16((p), (s)))
 #define Q8ROWS1 4
 #define Q8MASK 0
 #include "kernels/qgemv_q8_isa.inc"
@@ -187,6 +324,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #undef Q8N
 #undef Q8DOT
 #undef Q8DOTA
+#undef Q8WACC
 #undef Q8ROWS1
 #undef Q8MASK
 
@@ -194,6 +332,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #define Q8N(n) n##_vnni
 #define Q8DOT(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
 #define Q8DOTA(a, u, s) _mm256_dpbusd_epi32((a), (u), (s))
+#define Q8WACC(a, p, s) _mm256_dpwssd_epi32((a), (p), (s))
 #define Q8ROWS1 4
 #define Q8MASK 1
 #include "kernels/qgemv_q8_isa.inc"
@@ -201,6 +340,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #undef Q8N
 #undef Q8DOT
 #undef Q8DOTA
+#undef Q8WACC
 #undef Q8ROWS1
 #undef Q8MASK
 #endif
@@ -209,13 +349,13 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, const float *bias, const void *act,
                      size_t T, float *Y, size_t ldy, size_t n0, size_t n1, size_t K) {
 #ifdef XF_X86
-    const q8rows a = q8rows_at(act, T, K);
+    const q8rows a = q8rows_at(qtype, act, T, K);
     if (isa == XF_I8_VNNI) {
-        gemv_vnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K / XF_Q8A_BLOCK);
+        gemv_vnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K);
         return;
     }
     if (isa == XF_I8_AVX2) {
-        gemv_avx2(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K / XF_Q8A_BLOCK);
+        gemv_avx2(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K);
         return;
     }
 #endif
@@ -243,11 +383,11 @@ void xf_qmatmul_q8(xf_pool *pool, int qtype, const void *W, size_t row_bytes, co
                    size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K) {
     size_t have = 0;
     void *act = xf_pool_scratch(pool, 0, &have);
-    if (!xf_qgemv_q8_has(qtype) || K % XF_Q8A_BLOCK || !act || have < xf_q8act_bytes(T, K)) {
+    if (!xf_qgemv_q8_has(qtype) || K % (q8_is_k(qtype) ? 256 : XF_Q8A_BLOCK) || !act || have < xf_q8act_bytes(T, K)) {
         xf_qmatmul(pool, qtype, W, row_bytes, bias, X, ldx, Y, ldy, T, N, K);
         return;
     }
-    xf_q8act_quantize(X, ldx, T, K, act);
+    xf_q8act_quantize(qtype, X, ldx, T, K, act);
     q8_job j = {qtype, xf_i8_isa_best(), W, act, bias, Y, row_bytes, ldy, T, N, K};
     xf_pool_run(pool, q8_task, &j);
 }

@@ -1,27 +1,39 @@
 /* qgemv_q8.h — GEMV with GGUF quantized weights (every type of qmatmul.h but FP8S) and activations
- * quantized to 8 bits per block of 32 (llama.cpp's numerics, with finer activation scales for the
- * K types): the fast decode path of `--weights int8` on GGUF files. Not equal to the float path of
+ * quantized to 8 bits the way ggml (llama.cpp's CPU backend, x86) quantizes them for each weight
+ * type: the fast decode path of `--weights int8` on GGUF files. Not equal to the float path of
  * qmatmul.h (activation rounding), so never the default.
  *
- * Activations: each row x[K] (K a multiple of 32) becomes, per group g of 32, int8 q (round to
- * nearest even of x / dx, |q| <= 127), dx = max|x| / 127 and s = sum of q (gemm_i8.h's quantizer
- * with groups of 32). Weights: each group of 32 (a block, or sub-block j of a K superblock) as
- * integers w[0..31] with a factor per 16 and, for some types, a min, so that the weight is
- * f[e / 16] w[e] + m[e / 16] (qgemv_q8.c's ref_decode: Q8_0 the quant; FP4S its format's integer
- * (quants.h) with its scale; Q4_0 nibble - 8, Q5_0
- * 5 bits - 16, Q4_1 / Q5_1 the bits with the block's min; Q4_K / Q5_K the bits with d sc and
- * -dmin mn; Q6_K 6 bits - 32, Q3_K its 3 bits - 4, both with d scale per 16; Q2_K 2 bits with
- * d (sc & 15) and -dmin (sc >> 4) per 16). For weight row o and activation row t, eight float lanes
- * l[0..7] and one c, all 0, then group by group in k order:
+ * Activations (xf_q8act_quantize, by weight type), each row x[K]:
+ *  - 32-weight blocks (Q8_0, Q4_0, Q5_0, FP4S: ggml's Q8_0; Q4_1, Q5_1: Q8_1), per group of 32:
+ *    a = max|x|, d = a / 127, id = a ? 127 / a : 0, q = round-to-nearest-even(x * id) (float
+ *    product, then rounded), dx = (float)half(d), and sx = (float)half(d * (float)sum q) (Q8_1's s;
+ *    kept for every 32-type, read by those with a min). ggml's x86 quantize_row_q8_0 / _q8_1.
+ *  - K types (Q2_K .. Q6_K: ggml's Q8_K), per superblock of 256: m = the first element of largest
+ *    |x| (signed), all 0 when m == 0; else is = -127 / m, q = min(127, round-to-even(is * x)),
+ *    dx = 1 / is (negative when m > 0: q is then -x / |dx|, the product is unchanged), and the
+ *    int16 sums bs[g] of q over each 16 (g = 0..15). ggml's quantize_row_q8_K_ref.
  *
- *   p[i] = sum of w[e] q[e] over e = 4i .. 4i+3        (one int32 lane of vpdpbusd / vpmaddubsw)
- *   l[i] = fma((float)p[i], f[i / 4] * dx, l[i])        for i = 0..7
- *   one min per 32 (Q4_1, Q5_1, Q4_K, Q5_K):  c = fma(m * dx, (float)s, c)
- *   Q2_K:  c = fma(m[0] * dx, (float)s0, c), c = fma(m[1] * dx, (float)s1, c)   (s0, s1: sums of 16)
- *   Y[t, o] = (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + c + bias[o]
+ * Products, for weight row o and activation row t (every integer below is exact in int32):
+ *  - 32-weight types: each group of 32 as integers w[0..31] with a factor f (and, Q4_1 / Q5_1, a
+ *    min m): Q8_0 the quant, Q4_0 nibble - 8, Q5_0 5 bits - 16, Q4_1 / Q5_1 the bits, FP4S its
+ *    format's integers (quants.h), f the block's scale. Eight float lanes l[0..7] and c, all 0,
+ *    then block by block:
+ *      p[i] = sum of w[e] q[e] over e = 4i .. 4i+3
+ *      l[i] = fma((float)p[i], f * dx, l[i])          i = 0..7
+ *      Q4_1, Q5_1:  c = fma(m, sx, c)
+ *  - K types: each superblock as integers w[0..255] (Q4_K / Q5_K the bits, Q6_K 6 bits - 32, Q3_K
+ *    its 3 bits - 4, Q2_K 2 bits), integer scales S[g] and mins M[g] per group g of 16 (Q4_K / Q5_K:
+ *    sc, mn of the 32 that holds g; Q6_K: the int8 scale; Q3_K: the 6-bit scale - 32; Q2_K:
+ *    scale & 15, scale >> 4; no mins but Q4_K, Q5_K, Q2_K), d and dmin the superblock's halves:
+ *      p[i] = sum over j = 0..7 of S[2j + i / 4] * (sum of w[e] q[e] over e = 32j + 4i .. +3)
+ *      mm   = sum over g of M[g] bs[g]
+ *      l[i] = fma((float)p[i], d * dx, l[i])           i = 0..7
+ *      with mins: c = fma((float)mm, -(dmin * dx), c)
+ *    (ggml's integer superblock dot: one float multiply-add per superblock.)
+ *  Y[t, o] = (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + c + bias[o]
  *
- * The integer lanes are exact, so every ISA (scalar reference, AVX2, AVX-512 VNNI)
- * and every split over threads gives the same bits. */
+ * Every ISA (scalar reference, AVX2, AVX-512 VNNI) and every split over threads gives the same
+ * bits. Not bitwise llama.cpp (its lanes and repacked kernels sum in other orders). */
 #ifndef XF_KERNELS_QGEMV_Q8_H
 #define XF_KERNELS_QGEMV_Q8_H
 
@@ -31,16 +43,17 @@
 #include "core/threadpool.h"
 #include "kernels/gemm_i8.h"
 
-#define XF_Q8A_BLOCK 32 /* activation elements per scale */
+#define XF_Q8A_BLOCK 32 /* activation elements per scale of the 32-weight types (256: K types) */
 
 /* 1 if weights of ggml type qtype have kernels here. */
 int xf_qgemv_q8_has(int qtype);
-/* Bytes of a quantized block of T activation rows of K elements. */
+/* Bytes of a quantized block of T activation rows of K elements (any weight type). */
 size_t xf_q8act_bytes(size_t T, size_t K);
-/* Quantize X [T, K] (row stride ldx) into act (xf_q8act_bytes(T, K) bytes, 4-byte aligned). */
-void xf_q8act_quantize(const float *X, size_t ldx, size_t T, size_t K, void *act);
+/* Quantize X [T, K] (row stride ldx) for weights of type qtype (K a multiple of the type's block)
+ * into act (xf_q8act_bytes(T, K) bytes, 4-byte aligned). */
+void xf_q8act_quantize(int qtype, const float *X, size_t ldx, size_t T, size_t K, void *act);
 
-/* Y[t, o] for t < T, o in [n0, n1) from quantized activations act (xf_q8act_quantize of T rows),
+/* Y[t, o] for t < T, o in [n0, n1) from quantized activations act (xf_q8act_quantize(qtype) of T rows),
  * single thread, with one ISA's kernel (XF_I8_GENERIC: the scalar reference). isa must be
  * supported (xf_i8_isa_supported). */
 void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, const float *bias, const void *act,

@@ -15,7 +15,8 @@
  *   s24q4  2:4 sparse with 4-bit kept values and a half scale per 16 values (kernels/sparse24.h)
  *   Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K
  *          GGUF blocks as in the file (kernels/qmatmul.h), float activations or, with the
- *          weight's act_q8 flag, activations quantized per 32 (kernels/qgemv_q8.h) */
+ *          weight's act_q8 flag, activations quantized to 8 bits as ggml does per type
+ *          (Q8_0 / Q8_1 per 32, Q8_K per 256: kernels/qgemv_q8.h) */
 #ifndef XF_MODEL_FORMATS_H
 #define XF_MODEL_FORMATS_H
 
