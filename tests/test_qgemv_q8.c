@@ -44,6 +44,21 @@ static void check_type(int type, xf_pool *p1, xf_pool *p2) {
                 void *act = malloc(xf_q8act_bytes(T, K));
                 for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand32() * (i % 17 == 0 ? 8.0f : 1.0f);
                 xf_q8act_quantize(type, X, K, T, K, act);
+                {   /* the vectorized quantizer equals the scalar one, here and on a row with a block (and a
+                     * superblock) of zeros and a tie at scale 1 */
+                    const size_t bytes = xf_q8act_bytes(T, K);
+                    const size_t used = q->block_size == 256 ? T * K + T * (K / 256) * 4 + T * (K / 16) * 2 : bytes;
+                    void *a0 = calloc(1, bytes), *a1 = calloc(1, bytes);
+                    float *X2 = malloc(T * K * sizeof *X2);
+                    memcpy(X2, X, T * K * sizeof *X2);
+                    for (size_t e = 0; e < (K < 256 ? K : 256); e++) X2[e] = e == 3 ? 127.0f : e == 4 ? 0.5f : 0.0f;
+                    xf_q8act_quantize_isa(0, type, X, K, T, K, a0);
+                    CHECK_MSG(memcmp(a0, act, used) == 0, "%s T=%zu K=%zu: quantizer != scalar", q->name, T, K);
+                    xf_q8act_quantize_isa(0, type, X2, K, T, K, a0);
+                    xf_q8act_quantize_isa(1, type, X2, K, T, K, a1);
+                    CHECK_MSG(memcmp(a0, a1, used) == 0, "%s T=%zu K=%zu: quantizer != scalar (zeros, tie)", q->name, T, K);
+                    free(a0), free(a1), free(X2);
+                }
                 xf_qgemv_q8_ref(type, W, rb, b, act, T, R, N, 0, N, K);
                 for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
                     if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;

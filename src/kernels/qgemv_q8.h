@@ -52,6 +52,8 @@ size_t xf_q8act_bytes(size_t T, size_t K);
 /* Quantize X [T, K] (row stride ldx) for weights of type qtype (K a multiple of the type's block)
  * into act (xf_q8act_bytes(T, K) bytes, 4-byte aligned). */
 void xf_q8act_quantize(int qtype, const float *X, size_t ldx, size_t T, size_t K, void *act);
+/* The same with the scalar code (simd 0) or the best the CPU runs (1: AVX2 + F16C): bitwise equal. */
+void xf_q8act_quantize_isa(int simd, int qtype, const float *X, size_t ldx, size_t T, size_t K, void *act);
 
 /* Y[t, o] for t < T, o in [n0, n1) from quantized activations act (xf_q8act_quantize(qtype) of T rows),
  * single thread, with one ISA's kernel (XF_I8_GENERIC: the scalar reference). isa must be
