@@ -12,6 +12,8 @@
  *     positions), padding bits set (xf_s24_check_indices), K not a multiple of 4 (the reader
  *     names the tensor and the group width; the writer refuses it too), dims whose bytes run past
  *     the file, q8 / q4 without 2:4 in xf_model_compress;
+ *   - SparseGPT with int4 / int8 kept values quantizes in its update: not the weights of quantizing
+ *     after it, and its model round-trips too;
  *   - SmolLM2 (when present): 2:4 with int4 values, the same round trip, and the file sizes. */
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +244,35 @@ static void test_compress(const char *llama) {
     unlink(xf_t_out("s24_compress.gguf"));
 }
 
+/* SparseGPT with int4 / int8 kept values quantizes in its update (joint, src/compress/sparsegpt.c):
+ * its weights are not those of quantizing float SparseGPT's after it, and the model saves and
+ * reloads bitwise. */
+static void test_joint(const char *llama, int bits) {
+    const char *calib = "The cat sat on the mat. Sparse models keep two of every four weights. "
+                        "Calibration text sets the Hessians that SparseGPT updates the kept weights with.";
+    xf_model *mj = xf_t_load_sparse(llama, bits == 4 ? XF_WEIGHTS_INT4 : XF_WEIGHTS_INT8, XF_SPARSITY_2_4, XF_SPARSE_SPARSEGPT, calib);
+    xf_model *mf = xf_t_load_sparse(llama, XF_WEIGHTS_F32, XF_SPARSITY_2_4, XF_SPARSE_SPARSEGPT, calib);
+    CHECK(mj && mf);
+    if (mj && mf) {
+        int differ = 0, fmt = 1;
+        for (size_t l = 0; l < mj->plan.n_layers; l++)
+            for (int k = 0; k < 7; k++) {
+                const xf_weight *a = lin(mj, l, k), *f = lin(mf, l, k);
+                if (!a->data) continue;
+                fmt &= a->fmt == (bits == 4 ? &xf_fmt_s24q4 : &xf_fmt_s24q8) && f->fmt == &xf_fmt_s24;
+                const size_t n = xf_weight_bytes(a);
+                uint8_t *after = malloc(n);
+                (bits == 4 ? xf_s24q4_from_s24 : xf_s24q8_from_s24)(f->data, f->rows, f->cols, after);
+                differ += memcmp(after, a->data, n) != 0;
+                free(after);
+            }
+        CHECK_MSG(fmt && differ > 0, "joint int%d SparseGPT: formats %d, %d weights differ from quantizing after", bits, fmt, differ);
+        xf_model_free(xf_t_save_reload(mj, xf_t_out("s24_joint.gguf"), XF_SAVE_F32, XF_WEIGHTS_AS_STORED));
+        unlink(xf_t_out("s24_joint.gguf"));
+    }
+    xf_model_free(mj), xf_model_free(mf);
+}
+
 int main(void) {
     char llama[1024], bert[1024], gpt2[1024]; /* xf_t_src's buffers are reused */
     snprintf(llama, sizeof llama, "%s", xf_t_src("tests/data/tiny/llama"));
@@ -256,6 +287,8 @@ int main(void) {
     }
     test_bad_files(llama);
     test_compress(llama);
+    test_joint(llama, 4);
+    test_joint(llama, 8);
     const char *smol = xf_t_smollm2();
     if (smol && xf_t_knob("XF_T_S24_SMOL", 1, 0)) round_trip(smol, "SmolLM2-135M", 4);
     unlink(xf_t_out("s24_rt.gguf"));

@@ -51,6 +51,16 @@ size_t xf_cmp_lowrank_rank(const xf_cmp_ctx *c, size_t l, size_t m, size_t n);
  * (0: XF_SPARSEGPT_BLOCK). */
 #define XF_SPARSEGPT_BLOCK 128
 xf_status xf_sparsegpt_prune(double *W, size_t R, size_t C, double *H, int n24, double ratio, size_t block);
+/* The same, 2:4 with the kept values quantized in the update (the paper's joint method, as GPTQ):
+ * qbits 8 — a scale per row (max |w| / 127 of the dense row), scales float[R]; 4 — a half scale
+ * per group of 32 inputs by Q4_0's rule on the group's kept values when its first column comes up
+ * (its 2:4 masks chosen then, for all 8 groups of 4), scales uint16[R][C / 32] (C, block multiples
+ * of 32). Each kept weight is set to its grid value as its column comes up and the rounding error
+ * is spread over the later columns like a pruned weight's (err = (w - q) / U_ii). W ends on the
+ * grid: the s24q8 / s24q4 weights made with these scales (xf_s24q8_from_s24_scaled, ...) decode
+ * to exactly its values. qbits 0: xf_sparsegpt_prune. */
+xf_status xf_sparsegpt_prune_q(double *W, size_t R, size_t C, double *H, int n24, double ratio, size_t block, int qbits,
+                               void *scales);
 
 /* The methods (one file each). */
 xf_status xf_cmp_heads(xf_cmp_ctx *c);   /* prune_heads.c */

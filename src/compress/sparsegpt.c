@@ -23,14 +23,24 @@
  * GEMM per chunk, summed in double; q, k, v share one, as do up and gate), the layer is pruned, and
  * a second pass through the pruned layer gives the next layer's inputs. So the inputs of a layer
  * come through the layers already pruned (this project's Wanda uses the dense model's). Memory: the
- * hidden states of the calibration tokens and one layer's Gram matrices. */
+ * hidden states of the calibration tokens and one layer's Gram matrices.
+ *
+ * With int8 / int4 kept values (2:4 with --weights int8|int4, compress 2:4,q8|q4) the quantization is
+ * joint, as in the paper (and GPTQ): each kept weight is set to its value on the s24q8 / s24q4 grid
+ * as its column comes up and the rounding error is spread over the later columns with the same
+ * OBS update as a pruned weight's (xf_sparsegpt_prune_q; the scales: int8 one per row, max |w| /
+ * 127 of the row a float pass ends with; int4 Q4_0's rule per group of 32 inputs on its kept
+ * values when the group comes up, its 8 masks chosen then). The weights are installed with those
+ * scales, so they decode to exactly the updated values. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compress/compress.h"
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "core/error.h"
+#include "kernels/sparse24.h"
 #include "model/formats.h"
 #include "model/layers.h"
 
@@ -85,12 +95,71 @@ static int by_score(const void *a, const void *b) {
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
+/* A kept weight on its grid: int8 codes times the row's scale s, or 4-bit codes (Q4_0's -8..7) times
+ * the group's half-precision scale d (exact products in double; as floats they are the values the
+ * s24q8 / s24q4 weights decode to). */
+static double grid8(double w, float s) {
+    if (s == 0.0f) return 0;
+    const double q = round(w / (double)s);
+    return (q > 127 ? 127 : q < -127 ? -127 : q) * (double)s;
+}
+static double grid4(double w, float d) {
+    if (d == 0.0f) return 0;
+    const double q = round(w / (double)d);
+    return (q > 7 ? 7 : q < -8 ? -8 : q) * (double)d;
+}
+
+/* In every group of 4 columns i..i+3 of row w, the 2 lowest scores w^2 / U_jj^2 marked in p (ties:
+ * the higher input goes). */
+static void mask24(const double *w, const double *U, size_t C, size_t i, unsigned char *p) {
+    double s[4];
+    for (int g = 0; g < 4; g++) {
+        const double d = U[(i + g) * C + i + g];
+        s[g] = w[i + g] * w[i + g] / (d * d);
+    }
+    int keep0 = 0;
+    for (int g = 1; g < 4; g++)
+        if (s[g] > s[keep0]) keep0 = g;
+    int keep1 = keep0 == 0 ? 1 : 0;
+    for (int g = 0; g < 4; g++)
+        if (g != keep0 && s[g] > s[keep1]) keep1 = g;
+    for (int g = 0; g < 4; g++) p[g] = g != keep0 && g != keep1;
+}
+
 xf_status xf_sparsegpt_prune(double *W, size_t R, size_t C, double *H, int n24, double ratio, size_t block) {
+    return xf_sparsegpt_prune_q(W, R, C, H, n24, ratio, block, 0, NULL);
+}
+
+xf_status xf_sparsegpt_prune_q(double *W, size_t R, size_t C, double *H, int n24, double ratio, size_t block, int qbits,
+                               void *scales) {
     if (!block) block = XF_SPARSEGPT_BLOCK;
+    if (qbits && (!n24 || (qbits != 8 && qbits != 4) || !scales))
+        return xf_error(XF_ERR_INVALID_ARG, "SparseGPT: quantized kept values (%d bits) need 2:4, 8 or 4 bits and a scale array", qbits);
+    if (qbits == 4 && (C % 32 || block % 32))
+        return xf_error(XF_ERR_UNSUPPORTED, "SparseGPT 2:4 with 4-bit values: %zu inputs (block %zu) are not a multiple of 32", C, block);
     if (n24 && (C % 4 || block % 4))
         return xf_error(XF_ERR_UNSUPPORTED, "SparseGPT 2:4: %zu inputs (block %zu) are not a multiple of 4", C, block);
     if (!n24 && !(ratio > 0 && ratio < 1))
         return xf_error(XF_ERR_RANGE, "SparseGPT: ratio %g is outside (0, 1)", ratio);
+    float *s8 = qbits == 8 ? scales : NULL, *d4 = qbits == 4 ? xf_malloc(R * sizeof *d4) : NULL;
+    uint16_t *h4 = qbits == 4 ? scales : NULL;
+    if (s8) { /* int8: one scale per row, fixed before the update: the kernels' rule (max |w| / 127) on
+               * the row float SparseGPT ends with (its kept weights grow with the update: the dense
+               * row's maximum would clip them) — a first pass on copies */
+        double *Wc = xf_malloc(R * C * sizeof *Wc), *Hc = xf_malloc(C * C * sizeof *Hc);
+        xf_status s0 = Wc && Hc ? XF_OK : xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory (%zu x %zu)", R, C);
+        if (!s0) {
+            memcpy(Wc, W, R * C * sizeof *Wc), memcpy(Hc, H, C * C * sizeof *Hc);
+            s0 = xf_sparsegpt_prune_q(Wc, R, C, Hc, n24, ratio, block, 0, NULL);
+        }
+        for (size_t r = 0; !s0 && r < R; r++) {
+            float amax = 0;
+            for (size_t c = 0; c < C; c++) amax = fmaxf(amax, fabsf((float)Wc[r * C + c]));
+            s8[r] = amax / 127.0f;
+        }
+        free(Wc), free(Hc);
+        if (s0) return s0;
+    }
     double tr = 0;
     for (size_t i = 0; i < C; i++) tr += H[i * C + i];
     const double lambda = 0.01 * tr / (double)C;
@@ -103,6 +172,10 @@ xf_status xf_sparsegpt_prune(double *W, size_t R, size_t C, double *H, int n24, 
     }
     double *U = xf_malloc(C * C * sizeof *U), *err = xf_malloc(R * block * sizeof *err);
     unsigned char *prune = xf_malloc(R * block);
+    if (qbits == 4 && !d4) {
+        free(U), free(err), free(prune);
+        return xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory (%zu rows)", R);
+    }
     ranked *rk = n24 ? NULL : xf_malloc(R * block * sizeof *rk);
     xf_status st = U && err && prune && (n24 || rk) ? inverse_cholesky(H, C, U) : xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory (%zu inputs)", C);
     for (size_t i1 = 0; !st && i1 < C; i1 += block) {
@@ -121,30 +194,32 @@ xf_status xf_sparsegpt_prune(double *W, size_t R, size_t C, double *H, int n24, 
         for (size_t j = 0; j < nb; j++) {
             const size_t i = i1 + j;
             const double *u = U + i * C;
-            if (n24 && j % 4 == 0)
-                for (size_t r = 0; r < R; r++) { /* prune the 2 lowest of 4 (ties: the higher input) */
-                    double s[4];
-                    for (int g = 0; g < 4; g++) {
-                        const double w = W[r * C + i + g], d = U[(i + g) * C + i + g];
-                        s[g] = w * w / (d * d);
-                    }
-                    int keep0 = 0;
-                    for (int g = 1; g < 4; g++)
-                        if (s[g] > s[keep0]) keep0 = g;
-                    int keep1 = keep0 == 0 ? 1 : 0;
-                    for (int g = 0; g < 4; g++)
-                        if (g != keep0 && s[g] > s[keep1]) keep1 = g;
-                    for (int g = 0; g < 4; g++) prune[r * nb + j + g] = g != keep0 && g != keep1;
+            /* 2:4 masks: per group of 4 when it comes up; with 4-bit values for the whole group of 32
+             * inputs of a scale at once, then the scale (Q4_0's rule on the kept values so far) */
+            const size_t span = qbits == 4 ? 32 : 4;
+            if (n24 && j % span == 0)
+                for (size_t r = 0; r < R; r++) {
+                    const double *w = W + r * C;
+                    for (size_t g = 0; g < span; g += 4) mask24(w, U, C, i + g, prune + r * nb + j + g);
+                    if (qbits != 4) continue;
+                    float mx = 0;
+                    for (size_t g = 0; g < 32; g++)
+                        if (!prune[r * nb + j + g] && fabsf((float)w[i + g]) > fabsf(mx)) mx = (float)w[i + g];
+                    h4[r * (C / 32) + i / 32] = xf_f32_to_f16(mx / -8.0f);
+                    d4[r] = xf_f16_to_f32(h4[r * (C / 32) + i / 32]);
                 }
             for (size_t r = 0; r < R; r++) {
                 double *w = W + r * C;
-                if (!prune[r * nb + j]) {
+                /* the value the weight is fixed to: 0 (pruned), on the grid (quantized kept values), or
+                 * itself (float kept values: nothing to spread) */
+                const double t = prune[r * nb + j] ? 0 : qbits == 8 ? grid8(w[i], s8[r]) : qbits == 4 ? grid4(w[i], d4[r]) : w[i];
+                if (!prune[r * nb + j] && !qbits) {
                     err[r * nb + j] = 0;
                     continue;
                 }
-                const double e = w[i] / u[i];
+                const double e = (w[i] - t) / u[i];
                 err[r * nb + j] = e;
-                w[i] = 0;
+                w[i] = t;
                 for (size_t c = i + 1; c < i2; c++) w[c] -= e * u[c];
             }
         }
@@ -158,7 +233,7 @@ xf_status xf_sparsegpt_prune(double *W, size_t R, size_t C, double *H, int n24, 
             }
         }
     }
-    free(U), free(err), free(prune), free(rk);
+    free(U), free(err), free(prune), free(rk), free(d4);
     return st;
 }
 
@@ -181,6 +256,27 @@ static xf_status install(xf_model *m, xf_linear_w *l, const float *P) {
     return st ? st : xf_linear_reserve(m->pool, &l->w);
 }
 
+/* The weights P of a joint 2:4 + quantization (on the grid of scales sc: xf_sparsegpt_prune_q) as
+ * s24q8 / s24q4 with those scales, so that they decode to exactly P (no second rounding). */
+static xf_status install_q(xf_model *m, xf_linear_w *l, const float *P, int qbits, const void *sc) {
+    const size_t R = l->w.rows, C = l->w.cols, qbytes = qbits == 8 ? xf_s24q8_bytes(R, C) : xf_s24q4_bytes(R, C);
+    uint8_t *tmp = xf_aligned_alloc(xf_s24_bytes(R, C)), *buf = qbytes ? xf_aligned_alloc(qbytes) : NULL;
+    xf_status st = tmp && buf ? xf_weight_set_adopt(m->ws, buf) : xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory (\"%s\")", l->w.name);
+    if (st) {
+        free(tmp), free(buf);
+        return st;
+    }
+    xf_s24_compress(P, C, R, C, NULL, tmp); /* a kept weight rounded to 0 may swap places with a pruned 0: the same values */
+    if (qbits == 8) xf_s24q8_from_s24_scaled(tmp, R, C, sc, buf);
+    else xf_s24q4_from_s24_scaled(tmp, R, C, sc, buf);
+    free(tmp);
+    l->w.fmt = qbits == 8 ? &xf_fmt_s24q8 : &xf_fmt_s24q4;
+    l->w.data = buf;
+    l->w.row_bytes = 0;
+    l->w.act_q8 = 0;
+    return xf_linear_reserve(m->pool, &l->w);
+}
+
 /* The linear of layer L whose input Gram l shares (q for k and v, up for gate), or l itself. */
 static xf_linear_w *gram_owner(xf_layer *L, xf_linear_w *l) {
     if ((l == &L->attn.k || l == &L->attn.v) && L->attn.q.w.data && L->attn.q.w.cols == l->w.cols) return &L->attn.q;
@@ -194,7 +290,8 @@ static void layer_linears(xf_layer *L, xf_linear_w *lin[7]) {
     memcpy(lin, all, sizeof all);
 }
 
-/* Prune layer L's linears with the Gram matrices its calibration pass collected. */
+/* Prune layer L's linears with the Gram matrices its calibration pass collected; 2:4 with int8 /
+ * int4 kept values (m->sparse_qbits) quantizes them in the update (xf_sparsegpt_prune_q). */
 static xf_status prune_layer(xf_model *m, xf_layer *L) {
     xf_linear_w *lin[7];
     layer_linears(L, lin);
@@ -207,18 +304,20 @@ static xf_status prune_layer(xf_model *m, xf_layer *L) {
         float *Wf = xf_weight_dense_copy(&li->w);
         double *Wd = Wf ? xf_malloc(R * C * sizeof *Wd) : NULL;
         double *t = Wd ? xf_realloc(gram, C * C * sizeof *gram) : NULL;
-        if (!t) {
-            free(Wf), free(Wd);
+        const int qb = m->sparsity == XF_SPARSITY_2_4 ? m->sparse_qbits : 0;
+        void *sc = qb ? xf_malloc(qb == 8 ? R * sizeof(float) : R * (C / 32) * sizeof(uint16_t) + 1) : NULL;
+        if (!t || (qb && !sc)) {
+            free(Wf), free(Wd), free(sc);
             st = xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory pruning \"%s\"", li->w.name);
             break;
         }
         gram = t;
         memcpy(gram, gram_owner(L, li)->in_gram, C * C * sizeof *gram);
         for (size_t i = 0; i < R * C; i++) Wd[i] = Wf[i];
-        st = xf_sparsegpt_prune(Wd, R, C, gram, m->sparsity == XF_SPARSITY_2_4, m->sparsity_ratio, 0);
+        st = xf_sparsegpt_prune_q(Wd, R, C, gram, m->sparsity == XF_SPARSITY_2_4, m->sparsity_ratio, 0, qb, sc);
         for (size_t i = 0; !st && i < R * C; i++) Wf[i] = (float)Wd[i];
-        if (!st) st = install(m, li, Wf);
-        free(Wf), free(Wd);
+        if (!st) st = qb ? install_q(m, li, Wf, qb, sc) : install(m, li, Wf);
+        free(Wf), free(Wd), free(sc);
     }
     free(gram);
     return st;
@@ -251,9 +350,10 @@ xf_status xf_model_sparsegpt(xf_model *m, const char *text, size_t max_tokens) {
         xf_linear_w *lin[7];
         layer_linears(&P->layers[l], lin);
         for (int k = 0; k < 7; k++)
-            if (m->sparsity == XF_SPARSITY_2_4 && lin[k]->w.data && lin[k]->w.cols % 4)
-                return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs: 2:4 sparsity needs a multiple of 4",
-                                lin[k]->w.name, lin[k]->w.cols);
+            if (m->sparsity == XF_SPARSITY_2_4 && lin[k]->w.data && lin[k]->w.cols % (m->sparse_qbits == 4 ? 32 : 4))
+                return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs: 2:4 sparsity%s needs a multiple of %d",
+                                lin[k]->w.name, lin[k]->w.cols, m->sparse_qbits == 4 ? " with 4-bit values" : "",
+                                m->sparse_qbits == 4 ? 32 : 4);
         const size_t d = layer_grams(&P->layers[l], NULL);
         if (d > most) most = d;
     }

@@ -324,7 +324,8 @@ static const uint8_t *q8_idx(const uint8_t *c, size_t N, size_t K, size_t o) {
     return c + N * sizeof(float) + N * (K / 2) + o * xf_s24_idx_row_bytes(K);
 }
 
-void xf_s24q8_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out) {
+/* given: the row scales to use (codes round(v / scale)), NULL: max |v| / 127 of each row. */
+static void q8_from_s24(const uint8_t *s24, size_t N, size_t K, const float *given, uint8_t *out) {
     const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
     float *scale = (float *)(void *)out;
     int8_t *q = (int8_t *)(out + N * sizeof(float));
@@ -332,14 +333,19 @@ void xf_s24q8_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out) {
         const float *v = vals_of(s24, K, o);
         float amax = 0;
         for (size_t j = 0; j < V; j++) amax = fabsf(v[j]) > amax ? fabsf(v[j]) : amax;
-        const float d = amax / 127.0f, inv = amax > 0 ? 127.0f / amax : 0.0f;
+        const float d = given ? given[o] : amax / 127.0f, inv = given ? (d != 0.0f ? 1.0f / d : 0.0f) : amax > 0 ? 127.0f / amax : 0.0f;
         scale[o] = d;
         for (size_t j = 0; j < V; j++) {
-            const long r = lrintf(v[j] * inv);
+            const long r = given ? lrintf(d != 0.0f ? v[j] / d : 0.0f) : lrintf(v[j] * inv);
             q[o * V + j] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
         }
         memcpy(out + N * sizeof(float) + N * V + o * IB, idx_of(s24, N, K, o), IB);
     }
+}
+
+void xf_s24q8_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out) { q8_from_s24(s24, N, K, NULL, out); }
+void xf_s24q8_from_s24_scaled(const uint8_t *s24, size_t N, size_t K, const float *scale, uint8_t *out) {
+    q8_from_s24(s24, N, K, scale, out);
 }
 
 void xf_s24q8_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out) {

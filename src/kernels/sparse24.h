@@ -84,6 +84,9 @@ void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const fl
 size_t xf_s24q8_bytes(size_t N, size_t K);
 /* Quantize the values of an s24 weight [N, K] (xf_s24_compress's form) into out (xf_s24q8_bytes). */
 void xf_s24q8_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out);
+/* The same with given row scales (codes round(value / scale[o]), clamped): values already on that
+ * grid (SparseGPT's joint quantization) decode back exactly. */
+void xf_s24q8_from_s24_scaled(const uint8_t *s24, size_t N, size_t K, const float *scale, uint8_t *out);
 void xf_s24q8_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out);
 void xf_s24q8_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                          size_t T, float *Y, size_t ldy, size_t n0, size_t n1);
@@ -134,6 +137,8 @@ int xf_s24i_matmul(xf_pool *pool, int bits, const uint8_t *c, size_t N, size_t K
 size_t xf_s24q4_bytes(size_t N, size_t K);
 /* Quantize the values of an s24 weight [N, K] (K % 32 == 0) into out (xf_s24q4_bytes). */
 void xf_s24q4_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out);
+/* The same with given half scales, uint16[N][K / 32] (one per 16 values). */
+void xf_s24q4_from_s24_scaled(const uint8_t *s24, size_t N, size_t K, const uint16_t *scales, uint8_t *out);
 void xf_s24q4_decompress_rows(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out);
 /* The whole s24q4 product (integer dots; K % 32 == 0, which xf_format_s24q4_make ensures). */
 void xf_s24q4_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,

@@ -125,7 +125,14 @@ size_t xf_s24q4_bytes(size_t N, size_t K) {
     return N * row;
 }
 
-void xf_s24q4_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out) {
+/* given: the half scales to use (uint16[N][V / 16]), NULL: Q4_0's rule on each 16 values. */
+static void q4_from_s24(const uint8_t *s24, size_t N, size_t K, const uint16_t *given, uint8_t *out);
+void xf_s24q4_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out) { q4_from_s24(s24, N, K, NULL, out); }
+void xf_s24q4_from_s24_scaled(const uint8_t *s24, size_t N, size_t K, const uint16_t *scales, uint8_t *out) {
+    q4_from_s24(s24, N, K, scales, out);
+}
+
+static void q4_from_s24(const uint8_t *s24, size_t N, size_t K, const uint16_t *given, uint8_t *out) {
     const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
     for (size_t o = 0; o < N; o++) {
         const float *v = (const float *)(const void *)s24 + o * V;
@@ -137,7 +144,7 @@ void xf_s24q4_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out) {
             for (size_t g = c; g < c + m; g += 16) { /* Q4_0's rule: the largest magnitude maps to -8 */
                 float mx = 0;
                 for (size_t j = g; j < g + 16; j++) mx = fabsf(v[j]) > fabsf(mx) ? v[j] : mx;
-                ws[g / 16] = xf_f32_to_f16(mx / -8.0f);
+                ws[g / 16] = given ? given[o * (V / 16) + g / 16] : xf_f32_to_f16(mx / -8.0f);
                 const float d = xf_f16_to_f32(ws[g / 16]), id = d != 0.0f ? 1.0f / d : 0.0f;
                 for (size_t j = g; j < g + 16; j++) {
                     const long r = lrintf(v[j] * id);
