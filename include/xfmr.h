@@ -686,6 +686,26 @@ XF_API xf_status xf_session_step_batch(xf_session *const *sessions, size_t n, co
  * leaves it. Sessions must be distinct. Checks every session before changing any. */
 XF_API xf_status xf_session_eval_batch(xf_session *const *sessions, size_t n, const int32_t *ids,
                                        const size_t *lens, float *logits_last);
+/* Shared prompt prefixes (a server's prefix cache: chats that begin with the same system prompt).
+ * xf_session_copy_prefix makes dst hold the first n tokens src holds (dst == src: src cut to its
+ * first n); both must keep every token (no evicting kv_policy, no Quest) in an f32, f16 or q8
+ * cache of one type (XF_ERR_UNSUPPORTED otherwise), n <= xf_session_n_past(src). */
+XF_API xf_status xf_session_copy_prefix(xf_session *dst, const xf_session *src, size_t n);
+/* The prompt ids[0..n) of which s holds the first xf_session_n_past(s) tokens (xf_session_copy_prefix
+ * from a session that evaluated a prompt beginning with them): evaluates the rest so that the
+ * session and logits_last are bitwise what xf_session_eval(s, ids, n, ...) from an empty session
+ * gives. Held tokens that the whole prompt's forward would not compute as they were computed (a
+ * decode step's, a short prompt's, or all of them with weights whose products depend on their
+ * row count) are dropped and evaluated again (down to none: an empty session may be passed).
+ * The held tokens must be the prompt's own: the session does not know their ids.
+ * Errors as xf_session_eval. */
+XF_API xf_status xf_session_eval_rest(xf_session *s, const int32_t *ids, size_t n, float *logits_last);
+/* xf_session_eval_rest for n sessions at once, as xf_session_eval_batch lays out its arguments
+ * (ids: every session's whole prompt one after another, lens[i] tokens each): the rests of the
+ * prompts of 33 to 256 tokens run as one forward pass, the others alone; each session ends
+ * bitwise as xf_session_eval_rest leaves it. Checks every session before changing any. */
+XF_API xf_status xf_session_eval_rest_batch(xf_session *const *sessions, size_t n, const int32_t *ids,
+                                            const size_t *lens, float *logits_last);
 
 /* Sampling of the next token from logits. Steps, in this order (as transformers' logits
  * processors, then warpers):

@@ -343,6 +343,10 @@ try:
     check("tokenize", code == 200 and [t["id"] for t in json.loads(body)[0]] == [101, 7592, 2088, 102], body[:200])
     code, body = http("GET", "/metrics")
     check("metrics", code == 200 and b"xfmr_requests_total" in body and b"xfmr_batches_total" in body)
+    # The chats above share the chat template's system prompt: later ones copied it (prefix cache),
+    # and their answers above are still the CLI's.
+    m = re.search(rb'xfmr_prompt_tokens_shared_total\{model="SmolLM2-135M-Instruct"\} (\d+)', body)
+    check("prefix cache used", m is not None and int(m.group(1)) > 0, body[-600:])
     # -------------------------------------------------------------- TEI /rerank and /predict (curl)
     rr = [g for g in GOLD if g[0] == "rerank"]
     req = {"query": rr[0][2], "texts": [g[3] for g in rr], "return_text": True, "truncate": True}

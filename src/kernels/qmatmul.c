@@ -478,9 +478,14 @@ static void qmm_task(void *ctx, int ith, int nth) {
 
 void xf_qmatmul(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
                 size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K) {
+    xf_qmatmul_as(pool, qtype, W, row_bytes, bias, X, ldx, Y, ldy, T, T, N, K);
+}
+
+void xf_qmatmul_as(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
+                   size_t ldx, float *Y, size_t ldy, size_t T, size_t path_t, size_t N, size_t K) {
     size_t have = 0;
     xf_pool_scratch(pool, 0, &have);
-    const int gemm = T > xf_qmatmul_max_t(qtype, 0) && have >= xf_qmatmul_scratch(K);
+    const int gemm = (path_t > T ? path_t : T) > xf_qmatmul_max_t(qtype, 0) && have >= xf_qmatmul_scratch(K);
     qmm_job j = {pool, qtype, gemm, W, bias, X, Y, row_bytes, ldx, ldy, T, N, K};
     xf_pool_run(pool, qmm_task, &j);
 }

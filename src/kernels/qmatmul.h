@@ -75,5 +75,9 @@ void xf_qgemm(int qtype, const void *W, size_t row_bytes, const float *bias, con
  * T <= xf_qmatmul_max_t(qtype, 0) (or when the pool holds too little scratch), GEMM otherwise. */
 void xf_qmatmul(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
                 size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K);
+/* xf_qmatmul's T rows with its path chosen for path_t >= T rows (each row is computed on its own:
+ * the result is those rows of a product of path_t rows). */
+void xf_qmatmul_as(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
+                   size_t ldx, float *Y, size_t ldy, size_t T, size_t path_t, size_t N, size_t K);
 
 #endif

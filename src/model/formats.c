@@ -45,7 +45,14 @@ static void f32_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
     for (size_t i = 0; i < (r1 - r0) * w->cols; i++) out[i] = src[i];
 }
 
-const xf_format xf_fmt_f32 = {"f32", XF_GGML_F32, XF_GGML_F32, SIZE_MAX, f32_mm, f32_mm, f32_rows, no_scratch, NULL};
+/* mm_as of the float GEMM: every element is computed the same way whatever the row count. */
+static void f32_as(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
+                   float *Y) {
+    (void)path_t;
+    f32_mm(pool, w, bias, X, T, Y);
+}
+
+const xf_format xf_fmt_f32 = {"f32", XF_GGML_F32, XF_GGML_F32, SIZE_MAX, f32_mm, f32_mm, f32_rows, no_scratch, NULL, f32_as};
 
 /* ---------------------------------------------------------------- f32p: GEMM panels */
 
@@ -74,7 +81,13 @@ static xf_status f32p_pack(xf_weight_set *ws, xf_weight *w) {
     return XF_OK;
 }
 
-const xf_format xf_fmt_f32p = {"f32p", -1, XF_GGML_F32, SIZE_MAX, f32p_mm, f32p_mm, f32p_rows, no_scratch, f32p_pack};
+static void f32p_as(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
+                    float *Y) {
+    (void)path_t; /* as f32_as */
+    f32p_mm(pool, w, bias, X, T, Y);
+}
+
+const xf_format xf_fmt_f32p = {"f32p", -1, XF_GGML_F32, SIZE_MAX, f32p_mm, f32p_mm, f32p_rows, no_scratch, f32p_pack, f32p_as};
 
 /* ---------------------------------------------------------------- i8: int8 per channel */
 
@@ -107,7 +120,7 @@ static xf_status i8_pack(xf_weight_set *ws, xf_weight *w) {
     return XF_OK;
 }
 
-const xf_format xf_fmt_i8 = {"i8", -1, XF_GGML_F32, SIZE_MAX, i8_mm, i8_mm, i8_rows, no_scratch, i8_pack};
+const xf_format xf_fmt_i8 = {"i8", -1, XF_GGML_F32, SIZE_MAX, i8_mm, i8_mm, i8_rows, no_scratch, i8_pack, NULL};
 
 /* ---------------------------------------------------------------- bf16: bfloat16 panels */
 
@@ -130,7 +143,7 @@ static xf_status bf16_pack(xf_weight_set *ws, xf_weight *w) {
     return XF_OK;
 }
 
-const xf_format xf_fmt_bf16 = {"bf16", -1, XF_GGML_F32, SIZE_MAX, bf16_mm, bf16_mm, bf16_rows, no_scratch, bf16_pack};
+const xf_format xf_fmt_bf16 = {"bf16", -1, XF_GGML_F32, SIZE_MAX, bf16_mm, bf16_mm, bf16_rows, no_scratch, bf16_pack, NULL};
 
 /* ---------------------------------------------------------------- s24: 2:4 sparse, f32 values */
 
@@ -205,7 +218,7 @@ static xf_status s24_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s2
 
 static size_t s24_scratch(const xf_weight *w) { return xf_s24_scratch(w->cols); }
 
-const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_S24, SIZE_MAX, s24_mm, s24_mm, s24_rows, s24_scratch, s24_pack};
+const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_S24, SIZE_MAX, s24_mm, s24_mm, s24_rows, s24_scratch, s24_pack, NULL};
 
 /* ---------------------------------------------------------------- s24q8: 2:4 sparse, int8 values */
 
@@ -219,7 +232,7 @@ static void s24q8_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
 
 static xf_status s24q8_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q8_make(ws, w, NULL); }
 
-const xf_format xf_fmt_s24q8 = {"s24q8", -1, XF_GGML_S24Q8, SIZE_MAX, s24q8_mm, s24q8_mm, s24q8_rows, s24_scratch, s24q8_pack};
+const xf_format xf_fmt_s24q8 = {"s24q8", -1, XF_GGML_S24Q8, SIZE_MAX, s24q8_mm, s24q8_mm, s24q8_rows, s24_scratch, s24q8_pack, NULL};
 
 /* ---------------------------------------------------------------- s24q4: 2:4 sparse, 4-bit values */
 
@@ -233,7 +246,7 @@ static void s24q4_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
 
 static xf_status s24q4_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q4_make(ws, w, NULL); }
 
-const xf_format xf_fmt_s24q4 = {"s24q4", -1, XF_GGML_S24Q4, SIZE_MAX, s24q4_mm, s24q4_mm, s24q4_rows, s24_scratch, s24q4_pack};
+const xf_format xf_fmt_s24q4 = {"s24q4", -1, XF_GGML_S24Q4, SIZE_MAX, s24q4_mm, s24q4_mm, s24q4_rows, s24_scratch, s24q4_pack, NULL};
 
 /* ---------------------------------------------------------------- GGUF blocks */
 
@@ -266,13 +279,32 @@ static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, cons
         ggml_gemm(pool, w, bias, X, T, Y);
 }
 
+/* mm_as: ggml_gemv / ggml_gemm / xf_qmatmul's choices made for path_t rows (their GEMV, int8 GEMV
+ * and GEMM compute each row on its own: tests/test_session_prefix.c checks it through the model). */
+static void ggml_as(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
+                    float *Y) {
+    if (path_t < T) path_t = T;
+    if (path_t <= XF_QMM_GEMV_MAX_T && w->act_q8 && path_t <= xf_qmatmul_max_t(w->fmt->ggml_type, 1)) {
+        xf_qmatmul_q8(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows,
+                      w->cols);
+        return;
+    }
+    if (w->act_q8 == 2) {
+        ggml_q8_chunks(pool, w, bias, X, T, Y);
+        return;
+    }
+    xf_qmatmul_as(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, path_t, w->rows,
+                  w->cols);
+}
+
 static void ggml_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
     xf_qdequant_rows(w->fmt->ggml_type, w->data, w->row_bytes, r0, r1, w->cols, out);
 }
 
 static size_t ggml_scratch(const xf_weight *w) { return xf_qmatmul_scratch(w->cols); }
 
-#define GGML_ENTRY(T) {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL}
+#define GGML_ENTRY(T) \
+    {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL, ggml_as}
 static const xf_format k_ggml[] = {GGML_ENTRY(Q8_0), GGML_ENTRY(Q4_0), GGML_ENTRY(Q4_1), GGML_ENTRY(Q5_0),
                                    GGML_ENTRY(Q5_1), GGML_ENTRY(Q2_K), GGML_ENTRY(Q3_K), GGML_ENTRY(Q4_K),
                                    GGML_ENTRY(Q5_K), GGML_ENTRY(Q6_K), GGML_ENTRY(FP4S),

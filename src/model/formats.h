@@ -44,6 +44,12 @@ typedef struct xf_format {
     /* make the format from a row-major f32 weight (the new buffer owned by ws, the file pages
      * behind the old one released); NULL: the format is not made from floats here */
     xf_status (*pack)(xf_weight_set *ws, xf_weight *w);
+    /* The product of T rows as one of path_t >= T rows computes them: every choice between paths
+     * (GEMV or GEMM, float or int8 activations, which round differently) made for path_t rows;
+     * each row's result is independent of the other rows on every path. NULL: not known to hold
+     * (xf_linear_as then runs the product of T rows). */
+    void (*mm_as)(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
+                  float *Y);
 } xf_format;
 
 extern const xf_format xf_fmt_f32, xf_fmt_f32p, xf_fmt_i8, xf_fmt_bf16, xf_fmt_s24, xf_fmt_s24q8, xf_fmt_s24q4;

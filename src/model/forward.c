@@ -103,9 +103,9 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
                         float *Y, xf_attn_problem *probs, float *scratch) {
     const size_t T = f->off[f->n_seq], dh = a->head_dim, qd = a->n_heads * dh, kvd = a->n_kv_heads * dh;
     float *Q = scratch, *K = Q + T * qd, *V = K + T * kvd, *O = V + T * kvd, *att = O + T * qd;
-    xf_linear(pool, &a->q, Xn, T, Q);
-    xf_linear(pool, &a->k, Xn, T, K);
-    xf_linear(pool, &a->v, Xn, T, V);
+    xf_linear_as(pool, &a->q, Xn, T, f->path_rows, Q);
+    xf_linear_as(pool, &a->k, Xn, T, f->path_rows, K);
+    xf_linear_as(pool, &a->v, Xn, T, f->path_rows, V);
     if (a->rope) xf_rope_rows(pool, a, Q, qd, K, kvd, f->pos, T, f->rope_cos, f->rope_sin);
     const size_t group = max_group(a);
     for (size_t s = 0; s < f->n_seq; s++) {
@@ -200,7 +200,7 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
         free((void *)probs[s].kblocks);
         probs[s].kblocks = NULL;
     }
-    xf_linear(pool, &a->o, O, T, Y);
+    xf_linear_as(pool, &a->o, O, T, f->path_rows, Y);
 }
 
 /* ---------------------------------------------------------------- the loop */
@@ -315,7 +315,7 @@ xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
                 xf_attend_received(m->pool, ws->probs, f->n_seq, L->attn.n_kv_heads, L->attn.n_heads, f->off, f->acc,
                                    f->acc + T);
             xf_add_norm(m->pool, &L->norm_attn, X, Y, T);
-            xf_ffn(m->pool, &L->ffn, X, T, Y, scratch);
+            xf_ffn_as(m->pool, &L->ffn, X, T, f->path_rows, Y, scratch);
             xf_add_norm(m->pool, &L->norm_ffn, X, Y, T);
         } else {
             memcpy(Xn, X, T * H * sizeof *X);
@@ -327,7 +327,7 @@ xf_status xf_forward(xf_model *m, xf_fwd *f, xf_fwd_ws *ws) {
             xf_add_inplace(X, Y, T * H);
             memcpy(Xn, X, T * H * sizeof *X);
             xf_add_norm(m->pool, &L->norm_ffn, Xn, NULL, T);
-            xf_ffn(m->pool, &L->ffn, Xn, T, Y, scratch);
+            xf_ffn_as(m->pool, &L->ffn, Xn, T, f->path_rows, Y, scratch);
             xf_add_inplace(X, Y, T * H);
         }
         f->layers_run = l + 1;

@@ -49,6 +49,9 @@ struct xf_fwd {
      * Set by xf_forward (workspace memory), only for batches without KV caches. */
     const unsigned char *want_acc;
     float *acc;
+    /* The products run as products of this many rows would (xf_linear_as: a prompt's rest after a
+     * shared prefix, bitwise the whole prompt's forward); 0 = the batch's own T. */
+    size_t path_rows;
 };
 
 /* Workspace of forward passes, grown on demand (outside the layer loop). One per caller that may

@@ -16,13 +16,35 @@
 #include "model/formats.h"
 
 void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y) {
+    xf_linear_as(pool, l, X, T, T, Y);
+}
+
+void xf_linear_as(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, size_t path_t, float *Y) {
     const xf_format *f = l->w.fmt;
     if (l->in_sq)
         for (size_t t = 0; t < T; t++)
             for (size_t k = 0; k < l->w.cols; k++) l->in_sq[k] += (double)X[t * l->w.cols + k] * X[t * l->w.cols + k];
     if (l->in_abs || l->in_gram) xf_linear_stats(pool, l, X, T);
-    (T <= f->gemv_max_t ? f->gemv : f->gemm)(pool, &l->w, (const float *)l->b.data, X, T, Y);
+    if (path_t > T && f->mm_as)
+        f->mm_as(pool, &l->w, (const float *)l->b.data, X, T, path_t, Y);
+    else
+        (T <= f->gemv_max_t ? f->gemv : f->gemm)(pool, &l->w, (const float *)l->b.data, X, T, Y);
     if (l->out_gram) xf_linear_out_stats(l, Y, T);
+}
+
+static int exact_as(const xf_linear_w *l) {
+    return !l->w.data || (l->w.fmt->mm_as && !l->in_sq && !l->in_abs && !l->in_gram && !l->out_gram);
+}
+
+int xf_plan_exact_as(const xf_plan *p) {
+    for (size_t i = 0; i < p->n_layers; i++) {
+        const xf_attn_plan *a = &p->layers[i].attn;
+        const xf_ffn_plan *f = &p->layers[i].ffn;
+        if (!exact_as(&a->q) || !exact_as(&a->k) || !exact_as(&a->v) || !exact_as(&a->o) || !exact_as(&f->up) ||
+            !exact_as(&f->down) || (f->gated && !exact_as(&f->gate)))
+            return 0;
+    }
+    return 1;
 }
 
 /* in_gram += X^T X, the full [K, K] Gram of this call's rows through the float GEMM; 0, or -1 when
@@ -290,14 +312,18 @@ static void act_task(void *ctx, int ith, int nth) {
 }
 
 void xf_ffn(xf_pool *pool, const xf_ffn_plan *f, const float *X, size_t T, float *Y, float *scratch) {
+    xf_ffn_as(pool, f, X, T, T, Y, scratch);
+}
+
+void xf_ffn_as(xf_pool *pool, const xf_ffn_plan *f, const float *X, size_t T, size_t path_t, float *Y, float *scratch) {
     float *G = scratch, *U = scratch + T * f->width;
     if (f->gated) {
-        xf_linear(pool, &f->gate, X, T, G);
-        xf_linear(pool, &f->up, X, T, U);
+        xf_linear_as(pool, &f->gate, X, T, path_t, G);
+        xf_linear_as(pool, &f->up, X, T, path_t, U);
     } else {
-        xf_linear(pool, &f->up, X, T, G);
+        xf_linear_as(pool, &f->up, X, T, path_t, G);
     }
     act_job j = {G, f->gated ? U : NULL, T, f->width, f->act};
     xf_pool_run(pool, act_task, &j);
-    xf_linear(pool, &f->down, G, T, Y);
+    xf_linear_as(pool, &f->down, G, T, path_t, Y);
 }

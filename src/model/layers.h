@@ -17,6 +17,12 @@
 
 /* Y[T, out] = X[T, in] W^T + b, with the kernels of the weight's format (formats.h). */
 void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, float *Y);
+/* xf_linear's T rows as a product of path_t >= T rows would compute them (the format's mm_as);
+ * the natural product of T rows for a format without mm_as (xf_linear_exact_as says which). */
+void xf_linear_as(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, size_t path_t, float *Y);
+/* 1 when every linear layer of the plan's blocks honours path_t in xf_linear_as (no calibration
+ * statistics being gathered either). */
+int xf_plan_exact_as(const xf_plan *p);
 /* Add X [T, cols]'s calibration statistics to l->in_abs / l->in_gram (plan.h); xf_linear calls it
  * when either is set (the pool: gram_gemm's GEMM). */
 void xf_linear_stats(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T);
@@ -65,5 +71,7 @@ void xf_attend_received(xf_pool *pool, const xf_attn_problem *probs, size_t n, s
 size_t xf_ffn_scratch(const xf_ffn_plan *f, size_t T);
 /* Y = down(act(up(X))), or down(act(gate(X)) * up(X)) when gated. */
 void xf_ffn(xf_pool *pool, const xf_ffn_plan *f, const float *X, size_t T, float *Y, float *scratch);
+/* xf_ffn with its products as xf_linear_as(..., path_t, ...). */
+void xf_ffn_as(xf_pool *pool, const xf_ffn_plan *f, const float *X, size_t T, size_t path_t, float *Y, float *scratch);
 
 #endif

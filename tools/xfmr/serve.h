@@ -114,6 +114,7 @@ typedef struct srv_model {
     int cancel_all;             /* shutdown past its grace: fail every job */
     /* statistics (atomics: read by /metrics) */
     atomic_ulong n_batches, n_batched_items, n_tokens_in, n_tokens_out;
+    atomic_ulong n_tokens_cached; /* prompt tokens copied from a shared prefix (serve_gen.c) */
 } srv_model;
 
 /* A search store made by `xfmr index` (--index), searched by POST /v1/search

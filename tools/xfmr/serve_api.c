@@ -287,16 +287,18 @@ static void metrics(srv_server *s, srv_reply *r) {
     srv_buf_printf(b, "# HELP xfmr_requests_in_flight Requests being answered now.\n"
                       "# TYPE xfmr_requests_in_flight gauge\nxfmr_requests_in_flight %ld\n",
                    (long)atomic_load(&s->inflight));
-    static const char *const names[4][2] = {
+    static const char *const names[5][2] = {
         {"xfmr_batches_total", "Forward passes run by the model's worker (embedding batches, decode steps)."},
         {"xfmr_batched_items_total", "Texts (embedding) or sessions (decode) in those passes."},
         {"xfmr_prompt_tokens_total", "Input tokens run through the model."},
-        {"xfmr_generated_tokens_total", "Tokens sampled."}};
-    for (int q = 0; q < 4; q++) {
+        {"xfmr_generated_tokens_total", "Tokens sampled."},
+        {"xfmr_prompt_tokens_shared_total", "Prompt tokens copied from a prompt another request shared (prefix cache)."}};
+    for (int q = 0; q < 5; q++) {
         srv_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", names[q][0], names[q][1], names[q][0]);
         for (size_t k = 0; k < s->n_models; k++) {
             srv_model *m = &s->models[k];
-            atomic_ulong *c = q == 0 ? &m->n_batches : q == 1 ? &m->n_batched_items : q == 2 ? &m->n_tokens_in : &m->n_tokens_out;
+            atomic_ulong *c = q == 0 ? &m->n_batches : q == 1 ? &m->n_batched_items : q == 2 ? &m->n_tokens_in
+                            : q == 3 ? &m->n_tokens_out : &m->n_tokens_cached;
             srv_buf_printf(b, "%s{model=\"%s\"} %lu\n", names[q][0], m->id, (unsigned long)atomic_load(c));
         }
     }

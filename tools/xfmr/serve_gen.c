@@ -20,6 +20,7 @@ typedef struct slot {
     xf_detok_stream *ds;
     int32_t *hist;
     size_t n_hist, cap;
+    size_t n_prompt;  /* the session's first n_prompt tokens are hist's: a prompt other requests may share */
     srv_buf pending;  /* text held back: it may start a stop string */
     srv_buf emit;     /* text to hand to the job at the end of this step */
     float *logits;    /* next-token logits */
@@ -102,7 +103,6 @@ static void prefill_prepare(srv_model *m, slot *sl) {
         fail(sl, 500, xf_errmsg());
         return;
     }
-    xf_session_reset(sl->s);
     xf_sampler_free(sl->smp);
     sl->smp = NULL;
     if (xf_sampler_create(&j->sp, m->vocab, &sl->smp) != XF_OK) {
@@ -118,38 +118,79 @@ static void prefill_prepare(srv_model *m, slot *sl) {
     }
 }
 
-/* Evaluate the prompts of the jobs admitted together (k: their slots) as one batch
- * (xf_session_eval_batch: the weights unpacked once for all; each session as if alone), their
- * next-token logits through lg (n x vocab floats). */
-static void prefill(srv_model *m, slot *slots, const size_t *k, size_t n, float *lg) {
+/* Shared prompt prefixes (a prefix cache, as serving engines keep): a new prompt starts from the
+ * longest prefix it shares with a prompt some session holds (its own slot's last one, or another
+ * slot's), copied (xf_session_copy_prefix), and only the rest is evaluated (xf_session_eval_rest:
+ * bitwise what the whole prompt gives, so a greedy answer is still the CLI's). Chats that begin
+ * with the same system prompt then skip most of their prefill. */
+#define SHARE_MIN 16 /* tokens worth a later forward pass: an admitted prompt that shares this many
+                        with one evaluated in the same step waits for it and copies them */
+
+static size_t common(const int32_t *a, size_t na, const int32_t *b, size_t nb) {
+    size_t k = 0;
+    while (k < na && k < nb && a[k] == b[k]) k++;
+    return k;
+}
+
+/* Evaluate the prompts of the jobs admitted together (k: their slots), their next-token logits
+ * through lg (n x vocab floats): in passes of one batched forward each (xf_session_eval_rest_batch);
+ * a prompt that would share SHARE_MIN more tokens with one of this pass than with any settled
+ * session goes in the next pass. */
+static void prefill(srv_model *m, slot *slots, size_t n_slots, const size_t *k, size_t n, float *lg) {
     xf_session *ss[64];
-    size_t lens[64], sel[64], n_sel = 0, total = 0;
+    size_t lens[64], sel[64], wait[64], n_wait = 0, n_sel, total;
+    unsigned char pending[64] = {0};
     for (size_t a = 0; a < n; a++) {
         slot *sl = &slots[k[a]];
         prefill_prepare(m, sl);
-        if (sl->done) continue;
-        ss[n_sel] = sl->s, lens[n_sel] = sl->job->n_ids, sel[n_sel++] = k[a];
-        total += sl->job->n_ids;
+        if (!sl->done) wait[n_wait++] = k[a], pending[k[a]] = 1;
     }
-    if (!n_sel) return;
-    int32_t *ids = malloc(total * sizeof *ids);
-    xf_status st = ids ? XF_OK : XF_ERR_NOMEM;
-    for (size_t a = 0, at = 0; ids && a < n_sel; at += lens[a], a++)
-        memcpy(ids + at, slots[sel[a]].job->ids, lens[a] * sizeof *ids);
-    if (ids) st = xf_session_eval_batch(ss, n_sel, ids, lens, lg);
-    const char *err = ids ? xf_errmsg() : "out of memory";
-    free(ids);
-    for (size_t a = 0; a < n_sel; a++) {
-        slot *sl = &slots[sel[a]];
-        srv_gen_job *j = sl->job;
-        if (st != XF_OK) {
-            fail(sl, 500, err);
-            continue;
+    while (n_wait) {
+        size_t next = 0;
+        n_sel = total = 0;
+        for (size_t a = 0; a < n_wait; a++) {
+            slot *sl = &slots[wait[a]];
+            srv_gen_job *j = sl->job;
+            size_t best = 0, bd = 0, late = 0;
+            for (size_t d = 0; d < n_slots; d++) { /* settled sessions, and the slot's own */
+                const slot *o = &slots[d];
+                if (!o->s || !o->n_prompt || (pending[d] && d != wait[a])) continue;
+                const size_t c = common(o->hist, o->n_prompt, j->ids, j->n_ids);
+                if (c > best) best = c, bd = d;
+            }
+            for (size_t b = 0; b < n_sel && !late; b++)
+                late = common(slots[sel[b]].job->ids, slots[sel[b]].job->n_ids, j->ids, j->n_ids) >= best + SHARE_MIN;
+            if (late) {
+                wait[next++] = wait[a];
+                continue;
+            }
+            if (!best || xf_session_copy_prefix(sl->s, slots[bd].s, best) != XF_OK) xf_session_reset(sl->s);
+            sl->n_prompt = 0;
+            ss[n_sel] = sl->s, lens[n_sel] = j->n_ids, sel[n_sel++] = wait[a];
+            total += j->n_ids;
+            atomic_fetch_add(&m->n_tokens_cached, xf_session_n_past(sl->s));
         }
-        memcpy(sl->logits, lg + a * m->vocab, m->vocab * sizeof *sl->logits);
-        memcpy(sl->hist, j->ids, j->n_ids * sizeof *j->ids);
-        sl->n_hist = j->n_ids;
-        atomic_fetch_add(&m->n_tokens_in, j->n_ids);
+        n_wait = next;
+        int32_t *ids = malloc(total * sizeof *ids);
+        xf_status st = ids ? XF_OK : XF_ERR_NOMEM;
+        for (size_t a = 0, at = 0; ids && a < n_sel; at += lens[a], a++)
+            memcpy(ids + at, slots[sel[a]].job->ids, lens[a] * sizeof *ids);
+        if (ids) st = xf_session_eval_rest_batch(ss, n_sel, ids, lens, lg);
+        const char *err = ids ? xf_errmsg() : "out of memory";
+        free(ids);
+        for (size_t a = 0; a < n_sel; a++) {
+            slot *sl = &slots[sel[a]];
+            srv_gen_job *j = sl->job;
+            pending[sel[a]] = 0;
+            if (st != XF_OK) {
+                fail(sl, 500, err);
+                continue;
+            }
+            memcpy(sl->logits, lg + a * m->vocab, m->vocab * sizeof *sl->logits);
+            memcpy(sl->hist, j->ids, j->n_ids * sizeof *j->ids);
+            sl->n_hist = sl->n_prompt = j->n_ids;
+            atomic_fetch_add(&m->n_tokens_in, j->n_ids);
+        }
     }
 }
 
@@ -303,7 +344,7 @@ void *srv_gen_worker(void *arg) {
         size_t n_pf = 0; /* the admitted jobs not failed already */
         for (size_t a = 0; a < n_adm; a++)
             if (!slots[admitted[a]].done) admitted[n_pf++] = admitted[a];
-        if (n_pf) prefill(m, slots, admitted, n_pf, batch_logits);
+        if (n_pf) prefill(m, slots, n_slots, admitted, n_pf, batch_logits);
         /* Sample one token for every active job, then one batched decode step. */
         size_t nb = 0;
         for (size_t k = 0; k < n_slots; k++) {
