@@ -17,15 +17,6 @@
 #include "model/model.h"
 #include "xfmr.h"
 
-static xf_model *load(const char *dir, int weights) {
-    xf_model_params p = xf_model_default_params();
-    p.n_threads = 2;
-    p.weights = (xf_weight_format)weights;
-    xf_model *m = NULL;
-    CHECK_MSG(xf_model_load(dir, &p, &m) == XF_OK, "%s: %s", dir, xf_errmsg());
-    return m;
-}
-
 enum { STEPS = 3 };
 
 /* The whole prompt in an empty session, then STEPS decode steps: logits (1 + STEPS) x V. */
@@ -91,7 +82,7 @@ static void both(xf_model *m, const int32_t *dids, size_t dn, size_t dsteps, con
 static void test_tiny(const char *file, int weights, int exact) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/%s", xf_t_src("tests/data/tiny"), file);
-    xf_model *m = load(dir, weights);
+    xf_model *m = xf_t_load(dir, (xf_weight_format)weights);
     if (!m) return;
     char name[64];
     snprintf(name, sizeof name, "%s weights %d", file, weights);
@@ -117,7 +108,7 @@ static void test_tiny(const char *file, int weights, int exact) {
 static void test_smollm2(int weights) {
     const char *path = xf_t_smollm2();
     if (!path) return;
-    xf_model *m = load(path, weights);
+    xf_model *m = xf_t_load(path, (xf_weight_format)weights);
     if (!m) return;
     const size_t V = xf_model_vocab_size(m);
     int32_t *a = malloc(400 * 4), *b = malloc(400 * 4);
@@ -138,7 +129,7 @@ static void test_smollm2(int weights) {
  * short prompt, a prefix with a donor's decode steps, the donor itself cut; each bitwise as its
  * whole prompt alone. */
 static void test_batch(const char *dir, int weights) {
-    xf_model *m = load(dir, weights);
+    xf_model *m = xf_t_load(dir, (xf_weight_format)weights);
     if (!m) return;
     enum { N = 5 };
     const size_t V = xf_model_vocab_size(m);
@@ -176,7 +167,7 @@ static void test_errors(void) {
     char dir[4096], dir2[4096];
     snprintf(dir, sizeof dir, "%s/llama_q.gguf", xf_t_src("tests/data/tiny"));
     snprintf(dir2, sizeof dir2, "%s/llama", xf_t_src("tests/data/tiny"));
-    xf_model *m = load(dir, 0), *m2 = load(dir2, 0);
+    xf_model *m = xf_t_load(dir, XF_WEIGHTS_AS_STORED), *m2 = xf_t_load(dir2, XF_WEIGHTS_AS_STORED);
     if (!m || !m2) {
         xf_model_free(m), xf_model_free(m2);
         return;
