@@ -18,7 +18,7 @@ serves the models with int8 weights (xfmr serve --weights); --keepalive makes ea
 connection (as the openai package's pool does) instead of one connection per request.
 
 usage: bench/serve_load.py path/to/xfmr [--seconds 20] [--mixed 60] [--threads 2] [--repeat 1]
-       [--weights stored|int8] [--keepalive] [--json OUT]
+       [--weights stored|int8] [--keepalive] [--serve-arg=ARG ...] [--json OUT]
 """
 import argparse
 import concurrent.futures as cf
@@ -47,6 +47,8 @@ ap.add_argument("--repeat", type=int, default=1, help="repetitions of phases 1-2
 ap.add_argument("--weights", default="stored", help="xfmr serve --weights (stored, int8, bf16)")
 ap.add_argument("--keepalive", action="store_true", help="one persistent connection per client")
 ap.add_argument("--json", help="write the figures here")
+ap.add_argument("--serve-arg", action="append", default=[], help="another `xfmr serve` argument (repeatable), "
+                "e.g. --serve-arg=--no-prefix-cache")
 ap.add_argument("--models", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models"))
 a = ap.parse_args()
 
@@ -54,7 +56,7 @@ ENC, DEC = "all-MiniLM-L6-v2", "SmolLM2-135M-Instruct"
 errf = tempfile.NamedTemporaryFile(prefix="xfmr_load_", suffix=".log", delete=False)
 srv = subprocess.Popen([a.xfmr, "serve", "-m", os.path.join(a.models, ENC), "-m", os.path.join(a.models, DEC),
                         "--port", "0", "--threads", str(a.threads), "--max-sessions", "8", "--max-body", "1000000",
-                        "--idle-timeout", "5", "--weights", a.weights], stdout=subprocess.DEVNULL, stderr=errf)
+                        "--idle-timeout", "5", "--weights", a.weights] + a.serve_arg, stdout=subprocess.DEVNULL, stderr=errf)
 port = None
 t0 = time.time()
 while port is None and time.time() - t0 < 120 and srv.poll() is None:

@@ -57,6 +57,8 @@ void cmd_serve_help(FILE *f) {
           "      --decode-batch N  most sessions in one batched decode step (default: 8 for\n"
           "                        GGUF block-quantized weights, whose kernels are fastest and\n"
           "                        bitwise a lone session's up to 8 rows; else --max-sessions)\n"
+          "      --no-prefix-cache  evaluate every prompt whole (default: a prompt starts from\n"
+          "                        the longest prefix it shares with a prompt a session holds)\n"
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
@@ -88,7 +90,7 @@ int cmd_serve(int argc, char **argv) {
 enum {
     OPT_HOST = 1, OPT_PORT, OPT_API_KEY, OPT_CTX, OPT_MAX_BODY, OPT_MAX_INPUTS, OPT_MAX_TOKENS, OPT_MAX_SESSIONS,
     OPT_MAX_QUEUE, OPT_MAX_CONN, OPT_TIMEOUT, OPT_IDLE, OPT_GRACE, OPT_BATCH_WAIT, OPT_BATCH_TEXTS, OPT_DECODE_BATCH,
-    OPT_INDEX
+    OPT_INDEX, OPT_NO_PREFIX_CACHE
 };
 
 static const cli_opt OPTS[] = {
@@ -98,7 +100,7 @@ static const cli_opt OPTS[] = {
     {OPT_MAX_SESSIONS, 0, "max-sessions", 1}, {OPT_MAX_QUEUE, 0, "max-queue", 1},
     {OPT_MAX_CONN, 0, "max-connections", 1}, {OPT_TIMEOUT, 0, "timeout", 1}, {OPT_IDLE, 0, "idle-timeout", 1},
     {OPT_GRACE, 0, "grace", 1}, {OPT_BATCH_WAIT, 0, "batch-wait-ms", 1}, {OPT_BATCH_TEXTS, 0, "batch-texts", 1},
-    {OPT_DECODE_BATCH, 0, "decode-batch", 1}, {OPT_INDEX, 0, "index", 1},
+    {OPT_DECODE_BATCH, 0, "decode-batch", 1}, {OPT_INDEX, 0, "index", 1}, {OPT_NO_PREFIX_CACHE, 0, "no-prefix-cache", 0},
 };
 
 static void model_free(srv_model *m) {
@@ -290,6 +292,7 @@ int cmd_serve(int argc, char **argv) {
             break;
         case OPT_BATCH_TEXTS: bad = parse_size(&p, arg, 1, 100000, &lim->batch_texts) != 0; break;
         case OPT_DECODE_BATCH: bad = parse_size(&p, arg, 1, 64, &decode_batch) != 0; break;
+        case OPT_NO_PREFIX_CACHE: lim->no_prefix_cache = 1; break;
         case OPT_INDEX:
             if (!arg[0]) {
                 bad = 1;

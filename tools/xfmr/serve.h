@@ -31,6 +31,7 @@ typedef struct srv_limits {
     int grace;              /* seconds in-flight requests get at shutdown */
     double batch_wait;      /* seconds an embedding batch waits for more requests */
     size_t batch_texts;     /* most texts in one embedding batch */
+    int no_prefix_cache;    /* --no-prefix-cache: every prompt evaluated whole (serve_gen.c) */
 } srv_limits;
 
 /* A text grown by appends (gen.c). */

@@ -152,13 +152,13 @@ static void prefill(srv_model *m, slot *slots, size_t n_slots, const size_t *k, 
             slot *sl = &slots[wait[a]];
             srv_gen_job *j = sl->job;
             size_t best = 0, bd = 0, late = 0;
-            for (size_t d = 0; d < n_slots; d++) { /* settled sessions, and the slot's own */
+            for (size_t d = 0; d < n_slots && !m->srv->lim.no_prefix_cache; d++) { /* settled, and its own */
                 const slot *o = &slots[d];
                 if (!o->s || !o->n_prompt || (pending[d] && d != wait[a])) continue;
                 const size_t c = common(o->hist, o->n_prompt, j->ids, j->n_ids);
                 if (c > best) best = c, bd = d;
             }
-            for (size_t b = 0; b < n_sel && !late; b++)
+            for (size_t b = 0; b < n_sel && !late && !m->srv->lim.no_prefix_cache; b++)
                 late = common(slots[sel[b]].job->ids, slots[sel[b]].job->n_ids, j->ids, j->n_ids) >= best + SHARE_MIN;
             if (late) {
                 wait[next++] = wait[a];
