@@ -25,10 +25,11 @@ static size_t n_groups(size_t K) { return (K + XF_I8_GROUP - 1) / XF_I8_GROUP; }
 
 size_t xf_i8_packed_bytes(size_t N, size_t K) { return ((N + NR - 1) / NR) * NR * ceil4(K); }
 
-/* Round to nearest even and clamp to [-127, 127]: the single definition every path uses. */
+/* Round to nearest even and clamp to [-127, 127]: the single definition every path uses. A NaN
+ * (a non-finite weight of a hostile file: inf x 0) is 0, not an undefined conversion. */
 static inline int8_t q8(float v) {
     v = nearbyintf(v);
-    return (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
+    return (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f);
 }
 
 static float absmax(const float *x, size_t n) {
