@@ -181,7 +181,8 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
     free(vs_nq);
     for (size_t s = 0; f->kv && s < f->n_seq; s++) { /* attention weights for the cache policy */
         xf_kv_layer *C = &f->kv[s]->layers[layer];
-        if (!C->want_w || (C->want_w == 2 && probs[s].n_q == 1)) continue;
+        /* want_w 2 (SnapKV): the weights of a prompt's last forward only (n_pending 0), not of decode steps */
+        if (!C->want_w || (C->want_w == 2 && (probs[s].n_q == 1 || f->kv[s]->n_pending))) continue;
         memset(C->w, 0, C->n_heads * C->cap * sizeof *C->w);
         /* a Quest step attended gathered rows: their weights go back to the slots they came from */
         const int gathered = probs[s].K && probs[s].K == f->kv[s]->quest_k;

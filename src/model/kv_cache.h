@@ -70,7 +70,7 @@ typedef struct xf_kv_cache {
     void *policy_state;
     size_t budget;         /* slots per layer an evicting policy keeps between forwards (0: none) */
     size_t n_pending;      /* tokens of the current xf_session_eval still to come after this
-                              forward (set by the session before the policy hooks run) */
+                              forward (set by the session before the forward) */
     size_t min_last_chunk; /* set by the policy: the session makes the last chunk of a prompt at
                               least this long (SnapKV's observation window); 0 = any */
     size_t quest_budget;   /* Quest: keys a decode step reads per key/value head; 0 = all */

@@ -154,10 +154,10 @@ xf_status xf_session_eval(xf_session *s, const int32_t *ids, size_t n, float *lo
         for (size_t t = 0; t < T; t++) s->pos[t] = (int32_t)(kv->n_past + t);
         xf_fwd f = {.n_seq = 1, .off = off, .pos = s->pos, .ids = ids + a, .kv = &kv, .X = s->X, .rope_len = past + n};
         const int wide = kv->n_past == s->wide_rows && T > XF_QMM_GEMV_MAX_T;
+        kv->n_pending = n - a - T; /* before the forward: SnapKV's weights are wanted of the last chunk only */
         if ((st = xf_forward(m, &f, &s->ws))) return st;
         if (wide) s->wide_rows += T;
         kv->n_past += T;
-        kv->n_pending = n - a - T;
         if ((st = xf_kv_after_forward(kv, T))) return st;
     }
     if (logits_last) {
