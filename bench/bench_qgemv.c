@@ -13,13 +13,21 @@
  * per line: {"type", "T", "gemv_ns", "gemm_ns", "int8_ns"}. Used to set each path's row limit
  * (XF_QMM_GEMV_MAX_T, XF_QMM_Q8_MAX_T in qmatmul.h).
  *
- * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] [--crossover] */
+ * --shapes NxK,... [--threads T]: instead, per type and shape, the one-row int8-activation product
+ * through the threaded driver xf_qmatmul_q8 (activation quantization and the pool's fork-join
+ * included), on copies of the N x K matrix enough for 384 MB, visited in turn (weights from
+ * memory, as in a decode step); one JSON object per line with wall and CPU ns per call and the
+ * weight GB/s by wall time. Qwen2.5-1.5B's shapes: 1536x1536 (q, o), 256x1536 (k, v),
+ * 8960x1536 (gate, up), 1536x8960 (down).
+ *
+ * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/threadpool.h"
 #include "io/gguf.h"
 #include "kernels/qgemv_q8.h"
 #include "kernels/qmatmul.h"
@@ -117,22 +125,71 @@ static int run_crossover(const char *types, int runs) {
     return 0;
 }
 
+/* --shapes (see the top). */
+static int run_shapes(const char *types, const char *shapes, int runs, int threads) {
+    xf_pool *pool = NULL;
+    if (xf_pool_create(threads, &pool) || xf_pool_reserve(pool, xf_q8act_bytes(1, 1 << 16))) return 2;
+    double *tw = malloc((size_t)runs * sizeof *tw), *tc = malloc((size_t)runs * sizeof *tc);
+    char list[256], sl[256];
+    snprintf(list, sizeof list, "%s", types);
+    char *s1 = NULL, *s2 = NULL;
+    for (char *name = strtok_r(list, ",", &s1); name; name = strtok_r(NULL, ",", &s1)) {
+        const xf_quant_traits *q = type_named(name);
+        if (!q) return 2;
+        snprintf(sl, sizeof sl, "%s", shapes);
+        for (char *tok = strtok_r(sl, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+            size_t N = 0, K = 0;
+            if (sscanf(tok, "%zux%zu", &N, &K) != 2 || !N || !K || K % q->block_size) {
+                fprintf(stderr, "bench_qgemv: bad shape %s for %s\n", tok, q->name);
+                return 2;
+            }
+            const size_t rb = K / q->block_size * q->type_size, bytes = N * rb;
+            const size_t n_mats = (384u << 20) / bytes + 1;
+            uint8_t *W = xf_aligned_alloc(n_mats * bytes);
+            float *X = malloc(K * sizeof *X), *Y = malloc(N * sizeof *Y);
+            if (!W || !X || !Y) return 2;
+            fill(q, W, n_mats * N * K / q->block_size);
+            for (size_t k = 0; k < K; k++) X[k] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
+            const int calls = (int)n_mats;
+            for (int r = 0; r < runs; r++) {
+                const double w0 = bench_now(), c0 = bench_cpu();
+                for (int i = 0; i < calls; i++)
+                    xf_qmatmul_q8(pool, q->ggml_type, W + (size_t)i * bytes, rb, NULL, X, K, Y, N, 1, N, K);
+                tw[r] = (bench_now() - w0) / calls, tc[r] = (bench_cpu() - c0) / calls;
+            }
+            const double w = bench_median(tw, runs), c = bench_median(tc, runs);
+            printf("{\"type\": \"%s\", \"N\": %zu, \"K\": %zu, \"threads\": %d, \"wall_ns\": %.0f, \"cpu_ns\": %.0f, "
+                   "\"GB_per_s\": %.2f, \"GB_per_cpu_s\": %.2f}\n",
+                   q->name, N, K, threads, w * 1e9, c * 1e9, (double)bytes / w / 1e9, (double)bytes * threads / c / 1e9);
+            fflush(stdout);
+            free(W), free(X), free(Y);
+        }
+    }
+    free(tw), free(tc);
+    xf_pool_free(pool);
+    return 0;
+}
+
 static const char *ALL = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K";
 
 int main(int argc, char **argv) {
     const char *types = ALL;
-    int runs = 5, crossover = 0;
+    int runs = 5, crossover = 0, threads = 1;
+    const char *shapes = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--crossover")) crossover = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--types")) types = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--runs")) runs = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--shapes")) shapes = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]]\n", argv[0]);
             return 2;
         }
     }
     if (runs < 1 || runs > 100) return 2;
     if (crossover) return run_crossover(types, runs);
+    if (shapes) return run_shapes(types, shapes, runs, threads < 1 ? 1 : threads);
     /* cached: one 576 x 1536 matrix; streamed: 24 matrices of 1536 x 1536 (~24 x 1.3-2.8 MB) */
     const size_t N_c = 576, K = 1536, N_s = 1536, n_mats = 24;
     float *X = malloc(K * sizeof *X), *Y = malloc(N_s * sizeof *Y);
