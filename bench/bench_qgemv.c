@@ -21,10 +21,11 @@
  * 8960x1536 (gate, up), 1536x8960 (down).
  *
  * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]] */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/alloc.h"
 #include "core/threadpool.h"
@@ -125,8 +126,17 @@ static int run_crossover(const char *types, int runs) {
     return 0;
 }
 
+/* bytes of anonymous memory in transparent huge pages where the kernel gives them (--huge). */
+static void *bench_huge_alloc(size_t bytes) {
+    bytes = (bytes + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE);
+    return p;
+}
+
 /* --shapes (see the top). */
-static int run_shapes(const char *types, const char *shapes, int runs, int threads) {
+static int run_shapes(const char *types, const char *shapes, int runs, int threads, int huge) {
     xf_pool *pool = NULL;
     if (xf_pool_create(threads, &pool) || xf_pool_reserve(pool, xf_q8act_bytes(1, 1 << 16))) return 2;
     double *tw = malloc((size_t)runs * sizeof *tw), *tc = malloc((size_t)runs * sizeof *tc);
@@ -145,7 +155,7 @@ static int run_shapes(const char *types, const char *shapes, int runs, int threa
             }
             const size_t rb = K / q->block_size * q->type_size, bytes = N * rb;
             const size_t n_mats = (384u << 20) / bytes + 1;
-            uint8_t *W = xf_aligned_alloc(n_mats * bytes);
+            uint8_t *W = huge ? bench_huge_alloc(n_mats * bytes) : xf_aligned_alloc(n_mats * bytes);
             float *X = malloc(K * sizeof *X), *Y = malloc(N * sizeof *Y);
             if (!W || !X || !Y) return 2;
             fill(q, W, n_mats * N * K / q->block_size);
@@ -162,7 +172,9 @@ static int run_shapes(const char *types, const char *shapes, int runs, int threa
                    "\"GB_per_s\": %.2f, \"GB_per_cpu_s\": %.2f}\n",
                    q->name, N, K, threads, w * 1e9, c * 1e9, (double)bytes / w / 1e9, (double)bytes * threads / c / 1e9);
             fflush(stdout);
-            free(W), free(X), free(Y);
+            if (huge) munmap(W, (n_mats * bytes + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1));
+            else free(W);
+            free(X), free(Y);
         }
     }
     free(tw), free(tc);
@@ -174,7 +186,7 @@ static const char *ALL = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K";
 
 int main(int argc, char **argv) {
     const char *types = ALL;
-    int runs = 5, crossover = 0, threads = 1;
+    int runs = 5, crossover = 0, threads = 1, huge = 0;
     const char *shapes = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--crossover")) crossover = 1;
@@ -182,6 +194,7 @@ int main(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(argv[i], "--runs")) runs = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--shapes")) shapes = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--huge")) huge = 1;
         else {
             fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]]\n", argv[0]);
             return 2;
@@ -189,7 +202,7 @@ int main(int argc, char **argv) {
     }
     if (runs < 1 || runs > 100) return 2;
     if (crossover) return run_crossover(types, runs);
-    if (shapes) return run_shapes(types, shapes, runs, threads < 1 ? 1 : threads);
+    if (shapes) return run_shapes(types, shapes, runs, threads < 1 ? 1 : threads, huge);
     /* cached: one 576 x 1536 matrix; streamed: 24 matrices of 1536 x 1536 (~24 x 1.3-2.8 MB) */
     const size_t N_c = 576, K = 1536, N_s = 1536, n_mats = 24;
     float *X = malloc(K * sizeof *X), *Y = malloc(N_s * sizeof *Y);
