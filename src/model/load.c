@@ -28,8 +28,12 @@ static xf_status prepare_format(xf_model *m, xf_weight *w) {
         return st;
     }
     if (w->fmt->ggml_type >= 0 && w->fmt != &xf_fmt_f32 && m->weight_format == XF_WEIGHTS_INT8 &&
-        xf_qgemv_q8_has(w->fmt->ggml_type) && w->cols % XF_Q8A_BLOCK == 0)
+        xf_qgemv_q8_has(w->fmt->ggml_type) && w->cols % XF_Q8A_BLOCK == 0) {
         w->act_q8 = m->act_q8_all ? 2 : 1; /* GGUF blocks stay as they are; int8 compute quantizes the activations */
+        /* the int8 GEMV streams them every token: from huge pages, not the file's 4 KiB ones */
+        xf_status st = xf_weight_to_hugepages(m->ws, w, w->rows * w->row_bytes);
+        if (st) return st;
+    }
     if (w->fmt != &xf_fmt_f32 || !w->data) return XF_OK;
     return xf_format_convert(m->ws, w,
                              m->weight_format == XF_WEIGHTS_INT8   ? &xf_fmt_i8

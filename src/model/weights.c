@@ -380,18 +380,46 @@ const char *const *xf_weight_set_paths(const xf_weight_set *ws) { return (const 
 
 xf_status xf_weight_set_adopt(xf_weight_set *ws, void *buf) { return keep_owned(ws, buf); }
 
-void xf_weight_release(xf_weight_set *ws, const xf_weight *w) {
-    if (!w->data) return;
-    int mapped = 0; /* only a tensor served straight from a file mapping */
-    for (size_t i = 0; i < ws->n_files && !mapped; i++)
-        for (size_t k = 0; k < xf_st_count(ws->files[i]) && !mapped; k++) mapped = xf_st_at(ws->files[i], k)->data == w->data;
-    for (size_t i = 0; ws->gguf && i < xf_gguf_tensor_count(ws->gguf) && !mapped; i++)
-        mapped = xf_gguf_tensor_at(ws->gguf, i)->data == w->data;
-    if (!mapped) return;
+/* 1 if data is a tensor served straight from one of the set's file mappings. */
+static int is_mapped(const xf_weight_set *ws, const void *data) {
+    for (size_t i = 0; i < ws->n_files; i++)
+        for (size_t k = 0; k < xf_st_count(ws->files[i]); k++)
+            if (xf_st_at(ws->files[i], k)->data == data) return 1;
+    for (size_t i = 0; ws->gguf && i < xf_gguf_tensor_count(ws->gguf); i++)
+        if (xf_gguf_tensor_at(ws->gguf, i)->data == data) return 1;
+    return 0;
+}
+
+/* Drop the whole pages of [data, data + bytes) of a file mapping (advisory: failure only keeps them). */
+static void drop_pages(const void *data, size_t bytes) {
     long page = sysconf(_SC_PAGESIZE);
     if (page <= 0) return;
-    uintptr_t a = (uintptr_t)w->data, e = a + w->rows * w->cols * sizeof(float);
+    uintptr_t a = (uintptr_t)data, e = a + bytes;
     a = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
     e &= ~((uintptr_t)page - 1);
-    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED); /* advisory: failure only keeps the pages */
+    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+void xf_weight_release(xf_weight_set *ws, const xf_weight *w) {
+    if (w->data && is_mapped(ws, w->data)) drop_pages(w->data, w->rows * w->cols * sizeof(float));
+}
+
+xf_status xf_weight_to_hugepages(xf_weight_set *ws, xf_weight *w, size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    if (!w->data || bytes < ((size_t)1 << 20) || !is_mapped(ws, w->data)) return XF_OK;
+    const size_t cap = (bytes + huge - 1) & ~(huge - 1);
+    void *buf = aligned_alloc(huge, cap);
+    if (!buf) return XF_OK; /* the mapped bytes serve as well, only slower */
+#ifdef MADV_HUGEPAGE
+    madvise(buf, cap, MADV_HUGEPAGE); /* before the first touch; advisory */
+#endif
+    memcpy(buf, w->data, bytes);
+    xf_status st = keep_owned(ws, buf);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    drop_pages(w->data, bytes);
+    w->data = buf;
+    return XF_OK;
 }
