@@ -413,13 +413,17 @@ xf_status xf_weight_to_hugepages(xf_weight_set *ws, xf_weight *w, size_t bytes) 
 #ifdef MADV_HUGEPAGE
     madvise(buf, cap, MADV_HUGEPAGE); /* before the first touch; advisory */
 #endif
-    memcpy(buf, w->data, bytes);
     xf_status st = keep_owned(ws, buf);
     if (st) {
         free(buf);
         return st;
     }
-    drop_pages(w->data, bytes);
+    /* by 2 MiB, each part's mapped pages dropped once copied: the peak resident set grows by one part */
+    for (size_t off = 0; off < bytes; off += huge) {
+        const size_t n = bytes - off < huge ? bytes - off : huge;
+        memcpy((uint8_t *)buf + off, (const uint8_t *)w->data + off, n);
+        drop_pages((const uint8_t *)w->data + off, n);
+    }
     w->data = buf;
     return XF_OK;
 }
