@@ -15,7 +15,10 @@
  * with the third variant --sparsity 2:4 --weights int4 (s24q4: 4-bit kept values, a scale per 16;
  * give it a Q4_0 GGUF so that the dense variants are 4-bit too).
  *
- * usage: bench_sparse MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE] [--values q8|q4] */
+ * --sparse-head: one more variant, the last 2:4 one with its LM head 2:4 too (sparse_head; a tied
+ * head untied), in the same interleaved runs.
+ *
+ * usage: bench_sparse MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE] [--values q8|q4] [--sparse-head] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,14 +51,15 @@ static char *read_file(const char *path) {
     return buf;
 }
 
-#define NV 3
-static const char *k_names_f32[NV] = {"dense f32", "2:4 f32", ""}, *k_names_q8[NV] = {"dense as stored", "dense int8 acts", "2:4 int8 values"},
-                  *k_names_q4[NV] = {"dense as stored", "dense int8 acts", "2:4 int4 values"};
+#define NV 4
+static const char *k_names_f32[NV] = {"dense f32", "2:4 f32", "2:4 f32, 2:4 head", ""},
+                  *k_names_q8[NV] = {"dense as stored", "dense int8 acts", "2:4 int8 values", "2:4 int8 values, 2:4 head"},
+                  *k_names_q4[NV] = {"dense as stored", "dense int8 acts", "2:4 int4 values", "2:4 int4 values, 2:4 head"};
 
 int main(int argc, char **argv) {
     const char *path = NULL, *text_path = "tests/data/corpus.txt";
     long threads = 1, n_gen = 64, n_prompt = 128, runs = 7;
-    int q8 = 0;
+    int q8 = 0, head = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atol(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--gen")) n_gen = atol(argv[++i]);
@@ -64,6 +68,7 @@ int main(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(argv[i], "--text")) text_path = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--values") && !strcmp(argv[i + 1], "q8")) q8 = 1, i++;
         else if (i + 1 < argc && !strcmp(argv[i], "--values") && !strcmp(argv[i + 1], "q4")) q8 = 2, i++;
+        else if (!strcmp(argv[i], "--sparse-head")) head = 1;
         else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
             fprintf(stderr, "usage: %s MODEL [--threads N] [--gen G] [--prompt P] [--runs R] [--text FILE]\n", argv[0]);
@@ -75,14 +80,15 @@ int main(int argc, char **argv) {
         return 2;
     }
     xf_model *m[NV] = {0};
-    const int nv = q8 ? 3 : 2;
+    const int nv = (q8 ? 3 : 2) + head, s24 = q8 ? 2 : 1; /* variants s24.. are 2:4 */
     const char *const *k_names = q8 == 2 ? k_names_q4 : q8 ? k_names_q8 : k_names_f32;
     for (int v = 0; v < nv; v++) {
         xf_model_params mp = xf_model_default_params();
         mp.n_threads = (int)threads;
         mp.weights = q8 ? (v ? XF_WEIGHTS_INT8 : XF_WEIGHTS_AS_STORED) : XF_WEIGHTS_F32;
-        if (v == (q8 ? 2 : 1)) mp.sparsity = XF_SPARSITY_2_4;
-        if (v == 2 && q8 == 2) mp.weights = XF_WEIGHTS_INT4;
+        if (v >= s24) mp.sparsity = XF_SPARSITY_2_4;
+        if (v > s24) mp.sparse_head = 1;
+        if (v >= 2 && q8 == 2) mp.weights = XF_WEIGHTS_INT4;
         if (xf_model_load(path, &mp, &m[v]) != XF_OK) return fail(path);
     }
     char *text = read_file(text_path);

@@ -229,6 +229,13 @@ typedef struct xf_model_params {
      * keys; 0 (or 1) = dense. Not with attn_block_density or ProbSparse. Single-token decode
      * steps stay dense. Added after the fields above (struct_size). */
     float attn_vslash_density;
+    /* With sparsity XF_SPARSITY_2_4 (decoders): 1 prunes the language-model head 2:4 too, by the
+     * same method (Wanda / SparseGPT calibrated on the head's inputs, the final-normed hidden
+     * states), with the same kept values (float, int8, int4); a head tied to the token embedding
+     * is untied first: the embedding stays dense (a lookup reads one row per token), the head
+     * becomes its own tensor (saved as output.weight). 0 (default) = the head stays dense, as in
+     * the Wanda and SparseGPT papers (docs/COMPRESSION.md). Added after the fields above (struct_size). */
+    int sparse_head;
 } xf_model_params;
 
 static inline xf_model_params xf_model_default_params(void) {

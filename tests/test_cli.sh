@@ -83,6 +83,12 @@ run 2 "$X" embed -m "$model" --sparsity 2:4 --calib /dev/null </dev/null
 err_has "wanda or sparsegpt only"
 run 1 "$X" embed -m "$model" --sparsity 0.5 --weights int8 </dev/null
 err_has "does not combine with weights INT8"
+run 2 "$X" embed -m "$model" --sparse-head </dev/null
+err_has "--sparse-head prunes the LM head 2:4: it needs --sparsity 2:4"
+run 2 "$X" embed -m "$model" --sparsity 0.5 --sparse-head </dev/null
+err_has "it needs --sparsity 2:4"
+run 1 "$X" embed -m "$model" --sparsity 2:4 --sparse-head </dev/null
+err_has "no LM head to prune"
 run 2 "$X" embed -m "$model" --output </dev/null
 err_has "requires a value"
 run 2 "$X" embed -m "$model" a.txt b.txt

@@ -80,7 +80,7 @@ class ModelParams(ctypes.Structure):  # xf_model_params (enums are int)
                 ("calib_max_tokens", c_size_t), ("attn_window", c_size_t), ("attn_full_layers", ctypes.c_char_p),
                 ("attn_sinks", c_size_t), ("attn_block_density", ctypes.c_float),
                 ("probsparse_factor", ctypes.c_float), ("probsparse_exact", ctypes.c_int),
-                ("attn_vslash_density", ctypes.c_float)]
+                ("attn_vslash_density", ctypes.c_float), ("sparse_head", ctypes.c_int)]
 
 
 class SamplerParams(ctypes.Structure):  # xf_sampler_params

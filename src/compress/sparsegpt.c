@@ -290,35 +290,59 @@ static void layer_linears(xf_layer *L, xf_linear_w *lin[7]) {
     memcpy(lin, all, sizeof all);
 }
 
-/* Prune layer L's linears with the Gram matrices its calibration pass collected; 2:4 with int8 /
- * int4 kept values (m->sparse_qbits) quantizes them in the update (xf_sparsegpt_prune_q). */
+/* Prune linear li with the Gram matrix src of its inputs (copied into *gram: the pruning destroys
+ * it); 2:4 with int8 / int4 kept values (m->sparse_qbits) quantizes them in the update
+ * (xf_sparsegpt_prune_q). */
+static xf_status prune_one(xf_model *m, xf_linear_w *li, const double *src, double **gram) {
+    const size_t R = li->w.rows, C = li->w.cols;
+    float *Wf = xf_weight_dense_copy(&li->w);
+    double *Wd = Wf ? xf_malloc(R * C * sizeof *Wd) : NULL;
+    double *t = Wd ? xf_realloc(*gram, C * C * sizeof **gram) : NULL;
+    const int qb = m->sparsity == XF_SPARSITY_2_4 ? m->sparse_qbits : 0;
+    void *sc = qb ? xf_malloc(qb == 8 ? R * sizeof(float) : R * (C / 32) * sizeof(uint16_t) + 1) : NULL;
+    if (!t || (qb && !sc)) {
+        free(Wf), free(Wd), free(sc);
+        return xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory pruning \"%s\"", li->w.name);
+    }
+    *gram = t;
+    memcpy(*gram, src, C * C * sizeof **gram);
+    for (size_t i = 0; i < R * C; i++) Wd[i] = Wf[i];
+    xf_status st = xf_sparsegpt_prune_q(Wd, R, C, *gram, m->sparsity == XF_SPARSITY_2_4, m->sparsity_ratio, 0, qb, sc);
+    for (size_t i = 0; !st && i < R * C; i++) Wf[i] = (float)Wd[i];
+    if (!st) st = qb ? install_q(m, li, Wf, qb, sc) : install(m, li, Wf);
+    free(Wf), free(Wd), free(sc);
+    return st;
+}
+
+/* Prune layer L's linears with the Gram matrices its calibration pass collected. */
 static xf_status prune_layer(xf_model *m, xf_layer *L) {
     xf_linear_w *lin[7];
     layer_linears(L, lin);
-    double *gram = NULL; /* each linear's Hessian is destroyed by the pruning: a copy */
+    double *gram = NULL;
     xf_status st = XF_OK;
-    for (int k = 0; !st && k < 7; k++) {
-        xf_linear_w *li = lin[k];
-        if (!li->w.data) continue;
-        const size_t R = li->w.rows, C = li->w.cols;
-        float *Wf = xf_weight_dense_copy(&li->w);
-        double *Wd = Wf ? xf_malloc(R * C * sizeof *Wd) : NULL;
-        double *t = Wd ? xf_realloc(gram, C * C * sizeof *gram) : NULL;
-        const int qb = m->sparsity == XF_SPARSITY_2_4 ? m->sparse_qbits : 0;
-        void *sc = qb ? xf_malloc(qb == 8 ? R * sizeof(float) : R * (C / 32) * sizeof(uint16_t) + 1) : NULL;
-        if (!t || (qb && !sc)) {
-            free(Wf), free(Wd), free(sc);
-            st = xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory pruning \"%s\"", li->w.name);
-            break;
-        }
-        gram = t;
-        memcpy(gram, gram_owner(L, li)->in_gram, C * C * sizeof *gram);
-        for (size_t i = 0; i < R * C; i++) Wd[i] = Wf[i];
-        st = xf_sparsegpt_prune_q(Wd, R, C, gram, m->sparsity == XF_SPARSITY_2_4, m->sparsity_ratio, 0, qb, sc);
-        for (size_t i = 0; !st && i < R * C; i++) Wf[i] = (float)Wd[i];
-        if (!st) st = qb ? install_q(m, li, Wf, qb, sc) : install(m, li, Wf);
-        free(Wf), free(Wd), free(sc);
+    for (int k = 0; !st && k < 7; k++)
+        if (lin[k]->w.data) st = prune_one(m, lin[k], gram_owner(L, lin[k])->in_gram, &gram);
+    free(gram);
+    return st;
+}
+
+/* The 2:4 LM head (xf_model_params.sparse_head), after the blocks: the Gram matrix of its inputs
+ * (the final-normed hidden states of the pruned model over the calibration tokens; g holds at
+ * least hidden^2 doubles), then the head pruned like a block linear. */
+static xf_status prune_head(xf_model *m, const int32_t *ids, size_t n, size_t chunk, double *g) {
+    xf_linear_w *h = &m->plan.lm_head;
+    const size_t C = h->w.cols;
+    memset(g, 0, C * C * sizeof *g);
+    h->in_gram = g, h->gram_block = C, h->gram_gemm = 1;
+    xf_status st = XF_OK;
+    for (size_t a = 0; !st && a < n; a += chunk) {
+        float *X;
+        const size_t len = n - a < chunk ? n - a : chunk;
+        if (!(st = xf_model_forward_ids(m, ids + a, len, &X))) xf_linear_stats(m->pool, h, X, len);
     }
+    h->in_gram = NULL, h->gram_block = 0, h->gram_gemm = 0;
+    double *gram = NULL;
+    if (!st) st = prune_one(m, h, g, &gram);
     free(gram);
     return st;
 }
@@ -357,6 +381,12 @@ xf_status xf_model_sparsegpt(xf_model *m, const char *text, size_t max_tokens) {
         const size_t d = layer_grams(&P->layers[l], NULL);
         if (d > most) most = d;
     }
+    const int head = m->sparse_head && P->lm_head.w.data;
+    if (head && P->lm_head.w.cols % (m->sparse_qbits == 4 ? 32 : 4))
+        return xf_error(XF_ERR_UNSUPPORTED, "tensor \"%s\" has %zu inputs: 2:4 sparsity%s needs a multiple of %d",
+                        P->lm_head.w.name, P->lm_head.w.cols, m->sparse_qbits == 4 ? " with 4-bit values" : "",
+                        m->sparse_qbits == 4 ? 32 : 4);
+    if (head && P->lm_head.w.cols * P->lm_head.w.cols > most) most = P->lm_head.w.cols * P->lm_head.w.cols;
     int32_t *ids = NULL;
     size_t n = 0, chunk = 1;
     xf_status st = xf_model_calib_ids(m, text, max_tokens, "SparseGPT", &ids, &n, &chunk);
@@ -380,6 +410,7 @@ xf_status xf_model_sparsegpt(xf_model *m, const char *text, size_t max_tokens) {
             st = xf_model_forward_layer(m, ids + a, n - a < chunk ? n - a : chunk, l, X + a * H);
     }
     for (size_t l = 0; l < nl; l++) layer_grams(&P->layers[l], NULL);
+    if (!st && head) st = prune_head(m, ids, n, chunk, g);
     free(ids), free(X), free(tmp), free(g);
     return st;
 }

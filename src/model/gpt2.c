@@ -20,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "io/gguf.h"
 #include "model/formats.h"
 #include "model/model.h"
 
@@ -89,8 +90,12 @@ static xf_status gpt2_load(xf_model *m) {
     if ((st = xf_weight_get(m->ws, n, 2, c->max_position_embeddings, H, &P->pos_emb))) return st;
     snprintf(n, sizeof n, "%sln_f", pre);
     if ((st = xf_model_get_norm(m, n, nk, nb, H, eps, &P->final_norm))) return st;
+    const xf_gguf *g = xf_weight_set_gguf(m->ws);
+    const xf_gguf_tensor *head = g ? xf_gguf_find_tensor(g, "output.weight") : NULL;
     if (c->tie_word_embeddings) P->lm_head.w = P->tok_emb;
-    else if ((st = xf_weight_get(m->ws, "lm_head.weight", 2, P->tok_emb.rows, H, &P->lm_head.w)))
+    else if (head && xf_ggml_is_s24(head->type)) { /* a 2:4 head (--sparse-head) stays compressed */
+        if ((st = xf_weight_get_stored(m->ws, "lm_head.weight", P->tok_emb.rows, H, &P->lm_head.w))) return st;
+    } else if ((st = xf_weight_get(m->ws, "lm_head.weight", 2, P->tok_emb.rows, H, &P->lm_head.w)))
         return st;
     if (!c->tie_word_embeddings && xf_weight_set_has(m->ws, "lm_head.bias") &&
         (st = xf_weight_get(m->ws, "lm_head.bias", 1, P->tok_emb.rows, 0, &P->lm_head.b)))

@@ -291,12 +291,23 @@ xf_status xf_model_finish_plan(xf_model *m) {
         if (P->lm_head.w.cols != P->hidden || P->lm_head.w.rows != P->tok_emb.rows)
             return xf_error(XF_ERR_FORMAT, "%s: lm_head is [%zu, %zu], expected [%zu, %zu]", m->path, P->lm_head.w.rows,
                             P->lm_head.w.cols, P->tok_emb.rows, P->hidden);
+        if (m->sparse_head && m->cfg.tie_word_embeddings) {
+            /* the 2:4 head of a tied model: its own tensor (float panels until pruned below or by
+             * the calibrated methods), the embedding stays as it is for the lookups */
+            m->cfg.tie_word_embeddings = 0;
+            P->lm_head.w.name = "lm_head.weight";
+        }
         if (!m->cfg.tie_word_embeddings) n += lcount(&P->lm_head);
         const xf_weight_format wf = m->weight_format;
-        if (m->sparse_qbits) m->weight_format = XF_WEIGHTS_INT8; /* the dense head of an int8 / int4 2:4 model: as --weights int8 */
-        st = prepare_format(m, &P->lm_head.w);
+        if (m->sparse_qbits && !m->sparse_head) m->weight_format = XF_WEIGHTS_INT8; /* the dense head of an int8 / int4 2:4 model: as --weights int8 */
+        if (xf_weight_is_s24(&P->lm_head.w)) st = prepare_s24(m, &P->lm_head.w); /* a 2:4 head from a file */
+        else st = prepare_format(m, &P->lm_head.w);
         m->weight_format = wf;
+        if (!st && m->sparse_head && m->sparsity_method == XF_SPARSE_MAGNITUDE) st = xf_model_sparsify_head(m, NULL);
         if (st || (st = xf_linear_reserve(m->pool, &P->lm_head.w))) return st;
+    } else if (m->sparse_head) {
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: sparse_head (--sparse-head): the model has no LM head to prune (an encoder)",
+                        m->path);
     }
     m->n_params = n;
     return XF_OK;

@@ -188,6 +188,7 @@ static xf_status finish_load(xf_model *m, const char *path, const xf_model_param
     m->sparsity = p->sparsity;
     m->sparsity_method = p->sparsity_method;
     m->sparsity_ratio = p->sparsity_ratio > 0 ? p->sparsity_ratio : 0.5f;
+    m->sparse_head = p->sparse_head;
     m->sparse_qbits = m->sparsity != XF_SPARSITY_2_4 ? 0
                       : p->weights == XF_WEIGHTS_INT8 || p->weights == XF_WEIGHTS_A8 ? 8
                       : p->weights == XF_WEIGHTS_INT4 ? 4 : 0;
@@ -225,6 +226,11 @@ static xf_status check_sparsity(const xf_model_params *p) {
     if (p->weights == XF_WEIGHTS_INT4 && p->sparsity != XF_SPARSITY_2_4)
         return xf_error(XF_ERR_UNSUPPORTED, "weights INT4 are the 4-bit kept values of 2:4 sparsity: they need sparsity "
                                             "2:4 (dense 4-bit weights: a Q4_0 / Q4_K GGUF file, xfmr quantize)");
+    if (p->sparse_head != 0 && p->sparse_head != 1)
+        return xf_error(XF_ERR_INVALID_ARG, "sparse_head %d is not 0 or 1", p->sparse_head);
+    if (p->sparse_head && p->sparsity != XF_SPARSITY_2_4)
+        return xf_error(XF_ERR_INVALID_ARG, "sparse_head (--sparse-head) prunes the LM head 2:4: it needs sparsity 2:4 (--sparsity 2:4)%s",
+                        p->sparsity == XF_SPARSITY_UNSTRUCTURED ? ", not unstructured" : "");
     if (p->sparsity == XF_SPARSITY_NONE) {
         if (p->calib_text)
             return xf_error(XF_ERR_INVALID_ARG,

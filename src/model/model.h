@@ -40,6 +40,7 @@ struct xf_model {
     xf_sparsity_method sparsity_method;
     int sparse_qbits; /* 2:4 with integer kept values: 8 (s24q8, --weights int8), 4 (s24q4, --weights int4), 0 float */
     float sparsity_ratio;
+    int sparse_head;   /* xf_model_params.sparse_head: the LM head pruned 2:4 too (untied from the embedding) */
     xf_fwd_ws *fws;    /* workspace of xf_embed / xf_model_logits calls */
     /* Between-layer hook of encoder batches (forward.h; adaptive methods set it: early exit,
      * token pruning); pooling reads the tokens it leaves. NULL: every layer, every token. */
@@ -107,6 +108,9 @@ xf_status xf_model_s24_make(xf_model *m, xf_weight *w, const float *s);
 int xf_weight_is_s24(const xf_weight *w);
 /* Rows [r0, r0 + rows) of a 2:4 weight `all` (GGUF S24*: rows live in sections) as an owned copy. */
 xf_status xf_model_s24_rows(xf_model *m, const xf_weight *all, size_t r0, size_t rows, xf_weight *out);
+/* The 2:4 LM head (xf_model_params.sparse_head): the head pruned as the blocks are, with score
+ * |w| x s[k] (s NULL: magnitude); scratch reserved. */
+xf_status xf_model_sparsify_head(xf_model *m, const float *s);
 /* Wanda: the input norms of every block linear over calibration text (at most max_tokens tokens,
  * 0 = 4096), then each weight made sparse by |w| x norm. Called at load, on the dense model. */
 xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens);

@@ -2,7 +2,8 @@
  * 2:4 (kernels/sparse24.h, the s24 format) or unstructured (a ratio of each output's weights set
  * to 0, float panels), by magnitude or by Wanda's score |w| x ||input||_2, the input norms
  * collected over calibration text by xf_linear (xf_linear_w.in_sq) in forward passes of the
- * dense model. Embeddings and the language-model head stay dense. */
+ * dense model. Embeddings stay dense; the language-model head too unless sparse_head asks for it
+ * 2:4 (xf_model_sparsify_head; Wanda's head norms are those of the final-normed hidden states). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,15 @@ xf_status xf_model_sparsify_weight(xf_model *m, xf_weight *w, const float *s) {
     return st ? st : xf_linear_reserve(m->pool, w);
 }
 
+xf_status xf_model_sparsify_head(xf_model *m, const float *s) {
+    xf_weight *w = &m->plan.lm_head.w;
+    if (!w->data) return XF_OK;
+    const int bits = w->fmt == &xf_fmt_s24q8 ? 8 : w->fmt == &xf_fmt_s24q4 ? 4 : w->fmt == &xf_fmt_s24 ? 0 : -1;
+    xf_status st = !s && bits == m->sparse_qbits ? XF_OK /* already 2:4 (a file's head): its own magnitude mask */
+                                                   : xf_model_s24_make(m, w, s);
+    return st ? st : xf_linear_reserve(m->pool, w);
+}
+
 /* The block linears of the plan, in order (NULL-data ones included: skipped by the callers). */
 #define XF_LIN_PER_LAYER 7
 static xf_linear_w *block_linear(xf_plan *P, size_t i) {
@@ -97,9 +107,16 @@ xf_status xf_model_calib_run(xf_model *m, const char *text, size_t max_tokens, c
     int32_t *ids;
     size_t n, chunk;
     xf_status st = xf_model_calib_ids(m, text, max_tokens, what, &ids, &n, &chunk);
+    const xf_linear_w *h = &m->plan.lm_head;
     for (size_t a = 0; !st && a < n; a += chunk) {
         float *X;
-        st = xf_model_forward_ids(m, ids + a, n - a < chunk ? n - a : chunk, &X);
+        const size_t len = n - a < chunk ? n - a : chunk;
+        st = xf_model_forward_ids(m, ids + a, len, &X);
+        /* the head's inputs (the final-normed hidden states), when its statistics are asked for */
+        if (!st && h->in_sq)
+            for (size_t t = 0; t < len; t++)
+                for (size_t k = 0; k < h->w.cols; k++) h->in_sq[k] += (double)X[t * h->w.cols + k] * X[t * h->w.cols + k];
+        if (!st && (h->in_abs || h->in_gram)) xf_linear_stats(m->pool, h, X, len);
     }
     free(ids);
     return st;
@@ -142,10 +159,19 @@ const double *xf_model_input_sq_of(const xf_model *m, const double *acc, const x
 }
 
 xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max_tokens) {
-    double *acc = NULL;
-    xf_status st = xf_model_input_sq(m, text, max_tokens, "Wanda", &acc);
-    if (st) return st;
+    double *acc = NULL, *head_sq = NULL;
     xf_plan *P = &m->plan;
+    if (m->sparse_head && P->lm_head.w.data) { /* the head's input norms, from the same pass */
+        if (!(head_sq = xf_calloc(P->lm_head.w.cols, sizeof *head_sq)))
+            return xf_error(XF_ERR_NOMEM, "cannot allocate calibration sums");
+        P->lm_head.in_sq = head_sq;
+    }
+    xf_status st = xf_model_input_sq(m, text, max_tokens, "Wanda", &acc);
+    P->lm_head.in_sq = NULL;
+    if (st) {
+        free(head_sq);
+        return st;
+    }
     const size_t nl = P->n_layers * XF_LIN_PER_LAYER;
     float *s = NULL;
     for (size_t i = 0, at = 0; !st && i < nl; i++) {
@@ -161,7 +187,18 @@ xf_status xf_model_sparsify_calibrated(xf_model *m, const char *text, size_t max
         at += l->w.cols;
         st = xf_model_sparsify_weight(m, &l->w, s);
     }
+    if (!st && head_sq) { /* Wanda on the head: |w| x the norm of its input k */
+        const size_t C = P->lm_head.w.cols;
+        float *t = xf_realloc(s, C * sizeof *s);
+        if (!t) st = xf_error(XF_ERR_NOMEM, "out of memory");
+        else {
+            s = t;
+            for (size_t k = 0; k < C; k++) s[k] = (float)sqrt(head_sq[k]);
+            st = xf_model_sparsify_head(m, s);
+        }
+    }
     free(s);
     free(acc);
+    free(head_sq);
     return st;
 }

@@ -157,6 +157,7 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->sparsity_method = XF_SPARSE_MAGNITUDE;
     mo->calib = NULL;
     mo->calib_tokens = 0;
+    mo->sparse_head = 0;
 }
 
 int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opts *mo) {
@@ -214,6 +215,7 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         }
         mo->calib = arg;
         return 1;
+    case CLI_OPT_SPARSE_HEAD: mo->sparse_head = 1; return 1;
     case CLI_OPT_CALIB_TOKENS:
         return cli_parse_int(p->cmd, "--calib-tokens", arg, 2, 1000000, &mo->calib_tokens) ? -1 : 1;
     case CLI_OPT_MAX_LENGTH:

@@ -144,6 +144,7 @@ typedef struct cli_model_opts {
     xf_sparsity_method sparsity_method; /* --sparsity-method */
     const char *calib;        /* --calib FILE (Wanda) */
     long calib_tokens;        /* --calib-tokens, 0 = the library's default */
+    int sparse_head;          /* --sparse-head: the LM head 2:4 too */
     long attn_window;         /* --attn-window N, 0 = the model's own attention spans */
     const char *full_layers;  /* --full-layers LIST */
     long attn_sinks;          /* --attn-sinks N, 0 = a plain window */
@@ -160,7 +161,8 @@ enum {
     CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN,
     CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS, CLI_OPT_ATTN_WINDOW,
     CLI_OPT_FULL_LAYERS, CLI_OPT_ATTN_SINKS, CLI_OPT_BLOCK_SPARSE,
-    CLI_OPT_ATTN, CLI_OPT_PROBSPARSE_FACTOR, CLI_OPT_PROBSPARSE_EXACT, CLI_OPT_VERTICAL_SLASH
+    CLI_OPT_ATTN, CLI_OPT_PROBSPARSE_FACTOR, CLI_OPT_PROBSPARSE_EXACT, CLI_OPT_VERTICAL_SLASH,
+    CLI_OPT_SPARSE_HEAD
 };
 /* ProbSparse attention (Informer; encoders and decoder prefill; docs/ADAPTIVE.md). */
 #define CLI_OPTS_PROBSPARSE                                                                         \
@@ -226,10 +228,11 @@ enum {
     "      --exit-target T   calibrated early exit: the smallest threshold that keeps every\n"  \
     "                        text of --exit-calib FILE (one per line) at cosine >= T with\n"   \
     "                        its full-depth embedding\n"
-/* Sparsity made at load (docs/COMPRESSION.md): four options */
+/* Sparsity made at load (docs/COMPRESSION.md): five options */
 #define CLI_OPTS_SPARSITY                                                                          \
     {CLI_OPT_SPARSITY, 0, "sparsity", 1}, {CLI_OPT_SPARSITY_METHOD, 0, "sparsity-method", 1},      \
-        {CLI_OPT_CALIB, 0, "calib", 1}, {CLI_OPT_CALIB_TOKENS, 0, "calib-tokens", 1}
+        {CLI_OPT_CALIB, 0, "calib", 1}, {CLI_OPT_CALIB_TOKENS, 0, "calib-tokens", 1},             \
+        {CLI_OPT_SPARSE_HEAD, 0, "sparse-head", 0}
 #define CLI_HELP_SPARSITY                                                                          \
     "      --sparsity S      prune the blocks' linear weights at load: 2:4 (2 of every 4\n"        \
     "                        inputs kept, stored compressed, sparse kernels) or a ratio in\n"     \
@@ -238,7 +241,9 @@ enum {
     "                        sparsegpt (masks and kept weights updated from the inverse\n"      \
     "                        Hessian of each layer's inputs over --calib)\n"                    \
     "      --calib FILE      calibration text for wanda and sparsegpt\n"                          \
-    "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
+    "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"                 \
+    "      --sparse-head     with --sparsity 2:4: the LM head 2:4 too, by the same method\n"     \
+    "                        (a head tied to the embedding is untied; default: dense head)\n"
 #define CLI_OPTS_WEIGHTS {CLI_OPT_WEIGHTS, 0, "weights", 1}
 #define CLI_HELP_WEIGHTS                                                                       \
     "      --weights FORMAT  stored (default: as the file holds them; F16/BF16 become F32)\n"   \

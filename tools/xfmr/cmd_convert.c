@@ -16,7 +16,7 @@ static const cli_opt OPTS[] = {
 
 void cmd_convert_help(FILE *f) {
     fputs("usage: xfmr convert [MODEL | -m MODEL] -o OUT.gguf [--outtype f32|f16|dense] [--weights W]\n"
-          "                    [--sparsity 2:4|RATIO [--sparsity-method wanda|sparsegpt --calib FILE]]\n"
+          "                    [--sparsity 2:4|RATIO [--sparsity-method wanda|sparsegpt --calib FILE] [--sparse-head]]\n"
           "\n"
           "Write MODEL — a Hugging Face folder or a GGUF file, as xfmr loads it — as one GGUF\n"
           "file: llama.cpp's architecture keys and tensor names (bert, llama, qwen2, gpt2;\n"

@@ -391,6 +391,7 @@ int cmd_eval(int argc, char **argv) {
                                     : o.mo.sparsity_method == XF_SPARSE_SPARSEGPT ? "sparsegpt"
                                                                                   : "magnitude");
             if (o.mo.calib) cJSON_AddStringToObject(opt, "calib", o.mo.calib);
+            if (o.mo.sparse_head) cJSON_AddBoolToObject(opt, "sparse_head", 1);
         }
         cJSON_AddNumberToObject(opt, "threads", (double)o.mo.threads);
         if (o.mo.rope_scaling) {

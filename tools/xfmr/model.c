@@ -148,6 +148,11 @@ int cli_load_model(const cli_model_opts *mo, int need_tokenizer, xf_model **out)
     params.sparsity_ratio = mo->sparsity_ratio;
     params.sparsity_method = mo->sparsity_method;
     params.calib_max_tokens = (size_t)mo->calib_tokens;
+    params.sparse_head = mo->sparse_head;
+    if (mo->sparse_head && mo->sparsity != XF_SPARSITY_2_4) {
+        free(path);
+        return cli_usage_error(NULL, "--sparse-head prunes the LM head 2:4: it needs --sparsity 2:4");
+    }
     char *calib = NULL;
     if (mo->sparsity == XF_SPARSITY_NONE && (mo->calib || mo->sparsity_method != XF_SPARSE_MAGNITUDE)) {
         free(path);
