@@ -8,8 +8,11 @@
 # FFNs at the same parameter counts. JSON per run in OUT (default bench/results/compress).
 # minilm-sparse / smollm2-sparse: the same measures for 2:4 and 50 % unstructured sparsity by
 # magnitude, Wanda and SparseGPT (`xfmr convert --sparsity`, calibrated on the same texts).
+# smollm2-head: 2:4 with the LM head 2:4 too (`--sparse-head`; magnitude, Wanda, SparseGPT with
+# float values; SparseGPT with int8 / int4 values quantized in its update, with and without the
+# head), and each file's size (JSON "file_bytes"). Not part of "all" / "sparse".
 #
-# usage: scripts/compress_quality.sh [XFMR] [minilm|smollm2|all|minilm-sparse|smollm2-sparse|sparse]
+# usage: scripts/compress_quality.sh [XFMR] [minilm|smollm2|all|minilm-sparse|smollm2-sparse|sparse|smollm2-head]
 set -eu
 X=${1:-build/xfmr}
 which=${2:-all}
@@ -95,6 +98,26 @@ if [ "$which" = smollm2-sparse ] || [ "$which" = sparse ]; then
     sparsify "$REF" "$f_out" "$method" "$s" $E/adaptive/calib_docs.txt
     "$X" eval -m "$f_out" --ref "$REF" --task ppl,agree "${TEXTS[@]}" $AG $T \
       --json "$OUT/smollm2_sparse_${tag}.json" >/dev/null
+    rm -f "$f_out"
+  done
+fi
+
+if [ "$which" = smollm2-head ]; then
+  REF="$TMP/smollm2_f32.gguf"
+  [ -s "$REF" ] || "$X" convert -m $SMOL --weights f32 -o "$REF"
+  AG="--kl-tokens 2048 --limit 8 --max-tokens 32"
+  # method:values:head (values f32 / int8 / int4; head 1 = --sparse-head)
+  for v in magnitude:f32:1 wanda:f32:1 sparsegpt:f32:1 sparsegpt:int8:0 sparsegpt:int8:1 sparsegpt:int4:0 sparsegpt:int4:1; do
+    IFS=: read -r method w head <<<"$v"
+    tag="${method}24_${w}$([ "$head" = 1 ] && echo _head)"
+    [ -s "$OUT/smollm2_${tag}.json" ] && continue
+    f_out="$TMP/smollm2_${tag}.gguf"
+    cal=()
+    [ "$method" = magnitude ] || cal=(--sparsity-method "$method" --calib $E/adaptive/calib_docs.txt)
+    hd=()
+    [ "$head" = 1 ] && hd=(--sparse-head)
+    /usr/bin/time -f "%e s wall, %U s user" "$X" convert -m "$REF" --sparsity 2:4 --weights "$w" "${cal[@]}" "${hd[@]}" -o "$f_out"
+    "$X" eval -m "$f_out" --ref "$REF" --task ppl,agree "${TEXTS[@]}" $AG $T --json "$OUT/smollm2_${tag}.json" >/dev/null
     rm -f "$f_out"
   done
 fi
