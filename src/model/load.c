@@ -301,7 +301,8 @@ xf_status xf_model_finish_plan(xf_model *m) {
         const xf_weight_format wf = m->weight_format;
         if (m->sparse_qbits && !m->sparse_head) m->weight_format = XF_WEIGHTS_INT8; /* the dense head of an int8 / int4 2:4 model: as --weights int8 */
         if (xf_weight_is_s24(&P->lm_head.w)) st = prepare_s24(m, &P->lm_head.w); /* a 2:4 head from a file */
-        else st = prepare_format(m, &P->lm_head.w);
+        else if (!m->sparse_head || m->sparsity_method != XF_SPARSE_MAGNITUDE) st = prepare_format(m, &P->lm_head.w);
+        /* (by magnitude the head is pruned below straight from the stored weight: no dense copy kept) */
         m->weight_format = wf;
         if (!st && m->sparse_head && m->sparsity_method == XF_SPARSE_MAGNITUDE) st = xf_model_sparsify_head(m, NULL);
         if (st || (st = xf_linear_reserve(m->pool, &P->lm_head.w))) return st;
