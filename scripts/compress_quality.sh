@@ -109,7 +109,7 @@ if [ "$which" = smollm2-head ]; then
   # method:values:head (values f32 / int8 / int4; head 1 = --sparse-head)
   for v in magnitude:f32:1 wanda:f32:1 sparsegpt:f32:1 sparsegpt:int8:0 sparsegpt:int8:1 sparsegpt:int4:0 sparsegpt:int4:1; do
     IFS=: read -r method w head <<<"$v"
-    tag="${method}24_${w}$([ "$head" = 1 ] && echo _head)"
+    tag="${method}24_${w}$([ "$head" = 1 ] && echo _head || true)"
     [ -s "$OUT/smollm2_${tag}.json" ] && continue
     f_out="$TMP/smollm2_${tag}.gguf"
     cal=()
