@@ -31,6 +31,8 @@ struct xf_weight_set {
     xf_gguf *gguf;
     char arch[64];
     size_t head_dim; /* rows per head of llama's permuted Q / K */
+    uint8_t *arena;   /* xf_weight_to_hugepages: the huge-page block small weights are packed into */
+    size_t arena_left; /* its bytes still free */
 };
 
 void xf_weight_set_free(xf_weight_set *ws) {
@@ -405,18 +407,30 @@ void xf_weight_release(xf_weight_set *ws, const xf_weight *w) {
 }
 
 xf_status xf_weight_to_hugepages(xf_weight_set *ws, xf_weight *w, size_t bytes) {
-    const size_t huge = (size_t)2 << 20;
-    if (!w->data || bytes < ((size_t)1 << 20) || !is_mapped(ws, w->data)) return XF_OK;
-    const size_t cap = (bytes + huge - 1) & ~(huge - 1);
-    void *buf = aligned_alloc(huge, cap);
-    if (!buf) return XF_OK; /* the mapped bytes serve as well, only slower */
+    const size_t huge = (size_t)2 << 20, block = (size_t)16 << 20;
+    if (!w->data || !bytes || !is_mapped(ws, w->data)) return XF_OK;
+    uint8_t *buf = NULL;
+    const size_t need = (bytes + 63) & ~(size_t)63;
+    const int packed = bytes < huge;
+    if (!packed || need > ws->arena_left) {
+        /* its own 2 MiB multiple (2 MiB or more), or a new 16 MiB block for the small ones (the
+         * rest of the last block, under 2 MiB, stays unused) */
+        const size_t cap = bytes < huge ? block : (bytes + huge - 1) & ~(huge - 1);
+        buf = aligned_alloc(huge, cap);
+        if (!buf) return XF_OK; /* the mapped bytes serve as well, only slower */
 #ifdef MADV_HUGEPAGE
-    madvise(buf, cap, MADV_HUGEPAGE); /* before the first touch; advisory */
+        madvise(buf, cap, MADV_HUGEPAGE); /* before the first touch; advisory */
 #endif
-    xf_status st = keep_owned(ws, buf);
-    if (st) {
-        free(buf);
-        return st;
+        xf_status st = keep_owned(ws, buf);
+        if (st) {
+            free(buf);
+            return st;
+        }
+        if (packed) ws->arena = buf, ws->arena_left = cap;
+    }
+    if (packed) { /* after the last small one */
+        buf = ws->arena;
+        ws->arena += need, ws->arena_left -= need;
     }
     /* by 2 MiB, each part's mapped pages dropped once copied: the peak resident set grows by one part */
     for (size_t off = 0; off < bytes; off += huge) {

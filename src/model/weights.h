@@ -68,11 +68,12 @@ xf_status xf_weight_set_adopt(xf_weight_set *ws, void *buf);
 void xf_weight_release(xf_weight_set *ws, const xf_weight *w);
 
 /* Move a weight of `bytes` bytes served straight from a file mapping into memory of the set's
- * own, 2 MiB-aligned and asked for in transparent huge pages (MADV_HUGEPAGE), and drop the mapped
- * pages: a GEMV that streams the whole weight every token misses the TLB once per 2 MiB instead
- * of once per 4 KiB page (the page cache of a mapped file is rarely in huge pages). A no-op
- * (XF_OK) for an owned copy, a weight under 1 MiB, or where the copy cannot be allocated; the
- * bytes are the same either way. */
+ * own, asked for in transparent huge pages (MADV_HUGEPAGE), and drop the mapped pages: a GEMV
+ * that streams the whole weight every token misses the TLB once per 2 MiB instead of once per 4
+ * KiB page (the page cache of a mapped file is rarely in huge pages). Weights of 2 MiB or more get
+ * their own 2 MiB-aligned block, smaller ones are packed (64-byte aligned) into shared 16 MiB
+ * blocks. A no-op (XF_OK) for an owned copy or where the copy cannot be allocated; the bytes are
+ * the same either way. */
 xf_status xf_weight_to_hugepages(xf_weight_set *ws, xf_weight *w, size_t bytes);
 
 /* The open GGUF file behind a GGUF weight set (its metadata stays readable), NULL for safetensors. */
