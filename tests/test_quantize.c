@@ -12,6 +12,7 @@
  *      K types falling back for widths that are no multiple of 256), every quantized tensor equal
  *      to the quantizer applied to the source rows, the model reloading with outputs close to the
  *      float model's;
+ *   3b. a matrix already in the requested type keeps its blocks byte for byte (as llama-quantize);
  *   4. an unknown type: XF_ERR_INVALID_ARG naming the valid ones, no file, no temporary file;
  *   5. all-MiniLM-L6-v2 (when fetched) as Q8_0: cosine to F32 >= 0.999 on golden-corpus lines;
  *   6. searched Q4_0 (quant_search.c): per block, its activation-weighted error is never above
@@ -241,6 +242,63 @@ static void test_tiny_llama(void) {
     xf_model_free(r);
     unlink(out);
     xf_model_free(m);
+}
+
+/* A matrix already in the requested type keeps its blocks byte for byte (llama-quantize copies it),
+ * even blocks that quantizing their values again would change: here Q4_1 blocks none of whose
+ * codes is 0, so that their minimum is not the block's offset m (a re-quantization moves m). */
+static void test_same_type_copied(void) {
+    xf_model *m = load(xf_t_src("tests/data/tiny/llama"));
+    if (!m) return;
+    const char *a = xf_t_out("llama-q4_1-a.gguf"), *a2 = xf_t_out("llama-q4_1-a2.gguf"), *b = xf_t_out("llama-q4_1-b.gguf");
+    const char *name = "blk.0.ffn_gate.weight";
+    xf_save_params sp = xf_save_default_params();
+    sp.quantize = "Q4_1";
+    CHECK_MSG(xf_model_save(m, a, &sp) == XF_OK, "%s", xf_errmsg());
+    xf_model_free(m);
+    size_t len = 0;
+    unsigned char *file = (unsigned char *)xf_t_slurp(a, &len);
+    xf_gguf *g = NULL;
+    size_t off = 0, bytes = 0;
+    if (file && xf_gguf_open(a, &g) == XF_OK) {
+        const xf_gguf_tensor *t = xf_gguf_find_tensor(g, name);
+        CHECK_MSG(t && t->type == XF_GGML_Q4_1, "%s: %s is not Q4_1", a, name);
+        if (t && t->type == XF_GGML_Q4_1) off = (size_t)(xf_gguf_data_offset(g) + t->offset), bytes = (size_t)t->nbytes;
+        xf_gguf_close(g);
+    }
+    int changed = 0;
+    for (size_t blk = off; bytes && blk + 20 <= off + bytes; blk += 20) /* Q4_1: f16 d, f16 m, 16 bytes of codes */
+        for (size_t i = 4; i < 20; i++) {
+            if (!(file[blk + i] & 0x0f)) file[blk + i] |= 0x01, changed = 1;
+            if (!(file[blk + i] & 0xf0)) file[blk + i] |= 0x10, changed = 1;
+        }
+    CHECK_MSG(changed, "%s: no block of %s had a code 0 to change", a, name);
+    FILE *f = file ? fopen(a2, "wb") : NULL;
+    CHECK_MSG(f && fwrite(file, 1, len, f) == len, "cannot write %s", a2);
+    if (f) fclose(f);
+    xf_model *m2 = bytes ? load(a2) : NULL;
+    if (m2) {
+        CHECK_MSG(xf_model_save(m2, b, &sp) == XF_OK, "%s", xf_errmsg());
+        xf_gguf *gb = NULL;
+        if (xf_gguf_open(b, &gb) == XF_OK) {
+            const xf_gguf_tensor *t = xf_gguf_find_tensor(gb, name);
+            CHECK_MSG(t && t->type == XF_GGML_Q4_1 && t->nbytes == bytes && !memcmp(t->data, file + off, bytes),
+                      "%s: %s re-quantized instead of copied", b, name);
+            xf_gguf_close(gb);
+        }
+        /* the check can fail: quantizing those blocks' values again gives other blocks */
+        float *v = malloc(bytes / 20 * 32 * sizeof *v);
+        unsigned char *q = malloc(bytes);
+        if (v && q) {
+            xf_dequant_q4_1_ref(file + off, v, bytes / 20 * 32);
+            xf_quantizer(XF_GGML_Q4_1)(v, q, bytes / 20 * 32);
+            CHECK_MSG(memcmp(q, file + off, bytes) != 0, "the altered Q4_1 blocks re-quantize to themselves: the copy check is void");
+        }
+        free(v), free(q);
+        xf_model_free(m2);
+    }
+    free(file);
+    unlink(a), unlink(a2), unlink(b);
 }
 
 /* ------------------------------------------------------------------ 4 */
@@ -480,6 +538,7 @@ int main(void) {
         for (size_t k = 0; k < N_TYPES; k++) test_golden(k);
     test_tiny_bert();
     test_tiny_llama();
+    test_same_type_copied();
     test_bad_type();
     if (g_in) test_searched();
     if (g_in) test_fp4s();

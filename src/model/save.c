@@ -268,6 +268,11 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
         j->quant = 1;
         if (!s->mixing && s->imp && (j->type == XF_GGML_Q4_0 || j->type >= XF_GGML_FP4S) && n == 1)
             j->imp = xf_model_input_sq_of(s->m, s->imp, ws[0]);
+        /* a matrix already held in that type (a quantized source) keeps its blocks, as llama-quantize
+         * does: quantizing its dequantized values again is not the identity for every type (the K
+         * types' searched scales, blocks written by other quantizers). Not in a mixture's dry run
+         * (mix_prepare), which lists every block matrix it may give another type. */
+        if (!j->imp && (int)j->type == f->ggml_type && !(s->mixing && !s->mix_type)) j->quant = 0;
         if (j->type == XF_GGML_F16) s->n_f16++;
         else s->n_blocks++;
     } else if (f->ggml_type >= 0 && f->ggml_type != XF_GGML_F32 && f->save_type == f->ggml_type) {
