@@ -398,11 +398,17 @@ XF_DISPATCH_VOID(xf_qgemv_decode,
  * emulated with several elsewhere. */
 static int table_pays(void) { return xf_isa_level() >= XF_ISA_AVX512; }
 
+void xf_qgemv_ws(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
+                 float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K, float *ws, size_t ws_bytes) {
+    if (T == 1 && xf_qgemv_avx2(qtype, XF_QAVX_BEST, W, row_bytes, bias, X, Y, n0, n1, K)) return;
+    if (ws_bytes < XF_QAVX_WS_FLOATS(K) * sizeof(float)) ws = NULL;
+    if (T > 1 && xf_qgemv_avx2_rows(qtype, XF_QAVX_BEST, W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K, ws)) return;
+    xf_qgemv_decode(qtype, table_pays(), W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K);
+}
+
 void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
               float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K) {
-    if (T == 1 && xf_qgemv_avx2(qtype, XF_QAVX_BEST, W, row_bytes, bias, X, Y, n0, n1, K)) return;
-    if (T > 1 && xf_qgemv_avx2_rows(qtype, XF_QAVX_BEST, W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K)) return;
-    xf_qgemv_decode(qtype, table_pays(), W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K);
+    xf_qgemv_ws(qtype, W, row_bytes, bias, X, ldx, Y, ldy, T, n0, n1, K, NULL, 0);
 }
 
 void xf_qgemv_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
@@ -472,8 +478,11 @@ static void qmm_task(void *ctx, int ith, int nth) {
     if (j->gemm)
         xf_qgemm(j->qtype, j->W, j->row_bytes, j->bias, j->X, j->ldx, j->Y, j->ldy, j->T, n0, n1, j->K,
                  xf_pool_scratch(j->pool, ith, NULL));
-    else
-        xf_qgemv(j->qtype, j->W, j->row_bytes, j->bias, j->X, j->ldx, j->Y, j->ldy, j->T, n0, n1, j->K);
+    else { /* the thread's scratch for the several-row kernel's packed rows (X is never pool scratch here) */
+        size_t have = 0;
+        float *ws = j->T > 1 ? xf_pool_scratch(j->pool, ith, &have) : NULL;
+        xf_qgemv_ws(j->qtype, j->W, j->row_bytes, j->bias, j->X, j->ldx, j->Y, j->ldy, j->T, n0, n1, j->K, ws, have);
+    }
 }
 
 void xf_qmatmul(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,

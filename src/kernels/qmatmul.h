@@ -41,6 +41,13 @@ size_t xf_qmatmul_scratch(size_t K);
 /* GEMV path, single thread, output columns [n0, n1) (any T; W is streamed once per 4 rows of X). */
 void xf_qgemv(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
               float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+/* Floats of scratch the several-row kernel packs a pass's activation rows into (xf_qgemv_avx2_rows'
+ * ws): 8 rows of K. */
+#define XF_QAVX_WS_FLOATS(K) (8 * (size_t)(K))
+/* xf_qgemv with scratch for the several-row kernel (ws: NULL or ws_bytes >= XF_QAVX_WS_FLOATS(K)
+ * floats, not overlapping X; same results, faster for Q4_0 / Q4_1 with AVX-512). */
+void xf_qgemv_ws(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
+                 float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K, float *ws, size_t ws_bytes);
 /* xf_qgemv through qmatmul.c's generic decoders (for Q8_0 too), with Q4_0 / Q4_1 weights decoded
  * through a 16-entry table of the block's values (table 1: one two-source permute per 8 weights;
  * xf_qgemv does so where AVX-512VL makes that one instruction) or arithmetically (table 0). Both
@@ -57,10 +64,12 @@ int xf_qgemv_avx2(int qtype, int isa, const void *W, size_t row_bytes, const flo
 /* The same for T >= 2 activation rows (the decode steps of several sessions, or a short prompt),
  * ldx / ldy apart, with Q8_0, Q4_0, Q4_1, Q5_0, Q4_K or Q6_K weights: each weight decoded once per
  * pass of up to 8 rows (not once per row), every output bitwise what xf_qgemv_avx2 gives for its
- * row alone (the same decoded floats, the same FMA chain and horizontal sum per output). Returns
- * 0, doing nothing, for T < 2, other types, or as xf_qgemv_avx2 does. */
+ * row alone (the same decoded floats, the same FMA chain and horizontal sum per output). ws: NULL,
+ * or XF_QAVX_WS_FLOATS(K) floats of scratch (not overlapping X) where the AVX-512 kernel of Q4_0
+ * and Q4_1 packs the rows two by two into 512-bit vectors (same results). Returns 0, doing nothing,
+ * for T < 2, other types, or as xf_qgemv_avx2 does. */
 int xf_qgemv_avx2_rows(int qtype, int isa, const void *W, size_t row_bytes, const float *bias, const float *X,
-                       size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
+                       size_t ldx, float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K, float *ws);
 /* Scalar reference of the same product: quants.c's xf_dot_*_f32_ref per element, + bias. */
 void xf_qgemv_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const float *X, size_t ldx,
                   float *Y, size_t ldy, size_t T, size_t n0, size_t n1, size_t K);
