@@ -171,8 +171,10 @@ int main(void) {
     CHECK(xf_pool_scratch(NULL, 0, &have) == NULL && have == 0);
     CHECK(!xf_qmatmul_has(XF_GGML_F32) && !xf_qmatmul_has(XF_GGML_Q8_K));
     int bitwise = 1;
-    /* each ISA level the CPU has (kernels/cpu.h): the dispatched decoders' AVX-512, AVX2 and baseline copies */
-    for (int l = xf_isa_cpu_level(); l >= XF_ISA_SCALAR; l--) {
+    /* each ISA level the kernels may use here (kernels/cpu.h: the CPU's, lowered by XF_ISA): the
+     * dispatched decoders' AVX-512, AVX2 and baseline copies */
+    const xf_isa_level_t top = xf_isa_level();
+    for (int l = top; l >= XF_ISA_SCALAR; l--) {
         xf_isa_cap((xf_isa_level_t)l);
         for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) check_type(&k_cases[i], p1, p2, &bitwise);
     }
@@ -181,12 +183,12 @@ int main(void) {
     printf("GEMV %s the GEMM path bitwise\n", bitwise ? "equals" : "does not equal");
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
         const int t = k_cases[i].type;
-        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX2 || g_avx_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 decode GEMV", t);
-        CHECK_MSG(xf_isa_cpu_level() < XF_ISA_AVX512 || g_avx_type[i][XF_QAVX_512] > 0, "type %d: no AVX-512 decode GEMV", t);
+        CHECK_MSG(top < XF_ISA_AVX2 || g_avx_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 decode GEMV", t);
+        CHECK_MSG(top < XF_ISA_AVX512 || g_avx_type[i][XF_QAVX_512] > 0, "type %d: no AVX-512 decode GEMV", t);
         const int rows = t == XF_GGML_Q8_0 || t == XF_GGML_Q4_0 || t == XF_GGML_Q4_1 || t == XF_GGML_Q5_0 ||
                          t == XF_GGML_Q4_K || t == XF_GGML_Q6_K; /* the types with a several-row kernel */
-        CHECK_MSG(!rows || xf_isa_cpu_level() < XF_ISA_AVX2 || g_avxm_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 several-row GEMV", t);
-        CHECK_MSG(!rows || xf_isa_cpu_level() < XF_ISA_AVX512 || g_avxm_type[i][XF_QAVX_512] > 0,
+        CHECK_MSG(!rows || top < XF_ISA_AVX2 || g_avxm_type[i][XF_QAVX_2] > 0, "type %d: no AVX2 several-row GEMV", t);
+        CHECK_MSG(!rows || top < XF_ISA_AVX512 || g_avxm_type[i][XF_QAVX_512] > 0,
                   "type %d: no AVX-512 several-row GEMV", t);
     }
     printf("hand-written decode GEMV (every type) compared on %d shapes with AVX2, %d with AVX-512VL\n",
