@@ -260,11 +260,10 @@ static xf_status install(xf_model *m, xf_linear_w *l, const float *P) {
  * s24q8 / s24q4 with those scales, so that they decode to exactly P (no second rounding). */
 static xf_status install_q(xf_model *m, xf_linear_w *l, const float *P, int qbits, const void *sc) {
     const size_t R = l->w.rows, C = l->w.cols, qbytes = qbits == 8 ? xf_s24q8_bytes(R, C) : xf_s24q4_bytes(R, C);
-    uint8_t *tmp = xf_aligned_alloc(xf_s24_bytes(R, C)), *buf = qbytes ? xf_aligned_alloc(qbytes) : NULL;
-    xf_status st = tmp && buf ? xf_weight_set_adopt(m->ws, buf) : xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory (\"%s\")", l->w.name);
-    if (st) {
-        free(tmp), free(buf);
-        return st;
+    uint8_t *tmp = xf_aligned_alloc(xf_s24_bytes(R, C)), *buf = tmp && qbytes ? xf_weight_set_alloc(m->ws, qbytes, l->w.name) : NULL;
+    if (!buf) {
+        free(tmp);
+        return tmp && qbytes ? XF_ERR_NOMEM : xf_error(XF_ERR_NOMEM, "SparseGPT: out of memory (\"%s\")", l->w.name);
     }
     xf_s24_compress(P, C, R, C, NULL, tmp); /* a kept weight rounded to 0 may swap places with a pruned 0: the same values */
     if (qbits == 8) xf_s24q8_from_s24_scaled(tmp, R, C, sc, buf);

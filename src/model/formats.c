@@ -17,14 +17,10 @@
 #include "kernels/sparse24.h"
 
 /* Room for a new buffer of n bytes, adopted by the weight set. */
+/* A converted weight's memory: the set's, in huge pages where it can (the products stream it). */
 static xf_status new_buffer(xf_weight_set *ws, const xf_weight *w, size_t bytes, void **out) {
-    void *buf = xf_aligned_alloc(bytes);
-    if (!buf) return xf_error(XF_ERR_NOMEM, "cannot allocate %zu bytes to convert tensor \"%s\"", bytes, w->name);
-    xf_status st = xf_weight_set_adopt(ws, buf);
-    if (st) {
-        free(buf);
-        return st;
-    }
+    void *buf = xf_weight_set_alloc(ws, bytes, w->name);
+    if (!buf) return XF_ERR_NOMEM;
     *out = buf;
     return XF_OK;
 }

@@ -52,18 +52,16 @@ static xf_status prepare_s24(xf_model *m, xf_weight *w) {
         if (m->weight_format == XF_WEIGHTS_F32) return prepare_format(m, w);
         /* as stored: a model of int8 / int4 kept values multiplies its dense head as --weights int8 did */
         if (bits && m->weight_format == XF_WEIGHTS_AS_STORED) m->sparse_qbits = bits;
-        return XF_OK;
+        /* kept as stored: the sparse kernels stream it every token, from huge pages as --weights int8's blocks */
+        return xf_weight_to_hugepages(m->ws, w, xf_weight_bytes(w));
     }
     if (m->sparsity != XF_SPARSITY_2_4 || m->sparsity_method != XF_SPARSE_MAGNITUDE) return prepare_format(m, w);
-    if (bits == m->sparse_qbits) return XF_OK; /* already the 2:4 weight asked for (its own magnitude mask) */
+    if (bits == m->sparse_qbits) /* already the 2:4 weight asked for (its own magnitude mask) */
+        return xf_weight_to_hugepages(m->ws, w, xf_weight_bytes(w));
     if (!bits && (m->sparse_qbits == 8 || w->cols % 32 == 0)) {
         const size_t bytes = m->sparse_qbits == 8 ? xf_s24q8_bytes(w->rows, w->cols) : xf_s24q4_bytes(w->rows, w->cols);
-        void *buf = bytes ? xf_aligned_alloc(bytes) : NULL;
-        xf_status st = buf ? xf_weight_set_adopt(m->ws, buf) : xf_error(XF_ERR_NOMEM, "cannot allocate tensor \"%s\"", w->name);
-        if (st) {
-            free(buf);
-            return st;
-        }
+        void *buf = bytes ? xf_weight_set_alloc(m->ws, bytes, w->name) : NULL;
+        if (!buf) return bytes ? XF_ERR_NOMEM : xf_error(XF_ERR_NOMEM, "cannot allocate tensor \"%s\"", w->name);
         (m->sparse_qbits == 8 ? xf_s24q8_from_s24 : xf_s24q4_from_s24)(w->data, w->rows, w->cols, buf);
         w->fmt = m->sparse_qbits == 8 ? &xf_fmt_s24q8 : &xf_fmt_s24q4;
         w->data = buf;
@@ -85,12 +83,8 @@ xf_status xf_model_s24_rows(xf_model *m, const xf_weight *all, size_t r0, size_t
     uint64_t sec[3] = {0, 0, 0};
     const int ns = xf_ggml_s24_sections((uint32_t)type, all->cols, sec);
     const size_t bytes = rows * (size_t)xf_ggml_row_bytes((uint32_t)type, all->cols);
-    unsigned char *buf = ns && bytes ? xf_aligned_alloc(bytes) : NULL;
-    xf_status st = buf ? xf_weight_set_adopt(m->ws, buf) : xf_error(XF_ERR_NOMEM, "cannot allocate a part of tensor \"%s\"", all->name);
-    if (st) {
-        free(buf);
-        return st;
-    }
+    unsigned char *buf = ns && bytes ? xf_weight_set_alloc(m->ws, bytes, all->name) : NULL;
+    if (!buf) return ns && bytes ? XF_ERR_NOMEM : xf_error(XF_ERR_NOMEM, "cannot allocate a part of tensor \"%s\"", all->name);
     const unsigned char *src = all->data;
     size_t so = 0, dofs = 0;
     for (int i = 0; i < ns; i++) {

@@ -164,13 +164,9 @@ static xf_status gguf_blocks(xf_weight_set *ws, const xf_gguf_tensor *t, xf_gguf
     out->data = t->data;
     if (perm == XF_GGUF_PERMUTE_NONE) return XF_OK;
     const size_t dh = out->rows / heads;
-    unsigned char *buf = xf_malloc((size_t)t->nbytes), *tmp = xf_malloc(dh * out->row_bytes);
-    xf_status st = buf && tmp ? keep_owned(ws, buf) : xf_error(XF_ERR_NOMEM, "cannot allocate a copy of tensor \"%s\"", t->name);
-    if (st) {
-        free(buf);
-        free(tmp);
-        return st;
-    }
+    /* the set's (huge-page) memory, as xf_weight_to_hugepages gives the tensors used in place */
+    unsigned char *buf = xf_weight_set_alloc(ws, (size_t)t->nbytes, t->name), *tmp = buf ? xf_malloc(dh * out->row_bytes) : NULL;
+    if (!tmp) return buf ? xf_error(XF_ERR_NOMEM, "cannot allocate a copy of tensor \"%s\"", t->name) : XF_ERR_NOMEM;
     memcpy(buf, t->data, (size_t)t->nbytes);
     xf_gguf_unpermute_rows(buf, heads, dh, out->row_bytes, tmp);
     free(tmp);
@@ -214,13 +210,9 @@ static xf_status gguf_s24(xf_weight_set *ws, const xf_gguf_tensor *t, const char
     const int unperm = perm == XF_GGUF_PERMUTE_Q || perm == XF_GGUF_PERMUTE_K;
     if (!unperm && (uintptr_t)t->data % 4 == 0) return XF_OK;
     const size_t dh = unperm ? N / heads : 0, widest = (size_t)(sec[0] > sec[1] ? sec[0] : sec[1]);
-    unsigned char *buf = xf_aligned_alloc((size_t)t->nbytes), *tmp = dh ? xf_malloc(dh * widest) : NULL;
-    xf_status st = buf && (tmp || !dh) ? keep_owned(ws, buf) : xf_error(XF_ERR_NOMEM, "cannot allocate a copy of tensor \"%s\"", t->name);
-    if (st) {
-        free(buf);
-        free(tmp);
-        return st;
-    }
+    unsigned char *buf = xf_weight_set_alloc(ws, (size_t)t->nbytes, t->name), *tmp = buf && dh ? xf_malloc(dh * widest) : NULL;
+    if (!buf) return XF_ERR_NOMEM;
+    if (dh && !tmp) return xf_error(XF_ERR_NOMEM, "cannot allocate a copy of tensor \"%s\"", t->name);
     memcpy(buf, t->data, (size_t)t->nbytes);
     for (int i = 0; dh && i < ns; i++) { /* each section: N rows of sec[i] bytes (the indices' are narrower than the values') */
         size_t off = 0;
@@ -406,32 +398,54 @@ void xf_weight_release(xf_weight_set *ws, const xf_weight *w) {
     if (w->data && is_mapped(ws, w->data)) drop_pages(w->data, w->rows * w->cols * sizeof(float));
 }
 
-xf_status xf_weight_to_hugepages(xf_weight_set *ws, xf_weight *w, size_t bytes) {
+/* The huge-page memory of xf_weight_set_alloc (weights.h), or NULL (nothing set, nothing kept). */
+static void *huge_alloc(xf_weight_set *ws, size_t bytes) {
     const size_t huge = (size_t)2 << 20, block = (size_t)16 << 20;
-    if (!w->data || !bytes || !is_mapped(ws, w->data)) return XF_OK;
-    uint8_t *buf = NULL;
+    if (!bytes) return NULL;
     const size_t need = (bytes + 63) & ~(size_t)63;
     const int packed = bytes < huge;
-    if (!packed || need > ws->arena_left) {
-        /* its own 2 MiB multiple (2 MiB or more), or a new 16 MiB block for the small ones (the
-         * rest of the last block, under 2 MiB, stays unused) */
-        const size_t cap = bytes < huge ? block : (bytes + huge - 1) & ~(huge - 1);
-        buf = aligned_alloc(huge, cap);
-        if (!buf) return XF_OK; /* the mapped bytes serve as well, only slower */
-#ifdef MADV_HUGEPAGE
-        madvise(buf, cap, MADV_HUGEPAGE); /* before the first touch; advisory */
-#endif
-        xf_status st = keep_owned(ws, buf);
-        if (st) {
-            free(buf);
-            return st;
-        }
-        if (packed) ws->arena = buf, ws->arena_left = cap;
-    }
-    if (packed) { /* after the last small one */
-        buf = ws->arena;
+    if (packed && need <= ws->arena_left) { /* after the last small one */
+        void *buf = ws->arena;
         ws->arena += need, ws->arena_left -= need;
+        return buf;
     }
+    /* its own 2 MiB multiple (2 MiB or more), or a new 16 MiB block for the small ones (the rest
+     * of the last block, under 2 MiB, stays unused) */
+    const size_t cap = packed ? block : (bytes + huge - 1) & ~(huge - 1);
+    if (cap < bytes) return NULL; /* overflow */
+    uint8_t *buf = aligned_alloc(huge, cap);
+    if (!buf) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(buf, cap, MADV_HUGEPAGE); /* before the first touch; advisory */
+#endif
+    if (keep_owned(ws, buf)) {
+        free(buf);
+        return NULL;
+    }
+    if (packed) ws->arena = buf + need, ws->arena_left = cap - need;
+    return buf;
+}
+
+void *xf_weight_set_alloc(xf_weight_set *ws, size_t bytes, const char *name) {
+    void *buf = huge_alloc(ws, bytes);
+    if (buf) return buf;
+    buf = xf_aligned_alloc(bytes ? bytes : 1);
+    if (!buf) {
+        xf_error(XF_ERR_NOMEM, "cannot allocate %zu bytes for tensor \"%s\"", bytes, name ? name : "?");
+        return NULL;
+    }
+    if (keep_owned(ws, buf)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+xf_status xf_weight_to_hugepages(xf_weight_set *ws, xf_weight *w, size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    if (!w->data || !bytes || !is_mapped(ws, w->data)) return XF_OK;
+    uint8_t *buf = huge_alloc(ws, bytes);
+    if (!buf) return XF_OK; /* the mapped bytes serve as well, only slower */
     /* by 2 MiB, each part's mapped pages dropped once copied: the peak resident set grows by one part */
     for (size_t off = 0; off < bytes; off += huge) {
         const size_t n = bytes - off < huge ? bytes - off : huge;
