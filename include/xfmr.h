@@ -486,10 +486,16 @@ typedef struct xf_compress_params {
     /* called as the work advances: stage names the method, done of total steps; may be NULL */
     void (*progress)(void *user, const char *stage, size_t done, size_t total);
     void *progress_user;
+    /* 1: with "2:4", the LM head pruned 2:4 too, by sparse_method and with the kept values of q8 / q4,
+     * as xf_model_params.sparse_head does at load (a head tied to the embedding is untied; saved as
+     * output.weight, S24 / S24Q8 / S24Q4); XF_ERR_INVALID_ARG without "2:4", XF_ERR_UNSUPPORTED
+     * for a model without an LM head (an encoder). 0 (default): the head stays dense. Added after
+     * the fields above (struct_size). */
+    int sparse_head;
 } xf_compress_params;
 
 static inline xf_compress_params xf_compress_default_params(void) {
-    xf_compress_params p = {sizeof(xf_compress_params), 0, 0, 0, 0, 1.0f, 0, 0, 0, XF_SPARSE_MAGNITUDE, 0, 0, 0, 0};
+    xf_compress_params p = {sizeof(xf_compress_params), 0, 0, 0, 0, 1.0f, 0, 0, 0, XF_SPARSE_MAGNITUDE, 0, 0, 0, 0, 0};
     return p;
 }
 

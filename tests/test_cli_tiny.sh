@@ -358,7 +358,15 @@ err_has "calibration text"
 run 2 "$X" compress -m "$tiny/llama" --method heads,Q8_0,Q4_0 --calib "$tmp/ccalib.txt" -o "$tmp/bad.gguf"
 run 2 "$X" compress -m "$tiny/llama" --calib "$tmp/ccalib.txt" -o "$tmp/bad.gguf"
 err_has "--method"
+run 2 "$X" compress -m "$tiny/llama" --method heads --heads-prune 0.5 --sparse-head --calib "$tmp/ccalib.txt" -o "$tmp/bad.gguf"
+err_has "it needs the 2:4 method"
+run 1 "$X" compress -m "$tiny/bert" --method 2:4 --sparse-head -o "$tmp/bad.gguf"
+err_has "no LM head to prune (an encoder)"
 check "compress: no output file on errors" test ! -e "$tmp/bad.gguf"
+run 0 "$X" compress -m "$tiny/qwen2" --method 2:4,q8 --sparse-head -o "$tmp/qwen2-sh.gguf"
+run 0 "$X" info "$tmp/qwen2-sh.gguf"
+out_has "S24Q8"
+run 0 "$X" generate -m "$tmp/qwen2-sh.gguf" -p "hello world" --max-tokens 4 --temperature 0
 run 0 "$X" compress --help
 out_has "--heads-prune"
 

@@ -9,14 +9,22 @@
  *     ffn_keep's parameters; the eigen solver against its definition;
  *   - rmsnorm (GPT-2 Pre-LN -> Pre-RMSNorm) gives the original outputs within 1e-5 of the largest,
  *     its norms are RMSNorms, and it is refused for other architectures;
+ *   - 2:4 with sparse_head (--sparse-head): tiny llama (untied head), qwen2 and gpt2 (tied), float /
+ *     int8 / int4 kept values, magnitude and SparseGPT: the head and every block weight have the
+ *     bytes that loading with sparsity 2:4 and sparse_head gives, a tied head is untied (the
+ *     embedding unchanged); saved (output.weight S24 / S24Q8 / S24Q4), reloaded untied with
+ *     bitwise the same outputs and the same file again; sparse_head without 2:4, not 0 / 1, or on
+ *     an encoder are errors;
  *   - every compressed model saves and reloads with bitwise the same outputs (xf_t_save_reload);
  *   - bad options are clear errors. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compress/compress.h"
 #include "harness.h"
+#include "io/gguf.h"
 #include "model/formats.h"
 #include "xfmr.h"
 
@@ -226,6 +234,78 @@ done:
     xf_model_free(m), xf_model_free(ref);
 }
 
+static int same_bytes(const xf_weight *a, const xf_weight *b) {
+    if (!a->data || !b->data) return !a->data && !b->data;
+    return a->fmt == b->fmt && a->rows == b->rows && a->cols == b->cols && !memcmp(a->data, b->data, xf_weight_bytes(a));
+}
+
+/* 2:4 with the LM head 2:4 too: the weights of loading with sparsity 2:4 and sparse_head, and the
+ * save -> reload round trip. bits: kept values (0 float, 8, 4). */
+static void test_sparse_head(const char *dir, const char *name, int bits, xf_sparsity_method method) {
+    const char *methods = bits == 8 ? "2:4,q8" : bits == 4 ? "2:4,q4" : "2:4";
+    const xf_format *want = bits == 8 ? &xf_fmt_s24q8 : bits == 4 ? &xf_fmt_s24q4 : &xf_fmt_s24;
+    xf_model *m = load(dir), *ref = NULL, *r = NULL;
+    xf_model_params lp = xf_model_default_params();
+    lp.n_threads = 2;
+    lp.weights = bits == 8 ? XF_WEIGHTS_INT8 : bits == 4 ? XF_WEIGHTS_INT4 : XF_WEIGHTS_F32;
+    lp.sparsity = XF_SPARSITY_2_4, lp.sparsity_method = method, lp.sparse_head = 1;
+    lp.calib_text = method == XF_SPARSE_MAGNITUDE ? NULL : g_calib, lp.calib_max_tokens = 256;
+    CHECK_MSG(xf_model_load(dir, &lp, &ref) == XF_OK, "%s: %s", dir, xf_errmsg());
+    if (!m || !ref) goto done;
+    const int was_tied = m->cfg.tie_word_embeddings;
+    const xf_weight emb = m->plan.tok_emb;
+    xf_compress_params p = params(methods);
+    p.sparse_method = method;
+    p.sparse_head = 1;
+    CHECK_MSG(xf_model_compress(m, &p) == XF_OK, "%s %s: %s", name, methods, xf_errmsg());
+    const xf_weight *h = &m->plan.lm_head.w;
+    CHECK_MSG(h->fmt == want && !m->cfg.tie_word_embeddings && h->data != m->plan.tok_emb.data &&
+                  m->plan.tok_emb.data == emb.data && m->plan.tok_emb.fmt == emb.fmt,
+              "%s %s: head format %s, tied %d (was %d)", name, methods, h->fmt->name, m->cfg.tie_word_embeddings, was_tied);
+    CHECK_MSG(same_bytes(h, &ref->plan.lm_head.w), "%s %s method %d: the head differs from --sparsity 2:4 --sparse-head's", name,
+              methods, (int)method);
+    int blocks = 1;
+    for (size_t l = 0; l < m->plan.n_layers; l++) {
+        xf_layer *A = &m->plan.layers[l], *B = &ref->plan.layers[l];
+        const xf_linear_w *a[7] = {&A->attn.q, &A->attn.k, &A->attn.v, &A->attn.o, &A->ffn.up, &A->ffn.gate, &A->ffn.down};
+        const xf_linear_w *b[7] = {&B->attn.q, &B->attn.k, &B->attn.v, &B->attn.o, &B->ffn.up, &B->ffn.gate, &B->ffn.down};
+        for (int k = 0; k < 7; k++) blocks &= same_bytes(&a[k]->w, &b[k]->w);
+    }
+    CHECK_MSG(blocks, "%s %s method %d: block weights differ from --sparsity 2:4 --sparse-head's", name, methods, (int)method);
+    CHECK_MSG(m->n_params == ref->n_params, "%s: %llu parameters, load-time %llu", name, (unsigned long long)m->n_params,
+              (unsigned long long)ref->n_params);
+    char file[512];
+    snprintf(file, sizeof file, "%s", xf_t_out("sparse_head_compress.gguf"));
+    r = xf_t_save_reload(m, file, XF_SAVE_F32, XF_WEIGHTS_AS_STORED);
+    CHECK_MSG(r != NULL, "%s %s: reload", name, methods);
+    if (r) {
+        const xf_gguf *g = xf_weight_set_gguf(r->ws);
+        const xf_gguf_tensor *t = g ? xf_gguf_find_tensor(g, "output.weight") : NULL;
+        CHECK_MSG(t && t->type == (uint32_t)want->save_type && !r->cfg.tie_word_embeddings && same_bytes(&r->plan.lm_head.w, h),
+                  "%s %s: output.weight %s, tied %d", name, methods, t ? xf_ggml_type_name(t->type) : "missing",
+                  r->cfg.tie_word_embeddings);
+    }
+    unlink(file);
+done:
+    xf_model_free(m), xf_model_free(ref), xf_model_free(r);
+}
+
+static void test_sparse_head_errors(const char *llama, const char *bert) {
+    xf_model *m = load(llama), *e = load(bert);
+    xf_compress_params p = params("heads");
+    p.heads_prune = 0.5f, p.sparse_head = 1;
+    if (m) CHECK_MSG(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "needs the 2:4 method"), "%s", xf_errmsg());
+    p = params("2:4");
+    p.sparse_head = 2;
+    if (m) CHECK_MSG(xf_model_compress(m, &p) == XF_ERR_INVALID_ARG && strstr(xf_errmsg(), "sparse_head 2 is not 0 or 1"), "%s",
+                     xf_errmsg());
+    p.sparse_head = 1;
+    if (e) CHECK_MSG(xf_model_compress(e, &p) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "no LM head"), "%s", xf_errmsg());
+    if (m) CHECK_MSG(!xf_weight_is_s24(&m->plan.layers[0].attn.q.w) && !xf_weight_is_s24(&m->plan.lm_head.w) && !m->sparse_head,
+                     "refused options changed the model");
+    xf_model_free(m), xf_model_free(e);
+}
+
 static void test_errors(const char *dir) {
     xf_model *m = load(dir);
     if (!m) return;
@@ -285,6 +365,17 @@ int main(void) {
     test_lowrank(xf_t_src("tests/data/tiny/gpt2"), "tiny_gpt2");
     test_lowrank(xf_t_src("tests/data/tiny/bert"), "tiny_bert");
     test_errors(xf_t_src("tests/data/tiny/llama"));
+    char llama[1024], bert[1024];
+    snprintf(llama, sizeof llama, "%s", xf_t_src("tests/data/tiny/llama"));
+    snprintf(bert, sizeof bert, "%s", xf_t_src("tests/data/tiny/bert"));
+    test_sparse_head_errors(llama, bert);
+    for (int b = 0; b <= 8; b += 4) {
+        test_sparse_head(llama, "tiny llama (untied)", b, XF_SPARSE_MAGNITUDE);
+        test_sparse_head(xf_t_src("tests/data/tiny/qwen2"), "tiny qwen2 (tied)", b, XF_SPARSE_MAGNITUDE);
+    }
+    test_sparse_head(xf_t_src("tests/data/tiny/qwen2"), "tiny qwen2 (tied)", 8, XF_SPARSE_SPARSEGPT);
+    test_sparse_head(llama, "tiny llama (untied)", 0, XF_SPARSE_WANDA);
+    test_sparse_head(xf_t_src("tests/data/tiny/gpt2"), "tiny gpt2 (tied)", 0, XF_SPARSE_MAGNITUDE);
     const char *smol = xf_t_smollm2();
     if (smol) test_heads(smol, 0.25f, "smollm2"); /* 9 query heads in 3 groups: 2 removed per layer */
     free(corpus);

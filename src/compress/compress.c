@@ -104,10 +104,22 @@ static xf_status sparse24(xf_cmp_ctx *c) {
                                 "2:4 sparsity%s: layer %zu: tensor \"%s\" has %zu inputs, not a multiple of %d", m->sparse_qbits == 4 ? " with q4 values" : "", l,
                                 lin[i]->w.name ? lin[i]->w.name : "?", lin[i]->w.cols, m->sparse_qbits == 4 ? 32 : 4);
     }
+    xf_weight *head = &P->lm_head.w;
+    const size_t hq = m->sparse_qbits == 4 ? 32 : 4;
+    if (c->p->sparse_head && head->cols % hq)
+        return xf_error(XF_ERR_UNSUPPORTED, "2:4 sparsity of the LM head (sparse_head): tensor \"%s\" has %zu inputs, not a multiple of %zu",
+                        head->name ? head->name : "?", head->cols, hq);
     m->sparsity = XF_SPARSITY_2_4;
     m->sparsity_method = c->p->sparse_method;
-    xf_status st = head_int8(m);
-    if (st) return st;
+    xf_status st = XF_OK;
+    if (c->p->sparse_head) {
+        /* as xf_model_params.sparse_head at load: a tied head becomes its own tensor (saved as
+         * output.weight), pruned below or by Wanda / SparseGPT with the blocks; the embedding stays */
+        m->sparse_head = 1;
+        if (m->cfg.tie_word_embeddings) m->cfg.tie_word_embeddings = 0, head->name = "lm_head.weight";
+    } else if ((st = head_int8(m))) {
+        return st;
+    }
     if (c->p->sparse_method == XF_SPARSE_WANDA)
         return xf_model_sparsify_calibrated(m, c->p->calib_text, c->p->calib_max_tokens);
     if (c->p->sparse_method == XF_SPARSE_SPARSEGPT) return xf_model_sparsegpt(m, c->p->calib_text, c->p->calib_max_tokens);
@@ -120,7 +132,7 @@ static xf_status sparse24(xf_cmp_ctx *c) {
         }
         xf_cmp_progress(c, l + 1, P->n_layers);
     }
-    return XF_OK;
+    return m->sparse_head ? xf_model_sparsify_head(m, NULL) : XF_OK;
 }
 
 /* ------------------------------------------------------------------ the driver */
@@ -197,6 +209,12 @@ xf_status xf_model_compress(xf_model *m, const xf_compress_params *params) {
         return xf_error(XF_ERR_INVALID_ARG, "q8 / q4 are the kept values of 2:4 sparsity: give one of them with 2:4 (e.g. \"2:4,q4\")");
     if (m->sparsity != XF_SPARSITY_NONE)
         return xf_error(XF_ERR_UNSUPPORTED, "%s: the model was loaded sparse; load it dense to compress it", m->path);
+    if (p.sparse_head != 0 && p.sparse_head != 1) return xf_error(XF_ERR_INVALID_ARG, "sparse_head %d is not 0 or 1", p.sparse_head);
+    if (p.sparse_head && !on[M_24])
+        return xf_error(XF_ERR_INVALID_ARG,
+                        "sparse_head (--sparse-head) prunes the LM head 2:4: it needs the 2:4 method (e.g. \"2:4\" or \"2:4,q8\")");
+    if (p.sparse_head && !m->plan.lm_head.w.data)
+        return xf_error(XF_ERR_UNSUPPORTED, "%s: sparse_head (--sparse-head): the model has no LM head to prune (an encoder)", m->path);
     if (on[M_24]) m->sparse_qbits = on[M_Q8] ? 8 : on[M_Q4] ? 4 : 0;
     xf_cmp_ctx c = {m, &p, NULL};
     static xf_status (*const run[M_COUNT])(xf_cmp_ctx *) = {xf_cmp_rmsnorm, xf_cmp_heads, xf_cmp_ffn, xf_cmp_lowrank, sparse24,

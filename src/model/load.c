@@ -294,7 +294,13 @@ xf_status xf_model_finish_plan(xf_model *m) {
         if (!m->cfg.tie_word_embeddings) n += lcount(&P->lm_head);
         const xf_weight_format wf = m->weight_format;
         if (m->sparse_qbits && !m->sparse_head) m->weight_format = XF_WEIGHTS_INT8; /* the dense head of an int8 / int4 2:4 model: as --weights int8 */
-        if (xf_weight_is_s24(&P->lm_head.w)) st = prepare_s24(m, &P->lm_head.w); /* a 2:4 head from a file */
+        const xf_weight *h = &P->lm_head.w;
+        const int head_bits = h->fmt == &xf_fmt_s24q8 ? 8 : h->fmt == &xf_fmt_s24q4 ? 4 : 0;
+        if (xf_weight_is_s24(h) && m->sparse_head && m->sparsity == XF_SPARSITY_2_4 && head_bits == m->sparse_qbits)
+            /* already the 2:4 head asked for (a file's, or made by xf_model_compress before this
+             * recount): as it is — Wanda / SparseGPT at load re-prune it from these same values */
+            st = xf_weight_to_hugepages(m->ws, &P->lm_head.w, xf_weight_bytes(h));
+        else if (xf_weight_is_s24(h)) st = prepare_s24(m, &P->lm_head.w); /* a 2:4 head from a file */
         else if (!m->sparse_head || m->sparsity_method != XF_SPARSE_MAGNITUDE) st = prepare_format(m, &P->lm_head.w);
         /* (by magnitude the head is pruned below straight from the stored weight: no dense copy kept) */
         m->weight_format = wf;

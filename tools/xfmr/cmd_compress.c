@@ -9,13 +9,13 @@
 
 #include "cli.h"
 
-enum { OPT_OUTPUT = 1, OPT_METHOD, OPT_HEADS, OPT_FFN, OPT_RANK, OPT_SPARSE_METHOD, OPT_CALIB, OPT_CALIB_TOKENS, OPT_OUTTYPE };
+enum { OPT_OUTPUT = 1, OPT_METHOD, OPT_HEADS, OPT_FFN, OPT_RANK, OPT_SPARSE_METHOD, OPT_CALIB, OPT_CALIB_TOKENS, OPT_OUTTYPE, OPT_SPARSE_HEAD };
 
 static const cli_opt OPTS[] = {
     CLI_OPTS_MODEL, CLI_OPTS_WEIGHTS, CLI_OPTS_THREADS, {OPT_OUTPUT, 'o', "output", 1}, {OPT_METHOD, 0, "method", 1},
     {OPT_HEADS, 0, "heads-prune", 1}, {OPT_FFN, 0, "ffn-keep", 1}, {OPT_RANK, 0, "rank", 1},
     {OPT_SPARSE_METHOD, 0, "sparsity-method", 1}, {OPT_CALIB, 0, "calib", 1}, {OPT_CALIB_TOKENS, 0, "calib-tokens", 1},
-    {OPT_OUTTYPE, 0, "outtype", 1},
+    {OPT_OUTTYPE, 0, "outtype", 1}, {OPT_SPARSE_HEAD, 0, "sparse-head", 0},
 };
 
 static const char *const k_quant[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "MXFP4"};
@@ -65,6 +65,9 @@ void cmd_compress_help(FILE *f) {
           "                        per layer (Mix'n'Match)\n"
           "      --rank R          lowrank: this rank for every FFN matrix (at most min(rows, cols))\n"
           "      --sparsity-method M  magnitude (default), wanda or sparsegpt, for 2:4\n"
+          "      --sparse-head     with 2:4: the LM head 2:4 too, by the same method and kept\n"
+          "                        values (a head tied to the embedding is untied and written\n"
+          "                        as output.weight; default: dense head; decoders only)\n"
           "      --calib FILE      calibration text (heads, ffn, lowrank, wanda, sparsegpt)\n"
           "      --calib-tokens N  tokens of FILE used, 2..1000000 (default: 4096)\n"
           "      --outtype TYPE    f32 (default), f16 for the float weights written, or dense\n"
@@ -79,6 +82,7 @@ void cmd_compress_help(FILE *f) {
           "      --calib calib.txt -o minilm-heads25.gguf\n"
           "  xfmr compress -m SmolLM2-135M-Instruct --weights f32 --method ffn,Q8_0 \\\n"
           "      --ffn-keep 0.75 --calib calib.txt -o smollm2-ffn75-q8.gguf\n"
+          "  xfmr compress -m SmolLM2-135M-Instruct --method 2:4,q8 --sparse-head -o smollm2-s24q8.gguf\n"
           "  xfmr eval -m minilm-heads25.gguf --task retrieval\n"
           "\n",
           f);
@@ -191,6 +195,7 @@ int cmd_compress(int argc, char **argv) {
                 goto done;
             }
             break;
+        case OPT_SPARSE_HEAD: cp.sparse_head = 1; break;
         case OPT_CALIB: calib = arg; break;
         case OPT_CALIB_TOKENS:
             if (cli_parse_int("compress", "--calib-tokens", arg, 2, 1000000, &calib_tokens)) goto done;
