@@ -339,30 +339,44 @@ T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row
         out[t] = xf_s24_reduce8(_mm256_add_ps(_mm512_castps512_ps256(acc[t]), _mm512_extractf32x8_ps(acc[t], 1)));
 }
 
-/* One copy per number of activation rows and value width (accumulators in registers). */
-T_VBMI static void row_vbmi(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt,
-                            float *out) {
-#define RV(NT, B)                                                                                                  \
+#endif
+
+/* Row o's output from its 16-lane sum s: times the 8-bit row scale, plus the bias. */
+static inline float row_out(int bits, float s, float scale, const float *bias, size_t o) {
+    return bits == 8 ? (bias ? fmaf(s, scale, bias[o]) : s * scale) : (bias ? s + bias[o] : s);
+}
+
+#ifdef XF_X86
+/* Weight rows [o0, o1) against activation rows [0, nt) in one call, one copy per number of
+ * activation rows and value width (accumulators in registers): the loop over rows inside, so that
+ * the kernel's constants are set up and its registers saved once per block of rows, not once per
+ * row (K = 576: a row is only 4.5 chunks). */
+T_VBMI static void rows_vbmi(int bits, const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const uint8_t *xu,
+                             size_t Kp, const float *dxe, size_t nt, const float *bias, float *Y, size_t ldy) {
+#define RR(NT, B)                                                                                                  \
     do {                                                                                                           \
-        s24row rb = *r;                                                                                            \
-        rb.bits = B;                                                                                               \
-        row_vbmi_n(&rb, V, xu, Kp, dxe, NT, out);                                                                  \
+        for (size_t o = o0; o < o1; o++) {                                                                         \
+            const s24row r = row_at(B, c, N, K, o);                                                                \
+            float out[TB];                                                                                         \
+            row_vbmi_n(&r, K / 2, xu, Kp, dxe, NT, out);                                                           \
+            for (size_t t = 0; t < (NT); t++) Y[t * ldy + o] = row_out(B, out[t], r.scale, bias, o);              \
+        }                                                                                                          \
     } while (0)
-    if (r->bits == 8) {
+    if (bits == 8) {
         switch (nt) {
-        case 1: RV(1, 8); return;
-        case 2: RV(2, 8); return;
-        case 3: RV(3, 8); return;
-        default: RV(4, 8); return;
+        case 1: RR(1, 8); return;
+        case 2: RR(2, 8); return;
+        case 3: RR(3, 8); return;
+        default: RR(4, 8); return;
         }
     }
     switch (nt) {
-    case 1: RV(1, 4); return;
-    case 2: RV(2, 4); return;
-    case 3: RV(3, 4); return;
-    default: RV(4, 4); return;
+    case 1: RR(1, 4); return;
+    case 2: RR(2, 4); return;
+    case 3: RR(3, 4); return;
+    default: RR(4, 4); return;
     }
-#undef RV
+#undef RR
 }
 #endif
 
@@ -370,8 +384,7 @@ typedef void (*row_fn)(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, 
 
 static row_fn pick(xf_s24i_isa isa) {
 #ifdef XF_X86
-    if (isa == XF_S24I_VBMI) return row_vbmi;
-    if (isa == XF_S24I_AVX2) return row_avx2;
+    if (isa == XF_S24I_AVX2) return row_avx2; /* VBMI: rows_vbmi */
 #endif
     (void)isa;
     return row_ref;
@@ -388,14 +401,16 @@ void xf_s24i_range(xf_s24i_isa isa, int bits, const uint8_t *c, size_t N, size_t
         const size_t o1 = n1 - o0 < OB ? n1 : o0 + OB;
         for (size_t t0 = 0; t0 < T; t0 += TB) {
             const size_t nt = T - t0 < TB ? T - t0 : TB;
+#ifdef XF_X86
+            if (isa == XF_S24I_VBMI) {
+                rows_vbmi(bits, c, N, K, o0, o1, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, bias, Y + t0 * ldy, ldy);
+                continue;
+            }
+#endif
             for (size_t o = o0; o < o1; o++) {
                 const s24row r = row_at(bits, c, N, K, o);
                 row(&r, V, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, out);
-                for (size_t t = 0; t < nt; t++) {
-                    const float s = out[t];
-                    Y[(t0 + t) * ldy + o] = bits == 8 ? (bias ? fmaf(s, r.scale, bias[o]) : s * r.scale)
-                                                      : (bias ? s + bias[o] : s);
-                }
+                for (size_t t = 0; t < nt; t++) Y[(t0 + t) * ldy + o] = row_out(bits, out[t], r.scale, bias, o);
             }
         }
     }
