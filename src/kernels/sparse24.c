@@ -162,7 +162,7 @@ XF_T512 static inline __attribute__((always_inline)) __m256 sel8_vl(__m256 x0, _
  * the inputs and the group bases of its permutation (B2 B3: values 4-7 of a half, inputs 8-15:
  * 0 4 when they index the second register alone, 8 12 in a 16-entry table). Same sums for all. */
 #define S24_ROW8(NAME, TARGET, SEL, B2, B3)                                                                        \
-    TARGET static void NAME(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt,      \
+    TARGET static inline __attribute__((always_inline)) void NAME(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt,      \
                             float *y, size_t ldy, const float *bias) {                                              \
         const __m256i shifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);                                        \
         const __m256i base = _mm256_setr_epi32(0, 0, 4, 4, B2, B2, B3, B3), three = _mm256_set1_epi32(3);           \
@@ -232,29 +232,42 @@ S24Q8_ROW8(rowq8_avx2, XF_T256, sel8, 0, 4)
 S24Q8_ROW8(rowq8_avx512vl, XF_T512, sel8_vl, 8, 12)
 #endif
 
-typedef void (*row_fn)(const float *v, const uint8_t *ix, size_t V, const float *X, size_t ldx, size_t nt, float *y,
-                       size_t ldy, const float *bias);
+/* Weight rows [o0, o1) against activation rows [0, nt): the loop over rows inside each ISA's
+ * function, so that its constants are set up once per block of rows, not once per row (as the
+ * int8 kernel's rows_vbmi). The same sums, row by row. */
+typedef void (*rows_fn)(const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const float *X, size_t ldx, size_t nt,
+                        float *Y, size_t ldy, const float *bias);
+#define S24_ROWS(NAME, ROW, TARGET)                                                                                \
+    TARGET static void NAME(const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const float *X, size_t ldx,  \
+                            size_t nt, float *Y, size_t ldy, const float *bias) {                                   \
+        for (size_t o = o0; o < o1; o++)                                                                            \
+            ROW(vals_of(c, K, o), idx_of(c, N, K, o), K / 2, X, ldx, nt, Y + o, ldy, bias ? bias + o : NULL);       \
+    }
+#define XF_T_NONE
+S24_ROWS(rows_scalar, row_scalar, XF_T_NONE)
+#ifdef XF_X86
+S24_ROWS(rows_avx2, row_avx2, XF_T256)
+S24_ROWS(rows_avx512vl, row_avx512vl, XF_T512)
+#endif
 
-static row_fn pick_row(void) {
+static rows_fn pick_row(void) {
 #ifdef XF_X86
     switch (xf_isa_level()) {
-    case XF_ISA_AVX512: return row_avx512vl;
-    case XF_ISA_AVX2: return row_avx2;
+    case XF_ISA_AVX512: return rows_avx512vl;
+    case XF_ISA_AVX2: return rows_avx2;
     default: break;
     }
 #endif
-    return row_scalar;
+    return rows_scalar;
 }
 
-static void gemm_range(row_fn row, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
+static void gemm_range(rows_fn rows, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                        size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
     for (size_t o0 = n0; o0 < n1; o0 += S24_OB) {
         const size_t o1 = n1 - o0 < S24_OB ? n1 : o0 + S24_OB;
         for (size_t t0 = 0; t0 < T; t0 += S24_TB) {
             const size_t nt = T - t0 < S24_TB ? T - t0 : S24_TB;
-            for (size_t o = o0; o < o1; o++)
-                row(vals_of(c, K, o), idx_of(c, N, K, o), K / 2, X + t0 * ldx, ldx, nt, Y + t0 * ldy + o, ldy,
-                    bias ? bias + o : NULL);
+            rows(c, N, K, o0, o1, X + t0 * ldx, ldx, nt, Y + t0 * ldy, ldy, bias);
         }
     }
 }
@@ -282,7 +295,7 @@ void xf_s24_gemm_dense_range(const uint8_t *c, size_t N, size_t K, const float *
 }
 
 typedef struct {
-    row_fn row;
+    rows_fn row;
     const uint8_t *c;
     size_t N, K, ldx, T, ldy;
     const float *bias, *X;
