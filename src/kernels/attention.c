@@ -97,50 +97,61 @@ static void halves_to_tile(const uint16_t *src, size_t ld, size_t nk, size_t dh,
 /* S[nr rows][nc vectors of 8 keys] = Qs Kt: each score a sequential sum over d (the same order in
  * every tile shape). */
 XF_INLINE void score_tile(const float *q, size_t dp, const float *kt, float *s, int nr, int nc) {
-    xf_v8 acc[4][2];
+    xf_v8 acc[4][4];
 #pragma GCC unroll 4
-    for (int i = 0; i < nr; i++) acc[i][0] = acc[i][1] = xf_v8_splat(0.0f);
+    for (int i = 0; i < nr; i++)
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) acc[i][c] = xf_v8_splat(0.0f);
     for (size_t d = 0; d < dp; d++) {
-        const xf_v8 k0 = xf_v8_load(kt + d * BK), k1 = nc > 1 ? xf_v8_load(kt + d * BK + 8) : k0;
+        xf_v8 k[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) k[c] = xf_v8_load(kt + d * BK + 8 * c);
 #pragma GCC unroll 4
         for (int i = 0; i < nr; i++) {
             const float qi = q[i * dp + d]; /* scalar x vector: GCC 12 broadcasts these well, */
-            acc[i][0] += qi * k0;             /* a splat constructor in a target clone it does not */
-            if (nc > 1) acc[i][1] += qi * k1;
+#pragma GCC unroll 4
+            for (int c = 0; c < nc; c++) acc[i][c] += qi * k[c]; /* a splat constructor in a target clone it does not */
         }
     }
 #pragma GCC unroll 4
-    for (int i = 0; i < nr; i++) {
-        xf_v8_store(s + i * BK, acc[i][0]);
-        if (nc > 1) xf_v8_store(s + i * BK + 8, acc[i][1]);
-    }
+    for (int i = 0; i < nr; i++)
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) xf_v8_store(s + i * BK + 8 * c, acc[i][c]);
 }
 
 /* A[nr rows][nc vectors of 8 dims] += P V over keys [0, nk): each output a sequential sum over keys. */
 XF_INLINE void pv_tile(const float *pr, const float *v, size_t ldv, float *a, size_t dp, size_t nk, int nr, int nc) {
-    xf_v8 acc[4][2];
+    xf_v8 acc[4][4];
 #pragma GCC unroll 4
-    for (int i = 0; i < nr; i++) {
-        acc[i][0] = xf_v8_load(a + i * dp);
-        acc[i][1] = nc > 1 ? xf_v8_load(a + i * dp + 8) : acc[i][0];
-    }
+    for (int i = 0; i < nr; i++)
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) acc[i][c] = xf_v8_load(a + i * dp + 8 * c);
     for (size_t j = 0; j < nk; j++) {
-        const xf_v8 v0 = xf_v8_load(v + j * ldv), v1 = nc > 1 ? xf_v8_load(v + j * ldv + 8) : v0;
+        xf_v8 vv[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) vv[c] = xf_v8_load(v + j * ldv + 8 * c);
 #pragma GCC unroll 4
         for (int i = 0; i < nr; i++) {
             const float pij = pr[i * BK + j];
-            acc[i][0] += pij * v0;
-            if (nc > 1) acc[i][1] += pij * v1;
+#pragma GCC unroll 4
+            for (int c = 0; c < nc; c++) acc[i][c] += pij * vv[c];
         }
     }
 #pragma GCC unroll 4
-    for (int i = 0; i < nr; i++) {
-        xf_v8_store(a + i * dp, acc[i][0]);
-        if (nc > 1) xf_v8_store(a + i * dp + 8, acc[i][1]);
-    }
+    for (int i = 0; i < nr; i++)
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) xf_v8_store(a + i * dp + 8 * c, acc[i][c]);
 }
 
-/* Rows [ra, rb) x nv key vectors of the score tile, 4 rows x 2 vectors at a time. */
+/* Rows [ra, rb) x nv key vectors of the score tile: 4 rows x 2 vectors at a time, then the last 1-3
+ * rows (a decode step's few heads of a group) together, 4 vectors at a time: enough independent
+ * FMA chains to cover the FMA latency. */
+#define XF_ATT_REST(tile, n, NC, ...)                 \
+    switch (n) {                                      \
+    case 3: tile(__VA_ARGS__, 3, NC); break;          \
+    case 2: tile(__VA_ARGS__, 2, NC); break;          \
+    default: tile(__VA_ARGS__, 1, NC); break;         \
+    }
 XF_INLINE void scores(const float *Qs, size_t dp, const float *Kt, float *S, size_t ra, size_t rb, size_t nv) {
     size_t r = ra;
     for (; r + 4 <= rb; r += 4) {
@@ -148,14 +159,17 @@ XF_INLINE void scores(const float *Qs, size_t dp, const float *Kt, float *S, siz
         for (; c + 2 <= nv; c += 2) score_tile(Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8, 4, 2);
         if (c < nv) score_tile(Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8, 4, 1);
     }
-    for (; r < rb; r++) {
+    if (r < rb) {
+        const int n = (int)(rb - r);
         size_t c = 0;
-        for (; c + 2 <= nv; c += 2) score_tile(Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8, 1, 2);
-        if (c < nv) score_tile(Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8, 1, 1);
+        for (; c + 4 <= nv; c += 4) XF_ATT_REST(score_tile, n, 4, Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8)
+        for (; c + 2 <= nv; c += 2) XF_ATT_REST(score_tile, n, 2, Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8)
+        if (c < nv) XF_ATT_REST(score_tile, n, 1, Qs + r * dp, dp, Kt + c * 8, S + r * BK + c * 8)
     }
 }
 
-/* A rows [ra, rb) += P V (V rows of stride ldv, dp columns), 4 rows x 16 dims at a time. */
+/* A rows [ra, rb) += P V (V rows of stride ldv, dp columns): 4 rows x 16 dims at a time, then the
+ * last 1-3 rows together, 32 dims at a time. */
 XF_INLINE void accumulate(const float *S, const float *V, size_t ldv, float *A, size_t dp, size_t ra, size_t rb,
                           size_t nk) {
     const size_t nd = dp / 8;
@@ -165,12 +179,15 @@ XF_INLINE void accumulate(const float *S, const float *V, size_t ldv, float *A, 
         for (; c + 2 <= nd; c += 2) pv_tile(S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk, 4, 2);
         if (c < nd) pv_tile(S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk, 4, 1);
     }
-    for (; r < rb; r++) {
+    if (r < rb) {
+        const int n = (int)(rb - r);
         size_t c = 0;
-        for (; c + 2 <= nd; c += 2) pv_tile(S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk, 1, 2);
-        if (c < nd) pv_tile(S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk, 1, 1);
+        for (; c + 4 <= nd; c += 4) XF_ATT_REST(pv_tile, n, 4, S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk)
+        for (; c + 2 <= nd; c += 2) XF_ATT_REST(pv_tile, n, 2, S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk)
+        if (c < nd) XF_ATT_REST(pv_tile, n, 1, S + r * BK, V + c * 8, ldv, A + r * dp + c * 8, dp, nk)
     }
 }
+#undef XF_ATT_REST
 
 #if defined(__clang__)
 #define SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
