@@ -3,6 +3,7 @@
  * the dispatched copies for AVX-512, AVX2 and the baseline); thread-count independence of the
  * GEMM. (The attention kernel: test_attention.c.) */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +184,29 @@ static void test_split(void) {
     }
 }
 
+/* xf_argmax_nan against its scalar reference: ties (first index wins), NaNs, +-0, all -inf, tails. */
+static void test_argmax(void) {
+    const size_t sizes[] = {0, 1, 7, 8, 9, 31, 49152};
+    uint32_t s = 7;
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+        for (int mode = 0; mode < 4; mode++) {
+            const size_t n = sizes[k];
+            float *a = malloc((n + 1) * sizeof *a), *b = malloc((n + 1) * sizeof *b);
+            for (size_t i = 0; i < n; i++) {
+                s = s * 1664525u + 1013904223u;
+                const float v = (float)(s >> 20) / 256.0f - 8.0f; /* coarse: many ties */
+                a[i] = mode == 0 ? v : mode == 1 ? (s % 5 ? NAN : v) : mode == 2 ? -INFINITY : ((s >> 3) % 2 ? 0.0f : -0.0f);
+            }
+            memcpy(b, a, n * sizeof *a);
+            size_t ia = 99, ib = 98;
+            xf_argmax_nan(a, n, &ia);
+            xf_argmax_nan_ref(b, n, &ib);
+            CHECK_MSG(ia == ib, "argmax n=%zu mode %d: %zu, reference %zu", n, mode, ia, ib);
+            CHECK_MSG(!n || !memcmp(a, b, n * sizeof *a), "argmax n=%zu mode %d: NaN replacement differs", n, mode);
+            free(a), free(b);
+        }
+}
+
 int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
@@ -193,6 +217,7 @@ int main(void) {
         CHECK(xf_isa_level() == (xf_isa_level_t)l);
         test_ops();
         test_decoder_ops(pool2);
+        test_argmax();
     }
     xf_isa_cap(XF_ISA_AVX512);
     printf("row kernels checked at ISA levels %s and below\n", xf_isa_level_name(top));

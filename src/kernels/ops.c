@@ -107,6 +107,43 @@ XF_INLINE void xf_silu_mul_body(float *g, const float *u, size_t count) {
 }
 XF_DISPATCH_VOID(xf_silu_mul, (float *g, const float *u, size_t count), (g, u, count), )
 
+XF_INLINE void xf_argmax_nan_body(float *x, size_t n, size_t *best) {
+    const xf_v8 ninf = xf_v8_splat(-INFINITY);
+    xf_v8 m = ninf;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        xf_v8 v = xf_v8_load(x + i);
+        v = xf_v8_select(v == v, v, ninf);
+        xf_v8_store(x + i, v);
+        m = xf_v8_max(m, v);
+    }
+    float mx = -INFINITY;
+    for (int l = 0; l < 8; l++) mx = m[l] > mx ? m[l] : mx;
+    for (; i < n; i++) {
+        if (x[i] != x[i]) x[i] = -INFINITY;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    /* the first index holding the maximum (+0 and -0 compare equal, as x[i] > x[best] treats them) */
+    i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const xf_v8i e = xf_v8_load(x + i) == xf_v8_splat(mx);
+        if (e[0] | e[1] | e[2] | e[3] | e[4] | e[5] | e[6] | e[7]) break;
+    }
+    for (; i < n; i++)
+        if (x[i] == mx) break;
+    *best = i < n ? i : 0;
+}
+XF_DISPATCH_VOID(xf_argmax_nan, (float *x, size_t n, size_t *best), (x, n, best), )
+
+void xf_argmax_nan_ref(float *x, size_t n, size_t *best) {
+    size_t b = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] != x[i]) x[i] = -INFINITY;
+        if (x[i] > x[b]) b = i;
+    }
+    *best = b;
+}
+
 void xf_silu_mul_ref(float *g, const float *u, size_t count) {
     for (size_t i = 0; i < count; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }

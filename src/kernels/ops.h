@@ -18,6 +18,11 @@ void xf_rmsnorm_ref(const float *x, float *y, const float *gamma, size_t rows, s
 /* g = SiLU(g) * u = g / (1 + e^-g) * u, per element (the gated FFN). _ref: libm expf. */
 void xf_silu_mul(float *g, const float *u, size_t count);
 void xf_silu_mul_ref(float *g, const float *u, size_t count);
+/* Greedy sampling's scan of the logits: NaNs of x[0..n) become -inf, and *best is the first index of
+ * the largest element (0 when all are -inf or n is 0): a vector max, then the first index equal to
+ * it; _ref: the same as one scalar loop (x[i] > x[best]). */
+void xf_argmax_nan(float *x, size_t n, size_t *best);
+void xf_argmax_nan_ref(float *x, size_t n, size_t *best);
 /* x = x + r, per element (the residual add). */
 void xf_add_inplace(float *x, const float *r, size_t count);
 /* x = GELU(x) in the erf form 0.5 x (1 + erf(x / sqrt 2)) (not the tanh approximation); erf from

@@ -8,6 +8,7 @@
 #include "core/abi.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "kernels/ops.h"
 #include "model/sampling.h"
 #include "xfmr.h"
 
@@ -122,11 +123,18 @@ xf_status xf_sampler_sample(xf_sampler *s, float *logits, const int32_t *history
     for (size_t i = 0; i < n_hist; i++)
         if (history[i] < 0 || (size_t)history[i] >= V)
             return xf_error(XF_ERR_RANGE, "sampler: history[%zu] = %d is outside the vocabulary of %zu", i, history[i], V);
+    const int penalties = p->repetition_penalty != 1.0f || p->presence_penalty != 0.0f || p->frequency_penalty != 0.0f;
+    if (p->temperature == 0.0f && !penalties) { /* greedy: NaN -> -inf and the argmax in one vector scan */
+        size_t best;
+        xf_argmax_nan(logits, V, &best);
+        *out = (int32_t)best;
+        return XF_OK;
+    }
     for (size_t i = 0; i < V; i++)
         if (logits[i] != logits[i]) logits[i] = -INFINITY;
 
     /* 1-2. penalties, once per distinct token of the history */
-    if (p->repetition_penalty != 1.0f || p->presence_penalty != 0.0f || p->frequency_penalty != 0.0f) {
+    if (penalties) {
         for (size_t i = 0; i < n_hist; i++) s->count[history[i]]++;
         for (size_t i = 0; i < n_hist; i++) {
             uint32_t n = s->count[history[i]];
