@@ -31,7 +31,7 @@ struct xf_weight_set {
     xf_gguf *gguf;
     char arch[64];
     size_t head_dim; /* rows per head of llama's permuted Q / K */
-    uint8_t *arena;   /* xf_weight_to_hugepages: the huge-page block small weights are packed into */
+    uint8_t *arena;   /* huge_alloc: the huge-page block weights are carved from */
     size_t arena_left; /* its bytes still free */
 };
 
@@ -401,28 +401,29 @@ void xf_weight_release(xf_weight_set *ws, const xf_weight *w) {
 /* The huge-page memory of xf_weight_set_alloc (weights.h), or NULL (nothing set, nothing kept). */
 static void *huge_alloc(xf_weight_set *ws, size_t bytes) {
     const size_t huge = (size_t)2 << 20, block = (size_t)16 << 20;
-    if (!bytes) return NULL;
     const size_t need = (bytes + 63) & ~(size_t)63;
-    const int packed = bytes < huge;
-    if (packed && need <= ws->arena_left) { /* after the last small one */
-        void *buf = ws->arena;
-        ws->arena += need, ws->arena_left -= need;
-        return buf;
-    }
-    /* its own 2 MiB multiple (2 MiB or more), or a new 16 MiB block for the small ones (the rest
-     * of the last block, under 2 MiB, stays unused) */
-    const size_t cap = packed ? block : (bytes + huge - 1) & ~(huge - 1);
-    if (cap < bytes) return NULL; /* overflow */
-    uint8_t *buf = aligned_alloc(huge, cap);
-    if (!buf) return NULL;
+    if (!bytes || need < bytes) return NULL; /* nothing, or overflow */
+    if (need > ws->arena_left) {
+        /* a new block: 16 MiB, or the tensor's own 2 MiB multiple when it is larger. Tensors are
+         * carved one after another, so they share the huge pages at their ends (each in a 2 MiB
+         * multiple of its own, every tensor's last page was resident whole: MiniLM's converted
+         * weights took 25 MB more). The rest of the previous block stays untouched: address
+         * space, not resident memory. */
+        const size_t cap = need <= block ? block : (need + huge - 1) & ~(huge - 1);
+        if (cap < need) return NULL; /* overflow */
+        uint8_t *buf = aligned_alloc(huge, cap);
+        if (!buf) return NULL;
 #ifdef MADV_HUGEPAGE
-    madvise(buf, cap, MADV_HUGEPAGE); /* before the first touch; advisory */
+        madvise(buf, cap, MADV_HUGEPAGE); /* before the first touch; advisory */
 #endif
-    if (keep_owned(ws, buf)) {
-        free(buf);
-        return NULL;
+        if (keep_owned(ws, buf)) {
+            free(buf);
+            return NULL;
+        }
+        ws->arena = buf, ws->arena_left = cap;
     }
-    if (packed) ws->arena = buf + need, ws->arena_left = cap - need;
+    void *buf = ws->arena;
+    ws->arena += need, ws->arena_left -= need;
     return buf;
 }
 
