@@ -288,7 +288,7 @@ xf_status xf_session_eval_batch(xf_session *const *ss, size_t n, const int32_t *
     xf_model *m = ss[0] ? ss[0]->m : NULL;
     if (!m) return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval_batch: session 0 is NULL");
     const size_t V = m->cfg.vocab_size;
-    size_t total = 0, batched = 0, n_b = 0;
+    size_t total = 0, n_b = 0;
     for (size_t i = 0; i < n; i++) {
         if (!ss[i] || ss[i]->m != m)
             return xf_error(XF_ERR_INVALID_ARG, "xf_session_eval_batch: session %zu is NULL or of another model", i);
@@ -306,7 +306,7 @@ xf_status xf_session_eval_batch(xf_session *const *ss, size_t n, const int32_t *
             if (ids[total + t] < 0 || (size_t)ids[total + t] >= V)
                 return xf_error(XF_ERR_RANGE, "session %zu, token %zu: id %d is outside the vocabulary of %zu", i, t,
                                 ids[total + t], V);
-        if (lens[i] >= XF_EVAL_BATCH_MIN && lens[i] <= ss[i]->chunk) batched += lens[i], n_b++;
+        if (lens[i] >= XF_EVAL_BATCH_MIN && lens[i] <= ss[i]->chunk) n_b++;
         total += lens[i];
     }
     /* The others alone: short prompts (their GEMV path), and those longer than one chunk. */
