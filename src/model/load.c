@@ -43,11 +43,14 @@ static xf_status prepare_format(xf_model *m, xf_weight *w) {
 
 int xf_weight_is_s24(const xf_weight *w) { return w->fmt == &xf_fmt_s24 || w->fmt == &xf_fmt_s24q8 || w->fmt == &xf_fmt_s24q4; }
 
+/* The bits of a 2:4 weight's kept values when quantized (s24q8: 8, s24q4: 4), else 0. */
+static int s24_bits(const xf_weight *w) { return w->fmt == &xf_fmt_s24q8 ? 8 : w->fmt == &xf_fmt_s24q4 ? 4 : 0; }
+
 /* A weight a file holds 2:4 compressed (GGUF types S24*): kept as it is unless the load asks for
  * something else — dense float (--weights f32, no sparsity), or other kept values (s24 -> s24q8 /
  * s24q4 straight from the compressed form; other changes through the floats). */
 static xf_status prepare_s24(xf_model *m, xf_weight *w) {
-    const int bits = w->fmt == &xf_fmt_s24q8 ? 8 : w->fmt == &xf_fmt_s24q4 ? 4 : 0;
+    const int bits = s24_bits(w);
     if (m->sparsity == XF_SPARSITY_NONE) {
         if (m->weight_format == XF_WEIGHTS_F32) return prepare_format(m, w);
         /* as stored: a model of int8 / int4 kept values multiplies its dense head as --weights int8 did */
@@ -295,8 +298,7 @@ xf_status xf_model_finish_plan(xf_model *m) {
         const xf_weight_format wf = m->weight_format;
         if (m->sparse_qbits && !m->sparse_head) m->weight_format = XF_WEIGHTS_INT8; /* the dense head of an int8 / int4 2:4 model: as --weights int8 */
         const xf_weight *h = &P->lm_head.w;
-        const int head_bits = h->fmt == &xf_fmt_s24q8 ? 8 : h->fmt == &xf_fmt_s24q4 ? 4 : 0;
-        if (xf_weight_is_s24(h) && m->sparse_head && m->sparsity == XF_SPARSITY_2_4 && head_bits == m->sparse_qbits)
+        if (xf_weight_is_s24(h) && m->sparse_head && m->sparsity == XF_SPARSITY_2_4 && s24_bits(h) == m->sparse_qbits)
             /* already the 2:4 head asked for (a file's, or made by xf_model_compress before this
              * recount): as it is — Wanda / SparseGPT at load re-prune it from these same values */
             st = xf_weight_to_hugepages(m->ws, &P->lm_head.w, xf_weight_bytes(h));

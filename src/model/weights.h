@@ -69,16 +69,16 @@ void xf_weight_release(xf_weight_set *ws, const xf_weight *w);
 
 /* bytes of memory owned by the set (freed with it), 64-byte aligned, for a weight (`name` in
  * errors) that the products stream: asked for in transparent huge pages as xf_weight_to_hugepages
- * does (its own 2 MiB-aligned block of a 2 MiB multiple from 2 MiB up, else packed into a shared
- * 16 MiB block), or plain aligned memory where that cannot be had. NULL (error set) when no memory. */
+ * does (carved one after another from 2 MiB-aligned 16 MiB blocks, or a block of the tensor's own
+ * 2 MiB multiple when it is larger), or plain aligned memory where that cannot be had. NULL (error set) when no memory. */
 void *xf_weight_set_alloc(xf_weight_set *ws, size_t bytes, const char *name);
 
 /* Move a weight of `bytes` bytes served straight from a file mapping into memory of the set's
  * own, asked for in transparent huge pages (MADV_HUGEPAGE), and drop the mapped pages: a GEMV
  * that streams the whole weight every token misses the TLB once per 2 MiB instead of once per 4
- * KiB page (the page cache of a mapped file is rarely in huge pages). Weights of 2 MiB or more get
- * their own 2 MiB-aligned block, smaller ones are packed (64-byte aligned) into shared 16 MiB
- * blocks (xf_weight_set_alloc's memory). A no-op (XF_OK) for an owned copy or where the copy cannot be allocated; the bytes are
+ * KiB page (the page cache of a mapped file is rarely in huge pages). The copies are carved (64-byte
+ * aligned) one after another from 16 MiB huge-page blocks, a larger weight getting a block of its
+ * own (xf_weight_set_alloc's memory). A no-op (XF_OK) for an owned copy or where the copy cannot be allocated; the bytes are
  * the same either way. */
 xf_status xf_weight_to_hugepages(xf_weight_set *ws, xf_weight *w, size_t bytes);
 
