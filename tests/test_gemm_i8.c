@@ -12,8 +12,10 @@
 #include "kernels/matmul.h"
 
 static void test_shapes(xf_pool *pool2) {
+    int checked[XF_I8_ISA_COUNT] = {0};
     const size_t shapes[][3] = {{1, 1, 1},   {1, 7, 3},     {3, 5, 9},    {4, 32, 8},    {9, 33, 65},
-                                {17, 64, 384}, {40, 100, 1536}, {70, 384, 384}, {2, 1000, 13}, {300, 40, 21}};
+                                {17, 64, 384}, {40, 100, 1536}, {70, 384, 384}, {2, 1000, 13}, {300, 40, 21},
+                                {16, 48, 128}, {33, 32, 200}, {32, 64, 64}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         size_t T = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *b = malloc(N * 4);
@@ -28,6 +30,7 @@ static void test_shapes(xf_pool *pool2) {
         xf_gemm_i8_ref(X, K, T, W, K, b, R, N, N, K);
         for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
             if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;
+            checked[isa]++;
             memset(Y, 0, T * N * 4);
             xf_gemm_i8_isa((xf_i8_isa)isa, X, K, T, P, sw, b, Y, N, 0, N, K, NULL, 0);
             CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 %s T=%zu N=%zu K=%zu differs from the reference",
@@ -51,6 +54,10 @@ static void test_shapes(xf_pool *pool2) {
         CHECK_MSG(e < 0.02, "i8 T=%zu N=%zu K=%zu: error vs fp32 %.3g", T, N, K, e);
         free(X), free(W), free(b), free(R), free(Y), free(F), free(P), free(sw);
     }
+    printf("int8 kernels compared bitwise with the reference:");
+    for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++)
+        printf(" %s %s", xf_i8_isa_name((xf_i8_isa)isa), checked[isa] ? "yes" : "no (not on this CPU)");
+    printf("\n");
 }
 
 static void test_quantize_row(void) {

@@ -4,12 +4,14 @@
  *
  * Levels: XF_ISA_SCALAR (portable C), XF_ISA_AVX2 (x86-64-v3: AVX2, FMA, F16C, BMI1/2, LZCNT,
  * MOVBE), XF_ISA_AVX512 (x86-64-v4: AVX-512 F, BW, CD, DQ, VL). Extensions on top of a level
- * (AVX-512 VNNI, AVX-512 BF16) count only at that level.
+ * (AVX-512 VNNI, AVX-512 BF16, AMX) count only at that level; AMX also needs the OS to enable its
+ * state and, on Linux, the process's permission (asked once, at detection).
  *
  * XF_ISA=scalar|avx2|avx512 in the environment lowers the level (never raises it above what the
  * CPU has): `XF_ISA=avx2 xfmr embed ...` runs the AVX2 kernels on an AVX-512 machine, which is how
- * the AVX2 paths are benchmarked here, and tests switch levels with xf_isa_cap. Read once, at the
- * first kernel call. */
+ * the AVX2 paths are benchmarked here, `XF_ISA=avx512` keeps AVX-512 but not AMX, and tests switch
+ * levels with xf_isa_cap (which leaves AMX on at the AVX-512 level). Read once, at the first
+ * kernel call. */
 #ifndef XF_KERNELS_CPU_H
 #define XF_KERNELS_CPU_H
 
@@ -20,6 +22,8 @@ enum {
     XF_CPU_AVX512_VNNI = 1 << 0, /* vpdpbusd on zmm/ymm (EVEX) */
     XF_CPU_AVX512_BF16 = 1 << 1, /* vdpbf16ps, vcvtne2ps2bf16 */
     XF_CPU_AVX512_VBMI = 1 << 2, /* vpermb, vpermt2b, vpmultishiftqb */
+    XF_CPU_AMX_INT8 = 1 << 3,    /* AMX tiles with tdpbsud & co. (int8 x int8 -> int32) */
+    XF_CPU_AMX_BF16 = 1 << 4,    /* AMX tiles with tdpbf16ps */
 };
 
 /* The level kernels use: the CPU's, lowered by XF_ISA and by xf_isa_cap. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/dtype.h"
+#include "kernels/amx.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm_panel.h"
 #include "kernels/simd.h"
@@ -39,11 +40,41 @@ void xf_bf16_unpack_rows(const uint8_t *packed, size_t K, size_t r0, size_t r1, 
         for (size_t k = 0; k < K; k++) out[(o - r0) * K + k] = bf(p[(((o / NR) * K2 + k / 2) * NR + o % NR) * 2 + k % 2]);
 }
 
-void xf_bf16_round_row(const float *x, size_t K, uint32_t *row) {
+/* xf_f32_to_bf16 without a branch (NaN by a select), so that each ISA's copy of the loop below is
+ * vectorized: the same bits, at the speed the AMX kernel needs (a row is rounded once per 32 output
+ * channels' worth of tile work). */
+XF_INLINE uint16_t bf16_rne(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    const uint32_t r = (u + 0x7fffu + (u >> 16 & 1)) >> 16, q = u >> 16 | 0x40;
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? q : r);
+}
+#if defined(__has_builtin) && defined(__BYTE_ORDER__)
+#if __has_builtin(__builtin_shufflevector) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define XF_BF16_VEC 1
+typedef uint32_t xf_v16u __attribute__((vector_size(64)));
+typedef uint16_t xf_v32h __attribute__((vector_size(64)));
+typedef uint16_t xf_v16h __attribute__((vector_size(32)));
+#endif
+#endif
+XF_INLINE void xf_bf16_round_row_body(const float *x, size_t K, uint32_t *row) {
     uint16_t *h = (uint16_t *)(void *)row;
-    for (size_t k = 0; k < K; k++) h[k] = xf_f32_to_bf16(x[k]);
+    size_t k = 0;
+#ifdef XF_BF16_VEC
+    for (; k + 16 <= K; k += 16) { /* bf16_rne on 16 lanes, then the low halves of the lanes */
+        xf_v16u u;
+        memcpy(&u, x + k, sizeof u);
+        const xf_v16u r = (u + 0x7fffu + (u >> 16 & 1u)) >> 16, q = u >> 16 | 0x40u;
+        const xf_v16u nan = (xf_v16u)((u & 0x7fffffffu) > 0x7f800000u);
+        const xf_v32h w = (xf_v32h)((nan & q) | (~nan & r));
+        const xf_v16h lo = __builtin_shufflevector(w, w, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        memcpy(h + k, &lo, sizeof lo);
+    }
+#endif
+    for (; k < K; k++) h[k] = bf16_rne(x[k]);
     if (K % 2) h[K] = 0;
 }
+XF_DISPATCH_VOID(xf_bf16_round_row, (const float *x, size_t K, uint32_t *row), (x, K, row), )
 
 /* ---- micro-kernels: rows [0, mr) of rounded X (row stride ldq bytes) x one packed panel ---- */
 
@@ -128,6 +159,14 @@ static void micro_avx512(size_t mr, const void *Xq, size_t ldq, const float *sx,
 }
 #endif
 
+#ifdef XF_AMX
+static void micro_amx(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+                      const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy, size_t nr) {
+    (void)sx, (void)xs, (void)G, (void)sw;
+    xf_bf16_micro_amx(mr, Xq, ldq, B, K, bias, Y, ldy, nr);
+}
+#endif
+
 static size_t row_bytes(size_t K) { return pairs(K) * 4; }
 static size_t panel_bytes(size_t K) { return pairs(K) * NR * 4; }
 static void prep(const float *x, size_t K, void *row, float *sx, int32_t *xs) {
@@ -140,15 +179,20 @@ static const xf_panel_kernel k_bf16[XF_BF16_ISA_COUNT] = {
 #ifdef XF_X86
     [XF_BF16_AVX512] = {"avx512-bf16", micro_avx512, 8, row_bytes, NULL, panel_bytes, prep},
 #endif
+#ifdef XF_AMX
+    [XF_BF16_AMX] = {"amx-bf16", micro_amx, 32, row_bytes, NULL, panel_bytes, prep},
+#endif
 };
 
 int xf_bf16_isa_supported(xf_bf16_isa isa) {
     if (isa < 0 || isa >= XF_BF16_ISA_COUNT || !k_bf16[isa].micro) return 0;
-    return isa == XF_BF16_AVX512 ? xf_cpu_has(XF_CPU_AVX512_BF16) : 1;
+    return isa == XF_BF16_AVX512 ? xf_cpu_has(XF_CPU_AVX512_BF16) : isa == XF_BF16_AMX ? xf_cpu_has(XF_CPU_AMX_BF16) : 1;
 }
 
 xf_bf16_isa xf_bf16_isa_best(void) {
-    return xf_bf16_isa_supported(XF_BF16_AVX512) ? XF_BF16_AVX512 : XF_BF16_GENERIC;
+    return xf_bf16_isa_supported(XF_BF16_AMX)      ? XF_BF16_AMX
+           : xf_bf16_isa_supported(XF_BF16_AVX512) ? XF_BF16_AVX512
+                                                   : XF_BF16_GENERIC;
 }
 
 const char *xf_bf16_isa_name(xf_bf16_isa isa) {

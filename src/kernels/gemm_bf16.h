@@ -10,7 +10,10 @@
  * which is the order of AVX512_BF16's vdpbf16ps (odd element first; checked against this machine's
  * instruction by test_gemm_bf16). So the AVX512_BF16 micro-kernel, the portable one (two FMAs per
  * pair, exact products) and the scalar reference give the same bits, for any thread split, except
- * where an input or a partial sum is subnormal (below 1.2e-38: vdpbf16ps flushes those to zero). */
+ * where an input or a partial sum is subnormal (below 1.2e-38: vdpbf16ps flushes those to zero).
+ * The AMX-BF16 kernel (kernels/gemm_bf16_amx.c, preferred where the CPU has it) sums in the tile
+ * unit's own order instead: within K 2^-24 sum |x w| of the exact sum of the same products, and as
+ * independent of batching and threads as the others. */
 #ifndef XF_KERNELS_GEMM_BF16_H
 #define XF_KERNELS_GEMM_BF16_H
 
@@ -19,7 +22,7 @@
 
 #include "core/threadpool.h"
 
-typedef enum xf_bf16_isa { XF_BF16_GENERIC = 0, XF_BF16_AVX512, XF_BF16_ISA_COUNT } xf_bf16_isa;
+typedef enum xf_bf16_isa { XF_BF16_GENERIC = 0, XF_BF16_AVX512, XF_BF16_AMX, XF_BF16_ISA_COUNT } xf_bf16_isa;
 int xf_bf16_isa_supported(xf_bf16_isa isa);
 xf_bf16_isa xf_bf16_isa_best(void);
 const char *xf_bf16_isa_name(xf_bf16_isa isa);

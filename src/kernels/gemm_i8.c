@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/amx.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm_panel.h"
 #include "kernels/simd.h"
@@ -158,6 +159,44 @@ XF_DISPATCH_VOID(xf_i8_quantize_row16, (const float *x, size_t K, int16_t *xq, f
 void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
     xf_i8_quantize_groups(x, K, XF_I8_GROUP, xq, sx, xsum);
 }
+
+#ifdef XF_X86
+/* xf_i8_quantize_row for the AVX-512 kernels (VNNI, AMX), a whole group of 64 in four zmm: the same
+ * operations as quantize_body (|x| max, s = m / 127, inv = 1 / s, x * inv rounded to even without
+ * contraction, clamped) and so the same bits; the generic body's 8-lane vectors and per-group
+ * chain cost ~0.8 ns an input on this Xeon, as much as the AMX product itself. Short groups (the
+ * last one when 64 does not divide K) go through quantize_body. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void quantize_row_avx512(const float *x, size_t K, int8_t *xq,
+                                                                                     float *sx, int32_t *xsum) {
+    const __m512 magic = _mm512_set1_ps(12582912.0f), lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+    size_t g = 0, k0 = 0;
+    for (; k0 + XF_I8_GROUP <= K; g++, k0 += XF_I8_GROUP) {
+        __m512 v[4];
+        for (int j = 0; j < 4; j++) v[j] = _mm512_loadu_ps(x + k0 + 16 * j);
+        const __m512 a01 = _mm512_max_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v[0]), absm)),
+                                         _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v[1]), absm)));
+        const __m512 a23 = _mm512_max_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v[2]), absm)),
+                                         _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v[3]), absm)));
+        const float m = _mm512_reduce_max_ps(_mm512_max_ps(a01, a23));
+        const float s = m / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        const __m512 vinv = _mm512_set1_ps(inv);
+        __m512i sum = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++) {
+            __m512 r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(v[j], vinv), magic), magic);
+            r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+            const __m512i q = _mm512_cvttps_epi32(r);
+            sum = _mm512_add_epi32(sum, q);
+            _mm_storeu_si128((__m128i *)(void *)(xq + k0 + 16 * j), _mm512_cvtepi32_epi8(q));
+        }
+        sx[g] = s;
+        xsum[g] = _mm512_reduce_add_epi32(sum);
+    }
+    if (k0 < K) xf_i8_quantize_groups(x + k0, K - k0, XF_I8_GROUP, xq + k0, sx + g, xsum + g);
+    else
+        for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
+}
+#endif
 
 /* ---- micro-kernels: rows [0, mr) of quantized X (row stride ldq bytes; G group scales and sums
  * per row) x one packed panel -> Y[mr, nr] ---- */
@@ -335,18 +374,25 @@ static size_t rows16(size_t K) { return 2 * ceil4(K); }
 static size_t panel_bytes(size_t K) { return ceil4(K) * NR; }
 static void prep8(const float *x, size_t K, void *row, float *sx, int32_t *xs) { xf_i8_quantize_row(x, K, row, sx, xs); }
 static void prep16(const float *x, size_t K, void *row, float *sx, int32_t *xs) { xf_i8_quantize_row16(x, K, row, sx, xs); }
+#ifdef XF_X86
+static void prep8v(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx512(x, K, row, sx, xs); }
+#endif
 
 static const xf_panel_kernel k_i8[XF_I8_ISA_COUNT] = {
     [XF_I8_GENERIC] = {"generic", micro_generic, 4, rows8, n_groups, panel_bytes, prep8},
 #ifdef XF_X86
     [XF_I8_AVX2] = {"avx2", micro_avx2, 4, rows16, n_groups, panel_bytes, prep16},
-    [XF_I8_VNNI] = {"avx512-vnni", micro_vnni, 6, rows8, n_groups, panel_bytes, prep8},
+    [XF_I8_VNNI] = {"avx512-vnni", micro_vnni, 6, rows8, n_groups, panel_bytes, prep8v},
+#endif
+#ifdef XF_AMX
+    [XF_I8_AMX] = {"amx-int8", xf_i8_micro_amx, 32, rows8, n_groups, panel_bytes, prep8v},
 #endif
 };
 
 int xf_i8_isa_supported(xf_i8_isa isa) {
     if (isa < 0 || isa >= XF_I8_ISA_COUNT || !k_i8[isa].micro) return 0;
     if (isa == XF_I8_VNNI) return xf_cpu_has(XF_CPU_AVX512_VNNI);
+    if (isa == XF_I8_AMX) return xf_cpu_has(XF_CPU_AMX_INT8);
     if (isa == XF_I8_AVX2) return xf_isa_level() >= XF_ISA_AVX2;
     return 1;
 }

@@ -7,7 +7,7 @@
  *   Y[t, o] = fma(acc, sw[o], b[o])
  *
  * |dot_g| < 2^24, so its conversion is exact and every ISA, tile split and thread count gives the
- * same bits. Weights are stored packed for the micro-kernels as unsigned bytes wq + 128: panels of
+ * same bits (AMX-INT8 included: kernels/gemm_i8_amx.c). Weights are stored packed for the micro-kernels as unsigned bytes wq + 128: panels of
  * 32 output channels, k in groups of 4 (byte ((p * Kq + k4) * 32 + j) * 4 + b holds
  * w[32 p + j][4 k4 + b] + 128, Kq = ceil(K / 4)), padded to whole panels and groups. */
 #ifndef XF_KERNELS_GEMM_I8_H
@@ -21,7 +21,7 @@
 #define XF_I8_GROUP 64    /* inputs per activation scale */
 #define XF_I8_MAX_K 65532 /* widest input a row of int8 activations may have */
 
-typedef enum xf_i8_isa { XF_I8_GENERIC = 0, XF_I8_AVX2, XF_I8_VNNI, XF_I8_ISA_COUNT } xf_i8_isa;
+typedef enum xf_i8_isa { XF_I8_GENERIC = 0, XF_I8_AVX2, XF_I8_VNNI, XF_I8_AMX, XF_I8_ISA_COUNT } xf_i8_isa;
 int xf_i8_isa_supported(xf_i8_isa isa);
 xf_i8_isa xf_i8_isa_best(void);
 const char *xf_i8_isa_name(xf_i8_isa isa);

@@ -26,7 +26,7 @@ void xf_panel_gemm(const xf_panel_kernel *pk, const float *X, size_t ldx, size_t
     float *sx = scratch;
     int32_t *xs = (int32_t *)(sx + RB * G);
     unsigned char *rows = (unsigned char *)(xs + RB * G);
-    float tile[8 * NR];
+    float tile[XF_PANEL_MR * NR];
     for (size_t t0 = 0; t0 < T; t0 += RB) {
         const size_t rb = T - t0 < RB ? T - t0 : RB;
         for (size_t i = 0; i < rb; i++) pk->prepare(X + (t0 + i) * ldx, K, rows + i * RBY, sx + i * G, xs + i * G);

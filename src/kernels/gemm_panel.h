@@ -16,6 +16,7 @@
 #include "core/threadpool.h"
 
 #define XF_PANEL_NR 32 /* output channels per packed panel */
+#define XF_PANEL_MR 32 /* most rows a micro-kernel takes (the AMX kernels' two tiles of 16) */
 
 /* Y[i, 0..nr) for prepared rows i < mr (row stride ldq bytes; G group scales sx and sums xs per row,
  * G = 0 when the kernel has none) against one packed panel B of K inputs, scales sw and bias (NULL
@@ -27,7 +28,7 @@ typedef void (*xf_panel_micro)(size_t mr, const void *Xq, size_t ldq, const floa
 typedef struct xf_panel_kernel {
     const char *name;
     xf_panel_micro micro;
-    size_t mr;                          /* rows per micro-kernel call (at most 8) */
+    size_t mr;                          /* rows per micro-kernel call (at most XF_PANEL_MR) */
     size_t (*row_bytes)(size_t K);      /* bytes of one prepared row */
     size_t (*groups)(size_t K);         /* scale groups per row (NULL: none) */
     size_t (*panel_bytes)(size_t K);    /* bytes of one packed panel */

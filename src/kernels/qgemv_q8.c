@@ -462,6 +462,8 @@ void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, 
                      size_t T, float *Y, size_t ldy, size_t n0, size_t n1, size_t K) {
 #ifdef XF_X86
     const q8rows a = q8rows_at(qtype, act, T, K);
+    if (isa == XF_I8_AMX) /* no tile kernel here: these products have few rows (decode) */
+        isa = xf_i8_isa_supported(XF_I8_VNNI) ? XF_I8_VNNI : XF_I8_AVX2;
     if (isa == XF_I8_VNNI) {
         gemv_vnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K);
         return;
