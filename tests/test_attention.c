@@ -1,7 +1,8 @@
 /* test_attention.c — the tiled online-softmax attention kernel (kernels/attention.h): against its
  * scalar reference by normalized error over odd lengths, head dims (odd ones too), bidirectional /
  * causal / sliding-window masks, grouped-query ratios and query offsets (sessions); bitwise
- * independence of a row's result from the block, head chunk and task that compute it; and
+ * independence of a row's result from the block, head chunk and task that compute it, and from
+ * the ISA level (AVX-512's 16-wide tiles against the AVX2 copy); and
  * xf_mha (layers.c) bitwise identical for 1 vs 2 threads and for a sequence alone vs packed in a
  * batch. */
 #include <math.h>
@@ -70,6 +71,35 @@ static void test_vs_ref(size_t stride) {
                     free(scr);
                     drop(&P);
                 }
+}
+
+/* The AVX-512 level's 16-wide products (kernels/attention_avx512.c) give the AVX2 copy's bits:
+ * the same FMA chains per score and per output, only wider registers. */
+static void test_levels_bitwise(void) {
+    if (xf_isa_cpu_level() < XF_ISA_AVX512) {
+        printf("attention: no AVX-512 on this CPU, its 16-wide tiles not compared\n");
+        return;
+    }
+    const size_t lens[] = {1, 5, 17, 100, 257}, dims[] = {32, 64, 80, 128, 7, 33, 40, 200};
+    int n = 0;
+    for (size_t a = 0; a < sizeof lens / sizeof *lens; a++)
+        for (size_t b = 0; b < sizeof dims / sizeof *dims; b++)
+            for (int causal = 0; causal < 2; causal++) {
+                const size_t L = lens[a], dh = dims[b], group = b % 2 ? 3 : 1, n_kv = 2, p0 = causal ? 40 : 0;
+                problem P = make(L, p0, dh, group, n_kv, causal, 0);
+                float *scr = malloc(xf_attention_scratch(group, dh) * sizeof(float));
+                run_all(&P.p, n_kv, xf_attention_qblock(group), group, scr);
+                xf_isa_cap(XF_ISA_AVX2);
+                P.p.O = P.R;
+                run_all(&P.p, n_kv, xf_attention_qblock(group), group, scr);
+                xf_isa_cap(XF_ISA_AVX512);
+                CHECK_MSG(memcmp(P.O, P.R, L * P.p.ldq * sizeof(float)) == 0,
+                          "attention L=%zu dh=%zu group=%zu causal=%d: AVX-512 and AVX2 levels differ", L, dh, group, causal);
+                n++;
+                free(scr);
+                drop(&P);
+            }
+    printf("attention: %d problems bitwise equal at the AVX-512 and AVX2 levels\n", n);
 }
 
 /* A row's result must not depend on its block: whole blocks, one position at a time, one head at a
@@ -202,6 +232,7 @@ int main(void) {
         test_vs_ref(3);
     }
     xf_isa_cap(XF_ISA_AVX512);
+    test_levels_bitwise();
     test_blocking_bitwise();
     test_window_positions();
     test_cached();

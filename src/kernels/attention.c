@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/attention_tiles.h"
+#include "kernels/cpu.h"
 #include "kernels/simd.h"
 
 #define BK XF_ATTN_KEYS
@@ -260,7 +262,7 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
         if (ta == tb) continue;
         const size_t ra = (ta - q0) * nh, rb = (tb - q0) * nh;
 
-        /* K^T tile (zero-padded to dp rows and nv*8 keys); V as is, or padded to dp columns */
+        /* K^T tile (zero-padded to dp rows and whole vectors of 16 keys); V as is, or padded to dp columns */
         const float *Kb;
         size_t ldk = p->ldk;
         if (p->kv_tile) {
@@ -277,8 +279,9 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
             for (size_t d = 0; d < dh8; d += 8) transpose8(Kb + j * ldk + d, ldk, Kt + d * BK + j, BK);
         for (size_t j = 0; j < nk; j++)
             for (size_t d = j < nk8 ? dh8 : 0; d < dh; d++) Kt[d * BK + j] = Kb[j * ldk + d];
+        const size_t nkp = (nk + 15) & ~(size_t)15; /* zero padded to whole vectors of 16 keys */
         for (size_t d = 0; d < dp; d++)
-            for (size_t j = d < dh ? nk : 0; j < nv * 8; j++) Kt[d * BK + j] = 0.0f;
+            for (size_t j = d < dh ? nk : 0; j < nkp; j++) Kt[d * BK + j] = 0.0f;
         const int vtile = p->kv_f16 || p->kv_tile != NULL;
         const float *Vb = vtile ? Vt : (const float *)p->V + j0 * p->ldv + koff;
         size_t ldvb = vtile ? dp : p->ldv;
@@ -294,7 +297,13 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
             Vb = Vt, ldvb = dp;
         }
 
+#ifdef XF_ATTN_AVX512
+        const int wide = xf_isa_level() == XF_ISA_AVX512; /* 16-wide tiles: the same bits, twice the width */
+        if (wide) xf_attn_scores_avx512(Qs, dp, Kt, S, ra, rb, nkp / 16);
+        else scores(Qs, dp, Kt, S, ra, rb, nv);
+#else
         scores(Qs, dp, Kt, S, ra, rb, nv);
+#endif
 
         /* per row: mask the keys it does not see, new running max */
         for (size_t r = ra; r < rb; r++) {
@@ -349,7 +358,12 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
                 for (size_t d = 0; d < dp; d += 8) xf_v8_store(ar + d, xf_v8_load(ar + d) * a);
             }
         }
+#ifdef XF_ATTN_AVX512
+        if (wide) xf_attn_accumulate_avx512(S, Vb, ldvb, A, dp, ra, rb, nk);
+        else accumulate(S, Vb, ldvb, A, dp, ra, rb, nk);
+#else
         accumulate(S, Vb, ldvb, A, dp, ra, rb, nk);
+#endif
     }
     for (size_t r = 0; r < R; r++) {
         float *o = p->O + (q0 + r / nh) * p->ldo + (hbase + r % nh) * dh;
