@@ -13,6 +13,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/rope.h"
+#include "xfmr.h"
 
 static void test_gemm(xf_pool *pool2) {
     const size_t shapes[][3] = {{1, 1, 1},     {1, 7, 3},    {3, 5, 9},     {4, 4, 8},      {5, 13, 17},
@@ -215,12 +216,17 @@ int main(void) {
     for (int l = top; l >= XF_ISA_SCALAR; l--) {
         xf_isa_cap((xf_isa_level_t)l);
         CHECK(xf_isa_level() == (xf_isa_level_t)l);
+        /* xf_cpu_features names the level in force, and extensions only at the AVX-512 level */
+        const char *cf = xf_cpu_features(), *ln = xf_isa_level_name((xf_isa_level_t)l);
+        CHECK_MSG(strncmp(cf, ln, strlen(ln)) == 0 && (cf[strlen(ln)] == 0 || (l == XF_ISA_AVX512 && cf[strlen(ln)] == ' ')),
+                  "xf_cpu_features() \"%s\" at level %s", cf, ln);
+        CHECK(!strstr(cf, "amx") || (xf_cpu_has(XF_CPU_AMX_INT8) || xf_cpu_has(XF_CPU_AMX_BF16)));
         test_ops();
         test_decoder_ops(pool2);
         test_argmax();
     }
     xf_isa_cap(XF_ISA_AVX512);
-    printf("row kernels checked at ISA levels %s and below\n", xf_isa_level_name(top));
+    printf("row kernels checked at ISA levels %s and below; this CPU: %s\n", xf_isa_level_name(top), xf_cpu_features());
     test_split();
     xf_pool_free(pool2);
     xf_pool_free(NULL);

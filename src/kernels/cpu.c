@@ -4,8 +4,11 @@
 #include "kernels/cpu.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "xfmr.h"
 
 #if defined(__linux__) && defined(__x86_64__)
 #include <sys/syscall.h>
@@ -117,4 +120,15 @@ xf_isa_level_t xf_isa_cap(xf_isa_level_t level) {
 
 const char *xf_isa_level_name(xf_isa_level_t level) {
     return level == XF_ISA_AVX512 ? "avx512" : level == XF_ISA_AVX2 ? "avx2" : "scalar";
+}
+
+const char *xf_cpu_features(void) {
+    static _Thread_local char buf[96];
+    static const struct { int f; const char *name; } ext[] = {
+        {XF_CPU_AVX512_VNNI, "vnni"}, {XF_CPU_AVX512_BF16, "bf16"}, {XF_CPU_AVX512_VBMI, "vbmi"},
+        {XF_CPU_AMX_INT8, "amx-int8"}, {XF_CPU_AMX_BF16, "amx-bf16"}};
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%s", xf_isa_level_name(xf_isa_level()));
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (xf_cpu_has(ext[i].f) && n < sizeof buf) n += (size_t)snprintf(buf + n, sizeof buf - n, " %s", ext[i].name);
+    return buf;
 }

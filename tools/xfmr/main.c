@@ -90,6 +90,7 @@ static int version(void) {
         printf("xfmr %s (library %s)\n", XFMR_VERSION, xf_version());
     else
         printf("xfmr %s\n", XFMR_VERSION);
+    printf("cpu: %s\n", xf_cpu_features()); /* the kernels this machine runs (XF_ISA lowers them) */
     return CLI_EXIT_OK;
 }
 
