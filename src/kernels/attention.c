@@ -20,6 +20,14 @@
 
 #define BK XF_ATTN_KEYS
 
+/* The 16-wide AVX-512 tiles write each FMA chain explicitly; the portable tiles get theirs from the
+ * compiler contracting a * b + c (-ffp-contract=fast on src/kernels), which it does only when
+ * optimizing. An unoptimized build keeps the portable tiles at every level, so the levels still
+ * agree bit for bit there. */
+#if defined(XF_ATTN_AVX512) && defined(__OPTIMIZE__)
+#define XF_ATTN_WIDE 1
+#endif
+
 static inline size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 static inline size_t max_rows(size_t group) { return xf_attention_qblock(group) * group; }
 
@@ -297,7 +305,7 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
             Vb = Vt, ldvb = dp;
         }
 
-#ifdef XF_ATTN_AVX512
+#ifdef XF_ATTN_WIDE
         const int wide = xf_isa_level() == XF_ISA_AVX512; /* 16-wide tiles: the same bits, twice the width */
         if (wide) xf_attn_scores_avx512(Qs, dp, Kt, S, ra, rb, nkp / 16);
         else scores(Qs, dp, Kt, S, ra, rb, nv);
@@ -358,7 +366,7 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
                 for (size_t d = 0; d < dp; d += 8) xf_v8_store(ar + d, xf_v8_load(ar + d) * a);
             }
         }
-#ifdef XF_ATTN_AVX512
+#ifdef XF_ATTN_WIDE
         if (wide) xf_attn_accumulate_avx512(S, Vb, ldvb, A, dp, ra, rb, nk);
         else accumulate(S, Vb, ldvb, A, dp, ra, rb, nk);
 #else
