@@ -163,9 +163,11 @@ void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t
 #ifdef XF_X86
 /* xf_i8_quantize_row for the AVX-512 kernels (VNNI, AMX), a whole group of 64 in four zmm: the same
  * operations as quantize_body (|x| max, s = m / 127, inv = 1 / s, x * inv rounded to even without
- * contraction, clamped) and so the same bits; the generic body's 8-lane vectors and per-group
- * chain cost ~0.8 ns an input on this Xeon, as much as the AMX product itself. Short groups (the
- * last one when 64 does not divide K) go through quantize_body. */
+ * contraction, clamped) and so the same bits for finite inputs (with a NaN in a group, the group's
+ * scale may differ from the 8-lane body's, whose max depends on the NaN's lane: the row is NaN
+ * garbage either way). The generic body's 8-lane vectors and per-group chain cost ~0.8 ns an input
+ * on this Xeon, as much as the AMX product itself. Short groups (the last one when 64 does not
+ * divide K) go through quantize_body. */
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void quantize_row_avx512(const float *x, size_t K, int8_t *xq,
                                                                                      float *sx, int32_t *xsum) {
     const __m512 magic = _mm512_set1_ps(12582912.0f), lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
