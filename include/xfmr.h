@@ -62,10 +62,8 @@ XF_API const char *xf_errmsg(void);
 XF_API const char *xf_version(void);
 /* XFMR_VERSION_NUMBER of the library's build (compare with the header's to detect a mismatch). */
 XF_API int xf_version_number(void);
-/* The instruction sets the kernels use on this CPU, as detected at run time and lowered by XF_ISA:
- * the level ("avx512", "avx2" or "scalar") and, at the AVX-512 level, the extensions in use, e.g.
- * "avx512 vnni bf16 vbmi amx-int8 amx-bf16". Never NULL; a thread's string stays valid until its
- * next call. */
+/* The kernels' instruction sets here (after XF_ISA), e.g. "avx512 vnni bf16 vbmi amx-int8 amx-bf16";
+ * never NULL, valid on the calling thread until its next call. */
 XF_API const char *xf_cpu_features(void);
 
 /* ------------------------------------------------------------- tokenizer */

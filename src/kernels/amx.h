@@ -31,7 +31,7 @@ static inline void xf_amx_cfg_set(xf_amx_cfg *c, int m0, int m1, int r) {
     *c = (xf_amx_cfg){.palette = 1};
     const int rows[8] = {m0, m0, m1, m1, m0, m1, r, r}, colsb[8] = {64, 64, 64, 64, 4 * r, 4 * r, 64, 64};
     for (int t = 0; t < 8; t++) {
-        c->rows[t] = (uint8_t)(rows[t] ? rows[t] : 0);
+        c->rows[t] = (uint8_t)rows[t];
         c->colsb[t] = (uint16_t)(rows[t] ? colsb[t] : 0);
     }
 }
