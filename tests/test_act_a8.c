@@ -4,7 +4,9 @@
  *   1. a layer of the tiny LLaMA written as Q4_0 / Q8_0 / Q4_1 (through xf_model_save): its
  *      product of T = 1 .. 100 rows (the chunks of the int8 GEMV and their remainders) equals the
  *      scalar reference of the int8-activation product of all T rows (xf_qgemv_q8_ref) bitwise,
- *      through both of the format's entries; with XF_WEIGHTS_INT8 long products stay float;
+ *      through both of the format's entries (on AVX-512 VNNI the layer is repacked 16 rows at a time,
+ *      kernels/qgemv_r16.h, and still equal); with XF_WEIGHTS_INT8 long products stay float, bitwise
+ *      the file layout's float path;
  *   2. the whole model: logits of 48 tokens with A8 close to the float path's (same arg max), and
  *      not bitwise the float path's; the tiny BERT's embeddings (Q8_0) keep cosine > 0.99;
  *   3. the weights value is checked: 6 is XF_ERR_INVALID_ARG. */
@@ -43,12 +45,18 @@ static void check_layer(const char *type) {
     const xf_weight *w = &a8->plan.layers[0].ffn.down.w, *w8 = &i8->plan.layers[0].ffn.down.w;
     CHECK_MSG(w->act_q8 == 2 && w8->act_q8 == 1, "%s: act_q8 %d / %d", type, w->act_q8, w8->act_q8);
     const size_t K = w->cols, N = w->rows, Tmax = 100;
+    /* the file's blocks (a repacked layout, kernels/qgemv_r16.h, gives them back) */
+    const int qt = w->fmt->save_type;
+    uint8_t *blocks = malloc(N * w->row_bytes);
+    if (w->fmt->block_rows) w->fmt->block_rows(w, 0, N, blocks);
+    else memcpy(blocks, w->data, N * w->row_bytes);
+    printf("tiny llama %s: ffn.down [%zu, %zu] as %s (A8) / %s (int8)\n", type, N, K, w->fmt->name, w8->fmt->name);
     float *X = malloc(Tmax * K * sizeof *X), *R = malloc(Tmax * N * sizeof *R), *Y = malloc(Tmax * N * sizeof *Y);
     void *act = malloc(xf_q8act_bytes(Tmax, K));
     for (size_t i = 0; i < Tmax * K; i++) X[i] = xf_t_frand32() * (i % 13 == 0 ? 6.0f : 1.0f);
     for (size_t T = 1; T <= Tmax; T += T < 40 ? 1 : 13) {
-        xf_q8act_quantize(w->fmt->ggml_type, X, K, T, K, act);
-        xf_qgemv_q8_ref(w->fmt->ggml_type, w->data, w->row_bytes, NULL, act, T, R, N, 0, N, K);
+        xf_q8act_quantize(qt, X, K, T, K, act);
+        xf_qgemv_q8_ref(qt, blocks, w->row_bytes, NULL, act, T, R, N, 0, N, K);
         w->fmt->gemm(a8->pool, w, NULL, X, T, Y);
         CHECK_MSG(memcmp(Y, R, T * N * sizeof *Y) == 0, "%s T=%zu: A8 gemm != int8 reference", type, T);
         w->fmt->gemv(a8->pool, w, NULL, X, T, Y);
@@ -56,9 +64,12 @@ static void check_layer(const char *type) {
         if (T > 40) { /* --weights int8: a long product keeps float activations */
             w8->fmt->gemm(i8->pool, w8, NULL, X, T, Y);
             CHECK_MSG(memcmp(Y, R, T * N * sizeof *Y) != 0, "%s T=%zu: int8 mode quantized a long product", type, T);
+            /* ... and is the float path of the file's blocks, bitwise (a repacked layout's GEMM too) */
+            xf_qmatmul(i8->pool, qt, blocks, w8->row_bytes, NULL, X, K, R, N, T, N, K);
+            CHECK_MSG(memcmp(Y, R, T * N * sizeof *Y) == 0, "%s T=%zu: int8 mode's long product != the float path", type, T);
         }
     }
-    free(X), free(R), free(Y), free(act);
+    free(X), free(R), free(Y), free(act), free(blocks);
     /* the model: 48 tokens, A8 against the float path */
     xf_model *f = xf_t_load(path, XF_WEIGHTS_AS_STORED);
     if (f) {

@@ -479,7 +479,9 @@ while srv.poll() is None and "listening" not in line:
     line = srv.stderr.readline()
 m = re.search(r"127\.0\.0\.1:(\d+)/", line)
 BASE = "http://127.0.0.1:%s" % (m.group(1) if m else "0")
-long_req = {"prompt": "Once upon a time", "max_tokens": 250, "temperature": 0}
+# long enough to outlast --timeout 2 and the 1 s before SIGTERM on a fast machine (SmolLM2 Q4_1 on a
+# Xeon: 250 tokens took under 2 s; 1,000 take over 4 s, and it writes them all without an end token)
+long_req = {"prompt": "Once upon a time", "max_tokens": 1000, "temperature": 0}
 is_error(*http("POST", "/v1/completions", long_req, key=None), 504, "--timeout")
 with cf.ThreadPoolExecutor(1) as ex:
     fut = ex.submit(curl, "-N", BASE + "/v1/completions", "-d", json.dumps(dict(long_req, stream=True)))

@@ -76,6 +76,12 @@ static q8rows q8rows_at(int qt, const void *act, size_t T, size_t K) {
     return a;
 }
 
+void xf_q8act_parts(int qtype, const void *act, size_t T, size_t K, const int8_t **q, const float **d,
+                    const float **s) {
+    const q8rows a = q8rows_at(qtype, act, T, K);
+    *q = a.q, *d = a.d, *s = a.s;
+}
+
 /* The activation quantizers round a float product to the nearest integer, ties to even (|v| below
  * 2^22): no multiply-add may fuse the product into the rounding addition. */
 #ifdef __clang__

@@ -49,6 +49,11 @@
 int xf_qgemv_q8_has(int qtype);
 /* Bytes of a quantized block of T activation rows of K elements (any weight type). */
 size_t xf_q8act_bytes(size_t T, size_t K);
+/* The parts of act (T rows of K for weights of qtype): the quants q [T][K], the scales d (per 32:
+ * [T][K / 32]; K types per 256) and, for the 32-weight types, Q8_1's sums sx [T][K / 32] (*s NULL
+ * for the K types). */
+void xf_q8act_parts(int qtype, const void *act, size_t T, size_t K, const int8_t **q, const float **d,
+                    const float **s);
 /* Quantize X [T, K] (row stride ldx) for weights of type qtype (K a multiple of the type's block)
  * into act (xf_q8act_bytes(T, K) bytes, 4-byte aligned). */
 void xf_q8act_quantize(int qtype, const float *X, size_t ldx, size_t T, size_t K, void *act);

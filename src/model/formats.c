@@ -13,6 +13,7 @@
 #include "kernels/gemm_i8.h"
 #include "kernels/matmul.h"
 #include "kernels/qgemv_q8.h"
+#include "kernels/qgemv_r16.h"
 #include "kernels/qmatmul.h"
 #include "kernels/sparse24.h"
 
@@ -48,7 +49,7 @@ static void f32_as(xf_pool *pool, const xf_weight *w, const float *bias, const f
     f32_mm(pool, w, bias, X, T, Y);
 }
 
-const xf_format xf_fmt_f32 = {"f32", XF_GGML_F32, XF_GGML_F32, SIZE_MAX, f32_mm, f32_mm, f32_rows, no_scratch, NULL, f32_as};
+const xf_format xf_fmt_f32 = {"f32", XF_GGML_F32, XF_GGML_F32, SIZE_MAX, f32_mm, f32_mm, f32_rows, no_scratch, NULL, f32_as, NULL};
 
 /* ---------------------------------------------------------------- f32p: GEMM panels */
 
@@ -83,7 +84,7 @@ static void f32p_as(xf_pool *pool, const xf_weight *w, const float *bias, const 
     f32p_mm(pool, w, bias, X, T, Y);
 }
 
-const xf_format xf_fmt_f32p = {"f32p", -1, XF_GGML_F32, SIZE_MAX, f32p_mm, f32p_mm, f32p_rows, no_scratch, f32p_pack, f32p_as};
+const xf_format xf_fmt_f32p = {"f32p", -1, XF_GGML_F32, SIZE_MAX, f32p_mm, f32p_mm, f32p_rows, no_scratch, f32p_pack, f32p_as, NULL};
 
 /* ---------------------------------------------------------------- i8: int8 per channel */
 
@@ -116,7 +117,7 @@ static xf_status i8_pack(xf_weight_set *ws, xf_weight *w) {
     return XF_OK;
 }
 
-const xf_format xf_fmt_i8 = {"i8", -1, XF_GGML_F32, SIZE_MAX, i8_mm, i8_mm, i8_rows, no_scratch, i8_pack, NULL};
+const xf_format xf_fmt_i8 = {"i8", -1, XF_GGML_F32, SIZE_MAX, i8_mm, i8_mm, i8_rows, no_scratch, i8_pack, NULL, NULL};
 
 /* ---------------------------------------------------------------- bf16: bfloat16 panels */
 
@@ -139,7 +140,7 @@ static xf_status bf16_pack(xf_weight_set *ws, xf_weight *w) {
     return XF_OK;
 }
 
-const xf_format xf_fmt_bf16 = {"bf16", -1, XF_GGML_F32, SIZE_MAX, bf16_mm, bf16_mm, bf16_rows, no_scratch, bf16_pack, NULL};
+const xf_format xf_fmt_bf16 = {"bf16", -1, XF_GGML_F32, SIZE_MAX, bf16_mm, bf16_mm, bf16_rows, no_scratch, bf16_pack, NULL, NULL};
 
 /* ---------------------------------------------------------------- s24: 2:4 sparse, f32 values */
 
@@ -214,7 +215,7 @@ static xf_status s24_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s2
 
 static size_t s24_scratch(const xf_weight *w) { return xf_s24_scratch(w->cols); }
 
-const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_S24, SIZE_MAX, s24_mm, s24_mm, s24_rows, s24_scratch, s24_pack, NULL};
+const xf_format xf_fmt_s24 = {"s24", -1, XF_GGML_S24, SIZE_MAX, s24_mm, s24_mm, s24_rows, s24_scratch, s24_pack, NULL, NULL};
 
 /* ---------------------------------------------------------------- s24q8: 2:4 sparse, int8 values */
 
@@ -228,7 +229,7 @@ static void s24q8_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
 
 static xf_status s24q8_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q8_make(ws, w, NULL); }
 
-const xf_format xf_fmt_s24q8 = {"s24q8", -1, XF_GGML_S24Q8, SIZE_MAX, s24q8_mm, s24q8_mm, s24q8_rows, s24_scratch, s24q8_pack, NULL};
+const xf_format xf_fmt_s24q8 = {"s24q8", -1, XF_GGML_S24Q8, SIZE_MAX, s24q8_mm, s24q8_mm, s24q8_rows, s24_scratch, s24q8_pack, NULL, NULL};
 
 /* ---------------------------------------------------------------- s24q4: 2:4 sparse, 4-bit values */
 
@@ -242,37 +243,50 @@ static void s24q4_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
 
 static xf_status s24q4_pack(xf_weight_set *ws, xf_weight *w) { return xf_format_s24q4_make(ws, w, NULL); }
 
-const xf_format xf_fmt_s24q4 = {"s24q4", -1, XF_GGML_S24Q4, SIZE_MAX, s24q4_mm, s24q4_mm, s24q4_rows, s24_scratch, s24q4_pack, NULL};
+const xf_format xf_fmt_s24q4 = {"s24q4", -1, XF_GGML_S24Q4, SIZE_MAX, s24q4_mm, s24q4_mm, s24q4_rows, s24_scratch, s24q4_pack, NULL, NULL};
 
 /* ---------------------------------------------------------------- GGUF blocks */
 
-/* XF_WEIGHTS_A8 (act_q8 2): products of more rows than the int8-activation GEMV's limit run it on
- * chunks of that many rows — each activation row is quantized per 32 on its own, so the result is
- * what one product of all rows would give; no int8 GEMM of its own. */
-static void ggml_q8_chunks(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
-    size_t step = xf_qmatmul_max_t(w->fmt->ggml_type, 1);
+/* The GGUF block type of a block format (the r16 ones: the type their blocks save as). */
+static int blk_type(const xf_weight *w) { return w->fmt->save_type; }
+
+/* T rows through activations quantized to 8 bits (qgemv_q8.h), any T: the repacked layout's driver,
+ * or the file layout's GEMV on chunks of its limit — each activation row is quantized per 32 on its
+ * own, so the result is what one product of all rows would give. */
+static void ggml_q8(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    if (w->fmt->block_rows) {
+        xf_r16_matmul(pool, blk_type(w), w->data, bias, X, w->cols, Y, w->rows, T, w->rows, w->cols, 1);
+        return;
+    }
+    size_t step = xf_qmatmul_max_t(blk_type(w), 1);
     if (!step) step = 1;
     for (size_t t0 = 0; t0 < T; t0 += step)
-        xf_qmatmul_q8(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X + t0 * w->cols, w->cols, Y + t0 * w->rows, w->rows,
+        xf_qmatmul_q8(pool, blk_type(w), w->data, w->row_bytes, bias, X + t0 * w->cols, w->cols, Y + t0 * w->rows, w->rows,
                       T - t0 < step ? T - t0 : step, w->rows, w->cols);
 }
 
+/* T rows with float activations, the path chosen for path_t rows (xf_qmatmul_as); the repacked
+ * layout (only ever made with act_q8, so only asked here above the int8 GEMV's limit, which is
+ * above the float GEMV's) always takes the GEMM path, bitwise xf_qmatmul's. */
+static void ggml_float(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
+                       float *Y) {
+    if (w->fmt->block_rows)
+        xf_r16_matmul(pool, blk_type(w), w->data, bias, X, w->cols, Y, w->rows, T, w->rows, w->cols, 0);
+    else
+        xf_qmatmul_as(pool, blk_type(w), w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, path_t, w->rows, w->cols);
+}
+
+/* XF_WEIGHTS_A8 (act_q8 2): every length through the int8-activation GEMV; no int8 GEMM of its own. */
 static void ggml_gemm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
-    if (w->act_q8 == 2) {
-        ggml_q8_chunks(pool, w, bias, X, T, Y);
-        return;
-    }
-    xf_qmatmul(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows, w->cols);
+    if (w->act_q8 == 2) ggml_q8(pool, w, bias, X, T, Y);
+    else ggml_float(pool, w, bias, X, T, T, Y);
 }
 
 /* Both entries take every T (gemv_max_t XF_QMM_GEMV_MAX_T, the largest per-type limit): the
  * kernels pick their path per type and T (xf_qmatmul_max_t). */
 static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
-    if (w->act_q8 && T <= xf_qmatmul_max_t(w->fmt->ggml_type, 1))
-        xf_qmatmul_q8(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows,
-                      w->cols);
-    else
-        ggml_gemm(pool, w, bias, X, T, Y);
+    if (w->act_q8 && T <= xf_qmatmul_max_t(blk_type(w), 1)) ggml_q8(pool, w, bias, X, T, Y);
+    else ggml_gemm(pool, w, bias, X, T, Y);
 }
 
 /* mm_as: ggml_gemv / ggml_gemm / xf_qmatmul's choices made for path_t rows (their GEMV, int8 GEMV
@@ -280,32 +294,43 @@ static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, cons
 static void ggml_as(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
                     float *Y) {
     if (path_t < T) path_t = T;
-    if (path_t <= XF_QMM_GEMV_MAX_T && w->act_q8 && path_t <= xf_qmatmul_max_t(w->fmt->ggml_type, 1)) {
-        xf_qmatmul_q8(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows,
-                      w->cols);
-        return;
-    }
-    if (w->act_q8 == 2) {
-        ggml_q8_chunks(pool, w, bias, X, T, Y);
-        return;
-    }
-    xf_qmatmul_as(pool, w->fmt->ggml_type, w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, path_t, w->rows,
-                  w->cols);
+    if ((path_t <= XF_QMM_GEMV_MAX_T && w->act_q8 && path_t <= xf_qmatmul_max_t(blk_type(w), 1)) || w->act_q8 == 2)
+        ggml_q8(pool, w, bias, X, T, Y);
+    else
+        ggml_float(pool, w, bias, X, T, path_t, Y);
 }
 
 static void ggml_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
-    xf_qdequant_rows(w->fmt->ggml_type, w->data, w->row_bytes, r0, r1, w->cols, out);
+    if (w->fmt->block_rows) xf_r16_dequant_rows(blk_type(w), w->data, w->cols, r0, r1, out);
+    else xf_qdequant_rows(blk_type(w), w->data, w->row_bytes, r0, r1, w->cols, out);
 }
 
-static size_t ggml_scratch(const xf_weight *w) { return xf_qmatmul_scratch(w->cols); }
+static size_t ggml_scratch(const xf_weight *w) {
+    return w->fmt->block_rows ? xf_r16_scratch(blk_type(w), w->cols) : xf_qmatmul_scratch(w->cols);
+}
+
+static void r16_blocks(const xf_weight *w, size_t r0, size_t r1, void *out) {
+    xf_r16_unpack_rows(blk_type(w), w->data, w->cols, r0, r1, out);
+}
 
 #define GGML_ENTRY(T) \
-    {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL, ggml_as}
+    {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL, ggml_as, NULL}
 static const xf_format k_ggml[] = {GGML_ENTRY(Q8_0), GGML_ENTRY(Q4_0), GGML_ENTRY(Q4_1), GGML_ENTRY(Q5_0),
                                    GGML_ENTRY(Q5_1), GGML_ENTRY(Q2_K), GGML_ENTRY(Q3_K), GGML_ENTRY(Q4_K),
                                    GGML_ENTRY(Q5_K), GGML_ENTRY(Q6_K), GGML_ENTRY(FP4S),
                                    GGML_ENTRY(FP8S)};
 #define N_GGML (sizeof k_ggml / sizeof k_ggml[0])
+/* the repacked layouts: no GGUF type of their own (-1), saved as their blocks' */
+#define R16_ENTRY(T) \
+    {#T "r16", -1, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL, ggml_as, r16_blocks}
+static const xf_format k_r16[] = {R16_ENTRY(Q8_0), R16_ENTRY(Q4_0), R16_ENTRY(Q4_1)};
+#define N_R16 (sizeof k_r16 / sizeof k_r16[0])
+
+const xf_format *xf_format_r16(int ggml_type) {
+    for (size_t i = 0; i < N_R16; i++)
+        if (k_r16[i].save_type == ggml_type) return &k_r16[i];
+    return NULL;
+}
 
 const xf_format *xf_format_ggml(int ggml_type) {
     for (size_t i = 0; i < N_GGML; i++)
@@ -321,6 +346,8 @@ const xf_format *xf_format_by_name(const char *name) {
         if (!strcasecmp(own[i]->name, name)) return own[i];
     for (size_t i = 0; i < N_GGML; i++)
         if (!strcasecmp(k_ggml[i].name, name)) return &k_ggml[i];
+    for (size_t i = 0; i < N_R16; i++)
+        if (!strcasecmp(k_r16[i].name, name)) return &k_r16[i];
     return NULL;
 }
 

@@ -16,7 +16,11 @@
  *   Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K
  *          GGUF blocks as in the file (kernels/qmatmul.h), float activations or, with the
  *          weight's act_q8 flag, activations quantized to 8 bits as ggml does per type
- *          (Q8_0 / Q8_1 per 32, Q8_K per 256: kernels/qgemv_q8.h) */
+ *          (Q8_0 / Q8_1 per 32, Q8_K per 256: kernels/qgemv_q8.h)
+ *   Q8_0r16 Q4_0r16 Q4_1r16
+ *          the same blocks repacked 16 rows at a time at load (kernels/qgemv_r16.h) for weights with
+ *          act_q8 on CPUs with AVX-512 VNNI: the same products bitwise, 16 rows per vpdpbusd; saved
+ *          as the file's blocks (block_rows) */
 #ifndef XF_MODEL_FORMATS_H
 #define XF_MODEL_FORMATS_H
 
@@ -50,6 +54,9 @@ typedef struct xf_format {
      * (xf_linear_as then runs the product of T rows). */
     void (*mm_as)(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
                   float *Y);
+    /* Formats holding GGUF blocks in a layout of their own (the r16 ones): rows [r0, r1) as the
+     * blocks of save_type, into out ((r1 - r0) * row_bytes bytes); NULL for the others. */
+    void (*block_rows)(const xf_weight *w, size_t r0, size_t r1, void *out);
 } xf_format;
 
 extern const xf_format xf_fmt_f32, xf_fmt_f32p, xf_fmt_i8, xf_fmt_bf16, xf_fmt_s24, xf_fmt_s24q8, xf_fmt_s24q4;
@@ -65,6 +72,8 @@ xf_status xf_format_s24q4_make(xf_weight_set *ws, xf_weight *w, const float *s);
 
 /* The entry of the GGUF block type ggml_type, NULL if xfmr has no kernels for it. */
 const xf_format *xf_format_ggml(int ggml_type);
+/* The repacked entry (Q8_0r16 ...) of the GGUF block type ggml_type, NULL if none. */
+const xf_format *xf_format_r16(int ggml_type);
 /* The entry named name ("f32", "i8", "Q4_K", ...; case-insensitive), NULL if none. */
 const xf_format *xf_format_by_name(const char *name);
 /* Convert w (an f32 weight) to fmt with fmt->pack; a no-op when w already has that format. */

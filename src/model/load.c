@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/limits.h"
 #include "kernels/qgemv_q8.h"
+#include "kernels/qgemv_r16.h"
 #include "kernels/rope.h"
 #include "kernels/sparse24.h"
 #include "io/gguf.h"
@@ -33,6 +34,15 @@ static xf_status prepare_format(xf_model *m, xf_weight *w) {
         /* the int8 GEMV streams them every token: from huge pages, not the file's 4 KiB ones */
         xf_status st = xf_weight_to_hugepages(m->ws, w, w->rows * w->row_bytes);
         if (st) return st;
+        /* 16 rows repacked for AVX-512 VNNI (kernels/qgemv_r16.h), in place: the copy is the
+         * weight's own (a tied head's copy is not the embedding's); where the bytes are still
+         * the file's mapping (no memory for the copy) the file's layout serves */
+        const xf_format *r16 = xf_format_r16(w->fmt->ggml_type);
+        if (r16 && xf_r16_pays(w->fmt->ggml_type, w->rows, w->cols) && !xf_weight_set_mapped(m->ws, w->data)) {
+            if (xf_r16_pack(w->fmt->ggml_type, w->data, w->rows, w->cols, (void *)(uintptr_t)w->data))
+                return xf_error(XF_ERR_NOMEM, "cannot repack tensor \"%s\"", w->name);
+            w->fmt = r16;
+        }
     }
     if (w->fmt != &xf_fmt_f32 || !w->data) return XF_OK;
     return xf_format_convert(m->ws, w,

@@ -85,8 +85,11 @@ static size_t perm_row(size_t r, size_t dh) {
     return h * dh + (k % 2) * (dh / 2) + k / 2;
 }
 
+/* The GGUF block type a format's rows are (the repacked formats: their blocks' type), else -1. */
+static int block_type(const xf_format *f) { return f->block_rows ? f->save_type : f->ggml_type; }
+
 static int is_raw(const sv_job *j, const xf_weight *w) {
-    return (int)j->type == w->fmt->ggml_type && j->type != XF_GGML_F32 && !j->quant;
+    return (int)j->type == block_type(w->fmt) && j->type != XF_GGML_F32 && !j->quant;
 }
 
 /* n values (whole rows of cols) quantized to j->type into buf (2 bytes per value suffice: Q8_0,
@@ -125,6 +128,18 @@ static xf_status emit_weight(const sv_job *j, const xf_weight *w, xf_gguf_sink *
             size_t n = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
             for (size_t r = 0; r < n; r++) buf[r] = v[perm_row(r0 + r, j->dh)];
             st = emit_floats(j, buf, n, sk, half);
+        }
+        return st;
+    }
+    if (is_raw(j, w) && w->fmt->block_rows) { /* a repacked layout: rows back as the file's blocks */
+        xf_status st = XF_OK;
+        for (size_t r0 = 0; r0 < rows && !st; r0 += CHUNK_ROWS) {
+            const size_t n = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
+            for (size_t r = 0; r < n; r++) {
+                const size_t src = j->dh ? perm_row(r0 + r, j->dh) : r0 + r;
+                w->fmt->block_rows(w, src, src + 1, (unsigned char *)buf + r * w->row_bytes);
+            }
+            st = xf_gguf_sink_write(sk, buf, n * w->row_bytes);
         }
         return st;
     }
@@ -272,11 +287,11 @@ static xf_status add(saver *s, const char *name, int ndim, const xf_weight *cons
          * does: quantizing its dequantized values again is not the identity for every type (the K
          * types' searched scales, blocks written by other quantizers). Not in a mixture's dry run
          * (mix_prepare), which lists every block matrix it may give another type. */
-        if (!j->imp && (int)j->type == f->ggml_type && !(s->mixing && !s->mix_type)) j->quant = 0;
+        if (!j->imp && (int)j->type == block_type(f) && !(s->mixing && !s->mix_type)) j->quant = 0;
         if (j->type == XF_GGML_F16) s->n_f16++;
         else s->n_blocks++;
-    } else if (f->ggml_type >= 0 && f->ggml_type != XF_GGML_F32 && f->save_type == f->ggml_type) {
-        j->type = (uint32_t)f->ggml_type;
+    } else if (block_type(f) >= 0 && block_type(f) != XF_GGML_F32 && f->save_type == block_type(f)) {
+        j->type = (uint32_t)block_type(f);
         s->n_blocks++;
     } else if ((f->save_type == XF_GGML_F32 || xf_ggml_is_s24((uint32_t)f->save_type)) && f->dequant_rows) {
         j->type = s->p.outtype == XF_SAVE_F16 && !always_f32(name) ? XF_GGML_F16 : XF_GGML_F32; /* XF_SAVE_DENSE: F32 */

@@ -394,6 +394,8 @@ static void drop_pages(const void *data, size_t bytes) {
     if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
+int xf_weight_set_mapped(const xf_weight_set *ws, const void *data) { return is_mapped(ws, data); }
+
 void xf_weight_release(xf_weight_set *ws, const xf_weight *w) {
     if (w->data && is_mapped(ws, w->data)) drop_pages(w->data, w->rows * w->cols * sizeof(float));
 }

@@ -58,6 +58,10 @@ xf_status xf_weight_get_stored(xf_weight_set *ws, const char *name, size_t d0, s
 /* (A GGUF tensor of xfmr's 2:4 types S24* comes as its s24 / s24q8 / s24q4 weight; for GPT-2's
  * Conv1D names, asked as [in, out], it is the [out, in] linear the file holds: check fmt.) */
 
+/* 1 if data points into one of the set's file mappings (read-only, maybe shared with other
+ * weights), 0 for memory of the set's own or elsewhere. */
+int xf_weight_set_mapped(const xf_weight_set *ws, const void *data);
+
 /* Hand a buffer (converted weights) to the set, to be freed with it; on failure the caller
  * still owns buf. */
 xf_status xf_weight_set_adopt(xf_weight_set *ws, void *buf);

@@ -1,0 +1,296 @@
+/* qgemv_r16.c — the 16-row repacked layout of Q4_0 / Q4_1 / Q8_0 weights (qgemv_r16.h): packing
+ * and unpacking, the scalar product, the AVX-512 VNNI product (one 512-bit vpdpbusd per 4 inputs
+ * of 16 rows, with qgemv_q8.h's per-lane float steps vectorized across the rows), the float
+ * GEMM path through dequantized panels, and the threaded driver. */
+#include "kernels/qgemv_r16.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dtype.h"
+#include "io/gguf.h"
+#include "kernels/cpu.h"
+#include "kernels/gemm_i8.h"
+#include "kernels/matmul.h"
+#include "kernels/qgemv_q8.h"
+#include "kernels/qmatmul.h"
+#include "kernels/simd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define XF_X86 1
+#endif
+
+#define R XF_R16_ROWS
+
+int xf_r16_has(int qtype) { return qtype == XF_GGML_Q4_0 || qtype == XF_GGML_Q4_1 || qtype == XF_GGML_Q8_0; }
+
+int xf_r16_pays(int qtype, size_t rows, size_t cols) {
+    return xf_r16_has(qtype) && rows && rows % R == 0 && cols && cols % 32 == 0 && xf_i8_isa_best() >= XF_I8_VNNI;
+}
+
+/* Bytes of one block of a row in the file (and per row in a group block), of the halves before the
+ * quants in a group block, of the quants of one row's block. */
+static size_t blk_bytes(int qt) { return qt == XF_GGML_Q8_0 ? 34 : qt == XF_GGML_Q4_1 ? 20 : 18; }
+static size_t head_bytes(int qt) { return qt == XF_GGML_Q4_1 ? 4 * R : 2 * R; }
+static size_t quant_bytes(int qt) { return qt == XF_GGML_Q8_0 ? 32 : 16; }
+static int offset_of(int qt) { return qt == XF_GGML_Q8_0 ? 128 : qt == XF_GGML_Q4_0 ? 8 : 0; }
+
+/* Row r's block kk in the file's layout <-> its place in P: the halves (d, and m after the 16 d) at
+ * 2 r, the quant dword i at head + 64 i + 4 r (Q8_0's bytes XOR 0x80). dir 1: file -> P. */
+static void move_block(int qt, uint8_t *file, uint8_t *gb, size_t r, int dir) {
+    const size_t hb = head_bytes(qt), nd = quant_bytes(qt) / 4, qoff = qt == XF_GGML_Q4_1 ? 4 : 2;
+    const uint32_t flip = qt == XF_GGML_Q8_0 ? 0x80808080u : 0;
+    for (size_t h = 0; h < hb / (2 * R); h++) { /* d (and m) */
+        uint8_t *a = file + 2 * h, *b = gb + h * 2 * R + 2 * r;
+        if (dir) memcpy(b, a, 2);
+        else memcpy(a, b, 2);
+    }
+    for (size_t i = 0; i < nd; i++) {
+        uint8_t *a = file + qoff + 4 * i, *b = gb + hb + 64 * i + 4 * r;
+        uint32_t v;
+        memcpy(&v, dir ? a : b, 4);
+        v ^= flip;
+        memcpy(dir ? b : a, &v, 4);
+    }
+}
+
+int xf_r16_pack(int qtype, const void *W, size_t rows, size_t cols, void *P) {
+    const size_t nb = cols / 32, bb = blk_bytes(qtype), rb = nb * bb, gb = R * rb;
+    uint8_t *tmp = malloc(gb); /* a group is the same bytes in both layouts: copied out first (W may be P) */
+    if (!tmp) return -1;
+    for (size_t g = 0; g < rows / R; g++) {
+        memcpy(tmp, (const uint8_t *)W + g * gb, gb);
+        for (size_t r = 0; r < R; r++)
+            for (size_t kk = 0; kk < nb; kk++) move_block(qtype, tmp + r * rb + kk * bb, (uint8_t *)P + g * gb + kk * R * bb, r, 1);
+    }
+    free(tmp);
+    return 0;
+}
+
+void xf_r16_unpack_rows(int qtype, const void *P, size_t cols, size_t r0, size_t r1, void *out) {
+    const size_t nb = cols / 32, bb = blk_bytes(qtype), rb = nb * bb;
+    for (size_t r = r0; r < r1; r++)
+        for (size_t kk = 0; kk < nb; kk++)
+            move_block(qtype, (uint8_t *)out + (r - r0) * rb + kk * bb, (uint8_t *)P + (r / R) * R * rb + kk * R * bb,
+                       r % R, 0);
+}
+
+void xf_r16_dequant_rows(int qtype, const void *P, size_t cols, size_t r0, size_t r1, float *out) {
+    const size_t nb = cols / 32, bb = blk_bytes(qtype), rb = nb * bb;
+    uint8_t blk[34];
+    for (size_t r = r0; r < r1; r++) /* block by block through the file's layout and its dequantization */
+        for (size_t kk = 0; kk < nb; kk++) {
+            move_block(qtype, blk, (uint8_t *)P + (r / R) * R * rb + kk * R * bb, r % R, 0);
+            xf_qdequant_rows(qtype, blk, bb, 0, 1, 32, out + (r - r0) * cols + 32 * kk);
+        }
+}
+
+void xf_r16_corr(int qtype, const void *act, size_t T, size_t K, int32_t *corr) {
+    const int8_t *q;
+    const float *d, *s;
+    xf_q8act_parts(qtype, act, T, K, &q, &d, &s);
+    const int off = offset_of(qtype);
+    for (size_t j = 0; j < T * K / 4; j++)
+        corr[j] = off ? -off * ((int32_t)q[4 * j] + q[4 * j + 1] + q[4 * j + 2] + q[4 * j + 3]) : 0;
+}
+
+XF_INLINE float r16_finish(const float l[8], float c) {
+    return (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))) + c;
+}
+
+/* Scalar: group g's 16 rows against activation row t, as qgemv_q8.h's reference orders it. */
+static void group_ref(int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx, const float *sx,
+                      const int32_t *corr, float out[R]) {
+    const size_t hb = head_bytes(qt), bb = blk_bytes(qt);
+    for (size_t r = 0; r < R; r++) {
+        float l[8] = {0}, c = 0.0f;
+        for (size_t kk = 0; kk < nb; kk++) {
+            const uint8_t *B = G + kk * R * bb;
+            const float f = xf_f16_to_f32((uint16_t)(B[2 * r] | B[2 * r + 1] << 8));
+            for (int lane = 0; lane < 8; lane++) {
+                /* lane's 4 unsigned weights: 4-bit types' dword lane % 4, low or high nibbles */
+                const uint8_t *u = B + hb + 64 * (qt == XF_GGML_Q8_0 ? lane : lane % 4) + 4 * r;
+                int32_t p = corr[8 * kk + (size_t)lane];
+                for (int e = 0; e < 4; e++) {
+                    const int w = qt == XF_GGML_Q8_0 ? u[e] : lane < 4 ? u[e] & 15 : u[e] >> 4;
+                    p += w * x[32 * kk + 4 * (size_t)lane + (size_t)e];
+                }
+                l[lane] = fmaf((float)p, f * dx[kk], l[lane]);
+            }
+            if (qt == XF_GGML_Q4_1) c = fmaf(xf_f16_to_f32((uint16_t)(B[2 * R + 2 * r] | B[2 * R + 2 * r + 1] << 8)), sx[kk], c);
+        }
+        out[r] = r16_finish(l, c);
+    }
+}
+
+/* Weight bytes prefetched into L2 this far ahead of the block being read: on SmolLM2's Q4_1 decode
+ * (Xeon, 1 / 2 threads, 4 paired rounds) 16 KiB ran ~5 % / ~2 % faster than none, 2.5 KiB into L1
+ * ~8 % slower. */
+#ifndef XF_R16_PREFETCH
+#define XF_R16_PREFETCH 16384
+#endif
+#ifdef XF_X86
+#define R16T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/* Group G's 16 rows against NT (1 or 2) activation rows (x, dx, sx, corr of the first; the second
+ * K, K / 32 and K / 4 further): out[i][r]. */
+R16T XF_INLINE void group_vnni(const int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx,
+                               const float *sx, const int32_t *corr, size_t K, const int NT, float out[2][R]) {
+    const size_t hb = head_bytes(qt), gbb = R * blk_bytes(qt), ng = K / 32;
+    const int four = qt != XF_GGML_Q8_0, mins = qt == XF_GGML_Q4_1, off = offset_of(qt) != 0;
+    const __m512i m15 = _mm512_set1_epi8(15);
+    __m512 l[2][8], c[2];
+#pragma GCC unroll 2
+    for (int i = 0; i < NT; i++) {
+        c[i] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; s++) l[i][s] = _mm512_setzero_ps();
+    }
+    for (size_t kk = 0; kk < nb; kk++) {
+        const uint8_t *B = G + kk * gbb;
+        _mm_prefetch((const char *)(B + XF_R16_PREFETCH), _MM_HINT_T1); /* a hint: past the end is harmless */
+        const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)B));
+        __m512i w[8];
+        if (four) {
+#pragma GCC unroll 4
+            for (int s = 0; s < 4; s++) {
+                const __m512i v = _mm512_loadu_si512((const void *)(B + hb + 64 * s));
+                w[s] = _mm512_and_si512(v, m15);
+                w[s + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m15);
+            }
+        } else {
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; s++) w[s] = _mm512_loadu_si512((const void *)(B + hb + 64 * s));
+        }
+#pragma GCC unroll 2
+        for (int i = 0; i < NT; i++) {
+            const int8_t *xi = x + (size_t)i * K + 32 * kk;
+            const int32_t *ci = corr + (size_t)i * (K / 4) + 8 * kk;
+            const __m512 fdx = _mm512_mul_ps(dv, _mm512_set1_ps(dx[(size_t)i * ng + kk]));
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; s++) {
+                int32_t xs;
+                memcpy(&xs, xi + 4 * s, 4);
+                const __m512i p0 = off ? _mm512_set1_epi32(ci[s]) : _mm512_setzero_si512();
+                const __m512i p = _mm512_dpbusd_epi32(p0, w[s], _mm512_set1_epi32(xs));
+                l[i][s] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), fdx, l[i][s]);
+            }
+            if (mins)
+                c[i] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(B + 2 * R))),
+                                       _mm512_set1_ps(sx[(size_t)i * ng + kk]), c[i]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < NT; i++) {
+        const __m512 a = _mm512_add_ps(_mm512_add_ps(l[i][0], l[i][4]), _mm512_add_ps(l[i][1], l[i][5]));
+        const __m512 b = _mm512_add_ps(_mm512_add_ps(l[i][2], l[i][6]), _mm512_add_ps(l[i][3], l[i][7]));
+        _mm512_storeu_ps(out[i], _mm512_add_ps(_mm512_add_ps(a, b), c[i]));
+    }
+}
+
+/* One function per type and row count (constants after inlining). */
+#define X(t, n)                                                                                                   \
+    R16T __attribute__((noinline)) static void group_##t##_##n(const uint8_t *G, size_t nb, const int8_t *x,         \
+                                                                const float *dx, const float *sx, const int32_t *corr, \
+                                                                size_t K, float out[2][R]) {                          \
+        group_vnni(XF_GGML_##t, G, nb, x, dx, sx, corr, K, n, out);                                                  \
+    }
+X(Q4_0, 1) X(Q4_0, 2) X(Q4_1, 1) X(Q4_1, 2) X(Q8_0, 1) X(Q8_0, 2)
+#undef X
+
+static void group_simd(int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx, const float *sx,
+                       const int32_t *corr, size_t K, int NT, float out[2][R]) {
+    switch (qt) {
+    case XF_GGML_Q4_0: (NT == 2 ? group_Q4_0_2 : group_Q4_0_1)(G, nb, x, dx, sx, corr, K, out); break;
+    case XF_GGML_Q4_1: (NT == 2 ? group_Q4_1_2 : group_Q4_1_1)(G, nb, x, dx, sx, corr, K, out); break;
+    default: (NT == 2 ? group_Q8_0_2 : group_Q8_0_1)(G, nb, x, dx, sx, corr, K, out); break;
+    }
+}
+#endif
+
+void xf_r16_gemv_isa(int simd, int qtype, const void *P, const float *bias, const void *act, const int32_t *corr,
+                     size_t T, float *Y, size_t ldy, size_t g0, size_t g1, size_t K) {
+    const int8_t *q;
+    const float *d, *s;
+    xf_q8act_parts(qtype, act, T, K, &q, &d, &s);
+    const size_t nb = K / 32, gstride = R * nb * blk_bytes(qtype), ng = K / 32;
+    float res[2][R];
+#ifndef XF_X86
+    (void)simd;
+#endif
+    for (size_t g = g0; g < g1; g++) { /* every activation row against the group while it is in cache */
+        const uint8_t *G = (const uint8_t *)P + g * gstride;
+        for (size_t t = 0; t < T;) {
+            int nt = T - t >= 2 ? 2 : 1;
+#ifdef XF_X86
+            if (simd) group_simd(qtype, G, nb, q + t * K, d + t * ng, s + t * ng, corr + t * (K / 4), K, nt, res);
+            else
+#endif
+                for (int i = 0; i < nt; i++)
+                    group_ref(qtype, G, nb, q + (t + (size_t)i) * K, d + (t + (size_t)i) * ng, s + (t + (size_t)i) * ng,
+                              corr + (t + (size_t)i) * (K / 4), res[i]);
+            for (int i = 0; i < nt; i++)
+                for (size_t r = 0; r < R; r++)
+                    Y[(t + (size_t)i) * ldy + g * R + r] = res[i][r] + (bias ? bias[g * R + r] : 0.0f);
+            t += (size_t)nt;
+        }
+    }
+}
+
+size_t xf_r16_scratch(int qtype, size_t K) {
+    const size_t gemm = xf_qmatmul_scratch(K) + 2 * R * (K / 32) * blk_bytes(qtype) + 64;
+    const size_t q8 = xf_q8act_bytes(XF_QMM_GEMV_MAX_T, K) + XF_QMM_GEMV_MAX_T * K + 64;
+    return gemm > q8 ? gemm : q8;
+}
+
+typedef struct {
+    xf_pool *pool;
+    int qtype, int8;
+    const void *P;
+    const float *bias, *X;
+    float *Y;
+    size_t ldx, ldy, T, N, K;
+} r16_job;
+
+static void r16_task(void *ctx, int ith, int nth) {
+    const r16_job *j = ctx;
+    size_t n0, n1;
+    xf_split_range(j->N, R, ith, nth, &n0, &n1);
+    if (n0 >= n1) return;
+    if (j->int8) {
+        /* every thread quantizes the activations (and their offsets) into its own scratch: a few
+         * microseconds at decode, done side by side instead of by one thread while the others wait;
+         * the same function on the same rows, so the same bits */
+        uint8_t *act = xf_pool_scratch(j->pool, ith, NULL);
+        const size_t ab = (xf_q8act_bytes(j->T, j->K) + 63) / 64 * 64;
+        int32_t *corr = (int32_t *)(void *)(act + ab);
+        xf_q8act_quantize(j->qtype, j->X, j->ldx, j->T, j->K, act);
+        xf_r16_corr(j->qtype, act, j->T, j->K, corr);
+        xf_r16_gemv_isa(xf_i8_isa_best() >= XF_I8_VNNI, j->qtype, j->P, j->bias, act, corr, j->T, j->Y, j->ldy, n0 / R,
+                        n1 / R, j->K);
+        return;
+    }
+    /* float activations: panels of 2 groups (XF_QMM_PANEL rows) dequantized, as xf_qgemm */
+    float *panel = xf_pool_scratch(j->pool, ith, NULL);
+    uint8_t *blocks = (uint8_t *)(panel + XF_QMM_PANEL * j->K);
+    const size_t rb = j->K / 32 * blk_bytes(j->qtype);
+    for (size_t o = n0; o < n1; o += XF_QMM_PANEL) {
+        const size_t e = o + XF_QMM_PANEL < n1 ? o + XF_QMM_PANEL : n1;
+        xf_r16_unpack_rows(j->qtype, j->P, j->K, o, e, blocks);
+        xf_qdequant_rows(j->qtype, blocks, rb, 0, e - o, j->K, panel);
+        xf_gemm_f32_nt(j->X, j->ldx, panel, j->K, j->bias ? j->bias + o : NULL, j->Y + o, j->ldy, j->T, 0, e - o, j->K);
+    }
+}
+
+void xf_r16_matmul(xf_pool *pool, int qtype, const void *P, const float *bias, const float *X, size_t ldx, float *Y,
+                   size_t ldy, size_t T, size_t N, size_t K, int int8) {
+    /* int8: chunks of XF_QMM_GEMV_MAX_T rows (the scratch xf_r16_scratch sizes; every row is
+     * quantized on its own, so chunks change nothing) */
+    const size_t step = int8 ? XF_QMM_GEMV_MAX_T : T;
+    for (size_t t0 = 0; t0 < T; t0 += step) {
+        r16_job j = {pool, qtype, int8, P, bias, X + t0 * ldx, Y + t0 * ldy, ldx, ldy, T - t0 < step ? T - t0 : step, N, K};
+        xf_pool_run(pool, r16_task, &j);
+    }
+}
