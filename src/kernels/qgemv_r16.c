@@ -125,8 +125,9 @@ static void group_ref(int qt, const uint8_t *G, size_t nb, const int8_t *x, cons
     }
 }
 
-/* Weight bytes prefetched into L2 this far ahead of the block being read: on SmolLM2's Q4_1 decode
- * (Xeon, 1 / 2 threads, 4 paired rounds) 16 KiB ran ~5 % / ~2 % faster than none, 2.5 KiB into L1
+/* Every line of the block this many bytes ahead is prefetched into L2: on SmolLM2's Q4_1 decode
+ * (Xeon, 1 / 2 threads, paired rounds) a line a block 16 KiB ahead ran ~5 % / ~2 % faster than none,
+ * every line of it up to ~5 % faster again (Q8_0 more), one line 2.5 KiB ahead into L1
  * ~8 % slower. */
 #ifndef XF_R16_PREFETCH
 #define XF_R16_PREFETCH 16384
@@ -150,7 +151,8 @@ R16T XF_INLINE void group_vnni(const int qt, const uint8_t *G, size_t nb, const 
     }
     for (size_t kk = 0; kk < nb; kk++) {
         const uint8_t *B = G + kk * gbb;
-        _mm_prefetch((const char *)(B + XF_R16_PREFETCH), _MM_HINT_T1); /* a hint: past the end is harmless */
+        for (size_t o = 0; o < gbb; o += 64) /* every line of the block (a hint: past the end is harmless) */
+            _mm_prefetch((const char *)(B + XF_R16_PREFETCH + o), _MM_HINT_T1);
         const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)B));
         __m512i w[8];
         if (four) {
@@ -241,38 +243,76 @@ void xf_r16_gemv_isa(int simd, int qtype, const void *P, const float *bias, cons
 
 size_t xf_r16_scratch(int qtype, size_t K) {
     const size_t gemm = xf_qmatmul_scratch(K) + 2 * R * (K / 32) * blk_bytes(qtype) + 64;
-    const size_t q8 = xf_q8act_bytes(XF_QMM_GEMV_MAX_T, K) + XF_QMM_GEMV_MAX_T * K + 64;
+    const size_t q8 = xf_q8act_bytes(XF_QMM_GEMV_MAX_T, K) + 3 * (XF_QMM_GEMV_MAX_T * K + 64) + 64;
     return gemm > q8 ? gemm : q8;
 }
 
 typedef struct {
+    size_t n;
+    const xf_r16_op *ops;
+    const float *X;
+    size_t ldx, T, K;
     xf_pool *pool;
-    int qtype, int8;
+} r16_many_job;
+
+/* The products of the job's weights on one set of activation rows: the groups of all of them, in
+ * order, split evenly between the threads; every thread quantizes the activations (and the offsets
+ * of each type it meets) into its own scratch — microseconds at decode, side by side instead of
+ * one thread's while the others wait; the same function on the same rows, so the same bits. */
+static void r16_many_task(void *ctx, int ith, int nth) {
+    const r16_many_job *j = ctx;
+    size_t G = 0;
+    for (size_t i = 0; i < j->n; i++) G += j->ops[i].N / R;
+    size_t g0, g1;
+    xf_split_range(G, 1, ith, nth, &g0, &g1);
+    if (g0 >= g1) return;
+    uint8_t *act = xf_pool_scratch(j->pool, ith, NULL);
+    const size_t ab = (xf_q8act_bytes(j->T, j->K) + 63) / 64 * 64, cb = (j->T * j->K + 63) / 64 * 64;
+    xf_q8act_quantize(j->ops[0].qtype, j->X, j->ldx, j->T, j->K, act); /* the same for every 32-weight type */
+    int made[3] = {0, 0, 0};
+    const int simd = xf_i8_isa_best() >= XF_I8_VNNI;
+    for (size_t i = 0, base = 0; i < j->n; base += j->ops[i].N / R, i++) {
+        const xf_r16_op *o = &j->ops[i];
+        const size_t a = g0 > base ? g0 - base : 0, e = g1 - base < o->N / R ? g1 - base : o->N / R;
+        if (g1 <= base || a >= e) continue;
+        const int ti = o->qtype == XF_GGML_Q4_0 ? 0 : o->qtype == XF_GGML_Q4_1 ? 1 : 2;
+        int32_t *corr = (int32_t *)(void *)(act + ab + (size_t)ti * cb);
+        if (!made[ti]) xf_r16_corr(o->qtype, act, j->T, j->K, corr), made[ti] = 1;
+        xf_r16_gemv_isa(simd, o->qtype, o->P, o->bias, act, corr, j->T, o->Y, o->ldy, a, e, j->K);
+    }
+}
+
+void xf_r16_matmul_many(xf_pool *pool, size_t n, const xf_r16_op *ops, const float *X, size_t ldx, size_t T, size_t K) {
+    /* chunks of XF_QMM_GEMV_MAX_T rows (the scratch xf_r16_scratch sizes; every row is quantized on
+     * its own, so chunks change nothing) */
+    xf_r16_op moved[4];
+    for (size_t t0 = 0; t0 < T; t0 += XF_QMM_GEMV_MAX_T) {
+        const size_t rows = T - t0 < XF_QMM_GEMV_MAX_T ? T - t0 : XF_QMM_GEMV_MAX_T;
+        const xf_r16_op *use = ops;
+        if (t0) {
+            for (size_t i = 0; i < n; i++) moved[i] = ops[i], moved[i].Y = ops[i].Y + t0 * ops[i].ldy;
+            use = moved;
+        }
+        r16_many_job j = {n, use, X + t0 * ldx, ldx, rows, K, pool};
+        xf_pool_run(pool, r16_many_task, &j);
+    }
+}
+
+typedef struct {
+    xf_pool *pool;
+    int qtype;
     const void *P;
     const float *bias, *X;
     float *Y;
     size_t ldx, ldy, T, N, K;
 } r16_job;
 
-static void r16_task(void *ctx, int ith, int nth) {
+/* float activations: panels of 2 groups (XF_QMM_PANEL rows) dequantized, as xf_qgemm */
+static void r16_float_task(void *ctx, int ith, int nth) {
     const r16_job *j = ctx;
     size_t n0, n1;
     xf_split_range(j->N, R, ith, nth, &n0, &n1);
     if (n0 >= n1) return;
-    if (j->int8) {
-        /* every thread quantizes the activations (and their offsets) into its own scratch: a few
-         * microseconds at decode, done side by side instead of by one thread while the others wait;
-         * the same function on the same rows, so the same bits */
-        uint8_t *act = xf_pool_scratch(j->pool, ith, NULL);
-        const size_t ab = (xf_q8act_bytes(j->T, j->K) + 63) / 64 * 64;
-        int32_t *corr = (int32_t *)(void *)(act + ab);
-        xf_q8act_quantize(j->qtype, j->X, j->ldx, j->T, j->K, act);
-        xf_r16_corr(j->qtype, act, j->T, j->K, corr);
-        xf_r16_gemv_isa(xf_i8_isa_best() >= XF_I8_VNNI, j->qtype, j->P, j->bias, act, corr, j->T, j->Y, j->ldy, n0 / R,
-                        n1 / R, j->K);
-        return;
-    }
-    /* float activations: panels of 2 groups (XF_QMM_PANEL rows) dequantized, as xf_qgemm */
     float *panel = xf_pool_scratch(j->pool, ith, NULL);
     uint8_t *blocks = (uint8_t *)(panel + XF_QMM_PANEL * j->K);
     const size_t rb = j->K / 32 * blk_bytes(j->qtype);
@@ -286,11 +326,11 @@ static void r16_task(void *ctx, int ith, int nth) {
 
 void xf_r16_matmul(xf_pool *pool, int qtype, const void *P, const float *bias, const float *X, size_t ldx, float *Y,
                    size_t ldy, size_t T, size_t N, size_t K, int int8) {
-    /* int8: chunks of XF_QMM_GEMV_MAX_T rows (the scratch xf_r16_scratch sizes; every row is
-     * quantized on its own, so chunks change nothing) */
-    const size_t step = int8 ? XF_QMM_GEMV_MAX_T : T;
-    for (size_t t0 = 0; t0 < T; t0 += step) {
-        r16_job j = {pool, qtype, int8, P, bias, X + t0 * ldx, Y + t0 * ldy, ldx, ldy, T - t0 < step ? T - t0 : step, N, K};
-        xf_pool_run(pool, r16_task, &j);
+    if (int8) {
+        const xf_r16_op op = {qtype, P, bias, Y, ldy, N};
+        xf_r16_matmul_many(pool, 1, &op, X, ldx, T, K);
+        return;
     }
+    r16_job j = {pool, qtype, P, bias, X, Y, ldx, ldy, T, N, K};
+    xf_pool_run(pool, r16_float_task, &j);
 }

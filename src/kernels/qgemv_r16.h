@@ -56,4 +56,17 @@ size_t xf_r16_scratch(int qtype, size_t K);
 void xf_r16_matmul(xf_pool *pool, int qtype, const void *P, const float *bias, const float *X, size_t ldx, float *Y,
                    size_t ldy, size_t T, size_t N, size_t K, int int8);
 
+/* One product of xf_r16_matmul_many: weight P (qtype, N rows) into Y (row stride ldy), + bias. */
+typedef struct xf_r16_op {
+    int qtype;
+    const void *P;
+    const float *bias;
+    float *Y;
+    size_t ldy, N;
+} xf_r16_op;
+/* Several int8 products of the same activations X [T, K] (at most 4 weights, every one K inputs) in
+ * one pass over the pool (decode's Q / K / V, gate / up: one hand-off to the threads instead of
+ * several, the activations quantized once per thread); each output bitwise xf_r16_matmul's. */
+void xf_r16_matmul_many(xf_pool *pool, size_t n, const xf_r16_op *ops, const float *X, size_t ldx, size_t T, size_t K);
+
 #endif

@@ -276,28 +276,45 @@ static void ggml_float(xf_pool *pool, const xf_weight *w, const float *bias, con
         xf_qmatmul_as(pool, blk_type(w), w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, path_t, w->rows, w->cols);
 }
 
+/* 1 when a product computed as one of path_t rows quantizes its activations: act_q8 1 up to the
+ * int8 GEMV's limit (at most XF_QMM_GEMV_MAX_T), XF_WEIGHTS_A8 (act_q8 2) at every length. */
+static int ggml_takes_q8(const xf_weight *w, size_t path_t) {
+    return (w->act_q8 && path_t <= xf_qmatmul_max_t(blk_type(w), 1)) || w->act_q8 == 2;
+}
+
+/* Both entries take every T (gemv_max_t XF_QMM_GEMV_MAX_T, the largest per-type limit): the
+ * kernels pick their path per type and T (xf_qmatmul_max_t). */
+static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    if (ggml_takes_q8(w, T)) ggml_q8(pool, w, bias, X, T, Y);
+    else ggml_float(pool, w, bias, X, T, T, Y);
+}
+
 /* XF_WEIGHTS_A8 (act_q8 2): every length through the int8-activation GEMV; no int8 GEMM of its own. */
 static void ggml_gemm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
     if (w->act_q8 == 2) ggml_q8(pool, w, bias, X, T, Y);
     else ggml_float(pool, w, bias, X, T, T, Y);
 }
 
-/* Both entries take every T (gemv_max_t XF_QMM_GEMV_MAX_T, the largest per-type limit): the
- * kernels pick their path per type and T (xf_qmatmul_max_t). */
-static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
-    if (w->act_q8 && T <= xf_qmatmul_max_t(blk_type(w), 1)) ggml_q8(pool, w, bias, X, T, Y);
-    else ggml_gemm(pool, w, bias, X, T, Y);
-}
-
-/* mm_as: ggml_gemv / ggml_gemm / xf_qmatmul's choices made for path_t rows (their GEMV, int8 GEMV
- * and GEMM compute each row on its own: tests/test_session_prefix.c checks it through the model). */
+/* mm_as: ggml_gemv's choices made for path_t rows (their GEMV, int8 GEMV and GEMM compute each row
+ * on its own: tests/test_session_prefix.c checks it through the model). */
 static void ggml_as(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
                     float *Y) {
     if (path_t < T) path_t = T;
-    if ((path_t <= XF_QMM_GEMV_MAX_T && w->act_q8 && path_t <= xf_qmatmul_max_t(blk_type(w), 1)) || w->act_q8 == 2)
-        ggml_q8(pool, w, bias, X, T, Y);
-    else
-        ggml_float(pool, w, bias, X, T, path_t, Y);
+    if (ggml_takes_q8(w, path_t)) ggml_q8(pool, w, bias, X, T, Y);
+    else ggml_float(pool, w, bias, X, T, path_t, Y);
+}
+
+int xf_format_r16_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
+                       size_t T, size_t path_t, float *const *Y) {
+    if (n < 2 || n > 4) return 0;
+    xf_r16_op ops[4];
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i]->data || !w[i]->fmt->block_rows || w[i]->cols != w[0]->cols || !ggml_takes_q8(w[i], T > path_t ? T : path_t))
+            return 0;
+        ops[i] = (xf_r16_op){blk_type(w[i]), w[i]->data, bias[i], Y[i], w[i]->rows, w[i]->rows};
+    }
+    xf_r16_matmul_many(pool, n, ops, X, w[0]->cols, T, w[0]->cols);
+    return 1;
 }
 
 static void ggml_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {

@@ -74,6 +74,12 @@ xf_status xf_format_s24q4_make(xf_weight_set *ws, xf_weight *w, const float *s);
 const xf_format *xf_format_ggml(int ggml_type);
 /* The repacked entry (Q8_0r16 ...) of the GGUF block type ggml_type, NULL if none. */
 const xf_format *xf_format_r16(int ggml_type);
+/* The products of n (2 .. 4) weights on the same rows X [T, cols] as xf_linear_as(path_t) gives them,
+ * in one pass over the pool, when each is a repacked layout (r16) whose product quantizes its
+ * activations, with the same inputs: returns 1 (Y[i] = X w[i]^T + bias[i] bitwise as one by one),
+ * else 0 having done nothing. */
+int xf_format_r16_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
+                       size_t T, size_t path_t, float *const *Y);
 /* The entry named name ("f32", "i8", "Q4_K", ...; case-insensitive), NULL if none. */
 const xf_format *xf_format_by_name(const char *name);
 /* Convert w (an f32 weight) to fmt with fmt->pack; a no-op when w already has that format. */

@@ -103,9 +103,9 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
                         float *Y, xf_attn_problem *probs, float *scratch) {
     const size_t T = f->off[f->n_seq], dh = a->head_dim, qd = a->n_heads * dh, kvd = a->n_kv_heads * dh;
     float *Q = scratch, *K = Q + T * qd, *V = K + T * kvd, *O = V + T * kvd, *att = O + T * qd;
-    xf_linear_as(pool, &a->q, Xn, T, f->path_rows, Q);
-    xf_linear_as(pool, &a->k, Xn, T, f->path_rows, K);
-    xf_linear_as(pool, &a->v, Xn, T, f->path_rows, V);
+    const xf_linear_w *qkv[3] = {&a->q, &a->k, &a->v};
+    float *const out[3] = {Q, K, V};
+    xf_linears_as(pool, 3, qkv, Xn, T, f->path_rows, out);
     if (a->rope) xf_rope_rows(pool, a, Q, qd, K, kvd, f->pos, T, f->rope_cos, f->rope_sin);
     const size_t group = max_group(a);
     for (size_t s = 0; s < f->n_seq; s++) {

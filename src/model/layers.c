@@ -32,6 +32,19 @@ void xf_linear_as(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T,
     if (l->out_gram) xf_linear_out_stats(l, Y, T);
 }
 
+void xf_linears_as(xf_pool *pool, size_t n, const xf_linear_w *const *l, const float *X, size_t T, size_t path_t,
+                   float *const *Y) {
+    const xf_weight *w[4];
+    const float *b[4];
+    int plain = n <= 4;
+    for (size_t i = 0; plain && i < n; i++) {
+        plain = !l[i]->in_sq && !l[i]->in_abs && !l[i]->in_gram && !l[i]->out_gram;
+        w[i] = &l[i]->w, b[i] = (const float *)l[i]->b.data;
+    }
+    if (plain && xf_format_r16_many(pool, n, w, b, X, T, path_t, Y)) return;
+    for (size_t i = 0; i < n; i++) xf_linear_as(pool, l[i], X, T, path_t, Y[i]);
+}
+
 static int exact_as(const xf_linear_w *l) {
     return !l->w.data || (l->w.fmt->mm_as && !l->in_sq && !l->in_abs && !l->in_gram && !l->out_gram);
 }
@@ -318,8 +331,9 @@ void xf_ffn(xf_pool *pool, const xf_ffn_plan *f, const float *X, size_t T, float
 void xf_ffn_as(xf_pool *pool, const xf_ffn_plan *f, const float *X, size_t T, size_t path_t, float *Y, float *scratch) {
     float *G = scratch, *U = scratch + T * f->width;
     if (f->gated) {
-        xf_linear_as(pool, &f->gate, X, T, path_t, G);
-        xf_linear_as(pool, &f->up, X, T, path_t, U);
+        const xf_linear_w *l[2] = {&f->gate, &f->up};
+        float *const Y2[2] = {G, U};
+        xf_linears_as(pool, 2, l, X, T, path_t, Y2);
     } else {
         xf_linear_as(pool, &f->up, X, T, path_t, G);
     }
