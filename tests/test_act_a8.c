@@ -6,11 +6,12 @@
  *      scalar reference of the int8-activation product of all T rows (xf_qgemv_q8_ref) bitwise,
  *      through both of the format's entries (on AVX-512 VNNI the layer is repacked 16 rows at a time,
  *      kernels/qgemv_r16.h, and still equal); with XF_WEIGHTS_INT8 long products stay float, bitwise
- *      the file layout's float path;
+ *      the file layout's float path; saved, the A8 model is byte for byte the stored model saved;
  *   2. the whole model: logits of 48 tokens with A8 close to the float path's (same arg max), and
  *      not bitwise the float path's; the tiny BERT's embeddings (Q8_0) keep cosine > 0.99;
  *   3. the weights value is checked: 6 is XF_ERR_INVALID_ARG. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,24 @@ static void check_layer(const char *type) {
             same += ia == ib;
         }
         printf("tiny llama %s, A8 vs float: max|diff| / max|logit| %.3g, same arg max %zu / %d\n", type, md / mx, same, T);
+        {   /* saved, the A8 model (repacked layers on AVX-512 VNNI) writes the file's blocks: the same bytes */
+            char n1[80], n2[80];
+            snprintf(n1, sizeof n1, "a8-saved-%s.gguf", type);
+            snprintf(n2, sizeof n2, "stored-saved-%s.gguf", type);
+            const char *o1 = xf_t_out(n1);
+            char p1[512];
+            snprintf(p1, sizeof p1, "%s", o1);
+            const char *p2 = xf_t_out(n2);
+            xf_save_params sp = xf_save_default_params();
+            CHECK(xf_model_save(a8, p1, &sp) == XF_OK && xf_model_save(f, p2, &sp) == XF_OK);
+            FILE *a1 = fopen(p1, "rb"), *a2 = fopen(p2, "rb");
+            int c1 = 0, c2 = 0, same_bytes = a1 && a2;
+            while (same_bytes && (c1 = fgetc(a1)) == (c2 = fgetc(a2)) && c1 != EOF) {}
+            same_bytes = same_bytes && c1 == EOF && c2 == EOF;
+            CHECK_MSG(same_bytes, "%s: the A8 model saved != the stored model saved", type);
+            if (a1) fclose(a1);
+            if (a2) fclose(a2);
+        }
         CHECK_MSG(md > 0 && md < 5e-2 * mx, "%s: %g of %g", type, md, mx);
         CHECK_MSG(same >= T - 2, "%s: arg max kept at %zu of %d positions", type, same, T);
         free(a), free(b);
