@@ -9,7 +9,8 @@
 #
 # SDIST defaults to /tmp/lcp/llama_cpp_python-*.tar.gz; when none is there it is fetched with
 # `pip download --no-deps llama-cpp-python`. JOBS (default 2) sets the parallel build jobs;
-# TARGETS (default: llama-bench llama-quantize llama-perplexity llama-server) the binaries.
+# TARGETS (default: llama-bench llama-quantize llama-perplexity llama-server) the binaries;
+# LLAMACPP_ISA=avx2 builds into build-*-avx2 with AVX2 / FMA / F16C only (the peer of XF_ISA=avx2).
 # Prints the path of the llama-bench binary on its last line.
 set -euo pipefail
 
@@ -36,7 +37,14 @@ if [ ! -f "$SRC/CMakeLists.txt" ]; then
 fi
 
 BUILD="$CACHE/build-$NAME"
-cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+ISA_FLAGS="-DGGML_NATIVE=ON"
+if [ "${LLAMACPP_ISA:-native}" = avx2 ]; then
+    # llama.cpp as an AVX2-only machine builds it (no AVX-512, VNNI or AMX): the peer of XF_ISA=avx2
+    BUILD="$BUILD-avx2"
+    ISA_FLAGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+fi
+# shellcheck disable=SC2086 # ISA_FLAGS is a list
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release $ISA_FLAGS -DLLAMA_CURL=OFF \
     -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
     -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_OPENSSL=OFF >&2
 # shellcheck disable=SC2086 # TARGETS is a list

@@ -9,12 +9,13 @@
 # WEIGHTS=int8 runs xfmr with --weights int8 (GGUF: 8-bit activations, integer dots, llama.cpp's
 # numerics); default stored (float activations).
 # llama-bench: -p 0 -n GEN -r 1 (its default repacking); bench_decode: --prompt 16 --gen GEN
-# --runs 1 (tokens of tests/data/corpus.txt). Needs bench/build_llamacpp.sh's llama-bench.
+# --runs 1 (tokens of tests/data/corpus.txt). Needs bench/build_llamacpp.sh's llama-bench (LLAMA_BENCH
+# picks another, e.g. the LLAMACPP_ISA=avx2 build, run against XF_ISA=avx2 xfmr).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=$1 gen=$2 threads=$3 weights=${WEIGHTS:-stored}
 shift 3
-lb=$(ls "$root"/.cache/llamacpp/build-*/bin/llama-bench | head -n 1)
+lb=${LLAMA_BENCH:-$(ls "$root"/.cache/llamacpp/build-*/bin/llama-bench | head -n 1)}
 out=$(mktemp)
 for r in $(seq 1 "$rounds"); do
   for f in "$@"; do

@@ -4,7 +4,7 @@
  *   1. the layout: unpacking gives the file's blocks back (all rows, a range), the floats equal
  *      xf_qdequant_rows of the file's blocks bitwise, packing in place equals packing into a copy;
  *   2. the product, T = 1 .. 5 and 7 activation rows: the scalar code and (where the CPU has it)
- *      the AVX-512 VNNI kernel on the repacked layout equal xf_qgemv_q8_ref on the file's blocks
+ *      the AVX2 and AVX-512 VNNI kernels on the repacked layout equal xf_qgemv_q8_ref on the file's blocks
  *      bitwise, on two ranges of groups as two threads would take them;
  *   3. the driver: int8 through pools of 1 and 2 threads equal the reference for T up to 40 (its
  *      chunks of 32 rows), float activations equal xf_qmatmul's GEMM path on the file's blocks;
@@ -22,14 +22,14 @@
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
 
-static int vnni_ran;
+static int top_ran; /* the best kernel checked: 0 scalar, 1 AVX2, 2 AVX-512 VNNI */
 
 static void check_type(int type, xf_pool *p1, xf_pool *p2) {
     const xf_quant_traits *q = xf_quant_traits_of(type);
     CHECK(q && xf_r16_has(type));
     if (!q) return;
     const size_t Ks[] = {32, 96, 576}, Ns[] = {16, 48, 160}, Ts[] = {1, 2, 3, 4, 5, 7};
-    const int vnni = xf_cpu_has(XF_CPU_AVX512_VNNI);
+    const int top = xf_cpu_has(XF_CPU_AVX512_VNNI) ? 2 : xf_isa_level() >= XF_ISA_AVX2 ? 1 : 0;
     for (size_t ki = 0; ki < 3; ki++)
         for (size_t ni = 0; ni < 3; ni++) {
             const size_t K = Ks[ki], N = Ns[ni];
@@ -62,14 +62,14 @@ static void check_type(int type, xf_pool *p1, xf_pool *p2) {
                 xf_q8act_quantize(type, X, K, T, K, act);
                 xf_r16_corr(type, act, T, K, corr);
                 xf_qgemv_q8_ref(type, W, rb, b, act, T, R, N, 0, N, K);
-                for (int simd = 0; simd <= vnni; simd++) {
+                for (int simd = 0; simd <= top; simd++) {
                     memset(Y, 0, T * N * sizeof *Y);
                     const size_t G = N / 16;
                     xf_r16_gemv_isa(simd, type, P, b, act, corr, T, Y, N, 0, G / 2, K);
                     xf_r16_gemv_isa(simd, type, P, b, act, corr, T, Y, N, G / 2, G, K);
                     CHECK_MSG(memcmp(Y, R, T * N * sizeof *Y) == 0, "%s %s T=%zu N=%zu K=%zu: != reference", q->name,
-                              simd ? "avx512-vnni" : "scalar", T, N, K);
-                    vnni_ran |= simd;
+                              simd == 2 ? "avx512-vnni" : simd ? "avx2" : "scalar", T, N, K);
+                    if (simd > top_ran) top_ran = simd;
                 }
                 free(X), free(R), free(Y), free(act), free(corr);
             }
@@ -107,8 +107,8 @@ int main(void) {
     /* 4. where the layout is made */
     CHECK(!xf_r16_pays(XF_GGML_Q4_1, 24, 64) && !xf_r16_pays(XF_GGML_Q4_1, 32, 48) && !xf_r16_pays(XF_GGML_Q4_K, 32, 256) &&
           !xf_r16_pays(XF_GGML_Q5_0, 32, 64));
-    CHECK(xf_r16_pays(XF_GGML_Q8_0, 32, 64) == (xf_i8_isa_best() >= XF_I8_VNNI));
-    printf("repacked layout: scalar%s kernel checked\n", vnni_ran ? " and AVX-512 VNNI" : " (no AVX-512 VNNI on this CPU: no vector)");
+    CHECK(xf_r16_pays(XF_GGML_Q8_0, 32, 64) == (xf_i8_isa_best() >= XF_I8_AVX2));
+    printf("repacked layout: scalar%s checked\n", top_ran == 2 ? ", AVX2 and AVX-512 VNNI kernels" : top_ran ? " and AVX2 kernels" : " kernel only (no AVX2 here)");
     xf_pool_free(p1);
     xf_pool_free(p2);
     return xf_t_report();

@@ -27,7 +27,7 @@
 int xf_r16_has(int qtype) { return qtype == XF_GGML_Q4_0 || qtype == XF_GGML_Q4_1 || qtype == XF_GGML_Q8_0; }
 
 int xf_r16_pays(int qtype, size_t rows, size_t cols) {
-    return xf_r16_has(qtype) && rows && rows % R == 0 && cols && cols % 32 == 0 && xf_i8_isa_best() >= XF_I8_VNNI;
+    return xf_r16_has(qtype) && rows && rows % R == 0 && cols && cols % 32 == 0 && xf_i8_isa_best() >= XF_I8_AVX2;
 }
 
 /* Bytes of one block of a row in the file (and per row in a group block), of the halves before the
@@ -136,9 +136,10 @@ static void group_ref(int qt, const uint8_t *G, size_t nb, const int8_t *x, cons
 #define R16T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 /* Group G's 16 rows against NT (1 or 2) activation rows (x, dx, sx, corr of the first; the second
- * K, K / 32 and K / 4 further): out[i][r]. */
+ * K, K / 32 and K / 4 further): y[i * ldy + r] (+ bias[r]). */
 R16T XF_INLINE void group_vnni(const int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx,
-                               const float *sx, const int32_t *corr, size_t K, const int NT, float out[2][R]) {
+                               const float *sx, const int32_t *corr, size_t K, const int NT, float *y, size_t ldy,
+                               const float *bias) {
     const size_t hb = head_bytes(qt), gbb = R * blk_bytes(qt), ng = K / 32;
     const int four = qt != XF_GGML_Q8_0, mins = qt == XF_GGML_Q4_1, off = offset_of(qt) != 0;
     const __m512i m15 = _mm512_set1_epi8(15);
@@ -188,7 +189,8 @@ R16T XF_INLINE void group_vnni(const int qt, const uint8_t *G, size_t nb, const 
     for (int i = 0; i < NT; i++) {
         const __m512 a = _mm512_add_ps(_mm512_add_ps(l[i][0], l[i][4]), _mm512_add_ps(l[i][1], l[i][5]));
         const __m512 b = _mm512_add_ps(_mm512_add_ps(l[i][2], l[i][6]), _mm512_add_ps(l[i][3], l[i][7]));
-        _mm512_storeu_ps(out[i], _mm512_add_ps(_mm512_add_ps(a, b), c[i]));
+        const __m512 v = _mm512_add_ps(_mm512_add_ps(a, b), c[i]);
+        _mm512_storeu_ps(y + (size_t)i * ldy, bias ? _mm512_add_ps(v, _mm512_loadu_ps(bias)) : v);
     }
 }
 
@@ -196,18 +198,95 @@ R16T XF_INLINE void group_vnni(const int qt, const uint8_t *G, size_t nb, const 
 #define X(t, n)                                                                                                   \
     R16T __attribute__((noinline)) static void group_##t##_##n(const uint8_t *G, size_t nb, const int8_t *x,         \
                                                                 const float *dx, const float *sx, const int32_t *corr, \
-                                                                size_t K, float out[2][R]) {                          \
-        group_vnni(XF_GGML_##t, G, nb, x, dx, sx, corr, K, n, out);                                                  \
+                                                                size_t K, float *y, size_t ldy, const float *bias) {  \
+        group_vnni(XF_GGML_##t, G, nb, x, dx, sx, corr, K, n, y, ldy, bias);                                          \
     }
 X(Q4_0, 1) X(Q4_0, 2) X(Q4_1, 1) X(Q4_1, 2) X(Q8_0, 1) X(Q8_0, 2)
 #undef X
 
-static void group_simd(int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx, const float *sx,
-                       const int32_t *corr, size_t K, int NT, float out[2][R]) {
+#define R16A __attribute__((target("avx2,fma,f16c")))
+
+/* AVX2 (no VNNI): group G's 16 rows as two halves of 8 (the first and second 32 bytes of each
+ * 64-byte part), one activation row: per 4 inputs of 8 rows vpmaddubsw (the unsigned weights x the
+ * broadcast activations, pairs exact in int16: 15 x 127 x 2, or Q8_0's |w| x the activations given
+ * w's sign, 128 x 127 x 2) and vpmaddwd by ones give the lane sums; then the same float steps. */
+R16A XF_INLINE void group_avx2(const int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx,
+                               const float *sx, const int32_t *corr, float *y, const float *bias) {
+    const size_t hb = head_bytes(qt), gbb = R * blk_bytes(qt);
+    const int four = qt != XF_GGML_Q8_0, mins = qt == XF_GGML_Q4_1, off = qt == XF_GGML_Q4_0;
+    const __m256i m15 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
+    for (int h = 0; h < 2; h++) {
+        __m256 l[8], c = _mm256_setzero_ps();
+        for (int s = 0; s < 8; s++) l[s] = _mm256_setzero_ps();
+        for (size_t kk = 0; kk < nb; kk++) {
+            const uint8_t *B = G + kk * gbb;
+            if (!h)
+                for (size_t o = 0; o < gbb; o += 64) _mm_prefetch((const char *)(B + XF_R16_PREFETCH + o), _MM_HINT_T1);
+            const __m256 fdx = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(B + 16 * h))),
+                                             _mm256_set1_ps(dx[kk]));
+            const int8_t *xk = x + 32 * kk;
+            const int32_t *ck = corr + 8 * kk;
+#define R16_STEP(s, u, xs)                                                                                    \
+    do {                                                                                                      \
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16((u), (xs)), ones);                                 \
+        if (off) p = _mm256_add_epi32(p, _mm256_set1_epi32(ck[s]));                                           \
+        l[s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), fdx, l[s]);                                             \
+    } while (0)
+            for (int s = 0; s < (four ? 4 : 8); s++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(B + hb + 64 * s + 32 * h));
+                int32_t x0, x1;
+                memcpy(&x0, xk + 4 * s, 4);
+                if (four) {
+                    memcpy(&x1, xk + 4 * s + 16, 4);
+                    R16_STEP(s, _mm256_and_si256(v, m15), _mm256_set1_epi32(x0));
+                    R16_STEP(s + 4, _mm256_and_si256(_mm256_srli_epi16(v, 4), m15), _mm256_set1_epi32(x1));
+                } else {
+                    const __m256i w = _mm256_xor_si256(v, flip); /* the signed quants */
+                    R16_STEP(s, _mm256_abs_epi8(w), _mm256_sign_epi8(_mm256_set1_epi32(x0), w));
+                }
+            }
+#undef R16_STEP
+            if (mins)
+                c = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(B + 2 * R + 16 * h))),
+                                    _mm256_set1_ps(sx[kk]), c);
+        }
+        const __m256 a = _mm256_add_ps(_mm256_add_ps(l[0], l[4]), _mm256_add_ps(l[1], l[5]));
+        const __m256 b = _mm256_add_ps(_mm256_add_ps(l[2], l[6]), _mm256_add_ps(l[3], l[7]));
+        const __m256 v = _mm256_add_ps(_mm256_add_ps(a, b), c);
+        _mm256_storeu_ps(y + 8 * h, bias ? _mm256_add_ps(v, _mm256_loadu_ps(bias + 8 * h)) : v);
+    }
+}
+
+#define X(t)                                                                                                     \
+    R16A __attribute__((noinline)) static void group_##t##_avx2(const uint8_t *G, size_t nb, const int8_t *x,     \
+                                                                 const float *dx, const float *sx,                 \
+                                                                 const int32_t *corr, float *y, const float *bias) { \
+        group_avx2(XF_GGML_##t, G, nb, x, dx, sx, corr, y, bias);                                                \
+    }
+X(Q4_0) X(Q4_1) X(Q8_0)
+#undef X
+
+/* simd 2: AVX-512 VNNI, NT rows at once; 1: AVX2, one row at a time. */
+static void group_simd(int simd, int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx, const float *sx,
+                       const int32_t *corr, size_t K, int NT, float *y, size_t ldy, const float *bias) {
+    if (simd == 1) {
+        for (int i = 0; i < NT; i++) {
+            const int8_t *xi = x + (size_t)i * K;
+            const float *di = dx + (size_t)i * (K / 32), *si = sx + (size_t)i * (K / 32);
+            const int32_t *ci = corr + (size_t)i * (K / 4);
+            float *yi = y + (size_t)i * ldy;
+            switch (qt) {
+            case XF_GGML_Q4_0: group_Q4_0_avx2(G, nb, xi, di, si, ci, yi, bias); break;
+            case XF_GGML_Q4_1: group_Q4_1_avx2(G, nb, xi, di, si, ci, yi, bias); break;
+            default: group_Q8_0_avx2(G, nb, xi, di, si, ci, yi, bias); break;
+            }
+        }
+        return;
+    }
     switch (qt) {
-    case XF_GGML_Q4_0: (NT == 2 ? group_Q4_0_2 : group_Q4_0_1)(G, nb, x, dx, sx, corr, K, out); break;
-    case XF_GGML_Q4_1: (NT == 2 ? group_Q4_1_2 : group_Q4_1_1)(G, nb, x, dx, sx, corr, K, out); break;
-    default: (NT == 2 ? group_Q8_0_2 : group_Q8_0_1)(G, nb, x, dx, sx, corr, K, out); break;
+    case XF_GGML_Q4_0: (NT == 2 ? group_Q4_0_2 : group_Q4_0_1)(G, nb, x, dx, sx, corr, K, y, ldy, bias); break;
+    case XF_GGML_Q4_1: (NT == 2 ? group_Q4_1_2 : group_Q4_1_1)(G, nb, x, dx, sx, corr, K, y, ldy, bias); break;
+    default: (NT == 2 ? group_Q8_0_2 : group_Q8_0_1)(G, nb, x, dx, sx, corr, K, y, ldy, bias); break;
     }
 }
 #endif
@@ -218,27 +297,38 @@ void xf_r16_gemv_isa(int simd, int qtype, const void *P, const float *bias, cons
     const float *d, *s;
     xf_q8act_parts(qtype, act, T, K, &q, &d, &s);
     const size_t nb = K / 32, gstride = R * nb * blk_bytes(qtype), ng = K / 32;
-    float res[2][R];
 #ifndef XF_X86
     (void)simd;
 #endif
     for (size_t g = g0; g < g1; g++) { /* every activation row against the group while it is in cache */
         const uint8_t *G = (const uint8_t *)P + g * gstride;
+        const float *bg = bias ? bias + g * R : NULL;
         for (size_t t = 0; t < T;) {
-            int nt = T - t >= 2 ? 2 : 1;
+            const int nt = T - t >= 2 ? 2 : 1;
+            float *y = Y + t * ldy + g * R;
 #ifdef XF_X86
-            if (simd) group_simd(qtype, G, nb, q + t * K, d + t * ng, s + t * ng, corr + t * (K / 4), K, nt, res);
-            else
+            if (simd) {
+                group_simd(simd, qtype, G, nb, q + t * K, d + t * ng, s + t * ng, corr + t * (K / 4), K, nt, y, ldy, bg);
+                t += (size_t)nt;
+                continue;
+            }
 #endif
-                for (int i = 0; i < nt; i++)
-                    group_ref(qtype, G, nb, q + (t + (size_t)i) * K, d + (t + (size_t)i) * ng, s + (t + (size_t)i) * ng,
-                              corr + (t + (size_t)i) * (K / 4), res[i]);
-            for (int i = 0; i < nt; i++)
-                for (size_t r = 0; r < R; r++)
-                    Y[(t + (size_t)i) * ldy + g * R + r] = res[i][r] + (bias ? bias[g * R + r] : 0.0f);
+            for (int i = 0; i < nt; i++) {
+                float res[R];
+                group_ref(qtype, G, nb, q + (t + (size_t)i) * K, d + (t + (size_t)i) * ng, s + (t + (size_t)i) * ng,
+                          corr + (t + (size_t)i) * (K / 4), res);
+                for (size_t r = 0; r < R; r++) y[(size_t)i * ldy + r] = res[r] + (bg ? bg[r] : 0.0f);
+            }
             t += (size_t)nt;
         }
     }
+}
+
+/* The best kernel the CPU runs (xf_r16_gemv_isa's simd): AMX counts as VNNI (no tile kernel: a
+ * decode product has a row or a few). */
+static int r16_simd(void) {
+    const xf_i8_isa b = xf_i8_isa_best();
+    return b >= XF_I8_VNNI ? 2 : b >= XF_I8_AVX2 ? 1 : 0;
 }
 
 size_t xf_r16_scratch(int qtype, size_t K) {
@@ -270,7 +360,7 @@ static void r16_many_task(void *ctx, int ith, int nth) {
     const size_t ab = (xf_q8act_bytes(j->T, j->K) + 63) / 64 * 64, cb = (j->T * j->K + 63) / 64 * 64;
     xf_q8act_quantize(j->ops[0].qtype, j->X, j->ldx, j->T, j->K, act); /* the same for every 32-weight type */
     int made[3] = {0, 0, 0};
-    const int simd = xf_i8_isa_best() >= XF_I8_VNNI;
+    const int simd = r16_simd();
     for (size_t i = 0, base = 0; i < j->n; base += j->ops[i].N / R, i++) {
         const xf_r16_op *o = &j->ops[i];
         const size_t a = g0 > base ? g0 - base : 0, e = g1 - base < o->N / R ? g1 - base : o->N / R;

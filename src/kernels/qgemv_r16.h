@@ -1,6 +1,6 @@
-/* qgemv_r16.h — GGUF Q4_0 / Q4_1 / Q8_0 weights repacked at load, 16 rows at a time, for the
- * 512-bit integer dots of AVX-512 VNNI: the decode path of `--weights int8` (qgemv_q8.h's product,
- * bitwise) where one 512-bit vpdpbusd serves 16 output rows instead of one.
+/* qgemv_r16.h — GGUF Q4_0 / Q4_1 / Q8_0 weights repacked at load, 16 rows at a time, for integer
+ * dots across rows: the decode path of `--weights int8` (qgemv_q8.h's product, bitwise) where one
+ * 512-bit vpdpbusd (AVX-512 VNNI) serves 16 output rows, one 256-bit vpmaddubsw + vpmaddwd (AVX2) 8.
  *
  * Layout: the rows in groups of 16 (rows a multiple of 16, cols K a multiple of 32); a group is its
  * K / 32 blocks one after another, block kk of the group holding block kk of each of its 16 rows:
@@ -28,7 +28,7 @@
 /* 1 for the GGUF types with a repacked layout (Q4_0, Q4_1, Q8_0). */
 int xf_r16_has(int qtype);
 /* 1 when a [rows, cols] weight of qtype is repacked at load on this CPU: xf_r16_has, rows a
- * multiple of 16, cols of 32, and AVX-512 VNNI in use (xf_i8_isa_best, so XF_ISA=avx2 keeps the
+ * multiple of 16, cols of 32, and AVX2 at least in use (xf_i8_isa_best; XF_ISA=scalar keeps the
  * file's layout and qgemv_q8.h's kernels). */
 int xf_r16_pays(int qtype, size_t rows, size_t cols);
 /* Repack W (rows of row_bytes = xf_ggml_row_bytes(qtype, cols) bytes) into P (rows * row_bytes;
@@ -41,7 +41,7 @@ void xf_r16_dequant_rows(int qtype, const void *P, size_t cols, size_t r0, size_
 
 /* Y[t, o] for t < T and the rows of groups [g0, g1) (rows 16 g0 .. 16 g1 - 1) from activations act
  * (xf_q8act_quantize(qtype) of T rows) and corr (xf_r16_corr of them), single thread. simd 0: the
- * scalar code; 1: the AVX-512 VNNI kernel (the CPU must have it). Bitwise equal. */
+ * scalar code; 1: AVX2; 2: AVX-512 VNNI (the CPU must have it). Bitwise equal. */
 void xf_r16_gemv_isa(int simd, int qtype, const void *P, const float *bias, const void *act, const int32_t *corr,
                      size_t T, float *Y, size_t ldy, size_t g0, size_t g1, size_t K);
 /* The per-4-input starting values of the offset types: corr[t * K / 4 + j] = -offset x the sum of

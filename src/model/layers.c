@@ -152,7 +152,8 @@ static void add_norm_task(void *ctx, int ith, int nth) {
 void xf_add_norm(xf_pool *pool, const xf_norm_w *n, float *X, const float *R, size_t T) {
     rows_job j = {n, X, R, T, n->g.cols};
     if (n->kind == XF_NORM_NONE && !R) return;
-    xf_pool_run(pool, add_norm_task, &j);
+    if (T < 2) add_norm_task(&j, 0, 1); /* one row is one thread's part: no hand-off (decode) */
+    else xf_pool_run(pool, add_norm_task, &j);
 }
 
 /* ---------------------------------------------------------------- rotary rows */
@@ -182,7 +183,8 @@ static void rope_task(void *ctx, int ith, int nth) {
 void xf_rope_rows(xf_pool *pool, const xf_attn_plan *a, float *Q, size_t ldq, float *K, size_t ldk,
                   const int32_t *pos, size_t T, const float *cos_t, const float *sin_t) {
     rope_job j = {a, Q, K, ldq, ldk, T, pos, cos_t, sin_t};
-    xf_pool_run(pool, rope_task, &j);
+    if (T < 2) rope_task(&j, 0, 1); /* one row is one thread's part: no hand-off (decode) */
+    else xf_pool_run(pool, rope_task, &j);
 }
 
 /* ---------------------------------------------------------------- attention problems
@@ -310,6 +312,11 @@ typedef struct {
     xf_ffn_act act;
 } act_job;
 
+/* Activations (T x width values) at most this many are computed by the calling thread alone. */
+#ifndef XF_ACT_INLINE
+#define XF_ACT_INLINE 4096
+#endif
+
 static void act_task(void *ctx, int ith, int nth) {
     const act_job *j = ctx;
     size_t a, e;
@@ -338,6 +345,9 @@ void xf_ffn_as(xf_pool *pool, const xf_ffn_plan *f, const float *X, size_t T, si
         xf_linear_as(pool, &f->up, X, T, path_t, G);
     }
     act_job j = {G, f->gated ? U : NULL, T, f->width, f->act};
-    xf_pool_run(pool, act_task, &j);
+    /* a decode step's few thousand values take less than handing them to the threads; element by
+     * element, so the same bits either way */
+    if (T * f->width <= XF_ACT_INLINE) act_task(&j, 0, 1);
+    else xf_pool_run(pool, act_task, &j);
     xf_linear_as(pool, &f->down, G, T, path_t, Y);
 }
