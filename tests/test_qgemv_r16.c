@@ -107,7 +107,8 @@ int main(void) {
     /* 4. where the layout is made */
     CHECK(!xf_r16_pays(XF_GGML_Q4_1, 24, 64) && !xf_r16_pays(XF_GGML_Q4_1, 32, 48) && !xf_r16_pays(XF_GGML_Q4_K, 32, 256) &&
           !xf_r16_pays(XF_GGML_Q5_0, 32, 64));
-    CHECK(xf_r16_pays(XF_GGML_Q8_0, 32, 64) == (xf_i8_isa_best() >= XF_I8_AVX2));
+    CHECK(xf_r16_pays(XF_GGML_Q4_1, 32, 64) == (xf_i8_isa_best() >= XF_I8_AVX2) &&
+          xf_r16_pays(XF_GGML_Q8_0, 32, 64) == (xf_i8_isa_best() >= XF_I8_VNNI));
     printf("repacked layout: scalar%s checked\n", top_ran == 2 ? ", AVX2 and AVX-512 VNNI kernels" : top_ran ? " and AVX2 kernels" : " kernel only (no AVX2 here)");
     xf_pool_free(p1);
     xf_pool_free(p2);

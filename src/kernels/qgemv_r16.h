@@ -28,8 +28,8 @@
 /* 1 for the GGUF types with a repacked layout (Q4_0, Q4_1, Q8_0). */
 int xf_r16_has(int qtype);
 /* 1 when a [rows, cols] weight of qtype is repacked at load on this CPU: xf_r16_has, rows a
- * multiple of 16, cols of 32, and AVX2 at least in use (xf_i8_isa_best; XF_ISA=scalar keeps the
- * file's layout and qgemv_q8.h's kernels). */
+ * multiple of 16, cols of 32, and AVX2 at least in use (xf_i8_isa_best; Q8_0: AVX-512 VNNI;
+ * XF_ISA=scalar keeps the file's layout and qgemv_q8.h's kernels). */
 int xf_r16_pays(int qtype, size_t rows, size_t cols);
 /* Repack W (rows of row_bytes = xf_ggml_row_bytes(qtype, cols) bytes) into P (rows * row_bytes;
  * P == W repacks in place). 0, or -1 when no memory (16 rows' bytes of scratch). */
