@@ -10,7 +10,7 @@
 # SDIST defaults to /tmp/lcp/llama_cpp_python-*.tar.gz; when none is there it is fetched with
 # `pip download --no-deps llama-cpp-python`. JOBS (default 2) sets the parallel build jobs;
 # TARGETS (default: llama-bench llama-quantize llama-perplexity llama-server) the binaries;
-# LLAMACPP_ISA=avx2 builds into build-*-avx2 with AVX2 / FMA / F16C only (the peer of XF_ISA=avx2).
+# LLAMACPP_ISA=avx2 builds into avx2-* with AVX2 / FMA / F16C only (the peer of XF_ISA=avx2).
 # Prints the path of the llama-bench binary on its last line.
 set -euo pipefail
 
@@ -40,7 +40,7 @@ BUILD="$CACHE/build-$NAME"
 ISA_FLAGS="-DGGML_NATIVE=ON"
 if [ "${LLAMACPP_ISA:-native}" = avx2 ]; then
     # llama.cpp as an AVX2-only machine builds it (no AVX-512, VNNI or AMX): the peer of XF_ISA=avx2
-    BUILD="$BUILD-avx2"
+    BUILD="$CACHE/avx2-$NAME" # not build-*: the scripts that glob for the native build must not find it
     ISA_FLAGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
 fi
 # shellcheck disable=SC2086 # ISA_FLAGS is a list
