@@ -149,6 +149,7 @@ int main(void) {
     check_layer("Q4_0");
     check_layer("Q8_0");
     check_layer("Q4_1");
+    check_layer("Q5_0");
     check_encoder();
     xf_model_params p = xf_model_default_params();
     p.weights = (xf_weight_format)6;

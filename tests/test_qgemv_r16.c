@@ -1,4 +1,4 @@
-/* test_qgemv_r16.c — Q4_0 / Q4_1 / Q8_0 weights repacked 16 rows at a time (kernels/qgemv_r16.h):
+/* test_qgemv_r16.c — Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 weights repacked 16 rows at a time (kernels/qgemv_r16.h):
  * random blocks of each type (every quant bit pattern, random finite half scales), N = 16 .. 160
  * rows, K = 32 * {1, 3, 18}:
  *   1. the layout: unpacking gives the file's blocks back (all rows, a range), the floats equal
@@ -103,10 +103,12 @@ int main(void) {
           xf_pool_reserve(p2, xf_r16_scratch(XF_GGML_Q8_0, 576)) == XF_OK);
     check_type(XF_GGML_Q4_0, p1, p2);
     check_type(XF_GGML_Q4_1, p1, p2);
+    check_type(XF_GGML_Q5_0, p1, p2);
+    check_type(XF_GGML_Q5_1, p1, p2);
     check_type(XF_GGML_Q8_0, p1, p2);
     /* 4. where the layout is made */
     CHECK(!xf_r16_pays(XF_GGML_Q4_1, 24, 64) && !xf_r16_pays(XF_GGML_Q4_1, 32, 48) && !xf_r16_pays(XF_GGML_Q4_K, 32, 256) &&
-          !xf_r16_pays(XF_GGML_Q5_0, 32, 64));
+          !xf_r16_pays(XF_GGML_Q6_K, 32, 256));
     CHECK(xf_r16_pays(XF_GGML_Q4_1, 32, 64) == (xf_i8_isa_best() >= XF_I8_AVX2) &&
           xf_r16_pays(XF_GGML_Q8_0, 32, 64) == (xf_i8_isa_best() >= XF_I8_VNNI));
     printf("repacked layout: scalar%s checked\n", top_ran == 2 ? ", AVX2 and AVX-512 VNNI kernels" : top_ran ? " and AVX2 kernels" : " kernel only (no AVX2 here)");

@@ -1,4 +1,4 @@
-/* qgemv_r16.c — the 16-row repacked layout of Q4_0 / Q4_1 / Q8_0 weights (qgemv_r16.h): packing
+/* qgemv_r16.c — the 16-row repacked layout of Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 weights (qgemv_r16.h): packing
  * and unpacking, the scalar product, the AVX-512 VNNI product (one 512-bit vpdpbusd per 4 inputs
  * of 16 rows, with qgemv_q8.h's per-lane float steps vectorized across the rows), the float
  * GEMM path through dequantized panels, and the threaded driver. */
@@ -24,7 +24,10 @@
 
 #define R XF_R16_ROWS
 
-int xf_r16_has(int qtype) { return qtype == XF_GGML_Q4_0 || qtype == XF_GGML_Q4_1 || qtype == XF_GGML_Q8_0; }
+int xf_r16_has(int qtype) {
+    return qtype == XF_GGML_Q4_0 || qtype == XF_GGML_Q4_1 || qtype == XF_GGML_Q5_0 || qtype == XF_GGML_Q5_1 ||
+           qtype == XF_GGML_Q8_0;
+}
 
 int xf_r16_pays(int qtype, size_t rows, size_t cols) {
     /* Q8_0 on AVX2 stays as the file has it: the sign trick's two extra operations per 4 inputs of
@@ -34,28 +37,35 @@ int xf_r16_pays(int qtype, size_t rows, size_t cols) {
     return xf_r16_has(qtype) && rows && rows % R == 0 && cols && cols % 32 == 0 && xf_i8_isa_best() >= need;
 }
 
-/* Bytes of one block of a row in the file (and per row in a group block), of the halves before the
- * quants in a group block, of the quants of one row's block. */
-static size_t blk_bytes(int qt) { return qt == XF_GGML_Q8_0 ? 34 : qt == XF_GGML_Q4_1 ? 20 : 18; }
-static size_t head_bytes(int qt) { return qt == XF_GGML_Q4_1 ? 4 * R : 2 * R; }
-static size_t quant_bytes(int qt) { return qt == XF_GGML_Q8_0 ? 32 : 16; }
-static int offset_of(int qt) { return qt == XF_GGML_Q8_0 ? 128 : qt == XF_GGML_Q4_0 ? 8 : 0; }
+/* A block's parts: its halves (d, and m for Q4_1 / Q5_1), then dwords — Q5_0 / Q5_1's qh (the
+ * fifth bits, bit e for weight e), then the quants (Q8_0 8 dwords, the 4-bit types 4 of nibbles). */
+static int n_halves(int qt) { return qt == XF_GGML_Q4_1 || qt == XF_GGML_Q5_1 ? 2 : 1; }
+static int has_qh(int qt) { return qt == XF_GGML_Q5_0 || qt == XF_GGML_Q5_1; }
+static int n_quant_dwords(int qt) { return qt == XF_GGML_Q8_0 ? 8 : 4; }
+/* Bytes of one block of a row in the file (and per row in a group block), of the halves of a
+ * group block (the dword parts follow them, 64 bytes each). */
+static size_t blk_bytes(int qt) { return (size_t)(2 * n_halves(qt) + 4 * has_qh(qt) + 4 * n_quant_dwords(qt)); }
+static size_t head_bytes(int qt) { return (size_t)n_halves(qt) * 2 * R; }
+/* The offset of the types whose weight is the stored value less a constant (Q8_0's stored value is
+ * the quant + 128 here). */
+static int offset_of(int qt) {
+    return qt == XF_GGML_Q8_0 ? 128 : qt == XF_GGML_Q4_0 ? 8 : qt == XF_GGML_Q5_0 ? 16 : 0;
+}
 
-/* Row r's block kk in the file's layout <-> its place in P: the halves (d, and m after the 16 d) at
- * 2 r, the quant dword i at head + 64 i + 4 r (Q8_0's bytes XOR 0x80). dir 1: file -> P. */
+/* Row r's block kk in the file's layout <-> its place in P: half h at 32 h + 2 r, dword part j at
+ * head + 64 j + 4 r (Q8_0's bytes XOR 0x80). dir 1: file -> P. */
 static void move_block(int qt, uint8_t *file, uint8_t *gb, size_t r, int dir) {
-    const size_t hb = head_bytes(qt), nd = quant_bytes(qt) / 4, qoff = qt == XF_GGML_Q4_1 ? 4 : 2;
-    const uint32_t flip = qt == XF_GGML_Q8_0 ? 0x80808080u : 0;
-    for (size_t h = 0; h < hb / (2 * R); h++) { /* d (and m) */
+    const size_t hb = head_bytes(qt), nh = (size_t)n_halves(qt), nd = (size_t)(has_qh(qt) + n_quant_dwords(qt));
+    for (size_t h = 0; h < nh; h++) {
         uint8_t *a = file + 2 * h, *b = gb + h * 2 * R + 2 * r;
         if (dir) memcpy(b, a, 2);
         else memcpy(a, b, 2);
     }
-    for (size_t i = 0; i < nd; i++) {
-        uint8_t *a = file + qoff + 4 * i, *b = gb + hb + 64 * i + 4 * r;
+    for (size_t j = 0; j < nd; j++) {
+        uint8_t *a = file + 2 * nh + 4 * j, *b = gb + hb + 64 * j + 4 * r;
         uint32_t v;
         memcpy(&v, dir ? a : b, 4);
-        v ^= flip;
+        if (qt == XF_GGML_Q8_0) v ^= 0x80808080u;
         memcpy(dir ? b : a, &v, 4);
     }
 }
@@ -83,7 +93,7 @@ void xf_r16_unpack_rows(int qtype, const void *P, size_t cols, size_t r0, size_t
 
 void xf_r16_dequant_rows(int qtype, const void *P, size_t cols, size_t r0, size_t r1, float *out) {
     const size_t nb = cols / 32, bb = blk_bytes(qtype), rb = nb * bb;
-    uint8_t blk[34];
+    uint8_t blk[40]; /* the largest block: Q8_0's 34 bytes */
     for (size_t r = r0; r < r1; r++) /* block by block through the file's layout and its dequantization */
         for (size_t kk = 0; kk < nb; kk++) {
             move_block(qtype, blk, (uint8_t *)P + (r / R) * R * rb + kk * R * bb, r % R, 0);
@@ -107,23 +117,27 @@ XF_INLINE float r16_finish(const float l[8], float c) {
 /* Scalar: group g's 16 rows against activation row t, as qgemv_q8.h's reference orders it. */
 static void group_ref(int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx, const float *sx,
                       const int32_t *corr, float out[R]) {
-    const size_t hb = head_bytes(qt), bb = blk_bytes(qt);
+    const size_t hb = head_bytes(qt), bb = blk_bytes(qt), q0 = hb + 64 * (size_t)has_qh(qt);
     for (size_t r = 0; r < R; r++) {
         float l[8] = {0}, c = 0.0f;
         for (size_t kk = 0; kk < nb; kk++) {
             const uint8_t *B = G + kk * R * bb;
             const float f = xf_f16_to_f32((uint16_t)(B[2 * r] | B[2 * r + 1] << 8));
+            uint32_t qh = 0;
+            if (has_qh(qt)) memcpy(&qh, B + hb + 4 * r, 4);
             for (int lane = 0; lane < 8; lane++) {
-                /* lane's 4 unsigned weights: 4-bit types' dword lane % 4, low or high nibbles */
-                const uint8_t *u = B + hb + 64 * (qt == XF_GGML_Q8_0 ? lane : lane % 4) + 4 * r;
+                /* lane's 4 unsigned weights (elements 4 lane .. +3): 4-bit types' dword lane % 4, low
+                 * or high nibbles, plus the fifth bit (qh bit = the element) */
+                const uint8_t *u = B + q0 + 64 * (qt == XF_GGML_Q8_0 ? lane : lane % 4) + 4 * r;
                 int32_t p = corr[8 * kk + (size_t)lane];
                 for (int e = 0; e < 4; e++) {
-                    const int w = qt == XF_GGML_Q8_0 ? u[e] : lane < 4 ? u[e] & 15 : u[e] >> 4;
+                    int w = qt == XF_GGML_Q8_0 ? u[e] : lane < 4 ? u[e] & 15 : u[e] >> 4;
+                    w |= (int)(qh >> (4 * lane + e) & 1u) << 4;
                     p += w * x[32 * kk + 4 * (size_t)lane + (size_t)e];
                 }
                 l[lane] = fmaf((float)p, f * dx[kk], l[lane]);
             }
-            if (qt == XF_GGML_Q4_1) c = fmaf(xf_f16_to_f32((uint16_t)(B[2 * R + 2 * r] | B[2 * R + 2 * r + 1] << 8)), sx[kk], c);
+            if (n_halves(qt) == 2) c = fmaf(xf_f16_to_f32((uint16_t)(B[2 * R + 2 * r] | B[2 * R + 2 * r + 1] << 8)), sx[kk], c);
         }
         out[r] = r16_finish(l, c);
     }
@@ -131,11 +145,11 @@ static void group_ref(int qt, const uint8_t *G, size_t nb, const int8_t *x, cons
 
 /* Every line of the block this many bytes ahead is prefetched into L2: on SmolLM2's Q4_1 decode
  * (Xeon, 1 / 2 threads, paired rounds) a line a block 16 KiB ahead ran ~5 % / ~2 % faster than none,
- * every line of it up to ~5 % faster again (Q8_0 more), one line 2.5 KiB ahead into L1
- * ~8 % slower. */
+ * every line of it up to ~5 % faster again (Q8_0 more), one line 2.5 KiB ahead into L1 ~8 % slower. */
 #ifndef XF_R16_PREFETCH
 #define XF_R16_PREFETCH 16384
 #endif
+
 #ifdef XF_X86
 #define R16T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
@@ -145,8 +159,13 @@ R16T XF_INLINE void group_vnni(const int qt, const uint8_t *G, size_t nb, const 
                                const float *sx, const int32_t *corr, size_t K, const int NT, float *y, size_t ldy,
                                const float *bias) {
     const size_t hb = head_bytes(qt), gbb = R * blk_bytes(qt), ng = K / 32;
-    const int four = qt != XF_GGML_Q8_0, mins = qt == XF_GGML_Q4_1, off = offset_of(qt) != 0;
-    const __m512i m15 = _mm512_set1_epi8(15);
+    const int four = qt != XF_GGML_Q8_0, mins = n_halves(qt) == 2, off = offset_of(qt) != 0, five = has_qh(qt);
+    const size_t q0 = hb + 64 * (size_t)five;
+    const __m512i m15 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
+    /* the fifth bits of inputs 4s .. 4s+3: byte s / 2 of each row's qh dword to all 4 bytes of the
+     * dword, then bit 4 (s % 2) + e tested in byte e */
+    const __m512i dw = _mm512_set4_epi32(0x0c0c0c0c, 0x08080808, 0x04040404, 0);
+    const __m512i bit_lo = _mm512_set1_epi32(0x08040201), bit_hi = _mm512_set1_epi32((int)0x80402010u);
     __m512 l[2][8], c[2];
 #pragma GCC unroll 2
     for (int i = 0; i < NT; i++) {
@@ -163,9 +182,17 @@ R16T XF_INLINE void group_vnni(const int qt, const uint8_t *G, size_t nb, const 
         if (four) {
 #pragma GCC unroll 4
             for (int s = 0; s < 4; s++) {
-                const __m512i v = _mm512_loadu_si512((const void *)(B + hb + 64 * s));
+                const __m512i v = _mm512_loadu_si512((const void *)(B + q0 + 64 * s));
                 w[s] = _mm512_and_si512(v, m15);
                 w[s + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m15);
+            }
+            if (five) {
+                const __m512i qh = _mm512_loadu_si512((const void *)(B + hb));
+#pragma GCC unroll 8
+                for (int s = 0; s < 8; s++) {
+                    const __m512i by = _mm512_shuffle_epi8(qh, _mm512_add_epi8(dw, _mm512_set1_epi8((char)(s / 2))));
+                    w[s] = _mm512_mask_add_epi8(w[s], _mm512_test_epi8_mask(by, s % 2 ? bit_hi : bit_lo), w[s], b16);
+                }
             }
         } else {
 #pragma GCC unroll 8
@@ -205,7 +232,7 @@ R16T XF_INLINE void group_vnni(const int qt, const uint8_t *G, size_t nb, const 
                                                                 size_t K, float *y, size_t ldy, const float *bias) {  \
         group_vnni(XF_GGML_##t, G, nb, x, dx, sx, corr, K, n, y, ldy, bias);                                          \
     }
-X(Q4_0, 1) X(Q4_0, 2) X(Q4_1, 1) X(Q4_1, 2) X(Q8_0, 1) X(Q8_0, 2)
+X(Q4_0, 1) X(Q4_0, 2) X(Q4_1, 1) X(Q4_1, 2) X(Q5_0, 1) X(Q5_0, 2) X(Q5_1, 1) X(Q5_1, 2) X(Q8_0, 1) X(Q8_0, 2)
 #undef X
 
 #define R16A __attribute__((target("avx2,fma,f16c")))
@@ -217,8 +244,12 @@ X(Q4_0, 1) X(Q4_0, 2) X(Q4_1, 1) X(Q4_1, 2) X(Q8_0, 1) X(Q8_0, 2)
 R16A XF_INLINE void group_avx2(const int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx,
                                const float *sx, const int32_t *corr, float *y, const float *bias) {
     const size_t hb = head_bytes(qt), gbb = R * blk_bytes(qt);
-    const int four = qt != XF_GGML_Q8_0, mins = qt == XF_GGML_Q4_1, off = qt == XF_GGML_Q4_0;
+    const int four = qt != XF_GGML_Q8_0, mins = n_halves(qt) == 2, off = four && offset_of(qt) != 0, five = has_qh(qt);
+    const size_t q0 = hb + 64 * (size_t)five;
     const __m256i m15 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
+    const __m256i dw = _mm256_setr_epi32(0, 0x04040404, 0x08080808, 0x0c0c0c0c, 0, 0x04040404, 0x08080808, 0x0c0c0c0c);
+    const __m256i bit_lo = _mm256_set1_epi32(0x08040201), bit_hi = _mm256_set1_epi32((int)0x80402010u);
+    const __m256i b16 = _mm256_set1_epi8(16);
     for (int h = 0; h < 2; h++) {
         __m256 l[8], c = _mm256_setzero_ps();
         for (int s = 0; s < 8; s++) l[s] = _mm256_setzero_ps();
@@ -236,20 +267,29 @@ R16A XF_INLINE void group_avx2(const int qt, const uint8_t *G, size_t nb, const 
         if (off) p = _mm256_add_epi32(p, _mm256_set1_epi32(ck[s]));                                           \
         l[s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), fdx, l[s]);                                             \
     } while (0)
+            /* Q5_0 / Q5_1: the fifth bit of inputs 4s .. 4s+3 (as the VNNI kernel finds it) */
+            const __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(const void *)(B + hb + 32 * h)) : m15;
+#define R16_FIVE(w, s)                                                                                        \
+    (five ? _mm256_or_si256((w), _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(   \
+                                                       qh, _mm256_add_epi8(dw, _mm256_set1_epi8((char)((s) / 2)))), \
+                                                       (s) % 2 ? bit_hi : bit_lo),                          \
+                                                       (s) % 2 ? bit_hi : bit_lo), b16))                     \
+          : (w))
             for (int s = 0; s < (four ? 4 : 8); s++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(B + hb + 64 * s + 32 * h));
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(B + (four ? q0 : hb) + 64 * s + 32 * h));
                 int32_t x0, x1;
                 memcpy(&x0, xk + 4 * s, 4);
                 if (four) {
                     memcpy(&x1, xk + 4 * s + 16, 4);
-                    R16_STEP(s, _mm256_and_si256(v, m15), _mm256_set1_epi32(x0));
-                    R16_STEP(s + 4, _mm256_and_si256(_mm256_srli_epi16(v, 4), m15), _mm256_set1_epi32(x1));
+                    R16_STEP(s, R16_FIVE(_mm256_and_si256(v, m15), s), _mm256_set1_epi32(x0));
+                    R16_STEP(s + 4, R16_FIVE(_mm256_and_si256(_mm256_srli_epi16(v, 4), m15), s + 4), _mm256_set1_epi32(x1));
                 } else {
                     const __m256i w = _mm256_xor_si256(v, flip); /* the signed quants */
                     R16_STEP(s, _mm256_abs_epi8(w), _mm256_sign_epi8(_mm256_set1_epi32(x0), w));
                 }
             }
 #undef R16_STEP
+#undef R16_FIVE
             if (mins)
                 c = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(B + 2 * R + 16 * h))),
                                     _mm256_set1_ps(sx[kk]), c);
@@ -267,7 +307,7 @@ R16A XF_INLINE void group_avx2(const int qt, const uint8_t *G, size_t nb, const 
                                                                  const int32_t *corr, float *y, const float *bias) { \
         group_avx2(XF_GGML_##t, G, nb, x, dx, sx, corr, y, bias);                                                \
     }
-X(Q4_0) X(Q4_1) X(Q8_0)
+X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(Q8_0)
 #undef X
 
 /* simd 2: AVX-512 VNNI, NT rows at once; 1: AVX2, one row at a time. */
@@ -282,6 +322,8 @@ static void group_simd(int simd, int qt, const uint8_t *G, size_t nb, const int8
             switch (qt) {
             case XF_GGML_Q4_0: group_Q4_0_avx2(G, nb, xi, di, si, ci, yi, bias); break;
             case XF_GGML_Q4_1: group_Q4_1_avx2(G, nb, xi, di, si, ci, yi, bias); break;
+            case XF_GGML_Q5_0: group_Q5_0_avx2(G, nb, xi, di, si, ci, yi, bias); break;
+            case XF_GGML_Q5_1: group_Q5_1_avx2(G, nb, xi, di, si, ci, yi, bias); break;
             default: group_Q8_0_avx2(G, nb, xi, di, si, ci, yi, bias); break;
             }
         }
@@ -290,6 +332,8 @@ static void group_simd(int simd, int qt, const uint8_t *G, size_t nb, const int8
     switch (qt) {
     case XF_GGML_Q4_0: (NT == 2 ? group_Q4_0_2 : group_Q4_0_1)(G, nb, x, dx, sx, corr, K, y, ldy, bias); break;
     case XF_GGML_Q4_1: (NT == 2 ? group_Q4_1_2 : group_Q4_1_1)(G, nb, x, dx, sx, corr, K, y, ldy, bias); break;
+    case XF_GGML_Q5_0: (NT == 2 ? group_Q5_0_2 : group_Q5_0_1)(G, nb, x, dx, sx, corr, K, y, ldy, bias); break;
+    case XF_GGML_Q5_1: (NT == 2 ? group_Q5_1_2 : group_Q5_1_1)(G, nb, x, dx, sx, corr, K, y, ldy, bias); break;
     default: (NT == 2 ? group_Q8_0_2 : group_Q8_0_1)(G, nb, x, dx, sx, corr, K, y, ldy, bias); break;
     }
 }
@@ -337,7 +381,7 @@ static int r16_simd(void) {
 
 size_t xf_r16_scratch(int qtype, size_t K) {
     const size_t gemm = xf_qmatmul_scratch(K) + 2 * R * (K / 32) * blk_bytes(qtype) + 64;
-    const size_t q8 = xf_q8act_bytes(XF_QMM_GEMV_MAX_T, K) + 3 * (XF_QMM_GEMV_MAX_T * K + 64) + 64;
+    const size_t q8 = xf_q8act_bytes(XF_QMM_GEMV_MAX_T, K) + 4 * (XF_QMM_GEMV_MAX_T * K + 64) + 64;
     return gemm > q8 ? gemm : q8;
 }
 
@@ -363,13 +407,13 @@ static void r16_many_task(void *ctx, int ith, int nth) {
     uint8_t *act = xf_pool_scratch(j->pool, ith, NULL);
     const size_t ab = (xf_q8act_bytes(j->T, j->K) + 63) / 64 * 64, cb = (j->T * j->K + 63) / 64 * 64;
     xf_q8act_quantize(j->ops[0].qtype, j->X, j->ldx, j->T, j->K, act); /* the same for every 32-weight type */
-    int made[3] = {0, 0, 0};
+    int made[4] = {0, 0, 0, 0}; /* the offsets' starting values made: by offset 0, 8, 16, 128 */
     const int simd = r16_simd();
     for (size_t i = 0, base = 0; i < j->n; base += j->ops[i].N / R, i++) {
         const xf_r16_op *o = &j->ops[i];
         const size_t a = g0 > base ? g0 - base : 0, e = g1 - base < o->N / R ? g1 - base : o->N / R;
         if (g1 <= base || a >= e) continue;
-        const int ti = o->qtype == XF_GGML_Q4_0 ? 0 : o->qtype == XF_GGML_Q4_1 ? 1 : 2;
+        const int off = offset_of(o->qtype), ti = off == 0 ? 0 : off == 8 ? 1 : off == 16 ? 2 : 3;
         int32_t *corr = (int32_t *)(void *)(act + ab + (size_t)ti * cb);
         if (!made[ti]) xf_r16_corr(o->qtype, act, j->T, j->K, corr), made[ti] = 1;
         xf_r16_gemv_isa(simd, o->qtype, o->P, o->bias, act, corr, j->T, o->Y, o->ldy, a, e, j->K);

@@ -1,20 +1,24 @@
-/* qgemv_r16.h — GGUF Q4_0 / Q4_1 / Q8_0 weights repacked at load, 16 rows at a time, for integer
- * dots across rows: the decode path of `--weights int8` (qgemv_q8.h's product, bitwise) where one
- * 512-bit vpdpbusd (AVX-512 VNNI) serves 16 output rows, one 256-bit vpmaddubsw + vpmaddwd (AVX2) 8.
+/* qgemv_r16.h — GGUF Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 weights repacked at load, 16 rows at a time,
+ * for integer dots across rows: the decode path of `--weights int8` (qgemv_q8.h's product, bitwise)
+ * where one 512-bit vpdpbusd (AVX-512 VNNI) serves 16 output rows, one 256-bit vpmaddubsw +
+ * vpmaddwd (AVX2) 8.
  *
  * Layout: the rows in groups of 16 (rows a multiple of 16, cols K a multiple of 32); a group is its
  * K / 32 blocks one after another, block kk of the group holding block kk of each of its 16 rows:
  *   d[16]  the rows' scales (halves, 32 bytes)
- *   m[16]  Q4_1 only: the rows' mins (halves, 32 bytes)
- *   q      4-bit types: 4 x 64 bytes, dword r of part i = bytes 4i .. 4i+3 of row r's 16 nibble
- *          bytes (low nibbles: weights 4i .. 4i+3, high: 16 + 4i ..); Q8_0: 8 x 64 bytes, dword r
- *          of part i = row r's quants 4i .. 4i+3, each XOR 0x80 (the quant + 128, unsigned)
- * — the same bytes per block as the file (Q4_0 18, Q4_1 20, Q8_0 34 per row), so the same size.
+ *   m[16]  Q4_1 / Q5_1: the rows' mins (halves, 32 bytes)
+ *   qh     Q5_0 / Q5_1: 64 bytes, dword r = row r's fifth bits (bit e for weight e)
+ *   q      4- and 5-bit types: 4 x 64 bytes, dword r of part i = bytes 4i .. 4i+3 of row r's 16
+ *          nibble bytes (low nibbles: weights 4i .. 4i+3, high: 16 + 4i ..); Q8_0: 8 x 64 bytes,
+ *          dword r of part i = row r's quants 4i .. 4i+3, each XOR 0x80 (the quant + 128, unsigned)
+ * — the same bytes per block as the file (Q4_0 18, Q4_1 20, Q5_0 22, Q5_1 24, Q8_0 34 per row), so
+ * the same size.
  *
  * Products (xf_r16_gemv*): every output exactly as xf_qgemv_q8_ref computes it on the original
  * blocks (the same integers per group of 4 inputs, the same float operations in the same order):
  * the 8 lane sums of a block are 8 vpdpbusd over 16 rows; the offset types (Q4_0: nibble - 8,
- * Q8_0: stored + 128 - 128) start each from -offset x the 4 activations' sum (exact, int32). */
+ * Q5_0: 5 bits - 16, Q8_0: stored + 128 - 128) start each from -offset x the 4 activations' sum
+ * (exact, int32). */
 #ifndef XF_KERNELS_QGEMV_R16_H
 #define XF_KERNELS_QGEMV_R16_H
 
@@ -25,7 +29,7 @@
 
 #define XF_R16_ROWS 16
 
-/* 1 for the GGUF types with a repacked layout (Q4_0, Q4_1, Q8_0). */
+/* 1 for the GGUF types with a repacked layout (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0). */
 int xf_r16_has(int qtype);
 /* 1 when a [rows, cols] weight of qtype is repacked at load on this CPU: xf_r16_has, rows a
  * multiple of 16, cols of 32, and AVX2 at least in use (xf_i8_isa_best; Q8_0: AVX-512 VNNI;

@@ -340,7 +340,7 @@ static const xf_format k_ggml[] = {GGML_ENTRY(Q8_0), GGML_ENTRY(Q4_0), GGML_ENTR
 /* the repacked layouts: no GGUF type of their own (-1), saved as their blocks' */
 #define R16_ENTRY(T) \
     {#T "r16", -1, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL, ggml_as, r16_blocks}
-static const xf_format k_r16[] = {R16_ENTRY(Q8_0), R16_ENTRY(Q4_0), R16_ENTRY(Q4_1)};
+static const xf_format k_r16[] = {R16_ENTRY(Q8_0), R16_ENTRY(Q4_0), R16_ENTRY(Q4_1), R16_ENTRY(Q5_0), R16_ENTRY(Q5_1)};
 #define N_R16 (sizeof k_r16 / sizeof k_r16[0])
 
 const xf_format *xf_format_r16(int ggml_type) {

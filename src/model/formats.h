@@ -17,7 +17,7 @@
  *          GGUF blocks as in the file (kernels/qmatmul.h), float activations or, with the
  *          weight's act_q8 flag, activations quantized to 8 bits as ggml does per type
  *          (Q8_0 / Q8_1 per 32, Q8_K per 256: kernels/qgemv_q8.h)
- *   Q8_0r16 Q4_0r16 Q4_1r16
+ *   Q8_0r16 Q4_0r16 Q4_1r16 Q5_0r16 Q5_1r16
  *          the same blocks repacked 16 rows at a time at load (kernels/qgemv_r16.h) for weights with
  *          act_q8 on CPUs with AVX-512 VNNI: the same products bitwise, 16 rows per vpdpbusd; saved
  *          as the file's blocks (block_rows) */
