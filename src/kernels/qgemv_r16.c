@@ -421,6 +421,7 @@ static void r16_many_task(void *ctx, int ith, int nth) {
 }
 
 void xf_r16_matmul_many(xf_pool *pool, size_t n, const xf_r16_op *ops, const float *X, size_t ldx, size_t T, size_t K) {
+    for (; n > 4; n -= 4, ops += 4) xf_r16_matmul_many(pool, 4, ops, X, ldx, T, K); /* 4 at a time */
     /* chunks of XF_QMM_GEMV_MAX_T rows (the scratch xf_r16_scratch sizes; every row is quantized on
      * its own, so chunks change nothing) */
     xf_r16_op moved[4];

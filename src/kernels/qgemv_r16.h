@@ -68,7 +68,7 @@ typedef struct xf_r16_op {
     float *Y;
     size_t ldy, N;
 } xf_r16_op;
-/* Several int8 products of the same activations X [T, K] (at most 4 weights, every one K inputs) in
+/* Several int8 products of the same activations X [T, K] (every weight K inputs; 4 at a time) in
  * one pass over the pool (decode's Q / K / V, gate / up: one hand-off to the threads instead of
  * several, the activations quantized once per thread); each output bitwise xf_r16_matmul's. */
 void xf_r16_matmul_many(xf_pool *pool, size_t n, const xf_r16_op *ops, const float *X, size_t ldx, size_t T, size_t K);
