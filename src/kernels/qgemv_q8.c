@@ -274,10 +274,6 @@ void xf_q8act_quantize(int qtype, const float *X, size_t ldx, size_t T, size_t K
     xf_q8act_quantize_isa(1, qtype, X, ldx, T, K, act);
 }
 
-/* The end of the accumulation (qgemv_q8.h): the eight lanes in a fixed order, then the min term. */
-XF_INLINE float q8_finish(const float l[8], float c) {
-    return (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))) + c;
-}
 
 static uint32_t u32le(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -393,7 +389,7 @@ static float ref_krow(int qt, const uint8_t *w, const q8rows *a, size_t t, size_
         for (int i = 0; i < 8; i++) l[i] = fmaf((float)p[i], d * dx, l[i]);
         if (mins) c = fmaf((float)mm, -(dmin * dx), c);
     }
-    return q8_finish(l, c);
+    return xf_q8_finish(l, c);
 }
 
 void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const void *act, size_t T,
@@ -423,7 +419,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
                 }
                 if (mins) c = fmaf(m[0], a.s[t * ng + kk], c);
             }
-            Y[t * ldy + o] = q8_finish(l, c) + (bias ? bias[o] : 0.0f);
+            Y[t * ldy + o] = xf_q8_finish(l, c) + (bias ? bias[o] : 0.0f);
         }
 }
 

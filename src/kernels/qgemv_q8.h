@@ -45,6 +45,11 @@
 
 #define XF_Q8A_BLOCK 32 /* activation elements per scale of the 32-weight types (256: K types) */
 
+/* The end of an output's accumulation (the spec above): the eight lanes in a fixed order, then c. */
+static inline float xf_q8_finish(const float l[8], float c) {
+    return (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))) + c;
+}
+
 /* 1 if weights of ggml type qtype have kernels here. */
 int xf_qgemv_q8_has(int qtype);
 /* Bytes of a quantized block of T activation rows of K elements (any weight type). */

@@ -110,10 +110,6 @@ void xf_r16_corr(int qtype, const void *act, size_t T, size_t K, int32_t *corr) 
         corr[j] = off ? -off * ((int32_t)q[4 * j] + q[4 * j + 1] + q[4 * j + 2] + q[4 * j + 3]) : 0;
 }
 
-XF_INLINE float r16_finish(const float l[8], float c) {
-    return (((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))) + c;
-}
-
 /* Scalar: group g's 16 rows against activation row t, as qgemv_q8.h's reference orders it. */
 static void group_ref(int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx, const float *sx,
                       const int32_t *corr, float out[R]) {
@@ -139,7 +135,7 @@ static void group_ref(int qt, const uint8_t *G, size_t nb, const int8_t *x, cons
             }
             if (n_halves(qt) == 2) c = fmaf(xf_f16_to_f32((uint16_t)(B[2 * R + 2 * r] | B[2 * R + 2 * r + 1] << 8)), sx[kk], c);
         }
-        out[r] = r16_finish(l, c);
+        out[r] = xf_q8_finish(l, c);
     }
 }
 
