@@ -34,7 +34,7 @@ static xf_status prepare_format(xf_model *m, xf_weight *w) {
         /* the int8 GEMV streams them every token: from huge pages, not the file's 4 KiB ones */
         xf_status st = xf_weight_to_hugepages(m->ws, w, w->rows * w->row_bytes);
         if (st) return st;
-        /* 16 rows repacked for AVX-512 VNNI (kernels/qgemv_r16.h), in place: the copy is the
+        /* 16 rows repacked for integer dots across rows (kernels/qgemv_r16.h), in place: the copy is the
          * weight's own (a tied head's copy is not the embedding's); where the bytes are still
          * the file's mapping (no memory for the copy) the file's layout serves */
         const xf_format *r16 = xf_format_r16(w->fmt->ggml_type);
