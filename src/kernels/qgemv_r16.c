@@ -5,6 +5,7 @@
 #include "kernels/qgemv_r16.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,12 +388,18 @@ typedef struct {
     const float *X;
     size_t ldx, T, K;
     xf_pool *pool;
+    unsigned long id;
 } r16_many_job;
 
 /* The products of the job's weights on one set of activation rows: the groups of all of them, in
  * order, split evenly between the threads; every thread quantizes the activations (and the offsets
  * of each type it meets) into its own scratch — microseconds at decode, side by side instead of
  * one thread's while the others wait; the same function on the same rows, so the same bits. */
+static atomic_ulong g_jobs;                     /* job ids: each pass over the pool its own */
+static _Thread_local unsigned long tl_job;         /* the job this thread last quantized for */
+static _Thread_local uint8_t *tl_act;              /* ... into this scratch */
+static _Thread_local int tl_made[4];
+
 static void r16_many_task(void *ctx, int ith, int nth) {
     const r16_many_job *j = ctx;
     size_t G = 0;
@@ -400,10 +407,18 @@ static void r16_many_task(void *ctx, int ith, int nth) {
     size_t g0, g1;
     xf_split_range(G, 1, ith, nth, &g0, &g1);
     if (g0 >= g1) return;
-    uint8_t *act = xf_pool_scratch(j->pool, ith, NULL);
     const size_t ab = (xf_q8act_bytes(j->T, j->K) + 63) / 64 * 64, cb = (j->T * j->K + 63) / 64 * 64;
-    xf_q8act_quantize(j->ops[0].qtype, j->X, j->ldx, j->T, j->K, act); /* the same for every 32-weight type */
-    int made[4] = {0, 0, 0, 0}; /* the offsets' starting values made: by offset 0, 8, 16, 128 */
+    /* a thread that runs several parts of the job in turn (a pool gone solo while a worker is
+     * preempted, or one thread taking both parts) quantizes once: its first part's scratch, which
+     * no other part touches during the job */
+    uint8_t *act = tl_job == j->id ? tl_act : NULL;
+    int *made = tl_made; /* the offsets' starting values made: by offset 0, 8, 16, 128 */
+    if (!act) {
+        act = xf_pool_scratch(j->pool, ith, NULL);
+        xf_q8act_quantize(j->ops[0].qtype, j->X, j->ldx, j->T, j->K, act); /* the same for every 32-weight type */
+        memset(tl_made, 0, sizeof tl_made);
+        tl_job = j->id, tl_act = act;
+    }
     const int simd = r16_simd();
     for (size_t i = 0, base = 0; i < j->n; base += j->ops[i].N / R, i++) {
         const xf_r16_op *o = &j->ops[i];
@@ -428,7 +443,7 @@ void xf_r16_matmul_many(xf_pool *pool, size_t n, const xf_r16_op *ops, const flo
             for (size_t i = 0; i < n; i++) moved[i] = ops[i], moved[i].Y = ops[i].Y + t0 * ops[i].ldy;
             use = moved;
         }
-        r16_many_job j = {n, use, X + t0 * ldx, ldx, rows, K, pool};
+        r16_many_job j = {n, use, X + t0 * ldx, ldx, rows, K, pool, atomic_fetch_add(&g_jobs, 1) + 1};
         xf_pool_run(pool, r16_many_task, &j);
     }
 }
