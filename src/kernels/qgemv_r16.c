@@ -13,7 +13,6 @@
 #include "io/gguf.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm_i8.h"
-#include "kernels/matmul.h"
 #include "kernels/qgemv_q8.h"
 #include "kernels/qmatmul.h"
 #include "kernels/simd.h"
@@ -466,11 +465,11 @@ static void r16_float_task(void *ctx, int ith, int nth) {
     float *panel = xf_pool_scratch(j->pool, ith, NULL);
     uint8_t *blocks = (uint8_t *)(panel + XF_QMM_PANEL * j->K);
     const size_t rb = j->K / 32 * blk_bytes(j->qtype);
-    for (size_t o = n0; o < n1; o += XF_QMM_PANEL) {
+    for (size_t o = n0; o < n1; o += XF_QMM_PANEL) { /* the panel's rows as the file's blocks, then xf_qgemm's step */
         const size_t e = o + XF_QMM_PANEL < n1 ? o + XF_QMM_PANEL : n1;
         xf_r16_unpack_rows(j->qtype, j->P, j->K, o, e, blocks);
-        xf_qdequant_rows(j->qtype, blocks, rb, 0, e - o, j->K, panel);
-        xf_gemm_f32_nt(j->X, j->ldx, panel, j->K, j->bias ? j->bias + o : NULL, j->Y + o, j->ldy, j->T, 0, e - o, j->K);
+        xf_qgemm(j->qtype, blocks, rb, j->bias ? j->bias + o : NULL, j->X, j->ldx, j->Y + o, j->ldy, j->T, 0, e - o, j->K,
+                 panel);
     }
 }
 
