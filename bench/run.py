@@ -22,8 +22,9 @@ Parts (--only picks some; the percentages need probe, which runs whenever gemm/d
   load    bench/bench_load.py: `xfmr generate` / `xfmr embed` with the default thread count vs
           --threads 1 while a busy loop keeps one core busy
 --xfmr-isa avx2: xfmr's engines run with XF_ISA=avx2 (the AVX2 kernels on an AVX-512 machine: a
-proxy for AVX2-only servers; the peers run as they are). --xfmr-isa avx512: AVX-512 without AMX
-(on an AMX machine, what its tile kernels add).
+proxy for AVX2-only servers; the peers run as they are). --xfmr-isa avxvnni: the same with
+AVX-VNNI (a CPU of the Sierra Forest / Alder Lake kind, where the CPU has it). --xfmr-isa avx512:
+AVX-512 without AMX (on an AMX machine, what its tile kernels add).
 --peer-isa avx2: the Python peers limited to AVX2 too (ATEN_CPU_CAPABILITY=avx2,
 ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2), so that both sides of an AVX2 proxy run
 lack AVX-512. --engines "xfmr fp32,sentence-transformers": only these embed engines.
@@ -425,7 +426,7 @@ def main():
     ap.add_argument("--gguf", default=",".join(DEFAULT_GGUF), help="GGUF files for decode, comma-separated")
     ap.add_argument("--batches", type=int_list, default=[1, 32])
     ap.add_argument("--corpus", default=CORPUS)
-    ap.add_argument("--xfmr-isa", choices=["avx512", "avx2", "scalar"], default=None,
+    ap.add_argument("--xfmr-isa", choices=["avx512", "avxvnni", "avx2", "scalar"], default=None,
                     help="run xfmr's engines with XF_ISA set (its lower-ISA kernels, as on machines without AVX-512)")
     ap.add_argument("--peer-isa", choices=["avx2"], default=None,
                     help="limit the Python peers (PyTorch, oneDNN, MKL) to AVX2 as well")

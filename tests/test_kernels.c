@@ -216,9 +216,12 @@ int main(void) {
     for (int l = top; l >= XF_ISA_SCALAR; l--) {
         xf_isa_cap((xf_isa_level_t)l);
         CHECK(xf_isa_level() == (xf_isa_level_t)l);
-        /* xf_cpu_features names the level in force, and extensions only at the AVX-512 level */
-        const char *cf = xf_cpu_features(), *ln = xf_isa_level_name((xf_isa_level_t)l);
-        CHECK_MSG(strncmp(cf, ln, strlen(ln)) == 0 && (cf[strlen(ln)] == 0 || (l == XF_ISA_AVX512 && cf[strlen(ln)] == ' ')),
+        /* xf_cpu_features names the level in force, and extensions only at the AVX-512 level (but
+         * AVX-VNNI, from the AVX2 level) */
+        const char *cf = xf_cpu_features(), *ln = xf_isa_level_name((xf_isa_level_t)l), *rest = cf + strlen(ln);
+        CHECK_MSG(strncmp(cf, ln, strlen(ln)) == 0 &&
+                      (*rest == 0 || (l == XF_ISA_AVX512 && *rest == ' ') ||
+                       (l == XF_ISA_AVX2 && strcmp(rest, " avx-vnni") == 0 && xf_cpu_has(XF_CPU_AVX_VNNI))),
                   "xf_cpu_features() \"%s\" at level %s", cf, ln);
         CHECK(!strstr(cf, "amx") || (xf_cpu_has(XF_CPU_AMX_INT8) || xf_cpu_has(XF_CPU_AMX_BF16)));
         test_ops();

@@ -26,6 +26,7 @@ static atomic_int g_cpu = 0;                  /* F_DETECTED | level << 8 | featu
 static atomic_int g_cap = XF_ISA_AVX512;      /* test cap (the top level: none) */
 static atomic_int g_env = -1;                 /* XF_ISA, parsed: level | F_NO_AMX, or XF_ISA_AVX512 */
 #define F_NO_AMX 16                           /* XF_ISA=avx512: AVX-512 without AMX */
+#define F_NO_AVXVNNI 32                       /* XF_ISA=avx2: AVX2 without AVX-VNNI */
 #define F_AMX (XF_CPU_AMX_INT8 | XF_CPU_AMX_BF16)
 
 #ifdef XF_X86
@@ -69,6 +70,7 @@ static int detect(void) {
         if (v4 && (c7 >> 11 & 1)) feat |= XF_CPU_AVX512_VNNI;
         if (v4 && (a71 >> 5 & 1)) feat |= XF_CPU_AVX512_BF16;
         if (v4 && (c7 >> 1 & 1)) feat |= XF_CPU_AVX512_VBMI;
+        if (v3 && (a71 >> 4 & 1)) feat |= XF_CPU_AVX_VNNI;
         /* AMX: TILE (CPUID 7.0 EDX 24) with INT8 (25) / BF16 (22), XCR0's tile config and data
          * (bits 17, 18) enabled by the OS, and the process's permission */
         if (v4 && (d7 >> 24 & 1) && (xcr0 & 0x60000) == 0x60000 && ((d7 >> 25 & 1) || (d7 >> 22 & 1)) &&
@@ -94,7 +96,8 @@ static int env_level(void) {
         const char *s = getenv("XF_ISA");
         e = XF_ISA_AVX512;
         if (s && strcmp(s, "scalar") == 0) e = XF_ISA_SCALAR;
-        if (s && strcmp(s, "avx2") == 0) e = XF_ISA_AVX2;
+        if (s && strcmp(s, "avx2") == 0) e = XF_ISA_AVX2 | F_NO_AVXVNNI;
+        if (s && strcmp(s, "avxvnni") == 0) e = XF_ISA_AVX2;
         if (s && strcmp(s, "avx512") == 0) e = XF_ISA_AVX512 | F_NO_AMX;
         atomic_store_explicit(&g_env, e, memory_order_relaxed);
     }
@@ -104,13 +107,15 @@ static int env_level(void) {
 xf_isa_level_t xf_isa_cpu_level(void) { return (xf_isa_level_t)(cpu_word() >> 8 & 0xff); }
 
 xf_isa_level_t xf_isa_level(void) {
-    int l = xf_isa_cpu_level(), e = env_level() & ~F_NO_AMX, c = atomic_load_explicit(&g_cap, memory_order_relaxed);
+    int l = xf_isa_cpu_level(), e = env_level() & ~(F_NO_AMX | F_NO_AVXVNNI), c = atomic_load_explicit(&g_cap, memory_order_relaxed);
     l = l < e ? l : e;
     return (xf_isa_level_t)(l < c ? l : c);
 }
 
 int xf_cpu_has(int f) {
     if ((f & F_AMX) && (env_level() & F_NO_AMX)) return 0;
+    if (f == XF_CPU_AVX_VNNI)
+        return !(env_level() & F_NO_AVXVNNI) && xf_isa_level() >= XF_ISA_AVX2 && (cpu_word() & f) == f;
     return xf_isa_level() == XF_ISA_AVX512 && (cpu_word() & f) == f;
 }
 
@@ -126,7 +131,8 @@ const char *xf_cpu_features(void) {
     static _Thread_local char buf[96];
     static const struct { int f; const char *name; } ext[] = {
         {XF_CPU_AVX512_VNNI, "vnni"}, {XF_CPU_AVX512_BF16, "bf16"}, {XF_CPU_AVX512_VBMI, "vbmi"},
-        {XF_CPU_AMX_INT8, "amx-int8"}, {XF_CPU_AMX_BF16, "amx-bf16"}};
+        {XF_CPU_AMX_INT8, "amx-int8"}, {XF_CPU_AMX_BF16, "amx-bf16"},
+        {XF_CPU_AVX_VNNI, "avx-vnni"}};
     size_t n = (size_t)snprintf(buf, sizeof buf, "%s", xf_isa_level_name(xf_isa_level()));
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
         if (xf_cpu_has(ext[i].f) && n < sizeof buf) n += (size_t)snprintf(buf + n, sizeof buf - n, " %s", ext[i].name);

@@ -1,7 +1,7 @@
 /* gemm_i8.c — int8 x int8 -> int32 GEMM for quantized linear layers (see gemm_i8.h): weight
  * quantization and packing, per-row/per-group activation quantization, micro-kernels for
- * AVX-512 VNNI (vpdpbusd on unsigned weights wq + 128 and signed activations, corrected by
- * 128 * the group's activation sum), AVX2 without VNNI (vpmaddwd on activations quantized to int16
+ * AVX-512 VNNI and AVX-VNNI (vpdpbusd on unsigned weights wq + 128 and signed activations,
+ * corrected by 128 * the group's activation sum), AVX2 without VNNI (vpmaddwd on activations quantized to int16
  * and zero-extended weights, the same correction) and portable C, the scalar reference, and the
  * thread-parallel driver. */
 #include "kernels/gemm_i8.h"
@@ -272,18 +272,17 @@ XF_TVNNI static inline __attribute__((always_inline)) void vnni_store(__m512 f, 
     }
 MICROVNNI(1) MICROVNNI(2) MICROVNNI(3) MICROVNNI(4) MICROVNNI(5) MICROVNNI(6)
 
-static void micro_vnni(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
-                       const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
-                       size_t nr) {
-    switch (mr) {
-    case 1: vnni_1(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
-    case 2: vnni_2(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
-    case 3: vnni_3(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
-    case 4: vnni_4(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
-    case 5: vnni_5(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
-    default: vnni_6(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
+/* micro_<P>(mr, ...): the P_<mr> kernel of a family with 1 to 6 rows. */
+#define MICRO6(P)                                                                                    \
+    static void micro_##P(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs,  \
+                          size_t G, const uint8_t *B, size_t K, const float *sw, const float *bias,   \
+                          float *Y, size_t ldy, size_t nr) {                                          \
+        void (*const f[6])(const void *, size_t, const float *, const int32_t *, size_t, const uint8_t *, \
+                           size_t, const float *, const float *, float *, size_t, size_t) = {         \
+            P##_1, P##_2, P##_3, P##_4, P##_5, P##_6};                                                \
+        f[mr >= 1 && mr <= 6 ? mr - 1 : 5](Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr);            \
     }
-}
+MICRO6(vnni)
 
 /* AVX2 without VNNI: MRC rows x 8 channels (a quarter of a panel) per pass, on 16-bit integers.
  * The activations are quantized straight to int16 (xf_i8_quantize_row16), the
@@ -368,9 +367,61 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
     default: avx2_4(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr); break;
     }
 }
+
+/* AVX-VNNI (VEX vpdpbusd, no AVX-512: Alder Lake, Sierra Forest and later): the VNNI kernel's
+ * operations on 256-bit vectors — MRC rows x 16 channels (half a panel: channels 16h .. 16h+15 are
+ * the bytes 64h .. 64h+63 of each k4 step) per pass, 2 MRC int32 accumulators for the current
+ * group; the float sums, updated once a group, live in memory (16 ymm registers hold no more).
+ * Same integers, same group-end and final steps in the same order: the bits of every other ISA.
+ * Per 32 products one vpdpbusd, against two vpmaddwd + two vpaddd on the AVX2 path. */
+#define XF_TAVXVNNI __attribute__((target("avx2,fma,avxvnni")))
+#define MICROAVXVNNI(MRC)                                                                          \
+    XF_TAVXVNNI static void avxvnni_##MRC(const void *Xq, size_t ldq, const float *sx, const int32_t *xs, \
+                                          size_t G, const uint8_t *B, size_t K, const float *sw,    \
+                                          const float *bias, float *Y, size_t ldy, size_t nr) {     \
+        const size_t Kq = ceil4(K) / 4;                                                            \
+        for (size_t h = 0; h < 2 && 16 * h < nr; h++) {                                            \
+            const uint8_t *Bh = B + 64 * h;                                                        \
+            float fs[MRC][16];                                                                     \
+            memset(fs, 0, sizeof fs);                                                              \
+            for (size_t g = 0, k4 = 0; k4 < Kq; g++) {                                             \
+                const size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;           \
+                __m256i c0[MRC], c1[MRC];                                                          \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) c0[i] = c1[i] = _mm256_setzero_si256(); \
+                for (; k4 < e4; k4++) {                                                            \
+                    const __m256i b0 = _mm256_loadu_si256((const __m256i *)(const void *)(Bh + k4 * 128)); \
+                    const __m256i b1 = _mm256_loadu_si256((const __m256i *)(const void *)(Bh + k4 * 128 + 32)); \
+                    _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                        \
+                        int32_t xv;                                                                \
+                        memcpy(&xv, (const int8_t *)Xq + i * ldq + 4 * k4, 4);                     \
+                        const __m256i a = _mm256_set1_epi32(xv);                                   \
+                        c0[i] = _mm256_dpbusd_avx_epi32(c0[i], b0, a);                             \
+                        c1[i] = _mm256_dpbusd_avx_epi32(c1[i], b1, a);                             \
+                        XF_PIN(c0[i]);                                                             \
+                        XF_PIN(c1[i]);                                                             \
+                    }                                                                              \
+                }                                                                                  \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                            \
+                    const __m256i corr = _mm256_set1_epi32(xs[i * G + g] * 128); /* weights carry +128 */ \
+                    const __m256 sc = _mm256_set1_ps(sx[i * G + g]);                               \
+                    _mm256_storeu_ps(fs[i], _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c0[i], corr)), sc, \
+                                                            _mm256_loadu_ps(fs[i])));              \
+                    _mm256_storeu_ps(fs[i] + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c1[i], corr)), \
+                                                                sc, _mm256_loadu_ps(fs[i] + 8)));  \
+                }                                                                                  \
+            }                                                                                      \
+            for (int i = 0; i < MRC; i++)                                                          \
+                for (size_t q = 0; q < 2 && 16 * h + 8 * q < nr; q++) {                            \
+                    const size_t c = 16 * h + 8 * q;                                               \
+                    avx2_store(_mm256_loadu_ps(fs[i] + 8 * q), sw + c, bias ? bias + c : NULL, Y + i * ldy + c, nr - c); \
+                }                                                                                  \
+        }                                                                                          \
+    }
+MICROAVXVNNI(1) MICROAVXVNNI(2) MICROAVXVNNI(3) MICROAVXVNNI(4) MICROAVXVNNI(5) MICROAVXVNNI(6)
+MICRO6(avxvnni)
 #endif
 
-/* Prepared rows: int8 (generic, VNNI) or int16 (AVX2) quantized activations, groups of 64. */
+/* Prepared rows: int8 (generic, AVX-VNNI, VNNI) or int16 (AVX2) quantized activations, groups of 64. */
 static size_t rows8(size_t K) { return ceil4(K); }
 static size_t rows16(size_t K) { return 2 * ceil4(K); }
 static size_t panel_bytes(size_t K) { return ceil4(K) * NR; }
@@ -384,6 +435,7 @@ static const xf_panel_kernel k_i8[XF_I8_ISA_COUNT] = {
     [XF_I8_GENERIC] = {"generic", micro_generic, 4, rows8, n_groups, panel_bytes, prep8},
 #ifdef XF_X86
     [XF_I8_AVX2] = {"avx2", micro_avx2, 4, rows16, n_groups, panel_bytes, prep16},
+    [XF_I8_AVXVNNI] = {"avx-vnni", micro_avxvnni, 6, rows8, n_groups, panel_bytes, prep8},
     [XF_I8_VNNI] = {"avx512-vnni", micro_vnni, 6, rows8, n_groups, panel_bytes, prep8v},
 #endif
 #ifdef XF_AMX
@@ -396,6 +448,7 @@ int xf_i8_isa_supported(xf_i8_isa isa) {
     if (isa == XF_I8_VNNI) return xf_cpu_has(XF_CPU_AVX512_VNNI);
     if (isa == XF_I8_AMX) return xf_cpu_has(XF_CPU_AMX_INT8);
     if (isa == XF_I8_AVX2) return xf_isa_level() >= XF_ISA_AVX2;
+    if (isa == XF_I8_AVXVNNI) return xf_cpu_has(XF_CPU_AVX_VNNI);
     return 1;
 }
 

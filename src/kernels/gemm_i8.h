@@ -1,7 +1,7 @@
 /* gemm_i8.h — int8 matrix products for linear layers: weights quantized once per output channel
  * (symmetric, scale sw = max|w| / 127), activations quantized on the fly per row and per group of
  * XF_I8_GROUP inputs (symmetric, 8 bit: an outlier channel only coarsens its own group), integer
- * dot products per group (AVX-512 VNNI, AVX2, portable), accumulated in float:
+ * dot products per group (AMX, AVX-512 VNNI, AVX-VNNI, AVX2, portable), accumulated in float:
  *
  *   acc = 0;  for each group g in order:  acc = fma((float)dot_g(xq[t], wq[o]), sx[t][g], acc)
  *   Y[t, o] = fma(acc, sw[o], b[o])
@@ -21,7 +21,16 @@
 #define XF_I8_GROUP 64    /* inputs per activation scale */
 #define XF_I8_MAX_K 65532 /* widest input a row of int8 activations may have */
 
-typedef enum xf_i8_isa { XF_I8_GENERIC = 0, XF_I8_AVX2, XF_I8_VNNI, XF_I8_AMX, XF_I8_ISA_COUNT } xf_i8_isa;
+/* In order of preference (xf_i8_isa_best: the last one the CPU has); AVX-VNNI: 256-bit vpdpbusd
+ * without AVX-512. */
+typedef enum xf_i8_isa {
+    XF_I8_GENERIC = 0,
+    XF_I8_AVX2,
+    XF_I8_AVXVNNI,
+    XF_I8_VNNI,
+    XF_I8_AMX,
+    XF_I8_ISA_COUNT
+} xf_i8_isa;
 int xf_i8_isa_supported(xf_i8_isa isa);
 xf_i8_isa xf_i8_isa_best(void);
 const char *xf_i8_isa_name(xf_i8_isa isa);

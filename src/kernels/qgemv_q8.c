@@ -466,6 +466,7 @@ void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, 
     const q8rows a = q8rows_at(qtype, act, T, K);
     if (isa == XF_I8_AMX) /* no tile kernel here: these products have few rows (decode) */
         isa = xf_i8_isa_supported(XF_I8_VNNI) ? XF_I8_VNNI : XF_I8_AVX2;
+    if (isa == XF_I8_AVXVNNI) isa = XF_I8_AVX2; /* no AVX-VNNI GEMV yet: the AVX2 one, the same bits */
     if (isa == XF_I8_VNNI) {
         gemv_vnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K);
         return;
