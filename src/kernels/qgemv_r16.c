@@ -32,7 +32,8 @@ int xf_r16_has(int qtype) {
 int xf_r16_pays(int qtype, size_t rows, size_t cols) {
     /* Q8_0 on AVX2 stays as the file has it: the sign trick's two extra operations per 4 inputs of
      * 8 rows made its repacked decode ~10 % slower than the file layout's kernel (SmolLM2, XF_ISA=avx2
-     * on the Xeon), while Q4_1's ran ~35 % faster */
+     * on the Xeon), while Q4_1's ran ~35 % faster; with AVX-VNNI (no sign trick) it was still ~2 %
+     * slower (165 against 168 tokens/s, XF_ISA=avxvnni) */
     const xf_i8_isa need = qtype == XF_GGML_Q8_0 ? XF_I8_VNNI : XF_I8_AVX2;
     return xf_r16_has(qtype) && rows && rows % R == 0 && cols && cols % 32 == 0 && xf_i8_isa_best() >= need;
 }
@@ -232,95 +233,48 @@ X(Q4_0, 1) X(Q4_0, 2) X(Q4_1, 1) X(Q4_1, 2) X(Q5_0, 1) X(Q5_0, 2) X(Q5_1, 1) X(Q
 #undef X
 
 #define R16A __attribute__((target("avx2,fma,f16c")))
+#define R16V __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define R16_TARGET R16A
+#define R16_NAME group_avx2
+#define R16_VNNI 0
+#include "qgemv_r16_group.inc"
+#undef R16_TARGET
+#undef R16_NAME
+#undef R16_VNNI
+#define R16_TARGET R16V
+#define R16_NAME group_avxvnni
+#define R16_VNNI 1
+#include "qgemv_r16_group.inc"
+#undef R16_TARGET
+#undef R16_NAME
+#undef R16_VNNI
 
-/* AVX2 (no VNNI): group G's 16 rows as two halves of 8 (the first and second 32 bytes of each
- * 64-byte part), one activation row: per 4 inputs of 8 rows vpmaddubsw (the unsigned weights x the
- * broadcast activations, pairs exact in int16: 15 x 127 x 2, or Q8_0's |w| x the activations given
- * w's sign, 128 x 127 x 2) and vpmaddwd by ones give the lane sums; then the same float steps. */
-R16A XF_INLINE void group_avx2(const int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx,
-                               const float *sx, const int32_t *corr, float *y, const float *bias) {
-    const size_t hb = head_bytes(qt), gbb = R * blk_bytes(qt);
-    const int four = qt != XF_GGML_Q8_0, mins = n_halves(qt) == 2, off = four && offset_of(qt) != 0, five = has_qh(qt);
-    const size_t q0 = hb + 64 * (size_t)five;
-    const __m256i m15 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
-    const __m256i dw = _mm256_setr_epi32(0, 0x04040404, 0x08080808, 0x0c0c0c0c, 0, 0x04040404, 0x08080808, 0x0c0c0c0c);
-    const __m256i bit_lo = _mm256_set1_epi32(0x08040201), bit_hi = _mm256_set1_epi32((int)0x80402010u);
-    const __m256i b16 = _mm256_set1_epi8(16);
-    for (int h = 0; h < 2; h++) {
-        __m256 l[8], c = _mm256_setzero_ps();
-        for (int s = 0; s < 8; s++) l[s] = _mm256_setzero_ps();
-        for (size_t kk = 0; kk < nb; kk++) {
-            const uint8_t *B = G + kk * gbb;
-            if (!h)
-                for (size_t o = 0; o < gbb; o += 64) _mm_prefetch((const char *)(B + XF_R16_PREFETCH + o), _MM_HINT_T1);
-            const __m256 fdx = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(B + 16 * h))),
-                                             _mm256_set1_ps(dx[kk]));
-            const int8_t *xk = x + 32 * kk;
-            const int32_t *ck = corr + 8 * kk;
-#define R16_STEP(s, u, xs)                                                                                    \
-    do {                                                                                                      \
-        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16((u), (xs)), ones);                                 \
-        if (off) p = _mm256_add_epi32(p, _mm256_set1_epi32(ck[s]));                                           \
-        l[s] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), fdx, l[s]);                                             \
-    } while (0)
-            /* Q5_0 / Q5_1: the fifth bit of inputs 4s .. 4s+3 (as the VNNI kernel finds it) */
-            const __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(const void *)(B + hb + 32 * h)) : m15;
-#define R16_FIVE(w, s)                                                                                        \
-    (five ? _mm256_or_si256((w), _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(   \
-                                                       qh, _mm256_add_epi8(dw, _mm256_set1_epi8((char)((s) / 2)))), \
-                                                       (s) % 2 ? bit_hi : bit_lo),                          \
-                                                       (s) % 2 ? bit_hi : bit_lo), b16))                     \
-          : (w))
-            for (int s = 0; s < (four ? 4 : 8); s++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(B + (four ? q0 : hb) + 64 * s + 32 * h));
-                int32_t x0, x1;
-                memcpy(&x0, xk + 4 * s, 4);
-                if (four) {
-                    memcpy(&x1, xk + 4 * s + 16, 4);
-                    R16_STEP(s, R16_FIVE(_mm256_and_si256(v, m15), s), _mm256_set1_epi32(x0));
-                    R16_STEP(s + 4, R16_FIVE(_mm256_and_si256(_mm256_srli_epi16(v, 4), m15), s + 4), _mm256_set1_epi32(x1));
-                } else {
-                    const __m256i w = _mm256_xor_si256(v, flip); /* the signed quants */
-                    R16_STEP(s, _mm256_abs_epi8(w), _mm256_sign_epi8(_mm256_set1_epi32(x0), w));
-                }
-            }
-#undef R16_STEP
-#undef R16_FIVE
-            if (mins)
-                c = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(B + 2 * R + 16 * h))),
-                                    _mm256_set1_ps(sx[kk]), c);
-        }
-        const __m256 a = _mm256_add_ps(_mm256_add_ps(l[0], l[4]), _mm256_add_ps(l[1], l[5]));
-        const __m256 b = _mm256_add_ps(_mm256_add_ps(l[2], l[6]), _mm256_add_ps(l[3], l[7]));
-        const __m256 v = _mm256_add_ps(_mm256_add_ps(a, b), c);
-        _mm256_storeu_ps(y + 8 * h, bias ? _mm256_add_ps(v, _mm256_loadu_ps(bias + 8 * h)) : v);
+#define X(t, v, T)                                                                                               \
+    T __attribute__((noinline)) static void group_##t##_##v(const uint8_t *G, size_t nb, const int8_t *x,           \
+                                                            const float *dx, const float *sx, const int32_t *corr, \
+                                                            float *y, const float *bias) {                         \
+        group_##v(XF_GGML_##t, G, nb, x, dx, sx, corr, y, bias);                                                   \
     }
-}
-
-#define X(t)                                                                                                     \
-    R16A __attribute__((noinline)) static void group_##t##_avx2(const uint8_t *G, size_t nb, const int8_t *x,     \
-                                                                 const float *dx, const float *sx,                 \
-                                                                 const int32_t *corr, float *y, const float *bias) { \
-        group_avx2(XF_GGML_##t, G, nb, x, dx, sx, corr, y, bias);                                                \
-    }
-X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(Q8_0)
+X(Q4_0, avx2, R16A) X(Q4_1, avx2, R16A) X(Q5_0, avx2, R16A) X(Q5_1, avx2, R16A) X(Q8_0, avx2, R16A)
+X(Q4_0, avxvnni, R16V) X(Q4_1, avxvnni, R16V) X(Q5_0, avxvnni, R16V) X(Q5_1, avxvnni, R16V) X(Q8_0, avxvnni, R16V)
 #undef X
 
-/* simd 2: AVX-512 VNNI, NT rows at once; 1: AVX2, one row at a time. */
+/* simd 2: AVX-512 VNNI, NT rows at once; 1: AVX2, 3: AVX-VNNI, one row at a time. */
 static void group_simd(int simd, int qt, const uint8_t *G, size_t nb, const int8_t *x, const float *dx, const float *sx,
                        const int32_t *corr, size_t K, int NT, float *y, size_t ldy, const float *bias) {
-    if (simd == 1) {
+    if (simd == 1 || simd == 3) {
         for (int i = 0; i < NT; i++) {
             const int8_t *xi = x + (size_t)i * K;
             const float *di = dx + (size_t)i * (K / 32), *si = sx + (size_t)i * (K / 32);
             const int32_t *ci = corr + (size_t)i * (K / 4);
             float *yi = y + (size_t)i * ldy;
+            const int v = simd == 3;
             switch (qt) {
-            case XF_GGML_Q4_0: group_Q4_0_avx2(G, nb, xi, di, si, ci, yi, bias); break;
-            case XF_GGML_Q4_1: group_Q4_1_avx2(G, nb, xi, di, si, ci, yi, bias); break;
-            case XF_GGML_Q5_0: group_Q5_0_avx2(G, nb, xi, di, si, ci, yi, bias); break;
-            case XF_GGML_Q5_1: group_Q5_1_avx2(G, nb, xi, di, si, ci, yi, bias); break;
-            default: group_Q8_0_avx2(G, nb, xi, di, si, ci, yi, bias); break;
+            case XF_GGML_Q4_0: (v ? group_Q4_0_avxvnni : group_Q4_0_avx2)(G, nb, xi, di, si, ci, yi, bias); break;
+            case XF_GGML_Q4_1: (v ? group_Q4_1_avxvnni : group_Q4_1_avx2)(G, nb, xi, di, si, ci, yi, bias); break;
+            case XF_GGML_Q5_0: (v ? group_Q5_0_avxvnni : group_Q5_0_avx2)(G, nb, xi, di, si, ci, yi, bias); break;
+            case XF_GGML_Q5_1: (v ? group_Q5_1_avxvnni : group_Q5_1_avx2)(G, nb, xi, di, si, ci, yi, bias); break;
+            default: (v ? group_Q8_0_avxvnni : group_Q8_0_avx2)(G, nb, xi, di, si, ci, yi, bias); break;
             }
         }
         return;
@@ -369,10 +323,10 @@ void xf_r16_gemv_isa(int simd, int qtype, const void *P, const float *bias, cons
 }
 
 /* The best kernel the CPU runs (xf_r16_gemv_isa's simd): AMX counts as VNNI (no tile kernel: a
- * decode product has a row or a few). */
+ * decode product has a row or a few); AVX-VNNI is 3. */
 static int r16_simd(void) {
     const xf_i8_isa b = xf_i8_isa_best();
-    return b >= XF_I8_VNNI ? 2 : b >= XF_I8_AVX2 ? 1 : 0;
+    return b >= XF_I8_VNNI ? 2 : b == XF_I8_AVXVNNI ? 3 : b >= XF_I8_AVX2 ? 1 : 0;
 }
 
 size_t xf_r16_scratch(int qtype, size_t K) {
