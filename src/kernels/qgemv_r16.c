@@ -1,7 +1,8 @@
 /* qgemv_r16.c — the 16-row repacked layout of Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 weights (qgemv_r16.h): packing
  * and unpacking, the scalar product, the AVX-512 VNNI product (one 512-bit vpdpbusd per 4 inputs
- * of 16 rows, with qgemv_q8.h's per-lane float steps vectorized across the rows), the float
- * GEMM path through dequantized panels, and the threaded driver. */
+ * of 16 rows, with qgemv_q8.h's per-lane float steps vectorized across the rows), the AVX2 and
+ * AVX-VNNI products (qgemv_r16_group.inc: 8 rows a vector), the float GEMM path through
+ * dequantized panels, and the threaded driver. */
 #include "kernels/qgemv_r16.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /* qgemv_r16.h — GGUF Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 weights repacked at load, 16 rows at a time,
  * for integer dots across rows: the decode path of `--weights int8` (qgemv_q8.h's product, bitwise)
- * where one 512-bit vpdpbusd (AVX-512 VNNI) serves 16 output rows, one 256-bit vpmaddubsw +
- * vpmaddwd (AVX2) 8.
+ * where one 512-bit vpdpbusd (AVX-512 VNNI) serves 16 output rows, one 256-bit vpdpbusd
+ * (AVX-VNNI) or vpmaddubsw + vpmaddwd (AVX2) 8.
  *
  * Layout: the rows in groups of 16 (rows a multiple of 16, cols K a multiple of 32); a group is its
  * K / 32 blocks one after another, block kk of the group holding block kk of each of its 16 rows:
