@@ -442,6 +442,23 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #undef Q8ROWS1
 #undef Q8MASK
 
+/* AVX-VNNI: the AVX2 kernels' operands with the VEX vpdpbusd / vpdpwssd (the same integers) */
+#define Q8T __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define Q8N(n) n##_avxvnni
+#define Q8DOT(u, s) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), (u), (s))
+#define Q8DOTA(a, u, s) _mm256_dpbusd_avx_epi32((a), (u), (s))
+#define Q8WACC(a, p, s) _mm256_dpwssd_avx_epi32((a), (p), (s))
+#define Q8ROWS1 4
+#define Q8MASK 0
+#include "kernels/qgemv_q8_isa.inc"
+#undef Q8T
+#undef Q8N
+#undef Q8DOT
+#undef Q8DOTA
+#undef Q8WACC
+#undef Q8ROWS1
+#undef Q8MASK
+
 #define Q8T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define Q8N(n) n##_vnni
 #define Q8DOT(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
@@ -466,9 +483,12 @@ void xf_qgemv_q8_isa(xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, 
     const q8rows a = q8rows_at(qtype, act, T, K);
     if (isa == XF_I8_AMX) /* no tile kernel here: these products have few rows (decode) */
         isa = xf_i8_isa_supported(XF_I8_VNNI) ? XF_I8_VNNI : XF_I8_AVX2;
-    if (isa == XF_I8_AVXVNNI) isa = XF_I8_AVX2; /* no AVX-VNNI GEMV yet: the AVX2 one, the same bits */
     if (isa == XF_I8_VNNI) {
         gemv_vnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K);
+        return;
+    }
+    if (isa == XF_I8_AVXVNNI) {
+        gemv_avxvnni(qtype, W, row_bytes, bias, &a, T, Y, ldy, n0, n1, K);
         return;
     }
     if (isa == XF_I8_AVX2) {
