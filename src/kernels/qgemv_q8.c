@@ -433,14 +433,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #define Q8WACC(a, p, s) _mm256_add_epi32((a), _mm256_madd_epi16((p), (s)))
 #define Q8ROWS1 4
 #define Q8MASK 0
-#include "kernels/qgemv_q8_isa.inc"
-#undef Q8T
-#undef Q8N
-#undef Q8DOT
-#undef Q8DOTA
-#undef Q8WACC
-#undef Q8ROWS1
-#undef Q8MASK
+#include "kernels/qgemv_q8_isa.inc" /* undefines the Q8 parameters */
 
 /* AVX-VNNI: the AVX2 kernels' operands with the VEX vpdpbusd / vpdpwssd (the same integers) */
 #define Q8T __attribute__((target("avx2,fma,f16c,avxvnni")))
@@ -450,14 +443,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #define Q8WACC(a, p, s) _mm256_dpwssd_avx_epi32((a), (p), (s))
 #define Q8ROWS1 4
 #define Q8MASK 0
-#include "kernels/qgemv_q8_isa.inc"
-#undef Q8T
-#undef Q8N
-#undef Q8DOT
-#undef Q8DOTA
-#undef Q8WACC
-#undef Q8ROWS1
-#undef Q8MASK
+#include "kernels/qgemv_q8_isa.inc" /* undefines the Q8 parameters */
 
 #define Q8T __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define Q8N(n) n##_vnni
@@ -466,14 +452,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 #define Q8WACC(a, p, s) _mm256_dpwssd_epi32((a), (p), (s))
 #define Q8ROWS1 4
 #define Q8MASK 1
-#include "kernels/qgemv_q8_isa.inc"
-#undef Q8T
-#undef Q8N
-#undef Q8DOT
-#undef Q8DOTA
-#undef Q8WACC
-#undef Q8ROWS1
-#undef Q8MASK
+#include "kernels/qgemv_q8_isa.inc" /* undefines the Q8 parameters */
 #endif
 
 
