@@ -7,7 +7,9 @@
       needle against the density of sparse prefill (block-sparse, vertical-slash);
   docs/img/long_context_speed.png     decode tokens per CPU second against depth (dense, Quest,
       SnapKV, q8 cache: bench_decode --depths), and decode at 8K / 16K against llama.cpp's
-      F16 / Q8_0 / Q4_0 caches (llama-bench -d, same run, wall time).
+      F16 / Q8_0 / Q4_0 caches (llama-bench -d, same run, wall time);
+  docs/img/long_context_qwen.png      Qwen2.5-Coder-1.5B: needles found against prompt length per
+      setting (eval --task needle, one case per depth), and decode at 16K against llama.cpp.
 
 The accuracy figures are those of the tables of docs/LONG_CONTEXT.md, typed in below (each names
 its table); the sparse-prefill panel and the speed plots read the JSON lines of
@@ -18,6 +20,7 @@ import argparse
 import glob
 import json
 import os
+import re
 
 import matplotlib
 
@@ -141,6 +144,79 @@ def speed(res, out):
     print("wrote", out)
 
 
+NEEDLE_LABELS = {"dense": "dense (F32 cache)", "snapkv1024": "SnapKV, budget 1,024", "q8": "q8 cache",
+                 "vslash02": "vertical-slash 0.2", "yarn2": "dense, YaRN x2"}
+
+
+def needle_cells(qdir):
+    """{setting: {length: [correct, prompts]}} from the needle<L>k_<setting>[_d<depth>].json reports."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(qdir, "needle*k_*.json"))):
+        m = re.match(r"needle\d+k_(.+?)(_d[0-9.]+)?\.json$", os.path.basename(path))
+        if not m:
+            continue
+        with open(path) as f:
+            cells = json.load(f)["tasks"]["needle"]["cells"]
+        for c in cells:
+            t = out.setdefault(m.group(1), {}).setdefault(c["length"], [0, 0])
+            t[0] += c["correct"]
+            t[1] += 1
+    return out
+
+
+def qwen(qdir, out):
+    cells = needle_cells(qdir)
+    if not cells:
+        return
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    a = ax[0]
+    lengths = sorted({n for s in cells.values() for n in s})
+    names = [s for s in NEEDLE_LABELS if s in cells]
+    w = 0.8 / len(names)
+    for i, s in enumerate(names):
+        for k, n in enumerate(lengths):
+            if n in cells[s]:
+                c, t = cells[s][n]
+                a.bar(k + i * w, 100.0 * c / t, w, color="C%d" % i, label=NEEDLE_LABELS[s] if k == min(
+                    lengths.index(x) for x in cells[s]) else None)
+                a.annotate("%d/%d" % (c, t), (k + i * w, 100.0 * c / t), ha="center", fontsize=6,
+                           textcoords="offset points", xytext=(0, 2))
+    a.set_xticks([k + 0.4 - w / 2 for k in range(len(lengths))])
+    a.set_xticklabels(["%dK" % (n // 1024) for n in lengths])
+    a.set_xlabel("prompt length (tokens)")
+    a.set_ylabel("needles found, % (one case per depth)")
+    a.set_ylim(0, 150)
+    a.set_yticks([0, 20, 40, 60, 80, 100])
+    a.set_title("Qwen2.5-Coder-1.5B Q4_K_M, needle in essays", fontsize=10)
+    a.legend(fontsize=7, loc="upper center", ncol=3)
+    a = ax[1]
+    bars = []
+    for path in sorted(glob.glob(os.path.join(qdir, "decode16k_*_t2.json"))):
+        name = os.path.basename(path)[len("decode16k_"):-len("_t2.json")]
+        with open(path) as f:
+            text = f.read()
+        rows = json.loads(text) if text.lstrip().startswith("[") else jsonl(path)  # llama-bench: an array
+        if not rows:
+            continue
+        r = rows[-1]
+        if "avg_ts" in r:  # llama-bench
+            bars.append(("llama.cpp %s cache" % r["type_k"].upper(), r["avg_ts"]))
+        else:
+            bars.append(("xfmr " + name.replace("xfmr_int8_", "").replace("dense", "dense F32 cache")
+                         .replace("snapkv", "SnapKV 1,024").replace("f16", "dense f16 cache"), r["decode_tok_s"]))
+    if bars:
+        a.barh(range(len(bars)), [b[1] for b in bars], color=["C%d" % i for i in range(len(bars))])
+        a.set_yticks(range(len(bars)))
+        a.set_yticklabels([b[0] for b in bars], fontsize=8)
+        for i, b in enumerate(bars):
+            a.annotate("%.1f" % b[1], (b[1], i), textcoords="offset points", xytext=(3, -3), fontsize=8)
+        a.set_xlabel("decode tokens/s, 32 tokens after 16,384 (2 threads, wall)")
+        a.set_title("decode at 16K, same machine", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    print("wrote", out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", default="bench/results/long_context")
@@ -148,6 +224,7 @@ def main():
     a = ap.parse_args()
     accuracy(a.results, os.path.join(a.out, "long_context_accuracy.png"))
     speed(a.results, os.path.join(a.out, "long_context_speed.png"))
+    qwen(os.path.join(a.results, "qwen2.5-coder-1.5b"), os.path.join(a.out, "long_context_qwen.png"))
 
 
 if __name__ == "__main__":
