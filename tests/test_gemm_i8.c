@@ -1,6 +1,7 @@
 /* test_gemm_i8.c — the int8 GEMM: every ISA's micro-kernel bitwise equal to the scalar reference
  * (integer sums are exact) over odd shapes, panel cuts and tails; thread-count independence; and
- * the quantization error against the fp32 product. */
+ * the quantization error against the fp32 product; activations whose x * inv rounds to a tie in
+ * float but not exactly (a fused multiply-add in a quantizer would round them the other way). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,10 +79,51 @@ static void test_quantize_row(void) {
     CHECK(s[0] == 0.0f && q[0] == 0 && q[4] == 0 && sum[0] == 0);
 }
 
+/* Rows whose inputs x give fl(x * inv) == n + 0.5 while the exact product is not n + 0.5: rounding
+ * the float product to even and rounding the exact one (an FMA-contracted quantizer) differ. */
+static void test_rounding_ties(void) {
+    const size_t T = 6, N = 40, K = 200;
+    float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *R = calloc(T * N, 4), *Y = calloc(T * N, 4);
+    size_t found = 0;
+    for (size_t t = 0; t < T; t++)
+        for (size_t k0 = 0; k0 < K; k0 += XF_I8_GROUP) {
+            const float m = 1.3f + 0.37f * (float)(t + k0 / XF_I8_GROUP), s = m / 127.0f, inv = 1.0f / s;
+            X[t * K + k0] = (t & 1) ? -m : m; /* sets the group's scale */
+            for (size_t k = k0 + 1; k < k0 + XF_I8_GROUP && k < K; k++) {
+                const float half = (float)(k % 100) + 0.5f, sg = (k & 2) ? -1.0f : 1.0f;
+                float x = half * s, best = x;
+                for (int step = 0; step < 64; step++) {
+                    if ((x * inv == half) && ((double)x * (double)inv != (double)half)) {
+                        best = x, found++;
+                        break;
+                    }
+                    x = nextafterf(x, step < 32 ? 1e9f : 0.0f);
+                    if (step == 31) x = nextafterf(half * s, 0.0f);
+                }
+                X[t * K + k] = sg * best;
+            }
+        }
+    CHECK_MSG(found > T * K / 4, "only %zu rounding ties constructed", found);
+    for (size_t i = 0; i < N * K; i++) W[i] = xf_t_frand();
+    uint8_t *P = xf_aligned_alloc(xf_i8_packed_bytes(N, K));
+    float *sw = malloc(N * 4);
+    xf_i8_quantize_pack(W, K, N, K, P, sw);
+    xf_gemm_i8_ref(X, K, T, W, K, NULL, R, N, N, K);
+    for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
+        if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;
+        memset(Y, 0, T * N * 4);
+        xf_gemm_i8_isa((xf_i8_isa)isa, X, K, T, P, sw, NULL, Y, N, 0, N, K, NULL, 0);
+        CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 %s: rows of rounding ties differ from the reference",
+                  xf_i8_isa_name((xf_i8_isa)isa));
+    }
+    free(X), free(W), free(R), free(Y), free(P), free(sw);
+}
+
 int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
     test_quantize_row();
+    test_rounding_ties();
     test_shapes(pool2);
     xf_pool_free(pool2);
     return xf_t_report();

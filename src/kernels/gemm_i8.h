@@ -44,8 +44,6 @@ void xf_i8_quantize_pack(const float *W, size_t ldw, size_t N, size_t K, uint8_t
 void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum);
 /* The same with groups of `group` inputs (> 0) instead of XF_I8_GROUP (kernels/qgemv_q8.h uses 32). */
 void xf_i8_quantize_groups(const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum);
-/* xf_i8_quantize_row with the values stored as int16 (the AVX2 micro-kernel's operand). */
-void xf_i8_quantize_row16(const float *x, size_t K, int16_t *xq, float *sx, int32_t *xsum);
 
 /* Rows [0, T) x output channels [n0, n1) with one ISA's micro-kernel (single thread; scratch for
  * the quantized rows, or NULL for a stack buffer). */

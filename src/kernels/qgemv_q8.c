@@ -24,6 +24,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define XF_X86 1
+#include "kernels/avx2_util.h"
 #endif
 
 /* Weight bytes are prefetched (into L2) this far ahead of the pass that reads them (qscale_isa.inc's
@@ -160,37 +161,20 @@ Q8_NO_CONTRACT static void q8act_rowk(const float *x, size_t K, int8_t *q, float
  * float operations one for one. */
 #define Q8Q __attribute__((target("avx2,fma,f16c")))
 Q8Q XF_INLINE float q8_half_f16c(float f) { return _cvtsh_ss(_cvtss_sh(f, 0)); }
-Q8Q XF_INLINE float q8_hmax(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    return _mm_cvtss_f32(m);
-}
-Q8Q XF_INLINE int32_t q8_hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    return _mm_cvtsi128_si32(s);
-}
-/* 32 int32 (a, b, c, d: elements 0-7, 8-15, 16-23, 24-31) to 32 int8 in order (saturating). */
-Q8Q XF_INLINE void q8_store32(int8_t *q, __m256i a, __m256i b, __m256i c, __m256i d) {
-    const __m256i v = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
-    _mm256_storeu_si256((__m256i *)(void *)q, _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
-}
 Q8Q static void q8act_row32_avx2(const float *x, size_t K, int8_t *q, float *d, float *sx) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     for (size_t g = 0; g < K / 32; g++) {
         const float *xg = x + 32 * g;
         __m256 v[4];
         for (int i = 0; i < 4; i++) v[i] = _mm256_loadu_ps(xg + 8 * i);
-        const float amax = q8_hmax(_mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+        const float amax = xf_avx2_hmax(_mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
                                                  _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3]))));
         const float dd = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
         const __m256 vid = _mm256_set1_ps(id);
         __m256i iq[4];
         for (int i = 0; i < 4; i++) iq[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
-        q8_store32(q + 32 * g, iq[0], iq[1], iq[2], iq[3]);
-        const int32_t sum = q8_hsum_i32(_mm256_add_epi32(_mm256_add_epi32(iq[0], iq[1]), _mm256_add_epi32(iq[2], iq[3])));
+        xf_avx2_store_i8x32(q + 32 * g, iq[0], iq[1], iq[2], iq[3]);
+        const int32_t sum = xf_avx2_hsum_i32(_mm256_add_epi32(_mm256_add_epi32(iq[0], iq[1]), _mm256_add_epi32(iq[2], iq[3])));
         d[g] = q8_half_f16c(dd);
         sx[g] = q8_half_f16c(dd * (float)sum);
     }
@@ -202,7 +186,7 @@ Q8Q static void q8act_rowk_avx2(const float *x, size_t K, int8_t *q, float *d, i
         int8_t *qs = q + 256 * sb;
         __m256 m = _mm256_setzero_ps();
         for (int i = 0; i < 32; i++) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(xs + 8 * i)));
-        const float amax = q8_hmax(m);
+        const float amax = xf_avx2_hmax(m);
         if (amax == 0.0f) {
             d[sb] = 0.0f;
             memset(qs, 0, 256);
@@ -225,9 +209,9 @@ Q8Q static void q8act_rowk_avx2(const float *x, size_t K, int8_t *q, float *d, i
         for (int g = 0; g < 8; g++) {
             __m256i iq[4];
             for (int i = 0; i < 4; i++) iq[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xs + 32 * g + 8 * i), vis));
-            q8_store32(qs + 32 * g, iq[0], iq[1], iq[2], iq[3]);
-            bs[16 * sb + 2 * g] = (int16_t)q8_hsum_i32(_mm256_add_epi32(iq[0], iq[1]));
-            bs[16 * sb + 2 * g + 1] = (int16_t)q8_hsum_i32(_mm256_add_epi32(iq[2], iq[3]));
+            xf_avx2_store_i8x32(qs + 32 * g, iq[0], iq[1], iq[2], iq[3]);
+            bs[16 * sb + 2 * g] = (int16_t)xf_avx2_hsum_i32(_mm256_add_epi32(iq[0], iq[1]));
+            bs[16 * sb + 2 * g + 1] = (int16_t)xf_avx2_hsum_i32(_mm256_add_epi32(iq[2], iq[3]));
         }
         d[sb] = 1.0f / is;
     }
