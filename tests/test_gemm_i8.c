@@ -1,5 +1,6 @@
 /* test_gemm_i8.c — the int8 GEMM: every ISA's micro-kernel bitwise equal to the scalar reference
- * (integer sums are exact) over odd shapes, panel cuts and tails; thread-count independence; and
+ * (integer sums are exact) over odd shapes, panel cuts and tails, the 7-bit-activation kernel to
+ * the reference with act_max 63; thread-count independence; and
  * the quantization error against the fp32 product; activations whose x * inv rounds to a tie in
  * float but not exactly (a fused multiply-add in a quantizer would round them the other way). */
 #include <math.h>
@@ -28,7 +29,7 @@ static void test_shapes(xf_pool *pool2) {
         uint8_t *P = xf_aligned_alloc(xf_i8_packed_bytes(N, K));
         float *sw = malloc(N * 4);
         xf_i8_quantize_pack(W, K, N, K, P, sw);
-        xf_gemm_i8_ref(X, K, T, W, K, b, R, N, N, K);
+        xf_gemm_i8_ref(X, K, T, W, K, b, R, N, N, K, 127);
         for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
             if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;
             checked[isa]++;
@@ -46,19 +47,37 @@ static void test_shapes(xf_pool *pool2) {
                           xf_i8_isa_name((xf_i8_isa)isa), T, N, K, cut);
             }
         }
-        memset(Y, 0, T * N * 4);
-        xf_matmul_i8(pool2, X, K, T, P, sw, b, Y, N, N, K);
-        CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 T=%zu N=%zu K=%zu: 2 threads differ", T, N, K);
         /* against fp32: 8-bit weights and activations keep the relative error near 1 % */
         xf_gemm_f32_nt_ref(X, K, W, K, b, F, N, T, 0, N, K);
         double e = xf_t_nerr(R, F, T * N);
         CHECK_MSG(e < 0.02, "i8 T=%zu N=%zu K=%zu: error vs fp32 %.3g", T, N, K, e);
+        /* 7-bit activations: bitwise the reference with act_max 63, whole and cut at a channel */
+        float *R7 = calloc(T * N, 4);
+        xf_gemm_i8_ref(X, K, T, W, K, b, R7, N, N, K, 63);
+        memset(Y, 0, T * N * 4);
+        xf_gemm_i8_u7(X, K, T, P, sw, b, Y, N, 0, N, K, NULL, 0);
+        CHECK_MSG(memcmp(Y, R7, T * N * 4) == 0, "i8 u7 T=%zu N=%zu K=%zu differs from the reference", T, N, K);
+        if (N > 3) {
+            memset(Y, 0, T * N * 4);
+            size_t cut = N / 3 + 1;
+            xf_gemm_i8_u7(X, K, T, P, sw, b, Y, N, 0, cut, K, NULL, 0);
+            xf_gemm_i8_u7(X, K, T, P, sw, b, Y, N, cut, N, K, NULL, 0);
+            CHECK_MSG(memcmp(Y, R7, T * N * 4) == 0, "i8 u7 T=%zu N=%zu K=%zu: split differs", T, N, K);
+        }
+        double e7 = xf_t_nerr(R7, F, T * N);
+        CHECK_MSG(e7 < 0.03, "i8 u7 T=%zu N=%zu K=%zu: error vs fp32 %.3g", T, N, K, e7);
+        /* the pool's product: the numerics this CPU uses, 2 threads */
+        memset(Y, 0, T * N * 4);
+        xf_matmul_i8(pool2, X, K, T, P, sw, b, Y, N, N, K);
+        CHECK_MSG(memcmp(Y, xf_i8_act_max() == 63 ? R7 : R, T * N * 4) == 0, "i8 T=%zu N=%zu K=%zu: 2 threads differ", T,
+                  N, K);
+        free(R7);
         free(X), free(W), free(b), free(R), free(Y), free(F), free(P), free(sw);
     }
     printf("int8 kernels compared bitwise with the reference:");
     for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++)
         printf(" %s %s", xf_i8_isa_name((xf_i8_isa)isa), checked[isa] ? "yes" : "no (not on this CPU)");
-    printf("\n");
+    printf(", 7-bit activations (%s here)\n", xf_i8_act_max() == 63 ? "used" : "not used");
 }
 
 static void test_quantize_row(void) {
@@ -81,16 +100,16 @@ static void test_quantize_row(void) {
 
 /* Rows whose inputs x give fl(x * inv) == n + 0.5 while the exact product is not n + 0.5: rounding
  * the float product to even and rounding the exact one (an FMA-contracted quantizer) differ. */
-static void test_rounding_ties(void) {
+static void test_rounding_ties(int act_max) {
     const size_t T = 6, N = 40, K = 200;
     float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *R = calloc(T * N, 4), *Y = calloc(T * N, 4);
     size_t found = 0;
     for (size_t t = 0; t < T; t++)
         for (size_t k0 = 0; k0 < K; k0 += XF_I8_GROUP) {
-            const float m = 1.3f + 0.37f * (float)(t + k0 / XF_I8_GROUP), s = m / 127.0f, inv = 1.0f / s;
+            const float m = 1.3f + 0.37f * (float)(t + k0 / XF_I8_GROUP), s = m / (float)act_max, inv = 1.0f / s;
             X[t * K + k0] = (t & 1) ? -m : m; /* sets the group's scale */
             for (size_t k = k0 + 1; k < k0 + XF_I8_GROUP && k < K; k++) {
-                const float half = (float)(k % 100) + 0.5f, sg = (k & 2) ? -1.0f : 1.0f;
+                const float half = (float)(k % (size_t)(act_max - 20)) + 0.5f, sg = (k & 2) ? -1.0f : 1.0f;
                 float x = half * s, best = x;
                 for (int step = 0; step < 64; step++) {
                     if ((x * inv == half) && ((double)x * (double)inv != (double)half)) {
@@ -108,14 +127,18 @@ static void test_rounding_ties(void) {
     uint8_t *P = xf_aligned_alloc(xf_i8_packed_bytes(N, K));
     float *sw = malloc(N * 4);
     xf_i8_quantize_pack(W, K, N, K, P, sw);
-    xf_gemm_i8_ref(X, K, T, W, K, NULL, R, N, N, K);
-    for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
-        if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;
-        memset(Y, 0, T * N * 4);
-        xf_gemm_i8_isa((xf_i8_isa)isa, X, K, T, P, sw, NULL, Y, N, 0, N, K, NULL, 0);
-        CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 %s: rows of rounding ties differ from the reference",
-                  xf_i8_isa_name((xf_i8_isa)isa));
-    }
+    xf_gemm_i8_ref(X, K, T, W, K, NULL, R, N, N, K, act_max);
+    if (act_max == 63) {
+        xf_gemm_i8_u7(X, K, T, P, sw, NULL, Y, N, 0, N, K, NULL, 0);
+        CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 u7: rows of rounding ties differ from the reference");
+    } else
+        for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
+            if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;
+            memset(Y, 0, T * N * 4);
+            xf_gemm_i8_isa((xf_i8_isa)isa, X, K, T, P, sw, NULL, Y, N, 0, N, K, NULL, 0);
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 %s: rows of rounding ties differ from the reference",
+                      xf_i8_isa_name((xf_i8_isa)isa));
+        }
     free(X), free(W), free(R), free(Y), free(P), free(sw);
 }
 
@@ -123,7 +146,8 @@ int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
     test_quantize_row();
-    test_rounding_ties();
+    test_rounding_ties(127);
+    test_rounding_ties(63);
     test_shapes(pool2);
     xf_pool_free(pool2);
     return xf_t_report();

@@ -2,11 +2,13 @@
  * quantization and packing, per-row/per-group activation quantization, micro-kernels for
  * AVX-512 VNNI and AVX-VNNI (vpdpbusd on unsigned weights wq + 128 and signed activations,
  * corrected by 128 * the group's activation sum), AVX2 without VNNI (vpmaddwd on activations quantized to int16
- * and zero-extended weights, the same correction) and portable C, the scalar reference, and the
- * thread-parallel driver. */
+ * and zero-extended weights, the same correction; or vpmaddubsw on 7-bit activations) and portable
+ * C, the scalar reference, and the thread-parallel driver. */
 #include "kernels/gemm_i8.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/amx.h"
@@ -90,15 +92,17 @@ static inline float max2(float a, float b) { return a > b ? a : b; }
 #endif
 
 /* No FMA contraction here: x * inv is rounded to float before rounding to an integer, exactly as
- * q8() does, so every ISA quantizes identically. The quantized values go to xq as int8, or, with
- * xq16 set, to xq16 as int16 instead (the AVX2 GEMM multiplies 16-bit integers). */
+ * q8() does, so every ISA quantizes identically. Values in [-qmax, qmax] (127, or 63 for the 7-bit
+ * AVX2 kernel; |x * inv| never exceeds qmax by more than rounding, so q8's clamp at 127 is the same
+ * one for finite inputs). The quantized values go to xq as int8, or, with xq16 set, to xq16 as
+ * int16 instead (the exact AVX2 GEMM multiplies 16-bit integers). */
 #ifdef __clang__
 #define XF_NO_CONTRACT /* the pragma below */
 #else
 #define XF_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
 #endif
-XF_NO_CONTRACT XF_INLINE void quantize_body(const float *x, size_t K, size_t group, int8_t *xq, int16_t *xq16,
-                                            float *sx, int32_t *xsum) {
+XF_NO_CONTRACT XF_INLINE void quantize_body(const float *x, size_t K, size_t group, float qmax, int8_t *xq,
+                                            int16_t *xq16, float *sx, int32_t *xsum) {
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -112,12 +116,12 @@ XF_NO_CONTRACT XF_INLINE void quantize_body(const float *x, size_t K, size_t gro
         }
         float m = max2(max2(max2(mv[0], mv[4]), max2(mv[1], mv[5])), max2(max2(mv[2], mv[6]), max2(mv[3], mv[7])));
         for (; k < k1; k++) m = max2(m, fabsf(x[k]));
-        float s = m / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        float s = m / qmax, inv = s > 0.0f ? 1.0f / s : 0.0f;
         const xf_v8 vinv = xf_v8_splat(inv);
         xf_v8i sum = {0};
         for (k = k0; k + 8 <= k1; k += 8) {
             xf_v8 r = (xf_v8_load(x + k) * vinv + magic) - magic;
-            r = xf_v8_min(xf_v8_max(r, xf_v8_splat(-127.0f)), xf_v8_splat(127.0f));
+            r = xf_v8_min(xf_v8_max(r, xf_v8_splat(-qmax)), xf_v8_splat(qmax));
             xf_v8i qi = __builtin_convertvector(r, xf_v8i);
             sum += qi;
             if (xq16) {
@@ -145,11 +149,17 @@ XF_NO_CONTRACT XF_INLINE void quantize_body(const float *x, size_t K, size_t gro
 }
 XF_NO_CONTRACT XF_INLINE void xf_i8_quantize_groups_body(const float *x, size_t K, size_t group, int8_t *xq,
                                                          float *sx, int32_t *xsum) {
-    quantize_body(x, K, group, xq, NULL, sx, xsum);
+    quantize_body(x, K, group, 127.0f, xq, NULL, sx, xsum);
 }
 XF_DISPATCH_VOID(xf_i8_quantize_groups,
                  (const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum),
                  (x, K, group, xq, sx, xsum), XF_NO_CONTRACT)
+/* Rows of 7-bit activations, groups of XF_I8_GROUP (the portable side of xf_gemm_i8_u7). */
+XF_NO_CONTRACT XF_INLINE void quantize_row7_body(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
+    quantize_body(x, K, XF_I8_GROUP, 63.0f, xq, NULL, sx, xsum);
+}
+XF_DISPATCH_VOID(quantize_row7, (const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum), (x, K, xq, sx, xsum),
+                 XF_NO_CONTRACT)
 
 void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
     xf_i8_quantize_groups(x, K, XF_I8_GROUP, xq, sx, xsum);
@@ -198,10 +208,11 @@ XF_NO_CONTRACT __attribute__((target("avx512f,avx512bw,avx512vl"))) static void 
  * at most 127 and a little, so this is quantize_body's magic-number rounding) and clamped; the same
  * bits as quantize_body for finite inputs, ~5x faster (the body's narrowing stores and per-group
  * reductions cost ~0.85 ns an input on the Xeon, 11 % of an AVX2 GEMM with K = 1536). */
-XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2(const float *x, size_t K, int8_t *xq,
+XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2(const float *x, size_t K, int qmax, int8_t *xq,
                                                                                 int16_t *xq16, float *sx, int32_t *xsum) {
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
+    const __m256i lo = _mm256_set1_epi32(-qmax), hi = _mm256_set1_epi32(qmax);
+    const float fq = (float)qmax;
     size_t g = 0, k0 = 0;
     for (; k0 + XF_I8_GROUP <= K; g++, k0 += XF_I8_GROUP) {
         __m256 v[8], m = _mm256_setzero_ps();
@@ -209,7 +220,7 @@ XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2
             v[j] = _mm256_loadu_ps(x + k0 + 8 * j);
             m = _mm256_max_ps(m, _mm256_and_ps(v[j], absm));
         }
-        const float s = xf_avx2_hmax(m) / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        const float s = xf_avx2_hmax(m) / fq, inv = s > 0.0f ? 1.0f / s : 0.0f;
         const __m256 vinv = _mm256_set1_ps(inv);
         __m256i q[8], sum = _mm256_setzero_si256();
         for (int j = 0; j < 8; j++) {
@@ -223,7 +234,7 @@ XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2
         sx[g] = s;
         xsum[g] = xf_avx2_hsum_i32(sum);
     }
-    if (k0 < K) quantize_body(x + k0, K - k0, XF_I8_GROUP, xq16 ? NULL : xq + k0, xq16 ? xq16 + k0 : NULL, sx + g, xsum + g);
+    if (k0 < K) quantize_body(x + k0, K - k0, XF_I8_GROUP, fq, xq16 ? NULL : xq + k0, xq16 ? xq16 + k0 : NULL, sx + g, xsum + g);
     else
         for (size_t k = K; k < ceil4(K); k++) {
             if (xq16) xq16[k] = 0;
@@ -279,7 +290,8 @@ XF_TVNNI static inline __attribute__((always_inline)) void vnni_store(__m512 f, 
         for (size_t g = 0, k4 = 0; k4 < Kq; g++) {                                                 \
             size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;                     \
             __m512i c0[MRC], c1[MRC];                                                              \
-            _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) c0[i] = c1[i] = _mm512_setzero_si512(); \
+            /* the sums start at -128 x the group's activation sum (weights carry +128) */         \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) c0[i] = c1[i] = _mm512_set1_epi32(-128 * xs[i * G + g]); \
             for (; k4 < e4; k4++) {                                                                \
                 __m512i b0 = _mm512_loadu_si512(B + k4 * 128), b1 = _mm512_loadu_si512(B + k4 * 128 + 64); \
                 _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                            \
@@ -291,10 +303,9 @@ XF_TVNNI static inline __attribute__((always_inline)) void vnni_store(__m512 f, 
                 }                                                                                  \
             }                                                                                      \
             _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                \
-                __m512i corr = _mm512_set1_epi32(xs[i * G + g] * 128); /* weights carry +128 */    \
                 __m512 s = _mm512_set1_ps(sx[i * G + g]);                                          \
-                f0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c0[i], corr)), s, f0[i]); \
-                f1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c1[i], corr)), s, f1[i]); \
+                f0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(c0[i]), s, f0[i]);                      \
+                f1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(c1[i]), s, f1[i]);                      \
             }                                                                                      \
         }                                                                                          \
         _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                                    \
@@ -316,23 +327,18 @@ MICROVNNI(1) MICROVNNI(2) MICROVNNI(3) MICROVNNI(4) MICROVNNI(5) MICROVNNI(6)
     }
 MICRO6(vnni)
 
-/* AVX2 without VNNI: MRC rows x 8 channels (a quarter of a panel) per pass, on 16-bit integers.
- * The activations are quantized straight to int16 (quantize_row_avx2), the
- * stored weights wq + 128 (0..255) are zero-extended to int16 per 16 (vpmovzxbw: 4 channels x
- * 4 inputs), and vpmaddwd multiplies and adds pairs into int32 lanes: (wq + 128) x, |.| <= 255 *
- * 127, pairs and group sums far below 2^31, all exact; 128 x the group's activation sum is taken
- * off at its end, as on the VNNI path. Each channel's two lanes (inputs 0-1 and 2-3 of each 4)
- * are added at the end of a group (vphaddd + vpermq).
- * Why not the classic vpmaddubsw (u8 x s8 -> pairs in int16 with saturation): it is exact only
- * with care — |x| times the weight given x's sign (vpsignb), or x + 128 times 7-bit weights — and
- * vpsignb + vpmaddubsw + vpmaddwd then take three slots of the two vector-multiply pipes per 32
- * products (measured on this Zen 4: the three share two pipes, 2 per cycle together; Intel's
- * tables put all three on ports 0 and 1 of Skylake too), against two vpmaddwd here; the 7-bit
- * variant would also change the numerics (other bits than VNNI) and double the weight rounding
- * error. Per 128 products: 2 vpmovzxbw, 4 broadcasts (loads), 8 vpmaddwd, 8 vpaddd. Measured on
- * this machine with XF_ISA=avx2 (bench_gemm --kind i8, CPU time, 1 thread): 100-125 GOP/s against
- * 75-100 GFLOP/s for the fp32 AVX2 GEMM on the MiniLM shapes; a loop of just these instructions
- * reaches ~150. */
+/* AVX2 without VNNI, exact (XF_I8_EXACT=1; xf_matmul_i8 otherwise takes the 7-bit kernel below):
+ * MRC rows x 8 channels (a quarter of a panel) per pass, on 16-bit integers. The activations are
+ * quantized straight to int16 (quantize_row_avx2), the stored weights wq + 128 (0..255) are
+ * zero-extended to int16 per 16 (vpmovzxbw: 4 channels x 4 inputs), and vpmaddwd multiplies and
+ * adds pairs into int32 lanes: (wq + 128) x, |.| <= 255 * 127, pairs and group sums far below
+ * 2^31, all exact; 128 x the group's activation sum is taken off at its end, as on the VNNI path.
+ * Each channel's two lanes (inputs 0-1 and 2-3 of each 4) are added at the end of a group (vphaddd
+ * + vpermq). Per 128 products: 2 vpmovzxbw, 4 broadcasts (loads), 8 vpmaddwd, 8 vpaddd — 18 vector
+ * operations where the fp32 GEMM needs 16 FMAs, so no better than ~1.3x fp32 (measured ~1.0x on the
+ * Sapphire Rapids Xeon, 1.1-1.2x on a Zen 4: BENCHMARKS.md). vpmaddubsw on 8-bit activations is
+ * exact only with vpsignb (|x| times the weight given x's sign): three multiply-pipe operations
+ * per 32 products against two here. */
 /* Keeps an accumulator in the register it lives in across the loop: without it GCC 12 computes each
  * new value into another register and copies it back (one vmovdqa per accumulator per step). */
 #define XF_PIN(v) __asm__("" : "+x"(v))
@@ -407,8 +413,8 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
  * Same integers, same group-end and final steps in the same order: the bits of every other ISA.
  * Per 32 products one vpdpbusd, against two vpmaddwd + two vpaddd on the AVX2 path. */
 #define XF_TAVXVNNI __attribute__((target("avx2,fma,avxvnni")))
-#define MICROAVXVNNI(MRC)                                                                          \
-    XF_TAVXVNNI static void avxvnni_##MRC(const void *Xq, size_t ldq, const float *sx, const int32_t *xs, \
+#define MICRO256(P, T, DP, MRC)                                                                    \
+    T static void P##_##MRC(const void *Xq, size_t ldq, const float *sx, const int32_t *xs, \
                                           size_t G, const uint8_t *B, size_t K, const float *sw,    \
                                           const float *bias, float *Y, size_t ldy, size_t nr) {     \
         const size_t Kq = ceil4(K) / 4;                                                            \
@@ -419,7 +425,8 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
             for (size_t g = 0, k4 = 0; k4 < Kq; g++) {                                             \
                 const size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;           \
                 __m256i c0[MRC], c1[MRC];                                                          \
-                _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) c0[i] = c1[i] = _mm256_setzero_si256(); \
+                /* the sums start at -128 x the group's activation sum (weights carry +128) */     \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) c0[i] = c1[i] = _mm256_set1_epi32(-128 * xs[i * G + g]); \
                 for (; k4 < e4; k4++) {                                                            \
                     const __m256i b0 = _mm256_loadu_si256((const __m256i *)(const void *)(Bh + k4 * 128)); \
                     const __m256i b1 = _mm256_loadu_si256((const __m256i *)(const void *)(Bh + k4 * 128 + 32)); \
@@ -427,19 +434,16 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
                         int32_t xv;                                                                \
                         memcpy(&xv, (const int8_t *)Xq + i * ldq + 4 * k4, 4);                     \
                         const __m256i a = _mm256_set1_epi32(xv);                                   \
-                        c0[i] = _mm256_dpbusd_avx_epi32(c0[i], b0, a);                             \
-                        c1[i] = _mm256_dpbusd_avx_epi32(c1[i], b1, a);                             \
+                        c0[i] = DP(c0[i], b0, a);                             \
+                        c1[i] = DP(c1[i], b1, a);                             \
                         XF_PIN(c0[i]);                                                             \
                         XF_PIN(c1[i]);                                                             \
                     }                                                                              \
                 }                                                                                  \
                 _Pragma("GCC unroll 8") for (int i = 0; i < MRC; i++) {                            \
-                    const __m256i corr = _mm256_set1_epi32(xs[i * G + g] * 128); /* weights carry +128 */ \
                     const __m256 sc = _mm256_set1_ps(sx[i * G + g]);                               \
-                    _mm256_storeu_ps(fs[i], _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c0[i], corr)), sc, \
-                                                            _mm256_loadu_ps(fs[i])));              \
-                    _mm256_storeu_ps(fs[i] + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c1[i], corr)), \
-                                                                sc, _mm256_loadu_ps(fs[i] + 8)));  \
+                    _mm256_storeu_ps(fs[i], _mm256_fmadd_ps(_mm256_cvtepi32_ps(c0[i]), sc, _mm256_loadu_ps(fs[i]))); \
+                    _mm256_storeu_ps(fs[i] + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(c1[i]), sc, _mm256_loadu_ps(fs[i] + 8))); \
                 }                                                                                  \
             }                                                                                      \
             for (int i = 0; i < MRC; i++)                                                          \
@@ -449,7 +453,24 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
                 }                                                                                  \
         }                                                                                          \
     }
+#define DPVNNI(c, b, a) _mm256_dpbusd_avx_epi32(c, b, a)
+#define MICROAVXVNNI(MRC) MICRO256(avxvnni, XF_TAVXVNNI, DPVNNI, MRC)
 MICROAVXVNNI(1) MICROAVXVNNI(2) MICROAVXVNNI(3) MICROAVXVNNI(4) MICROAVXVNNI(5) MICROAVXVNNI(6)
+/* AVX2 on 7-bit activations (gemm_i8.h): vpdpbusd as vpmaddubsw (pairs (wq + 128) x, |.| <= 2 *
+ * 255 * 63 < 2^15: no saturation) + vpmaddwd by ones + vpaddd, the AVX-VNNI kernel otherwise. Per
+ * 320 products (5 rows x 16 channels x 4 inputs): 10 of each, 30 operations (the fp32 GEMM: 40
+ * FMAs); 5 rows keep 10 accumulators, two weight vectors, the broadcast, the ones and a temporary in
+ * the 16 ymm registers. */
+#define DPU7(c, b, a) _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(b, a), _mm256_set1_epi16(1)))
+#define MICROAVX2U7(MRC) MICRO256(avx2u7, XF_TAVX2, DPU7, MRC)
+MICROAVX2U7(1) MICROAVX2U7(2) MICROAVX2U7(3) MICROAVX2U7(4) MICROAVX2U7(5)
+static void micro_avx2u7(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+                         const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
+                         size_t nr) {
+    void (*const f[5])(const void *, size_t, const float *, const int32_t *, size_t, const uint8_t *, size_t,
+                       const float *, const float *, float *, size_t, size_t) = {avx2u7_1, avx2u7_2, avx2u7_3, avx2u7_4, avx2u7_5};
+    f[mr >= 1 && mr <= 5 ? mr - 1 : 4](Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr);
+}
 MICRO6(avxvnni)
 #endif
 
@@ -458,10 +479,12 @@ static size_t rows8(size_t K) { return ceil4(K); }
 static size_t rows16(size_t K) { return 2 * ceil4(K); }
 static size_t panel_bytes(size_t K) { return ceil4(K) * NR; }
 static void prep8(const float *x, size_t K, void *row, float *sx, int32_t *xs) { xf_i8_quantize_row(x, K, row, sx, xs); }
+static void prep7(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row7(x, K, row, sx, xs); }
 #ifdef XF_X86
 static void prep8v(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx512(x, K, row, sx, xs); }
-static void prep8a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, row, NULL, sx, xs); }
-static void prep16a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, NULL, row, sx, xs); }
+static void prep8a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, 127, row, NULL, sx, xs); }
+static void prep16a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, 127, NULL, row, sx, xs); }
+static void prep7a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, 63, row, NULL, sx, xs); }
 #endif
 
 static const xf_panel_kernel k_i8[XF_I8_ISA_COUNT] = {
@@ -492,6 +515,35 @@ xf_i8_isa xf_i8_isa_best(void) {
     return (xf_i8_isa)b;
 }
 
+/* 7-bit activations (xf_gemm_i8_u7), outside the ISA table: other numerics, the AVX2 kernel and its
+ * portable twin. */
+static const xf_panel_kernel k_i8_u7[2] = {
+    {"generic-u7", micro_generic, 4, rows8, n_groups, panel_bytes, prep7},
+#ifdef XF_X86
+    {"avx2-u7", micro_avx2u7, 5, rows8, n_groups, panel_bytes, prep7a},
+#endif
+};
+static const xf_panel_kernel *u7_kernel(void) {
+#ifdef XF_X86
+    if (xf_isa_level() >= XF_ISA_AVX2) return &k_i8_u7[1];
+#endif
+    return &k_i8_u7[0];
+}
+
+int xf_i8_act_max(void) {
+    static atomic_int exact = -1; /* XF_I8_EXACT, parsed once */
+    int e = atomic_load_explicit(&exact, memory_order_relaxed);
+    if (e < 0) {
+        const char *v = getenv("XF_I8_EXACT");
+        e = v && *v && strcmp(v, "0") != 0;
+        atomic_store_explicit(&exact, e, memory_order_relaxed);
+    }
+#ifdef XF_X86
+    if (!e && xf_i8_isa_best() == XF_I8_AVX2) return 63;
+#endif
+    return 127;
+}
+
 const char *xf_i8_isa_name(xf_i8_isa isa) {
     return isa >= 0 && isa < XF_I8_ISA_COUNT && k_i8[isa].name ? k_i8[isa].name : "?";
 }
@@ -503,8 +555,14 @@ void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const u
                   scratch_floats * sizeof(float));
 }
 
+void xf_gemm_i8_u7(const float *X, size_t ldx, size_t T, const uint8_t *packed, const float *scale, const float *bias,
+                   float *Y, size_t ldy, size_t n0, size_t n1, size_t K, float *scratch, size_t scratch_floats) {
+    xf_panel_gemm(u7_kernel(), X, ldx, T, packed, scale, bias, Y, ldy, n0, n1, K, scratch, scratch_floats * sizeof(float));
+}
+
 void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t ldw, const float *bias, float *Y,
-                    size_t ldy, size_t N, size_t K) {    for (size_t o = 0; o < N; o++) {
+                    size_t ldy, size_t N, size_t K, int act_max) {
+    for (size_t o = 0; o < N; o++) {
         const float *w = W + o * ldw;
         float sw = absmax(w, K) / 127.0f, iw = sw > 0.0f ? 1.0f / sw : 0.0f;
         for (size_t t = 0; t < T; t++) {
@@ -512,7 +570,7 @@ void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t
             float f = 0.0f;
             for (size_t k0 = 0; k0 < K; k0 += XF_I8_GROUP) {
                 size_t k1 = k0 + XF_I8_GROUP < K ? k0 + XF_I8_GROUP : K;
-                float sx = absmax(x + k0, k1 - k0) / 127.0f, ix = sx > 0.0f ? 1.0f / sx : 0.0f;
+                float sx = absmax(x + k0, k1 - k0) / (float)act_max, ix = sx > 0.0f ? 1.0f / sx : 0.0f;
                 int32_t dot = 0;
                 for (size_t k = k0; k < k1; k++) dot += q8(x[k] * ix) * q8(w[k] * iw);
                 f = fmaf((float)dot, sx, f);
@@ -524,5 +582,6 @@ void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t
 
 void xf_matmul_i8(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed, const float *scale,
                   const float *bias, float *Y, size_t ldy, size_t N, size_t K) {
-    xf_panel_matmul(pool, &k_i8[xf_i8_isa_best()], X, ldx, T, packed, scale, bias, Y, ldy, N, K);
+    xf_panel_matmul(pool, xf_i8_act_max() == 63 ? u7_kernel() : &k_i8[xf_i8_isa_best()], X, ldx, T, packed, scale, bias, Y,
+                    ldy, N, K);
 }

@@ -7,7 +7,15 @@
  *   Y[t, o] = fma(acc, sw[o], b[o])
  *
  * |dot_g| < 2^24, so its conversion is exact and every ISA, tile split and thread count gives the
- * same bits (AMX-INT8 included: kernels/gemm_i8_amx.c). Weights are stored packed for the micro-kernels as unsigned bytes wq + 128: panels of
+ * same bits (AMX-INT8 included: kernels/gemm_i8_amx.c).
+ *
+ * Except on CPUs with AVX2 and no VNNI of any kind: there xf_matmul_i8 quantizes activations to 7
+ * bits (sx = max|x| / 63, values in [-63, 63]) and multiplies with vpmaddubsw, whose int16 pairs
+ * (wq + 128) x stay exact only below 2^15 = 2 * 255 * 64 — what the int8 engines do without VNNI
+ * (fbgemm's and ONNX Runtime's reduce_range), 1.6-1.7x the exact 8-bit AVX2 kernel's speed
+ * (BENCHMARKS.md) for twice the activation rounding step. Its results are the reference's with
+ * act_max 63, bitwise (xf_gemm_i8_u7). XF_I8_EXACT=1 in the environment keeps 8-bit activations
+ * there (the exact vpmaddwd kernel: the same bits as every other ISA). Weights are stored packed for the micro-kernels as unsigned bytes wq + 128: panels of
  * 32 output channels, k in groups of 4 (byte ((p * Kq + k4) * 32 + j) * 4 + b holds
  * w[32 p + j][4 k4 + b] + 128, Kq = ceil(K / 4)), padded to whole panels and groups. */
 #ifndef XF_KERNELS_GEMM_I8_H
@@ -50,9 +58,17 @@ void xf_i8_quantize_groups(const float *x, size_t K, size_t group, int8_t *xq, f
 void xf_gemm_i8_isa(xf_i8_isa isa, const float *X, size_t ldx, size_t T, const uint8_t *packed,
                     const float *scale, const float *bias, float *Y, size_t ldy, size_t n0, size_t n1,
                     size_t K, float *scratch, size_t scratch_floats);
-/* Plain reference: quantizes W and X itself from floats, scalar integer dots, same rounding. */
+/* The same product with 7-bit activations (the AVX2 kernel where the CPU has AVX2, else portable C). */
+void xf_gemm_i8_u7(const float *X, size_t ldx, size_t T, const uint8_t *packed, const float *scale,
+                   const float *bias, float *Y, size_t ldy, size_t n0, size_t n1, size_t K, float *scratch,
+                   size_t scratch_floats);
+/* The activation range xf_matmul_i8 uses on this CPU: 63 (7-bit, AVX2 without VNNI, XF_I8_EXACT
+ * unset or 0) or 127. */
+int xf_i8_act_max(void);
+/* Plain reference: quantizes W and X itself from floats (activations to [-act_max, act_max], 127
+ * or 63), scalar integer dots, same rounding. */
 void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t ldw, const float *bias,
-                    float *Y, size_t ldy, size_t N, size_t K);
+                    float *Y, size_t ldy, size_t N, size_t K, int act_max);
 /* The whole product over the pool (rows or channels split between threads). */
 /* Rows [r0, r1) of a packed [N, K] weight dequantized (q * scale[row]) into out [(r1 - r0), K]. */
 void xf_i8_unpack_rows(const uint8_t *packed, const float *scale, size_t K, size_t r0, size_t r1, float *out);

@@ -248,7 +248,8 @@ enum {
 #define CLI_HELP_WEIGHTS                                                                       \
     "      --weights FORMAT  stored (default: as the file holds them; F16/BF16 become F32)\n"   \
     "                        or int8 (linear layers quantized at load, one scale per output\n" \
-    "                        channel, activations per token and 64 inputs; ~2x faster)\n" \
+    "                        channel, activations per token and 64 inputs; ~2x faster;\n" \
+    "                        7-bit activations on CPUs without VNNI, XF_I8_EXACT=1: 8)\n" \
     "                        (on GGUF blocks: the blocks as stored, decode activations\n" \
     "                        quantized per 32, prefill in float) or a8 (as int8, and on\n" \
     "                        GGUF blocks the activations of every product quantized per\n" \
