@@ -203,10 +203,11 @@ XF_NO_CONTRACT __attribute__((target("avx512f,avx512bw,avx512vl"))) static void 
     else
         for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
 }
-/* The same with AVX2, a group of 64 in eight ymm, the rows as int8 (xq: AVX-VNNI) or int16 (xq16:
- * the AVX2 kernel): x * inv rounded to even by vcvtps2dq (the default rounding mode; |x * inv| is
- * at most 127 and a little, so this is quantize_body's magic-number rounding) and clamped; the same
- * bits as quantize_body for finite inputs, ~5x faster (the body's narrowing stores and per-group
+/* The same with AVX2, a group of 64 in eight ymm, values in [-qmax, qmax] (127, or 63 for the 7-bit
+ * kernel), the rows as int8 (xq: AVX-VNNI, 7-bit) or int16 (xq16: the exact AVX2 kernel): x * inv
+ * rounded to even by vcvtps2dq (the default rounding mode; |x * inv| is at most qmax and a little,
+ * so this is quantize_body's magic-number rounding) and clamped; the same bits as quantize_body
+ * for finite inputs, ~5x faster (the body's narrowing stores and per-group
  * reductions cost ~0.85 ns an input on the Xeon, 11 % of an AVX2 GEMM with K = 1536). */
 XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2(const float *x, size_t K, int qmax, int8_t *xq,
                                                                                 int16_t *xq16, float *sx, int32_t *xsum) {
@@ -411,12 +412,15 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
  * the bytes 64h .. 64h+63 of each k4 step) per pass, 2 MRC int32 accumulators for the current
  * group; the float sums, updated once a group, live in memory (16 ymm registers hold no more).
  * Same integers, same group-end and final steps in the same order: the bits of every other ISA.
- * Per 32 products one vpdpbusd, against two vpmaddwd + two vpaddd on the AVX2 path. */
+ * Per 32 products one vpdpbusd, against two vpmaddwd + two vpaddd on the AVX2 path.
+ * MICRO256(P, T, DP, MRC) defines P_MRC with target attribute T and DP(c, b, a) as the step c +=
+ * the 4-byte dot products of unsigned b and signed a (vpdpbusd's); the 7-bit AVX2 kernel below is
+ * the same loop with another DP. */
 #define XF_TAVXVNNI __attribute__((target("avx2,fma,avxvnni")))
-#define MICRO256(P, T, DP, MRC)                                                                    \
-    T static void P##_##MRC(const void *Xq, size_t ldq, const float *sx, const int32_t *xs, \
-                                          size_t G, const uint8_t *B, size_t K, const float *sw,    \
-                                          const float *bias, float *Y, size_t ldy, size_t nr) {     \
+#define MICRO256(P, T, DP, MRC)                                                                         \
+    T static void P##_##MRC(const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,      \
+                            const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y,      \
+                            size_t ldy, size_t nr) {                                                       \
         const size_t Kq = ceil4(K) / 4;                                                            \
         for (size_t h = 0; h < 2 && 16 * h < nr; h++) {                                            \
             const uint8_t *Bh = B + 64 * h;                                                        \
@@ -434,8 +438,8 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
                         int32_t xv;                                                                \
                         memcpy(&xv, (const int8_t *)Xq + i * ldq + 4 * k4, 4);                     \
                         const __m256i a = _mm256_set1_epi32(xv);                                   \
-                        c0[i] = DP(c0[i], b0, a);                             \
-                        c1[i] = DP(c1[i], b1, a);                             \
+                        c0[i] = DP(c0[i], b0, a);                                                  \
+                        c1[i] = DP(c1[i], b1, a);                                                  \
                         XF_PIN(c0[i]);                                                             \
                         XF_PIN(c1[i]);                                                             \
                     }                                                                              \
