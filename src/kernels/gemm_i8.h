@@ -10,13 +10,15 @@
  * same bits (AMX-INT8 included: kernels/gemm_i8_amx.c).
  *
  * Except on CPUs with AVX2 and no VNNI of any kind: there xf_matmul_i8 quantizes activations to 7
- * bits (sx = max|x| / 63, values in [-63, 63]) and multiplies with vpmaddubsw, whose int16 pairs
- * (wq + 128) x stay exact only below 2^15 = 2 * 255 * 64 — what the int8 engines do without VNNI
- * (fbgemm's and ONNX Runtime's reduce_range), 1.6-1.7x the exact 8-bit AVX2 kernel's speed
- * (BENCHMARKS.md) for twice the activation rounding step. Its results are the reference's with
- * act_max 63, bitwise (xf_gemm_i8_u7). XF_I8_EXACT=1 in the environment keeps 8-bit activations
- * there (the exact vpmaddwd kernel: the same bits as every other ISA). Weights are stored packed for the micro-kernels as unsigned bytes wq + 128: panels of
- * 32 output channels, k in groups of 4 (byte ((p * Kq + k4) * 32 + j) * 4 + b holds
+ * bits (sx = max|x| / 63, values in [-63, 63]) and multiplies with vpmaddubsw, whose saturating
+ * int16 pairs (wq + 128) x then stay exact (|.| <= 2 * 255 * 63 < 2^15) — what PyTorch's fbgemm does
+ * without VNNI (reduce_range; ONNX Runtime's option of that name takes 7-bit weights), 1.6-1.7x the exact 8-bit AVX2 kernel's
+ * speed (BENCHMARKS.md) for twice the activation rounding step. Its results are the reference's
+ * with act_max 63, bitwise (xf_gemm_i8_u7). XF_I8_EXACT=1 in the environment keeps 8-bit
+ * activations there (the exact vpmaddwd kernel: the same bits as every other ISA).
+ *
+ * Weights are stored packed for the micro-kernels as unsigned bytes wq + 128: panels of 32 output
+ * channels, k in groups of 4 (byte ((p * Kq + k4) * 32 + j) * 4 + b holds
  * w[32 p + j][4 k4 + b] + 128, Kq = ceil(K / 4)), padded to whole panels and groups. */
 #ifndef XF_KERNELS_GEMM_I8_H
 #define XF_KERNELS_GEMM_I8_H
