@@ -11,11 +11,12 @@
  *
  * Except on CPUs with AVX2 and no VNNI of any kind: there xf_matmul_i8 quantizes activations to 7
  * bits (sx = max|x| / 63, values in [-63, 63]) and multiplies with vpmaddubsw, whose saturating
- * int16 pairs (wq + 128) x then stay exact (|.| <= 2 * 255 * 63 < 2^15) — what PyTorch's fbgemm does
- * without VNNI (reduce_range; ONNX Runtime's option of that name takes 7-bit weights), 1.6-1.7x the exact 8-bit AVX2 kernel's
- * speed (BENCHMARKS.md) for twice the activation rounding step. Its results are the reference's
- * with act_max 63, bitwise (xf_gemm_i8_u7). XF_I8_EXACT=1 in the environment keeps 8-bit
- * activations there (the exact vpmaddwd kernel: the same bits as every other ISA).
+ * int16 pairs (wq + 128) x then stay exact (|.| <= 2 * 255 * 63 < 2^15) — what PyTorch's fbgemm
+ * does without VNNI (reduce_range; ONNX Runtime's option of that name takes 7-bit weights), at
+ * 1.6-1.7x the exact 8-bit AVX2 kernel's speed (BENCHMARKS.md) for twice the activation rounding
+ * step. Its results are the reference's with act_max 63, bitwise (xf_gemm_i8_u7). XF_I8_EXACT=1
+ * in the environment keeps 8-bit activations there (the exact vpmaddwd kernel: the same bits as
+ * every other ISA).
  *
  * Weights are stored packed for the micro-kernels as unsigned bytes wq + 128: panels of 32 output
  * channels, k in groups of 4 (byte ((p * Kq + k4) * 32 + j) * 4 + b holds
