@@ -45,6 +45,13 @@ err_has "unknown command 'frobnicate'"
 run 2 "$X" --frobnicate
 err_has "unknown option"
 run 2 "$X" help frobnicate
+# the kernels' environment variables: a misspelt value is an error, not ignored
+run 2 env XF_ISA=generic "$X" info "$model"
+err_has "XF_ISA='generic' is not one of scalar, avx2, avxvnni, avx512"
+run 2 env XF_I8_EXACT=yes "$X" tokenize --text hi
+err_has "XF_I8_EXACT='yes' is not 0 or 1"
+run 0 "$X" --help
+out_has "XF_I8_EXACT=1"
 for cmd in embed tokenize similarity info; do
   run 2 "$X" "$cmd" --no-such-option
   err_has "unknown option '--no-such-option'"

@@ -2,6 +2,7 @@
  * handles the global --help, --version and `help CMD`. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -81,8 +82,31 @@ static void main_help(FILE *f) {
           "\n",
           f);
     cli_help_models(f);
-    fputc('\n', f);
+    fputs("\n"
+          "Environment:\n"
+          "  XF_ISA=scalar|avx2|avxvnni|avx512  run a lower instruction set's kernels than the CPU's\n"
+          "                  (for comparisons; avx512 leaves AMX out, avx2 AVX-VNNI)\n"
+          "  XF_I8_EXACT=1   --weights int8 on a CPU without VNNI: 8-bit activations (the bits of\n"
+          "                  the VNNI machines) instead of the faster 7-bit default\n"
+          "  XFMR_MODELS, XFMR_EVAL_DATA, XFMR_API_KEY: see above, `eval --help`, `serve --help`\n"
+          "\n",
+          f);
     cli_help_exit_codes(f);
+}
+
+/* The kernels' environment variables, checked before any command runs: a misspelt value would
+ * otherwise be ignored silently and a comparison run on the wrong kernels. */
+static int check_environment(void) {
+    static const char *const isas[] = {"scalar", "avx2", "avxvnni", "avx512"};
+    const char *isa = getenv("XF_ISA"), *exact = getenv("XF_I8_EXACT");
+    if (isa && *isa) {
+        int ok = 0;
+        for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) ok |= !strcmp(isa, isas[k]);
+        if (!ok) return cli_usage_error(NULL, "XF_ISA='%s' is not one of scalar, avx2, avxvnni, avx512", isa);
+    }
+    if (exact && *exact && strcmp(exact, "0") && strcmp(exact, "1"))
+        return cli_usage_error(NULL, "XF_I8_EXACT='%s' is not 0 or 1", exact);
+    return CLI_EXIT_OK;
 }
 
 static int version(void) {
@@ -118,6 +142,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(a, "-V") || !strcmp(a, "--version")) return version();
     if (!strcmp(a, "help")) return help_command(argc, argv);
+    const int env = check_environment();
+    if (env != CLI_EXIT_OK) return env;
     const cli_command *c = find_command(a);
     if (!c) {
         if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s'", a);
