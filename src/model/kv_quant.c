@@ -64,8 +64,10 @@ void xf_kv_q4_block(const float *x, size_t stride, size_t n, uint8_t *dst) {
     }
 }
 
-static inline float q4_at(const uint8_t *blk, size_t i) {
-    return half_at(blk + 2) + half_at(blk) * (float)((blk[4 + i / 2] >> (4 * (i & 1))) & 15);
+/* Value i of a q4 block whose scale and minimum (half_at(blk), half_at(blk + 2)) are sc and mn:
+ * callers read those once per block. */
+static inline float q4_at(const uint8_t *blk, float sc, float mn, size_t i) {
+    return mn + sc * (float)((blk[4 + i / 2] >> (4 * (i & 1))) & 15);
 }
 
 void xf_kv_q4_seal(xf_kv_layer *L) {
@@ -87,11 +89,17 @@ void xf_kv_tile(const void *layer, int values, size_t j0, size_t nk, size_t col,
     size_t r = 0;
     if (L->type == XF_KV_Q4 && !values) { /* the key groups (per channel) in the tile, then the residual */
         for (; r < nk && j0 + r < L->nq; r++) memset(dst + r * dp + dh, 0, (dp - dh) * sizeof *dst);
-        for (size_t c = 0; c < dh && r; c++)
-            for (size_t i = 0; i < r; i++) {
-                const size_t j = j0 + i;
-                dst[i * dp + c] = q4_at(base + (j / XF_KV_QBLOCK * d + col + c) * XF_KV_Q4_BYTES, j % XF_KV_QBLOCK);
+        /* per run of slots in one group and channel: its scale and minimum once (q4_at's values) */
+        for (size_t i0 = 0; i0 < r;) {
+            const size_t j = j0 + i0, g = j / XF_KV_QBLOCK, run = XF_KV_QBLOCK - j % XF_KV_QBLOCK;
+            const size_t i1 = i0 + run < r ? i0 + run : r;
+            for (size_t c = 0; c < dh; c++) {
+                const uint8_t *blk = base + (g * d + col + c) * XF_KV_Q4_BYTES;
+                const float sc = half_at(blk), mn = half_at(blk + 2);
+                for (size_t i = i0; i < i1; i++) dst[i * dp + c] = q4_at(blk, sc, mn, (j0 + i) % XF_KV_QBLOCK);
             }
+            i0 = i1;
+        }
     }
     for (; r < nk; r++) {
         const size_t j = j0 + r;
@@ -100,9 +108,11 @@ void xf_kv_tile(const void *layer, int values, size_t j0, size_t nk, size_t col,
             memcpy(o, (values ? L->rv : L->rk) + (j - L->nq) * d + col, dh * sizeof *o);
         } else if (L->type == XF_KV_Q4) {
             const uint8_t *row = base + j * rb;
-            for (size_t c = 0; c < dh; c++) {
-                const size_t e = col + c;
-                o[c] = q4_at(row + e / XF_KV_QBLOCK * XF_KV_Q4_BYTES, e % XF_KV_QBLOCK);
+            for (size_t c = 0; c < dh;) { /* a block's scale and minimum once for its run of columns */
+                const size_t e = col + c, b = e / XF_KV_QBLOCK, end = (b + 1) * XF_KV_QBLOCK - col;
+                const uint8_t *blk = row + b * XF_KV_Q4_BYTES;
+                const float sc = half_at(blk), mn = half_at(blk + 2);
+                for (; c < dh && c < end; c++) o[c] = q4_at(blk, sc, mn, (col + c) % XF_KV_QBLOCK);
             }
         } else if (L->type == XF_KV_Q8) {
             const uint8_t *row = base + j * rb;
