@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dtype.h"
 #include "core/threadpool.h"
 #include "harness.h"
 #include "kernels/cpu.h"
@@ -208,6 +209,28 @@ static void test_argmax(void) {
         }
 }
 
+/* Every IEEE half to float through the row converter at this ISA level: bitwise core/dtype.h's
+ * xf_f16_to_f32 (NaN for NaN), in a row of odd length (the vector loop and its tail). */
+static void test_f16_row(void) {
+    const size_t n = 65535;
+    uint16_t *h = malloc(n * sizeof *h);
+    float *f = malloc(n * sizeof *f);
+    for (size_t i = 0; i < n; i++) h[i] = (uint16_t)(i + 1);
+    xf_f16_to_f32_row(h, n, f);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float want = xf_f16_to_f32(h[i]);
+        bad += isnan(want) ? !isnan(f[i]) : memcmp(&want, &f[i], sizeof want) != 0;
+    }
+    CHECK_MSG(bad == 0, "xf_f16_to_f32_row at %s: %zu of %zu halves differ from xf_f16_to_f32",
+              xf_isa_level_name(xf_isa_level()), bad, n);
+    float z;
+    const uint16_t zero = 0;
+    xf_f16_to_f32_row(&zero, 1, &z);
+    CHECK(z == 0.0f && !signbit(z));
+    free(h), free(f);
+}
+
 int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
@@ -227,6 +250,7 @@ int main(void) {
         test_ops();
         test_decoder_ops(pool2);
         test_argmax();
+        test_f16_row();
     }
     xf_isa_cap(XF_ISA_AVX512);
     printf("row kernels checked at ISA levels %s and below; this CPU: %s\n", xf_isa_level_name(top), xf_cpu_features());

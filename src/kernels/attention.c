@@ -16,6 +16,7 @@
 
 #include "kernels/attention_tiles.h"
 #include "kernels/cpu.h"
+#include "kernels/ops.h"
 #include "kernels/simd.h"
 
 #define BK XF_ATTN_KEYS
@@ -99,7 +100,7 @@ static inline float h2f(uint16_t h) {
  * dst [nk][dp], zero padded. */
 static void halves_to_tile(const uint16_t *src, size_t ld, size_t nk, size_t dh, size_t dp, float *dst) {
     for (size_t j = 0; j < nk; j++) {
-        for (size_t d = 0; d < dh; d++) dst[j * dp + d] = h2f(src[j * ld + d]);
+        xf_f16_to_f32_row(src + j * ld, dh, dst + j * dp);
         for (size_t d = dh; d < dp; d++) dst[j * dp + d] = 0.0f;
     }
 }

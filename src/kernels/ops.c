@@ -1,4 +1,5 @@
-/* ops.c — fp32 row operations (LayerNorm, RMSNorm, GELU, SiLU, residual add, L2 norm). GELU and
+/* ops.c — fp32 row operations (LayerNorm, RMSNorm, GELU, SiLU, residual add, L2 norm, half rows to
+ * float). GELU and
  * the norms are vectorized (polynomial exp/erf from simd.h) with scalar libm twins (*_ref);
  * the norms sum in 8 float lanes in a fixed order; their references accumulate in double. */
 #include "kernels/ops.h"
@@ -6,7 +7,28 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/dtype.h"
+#include "kernels/cpu.h"
 #include "kernels/simd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx2,f16c"))) static void f16_row_f16c(const uint16_t *src, size_t n, float *dst) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + i))));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
+}
+#endif
+
+void xf_f16_to_f32_row(const uint16_t *src, size_t n, float *dst) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (xf_isa_level() >= XF_ISA_AVX2) {
+        f16_row_f16c(src, n, dst);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) dst[i] = xf_f16_to_f32(src[i]);
+}
 
 /* Sum of v[0..n) and of (v - c)^2 with 8 lanes (fixed order: every caller gets the same bits). */
 XF_INLINE float sum8(const float *v, size_t n) {

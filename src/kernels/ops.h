@@ -4,6 +4,7 @@
 #define XF_KERNELS_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* y = LayerNorm(x) * gamma + beta, per row (biased variance, as PyTorch); beta NULL: no bias. x and y
  * may alias. */
@@ -33,6 +34,10 @@ void xf_gelu_erf_ref(float *x, size_t count);
  * "gelu_new", PyTorch's approximate="tanh"), computed as x / (1 + e^(-2u)). _ref: libm tanhf. */
 void xf_gelu_tanh(float *x, size_t count);
 void xf_gelu_tanh_ref(float *x, size_t count);
+/* dst[i] = src[i] for n IEEE halves (exact): F16C's vcvtph2ps at the AVX2 level (which requires
+ * F16C), else core/dtype.h's xf_f16_to_f32 — the same floats (signalling NaNs come back quiet
+ * from F16C). */
+void xf_f16_to_f32_row(const uint16_t *src, size_t n, float *dst);
 /* x = x / max(||x||_2, eps), as torch.nn.functional.normalize. */
 void xf_l2_normalize(float *x, size_t n, float eps);
 

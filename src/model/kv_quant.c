@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/dtype.h"
+#include "kernels/ops.h"
 #include "model/kv_cache.h"
 
 static float half_at(const uint8_t *p) {
@@ -123,7 +124,7 @@ void xf_kv_tile(const void *layer, int values, size_t j0, size_t nk, size_t col,
                 for (; c < dh && c < end; c++) o[c] = s * (float)(int8_t)blk[2 + (col + c) % XF_KV_QBLOCK];
             }
         } else if (L->type == XF_KV_F16) {
-            for (size_t c = 0; c < dh; c++) o[c] = xf_f16_to_f32(((const uint16_t *)base)[j * d + col + c]);
+            xf_f16_to_f32_row((const uint16_t *)base + j * d + col, dh, o);
         } else {
             memcpy(o, (const float *)base + j * d + col, dh * sizeof *o);
         }
