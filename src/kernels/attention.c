@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dtype.h"
 #include "kernels/attention_tiles.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
@@ -82,18 +83,6 @@ static inline int sees_block(const xf_attn_problem *p, size_t t, size_t j0, size
 /* Whether query t of key/value head g reads key j's block under a block-sparse selection. */
 static inline int tile_reads(const xf_attn_problem *p, size_t g, size_t t, size_t j) {
     return !p->kblocks || p->kblocks[(g * p->kblocks_nqt + t / BK) * p->kblocks_ld + j / BK];
-}
-
-static inline float h2f(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
-    if (e == 0) {
-        float f = (float)m * 0x1p-24f; /* zero or subnormal: exact */
-        return sign ? -f : f;
-    }
-    bits = sign | (e == 31 ? 0x7f800000u | (m << 13) : ((e + 112u) << 23) | (m << 13));
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
 }
 
 /* Rows [j0, j0 + nk) of a half-precision K or V block (columns koff.., stride ld) into floats
@@ -393,7 +382,7 @@ static inline float kv_at(const xf_attn_problem *p, int values, size_t j, size_t
     const size_t ld = values ? p->ldv : p->ldk;
     float x;
     if (p->kv_tile) return p->kv_tile(p->kv_ctx, values, j, 1, col, 1, 1, &x), x;
-    return p->kv_f16 ? h2f(((const uint16_t *)base)[j * ld + col]) : ((const float *)base)[j * ld + col];
+    return p->kv_f16 ? xf_f16_to_f32(((const uint16_t *)base)[j * ld + col]) : ((const float *)base)[j * ld + col];
 }
 
 void xf_attention_keys(const xf_attn_problem *p, size_t j0, size_t nk, size_t col, size_t dh, float *dst) {
