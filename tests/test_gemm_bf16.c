@@ -119,6 +119,33 @@ static void test_shapes(xf_pool *pool2) {
            xf_bf16_isa_supported(XF_BF16_AMX) ? "present (checked within the bound of the exact sum)" : "absent");
 }
 
+/* Q, K and V at once (xf_matmul_bf16_many): bitwise three xf_matmul_bf16 calls (rows split between
+ * threads, T 45; the channel-split fallback, T 3). */
+static void test_many(xf_pool *pool2) {
+    const size_t K = 96, N[3] = {64, 33, 100}, Ts[] = {3, 45};
+    for (size_t c = 0; c < 2; c++) {
+        const size_t T = Ts[c];
+        float *X = xf_t_randv(T * K, 1.0f), *Y1[3];
+        xf_panel_op ops[3];
+        for (int q = 0; q < 3; q++) {
+            float *W = xf_t_randv(N[q] * K, 1.0f), *b = q == 1 ? NULL : xf_t_randv(N[q], 1.0f);
+            uint8_t *P = xf_aligned_alloc(xf_bf16_packed_bytes(N[q], K));
+            xf_bf16_pack(W, K, N[q], K, P);
+            free(W);
+            ops[q] = (xf_panel_op){P, NULL, b, calloc(T * N[q], 4), N[q], N[q]};
+            Y1[q] = calloc(T * N[q], 4);
+            xf_matmul_bf16(pool2, X, K, T, P, b, Y1[q], N[q], N[q], K);
+        }
+        xf_matmul_bf16_many(pool2, 3, ops, X, K, T, K);
+        for (int q = 0; q < 3; q++) {
+            CHECK_MSG(memcmp(ops[q].Y, Y1[q], T * N[q] * 4) == 0, "bf16 many T=%zu: product %d differs from one by one", T,
+                      q);
+            free(Y1[q]), free(ops[q].Y), free((void *)ops[q].packed), free((void *)ops[q].bias);
+        }
+        free(X);
+    }
+}
+
 /* The vectorized row rounding gives xf_f32_to_bf16's bits at every level: ties, carries into the
  * exponent, FLT_MAX to inf, infinities, NaNs (kept NaN), subnormals, signed zeros. */
 static void test_round_row(void) {
@@ -149,6 +176,7 @@ int main(void) {
     test_round_row();
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
     test_shapes(pool2);
+    test_many(pool2);
     xf_pool_free(pool2);
     return xf_t_report();
 }

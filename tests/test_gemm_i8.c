@@ -142,6 +142,38 @@ static void test_rounding_ties(int act_max) {
     free(X), free(W), free(R), free(Y), free(P), free(sw);
 }
 
+/* Q, K and V at once (xf_matmul_i8_many): bitwise three xf_matmul_i8 calls, with rows split between
+ * threads (T large) and with the channel-split fallback (T small). */
+static void test_many(xf_pool *pool2) {
+    const size_t K = 200, N[3] = {64, 33, 100}, Ts[] = {3, 45};
+    for (size_t c = 0; c < 2; c++) {
+        const size_t T = Ts[c];
+        float *X = malloc(T * K * 4);
+        for (size_t i = 0; i < T * K; i++) X[i] = xf_t_frand();
+        xf_panel_op ops[3];
+        float *W[3], *Y1[3];
+        for (int q = 0; q < 3; q++) {
+            W[q] = malloc(N[q] * K * 4);
+            for (size_t i = 0; i < N[q] * K; i++) W[q][i] = xf_t_frand();
+            uint8_t *P = xf_aligned_alloc(xf_i8_packed_bytes(N[q], K));
+            float *sw = malloc(N[q] * 4), *b = malloc(N[q] * 4);
+            for (size_t i = 0; i < N[q]; i++) b[i] = xf_t_frand();
+            xf_i8_quantize_pack(W[q], K, N[q], K, P, sw);
+            ops[q] = (xf_panel_op){P, sw, q == 1 ? NULL : b, calloc(T * N[q], 4), N[q], N[q]};
+            Y1[q] = calloc(T * N[q], 4);
+            xf_matmul_i8(pool2, X, K, T, P, sw, ops[q].bias, Y1[q], N[q], N[q], K);
+            if (q == 1) free(b);
+        }
+        xf_matmul_i8_many(pool2, 3, ops, X, K, T, K);
+        for (int q = 0; q < 3; q++) {
+            CHECK_MSG(memcmp(ops[q].Y, Y1[q], T * N[q] * 4) == 0, "i8 many T=%zu: product %d differs from one by one", T, q);
+            free(W[q]), free(Y1[q]), free(ops[q].Y), free((void *)ops[q].packed), free((void *)ops[q].scale);
+            free((void *)ops[q].bias);
+        }
+        free(X);
+    }
+}
+
 int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
@@ -149,6 +181,7 @@ int main(void) {
     test_rounding_ties(127);
     test_rounding_ties(63);
     test_shapes(pool2);
+    test_many(pool2);
     xf_pool_free(pool2);
     return xf_t_report();
 }

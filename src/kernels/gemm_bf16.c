@@ -225,3 +225,12 @@ void xf_matmul_bf16(xf_pool *pool, const float *X, size_t ldx, size_t T, const u
                     float *Y, size_t ldy, size_t N, size_t K) {
     xf_panel_matmul(pool, &k_bf16[xf_bf16_isa_best()], X, ldx, T, packed, NULL, bias, Y, ldy, N, K);
 }
+
+void xf_matmul_bf16_many(xf_pool *pool, size_t n, const xf_panel_op *ops, const float *X, size_t ldx, size_t T,
+                         size_t K) {
+    xf_panel_op o[XF_PANEL_MANY];
+    for (size_t q = 0; q < n && q < XF_PANEL_MANY; q++) o[q] = ops[q], o[q].scale = NULL;
+    if (n > XF_PANEL_MANY)
+        for (size_t q = 0; q < n; q++) xf_matmul_bf16(pool, X, ldx, T, ops[q].packed, ops[q].bias, ops[q].Y, ops[q].ldy, ops[q].N, K);
+    else xf_panel_matmul_many(pool, &k_bf16[xf_bf16_isa_best()], n, o, X, ldx, T, K);
+}

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/threadpool.h"
+#include "kernels/gemm_panel.h"
 
 typedef enum xf_bf16_isa { XF_BF16_GENERIC = 0, XF_BF16_AVX512, XF_BF16_AMX, XF_BF16_ISA_COUNT } xf_bf16_isa;
 int xf_bf16_isa_supported(xf_bf16_isa isa);
@@ -46,5 +47,9 @@ void xf_gemm_bf16_ref(const float *X, size_t ldx, size_t T, const float *W, size
 /* The whole product over the pool. */
 void xf_matmul_bf16(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed, const float *bias,
                     float *Y, size_t ldy, size_t N, size_t K);
+/* n (<= XF_PANEL_MANY) such products of the same rows X [T, K] (ops' scales unused): the rows
+ * rounded once for all of them; bitwise n xf_matmul_bf16 calls. */
+void xf_matmul_bf16_many(xf_pool *pool, size_t n, const xf_panel_op *ops, const float *X, size_t ldx, size_t T,
+                         size_t K);
 
 #endif

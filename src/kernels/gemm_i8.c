@@ -584,8 +584,16 @@ void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t
     }
 }
 
+static const xf_panel_kernel *matmul_kernel(void) {
+    return xf_i8_act_max() == 63 ? u7_kernel() : &k_i8[xf_i8_isa_best()];
+}
+
 void xf_matmul_i8(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed, const float *scale,
                   const float *bias, float *Y, size_t ldy, size_t N, size_t K) {
-    xf_panel_matmul(pool, xf_i8_act_max() == 63 ? u7_kernel() : &k_i8[xf_i8_isa_best()], X, ldx, T, packed, scale, bias, Y,
-                    ldy, N, K);
+    xf_panel_matmul(pool, matmul_kernel(), X, ldx, T, packed, scale, bias, Y, ldy, N, K);
+}
+
+void xf_matmul_i8_many(xf_pool *pool, size_t n, const xf_panel_op *ops, const float *X, size_t ldx, size_t T,
+                       size_t K) {
+    xf_panel_matmul_many(pool, matmul_kernel(), n, ops, X, ldx, T, K);
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/threadpool.h"
+#include "kernels/gemm_panel.h"
 
 #define XF_I8_GROUP 64    /* inputs per activation scale */
 #define XF_I8_MAX_K 65532 /* widest input a row of int8 activations may have */
@@ -77,5 +78,9 @@ void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t
 void xf_i8_unpack_rows(const uint8_t *packed, const float *scale, size_t K, size_t r0, size_t r1, float *out);
 void xf_matmul_i8(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed,
                   const float *scale, const float *bias, float *Y, size_t ldy, size_t N, size_t K);
+/* n (<= XF_PANEL_MANY) such products of the same rows X [T, K] (ops: packed weights, scales, bias,
+ * outputs): the rows quantized once for all of them; bitwise n xf_matmul_i8 calls. */
+void xf_matmul_i8_many(xf_pool *pool, size_t n, const xf_panel_op *ops, const float *X, size_t ldx, size_t T,
+                       size_t K);
 
 #endif

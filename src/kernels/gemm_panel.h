@@ -36,6 +36,16 @@ typedef struct xf_panel_kernel {
     void (*prepare)(const float *x, size_t K, void *row, float *sx, int32_t *xs);
 } xf_panel_kernel;
 
+/* One product of a batch sharing its activations (xf_panel_matmul_many): packed weights of N
+ * channels, their scales and bias (NULL when none), output Y [T, N] of row stride ldy. */
+typedef struct xf_panel_op {
+    const uint8_t *packed;
+    const float *scale, *bias;
+    float *Y;
+    size_t ldy, N;
+} xf_panel_op;
+#define XF_PANEL_MANY 4 /* products per batch at most */
+
 /* Rows [0, T) x output channels [n0, n1) with kernel pk (single thread). scratch: bytes for the
  * prepared rows (NULL: a 64 KiB stack buffer). */
 void xf_panel_gemm(const xf_panel_kernel *pk, const float *X, size_t ldx, size_t T, const uint8_t *packed,
@@ -45,5 +55,10 @@ void xf_panel_gemm(const xf_panel_kernel *pk, const float *X, size_t ldx, size_t
 void xf_panel_matmul(xf_pool *pool, const xf_panel_kernel *pk, const float *X, size_t ldx, size_t T,
                      const uint8_t *packed, const float *scale, const float *bias, float *Y, size_t ldy, size_t N,
                      size_t K);
+/* n products of the same rows X [T, K] (Q, K and V; gate and up): each block of rows prepared
+ * (quantized) once for all of them, rows split between the threads; with few rows (or n >
+ * XF_PANEL_MANY) one xf_panel_matmul each. The bits of n xf_panel_matmul calls either way. */
+void xf_panel_matmul_many(xf_pool *pool, const xf_panel_kernel *pk, size_t n, const xf_panel_op *ops, const float *X,
+                          size_t ldx, size_t T, size_t K);
 
 #endif

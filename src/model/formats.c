@@ -304,9 +304,23 @@ static void ggml_as(xf_pool *pool, const xf_weight *w, const float *bias, const 
     else ggml_float(pool, w, bias, X, T, path_t, Y);
 }
 
-int xf_format_r16_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
-                       size_t T, size_t path_t, float *const *Y) {
+/* int8 / bf16 panels of the same format and inputs: one preparation of the rows for all. */
+static int panel_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
+                      size_t T, float *const *Y) {
+    xf_panel_op ops[4];
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i]->data || w[i]->fmt != w[0]->fmt || w[i]->cols != w[0]->cols) return 0;
+        ops[i] = (xf_panel_op){w[i]->data, w[i]->scale, bias[i], Y[i], w[i]->rows, w[i]->rows};
+    }
+    if (w[0]->fmt == &xf_fmt_i8) xf_matmul_i8_many(pool, n, ops, X, w[0]->cols, T, w[0]->cols);
+    else xf_matmul_bf16_many(pool, n, ops, X, w[0]->cols, T, w[0]->cols);
+    return 1;
+}
+
+int xf_format_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
+                   size_t T, size_t path_t, float *const *Y) {
     if (n < 2 || n > 4) return 0;
+    if (w[0]->fmt == &xf_fmt_i8 || w[0]->fmt == &xf_fmt_bf16) return panel_many(pool, n, w, bias, X, T, Y);
     xf_r16_op ops[4];
     for (size_t i = 0; i < n; i++) {
         if (!w[i]->data || !w[i]->fmt->block_rows || w[i]->cols != w[0]->cols || !ggml_takes_q8(w[i], T > path_t ? T : path_t))

@@ -76,9 +76,10 @@ const xf_format *xf_format_ggml(int ggml_type);
 const xf_format *xf_format_r16(int ggml_type);
 /* The products of n (2 .. 4) weights on the same rows X [T, cols] as xf_linear_as(path_t) gives them,
  * in one pass over the pool, when each is a repacked layout (r16) whose product quantizes its
- * activations, with the same inputs: returns 1 (Y[i] = X w[i]^T + bias[i] bitwise as one by one),
- * else 0 having done nothing. */
-int xf_format_r16_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
+ * activations, or all are int8 (or all bf16) panels, with the same inputs: the activations
+ * quantized (rounded) once; returns 1 (Y[i] = X w[i]^T + bias[i] bitwise as one by one), else 0
+ * having done nothing. */
+int xf_format_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
                        size_t T, size_t path_t, float *const *Y);
 /* The entry named name ("f32", "i8", "Q4_K", ...; case-insensitive), NULL if none. */
 const xf_format *xf_format_by_name(const char *name);

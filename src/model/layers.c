@@ -41,7 +41,7 @@ void xf_linears_as(xf_pool *pool, size_t n, const xf_linear_w *const *l, const f
         plain = !l[i]->in_sq && !l[i]->in_abs && !l[i]->in_gram && !l[i]->out_gram;
         w[i] = &l[i]->w, b[i] = (const float *)l[i]->b.data;
     }
-    if (plain && xf_format_r16_many(pool, n, w, b, X, T, path_t, Y)) return;
+    if (plain && xf_format_many(pool, n, w, b, X, T, path_t, Y)) return;
     for (size_t i = 0; i < n; i++) xf_linear_as(pool, l[i], X, T, path_t, Y[i]);
 }
 

@@ -21,7 +21,7 @@ void xf_linear(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, fl
  * the natural product of T rows for a format without mm_as (xf_linear_exact_as says which). */
 void xf_linear_as(xf_pool *pool, const xf_linear_w *l, const float *X, size_t T, size_t path_t, float *Y);
 /* xf_linear_as of n linear layers on the same X (Q / K / V, gate / up) into Y[i]: the same bits,
- * in one pass over the pool where their formats allow (formats.h's xf_format_r16_many). */
+ * in one pass over the pool where their formats allow (formats.h's xf_format_many). */
 void xf_linears_as(xf_pool *pool, size_t n, const xf_linear_w *const *l, const float *X, size_t T, size_t path_t,
                    float *const *Y);
 /* 1 when every linear layer of the plan's blocks honours path_t in xf_linear_as (no calibration
