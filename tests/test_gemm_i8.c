@@ -104,9 +104,18 @@ static void test_rounding_ties(int act_max) {
     const size_t T = 6, N = 40, K = 200;
     float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *R = calloc(T * N, 4), *Y = calloc(T * N, 4);
     size_t found = 0;
-    for (size_t t = 0; t < T; t++)
+    const size_t ng = (K + XF_I8_GROUP - 1) / XF_I8_GROUP;
+    float ginv[(200 + XF_I8_GROUP - 1) / XF_I8_GROUP], unit;
+    int32_t mu[(200 + XF_I8_GROUP - 1) / XF_I8_GROUP];
+    for (size_t t = 0; t < T; t++) {
+        /* each group's largest |x| sets its scale: 1 / inv, where inv is what the quantizer multiplies
+         * by (m / act_max; with 63, the two-level scale of gemm_i8.h) */
+        for (size_t g = 0; g < ng; g++) ginv[g] = 1.3f + 0.37f * (float)(t + g);
+        if (act_max == 63) xf_i8_u7_scales(ng, K, ginv, mu, &unit);
+        else
+            for (size_t g = 0; g < ng; g++) ginv[g] = 1.0f / (ginv[g] / (float)act_max);
         for (size_t k0 = 0; k0 < K; k0 += XF_I8_GROUP) {
-            const float m = 1.3f + 0.37f * (float)(t + k0 / XF_I8_GROUP), s = m / (float)act_max, inv = 1.0f / s;
+            const float m = 1.3f + 0.37f * (float)(t + k0 / XF_I8_GROUP), inv = ginv[k0 / XF_I8_GROUP], s = 1.0f / inv;
             X[t * K + k0] = (t & 1) ? -m : m; /* sets the group's scale */
             for (size_t k = k0 + 1; k < k0 + XF_I8_GROUP && k < K; k++) {
                 const float half = (float)(k % (size_t)(act_max - 20)) + 0.5f, sg = (k & 2) ? -1.0f : 1.0f;
@@ -122,6 +131,7 @@ static void test_rounding_ties(int act_max) {
                 X[t * K + k] = sg * best;
             }
         }
+    }
     CHECK_MSG(found > T * K / 4, "only %zu rounding ties constructed", found);
     for (size_t i = 0; i < N * K; i++) W[i] = xf_t_frand();
     uint8_t *P = xf_aligned_alloc(xf_i8_packed_bytes(N, K));
@@ -140,6 +150,41 @@ static void test_rounding_ties(int act_max) {
                       xf_i8_isa_name((xf_i8_isa)isa));
         }
     free(X), free(W), free(R), free(Y), free(P), free(sw);
+}
+
+/* Wide rows at the int32 limit: every activation and weight at its extreme (7-bit: the largest sums
+ * the multiples allow) up to XF_I8_MAX_K inputs, against the reference's 64-bit sums. */
+static void test_u7_extremes(void) {
+    const size_t Ks[] = {1536, 20000, 65532}, T = 4, N = 32;
+    for (size_t c = 0; c < sizeof Ks / sizeof Ks[0]; c++) {
+        const size_t K = Ks[c];
+        float *X = malloc(T * K * 4), *W = malloc(N * K * 4), *R = calloc(T * N, 4), *Y = calloc(T * N, 4);
+        for (size_t t = 0; t < T; t++)
+            for (size_t k = 0; k < K; k++) /* row 2: an all-zero group; row 3: groups of tiny values */
+                X[t * K + k] = t == 2 && k / 64 == 1 ? 0.0f : t == 3 && k % 64 ? 1e-3f : (t & 1) ? -2.0f : 2.0f;
+        for (size_t o = 0; o < N; o++)
+            for (size_t k = 0; k < K; k++) W[o * K + k] = (o & 1) ? -0.5f : 0.5f;
+        uint8_t *P = xf_aligned_alloc(xf_i8_packed_bytes(N, K));
+        float *sw = malloc(N * 4);
+        xf_i8_quantize_pack(W, K, N, K, P, sw);
+        xf_gemm_i8_ref(X, K, T, W, K, NULL, R, N, N, K, 63);
+        xf_gemm_i8_u7(X, K, T, P, sw, NULL, Y, N, 0, N, K, NULL, 0);
+        CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 u7 K=%zu (mult_max %d): extreme rows differ from the reference", K,
+                  xf_i8_u7_mult_max(K));
+        CHECK_MSG(fabsf(R[0] - 2.0f * 0.5f * (float)K) < 1e-3f * (float)K, "i8 u7 K=%zu: %g, expected %g", K, R[0],
+                  (double)K);
+        /* and every ISA's 8-bit kernel on the same wide rows (the exact AVX2 kernel's int16 rows of
+         * 131 KB at K 65532 do not fit the 64 KiB a NULL scratch gets: a heap buffer then) */
+        xf_gemm_i8_ref(X, K, T, W, K, NULL, R, N, N, K, 127);
+        for (int isa = 0; isa < XF_I8_ISA_COUNT; isa++) {
+            if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;
+            memset(Y, 0, T * N * 4);
+            xf_gemm_i8_isa((xf_i8_isa)isa, X, K, T, P, sw, NULL, Y, N, 0, N, K, NULL, 0);
+            CHECK_MSG(memcmp(Y, R, T * N * 4) == 0, "i8 %s K=%zu: extreme rows differ from the reference",
+                      xf_i8_isa_name((xf_i8_isa)isa), K);
+        }
+        free(X), free(W), free(R), free(Y), free(P), free(sw);
+    }
 }
 
 /* Q, K and V at once (xf_matmul_i8_many): bitwise three xf_matmul_i8 calls, with rows split between
@@ -182,6 +227,7 @@ int main(void) {
     test_rounding_ties(63);
     test_shapes(pool2);
     test_many(pool2);
+    test_u7_extremes();
     xf_pool_free(pool2);
     return xf_t_report();
 }

@@ -226,6 +226,13 @@ void xf_matmul_bf16(xf_pool *pool, const float *X, size_t ldx, size_t T, const u
     xf_panel_matmul(pool, &k_bf16[xf_bf16_isa_best()], X, ldx, T, packed, NULL, bias, Y, ldy, N, K);
 }
 
+size_t xf_bf16_scratch_bytes(size_t K) {
+    size_t b = 0;
+    for (int i = 0; i < XF_BF16_ISA_COUNT; i++)
+        if (k_bf16[i].micro && xf_panel_scratch_bytes(&k_bf16[i], K) > b) b = xf_panel_scratch_bytes(&k_bf16[i], K);
+    return b;
+}
+
 void xf_matmul_bf16_many(xf_pool *pool, size_t n, const xf_panel_op *ops, const float *X, size_t ldx, size_t T,
                          size_t K) {
     xf_panel_op o[XF_PANEL_MANY];

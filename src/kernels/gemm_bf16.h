@@ -45,6 +45,8 @@ void xf_gemm_bf16_isa(xf_bf16_isa isa, const float *X, size_t ldx, size_t T, con
 void xf_gemm_bf16_ref(const float *X, size_t ldx, size_t T, const float *W, size_t ldw, const float *bias, float *Y,
                       size_t ldy, size_t N, size_t K);
 /* The whole product over the pool. */
+/* Per-thread pool scratch bytes the products of rows of K inputs use (formats reserve it at load). */
+size_t xf_bf16_scratch_bytes(size_t K);
 void xf_matmul_bf16(xf_pool *pool, const float *X, size_t ldx, size_t T, const uint8_t *packed, const float *bias,
                     float *Y, size_t ldy, size_t N, size_t K);
 /* n (<= XF_PANEL_MANY) such products of the same rows X [T, K] (ops' scales unused): the rows

@@ -2,7 +2,8 @@
  * quantization and packing, per-row/per-group activation quantization, micro-kernels for
  * AVX-512 VNNI and AVX-VNNI (vpdpbusd on unsigned weights wq + 128 and signed activations,
  * corrected by 128 * the group's activation sum), AVX2 without VNNI (vpmaddwd on activations quantized to int16
- * and zero-extended weights, the same correction; or vpmaddubsw on 7-bit activations) and portable
+ * and zero-extended weights, the same correction; or vpmaddubsw on 7-bit activations with two-level
+ * scales, one int32 sum a row) and portable
  * C, the scalar reference, and the thread-parallel driver. */
 #include "kernels/gemm_i8.h"
 
@@ -154,12 +155,86 @@ XF_NO_CONTRACT XF_INLINE void xf_i8_quantize_groups_body(const float *x, size_t 
 XF_DISPATCH_VOID(xf_i8_quantize_groups,
                  (const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum),
                  (x, K, group, xq, sx, xsum), XF_NO_CONTRACT)
-/* Rows of 7-bit activations, groups of XF_I8_GROUP (the portable side of xf_gemm_i8_u7). */
-XF_NO_CONTRACT XF_INLINE void quantize_row7_body(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
-    quantize_body(x, K, XF_I8_GROUP, 63.0f, xq, NULL, sx, xsum);
+/* ---- 7-bit activations with two-level scales (gemm_i8.h) ---- */
+
+int xf_i8_u7_mult_max(size_t K) {
+    const uint64_t per = 24129u * (uint64_t)ceil4(K); /* 63 x (128 + 255): the kernel's running sum per input */
+    const uint64_t m = 2147483647u / (per ? per : 1);
+    return (int)(m > 127 ? 127 : m < 1 ? 1 : m);
 }
-XF_DISPATCH_VOID(quantize_row7, (const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum), (x, K, xq, sx, xsum),
-                 XF_NO_CONTRACT)
+
+/* The row's unit u and step 63 u (the largest |x| of multiple 1) from its group maxima. */
+static float u7_unit(size_t ng, const float *gmax, int mm, float *step) {
+    float M = 0.0f;
+    for (size_t g = 0; g < ng; g++) M = max2(M, gmax[g]);
+    const float u = M / 63.0f / (float)mm;
+    *step = 63.0f * u;
+    return u;
+}
+
+/* One group: mu = ceil(min(gmax / step, mm)) (at least 1), by truncation (no ceilf call in the
+ * baseline build); 0 for an all-zero group or NaN / inf garbage. Returns 1 / (u mu), or 0. */
+static inline float u7_group(float gmax, float u, float step, int mm, int32_t *mu) {
+    const float r = gmax / step;
+    if (!(u > 0.0f) || !(gmax > 0.0f) || r != r) {
+        *mu = 0;
+        return 0.0f;
+    }
+    const float rc = r < (float)mm ? r : (float)mm;
+    int m = (int)rc;
+    m += (float)m < rc;
+    m = m < 1 ? 1 : m;
+    *mu = m;
+    return 1.0f / (u * (float)m);
+}
+
+XF_NO_CONTRACT void xf_i8_u7_scales(size_t ng, size_t K, float *sx, int32_t *mu, float *unit) {
+    const int mm = xf_i8_u7_mult_max(K);
+    float step;
+    const float u = u7_unit(ng, sx, mm, &step);
+    *unit = u;
+    for (size_t g = 0; g < ng; g++) sx[g] = u7_group(sx[g], u, step, mm, &mu[g]);
+}
+
+/* One group's 7-bit values: x * inv rounded to even, clamped to [-63, 63]; returns their sum. */
+static int32_t quantize_u7_group(const float *x, size_t n, float inv, int8_t *xq) {
+    int32_t t = 0;
+    for (size_t k = 0; k < n; k++) {
+        int8_t q = q8(x[k] * inv);
+        q = q > 63 ? 63 : q < -63 ? -63 : q;
+        xq[k] = q;
+        t += q;
+    }
+    return t;
+}
+
+/* The prepared 7-bit row (both kernels): values xq; for groups g < ng, xs[g] = the multiple mu_g;
+ * sx[ng] = the unit u, xs[ng] = sum_g mu_g x (sum of group g's values) — the correction for the
+ * weights' +128. (sx[g], g < ng: 1 / (u mu_g), scratch.) `sum[g]` holds the group sums. */
+static void u7_finish(size_t ng, const int32_t *sum, float u, float *sx, int32_t *xs) {
+    int64_t c = 0;
+    for (size_t g = 0; g < ng; g++) c += (int64_t)xs[g] * sum[g];
+    sx[ng] = u;
+    xs[ng] = (int32_t)c; /* |c| <= mult_max x K x 63: far inside int32 */
+}
+
+/* The portable 7-bit quantizer (the generic twin of the AVX2 kernel). */
+XF_NO_CONTRACT static void quantize_row7(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xs) {
+    const size_t ng = n_groups(K);
+    int32_t sum[XF_I8_MAX_K / XF_I8_GROUP + 1];
+    for (size_t g = 0; g < ng; g++) {
+        const size_t k0 = g * XF_I8_GROUP, n = K - k0 < XF_I8_GROUP ? K - k0 : XF_I8_GROUP;
+        sx[g] = absmax(x + k0, n);
+    }
+    float u;
+    xf_i8_u7_scales(ng, K, sx, xs, &u);
+    for (size_t g = 0; g < ng; g++) {
+        const size_t k0 = g * XF_I8_GROUP, n = K - k0 < XF_I8_GROUP ? K - k0 : XF_I8_GROUP;
+        sum[g] = quantize_u7_group(x + k0, n, sx[g], xq + k0);
+    }
+    for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
+    u7_finish(ng, sum, u, sx, xs);
+}
 
 void xf_i8_quantize_row(const float *x, size_t K, int8_t *xq, float *sx, int32_t *xsum) {
     xf_i8_quantize_groups(x, K, XF_I8_GROUP, xq, sx, xsum);
@@ -242,6 +317,57 @@ XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2
             else xq[k] = 0;
         }
 }
+/* quantize_row7 with AVX2: a whole group of 64 in eight ymm, max |x| in a first pass over the row
+ * (max is exact in any order), the values in a second (x * inv rounded to even by vcvtps2dq, the
+ * default rounding mode, as q8's nearbyintf; clamped to [-63, 63]): the same bits for finite
+ * inputs. A short last group goes through the portable group code. */
+XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row7_avx2(const float *x, size_t K, int8_t *xq,
+                                                                                float *sx, int32_t *xs) {
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256i lo = _mm256_set1_epi32(-63), hi = _mm256_set1_epi32(63);
+    const size_t ng = n_groups(K), full = K / XF_I8_GROUP;
+    int32_t sum[XF_I8_MAX_K / XF_I8_GROUP + 1];
+    for (size_t g = 0; g < full; g++) {
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < 8; j++) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + g * XF_I8_GROUP + 8 * j), absm));
+        sx[g] = xf_avx2_hmax(m);
+    }
+    if (full < ng) sx[full] = absmax(x + full * XF_I8_GROUP, K - full * XF_I8_GROUP);
+    /* xf_i8_u7_scales, 8 groups at a time: the same IEEE operations (division, truncation,
+     * comparison, conversion), so the same bits */
+    const int mm = xf_i8_u7_mult_max(K);
+    float step;
+    const float u = u7_unit(ng, sx, mm, &step);
+    size_t g8 = 0;
+    if (u > 0.0f)
+        for (; g8 + 8 <= ng; g8 += 8) {
+            const __m256 gm = _mm256_loadu_ps(sx + g8), r = _mm256_div_ps(gm, _mm256_set1_ps(step));
+            const __m256 valid = _mm256_and_ps(_mm256_cmp_ps(gm, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_cmp_ps(r, r, _CMP_ORD_Q));
+            const __m256 rc = _mm256_min_ps(r, _mm256_set1_ps((float)mm)); /* (NaN lanes are not valid) */
+            __m256i m = _mm256_cvttps_epi32(rc);
+            m = _mm256_sub_epi32(m, _mm256_castps_si256(_mm256_cmp_ps(_mm256_cvtepi32_ps(m), rc, _CMP_LT_OQ))); /* +1 */
+            m = _mm256_and_si256(_mm256_max_epi32(m, _mm256_set1_epi32(1)), _mm256_castps_si256(valid));
+            const __m256 inv = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(_mm256_set1_ps(u), _mm256_cvtepi32_ps(m)));
+            _mm256_storeu_si256((__m256i *)(void *)(xs + g8), m);
+            _mm256_storeu_ps(sx + g8, _mm256_and_ps(inv, valid));
+        }
+    for (; g8 < ng; g8++) sx[g8] = u7_group(sx[g8], u, step, mm, &xs[g8]);
+    for (size_t g = 0; g < full; g++) {
+        const float *xg = x + g * XF_I8_GROUP;
+        const __m256 vinv = _mm256_set1_ps(sx[g]);
+        __m256i q[8], s = _mm256_setzero_si256();
+        for (int j = 0; j < 8; j++) {
+            q[j] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xg + 8 * j), vinv)), lo), hi);
+            s = _mm256_add_epi32(s, q[j]);
+        }
+        for (int j = 0; j < 8; j += 4) xf_avx2_store_i8x32(xq + g * XF_I8_GROUP + 8 * j, q[j], q[j + 1], q[j + 2], q[j + 3]);
+        sum[g] = xf_avx2_hsum_i32(s);
+    }
+    if (full < ng)
+        sum[full] = quantize_u7_group(x + full * XF_I8_GROUP, K - full * XF_I8_GROUP, sx[full], xq + full * XF_I8_GROUP);
+    for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
+    u7_finish(ng, sum, u, sx, xs);
+}
 #endif
 
 /* ---- micro-kernels: rows [0, mr) of quantized X (row stride ldq bytes; G group scales and sums
@@ -266,6 +392,32 @@ static void micro_generic(size_t mr, const void *Xq, size_t ldq, const float *sx
             for (size_t j = 0; j < NR; j++) f[j] = fmaf((float)acc[j], sx[i * G + g], f[j]);
         }
         for (size_t j = 0; j < nr; j++) Y[i * ldy + j] = fmaf(f[j], sw[j], bias ? bias[j] : 0.0f);
+    }
+}
+
+/* 7-bit rows (quantize_row7): acc = sum over groups of mu_g x the group's integer dot, one int32
+ * (no overflow: xf_i8_u7_mult_max), then Y = fma((float)acc * u, sw, b). */
+static void micro_generic_u7(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
+                             const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
+                             size_t nr) {
+    const size_t Kq = ceil4(K) / 4, ng = G - 1;
+    for (size_t i = 0; i < mr; i++) {
+        const int8_t *x = (const int8_t *)Xq + i * ldq;
+        int32_t acc[NR] = {0};
+        for (size_t g = 0, k4 = 0; k4 < Kq; g++) {
+            size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
+            int32_t dot[NR] = {0};
+            for (; k4 < e4; k4++) {
+                const uint8_t *b = B + k4 * NR * 4;
+                for (size_t j = 0; j < NR; j++)
+                    for (size_t l = 0; l < 4; l++) dot[j] += ((int32_t)b[4 * j + l] - 128) * x[4 * k4 + l];
+            }
+            for (size_t j = 0; j < NR; j++) acc[j] += xs[i * G + g] * dot[j];
+        }
+        for (size_t j = 0; j < nr; j++) {
+            const float f = (float)acc[j] * sx[i * G + ng];
+            Y[i * ldy + j] = fmaf(f, sw[j], bias ? bias[j] : 0.0f);
+        }
     }
 }
 
@@ -414,8 +566,7 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
  * Same integers, same group-end and final steps in the same order: the bits of every other ISA.
  * Per 32 products one vpdpbusd, against two vpmaddwd + two vpaddd on the AVX2 path.
  * MICRO256(P, T, DP, MRC) defines P_MRC with target attribute T and DP(c, b, a) as the step c +=
- * the 4-byte dot products of unsigned b and signed a (vpdpbusd's); the 7-bit AVX2 kernel below is
- * the same loop with another DP. */
+ * the 4-byte dot products of unsigned b and signed a (vpdpbusd's). */
 #define XF_TAVXVNNI __attribute__((target("avx2,fma,avxvnni")))
 #define MICRO256(P, T, DP, MRC)                                                                         \
     T static void P##_##MRC(const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,      \
@@ -460,20 +611,70 @@ static void micro_avx2(size_t mr, const void *Xq, size_t ldq, const float *sx, c
 #define DPVNNI(c, b, a) _mm256_dpbusd_avx_epi32(c, b, a)
 #define MICROAVXVNNI(MRC) MICRO256(avxvnni, XF_TAVXVNNI, DPVNNI, MRC)
 MICROAVXVNNI(1) MICROAVXVNNI(2) MICROAVXVNNI(3) MICROAVXVNNI(4) MICROAVXVNNI(5) MICROAVXVNNI(6)
-/* AVX2 on 7-bit activations (gemm_i8.h): vpdpbusd as vpmaddubsw (pairs (wq + 128) x, |.| <= 2 *
- * 255 * 63 < 2^15: no saturation) + vpmaddwd by ones + vpaddd, the AVX-VNNI kernel otherwise. Per
- * 320 products (5 rows x 16 channels x 4 inputs): 10 of each, 30 operations (the fp32 GEMM: 40
- * FMAs); 5 rows keep 10 accumulators, two weight vectors, the broadcast, the ones and a temporary in
- * the 16 ymm registers. */
-#define DPU7(c, b, a) _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(b, a), _mm256_set1_epi16(1)))
-#define MICROAVX2U7(MRC) MICRO256(avx2u7, XF_TAVX2, DPU7, MRC)
-MICROAVX2U7(1) MICROAVX2U7(2) MICROAVX2U7(3) MICROAVX2U7(4) MICROAVX2U7(5)
+/* AVX2 on 7-bit rows (quantize_row7_avx2; gemm_i8.h), MRC rows x 16 channels per pass: per 4
+ * inputs of a row, vpmaddubsw (pairs (wq + 128) x, |.| <= 2 * 255 * 63 < 2^15: no saturation) and
+ * vpmaddwd by the group's multiple mu_g (pairs into int32) + vpaddd into one int32 sum per row and
+ * channel for the whole row, started at -128 x sum_g mu_g x_g: no per-group float step (which cost
+ * ~10 % of the time with a float scale per group). 4 rows: 8 sums, 4 multiples, 2 weight vectors,
+ * the broadcast and a temporary fill the 16 ymm registers. Per 32 products 3 operations, against 4
+ * FMAs for the fp32 GEMM's 32. */
+/* Row r's step: c0##r / c1##r += the products of the broadcast 4 inputs with b0 / b1, times m##r. */
+#define U7STEP(r)                                                                                        \
+    do {                                                                                                 \
+        int32_t xv;                                                                                      \
+        memcpy(&xv, (const int8_t *)Xq + (r) * ldq + 4 * k4, 4);                                         \
+        const __m256i a = _mm256_set1_epi32(xv);                                                         \
+        c0##r = _mm256_add_epi32(c0##r, _mm256_madd_epi16(_mm256_maddubs_epi16(b0, a), m##r));           \
+        c1##r = _mm256_add_epi32(c1##r, _mm256_madd_epi16(_mm256_maddubs_epi16(b1, a), m##r));           \
+    } while (0)
+#define U7INIT(r) __m256i c0##r = _mm256_set1_epi32(-128 * xs[(r) * G + ng]), c1##r = c0##r, m##r
+#define U7MU(r) m##r = _mm256_set1_epi16((short)xs[(r) * G + g])
+#define U7OUT(r) u7_out(c0##r, c1##r, sx[(r) * G + ng], sw, bias, Y + (r) * ldy, h, nr)
+/* The end of a row's pass: (float)acc * u, then fma with the channel scales and bias. */
+XF_TAVX2 static inline __attribute__((always_inline)) void u7_out(__m256i c0, __m256i c1, float us, const float *sw,
+                                                                  const float *bias, float *y, size_t h, size_t nr) {
+    const __m256 u = _mm256_set1_ps(us);
+    const __m256 f[2] = {_mm256_mul_ps(_mm256_cvtepi32_ps(c0), u), _mm256_mul_ps(_mm256_cvtepi32_ps(c1), u)};
+    for (size_t q = 0; q < 2 && 16 * h + 8 * q < nr; q++) {
+        const size_t c = 16 * h + 8 * q;
+        avx2_store(f[q], sw + c, bias ? bias + c : NULL, y + c, nr - c);
+    }
+}
+/* ROWS(X) lists X(r) for the kernel's rows; the accumulators are named variables, not an array,
+ * which GCC 12 keeps in registers across the group loop (an array it spills). */
+#define MICROU7(NAME, ROWS)                                                                               \
+    XF_TAVX2 static void NAME(const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,   \
+                              const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y,   \
+                              size_t ldy, size_t nr) {                                                    \
+        const size_t Kq = ceil4(K) / 4, ng = G - 1;                                                       \
+        for (size_t h = 0; h < 2 && 16 * h < nr; h++) {                                                   \
+            const uint8_t *Bh = B + 64 * h;                                                               \
+            ROWS(U7INIT, ;);                                                                              \
+            for (size_t g = 0, k4 = 0; k4 < Kq; g++) {                                                    \
+                const size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;                  \
+                ROWS(U7MU, ;);                                                                            \
+                for (; k4 < e4; k4++) {                                                                   \
+                    const __m256i b0 = _mm256_loadu_si256((const __m256i *)(const void *)(Bh + k4 * 128)); \
+                    const __m256i b1 = _mm256_loadu_si256((const __m256i *)(const void *)(Bh + k4 * 128 + 32)); \
+                    ROWS(U7STEP, ;);                                                                      \
+                }                                                                                         \
+            }                                                                                             \
+            ROWS(U7OUT, ;);                                                                               \
+        }                                                                                                 \
+    }
+#define U7ROWS4(X, S) X(0) S X(1) S X(2) S X(3)
+#define U7ROWS1(X, S) X(0)
+MICROU7(avx2u7_4, U7ROWS4)
+MICROU7(avx2u7_1, U7ROWS1)
 static void micro_avx2u7(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
                          const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
                          size_t nr) {
-    void (*const f[5])(const void *, size_t, const float *, const int32_t *, size_t, const uint8_t *, size_t,
-                       const float *, const float *, float *, size_t, size_t) = {avx2u7_1, avx2u7_2, avx2u7_3, avx2u7_4, avx2u7_5};
-    f[mr >= 1 && mr <= 5 ? mr - 1 : 4](Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr);
+    if (mr == 4) {
+        avx2u7_4(Xq, ldq, sx, xs, G, B, K, sw, bias, Y, ldy, nr);
+        return;
+    }
+    for (size_t i = 0; i < mr; i++) /* the last 1-3 rows of a block */
+        avx2u7_1((const int8_t *)Xq + i * ldq, ldq, sx + i * G, xs + i * G, G, B, K, sw, bias, Y + i * ldy, ldy, nr);
 }
 MICRO6(avxvnni)
 #endif
@@ -484,11 +685,12 @@ static size_t rows16(size_t K) { return 2 * ceil4(K); }
 static size_t panel_bytes(size_t K) { return ceil4(K) * NR; }
 static void prep8(const float *x, size_t K, void *row, float *sx, int32_t *xs) { xf_i8_quantize_row(x, K, row, sx, xs); }
 static void prep7(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row7(x, K, row, sx, xs); }
+static size_t groups_u7(size_t K) { return n_groups(K) + 1; } /* + the unit and the correction */
 #ifdef XF_X86
 static void prep8v(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx512(x, K, row, sx, xs); }
 static void prep8a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, 127, row, NULL, sx, xs); }
 static void prep16a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, 127, NULL, row, sx, xs); }
-static void prep7a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, 63, row, NULL, sx, xs); }
+static void prep7a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row7_avx2(x, K, row, sx, xs); }
 #endif
 
 static const xf_panel_kernel k_i8[XF_I8_ISA_COUNT] = {
@@ -522,9 +724,9 @@ xf_i8_isa xf_i8_isa_best(void) {
 /* 7-bit activations (xf_gemm_i8_u7), outside the ISA table: other numerics, the AVX2 kernel and its
  * portable twin. */
 static const xf_panel_kernel k_i8_u7[2] = {
-    {"generic-u7", micro_generic, 4, rows8, n_groups, panel_bytes, prep7},
+    {"generic-u7", micro_generic_u7, 4, rows8, groups_u7, panel_bytes, prep7},
 #ifdef XF_X86
-    {"avx2-u7", micro_avx2u7, 5, rows8, n_groups, panel_bytes, prep7a},
+    {"avx2-u7", micro_avx2u7, 4, rows8, groups_u7, panel_bytes, prep7a},
 #endif
 };
 static const xf_panel_kernel *u7_kernel(void) {
@@ -571,6 +773,21 @@ void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t
         float sw = absmax(w, K) / 127.0f, iw = sw > 0.0f ? 1.0f / sw : 0.0f;
         for (size_t t = 0; t < T; t++) {
             const float *x = X + t * ldx;
+            if (act_max == 63) { /* two-level scales: sum_g mu_g dot_g in integers, then times u */
+                const size_t ng = n_groups(K);
+                float inv[XF_I8_MAX_K / XF_I8_GROUP + 1], u;
+                int32_t mu[XF_I8_MAX_K / XF_I8_GROUP + 1];
+                for (size_t g = 0; g < ng; g++) inv[g] = absmax(x + g * XF_I8_GROUP, K - g * XF_I8_GROUP < XF_I8_GROUP ? K - g * XF_I8_GROUP : XF_I8_GROUP);
+                xf_i8_u7_scales(ng, K, inv, mu, &u);
+                int64_t acc = 0;
+                for (size_t k = 0; k < K; k++) {
+                    int q = q8(x[k] * inv[k / XF_I8_GROUP]);
+                    q = q > 63 ? 63 : q < -63 ? -63 : q;
+                    acc += (int64_t)mu[k / XF_I8_GROUP] * q * q8(w[k] * iw);
+                }
+                Y[t * ldy + o] = fmaf((float)(int32_t)acc * u, sw, bias ? bias[o] : 0.0f);
+                continue;
+            }
             float f = 0.0f;
             for (size_t k0 = 0; k0 < K; k0 += XF_I8_GROUP) {
                 size_t k1 = k0 + XF_I8_GROUP < K ? k0 + XF_I8_GROUP : K;
@@ -582,6 +799,15 @@ void xf_gemm_i8_ref(const float *X, size_t ldx, size_t T, const float *W, size_t
             Y[t * ldy + o] = fmaf(f, sw, bias ? bias[o] : 0.0f);
         }
     }
+}
+
+size_t xf_i8_scratch_bytes(size_t K) {
+    size_t b = 0;
+    for (int i = 0; i < XF_I8_ISA_COUNT; i++)
+        if (k_i8[i].micro && xf_panel_scratch_bytes(&k_i8[i], K) > b) b = xf_panel_scratch_bytes(&k_i8[i], K);
+    for (size_t i = 0; i < sizeof k_i8_u7 / sizeof k_i8_u7[0]; i++)
+        if (xf_panel_scratch_bytes(&k_i8_u7[i], K) > b) b = xf_panel_scratch_bytes(&k_i8_u7[i], K);
+    return b;
 }
 
 static const xf_panel_kernel *matmul_kernel(void) {

@@ -2,7 +2,11 @@
  * block at a time, micro-kernel calls over panels and row groups, and the split between threads. */
 #include "kernels/gemm_panel.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/alloc.h"
 
 #define NR XF_PANEL_NR
 #define XF_PANEL_STACK 65536 /* bytes of scratch when the caller has none */
@@ -41,9 +45,21 @@ static void gemm_ops(const xf_panel_kernel *pk, size_t n, const xf_panel_op *ops
     if (T == 0) return;
     const size_t RBY = pk->row_bytes(K), G = pk->groups ? pk->groups(K) : 0, MR = pk->mr;
     unsigned char stack[XF_PANEL_STACK] __attribute__((aligned(64)));
-    if (!scratch) {
-        scratch = stack;
-        scratch_bytes = sizeof stack;
+    void *heap = NULL;
+    const size_t need = MR * (RBY + 8 * G); /* one micro-kernel's rows */
+    if (!scratch || scratch_bytes < need) { /* rows too wide for the caller's scratch */
+        if (need <= sizeof stack) {
+            scratch = stack;
+            scratch_bytes = sizeof stack;
+        } else if ((heap = xf_aligned_alloc(need)) != NULL) {
+            scratch = heap;
+            scratch_bytes = need;
+        } else { /* out of memory (the formats reserve xf_panel_scratch_bytes at load, so not there) */
+            for (size_t q = 0; q < n; q++)
+                for (size_t t = 0; t < T; t++)
+                    for (size_t o = n == 1 ? n0 : 0; o < (n == 1 ? n1 : ops[q].N); o++) ops[q].Y[t * ops[q].ldy + o] = NAN;
+            return;
+        }
     }
     /* the block: RB x G scales, RB x G sums, then RB prepared rows */
     size_t RB = scratch_bytes / (RBY + 8 * G);
@@ -59,6 +75,12 @@ static void gemm_ops(const xf_panel_kernel *pk, size_t n, const xf_panel_op *ops
         for (size_t q = 0; q < n; q++)
             block_panels(pk, &ops[q], rows, RBY, sx, xs, G, t0, rb, n == 1 ? n0 : 0, n == 1 ? n1 : ops[q].N, K);
     }
+    free(heap);
+}
+
+size_t xf_panel_scratch_bytes(const xf_panel_kernel *pk, size_t K) {
+    const size_t b = pk->mr * (pk->row_bytes(K) + 8 * (pk->groups ? pk->groups(K) : 0));
+    return b > XF_PANEL_STACK ? b : XF_PANEL_STACK;
 }
 
 void xf_panel_gemm(const xf_panel_kernel *pk, const float *X, size_t ldx, size_t T, const uint8_t *packed,

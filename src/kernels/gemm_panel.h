@@ -47,10 +47,14 @@ typedef struct xf_panel_op {
 #define XF_PANEL_MANY 4 /* products per batch at most */
 
 /* Rows [0, T) x output channels [n0, n1) with kernel pk (single thread). scratch: bytes for the
- * prepared rows (NULL: a 64 KiB stack buffer). */
+ * prepared rows (NULL: a 64 KiB stack buffer; rows too wide for either: a heap buffer, and NaN
+ * outputs if that cannot be had). */
 void xf_panel_gemm(const xf_panel_kernel *pk, const float *X, size_t ldx, size_t T, const uint8_t *packed,
                    const float *scale, const float *bias, float *Y, size_t ldy, size_t n0, size_t n1, size_t K,
                    void *scratch, size_t scratch_bytes);
+/* Per-thread scratch bytes with which kernel pk never needs more for rows of K inputs (at least
+ * the 64 KiB a NULL scratch gets). */
+size_t xf_panel_scratch_bytes(const xf_panel_kernel *pk, size_t K);
 /* The whole product Y[T, N] over the pool (each thread with its part's pool scratch). */
 void xf_panel_matmul(xf_pool *pool, const xf_panel_kernel *pk, const float *X, size_t ldx, size_t T,
                      const uint8_t *packed, const float *scale, const float *bias, float *Y, size_t ldy, size_t N,

@@ -92,6 +92,8 @@ static void i8_mm(xf_pool *pool, const xf_weight *w, const float *bias, const fl
     xf_matmul_i8(pool, X, w->cols, T, w->data, w->scale, bias, Y, w->rows, w->rows, w->cols);
 }
 
+static size_t i8_scratch(const xf_weight *w) { return xf_i8_scratch_bytes(w->cols); }
+
 static void i8_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
     xf_i8_unpack_rows(w->data, w->scale, w->cols, r0, r1, out);
 }
@@ -117,13 +119,15 @@ static xf_status i8_pack(xf_weight_set *ws, xf_weight *w) {
     return XF_OK;
 }
 
-const xf_format xf_fmt_i8 = {"i8", -1, XF_GGML_F32, SIZE_MAX, i8_mm, i8_mm, i8_rows, no_scratch, i8_pack, NULL, NULL};
+const xf_format xf_fmt_i8 = {"i8", -1, XF_GGML_F32, SIZE_MAX, i8_mm, i8_mm, i8_rows, i8_scratch, i8_pack, NULL, NULL};
 
 /* ---------------------------------------------------------------- bf16: bfloat16 panels */
 
 static void bf16_mm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
     xf_matmul_bf16(pool, X, w->cols, T, w->data, bias, Y, w->rows, w->rows, w->cols);
 }
+
+static size_t bf16_scratch(const xf_weight *w) { return xf_bf16_scratch_bytes(w->cols); }
 
 static void bf16_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
     xf_bf16_unpack_rows(w->data, w->cols, r0, r1, out);
@@ -140,7 +144,7 @@ static xf_status bf16_pack(xf_weight_set *ws, xf_weight *w) {
     return XF_OK;
 }
 
-const xf_format xf_fmt_bf16 = {"bf16", -1, XF_GGML_F32, SIZE_MAX, bf16_mm, bf16_mm, bf16_rows, no_scratch, bf16_pack, NULL, NULL};
+const xf_format xf_fmt_bf16 = {"bf16", -1, XF_GGML_F32, SIZE_MAX, bf16_mm, bf16_mm, bf16_rows, bf16_scratch, bf16_pack, NULL, NULL};
 
 /* ---------------------------------------------------------------- s24: 2:4 sparse, f32 values */
 
