@@ -373,6 +373,16 @@ XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row7_avx
 /* ---- micro-kernels: rows [0, mr) of quantized X (row stride ldq bytes; G group scales and sums
  * per row) x one packed panel -> Y[mr, nr] ---- */
 
+/* The integer dots of one row x with the panel's NR channels over inputs [4 k4, 4 e4). */
+static void panel_dots(const uint8_t *B, const int8_t *x, size_t k4, size_t e4, int32_t dot[NR]) {
+    for (size_t j = 0; j < NR; j++) dot[j] = 0;
+    for (; k4 < e4; k4++) {
+        const uint8_t *b = B + k4 * NR * 4;
+        for (size_t j = 0; j < NR; j++)
+            for (size_t l = 0; l < 4; l++) dot[j] += ((int32_t)b[4 * j + l] - 128) * x[4 * k4 + l];
+    }
+}
+
 static void micro_generic(size_t mr, const void *Xq, size_t ldq, const float *sx, const int32_t *xs, size_t G,
                           const uint8_t *B, size_t K, const float *sw, const float *bias, float *Y, size_t ldy,
                           size_t nr) {
@@ -382,13 +392,10 @@ static void micro_generic(size_t mr, const void *Xq, size_t ldq, const float *sx
         const int8_t *x = (const int8_t *)Xq + i * ldq;
         float f[NR] = {0};
         for (size_t g = 0, k4 = 0; k4 < Kq; g++) {
-            size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
-            int32_t acc[NR] = {0};
-            for (; k4 < e4; k4++) {
-                const uint8_t *b = B + k4 * NR * 4;
-                for (size_t j = 0; j < NR; j++)
-                    for (size_t l = 0; l < 4; l++) acc[j] += ((int32_t)b[4 * j + l] - 128) * x[4 * k4 + l];
-            }
+            const size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
+            int32_t acc[NR];
+            panel_dots(B, x, k4, e4, acc);
+            k4 = e4;
             for (size_t j = 0; j < NR; j++) f[j] = fmaf((float)acc[j], sx[i * G + g], f[j]);
         }
         for (size_t j = 0; j < nr; j++) Y[i * ldy + j] = fmaf(f[j], sw[j], bias ? bias[j] : 0.0f);
@@ -405,13 +412,10 @@ static void micro_generic_u7(size_t mr, const void *Xq, size_t ldq, const float 
         const int8_t *x = (const int8_t *)Xq + i * ldq;
         int32_t acc[NR] = {0};
         for (size_t g = 0, k4 = 0; k4 < Kq; g++) {
-            size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
-            int32_t dot[NR] = {0};
-            for (; k4 < e4; k4++) {
-                const uint8_t *b = B + k4 * NR * 4;
-                for (size_t j = 0; j < NR; j++)
-                    for (size_t l = 0; l < 4; l++) dot[j] += ((int32_t)b[4 * j + l] - 128) * x[4 * k4 + l];
-            }
+            const size_t e4 = k4 + XF_I8_GROUP / 4 < Kq ? k4 + XF_I8_GROUP / 4 : Kq;
+            int32_t dot[NR];
+            panel_dots(B, x, k4, e4, dot);
+            k4 = e4;
             for (size_t j = 0; j < NR; j++) acc[j] += xs[i * G + g] * dot[j];
         }
         for (size_t j = 0; j < nr; j++) {
