@@ -93,20 +93,20 @@ static inline float max2(float a, float b) { return a > b ? a : b; }
 #endif
 
 /* No FMA contraction here: x * inv is rounded to float before rounding to an integer, exactly as
- * q8() does, so every ISA quantizes identically. Values in [-qmax, qmax] (127, or 63 for the 7-bit
- * AVX2 kernel; |x * inv| never exceeds qmax by more than rounding, so q8's clamp at 127 is the same
- * one for finite inputs). The quantized values go to xq as int8, or, with xq16 set, to xq16 as
+ * q8() does, so every ISA quantizes identically. Values in [-127, 127] (|x * inv| never exceeds 127
+ * by more than rounding, so the clamp is q8's for finite inputs). The quantized values go to xq as int8, or, with xq16 set, to xq16 as
  * int16 instead (the exact AVX2 GEMM multiplies 16-bit integers). */
 #ifdef __clang__
 #define XF_NO_CONTRACT /* the pragma below */
 #else
 #define XF_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
 #endif
-XF_NO_CONTRACT XF_INLINE void quantize_body(const float *x, size_t K, size_t group, float qmax, int8_t *xq,
+XF_NO_CONTRACT XF_INLINE void quantize_body(const float *x, size_t K, size_t group, int8_t *xq,
                                             int16_t *xq16, float *sx, int32_t *xsum) {
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
+    const float qmax = 127.0f;
     const xf_v8 magic = xf_v8_splat(12582912.0f); /* 1.5 * 2^23: adding and subtracting rounds to even */
     for (size_t g = 0, k0 = 0; k0 < K; g++, k0 += group) {
         size_t k1 = k0 + group < K ? k0 + group : K, k = k0;
@@ -150,7 +150,7 @@ XF_NO_CONTRACT XF_INLINE void quantize_body(const float *x, size_t K, size_t gro
 }
 XF_NO_CONTRACT XF_INLINE void xf_i8_quantize_groups_body(const float *x, size_t K, size_t group, int8_t *xq,
                                                          float *sx, int32_t *xsum) {
-    quantize_body(x, K, group, 127.0f, xq, NULL, sx, xsum);
+    quantize_body(x, K, group, xq, NULL, sx, xsum);
 }
 XF_DISPATCH_VOID(xf_i8_quantize_groups,
                  (const float *x, size_t K, size_t group, int8_t *xq, float *sx, int32_t *xsum),
@@ -278,17 +278,16 @@ XF_NO_CONTRACT __attribute__((target("avx512f,avx512bw,avx512vl"))) static void 
     else
         for (size_t k = K; k < ceil4(K); k++) xq[k] = 0;
 }
-/* The same with AVX2, a group of 64 in eight ymm, values in [-qmax, qmax] (127, or 63 for the 7-bit
- * kernel), the rows as int8 (xq: AVX-VNNI, 7-bit) or int16 (xq16: the exact AVX2 kernel): x * inv
- * rounded to even by vcvtps2dq (the default rounding mode; |x * inv| is at most qmax and a little,
+/* The same with AVX2, a group of 64 in eight ymm, values in [-127, 127], the rows as int8 (xq:
+ * AVX-VNNI) or int16 (xq16: the exact AVX2 kernel): x * inv rounded to even by vcvtps2dq (the
+ * default rounding mode; |x * inv| is at most 127 and a little,
  * so this is quantize_body's magic-number rounding) and clamped; the same bits as quantize_body
  * for finite inputs, ~5x faster (the body's narrowing stores and per-group
  * reductions cost ~0.85 ns an input on the Xeon, 11 % of an AVX2 GEMM with K = 1536). */
-XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2(const float *x, size_t K, int qmax, int8_t *xq,
+XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2(const float *x, size_t K, int8_t *xq,
                                                                                 int16_t *xq16, float *sx, int32_t *xsum) {
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256i lo = _mm256_set1_epi32(-qmax), hi = _mm256_set1_epi32(qmax);
-    const float fq = (float)qmax;
+    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
     size_t g = 0, k0 = 0;
     for (; k0 + XF_I8_GROUP <= K; g++, k0 += XF_I8_GROUP) {
         __m256 v[8], m = _mm256_setzero_ps();
@@ -296,7 +295,7 @@ XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2
             v[j] = _mm256_loadu_ps(x + k0 + 8 * j);
             m = _mm256_max_ps(m, _mm256_and_ps(v[j], absm));
         }
-        const float s = xf_avx2_hmax(m) / fq, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        const float s = xf_avx2_hmax(m) / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
         const __m256 vinv = _mm256_set1_ps(inv);
         __m256i q[8], sum = _mm256_setzero_si256();
         for (int j = 0; j < 8; j++) {
@@ -310,7 +309,7 @@ XF_NO_CONTRACT __attribute__((target("avx2,fma"))) static void quantize_row_avx2
         sx[g] = s;
         xsum[g] = xf_avx2_hsum_i32(sum);
     }
-    if (k0 < K) quantize_body(x + k0, K - k0, XF_I8_GROUP, fq, xq16 ? NULL : xq + k0, xq16 ? xq16 + k0 : NULL, sx + g, xsum + g);
+    if (k0 < K) quantize_body(x + k0, K - k0, XF_I8_GROUP, xq16 ? NULL : xq + k0, xq16 ? xq16 + k0 : NULL, sx + g, xsum + g);
     else
         for (size_t k = K; k < ceil4(K); k++) {
             if (xq16) xq16[k] = 0;
@@ -692,8 +691,8 @@ static void prep7(const float *x, size_t K, void *row, float *sx, int32_t *xs) {
 static size_t groups_u7(size_t K) { return n_groups(K) + 1; } /* + the unit and the correction */
 #ifdef XF_X86
 static void prep8v(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx512(x, K, row, sx, xs); }
-static void prep8a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, 127, row, NULL, sx, xs); }
-static void prep16a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, 127, NULL, row, sx, xs); }
+static void prep8a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, row, NULL, sx, xs); }
+static void prep16a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row_avx2(x, K, NULL, row, sx, xs); }
 static void prep7a(const float *x, size_t K, void *row, float *sx, int32_t *xs) { quantize_row7_avx2(x, K, row, sx, xs); }
 #endif
 
