@@ -541,6 +541,12 @@ typedef struct xf_adaptive_params {
     size_t exit_min_layers;     /* at least 2 (default 2) */
     size_t keep_min;            /* token pruning never takes a text below this many tokens
                                    (default 64: short texts such as queries are not pruned) */
+    int merge;                  /* 1: reach keep's shares by token merging instead (ToMe, Bolya et al.
+                                   2023): the most similar pairs of hidden states (cosine, bipartite
+                                   matching) become their size-weighted mean, attention counts a row
+                                   once per token it holds, and pooling sees every token with its
+                                   row's final state; special, first and last tokens stay alone.
+                                   Not with early exit or pool_pruned != 1. 0 = pruning (default) */
 } xf_adaptive_params;
 
 static inline xf_adaptive_params xf_adaptive_default_params(void) {

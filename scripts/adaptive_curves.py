@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""adaptive_curves.py — speed-quality curves of token pruning and early exit (docs/ADAPTIVE.md).
+"""adaptive_curves.py — speed-quality curves of token pruning/merging and early exit (docs/ADAPTIVE.md).
 
 Each setting is one `xfmr eval --task retrieval` run with the dense model as --ref, so the
 quality (MRR@10, nDCG@10) and the document throughput are measured relative to dense in the same
@@ -12,7 +12,7 @@ usage: scripts/adaptive_curves.py [--xfmr build/xfmr] [--model all-MiniLM-L6-v2]
           [--out .cache/eval/adaptive/runs] [--plots docs] [--threads N] [--only prune|exit|probsparse]
           [--factor 40,20,...] [--exact 5]  (ProbSparse factors, sampled and exact measurement)
           [--keep 0.9,0.8,...] [--exit 0.999,...] [--target 0.99,...] [--schedule 'A;B']
-          [--extra '--pool-pruned rejoin'] [--tag NAME-]
+          [--extra=--merge | --extra '--pool-pruned rejoin'] [--tag NAME-]
        scripts/adaptive_curves.py --combine 'frozen=OUT/summary.json' 'rejoin=OUT/rejoin-summary.json'
           --combine-to docs/adaptive_pruning.png          (plot earlier runs together)
 """
@@ -39,6 +39,7 @@ def run(a, name, opts):
         "rel_mrr": t["relative"]["mrr@10"], "rel_ndcg": t["relative"]["ndcg@10"],
         "speed_cpu": t["relative"]["docs_per_cpu_s"], "speed_wall": t["relative"]["docs_per_s"],
         "docs_per_cpu_s": t["docs_time"]["texts_per_cpu_s"], "ref_docs_per_cpu_s": t["ref"]["docs_time"]["texts_per_cpu_s"],
+        "ci_mrr": t.get("relative_ci95", {}).get("mrr@10"),
         "mean_layers": ad.get("mean_layers", 6.0),
         "token_layers": ad["token_layers"] / ad["token_layers_dense"] if ad else 1.0,
     }
@@ -140,13 +141,16 @@ def main():
             ex.append(run(a, f"{a.tag}target{t}", ["--exit-target", t, "--exit-calib", a.calib] + extra))
     rows = prune + ex + ps
     json.dump(rows, open(os.path.join(a.out, f"{a.tag}summary.json"), "w"), indent=1)
-    print("| setting | MRR@10 | % of dense | nDCG@10 | % of dense | docs/CPU-s vs dense | docs/s (wall) vs dense | token-layers | mean depth |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| setting | MRR@10 | % of dense | 95 % CI | nDCG@10 | % of dense | docs/CPU-s vs dense | docs/s (wall) vs dense | token-layers | mean depth |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| `{r['options']}` | {r['mrr']:.4f} | {100 * r['rel_mrr']:.2f} | {r['ndcg']:.4f} | {100 * r['rel_ndcg']:.2f} | "
+        ci = r.get("ci_mrr")
+        ci = f"{100 * ci[0]:.1f}-{100 * ci[1]:.1f}" if ci else "-"
+        print(f"| `{r['options']}` | {r['mrr']:.4f} | {100 * r['rel_mrr']:.2f} | {ci} | {r['ndcg']:.4f} | {100 * r['rel_ndcg']:.2f} | "
               f"{r['speed_cpu']:.3f}x | {r['speed_wall']:.3f}x | {100 * r['token_layers']:.1f}% | {r['mean_layers']:.3f} |")
     if prune:
-        plot(prune, os.path.join(a.plots, f"adaptive_{a.tag}pruning.png"), "Token pruning (attention received), all-MiniLM-L6-v2, docs of 128-256 tokens")
+        what = "Token merging (ToMe)" if "--merge" in extra else "Token pruning (attention received)"
+        plot(prune, os.path.join(a.plots, f"adaptive_{a.tag}pruning.png"), f"{what}, all-MiniLM-L6-v2, docs of 128-256 tokens")
     if ps:
         plot(ps, os.path.join(a.plots, f"adaptive_{a.tag}probsparse.png"), a.title)
     if ex:

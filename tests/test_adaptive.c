@@ -7,6 +7,9 @@
  *     running the last layer from there and pooling (pruned tokens in or out of the mean), bitwise;
  *   - token dropping (pruned tokens rejoin for the last layer): keep-all = dense bitwise, two
  *     layers = nothing pruned, the token-layer count, no early exit with it;
+ *   - token merging = merging by hand (cosines, bipartite matching, size-weighted means, layer 1
+ *     with log-size key biases, every token pooled with its row) bitwise; keep-all = dense; on
+ *     MiniLM (SKIP without it) = a PyTorch implementation of the rule (goldens), batch = alone;
  *   - all-MiniLM-L6-v2 (SKIP, exit 77, without it): early exit = per text, the full-depth
  *     embeddings cut at the first layer whose consecutive pooled cosine passes, bitwise, and the
  *     mean depth; threshold > 1 = dense; the calibrated threshold keeps every calibration text at
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "harness.h"
 #include "kernels/attention.h"
 #include "kernels/ops.h"
@@ -104,6 +108,8 @@ static void pool_rows(const xf_model *m, const float *R, const unsigned char *us
         if (m->layout.normalize) xf_l2_normalize(out + s * TH, TH, 1e-12f);
     }
 }
+
+static void tiny_merge_checks(xf_model *m, const float *dense);
 
 static void tiny_checks(void) {
     xf_model *m = NULL;
@@ -214,8 +220,112 @@ static void tiny_checks(void) {
     CHECK(xf_model_set_adaptive(m, &p) == XF_OK);
     embed_tiny(m, got);
     CHECK_MSG(!memcmp(dense, got, sizeof got), "token dropping on a two-layer model changed the embeddings");
+    tiny_merge_checks(m, dense);
     xf_fwd_ws_free(&ws);
     xf_model_free(m);
+}
+
+/* Token merging after layer 0 of the tiny model, by hand: schedule 0.7 takes text 0 from 9 rows
+ * to 7 (2 of its 3 free sources: rows 2, 4, 6; destinations 1, 3, 5, 7) and text 1 from 6 to 5
+ * (1 of rows 2, 4 into 1 or 3): cosines, best destinations, best-matched sources, size-weighted
+ * means, layer 1 with log(size) key biases, every token pooled with its row's state = the hook's
+ * embeddings, bitwise; then keep-all = dense, the token-layer count and the bad combinations. */
+static void tiny_merge_checks(xf_model *m, const float *dense) {
+    const size_t H = TH;
+    float X0[TT * TH], got[2 * TH], want[2 * TH];
+    int32_t pos[TT], types[TT] = {0};
+    size_t off[3] = {0, S0, TT};
+    for (size_t t = 0; t < TT; t++) pos[t] = (int32_t)(t < S0 ? t : t - S0);
+    xf_fwd_ws ws = {0};
+    CHECK(xf_fwd_reserve(m, &ws, TT, 2) == XF_OK);
+    stop_ctx s0 = {0};
+    xf_fwd fa = {.n_seq = 2, .off = off, .pos = pos, .ids = k_ids, .type_ids = types, .X = X0, .hook = stop_hook, .hook_ctx = &s0};
+    CHECK(xf_forward(m, &fa, &ws) == XF_OK); /* X0: layer 0's output */
+    unsigned char keep[TT];
+    size_t into[TT];
+    float size[TT];
+    memset(keep, 1, sizeof keep);
+    for (size_t t = 0; t < TT; t++) into[t] = t, size[t] = 1.0f;
+    const size_t merges[2] = {2, 1};
+    for (size_t s = 0; s < 2; s++) {
+        const size_t b = off[s], e = off[s + 1];
+        double best[TT];
+        for (size_t i = b + 2; i + 1 < e; i += 2) { /* free sources: even rows but the first and last */
+            double top = -2, second = -2;
+            for (size_t j = b + 1; j + 1 < e; j += 2) {
+                double xy = 0, xx = 0, yy = 0;
+                for (size_t k = 0; k < H; k++)
+                    xy += (double)X0[i * H + k] * X0[j * H + k], xx += (double)X0[i * H + k] * X0[i * H + k],
+                        yy += (double)X0[j * H + k] * X0[j * H + k];
+                const double c = xy / sqrt(xx * yy);
+                if (c > top) second = top, top = c, into[i] = j;
+                else if (c > second) second = c;
+            }
+            CHECK_MSG(top - second > 1e-4, "row %zu: destinations too close to test the choice", i);
+            best[i] = top;
+        }
+        for (size_t n = 0; n < merges[s]; n++) {
+            size_t pick = e;
+            for (size_t i = b + 2; i + 1 < e; i += 2)
+                if (keep[i] && (pick == e || best[i] > best[pick])) pick = i;
+            keep[pick] = 0;
+        }
+        double lo_merged = 2, hi_kept = -2; /* the choice must not be a near tie */
+        for (size_t i = b + 2; i + 1 < e; i += 2)
+            if (keep[i]) hi_kept = fmax(hi_kept, best[i]);
+            else lo_merged = fmin(lo_merged, best[i]);
+        CHECK_MSG(lo_merged - hi_kept > 1e-4, "text %zu: sources too close to test the choice", s);
+    }
+    float M[TT * TH];
+    memcpy(M, X0, sizeof M);
+    for (size_t t = 0; t < TT; t++) /* sums in row order */
+        if (!keep[t]) {
+            for (size_t k = 0; k < H; k++) M[into[t] * H + k] += X0[t * H + k];
+            size[into[t]] += 1.0f;
+        }
+    for (size_t t = 0; t < TT; t++)
+        if (size[t] > 1.0f)
+            for (size_t k = 0; k < H; k++) M[t * H + k] *= 1.0f / size[t];
+    float F[TT * TH], bias[TT];
+    size_t offB[3] = {0, S0, TT}, row[TT];
+    int32_t posB[TT];
+    memcpy(posB, pos, sizeof posB);
+    memcpy(F, M, sizeof F);
+    xf_fwd fb = {.n_seq = 2, .off = offB, .pos = posB, .ids = k_ids, .X = F, .first_layer = 1};
+    CHECK(xf_fwd_keep_tokens(&fb, TH, keep) == XF_OK);
+    CHECK(offB[1] == 7 && offB[2] == 12);
+    for (size_t t = 0, w = 0; t < TT; t++)
+        if (keep[t]) bias[w] = logf(size[t]), row[t] = w++;
+    for (size_t t = 0; t < TT; t++)
+        if (!keep[t]) row[t] = row[into[t]];
+    fb.k_bias = bias;
+    CHECK(xf_forward(m, &fb, &ws) == XF_OK);
+    float R[TT * TH];
+    for (size_t t = 0; t < TT; t++) memcpy(R + t * H, F + row[t] * H, H * sizeof *R);
+    static const unsigned char every[TT] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    pool_rows(m, R, every, want);
+    xf_adaptive_params p = xf_adaptive_default_params();
+    const float sched[1] = {0.7f}, all[1] = {0.99f};
+    p.keep_schedule = sched, p.n_keep_schedule = 1, p.keep_min = 1, p.merge = 1;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_OK && !m->hook_want_acc);
+    embed_tiny(m, got);
+    CHECK_MSG(!memcmp(want, got, sizeof got), "token merging in the loop differs from merging by hand");
+    xf_adaptive_stats st = xf_adaptive_stats_init();
+    CHECK(xf_model_adaptive_stats(m, &st, 1) == XF_OK);
+    CHECK_MSG(st.token_layers == TT + 12 && st.token_layers_dense == 2 * TT, "merging: token-layers %llu of %llu",
+              (unsigned long long)st.token_layers, (unsigned long long)st.token_layers_dense);
+    p.keep_schedule = all; /* 0.99 of 9 or 6 rounds up to all of them: nothing merges */
+    CHECK(xf_model_set_adaptive(m, &p) == XF_OK);
+    embed_tiny(m, got);
+    CHECK_MSG(!memcmp(dense, got, sizeof got), "a keep-all merging schedule changes the embeddings");
+    p.exit_cosine = 0.9f;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_ERR_UNSUPPORTED);
+    p.exit_cosine = 2.0f, p.pool_pruned = 0;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "pool_pruned 0"));
+    p.pool_pruned = 1, p.merge = 2;
+    CHECK(xf_model_set_adaptive(m, &p) == XF_ERR_RANGE && strstr(xf_errmsg(), "merge 2"));
+    CHECK(xf_model_set_adaptive(m, NULL) == XF_OK);
+    xf_fwd_ws_free(&ws);
 }
 
 /* ---------------------------------------------------------------- MiniLM: early exit */
@@ -348,6 +458,60 @@ static void minilm_checks(const char *dir) {
     xf_model_free(m);
 }
 
+/* Token merging on MiniLM = the plain PyTorch implementation of the same rule
+ * (scripts/make_merge_goldens.py: corpus lines whose merge decisions are clear by 1e-3), cosine
+ * >= 0.99999 at each keep share; the lines packed in one batch = each alone, bitwise. */
+static void minilm_merge_golden(xf_model *m) {
+    static const float shares[2] = {0.3f, 0.1f}; /* the script's SETTINGS */
+    cJSON *meta = NULL;
+    size_t len = 0, n_lines = 0, n_g = 0;
+    CHECK_MSG(xf_json_load(xf_t_src("tests/data/merge/minilm_merge_meta.json"), &meta) == XF_OK, "%s", xf_errmsg());
+    char *buf = xf_t_slurp(xf_t_src("tests/data/corpus.txt"), &len);
+    xf_t_span *lines = buf ? xf_t_split_lines(buf, len, &n_lines) : NULL;
+    float *gold = (float *)xf_t_slurp(xf_t_src("tests/data/merge/minilm_merge_emb.f32"), &n_g);
+    const cJSON *used = meta ? cJSON_GetObjectItem(meta, "lines") : NULL;
+    const size_t n = cJSON_IsArray(used) ? (size_t)cJSON_GetArraySize(used) : 0, D = 384;
+    CHECK_MSG(lines && gold && n && n_g == 2 * n * D * sizeof *gold, "merge goldens do not match (%zu texts, %zu bytes)", n, n_g);
+    if (lines && gold && n && n_g == 2 * n * D * sizeof *gold) {
+        const char **texts = malloc(n * sizeof *texts);
+        size_t *lens = malloc(n * sizeof *lens);
+        float *emb = malloc(n * D * sizeof *emb), one[384];
+        for (size_t i = 0; i < n; i++) {
+            const size_t ln = (size_t)cJSON_GetArrayItem(used, (int)i)->valuedouble;
+            CHECK(ln < n_lines);
+            texts[i] = lines[ln < n_lines ? ln : 0].p, lens[i] = lines[ln < n_lines ? ln : 0].n;
+        }
+        for (size_t k = 0; k < 2; k++) {
+            xf_adaptive_params p = xf_adaptive_default_params();
+            p.keep = shares[k], p.merge = 1;
+            CHECK(xf_model_set_adaptive(m, &p) == XF_OK);
+            CHECK_MSG(xf_embed_n(m, texts, lens, n, 32, emb, NULL) == XF_OK, "%s", xf_errmsg());
+            double worst = 1, far = 0;
+            size_t bad = 0, alone_differs = 0;
+            for (size_t i = 0; i < n; i++) {
+                const float *want = gold + (k * n + i) * D;
+                const double c = xf_cosine(emb + i * D, want, D);
+                worst = fmin(worst, c), bad += c < 0.99999;
+                for (size_t d = 0; d < D; d++) far = fmax(far, fabs(emb[i * D + d] - want[d]));
+                CHECK(xf_embed_n(m, texts + i, lens + i, 1, 1, one, NULL) == XF_OK);
+                alone_differs += memcmp(one, emb + i * D, sizeof one) != 0;
+            }
+            xf_adaptive_stats st = xf_adaptive_stats_init();
+            CHECK(xf_model_adaptive_stats(m, &st, 1) == XF_OK);
+            printf("token merging keep %.1f: %zu texts, min cosine %.7f, max |diff| %.2e to PyTorch; %.1f%% of the token-layers\n",
+                   (double)shares[k], n, worst, far, 100.0 * (double)st.token_layers / (double)st.token_layers_dense);
+            CHECK_MSG(bad == 0, "keep %g: %zu of %zu texts below cosine 0.99999 to the PyTorch merge (min %.7f)",
+                      (double)shares[k], bad, n, worst);
+            CHECK_MSG(alone_differs == 0, "keep %g: %zu texts merged alone differ from the batch", (double)shares[k], alone_differs);
+            CHECK(st.token_layers < st.token_layers_dense);
+        }
+        free(texts), free(lens), free(emb);
+    }
+    CHECK(xf_model_set_adaptive(m, NULL) == XF_OK);
+    cJSON_Delete(meta);
+    free(lines), free(buf), free(gold);
+}
+
 int main(void) {
     check_kernel(1, 32, 1, 1, 4);
     check_kernel(7, 32, 2, 2, 3);
@@ -367,5 +531,9 @@ int main(void) {
         return xf_t_failed ? 1 : 77;
     }
     minilm_checks(dir);
+    xf_model *mm = NULL;
+    CHECK_MSG(xf_model_load(dir, NULL, &mm) == XF_OK, "%s", xf_errmsg());
+    if (mm) minilm_merge_golden(mm);
+    xf_model_free(mm);
     return xf_t_report();
 }

@@ -1,6 +1,7 @@
 /* test_attention.c — the tiled online-softmax attention kernel (kernels/attention.h): against its
  * scalar reference by normalized error over odd lengths, head dims (odd ones too), bidirectional /
- * causal / sliding-window masks, grouped-query ratios and query offsets (sessions); bitwise
+ * causal / sliding-window masks, grouped-query ratios and query offsets (sessions), per-key
+ * biases (= keys repeated, for a bias of log n); bitwise
  * independence of a row's result from the block, head chunk and task that compute it, and from
  * the ISA level (AVX-512's 16-wide tiles against the AVX2 copy); and
  * xf_mha (layers.c) bitwise identical for 1 vs 2 threads and for a sequence alone vs packed in a
@@ -71,6 +72,47 @@ static void test_vs_ref(size_t stride) {
                     free(scr);
                     drop(&P);
                 }
+}
+
+/* Per-key biases (token merging's proportional attention): the kernel = its reference with the
+ * bias, and a bias of log n_j = the reference on keys whose row j is there n_j times. */
+static void test_key_bias(void) {
+    const size_t lens[] = {1, 17, 100, 257}, dims[] = {32, 33};
+    const struct { int causal; size_t window; } masks[] = {{0, 0}, {0, 40}, {1, 0}, {1, 9}};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 2; b++)
+            for (size_t m = 0; m < 4; m++) {
+                const size_t L = lens[a], dh = dims[b], group = m % 2 ? 3 : 1, n_kv = 2;
+                problem P = make(L, 0, dh, group, n_kv, masks[m].causal, masks[m].window);
+                size_t *reps = malloc(L * sizeof *reps), n2 = 0;
+                float *bias = malloc(L * sizeof *bias);
+                for (size_t j = 0; j < L; j++) reps[j] = 1 + (j * 7 + a) % 4, n2 += reps[j], bias[j] = logf((float)reps[j]);
+                P.p.k_bias = bias;
+                float *scr = malloc(xf_attention_scratch(group, dh) * sizeof(float));
+                run_all(&P.p, n_kv, xf_attention_qblock(group), group, scr);
+                P.p.O = P.R;
+                for (size_t g = 0; g < n_kv; g++) xf_attention_ref(&P.p, g, 0, group, 0, L);
+                double e = xf_t_nerr(P.O, P.R, L * P.p.ldq);
+                CHECK_MSG(e < 1e-5, "key bias L=%zu dh=%zu causal=%d window=%zu: normalized error %.3g", L, dh,
+                          masks[m].causal, masks[m].window, e);
+                if (!masks[m].causal && !masks[m].window) { /* duplicated keys, no bias */
+                    const size_t ldk = P.p.ldk;
+                    float *K2 = malloc(n2 * ldk * sizeof *K2), *V2 = malloc(n2 * ldk * sizeof *V2);
+                    for (size_t j = 0, w = 0; j < L; j++)
+                        for (size_t r = 0; r < reps[j]; r++, w++) {
+                            memcpy(K2 + w * ldk, (const float *)P.p.K + j * ldk, ldk * sizeof *K2);
+                            memcpy(V2 + w * ldk, (const float *)P.p.V + j * ldk, ldk * sizeof *V2);
+                        }
+                    xf_attn_problem d = P.p;
+                    d.K = K2, d.V = V2, d.n_k = n2, d.k_bias = NULL;
+                    for (size_t g = 0; g < n_kv; g++) xf_attention_ref(&d, g, 0, group, 0, L);
+                    e = xf_t_nerr(P.O, P.R, L * P.p.ldq);
+                    CHECK_MSG(e < 1e-5, "key bias log n L=%zu dh=%zu: %.3g from n copies of each key", L, dh, e);
+                    free(K2), free(V2);
+                }
+                free(scr), free(reps), free(bias);
+                drop(&P);
+            }
 }
 
 /* The AVX-512 level's 16-wide products (kernels/attention_avx512.c) give the AVX2 copy's bits:
@@ -226,10 +268,12 @@ int main(void) {
     CHECK(xf_pool_create(1, &p1) == XF_OK);
     CHECK(xf_pool_create(2, &p2) == XF_OK);
     test_vs_ref(1);
+    test_key_bias();
     /* the kernel's AVX2 and baseline copies (kernels/cpu.h), on a third of the cases */
     for (int l = xf_isa_cpu_level() - 1; l >= XF_ISA_SCALAR; l--) {
         xf_isa_cap((xf_isa_level_t)l);
         test_vs_ref(3);
+        test_key_bias();
     }
     xf_isa_cap(XF_ISA_AVX512);
     test_levels_bitwise();

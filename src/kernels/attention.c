@@ -303,7 +303,13 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
         scores(Qs, dp, Kt, S, ra, rb, nv);
 #endif
 
-        /* per row: mask the keys it does not see, new running max */
+        /* the block's key biases, zero past nk (those keys are masked) */
+        float kbias[BK], *kb = p->k_bias ? kbias : NULL;
+        if (kb) {
+            memcpy(kb, p->k_bias + j0, nk * sizeof *kb);
+            memset(kb + nk, 0, (BK - nk) * sizeof *kb);
+        }
+        /* per row: add the key biases, mask the keys it does not see, new running max */
         for (size_t r = ra; r < rb; r++) {
             key_range(p, q0 + r / nh, &lo, &hi);
             const int klo = (int)((lo > j0 ? lo : j0) - j0), khi = (int)((hi < j1 ? hi : j1) - j0);
@@ -317,6 +323,10 @@ XF_INLINE void xf_attention_body(const xf_attn_problem *p, size_t kv_head, size_
             }
             for (size_t v = 0; v < nv; v++) {
                 xf_v8 x = xf_v8_load(s + v * 8);
+                if (kb) {
+                    x += xf_v8_load(kb + v * 8);
+                    xf_v8_store(s + v * 8, x);
+                }
                 if (((int)v * 8 < klo && (int)v * 8 + 8 > ks) || (int)v * 8 + 8 > khi) {
                     const xf_v8i idx = lane + (int)v * 8;
                     x = xf_v8_select(((idx >= klo) | (idx < ks)) & (idx < khi), x, xf_v8_splat(-INFINITY));
@@ -420,7 +430,7 @@ static double ref_scores(const xf_attn_problem *p, size_t kv_head, size_t t, siz
         }
         double d2 = 0.0;
         for (size_t d = 0; d < p->dh; d++) d2 += (double)q[d] * kv_at(p, 0, j, koff + d);
-        s[j] = d2 * p->scale;
+        s[j] = d2 * p->scale + (p->k_bias ? p->k_bias[j] : 0.0f);
         mx = s[j] > mx ? s[j] : mx;
     }
     return mx;

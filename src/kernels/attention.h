@@ -8,7 +8,7 @@
  * strides in elements; or, for a quantized cache, whatever kv_tile reads), key/value head g the columns [g*dh, (g+1)*dh); the query heads of key/value
  * head g are g*group + [0, group) (grouped-query attention), or [h_off[g], h_off[g+1]) when groups
  * differ in size (group is then the largest).
- *   O[t, head h] = sum_j softmax_j(scale * q_{t,h} . k_j) v_j
+ *   O[t, head h] = sum_j softmax_j(scale * q_{t,h} . k_j + bias_j) v_j   (bias_j = k_bias[j], or 0)
  * over the keys j query t sees: all n_k keys (bidirectional), or, causal, the keys
  * lo(t) <= j <= q_pos0 + t with lo(t) = 0, or with a sliding window W > 0 lo(t) = q_pos0 + t + 1 - W
  * (transformers' kv_idx > q_idx - sliding_window) when that is positive; bidirectional with a
@@ -66,6 +66,11 @@ typedef struct {
      * query must keep a visible key (its own block), or its output is 0/0. */
     const unsigned char *kblocks;
     size_t kblocks_ld, kblocks_nqt;
+    /* Per-key bias added to the scaled scores (token merging's proportional attention: key j
+     * stands for n_j tokens, bias log n_j, as if its row were there n_j times); NULL = none. Read
+     * by xf_attention and its references, not by the sparse variants (ProbSparse, vertical-slash,
+     * received-attention sums): model/forward.c runs biased problems dense. */
+    const float *k_bias;
 } xf_attn_problem;
 
 /* Query positions per block for a given group size: XF_ATTN_ROWS / group, at least 1. */

@@ -14,7 +14,15 @@
  * happens before the last layer instead (token dropping: pruned tokens skip the middle layers and
  * rejoin for the last). Pooled outputs between layers are taken
  * the same way (current rows + frozen rows), so the exit test compares what the embedding would
- * be if the text stopped there. */
+ * be if the text stopped there.
+ *
+ * Token merging (p.merge) reaches the same shares differently: after layer l each text merges
+ * its most similar rows (bipartite soft matching of ToMe, Bolya et al. 2023, on the cosine of
+ * the hidden states: alternate rows are sources and destinations, each source's best destination,
+ * the best-matched sources merge) into their size-weighted mean; the forward pass adds log(size)
+ * to the scores of each key (proportional attention: a row holding n tokens weighs as n copies),
+ * and after the last layer every original token takes its row's final state, so pooling sees the
+ * whole text. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +30,7 @@
 #include "core/abi.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "kernels/matmul.h"
 #include "model/forward.h"
 #include "model/model.h"
 
@@ -42,6 +51,10 @@ struct xf_adaptive {
     float *saved, *fsum, *fmax, *prev, *cur, *tmp;
     size_t *fcount;
     int dropped;
+    /* token merging: tokens each row holds, their logs (the key biases), the row holding each
+     * original token (where), a merged row's destination, the batch's new row of each row, similarities */
+    float *size, *lsize, *sim;
+    size_t *where, *dst, *newrow, cap_sim;
     /* calibration: cosines per text and layer (consecutive, to the full-depth output) */
     float *rec;        /* [n0, n_layers, H] pooled outputs of the batch */
     float *cal_cons, *cal_fin;
@@ -71,6 +84,12 @@ void xf_adaptive_free(xf_adaptive *a) {
     free(a->tmp);
     free(a->fcount);
     free(a->rec);
+    free(a->size);
+    free(a->lsize);
+    free(a->sim);
+    free(a->where);
+    free(a->dst);
+    free(a->newrow);
     free(a);
 }
 
@@ -92,6 +111,16 @@ static xf_status reserve(xf_adaptive *a, size_t T, size_t n) {
         if (sv) a->saved = sv;
         if (tp) a->tmp = tp;
         if (!src || !ids || !ip || !kp || !sv || !tp) return xf_error(XF_ERR_NOMEM, "adaptive compute: no memory for %zu tokens", T);
+        if (a->p.merge) {
+            float *sz = GROW(a->size, T), *ls = sz ? GROW(a->lsize, T) : NULL;
+            if (sz) a->size = sz;
+            if (ls) a->lsize = ls;
+            size_t *wh = ls ? GROW(a->where, T) : NULL, *ds = wh ? GROW(a->dst, T) : NULL, *nr = ds ? GROW(a->newrow, T) : NULL;
+            if (wh) a->where = wh;
+            if (ds) a->dst = ds;
+            if (nr) a->newrow = nr;
+            if (!nr) return xf_error(XF_ERR_NOMEM, "token merging: no memory for %zu tokens", T);
+        }
         a->cap_T = T;
     }
     if (n > a->cap_n) {
@@ -220,6 +249,7 @@ static void compact(xf_adaptive *a, xf_fwd *f) {
                 memmove(f->X + w * H, f->X + t * H, H * sizeof *f->X);
                 f->pos[w] = f->pos[t];
                 a->src[w] = a->src[t];
+                if (a->p.merge) a->size[w] = a->size[t];
             }
             w++;
         }
@@ -251,6 +281,112 @@ static void restore(xf_adaptive *a, xf_fwd *f) {
     f->n_seq = a->n0;
 }
 
+/* ------------------------------------------------------------------ merging */
+
+typedef struct {
+    float score;
+    size_t row;
+} scored_row;
+
+static int by_match_desc(const void *x, const void *y) { /* best match first, earlier row on ties */
+    const scored_row *u = x, *v = y;
+    return u->score < v->score ? 1 : u->score > v->score ? -1 : u->row < v->row ? -1 : u->row > v->row;
+}
+
+static int must_stay(const xf_adaptive *a, size_t o, size_t t) {
+    const size_t r = a->src[t];
+    return r == a->off0[o] || r + 1 == a->off0[o + 1] || is_special(a, a->ids0[r]);
+}
+
+/* Merge current text s down to its share: rows b + 0, 2, 4, ... are sources, b + 1, 3, ...
+ * destinations; each source's best destination by cosine (the first on ties), the best-matched
+ * sources merge (keep[t] = 0, dst[t] = its destination) and each destination becomes the
+ * size-weighted mean of itself and its sources (in row order). Rows that must stay take no part.
+ * Returns 1 when rows merged, 0 when none did, -1 (error set) without memory. */
+static int merge_text(xf_adaptive *a, xf_fwd *f, size_t s, float share) {
+    const size_t H = a->H, b = f->off[s], n = f->off[s + 1] - b, o = a->seq[s], L0 = a->off0[o + 1] - a->off0[o];
+    size_t target = (size_t)ceilf(share * (float)L0 - 1e-4f);
+    if (target < a->p.keep_min) target = a->p.keep_min;
+    if (n <= target || n < 2) return 0;
+    const size_t nA = (n + 1) / 2, nB = n / 2, nS = (nA * nB + 1) & ~(size_t)1; /* candidates after S, 8-aligned */
+    const size_t need = nS + nA * (sizeof(scored_row) / sizeof(float));
+    if (need > a->cap_sim) {
+        float *sm = GROW(a->sim, need);
+        if (!sm) return xf_error(XF_ERR_NOMEM, "token merging: no memory for %zu x %zu similarities", nA, nB), -1;
+        a->sim = sm, a->cap_sim = need;
+    }
+    float *Xn = a->saved, *S = a->sim; /* unit rows of the text (saved is free until the batch ends) */
+    for (size_t i = 0; i < n; i++) {
+        const float *x = f->X + (b + i) * H;
+        double ss = 0;
+        for (size_t k = 0; k < H; k++) ss += (double)x[k] * x[k];
+        const float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+        for (size_t k = 0; k < H; k++) Xn[i * H + k] = x[k] * inv;
+    }
+    xf_gemm_f32_nt(Xn, 2 * H, Xn + H, 2 * H, NULL, S, nB, nA, 0, nB, H); /* S[i][j] = cos(row 2i, row 2j + 1) */
+    scored_row *cand = (scored_row *)(void *)(S + nS);
+    size_t nc = 0;
+    for (size_t i = 0; i < nA; i++) {
+        if (must_stay(a, o, b + 2 * i)) continue;
+        size_t best = nB;
+        for (size_t j = 0; j < nB; j++)
+            if (!must_stay(a, o, b + 2 * j + 1) && (best == nB || S[i * nB + j] > S[i * nB + best])) best = j;
+        if (best == nB) break; /* every destination must stay */
+        a->dst[b + 2 * i] = b + 2 * best + 1;
+        cand[nc].score = S[i * nB + best], cand[nc++].row = b + 2 * i;
+    }
+    size_t r = n - target < nc ? n - target : nc;
+    if (!r) return 0;
+    qsort(cand, nc, sizeof *cand, by_match_desc);
+    for (size_t c = 0; c < r; c++) a->keep[cand[c].row] = 0;
+    /* destinations: sums weighted by size, sources in row order, then the means */
+    for (size_t t = b + 1; t < b + n; t += 2) a->tmp[t] = 0.0f; /* 1: scaled to a sum */
+    for (size_t t = b; t < b + n; t += 2) {
+        if (a->keep[t]) continue;
+        const size_t d = a->dst[t];
+        float *xd = f->X + d * H;
+        const float *xs = f->X + t * H, ws = a->size[t];
+        if (a->tmp[d] == 0.0f) {
+            const float wd = a->size[d];
+            for (size_t k = 0; k < H; k++) xd[k] *= wd;
+            a->tmp[d] = 1.0f;
+        }
+        for (size_t k = 0; k < H; k++) xd[k] += ws * xs[k];
+        a->size[d] += ws;
+    }
+    for (size_t t = b + 1; t < b + n; t += 2) {
+        if (a->tmp[t] == 0.0f) continue;
+        const float inv = 1.0f / a->size[t];
+        for (size_t k = 0; k < H; k++) f->X[t * H + k] *= inv;
+    }
+    return 1;
+}
+
+/* After merge_text on every text: where each original token now is (cur), the compacted batch,
+ * the key biases. */
+static void merge_commit(xf_adaptive *a, xf_fwd *f) {
+    const size_t T = f->off[f->n_seq];
+    size_t w = 0;
+    for (size_t t = 0; t < T; t++)
+        if (a->keep[t]) a->newrow[t] = w++;
+    for (size_t t = 0; t < T; t++)
+        if (!a->keep[t]) a->newrow[t] = a->newrow[a->dst[t]];
+    for (size_t r = 0; r < a->T0; r++) a->where[r] = a->newrow[a->where[r]];
+    compact(a, f);
+    for (size_t t = 0; t < f->off[f->n_seq]; t++) a->lsize[t] = logf(a->size[t]);
+    f->k_bias = a->lsize;
+}
+
+/* Every original token back in its place with its row's state (the end of a merged batch). */
+static void unmerge(xf_adaptive *a, xf_fwd *f) {
+    const size_t H = a->H;
+    for (size_t r = 0; r < a->T0; r++) memcpy(a->saved + r * H, f->X + a->where[r] * H, H * sizeof *f->X);
+    memset(a->in_pool, 1, a->T0);
+    f->n_seq = 0, f->off[0] = 0; /* restore() copies no current rows */
+    restore(a, f);
+    f->k_bias = NULL;
+}
+
 static void record_calibration(xf_adaptive *a) {
     const size_t L = a->n_layers, H = a->H;
     for (size_t o = 0; o < a->n0 && a->cal_at < a->cal_n; o++, a->cal_at++) {
@@ -275,6 +411,8 @@ static xf_status hook(void *ctx, xf_fwd *f, size_t layer, int *stop) {
         for (size_t t = 0; t < T; t++) a->src[t] = t;
         memset(a->in_pool, 1, T);
         for (size_t s = 0; s < f->n_seq; s++) a->seq[s] = s, a->depth[s] = L, a->fcount[s] = 0;
+        for (size_t t = 0; a->p.merge && t < T; t++) a->size[t] = 1.0f, a->where[t] = t;
+        f->k_bias = NULL;
         memset(a->fsum, 0, f->n_seq * H * sizeof *a->fsum);
         a->n_texts += f->n_seq;
         a->token_layers_dense += (uint64_t)T * L;
@@ -300,7 +438,15 @@ static xf_status hook(void *ctx, xf_fwd *f, size_t layer, int *stop) {
         }
     }
     const int rejoin = a->p.pool_pruned == 2 && layer + 2 == L; /* pruned tokens come back for the last layer */
-    if (a->share && !last && !rejoin && a->share[layer] < 1.0f) {
+    if (a->p.merge && !last && a->share[layer] < 1.0f) {
+        int merged = 0;
+        for (size_t s = 0; s < f->n_seq; s++) {
+            const int r = merge_text(a, f, s, a->share[layer]);
+            if (r < 0) return XF_ERR_NOMEM;
+            merged |= r;
+        }
+        if (merged) merge_commit(a, f), a->dropped = 1;
+    } else if (a->share && !last && !rejoin && a->share[layer] < 1.0f) {
         for (size_t s = 0; s < f->n_seq; s++) {
             if (a->exit_on && a->leaving[s]) continue;
             choose(a, f, s, a->seq[s], a->share[layer]);
@@ -326,7 +472,8 @@ static xf_status hook(void *ctx, xf_fwd *f, size_t layer, int *stop) {
     if (last || f->n_seq == 0) {
         for (size_t o = 0; o < a->n0; o++) a->layers_sum += a->depth[o];
         if (rec) record_calibration(a);
-        if (a->dropped) restore(a, f);
+        if (a->dropped && a->p.merge) unmerge(a, f);
+        else if (a->dropped) restore(a, f);
         *stop = 1;
     }
     return XF_OK;
@@ -339,7 +486,7 @@ static void install(xf_model *m, xf_adaptive *a) {
     m->adaptive = a;
     m->hook = a ? hook : NULL;
     m->hook_ctx = a;
-    m->hook_want_acc = a && a->share ? a->want_acc : NULL;
+    m->hook_want_acc = a && a->share && !a->p.merge ? a->want_acc : NULL;
 }
 
 xf_status xf_model_set_adaptive(xf_model *m, const xf_adaptive_params *pp) {
@@ -375,6 +522,10 @@ xf_status xf_model_set_adaptive(xf_model *m, const xf_adaptive_params *pp) {
     if (p.pool_pruned < 0 || p.pool_pruned > 2)
         return xf_error(XF_ERR_RANGE, "pool_pruned %d is not 0 (drop), 1 (pool frozen) or 2 (rejoin for the last layer)", p.pool_pruned);
     if (p.pool_pruned == 2 && ex) return xf_error(XF_ERR_UNSUPPORTED, "pruned tokens rejoining the last layer and early exit do not combine");
+    if (p.merge != 0 && p.merge != 1) return xf_error(XF_ERR_RANGE, "merge %d is not 0 (prune) or 1 (merge tokens)", p.merge);
+    if (p.merge && ex) return xf_error(XF_ERR_UNSUPPORTED, "token merging and early exit do not combine");
+    if (p.merge && p.pool_pruned != 1)
+        return xf_error(XF_ERR_UNSUPPORTED, "pool_pruned %d is for pruning; merged tokens always pool with their row's final state", p.pool_pruned);
     if (!prune && !ex) {
         install(m, NULL);
         return XF_OK;
@@ -394,7 +545,7 @@ xf_status xf_model_set_adaptive(xf_model *m, const xf_adaptive_params *pp) {
     for (size_t id = 0; id < a->vocab; id++) a->special[id] = (unsigned char)xf_tokenizer_is_special(m->tok, (int32_t)id);
     for (size_t l = 0; a->share && l + 1 < L; l++) {
         a->share[l] = p.keep_schedule ? p.keep_schedule[l] : powf(p.keep, (float)(l + 1) / (float)(L - 1));
-        a->want_acc[l] = a->share[l] < 1.0f && !(p.pool_pruned == 2 && l + 2 == L);
+        a->want_acc[l] = !p.merge && a->share[l] < 1.0f && !(p.pool_pruned == 2 && l + 2 == L);
     }
     install(m, a);
     return XF_OK;

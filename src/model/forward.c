@@ -132,10 +132,10 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
                 }
             }
         } else {
-            p.K = K + o * kvd, p.V = V + o * kvd, p.n_k = L;
+            p.K = K + o * kvd, p.V = V + o * kvd, p.n_k = L, p.k_bias = f->k_bias ? f->k_bias + o : NULL;
             if ((a->causal || a->window) && !positions_in_order(f->pos + o, L)) p.k_pos = p.q_pos = f->pos + o;
         }
-        if (a->block_density > 0.0f && xf_block_sparse_applies(&p, a->block_density)) {
+        if (a->block_density > 0.0f && !p.k_bias && xf_block_sparse_applies(&p, a->block_density)) {
             /* a prompt: each tile of queries reads its top key blocks (NULL on no memory: dense) */
             p.kblocks = xf_block_sparse_select(&p, a->n_kv_heads, a->n_heads, a->block_density);
             p.kblocks_ld = (p.n_k + XF_ATTN_KEYS - 1) / XF_ATTN_KEYS;
@@ -146,7 +146,7 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
     size_t *vs_nq = NULL; /* vertical-slash prefill: the sequences it attended (their n_q; 0: not) */
     for (size_t s = 0; a->vslash_density > 0.0f && s < f->n_seq; s++) {
         xf_vslash v;
-        if (!xf_vslash_applies(&probs[s], a->vslash_density) ||
+        if (probs[s].k_bias || !xf_vslash_applies(&probs[s], a->vslash_density) ||
             xf_vslash_select(&probs[s], a->n_kv_heads, a->vslash_density, &v))
             continue;
         if (!vs_nq) vs_nq = xf_calloc(f->n_seq, sizeof *vs_nq);
@@ -161,7 +161,7 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
         ps = (float *)(((uintptr_t)(ps + T) + 63) & ~(uintptr_t)63);
         size_t n_on = 0;
         for (size_t s = 0; s < f->n_seq; s++) {
-            on[s] = xf_probsparse_applies(&probs[s]) && xf_probsparse_top(a->probsparse, probs[s].n_q) < probs[s].n_q;
+            on[s] = !probs[s].k_bias && xf_probsparse_applies(&probs[s]) && xf_probsparse_top(a->probsparse, probs[s].n_q) < probs[s].n_q;
             n_on += on[s];
         }
         if (n_on) {

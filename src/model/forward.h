@@ -49,6 +49,9 @@ struct xf_fwd {
      * Set by xf_forward (workspace memory), only for batches without KV caches. */
     const unsigned char *want_acc;
     float *acc;
+    /* Token merging (model/adaptive.c): k_bias [T] (NULL = none) is added to every attention
+     * score of the key at that row (log of the number of tokens the row stands for). */
+    const float *k_bias;
     /* The products run as products of this many rows would (xf_linear_as: a prompt's rest after a
      * shared prefix, bitwise the whole prompt's forward); 0 = the batch's own T. */
     size_t path_rows;

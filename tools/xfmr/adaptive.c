@@ -1,5 +1,5 @@
-/* adaptive.c — the CLI side of token pruning and early exit (--keep, --keep-schedule,
- * --pool-pruned, --exit-cos, --exit-min-layers, --exit-target with --exit-calib): turns the shared
+/* adaptive.c — the CLI side of token pruning/merging and early exit (--keep, --keep-schedule,
+ * --pool-pruned, --merge, --exit-cos, --exit-min-layers, --exit-target with --exit-calib): turns the shared
  * model options into xf_model_set_adaptive / xf_model_calibrate_exit calls. */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +36,7 @@ static int parse_schedule(const char *s, float *out, size_t cap, size_t *n) {
 }
 
 int cli_apply_adaptive(const cli_model_opts *mo, xf_model *model) {
+    if (mo->merge && !(mo->keep < 1.0 || mo->keep_schedule)) return cli_error("--merge needs the shares to merge down to: --keep K or --keep-schedule LIST");
     if (!cli_adaptive_on(mo)) return CLI_EXIT_OK;
     if (mo->exit_target > 0 && !mo->exit_calib) return cli_error("--exit-target needs calibration texts: --exit-calib FILE");
     if (mo->exit_calib && !(mo->exit_target > 0)) return cli_error("--exit-calib is for --exit-target T");
@@ -46,6 +47,7 @@ int cli_apply_adaptive(const cli_model_opts *mo, xf_model *model) {
     if (mo->keep_schedule) p.keep_schedule = sched;
     p.keep = (float)mo->keep;
     p.pool_pruned = mo->pool_pruned;
+    p.merge = mo->merge;
     p.keep_min = (size_t)mo->keep_min;
     p.exit_cosine = (float)mo->exit_cos;
     p.exit_min_layers = (size_t)mo->exit_min_layers;

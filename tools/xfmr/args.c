@@ -147,6 +147,7 @@ void cli_model_opts_init(cli_model_opts *mo) {
     mo->keep = 1.0;
     mo->keep_schedule = NULL;
     mo->pool_pruned = 1;
+    mo->merge = 0;
     mo->keep_min = 64;
     mo->exit_cos = 2.0;
     mo->exit_min_layers = 2;
@@ -251,6 +252,7 @@ int cli_model_option(const cli_parser *p, int id, const char *arg, cli_model_opt
         cli_usage_error(p->cmd, "--keep %s is outside (0, 1]: the share of each text's tokens the last layer sees", arg);
         return -1;
     case CLI_OPT_KEEP_SCHEDULE: mo->keep_schedule = arg; return 1;
+    case CLI_OPT_MERGE: mo->merge = 1; return 1;
     case CLI_OPT_POOL_PRUNED:
         if (!strcmp(arg, "yes") || !strcmp(arg, "no") || !strcmp(arg, "rejoin")) {
             mo->pool_pruned = arg[0] == 'y' ? 1 : arg[0] == 'r' ? 2 : 0;

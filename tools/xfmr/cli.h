@@ -134,6 +134,7 @@ typedef struct cli_model_opts {
     double keep;               /* --keep: share of tokens the last layer sees, 1 = no pruning */
     const char *keep_schedule; /* --keep-schedule LIST */
     int pool_pruned;           /* --pool-pruned yes|no|rejoin: 1, 0, 2 */
+    int merge;                 /* --merge: token merging instead of pruning */
     long keep_min;             /* --keep-min N */
     double exit_cos;           /* --exit-cos: > 1 = off */
     long exit_min_layers;      /* --exit-min-layers */
@@ -158,7 +159,7 @@ typedef struct cli_model_opts {
 enum {
     CLI_OPT_MODEL = 1000, CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_WEIGHTS, CLI_OPT_ROPE_SCALING,
     CLI_OPT_ROPE_FACTOR, CLI_OPT_ROPE_ORIG_CTX, CLI_OPT_KEEP, CLI_OPT_KEEP_SCHEDULE, CLI_OPT_POOL_PRUNED,
-    CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN,
+    CLI_OPT_EXIT_COS, CLI_OPT_EXIT_MIN_LAYERS, CLI_OPT_EXIT_TARGET, CLI_OPT_EXIT_CALIB, CLI_OPT_KEEP_MIN, CLI_OPT_MERGE,
     CLI_OPT_SPARSITY, CLI_OPT_SPARSITY_METHOD, CLI_OPT_CALIB, CLI_OPT_CALIB_TOKENS, CLI_OPT_ATTN_WINDOW,
     CLI_OPT_FULL_LAYERS, CLI_OPT_ATTN_SINKS, CLI_OPT_BLOCK_SPARSE,
     CLI_OPT_ATTN, CLI_OPT_PROBSPARSE_FACTOR, CLI_OPT_PROBSPARSE_EXACT, CLI_OPT_VERTICAL_SLASH,
@@ -207,7 +208,8 @@ enum {
     {CLI_OPT_KEEP, 0, "keep", 1}, {CLI_OPT_KEEP_SCHEDULE, 0, "keep-schedule", 1},                  \
         {CLI_OPT_POOL_PRUNED, 0, "pool-pruned", 1}, {CLI_OPT_EXIT_COS, 0, "exit-cos", 1},           \
         {CLI_OPT_EXIT_MIN_LAYERS, 0, "exit-min-layers", 1}, {CLI_OPT_EXIT_TARGET, 0, "exit-target", 1}, \
-        {CLI_OPT_EXIT_CALIB, 0, "exit-calib", 1}, {CLI_OPT_KEEP_MIN, 0, "keep-min", 1}
+        {CLI_OPT_EXIT_CALIB, 0, "exit-calib", 1}, {CLI_OPT_KEEP_MIN, 0, "keep-min", 1},             \
+        {CLI_OPT_MERGE, 0, "merge", 0}
 #define CLI_HELP_ADAPTIVE                                                                          \
     "Adaptive compute (encoders; docs/ADAPTIVE.md):\n"                                             \
     "      --keep K          token pruning: after each layer a text keeps the tokens that\n"       \
@@ -221,6 +223,9 @@ enum {
     "      --pool-pruned yes|no|rejoin  pruned tokens count in mean pooling with the state\n"   \
     "                        they left with (yes, default), are dropped from it (no), or\n"    \
     "                        rejoin for the last layer (rejoin: token dropping)\n"             \
+    "      --merge           reach --keep's shares by token merging (ToMe) instead: the most\n" \
+    "                        similar tokens are averaged into one row, attention weighs a\n"   \
+    "                        row by the tokens it holds, pooling sees every token\n"           \
     "      --exit-cos C      early exit: a text stops after the first layer whose pooled\n"      \
     "                        output has cosine >= C with the previous layer's (0 < C; > 1 =\n" \
     "                        off, the default)\n"                                               \

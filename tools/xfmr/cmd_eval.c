@@ -408,6 +408,7 @@ int cmd_eval(int argc, char **argv) {
             cJSON_AddNumberToObject(opt, "keep", o.mo.keep);
             if (o.mo.keep_schedule) cJSON_AddStringToObject(opt, "keep_schedule", o.mo.keep_schedule);
             cJSON_AddStringToObject(opt, "pool_pruned", o.mo.pool_pruned == 2 ? "rejoin" : o.mo.pool_pruned ? "yes" : "no");
+            cJSON_AddBoolToObject(opt, "merge", o.mo.merge);
             cJSON_AddNumberToObject(opt, "keep_min", (double)o.mo.keep_min);
             if (o.mo.exit_cos <= 1.0) cJSON_AddNumberToObject(opt, "exit_cos", o.mo.exit_cos);
             if (o.mo.exit_target > 0) cJSON_AddNumberToObject(opt, "exit_target", o.mo.exit_target);
