@@ -160,6 +160,20 @@ run 1 "$X" eval -m "$tiny/bert" --exit-target 0.99 --task retrieval --pairs "$tm
 err_has "--exit-calib"
 run 1 "$X" eval -m "$tiny/llama" --keep 0.5 --task ppl --text "$tmp/p20.jsonl"
 err_has "for encoders"
+# token merging: runs with --keep, merges (fewer token-layers), says so in the JSON; bad combinations
+run 0 "$X" eval -m "$tiny/bert" --ref "$tiny/bert" --keep 0.5 --keep-min 2 --merge --task retrieval --pairs "$tmp/p20.jsonl" --json "$tmp/mg.json"
+py "token merging JSON" "$tmp/mg.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+a = j["tasks"]["retrieval"]["adaptive"]
+assert j["options"]["merge"] is True and a["token_layers"] < a["token_layers_dense"], (j["options"], a)
+PY
+run 1 "$X" eval -m "$tiny/bert" --merge --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "--merge needs"
+run 1 "$X" eval -m "$tiny/bert" --keep 0.5 --merge --exit-cos 0.9 --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "token merging and early exit"
+run 1 "$X" eval -m "$tiny/bert" --keep 0.5 --merge --pool-pruned no --task retrieval --pairs "$tmp/p20.jsonl"
+err_has "pool_pruned 0"
 # ProbSparse (docs/ADAPTIVE.md): a factor with u >= L for every text is the dense model; bad knobs
 run 0 "$X" eval -m "$tiny/bert" --ref "$tiny/bert" --attn probsparse --probsparse-factor 1000 --task retrieval --pairs "$tmp/p20.jsonl" --json "$tmp/ps.json"
 py "ProbSparse with u >= L equals dense" "$tmp/ps.json" <<'PY'
