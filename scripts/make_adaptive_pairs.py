@@ -10,6 +10,7 @@ its doc to calibration, the others form the set.
 
 usage: scripts/make_adaptive_pairs.py [--xfmr build/xfmr] [--pairs .cache/eval/debian/pairs.jsonl]
                                      [--out .cache/eval/adaptive] [--n 1000] [--calib 300]
+                                     [--exclude OTHER_PAIRS.jsonl]  (leave their packages out)
 """
 import argparse
 import json
@@ -28,8 +29,15 @@ def main():
     ap.add_argument("--calib", type=int, default=300)
     ap.add_argument("--lo", type=int, default=128)
     ap.add_argument("--hi", type=int, default=256)
+    ap.add_argument("--exclude", action="append", default=[],
+                    help="pairs file whose packages are left out (a held-out set), repeatable")
     a = ap.parse_args()
     pairs = [json.loads(l) for l in open(a.pairs, encoding="utf-8") if l.strip()]
+    if a.exclude:
+        out = {json.loads(l)["package"] for f in a.exclude for l in open(f, encoding="utf-8") if l.strip()}
+        n0 = len(pairs)
+        pairs = [p for p in pairs if p["package"] not in out]
+        print(f"{n0 - len(pairs)} of {n0} pairs left out (--exclude)", file=sys.stderr)
     data = b"".join(p["doc"].encode("utf-8") + b"\0" for p in pairs)
     r = subprocess.run([a.xfmr, "tokenize", "-m", a.model, "-0"], input=data, capture_output=True, check=True)
     counts = [len(line.split()) for line in r.stdout.decode().splitlines()]
