@@ -497,5 +497,38 @@ rest = srv.stderr.read()
 check("SIGTERM mid-stream: the stream ends with an error event and [DONE]",
       code == 200 and '"error"' in body and body.rstrip().endswith("data: [DONE]"), body[-300:])
 check("SIGTERM mid-stream: exit 0", rc == 0, "(exit %s) %s" % (rc, rest[-2000:]))
+
+# ------------------------------------------------------------------ adaptive compute: token merging
+# The server takes the embed options of docs/ADAPTIVE.md; its embeddings equal `xfmr embed` with the
+# same options (a text of 64+ tokens is merged, a short one is not).
+MERGE = ["--keep", "0.4", "--merge"]
+long_text = ("The package provides a command-line tool and a library for reading, writing and converting "
+             "archives in many formats, with streaming decompression, random access to members, checksums, "
+             "sparse files, extended attributes and access control lists, and bindings for several languages. "
+             "It is used by package managers, backup programs and file browsers, and its test suite runs on "
+             "every supported platform before each release.")
+r = subprocess.run([X, "embed", "-m", ENC, "--threads", "2"] + MERGE, input=long_text + "\nA man is eating food.\n",
+                   capture_output=True, text=True, check=True)
+want = [json.loads(line)["embedding"] for line in r.stdout.splitlines()]
+dense = cli_embed([long_text])[0]
+srv = subprocess.Popen([X, "serve", "-m", ENC, "--port", "0", "--threads", "2"] + MERGE,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+line = ""
+while srv.poll() is None and "listening" not in line:
+    line = srv.stderr.readline()
+m = re.search(r"127\.0\.0\.1:(\d+)/", line)
+BASE = "http://127.0.0.1:%s" % (m.group(1) if m else "0")
+code, body = http("POST", "/v1/embeddings", {"input": [long_text, "A man is eating food."]}, key=None)
+got = [d["embedding"] for d in json.loads(body)["data"]] if code == 200 else [[0.0], [0.0]]
+check("serve --keep 0.4 --merge = xfmr embed with them",
+      code == 200 and all(max(abs(x - y) for x, y in zip(g, w)) < 1e-6 for g, w in zip(got, want)), body[:200])
+check("serve --merge changed the long text", code == 200 and cos(got[0], dense) < 0.99999, "cos %.7f" % cos(got[0], dense))
+srv.send_signal(signal.SIGTERM)
+try:
+    srv.wait(timeout=60)
+except subprocess.TimeoutExpired:
+    srv.kill()
+r = subprocess.run([X, "serve", "-m", ENC, "--port", "0", "--merge"], capture_output=True, text=True, timeout=120)
+check("serve --merge without --keep: startup error", r.returncode != 0 and "--merge needs" in r.stderr, r.stderr[-300:])
 print("%d passed, %d failed" % (passed, len(failures)))
 sys.exit(1 if failures else 0)

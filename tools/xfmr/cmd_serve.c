@@ -40,6 +40,8 @@ void cmd_serve_help(FILE *f) {
           "      --index STORE     serve a search index made by `xfmr index` (a SQLite file\n"
           "                        or a postgresql:// URI; repeatable) on POST /v1/search;\n"
           "                        the embedding model it was built with must be served (-m)\n"
+          CLI_HELP_ADAPTIVE
+          "                        (applied to every model served: give encoders only)\n"
           "Limits:\n"
           "      --max-body BYTES  request body size (default 8388608); larger: 413\n"
           "      --max-inputs N    texts per embedding / tokenize request (default 2048)\n"
@@ -94,7 +96,7 @@ enum {
 };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, {OPT_HOST, 0, "host", 1}, {OPT_PORT, 0, "port", 1},
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ADAPTIVE, {OPT_HOST, 0, "host", 1}, {OPT_PORT, 0, "port", 1},
     {OPT_API_KEY, 0, "api-key", 1}, {OPT_CTX, 0, "ctx", 1}, {OPT_MAX_BODY, 0, "max-body", 1},
     {OPT_MAX_INPUTS, 0, "max-inputs", 1}, {OPT_MAX_TOKENS, 0, "max-tokens", 1},
     {OPT_MAX_SESSIONS, 0, "max-sessions", 1}, {OPT_MAX_QUEUE, 0, "max-queue", 1},
