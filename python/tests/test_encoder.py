@@ -44,6 +44,33 @@ def test_int8_weights_match_cli(cli, encoder_path, tmp_path):
         xfmr.SentenceEncoder(encoder_path, weights="int4")
 
 
+def test_token_merging_matches_cli(cli, encoder_path, tmp_path):
+    long_text = " ".join(["Semantic search finds documents by meaning rather than by keywords, and an"
+                          " embedding model turns each text into one vector."] * 4)
+    texts = [long_text, TEXTS[0]]
+    inp = tmp_path / "texts.txt"
+    inp.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = tmp_path / "vecs.npy"
+    run_cli(cli, "embed", "-m", encoder_path, "--threads", str(THREADS), "--keep", "0.4", "--merge",
+            "-o", str(out), str(inp))
+    with xfmr.SentenceEncoder(encoder_path, threads=THREADS) as m:
+        dense = m.encode(texts)
+        m.set_adaptive(keep=0.4, merge=True)
+        got = m.encode(texts)
+        st = m.adaptive_stats()
+        assert np.array_equal(got, np.load(out))
+        assert not np.array_equal(got[0], dense[0]) and np.array_equal(got[1], dense[1])  # short: whole
+        assert st["n_texts"] == 2 and st["token_layers"] < st["token_layers_dense"]
+        m.set_adaptive()  # off: the dense model again
+        assert np.array_equal(m.encode(texts), dense)
+        with pytest.raises(xfmr.XfmrError, match="keep 1.5"):
+            m.set_adaptive(keep=1.5)
+        with pytest.raises(xfmr.XfmrError, match="early exit"):
+            m.set_adaptive(keep=0.4, merge=True, exit_cos=0.9)
+        with pytest.raises(ValueError, match="pool_pruned"):
+            m.set_adaptive(pool_pruned="maybe")
+
+
 def test_batch_sizes_identical(encoder):
     ref = encoder.encode(TEXTS, batch_size=32)
     for bs in (1, 2, 3, 1000):

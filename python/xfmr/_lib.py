@@ -83,6 +83,17 @@ class ModelParams(ctypes.Structure):  # xf_model_params (enums are int)
                 ("attn_vslash_density", ctypes.c_float), ("sparse_head", ctypes.c_int)]
 
 
+class AdaptiveParams(ctypes.Structure):  # xf_adaptive_params
+    _fields_ = [("struct_size", c_size_t), ("keep", ctypes.c_float), ("keep_schedule", c_float_p),
+                ("n_keep_schedule", c_size_t), ("pool_pruned", ctypes.c_int), ("exit_cosine", ctypes.c_float),
+                ("exit_min_layers", c_size_t), ("keep_min", c_size_t), ("merge", ctypes.c_int)]
+
+
+class AdaptiveStats(ctypes.Structure):  # xf_adaptive_stats
+    _fields_ = [("struct_size", c_size_t), ("n_texts", ctypes.c_uint64), ("mean_layers", ctypes.c_double),
+                ("token_layers", ctypes.c_uint64), ("token_layers_dense", ctypes.c_uint64)]
+
+
 class SamplerParams(ctypes.Structure):  # xf_sampler_params
     _fields_ = [("struct_size", c_size_t), ("temperature", ctypes.c_float), ("top_k", ctypes.c_int32),
                 ("top_p", ctypes.c_float), ("min_p", ctypes.c_float), ("repetition_penalty", ctypes.c_float),
@@ -179,6 +190,8 @@ def _declare(lib):
         "xf_model_label": (st, [vp, c_size_t, ctypes.POINTER(cp)]),
         "xf_model_score_fn": (ctypes.c_int, [vp]),
         "xf_classify": (st, [vp, ctypes.POINTER(cp), ctypes.POINTER(cp), c_size_t, c_size_t, c_float_p]),
+        "xf_model_set_adaptive": (st, [vp, ctypes.POINTER(AdaptiveParams)]),
+        "xf_model_adaptive_stats": (st, [vp, ctypes.POINTER(AdaptiveStats), ctypes.c_int]),
         "xf_embed_n": (st, [vp, ctypes.POINTER(cp), ctypes.POINTER(c_size_t), c_size_t, c_size_t, c_float_p,
                             ctypes.POINTER(EmbedStats)]),
         # sessions and sampling
