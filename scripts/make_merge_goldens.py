@@ -41,16 +41,10 @@ import math
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from make_goldens import read_corpus  # noqa: E402  (the corpus lines exactly as the C tests split them)
 SETTINGS = [0.3, 0.1]  # keep shares (the same table is in tests/test_adaptive.c)
 KEEP_MIN = 64
-
-
-def read_corpus(path):
-    with open(path, "rb") as f:
-        parts = f.read().split(b"\n")
-    if parts and parts[-1] == b"":
-        parts.pop()
-    return [p.decode("utf-8", errors="replace") for p in parts]
 
 
 def main():

@@ -472,13 +472,18 @@ check("SIGTERM exit 0", rc == 0, "(exit %s)\n%s" % (rc, log[-3000:]))
 check("SIGTERM message", "stopped" in log, log[-1000:])
 
 # ------------------------------------------------------------------ --timeout, and SIGTERM mid-stream
-srv = subprocess.Popen([X, "serve", "-m", DEC, "--port", "0", "--threads", "2", "--timeout", "2", "--grace", "1"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-line = ""
-while srv.poll() is None and "listening" not in line:
-    line = srv.stderr.readline()
-m = re.search(r"127\.0\.0\.1:(\d+)/", line)
-BASE = "http://127.0.0.1:%s" % (m.group(1) if m else "0")
+def start_quiet(*args):
+    """A server on a free port with stderr piped, and its base URL once it listens."""
+    p = subprocess.Popen([X, "serve", "--port", "0", "--threads", "2"] + list(args),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = ""
+    while p.poll() is None and "listening" not in line:
+        line = p.stderr.readline()
+    m = re.search(r"127\.0\.0\.1:(\d+)/", line)
+    return p, "http://127.0.0.1:%s" % (m.group(1) if m else "0")
+
+
+srv, BASE = start_quiet("-m", DEC, "--timeout", "2", "--grace", "1")
 # long enough to outlast --timeout 2 and the 1 s before SIGTERM on a fast machine (SmolLM2 Q4_1 on a
 # Xeon: 250 tokens took under 2 s; 1,000 take over 4 s, and it writes them all without an end token)
 long_req = {"prompt": "Once upon a time", "max_tokens": 1000, "temperature": 0}
@@ -511,13 +516,7 @@ r = subprocess.run([X, "embed", "-m", ENC, "--threads", "2"] + MERGE, input=long
                    capture_output=True, text=True, check=True)
 want = [json.loads(line)["embedding"] for line in r.stdout.splitlines()]
 dense = cli_embed([long_text])[0]
-srv = subprocess.Popen([X, "serve", "-m", ENC, "--port", "0", "--threads", "2"] + MERGE,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-line = ""
-while srv.poll() is None and "listening" not in line:
-    line = srv.stderr.readline()
-m = re.search(r"127\.0\.0\.1:(\d+)/", line)
-BASE = "http://127.0.0.1:%s" % (m.group(1) if m else "0")
+srv, BASE = start_quiet("-m", ENC, *MERGE)
 code, body = http("POST", "/v1/embeddings", {"input": [long_text, "A man is eating food."]}, key=None)
 got = [d["embedding"] for d in json.loads(body)["data"]] if code == 200 else [[0.0], [0.0]]
 check("serve --keep 0.4 --merge = xfmr embed with them",
