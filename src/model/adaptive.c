@@ -30,6 +30,7 @@
 #include "core/abi.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "kernels/dot.h"
 #include "kernels/matmul.h"
 #include "model/forward.h"
 #include "model/model.h"
@@ -308,32 +309,36 @@ static int merge_text(xf_adaptive *a, xf_fwd *f, size_t s, float share) {
     size_t target = (size_t)ceilf(share * (float)L0 - 1e-4f);
     if (target < a->p.keep_min) target = a->p.keep_min;
     if (n <= target || n < 2) return 0;
-    const size_t nA = (n + 1) / 2, nB = n / 2, nS = (nA * nB + 1) & ~(size_t)1; /* candidates after S, 8-aligned */
-    const size_t need = nS + nA * (sizeof(scored_row) / sizeof(float));
+    /* the buffer: dot products S [nA, nB], candidates [nA], 1 / norm and must-stay flags [n] each */
+    const size_t nA = (n + 1) / 2, nB = n / 2, nS = (nA * nB + 1) & ~(size_t)1; /* candidates 8-aligned */
+    const size_t need = nS + nA * (sizeof(scored_row) / sizeof(float)) + 2 * n;
     if (need > a->cap_sim) {
         float *sm = GROW(a->sim, need);
         if (!sm) return xf_error(XF_ERR_NOMEM, "token merging: no memory for %zu x %zu similarities", nA, nB), -1;
         a->sim = sm, a->cap_sim = need;
     }
-    float *Xn = a->saved, *S = a->sim; /* unit rows of the text (saved is free until the batch ends) */
-    for (size_t i = 0; i < n; i++) {
-        const float *x = f->X + (b + i) * H;
-        double ss = 0;
-        for (size_t k = 0; k < H; k++) ss += (double)x[k] * x[k];
-        const float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-        for (size_t k = 0; k < H; k++) Xn[i * H + k] = x[k] * inv;
-    }
-    xf_gemm_f32_nt(Xn, 2 * H, Xn + H, 2 * H, NULL, S, nB, nA, 0, nB, H); /* S[i][j] = cos(row 2i, row 2j + 1) */
+    float *S = a->sim, *inv = S + nS + nA * (sizeof(scored_row) / sizeof(float)), *stay = inv + n;
     scored_row *cand = (scored_row *)(void *)(S + nS);
+    const float *X = f->X + b * H;
+    for (size_t i = 0; i < n; i++) {
+        float ss;
+        xf_dot_rows(X + i * H, 1, H, X + i * H, &ss);
+        inv[i] = ss > 0.0f ? 1.0f / sqrtf(ss) : 0.0f;
+        stay[i] = (float)must_stay(a, o, b + i);
+    }
+    xf_gemm_f32_nt(X, 2 * H, X + H, 2 * H, NULL, S, nB, nA, 0, nB, H); /* S[i][j] = row 2i . row 2j + 1 */
     size_t nc = 0;
-    for (size_t i = 0; i < nA; i++) {
-        if (must_stay(a, o, b + 2 * i)) continue;
+    for (size_t i = 0; i < nA; i++) { /* cosine = S * inv * inv; the source's inv does not move its argmax */
+        if (stay[2 * i] != 0.0f) continue;
         size_t best = nB;
-        for (size_t j = 0; j < nB; j++)
-            if (!must_stay(a, o, b + 2 * j + 1) && (best == nB || S[i * nB + j] > S[i * nB + best])) best = j;
+        float bs = 0.0f;
+        for (size_t j = 0; j < nB; j++) {
+            const float c = S[i * nB + j] * inv[2 * j + 1];
+            if (stay[2 * j + 1] == 0.0f && (best == nB || c > bs)) best = j, bs = c;
+        }
         if (best == nB) break; /* every destination must stay */
         a->dst[b + 2 * i] = b + 2 * best + 1;
-        cand[nc].score = S[i * nB + best], cand[nc++].row = b + 2 * i;
+        cand[nc].score = bs * inv[2 * i], cand[nc++].row = b + 2 * i;
     }
     size_t r = n - target < nc ? n - target : nc;
     if (!r) return 0;
@@ -356,8 +361,8 @@ static int merge_text(xf_adaptive *a, xf_fwd *f, size_t s, float share) {
     }
     for (size_t t = b + 1; t < b + n; t += 2) {
         if (a->tmp[t] == 0.0f) continue;
-        const float inv = 1.0f / a->size[t];
-        for (size_t k = 0; k < H; k++) f->X[t * H + k] *= inv;
+        const float rs = 1.0f / a->size[t];
+        for (size_t k = 0; k < H; k++) f->X[t * H + k] *= rs;
     }
     return 1;
 }
