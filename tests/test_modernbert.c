@@ -181,9 +181,11 @@ static void check_model(const char *name, const char *src, int gguf) {
     free(buf);
 }
 
-/* Token pruning on ModernBERT (local layers then mask by the kept tokens' positions): texts of
- * 3..109 tokens with half the tokens dropped by the last layer embed to finite vectors, with
- * fewer token-layers than dense; keep 1 is bitwise the dense embedding. */
+/* Token pruning and token merging on ModernBERT (local layers then mask by the kept rows'
+ * positions; merged rows keep their destination's position, and later layers add log(size) to
+ * their scores): texts of 3..109 tokens with half the tokens gone by the last layer embed to
+ * finite vectors, with fewer token-layers than dense, each text alone bitwise as in the batch;
+ * keep 1 is bitwise the dense embedding. */
 static void check_pruning(const char *dir) {
     xf_model *m = NULL;
     xf_status st = xf_model_load(dir, NULL, &m);
@@ -192,23 +194,30 @@ static void check_pruning(const char *dir) {
     const char *texts[] = {"a", "hello world", "Zebra? 42! Zebra? 42! Zebra? 42! Zebra? 42! Zebra? 42! Zebra? 42! a longer "
                            "text that crosses the local attention window of the tiny model."};
     const size_t H = xf_model_embedding_dim(m);
-    float dense[3 * 64], pruned[3 * 64], same[3 * 64];
+    float dense[3 * 64], pruned[3 * 64], same[3 * 64], alone[64];
     CHECK(H <= 64 && xf_embed(m, texts, 3, 0, dense, NULL) == XF_OK);
-    xf_adaptive_params ap = xf_adaptive_default_params();
-    ap.keep = 0.5f, ap.keep_min = 2;
-    CHECK_MSG(xf_model_set_adaptive(m, &ap) == XF_OK, "%s", xf_errmsg());
-    CHECK_MSG(xf_embed(m, texts, 3, 0, pruned, NULL) == XF_OK, "%s", xf_errmsg());
-    xf_adaptive_stats as = xf_adaptive_stats_init();
-    CHECK(xf_model_adaptive_stats(m, &as, 1) == XF_OK && as.token_layers < as.token_layers_dense);
-    int finite = 1;
-    for (size_t k = 0; k < 3 * H; k++) finite &= isfinite(pruned[k]);
-    CHECK_MSG(finite, "pruned ModernBERT embeddings are not finite");
-    printf("token pruning (keep 0.5): %llu of %llu token-layers, cosine to dense %.4f (longest text)\n",
-           (unsigned long long)as.token_layers, (unsigned long long)as.token_layers_dense,
-           (double)xf_cosine(dense + 2 * H, pruned + 2 * H, H));
-    ap.keep = 1.0f;
-    CHECK(xf_model_set_adaptive(m, &ap) == XF_OK && xf_embed(m, texts, 3, 0, same, NULL) == XF_OK);
-    CHECK_MSG(memcmp(same, dense, 3 * H * sizeof *same) == 0, "keep 1 must be the dense embedding");
+    for (int merge = 0; merge < 2; merge++) {
+        xf_adaptive_params ap = xf_adaptive_default_params();
+        ap.keep = 0.5f, ap.keep_min = 2, ap.merge = merge;
+        CHECK_MSG(xf_model_set_adaptive(m, &ap) == XF_OK, "%s", xf_errmsg());
+        CHECK_MSG(xf_embed(m, texts, 3, 0, pruned, NULL) == XF_OK, "%s", xf_errmsg());
+        xf_adaptive_stats as = xf_adaptive_stats_init();
+        CHECK(xf_model_adaptive_stats(m, &as, 1) == XF_OK && as.token_layers < as.token_layers_dense);
+        int finite = 1;
+        for (size_t k = 0; k < 3 * H; k++) finite &= isfinite(pruned[k]);
+        CHECK_MSG(finite, "%s ModernBERT embeddings are not finite", merge ? "merged" : "pruned");
+        for (size_t i = 0; i < 3; i++) {
+            CHECK(xf_embed(m, texts + i, 1, 0, alone, NULL) == XF_OK);
+            CHECK_MSG(memcmp(alone, pruned + i * H, H * sizeof *alone) == 0, "%s: text %zu alone differs from the batch",
+                      merge ? "merging" : "pruning", i);
+        }
+        printf("token %s (keep 0.5): %llu of %llu token-layers, cosine to dense %.4f (longest text)\n",
+               merge ? "merging" : "pruning", (unsigned long long)as.token_layers,
+               (unsigned long long)as.token_layers_dense, (double)xf_cosine(dense + 2 * H, pruned + 2 * H, H));
+        ap.keep = 1.0f;
+        CHECK(xf_model_set_adaptive(m, &ap) == XF_OK && xf_embed(m, texts, 3, 0, same, NULL) == XF_OK);
+        CHECK_MSG(memcmp(same, dense, 3 * H * sizeof *same) == 0, "keep 1 must be the dense embedding");
+    }
     xf_model_free(m);
 }
 
