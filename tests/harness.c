@@ -246,7 +246,8 @@ uint8_t *xf_t_random_qrows(int type, size_t N, size_t K, size_t *rb) {
         int type, halves[2]; /* byte offsets of the block's half fields (-1: none) */
     } k[] = {{XF_GGML_Q8_0, {0, -1}}, {XF_GGML_Q4_0, {0, -1}},  {XF_GGML_Q4_1, {0, 2}},    {XF_GGML_Q5_0, {0, -1}},
              {XF_GGML_Q5_1, {0, 2}},  {XF_GGML_Q2_K, {80, 82}}, {XF_GGML_Q3_K, {108, -1}}, {XF_GGML_Q4_K, {0, 2}},
-             {XF_GGML_Q5_K, {0, 2}},  {XF_GGML_Q6_K, {208, -1}}, {XF_GGML_FP4S, {-1, -1}}, {XF_GGML_FP8S, {-1, -1}}};
+             {XF_GGML_Q5_K, {0, 2}},  {XF_GGML_Q6_K, {208, -1}}, {XF_GGML_FP4S, {-1, -1}}, {XF_GGML_FP8S, {-1, -1}},
+             {XF_GGML_MXFP4, {-1, -1}}};
     const xf_quant_traits *q = xf_quant_traits_of(type);
     size_t i = 0;
     while (i < sizeof k / sizeof k[0] && k[i].type != type) i++;
@@ -263,6 +264,8 @@ uint8_t *xf_t_random_qrows(int type, size_t N, size_t K, size_t *rb) {
             const uint32_t s = (xf_t_rand32() & 3u) << 14 | (117u + xf_t_rand32() % 16) << 6 | (xf_t_rand32() & 63);
             W[b * 18] = (uint8_t)s, W[b * 18 + 1] = (uint8_t)(s >> 8);
         }
+    if (type == XF_GGML_MXFP4) /* an E8M0 exponent 2^-10 .. 2^5 (the halved scale: e 118 .. 133) */
+        for (size_t b = 0; b < N * K / 32; b++) W[b * 17] = (uint8_t)(118u + xf_t_rand32() % 16);
     if (type == XF_GGML_FP8S) /* E4M3 or E5M2, a scale that puts the middle codes near 1 */
         for (size_t b = 0; b < N * K / 32; b++) {
             const uint32_t f = xf_t_rand32() & 1u, e = 127u + (f ? 108u : 116u) + xf_t_rand32() % 8;

@@ -167,7 +167,7 @@ int main(void) {
     }
     printf("best int8 ISA: %s\n", xf_i8_isa_name(xf_i8_isa_best()));
     const int types[] = {XF_GGML_Q8_0, XF_GGML_Q4_0, XF_GGML_Q4_1, XF_GGML_Q5_0, XF_GGML_Q5_1,
-                         XF_GGML_Q2_K, XF_GGML_Q3_K, XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K, XF_GGML_FP4S};
+                         XF_GGML_Q2_K, XF_GGML_Q3_K, XF_GGML_Q4_K, XF_GGML_Q5_K, XF_GGML_Q6_K, XF_GGML_FP4S, XF_GGML_MXFP4};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) check_type(types[i], p1, p2);
     printf("worst normalized error vs float activations: %.3g\n", worst_float);
     check_model();

@@ -26,7 +26,7 @@ typedef struct {
 
 static const qcase k_cases[] = {{XF_GGML_Q8_0}, {XF_GGML_Q4_0}, {XF_GGML_Q4_1}, {XF_GGML_Q5_0}, {XF_GGML_Q5_1},
                                 {XF_GGML_Q2_K}, {XF_GGML_Q3_K}, {XF_GGML_Q4_K}, {XF_GGML_Q5_K}, {XF_GGML_Q6_K},
-                                {XF_GGML_FP4S}, {XF_GGML_FP8S}};
+                                {XF_GGML_FP4S}, {XF_GGML_FP8S}, {XF_GGML_MXFP4}};
 #define N_CASES (sizeof k_cases / sizeof k_cases[0])
 
 static void check_half(void) {

@@ -1,6 +1,6 @@
 /* qgemv_avx2.c — the decode GEMV (one activation row) of every GGUF type xfmr multiplies (Q8_0,
- * Q4_0, Q4_1, Q5_0, Q5_1, the K-quants Q2_K..Q6_K and xfmr's FP4S — its codes through a vpshufb
- * table of the block's format's integers — and FP8S) against float activations, hand-written with
+ * Q4_0, Q4_1, Q5_0, Q5_1, the K-quants Q2_K..Q6_K, MXFP4 and xfmr's FP4S — their codes through a vpshufb
+ * table of the block's integers — and FP8S) against float activations, hand-written with
  * AVX2 + FMA + F16C intrinsics (qgemv_avx2_isa.inc for the 32-weight blocks, qgemv_k_isa.inc for
  * the 256-weight superblocks), compiled for AVX2 and again with AVX-512VL. It is qmatmul.c's
  * generic GEMV made fast for the case that dominates token generation:
@@ -104,7 +104,7 @@ static const qavx_kernels k_gemv[XF_GGML_Q6_K + 1] = {
     [XF_GGML_Q5_0] = XF_QAVX_K(q5_0), [XF_GGML_Q5_1] = XF_QAVX_K1(q5_1), [XF_GGML_Q2_K] = XF_QAVX_K1(q2_k),
     [XF_GGML_Q3_K] = XF_QAVX_K1(q3_k), [XF_GGML_Q4_K] = XF_QAVX_K(q4_k), [XF_GGML_Q5_K] = XF_QAVX_K1(q5_k),
     [XF_GGML_Q6_K] = XF_QAVX_K(q6_k)};
-static const qavx_kernels k_fp4s = XF_QAVX_K1(fp4s), k_fp8s = XF_QAVX_K1(fp8s);
+static const qavx_kernels k_fp4s = XF_QAVX_K1(fp4s), k_fp8s = XF_QAVX_K1(fp8s), k_mxfp4 = XF_QAVX_K1(mxfp4);
 
 /* The kernels of qtype and in *v512 which copy serves isa; NULL where none does (a type without
  * kernels, no AVX2, K not whole blocks, AVX-512 asked for on a CPU without it). */
@@ -112,6 +112,7 @@ static const qavx_kernels *pick(int qtype, int isa, size_t K, int *v512) {
     const int have = xf_isa_level() >= XF_ISA_AVX2, have512 = xf_isa_level() >= XF_ISA_AVX512;
     const qavx_kernels *k = qtype == XF_GGML_FP4S ? &k_fp4s
                             : qtype == XF_GGML_FP8S ? &k_fp8s
+                            : qtype == XF_GGML_MXFP4 ? &k_mxfp4
                             : qtype >= 0 && qtype <= XF_GGML_Q6_K && k_gemv[qtype].one[0] ? &k_gemv[qtype]
                                                                                             : NULL;
     if (!have || !k || K % (is_k(qtype) ? 256 : 32) || (isa == XF_QAVX_512 && !have512)) return NULL;

@@ -286,9 +286,13 @@ static void ref_decode(int qt, const uint8_t *b, int j, int q[32], float f[2], f
         return;
     }
     case XF_GGML_FP4S:
-        for (int e = 0; e < 32; e++) q[e] = xf_fp4s_lut[xf_fp4s_format(b)][e < 16 ? b[2 + e] & 15 : b[2 + e - 16] >> 4];
-        f[0] = f[1] = xf_fp4s_scale(b);
+    case XF_GGML_MXFP4: {
+        const uint8_t *qs;
+        const int8_t *lut = xf_fp4_block(qt, b, &f[0], &qs);
+        for (int e = 0; e < 32; e++) q[e] = lut[e < 16 ? qs[e] & 15 : qs[e - 16] >> 4];
+        f[1] = f[0];
         return;
+    }
     case XF_GGML_Q4_K:
     case XF_GGML_Q5_K: {
         int sc, mn;

@@ -4,7 +4,7 @@
  * qmatmul.h (activation rounding), so never the default.
  *
  * Activations (xf_q8act_quantize, by weight type), each row x[K]:
- *  - 32-weight blocks (Q8_0, Q4_0, Q5_0, FP4S: ggml's Q8_0; Q4_1, Q5_1: Q8_1), per group of 32:
+ *  - 32-weight blocks (Q8_0, Q4_0, Q5_0, MXFP4, FP4S: ggml's Q8_0; Q4_1, Q5_1: Q8_1), per group of 32:
  *    a = max|x|, d = a / 127, id = a ? 127 / a : 0, q = round-to-nearest-even(x * id) (float
  *    product, then rounded), dx = (float)half(d), and sx = (float)half(d * (float)sum q) (Q8_1's s;
  *    kept for every 32-type, read by those with a min). ggml's x86 quantize_row_q8_0 / _q8_1.

@@ -16,7 +16,8 @@
 /* Every type with kernels here: X(name, elements per block, bytes per block). */
 #define XF_QMM_TYPES(X)                                                                                \
     X(Q8_0, 32, 34) X(Q4_0, 32, 18) X(Q4_1, 32, 20) X(Q5_0, 32, 22) X(Q5_1, 32, 24) X(Q2_K, 256, 84)   \
-    X(Q3_K, 256, 110) X(Q4_K, 256, 144) X(Q5_K, 256, 176) X(Q6_K, 256, 210) X(FP4S, 32, 18) X(FP8S, 32, 34)
+    X(Q3_K, 256, 110) X(Q4_K, 256, 144) X(Q5_K, 256, 176) X(Q6_K, 256, 210) X(FP4S, 32, 18) X(FP8S, 32, 34) \
+    X(MXFP4, 32, 17)
 
 /* Flag on a type id inside this file: decode the 4-bit formats through a 16-entry table. */
 #define XF_QMM_TABLE 0x100
@@ -138,10 +139,13 @@ XF_INLINE void dec32(const int qt, const uint8_t *b, const int s, xf_v8 w[4]) {
         }
         return;
     }
-    case XF_GGML_FP4S: { /* w = table[code]: the block's format's 16 values times its scale */
-        const xf_v8 d = bcast(xf_fp4s_scale(b));
-        const int8_t *L = xf_fp4s_lut[xf_fp4s_format(b)];
-        const xf_v4i q = ld16(b + 2);
+    case XF_GGML_FP4S:
+    case XF_GGML_MXFP4: { /* w = table[code]: the block's 16 values times its scale */
+        float ds;
+        const uint8_t *qs;
+        const int8_t *L = xf_fp4_block(qt, b, &ds, &qs);
+        const xf_v8 d = bcast(ds);
+        const xf_v4i q = ld16(qs);
         const xf_v8i li = {L[0], L[1], L[2], L[3], L[4], L[5], L[6], L[7]};
         const xf_v8i hi8 = {L[8], L[9], L[10], L[11], L[12], L[13], L[14], L[15]};
         const xf_v8 lo = fv(li) * d, hi = fv(hi8) * d;
@@ -288,6 +292,7 @@ size_t xf_qmatmul_max_t(int qtype, int int8) {
     case XF_GGML_Q6_K: return int8 ? 32 : 16;
     case XF_GGML_FP4S: return int8 ? 32 : 20; /* not measured: Q4_0's (the same 18-byte blocks) */
     case XF_GGML_FP8S: return int8 ? 0 : 16;  /* not measured: Q8_0's; no int8 path (not integers) */
+    case XF_GGML_MXFP4: return int8 ? 32 : 20; /* not measured: FP4S's (the same codes, 17-byte blocks) */
     default: return 0;
     }
 }

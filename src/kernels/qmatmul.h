@@ -9,8 +9,8 @@
  * The GEMM path (dequantized panels through xf_gemm_f32_nt) sums in the GEMM's own order, so the
  * two paths agree within rounding, not bitwise.
  *
- * Types: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, FP4S, FP8S (xfmr's). K must be a multiple of the
- * type's block size. */
+ * Types: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, MXFP4, FP4S, FP8S (xfmr's). K must be
+ * a multiple of the type's block size. */
 #ifndef XF_KERNELS_QMATMUL_H
 #define XF_KERNELS_QMATMUL_H
 

@@ -126,19 +126,6 @@ static void blk_k4(const uint8_t *b, const uint8_t *qh, const uint8_t *qs, float
 static void blk_q4_k(const uint8_t *b, float *w) { blk_k4(b, NULL, b + 16, w); }
 static void blk_q5_k(const uint8_t *b, float *w) { blk_k4(b, b + 16, b + 48, w); }
 
-/* MXFP4: e | qs[16]; w = kvalues[code] * 2^(e - 128), kvalues the doubled E2M1 values (ggml's
- * kvalues_mxfp4 with GGML_E8M0_TO_FP32_HALF; e < 2 gives subnormal scales). */
-static void blk_mxfp4(const uint8_t *b, float *w) {
-    static const int8_t kv[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
-    const uint32_t bits = b[0] < 2 ? 0x00200000u << b[0] : (uint32_t)(b[0] - 1) << 23;
-    float d;
-    memcpy(&d, &bits, 4);
-    for (int j = 0; j < 16; j++) {
-        w[j] = kv[b[1 + j] & 15] * d;
-        w[j + 16] = kv[b[1 + j] >> 4] * d;
-    }
-}
-
 const int8_t xf_fp4s_lut[4][16] = {
     {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12},     /* E2M1 x 2 */
     {0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7},       /* E1M2 x 4 */
@@ -146,15 +133,20 @@ const int8_t xf_fp4s_lut[4][16] = {
     {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7},      /* INT4 */
 };
 
-/* FP4S: s u16 | qs[16]; w = d * lut[fmt][code] (quants.h). */
-static void blk_fp4s(const uint8_t *b, float *w) {
-    const float d = xf_fp4s_scale(b);
-    const int8_t *lut = xf_fp4s_lut[xf_fp4s_format(b)];
+/* The 4-bit table types (quants.h): FP4S s u16 | qs[16], w = d * lut[fmt][code]; MXFP4 e | qs[16],
+ * w = kvalues[code] * 2^(e - 128), kvalues the doubled E2M1 values (ggml's kvalues_mxfp4 with
+ * GGML_E8M0_TO_FP32_HALF; e < 2 gives subnormal scales) = FP4S's format 0. */
+static void blk_fp4(int qt, const uint8_t *b, float *w) {
+    float d;
+    const uint8_t *qs;
+    const int8_t *lut = xf_fp4_block(qt, b, &d, &qs);
     for (int j = 0; j < 16; j++) {
-        w[j] = (float)lut[b[2 + j] & 15] * d;
-        w[j + 16] = (float)lut[b[2 + j] >> 4] * d;
+        w[j] = (float)lut[qs[j] & 15] * d;
+        w[j + 16] = (float)lut[qs[j] >> 4] * d;
     }
 }
+static void blk_fp4s(const uint8_t *b, float *w) { blk_fp4(XF_GGML_FP4S, b, w); }
+static void blk_mxfp4(const uint8_t *b, float *w) { blk_fp4(XF_GGML_MXFP4, b, w); }
 
 /* FP8S: s u16 | qs[32]; w = u(code) * D (quants.h). */
 static void blk_fp8s(const uint8_t *b, float *w) {

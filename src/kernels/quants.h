@@ -109,6 +109,25 @@ static inline float xf_fp4s_scale(const uint8_t *b) {
     return d;
 }
 static inline int xf_fp4s_format(const uint8_t *b) { return b[1] >> 6; }
+/* MXFP4: the block's E8M0 scale halved, 2^(e - 128) (subnormal for e < 2), as ggml's
+ * GGML_E8M0_TO_FP32_HALF; its codes decode as FP4S's format 0 (E2M1 doubled). */
+static inline float xf_mxfp4_scale(const uint8_t *b) {
+    const uint32_t bits = b[0] < 2 ? 0x00200000u << b[0] : (uint32_t)(b[0] - 1) << 23;
+    float d;
+    memcpy(&d, &bits, 4);
+    return d;
+}
+/* The 4-bit table types (FP4S, MXFP4: qt): block b's 16 code values (small integers), its scale
+ * *d and its 16 bytes of codes *qs (code j < 16 the low nibble of qs[j], code j + 16 the high one):
+ * w[j] = d * table[code j]. One function so that every kernel reads both types alike. */
+static inline const int8_t *xf_fp4_block(int qt, const uint8_t *b, float *d, const uint8_t **qs) {
+    if (qt == XF_GGML_MXFP4) {
+        *d = xf_mxfp4_scale(b), *qs = b + 1;
+        return xf_fp4s_lut[0];
+    }
+    *d = xf_fp4s_scale(b), *qs = b + 2;
+    return xf_fp4s_lut[xf_fp4s_format(b)];
+}
 /* FP8S: the shift of a code's 7 magnitude bits into an fp32 (20 E4M3, 21 E5M2); the scale is
  * xf_fp4s_scale's. */
 static inline int xf_fp8s_shift(const uint8_t *b) { return b[1] & 0x40 ? 21 : 20; }

@@ -352,7 +352,7 @@ static void r16_blocks(const xf_weight *w, size_t r0, size_t r1, void *out) {
     {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL, ggml_as, NULL}
 static const xf_format k_ggml[] = {GGML_ENTRY(Q8_0), GGML_ENTRY(Q4_0), GGML_ENTRY(Q4_1), GGML_ENTRY(Q5_0),
                                    GGML_ENTRY(Q5_1), GGML_ENTRY(Q2_K), GGML_ENTRY(Q3_K), GGML_ENTRY(Q4_K),
-                                   GGML_ENTRY(Q5_K), GGML_ENTRY(Q6_K), GGML_ENTRY(FP4S),
+                                   GGML_ENTRY(Q5_K), GGML_ENTRY(Q6_K), GGML_ENTRY(MXFP4), GGML_ENTRY(FP4S),
                                    GGML_ENTRY(FP8S)};
 #define N_GGML (sizeof k_ggml / sizeof k_ggml[0])
 /* the repacked layouts: no GGUF type of their own (-1), saved as their blocks' */
