@@ -109,10 +109,10 @@ static inline float xf_fp4s_scale(const uint8_t *b) {
     return d;
 }
 static inline int xf_fp4s_format(const uint8_t *b) { return b[1] >> 6; }
-/* MXFP4: the block's E8M0 scale halved, 2^(e - 128) (subnormal for e < 2), as ggml's
+/* MXFP4: its E8M0 exponent e as the halved scale 2^(e - 128) (subnormal for e < 2), ggml's
  * GGML_E8M0_TO_FP32_HALF; its codes decode as FP4S's format 0 (E2M1 doubled). */
-static inline float xf_mxfp4_scale(const uint8_t *b) {
-    const uint32_t bits = b[0] < 2 ? 0x00200000u << b[0] : (uint32_t)(b[0] - 1) << 23;
+static inline float xf_e8m0_half(uint8_t e) {
+    const uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
     float d;
     memcpy(&d, &bits, 4);
     return d;
@@ -122,7 +122,7 @@ static inline float xf_mxfp4_scale(const uint8_t *b) {
  * w[j] = d * table[code j]. One function so that every kernel reads both types alike. */
 static inline const int8_t *xf_fp4_block(int qt, const uint8_t *b, float *d, const uint8_t **qs) {
     if (qt == XF_GGML_MXFP4) {
-        *d = xf_mxfp4_scale(b), *qs = b + 1;
+        *d = xf_e8m0_half(b[0]), *qs = b + 1;
         return xf_fp4s_lut[0];
     }
     *d = xf_fp4s_scale(b), *qs = b + 2;

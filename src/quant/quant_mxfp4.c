@@ -5,21 +5,14 @@
  * the scale halved: value = kvalues[code] * 2^(e - 128). Block: e | qs[16] (element j in the low
  * nibble of qs[j], element j + 16 in the high one). */
 #include <math.h>
-#include <string.h>
 
+#include "kernels/quants.h"
 #include "quant/quantize.h"
 
-static const int8_t k_e2m1x2[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
-
-/* ggml's ggml_e8m0_to_fp32_half: 2^(e - 128) (subnormal for e < 2). */
-static float e8m0_half(uint8_t e) {
-    const uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
+/* The nearest of the 16 codes to x at scale e: their doubled E2M1 values are the table MXFP4's
+ * decoders read (quants.h, FP4S's format 0). */
 static uint8_t best_index(float x, float e) {
+    const int8_t *k_e2m1x2 = xf_fp4s_lut[0];
     int best = 0;
     float best_err = fabsf(k_e2m1x2[0] * e - x);
     for (int i = 1; i < 16; i++) {
@@ -39,7 +32,7 @@ void xf_quantize_mxfp4_ref(const float *x, void *out, size_t n) {
          * undefined) the block is all but zero and gets the smallest exponent */
         const float ef = amax > 0.0f ? floorf(log2f(amax)) - 2 + 127 : 0.0f;
         const uint8_t e = ef > 0.0f ? (uint8_t)ef : 0;
-        const float d = e8m0_half(e);
+        const float d = xf_e8m0_half(e);
         b[0] = e;
         for (int j = 0; j < 16; j++) b[1 + j] = (uint8_t)(best_index(x[j], d) | best_index(x[j + 16], d) << 4);
     }
