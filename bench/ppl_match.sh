@@ -5,20 +5,26 @@
 # For each file xfmr writes (every standard type, the calibrated Q4_0 and a --target-bpw mixture;
 # into .cache/qtypes when absent), perplexity by llama-perplexity's method (non-overlapping chunks
 # of 512 tokens, the second half of each scored) on the first CHUNKS chunks of TEXT:
-#   llama-perplexity (its defaults: 8-bit activations for quantized weights, F16 KV cache, batch 512)
-#   xfmr as it runs            (build/ppl_chunks: whole-chunk forward, float activations)
-#   xfmr, llama.cpp's numerics (--weights a8: every product of GGUF blocks with 8-bit activations in
-#                               ggml's formats, whole chunk)
-#   xfmr, token by token       (--steps 1 --weights int8 --kv f16: GEMVs with ggml's activation
-#                               formats and a half-precision KV cache; only with STEPS=1, 3x slower)
+# The columns (COLS, default "lp xf a8", STEPS=1 adds f16):
+#   lp      llama-perplexity, its defaults: 8-bit activations for quantized weights, F16 KV cache,
+#           batch 512, flash attention "auto" (on for the CPU: K and V read from the F16 cache into
+#           float tiles, query and softmax weights in float)
+#   lp-nofa llama-perplexity -fa off: the unfused attention, whose two products round the query
+#           and the softmax weights to F16 (ggml converts the float operand to its F16 partner's type)
+#   xf      xfmr as it runs (build/ppl_chunks: whole-chunk forward, float activations)
+#   a8      xfmr with llama.cpp's numerics for the weights (--weights a8: every product of GGUF
+#           blocks with 8-bit activations in ggml's formats, whole chunk, attention in float)
+#   f16     a8 with an F16 KV cache as llama.cpp keeps it (--steps 256 --weights a8 --kv f16: the
+#           first half in one call, then token by token, bitwise what token by token gives)
 # docs/QUANTIZATION.md, "Perplexity in llama.cpp and in xfmr". Run from the repository root.
 # usage: bench/ppl_match.sh [TEXT] [CHUNKS] [OUT]
 #   TEXT default: the 49 Paul Graham essays of .cache/eval/pg_essays concatenated in name order
 #   CHUNKS default 40 (10,200 scored tokens); OUT default bench/results/ppl_match.txt (overwritten)
 # Environment: LLAMA_BIN (default .cache/llamacpp/build-*/bin), LP_ARGS (extra llama-perplexity
 # arguments, e.g. --no-repack where its AMX repacking dies with SIGILL), XFMR_BIN (default build),
-# TYPES (default: every file below), STEPS (1: the token-by-token column too), FILES (GGUF files
-# to compare instead of SmolLM2's: e.g. other models xfmr quantized; TYPES is then ignored).
+# TYPES (default: every file below), COLS (columns, above), FILES (GGUF files to compare instead
+# of SmolLM2's: e.g. other models xfmr quantized; TYPES is then ignored). The first column is the
+# reference the others are given against in percent.
 set -eu
 B=${LLAMA_BIN:-$(dirname "$(ls .cache/llamacpp/build-*/bin/llama-perplexity | head -1)")}
 X=${XFMR_BIN:-build}
@@ -48,14 +54,20 @@ for t in ${FILES:-${TYPES:-Q8_0 Q6_K Q5_K Q5_1 Q5_0 Q4_K Q4_1 Q4_0 Q4_0-calib MX
             *) "$X/xfmr" quantize -m $MODEL --type $t -o "$f" > /dev/null ;;
         esac
     fi
-    # shellcheck disable=SC2086
-    lp=$("$B/llama-perplexity" -m "$f" -f "$T" -c 512 -b 512 --chunks "$CHUNKS" -t 2 ${LP_ARGS:-} 2>&1 | ppl)
-    xf=$("$X/ppl_chunks" "$f" "$T" 512 --chunks "$CHUNKS" --threads 2 | ppl)
-    a8=$("$X/ppl_chunks" "$f" "$T" 512 --chunks "$CHUNKS" --threads 2 --weights a8 | ppl)
-    st=
-    [ "${STEPS:-0}" = 1 ] && st=$("$X/ppl_chunks" "$f" "$T" 512 --chunks "$CHUNKS" --threads 2 --steps 1 --weights int8 --kv f16 | ppl)
-    awk -v t="$t" -v lp="$lp" -v xf="$xf" -v a8="$a8" -v st="$st" 'BEGIN {
-        printf "%-10s llama-perplexity %s  xfmr %s (%+.3f %%)  xfmr-a8 %s (%+.3f %%)", t, lp, xf, 100 * (xf / lp - 1), a8, 100 * (a8 / lp - 1)
-        if (st != "") printf "  xfmr-steps %s (%+.3f %%)", st, 100 * (st / lp - 1)
-        printf "\n" }' | tee -a "$OUT"
+    line=$(printf '%-10s' "$t") ref=
+    for c in ${COLS:-lp xf a8 $([ "${STEPS:-0}" = 1 ] && echo f16)}; do
+        # shellcheck disable=SC2086 # LP_ARGS is a list
+        case $c in
+            lp) v=$("$B/llama-perplexity" -m "$f" -f "$T" -c 512 -b 512 --chunks "$CHUNKS" -t 2 ${LP_ARGS:-} 2>&1 | ppl) ;;
+            lp-nofa) v=$("$B/llama-perplexity" -m "$f" -f "$T" -c 512 -b 512 --chunks "$CHUNKS" -t 2 -fa off ${LP_ARGS:-} 2>&1 | ppl) ;;
+            xf) v=$("$X/ppl_chunks" "$f" "$T" 512 --chunks "$CHUNKS" --threads 2 | ppl) ;;
+            a8) v=$("$X/ppl_chunks" "$f" "$T" 512 --chunks "$CHUNKS" --threads 2 --weights a8 | ppl) ;;
+            f16) v=$("$X/ppl_chunks" "$f" "$T" 512 --chunks "$CHUNKS" --threads 2 --steps 256 --weights a8 --kv f16 | ppl) ;;
+            *) echo "ppl_match: unknown column $c (lp lp-nofa xf a8 f16)" >&2; exit 2 ;;
+        esac
+        [ -n "$v" ] || { echo "ppl_match: $c gave no perplexity for $f" >&2; exit 1; }
+        if [ -z "$ref" ]; then ref=$v line="$line  $c $v"
+        else line="$line  $c $v ($(awk -v a="$v" -v b="$ref" 'BEGIN { printf "%+.3f %%", 100 * (a / b - 1) }'))"; fi
+    done
+    echo "$line" | tee -a "$OUT"
 done
