@@ -20,7 +20,16 @@
  * weight GB/s by wall time. Qwen2.5-1.5B's shapes: 1536x1536 (q, o), 256x1536 (k, v),
  * 8960x1536 (gate, up), 1536x8960 (down).
  *
- * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]] */
+ * --s24 NxK,...: instead, per shape, the one-row product of 2:4 weights with int8 kept values
+ * (s24q8, xf_s24i_range on the best ISA: `--sparsity 2:4 --weights int8`) against the same shape
+ * dense in Q8_0 repacked for the int8 decode (xf_r16_gemv_isa: `--weights int8` on a Q8_0 GGUF),
+ * each on copies of the matrix enough for 256 MB visited in turn, activations quantized outside
+ * the timing, single thread, the two kernels' runs interleaved; one JSON object per shape with ns
+ * per call (medians of CPU time), weight bytes, GB/s and the time ratio dense / 2:4. SmolLM2's
+ * shapes: 576x576 (q, o), 192x576 (k, v), 1536x576 (gate, up), 576x1536 (down), 49152x576 (head).
+ *
+ * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]]
+ *                    [--s24 NxK,...] */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +42,8 @@
 #include "kernels/qgemv_q8.h"
 #include "kernels/qmatmul.h"
 #include "kernels/quants.h"
+#include "kernels/qgemv_r16.h"
+#include "kernels/sparse24.h"
 
 #include "bench_util.h"
 
@@ -184,10 +195,65 @@ static int run_shapes(const char *types, const char *shapes, int runs, int threa
 
 static const char *ALL = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K";
 
+/* --s24 (see the top). */
+static int run_s24(const char *shape_list, int runs) {
+    char list[512];
+    snprintf(list, sizeof list, "%s", shape_list);
+    const xf_i8_isa b = xf_i8_isa_best();
+    const int simd = b >= XF_I8_VNNI ? 2 : b == XF_I8_AVXVNNI ? 3 : b >= XF_I8_AVX2 ? 1 : 0; /* as qgemv_r16.c */
+    const xf_s24i_isa isa = xf_s24i_best();
+    double *ts = malloc((size_t)runs * sizeof *ts), *td = malloc((size_t)runs * sizeof *td);
+    for (char *sh = strtok(list, ","); sh; sh = strtok(NULL, ",")) {
+        size_t N = 0, K = 0;
+        if (sscanf(sh, "%zux%zu", &N, &K) != 2 || !N || !K || N % 16 || K % 32 || N > 65536 || K > 16384) {
+            fprintf(stderr, "bench_qgemv: --s24 shape %s: want NxK, N a multiple of 16, K of 32\n", sh);
+            return 2;
+        }
+        const size_t sb = xf_s24q8_bytes(N, K), db = N * (K / 32) * 34;
+        const size_t ns = (256u << 20) / sb + 1, nd = (256u << 20) / db + 1;
+        uint8_t *S = xf_aligned_alloc(ns * sb), *D = xf_aligned_alloc(nd * db);
+        float *W = malloc(N * K * sizeof *W), *X = malloc(K * sizeof *X), *Y = malloc(N * sizeof *Y);
+        uint8_t *s24 = xf_aligned_alloc(xf_s24_bytes(N, K));
+        void *sact = xf_aligned_alloc(xf_s24i_act_bytes(1, K) + 64), *dact = xf_aligned_alloc(xf_q8act_bytes(1, K) + 64);
+        int32_t *corr = malloc(K / 4 * sizeof *corr);
+        if (!S || !D || !W || !X || !Y || !s24 || !sact || !dact || !corr) return 1;
+        for (size_t i = 0; i < N * K; i++) W[i] = (float)((int)(rnd() % 2001) - 1000) / 1000.0f;
+        for (size_t k = 0; k < K; k++) X[k] = (float)((int)(rnd() % 2001) - 1000) / 1000.0f;
+        xf_s24_compress(W, K, N, K, NULL, s24);
+        xf_s24q8_from_s24(s24, N, K, S);
+        for (size_t i = 1; i < ns; i++) memcpy(S + i * sb, S, sb);
+        fill(xf_quant_traits_of(XF_GGML_Q8_0), D, N * (K / 32));
+        if (xf_r16_pack(XF_GGML_Q8_0, D, N, K, D)) return 1;
+        for (size_t i = 1; i < nd; i++) memcpy(D + i * db, D, db);
+        xf_s24i_act_quantize(isa, X, K, 1, K, sact);
+        xf_q8act_quantize(XF_GGML_Q8_0, X, K, 1, K, dact);
+        xf_r16_corr(XF_GGML_Q8_0, dact, 1, K, corr);
+        const int calls = (int)(ns > nd ? ns : nd) * 2;
+        for (int r = 0; r < runs; r++) {
+            double c0 = bench_cpu();
+            for (int i = 0; i < calls; i++) xf_s24i_range(isa, 8, S + (size_t)(i % (int)ns) * sb, N, K, NULL, sact, 1, Y, N, 0, N);
+            ts[r] = (bench_cpu() - c0) / calls;
+            c0 = bench_cpu();
+            for (int i = 0; i < calls; i++)
+                xf_r16_gemv_isa(simd, XF_GGML_Q8_0, D + (size_t)(i % (int)nd) * db, NULL, dact, corr, 1, Y, N, 0, N / 16, K);
+            td[r] = (bench_cpu() - c0) / calls;
+        }
+        const double ms = bench_median(ts, runs), md = bench_median(td, runs);
+        printf("{\"shape\": \"%zux%zu\", \"s24q8_ns\": %.0f, \"s24q8_bytes\": %zu, \"s24q8_GB_per_s\": %.2f, \"q8_0_r16_ns\": %.0f, "
+               "\"q8_0_bytes\": %zu, \"q8_0_GB_per_s\": %.2f, \"dense_over_s24\": %.3f, \"bytes_ratio\": %.3f}\n",
+               N, K, ms * 1e9, sb, sb / ms / 1e9, md * 1e9, db, db / md / 1e9, md / ms, (double)db / sb);
+        fflush(stdout);
+        free(S), free(D), free(s24), free(sact), free(dact);
+        free(W), free(X), free(Y), free(corr);
+    }
+    free(ts), free(td);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *types = ALL;
     int runs = 5, crossover = 0, threads = 1, huge = 0;
-    const char *shapes = NULL;
+    const char *shapes = NULL, *s24 = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--crossover")) crossover = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--types")) types = argv[++i];
@@ -195,13 +261,15 @@ int main(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(argv[i], "--shapes")) shapes = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--huge")) huge = 1;
+        else if (i + 1 < argc && !strcmp(argv[i], "--s24")) s24 = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]] [--s24 NxK,...]\n", argv[0]);
             return 2;
         }
     }
     if (runs < 1 || runs > 100) return 2;
     if (crossover) return run_crossover(types, runs);
+    if (s24) return run_s24(s24, runs);
     if (shapes) return run_shapes(types, shapes, runs, threads < 1 ? 1 : threads, huge);
     /* cached: one 576 x 1536 matrix; streamed: 24 matrices of 1536 x 1536 (~24 x 1.3-2.8 MB) */
     const size_t N_c = 576, K = 1536, N_s = 1536, n_mats = 24;

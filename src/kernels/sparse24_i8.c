@@ -23,7 +23,13 @@
 #define TB 4  /* activation rows per kernel call */
 #define OB 32 /* weight rows per block */
 #ifndef S24I_PF
-#define S24I_PF 1536 /* bytes ahead in the values stream that the kernel prefetches */
+#define S24I_PF 1536 /* bytes ahead in the values stream that the kernel prefetches into L1 */
+#endif
+/* and into L2 (the 8-bit kernel; indices a quarter as far): on a Xeon (Sapphire Rapids) with the
+ * weights streamed from memory, 12-20 % less time a row than the L1 prefetch alone, 4-8 % more
+ * when they stay in the cache (bench_qgemv --s24) */
+#ifndef S24I_PF_L2
+#define S24I_PF_L2 8192
 #endif
 
 static size_t kpad(size_t K) { return (K + 127) / 128 * 128; }
@@ -194,6 +200,8 @@ static void row_ref(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, con
     }
 }
 
+static inline float row_out(int bits, float s, float scale, const float *bias, size_t o);
+
 #ifdef XF_X86
 #define T_AVX2 __attribute__((target("avx2,fma,f16c,bmi2")))
 #define T_VBMI __attribute__((target("avx2,fma,f16c,bmi2,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vnni")))
@@ -268,40 +276,64 @@ T_AVX2 static void row_avx2(const s24row *r, size_t V, const uint8_t *xu, size_t
  * a 7-bit vpermt2b index into the chunk's 128 activation bytes (q + 128, unsigned); vpdpbusd of
  * those with the signed values starts from -128 x the sum of each lane's 4 values (once per row),
  * so each lane is the exact sum of 4 products. */
-T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row *r, size_t V, const uint8_t *xu,
-                                                                    size_t Kp, const float *dxe, const size_t nt,
-                                                                    float *out) {
-    static const uint8_t k_ctl[64] = {
-        0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42,
-        44, 46, 48, 50, 52, 54, 56, 58, 60, 62, 0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22,
-        24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62};
+static const uint8_t k_vbmi_ctl[64] = {
+    0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42,
+    44, 46, 48, 50, 52, 54, 56, 58, 60, 62, 0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22,
+    24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62};
+
+/* One chunk of a row: its 64 values w (zeros past the row's end), its index bytes ibq (bytes 0-7
+ * in qwords 0-3, bytes 8-15 in qwords 4-7), wsv the values' scales per lane (4-bit; NULL: none),
+ * against activation rows [0, nt), into acc[t]. */
+T_VBMI static inline __attribute__((always_inline)) void chunk_vbmi(__m512i w, __m512i ibq, const __m512 *wsv,
+                                                                    const uint8_t *xu, size_t Kp, const float *dxe,
+                                                                    size_t c, const size_t nt, __m512 acc[TB]) {
+    const __m512i bases = _mm512_or_si512(_mm512_set1_epi64(0x0c0c080804040000ll), /* 4 x group */
+                                          _mm512_set_epi64(0x7070707070707070ll, 0x6060606060606060ll,
+                                                           0x5050505050505050ll, 0x4040404040404040ll,
+                                                           0x3030303030303030ll, 0x2020202020202020ll,
+                                                           0x1010101010101010ll, 0)); /* + 16 a qword */
+    const __m512i sel = _mm512_multishift_epi64_epi8(_mm512_loadu_si512(k_vbmi_ctl), ibq);
+    const __m512i pidx = _mm512_ternarylogic_epi32(sel, _mm512_set1_epi8(3), bases, 0xEA); /* (sel & 3) | bases */
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i neg = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, _mm512_set1_epi8((char)0x80), w));
+#pragma GCC unroll 4
+    for (size_t t = 0; t < nt; t++) {
+        const uint8_t *x = xu + t * Kp + 2 * c;
+        const __m512i g = _mm512_permutex2var_epi8(_mm512_loadu_si512(x), pidx, _mm512_loadu_si512(x + 64));
+        const __m512i p = _mm512_dpbusd_epi32(neg, g, w);
+        __m512 f = _mm512_loadu_ps(dxe + t * (Kp / 8) + c / 4);
+        if (wsv) f = _mm512_mul_ps(*wsv, f);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), f, acc[t]);
+    }
+}
+
+/* The index bytes of a partial chunk (m < 64 values) in chunk_vbmi's qwords. */
+T_VBMI static inline __attribute__((always_inline)) __m512i tail_ibq(const uint8_t *ix, size_t m) {
+    const __m128i ib = _mm_maskz_loadu_epi8((__mmask16)((1u << (m / 4)) - 1), ix);
+    return _mm512_permutexvar_epi64(_mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0), _mm512_castsi128_si512(ib));
+}
+
+/* 4-bit values, one row. */
+T_VBMI static inline __attribute__((always_inline)) void row_q4_vbmi_n(const s24row *r, size_t V, const uint8_t *xu,
+                                                                       size_t Kp, const float *dxe, const size_t nt,
+                                                                       float *out) {
     static const uint8_t k_iota[64] = {
         0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
         22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
         44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
-    const __m512i ctl = _mm512_loadu_si512(k_ctl);
-    const __m512i base = _mm512_set1_epi64(0x0c0c080804040000ll), three = _mm512_set1_epi8(3);
-    const __m512i step = _mm512_set_epi64(0x7070707070707070ll, 0x6060606060606060ll, 0x5050505050505050ll,
-                                          0x4040404040404040ll, 0x3030303030303030ll, 0x2020202020202020ll,
-                                          0x1010101010101010ll, 0); /* + 16 per qword of 8 values */
-    const __m512i qsel = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0), x80 = _mm512_set1_epi8((char)0x80);
     const __m512i sc4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    const __m512i bases = _mm512_or_si512(base, step), f4 = _mm512_set1_epi8(15), e8 = _mm512_set1_epi8(8);
+    const __m512i f4 = _mm512_set1_epi8(15), e8 = _mm512_set1_epi8(8);
     __m512 acc[TB];
 #pragma GCC unroll 4
     for (size_t t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
     for (size_t c = 0; c < V; c += CH) {
         const size_t m = V - c < CH ? V - c : CH;
-        const __mmask64 mm = m == CH ? ~(__mmask64)0 : ((__mmask64)1 << m) - 1;
         /* the weight streams (values, indices) ahead of the hardware prefetchers, as qgemv_q8's */
-        _mm_prefetch((const char *)r->vals + (r->bits == 8 ? c : c / 2) + S24I_PF, _MM_HINT_T0);
+        _mm_prefetch((const char *)r->vals + c / 2 + S24I_PF, _MM_HINT_T0);
         _mm_prefetch((const char *)r->ix + c / 4 + S24I_PF / 4, _MM_HINT_T0);
         __m512i w;
-        __m128i ib;
-        __m512 wsv = _mm512_set1_ps(1.0f);
-        if (r->bits == 8)
-            w = m == CH ? _mm512_loadu_si512(r->vals + c) : _mm512_maskz_loadu_epi8(mm, r->vals + c);
-        else if (m == CH) { /* nibbles: 32 bytes, values 0-31 low, 32-63 high */
+        __m512 wsv;
+        if (m == CH) { /* nibbles: 32 bytes, values 0-31 low, 32-63 high */
             const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
             const __m256i f = _mm256_set1_epi8(15);
             w = _mm512_sub_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, f)),
@@ -311,6 +343,7 @@ T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row
                                                  _mm_loadl_epi64((const __m128i *)(const void *)(r->ws + c / 16)))));
         } else { /* the last chunk's m / 2 bytes, low nibbles then high ones */
             const size_t h = m / 2;
+            const __mmask64 mm = ((__mmask64)1 << m) - 1;
             const __m512i b = _mm512_maskz_loadu_epi8(((__mmask64)1 << h) - 1, r->vals + c / 2);
             const __m512i lo = _mm512_and_si512(b, f4), hi = _mm512_and_si512(_mm512_srli_epi16(b, 4), f4);
             const __m512i iota = _mm512_loadu_si512(k_iota);
@@ -319,24 +352,83 @@ T_VBMI static inline __attribute__((always_inline)) void row_vbmi_n(const s24row
             wsv = _mm512_permutexvar_ps(sc4, _mm512_castps128_ps512(_mm_cvtph_ps(
                                                  _mm_maskz_loadu_epi16((__mmask8)((1u << (m / 16)) - 1), r->ws + c / 16))));
         }
-        ib = m == CH ? _mm_loadu_si128((const __m128i *)(const void *)(r->ix + c / 4))
-                     : _mm_maskz_loadu_epi8((__mmask16)((1u << (m / 4)) - 1), r->ix + c / 4);
-        const __m512i sel = _mm512_multishift_epi64_epi8(ctl, _mm512_permutexvar_epi64(qsel, _mm512_castsi128_si512(ib)));
-        const __m512i pidx = _mm512_ternarylogic_epi32(sel, three, bases, 0xEA); /* (sel & 3) | bases */
-        const __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), x80, w));
-#pragma GCC unroll 4
-        for (size_t t = 0; t < nt; t++) {
-            const uint8_t *x = xu + t * Kp + 2 * c;
-            const __m512i g = _mm512_permutex2var_epi8(_mm512_loadu_si512(x), pidx, _mm512_loadu_si512(x + 64));
-            const __m512i p = _mm512_dpbusd_epi32(neg, g, w);
-            __m512 f = _mm512_loadu_ps(dxe + t * (Kp / 8) + c / 4);
-            if (r->bits == 4) f = _mm512_mul_ps(wsv, f);
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), f, acc[t]);
-        }
+        const __m512i ibq = m == CH ? _mm512_permutexvar_epi64(_mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0),
+                                                               _mm512_castsi128_si512(_mm_loadu_si128(
+                                                                   (const __m128i *)(const void *)(r->ix + c / 4))))
+                                    : tail_ibq(r->ix + c / 4, m);
+        chunk_vbmi(w, ibq, &wsv, xu, Kp, dxe, c, nt, acc);
     }
 #pragma GCC unroll 4
     for (size_t t = 0; t < nt; t++)
         out[t] = xf_s24_reduce8(_mm256_add_ps(_mm512_castps512_ps256(acc[t]), _mm512_extractf32x8_ps(acc[t], 1)));
+}
+
+/* xf_s24_reduce8's tree (lanes j + 4, then j + 2, then j + 1) for 16 rows at once: h8[r] holds row
+ * r's 8 first-level sums (acc[j] + acc[j + 8]), s[r] gets its total: the same additions. */
+T_VBMI static inline __attribute__((always_inline)) void reduce8x16(const float h8[16][8], float s[16]) {
+    static const int32_t k_pick[16] = {0, 8, 4, 12, 16, 24, 20, 28, 0, 8, 4, 12, 16, 24, 20, 28};
+    __m512 q[4];
+    for (int i = 0; i < 4; i++) {
+        __m512 z0 = _mm512_loadu_ps(h8[4 * i]), z1 = _mm512_loadu_ps(h8[4 * i + 2]); /* 2 rows each */
+        z0 = _mm512_add_ps(z0, _mm512_shuffle_f32x4(z0, z0, 0xB1)); /* lane j + lane j ^ 4 */
+        z1 = _mm512_add_ps(z1, _mm512_shuffle_f32x4(z1, z1, 0xB1));
+        __m512 w = _mm512_mask_blend_ps(0xF0F0, z0, z1); /* rows 4i, 4i + 2, 4i + 1, 4i + 3 a quarter each */
+        w = _mm512_add_ps(w, _mm512_permute_ps(w, 0x4E));  /* + lane j ^ 2 */
+        q[i] = _mm512_add_ps(w, _mm512_permute_ps(w, 0xB1)); /* + lane j ^ 1: the total in lanes 0, 4, 8, 12 */
+    }
+    const __m512i pick = _mm512_loadu_si512(k_pick);
+    const __m512 a = _mm512_permutex2var_ps(q[0], pick, q[1]), b = _mm512_permutex2var_ps(q[2], pick, q[3]);
+    _mm512_storeu_ps(s, _mm512_mask_blend_ps(0xFF00, a, b));
+}
+
+/* 8-bit values, weight rows [o0, o1) against activation rows [0, nt): the full chunks in a loop
+ * of their own, their two index qwords broadcast from memory (load ports, not a port-5 permute),
+ * the partial last chunk after it; with one activation row (decode) the rows' sums are reduced 16
+ * at a time. */
+T_VBMI static inline __attribute__((always_inline)) void rows_q8_vbmi_n(const uint8_t *c, size_t N, size_t K,
+                                                                        size_t o0, size_t o1, const uint8_t *xu,
+                                                                        size_t Kp, const float *dxe, const size_t nt,
+                                                                        const float *bias, float *Y, size_t ldy) {
+    const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K), full = V / CH * CH, m = V - full;
+    const float *scales = (const float *)(const void *)c;
+    const uint8_t *vals = c + N * sizeof(float), *ixs = vals + N * V;
+    float h8[16][8] = {{0}};
+    for (size_t o = o0; o < o1; o++) {
+        const uint8_t *v = vals + o * V, *ix = ixs + o * IB;
+        __m512 acc[TB];
+#pragma GCC unroll 4
+        for (size_t t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+        for (size_t b = 0; b < IB; b += 64) { /* the index lines of the rows ahead, into L2 and L1 */
+            _mm_prefetch((const char *)ix + b + S24I_PF_L2 / 4, _MM_HINT_T1);
+            _mm_prefetch((const char *)ix + b + S24I_PF / 4, _MM_HINT_T0);
+        }
+        for (size_t cc = 0; cc < full; cc += CH) {
+            _mm_prefetch((const char *)v + cc + S24I_PF_L2, _MM_HINT_T1);
+            _mm_prefetch((const char *)v + cc + S24I_PF, _MM_HINT_T0);
+            uint64_t q0, q1;
+            memcpy(&q0, ix + cc / 4, 8);
+            memcpy(&q1, ix + cc / 4 + 8, 8);
+            const __m512i ibq = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)q0), 0xF0, (long long)q1);
+            chunk_vbmi(_mm512_loadu_si512(v + cc), ibq, NULL, xu, Kp, dxe, cc, nt, acc);
+        }
+        if (m) chunk_vbmi(_mm512_maskz_loadu_epi8(((__mmask64)1 << m) - 1, v + full), tail_ibq(ix + full / 4, m), NULL,
+                          xu, Kp, dxe, full, nt, acc);
+        if (nt == 1) {
+            const size_t i = (o - o0) % 16;
+            _mm256_storeu_ps(h8[i], _mm256_add_ps(_mm512_castps512_ps256(acc[0]), _mm512_extractf32x8_ps(acc[0], 1)));
+            if (i == 15 || o + 1 == o1) {
+                float s[16];
+                reduce8x16((const float(*)[8])h8, s);
+                for (size_t j = 0; j <= i; j++) Y[o - i + j] = row_out(8, s[j], scales[o - i + j], bias, o - i + j);
+            }
+            continue;
+        }
+#pragma GCC unroll 4
+        for (size_t t = 0; t < nt; t++) {
+            const float s = xf_s24_reduce8(_mm256_add_ps(_mm512_castps512_ps256(acc[t]), _mm512_extractf32x8_ps(acc[t], 1)));
+            Y[t * ldy + o] = row_out(8, s, scales[o], bias, o);
+        }
+    }
 }
 
 #endif
@@ -353,30 +445,32 @@ static inline float row_out(int bits, float s, float scale, const float *bias, s
  * row (K = 576: a row is only 4.5 chunks). */
 T_VBMI static void rows_vbmi(int bits, const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const uint8_t *xu,
                              size_t Kp, const float *dxe, size_t nt, const float *bias, float *Y, size_t ldy) {
-#define RR(NT, B)                                                                                                  \
+#define RQ(NT) rows_q8_vbmi_n(c, N, K, o0, o1, xu, Kp, dxe, NT, bias, Y, ldy)
+#define R4(NT)                                                                                                     \
     do {                                                                                                           \
         for (size_t o = o0; o < o1; o++) {                                                                         \
-            const s24row r = row_at(B, c, N, K, o);                                                                \
+            const s24row r = row_at(4, c, N, K, o);                                                                \
             float out[TB];                                                                                         \
-            row_vbmi_n(&r, K / 2, xu, Kp, dxe, NT, out);                                                           \
-            for (size_t t = 0; t < (NT); t++) Y[t * ldy + o] = row_out(B, out[t], r.scale, bias, o);              \
+            row_q4_vbmi_n(&r, K / 2, xu, Kp, dxe, NT, out);                                                        \
+            for (size_t t = 0; t < (NT); t++) Y[t * ldy + o] = row_out(4, out[t], r.scale, bias, o);              \
         }                                                                                                          \
     } while (0)
     if (bits == 8) {
         switch (nt) {
-        case 1: RR(1, 8); return;
-        case 2: RR(2, 8); return;
-        case 3: RR(3, 8); return;
-        default: RR(4, 8); return;
+        case 1: RQ(1); return;
+        case 2: RQ(2); return;
+        case 3: RQ(3); return;
+        default: RQ(4); return;
         }
     }
     switch (nt) {
-    case 1: RR(1, 4); return;
-    case 2: RR(2, 4); return;
-    case 3: RR(3, 4); return;
-    default: RR(4, 4); return;
+    case 1: R4(1); return;
+    case 2: R4(2); return;
+    case 3: R4(3); return;
+    default: R4(4); return;
     }
-#undef RR
+#undef RQ
+#undef R4
 }
 #endif
 
