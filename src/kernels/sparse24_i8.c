@@ -213,62 +213,150 @@ static inline float row_out(int bits, float s, float scale, const float *bias, s
  * activations in the qword order of the values permuted by vpermq 0xD8; products by the sign
  * trick (|w| x sign(x, w), pairs < 2^15). Lanes come out in k_avx2_perm's order, which the
  * activation factors are stored in; the two halves' sums are put back in order at the end. */
-T_AVX2 static void row_avx2(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt,
-                            float *out) {
+/* Half h of a chunk, values j0 .. j0 + 31 of the row (j0 = c + 32 h): their int8 values w, their 8
+ * index bytes as one word, ws the lanes' value scales (4-bit; NULL: none), against activation rows
+ * [0, nt), into acc[t]. */
+T_AVX2 static inline __attribute__((always_inline)) void half_avx2(__m256i w, uint64_t bits, const __m256 *ws,
+                                                                   const uint8_t *xu, size_t Kp, const float *dxe,
+                                                                   size_t j0, const size_t nt, __m256 acc[TB]) {
     const __m256i base = _mm256_set1_epi64x(0x0c0c080804040000ll), x80 = _mm256_set1_epi8((char)0x80);
     const __m256i ones = _mm256_set1_epi16(1);
+    const unsigned long long M = 0x0303030303030303ull;
+    const __m256i sel = _mm256_set_epi64x((long long)_pdep_u64(bits >> 48, M), (long long)_pdep_u64(bits >> 16 & 0xFFFF, M),
+                                          (long long)_pdep_u64(bits >> 32 & 0xFFFF, M), (long long)_pdep_u64(bits & 0xFFFF, M));
+    const __m256i ctl = _mm256_or_si256(sel, base);
+    const __m256i wp = _mm256_permute4x64_epi64(w, 0xD8), wa = _mm256_abs_epi8(wp);
+#pragma GCC unroll 4
+    for (size_t t = 0; t < nt; t++) {
+        const uint8_t *x = xu + t * Kp + 2 * j0;
+        const __m256i ga = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(const void *)x), ctl);
+        const __m256i gb = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(x + 32)), ctl);
+        const __m256i g = _mm256_xor_si256(_mm256_blend_epi32(ga, gb, 0xCC), x80);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(g, wp)), ones);
+        __m256 f = _mm256_loadu_ps(dxe + t * (Kp / 8) + j0 / 4);
+        if (ws) f = _mm256_mul_ps(*ws, f);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), f, acc[t]);
+    }
+}
+
+/* The weight streams of chunk c ahead of the hardware prefetchers, as the VBMI kernels'. */
+T_AVX2 static inline __attribute__((always_inline)) void prefetch_chunk(const s24row *r, size_t c) {
+    const char *vp = (const char *)r->vals + (r->bits == 8 ? c : c / 2);
+    _mm_prefetch(vp + S24I_PF_L2, _MM_HINT_T1);
+    _mm_prefetch(vp + S24I_PF, _MM_HINT_T0);
+    _mm_prefetch((const char *)r->ix + c / 4 + S24I_PF_L2 / 4, _MM_HINT_T1);
+    _mm_prefetch((const char *)r->ix + c / 4 + S24I_PF / 4, _MM_HINT_T0);
+}
+
+/* Chunk c of a row, any value width and length (the 4-bit rows, the last chunk of 8-bit ones). */
+T_AVX2 static inline __attribute__((always_inline)) void chunk_avx2(const s24row *r, size_t V, size_t c,
+                                                                    const uint8_t *xu, size_t Kp, const float *dxe,
+                                                                    const size_t nt, __m256 acc[2][TB]) {
+    const size_t m = V - c < CH ? V - c : CH;
+    __m256i w[2];
+    uint8_t ib[16] = {0};
+    uint16_t wsh[4] = {0};
+    if (m == CH && r->bits == 8) {
+        w[0] = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c));
+        w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c + 32));
+    } else if (m == CH) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
+        const __m256i f = _mm256_set1_epi8(15), e8 = _mm256_set1_epi8(8);
+        w[0] = _mm256_sub_epi8(_mm256_and_si256(b, f), e8);
+        w[1] = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(b, 4), f), e8);
+    } else {
+        int8_t tv[CH];
+        chunk_vals(r, V, c, tv);
+        w[0] = _mm256_loadu_si256((const __m256i *)(const void *)tv);
+        w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(tv + 32));
+    }
+    memcpy(ib, r->ix + c / 4, m / 4);
+    if (r->bits == 4) memcpy(wsh, r->ws + c / 16, m / 16 * 2);
+    for (int h = 0; h < 2 && c + 32 * (size_t)h < V; h++) {
+        uint64_t bits;
+        memcpy(&bits, ib + 8 * h, 8);
+        __m256 wsv = _mm256_set1_ps(1.0f);
+        if (r->bits == 4) {
+            const float s0 = _cvtsh_ss(wsh[2 * h]), s1 = _cvtsh_ss(wsh[2 * h + 1]);
+            wsv = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
+        }
+        half_avx2(w[h], bits, r->bits == 4 ? &wsv : NULL, xu, Kp, dxe, c + 32 * (size_t)h, nt, acc[h]);
+    }
+}
+
+/* Row o's 16-lane sum from the two halves' accumulators (lanes in k_avx2_perm's order). */
+T_AVX2 static inline __attribute__((always_inline)) float sum_avx2(__m256 a0, __m256 a1) {
+    const __m256i unperm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    return xf_s24_reduce8(_mm256_permutevar8x32_ps(_mm256_add_ps(a0, a1), unperm));
+}
+
+/* AVX2: per 32 values, the 2-bit indices spread to bytes by pdep and ORed with the group bases
+ * into a vpshufb control whose 128-bit lane L holds values 8L..8L+7 (bytes 0-7) and 16+8L..
+ * (bytes 8-15); the inputs 0-31 and 32-63 shuffled by it and blended give the 32 selected
+ * activations in the qword order of the values permuted by vpermq 0xD8; products by the sign
+ * trick (|w| x sign(x, w), pairs < 2^15). Lanes come out in k_avx2_perm's order, which the
+ * activation factors are stored in; the two halves' sums are put back in order at the end. */
+T_AVX2 static void row_avx2(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt,
+                            float *out) {
     __m256 acc[2][TB];
     for (int h = 0; h < 2; h++)
         for (size_t t = 0; t < TB; t++) acc[h][t] = _mm256_setzero_ps();
     for (size_t c = 0; c < V; c += CH) {
-        const size_t m = V - c < CH ? V - c : CH;
-        __m256i w[2];
-        uint8_t ib[16] = {0};
-        uint16_t wsh[4] = {0};
-        if (m == CH && r->bits == 8) {
-            w[0] = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c));
-            w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c + 32));
-        } else if (m == CH) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
-            const __m256i f = _mm256_set1_epi8(15), e8 = _mm256_set1_epi8(8);
-            w[0] = _mm256_sub_epi8(_mm256_and_si256(b, f), e8);
-            w[1] = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(b, 4), f), e8);
-        } else {
-            int8_t tv[CH];
-            chunk_vals(r, V, c, tv);
-            w[0] = _mm256_loadu_si256((const __m256i *)(const void *)tv);
-            w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(tv + 32));
-        }
-        memcpy(ib, r->ix + c / 4, m / 4);
-        if (r->bits == 4) memcpy(wsh, r->ws + c / 16, m / 16 * 2);
-        for (int h = 0; h < 2 && c + 32 * (size_t)h < V; h++) {
-            uint64_t bits;
-            memcpy(&bits, ib + 8 * h, 8);
-            const unsigned long long M = 0x0303030303030303ull;
-            const __m256i sel = _mm256_set_epi64x((long long)_pdep_u64(bits >> 48, M), (long long)_pdep_u64(bits >> 16 & 0xFFFF, M),
-                                                  (long long)_pdep_u64(bits >> 32 & 0xFFFF, M), (long long)_pdep_u64(bits & 0xFFFF, M));
-            const __m256i ctl = _mm256_or_si256(sel, base);
-            const __m256i wp = _mm256_permute4x64_epi64(w[h], 0xD8), wa = _mm256_abs_epi8(wp);
-            __m256 wsv = _mm256_set1_ps(1.0f);
-            if (r->bits == 4) {
-                const float s0 = _cvtsh_ss(wsh[2 * h]), s1 = _cvtsh_ss(wsh[2 * h + 1]);
-                wsv = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
-            }
-            for (size_t t = 0; t < nt; t++) {
-                const uint8_t *x = xu + t * Kp + 2 * (c + 32 * (size_t)h);
-                const __m256i ga = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(const void *)x), ctl);
-                const __m256i gb = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(x + 32)), ctl);
-                const __m256i g = _mm256_xor_si256(_mm256_blend_epi32(ga, gb, 0xCC), x80);
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(g, wp)), ones);
-                __m256 f = _mm256_loadu_ps(dxe + t * (Kp / 8) + (c + 32 * (size_t)h) / 4);
-                if (r->bits == 4) f = _mm256_mul_ps(wsv, f);
-                acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), f, acc[h][t]);
-            }
-        }
+        prefetch_chunk(r, c);
+        chunk_avx2(r, V, c, xu, Kp, dxe, nt, acc);
     }
-    const __m256i unperm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
-    for (size_t t = 0; t < nt; t++)
-        out[t] = xf_s24_reduce8(_mm256_permutevar8x32_ps(_mm256_add_ps(acc[0][t], acc[1][t]), unperm));
+    for (size_t t = 0; t < nt; t++) out[t] = sum_avx2(acc[0][t], acc[1][t]);
+}
+
+/* 8-bit values on AVX2, weight rows [o0, o1) against activation rows [0, nt) (a compile-time
+ * count): the chunks with their values and index words read in place (no copies, no branches on
+ * the width, the last partial chunk by masked loads); the same bits as row_avx2. */
+T_AVX2 static inline __attribute__((always_inline)) void rows_q8_avx2_n(const uint8_t *c, size_t N, size_t K,
+                                                                        size_t o0, size_t o1, const uint8_t *xu,
+                                                                        size_t Kp, const float *dxe, const size_t nt,
+                                                                        const float *bias, float *Y, size_t ldy) {
+    const size_t V = K / 2, full = V / CH * CH;
+    for (size_t o = o0; o < o1; o++) {
+        const s24row r = row_at(8, c, N, K, o);
+        __m256 acc[2][TB];
+        for (int h = 0; h < 2; h++)
+#pragma GCC unroll 4
+            for (size_t t = 0; t < nt; t++) acc[h][t] = _mm256_setzero_ps();
+        for (size_t cc = 0; cc < full; cc += CH) {
+            prefetch_chunk(&r, cc);
+            uint64_t b0, b1;
+            memcpy(&b0, r.ix + cc / 4, 8);
+            memcpy(&b1, r.ix + cc / 4 + 8, 8);
+            half_avx2(_mm256_loadu_si256((const __m256i *)(const void *)(r.vals + cc)), b0, NULL, xu, Kp, dxe, cc, nt, acc[0]);
+            half_avx2(_mm256_loadu_si256((const __m256i *)(const void *)(r.vals + cc + 32)), b1, NULL, xu, Kp, dxe, cc + 32,
+                      nt, acc[1]);
+        }
+        if (full < V) { /* the last m = 16, 32 or 48 values: masked loads by dwords, zeros past them */
+            const size_t m = V - full;
+            const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            const __m256i k0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m < 32 ? m : 32) / 4), iota);
+            const __m256i k1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m > 32 ? m - 32 : 0) / 4), iota);
+            const __m128i ib = _mm_maskload_epi32((const int *)(const void *)(r.ix + full / 4),
+                                                  _mm_cmpgt_epi32(_mm_set1_epi32((int)m / 16), _mm_setr_epi32(0, 1, 2, 3)));
+            half_avx2(_mm256_maskload_epi32((const int *)(const void *)(r.vals + full), k0), (uint64_t)_mm_cvtsi128_si64(ib),
+                      NULL, xu, Kp, dxe, full, nt, acc[0]);
+            if (m > 32)
+                half_avx2(_mm256_maskload_epi32((const int *)(const void *)(r.vals + full + 32), k1),
+                          (uint64_t)_mm_extract_epi64(ib, 1), NULL, xu, Kp, dxe, full + 32, nt, acc[1]);
+        }
+#pragma GCC unroll 4
+        for (size_t t = 0; t < nt; t++) Y[t * ldy + o] = row_out(8, sum_avx2(acc[0][t], acc[1][t]), r.scale, bias, o);
+    }
+}
+
+T_AVX2 static void rows_q8_avx2(const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const uint8_t *xu,
+                                size_t Kp, const float *dxe, size_t nt, const float *bias, float *Y, size_t ldy) {
+    switch (nt) {
+    case 1: rows_q8_avx2_n(c, N, K, o0, o1, xu, Kp, dxe, 1, bias, Y, ldy); return;
+    case 2: rows_q8_avx2_n(c, N, K, o0, o1, xu, Kp, dxe, 2, bias, Y, ldy); return;
+    case 3: rows_q8_avx2_n(c, N, K, o0, o1, xu, Kp, dxe, 3, bias, Y, ldy); return;
+    default: rows_q8_avx2_n(c, N, K, o0, o1, xu, Kp, dxe, 4, bias, Y, ldy); return;
+    }
 }
 
 /* AVX-512 VBMI + VNNI: per 64 values, the 16 index bytes spread to one byte per value by
@@ -498,6 +586,10 @@ void xf_s24i_range(xf_s24i_isa isa, int bits, const uint8_t *c, size_t N, size_t
 #ifdef XF_X86
             if (isa == XF_S24I_VBMI) {
                 rows_vbmi(bits, c, N, K, o0, o1, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, bias, Y + t0 * ldy, ldy);
+                continue;
+            }
+            if (isa == XF_S24I_AVX2 && bits == 8) {
+                rows_q8_avx2(c, N, K, o0, o1, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, bias, Y + t0 * ldy, ldy);
                 continue;
             }
 #endif
