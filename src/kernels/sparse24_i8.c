@@ -248,7 +248,7 @@ T_AVX2 static inline __attribute__((always_inline)) void prefetch_chunk(const s2
     _mm_prefetch((const char *)r->ix + c / 4 + S24I_PF / 4, _MM_HINT_T0);
 }
 
-/* Chunk c of a row, any value width and length (the 4-bit rows, the last chunk of 8-bit ones). */
+/* Chunk c of a row, any value width and length (row_avx2: the 4-bit rows). */
 T_AVX2 static inline __attribute__((always_inline)) void chunk_avx2(const s24row *r, size_t V, size_t c,
                                                                     const uint8_t *xu, size_t Kp, const float *dxe,
                                                                     const size_t nt, __m256 acc[2][TB]) {
@@ -362,8 +362,8 @@ T_AVX2 static void rows_q8_avx2(const uint8_t *c, size_t N, size_t K, size_t o0,
 /* AVX-512 VBMI + VNNI: per 64 values, the 16 index bytes spread to one byte per value by
  * vpmultishiftqb (each byte's 2 bits at offset 2j of its qword) and ORed with the group bases:
  * a 7-bit vpermt2b index into the chunk's 128 activation bytes (q + 128, unsigned); vpdpbusd of
- * those with the signed values starts from -128 x the sum of each lane's 4 values (once per row),
- * so each lane is the exact sum of 4 products. */
+ * those with the signed values starts from -128 x the sum of each lane's 4 values (once per chunk,
+ * for every activation row), so each lane is the exact sum of 4 products. */
 static const uint8_t k_vbmi_ctl[64] = {
     0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42,
     44, 46, 48, 50, 52, 54, 56, 58, 60, 62, 0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22,
