@@ -199,8 +199,7 @@ static const char *ALL = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K";
 static int run_s24(const char *shape_list, int runs) {
     char list[512];
     snprintf(list, sizeof list, "%s", shape_list);
-    const xf_i8_isa b = xf_i8_isa_best();
-    const int simd = b >= XF_I8_VNNI ? 2 : b == XF_I8_AVXVNNI ? 3 : b >= XF_I8_AVX2 ? 1 : 0; /* as qgemv_r16.c */
+    const int simd = xf_r16_simd();
     const xf_s24i_isa isa = xf_s24i_best();
     double *ts = malloc((size_t)runs * sizeof *ts), *td = malloc((size_t)runs * sizeof *td);
     for (char *sh = strtok(list, ","); sh; sh = strtok(NULL, ",")) {

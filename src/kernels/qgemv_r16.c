@@ -325,7 +325,7 @@ void xf_r16_gemv_isa(int simd, int qtype, const void *P, const float *bias, cons
 
 /* The best kernel the CPU runs (xf_r16_gemv_isa's simd): AMX counts as VNNI (no tile kernel: a
  * decode product has a row or a few); AVX-VNNI is 3. */
-static int r16_simd(void) {
+int xf_r16_simd(void) {
     const xf_i8_isa b = xf_i8_isa_best();
     return b >= XF_I8_VNNI ? 2 : b == XF_I8_AVXVNNI ? 3 : b >= XF_I8_AVX2 ? 1 : 0;
 }
@@ -373,7 +373,7 @@ static void r16_many_task(void *ctx, int ith, int nth) {
         memset(tl_made, 0, sizeof tl_made);
         tl_job = j->id, tl_act = act;
     }
-    const int simd = r16_simd();
+    const int simd = xf_r16_simd();
     for (size_t i = 0, base = 0; i < j->n; base += j->ops[i].N / R, i++) {
         const xf_r16_op *o = &j->ops[i];
         const size_t a = g0 > base ? g0 - base : 0, e = g1 - base < o->N / R ? g1 - base : o->N / R;

@@ -46,6 +46,8 @@ void xf_r16_dequant_rows(int qtype, const void *P, size_t cols, size_t r0, size_
 /* Y[t, o] for t < T and the rows of groups [g0, g1) (rows 16 g0 .. 16 g1 - 1) from activations act
  * (xf_q8act_quantize(qtype) of T rows) and corr (xf_r16_corr of them), single thread. simd 0: the
  * scalar code; 1: AVX2; 2: AVX-512 VNNI; 3: AVX-VNNI (the CPU must have them). Bitwise equal. */
+/* The simd xf_r16_matmul uses on this CPU (XF_ISA respected). */
+int xf_r16_simd(void);
 void xf_r16_gemv_isa(int simd, int qtype, const void *P, const float *bias, const void *act, const int32_t *corr,
                      size_t T, float *Y, size_t ldy, size_t g0, size_t g1, size_t K);
 /* The per-4-input starting values of the offset types: corr[t * K / 4 + j] = -offset x the sum of

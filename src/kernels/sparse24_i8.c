@@ -25,9 +25,9 @@
 #ifndef S24I_PF
 #define S24I_PF 1536 /* bytes ahead in the values stream that the kernel prefetches into L1 */
 #endif
-/* and into L2 (the 8-bit kernel; indices a quarter as far): on a Xeon (Sapphire Rapids) with the
- * weights streamed from memory, 12-20 % less time a row than the L1 prefetch alone, 4-8 % more
- * when they stay in the cache (bench_qgemv --s24) */
+/* and into L2 (indices a quarter as far), as the dense int8 kernel does: on a Xeon (Sapphire
+ * Rapids) with the weights from memory, the 8-bit kernel went from 1.29-1.45x to 1.39-1.57x less
+ * time than dense Q8_0 (bench_qgemv --s24; docs/COMPRESSION.md) */
 #ifndef S24I_PF_L2
 #define S24I_PF_L2 8192
 #endif
@@ -248,18 +248,15 @@ T_AVX2 static inline __attribute__((always_inline)) void prefetch_chunk(const s2
     _mm_prefetch((const char *)r->ix + c / 4 + S24I_PF / 4, _MM_HINT_T0);
 }
 
-/* Chunk c of a row, any value width and length (row_avx2: the 4-bit rows). */
-T_AVX2 static inline __attribute__((always_inline)) void chunk_avx2(const s24row *r, size_t V, size_t c,
-                                                                    const uint8_t *xu, size_t Kp, const float *dxe,
-                                                                    const size_t nt, __m256 acc[2][TB]) {
+/* Chunk c of a 4-bit row (row_avx2), any length. */
+T_AVX2 static inline __attribute__((always_inline)) void chunk_q4_avx2(const s24row *r, size_t V, size_t c,
+                                                                       const uint8_t *xu, size_t Kp, const float *dxe,
+                                                                       const size_t nt, __m256 acc[2][TB]) {
     const size_t m = V - c < CH ? V - c : CH;
     __m256i w[2];
     uint8_t ib[16] = {0};
     uint16_t wsh[4] = {0};
-    if (m == CH && r->bits == 8) {
-        w[0] = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c));
-        w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c + 32));
-    } else if (m == CH) {
+    if (m == CH) {
         const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
         const __m256i f = _mm256_set1_epi8(15), e8 = _mm256_set1_epi8(8);
         w[0] = _mm256_sub_epi8(_mm256_and_si256(b, f), e8);
@@ -271,16 +268,13 @@ T_AVX2 static inline __attribute__((always_inline)) void chunk_avx2(const s24row
         w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(tv + 32));
     }
     memcpy(ib, r->ix + c / 4, m / 4);
-    if (r->bits == 4) memcpy(wsh, r->ws + c / 16, m / 16 * 2);
+    memcpy(wsh, r->ws + c / 16, m / 16 * 2);
     for (int h = 0; h < 2 && c + 32 * (size_t)h < V; h++) {
         uint64_t bits;
         memcpy(&bits, ib + 8 * h, 8);
-        __m256 wsv = _mm256_set1_ps(1.0f);
-        if (r->bits == 4) {
-            const float s0 = _cvtsh_ss(wsh[2 * h]), s1 = _cvtsh_ss(wsh[2 * h + 1]);
-            wsv = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
-        }
-        half_avx2(w[h], bits, r->bits == 4 ? &wsv : NULL, xu, Kp, dxe, c + 32 * (size_t)h, nt, acc[h]);
+        const float s0 = _cvtsh_ss(wsh[2 * h]), s1 = _cvtsh_ss(wsh[2 * h + 1]);
+        const __m256 wsv = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
+        half_avx2(w[h], bits, &wsv, xu, Kp, dxe, c + 32 * (size_t)h, nt, acc[h]);
     }
 }
 
@@ -303,7 +297,7 @@ T_AVX2 static void row_avx2(const s24row *r, size_t V, const uint8_t *xu, size_t
         for (size_t t = 0; t < TB; t++) acc[h][t] = _mm256_setzero_ps();
     for (size_t c = 0; c < V; c += CH) {
         prefetch_chunk(r, c);
-        chunk_avx2(r, V, c, xu, Kp, dxe, nt, acc);
+        chunk_q4_avx2(r, V, c, xu, Kp, dxe, nt, acc);
     }
     for (size_t t = 0; t < nt; t++) out[t] = sum_avx2(acc[0][t], acc[1][t]);
 }
@@ -478,11 +472,11 @@ T_VBMI static inline __attribute__((always_inline)) void rows_q8_vbmi_n(const ui
                                                                         size_t Kp, const float *dxe, const size_t nt,
                                                                         const float *bias, float *Y, size_t ldy) {
     const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K), full = V / CH * CH, m = V - full;
-    const float *scales = (const float *)(const void *)c;
-    const uint8_t *vals = c + N * sizeof(float), *ixs = vals + N * V;
+    const float *scales = (const float *)(const void *)c; /* row_at's r.scale of every row */
     float h8[16][8] = {{0}};
     for (size_t o = o0; o < o1; o++) {
-        const uint8_t *v = vals + o * V, *ix = ixs + o * IB;
+        const s24row r = row_at(8, c, N, K, o);
+        const uint8_t *v = r.vals, *ix = r.ix;
         __m512 acc[TB];
 #pragma GCC unroll 4
         for (size_t t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
@@ -514,7 +508,7 @@ T_VBMI static inline __attribute__((always_inline)) void rows_q8_vbmi_n(const ui
 #pragma GCC unroll 4
         for (size_t t = 0; t < nt; t++) {
             const float s = xf_s24_reduce8(_mm256_add_ps(_mm512_castps512_ps256(acc[t]), _mm512_extractf32x8_ps(acc[t], 1)));
-            Y[t * ldy + o] = row_out(8, s, scales[o], bias, o);
+            Y[t * ldy + o] = row_out(8, s, r.scale, bias, o);
         }
     }
 }
@@ -566,7 +560,7 @@ typedef void (*row_fn)(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, 
 
 static row_fn pick(xf_s24i_isa isa) {
 #ifdef XF_X86
-    if (isa == XF_S24I_AVX2) return row_avx2; /* VBMI: rows_vbmi */
+    if (isa == XF_S24I_AVX2) return row_avx2; /* 4-bit rows; 8-bit: rows_q8_avx2, VBMI: rows_vbmi */
 #endif
     (void)isa;
     return row_ref;
