@@ -203,11 +203,24 @@ static void row_ref(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, con
 static inline float row_out(int bits, float s, float scale, const float *bias, size_t o);
 
 #ifdef XF_X86
-#define T_AVX2 __attribute__((target("avx2,fma,f16c,bmi2")))
-#define T_VBMI __attribute__((target("avx2,fma,f16c,bmi2,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vnni")))
+#define T_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define T_VBMI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vnni")))
 
 
-/* AVX2: per 32 values, the 2-bit indices spread to bytes by pdep and ORed with the group bases
+/* The 32 2-bit indices of `bits` one to a byte, 16-bit word q of `bits` (8 indices) in qword
+ * (0, 2, 1, 3)[q] of the result: vpshufb puts the word's two bytes at bytes 0 and 4 of its qword,
+ * then two shift-or-mask steps split each byte into nibbles (bytes 0, 2, 4, 6) and each nibble
+ * into its two indices. Vector instructions only: pdep, which did this before, is microcoded on
+ * AMD Zen 1 / Zen 2 (tens of cycles for these masks). */
+T_AVX2 static inline __attribute__((always_inline)) __m256i spread_avx2(uint64_t bits) {
+    const __m256i pick = _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, 4, -1, -1, -1, 5, -1, -1, -1, /* words 0, 2 */
+                                          2, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1); /* words 1, 3 */
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)bits), pick);
+    v = _mm256_and_si256(_mm256_or_si256(v, _mm256_slli_epi64(v, 12)), _mm256_set1_epi64x(0x000F000F000F000Fll));
+    return _mm256_and_si256(_mm256_or_si256(v, _mm256_slli_epi64(v, 6)), _mm256_set1_epi8(3));
+}
+
+/* AVX2: per 32 values, the 2-bit indices spread to bytes (spread_avx2) and ORed with the group bases
  * into a vpshufb control whose 128-bit lane L holds values 8L..8L+7 (bytes 0-7) and 16+8L..
  * (bytes 8-15); the inputs 0-31 and 32-63 shuffled by it and blended give the 32 selected
  * activations in the qword order of the values permuted by vpermq 0xD8; products by the sign
@@ -221,10 +234,7 @@ T_AVX2 static inline __attribute__((always_inline)) void half_avx2(__m256i w, ui
                                                                    size_t j0, const size_t nt, __m256 acc[TB]) {
     const __m256i base = _mm256_set1_epi64x(0x0c0c080804040000ll), x80 = _mm256_set1_epi8((char)0x80);
     const __m256i ones = _mm256_set1_epi16(1);
-    const unsigned long long M = 0x0303030303030303ull;
-    const __m256i sel = _mm256_set_epi64x((long long)_pdep_u64(bits >> 48, M), (long long)_pdep_u64(bits >> 16 & 0xFFFF, M),
-                                          (long long)_pdep_u64(bits >> 32 & 0xFFFF, M), (long long)_pdep_u64(bits & 0xFFFF, M));
-    const __m256i ctl = _mm256_or_si256(sel, base);
+    const __m256i ctl = _mm256_or_si256(spread_avx2(bits), base);
     const __m256i wp = _mm256_permute4x64_epi64(w, 0xD8), wa = _mm256_abs_epi8(wp);
 #pragma GCC unroll 4
     for (size_t t = 0; t < nt; t++) {
@@ -284,7 +294,7 @@ T_AVX2 static inline __attribute__((always_inline)) float sum_avx2(__m256 a0, __
     return xf_s24_reduce8(_mm256_permutevar8x32_ps(_mm256_add_ps(a0, a1), unperm));
 }
 
-/* AVX2: per 32 values, the 2-bit indices spread to bytes by pdep and ORed with the group bases
+/* AVX2: per 32 values, the 2-bit indices spread to bytes (spread_avx2) and ORed with the group bases
  * into a vpshufb control whose 128-bit lane L holds values 8L..8L+7 (bytes 0-7) and 16+8L..
  * (bytes 8-15); the inputs 0-31 and 32-63 shuffled by it and blended give the 32 selected
  * activations in the qword order of the values permuted by vpermq 0xD8; products by the sign
