@@ -119,12 +119,6 @@ static int val_at(const s24row *r, size_t V, size_t j) {
     return (i < h ? b & 15 : b >> 4) - 8;
 }
 
-/* The values of chunk c as int8 (zeros past V), for the vector kernels' last chunk. */
-static void chunk_vals(const s24row *r, size_t V, size_t c, int8_t out[CH]) {
-    memset(out, 0, CH);
-    for (size_t j = c; j < V && j < c + CH; j++) out[j - c] = (int8_t)val_at(r, V, j);
-}
-
 size_t xf_s24q4_bytes(size_t N, size_t K) {
     const size_t V = K / 2, row = (V / 16) * 2 + V / 2 + xf_s24_idx_row_bytes(K);
     if (N && row > ((size_t)-1 - 64) / N) return 0;
@@ -258,71 +252,51 @@ T_AVX2 static inline __attribute__((always_inline)) void prefetch_chunk(const s2
     _mm_prefetch((const char *)r->ix + c / 4 + S24I_PF / 4, _MM_HINT_T0);
 }
 
-/* Chunk c of a 4-bit row (row_avx2), any length. */
-T_AVX2 static inline __attribute__((always_inline)) void chunk_q4_avx2(const s24row *r, size_t V, size_t c,
-                                                                       const uint8_t *xu, size_t Kp, const float *dxe,
-                                                                       const size_t nt, __m256 acc[2][TB]) {
-    const size_t m = V - c < CH ? V - c : CH;
-    __m256i w[2];
-    uint8_t ib[16] = {0};
-    uint16_t wsh[4] = {0};
-    if (m == CH) {
-        const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
-        const __m256i f = _mm256_set1_epi8(15), e8 = _mm256_set1_epi8(8);
-        w[0] = _mm256_sub_epi8(_mm256_and_si256(b, f), e8);
-        w[1] = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(b, 4), f), e8);
-    } else {
-        int8_t tv[CH];
-        chunk_vals(r, V, c, tv);
-        w[0] = _mm256_loadu_si256((const __m256i *)(const void *)tv);
-        w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(tv + 32));
-    }
-    memcpy(ib, r->ix + c / 4, m / 4);
-    memcpy(wsh, r->ws + c / 16, m / 16 * 2);
-    for (int h = 0; h < 2 && c + 32 * (size_t)h < V; h++) {
-        uint64_t bits;
-        memcpy(&bits, ib + 8 * h, 8);
-        const float s0 = _cvtsh_ss(wsh[2 * h]), s1 = _cvtsh_ss(wsh[2 * h + 1]);
-        const __m256 wsv = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
-        half_avx2(w[h], bits, &wsv, xu, Kp, dxe, c + 32 * (size_t)h, nt, acc[h]);
-    }
-}
-
 /* Row o's 16-lane sum from the two halves' accumulators (lanes in k_avx2_perm's order). */
 T_AVX2 static inline __attribute__((always_inline)) float sum_avx2(__m256 a0, __m256 a1) {
     const __m256i unperm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
     return xf_s24_reduce8(_mm256_permutevar8x32_ps(_mm256_add_ps(a0, a1), unperm));
 }
 
-/* AVX2: per 32 values, the 2-bit indices spread to bytes (spread_avx2) and ORed with the group bases
- * into a vpshufb control whose 128-bit lane L holds values 8L..8L+7 (bytes 0-7) and 16+8L..
- * (bytes 8-15); the inputs 0-31 and 32-63 shuffled by it and blended give the 32 selected
- * activations in the qword order of the values permuted by vpermq 0xD8; products by the sign
- * trick (|w| x sign(x, w), pairs < 2^15). Lanes come out in k_avx2_perm's order, which the
- * activation factors are stored in; the two halves' sums are put back in order at the end. */
-T_AVX2 static void row_avx2(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt,
-                            float *out) {
-    __m256 acc[2][TB];
-    for (int h = 0; h < 2; h++)
-        for (size_t t = 0; t < TB; t++) acc[h][t] = _mm256_setzero_ps();
-    for (size_t c = 0; c < V; c += CH) {
-        prefetch_chunk(r, c);
-        chunk_q4_avx2(r, V, c, xu, Kp, dxe, nt, acc);
-    }
-    for (size_t t = 0; t < nt; t++) out[t] = sum_avx2(acc[0][t], acc[1][t]);
+/* A 4-bit chunk's 4 half scales (one per 16 values) as the two halves' lane factors: (s0, s0, s1,
+ * s1, s0, s0, s1, s1) for values 0-31 (lanes in k_avx2_perm's order) and the same of s2, s3. */
+T_AVX2 static inline __attribute__((always_inline)) void scales_q4_avx2(uint64_t halves, __m256 ws[2]) {
+    const __m256 s = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)halves)));
+    ws[0] = _mm256_permutevar8x32_ps(s, _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1));
+    ws[1] = _mm256_permutevar8x32_ps(s, _mm256_setr_epi32(2, 2, 3, 3, 2, 2, 3, 3));
 }
 
-/* 8-bit values on AVX2, weight rows [o0, o1) against activation rows [0, nt) (a compile-time
- * count): the chunks with their values and index words read in place (no copies, no branches on
- * the width, the last partial chunk by masked loads); the same bits as row_avx2. */
-T_AVX2 static inline __attribute__((always_inline)) void rows_q8_avx2_n(const uint8_t *c, size_t N, size_t K,
-                                                                        size_t o0, size_t o1, const uint8_t *xu,
-                                                                        size_t Kp, const float *dxe, const size_t nt,
-                                                                        const float *bias, float *Y, size_t ldy) {
+/* The values of a 4-bit row's last chunk (m = 16, 32 or 48 values in m / 2 bytes: value i in the
+ * low nibble of byte i, value i + m / 2 in the high one) as int8 in w[0] (values 0-31) and w[1]
+ * (32-63), zeros past m; k[h] the dword masks of the values that exist. */
+T_AVX2 static inline __attribute__((always_inline)) void tail_q4_avx2(const uint8_t *p, size_t m, const __m256i k[2],
+                                                                      __m256i w[2]) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), f = _mm256_set1_epi8(15);
+    const __m256i b = _mm256_maskload_epi32((const int *)(const void *)p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m / 8)), iota));
+    const __m256i lo = _mm256_and_si256(b, f), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), f);
+    const __m128i l0 = _mm256_castsi256_si128(lo), l1 = _mm256_extracti128_si256(lo, 1);
+    const __m128i h0 = _mm256_castsi256_si128(hi), h1 = _mm256_extracti128_si256(hi, 1), z = _mm_setzero_si128();
+    __m128i a[4] = {z, z, z, z}; /* values 0-15, 16-31, 32-47, 48-63 */
+    if (m == 16) a[0] = _mm_unpacklo_epi64(l0, h0);
+    else if (m == 32) a[0] = l0, a[1] = h0;
+    else a[0] = l0, a[1] = _mm_unpacklo_epi64(l1, h0), a[2] = _mm_alignr_epi8(h1, h0, 8);
+    const __m256i e8 = _mm256_set1_epi8(8);
+    w[0] = _mm256_sub_epi8(_mm256_setr_m128i(a[0], a[1]), _mm256_and_si256(e8, k[0]));
+    w[1] = _mm256_sub_epi8(_mm256_setr_m128i(a[2], a[3]), _mm256_and_si256(e8, k[1]));
+}
+
+/* AVX2, weight rows [o0, o1) against activation rows [0, nt), values of `bits` bits (both
+ * compile-time constants): the full chunks with their values, index words and (4-bit) scales read
+ * in place, no copies and no branches on the width; the last partial chunk by masked loads. */
+T_AVX2 static inline __attribute__((always_inline)) void rows_avx2_n(const int bits, const uint8_t *c, size_t N, size_t K,
+                                                                     size_t o0, size_t o1, const uint8_t *xu, size_t Kp,
+                                                                     const float *dxe, const size_t nt, const float *bias,
+                                                                     float *Y, size_t ldy) {
     const size_t V = K / 2, full = V / CH * CH;
     for (size_t o = o0; o < o1; o++) {
-        const s24row r = row_at(8, c, N, K, o);
-        __m256 acc[2][TB];
+        const s24row r = row_at(bits, c, N, K, o);
+        __m256 acc[2][TB], ws[2];
+        __m256i w[2];
         for (int h = 0; h < 2; h++)
 #pragma GCC unroll 4
             for (size_t t = 0; t < nt; t++) acc[h][t] = _mm256_setzero_ps();
@@ -331,36 +305,67 @@ T_AVX2 static inline __attribute__((always_inline)) void rows_q8_avx2_n(const ui
             uint64_t b0, b1;
             memcpy(&b0, r.ix + cc / 4, 8);
             memcpy(&b1, r.ix + cc / 4 + 8, 8);
-            half_avx2(_mm256_loadu_si256((const __m256i *)(const void *)(r.vals + cc)), b0, NULL, xu, Kp, dxe, cc, nt, acc[0]);
-            half_avx2(_mm256_loadu_si256((const __m256i *)(const void *)(r.vals + cc + 32)), b1, NULL, xu, Kp, dxe, cc + 32,
-                      nt, acc[1]);
+            if (bits == 8) {
+                w[0] = _mm256_loadu_si256((const __m256i *)(const void *)(r.vals + cc));
+                w[1] = _mm256_loadu_si256((const __m256i *)(const void *)(r.vals + cc + 32));
+            } else { /* nibbles: 32 bytes, values 0-31 low, 32-63 high, stored + 8 */
+                const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r.vals + cc / 2));
+                const __m256i f = _mm256_set1_epi8(15), e8 = _mm256_set1_epi8(8);
+                w[0] = _mm256_sub_epi8(_mm256_and_si256(b, f), e8);
+                w[1] = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(b, 4), f), e8);
+                uint64_t s4;
+                memcpy(&s4, r.ws + cc / 16, 8);
+                scales_q4_avx2(s4, ws);
+            }
+            half_avx2(w[0], b0, bits == 8 ? NULL : &ws[0], xu, Kp, dxe, cc, nt, acc[0]);
+            half_avx2(w[1], b1, bits == 8 ? NULL : &ws[1], xu, Kp, dxe, cc + 32, nt, acc[1]);
         }
         if (full < V) { /* the last m = 16, 32 or 48 values: masked loads by dwords, zeros past them */
             const size_t m = V - full;
             const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            const __m256i k0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m < 32 ? m : 32) / 4), iota);
-            const __m256i k1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m > 32 ? m - 32 : 0) / 4), iota);
+            const __m256i k[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m < 32 ? m : 32) / 4), iota),
+                                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m > 32 ? m - 32 : 0) / 4), iota)};
             const __m128i ib = _mm_maskload_epi32((const int *)(const void *)(r.ix + full / 4),
                                                   _mm_cmpgt_epi32(_mm_set1_epi32((int)m / 16), _mm_setr_epi32(0, 1, 2, 3)));
-            half_avx2(_mm256_maskload_epi32((const int *)(const void *)(r.vals + full), k0), (uint64_t)_mm_cvtsi128_si64(ib),
-                      NULL, xu, Kp, dxe, full, nt, acc[0]);
+            if (bits == 8) {
+                w[0] = _mm256_maskload_epi32((const int *)(const void *)(r.vals + full), k[0]);
+                w[1] = _mm256_maskload_epi32((const int *)(const void *)(r.vals + full + 32), k[1]);
+            } else {
+                tail_q4_avx2(r.vals + full / 2, m, k, w);
+                uint64_t s4 = 0; /* the m / 16 half scales there are, zeros after them */
+                if (m == 16) memcpy(&s4, r.ws + full / 16, 2);
+                else if (m == 32) memcpy(&s4, r.ws + full / 16, 4);
+                else memcpy(&s4, r.ws + full / 16, 6);
+                scales_q4_avx2(s4, ws);
+            }
+            half_avx2(w[0], (uint64_t)_mm_cvtsi128_si64(ib), bits == 8 ? NULL : &ws[0], xu, Kp, dxe, full, nt, acc[0]);
             if (m > 32)
-                half_avx2(_mm256_maskload_epi32((const int *)(const void *)(r.vals + full + 32), k1),
-                          (uint64_t)_mm_extract_epi64(ib, 1), NULL, xu, Kp, dxe, full + 32, nt, acc[1]);
+                half_avx2(w[1], (uint64_t)_mm_extract_epi64(ib, 1), bits == 8 ? NULL : &ws[1], xu, Kp, dxe, full + 32, nt,
+                          acc[1]);
         }
 #pragma GCC unroll 4
-        for (size_t t = 0; t < nt; t++) Y[t * ldy + o] = row_out(8, sum_avx2(acc[0][t], acc[1][t]), r.scale, bias, o);
+        for (size_t t = 0; t < nt; t++) Y[t * ldy + o] = row_out(bits, sum_avx2(acc[0][t], acc[1][t]), r.scale, bias, o);
     }
 }
 
-T_AVX2 static void rows_q8_avx2(const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const uint8_t *xu,
-                                size_t Kp, const float *dxe, size_t nt, const float *bias, float *Y, size_t ldy) {
-    switch (nt) {
-    case 1: rows_q8_avx2_n(c, N, K, o0, o1, xu, Kp, dxe, 1, bias, Y, ldy); return;
-    case 2: rows_q8_avx2_n(c, N, K, o0, o1, xu, Kp, dxe, 2, bias, Y, ldy); return;
-    case 3: rows_q8_avx2_n(c, N, K, o0, o1, xu, Kp, dxe, 3, bias, Y, ldy); return;
-    default: rows_q8_avx2_n(c, N, K, o0, o1, xu, Kp, dxe, 4, bias, Y, ldy); return;
+T_AVX2 static void rows_avx2(int bits, const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const uint8_t *xu,
+                             size_t Kp, const float *dxe, size_t nt, const float *bias, float *Y, size_t ldy) {
+#define RA(B, NT) rows_avx2_n(B, c, N, K, o0, o1, xu, Kp, dxe, NT, bias, Y, ldy)
+    if (bits == 8) {
+        switch (nt) {
+        case 1: RA(8, 1); return;
+        case 2: RA(8, 2); return;
+        case 3: RA(8, 3); return;
+        default: RA(8, 4); return;
+        }
     }
+    switch (nt) {
+    case 1: RA(4, 1); return;
+    case 2: RA(4, 2); return;
+    case 3: RA(4, 3); return;
+    default: RA(4, 4); return;
+    }
+#undef RA
 }
 
 /* AVX-512 VBMI + VNNI: per 64 values, the 16 index bytes spread to one byte per value by
@@ -405,54 +410,36 @@ T_VBMI static inline __attribute__((always_inline)) __m512i tail_ibq(const uint8
     return _mm512_permutexvar_epi64(_mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0), _mm512_castsi128_si512(ib));
 }
 
-/* 4-bit values, one row. */
-T_VBMI static inline __attribute__((always_inline)) void row_q4_vbmi_n(const s24row *r, size_t V, const uint8_t *xu,
-                                                                       size_t Kp, const float *dxe, const size_t nt,
-                                                                       float *out) {
+/* The values of a 4-bit chunk c of m values (m = 64: nibbles, values 0-31 low, 32-63 high; the
+ * last, m < 64: m / 2 bytes, low nibbles then high ones) as int8 in w, zeros past m, and their half
+ * scales (one per 16 values) in wsv's lanes. */
+T_VBMI static inline __attribute__((always_inline)) void load_q4_vbmi(const s24row *r, size_t c, size_t m, __m512i *w,
+                                                                      __m512 *wsv) {
     static const uint8_t k_iota[64] = {
         0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
         22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
         44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
     const __m512i sc4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     const __m512i f4 = _mm512_set1_epi8(15), e8 = _mm512_set1_epi8(8);
-    __m512 acc[TB];
-#pragma GCC unroll 4
-    for (size_t t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
-    for (size_t c = 0; c < V; c += CH) {
-        const size_t m = V - c < CH ? V - c : CH;
-        /* the weight streams (values, indices) ahead of the hardware prefetchers, as qgemv_q8's */
-        _mm_prefetch((const char *)r->vals + c / 2 + S24I_PF, _MM_HINT_T0);
-        _mm_prefetch((const char *)r->ix + c / 4 + S24I_PF / 4, _MM_HINT_T0);
-        __m512i w;
-        __m512 wsv;
-        if (m == CH) { /* nibbles: 32 bytes, values 0-31 low, 32-63 high */
-            const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
-            const __m256i f = _mm256_set1_epi8(15);
-            w = _mm512_sub_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, f)),
-                                                   _mm256_and_si256(_mm256_srli_epi16(b, 4), f), 1),
-                                e8);
-            wsv = _mm512_permutexvar_ps(sc4, _mm512_castps128_ps512(_mm_cvtph_ps(
-                                                 _mm_loadl_epi64((const __m128i *)(const void *)(r->ws + c / 16)))));
-        } else { /* the last chunk's m / 2 bytes, low nibbles then high ones */
-            const size_t h = m / 2;
-            const __mmask64 mm = ((__mmask64)1 << m) - 1;
-            const __m512i b = _mm512_maskz_loadu_epi8(((__mmask64)1 << h) - 1, r->vals + c / 2);
-            const __m512i lo = _mm512_and_si512(b, f4), hi = _mm512_and_si512(_mm512_srli_epi16(b, 4), f4);
-            const __m512i iota = _mm512_loadu_si512(k_iota);
-            const __m512i idx = _mm512_mask_add_epi8(iota, ~(((__mmask64)1 << h) - 1), iota, _mm512_set1_epi8((char)(64 - h)));
-            w = _mm512_maskz_sub_epi8(mm, _mm512_permutex2var_epi8(lo, idx, hi), e8);
-            wsv = _mm512_permutexvar_ps(sc4, _mm512_castps128_ps512(_mm_cvtph_ps(
-                                                 _mm_maskz_loadu_epi16((__mmask8)((1u << (m / 16)) - 1), r->ws + c / 16))));
-        }
-        const __m512i ibq = m == CH ? _mm512_permutexvar_epi64(_mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0),
-                                                               _mm512_castsi128_si512(_mm_loadu_si128(
-                                                                   (const __m128i *)(const void *)(r->ix + c / 4))))
-                                    : tail_ibq(r->ix + c / 4, m);
-        chunk_vbmi(w, ibq, &wsv, xu, Kp, dxe, c, nt, acc);
+    if (m == CH) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(r->vals + c / 2));
+        const __m256i f = _mm256_set1_epi8(15);
+        *w = _mm512_sub_epi8(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, f)),
+                                                _mm256_and_si256(_mm256_srli_epi16(b, 4), f), 1),
+                             e8);
+        *wsv = _mm512_permutexvar_ps(sc4, _mm512_castps128_ps512(_mm_cvtph_ps(
+                                              _mm_loadl_epi64((const __m128i *)(const void *)(r->ws + c / 16)))));
+    } else {
+        const size_t h = m / 2;
+        const __mmask64 mm = ((__mmask64)1 << m) - 1;
+        const __m512i b = _mm512_maskz_loadu_epi8(((__mmask64)1 << h) - 1, r->vals + c / 2);
+        const __m512i lo = _mm512_and_si512(b, f4), hi = _mm512_and_si512(_mm512_srli_epi16(b, 4), f4);
+        const __m512i iota = _mm512_loadu_si512(k_iota);
+        const __m512i idx = _mm512_mask_add_epi8(iota, ~(((__mmask64)1 << h) - 1), iota, _mm512_set1_epi8((char)(64 - h)));
+        *w = _mm512_maskz_sub_epi8(mm, _mm512_permutex2var_epi8(lo, idx, hi), e8);
+        *wsv = _mm512_permutexvar_ps(sc4, _mm512_castps128_ps512(_mm_cvtph_ps(
+                                              _mm_maskz_loadu_epi16((__mmask8)((1u << (m / 16)) - 1), r->ws + c / 16))));
     }
-#pragma GCC unroll 4
-    for (size_t t = 0; t < nt; t++)
-        out[t] = xf_s24_reduce8(_mm256_add_ps(_mm512_castps512_ps256(acc[t]), _mm512_extractf32x8_ps(acc[t], 1)));
 }
 
 /* xf_s24_reduce8's tree (lanes j + 4, then j + 2, then j + 1) for 16 rows at once: h8[r] holds row
@@ -473,19 +460,19 @@ T_VBMI static inline __attribute__((always_inline)) void reduce8x16(const float 
     _mm512_storeu_ps(s, _mm512_mask_blend_ps(0xFF00, a, b));
 }
 
-/* 8-bit values, weight rows [o0, o1) against activation rows [0, nt): the full chunks in a loop
- * of their own, their two index qwords broadcast from memory (load ports, not a port-5 permute),
- * the partial last chunk after it; with one activation row (decode) the rows' sums are reduced 16
- * at a time. */
-T_VBMI static inline __attribute__((always_inline)) void rows_q8_vbmi_n(const uint8_t *c, size_t N, size_t K,
-                                                                        size_t o0, size_t o1, const uint8_t *xu,
-                                                                        size_t Kp, const float *dxe, const size_t nt,
-                                                                        const float *bias, float *Y, size_t ldy) {
+/* Weight rows [o0, o1) of `bits`-bit values against activation rows [0, nt) (both compile-time
+ * constants): the full chunks in a loop of their own, their two index qwords broadcast from memory
+ * (load ports, not a port-5 permute), the partial last chunk after it; with one activation row
+ * (decode) the rows' sums are reduced 16 at a time. */
+T_VBMI static inline __attribute__((always_inline)) void rows_vbmi_n(const int bits, const uint8_t *c, size_t N, size_t K,
+                                                                     size_t o0, size_t o1, const uint8_t *xu, size_t Kp,
+                                                                     const float *dxe, const size_t nt, const float *bias,
+                                                                     float *Y, size_t ldy) {
     const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K), full = V / CH * CH, m = V - full;
-    const float *scales = (const float *)(const void *)c; /* row_at's r.scale of every row */
+    const float *scales = (const float *)(const void *)c; /* 8-bit: row_at's r.scale of every row */
     float h8[16][8] = {{0}};
     for (size_t o = o0; o < o1; o++) {
-        const s24row r = row_at(8, c, N, K, o);
+        const s24row r = row_at(bits, c, N, K, o);
         const uint8_t *v = r.vals, *ix = r.ix;
         __m512 acc[TB];
 #pragma GCC unroll 4
@@ -494,31 +481,40 @@ T_VBMI static inline __attribute__((always_inline)) void rows_q8_vbmi_n(const ui
             _mm_prefetch((const char *)ix + b + S24I_PF_L2 / 4, _MM_HINT_T1);
             _mm_prefetch((const char *)ix + b + S24I_PF / 4, _MM_HINT_T0);
         }
+        __m512i w;
+        __m512 wsv;
         for (size_t cc = 0; cc < full; cc += CH) {
-            _mm_prefetch((const char *)v + cc + S24I_PF_L2, _MM_HINT_T1);
-            _mm_prefetch((const char *)v + cc + S24I_PF, _MM_HINT_T0);
+            const size_t vb = bits == 8 ? cc : cc / 2; /* the chunk's first value byte */
+            _mm_prefetch((const char *)v + vb + S24I_PF_L2, _MM_HINT_T1);
+            _mm_prefetch((const char *)v + vb + S24I_PF, _MM_HINT_T0);
             uint64_t q0, q1;
             memcpy(&q0, ix + cc / 4, 8);
             memcpy(&q1, ix + cc / 4 + 8, 8);
             const __m512i ibq = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)q0), 0xF0, (long long)q1);
-            chunk_vbmi(_mm512_loadu_si512(v + cc), ibq, NULL, xu, Kp, dxe, cc, nt, acc);
+            if (bits == 8) w = _mm512_loadu_si512(v + cc);
+            else load_q4_vbmi(&r, cc, CH, &w, &wsv);
+            chunk_vbmi(w, ibq, bits == 8 ? NULL : &wsv, xu, Kp, dxe, cc, nt, acc);
         }
-        if (m) chunk_vbmi(_mm512_maskz_loadu_epi8(((__mmask64)1 << m) - 1, v + full), tail_ibq(ix + full / 4, m), NULL,
-                          xu, Kp, dxe, full, nt, acc);
+        if (m) {
+            if (bits == 8) w = _mm512_maskz_loadu_epi8(((__mmask64)1 << m) - 1, v + full);
+            else load_q4_vbmi(&r, full, m, &w, &wsv);
+            chunk_vbmi(w, tail_ibq(ix + full / 4, m), bits == 8 ? NULL : &wsv, xu, Kp, dxe, full, nt, acc);
+        }
         if (nt == 1) {
             const size_t i = (o - o0) % 16;
             _mm256_storeu_ps(h8[i], _mm256_add_ps(_mm512_castps512_ps256(acc[0]), _mm512_extractf32x8_ps(acc[0], 1)));
             if (i == 15 || o + 1 == o1) {
                 float s[16];
                 reduce8x16((const float(*)[8])h8, s);
-                for (size_t j = 0; j <= i; j++) Y[o - i + j] = row_out(8, s[j], scales[o - i + j], bias, o - i + j);
+                for (size_t j = 0; j <= i; j++)
+                    Y[o - i + j] = row_out(bits, s[j], bits == 8 ? scales[o - i + j] : 1.0f, bias, o - i + j);
             }
             continue;
         }
 #pragma GCC unroll 4
         for (size_t t = 0; t < nt; t++) {
             const float s = xf_s24_reduce8(_mm256_add_ps(_mm512_castps512_ps256(acc[t]), _mm512_extractf32x8_ps(acc[t], 1)));
-            Y[t * ldy + o] = row_out(8, s, r.scale, bias, o);
+            Y[t * ldy + o] = row_out(bits, s, r.scale, bias, o);
         }
     }
 }
@@ -537,51 +533,30 @@ static inline float row_out(int bits, float s, float scale, const float *bias, s
  * row (K = 576: a row is only 4.5 chunks). */
 T_VBMI static void rows_vbmi(int bits, const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const uint8_t *xu,
                              size_t Kp, const float *dxe, size_t nt, const float *bias, float *Y, size_t ldy) {
-#define RQ(NT) rows_q8_vbmi_n(c, N, K, o0, o1, xu, Kp, dxe, NT, bias, Y, ldy)
-#define R4(NT)                                                                                                     \
-    do {                                                                                                           \
-        for (size_t o = o0; o < o1; o++) {                                                                         \
-            const s24row r = row_at(4, c, N, K, o);                                                                \
-            float out[TB];                                                                                         \
-            row_q4_vbmi_n(&r, K / 2, xu, Kp, dxe, NT, out);                                                        \
-            for (size_t t = 0; t < (NT); t++) Y[t * ldy + o] = row_out(4, out[t], r.scale, bias, o);              \
-        }                                                                                                          \
-    } while (0)
+#define RV(B, NT) rows_vbmi_n(B, c, N, K, o0, o1, xu, Kp, dxe, NT, bias, Y, ldy)
     if (bits == 8) {
         switch (nt) {
-        case 1: RQ(1); return;
-        case 2: RQ(2); return;
-        case 3: RQ(3); return;
-        default: RQ(4); return;
+        case 1: RV(8, 1); return;
+        case 2: RV(8, 2); return;
+        case 3: RV(8, 3); return;
+        default: RV(8, 4); return;
         }
     }
     switch (nt) {
-    case 1: R4(1); return;
-    case 2: R4(2); return;
-    case 3: R4(3); return;
-    default: R4(4); return;
+    case 1: RV(4, 1); return;
+    case 2: RV(4, 2); return;
+    case 3: RV(4, 3); return;
+    default: RV(4, 4); return;
     }
-#undef RQ
-#undef R4
+#undef RV
 }
 #endif
-
-typedef void (*row_fn)(const s24row *r, size_t V, const uint8_t *xu, size_t Kp, const float *dxe, size_t nt, float *out);
-
-static row_fn pick(xf_s24i_isa isa) {
-#ifdef XF_X86
-    if (isa == XF_S24I_AVX2) return row_avx2; /* 4-bit rows; 8-bit: rows_q8_avx2, VBMI: rows_vbmi */
-#endif
-    (void)isa;
-    return row_ref;
-}
 
 void xf_s24i_range(xf_s24i_isa isa, int bits, const uint8_t *c, size_t N, size_t K, const float *bias,
                    const void *act, size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
     const size_t Kp = kpad(K), V = K / 2;
     const uint8_t *xu = act;
     const float *dxe = (const float *)(const void *)(xu + T * Kp);
-    const row_fn row = pick(isa);
     float out[TB];
     for (size_t o0 = n0; o0 < n1; o0 += OB) {
         const size_t o1 = n1 - o0 < OB ? n1 : o0 + OB;
@@ -592,14 +567,14 @@ void xf_s24i_range(xf_s24i_isa isa, int bits, const uint8_t *c, size_t N, size_t
                 rows_vbmi(bits, c, N, K, o0, o1, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, bias, Y + t0 * ldy, ldy);
                 continue;
             }
-            if (isa == XF_S24I_AVX2 && bits == 8) {
-                rows_q8_avx2(c, N, K, o0, o1, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, bias, Y + t0 * ldy, ldy);
+            if (isa == XF_S24I_AVX2) {
+                rows_avx2(bits, c, N, K, o0, o1, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, bias, Y + t0 * ldy, ldy);
                 continue;
             }
 #endif
             for (size_t o = o0; o < o1; o++) {
                 const s24row r = row_at(bits, c, N, K, o);
-                row(&r, V, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, out);
+                row_ref(&r, V, xu + t0 * Kp, Kp, dxe + t0 * (Kp / 8), nt, out);
                 for (size_t t = 0; t < nt; t++) Y[(t0 + t) * ldy + o] = row_out(bits, out[t], r.scale, bias, o);
             }
         }
