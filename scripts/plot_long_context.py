@@ -9,7 +9,8 @@
       SnapKV, q8 cache: bench_decode --depths), and decode at 8K / 16K against llama.cpp's
       F16 / Q8_0 / Q4_0 caches (llama-bench -d, same run, wall time);
   docs/img/long_context_qwen.png      Qwen2.5-Coder-1.5B: needles found against prompt length per
-      setting (eval --task needle, one case per depth), and decode at 16K against llama.cpp.
+      setting (eval --task needle, one or two needles per depth), decode at 16K against llama.cpp,
+      and needles found at 4K against the KV budget (SnapKV, StreamingLLM).
 
 The accuracy figures are those of the tables of docs/LONG_CONTEXT.md, typed in below (each names
 its table); the sparse-prefill panel and the speed plots read the JSON lines of
@@ -145,30 +146,73 @@ def speed(res, out):
 
 
 NEEDLE_LABELS = {"dense": "dense (F32 cache)", "snapkv1024": "SnapKV, budget 1,024", "q8": "q8 cache",
-                 "vslash02": "vertical-slash 0.2", "yarn2": "dense, YaRN x2"}
+                 "q4": "q4 cache (KIVI)", "vslash02": "vertical-slash 0.2", "yarn2": "dense, YaRN x2"}
+# the settings' names in the one-seed subfolders (needle8k_seed1/<setting>_d<depth>.json)
+SUB_NAMES = {"kvq8": "q8", "kvq4": "q4"}
 
 
-def needle_cells(qdir):
-    """{setting: {length: [correct, prompts]}} from the needle<L>k_<setting>[_d<depth>].json reports."""
-    out = {}
+# bench_decode runs at 16K (decode16k_xfmr_int8_<setting>_t2.json)
+DECODE_LABELS = {"dense": "F32 cache", "snapkv": "SnapKV 1,024 (F32)", "kvq8": "q8 cache",
+                 "kvq4": "q4 cache (before a99bd48)", "kvq4_fix": "q4 cache", "kvf16_fix": "f16 cache"}
+
+
+def needle_reports(qdir):
+    """(setting, folder, path) of every needle report: needle<L>k_<setting>[_d<depth>].json in qdir
+    and <setting>_d<depth>.json in its needle*/ subfolders (folder: the subfolder's name or "")."""
     for path in sorted(glob.glob(os.path.join(qdir, "needle*k_*.json"))):
         m = re.match(r"needle\d+k_(.+?)(_d[0-9.]+)?\.json$", os.path.basename(path))
-        if not m:
+        if m:
+            yield m.group(1), "", path
+    for path in sorted(glob.glob(os.path.join(qdir, "needle*", "*_d*.json"))):
+        m = re.match(r"(.+?)_d[0-9.]+\.json$", os.path.basename(path))
+        if m:
+            yield SUB_NAMES.get(m.group(1), m.group(1)), os.path.basename(os.path.dirname(path)), path
+
+
+def needle_cells(qdir, folders=None):
+    """{setting: {length: [correct, prompts]}} from the reports (of the given folders only, if any)."""
+    out = {}
+    for setting, folder, path in needle_reports(qdir):
+        if folders is not None and folder not in folders:
             continue
         with open(path) as f:
             cells = json.load(f)["tasks"]["needle"]["cells"]
         for c in cells:
-            t = out.setdefault(m.group(1), {}).setdefault(c["length"], [0, 0])
+            t = out.setdefault(setting, {}).setdefault(c["length"], [0, 0])
             t[0] += c["correct"]
             t[1] += 1
     return out
+
+
+def budget_panel(a, qdir, n=4096):
+    """Needles found at n tokens against the KV budget (seed 0: the main folder and needle4k_budgets/)."""
+    cells = needle_cells(qdir, folders={"", "needle4k_budgets"})
+    for policy, label, mark in (("snapkv", "SnapKV", "o-"), ("streaming", "StreamingLLM (4 sinks + window)", "s-")):
+        pts = sorted((int(s[len(policy):]), v[n]) for s, v in cells.items()
+                     if re.fullmatch(policy + r"\d+", s) and n in v)
+        if pts:
+            a.plot([p[0] for p in pts], [100.0 * p[1][0] / p[1][1] for p in pts], mark, label=label)
+            for b, (c, t) in pts:
+                a.annotate("%d/%d" % (c, t), (b, 100.0 * c / t), textcoords="offset points", xytext=(4, -10),
+                           fontsize=7)
+    if "dense" in cells and n in cells["dense"]:
+        c, t = cells["dense"][n]
+        a.axhline(100.0 * c / t, color="k", lw=0.8, ls="--", label="dense, whole cache (%d/%d)" % (c, t))
+    a.set_xscale("log", base=2)
+    a.set_xticks([256, 512, 1024, 2048])
+    a.set_xticklabels(["256", "512", "1,024", "2,048"])
+    a.set_xlabel("KV budget (slots per layer), prompt of %s tokens" % format(n, ","))
+    a.set_ylabel("needles found, % (five depths)")
+    a.set_ylim(-5, 115)
+    a.set_title("Qwen2.5-Coder-1.5B at %dK: needle against the budget" % (n // 1024), fontsize=10)
+    a.legend(fontsize=7, loc="lower right")
 
 
 def qwen(qdir, out):
     cells = needle_cells(qdir)
     if not cells:
         return
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, ax = plt.subplots(1, 3, figsize=(16, 4.2))
     a = ax[0]
     lengths = sorted({n for s in cells.values() for n in s})
     names = [s for s in NEEDLE_LABELS if s in cells]
@@ -184,7 +228,7 @@ def qwen(qdir, out):
     a.set_xticks([k + 0.4 - w / 2 for k in range(len(lengths))])
     a.set_xticklabels(["%dK" % (n // 1024) for n in lengths])
     a.set_xlabel("prompt length (tokens)")
-    a.set_ylabel("needles found, % (one case per depth)")
+    a.set_ylabel("needles found, % (five depths, 1-2 needles each)")
     a.set_ylim(0, 150)
     a.set_yticks([0, 20, 40, 60, 80, 100])
     a.set_title("Qwen2.5-Coder-1.5B Q4_K_M, needle in essays", fontsize=10)
@@ -202,8 +246,8 @@ def qwen(qdir, out):
         if "avg_ts" in r:  # llama-bench
             bars.append(("llama.cpp %s cache" % r["type_k"].upper(), r["avg_ts"]))
         else:
-            bars.append(("xfmr " + name.replace("xfmr_int8_", "").replace("dense", "dense F32 cache")
-                         .replace("snapkv", "SnapKV 1,024").replace("f16", "dense f16 cache"), r["decode_tok_s"]))
+            setting = name.replace("xfmr_int8_", "")
+            bars.append(("xfmr " + DECODE_LABELS.get(setting, setting), r["decode_tok_s"]))
     if bars:
         a.barh(range(len(bars)), [b[1] for b in bars], color=["C%d" % i for i in range(len(bars))])
         a.set_yticks(range(len(bars)))
@@ -212,6 +256,7 @@ def qwen(qdir, out):
             a.annotate("%.1f" % b[1], (b[1], i), textcoords="offset points", xytext=(3, -3), fontsize=8)
         a.set_xlabel("decode tokens/s, 32 tokens after 16,384 (2 threads, wall)")
         a.set_title("decode at 16K, same machine", fontsize=10)
+    budget_panel(ax[2], qdir)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     print("wrote", out)

@@ -348,23 +348,30 @@ T_AVX2 static inline __attribute__((always_inline)) void rows_avx2_n(const int b
     }
 }
 
+/* The rows functions' entry: ROWS(B, NT) (a macro of the caller's) with the value width and the
+ * number of activation rows as constants, one copy of the kernel per pair. */
+#define S24_ROWS_DISPATCH(ROWS)                                                                                    \
+    do {                                                                                                           \
+        if (bits == 8) {                                                                                           \
+            switch (nt) {                                                                                          \
+            case 1: ROWS(8, 1); return;                                                                            \
+            case 2: ROWS(8, 2); return;                                                                            \
+            case 3: ROWS(8, 3); return;                                                                            \
+            default: ROWS(8, 4); return;                                                                           \
+            }                                                                                                      \
+        }                                                                                                          \
+        switch (nt) {                                                                                              \
+        case 1: ROWS(4, 1); return;                                                                                \
+        case 2: ROWS(4, 2); return;                                                                                \
+        case 3: ROWS(4, 3); return;                                                                                \
+        default: ROWS(4, 4); return;                                                                               \
+        }                                                                                                          \
+    } while (0)
+
 T_AVX2 static void rows_avx2(int bits, const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const uint8_t *xu,
                              size_t Kp, const float *dxe, size_t nt, const float *bias, float *Y, size_t ldy) {
 #define RA(B, NT) rows_avx2_n(B, c, N, K, o0, o1, xu, Kp, dxe, NT, bias, Y, ldy)
-    if (bits == 8) {
-        switch (nt) {
-        case 1: RA(8, 1); return;
-        case 2: RA(8, 2); return;
-        case 3: RA(8, 3); return;
-        default: RA(8, 4); return;
-        }
-    }
-    switch (nt) {
-    case 1: RA(4, 1); return;
-    case 2: RA(4, 2); return;
-    case 3: RA(4, 3); return;
-    default: RA(4, 4); return;
-    }
+    S24_ROWS_DISPATCH(RA);
 #undef RA
 }
 
@@ -534,20 +541,7 @@ static inline float row_out(int bits, float s, float scale, const float *bias, s
 T_VBMI static void rows_vbmi(int bits, const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const uint8_t *xu,
                              size_t Kp, const float *dxe, size_t nt, const float *bias, float *Y, size_t ldy) {
 #define RV(B, NT) rows_vbmi_n(B, c, N, K, o0, o1, xu, Kp, dxe, NT, bias, Y, ldy)
-    if (bits == 8) {
-        switch (nt) {
-        case 1: RV(8, 1); return;
-        case 2: RV(8, 2); return;
-        case 3: RV(8, 3); return;
-        default: RV(8, 4); return;
-        }
-    }
-    switch (nt) {
-    case 1: RV(4, 1); return;
-    case 2: RV(4, 2); return;
-    case 3: RV(4, 3); return;
-    default: RV(4, 4); return;
-    }
+    S24_ROWS_DISPATCH(RV);
 #undef RV
 }
 #endif
