@@ -27,9 +27,11 @@
  * the timing, single thread, the two kernels' runs interleaved; one JSON object per shape with ns
  * per call (medians of CPU time), weight bytes, GB/s and the time ratio dense / 2:4. SmolLM2's
  * shapes: 576x576 (q, o), 192x576 (k, v), 1536x576 (gate, up), 576x1536 (down), 49152x576 (head).
+ * With --hot: one copy of each, 2000 calls per run (weights in cache: what the kernels' instructions
+ * cost, apart from memory).
  *
  * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]]
- *                    [--s24 NxK,...] */
+ *                    [--s24 NxK,... [--hot]] */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +198,7 @@ static int run_shapes(const char *types, const char *shapes, int runs, int threa
 static const char *ALL = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K";
 
 /* --s24 (see the top). */
-static int run_s24(const char *shape_list, int runs) {
+static int run_s24(const char *shape_list, int runs, int hot) {
     char list[512];
     snprintf(list, sizeof list, "%s", shape_list);
     const int simd = xf_r16_simd();
@@ -209,7 +211,7 @@ static int run_s24(const char *shape_list, int runs) {
             return 2;
         }
         const size_t sb = xf_s24q8_bytes(N, K), db = N * (K / 32) * 34;
-        const size_t ns = (256u << 20) / sb + 1, nd = (256u << 20) / db + 1;
+        const size_t ns = hot ? 1 : (256u << 20) / sb + 1, nd = hot ? 1 : (256u << 20) / db + 1;
         uint8_t *S = xf_aligned_alloc(ns * sb), *D = xf_aligned_alloc(nd * db);
         float *W = malloc(N * K * sizeof *W), *X = malloc(K * sizeof *X), *Y = malloc(N * sizeof *Y);
         uint8_t *s24 = xf_aligned_alloc(xf_s24_bytes(N, K));
@@ -227,7 +229,7 @@ static int run_s24(const char *shape_list, int runs) {
         xf_s24i_act_quantize(isa, X, K, 1, K, sact);
         xf_q8act_quantize(XF_GGML_Q8_0, X, K, 1, K, dact);
         xf_r16_corr(XF_GGML_Q8_0, dact, 1, K, corr);
-        const int calls = (int)(ns > nd ? ns : nd) * 2;
+        const int calls = hot ? 2000 : (int)(ns > nd ? ns : nd) * 2;
         for (int r = 0; r < runs; r++) {
             double c0 = bench_cpu();
             for (int i = 0; i < calls; i++) xf_s24i_range(isa, 8, S + (size_t)(i % (int)ns) * sb, N, K, NULL, sact, 1, Y, N, 0, N);
@@ -251,7 +253,7 @@ static int run_s24(const char *shape_list, int runs) {
 
 int main(int argc, char **argv) {
     const char *types = ALL;
-    int runs = 5, crossover = 0, threads = 1, huge = 0;
+    int runs = 5, crossover = 0, threads = 1, huge = 0, hot = 0;
     const char *shapes = NULL, *s24 = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--crossover")) crossover = 1;
@@ -260,15 +262,16 @@ int main(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(argv[i], "--shapes")) shapes = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--huge")) huge = 1;
+        else if (!strcmp(argv[i], "--hot")) hot = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--s24")) s24 = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]] [--s24 NxK,...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]] [--s24 NxK,... [--hot]]\n", argv[0]);
             return 2;
         }
     }
     if (runs < 1 || runs > 100) return 2;
     if (crossover) return run_crossover(types, runs);
-    if (s24) return run_s24(s24, runs);
+    if (s24) return run_s24(s24, runs, hot);
     if (shapes) return run_shapes(types, shapes, runs, threads < 1 ? 1 : threads, huge);
     /* cached: one 576 x 1536 matrix; streamed: 24 matrices of 1536 x 1536 (~24 x 1.3-2.8 MB) */
     const size_t N_c = 576, K = 1536, N_s = 1536, n_mats = 24;

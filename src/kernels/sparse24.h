@@ -35,8 +35,8 @@
 
 #include "core/threadpool.h"
 
-/* Bytes of one row's indices. */
-size_t xf_s24_idx_row_bytes(size_t K);
+/* Bytes of one row's indices (inline: the kernels' row addressing uses it per row). */
+static inline size_t xf_s24_idx_row_bytes(size_t K) { return (K + 31) / 32 * 4; }
 /* Bytes of the compressed form of an [N, K] weight (0 if it overflows). */
 size_t xf_s24_bytes(size_t N, size_t K);
 
