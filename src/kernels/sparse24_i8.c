@@ -377,7 +377,9 @@ T_AVX2 static void rows_avx2(int bits, const uint8_t *c, size_t N, size_t K, siz
 
 /* AVX-512 VBMI + VNNI: per 64 values, the 16 index bytes spread to one byte per value by
  * vpmultishiftqb (each byte's 2 bits at offset 2j of its qword) and ORed with the group bases:
- * a 7-bit vpermt2b index into the chunk's 128 activation bytes (q + 128, unsigned); vpdpbusd of
+ * an index into the chunk's 128 activation bytes (q + 128, unsigned), values 0-31 picking from
+ * the first 64 bytes and 32-63 from the second by two vpermb, the second merge-masked into the
+ * upper half (a port-5 uop each, where one vpermt2b is three: ~5 % faster in cache); vpdpbusd of
  * those with the signed values starts from -128 x the sum of each lane's 4 values (once per chunk,
  * for every activation row), so each lane is the exact sum of 4 products. */
 static const uint8_t k_vbmi_ctl[64] = {
@@ -403,7 +405,7 @@ T_VBMI static inline __attribute__((always_inline)) void chunk_vbmi(__m512i w, _
 #pragma GCC unroll 4
     for (size_t t = 0; t < nt; t++) {
         const uint8_t *x = xu + t * Kp + 2 * c;
-        const __m512i g = _mm512_permutex2var_epi8(_mm512_loadu_si512(x), pidx, _mm512_loadu_si512(x + 64));
+        const __m512i g = _mm512_mask_permutexvar_epi8(_mm512_permutexvar_epi8(pidx, _mm512_loadu_si512(x)), (__mmask64)0xFFFFFFFF00000000ull, pidx, _mm512_loadu_si512(x + 64));
         const __m512i p = _mm512_dpbusd_epi32(neg, g, w);
         __m512 f = _mm512_loadu_ps(dxe + t * (Kp / 8) + c / 4);
         if (wsv) f = _mm512_mul_ps(*wsv, f);
