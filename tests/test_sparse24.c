@@ -269,6 +269,44 @@ static void test_int(xf_pool *pool2) {
     printf("2:4 integer-dot kernels checked: scalar%s%s\n", isas & 2 ? ", avx2" : "", isas & 4 ? ", avx512 vbmi+vnni" : "");
 }
 
+/* Several products on the same activations in one pass (Q, K, V; gate, up): each output bitwise
+ * its product alone, at 1 and 3 activation rows, 8- and 4-bit values, widths not multiples of
+ * the 32-row blocks (so a block boundary falls inside a thread's share). */
+static void test_many(xf_pool *pool2) {
+    const size_t K = 576, Ns[3] = {100, 33, 64};
+    float *X = malloc(3 * K * 4), *b = malloc(100 * 4);
+    for (size_t i = 0; i < 3 * K; i++) X[i] = xf_t_frand();
+    for (size_t i = 0; i < 100; i++) b[i] = xf_t_frand();
+    for (int bits = 8; bits >= 4; bits -= 4) {
+        uint8_t *Q[3];
+        float *Y[3], *R[3];
+        xf_s24i_op ops[3];
+        for (int i = 0; i < 3; i++) {
+            const size_t N = Ns[i];
+            float *W = malloc(N * K * 4);
+            for (size_t k = 0; k < N * K; k++) W[k] = xf_t_frand() * 0.1f;
+            uint8_t *P = xf_aligned_alloc(xf_s24_bytes(N, K));
+            Q[i] = xf_aligned_alloc(bits == 8 ? xf_s24q8_bytes(N, K) : xf_s24q4_bytes(N, K));
+            xf_s24_compress(W, K, N, K, NULL, P);
+            if (bits == 8) xf_s24q8_from_s24(P, N, K, Q[i]);
+            else xf_s24q4_from_s24(P, N, K, Q[i]);
+            Y[i] = calloc(3 * N, 4), R[i] = calloc(3 * N, 4);
+            ops[i] = (xf_s24i_op){Q[i], N, i == 1 ? NULL : b, Y[i], N};
+            free(W), free(P);
+        }
+        for (size_t T = 1; T <= 3; T += 2) {
+            CHECK(xf_s24i_matmul_many(pool2, bits, 3, ops, X, K, T, K) == 1);
+            for (int i = 0; i < 3; i++) {
+                CHECK(xf_s24i_matmul(pool2, bits, Q[i], Ns[i], K, ops[i].bias, X, K, T, R[i], Ns[i]) == 1);
+                CHECK_MSG(memcmp(Y[i], R[i], T * Ns[i] * 4) == 0, "bits %d T=%zu: product %d of 3 differs from alone", bits, T, i);
+            }
+        }
+        for (int i = 0; i < 3; i++) free(Q[i]), free(Y[i]), free(R[i]);
+    }
+    CHECK(xf_s24i_matmul_many(pool2, 8, 1, (xf_s24i_op[]){{NULL, 4, NULL, NULL, 4}}, X, 36, 1, 36) == 0); /* K % 32 */
+    free(X), free(b);
+}
+
 int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
@@ -279,6 +317,7 @@ int main(void) {
     test_shapes(pool2);
     test_q8(pool2);
     test_int(pool2);
+    test_many(pool2);
     xf_pool_free(pool2);
     return xf_t_report();
 }

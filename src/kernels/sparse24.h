@@ -134,6 +134,19 @@ void xf_s24i_range(xf_s24i_isa isa, int bits, const uint8_t *c, size_t N, size_t
  * hold one quantized activation row (thread 0's holds them). */
 int xf_s24i_matmul(xf_pool *pool, int bits, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
                    size_t ldx, size_t T, float *Y, size_t ldy);
+/* Up to 4 products of `bits`-bit weights on the same activation rows X [T, K] in one pass over the
+ * pool (the activations quantized once, the weights' row blocks split between the threads
+ * together): Q, K and V, or gate and up, at one fork-join instead of three or two. The same bits as
+ * each product alone. 0 (nothing done) as xf_s24i_matmul. */
+typedef struct {
+    const uint8_t *c; /* the weight [N, K] */
+    size_t N;
+    const float *bias; /* NULL: none */
+    float *Y;          /* Y[t * ldy + o] */
+    size_t ldy;
+} xf_s24i_op;
+int xf_s24i_matmul_many(xf_pool *pool, int bits, size_t n, const xf_s24i_op *ops, const float *X, size_t ldx, size_t T,
+                        size_t K);
 size_t xf_s24q4_bytes(size_t N, size_t K);
 /* Quantize the values of an s24 weight [N, K] (K % 32 == 0) into out (xf_s24q4_bytes). */
 void xf_s24q4_from_s24(const uint8_t *s24, size_t N, size_t K, uint8_t *out);

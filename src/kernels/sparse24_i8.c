@@ -582,36 +582,52 @@ void xf_s24i_range(xf_s24i_isa isa, int bits, const uint8_t *c, size_t N, size_t
 typedef struct {
     xf_s24i_isa isa;
     int bits;
-    const uint8_t *c;
-    size_t N, K, T, ldy;
-    const float *bias;
+    size_t n, K, T;
+    const xf_s24i_op *ops;
     const void *act;
-    float *Y;
 } s24i_job;
 
+/* The blocks of XF_S24_DENSE_ROWS rows of all the job's weights, in order, split evenly between
+ * the threads. */
 static void s24i_task(void *ctx, int ith, int nth) {
     const s24i_job *j = ctx;
-    size_t n0, n1;
-    xf_split_range(j->N, XF_S24_DENSE_ROWS, ith, nth, &n0, &n1);
-    if (n0 < n1) xf_s24i_range(j->isa, j->bits, j->c, j->N, j->K, j->bias, j->act, j->T, j->Y, j->ldy, n0, n1);
+    size_t U = 0, u0, u1;
+    for (size_t i = 0; i < j->n; i++) U += (j->ops[i].N + XF_S24_DENSE_ROWS - 1) / XF_S24_DENSE_ROWS;
+    xf_split_range(U, 1, ith, nth, &u0, &u1);
+    for (size_t i = 0, base = 0; i < j->n && base < u1; i++) {
+        const xf_s24i_op *o = &j->ops[i];
+        const size_t units = (o->N + XF_S24_DENSE_ROWS - 1) / XF_S24_DENSE_ROWS;
+        const size_t a = u0 > base ? u0 - base : 0, e = u1 - base < units ? u1 - base : units;
+        base += units;
+        if (a >= e) continue;
+        const size_t n0 = a * XF_S24_DENSE_ROWS, n1 = e * XF_S24_DENSE_ROWS < o->N ? e * XF_S24_DENSE_ROWS : o->N;
+        xf_s24i_range(j->isa, j->bits, o->c, o->N, j->K, o->bias, j->act, j->T, o->Y, o->ldy, n0, n1);
+    }
+}
+
+int xf_s24i_matmul_many(xf_pool *pool, int bits, size_t n, const xf_s24i_op *ops, const float *X, size_t ldx, size_t T,
+                        size_t K) {
+    size_t have = 0;
+    void *scratch = xf_pool_scratch(pool, 0, &have);
+    if (K % 32 || !scratch || have < xf_s24i_act_bytes(1, K)) return 0;
+    s24i_job j = {xf_s24i_best(), bits, n, K, T, ops, scratch};
+    size_t tb = T; /* activation rows per pass: as many as thread 0's scratch holds */
+    while (tb > 1 && have < xf_s24i_act_bytes(tb, K)) tb = (tb + 1) / 2;
+    xf_s24i_op moved[4];
+    for (size_t t0 = 0; t0 < T; t0 += tb) {
+        j.T = T - t0 < tb ? T - t0 : tb;
+        for (size_t i = 0; t0 && i < n; i++) moved[i] = ops[i], moved[i].Y = ops[i].Y + t0 * ops[i].ldy;
+        j.ops = t0 ? moved : ops;
+        xf_s24i_act_quantize(j.isa, X + t0 * ldx, ldx, j.T, K, scratch); /* once for all n weights */
+        xf_pool_run(pool, s24i_task, &j);
+    }
+    return 1;
 }
 
 int xf_s24i_matmul(xf_pool *pool, int bits, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
                    size_t ldx, size_t T, float *Y, size_t ldy) {
-    size_t have = 0;
-    void *scratch = xf_pool_scratch(pool, 0, &have);
-    s24i_job j = {xf_s24i_best(), bits, c, N, K, T, ldy, bias, NULL, Y};
-    if (K % 32 || !scratch || have < xf_s24i_act_bytes(1, K)) return 0;
-    size_t tb = T; /* activation rows per pass: as many as thread 0's scratch holds */
-    while (tb > 1 && have < xf_s24i_act_bytes(tb, K)) tb = (tb + 1) / 2;
-    for (size_t t0 = 0; t0 < T; t0 += tb) {
-        j.T = T - t0 < tb ? T - t0 : tb;
-        j.Y = Y + t0 * ldy;
-        xf_s24i_act_quantize(j.isa, X + t0 * ldx, ldx, j.T, K, scratch);
-        j.act = scratch;
-        xf_pool_run(pool, s24i_task, &j);
-    }
-    return 1;
+    const xf_s24i_op op = {c, N, bias, Y, ldy};
+    return xf_s24i_matmul_many(pool, bits, 1, &op, X, ldx, T, K);
 }
 
 void xf_s24q4_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,

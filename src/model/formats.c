@@ -321,10 +321,22 @@ static int panel_many(xf_pool *pool, size_t n, const xf_weight *const *w, const 
     return 1;
 }
 
+/* s24q8 / s24q4 weights of the same format and inputs: one quantization, one pass over the pool. */
+static int s24i_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
+                     size_t T, float *const *Y) {
+    xf_s24i_op ops[4];
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i]->data || w[i]->fmt != w[0]->fmt || w[i]->cols != w[0]->cols) return 0;
+        ops[i] = (xf_s24i_op){w[i]->data, w[i]->rows, bias[i], Y[i], w[i]->rows};
+    }
+    return xf_s24i_matmul_many(pool, w[0]->fmt == &xf_fmt_s24q8 ? 8 : 4, n, ops, X, w[0]->cols, T, w[0]->cols);
+}
+
 int xf_format_many(xf_pool *pool, size_t n, const xf_weight *const *w, const float *const *bias, const float *X,
                    size_t T, size_t path_t, float *const *Y) {
     if (n < 2 || n > 4) return 0;
     if (w[0]->fmt == &xf_fmt_i8 || w[0]->fmt == &xf_fmt_bf16) return panel_many(pool, n, w, bias, X, T, Y);
+    if (w[0]->fmt == &xf_fmt_s24q8 || w[0]->fmt == &xf_fmt_s24q4) return s24i_many(pool, n, w, bias, X, T, Y);
     xf_r16_op ops[4];
     for (size_t i = 0; i < n; i++) {
         if (!w[i]->data || !w[i]->fmt->block_rows || w[i]->cols != w[0]->cols || !ggml_takes_q8(w[i], T > path_t ? T : path_t))
