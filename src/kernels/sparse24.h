@@ -110,7 +110,7 @@ void xf_s24q8_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const 
  *   y = fmaf(s, scale, bias) (s24q8: s x scale without a bias), s + bias (s24q4)
  *
  * so the scalar reference, AVX2 (vpshufb gather, vpmaddubsw with the sign trick) and AVX-512
- * VBMI + VNNI (vpermt2b gather, vpdpbusd on unsigned activations from -128 x the values' sum)
+ * VBMI + VNNI (two vpermb gather, vpdpbusd on unsigned activations from -128 x the values' sum)
  * give the same bits, at every thread split and number of rows: decode and prefill both go this
  * way (T x K activations in thread 0's pool scratch, in passes of as many rows as fit).
  *

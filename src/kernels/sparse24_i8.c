@@ -1,6 +1,6 @@
 /* sparse24_i8.c — 2:4 sparse weights with integer kept values (s24q8: int8, s24q4: 4-bit) times
  * int8 activations (see sparse24.h, "integer dots"): the activation quantizer, the scalar
- * reference, the AVX2 (vpshufb gather, vpmaddubsw) and AVX-512 VBMI + VNNI (vpermt2b gather,
+ * reference, the AVX2 (vpshufb gather, vpmaddubsw) and AVX-512 VBMI + VNNI (vpermb gather,
  * vpdpbusd) kernels, all giving the same bits, and the s24q4 format (compression, rows back). */
 #include "kernels/sparse24.h"
 
@@ -92,7 +92,7 @@ typedef struct {
     float scale;           /* 8-bit: the row's scale */
 } s24row;
 
-static s24row row_at(int bits, const uint8_t *c, size_t N, size_t K, size_t o) {
+static inline __attribute__((always_inline)) s24row row_at(int bits, const uint8_t *c, size_t N, size_t K, size_t o) {
     const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
     s24row r;
     r.bits = bits;
@@ -332,11 +332,11 @@ T_AVX2 static inline __attribute__((always_inline)) void rows_avx2_n(const int b
                 w[1] = _mm256_maskload_epi32((const int *)(const void *)(r.vals + full + 32), k[1]);
             } else {
                 tail_q4_avx2(r.vals + full / 2, m, k, w);
-                uint64_t s4 = 0; /* the m / 16 half scales there are, zeros after them */
-                if (m == 16) memcpy(&s4, r.ws + full / 16, 2);
-                else if (m == 32) memcpy(&s4, r.ws + full / 16, 4);
-                else memcpy(&s4, r.ws + full / 16, 6);
-                scales_q4_avx2(s4, ws);
+                /* the m / 16 half scales there are, zeros after them: 8 bytes read (the nibbles
+                 * follow the scales in the buffer) and masked, not a memcpy call of m / 8 bytes */
+                uint64_t s4;
+                memcpy(&s4, r.ws + full / 16, 8);
+                scales_q4_avx2(s4 & (~0ull >> (64 - m)), ws);
             }
             half_avx2(w[0], (uint64_t)_mm_cvtsi128_si64(ib), bits == 8 ? NULL : &ws[0], xu, Kp, dxe, full, nt, acc[0]);
             if (m > 32)
