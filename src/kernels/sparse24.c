@@ -18,7 +18,6 @@
 #define S24_OB 32 /* output rows per block (their compressed rows stay in L2 across row blocks) */
 #define S24_TB 4  /* activation rows per kernel call (one value/index decode, TB products) */
 
-
 size_t xf_s24_bytes(size_t N, size_t K) {
     const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K);
     if (N && (V * sizeof(float) + IB) > (size_t)-1 / N) return 0;

@@ -137,7 +137,7 @@ int xf_s24i_matmul(xf_pool *pool, int bits, const uint8_t *c, size_t N, size_t K
 /* Up to 4 products of `bits`-bit weights on the same activation rows X [T, K] in one pass over the
  * pool (the activations quantized once, the weights' row blocks split between the threads
  * together): Q, K and V, or gate and up, at one fork-join instead of three or two. The same bits as
- * each product alone. 0 (nothing done) as xf_s24i_matmul. */
+ * each product alone. 0 (nothing done) as xf_s24i_matmul, or when n is 0 or above 4. */
 typedef struct {
     const uint8_t *c; /* the weight [N, K] */
     size_t N;

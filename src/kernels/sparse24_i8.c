@@ -405,7 +405,8 @@ T_VBMI static inline __attribute__((always_inline)) void chunk_vbmi(__m512i w, _
 #pragma GCC unroll 4
     for (size_t t = 0; t < nt; t++) {
         const uint8_t *x = xu + t * Kp + 2 * c;
-        const __m512i g = _mm512_mask_permutexvar_epi8(_mm512_permutexvar_epi8(pidx, _mm512_loadu_si512(x)), (__mmask64)0xFFFFFFFF00000000ull, pidx, _mm512_loadu_si512(x + 64));
+        const __m512i g0 = _mm512_permutexvar_epi8(pidx, _mm512_loadu_si512(x)); /* values 0-31 right */
+        const __m512i g = _mm512_mask_permutexvar_epi8(g0, (__mmask64)0xFFFFFFFF00000000ull, pidx, _mm512_loadu_si512(x + 64));
         const __m512i p = _mm512_dpbusd_epi32(neg, g, w);
         __m512 f = _mm512_loadu_ps(dxe + t * (Kp / 8) + c / 4);
         if (wsv) f = _mm512_mul_ps(*wsv, f);
@@ -609,7 +610,7 @@ int xf_s24i_matmul_many(xf_pool *pool, int bits, size_t n, const xf_s24i_op *ops
                         size_t K) {
     size_t have = 0;
     void *scratch = xf_pool_scratch(pool, 0, &have);
-    if (K % 32 || !scratch || have < xf_s24i_act_bytes(1, K)) return 0;
+    if (!n || n > 4 || K % 32 || !scratch || have < xf_s24i_act_bytes(1, K)) return 0;
     s24i_job j = {xf_s24i_best(), bits, n, K, T, ops, scratch};
     size_t tb = T; /* activation rows per pass: as many as thread 0's scratch holds */
     while (tb > 1 && have < xf_s24i_act_bytes(tb, K)) tb = (tb + 1) / 2;
