@@ -118,14 +118,24 @@ static void test_q4_residual(void) {
     free(K), free(V), free_layer(&L);
 }
 
-/* Attention through the tile reader == float attention over the dequantized cache (bitwise). */
-static void test_kernel(int type) {
-    const size_t n_kv = 2, group = 3, dh = 20, kvd = n_kv * dh, n = 150, nq = 6, ldq = n_kv * group * dh;
+/* Attention through the tile reader == float attention over the dequantized cache (bitwise);
+ * dh = 64: q8's whole-block reader (the GGUF Q8_0 dequantizer), dh = 20: the value-by-value one. */
+static void test_kernel(int type, size_t dh) {
+    const size_t n_kv = 2, group = 3, kvd = n_kv * dh, n = 150, nq = 6, ldq = n_kv * group * dh;
     xf_kv_layer L;
     float *K, *V;
     if (!fill_layer(&L, type, kvd, n, 13, &K, &V)) return;
     float *Kd = malloc(n * kvd * 4), *Vd = malloc(n * kvd * 4), *Q = malloc(nq * ldq * 4);
     for (size_t j = 0; j < n; j++) xf_kv_row(&L, 0, j, Kd + j * kvd), xf_kv_row(&L, 1, j, Vd + j * kvd);
+    int same = 1; /* whole tiles (q8 at dh % 32 == 0: the block reader) == one value at a time */
+    for (int values = 0; values < 2; values++)
+        for (size_t j = 0; j < n; j++)
+            for (size_t c = 0; c < kvd; c++) {
+                float x;
+                xf_kv_tile(&L, values, j, 1, c, 1, 1, &x);
+                same &= memcmp(&x, (values ? Vd : Kd) + j * kvd + c, sizeof x) == 0;
+            }
+    CHECK_MSG(same, "%s, dh %zu: the tile reader's rows differ from its values read one at a time", xf_kv_type_name(type), dh);
     for (size_t i = 0; i < nq * ldq; i++) Q[i] = frand();
     float *Oq = calloc(nq * ldq, 4), *Of = calloc(nq * ldq, 4), *scr = malloc(xf_attention_scratch(group, dh) * 4);
     xf_attn_problem pq = {.Q = Q, .O = Oq, .ldq = ldq, .ldo = ldq, .n_q = nq, .q_pos0 = n - nq, .n_k = n, .dh = dh,
@@ -136,8 +146,8 @@ static void test_kernel(int type) {
         xf_attention(&pq, g, 0, group, 0, nq, scr);
         xf_attention(&pf, g, 0, group, 0, nq, scr);
     }
-    CHECK_MSG(memcmp(Oq, Of, nq * ldq * 4) == 0, "%s: attention through the tile reader differs from the dequantized "
-              "cache's", xf_kv_type_name(type));
+    CHECK_MSG(memcmp(Oq, Of, nq * ldq * 4) == 0, "%s, dh %zu: attention through the tile reader differs from the "
+              "dequantized cache's", xf_kv_type_name(type), dh);
     pq.O = Of;
     for (size_t g = 0; g < n_kv; g++) xf_attention_ref(&pq, g, 0, group, 0, nq);
     double num = 0, den = 0;
@@ -215,9 +225,10 @@ static void test_model(void) {
 int main(void) {
     test_formats();
     test_q4_residual();
-    test_kernel(XF_KV_Q8);
-    test_kernel(XF_KV_Q4);
-    test_kernel(XF_KV_F16);
+    test_kernel(XF_KV_Q8, 20);
+    test_kernel(XF_KV_Q8, 64);
+    test_kernel(XF_KV_Q4, 20);
+    test_kernel(XF_KV_F16, 20);
     test_model();
     return xf_t_report();
 }
