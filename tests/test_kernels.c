@@ -231,6 +231,31 @@ static void test_f16_row(void) {
     free(h), free(f);
 }
 
+/* KIVI 4-bit blocks to float at this ISA level: bitwise the plain formula m + s q per value. */
+static void test_q4kivi(void) {
+    enum { NB = 7 };
+    uint8_t blk[NB * 20];
+    for (size_t i = 0; i < sizeof blk; i++) blk[i] = (uint8_t)(i * 37 + 11);
+    for (size_t b = 0; b < NB; b++) { /* scales and minima: finite halves of both signs */
+        const uint16_t s = xf_f32_to_f16(0.01f * (float)(b + 1)), m = xf_f32_to_f16(-0.3f + 0.11f * (float)b);
+        memcpy(blk + 20 * b, &s, 2), memcpy(blk + 20 * b + 2, &m, 2);
+    }
+    float out[NB * 32];
+    xf_q4kivi_to_f32(blk, NB, out);
+    size_t bad = 0;
+    for (size_t b = 0; b < NB; b++) {
+        uint16_t h[2];
+        memcpy(h, blk + 20 * b, 4);
+        const float s = xf_f16_to_f32(h[0]), m = xf_f16_to_f32(h[1]);
+        for (size_t i = 0; i < 32; i++) {
+            const float want = m + s * (float)((blk[20 * b + 4 + i / 2] >> (4 * (i & 1))) & 15);
+            bad += memcmp(&want, &out[32 * b + i], sizeof want) != 0;
+        }
+    }
+    CHECK_MSG(bad == 0, "xf_q4kivi_to_f32 at %s: %zu of %d values differ from m + s q", xf_isa_level_name(xf_isa_level()),
+              bad, NB * 32);
+}
+
 int main(void) {
     xf_pool *pool2 = NULL;
     CHECK(xf_pool_create(2, &pool2) == XF_OK);
@@ -251,6 +276,7 @@ int main(void) {
         test_decoder_ops(pool2);
         test_argmax();
         test_f16_row();
+        test_q4kivi();
     }
     xf_isa_cap(XF_ISA_AVX512);
     printf("row kernels checked at ISA levels %s and below; this CPU: %s\n", xf_isa_level_name(top), xf_cpu_features());

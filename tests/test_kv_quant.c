@@ -119,7 +119,7 @@ static void test_q4_residual(void) {
 }
 
 /* Attention through the tile reader == float attention over the dequantized cache (bitwise);
- * dh = 64: q8's whole-block reader (the GGUF Q8_0 dequantizer), dh = 20: the value-by-value one. */
+ * dh = 64: the whole-block readers (q8: the GGUF Q8_0 dequantizer), dh = 20: the value-by-value ones. */
 static void test_kernel(int type, size_t dh) {
     const size_t n_kv = 2, group = 3, kvd = n_kv * dh, n = 150, nq = 6, ldq = n_kv * group * dh;
     xf_kv_layer L;
@@ -228,6 +228,7 @@ int main(void) {
     test_kernel(XF_KV_Q8, 20);
     test_kernel(XF_KV_Q8, 64);
     test_kernel(XF_KV_Q4, 20);
+    test_kernel(XF_KV_Q4, 64);
     test_kernel(XF_KV_F16, 20);
     test_model();
     return xf_t_report();

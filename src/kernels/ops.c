@@ -1,7 +1,8 @@
 /* ops.c — fp32 row operations (LayerNorm, RMSNorm, GELU, SiLU, residual add, L2 norm, half rows to
  * float). GELU and
  * the norms are vectorized (polynomial exp/erf from simd.h) with scalar libm twins (*_ref);
- * the norms sum in 8 float lanes in a fixed order; their references accumulate in double. */
+ * the norms sum in 8 float lanes in a fixed order; their references accumulate in double. The
+ * KIVI 4-bit KV blocks to float (kv_quant.c's q4 cache). */
 #include "kernels/ops.h"
 
 #include <math.h>
@@ -19,6 +20,42 @@ __attribute__((target("avx2,f16c"))) static void f16_row_f16c(const uint16_t *sr
     for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
 }
 #endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* AVX2 + F16C: a block's 16 bytes split into nibbles, interleaved back into value order
+ * (unpack lo / hi), widened 8 at a time, then x = m + s q as the plain loop: a multiply and an add. */
+__attribute__((target("avx2,f16c"))) static void q4kivi_avx2(const uint8_t *blk, size_t n, float *dst) {
+    const __m128i f = _mm_set1_epi8(15);
+    for (size_t b = 0; b < n; b++, blk += 20, dst += 32) {
+        uint16_t h[2];
+        memcpy(h, blk, sizeof h);
+        const __m256 s = _mm256_set1_ps(_cvtsh_ss(h[0])), m = _mm256_set1_ps(_cvtsh_ss(h[1]));
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(blk + 4));
+        const __m128i lo = _mm_and_si128(v, f), hi = _mm_and_si128(_mm_srli_epi16(v, 4), f);
+        const __m128i q[2] = {_mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi)}; /* values 0-15, 16-31 */
+        for (int k = 0; k < 4; k++) {
+            const __m128i part = k & 1 ? _mm_srli_si128(q[k / 2], 8) : q[k / 2];
+            const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(part));
+            _mm256_storeu_ps(dst + 8 * k, _mm256_add_ps(m, _mm256_mul_ps(s, x)));
+        }
+    }
+}
+#endif
+
+void xf_q4kivi_to_f32(const uint8_t *blk, size_t n, float *dst) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (xf_isa_level() >= XF_ISA_AVX2) {
+        q4kivi_avx2(blk, n, dst);
+        return;
+    }
+#endif
+    for (size_t b = 0; b < n; b++, blk += 20, dst += 32) {
+        uint16_t h[2];
+        memcpy(h, blk, sizeof h);
+        const float s = xf_f16_to_f32(h[0]), m = xf_f16_to_f32(h[1]);
+        for (size_t i = 0; i < 32; i++) dst[i] = m + s * (float)((blk[4 + i / 2] >> (4 * (i & 1))) & 15);
+    }
+}
 
 void xf_f16_to_f32_row(const uint16_t *src, size_t n, float *dst) {
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -38,6 +38,11 @@ void xf_gelu_tanh_ref(float *x, size_t count);
  * F16C), else core/dtype.h's xf_f16_to_f32 — the same floats (signalling NaNs come back quiet
  * from F16C). */
 void xf_f16_to_f32_row(const uint16_t *src, size_t n, float *dst);
+/* n KIVI 4-bit blocks (model/kv_quant.c's q4 cache: an IEEE-half scale s and minimum m, then 16
+ * bytes, value i in the low nibble of byte i / 2 when i is even, the high one when odd), each
+ * as 32 floats x = m + s q (a multiply, then an add, each rounded): AVX2 + F16C vectors at the
+ * AVX2 level, else the plain loop — the same floats. */
+void xf_q4kivi_to_f32(const uint8_t *blk, size_t n, float *dst);
 /* x = x / max(||x||_2, eps), as torch.nn.functional.normalize. */
 void xf_l2_normalize(float *x, size_t n, float eps);
 

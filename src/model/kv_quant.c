@@ -92,14 +92,17 @@ void xf_kv_tile(const void *layer, int values, size_t j0, size_t nk, size_t col,
     size_t r = 0;
     if (L->type == XF_KV_Q4 && !values) { /* the key groups (per channel) in the tile, then the residual */
         for (; r < nk && j0 + r < L->nq; r++) memset(dst + r * dp + dh, 0, (dp - dh) * sizeof *dst);
-        /* per run of slots in one group and channel: its scale and minimum once (q4_at's values) */
+        /* per run of slots in one group: the blocks of up to 64 channels (consecutive in memory)
+         * decoded whole (xf_q4kivi_to_f32: q4_at's values), then the run's slots put in their rows */
+        float blkv[64 * XF_KV_QBLOCK];
         for (size_t i0 = 0; i0 < r;) {
-            const size_t j = j0 + i0, g = j / XF_KV_QBLOCK, run = XF_KV_QBLOCK - j % XF_KV_QBLOCK;
+            const size_t j = j0 + i0, g = j / XF_KV_QBLOCK, k0 = j % XF_KV_QBLOCK, run = XF_KV_QBLOCK - k0;
             const size_t i1 = i0 + run < r ? i0 + run : r;
-            for (size_t c = 0; c < dh; c++) {
-                const uint8_t *blk = base + (g * d + col + c) * XF_KV_Q4_BYTES;
-                const float sc = half_at(blk), mn = half_at(blk + 2);
-                for (size_t i = i0; i < i1; i++) dst[i * dp + c] = q4_at(blk, sc, mn, (j0 + i) % XF_KV_QBLOCK);
+            for (size_t c0 = 0; c0 < dh; c0 += 64) {
+                const size_t nc = dh - c0 < 64 ? dh - c0 : 64;
+                xf_q4kivi_to_f32(base + (g * d + col + c0) * XF_KV_Q4_BYTES, nc, blkv);
+                for (size_t i = i0; i < i1; i++)
+                    for (size_t c = 0; c < nc; c++) dst[i * dp + c0 + c] = blkv[c * XF_KV_QBLOCK + k0 + i - i0];
             }
             i0 = i1;
         }
@@ -116,6 +119,9 @@ void xf_kv_tile(const void *layer, int values, size_t j0, size_t nk, size_t col,
         float *o = dst + r * dp;
         if (L->type == XF_KV_Q4 && j >= L->nq) {
             memcpy(o, (values ? L->rv : L->rk) + (j - L->nq) * d + col, dh * sizeof *o);
+        } else if (L->type == XF_KV_Q4 && col % XF_KV_QBLOCK == 0 && dh % XF_KV_QBLOCK == 0) {
+            const uint8_t *row = base + j * rb + col / XF_KV_QBLOCK * XF_KV_Q4_BYTES;
+            xf_q4kivi_to_f32(row, dh / XF_KV_QBLOCK, o); /* whole blocks: q4_at's values */
         } else if (L->type == XF_KV_Q4) {
             const uint8_t *row = base + j * rb;
             for (size_t c = 0; c < dh;) { /* a block's scale and minimum once for its run of columns */
