@@ -1,6 +1,8 @@
 /* test_adaptive.c — token pruning and early exit (model/adaptive.c, docs/ADAPTIVE.md):
  *   - the attention-received kernel (GEMM tiles + vector softmax) = the scalar reference
- *     xf_attention_weights within 1e-5, for odd key counts, grouped heads and small tiles;
+ *     xf_attention_weights within 1e-5, for odd key counts, grouped heads and small tiles, and
+ *     for the masked problems of KV-cache policies (causal chunks, windows with sinks, positions,
+ *     biases, key blocks, half and tiled keys), bitwise the same at any block of rows;
  *   - tiny BERT: a keep-all schedule (the scores computed, nothing dropped) = dense bitwise; the
  *     scores the forward pass hands the hook = the reference on the layer's own Q and K; pruning
  *     inside the loop = choosing the same tokens by hand, dropping them (xf_fwd_keep_tokens),
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dtype.h"
 #include "core/json.h"
 #include "harness.h"
 #include "kernels/attention.h"
@@ -57,6 +60,79 @@ static void check_kernel(size_t n, size_t dh, size_t n_kv, size_t group, size_t 
     }
     CHECK_MSG(worst < 1e-5, "n=%zu dh=%zu group=%zu tile=%zu: attention received off by %g", n, dh, group, tile_rows, worst);
     free(Q), free(K), free(V), free(got), free(want), free(tile);
+}
+
+/* Masked problems as the KV-cache policies hand them (attention.h: any mask, bias or key storage):
+ * a causal prompt chunk after n_k - n_q cached keys, a window with sinks, cache slots at shuffled
+ * positions, a key bias, block-sparse key blocks, keys as halves and through a kv_tile reader.
+ * The sums = xf_attention_weights within 1e-5, and bitwise the same at every block size (1 row or
+ * all of them: each head adds its rows in order). */
+enum { MK_CAUSAL, MK_WINDOW, MK_POS, MK_BIAS, MK_BLOCKS, MK_F16, MK_TILE, MK_N };
+static const char *const k_mask_names[MK_N] = {"causal", "window+sinks", "positions", "bias", "key blocks", "f16", "kv_tile"};
+
+static void tile_from_floats(const void *ctx, int values, size_t j0, size_t nk, size_t col, size_t dh, size_t dp,
+                             float *dst) {
+    const xf_attn_problem *src = ctx; /* the float problem: K / V rows of ldk floats */
+    const float *M = values ? src->V : src->K;
+    for (size_t j = 0; j < nk; j++) {
+        memcpy(dst + j * dp, M + (j0 + j) * src->ldk + col, dh * sizeof *dst);
+        for (size_t d = dh; d < dp; d++) dst[j * dp + d] = 0.0f;
+    }
+}
+
+static void check_masked(int kind, size_t n_k, size_t n_q, size_t dh, size_t n_kv, size_t group) {
+    const size_t qd = n_kv * group * dh, kvd = n_kv * dh, nh = n_kv * group;
+    float *Q = malloc(n_q * qd * sizeof *Q), *K = malloc(n_k * kvd * sizeof *K), *V = malloc(n_k * kvd * sizeof *V);
+    float *bias = malloc(n_k * sizeof *bias), *want = calloc(nh * n_k, sizeof *want);
+    float *got1 = calloc(nh * n_k, sizeof *got1), *gotall = calloc(nh * n_k, sizeof *gotall);
+    uint16_t *Kh = malloc(n_k * kvd * sizeof *Kh);
+    int32_t *kpos = malloc(n_k * sizeof *kpos), *qpos = malloc(n_q * sizeof *qpos);
+    const size_t nqt = (n_q + XF_ATTN_KEYS - 1) / XF_ATTN_KEYS, nkb = (n_k + XF_ATTN_KEYS - 1) / XF_ATTN_KEYS;
+    unsigned char *blocks = malloc(n_kv * nqt * nkb);
+    for (size_t i = 0; i < n_q * qd; i++) Q[i] = 2.0f * frand();
+    for (size_t i = 0; i < n_k * kvd; i++) K[i] = 2.0f * frand(), V[i] = frand();
+    for (size_t i = 0; i < n_k * kvd; i++) Kh[i] = xf_f32_to_f16(K[i]);
+    for (size_t j = 0; j < n_k; j++) bias[j] = 0.5f * frand();
+    for (size_t j = 0; j < n_k; j++) kpos[j] = (int32_t)(3 * j); /* a cache that kept every third token, */
+    for (size_t j = 0; j + 1 < n_k; j += 2) {                     /* pairs of slots swapped */
+        const int32_t x = kpos[j];
+        kpos[j] = kpos[j + 1], kpos[j + 1] = x;
+    }
+    for (size_t t = 0; t < n_q; t++) qpos[t] = (int32_t)(3 * (n_k - n_q) + 2 * t);
+    for (size_t g = 0; g < n_kv; g++) /* each query tile: its own block and every other one */
+        for (size_t qt = 0; qt < nqt; qt++)
+            for (size_t b = 0; b < nkb; b++)
+                blocks[(g * nqt + qt) * nkb + b] = b == (n_k - n_q + qt * XF_ATTN_KEYS) / XF_ATTN_KEYS || (b + g) % 2;
+    xf_attn_problem f = {.Q = Q, .K = K, .V = V, .ldq = qd, .ldk = kvd, .ldv = kvd, .n_q = n_q, .n_k = n_k,
+                         .q_pos0 = n_k - n_q, .dh = dh, .group = group, .scale = 1.0f / sqrtf((float)dh), .causal = 1};
+    xf_attn_problem p = f;
+    if (kind == MK_WINDOW) p.window = n_q / 2 + 3, p.sinks = 4;
+    if (kind == MK_POS) p.k_pos = kpos, p.q_pos = qpos, p.window = 2 * n_q, p.sinks = 2;
+    if (kind == MK_BIAS) p.k_bias = bias;
+    if (kind == MK_BLOCKS) p.kblocks = blocks, p.kblocks_ld = nkb, p.kblocks_nqt = nqt;
+    if (kind == MK_F16) { /* the reference reads the same halves */
+        p.K = Kh, p.kv_f16 = 1;
+        for (size_t i = 0; i < n_k * kvd; i++) V[i] = 0.0f;
+    }
+    if (kind == MK_TILE) p.kv_tile = tile_from_floats, p.kv_ctx = &f;
+    const size_t one = xf_attention_received_scratch(&p, group, 1), all = xf_attention_received_scratch(&p, group, n_q);
+    float *scratch = malloc(all * sizeof *scratch);
+    double worst = 0;
+    for (size_t g = 0; g < n_kv; g++) {
+        xf_attention_weights(&p, g, 0, group, 0, n_q, want + g * group * n_k, n_k);
+        xf_attention_received(&p, g, 0, group, 0, n_q, got1 + g * group * n_k, n_k, scratch, one);
+        xf_attention_received(&p, g, 0, group, 0, n_q, gotall + g * group * n_k, n_k, scratch, all);
+    }
+    for (size_t i = 0; i < nh * n_k; i++) {
+        const double e = fabs((double)gotall[i] - want[i]) / (1.0 + fabs(want[i]));
+        worst = e > worst ? e : worst;
+    }
+    CHECK_MSG(worst < 1e-5, "%s, n_k=%zu n_q=%zu group=%zu: attention received off by %g", k_mask_names[kind], n_k, n_q,
+              group, worst);
+    CHECK_MSG(!memcmp(got1, gotall, nh * n_k * sizeof *got1), "%s: sums differ between 1-row and %zu-row blocks",
+              k_mask_names[kind], n_q);
+    free(Q), free(K), free(V), free(bias), free(want), free(got1), free(gotall), free(Kh), free(kpos), free(qpos);
+    free(blocks), free(scratch);
 }
 
 /* ---------------------------------------------------------------- tiny BERT */
@@ -518,6 +594,10 @@ int main(void) {
     check_kernel(37, 20, 1, 4, 64);
     check_kernel(130, 32, 3, 1, 16);
     check_kernel(67, 64, 1, 2, 0); /* no tile memory: the reference path */
+    for (int kind = 0; kind < MK_N; kind++) {
+        check_masked(kind, 300, 70, 32, 2, 3); /* a chunk of 70 queries after 230 cached keys */
+        check_masked(kind, 513, 1, 24, 3, 2);  /* a decode step */
+    }
     tiny_checks();
     xf_model *dec = NULL;
     if (xf_model_load(xf_t_src("tests/data/tiny/llama"), NULL, &dec) == XF_OK) {

@@ -418,6 +418,25 @@ static inline size_t head_base(const xf_attn_problem *p, size_t kv_head) {
     return p->h_off ? p->h_off[kv_head] : kv_head * p->group;
 }
 
+size_t xf_attention_keys_seen(const xf_attn_problem *p, size_t t) {
+    size_t lo, hi;
+    key_range(p, t, &lo, &hi);
+    return hi;
+}
+
+void xf_attention_mask_row(const xf_attn_problem *p, size_t kv_head, size_t t, float *s, size_t n) {
+    if (by_pos(p) || p->kblocks) {
+        for (size_t j = 0; j < n; j++)
+            if (!ref_visible(p, kv_head, t, j)) s[j] = -INFINITY;
+        return;
+    }
+    size_t lo, hi;
+    key_range(p, t, &lo, &hi);
+    const size_t ns = n_sinks(p);
+    for (size_t j = ns; j < lo && j < n; j++) s[j] = -INFINITY; /* before the window, past the sinks */
+    for (size_t j = hi; j < n; j++) s[j] = -INFINITY;
+}
+
 /* Scores of query t, head h against every key (double), -inf where masked; returns the max. */
 static double ref_scores(const xf_attn_problem *p, size_t kv_head, size_t t, size_t h, double *s) {
     const float *q = p->Q + t * p->ldq + h * p->dh;

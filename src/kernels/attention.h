@@ -94,6 +94,13 @@ void xf_attention_keys(const xf_attn_problem *p, size_t j0, size_t nk, size_t co
  * allocates its own scratch. */
 void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1);
 
+/* One past the last key index query t can see (causal: its own key; with positions or
+ * bidirectional: n_k); keys at and after it are masked for t. */
+size_t xf_attention_keys_seen(const xf_attn_problem *p, size_t t);
+/* s[j] = -INFINITY for the keys j < n that query t of kv_head does not see (the references' plain
+ * mask: causal, window and sinks, positions, key blocks). */
+void xf_attention_mask_row(const xf_attn_problem *p, size_t kv_head, size_t t, float *s, size_t n);
+
 /* The attention weights themselves, for KV-cache policies that score keys (heavy hitters,
  * SnapKV): acc[(h - h0) * ldacc + j] += softmax weight of key j for query head h0.. of kv_head, summed
  * over query positions [q0, q1). Computed as xf_attention_ref computes them (scores and softmax in
@@ -101,13 +108,19 @@ void xf_attention_ref(const xf_attn_problem *p, size_t kv_head, size_t h0, size_
 void xf_attention_weights(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
                           float *acc, size_t ldacc);
 
-/* The same sums, fast (attn_received.c): scores of up to scratch_floats / n_k query rows at a time
- * by the fp32 GEMM, softmax in float with the vector exponential (relative error ~1e-6 against
- * xf_attention_weights, which tests use as its reference). Bidirectional float problems without a window; a causal, windowed,
- * f16 or too-small-scratch call falls back to xf_attention_weights. Token pruning ranks tokens by
- * these sums (the attention each token receives). */
+/* The same sums, fast (attn_received.c): scores of blocks of query rows by the fp32 GEMM (keys in
+ * an f16 or quantized cache read through xf_attention_keys, XF_RECEIVED_KEYS at a time), scaled,
+ * biased and masked as xf_attention_weights has them, softmax in float with the vector exponential
+ * (relative error ~1e-6 against xf_attention_weights, which tests use as its reference); each head's
+ * sums add the query rows in order, so they do not depend on the block size or the thread that
+ * computes them. Any problem; a scratch too small for one row of every head (and, for keys not
+ * stored as floats, a key tile) falls back to xf_attention_weights. Token pruning ranks tokens by
+ * these sums (the attention each token receives), KV-cache policies (H2O, SnapKV) the cache's keys.
+ * xf_attention_received_scratch: the floats that hold every row of [q0, q1) at once. */
+#define XF_RECEIVED_KEYS 256
 void xf_attention_received(const xf_attn_problem *p, size_t kv_head, size_t h0, size_t h1, size_t q0, size_t q1,
                            float *acc, size_t ldacc, float *scratch, size_t scratch_floats);
+size_t xf_attention_received_scratch(const xf_attn_problem *p, size_t n_heads, size_t n_rows);
 
 /* One query row q (dh floats) against n_keys cache rows K[j*ldk..], V[j*ldv..] (bidirectional):
  * xf_attention for a single row. scratch: xf_attention_scratch(1, dh) floats. */

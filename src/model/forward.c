@@ -99,6 +99,47 @@ static int positions_in_order(const int32_t *pos, size_t L) {
     return 1;
 }
 
+/* The attention weights a cache policy scores keys by (H2O, SnapKV): query rows [q0, n_q) of one
+ * sequence's problem, summed per head into w [n_heads][ldw], the query heads split between the
+ * threads (each head's sums are one thread's, in row order: the same at any thread count). */
+typedef struct {
+    const xf_attn_plan *a;
+    const xf_attn_problem *p;
+    size_t q0;
+    float *w;
+    size_t ldw;
+} policy_weights;
+
+#define POLICY_WEIGHTS_FLOATS ((size_t)1 << 20) /* 4 MiB of scores a thread at most */
+
+static void policy_weights_task(void *ctx, int ith, int nth) {
+    const policy_weights *pw = ctx;
+    const xf_attn_problem *p = pw->p;
+    size_t a0, a1;
+    xf_split_range(pw->a->n_heads, 1, ith, nth, &a0, &a1);
+    if (a0 >= a1) return;
+    /* every row of the thread's heads of one group at once, or as many as 4 MiB hold (at least one) */
+    size_t nh = 0;
+    for (size_t g = 0; g < pw->a->n_kv_heads; g++) {
+        size_t h0, h1;
+        xf_attn_group(pw->a, g, &h0, &h1);
+        const size_t lo = h0 > a0 ? h0 : a0, hi = h1 < a1 ? h1 : a1;
+        nh = hi > lo && hi - lo > nh ? hi - lo : nh;
+    }
+    const size_t all = xf_attention_received_scratch(p, nh, p->n_q - pw->q0), one = xf_attention_received_scratch(p, nh, 1);
+    const size_t floats = all < POLICY_WEIGHTS_FLOATS ? all : one > POLICY_WEIGHTS_FLOATS ? one : POLICY_WEIGHTS_FLOATS;
+    float *scratch = xf_aligned_alloc(floats * sizeof *scratch); /* NULL: the scalar reference path */
+    for (size_t g = 0; g < pw->a->n_kv_heads; g++) {
+        size_t h0, h1;
+        xf_attn_group(pw->a, g, &h0, &h1);
+        const size_t lo = h0 > a0 ? h0 : a0, hi = h1 < a1 ? h1 : a1;
+        if (lo < hi)
+            xf_attention_received(p, g, lo - h0, hi - h0, pw->q0, p->n_q, pw->w + lo * pw->ldw, pw->ldw, scratch,
+                                  scratch ? floats : 0);
+    }
+    free(scratch);
+}
+
 void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, size_t layer, const float *Xn,
                         float *Y, xf_attn_problem *probs, float *scratch) {
     const size_t T = f->off[f->n_seq], dh = a->head_dim, qd = a->n_heads * dh, kvd = a->n_kv_heads * dh;
@@ -189,12 +230,9 @@ void xf_attention_layer(xf_pool *pool, const xf_attn_plan *a, const xf_fwd *f, s
         float *w = gathered ? f->kv[s]->quest_w : C->w;
         const size_t ldw = gathered ? probs[s].n_k : C->cap;
         if (gathered) memset(w, 0, C->n_heads * ldw * sizeof *w);
-        for (size_t g = 0; g < a->n_kv_heads; g++) {
-            size_t h0, h1;
-            xf_attn_group(a, g, &h0, &h1);
-            const size_t nq = probs[s].n_q, q0 = C->w_last && C->w_last < nq ? nq - C->w_last : 0;
-            xf_attention_weights(&probs[s], g, 0, h1 - h0, q0, nq, w + h0 * ldw, ldw);
-        }
+        const size_t nq = probs[s].n_q;
+        policy_weights pw = {a, &probs[s], C->w_last && C->w_last < nq ? nq - C->w_last : 0, w, ldw};
+        xf_pool_run(pool, policy_weights_task, &pw);
         if (gathered) xf_quest_scatter(C, a, w, ldw, C->w, C->cap);
     }
     for (size_t s = 0; s < f->n_seq; s++) {
