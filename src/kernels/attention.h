@@ -68,8 +68,8 @@ typedef struct {
     size_t kblocks_ld, kblocks_nqt;
     /* Per-key bias added to the scaled scores (token merging's proportional attention: key j
      * stands for n_j tokens, bias log n_j, as if its row were there n_j times); NULL = none. Read
-     * by xf_attention and its references, not by the sparse variants (ProbSparse, vertical-slash,
-     * received-attention sums): model/forward.c runs biased problems dense. */
+     * by xf_attention, its references and the received-attention sums, not by the sparse variants
+     * (ProbSparse, vertical-slash): model/forward.c runs biased problems dense. */
     const float *k_bias;
 } xf_attn_problem;
 

@@ -42,7 +42,8 @@ XF_INLINE void received_rows_body(float *S, size_t rows, size_t n, float scale, 
 }
 XF_DISPATCH_VOID(received_rows, (float *S, size_t rows, size_t n, float scale, float *acc), (S, rows, n, scale, acc), )
 
-/* Keys not stored as floats (halves, a quantized cache) go through a tile of this many rows. */
+/* Whether the keys are floats the GEMM reads in place (else halves or a quantized cache: tiles of
+ * XF_RECEIVED_KEYS rows made floats by xf_attention_keys). */
 static int keys_in_place(const xf_attn_problem *p) { return !p->kv_f16 && !p->kv_tile; }
 
 size_t xf_attention_received_scratch(const xf_attn_problem *p, size_t n_heads, size_t n_rows) {
