@@ -116,8 +116,9 @@ static void expect(wrap_state *w, const xf_kv_cache *c, size_t l, const int32_t 
             }
         }
         if (n > B && !(prefill && c->n_pending)) { /* nothing goes while a prompt is read */
-            for (size_t i = 0; i < n; i++) s[i] = w->pooled[l][pos[i]], fixed[i] = i >= n - win;
-            xf_kv_select_top_ref(s, fixed, n, B - win, keep);
+            const size_t sinks = prefill ? 0 : 4; /* a decode step keeps the first 4 slots */
+            for (size_t i = 0; i < n; i++) s[i] = w->pooled[l][pos[i]], fixed[i] = i >= n - win || i < sinks;
+            xf_kv_select_top_ref(s, fixed, n, B - win - sinks, keep);
         }
         free(s), free(fixed);
     }

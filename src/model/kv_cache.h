@@ -204,8 +204,9 @@ xf_status xf_kv_scores_init(xf_kv_scores *s, size_t n_layers);
 void xf_kv_scores_free(xf_kv_scores *s);
 /* Room for n slots in layer l's scores (new entries = fill) and n in the scratch. */
 xf_status xf_kv_scores_room(xf_kv_scores *s, size_t l, size_t n, float fill);
-/* Keep `target` of layer l's slots: the last `fixed_last` always, the others by highest score. */
-void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t fixed_last);
+/* Keep `target` of layer l's slots: the first `sinks` and the last `fixed_last` always, the others
+ * by highest score. */
+void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t sinks, size_t fixed_last);
 
 /* SnapKV's pooling: out[j] = sum of raw[j - kernel/2 .. j + kernel/2] within [0, n) / kernel (an
  * average pool with zero padding), accumulated in double. */

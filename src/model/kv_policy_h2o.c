@@ -60,7 +60,7 @@ static xf_status evict(h2o_state *s, xf_kv_cache *c, size_t target) {
         xf_status st = xf_kv_scores_room(&s->sc, l, L->n, 0.0f);
         if (st) return st;
         for (size_t j = s->n_seen[l]; j < L->n; j++) s->sc.score[l][j] = 0.0f; /* not yet scored */
-        xf_kv_scores_keep_top(&s->sc, L, l, target, target / 2); /* the recent half, then heavy hitters */
+        xf_kv_scores_keep_top(&s->sc, L, l, target, 0, target / 2); /* the recent half, then heavy hitters */
         s->n_seen[l] = L->n;
     }
     return XF_OK;

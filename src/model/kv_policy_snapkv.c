@@ -7,7 +7,10 @@
  * summed (the layer-wise variant).
  *
  * During generation the new tokens are kept; past the budget, the kept prompt slot of lowest
- * pooled score goes first (then the oldest generated ones). A prompt longer than the session's
+ * pooled score goes first, then the oldest generated ones, but never the session's first 4 slots
+ * (the attention sinks StreamingLLM keeps: without them a long generation, or a session fed one
+ * token at a time, ends as a bare sliding window, whose perplexity collapses — SmolLM2, budget
+ * 256: 51.2 against StreamingLLM's 29.8; docs/LONG_CONTEXT.md). A prompt longer than the session's
  * n_ctx is cut while it is read: the oldest slots after 4 sinks go (StreamingLLM's rule), since
  * nothing is scored yet. */
 #include <math.h>
@@ -20,6 +23,7 @@
 
 #define XF_SNAPKV_WINDOW 32
 #define XF_SNAPKV_KERNEL 5
+#define XF_SNAPKV_SINKS 4 /* slots a decode step never evicts (StreamingLLM's attention sinks) */
 
 static void sk_free(void *state) {
     if (state) xf_kv_scores_free(state);
@@ -65,7 +69,7 @@ static xf_status sk_prefill(void *state, xf_kv_cache *c, size_t n_new) {
             s->raw[j] = a;
         }
         xf_snapkv_pool(s->raw, pre, XF_SNAPKV_KERNEL, s->score[l]);
-        xf_kv_scores_keep_top(s, L, l, c->budget, win);
+        xf_kv_scores_keep_top(s, L, l, c->budget, 0, win);
     }
     return XF_OK;
 }
@@ -77,7 +81,7 @@ static xf_status sk_step(void *state, xf_kv_cache *c) {
         xf_status st = xf_kv_scores_room(s, l, L->n, INFINITY);
         if (st) return st;
         s->score[l][L->n - 1] = INFINITY;
-        if (L->n > c->budget) xf_kv_scores_keep_top(s, L, l, c->budget, 0);
+        if (L->n > c->budget) xf_kv_scores_keep_top(s, L, l, c->budget, XF_SNAPKV_SINKS, 0);
     }
     return XF_OK;
 }

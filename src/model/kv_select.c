@@ -119,10 +119,11 @@ xf_status xf_kv_scores_room(xf_kv_scores *s, size_t l, size_t n, float fill) {
     return XF_OK;
 }
 
-void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t fixed_last) {
+void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t sinks, size_t fixed_last) {
     memset(s->fixed, 0, L->n);
-    xf_kv_mark_sinks_recent(L->n, 0, fixed_last, s->fixed);
-    xf_kv_select_top(s->score[l], s->fixed, L->n, target > fixed_last ? target - fixed_last : 0, s->keep, s->idx);
+    xf_kv_mark_sinks_recent(L->n, sinks, fixed_last, s->fixed);
+    const size_t fixed = sinks + fixed_last;
+    xf_kv_select_top(s->score[l], s->fixed, L->n, target > fixed ? target - fixed : 0, s->keep, s->idx);
     float *extra[1] = {s->score[l]};
     xf_kv_keep_with(L, s->keep, extra, 1);
 }
