@@ -223,6 +223,25 @@ assert json.load(open(sys.argv[3]))["options"]["kv_type"] == "q8"
 PY
 run 2 "$X" eval -m "$tiny/llama" --task ppl --kv-type q3
 err_has "invalid value 'q3' for --kv-type"
+# --ppl-prompt: each window's first 16 tokens read as one prompt, not scored; with nothing evicted
+# SnapKV is the keep-all session (bitwise), with a budget under the window it compresses the prompt
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --ppl-prompt 16 --text "$ppl_text" --json "$tmp/ppl_p.json"
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --ppl-prompt 16 --kv-policy snapkv --kv-budget 64 --text "$ppl_text" --json "$tmp/ppl_pk.json"
+run 0 "$X" eval -m "$tiny/llama" --task ppl --window 64 --ppl-prompt 16 --kv-policy snapkv --kv-budget 40 --text "$ppl_text" --json "$tmp/ppl_ps.json"
+py "ppl prompt: scored tokens, keep-all = snapkv at a budget of the window" "$tmp/ppl_d.json" "$tmp/ppl_p.json" "$tmp/ppl_pk.json" "$tmp/ppl_ps.json" <<'PY'
+import json, math, sys
+d, p, pk, ps = (json.load(open(f))["tasks"]["ppl"]["sets"][0] for f in sys.argv[1:5])
+want = 0
+for w in range(p["windows"]):
+    L = min(64, p["tokens"] - 64 * w)
+    want += L - min(16, L - 1)
+assert p["mode"] == "decode" and p["scored"] == want < d["scored"], (d, p, want)
+assert pk["perplexity"] == p["perplexity"] and pk["scored"] == p["scored"], (p, pk)
+assert ps["perplexity"] != p["perplexity"] and math.isfinite(ps["perplexity"]), (p, ps)
+assert json.load(open(sys.argv[2]))["options"]["ppl_prompt"] == 16
+PY
+run 2 "$X" eval -m "$tiny/llama" --task ppl --window 64 --ppl-prompt 63 --text "$ppl_text"
+err_has "--ppl-prompt 63 leaves no token to score in a window of 64 (at most 62)"
 run 1 "$X" eval -m "$tiny/llama" --task ppl --window 64 --kv-type q4 --kv-policy h2o --kv-budget 32 --text "$ppl_text"
 err_has "q4 KV cache"
 mkdir -p "$tmp/set"

@@ -432,9 +432,12 @@ int cli_text_perplexity(xf_model *m, const char *name, const char *text, size_t 
  * text in consecutive windows of `window` tokens, each a fresh session of parameters sp (n_ctx set
  * to the window when nothing is evicted) fed one token at a time, every token after a window's
  * first scored from the logits of the step before it; up to 8 windows decode side by side
- * (xf_session_step_batch). A progress bar over the tokens on a terminal. */
+ * (xf_session_step_batch). prompt > 0: each window's first min(prompt, its length - 1) tokens are
+ * read as one prompt (xf_session_eval: what a prompt-time policy such as SnapKV compresses), not
+ * scored, the token after them scored from the prompt's last logits. A progress bar over the
+ * tokens on a terminal. */
 int cli_text_perplexity_decode(xf_model *m, const char *name, const char *text, size_t len, size_t window,
-                               const xf_session_params *sp, cli_ppl *out);
+                               size_t prompt, const xf_session_params *sp, cli_ppl *out);
 
 /* ------------------------------------------- text generation (gen.c: generate, chat) */
 

@@ -26,7 +26,7 @@ static const eval_task TASKS[] = {
 enum {
     OPT_REF = 1, OPT_TASK, OPT_JSON, OPT_DATA_DIR, OPT_PAIRS, OPT_TEXT, OPT_PROMPTS, OPT_HAYSTACK,
     OPT_LIMIT, OPT_BATCH, OPT_WINDOW, OPT_STRIDE, OPT_KL_TOKENS, OPT_MAX_TOKENS, OPT_LENGTHS,
-    OPT_DEPTHS, OPT_CASES, OPT_SEED, OPT_CHAT_TEMPLATE, OPT_NO_CHAT, OPT_SAVE_PROMPTS, OPT_DECODE_PPL
+    OPT_DEPTHS, OPT_CASES, OPT_SEED, OPT_CHAT_TEMPLATE, OPT_NO_CHAT, OPT_SAVE_PROMPTS, OPT_DECODE_PPL, OPT_PPL_PROMPT
 };
 
 static const cli_opt OPTS[] = {
@@ -39,6 +39,7 @@ static const cli_opt OPTS[] = {
     {OPT_LENGTHS, 0, "lengths", 1}, {OPT_DEPTHS, 0, "depths", 1}, {OPT_CASES, 0, "cases", 1},
     {OPT_SEED, 0, "seed", 1}, {OPT_CHAT_TEMPLATE, 0, "chat-template", 1},
     {OPT_NO_CHAT, 0, "no-chat", 0}, {OPT_SAVE_PROMPTS, 0, "save-prompts", 1}, {OPT_DECODE_PPL, 0, "decode-ppl", 0},
+    {OPT_PPL_PROMPT, 0, "ppl-prompt", 1},
 };
 
 void cmd_eval_help(FILE *f) {
@@ -89,6 +90,9 @@ void cmd_eval_help(FILE *f) {
           "      --decode-ppl      ppl as generation sees it: consecutive windows, each a\n"
           "                        session fed one token at a time (slow); the mode of ppl\n"
           "                        whenever --kv-type or --kv-policy is given\n"
+          "      --ppl-prompt N    with --decode-ppl (implied): each window's first N tokens\n"
+          "                        are read as one prompt and not scored, the rest one token\n"
+          "                        at a time (what SnapKV compresses is a prompt; default 0)\n"
           "      --kl-tokens N     tokens of the --text sets scored by the decoder agree KL\n"
           "                        (default 4096)\n"
           "      --max-tokens N    greedy tokens per prompt for decoder agree (default 32)\n"
@@ -235,6 +239,7 @@ static int parse(int argc, char **argv, eval_opts *o, task_list *tl) {
         case OPT_NO_CHAT: o->no_chat = 1; break;
         case OPT_SAVE_PROMPTS: o->save_prompts = arg; break;
         case OPT_DECODE_PPL: o->decode_ppl = 1; break;
+        case OPT_PPL_PROMPT: rc = cli_parse_int("eval", "--ppl-prompt", arg, 0, 1000000, &o->ppl_prompt); break;
         case CLI_OPT_KV_POLICY:
         case CLI_OPT_KV_BUDGET:
         case CLI_OPT_KV_TYPE:
@@ -401,6 +406,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddStringToObject(opt, "kv_policy", o.kv_policy ? o.kv_policy : "keep-all");
         if (o.kv_policy) cJSON_AddNumberToObject(opt, "kv_budget", (double)o.kv_budget);
         if (o.decode_ppl) cJSON_AddTrueToObject(opt, "decode_ppl");
+        if (o.ppl_prompt) cJSON_AddNumberToObject(opt, "ppl_prompt", (double)o.ppl_prompt);
         cJSON_AddStringToObject(opt, "kv_type", (const char *[]){"f32", "f16", "q8", "q4"}[o.kv_type & 3]);
         if (o.quest) cJSON_AddNumberToObject(opt, "quest", (double)o.quest);
         if (o.quest) cJSON_AddNumberToObject(opt, "quest_page", (double)(o.quest_page ? o.quest_page : 16));

@@ -84,6 +84,7 @@ typedef struct eval_opts {
     long quest;             /* --quest N (0 = dense decode attention) */
     long quest_page;        /* --quest-page N (0 = 16) */
     int decode_ppl;         /* --decode-ppl: ppl through sessions, one token at a time */
+    long ppl_prompt;        /* --ppl-prompt N: each decoded window's first N tokens read as a prompt */
 } eval_opts;
 
 /* --------------------------------------------------------------------------- run context */

@@ -46,7 +46,10 @@ int eval_run_ppl(eval_ctx *c, cJSON *obj) {
     int rc = eval_read_textsets(c, sets, &n_sets);
     const size_t window = cli_ppl_window(c->m, c->o->window, DEFAULT_WINDOW_CAP);
     /* KV-cache settings act only in sessions: score as generation does */
-    const int decode = c->o->decode_ppl || c->o->kv_type || c->o->kv_policy || c->o->quest;
+    const int decode = c->o->decode_ppl || c->o->ppl_prompt || c->o->kv_type || c->o->kv_policy || c->o->quest;
+    if (!rc && c->o->ppl_prompt && (size_t)c->o->ppl_prompt + 2 > window)
+        rc = cli_usage_error("eval", "--ppl-prompt %ld leaves no token to score in a window of %zu (at most %zu)",
+                             c->o->ppl_prompt, window, window - 2);
     xf_session_params sp = xf_session_default_params();
     sp.kv_type = (xf_kv_type)c->o->kv_type;
     sp.kv_policy = c->o->kv_policy;
@@ -69,7 +72,7 @@ int eval_run_ppl(eval_ctx *c, cJSON *obj) {
         for (size_t i = 0; i < sets[k].n && !rc; i++) {
             cli_ppl r;
             rc = decode ? cli_text_perplexity_decode(c->m, sets[k].files[i], sets[k].texts[i], sets[k].lens[i], window,
-                                                     &sp, &r)
+                                                     (size_t)c->o->ppl_prompt, &sp, &r)
                         : cli_text_perplexity(c->m, sets[k].files[i], sets[k].texts[i], sets[k].lens[i], window,
                                               (size_t)c->o->stride, &r);
             if (rc) break;

@@ -60,8 +60,17 @@ int cli_text_perplexity(xf_model *m, const char *name, const char *text, size_t 
 
 #define DECODE_BATCH 8 /* windows decoded side by side (one batched step per token) */
 
+/* out += the NLL of token `target` under the logits row [V] (log-sum-exp in double). */
+static void add_nll(cli_ppl *out, const float *row, size_t V, int32_t target) {
+    double mx = -INFINITY, sum = 0;
+    for (size_t v = 0; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+    for (size_t v = 0; v < V; v++) sum += exp((double)row[v] - mx);
+    out->nll_sum += mx + log(sum) - (double)row[target];
+    out->scored++;
+}
+
 int cli_text_perplexity_decode(xf_model *m, const char *name, const char *text, size_t len, size_t window,
-                               const xf_session_params *sp, cli_ppl *out) {
+                               size_t prompt, const xf_session_params *sp, cli_ppl *out) {
     memset(out, 0, sizeof *out);
     out->window = out->stride = window;
     xf_encoding enc;
@@ -90,27 +99,30 @@ int cli_text_perplexity_decode(xf_model *m, const char *name, const char *text, 
     size_t fed = 0;
     for (size_t w0 = 0; w0 < n_win && !rc; w0 += B) { /* windows w0 .. w0 + B - 1, side by side */
         const size_t nb = n_win - w0 < B ? n_win - w0 : B;
-        for (size_t b = 0; b < nb; b++) xf_session_reset(ss[b]);
-        for (size_t t = 0; !rc; t++) { /* token t of every window still running */
+        size_t maxL = 0, pb[DECODE_BATCH]; /* tokens of window b read as its prompt */
+        for (size_t b = 0; b < nb && !rc; b++) {
+            const size_t begin = (w0 + b) * window, L = enc.n - begin < window ? enc.n - begin : window;
+            maxL = L > maxL ? L : maxL;
+            pb[b] = prompt < L - 1 ? prompt : L - 1;
+            xf_session_reset(ss[b]);
+            if (!pb[b]) continue;
+            if (xf_session_eval(ss[b], enc.ids + begin, pb[b], logits) != XF_OK) rc = cli_lib_error();
+            else add_nll(out, logits, V, enc.ids[begin + pb[b]]); /* the prompt predicts the token after it */
+            fed += pb[b];
+        }
+        for (size_t t = 0; t + 1 < maxL && !rc; t++) { /* token t of every window still running */
             size_t na = 0;
             for (size_t b = 0; b < nb; b++) {
                 const size_t w = w0 + b, begin = w * window, L = enc.n - begin < window ? enc.n - begin : window;
-                if (t + 1 >= L) continue; /* its last token predicts nothing inside the window */
+                if (t < pb[b] || t + 1 >= L) continue; /* in its prompt; its last token predicts nothing here */
                 act[na] = ss[b], act_w[na] = begin, ids[na++] = enc.ids[begin + t];
             }
-            if (!na) break;
+            if (!na) continue;
             if (xf_session_step_batch(act, na, ids, logits) != XF_OK) {
                 rc = cli_lib_error();
                 break;
             }
-            for (size_t i = 0; i < na; i++) {
-                const float *row = logits + i * V;
-                double mx = -INFINITY, sum = 0;
-                for (size_t v = 0; v < V; v++) mx = row[v] > mx ? row[v] : mx;
-                for (size_t v = 0; v < V; v++) sum += exp((double)row[v] - mx);
-                out->nll_sum += mx + log(sum) - (double)row[enc.ids[act_w[i] + t + 1]];
-                out->scored++;
-            }
+            for (size_t i = 0; i < na; i++) add_nll(out, logits + i * V, V, enc.ids[act_w[i] + t + 1]);
             fed += na;
             cli_progress_update(&prog, fed);
         }
