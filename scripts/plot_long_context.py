@@ -185,9 +185,12 @@ def needle_cells(qdir, folders=None):
 
 
 def budget_panel(a, qdir, n=4096):
-    """Needles found at n tokens against the KV budget (seed 0: the main folder and needle4k_budgets/)."""
-    cells = needle_cells(qdir, folders={"", "needle4k_budgets"})
-    for policy, label, mark in (("snapkv", "SnapKV", "o-"), ("streaming", "StreamingLLM (4 sinks + window)", "s-")):
+    """Needles found at n tokens against the KV budget (seed 0: the main folder, needle4k_budgets/ and
+    needle4k_h2o/, whose dense anchor is not counted again)."""
+    cells = needle_cells(qdir, folders={"", "needle4k_budgets", "needle4k_h2o"})
+    cells["dense"] = needle_cells(qdir, folders={""}).get("dense", {})
+    for policy, label, mark in (("snapkv", "SnapKV", "o-"), ("streaming", "StreamingLLM (4 sinks + window)", "s-"),
+                                ("h2o", "H2O (heavy hitters + newest half)", "^-")):
         pts = sorted((int(s[len(policy):]), v[n]) for s, v in cells.items()
                      if re.fullmatch(policy + r"\d+", s) and n in v)
         if pts:
