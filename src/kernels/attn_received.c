@@ -61,11 +61,7 @@ static void received_general(const xf_attn_problem *p, size_t kv_head, size_t h0
     float *tile = scratch, *S = direct ? scratch : scratch + XF_RECEIVED_KEYS * dh;
     for (size_t t = q0; t < q1; t += rows) {
         const size_t nr = q1 - t < rows ? q1 - t : rows;
-        size_t n = xf_attention_keys_seen(p, t + nr - 1); /* the most any row of the block sees */
-        for (size_t r = 0; r + 1 < nr; r++) {
-            const size_t e = xf_attention_keys_seen(p, t + r);
-            n = e > n ? e : n;
-        }
+        const size_t n = xf_attention_keys_seen(p, t + nr - 1); /* the most any row sees: it grows with t */
         if (!n) continue;
         for (size_t j0 = 0; j0 < n; j0 += direct ? n : XF_RECEIVED_KEYS) {
             const size_t nk = direct ? n : n - j0 < XF_RECEIVED_KEYS ? n - j0 : XF_RECEIVED_KEYS;

@@ -112,18 +112,23 @@ typedef struct {
 
 #define POLICY_WEIGHTS_FLOATS ((size_t)1 << 20) /* 4 MiB of scores a thread at most */
 
+/* The query heads [*lo, *hi) of group g among the thread's heads [a0, a1) (empty: *lo >= *hi). */
+static void heads_of_group(const xf_attn_plan *a, size_t g, size_t a0, size_t a1, size_t *lo, size_t *hi) {
+    size_t h0, h1;
+    xf_attn_group(a, g, &h0, &h1);
+    *lo = h0 > a0 ? h0 : a0, *hi = h1 < a1 ? h1 : a1;
+}
+
 static void policy_weights_task(void *ctx, int ith, int nth) {
     const policy_weights *pw = ctx;
     const xf_attn_problem *p = pw->p;
-    size_t a0, a1;
+    size_t a0, a1, lo, hi;
     xf_split_range(pw->a->n_heads, 1, ith, nth, &a0, &a1);
     if (a0 >= a1) return;
     /* every row of the thread's heads of one group at once, or as many as 4 MiB hold (at least one) */
     size_t nh = 0;
     for (size_t g = 0; g < pw->a->n_kv_heads; g++) {
-        size_t h0, h1;
-        xf_attn_group(pw->a, g, &h0, &h1);
-        const size_t lo = h0 > a0 ? h0 : a0, hi = h1 < a1 ? h1 : a1;
+        heads_of_group(pw->a, g, a0, a1, &lo, &hi);
         nh = hi > lo && hi - lo > nh ? hi - lo : nh;
     }
     const size_t all = xf_attention_received_scratch(p, nh, p->n_q - pw->q0), one = xf_attention_received_scratch(p, nh, 1);
@@ -132,7 +137,7 @@ static void policy_weights_task(void *ctx, int ith, int nth) {
     for (size_t g = 0; g < pw->a->n_kv_heads; g++) {
         size_t h0, h1;
         xf_attn_group(pw->a, g, &h0, &h1);
-        const size_t lo = h0 > a0 ? h0 : a0, hi = h1 < a1 ? h1 : a1;
+        heads_of_group(pw->a, g, a0, a1, &lo, &hi);
         if (lo < hi)
             xf_attention_received(p, g, lo - h0, hi - h0, pw->q0, p->n_q, pw->w + lo * pw->ldw, pw->ldw, scratch,
                                   scratch ? floats : 0);

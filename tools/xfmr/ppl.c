@@ -99,9 +99,9 @@ int cli_text_perplexity_decode(xf_model *m, const char *name, const char *text, 
     size_t fed = 0;
     for (size_t w0 = 0; w0 < n_win && !rc; w0 += B) { /* windows w0 .. w0 + B - 1, side by side */
         const size_t nb = n_win - w0 < B ? n_win - w0 : B;
-        size_t maxL = 0, pb[DECODE_BATCH]; /* tokens of window b read as its prompt */
+        size_t maxL = 0, Lb[DECODE_BATCH], pb[DECODE_BATCH]; /* window b's length, the tokens read as its prompt */
         for (size_t b = 0; b < nb && !rc; b++) {
-            const size_t begin = (w0 + b) * window, L = enc.n - begin < window ? enc.n - begin : window;
+            const size_t begin = (w0 + b) * window, L = Lb[b] = enc.n - begin < window ? enc.n - begin : window;
             maxL = L > maxL ? L : maxL;
             pb[b] = prompt < L - 1 ? prompt : L - 1;
             xf_session_reset(ss[b]);
@@ -113,8 +113,8 @@ int cli_text_perplexity_decode(xf_model *m, const char *name, const char *text, 
         for (size_t t = 0; t + 1 < maxL && !rc; t++) { /* token t of every window still running */
             size_t na = 0;
             for (size_t b = 0; b < nb; b++) {
-                const size_t w = w0 + b, begin = w * window, L = enc.n - begin < window ? enc.n - begin : window;
-                if (t < pb[b] || t + 1 >= L) continue; /* in its prompt; its last token predicts nothing here */
+                const size_t begin = (w0 + b) * window;
+                if (t < pb[b] || t + 1 >= Lb[b]) continue; /* in its prompt; its last token predicts nothing here */
                 act[na] = ss[b], act_w[na] = begin, ids[na++] = enc.ids[begin + t];
             }
             if (!na) continue;
