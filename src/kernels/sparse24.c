@@ -277,23 +277,30 @@ void xf_s24_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, 
 
 void xf_s24_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T, float *Y,
                 size_t ldy) {
-    for (size_t o = 0; o < N; o++)
-        row_scalar(vals_of(c, K, o), idx_of(c, N, K, o), K / 2, X, ldx, T, Y + o, ldy, bias ? bias + o : NULL);
+    rows_scalar(c, N, K, 0, N, X, ldx, T, Y, ldy, bias);
 }
 
 size_t xf_s24_scratch(size_t K) { return (size_t)XF_S24_DENSE_ROWS * K * sizeof(float); }
 
-void xf_s24_gemm_dense_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
-                             size_t T, float *Y, size_t ldy, size_t n0, size_t n1, float *scratch) {
+/* The products of both formats over the pool: few activation rows read the compressed form
+ * (range: the format's xf_..._gemm_range), many go through rows unpacked to floats XF_S24_DENSE_ROWS
+ * at a time (unpack: the format's xf_..._decompress_rows) and the dense GEMM. */
+typedef void (*range_fn)(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
+                         float *Y, size_t ldy, size_t n0, size_t n1);
+typedef void (*unpack_fn)(const uint8_t *c, size_t N, size_t K, size_t r0, size_t r1, float *out);
+
+static void dense_range(unpack_fn unpack, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
+                        size_t ldx, size_t T, float *Y, size_t ldy, size_t n0, size_t n1, float *scratch) {
     for (size_t o0 = n0; o0 < n1; o0 += XF_S24_DENSE_ROWS) {
         const size_t o1 = n1 - o0 < XF_S24_DENSE_ROWS ? n1 : o0 + XF_S24_DENSE_ROWS;
-        xf_s24_decompress_rows(c, N, K, o0, o1, scratch);
+        unpack(c, N, K, o0, o1, scratch);
         xf_gemm_f32_nt(X, ldx, scratch, K, bias ? bias + o0 : NULL, Y + o0, ldy, T, 0, o1 - o0, K);
     }
 }
 
 typedef struct {
-    rows_fn row;
+    range_fn range;
+    unpack_fn unpack;
     const uint8_t *c;
     size_t N, K, ldx, T, ldy;
     const float *bias, *X;
@@ -308,18 +315,16 @@ static void s24_task(void *ctx, int ith, int nth) {
     xf_split_range(j->N, XF_S24_DENSE_ROWS, ith, nth, &n0, &n1);
     if (n0 >= n1) return;
     if (scratch && have >= xf_s24_scratch(j->K))
-        xf_s24_gemm_dense_range(j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1, scratch);
+        dense_range(j->unpack, j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1, scratch);
     else
-        gemm_range(j->row, j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1);
+        j->range(j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1);
 }
 
 void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                    size_t T, float *Y, size_t ldy) {
-    s24_job j = {pick_row(), c, N, K, ldx, T, ldy, bias, X, Y, pool};
+    s24_job j = {xf_s24_gemm_range, xf_s24_decompress_rows, c, N, K, ldx, T, ldy, bias, X, Y, pool};
     xf_pool_run(pool, s24_task, &j);
 }
-
-/* ================================================================ s24q8: int8 kept values */
 
 size_t xf_s24q8_bytes(size_t N, size_t K) {
     const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K), row = V + IB;
@@ -389,75 +394,43 @@ static void rowq8_scalar(const int8_t *q, float scale, const uint8_t *ix, size_t
     }
 }
 
-typedef void (*rowq8_fn)(const int8_t *q, float scale, const uint8_t *ix, size_t V, const float *X, size_t ldx,
-                         size_t nt, float *y, size_t ldy, const float *bias);
+#define S24Q8_ROWS(NAME, ROW, TARGET)                                                                              \
+    TARGET static void NAME(const uint8_t *c, size_t N, size_t K, size_t o0, size_t o1, const float *X, size_t ldx,  \
+                            size_t nt, float *Y, size_t ldy, const float *bias) {                                   \
+        for (size_t o = o0; o < o1; o++)                                                                            \
+            ROW(q8_vals(c, N, K, o), q8_scales(c)[o], q8_idx(c, N, K, o), K / 2, X, ldx, nt, Y + o, ldy,            \
+                bias ? bias + o : NULL);                                                                            \
+    }
+S24Q8_ROWS(rowsq8_scalar, rowq8_scalar, XF_T_NONE)
+#ifdef XF_X86
+S24Q8_ROWS(rowsq8_avx2, rowq8_avx2, XF_T256)
+S24Q8_ROWS(rowsq8_avx512vl, rowq8_avx512vl, XF_T512)
+#endif
 
-static rowq8_fn pick_rowq8(void) {
+static rows_fn pick_rowq8(void) {
 #ifdef XF_X86
     switch (xf_isa_level()) {
-    case XF_ISA_AVX512: return rowq8_avx512vl;
-    case XF_ISA_AVX2: return rowq8_avx2;
+    case XF_ISA_AVX512: return rowsq8_avx512vl;
+    case XF_ISA_AVX2: return rowsq8_avx2;
     default: break;
     }
 #endif
-    return rowq8_scalar;
-}
-
-static void q8_range(rowq8_fn row, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
-                     size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
-    for (size_t o0 = n0; o0 < n1; o0 += S24_OB) {
-        const size_t o1 = n1 - o0 < S24_OB ? n1 : o0 + S24_OB;
-        for (size_t t0 = 0; t0 < T; t0 += S24_TB) {
-            const size_t nt = T - t0 < S24_TB ? T - t0 : S24_TB;
-            for (size_t o = o0; o < o1; o++)
-                row(q8_vals(c, N, K, o), q8_scales(c)[o], q8_idx(c, N, K, o), K / 2, X + t0 * ldx, ldx, nt,
-                    Y + t0 * ldy + o, ldy, bias ? bias + o : NULL);
-        }
-    }
+    return rowsq8_scalar;
 }
 
 void xf_s24q8_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                          size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
-    q8_range(pick_rowq8(), c, N, K, bias, X, ldx, T, Y, ldy, n0, n1);
+    gemm_range(pick_rowq8(), c, N, K, bias, X, ldx, T, Y, ldy, n0, n1);
 }
 
 void xf_s24q8_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
                   float *Y, size_t ldy) {
-    for (size_t o = 0; o < N; o++)
-        rowq8_scalar(q8_vals(c, N, K, o), q8_scales(c)[o], q8_idx(c, N, K, o), K / 2, X, ldx, T, Y + o, ldy,
-                     bias ? bias + o : NULL);
-}
-
-typedef struct {
-    rowq8_fn row;
-    const uint8_t *c;
-    size_t N, K, ldx, T, ldy;
-    const float *bias, *X;
-    float *Y;
-    xf_pool *pool;
-} s24q8_job;
-
-static void s24q8_task(void *ctx, int ith, int nth) {
-    const s24q8_job *j = ctx;
-    size_t n0, n1, have = 0;
-    float *scratch = j->T > XF_S24_GEMV_MAX_T ? xf_pool_scratch(j->pool, ith, &have) : NULL;
-    xf_split_range(j->N, XF_S24_DENSE_ROWS, ith, nth, &n0, &n1);
-    if (n0 >= n1) return;
-    if (!scratch || have < xf_s24_scratch(j->K)) {
-        q8_range(j->row, j->c, j->N, j->K, j->bias, j->X, j->ldx, j->T, j->Y, j->ldy, n0, n1);
-        return;
-    }
-    for (size_t o0 = n0; o0 < n1; o0 += XF_S24_DENSE_ROWS) { /* many rows: dequantized blocks, dense GEMM */
-        const size_t o1 = n1 - o0 < XF_S24_DENSE_ROWS ? n1 : o0 + XF_S24_DENSE_ROWS;
-        xf_s24q8_decompress_rows(j->c, j->N, j->K, o0, o1, scratch);
-        xf_gemm_f32_nt(j->X, j->ldx, scratch, j->K, j->bias ? j->bias + o0 : NULL, j->Y + o0, j->ldy, j->T, 0, o1 - o0,
-                       j->K);
-    }
+    rowsq8_scalar(c, N, K, 0, N, X, ldx, T, Y, ldy, bias);
 }
 
 void xf_s24q8_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X,
                      size_t ldx, size_t T, float *Y, size_t ldy) {
     if (xf_s24i_matmul(pool, 8, c, N, K, bias, X, ldx, T, Y, ldy)) return; /* int8 activations, integer dots */
-    s24q8_job j = {pick_rowq8(), c, N, K, ldx, T, ldy, bias, X, Y, pool};
-    xf_pool_run(pool, s24q8_task, &j);
+    s24_job j = {xf_s24q8_gemm_range, xf_s24q8_decompress_rows, c, N, K, ldx, T, ldy, bias, X, Y, pool};
+    xf_pool_run(pool, s24_task, &j);
 }

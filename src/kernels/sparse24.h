@@ -66,10 +66,6 @@ void xf_s24_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const f
 /* Per-thread scratch bytes of the product with many rows (xf_pool_reserve); with less, the
  * compressed-form kernel runs at every T. */
 size_t xf_s24_scratch(size_t K);
-/* Many rows: channels [n0, n1) through decompressed blocks and the dense GEMM (scratch:
- * xf_s24_scratch(K) bytes). */
-void xf_s24_gemm_dense_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
-                             size_t T, float *Y, size_t ldy, size_t n0, size_t n1, float *scratch);
 /* The whole product Y[T, N] = X[T, K] W^T + bias over the pool (channels split between threads;
  * T > XF_S24_GEMV_MAX_T through the dense GEMM when the pool has the scratch). */
 void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
