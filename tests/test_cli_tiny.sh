@@ -26,6 +26,8 @@ sys.stdout.write(" ".join(w[(i * 5) % len(w)] for i in range(60)) + "\n")' >"$tm
 # ------------------------------------------ 1. decoder commands default to the default decoder
 run 0 "$X" generate -m "$tiny/llama" -p "hello world" --max-tokens 4 --temperature 0
 cp "$tmp/out" "$tmp/greedy"
+run 0 "$X" generate -m "$tiny/llama" -p "hello world" -n 4 --temperature 0
+check "-n N == --max-tokens N (llama.cpp's short option)" cmp -s "$tmp/out" "$tmp/greedy"
 run 0 "$X" generate -p "hello world" --max-tokens 4 --temperature 0
 check "generate without -m uses SmolLM2-135M-Instruct" cmp -s "$tmp/out" "$tmp/greedy"
 printf 'hi\n' >"$tmp/hi.txt"
@@ -222,6 +224,15 @@ check "-p - == -p TEXT" cmp -s "$tmp/out" "$tmp/greedy"
 run 0 "${g0[@]}" -f - <"$tmp/prompt.txt"
 check "-f - == -p TEXT" cmp -s "$tmp/out" "$tmp/greedy"
 run 2 "${g0[@]}" -p hi -f "$tmp/prompt.txt"
+# KV options that would be ignored are usage errors (a budget with nothing evicting, a page size without Quest)
+run 2 "${g0[@]}" -p hi --kv-budget 64
+err_has "--kv-budget 64 has no effect without an evicting --kv-policy"
+run 2 "${g0[@]}" -p hi --kv-policy keep-all --kv-budget 64
+run 2 "${g0[@]}" -p hi --quest-page 8
+err_has "--quest-page 8 has no effect without --quest N"
+run 2 "$X" eval -m "$tiny/llama" --task passkey --kv-budget 64
+run 0 "${g0[@]}" -p hi --kv-policy streaming --kv-budget 64
+run 0 "${g0[@]}" -p hi --quest 32 --quest-page 8
 run 1 "${g0[@]}" -f "$tmp/no-such-prompt.txt"
 err_has "no-such-prompt.txt"
 run 0 "${g0[@]}" --chat --chat-template chatml -f "$tmp/prompt.txt"

@@ -487,7 +487,8 @@ enum {
     "      --kv-policy NAME  KV-cache eviction: keep-all (default), streaming (4 attention\n"  \
     "                        sinks + recent tokens), h2o (heavy hitters + recent), snapkv\n"   \
     "                        (prompt keys chosen by its last 32 queries' attention)\n"          \
-    "      --kv-budget N     tokens per layer an evicting policy keeps\n"                   \
+    "      --kv-budget N     tokens per layer an evicting policy keeps (needed by, and only\n" \
+    "                        with, streaming, h2o and snapkv)\n"                            \
     "      --kv-type TYPE    KV-cache values: f32 (default, exact), f16, q8 (8.5 bits, blocks\n" \
     "                        of 32 per token) or q4 (KIVI: keys per channel, values per token,\n" \
     "                        5 bits; keep-all only)\n"                                            \
@@ -495,14 +496,17 @@ enum {
     "                        ~N cached keys (in pages) that can score highest for it, plus the\n" \
     "                        first and the newest page (default 0 = every key; prefill and\n" \
     "                        sliding-window layers stay dense)\n"                                   \
-    "      --quest-page N    slots per Quest page, 1..1024 (default 16)\n"
+    "      --quest-page N    slots per Quest page, 1..1024 (default 16; with --quest)\n"
 /* Handle --kv-policy / --kv-budget / --kv-type / --quest / --quest-page: 1 handled, 0 not one of
  * them, -1 bad value (printed). */
 int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type,
                   long *quest, long *quest_page);
+/* The KV options together: a --kv-budget without an evicting --kv-policy, or a --quest-page without
+ * --quest, would be ignored: a usage error printed, -1; else 0. */
+int cli_kv_check(const char *cmd, const char *policy, long budget, long quest, long quest_page);
 /* Option table entries of cli_gen_opts (plus CLI_OPTS_MODEL, CLI_OPTS_THREADS). */
 #define CLI_OPTS_GEN                                                                           \
-    {CLI_OPT_MAX_TOKENS, 0, "max-tokens", 1}, {CLI_OPT_TEMPERATURE, 0, "temperature", 1},      \
+    {CLI_OPT_MAX_TOKENS, 'n', "max-tokens", 1}, {CLI_OPT_TEMPERATURE, 0, "temperature", 1},    \
     {CLI_OPT_TOP_K, 0, "top-k", 1}, {CLI_OPT_TOP_P, 0, "top-p", 1},                            \
     {CLI_OPT_MIN_P, 0, "min-p", 1}, {CLI_OPT_REPEAT_PENALTY, 0, "repeat-penalty", 1},          \
     {CLI_OPT_PRESENCE_PENALTY, 0, "presence-penalty", 1},                                     \

@@ -254,6 +254,7 @@ static int parse(int argc, char **argv, eval_opts *o, task_list *tl) {
     }
     if (!o->mo.model) return cli_usage_error("eval", "missing the model: -m MODEL");
     if (!tl->n) return cli_usage_error("eval", "missing the tasks: --task TASK[,TASK...]");
+    if (cli_kv_check("eval", o->kv_policy, o->kv_budget, o->quest, o->quest_page)) return CLI_EXIT_USAGE;
     if (o->window && o->stride > o->window)
         return cli_usage_error("eval", "--stride %ld is larger than --window %ld", o->stride,
                                o->window);

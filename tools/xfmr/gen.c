@@ -97,6 +97,19 @@ int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **pol
     }
 }
 
+int cli_kv_check(const char *cmd, const char *policy, long budget, long quest, long quest_page) {
+    if (budget && (!policy || !strcmp(policy, "keep-all"))) {
+        cli_usage_error(cmd, "--kv-budget %ld has no effect without an evicting --kv-policy (streaming, h2o or "
+                             "snapkv)", budget);
+        return -1;
+    }
+    if (quest_page && !quest) {
+        cli_usage_error(cmd, "--quest-page %ld has no effect without --quest N", quest_page);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g) {
     long v;
     int kv = cli_kv_option(p, id, arg, &g->kv_policy, &g->kv_budget, &g->kv_type, &g->quest, &g->quest_page);
@@ -152,6 +165,7 @@ int cli_gen_option(const cli_parser *p, int id, const char *arg, cli_gen_opts *g
 }
 
 int cli_gen_check(const char *cmd, const cli_gen_opts *g) {
+    if (cli_kv_check(cmd, g->kv_policy, g->kv_budget, g->quest, g->quest_page)) return -1;
     /* One parameter at a time, so that the message names the option. */
     static const char *const names[] = {"--temperature", "--top-k", "--top-p", "--min-p",
                                         "--repeat-penalty", "--presence-penalty",
@@ -191,7 +205,7 @@ void cli_help_gen_options(FILE *f, int with_chat) {
     fputs("Sampling: each option not given takes the model's own setting (generation_config.json\n"
           "of a model folder, read as transformers does: greedy unless it sets do_sample; or a\n"
           "GGUF file's general.sampling.* keys), else xfmr's default (llama.cpp's) shown here.\n"
-          "      --max-tokens N    most tokens to generate, 1..10000000 (default: 128)\n"
+          "  -n, --max-tokens N    most tokens to generate, 1..10000000 (default: 128)\n"
           "      --temperature T   >= 0; 0 = greedy (default: 0.8)\n"
           "      --top-k K         keep the K most likely tokens, 0 = off (default: 40)\n"
           "      --top-p P         nucleus sampling, in (0, 1]; 1 = off (default: 0.95)\n"
