@@ -1,4 +1,4 @@
-/* test_kv_policies.c — the KV eviction policies (streaming, h2o, snapkv; kv_cache.h):
+/* test_kv_policies.c — the KV eviction policies (streaming, h2o, snapkv, snapkv-head; kv_cache.h):
  *   - the selection kernels against plain references: top-k by quickselect vs rank counting
  *     (random scores with many ties, random fixed slots), SnapKV's pooling vs a padded sum;
  *   - each policy inside a real session (tiny llama, budget < prompt): after every forward the
@@ -7,6 +7,8 @@
  *     written as a mask: StreamingLLM = 4 sinks + the newest; H2O = newest budget/2 + the highest
  *     attention accumulated since each token arrived; SnapKV = the observation window + the best
  *     pooled window attention at the end of a prompt, then generated tokens over prompt ones;
+ *     snapkv-head = the same per key/value head, checked by the content of each head's slots;
+ *     with one key/value head snapkv-head is snapkv bitwise; sliding-window layers refuse it;
  *   - with budget >= context every policy is bitwise the dense session (prompt + decode);
  *   - sessions go on past their budget (and past a small n_ctx) without failing;
  *   - bad names and budgets are refused with messages naming them.
@@ -69,6 +71,7 @@ static void test_select_kernels(void) {
 /* ---------------------------------------------------------------- policies in a session */
 
 #define MAXPOS 4096
+#define XH 4 /* most key/value heads of the tiny models checked per head */
 
 /* A wrapper policy: snapshots each layer before the real policy's hook, recomputes the expected
  * selection with the references, and compares the positions left. */
@@ -77,6 +80,10 @@ typedef struct {
     void *inner_state;
     float *acc[64];   /* h2o: accumulated attention per layer, by position */
     float *pooled[64]; /* snapkv: score per layer by position (inf: generated / not chosen yet) */
+    /* snapkv-head, per layer and key/value head: the token (position) each slot holds, and its
+     * score by position */
+    int32_t *tok[64][XH];
+    float *pooled_h[64][XH];
     size_t checks, bad;
 } wrap_state;
 static wrap_state g_w;
@@ -124,7 +131,73 @@ static void expect(wrap_state *w, const xf_kv_cache *c, size_t l, const int32_t 
     }
 }
 
+/* snapkv-head: each key/value head's selection by the reference rule (its query heads' window
+ * weights summed, pooled, top-k), then the policy's, compared by content: after it, slot o of head
+ * g holds exactly the key and value columns of the o-th slot the reference keeps for g. */
+static xf_status w_hook_heads(wrap_state *w, xf_kv_cache *c, size_t n_new, int prefill) {
+    const size_t B = c->budget, L_n = c->n_layers;
+    unsigned char **keep = calloc(L_n, sizeof *keep);
+    float **kv = calloc(L_n, sizeof *kv);
+    size_t *n = calloc(L_n, sizeof *n);
+    for (size_t l = 0; l < L_n; l++) {
+        const xf_kv_layer *L = &c->layers[l];
+        const size_t H = L->n_kv_heads, N = L->n, D = L->kv_dim;
+        n[l] = N;
+        keep[l] = malloc(H * N + 1);
+        kv[l] = malloc(2 * N * D * sizeof(float) + 1);
+        memcpy(kv[l], L->k, N * D * sizeof(float)); /* an f32 cache */
+        memcpy(kv[l] + N * D, L->v, N * D * sizeof(float));
+        float *ws = calloc(N + 1, sizeof *ws), *sc = malloc((N + 1) * sizeof *sc);
+        unsigned char *fixed = calloc(N + 1, 1);
+        for (size_t g = 0; g < H; g++) {
+            for (size_t i = N - n_new; i < N; i++) w->tok[l][g][i] = L->pos[i], w->pooled_h[l][g][L->pos[i]] = INFINITY;
+            size_t h0, h1, win = 0;
+            xf_kv_group(L, g, &h0, &h1);
+            memset(ws, 0, N * sizeof *ws);
+            for (size_t h = h0; L->want_w && h < h1; h++)
+                for (size_t j = 0; j < N; j++) ws[j] += L->w[h * L->cap + j];
+            if (prefill && !c->n_pending && N > B) { /* end of a prompt: pool of 5, zero padded, in double */
+                win = n_new < 32 ? n_new : 32;
+                for (size_t j = 0; j < N - win; j++) {
+                    double a = 0;
+                    for (size_t i = j >= 2 ? j - 2 : 0; i <= j + 2 && i < N - win; i++) a += ws[i];
+                    w->pooled_h[l][g][w->tok[l][g][j]] = (float)(a / 5.0);
+                }
+            }
+            memset(keep[l] + g * N, 1, N);
+            if (N > B && !(prefill && c->n_pending)) {
+                const size_t sinks = prefill ? 0 : 4;
+                for (size_t i = 0; i < N; i++) sc[i] = w->pooled_h[l][g][w->tok[l][g][i]], fixed[i] = i >= N - win || i < sinks;
+                xf_kv_select_top_ref(sc, fixed, N, B - win - sinks, keep[l] + g * N);
+            }
+        }
+        free(ws), free(sc), free(fixed);
+    }
+    xf_status st = prefill ? w->inner->after_prefill(w->inner_state, c, n_new) : w->inner->after_step(w->inner_state, c);
+    for (size_t l = 0; l < L_n && !st; l++) {
+        const xf_kv_layer *L = &c->layers[l];
+        const size_t H = L->n_kv_heads, N = n[l], D = L->kv_dim, dh = L->head_dim;
+        int ok = 1;
+        for (size_t g = 0; g < H; g++) {
+            size_t o = 0;
+            for (size_t i = 0; i < N; i++) {
+                if (!keep[l][g * N + i]) continue;
+                ok &= o < L->n && !memcmp((const float *)L->k + o * D + g * dh, kv[l] + i * D + g * dh, dh * sizeof(float)) &&
+                      !memcmp((const float *)L->v + o * D + g * dh, kv[l] + N * D + i * D + g * dh, dh * sizeof(float));
+                w->tok[l][g][o++] = w->tok[l][g][i];
+            }
+            ok &= o == L->n;
+        }
+        w->checks++;
+        if (!ok && w->bad++ < 3) fprintf(stderr, "snapkv-head layer %zu: the heads' slots differ from the reference\n", l);
+    }
+    for (size_t l = 0; l < L_n; l++) free(keep[l]), free(kv[l]);
+    free(keep), free(kv), free(n);
+    return st;
+}
+
 static xf_status w_hook(wrap_state *w, xf_kv_cache *c, size_t n_new, int prefill) {
+    if (!strcmp(w->inner->name, "snapkv-head")) return w_hook_heads(w, c, n_new, prefill);
     const size_t L_n = c->n_layers;
     int32_t **pos = malloc(L_n * sizeof *pos);
     unsigned char **keep = malloc(L_n * sizeof *keep);
@@ -193,6 +266,11 @@ static int run(xf_model *m, const xf_session_params *sp, size_t n_prompt, size_t
             g_w.acc[l] = calloc(MAXPOS, sizeof(float));
             g_w.pooled[l] = malloc(MAXPOS * sizeof(float));
             for (size_t i = 0; i < MAXPOS; i++) g_w.pooled[l][i] = INFINITY;
+            for (size_t g = 0; g < XH; g++) {
+                g_w.tok[l][g] = calloc(MAXPOS, sizeof(int32_t));
+                g_w.pooled_h[l][g] = malloc(MAXPOS * sizeof(float));
+                for (size_t i = 0; i < MAXPOS; i++) g_w.pooled_h[l][g][i] = INFINITY;
+            }
         }
         wp = (xf_kv_policy){wrap->name, 1, NULL, w_prefill, w_step, w_full, NULL};
         c->policy = &wp;
@@ -214,7 +292,10 @@ static int run(xf_model *m, const xf_session_params *sp, size_t n_prompt, size_t
         xf_kv_cache *c = xf_session_cache(s);
         c->policy = wrap;
         c->policy_state = g_w.inner_state;
-        for (size_t l = 0; l < 64; l++) free(g_w.acc[l]), free(g_w.pooled[l]);
+        for (size_t l = 0; l < 64; l++) {
+            free(g_w.acc[l]), free(g_w.pooled[l]);
+            for (size_t g = 0; g < XH; g++) free(g_w.tok[l][g]), free(g_w.pooled_h[l][g]);
+        }
     }
     free(ids);
     xf_session_free(s);
@@ -228,8 +309,8 @@ static void test_policies(void) {
     float *dense = malloc((G + 1) * V * sizeof *dense), *got = malloc((G + 1) * V * sizeof *got);
     xf_session_params sp = xf_session_default_params();
     if (run(m, &sp, P, G, dense, NULL)) goto done;
-    const xf_kv_policy *pols[] = {&xf_kv_streaming, &xf_kv_h2o, &xf_kv_snapkv};
-    for (size_t k = 0; k < 3; k++) {
+    const xf_kv_policy *pols[] = {&xf_kv_streaming, &xf_kv_h2o, &xf_kv_snapkv, &xf_kv_snapkv_head};
+    for (size_t k = 0; k < 4; k++) {
         /* budget >= context: bitwise the dense session */
         sp.kv_policy = pols[k]->name, sp.kv_budget = P + G + 10;
         if (run(m, &sp, P, G, got, NULL) == 0)
@@ -289,9 +370,40 @@ static void test_errors(void) {
     xf_model_free(m);
 }
 
+/* snapkv-head: with one key/value head it is snapkv, bitwise (tiny qwen2: 4 query heads, 1 kv
+ * head); a model with sliding-window layers is refused (tiny mistral). */
+static void test_snapkv_head(void) {
+    xf_model *m = tiny("qwen2");
+    if (!m) return;
+    const size_t V = xf_model_vocab_size(m), P = 600, G = 40;
+    float *a = malloc((G + 1) * V * sizeof *a), *b = malloc((G + 1) * V * sizeof *b);
+    xf_session_params sp = xf_session_default_params();
+    static const size_t budgets[] = {40, 100, 300};
+    for (size_t k = 0; k < 3; k++) {
+        sp.kv_budget = budgets[k];
+        sp.kv_policy = "snapkv";
+        if (run(m, &sp, P, G, a, NULL)) break;
+        sp.kv_policy = "snapkv-head";
+        if (run(m, &sp, P, G, b, NULL)) break;
+        CHECK_MSG(memcmp(a, b, (G + 1) * V * sizeof *a) == 0, "one kv head, budget %zu: snapkv-head != snapkv",
+                  budgets[k]);
+    }
+    free(a), free(b);
+    xf_model_free(m);
+    m = tiny("mistral");
+    if (!m) return;
+    xf_session *s = NULL;
+    sp.kv_policy = "snapkv-head", sp.kv_budget = 100;
+    CHECK_MSG(xf_session_create_ex(m, &sp, &s) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "sliding"), "%s",
+              xf_errmsg());
+    xf_session_free(s);
+    xf_model_free(m);
+}
+
 int main(void) {
     test_select_kernels();
     test_policies();
+    test_snapkv_head();
     test_errors();
     return xf_t_report();
 }

@@ -90,7 +90,8 @@ xf_status xf_kv_init(xf_kv_cache *c, const xf_plan *p, size_t max_slots, size_t 
     for (size_t l = 0; l < p->n_layers; l++) {
         const xf_attn_plan *a = &p->layers[l].attn;
         c->layers[l] = (xf_kv_layer){.kv_dim = a->n_kv_heads * a->head_dim, .n_heads = a->n_heads, .type = type,
-                                     .in_order = 1};
+                                     .n_kv_heads = a->n_kv_heads, .q_off = a->q_off, .windowed = a->window != 0,
+                                     .head_dim = a->head_dim, .in_order = 1};
     }
     xf_status st = c->policy->init ? c->policy->init(c, &c->policy_state) : XF_OK;
     size_t start = reserve ? reserve : XF_KV_START;
@@ -193,6 +194,39 @@ void xf_kv_keep(xf_kv_layer *L, const unsigned char *keep) { /* rows: never Q4 (
     L->bounds_n = 0; /* slots moved: Quest's page bounds are rebuilt on their next use */
     L->in_order = 1; /* still 0, 1, 2, ... when only trailing slots were dropped */
     for (size_t i = 0; i < o && L->in_order; i++) L->in_order = (size_t)L->pos[i] == i;
+}
+
+void xf_kv_group(const xf_kv_layer *L, size_t g, size_t *h0, size_t *h1) {
+    if (L->q_off) {
+        *h0 = L->q_off[g], *h1 = L->q_off[g + 1];
+        return;
+    }
+    const size_t group = L->n_heads / L->n_kv_heads;
+    *h0 = g * group, *h1 = (g + 1) * group;
+}
+
+void xf_kv_keep_heads(xf_kv_layer *L, const unsigned char *keep, size_t ld) {
+    const size_t row = xf_kv_row_bytes(L->type, L->kv_dim), seg = xf_kv_row_bytes(L->type, L->head_dim);
+    size_t kept = 0;
+    for (size_t g = 0; g < L->n_kv_heads; g++) {
+        size_t o = 0, h0, h1;
+        xf_kv_group(L, g, &h0, &h1);
+        for (size_t i = 0; i < L->n; i++) {
+            if (!keep[g * ld + i]) continue;
+            if (o != i) {
+                memmove((char *)L->k + o * row + g * seg, (char *)L->k + i * row + g * seg, seg);
+                memmove((char *)L->v + o * row + g * seg, (char *)L->v + i * row + g * seg, seg);
+                if (g == 0) L->pos[o] = L->pos[i];
+                for (size_t h = h0; L->want_w && h < h1; h++) L->w[h * L->cap + o] = L->w[h * L->cap + i];
+            }
+            o++;
+        }
+        kept = o;
+    }
+    L->n = kept;
+    L->bounds_n = 0;
+    L->in_order = 1;
+    for (size_t i = 0; i < kept && L->in_order; i++) L->in_order = (size_t)L->pos[i] == i;
 }
 
 size_t xf_kv_bytes(const xf_kv_cache *c) {

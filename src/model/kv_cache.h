@@ -32,6 +32,9 @@
 typedef struct xf_kv_layer {
     size_t kv_dim;   /* n_kv_heads * head_dim of the layer */
     size_t n_heads;  /* query heads (rows of w) */
+    size_t n_kv_heads;   /* key/value heads: columns [g head_dim, (g + 1) head_dim) of a slot are head g's */
+    const size_t *q_off; /* the plan's query heads of each key/value head (xf_attn_plan.q_off; NULL: equal groups) */
+    int windowed;        /* the layer attends through a sliding window (masks by the slots' positions) */
     size_t n, cap;   /* slots in use, slots allocated */
     int type;        /* xf_kv_type: XF_KV_F32, F16, Q8 or Q4 */
     /* F32 / F16 / Q8: slot j's keys and values are row j of k and v (xf_kv_row_bytes each). Q4:
@@ -53,7 +56,7 @@ typedef struct xf_kv_layer {
      * [0, bounds_n), and the pages each key/value head reads this step (page_on [kv heads,
      * pages_cap]); the rest is scratch of the selection. */
     int quest;
-    size_t page, head_dim, pages_cap, bounds_n;
+    size_t page, head_dim, pages_cap, bounds_n; /* head_dim: set for every layer */
     float *page_min, *page_max, *page_score, *page_row;
     unsigned char *page_on, *page_fixed;
     size_t *page_idx;
@@ -114,6 +117,15 @@ xf_status xf_kv_reserve(xf_kv_cache *c, size_t n);
 void xf_kv_append(xf_kv_layer *L, const float *K, const float *V, size_t ld, const int32_t *pos, size_t n);
 /* Keep the slots whose keep[i] is nonzero (i < L->n), in their order; drop the others. */
 void xf_kv_keep(xf_kv_layer *L, const unsigned char *keep);
+/* The same per key/value head: head g keeps the slots i with keep[g * ld + i] nonzero, in their
+ * order, in its own columns (and its query heads' rows of w), so that slot j of two heads may
+ * hold different tokens. Every head must keep the same number of slots. A slot's position is then
+ * that of head 0's token: attention stays right as long as every kept slot is older than the
+ * queries to come (no sliding window: L->windowed). F32, F16 and Q8 rows (Q8: head_dim a multiple
+ * of XF_KV_QBLOCK). */
+void xf_kv_keep_heads(xf_kv_layer *L, const unsigned char *keep, size_t ld);
+/* The query heads [*h0, *h1) of key/value head g (as xf_attn_group). */
+void xf_kv_group(const xf_kv_layer *L, size_t g, size_t *h0, size_t *h1);
 /* Bytes the cache holds allocated. */
 size_t xf_kv_bytes(const xf_kv_cache *c);
 /* Row j of a layer's keys or values as floats (dst [kv_dim]). */
@@ -173,7 +185,7 @@ xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new);
 /* The evicting policies (one file each; docs/LONG_CONTEXT.md), by name: "keep-all", "streaming"
  * (StreamingLLM: attention sinks + recent window), "h2o" (heavy hitters by accumulated attention
  * + recent window), "snapkv" (prompt keys chosen by the pooled attention of the last queries). */
-extern const xf_kv_policy xf_kv_streaming, xf_kv_h2o, xf_kv_snapkv;
+extern const xf_kv_policy xf_kv_streaming, xf_kv_h2o, xf_kv_snapkv, xf_kv_snapkv_head;
 const xf_kv_policy *xf_kv_policy_named(const char *name);
 /* "keep-all, streaming, ...": the names, for messages. */
 const char *xf_kv_policy_names(void);
@@ -208,6 +220,12 @@ xf_status xf_kv_scores_room(xf_kv_scores *s, size_t l, size_t n, float fill);
  * by highest score. */
 void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t sinks, size_t fixed_last);
 
+/* SnapKV (kv_policy_snapkv.c, kv_policy_snapkv_head.c): the observation window (the prompt's last
+ * queries), the pooling kernel, and the slots a decode step never evicts (StreamingLLM's attention
+ * sinks). */
+#define XF_SNAPKV_WINDOW 32
+#define XF_SNAPKV_KERNEL 5
+#define XF_SNAPKV_SINKS 4
 /* SnapKV's pooling: out[j] = sum of raw[j - kernel/2 .. j + kernel/2] within [0, n) / kernel (an
  * average pool with zero padding), accumulated in double. */
 void xf_snapkv_pool(const float *raw, size_t n, size_t kernel, float *out);

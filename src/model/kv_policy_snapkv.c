@@ -3,8 +3,9 @@
  * (the observation window) on the earlier keys, summed over the window and the layer's query
  * heads, average-pooled over neighbouring keys (kernel XF_SNAPKV_KERNEL, zero padding, as the
  * paper's avg_pool1d), chooses which budget - window prompt keys stay; the window's own keys stay.
- * The paper selects per head; xfmr's cache shares slots across a layer's heads, so the heads are
- * summed (the layer-wise variant).
+ * The paper selects per head; this policy sums the layer's heads and keeps the same tokens for all
+ * of them (the layer-wise variant); "snapkv-head" (kv_policy_snapkv_head.c) selects per key/value
+ * head.
  *
  * During generation the new tokens are kept; past the budget, the kept prompt slot of lowest
  * pooled score goes first, then the oldest generated ones, but never the session's first 4 slots
@@ -20,10 +21,6 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "model/kv_cache.h"
-
-#define XF_SNAPKV_WINDOW 32
-#define XF_SNAPKV_KERNEL 5
-#define XF_SNAPKV_SINKS 4 /* slots a decode step never evicts (StreamingLLM's attention sinks) */
 
 static void sk_free(void *state) {
     if (state) xf_kv_scores_free(state);

@@ -486,9 +486,10 @@ enum {
 #define CLI_HELP_KV                                                                            \
     "      --kv-policy NAME  KV-cache eviction: keep-all (default), streaming (4 attention\n"  \
     "                        sinks + recent tokens), h2o (heavy hitters + recent), snapkv\n"   \
-    "                        (prompt keys chosen by its last 32 queries' attention)\n"          \
+    "                        (prompt keys chosen by its last 32 queries' attention), snapkv-head\n" \
+    "                        (the same, chosen per key/value head)\n"                          \
     "      --kv-budget N     tokens per layer an evicting policy keeps (needed by, and only\n" \
-    "                        with, streaming, h2o and snapkv)\n"                            \
+    "                        with, the evicting policies)\n"                            \
     "      --kv-type TYPE    KV-cache values: f32 (default, exact), f16, q8 (8.5 bits, blocks\n" \
     "                        of 32 per token) or q4 (KIVI: keys per channel, values per token,\n" \
     "                        5 bits; keep-all only)\n"                                            \

@@ -1,0 +1,134 @@
+/* kv_policy_snapkv_head.c — SnapKV with its keys chosen per key/value head, as the paper selects
+ * them (per head; on a model with grouped-query attention a key/value head serves several query
+ * heads, whose window attention is summed, as implementations of SnapKV for GQA models do). The
+ * rule is kv_policy_snapkv.c's — the last XF_SNAPKV_WINDOW prompt queries' attention on the
+ * earlier keys, average-pooled over XF_SNAPKV_KERNEL neighbours, the budget - window best kept with
+ * the window — applied to each key/value head alone, so that each keeps the tokens its own query
+ * heads look at (xf_kv_keep_heads: slot j of two heads may then hold different tokens). During
+ * generation each head drops its own lowest-pooled prompt slot first, then its oldest generated
+ * one, never its first XF_SNAPKV_SINKS slots; a prompt longer than n_ctx is cut while it is read by
+ * StreamingLLM's rule, the same slots in every head.
+ *
+ * Since a slot no longer has one position, the policy refuses layers with a sliding window
+ * (their masks read positions); every kept slot is older than the queries to come, which is all a
+ * causal mask needs. Scores: per layer, slot i of head g at score[l][i * n_kv_heads + g]. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/kv_cache.h"
+
+static void skh_free(void *state) {
+    if (state) xf_kv_scores_free(state);
+    free(state);
+}
+
+static xf_status skh_init(xf_kv_cache *c, void **state) {
+    if (c->budget <= XF_SNAPKV_WINDOW)
+        return xf_error(XF_ERR_INVALID_ARG, "KV policy \"snapkv-head\": budget %zu must be more than its observation "
+                        "window of %d tokens", c->budget, XF_SNAPKV_WINDOW);
+    for (size_t l = 0; l < c->n_layers; l++) {
+        const xf_kv_layer *L = &c->layers[l];
+        if (L->windowed)
+            return xf_error(XF_ERR_UNSUPPORTED, "KV policy \"snapkv-head\": layer %zu attends through a sliding "
+                            "window, whose mask needs one position per slot (use \"snapkv\")", l);
+        if (L->type == XF_KV_Q8 && L->head_dim % XF_KV_QBLOCK)
+            return xf_error(XF_ERR_UNSUPPORTED, "KV policy \"snapkv-head\": a head of %zu values is not a whole "
+                            "number of q8 blocks of %d (use an f32 or f16 cache)", L->head_dim, XF_KV_QBLOCK);
+    }
+    xf_kv_scores *s = xf_calloc(1, sizeof *s);
+    if (!s) return xf_error(XF_ERR_NOMEM, "out of memory");
+    *state = s;
+    xf_status st = xf_kv_scores_init(s, c->n_layers);
+    for (size_t l = 0; !st && l < c->n_layers; l++) c->layers[l].want_w = 2, c->layers[l].w_last = XF_SNAPKV_WINDOW;
+    c->min_last_chunk = XF_SNAPKV_WINDOW;
+    return st;
+}
+
+/* Room for layer l's n slots (scores of every head; scratch: keep masks of every head, and two
+ * columns of n floats in raw); the slots from `fresh` on get +inf (not chosen yet / generated). */
+static xf_status room(xf_kv_scores *s, const xf_kv_layer *L, size_t l, size_t fresh) {
+    const size_t H = L->n_kv_heads, m = L->n * (H < 2 ? 2 : H);
+    xf_status st = xf_kv_scores_room(s, l, m, INFINITY);
+    for (size_t i = fresh * H; !st && i < L->n * H; i++) s->score[l][i] = INFINITY;
+    return st;
+}
+
+/* Each head g keeps the slots marked in fixed and the k others of highest score (its column of
+ * score[l]); then the layer and the scores are compacted head by head. */
+static void keep_top_heads(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t k) {
+    const size_t H = L->n_kv_heads, n = L->n;
+    float *col = s->raw + n, *sc = s->score[l];
+    for (size_t g = 0; g < H; g++) {
+        for (size_t i = 0; i < n; i++) col[i] = sc[i * H + g];
+        xf_kv_select_top(col, s->fixed, n, k, s->keep + g * n, s->idx);
+    }
+    for (size_t g = 0; g < H; g++)
+        for (size_t i = 0, o = 0; i < n; i++)
+            if (s->keep[g * n + i]) sc[o++ * H + g] = sc[i * H + g];
+    xf_kv_keep_heads(L, s->keep, n);
+}
+
+static xf_status skh_prefill(void *state, xf_kv_cache *c, size_t n_new) {
+    xf_kv_scores *s = state;
+    for (size_t l = 0; l < c->n_layers; l++) {
+        xf_kv_layer *L = &c->layers[l];
+        xf_status st = room(s, L, l, L->n - n_new);
+        if (st) return st;
+        if (c->n_pending || L->n <= c->budget) continue;
+        /* the end of a prompt: score each head's keys before the observation window */
+        const size_t H = L->n_kv_heads, win = n_new < XF_SNAPKV_WINDOW ? n_new : XF_SNAPKV_WINDOW, pre = L->n - win;
+        float *col = s->raw + L->n;
+        for (size_t g = 0; g < H; g++) {
+            size_t h0, h1;
+            xf_kv_group(L, g, &h0, &h1);
+            for (size_t j = 0; j < pre; j++) {
+                float a = 0.0f;
+                for (size_t h = h0; h < h1; h++) a += L->w[h * L->cap + j];
+                s->raw[j] = a;
+            }
+            xf_snapkv_pool(s->raw, pre, XF_SNAPKV_KERNEL, col);
+            for (size_t j = 0; j < pre; j++) s->score[l][j * H + g] = col[j];
+        }
+        memset(s->fixed, 0, L->n);
+        xf_kv_mark_sinks_recent(L->n, 0, win, s->fixed);
+        keep_top_heads(s, L, l, c->budget - win);
+    }
+    return XF_OK;
+}
+
+static xf_status skh_step(void *state, xf_kv_cache *c) {
+    xf_kv_scores *s = state;
+    for (size_t l = 0; l < c->n_layers; l++) {
+        xf_kv_layer *L = &c->layers[l];
+        xf_status st = room(s, L, l, L->n - 1);
+        if (st) return st;
+        if (L->n <= c->budget) continue;
+        memset(s->fixed, 0, L->n);
+        xf_kv_mark_sinks_recent(L->n, XF_SNAPKV_SINKS, 0, s->fixed);
+        keep_top_heads(s, L, l, c->budget - XF_SNAPKV_SINKS);
+    }
+    return XF_OK;
+}
+
+static xf_status skh_full(void *state, xf_kv_cache *c, size_t need) {
+    xf_kv_scores *s = state;
+    const size_t target = c->max_slots - need, sinks = target < XF_SNAPKV_SINKS ? target : XF_SNAPKV_SINKS;
+    for (size_t l = 0; l < c->n_layers; l++) {
+        xf_kv_layer *L = &c->layers[l];
+        if (L->n <= target) continue;
+        xf_status st = room(s, L, l, L->n);
+        if (st) return st;
+        const size_t H = L->n_kv_heads;
+        memset(s->keep, 0, L->n);
+        xf_kv_mark_sinks_recent(L->n, sinks, target - sinks, s->keep);
+        for (size_t i = 0, o = 0; i < L->n; i++)
+            if (s->keep[i]) memmove(s->score[l] + o++ * H, s->score[l] + i * H, H * sizeof(float));
+        xf_kv_keep(L, s->keep);
+    }
+    return XF_OK;
+}
+
+const xf_kv_policy xf_kv_snapkv_head = {"snapkv-head", 1, skh_init, skh_prefill, skh_step, skh_full, skh_free};
