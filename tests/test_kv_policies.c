@@ -8,7 +8,8 @@
  *     attention accumulated since each token arrived; SnapKV = the observation window + the best
  *     pooled window attention at the end of a prompt, then generated tokens over prompt ones;
  *     snapkv-head = the same per key/value head, checked by the content of each head's slots;
- *     with one key/value head snapkv-head is snapkv bitwise; sliding-window layers refuse it;
+ *     with one key/value head snapkv-head is snapkv bitwise; sliding-window layers and a q8 cache
+ *     whose heads are not whole blocks refuse it;
  *   - with budget >= context every policy is bitwise the dense session (prompt + decode);
  *   - sessions go on past their budget (and past a small n_ctx) without failing;
  *   - bad names and budgets are refused with messages naming them.
@@ -395,6 +396,14 @@ static void test_snapkv_head(void) {
     xf_session *s = NULL;
     sp.kv_policy = "snapkv-head", sp.kv_budget = 100;
     CHECK_MSG(xf_session_create_ex(m, &sp, &s) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "sliding"), "%s",
+              xf_errmsg());
+    xf_session_free(s);
+    xf_model_free(m);
+    m = tiny("llama"); /* heads of 16 values: not whole q8 blocks of 32 */
+    if (!m) return;
+    s = NULL;
+    sp.kv_type = XF_KV_Q8;
+    CHECK_MSG(xf_session_create_ex(m, &sp, &s) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "q8 blocks"), "%s",
               xf_errmsg());
     xf_session_free(s);
     xf_model_free(m);

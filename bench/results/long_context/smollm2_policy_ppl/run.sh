@@ -26,3 +26,6 @@ run p768_dense "$P" & run p768_streaming256 "$P --kv-policy streaming --kv-budge
 run p768_streaming512 "$P --kv-policy streaming --kv-budget 512" & run p768_h2o256 "$P --kv-policy h2o --kv-budget 256"; wait
 run p768_h2o512 "$P --kv-policy h2o --kv-budget 512" & run p768_snapkv256 "$P --kv-policy snapkv --kv-budget 256"; wait
 run p768_snapkv512 "$P --kv-policy snapkv --kv-budget 512"
+# 3. SnapKV per key/value head (--kv-policy snapkv-head, 4b5dc3d) with the prompt of part 2.
+run p768_snapkvhead256 "$P --kv-policy snapkv-head --kv-budget 256"
+run p768_snapkvhead512 "$P --kv-policy snapkv-head --kv-budget 512"
