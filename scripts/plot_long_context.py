@@ -10,7 +10,8 @@
       F16 / Q8_0 / Q4_0 caches (llama-bench -d, same run, wall time);
   docs/img/long_context_qwen.png      Qwen2.5-Coder-1.5B: needles found against prompt length per
       setting (eval --task needle, one or two needles per depth), decode at 16K against llama.cpp,
-      and needles found at 4K against the KV budget (SnapKV, StreamingLLM).
+      and needles found at 4K against the KV budget (SnapKV per layer and per KV head,
+      StreamingLLM, H2O).
 
 The accuracy figures are those of the tables of docs/LONG_CONTEXT.md, typed in below (each names
 its table); the sparse-prefill panel and the speed plots read the JSON lines of
@@ -185,11 +186,13 @@ def needle_cells(qdir, folders=None):
 
 
 def budget_panel(a, qdir, n=4096):
-    """Needles found at n tokens against the KV budget (seed 0: the main folder, needle4k_budgets/ and
-    needle4k_h2o/, whose dense anchor is not counted again)."""
-    cells = needle_cells(qdir, folders={"", "needle4k_budgets", "needle4k_h2o"})
+    """Needles found at n tokens against the KV budget (seed 0: the main folder and the needle4k_*
+    budget folders, whose dense anchors are not counted again)."""
+    cells = needle_cells(qdir, folders={"", "needle4k_budgets", "needle4k_h2o", "needle4k_rest",
+                                        "needle4k_snapkv_head"})
     cells["dense"] = needle_cells(qdir, folders={""}).get("dense", {})
-    for policy, label, mark in (("snapkv", "SnapKV", "o-"), ("streaming", "StreamingLLM (4 sinks + window)", "s-"),
+    for policy, label, mark in (("snapkv", "SnapKV (per layer)", "o-"), ("snapkv-head", "SnapKV per KV head", "D--"),
+                                ("streaming", "StreamingLLM (4 sinks + window)", "s-"),
                                 ("h2o", "H2O (heavy hitters + newest half)", "^-")):
         pts = sorted((int(s[len(policy):]), v[n]) for s, v in cells.items()
                      if re.fullmatch(policy + r"\d+", s) and n in v)
