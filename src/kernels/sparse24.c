@@ -326,6 +326,8 @@ void xf_s24_matmul(xf_pool *pool, const uint8_t *c, size_t N, size_t K, const fl
     xf_pool_run(pool, s24_task, &j);
 }
 
+/* ================================================================ s24q8: int8 kept values */
+
 size_t xf_s24q8_bytes(size_t N, size_t K) {
     const size_t V = K / 2, IB = xf_s24_idx_row_bytes(K), row = V + IB;
     if (N && row > ((size_t)-1 - 64) / N - sizeof(float)) return 0;
