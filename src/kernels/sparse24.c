@@ -248,16 +248,19 @@ S24_ROWS(rows_avx2, row_avx2, XF_T256)
 S24_ROWS(rows_avx512vl, row_avx512vl, XF_T512)
 #endif
 
-static rows_fn pick_row(void) {
-#ifdef XF_X86
+/* The rows function of the ISA level of kernels/cpu.h, of a format's three. */
+static rows_fn pick_rows(rows_fn scalar, rows_fn avx2, rows_fn avx512) {
     switch (xf_isa_level()) {
-    case XF_ISA_AVX512: return rows_avx512vl;
-    case XF_ISA_AVX2: return rows_avx2;
-    default: break;
+    case XF_ISA_AVX512: return avx512 ? avx512 : scalar;
+    case XF_ISA_AVX2: return avx2 ? avx2 : scalar;
+    default: return scalar;
     }
-#endif
-    return rows_scalar;
 }
+#ifdef XF_X86
+#define PICK_ROWS(F) pick_rows(F##_scalar, F##_avx2, F##_avx512vl)
+#else
+#define PICK_ROWS(F) pick_rows(F##_scalar, NULL, NULL)
+#endif
 
 static void gemm_range(rows_fn rows, const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                        size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
@@ -272,7 +275,7 @@ static void gemm_range(rows_fn rows, const uint8_t *c, size_t N, size_t K, const
 
 void xf_s24_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,
                        float *Y, size_t ldy, size_t n0, size_t n1) {
-    gemm_range(pick_row(), c, N, K, bias, X, ldx, T, Y, ldy, n0, n1);
+    gemm_range(PICK_ROWS(rows), c, N, K, bias, X, ldx, T, Y, ldy, n0, n1);
 }
 
 void xf_s24_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T, float *Y,
@@ -409,20 +412,9 @@ S24Q8_ROWS(rowsq8_avx2, rowq8_avx2, XF_T256)
 S24Q8_ROWS(rowsq8_avx512vl, rowq8_avx512vl, XF_T512)
 #endif
 
-static rows_fn pick_rowq8(void) {
-#ifdef XF_X86
-    switch (xf_isa_level()) {
-    case XF_ISA_AVX512: return rowsq8_avx512vl;
-    case XF_ISA_AVX2: return rowsq8_avx2;
-    default: break;
-    }
-#endif
-    return rowsq8_scalar;
-}
-
 void xf_s24q8_gemm_range(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx,
                          size_t T, float *Y, size_t ldy, size_t n0, size_t n1) {
-    gemm_range(pick_rowq8(), c, N, K, bias, X, ldx, T, Y, ldy, n0, n1);
+    gemm_range(PICK_ROWS(rowsq8), c, N, K, bias, X, ldx, T, Y, ldy, n0, n1);
 }
 
 void xf_s24q8_ref(const uint8_t *c, size_t N, size_t K, const float *bias, const float *X, size_t ldx, size_t T,

@@ -226,6 +226,10 @@ void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t tar
 #define XF_SNAPKV_WINDOW 32
 #define XF_SNAPKV_KERNEL 5
 #define XF_SNAPKV_SINKS 4
+/* The two SnapKV policies' set-up (the budget checked against the window, an xf_kv_scores state,
+ * the window's weights asked of prompt forwards) and their state's release. */
+xf_status xf_snapkv_init(xf_kv_cache *c, void **state, const char *name);
+void xf_snapkv_free(void *state);
 /* SnapKV's pooling: out[j] = sum of raw[j - kernel/2 .. j + kernel/2] within [0, n) / kernel (an
  * average pool with zero padding), accumulated in double. */
 void xf_snapkv_pool(const float *raw, size_t n, size_t kernel, float *out);

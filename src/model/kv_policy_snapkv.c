@@ -22,15 +22,15 @@
 #include "core/error.h"
 #include "model/kv_cache.h"
 
-static void sk_free(void *state) {
+void xf_snapkv_free(void *state) {
     if (state) xf_kv_scores_free(state);
     free(state);
 }
 
-static xf_status sk_init(xf_kv_cache *c, void **state) {
+xf_status xf_snapkv_init(xf_kv_cache *c, void **state, const char *name) {
     if (c->budget <= XF_SNAPKV_WINDOW)
-        return xf_error(XF_ERR_INVALID_ARG, "KV policy \"snapkv\": budget %zu must be more than its observation "
-                        "window of %d tokens", c->budget, XF_SNAPKV_WINDOW);
+        return xf_error(XF_ERR_INVALID_ARG, "KV policy \"%s\": budget %zu must be more than its observation "
+                        "window of %d tokens", name, c->budget, XF_SNAPKV_WINDOW);
     xf_kv_scores *s = xf_calloc(1, sizeof *s); /* pooled score of each kept slot (+inf: generated) */
     if (!s) return xf_error(XF_ERR_NOMEM, "out of memory");
     *state = s;
@@ -40,6 +40,8 @@ static xf_status sk_init(xf_kv_cache *c, void **state) {
     c->min_last_chunk = XF_SNAPKV_WINDOW;
     return st;
 }
+
+static xf_status sk_init(xf_kv_cache *c, void **state) { return xf_snapkv_init(c, state, "snapkv"); }
 
 void xf_snapkv_pool(const float *raw, size_t n, size_t kernel, float *out) {
     const size_t r = kernel / 2;
@@ -99,4 +101,4 @@ static xf_status sk_full(void *state, xf_kv_cache *c, size_t need) {
     return XF_OK;
 }
 
-const xf_kv_policy xf_kv_snapkv = {"snapkv", 1, sk_init, sk_prefill, sk_step, sk_full, sk_free};
+const xf_kv_policy xf_kv_snapkv = {"snapkv", 1, sk_init, sk_prefill, sk_step, sk_full, xf_snapkv_free};

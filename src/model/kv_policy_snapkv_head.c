@@ -20,15 +20,7 @@
 #include "core/error.h"
 #include "model/kv_cache.h"
 
-static void skh_free(void *state) {
-    if (state) xf_kv_scores_free(state);
-    free(state);
-}
-
 static xf_status skh_init(xf_kv_cache *c, void **state) {
-    if (c->budget <= XF_SNAPKV_WINDOW)
-        return xf_error(XF_ERR_INVALID_ARG, "KV policy \"snapkv-head\": budget %zu must be more than its observation "
-                        "window of %d tokens", c->budget, XF_SNAPKV_WINDOW);
     for (size_t l = 0; l < c->n_layers; l++) {
         const xf_kv_layer *L = &c->layers[l];
         if (L->windowed)
@@ -38,13 +30,7 @@ static xf_status skh_init(xf_kv_cache *c, void **state) {
             return xf_error(XF_ERR_UNSUPPORTED, "KV policy \"snapkv-head\": a head of %zu values is not a whole "
                             "number of q8 blocks of %d (use an f32 or f16 cache)", L->head_dim, XF_KV_QBLOCK);
     }
-    xf_kv_scores *s = xf_calloc(1, sizeof *s);
-    if (!s) return xf_error(XF_ERR_NOMEM, "out of memory");
-    *state = s;
-    xf_status st = xf_kv_scores_init(s, c->n_layers);
-    for (size_t l = 0; !st && l < c->n_layers; l++) c->layers[l].want_w = 2, c->layers[l].w_last = XF_SNAPKV_WINDOW;
-    c->min_last_chunk = XF_SNAPKV_WINDOW;
-    return st;
+    return xf_snapkv_init(c, state, "snapkv-head");
 }
 
 /* Room for layer l's n slots (scores of every head; scratch: keep masks of every head, and two
@@ -131,4 +117,5 @@ static xf_status skh_full(void *state, xf_kv_cache *c, size_t need) {
     return XF_OK;
 }
 
-const xf_kv_policy xf_kv_snapkv_head = {"snapkv-head", 1, skh_init, skh_prefill, skh_step, skh_full, skh_free};
+const xf_kv_policy xf_kv_snapkv_head = {"snapkv-head", 1, skh_init, skh_prefill, skh_step, skh_full,
+                                         xf_snapkv_free};
