@@ -3,7 +3,7 @@
  *     equals full attention over the original keys with exactly those keys masked out (a plain
  *     double-precision reference in this file), also with F16 slots, a sliding window and query
  *     groups of different sizes; the attention weights a policy asks for sum to 1 per query and
- *     match the reference's;
+ *     match the reference's; the same with slots evicted per key/value head (xf_kv_keep_heads);
  *   - model (tiny llama): after slots are evicted, later tokens keep their positions (their keys,
  *     after RoPE, are bitwise those of a session that evicted nothing) and their logits equal a
  *     session where the same keys are masked out instead of removed; the cache grows with the
@@ -95,6 +95,66 @@ static void test_evicted_kernel(void) {
             }
             free(K), free(V), free(Q), free(Kc), free(Vc), free(O), free(scr), free(acc);
         }
+}
+
+/* Per-head eviction (xf_kv_keep_heads, the snapkv-head policy's move): each key/value head keeps
+ * its own 200 of the first 295 slots plus the newest 5 (the queries'), F32 and F16 rows; attention
+ * of the newest 5 queries over the compacted cache (masked by the slots' positions, which are head
+ * 0's tokens') equals, for every query head, attention over the original keys with exactly its
+ * key/value head's dropped keys masked out. */
+static void test_keep_heads(void) {
+    const size_t n = 300, dh = 16, n_kv = 2, ld = n_kv * dh, nq = 5, m = 200, n_heads = 4, ldq = n_heads * dh;
+    static const size_t h_off[] = {0, 1, 4};
+    for (int f16 = 0; f16 < 2; f16++) {
+        float *K = xf_t_randv(n * ld, 2.0f), *V = xf_t_randv(n * ld, 1.0f), *Q = xf_t_randv(nq * ldq, 2.0f);
+        if (f16)
+            for (size_t i = 0; i < n * ld; i++) {
+                K[i] = xf_f16_to_f32(xf_f32_to_f16(K[i]));
+                V[i] = xf_f16_to_f32(xf_f32_to_f16(V[i]));
+            }
+        xf_kv_layer L = {.kv_dim = ld, .n_heads = n_heads, .n_kv_heads = n_kv, .q_off = h_off, .head_dim = dh,
+                         .type = f16 ? XF_KV_F16 : XF_KV_F32, .cap = n, .in_order = 1};
+        L.k = malloc(n * ld * 4), L.v = malloc(n * ld * 4), L.pos = malloc(n * sizeof *L.pos);
+        int32_t pos[300], qpos[5];
+        for (size_t j = 0; j < n; j++) pos[j] = (int32_t)j;
+        xf_kv_append(&L, K, V, ld, pos, n);
+        unsigned char keep[2 * 300];
+        memset(keep, 0, sizeof keep);
+        for (size_t g = 0; g < n_kv; g++) { /* m of the first n - nq, a different draw per head */
+            size_t idx[300];
+            for (size_t j = 0; j < n - nq; j++) idx[j] = j;
+            for (size_t j = 0; j < n - nq; j++) {
+                const size_t r = j + (size_t)xf_t_rand32() % (n - nq - j), t = idx[j];
+                idx[j] = idx[r], idx[r] = t;
+            }
+            for (size_t j = 0; j < m; j++) keep[g * n + idx[j]] = 1;
+            for (size_t j = n - nq; j < n; j++) keep[g * n + j] = 1;
+        }
+        xf_kv_keep_heads(&L, keep, n);
+        CHECK(L.n == m + nq && !L.in_order);
+        for (size_t t = 0; t < nq; t++) qpos[t] = (int32_t)(n - nq + t);
+        float *O = calloc(nq * ldq, 4), *scr = malloc(xf_attention_scratch(3, dh) * 4);
+        xf_attn_problem p = {.Q = Q, .K = L.k, .V = L.v, .O = O, .ldq = ldq, .ldk = ld, .ldv = ld, .ldo = ldq,
+                             .n_q = nq, .n_k = L.n, .dh = dh, .group = 3, .scale = 0.25f, .causal = 1,
+                             .h_off = h_off, .k_pos = L.pos, .q_pos = qpos, .kv_f16 = f16};
+        for (size_t g = 0; g < n_kv; g++) xf_attention(&p, g, 0, h_off[g + 1] - h_off[g], 0, nq, scr);
+        double worst = 0;
+        for (size_t t = 0; t < nq; t++)
+            for (size_t g = 0; g < n_kv; g++)
+                for (size_t h = h_off[g]; h < h_off[g + 1]; h++) {
+                    double r[16], num = 0, den = 0;
+                    masked_ref(Q + t * ldq + h * dh, K + g * dh, V + g * dh, ld, n, dh, 0.25f, keep + g * n, n - nq + t,
+                               0, 0, r);
+                    for (size_t k = 0; k < dh; k++) {
+                        num += (O[t * ldq + h * dh + k] - r[k]) * (O[t * ldq + h * dh + k] - r[k]);
+                        den += r[k] * r[k];
+                    }
+                    worst = fmax(worst, sqrt(num / den));
+                }
+        CHECK_MSG(worst < 1e-5, "per-head eviction (f16 %d): normalized error %.3g vs per-head masked attention", f16,
+                  worst);
+        free(K), free(V), free(Q), free(O), free(scr), free(L.k), free(L.v), free(L.pos);
+    }
 }
 
 /* ---------------------------------------------------------------- model */
@@ -336,6 +396,7 @@ static void test_eval_batch(const char *name) {
 
 int main(void) {
     test_evicted_kernel();
+    test_keep_heads();
     test_session_eviction("llama");
     test_session_eviction("qwen2");
     test_session_eviction("mistral");
