@@ -192,8 +192,8 @@ def budget_panel(a, qdir, n=4096):
                                         "needle4k_snapkv_head"})
     cells["dense"] = needle_cells(qdir, folders={""}).get("dense", {})
     for policy, label, mark in (("snapkv", "SnapKV (per layer)", "o-"), ("snapkv-head", "SnapKV per KV head", "D--"),
-                                ("streaming", "StreamingLLM (4 sinks + window)", "s-"),
-                                ("h2o", "H2O (heavy hitters + newest half)", "^-")):
+                                ("streaming", "StreamingLLM", "s-"),
+                                ("h2o", "H2O", "^-")):
         pts = sorted((int(s[len(policy):]), v[n]) for s, v in cells.items()
                      if re.fullmatch(policy + r"\d+", s) and n in v)
         if pts:
@@ -209,9 +209,10 @@ def budget_panel(a, qdir, n=4096):
     a.set_xticklabels(["256", "512", "1,024", "2,048"])
     a.set_xlabel("KV budget (slots per layer), prompt of %s tokens" % format(n, ","))
     a.set_ylabel("needles found, % (five depths)")
-    a.set_ylim(-5, 115)
+    a.set_ylim(-5, 160)
+    a.set_yticks([0, 20, 40, 60, 80, 100])
     a.set_title("Qwen2.5-Coder-1.5B at %dK: needle against the budget" % (n // 1024), fontsize=10)
-    a.legend(fontsize=7, loc="lower right")
+    a.legend(fontsize=7, loc="upper center", ncol=2)
 
 
 def qwen(qdir, out):
