@@ -187,8 +187,8 @@ xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new);
  * + recent window), "snapkv" (prompt keys chosen by the pooled attention of the last queries). */
 extern const xf_kv_policy xf_kv_streaming, xf_kv_h2o, xf_kv_snapkv, xf_kv_snapkv_head;
 const xf_kv_policy *xf_kv_policy_named(const char *name);
-/* "keep-all, streaming, ...": the names, for messages. */
-const char *xf_kv_policy_names(void);
+/* "keep-all, streaming, ...": the table's names, for messages, into buf (size bytes, cut to fit). */
+void xf_kv_policy_names(char *buf, size_t size);
 
 /* Selection kernels the policies share (kv_select.c), each with a plain reference for tests.
  * xf_kv_select_top: keep[i] = 1 for the fixed slots (fixed[i] != 0) and for the k others of

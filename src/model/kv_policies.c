@@ -1,4 +1,5 @@
 /* kv_policies.c — the table of KV-cache policies by name (kv_cache.h); each policy is one file. */
+#include <stdio.h>
 #include <string.h>
 
 #include "model/kv_cache.h"
@@ -12,4 +13,11 @@ const xf_kv_policy *xf_kv_policy_named(const char *name) {
     return NULL;
 }
 
-const char *xf_kv_policy_names(void) { return "keep-all, streaming, h2o, snapkv, snapkv-head"; }
+void xf_kv_policy_names(char *buf, size_t size) {
+    size_t o = 0;
+    for (size_t i = 0; size && i < sizeof k_policies / sizeof k_policies[0]; i++) {
+        const int n = snprintf(buf + o, size - o, "%s%s", i ? ", " : "", k_policies[i]->name);
+        if (n < 0 || (size_t)n >= size - o) break; /* cut: buf holds what fit */
+        o += (size_t)n;
+    }
+}

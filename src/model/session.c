@@ -65,8 +65,11 @@ xf_status xf_session_create_ex(xf_model *m, const xf_session_params *params, xf_
         return xf_error(XF_ERR_INVALID_ARG, "kv_type %d is not XF_KV_F32 (0), XF_KV_F16 (1), XF_KV_Q8 (2) or XF_KV_Q4 (3)",
                         (int)p.kv_type);
     const xf_kv_policy *policy = p.kv_policy ? xf_kv_policy_named(p.kv_policy) : &xf_kv_keep_all;
-    if (!policy)
-        return xf_error(XF_ERR_INVALID_ARG, "kv_policy \"%.40s\" is not one of %s", p.kv_policy, xf_kv_policy_names());
+    if (!policy) {
+        char names[256];
+        xf_kv_policy_names(names, sizeof names);
+        return xf_error(XF_ERR_INVALID_ARG, "kv_policy \"%.40s\" is not one of %s", p.kv_policy, names);
+    }
     if (policy->removes && !p.kv_budget)
         return xf_error(XF_ERR_INVALID_ARG, "kv_policy \"%s\" needs kv_budget > 0", policy->name);
     if (p.quest_page > 1024)
