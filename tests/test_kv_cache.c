@@ -32,6 +32,29 @@ static void masked_ref(const float *q, const float *K, const float *V, size_t ld
     free(vis);
 }
 
+/* The largest normalized error, over the nq newest queries (positions n - nq ..) and every query
+ * head, of attention outputs O against masked_ref over the original keys; key/value head g's mask is
+ * keep + g * keep_ld (keep_ld 0: one mask for all). */
+static double worst_vs_masked(const float *O, const float *Q, const float *K, const float *V, size_t ld, size_t n,
+                              size_t dh, size_t nq, size_t n_kv, const size_t *h_off, const unsigned char *keep,
+                              size_t keep_ld, size_t W, size_t S) {
+    const size_t ldq = h_off[n_kv] * dh;
+    double worst = 0;
+    for (size_t t = 0; t < nq; t++)
+        for (size_t g = 0; g < n_kv; g++)
+            for (size_t h = h_off[g]; h < h_off[g + 1]; h++) {
+                double r[16], num = 0, den = 0;
+                masked_ref(Q + t * ldq + h * dh, K + g * dh, V + g * dh, ld, n, dh, 0.25f, keep + g * keep_ld,
+                           n - nq + t, W, S, r);
+                for (size_t k = 0; k < dh; k++) {
+                    num += (O[t * ldq + h * dh + k] - r[k]) * (O[t * ldq + h * dh + k] - r[k]);
+                    den += r[k] * r[k];
+                }
+                worst = fmax(worst, sqrt(num / den));
+            }
+    return worst;
+}
+
 static void test_evicted_kernel(void) {
     const size_t n = 300, dh = 16, n_kv = 2, ld = n_kv * dh, nq = 5;
     static const size_t h_off[] = {0, 1, 4}; /* kv head 0 serves 1 query head, kv head 1 serves 3 */
@@ -70,18 +93,7 @@ static void test_evicted_kernel(void) {
                                  .n_q = nq, .n_k = m, .dh = dh, .group = 3, .scale = 0.25f, .causal = 1, .window = W,
                                  .h_off = h_off, .k_pos = pos, .q_pos = qpos, .kv_f16 = f16, .sinks = S};
             for (size_t g = 0; g < n_kv; g++) xf_attention(&p, g, 0, h_off[g + 1] - h_off[g], 0, nq, scr);
-            double worst = 0;
-            for (size_t t = 0; t < nq; t++)
-                for (size_t g = 0; g < n_kv; g++)
-                    for (size_t h = h_off[g]; h < h_off[g + 1]; h++) {
-                        double r[16], num = 0, den = 0;
-                        masked_ref(Q + t * ldq + h * dh, K + g * dh, V + g * dh, ld, n, dh, 0.25f, keep, n - nq + t, W, S, r);
-                        for (size_t k = 0; k < dh; k++) {
-                            num += (O[t * ldq + h * dh + k] - r[k]) * (O[t * ldq + h * dh + k] - r[k]);
-                            den += r[k] * r[k];
-                        }
-                        worst = fmax(worst, sqrt(num / den));
-                    }
+            const double worst = worst_vs_masked(O, Q, K, V, ld, n, dh, nq, n_kv, h_off, keep, 0, W, S);
             CHECK_MSG(worst < 1e-5, "evicted cache (f16 %d, window %zu, sinks %zu): normalized error %.3g vs masked full "
                       "attention", f16, W, S, worst);
             /* the weights a policy reads: each query's row sums to 1, and match the reference's */
@@ -138,19 +150,7 @@ static void test_keep_heads(void) {
                              .n_q = nq, .n_k = L.n, .dh = dh, .group = 3, .scale = 0.25f, .causal = 1,
                              .h_off = h_off, .k_pos = L.pos, .q_pos = qpos, .kv_f16 = f16};
         for (size_t g = 0; g < n_kv; g++) xf_attention(&p, g, 0, h_off[g + 1] - h_off[g], 0, nq, scr);
-        double worst = 0;
-        for (size_t t = 0; t < nq; t++)
-            for (size_t g = 0; g < n_kv; g++)
-                for (size_t h = h_off[g]; h < h_off[g + 1]; h++) {
-                    double r[16], num = 0, den = 0;
-                    masked_ref(Q + t * ldq + h * dh, K + g * dh, V + g * dh, ld, n, dh, 0.25f, keep + g * n, n - nq + t,
-                               0, 0, r);
-                    for (size_t k = 0; k < dh; k++) {
-                        num += (O[t * ldq + h * dh + k] - r[k]) * (O[t * ldq + h * dh + k] - r[k]);
-                        den += r[k] * r[k];
-                    }
-                    worst = fmax(worst, sqrt(num / den));
-                }
+        const double worst = worst_vs_masked(O, Q, K, V, ld, n, dh, nq, n_kv, h_off, keep, n, 0, 0);
         CHECK_MSG(worst < 1e-5, "per-head eviction (f16 %d): normalized error %.3g vs per-head masked attention", f16,
                   worst);
         free(K), free(V), free(Q), free(O), free(scr), free(L.k), free(L.v), free(L.pos);
