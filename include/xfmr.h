@@ -640,8 +640,8 @@ typedef struct xf_session_params {
     xf_kv_type kv_type;   /* default XF_KV_F32 */
     /* KV eviction (docs/LONG_CONTEXT.md): NULL or "keep-all" keeps every token (n_ctx bounds the
      * session); "streaming" (attention sinks + recent window), "h2o" (heavy hitters + recent
-     * window), "snapkv" (prompt keys chosen by the last queries' attention) or "snapkv-head" (the
-     * same per key/value head) keep kv_budget slots per layer between forwards, so a session goes on past its cache budget (positions
+     * window), "snapkv" (prompt keys chosen by the last queries' attention), or "h2o-head" /
+     * "snapkv-head" (the same per key/value head) keep kv_budget slots per layer between forwards, so a session goes on past its cache budget (positions
      * still end at max_position_embeddings). */
     const char *kv_policy;
     size_t kv_budget;     /* slots per layer; required (> 0) with an evicting policy */

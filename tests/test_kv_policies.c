@@ -1,4 +1,5 @@
-/* test_kv_policies.c — the KV eviction policies (streaming, h2o, snapkv, snapkv-head; kv_cache.h):
+/* test_kv_policies.c — the KV eviction policies (streaming, h2o, h2o-head, snapkv, snapkv-head;
+ * kv_cache.h):
  *   - the selection kernels against plain references: top-k by quickselect vs rank counting
  *     (random scores with many ties, random fixed slots), SnapKV's pooling vs a padded sum;
  *   - each policy inside a real session (tiny llama, budget < prompt): after every forward the
@@ -7,9 +8,9 @@
  *     written as a mask: StreamingLLM = 4 sinks + the newest; H2O = newest budget/2 + the highest
  *     attention accumulated since each token arrived; SnapKV = the observation window + the best
  *     pooled window attention at the end of a prompt, then generated tokens over prompt ones;
- *     snapkv-head = the same per key/value head, checked by the content of each head's slots;
- *     with one key/value head snapkv-head is snapkv bitwise; sliding-window layers and a q8 cache
- *     whose heads are not whole blocks refuse it;
+ *     h2o-head and snapkv-head = the same per key/value head, checked by the content of each
+ *     head's slots; with one key/value head each is its layer-wise policy bitwise; sliding-window
+ *     layers and a q8 cache whose heads are not whole blocks refuse them;
  *   - with budget >= context every policy is bitwise the dense session (prompt + decode);
  *   - sessions go on past their budget (and past a small n_ctx) without failing;
  *   - bad names and budgets are refused with messages naming them.
@@ -81,10 +82,10 @@ typedef struct {
     void *inner_state;
     float *acc[64];   /* h2o: accumulated attention per layer, by position */
     float *pooled[64]; /* snapkv: score per layer by position (inf: generated / not chosen yet) */
-    /* snapkv-head, per layer and key/value head: the token (position) each slot holds, and its
-     * score by position */
+    /* the per-head policies, per layer and key/value head: the token (position) each slot holds,
+     * and its score by position */
     int32_t *tok[64][XH];
-    float *pooled_h[64][XH];
+    float *score_h[64][XH];
     size_t checks, bad;
 } wrap_state;
 static wrap_state g_w;
@@ -132,11 +133,14 @@ static void expect(wrap_state *w, const xf_kv_cache *c, size_t l, const int32_t 
     }
 }
 
-/* snapkv-head: each key/value head's selection by the reference rule (its query heads' window
- * weights summed, pooled, top-k), then the policy's, compared by content: after it, slot o of head
- * g holds exactly the key and value columns of the o-th slot the reference keeps for g. */
+/* The per-head policies: each key/value head's selection by the reference rule, its query heads'
+ * weights summed (snapkv-head: the window's, pooled, top-k at the end of a prompt; h2o-head:
+ * accumulated since each token arrived, the newest B / 2 plus the top B - B / 2), then the
+ * policy's, compared by content: after it, slot o of head g holds exactly the key and value
+ * columns of the o-th slot the reference keeps for g. */
 static xf_status w_hook_heads(wrap_state *w, xf_kv_cache *c, size_t n_new, int prefill) {
     const size_t B = c->budget, L_n = c->n_layers;
+    const int h2o = !strcmp(w->inner->name, "h2o-head");
     unsigned char **keep = calloc(L_n, sizeof *keep);
     float **kv = calloc(L_n, sizeof *kv);
     size_t *n = calloc(L_n, sizeof *n);
@@ -151,24 +155,32 @@ static xf_status w_hook_heads(wrap_state *w, xf_kv_cache *c, size_t n_new, int p
         float *ws = calloc(N + 1, sizeof *ws), *sc = malloc((N + 1) * sizeof *sc);
         unsigned char *fixed = calloc(N + 1, 1);
         for (size_t g = 0; g < H; g++) {
-            for (size_t i = N - n_new; i < N; i++) w->tok[l][g][i] = L->pos[i], w->pooled_h[l][g][L->pos[i]] = INFINITY;
+            float *score = w->score_h[l][g]; /* by position */
+            for (size_t i = N - n_new; i < N; i++) w->tok[l][g][i] = L->pos[i], score[L->pos[i]] = h2o ? 0.0f : INFINITY;
             size_t h0, h1, win = 0;
             xf_kv_group(L, g, &h0, &h1);
             memset(ws, 0, N * sizeof *ws);
             for (size_t h = h0; L->want_w && h < h1; h++)
                 for (size_t j = 0; j < N; j++) ws[j] += L->w[h * L->cap + j];
+            memset(keep[l] + g * N, 1, N);
+            if (h2o) {
+                for (size_t i = 0; i < N; i++) score[w->tok[l][g][i]] += ws[i];
+                if (N <= B) continue;
+                for (size_t i = 0; i < N; i++) sc[i] = score[w->tok[l][g][i]], fixed[i] = i >= N - B / 2;
+                xf_kv_select_top_ref(sc, fixed, N, B - B / 2, keep[l] + g * N);
+                continue;
+            }
             if (prefill && !c->n_pending && N > B) { /* end of a prompt: pool of 5, zero padded, in double */
                 win = n_new < 32 ? n_new : 32;
                 for (size_t j = 0; j < N - win; j++) {
                     double a = 0;
                     for (size_t i = j >= 2 ? j - 2 : 0; i <= j + 2 && i < N - win; i++) a += ws[i];
-                    w->pooled_h[l][g][w->tok[l][g][j]] = (float)(a / 5.0);
+                    score[w->tok[l][g][j]] = (float)(a / 5.0);
                 }
             }
-            memset(keep[l] + g * N, 1, N);
             if (N > B && !(prefill && c->n_pending)) {
                 const size_t sinks = prefill ? 0 : 4;
-                for (size_t i = 0; i < N; i++) sc[i] = w->pooled_h[l][g][w->tok[l][g][i]], fixed[i] = i >= N - win || i < sinks;
+                for (size_t i = 0; i < N; i++) sc[i] = score[w->tok[l][g][i]], fixed[i] = i >= N - win || i < sinks;
                 xf_kv_select_top_ref(sc, fixed, N, B - win - sinks, keep[l] + g * N);
             }
         }
@@ -190,7 +202,7 @@ static xf_status w_hook_heads(wrap_state *w, xf_kv_cache *c, size_t n_new, int p
             ok &= o == L->n;
         }
         w->checks++;
-        if (!ok && w->bad++ < 3) fprintf(stderr, "snapkv-head layer %zu: the heads' slots differ from the reference\n", l);
+        if (!ok && w->bad++ < 3) fprintf(stderr, "%s layer %zu: the heads' slots differ from the reference\n", w->inner->name, l);
     }
     for (size_t l = 0; l < L_n; l++) free(keep[l]), free(kv[l]);
     free(keep), free(kv), free(n);
@@ -198,7 +210,7 @@ static xf_status w_hook_heads(wrap_state *w, xf_kv_cache *c, size_t n_new, int p
 }
 
 static xf_status w_hook(wrap_state *w, xf_kv_cache *c, size_t n_new, int prefill) {
-    if (!strcmp(w->inner->name, "snapkv-head")) return w_hook_heads(w, c, n_new, prefill);
+    if (strstr(w->inner->name, "-head")) return w_hook_heads(w, c, n_new, prefill);
     const size_t L_n = c->n_layers;
     int32_t **pos = malloc(L_n * sizeof *pos);
     unsigned char **keep = malloc(L_n * sizeof *keep);
@@ -269,8 +281,8 @@ static int run(xf_model *m, const xf_session_params *sp, size_t n_prompt, size_t
             for (size_t i = 0; i < MAXPOS; i++) g_w.pooled[l][i] = INFINITY;
             for (size_t g = 0; g < XH; g++) {
                 g_w.tok[l][g] = calloc(MAXPOS, sizeof(int32_t));
-                g_w.pooled_h[l][g] = malloc(MAXPOS * sizeof(float));
-                for (size_t i = 0; i < MAXPOS; i++) g_w.pooled_h[l][g][i] = INFINITY;
+                g_w.score_h[l][g] = malloc(MAXPOS * sizeof(float));
+                for (size_t i = 0; i < MAXPOS; i++) g_w.score_h[l][g][i] = INFINITY;
             }
         }
         wp = (xf_kv_policy){wrap->name, 1, NULL, w_prefill, w_step, w_full, NULL};
@@ -295,7 +307,7 @@ static int run(xf_model *m, const xf_session_params *sp, size_t n_prompt, size_t
         c->policy_state = g_w.inner_state;
         for (size_t l = 0; l < 64; l++) {
             free(g_w.acc[l]), free(g_w.pooled[l]);
-            for (size_t g = 0; g < XH; g++) free(g_w.tok[l][g]), free(g_w.pooled_h[l][g]);
+            for (size_t g = 0; g < XH; g++) free(g_w.tok[l][g]), free(g_w.score_h[l][g]);
         }
     }
     free(ids);
@@ -310,8 +322,8 @@ static void test_policies(void) {
     float *dense = malloc((G + 1) * V * sizeof *dense), *got = malloc((G + 1) * V * sizeof *got);
     xf_session_params sp = xf_session_default_params();
     if (run(m, &sp, P, G, dense, NULL)) goto done;
-    const xf_kv_policy *pols[] = {&xf_kv_streaming, &xf_kv_h2o, &xf_kv_snapkv, &xf_kv_snapkv_head};
-    for (size_t k = 0; k < 4; k++) {
+    const xf_kv_policy *pols[] = {&xf_kv_streaming, &xf_kv_h2o, &xf_kv_h2o_head, &xf_kv_snapkv, &xf_kv_snapkv_head};
+    for (size_t k = 0; k < sizeof pols / sizeof pols[0]; k++) {
         /* budget >= context: bitwise the dense session */
         sp.kv_policy = pols[k]->name, sp.kv_budget = P + G + 10;
         if (run(m, &sp, P, G, got, NULL) == 0)
@@ -371,48 +383,54 @@ static void test_errors(void) {
     xf_model_free(m);
 }
 
-/* snapkv-head: with one key/value head it is snapkv, bitwise (tiny qwen2: 4 query heads, 1 kv
- * head); a model with sliding-window layers is refused (tiny mistral). */
-static void test_snapkv_head(void) {
+/* The per-head policies: with one key/value head snapkv-head is snapkv and h2o-head is h2o,
+ * bitwise (tiny qwen2: 4 query heads, 1 kv head); a model with sliding-window layers (tiny
+ * mistral) and a q8 cache whose heads are not whole blocks are refused. */
+static void test_per_head(void) {
+    static const char *const pairs[][2] = {{"snapkv", "snapkv-head"}, {"h2o", "h2o-head"}};
     xf_model *m = tiny("qwen2");
     if (!m) return;
     const size_t V = xf_model_vocab_size(m), P = 600, G = 40;
     float *a = malloc((G + 1) * V * sizeof *a), *b = malloc((G + 1) * V * sizeof *b);
     xf_session_params sp = xf_session_default_params();
     static const size_t budgets[] = {40, 100, 300};
-    for (size_t k = 0; k < 3; k++) {
-        sp.kv_budget = budgets[k];
-        sp.kv_policy = "snapkv";
-        if (run(m, &sp, P, G, a, NULL)) break;
-        sp.kv_policy = "snapkv-head";
-        if (run(m, &sp, P, G, b, NULL)) break;
-        CHECK_MSG(memcmp(a, b, (G + 1) * V * sizeof *a) == 0, "one kv head, budget %zu: snapkv-head != snapkv",
-                  budgets[k]);
-    }
+    for (size_t p = 0; p < 2; p++)
+        for (size_t k = 0; k < 3; k++) {
+            sp.kv_budget = budgets[k];
+            sp.kv_policy = pairs[p][0];
+            if (run(m, &sp, P, G, a, NULL)) break;
+            sp.kv_policy = pairs[p][1];
+            if (run(m, &sp, P, G, b, NULL)) break;
+            CHECK_MSG(memcmp(a, b, (G + 1) * V * sizeof *a) == 0, "one kv head, budget %zu: %s != %s", budgets[k],
+                      pairs[p][1], pairs[p][0]);
+        }
     free(a), free(b);
     xf_model_free(m);
-    m = tiny("mistral");
-    if (!m) return;
-    xf_session *s = NULL;
-    sp.kv_policy = "snapkv-head", sp.kv_budget = 100;
-    CHECK_MSG(xf_session_create_ex(m, &sp, &s) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "sliding"), "%s",
-              xf_errmsg());
-    xf_session_free(s);
-    xf_model_free(m);
-    m = tiny("llama"); /* heads of 16 values: not whole q8 blocks of 32 */
-    if (!m) return;
-    s = NULL;
-    sp.kv_type = XF_KV_Q8;
-    CHECK_MSG(xf_session_create_ex(m, &sp, &s) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "q8 blocks"), "%s",
-              xf_errmsg());
-    xf_session_free(s);
-    xf_model_free(m);
+    for (size_t p = 0; p < 2; p++) {
+        m = tiny("mistral");
+        if (!m) return;
+        xf_session *s = NULL;
+        sp.kv_policy = pairs[p][1], sp.kv_budget = 100, sp.kv_type = XF_KV_F32;
+        CHECK_MSG(xf_session_create_ex(m, &sp, &s) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "sliding") &&
+                      strstr(xf_errmsg(), pairs[p][1]),
+                  "%s", xf_errmsg());
+        xf_session_free(s);
+        xf_model_free(m);
+        m = tiny("llama"); /* heads of 16 values: not whole q8 blocks of 32 */
+        if (!m) return;
+        s = NULL;
+        sp.kv_type = XF_KV_Q8;
+        CHECK_MSG(xf_session_create_ex(m, &sp, &s) == XF_ERR_UNSUPPORTED && strstr(xf_errmsg(), "q8 blocks"), "%s",
+                  xf_errmsg());
+        xf_session_free(s);
+        xf_model_free(m);
+    }
 }
 
 int main(void) {
     test_select_kernels();
     test_policies();
-    test_snapkv_head();
+    test_per_head();
     test_errors();
     return xf_t_report();
 }

@@ -196,6 +196,19 @@ void xf_kv_keep(xf_kv_layer *L, const unsigned char *keep) { /* rows: never Q4 (
     for (size_t i = 0; i < o && L->in_order; i++) L->in_order = (size_t)L->pos[i] == i;
 }
 
+xf_status xf_kv_per_head_check(const xf_kv_cache *c, const char *name, const char *layerwise) {
+    for (size_t l = 0; l < c->n_layers; l++) {
+        const xf_kv_layer *L = &c->layers[l];
+        if (L->windowed)
+            return xf_error(XF_ERR_UNSUPPORTED, "KV policy \"%s\": layer %zu attends through a sliding window, whose "
+                            "mask needs one position per slot (use \"%s\")", name, l, layerwise);
+        if (L->type == XF_KV_Q8 && L->head_dim % XF_KV_QBLOCK)
+            return xf_error(XF_ERR_UNSUPPORTED, "KV policy \"%s\": a head of %zu values is not a whole number of q8 "
+                            "blocks of %d (use an f32 or f16 cache)", name, L->head_dim, XF_KV_QBLOCK);
+    }
+    return XF_OK;
+}
+
 void xf_kv_group(const xf_kv_layer *L, size_t g, size_t *h0, size_t *h1) {
     if (L->q_off) {
         *h0 = L->q_off[g], *h1 = L->q_off[g + 1];

@@ -124,6 +124,10 @@ void xf_kv_keep(xf_kv_layer *L, const unsigned char *keep);
  * queries to come (no sliding window: L->windowed). F32, F16 and Q8 rows (Q8: head_dim a multiple
  * of XF_KV_QBLOCK). */
 void xf_kv_keep_heads(xf_kv_layer *L, const unsigned char *keep, size_t ld);
+/* Whether the per-head policies (snapkv-head, h2o-head) can run on c: XF_ERR_UNSUPPORTED naming the
+ * policy, the layer and `layerwise` (the policy to use instead) for a sliding-window layer (its
+ * mask needs one position per slot) or a q8 cache whose head is not whole blocks. */
+xf_status xf_kv_per_head_check(const xf_kv_cache *c, const char *name, const char *layerwise);
 /* The query heads [*h0, *h1) of key/value head g (as xf_attn_group). */
 void xf_kv_group(const xf_kv_layer *L, size_t g, size_t *h0, size_t *h1);
 /* Bytes the cache holds allocated. */
@@ -184,8 +188,9 @@ xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new);
 
 /* The evicting policies (one file each; docs/LONG_CONTEXT.md), by name: "keep-all", "streaming"
  * (StreamingLLM: attention sinks + recent window), "h2o" (heavy hitters by accumulated attention
- * + recent window), "snapkv" (prompt keys chosen by the pooled attention of the last queries). */
-extern const xf_kv_policy xf_kv_streaming, xf_kv_h2o, xf_kv_snapkv, xf_kv_snapkv_head;
+ * + recent window), "snapkv" (prompt keys chosen by the pooled attention of the last queries);
+ * "h2o-head" and "snapkv-head" select per key/value head (xf_kv_keep_heads). */
+extern const xf_kv_policy xf_kv_streaming, xf_kv_h2o, xf_kv_h2o_head, xf_kv_snapkv, xf_kv_snapkv_head;
 const xf_kv_policy *xf_kv_policy_named(const char *name);
 /* "keep-all, streaming, ...": the table's names, for messages, into buf (size bytes, cut to fit). */
 void xf_kv_policy_names(char *buf, size_t size);
@@ -204,7 +209,7 @@ void xf_kv_mark_sinks_recent(size_t n, size_t sinks, size_t recent, unsigned cha
  * [cap] floats; NULL entries skipped). */
 void xf_kv_keep_with(xf_kv_layer *L, const unsigned char *keep, float *const *extra, size_t n_extra);
 /* Per-slot scores of every layer and the scratch of a selection, shared by the scoring policies
- * (h2o, snapkv). score[l] follows layer l's slots (compact it with xf_kv_keep_with). */
+ * (h2o, snapkv and their per-head variants). score[l] follows layer l's slots (compact it with xf_kv_keep_with). */
 typedef struct xf_kv_scores {
     float **score;   /* [n_layers][cap[l]] */
     size_t *cap, n_layers;
@@ -219,6 +224,13 @@ xf_status xf_kv_scores_room(xf_kv_scores *s, size_t l, size_t n, float fill);
 /* Keep `target` of layer l's slots: the first `sinks` and the last `fixed_last` always, the others
  * by highest score. */
 void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t sinks, size_t fixed_last);
+/* The same per key/value head (policies that select per head): layer l's scores hold slot i of
+ * head g at score[l][i * n_kv_heads + g]. Room for the layer's L->n slots of every head (and the
+ * scratch of a selection per head), the slots from `fresh` on set to fill in every head. */
+xf_status xf_kv_scores_room_heads(xf_kv_scores *s, const xf_kv_layer *L, size_t l, size_t fresh, float fill);
+/* Each head g keeps the slots marked in s->fixed (the same for every head) and the k others of
+ * highest score in its own column; the layer (xf_kv_keep_heads) and the scores follow. */
+void xf_kv_scores_keep_top_heads(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t k);
 
 /* SnapKV (kv_policy_snapkv.c, kv_policy_snapkv_head.c): the observation window (the prompt's last
  * queries), the pooling kernel, and the slots a decode step never evicts (StreamingLLM's attention

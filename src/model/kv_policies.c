@@ -4,8 +4,8 @@
 
 #include "model/kv_cache.h"
 
-static const xf_kv_policy *const k_policies[] = {&xf_kv_keep_all, &xf_kv_streaming, &xf_kv_h2o, &xf_kv_snapkv,
-                                                 &xf_kv_snapkv_head};
+static const xf_kv_policy *const k_policies[] = {&xf_kv_keep_all, &xf_kv_streaming, &xf_kv_h2o, &xf_kv_h2o_head,
+                                                 &xf_kv_snapkv, &xf_kv_snapkv_head};
 
 const xf_kv_policy *xf_kv_policy_named(const char *name) {
     for (size_t i = 0; name && i < sizeof k_policies / sizeof k_policies[0]; i++)

@@ -2,8 +2,8 @@
  * is the same split): keep the budget / 2 most recent tokens and, of the others, the budget -
  * budget / 2 with the largest attention accumulated since they entered the cache (softmax weights
  * summed over every later query and every query head of the layer). The paper scores per head;
- * xfmr's cache shares slots across a layer's heads, so the heads' scores are summed (the
- * layer-wise variant). Applied after every forward and when a layer reaches n_ctx. */
+ * here a layer's heads share their slots and their scores are summed (the layer-wise variant;
+ * "h2o-head", kv_policy_h2o_head.c, selects per key/value head). Applied after every forward and when a layer reaches n_ctx. */
 #include <stdlib.h>
 
 #include "core/alloc.h"

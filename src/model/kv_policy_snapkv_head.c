@@ -21,47 +21,15 @@
 #include "model/kv_cache.h"
 
 static xf_status skh_init(xf_kv_cache *c, void **state) {
-    for (size_t l = 0; l < c->n_layers; l++) {
-        const xf_kv_layer *L = &c->layers[l];
-        if (L->windowed)
-            return xf_error(XF_ERR_UNSUPPORTED, "KV policy \"snapkv-head\": layer %zu attends through a sliding "
-                            "window, whose mask needs one position per slot (use \"snapkv\")", l);
-        if (L->type == XF_KV_Q8 && L->head_dim % XF_KV_QBLOCK)
-            return xf_error(XF_ERR_UNSUPPORTED, "KV policy \"snapkv-head\": a head of %zu values is not a whole "
-                            "number of q8 blocks of %d (use an f32 or f16 cache)", L->head_dim, XF_KV_QBLOCK);
-    }
-    return xf_snapkv_init(c, state, "snapkv-head");
-}
-
-/* Room for layer l's n slots (scores of every head; scratch: keep masks of every head, and two
- * columns of n floats in raw); the slots from `fresh` on get +inf (not chosen yet / generated). */
-static xf_status room(xf_kv_scores *s, const xf_kv_layer *L, size_t l, size_t fresh) {
-    const size_t H = L->n_kv_heads, m = L->n * (H < 2 ? 2 : H);
-    xf_status st = xf_kv_scores_room(s, l, m, INFINITY);
-    for (size_t i = fresh * H; !st && i < L->n * H; i++) s->score[l][i] = INFINITY;
-    return st;
-}
-
-/* Each head g keeps the slots marked in fixed and the k others of highest score (its column of
- * score[l]); then the layer and the scores are compacted head by head. */
-static void keep_top_heads(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t k) {
-    const size_t H = L->n_kv_heads, n = L->n;
-    float *col = s->raw + n, *sc = s->score[l];
-    for (size_t g = 0; g < H; g++) {
-        for (size_t i = 0; i < n; i++) col[i] = sc[i * H + g];
-        xf_kv_select_top(col, s->fixed, n, k, s->keep + g * n, s->idx);
-    }
-    for (size_t g = 0; g < H; g++)
-        for (size_t i = 0, o = 0; i < n; i++)
-            if (s->keep[g * n + i]) sc[o++ * H + g] = sc[i * H + g];
-    xf_kv_keep_heads(L, s->keep, n);
+    xf_status st = xf_kv_per_head_check(c, "snapkv-head", "snapkv");
+    return st ? st : xf_snapkv_init(c, state, "snapkv-head");
 }
 
 static xf_status skh_prefill(void *state, xf_kv_cache *c, size_t n_new) {
     xf_kv_scores *s = state;
     for (size_t l = 0; l < c->n_layers; l++) {
         xf_kv_layer *L = &c->layers[l];
-        xf_status st = room(s, L, l, L->n - n_new);
+        xf_status st = xf_kv_scores_room_heads(s, L, l, L->n - n_new, INFINITY);
         if (st) return st;
         if (c->n_pending || L->n <= c->budget) continue;
         /* the end of a prompt: score each head's keys before the observation window */
@@ -80,7 +48,7 @@ static xf_status skh_prefill(void *state, xf_kv_cache *c, size_t n_new) {
         }
         memset(s->fixed, 0, L->n);
         xf_kv_mark_sinks_recent(L->n, 0, win, s->fixed);
-        keep_top_heads(s, L, l, c->budget - win);
+        xf_kv_scores_keep_top_heads(s, L, l, c->budget - win);
     }
     return XF_OK;
 }
@@ -89,12 +57,12 @@ static xf_status skh_step(void *state, xf_kv_cache *c) {
     xf_kv_scores *s = state;
     for (size_t l = 0; l < c->n_layers; l++) {
         xf_kv_layer *L = &c->layers[l];
-        xf_status st = room(s, L, l, L->n - 1);
+        xf_status st = xf_kv_scores_room_heads(s, L, l, L->n - 1, INFINITY);
         if (st) return st;
         if (L->n <= c->budget) continue;
         memset(s->fixed, 0, L->n);
         xf_kv_mark_sinks_recent(L->n, XF_SNAPKV_SINKS, 0, s->fixed);
-        keep_top_heads(s, L, l, c->budget - XF_SNAPKV_SINKS);
+        xf_kv_scores_keep_top_heads(s, L, l, c->budget - XF_SNAPKV_SINKS);
     }
     return XF_OK;
 }
@@ -105,7 +73,7 @@ static xf_status skh_full(void *state, xf_kv_cache *c, size_t need) {
     for (size_t l = 0; l < c->n_layers; l++) {
         xf_kv_layer *L = &c->layers[l];
         if (L->n <= target) continue;
-        xf_status st = room(s, L, l, L->n);
+        xf_status st = xf_kv_scores_room_heads(s, L, l, L->n, INFINITY);
         if (st) return st;
         const size_t H = L->n_kv_heads;
         memset(s->keep, 0, L->n);

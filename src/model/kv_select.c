@@ -127,3 +127,23 @@ void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t tar
     float *extra[1] = {s->score[l]};
     xf_kv_keep_with(L, s->keep, extra, 1);
 }
+
+xf_status xf_kv_scores_room_heads(xf_kv_scores *s, const xf_kv_layer *L, size_t l, size_t fresh, float fill) {
+    const size_t H = L->n_kv_heads, m = L->n * (H < 2 ? 2 : H); /* scratch: H keep masks, 2 columns in raw */
+    xf_status st = xf_kv_scores_room(s, l, m, fill);
+    for (size_t i = fresh * H; !st && i < L->n * H; i++) s->score[l][i] = fill;
+    return st;
+}
+
+void xf_kv_scores_keep_top_heads(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t k) {
+    const size_t H = L->n_kv_heads, n = L->n;
+    float *col = s->raw + n, *sc = s->score[l];
+    for (size_t g = 0; g < H; g++) {
+        for (size_t i = 0; i < n; i++) col[i] = sc[i * H + g];
+        xf_kv_select_top(col, s->fixed, n, k, s->keep + g * n, s->idx);
+    }
+    for (size_t g = 0; g < H; g++)
+        for (size_t i = 0, o = 0; i < n; i++)
+            if (s->keep[g * n + i]) sc[o++ * H + g] = sc[i * H + g];
+    xf_kv_keep_heads(L, s->keep, n);
+}

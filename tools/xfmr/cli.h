@@ -486,8 +486,8 @@ enum {
 #define CLI_HELP_KV                                                                            \
     "      --kv-policy NAME  KV-cache eviction: keep-all (default), streaming (4 attention\n"  \
     "                        sinks + recent tokens), h2o (heavy hitters + recent), snapkv\n"   \
-    "                        (prompt keys chosen by its last 32 queries' attention), snapkv-head\n" \
-    "                        (the same, chosen per key/value head)\n"                          \
+    "                        (prompt keys chosen by its last 32 queries' attention); h2o-head,\n" \
+    "                        snapkv-head: the same, chosen per key/value head\n"              \
     "      --kv-budget N     tokens per layer an evicting policy keeps (needed by, and only\n" \
     "                        with, the evicting policies)\n"                            \
     "      --kv-type TYPE    KV-cache values: f32 (default, exact), f16, q8 (8.5 bits, blocks\n" \

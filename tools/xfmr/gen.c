@@ -100,7 +100,7 @@ int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **pol
 int cli_kv_check(const char *cmd, const char *policy, long budget, long quest, long quest_page) {
     if (budget && (!policy || !strcmp(policy, "keep-all"))) {
         cli_usage_error(cmd, "--kv-budget %ld has no effect without an evicting --kv-policy (streaming, h2o, "
-                             "snapkv or snapkv-head)", budget);
+                             "h2o-head, snapkv or snapkv-head)", budget);
         return -1;
     }
     if (quest_page && !quest) {
