@@ -5,10 +5,10 @@
 # .err; the prompts and replies go to $TMPDIR/<OUT's name>_prompts/ (--save-prompts).
 #
 # usage: bench/needle_batch.sh MODEL LENGTH SEED "DEPTHS" "SETTINGS" OUT
-#   SETTINGS: dense, snapkvB, streamingB, h2oB (KV budget B), vslashD / blocksparseD (density 0.D),
-#   kvq8, kvq4, kvf16.  XFMR: the binary (default build/xfmr); THREADS (default 2).
+#   SETTINGS: dense, snapkvB, snapkv-headB, streamingB, h2oB, h2o-headB (KV budget B), vslashD /
+#   blocksparseD (density 0.D), kvq8, kvq4, kvf16.  XFMR: the binary (default build/xfmr); THREADS (default 2).
 set -eu
-[ $# -eq 6 ] || { sed -n 2,10p "$0" >&2; exit 2; }
+[ $# -eq 6 ] || { sed -n 2,9p "$0" >&2; exit 2; }
 M=$1 L=$2 SEED=$3 DEPTHS=$4 SETTINGS=$5 D=$6
 P=${TMPDIR:-/tmp}/$(basename "$D")_prompts
 mkdir -p "$D" "$P"
@@ -17,6 +17,7 @@ for depth in $DEPTHS; do
     case $s in
       dense) opt= ;;
       snapkv* | streaming*) p=${s%%[0-9]*}; opt="--kv-policy $p --kv-budget ${s#"$p"}" ;;
+      h2o-head*) opt="--kv-policy h2o-head --kv-budget ${s#h2o-head}" ;;
       h2o*) opt="--kv-policy h2o --kv-budget ${s#h2o}" ;;
       vslash*) opt="--vertical-slash 0.${s#vslash0}" ;;
       blocksparse*) opt="--block-sparse 0.${s#blocksparse0}" ;;

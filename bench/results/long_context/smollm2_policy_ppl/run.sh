@@ -29,3 +29,9 @@ run p768_snapkv512 "$P --kv-policy snapkv --kv-budget 512"
 # 3. SnapKV per key/value head (--kv-policy snapkv-head, 4b5dc3d) with the prompt of part 2.
 run p768_snapkvhead256 "$P --kv-policy snapkv-head --kv-budget 256"
 run p768_snapkvhead512 "$P --kv-policy snapkv-head --kv-budget 512"
+# 4. H2O per key/value head (--kv-policy h2o-head, 35aa8bf): fed one token at a time (as part 1) and
+#    with the prompt of part 2.
+run h2ohead256 "--kv-policy h2o-head --kv-budget 256"
+run h2ohead512 "--kv-policy h2o-head --kv-budget 512"
+run p768_h2ohead256 "$P --kv-policy h2o-head --kv-budget 256"
+run p768_h2ohead512 "$P --kv-policy h2o-head --kv-budget 512"
