@@ -189,11 +189,11 @@ def budget_panel(a, qdir, n=4096):
     """Needles found at n tokens against the KV budget (seed 0: the main folder and the needle4k_*
     budget folders, whose dense anchors are not counted again)."""
     cells = needle_cells(qdir, folders={"", "needle4k_budgets", "needle4k_h2o", "needle4k_rest",
-                                        "needle4k_snapkv_head"})
+                                        "needle4k_snapkv_head", "needle4k_h2o_head"})
     cells["dense"] = needle_cells(qdir, folders={""}).get("dense", {})
     for policy, label, mark in (("snapkv", "SnapKV (per layer)", "o-"), ("snapkv-head", "SnapKV per KV head", "D--"),
                                 ("streaming", "StreamingLLM", "s-"),
-                                ("h2o", "H2O", "^-")):
+                                ("h2o", "H2O", "^-"), ("h2o-head", "H2O per KV head", "v--")):
         pts = sorted((int(s[len(policy):]), v[n]) for s, v in cells.items()
                      if re.fullmatch(policy + r"\d+", s) and n in v)
         if pts:
