@@ -641,8 +641,9 @@ typedef struct xf_session_params {
     /* KV eviction (docs/LONG_CONTEXT.md): NULL or "keep-all" keeps every token (n_ctx bounds the
      * session); "streaming" (attention sinks + recent window), "h2o" (heavy hitters + recent
      * window), "snapkv" (prompt keys chosen by the last queries' attention), or "h2o-head" /
-     * "snapkv-head" (the same per key/value head) keep kv_budget slots per layer between forwards, so a session goes on past its cache budget (positions
-     * still end at max_position_embeddings). */
+     * "snapkv-head" (the same per key/value head) keep kv_budget slots per layer between
+     * forwards, so a session goes on past its cache budget (positions still end at
+     * max_position_embeddings). */
     const char *kv_policy;
     size_t kv_budget;     /* slots per layer; required (> 0) with an evicting policy */
     /* Quest sparse attention at decode (docs/LONG_CONTEXT.md): each single-token step reads, per

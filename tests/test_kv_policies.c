@@ -156,7 +156,8 @@ static xf_status w_hook_heads(wrap_state *w, xf_kv_cache *c, size_t n_new, int p
         unsigned char *fixed = calloc(N + 1, 1);
         for (size_t g = 0; g < H; g++) {
             float *score = w->score_h[l][g]; /* by position */
-            for (size_t i = N - n_new; i < N; i++) w->tok[l][g][i] = L->pos[i], score[L->pos[i]] = h2o ? 0.0f : INFINITY;
+            for (size_t i = N - n_new; i < N; i++) /* arrivals: h2o scores from 0, snapkv's are not chosen yet */
+                w->tok[l][g][i] = L->pos[i], score[L->pos[i]] = h2o ? 0.0f : INFINITY;
             size_t h0, h1, win = 0;
             xf_kv_group(L, g, &h0, &h1);
             memset(ws, 0, N * sizeof *ws);
@@ -202,7 +203,8 @@ static xf_status w_hook_heads(wrap_state *w, xf_kv_cache *c, size_t n_new, int p
             ok &= o == L->n;
         }
         w->checks++;
-        if (!ok && w->bad++ < 3) fprintf(stderr, "%s layer %zu: the heads' slots differ from the reference\n", w->inner->name, l);
+        if (!ok && w->bad++ < 3)
+            fprintf(stderr, "%s layer %zu: the heads' slots differ from the reference\n", w->inner->name, l);
     }
     for (size_t l = 0; l < L_n; l++) free(keep[l]), free(kv[l]);
     free(keep), free(kv), free(n);

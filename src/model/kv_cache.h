@@ -186,7 +186,7 @@ size_t xf_quest_rows(size_t budget, size_t page);
 /* Policy hooks, called by sessions. */
 xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new);
 
-/* The evicting policies (one file each; docs/LONG_CONTEXT.md), by name: "keep-all", "streaming"
+/* The evicting policies (a file each, h2o's two variants one; docs/LONG_CONTEXT.md), by name: "keep-all", "streaming"
  * (StreamingLLM: attention sinks + recent window), "h2o" (heavy hitters by accumulated attention
  * + recent window), "snapkv" (prompt keys chosen by the pooled attention of the last queries);
  * "h2o-head" and "snapkv-head" select per key/value head (xf_kv_keep_heads). */
@@ -209,7 +209,8 @@ void xf_kv_mark_sinks_recent(size_t n, size_t sinks, size_t recent, unsigned cha
  * [cap] floats; NULL entries skipped). */
 void xf_kv_keep_with(xf_kv_layer *L, const unsigned char *keep, float *const *extra, size_t n_extra);
 /* Per-slot scores of every layer and the scratch of a selection, shared by the scoring policies
- * (h2o, snapkv and their per-head variants). score[l] follows layer l's slots (compact it with xf_kv_keep_with). */
+ * (h2o, snapkv and their per-head variants). score[l] follows layer l's slots (compact it with
+ * xf_kv_keep_with). */
 typedef struct xf_kv_scores {
     float **score;   /* [n_layers][cap[l]] */
     size_t *cap, n_layers;

@@ -36,7 +36,8 @@ static void h2o_free(void *state) {
 
 static xf_status init(xf_kv_cache *c, void **state, int per_head) {
     const char *name = per_head ? "h2o-head" : "h2o";
-    if (c->budget < 2) return xf_error(XF_ERR_INVALID_ARG, "KV policy \"%s\": budget %zu must be at least 2", name, c->budget);
+    if (c->budget < 2)
+        return xf_error(XF_ERR_INVALID_ARG, "KV policy \"%s\": budget %zu must be at least 2", name, c->budget);
     xf_status st = per_head ? xf_kv_per_head_check(c, name, "h2o") : XF_OK;
     if (st) return st;
     h2o_state *s = xf_calloc(1, sizeof *s);
