@@ -229,9 +229,11 @@ void xf_kv_scores_keep_top(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t tar
  * head g at score[l][i * n_kv_heads + g]. Room for the layer's L->n slots of every head (and the
  * scratch of a selection per head), the slots from `fresh` on set to fill in every head. */
 xf_status xf_kv_scores_room_heads(xf_kv_scores *s, const xf_kv_layer *L, size_t l, size_t fresh, float fill);
-/* Each head g keeps the slots marked in s->fixed (the same for every head) and the k others of
- * highest score in its own column; the layer (xf_kv_keep_heads) and the scores follow. */
-void xf_kv_scores_keep_top_heads(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t k);
+/* Each head keeps `target` of layer l's slots as xf_kv_scores_keep_top does (the first `sinks`
+ * and the last `fixed_last` in every head), the others by highest score in its own column; the
+ * layer (xf_kv_keep_heads) and the scores follow. */
+void xf_kv_scores_keep_top_heads(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t sinks,
+                                 size_t fixed_last);
 
 /* SnapKV (kv_policy_snapkv.c, kv_policy_snapkv_head.c): the observation window (the prompt's last
  * queries), the pooling kernel, and the slots a decode step never evicts (StreamingLLM's attention

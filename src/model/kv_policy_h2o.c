@@ -14,7 +14,6 @@
  *               not whole blocks (xf_kv_per_head_check).
  * Scores: per layer, slot i of score column g at score[l][i * C + g], C = 1 (h2o) or n_kv_heads. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -90,13 +89,8 @@ static xf_status evict(h2o_state *s, xf_kv_cache *c, size_t target) {
         if (L->n <= target) continue;
         xf_status st = room(s, L, l);
         if (st) return st;
-        if (s->per_head) { /* the recent half, then each head's heavy hitters */
-            memset(s->sc.fixed, 0, L->n);
-            xf_kv_mark_sinks_recent(L->n, 0, target / 2, s->sc.fixed);
-            xf_kv_scores_keep_top_heads(&s->sc, L, l, target - target / 2);
-        } else {
-            xf_kv_scores_keep_top(&s->sc, L, l, target, 0, target / 2);
-        }
+        /* the recent half, then the heavy hitters (each head's: h2o-head) */
+        (s->per_head ? xf_kv_scores_keep_top_heads : xf_kv_scores_keep_top)(&s->sc, L, l, target, 0, target / 2);
         s->n_seen[l] = L->n;
     }
     return XF_OK;

@@ -46,9 +46,7 @@ static xf_status skh_prefill(void *state, xf_kv_cache *c, size_t n_new) {
             xf_snapkv_pool(s->raw, pre, XF_SNAPKV_KERNEL, col);
             for (size_t j = 0; j < pre; j++) s->score[l][j * H + g] = col[j];
         }
-        memset(s->fixed, 0, L->n);
-        xf_kv_mark_sinks_recent(L->n, 0, win, s->fixed);
-        xf_kv_scores_keep_top_heads(s, L, l, c->budget - win);
+        xf_kv_scores_keep_top_heads(s, L, l, c->budget, 0, win);
     }
     return XF_OK;
 }
@@ -60,9 +58,7 @@ static xf_status skh_step(void *state, xf_kv_cache *c) {
         xf_status st = xf_kv_scores_room_heads(s, L, l, L->n - 1, INFINITY);
         if (st) return st;
         if (L->n <= c->budget) continue;
-        memset(s->fixed, 0, L->n);
-        xf_kv_mark_sinks_recent(L->n, XF_SNAPKV_SINKS, 0, s->fixed);
-        xf_kv_scores_keep_top_heads(s, L, l, c->budget - XF_SNAPKV_SINKS);
+        xf_kv_scores_keep_top_heads(s, L, l, c->budget, XF_SNAPKV_SINKS, 0);
     }
     return XF_OK;
 }

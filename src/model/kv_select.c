@@ -135,8 +135,11 @@ xf_status xf_kv_scores_room_heads(xf_kv_scores *s, const xf_kv_layer *L, size_t 
     return st;
 }
 
-void xf_kv_scores_keep_top_heads(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t k) {
-    const size_t H = L->n_kv_heads, n = L->n;
+void xf_kv_scores_keep_top_heads(xf_kv_scores *s, xf_kv_layer *L, size_t l, size_t target, size_t sinks,
+                                 size_t fixed_last) {
+    const size_t H = L->n_kv_heads, n = L->n, fixed = sinks + fixed_last, k = target > fixed ? target - fixed : 0;
+    memset(s->fixed, 0, n);
+    xf_kv_mark_sinks_recent(n, sinks, fixed_last, s->fixed);
     float *col = s->raw + n, *sc = s->score[l];
     for (size_t g = 0; g < H; g++) {
         for (size_t i = 0; i < n; i++) col[i] = sc[i * H + g];
