@@ -394,6 +394,61 @@ static void test_eval_batch(const char *name) {
     xf_model_free(m);
 }
 
+/* The server's path with every KV setting (continuous batching: xf_session_eval_batch, then
+ * xf_session_step_batch) = each session alone (xf_session_eval), bitwise: the policies' scores,
+ * selections and evictions, the quantized caches and Quest are per session inside a batched
+ * forward. Prompts longer than the budget, and steps past it. Float weights (bitwise products). */
+static void test_batch_kv_settings(void) {
+    xf_model *m = tiny("llama", 2);
+    if (!m) return;
+    enum { N = 4, STEPS = 40 }; /* session 1 (5 tokens) passes every budget too */
+    static const size_t lens[N] = {40, 5, 50, 33}; /* snapkv's budget is above its window of 32 */
+    static const struct {
+        const char *policy;
+        size_t budget;
+        xf_kv_type type;
+        size_t quest;
+    } set[] = {{NULL, 0, XF_KV_F16, 0},         {NULL, 0, XF_KV_Q8, 0},        {NULL, 0, XF_KV_Q4, 0},
+               {"streaming", 24, XF_KV_F32, 0}, {"h2o", 24, XF_KV_F32, 0},     {"h2o-head", 24, XF_KV_F32, 0},
+               {"snapkv", 36, XF_KV_F32, 0},    {"snapkv-head", 36, XF_KV_F16, 0}, {"h2o", 36, XF_KV_Q8, 0},
+               {NULL, 0, XF_KV_F32, 16}};
+    const size_t V = xf_model_vocab_size(m);
+    int32_t ids[200];
+    size_t at = 0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < lens[i]; k++, at++) ids[at] = (int32_t)((k * 13 + i * 7 + 1) % V);
+    float *la = malloc(N * V * 4), *lb = malloc(N * V * 4);
+    for (size_t c = 0; c < sizeof set / sizeof set[0]; c++) {
+        xf_session_params sp = xf_session_default_params();
+        sp.kv_policy = set[c].policy, sp.kv_budget = set[c].budget, sp.kv_type = set[c].type;
+        sp.quest_budget = set[c].quest, sp.quest_page = set[c].quest ? 4 : 0;
+        const char *what = set[c].policy ? set[c].policy : set[c].quest ? "quest" : "keep-all";
+        xf_session *a[N] = {0}, *b[N] = {0};
+        int ok = 1;
+        for (size_t i = 0; i < N && ok; i++)
+            ok = xf_session_create_ex(m, &sp, &a[i]) == XF_OK && xf_session_create_ex(m, &sp, &b[i]) == XF_OK;
+        CHECK_MSG(ok && xf_session_eval_batch(a, N, ids, lens, la) == XF_OK, "%s: %s", what, xf_errmsg());
+        at = 0;
+        for (size_t i = 0; i < N && ok; at += lens[i], i++) CHECK(xf_session_eval(b[i], ids + at, lens[i], lb + i * V) == XF_OK);
+        int same = ok && !memcmp(la, lb, N * V * 4);
+        for (size_t s = 0; ok && same && s < STEPS; s++) {
+            int32_t next[N];
+            for (size_t i = 0; i < N; i++) next[i] = (int32_t)((s * 31 + i * 7 + 2) % V);
+            CHECK(xf_session_step_batch(a, N, next, la) == XF_OK);
+            for (size_t i = 0; i < N; i++) CHECK(xf_session_eval(b[i], &next[i], 1, lb + i * V) == XF_OK);
+            same = !memcmp(la, lb, N * V * 4);
+        }
+        CHECK_MSG(same, "%s (type %d, budget %zu): batched prompts and steps differ from lone ones", what,
+                  (int)set[c].type, set[c].budget);
+        if (set[c].budget)
+            for (size_t i = 0; ok && i < N; i++)
+                CHECK_MSG(xf_session_kv_bytes(a[i]) == xf_session_kv_bytes(b[i]), "%s: cache sizes differ", what);
+        for (size_t i = 0; i < N; i++) xf_session_free(a[i]), xf_session_free(b[i]);
+    }
+    free(la), free(lb);
+    xf_model_free(m);
+}
+
 int main(void) {
     test_evicted_kernel();
     test_keep_heads();
@@ -408,5 +463,6 @@ int main(void) {
     test_eval_batch("llama");
     test_eval_batch("gpt2");
     test_eval_batch("llama_q.gguf");
+    test_batch_kv_settings();
     return xf_t_report();
 }
