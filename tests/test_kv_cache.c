@@ -394,10 +394,11 @@ static void test_eval_batch(const char *name) {
     xf_model_free(m);
 }
 
-/* The server's path with every KV setting (continuous batching: xf_session_eval_batch, then
- * xf_session_step_batch) = each session alone (xf_session_eval), bitwise: the policies' scores,
- * selections and evictions, the quantized caches and Quest are per session inside a batched
- * forward. Prompts longer than the budget, and steps past it. Float weights (bitwise products). */
+/* The server's path with every KV setting (continuous batching: prompts through
+ * xf_session_eval_batch and xf_session_eval_rest_batch, then xf_session_step_batch) = each
+ * session alone (xf_session_eval), bitwise: the policies' scores, selections and evictions, the
+ * quantized caches and Quest are per session inside a batched forward. Prompts longer than the
+ * budget, and steps past it. Float weights (bitwise products). */
 static void test_batch_kv_settings(void) {
     xf_model *m = tiny("llama", 2);
     if (!m) return;
@@ -417,35 +418,37 @@ static void test_batch_kv_settings(void) {
     size_t at = 0;
     for (size_t i = 0; i < N; i++)
         for (size_t k = 0; k < lens[i]; k++, at++) ids[at] = (int32_t)((k * 13 + i * 7 + 1) % V);
-    float *la = malloc(N * V * 4), *lb = malloc(N * V * 4);
+    float *la = malloc(N * V * 4), *lb = malloc(N * V * 4), *lr = malloc(N * V * 4);
     for (size_t c = 0; c < sizeof set / sizeof set[0]; c++) {
         xf_session_params sp = xf_session_default_params();
         sp.kv_policy = set[c].policy, sp.kv_budget = set[c].budget, sp.kv_type = set[c].type;
         sp.quest_budget = set[c].quest, sp.quest_page = set[c].quest ? 4 : 0;
         const char *what = set[c].policy ? set[c].policy : set[c].quest ? "quest" : "keep-all";
-        xf_session *a[N] = {0}, *b[N] = {0};
+        xf_session *a[N] = {0}, *b[N] = {0}, *r[N] = {0};
         int ok = 1;
         for (size_t i = 0; i < N && ok; i++)
-            ok = xf_session_create_ex(m, &sp, &a[i]) == XF_OK && xf_session_create_ex(m, &sp, &b[i]) == XF_OK;
-        CHECK_MSG(ok && xf_session_eval_batch(a, N, ids, lens, la) == XF_OK, "%s: %s", what, xf_errmsg());
+            ok = xf_session_create_ex(m, &sp, &a[i]) == XF_OK && xf_session_create_ex(m, &sp, &b[i]) == XF_OK &&
+                 xf_session_create_ex(m, &sp, &r[i]) == XF_OK;
+        CHECK_MSG(ok && xf_session_eval_batch(a, N, ids, lens, la) == XF_OK &&
+                      xf_session_eval_rest_batch(r, N, ids, lens, lr) == XF_OK,
+                  "%s: %s", what, xf_errmsg());
         at = 0;
         for (size_t i = 0; i < N && ok; at += lens[i], i++) CHECK(xf_session_eval(b[i], ids + at, lens[i], lb + i * V) == XF_OK);
-        int same = ok && !memcmp(la, lb, N * V * 4);
+        int same = ok && !memcmp(la, lb, N * V * 4) && !memcmp(lr, lb, N * V * 4);
         for (size_t s = 0; ok && same && s < STEPS; s++) {
             int32_t next[N];
             for (size_t i = 0; i < N; i++) next[i] = (int32_t)((s * 31 + i * 7 + 2) % V);
-            CHECK(xf_session_step_batch(a, N, next, la) == XF_OK);
+            CHECK(xf_session_step_batch(a, N, next, la) == XF_OK && xf_session_step_batch(r, N, next, lr) == XF_OK);
             for (size_t i = 0; i < N; i++) CHECK(xf_session_eval(b[i], &next[i], 1, lb + i * V) == XF_OK);
-            same = !memcmp(la, lb, N * V * 4);
+            same = !memcmp(la, lb, N * V * 4) && !memcmp(lr, lb, N * V * 4);
         }
         CHECK_MSG(same, "%s (type %d, budget %zu): batched prompts and steps differ from lone ones", what,
                   (int)set[c].type, set[c].budget);
-        if (set[c].budget)
-            for (size_t i = 0; ok && i < N; i++)
-                CHECK_MSG(xf_session_kv_bytes(a[i]) == xf_session_kv_bytes(b[i]), "%s: cache sizes differ", what);
-        for (size_t i = 0; i < N; i++) xf_session_free(a[i]), xf_session_free(b[i]);
+        for (size_t i = 0; ok && i < N; i++)
+            CHECK_MSG(xf_session_kv_bytes(a[i]) == xf_session_kv_bytes(b[i]), "%s: cache sizes differ", what);
+        for (size_t i = 0; i < N; i++) xf_session_free(a[i]), xf_session_free(b[i]), xf_session_free(r[i]);
     }
-    free(la), free(lb);
+    free(la), free(lb), free(lr);
     xf_model_free(m);
 }
 

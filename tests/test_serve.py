@@ -19,6 +19,9 @@ and an API key, then checks with curl and with the `openai` Python package:
   - malformed requests: 4xx with an OpenAI-shaped error message (bad JSON, wrong types,
     unknown model, too large body, wrong method, unknown path, missing key);
   - a client that disconnects mid-stream is cancelled and the server goes on;
+  - the KV-cache options (--kv-type q8 with --kv-policy h2o and a budget the answers outgrow,
+    concurrent requests; --kv-type q8 alone, the prefix cache on): answers equal to `xfmr
+    generate` with the same options, the settings in /v1/models, the cache in /metrics;
   - SIGTERM: the server stops cleanly (exit 0; under ASan, no leak).
 
 usage: tests/test_serve.py path/to/xfmr     (exits 77 when a model, curl or openai is missing)
@@ -161,8 +164,9 @@ def cli_embed(texts):
     return [json.loads(line)["embedding"] for line in r.stdout.splitlines()]
 
 
-def cli_generate(prompt, chat, n=MAX_TOKENS):
+def cli_generate(prompt, chat, n=MAX_TOKENS, extra=()):
     args = [X, "generate", "-m", DEC, "--threads", "2", "--temperature", "0", "--max-tokens", str(n), "-p", prompt]
+    args += list(extra)
     if chat:
         args.append("--chat")
     r = subprocess.run(args, capture_output=True, text=True, check=True)
@@ -482,6 +486,64 @@ def start_quiet(*args):
     m = re.search(r"127\.0\.0\.1:(\d+)/", line)
     return p, "http://127.0.0.1:%s" % (m.group(1) if m else "0")
 
+
+# ------------------------------------------------------------------ KV-cache options
+# Every session gets --kv-type / --kv-policy / --kv-budget: greedy answers equal `xfmr generate`
+# with the same options, also for concurrent requests (batched prefill and decode), with answers
+# longer than the budget; an evicting policy turns the prefix cache off, a q8 cache alone keeps it.
+def stop_quiet(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        return p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return -9
+
+
+KV = ["--kv-type", "q8", "--kv-policy", "h2o", "--kv-budget", "40"]
+KV_N = 40  # prompt (14-30 tokens) + answer past the 40-token budget
+kv_prompts = ["The history of the city of Paris begins with a small settlement on an island in the river Seine",
+              "Once upon a time", "The three laws of thermodynamics are"]
+kv_wants = [cli_generate(x, False, KV_N, KV) for x in kv_prompts]
+dense_wants = [cli_generate(x, False, KV_N) for x in kv_prompts]
+check("--kv-budget 40 changes an answer (the test can tell)", kv_wants != dense_wants)
+srv, BASE = start_quiet("-m", DEC, "--max-sessions", "4", *KV)
+try:
+    code, body = http("GET", "/v1/models", key=None)
+    kvc = json.loads(body)["data"][0].get("kv_cache", {}) if code == 200 else {}
+    check("/v1/models shows the KV settings",
+          kvc == {"type": "q8", "policy": "h2o", "budget": 40, "quest": 0, "prefix_cache": False}, body[:400])
+
+    def complete(x):
+        return http("POST", "/v1/completions", {"prompt": x, "max_tokens": KV_N, "temperature": 0}, key=None)
+
+    with cf.ThreadPoolExecutor(len(kv_prompts)) as ex:
+        got = list(ex.map(complete, kv_prompts))
+    for x, (code, body), w in zip(kv_prompts, got, kv_wants):
+        text = json.loads(body)["choices"][0]["text"] if code == 200 else body
+        check("serve %s = xfmr generate with them: %r" % (" ".join(KV), x[:20]), text == w, "%r vs %r" % (text, w))
+    code, body = http("GET", "/metrics", key=None)
+    m = re.search(rb'xfmr_kv_cache_bytes\{model="SmolLM2-135M-Instruct"\} (\d+)', body)
+    check("/metrics xfmr_kv_cache_bytes", m and int(m.group(1)) > 0, body[-400:])
+finally:
+    rc = stop_quiet(srv)
+check("serve with KV options: SIGTERM exit 0", rc == 0, srv.stderr.read()[-2000:])
+srv, BASE = start_quiet("-m", DEC, "--kv-type", "q8")
+try:
+    sys_prompt = ("You are a helpful assistant who answers questions about geography, history and science in "
+                  "one short sentence, without lists.")
+    chats = ["What is the capital of Italy?", "What is the capital of Spain?"]
+    q8_wants = [cli_generate(x, True, MAX_TOKENS, ["--kv-type", "q8", "--system", sys_prompt]) for x in chats]
+    for x, w in zip(chats, q8_wants):  # one after the other: the second starts from the first's system prompt
+        code, body = http("POST", "/v1/chat/completions", {"messages": [{"role": "system", "content": sys_prompt},
+                          {"role": "user", "content": x}], "max_tokens": MAX_TOKENS, "temperature": 0}, key=None)
+        text = json.loads(body)["choices"][0]["message"]["content"] if code == 200 else body
+        check("serve --kv-type q8 chat = xfmr generate --kv-type q8: %r" % x, text == w, "%r vs %r" % (text, w))
+    code, body = http("GET", "/metrics", key=None)
+    m = re.search(rb'xfmr_prompt_tokens_shared_total\{model="SmolLM2-135M-Instruct"\} (\d+)', body)
+    check("--kv-type q8 keeps the prefix cache", m and int(m.group(1)) >= 20, body[-600:])
+finally:
+    stop_quiet(srv)
 
 srv, BASE = start_quiet("-m", DEC, "--timeout", "2", "--grace", "1")
 # long enough to outlast --timeout 2 and the 1 s before SIGTERM on a fast machine (SmolLM2 Q4_1 on a

@@ -60,7 +60,10 @@ void cmd_serve_help(FILE *f) {
           "                        GGUF block-quantized weights, whose kernels are fastest and\n"
           "                        bitwise a lone session's up to 8 rows; else --max-sessions)\n"
           "      --no-prefix-cache  evaluate every prompt whole (default: a prompt starts from\n"
-          "                        the longest prefix it shares with a prompt a session holds)\n"
+          "                        the longest prefix it shares with a prompt a session holds;\n"
+          "                        only with caches that keep every token: f32, f16, q8)\n"
+          "KV cache of every generation session (docs/LONG_CONTEXT.md; default f32, keep all):\n"
+          CLI_HELP_KV
           "  -h, --help            show this help\n"
           "\n"
           "Examples:\n"
@@ -68,6 +71,8 @@ void cmd_serve_help(FILE *f) {
           "  curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' \\\n"
           "       -d '{\"model\": \"all-MiniLM-L6-v2\", \"input\": \"A man is eating food.\"}'\n"
           "  xfmr serve -m all-MiniLM-L6-v2 --index docs.db\n"
+          "  xfmr serve -m " CLI_DEFAULT_DECODER " --max-sessions 16 --kv-type q8 --kv-policy h2o \\\n"
+          "       --kv-budget 1024 --ctx 8192   (each session's cache at most 1,024 q8 tokens)\n"
           "  curl -s localhost:8080/v1/search -d '{\"query\": \"how do I join two paths\", \"top_k\": 3}'\n"
           "  curl -sN localhost:8080/v1/chat/completions -d '{\"messages\": [{\"role\": \"user\",\n"
           "       \"content\": \"What is the capital of France?\"}], \"stream\": true}'\n"
@@ -96,7 +101,7 @@ enum {
 };
 
 static const cli_opt OPTS[] = {
-    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ADAPTIVE, {OPT_HOST, 0, "host", 1}, {OPT_PORT, 0, "port", 1},
+    CLI_OPTS_MODEL, CLI_OPTS_THREADS, CLI_OPTS_WEIGHTS, CLI_OPTS_ADAPTIVE, CLI_OPTS_KV, {OPT_HOST, 0, "host", 1}, {OPT_PORT, 0, "port", 1},
     {OPT_API_KEY, 0, "api-key", 1}, {OPT_CTX, 0, "ctx", 1}, {OPT_MAX_BODY, 0, "max-body", 1},
     {OPT_MAX_INPUTS, 0, "max-inputs", 1}, {OPT_MAX_TOKENS, 0, "max-tokens", 1},
     {OPT_MAX_SESSIONS, 0, "max-sessions", 1}, {OPT_MAX_QUEUE, 0, "max-queue", 1},
@@ -153,6 +158,21 @@ static int model_load(srv_server *s, srv_model *sm, const cli_model_opts *mo_bas
         if (n > in.max_position && in.max_position)
             return cli_usage_error("serve", "--ctx %ld is larger than %s's %zu positions", ctx, sm->id, in.max_position);
         sm->n_ctx = n;
+        /* The KV settings are checked here, once (a bad policy name, budget or cache type stops the
+         * start), with a session made as the worker will make them; whether its sessions may share
+         * prompt prefixes is the library's answer for that session (a copy onto itself). */
+        xf_session_params sp = s->kv;
+        sp.n_ctx = n;
+        xf_session *probe = NULL;
+        if (xf_session_create_ex(sm->m, &sp, &probe) != XF_OK)
+            return cli_error("serve: %s: the KV-cache options: %s", sm->id, xf_errmsg());
+        sm->share_prefix = xf_session_copy_prefix(probe, probe, 0) == XF_OK;
+        if (!sm->share_prefix && !s->lim.no_prefix_cache) {
+            static const char why[] = "cannot share its tokens: ";
+            const char *msg = xf_errmsg(), *at = strstr(msg, why);
+            cli_note("serve: %s: no prefix cache: %s", sm->id, at ? at + sizeof why - 1 : msg);
+        }
+        xf_session_free(probe);
         xf_status st = xf_chat_template_from_model(sm->m, &sm->tmpl);
         if (st != XF_OK && st != XF_ERR_NOT_FOUND)
             cli_note("serve: %s: chat template not usable, /v1/chat/completions refused: %s", sm->id, xf_errmsg());
@@ -228,6 +248,9 @@ int cmd_serve(int argc, char **argv) {
     const char *host = "127.0.0.1";
     long port = 8080, ctx = 0;
     size_t decode_batch = 0;
+    const char *kv_policy = NULL;
+    long kv_budget = 0, quest = 0, quest_page = 0;
+    int kv_type = XF_KV_F32;
     srv.api_key = getenv("XFMR_API_KEY");
     if (srv.api_key && !srv.api_key[0]) srv.api_key = NULL;
     char **names = calloc((size_t)argc + 1, sizeof *names), **dbs = calloc((size_t)argc + 1, sizeof *dbs);
@@ -303,11 +326,13 @@ int cmd_serve(int argc, char **argv) {
             dbs[n_dbs++] = (char *)arg;
             break;
         default: {
-            int r = cli_model_option(&p, id, arg, &mo);
+            int r = cli_kv_option(&p, id, arg, &kv_policy, &kv_budget, &kv_type, &quest, &quest_page);
+            if (r == 0) r = cli_model_option(&p, id, arg, &mo);
             if (r <= 0) bad = 1;
         }
         }
     }
+    if (!bad) bad = cli_kv_check("serve", kv_policy, kv_budget, quest, quest_page) != 0;
     if (!bad && n_names == 0) {
         bad = 1;
         cli_usage_error("serve", "give at least one model with -m (e.g. -m " CLI_DEFAULT_ENCODER " -m "
@@ -319,6 +344,12 @@ int cmd_serve(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     lim->default_tokens = lim->max_tokens;
+    srv.kv = xf_session_default_params();
+    srv.kv.kv_policy = kv_policy;
+    srv.kv.kv_budget = (size_t)kv_budget;
+    srv.kv.kv_type = (xf_kv_type)kv_type;
+    srv.kv.quest_budget = (size_t)quest;
+    srv.kv.quest_page = (size_t)quest_page;
     /* SIGTERM / SIGINT are taken by sigwait in the HTTP layer: block them before any thread
      * starts (every thread inherits the mask); a peer that hangs up must not kill us. */
     sigset_t set;

@@ -102,6 +102,9 @@ typedef struct srv_model {
      * which costs more than two 4-row steps on such models; float weights batch without limit.
      * --decode-batch overrides. */
     size_t decode_batch;
+    /* The sessions keep every token in order (an f32, f16 or q8 cache, no evicting --kv-policy, no
+     * --quest): a new prompt may start from a prefix another one holds (serve_gen.c). */
+    int share_prefix;
     /* worker */
     pthread_t thread;
     int started;
@@ -116,6 +119,7 @@ typedef struct srv_model {
     /* statistics (atomics: read by /metrics) */
     atomic_ulong n_batches, n_batched_items, n_tokens_in, n_tokens_out;
     atomic_ulong n_tokens_cached; /* prompt tokens copied from a shared prefix (serve_gen.c) */
+    atomic_ulong kv_bytes;        /* KV cache its sessions hold now (after the last step) */
 } srv_model;
 
 /* A search store made by `xfmr index` (--index), searched by POST /v1/search
@@ -135,6 +139,9 @@ struct srv_server {
     srv_store *stores;
     size_t n_stores;
     srv_limits lim;
+    /* The KV cache of every generation session (--kv-type, --kv-policy, --kv-budget, --quest,
+     * --quest-page; docs/LONG_CONTEXT.md); n_ctx is each model's. */
+    xf_session_params kv;
     const char *api_key;
     atomic_int shutting_down;
     atomic_long inflight;

@@ -224,8 +224,15 @@ static void models_list(srv_server *s, srv_reply *r) {
         srv_json_cstr(b, m->id);
         srv_buf_printf(b, ",\"object\":\"model\",\"created\":%ld,\"owned_by\":\"xfmr\",\"kind\":\"%s\"",
                        (long)s->t_start, m->decoder ? "generation" : m->n_labels ? "classifier" : "embedding");
-        if (m->decoder)
-            srv_buf_printf(b, ",\"context_length\":%zu", m->n_ctx);
+        if (m->decoder) {
+            const xf_session_params *kv = &s->kv;
+            static const char *const types[] = {"f32", "f16", "q8", "q4"}; /* xf_kv_type order */
+            srv_buf_printf(b, ",\"context_length\":%zu,\"kv_cache\":{\"type\":\"%s\",\"policy\":\"%s\","
+                              "\"budget\":%zu,\"quest\":%zu,\"prefix_cache\":%s}",
+                           m->n_ctx, types[kv->kv_type], kv->kv_policy ? kv->kv_policy : "keep-all",
+                           kv->kv_budget, kv->quest_budget,
+                           m->share_prefix && !s->lim.no_prefix_cache ? "true" : "false");
+        }
         else if (m->n_labels)
             srv_buf_printf(b, ",\"labels\":%zu,\"max_input_tokens\":%zu", m->n_labels, m->max_len);
         else
@@ -302,6 +309,12 @@ static void metrics(srv_server *s, srv_reply *r) {
             srv_buf_printf(b, "%s{model=\"%s\"} %lu\n", names[q][0], m->id, (unsigned long)atomic_load(c));
         }
     }
+    srv_buf_printf(b, "# HELP xfmr_kv_cache_bytes KV cache the generation sessions hold (--kv-type, --kv-policy).\n"
+                      "# TYPE xfmr_kv_cache_bytes gauge\n");
+    for (size_t k = 0; k < s->n_models; k++)
+        if (s->models[k].decoder)
+            srv_buf_printf(b, "xfmr_kv_cache_bytes{model=\"%s\"} %lu\n", s->models[k].id,
+                           (unsigned long)atomic_load(&s->models[k].kv_bytes));
     srv_buf_printf(b, "# HELP xfmr_queue_depth Requests waiting for the model.\n# TYPE xfmr_queue_depth gauge\n");
     for (size_t k = 0; k < s->n_models; k++) {
         srv_model *m = &s->models[k];

@@ -85,7 +85,7 @@ static void prefill_prepare(srv_model *m, slot *sl) {
     sl->pending.n = sl->emit.n = 0;
     sl->n_hist = 0;
     if (!sl->s) {
-        xf_session_params sp = xf_session_default_params();
+        xf_session_params sp = m->srv->kv; /* --kv-type, --kv-policy, ... (checked at start) */
         sp.n_ctx = m->n_ctx;
         if (xf_session_create_ex(m->m, &sp, &sl->s) != XF_OK) {
             fail(sl, 500, xf_errmsg());
@@ -145,6 +145,7 @@ static void prefill(srv_model *m, slot *slots, size_t n_slots, const size_t *k, 
         prefill_prepare(m, sl);
         if (!sl->done) wait[n_wait++] = k[a], pending[k[a]] = 1;
     }
+    const int share = m->share_prefix && !m->srv->lim.no_prefix_cache;
     while (n_wait) {
         size_t next = 0;
         n_sel = total = 0;
@@ -152,13 +153,13 @@ static void prefill(srv_model *m, slot *slots, size_t n_slots, const size_t *k, 
             slot *sl = &slots[wait[a]];
             srv_gen_job *j = sl->job;
             size_t best = 0, bd = 0, late = 0;
-            for (size_t d = 0; d < n_slots && !m->srv->lim.no_prefix_cache; d++) { /* settled, and its own */
+            for (size_t d = 0; d < n_slots && share; d++) { /* settled, and its own */
                 const slot *o = &slots[d];
                 if (!o->s || !o->n_prompt || (pending[d] && d != wait[a])) continue;
                 const size_t c = common(o->hist, o->n_prompt, j->ids, j->n_ids);
                 if (c > best) best = c, bd = d;
             }
-            for (size_t b = 0; b < n_sel && !late && !m->srv->lim.no_prefix_cache; b++)
+            for (size_t b = 0; b < n_sel && !late && share; b++)
                 late = common(slots[sel[b]].job->ids, slots[sel[b]].job->n_ids, j->ids, j->n_ids) >= best + SHARE_MIN;
             if (late) {
                 wait[next++] = wait[a];
@@ -374,6 +375,9 @@ void *srv_gen_worker(void *arg) {
         }
         for (size_t k = 0; k < n_slots; k++)
             if (slots[k].job && slots[k].done) flush_text(&slots[k]);
+        size_t kv = 0; /* the caches held now, idle sessions' included (they keep their memory) */
+        for (size_t k = 0; k < n_slots; k++) kv += xf_session_kv_bytes(slots[k].s);
+        atomic_store(&m->kv_bytes, kv);
         /* Hand the text over; finished jobs leave their slot. */
         srv_gen_job *released[64];
         size_t n_rel = 0;
