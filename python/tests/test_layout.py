@@ -10,6 +10,7 @@ from xfmr import _lib
 STRUCTS = {
     "xf_model_params": _lib.ModelParams,
     "xf_sampler_params": _lib.SamplerParams,
+    "xf_session_params": _lib.SessionParams,
     "xf_model_info": _lib.ModelInfo,
     "xf_encoding": _lib.Encoding,
     "xf_embed_stats": _lib.EmbedStats,
@@ -29,6 +30,8 @@ def test_layout_matches_c(tmp_path):
               'p.struct_size, (int)p.weights, p.n_threads); }',
               '{ xf_sampler_params p = xf_sampler_default_params(); printf("sampler_default %zu %g %d %g %g %g\\n", '
               'p.struct_size, p.temperature, p.top_k, p.top_p, p.min_p, p.repetition_penalty); }',
+              '{ xf_session_params p = xf_session_default_params(); printf("session_default %zu %d %d %zu\\n", '
+              'p.struct_size, (int)p.kv_type, p.kv_policy != NULL, p.kv_budget); }',
               "return 0; }"]
     src = tmp_path / "layout.c"
     src.write_text("\n".join(lines) + "\n")
@@ -43,4 +46,6 @@ def test_layout_matches_c(tmp_path):
     want.append(f"model_default {mp.struct_size} {mp.weights} {mp.n_threads}")
     want.append(f"sampler_default {sp.struct_size} {sp.temperature:g} {sp.top_k} {sp.top_p:g} {sp.min_p:g} "
                 f"{sp.repetition_penalty:g}")
+    ss = _lib._session_default_params()
+    want.append(f"session_default {ss.struct_size} {ss.kv_type} {int(bool(ss.kv_policy))} {ss.kv_budget}")
     assert got == want

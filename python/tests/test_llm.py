@@ -121,3 +121,31 @@ def test_interleaved_streams(llm):
     got_a += list(a)
     got_b += list(b)
     assert "".join(got_a) == a_ref and "".join(got_b) == b_ref
+
+
+def test_kv_options_match_cli(cli, decoder_path):
+    """kv_type / kv_policy / kv_budget: the tokens of `xfmr generate` with the same options, for an
+    answer that outgrows the budget (so that the options change it: checked against the default)."""
+    p = "The history of the city of Paris begins with a small settlement on an island in the river Seine"
+    n = 40
+    opts = ["-p", p, "--temperature", "0", "--max-tokens", str(n)]
+    ref = cli_generate(cli, decoder_path, *opts, "--kv-type", "q8", "--kv-policy", "h2o", "--kv-budget", "40")
+    assert ref != cli_generate(cli, decoder_path, *opts)
+    with xfmr.LLM(decoder_path, threads=THREADS, kv_type="q8", kv_policy="h2o", kv_budget=40) as m:
+        assert m.generate(p, max_tokens=n, temperature=0) == ref
+        assert "".join(m.generate(p, max_tokens=n, temperature=0, stream=True)) == ref
+
+
+def test_kv_option_errors(decoder_path):
+    with pytest.raises(ValueError, match="kv_type 'q5'"):
+        xfmr.LLM(decoder_path, kv_type="q5")
+    with pytest.raises(ValueError, match="without an evicting kv_policy"):
+        xfmr.LLM(decoder_path, kv_budget=64)
+    with pytest.raises(ValueError, match="quest_page"):
+        xfmr.LLM(decoder_path, quest_page=8)
+    with pytest.raises(xfmr.XfmrError, match='"bogus" is not one of'):
+        xfmr.LLM(decoder_path, kv_policy="bogus", kv_budget=64)
+    with pytest.raises(xfmr.XfmrError, match="needs kv_budget"):
+        xfmr.LLM(decoder_path, kv_policy="h2o")
+    with pytest.raises(xfmr.XfmrError, match="observation window"):
+        xfmr.LLM(decoder_path, kv_policy="snapkv", kv_budget=16)

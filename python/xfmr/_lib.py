@@ -101,6 +101,12 @@ class SamplerParams(ctypes.Structure):  # xf_sampler_params
                 ("seed", ctypes.c_uint64)]
 
 
+class SessionParams(ctypes.Structure):  # xf_session_params (xf_kv_type is an int)
+    _fields_ = [("struct_size", c_size_t), ("n_ctx", c_size_t), ("n_ctx_reserve", c_size_t),
+                ("kv_type", ctypes.c_int), ("kv_policy", ctypes.c_char_p), ("kv_budget", c_size_t),
+                ("quest_budget", c_size_t), ("quest_page", c_size_t)]
+
+
 class ModelInfo(ctypes.Structure):  # xf_model_info
     _fields_ = [("struct_size", c_size_t), ("path", ctypes.c_char_p), ("architecture", ctypes.c_char_p),
                 ("pooling", ctypes.c_char_p), ("normalize", ctypes.c_int), ("n_layers", c_size_t),
@@ -126,6 +132,14 @@ def _model_default_params():
 def _sampler_default_params():
     """xf_sampler_default_params() of include/xfmr.h (static inline there)."""
     return SamplerParams(ctypes.sizeof(SamplerParams), 1.0, 0, 1.0, 0.0, 1.0, 0.0, 0.0, 0)
+
+
+def _session_default_params():
+    """xf_session_default_params() of include/xfmr.h (static inline there): kv_policy NULL, f32."""
+    p = SessionParams()
+    p.struct_size = ctypes.sizeof(SessionParams)
+    p.kv_type = 0  # XF_KV_F32
+    return p
 
 
 def _model_info_init():
@@ -196,6 +210,7 @@ def _declare(lib):
                             ctypes.POINTER(EmbedStats)]),
         # sessions and sampling
         "xf_session_create": (st, [vp, c_size_t, vpp]),
+        "xf_session_create_ex": (st, [vp, ctypes.POINTER(SessionParams), vpp]),
         "xf_session_free": (None, [vp]),
         "xf_session_n_ctx": (c_size_t, [vp]),
         "xf_session_eval": (st, [vp, c_int32_p, c_size_t, c_float_p]),

@@ -35,9 +35,23 @@ class LLM(_Model):
     mistral, zephyr) instead of the model's own template.
     weights: "stored" (default), "int8", "bf16" or "f32" (GGUF blocks dequantized) — the CLI's
     --weights.
+    kv_type, kv_policy, kv_budget, quest, quest_page: the KV cache of every generation — the CLI's
+    --kv-type (f32, f16, q8, q4), --kv-policy (keep-all, streaming, h2o, h2o-head, snapkv,
+    snapkv-head) with --kv-budget (slots per layer), --quest and --quest-page
+    (docs/LONG_CONTEXT.md); the same tokens as `xfmr generate` with the same options.
     """
 
-    def __init__(self, path_or_name, threads=None, n_ctx=None, chat_template=None, weights=None):
+    KV_TYPES = ("f32", "f16", "q8", "q4")  # xf_kv_type order
+
+    def __init__(self, path_or_name, threads=None, n_ctx=None, chat_template=None, weights=None, kv_type=None,
+                 kv_policy=None, kv_budget=None, quest=None, quest_page=None):
+        if kv_type is not None and kv_type not in self.KV_TYPES:
+            raise ValueError(f"kv_type {kv_type!r}: expected one of {', '.join(self.KV_TYPES)}")
+        if kv_budget and kv_policy in (None, "keep-all"):
+            raise ValueError(f"kv_budget {kv_budget} has no effect without an evicting kv_policy (streaming, h2o, "
+                             "h2o-head, snapkv or snapkv-head)")
+        if quest_page and not quest:
+            raise ValueError(f"quest_page {quest_page} has no effect without quest")
         super().__init__(path_or_name, threads=threads, weights=weights)
         if not self.is_decoder:
             self.close()
@@ -45,6 +59,23 @@ class LLM(_Model):
                             "use SentenceEncoder for it", 4)
         self._need_tokenizer()
         self.n_ctx = int(n_ctx) if n_ctx else 0
+        sp = _lib._session_default_params()
+        sp.n_ctx = self.n_ctx
+        sp.kv_type = self.KV_TYPES.index(kv_type) if kv_type else 0
+        sp.kv_policy = kv_policy.encode("utf-8") if kv_policy else None
+        sp.kv_budget = int(kv_budget or 0)
+        sp.quest_budget = int(quest or 0)
+        sp.quest_page = int(quest_page or 0)
+        self._session_params = sp
+        # The library checks the KV settings (policy names, budgets) when a session is made: make
+        # one now, so that a bad setting fails here rather than at the first generation.
+        sess = ctypes.c_void_p()
+        status = self._lib.xf_session_create_ex(self._h(), ctypes.byref(sp), ctypes.byref(sess))
+        if status:
+            err = _lib.error(status)
+            self.close()
+            raise err
+        self._lib.xf_session_free(sess)
         self._chat_template_name = chat_template
         self._tmpl = None
         self._specials = None
@@ -220,7 +251,7 @@ class LLM(_Model):
         try:
             check(lib.xf_sampler_create(ctypes.byref(sp), self.vocab_size, ctypes.byref(smp)))
             with self._lock:
-                check(lib.xf_session_create(self._h(), self.n_ctx, ctypes.byref(sess)))
+                check(lib.xf_session_create_ex(self._h(), ctypes.byref(self._session_params), ctypes.byref(sess)))
             check(lib.xf_detok_stream_create(self._tok, 1, ctypes.byref(ds)))
             n_ctx = int(lib.xf_session_n_ctx(sess))
             if len(ids) >= n_ctx:
