@@ -283,6 +283,32 @@ static xf_status sink_full(void *st, xf_kv_cache *c, size_t need) {
 }
 static const xf_kv_policy sink_policy = {"test-sink", 1, NULL, NULL, NULL, sink_full, NULL};
 
+/* An evicting policy's cache grows to its budget + the tokens of one forward, not to the next
+ * power of two: 120 decode steps with a budget of 70 end with the cache of a session made with 80
+ * slots up front (71 rounded to 16), which never grows. */
+static void test_evicting_growth(void) {
+    xf_model *m = tiny("llama", 1);
+    if (!m) return;
+    xf_session_params sp = xf_session_default_params();
+    sp.kv_policy = "h2o", sp.kv_budget = 70, sp.kv_type = XF_KV_Q8;
+    xf_session *a = NULL, *b = NULL;
+    sp.n_ctx_reserve = 8;
+    int ok = xf_session_create_ex(m, &sp, &a) == XF_OK;
+    sp.n_ctx_reserve = 80;
+    ok = ok && xf_session_create_ex(m, &sp, &b) == XF_OK;
+    const size_t b0 = xf_session_kv_bytes(b);
+    for (int32_t t = 0; ok && t < 120; t++) {
+        const int32_t id = (t * 7 + 3) % 50;
+        ok = xf_session_eval(a, &id, 1, NULL) == XF_OK && xf_session_eval(b, &id, 1, NULL) == XF_OK;
+    }
+    CHECK_MSG(ok, "%s", xf_errmsg());
+    CHECK_MSG(xf_session_kv_bytes(b) == b0 && xf_session_kv_bytes(a) == b0,
+              "KV bytes with a budget of 70: %zu (grown from 8 slots), %zu (80 slots up front, was %zu)",
+              xf_session_kv_bytes(a), xf_session_kv_bytes(b), b0);
+    xf_session_free(a), xf_session_free(b);
+    xf_model_free(m);
+}
+
 static void test_policy_full(void) {
     xf_model *m = tiny("qwen2", 1);
     if (!m) return;
@@ -467,5 +493,6 @@ int main(void) {
     test_eval_batch("gpt2");
     test_eval_batch("llama_q.gguf");
     test_batch_kv_settings();
+    test_evicting_growth();
     return xf_t_report();
 }
