@@ -145,10 +145,10 @@ xf_status xf_kv_reserve(xf_kv_cache *c, size_t n) {
         if (L->n + n <= L->cap) continue;
         size_t cap = L->cap ? L->cap : XF_KV_START;
         while (cap < L->n + n) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : 2 * cap;
-        if (c->policy->removes) { /* it holds at most budget slots before a forward: budget + n suffice */
-            size_t most = L->n + n;
-            if (c->budget < SIZE_MAX - n && c->budget + n > most) most = c->budget + n;
-            if (most <= SIZE_MAX - 15) most = (most + 15) / 16 * 16; /* w rows: multiples of 64 bytes */
+        /* A policy that holds at most budget slots between forwards needs budget + n; one that
+         * holds more for now (SnapKV's prompt until its end) grows by doubling, not chunk by chunk. */
+        if (c->policy->removes && L->n <= c->budget && c->budget <= SIZE_MAX - n - 15) {
+            const size_t most = (c->budget + n + 15) / 16 * 16; /* w rows: multiples of 64 bytes */
             if (cap > most) cap = most;
         }
         if (cap > c->max_slots) cap = c->max_slots;
