@@ -71,11 +71,12 @@ void cmd_serve_help(FILE *f) {
           "  curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' \\\n"
           "       -d '{\"model\": \"all-MiniLM-L6-v2\", \"input\": \"A man is eating food.\"}'\n"
           "  xfmr serve -m all-MiniLM-L6-v2 --index docs.db\n"
-          "  xfmr serve -m " CLI_DEFAULT_DECODER " --max-sessions 16 --kv-type q8 --kv-policy h2o \\\n"
-          "       --kv-budget 1024 --ctx 8192   (each session's cache at most 1,024 q8 tokens)\n"
+
           "  curl -s localhost:8080/v1/search -d '{\"query\": \"how do I join two paths\", \"top_k\": 3}'\n"
           "  curl -sN localhost:8080/v1/chat/completions -d '{\"messages\": [{\"role\": \"user\",\n"
           "       \"content\": \"What is the capital of France?\"}], \"stream\": true}'\n"
+          "  xfmr serve -m " CLI_DEFAULT_DECODER " --max-sessions 16 --kv-type q8 --kv-policy h2o \\\n"
+          "       --kv-budget 1024 --ctx 8192   (each session keeps 1,024 q8 tokens a layer)\n"
           "\n",
           f);
     cli_help_models(f);
