@@ -126,6 +126,12 @@ xf_status xf_kv_quest_init(xf_kv_cache *c, const xf_plan *p, size_t budget, size
     return XF_OK;
 }
 
+/* Slots an evicting policy's layer needs for a forward of n tokens: its budget + n, rounded up to
+ * 16 (attention-weight rows of whole 64-byte lines); 0 when that overflows. */
+static size_t evicting_room(const xf_kv_cache *c, size_t n) {
+    return c->budget <= SIZE_MAX - n - 15 ? (c->budget + n + 15) / 16 * 16 : 0;
+}
+
 xf_status xf_kv_reserve(xf_kv_cache *c, size_t n) {
     if (n > c->max_slots)
         return xf_error(XF_ERR_RANGE, "%zu new tokens do not fit a KV cache of %zu slots", n, c->max_slots);
@@ -147,10 +153,8 @@ xf_status xf_kv_reserve(xf_kv_cache *c, size_t n) {
         while (cap < L->n + n) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : 2 * cap;
         /* A policy that holds at most budget slots between forwards needs budget + n; one that
          * holds more for now (SnapKV's prompt until its end) grows by doubling, not chunk by chunk. */
-        if (c->policy->removes && L->n <= c->budget && c->budget <= SIZE_MAX - n - 15) {
-            const size_t most = (c->budget + n + 15) / 16 * 16; /* w rows: multiples of 64 bytes */
-            if (cap > most) cap = most;
-        }
+        if (c->policy->removes && L->n <= c->budget && evicting_room(c, n) && cap > evicting_room(c, n))
+            cap = evicting_room(c, n);
         if (cap > c->max_slots) cap = c->max_slots;
         xf_status st = grow(L, cap);
         if (st) return st;
@@ -272,8 +276,17 @@ void xf_kv_row(const xf_kv_layer *L, int values, size_t j, float *dst) {
 
 xf_status xf_kv_after_forward(xf_kv_cache *c, size_t n_new) {
     const xf_kv_policy *p = c->policy;
-    if (n_new > 1) return p->after_prefill ? p->after_prefill(c->policy_state, c, n_new) : XF_OK;
-    return p->after_step ? p->after_step(c->policy_state, c) : XF_OK;
+    xf_status st = n_new > 1 ? (p->after_prefill ? p->after_prefill(c->policy_state, c, n_new) : XF_OK)
+                             : (p->after_step ? p->after_step(c->policy_state, c) : XF_OK);
+    /* Memory back after an eviction (SnapKV's compressed prompt): a layer back within its budget
+     * whose cache is over twice the room of another such forward is cut to that room. Optional:
+     * when the smaller arrays cannot be had, the larger ones stay. */
+    const size_t room = evicting_room(c, n_new);
+    for (size_t l = 0; !st && p->removes && room && l < c->n_layers; l++) {
+        xf_kv_layer *L = &c->layers[l];
+        if (L->n <= c->budget && L->cap / 2 > room && room <= c->max_slots) (void)grow(L, room);
+    }
+    return st;
 }
 
 /* ---------------------------------------------------------------- keep everything */

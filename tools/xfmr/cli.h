@@ -502,6 +502,8 @@ enum {
  * them, -1 bad value (printed). */
 int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type,
                   long *quest, long *quest_page);
+/* "f32", "f16", "q8" or "q4": the --kv-type name of an xf_kv_type. */
+const char *cli_kv_type_name(int type);
 /* The KV options together: a --kv-budget without an evicting --kv-policy, or a --quest-page without
  * --quest, would be ignored: a usage error printed, -1; else 0. */
 int cli_kv_check(const char *cmd, const char *policy, long budget, long quest, long quest_page);

@@ -408,7 +408,7 @@ int cmd_eval(int argc, char **argv) {
         if (o.kv_policy) cJSON_AddNumberToObject(opt, "kv_budget", (double)o.kv_budget);
         if (o.decode_ppl) cJSON_AddTrueToObject(opt, "decode_ppl");
         if (o.ppl_prompt) cJSON_AddNumberToObject(opt, "ppl_prompt", (double)o.ppl_prompt);
-        cJSON_AddStringToObject(opt, "kv_type", (const char *[]){"f32", "f16", "q8", "q4"}[o.kv_type & 3]);
+        cJSON_AddStringToObject(opt, "kv_type", cli_kv_type_name(o.kv_type));
         if (o.quest) cJSON_AddNumberToObject(opt, "quest", (double)o.quest);
         if (o.quest) cJSON_AddNumberToObject(opt, "quest_page", (double)(o.quest_page ? o.quest_page : 16));
         if (cli_adaptive_on(&o.mo)) {

@@ -71,7 +71,6 @@ void cmd_serve_help(FILE *f) {
           "  curl -s localhost:8080/v1/embeddings -H 'Content-Type: application/json' \\\n"
           "       -d '{\"model\": \"all-MiniLM-L6-v2\", \"input\": \"A man is eating food.\"}'\n"
           "  xfmr serve -m all-MiniLM-L6-v2 --index docs.db\n"
-
           "  curl -s localhost:8080/v1/search -d '{\"query\": \"how do I join two paths\", \"top_k\": 3}'\n"
           "  curl -sN localhost:8080/v1/chat/completions -d '{\"messages\": [{\"role\": \"user\",\n"
           "       \"content\": \"What is the capital of France?\"}], \"stream\": true}'\n"

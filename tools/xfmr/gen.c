@@ -78,13 +78,18 @@ static int parse_float(const cli_parser *p, const char *arg, float *out) {
     return 1;
 }
 
+static const char *const kv_type_names[] = {"f32", "f16", "q8", "q4"}; /* xf_kv_type order */
+
+const char *cli_kv_type_name(int type) {
+    return type >= 0 && type < 4 ? kv_type_names[type] : "?";
+}
+
 int cli_kv_option(const cli_parser *p, int id, const char *arg, const char **policy, long *budget, int *type,
                   long *quest, long *quest_page) {
-    static const char *const names[] = {"f32", "f16", "q8", "q4"}; /* xf_kv_type order */
     switch (id) {
     case CLI_OPT_KV_TYPE:
         for (int t = 0; t < 4; t++)
-            if (!strcmp(arg, names[t])) return *type = t, 1;
+            if (!strcmp(arg, kv_type_names[t])) return *type = t, 1;
         cli_usage_error(p->cmd, "invalid value '%s' for --kv-type: expected f32, f16, q8 or q4", arg);
         return -1;
     case CLI_OPT_KV_POLICY: /* the names are checked by the library, which lists them */

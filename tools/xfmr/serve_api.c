@@ -225,15 +225,13 @@ static void models_list(srv_server *s, srv_reply *r) {
         srv_buf_printf(b, ",\"object\":\"model\",\"created\":%ld,\"owned_by\":\"xfmr\",\"kind\":\"%s\"",
                        (long)s->t_start, m->decoder ? "generation" : m->n_labels ? "classifier" : "embedding");
         if (m->decoder) {
-            const xf_session_params *kv = &s->kv;
-            static const char *const types[] = {"f32", "f16", "q8", "q4"}; /* xf_kv_type order */
+            const xf_session_params *kv = &s->kv; /* the policy name: one the library knew at start */
             srv_buf_printf(b, ",\"context_length\":%zu,\"kv_cache\":{\"type\":\"%s\",\"policy\":\"%s\","
                               "\"budget\":%zu,\"quest\":%zu,\"prefix_cache\":%s}",
-                           m->n_ctx, types[kv->kv_type], kv->kv_policy ? kv->kv_policy : "keep-all",
+                           m->n_ctx, cli_kv_type_name(kv->kv_type), kv->kv_policy ? kv->kv_policy : "keep-all",
                            kv->kv_budget, kv->quest_budget,
                            m->share_prefix && !s->lim.no_prefix_cache ? "true" : "false");
-        }
-        else if (m->n_labels)
+        } else if (m->n_labels)
             srv_buf_printf(b, ",\"labels\":%zu,\"max_input_tokens\":%zu", m->n_labels, m->max_len);
         else
             srv_buf_printf(b, ",\"dimensions\":%zu,\"max_input_tokens\":%zu", m->dim, m->max_len);
