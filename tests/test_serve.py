@@ -584,11 +584,7 @@ got = [d["embedding"] for d in json.loads(body)["data"]] if code == 200 else [[0
 check("serve --keep 0.4 --merge = xfmr embed with them",
       code == 200 and all(max(abs(x - y) for x, y in zip(g, w)) < 1e-6 for g, w in zip(got, want)), body[:200])
 check("serve --merge changed the long text", code == 200 and cos(got[0], dense) < 0.99999, "cos %.7f" % cos(got[0], dense))
-srv.send_signal(signal.SIGTERM)
-try:
-    srv.wait(timeout=60)
-except subprocess.TimeoutExpired:
-    srv.kill()
+stop_quiet(srv)
 r = subprocess.run([X, "serve", "-m", ENC, "--port", "0", "--merge"], capture_output=True, text=True, timeout=120)
 check("serve --merge without --keep: startup error", r.returncode != 0 and "--merge needs" in r.stderr, r.stderr[-300:])
 print("%d passed, %d failed" % (passed, len(failures)))

@@ -153,8 +153,8 @@ xf_status xf_kv_reserve(xf_kv_cache *c, size_t n) {
         while (cap < L->n + n) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : 2 * cap;
         /* A policy that holds at most budget slots between forwards needs budget + n; one that
          * holds more for now (SnapKV's prompt until its end) grows by doubling, not chunk by chunk. */
-        if (c->policy->removes && L->n <= c->budget && evicting_room(c, n) && cap > evicting_room(c, n))
-            cap = evicting_room(c, n);
+        const size_t room = c->policy->removes && L->n <= c->budget ? evicting_room(c, n) : 0;
+        if (room && cap > room) cap = room;
         if (cap > c->max_slots) cap = c->max_slots;
         xf_status st = grow(L, cap);
         if (st) return st;

@@ -167,11 +167,8 @@ static int model_load(srv_server *s, srv_model *sm, const cli_model_opts *mo_bas
         if (xf_session_create_ex(sm->m, &sp, &probe) != XF_OK)
             return cli_error("serve: %s: the KV-cache options: %s", sm->id, xf_errmsg());
         sm->share_prefix = xf_session_copy_prefix(probe, probe, 0) == XF_OK;
-        if (!sm->share_prefix && !s->lim.no_prefix_cache) {
-            static const char why[] = "cannot share its tokens: ";
-            const char *msg = xf_errmsg(), *at = strstr(msg, why);
-            cli_note("serve: %s: no prefix cache: %s", sm->id, at ? at + sizeof why - 1 : msg);
-        }
+        if (!sm->share_prefix && !s->lim.no_prefix_cache)
+            cli_note("serve: %s: no prefix cache (%s)", sm->id, xf_errmsg());
         xf_session_free(probe);
         xf_status st = xf_chat_template_from_model(sm->m, &sm->tmpl);
         if (st != XF_OK && st != XF_ERR_NOT_FOUND)
