@@ -77,6 +77,11 @@ static q8rows q8rows_at(int qt, const void *act, size_t T, size_t K) {
     return a;
 }
 
+void xf_q8act_kparts(const void *act, size_t T, size_t K, const int8_t **q, const float **d, const int16_t **bs) {
+    const q8rows a = q8rows_at(XF_GGML_Q4_K, act, T, K);
+    *q = a.q, *d = a.d, *bs = a.bs;
+}
+
 void xf_q8act_parts(int qtype, const void *act, size_t T, size_t K, const int8_t **q, const float **d,
                     const float **s) {
     const q8rows a = q8rows_at(qtype, act, T, K);
@@ -265,7 +270,7 @@ static uint32_t u32le(const uint8_t *p) {
 
 /* Sub-block j (0 for the 32-weight types) of the block at b as integers q[32] and factors, with
  * w[e] = f[e / 16] q[e] + m[e / 16] (the layouts of quants.h; m = 0 without mins). */
-static void ref_decode(int qt, const uint8_t *b, int j, int q[32], float f[2], float m[2]) {
+void xf_q8_decode_sub(int qt, const uint8_t *b, int j, int q[32], float f[2], float m[2]) {
     f[0] = f[1] = m[0] = m[1] = 0.0f;
     switch (qt) {
     case XF_GGML_Q8_0:
@@ -328,7 +333,7 @@ static void ref_decode(int qt, const uint8_t *b, int j, int q[32], float f[2], f
 
 /* A K superblock's integer scales S[g], mins M[g] per 16 (0 without mins) and its d, dmin
  * (qgemv_q8.h; dmin 0 without mins). */
-static void ref_kscales(int qt, const uint8_t *b, int S[16], int M[16], float *d, float *dmin) {
+void xf_q8_kscales(int qt, const uint8_t *b, int S[16], int M[16], float *d, float *dmin) {
     *dmin = 0.0f;
     for (int g = 0; g < 16; g++) M[g] = 0;
     switch (qt) {
@@ -362,10 +367,10 @@ static float ref_krow(int qt, const uint8_t *w, const q8rows *a, size_t t, size_
         const int8_t *x = a->q + t * K + sb * 256;
         int S[16], M[16], q[32];
         float d, dmin, f[2], m[2];
-        ref_kscales(qt, b, S, M, &d, &dmin);
+        xf_q8_kscales(qt, b, S, M, &d, &dmin);
         int32_t p[8] = {0}, mm = 0;
         for (int j = 0; j < 8; j++) {
-            ref_decode(qt, b, j, q, f, m); /* q: the integer weights of sub-block j */
+            xf_q8_decode_sub(qt, b, j, q, f, m); /* q: the integer weights of sub-block j */
             for (int i = 0; i < 8; i++) {
                 int32_t dot = 0;
                 for (int e = 4 * i; e < 4 * i + 4; e++) dot += q[e] * x[32 * j + e];
@@ -399,7 +404,7 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
                 const float dx = a.d[t * ng + kk];
                 int q[32];
                 float f[2], m[2];
-                ref_decode(qtype, row + kk * TS, 0, q, f, m);
+                xf_q8_decode_sub(qtype, row + kk * TS, 0, q, f, m);
                 for (int lane = 0; lane < 8; lane++) {
                     int32_t p = 0;
                     for (int e = 4 * lane; e < 4 * lane + 4; e++) p += q[e] * x[e];

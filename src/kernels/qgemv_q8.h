@@ -79,4 +79,41 @@ void xf_qgemv_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bi
 void xf_qmatmul_q8(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
                    size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K);
 
+/* The integers of GGUF blocks as the products above read them (scalar): sub-block j (0 for the
+ * 32-weight types) of the block at b as q[32] with w[e] = f[e / 16] q[e] + m[e / 16]; a K
+ * superblock's integer scales S[g], mins M[g] per 16 (0 without mins) and d, dmin (0 without). */
+void xf_q8_decode_sub(int qtype, const uint8_t *b, int j, int q[32], float f[2], float m[2]);
+void xf_q8_kscales(int qtype, const uint8_t *b, int S[16], int M[16], float *d, float *dmin);
+/* The parts of act quantized for a K type (xf_q8act_quantize of T rows): q [T][K], d [T][K / 256],
+ * bs [T][K / 16] (the sums of q over each 16). */
+void xf_q8act_kparts(const void *act, size_t T, size_t K, const int8_t **q, const float **d, const int16_t **bs);
+
+/* The int8-activation GEMM of the K types (Q2_K .. Q6_K): products of more rows than the GEMV's
+ * limit under `--weights int8` (prefill). The activations are the GEMV's (Q8_K: xf_q8act_quantize),
+ * each superblock's product is summed whole in int32 (the GEMV's 8 lanes as one: exact), the
+ * integer weight times its sub-block's scale taken as one int16 (|S w| < 2^15), then, for weight
+ * row o and activation row t, superblock by superblock from y = 0:
+ *   P  = sum over e of (S[e / 16] w[e]) q[e]         mm = sum over g of M[g] bs[g]
+ *   y  = fma((float)P, d * dx, y)                     with mins: y = fma((float)mm, (-dmin) * dx, y)
+ *   Y[t, o] = y + bias[o]
+ * Every ISA (scalar reference, AVX2, AVX-VNNI, AVX-512 VNNI: vpmaddwd / vpdpwssd over activation
+ * rows in the vector lanes) and every split over threads gives the same bits, and each row's result
+ * depends on that row alone. Not the GEMV's bits (its 8 float lanes); llama.cpp sums in other
+ * orders too. */
+int xf_qgemm_q8_has(int qtype);
+/* Per-thread pool scratch bytes the threaded product wants for K (less: fewer activation rows a
+ * pass; too little for one pass: the float path). */
+size_t xf_qgemm_q8_scratch(size_t K);
+/* Plain scalar reference: Y[t, o] for t < T, o in [n0, n1) from act (xf_q8act_quantize of T rows). */
+void xf_qgemm_q8_ref(int qtype, const void *W, size_t row_bytes, const float *bias, const void *act, size_t T,
+                     float *Y, size_t ldy, size_t n0, size_t n1, size_t K);
+/* The whole product Y[T, N] over the pool's threads with the given ISA's kernel (XF_I8_GENERIC: the
+ * reference's loops; AMX: the VNNI kernel). Falls back to xf_qmatmul (float activations) for a type
+ * without this GEMM, K not a multiple of 256 or too little scratch for 32 rows. */
+void xf_qgemm_q8_isa(xf_pool *pool, xf_i8_isa isa, int qtype, const void *W, size_t row_bytes, const float *bias,
+                     const float *X, size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K);
+/* The same with the best ISA of this CPU. */
+void xf_qgemm_q8(xf_pool *pool, int qtype, const void *W, size_t row_bytes, const float *bias, const float *X,
+                 size_t ldx, float *Y, size_t ldy, size_t T, size_t N, size_t K);
+
 #endif

@@ -280,32 +280,32 @@ static void ggml_float(xf_pool *pool, const xf_weight *w, const float *bias, con
         xf_qmatmul_as(pool, blk_type(w), w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, path_t, w->rows, w->cols);
 }
 
+/* 1 when a product of more rows than the int8 GEMV's limit runs the int8 GEMM of the K types
+ * (`--weights int8`, the file's layout: qgemv_q8.h's xf_qgemm_q8, each row on its own). */
+static int ggml_q8_gemm(const xf_weight *w) { return w->act_q8 == 1 && !w->fmt->block_rows && xf_qgemm_q8_has(blk_type(w)); }
+
 /* 1 when a product computed as one of path_t rows quantizes its activations: act_q8 1 up to the
  * int8 GEMV's limit (at most XF_QMM_GEMV_MAX_T), XF_WEIGHTS_A8 (act_q8 2) at every length. */
 static int ggml_takes_q8(const xf_weight *w, size_t path_t) {
     return (w->act_q8 && path_t <= xf_qmatmul_max_t(blk_type(w), 1)) || w->act_q8 == 2;
 }
 
-/* Both entries take every T (gemv_max_t XF_QMM_GEMV_MAX_T, the largest per-type limit): the
- * kernels pick their path per type and T (xf_qmatmul_max_t). */
-static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
-    if (ggml_takes_q8(w, T)) ggml_q8(pool, w, bias, X, T, Y);
-    else ggml_float(pool, w, bias, X, T, T, Y);
-}
-
-/* XF_WEIGHTS_A8 (act_q8 2): every length through the int8-activation GEMV; no int8 GEMM of its own. */
-static void ggml_gemm(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
-    if (w->act_q8 == 2) ggml_q8(pool, w, bias, X, T, Y);
-    else ggml_float(pool, w, bias, X, T, T, Y);
-}
-
-/* mm_as: ggml_gemv's choices made for path_t rows (their GEMV, int8 GEMV and GEMM compute each row
- * on its own: tests/test_session_prefix.c checks it through the model). */
+/* mm_as: the choices for a product of path_t rows (their GEMV, int8 GEMV, int8 GEMM and float GEMM
+ * compute each row on its own: tests/test_session_prefix.c checks it through the model).
+ * XF_WEIGHTS_A8 (act_q8 2): every length through the int8-activation GEMV. */
 static void ggml_as(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, size_t path_t,
                     float *Y) {
     if (path_t < T) path_t = T;
     if (ggml_takes_q8(w, path_t)) ggml_q8(pool, w, bias, X, T, Y);
+    else if (ggml_q8_gemm(w))
+        xf_qgemm_q8(pool, blk_type(w), w->data, w->row_bytes, bias, X, w->cols, Y, w->rows, T, w->rows, w->cols);
     else ggml_float(pool, w, bias, X, T, path_t, Y);
+}
+
+/* Both entries (gemv and mm) take every T (gemv_max_t XF_QMM_GEMV_MAX_T, the largest per-type
+ * limit): the kernels pick their path per type and T (xf_qmatmul_max_t). */
+static void ggml_gemv(xf_pool *pool, const xf_weight *w, const float *bias, const float *X, size_t T, float *Y) {
+    ggml_as(pool, w, bias, X, T, T, Y);
 }
 
 /* int8 / bf16 panels of the same format and inputs: one preparation of the rows for all. */
@@ -353,7 +353,9 @@ static void ggml_rows(const xf_weight *w, size_t r0, size_t r1, float *out) {
 }
 
 static size_t ggml_scratch(const xf_weight *w) {
-    return w->fmt->block_rows ? xf_r16_scratch(blk_type(w), w->cols) : xf_qmatmul_scratch(w->cols);
+    if (w->fmt->block_rows) return xf_r16_scratch(blk_type(w), w->cols);
+    const size_t f = xf_qmatmul_scratch(w->cols), q = ggml_q8_gemm(w) ? xf_qgemm_q8_scratch(w->cols) : 0;
+    return f > q ? f : q;
 }
 
 static void r16_blocks(const xf_weight *w, size_t r0, size_t r1, void *out) {
@@ -361,7 +363,7 @@ static void r16_blocks(const xf_weight *w, size_t r0, size_t r1, void *out) {
 }
 
 #define GGML_ENTRY(T) \
-    {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL, ggml_as, NULL}
+    {#T, XF_GGML_##T, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemv, ggml_rows, ggml_scratch, NULL, ggml_as, NULL}
 static const xf_format k_ggml[] = {GGML_ENTRY(Q8_0), GGML_ENTRY(Q4_0), GGML_ENTRY(Q4_1), GGML_ENTRY(Q5_0),
                                    GGML_ENTRY(Q5_1), GGML_ENTRY(Q2_K), GGML_ENTRY(Q3_K), GGML_ENTRY(Q4_K),
                                    GGML_ENTRY(Q5_K), GGML_ENTRY(Q6_K), GGML_ENTRY(MXFP4), GGML_ENTRY(FP4S),
@@ -369,7 +371,7 @@ static const xf_format k_ggml[] = {GGML_ENTRY(Q8_0), GGML_ENTRY(Q4_0), GGML_ENTR
 #define N_GGML (sizeof k_ggml / sizeof k_ggml[0])
 /* the repacked layouts: no GGUF type of their own (-1), saved as their blocks' */
 #define R16_ENTRY(T) \
-    {#T "r16", -1, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemm, ggml_rows, ggml_scratch, NULL, ggml_as, r16_blocks}
+    {#T "r16", -1, XF_GGML_##T, XF_QMM_GEMV_MAX_T, ggml_gemv, ggml_gemv, ggml_rows, ggml_scratch, NULL, ggml_as, r16_blocks}
 static const xf_format k_r16[] = {R16_ENTRY(Q8_0), R16_ENTRY(Q4_0), R16_ENTRY(Q4_1), R16_ENTRY(Q5_0), R16_ENTRY(Q5_1)};
 #define N_R16 (sizeof k_r16 / sizeof k_r16[0])
 

@@ -256,7 +256,9 @@ enum {
     "                        channel, activations per token and 64 inputs; ~2x faster;\n" \
     "                        7-bit activations on CPUs without VNNI, XF_I8_EXACT=1: 8)\n" \
     "                        (on GGUF blocks: the blocks as stored, decode activations\n" \
-    "                        quantized per 32, prefill in float) or a8 (as int8, and on\n" \
+    "                        quantized as llama.cpp does, per 32 or per 256 for K-quants;\n" \
+    "                        K-quant prefill too (int8 GEMM), other types' in float)\n" \
+    "                        or a8 (as int8, and on\n" \
     "                        GGUF blocks the activations of every product quantized per\n" \
     "                        32, prefill and encoders too: W4A8 / W8A8)\n" \
     "                        or bf16 (linear layers and activations rounded to bfloat16,\n" \
