@@ -172,6 +172,7 @@ QG_AVX2 static void unpack_avx2(int qt, const uint8_t *row, size_t K, const qg_r
             d = _cvtsh_ss((unsigned short)(b[208] | b[209] << 8));
         }
         int16_t *w = R->w + (size_t)r * K + sb * 256;
+#pragma GCC unroll 8 /* shift counts as immediates */
         for (int j = 0; j < 8; j++) {
             __m256i v; /* the 32 integer weights of sub-block j as bytes */
             if (qt == XF_GGML_Q4_K) {
@@ -431,17 +432,22 @@ static void qg_rows_task(void *ctx, int ith, int nth) {
     _Alignas(64) float out[QG_NR * QG_LANES];
     for (size_t o = n0; o < n1; o += QG_NR) {
         const int nr = (int)(n1 - o < QG_NR ? n1 - o : QG_NR);
+        float b[QG_NR] = {0};
         for (int r = 0; r < QG_NR; r++) {
             if (r < nr) unpack(j->qtype, j->simd, j->W + (o + (size_t)r) * j->row_bytes, j->K, &R, r);
             else rows_zero(&R, r, j->K);
+            if (r < nr && j->bias) b[r] = j->bias[o + (size_t)r];
         }
         for (size_t i = 0; i < j->tl.tiles; i++) {
             j->kern(mins, &R, &j->tl, i, j->K, out);
             const size_t lanes = j->rows - i * QG_LANES < QG_LANES ? j->rows - i * QG_LANES : QG_LANES;
-            for (size_t l = 0; l < lanes; l++) {
-                float *y = j->Y + (j->t0 + i * QG_LANES + l) * j->ldy + o;
-                for (int r = 0; r < nr; r++) y[r] = out[(size_t)r * QG_LANES + l] + (j->bias ? j->bias[o + (size_t)r] : 0.0f);
-            }
+            float *y = j->Y + (j->t0 + i * QG_LANES) * j->ldy + o;
+            if (nr == QG_NR)
+                for (size_t l = 0; l < lanes; l++, y += j->ldy)
+                    for (int r = 0; r < QG_NR; r++) y[r] = out[(size_t)r * QG_LANES + l] + b[r];
+            else
+                for (size_t l = 0; l < lanes; l++, y += j->ldy)
+                    for (int r = 0; r < nr; r++) y[r] = out[(size_t)r * QG_LANES + l] + b[r];
         }
     }
 }
