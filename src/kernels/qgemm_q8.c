@@ -153,7 +153,9 @@ static void unpack_ref(int qt, const uint8_t *row, size_t K, const qg_rows *R, i
 
 #ifdef QG_X86
 #define QG_AVX2 __attribute__((target("avx2,fma,f16c")))
-/* Q4_K and Q6_K rows with AVX2 (the same integers as unpack_ref; the scales and mins from it). */
+/* Q4_K and Q6_K rows with AVX2: the same integers as unpack_ref. Their scales are read here as
+ * xf_q8_kscales reads them, specialized: calling it for every superblock measured 7 % more CPU on
+ * a Qwen2.5-1.5B prefill. */
 QG_AVX2 static void unpack_avx2(int qt, const uint8_t *row, size_t K, const qg_rows *R, int r) {
     const size_t TS = xf_qblock_bytes(qt), ns = K / 256;
     const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3), o32 = _mm256_set1_epi8(32);
