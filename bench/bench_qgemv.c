@@ -30,8 +30,14 @@
  * With --hot: one copy of each, 2000 calls per run (weights in cache: what the kernels' instructions
  * cost, apart from memory).
  *
+ * --gemm NxK,... [--prompt T] [--threads T]: instead, per K type and shape, the prefill product of
+ * `--weights int8` (xf_qgemm_q8_isa: T activation rows, 512 by default, quantized inside the call)
+ * on every int8 ISA the CPU runs (AVX2, AVX-VNNI, AVX-512 VNNI; the results are the same bits), one
+ * matrix (the weights stay in the caches as a prefill's do); one JSON object per line with wall
+ * ns per call (median) and GMAC/s (N K T / wall; best_: of the fastest call, for a shared machine). Qwen2.5-1.5B's FFN: 8960x1536, 1536x8960.
+ *
  * usage: bench_qgemv [--types Q4_K,Q6_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]]
- *                    [--s24 NxK,... [--hot]] */
+ *                    [--s24 NxK,... [--hot]] [--gemm NxK,... [--prompt T] [--threads T]] */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +201,58 @@ static int run_shapes(const char *types, const char *shapes, int runs, int threa
     return 0;
 }
 
+/* --gemm (see the top). */
+static int run_gemm(const char *types, const char *shapes, int runs, int threads, size_t T) {
+    xf_pool *pool = NULL;
+    if (xf_pool_create(threads, &pool)) return 2;
+    double *tw = malloc((size_t)runs * sizeof *tw);
+    char list[256], sl[256];
+    snprintf(list, sizeof list, "%s", types);
+    char *s1 = NULL, *s2 = NULL;
+    for (char *name = strtok_r(list, ",", &s1); name; name = strtok_r(NULL, ",", &s1)) {
+        const xf_quant_traits *q = type_named(name);
+        if (!q) return 2;
+        if (!xf_qgemm_q8_has(q->ggml_type)) {
+            fprintf(stderr, "bench_qgemv: --gemm: %s has no int8 GEMM (the K types do)\n", q->name);
+            return 2;
+        }
+        snprintf(sl, sizeof sl, "%s", shapes);
+        for (char *tok = strtok_r(sl, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+            size_t N = 0, K = 0;
+            if (sscanf(tok, "%zux%zu", &N, &K) != 2 || !N || !K || K % 256 || N > 65536 || K > 65536) {
+                fprintf(stderr, "bench_qgemv: --gemm: bad shape %s (NxK, K a multiple of 256)\n", tok);
+                return 2;
+            }
+            const size_t rb = K / 256 * q->type_size;
+            uint8_t *W = xf_aligned_alloc(N * rb);
+            float *X = malloc(T * K * sizeof *X), *Y = malloc(T * N * sizeof *Y);
+            if (!W || !X || !Y || xf_pool_reserve(pool, xf_qgemm_q8_scratch(K))) return 2;
+            fill(q, W, N * K / 256);
+            for (size_t k = 0; k < T * K; k++) X[k] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
+            for (int isa = XF_I8_AVX2; isa <= XF_I8_VNNI; isa++) {
+                if (!xf_i8_isa_supported((xf_i8_isa)isa)) continue;
+                for (int r = 0; r < runs; r++) {
+                    const double w0 = bench_now();
+                    xf_qgemm_q8_isa(pool, (xf_i8_isa)isa, q->ggml_type, W, rb, NULL, X, K, Y, N, T, N, K);
+                    tw[r] = bench_now() - w0;
+                }
+                const double w = bench_median(tw, runs);
+                double best = tw[0];
+                for (int r = 1; r < runs; r++) best = tw[r] < best ? tw[r] : best;
+                printf("{\"type\": \"%s\", \"N\": %zu, \"K\": %zu, \"T\": %zu, \"threads\": %d, \"isa\": \"%s\", "
+                       "\"wall_ns\": %.0f, \"GMAC_per_s\": %.1f, \"best_GMAC_per_s\": %.1f}\n",
+                       q->name, N, K, T, threads, xf_i8_isa_name((xf_i8_isa)isa), w * 1e9, (double)N * K * T / w / 1e9,
+                       (double)N * K * T / best / 1e9);
+                fflush(stdout);
+            }
+            free(W), free(X), free(Y);
+        }
+    }
+    free(tw);
+    xf_pool_free(pool);
+    return 0;
+}
+
 static const char *ALL = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K";
 
 /* --s24 (see the top). */
@@ -254,7 +312,8 @@ static int run_s24(const char *shape_list, int runs, int hot) {
 int main(int argc, char **argv) {
     const char *types = ALL;
     int runs = 5, crossover = 0, threads = 1, huge = 0, hot = 0;
-    const char *shapes = NULL, *s24 = NULL;
+    const char *shapes = NULL, *s24 = NULL, *gemm = NULL;
+    long prompt = 512;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--crossover")) crossover = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--types")) types = argv[++i];
@@ -264,14 +323,21 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--huge")) huge = 1;
         else if (!strcmp(argv[i], "--hot")) hot = 1;
         else if (i + 1 < argc && !strcmp(argv[i], "--s24")) s24 = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--gemm")) gemm = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--prompt")) prompt = atol(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]] [--s24 NxK,... [--hot]]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--types Q4_K,...] [--runs R] [--crossover] [--shapes NxK,... [--threads T]] [--s24 NxK,... [--hot]]\n"
+                            "       [--gemm NxK,... [--prompt T] [--threads T]]\n", argv[0]);
             return 2;
         }
     }
     if (runs < 1 || runs > 100) return 2;
     if (crossover) return run_crossover(types, runs);
     if (s24) return run_s24(s24, runs, hot);
+    if (gemm) {
+        if (prompt < 1 || prompt > 8192) return 2;
+        return run_gemm(types == ALL ? "Q4_K,Q5_K,Q6_K" : types, gemm, runs, threads < 1 ? 1 : threads, (size_t)prompt);
+    }
     if (shapes) return run_shapes(types, shapes, runs, threads < 1 ? 1 : threads, huge);
     /* cached: one 576 x 1536 matrix; streamed: 24 matrices of 1536 x 1536 (~24 x 1.3-2.8 MB) */
     const size_t N_c = 576, K = 1536, N_s = 1536, n_mats = 24;

@@ -97,7 +97,7 @@ void xf_q8act_kparts(const void *act, size_t T, size_t K, const int8_t **q, cons
  *   y  = fma((float)P, d * dx, y)                     with mins: y = fma((float)mm, (-dmin) * dx, y)
  *   Y[t, o] = y + bias[o]
  * Every ISA (scalar reference, AVX2, AVX-VNNI, AVX-512 VNNI: vpmaddwd / vpdpwssd over activation
- * rows in the vector lanes) and every split over threads gives the same bits, and each row's result
+ * rows in the vector lanes; for Q4_K / Q5_K vpmaddubsw / vpdpbusd on the bytes, the same integers) and every split over threads gives the same bits, and each row's result
  * depends on that row alone. Not the GEMV's bits (its 8 float lanes); llama.cpp sums in other
  * orders too. */
 int xf_qgemm_q8_has(int qtype);
