@@ -315,10 +315,10 @@ static int32_t ld_quad(const uint8_t *p) {
     return v;
 }
 
-/* The vector kernels always run QG_NR rows (rows past nr unpacked as zeros) with the 12 integer
- * accumulators named, so that they stay in registers: c<r><h> = row r, lanes half h. SUPER sums a
- * superblock's products into them from the activation words ap (int16: DOT of an activation pair
- * and a broadcast weight pair; bytes: QB_*), and the float steps end in the sums out (FIN). */
+/* The vector kernels always run QG_NR rows (rows past nr unpacked as zeros). The int16 layout's
+ * (QG_BODY) name their 12 integer accumulators, so that they stay in registers: c<r><h> = row r,
+ * lanes half h; each input pair is a DOT of an activation pair and a broadcast weight pair, and the
+ * float steps end in the sums out (FIN). The byte layout's are QB_BYTES below. */
 #define QG_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define QG_DECL(r) VI c##r##0 = VZERO, c##r##1 = VZERO;
 #define QG_ACC(r)                                                                                                  \
@@ -334,14 +334,6 @@ static int32_t ld_quad(const uint8_t *p) {
         VSTORE(o + VW, VFMA(VCVT(c##r##1), VMUL(dv, x1), VLOAD(o + VW)));                                          \
     }
 #define QG_ZERO(r) c##r##0 = VZERO, c##r##1 = VZERO;
-
-/* The int16 layout's superblock: 128 input pairs. */
-#define QG_SUPER16                                                                                                 \
-    const int16_t *w = R->w + sb * 256;                                                                            \
-    for (size_t kp = 0; kp < 128; kp++) {                                                                          \
-        const VI a0 = VLOADI(ap + kp * QG_LANES), a1 = VLOADI(ap + kp * QG_LANES + VW);                            \
-        QG_ROWS(QG_ACC)                                                                                            \
-    }
 
 /* The byte layout, for lanes [h, h + 2 VW) and weight rows r0 .. r0 + RG - 1 (as many as the
  * registers hold); the same integers and float steps as QG_BODY's. The sub-block step is SUB:
@@ -361,7 +353,7 @@ static int32_t ld_quad(const uint8_t *p) {
 #define QB_MADD_STEP(r, wb)                                                                                        \
     c[r][0] = VADDI(c[r][0], VMADD16(VMADDUBS(wb, a0), sv[r])), c[r][1] = VADDI(c[r][1], VMADD16(VMADDUBS(wb, a1), sv[r]));
 #define QB_MADD_END(r) {}
-#define QB_BYTES(RG, SUB, KQ_UNROLL)                                                                                           \
+#define QB_BYTES(RG, SUB, KQ_UNROLL)                                                                               \
     const size_t ns = K / 256;                                                                                     \
     const int32_t *a = tl->a + i * (K / 4) * QG_LANES + h, *bsp = tl->bs + i * ns * 8 * QG_LANES + h;              \
     const float *dx = tl->dx + i * ns * QG_LANES + h;                                                              \
@@ -406,16 +398,20 @@ static int32_t ld_quad(const uint8_t *p) {
         }                                                                                                          \
     }
 
-/* The body for lanes [h, h + 2 VW) of tile i in layout EB; VW lanes a vector. */
-#define QG_BODY(EB, SUPER)                                                                                         \
+/* The int16 layout's body for lanes [h, h + 2 VW) of tile i; VW lanes a vector. */
+#define QG_BODY                                                                                                    \
     const size_t ns = K / 256;                                                                                     \
-    const int32_t *a = tl->a + i * ((EB) * K / 4) * QG_LANES + h, *bsp = tl->bs + i * ns * 8 * QG_LANES + h;       \
+    const int32_t *a = tl->a + i * (K / 2) * QG_LANES + h, *bsp = tl->bs + i * ns * 8 * QG_LANES + h;              \
     const float *dx = tl->dx + i * ns * QG_LANES + h;                                                              \
     for (int r = 0; r < QG_NR; r++) memset(out + (size_t)r * QG_LANES + h, 0, 2 * VW * sizeof(float));            \
     for (size_t sb = 0; sb < ns; sb++) {                                                                           \
         QG_ROWS(QG_DECL)                                                                                           \
-        const int32_t *ap = a + sb * ((EB) * 64) * QG_LANES;                                                       \
-        SUPER                                                                                                      \
+        const int16_t *w = R->w + sb * 256;                                                                        \
+        const int32_t *ap = a + sb * 128 * QG_LANES;                                                               \
+        for (size_t kp = 0; kp < 128; kp++) {                                                                      \
+            const VI a0 = VLOADI(ap + kp * QG_LANES), a1 = VLOADI(ap + kp * QG_LANES + VW);                        \
+            QG_ROWS(QG_ACC)                                                                                        \
+        }                                                                                                          \
         const VF x0 = VLOAD(dx + sb * QG_LANES), x1 = VLOAD(dx + sb * QG_LANES + VW);                              \
         QG_ROWS(QG_FIN)                                                                                            \
         if (!mins) continue;                                                                                       \
@@ -464,7 +460,7 @@ static int32_t ld_quad(const uint8_t *p) {
 #define DOT(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
 QG_AVX2 static void kern_avx2(int mins, const qg_rows *R, const qg_tiles *tl, size_t i, size_t K, float *out) {
     for (size_t h = 0; h < QG_LANES; h += 2 * VW) {
-        QG_BODY(2, QG_SUPER16)
+        QG_BODY
     }
 }
 QG_AVX2 static void kern_avx2_u8(int mins, const qg_rows *R, const qg_tiles *tl, size_t i, size_t K, float *out) {
@@ -478,7 +474,7 @@ QG_AVX2 static void kern_avx2_u8(int mins, const qg_rows *R, const qg_tiles *tl,
 #define QG_AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 QG_AVXVNNI static void kern_avxvnni(int mins, const qg_rows *R, const qg_tiles *tl, size_t i, size_t K, float *out) {
     for (size_t h = 0; h < QG_LANES; h += 2 * VW) {
-        QG_BODY(2, QG_SUPER16)
+        QG_BODY
     }
 }
 
@@ -530,7 +526,7 @@ QG_AVXVNNI static void kern_avxvnni_u8(int mins, const qg_rows *R, const qg_tile
 #define QG_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 QG_VNNI static void kern_vnni(int mins, const qg_rows *R, const qg_tiles *tl, size_t i, size_t K, float *out) {
     const size_t h = 0;
-    QG_BODY(2, QG_SUPER16)
+    QG_BODY
 }
 QG_VNNI static void kern_vnni_u8(int mins, const qg_rows *R, const qg_tiles *tl, size_t i, size_t K, float *out) {
     const size_t h = 0;
